@@ -1,0 +1,641 @@
+"""The typed model of one organisation's facts (tenants/<slug>/tenant.yaml).
+
+Every fact a notice has to carry has a named place here, so `check` can tell
+what a tenant lacks and `diff` can compare meaning rather than YAML lines.
+Lists whose entries are compared across versions carry stable ids; purposes,
+lawful bases and data categories use W3C DPV names where one fits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import replace
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .durations import Duration
+from .errors import InputError, Problem, did_you_mean
+from .yamlfile import KeyPath, Located, format_path, load
+
+
+def _check_email(value: str) -> str:
+    if not re.fullmatch(r"[^@\s<>\"'()\[\],;:]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+", value):
+        raise ValueError(f"'{value}' is not an email address like name@example.org")
+    return value
+
+
+def _check_phone(value: str) -> str:
+    if not re.fullmatch(r"\+?[0-9][0-9 ().-]{4,24}[0-9]", value):
+        raise ValueError(f"'{value}' is not a phone number; use digits, spaces, '+', '-', '(' and ')'")
+    return value
+
+
+def _check_url(value: str) -> str:
+    # Only web links: javascript:, data: and friends never reach a page.
+    if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:\d+)?(/[^\s<>\"]*)?", value):
+        raise ValueError(f"'{value}' is not a web address starting with https:// or http://")
+    return value
+
+
+def _check_colour(value: str) -> str:
+    if not re.fullmatch(r"#[0-9a-fA-F]{6}", value):
+        raise ValueError(f"'{value}' is not a colour like #1f5f8b")
+    return value.lower()
+
+
+def _check_id(value: str) -> str:
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", value):
+        raise ValueError(f"'{value}' is not an id; use lower-case letters, digits, '-' and '_'")
+    return value
+
+
+Email = Annotated[str, AfterValidator(_check_email)]
+Phone = Annotated[str, AfterValidator(_check_phone)]
+Url = Annotated[str, AfterValidator(_check_url)]
+Colour = Annotated[str, AfterValidator(_check_colour)]
+Id = Annotated[str, AfterValidator(_check_id)]
+Text = Annotated[str, Field(min_length=1)]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+
+
+# --- who ---------------------------------------------------------------------------------
+
+
+class Address(Model):
+    lines: list[Text] = Field(description="Street lines, first to last")
+    locality: Text | None = Field(None, description="Town or city")
+    region: Text | None = None
+    postcode: Text | None = None
+    country: Text
+
+    def one_line(self) -> str:
+        parts = [*self.lines, self.locality, self.region, self.postcode, self.country]
+        return ", ".join(p for p in parts if p)
+
+
+class Registration(Model):
+    number: Text
+    registry: Text = Field(description="e.g. 'Companies House'")
+    country: Text | None = None
+
+
+class Organisation(Model):
+    """The legal entity behind the policy."""
+
+    legal_name: Text
+    display_name: Text = Field(description="The name people know: product or brand")
+    trading_names: list[Text] = []
+    description: Text | None = Field(None, description="What the organisation or product does, in one clause")
+    role: Literal["controller", "processor", "controller_and_processor"] = "controller"
+    role_statement: Text | None = Field(None, description="Why the organisation has this role, in plain words")
+    registration: Registration | None = None
+    address: Address | None = None
+    email: Email | None = None
+    phone: Phone | None = None
+    website: Url | None = None
+    contact_url: Url | None = Field(None, description="A web form or page for privacy questions")
+
+
+class Person(Model):
+    name: Text | None = None
+    title: Text | None = None
+    email: Email | None = None
+    phone: Phone | None = None
+    address: Address | None = None
+    url: Url | None = None
+
+    @model_validator(mode="after")
+    def _reachable(self) -> "Person":
+        if not (self.email or self.phone or self.address or self.url):
+            raise ValueError("give at least one way to reach them: email, phone, address or url")
+        return self
+
+
+class Contact(Model):
+    id: Id
+    label: Text = Field(description="What this contact is for, e.g. 'Support'")
+    email: Email | None = None
+    phone: Phone | None = None
+    url: Url | None = None
+    address: Address | None = None
+
+
+class Authority(Model):
+    name: Text
+    country: Text | None = None
+    url: Url | None = None
+    phone: Phone | None = None
+
+
+# --- what the products ask for ---------------------------------------------------------------
+
+
+class Permission(Model):
+    id: Id = Field(description="camera, storage, notifications, location, microphone, contacts, ...")
+    name: Text | None = Field(None, description="How the permission is named to people; defaults from the id")
+    reason: Text = Field(description="Why the app asks for it")
+    optional: bool = True
+
+    @property
+    def label(self) -> str:
+        return self.name or PERMISSION_NAMES.get(self.id, self.id.replace("_", " ").capitalize())
+
+
+PERMISSION_NAMES = {
+    "camera": "Camera",
+    "storage": "Storage / Files",
+    "notifications": "Notifications",
+    "location": "Location",
+    "microphone": "Microphone",
+    "contacts": "Contacts",
+    "photos": "Photos",
+    "calendar": "Calendar",
+    "bluetooth": "Bluetooth",
+}
+
+
+class App(Model):
+    id: Id
+    name: Text
+    audience: Text = Field(description="Who uses it and for what")
+    platforms: list[Literal["android", "ios", "web"]] = ["android", "ios"]
+    permissions: list[Permission] = []
+    data: list[Id] = Field([], description="Data category ids the app collects; empty means all")
+
+
+class Product(Model):
+    id: Id
+    name: Text
+    description: Text | None = None
+
+
+# --- data and processing -----------------------------------------------------------------------
+
+SourceKind = Literal["direct", "automated", "third_party", "public", "institution"]
+
+
+class Source(Model):
+    kind: SourceKind
+    description: Text
+    examples: list[Text] = []
+    outside: Text | None = Field(None, description="Where the source is based if outside the home region, e.g. 'outside the EEA'")
+
+
+class DataCategory(Model):
+    id: Id = Field(description="A stable id; DPV names fit, e.g. 'identifying', 'financial', 'usage'")
+    name: Text
+    items: list[Text] = Field(description="The personal data, item by item")
+    sources: list[SourceKind] = ["direct"]
+    required: bool = True
+    sensitive: bool = False
+    owner: Text | None = Field(None, description="Who owns and controls this data when it is not us")
+    ccpa_category: Text | None = None
+    sold: bool = False
+    shared: bool = False
+    retention: Id | None = Field(None, description="Id of an entry in retention.periods")
+
+
+class Basis(str, Enum):
+    consent = "consent"
+    contract = "contract"
+    legal_obligation = "legal_obligation"
+    vital_interest = "vital_interest"
+    public_task = "public_task"
+    legitimate_interest = "legitimate_interest"
+
+
+BASIS_LABELS = {
+    Basis.consent: "Your consent",
+    Basis.contract: "Performance of a contract with you",
+    Basis.legal_obligation: "Compliance with a legal obligation",
+    Basis.vital_interest: "Protecting someone's vital interests",
+    Basis.public_task: "A task in the public interest",
+    Basis.legitimate_interest: "Our legitimate interests",
+}
+BASIS_DPV = {
+    Basis.consent: "dpv:Consent",
+    Basis.contract: "dpv:Contract",
+    Basis.legal_obligation: "dpv:LegalObligation",
+    Basis.vital_interest: "dpv:VitalInterest",
+    Basis.public_task: "dpv:PublicInterest",
+    Basis.legitimate_interest: "dpv:LegitimateInterest",
+}
+
+
+class LawfulBasis(Model):
+    basis: Basis
+    interest: Text | None = Field(None, description="The legitimate interest pursued, when basis is legitimate_interest")
+
+    @property
+    def label(self) -> str:
+        return BASIS_LABELS[self.basis]
+
+
+class Purpose(Model):
+    id: Id = Field(description="Stable id; DPV names fit, e.g. 'service-provision', 'marketing'")
+    name: Text = Field(description="The purpose, in plain words")
+    activities: list[Text] = Field([], description="What this covers, item by item")
+    dpv: Text | None = Field(None, description="The DPV purpose concept, e.g. 'dpv:ServiceProvision'")
+    data: list[Id] = Field([], description="Data category ids used")
+    lawful_bases: list[LawfulBasis] = []
+    provision: Literal["required", "optional", "contractual", "statutory"] | None = None
+
+
+class Recipient(Model):
+    id: Id
+    category: Text = Field(description="The category of recipient, e.g. 'Cloud hosting providers'")
+    names: list[Text] = Field([], description="Named vendors in this category, if disclosed")
+    description: Text | None = None
+    role: Literal["processor", "controller", "authority", "client", "internal", "acquirer"] = "processor"
+    purposes: list[Id] = []
+    location: Text | None = None
+    condition: Text | None = Field(None, description="When they receive data, e.g. 'when required by law'")
+
+
+class Transfer(Model):
+    id: Id
+    destination: Text = Field(description="Country or region, e.g. 'outside the UK and EEA'")
+    mechanism: list[Text] = Field(description="Safeguards: adequacy decision, standard contractual clauses, IDTA, consent, ...")
+    recipients: list[Id] = []
+    copy_url: Url | None = Field(None, description="Where to get a copy of the safeguard")
+
+
+class RetentionPeriod(Model):
+    id: Id
+    data: Text = Field(description="What is kept")
+    period: Duration | None = Field(None, description="How long, e.g. '7 business days', '2 years'")
+    criteria: Text | None = Field(None, description="How the period is decided, when not a fixed length")
+    trigger: Text | None = Field(None, description="What starts the clock, e.g. 'after verification'")
+
+    @model_validator(mode="after")
+    def _period_or_criteria(self) -> "RetentionPeriod":
+        if self.period is None and self.criteria is None:
+            raise ValueError("give a period, criteria, or both")
+        return self
+
+
+class Backups(Model):
+    period: Duration
+    encrypted: bool = True
+    purpose: Text = "disaster recovery"
+
+
+class Retention(Model):
+    summary: Text = Field(description="The general rule, in one or two sentences")
+    periods: list[RetentionPeriod] = []
+    backups: Backups | None = None
+    anonymisation: Text | None = None
+    policy_on_request: bool = Field(False, description="A detailed retention schedule is available on request")
+
+
+class Deletion(Model):
+    """How someone gets data deleted, and how long each kind takes."""
+
+    how: Text = Field(description="How to ask, in one sentence")
+    include: list[Text] = Field([], description="What the request should contain")
+    timelines: list[Id] = Field([], description="Ids of retention.periods that are deletion timelines")
+    confirmation: Text | None = None
+    exceptions: Text | None = None
+
+
+class Children(Model):
+    min_age: int = Field(ge=0, le=21)
+    directed_at_children: bool = False
+    consent: Literal["none", "parental", "institutional"] = "none"
+    statement: Text | None = None
+    sells_or_shares_under_16: bool = False
+
+
+RightId = Literal[
+    "access", "rectification", "erasure", "restriction", "objection", "portability",
+    "withdraw_consent", "complain", "opt_out_marketing", "opt_out_sale", "limit_sensitive",
+    "non_discrimination", "nominate", "grievance",
+]
+
+RIGHT_NAMES: dict[str, str] = {
+    "access": "Access your data",
+    "rectification": "Correct your data",
+    "erasure": "Delete your data",
+    "restriction": "Restrict how we use your data",
+    "objection": "Object to how we use your data",
+    "portability": "Take your data with you",
+    "withdraw_consent": "Withdraw your consent",
+    "complain": "Complain to a regulator",
+    "opt_out_marketing": "Stop marketing messages",
+    "opt_out_sale": "Opt out of the sale or sharing of your data",
+    "limit_sensitive": "Limit the use of sensitive data",
+    "non_discrimination": "Not be treated differently for using your rights",
+    "nominate": "Nominate someone to act for you",
+    "grievance": "Have a grievance answered",
+}
+
+
+class Right(Model):
+    id: RightId
+    description: Text | None = Field(None, description="What the right lets people do, if more than its name")
+    how: Text | None = Field(None, description="How to use this right, if not the general channels")
+
+    @property
+    def name(self) -> str:
+        return RIGHT_NAMES[self.id]
+
+
+class Channel(Model):
+    kind: Literal["email", "url", "post", "phone", "in_app", "admin", "account_settings", "unsubscribe_link"]
+    value: Text | None = Field(None, description="The address, URL or number; not needed for in_app, admin, account_settings")
+    note: Text | None = None
+
+    @model_validator(mode="after")
+    def _value_fits_kind(self) -> "Channel":
+        checks = {"email": _check_email, "url": _check_url, "phone": _check_phone}
+        if self.kind in checks or self.kind == "post":
+            if not self.value:
+                raise ValueError(f"a {self.kind} channel needs a value")
+            if self.kind in checks:
+                checks[self.kind](self.value)
+        return self
+
+
+class Requests(Model):
+    """How people exercise their rights, and what happens then."""
+
+    channels: list[Channel]
+    response_time: Duration = Field(description="How long until an answer, e.g. 'one month'")
+    extension: Text | None = Field(None, description="When and how the answer may take longer")
+    fee: Text | None = None
+    verification: Text | None = None
+
+
+class Complaints(Model):
+    response_days: int | None = Field(None, ge=1, le=365)
+    how: Text | None = None
+
+
+class Security(Model):
+    summary: Text
+    measures: list[Text] = []
+    breach_notification: Text | None = None
+
+
+class Sharing(Model):
+    sells: bool = False
+    rents: bool = False
+    shares_for_advertising: bool = False
+    statement: Text | None = None
+
+
+class Marketing(Model):
+    basis: Basis = Basis.consent
+    opt_out: Text
+    third_party: Text | None = None
+
+
+class Changes(Model):
+    how_notified: list[Literal["page", "email", "in_app"]] = ["page"]
+    statement: Text | None = None
+
+
+class Theme(Model):
+    display_name: Text | None = None
+    logo: Text | None = Field(None, description="Image file in the tenant folder, e.g. logo.svg")
+    accent: Colour | None = None
+
+
+Jurisdiction = Literal["eu_gdpr", "uk_gdpr", "us_ca", "in_dpdp"]
+
+
+class Document(Model):
+    id: Id = Field(description="A document folder in content/, e.g. privacy-policy")
+    title: Text | None = Field(None, description="Overrides the library title")
+
+
+class Dates(Model):
+    effective: dt.date
+    last_updated: dt.date | None = Field(None, description="Defaults to the effective date")
+
+
+class Note(Model):
+    """Free statements a notice carries that are facts, not clause text."""
+
+    id: Id
+    clause: Id = Field(description="The clause id the statement belongs to; it is shown at the end of that clause")
+    text: Text
+
+
+class Tenant(Model):
+    """Everything one organisation's policies say about it."""
+
+    organisation: Organisation
+    dpo: Person | None = None
+    grievance_officer: Person | None = None
+    representative: Person | None = None
+    contacts: list[Contact] = []
+    supervisory_authority: Authority | None = None
+    products: list[Product] = []
+    apps: list[App] = []
+    data_categories: list[DataCategory]
+    sources: list[Source] = []
+    purposes: list[Purpose]
+    marketing: Marketing | None = None
+    recipients: list[Recipient] = []
+    transfers: list[Transfer] = []
+    sharing: Sharing = Sharing()
+    retention: Retention | None = None
+    deletion: Deletion | None = None
+    children: Children | None = None
+    rights: list[Right] = []
+    requests: Requests | None = None
+    complaints: Complaints | None = None
+    security: Security | None = None
+    automated_decisions: Text | None = None
+    cookies: Text | None = None
+    changes: Changes = Changes()
+    notes: list[Note] = []
+    documents: list[Document]
+    jurisdictions: list[Jurisdiction] = []
+    locale: Text = "en"
+    dates: Dates
+    theme: Theme = Theme()
+
+    @model_validator(mode="after")
+    def _references(self) -> "Tenant":
+        problems: list[str] = []
+        _unique(problems, "data_categories", [c.id for c in self.data_categories])
+        _unique(problems, "purposes", [p.id for p in self.purposes])
+        _unique(problems, "recipients", [r.id for r in self.recipients])
+        _unique(problems, "apps", [a.id for a in self.apps])
+        _unique(problems, "documents", [d.id for d in self.documents])
+        _unique(problems, "rights", [r.id for r in self.rights])
+        periods = [p.id for p in self.retention.periods] if self.retention else []
+        _unique(problems, "retention.periods", periods)
+        cats = {c.id for c in self.data_categories}
+        for p in self.purposes:
+            for d in p.data:
+                if d not in cats:
+                    problems.append(_unknown(f"purposes[{p.id}].data", d, cats))
+        for a in self.apps:
+            for d in a.data:
+                if d not in cats:
+                    problems.append(_unknown(f"apps[{a.id}].data", d, cats))
+        for c in self.data_categories:
+            if c.retention and c.retention not in periods:
+                problems.append(_unknown(f"data_categories[{c.id}].retention", c.retention, periods))
+        if self.deletion:
+            for t in self.deletion.timelines:
+                if t not in periods:
+                    problems.append(_unknown("deletion.timelines", t, periods))
+        purposes = {p.id for p in self.purposes}
+        for r in self.recipients:
+            for p in r.purposes:
+                if p not in purposes:
+                    problems.append(_unknown(f"recipients[{r.id}].purposes", p, purposes))
+        recipients = {r.id for r in self.recipients}
+        for t in self.transfers:
+            for r in t.recipients:
+                if r not in recipients:
+                    problems.append(_unknown(f"transfers[{t.id}].recipients", r, recipients))
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    # Lookups the clause templates use.
+    def category(self, cid: str) -> DataCategory:
+        return next(c for c in self.data_categories if c.id == cid)
+
+    def period(self, pid: str) -> RetentionPeriod:
+        assert self.retention is not None
+        return next(p for p in self.retention.periods if p.id == pid)
+
+    def has_right(self, rid: str) -> bool:
+        return any(r.id == rid for r in self.rights)
+
+    def bases(self) -> set[str]:
+        return {b.basis.value for p in self.purposes for b in p.lawful_bases}
+
+    @property
+    def name(self) -> str:
+        return self.theme.display_name or self.organisation.display_name
+
+
+def _unique(problems: list[str], what: str, ids: list[str]) -> None:
+    seen: set[str] = set()
+    for i in ids:
+        if i in seen:
+            problems.append(f"{what}: id '{i}' is used twice")
+        seen.add(i)
+
+
+def _unknown(where: str, value: str, known: Any) -> str:
+    hint = did_you_mean(value, sorted(known))
+    return f"{where}: '{value}' is not a known id (known: {', '.join(sorted(known)) or 'none'})" + (f"; {hint}" if hint else "")
+
+
+# --- loading ---------------------------------------------------------------------------------------
+
+
+SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+
+
+def load_tenant(file: Path) -> Tenant:
+    """Read and validate one tenant.yaml, raising InputError with every problem in it."""
+    located = load(file)
+    if located.data is None:
+        raise InputError([Problem("file is empty", file=file, expected="the tenant's facts as a YAML mapping",
+                                  suggestion="start from `policygen new-tenant SLUG` or a tenant in tenants/")])
+    if not isinstance(located.data, dict):
+        raise InputError([located.problem((), "top level must be a mapping of fact names to values",
+                                          expected="a YAML mapping such as 'organisation: ...'")])
+    try:
+        return Tenant.model_validate(located.data)
+    except ValidationError as exc:
+        raise InputError(problems_from_validation(exc, located, Tenant)) from None
+
+
+def problems_from_validation(exc: ValidationError, located: Located, model: type[BaseModel]) -> list[Problem]:
+    out: list[Problem] = []
+    for err in exc.errors(include_url=False):
+        path: KeyPath = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        kind = err["type"]
+        suggestion = None
+        expected = None
+        msg = err["msg"].removeprefix("Value error, ")
+        if kind == "extra_forbidden":
+            key = str(path[-1])
+            known = _fields_at(model, path[:-1])
+            suggestion = did_you_mean(key, known) or (f"known keys here: {', '.join(known)}" if known else None)
+            msg = f"unknown key '{key}'"
+        elif kind == "missing":
+            msg = "required fact is missing"
+            expected = _describe(model, path)
+            suggestion = f"add '{path[-1]}:' to {_describe_parent(path)}"
+        elif kind in {"enum", "literal_error"}:
+            expected = "one of " + err["ctx"].get("expected", "")
+            options = re.findall(r"'([^']+)'", err["ctx"].get("expected", ""))
+            suggestion = did_you_mean(str(err.get("input")), options)
+            msg = f"'{err.get('input')}' is not allowed"
+        elif kind.endswith("_type") or kind.endswith("_parsing"):
+            expected = kind.removesuffix("_type").removesuffix("_parsing").replace("_", " ")
+            if kind.startswith("date"):
+                expected = "a date written YYYY-MM-DD"
+        line_path = path[:-1] if kind == "missing" else path
+        problem = located.problem(line_path, msg, expected=expected, suggestion=suggestion)
+        out.append(replace(problem, key_path=format_path(path)))
+    return out
+
+
+def _fields_at(model: type[BaseModel], path: KeyPath) -> list[str]:
+    current: Any = model
+    for part in path:
+        if isinstance(part, int):
+            continue
+        field = getattr(current, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        current = _inner_model(field.annotation)
+        if current is None:
+            return []
+    return sorted(getattr(current, "model_fields", {}).keys())
+
+
+def _inner_model(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found = _inner_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _describe(model: type[BaseModel], path: KeyPath) -> str | None:
+    current: Any = model
+    field = None
+    for part in path:
+        if isinstance(part, int):
+            continue
+        field = getattr(current, "model_fields", {}).get(part)
+        if field is None:
+            return None
+        current = _inner_model(field.annotation)
+    if field is None:
+        return None
+    return field.description or (current.__doc__.strip().splitlines()[0] if current and current.__doc__ else None)
+
+
+def _describe_parent(path: KeyPath) -> str:
+    parent = format_path(path[:-1])
+    return f"'{parent}'" if parent else "the top level"
+
+
+def json_schema() -> dict[str, Any]:
+    schema = Tenant.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "policygen tenant facts (tenant.yaml)"
+    return schema

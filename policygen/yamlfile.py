@@ -1,0 +1,180 @@
+"""Safe YAML reading that remembers where every value came from.
+
+PyYAML silently keeps the last of two equal keys and will happily expand an
+alias bomb; we compose the node graph ourselves (with the C parser when it is
+there) so duplicate keys, runaway aliases and deep nesting become clear
+problems, and every key path keeps its line and column for error messages.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import InputError, Problem
+
+try:  # the C parser is several times faster on large tenant files
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+MAX_BYTES = 2 * 1024 * 1024
+MAX_NODES = 200_000
+MAX_DEPTH = 64
+
+KeyPath = tuple[str | int, ...]
+
+
+@dataclass
+class Located:
+    """A parsed YAML document and the position of each key path in it."""
+
+    data: Any
+    file: Path
+    positions: dict[KeyPath, tuple[int, int]] = field(default_factory=dict)
+    line_offset: int = 0
+
+    def where(self, path: KeyPath) -> tuple[int | None, int | None]:
+        """Line and column of the deepest known prefix of *path*."""
+        for end in range(len(path), -1, -1):
+            pos = self.positions.get(tuple(path[:end]))
+            if pos is not None:
+                return pos[0] + self.line_offset, pos[1]
+        return None, None
+
+    def problem(self, path: KeyPath, message: str, **kw: Any) -> Problem:
+        line, col = self.where(path)
+        return Problem(message, file=self.file, line=line, column=col, key_path=format_path(path) or None, **kw)
+
+
+def format_path(path: KeyPath) -> str:
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def read_text(file: Path) -> str:
+    """Read a UTF-8 text file, turning size and encoding trouble into problems."""
+    try:
+        size = file.stat().st_size
+    except OSError as exc:
+        raise InputError([Problem(f"cannot read file: {exc.strerror}", file=file)]) from None
+    if size > MAX_BYTES:
+        raise InputError([Problem(
+            f"file is {size} bytes, larger than the {MAX_BYTES} bytes policygen reads",
+            file=file, expected="a file under 2 MiB", suggestion="split it or remove pasted binary data",
+        )])
+    raw = file.read_bytes()
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]  # a UTF-8 byte-order mark carries no meaning; editors on Windows add it
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise InputError([Problem(
+            f"byte 0x{raw[exc.start]:02x} is not valid UTF-8", file=file, line=line, column=col,
+            expected="UTF-8 text", suggestion="re-save the file as UTF-8",
+        )]) from None
+
+
+def load(file: Path, text: str | None = None, line_offset: int = 0) -> Located:
+    """Parse one YAML document from *file* (or from *text*, which came from it)."""
+    if text is None:
+        text = read_text(file)
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise InputError([Problem(
+            f"YAML syntax error: {exc.problem or exc.context}",
+            file=file,
+            line=(mark.line + 1 + line_offset) if mark else None,
+            column=(mark.column + 1) if mark else None,
+            expected="valid YAML",
+            suggestion="check indentation and quote values that contain ': ' or start with '*', '&', '{', '['",
+        )]) from None
+    except yaml.YAMLError as exc:
+        raise InputError([Problem(f"YAML error: {exc}", file=file, expected="valid YAML")]) from None
+    located = Located(data=None, file=file, line_offset=line_offset)
+    if node is None:
+        return located
+    builder = _Builder(located)
+    located.data = builder.build(node, (), 0)
+    if builder.problems:
+        raise InputError(builder.problems)
+    return located
+
+
+class _Builder:
+    def __init__(self, located: Located) -> None:
+        self.located = located
+        self.problems: list[Problem] = []
+        self.count = 0
+        self.constructor = yaml.SafeLoader("")  # only used for scalar resolution
+
+    def build(self, node: yaml.Node, path: KeyPath, depth: int) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise InputError([self.located.problem(
+                path, f"document expands to more than {MAX_NODES} values",
+                expected="a plain facts file", suggestion="remove YAML aliases (*name) that repeat large blocks",
+            )])
+        if depth > MAX_DEPTH:
+            raise InputError([self.located.problem(
+                path, f"values nested deeper than {MAX_DEPTH} levels", expected="a shallower structure",
+            )])
+        self.located.positions.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
+        if isinstance(node, yaml.MappingNode):
+            out: dict[str, Any] = {}
+            for key_node, value_node in _merged(node):
+                key = self._scalar(key_node)
+                if not isinstance(key, (str, int, bool, dt.date)) or isinstance(key, bool):
+                    self.problems.append(self.located.problem(path, "mapping keys must be plain text", expected="a key name"))
+                    continue
+                key = str(key)
+                child = (*path, key)
+                if key in out:
+                    first = self.located.positions.get(child, (None, None))[0]
+                    self.problems.append(Problem(
+                        f"duplicate key '{key}' (first defined on line {first})",
+                        file=self.located.file, line=key_node.start_mark.line + 1 + self.located.line_offset,
+                        column=key_node.start_mark.column + 1, key_path=format_path(child),
+                        expected="each key once per mapping", suggestion="merge the two entries or remove one",
+                    ))
+                    continue
+                self.located.positions[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+                out[key] = self.build(value_node, child, depth + 1)
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
+        return self._scalar(node)
+
+    def _scalar(self, node: yaml.Node) -> Any:
+        if not isinstance(node, yaml.ScalarNode):
+            return None
+        return self.constructor.construct_object(node, deep=False)
+
+
+def _merged(node: yaml.MappingNode) -> list[tuple[yaml.Node, yaml.Node]]:
+    """Key/value pairs with YAML merge keys (<<) resolved, explicit keys winning."""
+    pairs: list[tuple[yaml.Node, yaml.Node]] = []
+    merged: list[tuple[yaml.Node, yaml.Node]] = []
+    for key, value in node.value:
+        if key.tag == "tag:yaml.org,2002:merge":
+            sources = value.value if isinstance(value, yaml.SequenceNode) else [value]
+            for src in sources:
+                if isinstance(src, yaml.MappingNode):
+                    merged.extend(_merged(src))
+        else:
+            pairs.append((key, value))
+    explicit = {k.value for k, _ in pairs if isinstance(k, yaml.ScalarNode)}
+    return [p for p in merged if p[0].value not in explicit] + pairs

@@ -53,6 +53,16 @@ def _check_id(value: str) -> str:
     return value
 
 
+def _check_locale(value: str) -> str:
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        Locale.parse(value.replace("-", "_"))
+    except (ValueError, UnknownLocaleError):
+        raise ValueError(f"'{value}' is not a locale such as en, en-GB or hi-IN") from None
+    return value.replace("_", "-")
+
+
 Email = Annotated[str, AfterValidator(_check_email)]
 Phone = Annotated[str, AfterValidator(_check_phone)]
 Url = Annotated[str, AfterValidator(_check_url)]
@@ -96,6 +106,7 @@ class Organisation(Model):
     role: Literal["controller", "processor", "controller_and_processor"] = "controller"
     role_statement: Text | None = Field(None, description="Why the organisation has this role, in plain words")
     registration: Registration | None = None
+    country: Text | None = Field(None, description="Where the organisation is established, when no address is given")
     address: Address | None = None
     email: Email | None = None
     phone: Phone | None = None
@@ -367,7 +378,7 @@ class Requests(Model):
     """How people exercise their rights, and what happens then."""
 
     channels: list[Channel]
-    response_time: Duration = Field(description="How long until an answer, e.g. 'one month'")
+    response_time: Duration | None = Field(None, description="How long until an answer, e.g. 'one month'")
     extension: Text | None = Field(None, description="When and how the answer may take longer")
     fee: Text | None = None
     verification: Text | None = None
@@ -392,7 +403,7 @@ class Sharing(Model):
 
 
 class Marketing(Model):
-    basis: Basis = Basis.consent
+    basis: Basis | None = Field(None, description="The lawful basis for marketing, if the policy states one")
     opt_out: Text
     third_party: Text | None = None
 
@@ -460,7 +471,7 @@ class Tenant(Model):
     notes: list[Note] = []
     documents: list[Document]
     jurisdictions: list[Jurisdiction] = []
-    locale: Text = "en"
+    locale: Annotated[str, AfterValidator(_check_locale)] = Field("en", description="Language and region of the documents, e.g. en-GB; sets date formats")
     dates: Dates
     theme: Theme = Theme()
 
@@ -545,6 +556,11 @@ SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 
 def load_tenant(file: Path) -> Tenant:
     """Read and validate one tenant.yaml, raising InputError with every problem in it."""
+    return read_tenant(file)[0]
+
+
+def read_tenant(file: Path) -> tuple[Tenant, Located]:
+    """The validated facts and where each key stands in the file."""
     located = load(file)
     if located.data is None:
         raise InputError([Problem("file is empty", file=file, expected="the tenant's facts as a YAML mapping",
@@ -553,7 +569,7 @@ def load_tenant(file: Path) -> Tenant:
         raise InputError([located.problem((), "top level must be a mapping of fact names to values",
                                           expected="a YAML mapping such as 'organisation: ...'")])
     try:
-        return Tenant.model_validate(located.data)
+        return Tenant.model_validate(located.data), located
     except ValidationError as exc:
         raise InputError(problems_from_validation(exc, located, Tenant)) from None
 

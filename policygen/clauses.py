@@ -1,0 +1,181 @@
+"""The clause library: documents as ordered sets of Markdown+Jinja clauses.
+
+content/<document>/document.yaml   title and description of the document
+content/<document>/*.md            clauses: YAML front matter, then the body
+content/_partials/*.md             macros shared by clauses ({% import %})
+tenants/<slug>/content/<document>/*.md
+                                   a tenant's own clauses: same id replaces the
+                                   library clause, a new id adds one
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import Collector, InputError, Problem, did_you_mean
+from .facts import Id, Text, problems_from_validation
+from .yamlfile import Located, load, read_text
+
+FRONT = re.compile(r"\A---[ \t]*\n(.*?\n)?---[ \t]*(?:\n|\Z)", re.S)
+PARTIALS = "_partials"
+
+
+class ClauseMeta(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: Id
+    title: Text
+    order: int = Field(description="Position in the document; lower comes first")
+    when: str | None = Field(None, description="A Jinja expression over the facts; the clause appears only when it is true")
+    summary: str | None = Field(None, description="One line for the table of contents and the in-app section list")
+
+
+class DocumentMeta(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: Text
+    description: Text | None = None
+    kind: str = Field("privacy", description="privacy, usage, deletion, cookies, ...")
+
+
+@dataclass(frozen=True)
+class Clause:
+    meta: ClauseMeta
+    file: Path
+    body: str  # padded with blank lines so template line numbers match the file
+    digest: str  # content hash of the file, for dependency tracking
+
+    @property
+    def id(self) -> str:
+        return self.meta.id
+
+
+@dataclass
+class Document:
+    id: str
+    meta: DocumentMeta
+    folder: Path
+    clauses: dict[str, Clause] = field(default_factory=dict)
+    digest: str = ""
+
+
+@dataclass
+class Library:
+    root: Path
+    documents: dict[str, Document]
+    partials: dict[str, str]  # template name -> digest
+
+
+def read_clause(file: Path) -> Clause:
+    text = read_text(file)
+    match = FRONT.match(text)
+    if not match:
+        raise InputError([Problem(
+            "clause has no front matter", file=file, line=1,
+            expected="a first line '---', then id, title and order, then '---'",
+            suggestion="start the file with:\n---\nid: my-clause\ntitle: My clause\norder: 100\n---",
+        )])
+    front = match.group(1) or ""
+    located = load(file, front, line_offset=1)
+    if not isinstance(located.data, dict):
+        raise InputError([Problem("front matter must be a YAML mapping", file=file, line=2,
+                                  expected="id, title and order keys")])
+    try:
+        meta = ClauseMeta.model_validate(located.data)
+    except ValidationError as exc:
+        raise InputError(problems_from_validation(exc, located, ClauseMeta)) from None
+    head_lines = text[: match.end()].count("\n")
+    body = "\n" * head_lines + text[match.end():]
+    return Clause(meta=meta, file=file, body=body, digest=hashlib.sha256(text.encode()).hexdigest())
+
+
+def _read_clauses(folder: Path, problems: Collector) -> dict[str, Clause]:
+    clauses: dict[str, Clause] = {}
+    for file in sorted(folder.glob("*.md")):
+        try:
+            clause = read_clause(file)
+        except InputError as exc:
+            problems.extend(exc.problems)
+            continue
+        other = clauses.get(clause.id)
+        if other is not None:
+            problems.add(Problem(
+                f"clause id '{clause.id}' is also used by {other.file.name}", file=file, line=2, key_path="id",
+                expected="one file per clause id in a document", suggestion="rename one of the ids",
+            ))
+            continue
+        clauses[clause.id] = clause
+    return clauses
+
+
+def load_library(content: Path) -> Library:
+    problems = Collector()
+    documents: dict[str, Document] = {}
+    if not content.is_dir():
+        raise InputError([Problem("the clause library folder is missing", file=content,
+                                  suggestion="run policygen in a project folder, or create content/")])
+    for folder in sorted(p for p in content.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))):
+        meta_file = folder / "document.yaml"
+        if not meta_file.is_file():
+            problems.add(Problem("document folder has no document.yaml", file=folder,
+                                 expected="document.yaml with a title", suggestion=f"create {folder.name}/document.yaml"))
+            continue
+        try:
+            located = load(meta_file)
+            meta = DocumentMeta.model_validate(located.data or {})
+        except InputError as exc:
+            problems.extend(exc.problems)
+            continue
+        except ValidationError as exc:
+            problems.extend(problems_from_validation(exc, located, DocumentMeta))
+            continue
+        doc = Document(id=folder.name, meta=meta, folder=folder, clauses=_read_clauses(folder, problems))
+        documents[doc.id] = doc
+    partials: dict[str, str] = {}
+    partial_dir = content / PARTIALS
+    if partial_dir.is_dir():
+        for file in sorted(partial_dir.glob("*")):
+            if file.is_file():
+                partials[f"{PARTIALS}/{file.name}"] = hashlib.sha256(file.read_bytes()).hexdigest()
+    problems.raise_if_any()
+    for doc in documents.values():
+        doc.digest = _digest([doc.meta.model_dump_json(), *(c.digest for c in doc.clauses.values())])
+    return Library(root=content, documents=documents, partials=partials)
+
+
+def tenant_clauses(library: Library, tenant_dir: Path, document_ids: list[str],
+                   problems: Collector, where: Located | None = None) -> dict[str, dict[str, Clause]]:
+    """The clauses each of a tenant's documents is made of: library, then the tenant's own."""
+    out: dict[str, dict[str, Clause]] = {}
+    for i, doc_id in enumerate(document_ids):
+        doc = library.documents.get(doc_id)
+        if doc is None:
+            hint = did_you_mean(doc_id, sorted(library.documents))
+            problem = Problem(
+                f"unknown document '{doc_id}'", file=tenant_dir / "tenant.yaml", key_path=f"documents[{i}].id",
+                expected="one of: " + ", ".join(sorted(library.documents)), suggestion=hint,
+            )
+            if where is not None:
+                line, col = where.where(("documents", i, "id"))
+                problem = replace(problem, line=line, column=col)
+            problems.add(problem)
+            continue
+        merged = dict(doc.clauses)
+        own = tenant_dir / "content" / doc_id
+        if own.is_dir():
+            merged.update(_read_clauses(own, problems))
+        out[doc_id] = dict(sorted(merged.items(), key=lambda kv: (kv[1].meta.order, kv[0])))
+    return out
+
+
+def _digest(parts: list[str]) -> str:
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(p.encode())
+        h.update(b"\0")
+    return h.hexdigest()

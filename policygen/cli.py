@@ -1,0 +1,116 @@
+"""The command line: parses options and calls the core. No policy logic lives here."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+import click
+
+from . import __version__
+from .errors import InputError, UsageError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Context:
+    def __init__(self, project: Path | None, debug: bool, quiet: bool, verbose: bool) -> None:
+        self.project = project
+        self.debug = debug
+        self.quiet = quiet
+        self.verbose = verbose
+
+    def root(self) -> Path:
+        from .project import find_root
+
+        return find_root(self.project or Path.cwd())
+
+    def say(self, message: str) -> None:
+        if not self.quiet:
+            click.echo(message)
+
+
+def run(ctx: Context, action: Callable[[], int | None]) -> None:
+    """Turn the core's exceptions into messages and exit codes: 1 bad input, 2 bad usage."""
+    try:
+        code = action() or 0
+    except InputError as exc:
+        root = None
+        try:
+            root = ctx.root()
+        except UsageError:
+            pass
+        problems = exc.problems
+        for p in problems:
+            click.echo(p.format(root), err=True)
+        click.echo(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found; nothing was written.", err=True)
+        if ctx.debug:
+            raise
+        sys.exit(1)
+    except UsageError as exc:
+        click.echo(f"error: {exc}", err=True)
+        if ctx.debug:
+            raise
+        sys.exit(2)
+    sys.exit(code)
+
+
+def parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"'{value}' is not a date written YYYY-MM-DD") from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="policygen")
+@click.option("--project", "-C", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="The project folder (default: the nearest folder with content/ and tenants/).")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only errors.")
+@click.option("--verbose", "-v", is_flag=True, help="Print every file written.")
+@click.pass_context
+def cli(click_ctx: click.Context, project: Path | None, debug: bool, quiet: bool, verbose: bool) -> None:
+    """Generate privacy policy sites for many organisations from facts and clauses."""
+    click_ctx.obj = Context(project, debug, quiet, verbose)
+
+
+@cli.command()
+@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Output folder (default: build/ in the project).")
+@click.option("--tenant", "-t", "tenants", multiple=True, metavar="SLUG", help="Build only this tenant (repeatable).")
+@click.option("--today", callback=parse_date, metavar="YYYY-MM-DD", help="The build date, for reproducible builds.")
+@click.option("--drafts", is_flag=True, help="Also render unreleased edits as marked drafts.")
+@click.pass_obj
+def build(ctx: Context, out: Path | None, tenants: tuple[str, ...], today: dt.date | None, drafts: bool) -> None:
+    """Build the static site."""
+    from .site import BuildOptions, build as do_build
+
+    def action() -> None:
+        report = do_build(ctx.root(), out, BuildOptions(list(tenants) or None, today, drafts))
+        if ctx.verbose:
+            for item in report.outputs:
+                click.echo(f"  {item.kind:8} {item.path}")
+        ctx.say(f"Built {len(report.tenants)} tenant(s), {report.rendered} page(s) rendered, "
+                f"{len(report.outputs)} files in {report.out}")
+        ctx.say(f"Open {report.out / 'index.html'}")
+
+    run(ctx, action)
+
+
+@cli.command()
+@click.pass_obj
+def schema(ctx: Context) -> None:
+    """Print the JSON Schema of tenant.yaml (for editor validation)."""
+    from .facts import json_schema
+
+    run(ctx, lambda: click.echo(json.dumps(json_schema(), indent=2, sort_keys=True)))
+
+
+def main() -> None:
+    cli(prog_name="policygen")

@@ -1,0 +1,143 @@
+"""Writing the output folder so that a failure never leaves it half-built.
+
+Everything is written into a hidden staging folder beside the output, then the
+two are swapped with one atomic rename (renameat2 RENAME_EXCHANGE on Linux;
+two renames elsewhere, with recovery of the previous output on the next run).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Iterable
+
+from .errors import UsageError
+
+KINDS = ("page", "index", "archive", "history", "snippet", "feed", "redline", "notice", "data", "label", "asset")
+
+
+@dataclass(frozen=True)
+class Output:
+    """One file of the built site and what it is."""
+
+    path: str  # relative, with '/' separators
+    kind: str
+    data: bytes
+    tenant: str | None = None
+    document: str | None = None
+    version: str | None = None
+    effective: dt.date | None = None
+    app: str | None = None
+
+    def entry(self) -> dict[str, object]:
+        entry: dict[str, object] = {
+            "path": self.path,
+            "kind": self.kind,
+            "tenant": self.tenant,
+            "document": self.document,
+            "version": self.version,
+            "effective": self.effective.isoformat() if self.effective else None,
+            "sha256": hashlib.sha256(self.data).hexdigest(),
+            "bytes": len(self.data),
+        }
+        if self.app is not None:
+            entry["app"] = self.app
+        return entry
+
+
+def check_out_dir(out: Path, reserved: Iterable[Path]) -> Path:
+    """Refuse an output folder that is, or contains, a source folder of the project."""
+    out = out.resolve()
+    for folder in reserved:
+        folder = folder.resolve()
+        if out == folder or folder.is_relative_to(out):
+            raise UsageError(f"the output folder cannot be {out.name or out}: it holds the project's sources ({folder.name})")
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"the output path {out} is a file, not a folder")
+    return out
+
+
+def _staging(out: Path) -> Path:
+    return out.parent / f".{out.name}.policygen-new"
+
+
+def _previous(out: Path) -> Path:
+    return out.parent / f".{out.name}.policygen-old"
+
+
+def recover(out: Path) -> None:
+    """Finish or undo a swap that a crash interrupted, and drop stale staging folders."""
+    old, new = _previous(out), _staging(out)
+    if not out.exists() and old.exists():
+        old.rename(out)
+    for leftover in (old, new):
+        if leftover.exists():
+            shutil.rmtree(leftover)
+
+
+def manifest(outputs: list[Output], extra: dict[str, object] | None = None) -> Output:
+    body: dict[str, object] = {"generator": "policygen", "files": [o.entry() for o in sorted(outputs, key=lambda o: o.path)]}
+    if extra:
+        body.update(extra)
+    data = (json.dumps(body, indent=2, ensure_ascii=False, sort_keys=False) + "\n").encode()
+    return Output("manifest.json", "data", data)
+
+
+def write_site(out: Path, outputs: list[Output]) -> None:
+    """Write *outputs* as the new content of *out*, atomically."""
+    recover(out)
+    staging = _staging(out)
+    staging.mkdir(parents=True)
+    seen: set[str] = set()
+    try:
+        for item in outputs:
+            rel = PurePosixPath(item.path)
+            if rel.is_absolute() or ".." in rel.parts or item.path in seen:
+                raise ValueError(f"bad or repeated output path {item.path!r}")  # a bug, not bad input
+            seen.add(item.path)
+            target = staging.joinpath(*rel.parts)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(item.data)
+        _fsync_tree(staging)
+        _swap(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    shutil.rmtree(staging, ignore_errors=True)  # after the swap it holds the previous output
+
+
+def _fsync_tree(folder: Path) -> None:
+    # Data must be on disk before the rename makes it visible, or a power cut could swap in empty files.
+    for dirpath, _dirs, files in os.walk(folder):
+        for name in files:
+            fd = os.open(os.path.join(dirpath, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+
+_RENAME_EXCHANGE = 2
+_libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+_renameat2 = getattr(_libc, "renameat2", None)
+
+
+def _swap(staging: Path, out: Path) -> None:
+    if out.exists() and _renameat2 is not None:
+        AT_FDCWD = -100
+        if _renameat2(AT_FDCWD, os.fsencode(staging), AT_FDCWD, os.fsencode(out), _RENAME_EXCHANGE) == 0:
+            return  # staging now holds the previous output; the caller removes it
+    if out.exists():
+        old = _previous(out)
+        out.rename(old)
+        staging.rename(out)
+        old.rename(staging)
+    else:
+        staging.rename(out)

@@ -1,0 +1,348 @@
+"""Where a tenant's facts meet the clause library and become HTML.
+
+Facts are text, never markup. Every value a clause prints with {{ ... }} is
+replaced by an inert placeholder before Markdown runs, and put back, HTML-
+escaped, after it. So '<', '*', '[' or '{{' in a fact shows literally, and the
+Markdown of a clause (its "skeleton") is the same for every tenant whose facts
+have the same shape: the Markdown renderer's cache serves them all.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+import html
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+from urllib.parse import quote
+
+import jinja2
+from babel.dates import format_date
+from markupsafe import Markup
+
+from . import markdown
+from .clauses import Clause
+from .errors import InputError, Problem
+from .facts import Tenant
+
+OPEN, CLOSE = "\ue000", "\ue001"  # private-use characters: Markdown gives them no meaning
+TOKEN = re.compile(OPEN + r"(\d+)" + CLOSE)
+_values: contextvars.ContextVar[list[str]] = contextvars.ContextVar("policygen_fact_values")
+_locale: contextvars.ContextVar[str] = contextvars.ContextVar("policygen_locale", default="en")
+
+
+def as_text(value: Any) -> str:
+    """How a fact value reads in a notice."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dt.date):
+        return format_date(value, format="long", locale=_locale.get())
+    if hasattr(value, "value") and not isinstance(value, str) and type(value).__module__ == "policygen.facts":
+        return str(value.value)
+    return str(value)
+
+
+def _placeholder(text: str) -> Markup:
+    values = _values.get()
+    values.append(text)
+    return Markup(f"{OPEN}{len(values) - 1}{CLOSE}")
+
+
+def _finalize(value: Any) -> Any:
+    if isinstance(value, Markup):
+        return value  # produced by a macro or a link filter: already a safe skeleton
+    if value is None:
+        raise jinja2.TemplateRuntimeError("a fact printed here is not set (it is empty in tenant.yaml)")
+    if isinstance(value, (list, tuple, dict)):
+        raise jinja2.TemplateRuntimeError(
+            "a list or mapping of facts is printed whole here; loop over it or use |join(', ')")
+    return _placeholder(as_text(value))
+
+
+# --- filters that make links: the link text stays a placeholder, the target is checked ------------
+
+
+def _link(target: str, text: Any) -> Markup:
+    label = text if isinstance(text, Markup) else _placeholder(as_text(text))
+    return Markup(f"[{label}](<{target}>)")
+
+
+def f_mailto(value: str, text: Any = None) -> Markup:
+    if not re.fullmatch(r"[^@\s<>()\[\]\\]+@[A-Za-z0-9.-]+", value):
+        raise jinja2.TemplateRuntimeError(f"'{value}' is not an email address")
+    return _link("mailto:" + quote(value, safe="@.+-_"), value if text is None else text)
+
+
+def f_tel(value: str, text: Any = None) -> Markup:
+    digits = re.sub(r"[^0-9+]", "", value)
+    return _link("tel:" + digits, value if text is None else text)
+
+
+def f_url(value: str, text: Any = None) -> Markup:
+    if not re.match(r"https?://", value):
+        raise jinja2.TemplateRuntimeError(f"'{value}' is not an http(s) address")
+    return _link(quote(value, safe=":/?#@!$&'*+,;=%~-._"), value if text is None else text)
+
+
+def f_join(items: Iterable[Any], sep: str = ", ", last: str | None = None) -> Markup:
+    """Join facts into a list in prose, each item staying text: 'a, b and c'."""
+    parts = [i if isinstance(i, Markup) else _placeholder(as_text(i)) for i in items]
+    if last is not None and len(parts) > 1:
+        return Markup(sep.join(parts[:-1]) + last + parts[-1])
+    return Markup(sep.join(parts))
+
+
+def f_date(value: dt.date, form: str = "long") -> Markup:
+    return _placeholder(format_date(value, format=form, locale=_locale.get()))
+
+
+def f_stop(value: Any) -> Markup:
+    """A fact that ends a sentence: add a full stop unless it already ends with one."""
+    text = as_text(value).rstrip()
+    return _placeholder(text if text.endswith((".", "!", "?", ":", ";")) else text + ".")
+
+
+def f_cell(value: Any) -> Markup:
+    """A table cell: the rendered skeleton of a macro, with line breaks made safe for a pipe table."""
+    text = value if isinstance(value, Markup) else _placeholder(as_text(value))
+    return Markup(str(text).replace("\n", " ").replace("|", "\\|"))
+
+
+# Filters that would turn facts into markup without placeholders are not offered.
+_UNSAFE = {"safe", "tojson", "xmlattr", "urlize", "forceescape", "escape", "e", "indent", "format", "wordwrap"}
+
+
+class StrictUndefined(jinja2.StrictUndefined):
+    """Undefined facts are errors, even in tests like 'is defined' misuse or in loops."""
+
+
+def clause_environment(content: Path) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(content)),
+        autoescape=True,
+        finalize=_finalize,
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+        cache_size=-1,
+        extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols"],
+    )
+    for name in _UNSAFE:
+        env.filters.pop(name, None)
+    env.filters.update(mailto=f_mailto, tel=f_tel, url=f_url, join=f_join, date=f_date, cell=f_cell, stop=f_stop)
+    return env
+
+
+@dataclass(frozen=True)
+class Heading:
+    id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class RenderedClause:
+    id: str
+    title: str
+    order: int
+    html: str
+    headings: tuple[Heading, ...]
+    file: Path
+
+
+class ClauseRenderer:
+    """Compiles each clause template once and renders it for any tenant."""
+
+    def __init__(self, content: Path) -> None:
+        self.content = content
+        self.env = clause_environment(content)
+        self._templates: dict[tuple[Path, str], jinja2.Template] = {}
+        self._conditions: dict[str, Any] = {}
+
+    def _template(self, clause: Clause) -> jinja2.Template:
+        key = (clause.file, clause.digest)
+        template = self._templates.get(key)
+        if template is None:
+            name = str(clause.file)
+            try:
+                code = self.env.compile(clause.body, name=name, filename=name)
+            except jinja2.TemplateSyntaxError as exc:
+                raise InputError([Problem(
+                    f"template syntax error: {exc.message}", file=clause.file, line=exc.lineno,
+                    expected="valid Jinja", suggestion="check that every {% if %} / {% for %} has its {% end... %}",
+                )]) from None
+            template = jinja2.Template.from_code(self.env, code, self.env.make_globals(None))
+            self._templates[key] = template
+        return template
+
+    def _condition(self, clause: Clause) -> Any:
+        expr = clause.meta.when
+        assert expr is not None
+        compiled = self._conditions.get(expr)
+        if compiled is None:
+            try:
+                compiled = self.env.compile_expression(expr)
+            except jinja2.TemplateSyntaxError as exc:
+                raise InputError([Problem(f"'when' is not a valid expression: {exc.message}",
+                                          file=clause.file, line=_front_line(clause, "when"), key_path="when")]) from None
+            self._conditions[expr] = compiled
+        return compiled
+
+    def applies(self, clause: Clause, context: dict[str, Any], tenant_name: str) -> bool:
+        if not clause.meta.when:
+            return True
+        try:
+            return bool(self._condition(clause)(**context))
+        except jinja2.UndefinedError as exc:
+            raise InputError([Problem(f"tenant '{tenant_name}': 'when' uses an undefined fact: {exc.message}",
+                                      file=clause.file, line=_front_line(clause, "when"), key_path="when")]) from None
+
+    def render(self, clause: Clause, context: dict[str, Any], tenant: Tenant, tenant_name: str,
+               notes: list[str]) -> RenderedClause:
+        template = self._template(clause)
+        values: list[str] = []
+        token = _values.set(values)
+        locale_token = _locale.set(tenant.locale.replace("-", "_"))
+        try:
+            skeleton = template.render(context)
+        except InputError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any template failure is the author's to fix
+            file, line = _template_position(exc, clause.file)
+            raise InputError([Problem(
+                f"tenant '{tenant_name}': {_describe(exc)}", file=file, line=line,
+                expected="every fact the clause prints to be set in tenant.yaml",
+                suggestion="add the fact, or guard it with {% if ... %} in the clause",
+            )]) from None
+        finally:
+            _values.reset(token)
+            _locale.reset(locale_token)
+        body = markdown.render(skeleton)
+        body = TOKEN.sub(lambda m: html.escape(values[int(m.group(1))], quote=True), body)
+        if notes:
+            body += "".join(f'<p class="note">{html.escape(n)}</p>\n' for n in notes)
+        body, headings = _anchor_headings(_label_tables(body), clause.id)
+        return RenderedClause(clause.id, clause.meta.title, clause.meta.order, body, headings, clause.file)
+
+
+_SUBHEADING = re.compile(r"<h([3-6])>(.*?)</h\1>", re.S)
+
+
+def _anchor_headings(body: str, clause_id: str) -> tuple[str, tuple[Heading, ...]]:
+    """Give headings inside a clause stable ids derived from the clause id and their text."""
+    found: list[Heading] = []
+    seen: dict[str, int] = {}
+
+    def add(match: re.Match[str]) -> str:
+        text = re.sub(r"<[^>]+>", "", match.group(2))
+        slug = re.sub(r"[^a-z0-9]+", "-", html.unescape(text).lower()).strip("-") or "section"
+        anchor = f"{clause_id}-{slug}"
+        seen[anchor] = seen.get(anchor, 0) + 1
+        if seen[anchor] > 1:
+            anchor += f"-{seen[anchor]}"
+        if match.group(1) == "3":
+            found.append(Heading(anchor, html.unescape(text)))
+        return f'<h{match.group(1)} id="{anchor}">{match.group(2)}</h{match.group(1)}>'
+
+    return _SUBHEADING.sub(add, body), tuple(found)
+
+
+_TABLE = re.compile(r"<table>(.*?)</table>", re.S)
+
+
+def _label_tables(body: str) -> str:
+    """Wrap tables for narrow screens and label each cell with its column, so rows can stack."""
+
+    def one(match: re.Match[str]) -> str:
+        table = match.group(1)
+        head = re.search(r"<thead>(.*?)</thead>", table, re.S)
+        labels = re.findall(r"<th[^>]*>(.*?)</th>", head.group(1), re.S) if head else []
+        labels = [html.escape(re.sub(r"<[^>]+>", "", label), quote=True) for label in labels]
+
+        def row(m: re.Match[str]) -> str:
+            cells = iter(labels)
+            return re.sub(r"<td([^>]*)>", lambda c: f'<td{c.group(1)} data-label="{next(cells, "")}">', m.group(0))
+
+        table = re.sub(r"<tr>.*?</tr>", row, table, flags=re.S) if labels else table
+        return f'<div class="table-scroll"><table>{table}</table></div>'
+
+    return _TABLE.sub(one, body)
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, jinja2.UndefinedError):
+        return f"undefined fact: {exc.message}"
+    if isinstance(exc, jinja2.TemplateNotFound):
+        return f"included template not found: {exc.name}"
+    message = getattr(exc, "message", None) or str(exc)
+    return f"{type(exc).__name__}: {message}" if not isinstance(exc, jinja2.TemplateError) else message
+
+
+def _template_position(exc: BaseException, file: Path) -> tuple[Path, int | None]:
+    """The clause or partial file, and its line, where rendering failed (from Jinja's rewritten traceback)."""
+    if isinstance(exc, jinja2.TemplateSyntaxError) and exc.filename:
+        return Path(exc.filename), exc.lineno
+    found: tuple[Path, int | None] = (file, None)
+    tb = exc.__traceback__
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if name.endswith(".md") and not name.startswith("<"):
+            found = (Path(name), tb.tb_lineno)
+        tb = tb.tb_next
+    return found
+
+
+def _front_line(clause: Clause, key: str) -> int | None:
+    for i, line in enumerate(clause.body.splitlines(), 1):
+        if line.startswith(f"{key}:"):
+            return i
+    try:
+        text = clause.file.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    for i, line in enumerate(text.splitlines(), 1):
+        if line.startswith(f"{key}:"):
+            return i
+    return None
+
+
+def fact_context(tenant: Tenant) -> dict[str, Any]:
+    """The names a clause can use: every top-level fact, plus the whole tenant."""
+    context: dict[str, Any] = {name: getattr(tenant, name) for name in type(tenant).model_fields}
+    context["tenant"] = tenant
+    return context
+
+
+
+@dataclass(frozen=True)
+class RenderedDocument:
+    """One document of one tenant, rendered from today's clauses and facts."""
+
+    tenant: str
+    id: str
+    title: str
+    clauses: tuple[RenderedClause, ...]
+
+
+def render_document(renderer: ClauseRenderer, slug: str, tenant: Tenant, doc_id: str,
+                    clauses: dict[str, Clause], title: str) -> RenderedDocument:
+    """Render the clauses that apply to this tenant, in order, with its notes placed in them."""
+    context = fact_context(tenant)
+    context["document"] = {"id": doc_id, "title": title}
+    notes: dict[str, list[str]] = {}
+    for note in tenant.notes:
+        notes.setdefault(note.clause, []).append(note.text)
+    problems: list[Problem] = []
+    rendered: list[RenderedClause] = []
+    for clause in clauses.values():
+        try:
+            if renderer.applies(clause, context, slug):
+                rendered.append(renderer.render(clause, context, tenant, slug, notes.get(clause.id, [])))
+        except InputError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise InputError(problems)
+    return RenderedDocument(slug, doc_id, title, tuple(rendered))

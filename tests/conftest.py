@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from policygen.site import BuildOptions, BuildReport, build
+
+REPO = Path(__file__).resolve().parent.parent
+EXPECTATIONS = Path(__file__).resolve().parent / "expectations"
+
+
+def copy_project(dest: Path) -> Path:
+    """A private copy of the example project, so tests can edit facts and clauses freely."""
+    for name in ("content", "themes", "tenants"):
+        shutil.copytree(REPO / name, dest / name)
+    for name in ("policygen.yaml",):
+        if (REPO / name).exists():
+            shutil.copy(REPO / name, dest / name)
+    return dest
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    return copy_project(tmp_path / "project")
+
+
+@pytest.fixture(scope="session")
+def example_site(tmp_path_factory: pytest.TempPathFactory) -> BuildReport:
+    """The example project built once for the whole session (read-only for tests)."""
+    out = tmp_path_factory.mktemp("site") / "out"
+    return build(REPO, out, BuildOptions())

@@ -104,7 +104,8 @@ def render_tenant_documents(project: Project, renderer: ClauseRenderer, tenant: 
     return docs
 
 
-def tenant_outputs(project: Project, theme: Theme, renderer: ClauseRenderer, tenant: TenantSource) -> tuple[list[Output], TenantView]:
+def tenant_outputs(project: Project, theme: Theme, renderer: ClauseRenderer, tenant: TenantSource,
+                   options: BuildOptions) -> tuple[list[Output], TenantView]:
     facts = tenant.facts
     docs = render_tenant_documents(project, renderer, tenant)
     effective = facts.dates.effective
@@ -133,7 +134,7 @@ def generate(project: Project, options: BuildOptions) -> tuple[list[Output], int
     views: list[TenantView] = []
     for tenant in project.tenants.values():
         try:
-            tenant_files, view = tenant_outputs(project, theme, renderer, tenant)
+            tenant_files, view = tenant_outputs(project, theme, renderer, tenant, options)
         except InputError as exc:
             problems.extend(exc.problems)
             continue

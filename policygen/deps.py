@@ -1,0 +1,51 @@
+"""What a tenant's pages depend on, as one content hash.
+
+A tenant's output is re-rendered only when this key changes: its own folder
+(facts, own clauses, releases, logo), the library clauses of the documents it
+publishes, the shared partials, the theme, the project settings, and policygen
+itself. Hashes of content, not modification times: a touched but unchanged file
+rebuilds nothing, and a changed file is never missed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+
+from . import __version__
+from .project import Project, TenantSource
+
+PROJECT_FILES = ("policygen.yaml", "rules.yaml")
+
+
+@lru_cache(maxsize=1)
+def code_digest() -> str:
+    """policygen's own code and data: upgrading it re-renders everything."""
+    h = hashlib.sha256(__version__.encode())
+    package = Path(__file__).parent
+    for file in sorted(package.rglob("*")):
+        if file.is_file() and file.suffix in {".py", ".yaml", ".json", ".html", ".css", ".md", ".txt"}:
+            h.update(file.relative_to(package).as_posix().encode() + b"\0" + file.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def project_digest(project: Project, theme_digest: str, options: str) -> str:
+    """Everything every tenant depends on."""
+    h = hashlib.sha256()
+    for part in (code_digest(), theme_digest, options, *sorted(project.library.partials.values())):
+        h.update(part.encode() + b"\0")
+    for name in PROJECT_FILES:
+        file = project.root / name
+        h.update(name.encode() + b"\0" + (file.read_bytes() if file.is_file() else b"") + b"\0")
+    return h.hexdigest()
+
+
+def tenant_key(project: Project, tenant: TenantSource, shared: str) -> str:
+    """The input key of one tenant's outputs."""
+    h = hashlib.sha256(shared.encode() + b"\0" + tenant.digest.encode())
+    for doc_id, clauses in tenant.documents.items():
+        h.update(doc_id.encode() + b"\0" + project.library.documents[doc_id].meta.model_dump_json().encode())
+        for clause in clauses.values():
+            h.update(clause.digest.encode())
+    return h.hexdigest()

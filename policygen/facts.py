@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -19,7 +19,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from .durations import Duration
 from .errors import InputError, Problem, did_you_mean
-from .yamlfile import KeyPath, Located, format_path, load
+from .yamlfile import KeyPath, Located, format_path, load_fast
 
 
 def _check_email(value: str) -> str:
@@ -63,12 +63,34 @@ def _check_locale(value: str) -> str:
     return value.replace("_", "-")
 
 
+def _check_store_type(value: str) -> str:
+    from .labels import vocabulary  # the store vocabularies live with the label exports
+
+    known = vocabulary().types
+    if value not in known:
+        hint = did_you_mean(value, sorted(known))
+        raise ValueError(f"'{value}' is not a store data type" + (f"; {hint}" if hint else f" (known: {', '.join(sorted(known))})"))
+    return value
+
+
+def _check_store_purpose(value: str) -> str:
+    from .labels import vocabulary
+
+    known = vocabulary().purposes
+    if value not in known:
+        hint = did_you_mean(value, sorted(known))
+        raise ValueError(f"'{value}' is not a store purpose" + (f"; {hint}" if hint else f" (known: {', '.join(sorted(known))})"))
+    return value
+
+
 Email = Annotated[str, AfterValidator(_check_email)]
 Phone = Annotated[str, AfterValidator(_check_phone)]
 Url = Annotated[str, AfterValidator(_check_url)]
 Colour = Annotated[str, AfterValidator(_check_colour)]
 Id = Annotated[str, AfterValidator(_check_id)]
 Text = Annotated[str, Field(min_length=1)]
+StoreType = Annotated[str, AfterValidator(_check_store_type)]
+StorePurpose = Annotated[str, AfterValidator(_check_store_purpose)]
 
 
 class Model(BaseModel):
@@ -153,6 +175,7 @@ class Permission(Model):
     name: Text | None = Field(None, description="How the permission is named to people; defaults from the id")
     reason: Text = Field(description="Why the app asks for it")
     optional: bool = True
+    on_device: bool = Field(False, description="What the permission reaches never leaves the device, so app-store labels need not list it")
 
     @property
     def label(self) -> str:
@@ -179,6 +202,8 @@ class App(Model):
     platforms: list[Literal["android", "ios", "web"]] = ["android", "ios"]
     permissions: list[Permission] = []
     data: list[Id] = Field([], description="Data category ids the app collects; empty means all")
+    encrypted_in_transit: bool = Field(True, description="All data the app sends travels encrypted (Google Play Data safety)")
+    deletion_url: Url | None = Field(None, description="Where people ask for their account and data to be deleted (Google Play Data safety)")
 
 
 class Product(Model):
@@ -211,6 +236,10 @@ class DataCategory(Model):
     sold: bool = False
     shared: bool = False
     retention: Id | None = Field(None, description="Id of an entry in retention.periods")
+    store_types: list[StoreType] = Field([], description="What app-store privacy labels call this data, e.g. [name, email]; needed when an app collects it")
+    linked: bool = Field(True, description="Linked to the person's identity (Apple: Data Linked to You)")
+    tracking: bool = Field(False, description="Used to track people across other companies' apps and websites (Apple: Used to Track You)")
+    ephemeral: bool = Field(False, description="Only processed in memory and never kept (Google Play: processed ephemerally)")
 
 
 class Basis(str, Enum):
@@ -257,6 +286,7 @@ class Purpose(Model):
     data: list[Id] = Field([], description="Data category ids used")
     lawful_bases: list[LawfulBasis] = []
     provision: Literal["required", "optional", "contractual", "statutory"] | None = None
+    store_purpose: StorePurpose | None = Field(None, description="The app-store label purpose, when dpv does not say it, e.g. analytics")
 
 
 class Recipient(Model):
@@ -477,43 +507,43 @@ class Tenant(Model):
 
     @model_validator(mode="after")
     def _references(self) -> "Tenant":
-        problems: list[str] = []
-        _unique(problems, "data_categories", [c.id for c in self.data_categories])
-        _unique(problems, "purposes", [p.id for p in self.purposes])
-        _unique(problems, "recipients", [r.id for r in self.recipients])
-        _unique(problems, "apps", [a.id for a in self.apps])
-        _unique(problems, "documents", [d.id for d in self.documents])
-        _unique(problems, "rights", [r.id for r in self.rights])
+        problems: list[Reference] = []
+        _unique(problems, ("data_categories",), [c.id for c in self.data_categories])
+        _unique(problems, ("purposes",), [p.id for p in self.purposes])
+        _unique(problems, ("recipients",), [r.id for r in self.recipients])
+        _unique(problems, ("apps",), [a.id for a in self.apps])
+        _unique(problems, ("documents",), [d.id for d in self.documents])
+        _unique(problems, ("rights",), [r.id for r in self.rights])
         periods = [p.id for p in self.retention.periods] if self.retention else []
-        _unique(problems, "retention.periods", periods)
+        _unique(problems, ("retention", "periods"), periods)
         cats = {c.id for c in self.data_categories}
-        for p in self.purposes:
-            for d in p.data:
+        for i, p in enumerate(self.purposes):
+            for j, d in enumerate(p.data):
                 if d not in cats:
-                    problems.append(_unknown(f"purposes[{p.id}].data", d, cats))
-        for a in self.apps:
-            for d in a.data:
+                    problems.append(_unknown(("purposes", i, "data", j), d, cats, "data_categories"))
+        for i, a in enumerate(self.apps):
+            for j, d in enumerate(a.data):
                 if d not in cats:
-                    problems.append(_unknown(f"apps[{a.id}].data", d, cats))
-        for c in self.data_categories:
+                    problems.append(_unknown(("apps", i, "data", j), d, cats, "data_categories"))
+        for i, c in enumerate(self.data_categories):
             if c.retention and c.retention not in periods:
-                problems.append(_unknown(f"data_categories[{c.id}].retention", c.retention, periods))
+                problems.append(_unknown(("data_categories", i, "retention"), c.retention, periods, "retention.periods"))
         if self.deletion:
-            for t in self.deletion.timelines:
+            for j, t in enumerate(self.deletion.timelines):
                 if t not in periods:
-                    problems.append(_unknown("deletion.timelines", t, periods))
+                    problems.append(_unknown(("deletion", "timelines", j), t, periods, "retention.periods"))
         purposes = {p.id for p in self.purposes}
-        for r in self.recipients:
-            for p in r.purposes:
+        for i, r in enumerate(self.recipients):
+            for j, p in enumerate(r.purposes):
                 if p not in purposes:
-                    problems.append(_unknown(f"recipients[{r.id}].purposes", p, purposes))
+                    problems.append(_unknown(("recipients", i, "purposes", j), p, purposes, "purposes"))
         recipients = {r.id for r in self.recipients}
-        for t in self.transfers:
-            for r in t.recipients:
+        for i, t in enumerate(self.transfers):
+            for j, r in enumerate(t.recipients):
                 if r not in recipients:
-                    problems.append(_unknown(f"transfers[{t.id}].recipients", r, recipients))
+                    problems.append(_unknown(("transfers", i, "recipients", j), r, recipients, "recipients"))
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ReferenceProblems(problems)
         return self
 
     # Lookups the clause templates use.
@@ -535,17 +565,38 @@ class Tenant(Model):
         return self.theme.display_name or self.organisation.display_name
 
 
-def _unique(problems: list[str], what: str, ids: list[str]) -> None:
+@dataclass(frozen=True)
+class Reference:
+    """One broken cross-reference or repeated id, with the key path it sits at."""
+
+    path: KeyPath
+    message: str
+    expected: str | None = None
+    suggestion: str | None = None
+
+
+class ReferenceProblems(ValueError):
+    """Raised by Tenant validation; problems_from_validation gives each its own located Problem."""
+
+    def __init__(self, problems: list[Reference]) -> None:
+        super().__init__("; ".join(f"{format_path(p.path)}: {p.message}" for p in problems))
+        self.problems = problems
+
+
+def _unique(problems: list[Reference], where: KeyPath, ids: list[str]) -> None:
     seen: set[str] = set()
-    for i in ids:
-        if i in seen:
-            problems.append(f"{what}: id '{i}' is used twice")
-        seen.add(i)
+    for i, value in enumerate(ids):
+        if value in seen:
+            problems.append(Reference((*where, i, "id"), f"id '{value}' is used twice",
+                                      expected=f"each id once in {format_path(where)}",
+                                      suggestion="merge the two entries or give one a new id"))
+        seen.add(value)
 
 
-def _unknown(where: str, value: str, known: Any) -> str:
-    hint = did_you_mean(value, sorted(known))
-    return f"{where}: '{value}' is not a known id (known: {', '.join(sorted(known)) or 'none'})" + (f"; {hint}" if hint else "")
+def _unknown(where: KeyPath, value: str, known: Any, listed_in: str) -> Reference:
+    return Reference(where, f"'{value}' is not a known id",
+                     expected=f"an id from {listed_in}: {', '.join(sorted(known)) or 'none yet'}",
+                     suggestion=did_you_mean(value, sorted(known)))
 
 
 # --- loading ---------------------------------------------------------------------------------------
@@ -561,7 +612,7 @@ def load_tenant(file: Path) -> Tenant:
 
 def read_tenant(file: Path) -> tuple[Tenant, Located]:
     """The validated facts and where each key stands in the file."""
-    located = load(file)
+    located = load_fast(file)
     if located.data is None:
         raise InputError([Problem("file is empty", file=file, expected="the tenant's facts as a YAML mapping",
                                   suggestion="start from `policygen new-tenant SLUG` or a tenant in tenants/")])
@@ -579,8 +630,16 @@ def problems_from_validation(exc: ValidationError, located: Located, model: type
     for err in exc.errors(include_url=False):
         path: KeyPath = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
         kind = err["type"]
+        ctx = err.get("ctx") or {}
+        cause = ctx.get("error")
+        if isinstance(cause, ReferenceProblems):
+            for ref in cause.problems:
+                problem = located.problem((*path, *ref.path), ref.message, expected=ref.expected, suggestion=ref.suggestion)
+                out.append(problem)
+            continue
         suggestion = None
         expected = None
+        shown = _shown(err.get("input"))
         msg = err["msg"].removeprefix("Value error, ")
         if kind == "extra_forbidden":
             key = str(path[-1])
@@ -588,22 +647,71 @@ def problems_from_validation(exc: ValidationError, located: Located, model: type
             suggestion = did_you_mean(key, known) or (f"known keys here: {', '.join(known)}" if known else None)
             msg = f"unknown key '{key}'"
         elif kind == "missing":
-            msg = "required fact is missing"
+            msg = "required fact is missing" if model is Tenant else "required key is missing"
             expected = _describe(model, path)
             suggestion = f"add '{path[-1]}:' to {_describe_parent(path)}"
         elif kind in {"enum", "literal_error"}:
-            expected = "one of " + err["ctx"].get("expected", "")
-            options = re.findall(r"'([^']+)'", err["ctx"].get("expected", ""))
+            expected = "one of " + ctx.get("expected", "")
+            options = re.findall(r"'([^']+)'", ctx.get("expected", ""))
             suggestion = did_you_mean(str(err.get("input")), options)
             msg = f"'{err.get('input')}' is not allowed"
+        elif kind in _PLAIN_WORDS:
+            noun, expected = _PLAIN_WORDS[kind]
+            msg = f"{shown} is not {noun}"
+            if kind in {"model_type", "dict_type", "model_attributes_type"}:
+                keys = _fields_at(model, path)
+                expected = f"a mapping of keys ({', '.join(keys)})" if keys else expected
+        elif kind in _BOUNDS:
+            msg = f"{shown} is out of range"
+            expected = _BOUNDS[kind].format(**ctx)
+        elif kind == "string_pattern_mismatch":
+            msg = f"{shown} does not have the required form"
+            expected = f"text matching {ctx.get('pattern')}"
         elif kind.endswith("_type") or kind.endswith("_parsing"):
             expected = kind.removesuffix("_type").removesuffix("_parsing").replace("_", " ")
-            if kind.startswith("date"):
-                expected = "a date written YYYY-MM-DD"
         line_path = path[:-1] if kind == "missing" else path
         problem = located.problem(line_path, msg, expected=expected, suggestion=suggestion)
         out.append(replace(problem, key_path=format_path(path)))
     return out
+
+
+# pydantic error types, said the way a policy writer reads them: (what it is not, what was expected).
+_PLAIN_WORDS: dict[str, tuple[str, str]] = {
+    "bool_type": ("true or false", "true or false"),
+    "bool_parsing": ("true or false", "true or false"),
+    "int_type": ("a whole number", "a whole number such as 16"),
+    "int_parsing": ("a whole number", "a whole number such as 16"),
+    "int_from_float": ("a whole number", "a whole number such as 16"),
+    "string_type": ("text", "text; put quotes around numbers, dates and yes/no meant as text"),
+    "string_too_short": ("allowed to be empty", "some text"),
+    "list_type": ("a list", "a list: one '- item' per line, or [a, b]"),
+    "model_type": ("a mapping of keys", "a mapping of keys"),
+    "model_attributes_type": ("a mapping of keys", "a mapping of keys"),
+    "dict_type": ("a mapping of keys", "a mapping of keys"),
+    "date_type": ("a date", "a date written YYYY-MM-DD"),
+    "date_parsing": ("a date", "a date written YYYY-MM-DD"),
+    "date_from_datetime_parsing": ("a date", "a date written YYYY-MM-DD"),
+    "date_from_datetime_inexact": ("a date", "a date written YYYY-MM-DD, without a time"),
+}
+_BOUNDS = {
+    "less_than_equal": "a number no larger than {le}",
+    "less_than": "a number smaller than {lt}",
+    "greater_than_equal": "a number of at least {ge}",
+    "greater_than": "a number larger than {gt}",
+    "too_long": "at most {max_length} entries",
+    "too_short": "at least {min_length} entries",
+}
+
+
+def _shown(value: Any) -> str:
+    """A bad value as the message quotes it: short, on one line."""
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    text = repr(value) if isinstance(value, str) else f"'{value}'"
+    text = text if isinstance(value, str) and "'" not in value else f"'{value}'"
+    return text if len(text) <= 60 else text[:57] + "...'"
 
 
 def _fields_at(model: type[BaseModel], path: KeyPath) -> list[str]:

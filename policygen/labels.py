@@ -1,0 +1,405 @@
+"""App-store privacy labels from the same facts as the policy, and the check that they agree.
+
+Apple's App Privacy details and Google Play's Data safety form both ask, per app,
+which data types leave the device, why, and how they are handled. policygen
+answers from the tenant's facts: an app collects the data categories it names
+(all of them when it names none); each category says which store data types it
+is (`store_types`, a policygen vocabulary mapped onto both stores in
+data/store_labels.yaml); its purposes are the tenant's purposes that use it,
+mapped through `store_purpose` or their DPV name.
+
+The exports:
+    apple-privacy.json      the JSON App Store Connect tooling uploads (fastlane's
+                            upload_app_privacy_details_to_app_store reads this format)
+    play-data-safety.csv    the Play Console's "Import from CSV" file
+    play-data-safety.json   the same answers in readable form, with the deletion method
+
+`check_app` compares an app's permissions and labelled data with the rendered
+policy, in both directions, so a label can never claim what the policy does not
+say, nor leave out what it does.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict
+
+from .errors import InputError, Problem
+from .facts import App, DataCategory, Purpose, Tenant
+from .render import RenderedDocument
+from .yamlfile import Located, format_path
+
+
+class Vocabulary(BaseModel):
+    """data/store_labels.yaml: both stores' vocabularies and policygen's names for them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    apple: dict[str, dict[str, str]]
+    play: dict[str, dict[str, object]]
+    types: dict[str, tuple[str, str]]
+    purposes: dict[str, tuple[str, str]]
+    dpv: dict[str, str]
+    permissions: dict[str, list[str]]
+
+    @property
+    def apple_types(self) -> dict[str, str]:
+        return self.apple["types"]
+
+    @property
+    def apple_purposes(self) -> dict[str, str]:
+        return self.apple["purposes"]
+
+    @property
+    def play_types(self) -> dict[str, tuple[str, str]]:
+        return {k: (str(v[0]), str(v[1])) for k, v in self.play["types"].items()}  # type: ignore[index]
+
+    @property
+    def play_purposes(self) -> dict[str, str]:
+        return {k: str(v) for k, v in self.play["purposes"].items()}
+
+
+@lru_cache(maxsize=1)
+def vocabulary() -> Vocabulary:
+    text = resources.files("policygen").joinpath("data/store_labels.yaml").read_text(encoding="utf-8")
+    vocab = Vocabulary.model_validate(yaml.safe_load(text))
+    # The mapping must only name real store ids: a typo here would ship a label the stores reject.
+    for ours, (apple, play) in vocab.types.items():
+        assert apple in vocab.apple_types and play in vocab.play_types, ours
+    for ours, (apple, play) in vocab.purposes.items():
+        assert apple in vocab.apple_purposes and play in vocab.play_purposes, ours
+    assert set(vocab.dpv.values()) <= set(vocab.purposes)
+    assert {t for types in vocab.permissions.values() for t in types} <= set(vocab.types)
+    return vocab
+
+
+# --- the answers -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AppleDataType:
+    """One Apple data type as the app uses it: merged over every category that maps to it."""
+
+    id: str
+    name: str
+    purposes: tuple[str, ...]
+    linked: bool
+    tracking: bool
+    categories: tuple[str, ...]  # the tenant's data category ids behind it
+
+    def upload_entry(self) -> dict[str, object]:
+        protections = ["DATA_LINKED_TO_YOU" if self.linked else "DATA_NOT_LINKED_TO_YOU"]
+        if self.tracking:
+            protections.append("DATA_USED_TO_TRACK_YOU")
+        return {"category": self.id, "purposes": list(self.purposes), "data_protections": protections}
+
+
+@dataclass(frozen=True)
+class PlayDataType:
+    id: str
+    group: str
+    label: str
+    collected: bool
+    shared: bool
+    ephemeral: bool
+    required: bool
+    purposes: tuple[str, ...]
+    sharing_purposes: tuple[str, ...]
+    categories: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AppLabels:
+    tenant: str
+    app: str
+    app_name: str
+    apple: tuple[AppleDataType, ...]
+    play: tuple[PlayDataType, ...]
+    encrypted_in_transit: bool
+    deletion_request: bool
+    deletion_method: str | None
+    deletion_url: str | None
+    store_types: frozenset[str] = frozenset()  # policygen's type ids behind both labels
+
+    def apple_json(self) -> bytes:
+        entries: list[dict[str, object]] = [t.upload_entry() for t in self.apple]
+        if not entries:
+            entries = [{"data_protections": ["DATA_NOT_COLLECTED"]}]
+        return (json.dumps(entries, indent=2, ensure_ascii=False) + "\n").encode()
+
+    def play_json(self) -> bytes:
+        vocab = vocabulary()
+        body = {
+            "app": self.app,
+            "name": self.app_name,
+            "collects_or_shares_data": bool(self.play),
+            "encrypted_in_transit": self.encrypted_in_transit,
+            "deletion": {"request": self.deletion_request, "method": self.deletion_method, "url": self.deletion_url},
+            "data_types": [
+                {
+                    "id": t.id, "label": t.label, "collected": t.collected, "shared": t.shared,
+                    "ephemeral": t.ephemeral, "required": t.required,
+                    "purposes": [vocab.play_purposes[p] for p in t.purposes],
+                    "sharing_purposes": [vocab.play_purposes[p] for p in t.sharing_purposes],
+                    "from": list(t.categories),
+                }
+                for t in self.play
+            ],
+        }
+        return (json.dumps(body, indent=2, ensure_ascii=False) + "\n").encode()
+
+    def play_csv(self) -> bytes:
+        """The Play Console's Data safety import file: one row per question and response."""
+        vocab = vocabulary()
+        rows: list[list[str]] = [
+            ["Question ID (machine readable)", "Response ID (machine readable)", "Response value",
+             "Answer requirement", "Human-friendly question label"],
+            ["PSL_DATA_COLLECTION_COLLECTS_PERSONAL_DATA", "", _bool(bool(self.play)), "REQUIRED",
+             "Does your app collect or share any of the required user data types?"],
+            ["PSL_DATA_COLLECTION_ENCRYPTED_IN_TRANSIT", "", _bool(self.encrypted_in_transit), "MAYBE_REQUIRED",
+             "Is all of the user data collected by your app encrypted in transit?"],
+            ["PSL_DATA_COLLECTION_USER_REQUEST_DELETE", "", _bool(self.deletion_request), "MAYBE_REQUIRED",
+             "Do you provide a way for users to request that their data is deleted?"],
+        ]
+        used = {t.id: t for t in self.play}
+        for type_id, (group, label) in vocab.play_types.items():
+            rows.append([group, type_id, "true" if type_id in used else "", "MULTIPLE_CHOICE", label])
+        for type_id, (_group, label) in vocab.play_types.items():
+            t = used.get(type_id)
+            if t is None:
+                continue
+            base = f"PSL_DATA_USAGE_RESPONSES:{type_id}"
+            short = label.split(" / ")[-1]
+            rows += [
+                [f"{base}:PSL_DATA_USAGE_COLLECTION_AND_SHARING", "PSL_DATA_USAGE_ONLY_COLLECTED",
+                 "true" if t.collected else "", "MULTIPLE_CHOICE", f"{short} / Collected"],
+                [f"{base}:PSL_DATA_USAGE_COLLECTION_AND_SHARING", "PSL_DATA_USAGE_ONLY_SHARED",
+                 "true" if t.shared else "", "MULTIPLE_CHOICE", f"{short} / Shared"],
+                [f"{base}:PSL_DATA_USAGE_EPHEMERAL", "", _bool(t.ephemeral), "MAYBE_REQUIRED",
+                 f"{short} / Processed ephemerally?"],
+                [f"{base}:DATA_USAGE_USER_CONTROL", "PSL_DATA_USAGE_USER_CONTROL_OPTIONAL",
+                 "" if t.required else "true", "SINGLE_CHOICE", f"{short} / Users can choose whether this is collected"],
+                [f"{base}:DATA_USAGE_USER_CONTROL", "PSL_DATA_USAGE_USER_CONTROL_REQUIRED",
+                 "true" if t.required else "", "SINGLE_CHOICE", f"{short} / Data collection is required"],
+            ]
+            for pid, plabel in vocab.play_purposes.items():
+                rows.append([f"{base}:DATA_USAGE_COLLECTION_PURPOSE", pid, "true" if pid in t.purposes else "",
+                             "MULTIPLE_CHOICE", f"{short} collected for / {plabel}"])
+            for pid, plabel in vocab.play_purposes.items():
+                rows.append([f"{base}:DATA_USAGE_SHARING_PURPOSE", pid, "true" if pid in t.sharing_purposes else "",
+                             "MULTIPLE_CHOICE", f"{short} shared for / {plabel}"])
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerows(rows)
+        return out.getvalue().encode()
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+# --- from facts to answers --------------------------------------------------------------------------
+
+
+def app_categories(tenant: Tenant, app: App) -> list[DataCategory]:
+    """The data categories an app collects: the ones it names, or all of them."""
+    if not app.data:
+        return list(tenant.data_categories)
+    return [tenant.category(c) for c in app.data]
+
+
+def category_purposes(tenant: Tenant, category: DataCategory) -> list[Purpose]:
+    """The purposes that use a category: those naming it, and those that name no data (they use all)."""
+    return [p for p in tenant.purposes if not p.data or category.id in p.data]
+
+
+def store_purpose(purpose: Purpose) -> str | None:
+    if purpose.store_purpose:
+        return purpose.store_purpose
+    return vocabulary().dpv.get(purpose.dpv or "")
+
+
+@dataclass(frozen=True)
+class _Where:
+    """Turns key paths of tenant.yaml into located problems."""
+
+    file: Path
+    located: Located | None
+
+    def problem(self, path: tuple[str | int, ...], message: str, **kw: str | None) -> Problem:
+        line, col = self.located.where(path) if self.located else (None, None)
+        return Problem(message, file=self.file, line=line, column=col, key_path=format_path(path) or None, **kw)
+
+
+def _index(items: list[object], item: object) -> int:
+    return next(i for i, x in enumerate(items) if x is item)
+
+
+def app_labels(tenant: Tenant, app: App, file: Path, located: Located | None = None, slug: str = "") -> AppLabels:
+    """Both stores' answers for one app, or an InputError naming every fact they lack."""
+    vocab = vocabulary()
+    where = _Where(file, located)
+    problems: list[Problem] = []
+    apple: dict[str, dict[str, object]] = {}
+    play: dict[str, dict[str, object]] = {}
+    ours: set[str] = set()
+    reported_purposes: set[str] = set()
+    for category in app_categories(tenant, app):
+        if not category.store_types:
+            continue  # check_app reports it against the policy, where the reader can see both sides
+        purposes: list[str] = []
+        for p in category_purposes(tenant, category):
+            sp = store_purpose(p)
+            if sp is None:
+                if p.id not in reported_purposes:
+                    reported_purposes.add(p.id)
+                    i = _index(list(tenant.purposes), p)
+                    problems.append(where.problem(
+                        ("purposes", i), f"purpose '{p.id}' has no app-store purpose, so the labels of app "
+                        f"'{app.id}' cannot say why its data is used",
+                        expected="store_purpose: one of " + ", ".join(sorted(vocab.purposes)),
+                        suggestion="add store_purpose, or a dpv name policygen maps (see README, App store labels)"))
+                continue
+            purposes.append(sp)
+        for t in category.store_types:
+            ours.add(t)
+            apple_id, play_id = vocab.types[t]
+            a = apple.setdefault(apple_id, {"purposes": set(), "linked": False, "tracking": False, "from": set()})
+            a["purposes"] |= {vocab.purposes[sp][0] for sp in purposes}  # type: ignore[operator]
+            a["linked"] = bool(a["linked"]) or category.linked
+            a["tracking"] = bool(a["tracking"]) or category.tracking
+            a["from"].add(category.id)  # type: ignore[attr-defined]
+            g = play.setdefault(play_id, {"purposes": set(), "sharing": set(), "shared": False,
+                                          "ephemeral": True, "required": False, "from": set()})
+            g["purposes"] |= {vocab.purposes[sp][1] for sp in purposes}  # type: ignore[operator]
+            # Play's "shared" is a transfer to a third party that is not a service provider: data the
+            # policy says is sold or shared (for advertising), which is also why it is shared.
+            if category.sold or category.shared:
+                g["shared"] = True
+                g["sharing"].add("PSL_ADVERTISING")  # type: ignore[attr-defined]
+            g["ephemeral"] = bool(g["ephemeral"]) and category.ephemeral
+            g["required"] = bool(g["required"]) or category.required
+            g["from"].add(category.id)  # type: ignore[attr-defined]
+    if problems:
+        raise InputError(problems)
+    apple_order = list(vocab.apple_types)
+    apple_purpose_order = list(vocab.apple_purposes)
+    play_order = list(vocab.play_types)
+    play_purpose_order = list(vocab.play_purposes)
+    apple_types = tuple(
+        AppleDataType(k, vocab.apple_types[k], tuple(sorted(v["purposes"], key=apple_purpose_order.index)),  # type: ignore[arg-type]
+                      bool(v["linked"]), bool(v["tracking"]), tuple(sorted(v["from"])))  # type: ignore[arg-type]
+        for k, v in sorted(apple.items(), key=lambda kv: apple_order.index(kv[0])))
+    play_types = tuple(
+        PlayDataType(k, vocab.play_types[k][0], vocab.play_types[k][1], True, bool(v["shared"]), bool(v["ephemeral"]),
+                     bool(v["required"]), tuple(sorted(v["purposes"], key=play_purpose_order.index)),  # type: ignore[arg-type]
+                     tuple(sorted(v["sharing"], key=play_purpose_order.index)), tuple(sorted(v["from"])))  # type: ignore[arg-type]
+        for k, v in sorted(play.items(), key=lambda kv: play_order.index(kv[0])))
+    erasure = next((r for r in tenant.rights if r.id == "erasure"), None)
+    method = tenant.deletion.how if tenant.deletion else (erasure.how if erasure else None)
+    return AppLabels(slug, app.id, app.name, apple_types, play_types, app.encrypted_in_transit,
+                     tenant.deletion is not None or erasure is not None, method, app.deletion_url, frozenset(ours))
+
+
+# --- labels and permissions against the policy -------------------------------------------------------
+
+
+_H3 = re.compile(r"<h3[^>]*>(.*?)</h3>", re.S)
+_STRONG_ITEM = re.compile(r"<li>\s*(?:<p>)?\s*<strong>(.*?)</strong>", re.S)
+
+
+def _text(fragment: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", fragment)).strip()
+
+
+def disclosed_permissions(document: RenderedDocument, app: App) -> list[str] | None:
+    """The permission names the policy lists under the app's heading, or None if it has no such heading."""
+    for clause in document.clauses:
+        parts = _H3.split(clause.html)
+        # parts: [before, heading1, body1, heading2, body2, ...]
+        for i in range(1, len(parts) - 1, 2):
+            if _text(parts[i]) == app.name:
+                return [_text(m) for m in _STRONG_ITEM.findall(parts[i + 1])]
+    return None
+
+
+def _policy_text(document: RenderedDocument) -> str:
+    return " ".join(_text(c.html) + " " + c.title for c in document.clauses)
+
+
+def check_app(tenant: Tenant, app: App, labels: AppLabels, document: RenderedDocument, file: Path,
+              located: Located | None = None) -> list[Problem]:
+    """Every permission and labelled data type of the app is in the policy, and the other way round."""
+    vocab = vocabulary()
+    where = _Where(file, located)
+    problems: list[Problem] = []
+    app_index = _index(list(tenant.apps), app)
+    policy = f"the policy '{document.title}' ({document.id})"
+
+    listed = disclosed_permissions(document, app)
+    asked = {p.label: i for i, p in enumerate(app.permissions)}
+    for label, i in asked.items():
+        if listed is None or label not in listed:
+            problems.append(where.problem(
+                ("apps", app_index, "permissions", i),
+                f"app '{app.id}' asks for the {label} permission, but {policy} does not list it under "
+                f"'{app.name}'", expected="every permission the app asks for disclosed in the policy",
+                suggestion="check the tenant's override of the apps-permissions clause, or remove the permission"))
+    for label in listed or []:
+        if label not in asked:
+            problems.append(where.problem(
+                ("apps", app_index, "permissions"),
+                f"{policy} lists the {label} permission under '{app.name}', but app '{app.id}' does not ask for it",
+                expected="the policy to list only the permissions in apps[].permissions",
+                suggestion=f"add {label} to the app's permissions, or remove it from the policy"))
+
+    text = _policy_text(document)
+    categories = app_categories(tenant, app)
+    for category in categories:
+        c_index = _index(list(tenant.data_categories), category)
+        disclosed = category.name in text
+        if category.store_types and not disclosed:
+            problems.append(where.problem(
+                ("data_categories", c_index, "store_types"),
+                f"the store labels of app '{app.id}' list {', '.join(category.store_types)} from data category "
+                f"'{category.id}', but {policy} does not disclose '{category.name}'",
+                expected="every labelled data type disclosed in the policy",
+                suggestion="disclose the category in the policy (check clause overrides) or drop its store_types"))
+        if disclosed and not category.store_types:
+            problems.append(where.problem(
+                ("data_categories", c_index),
+                f"{policy} discloses '{category.name}', which app '{app.id}' collects, but the category has no "
+                f"store_types, so the app's store labels leave it out",
+                expected="store_types: the store data types of this category, e.g. [name, email]",
+                suggestion="add store_types (see README, App store labels), or list only the categories "
+                           f"the app collects in apps[{app_index}].data"))
+    labelled = labels.store_types
+    for i, perm in enumerate(app.permissions):
+        reaches = vocab.permissions.get(perm.id)
+        if perm.on_device or not reaches or labelled & set(reaches):
+            continue
+        problems.append(where.problem(
+            ("apps", app_index, "permissions", i),
+            f"app '{app.id}' asks for the {perm.label} permission, which reaches {' or '.join(reaches)}, "
+            f"but no data category it collects has those store_types, so its store labels leave that data out",
+            expected=f"a data category of the app with store_types including one of: {', '.join(reaches)}",
+            suggestion="add the store type to the category that holds this data, or set on_device: true "
+                       "when the data never leaves the device"))
+    return problems
+
+
+def policy_document(tenant: Tenant, documents: list[RenderedDocument], kinds: dict[str, str | None]) -> RenderedDocument | None:
+    """The document an app shows as its privacy policy: the first of kind 'privacy', else the first."""
+    for doc in documents:
+        if kinds.get(doc.id) == "privacy":
+            return doc
+    return documents[0] if documents else None

@@ -14,7 +14,7 @@ import hashlib
 import json
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Iterable
 
@@ -35,6 +35,8 @@ class Output:
     version: str | None = None
     effective: dt.date | None = None
     app: str | None = None
+    # The same bytes in the previous output: linked instead of written again (not part of the manifest).
+    origin: Path | None = field(default=None, compare=False, repr=False)
 
     def entry(self) -> dict[str, object]:
         entry: dict[str, object] = {
@@ -96,6 +98,8 @@ def write_site(out: Path, outputs: list[Output]) -> None:
     staging = _staging(out)
     staging.mkdir(parents=True)
     seen: set[str] = set()
+    folders = {staging}
+    written: list[Path] = []
     try:
         for item in outputs:
             rel = PurePosixPath(item.path)
@@ -103,9 +107,18 @@ def write_site(out: Path, outputs: list[Output]) -> None:
                 raise ValueError(f"bad or repeated output path {item.path!r}")  # a bug, not bad input
             seen.add(item.path)
             target = staging.joinpath(*rel.parts)
-            target.parent.mkdir(parents=True, exist_ok=True)
+            if target.parent not in folders:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                folders.update(target.parents)
+            if item.origin is not None:
+                try:
+                    os.link(item.origin, target)  # unchanged since the previous build, already on disk
+                    continue
+                except OSError:
+                    pass
             target.write_bytes(item.data)
-        _fsync_tree(staging)
+            written.append(target)
+        _fsync(written)
         _swap(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -113,15 +126,14 @@ def write_site(out: Path, outputs: list[Output]) -> None:
     shutil.rmtree(staging, ignore_errors=True)  # after the swap it holds the previous output
 
 
-def _fsync_tree(folder: Path) -> None:
+def _fsync(files: list[Path]) -> None:
     # Data must be on disk before the rename makes it visible, or a power cut could swap in empty files.
-    for dirpath, _dirs, files in os.walk(folder):
-        for name in files:
-            fd = os.open(os.path.join(dirpath, name), os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+    for file in files:
+        fd = os.open(file, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 _RENAME_EXCHANGE = 2

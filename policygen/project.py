@@ -91,49 +91,71 @@ def check_slug(root: Path, slug: str) -> Path:
     return folder
 
 
-def load_project(root: Path, only: list[str] | None = None) -> Project:
-    """Read the config, the clause library and the chosen tenants, reporting all problems together."""
+def select_tenants(root: Path, only: list[str] | None) -> list[str]:
+    """The slugs to build: all tenants, or those asked for (which must exist)."""
+    known = tenant_slugs(root)
+    if not only:
+        return known
+    for slug in only:
+        check_slug(root, slug)
+        if slug not in known:
+            hint = did_you_mean(slug, known)
+            raise UsageError(f"no tenant '{slug}' in tenants/" + (f"; {hint}" if hint else f" (known: {', '.join(known)})"))
+    return sorted(set(only))
+
+
+def load_base(root: Path, problems: Collector) -> Project:
+    """The project without its tenants: settings and clause library (problems are collected)."""
     root = root.resolve()
-    problems = Collector()
     config = ProjectConfig()
     try:
         config = load_config(root)
     except InputError as exc:
         problems.extend(exc.problems)
-    library: Library | None = None
+    library = Library(root=root / "content", documents={}, partials={})
     try:
         library = load_library(root / "content")
     except InputError as exc:
         problems.extend(exc.problems)
+    return Project(root=root, config=config, library=library, tenants={})
 
-    known = tenant_slugs(root)
-    if only:
-        for slug in only:
-            check_slug(root, slug)
-            if slug not in known:
-                hint = did_you_mean(slug, known)
-                raise UsageError(f"no tenant '{slug}' in tenants/" + (f"; {hint}" if hint else f" (known: {', '.join(known)})"))
-        selected = sorted(set(only))
-    else:
-        selected = known
-    tenants: dict[str, TenantSource] = {}
-    for slug in selected:
-        folder = check_slug(root, slug)
-        try:
-            facts, located = read_tenant(folder / "tenant.yaml")
-        except InputError as exc:
-            problems.extend(exc.problems)
-            continue
-        docs: dict[str, dict[str, Clause]] = {}
-        if library is not None:
-            docs = tenant_clauses(library, folder, [d.id for d in facts.documents], problems,
-                                  where=located)
-        _check_theme_files(folder, facts, problems)
-        tenants[slug] = TenantSource(slug=slug, folder=folder, facts=facts, digest=_tenant_digest(folder),
-                                     documents=docs, located=located)
+
+def load_tenant_source(project: Project, slug: str, problems: Collector) -> TenantSource | None:
+    """One tenant's validated facts and the clauses of its documents, or None with problems added."""
+    folder = check_slug(project.root, slug)
+    try:
+        facts, located = read_tenant(folder / "tenant.yaml")
+    except InputError as exc:
+        problems.extend(exc.problems)
+        return None
+    before = len(problems.problems)
+    docs = tenant_clauses(project.library, folder, [d.id for d in facts.documents], problems, where=located)
+    _check_theme_files(folder, facts, problems)
+    if len(problems.problems) > before:
+        return None
+    return TenantSource(slug=slug, folder=folder, facts=facts, digest=_tenant_digest(folder), documents=docs,
+                        located=located)
+
+
+def load_project(root: Path, only: list[str] | None = None) -> Project:
+    """Read the config, the clause library and the chosen tenants, reporting all problems together."""
+    problems = Collector()
+    project = load_base(root, problems)
+    library_ok = not problems.problems
+    for slug in select_tenants(project.root, only):
+        tenant = load_tenant_source(project, slug, problems) if library_ok else _validate_only(project, slug, problems)
+        if tenant is not None:
+            project.tenants[slug] = tenant
     problems.raise_if_any()
-    assert library is not None
-    return Project(root=root, config=config, library=library, tenants=tenants)
+    return project
+
+
+def _validate_only(project: Project, slug: str, problems: Collector) -> None:
+    # With a broken library, still report what is wrong with each tenant's facts in the same run.
+    try:
+        read_tenant(check_slug(project.root, slug) / "tenant.yaml")
+    except InputError as exc:
+        problems.extend(exc.problems)
 
 
 def _check_theme_files(folder: Path, facts: Tenant, problems: Collector) -> None:

@@ -24,7 +24,7 @@ from typing import Any
 from .deps import project_digest, tenant_key
 from .errors import Collector, InputError, Problem
 from .output import Output, check_out_dir, manifest, write_site
-from .project import Project, TenantSource, load_project
+from .project import Project, TenantSource, load_base, load_project, load_tenant_source, select_tenants
 from .render import ClauseRenderer, RenderedClause, RenderedDocument, render_document
 from .theme import Theme
 
@@ -194,37 +194,54 @@ class Previous:
                 return None  # edited or damaged since: render again
             effective = dt.date.fromisoformat(f["effective"]) if f.get("effective") else None
             outputs.append(Output(f["path"], f["kind"], data, tenant=slug, document=f.get("document"),
-                                  version=f.get("version"), effective=effective, app=f.get("app")))
+                                  version=f.get("version"), effective=effective, app=f.get("app"),
+                                  origin=self.out / f["path"]))
         return TenantResult(slug, entry["inputs"], outputs, view_from_entry(slug, entry), rendered=False)
 
 
-def _render_tenant(project: Project, theme: Theme, renderer: ClauseRenderer, tenant: TenantSource,
-                   options: BuildOptions, key: str) -> TenantResult:
-    outputs, view = tenant_outputs(project, theme, renderer, tenant, options)
-    return TenantResult(tenant.slug, key, outputs, view, rendered=True)
+@dataclass
+class Step:
+    """What the build needs to know to do one tenant: load it, then render it unless reusable."""
 
+    project: Project
+    theme: Theme
+    renderer: ClauseRenderer
+    options: BuildOptions
+    shared: str  # the key part every tenant shares
+    previous_keys: dict[str, str]  # slug -> input key of the previous build's output
 
-# Rendering in worker processes pays off only past some tenants (process start-up is ~0.2 s).
-PARALLEL_MIN_TENANTS = 48
-_worker: tuple[Project, Theme, ClauseRenderer, BuildOptions] | None = None
-
-
-def _worker_init(project: Project, options: BuildOptions) -> None:
-    global _worker
-    _worker = (project, Theme(project.root, project.config.theme), ClauseRenderer(project.content), options)
-
-
-def _worker_render(jobs: list[tuple[str, str]]) -> list[TenantResult] | list[Problem]:
-    assert _worker is not None
-    project, theme, renderer, options = _worker
-    results: list[TenantResult] = []
-    problems: list[Problem] = []
-    for slug, key in jobs:
+    def run(self, slug: str, cached: dict[str, TenantResult]) -> TenantSource | TenantResult | list[Problem]:
+        """The loaded tenant if its previous output can be reused, a fresh result, or its problems."""
+        problems = Collector()
+        tenant = load_tenant_source(self.project, slug, problems)
+        if tenant is None:
+            return problems.problems
+        key = tenant_key(self.project, tenant, self.shared)
+        hit = cached.get(slug)
+        if hit is not None and hit.key == key:
+            return replace(hit, rendered=False)
+        if self.previous_keys.get(slug) == key:
+            return tenant
         try:
-            results.append(_render_tenant(project, theme, renderer, project.tenants[slug], options, key))
+            outputs, view = tenant_outputs(self.project, self.theme, self.renderer, tenant, self.options)
         except InputError as exc:
-            problems.extend(exc.problems)
-    return problems or results
+            return exc.problems
+        return TenantResult(slug, key, outputs, view, rendered=True)
+
+
+# Worker processes pay off only past some tenants: each starts in ~0.3 s and loads the library itself.
+PARALLEL_MIN_TENANTS = 64
+_step: Step | None = None
+
+
+def _worker_init(step: Step) -> None:
+    global _step
+    _step = step
+
+
+def _worker_run(slugs: list[str]) -> list[tuple[str, TenantSource | TenantResult | list[Problem]]]:
+    assert _step is not None
+    return [(slug, _step.run(slug, {})) for slug in slugs]
 
 
 class Builder:
@@ -233,6 +250,7 @@ class Builder:
     Keeps compiled templates and rendered Markdown between builds, so a long-lived
     Builder (policygen serve) rebuilds one tenant's edit in milliseconds; a fresh one
     (policygen build) reuses unchanged tenants from the previous output's manifest.
+    Tenants are loaded and rendered in worker processes when there are many.
     """
 
     def __init__(self, root: Path, out: Path | None = None, options: BuildOptions | None = None) -> None:
@@ -245,35 +263,39 @@ class Builder:
     def build(self) -> BuildReport:
         # The build date decides which release is in force, so it is fixed once and is part of every key.
         options = replace(self.options, today=self.options.today or dt.date.today())
-        project = load_project(self.root, options.tenants)
+        problems = Collector()
+        project = load_base(self.root, problems)
+        if problems.problems:
+            load_project(self.root, options.tenants)  # raises with the tenants' problems reported too
+        slugs = select_tenants(project.root, options.tenants)
         out = check_out_dir(self.out_arg if self.out_arg is not None else project.root / "build", project.reserved)
         theme = Theme(project.root, project.config.theme)
         if self._renderer is None or self._renderer.content != project.content:
             self._renderer = ClauseRenderer(project.content)
-        renderer = self._renderer
-        shared = project_digest(project, theme.digest(), f"{options.today}|{options.drafts}")
         previous = Previous(out)
+        step = Step(project, theme, self._renderer, options,
+                    project_digest(project, theme.digest(), f"{options.today}|{options.drafts}"),
+                    {slug: str(entry.get("inputs")) for slug, entry in previous.tenants.items()})
 
         results: dict[str, TenantResult] = {}
-        todo: list[tuple[str, str]] = []
-        for slug, tenant in project.tenants.items():
-            key = tenant_key(project, tenant, shared)
-            cached = self._results.get(slug)
-            if cached is not None and cached.key == key:
-                results[slug] = replace(cached, rendered=False)
-            elif (reused := previous.reuse(slug, key)) is not None:
-                results[slug] = reused
-            else:
-                todo.append((slug, key))
+        for slug, outcome in self._run(step, slugs):
+            if isinstance(outcome, list):
+                problems.extend(outcome)
+                continue
+            if isinstance(outcome, TenantSource):  # unchanged since the previous build
+                project.tenants[slug] = outcome
+                reused = previous.reuse(slug, step.previous_keys[slug])
+                outcome = reused if reused is not None else step.run(slug, {})
+                if isinstance(outcome, list):
+                    problems.extend(outcome)
+                    continue
+                assert isinstance(outcome, TenantResult)
+            results[slug] = outcome
+        problems.raise_if_any()
         if options.tenants:  # tenants not asked for keep their previous output as it was
             for slug in previous.tenants:
-                if slug not in project.tenants and (carried := previous.reuse(slug, None)) is not None:
+                if slug not in results and (carried := previous.reuse(slug, None)) is not None:
                     results[slug] = carried
-
-        problems = Collector()
-        for result in self._render(project, theme, renderer, options, todo, problems):
-            results[result.slug] = result
-        problems.raise_if_any()
 
         ordered = [results[slug] for slug in sorted(results)]
         outputs: list[Output] = list(theme.assets())
@@ -283,36 +305,21 @@ class Builder:
         outputs.extend(site_outputs(project, theme, views, options))
         outputs.append(manifest(outputs, {"tenants": {r.slug: tenant_entry(r.view, r.key) for r in ordered}}))
         write_site(out, outputs)
-        self._results = {r.slug: r for r in ordered if r.slug in project.tenants}
+        self._results = {r.slug: r for r in ordered if r.slug in slugs}
         rendered = [r for r in ordered if r.rendered]
         return BuildReport(out=out, outputs=outputs,
                            rendered=sum(1 for r in rendered for o in r.outputs if o.kind == "page"),
                            tenants=sorted(results), rendered_tenants=[r.slug for r in rendered])
 
-    def _render(self, project: Project, theme: Theme, renderer: ClauseRenderer, options: BuildOptions,
-                todo: list[tuple[str, str]], problems: Collector) -> list[TenantResult]:
-        jobs = options.jobs or os.cpu_count() or 1
-        if jobs < 2 or len(todo) < PARALLEL_MIN_TENANTS:
-            results = []
-            for slug, key in todo:
-                try:
-                    results.append(_render_tenant(project, theme, renderer, project.tenants[slug], options, key))
-                except InputError as exc:
-                    problems.extend(exc.problems)
-            return results
-        chunks = [todo[i::jobs * 4] for i in range(jobs * 4)]
+    def _run(self, step: Step, slugs: list[str]) -> list[tuple[str, TenantSource | TenantResult | list[Problem]]]:
+        jobs = step.options.jobs or os.cpu_count() or 1
+        if jobs < 2 or len(slugs) < PARALLEL_MIN_TENANTS:
+            return [(slug, step.run(slug, self._results)) for slug in slugs]
+        chunks = [c for c in (slugs[i::jobs * 8] for i in range(jobs * 8)) if c]
         method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-        context = multiprocessing.get_context(method)
-        results = []
-        with ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_init,
-                                 initargs=(project, options)) as pool:
-            for chunk_result in pool.map(_worker_render, [c for c in chunks if c]):
-                for item in chunk_result:
-                    if isinstance(item, Problem):
-                        problems.add(item)
-                    else:
-                        results.append(item)
-        return results
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context(method),
+                                 initializer=_worker_init, initargs=(step,)) as pool:
+            return [item for chunk in pool.map(_worker_run, chunks) for item in chunk]
 
 
 def site_outputs(project: Project, theme: Theme, views: list[TenantView], options: BuildOptions) -> list[Output]:

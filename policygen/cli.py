@@ -112,5 +112,48 @@ def schema(ctx: Context) -> None:
     run(ctx, lambda: click.echo(json.dumps(json_schema(), indent=2, sort_keys=True)))
 
 
+@cli.command()
+@click.argument("slug")
+@click.option("--document", "-d", metavar="DOC", help="Release only this document (default: every changed one).")
+@click.option("--effective", callback=parse_date, required=True, metavar="YYYY-MM-DD",
+              help="The date the new version takes effect.")
+@click.option("--released", callback=parse_date, metavar="YYYY-MM-DD",
+              help="The release date recorded in the snapshot (default: today).")
+@click.pass_obj
+def release(ctx: Context, slug: str, document: str | None, effective: dt.date, released: dt.date | None) -> None:
+    """Freeze a tenant's document(s) as they read now into a new released version."""
+    from .versions import release as do_release
+
+    def action() -> None:
+        root = ctx.root()
+        for snap in do_release(root, slug, effective, document=document, released=released):
+            where = snap.path.relative_to(root) if snap.path else snap.file_name
+            ctx.say(f"Released {slug}/{snap.document} version {snap.version}, effective {snap.effective}: {where}")
+
+    run(ctx, action)
+
+
+@cli.command()
+@click.argument("slugs", nargs=-1, metavar="[SLUG ...]")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text for people, json for tools.")
+@click.option("--today", callback=parse_date, metavar="YYYY-MM-DD",
+              help="The date to check against (default: the clock), e.g. for the 12-month California update.")
+@click.pass_obj
+def check(ctx: Context, slugs: tuple[str, ...], fmt: str, today: dt.date | None) -> None:
+    """Report what each tenant's policies lack for the laws it declares; exit 1 on any error."""
+    from .check import check as do_check, format_json, format_text
+
+    def action() -> int:
+        report = do_check(ctx.root(), list(slugs) or None, today)
+        if fmt == "json":
+            click.echo(format_json(report), nl=False)
+        elif not ctx.quiet or report.exit_code:
+            click.echo(format_text(report), nl=False)
+        return report.exit_code
+
+    run(ctx, action)
+
+
 def main() -> None:
     cli(prog_name="policygen")

@@ -1,0 +1,200 @@
+"""The version history for machines: Atom feeds, sitemap.xml and one JSON file per version.
+
+    <tenant>/<document>/<YYYY-MM-DD>/version.json   one released version: dates, hashes, facts, URLs
+    <tenant>/<document>/feed.xml                    Atom (RFC 4287): one entry per version of the document
+    <tenant>/feed.xml                               every version of the tenant's documents
+    feed.xml                                        every version on the site
+    sitemap.xml                                     every public page (only with base_url: sitemaps need absolute URLs)
+
+Without `base_url` in policygen.yaml, feed links are relative to the feed file (feed
+readers resolve them against the feed's address) and version.json gives site-relative
+paths only. Entry ids are `urn:uuid:` names derived from the tenant, document and
+version (and base_url when set), so they never change between builds. Dates are the
+release dates at midnight UTC: nothing comes from the clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import posixpath
+import uuid
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from typing import Any
+
+from .output import Output
+from .versions import Snapshot
+
+ATOM = "http://www.w3.org/2005/Atom"
+SITEMAP = "http://www.sitemaps.org/schemas/sitemap/0.9"
+PUBLIC_KINDS = ("index", "page", "archive", "history")
+
+
+@dataclass(frozen=True)
+class VersionPaths:
+    """Where one released version and its document live in the site (paths from the site root)."""
+
+    page: str  # the dated archive page
+    stable: str
+    history: str
+    feed: str
+    json: str
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    tenant: str
+    organisation: str
+    document: str
+    title: str  # the document's title in that version
+    version: int
+    effective: dt.date
+    released: dt.date
+    page: str  # the archive page, from the site root
+    summary: str | None = None
+    tier: str | None = None
+
+    def order(self) -> tuple[str, str, str, int]:
+        return (self.released.isoformat(), self.tenant, self.document, self.version)
+
+
+def absolute(base_url: str, path: str) -> str:
+    """The public address of a site path; folders are addressed without their index.html."""
+    if path == "index.html" or path.endswith("/index.html"):
+        path = path[: -len("index.html")]
+    return base_url.rstrip("/") + "/" + path
+
+
+def href(path: str, origin: str, base_url: str | None) -> str:
+    """A link to *path* from the file *origin*: absolute with a base_url, else relative."""
+    if base_url:
+        return absolute(base_url, path)
+    return posixpath.relpath(path, posixpath.dirname(origin) or ".")
+
+
+def _stamp(day: dt.date) -> str:
+    return f"{day.isoformat()}T00:00:00Z"
+
+
+def _urn(base_url: str | None, *parts: str) -> str:
+    return "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, (base_url or "policygen:") + "/".join(parts)))
+
+
+# --- per-version JSON --------------------------------------------------------------------
+
+
+def version_data(snap: Snapshot, organisation: str, paths: VersionPaths, base_url: str | None,
+                 replaced_by: Snapshot | None, snapshot_file: str | None) -> dict[str, Any]:
+    site_paths = {"page": paths.page, "stable": paths.stable, "history": paths.history, "feed": paths.feed,
+                  "json": paths.json}
+    return {
+        "tenant": snap.tenant,
+        "organisation": organisation,
+        "document": snap.document,
+        "title": snap.title,
+        "version": snap.version,
+        "effective": snap.effective.isoformat(),
+        "released": snap.released.isoformat(),
+        "replaced_by": None if replaced_by is None else {"version": replaced_by.version,
+                                                          "effective": replaced_by.effective.isoformat()},
+        "sha256": snap.hash,
+        "previous_sha256": snap.previous,
+        "snapshot": snapshot_file,
+        "changes": snap.changes,
+        "summary": snap.summary,
+        "tier": snap.tier,
+        "paths": site_paths,
+        "urls": {k: absolute(base_url, v) for k, v in site_paths.items()} if base_url else None,
+        "clauses": [{"id": c.id, "title": c.title, "order": c.order} for c in snap.clauses],
+        "facts": snap.facts_data,
+    }
+
+
+def version_json(data: dict[str, Any]) -> Output:
+    body = (json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n").encode()
+    return Output(data["paths"]["json"], "data", body, tenant=data["tenant"], document=data["document"],
+                  version=str(data["version"]), effective=dt.date.fromisoformat(data["effective"]))
+
+
+def entry_of(data: dict[str, Any]) -> FeedEntry:
+    """The feed entry of a version, from its version.json data."""
+    return FeedEntry(data["tenant"], data["organisation"], data["document"], data["title"], data["version"],
+                     dt.date.fromisoformat(data["effective"]), dt.date.fromisoformat(data["released"]),
+                     data["paths"]["page"], data.get("summary"), data.get("tier"))
+
+
+def entries_in(outputs: list[Output]) -> list[FeedEntry]:
+    """Every version published among *outputs* (read back from their version.json files)."""
+    return [entry_of(json.loads(o.data)) for o in outputs if o.kind == "data" and o.path.endswith("/version.json")]
+
+
+# --- Atom --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FeedInfo:
+    path: str  # where the feed is written, from the site root
+    title: str
+    author: str
+    alternate: str  # the HTML page the feed is about, from the site root
+    fallback_updated: dt.date  # <updated> of a feed with no entries yet
+
+
+def atom(info: FeedInfo, entries: list[FeedEntry], base_url: str | None, tenant: str | None = None,
+         document: str | None = None) -> Output:
+    ET.register_namespace("", ATOM)
+
+    def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+        node = ET.SubElement(parent, f"{{{ATOM}}}{tag}", attrs)
+        node.text = text
+        return node
+
+    ordered = sorted(entries, key=FeedEntry.order, reverse=True)
+    feed = ET.Element(f"{{{ATOM}}}feed")
+    sub(feed, "id", _urn(base_url, "feed", info.path))
+    sub(feed, "title", info.title)
+    updated = max((e.released for e in ordered), default=info.fallback_updated)
+    sub(feed, "updated", _stamp(updated))
+    author = sub(feed, "author")
+    sub(author, "name", info.author)
+    sub(feed, "link", rel="self", type="application/atom+xml", href=href(info.path, info.path, base_url))
+    sub(feed, "link", rel="alternate", type="text/html", href=href(info.alternate, info.path, base_url))
+    sub(feed, "generator", "policygen")
+    for e in ordered:
+        entry = sub(feed, "entry")
+        sub(entry, "id", _urn(base_url, e.tenant, e.document, str(e.version)))
+        sub(entry, "title", f"{e.organisation}: {e.title}, version {e.version} (effective {e.effective.isoformat()})")
+        sub(entry, "published", _stamp(e.released))
+        sub(entry, "updated", _stamp(e.released))
+        entry_author = sub(entry, "author")
+        sub(entry_author, "name", e.organisation)
+        sub(entry, "link", rel="alternate", type="text/html", href=href(e.page, info.path, base_url))
+        if e.tier:
+            sub(entry, "category", term=e.tier, label=f"{e.tier} change")
+        summary = e.summary or (f"Version {e.version} of the {e.title} of {e.organisation}, released "
+                                f"{e.released.isoformat()}, takes effect on {e.effective.isoformat()}.")
+        sub(entry, "summary", summary, type="text")
+    ET.indent(feed)
+    data = ET.tostring(feed, encoding="utf-8", xml_declaration=True) + b"\n"
+    return Output(info.path, "feed", data, tenant=tenant, document=document)
+
+
+# --- sitemap -----------------------------------------------------------------------------
+
+
+def sitemap(outputs: list[Output], base_url: str | None) -> Output | None:
+    """sitemap.xml of every public page; None without a base_url (sitemaps need absolute URLs)."""
+    if not base_url:
+        return None
+    ET.register_namespace("", SITEMAP)
+    urlset = ET.Element(f"{{{SITEMAP}}}urlset")
+    pages = sorted((o for o in outputs if o.kind in PUBLIC_KINDS and o.path.endswith(".html")
+                    and o.version != "draft"), key=lambda o: o.path)
+    for page in pages:
+        url = ET.SubElement(urlset, f"{{{SITEMAP}}}url")
+        ET.SubElement(url, f"{{{SITEMAP}}}loc").text = absolute(base_url, page.path)
+        if page.effective is not None:
+            ET.SubElement(url, f"{{{SITEMAP}}}lastmod").text = page.effective.isoformat()
+    ET.indent(urlset)
+    return Output("sitemap.xml", "data", ET.tostring(urlset, encoding="utf-8", xml_declaration=True) + b"\n")

@@ -1,0 +1,404 @@
+"""Released versions: frozen snapshots of a tenant's documents, committed in the repository.
+
+A policy is a legal record, so what was published must stay readable exactly as it
+was. `policygen release` renders a tenant's document from today's clauses and facts
+and freezes the result in one JSON file:
+
+    tenants/<slug>/releases/<document>/0001-2021-11-17.json   (version, effective date)
+
+A snapshot holds everything needed to show that version forever without re-running
+clauses: the facts as they were (the validated Tenant, with `dates` set to the
+release's dates), each rendered clause (id, title, order, html, headings), the
+version number, effective and release dates, the hash of the previous version, a
+`changes` field (filled by a summariser, see below; null otherwise) and `hash`, the
+sha256 of the canonical JSON of everything else. The file is canonical JSON (sorted
+keys, indent 2, UTF-8, trailing newline) and written atomically; loading verifies
+the hash and the chain, so a snapshot edited by hand fails the build naming the file.
+
+API for the build and for other tools (diff, snippets):
+
+    load_releases(tenant_folder, document) -> list[Snapshot]   verified, oldest first
+    in_force(releases, today) -> Snapshot | None                the version in force on a date
+    upcoming(releases, today) -> list[Snapshot]                 released, not yet in force
+    release(root, slug, effective, document=..., released=..., summarise=...) -> list[Snapshot]
+    Snapshot.facts -> Tenant, Snapshot.clauses, .version, .effective, .released, .hash,
+    Snapshot.changes, Snapshot.path, Snapshot.texts() -> {clause id: html}
+
+Summariser hook: `release(..., summarise=f)` calls `f(previous, candidate)` for each
+document released (`previous` is None for a first version; `candidate.hash` is still
+empty) and stores its JSON-serialisable result as `changes`. It may raise InputError
+to refuse the release. The theme and feeds show `changes["summary"]` (a sentence)
+and feeds tag entries with `changes["tier"]` when those keys are strings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Callable, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import Collector, InputError, Problem, UsageError, did_you_mean
+from .facts import Dates, Tenant
+from .render import ClauseRenderer, RenderedDocument, render_document
+
+FORMAT = 1
+RELEASES = "releases"
+FILE_NAME = re.compile(r"(\d{4,})-(\d{4}-\d{2}-\d{2})\.json")
+
+
+class SnapshotHeading(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    text: str
+
+
+class SnapshotClause(BaseModel):
+    """One clause as it was rendered for the release: final, escaped HTML."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    title: str
+    order: int
+    html: str
+    headings: tuple[SnapshotHeading, ...] = ()
+
+
+class SnapshotFile(BaseModel):
+    """The JSON format of a snapshot file (without `hash`, which is checked separately)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    format: Literal[1]
+    tenant: str
+    document: str
+    title: str = Field(min_length=1)
+    version: int = Field(ge=1)
+    effective: dt.date
+    released: dt.date
+    facts: dict[str, Any]
+    clauses: tuple[SnapshotClause, ...]
+    changes: Any = None
+    previous: str | None = None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One released version of one document of one tenant."""
+
+    tenant: str
+    document: str
+    title: str
+    version: int
+    effective: dt.date
+    released: dt.date
+    facts_data: dict[str, Any]  # the facts as JSON, exactly as stored
+    clauses: tuple[SnapshotClause, ...]
+    changes: Any = None
+    previous: str | None = None  # hash of the version before, chaining the history
+    hash: str = ""
+    path: Path | None = field(default=None, compare=False)
+
+    @cached_property
+    def facts(self) -> Tenant:
+        """The facts as they were, validated (raises pydantic's ValidationError if the model has moved on)."""
+        return Tenant.model_validate(self.facts_data)
+
+    @property
+    def label(self) -> str:
+        return str(self.version)
+
+    @property
+    def file_name(self) -> str:
+        return f"{self.version:04d}-{self.effective.isoformat()}.json"
+
+    @property
+    def summary(self) -> str | None:
+        """The change summary a summariser recorded, if any."""
+        if isinstance(self.changes, dict) and isinstance(self.changes.get("summary"), str):
+            return str(self.changes["summary"])
+        return None
+
+    @property
+    def tier(self) -> str | None:
+        if isinstance(self.changes, dict) and isinstance(self.changes.get("tier"), str):
+            return str(self.changes["tier"])
+        return None
+
+    def texts(self) -> dict[str, str]:
+        """Clause id -> rendered HTML, in document order."""
+        return {c.id: c.html for c in self.clauses}
+
+    def content(self) -> dict[str, Any]:
+        """The snapshot as JSON data, without its hash."""
+        return {
+            "format": FORMAT,
+            "tenant": self.tenant,
+            "document": self.document,
+            "title": self.title,
+            "version": self.version,
+            "effective": self.effective.isoformat(),
+            "released": self.released.isoformat(),
+            "facts": self.facts_data,
+            "clauses": [c.model_dump(mode="json") for c in self.clauses],
+            "changes": self.changes,
+            "previous": self.previous,
+        }
+
+    def same_text(self, other: Snapshot) -> bool:
+        return self.title == other.title and self.clauses == other.clauses
+
+
+Summariser = Callable[[Snapshot | None, Snapshot], Any]
+
+
+def canonical(data: dict[str, Any]) -> bytes:
+    return (json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def content_hash(content: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical(content)).hexdigest()
+
+
+def release_folder(tenant_folder: Path, document: str) -> Path:
+    return tenant_folder / RELEASES / document
+
+
+# --- loading -----------------------------------------------------------------------------
+
+
+def _tampered(file: Path) -> Problem:
+    return Problem("this released version was changed after its release: its content no longer matches its hash",
+                   file=file, key_path="hash",
+                   expected="released snapshots are never edited",
+                   suggestion="restore the file from git (git restore <file>); to change the policy, edit "
+                              "tenant.yaml or the clauses and run `policygen release` for a new version")
+
+
+def read_snapshot(file: Path) -> Snapshot:
+    """Read and verify one snapshot file (its hash, not its place in the history)."""
+    try:
+        raw = json.loads(file.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise InputError([Problem("a snapshot is not UTF-8 text", file=file)]) from None
+    except json.JSONDecodeError as exc:
+        raise InputError([Problem(f"a snapshot is not valid JSON: {exc.msg}", file=file, line=exc.lineno,
+                                  column=exc.colno, suggestion="restore the file from git")]) from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("hash"), str):
+        raise InputError([Problem("a snapshot has no hash", file=file, key_path="hash",
+                                  expected="a file written by `policygen release`")])
+    stated = raw.pop("hash")
+    try:
+        data = SnapshotFile.model_validate(raw)
+    except ValidationError as exc:
+        raise InputError([Problem(f"{err['msg']}", file=file,
+                                  key_path=".".join(str(p) for p in err["loc"]) or None,
+                                  expected="a file written by `policygen release`",
+                                  suggestion="restore the file from git")
+                          for err in exc.errors()]) from None
+    if content_hash(raw) != stated:
+        raise InputError([_tampered(file)])
+    return Snapshot(tenant=data.tenant, document=data.document, title=data.title, version=data.version,
+                    effective=data.effective, released=data.released, facts_data=data.facts,
+                    clauses=data.clauses, changes=data.changes, previous=data.previous, hash=stated, path=file)
+
+
+def load_releases(tenant_folder: Path, document: str) -> list[Snapshot]:
+    """Every released version of *document*, verified, oldest first ([] if it has none).
+
+    Raises InputError naming each file that is damaged, edited, misnamed or out of sequence.
+    """
+    folder = release_folder(tenant_folder, document)
+    if not folder.is_dir():
+        return []
+    problems = Collector()
+    snapshots: list[Snapshot] = []
+    # Dot files are temporary files of an interrupted release: never part of the history.
+    files = sorted(p for p in folder.iterdir() if p.suffix == ".json" and not p.name.startswith("."))
+    for file in files:
+        try:
+            snap = read_snapshot(file)
+        except InputError as exc:
+            problems.extend(exc.problems)
+            continue
+        if file.name != snap.file_name:
+            problems.add(Problem(f"the file name does not match its content (version {snap.version}, "
+                                 f"effective {snap.effective})", file=file, expected=snap.file_name))
+        if (snap.tenant, snap.document) != (tenant_folder.name, document):
+            problems.add(Problem(f"this snapshot belongs to {snap.tenant}/{snap.document}", file=file,
+                                 expected=f"a snapshot of {tenant_folder.name}/{document}"))
+        snapshots.append(snap)
+    problems.raise_if_any()
+    previous: Snapshot | None = None
+    for i, snap in enumerate(snapshots, 1):
+        if snap.version != i:
+            problems.add(Problem(f"version {snap.version} is out of sequence", file=snap.path, key_path="version",
+                                 expected=f"version {i}: versions count up from 1 without gaps"))
+        elif previous is not None and snap.effective <= previous.effective:
+            problems.add(Problem(f"takes effect on {snap.effective}, not after version {previous.version} "
+                                 f"({previous.effective})", file=snap.path, key_path="effective"))
+        elif snap.previous != (previous.hash if previous else None):
+            problems.add(Problem("the history was rewritten: this version does not follow the hash of the "
+                                 "version before it", file=snap.path, key_path="previous",
+                                 suggestion="restore the releases folder from git"))
+        previous = snap
+    problems.raise_if_any()
+    return snapshots
+
+
+def in_force(releases: list[Snapshot], today: dt.date) -> Snapshot | None:
+    """The latest version whose effective date is on or before *today*."""
+    current = None
+    for snap in releases:
+        if snap.effective <= today:
+            current = snap
+    return current
+
+
+def upcoming(releases: list[Snapshot], today: dt.date) -> list[Snapshot]:
+    return [s for s in releases if s.effective > today]
+
+
+def successor(releases: list[Snapshot], snap: Snapshot) -> Snapshot | None:
+    later = [s for s in releases if s.version == snap.version + 1]
+    return later[0] if later else None
+
+
+# --- releasing ---------------------------------------------------------------------------
+
+
+def dated_facts(facts: Tenant, effective: dt.date, released: dt.date) -> Tenant:
+    """The facts as a version states them: its own effective and release dates."""
+    return facts.model_copy(update={"dates": Dates(effective=effective, last_updated=released)})
+
+
+def snapshot_of(doc: RenderedDocument, facts: Tenant, version: int, effective: dt.date, released: dt.date,
+                previous: str | None) -> Snapshot:
+    clauses = tuple(
+        SnapshotClause(id=c.id, title=c.title, order=c.order, html=c.html,
+                       headings=tuple(SnapshotHeading(id=h.id, text=h.text) for h in c.headings))
+        for c in doc.clauses)
+    return Snapshot(tenant=doc.tenant, document=doc.id, title=doc.title, version=version, effective=effective,
+                    released=released, facts_data=facts.model_dump(mode="json"), clauses=clauses, previous=previous)
+
+
+def with_hash(snap: Snapshot) -> Snapshot:
+    return replace(snap, hash=content_hash(snap.content()))
+
+
+def write_snapshot(folder: Path, snap: Snapshot) -> Path:
+    """Write *snap* so that it appears whole or not at all, and never over an existing file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / snap.file_name
+    data = canonical({**snap.content(), "hash": snap.hash})
+    fd, tmp = tempfile.mkstemp(prefix=f".{snap.file_name}.", suffix=".tmp", dir=folder)
+    try:
+        mask = os.umask(0)
+        os.umask(mask)
+        os.fchmod(fd, 0o666 & ~mask)  # an ordinary file for git, not mkstemp's private 0600
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(tmp, target)  # atomic, and fails rather than replace a released version
+        except FileExistsError:
+            raise InputError([Problem("a snapshot with this name already exists", file=target)]) from None
+        except OSError:
+            if target.exists():
+                raise InputError([Problem("a snapshot with this name already exists", file=target)]) from None
+            os.replace(tmp, target)  # file systems without hard links
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    dir_fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)  # make the new name itself durable
+    finally:
+        os.close(dir_fd)
+    return target
+
+
+def plan_release(renderer: ClauseRenderer, slug: str, folder: Path, facts: Tenant, doc_id: str, title: str,
+                 clauses: Any, effective: dt.date, released: dt.date) -> Snapshot | None:
+    """The next version of one document, or None when it reads exactly as the last release."""
+    releases = load_releases(folder, doc_id)
+    last = releases[-1] if releases else None
+    if last is not None:
+        again = render_document(renderer, slug, dated_facts(facts, last.effective, last.released), doc_id,
+                                clauses, title)
+        if snapshot_of(again, facts, last.version, last.effective, last.released, None).same_text(last):
+            return None
+    for snap in releases:
+        if snap.effective == effective:
+            raise InputError([Problem(f"{doc_id}: version {snap.version} already takes effect on {effective}; "
+                                      "two versions cannot share an effective date", file=snap.path,
+                                      expected=f"an effective date after {last.effective if last else effective}",
+                                      suggestion="pass another --effective date")])
+    if last is not None and effective < last.effective:
+        raise InputError([Problem(f"{doc_id}: --effective {effective} is before the effective date of version "
+                                  f"{last.version} ({last.effective})", file=last.path,
+                                  expected=f"a date after {last.effective}",
+                                  suggestion="a new version cannot take effect before the one it replaces")])
+    doc = render_document(renderer, slug, dated_facts(facts, effective, released), doc_id, clauses, title)
+    return snapshot_of(doc, dated_facts(facts, effective, released), (last.version + 1) if last else 1,
+                       effective, released, last.hash if last else None)
+
+
+def release(root: Path, slug: str, effective: dt.date, *, document: str | None = None,
+            released: dt.date | None = None, summarise: Summariser | None = None) -> list[Snapshot]:
+    """Freeze the tenant's document(s) as they read now into new snapshot files.
+
+    Without *document*, every document whose text changed since its last release is
+    released; the others are left as they are. Refuses (InputError) when nothing
+    changed, when an effective date is taken or before the previous version's.
+    Everything is checked before anything is written.
+    """
+    from .project import load_project
+    from .site import document_title
+
+    project = load_project(root, [slug])
+    tenant = project.tenants[slug]
+    known = list(tenant.documents)
+    if document is not None and document not in known:
+        hint = did_you_mean(document, known)
+        raise UsageError(f"{slug} has no document '{document}'" + (f"; {hint}" if hint else f" (it has: {', '.join(known)})"))
+    released = released or dt.date.today()
+    renderer = ClauseRenderer(project.content)
+    problems = Collector()
+    planned: list[Snapshot] = []
+    unchanged: list[str] = []
+    for doc_id in [document] if document else known:
+        try:
+            snap = plan_release(renderer, slug, tenant.folder, tenant.facts, doc_id,
+                                document_title(project, tenant, doc_id), tenant.documents[doc_id], effective, released)
+        except InputError as exc:
+            problems.extend(exc.problems)
+            continue
+        if snap is None:
+            unchanged.append(doc_id)
+        else:
+            planned.append(snap)
+    problems.raise_if_any()
+    if not planned:
+        which = ", ".join(unchanged)
+        raise InputError([Problem(f"nothing to release: {which} read{'s' if len(unchanged) == 1 else ''} exactly as "
+                                  "the last released version", file=tenant.folder / "tenant.yaml",
+                                  suggestion="edit the facts in tenant.yaml or the clauses first")])
+    final: list[Snapshot] = []
+    for snap in planned:
+        if summarise is not None:
+            releases = load_releases(tenant.folder, snap.document)
+            snap = replace(snap, changes=summarise(releases[-1] if releases else None, snap))
+        final.append(with_hash(snap))
+    return [replace(snap, path=write_snapshot(release_folder(tenant.folder, snap.document), snap)) for snap in final]

@@ -1,0 +1,523 @@
+"""`policygen check`: what each tenant's policies lack, for the laws it declares.
+
+The checklists are data (policygen/data/checklists/<jurisdiction>.yaml, from
+the reference in disclosures.md). Each item names what a notice must say, its
+legal reference, the fact that says it, and Jinja expressions over the facts:
+`when` (the item applies), `test` (it is satisfied) or `lacking` (the list of
+entries that fall short), or `mentions` (a pattern the rendered text must
+contain). An item may also name the `clause` that shows the fact, so a fact
+that no document prints is reported too.
+
+Besides the checklists: a plain-language score per clause, a California
+policy not updated in 12 months, links that lead nowhere, and text that asks
+readers to watch the page for changes instead of notifying them.
+
+Nothing is written; the project is loaded (validating facts and templates) and
+rendered in memory with the build's own functions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import posixpath
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from html.parser import HTMLParser
+from importlib import resources
+from pathlib import Path
+from typing import Any, Callable, Literal
+from urllib.parse import unquote, urlsplit
+
+import jinja2
+import jinja2.sandbox
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import InputError, Problem
+from .facts import Tenant
+from .output import Output
+from .project import Project, TenantSource, load_project
+from .readability import Score, html_text, score
+from .render import ClauseRenderer, RenderedDocument, fact_context
+from .site import BuildOptions, render_tenant_documents, site_outputs, tenant_outputs
+from .theme import Theme
+
+Level = Literal["error", "warning"]
+JURISDICTIONS = ("eu_gdpr", "uk_gdpr", "us_ca", "in_dpdp")
+BASELINE = "baseline"
+# Below this Flesch reading ease a clause reads like a law journal ("very difficult").
+HARD_CLAUSE = 30.0
+MIN_WORDS_SCORED = 20
+
+
+class ChecklistItem(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z]+\.[a-z0-9-]+$")
+    must_say: str
+    reference: str
+    fact: str = Field(description="The fact(s) to add, as a key path in tenant.yaml")
+    key: str | None = Field(None, description="Top-level key of tenant.yaml to point at; default: the fact's first name")
+    clause: str | None = Field(None, description="The clause that shows the fact in a rendered document")
+    level: Level = "error"
+    when: str | None = None
+    test: str | None = None
+    lacking: str | None = None
+    mentions: str | None = Field(None, description="A regular expression the rendered text must match (case-insensitive)")
+    note: str | None = None
+
+    def anchor(self) -> str:
+        return self.key or re.split(r"[.\[ (:,]", self.fact, maxsplit=1)[0]
+
+
+class Checklist(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    jurisdiction: str
+    title: str
+    items: list[ChecklistItem]
+
+
+@lru_cache(maxsize=1)
+def checklists() -> dict[str, Checklist]:
+    """The packaged checklists, by jurisdiction id (plus the baseline every tenant gets)."""
+    found: dict[str, Checklist] = {}
+    folder = resources.files("policygen") / "data" / "checklists"
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".yaml"):
+            try:
+                checklist = Checklist.model_validate(yaml.safe_load(entry.read_text(encoding="utf-8")))
+            except ValidationError as exc:  # a packaging bug, not the user's input
+                raise RuntimeError(f"checklist {entry.name} is malformed: {exc}") from None
+            found[checklist.jurisdiction] = checklist
+    return found
+
+
+# --- results -----------------------------------------------------------------------------------------
+
+Kind = Literal["disclosure", "stale", "link", "notify", "readability", "input"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing a tenant's policies lack or get wrong."""
+
+    id: str
+    level: Level
+    kind: Kind
+    message: str
+    jurisdiction: str | None = None
+    reference: str | None = None
+    fact: str | None = None
+    file: Path | None = None
+    line: int | None = None
+    document: str | None = None
+    clause: str | None = None
+
+    def to_json(self, root: Path) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "level": self.level,
+            "kind": self.kind,
+            "jurisdiction": self.jurisdiction,
+            "message": self.message,
+            "reference": self.reference,
+            "fact": self.fact,
+            "file": _relative(self.file, root),
+            "line": self.line,
+            "document": self.document,
+            "clause": self.clause,
+        }
+
+
+@dataclass(frozen=True)
+class ClauseScore:
+    document: str
+    clause: str
+    file: Path
+    score: Score
+
+    def to_json(self, root: Path) -> dict[str, object]:
+        return {"document": self.document, "clause": self.clause, "file": _relative(self.file, root),
+                "reading_ease": self.score.reading_ease, "band": self.score.band,
+                "words": self.score.words, "sentences": self.score.sentences}
+
+
+@dataclass
+class TenantCheck:
+    slug: str
+    jurisdictions: list[str]
+    findings: list[Finding] = field(default_factory=list)
+    readability: list[ClauseScore] = field(default_factory=list)  # hardest first
+
+    def count(self, level: Level) -> int:
+        return sum(1 for f in self.findings if f.level == level)
+
+
+@dataclass
+class CheckReport:
+    root: Path
+    today: dt.date
+    tenants: list[TenantCheck] = field(default_factory=list)
+    site: list[Finding] = field(default_factory=list)  # findings about pages of no one tenant
+    problems: list[Problem] = field(default_factory=list)  # facts or templates that do not load or render
+
+    def count(self, level: Level) -> int:
+        return (sum(t.count(level) for t in self.tenants) + sum(1 for f in self.site if f.level == level)
+                + sum(1 for p in self.problems if p.level == level))
+
+    @property
+    def exit_code(self) -> int:
+        """1 when anything at error level was found, so CI can gate on it."""
+        return 1 if self.count("error") else 0
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "generator": "policygen",
+            "today": self.today.isoformat(),
+            "summary": {"errors": self.count("error"), "warnings": self.count("warning")},
+            "problems": [p.to_json(self.root) for p in self.problems],
+            "site": [f.to_json(self.root) for f in self.site],
+            "tenants": [
+                {
+                    "tenant": t.slug,
+                    "jurisdictions": t.jurisdictions,
+                    "errors": t.count("error"),
+                    "warnings": t.count("warning"),
+                    "findings": [f.to_json(self.root) for f in t.findings],
+                    "readability": [s.to_json(self.root) for s in t.readability],
+                }
+                for t in self.tenants
+            ],
+        }
+
+
+# --- evaluating checklist items ------------------------------------------------------------------------
+
+_env = jinja2.sandbox.ImmutableSandboxedEnvironment(undefined=jinja2.Undefined)
+
+
+@lru_cache(maxsize=512)
+def _compiled(expression: str) -> Callable[..., Any]:
+    return _env.compile_expression(expression)
+
+
+def _helpers(tenant: Tenant, text: str) -> dict[str, Callable[..., Any]]:
+    """Functions checklist expressions can call, for questions a filter chain cannot ask."""
+
+    def missing_rights(ids: list[str]) -> list[str]:
+        return [i for i in ids if not tenant.has_right(i)]
+
+    def purposes_missing_interest() -> list[str]:
+        return [p.id for p in tenant.purposes
+                if any(b.basis.value == "legitimate_interest" and not b.interest for b in p.lawful_bases)]
+
+    def indirect_sources() -> bool:
+        return any(s != "direct" for c in tenant.data_categories for s in c.sources)
+
+    def established_outside(names: list[str]) -> bool:
+        org = tenant.organisation
+        country = org.address.country if org.address else org.country
+        return country is not None and country.strip().lower() not in names
+
+    def transfers_without_mechanism(pattern: str) -> list[str]:
+        found = re.compile(pattern, re.I)
+        return [t.id for t in tenant.transfers if not any(found.search(m) for m in t.mechanism)]
+
+    def mentioned(pattern: str) -> bool:
+        return re.search(pattern, text, re.I) is not None
+
+    return {f.__name__: f for f in (missing_rights, purposes_missing_interest, indirect_sources,
+                                    established_outside, transfers_without_mechanism, mentioned)}
+
+
+def evaluate(item: ChecklistItem, context: dict[str, Any], text: str) -> tuple[bool, list[str]]:
+    """Whether the item applies, and what falls short ([] when satisfied)."""
+    if item.when and not _compiled(item.when)(**context):
+        return False, []
+    if item.mentions:
+        return True, [] if re.search(item.mentions, text, re.I) else ["not mentioned in any document"]
+    if item.lacking:
+        value = _compiled(item.lacking)(**context)
+        return True, [str(v) for v in (value or [])]
+    if item.test:
+        return True, [] if _compiled(item.test)(**context) else ["missing"]
+    return True, []
+
+
+def check_disclosures(tenant: TenantSource, docs: list[RenderedDocument], text: str) -> list[Finding]:
+    facts = tenant.facts
+    file = tenant.folder / "tenant.yaml"
+    context = fact_context(facts) | _helpers(facts, text)
+    shown = {c.id for d in docs for c in d.clauses}
+    lists = checklists()
+    findings: list[Finding] = []
+    for jurisdiction in [BASELINE, *facts.jurisdictions]:
+        checklist = lists[jurisdiction]
+        for item in checklist.items:
+            applies, short = evaluate(item, context, text)
+            if not applies:
+                continue
+            line = _line(tenant, item.anchor())
+            if short:
+                detail = "" if short in (["missing"], ["not mentioned in any document"]) else f" ({', '.join(short)})"
+                message = f"does not say {item.must_say}{detail}"
+                if item.note:
+                    message += f"; {item.note}"
+            elif item.clause and item.clause not in shown:
+                message = (f"the facts are there, but no document shows the '{item.clause}' clause that says "
+                           f"{item.must_say}")
+            else:
+                continue
+            findings.append(Finding(item.id, item.level, "disclosure", message, jurisdiction=jurisdiction,
+                                    reference=item.reference, fact=item.fact, file=file, line=line))
+    return findings
+
+
+def _line(tenant: TenantSource, key: str) -> int | None:
+    located = tenant.located
+    if located is None or not isinstance(located.data, dict) or key not in located.data:
+        return None  # the fact is not there to point at: the file is the place
+    return located.where((key,))[0]
+
+
+# --- the other checks ------------------------------------------------------------------------------------
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    year, month = divmod(day.month - 1 + months, 12)
+    target_year, target_month = day.year + year, month + 1
+    for d in (day.day, 30, 29, 28):
+        try:
+            return dt.date(target_year, target_month, d)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def check_stale(tenant: TenantSource, today: dt.date) -> list[Finding]:
+    """California wants the privacy policy reviewed and dated at least every 12 months."""
+    facts = tenant.facts
+    if "us_ca" not in facts.jurisdictions:
+        return []
+    updated = facts.dates.last_updated or facts.dates.effective
+    due = add_months(updated, 12)
+    if today <= due:
+        return []
+    return [Finding("ccpa.updated", "error", "stale",
+                    f"last updated {updated.isoformat()}, more than 12 months before {today.isoformat()} "
+                    f"(was due by {due.isoformat()})", jurisdiction="us_ca",
+                    reference="11 CCR 7011(e)(4); Civ. Code 1798.130(a)(5)", fact="dates.last_updated",
+                    file=tenant.folder / "tenant.yaml", line=_line(tenant, "dates"))]
+
+
+_CHECK_PAGE = re.compile(
+    r"\b(?:check|review|visit|consult|look at|revisit)\b[^.]{0,60}\b(?:page|policy|website|site|notice)\b[^.]{0,40}"
+    r"\b(?:regularly|periodically|from time to time|frequently|often|occasionally)\b"
+    r"|\b(?:regularly|periodically|frequently)\s+(?:check|review|visit|consult)\b[^.]{0,40}\b(?:page|policy|website|site|notice)\b",
+    re.I)
+_CONTINUED_USE = re.compile(
+    r"\bcontinued use\b[^.]{0,80}\b(?:implies|constitutes|means|signifies|indicates|deemed)\b[^.]{0,40}\baccept\w*", re.I)
+
+
+def check_notification(tenant: TenantSource, docs: list[RenderedDocument]) -> list[Finding]:
+    """Text that makes readers watch the page for changes instead of being told of them."""
+    notified = bool({"email", "in_app"} & set(tenant.facts.changes.how_notified))
+    findings: list[Finding] = []
+    for doc in docs:
+        for clause in doc.clauses:
+            text = " ".join(html_text(clause.html).split())
+            for pattern, what in ((_CHECK_PAGE, "tells readers to check the page for changes"),
+                                  (_CONTINUED_USE, "treats continued use as acceptance of changes")):
+                match = pattern.search(text)
+                if match is None:
+                    continue
+                level: Level = "warning" if notified else "error"
+                fix = ("changes.how_notified already notifies people; remove the sentence"
+                       if notified else "changes.how_notified: [email] or [in_app], and remove the sentence")
+                findings.append(Finding("notify.changes", level, "notify",
+                                        f"{what} instead of notifying them: \"{match.group(0)}\"",
+                                        reference="GDPR Art. 12-13 (transparency); ICO right to be informed",
+                                        fact=fix, file=clause.file, document=doc.id, clause=clause.id))
+    return findings
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.ids: set[str] = set()
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name in ("id", "name") and value:
+                self.ids.add(value)
+            elif name in ("href", "src") and value is not None:
+                self.hrefs.append(value)
+
+
+def check_links(outputs: list[Output]) -> list[Finding]:
+    """Anchors and relative links in the rendered pages that lead to no file or no id."""
+    files = {o.path: o for o in outputs}
+    parsed: dict[str, _Links] = {}
+    for o in outputs:
+        if o.path.endswith(".html"):
+            p = _Links()
+            p.feed(o.data.decode("utf-8", "replace"))
+            parsed[o.path] = p
+    findings: list[Finding] = []
+    for path, page in sorted(parsed.items()):
+        owner = files[path]
+        for href in sorted(set(page.hrefs)):
+            problem = _dead(path, href, files, parsed)
+            if problem:
+                findings.append(Finding("link.dead", "error", "link", f"{path}: link '{href}' {problem}",
+                                        document=owner.document, fact=f"tenant={owner.tenant}" if owner.tenant else None))
+    return findings
+
+
+def _dead(page: str, href: str, files: dict[str, Output], parsed: dict[str, _Links]) -> str | None:
+    parts = urlsplit(href)
+    if parts.scheme or parts.netloc:
+        return None  # external: checked by no one offline, and never fetched
+    target = page
+    if parts.path:
+        base = posixpath.dirname(page)
+        joined = posixpath.normpath(posixpath.join(base, unquote(parts.path)))
+        if parts.path.startswith("/") or joined.startswith(".."):
+            return "leads outside the site"
+        if parts.path.endswith("/") or joined not in files:
+            index = posixpath.join(joined, "index.html") if joined != "." else "index.html"
+            if index not in files:
+                return "leads to no file of the site"
+            joined = index
+        target = joined
+    if parts.fragment and target in parsed and unquote(parts.fragment) not in parsed[target].ids:
+        return f"points to '#{parts.fragment}', which is not on {'this page' if target == page else target}"
+    return None
+
+
+def score_clauses(docs: list[RenderedDocument]) -> list[ClauseScore]:
+    scores = [ClauseScore(d.id, c.id, c.file, score(html_text(c.html))) for d in docs for c in d.clauses]
+    scores = [s for s in scores if s.score.words >= MIN_WORDS_SCORED]
+    return sorted(scores, key=lambda s: (s.score.reading_ease, s.document, s.clause))
+
+
+def readability_findings(tenant: TenantSource, scores: list[ClauseScore]) -> list[Finding]:
+    """Flag the clauses that read like a law journal; GDPR asks for plain language."""
+    gdpr = {"eu_gdpr", "uk_gdpr"} & set(tenant.facts.jurisdictions)
+    reference = "GDPR Art. 12(1) (plain language)" if gdpr else "plain language"
+    return [Finding("readability.hard", "warning", "readability",
+                    f"{s.document}#{s.clause} is {s.score.band} to read (Flesch reading ease {s.score.reading_ease}, "
+                    f"{s.score.words / s.score.sentences:.0f} words a sentence); shorter sentences and words help",
+                    reference=reference, fact="the clause text, or the facts it prints", file=s.file,
+                    document=s.document, clause=s.clause)
+            for s in scores if s.score.reading_ease < HARD_CLAUSE]
+
+
+# --- the whole check --------------------------------------------------------------------------------------
+
+
+def check(root: Path, slugs: list[str] | None = None, today: dt.date | None = None) -> CheckReport:
+    """Check the project's tenants (or only *slugs*). Facts or templates that fail are reported as problems."""
+    today = today or dt.date.today()
+    report = CheckReport(root=root.resolve(), today=today)
+    try:
+        project = load_project(root, slugs or None)
+    except InputError as exc:
+        report.problems.extend(exc.problems)
+        return report
+    theme = Theme(project.root, project.config.theme)
+    renderer = ClauseRenderer(project.content)
+    options = BuildOptions(tenants=slugs or None, today=today)
+    outputs: list[Output] = list(theme.assets())
+    views = []
+    for slug, tenant in sorted(project.tenants.items()):
+        try:
+            docs = render_tenant_documents(project, renderer, tenant)
+            pages, view = tenant_outputs(project, theme, renderer, tenant, options)
+        except InputError as exc:
+            report.problems.extend(exc.problems)
+            continue
+        outputs.extend(pages)
+        views.append(view)
+        report.tenants.append(check_tenant(tenant, docs, today))
+    if report.problems:
+        return report
+    outputs.extend(site_outputs(project, theme, views, options))
+    by_slug = {t.slug: t for t in report.tenants}
+    for finding in check_links(outputs):
+        owner = finding.fact.removeprefix("tenant=") if finding.fact else None
+        if owner in by_slug:
+            by_slug[owner].findings.append(finding)
+        else:
+            report.site.append(finding)
+    return report
+
+
+def check_tenant(tenant: TenantSource, docs: list[RenderedDocument], today: dt.date) -> TenantCheck:
+    text = "\n".join(html_text(c.html) for d in docs for c in d.clauses)
+    result = TenantCheck(tenant.slug, list(tenant.facts.jurisdictions))
+    result.findings.extend(check_disclosures(tenant, docs, text))
+    result.findings.extend(check_stale(tenant, today))
+    result.findings.extend(check_notification(tenant, docs))
+    result.readability = score_clauses(docs)
+    result.findings.extend(readability_findings(tenant, result.readability))
+    return result
+
+
+# --- output --------------------------------------------------------------------------------------------------
+
+
+def format_json(report: CheckReport) -> str:
+    return json.dumps(report.to_json(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def format_text(report: CheckReport, hardest: int = 3) -> str:
+    root = report.root
+    lines: list[str] = []
+    for p in report.problems:
+        lines.append(p.format(root))
+    for t in report.tenants:
+        declared = ", ".join(t.jurisdictions) or "no jurisdiction declared"
+        lines.append(f"{t.slug} ({declared})")
+        for f in sorted(t.findings, key=_finding_order):
+            lines.extend(_format_finding(f, root))
+        if t.readability:
+            worst = ", ".join(f"{s.document}#{s.clause} {s.score.reading_ease}" for s in t.readability[:hardest])
+            lines.append(f"  hardest to read (Flesch reading ease, 60+ is plain): {worst}")
+        lines.append(f"  {t.count('error')} error(s), {t.count('warning')} warning(s)")
+    for f in report.site:
+        lines.extend(_format_finding(f, root))
+    errors, warnings = report.count("error"), report.count("warning")
+    lines.append(f"{errors} error(s), {warnings} warning(s) in {len(report.tenants)} tenant(s)"
+                 + ("; nothing to fix at error level" if not errors else ""))
+    return "\n".join(lines) + "\n"
+
+
+def _finding_order(f: Finding) -> tuple[int, str, str, str]:
+    return (0 if f.level == "error" else 1, f.kind, f.id, f.message)
+
+
+def _format_finding(f: Finding, root: Path) -> list[str]:
+    where = _relative(f.file, root) or ""
+    if where and f.line:
+        where += f":{f.line}"
+    head = f"  {where + ': ' if where else ''}{f.level}: {f.id}: {f.message}"
+    out = [head]
+    if f.reference:
+        out.append(f"      reference: {f.reference}")
+    if f.fact and f.kind != "link":
+        out.append(f"      add: {f.fact}" if f.kind in ("disclosure", "stale") else f"      fix: {f.fact}")
+    return out
+
+
+def _relative(file: Path | None, root: Path) -> str | None:
+    if file is None:
+        return None
+    try:
+        return file.resolve().relative_to(root).as_posix()
+    except ValueError:
+        return file.as_posix()

@@ -1,0 +1,255 @@
+"""policygen check: what each tenant's policies lack, for the laws it declares."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from conftest import REPO
+from policygen.check import (CheckReport, Finding, add_months, check, checklists, evaluate, format_text,
+                             _helpers)
+from policygen.cli import cli
+from policygen.project import load_project
+from policygen.render import fact_context
+
+TODAY = dt.date(2026, 11, 22)
+REFERENCE = Path("/work/shared/reference/disclosures.md")
+
+# What the seed tenants' real policies lack (their facts model the seeds in /work/shared/seeds/).
+SEED_ERRORS = {
+    # IMS Pro (India): no Data Protection Board, no grievance officer or time, no nomination or grievance right,
+    # no way to withdraw consent.
+    "ims-pro": {"dpdp.board", "dpdp.contact", "dpdp.grievance-time", "dpdp.rights", "dpdp.withdraw"},
+    # IMS (UK): transfers rest on EU mechanisms and the Privacy Shield, with no UK safeguard (IDTA / Addendum).
+    "ims-global": {"uk.transfers"},
+    # IHM Connect declares no jurisdiction: only the baseline (warnings) applies.
+    "ihm-connect": set(),
+}
+SEED_WARNINGS = {
+    "ims-pro": {"baseline.retention-periods"},  # "as long as necessary", no period or criteria
+    "ims-global": {"gdpr.automated-decisions"},
+    "ihm-connect": {"baseline.jurisdiction", "notify.changes"},  # "continued use ... implies acceptance"
+}
+
+
+@pytest.fixture(scope="module")
+def seeds() -> CheckReport:
+    return check(REPO, None, TODAY)
+
+
+def ids(report: CheckReport, slug: str, level: str) -> set[str]:
+    tenant = next(t for t in report.tenants if t.slug == slug)
+    return {f.id for f in tenant.findings if f.level == level}
+
+
+def findings(report: CheckReport, slug: str) -> list[Finding]:
+    return next(t for t in report.tenants if t.slug == slug).findings
+
+
+def edit(project: Path, slug: str, change: dict[str, object]) -> None:
+    file = project / "tenants" / slug / "tenant.yaml"
+    data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    data.update(change)
+    file.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+
+
+@pytest.mark.parametrize("slug", sorted(SEED_ERRORS))
+def test_seed_tenants_errors_are_exactly_what_their_policies_lack(seeds: CheckReport, slug: str) -> None:
+    assert ids(seeds, slug, "error") == SEED_ERRORS[slug]
+
+
+@pytest.mark.parametrize("slug", sorted(SEED_WARNINGS))
+def test_seed_tenants_warnings_include_the_known_gaps(seeds: CheckReport, slug: str) -> None:
+    assert SEED_WARNINGS[slug] <= ids(seeds, slug, "warning")
+
+
+def test_ims_pro_finding_names_the_reference_and_the_fact_to_add(seeds: CheckReport) -> None:
+    board = next(f for f in findings(seeds, "ims-pro") if f.id == "dpdp.board")
+    assert board.jurisdiction == "in_dpdp"
+    assert "Rule 3(c)(iii)" in (board.reference or "")
+    assert board.fact is not None and board.fact.startswith("supervisory_authority")
+    assert board.file == REPO / "tenants" / "ims-pro" / "tenant.yaml"
+
+
+def test_a_finding_about_a_present_fact_points_at_its_line(seeds: CheckReport) -> None:
+    transfers = next(f for f in findings(seeds, "ims-global") if f.id == "uk.transfers")
+    lines = (REPO / "tenants" / "ims-global" / "tenant.yaml").read_text(encoding="utf-8").splitlines()
+    assert transfers.line is not None and lines[transfers.line - 1].startswith("transfers:")
+    assert "outside-eea" in transfers.message
+
+
+def test_tenant_without_jurisdiction_gets_only_the_baseline(seeds: CheckReport) -> None:
+    ihm = findings(seeds, "ihm-connect")
+    assert {f.jurisdiction for f in ihm if f.kind == "disclosure"} == {"baseline"}
+    assert all(f.level == "warning" for f in ihm)
+
+
+def test_check_exits_1_on_errors_and_prints_each_with_reference(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["-C", str(REPO), "check", "ims-pro", "--today", "2026-11-22"])
+    assert result.exit_code == 1
+    assert "tenants/ims-pro/tenant.yaml: error: dpdp.board:" in result.output
+    assert "reference: DPDP s5(1)(iii); Rule 3(c)(iii)" in result.output
+    assert "add: supervisory_authority" in result.output
+
+
+def test_check_exits_0_when_only_warnings_remain() -> None:
+    result = CliRunner().invoke(cli, ["-C", str(REPO), "check", "ihm-connect", "--today", "2026-11-22"])
+    assert result.exit_code == 0, result.output
+    assert "0 error(s)" in result.output
+
+
+def test_json_output_has_summary_tenants_and_findings() -> None:
+    result = CliRunner().invoke(cli, ["-C", str(REPO), "check", "--format", "json", "--today", "2026-11-22"])
+    data = json.loads(result.output)
+    assert result.exit_code == 1
+    assert data["today"] == "2026-11-22"
+    assert [t["tenant"] for t in data["tenants"]] == ["ihm-connect", "ims-global", "ims-pro"]
+    pro = next(t for t in data["tenants"] if t["tenant"] == "ims-pro")
+    assert pro["errors"] == len(SEED_ERRORS["ims-pro"])
+    board = next(f for f in pro["findings"] if f["id"] == "dpdp.board")
+    assert board["file"] == "tenants/ims-pro/tenant.yaml" and board["level"] == "error"
+    assert set(board) == {"id", "level", "kind", "jurisdiction", "message", "reference", "fact", "file", "line",
+                          "document", "clause"}
+    assert {"document", "clause", "reading_ease", "band", "words", "sentences", "file"} == set(pro["readability"][0])
+
+
+def test_adding_the_missing_fact_clears_the_finding(project: Path) -> None:
+    edit(project, "ims-pro", {"supervisory_authority": {"name": "Data Protection Board of India", "country": "India"}})
+    assert "dpdp.board" not in ids(check(project, ["ims-pro"], TODAY), "ims-pro", "error")
+
+
+def test_conditional_item_applies_only_when_its_condition_holds(project: Path) -> None:
+    # ims-global bases purposes on legitimate interest and states each interest: satisfied.
+    assert "gdpr.legitimate-interest" not in ids(check(project, ["ims-global"], TODAY), "ims-global", "error")
+    data = yaml.safe_load((project / "tenants/ims-global/tenant.yaml").read_text(encoding="utf-8"))
+    for purpose in data["purposes"]:
+        for basis in purpose["lawful_bases"]:
+            basis.pop("interest", None)
+    edit(project, "ims-global", {"purposes": data["purposes"]})
+    found = next(f for f in findings(check(project, ["ims-global"], TODAY), "ims-global")
+                 if f.id == "gdpr.legitimate-interest")
+    assert "advertising" in found.message
+    # With no legitimate-interest basis at all, the item does not apply.
+    for purpose in data["purposes"]:
+        purpose["lawful_bases"] = [{"basis": "contract"}]
+    edit(project, "ims-global", {"purposes": data["purposes"]})
+    report = check(project, ["ims-global"], TODAY)
+    assert "gdpr.legitimate-interest" not in ids(report, "ims-global", "error")
+    assert "gdpr.withdraw-consent" not in ids(report, "ims-global", "error")  # no consent basis either
+
+
+def test_california_policy_older_than_12_months_is_an_error(project: Path) -> None:
+    edit(project, "ims-global", {"jurisdictions": ["us_ca"], "dates": {"effective": "2025-01-10"}})
+    late = findings(check(project, ["ims-global"], dt.date(2026, 1, 11)), "ims-global")
+    assert any(f.id == "ccpa.updated" and f.level == "error" and "2026-01-10" in f.message for f in late)
+    on_time = findings(check(project, ["ims-global"], dt.date(2026, 1, 10)), "ims-global")
+    assert not any(f.id == "ccpa.updated" for f in on_time)
+
+
+def test_a_fact_no_document_shows_is_reported(project: Path) -> None:
+    # A tenant override drops the complaints clause: the authority is in the facts, but no page says it.
+    own = project / "tenants/ims-global/content/privacy-policy"
+    own.mkdir(parents=True)
+    (own / "complaints.md").write_text("---\nid: complaints\ntitle: Complaints\norder: 140\nwhen: \"false\"\n---\nx\n",
+                                       encoding="utf-8")
+    found = {f.id: f for f in findings(check(project, ["ims-global"], TODAY), "ims-global")}
+    assert "gdpr.complaint" in found and "no document shows the 'complaints' clause" in found["gdpr.complaint"].message
+
+
+def test_links_that_lead_nowhere_are_errors(project: Path) -> None:
+    own = project / "tenants/ims-pro/content/privacy-policy"
+    own.mkdir(parents=True)
+    (own / "extra.md").write_text(
+        "---\nid: extra\ntitle: See also\norder: 175\n---\n"
+        "See [our rights section](#rights), [a missing one](#nowhere), [another page](../../ims-pro/index.html) "
+        "and [a lost page](../missing/index.html).\n", encoding="utf-8")
+    dead = [f for f in findings(check(project, ["ims-pro"], TODAY), "ims-pro") if f.id == "link.dead"]
+    assert sorted(re.search(r"link '([^']+)'", f.message).group(1) for f in dead) == ["#nowhere", "../missing/index.html"]  # type: ignore[union-attr]
+    assert all(f.level == "error" and f.document == "privacy-policy" for f in dead)
+
+
+def test_telling_readers_to_check_the_page_is_an_error_when_nobody_is_notified(project: Path) -> None:
+    edit(project, "ims-pro", {"changes": {"how_notified": ["page"],
+                                          "statement": "Please check this page regularly for any updates."}})
+    found = [f for f in findings(check(project, ["ims-pro"], TODAY), "ims-pro") if f.id == "notify.changes"]
+    assert len(found) == 1 and found[0].level == "error" and found[0].clause == "changes"
+    edit(project, "ims-pro", {"changes": {"how_notified": ["email"],
+                                          "statement": "We suggest you review this policy from time to time."}})
+    found = [f for f in findings(check(project, ["ims-pro"], TODAY), "ims-pro") if f.id == "notify.changes"]
+    assert len(found) == 1 and found[0].level == "warning"
+
+
+def test_readability_flags_the_hardest_clauses_first(seeds: CheckReport) -> None:
+    pro = next(t for t in seeds.tenants if t.slug == "ims-pro")
+    scores = [s.score.reading_ease for s in pro.readability]
+    assert scores == sorted(scores) and len(scores) >= 5
+    hard = [f for f in pro.findings if f.id == "readability.hard"]
+    assert {f.clause for f in hard} == {s.clause for s in pro.readability if s.score.reading_ease < 30}
+    assert "hardest to read" in format_text(seeds)
+
+
+def test_broken_facts_are_reported_as_located_problems_and_exit_1(project: Path) -> None:
+    file = project / "tenants/ims-pro/tenant.yaml"
+    file.write_text(file.read_text(encoding="utf-8").replace("  legal_name: GJ", "  legal_nme: GJ"), encoding="utf-8")
+    report = check(project, None, TODAY)
+    assert report.exit_code == 1 and report.tenants == []
+    assert any(p.file == file and p.line is not None and "legal_nme" in p.message for p in report.problems)
+    result = CliRunner().invoke(cli, ["-C", str(project), "check", "--format", "json"])
+    assert result.exit_code == 1
+    assert json.loads(result.output)["problems"][0]["file"].endswith("tenant.yaml")
+
+
+def test_unknown_tenant_is_a_usage_error() -> None:
+    result = CliRunner().invoke(cli, ["-C", str(REPO), "check", "ims-prro"])
+    assert result.exit_code == 2 and "did you mean 'ims-pro'" in result.output
+
+
+def test_add_months_keeps_the_day_or_the_month_end() -> None:
+    assert add_months(dt.date(2025, 1, 10), 12) == dt.date(2026, 1, 10)
+    assert add_months(dt.date(2024, 2, 29), 12) == dt.date(2025, 2, 28)
+    assert add_months(dt.date(2025, 11, 30), 3) == dt.date(2026, 2, 28)
+
+
+# --- the checklists as data ------------------------------------------------------------------------------
+
+
+def test_checklists_exist_for_every_jurisdiction_a_tenant_can_declare() -> None:
+    assert set(checklists()) == {"baseline", "eu_gdpr", "uk_gdpr", "us_ca", "in_dpdp"}
+    for checklist in checklists().values():
+        item_ids = [i.id for i in checklist.items]
+        assert len(item_ids) == len(set(item_ids)), checklist.jurisdiction
+        assert all(i.test or i.lacking or i.mentions for i in checklist.items)
+
+
+# Rows of the reference that are checked elsewhere or cannot be checked from facts (see the checklist files).
+NOT_ITEMS = {"gdpr.joint-controllers", "gdpr.plain-language", "dpdp.standalone", "ccpa.updated"}
+
+
+@pytest.mark.skipif(not REFERENCE.is_file(), reason="the shared reference is not here")
+def test_checklists_cover_every_row_of_the_reference() -> None:
+    rows = set(re.findall(r"^\| ((?:gdpr|uk|ccpa|dpdp)\.[a-z0-9-]+) \|", REFERENCE.read_text(encoding="utf-8"), re.M))
+    listed = {i.id for c in checklists().values() for i in c.items}
+    assert rows - NOT_ITEMS - listed == set()
+    assert listed - {i.id for i in checklists()["baseline"].items} <= rows
+
+
+def test_uk_checklist_is_the_gdpr_rows_with_the_uk_age() -> None:
+    eu = {i.id for i in checklists()["eu_gdpr"].items}
+    uk = {i.id for i in checklists()["uk_gdpr"].items}
+    assert eu - {"gdpr.child-age"} <= uk and "uk.child-age" in uk and "gdpr.child-age" not in uk
+
+
+def test_every_checklist_expression_evaluates_on_every_seed_tenant() -> None:
+    project = load_project(REPO)
+    for tenant in project.tenants.values():
+        context = fact_context(tenant.facts) | _helpers(tenant.facts, "")
+        for checklist in checklists().values():
+            for item in checklist.items:
+                applies, short = evaluate(item, context, "")
+                assert isinstance(applies, bool) and isinstance(short, list), item.id

@@ -30,14 +30,17 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
 
 import yaml
 from pydantic import BaseModel, ConfigDict
 
 from .errors import InputError, Problem
 from .facts import App, DataCategory, Purpose, Tenant
-from .render import RenderedDocument
 from .yamlfile import Located, format_path
+
+if TYPE_CHECKING:
+    from .snippets import DocumentLike
 
 
 class Vocabulary(BaseModel):
@@ -321,7 +324,7 @@ def _text(fragment: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", fragment)).strip()
 
 
-def disclosed_permissions(document: RenderedDocument, app: App) -> list[str] | None:
+def disclosed_permissions(document: DocumentLike, app: App) -> list[str] | None:
     """The permission names the policy lists under the app's heading, or None if it has no such heading."""
     for clause in document.clauses:
         parts = _H3.split(clause.html)
@@ -332,11 +335,11 @@ def disclosed_permissions(document: RenderedDocument, app: App) -> list[str] | N
     return None
 
 
-def _policy_text(document: RenderedDocument) -> str:
+def _policy_text(document: DocumentLike) -> str:
     return " ".join(_text(c.html) + " " + c.title for c in document.clauses)
 
 
-def check_app(tenant: Tenant, app: App, labels: AppLabels, document: RenderedDocument, file: Path,
+def check_app(tenant: Tenant, app: App, labels: AppLabels, document: DocumentLike, file: Path,
               located: Located | None = None) -> list[Problem]:
     """Every permission and labelled data type of the app is in the policy, and the other way round."""
     vocab = vocabulary()
@@ -397,7 +400,7 @@ def check_app(tenant: Tenant, app: App, labels: AppLabels, document: RenderedDoc
     return problems
 
 
-def policy_document(tenant: Tenant, documents: list[RenderedDocument], kinds: dict[str, str | None]) -> RenderedDocument | None:
+def policy_document(tenant: Tenant, documents: Sequence[DocumentLike], kinds: dict[str, str | None]) -> DocumentLike | None:
     """The document an app shows as its privacy policy: the first of kind 'privacy', else the first."""
     for doc in documents:
         if kinds.get(doc.id) == "privacy":

@@ -26,6 +26,7 @@ from .errors import Collector, InputError, Problem
 from .output import Output, check_out_dir, manifest, write_site
 from .project import Project, TenantSource, load_base, load_project, load_tenant_source, select_tenants
 from .render import ClauseRenderer, RenderedClause, RenderedDocument, render_document
+from .snippets import app_outputs
 from .theme import Theme
 
 
@@ -127,6 +128,7 @@ def tenant_outputs(project: Project, theme: Theme, renderer: ClauseRenderer, ten
         outputs.append(Output(f"{tenant.slug}/{doc.id}/index.html", "page",
                               theme.render("document.html", page=page, root="../../", **common),
                               tenant=tenant.slug, document=doc.id, effective=effective))
+    outputs.extend(app_outputs(project, theme, tenant, docs))  # in-app snippets and store labels, per app
     outputs.append(Output(f"{tenant.slug}/index.html", "index", theme.render("tenant.html", root="../", **common),
                           tenant=tenant.slug))
     if facts.theme.logo:

@@ -1,0 +1,234 @@
+"""In-app snippets and store labels: what an app team ships inside its apps.
+
+For every app of a tenant, under <tenant>/apps/<app>/:
+    policy.html                 the compact full policy, for a WebView or WKWebView
+    sections/<clause-id>.html   one snippet per section of the policy
+    permissions.html            each permission the app asks for, with its reason
+    notice.html                 the change-notice banner, when the policy has a notice
+    apple-privacy.json          Apple App Privacy details (see labels.py)
+    play-data-safety.csv        Google Play Data safety, the Console's import file
+    play-data-safety.json       the same answers, readable, with the deletion method
+    manifest.json               version, dates, content hashes and paths, for caching
+
+Each snippet is one self-contained HTML file: inline CSS only, no script, no
+external request (a Content-Security-Policy says so to the browser as well), a
+mobile viewport, light and dark colours, rem/em sizes that follow the platform's
+text size, and logical CSS properties with a `dir` attribute for right-to-left
+languages. The snippet policy is the same rendered document as the page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, Sequence
+
+from babel import Locale
+
+from .errors import Collector, InputError
+from .facts import App, Tenant
+from .labels import app_labels, check_app, policy_document
+from .output import Output
+from .project import Project, TenantSource
+from .theme import Theme
+from .yamlfile import Located
+
+# Light and dark backgrounds of the snippet theme; the tenant's accent is adjusted to read on each.
+LIGHT_BG = "#ffffff"
+DARK_BG = "#16181b"
+MIN_CONTRAST = 4.8  # a little above WCAG AA's 4.5, so rounding never tips a colour under it
+
+
+class ClauseLike(Protocol):
+    """A rendered section as the page shows it: from today's render or from a released snapshot."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def html(self) -> str: ...
+
+
+class DocumentLike(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def clauses(self) -> Sequence[ClauseLike]: ...
+
+
+@dataclass(frozen=True)
+class Section:
+    id: str
+    title: str
+    html: str
+
+
+@dataclass(frozen=True)
+class SnippetView:
+    """What snippet templates know: plain text and already-rendered clause HTML."""
+
+    tenant: str
+    app: str
+    app_name: str
+    document: str
+    title: str
+    effective: dt.date
+    last_updated: dt.date
+    version: str | None
+    lang: str
+    dir: str
+    accent_light: str
+    accent_dark: str
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A change-notice banner to show in apps: a short text and where the full notice is."""
+
+    text: str
+    href: str | None = None
+    link_text: str | None = None
+
+
+def text_direction(locale: str) -> str:
+    try:
+        return "rtl" if Locale.parse(locale.replace("-", "_")).text_direction == "rtl" else "ltr"
+    except (ValueError, TypeError):
+        return "ltr"
+
+
+def _luminance(colour: str) -> float:
+    def channel(c: int) -> float:
+        s = c / 255
+        return s / 12.92 if s <= 0.03928 else ((s + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+
+
+def contrast(a: str, b: str) -> float:
+    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def readable(accent: str, background: str) -> str:
+    """The accent, mixed toward black or white just enough to read as link text on *background*."""
+    toward = 255 if _luminance(background) < 0.5 else 0
+    rgb = [int(accent[i:i + 2], 16) for i in (1, 3, 5)]
+    for step in range(0, 21):
+        t = step / 20
+        mixed = "#" + "".join(f"{round(c + (toward - c) * t):02x}" for c in rgb)
+        if contrast(mixed, background) >= MIN_CONTRAST:
+            return mixed
+    return "#ffffff" if toward else "#000000"
+
+
+_HEADING = re.compile(r"<(/?)h([3-6])([^>]*)>")
+
+
+def _raise_headings(body: str) -> str:
+    """A section snippet's h1 is the clause title, so its h3 subheadings become h2 (no skipped levels)."""
+    return _HEADING.sub(lambda m: f"<{m.group(1)}h{int(m.group(2)) - 1}{m.group(3)}>", body)
+
+
+def _out(path: str, kind: str, data: bytes, tenant: str, app: str, document: str | None,
+         view: SnippetView | None) -> Output:
+    return Output(path, kind, data, tenant=tenant, document=document,
+                  version=view.version if view else None, effective=view.effective if view else None, app=app)
+
+
+def app_outputs(project: Project, theme: Theme, tenant: TenantSource, documents: Sequence[DocumentLike],
+                notice: Notice | None = None, version: str | None = None) -> list[Output]:
+    """Every app's snippets, labels and manifest; InputError if labels and policy disagree."""
+    facts = tenant.facts
+    if not facts.apps:
+        return []
+    kinds = {doc_id: project.library.documents[doc_id].meta.kind for doc_id in tenant.documents}
+    document = policy_document(facts, documents, kinds)
+    if document is None:
+        return []
+    file = tenant.folder / "tenant.yaml"
+    problems = Collector()
+    outputs: list[Output] = []
+    for app in facts.apps:
+        try:
+            outputs.extend(one_app(theme, tenant.slug, facts, app, document, file, tenant.located, notice, version))
+        except InputError as exc:
+            problems.extend(exc.problems)
+    problems.raise_if_any()
+    return outputs
+
+
+def one_app(theme: Theme, slug: str, facts: Tenant, app: App, document: DocumentLike, file: Path,
+            located: Located | None, notice: Notice | None = None, version: str | None = None) -> list[Output]:
+    labels = app_labels(facts, app, file, located, slug)
+    problems = check_app(facts, app, labels, document, file, located)
+    if problems:
+        raise InputError(problems)
+    accent = facts.theme.accent or "#1f5f8b"
+    view = SnippetView(
+        tenant=facts.name, app=app.id, app_name=app.name, document=document.id, title=document.title,
+        effective=facts.dates.effective, last_updated=facts.dates.last_updated or facts.dates.effective,
+        version=version, lang=facts.locale, dir=text_direction(facts.locale),
+        accent_light=readable(accent, LIGHT_BG), accent_dark=readable(accent, DARK_BG))
+    base = f"{slug}/apps/{app.id}"
+    snippets: list[tuple[str, str, str | None, Output]] = []  # (role, relative path, section id, output)
+
+    def add(role: str, rel: str, section: str | None, data: bytes) -> None:
+        snippets.append((role, rel, section, _out(f"{base}/{rel}", "snippet", data, slug, app.id, document.id, view)))
+
+    add("policy", "policy.html", None, theme.render("snippets/policy.html", view=view, clauses=document.clauses,
+                                                    notice=notice))
+    for clause in document.clauses:
+        add("section", f"sections/{clause.id}.html", clause.id,
+            theme.render("snippets/section.html", view=view, clause=_section(clause)))
+    add("permissions", "permissions.html", None,
+        theme.render("snippets/permissions.html", view=view, app=app))
+    if notice is not None:
+        add("notice", "notice.html", None, theme.render("snippets/notice.html", view=view, notice=notice))
+
+    label_files = [
+        ("apple-privacy", "apple-privacy.json", labels.apple_json()),
+        ("play-data-safety", "play-data-safety.csv", labels.play_csv()),
+        ("play-data-safety-answers", "play-data-safety.json", labels.play_json()),
+    ]
+    outputs = [o for *_, o in snippets]
+    outputs += [_out(f"{base}/{rel}", "label", data, slug, app.id, None, None) for _, rel, data in label_files]
+    body = {
+        "tenant": slug,
+        "app": app.id,
+        "name": app.name,
+        "platforms": list(app.platforms),
+        "document": document.id,
+        "title": document.title,
+        "version": view.version,
+        "effective": view.effective.isoformat(),
+        "last_updated": view.last_updated.isoformat(),
+        "lang": view.lang,
+        "dir": view.dir,
+        # One hash over every snippet: an app compares it with its cached copy to know when to refresh.
+        "content_sha256": hashlib.sha256(b"".join(hashlib.sha256(o.data).digest() for *_, o in snippets)).hexdigest(),
+        "snippets": [
+            {"kind": role, "path": rel, **({"section": section} if section else {}),
+             "sha256": hashlib.sha256(o.data).hexdigest(), "bytes": len(o.data)}
+            for role, rel, section, o in snippets
+        ],
+        "labels": [
+            {"kind": role, "path": rel, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+            for role, rel, data in label_files
+        ],
+    }
+    data = (json.dumps(body, indent=2, ensure_ascii=False) + "\n").encode()
+    outputs.append(_out(f"{base}/manifest.json", "data", data, slug, app.id, document.id, view))
+    return outputs
+
+
+def _section(clause: ClauseLike) -> Section:
+    return Section(clause.id, clause.title, _raise_headings(clause.html))

@@ -44,9 +44,9 @@ class Problem:
             text += f"{self.key_path}: "
         text += self.message
         if self.expected:
-            text += f"\n    expected: {self.expected}"
+            text += "\n    expected: " + _indent(self.expected)
         if self.suggestion:
-            text += f"\n    hint: {self.suggestion}"
+            text += "\n    hint: " + _indent(self.suggestion)
         return text
 
     def to_json(self, root: Path | None = None) -> dict[str, object]:
@@ -66,6 +66,11 @@ class Problem:
             "expected": self.expected,
             "suggestion": self.suggestion,
         }
+
+
+def _indent(text: str) -> str:
+    # Continuation lines stay under their label, so every line of a report is attributable.
+    return text.replace("\n", "\n          ")
 
 
 @dataclass

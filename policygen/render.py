@@ -19,12 +19,13 @@ from typing import Any, Iterable
 from urllib.parse import quote
 
 import jinja2
+import jinja2.meta
 from babel.dates import format_date
 from markupsafe import Markup
 
 from . import markdown
 from .clauses import Clause
-from .errors import InputError, Problem
+from .errors import InputError, Problem, did_you_mean
 from .facts import Tenant
 
 OPEN, CLOSE = "\ue000", "\ue001"  # private-use characters: Markdown gives them no meaning
@@ -161,6 +162,7 @@ class ClauseRenderer:
         self.env = clause_environment(content)
         self._templates: dict[tuple[Path, str], jinja2.Template] = {}
         self._conditions: dict[str, Any] = {}
+        self._acyclic: set[str] = set()  # partials already shown not to lead into a cycle
 
     def _template(self, clause: Clause) -> jinja2.Template:
         key = (clause.file, clause.digest)
@@ -172,11 +174,45 @@ class ClauseRenderer:
             except jinja2.TemplateSyntaxError as exc:
                 raise InputError([Problem(
                     f"template syntax error: {exc.message}", file=clause.file, line=exc.lineno,
-                    expected="valid Jinja", suggestion="check that every {% if %} / {% for %} has its {% end... %}",
+                    expected="valid Jinja", suggestion=_syntax_hint(exc.message or "", self.env),
                 )]) from None
+            cycle = self._import_cycle(clause.body, [])
+            if cycle:
+                raise InputError([cycle])
             template = jinja2.Template.from_code(self.env, code, self.env.make_globals(None))
             self._templates[key] = template
         return template
+
+    def _import_cycle(self, source: str, chain: list[str]) -> Problem | None:
+        """A Problem if the partials this source imports or includes lead back to one in *chain*.
+
+        Jinja would recurse until Python gives up; the chain of file names says what to fix.
+        """
+        try:
+            names = [n for n in jinja2.meta.find_referenced_templates(self.env.parse(source)) if n]
+        except jinja2.TemplateSyntaxError:
+            return None  # reported when that partial is compiled
+        for name in sorted(set(names)):
+            if name in chain:
+                loop = chain[chain.index(name):] + [name]
+                first = self.content / loop[0]
+                return Problem(
+                    "partials import each other in a cycle: " + " -> ".join(loop), file=first,
+                    line=_line_of(first, loop[1]), expected="imports and includes that never lead back to the same file",
+                    suggestion=f"remove the import of {loop[0]} from itself" if len(loop) == 2 else
+                    f"move what {loop[0]} needs from {loop[1]} into a third partial both can import",
+                )
+            if name in self._acyclic:
+                continue
+            try:
+                partial, _, _ = self.env.loader.get_source(self.env, name)  # type: ignore[union-attr]
+            except jinja2.TemplateNotFound:
+                continue  # reported, with a suggestion, when the clause renders
+            found = self._import_cycle(partial, [*chain, name])
+            if found:
+                return found
+            self._acyclic.add(name)
+        return None
 
     def _condition(self, clause: Clause) -> Any:
         expr = clause.meta.when
@@ -212,11 +248,9 @@ class ClauseRenderer:
             raise
         except Exception as exc:  # noqa: BLE001 - any template failure is the author's to fix
             file, line = _template_position(exc, clause.file)
-            raise InputError([Problem(
-                f"tenant '{tenant_name}': {_describe(exc)}", file=file, line=line,
-                expected="every fact the clause prints to be set in tenant.yaml",
-                suggestion="add the fact, or guard it with {% if ... %} in the clause",
-            )]) from None
+            message, expected, hint = _explain(exc, self.env, context)
+            raise InputError([Problem(f"tenant '{tenant_name}': {message}", file=file, line=line,
+                                      expected=expected, suggestion=hint)]) from None
         finally:
             _values.reset(token)
             _locale.reset(locale_token)
@@ -270,6 +304,59 @@ def _label_tables(body: str) -> str:
         return f'<div class="table-scroll"><table>{table}</table></div>'
 
     return _TABLE.sub(one, body)
+
+
+_NO_ATTRIBUTE = re.compile(r"'(?:[\w.]+\.)?(\w+) object' has no attribute '([^']+)'")
+_NOT_DEFINED = re.compile(r"'([^']+)' is undefined")
+
+
+def _explain(exc: Exception, env: jinja2.Environment, context: dict[str, Any]) -> tuple[str, str | None, str | None]:
+    """What went wrong while rendering a clause: (message, expected, hint)."""
+    from . import facts
+
+    if isinstance(exc, jinja2.UndefinedError):
+        attribute = _NO_ATTRIBUTE.search(exc.message or "")
+        model = getattr(facts, attribute.group(1), None) if attribute else None
+        if attribute and isinstance(model, type) and hasattr(model, "model_fields"):
+            known = sorted(model.model_fields)
+            return (f"{attribute.group(1)} has no fact '{attribute.group(2)}'",
+                    f"a fact of {attribute.group(1)} (`policygen schema` lists them all)",
+                    did_you_mean(attribute.group(2), known))
+        name = _NOT_DEFINED.search(exc.message or "")
+        if name:
+            known = sorted(context)
+            return (f"'{name.group(1)}' is not a fact or a name the clause defines",
+                    "a top-level fact of tenant.yaml, or a name set with {% set %}, {% import %} or a loop",
+                    did_you_mean(name.group(1), known))
+        return f"undefined fact: {exc.message}", None, "guard it with {% if ... %} in the clause"
+    if isinstance(exc, jinja2.TemplateNotFound):
+        partials = sorted(n for n in env.list_templates() if n.startswith("_partials/"))
+        return (f"imports or includes '{exc.name}', which does not exist", "one of: " + (", ".join(partials) or "none"),
+                did_you_mean(str(exc.name), partials))
+    if isinstance(exc, jinja2.TemplateRuntimeError) and "is not set" in str(exc):
+        return (str(exc), "every fact the clause prints to be set in tenant.yaml",
+                "add the fact, or guard it with {% if ... %} in the clause")
+    if isinstance(exc, RecursionError):
+        return "a macro or include calls itself without end", "macros and includes that finish", None
+    return _describe(exc), None, None
+
+
+def _syntax_hint(message: str, env: jinja2.Environment) -> str | None:
+    unknown = re.search(r"No (filter|test) named '([^']+)'", message)
+    if unknown:
+        names = sorted(env.filters if unknown.group(1) == "filter" else env.tests)
+        return did_you_mean(unknown.group(2), names) or f"{unknown.group(1)}s: " + ", ".join(names)
+    if "end of template" in message or "Encountered unknown tag" in message:
+        return "check that every {% if %} / {% for %} / {% macro %} has its {% end... %}"
+    return None
+
+
+def _line_of(file: Path, needle: str) -> int | None:
+    try:
+        lines = file.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return next((i for i, line in enumerate(lines, 1) if needle in line), None)
 
 
 def _describe(exc: Exception) -> str:

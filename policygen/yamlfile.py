@@ -115,6 +115,7 @@ def load_fast(file: Path) -> Located:
     other file, and any error, goes through load() for exact positions.
     """
     text = read_text(file)
+    check_depth(file, text)
     if not _CAREFUL.search(text):
         try:
             data = yaml.load(text, Loader=_FastLoader)  # noqa: S506 - a SafeLoader subclass
@@ -126,10 +127,51 @@ def load_fast(file: Path) -> Located:
     return load(file, text)
 
 
+def check_depth(file: Path, text: str, line_offset: int = 0) -> None:
+    """Refuse deep nesting before the composer sees it: libyaml's C composer recurses
+    once per level and a 2 MiB file of '[' or '- ' crashes the interpreter.
+
+    Nesting is bounded by the flow brackets plus the longest run of indentation and
+    block indicators at a line start; only files where that bound is over the limit
+    pay for the (iterative) event scan that finds the real depth and where it is.
+    """
+    lead = max((len(m) for m in _LEADING.findall(text)), default=0)
+    if text.count("[") + text.count("{") + lead + 2 <= MAX_DEPTH:
+        return
+    depth = 0
+    top_mapping = False
+    expect_key = True
+    top_key: str | None = None  # the top-level key the nesting sits under, for the message
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            if depth == 1 and top_mapping and isinstance(event, (yaml.ScalarEvent, yaml.CollectionStartEvent)):
+                if expect_key and isinstance(event, yaml.ScalarEvent):
+                    top_key = event.value
+                expect_key = not expect_key
+            if isinstance(event, yaml.CollectionStartEvent):
+                top_mapping = top_mapping or (depth == 0 and isinstance(event, yaml.MappingStartEvent))
+                depth += 1
+                if depth > MAX_DEPTH:
+                    mark = event.start_mark
+                    raise InputError([Problem(
+                        f"values nested deeper than {MAX_DEPTH} levels", file=file,
+                        line=mark.line + 1 + line_offset, column=mark.column + 1, key_path=top_key,
+                        expected="a shallower structure",
+                    )])
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return  # the composer reports syntax errors with their place
+
+
+_LEADING = re.compile(r"^[ ?-]*", re.M)
+
+
 def load(file: Path, text: str | None = None, line_offset: int = 0) -> Located:
     """Parse one YAML document from *file* (or from *text*, which came from it)."""
     if text is None:
         text = read_text(file)
+    check_depth(file, text, line_offset)
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:

@@ -5,7 +5,12 @@ Output layout (paths relative to the output folder):
     assets/...                        theme static files
     <tenant>/index.html               the tenant's documents
     <tenant>/assets/<logo>            the tenant's logo, if any
-    <tenant>/<document>/index.html    the document's stable URL
+    <tenant>/<document>/index.html    the document's stable URL: the version in force on the build date
+    <tenant>/<document>/<YYYY-MM-DD>/index.html, version.json   every released version (archive)
+    <tenant>/<document>/history/index.html                      the document's version history
+    <tenant>/<document>/draft/index.html                        unreleased edits, with --drafts only
+    <tenant>/<document>/feed.xml, <tenant>/feed.xml, feed.xml   Atom feeds of versions
+    sitemap.xml                       every public page (with base_url only)
     manifest.json                     every file above, with its kind and dates
 """
 
@@ -21,13 +26,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from babel.dates import format_date
+
 from .deps import project_digest, tenant_key
 from .errors import Collector, InputError, Problem
+from .feeds import FeedInfo, VersionPaths, atom, entries_in, href, sitemap, version_data, version_json
 from .output import Output, check_out_dir, manifest, write_site
 from .project import Project, TenantSource, load_base, load_project, load_tenant_source, select_tenants
 from .render import ClauseRenderer, RenderedClause, RenderedDocument, render_document
 from .snippets import app_outputs
 from .theme import Theme
+from .versions import Snapshot, SnapshotClause, in_force, load_releases, reads_as, successor, upcoming
 
 
 @dataclass(frozen=True)
@@ -38,7 +47,7 @@ class Link:
 
 @dataclass(frozen=True)
 class Banner:
-    kind: str  # upcoming, superseded, draft
+    kind: str  # upcoming, superseded, current, draft
     text: str
     links: tuple[Link, ...] = ()
 
@@ -69,8 +78,31 @@ class PageView:
     effective: dt.date
     last_updated: dt.date
     version: str | None
-    clauses: tuple[RenderedClause, ...]
+    clauses: tuple[RenderedClause | SnapshotClause, ...]
     banners: tuple[Banner, ...] = ()
+    status: str = "released"  # released, unreleased (the document has no release yet) or draft
+    history: str | None = None  # link to the version history, relative to the page
+    feed: str | None = None  # link to the document's Atom feed, relative to the page
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    version: int
+    effective: dt.date
+    released: dt.date
+    status: str  # in force, superseded, upcoming
+    href: str
+    summary: str | None
+    hash: str
+
+
+@dataclass(frozen=True)
+class HistoryView:
+    title: str
+    rows: tuple[HistoryRow, ...]
+    stable: str
+    feed: str
+    draft: str | None = None
 
 
 @dataclass
@@ -114,21 +146,205 @@ def render_tenant_documents(project: Project, renderer: ClauseRenderer, tenant: 
     return docs
 
 
+def _longdate(day: dt.date, locale: str) -> str:
+    return format_date(day, format="long", locale=locale.replace("-", "_"))
+
+
+@dataclass(frozen=True)
+class DocumentPaths:
+    """Where a document's pages go, from the site root."""
+
+    slug: str
+    doc: str
+
+    @property
+    def stable(self) -> str:
+        return f"{self.slug}/{self.doc}/index.html"
+
+    @property
+    def history(self) -> str:
+        return f"{self.slug}/{self.doc}/history/index.html"
+
+    @property
+    def draft(self) -> str:
+        return f"{self.slug}/{self.doc}/draft/index.html"
+
+    @property
+    def feed(self) -> str:
+        return f"{self.slug}/{self.doc}/feed.xml"
+
+    def archive(self, snap: Snapshot) -> str:
+        return f"{self.slug}/{self.doc}/{snap.effective.isoformat()}/index.html"
+
+    def json(self, snap: Snapshot) -> str:
+        return f"{self.slug}/{self.doc}/{snap.effective.isoformat()}/version.json"
+
+    def version(self, snap: Snapshot) -> VersionPaths:
+        return VersionPaths(self.archive(snap), self.stable, self.history, self.feed, self.json(snap))
+
+
+def load_histories(tenant: TenantSource) -> dict[str, list[Snapshot]]:
+    """Each document's released versions, verified; every damaged snapshot reported together."""
+    problems = Collector()
+    histories: dict[str, list[Snapshot]] = {}
+    for doc_id in tenant.documents:
+        try:
+            histories[doc_id] = load_releases(tenant.folder, doc_id)
+        except InputError as exc:
+            problems.extend(exc.problems)
+    problems.raise_if_any()
+    return histories
+
+
+def shown_version(releases: list[Snapshot], today: dt.date) -> Snapshot | None:
+    """The version at the stable URL: the one in force, or the first one before any is in force."""
+    return in_force(releases, today) or (releases[0] if releases else None)
+
+
+@dataclass
+class DocumentPages:
+    """Renders one document's pages: stable, archive, history, draft, version.json and feed."""
+
+    project: Project
+    theme: Theme
+    renderer: ClauseRenderer
+    tenant: TenantSource
+    doc: RenderedDocument
+    releases: list[Snapshot]
+    today: dt.date
+    common: dict[str, Any]
+    outputs: list[Output] = field(default_factory=list)
+
+    @property
+    def paths(self) -> DocumentPaths:
+        return DocumentPaths(self.tenant.slug, self.doc.id)
+
+    def date(self, day: dt.date) -> str:
+        return _longdate(day, self.tenant.facts.locale)
+
+    def page(self, path: str, kind: str, view: PageView, version: str | None, effective: dt.date | None) -> None:
+        root = "../" * path.count("/")
+        self.outputs.append(Output(path, kind, self.theme.render("document.html", page=view, root=root, **self.common),
+                                   tenant=self.tenant.slug, document=self.doc.id, version=version, effective=effective))
+
+    def snapshot_view(self, snap: Snapshot, at: str, banners: list[Banner]) -> PageView:
+        return PageView(snap.title, snap.effective, snap.released, snap.label, snap.clauses, tuple(banners),
+                        history=href(self.paths.history, at, None), feed=href(self.paths.feed, at, None))
+
+    def render(self, drafts: bool) -> list[Output]:
+        paths, facts, doc = self.paths, self.tenant.facts, self.doc
+        if not self.releases:
+            # A document never released is published from the working tree, as projects that don't version expect.
+            effective = facts.dates.effective
+            view = PageView(doc.title, effective, facts.dates.last_updated or effective, None, doc.clauses,
+                            status="unreleased", feed=href(paths.feed, paths.stable, None))
+            self.page(paths.stable, "page", view, None, effective)
+        else:
+            self.stable()
+            for snap in self.releases:
+                self.archive(snap)
+            self.history(drafts)
+            if drafts:
+                self.draft()
+        self.feed()
+        return self.outputs
+
+    def stable(self) -> None:
+        current, shown = in_force(self.releases, self.today), shown_version(self.releases, self.today)
+        assert shown is not None
+        at = self.paths.stable
+        banners: list[Banner] = []
+        if current is None:
+            banners.append(Banner("upcoming", f"This policy takes effect on {self.date(shown.effective)}."))
+        for later in upcoming(self.releases, self.today):
+            if later is not shown:
+                banners.append(Banner("upcoming", f"This policy changes on {self.date(later.effective)}.",
+                                      (Link(href(self.paths.archive(later), at, None), "Read the new version"),
+                                       Link(href(self.paths.history, at, None), "See what changes"))))
+        self.page(at, "page", self.snapshot_view(shown, at, banners), shown.label, shown.effective)
+
+    def archive(self, snap: Snapshot) -> None:
+        at, current = self.paths.archive(snap), in_force(self.releases, self.today)
+        stable = Link(href(self.paths.stable, at, None), "Read the current version")
+        banners: list[Banner] = []
+        following = successor(self.releases, snap)
+        if snap.effective > self.today:
+            banners.append(Banner("upcoming", f"This version takes effect on {self.date(snap.effective)}.",
+                                  (stable,) if current else ()))
+        elif snap is current:
+            banners.append(Banner("current", f"Version {snap.version} is the version in force.",
+                                  (Link(href(self.paths.stable, at, None), "Go to the policy's permanent address"),)))
+        elif following is not None:
+            banners.append(Banner(
+                "superseded", f"This is an old version. It was in force from {self.date(snap.effective)} until "
+                              f"{self.date(following.effective)}, when version {following.version} replaced it.",
+                (Link(href(self.paths.archive(following), at, None), f"Read version {following.version}"), stable)))
+        self.page(at, "archive", self.snapshot_view(snap, at, banners), snap.label, snap.effective)
+        snapshot_file = None
+        if snap.path is not None and snap.path.is_relative_to(self.project.root):
+            snapshot_file = snap.path.relative_to(self.project.root).as_posix()
+        data = version_data(snap, self.tenant.facts.organisation.legal_name, self.paths.version(snap),
+                            self.project.config.base_url, following, snapshot_file)
+        self.outputs.append(version_json(data))
+
+    def history(self, drafts: bool) -> None:
+        at, current = self.paths.history, in_force(self.releases, self.today)
+        rows = []
+        for snap in reversed(self.releases):
+            status = "upcoming" if snap.effective > self.today else "in force" if snap is current else "superseded"
+            rows.append(HistoryRow(snap.version, snap.effective, snap.released, status,
+                                   href(self.paths.archive(snap), at, None), snap.summary, snap.hash))
+        view = HistoryView(self.doc.title, tuple(rows), href(self.paths.stable, at, None),
+                           href(self.paths.feed, at, None), href(self.paths.draft, at, None) if drafts else None)
+        root = "../" * at.count("/")
+        self.outputs.append(Output(at, "history", self.theme.render("history.html", history=view, root=root,
+                                                                    **self.common),
+                                   tenant=self.tenant.slug, document=self.doc.id))
+
+    def draft(self) -> None:
+        """Unreleased edits for review, at draft/ (only when the text differs from the last release)."""
+        last, doc, facts = self.releases[-1], self.doc, self.tenant.facts
+        if reads_as(self.renderer, self.tenant.slug, facts, doc.id, self.tenant.documents[doc.id], doc.title, last):
+            return
+        at = self.paths.draft
+        banner = Banner("draft", f"Draft for review: these edits are not released and not in force. "
+                                 f"The latest release is version {last.version}.",
+                        (Link(href(self.paths.stable, at, None), "Read the published version"),))
+        effective = facts.dates.effective
+        view = PageView(doc.title, effective, facts.dates.last_updated or effective, "draft", doc.clauses,
+                        (banner,), status="draft", history=href(self.paths.history, at, None))
+        self.page(at, "page", view, "draft", None)
+
+    def feed(self) -> None:
+        facts = self.tenant.facts
+        info = FeedInfo(self.paths.feed, f"{facts.name}: {self.doc.title}", facts.organisation.legal_name,
+                        self.paths.history if self.releases else self.paths.stable,
+                        facts.dates.last_updated or facts.dates.effective)
+        self.outputs.append(atom(info, entries_in(self.outputs), self.project.config.base_url,
+                                 tenant=self.tenant.slug, document=self.doc.id))
+
+
 def tenant_outputs(project: Project, theme: Theme, renderer: ClauseRenderer, tenant: TenantSource,
                    options: BuildOptions) -> tuple[list[Output], TenantView]:
     facts = tenant.facts
+    today = options.today or dt.date.today()
     docs = render_tenant_documents(project, renderer, tenant)
-    effective = facts.dates.effective
-    links = tuple(DocumentLink(d.id, d.title, f"{tenant.slug}/{d.id}/index.html", effective) for d in docs)
-    view = tenant_view(tenant, links)
+    histories = load_histories(tenant)
+    links: list[DocumentLink] = []
+    for d in docs:
+        shown = shown_version(histories[d.id], today)
+        links.append(DocumentLink(d.id, shown.title if shown else d.title, DocumentPaths(tenant.slug, d.id).stable,
+                                  shown.effective if shown else facts.dates.effective))
+    view = tenant_view(tenant, tuple(links))
     outputs: list[Output] = []
     common = {"site": project.config, "tenant": view, "lang": facts.locale, "accent": facts.theme.accent}
     for doc in docs:
-        page = PageView(doc.title, effective, facts.dates.last_updated or effective, None, doc.clauses)
-        outputs.append(Output(f"{tenant.slug}/{doc.id}/index.html", "page",
-                              theme.render("document.html", page=page, root="../../", **common),
-                              tenant=tenant.slug, document=doc.id, effective=effective))
+        outputs.extend(DocumentPages(project, theme, renderer, tenant, doc, histories[doc.id], today, common)
+                       .render(options.drafts))
     outputs.extend(app_outputs(project, theme, tenant, docs))  # in-app snippets and store labels, per app
+    info = FeedInfo(f"{tenant.slug}/feed.xml", f"{facts.name}: privacy documents", facts.organisation.legal_name,
+                    f"{tenant.slug}/index.html", facts.dates.last_updated or facts.dates.effective)
+    outputs.append(atom(info, entries_in(outputs), project.config.base_url, tenant=tenant.slug))
     outputs.append(Output(f"{tenant.slug}/index.html", "index", theme.render("tenant.html", root="../", **common),
                           tenant=tenant.slug))
     if facts.theme.logo:
@@ -163,6 +379,7 @@ class TenantResult:
     outputs: list[Output]
     view: TenantView
     rendered: bool  # False when reused from the previous build
+    source: TenantSource | None = field(default=None, compare=False, repr=False)
 
 
 class Previous:
@@ -212,7 +429,8 @@ class Step:
     shared: str  # the key part every tenant shares
     previous_keys: dict[str, str]  # slug -> input key of the previous build's output
 
-    def run(self, slug: str, cached: dict[str, TenantResult]) -> TenantSource | TenantResult | list[Problem]:
+    def run(self, slug: str, cached: dict[str, TenantResult],
+            force: bool = False) -> TenantSource | TenantResult | list[Problem]:
         """The loaded tenant if its previous output can be reused, a fresh result, or its problems."""
         problems = Collector()
         tenant = load_tenant_source(self.project, slug, problems)
@@ -222,13 +440,13 @@ class Step:
         hit = cached.get(slug)
         if hit is not None and hit.key == key:
             return replace(hit, rendered=False)
-        if self.previous_keys.get(slug) == key:
+        if self.previous_keys.get(slug) == key and not force:
             return tenant
         try:
             outputs, view = tenant_outputs(self.project, self.theme, self.renderer, tenant, self.options)
         except InputError as exc:
             return exc.problems
-        return TenantResult(slug, key, outputs, view, rendered=True)
+        return TenantResult(slug, key, outputs, view, rendered=True, source=tenant)
 
 
 # Worker processes pay off only past some tenants: each starts in ~0.3 s and loads the library itself.
@@ -287,11 +505,13 @@ class Builder:
             if isinstance(outcome, TenantSource):  # unchanged since the previous build
                 project.tenants[slug] = outcome
                 reused = previous.reuse(slug, step.previous_keys[slug])
-                outcome = reused if reused is not None else step.run(slug, {})
+                outcome = reused if reused is not None else step.run(slug, {}, force=True)
                 if isinstance(outcome, list):
                     problems.extend(outcome)
                     continue
                 assert isinstance(outcome, TenantResult)
+            if outcome.source is not None:
+                project.tenants[slug] = outcome.source
             results[slug] = outcome
         problems.raise_if_any()
         if options.tenants:  # tenants not asked for keep their previous output as it was
@@ -304,7 +524,7 @@ class Builder:
         for result in ordered:
             outputs.extend(result.outputs)
         views = [r.view for r in ordered]
-        outputs.extend(site_outputs(project, theme, views, options))
+        outputs.extend(site_outputs(project, theme, views, options, outputs))
         outputs.append(manifest(outputs, {"tenants": {r.slug: tenant_entry(r.view, r.key) for r in ordered}}))
         write_site(out, outputs)
         self._results = {r.slug: r for r in ordered if r.slug in slugs}
@@ -324,10 +544,17 @@ class Builder:
             return [item for chunk in pool.map(_worker_run, chunks) for item in chunk]
 
 
-def site_outputs(project: Project, theme: Theme, views: list[TenantView], options: BuildOptions) -> list[Output]:
-    """Files about the whole site, made after every tenant: the site index."""
-    return [Output("index.html", "index",
-                   theme.render("index.html", site=project.config, tenants=views, root="", lang="en", accent=None))]
+def site_outputs(project: Project, theme: Theme, views: list[TenantView], options: BuildOptions,
+                 tenant_files: list[Output] | None = None) -> list[Output]:
+    """Files about the whole site, made after every tenant: the site index, the site feed and sitemap.xml."""
+    files = tenant_files or []
+    outputs = [Output("index.html", "index",
+                      theme.render("index.html", site=project.config, tenants=views, root="", lang="en", accent=None))]
+    latest = max((d.effective for v in views for d in v.documents), default=dt.date(1970, 1, 1))
+    info = FeedInfo("feed.xml", project.config.title, project.config.title, "index.html", latest)
+    outputs.append(atom(info, entries_in(files), project.config.base_url))
+    site_map = sitemap([*files, *outputs], project.config.base_url)
+    return [*outputs, site_map] if site_map else outputs
 
 
 def build(root: Path, out: Path | None = None, options: BuildOptions | None = None) -> BuildReport:

@@ -1,0 +1,177 @@
+"""policygen build: what it writes, that it is deterministic and atomic, and what a rebuild re-renders."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from policygen import site
+from policygen.errors import InputError, UsageError
+from policygen.site import BuildOptions, Builder, build
+
+TODAY = BuildOptions(today=__import__("datetime").date(2026, 11, 22))
+
+
+def opts(**kw: object) -> BuildOptions:
+    return BuildOptions(**{"today": TODAY.today, **kw})  # type: ignore[arg-type]
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def edit(file: Path, old: str, new: str) -> None:
+    text = file.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {file}"
+    file.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_build_writes_a_page_per_tenant_document_an_index_per_tenant_and_a_site_index(project: Path) -> None:
+    report = build(project, project / "build", opts())
+    files = tree(report.out)
+    for slug, docs in {"ims-pro": ["privacy-policy"], "ims-global": ["privacy-policy"],
+                       "ihm-connect": ["privacy-policy", "data-usage-policy", "data-deletion-policy"]}.items():
+        assert f"{slug}/index.html" in files
+        for doc in docs:
+            assert f"{slug}/{doc}/index.html" in files
+    assert "index.html" in files and "assets/style.css" in files and "manifest.json" in files
+
+
+def test_manifest_lists_every_file_written_with_its_kind_and_hash(project: Path) -> None:
+    report = build(project, project / "build", opts())
+    data = json.loads((report.out / "manifest.json").read_text(encoding="utf-8"))
+    listed = {f["path"]: f for f in data["files"]}
+    on_disk = set(tree(report.out)) - {"manifest.json"}
+    assert set(listed) == on_disk
+    page = listed["ims-global/privacy-policy/index.html"]
+    assert page["kind"] == "page" and page["tenant"] == "ims-global" and page["document"] == "privacy-policy"
+    assert page["effective"] is not None
+    import hashlib
+
+    assert page["sha256"] == hashlib.sha256((report.out / page["path"]).read_bytes()).hexdigest()
+    assert set(data["tenants"]) == {"ims-pro", "ims-global", "ihm-connect"}
+
+
+def test_two_builds_of_the_same_input_are_byte_identical(project: Path, tmp_path: Path) -> None:
+    first = build(project, tmp_path / "one", opts())
+    second = build(project, tmp_path / "two", opts())
+    assert tree(first.out) == tree(second.out)
+
+
+def test_worker_processes_give_the_same_bytes_as_one_process(project: Path, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    serial = build(project, tmp_path / "serial", opts(jobs=1))
+    monkeypatch.setattr(site, "PARALLEL_MIN_TENANTS", 1)
+    parallel = build(project, tmp_path / "parallel", opts(jobs=2))
+    assert tree(serial.out) == tree(parallel.out)
+
+
+def test_a_failed_build_leaves_the_previous_output_untouched(project: Path) -> None:
+    out = project / "build"
+    build(project, out, opts())
+    before = tree(out)
+    edit(project / "tenants" / "ims-pro" / "tenant.yaml", "legal_name:", "legal_nam:")
+    with pytest.raises(InputError):
+        build(project, out, opts())
+    assert tree(out) == before
+    assert [p.name for p in project.iterdir() if p.name.startswith(".")] == []  # no staging left behind
+
+
+def test_an_unchanged_rebuild_renders_nothing_and_writes_the_same_site(project: Path) -> None:
+    out = project / "build"
+    build(project, out, opts())
+    before = tree(out)
+    report = build(project, out, opts())
+    assert report.rendered == 0 and report.rendered_tenants == []
+    assert tree(out) == before
+
+
+def test_editing_one_tenant_re_renders_only_that_tenant(project: Path) -> None:
+    out = project / "build"
+    build(project, out, opts())
+    edit(project / "tenants" / "ims-pro" / "tenant.yaml", "To upload attachments", "To upload files")
+    report = build(project, out, opts())
+    assert report.rendered_tenants == ["ims-pro"]
+    assert "To upload files" in (out / "ims-pro" / "privacy-policy" / "index.html").read_text(encoding="utf-8")
+
+
+def test_editing_a_clause_re_renders_only_the_tenants_whose_documents_use_it(project: Path) -> None:
+    out = project / "build"
+    build(project, out, opts())
+    edit(project / "content" / "data-deletion-policy" / "040-backups.md", "for good", "permanently")
+    report = build(project, out, opts())
+    assert report.rendered_tenants == ["ihm-connect"]
+
+
+def test_touching_a_file_without_changing_it_re_renders_nothing(project: Path) -> None:
+    out = project / "build"
+    build(project, out, opts())
+    clause = project / "content" / "privacy-policy" / "010-introduction.md"
+    clause.write_bytes(clause.read_bytes())
+    assert build(project, out, opts()).rendered == 0
+
+
+def test_a_theme_change_re_renders_every_tenant(project: Path) -> None:
+    out = project / "build"
+    build(project, out, opts())
+    edit(project / "themes" / "default" / "templates" / "base.html", "Skip to content", "Skip to the policy")
+    report = build(project, out, opts())
+    assert report.rendered_tenants == ["ihm-connect", "ims-global", "ims-pro"]
+
+
+def test_a_long_lived_builder_rebuilds_one_tenant_from_memory(project: Path) -> None:
+    builder = Builder(project, project / "build", opts())
+    builder.build()
+    edit(project / "tenants" / "ihm-connect" / "tenant.yaml", "support@ihmconnect.com", "help@ihmconnect.com")
+    report = builder.build()
+    assert report.rendered_tenants == ["ihm-connect"] and report.rendered >= 3
+
+
+def test_building_one_tenant_keeps_the_other_tenants_previous_output(project: Path) -> None:
+    out = project / "build"
+    build(project, out, opts())
+    before = tree(out)
+    edit(project / "tenants" / "ims-global" / "tenant.yaml", "Simon Sherwood", "Simone Sherwood")
+    edit(project / "tenants" / "ims-pro" / "tenant.yaml", "To upload attachments", "To upload files")
+    report = build(project, out, opts(tenants=["ims-pro"]))
+    assert report.rendered_tenants == ["ims-pro"]
+    after = tree(out)
+    assert after["ims-global/privacy-policy/index.html"] == before["ims-global/privacy-policy/index.html"]
+    assert after["ims-pro/privacy-policy/index.html"] != before["ims-pro/privacy-policy/index.html"]
+    assert b"IMS Global" in after["index.html"] or b"Integrated Management" in after["index.html"]
+
+
+def test_an_unknown_tenant_is_a_usage_error(project: Path) -> None:
+    with pytest.raises(UsageError, match="no tenant 'ims-por'.*did you mean 'ims-pro'"):
+        build(project, project / "build", opts(tenants=["ims-por"]))
+
+
+@pytest.mark.parametrize("folder", ["", "content", "tenants", "themes"])
+def test_the_output_folder_cannot_hold_the_projects_sources(project: Path, folder: str) -> None:
+    with pytest.raises(UsageError, match="output folder cannot be"):
+        build(project, project / folder if folder else project, opts())
+    assert (project / "tenants" / "ims-pro" / "tenant.yaml").is_file()
+
+
+def test_an_edited_output_file_is_rendered_again_rather_than_reused(project: Path) -> None:
+    out = project / "build"
+    build(project, out, opts())
+    page = out / "ims-pro" / "privacy-policy" / "index.html"
+    good = page.read_bytes()
+    page.write_bytes(b"tampered")
+    report = build(project, out, opts())
+    assert report.rendered_tenants == ["ims-pro"]
+    assert page.read_bytes() == good
+
+
+def test_a_copy_of_the_project_builds_without_the_repository(tmp_path: Path) -> None:
+    from conftest import REPO, copy_project
+
+    copy = copy_project(tmp_path / "elsewhere")
+    shutil.rmtree(copy / "tenants" / "ims-pro")
+    report = build(copy, copy / "build", opts())
+    assert report.tenants == ["ihm-connect", "ims-global"]
+    assert REPO not in report.out.parents

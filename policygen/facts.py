@@ -473,37 +473,37 @@ class Note(Model):
 class Tenant(Model):
     """Everything one organisation's policies say about it."""
 
-    organisation: Organisation
-    dpo: Person | None = None
-    grievance_officer: Person | None = None
-    representative: Person | None = None
-    contacts: list[Contact] = []
-    supervisory_authority: Authority | None = None
-    products: list[Product] = []
-    apps: list[App] = []
-    data_categories: list[DataCategory]
-    sources: list[Source] = []
-    purposes: list[Purpose]
-    marketing: Marketing | None = None
-    recipients: list[Recipient] = []
-    transfers: list[Transfer] = []
-    sharing: Sharing = Sharing()
-    retention: Retention | None = None
-    deletion: Deletion | None = None
-    children: Children | None = None
-    rights: list[Right] = []
-    requests: Requests | None = None
-    complaints: Complaints | None = None
-    security: Security | None = None
-    automated_decisions: Text | None = None
-    cookies: Text | None = None
-    changes: Changes = Changes()
-    notes: list[Note] = []
-    documents: list[Document]
-    jurisdictions: list[Jurisdiction] = []
+    organisation: Organisation = Field(description="The legal entity (controller or processor) and how to reach it")
+    dpo: Person | None = Field(None, description="Data protection officer, when one is appointed")
+    grievance_officer: Person | None = Field(None, description="Grievance officer (India) or the person who answers privacy questions")
+    representative: Person | None = Field(None, description="EU or UK representative of an organisation established elsewhere")
+    contacts: list[Contact] = Field([], description="Other contact points shown in the contact clause")
+    supervisory_authority: Authority | None = Field(None, description="The regulator people can complain to")
+    products: list[Product] = Field([], description="Products and services the documents cover")
+    apps: list[App] = Field([], description="Apps, each with the device permissions it asks for and why")
+    data_categories: list[DataCategory] = Field(description="The kinds of personal data collected, item by item")
+    sources: list[Source] = Field([], description="Where data comes from, when not only from the person")
+    purposes: list[Purpose] = Field(description="Why data is used, with the data used and the lawful basis")
+    marketing: Marketing | None = Field(None, description="Direct marketing: basis and how to opt out")
+    recipients: list[Recipient] = Field([], description="Who receives data: processors, clients, authorities, acquirers")
+    transfers: list[Transfer] = Field([], description="Transfers to other countries and their safeguards")
+    sharing: Sharing = Field(Sharing(), description="Whether data is sold, rented or shared for advertising")
+    retention: Retention | None = Field(None, description="How long data is kept, including backups")
+    deletion: Deletion | None = Field(None, description="How to get data deleted and how long each deletion takes")
+    children: Children | None = Field(None, description="Minimum age and how children's data is handled")
+    rights: list[Right] = Field([], description="The rights offered")
+    requests: Requests | None = Field(None, description="How to exercise rights, response time, fee, verification")
+    complaints: Complaints | None = Field(None, description="How complaints to the organisation are handled")
+    security: Security | None = Field(None, description="Security measures and breach notification")
+    automated_decisions: Text | None = Field(None, description="Automated decisions and profiling, if any")
+    cookies: Text | None = Field(None, description="What the policy says about cookies")
+    changes: Changes = Field(Changes(), description="How people are told about changes to the documents")
+    notes: list[Note] = Field([], description="Statements of fact with no dedicated key, shown at the end of a clause")
+    documents: list[Document] = Field(description="The documents this tenant publishes, by library folder id")
+    jurisdictions: list[Jurisdiction] = Field([], description="Laws the notices must satisfy; `policygen check` tests against them")
     locale: Annotated[str, AfterValidator(_check_locale)] = Field("en", description="Language and region of the documents, e.g. en-GB; sets date formats")
-    dates: Dates
-    theme: Theme = Theme()
+    dates: Dates = Field(description="Effective and last-updated dates of the working (unreleased) text")
+    theme: Theme = Field(Theme(), description="Branding of the tenant's pages")
 
     @model_validator(mode="after")
     def _references(self) -> "Tenant":

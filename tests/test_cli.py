@@ -1,0 +1,56 @@
+"""The command line: entry points, exit codes, and the README kept true to the code."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from conftest import REPO
+from policygen.cli import cli
+from policygen.reference import markdown as facts_reference
+
+
+def test_python_dash_m_policygen_runs_the_cli() -> None:
+    done = subprocess.run([sys.executable, "-m", "policygen", "--version"], capture_output=True, text=True, check=True)
+    assert done.stdout.startswith("policygen, version ")
+
+
+def test_schema_prints_a_json_schema_of_tenant_yaml() -> None:
+    result = CliRunner().invoke(cli, ["schema"])
+    assert result.exit_code == 0
+    schema = json.loads(result.output)
+    assert schema["$schema"].endswith("2020-12/schema")
+    assert {"organisation", "data_categories", "purposes", "documents", "dates"} <= set(schema["required"])
+    assert schema["additionalProperties"] is False
+
+
+def test_build_exits_0_and_says_where_to_look(project: Path) -> None:
+    result = CliRunner().invoke(cli, ["-C", str(project), "build", "--today", "2026-11-22"])
+    assert result.exit_code == 0, result.output
+    assert "index.html" in result.output and (project / "build" / "index.html").is_file()
+
+
+def test_bad_facts_exit_1_with_file_line_and_key_path(project: Path) -> None:
+    tenant = project / "tenants" / "ims-pro" / "tenant.yaml"
+    tenant.write_text(tenant.read_text(encoding="utf-8").replace("  legal_name:", "  legal_nam:", 1), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["-C", str(project), "build"])
+    assert result.exit_code == 1
+    assert "tenants/ims-pro/tenant.yaml:" in result.output
+    assert "organisation.legal_nam: unknown key 'legal_nam'" in result.output
+    assert "did you mean 'legal_name'?" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_bad_usage_exits_2(project: Path) -> None:
+    assert CliRunner().invoke(cli, ["-C", str(project), "build", "--tenant", "nobody"]).exit_code == 2
+    assert CliRunner().invoke(cli, ["-C", str(project), "build", "--today", "22/11/2026"]).exit_code == 2
+    assert CliRunner().invoke(cli, ["-C", str(project), "build", "--no-such-option"]).exit_code == 2
+
+
+def test_readme_facts_reference_matches_the_model() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert facts_reference() in readme, "run: python -m policygen.reference README.md"

@@ -172,20 +172,14 @@ def one_app(theme: Theme, slug: str, facts: Tenant, app: App, document: Document
     problems = check_app(facts, app, labels, document, file, located)
     if problems:
         raise InputError(problems)
-    accent = facts.theme.accent or "#1f5f8b"
-    view = SnippetView(
-        tenant=facts.name, app=app.id, app_name=app.name, document=document.id, title=document.title,
-        effective=facts.dates.effective, last_updated=facts.dates.last_updated or facts.dates.effective,
-        version=version, lang=facts.locale, dir=text_direction(facts.locale),
-        accent_light=readable(accent, LIGHT_BG), accent_dark=readable(accent, DARK_BG))
+    view = snippet_view(facts, document, app, version)
     base = f"{slug}/apps/{app.id}"
     snippets: list[tuple[str, str, str | None, Output]] = []  # (role, relative path, section id, output)
 
     def add(role: str, rel: str, section: str | None, data: bytes) -> None:
         snippets.append((role, rel, section, _out(f"{base}/{rel}", "snippet", data, slug, app.id, document.id, view)))
 
-    add("policy", "policy.html", None, theme.render("snippets/policy.html", view=view, clauses=document.clauses,
-                                                    notice=notice))
+    add("policy", "policy.html", None, policy_snippet(theme, view, document, notice))
     for clause in document.clauses:
         add("section", f"sections/{clause.id}.html", clause.id,
             theme.render("snippets/section.html", view=view, clause=_section(clause)))
@@ -228,6 +222,21 @@ def one_app(theme: Theme, slug: str, facts: Tenant, app: App, document: Document
     data = (json.dumps(body, indent=2, ensure_ascii=False) + "\n").encode()
     outputs.append(_out(f"{base}/manifest.json", "data", data, slug, app.id, document.id, view))
     return outputs
+
+
+def snippet_view(facts: Tenant, document: DocumentLike, app: App | None = None, version: str | None = None) -> SnippetView:
+    accent = facts.theme.accent or "#1f5f8b"
+    return SnippetView(
+        tenant=facts.name, app=app.id if app else "", app_name=app.name if app else facts.name,
+        document=document.id, title=document.title,
+        effective=facts.dates.effective, last_updated=facts.dates.last_updated or facts.dates.effective,
+        version=version, lang=facts.locale, dir=text_direction(facts.locale),
+        accent_light=readable(accent, LIGHT_BG), accent_dark=readable(accent, DARK_BG))
+
+
+def policy_snippet(theme: Theme, view: SnippetView, document: DocumentLike, notice: Notice | None = None) -> bytes:
+    """The compact full document: every section, a collapsed table of contents, nothing else."""
+    return theme.render("snippets/policy.html", view=view, clauses=document.clauses, notice=notice)
 
 
 def _section(clause: ClauseLike) -> Section:

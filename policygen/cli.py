@@ -155,5 +155,83 @@ def check(ctx: Context, slugs: tuple[str, ...], fmt: str, today: dt.date | None)
     run(ctx, action)
 
 
+@cli.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.pass_obj
+def init(ctx: Context, directory: Path) -> None:
+    """Create a new project in DIRECTORY: clause library, theme, a sample tenant, CI and pre-commit config."""
+    from .scaffold import init as do_init
+
+    def action() -> None:
+        report = do_init(directory)
+        if ctx.verbose:
+            for name in report.files:
+                click.echo(f"  {name}")
+        ctx.say(f"Created a policygen project in {report.root} ({len(report.files)} files).")
+        ctx.say(f"Next: cd {directory} && policygen check && policygen build")
+
+    run(ctx, action)
+
+
+@cli.command("new-tenant")
+@click.argument("slug")
+@click.option("--legal-name", help="The organisation's legal name.")
+@click.option("--display-name", help="The name people know it by.")
+@click.option("--email", help="Email address for privacy questions.")
+@click.option("--jurisdiction", "jurisdictions", multiple=True,
+              type=click.Choice(["eu_gdpr", "uk_gdpr", "us_ca", "in_dpdp"]), help="A law it answers to (repeatable).")
+@click.option("--no-input", is_flag=True, help="Never prompt; what is not given stays a commented placeholder.")
+@click.pass_obj
+def new_tenant(ctx: Context, slug: str, legal_name: str | None, display_name: str | None, email: str | None,
+               jurisdictions: tuple[str, ...], no_input: bool) -> None:
+    """Write tenants/SLUG/tenant.yaml with every fact as a commented placeholder."""
+    from .scaffold import TenantBasics, ask_basics, new_tenant as do_new_tenant
+
+    def action() -> None:
+        root = ctx.root()
+        basics = TenantBasics(legal_name, display_name, email, jurisdictions)
+        if not no_input and basics.missing() and sys.stdin.isatty():
+            basics = ask_basics(basics, click.prompt)
+        file = do_new_tenant(root, slug, basics)
+        ctx.say(f"Wrote {file.relative_to(root)}: uncomment and fill in its facts, then run `policygen check {slug}`.")
+
+    run(ctx, action)
+
+
+@cli.command()
+@click.argument("slug")
+@click.option("--document", "-d", metavar="DOC", help="The document to compare (default: the tenant's first).")
+@click.option("--from", "from_version", metavar="VERSION",
+              help="The older side: a version number or effective date (default: the last release).")
+@click.option("--to", "to_version", metavar="VERSION|working", default="working", show_default=True,
+              help="The newer side: a version number, an effective date, or the working tree.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text for people, json for tools (see README, 'Reading a diff').")
+@click.option("--fail-on", metavar="TIER",
+              help="Exit 1 when the overall tier reaches TIER: technical, editorial, needs-review, minor, "
+                   "material or consent.")
+@click.pass_obj
+def diff(ctx: Context, slug: str, document: str | None, from_version: str | None, to_version: str, fmt: str,
+         fail_on: str | None) -> None:
+    """Compare two versions of a tenant's document: fact changes with their tier, and the changed words."""
+    from .diff import diff_document, fails
+    from .rules import check_level
+
+    def action() -> int:
+        if fail_on is not None:
+            try:
+                check_level(fail_on)
+            except ValueError as exc:
+                raise UsageError(f"--fail-on: {exc}") from None
+        report = diff_document(ctx.root(), slug, document, from_version, to_version)
+        if fmt == "json":
+            click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False, sort_keys=False))
+        elif not ctx.quiet:
+            click.echo(report.to_text(), nl=False)
+        return 1 if fail_on is not None and fails(report, fail_on) else 0
+
+    run(ctx, action)
+
+
 def main() -> None:
     cli(prog_name="policygen")

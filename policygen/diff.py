@@ -1,0 +1,829 @@
+"""What changed between two versions of a policy, and whether people must be told.
+
+The meaning of a policy is in its facts, so the facts are compared first, by key
+path and with their meaning: lists are matched by id (reordering is no change),
+durations are compared as spans ("2 years" is longer than "18 months"), yes/no
+facts are switched on or off. Each change is put in a tier by the rules
+(policygen/rules.py, data in policygen/data/rules.yaml). The clause text is
+compared word by word as evidence; wording that changed while no fact did
+"needs review" unless the release marks it editorial with a reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+from enum import Enum
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+from pydantic import BaseModel, ValidationError
+
+from .durations import Duration
+from .errors import InputError, Problem, UsageError, did_you_mean
+from .facts import BASIS_LABELS, Basis, Tenant
+from .render import ClauseRenderer, render_document
+from .versions import dated_facts
+from .rules import LEVELS, Rule, RuleSet, load_rules, rank
+
+if TYPE_CHECKING:
+    from .project import Project, TenantSource
+    from .versions import Snapshot, Summariser
+
+# Facts that say when a version applies, not what it says: every release changes them.
+IGNORED = frozenset({"dates"})
+
+# How the sections without an entry of their own are named in a notice.
+SECTION_NAMES = {
+    "dpo": "our data protection officer",
+    "representative": "our representative",
+    "grievance_officer": "our grievance officer",
+    "supervisory_authority": "the supervisory authority",
+    "requests": "privacy requests",
+    "complaints": "complaints",
+    "retention": "retention",
+    "deletion": "deletion",
+    "children": "children",
+    "sharing": "sharing",
+    "marketing": "marketing",
+    "security": "security",
+    "changes": "policy changes",
+}
+
+# Yes/no facts read as actions in a notice ("We will now sell personal data").
+FIELD_WORDS = {
+    "sells": "sell personal data",
+    "rents": "rent out personal data",
+    "shares_for_advertising": "share personal data for advertising",
+    "sold": "sell this data",
+    "shared": "share this data for cross-context advertising",
+    "sells_or_shares_under_16": "sell or share the data of people under 16",
+    "directed_at_children": "a service directed at children",
+    "legal_name": "legal name",
+    "min_age": "minimum age",
+}
+
+# Lists of ids that point at other entries: a notice names the entry, not its id.
+REFERENCES = {
+    ("Purpose", "data"): "data_categories",
+    ("App", "data"): "data_categories",
+    ("Recipient", "purposes"): "purposes",
+    ("Transfer", "recipients"): "recipients",
+    ("Deletion", "timelines"): "retention.periods",
+}
+
+# Keys for list entries that have no id field.
+ENTRY_KEYS: dict[str, tuple[str, ...]] = {
+    "LawfulBasis": ("basis",),
+    "Channel": ("kind", "value"),
+    "Source": ("kind",),
+}
+
+
+# --- fact changes ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FactChange:
+    """One change of the facts, before it is classified."""
+
+    path: str
+    change: str  # added, removed, changed, lengthened, shortened, reworded, enabled, disabled, increased, decreased
+    old: Any
+    new: Any
+    subject: str  # the entry the change belongs to, in words
+    item: str  # what was added, removed or changed, in words
+
+    @property
+    def entry(self) -> Any:
+        """What `when` conditions of a rule look at: the added entry, or the removed one."""
+        return self.old if self.change == "removed" else self.new
+
+
+def label(value: Any) -> str:
+    """How a fact entry is named in words: its name, category, label, ..., or its id."""
+    if isinstance(value, BaseModel):
+        for attr in ("label", "name", "category", "data", "destination", "description", "value", "text",
+                     "statement", "legal_name", "kind", "id"):
+            found = getattr(value, attr, None)
+            if isinstance(found, str) and found:
+                return found
+            if isinstance(found, Enum):
+                return text(found)
+        return type(value).__name__
+    return text(value)
+
+
+def text(value: Any) -> str:
+    """A fact value as words, for reports and notices."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, Duration):
+        return value.text
+    if isinstance(value, Basis):
+        return BASIS_LABELS[value]
+    if isinstance(value, Enum):
+        return str(value.value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, BaseModel):
+        return label(value)
+    if isinstance(value, (list, tuple)):
+        return ", ".join(text(v) for v in value)
+    return str(value)
+
+
+def as_json(value: Any) -> Any:
+    """A fact value as JSON data, for the machine-readable report."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", exclude_defaults=True)
+    if isinstance(value, Duration):
+        return value.text
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return [as_json(v) for v in value]
+    return value
+
+
+def _words(name: str) -> str:
+    return FIELD_WORDS.get(name, name.replace("_", " "))
+
+
+def _key_text(key: str) -> str:
+    return key.replace("\\", "\\\\").replace("]", "\\]")
+
+
+def _entry_keys(items: Sequence[BaseModel]) -> list[str]:
+    """A stable key per list entry: its id, or the fields that identify it; repeats get '#2', '#3'."""
+    keys: list[str] = []
+    seen: Counter[str] = Counter()
+    for item in items:
+        if hasattr(item, "id") and isinstance(getattr(item, "id"), str):
+            key = item.id  # type: ignore[attr-defined]
+        else:
+            fields = ENTRY_KEYS.get(type(item).__name__)
+            if fields:
+                key = ":".join(text(getattr(item, f)) for f in fields if getattr(item, f) is not None)
+            else:
+                key = label(item)
+        seen[key] += 1
+        keys.append(key if seen[key] == 1 else f"{key}#{seen[key]}")
+    return keys
+
+
+class _Differ:
+    def __init__(self, old: Tenant, new: Tenant) -> None:
+        self.old_root, self.new_root = old, new
+        self.out: list[FactChange] = []
+
+    def resolve(self, owner: BaseModel, name: str, value: Any, root: Tenant) -> str:
+        """Name the entry an id points at (a purpose's data category, ...)."""
+        target = REFERENCES.get((type(owner).__name__, name))
+        if target is None or not isinstance(value, str):
+            return text(value)
+        entries: Any = root
+        for part in target.split("."):
+            entries = getattr(entries, part, None) if entries is not None else None
+        for entry in entries or []:
+            if getattr(entry, "id", None) == value:
+                return label(entry)
+        return value
+
+    def add(self, path: str, change: str, old: Any, new: Any, subject: str, item: str) -> None:
+        self.out.append(FactChange(path, change, old, new, subject, item))
+
+    def model(self, path: str, old: BaseModel, new: BaseModel, subject: str) -> None:
+        for name in type(new).model_fields:
+            if not path and name in IGNORED:
+                continue
+            a, b = getattr(old, name), getattr(new, name)
+            if a == b:
+                continue
+            child = f"{path}.{name}" if path else name
+            inner = subject if path else SECTION_NAMES.get(name, subject)
+            self.value(child, name, a, b, inner, old, new)
+
+    def value(self, path: str, name: str, a: Any, b: Any, subject: str, owner_old: BaseModel,
+              owner_new: BaseModel) -> None:
+        item = _words(name)
+        if isinstance(a, list) or isinstance(b, list):
+            self.list(path, name, a or [], b or [], subject, owner_old, owner_new)
+        elif a is None:
+            self.add(path, "added", None, b, subject, label(b) if isinstance(b, BaseModel) else f"{item} ({text(b)})")
+        elif b is None:
+            self.add(path, "removed", a, None, subject, label(a) if isinstance(a, BaseModel) else f"{item} ({text(a)})")
+        elif isinstance(a, BaseModel) and type(a) is type(b):
+            self.model(path, a, b, subject)
+        elif isinstance(a, Duration) and isinstance(b, Duration):
+            order = b.compare(a)
+            change = "lengthened" if order > 0 else "shortened" if order < 0 else "reworded"
+            self.add(path, change, a, b, subject, item)
+        elif isinstance(a, bool) and isinstance(b, bool):
+            self.add(path, "enabled" if b else "disabled", a, b, subject, item)
+        elif isinstance(a, (int, float)) and isinstance(b, (int, float)):
+            self.add(path, "increased" if b > a else "decreased", a, b, subject, item)
+        else:
+            self.add(path, "changed", a, b, subject, item)
+
+    def list(self, path: str, name: str, a: list[Any], b: list[Any], subject: str, owner_old: BaseModel,
+             owner_new: BaseModel) -> None:
+        if all(isinstance(x, BaseModel) for x in [*a, *b]):
+            old = dict(zip(_entry_keys(a), a))
+            new = dict(zip(_entry_keys(b), b))
+            for key, entry in new.items():
+                at = f"{path}[{_key_text(key)}]"
+                if key not in old:
+                    self.add(at, "added", None, entry, subject, label(entry))
+                elif old[key] != entry:
+                    self.model(at, old[key], entry, label(entry))
+            for key, entry in old.items():
+                if key not in new:
+                    self.add(f"{path}[{_key_text(key)}]", "removed", entry, None, subject, label(entry))
+            return
+        # Lists of plain values are sets of statements: order carries no meaning.
+        removed = Counter(map(_hashable, a)) - Counter(map(_hashable, b))
+        added = Counter(map(_hashable, b)) - Counter(map(_hashable, a))
+        for value in b:
+            if added[_hashable(value)] > 0:
+                added[_hashable(value)] -= 1
+                self.add(path, "added", None, value, subject, self.resolve(owner_new, name, value, self.new_root))
+        for value in a:
+            if removed[_hashable(value)] > 0:
+                removed[_hashable(value)] -= 1
+                self.add(path, "removed", value, None, subject, self.resolve(owner_old, name, value, self.old_root))
+
+
+def _hashable(value: Any) -> Any:
+    return value if isinstance(value, (str, int, float, bool, Enum, type(None))) else repr(value)
+
+
+def fact_changes(old: Tenant, new: Tenant) -> list[FactChange]:
+    """Every change from *old* to *new*, by key path, in the order of the facts."""
+    differ = _Differ(old, new)
+    differ.model("", old, new, new.name)
+    return differ.out
+
+
+# --- findings --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A fact change with its tier and the rule that decided it."""
+
+    path: str
+    change: str
+    old: Any
+    new: Any
+    tier: str
+    rule: str
+    source: str
+    says: str  # what changed, in plain words
+    effect: str  # the likely effect on the reader
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "change": self.change, "old": self.old, "new": self.new, "tier": self.tier,
+                "rule": self.rule, "source": self.source, "says": self.says, "effect": self.effect}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "Finding":
+        return cls(**{k: data.get(k, "") for k in ("path", "change", "old", "new", "tier", "rule", "source",
+                                                      "says", "effect")})
+
+
+def _sentence(template: str, change: FactChange) -> str:
+    words = template.format(subject=change.subject, item=change.item,
+                            old=text(change.old), new=text(change.new))
+    words = re.sub(r"([.!?])\.(?=\)?$)", r"\1", " ".join(words.split()))  # a fact that ends a sentence itself
+    return words[:1].upper() + words[1:]
+
+
+def classify(change: FactChange, rules: RuleSet) -> Finding:
+    rule: Rule | None = rules.classify(change.path, change.change, change.entry)
+    if rule is None:  # only when a local rule file took the catch-all's kinds away
+        return Finding(change.path, change.change, as_json(change.old), as_json(change.new), "minor", "unclassified",
+                       "", _sentence("{subject}: {item} changed.", change), "Read the updated section.")
+    says = rule.say.get(change.change, "{subject}: {item} changed.")
+    effect = rule.effect.get(change.change, "Read the updated section.")
+    return Finding(change.path, change.change, as_json(change.old), as_json(change.new), rule.tiers[change.change],
+                   rule.id, rule.source, _sentence(says, change), _sentence(effect, change))
+
+
+def diff_facts(old: Tenant, new: Tenant, rules: RuleSet) -> list[Finding]:
+    return [classify(c, rules) for c in fact_changes(old, new)]
+
+
+# --- clause text -----------------------------------------------------------------------
+
+BREAK = "\n"  # a token that ends a paragraph, so a redline keeps the clause's shape
+_BLOCKS = frozenset({"p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "div", "section", "table", "ul", "ol",
+                     "blockquote", "dt", "dd", "br", "pre"})
+
+
+class _Text(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _BLOCKS:
+            self.parts.append(f" {BREAK} ")
+        elif tag in {"td", "th"}:
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        self.handle_starttag(tag, [])
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def tokens(fragment: str) -> list[str]:
+    """The words of an HTML fragment, with a BREAK token between blocks (never two in a row)."""
+    parser = _Text()
+    parser.feed(fragment)
+    parser.close()
+    out: list[str] = []
+    for word in re.split(r"[ \t\r\f\v]+|(?<=\n)|(?=\n)", "".join(parser.parts)):
+        word = word.strip(" ")
+        if not word or (word == BREAK and (not out or out[-1] == BREAK)):
+            continue
+        if word.strip():
+            out.extend(w for w in word.split() if w)
+        elif word == BREAK:
+            out.append(BREAK)
+    while out and out[-1] == BREAK:
+        out.pop()
+    return out
+
+
+def words(fragment: str) -> list[str]:
+    return [t for t in tokens(fragment) if t != BREAK]
+
+
+@dataclass(frozen=True)
+class ClauseText:
+    """One clause as a reader sees it: title and rendered HTML."""
+
+    title: str
+    html: str
+
+    def tokens(self) -> list[str]:
+        return [*self.title.split(), BREAK, *tokens(self.html)]
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A run of the redline: equal, insert or delete, with its tokens."""
+
+    op: str
+    tokens: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ClauseChange:
+    id: str
+    title: str
+    status: str  # added, removed or changed; see `review`
+    review: str  # follows-facts, needs-review or editorial
+    pieces: tuple[Piece, ...]
+    reason: str | None = None
+
+    @property
+    def inserted(self) -> int:
+        return sum(len([t for t in p.tokens if t != BREAK]) for p in self.pieces if p.op == "insert")
+
+    @property
+    def deleted(self) -> int:
+        return sum(len([t for t in p.tokens if t != BREAK]) for p in self.pieces if p.op == "delete")
+
+    def hunks(self) -> list[dict[str, str]]:
+        """The changed words: each run of deleted and inserted words, with what replaced what."""
+        out: list[dict[str, str]] = []
+        pending: dict[str, str] = {}
+        for piece in [*self.pieces, Piece("equal", ())]:
+            if piece.op == "equal":
+                if pending:
+                    out.append({"old": pending.get("delete", ""), "new": pending.get("insert", "")})
+                    pending = {}
+                continue
+            joined = " ".join(t for t in piece.tokens if t != BREAK)
+            if joined:
+                pending[piece.op] = (pending.get(piece.op, "") + " " + joined).strip()
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"id": self.id, "title": self.title, "status": self.status, "review": self.review,
+                                "inserted": self.inserted, "deleted": self.deleted, "words": self.hunks()}
+        if self.reason:
+            data["reason"] = self.reason
+        return data
+
+
+def word_diff(old: Sequence[str], new: Sequence[str]) -> tuple[Piece, ...]:
+    """Insertions and deletions that turn the *old* tokens into the *new* ones, word by word."""
+    pieces: list[Piece] = []
+    matcher = SequenceMatcher(None, list(old), list(new), autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":
+            pieces.append(Piece("equal", tuple(old[i1:i2])))
+            continue
+        if i2 > i1:
+            pieces.append(Piece("delete", tuple(old[i1:i2])))
+        if j2 > j1:
+            pieces.append(Piece("insert", tuple(new[j1:j2])))
+    return tuple(pieces)
+
+
+def _same_words(a: ClauseText | None, b: ClauseText | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return [t for t in a.tokens() if t != BREAK] == [t for t in b.tokens() if t != BREAK]
+
+
+def diff_clauses(old: Mapping[str, ClauseText], new: Mapping[str, ClauseText], *, facts_changed: bool,
+                 expected: Mapping[str, ClauseText] | None = None,
+                 expected_new: Mapping[str, ClauseText] | None = None, editorial: str | None = None,
+                 recorded: Mapping[str, str] | None = None) -> list[ClauseChange]:
+    """Clause by clause word changes, in the new document's order (removed clauses last).
+
+    A change "follows-facts" when the clause's wording did not change, only the
+    facts it prints. *expected* and *expected_new* are today's clauses rendered
+    with the old and with the new facts: when both sides read as today's clauses
+    do with their facts, only facts changed; when one does and the other does not,
+    the wording changed. When neither tells (no rendering, or both differ from
+    today's clauses), a change follows the facts if any fact changed.
+    Otherwise it "needs-review", or is "editorial" when the release says why.
+    *recorded* keeps the review a release already recorded for a clause.
+    """
+    out: list[ClauseChange] = []
+    ids = [*new, *[cid for cid in old if cid not in new]]
+    for cid in ids:
+        a, b = old.get(cid), new.get(cid)
+        if _same_words(a, b):
+            continue
+        status = "added" if a is None else "removed" if b is None else "changed"
+        if recorded is not None and cid in recorded:
+            review = recorded[cid]
+        else:
+            known_old = expected is not None and _same_words(a, expected.get(cid))
+            known_new = expected_new is not None and _same_words(b, expected_new.get(cid))
+            if known_old and known_new:
+                review = "follows-facts"
+            elif (expected is not None and expected_new is not None) and (known_old or known_new):
+                review = "needs-review"
+            else:
+                review = "follows-facts" if facts_changed else "needs-review"
+        reason = None
+        if review == "needs-review" and editorial:
+            review, reason = "editorial", editorial
+        pieces = word_diff(a.tokens() if a else [], b.tokens() if b else [])
+        title = (b or a).title  # type: ignore[union-attr]
+        out.append(ClauseChange(cid, title, status, review, pieces, reason))
+    return out
+
+
+# --- the report ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Side:
+    """One end of a comparison: a released version or the working tree."""
+
+    label: str  # "1", "2", ... or "working"
+    facts: Tenant
+    clauses: Mapping[str, ClauseText]
+    effective: dt.date
+    released: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class DiffReport:
+    tenant: str
+    document: str
+    old: Side
+    new: Side
+    tier: str
+    findings: tuple[Finding, ...]
+    clauses: tuple[ClauseChange, ...]
+    notice_days: int = 30
+    rules: tuple[str, ...] = ()
+
+    @property
+    def needs_notice(self) -> bool:
+        return self.tier in {"material", "consent"}
+
+    @property
+    def summary(self) -> str:
+        """One sentence for changelogs and feeds."""
+        notable = [f for f in self.findings if rank(f.tier) >= rank("minor")]
+        if notable:
+            top = max(notable, key=lambda f: rank(f.tier))
+            more = len(notable) - 1
+            return top.says + (f" ({more} more change{'s' if more != 1 else ''}.)" if more else "")
+        if any(c.review == "needs-review" for c in self.clauses):
+            return "The wording changed; the facts did not."
+        if any(c.review == "editorial" for c in self.clauses):
+            return "Editorial changes: " + next(c.reason for c in self.clauses if c.reason) + "."
+        if self.findings:
+            return "Presentation changes only."
+        return "No change."
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "tenant": self.tenant,
+            "document": self.document,
+            "from": self.old.label,
+            "to": self.new.label,
+            "effective": {"from": self.old.effective.isoformat(), "to": self.new.effective.isoformat()},
+            "tier": self.tier,
+            "notice": self.needs_notice,
+            "summary": self.summary,
+            "findings": [f.to_json() for f in self.findings],
+            "clauses": [c.to_json() for c in self.clauses],
+        }
+
+    def to_text(self) -> str:
+        lines = [f"{self.tenant}/{self.document}: version {self.old.label} ({self.old.effective}) -> "
+                 f"{'working tree' if self.new.label == 'working' else 'version ' + self.new.label} "
+                 f"({self.new.effective})",
+                 f"tier: {self.tier}" + (" - users must be told before it takes effect" if self.needs_notice else "")]
+        if self.findings:
+            lines.append("")
+            lines.append("fact changes:")
+            for f in sorted(self.findings, key=lambda f: -rank(f.tier)):
+                lines.append(f"  {f.tier:<9} {f.path} {f.change}: {_short(f.old)} -> {_short(f.new)}")
+                lines.append(f"            {f.says}")
+                lines.append(f"            rule {f.rule}" + (f" ({f.source})" if f.source else ""))
+        if self.clauses:
+            lines.append("")
+            lines.append("clause text:")
+            for c in self.clauses:
+                note = f"; {c.reason}" if c.reason else ""
+                lines.append(f"  {c.id} ({c.status}, +{c.inserted} -{c.deleted} words, {c.review}{note})")
+                for hunk in c.hunks()[:5]:
+                    lines.append(f"    - {_clip(hunk['old'])}" if hunk["old"] else "    - ")
+                    lines.append(f"    + {_clip(hunk['new'])}" if hunk["new"] else "    + ")
+                if len(c.hunks()) > 5:
+                    lines.append(f"    ... {len(c.hunks()) - 5} more")
+        if not self.findings and not self.clauses:
+            lines.append("no change in the facts or the text")
+        return "\n".join(lines) + "\n"
+
+
+def _short(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, dict):
+        return _clip(", ".join(f"{k}: {v}" for k, v in value.items() if not isinstance(v, (list, dict))) or "{...}")
+    if isinstance(value, list):
+        return _clip(", ".join(map(str, value)))
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return _clip(str(value))
+
+
+def _clip(value: str, width: int = 90) -> str:
+    return value if len(value) <= width else value[: width - 1] + "…"
+
+
+def overall(findings: Sequence[Finding], clauses: Sequence[ClauseChange], markup_changed: bool = False) -> str:
+    """The highest tier of all findings and clause reviews."""
+    levels = [f.tier for f in findings]
+    levels += [c.review for c in clauses if c.review in LEVELS]
+    if not levels:
+        return "technical" if markup_changed else "none"
+    return max(levels, key=rank)
+
+
+def compare(tenant: str, document: str, old: Side, new: Side, rules: RuleSet, *,
+            expected: Mapping[str, ClauseText] | None = None,
+            expected_new: Mapping[str, ClauseText] | None = None, editorial: str | None = None,
+            recorded: Mapping[str, str] | None = None) -> DiffReport:
+    """The full comparison of two versions of one document."""
+    findings = diff_facts(old.facts, new.facts, rules)
+    facts_changed = any(f.tier != "technical" for f in findings)
+    clauses = diff_clauses(old.clauses, new.clauses, facts_changed=facts_changed, expected=expected,
+                           expected_new=expected_new, editorial=editorial, recorded=recorded)
+    markup = dict(old.clauses) != dict(new.clauses)
+    return DiffReport(tenant, document, old, new, overall(findings, clauses, markup), tuple(findings),
+                      tuple(clauses), rules.notice_days, rules.files)
+
+
+
+# --- versions: releases and the working tree -----------------------------------------------
+
+WORKING = "working"
+
+
+def snapshot_side(snap: "Snapshot") -> Side:
+    try:
+        facts = snap.facts
+    except ValidationError as exc:
+        raise InputError([Problem(f"version {snap.version} holds facts today's model cannot read: "
+                                  f"{exc.errors(include_url=False)[0]['msg']}", file=snap.path, key_path="facts",
+                                  suggestion="released facts are kept as they were; compare newer versions")]) from None
+    return Side(snap.label, facts, {c.id: ClauseText(c.title, c.html) for c in snap.clauses},
+                snap.effective, snap.released)
+
+
+def recorded_reviews(snap: "Snapshot") -> dict[str, str] | None:
+    """The clause reviews a release recorded (follows-facts, needs-review, editorial), if it did."""
+    changes = snap.changes
+    if not isinstance(changes, dict) or not isinstance(changes.get("clauses"), list):
+        return None
+    return {c["id"]: c["review"] for c in changes["clauses"]
+            if isinstance(c, dict) and isinstance(c.get("id"), str) and isinstance(c.get("review"), str)}
+
+
+def recorded_reason(snap: "Snapshot") -> str | None:
+    changes = snap.changes
+    reason = changes.get("editorial") if isinstance(changes, dict) else None
+    return reason if isinstance(reason, str) else None
+
+
+@dataclass
+class Workspace:
+    """A tenant's project as read from disk, to render documents with any facts."""
+
+    root: Path
+    slug: str
+    project: "Project"
+    renderer: ClauseRenderer
+    rules: RuleSet
+
+    @classmethod
+    def open(cls, root: Path, slug: str) -> "Workspace":
+        from .project import load_project
+
+        project = load_project(root, [slug])
+        return cls(project.root, slug, project, ClauseRenderer(project.content), load_rules(project.root, slug))
+
+    @property
+    def tenant(self) -> "TenantSource":
+        return self.project.tenants[self.slug]
+
+    def document(self, document: str | None) -> str:
+        known = list(self.tenant.documents)
+        if document is None:
+            return known[0]
+        if document not in known:
+            hint = did_you_mean(document, known)
+            raise UsageError(f"{self.slug} has no document '{document}'"
+                             + (f"; {hint}" if hint else f" (it has: {', '.join(known)})"))
+        return document
+
+    def render(self, doc_id: str, facts: Tenant) -> dict[str, ClauseText]:
+        """Today's clauses of the document, rendered with *facts*."""
+        from .site import document_title
+
+        doc = render_document(self.renderer, self.slug, facts, doc_id, self.tenant.documents[doc_id],
+                              document_title(self.project, self.tenant, doc_id))
+        return {c.id: ClauseText(c.title, c.html) for c in doc.clauses}
+
+    def try_render(self, doc_id: str, facts: Tenant) -> dict[str, ClauseText] | None:
+        """As render, or None when today's clauses cannot render with these (older) facts."""
+        try:
+            return self.render(doc_id, facts)
+        except InputError:
+            return None
+
+    def working(self, doc_id: str, dated_as: Side | None = None) -> Side:
+        """The document as it reads now; with *dated_as*, printed with that version's dates, so that
+        dates alone (which only a release sets) do not show up as edits."""
+        facts = self.tenant.facts
+        shown = facts
+        if dated_as is not None:
+            shown = dated_facts(facts, dated_as.effective, dated_as.released or dated_as.effective)
+        return Side(WORKING, facts, self.render(doc_id, shown), facts.dates.effective, None)
+
+    def compare(self, doc_id: str, old: Side, new: Side, *, editorial: str | None = None,
+                recorded: Mapping[str, str] | None = None) -> DiffReport:
+        """Compare two sides, telling wording edits from fact edits by rendering today's clauses with each."""
+        expected_old = self.try_render(doc_id, old.facts)
+        expected_new = new.clauses if new.label == WORKING else self.try_render(doc_id, new.facts)
+        return compare(self.slug, doc_id, old, new, self.rules, expected=expected_old, expected_new=expected_new,
+                       editorial=editorial, recorded=recorded)
+
+
+def _pick(releases: list["Snapshot"], label: str, slug: str, doc_id: str) -> "Snapshot":
+    for snap in releases:
+        if snap.label == label or (label.isdigit() and snap.version == int(label)) or snap.effective.isoformat() == label:
+            return snap
+    known = ", ".join(s.label for s in releases) or "none"
+    raise UsageError(f"{slug}/{doc_id} has no version '{label}' (released versions: {known}; "
+                     "name one by number or effective date, or 'working')")
+
+
+def diff_document(root: Path, slug: str, document: str | None = None, from_version: str | None = None,
+                  to_version: str | None = None) -> DiffReport:
+    """`policygen diff`: a released version against another, or against the working tree (the default)."""
+    from .versions import load_releases
+
+    space = Workspace.open(root, slug)
+    doc_id = space.document(document)
+    releases = load_releases(space.tenant.folder, doc_id)
+    if from_version is None:
+        if not releases:
+            raise UsageError(f"{slug}/{doc_id} has no released version to compare with; release one first "
+                             f"(policygen release {slug} --document {doc_id} --effective YYYY-MM-DD)")
+        old_snap = releases[-1]
+    else:
+        old_snap = _pick(releases, from_version, slug, doc_id)
+    old = snapshot_side(old_snap)
+    if to_version in (None, WORKING):
+        return space.compare(doc_id, old, space.working(doc_id, dated_as=old))
+    new_snap = _pick(releases, to_version, slug, doc_id)
+    recorded = recorded_reviews(new_snap) if new_snap.version == old_snap.version + 1 else None
+    return space.compare(doc_id, old, snapshot_side(new_snap), editorial=recorded_reason(new_snap)
+                         if recorded is None else None, recorded=recorded)
+
+
+def history(space: Workspace, doc_id: str, releases: list["Snapshot"]) -> list[DiffReport]:
+    """The diff of every pair of consecutive versions, oldest first."""
+    reports: list[DiffReport] = []
+    for old_snap, new_snap in zip(releases, releases[1:]):
+        recorded = recorded_reviews(new_snap)
+        reports.append(space.compare(doc_id, snapshot_side(old_snap), snapshot_side(new_snap),
+                                     editorial=None if recorded is not None else recorded_reason(new_snap),
+                                     recorded=recorded))
+    return reports
+
+
+# --- release: recording the diff, and holding back changes announced too late ----------------------
+
+
+@dataclass(frozen=True)
+class ReleaseNote:
+    """What `policygen release` adds to a version besides its text."""
+
+    editorial: str | None = None  # why wording edits with unchanged facts are editorial
+    force: str | None = None  # why a material change may take effect before the notice period ends
+
+
+def recorded(report: DiffReport, note: ReleaseNote) -> dict[str, Any]:
+    """The `changes` field of a snapshot: the tier, the findings and each clause's review."""
+    data: dict[str, Any] = {
+        "from": report.old.label,
+        "tier": report.tier,
+        "summary": report.summary,
+        "notice_days": report.notice_days,
+        "findings": [f.to_json() for f in report.findings],
+        "clauses": [{"id": c.id, "status": c.status, "review": c.review, "inserted": c.inserted,
+                     "deleted": c.deleted} for c in report.clauses],
+    }
+    if note.editorial:
+        data["editorial"] = note.editorial
+    if note.force:
+        data["forced"] = note.force
+    return data
+
+
+def summariser(root: Path, slug: str, note: ReleaseNote) -> "Summariser":
+    """The hook `versions.release` calls for each document it releases."""
+    space: list[Workspace] = []
+
+    def summarise(previous: "Snapshot | None", candidate: "Snapshot") -> dict[str, Any] | None:
+        if previous is None:
+            return {"from": None, "tier": None, "summary": "First published version.", "findings": [], "clauses": []}
+        if not space:
+            space.append(Workspace.open(root, slug))
+        ws = space[0]
+        report = ws.compare(candidate.document, snapshot_side(previous), snapshot_side(candidate),
+                            editorial=note.editorial)
+        check_notice(report, candidate, note, ws)
+        return recorded(report, note)
+
+    return summarise
+
+
+def check_notice(report: DiffReport, candidate: "Snapshot", note: ReleaseNote, space: Workspace) -> None:
+    """Refuse a material change that takes effect before people could have been told."""
+    if not report.needs_notice:
+        return
+    lead = (candidate.effective - candidate.released).days
+    if lead >= report.notice_days or note.force:
+        return
+    top = max(report.findings, key=lambda f: rank(f.tier))
+    earliest = candidate.released + dt.timedelta(days=report.notice_days)
+    raise InputError([Problem(
+        f"{candidate.document}: this is a {report.tier} change ({top.says}) taking effect {lead} day"
+        f"{'s' if lead != 1 else ''} after its release; people must be told {report.notice_days} days ahead",
+        file=space.tenant.folder / "tenant.yaml", key_path=top.path,
+        expected=f"--effective {earliest.isoformat()} or later",
+        suggestion="pick a later --effective date, or pass --force --reason '...' to record why it cannot wait "
+                   "(notice_days is set in rules.yaml)")])
+
+
+def fails(report: DiffReport, tier: str) -> bool:
+    """Whether the overall tier reaches *tier* (for --fail-on)."""
+    return rank(report.tier) >= rank(tier)

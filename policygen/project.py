@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .clauses import Clause, Library, load_library, tenant_clauses
 from .errors import Collector, InputError, Problem, UsageError, did_you_mean
-from .facts import SLUG, Tenant, problems_from_validation, read_tenant
+from .facts import SLUG, Tenant, Url, problems_from_validation, read_tenant
 from .yamlfile import Located, load
 
 CONFIG_FILE = "policygen.yaml"
@@ -26,7 +27,8 @@ class ProjectConfig(BaseModel):
 
     title: str = Field("Privacy policies", min_length=1, description="The site's title on the index page")
     theme: str = Field("default", pattern=r"^[a-z0-9][a-z0-9_-]*$", description="A folder in themes/")
-    base_url: str | None = Field(None, pattern=r"^https?://", description="Absolute address of the published site, for feeds and sitemaps")
+    base_url: Url | None = Field(None, description="Absolute address of the published site, for feeds and sitemaps")
+    raw_html: bool = Field(False, description="Let clause files contain raw HTML; it is sanitised (no scripts, event handlers or non-web links)")
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,31 @@ def check_slug(root: Path, slug: str) -> Path:
     return folder
 
 
+def tenant_folder(root: Path, slug: str) -> Path:
+    """A tenant folder found in tenants/, as bad input (exit 1) when its name or its links are wrong."""
+    folder = root / "tenants" / slug
+    if not SLUG.fullmatch(slug):
+        fixed = re.sub(r"[^a-z0-9]+", "-", slug.lower()).strip("-")
+        raise InputError([Problem(
+            f"folder name '{slug}' is not a tenant slug", file=folder,
+            expected="lower-case letters, digits and '-', starting with a letter or digit",
+            suggestion=f"rename the folder to '{fixed}'" if fixed and SLUG.fullmatch(fixed) else None,
+        )])
+    tenants = (root / "tenants").resolve()
+    if folder.is_symlink() or not folder.resolve().is_relative_to(tenants):
+        raise InputError([Problem(
+            "tenant folder is a symbolic link; policygen reads only files inside the project", file=folder,
+            expected="a real folder in tenants/", suggestion="copy the tenant's files into the project instead of linking them",
+        )])
+    facts = folder / "tenant.yaml"
+    if facts.is_symlink() and not facts.resolve().is_relative_to(folder.resolve()):
+        raise InputError([Problem(
+            "tenant.yaml is a symbolic link out of the tenant folder; policygen reads only files inside the project",
+            file=facts, expected="a real file", suggestion="copy the file into the tenant folder",
+        )])
+    return folder
+
+
 def select_tenants(root: Path, only: list[str] | None) -> list[str]:
     """The slugs to build: all tenants, or those asked for (which must exist)."""
     known = tenant_slugs(root)
@@ -112,6 +139,8 @@ def load_base(root: Path, problems: Collector) -> Project:
         config = load_config(root)
     except InputError as exc:
         problems.extend(exc.problems)
+    if not (root / "themes" / config.theme / "templates").is_dir():
+        problems.add(_unknown_theme(root, config.theme))
     library = Library(root=root / "content", documents={}, partials={})
     try:
         library = load_library(root / "content")
@@ -120,17 +149,29 @@ def load_base(root: Path, problems: Collector) -> Project:
     return Project(root=root, config=config, library=library, tenants={})
 
 
+def _unknown_theme(root: Path, name: str) -> Problem:
+    known = sorted(p.name for p in (root / "themes").glob("*") if (p / "templates").is_dir())
+    problem = Problem(f"theme '{name}' not found", file=root / CONFIG_FILE, key_path="theme",
+                      expected="a folder themes/<name>/templates; themes here: " + (", ".join(known) or "none"),
+                      suggestion=did_you_mean(name, known))
+    if (root / CONFIG_FILE).is_file():
+        line, column = load(root / CONFIG_FILE).where(("theme",))
+        problem = replace(problem, line=line, column=column)
+    return problem
+
+
 def load_tenant_source(project: Project, slug: str, problems: Collector) -> TenantSource | None:
     """One tenant's validated facts and the clauses of its documents, or None with problems added."""
-    folder = check_slug(project.root, slug)
     try:
+        folder = tenant_folder(project.root, slug)
         facts, located = read_tenant(folder / "tenant.yaml")
     except InputError as exc:
         problems.extend(exc.problems)
         return None
     before = len(problems.problems)
     docs = tenant_clauses(project.library, folder, [d.id for d in facts.documents], problems, where=located)
-    _check_theme_files(folder, facts, problems)
+    _check_theme_files(folder, facts, problems, located)
+    _check_notes(facts, docs, located, problems)
     if len(problems.problems) > before:
         return None
     return TenantSource(slug=slug, folder=folder, facts=facts, digest=_tenant_digest(folder), documents=docs,
@@ -153,22 +194,34 @@ def load_project(root: Path, only: list[str] | None = None) -> Project:
 def _validate_only(project: Project, slug: str, problems: Collector) -> None:
     # With a broken library, still report what is wrong with each tenant's facts in the same run.
     try:
-        read_tenant(check_slug(project.root, slug) / "tenant.yaml")
+        read_tenant(tenant_folder(project.root, slug) / "tenant.yaml")
     except InputError as exc:
         problems.extend(exc.problems)
 
 
-def _check_theme_files(folder: Path, facts: Tenant, problems: Collector) -> None:
+def _check_theme_files(folder: Path, facts: Tenant, problems: Collector, located: Located) -> None:
     logo = facts.theme.logo
     if logo is None:
         return
     path = (folder / logo)
     if not path.resolve().is_relative_to(folder.resolve()) or not path.is_file():
-        problems.add(Problem(f"logo file '{logo}' is not a file in the tenant folder", file=folder / "tenant.yaml",
-                             key_path="theme.logo", expected="a path like logo.svg inside the tenant's folder"))
+        problems.add(located.problem(("theme", "logo"), f"logo file '{logo}' is not a file in the tenant folder",
+                                     expected="a path like logo.svg inside the tenant's folder"))
     elif path.suffix.lower() not in {".svg", ".png", ".jpg", ".jpeg", ".webp", ".gif"}:
-        problems.add(Problem(f"logo file '{logo}' is not an image", file=folder / "tenant.yaml",
-                             key_path="theme.logo", expected="an .svg, .png, .jpg, .webp or .gif file"))
+        problems.add(located.problem(("theme", "logo"), f"logo file '{logo}' is not an image",
+                                     expected="an .svg, .png, .jpg, .webp or .gif file"))
+
+
+def _check_notes(facts: Tenant, docs: dict[str, dict[str, Clause]], located: Located, problems: Collector) -> None:
+    # A note for a clause id no document has would silently vanish from every page.
+    clause_ids = sorted({cid for clauses in docs.values() for cid in clauses})
+    for i, note in enumerate(facts.notes):
+        if note.clause not in clause_ids:
+            problems.add(located.problem(
+                ("notes", i, "clause"), f"unknown clause '{note.clause}'",
+                expected="the id of a clause in one of the tenant's documents",
+                suggestion=did_you_mean(note.clause, clause_ids),
+            ))
 
 
 def _tenant_digest(folder: Path) -> str:

@@ -119,16 +119,31 @@ def schema(ctx: Context) -> None:
               help="The date the new version takes effect.")
 @click.option("--released", callback=parse_date, metavar="YYYY-MM-DD",
               help="The release date recorded in the snapshot (default: today).")
+@click.option("--editorial", metavar="REASON",
+              help="Mark wording edits with unchanged facts as editorial, and record why.")
+@click.option("--force", is_flag=True,
+              help="Release a material change that takes effect before its notice period ends (needs --reason).")
+@click.option("--reason", metavar="TEXT", help="Why --force is needed; recorded in the version.")
 @click.pass_obj
-def release(ctx: Context, slug: str, document: str | None, effective: dt.date, released: dt.date | None) -> None:
+def release(ctx: Context, slug: str, document: str | None, effective: dt.date, released: dt.date | None,
+            editorial: str | None, force: bool, reason: str | None) -> None:
     """Freeze a tenant's document(s) as they read now into a new released version."""
+    from .diff import ReleaseNote, summariser
     from .versions import release as do_release
 
     def action() -> None:
+        if force != bool(reason and reason.strip()):
+            raise UsageError("--force needs --reason TEXT, and --reason goes with --force")
+        if editorial is not None and not editorial.strip():
+            raise UsageError("--editorial needs a reason, e.g. --editorial 'typo fixes'")
         root = ctx.root()
-        for snap in do_release(root, slug, effective, document=document, released=released):
+        note = ReleaseNote(editorial=editorial, force=reason if force else None)
+        for snap in do_release(root, slug, effective, document=document, released=released,
+                               summarise=summariser(root, slug, note)):
             where = snap.path.relative_to(root) if snap.path else snap.file_name
             ctx.say(f"Released {slug}/{snap.document} version {snap.version}, effective {snap.effective}: {where}")
+            if snap.tier:
+                ctx.say(f"  {snap.tier} change: {snap.summary}")
 
     run(ctx, action)
 

@@ -1,0 +1,195 @@
+"""Starting points: a whole project (`policygen init DIR`) and one tenant (`policygen new-tenant SLUG`).
+
+The project template ships inside the package (policygen/data/starter/) so an
+installed policygen can scaffold without the repository: a copy of the
+repository's content/ and themes/default/ (tests/test_scaffold.py fails when the
+two drift; `python -m policygen.scaffold` re-copies them), a sample tenant that
+passes `policygen check`, policygen.yaml, a GitHub Actions workflow and a
+pre-commit config. Dotfiles are stored without their dot (package data globs
+skip hidden files) and renamed on the way out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import string
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Callable
+
+from . import __version__
+from .errors import UsageError
+from .facts import SLUG, _check_email
+from .project import check_slug
+
+JURISDICTION_IDS: tuple[str, ...] = ("eu_gdpr", "uk_gdpr", "us_ca", "in_dpdp")
+LOCALES = {"eu_gdpr": "en", "uk_gdpr": "en-GB", "us_ca": "en-US", "in_dpdp": "en-IN"}
+RENAMED = {"github": ".github", "gitignore": ".gitignore", "pre-commit-config.yaml": ".pre-commit-config.yaml"}
+# Files of the starter that are copies of the repository's own; the rest belong to the template only.
+MIRRORED = ("content", "themes/default")
+
+
+def starter() -> Traversable:
+    return resources.files("policygen") / "data" / "starter"
+
+
+# --- init --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class InitReport:
+    root: Path
+    files: list[str] = field(default_factory=list)  # relative paths, sorted
+
+
+def init(target: Path) -> InitReport:
+    """Create a working project in *target* (a new or empty folder), all at once or not at all."""
+    target = target.resolve()
+    if target.exists():
+        if not target.is_dir():
+            raise UsageError(f"{target} exists and is not a folder")
+        if any(target.iterdir()):
+            raise UsageError(f"{target} is not empty; give a new or empty folder")
+    stage = target.parent / f".{target.name}.policygen-init"
+    if stage.exists():
+        shutil.rmtree(stage)  # left by an interrupted init; ours by its name
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        files = _copy(starter(), stage, "")
+        if target.exists():
+            target.rmdir()
+        os.rename(stage, target)  # the project appears whole, or not at all
+    except OSError as exc:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise UsageError(f"cannot create {target}: {exc.strerror or exc}") from None
+    return InitReport(target, sorted(files))
+
+
+def _copy(source: Traversable, dest: Path, prefix: str) -> list[str]:
+    dest.mkdir(parents=True, exist_ok=True)
+    written: list[str] = []
+    for entry in sorted(source.iterdir(), key=lambda e: e.name):
+        if entry.name == "__pycache__" or entry.name.endswith(".pyc"):
+            continue
+        name = RENAMED.get(entry.name, entry.name) if not prefix else entry.name
+        rel = f"{prefix}{name}"
+        if entry.is_dir():
+            written.extend(_copy(entry, dest / name, rel + "/"))
+        else:
+            data = entry.read_bytes()
+            if rel == ".github/workflows/policy.yml":
+                data = data.replace(b"__VERSION__", __version__.encode())
+            (dest / name).write_bytes(data)
+            written.append(rel)
+    return written
+
+
+def sync_starter(repo: Path) -> None:
+    """Re-copy the repository's content/ and themes/default/ into the package's starter (for maintainers)."""
+    base = Path(str(starter()))
+    for rel in MIRRORED:
+        shutil.rmtree(base / rel, ignore_errors=True)
+        shutil.copytree(repo / rel, base / rel, ignore=shutil.ignore_patterns("__pycache__"))
+
+
+# --- new-tenant -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TenantBasics:
+    """What new-tenant asks for; anything left out stays a commented placeholder."""
+
+    legal_name: str | None = None
+    display_name: str | None = None
+    email: str | None = None
+    jurisdictions: tuple[str, ...] = ()
+
+    def validated(self) -> "TenantBasics":
+        if self.email is not None:
+            try:
+                _check_email(self.email)
+            except ValueError as exc:
+                raise UsageError(str(exc)) from None
+        for j in self.jurisdictions:
+            if j not in JURISDICTION_IDS:
+                raise UsageError(f"'{j}' is not a jurisdiction; use one of {', '.join(JURISDICTION_IDS)}")
+        for name in ("legal_name", "display_name"):
+            value = getattr(self, name)
+            if value is not None and not value.strip():
+                raise UsageError(f"{name.replace('_', ' ')} is empty")
+        return self
+
+    def missing(self) -> list[str]:
+        return [n for n in ("legal_name", "display_name", "email") if getattr(self, n) is None] + \
+               (["jurisdictions"] if not self.jurisdictions else [])
+
+
+Prompt = Callable[..., str]
+
+
+def ask_basics(basics: TenantBasics, prompt: Prompt) -> TenantBasics:
+    """Ask for the basics not given as flags (called only when stdin is a terminal)."""
+    import click
+
+    legal = basics.legal_name or prompt("Legal name of the organisation")
+    display = basics.display_name or prompt("Name people know it by", default=legal)
+    email = basics.email or prompt("Email for privacy questions", default="", show_default=False) or None
+    jurisdictions = basics.jurisdictions
+    if not jurisdictions:
+        answer = prompt("Jurisdiction (eu_gdpr, uk_gdpr, us_ca, in_dpdp; comma-separated, empty for none)",
+                        default="", show_default=False, type=click.STRING)
+        jurisdictions = tuple(j.strip() for j in answer.split(",") if j.strip())
+    return replace(basics, legal_name=legal, display_name=display, email=email, jurisdictions=jurisdictions)
+
+
+def skeleton(slug: str, basics: TenantBasics, today: dt.date) -> str:
+    """The text of a new tenant.yaml: given basics filled in, every other fact a commented placeholder."""
+    template = string.Template((resources.files("policygen") / "data" / "tenant-skeleton.yaml").read_text(encoding="utf-8"))
+    return template.substitute(
+        slug=slug,
+        organisation=_organisation_block(basics),
+        jurisdictions=(f"jurisdictions: [{', '.join(basics.jurisdictions)}]" if basics.jurisdictions
+                       else "# jurisdictions: [eu_gdpr]"),
+        locale=LOCALES.get(basics.jurisdictions[0], "en") if basics.jurisdictions else "en",
+        today=today.isoformat(),
+    )
+
+
+def _organisation_block(basics: TenantBasics) -> str:
+    fields = (("legal_name", basics.legal_name, "Your Company Ltd"),
+              ("display_name", basics.display_name, "Your Brand"),
+              ("email", basics.email, "privacy@example.org"))
+    lines = ["organisation:"]
+    for key, value, example in fields:
+        # JSON strings are YAML double-quoted scalars: any name is kept as text.
+        lines.append(f"  {key}: {json.dumps(value, ensure_ascii=False)}" if value else f"  # {key}: {example}")
+    lines += ["  # website: https://www.example.org", "  # address:", "  #   lines: [1 Example Street]",
+              "  #   locality: Town", "  #   country: Country"]
+    if not any(value for _, value, _ in fields):  # nothing known yet: the whole block is a placeholder
+        lines = ["# organisation:"] + ["#   " + line[4:] for line in lines[1:]]
+    return "\n".join(lines)
+
+
+def new_tenant(root: Path, slug: str, basics: TenantBasics, today: dt.date | None = None) -> Path:
+    """Write tenants/SLUG/tenant.yaml; refuses a tenant that exists."""
+    if not SLUG.fullmatch(slug):
+        raise UsageError(f"'{slug}' is not a tenant slug: use lower-case letters, digits and '-'")
+    folder = check_slug(root, slug)
+    file = folder / "tenant.yaml"
+    if folder.exists():
+        raise UsageError(f"tenant '{slug}' exists already ({file.relative_to(root)})")
+    text = skeleton(slug, basics.validated(), today or dt.date.today())
+    folder.mkdir(parents=True)
+    temp = folder / ".tenant.yaml.new"
+    temp.write_text(text, encoding="utf-8")
+    os.replace(temp, file)
+    return file
+
+
+if __name__ == "__main__":  # maintainers: python -m policygen.scaffold (from the repository root)
+    sync_starter(Path.cwd())

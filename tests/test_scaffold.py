@@ -1,0 +1,215 @@
+"""policygen init and new-tenant: a new project or tenant in one command."""
+
+from __future__ import annotations
+
+import datetime as dt
+import filecmp
+import re
+import shutil
+import os
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+from typing import Any, get_args
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from conftest import REPO
+from policygen.check import check
+from policygen.cli import cli
+from policygen.errors import InputError, UsageError
+from policygen.facts import Jurisdiction, load_tenant
+from policygen.scaffold import (JURISDICTION_IDS, MIRRORED, TenantBasics, ask_basics, init, new_tenant, skeleton,
+                                starter)
+from policygen.site import build
+
+TODAY = dt.date(2026, 11, 22)
+
+
+def uncomment(text: str) -> str:
+    """Every commented YAML line ('# ...') made live; explanations ('## ...') stay comments."""
+    return "\n".join(re.sub(r"^(\s*)# ", r"\1", line) if not line.lstrip().startswith("##") else line
+                     for line in text.splitlines()) + "\n"
+
+
+# --- init ------------------------------------------------------------------------------------------------
+
+
+def test_init_creates_a_project_that_builds_and_checks_unchanged(tmp_path: Path) -> None:
+    report = init(tmp_path / "policies")
+    root = tmp_path / "policies"
+    for name in ("content/privacy-policy/document.yaml", "themes/default/templates/base.html",
+                 "tenants/example/tenant.yaml", "policygen.yaml", ".github/workflows/policy.yml",
+                 ".pre-commit-config.yaml", ".gitignore"):
+        assert (root / name).is_file(), name
+        assert name in report.files
+    site = build(root)
+    assert site.tenants == ["example"] and (root / "build/example/privacy-policy/index.html").is_file()
+    result = check(root, None, TODAY)
+    assert result.exit_code == 0 and result.count("warning") == 0
+
+
+def test_init_workflow_runs_check_diff_and_build(tmp_path: Path) -> None:
+    init(tmp_path / "p")
+    workflow = yaml.safe_load((tmp_path / "p/.github/workflows/policy.yml").read_text(encoding="utf-8"))
+    runs = " ".join(step.get("run", "") for step in workflow["jobs"]["policy"]["steps"])
+    assert "policygen check" in runs
+    assert "policygen diff" in runs and "--fail-on material" in runs
+    assert "policygen build" in runs
+    assert "__VERSION__" not in runs and "policygen==" in runs
+
+
+def test_init_pre_commit_runs_check_on_facts_and_clauses(tmp_path: Path) -> None:
+    init(tmp_path / "p")
+    config = yaml.safe_load((tmp_path / "p/.pre-commit-config.yaml").read_text(encoding="utf-8"))
+    hook = config["repos"][0]["hooks"][0]
+    assert hook["entry"].startswith("policygen check") and re.search(hook["files"], "tenants/x/tenant.yaml")
+
+
+def test_init_refuses_a_folder_that_is_not_empty(tmp_path: Path) -> None:
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / "notes.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(UsageError, match="not empty"):
+        init(tmp_path / "p")
+    assert sorted(p.name for p in (tmp_path / "p").iterdir()) == ["notes.txt"]
+    init(tmp_path / "empty-ok")  # an empty or new folder is fine
+
+
+def test_init_command_then_build_command(tmp_path: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(cli, ["init", str(tmp_path / "p")]).exit_code == 0
+    result = runner.invoke(cli, ["-C", str(tmp_path / "p"), "build"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "p/build/index.html").is_file()
+
+
+def test_starter_library_and_theme_are_the_repository_ones() -> None:
+    """The package's copy of content/ and themes/default/ must not drift (fix: python -m policygen.scaffold)."""
+    base = Path(str(starter()))
+    for rel in MIRRORED:
+        mine, theirs = base / rel, REPO / rel
+        left = sorted(p.relative_to(mine).as_posix() for p in mine.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+        right = sorted(p.relative_to(theirs).as_posix() for p in theirs.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+        assert left == right, f"{rel}: run `python -m policygen.scaffold` from the repository root"
+        _, mismatch, errors = filecmp.cmpfiles(mine, theirs, left, shallow=False)
+        assert mismatch == [] and errors == [], f"{rel} differs: run `python -m policygen.scaffold`"
+
+
+@pytest.mark.slow
+def test_a_non_editable_install_can_init_a_project_that_builds(tmp_path: Path) -> None:
+    # Build from a copy: the repository's build/ folder is the example site, not a place for setuptools.
+    source = tmp_path / "src"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, source / name)
+    shutil.copytree(REPO / "policygen", source / "policygen", ignore=shutil.ignore_patterns("__pycache__"))
+    target = tmp_path / "site-packages"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+                    "--target", str(target), str(source)], check=True, capture_output=True)
+    script = ("import policygen, sys; from pathlib import Path; from policygen.cli import main;"
+              "assert Path(policygen.__file__).is_relative_to(Path(sys.argv[1])), policygen.__file__;"
+              "sys.argv = ['policygen', *sys.argv[2:]]; main()")
+    # -S: no .pth files, so the development (editable) install cannot answer `import policygen`;
+    # the dependencies still come from this environment's site-packages.
+    env = {"PYTHONPATH": os.pathsep.join([str(target), sysconfig.get_paths()["purelib"]]), "PATH": "/usr/bin:/bin"}
+    project = tmp_path / "project"
+    for args in (["init", str(project)], ["-C", str(project), "build"]):
+        done = subprocess.run([sys.executable, "-S", "-c", script, str(target), *args], env=env, cwd=tmp_path, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+    assert (project / "build/example/privacy-policy/index.html").is_file()
+
+
+# --- new-tenant --------------------------------------------------------------------------------------------
+
+
+def test_new_tenant_fails_to_load_with_located_fill_in_errors(project: Path) -> None:
+    file = new_tenant(project, "acme", TenantBasics("Acme Ltd", "Acme", "privacy@acme.example", ("uk_gdpr",)), TODAY)
+    assert file == project / "tenants/acme/tenant.yaml"
+    with pytest.raises(InputError) as caught:
+        load_tenant(file)
+    problems = caught.value.problems
+    assert sorted(p.key_path or "" for p in problems) == ["data_categories", "dates", "purposes"]
+    assert all(p.file == file and p.line is not None and "required fact is missing" in p.message for p in problems)
+
+
+def test_new_tenant_uncommented_loads_builds_and_keeps_the_basics(project: Path) -> None:
+    file = new_tenant(project, "acme", TenantBasics("Acme Ltd", "Acme", "privacy@acme.example", ("uk_gdpr",)), TODAY)
+    file.write_text(uncomment(file.read_text(encoding="utf-8")), encoding="utf-8")
+    tenant = load_tenant(file)
+    assert (tenant.organisation.legal_name, tenant.organisation.display_name) == ("Acme Ltd", "Acme")
+    assert tenant.organisation.email == "privacy@acme.example"
+    assert tenant.jurisdictions == ["uk_gdpr"] and tenant.locale == "en-GB" and tenant.dates.effective == TODAY
+    report = build(project, project / "out")
+    assert "acme" in report.tenants
+
+
+def test_new_tenant_without_basics_leaves_the_organisation_a_placeholder(project: Path) -> None:
+    file = new_tenant(project, "blank", TenantBasics(), TODAY)
+    with pytest.raises(InputError) as caught:
+        load_tenant(file)
+    assert "organisation" in {p.key_path for p in caught.value.problems}
+    assert load_tenant_text(uncomment(file.read_text(encoding="utf-8")), file).organisation.legal_name == "Your Company Ltd"
+
+
+def load_tenant_text(text: str, file: Path) -> Any:
+    file.write_text(text, encoding="utf-8")
+    return load_tenant(file)
+
+
+def test_new_tenant_names_stay_text(project: Path) -> None:
+    name = 'Acme: "Quotes" & {{ braces }} # not a comment'
+    file = new_tenant(project, "acme", TenantBasics(name, "A*B", None, ()), TODAY)
+    text = uncomment(file.read_text(encoding="utf-8"))
+    assert load_tenant_text(text, file).organisation.legal_name == name
+
+
+def test_new_tenant_refuses_an_existing_tenant_and_bad_input(project: Path) -> None:
+    with pytest.raises(UsageError, match="exists already"):
+        new_tenant(project, "ims-pro", TenantBasics(), TODAY)
+    with pytest.raises(UsageError, match="not a tenant slug"):
+        new_tenant(project, "../evil", TenantBasics(), TODAY)
+    with pytest.raises(UsageError, match="not an email"):
+        new_tenant(project, "acme", TenantBasics(email="nope"), TODAY)
+    assert not (project / "tenants/acme").exists()
+
+
+def test_new_tenant_command_with_flags_needs_no_terminal(project: Path) -> None:
+    result = CliRunner().invoke(cli, ["-C", str(project), "new-tenant", "acme", "--legal-name", "Acme Ltd",
+                                      "--display-name", "Acme", "--email", "p@acme.example",
+                                      "--jurisdiction", "in_dpdp", "--jurisdiction", "us_ca"])
+    assert result.exit_code == 0, result.output
+    tenant = load_tenant_text(uncomment((project / "tenants/acme/tenant.yaml").read_text(encoding="utf-8")),
+                              project / "tenants/acme/tenant.yaml")
+    assert tenant.jurisdictions == ["in_dpdp", "us_ca"] and tenant.locale == "en-IN"
+
+
+def test_new_tenant_command_does_not_prompt_without_a_terminal(project: Path) -> None:
+    result = CliRunner().invoke(cli, ["-C", str(project), "new-tenant", "acme"], input="should not be read\n")
+    assert result.exit_code == 0 and "Legal name" not in result.output
+
+
+def test_ask_basics_prompts_only_for_what_is_missing() -> None:
+    asked: list[str] = []
+    answers = {"Legal name of the organisation": "Acme Ltd", "Name people know it by": "Acme",
+               "Email for privacy questions": "p@acme.example"}
+
+    def prompt(text: str, **kw: Any) -> str:
+        asked.append(text)
+        return answers.get(text, "eu_gdpr, uk_gdpr")
+
+    basics = ask_basics(TenantBasics(display_name="Given"), prompt)
+    assert basics == TenantBasics("Acme Ltd", "Given", "p@acme.example", ("eu_gdpr", "uk_gdpr"))
+    assert "Name people know it by" not in asked and len(asked) == 3
+
+
+def test_skeleton_lists_every_required_fact() -> None:
+    text = skeleton("acme", TenantBasics(), TODAY)
+    for key in ("organisation", "data_categories", "purposes", "documents", "dates"):
+        assert re.search(rf"^(# )?{key}:", text, re.M), key
+
+
+def test_jurisdictions_offered_are_the_ones_facts_accept() -> None:
+    assert JURISDICTION_IDS == get_args(Jurisdiction)

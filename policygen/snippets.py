@@ -25,11 +25,12 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import Mapping, Protocol, Sequence
 
 from babel import Locale
+from pydantic import ValidationError
 
-from .errors import Collector, InputError
+from .errors import Collector, InputError, Problem
 from .facts import App, Tenant
 from .labels import app_labels, check_app, policy_document
 from .output import Output
@@ -144,35 +145,87 @@ def _out(path: str, kind: str, data: bytes, tenant: str, app: str, document: str
                   version=view.version if view else None, effective=view.effective if view else None, app=app)
 
 
-def app_outputs(project: Project, theme: Theme, tenant: TenantSource, documents: Sequence[DocumentLike],
-                notice: Notice | None = None, version: str | None = None) -> list[Output]:
-    """Every app's snippets, labels and manifest; InputError if labels and policy disagree."""
+class Released(Protocol):
+    """A released version as versions.py keeps it (only what snippets need)."""
+
+    @property
+    def title(self) -> str: ...
+    @property
+    def clauses(self) -> Sequence[ClauseLike]: ...
+    @property
+    def effective(self) -> dt.date: ...
+    @property
+    def released(self) -> dt.date: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def facts(self) -> Tenant: ...
+    @property
+    def path(self) -> Path | None: ...
+
+
+@dataclass(frozen=True)
+class Shown:
+    """The document the stable page shows, with the facts it was rendered from."""
+
+    id: str
+    title: str
+    clauses: Sequence[ClauseLike]
+    effective: dt.date
+    last_updated: dt.date
+    version: str | None
+    facts: Tenant
+    file: Path  # where those facts are: tenant.yaml, or the release file
+    located: Located | None
+
+
+def shown_document(tenant: TenantSource, document: DocumentLike, released: Released | None) -> Shown:
+    """The page's version: the release in force (or first) when there are releases, else the working tree."""
     facts = tenant.facts
-    if not facts.apps:
-        return []
+    if released is None:
+        return Shown(document.id, document.title, document.clauses, facts.dates.effective,
+                     facts.dates.last_updated or facts.dates.effective, None, facts,
+                     tenant.folder / "tenant.yaml", tenant.located)
+    file = released.path or tenant.folder / "releases"
+    try:
+        old = released.facts
+    except ValidationError as exc:
+        raise InputError([Problem(f"the released facts no longer validate: {exc.error_count()} problem(s)", file=file,
+                                  suggestion="release a new version of the document")]) from None
+    return Shown(document.id, released.title, released.clauses, released.effective, released.released,
+                 released.label, old, file, None)
+
+
+def app_outputs(project: Project, theme: Theme, tenant: TenantSource, documents: Sequence[DocumentLike],
+                shown: Mapping[str, Released | None] | None = None, notice: Notice | None = None) -> list[Output]:
+    """Every app's snippets, labels and manifest; InputError if labels and policy disagree.
+
+    *shown* maps a document id to the released version its stable page shows; the snippets,
+    labels and their check then use that version's text and facts, so all three agree with the page.
+    """
     kinds = {doc_id: project.library.documents[doc_id].meta.kind for doc_id in tenant.documents}
-    document = policy_document(facts, documents, kinds)
+    document = policy_document(tenant.facts, documents, kinds)
     if document is None:
         return []
-    file = tenant.folder / "tenant.yaml"
+    policy = shown_document(tenant, document, (shown or {}).get(document.id))
     problems = Collector()
     outputs: list[Output] = []
-    for app in facts.apps:
+    for app in policy.facts.apps:
         try:
-            outputs.extend(one_app(theme, tenant.slug, facts, app, document, file, tenant.located, notice, version))
+            outputs.extend(one_app(theme, tenant.slug, app, policy, notice))
         except InputError as exc:
             problems.extend(exc.problems)
     problems.raise_if_any()
     return outputs
 
 
-def one_app(theme: Theme, slug: str, facts: Tenant, app: App, document: DocumentLike, file: Path,
-            located: Located | None, notice: Notice | None = None, version: str | None = None) -> list[Output]:
-    labels = app_labels(facts, app, file, located, slug)
-    problems = check_app(facts, app, labels, document, file, located)
+def one_app(theme: Theme, slug: str, app: App, document: Shown, notice: Notice | None = None) -> list[Output]:
+    facts = document.facts
+    labels = app_labels(facts, app, document.file, document.located, slug)
+    problems = check_app(facts, app, labels, document, document.file, document.located)
     if problems:
         raise InputError(problems)
-    view = snippet_view(facts, document, app, version)
+    view = snippet_view(facts, document, app)
     base = f"{slug}/apps/{app.id}"
     snippets: list[tuple[str, str, str | None, Output]] = []  # (role, relative path, section id, output)
 
@@ -224,13 +277,15 @@ def one_app(theme: Theme, slug: str, facts: Tenant, app: App, document: Document
     return outputs
 
 
-def snippet_view(facts: Tenant, document: DocumentLike, app: App | None = None, version: str | None = None) -> SnippetView:
+def snippet_view(facts: Tenant, document: DocumentLike, app: App | None = None) -> SnippetView:
     accent = facts.theme.accent or "#1f5f8b"
+    effective = document.effective if isinstance(document, Shown) else facts.dates.effective
+    last_updated = document.last_updated if isinstance(document, Shown) else facts.dates.last_updated or effective
     return SnippetView(
         tenant=facts.name, app=app.id if app else "", app_name=app.name if app else facts.name,
-        document=document.id, title=document.title,
-        effective=facts.dates.effective, last_updated=facts.dates.last_updated or facts.dates.effective,
-        version=version, lang=facts.locale, dir=text_direction(facts.locale),
+        document=document.id, title=document.title, effective=effective, last_updated=last_updated,
+        version=document.version if isinstance(document, Shown) else None,
+        lang=facts.locale, dir=text_direction(facts.locale),
         accent_light=readable(accent, LIGHT_BG), accent_dark=readable(accent, DARK_BG))
 
 

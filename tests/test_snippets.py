@@ -1,0 +1,170 @@
+"""In-app snippets: self-contained HTML an app can bundle or fetch, and a manifest to cache them by."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from pathlib import Path
+
+from policygen.project import load_project
+from policygen.render import ClauseRenderer
+from policygen.site import BuildOptions, BuildReport, build, render_tenant_documents
+from policygen.snippets import contrast, policy_snippet, readable, snippet_view
+from policygen.theme import Theme
+
+from conftest import REPO, copy_project
+
+APPS = ("ims-pro/apps/customer-app", "ims-pro/apps/field-app")
+BUDGET = 40 * 1024
+
+
+def files(report: BuildReport, prefix: str = "") -> dict[str, bytes]:
+    return {o.path: o.data for o in report.outputs if o.path.startswith(prefix)}
+
+
+def snippets(report: BuildReport) -> dict[str, str]:
+    return {o.path: o.data.decode() for o in report.outputs if o.kind == "snippet"}
+
+
+def style(page: str) -> str:
+    return "\n".join(re.findall(r"<style>(.*?)</style>", page, re.S))
+
+
+def test_every_app_gets_its_snippets_labels_and_manifest(example_site: BuildReport) -> None:
+    out = files(example_site)
+    for app in APPS:
+        for name in ("policy.html", "permissions.html", "manifest.json", "apple-privacy.json",
+                     "play-data-safety.csv", "play-data-safety.json", "sections/data-we-collect.html",
+                     "sections/apps-permissions.html"):
+            assert f"{app}/{name}" in out, name
+    entries = {e["path"]: e for e in json.loads(out["manifest.json"])["files"]}
+    assert entries[f"{APPS[0]}/policy.html"]["kind"] == "snippet"
+    assert entries[f"{APPS[0]}/policy.html"]["app"] == "customer-app"
+    assert entries[f"{APPS[0]}/apple-privacy.json"]["kind"] == "label"
+    assert entries[f"{APPS[0]}/manifest.json"]["kind"] == "data"
+    # Tenants without apps get no app folder.
+    assert not any(p.startswith(("ims-global/apps/", "ihm-connect/apps/")) for p in out)
+
+
+def test_the_app_manifest_lists_every_snippet_with_its_hash(example_site: BuildReport) -> None:
+    out = files(example_site)
+    manifest = json.loads(out[f"{APPS[0]}/manifest.json"])
+    page = next(e for e in json.loads(out["manifest.json"])["files"] if e["path"] == "ims-pro/privacy-policy/index.html")
+    assert (manifest["effective"], manifest["version"]) == (page["effective"], page["version"])
+    assert manifest["document"] == "privacy-policy"
+    assert manifest["tenant"] == "ims-pro" and manifest["app"] == "customer-app"
+    listed = {s["path"] for s in manifest["snippets"]}
+    on_disk = {p.removeprefix(f"{APPS[0]}/") for p in out if p.startswith(APPS[0]) and p.endswith(".html")}
+    assert listed == on_disk
+    for entry in manifest["snippets"] + manifest["labels"]:
+        data = out[f"{APPS[0]}/{entry['path']}"]
+        assert entry["sha256"] == hashlib.sha256(data).hexdigest() and entry["bytes"] == len(data)
+    sections = [s["section"] for s in manifest["snippets"] if s["kind"] == "section"]
+    assert sections[0] == "introduction" and "apps-permissions" in sections
+
+
+def test_snippets_are_self_contained_without_scripts_or_requests(example_site: BuildReport) -> None:
+    for path, page in snippets(example_site).items():
+        assert "<script" not in page and "<link" not in page and "<img" not in page, path
+        assert not re.search(r"\bsrc=|url\(|@import|@font-face", page), path
+        assert "default-src 'none'" in page, path  # the browser enforces it too
+        assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page, path
+        hrefs = re.findall(r'href="([^"]*)"', page)
+        assert all(h.startswith(("#", "https://", "http://", "mailto:", "tel:")) for h in hrefs), (path, hrefs)
+
+
+def test_snippets_follow_text_size_colour_scheme_and_writing_direction(example_site: BuildReport) -> None:
+    for path, page in snippets(example_site).items():
+        css = style(page)
+        assert "@media (prefers-color-scheme: dark)" in css, path
+        assert "-apple-system-body" in css, path
+        sizes = re.findall(r"font-size:\s*([^;}]+)", css)
+        assert sizes and all(re.fullmatch(r"[\d.]+(r?em|%)", s.strip()) for s in sizes), sizes
+        physical = re.findall(r"(?<![-\w])(margin|padding|border)-(left|right|top|bottom)\b|\b(left|right):|text-align:\s*(left|right)", css)
+        assert not physical, (path, physical)
+        assert re.search(r'<html lang="en-IN" dir="ltr">', page), path
+
+
+def test_snippets_follow_the_released_version_the_page_shows(tmp_path: Path) -> None:
+    project = copy_project(tmp_path / "project", releases=True)
+    earlier = build(project, tmp_path / "may", BuildOptions(tenants=["ims-pro"], today=dt.date(2026, 5, 1)))
+    later = build(project, tmp_path / "nov", BuildOptions(tenants=["ims-pro"], today=dt.date(2026, 11, 1)))
+    for report, version, effective in ((earlier, "1", "2026-04-01"), (later, "2", "2026-10-01")):
+        manifest = json.loads(files(report)[f"{APPS[0]}/manifest.json"])
+        assert (manifest["version"], manifest["effective"]) == (version, effective)
+    assert "replaces the version that took effect" in files(later)[f"{APPS[0]}/policy.html"].decode()
+    assert "replaces the version that took effect" not in files(earlier)[f"{APPS[0]}/policy.html"].decode()
+
+
+def test_a_right_to_left_locale_sets_dir_rtl(project: Path) -> None:
+    facts = project / "tenants/ims-pro/tenant.yaml"
+    facts.write_text(facts.read_text().replace("locale: en-IN", "locale: ar"))
+    report = build(project, project / "out", BuildOptions(tenants=["ims-pro"]))
+    page = files(report)[f"{APPS[0]}/policy.html"].decode()
+    assert '<html lang="ar" dir="rtl">' in page
+
+
+def test_the_compact_policy_of_every_seed_tenant_fits_the_size_budget() -> None:
+    project = load_project(REPO)
+    theme = Theme(project.root, project.config.theme)
+    renderer = ClauseRenderer(project.content)
+    sizes: dict[str, int] = {}
+    for slug, tenant in project.tenants.items():
+        for document in render_tenant_documents(project, renderer, tenant):
+            data = policy_snippet(theme, snippet_view(tenant.facts, document), document)
+            sizes[f"{slug}/{document.id}"] = len(data)
+    assert {"ims-pro/privacy-policy", "ims-global/privacy-policy", "ihm-connect/privacy-policy"} <= set(sizes)
+    assert all(size < BUDGET for size in sizes.values()), sizes
+
+
+def test_snippets_show_the_same_rendered_sections_as_the_page(example_site: BuildReport) -> None:
+    out = files(example_site)
+    page = out["ims-pro/privacy-policy/index.html"].decode()
+    policy = out[f"{APPS[0]}/policy.html"].decode()
+    bodies = re.findall(r'<section id="([^"]+)" aria-labelledby="[^"]+">\s*<h2[^>]*>.*?</h2>(.*?)</section>', page, re.S)
+    assert len(bodies) > 10
+    for clause_id, body in bodies:
+        assert body.strip() in policy, clause_id
+
+
+def test_section_snippets_have_one_h1_and_no_skipped_heading_levels(example_site: BuildReport) -> None:
+    for path, page in snippets(example_site).items():
+        levels = [int(n) for n in re.findall(r"<h([1-6])", page)]
+        assert levels.count(1) == 1, path
+        assert all(b - a <= 1 for a, b in zip(levels, levels[1:])), (path, levels)
+
+
+def test_the_permissions_snippet_lists_each_permission_with_its_reason(example_site: BuildReport) -> None:
+    page = files(example_site)[f"{APPS[1]}/permissions.html"].decode()
+    assert "What IMS Pro Field App asks permission for" in page
+    for name, reason in (("Camera", "To capture issue photos"), ("Storage / Files", "To upload attachments"),
+                         ("Notifications", "To provide instant updates")):
+        assert re.search(rf"<strong>{re.escape(name)}</strong> {reason}", page), name
+
+
+def test_facts_stay_text_in_snippets(project: Path) -> None:
+    facts = project / "tenants/ims-pro/tenant.yaml"
+    text = facts.read_text().replace(
+        "reason: To upload attachments and download documents",
+        "reason: \"<script>alert(1)</script> & <img src=x>\"", 1)
+    facts.write_text(text)
+    report = build(project, project / "out", BuildOptions(tenants=["ims-pro"]))
+    for path, page in snippets(report).items():
+        assert "<script>" not in page and "<img" not in page, path
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;img src=x&gt;" in files(report)[f"{APPS[0]}/permissions.html"].decode()
+
+
+def test_accent_colours_are_adjusted_to_stay_readable() -> None:
+    for accent in ("#1f4e79", "#ffee00", "#000000", "#777777"):
+        assert contrast(readable(accent, "#ffffff"), "#ffffff") >= 4.5
+        assert contrast(readable(accent, "#16181b"), "#16181b") >= 4.5
+    assert readable("#1f4e79", "#ffffff") == "#1f4e79"  # already readable: unchanged
+
+
+def test_app_outputs_are_deterministic(project: Path) -> None:
+    first = files(build(project, project / "a", BuildOptions(tenants=["ims-pro"])), "ims-pro/apps/")
+    second = files(build(project, project / "b", BuildOptions(tenants=["ims-pro"])), "ims-pro/apps/")
+    assert first == second and len(first) > 20
+    assert not any(str(project).encode() in data for data in first.values())

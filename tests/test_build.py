@@ -91,11 +91,11 @@ def test_an_unchanged_rebuild_renders_nothing_and_writes_the_same_site(project: 
 
 def test_editing_one_tenant_re_renders_only_that_tenant(project: Path) -> None:
     out = project / "build"
-    build(project, out, opts())
+    build(project, out, opts(drafts=True))
     edit(project / "tenants" / "ims-pro" / "tenant.yaml", "To upload attachments", "To upload files")
-    report = build(project, out, opts())
+    report = build(project, out, opts(drafts=True))
     assert report.rendered_tenants == ["ims-pro"]
-    assert "To upload files" in (out / "ims-pro" / "privacy-policy" / "index.html").read_text(encoding="utf-8")
+    assert "To upload files" in (out / "ims-pro" / "privacy-policy" / "draft" / "index.html").read_text(encoding="utf-8")
 
 
 def test_editing_a_clause_re_renders_only_the_tenants_whose_documents_use_it(project: Path) -> None:
@@ -139,8 +139,8 @@ def test_building_one_tenant_keeps_the_other_tenants_previous_output(project: Pa
     report = build(project, out, opts(tenants=["ims-pro"]))
     assert report.rendered_tenants == ["ims-pro"]
     after = tree(out)
-    assert after["ims-global/privacy-policy/index.html"] == before["ims-global/privacy-policy/index.html"]
-    assert after["ims-pro/privacy-policy/index.html"] != before["ims-pro/privacy-policy/index.html"]
+    assert {p: b for p, b in after.items() if p.startswith("ims-global/")} == \
+        {p: b for p, b in before.items() if p.startswith("ims-global/")}
     assert b"IMS Global" in after["index.html"] or b"Integrated Management" in after["index.html"]
 
 

@@ -329,6 +329,9 @@ _BLOCKS = frozenset({"p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "div",
                      "blockquote", "dt", "dd", "br", "pre"})
 
 
+_MARK = "\ue002"  # marks a block boundary in the parsed text; newlines in HTML source are only spaces
+
+
 class _Text(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -336,7 +339,7 @@ class _Text(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _BLOCKS:
-            self.parts.append(f" {BREAK} ")
+            self.parts.append(f" {_MARK} ")
         elif tag in {"td", "th"}:
             self.parts.append(" ")
 
@@ -344,7 +347,7 @@ class _Text(HTMLParser):
         self.handle_starttag(tag, [])
 
     def handle_data(self, data: str) -> None:
-        self.parts.append(data)
+        self.parts.append(data.replace(_MARK, " "))
 
 
 def tokens(fragment: str) -> list[str]:
@@ -353,14 +356,12 @@ def tokens(fragment: str) -> list[str]:
     parser.feed(fragment)
     parser.close()
     out: list[str] = []
-    for word in re.split(r"[ \t\r\f\v]+|(?<=\n)|(?=\n)", "".join(parser.parts)):
-        word = word.strip(" ")
-        if not word or (word == BREAK and (not out or out[-1] == BREAK)):
-            continue
-        if word.strip():
-            out.extend(w for w in word.split() if w)
-        elif word == BREAK:
-            out.append(BREAK)
+    for word in "".join(parser.parts).split():
+        if word == _MARK:
+            if out and out[-1] != BREAK:
+                out.append(BREAK)
+        else:
+            out.append(word)
     while out and out[-1] == BREAK:
         out.pop()
     return out
@@ -655,9 +656,8 @@ def recorded_reason(snap: "Snapshot") -> str | None:
 class Workspace:
     """A tenant's project as read from disk, to render documents with any facts."""
 
-    root: Path
-    slug: str
     project: "Project"
+    tenant: "TenantSource"
     renderer: ClauseRenderer
     rules: RuleSet
 
@@ -666,11 +666,11 @@ class Workspace:
         from .project import load_project
 
         project = load_project(root, [slug])
-        return cls(project.root, slug, project, ClauseRenderer(project.content), load_rules(project.root, slug))
+        return cls(project, project.tenants[slug], ClauseRenderer(project.content), load_rules(project.root, slug))
 
     @property
-    def tenant(self) -> "TenantSource":
-        return self.project.tenants[self.slug]
+    def slug(self) -> str:
+        return self.tenant.slug
 
     def document(self, document: str | None) -> str:
         known = list(self.tenant.documents)

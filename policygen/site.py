@@ -31,6 +31,7 @@ from babel.dates import format_date
 from .deps import project_digest, tenant_key
 from .errors import Collector, InputError, Problem
 from .feeds import FeedInfo, VersionPaths, atom, entries_in, href, sitemap, version_data, version_json
+from .notices import document_changes
 from .output import Output, check_out_dir, manifest, write_site
 from .project import Project, TenantSource, load_base, load_project, load_tenant_source, select_tenants
 from .render import ClauseRenderer, RenderedClause, RenderedDocument, render_document
@@ -243,6 +244,9 @@ class DocumentPages:
             self.stable()
             for snap in self.releases:
                 self.archive(snap)
+            # redlines for each pair of consecutive versions, and notices for material ones (policygen/notices.py)
+            self.outputs.extend(document_changes(self.project, self.theme, self.renderer, self.tenant, self.doc.id,
+                                                 self.doc.title, self.releases, self.paths.archive, self.common))
             self.history(drafts)
             if drafts:
                 self.draft()

@@ -1,0 +1,226 @@
+"""What people are shown when a policy changes: redline pages and change notices.
+
+For every pair of consecutive released versions the build publishes a redline
+(the fact findings on top, then each clause with its inserted and deleted
+words). For material and consent changes it also publishes a notice in three
+forms: an in-app banner (one self-contained HTML file: inline CSS, no script,
+no external request), and an email body in HTML and in plain text. A notice
+says what changed in plain words, one line per finding, the likely effect, the
+effective date, and links to the new version, the old version and the redline.
+
+    <tenant>/<document>/<YYYY-MM-DD>/changes/index.html      redline (kind "redline")
+    <tenant>/<document>/<YYYY-MM-DD>/notice/banner.html      in-app banner (kind "notice")
+    <tenant>/<document>/<YYYY-MM-DD>/notice/email.html       email body, HTML (kind "notice")
+    <tenant>/<document>/<YYYY-MM-DD>/notice/email.txt        email body, plain text (kind "notice")
+
+The date is the newer version's effective date, the folder of its archive page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import posixpath
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Mapping
+
+from babel.dates import format_date
+
+from .diff import BREAK, ClauseChange, ClauseText, DiffReport, Finding, Piece, Workspace, history
+from .output import Output
+from .render import ClauseRenderer
+from .rules import load_rules, rank
+from .theme import Theme
+
+if TYPE_CHECKING:
+    from .project import Project, TenantSource
+    from .versions import Snapshot
+
+
+@dataclass(frozen=True)
+class Run:
+    op: str  # equal, insert, delete
+    text: str
+
+
+@dataclass(frozen=True)
+class RedlineClause:
+    """One clause of the redline: its title and paragraphs as runs of kept, inserted and deleted words."""
+
+    id: str
+    status: str  # unchanged, changed, added, removed
+    review: str
+    reason: str | None
+    title: tuple[Run, ...]
+    paragraphs: tuple[tuple[Run, ...], ...]
+    inserted: int
+    deleted: int
+
+
+def _paragraphs(pieces: tuple[Piece, ...]) -> list[list[Run]]:
+    paragraphs: list[list[Run]] = [[]]
+    for piece in pieces:
+        words: list[str] = []
+
+        def flush() -> None:
+            if words:
+                paragraphs[-1].append(Run(piece.op, " ".join(words)))
+                words.clear()
+
+        for token in piece.tokens:
+            if token == BREAK:
+                flush()
+                if paragraphs[-1]:
+                    paragraphs.append([])
+            else:
+                words.append(token)
+        flush()
+    return [p for p in paragraphs if p]
+
+
+def redline_clauses(report: DiffReport) -> list[RedlineClause]:
+    """Every clause of the newer version (and the removed ones), changed or not, in document order."""
+    changed: dict[str, ClauseChange] = {c.id: c for c in report.clauses}
+    order = [*report.new.clauses, *[cid for cid in report.old.clauses if cid not in report.new.clauses]]
+    out: list[RedlineClause] = []
+    for cid in order:
+        change = changed.get(cid)
+        if change is None:
+            clause: ClauseText = report.new.clauses.get(cid) or report.old.clauses[cid]
+            pieces: tuple[Piece, ...] = (Piece("equal", tuple(clause.tokens())),)
+            status, review, reason, inserted, deleted = "unchanged", "", None, 0, 0
+        else:
+            pieces = change.pieces
+            status, review, reason = change.status, change.review, change.reason
+            inserted, deleted = change.inserted, change.deleted
+        paragraphs = _paragraphs(pieces)
+        title = tuple(paragraphs[0]) if paragraphs else ()
+        out.append(RedlineClause(cid, status, review, reason, title, tuple(tuple(p) for p in paragraphs[1:]),
+                                 inserted, deleted))
+    return out
+
+
+@dataclass(frozen=True)
+class ChangeLinks:
+    """Where the two versions and the redline are, as links from the file being written."""
+
+    new: str
+    old: str
+    redline: str
+
+
+@dataclass(frozen=True)
+class NoticeView:
+    """Everything a notice template prints: plain text only (templates escape it)."""
+
+    organisation: str
+    document: str
+    tier: str
+    effective: dt.date
+    effective_text: str  # the effective date, written in the tenant's locale
+    released_text: str
+    old_version: str
+    new_version: str
+    lines: tuple[Finding, ...]  # one per finding, most serious first
+    effects: tuple[str, ...]  # the likely effects, without repeats
+    reviewed: tuple[str, ...]  # titles of clauses reworded with the same facts
+    links: ChangeLinks
+    accent: str | None
+    lang: str
+
+    @property
+    def consent(self) -> bool:
+        return self.tier == "consent"
+
+
+def _date(day: dt.date, locale: str) -> str:
+    return format_date(day, format="long", locale=locale.replace("-", "_"))
+
+
+def notice_view(report: DiffReport, organisation: str, document: str, links: ChangeLinks, locale: str,
+                accent: str | None) -> NoticeView:
+    shown = [f for f in report.findings if rank(f.tier) >= rank("minor")]
+    shown.sort(key=lambda f: -rank(f.tier))  # stable: facts order within a tier
+    effects: list[str] = []
+    for f in shown:
+        if rank(f.tier) >= rank("material") and f.effect and f.effect not in effects:
+            effects.append(f.effect)
+    reviewed = tuple(c.title for c in report.clauses if c.review in {"needs-review", "editorial"})
+    released = report.new.released or report.new.effective
+    return NoticeView(organisation, document, report.tier, report.new.effective, _date(report.new.effective, locale),
+                      _date(released, locale), report.old.label, report.new.label, tuple(shown), tuple(effects),
+                      reviewed, links, accent, locale)
+
+
+@dataclass(frozen=True)
+class PairPaths:
+    """The files of one pair of consecutive versions, from the site root."""
+
+    folder: str  # <tenant>/<document>/<YYYY-MM-DD> of the newer version
+    new_page: str
+    old_page: str
+
+    @property
+    def redline(self) -> str:
+        return f"{self.folder}/changes/index.html"
+
+    @property
+    def banner(self) -> str:
+        return f"{self.folder}/notice/banner.html"
+
+    @property
+    def email_html(self) -> str:
+        return f"{self.folder}/notice/email.html"
+
+    @property
+    def email_text(self) -> str:
+        return f"{self.folder}/notice/email.txt"
+
+    def links(self, origin: str, base_url: str | None) -> ChangeLinks:
+        return ChangeLinks(_href(self.new_page, origin, base_url), _href(self.old_page, origin, base_url),
+                           _href(self.redline, origin, base_url))
+
+
+def _href(path: str, origin: str, base_url: str | None) -> str:
+    """Absolute with a base_url (emails and apps need that); else relative to the file."""
+    if base_url:
+        return base_url.rstrip("/") + "/" + path
+    return posixpath.relpath(path, posixpath.dirname(origin) or ".")
+
+
+def change_outputs(theme: Theme, report: DiffReport, paths: PairPaths, *, organisation: str, document_title: str,
+                   locale: str, accent: str | None, base_url: str | None, common: Mapping[str, Any]) -> list[Output]:
+    """The redline of one pair of versions, and its notice when the change is material or consent."""
+    slug, doc = report.tenant, report.document
+    version = report.new.label
+    meta = {"tenant": slug, "document": doc, "version": version, "effective": report.new.effective}
+    at = paths.redline
+    view = notice_view(report, organisation, document_title, paths.links(at, base_url), locale, accent)
+    page = theme.render("redline.html", redline=view, clauses=redline_clauses(report),
+                        root="../" * at.count("/"), **common)
+    outputs = [Output(at, "redline", page, **meta)]
+    if not report.needs_notice:
+        return outputs
+    for path, template in ((paths.banner, "notice-banner.html"), (paths.email_html, "email.html"),
+                           (paths.email_text, "email.txt")):
+        note = notice_view(report, organisation, document_title, paths.links(path, base_url), locale, accent)
+        outputs.append(Output(path, "notice", theme.render(template, notice=note, lang=locale), **meta))
+    return outputs
+
+
+def document_changes(project: "Project", theme: Theme, renderer: ClauseRenderer, tenant: "TenantSource",
+                     doc_id: str, title: str, releases: list["Snapshot"], archive: Callable[["Snapshot"], str],
+                     common: Mapping[str, Any]) -> list[Output]:
+    """Redlines and notices for every pair of consecutive versions of one document."""
+    if len(releases) < 2:
+        return []
+    space = Workspace(project, tenant, renderer, load_rules(project.root, tenant.slug))
+    facts = tenant.facts
+    outputs: list[Output] = []
+    for old, report in zip(releases, history(space, doc_id, releases)):
+        new = releases[old.version]  # versions count up from 1 without gaps
+        new_page = archive(new)
+        paths = PairPaths(posixpath.dirname(new_page), new_page, archive(old))
+        outputs.extend(change_outputs(theme, report, paths, organisation=facts.name, document_title=title,
+                                      locale=facts.locale, accent=facts.theme.accent,
+                                      base_url=project.config.base_url, common=common))
+    return outputs

@@ -444,9 +444,34 @@ class Changes(Model):
 
 
 class Theme(Model):
-    display_name: Text | None = None
+    """Branding of the tenant's pages."""
+
+    display_name: Text | None = Field(None, description="Name in the page header, if not organisation.display_name")
     logo: Text | None = Field(None, description="Image file in the tenant folder, e.g. logo.svg")
-    accent: Colour | None = None
+    accent: Colour | None = Field(None, description="Colour of links and rules, #rrggbb; must reach 4.5:1 contrast on white")
+
+    @model_validator(mode="after")
+    def _readable(self) -> "Theme":
+        # The accent colours links on a white page: below 4.5:1 people with low vision cannot read them (WCAG 1.4.3).
+        if self.accent and contrast(self.accent, "#ffffff") < 4.5:
+            darker = self.accent
+            while contrast(darker, "#ffffff") < 4.5:
+                darker = "#" + "".join(f"{int(int(darker[i:i + 2], 16) * 0.9):02x}" for i in (1, 3, 5))
+            raise ValueError(f"accent {self.accent} has contrast {contrast(self.accent, '#ffffff'):.1f}:1 on white, "
+                             f"below the 4.5:1 that text needs; a darker shade such as {darker} reads well")
+        return self
+
+
+def contrast(a: str, b: str) -> float:
+    """WCAG 2 contrast ratio of two #rrggbb colours."""
+
+    def luminance(colour: str) -> float:
+        channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
 
 
 Jurisdiction = Literal["eu_gdpr", "uk_gdpr", "us_ca", "in_dpdp"]

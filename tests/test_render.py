@@ -181,3 +181,20 @@ def test_clause_skeletons_are_shared_between_tenants_so_markdown_is_rendered_onc
     second = markdown.render.cache_info()
     assert second.misses - first.misses <= 2  # only clauses whose shape depends on a changed value
     assert second.hits - first.hits >= 8
+
+
+def test_an_accent_colour_too_light_to_read_on_white_is_refused_with_a_darker_suggestion(project: Path) -> None:
+    tenant = project / "tenants" / "ims-pro" / "tenant.yaml"
+    text = tenant.read_text(encoding="utf-8")
+    import re
+
+    tenant.write_text(re.sub(r"accent: '#[0-9a-f]{6}'", "accent: '#7fbfff'", text), encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        build(project, project / "build", OPTS)
+    [problem] = caught.value.problems
+    assert problem.key_path == "theme" and problem.line is not None
+    assert "contrast 1.9:1" in problem.message and "darker shade such as #" in problem.message
+    from policygen.facts import contrast
+
+    suggested = problem.message.split("such as ")[1].split()[0]
+    assert contrast(suggested, "#ffffff") >= 4.5

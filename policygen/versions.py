@@ -155,9 +155,6 @@ class Snapshot:
             "previous": self.previous,
         }
 
-    def same_text(self, other: Snapshot) -> bool:
-        return self.title == other.title and self.clauses == other.clauses
-
 
 Summariser = Callable[[Snapshot | None, Snapshot], Any]
 
@@ -282,14 +279,28 @@ def dated_facts(facts: Tenant, effective: dt.date, released: dt.date) -> Tenant:
     return facts.model_copy(update={"dates": Dates(effective=effective, last_updated=released)})
 
 
-def snapshot_of(doc: RenderedDocument, facts: Tenant, version: int, effective: dt.date, released: dt.date,
-                previous: str | None) -> Snapshot:
-    clauses = tuple(
+def frozen_clauses(doc: RenderedDocument) -> tuple[SnapshotClause, ...]:
+    return tuple(
         SnapshotClause(id=c.id, title=c.title, order=c.order, html=c.html,
                        headings=tuple(SnapshotHeading(id=h.id, text=h.text) for h in c.headings))
         for c in doc.clauses)
+
+
+def snapshot_of(doc: RenderedDocument, facts: Tenant, version: int, effective: dt.date, released: dt.date,
+                previous: str | None) -> Snapshot:
     return Snapshot(tenant=doc.tenant, document=doc.id, title=doc.title, version=version, effective=effective,
-                    released=released, facts_data=facts.model_dump(mode="json"), clauses=clauses, previous=previous)
+                    released=released, facts_data=facts.model_dump(mode="json"), clauses=frozen_clauses(doc),
+                    previous=previous)
+
+
+def reads_as(renderer: ClauseRenderer, slug: str, facts: Tenant, doc_id: str, clauses: Any, title: str,
+             snap: Snapshot) -> bool:
+    """Whether the document rendered now (with the version's own dates) reads exactly as *snap*.
+
+    Only the published text counts: a fact no clause prints, or a theme change, is no new version.
+    """
+    again = render_document(renderer, slug, dated_facts(facts, snap.effective, snap.released), doc_id, clauses, title)
+    return again.title == snap.title and frozen_clauses(again) == snap.clauses
 
 
 def with_hash(snap: Snapshot) -> Snapshot:
@@ -334,11 +345,8 @@ def plan_release(renderer: ClauseRenderer, slug: str, folder: Path, facts: Tenan
     """The next version of one document, or None when it reads exactly as the last release."""
     releases = load_releases(folder, doc_id)
     last = releases[-1] if releases else None
-    if last is not None:
-        again = render_document(renderer, slug, dated_facts(facts, last.effective, last.released), doc_id,
-                                clauses, title)
-        if snapshot_of(again, facts, last.version, last.effective, last.released, None).same_text(last):
-            return None
+    if last is not None and reads_as(renderer, slug, facts, doc_id, clauses, title, last):
+        return None
     for snap in releases:
         if snap.effective == effective:
             raise InputError([Problem(f"{doc_id}: version {snap.version} already takes effect on {effective}; "

@@ -11,10 +11,15 @@ REPO = Path(__file__).resolve().parent.parent
 EXPECTATIONS = Path(__file__).resolve().parent / "expectations"
 
 
-def copy_project(dest: Path) -> Path:
-    """A private copy of the example project, so tests can edit facts and clauses freely."""
+def copy_project(dest: Path, releases: bool = True) -> Path:
+    """A private copy of the example project, so tests can edit facts and clauses freely.
+
+    With releases=False the tenants' released versions (tenants/*/releases/) are left out:
+    every document then publishes from the working tree, and edits show at its stable URL.
+    """
     for name in ("content", "themes", "tenants"):
-        shutil.copytree(REPO / name, dest / name)
+        ignore = None if releases or name != "tenants" else shutil.ignore_patterns("releases")
+        shutil.copytree(REPO / name, dest / name, ignore=ignore)
     for name in ("policygen.yaml",):
         if (REPO / name).exists():
             shutil.copy(REPO / name, dest / name)

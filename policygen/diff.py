@@ -158,6 +158,10 @@ def _words(name: str) -> str:
     return FIELD_WORDS.get(name, name.replace("_", " "))
 
 
+def _raw(value: Any) -> str:
+    return str(value.value) if isinstance(value, Enum) else str(value)
+
+
 def _key_text(key: str) -> str:
     return key.replace("\\", "\\\\").replace("]", "\\]")
 
@@ -172,7 +176,7 @@ def _entry_keys(items: Sequence[BaseModel]) -> list[str]:
         else:
             fields = ENTRY_KEYS.get(type(item).__name__)
             if fields:
-                key = ":".join(text(getattr(item, f)) for f in fields if getattr(item, f) is not None)
+                key = ":".join(_raw(getattr(item, f)) for f in fields if getattr(item, f) is not None)
             else:
                 key = label(item)
         seen[key] += 1

@@ -17,7 +17,9 @@ from pydantic_core import core_schema
 _WORDS = {
     "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
     "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
-    "thirty": 30, "sixty": 60, "ninety": 90,
+    "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
+    "nineteen": 19, "twenty": 20, "twenty-four": 24, "thirty": 30, "thirty-six": 36, "forty-five": 45,
+    "forty-eight": 48, "sixty": 60, "ninety": 90,
 }
 # Days per unit; a business day is counted as 7/5 of a calendar day so that
 # "5 business days" and "7 days" compare as equal.
@@ -25,7 +27,8 @@ _UNITS = {
     "hour": 1 / 24, "day": 1.0, "business day": 7 / 5, "working day": 7 / 5,
     "week": 7.0, "month": 365.25 / 12, "year": 365.25,
 }
-_NUM = r"(\d+(?:\.\d+)?|" + "|".join(_WORDS) + r")"
+# Longest words first, so "eighteen" is not read as "eight" followed by junk.
+_NUM = r"(\d+(?:\.\d+)?|" + "|".join(sorted(_WORDS, key=len, reverse=True)) + r")"
 _PATTERN = re.compile(
     r"^\s*(?:(?P<bound>up to|within|at most|no more than|at least)\s+)?"
     + r"(?P<low>" + _NUM[1:-1] + r")"

@@ -1,0 +1,465 @@
+"""Every default materiality rule, in both directions, on a small tenant that uses every section.
+
+Each case changes the facts one way; the forward diff (before -> after) and the
+backward diff (after -> before) must each give the stated change kind, tier and
+rule at the stated path. A last test checks that the table covers every rule and
+every change kind the default rules file names.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import pytest
+
+from policygen.diff import Finding, diff_facts
+from policygen.facts import Tenant
+from policygen.rules import RuleSet, load_rules
+
+BASE: dict[str, Any] = {
+    "organisation": {
+        "legal_name": "Example Ltd", "display_name": "Example", "email": "privacy@example.org",
+        "registration": {"number": "123456", "registry": "Companies House"},
+        "address": {"lines": ["1 High Street"], "locality": "Leeds", "country": "United Kingdom"},
+    },
+    "dpo": {"name": "Dana Officer", "email": "dpo@example.org"},
+    "data_categories": [
+        {"id": "account", "name": "Account data", "items": ["Name", "Email address"], "retention": "account"},
+        {"id": "usage", "name": "Usage data", "items": ["Pages visited"], "sources": ["automated"]},
+    ],
+    "sources": [{"kind": "direct", "description": "Forms you fill in"}],
+    "purposes": [
+        {"id": "service", "name": "Providing the service", "activities": ["Running your account"],
+         "dpv": "dpv:ServiceProvision", "data": ["account"], "lawful_bases": [{"basis": "contract"}],
+         "provision": "contractual"},
+        {"id": "analytics", "name": "Understanding use", "data": ["usage"],
+         "lawful_bases": [{"basis": "legitimate_interest", "interest": "Improving the site"}]},
+    ],
+    "marketing": {"basis": "consent", "opt_out": "Use the unsubscribe link."},
+    "apps": [{"id": "app", "name": "Example App", "audience": "customers",
+              "permissions": [{"id": "camera", "reason": "To scan receipts"}]}],
+    "recipients": [{"id": "hosting", "category": "Cloud hosting providers", "names": ["Hostco"],
+                    "location": "United Kingdom", "purposes": ["service"]}],
+    "transfers": [{"id": "us", "destination": "the United States", "mechanism": ["Standard contractual clauses"],
+                   "recipients": ["hosting"]}],
+    "retention": {
+        "summary": "We keep data only as long as needed.",
+        "periods": [
+            {"id": "account", "data": "Account data", "period": "18 months"},
+            {"id": "logs", "data": "Server logs", "criteria": "While needed for security"},
+        ],
+        "backups": {"period": "90 days"},
+    },
+    "deletion": {"how": "Email us.", "timelines": ["account"]},
+    "children": {"min_age": 16, "statement": "Not for children."},
+    "rights": [{"id": "access"}, {"id": "erasure", "how": "Use the account page."}],
+    "requests": {"channels": [{"kind": "email", "value": "privacy@example.org"},
+                              {"kind": "url", "value": "https://example.org/privacy"}],
+                 "response_time": "one month"},
+    "complaints": {"response_days": 30},
+    "cookies": "We use necessary cookies only.",
+    "documents": [{"id": "privacy-policy"}],
+    "dates": {"effective": "2026-01-01"},
+}
+
+
+def first(items: list[dict[str, Any]], key: str) -> dict[str, Any]:
+    return next(i for i in items if i["id"] == key)
+
+
+Edit = Callable[[dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    edit: Edit  # turns BASE (before) into after
+    path: str
+    forward: tuple[str, str, str]  # change, tier, rule: before -> after
+    backward: tuple[str, str, str] | None  # after -> before; None when it is the same as forward
+
+
+def set_(where: Callable[[dict[str, Any]], dict[str, Any]], key: str, value: Any) -> Edit:
+    def edit(d: dict[str, Any]) -> None:
+        target = where(d)
+        if value is None:
+            target.pop(key, None)
+        else:
+            target[key] = value
+    return edit
+
+
+def append(where: Callable[[dict[str, Any]], list[Any]], value: Any) -> Edit:
+    return lambda d: where(d).append(copy.deepcopy(value))
+
+
+def org(d: dict[str, Any]) -> dict[str, Any]:
+    return d["organisation"]
+
+
+def cat(cid: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    return lambda d: first(d["data_categories"], cid)
+
+
+def purpose(pid: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    return lambda d: first(d["purposes"], pid)
+
+
+def period(pid: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    return lambda d: first(d["retention"]["periods"], pid)
+
+
+def children(d: dict[str, Any]) -> dict[str, Any]:
+    return d["children"]
+
+
+def no_children(d: dict[str, Any]) -> None:
+    d.pop("children")
+
+
+def sequence(*edits: Edit) -> Edit:
+    def edit(d: dict[str, Any]) -> None:
+        for e in edits:
+            e(d)
+    return edit
+
+
+CASES: list[Case] = [
+    # children
+    Case("children section removed", no_children, "children", ("removed", "material", "children-statement"),
+         ("added", "material", "children-statement")),
+    Case("minimum age lowered", set_(children, "min_age", 12), "children.min_age",
+         ("decreased", "consent", "children-min-age"), ("increased", "minor", "children-min-age")),
+    Case("service directed at children", set_(children, "directed_at_children", True), "children.directed_at_children",
+         ("enabled", "consent", "children-directed"), ("disabled", "minor", "children-directed")),
+    Case("parental consent introduced", set_(children, "consent", "parental"), "children.consent",
+         ("changed", "consent", "children-practices"), None),
+    Case("children statement dropped", set_(children, "statement", None), "children.statement",
+         ("removed", "consent", "children-practices"), ("added", "consent", "children-practices")),
+    Case("selling data of under-16s", set_(children, "sells_or_shares_under_16", True),
+         "children.sells_or_shares_under_16", ("enabled", "consent", "children-practices"),
+         ("disabled", "minor", "children-practices")),
+    # purposes and legal bases
+    Case("purpose added", append(lambda d: d["purposes"], {"id": "profiling", "name": "Profiling you"}),
+         "purposes[profiling]", ("added", "material", "purpose"), ("removed", "minor", "purpose")),
+    Case("data used for a purpose", append(lambda d: purpose("analytics")(d)["data"], "account"),
+         "purposes[analytics].data", ("added", "material", "purpose-data"), ("removed", "minor", "purpose-data")),
+    Case("purpose activity added", append(lambda d: purpose("service")(d)["activities"], "Selling upgrades"),
+         "purposes[service].activities", ("added", "material", "purpose-activities"),
+         ("removed", "minor", "purpose-activities")),
+    Case("legal basis added", append(lambda d: purpose("service")(d)["lawful_bases"], {"basis": "consent"}),
+         "purposes[service].lawful_bases[consent]", ("added", "material", "legal-basis"),
+         ("removed", "material", "legal-basis")),
+    Case("legitimate interest changed", lambda d: purpose("analytics")(d)["lawful_bases"][0].update(interest="Ads"),
+         "purposes[analytics].lawful_bases[legitimate_interest].interest",
+         ("changed", "material", "legal-basis-interest"), None),
+    Case("legitimate interest no longer stated", lambda d: purpose("analytics")(d)["lawful_bases"][0].pop("interest"),
+         "purposes[analytics].lawful_bases[legitimate_interest].interest",
+         ("removed", "material", "legal-basis-interest"), ("added", "material", "legal-basis-interest")),
+    Case("purpose reclassified", set_(purpose("service"), "dpv", "dpv:Marketing"), "purposes[service].dpv",
+         ("changed", "material", "purpose-redefined"), None),
+    Case("purpose classified", set_(purpose("analytics"), "dpv", "dpv:ServiceOptimisation"), "purposes[analytics].dpv",
+         ("added", "material", "purpose-redefined"), ("removed", "material", "purpose-redefined")),
+    Case("purpose made required", set_(purpose("service"), "provision", "required"), "purposes[service].provision",
+         ("changed", "material", "purpose-provision"), None),
+    Case("provision stated", set_(purpose("analytics"), "provision", "optional"), "purposes[analytics].provision",
+         ("added", "material", "purpose-provision"), ("removed", "material", "purpose-provision")),
+    Case("marketing basis changed", set_(lambda d: d["marketing"], "basis", "legitimate_interest"), "marketing.basis",
+         ("changed", "material", "marketing-basis"), None),
+    Case("marketing basis dropped", set_(lambda d: d["marketing"], "basis", None), "marketing.basis",
+         ("removed", "material", "marketing-basis"), ("added", "material", "marketing-basis")),
+    Case("marketing stopped", lambda d: d.pop("marketing"), "marketing", ("removed", "minor", "marketing"),
+         ("added", "material", "marketing")),
+    Case("third-party marketing", set_(lambda d: d["marketing"], "third_party", "Partners may email you."),
+         "marketing.third_party", ("added", "material", "marketing-third-party"),
+         ("removed", "minor", "marketing-third-party")),
+    Case("third-party marketing reworded",
+         sequence(set_(lambda d: d["marketing"], "third_party", "Partners email you.")),
+         "marketing.third_party", ("added", "material", "marketing-third-party"), None),
+    # data and permissions
+    Case("sensitive data category added",
+         append(lambda d: d["data_categories"], {"id": "health", "name": "Health data", "items": ["Allergies"],
+                                                 "sensitive": True}),
+         "data_categories[health]", ("added", "consent", "data-category-sensitive-added"),
+         ("removed", "minor", "data-category")),
+    Case("data category added",
+         append(lambda d: d["data_categories"], {"id": "location", "name": "Location", "items": ["GPS position"]}),
+         "data_categories[location]", ("added", "material", "data-category"), ("removed", "minor", "data-category")),
+    Case("data item added", append(lambda d: cat("account")(d)["items"], "Date of birth"),
+         "data_categories[account].items", ("added", "material", "data-items"), ("removed", "minor", "data-items")),
+    Case("data made sensitive", set_(cat("usage"), "sensitive", True), "data_categories[usage].sensitive",
+         ("enabled", "consent", "data-sensitive"), ("disabled", "minor", "data-sensitive")),
+    Case("data sold", set_(cat("usage"), "sold", True), "data_categories[usage].sold",
+         ("enabled", "material", "data-sold-shared"), ("disabled", "minor", "data-sold-shared")),
+    Case("data made optional", set_(cat("account"), "required", False), "data_categories[account].required",
+         ("disabled", "minor", "data-required"), ("enabled", "material", "data-required")),
+    Case("data from a new source", append(lambda d: cat("account")(d).setdefault("sources", ["direct"]), "third_party"),
+         "data_categories[account].sources", ("added", "material", "data-sources"), ("removed", "minor", "data-sources")),
+    Case("source added", append(lambda d: d["sources"], {"kind": "public", "description": "Public registers"}),
+         "sources[public]", ("added", "material", "source"), ("removed", "minor", "source")),
+    Case("retention link dropped", set_(cat("account"), "retention", None), "data_categories[account].retention",
+         ("removed", "material", "data-retention-link"), ("added", "minor", "data-retention-link")),
+    Case("retention link changed", set_(cat("account"), "retention", "logs"), "data_categories[account].retention",
+         ("changed", "material", "data-retention-link"), None),
+    Case("app added", append(lambda d: d["apps"], {"id": "watch", "name": "Example Watch", "audience": "runners"}),
+         "apps[watch]", ("added", "material", "app"), ("removed", "minor", "app")),
+    Case("device permission added",
+         append(lambda d: d["apps"][0]["permissions"], {"id": "location", "reason": "To find stores"}),
+         "apps[app].permissions[location]", ("added", "material", "device-permission"),
+         ("removed", "minor", "device-permission")),
+    Case("permission made required", lambda d: d["apps"][0]["permissions"][0].update(optional=False),
+         "apps[app].permissions[camera].optional", ("disabled", "material", "device-permission-required"),
+         ("enabled", "minor", "device-permission-required")),
+    Case("app collects a category", lambda d: d["apps"][0].update(data=["usage"]), "apps[app].data",
+         ("added", "material", "app-data"), ("removed", "minor", "app-data")),
+    # recipients and transfers
+    Case("recipient category added",
+         append(lambda d: d["recipients"], {"id": "ads", "category": "Advertising networks", "role": "controller"}),
+         "recipients[ads]", ("added", "material", "recipient"), ("removed", "minor", "recipient")),
+    Case("named vendor in a disclosed category", append(lambda d: d["recipients"][0]["names"], "Cloudy Inc"),
+         "recipients[hosting].names", ("added", "minor", "recipient-vendor"), ("removed", "minor", "recipient-vendor")),
+    Case("recipient gets data for another purpose", append(lambda d: d["recipients"][0]["purposes"], "analytics"),
+         "recipients[hosting].purposes", ("added", "material", "recipient-purposes"),
+         ("removed", "minor", "recipient-purposes")),
+    Case("recipient moves abroad", set_(lambda d: d["recipients"][0], "location", "India"), "recipients[hosting].location",
+         ("changed", "material", "recipient-changed"), None),
+    Case("recipient location no longer stated", set_(lambda d: d["recipients"][0], "location", None),
+         "recipients[hosting].location", ("removed", "material", "recipient-changed"),
+         ("added", "material", "recipient-changed")),
+    Case("selling data", set_(lambda d: d.setdefault("sharing", {}), "sells", True), "sharing.sells",
+         ("enabled", "material", "selling-sharing"), ("disabled", "minor", "selling-sharing")),
+    Case("transfer added",
+         append(lambda d: d["transfers"], {"id": "in", "destination": "India", "mechanism": ["Consent"]}),
+         "transfers[in]", ("added", "material", "transfer"), ("removed", "minor", "transfer")),
+    Case("transfer mechanism added", append(lambda d: d["transfers"][0]["mechanism"], "Binding corporate rules"),
+         "transfers[us].mechanism", ("added", "material", "transfer-mechanism"),
+         ("removed", "material", "transfer-mechanism")),
+    Case("transfer destination changed", set_(lambda d: d["transfers"][0], "destination", "China"),
+         "transfers[us].destination", ("changed", "material", "transfer-destination"), None),
+    Case("transferred to another recipient",
+         sequence(append(lambda d: d["recipients"], {"id": "support", "category": "Support desks"}),
+                  append(lambda d: d["transfers"][0]["recipients"], "support")),
+         "transfers[us].recipients", ("added", "material", "transfer-recipients"),
+         ("removed", "minor", "transfer-recipients")),
+    # retention
+    Case("retention lengthened", set_(period("account"), "period", "2 years"), "retention.periods[account].period",
+         ("lengthened", "material", "retention-period"), ("shortened", "minor", "retention-period")),
+    Case("retention reworded with the same span", set_(period("account"), "period", "eighteen months"),
+         "retention.periods[account].period", ("reworded", "editorial", "retention-period"), None),
+    Case("retention period given", set_(period("logs"), "period", "30 days"), "retention.periods[logs].period",
+         ("added", "minor", "retention-period"), ("removed", "material", "retention-period")),
+    Case("retention entry removed", lambda d: d["retention"]["periods"].pop(1), "retention.periods[logs]",
+         ("removed", "material", "retention-entry"), ("added", "minor", "retention-entry")),
+    Case("retention criteria changed", set_(period("logs"), "criteria", "Forever"), "retention.periods[logs].criteria",
+         ("changed", "material", "retention-criteria"), None),
+    Case("retention trigger stated", set_(period("account"), "trigger", "after you close your account"),
+         "retention.periods[account].trigger", ("added", "material", "retention-criteria"),
+         ("removed", "material", "retention-criteria")),
+    Case("backups kept longer", set_(lambda d: d["retention"]["backups"], "period", "1 year"), "retention.backups.period",
+         ("lengthened", "material", "backups-period"), ("shortened", "minor", "backups-period")),
+    Case("backups reworded", set_(lambda d: d["retention"]["backups"], "period", "ninety days"),
+         "retention.backups.period", ("reworded", "editorial", "backups-period"), None),
+    Case("deletion timeline dropped", set_(lambda d: d["deletion"], "timelines", []), "deletion.timelines",
+         ("removed", "material", "deletion-timeline"), ("added", "minor", "deletion-timeline")),
+    # who we are and how to reach us
+    Case("controller changed", set_(org, "legal_name", "Buyer plc"), "organisation.legal_name",
+         ("changed", "material", "controller"), None),
+    Case("controller becomes a processor", set_(org, "role", "processor"), "organisation.role",
+         ("changed", "material", "controller"), None),
+    Case("controller re-registered", set_(lambda d: org(d)["registration"], "number", "999999"),
+         "organisation.registration.number", ("changed", "material", "controller-registration"), None),
+    Case("rights channel removed", lambda d: d["requests"]["channels"].pop(1),
+         "requests.channels[url:https://example.org/privacy]", ("removed", "material", "rights-channel"),
+         ("added", "minor", "rights-channel")),
+    Case("rights channel note added", lambda d: d["requests"]["channels"][0].update(note="Answered in English"),
+         "requests.channels[email:privacy@example.org].note", ("added", "minor", "rights-channel-changed"),
+         ("removed", "minor", "rights-channel-changed")),
+    Case("rights channel note changed",
+         sequence(lambda d: d["requests"]["channels"][0].update(note="Answered in English")),
+         "requests.channels[email:privacy@example.org].note", ("added", "minor", "rights-channel-changed"), None),
+    Case("requests section removed", lambda d: d.pop("requests"), "requests", ("removed", "material", "rights-requests"),
+         ("added", "minor", "rights-requests")),
+    Case("slower answers", set_(lambda d: d["requests"], "response_time", "45 days"), "requests.response_time",
+         ("lengthened", "material", "request-response-time"), ("shortened", "minor", "request-response-time")),
+    Case("answer time reworded", set_(lambda d: d["requests"], "response_time", "1 month"), "requests.response_time",
+         ("reworded", "editorial", "request-response-time"), None),
+    Case("answer time no longer promised", set_(lambda d: d["requests"], "response_time", None),
+         "requests.response_time", ("removed", "material", "request-response-time"),
+         ("added", "minor", "request-response-time")),
+    Case("fee introduced", set_(lambda d: d["requests"], "fee", "10 GBP per request"), "requests.fee",
+         ("added", "material", "request-fee"), ("removed", "minor", "request-fee")),
+    Case("fee changed", sequence(set_(lambda d: d["requests"], "fee", "10 GBP")), "requests.fee",
+         ("added", "material", "request-fee"), None),
+    Case("complaints answered later", set_(lambda d: d["complaints"], "response_days", 60), "complaints.response_days",
+         ("increased", "material", "complaint-response-time"), ("decreased", "minor", "complaint-response-time")),
+    Case("complaint time no longer promised", set_(lambda d: d["complaints"], "response_days", None),
+         "complaints.response_days", ("removed", "material", "complaint-response-time"),
+         ("added", "minor", "complaint-response-time")),
+    Case("right removed", lambda d: d["rights"].pop(0), "rights[access]", ("removed", "material", "right"),
+         ("added", "minor", "right")),
+    Case("how to use a right changed", lambda d: d["rights"][1].update(how="Write to us."), "rights[erasure].how",
+         ("changed", "material", "right-how"), None),
+    Case("how to use a right removed", lambda d: d["rights"][1].pop("how"), "rights[erasure].how",
+         ("removed", "material", "right-how"), ("added", "minor", "right-how")),
+    Case("no more data protection officer", lambda d: d.pop("dpo"), "dpo", ("removed", "material", "officer"),
+         ("added", "minor", "officer")),
+    Case("new contact email", set_(org, "email", "hello@example.org"), "organisation.email",
+         ("changed", "minor", "contact"), None),
+    Case("phone number added", set_(org, "phone", "+44 113 496 0000"), "organisation.phone",
+         ("added", "minor", "contact"), ("removed", "minor", "contact")),
+    Case("address line added", lambda d: org(d)["address"]["lines"].append("Floor 2"), "organisation.address.lines",
+         ("added", "minor", "contact"), ("removed", "minor", "contact")),
+    # other practices
+    Case("automated decisions start", lambda d: d.update(automated_decisions="We score applications automatically."),
+         "automated_decisions", ("added", "material", "automated-decisions"),
+         ("removed", "minor", "automated-decisions")),
+    Case("automated decisions changed",
+         sequence(lambda d: d.update(automated_decisions="We score applications.")),
+         "automated_decisions", ("added", "material", "automated-decisions"), None),
+    Case("locale changed", lambda d: d.update(locale="en-GB"), "locale", ("changed", "technical", "presentation"), None),
+    Case("accent colour changed", lambda d: d.update(theme={"accent": "#112233"}), "theme.accent",
+         ("added", "technical", "presentation-detail"), ("removed", "technical", "presentation-detail")),
+    Case("accent colour replaced", lambda d: d.update(theme={"accent": "#112233"}), "theme.accent",
+         ("changed", "technical", "presentation-detail"), None),
+    Case("cookies reworded", lambda d: d.update(cookies="We only use necessary cookies."), "cookies",
+         ("changed", "minor", "other-fact"), None),
+    Case("cookies statement dropped", lambda d: d.pop("cookies"), "cookies", ("removed", "minor", "other-fact"),
+         ("added", "minor", "other-fact")),
+    Case("backups no longer encrypted", set_(lambda d: d["retention"]["backups"], "encrypted", False),
+         "retention.backups.encrypted", ("disabled", "minor", "other-fact"), ("enabled", "minor", "other-fact")),
+]
+
+# Cases whose "before" is not BASE: (name -> (before edit, after edit)).
+STARTS: dict[str, tuple[Edit, Edit]] = {
+    "third-party marketing reworded": (set_(lambda d: d["marketing"], "third_party", "Partners may email you."),
+                                       set_(lambda d: d["marketing"], "third_party", "Partners email you.")),
+    "rights channel note changed": (lambda d: d["requests"]["channels"][0].update(note="English only"),
+                                    lambda d: d["requests"]["channels"][0].update(note="Answered in English")),
+    "fee changed": (set_(lambda d: d["requests"], "fee", "5 GBP"), set_(lambda d: d["requests"], "fee", "10 GBP")),
+    "accent colour replaced": (lambda d: d.update(theme={"accent": "#445566"}), lambda d: d.update(theme={"accent": "#112233"})),
+    "automated decisions changed": (lambda d: d.update(automated_decisions="We score loans."),
+                                    lambda d: d.update(automated_decisions="We score applications.")),
+}
+
+# Overrides for cases whose recorded change differs because their start differs.
+EXPECT: dict[str, tuple[tuple[str, str, str], tuple[str, str, str] | None]] = {
+    "third-party marketing reworded": (("changed", "material", "marketing-third-party"), None),
+    "rights channel note changed": (("changed", "minor", "rights-channel-changed"), None),
+    "fee changed": (("changed", "material", "request-fee"), None),
+    "automated decisions changed": (("changed", "material", "automated-decisions"), None),
+}
+
+
+def tenant(data: dict[str, Any]) -> Tenant:
+    return Tenant.model_validate(data)
+
+
+def versions(case: Case) -> tuple[Tenant, Tenant]:
+    before = copy.deepcopy(BASE)
+    after = copy.deepcopy(BASE)
+    if case.name in STARTS:
+        start, end = STARTS[case.name]
+        start(before)
+        start(after)
+        end(after)
+    else:
+        case.edit(after)
+    return tenant(before), tenant(after)
+
+
+def expected(case: Case) -> tuple[tuple[str, str, str], tuple[str, str, str] | None]:
+    return EXPECT.get(case.name, (case.forward, case.backward))
+
+
+@pytest.fixture(scope="module")
+def rules() -> RuleSet:
+    return load_rules()
+
+
+def at(findings: list[Finding], path: str) -> Finding:
+    hits = [f for f in findings if f.path == path]
+    assert len(hits) == 1, f"expected one finding at {path}, got {[(f.path, f.change) for f in findings]}"
+    return hits[0]
+
+
+def opposite(change: str) -> str:
+    pairs = {"added": "removed", "lengthened": "shortened", "enabled": "disabled", "increased": "decreased"}
+    pairs.update({v: k for k, v in pairs.items()})
+    return pairs.get(change, change)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_each_rule_classifies_its_change_in_both_directions(case: Case, rules: RuleSet) -> None:
+    before, after = versions(case)
+    forward, backward = expected(case)
+    found = at(diff_facts(before, after, rules), case.path)
+    assert (found.change, found.tier, found.rule) == forward
+    back = at(diff_facts(after, before, rules), case.path)
+    assert back.change == opposite(found.change)
+    assert (back.change, back.tier, back.rule) == (backward or (opposite(forward[0]), forward[1], forward[2]))
+    assert found.source or found.rule in {"rights-channel-changed", "contact"}, "a rule that fires names its sources"
+    assert found.says and found.says[0].isupper() and "{" not in found.says
+
+
+def test_children_directed_at_them_from_the_start_needs_consent(rules: RuleSet) -> None:
+    before = copy.deepcopy(BASE)
+    before.pop("children")
+    after = copy.deepcopy(before)
+    after["children"] = {"min_age": 13, "directed_at_children": True, "consent": "parental"}
+    found = at(diff_facts(tenant(before), tenant(after), rules), "children")
+    assert (found.change, found.tier, found.rule) == ("added", "consent", "children-directed-added")
+
+
+def test_the_table_covers_every_rule_and_change_kind_of_the_defaults(rules: RuleSet) -> None:
+    covered: set[tuple[str, str]] = set()
+    for case in CASES:
+        forward, backward = expected(case)
+        covered.add((forward[2], forward[0]))
+        back = backward or (opposite(forward[0]), forward[1], forward[2])
+        covered.add((back[2], back[0]))
+    covered.add(("children-directed-added", "added"))
+    wanted = {(r.id, kind) for r in rules.rules for kind in r.tiers}
+    # The catch-all also names kinds no fact outside the specific rules can produce today
+    # (every duration and number has its own rule); they stay so future facts are classified.
+    unreachable = {("other-fact", k) for k in ("lengthened", "shortened", "reworded", "increased", "decreased")}
+    assert wanted - unreachable - covered == set()
+
+
+def test_reordering_lists_is_no_change(rules: RuleSet) -> None:
+    after = copy.deepcopy(BASE)
+    after["purposes"].reverse()
+    after["data_categories"].reverse()
+    after["data_categories"][1]["items"].reverse()
+    after["requests"]["channels"].reverse()
+    after["rights"].reverse()
+    after["purposes"][1]["lawful_bases"].reverse()
+    assert diff_facts(tenant(BASE), tenant(after), rules) == []
+
+
+def test_identical_facts_give_no_findings(rules: RuleSet) -> None:
+    assert diff_facts(tenant(BASE), tenant(copy.deepcopy(BASE)), rules) == []
+
+
+def test_dates_alone_are_no_change_of_the_facts(rules: RuleSet) -> None:
+    after = copy.deepcopy(BASE)
+    after["dates"] = {"effective": "2027-05-01", "last_updated": "2027-04-01"}
+    assert diff_facts(tenant(BASE), tenant(after), rules) == []
+
+
+def test_retention_compares_spans_not_words(rules: RuleSet) -> None:
+    after = copy.deepcopy(BASE)
+    first(after["retention"]["periods"], "account")["period"] = "2 years"
+    found = at(diff_facts(tenant(BASE), tenant(after), rules), "retention.periods[account].period")
+    assert (found.old, found.new) == ("18 months", "2 years")
+    assert found.says == "We now keep your Account data for 2 years instead of 18 months."
+    assert found.source == "EDPB/WP29 WP260 rev.01 para 29"
+
+
+def test_a_purpose_using_a_category_is_named_by_the_category(rules: RuleSet) -> None:
+    after = copy.deepcopy(BASE)
+    first(after["purposes"], "analytics")["data"].append("account")
+    found = at(diff_facts(tenant(BASE), tenant(after), rules), "purposes[analytics].data")
+    assert found.new == "account"
+    assert found.says == "We now use your Account data for: Understanding use."

@@ -1,5 +1,8 @@
 """CommonMark with tables and no raw HTML, from the fastest engine installed.
 
+A project can allow raw HTML in clause files (raw_html: true in policygen.yaml):
+render_html() then passes it through, and sanitize() cleans the finished clause.
+
 markdown-it-pyrs (Rust) renders the same CommonMark as markdown-it-py about
 17x faster; both are configured to the same rule set, and a test renders the
 whole clause library with each to prove they agree.
@@ -38,6 +41,47 @@ def _best() -> Callable[[str], str]:
 
 
 _render = _best()
+
+
+def _html_renderer() -> Callable[[str], str]:
+    try:
+        import markdown_it_pyrs
+
+        md = markdown_it_pyrs.MarkdownIt("zero").enable_many([*RULES, "html_block", "html_inline"])
+        return md.render  # type: ignore[no-any-return]
+    except ImportError:  # pragma: no cover
+        from markdown_it import MarkdownIt
+
+        return MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"]).disable("image").render
+
+
+# What clause HTML may keep: text structure and links. No images or media (a page must make no
+# external requests), no forms, no style, no script, no event handlers.
+ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "caption", "code", "dd", "del", "details", "dfn", "div", "dl", "dt", "em",
+    "h3", "h4", "h5", "h6", "hr", "i", "ins", "kbd", "li", "mark", "ol", "p", "pre", "q", "s", "small", "span",
+    "strong", "sub", "summary", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul",
+}
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}, "td": {"colspan", "rowspan"},
+                      "th": {"colspan", "rowspan", "scope"}, "ol": {"start"}}
+URL_SCHEMES = {"http", "https", "mailto", "tel"}
+
+
+@lru_cache(maxsize=4096)
+def render_html(source: str) -> str:
+    """Markdown to HTML with raw HTML passed through: sanitize() the result once facts are in."""
+    return _render_html(source)
+
+
+def sanitize(body: str) -> str:
+    """Keep only ALLOWED_TAGS and ALLOWED_ATTRIBUTES, and links to http(s), mailto and tel."""
+    import nh3
+
+    return nh3.clean(body, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes=URL_SCHEMES,
+                     link_rel=None, strip_comments=True)
+
+
+_render_html = _html_renderer()
 
 
 @lru_cache(maxsize=65536)

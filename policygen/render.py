@@ -157,8 +157,10 @@ class RenderedClause:
 class ClauseRenderer:
     """Compiles each clause template once and renders it for any tenant."""
 
-    def __init__(self, content: Path) -> None:
+    def __init__(self, content: Path, raw_html: bool | None = None) -> None:
         self.content = content
+        # Every renderer of a project (site, check, release) must agree, so the setting is read here.
+        self.raw_html = _project_allows_html(content.parent) if raw_html is None else raw_html
         self.env = clause_environment(content)
         self._templates: dict[tuple[Path, str], jinja2.Template] = {}
         self._conditions: dict[str, Any] = {}
@@ -254,8 +256,11 @@ class ClauseRenderer:
         finally:
             _values.reset(token)
             _locale.reset(locale_token)
-        body = markdown.render(skeleton)
+        body = markdown.render_html(skeleton) if self.raw_html else markdown.render(skeleton)
         body = TOKEN.sub(lambda m: html.escape(values[int(m.group(1))], quote=True), body)
+        if self.raw_html:
+            # After the facts are in, so a fact inside an author's href="" is checked like any URL.
+            body = markdown.sanitize(body)
         if notes:
             body += "".join(f'<p class="note">{html.escape(n)}</p>\n' for n in notes)
         body, headings = _anchor_headings(_label_tables(body), clause.id)
@@ -304,6 +309,15 @@ def _label_tables(body: str) -> str:
         return f'<div class="table-scroll"><table>{table}</table></div>'
 
     return _TABLE.sub(one, body)
+
+
+def _project_allows_html(root: Path) -> bool:
+    from .project import load_config
+
+    try:
+        return load_config(root).raw_html
+    except InputError:
+        return False  # the project loader reports a broken policygen.yaml
 
 
 _NO_ATTRIBUTE = re.compile(r"'(?:[\w.]+\.)?(\w+) object' has no attribute '([^']+)'")

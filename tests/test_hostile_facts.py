@@ -1,0 +1,348 @@
+"""Facts are text in every output: script-injection payloads in every string fact stay inert.
+
+One tenant ("hostile") gets a payload in every string fact the model accepts it in
+(free text gets markup, Markdown, entities, Jinja and Unicode tricks; typed facts such
+as URLs and emails get the nastiest value their type allows). The tenant is released,
+so archives, histories and feeds carry the payloads too, then the site is built. Every
+file in the output folder is checked against a build of the same project with clean
+facts: HTML (and HTML inside JSON, XML and Markdown outputs) may contain no element,
+attribute or URL scheme the clean build does not have, no event-handler attribute and
+no link to a payload's host; and the payloads do show, literally, as text.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import shutil
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+import yaml
+from bs4 import BeautifulSoup, Tag
+from click.testing import CliRunner
+from markdown_it import MarkdownIt
+from pydantic import ValidationError
+
+from conftest import REPO, copy_project
+from policygen.cli import cli
+from policygen.facts import Tenant
+
+MARK = "pgx"  # every payload carries it, so its traces are easy to find
+PAYLOADS = [
+    f'<script>alert("{MARK}1")</script>',
+    f'<img src=x onerror=alert("{MARK}2")>',
+    f'"><svg onload=alert("{MARK}3")>',
+    f"' onmouseover='alert(\"{MARK}4\")' x='",
+    f'javascript:alert("{MARK}5")',
+    f'[click me](javascript:alert("{MARK}6"))',
+    f"![pixel](https://evil.example/{MARK}7.png)",
+    f"&lt;script&gt;alert('{MARK}8')&lt;/script&gt; &#60;b&#62;{MARK}8&#60;/b&#62;",
+    f"{{{{ 7 * 7 }}}}{{% if true %}}{MARK}9{{% endif %}}{{# hidden #}}",
+    f"<a href=\"https://evil.example/{MARK}10\">{MARK}10</a>",
+    f"**{MARK}11** _em_ `code` <!-- {MARK}11 --> <https://evil.example/{MARK}11>",
+    f"\u202egnp.{MARK}12\u202c and zero\u200bwidth <scr\u200bipt>{MARK}12</scr\u200bipt>",
+    f"]]><![CDATA[<script>{MARK}13</script>]]> </title><style>*{{}}</style> </textarea>",
+    f"<iframe src=\"https://evil.example/{MARK}14\"></iframe> <form action=\"https://evil.example\"><input></form>",
+    f"data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg== {MARK}15",
+    f"| {MARK}16 | table |\n|---|---|\n| x | y |\n\n# heading {MARK}16",
+]
+# Typed facts get the worst value their type accepts.
+TYPED = [
+    f"https://acme.example/{MARK}?q='onmouseover=alert(1)&x=javascript:alert(1)",
+    f"{MARK}{{{{7*7}}}}&amp;*_`x@acme.example",
+    "+44 (0) 20-7946-0000",
+]
+EVIL_HOST = "evil.example"
+URL_ATTRIBUTES = {"href", "src", "action", "formaction", "poster", "data", "xlink:href", "srcset", "background", "cite"}
+SAFE_SCHEMES = {"http", "https", "mailto", "tel"}
+
+
+def leaves(data: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    if isinstance(data, dict):
+        for key, value in data.items():
+            yield from leaves(value, (*path, key))
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            yield from leaves(value, (*path, i))
+    elif isinstance(data, str):
+        yield path
+
+
+def set_at(data: Any, path: tuple[Any, ...], value: Any) -> None:
+    for part in path[:-1]:
+        data = data[part]
+    data[path[-1]] = value
+
+
+def get_at(data: Any, path: tuple[Any, ...]) -> Any:
+    for part in path:
+        data = data[part]
+    return data
+
+
+def valid(data: dict[str, Any]) -> bool:
+    try:
+        Tenant.model_validate(data)
+    except ValidationError:
+        return False
+    return True
+
+
+def base_facts() -> dict[str, Any]:
+    """ims-global's facts plus the blocks it lacks, so nearly every kind of string fact is there."""
+    data: dict[str, Any] = yaml.safe_load((REPO / "tenants/ims-global/tenant.yaml").read_text(encoding="utf-8"))
+    data.setdefault("apps", []).append({"id": "app", "name": "App", "audience": "everyone", "platforms": ["web"],
+                                        "permissions": [{"id": "camera", "name": "Camera", "reason": "photos"}]})
+    for category in data["data_categories"]:  # app-store labels need them once an app collects the data
+        category.setdefault("store_types", ["other", "photos"])
+    for purpose in data["purposes"]:
+        purpose.setdefault("store_purpose", "other")
+    data.setdefault("products", []).append({"id": "product", "name": "Product", "description": "a product"})
+    data.setdefault("contacts", []).append({"id": "support", "label": "Support", "email": "help@acme.example",
+                                            "phone": "+1 555 0100", "url": "https://acme.example/help"})
+    for role in ("representative", "grievance_officer"):
+        data.setdefault(role, {"name": "A Person", "title": "Officer", "email": "person@acme.example",
+                               "url": "https://acme.example/person"})
+    data.setdefault("automated_decisions", "We make no automated decisions.")
+    data.setdefault("deletion", {"how": "Write to us.", "include": ["your name"], "confirmation": "We confirm.",
+                                 "exceptions": "Backups."})
+    data.setdefault("sharing", {}).setdefault("statement", "We do not sell data.")
+    data.get("theme", {}).pop("logo", None)  # a file name, not text shown on a page
+    assert valid(data)
+    return data
+
+
+def hostile_facts() -> tuple[dict[str, Any], int]:
+    """The facts with a payload in every string the model accepts one in; and how many strings that is."""
+    data = base_facts()
+    hostile = copy.deepcopy(data)
+    count = 0
+    for i, path in enumerate(list(leaves(data))):
+        for candidate in [PAYLOADS[i % len(PAYLOADS)], *TYPED]:
+            trial = copy.deepcopy(hostile)
+            set_at(trial, path, candidate)
+            if valid(trial):
+                hostile = trial
+                count += 1
+                break
+    return hostile, count
+
+
+@dataclass
+class Shape:
+    """What markup a set of outputs contains: element names, attribute names, URL schemes."""
+
+    tags: set[str] = field(default_factory=set)
+    attributes: set[str] = field(default_factory=set)
+    schemes: set[str] = field(default_factory=set)
+    problems: list[str] = field(default_factory=list)
+    text: list[str] = field(default_factory=list)
+    facts: set[str] = field(default_factory=set)  # the string facts as written, which JSON may carry whole
+
+    def html(self, where: str, markup: str) -> None:
+        soup = BeautifulSoup(markup, "html.parser")
+        self.text.append(soup.get_text(" "))
+        for element in soup.find_all(True):
+            assert isinstance(element, Tag)
+            self.tags.add(element.name)
+            for name, value in element.attrs.items():
+                self.attributes.add(name)
+                values = value if isinstance(value, list) else [value]
+                if name.startswith("on"):
+                    self.problems.append(f"{where}: event handler {name}={value!r} on <{element.name}>")
+                if name in URL_ATTRIBUTES or name == "style":
+                    for v in values:
+                        self.url(where, f"<{element.name} {name}>", v)
+                # A fact may reach a URL only through a URL fact (TYPED[0]) or as a slugged #fragment.
+                if any(MARK in v and not re.fullmatch(r"#[a-z0-9-]+", v) for v in values) \
+                        and name in URL_ATTRIBUTES and f"/{MARK}?" not in " ".join(values):
+                    self.problems.append(f"{where}: payload in <{element.name} {name}={value!r}>")
+
+    def url(self, where: str, what: str, value: str) -> None:
+        cleaned = re.sub(r"[\x00-\x20\u200b-\u200f\u202a-\u202e]", "", value).lower()
+        scheme = re.match(r"([a-z][a-z0-9+.-]*):", cleaned)
+        if scheme:
+            self.schemes.add(scheme.group(1))
+            if scheme.group(1) not in SAFE_SCHEMES:
+                self.problems.append(f"{where}: {what} has a {scheme.group(1)}: URL {value!r}")
+        if EVIL_HOST in cleaned:
+            self.problems.append(f"{where}: {what} points to a payload's host: {value!r}")
+
+    def json(self, where: str, value: Any, key: str = "") -> None:
+        if isinstance(value, dict):
+            for name, item in value.items():
+                self.json(where, item, str(name))
+        elif isinstance(value, list):
+            for item in value:
+                self.json(where, item, key)
+        elif isinstance(value, str):
+            self.text.append(value)
+            # A JSON string that is a fact's exact value is data (JSON has no markup); one that
+            # carries HTML, like a rendered clause, is checked as HTML.
+            if key.endswith("html") or (value not in self.facts and re.search(r"<[A-Za-z!/]", value)):
+                self.html(where + f" (HTML in JSON {key!r})", value)
+            if key.lower().endswith(("url", "href", "link", "uri")):
+                self.url(where, f"JSON {key!r}", value)
+
+    def xml(self, where: str, data: bytes) -> None:
+        root = ET.fromstring(data)  # raises if a fact broke the XML
+        for element in root.iter():
+            self.tags.add("xml:" + element.tag)
+            for name, value in element.attrib.items():
+                self.attributes.add("xml:" + name)
+                if name == "href" or name.endswith("}href"):
+                    self.url(where, f"<{element.tag} href>", value)
+            if element.text and element.get("type") in {"html", "xhtml"}:  # Atom: only these are markup
+                self.html(where + f" (HTML in <{element.tag}>)", element.text)
+            if element.text:
+                self.text.append(element.text)
+
+    def markdown(self, where: str, source: str) -> None:
+        # A Markdown output is markup for whoever renders it: render it as they would.
+        self.html(where + " (rendered Markdown)", MarkdownIt("commonmark", {"html": True}).render(source))
+
+
+def shape_of(out: Path, facts: dict[str, Any]) -> Shape:
+    shape = Shape()
+    shape.facts = {value for path in leaves(facts) if isinstance(value := get_at(facts, path), str)}
+    for file in sorted(p for p in out.rglob("*") if p.is_file()):
+        where = file.relative_to(out).as_posix()
+        if where.startswith("assets/") or "/assets/" in where:
+            continue  # theme and logo files, not generated from facts
+        data = file.read_bytes()
+        suffix = file.suffix.lower()
+        if suffix in {".html", ".htm"}:
+            shape.html(where, data.decode("utf-8"))
+        elif suffix == ".json":
+            shape.json(where, json.loads(data))
+        elif suffix in {".xml", ".atom", ".rss", ".svg"}:
+            shape.xml(where, data)
+        elif suffix in {".md", ".markdown"}:
+            shape.markdown(where, data.decode("utf-8"))
+        else:
+            shape.text.append(data.decode("utf-8", errors="replace"))
+    return shape
+
+
+def build(project: Path, out: Path) -> None:
+    result = CliRunner().invoke(cli, ["-C", str(project), "build", "--out", str(out), "--today", "2026-06-01"])
+    assert result.exit_code == 0, result.output
+
+
+def release(project: Path, slug: str) -> None:
+    result = CliRunner().invoke(cli, ["-C", str(project), "release", slug, "--effective", "2026-05-01"])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.fixture(scope="module")
+def sites(tmp_path_factory: pytest.TempPathFactory) -> tuple[Shape, Shape, int]:
+    """(clean shape, hostile shape, number of string facts carrying a payload)."""
+    shapes = []
+    hostile, count = hostile_facts()
+    for name, facts in (("clean", base_facts()), ("hostile", hostile)):
+        root = tmp_path_factory.mktemp(name)
+        project = copy_project(root / "project")
+        folder = project / "tenants" / "hostile"
+        folder.mkdir()
+        (folder / "tenant.yaml").write_text(yaml.safe_dump(facts, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        release(project, "hostile")
+        build(project, root / "site")
+        shapes.append(shape_of(root / "site", facts))
+    return shapes[0], shapes[1], count
+
+
+def test_nearly_every_string_fact_carries_a_payload(sites: tuple[Shape, Shape, int]) -> None:
+    _, _, count = sites
+    assert count >= 150
+
+
+def test_payloads_introduce_no_element(sites: tuple[Shape, Shape, int]) -> None:
+    clean, hostile, _ = sites
+    assert hostile.tags - clean.tags == set()
+    assert not {"script", "img", "svg", "iframe", "form", "input", "style"} & (hostile.tags - clean.tags)
+
+
+def test_payloads_introduce_no_attribute(sites: tuple[Shape, Shape, int]) -> None:
+    clean, hostile, _ = sites
+    assert hostile.attributes - clean.attributes == set()
+
+
+def test_payloads_introduce_no_url_scheme_event_handler_or_link(sites: tuple[Shape, Shape, int]) -> None:
+    clean, hostile, _ = sites
+    assert clean.problems == []
+    assert hostile.problems == []
+    assert hostile.schemes <= SAFE_SCHEMES
+
+
+@pytest.mark.parametrize("payload", PAYLOADS, ids=[f"payload{i}" for i in range(1, len(PAYLOADS) + 1)])
+def test_each_payload_shows_literally_as_text(sites: tuple[Shape, Shape, int], payload: str) -> None:
+    _, hostile, _ = sites
+    text = "\n".join(hostile.text)
+    # Whitespace may be reflowed (a newline in a fact reads as a space); the characters are all there.
+    words = payload.split()
+    assert all(word in text for word in words), f"not shown literally: {payload!r}"
+
+
+def test_template_syntax_in_a_fact_is_not_evaluated(sites: tuple[Shape, Shape, int]) -> None:
+    _, hostile, _ = sites
+    text = "\n".join(hostile.text)
+    assert "{{ 7 * 7 }}" in text and "{# hidden #}" in text
+
+
+def test_urls_in_facts_are_only_web_mail_and_phone_links() -> None:
+    for bad in ["javascript:alert(1)", "data:text/html,x", "vbscript:x", "file:///etc/passwd", "ftp://acme.example",
+                "//evil.example", "https://acme.example/<script>", " https://acme.example", "JaVaScRiPt:alert(1)"]:
+        facts = base_facts()
+        facts["organisation"]["website"] = bad
+        assert not valid(facts), bad
+
+
+def _project_with_clause(tmp_path: Path, body: str, raw_html: bool | None) -> Path:
+    project = copy_project(tmp_path / "project")
+    if raw_html is not None:
+        with (project / "policygen.yaml").open("a", encoding="utf-8") as config:
+            config.write(f"\nraw_html: {'true' if raw_html else 'false'}\n")
+    clause = project / "content" / "privacy-policy" / "005-raw.md"
+    clause.write_text("---\nid: raw\ntitle: Raw\norder: 5\n---\n" + body, encoding="utf-8")
+    return project
+
+
+RAW = ('<div class="box"><b>bold</b> <script>alert(1)</script><img src="https://evil.example/x.png">'
+       '<a href="javascript:alert(1)" onclick="alert(1)">x</a>'
+       '<a href="{{ organisation.legal_name }}">legal</a>'
+       '<a href="https://acme.example/ok">ok</a></div>\n')
+
+
+def _raw_section(tmp_path: Path, raw_html: bool | None) -> Tag:
+    project = _project_with_clause(tmp_path, RAW, raw_html)
+    shutil.rmtree(project / "tenants/ims-pro/releases", ignore_errors=True)  # the page then shows today's clauses
+    (project / "tenants/ims-pro/tenant.yaml").write_text(
+        (project / "tenants/ims-pro/tenant.yaml").read_text(encoding="utf-8").replace(
+            "  legal_name: GJ Global IT Ventures Pvt. Ltd.", "  legal_name: 'javascript:alert(2)'"), encoding="utf-8")
+    build(project, tmp_path / "site")
+    page = BeautifulSoup((tmp_path / "site/ims-pro/privacy-policy/index.html").read_text(encoding="utf-8"), "html.parser")
+    section = page.find("section", id="raw")
+    assert isinstance(section, Tag)
+    return section
+
+
+def test_raw_html_in_clause_files_is_text_by_default(tmp_path: Path) -> None:
+    section = _raw_section(tmp_path, None)
+    assert section.find("b") is None and section.find("script") is None and section.find("div", class_="box") is None
+    assert "<b>bold</b>" in section.get_text()
+
+
+def test_raw_html_when_turned_on_is_sanitised(tmp_path: Path) -> None:
+    section = _raw_section(tmp_path, True)
+    assert section.find("b") is not None and section.find("b").get_text() == "bold"
+    assert section.find("script") is None and section.find("img") is None
+    assert all(not name.startswith("on") for el in section.find_all(True) for name in el.attrs)
+    hrefs = [a.get("href") for a in section.find_all("a")]
+    assert "https://acme.example/ok" in hrefs
+    assert not any(h and h.lower().startswith("javascript") for h in hrefs)  # neither the author's nor a fact's
+    assert "alert(1)" not in section.get_text()  # script content is dropped, not shown

@@ -1,0 +1,155 @@
+"""Machine-readable history: Atom feeds, sitemap.xml, version.json, and a manifest that matches the output."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import posixpath
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from conftest import copy_project
+from policygen.site import BuildOptions, BuildReport, build
+from policygen.versions import load_releases
+
+TODAY = dt.date(2026, 11, 22)
+A = "{http://www.w3.org/2005/Atom}"
+SM = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+BASE = "https://policies.example.org/"
+RFC3339 = "%Y-%m-%dT%H:%M:%SZ"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> BuildReport:
+    """The example project (with its releases and base_url) built on a fixed date, with drafts."""
+    project = copy_project(tmp_path_factory.mktemp("feeds") / "project")
+    (project / "policygen.yaml").write_text(f"base_url: {BASE}\n", encoding="utf-8")
+    facts = project / "tenants" / "ims-pro" / "tenant.yaml"  # an unreleased edit, so a draft is published
+    facts.write_text(facts.read_text(encoding="utf-8").replace("depending on applicable laws", "under the laws that "
+                                                               "apply to you"), encoding="utf-8")
+    return build(project, project / "build", BuildOptions(today=TODAY, drafts=True))
+
+
+@pytest.fixture(scope="module")
+def built_without_base_url(tmp_path_factory: pytest.TempPathFactory) -> BuildReport:
+    project = copy_project(tmp_path_factory.mktemp("feeds-relative") / "project")
+    (project / "policygen.yaml").unlink(missing_ok=True)
+    return build(project, project / "build", BuildOptions(today=TODAY))
+
+
+def parse_feed(path: Path) -> ET.Element:
+    root = ET.parse(path).getroot()
+    assert root.tag == f"{A}feed", path
+    return root
+
+
+def check_atom(feed: ET.Element) -> None:
+    """The elements RFC 4287 requires, in the forms it requires."""
+    for tag in ("id", "title", "updated"):
+        assert len(feed.findall(f"{A}{tag}")) == 1, tag
+    dt.datetime.strptime(feed.findtext(f"{A}updated") or "", RFC3339)
+    assert feed.find(f"{A}author/{A}name") is not None  # feed-level author covers every entry
+    assert feed.find(f"{A}link[@rel='self']") is not None
+    ids = [feed.findtext(f"{A}id")]
+    for entry in feed.findall(f"{A}entry"):
+        for tag in ("id", "title", "updated"):
+            assert len(entry.findall(f"{A}{tag}")) == 1, tag
+            assert (entry.findtext(f"{A}{tag}") or "").strip(), tag
+        dt.datetime.strptime(entry.findtext(f"{A}updated") or "", RFC3339)
+        alternate = entry.find(f"{A}link[@rel='alternate']")
+        assert alternate is not None and alternate.get("href")
+        assert entry.find(f"{A}summary") is not None or entry.find(f"{A}content") is not None
+        ids.append(entry.findtext(f"{A}id"))
+    assert all(i and (i.startswith("urn:uuid:") or i.startswith("http")) for i in ids)
+    assert len(set(ids)) == len(ids)
+
+
+def versions_on_site(out: Path) -> int:
+    return sum(1 for _ in out.glob("*/*/*/version.json"))
+
+
+def test_every_feed_is_valid_atom_with_one_entry_per_version(built: BuildReport) -> None:
+    out = built.out
+    feeds = sorted(out.rglob("feed.xml"))
+    assert len(feeds) == 1 + 3 + 5  # the site, each tenant, each document
+    for path in feeds:
+        check_atom(parse_feed(path))
+    site_feed = parse_feed(out / "feed.xml")
+    assert len(site_feed.findall(f"{A}entry")) == versions_on_site(out) == 2 + 2 + 2 + 1 + 1
+    tenant_feed = parse_feed(out / "ims-global" / "feed.xml")
+    assert len(tenant_feed.findall(f"{A}entry")) == 2
+    doc_feed = parse_feed(out / "ims-global" / "privacy-policy" / "feed.xml")
+    entries = doc_feed.findall(f"{A}entry")
+    assert [e.findtext(f"{A}updated") for e in entries] == ["2026-02-01T00:00:00Z", "2021-11-17T00:00:00Z"]
+    assert doc_feed.findtext(f"{A}updated") == "2026-02-01T00:00:00Z"
+    assert [e.find(f"{A}link").get("href") for e in entries] == [  # type: ignore[union-attr]
+        BASE + "ims-global/privacy-policy/2026-03-01/", BASE + "ims-global/privacy-policy/2021-11-17/"]
+
+
+def test_feed_entries_keep_their_ids_across_builds_and_sites(built: BuildReport, tmp_path: Path) -> None:
+    again = build(built.out.parent, tmp_path / "again", BuildOptions(today=dt.date(2027, 5, 1)))
+    ids = lambda out: [e.findtext(f"{A}id") for e in parse_feed(out / "feed.xml").findall(f"{A}entry")]  # noqa: E731
+    assert ids(again.out) == ids(built.out)
+
+
+def test_without_base_url_feed_links_are_relative_and_lead_to_real_files(built_without_base_url: BuildReport) -> None:
+    out = built_without_base_url.out
+    for path in out.rglob("feed.xml"):
+        feed = parse_feed(path)
+        check_atom(feed)
+        for link in feed.iter(f"{A}link"):
+            href = link.get("href") or ""
+            assert "://" not in href
+            target = Path(posixpath.normpath((path.parent / href).as_posix()))
+            assert target.is_file(), f"{path}: {href}"
+    assert not (out / "sitemap.xml").exists()  # sitemaps need absolute URLs
+
+
+def test_the_sitemap_lists_every_public_page_and_no_draft(built: BuildReport) -> None:
+    urlset = ET.parse(built.out / "sitemap.xml").getroot()
+    locs = [u.findtext(f"{SM}loc") for u in urlset.findall(f"{SM}url")]
+    assert all(loc and loc.startswith(BASE) for loc in locs)
+    public = {o.path for o in built.outputs
+              if o.kind in ("index", "page", "archive", "history") and o.path.endswith(".html") and o.version != "draft"}
+    expected = {BASE + (p[: -len("index.html")] if p.endswith("index.html") else p) for p in public}
+    assert set(locs) == expected
+    assert BASE + "ims-global/privacy-policy/2021-11-17/" in locs
+    assert not any("/draft/" in (loc or "") for loc in locs)
+    assert any(o.path.endswith("/draft/index.html") for o in built.outputs)  # a draft exists, and is left out
+
+
+def test_each_version_has_a_json_file_with_its_facts_dates_hashes_and_urls(built: BuildReport) -> None:
+    history = load_releases(built.out.parent / "tenants" / "ims-global", "privacy-policy")
+    data = json.loads((built.out / "ims-global/privacy-policy/2021-11-17/version.json").read_text(encoding="utf-8"))
+    assert (data["version"], data["effective"], data["released"]) == (1, "2021-11-17", "2021-11-17")
+    assert data["sha256"] == history[0].hash and data["previous_sha256"] is None
+    assert data["replaced_by"] == {"version": 2, "effective": "2026-03-01"}
+    assert data["facts"]["organisation"]["legal_name"] == "Integrated Management Solutions (Global) Ltd"
+    assert data["snapshot"] == "tenants/ims-global/releases/privacy-policy/0001-2021-11-17.json"
+    assert data["urls"]["page"] == BASE + "ims-global/privacy-policy/2021-11-17/"
+    assert data["paths"]["stable"] == "ims-global/privacy-policy/index.html"
+    assert [c["id"] for c in data["clauses"]][:2] == ["introduction", "controller"]
+    for path in data["paths"].values():
+        assert (built.out / path).is_file(), path
+
+
+def test_the_manifest_lists_every_file_that_exists_and_nothing_else(built: BuildReport) -> None:
+    out = built.out
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    listed = {f["path"] for f in manifest["files"]}
+    on_disk = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
+    assert listed == on_disk - {"manifest.json"}
+    kinds = {f["path"]: f["kind"] for f in manifest["files"]}
+    assert kinds["feed.xml"] == kinds["ims-global/feed.xml"] == kinds["ims-global/privacy-policy/feed.xml"] == "feed"
+    assert kinds["sitemap.xml"] == "data"
+    assert kinds["ims-global/privacy-policy/2026-03-01/version.json"] == "data"
+    assert kinds["ims-global/privacy-policy/2026-03-01/index.html"] == "archive"
+    assert kinds["ims-global/privacy-policy/history/index.html"] == "history"
+
+
+def test_feeds_and_version_files_are_byte_identical_across_builds(built: BuildReport, tmp_path: Path) -> None:
+    again = build(built.out.parent, tmp_path / "again", BuildOptions(today=TODAY, drafts=True))
+    for rel in ("feed.xml", "sitemap.xml", "ims-pro/feed.xml", "ims-pro/privacy-policy/2026-10-01/version.json"):
+        assert (again.out / rel).read_bytes() == (built.out / rel).read_bytes(), rel

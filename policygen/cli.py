@@ -55,6 +55,20 @@ def run(ctx: Context, action: Callable[[], int | None]) -> None:
         if ctx.debug:
             raise
         sys.exit(2)
+    except click.ClickException:
+        raise
+    except OSError as exc:  # the disk, not the input: a read-only folder, a full disk
+        if ctx.debug:
+            raise
+        where = f": {exc.filename}" if exc.filename else ""
+        click.echo(f"error: {exc.strerror or exc}{where}", err=True)
+        sys.exit(1)
+    except Exception as exc:  # noqa: BLE001 - a bug: say so plainly, keep the traceback for --debug
+        if ctx.debug:
+            raise
+        click.echo(f"error: internal error ({type(exc).__name__}: {exc}); this is a bug in policygen. "
+                   "Run again with --debug for the traceback.", err=True)
+        sys.exit(3)
     sys.exit(code)
 
 

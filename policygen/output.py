@@ -128,6 +128,15 @@ def write_site(out: Path, outputs: list[Output]) -> None:
 
 def _fsync(files: list[Path]) -> None:
     # Data must be on disk before the rename makes it visible, or a power cut could swap in empty files.
+    if not files:
+        return
+    if _syncfs is not None:  # one call flushes the whole file system: far cheaper than a thousand fsyncs
+        fd = os.open(files[0].parent, os.O_RDONLY)
+        try:
+            if _syncfs(fd) == 0:
+                return
+        finally:
+            os.close(fd)
     for file in files:
         fd = os.open(file, os.O_RDONLY)
         try:
@@ -139,6 +148,7 @@ def _fsync(files: list[Path]) -> None:
 _RENAME_EXCHANGE = 2
 _libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
 _renameat2 = getattr(_libc, "renameat2", None)
+_syncfs = getattr(_libc, "syncfs", None)
 
 
 def _swap(staging: Path, out: Path) -> None:

@@ -167,6 +167,25 @@ def check_depth(file: Path, text: str, line_offset: int = 0) -> None:
 _LEADING = re.compile(r"^[ ?-]*", re.M)
 
 
+_SYNTAX_HINTS = [
+    ("tab character", "indent with spaces; YAML does not allow tabs for indentation"),
+    ("undefined alias", "a value starting with '*' is read as an alias: put it in quotes"),
+    ("quoted scalar", "close the quote, or write a ' inside single quotes as ''"),
+    ("mapping values are not allowed", "put values that contain ': ' in quotes, or fix the indentation of this key"),
+    ("flow sequence", "close the '[' with ']' and separate items with ', ', or quote a value that starts with '['"),
+    ("flow mapping", "close the '{' with '}', or quote a value that starts with '{'"),
+    ("expected <block end>", "line this key up with the keys above it"),
+    ("found character that cannot start any token", "put values that start with '@', '`', '%' or '|' in quotes"),
+]
+
+
+def _syntax_hint(text: str) -> str:
+    for needle, hint in _SYNTAX_HINTS:
+        if needle in text:
+            return hint
+    return "check indentation and quote values that contain ': ' or start with '*', '&', '{', '['"
+
+
 def load(file: Path, text: str | None = None, line_offset: int = 0) -> Located:
     """Parse one YAML document from *file* (or from *text*, which came from it)."""
     if text is None:
@@ -176,13 +195,19 @@ def load(file: Path, text: str | None = None, line_offset: int = 0) -> Located:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        message = f"YAML syntax error: {exc.problem or exc.context}"
+        start = exc.context_mark
+        if (exc.problem and exc.context and start is not None and mark is not None and start.line != mark.line
+                and ('quoted' in exc.context or 'flow' in exc.context)):
+            # "end of stream" at the last line says little; where the unfinished value began says what to fix.
+            message += f" ({exc.context.removeprefix('while ')} that starts at line {start.line + 1 + line_offset}, column {start.column + 1})"
         raise InputError([Problem(
-            f"YAML syntax error: {exc.problem or exc.context}",
+            message,
             file=file,
             line=(mark.line + 1 + line_offset) if mark else None,
             column=(mark.column + 1) if mark else None,
             expected="valid YAML",
-            suggestion="check indentation and quote values that contain ': ' or start with '*', '&', '{', '['",
+            suggestion=_syntax_hint(f"{exc.context or ''} {exc.problem or ''}"),
         )]) from None
     except yaml.YAMLError as exc:
         raise InputError([Problem(f"YAML error: {exc}", file=file, expected="valid YAML")]) from None

@@ -1,0 +1,83 @@
+"""How the command line reports failures: exit codes, no tracebacks unless --debug."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from policygen.cli import cli
+from policygen.errors import Problem
+
+
+def policygen(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    return subprocess.run([sys.executable, "-m", "policygen", *args], capture_output=True, text=True, cwd=cwd,
+                          env=env, timeout=120, check=False)
+
+
+def break_tenant(project: Path) -> None:
+    facts = project / "tenants/ims-pro/tenant.yaml"
+    facts.write_text(facts.read_text(encoding="utf-8").replace("organisation:\n", "organisation:\n  legal_nme: x\n", 1),
+                     encoding="utf-8")
+
+
+def test_bad_input_exits_1_without_a_traceback(project: Path, tmp_path: Path) -> None:
+    break_tenant(project)
+    result = policygen("-C", str(project), "build", "--out", str(tmp_path / "out"))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "tenants/ims-pro/tenant.yaml:" in result.stderr and "did you mean 'legal_name'?" in result.stderr
+    assert result.stderr.rstrip().endswith("1 problem found; nothing was written.")
+
+
+def test_debug_shows_the_traceback(project: Path, tmp_path: Path) -> None:
+    break_tenant(project)
+    result = policygen("--debug", "-C", str(project), "build", "--out", str(tmp_path / "out"))
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr and "InputError" in result.stderr
+    assert "did you mean 'legal_name'?" in result.stderr  # the message comes first, then the traceback
+
+
+def test_bad_usage_exits_2(project: Path) -> None:
+    result = policygen("-C", str(project), "build", "--tenant", "../../etc")
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: '../../etc' is not a tenant slug")
+    assert "Traceback" not in result.stderr
+
+
+def test_a_bug_is_reported_as_one_line_with_exit_3(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import policygen.site
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(policygen.site, "build", broken)
+    result = CliRunner().invoke(cli, ["-C", str(project), "build"], prog_name="policygen")
+    assert result.exit_code == 3
+    assert result.stderr == ("error: internal error (RuntimeError: boom); this is a bug in policygen. "
+                             "Run again with --debug for the traceback.\n")
+    debug = CliRunner().invoke(cli, ["--debug", "-C", str(project), "build"], prog_name="policygen")
+    assert isinstance(debug.exception, RuntimeError)
+
+
+def test_an_output_folder_that_cannot_be_made_is_a_clear_error(project: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    result = policygen("-C", str(project), "build", "--out", str(blocker / "site"))
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: Not a directory: ")
+    assert "Traceback" not in result.stderr
+
+
+def test_problems_format_as_file_line_column_key_path_message_expected_hint(tmp_path: Path) -> None:
+    problem = Problem("unknown key 'x'", file=tmp_path / "t.yaml", line=3, column=5, key_path="a.b",
+                      expected="one of: y, z", suggestion="did you mean 'y'?\nor 'z'")
+    assert problem.format(tmp_path) == ("t.yaml:3:5: error: a.b: unknown key 'x'\n"
+                                        "    expected: one of: y, z\n"
+                                        "    hint: did you mean 'y'?\n"
+                                        "          or 'z'")

@@ -76,6 +76,14 @@ REFERENCES = {
     ("Deletion", "timelines"): "retention.periods",
 }
 
+# Plain values of a few lists, read as words.
+VALUE_NAMES = {
+    ("Changes", "how_notified"): {"page": "on this page", "email": "by email", "in_app": "in the app"},
+    ("DataCategory", "sources"): {"direct": "you", "automated": "automated collection",
+                                  "third_party": "third parties", "public": "public sources",
+                                  "institution": "your institution"},
+}
+
 # Keys for list entries that have no id field.
 ENTRY_KEYS: dict[str, tuple[str, ...]] = {
     "LawfulBasis": ("basis",),
@@ -191,6 +199,9 @@ class _Differ:
 
     def resolve(self, owner: BaseModel, name: str, value: Any, root: Tenant) -> str:
         """Name the entry an id points at (a purpose's data category, ...)."""
+        words = VALUE_NAMES.get((type(owner).__name__, name))
+        if words is not None and isinstance(value, str):
+            return words.get(value, value)
         target = REFERENCES.get((type(owner).__name__, name))
         if target is None or not isinstance(value, str):
             return text(value)

@@ -323,6 +323,10 @@ CASES: list[Case] = [
          ("added", "technical", "presentation-detail"), ("removed", "technical", "presentation-detail")),
     Case("accent colour replaced", lambda d: d.update(theme={"accent": "#112233"}), "theme.accent",
          ("changed", "technical", "presentation-detail"), None),
+    Case("told about changes in the app", lambda d: d.update(changes={"how_notified": ["page", "in_app"]}),
+         "changes.how_notified", ("added", "minor", "change-notification"), ("removed", "material", "change-notification")),
+    Case("statement added", lambda d: d.update(notes=[{"id": "n", "clause": "rights", "text": "We answer in English."}]),
+         "notes[n]", ("added", "minor", "note"), ("removed", "minor", "note")),
     Case("cookies reworded", lambda d: d.update(cookies="We only use necessary cookies."), "cookies",
          ("changed", "minor", "other-fact"), None),
     Case("cookies statement dropped", lambda d: d.pop("cookies"), "cookies", ("removed", "minor", "other-fact"),
@@ -463,3 +467,4 @@ def test_a_purpose_using_a_category_is_named_by_the_category(rules: RuleSet) -> 
     found = at(diff_facts(tenant(BASE), tenant(after), rules), "purposes[analytics].data")
     assert found.new == "account"
     assert found.says == "We now use your Account data for: Understanding use."
+

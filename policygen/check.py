@@ -431,7 +431,8 @@ def check(root: Path, slugs: list[str] | None = None, today: dt.date | None = No
         return report
     theme = Theme(project.root, project.config.theme)
     renderer = ClauseRenderer(project.content)
-    options = BuildOptions(tenants=slugs or None, today=today)
+    # Drafts too: a released document's working text (what the next release will say) is on its draft page.
+    options = BuildOptions(tenants=slugs or None, today=today, drafts=True)
     outputs: list[Output] = list(theme.assets())
     views = []
     for slug, tenant in sorted(project.tenants.items()):
@@ -446,7 +447,7 @@ def check(root: Path, slugs: list[str] | None = None, today: dt.date | None = No
         report.tenants.append(check_tenant(tenant, docs, today))
     if report.problems:
         return report
-    outputs.extend(site_outputs(project, theme, views, options))
+    outputs.extend(site_outputs(project, theme, views, options, [o for o in outputs if o.tenant]))
     by_slug = {t.slug: t for t in report.tenants}
     for finding in check_links(outputs):
         owner = finding.fact.removeprefix("tenant=") if finding.fact else None

@@ -262,5 +262,37 @@ def diff(ctx: Context, slug: str, document: str | None, from_version: str | None
     run(ctx, action)
 
 
+@cli.command()
+@click.option("--port", "-p", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Port to listen on (0: any free port).")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; anything but 127.0.0.1 shows the drafts to your network.")
+@click.option("--poll", is_flag=True, help="Poll for changes (for network and container mounts without file events).")
+@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Output folder (default: build/ in the project).")
+@click.option("--today", callback=parse_date, metavar="YYYY-MM-DD", help="The build date.")
+@click.option("--drafts/--no-drafts", default=True, show_default=True,
+              help="Render unreleased edits of released documents as draft pages.")
+@click.pass_obj
+def serve(ctx: Context, port: int, host: str, poll: bool, out: Path | None, today: dt.date | None,
+          drafts: bool) -> None:
+    """Build, serve the site locally, and rebuild and reload open pages on every save."""
+    from .serve import ServeOptions, Session, serve as do_serve
+    from .site import BuildOptions
+
+    def log(message: str, is_error: bool) -> None:
+        if is_error or not ctx.quiet:
+            click.echo(message, err=is_error)
+
+    def ready(session: Session) -> None:
+        if host != "127.0.0.1":
+            click.echo(f"warning: listening on {host}: other machines can see these pages", err=True)
+        ctx.say(f"Serving {session.rebuilder.out} at {session.url} (watching {'by polling' if poll else 'for changes'}; "
+                "Ctrl-C stops)")
+
+    options = ServeOptions(host=host, port=port, poll=poll, out=out, build=BuildOptions(today=today, drafts=drafts))
+    run(ctx, lambda: do_serve(ctx.root(), options, log, ctx.verbose, ready))
+
+
 def main() -> None:
     cli(prog_name="policygen")

@@ -247,9 +247,8 @@ class DocumentPages:
             # redlines for each pair of consecutive versions, and notices for material ones (policygen/notices.py)
             self.outputs.extend(document_changes(self.project, self.theme, self.renderer, self.tenant, self.doc.id,
                                                  self.doc.title, self.releases, self.paths.archive, self.common))
-            self.history(drafts)
-            if drafts:
-                self.draft()
+            # The history links the draft page only when there is one (edits since the last release).
+            self.history(self.draft() if drafts else False)
         self.feed()
         return self.outputs
 
@@ -305,11 +304,11 @@ class DocumentPages:
                                                                     **self.common),
                                    tenant=self.tenant.slug, document=self.doc.id))
 
-    def draft(self) -> None:
+    def draft(self) -> bool:
         """Unreleased edits for review, at draft/ (only when the text differs from the last release)."""
         last, doc, facts = self.releases[-1], self.doc, self.tenant.facts
         if reads_as(self.renderer, self.tenant.slug, facts, doc.id, self.tenant.documents[doc.id], doc.title, last):
-            return
+            return False
         at = self.paths.draft
         banner = Banner("draft", f"Draft for review: these edits are not released and not in force. "
                                  f"The latest release is version {last.version}.",
@@ -318,6 +317,7 @@ class DocumentPages:
         view = PageView(doc.title, effective, facts.dates.last_updated or effective, "draft", doc.clauses,
                         (banner,), status="draft", history=href(self.paths.history, at, None))
         self.page(at, "page", view, "draft", None)
+        return True
 
     def feed(self) -> None:
         facts = self.tenant.facts

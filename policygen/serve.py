@@ -1,0 +1,502 @@
+"""`policygen serve`: build, serve on 127.0.0.1, rebuild on save, reload open pages.
+
+Pieces:
+    LiveState   the last build's generation and problems; wakes the event streams
+    Rebuilder   coalesces bursts of file events, then rebuilds with one long-lived
+                site.Builder (compiled templates stay in memory; only tenants whose
+                inputs' content hash changed are re-rendered)
+    Watcher     watchdog observers on content/, themes/, layouts/, static/, tenants/
+                and policygen.yaml (polling with --poll, for network and container mounts)
+    LiveServer  a threading HTTP server for the output folder, plus two private URLs:
+                /__policygen/events (server-sent events) and /__policygen/live.js
+
+The reload script is added to HTML responses by the server only; the files in the
+output folder are exactly what `policygen build` writes. A broken edit leaves the
+last good build in place (the build writes atomically) and is sent to open pages as
+an overlay with file and line, and to the terminal.
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+import threading
+import time
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Callable
+from urllib.parse import unquote, urlsplit
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
+from watchdog.observers.polling import PollingObserver
+
+from .errors import InputError, Problem, UsageError
+from .site import BuildOptions, BuildReport, Builder
+
+WATCHED = ("content", "themes", "layouts", "static", "tenants")
+PROJECT_FILES = ("policygen.yaml",)
+DEBOUNCE = 0.06  # seconds of quiet before a rebuild: editors save in bursts (write, rename, chmod)
+KEEPALIVE = 15.0
+MAX_PATH = 2048  # longest request target served; anything longer is refused
+PREFIX = "/__policygen/"
+
+Log = Callable[[str, bool], None]  # (message, is_error)
+
+
+def _quiet(message: str, is_error: bool) -> None:
+    pass
+
+
+@dataclass
+class ServeOptions:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    poll: bool = False
+    out: Path | None = None
+    debounce: float = DEBOUNCE
+    # Writers preview their working text: released documents also get their draft/ page.
+    build: BuildOptions = field(default_factory=lambda: BuildOptions(drafts=True))
+
+
+# --- state shared by the rebuilder and the event streams -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    seq: int  # bumps on every build, good or bad
+    generation: int  # bumps on every good build
+    problems: tuple[Problem, ...]
+
+
+class LiveState:
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._snap = Snapshot(0, 0, ())
+        self.closed = False
+
+    @property
+    def snapshot(self) -> Snapshot:
+        with self._cond:
+            return self._snap
+
+    def built(self) -> None:
+        with self._cond:
+            self._snap = Snapshot(self._snap.seq + 1, self._snap.generation + 1, ())
+            self._cond.notify_all()
+
+    def failed(self, problems: list[Problem]) -> None:
+        with self._cond:
+            self._snap = Snapshot(self._snap.seq + 1, self._snap.generation, tuple(problems))
+            self._cond.notify_all()
+
+    def wait(self, seq: int, timeout: float) -> Snapshot:
+        """The next snapshot after *seq*, or the same one after *timeout* seconds."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._snap.seq != seq or self.closed, timeout)
+            return self._snap
+
+    def close(self) -> None:
+        with self._cond:
+            self.closed = True
+            self._cond.notify_all()
+
+
+# --- rebuilding -----------------------------------------------------------------------------------------------
+
+
+class Rebuilder:
+    """Runs builds one at a time, after a burst of changes has gone quiet."""
+
+    def __init__(self, root: Path, options: ServeOptions, state: LiveState, log: Log) -> None:
+        self.root = root
+        self.state = state
+        self.log = log
+        self.debounce = options.debounce
+        self.builder = Builder(root, options.out, options.build)
+        self.out = (options.out or root / "build").resolve()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._pending: set[Path] = set()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name="policygen-rebuild", daemon=True)
+        self.last: BuildReport | None = None
+
+    def build(self, changed: set[Path] | None = None) -> BuildReport | None:
+        started = time.perf_counter()
+        try:
+            report = self.builder.build()
+        except InputError as exc:
+            problems = exc.problems
+            for p in problems:
+                self.log(p.format(self.root), True)
+            self.log(f"{len(problems)} problem(s); still serving the last good build", True)
+            self.state.failed(problems)
+            return None
+        except UsageError as exc:
+            problem = Problem(str(exc))
+            self.log(f"error: {exc}", True)
+            self.state.failed([problem])
+            return None
+        self.out = report.out
+        self.last = report
+        ms = (time.perf_counter() - started) * 1000
+        what = ", ".join(report.rendered_tenants) if report.rendered_tenants else "nothing re-rendered"
+        cause = f" after {_names(changed, self.root)}" if changed else ""
+        self.log(f"built in {ms:.0f} ms{cause}: {what} ({report.rendered} page(s))", False)
+        self.state.built()
+        return report
+
+    def changed(self, path: Path) -> None:
+        with self._lock:
+            self._pending.add(path)
+        self._wake.set()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait()
+            if self._stop.is_set():
+                return
+            # Coalesce: wait until no event has arrived for `debounce` seconds.
+            while True:
+                self._wake.clear()
+                if not self._wake.wait(self.debounce) or self._stop.is_set():
+                    break
+            with self._lock:
+                changed, self._pending = self._pending, set()
+            if not self._stop.is_set():
+                self.build(changed)
+
+
+def _names(paths: set[Path] | None, root: Path) -> str:
+    # Editors save through temporary files; name only what is still there.
+    shown = sorted(p.relative_to(root).as_posix() for p in paths or () if p.is_relative_to(root) and p.exists())
+    return ", ".join(shown[:3]) + (f" and {len(shown) - 3} more" if len(shown) > 3 else "")
+
+
+# --- watching -------------------------------------------------------------------------------------------------
+
+
+def is_source(path: Path, root: Path) -> bool:
+    """Whether a changed path is project input (not output, editor scratch files or VCS data)."""
+    try:
+        rel = path.relative_to(root)
+    except ValueError:
+        return False
+    if not rel.parts:
+        return False
+    if len(rel.parts) == 1:
+        return rel.name in PROJECT_FILES or rel.name in WATCHED
+    if rel.parts[0] not in WATCHED:
+        return False
+    name = rel.name
+    return not (name.startswith((".", "#")) or name.endswith(("~", ".swp", ".swx", ".tmp", ".part")) or name == "4913")
+
+
+class _Events(FileSystemEventHandler):
+    def __init__(self, watcher: "Watcher") -> None:
+        self.watcher = watcher
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.event_type in ("opened", "closed_no_write"):
+            return
+        if event.is_directory and event.event_type == "modified":
+            return
+        for raw in (event.src_path, getattr(event, "dest_path", "")):
+            if raw:
+                path = Path(raw if isinstance(raw, str) else raw.decode())
+                self.watcher.seen(path, created_dir=event.is_directory and event.event_type in ("created", "moved"))
+
+
+class Watcher:
+    def __init__(self, root: Path, poll: bool, on_change: Callable[[Path], None]) -> None:
+        self.root = root
+        self.on_change = on_change
+        self.observer: BaseObserver = PollingObserver(timeout=0.25) if poll else Observer()
+        self.handler = _Events(self)
+        self._watched: set[str] = set()
+
+    def start(self) -> None:
+        for name in WATCHED:
+            self._watch(name)
+        # The root itself, not recursively: policygen.yaml, and watched folders created later.
+        self.observer.schedule(self.handler, str(self.root), recursive=False)
+        self.observer.start()
+
+    def _watch(self, name: str) -> None:
+        folder = self.root / name
+        if name not in self._watched and folder.is_dir():
+            self.observer.schedule(self.handler, str(folder), recursive=True)
+            self._watched.add(name)
+
+    def seen(self, path: Path, created_dir: bool) -> None:
+        if not is_source(path, self.root):
+            return
+        if created_dir and path.parent == self.root:
+            self._watch(path.name)
+        self.on_change(path)
+
+    def stop(self) -> None:
+        self.observer.stop()
+        self.observer.join(timeout=5)
+
+
+# --- serving --------------------------------------------------------------------------------------------------
+
+LIVE_JS = r"""(() => {
+  "use strict";
+  const me = document.currentScript;
+  const loaded = Number(me ? me.dataset.generation : 0);
+  let box = null;
+  function hide() { if (box) { box.remove(); box = null; } }
+  function show(problems) {
+    hide();
+    box = document.createElement("div");
+    box.setAttribute("role", "alert");
+    box.style.cssText = "position:fixed;inset:0;z-index:2147483647;overflow:auto;background:rgba(20,20,20,.92);" +
+      "color:#fff;font:14px/1.5 ui-monospace,monospace;padding:2rem;white-space:pre-wrap";
+    const head = document.createElement("strong");
+    head.textContent = "policygen: the last edit does not build; this page shows the last good build.\n\n";
+    box.appendChild(head);
+    for (const p of problems) {
+      const where = document.createElement("div");
+      where.style.color = "#ffb4a8";
+      where.textContent = (p.file || "") + (p.line ? ":" + p.line : "");
+      const what = document.createElement("div");
+      what.style.marginBottom = "1rem";
+      what.textContent = p.text;
+      box.append(where, what);
+    }
+    document.body.appendChild(box);
+  }
+  const events = new EventSource("/__policygen/events");
+  events.addEventListener("hello", (e) => { if (JSON.parse(e.data).generation !== loaded) location.reload(); });
+  events.addEventListener("reload", () => location.reload());
+  events.addEventListener("problem", (e) => show(JSON.parse(e.data).problems));
+})();
+"""
+
+
+class LiveServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], root: Path, rebuilder: Rebuilder, state: LiveState,
+                 verbose: bool = False) -> None:
+        super().__init__(address, _Handler)
+        self.root = root
+        self.rebuilder = rebuilder
+        self.state = state
+        self.verbose = verbose
+
+    @property
+    def out(self) -> Path:
+        return self.rebuilder.out
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        shown = f"[{host}]" if ":" in str(host) else str(host)
+        return f"http://{shown}:{port}/"
+
+
+def resolve(out: Path, target: str) -> tuple[Path | None, int]:
+    """The file under *out* a request target names, or None with the status to answer."""
+    path = unquote(urlsplit(target).path)
+    if "\0" in path or "\\" in path or not path.startswith("/"):
+        return None, HTTPStatus.BAD_REQUEST
+    parts = [p for p in path.split("/") if p not in ("", ".")]
+    if ".." in parts:
+        return None, HTTPStatus.FORBIDDEN
+    base = out.resolve()
+    candidate = base.joinpath(*parts)
+    try:
+        real = candidate.resolve()
+    except OSError:
+        return None, HTTPStatus.NOT_FOUND
+    if not real.is_relative_to(base):
+        return None, HTTPStatus.FORBIDDEN  # a symlink leading out of the site
+    if real.is_dir():
+        if not path.endswith("/"):
+            return real, HTTPStatus.MOVED_PERMANENTLY
+        real = real / "index.html"
+    if not real.is_file():
+        return None, HTTPStatus.NOT_FOUND
+    return real, HTTPStatus.OK
+
+
+def inject(html: bytes, generation: int) -> bytes:
+    tag = f'<script src="{PREFIX}live.js" data-generation="{generation}"></script>'.encode()
+    at = html.rfind(b"</body>")
+    return html[:at] + tag + html[at:] if at >= 0 else html + tag
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: LiveServer
+    server_version = "policygen-serve"
+    sys_version = ""
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
+        if self.server.verbose:
+            self.server.rebuilder.log(f"{self.address_string()} {format % args}", False)
+
+    def do_GET(self) -> None:
+        self._respond(head=False)
+
+    def do_HEAD(self) -> None:
+        self._respond(head=True)
+
+    def _refuse(self) -> None:
+        # The site is read-only: no uploads, no bodies.
+        self.send_error(HTTPStatus.METHOD_NOT_ALLOWED, "read-only site")
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _refuse
+
+    def _respond(self, head: bool) -> None:
+        if len(self.path) > MAX_PATH:
+            self.send_error(HTTPStatus.REQUEST_URI_TOO_LONG)
+            return
+        if int(self.headers.get("Content-Length") or 0) > 0:
+            self.send_error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "requests carry no body here")
+            return
+        path = urlsplit(self.path).path
+        if path == PREFIX + "events" and not head:
+            self._events()
+            return
+        if path == PREFIX + "live.js":
+            self._send(LIVE_JS.encode(), "text/javascript; charset=utf-8", head)
+            return
+        file, status = resolve(self.server.out, self.path)
+        if status == HTTPStatus.MOVED_PERMANENTLY:
+            self.send_response(status)
+            self.send_header("Location", path + "/")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if file is None:
+            if status == HTTPStatus.NOT_FOUND and self.server.state.snapshot.generation == 0:
+                # Nothing built yet (the first build failed): a page that shows why and reloads when fixed.
+                page = inject(b"<!doctype html><title>policygen</title><body><p>Nothing built yet.</p></body>", 0)
+                self._send(page, "text/html; charset=utf-8", head, HTTPStatus.SERVICE_UNAVAILABLE)
+                return
+            self.send_error(status)
+            return
+        try:
+            data = file.read_bytes()
+        except OSError:
+            self.send_error(HTTPStatus.NOT_FOUND)
+            return
+        kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+        if kind == "text/html":
+            data = inject(data, self.server.state.snapshot.generation)
+            kind += "; charset=utf-8"
+        self._send(data, kind, head)
+
+    def _send(self, data: bytes, kind: str, head: bool, status: int = HTTPStatus.OK) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.end_headers()
+        if not head:
+            self.wfile.write(data)
+
+    def _events(self) -> None:
+        state = self.server.state
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        snap = state.snapshot
+        try:
+            self._event("hello", {"generation": snap.generation})
+            if snap.problems:
+                self._event("problem", self._problems(snap))
+            while not state.closed:
+                new = state.wait(snap.seq, KEEPALIVE)
+                if state.closed:
+                    return
+                if new.seq == snap.seq:
+                    self.wfile.write(b": keep-alive\n\n")
+                    self.wfile.flush()
+                    continue
+                snap = new
+                if snap.problems:
+                    self._event("problem", self._problems(snap))
+                else:
+                    self._event("reload", {"generation": snap.generation})
+        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
+            return
+
+    def _problems(self, snap: Snapshot) -> dict[str, object]:
+        root = self.server.root
+        return {"problems": [p.to_json(root) | {"text": p.format(root)} for p in snap.problems]}
+
+    def _event(self, name: str, data: dict[str, object]) -> None:
+        self.wfile.write(f"event: {name}\ndata: {json.dumps(data, sort_keys=True)}\n\n".encode())
+        self.wfile.flush()
+
+
+# --- the whole thing ------------------------------------------------------------------------------------------
+
+
+class Session:
+    """A running serve: build, watch, serve. start() returns at once; stop() ends it all."""
+
+    def __init__(self, root: Path, options: ServeOptions, log: Log = _quiet, verbose: bool = False) -> None:
+        self.root = root.resolve()
+        self.options = options
+        self.state = LiveState()
+        self.rebuilder = Rebuilder(self.root, options, self.state, log)
+        self.watcher = Watcher(self.root, options.poll, self.rebuilder.changed)
+        try:
+            self.server = LiveServer((options.host, options.port), self.root, self.rebuilder, self.state, verbose)
+        except OSError as exc:
+            raise UsageError(f"cannot listen on {options.host}:{options.port}: {exc.strerror or exc}") from None
+        self._thread = threading.Thread(target=self.server.serve_forever, name="policygen-http", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def start(self) -> None:
+        self.rebuilder.build()  # a failed first build still serves its problems
+        self.watcher.start()
+        self.rebuilder.start()
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.state.close()
+        self.watcher.stop()
+        self.rebuilder.stop()
+        self.server.shutdown()
+        self.server.server_close()
+        self._thread.join(timeout=5)
+
+
+def serve(root: Path, options: ServeOptions, log: Log, verbose: bool = False,
+          ready: Callable[[Session], None] | None = None) -> None:
+    """Serve until interrupted (Ctrl-C)."""
+    session = Session(root, options, log, verbose)
+    session.start()
+    if ready is not None:
+        ready(session)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        session.stop()

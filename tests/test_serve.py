@@ -1,0 +1,245 @@
+"""policygen serve: live preview while editing, without ever serving a half-built site."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import queue
+import threading
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from click.testing import CliRunner
+
+from policygen.cli import cli
+from policygen.serve import LiveState, Rebuilder, ServeOptions, Session, inject, is_source, resolve
+
+WAIT = 20.0  # generous: a loaded CI machine may be slow; nothing here measures speed
+
+
+class Events:
+    """Reads the server-sent event stream in a thread, one (event, data) pair at a time."""
+
+    def __init__(self, session: Session) -> None:
+        host, port = session.server.server_address[:2]
+        self.conn = http.client.HTTPConnection(str(host), int(port), timeout=WAIT)
+        self.conn.request("GET", "/__policygen/events")
+        self.response = self.conn.getresponse()
+        assert self.response.status == 200
+        assert self.response.getheader("Content-Type") == "text/event-stream"
+        self.queue: queue.Queue[tuple[str, dict[str, object]]] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        name = ""
+        try:
+            for raw in self.response:
+                line = raw.decode().rstrip("\n")
+                if line.startswith("event: "):
+                    name = line[7:]
+                elif line.startswith("data: "):
+                    self.queue.put((name, json.loads(line[6:])))
+        except (OSError, ValueError):
+            return
+
+    def next(self) -> tuple[str, dict[str, object]]:
+        return self.queue.get(timeout=WAIT)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def get(session: Session, path: str, method: str = "GET", headers: dict[str, str] | None = None,
+        body: bytes | None = None) -> tuple[int, bytes]:
+    host, port = session.server.server_address[:2]
+    conn = http.client.HTTPConnection(str(host), int(port), timeout=WAIT)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def start(project: Path, tmp_path: Path, poll: bool = False) -> Session:
+    session = Session(project, ServeOptions(port=0, out=tmp_path / "out", poll=poll))
+    session.start()
+    return session
+
+
+@pytest.fixture
+def session(project: Path, tmp_path: Path) -> Iterator[Session]:
+    s = start(project, tmp_path)
+    yield s
+    s.stop()
+
+
+def edit(file: Path, old: str, new: str) -> None:
+    text = file.read_text(encoding="utf-8")
+    assert old in text
+    file.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_a_tenant_edit_reloads_open_pages_and_rerenders_only_that_tenant(session: Session, project: Path) -> None:
+    events = Events(session)
+    assert events.next() == ("hello", {"generation": 1})
+    edit(project / "tenants/ims-pro/tenant.yaml", "display_name: IMS Pro", "display_name: IMS Pro Edited")
+    assert events.next() == ("reload", {"generation": 2})
+    status, page = get(session, "/ims-pro/privacy-policy/")
+    assert status == 200 and b"IMS Pro Edited" in page
+    assert session.rebuilder.last is not None and session.rebuilder.last.rendered_tenants == ["ims-pro"]
+    events.close()
+
+
+def test_a_clause_edit_rerenders_the_tenants_that_use_it(session: Session, project: Path) -> None:
+    events = Events(session)
+    events.next()
+    clause = next((project / "content/data-usage-policy").glob("010-*.md"))
+    clause.write_text(clause.read_text(encoding="utf-8") + "\nA sentence added while serving.\n", encoding="utf-8")
+    assert events.next()[0] == "reload"
+    assert session.rebuilder.last is not None and session.rebuilder.last.rendered_tenants == ["ihm-connect"]
+    # The document is released: the working text is its draft page, which serve renders by default.
+    status, page = get(session, "/ihm-connect/data-usage-policy/draft/")
+    assert status == 200 and b"A sentence added while serving." in page
+    events.close()
+
+
+def test_a_broken_edit_shows_file_and_line_and_keeps_the_last_good_site(session: Session, project: Path) -> None:
+    events = Events(session)
+    events.next()
+    _, before = get(session, "/ims-pro/privacy-policy/")
+    file = project / "tenants/ims-pro/tenant.yaml"
+    good = file.read_text(encoding="utf-8")
+    file.write_text(good.replace("  legal_name:", "  legal_nme:", 1), encoding="utf-8")
+    name, data = events.next()
+    assert name == "problem"
+    problems = data["problems"]
+    assert isinstance(problems, list) and problems
+    assert {p["file"] for p in problems} == {"tenants/ims-pro/tenant.yaml"}
+    assert all(isinstance(p["line"], int) for p in problems) and any("legal_nme" in p["text"] for p in problems)
+    status, still = get(session, "/ims-pro/privacy-policy/")
+    assert status == 200 and still == before
+    # A new page load learns about the problem at once, and recovers on the next good save.
+    late = Events(session)
+    assert late.next()[0] == "hello" and late.next()[0] == "problem"
+    file.write_text(good.replace("GJ Global IT Ventures", "GJ Global IT Ventures (recovered)"), encoding="utf-8")
+    assert events.next()[0] == "reload"
+    assert b"(recovered)" in get(session, "/ims-pro/privacy-policy/")[1]
+    events.close()
+    late.close()
+
+
+def test_a_template_error_is_reported_with_its_clause_file(session: Session, project: Path) -> None:
+    events = Events(session)
+    events.next()
+    clause = project / "content/privacy-policy/170-changes.md"
+    clause.write_text(clause.read_text(encoding="utf-8") + "\n{{ no_such_fact }}\n", encoding="utf-8")
+    name, data = events.next()
+    assert name == "problem"
+    files = {p["file"] for p in data["problems"]}  # type: ignore[union-attr]
+    assert files == {"content/privacy-policy/170-changes.md"}
+    events.close()
+
+
+def test_the_reload_script_is_added_by_the_server_never_written(session: Session, tmp_path: Path) -> None:
+    status, page = get(session, "/ims-pro/privacy-policy/")
+    assert status == 200 and b'src="/__policygen/live.js"' in page
+    on_disk = (tmp_path / "out/ims-pro/privacy-policy/index.html").read_bytes()
+    assert b"__policygen" not in on_disk
+    status, script = get(session, "/__policygen/live.js")
+    assert status == 200 and b"EventSource" in script and b"innerHTML" not in script
+    assert get(session, "/assets/style.css")[1] == (tmp_path / "out/assets/style.css").read_bytes()
+
+
+def test_paths_outside_the_output_folder_are_refused(session: Session, project: Path, tmp_path: Path) -> None:
+    assert get(session, "/../tenants/ims-pro/tenant.yaml")[0] == 403
+    assert get(session, "/%2e%2e/%2e%2e/etc/passwd")[0] == 403
+    assert get(session, "/ims-pro/..%2f..%2fmanifest.json")[0] == 403
+    (tmp_path / "out/leak").symlink_to(project / "tenants")
+    assert get(session, "/leak/ims-pro/tenant.yaml")[0] == 403
+    assert get(session, "/no-such-page/")[0] == 404
+
+
+def test_directories_redirect_to_their_slash_so_relative_links_work(session: Session) -> None:
+    host, port = session.server.server_address[:2]
+    conn = http.client.HTTPConnection(str(host), int(port), timeout=WAIT)
+    conn.request("GET", "/ims-pro/privacy-policy")
+    response = conn.getresponse()
+    assert response.status == 301 and response.getheader("Location") == "/ims-pro/privacy-policy/"
+    conn.close()
+
+
+def test_requests_are_bounded_and_read_only(session: Session) -> None:
+    assert get(session, "/", method="POST", body=b"x")[0] == 405
+    assert get(session, "/", headers={"Content-Length": "5"}, body=b"hello")[0] == 413
+    assert get(session, "/" + "a" * 5000)[0] == 414
+
+
+def test_serves_on_localhost_unless_told_otherwise(session: Session) -> None:
+    assert ServeOptions().host == "127.0.0.1"
+    assert session.server.server_address[0] == "127.0.0.1"
+    host = next(p for p in cli.commands["serve"].params if p.name == "host")
+    assert host.default == "127.0.0.1"
+
+
+def test_polling_mode_sees_edits_too(project: Path, tmp_path: Path) -> None:
+    session = start(project, tmp_path, poll=True)
+    try:
+        events = Events(session)
+        events.next()
+        edit(project / "tenants/ims-global/tenant.yaml", "display_name: IMS", "display_name: IMS Polled")
+        assert events.next()[0] == "reload"
+        assert b"IMS Polled" in get(session, "/ims-global/privacy-policy/")[1]
+        events.close()
+    finally:
+        session.stop()
+
+
+def test_a_burst_of_saves_is_one_rebuild(project: Path, tmp_path: Path) -> None:
+    state = LiveState()
+    rebuilder = Rebuilder(project, ServeOptions(out=tmp_path / "out", debounce=0.3), state, lambda m, e: None)
+    rebuilder.build()
+    rebuilder.start()
+    try:
+        seq = state.snapshot.seq
+        for i in range(10):
+            rebuilder.changed(project / "tenants" / "ims-pro" / "tenant.yaml")
+        after = state.wait(seq, WAIT)
+        assert after.seq == seq + 1
+        assert state.wait(after.seq, 1.0).seq == after.seq  # and no second build follows
+    finally:
+        rebuilder.stop()
+
+
+def test_only_project_inputs_trigger_rebuilds(tmp_path: Path) -> None:
+    root = tmp_path
+    assert is_source(root / "tenants/a/tenant.yaml", root)
+    assert is_source(root / "content/privacy-policy/010-x.md", root)
+    assert is_source(root / "policygen.yaml", root)
+    assert is_source(root / "layouts", root)
+    for other in ("build/index.html", ".build.policygen-new/x", ".git/index", "tenants/a/.tenant.yaml.swp",
+                  "tenants/a/tenant.yaml~", "notes.txt", "content/privacy-policy/.#010-x.md"):
+        assert not is_source(root / other, root), other
+
+
+def test_resolve_maps_urls_to_files_inside_the_site(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a/index.html").write_text("x", encoding="utf-8")
+    assert resolve(tmp_path, "/a/") == (tmp_path.resolve() / "a/index.html", 200)
+    assert resolve(tmp_path, "/a/index.html?x=1#y")[0] == tmp_path.resolve() / "a/index.html"
+    assert resolve(tmp_path, "/a")[1] == 301
+    assert resolve(tmp_path, "/a/%00")[1] == 400
+    assert resolve(tmp_path, "/a\\..\\..")[1] == 400
+
+
+def test_inject_places_the_script_before_the_body_ends() -> None:
+    assert inject(b"<html><body><p>x</p></body></html>", 7) == (
+        b'<html><body><p>x</p><script src="/__policygen/live.js" data-generation="7"></script></body></html>')
+
+
+def test_serve_command_refuses_a_port_in_use(project: Path, session: Session) -> None:
+    port = session.server.server_address[1]
+    result = CliRunner().invoke(cli, ["-C", str(project), "serve", "--port", str(port), "--out",
+                                      str(project / "other-out")])
+    assert result.exit_code == 2 and "cannot listen" in result.output

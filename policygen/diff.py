@@ -488,8 +488,10 @@ def diff_clauses(old: Mapping[str, ClauseText], new: Mapping[str, ClauseText], *
         if _same_words(a, b):
             continue
         status = "added" if a is None else "removed" if b is None else "changed"
+        reason = None
         if recorded is not None and cid in recorded:
             review = recorded[cid]
+            reason = editorial if review == "editorial" else None
         else:
             known_old = expected is not None and _same_words(a, expected.get(cid))
             known_new = expected_new is not None and _same_words(b, expected_new.get(cid))
@@ -499,7 +501,6 @@ def diff_clauses(old: Mapping[str, ClauseText], new: Mapping[str, ClauseText], *
                 review = "needs-review"
             else:
                 review = "follows-facts" if facts_changed else "needs-review"
-        reason = None
         if review == "needs-review" and editorial:
             review, reason = "editorial", editorial
         pieces = word_diff(a.tokens() if a else [], b.tokens() if b else [])
@@ -549,7 +550,8 @@ class DiffReport:
         if any(c.review == "needs-review" for c in self.clauses):
             return "The wording changed; the facts did not."
         if any(c.review == "editorial" for c in self.clauses):
-            return "Editorial changes: " + next(c.reason for c in self.clauses if c.reason) + "."
+            reason = next((c.reason for c in self.clauses if c.reason), None)
+            return "Editorial changes" + (f": {reason}." if reason else ".")
         if self.findings:
             return "Presentation changes only."
         return "No change."
@@ -759,8 +761,7 @@ def diff_document(root: Path, slug: str, document: str | None = None, from_versi
         return space.compare(doc_id, old, space.working(doc_id, dated_as=old))
     new_snap = _pick(releases, to_version, slug, doc_id)
     recorded = recorded_reviews(new_snap) if new_snap.version == old_snap.version + 1 else None
-    return space.compare(doc_id, old, snapshot_side(new_snap), editorial=recorded_reason(new_snap)
-                         if recorded is None else None, recorded=recorded)
+    return space.compare(doc_id, old, snapshot_side(new_snap), editorial=recorded_reason(new_snap), recorded=recorded)
 
 
 def history(space: Workspace, doc_id: str, releases: list["Snapshot"]) -> list[DiffReport]:
@@ -769,8 +770,7 @@ def history(space: Workspace, doc_id: str, releases: list["Snapshot"]) -> list[D
     for old_snap, new_snap in zip(releases, releases[1:]):
         recorded = recorded_reviews(new_snap)
         reports.append(space.compare(doc_id, snapshot_side(old_snap), snapshot_side(new_snap),
-                                     editorial=None if recorded is not None else recorded_reason(new_snap),
-                                     recorded=recorded))
+                                     editorial=recorded_reason(new_snap), recorded=recorded))
     return reports
 
 

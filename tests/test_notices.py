@@ -1,0 +1,148 @@
+"""Redline pages and change notices: what the build publishes for each pair of consecutive versions."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from bs4 import BeautifulSoup
+from click.testing import CliRunner
+
+from policygen.cli import cli
+from policygen.site import BuildOptions, BuildReport, build
+
+TODAY = "2026-11-20"
+FOLDER = "ims-pro/privacy-policy/2027-01-15"
+HOSTILE = '<script>alert("x")</script> & <img src=x onerror=alert(1)>'
+
+
+def edit_facts(project: Path, slug: str, change: Any) -> None:
+    file = project / "tenants" / slug / "tenant.yaml"
+    data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    change(data)
+    file.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+
+
+def material_edits(data: dict[str, Any]) -> None:
+    data["recipients"].append({"id": "advertisers", "category": HOSTILE, "role": "controller"})
+    data["apps"][0]["permissions"].append({"id": "location", "reason": "To show nearby service centres"})
+
+
+@pytest.fixture(scope="module")
+def released(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, BuildReport]:
+    """The example project with a third, material version of ims-pro's policy, built."""
+    from conftest import copy_project
+
+    project = copy_project(tmp_path_factory.mktemp("notices") / "project")
+    edit_facts(project, "ims-pro", material_edits)
+    result = CliRunner().invoke(cli, ["-C", str(project), "release", "ims-pro", "--effective", "2027-01-15",
+                                      "--released", "2026-11-15"])
+    assert result.exit_code == 0, result.output
+    report = build(project, project / "out", BuildOptions(today=__import__("datetime").date.fromisoformat(TODAY)))
+    return project, report
+
+
+def read(report: BuildReport, path: str) -> str:
+    return (report.out / path).read_text(encoding="utf-8")
+
+
+def test_every_pair_of_consecutive_versions_gets_a_redline(released: tuple[Path, BuildReport]) -> None:
+    _, report = released
+    redlines = sorted(o.path for o in report.outputs if o.kind == "redline")
+    assert redlines == ["ihm-connect/privacy-policy/2026-01-15/changes/index.html",
+                        "ims-global/privacy-policy/2026-03-01/changes/index.html",
+                        "ims-pro/privacy-policy/2026-10-01/changes/index.html",
+                        f"{FOLDER}/changes/index.html"]
+
+
+def test_only_material_and_consent_changes_get_a_notice(released: tuple[Path, BuildReport]) -> None:
+    _, report = released
+    notices = sorted(o.path for o in report.outputs if o.kind == "notice")
+    assert notices == [f"{FOLDER}/notice/banner.html", f"{FOLDER}/notice/email.html", f"{FOLDER}/notice/email.txt"]
+
+
+def test_the_manifest_lists_redlines_and_notices_with_their_version(released: tuple[Path, BuildReport]) -> None:
+    _, report = released
+    manifest = json.loads(read(report, "manifest.json"))
+    entries = {e["path"]: e for e in manifest["files"]}
+    banner = entries[f"{FOLDER}/notice/banner.html"]
+    assert (banner["kind"], banner["tenant"], banner["document"], banner["version"], banner["effective"]) == (
+        "notice", "ims-pro", "privacy-policy", "3", "2027-01-15")
+    assert entries[f"{FOLDER}/changes/index.html"]["kind"] == "redline"
+
+
+def test_the_redline_shows_findings_on_top_and_words_inserted(released: tuple[Path, BuildReport]) -> None:
+    _, report = released
+    soup = BeautifulSoup(read(report, f"{FOLDER}/changes/index.html"), "html.parser")
+    findings = [li.get_text(" ", strip=True) for li in soup.select("ul.findings li")]
+    assert any("now asks for access to your Location" in f for f in findings)
+    assert any(HOSTILE in f for f in findings)  # the fact shows literally
+    inserted = " ".join(i.get_text() for i in soup.select("section#sharing ins"))
+    assert HOSTILE in inserted
+    assert soup.select_one("section#introduction").get("class") == ["unchanged"]
+    links = {a.get_text(): a["href"] for a in soup.select("p.lede a")}
+    # the example project sets base_url, so links are absolute (an email or an app needs that)
+    assert links["Read version 3"].endswith("://policies.example.org/ims-pro/privacy-policy/2027-01-15/index.html")
+    assert links["Read version 2"].endswith("://policies.example.org/ims-pro/privacy-policy/2026-10-01/index.html")
+
+
+def test_the_banner_is_self_contained(released: tuple[Path, BuildReport]) -> None:
+    _, report = released
+    page = read(report, f"{FOLDER}/notice/banner.html")
+    soup = BeautifulSoup(page, "html.parser")
+    assert soup.find("script") is None and soup.find("link") is None and soup.find("img") is None
+    assert "url(" not in page and "@import" not in page
+    assert soup.find("style") is not None  # inline CSS
+    assert "<script>" not in page and "&lt;script&gt;" in page  # the hostile fact is escaped
+    hrefs = [a["href"] for a in soup.find_all("a")]
+    assert len(hrefs) == 3 and all(not h.startswith(("javascript:", "data:")) for h in hrefs)
+
+
+def test_notices_say_what_changed_the_effect_the_date_and_link_everything(released: tuple[Path, BuildReport]) -> None:
+    _, report = released
+    text = read(report, f"{FOLDER}/notice/email.txt")
+    assert "We are changing our Privacy Policy on 15 January 2027" in text
+    assert "- IMS Pro Customer App now asks for access to your Location." in text
+    assert f"- We now share data with a new kind of recipient: {HOSTILE}." in text
+    assert "More organisations will receive your data." in text
+    for label in ("Read the new version:", "See every change, word by word:", "Read the version in force until then:"):
+        line = next(line for line in text.splitlines() if line.startswith(label))
+        assert line.split(": ", 1)[1].strip()
+    for name in ("banner.html", "email.html", "email.txt"):
+        body = read(report, f"{FOLDER}/notice/{name}")
+        assert "15 January 2027" in body
+        assert not re.search(r"regularly|periodically|from time to time", body, re.I)
+
+
+def test_the_email_html_is_escaped_and_uses_inline_styles(released: tuple[Path, BuildReport]) -> None:
+    _, report = released
+    page = read(report, f"{FOLDER}/notice/email.html")
+    soup = BeautifulSoup(page, "html.parser")
+    assert soup.find("script") is None and soup.find("link") is None and soup.find("style") is None
+    items = [li.get_text(" ", strip=True) for li in soup.find_all("li")]
+    assert f"We now share data with a new kind of recipient: {HOSTILE}." in items
+
+
+def test_minor_history_of_the_seeds_gets_no_notice(released: tuple[Path, BuildReport]) -> None:
+    _, report = released
+    assert not [o for o in report.outputs if o.kind == "notice" and o.tenant != "ims-pro"]
+
+
+def test_feed_entries_carry_the_tier(released: tuple[Path, BuildReport]) -> None:
+    _, report = released
+    feed = read(report, "ims-pro/privacy-policy/feed.xml")
+    assert 'term="material"' in feed and 'term="minor"' in feed
+
+
+def test_notices_are_deterministic(released: tuple[Path, BuildReport], tmp_path: Path) -> None:
+    project, first = released
+    import datetime as dt
+
+    again = build(project, tmp_path / "again", BuildOptions(today=dt.date.fromisoformat(TODAY)))
+    for output in first.outputs:
+        if output.kind in {"redline", "notice"}:
+            assert (again.out / output.path).read_bytes() == output.data

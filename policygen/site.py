@@ -346,7 +346,8 @@ def tenant_outputs(project: Project, theme: Theme, renderer: ClauseRenderer, ten
         outputs.extend(DocumentPages(project, theme, renderer, tenant, doc, histories[doc.id], today, common)
                        .render(options.drafts))
     # In-app snippets and store labels, per app, from the version the stable page shows.
-    outputs.extend(app_outputs(project, theme, tenant, docs, {d.id: shown_version(histories[d.id], today) for d in docs}))
+    outputs.extend(app_outputs(project, theme, tenant, docs, {d.id: shown_version(histories[d.id], today) for d in docs},
+                               outputs))
     info = FeedInfo(f"{tenant.slug}/feed.xml", f"{facts.name}: privacy documents", facts.organisation.legal_name,
                     f"{tenant.slug}/index.html", facts.dates.last_updated or facts.dates.effective)
     outputs.append(atom(info, entries_in(outputs), project.config.base_url, tenant=tenant.slug))

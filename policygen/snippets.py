@@ -22,8 +22,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import posixpath
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Mapping, Protocol, Sequence
 
@@ -89,13 +90,35 @@ class SnippetView:
     accent_dark: str
 
 
-@dataclass(frozen=True)
-class Notice:
-    """A change-notice banner to show in apps: a short text and where the full notice is."""
+_NOTICE = re.compile(r"^(?P<slug>[^/]+)/(?P<doc>[^/]+)/(?P<date>\d{4}-\d{2}-\d{2})/notice/banner\.html$")
+_HREF = re.compile(r'href="([^"]*)"')
 
-    text: str
-    href: str | None = None
-    link_text: str | None = None
+
+def change_notice(published: Sequence[Output], slug: str, document: str, shown: dt.date | None) -> Output | None:
+    """The in-app banner (policygen/notices.py) of the newest change from the shown version on, if any.
+
+    A banner for an upcoming version is what an app should show now: the notice comes before the change.
+    """
+    found: list[tuple[str, Output]] = []
+    for o in published:
+        m = _NOTICE.match(o.path)
+        if o.kind == "notice" and m and m["slug"] == slug and m["doc"] == document:
+            if shown is None or m["date"] >= shown.isoformat():
+                found.append((m["date"], o))
+    return max(found, key=lambda f: f[0])[1] if found else None
+
+
+def rebase_links(html_text: str, source: str, target: str) -> str:
+    """Relative links of a page written at *source*, rewritten for the same page at *target* (site paths)."""
+
+    def one(m: re.Match[str]) -> str:
+        href = m.group(1)
+        if not href or re.match(r"[a-z][a-z0-9+.-]*:|#|/", href):
+            return m.group(0)  # absolute, fragment-only or site-absolute: valid anywhere
+        resolved = posixpath.normpath(posixpath.join(posixpath.dirname(source), href))
+        return f'href="{posixpath.relpath(resolved, posixpath.dirname(target))}"'
+
+    return _HREF.sub(one, html_text)
 
 
 def text_direction(locale: str) -> str:
@@ -197,17 +220,20 @@ def shown_document(tenant: TenantSource, document: DocumentLike, released: Relea
 
 
 def app_outputs(project: Project, theme: Theme, tenant: TenantSource, documents: Sequence[DocumentLike],
-                shown: Mapping[str, Released | None] | None = None, notice: Notice | None = None) -> list[Output]:
+                shown: Mapping[str, Released | None] | None = None, published: Sequence[Output] = ()) -> list[Output]:
     """Every app's snippets, labels and manifest; InputError if labels and policy disagree.
 
     *shown* maps a document id to the released version its stable page shows; the snippets,
     labels and their check then use that version's text and facts, so all three agree with the page.
+    *published* are the tenant's files so far: a change-notice banner among them becomes notice.html.
     """
     kinds = {doc_id: project.library.documents[doc_id].meta.kind for doc_id in tenant.documents}
     document = policy_document(tenant.facts, documents, kinds)
     if document is None:
         return []
-    policy = shown_document(tenant, document, (shown or {}).get(document.id))
+    released = (shown or {}).get(document.id)
+    policy = shown_document(tenant, document, released)
+    notice = change_notice(published, tenant.slug, document.id, released.effective if released else None)
     problems = Collector()
     outputs: list[Output] = []
     for app in policy.facts.apps:
@@ -219,7 +245,7 @@ def app_outputs(project: Project, theme: Theme, tenant: TenantSource, documents:
     return outputs
 
 
-def one_app(theme: Theme, slug: str, app: App, document: Shown, notice: Notice | None = None) -> list[Output]:
+def one_app(theme: Theme, slug: str, app: App, document: Shown, notice: Output | None = None) -> list[Output]:
     facts = document.facts
     labels = app_labels(facts, app, document.file, document.located, slug)
     problems = check_app(facts, app, labels, document, document.file, document.located)
@@ -232,14 +258,19 @@ def one_app(theme: Theme, slug: str, app: App, document: Shown, notice: Notice |
     def add(role: str, rel: str, section: str | None, data: bytes) -> None:
         snippets.append((role, rel, section, _out(f"{base}/{rel}", "snippet", data, slug, app.id, document.id, view)))
 
-    add("policy", "policy.html", None, policy_snippet(theme, view, document, notice))
+    page = f"{slug}/{document.id}/index.html"  # the stable page the clause HTML was written for
+    rebased = [_Rebased(c.id, c.title, rebase_links(c.html, page, f"{base}/policy.html")) for c in document.clauses]
+    add("policy", "policy.html", None, policy_snippet(theme, view, replace(document, clauses=rebased)))
     for clause in document.clauses:
         add("section", f"sections/{clause.id}.html", clause.id,
-            theme.render("snippets/section.html", view=view, clause=_section(clause)))
+            theme.render("snippets/section.html", view=view,
+                         clause=_section(clause, page, f"{base}/sections/{clause.id}.html", f"{base}/policy.html")))
     add("permissions", "permissions.html", None,
         theme.render("snippets/permissions.html", view=view, app=app))
     if notice is not None:
-        add("notice", "notice.html", None, theme.render("snippets/notice.html", view=view, notice=notice))
+        banner = rebase_links(notice.data.decode(), notice.path, f"{base}/notice.html")
+        banner = re.sub(r'<html lang="([^"]*)">', lambda m: f'<html lang="{m.group(1)}" dir="{view.dir}">', banner, count=1)
+        add("notice", "notice.html", None, banner.encode())
 
     label_files = [
         ("apple-privacy", "apple-privacy.json", labels.apple_json()),
@@ -289,10 +320,30 @@ def snippet_view(facts: Tenant, document: DocumentLike, app: App | None = None) 
         accent_light=readable(accent, LIGHT_BG), accent_dark=readable(accent, DARK_BG))
 
 
-def policy_snippet(theme: Theme, view: SnippetView, document: DocumentLike, notice: Notice | None = None) -> bytes:
+def policy_snippet(theme: Theme, view: SnippetView, document: DocumentLike) -> bytes:
     """The compact full document: every section, a collapsed table of contents, nothing else."""
-    return theme.render("snippets/policy.html", view=view, clauses=document.clauses, notice=notice)
+    return theme.render("snippets/policy.html", view=view, clauses=document.clauses)
 
 
-def _section(clause: ClauseLike) -> Section:
-    return Section(clause.id, clause.title, _raise_headings(clause.html))
+def _relinked(clause: ClauseLike, page: str, snippet: str, whole: str) -> str:
+    """Clause HTML written for the page, with its links made to work from the snippet.
+
+    Relative links are rebased from the page's folder; a link to an anchor that is not in
+    this snippet goes to the same anchor in the compact policy (*whole*).
+    """
+    body = rebase_links(clause.html, page, snippet)
+    here = set(re.findall(r'id="([^"]+)"', body)) | {clause.id}
+    whole_href = posixpath.relpath(whole, posixpath.dirname(snippet))
+    return _HREF.sub(lambda m: m.group(0) if not m.group(1).startswith("#") or m.group(1)[1:] in here
+                     else f'href="{whole_href}{m.group(1)}"', body)
+
+
+def _section(clause: ClauseLike, page: str, snippet: str, whole: str) -> Section:
+    return Section(clause.id, clause.title, _raise_headings(_relinked(clause, page, snippet, whole)))
+
+
+@dataclass(frozen=True)
+class _Rebased:
+    id: str
+    title: str
+    html: str

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from conftest import copy_project
+
 from policygen.cli import cli
 from policygen.errors import InputError
 from policygen.facts import load_tenant
@@ -18,6 +20,12 @@ from policygen.labels import app_labels, vocabulary
 from policygen.site import BuildOptions, BuildReport, build
 
 APP = "ims-pro/apps/customer-app"
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """An unversioned copy of the example: no released version stands in front, so edits show at once."""
+    return copy_project(tmp_path / "project", releases=False)
 
 
 def read(report: BuildReport, path: str) -> bytes:

@@ -8,16 +8,26 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+from click.testing import CliRunner
+from conftest import REPO, copy_project
+
+from policygen.check import check_links
+from policygen.cli import cli
 from policygen.project import load_project
 from policygen.render import ClauseRenderer
 from policygen.site import BuildOptions, BuildReport, build, render_tenant_documents
-from policygen.snippets import contrast, policy_snippet, readable, snippet_view
+from policygen.snippets import contrast, policy_snippet, readable, rebase_links, snippet_view
 from policygen.theme import Theme
-
-from conftest import REPO, copy_project
 
 APPS = ("ims-pro/apps/customer-app", "ims-pro/apps/field-app")
 BUDGET = 40 * 1024
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """An unversioned copy of the example: no released version stands in front, so edits show at once."""
+    return copy_project(tmp_path / "project", releases=False)
 
 
 def files(report: BuildReport, prefix: str = "") -> dict[str, bytes]:
@@ -168,3 +178,51 @@ def test_app_outputs_are_deterministic(project: Path) -> None:
     second = files(build(project, project / "b", BuildOptions(tenants=["ims-pro"])), "ims-pro/apps/")
     assert first == second and len(first) > 20
     assert not any(str(project).encode() in data for data in first.values())
+
+
+def test_a_change_notice_becomes_the_apps_notice_snippet(tmp_path: Path) -> None:
+    project = copy_project(tmp_path / "project", releases=True)
+    (project / "policygen.yaml").unlink(missing_ok=True)  # no base_url: the banner's links are relative
+    facts = project / "tenants/ims-pro/tenant.yaml"
+    facts.write_text(facts.read_text().replace(
+        "    store_types: [crash-logs, performance, other-diagnostics]\n",
+        "    store_types: [crash-logs, performance, other-diagnostics]\n"
+        "  - id: location\n    name: Location Data\n    items: [Location while a job is open]\n"
+        "    store_types: [precise-location]\n"))
+    released = CliRunner().invoke(cli, ["--project", str(project), "release", "ims-pro",
+                                        "--effective", "2027-01-01", "--released", "2026-11-01"])
+    assert released.exit_code == 0, released.output
+    report = build(project, tmp_path / "out", BuildOptions(tenants=["ims-pro"], today=dt.date(2026, 11, 15)))
+    out = files(report)
+    banner = out[f"{APPS[0]}/notice.html"].decode()
+    assert "Location Data" in banner and 'dir="ltr"' in banner
+    assert next(o for o in report.outputs if o.path == f"{APPS[0]}/notice.html").kind == "snippet"
+    manifest = json.loads(out[f"{APPS[0]}/manifest.json"])
+    assert {"kind": "notice", "path": "notice.html"}.items() <= next(
+        s for s in manifest["snippets"] if s["kind"] == "notice").items()
+    assert manifest["version"] == "2"  # the page still shows version 2; the notice announces version 3
+    links = re.findall(r'href="([^"]+)"', banner)
+    assert "../../privacy-policy/2027-01-01/index.html" in links
+    assert not check_links([o for o in report.outputs if o.kind != "snippet" or o.path.endswith("notice.html")])
+
+
+def test_links_in_snippets_lead_where_the_page_links_lead(project: Path) -> None:
+    own = project / "tenants/ims-pro/content/privacy-policy"
+    own.mkdir(parents=True)
+    (own / "extra.md").write_text(
+        "---\nid: extra\ntitle: See also\norder: 175\n---\n"
+        "See [your rights](#rights), [this section](#extra) and [all policies](../../index.html).\n", encoding="utf-8")
+    report = build(project, project / "out", BuildOptions(tenants=["ims-pro"]))
+    section = files(report)[f"{APPS[0]}/sections/extra.html"].decode()
+    assert 'href="../policy.html#rights"' in section and 'href="#extra"' in section  # its own article
+    assert 'href="../../../../index.html"' in section
+    policy = files(report)[f"{APPS[0]}/policy.html"].decode()
+    assert 'href="#rights"' in policy and 'href="../../../index.html"' in policy
+    assert not [f for f in check_links(report.outputs) if "/apps/" in f.message]
+
+
+def test_rebasing_keeps_absolute_links_and_fragments() -> None:
+    page = '<a href="https://example.org/x">x</a> <a href="#top">t</a> <a href="mailto:a@b.c">m</a> <a href="../y.html">y</a>'
+    moved = rebase_links(page, "t/doc/index.html", "t/apps/app/policy.html")
+    assert moved == ('<a href="https://example.org/x">x</a> <a href="#top">t</a> <a href="mailto:a@b.c">m</a> '
+                     '<a href="../../y.html">y</a>')

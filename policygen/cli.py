@@ -81,7 +81,36 @@ def parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) 
         raise click.BadParameter(f"'{value}' is not a date written YYYY-MM-DD") from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _output_level(click_ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """--quiet / --verbose after a command name: the same switch as before it, on the one Context."""
+    obj = click_ctx.find_object(Context)
+    if not value or obj is None or param.name is None:
+        return
+    setattr(obj, param.name, True)
+    if obj.quiet and obj.verbose:
+        raise click.UsageError("--quiet and --verbose contradict each other; give one")
+
+
+_LEVEL_OPTIONS = (
+    click.Option(["--quiet", "-q"], is_flag=True, expose_value=False, callback=_output_level,
+                 help="Print only errors (also accepted before the command)."),
+    click.Option(["--verbose", "-v"], is_flag=True, expose_value=False, callback=_output_level,
+                 help="Print more detail (also accepted before the command)."),
+)
+
+
+class PolicyGroup(click.Group):
+    """Every command accepts --quiet and --verbose after its name as well as before it."""
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        taken = {opt for p in cmd.params for opt in getattr(p, "opts", [])}
+        for option in _LEVEL_OPTIONS:
+            if not taken & set(option.opts):
+                cmd.params.append(option)
+        super().add_command(cmd, name)
+
+
+@click.group(cls=PolicyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="policygen")
 @click.option("--project", "-C", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="The project folder (default: the nearest folder with content/ and tenants/).")
@@ -91,6 +120,8 @@ def parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) 
 @click.pass_context
 def cli(click_ctx: click.Context, project: Path | None, debug: bool, quiet: bool, verbose: bool) -> None:
     """Generate privacy policy sites for many organisations from facts and clauses."""
+    if quiet and verbose:
+        raise click.UsageError("--quiet and --verbose contradict each other; give one")
     click_ctx.obj = Context(project, debug, quiet, verbose)
 
 
@@ -103,10 +134,12 @@ def cli(click_ctx: click.Context, project: Path | None, debug: bool, quiet: bool
 @click.pass_obj
 def build(ctx: Context, out: Path | None, tenants: tuple[str, ...], today: dt.date | None, drafts: bool) -> None:
     """Build the static site."""
+    from .progress import progress_bar
     from .site import BuildOptions, build as do_build
 
     def action() -> None:
-        report = do_build(ctx.root(), out, BuildOptions(list(tenants) or None, today, drafts))
+        with progress_bar("Building", ctx.quiet) as progress:
+            report = do_build(ctx.root(), out, BuildOptions(list(tenants) or None, today, drafts), progress)
         if ctx.verbose:
             for item in report.outputs:
                 click.echo(f"  {item.kind:8} {item.path}")

@@ -24,14 +24,14 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from babel.dates import format_date
 
 from .deps import project_digest, tenant_key
 from .errors import Collector, InputError, Problem
 from .feeds import FeedInfo, VersionPaths, atom, entries_in, href, sitemap, version_data, version_json
-from .notices import document_changes
+from .notices import document_changes, redline_path
 from .output import Output, check_out_dir, manifest, write_site
 from .project import Project, TenantSource, load_base, load_project, load_tenant_source, select_tenants
 from .render import ClauseRenderer, RenderedClause, RenderedDocument, render_document
@@ -95,6 +95,7 @@ class HistoryRow:
     href: str
     summary: str | None
     hash: str
+    changes: str | None = None  # link to the redline against the version before (policygen/notices.py)
 
 
 @dataclass(frozen=True)
@@ -295,8 +296,10 @@ class DocumentPages:
         rows = []
         for snap in reversed(self.releases):
             status = "upcoming" if snap.effective > self.today else "in force" if snap is current else "superseded"
+            redline = redline_path(self.paths.archive(snap)) if snap.version > 1 else None
             rows.append(HistoryRow(snap.version, snap.effective, snap.released, status,
-                                   href(self.paths.archive(snap), at, None), snap.summary, snap.hash))
+                                   href(self.paths.archive(snap), at, None), snap.summary, snap.hash,
+                                   href(redline, at, None) if redline else None))
         view = HistoryView(self.doc.title, tuple(rows), href(self.paths.stable, at, None),
                            href(self.paths.feed, at, None), href(self.paths.draft, at, None) if drafts else None)
         root = "../" * at.count("/")
@@ -479,10 +482,12 @@ class Builder:
     Tenants are loaded and rendered in worker processes when there are many.
     """
 
-    def __init__(self, root: Path, out: Path | None = None, options: BuildOptions | None = None) -> None:
+    def __init__(self, root: Path, out: Path | None = None, options: BuildOptions | None = None,
+                 progress: Callable[[int, int], None] | None = None) -> None:
         self.root = root
         self.out_arg = out
         self.options = options or BuildOptions()
+        self.progress = progress  # called with (tenants done, tenants in all); the build itself never prints
         self._renderer: ClauseRenderer | None = None
         self._results: dict[str, TenantResult] = {}
 
@@ -541,13 +546,22 @@ class Builder:
 
     def _run(self, step: Step, slugs: list[str]) -> list[tuple[str, TenantSource | TenantResult | list[Problem]]]:
         jobs = step.options.jobs or os.cpu_count() or 1
+        done: list[tuple[str, TenantSource | TenantResult | list[Problem]]] = []
         if jobs < 2 or len(slugs) < PARALLEL_MIN_TENANTS:
-            return [(slug, step.run(slug, self._results)) for slug in slugs]
+            for slug in slugs:
+                done.append((slug, step.run(slug, self._results)))
+                if self.progress is not None:
+                    self.progress(len(done), len(slugs))
+            return done
         chunks = [c for c in (slugs[i::jobs * 8] for i in range(jobs * 8)) if c]
         method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context(method),
                                  initializer=_worker_init, initargs=(step,)) as pool:
-            return [item for chunk in pool.map(_worker_run, chunks) for item in chunk]
+            for chunk in pool.map(_worker_run, chunks):
+                done.extend(chunk)
+                if self.progress is not None:
+                    self.progress(len(done), len(slugs))
+        return done
 
 
 def site_outputs(project: Project, theme: Theme, views: list[TenantView], options: BuildOptions,
@@ -563,6 +577,7 @@ def site_outputs(project: Project, theme: Theme, views: list[TenantView], option
     return [*outputs, site_map] if site_map else outputs
 
 
-def build(root: Path, out: Path | None = None, options: BuildOptions | None = None) -> BuildReport:
+def build(root: Path, out: Path | None = None, options: BuildOptions | None = None,
+          progress: Callable[[int, int], None] | None = None) -> BuildReport:
     """Build the site of the project at *root* into *out* (default: root/build)."""
-    return Builder(root, out, options).build()
+    return Builder(root, out, options, progress).build()

@@ -62,6 +62,20 @@ def test_init_workflow_runs_check_diff_and_build(tmp_path: Path) -> None:
     assert "__VERSION__" not in runs and "policygen==" in runs
 
 
+def test_init_workflow_steps_pass_in_the_new_project(tmp_path: Path) -> None:
+    """Run the workflow's own shell steps (all but installing policygen) in the project it came with."""
+    init(tmp_path / "p")
+    workflow = yaml.safe_load((tmp_path / "p/.github/workflows/policy.yml").read_text(encoding="utf-8"))
+    steps = [s["run"] for s in workflow["jobs"]["policy"]["steps"] if "run" in s and "pip install" not in s["run"]]
+    assert len(steps) == 3
+    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(tmp_path)}
+    for script in steps:
+        done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path / "p", env=env,
+                              capture_output=True, text=True)
+        assert done.returncode == 0, f"{script}\n{done.stdout}\n{done.stderr}"
+    assert (tmp_path / "p/build/example/privacy-policy/index.html").is_file()
+
+
 def test_init_pre_commit_runs_check_on_facts_and_clauses(tmp_path: Path) -> None:
     init(tmp_path / "p")
     config = yaml.safe_load((tmp_path / "p/.pre-commit-config.yaml").read_text(encoding="utf-8"))

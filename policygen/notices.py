@@ -161,7 +161,7 @@ class PairPaths:
 
     @property
     def redline(self) -> str:
-        return f"{self.folder}/changes/index.html"
+        return redline_path(self.new_page)
 
     @property
     def banner(self) -> str:
@@ -178,6 +178,11 @@ class PairPaths:
     def links(self, origin: str, base_url: str | None) -> ChangeLinks:
         return ChangeLinks(_href(self.new_page, origin, base_url), _href(self.old_page, origin, base_url),
                            _href(self.redline, origin, base_url))
+
+
+def redline_path(archive_page: str) -> str:
+    """The redline of a version against the one before, beside the version's archive page."""
+    return f"{posixpath.dirname(archive_page)}/changes/index.html"
 
 
 def _href(path: str, origin: str, base_url: str | None) -> str:

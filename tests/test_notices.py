@@ -146,3 +146,12 @@ def test_notices_are_deterministic(released: tuple[Path, BuildReport], tmp_path:
     for output in first.outputs:
         if output.kind in {"redline", "notice"}:
             assert (again.out / output.path).read_bytes() == output.data
+
+
+def test_the_history_page_links_each_version_to_its_redline(released: tuple[Path, BuildReport]) -> None:
+    _, report = released
+    soup = BeautifulSoup(read(report, "ims-pro/privacy-policy/history/index.html"), "html.parser")
+    links = [a["href"] for a in soup.find_all("a") if a.get_text() == "See what changed"]
+    assert links == ["../2027-01-15/changes/index.html", "../2026-10-01/changes/index.html"]
+    for link in links:
+        assert (report.out / "ims-pro/privacy-policy/history" / link).resolve().is_file()

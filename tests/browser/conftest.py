@@ -7,6 +7,7 @@ the tests skip, saying why, only when Chromium is not there at all.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import http.server
 import json
@@ -18,13 +19,18 @@ from typing import Any, Iterator
 
 import pytest
 
-from policygen.site import BuildReport
+from click.testing import CliRunner
+from conftest import copy_project
+
+from policygen.cli import cli
+from policygen.site import BuildOptions, BuildReport, build
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("POLICYGEN_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 AXE_PLACES = (REPO / ".cache/npm/node_modules/axe-core/axe.min.js", REPO / "node_modules/axe-core/axe.min.js")
+TODAY = dt.date(2026, 11, 15)  # version 2 in force, version 3 announced
 HTML_KINDS = ("page", "index", "archive", "history", "redline", "notice", "snippet")
 
 
@@ -57,8 +63,31 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+def example_with_a_change(root: Path) -> Path:
+    """The example project with its releases and one more, upcoming and material, so the site has
+    every page kind: stable pages, archives, histories, a redline and change notices (also in the apps)."""
+    project = copy_project(root / "project", releases=True)
+    facts = project / "tenants/ims-pro/tenant.yaml"
+    facts.write_text(facts.read_text(encoding="utf-8").replace(
+        "    store_types: [crash-logs, performance, other-diagnostics]\n",
+        "    store_types: [crash-logs, performance, other-diagnostics]\n"
+        "  - id: location\n    name: Location Data\n    items: [Location while a job is open]\n"
+        "    store_types: [precise-location]\n"), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--project", str(project), "release", "ims-pro",
+                                      "--effective", "2027-01-01", "--released", "2026-11-01"])
+    assert result.exit_code == 0, result.output
+    return project
+
+
 @pytest.fixture(scope="session")
-def site(example_site: BuildReport) -> Iterator[Site]:
+def built(tmp_path_factory: pytest.TempPathFactory) -> BuildReport:
+    root = tmp_path_factory.mktemp("browser-site")
+    return build(example_with_a_change(root), root / "out", BuildOptions(today=TODAY))
+
+
+@pytest.fixture(scope="session")
+def site(built: BuildReport) -> Iterator[Site]:
+    example_site = built
     handler = functools.partial(_Quiet, directory=str(example_site.out))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -40,8 +40,9 @@ def app_snippets(site: Site, app: str = "ims-pro/apps/customer-app/") -> list[st
 
 
 def test_the_site_has_pages_of_every_kind_and_snippets(site: Site) -> None:
-    assert {"page", "index"} <= set(site.one_per_kind())
+    assert {"page", "index", "archive", "history", "redline", "notice"} <= set(site.one_per_kind())
     assert len(app_snippets(site)) > 10
+    assert "ims-pro/apps/customer-app/notice.html" in app_snippets(site)
 
 
 def test_no_page_or_snippet_scrolls_sideways_on_a_phone(context: Any, site: Site) -> None:
@@ -129,7 +130,7 @@ def test_screenshots_of_each_page_kind(context: Any, site: Site, screenshots: Pa
     page.set_viewport_size({"width": PHONES[1], "height": 844})
     shots = dict(site.one_per_kind())
     for snippet in app_snippets(site):
-        role = "section" if "/sections/" in snippet else Path(snippet).stem
+        role = "section" if "/sections/" in snippet else Path(snippet).stem  # policy, permissions, notice
         shots.setdefault(f"snippet-{role}", snippet)
     for name, path in sorted(shots.items()):
         for scheme in ("light", "dark") if name.startswith("snippet") else ("light",):

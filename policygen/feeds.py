@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import posixpath
+import re
 import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -71,6 +72,14 @@ def href(path: str, origin: str, base_url: str | None) -> str:
     if base_url:
         return absolute(base_url, path)
     return posixpath.relpath(path, posixpath.dirname(origin) or ".")
+
+
+# Characters XML 1.0 cannot carry at all, even escaped: dropped from feed text so a fact never breaks a feed.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def _xml_text(text: str | None) -> str | None:
+    return None if text is None else _NOT_XML.sub("", text)
 
 
 def _stamp(day: dt.date) -> str:
@@ -146,8 +155,8 @@ def atom(info: FeedInfo, entries: list[FeedEntry], base_url: str | None, tenant:
     ET.register_namespace("", ATOM)
 
     def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
-        node = ET.SubElement(parent, f"{{{ATOM}}}{tag}", attrs)
-        node.text = text
+        node = ET.SubElement(parent, f"{{{ATOM}}}{tag}", {k: _xml_text(v) or "" for k, v in attrs.items()})
+        node.text = _xml_text(text)
         return node
 
     ordered = sorted(entries, key=FeedEntry.order, reverse=True)

@@ -186,6 +186,8 @@ def read_snapshot(file: Path) -> Snapshot:
     """Read and verify one snapshot file (its hash, not its place in the history)."""
     try:
         raw = json.loads(file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError([Problem(f"a snapshot cannot be read: {exc.strerror or exc}", file=file)]) from None
     except UnicodeDecodeError:
         raise InputError([Problem("a snapshot is not UTF-8 text", file=file)]) from None
     except json.JSONDecodeError as exc:

@@ -153,3 +153,21 @@ def test_feeds_and_version_files_are_byte_identical_across_builds(built: BuildRe
     again = build(built.out.parent, tmp_path / "again", BuildOptions(today=TODAY, drafts=True))
     for rel in ("feed.xml", "sitemap.xml", "ims-pro/feed.xml", "ims-pro/privacy-policy/2026-10-01/version.json"):
         assert (again.out / rel).read_bytes() == (built.out / rel).read_bytes(), rel
+
+
+def test_facts_in_feeds_stay_text_and_the_feed_stays_well_formed(tmp_path: Path) -> None:
+    project = copy_project(tmp_path / "project")
+    facts = project / "tenants" / "ims-pro" / "tenant.yaml"
+    text = facts.read_text(encoding="utf-8")
+    facts.write_text(text.replace("  legal_name: ", '  legal_name: "<b>Evil</b> & Co\\v ]]> "\n  x_old_legal_name: ', 1)
+                     .replace("  x_old_legal_name: ", "  # ", 1), encoding="utf-8")
+    from policygen.versions import release
+    release(project, "ims-pro", dt.date(2027, 1, 1), released=dt.date(2026, 11, 1))
+    report = build(project, project / "build", BuildOptions(today=TODAY))
+    for path in ("feed.xml", "ims-pro/feed.xml", "ims-pro/privacy-policy/feed.xml"):
+        feed = parse_feed(report.out / path)  # well-formed despite the control character
+        check_atom(feed)
+        titles = [e.findtext(f"{A}title") or "" for e in feed.findall(f"{A}entry")]
+        assert any(t.startswith("<b>Evil</b> & Co ]]> : Privacy Policy, version 3") for t in titles), titles
+    version = json.loads((report.out / "ims-pro/privacy-policy/2027-01-01/version.json").read_text(encoding="utf-8"))
+    assert version["organisation"] == "<b>Evil</b> & Co\v ]]> "

@@ -180,7 +180,7 @@ def _entry_keys(items: Sequence[BaseModel]) -> list[str]:
     seen: Counter[str] = Counter()
     for item in items:
         if hasattr(item, "id") and isinstance(getattr(item, "id"), str):
-            key = item.id  # type: ignore[attr-defined]
+            key = item.id
         else:
             fields = ENTRY_KEYS.get(type(item).__name__)
             if fields:

@@ -195,20 +195,21 @@ def _href(path: str, origin: str, base_url: str | None) -> str:
 def change_outputs(theme: Theme, report: DiffReport, paths: PairPaths, *, organisation: str, document_title: str,
                    locale: str, accent: str | None, base_url: str | None, common: Mapping[str, Any]) -> list[Output]:
     """The redline of one pair of versions, and its notice when the change is material or consent."""
-    slug, doc = report.tenant, report.document
-    version = report.new.label
-    meta = {"tenant": slug, "document": doc, "version": version, "effective": report.new.effective}
+    def output(path: str, kind: str, data: bytes) -> Output:
+        return Output(path, kind, data, tenant=report.tenant, document=report.document, version=report.new.label,
+                      effective=report.new.effective)
+
     at = paths.redline
     view = notice_view(report, organisation, document_title, paths.links(at, base_url), locale, accent)
     page = theme.render("redline.html", redline=view, clauses=redline_clauses(report),
                         root="../" * at.count("/"), **common)
-    outputs = [Output(at, "redline", page, **meta)]
+    outputs = [output(at, "redline", page)]
     if not report.needs_notice:
         return outputs
     for path, template in ((paths.banner, "notice-banner.html"), (paths.email_html, "email.html"),
                            (paths.email_text, "email.txt")):
         note = notice_view(report, organisation, document_title, paths.links(path, base_url), locale, accent)
-        outputs.append(Output(path, "notice", theme.render(template, notice=note, lang=locale), **meta))
+        outputs.append(output(path, "notice", theme.render(template, notice=note, lang=locale)))
     return outputs
 
 

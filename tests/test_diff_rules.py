@@ -66,7 +66,8 @@ BASE: dict[str, Any] = {
 
 
 def first(items: list[dict[str, Any]], key: str) -> dict[str, Any]:
-    return next(i for i in items if i["id"] == key)
+    found: dict[str, Any] = next(i for i in items if i["id"] == key)
+    return found
 
 
 Edit = Callable[[dict[str, Any]], None]

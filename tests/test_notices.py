@@ -83,8 +83,9 @@ def test_the_redline_shows_findings_on_top_and_words_inserted(released: tuple[Pa
     assert any(HOSTILE in f for f in findings)  # the fact shows literally
     inserted = " ".join(i.get_text() for i in soup.select("section#sharing ins"))
     assert HOSTILE in inserted
-    assert soup.select_one("section#introduction").get("class") == ["unchanged"]
-    links = {a.get_text(): a["href"] for a in soup.select("p.lede a")}
+    intro = soup.select_one("section#introduction")
+    assert intro is not None and intro.get("class") == ["unchanged"]
+    links = {a.get_text(): str(a["href"]) for a in soup.select("p.lede a")}
     # the example project sets base_url, so links are absolute (an email or an app needs that)
     assert links["Read version 3"].endswith("://policies.example.org/ims-pro/privacy-policy/2027-01-15/index.html")
     assert links["Read version 2"].endswith("://policies.example.org/ims-pro/privacy-policy/2026-10-01/index.html")
@@ -98,7 +99,7 @@ def test_the_banner_is_self_contained(released: tuple[Path, BuildReport]) -> Non
     assert "url(" not in page and "@import" not in page
     assert soup.find("style") is not None  # inline CSS
     assert "<script>" not in page and "&lt;script&gt;" in page  # the hostile fact is escaped
-    hrefs = [a["href"] for a in soup.find_all("a")]
+    hrefs = [str(a["href"]) for a in soup.find_all("a")]
     assert len(hrefs) == 3 and all(not h.startswith(("javascript:", "data:")) for h in hrefs)
 
 
@@ -151,7 +152,7 @@ def test_notices_are_deterministic(released: tuple[Path, BuildReport], tmp_path:
 def test_the_history_page_links_each_version_to_its_redline(released: tuple[Path, BuildReport]) -> None:
     _, report = released
     soup = BeautifulSoup(read(report, "ims-pro/privacy-policy/history/index.html"), "html.parser")
-    links = [a["href"] for a in soup.find_all("a") if a.get_text() == "See what changed"]
+    links = [str(a["href"]) for a in soup.find_all("a") if a.get_text() == "See what changed"]
     assert links == ["../2027-01-15/changes/index.html", "../2026-10-01/changes/index.html"]
     for link in links:
         assert (report.out / "ims-pro/privacy-policy/history" / link).resolve().is_file()

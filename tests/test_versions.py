@@ -327,7 +327,8 @@ def test_every_version_has_a_dated_page_and_the_history_lists_them(project: Path
     assert len(rows) == 2
     assert rows[0].startswith("Version 2 1 March 2026 1 February 2026 in force")
     assert rows[1].startswith("Version 1 17 November 2021 17 November 2021 superseded First published version")
-    assert [a["href"] for a in history.select("tbody a")] == ["../2026-03-01/index.html", "../2021-11-17/index.html"]
+    assert [a["href"] for a in history.select("tbody td:first-child a")] == ["../2026-03-01/index.html",
+                                                                            "../2021-11-17/index.html"]
     kinds = {f.path: (f.kind, f.version) for f in report.outputs if f.tenant == SLUG}
     assert kinds[f"{SLUG}/{DOC}/2021-11-17/index.html"] == ("archive", "1")
     assert kinds[f"{SLUG}/{DOC}/history/index.html"] == ("history", None)

@@ -270,7 +270,7 @@ def app_labels(tenant: Tenant, app: App, file: Path, located: Located | None = N
                         ("purposes", i), f"purpose '{p.id}' has no app-store purpose, so the labels of app "
                         f"'{app.id}' cannot say why its data is used",
                         expected="store_purpose: one of " + ", ".join(sorted(vocab.purposes)),
-                        suggestion="add store_purpose, or a dpv name policygen maps (see README, App store labels)"))
+                        suggestion="add store_purpose, or a dpv name policygen maps (see README, 'Apps: in-app snippets and store privacy labels')"))
                 continue
             purposes.append(sp)
         for t in category.store_types:
@@ -383,7 +383,7 @@ def check_app(tenant: Tenant, app: App, labels: AppLabels, document: DocumentLik
                 f"{policy} discloses '{category.name}', which app '{app.id}' collects, but the category has no "
                 f"store_types, so the app's store labels leave it out",
                 expected="store_types: the store data types of this category, e.g. [name, email]",
-                suggestion="add store_types (see README, App store labels), or list only the categories "
+                suggestion="add store_types (see README, 'Apps: in-app snippets and store privacy labels'), or list only the categories "
                            f"the app collects in apps[{app_index}].data"))
     labelled = labels.store_types
     for i, perm in enumerate(app.permissions):

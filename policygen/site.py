@@ -489,6 +489,7 @@ class Builder:
         self.options = options or BuildOptions()
         self.progress = progress  # called with (tenants done, tenants in all); the build itself never prints
         self._renderer: ClauseRenderer | None = None
+        self._theme: tuple[tuple[Path, str], Theme] | None = None
         self._results: dict[str, TenantResult] = {}
 
     def build(self) -> BuildReport:
@@ -501,11 +502,16 @@ class Builder:
         slugs = select_tenants(project.root, options.tenants)
         out = check_out_dir(self.out_arg if self.out_arg is not None else project.root / "build", project.reserved)
         theme = Theme(project.root, project.config.theme)
+        theme_digest = theme.digest()
+        # Keep the compiled theme templates while no template or static file changed (serve rebuilds often).
+        if self._theme is not None and self._theme[0] == (theme.folder, theme_digest):
+            theme = self._theme[1]
+        self._theme = ((theme.folder, theme_digest), theme)
         if self._renderer is None or self._renderer.content != project.content:
             self._renderer = ClauseRenderer(project.content)
         previous = Previous(out)
         step = Step(project, theme, self._renderer, options,
-                    project_digest(project, theme.digest(), f"{options.today}|{options.drafts}"),
+                    project_digest(project, theme_digest, f"{options.today}|{options.drafts}"),
                     {slug: str(entry.get("inputs")) for slug, entry in previous.tenants.items()})
 
         results: dict[str, TenantResult] = {}

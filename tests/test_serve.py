@@ -105,6 +105,18 @@ def test_a_clause_edit_rerenders_the_tenants_that_use_it(session: Session, proje
     events.close()
 
 
+def test_a_theme_edit_rerenders_everything_with_the_new_template(session: Session, project: Path) -> None:
+    events = Events(session)
+    events.next()
+    template = project / "themes/default/templates/tenant.html"
+    edit(template, "</ul>\n{% endblock %}", "</ul>\n<p>Theme edited while serving.</p>\n{% endblock %}")
+    assert events.next()[0] == "reload"
+    assert session.rebuilder.last is not None
+    assert session.rebuilder.last.rendered_tenants == ["ihm-connect", "ims-global", "ims-pro"]
+    assert b"Theme edited while serving." in get(session, "/ims-global/")[1]
+    events.close()
+
+
 def test_a_broken_edit_shows_file_and_line_and_keeps_the_last_good_site(session: Session, project: Path) -> None:
     events = Events(session)
     events.next()

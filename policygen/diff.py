@@ -25,7 +25,7 @@ from pydantic import BaseModel, ValidationError
 
 from .durations import Duration
 from .errors import InputError, Problem, UsageError, did_you_mean
-from .facts import BASIS_LABELS, Basis, Tenant
+from .facts import BASIS_LABELS, Basis, LawfulBasis, Right, Tenant
 from .render import ClauseRenderer, render_document
 from .versions import dated_facts
 from .rules import LEVELS, Rule, RuleSet, load_rules, rank
@@ -65,6 +65,8 @@ FIELD_WORDS = {
     "directed_at_children": "a service directed at children",
     "legal_name": "legal name",
     "min_age": "minimum age",
+    "encrypted": "encryption of backups",
+    "consent": "the consent we ask for",
 }
 
 # Lists of ids that point at other entries: a notice names the entry, not its id.
@@ -76,8 +78,15 @@ REFERENCES = {
     ("Deletion", "timelines"): "retention.periods",
 }
 
-# Plain values of a few lists, read as words.
+# Plain values of a few facts and lists, read as words.
 VALUE_NAMES = {
+    ("Organisation", "role"): {"controller": "the controller (we decide how your data is used)",
+                               "processor": "a processor (we act on another organisation's instructions)",
+                               "controller_and_processor": "both controller and processor"},
+    ("Children", "consent"): {"none": "no consent", "parental": "consent from a parent or guardian",
+                              "institutional": "consent through the institution"},
+    ("Purpose", "provision"): {"required": "required", "optional": "optional",
+                               "contractual": "required by a contract", "statutory": "required by law"},
     ("Changes", "how_notified"): {"page": "on this page", "email": "by email", "in_app": "in the app"},
     ("DataCategory", "sources"): {"direct": "you", "automated": "automated collection",
                                   "third_party": "third parties", "public": "public sources",
@@ -105,6 +114,8 @@ class FactChange:
     new: Any
     subject: str  # the entry the change belongs to, in words
     item: str  # what was added, removed or changed, in words
+    old_text: str | None = None  # how old and new read, when not as text() gives them
+    new_text: str | None = None
 
     @property
     def entry(self) -> Any:
@@ -213,8 +224,12 @@ class _Differ:
                 return label(entry)
         return value
 
-    def add(self, path: str, change: str, old: Any, new: Any, subject: str, item: str) -> None:
-        self.out.append(FactChange(path, change, old, new, subject, item))
+    def add(self, path: str, change: str, old: Any, new: Any, subject: str, item: str,
+            owner: BaseModel | None = None, name: str = "") -> None:
+        words = VALUE_NAMES.get((type(owner).__name__, name)) if owner is not None else None
+        old_text = words.get(str(old), None) if words and old is not None else None
+        new_text = words.get(str(new), None) if words and new is not None else None
+        self.out.append(FactChange(path, change, old, new, subject, item, old_text, new_text))
 
     def model(self, path: str, old: BaseModel, new: BaseModel, subject: str) -> None:
         for name in type(new).model_fields:
@@ -233,9 +248,11 @@ class _Differ:
         if isinstance(a, list) or isinstance(b, list):
             self.list(path, name, a or [], b or [], subject, owner_old, owner_new)
         elif a is None:
-            self.add(path, "added", None, b, subject, label(b) if isinstance(b, BaseModel) else f"{item} ({text(b)})")
+            self.add(path, "added", None, b, subject, label(b) if isinstance(b, BaseModel) else f"{item} ({text(b)})",
+                     owner_new, name)
         elif b is None:
-            self.add(path, "removed", a, None, subject, label(a) if isinstance(a, BaseModel) else f"{item} ({text(a)})")
+            self.add(path, "removed", a, None, subject, label(a) if isinstance(a, BaseModel) else f"{item} ({text(a)})",
+                     owner_old, name)
         elif isinstance(a, BaseModel) and type(a) is type(b):
             self.model(path, a, b, subject)
         elif isinstance(a, Duration) and isinstance(b, Duration):
@@ -247,7 +264,7 @@ class _Differ:
         elif isinstance(a, (int, float)) and isinstance(b, (int, float)):
             self.add(path, "increased" if b > a else "decreased", a, b, subject, item)
         else:
-            self.add(path, "changed", a, b, subject, item)
+            self.add(path, "changed", a, b, subject, item, owner_new, name)
 
     def list(self, path: str, name: str, a: list[Any], b: list[Any], subject: str, owner_old: BaseModel,
              owner_new: BaseModel) -> None:
@@ -259,7 +276,7 @@ class _Differ:
                 if key not in old:
                     self.add(at, "added", None, entry, subject, label(entry))
                 elif old[key] != entry:
-                    self.model(at, old[key], entry, label(entry))
+                    self.model(at, old[key], entry, _subject(entry, subject))
             for key, entry in old.items():
                 if key not in new:
                     self.add(f"{path}[{_key_text(key)}]", "removed", entry, None, subject, label(entry))
@@ -275,6 +292,16 @@ class _Differ:
             if removed[_hashable(value)] > 0:
                 removed[_hashable(value)] -= 1
                 self.add(path, "removed", value, None, subject, self.resolve(owner_old, name, value, self.old_root))
+
+
+def _subject(entry: BaseModel, parent: str) -> str:
+    """How changes inside a list entry name what they belong to."""
+    if isinstance(entry, LawfulBasis):
+        return parent  # "For <purpose>, the interest we pursue ..." reads better than the basis's name
+    if isinstance(entry, Right):
+        name = entry.name
+        return name[:1].lower() + name[1:]  # "How to delete your data: ..."
+    return label(entry)
 
 
 def _hashable(value: Any) -> Any:
@@ -316,9 +343,11 @@ class Finding:
 
 
 def _sentence(template: str, change: FactChange) -> str:
-    words = template.format(subject=change.subject, item=change.item,
-                            old=text(change.old), new=text(change.new))
-    words = re.sub(r"([.!?])\.(?=\)?$)", r"\1", " ".join(words.split()))  # a fact that ends a sentence itself
+    old = change.old_text if change.old_text is not None else text(change.old)
+    new = change.new_text if change.new_text is not None else text(change.new)
+    words = template.format(subject=change.subject, item=change.item, old=old, new=new)
+    # a fact that ends its own sentence: no second full stop
+    words = re.sub(r"([.!?])(\)?)\.$", r"\1\2", " ".join(words.split()))
     return words[:1].upper() + words[1:]
 
 

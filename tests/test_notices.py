@@ -156,3 +156,40 @@ def test_the_history_page_links_each_version_to_its_redline(released: tuple[Path
     assert links == ["../2027-01-15/changes/index.html", "../2026-10-01/changes/index.html"]
     for link in links:
         assert (report.out / "ims-pro/privacy-policy/history" / link).resolve().is_file()
+
+
+def test_a_consent_change_says_consent_will_be_asked_for(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from conftest import REPO
+    from policygen.diff import ClauseText, Side, compare
+    from policygen.facts import load_tenant
+    from policygen.notices import PairPaths, change_outputs
+    from policygen.rules import load_rules
+    from policygen.theme import Theme
+
+    old_facts = load_tenant(REPO / "tenants" / "ims-pro" / "tenant.yaml")
+    children = old_facts.children.model_copy(update={"directed_at_children": True, "min_age": 13})  # type: ignore[union-attr]
+    new_facts = old_facts.model_copy(update={"children": children})
+    clauses = {"children": ClauseText("Children", "<p>Not for children.</p>")}
+    old = Side("1", old_facts, clauses, dt.date(2026, 1, 1), dt.date(2025, 12, 1))
+    new = Side("2", new_facts, clauses, dt.date(2026, 3, 1), dt.date(2026, 1, 15))
+    report = compare("ims-pro", "privacy-policy", old, new, load_rules())
+    assert report.tier == "consent"
+    paths = PairPaths("ims-pro/privacy-policy/2026-03-01", "ims-pro/privacy-policy/2026-03-01/index.html",
+                      "ims-pro/privacy-policy/2026-01-01/index.html")
+    from policygen.project import ProjectConfig
+    from policygen.site import TenantView
+
+    common = {"site": ProjectConfig(), "tenant": TenantView("ims-pro", "IMS Pro", "GJ", None, None, ()),
+              "lang": "en-IN", "accent": None}
+    outputs = change_outputs(Theme(REPO, "default"), report, paths, organisation="IMS Pro",
+                             document_title="Privacy Policy", locale="en-IN", accent=None, base_url=None,
+                             common=common)
+    texts = {o.path.rsplit("/", 1)[-1]: o.data.decode() for o in outputs if o.kind == "notice"}
+    assert set(texts) == {"banner.html", "email.html", "email.txt"}
+    assert "Our service is now directed at children." in texts["email.txt"]
+    assert "Younger people may now use our service: the minimum age is 13 instead of 18." in texts["email.txt"]
+    assert "We will ask for your consent before these changes apply to your data." in texts["email.txt"]
+    assert "We will ask for your consent" in texts["banner.html"]
+    assert "Read the new version: ../index.html" in texts["email.txt"]  # relative without base_url

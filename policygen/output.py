@@ -55,15 +55,37 @@ class Output:
 
 
 def check_out_dir(out: Path, reserved: Iterable[Path]) -> Path:
-    """Refuse an output folder that is, or contains, a source folder of the project."""
+    """Refuse an output folder that is, contains or lies inside a source folder of the project,
+    and one that holds files policygen did not write (a build replaces the whole folder)."""
     out = out.resolve()
-    for folder in reserved:
-        folder = folder.resolve()
-        if out == folder or folder.is_relative_to(out):
-            raise UsageError(f"the output folder cannot be {out.name or out}: it holds the project's sources ({folder.name})")
+    folders = [f.resolve() for f in reserved]
+    for folder in folders:
+        holds_others = any(other != folder and other.is_relative_to(folder) for other in folders)  # the root
+        name = "the project folder" if holds_others else f"{folder.name}/"
+        replaced = "a build replaces the whole output folder"
+        if out == folder:
+            where, why = f"the output folder cannot be {name}", replaced
+        elif folder.is_relative_to(out):
+            where, why = f"the output folder cannot hold {name}", replaced
+        elif out.is_relative_to(folder) and not holds_others:
+            where, why = f"the output folder cannot be inside {name}", "the next build would read its files as sources"
+        else:
+            continue
+        raise UsageError(f"{where}: {why} (choose one such as build/)")
     if out.exists() and not out.is_dir():
         raise UsageError(f"the output path {out} is a file, not a folder")
+    if out.is_dir() and any(out.iterdir()) and not _written_by_policygen(out):
+        raise UsageError(f"the output folder {out} holds files policygen did not write (it has no policygen "
+                         "manifest.json); a build replaces the whole folder, so choose a new or empty folder")
     return out
+
+
+def _written_by_policygen(out: Path) -> bool:
+    try:
+        with (out / "manifest.json").open("rb") as manifest_file:
+            return b'"generator": "policygen"' in manifest_file.read(256)
+    except OSError:
+        return False
 
 
 def _staging(out: Path) -> Path:

@@ -754,9 +754,14 @@ class Workspace:
 
     def compare(self, doc_id: str, old: Side, new: Side, *, editorial: str | None = None,
                 recorded: Mapping[str, str] | None = None) -> DiffReport:
-        """Compare two sides, telling wording edits from fact edits by rendering today's clauses with each."""
-        expected_old = self.try_render(doc_id, old.facts)
-        expected_new = new.clauses if new.label == WORKING else self.try_render(doc_id, new.facts)
+        """Compare two sides, telling wording edits from fact edits by rendering today's clauses with each.
+
+        With *recorded* reviews (a release recorded them when it was made) nothing is rendered.
+        """
+        expected_old = expected_new = None
+        if recorded is None:
+            expected_old = self.try_render(doc_id, old.facts)
+            expected_new = new.clauses if new.label == WORKING else self.try_render(doc_id, new.facts)
         return compare(self.slug, doc_id, old, new, self.rules, expected=expected_old, expected_new=expected_new,
                        editorial=editorial, recorded=recorded)
 

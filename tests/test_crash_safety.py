@@ -1,0 +1,268 @@
+"""A crash loses nothing: builds and releases killed with SIGKILL at chosen points.
+
+A child process runs the real `policygen build` (or `release`) with one function
+wrapped so that it stops at a chosen point and tells the parent, which then kills
+it with SIGKILL: before anything is written, in the middle of writing the staging
+folder, just before and just after the swap, and while the old output is being
+removed. Afterwards the output folder must be exactly one complete site (the
+previous one, or the new one once the swap happened), checked file by file
+against its manifest; nothing outside it may have changed; and a rerun must succeed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import copy_project
+from policygen.cli import cli
+from policygen.versions import load_releases
+
+TODAY = "2026-06-01"
+
+# The child: wrap one function so that it signals the parent and waits to be killed.
+CHILD = r'''
+import os, pathlib, shutil, sys, time
+point, nth, ready = sys.argv[1], int(sys.argv[2]), pathlib.Path(sys.argv[3])
+calls = [0]
+
+def stop():
+    ready.write_text(point)
+    time.sleep(600)
+
+def nth_call():
+    calls[0] += 1
+    return calls[0] == nth
+
+import policygen.output as output
+import policygen.site as site
+
+if point == "before-write":
+    site.write_site = lambda *a, **k: stop()
+elif point == "mid-write":
+    real_write_bytes = pathlib.Path.write_bytes
+    def write_bytes(self, data):
+        if ".policygen-new" in str(self) and nth_call():
+            stop()
+        return real_write_bytes(self, data)
+    pathlib.Path.write_bytes = write_bytes
+elif point == "before-swap":
+    output._swap = lambda staging, out: stop()
+elif point == "after-swap":
+    real_swap = output._swap
+    def swap(staging, out):
+        real_swap(staging, out)
+        stop()
+    output._swap = swap
+elif point == "mid-cleanup":
+    real_swap = output._swap
+    def swap(staging, out):
+        real_swap(staging, out)
+        files = sorted(p for p in staging.rglob("*") if p.is_file())
+        for p in files[: len(files) // 2]:
+            p.unlink()
+        stop()
+    output._swap = swap
+elif point == "release-before-link":
+    real_link = os.link
+    def link(src, dst, **kw):
+        if nth_call():
+            stop()
+        return real_link(src, dst, **kw)
+    os.link = link
+elif point == "release-after-link":
+    real_link = os.link
+    def link(src, dst, **kw):
+        result = real_link(src, dst, **kw)
+        if nth_call():
+            stop()
+        return result
+    os.link = link
+elif point == "release-mid-temp":
+    real_fsync = os.fsync
+    def fsync(fd):
+        if nth_call():
+            stop()
+        return real_fsync(fd)
+    os.fsync = fsync
+elif point != "none":
+    raise SystemExit(f"unknown point {point}")
+
+from policygen.cli import main
+sys.argv = ["policygen", *sys.argv[4:]]
+main()
+'''
+
+
+def run_and_kill(tmp: Path, point: str, nth: int, args: list[str]) -> None:
+    """Run policygen in a child stopped at *point*, and SIGKILL it there."""
+    ready = tmp / f"ready-{point}-{nth}"
+    child = subprocess.Popen([sys.executable, "-c", CHILD, point, str(nth), str(ready), *args],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        while not ready.exists():
+            if child.poll() is not None:
+                pytest.fail(f"the child ended (exit {child.returncode}) before reaching {point}: {child.stderr.read()}")
+            time.sleep(0.01)
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        if child.stderr:
+            child.stderr.close()
+    assert child.returncode == -signal.SIGKILL
+
+
+def kill_after(delay: float, args: list[str]) -> int:
+    """Run policygen and SIGKILL it after *delay* seconds (if it is still running); its exit status."""
+    child = subprocess.Popen([sys.executable, "-m", "policygen", *args], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    try:
+        child.wait(timeout=delay)
+    except subprocess.TimeoutExpired:
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+    return child.returncode
+
+
+def tree(folder: Path) -> dict[str, str]:
+    """Every file under *folder* and the hash of its bytes."""
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def assert_complete_site(out: Path) -> bytes:
+    """The folder holds exactly the files its manifest lists, each with the listed hash; returns the manifest."""
+    manifest = (out / "manifest.json").read_bytes()
+    listed = {entry["path"]: entry["sha256"] for entry in json.loads(manifest)["files"]}
+    on_disk = tree(out)
+    on_disk.pop("manifest.json")
+    assert on_disk == listed
+    return manifest
+
+
+def build_in_process(project: Path, out: Path) -> None:
+    result = CliRunner().invoke(cli, ["-C", str(project), "build", "--out", str(out), "--today", TODAY])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.fixture
+def sites(tmp_path: Path) -> tuple[Path, Path, bytes, bytes]:
+    """(project, out, the manifest of the site in out, the manifest the edited project builds)."""
+    project = copy_project(tmp_path / "work" / "project")
+    out = tmp_path / "work" / "site"
+    build_in_process(project, out)
+    previous = assert_complete_site(out)
+    facts = project / "tenants/ims-pro/tenant.yaml"
+    facts.write_text(facts.read_text(encoding="utf-8").replace("display_name: IMS Pro", "display_name: IMS Pro Two", 1),
+                     encoding="utf-8")
+    build_in_process(project, tmp_path / "expected")
+    expected = assert_complete_site(tmp_path / "expected")
+    assert expected != previous
+    return project, out, previous, expected
+
+
+POINTS = [("before-write", 1), ("mid-write", 1), ("mid-write", 30), ("before-swap", 1), ("after-swap", 1),
+          ("mid-cleanup", 1)]
+
+
+@pytest.mark.parametrize(("point", "nth"), POINTS, ids=[f"{p}-{n}" for p, n in POINTS])
+def test_a_killed_build_leaves_one_complete_site_and_a_rerun_succeeds(
+        sites: tuple[Path, Path, bytes, bytes], tmp_path: Path, point: str, nth: int) -> None:
+    project, out, previous, expected = sites
+    work = out.parent
+    sources = tree(project)
+    run_and_kill(tmp_path, point, nth, ["-C", str(project), "build", "--out", str(out), "--today", TODAY])
+
+    manifest = assert_complete_site(out)
+    assert manifest == (expected if point in {"after-swap", "mid-cleanup"} else previous)
+    assert tree(project) == sources  # nothing outside the output folder changed ...
+    leftovers = sorted(p.name for p in work.iterdir())
+    assert set(leftovers) <= {"project", "site", ".site.policygen-new", ".site.policygen-old"}  # ... but policygen's staging
+
+    build_in_process(project, out)
+    assert assert_complete_site(out) == expected
+    assert sorted(p.name for p in work.iterdir()) == ["project", "site"]  # the rerun cleared the staging folder
+
+
+def test_builds_killed_at_random_moments_always_leave_a_complete_site(sites: tuple[Path, Path, bytes, bytes]) -> None:
+    project, out, previous, expected = sites
+    chance = random.Random(20261122)
+    for _ in range(4):
+        kill_after(chance.uniform(0.2, 2.5), ["-C", str(project), "build", "--out", str(out), "--today", TODAY])
+        assert assert_complete_site(out) in {previous, expected}
+    build_in_process(project, out)
+    assert assert_complete_site(out) == expected
+
+
+def test_a_build_writes_nothing_outside_its_output_folder(sites: tuple[Path, Path, bytes, bytes]) -> None:
+    project, out, _, _ = sites
+    before = tree(project)
+    neighbours = sorted(p.name for p in out.parent.iterdir())
+    build_in_process(project, out)
+    assert tree(project) == before
+    assert sorted(p.name for p in out.parent.iterdir()) == neighbours
+
+
+# --- releases -------------------------------------------------------------------------------
+
+DOCUMENTS = ["data-deletion-policy", "data-usage-policy", "privacy-policy"]
+
+
+def histories(tenant: Path) -> dict[str, list[str]]:
+    """Each document's verified snapshot hashes; load_releases raises on a torn or damaged file."""
+    return {doc: [s.hash for s in load_releases(tenant, doc)] for doc in DOCUMENTS}
+
+
+@pytest.fixture
+def releasable(tmp_path: Path) -> tuple[Path, dict[str, list[str]]]:
+    """A project whose ihm-connect has an edit in all three documents, and its histories before."""
+    project = copy_project(tmp_path / "project")
+    facts = project / "tenants/ihm-connect/tenant.yaml"
+    text = facts.read_text(encoding="utf-8")
+    name = text.split("legal_name:", 1)[1].split("\n", 1)[0].strip()
+    facts.write_text(text.replace(f"legal_name: {name}", "legal_name: IHM Connect Renamed Ltd", 1), encoding="utf-8")
+    clause = sorted((project / "content/data-deletion-policy").glob("*.md"))[-1]  # the deletion policy names no company
+    clause.write_text(clause.read_text(encoding="utf-8") + "\nWe answer every request.\n", encoding="utf-8")
+    return project, histories(project / "tenants/ihm-connect")
+
+
+RELEASE_POINTS = [("release-mid-temp", 1), ("release-before-link", 1), ("release-after-link", 1),
+                  ("release-after-link", 2), ("release-after-link", 3)]
+
+
+@pytest.mark.parametrize(("point", "nth"), RELEASE_POINTS, ids=[f"{p}-{n}" for p, n in RELEASE_POINTS])
+def test_a_killed_release_leaves_no_torn_snapshot_and_a_rerun_completes_it(
+        releasable: tuple[Path, dict[str, list[str]]], tmp_path: Path, point: str, nth: int) -> None:
+    project, before = releasable
+    tenant = project / "tenants/ihm-connect"
+    args = ["-C", str(project), "release", "ihm-connect", "--effective", "2027-01-01", "--released", "2026-11-22"]
+    run_and_kill(tmp_path, point, nth, args)
+
+    after = histories(tenant)  # every snapshot file there verifies
+    for doc in DOCUMENTS:
+        assert after[doc][: len(before[doc])] == before[doc]  # released history is untouched
+        assert len(after[doc]) - len(before[doc]) in {0, 1}
+    released = sum(len(after[d]) - len(before[d]) for d in DOCUMENTS)
+    assert released == (nth if point == "release-after-link" else 0)
+
+    rerun = CliRunner().invoke(cli, args)
+    if released == len(DOCUMENTS):
+        assert rerun.exit_code == 1 and "nothing to release" in rerun.stderr
+    else:
+        assert rerun.exit_code == 0, rerun.output
+    final = histories(tenant)
+    assert all(len(final[d]) == len(before[d]) + 1 for d in DOCUMENTS)
+    build_in_process(project, tmp_path / "site")

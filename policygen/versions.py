@@ -242,7 +242,9 @@ def load_releases(tenant_folder: Path, document: str) -> list[Snapshot]:
     for i, snap in enumerate(snapshots, 1):
         if snap.version != i:
             problems.add(Problem(f"version {snap.version} is out of sequence", file=snap.path, key_path="version",
-                                 expected=f"version {i}: versions count up from 1 without gaps"))
+                                 expected=f"version {i}: versions count up from 1 without gaps",
+                                 suggestion="two releases made from the same history (say, on two branches) "
+                                            "clash: delete the later file and run `policygen release` again"))
         elif previous is not None and snap.effective <= previous.effective:
             problems.add(Problem(f"takes effect on {snap.effective}, not after version {previous.version} "
                                  f"({previous.effective})", file=snap.path, key_path="effective"))

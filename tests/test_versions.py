@@ -380,3 +380,20 @@ def test_in_force_and_upcoming_pick_versions_by_date() -> None:
     assert in_force(history, dt.date(2026, 2, 28)) == history[0]
     assert in_force(history, dt.date(2026, 3, 1)) == history[1]
     assert upcoming(history, dt.date(2026, 2, 28)) == [history[1]]
+
+
+def test_two_releases_made_from_the_same_history_are_caught(project: Path) -> None:
+    # As when two branches each release a version 3 and both are merged.
+    add_fact(project, "Branch one.")
+    [first] = release(project, SLUG, dt.date(2027, 1, 1))
+    assert first.path is not None
+    moved = first.path.with_name("kept-aside")
+    first.path.rename(moved)
+    edit(tenant_yaml(project), "Branch one.", "Branch two.")
+    release(project, SLUG, dt.date(2027, 2, 1))
+    moved.rename(first.path)
+    with pytest.raises(InputError) as caught:
+        site(project)
+    [problem] = caught.value.problems
+    assert problem.file is not None and problem.file.name == "0003-2027-02-01.json"
+    assert "out of sequence" in problem.message and "delete the later file" in (problem.suggestion or "")

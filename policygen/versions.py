@@ -46,6 +46,7 @@ from typing import Any, Callable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .clauses import Clause
 from .errors import Collector, InputError, Problem, UsageError, did_you_mean
 from .facts import Dates, Tenant
 from .render import ClauseRenderer, RenderedDocument, render_document
@@ -297,8 +298,8 @@ def snapshot_of(doc: RenderedDocument, facts: Tenant, version: int, effective: d
                     previous=previous)
 
 
-def reads_as(renderer: ClauseRenderer, slug: str, facts: Tenant, doc_id: str, clauses: Any, title: str,
-             snap: Snapshot) -> bool:
+def reads_as(renderer: ClauseRenderer, slug: str, facts: Tenant, doc_id: str, clauses: dict[str, Clause],
+             title: str, snap: Snapshot) -> bool:
     """Whether the document rendered now (with the version's own dates) reads exactly as *snap*.
 
     Only the published text counts: a fact no clause prints, or a theme change, is no new version.
@@ -345,7 +346,7 @@ def write_snapshot(folder: Path, snap: Snapshot) -> Path:
 
 
 def plan_release(renderer: ClauseRenderer, slug: str, folder: Path, facts: Tenant, doc_id: str, title: str,
-                 clauses: Any, effective: dt.date, released: dt.date) -> Snapshot | None:
+                 clauses: dict[str, Clause], effective: dt.date, released: dt.date) -> Snapshot | None:
     """The next version of one document, or None when it reads exactly as the last release."""
     releases = load_releases(folder, doc_id)
     last = releases[-1] if releases else None

@@ -26,11 +26,11 @@ import html
 import io
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import yaml
 from pydantic import BaseModel, ConfigDict
@@ -238,13 +238,62 @@ class _Where:
     file: Path
     located: Located | None
 
-    def problem(self, path: tuple[str | int, ...], message: str, **kw: str | None) -> Problem:
+    def problem(self, path: tuple[str | int, ...], message: str, expected: str | None = None,
+                suggestion: str | None = None) -> Problem:
         line, col = self.located.where(path) if self.located else (None, None)
-        return Problem(message, file=self.file, line=line, column=col, key_path=format_path(path) or None, **kw)
+        return Problem(message, file=self.file, line=line, column=col, key_path=format_path(path) or None,
+                       expected=expected, suggestion=suggestion)
 
 
 def _index(items: list[object], item: object) -> int:
     return next(i for i, x in enumerate(items) if x is item)
+
+
+@dataclass
+class _AppleUse:
+    """An Apple data type as the app's categories add up: purposes joined, linked or tracking if any is."""
+
+    purposes: set[str] = field(default_factory=set)
+    linked: bool = False
+    tracking: bool = False
+    categories: set[str] = field(default_factory=set)
+
+
+@dataclass
+class _PlayUse:
+    """A Play data type as the app's categories add up: ephemeral only if all are, required if any is."""
+
+    purposes: set[str] = field(default_factory=set)
+    sharing: set[str] = field(default_factory=set)
+    shared: bool = False
+    ephemeral: bool = True
+    required: bool = False
+    categories: set[str] = field(default_factory=set)
+
+
+def _ordered(items: set[str], order: dict[str, Any]) -> tuple[str, ...]:
+    """In the store's own order, so exports read like the store's forms and never depend on set order."""
+    rank = {k: i for i, k in enumerate(order)}
+    return tuple(sorted(items, key=rank.__getitem__))
+
+
+def _label_purposes(tenant: Tenant, app: App, category: DataCategory, where: _Where, reported: set[str],
+                    problems: list[Problem]) -> list[str]:
+    """The store purposes of a category's data; a purpose with none is a problem, reported once."""
+    out: list[str] = []
+    for p in category_purposes(tenant, category):
+        sp = store_purpose(p)
+        if sp is not None:
+            out.append(sp)
+        elif p.id not in reported:
+            reported.add(p.id)
+            problems.append(where.problem(
+                ("purposes", _index(list(tenant.purposes), p)),
+                f"purpose '{p.id}' has no app-store purpose, so the labels of app '{app.id}' cannot say why its data is used",
+                expected="store_purpose: one of " + ", ".join(sorted(vocabulary().purposes)),
+                suggestion="add store_purpose, or a dpv name policygen maps "
+                           "(see README, 'Apps: in-app snippets and store privacy labels')"))
+    return out
 
 
 def app_labels(tenant: Tenant, app: App, file: Path, located: Located | None = None, slug: str = "") -> AppLabels:
@@ -252,61 +301,43 @@ def app_labels(tenant: Tenant, app: App, file: Path, located: Located | None = N
     vocab = vocabulary()
     where = _Where(file, located)
     problems: list[Problem] = []
-    apple: dict[str, dict[str, object]] = {}
-    play: dict[str, dict[str, object]] = {}
+    apple: dict[str, _AppleUse] = {}
+    play: dict[str, _PlayUse] = {}
     ours: set[str] = set()
-    reported_purposes: set[str] = set()
+    reported: set[str] = set()
     for category in app_categories(tenant, app):
         if not category.store_types:
             continue  # check_app reports it against the policy, where the reader can see both sides
-        purposes: list[str] = []
-        for p in category_purposes(tenant, category):
-            sp = store_purpose(p)
-            if sp is None:
-                if p.id not in reported_purposes:
-                    reported_purposes.add(p.id)
-                    i = _index(list(tenant.purposes), p)
-                    problems.append(where.problem(
-                        ("purposes", i), f"purpose '{p.id}' has no app-store purpose, so the labels of app "
-                        f"'{app.id}' cannot say why its data is used",
-                        expected="store_purpose: one of " + ", ".join(sorted(vocab.purposes)),
-                        suggestion="add store_purpose, or a dpv name policygen maps (see README, 'Apps: in-app snippets and store privacy labels')"))
-                continue
-            purposes.append(sp)
+        purposes = _label_purposes(tenant, app, category, where, reported, problems)
         for t in category.store_types:
             ours.add(t)
             apple_id, play_id = vocab.types[t]
-            a = apple.setdefault(apple_id, {"purposes": set(), "linked": False, "tracking": False, "from": set()})
-            a["purposes"] |= {vocab.purposes[sp][0] for sp in purposes}  # type: ignore[operator]
-            a["linked"] = bool(a["linked"]) or category.linked
-            a["tracking"] = bool(a["tracking"]) or category.tracking
-            a["from"].add(category.id)  # type: ignore[attr-defined]
-            g = play.setdefault(play_id, {"purposes": set(), "sharing": set(), "shared": False,
-                                          "ephemeral": True, "required": False, "from": set()})
-            g["purposes"] |= {vocab.purposes[sp][1] for sp in purposes}  # type: ignore[operator]
+            a = apple.setdefault(apple_id, _AppleUse())
+            a.purposes |= {vocab.purposes[sp][0] for sp in purposes}
+            a.linked = a.linked or category.linked
+            a.tracking = a.tracking or category.tracking
+            a.categories.add(category.id)
+            g = play.setdefault(play_id, _PlayUse())
+            g.purposes |= {vocab.purposes[sp][1] for sp in purposes}
             # Play's "shared" is a transfer to a third party that is not a service provider: data the
             # policy says is sold or shared (for advertising), which is also why it is shared.
             if category.sold or category.shared:
-                g["shared"] = True
-                g["sharing"].add("PSL_ADVERTISING")  # type: ignore[attr-defined]
-            g["ephemeral"] = bool(g["ephemeral"]) and category.ephemeral
-            g["required"] = bool(g["required"]) or category.required
-            g["from"].add(category.id)  # type: ignore[attr-defined]
+                g.shared = True
+                g.sharing.add("PSL_ADVERTISING")
+            g.ephemeral = g.ephemeral and category.ephemeral
+            g.required = g.required or category.required
+            g.categories.add(category.id)
     if problems:
         raise InputError(problems)
-    apple_order = list(vocab.apple_types)
-    apple_purpose_order = list(vocab.apple_purposes)
-    play_order = list(vocab.play_types)
-    play_purpose_order = list(vocab.play_purposes)
     apple_types = tuple(
-        AppleDataType(k, vocab.apple_types[k], tuple(sorted(v["purposes"], key=apple_purpose_order.index)),  # type: ignore[arg-type]
-                      bool(v["linked"]), bool(v["tracking"]), tuple(sorted(v["from"])))  # type: ignore[arg-type]
-        for k, v in sorted(apple.items(), key=lambda kv: apple_order.index(kv[0])))
+        AppleDataType(k, vocab.apple_types[k], _ordered(a.purposes, vocab.apple_purposes), a.linked, a.tracking,
+                      tuple(sorted(a.categories)))
+        for k in _ordered(set(apple), vocab.apple_types) for a in (apple[k],))
     play_types = tuple(
-        PlayDataType(k, vocab.play_types[k][0], vocab.play_types[k][1], True, bool(v["shared"]), bool(v["ephemeral"]),
-                     bool(v["required"]), tuple(sorted(v["purposes"], key=play_purpose_order.index)),  # type: ignore[arg-type]
-                     tuple(sorted(v["sharing"], key=play_purpose_order.index)), tuple(sorted(v["from"])))  # type: ignore[arg-type]
-        for k, v in sorted(play.items(), key=lambda kv: play_order.index(kv[0])))
+        PlayDataType(k, *vocab.play_types[k], collected=True, shared=g.shared, ephemeral=g.ephemeral,
+                     required=g.required, purposes=_ordered(g.purposes, vocab.play_purposes),
+                     sharing_purposes=_ordered(g.sharing, vocab.play_purposes), categories=tuple(sorted(g.categories)))
+        for k in _ordered(set(play), vocab.play_types) for g in (play[k],))
     erasure = next((r for r in tenant.rights if r.id == "erasure"), None)
     method = tenant.deletion.how if tenant.deletion else (erasure.how if erasure else None)
     return AppLabels(slug, app.id, app.name, apple_types, play_types, app.encrypted_in_transit,
@@ -400,7 +431,7 @@ def check_app(tenant: Tenant, app: App, labels: AppLabels, document: DocumentLik
     return problems
 
 
-def policy_document(tenant: Tenant, documents: Sequence[DocumentLike], kinds: dict[str, str | None]) -> DocumentLike | None:
+def policy_document(tenant: Tenant, documents: Sequence[DocumentLike], kinds: Mapping[str, str | None]) -> DocumentLike | None:
     """The document an app shows as its privacy policy: the first of kind 'privacy', else the first."""
     for doc in documents:
         if kinds.get(doc.id) == "privacy":

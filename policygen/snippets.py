@@ -4,7 +4,8 @@ For every app of a tenant, under <tenant>/apps/<app>/:
     policy.html                 the compact full policy, for a WebView or WKWebView
     sections/<clause-id>.html   one snippet per section of the policy
     permissions.html            each permission the app asks for, with its reason
-    notice.html                 the change-notice banner, when the policy has a notice
+    notice.html                 the change-notice banner (notices.py) of the newest material change
+                                from the shown version on, links rebased to this folder
     apple-privacy.json          Apple App Privacy details (see labels.py)
     play-data-safety.csv        Google Play Data safety, the Console's import file
     play-data-safety.json       the same answers, readable, with the deletion method
@@ -14,7 +15,8 @@ Each snippet is one self-contained HTML file: inline CSS only, no script, no
 external request (a Content-Security-Policy says so to the browser as well), a
 mobile viewport, light and dark colours, rem/em sizes that follow the platform's
 text size, and logical CSS properties with a `dir` attribute for right-to-left
-languages. The snippet policy is the same rendered document as the page.
+languages. The snippets show the same rendered text as the stable page: the release
+in force (or the working text of an unreleased document).
 """
 
 from __future__ import annotations

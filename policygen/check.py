@@ -358,8 +358,8 @@ class _Links(HTMLParser):
                 self.hrefs.append(value)
 
 
-def check_links(outputs: list[Output]) -> list[Finding]:
-    """Anchors and relative links in the rendered pages that lead to no file or no id."""
+def check_links(outputs: list[Output]) -> list[tuple[str | None, Finding]]:
+    """Anchors and relative links in the rendered pages that lead to no file or no id, with the page's tenant."""
     files = {o.path: o for o in outputs}
     parsed: dict[str, _Links] = {}
     for o in outputs:
@@ -367,14 +367,14 @@ def check_links(outputs: list[Output]) -> list[Finding]:
             p = _Links()
             p.feed(o.data.decode("utf-8", "replace"))
             parsed[o.path] = p
-    findings: list[Finding] = []
+    findings: list[tuple[str | None, Finding]] = []
     for path, page in sorted(parsed.items()):
         owner = files[path]
         for href in sorted(set(page.hrefs)):
             problem = _dead(path, href, files, parsed)
             if problem:
-                findings.append(Finding("link.dead", "error", "link", f"{path}: link '{href}' {problem}",
-                                        document=owner.document, fact=f"tenant={owner.tenant}" if owner.tenant else None))
+                findings.append((owner.tenant, Finding("link.dead", "error", "link", f"{path}: link '{href}' {problem}",
+                                                       document=owner.document)))
     return findings
 
 
@@ -449,9 +449,8 @@ def check(root: Path, slugs: list[str] | None = None, today: dt.date | None = No
         return report
     outputs.extend(site_outputs(project, theme, views, options, [o for o in outputs if o.tenant]))
     by_slug = {t.slug: t for t in report.tenants}
-    for finding in check_links(outputs):
-        owner = finding.fact.removeprefix("tenant=") if finding.fact else None
-        if owner in by_slug:
+    for owner, finding in check_links(outputs):
+        if owner is not None and owner in by_slug:
             by_slug[owner].findings.append(finding)
         else:
             report.site.append(finding)
@@ -476,7 +475,8 @@ def format_json(report: CheckReport) -> str:
     return json.dumps(report.to_json(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def format_text(report: CheckReport, hardest: int = 3) -> str:
+def format_text(report: CheckReport, hardest: int | None = 3) -> str:
+    """The report for people; *hardest* clauses by readability per tenant (None: every clause)."""
     root = report.root
     lines: list[str] = []
     for p in report.problems:

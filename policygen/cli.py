@@ -211,7 +211,7 @@ def check(ctx: Context, slugs: tuple[str, ...], fmt: str, today: dt.date | None)
         if fmt == "json":
             click.echo(format_json(report), nl=False)
         elif not ctx.quiet or report.exit_code:
-            click.echo(format_text(report), nl=False)
+            click.echo(format_text(report, hardest=None if ctx.verbose else 3), nl=False)
         return report.exit_code
 
     run(ctx, action)

@@ -255,3 +255,12 @@ def test_every_checklist_expression_evaluates_on_every_seed_tenant() -> None:
             for item in checklist.items:
                 applies, short = evaluate(item, context, "")
                 assert isinstance(applies, bool) and isinstance(short, list), item.id
+
+
+def test_verbose_lists_the_score_of_every_clause() -> None:
+    runner = CliRunner()
+    short = runner.invoke(cli, ["-C", str(REPO), "check", "ims-global", "--today", "2026-11-22"]).output
+    every = runner.invoke(cli, ["-C", str(REPO), "check", "ims-global", "--today", "2026-11-22", "-v"]).output
+    line = next(l for l in short.splitlines() if "hardest to read" in l)
+    full = next(l for l in every.splitlines() if "hardest to read" in l)
+    assert line.count("privacy-policy#") == 3 and full.count("privacy-policy#") > 10

@@ -37,7 +37,13 @@ from .project import Project, TenantSource, load_base, load_project, load_tenant
 from .render import ClauseRenderer, RenderedClause, RenderedDocument, render_document
 from .snippets import app_outputs
 from .theme import Theme
-from .versions import Snapshot, SnapshotClause, in_force, load_releases, reads_as, successor, upcoming
+from .versions import (Snapshot, SnapshotClause, in_force, load_releases, reads_as, successor, unlisted_releases,
+                       upcoming)
+
+
+def utc_today() -> dt.date:
+    """The build date when --today is not given: today in UTC, so the machine's time zone cannot change a build."""
+    return dt.datetime.now(dt.timezone.utc).date()
 
 
 @dataclass(frozen=True)
@@ -194,6 +200,7 @@ def load_histories(tenant: TenantSource) -> dict[str, list[Snapshot]]:
             histories[doc_id] = load_releases(tenant.folder, doc_id)
         except InputError as exc:
             problems.extend(exc.problems)
+    problems.extend(unlisted_releases(tenant.folder, list(tenant.documents)))
     problems.raise_if_any()
     return histories
 
@@ -334,7 +341,7 @@ class DocumentPages:
 def tenant_outputs(project: Project, theme: Theme, renderer: ClauseRenderer, tenant: TenantSource,
                    options: BuildOptions) -> tuple[list[Output], TenantView]:
     facts = tenant.facts
-    today = options.today or dt.date.today()
+    today = options.today or utc_today()
     docs = render_tenant_documents(project, renderer, tenant)
     histories = load_histories(tenant)
     links: list[DocumentLink] = []
@@ -494,7 +501,7 @@ class Builder:
 
     def build(self) -> BuildReport:
         # The build date decides which release is in force, so it is fixed once and is part of every key.
-        options = replace(self.options, today=self.options.today or dt.date.today())
+        options = replace(self.options, today=self.options.today or utc_today())
         problems = Collector()
         project = load_base(self.root, problems)
         if problems.problems:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import queue
+import re
 import threading
 from pathlib import Path
 from typing import Iterator
@@ -255,3 +256,17 @@ def test_serve_command_refuses_a_port_in_use(project: Path, session: Session) ->
     result = CliRunner().invoke(cli, ["-C", str(project), "serve", "--port", str(port), "--out",
                                       str(project / "other-out")])
     assert result.exit_code == 2 and "cannot listen" in result.output
+
+
+def test_a_broken_edit_is_printed_in_the_terminal_with_file_and_line(project: Path, tmp_path: Path) -> None:
+    printed: list[tuple[str, bool]] = []
+    state = LiveState()
+    rebuilder = Rebuilder(project, ServeOptions(out=tmp_path / "out"), state, lambda m, e: printed.append((m, e)))
+    assert rebuilder.build() is not None
+    file = project / "tenants/ims-pro/tenant.yaml"
+    file.write_text(file.read_text(encoding="utf-8").replace("  legal_name:", "  legal_nme:", 1), encoding="utf-8")
+    assert rebuilder.build({file}) is None
+    errors = [m for m, is_error in printed if is_error]
+    assert any(re.match(r"tenants/ims-pro/tenant\.yaml:\d+:\d+: error: ", m) for m in errors)
+    assert errors[-1].endswith("still serving the last good build")
+    assert state.snapshot.problems and state.snapshot.generation == 1

@@ -258,6 +258,19 @@ def load_releases(tenant_folder: Path, document: str) -> list[Snapshot]:
     return snapshots
 
 
+def unlisted_releases(tenant_folder: Path, documents: list[str]) -> list[Problem]:
+    """Released histories of documents the tenant no longer lists: they would silently drop off the site."""
+    folder = tenant_folder / RELEASES
+    if not folder.is_dir():
+        return []
+    return [Problem(f"'{sub.name}' has released versions but is not in this tenant's documents, so its history "
+                    "would no longer be published", file=sub, key_path="documents",
+                    expected=f"'{sub.name}' listed in documents in tenant.yaml",
+                    suggestion="keep the document listed; to withdraw its history on purpose, delete this folder")
+            for sub in sorted(folder.iterdir()) if sub.is_dir() and sub.name not in documents
+            and not sub.name.startswith(".")]
+
+
 def in_force(releases: list[Snapshot], today: dt.date) -> Snapshot | None:
     """The latest version whose effective date is on or before *today*."""
     current = None

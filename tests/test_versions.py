@@ -397,3 +397,13 @@ def test_two_releases_made_from_the_same_history_are_caught(project: Path) -> No
     [problem] = caught.value.problems
     assert problem.file is not None and problem.file.name == "0003-2027-02-01.json"
     assert "out of sequence" in problem.message and "delete the later file" in (problem.suggestion or "")
+
+
+def test_a_released_document_dropped_from_the_tenant_is_reported_not_silently_unpublished(project: Path) -> None:
+    releases = project / "tenants" / SLUG / "releases"
+    (releases / DOC).rename(releases / "cookie-policy")  # as if cookie-policy had been released, then unlisted
+    with pytest.raises(InputError) as caught:
+        site(project)
+    [problem] = caught.value.problems
+    assert problem.file == releases / "cookie-policy"
+    assert "has released versions but is not in this tenant's documents" in problem.message

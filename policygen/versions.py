@@ -399,7 +399,7 @@ def release(root: Path, slug: str, effective: dt.date, *, document: str | None =
     if document is not None and document not in known:
         hint = did_you_mean(document, known)
         raise UsageError(f"{slug} has no document '{document}'" + (f"; {hint}" if hint else f" (it has: {', '.join(known)})"))
-    released = released or dt.date.today()
+    released = released or dt.datetime.now(dt.timezone.utc).date()  # like the build's date: UTC, not the machine's zone
     renderer = ClauseRenderer(project.content)
     problems = Collector()
     planned: list[Snapshot] = []

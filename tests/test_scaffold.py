@@ -81,6 +81,9 @@ def test_init_pre_commit_runs_check_on_facts_and_clauses(tmp_path: Path) -> None
     config = yaml.safe_load((tmp_path / "p/.pre-commit-config.yaml").read_text(encoding="utf-8"))
     hook = config["repos"][0]["hooks"][0]
     assert hook["entry"].startswith("policygen check") and re.search(hook["files"], "tenants/x/tenant.yaml")
+    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(tmp_path)}
+    done = subprocess.run(hook["entry"].split(), cwd=tmp_path / "p", env=env, capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout == "", done.stderr
 
 
 def test_init_refuses_a_folder_that_is_not_empty(tmp_path: Path) -> None:

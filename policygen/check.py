@@ -38,7 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .errors import InputError, Problem
 from .facts import Tenant
 from .output import Output
-from .project import Project, TenantSource, load_project
+from .project import TenantSource, load_project
 from .readability import Score, html_text, score
 from .render import ClauseRenderer, RenderedDocument, fact_context
 from .site import BuildOptions, render_tenant_documents, site_outputs, tenant_outputs

@@ -1,0 +1,209 @@
+"""Property-based tests (hypothesis): the YAML loader, facts as text, durations."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import string
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from bs4 import BeautifulSoup
+from hypothesis import HealthCheck, assume, example, given, settings
+from hypothesis import strategies as st
+
+from conftest import REPO
+from policygen.clauses import read_clause
+from policygen.durations import Duration
+from policygen.errors import InputError
+from policygen.facts import Tenant
+from policygen.render import ClauseRenderer, fact_context
+from policygen.yamlfile import format_path, load, load_fast
+
+# --- the YAML loader --------------------------------------------------------------------------
+
+# Text as people paste it: any characters but surrogates and the C0/C1 controls YAML cannot carry.
+text = st.text(st.characters(exclude_categories=("Cs", "Cc"), include_characters="\n\t"), max_size=40)
+keys = st.text(st.characters(exclude_categories=("Cs", "Cc")), min_size=1, max_size=12)
+scalars = st.one_of(text, st.integers(-10**12, 10**12), st.booleans(), st.none(),
+                    st.dates(dt.date(1900, 1, 1), dt.date(2200, 12, 31)),
+                    st.floats(allow_nan=False, allow_infinity=False, width=32))
+documents = st.dictionaries(keys, st.recursive(scalars, lambda inner: st.one_of(
+    st.lists(inner, max_size=4), st.dictionaries(keys, inner, max_size=4)), max_leaves=20), max_size=6)
+
+
+def paths(data: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [prefix]
+    if isinstance(data, dict):
+        for key, value in data.items():
+            out += paths(value, (*prefix, key))
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            out += paths(value, (*prefix, i))
+    return out
+
+
+def write(tmp: Path, text_: str) -> Path:
+    file = tmp / "doc.yaml"
+    file.write_text(text_, encoding="utf-8")
+    return file
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(documents)
+def test_the_loader_reads_back_what_a_yaml_dumper_wrote(tmp_path: Path, data: dict[str, Any]) -> None:
+    file = write(tmp_path, yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+    located = load(file)
+    assert (located.data or {}) == data
+    assert (load_fast(file).data or {}) == data
+    for path in paths(data)[1:]:
+        line, column = located.where(path)
+        assert line is not None and column is not None, format_path(path)
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.dictionaries(keys, scalars, min_size=1, max_size=6), st.data())
+def test_a_repeated_key_is_always_reported_at_its_second_line(tmp_path: Path, data: dict[str, Any],
+                                                            draw: st.DataObject) -> None:
+    key = draw.draw(st.sampled_from(sorted(data)))
+    first = yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=10**6)
+    again = yaml.safe_dump({key: "again"}, allow_unicode=True, width=10**6)
+    file = write(tmp_path, first + again)
+    with pytest.raises(InputError) as caught:
+        load(file)
+    duplicates = [p for p in caught.value.problems if p.message.startswith("duplicate key")]
+    assert len(duplicates) == 1
+    assert duplicates[0].line == first.count("\n") + 1
+    with pytest.raises(InputError):
+        load_fast(file)
+
+
+@settings(max_examples=60)
+@given(st.integers(1, 5), st.sampled_from(["a: [", "a: {", "- "]))
+def test_nesting_past_the_limit_is_an_error_never_a_crash(multiple: int, opener: str) -> None:
+    depth = 64 * multiple + 1
+    body = "a: " + "[" * depth + "]" * depth if opener == "a: [" else (
+        "a: " + "{b: " * depth + "1" + "}" * depth if opener == "a: {" else "- " * depth + "x")
+    with pytest.raises(InputError) as caught:
+        load(Path("deep.yaml"), body + "\n")
+    assert "nested deeper than 64 levels" in caught.value.problems[0].message
+
+
+# --- facts stay text -----------------------------------------------------------------------------
+
+CLAUSE = """---
+id: probe
+title: Probe
+order: 1
+---
+The name is {{ organisation.display_name }}.
+
+- {{ organisation.display_name }}
+- {{ [organisation.display_name, organisation.legal_name]|join(", ", " and ") }}
+
+| Column |
+|---|
+| {{ organisation.display_name|cell }} |
+
+See {{ organisation.website|url(organisation.display_name) }}.
+
+### {{ organisation.display_name }}
+"""
+
+
+@pytest.fixture(scope="module")
+def probe(tmp_path_factory: pytest.TempPathFactory) -> tuple[ClauseRenderer, Any, dict[str, Any]]:
+    folder = tmp_path_factory.mktemp("probe")
+    file = folder / "probe.md"
+    file.write_text(CLAUSE, encoding="utf-8")
+    facts = yaml.safe_load((REPO / "tenants/ims-pro/tenant.yaml").read_text(encoding="utf-8"))
+    facts["organisation"]["website"] = "https://acme.example/"
+    return ClauseRenderer(REPO / "content", raw_html=False), read_clause(file), facts
+
+
+def rendered(probe: tuple[ClauseRenderer, Any, dict[str, Any]], name: str) -> BeautifulSoup:
+    renderer, clause, facts = probe
+    facts = {**facts, "organisation": {**facts["organisation"], "display_name": name}}
+    tenant = Tenant.model_validate(facts)
+    html = renderer.render(clause, fact_context(tenant), tenant, "probe", []).html
+    return BeautifulSoup(html, "html.parser")
+
+
+def markup(soup: BeautifulSoup) -> list[tuple[str, tuple[str, ...]]]:
+    return [(el.name, tuple(sorted(el.attrs))) for el in soup.find_all(True)]
+
+
+# Characters that mean something to HTML, Markdown or Jinja, plus anything else.
+hostile_text = st.text(st.one_of(st.sampled_from(list("<>&\"'`*_[]()!#|\\{}%~=-+.:/\n")),
+                                 st.characters(exclude_categories=("Cs", "Cc"))), min_size=1, max_size=60)
+
+
+@settings(max_examples=200, deadline=None)
+@given(hostile_text)
+@example("<script>alert(1)</script>")
+@example("[x](javascript:alert(1)) ![i](https://evil.example/x.png) {{ 7*7 }} {% raw %}")
+@example("&amp; &lt;b&gt; &#x3C;i&#x3E;")
+def test_any_text_in_a_fact_shows_literally_and_never_as_markup(probe: tuple[ClauseRenderer, Any, dict[str, Any]],
+                                                                name: str) -> None:
+    assume(name.strip())
+    soup = rendered(probe, name)
+    assert markup(soup) == markup(rendered(probe, "Plain"))  # the same elements and attributes as plain text
+    paragraph = soup.find("p")
+    assert paragraph is not None
+    assert paragraph.get_text() == f"The name is {name}."
+    cell = soup.find("td")
+    assert cell is not None and cell.get_text() == name  # '|' and line breaks in a fact do not break the table
+    link = soup.find("a")
+    assert link is not None and link["href"] == "https://acme.example/" and link.get_text() == name
+
+
+# --- durations -----------------------------------------------------------------------------------
+
+UNITS = {"hour": 1 / 24, "day": 1.0, "business day": 7 / 5, "working day": 7 / 5, "week": 7.0,
+         "month": 365.25 / 12, "year": 365.25}
+durations = st.tuples(st.integers(1, 500), st.sampled_from(sorted(UNITS)), st.booleans())
+
+
+def spelled(amount: int, unit: str, plural: bool) -> str:
+    return f"{amount} {unit}{'s' if plural or amount != 1 else ''}"
+
+
+@settings(max_examples=300)
+@given(durations, durations)
+def test_duration_order_follows_the_number_of_days(a: tuple[int, str, bool], b: tuple[int, str, bool]) -> None:
+    x, y = Duration.parse(spelled(*a)), Duration.parse(spelled(*b))
+    days_x, days_y = a[0] * UNITS[a[1]], b[0] * UNITS[b[1]]
+    expected = 0 if math.isclose(days_x, days_y, rel_tol=1e-9) else (1 if days_x > days_y else -1)
+    assert x.compare(y) == expected
+    assert y.compare(x) == -expected
+    assert x.compare(x) == 0
+
+
+@settings(max_examples=200)
+@given(durations, durations, durations)
+def test_duration_order_is_transitive(a: tuple[int, str, bool], b: tuple[int, str, bool],
+                                      c: tuple[int, str, bool]) -> None:
+    x, y, z = (Duration.parse(spelled(*d)) for d in (a, b, c))
+    if x.compare(y) <= 0 and y.compare(z) <= 0:
+        assert x.compare(z) <= 0
+
+
+@settings(max_examples=200)
+@given(st.integers(1, 100), st.integers(0, 100), st.sampled_from(sorted(UNITS)),
+       st.sampled_from(["", "up to ", "within "]), st.sampled_from([" ", "-", " to ", "–"]))
+def test_a_range_compares_by_its_upper_bound(low: int, extra: int, unit: str, bound: str, dash: str) -> None:
+    high = low + extra
+    ranged = Duration.parse(f"{bound}{low}{dash}{high} {unit}s" if dash != " " else f"{bound}{high} {unit}s")
+    assert ranged.compare(Duration.parse(f"{high} {unit}s")) == 0
+    assert ranged.low_days <= ranged.high_days
+
+
+@settings(max_examples=100)
+@given(st.text(alphabet=string.ascii_letters + string.digits + " -", max_size=20))
+def test_duration_parse_accepts_or_rejects_but_never_crashes(words: str) -> None:
+    try:
+        Duration.parse(words)
+    except ValueError:
+        pass

@@ -269,9 +269,11 @@ class DocumentPages:
             banners.append(Banner("upcoming", f"This policy takes effect on {self.date(shown.effective)}."))
         for later in upcoming(self.releases, self.today):
             if later is not shown:
+                # The redline of the new version against the one before it (policygen/notices.py).
+                changes = redline_path(self.paths.archive(later)) if later.version > 1 else self.paths.history
                 banners.append(Banner("upcoming", f"This policy changes on {self.date(later.effective)}.",
                                       (Link(href(self.paths.archive(later), at, None), "Read the new version"),
-                                       Link(href(self.paths.history, at, None), "See what changes"))))
+                                       Link(href(changes, at, None), "See what changes"))))
         self.page(at, "page", self.snapshot_view(shown, at, banners), shown.label, shown.effective)
 
     def archive(self, snap: Snapshot) -> None:

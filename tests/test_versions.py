@@ -296,7 +296,8 @@ def test_the_stable_url_switches_to_a_new_version_on_its_effective_date(project:
     assert "Version three is here." not in text(stable)
     [notice] = banners(stable)
     assert "This policy changes on 1 January 2027." in notice.get_text()
-    assert notice.find("a")["href"] == "2027-01-01/index.html"
+    assert [a["href"] for a in notice.find_all("a")] == ["2027-01-01/index.html", "2027-01-01/changes/index.html"]
+    assert (day_before.out / SLUG / DOC / "2027-01-01" / "changes" / "index.html").is_file()
     upcoming_page = day_before.out / SLUG / DOC / "2027-01-01" / "index.html"
     assert "Version three is here." in text(upcoming_page)
     assert "takes effect on 1 January 2027" in banners(upcoming_page)[0].get_text()

@@ -27,8 +27,8 @@ from .durations import Duration
 from .errors import InputError, Problem, UsageError, did_you_mean
 from .facts import BASIS_LABELS, Basis, LawfulBasis, Right, Tenant
 from .render import ClauseRenderer, render_document
-from .versions import dated_facts
 from .rules import LEVELS, Rule, RuleSet, load_rules, rank
+from .versions import dated_facts
 
 if TYPE_CHECKING:
     from .project import Project, TenantSource

@@ -469,3 +469,22 @@ def test_a_purpose_using_a_category_is_named_by_the_category(rules: RuleSet) -> 
     assert found.new == "account"
     assert found.says == "We now use your Account data for: Understanding use."
 
+
+
+@pytest.mark.parametrize(("longer", "shorter"), [
+    ("2 years", "18 months"), ("eighteen months", "1 year"), ("30-45 business days", "30 days"),
+    ("one month", "four weeks"), ("twenty-four months", "23 months"), ("90 days", "up to 60 days"),
+])
+def test_durations_compare_as_spans(longer: str, shorter: str) -> None:
+    from policygen.durations import Duration
+
+    assert Duration.parse(longer).compare(Duration.parse(shorter)) == 1
+    assert Duration.parse(shorter).compare(Duration.parse(longer)) == -1
+
+
+@pytest.mark.parametrize(("a", "b"), [("18 months", "eighteen months"), ("1 year", "12 months"),
+                                      ("7 days", "5 business days"), ("one month", "1 month")])
+def test_the_same_span_in_other_words_is_equal(a: str, b: str) -> None:
+    from policygen.durations import Duration
+
+    assert Duration.parse(a).compare(Duration.parse(b)) == 0

@@ -367,7 +367,12 @@ class _Handler(BaseHTTPRequestHandler):
         if len(self.path) > MAX_PATH:
             self.send_error(HTTPStatus.REQUEST_URI_TOO_LONG)
             return
-        if int(self.headers.get("Content-Length") or 0) > 0:
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:  # a hostile or broken client: answer it, never a traceback in the terminal
+            self.send_error(HTTPStatus.BAD_REQUEST, "Content-Length is not a number")
+            return
+        if length > 0 or self.headers.get("Transfer-Encoding"):
             self.send_error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "requests carry no body here")
             return
         path = urlsplit(self.path).path

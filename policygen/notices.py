@@ -47,6 +47,7 @@ class RedlineClause:
     """One clause of the redline: its title and paragraphs as runs of kept, inserted and deleted words."""
 
     id: str
+    name: str  # the clause's title in the newer version (or the removed clause's)
     status: str  # unchanged, changed, added, removed
     review: str
     reason: str | None
@@ -86,15 +87,17 @@ def redline_clauses(report: DiffReport) -> list[RedlineClause]:
         change = changed.get(cid)
         if change is None:
             clause: ClauseText = report.new.clauses.get(cid) or report.old.clauses[cid]
+            name = clause.title
             pieces: tuple[Piece, ...] = (Piece("equal", tuple(clause.tokens())),)
             status, review, reason, inserted, deleted = "unchanged", "", None, 0, 0
         else:
+            name = change.title
             pieces = change.pieces
             status, review, reason = change.status, change.review, change.reason
             inserted, deleted = change.inserted, change.deleted
         paragraphs = _paragraphs(pieces)
         title = tuple(paragraphs[0]) if paragraphs else ()
-        out.append(RedlineClause(cid, status, review, reason, title, tuple(tuple(p) for p in paragraphs[1:]),
+        out.append(RedlineClause(cid, name, status, review, reason, title, tuple(tuple(p) for p in paragraphs[1:]),
                                  inserted, deleted))
     return out
 

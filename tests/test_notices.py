@@ -193,3 +193,13 @@ def test_a_consent_change_says_consent_will_be_asked_for(tmp_path: Path) -> None
     assert "We will ask for your consent before these changes apply to your data." in texts["email.txt"]
     assert "We will ask for your consent" in texts["banner.html"]
     assert "Read the new version: ../index.html" in texts["email.txt"]  # relative without base_url
+
+
+def test_the_redline_links_the_sections_whose_words_changed(released: tuple[Path, BuildReport]) -> None:
+    _, report = released
+    soup = BeautifulSoup(read(report, f"{FOLDER}/changes/index.html"), "html.parser")
+    para = next(p for p in soup.find_all("p") if p.get_text().startswith("Sections with changed words"))
+    targets = [str(a["href"]) for a in para.find_all("a")]
+    assert "#sharing" in targets and "#apps-permissions" in targets and "#introduction" not in targets
+    for target in targets:
+        assert soup.find("section", id=target[1:]) is not None

@@ -9,6 +9,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from bs4 import BeautifulSoup
 
 from conftest import copy_project
 from policygen.site import BuildOptions, BuildReport, build
@@ -171,3 +172,13 @@ def test_facts_in_feeds_stay_text_and_the_feed_stays_well_formed(tmp_path: Path)
         assert any(t.startswith("<b>Evil</b> & Co ]]> : Privacy Policy, version 3") for t in titles), titles
     version = json.loads((report.out / "ims-pro/privacy-policy/2027-01-01/version.json").read_text(encoding="utf-8"))
     assert version["organisation"] == "<b>Evil</b> & Co\v ]]> "
+
+
+def test_pages_advertise_their_feed(built_without_base_url: BuildReport) -> None:
+    out = built_without_base_url.out
+    for page in ("index.html", "ims-pro/index.html", "ims-pro/privacy-policy/index.html",
+                 "ims-pro/privacy-policy/2026-04-01/index.html", "ims-pro/privacy-policy/history/index.html"):
+        html = BeautifulSoup((out / page).read_text(encoding="utf-8"), "html.parser")
+        link = html.find("link", attrs={"rel": "alternate", "type": "application/atom+xml"})
+        assert link is not None, page
+        assert parse_feed(Path(posixpath.normpath((out / page).parent / link["href"]))) is not None

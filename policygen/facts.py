@@ -9,6 +9,7 @@ lawful bases and data categories use W3C DPV names where one fits.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 from dataclasses import dataclass, replace
 from enum import Enum
@@ -637,7 +638,7 @@ def load_tenant(file: Path) -> Tenant:
 
 def read_tenant(file: Path) -> tuple[Tenant, Located]:
     """The validated facts and where each key stands in the file."""
-    located = load_fast(file)
+    located = load_fast(file, keep_going=True)
     if located.data is None:
         raise InputError([Problem("file is empty", file=file, expected="the tenant's facts as a YAML mapping",
                                   suggestion="start from `policygen new-tenant SLUG` or a tenant in tenants/")])
@@ -645,16 +646,32 @@ def read_tenant(file: Path) -> tuple[Tenant, Located]:
         raise InputError([located.problem((), "top level must be a mapping of fact names to values",
                                           expected="a YAML mapping such as 'organisation: ...'")])
     try:
-        return Tenant.model_validate(located.data), located
+        tenant = Tenant.model_validate(located.data)
     except ValidationError as exc:
-        raise InputError(problems_from_validation(exc, located, Tenant)) from None
+        # One report: what the YAML reader found, then what validation found elsewhere.
+        seen = {p.key_path for p in located.problems}
+        extra = [p for p in problems_from_validation(exc, located, Tenant) if p.key_path not in seen]
+        raise InputError([*located.problems, *extra]) from None
+    if located.problems:
+        raise InputError(located.problems)
+    return tenant, located
 
 
 def problems_from_validation(exc: ValidationError, located: Located, model: type[BaseModel]) -> list[Problem]:
     out: list[Problem] = []
-    for err in exc.errors(include_url=False):
-        path: KeyPath = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    errors = exc.errors(include_url=False)
+    # A misspelt key is one mistake, not two: its "did you mean" covers the required key it stands for.
+    misspelt: set[KeyPath] = set()
+    for err in errors:
+        if err["type"] == "extra_forbidden":
+            where = _clean_loc(err["loc"])
+            close = difflib.get_close_matches(str(where[-1]), _fields_at(model, where[:-1]), n=1, cutoff=0.6)
+            misspelt.update((*where[:-1], c) for c in close)
+    for err in errors:
+        path: KeyPath = _clean_loc(err["loc"])
         kind = err["type"]
+        if kind == "missing" and path in misspelt:
+            continue
         ctx = err.get("ctx") or {}
         cause = ctx.get("error")
         if isinstance(cause, ReferenceProblems):
@@ -737,6 +754,10 @@ def _shown(value: Any) -> str:
     text = repr(value) if isinstance(value, str) else f"'{value}'"
     text = text if isinstance(value, str) and "'" not in value else f"'{value}'"
     return text if len(text) <= 60 else text[:57] + "...'"
+
+
+def _clean_loc(loc: Any) -> KeyPath:
+    return tuple(p for p in loc if not (isinstance(p, str) and p.startswith("function-")))
 
 
 def _fields_at(model: type[BaseModel], path: KeyPath) -> list[str]:

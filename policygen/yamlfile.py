@@ -39,6 +39,9 @@ class Located:
     positions: dict[KeyPath, tuple[int, int]] = field(default_factory=dict)
     line_offset: int = 0
     text: str | None = None  # set when positions are still to be found (the fast path)
+    # Problems with single values (a duplicate key, an impossible date) when loaded with keep_going:
+    # the caller validates the rest and reports them all together.
+    problems: list[Problem] = field(default_factory=list)
 
     def where(self, path: KeyPath) -> tuple[int | None, int | None]:
         """Line and column of the deepest known prefix of *path*."""
@@ -107,7 +110,7 @@ class _FastLoader(_Loader):  # type: ignore[misc,valid-type]
 _CAREFUL = re.compile(r"(?:^|[\s\[{,:-])[&*!][^\s]|<<\s*:")
 
 
-def load_fast(file: Path) -> Located:
+def load_fast(file: Path, keep_going: bool = False) -> Located:
     """Parse a YAML file, finding positions only if a message needs them.
 
     Plain files (no anchors, aliases, tags or merge keys; no duplicate keys) are
@@ -124,7 +127,7 @@ def load_fast(file: Path) -> Located:
         else:
             if data is None or isinstance(data, (dict, list)):
                 return Located(data=data, file=file, text=text)
-    return load(file, text)
+    return load(file, text, keep_going=keep_going)
 
 
 def check_depth(file: Path, text: str, line_offset: int = 0) -> None:
@@ -186,7 +189,7 @@ def _syntax_hint(text: str) -> str:
     return "check indentation and quote values that contain ': ' or start with '*', '&', '{', '['"
 
 
-def load(file: Path, text: str | None = None, line_offset: int = 0) -> Located:
+def load(file: Path, text: str | None = None, line_offset: int = 0, keep_going: bool = False) -> Located:
     """Parse one YAML document from *file* (or from *text*, which came from it)."""
     if text is None:
         text = read_text(file)
@@ -216,8 +219,9 @@ def load(file: Path, text: str | None = None, line_offset: int = 0) -> Located:
         return located
     builder = _Builder(located)
     located.data = builder.build(node, (), 0)
-    if builder.problems:
+    if builder.problems and not keep_going:
         raise InputError(builder.problems)
+    located.problems = builder.problems
     return located
 
 

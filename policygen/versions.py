@@ -112,8 +112,21 @@ class Snapshot:
 
     @cached_property
     def facts(self) -> Tenant:
-        """The facts as they were, validated (raises pydantic's ValidationError if the model has moved on)."""
-        return Tenant.model_validate(self.facts_data)
+        """The facts as they were, validated.
+
+        Raises InputError naming the snapshot if the facts model has since changed so that they no
+        longer fit it (the snapshot's pages still show: they need only its rendered clauses).
+        """
+        try:
+            return Tenant.model_validate(self.facts_data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise InputError([Problem(
+                f"the facts of version {self.version} no longer fit the facts model: {where}: {first['msg']}",
+                file=self.path, key_path="facts",
+                expected="facts readable by this policygen version",
+                suggestion="tools that compare facts (diff, notices) cannot read this version; its pages still show")]) from None
 
     @property
     def label(self) -> str:

@@ -408,3 +408,13 @@ def test_a_released_document_dropped_from_the_tenant_is_reported_not_silently_un
     [problem] = caught.value.problems
     assert problem.file == releases / "cookie-policy"
     assert "has released versions but is not in this tenant's documents" in problem.message
+
+
+def test_facts_that_no_longer_fit_the_model_are_reported_with_their_snapshot() -> None:
+    snap = releases_of(REPO)[0]
+    from dataclasses import replace
+    old = replace(snap, facts_data={**snap.facts_data, "retired_key": True})
+    with pytest.raises(InputError) as caught:
+        old.facts  # noqa: B018
+    [problem] = caught.value.problems
+    assert problem.file == snap.path and "no longer fit the facts model: retired_key" in problem.message

@@ -348,7 +348,7 @@ def test_unreleased_edits_appear_only_as_a_marked_draft(project: Path) -> None:
     assert page.find("meta", attrs={"name": "robots"})["content"] == "noindex"
     assert page.title is not None and page.title.get_text().startswith("Draft: ")
     assert "not released" in banners(draft)[0].get_text()
-    assert "Effective" not in [dt.get_text() for dt in page.select("dl.dates dt")]  # in force on no date yet
+    assert "Effective" not in [term.get_text() for term in page.select("dl.dates dt")]  # in force on no date yet
     entry = {f.path: f for f in with_drafts.outputs}[f"{SLUG}/{DOC}/draft/index.html"]
     assert (entry.kind, entry.version) == ("page", "draft")
     # Documents without unreleased edits get no draft page.

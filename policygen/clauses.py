@@ -23,6 +23,8 @@ from .yamlfile import Located, load, read_text
 
 FRONT = re.compile(r"\A---[ \t]*\n(.*?\n)?---[ \t]*(?:\n|\Z)", re.S)
 PARTIALS = "_partials"
+# Folder names the build uses inside a tenant's folder, so no document may have them as its id.
+RESERVED_DOCUMENT_IDS = {"apps": "in-app snippets and store labels", "assets": "logo"}
 
 
 class ClauseMeta(BaseModel):
@@ -120,6 +122,14 @@ def load_library(content: Path) -> Library:
         raise InputError([Problem("the clause library folder is missing", file=content,
                                   suggestion="run policygen in a project folder, or create content/")])
     for folder in sorted(p for p in content.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))):
+        if folder.name in RESERVED_DOCUMENT_IDS:
+            problems.add(Problem(
+                f"'{folder.name}' cannot be a document id: the build writes a tenant's "
+                f"{RESERVED_DOCUMENT_IDS[folder.name]} to <tenant>/{folder.name}/", file=folder,
+                expected="a document id other than " + " or ".join(sorted(RESERVED_DOCUMENT_IDS)),
+                suggestion=f"rename the folder, e.g. to {folder.name}-policy",
+            ))
+            continue
         meta_file = folder / "document.yaml"
         if not meta_file.is_file():
             problems.add(Problem("document folder has no document.yaml", file=folder,

@@ -93,6 +93,10 @@ def check_slug(root: Path, slug: str) -> Path:
     return folder
 
 
+# Top-level names of the output folder that are not tenants.
+RESERVED_SLUGS = {"assets": "theme files"}
+
+
 def tenant_folder(root: Path, slug: str) -> Path:
     """A tenant folder found in tenants/, as bad input (exit 1) when its name or its links are wrong."""
     folder = root / "tenants" / slug
@@ -102,6 +106,12 @@ def tenant_folder(root: Path, slug: str) -> Path:
             f"folder name '{slug}' is not a tenant slug", file=folder,
             expected="lower-case letters, digits and '-', starting with a letter or digit",
             suggestion=f"rename the folder to '{fixed}'" if fixed and SLUG.fullmatch(fixed) else None,
+        )])
+    if slug in RESERVED_SLUGS:
+        raise InputError([Problem(
+            f"'{slug}' cannot be a tenant slug: the site's {RESERVED_SLUGS[slug]} go to {slug}/ in the output",
+            file=folder, expected="a slug other than " + ", ".join(sorted(RESERVED_SLUGS)),
+            suggestion=f"rename the folder, e.g. to {slug}-org",
         )])
     tenants = (root / "tenants").resolve()
     if folder.is_symlink() or not folder.resolve().is_relative_to(tenants):

@@ -2,10 +2,13 @@
 
 One tenant ("hostile") gets a payload in every string fact the model accepts it in
 (free text gets markup, Markdown, entities, Jinja and Unicode tricks; typed facts such
-as URLs and emails get the nastiest value their type allows). The tenant is released,
-so archives, histories and feeds carry the payloads too, then the site is built. Every
+as URLs and emails get the nastiest value their type allows). The tenant releases its
+plain facts, then the payloads, so archives, histories, feeds, the redline and the change
+notices (page, app snippet and email) carry them too; the site is built while the second
+version is announced and again once it is in force. Every
 file in the output folder is checked against a build of the same project with clean
-facts: HTML (and HTML inside JSON, XML and Markdown outputs) may contain no element,
+facts: HTML (and HTML in JSON fields named *html, Atom html content and Markdown outputs;
+other JSON strings are plain text by definition) may contain no element,
 attribute or URL scheme the clean build does not have, no event-handler attribute and
 no link to a payload's host; and the payloads do show, literally, as text.
 """
@@ -79,12 +82,6 @@ def set_at(data: Any, path: tuple[Any, ...], value: Any) -> None:
     data[path[-1]] = value
 
 
-def get_at(data: Any, path: tuple[Any, ...]) -> Any:
-    for part in path:
-        data = data[part]
-    return data
-
-
 def valid(data: dict[str, Any]) -> bool:
     try:
         Tenant.model_validate(data)
@@ -142,7 +139,6 @@ class Shape:
     schemes: set[str] = field(default_factory=set)
     problems: list[str] = field(default_factory=list)
     text: list[str] = field(default_factory=list)
-    facts: set[str] = field(default_factory=set)  # the string facts as written, which JSON may carry whole
 
     def html(self, where: str, markup: str) -> None:
         soup = BeautifulSoup(markup, "html.parser")
@@ -155,9 +151,12 @@ class Shape:
                 values = value if isinstance(value, list) else [value]
                 if name.startswith("on"):
                     self.problems.append(f"{where}: event handler {name}={value!r} on <{element.name}>")
-                if name in URL_ATTRIBUTES or name == "style":
+                if name in URL_ATTRIBUTES:
                     for v in values:
                         self.url(where, f"<{element.name} {name}>", v)
+                if name == "style":
+                    for v in re.findall(r"url\(\s*['\"]?([^'\")]*)", " ".join(values)):
+                        self.url(where, f"<{element.name} style url()>", v)
                 # A fact may reach a URL only through a URL fact (TYPED[0]) or as a slugged #fragment.
                 if any(MARK in v and not re.fullmatch(r"#[a-z0-9-]+", v) for v in values) \
                         and name in URL_ATTRIBUTES and f"/{MARK}?" not in " ".join(values):
@@ -182,9 +181,9 @@ class Shape:
                 self.json(where, item, key)
         elif isinstance(value, str):
             self.text.append(value)
-            # A JSON string that is a fact's exact value is data (JSON has no markup); one that
-            # carries HTML, like a rendered clause, is checked as HTML.
-            if key.endswith("html") or (value not in self.facts and re.search(r"<[A-Za-z!/]", value)):
+            # JSON strings are plain text (facts, sentences made of facts) for the reader to escape,
+            # except fields named *html, which hold rendered HTML: those are checked as HTML.
+            if key.lower().endswith("html"):
                 self.html(where + f" (HTML in JSON {key!r})", value)
             if key.lower().endswith(("url", "href", "link", "uri")):
                 self.url(where, f"JSON {key!r}", value)
@@ -207,9 +206,8 @@ class Shape:
         self.html(where + " (rendered Markdown)", MarkdownIt("commonmark", {"html": True}).render(source))
 
 
-def shape_of(out: Path, facts: dict[str, Any]) -> Shape:
+def shape_of(out: Path) -> Shape:
     shape = Shape()
-    shape.facts = {value for path in leaves(facts) if isinstance(value := get_at(facts, path), str)}
     for file in sorted(p for p in out.rglob("*") if p.is_file()):
         where = file.relative_to(out).as_posix()
         if where.startswith("assets/") or "/assets/" in where:
@@ -229,30 +227,52 @@ def shape_of(out: Path, facts: dict[str, Any]) -> Shape:
     return shape
 
 
-def build(project: Path, out: Path) -> None:
-    result = CliRunner().invoke(cli, ["-C", str(project), "build", "--out", str(out), "--today", "2026-06-01"])
+def build(project: Path, out: Path, today: str = "2026-06-01") -> None:
+    result = CliRunner().invoke(cli, ["-C", str(project), "build", "--out", str(out), "--today", today])
     assert result.exit_code == 0, result.output
 
 
-def release(project: Path, slug: str) -> None:
-    result = CliRunner().invoke(cli, ["-C", str(project), "release", slug, "--effective", "2026-05-01"])
+def release(project: Path, slug: str, effective: str = "2026-05-01", released: str = "2026-04-01") -> None:
+    result = CliRunner().invoke(cli, ["-C", str(project), "release", slug, "--effective", effective,
+                                      "--released", released])
     assert result.exit_code == 0, result.output
+
+
+def two_versions(root: Path, first: dict[str, Any], second: dict[str, Any]) -> tuple[Path, Path]:
+    """A project whose tenant 'hostile' released *first*, then *second*; built while the second is
+    announced (notices, banners, redline) and once it is in force. Returns the two output folders."""
+    project = copy_project(root / "project")
+    folder = project / "tenants" / "hostile"
+    folder.mkdir()
+    for facts, effective, released in ((first, "2026-03-01", "2026-02-01"), (second, "2026-05-01", "2026-04-01")):
+        (folder / "tenant.yaml").write_text(yaml.safe_dump(facts, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        release(project, "hostile", effective, released)
+    build(project, root / "announced", today="2026-04-15")
+    build(project, root / "in-force", today="2026-06-01")
+    return root / "announced", root / "in-force"
 
 
 @pytest.fixture(scope="module")
 def sites(tmp_path_factory: pytest.TempPathFactory) -> tuple[Shape, Shape, int]:
-    """(clean shape, hostile shape, number of string facts carrying a payload)."""
+    """(clean shape, hostile shape, number of string facts carrying a payload).
+
+    Both sites release the base facts first; the clean one then releases a plain renaming, the
+    hostile one the payloads, so both have the same kinds of pages (archives, history, redline,
+    change notices in pages and apps, feeds) and the hostile one's show payloads in all of them."""
     shapes = []
     hostile, count = hostile_facts()
-    for name, facts in (("clean", base_facts()), ("hostile", hostile)):
-        root = tmp_path_factory.mktemp(name)
-        project = copy_project(root / "project")
-        folder = project / "tenants" / "hostile"
-        folder.mkdir()
-        (folder / "tenant.yaml").write_text(yaml.safe_dump(facts, allow_unicode=True, sort_keys=False), encoding="utf-8")
-        release(project, "hostile")
-        build(project, root / "site")
-        shapes.append(shape_of(root / "site", facts))
+    renamed = base_facts()
+    renamed["organisation"]["legal_name"] = "Renamed Holdings Ltd"
+    renamed["data_categories"][0]["items"].append("Shoe size")
+    for name, second in (("clean", renamed), ("hostile", hostile)):
+        announced, in_force = two_versions(tmp_path_factory.mktemp(name), base_facts(), second)
+        shape = shape_of(announced)
+        other = shape_of(in_force)
+        for part in ("tags", "attributes", "schemes"):
+            getattr(shape, part).update(getattr(other, part))
+        shape.problems += other.problems
+        shape.text += other.text
+        shapes.append(shape)
     return shapes[0], shapes[1], count
 
 

@@ -178,6 +178,16 @@ def tenant_clauses(library: Library, tenant_dir: Path, document_ids: list[str],
         merged = dict(doc.clauses)
         own = tenant_dir / "content" / doc_id
         if own.is_dir():
+            # A tenant's files come from its own folder: a link out could pull in anything on the machine.
+            home = tenant_dir.resolve()
+            linked = [f for f in [own, *sorted(own.glob("*.md"))] if not f.resolve().is_relative_to(home)]
+            if linked:
+                problems.add(Problem(
+                    "a symbolic link out of the tenant folder; policygen reads only files inside the project",
+                    file=linked[0], expected="the tenant's own clause files inside its folder",
+                    suggestion="copy the files into the tenant folder instead of linking them",
+                ))
+                continue
             merged.update(_read_clauses(own, problems))
         out[doc_id] = dict(sorted(merged.items(), key=lambda kv: (kv[1].meta.order, kv[0])))
     return out

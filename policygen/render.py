@@ -222,7 +222,8 @@ class ClauseRenderer:
         compiled = self._conditions.get(expr)
         if compiled is None:
             try:
-                compiled = self.env.compile_expression(expr)
+                # Keep Undefined as it is: a misspelt fact must fail, not quietly read as false.
+                compiled = self.env.compile_expression(expr, undefined_to_none=False)
             except jinja2.TemplateSyntaxError as exc:
                 raise InputError([Problem(f"'when' is not a valid expression: {exc.message}",
                                           file=clause.file, line=_front_line(clause, "when"), key_path="when")]) from None
@@ -235,8 +236,11 @@ class ClauseRenderer:
         try:
             return bool(self._condition(clause)(**context))
         except jinja2.UndefinedError as exc:
-            raise InputError([Problem(f"tenant '{tenant_name}': 'when' uses an undefined fact: {exc.message}",
-                                      file=clause.file, line=_front_line(clause, "when"), key_path="when")]) from None
+            message, expected, hint = _explain(exc, self.env, context)
+            raise InputError([Problem(f"tenant '{tenant_name}': 'when' uses an undefined fact: {message}",
+                                      file=clause.file, line=_front_line(clause, "when"), key_path="when",
+                                      expected=expected,
+                                      suggestion=hint or "guard it: 'when: parent and parent.fact'")]) from None
 
     def render(self, clause: Clause, context: dict[str, Any], tenant: Tenant, tenant_name: str,
                notes: list[str]) -> RenderedClause:
@@ -343,6 +347,8 @@ def _explain(exc: Exception, env: jinja2.Environment, context: dict[str, Any]) -
                     "a top-level fact of tenant.yaml, or a name set with {% set %}, {% import %} or a loop",
                     did_you_mean(name.group(1), known))
         return f"undefined fact: {exc.message}", None, "guard it with {% if ... %} in the clause"
+    if isinstance(exc, jinja2.TemplateSyntaxError):  # in a partial, met when the clause imports it
+        return f"template syntax error: {exc.message}", "valid Jinja", _syntax_hint(exc.message or "", env)
     if isinstance(exc, jinja2.TemplateNotFound):
         partials = sorted(n for n in env.list_templates() if n.startswith("_partials/"))
         return (f"imports or includes '{exc.name}', which does not exist", "one of: " + (", ".join(partials) or "none"),

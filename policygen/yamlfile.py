@@ -80,7 +80,10 @@ def read_text(file: Path) -> str:
             f"file is {size} bytes, larger than the {MAX_BYTES} bytes policygen reads",
             file=file, expected="a file under 2 MiB", suggestion="split it or remove pasted binary data",
         )])
-    raw = file.read_bytes()
+    try:
+        raw = file.read_bytes()
+    except OSError as exc:  # unreadable (permissions) or a folder where a file belongs
+        raise InputError([Problem(f"cannot read file: {exc.strerror or exc}", file=file)]) from None
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]  # a UTF-8 byte-order mark carries no meaning; editors on Windows add it
     try:

@@ -82,8 +82,7 @@ def check_out_dir(out: Path, reserved: Iterable[Path]) -> Path:
 
 def _written_by_policygen(out: Path) -> bool:
     try:
-        with (out / "manifest.json").open("rb") as manifest_file:
-            return b'"generator": "policygen"' in manifest_file.read(256)
+        return b'"generator": "policygen"' in (out / "manifest.json").read_bytes()
     except OSError:
         return False
 

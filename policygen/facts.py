@@ -751,8 +751,8 @@ def _shown(value: Any) -> str:
         return "a mapping"
     if isinstance(value, list):
         return "a list"
-    text = repr(value) if isinstance(value, str) else f"'{value}'"
-    text = text if isinstance(value, str) and "'" not in value else f"'{value}'"
+    # repr shows line breaks and tabs as \n and \t; it would switch to "..." for text with a quote.
+    text = repr(value) if isinstance(value, str) and "'" not in value else f"'{value}'"
     return text if len(text) <= 60 else text[:57] + "...'"
 
 

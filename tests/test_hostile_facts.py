@@ -16,6 +16,8 @@ no link to a payload's host; and the payloads do show, literally, as text.
 from __future__ import annotations
 
 import copy
+import csv
+import io
 import json
 import re
 import shutil
@@ -53,6 +55,7 @@ PAYLOADS = [
     f"<iframe src=\"https://evil.example/{MARK}14\"></iframe> <form action=\"https://evil.example\"><input></form>",
     f"data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg== {MARK}15",
     f"| {MARK}16 | table |\n|---|---|\n| x | y |\n\n# heading {MARK}16",
+    f'=HYPERLINK("https://evil.example/{MARK}17","open") @SUM(1) +1 -1',  # spreadsheet formulas, for CSV
 ]
 # Typed facts get the worst value their type accepts.
 TYPED = [
@@ -93,7 +96,7 @@ def valid(data: dict[str, Any]) -> bool:
 def base_facts() -> dict[str, Any]:
     """ims-global's facts plus the blocks it lacks, so nearly every kind of string fact is there."""
     data: dict[str, Any] = yaml.safe_load((REPO / "tenants/ims-global/tenant.yaml").read_text(encoding="utf-8"))
-    data.setdefault("apps", []).append({"id": "app", "name": "App", "audience": "everyone", "platforms": ["web"],
+    data.setdefault("apps", []).append({"id": "app", "name": "App", "audience": "everyone", "platforms": ["android", "ios"],
                                         "permissions": [{"id": "camera", "name": "Camera", "reason": "photos"}]})
     for category in data["data_categories"]:  # app-store labels need them once an app collects the data
         category.setdefault("store_types", ["other", "photos"])
@@ -201,6 +204,14 @@ class Shape:
             if element.text:
                 self.text.append(element.text)
 
+    def csv(self, where: str, source: str) -> None:
+        # A spreadsheet runs a cell that starts with = + - @ as a formula: a fact must never start one.
+        for row in csv.reader(io.StringIO(source)):
+            for cell in row:
+                self.text.append(cell)
+                if MARK in cell and cell[:1] in {"=", "+", "-", "@", "\t", "\r"}:
+                    self.problems.append(f"{where}: a fact starts a formula cell: {cell[:60]!r}")
+
     def markdown(self, where: str, source: str) -> None:
         # A Markdown output is markup for whoever renders it: render it as they would.
         self.html(where + " (rendered Markdown)", MarkdownIt("commonmark", {"html": True}).render(source))
@@ -222,6 +233,8 @@ def shape_of(out: Path) -> Shape:
             shape.xml(where, data)
         elif suffix in {".md", ".markdown"}:
             shape.markdown(where, data.decode("utf-8"))
+        elif suffix == ".csv":
+            shape.csv(where, data.decode("utf-8"))
         else:
             shape.text.append(data.decode("utf-8", errors="replace"))
     return shape

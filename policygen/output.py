@@ -14,11 +14,17 @@ import hashlib
 import json
 import os
 import shutil
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from .errors import UsageError
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 KINDS = ("page", "index", "archive", "history", "snippet", "feed", "redline", "notice", "data", "label", "asset")
 
@@ -115,6 +121,28 @@ def manifest(outputs: list[Output], extra: dict[str, object] | None = None) -> O
 
 def write_site(out: Path, outputs: list[Output]) -> None:
     """Write *outputs* as the new content of *out*, atomically."""
+    with _one_writer(out):
+        _write_site(out, outputs)
+
+
+@contextmanager
+def _one_writer(out: Path) -> Iterator[None]:
+    # Two builds into one folder (CI and serve, two terminals) share the staging folder: the second
+    # would delete the first's half-written files and the first could swap in a torn site. So each
+    # waits for the other, on a lock of the folder that holds the output (no lock file is left).
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if fcntl is None:  # pragma: no cover - not a POSIX system
+        yield
+        return
+    fd = os.open(out.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock, as does the end of a killed process
+
+
+def _write_site(out: Path, outputs: list[Output]) -> None:
     recover(out)
     staging = _staging(out)
     staging.mkdir(parents=True)

@@ -56,6 +56,23 @@ elif point == "mid-write":
             stop()
         return real_write_bytes(self, data)
     pathlib.Path.write_bytes = write_bytes
+elif point == "pause-mid-write":  # like mid-write, but goes on once the parent creates <ready>.go
+    real_write_bytes = pathlib.Path.write_bytes
+    def write_bytes(self, data):
+        if ".policygen-new" in str(self) and nth_call():
+            ready.write_text(point)
+            go = ready.with_name(ready.name + ".go")
+            while not go.exists():
+                time.sleep(0.01)
+        return real_write_bytes(self, data)
+    pathlib.Path.write_bytes = write_bytes
+elif point == "note-lock":  # says when it asks for the output lock, then asks
+    import fcntl
+    real_flock = fcntl.flock
+    def flock(fd, op):
+        ready.write_text(point)
+        return real_flock(fd, op)
+    fcntl.flock = flock
 elif point == "before-swap":
     output._swap = lambda staging, out: stop()
 elif point == "after-swap":
@@ -205,6 +222,32 @@ def test_builds_killed_at_random_moments_always_leave_a_complete_site(sites: tup
         assert assert_complete_site(out) in {previous, expected}
     build_in_process(project, out)
     assert assert_complete_site(out) == expected
+
+
+def start(tmp: Path, point: str, nth: int, args: list[str]) -> tuple[subprocess.Popen[str], Path]:
+    """Start policygen in a child with *point* armed; wait until it gets there (or ends)."""
+    ready = tmp / f"ready-{point}"
+    child = subprocess.Popen([sys.executable, "-c", CHILD, point, str(nth), str(ready), *args],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    while not ready.exists() and child.poll() is None:
+        time.sleep(0.01)
+    return child, ready
+
+
+def test_two_builds_into_one_folder_take_turns_and_never_tear_it(
+        sites: tuple[Path, Path, bytes, bytes], tmp_path: Path) -> None:
+    project, out, _, expected = sites
+    args = ["-C", str(project), "build", "--out", str(out), "--today", TODAY]
+    first, first_ready = start(tmp_path, "pause-mid-write", 10, args)
+    assert first_ready.exists(), "the first build never reached its tenth file"
+    second, _ = start(tmp_path, "note-lock", 1, args)  # waits for the first, or (unlocked) runs to its end
+    first_ready.with_name(first_ready.name + ".go").write_text("go")
+    for child in (first, second):
+        assert child.wait(timeout=300) == 0, child.stderr.read() if child.stderr else ""
+        if child.stderr:
+            child.stderr.close()
+    assert assert_complete_site(out) == expected
+    assert sorted(p.name for p in out.parent.iterdir()) == ["project", "site"]
 
 
 def test_a_build_writes_nothing_outside_its_output_folder(sites: tuple[Path, Path, bytes, bytes]) -> None:

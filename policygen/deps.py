@@ -12,9 +12,10 @@ from __future__ import annotations
 import hashlib
 from functools import lru_cache
 from pathlib import Path
+from typing import Iterable
 
 from . import __version__
-from .project import Project, TenantSource
+from .project import Project
 
 PROJECT_FILES = ("policygen.yaml", "rules.yaml")
 
@@ -41,11 +42,14 @@ def project_digest(project: Project, theme_digest: str, options: str) -> str:
     return h.hexdigest()
 
 
-def tenant_key(project: Project, tenant: TenantSource, shared: str) -> str:
-    """The input key of one tenant's outputs."""
-    h = hashlib.sha256(shared.encode() + b"\0" + tenant.digest.encode())
-    for doc_id, clauses in tenant.documents.items():
-        h.update(doc_id.encode() + b"\0" + project.library.documents[doc_id].meta.model_dump_json().encode())
-        for clause in clauses.values():
-            h.update(clause.digest.encode())
+def tenant_key(project: Project, digest: str, documents: Iterable[str], shared: str) -> str:
+    """The input key of one tenant's outputs, from its folder's hash and the documents it publishes.
+
+    Computable before the facts are parsed (the document list of an unchanged folder is the
+    previous build's), so an unchanged tenant is reused without reading its YAML at all.
+    """
+    h = hashlib.sha256(shared.encode() + b"\0" + digest.encode())
+    for doc_id in documents:
+        doc = project.library.documents.get(doc_id)
+        h.update(doc_id.encode() + b"\0" + (doc.digest if doc else "missing").encode() + b"\0")
     return h.hexdigest()

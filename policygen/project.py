@@ -184,7 +184,7 @@ def load_tenant_source(project: Project, slug: str, problems: Collector) -> Tena
     _check_notes(facts, docs, located, problems)
     if len(problems.problems) > before:
         return None
-    return TenantSource(slug=slug, folder=folder, facts=facts, digest=_tenant_digest(folder), documents=docs,
+    return TenantSource(slug=slug, folder=folder, facts=facts, digest=tenant_digest(folder), documents=docs,
                         located=located)
 
 
@@ -234,7 +234,8 @@ def _check_notes(facts: Tenant, docs: dict[str, dict[str, Clause]], located: Loc
             ))
 
 
-def _tenant_digest(folder: Path) -> str:
+def tenant_digest(folder: Path) -> str:
+    """Hash of everything in a tenant's folder: facts, own clauses, releases, logo."""
     h = hashlib.sha256()
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames.sort()

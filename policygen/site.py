@@ -33,7 +33,8 @@ from .errors import Collector, InputError, Problem
 from .feeds import FeedInfo, VersionPaths, atom, entries_in, href, sitemap, version_data, version_json
 from .notices import document_changes, redline_path
 from .output import Output, check_out_dir, manifest, write_site
-from .project import Project, TenantSource, load_base, load_project, load_tenant_source, select_tenants
+from .project import (Project, TenantSource, check_slug, load_base, load_project, load_tenant_source, select_tenants,
+                      tenant_digest)
 from .render import ClauseRenderer, RenderedClause, RenderedDocument, render_document
 from .snippets import app_outputs
 from .theme import Theme
@@ -445,26 +446,34 @@ class Step:
     renderer: ClauseRenderer
     options: BuildOptions
     shared: str  # the key part every tenant shares
-    previous_keys: dict[str, str]  # slug -> input key of the previous build's output
+    previous: dict[str, tuple[str, tuple[str, ...]]]  # slug -> (input key, documents) of the previous build
 
     def run(self, slug: str, cached: dict[str, TenantResult],
-            force: bool = False) -> TenantSource | TenantResult | list[Problem]:
-        """The loaded tenant if its previous output can be reused, a fresh result, or its problems."""
+            force: bool = False) -> Reusable | TenantResult | list[Problem]:
+        """Reusable if the previous build's output still holds, else a freshly rendered result, or problems."""
+        digest = tenant_digest(check_slug(self.project.root, slug))
+        hit = cached.get(slug)
+        if hit is not None and hit.key == tenant_key(self.project, digest, (d.id for d in hit.view.documents), self.shared):
+            return replace(hit, rendered=False)
+        before = self.previous.get(slug)
+        if before is not None and not force and before[0] == tenant_key(self.project, digest, before[1], self.shared):
+            return Reusable(slug, before[0])  # unchanged: not even its YAML needs parsing
         problems = Collector()
         tenant = load_tenant_source(self.project, slug, problems)
         if tenant is None:
             return problems.problems
-        key = tenant_key(self.project, tenant, self.shared)
-        hit = cached.get(slug)
-        if hit is not None and hit.key == key:
-            return replace(hit, rendered=False)
-        if self.previous_keys.get(slug) == key and not force:
-            return tenant
+        key = tenant_key(self.project, tenant.digest, tenant.documents, self.shared)
         try:
             outputs, view = tenant_outputs(self.project, self.theme, self.renderer, tenant, self.options)
         except InputError as exc:
             return exc.problems
         return TenantResult(slug, key, outputs, view, rendered=True, source=tenant)
+
+
+@dataclass(frozen=True)
+class Reusable:
+    slug: str
+    key: str
 
 
 # Worker processes pay off only past some tenants: each starts in ~0.3 s and loads the library itself.
@@ -477,7 +486,7 @@ def _worker_init(step: Step) -> None:
     _step = step
 
 
-def _worker_run(slugs: list[str]) -> list[tuple[str, TenantSource | TenantResult | list[Problem]]]:
+def _worker_run(slugs: list[str]) -> list[tuple[str, Reusable | TenantResult | list[Problem]]]:
     assert _step is not None
     return [(slug, _step.run(slug, {})) for slug in slugs]
 
@@ -521,16 +530,16 @@ class Builder:
         previous = Previous(out)
         step = Step(project, theme, self._renderer, options,
                     project_digest(project, theme_digest, f"{options.today}|{options.drafts}"),
-                    {slug: str(entry.get("inputs")) for slug, entry in previous.tenants.items()})
+                    {slug: (str(entry.get("inputs")), tuple(str(d.get("id")) for d in entry.get("documents", [])))
+                     for slug, entry in previous.tenants.items()})
 
         results: dict[str, TenantResult] = {}
         for slug, outcome in self._run(step, slugs):
             if isinstance(outcome, list):
                 problems.extend(outcome)
                 continue
-            if isinstance(outcome, TenantSource):  # unchanged since the previous build
-                project.tenants[slug] = outcome
-                reused = previous.reuse(slug, step.previous_keys[slug])
+            if isinstance(outcome, Reusable):  # unchanged since the previous build
+                reused = previous.reuse(slug, outcome.key)
                 outcome = reused if reused is not None else step.run(slug, {}, force=True)
                 if isinstance(outcome, list):
                     problems.extend(outcome)
@@ -559,9 +568,9 @@ class Builder:
                            rendered=sum(1 for r in rendered for o in r.outputs if o.kind == "page"),
                            tenants=sorted(results), rendered_tenants=[r.slug for r in rendered])
 
-    def _run(self, step: Step, slugs: list[str]) -> list[tuple[str, TenantSource | TenantResult | list[Problem]]]:
+    def _run(self, step: Step, slugs: list[str]) -> list[tuple[str, Reusable | TenantResult | list[Problem]]]:
         jobs = step.options.jobs or os.cpu_count() or 1
-        done: list[tuple[str, TenantSource | TenantResult | list[Problem]]] = []
+        done: list[tuple[str, Reusable | TenantResult | list[Problem]]] = []
         if jobs < 2 or len(slugs) < PARALLEL_MIN_TENANTS:
             for slug in slugs:
                 done.append((slug, step.run(slug, self._results)))

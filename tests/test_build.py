@@ -175,3 +175,19 @@ def test_a_copy_of_the_project_builds_without_the_repository(tmp_path: Path) -> 
     report = build(copy, copy / "build", opts())
     assert report.tenants == ["ihm-connect", "ims-global"]
     assert REPO not in report.out.parents
+
+
+def test_an_unchanged_tenant_is_reused_without_parsing_its_facts(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = project / "build"
+    build(project, out, opts())
+    edit(project / "tenants" / "ims-pro" / "tenant.yaml", "To upload attachments", "To upload files")
+    parsed: list[str] = []
+    original = site.load_tenant_source
+
+    def spy(project_: object, slug: str, problems: object) -> object:
+        parsed.append(slug)
+        return original(project_, slug, problems)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(site, "load_tenant_source", spy)
+    build(project, out, opts())
+    assert parsed == ["ims-pro"]

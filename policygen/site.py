@@ -33,7 +33,7 @@ from .errors import Collector, InputError, Problem
 from .feeds import FeedInfo, VersionPaths, atom, entries_in, href, sitemap, version_data, version_json
 from .notices import document_changes, redline_path
 from .output import Output, check_out_dir, manifest, write_site
-from .project import (Project, TenantSource, check_slug, load_base, load_project, load_tenant_source, select_tenants,
+from .project import (Project, TenantSource, tenant_folder, load_base, load_project, load_tenant_source, select_tenants,
                       tenant_digest)
 from .render import ClauseRenderer, RenderedClause, RenderedDocument, render_document
 from .snippets import app_outputs
@@ -451,7 +451,11 @@ class Step:
     def run(self, slug: str, cached: dict[str, TenantResult],
             force: bool = False) -> Reusable | TenantResult | list[Problem]:
         """Reusable if the previous build's output still holds, else a freshly rendered result, or problems."""
-        digest = tenant_digest(check_slug(self.project.root, slug))
+        try:
+            folder = tenant_folder(self.project.root, slug)  # bad names and links out are input problems
+        except InputError as exc:
+            return exc.problems
+        digest = tenant_digest(folder)
         hit = cached.get(slug)
         if hit is not None and hit.key == tenant_key(self.project, digest, (d.id for d in hit.view.documents), self.shared):
             return replace(hit, rendered=False)

@@ -80,6 +80,9 @@ def check_out_dir(out: Path, reserved: Iterable[Path]) -> Path:
         raise UsageError(f"{where}: {why} (choose one such as build/)")
     if out.exists() and not out.is_dir():
         raise UsageError(f"the output path {out} is a file, not a folder")
+    above = next((p for p in out.parents if p.exists()), None)
+    if above is not None and not above.is_dir():
+        raise UsageError(f"the output folder cannot be made: {above} is a file")
     if out.is_dir() and any(out.iterdir()) and not _written_by_policygen(out):
         raise UsageError(f"the output folder {out} holds files policygen did not write (it has no policygen "
                          "manifest.json); a build replaces the whole folder, so choose a new or empty folder")

@@ -65,13 +65,19 @@ def test_a_bug_is_reported_as_one_line_with_exit_3(project: Path, monkeypatch: p
     assert isinstance(debug.exception, RuntimeError)
 
 
-def test_an_output_folder_that_cannot_be_made_is_a_clear_error(project: Path, tmp_path: Path) -> None:
+def test_an_output_folder_under_a_file_is_bad_usage(project: Path, tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder", encoding="utf-8")
     result = policygen("-C", str(project), "build", "--out", str(blocker / "site"))
+    assert result.returncode == 2
+    assert result.stderr == f"error: the output folder cannot be made: {blocker} is a file\n"
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc, where nobody can create folders")
+def test_a_folder_the_build_cannot_write_is_one_clear_line(project: Path) -> None:
+    result = policygen("-C", str(project), "build", "--out", "/proc/policygen-site")
     assert result.returncode == 1
-    assert result.stderr.startswith("error: Not a directory: ")
-    assert "Traceback" not in result.stderr
+    assert result.stderr == "error: No such file or directory: /proc/.policygen-site.policygen-new\n"
 
 
 def test_problems_format_as_file_line_column_key_path_message_expected_hint(tmp_path: Path) -> None:

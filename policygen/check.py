@@ -41,7 +41,7 @@ from .output import Output
 from .project import TenantSource, load_project
 from .readability import Score, html_text, score
 from .render import ClauseRenderer, RenderedDocument, fact_context
-from .site import BuildOptions, render_tenant_documents, site_outputs, tenant_outputs
+from .site import BuildOptions, render_tenant_documents, site_outputs, tenant_outputs, utc_today
 from .theme import Theme
 
 Level = Literal["error", "warning"]
@@ -422,7 +422,7 @@ def readability_findings(tenant: TenantSource, scores: list[ClauseScore]) -> lis
 
 def check(root: Path, slugs: list[str] | None = None, today: dt.date | None = None) -> CheckReport:
     """Check the project's tenants (or only *slugs*). Facts or templates that fail are reported as problems."""
-    today = today or dt.date.today()
+    today = today or utc_today()  # like the build: UTC, so the machine's time zone cannot change the result
     report = CheckReport(root=root.resolve(), today=today)
     try:
         project = load_project(root, slugs or None)

@@ -26,6 +26,7 @@ from . import __version__
 from .errors import UsageError
 from .facts import SLUG, _check_email
 from .project import check_slug
+from .site import utc_today
 
 JURISDICTION_IDS: tuple[str, ...] = ("eu_gdpr", "uk_gdpr", "us_ca", "in_dpdp")
 LOCALES = {"eu_gdpr": "en", "uk_gdpr": "en-GB", "us_ca": "en-US", "in_dpdp": "en-IN"}
@@ -183,7 +184,7 @@ def new_tenant(root: Path, slug: str, basics: TenantBasics, today: dt.date | Non
     file = folder / "tenant.yaml"
     if folder.exists():
         raise UsageError(f"tenant '{slug}' exists already ({file.relative_to(root)})")
-    text = skeleton(slug, basics.validated(), today or dt.date.today())
+    text = skeleton(slug, basics.validated(), today or utc_today())
     folder.mkdir(parents=True)
     temp = folder / ".tenant.yaml.new"
     temp.write_text(text, encoding="utf-8")

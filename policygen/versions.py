@@ -408,6 +408,8 @@ def release(root: Path, slug: str, effective: dt.date, *, document: str | None =
 
     project = load_project(root, [slug])
     tenant = project.tenants[slug]
+    for stale in tenant.folder.glob("releases/*/.*.tmp"):  # left by a release killed before it finished
+        stale.unlink(missing_ok=True)
     known = list(tenant.documents)
     if document is not None and document not in known:
         hint = did_you_mean(document, known)

@@ -308,4 +308,5 @@ def test_a_killed_release_leaves_no_torn_snapshot_and_a_rerun_completes_it(
         assert rerun.exit_code == 0, rerun.output
     final = histories(tenant)
     assert all(len(final[d]) == len(before[d]) + 1 for d in DOCUMENTS)
+    assert not list(tenant.glob("releases/*/.*.tmp"))  # the rerun removed what the killed release left
     build_in_process(project, tmp_path / "site")

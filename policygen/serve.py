@@ -42,6 +42,7 @@ PROJECT_FILES = ("policygen.yaml",)
 DEBOUNCE = 0.06  # seconds of quiet before a rebuild: editors save in bursts (write, rename, chmod)
 KEEPALIVE = 15.0
 MAX_PATH = 2048  # longest request target served; anything longer is refused
+IDLE_TIMEOUT = 30.0  # a client that connects and sends nothing is dropped, so it cannot hold a thread forever
 PREFIX = "/__policygen/"
 
 Log = Callable[[str, bool], None]  # (message, is_error)
@@ -346,6 +347,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: LiveServer
     server_version = "policygen-serve"
     sys_version = ""
+    timeout = IDLE_TIMEOUT  # socket timeout for reads and writes; live-reload streams write every KEEPALIVE seconds
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
         if self.server.verbose:

@@ -101,3 +101,14 @@ def test_oversized_or_writing_requests_are_refused_and_the_server_keeps_serving(
 def test_it_listens_on_localhost_by_default(session: Session) -> None:
     assert ServeOptions().host == "127.0.0.1"
     assert session.server.server_address[0] == "127.0.0.1"
+
+
+def test_a_client_that_connects_and_sends_nothing_is_dropped(session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    from policygen import serve
+
+    monkeypatch.setattr(serve._Handler, "timeout", 0.5)
+    host, port = session.server.server_address[:2]
+    with socket.create_connection((str(host), int(port)), timeout=WAIT) as idle:
+        idle.settimeout(WAIT)
+        assert idle.recv(1) == b""  # the server closed the silent connection instead of waiting forever
+    assert get(session, "/index.html")[0] == 200

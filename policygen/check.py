@@ -435,7 +435,7 @@ def check(root: Path, slugs: list[str] | None = None, today: dt.date | None = No
     options = BuildOptions(tenants=slugs or None, today=today, drafts=True)
     outputs: list[Output] = list(theme.assets())
     views = []
-    for slug, tenant in sorted(project.tenants.items()):
+    for _slug, tenant in sorted(project.tenants.items()):
         try:
             docs = render_tenant_documents(project, renderer, tenant)
             pages, view = tenant_outputs(project, theme, renderer, tenant, options)

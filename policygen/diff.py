@@ -190,7 +190,7 @@ def _entry_keys(items: Sequence[BaseModel]) -> list[str]:
     keys: list[str] = []
     seen: Counter[str] = Counter()
     for item in items:
-        if hasattr(item, "id") and isinstance(getattr(item, "id"), str):
+        if hasattr(item, "id") and isinstance(item.id, str):
             key = item.id
         else:
             fields = ENTRY_KEYS.get(type(item).__name__)

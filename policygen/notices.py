@@ -23,7 +23,7 @@ import posixpath
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from babel.dates import format_date
+from .dates import format_day
 
 from .diff import BREAK, ClauseChange, ClauseText, DiffReport, Finding, Piece, Workspace, history
 from .output import Output
@@ -135,10 +135,6 @@ class NoticeView:
         return self.tier == "consent"
 
 
-def _date(day: dt.date, locale: str) -> str:
-    return format_date(day, format="long", locale=locale.replace("-", "_"))
-
-
 def notice_view(report: DiffReport, organisation: str, document: str, links: ChangeLinks, locale: str,
                 accent: str | None) -> NoticeView:
     shown = [f for f in report.findings if rank(f.tier) >= rank("minor")]
@@ -149,8 +145,8 @@ def notice_view(report: DiffReport, organisation: str, document: str, links: Cha
             effects.append(f.effect)
     reviewed = tuple(c.title for c in report.clauses if c.review in {"needs-review", "editorial"})
     released = report.new.released or report.new.effective
-    return NoticeView(organisation, document, report.tier, report.new.effective, _date(report.new.effective, locale),
-                      _date(released, locale), report.old.label, report.new.label, tuple(shown), tuple(effects),
+    return NoticeView(organisation, document, report.tier, report.new.effective, format_day(report.new.effective, locale),
+                      format_day(released, locale), report.old.label, report.new.label, tuple(shown), tuple(effects),
                       reviewed, links, accent, locale)
 
 

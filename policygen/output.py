@@ -152,6 +152,9 @@ def _write_site(out: Path, outputs: list[Output]) -> None:
     seen: set[str] = set()
     folders = {staging}
     written: list[Path] = []
+    # Many files are byte-identical (a section snippet shared by apps and tenants): write each content
+    # once and link the rest to it. The tree reads the same; creating files is what a build waits on.
+    first: dict[bytes, Path] = {}
     try:
         for item in outputs:
             rel = PurePosixPath(item.path)
@@ -162,14 +165,17 @@ def _write_site(out: Path, outputs: list[Output]) -> None:
             if target.parent not in folders:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 folders.update(target.parents)
-            if item.origin is not None:
-                try:
-                    os.link(item.origin, target)  # unchanged since the previous build, already on disk
-                    continue
-                except OSError:
-                    pass
-            target.write_bytes(item.data)
-            written.append(target)
+            for source in (item.origin, first.get(item.data)):
+                if source is not None:
+                    try:
+                        os.link(source, target)  # the same bytes are already on disk
+                        break
+                    except OSError:
+                        pass
+            else:
+                target.write_bytes(item.data)
+                written.append(target)
+            first.setdefault(item.data, target)
         _fsync(written)
         _swap(staging, out)
     except BaseException:

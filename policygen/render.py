@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 import jinja2
 import jinja2.meta
-from babel.dates import format_date
+from .dates import format_day
 from markupsafe import Markup
 
 from . import markdown
@@ -39,7 +39,7 @@ def as_text(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, dt.date):
-        return format_date(value, format="long", locale=_locale.get())
+        return format_day(value, _locale.get())
     if hasattr(value, "value") and not isinstance(value, str) and type(value).__module__ == "policygen.facts":
         return str(value.value)
     return str(value)
@@ -96,7 +96,7 @@ def f_join(items: Iterable[Any], sep: str = ", ", last: str | None = None) -> Ma
 
 
 def f_date(value: dt.date, form: str = "long") -> Markup:
-    return _placeholder(format_date(value, format=form, locale=_locale.get()))
+    return _placeholder(format_day(value, _locale.get(), form))
 
 
 def f_stop(value: Any) -> Markup:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
-from babel.dates import format_date
+from .dates import format_day
 
 from .deps import project_digest, tenant_key
 from .errors import Collector, InputError, Problem
@@ -155,10 +155,6 @@ def render_tenant_documents(project: Project, renderer: ClauseRenderer, tenant: 
     return docs
 
 
-def _longdate(day: dt.date, locale: str) -> str:
-    return format_date(day, format="long", locale=locale.replace("-", "_"))
-
-
 @dataclass(frozen=True)
 class DocumentPaths:
     """Where a document's pages go, from the site root."""
@@ -230,7 +226,7 @@ class DocumentPages:
         return DocumentPaths(self.tenant.slug, self.doc.id)
 
     def date(self, day: dt.date) -> str:
-        return _longdate(day, self.tenant.facts.locale)
+        return format_day(day, self.tenant.facts.locale)
 
     def page(self, path: str, kind: str, view: PageView, version: str | None, effective: dt.date | None) -> None:
         root = "../" * path.count("/")

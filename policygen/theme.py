@@ -8,20 +8,15 @@ static/*                         project overrides or additions to assets/
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from pathlib import Path
 from typing import Any
 
 import jinja2
-from babel.dates import format_date
+from .dates import format_day
 
 from .errors import InputError, Problem
 from .output import Output
-
-
-def _longdate(value: dt.date, locale: str = "en") -> str:
-    return format_date(value, format="long", locale=locale.replace("-", "_"))
 
 
 class Theme:
@@ -41,7 +36,7 @@ class Theme:
             lstrip_blocks=True,
             auto_reload=False,
         )
-        self.env.filters["longdate"] = _longdate
+        self.env.filters["longdate"] = format_day
 
     def render(self, template: str, **context: Any) -> bytes:
         try:

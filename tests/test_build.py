@@ -191,3 +191,14 @@ def test_an_unchanged_tenant_is_reused_without_parsing_its_facts(project: Path, 
     monkeypatch.setattr(site, "load_tenant_source", spy)
     build(project, out, opts())
     assert parsed == ["ims-pro"]
+
+
+def test_identical_files_are_written_once_and_linked(tmp_path: Path) -> None:
+    from policygen.output import Output, write_site
+
+    same = b"<p>shared section</p>"
+    write_site(tmp_path / "out", [Output("a/one.html", "snippet", same), Output("b/two.html", "snippet", same),
+                                  Output("c/other.html", "snippet", b"different")])
+    one, two, other = (tmp_path / "out" / p for p in ("a/one.html", "b/two.html", "c/other.html"))
+    assert one.read_bytes() == two.read_bytes() == same and other.read_bytes() == b"different"
+    assert one.stat().st_ino == two.stat().st_ino != other.stat().st_ino

@@ -6,7 +6,6 @@ tests/expectations/<slug>.yaml lists, per document and clause, the fact values
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 import yaml

@@ -216,7 +216,7 @@ def test_a_burst_of_saves_is_one_rebuild(project: Path, tmp_path: Path) -> None:
     rebuilder.start()
     try:
         seq = state.snapshot.seq
-        for i in range(10):
+        for _i in range(10):
             rebuilder.changed(project / "tenants" / "ims-pro" / "tenant.yaml")
         after = state.wait(seq, WAIT)
         assert after.seq == seq + 1

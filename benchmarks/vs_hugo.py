@@ -120,7 +120,10 @@ def main() -> None:
             tenant.write_text(tenant.read_text(encoding="utf-8").replace("display_name: ", "display_name: X", 1),
                               encoding="utf-8")
             times["policygen one tenant"].append(run([*policygen, "-q", "build", "--today", "2026-11-22"], project))
-    print(f"{args.tenants} tenants, {pages} document pages, median of {args.runs} runs")
+        files = {name: sum(1 for p in folder.rglob("*") if p.is_file())
+                 for name, folder in (("hugo", hugo / "public"), ("policygen", project / "build"))}
+    print(f"{args.tenants} tenants, {pages} document pages, median of {args.runs} runs; files written: "
+          f"Hugo {files['hugo']}, policygen {files['policygen']} (pages plus snippets, labels, feeds, version data)")
     hugo_cold = statistics.median(times["hugo cold"])
     for name, values in times.items():
         median = statistics.median(values)

@@ -1,12 +1,12 @@
 """Starting points: a whole project (`policygen init DIR`) and one tenant (`policygen new-tenant SLUG`).
 
-The project template ships inside the package (policygen/data/starter/) so an
-installed policygen can scaffold without the repository: a copy of the
-repository's content/ and themes/default/ (tests/test_scaffold.py fails when the
-two drift; `python -m policygen.scaffold` re-copies them), a sample tenant that
-passes `policygen check`, policygen.yaml, a GitHub Actions workflow and a
-pre-commit config. Dotfiles are stored without their dot (package data globs
-skip hidden files) and renamed on the way out.
+The project template ships inside the package so an installed policygen can
+scaffold without the repository: the repository's own content/ and themes/
+(packaged as policygen.library and policygen.themes, see pyproject.toml), and
+policygen/data/starter/ with a sample tenant that passes `policygen check`,
+policygen.yaml, a GitHub Actions workflow and a pre-commit config. Dotfiles are
+stored without their dot (package data globs skip hidden files) and renamed on
+the way out.
 """
 
 from __future__ import annotations
@@ -31,12 +31,30 @@ from .site import utc_today
 JURISDICTION_IDS: tuple[str, ...] = ("eu_gdpr", "uk_gdpr", "us_ca", "in_dpdp")
 LOCALES = {"eu_gdpr": "en", "uk_gdpr": "en-GB", "us_ca": "en-US", "in_dpdp": "en-IN"}
 RENAMED = {"github": ".github", "gitignore": ".gitignore", "pre-commit-config.yaml": ".pre-commit-config.yaml"}
-# Files of the starter that are copies of the repository's own; the rest belong to the template only.
-MIRRORED = ("content", "themes/default")
 
 
 def starter() -> Traversable:
+    """The files only a new project has: sample tenant, settings, CI workflow."""
     return resources.files("policygen") / "data" / "starter"
+
+
+def library() -> Traversable:
+    """The clause library (the repository's content/)."""
+    return _packaged("policygen.library", "content")
+
+
+def default_theme() -> Traversable:
+    """The default theme (the repository's themes/default/)."""
+    return _packaged("policygen.themes", "themes") / "default"
+
+
+def _packaged(package: str, folder: str) -> Traversable:
+    # An installed wheel has the folder inside the package; an editable install or a source
+    # checkout runs from the repository, where it is the folder beside policygen/.
+    try:
+        return resources.files(package)
+    except ModuleNotFoundError:
+        return resources.files("policygen") / ".." / folder
 
 
 # --- init --------------------------------------------------------------------------------------------
@@ -61,7 +79,8 @@ def init(target: Path) -> InitReport:
         shutil.rmtree(stage)  # left by an interrupted init; ours by its name
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        files = _copy(starter(), stage, "")
+        files = [*_copy(starter(), stage, ""), *_copy(library(), stage / "content", "content/"),
+                 *_copy(default_theme(), stage / "themes" / "default", "themes/default/")]
         if target.exists():
             target.rmdir()
         os.rename(stage, target)  # the project appears whole, or not at all
@@ -88,14 +107,6 @@ def _copy(source: Traversable, dest: Path, prefix: str) -> list[str]:
             (dest / name).write_bytes(data)
             written.append(rel)
     return written
-
-
-def sync_starter(repo: Path) -> None:
-    """Re-copy the repository's content/ and themes/default/ into the package's starter (for maintainers)."""
-    base = Path(str(starter()))
-    for rel in MIRRORED:
-        shutil.rmtree(base / rel, ignore_errors=True)
-        shutil.copytree(repo / rel, base / rel, ignore=shutil.ignore_patterns("__pycache__"))
 
 
 # --- new-tenant -------------------------------------------------------------------------------------------
@@ -191,6 +202,3 @@ def new_tenant(root: Path, slug: str, basics: TenantBasics, today: dt.date | Non
     os.replace(temp, file)
     return file
 
-
-if __name__ == "__main__":  # maintainers: python -m policygen.scaffold (from the repository root)
-    sync_starter(Path.cwd())

@@ -22,7 +22,7 @@ from policygen.check import check
 from policygen.cli import cli
 from policygen.errors import InputError, UsageError
 from policygen.facts import Jurisdiction, load_tenant
-from policygen.scaffold import (JURISDICTION_IDS, MIRRORED, TenantBasics, ask_basics, init, new_tenant, skeleton,
+from policygen.scaffold import (JURISDICTION_IDS, TenantBasics, ask_basics, init, new_tenant, skeleton,
                                 starter)
 from policygen.site import build
 
@@ -103,16 +103,15 @@ def test_init_command_then_build_command(tmp_path: Path) -> None:
     assert (tmp_path / "p/build/index.html").is_file()
 
 
-def test_starter_library_and_theme_are_the_repository_ones() -> None:
-    """The package's copy of content/ and themes/default/ must not drift (fix: python -m policygen.scaffold)."""
-    base = Path(str(starter()))
-    for rel in MIRRORED:
+def test_init_copies_the_repositorys_own_library_and_theme(tmp_path: Path) -> None:
+    base = init(tmp_path / "new").root
+    for rel in ("content", "themes/default"):
         mine, theirs = base / rel, REPO / rel
         left = sorted(p.relative_to(mine).as_posix() for p in mine.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
         right = sorted(p.relative_to(theirs).as_posix() for p in theirs.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-        assert left == right, f"{rel}: run `python -m policygen.scaffold` from the repository root"
+        assert left == right, rel
         _, mismatch, errors = filecmp.cmpfiles(mine, theirs, left, shallow=False)
-        assert mismatch == [] and errors == [], f"{rel} differs: run `python -m policygen.scaffold`"
+        assert mismatch == [] and errors == [], rel
 
 
 @pytest.mark.slow
@@ -122,7 +121,8 @@ def test_a_non_editable_install_can_init_a_project_that_builds(tmp_path: Path) -
     source.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(REPO / name, source / name)
-    shutil.copytree(REPO / "policygen", source / "policygen", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("policygen", "content", "themes"):
+        shutil.copytree(REPO / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
     target = tmp_path / "site-packages"
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
                     "--target", str(target), str(source)], check=True, capture_output=True)

@@ -7,7 +7,7 @@ tenant's tenant.yaml and measures, from the write:
     visible  until the reloaded page, fetched again, shows the edit
 Target: visible under 300 ms (median).
 
-    /tmp/venv/bin/python benchmarks/serve_latency.py [-n 20] [--poll] [--tmp DIR]
+    python benchmarks/serve_latency.py [-n 20] [--poll] [--tmp DIR]
 """
 
 from __future__ import annotations

@@ -19,9 +19,9 @@ from policygen.project import load_project
 from policygen.render import fact_context
 
 TODAY = dt.date(2026, 11, 22)
-REFERENCE = Path("/work/shared/reference/disclosures.md")
+REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "disclosures.md"  # shared/ is beside the checkout
 
-# What the seed tenants' real policies lack (their facts model the seeds in /work/shared/seeds/).
+# What the seed tenants' real policies lack (their facts model the seeds in ../shared/seeds/).
 SEED_ERRORS = {
     # IMS Pro (India): no Data Protection Board, no grievance officer or time, no nomination or grievance right,
     # no way to withdraw consent.

@@ -39,7 +39,8 @@ from .errors import InputError, Problem
 from .facts import Tenant
 from .output import Output
 from .project import TenantSource, load_project
-from .readability import Score, html_text, score
+from .htmltext import html_text
+from .readability import Score, score
 from .render import ClauseRenderer, RenderedDocument, fact_context
 from .site import BuildOptions, render_tenant_documents, site_outputs, tenant_outputs, utc_today
 from .theme import Theme

@@ -82,7 +82,7 @@ class _Reader(HTMLParser):
             label = " ".join(block.label_done.split()) if block.label_done is not None else None
             after = None
             if label is not None:
-                first = " ".join("".join(block.parts[0]).split())
+                first = next((t for t in (" ".join(r.split()) for r in raw) if t), "")
                 after = first[len(label):].strip() if first.startswith(label) else None
             self.blocks.append(Block(block.kind, parts, block.level, lines, label or None, after))
         block.parts = [[]]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -107,3 +109,71 @@ def test_check_reports_prose_at_the_line_of_the_fact_or_clause_that_wrote_it(tmp
     assert (finding.level, finding.kind, finding.file, finding.line) == ("warning", "prose", facts, line)
     assert (finding.document, finding.clause) == ("privacy-policy", "security")
     assert finding.fact is not None and "notes[0].text" in finding.fact
+
+
+# --- the example site and generated variations of it -------------------------------------------------------------
+
+# Issue 11 item 5: the library and example facts are being rewritten (another branch); until then the
+# lint finds what the issue lists. strict: once the prose is fixed these pass, and the mark must go.
+PROSE_PENDING = pytest.mark.xfail(strict=True, reason="issue 11: library and example prose not fixed yet")
+VARIATIONS_PER_TENANT = 100
+
+
+@functools.lru_cache(maxsize=None)
+def _loaded(root: Path, slug: str) -> tuple[Any, Any, Any]:
+    from policygen.project import load_project
+    from policygen.render import ClauseRenderer
+
+    project = load_project(root, [slug])
+    return project, project.tenants[slug], ClauseRenderer(project.content)
+
+
+def _lint_tenant(root: Path, slug: str, facts: object | None = None) -> list[str]:
+    from policygen.render import render_document
+    from policygen.site import document_title
+
+    project, tenant, renderer = _loaded(root, slug)
+    found: list[str] = []
+    for doc_id, clauses in tenant.documents.items():
+        doc = render_document(renderer, slug, facts or tenant.facts, doc_id, clauses,
+                              document_title(project, tenant, doc_id))
+        found.extend(f"{doc_id}#{f.passage.clause}: {f.rule}: {f.message}" for f in lint_document(doc.clauses))
+    return found
+
+
+EXAMPLES = ["ihm-connect", "ims-global", "ims-pro"]
+
+
+@PROSE_PENDING
+@pytest.mark.parametrize("slug", EXAMPLES)
+def test_the_example_site_has_no_prose_findings(slug: str) -> None:
+    from conftest import REPO
+
+    assert _lint_tenant(REPO, slug) == []
+
+
+def _variation_findings(slug: str) -> tuple[int, list[str]]:
+    import yaml
+
+    from conftest import REPO
+    from variations import variations
+
+    base = yaml.safe_load((REPO / "tenants" / slug / "tenant.yaml").read_text(encoding="utf-8"))
+    made, found = 0, []
+    for seed, facts in variations(base, VARIATIONS_PER_TENANT, seed=11):
+        made += 1
+        found.extend(f"seed {seed}: {f}" for f in _lint_tenant(REPO, slug, facts))
+    return made, found
+
+
+@pytest.mark.parametrize("slug", EXAMPLES)
+def test_every_variation_of_an_example_tenant_renders_and_lints_the_same_every_run(slug: str) -> None:
+    made, found = _variation_findings(slug)
+    assert made == VARIATIONS_PER_TENANT
+    assert _variation_findings(slug) == (made, found)
+
+
+@PROSE_PENDING
+@pytest.mark.parametrize("slug", EXAMPLES)
+def test_variations_of_the_example_tenants_have_no_prose_findings(slug: str) -> None:
+    assert _variation_findings(slug)[1] == []

@@ -459,6 +459,39 @@ def explain(root: Path, slug: str, document: str | None = None) -> list[Explanat
     return [explain_document(project, tenant, d, renderer) for d in doc_ids]
 
 
+def working_page(out: Path, page: Path) -> tuple[str, str] | None:
+    """The (tenant, document) whose working text the built *page* shows, or None.
+
+    That is a document's draft page, or the stable page of a document with no release yet;
+    every other page shows a released version, whose text comes from its snapshot file.
+    """
+    try:
+        parts = page.resolve().relative_to(out.resolve()).parts
+    except ValueError:
+        return None
+    if len(parts) == 4 and parts[2:] == ("draft", "index.html"):
+        return parts[0], parts[1]
+    if len(parts) == 3 and parts[2] == "index.html":
+        try:
+            unreleased = b'<meta name="policygen:status" content="unreleased">' in page.read_bytes()
+        except OSError:
+            return None
+        return (parts[0], parts[1]) if unreleased else None
+    return None
+
+
+def page_sources(root: Path, out: Path, page: Path) -> str | None:
+    """The blocks of the working-text page *page* with their sources, as JSON safe inside a <script> element."""
+    shown = working_page(out, page)
+    if shown is None:
+        return None
+    slug, doc_id = shown
+    explanation = explain(root, slug, doc_id)[0]
+    text = json.dumps(explanation.to_json(root.resolve()), ensure_ascii=False, sort_keys=True)
+    # Facts are text: '<', '>' and '&' as JSON escapes can never close the script element or start markup.
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
 # --- output ----------------------------------------------------------------------------------------------------------
 
 

@@ -27,7 +27,7 @@ from functools import lru_cache
 from html.parser import HTMLParser
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Literal
+from typing import Any, Callable, Literal
 from urllib.parse import unquote, urlsplit
 
 import jinja2
@@ -36,6 +36,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import InputError, Problem
+from .explain import ExplainedBlock, TracingRenderer, explain_document
 from .facts import Tenant
 from .output import Output
 from .project import Project, TenantSource, load_project
@@ -45,9 +46,6 @@ from .readability import Score, score
 from .render import ClauseRenderer, RenderedDocument, fact_context
 from .site import BuildOptions, render_tenant_documents, site_outputs, tenant_outputs, utc_today
 from .theme import Theme
-
-if TYPE_CHECKING:
-    from .explain import ExplainedBlock
 
 Level = Literal["error", "warning"]
 JURISDICTIONS = ("eu_gdpr", "uk_gdpr", "us_ca", "in_dpdp")
@@ -424,8 +422,6 @@ def readability_findings(tenant: TenantSource, scores: list[ClauseScore]) -> lis
 
 def check_prose(project: Project, tenant: TenantSource, docs: list[RenderedDocument]) -> list[Finding]:
     """The prose lint on every document, each finding at the clause or partial line that wrote the block."""
-    from .explain import TracingRenderer, explain_document
-
     findings: list[Finding] = []
     tracer: TracingRenderer | None = None
     for doc in docs:
@@ -440,7 +436,7 @@ def check_prose(project: Project, tenant: TenantSource, docs: list[RenderedDocum
     return findings
 
 
-def _prose_finding(f: ProseFinding, document: str, explained: list["ExplainedBlock"],
+def _prose_finding(f: ProseFinding, document: str, explained: list[ExplainedBlock],
                    files: dict[str, Path]) -> Finding:
     clause = f.passage.clause or ""
     block = explained[f.passage.index] if f.passage.index < len(explained) else None

@@ -41,6 +41,7 @@ from . import markdown
 from .clauses import Clause
 from .dates import format_day
 from .facts import Tenant
+from .htmltext import html_text
 from .project import Project, TenantSource, load_project, tenant_document
 from .render import TOKEN, ClauseRenderer, RenderedClause, _front_line, placeholders, render_document
 from .yamlfile import KeyPath, format_path
@@ -368,7 +369,7 @@ def _skeleton_blocks(skeleton: str, raw_html: bool) -> list[_Open]:
         elif kind in ("fence", "code_block"):
             found.append(_Open("code", 0, token.map[0], [token.content]))
         elif kind == "html_block":
-            found.append(_Open("paragraph", 0, token.map[0], [re.sub(r"<[^>]+>", " ", token.content)]))
+            found.append(_Open("paragraph", 0, token.map[0], [html_text(token.content)]))
         elif kind == "inline" and target is not None:
             target.parts.append(_inline_text(token))
     return [b for b in found if "".join(b.parts).strip()]

@@ -15,6 +15,7 @@ Rules (ids are what `check` reports, as prose.<rule>):
     repeated-contents an entry of the table of contents that is there twice
     empty-section     a heading with nothing under it before the next heading of its level or higher
     run-in-label      a bold label followed by its sentence with no punctuation between them
+    article           a country whose name takes "the" printed without it ("regulator in United Kingdom")
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from typing import Iterable, Literal, Protocol, Sequence
 
 from .htmltext import Block, blocks
 
-Rule = Literal["doubled", "capital", "repeated-sentence", "repeated-contents", "empty-section", "run-in-label"]
+Rule = Literal["doubled", "capital", "repeated-sentence", "repeated-contents", "empty-section", "run-in-label",
+               "article"]
 
 # Words that are never capitalised inside an English sentence unless they start a proper name.
 FUNCTION_WORDS = frozenset("""
@@ -41,6 +43,12 @@ _SENTENCE_STARTS = frozenset(".!?:;([\"“")  # what a sentence (or a list item 
 _LABEL_END = tuple(".:;,!?)–—-")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[\"“(]?[A-Z0-9])")
 MIN_SENTENCE_WORDS = 5
+# Country names English writes with "the", after a word that needs the article before them.
+_NO_ARTICLE = re.compile(
+    r"\b(?:in|to|from|of|within|outside|across|throughout|into|for|by|at)\s+"
+    r"((?:United\s+(?:Kingdom|States(?:\s+of\s+America)?|Arab\s+Emirates))|Netherlands|Philippines|"
+    r"Czech\s+Republic|Dominican\s+Republic|Central\s+African\s+Republic|Bahamas|Gambia|Maldives|"
+    r"European\s+(?:Union|Economic\s+Area))\b")
 _MAX_PHRASE = 4
 
 
@@ -101,6 +109,7 @@ def lint_passage(passage: Passage) -> list[ProseFinding]:
     if run_in is not None:
         found.append(ProseFinding("run-in-label", run_in, passage))
     for part in block.parts:
+        found.extend(ProseFinding("article", m, passage) for m in missing_articles(part))
         tokens = _TOKEN.findall(part)
         found.extend(ProseFinding("doubled", m, passage) for m in doubled(tokens))
         if block.kind != "heading":
@@ -175,6 +184,11 @@ def _item_before(tokens: list[str], i: int) -> int:
     while j >= 0 and tokens[j] != "," and tokens[j] not in _SENTENCE_STARTS:
         j -= 1
     return j + 1
+
+
+def missing_articles(text: str) -> list[str]:
+    """Messages for country names that take "the" printed without it ("the regulator in United Kingdom")."""
+    return [f"'{m.group(1)}' needs 'the' here: \"{m.group(0)}\"" for m in _NO_ARTICLE.finditer(text)]
 
 
 def _first_word_after(label: str | None) -> int | None:

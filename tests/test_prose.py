@@ -41,6 +41,7 @@ def rules(html: str, title: str = "Where the data comes from") -> list[str]:
     ("<ul><li><strong>Access your data</strong> Through your organization administrator.</li></ul>",
      "run-in-label"),
     ("<ul><li><p><strong>Delete your data</strong> By sending an email to us.</p></li></ul>", "run-in-label"),
+    ("<p>You can complain to the ICO, the data protection regulator in United Kingdom.</p>", "article"),
 ])
 def test_the_lint_catches_each_broken_sentence_of_the_issue(html: str, rule: str) -> None:
     assert rule in rules(html)
@@ -79,6 +80,7 @@ def test_a_heading_with_nothing_under_it_before_the_next_heading_of_its_level_is
 # Well-formed text the lint must leave alone.
 @pytest.mark.parametrize("html", [
     "<p>We keep your data in the United Kingdom and publish our apps on Google Play and the App Store.</p>",
+    "<p>Transfers to the United States, within the European Economic Area and from India are listed.</p>",
     "<p>Our processor is The Open University, based in The Hague, under our Terms Of Service.</p>",
     "<ul><li>Name</li><li>Email address</li><li>Other identifiers you give us</li></ul>",
     "<p>Personal information: Name, Email address, Other contact details, Your login data.</p>",

@@ -6,7 +6,8 @@ table row must lead back to a line of a clause (or partial) file, and name the
 facts it prints. This module renders a document again with a tracing renderer:
 
 - Source lines. A Jinja extension puts an inert mark before every line of the
-  clause's own text (``\\ue003file\\ue005line\\ue004``). The marks are taken out of
+  clause's own text (private-use characters around a random key, the file and the
+  line, so a clause cannot forge one). The marks are taken out of
   the rendered Markdown again before it is parsed, leaving the exact text a build
   renders, plus a map from each of its lines to the clause or partial line that
   wrote it. Markdown-it's tokens carry their source lines (``token.map``).
@@ -27,6 +28,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Literal
@@ -48,8 +50,7 @@ from .yamlfile import KeyPath, format_path
 
 Kind = Literal["heading", "date", "contents", "paragraph", "item", "row", "code"]
 
-_MARK, _SEP, _END = "\ue003", "\ue005", "\ue004"  # private-use characters: no fact or clause text has them
-_MARKS = re.compile(f"{_MARK}([^{_SEP}]*){_SEP}(\\d+){_END}")
+_MARK, _SEP, _END = "\ue003", "\ue005", "\ue004"  # private-use characters, plus a random key (see Marks)
 
 
 @dataclass(frozen=True)
@@ -104,55 +105,71 @@ class Explanation:
 # --- source lines: marks in the clause text ------------------------------------------------------------------
 
 
+class Marks:
+    """Unforgeable source marks: each carries a random key, so text in a (tenant's) clause that looks
+    like a mark is left as text and can never claim another file's line."""
+
+    def __init__(self) -> None:
+        self.key = secrets.token_hex(8)
+        self._pattern = re.compile(f"{_MARK}{self.key}{_SEP}([^{_SEP}{_END}]*){_SEP}(\\d+){_END}")
+
+    def mark(self, file: str, line: int) -> str:
+        return f"{_MARK}{self.key}{_SEP}{file}{_SEP}{line}{_END}"
+
+    def marked(self, text: str, file: str, line: int) -> str:
+        """*text* (template text starting at *line* of *file*) with a mark at the start of each of its lines."""
+        out = [self.mark(file, line)]
+        for i, piece in enumerate(text.split("\n")):
+            if i:
+                out.append("\n" + self.mark(file, line + i))
+            out.append(piece)
+        return "".join(out)
+
+    def strip(self, marked: str) -> tuple[str, list[Source | None]]:
+        """The text without its marks, and for each of its lines the mark that came last before the line's text."""
+        clean: list[str] = []
+        sources: list[Source | None] = []
+        current: Source | None = None
+        started = False  # whether the current output line has text yet (its source is then fixed)
+        at = 0
+        for match in [*self._pattern.finditer(marked), None]:
+            end = match.start() if match else len(marked)
+            for i, piece in enumerate(marked[at:end].split("\n")):
+                if i:  # a line ended
+                    if not started:
+                        sources.append(current)
+                    started = False
+                    clean.append("\n")
+                if piece and not started:
+                    sources.append(current)
+                    started = True
+                clean.append(piece)
+            if match:
+                current = Source(Path(match.group(1)), int(match.group(2)))
+                at = match.end()
+        if not started:
+            sources.append(current)
+        return "".join(clean), sources
+
+
 class SourceLines(Extension):
     """Marks the start of every line of template text with its file and line (see the module docstring)."""
 
+    def __init__(self, environment: jinja2.Environment) -> None:
+        super().__init__(environment)
+        environment.extend(policygen_marks=Marks())
+
     def filter_stream(self, stream: TokenStream) -> Iterator[Token]:
+        marks: Marks = self.environment.policygen_marks  # type: ignore[attr-defined]
         name = stream.filename or stream.name or ""
         for token in stream:
             if token.type == "data":
-                yield Token(token.lineno, "data", _marked(token.value, name, token.lineno))
+                yield Token(token.lineno, "data", marks.marked(token.value, name, token.lineno))
                 continue
             if token.type in ("variable_begin", "block_begin"):
                 # A line that starts with {{ ... }} has no text of its own to carry a mark.
-                yield Token(token.lineno, "data", _marked("", name, token.lineno))
+                yield Token(token.lineno, "data", marks.mark(name, token.lineno))
             yield token
-
-
-def _marked(text: str, file: str, line: int) -> str:
-    out = [f"{_MARK}{file}{_SEP}{line}{_END}"]
-    for i, piece in enumerate(text.split("\n")):
-        if i:
-            out.append(f"\n{_MARK}{file}{_SEP}{line + i}{_END}")
-        out.append(piece)
-    return "".join(out)
-
-
-def strip_marks(marked: str) -> tuple[str, list[Source | None]]:
-    """The text without its marks, and for each of its lines the mark that came last before the line's text."""
-    clean: list[str] = []
-    sources: list[Source | None] = []
-    current: Source | None = None
-    started = False  # whether the current output line has text yet (its source is then fixed)
-    at = 0
-    for match in [*_MARKS.finditer(marked), None]:
-        end = match.start() if match else len(marked)
-        for i, piece in enumerate(marked[at:end].split("\n")):
-            if i:  # a line ended
-                if not started:
-                    sources.append(current)
-                started = False
-                clean.append("\n")
-            if piece and not started:
-                sources.append(current)
-                started = True
-            clean.append(piece)
-        if match:
-            current = Source(Path(match.group(1)), int(match.group(2)))
-            at = match.end()
-    if not started:
-        sources.append(current)
-    return "".join(clean), sources
 
 
 # --- fact paths: which fact each placeholder printed ----------------------------------------------------------
@@ -267,7 +284,7 @@ class _Traced:
         facts = self.renderer.facts
         facts.values, facts.printed = placeholders(), {}
         marked = self.template.render(context)
-        clean, sources = strip_marks(marked)
+        clean, sources = self.renderer.env.policygen_marks.strip(marked)  # type: ignore[attr-defined]
         self.renderer.last = (clean, sources, facts.values, facts.printed)
         facts.values = None
         return clean

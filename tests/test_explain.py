@@ -184,3 +184,14 @@ def test_explain_text_names_file_line_kind_and_facts(traced_project: Path) -> No
 def test_an_unknown_tenant_or_document_is_bad_usage(traced_project: Path, args: list[str], message: str) -> None:
     result = CliRunner().invoke(cli, ["-C", str(traced_project), *args])
     assert result.exit_code == 2 and message in result.output
+
+
+def test_a_tenant_clause_cannot_forge_a_source_mark(traced_project: Path) -> None:
+    clause = traced_project / "tenants" / "ims-pro" / "content" / "privacy-policy" / "sharing.md"
+    library = traced_project / "content" / "privacy-policy" / "010-introduction.md"
+    forged = f"\ue003{library}\ue0051\ue004" + f"\ue003\ue005{library}\ue0051\ue004"
+    clause.write_text(CLAUSE.replace("We share data", forged + "We share data"), encoding="utf-8")
+    (doc,) = explain(traced_project, "ims-pro", "privacy-policy")
+    intro = next(b for b in doc.clause_blocks("sharing") if b.kind == "paragraph")
+    assert (intro.source.file, intro.source.line) == (clause, 7)
+    assert intro.text.endswith("We share data with these recipients:")

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 from pydantic import BaseModel, ValidationError
 
 from .durations import Duration
-from .errors import InputError, Problem, UsageError, did_you_mean
+from .errors import InputError, Problem, UsageError
 from .facts import BASIS_LABELS, Basis, LawfulBasis, Right, Tenant
 from .render import ClauseRenderer, render_document
 from .rules import LEVELS, Rule, RuleSet, load_rules, rank

@@ -3,8 +3,10 @@
 A page, a clause or a snippet is read as a list of blocks, the way a person
 reads it: headings, paragraphs, list items and table rows, each with its text.
 Readability scores, the prose lint (policygen/prose.py), `check`'s pattern
-tests and `explain`'s page tests all read text through here, so they agree on
-where one block ends and the next begins.
+tests, the store-label checks (policygen/labels.py) and `explain`'s page tests
+all read text through here, so they agree on where one block ends and the next
+begins. (The redline's word diff, policygen/diff.py, still has its own reader,
+which breaks lines inside list items and cells where this one keeps one block.)
 """
 
 from __future__ import annotations

@@ -36,10 +36,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import InputError, Problem
+from .explain import ExplainedBlock, TracingRenderer, explain_document
 from .facts import Tenant
 from .output import Output
-from .project import TenantSource, load_project
-from .readability import Score, html_text, score
+from .project import Project, TenantSource, load_project
+from .prose import ProseFinding, lint_document
+from .htmltext import html_text
+from .readability import Score, score
 from .render import ClauseRenderer, RenderedDocument, fact_context
 from .site import BuildOptions, render_tenant_documents, site_outputs, tenant_outputs, utc_today
 from .theme import Theme
@@ -97,7 +100,7 @@ def checklists() -> dict[str, Checklist]:
 
 # --- results -----------------------------------------------------------------------------------------
 
-Kind = Literal["disclosure", "stale", "link", "notify", "readability", "input"]
+Kind = Literal["disclosure", "stale", "link", "notify", "readability", "prose", "input"]
 
 
 @dataclass(frozen=True)
@@ -417,6 +420,40 @@ def readability_findings(tenant: TenantSource, scores: list[ClauseScore]) -> lis
             for s in scores if s.score.reading_ease < HARD_CLAUSE]
 
 
+def check_prose(project: Project, tenant: TenantSource, docs: list[RenderedDocument]) -> list[Finding]:
+    """The prose lint on every document, each finding at the clause or partial line that wrote the block."""
+    findings: list[Finding] = []
+    tracer: TracingRenderer | None = None
+    for doc in docs:
+        found = lint_document(doc.clauses)
+        if not found:
+            continue
+        tracer = tracer or TracingRenderer(project.content)
+        explained = explain_document(project, tenant, doc.id, tracer)  # only documents with findings pay for it
+        files = {c.id: c.file for c in doc.clauses}
+        for f in found:
+            findings.append(_prose_finding(f, doc.id, explained.clause_blocks(f.passage.clause or ""), files))
+    return findings
+
+
+def _prose_finding(f: ProseFinding, document: str, explained: list[ExplainedBlock],
+                   files: dict[str, Path]) -> Finding:
+    clause = f.passage.clause or ""
+    block = explained[f.passage.index] if f.passage.index < len(explained) else None
+    if block is not None and block.text != f.passage.block.text:
+        block = None  # the trace and the page disagree: point at the clause, never at a wrong line
+    facts = ", ".join(u.path for u in block.facts) if block is not None else ""
+    fix = "the clause text" + (f", or the facts it prints: {facts}" if facts else "")
+    message = f.message
+    if f.rule in ("doubled", "capital", "run-in-label"):
+        message += f" in {document}#{clause}: \"{f.excerpt}\""
+    else:
+        message += f" in {document}#{clause}"
+    return Finding(f"prose.{f.rule}", "warning", "prose", message, fact=fix,
+                   file=block.source.file if block is not None else files.get(clause),
+                   line=block.source.line if block is not None else None, document=document, clause=clause)
+
+
 # --- the whole check --------------------------------------------------------------------------------------
 
 
@@ -445,6 +482,7 @@ def check(root: Path, slugs: list[str] | None = None, today: dt.date | None = No
         outputs.extend(pages)
         views.append(view)
         report.tenants.append(check_tenant(tenant, docs, today))
+        report.tenants[-1].findings.extend(check_prose(project, tenant, docs))
     if report.problems:
         return report
     outputs.extend(site_outputs(project, theme, views, options, [o for o in outputs if o.tenant]))

@@ -296,6 +296,24 @@ def diff(ctx: Context, slug: str, document: str | None, from_version: str | None
 
 
 @cli.command()
+@click.argument("slug")
+@click.option("--document", "-d", metavar="DOC", help="Only this document (default: every document of the tenant).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text for people, json for tools (see README, 'Where each sentence comes from').")
+@click.pass_obj
+def explain(ctx: Context, slug: str, document: str | None, fmt: str) -> None:
+    """List every block of a tenant's document with the clause file and line it comes from and the facts it prints."""
+    from .explain import explain as do_explain, format_json, format_text
+
+    def action() -> None:
+        root = ctx.root()
+        explanations = do_explain(root, slug, document)
+        click.echo(format_json(explanations, root) if fmt == "json" else format_text(explanations, root), nl=False)
+
+    run(ctx, action)
+
+
+@cli.command()
 @click.option("--port", "-p", type=click.IntRange(0, 65535), default=8000, show_default=True,
               help="Port to listen on (0: any free port).")
 @click.option("--host", default="127.0.0.1", show_default=True,

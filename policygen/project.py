@@ -141,6 +141,18 @@ def select_tenants(root: Path, only: list[str] | None) -> list[str]:
     return sorted(set(only))
 
 
+def tenant_document(tenant: TenantSource, document: str | None) -> str:
+    """The id of the tenant's document named *document* (its first document when None); bad usage if it has none."""
+    known = list(tenant.documents)
+    if document is None:
+        return known[0]
+    if document not in known:
+        hint = did_you_mean(document, known)
+        raise UsageError(f"{tenant.slug} has no document '{document}'"
+                         + (f"; {hint}" if hint else f" (it has: {', '.join(known)})"))
+    return document
+
+
 def load_base(root: Path, problems: Collector) -> Project:
     """The project without its tenants: settings and clause library (problems are collected)."""
     root = root.resolve()

@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from html.parser import HTMLParser
 
 _WORD = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)*")
 _SENTENCE_END = re.compile(r"[.!?;]+(?=\s|$)|\n")
 # Addresses and links are not prose; they would count as long, odd words.
 _NOT_PROSE = re.compile(r"\S*(?:@|://|www\.)\S*?(?=[.,;:!?)]*(?:\s|$))")
-_BLOCKS = {"p", "li", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "dt", "dd", "div", "section", "br", "tr"}
 
 
 @dataclass(frozen=True)
@@ -63,29 +61,3 @@ def score(text: str) -> Score:
     n_sent = max(1, len(sentences))
     ease = 206.835 - 1.015 * (len(words) / n_sent) - 84.6 * (count / len(words))
     return Score(round(ease, 1), len(words), n_sent, count)
-
-
-class _Text(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _BLOCKS:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _BLOCKS:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
-
-
-def html_text(html: str) -> str:
-    """The text of an HTML fragment, one line per block (paragraph, list item, cell)."""
-    parser = _Text()
-    parser.feed(html)
-    parser.close()
-    lines = (" ".join(line.split()) for line in "".join(parser.parts).splitlines())
-    return "\n".join(line for line in lines if line)

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .clauses import Clause, Library, load_library, tenant_clauses
 from .errors import Collector, InputError, Problem, UsageError, did_you_mean
 from .facts import SLUG, Tenant, Url, problems_from_validation, read_tenant
+from .inputs import link_out, read_bytes
 from .yamlfile import Located, load
 
 CONFIG_FILE = "policygen.yaml"
@@ -67,7 +68,7 @@ class Project:
 
 def load_config(root: Path) -> ProjectConfig:
     file = root / CONFIG_FILE
-    if not file.is_file():
+    if not (file.exists() or file.is_symlink()):  # a pipe or a dangling link is refused by the reader
         return ProjectConfig()
     located = load(file)
     try:
@@ -164,7 +165,7 @@ def _unknown_theme(root: Path, name: str) -> Problem:
     problem = Problem(f"theme '{name}' not found", file=root / CONFIG_FILE, key_path="theme",
                       expected="a folder themes/<name>/templates; themes here: " + (", ".join(known) or "none"),
                       suggestion=did_you_mean(name, known))
-    if (root / CONFIG_FILE).is_file():
+    if (root / CONFIG_FILE).is_file():  # it was read (and so is readable) before the theme was looked for
         line, column = load(root / CONFIG_FILE).where(("theme",))
         problem = replace(problem, line=line, column=column)
     return problem
@@ -179,12 +180,17 @@ def load_tenant_source(project: Project, slug: str, problems: Collector) -> Tena
         problems.extend(exc.problems)
         return None
     before = len(problems.problems)
+    try:
+        digest = tenant_digest(folder)
+    except InputError as exc:
+        problems.extend(exc.problems)
+        return None
     docs = tenant_clauses(project.library, folder, [d.id for d in facts.documents], problems, where=located)
     _check_theme_files(folder, facts, problems, located)
     _check_notes(facts, docs, located, problems)
     if len(problems.problems) > before:
         return None
-    return TenantSource(slug=slug, folder=folder, facts=facts, digest=tenant_digest(folder), documents=docs,
+    return TenantSource(slug=slug, folder=folder, facts=facts, digest=digest, documents=docs,
                         located=located)
 
 
@@ -235,14 +241,19 @@ def _check_notes(facts: Tenant, docs: dict[str, dict[str, Clause]], located: Loc
 
 
 def tenant_digest(folder: Path) -> str:
-    """Hash of everything in a tenant's folder: facts, own clauses, releases, logo."""
+    """Hash of everything in a tenant's folder: facts, own clauses, releases, logo.
+
+    InputError for a file policygen will not read (a pipe, a device, a dangling link, over the size
+    limit); a link out of the folder is hashed by where it points, never read: loading reports it.
+    """
     h = hashlib.sha256()
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames.sort()
         for name in sorted(filenames):
             path = Path(dirpath) / name
             h.update(path.relative_to(folder).as_posix().encode() + b"\0")
-            h.update(path.read_bytes() + b"\0")
+            outside = link_out(folder, path) is not None
+            h.update((os.readlink(path).encode("utf-8", "surrogateescape") if outside else read_bytes(path)) + b"\0")
     return h.hexdigest()
 
 

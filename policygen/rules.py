@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .errors import Collector, InputError, did_you_mean
 from .facts import problems_from_validation
+from .inputs import ensure_inside
 from .yamlfile import Located, load
 
 DEFAULT_FILE = Path(__file__).parent / "data" / "rules.yaml"
@@ -202,9 +203,11 @@ def load_rules(root: Path | None = None, slug: str | None = None) -> RuleSet:
     notice_days = 30
     used: list[str] = []
     for index, file in enumerate(files):
-        if not file.is_file():
+        if not (file.exists() or file.is_symlink()):  # a pipe or a dangling link is refused by the reader
             continue
         try:
+            if index and root is not None:  # a project's rules.yaml, unlike the packaged defaults
+                ensure_inside(root, file, RULES_FILE)
             parsed, located = _read(file)
         except InputError as exc:
             problems.extend(exc.problems)

@@ -18,7 +18,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import Collector, InputError, Problem, did_you_mean
-from .facts import Id, Text, problems_from_validation
+from .facts import Id, Text, Whole, problems_from_validation
 from .yamlfile import Located, load, read_text
 
 FRONT = re.compile(r"\A---[ \t]*\n(.*?\n)?---[ \t]*(?:\n|\Z)", re.S)
@@ -32,7 +32,7 @@ class ClauseMeta(BaseModel):
 
     id: Id
     title: Text
-    order: int = Field(description="Position in the document; lower comes first")
+    order: Whole = Field(description="Position in the document; lower comes first")
     when: str | None = Field(None, description="A Jinja expression over the facts; the clause appears only when it is true")
     summary: str | None = Field(None, description="One line for the table of contents and the in-app section list")
 

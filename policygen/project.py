@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .clauses import Clause, Library, load_library, tenant_clauses
 from .errors import Collector, InputError, Problem, UsageError, did_you_mean
-from .facts import SLUG, Tenant, Url, problems_from_validation, read_tenant
+from .facts import SLUG, Flag, Tenant, Text, Url, problems_from_validation, read_tenant
 from .inputs import link_out, read_bytes
 from .yamlfile import Located, load
 
@@ -26,10 +26,10 @@ CONFIG_FILE = "policygen.yaml"
 class ProjectConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    title: str = Field("Privacy policies", min_length=1, description="The site's title on the index page")
+    title: Text = Field("Privacy policies", description="The site's title on the index page")
     theme: str = Field("default", pattern=r"^[a-z0-9][a-z0-9_-]*$", description="A folder in themes/")
     base_url: Url | None = Field(None, description="Absolute address of the published site, for feeds and sitemaps")
-    raw_html: bool = Field(False, description="Let clause files contain raw HTML; it is sanitised (no scripts, event handlers or non-web links)")
+    raw_html: Flag = Field(False, description="Let clause files contain raw HTML; it is sanitised (no scripts, event handlers or non-web links)")
 
 
 @dataclass(frozen=True)

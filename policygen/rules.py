@@ -17,7 +17,7 @@ from typing import Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import Collector, InputError, did_you_mean
-from .facts import problems_from_validation
+from .facts import Whole, problems_from_validation
 from .inputs import ensure_inside
 from .yamlfile import Located, load
 
@@ -136,7 +136,7 @@ class RuleEntry(_RuleFields):
 class RulesFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    notice_days: int | None = Field(None, ge=0, le=365, description="Days between release and effective date a material change needs")
+    notice_days: Whole | None = Field(None, ge=0, le=365, description="Days between release and effective date a material change needs")
     rules: list[RuleEntry] = []
 
 

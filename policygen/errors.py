@@ -154,3 +154,18 @@ def _order(p: Problem) -> tuple[str, int, int, str]:
 def did_you_mean(word: str, choices: Sequence[str]) -> str | None:
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'?" if close else None
+
+
+def undecodable(args: Sequence[str]) -> str | None:
+    """What is wrong with the first command-line argument that is not UTF-8 text, or None.
+
+    Python keeps such bytes as lone surrogates; they would fail wherever the text is first
+    written (a file, a message), so they are refused before anything runs.
+    """
+    for arg in args:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            return f"argument '{printable(shown)}' is not UTF-8 text; give arguments as UTF-8"
+    return None

@@ -98,6 +98,13 @@ def check_slug(root: Path, slug: str) -> Path:
 RESERVED_SLUGS = {"assets": "theme files"}
 
 
+def reserved_slug(slug: str) -> str | None:
+    """Why *slug* cannot name a tenant (the output folder uses that name), or None when it can."""
+    if slug not in RESERVED_SLUGS:
+        return None
+    return f"'{slug}' cannot be a tenant slug: the site's {RESERVED_SLUGS[slug]} go to {slug}/ in the output"
+
+
 def tenant_folder(root: Path, slug: str) -> Path:
     """A tenant folder found in tenants/, as bad input (exit 1) when its name or its links are wrong."""
     folder = root / "tenants" / slug
@@ -108,10 +115,10 @@ def tenant_folder(root: Path, slug: str) -> Path:
             expected="lower-case letters, digits and '-', starting with a letter or digit",
             suggestion=f"rename the folder to '{fixed}'" if fixed and SLUG.fullmatch(fixed) else None,
         )])
-    if slug in RESERVED_SLUGS:
+    reserved = reserved_slug(slug)
+    if reserved is not None:
         raise InputError([Problem(
-            f"'{slug}' cannot be a tenant slug: the site's {RESERVED_SLUGS[slug]} go to {slug}/ in the output",
-            file=folder, expected="a slug other than " + ", ".join(sorted(RESERVED_SLUGS)),
+            reserved, file=folder, expected="a slug other than " + ", ".join(sorted(RESERVED_SLUGS)),
             suggestion=f"rename the folder, e.g. to {slug}-org",
         )])
     tenants = (root / "tenants").resolve()

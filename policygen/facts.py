@@ -74,16 +74,22 @@ def _check_locale(value: str) -> str:
             raise ValueError
         Locale.parse(value.replace("-", "_"))
     except (ValueError, UnknownLocaleError):
-        raise ValueError(f"{_q(value)} is not a locale such as en, en-GB or hi-IN") from None
+        raise PydanticCustomError("locale_type", "not a locale") from None
     return value.replace("_", "-")
 
 
-# Characters nobody sees: format (zero-width space, bidi marks), control, private-use, unassigned.
-_INVISIBLE = {"Cc", "Cf", "Co", "Cn", "Cs", "Zs", "Zl", "Zp"}
+# Characters nobody sees: spaces, format (zero-width space, bidi marks) and control characters.
+# Unassigned code points are not among them: a newer Unicode (and font) may show them.
+_INVISIBLE = {"Cc", "Cf", "Cs", "Zs", "Zl", "Zp"}
+
+
+def visible(text: str) -> bool:
+    """Whether *text* has a character a reader can see."""
+    return any(not char.isspace() and unicodedata.category(char) not in _INVISIBLE for char in text)
 
 
 def _check_text(value: str) -> str:
-    if all(char.isspace() or unicodedata.category(char) in _INVISIBLE for char in value):
+    if not visible(value):
         raise PydanticCustomError("blank_text", "text has nothing visible")
     return value
 
@@ -738,6 +744,7 @@ def problems_from_validation(exc: ValidationError, located: Located, model: type
             unclear = err.get("input")
             if isinstance(unclear, UnclearNumber) and re.fullmatch(r"[-+]?[1-9][0-9]*", unclear.text):
                 msg = f"{shown} is too long a number"  # longer than any count or age; Python refuses 4,300+ digits
+                suggestion = "check the value: a count, an age or a number of days has a few digits"
             elif isinstance(unclear, UnclearNumber):
                 suggestion = ("YAML reads a leading 0 as octal (017 is 15) and 0x1f, 1_000 or 1:30 as numbers: "
                               "write plain decimal digits, or put text in quotes")
@@ -755,6 +762,8 @@ def problems_from_validation(exc: ValidationError, located: Located, model: type
             expected = f"text matching {ctx.get('pattern')}"
         elif kind.endswith("_type") or kind.endswith("_parsing"):
             expected = kind.removesuffix("_type").removesuffix("_parsing").replace("_", " ")
+        if suggestion is None and kind in _HINTS:
+            suggestion = _HINTS[kind][isinstance(err.get("input"), bool)]
         line_path = path[:-1] if kind == "missing" else path
         problem = located.problem(line_path, msg, expected=expected, suggestion=suggestion)
         out.append(replace(problem, key_path=format_path(path)))
@@ -771,6 +780,7 @@ _PLAIN_WORDS: dict[str, tuple[str, str]] = {
     "string_type": ("text", "text; put quotes around numbers, dates and yes/no meant as text"),
     "string_too_short": ("allowed to be empty", "some text"),
     "blank_text": ("text anyone can see", "some visible text, not only spaces or invisible characters"),
+    "locale_type": ("a locale", "a language code with an optional region, such as en, en-GB or hi-IN"),
     "list_type": ("a list", "a list: one '- item' per line, or [a, b]"),
     "model_type": ("a mapping of keys", "a mapping of keys"),
     "model_attributes_type": ("a mapping of keys", "a mapping of keys"),
@@ -779,6 +789,13 @@ _PLAIN_WORDS: dict[str, tuple[str, str]] = {
     "date_parsing": ("a date", "a date written YYYY-MM-DD"),
     "date_from_datetime_parsing": ("a date", "a date written YYYY-MM-DD"),
     "date_from_datetime_inexact": ("a date", "a date written YYYY-MM-DD, without a time"),
+}
+# What to do about a strict type's refusal: (for any value, for true or false).
+_HINTS: dict[str, tuple[str, str]] = {
+    "int_type": ("write digits only, e.g. 16", "true and false answer yes/no questions: write the number, e.g. 16"),
+    "date_type": ("write the date as YYYY-MM-DD, e.g. 2026-04-01",) * 2,
+    "blank_text": ("write the fact, or leave the key out while it is not known",) * 2,
+    "too_short": ("give at least one entry: the documents cannot do without this list",) * 2,
 }
 _BOUNDS = {
     "less_than_equal": "a number no larger than {le}",

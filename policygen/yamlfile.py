@@ -324,7 +324,7 @@ class _Builder:
             raise InputError([self.located.problem(
                 path[:1], f"document expands to more than {MAX_NODES} values",
                 expected="a plain facts file",
-                suggestion="remove YAML aliases (*name) and merge keys (<<) that repeat large blocks",
+                suggestion="remove YAML aliases (*name) and merge keys (<<) that repeat large blocks, or pasted data",
             )])
 
     def _mapping(self, node: yaml.MappingNode, path: KeyPath, depth: int) -> dict[str, Any]:

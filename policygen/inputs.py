@@ -35,7 +35,7 @@ def read_bytes(file: Path, limit: int = MAX_BYTES) -> bytes:
         raise InputError([_missing(file)]) from None
     except OSError as exc:  # permissions, a loop of links, a name too long
         raise InputError([Problem(f"cannot read file: {exc.strerror or exc}", file=file)]) from None
-    with os.fdopen(fd, "rb") as handle:
+    try:
         info = os.fstat(fd)  # of what was opened, so a swapped name cannot slip past
         if not stat.S_ISREG(info.st_mode):
             kind = next((name for test, name in _KINDS if test(info.st_mode)), "not a regular file")
@@ -46,7 +46,10 @@ def read_bytes(file: Path, limit: int = MAX_BYTES) -> bytes:
             )])
         if info.st_size > limit:
             raise InputError([_too_large(file, info.st_size, limit)])
-        data = handle.read(limit + 1)  # a file that grows while we read is still bounded
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            data = handle.read(limit + 1)  # a file that grows while we read is still bounded
+    finally:
+        os.close(fd)
     if len(data) > limit:
         raise InputError([_too_large(file, len(data), limit)])
     return data

@@ -81,7 +81,13 @@ def tenant_slugs(root: Path) -> list[str]:
     tenants = root / "tenants"
     if not tenants.is_dir():
         return []
-    return sorted(p.name for p in tenants.iterdir() if (p / "tenant.yaml").is_file() and not p.name.startswith("."))
+    # Any tenant.yaml counts, not only regular files: a pipe or a link to a device is refused when read, not skipped.
+    return sorted(p.name for p in tenants.iterdir()
+                  if p.is_dir() and _present(p / "tenant.yaml") and not p.name.startswith("."))
+
+
+def _present(file: Path) -> bool:
+    return file.exists() or file.is_symlink()
 
 
 def check_slug(root: Path, slug: str) -> Path:

@@ -11,7 +11,7 @@ from typing import Any, Callable, TypeVar
 import click
 
 from . import __version__
-from .errors import InputError, UsageError, undecodable
+from .errors import InputError, UsageError, printable, undecodable
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -51,7 +51,7 @@ def run(ctx: Context, action: Callable[[], int | None]) -> None:
             raise
         sys.exit(1)
     except UsageError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {printable(str(exc))}", err=True)  # it may quote an argument: escape what it holds
         if ctx.debug:
             raise
         sys.exit(2)
@@ -61,7 +61,7 @@ def run(ctx: Context, action: Callable[[], int | None]) -> None:
         if ctx.debug:
             raise
         where = f": {exc.filename}" if exc.filename else ""
-        click.echo(f"error: {exc.strerror or exc}{where}", err=True)
+        click.echo(f"error: {printable(str(exc.strerror or exc))}{printable(where)}", err=True)
         sys.exit(1)
     except Exception as exc:  # noqa: BLE001 - a bug: say so plainly, keep the traceback for --debug
         if ctx.debug:

@@ -24,7 +24,7 @@ from typing import Callable
 
 from . import __version__
 from .errors import UsageError
-from .facts import SLUG, _check_email
+from .facts import SLUG, _check_email, visible
 from .project import RESERVED_SLUGS, check_slug, reserved_slug
 from .site import utc_today
 
@@ -132,8 +132,8 @@ class TenantBasics:
                 raise UsageError(f"'{j}' is not a jurisdiction; use one of {', '.join(JURISDICTION_IDS)}")
         for name in ("legal_name", "display_name"):
             value = getattr(self, name)
-            if value is not None and not value.strip():
-                raise UsageError(f"{name.replace('_', ' ')} is empty")
+            if value is not None and not visible(value):  # the same rule as the facts' text type
+                raise UsageError(f"{name.replace('_', ' ')} is empty or has nothing visible")
         return self
 
     def missing(self) -> list[str]:

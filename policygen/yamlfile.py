@@ -128,7 +128,7 @@ def load_fast(file: Path, keep_going: bool = False) -> Located:
     if not _CAREFUL.search(text):
         try:
             data = yaml.load(text, Loader=_FastLoader)  # noqa: S506 - a SafeLoader subclass
-        except (yaml.YAMLError, _NeedsLocated, ValueError, TypeError):
+        except Exception:  # noqa: BLE001 - any surprise (a tag PyYAML cannot build) takes the careful path, which reports it
             pass
         else:
             # Too many values (900 000 one-character items fit in 2 MiB) is reported with its place by load().

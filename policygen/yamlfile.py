@@ -1,14 +1,15 @@
 """Safe YAML reading that remembers where every value came from.
 
-PyYAML silently keeps the last of two equal keys and will happily expand an
-alias bomb; we compose the node graph ourselves (with the C parser when it is
-there) so duplicate keys, runaway aliases and deep nesting become clear
-problems, and every key path keeps its line and column for error messages.
+PyYAML silently keeps the last of two equal keys, will happily expand an
+alias or merge-key bomb and builds whatever a tag names; we compose the node
+graph ourselves (with the C parser when it is there) so duplicate keys, runaway
+aliases and merges, tags and deep nesting become clear problems, and every key
+path keeps its line and column for error messages. Files are read through
+policygen.inputs (regular files only, size-limited).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 import yaml
 
 from .errors import InputError, Problem, shorten
-from .inputs import MAX_BYTES, read_text  # noqa: F401 - read_text is the readers' entry point, re-exported
+from .inputs import read_text
 
 try:  # the C parser is several times faster on large tenant files
     from yaml import CSafeLoader as _Loader

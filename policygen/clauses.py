@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import Collector, InputError, Problem, did_you_mean
 from .facts import Id, Text, Whole, problems_from_validation
+from .inputs import read_bytes
 from .yamlfile import Located, load, read_text
 
 FRONT = re.compile(r"\A---[ \t]*\n(.*?\n)?---[ \t]*(?:\n|\Z)", re.S)
@@ -151,7 +152,10 @@ def load_library(content: Path) -> Library:
     if partial_dir.is_dir():
         for file in sorted(partial_dir.glob("*")):
             if file.is_file():
-                partials[f"{PARTIALS}/{file.name}"] = hashlib.sha256(file.read_bytes()).hexdigest()
+                try:  # the same reader as every input: size-limited, however the file is linked
+                    partials[f"{PARTIALS}/{file.name}"] = hashlib.sha256(read_bytes(file)).hexdigest()
+                except InputError as exc:
+                    problems.extend(exc.problems)
     problems.raise_if_any()
     for doc in documents.values():
         doc.digest = _digest([doc.meta.model_dump_json(), *(c.digest for c in doc.clauses.values())])

@@ -51,7 +51,7 @@ def write(tmp: Path, text_: str) -> Path:
     return file
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(documents)
 def test_the_loader_reads_back_what_a_yaml_dumper_wrote(tmp_path: Path, data: dict[str, Any]) -> None:
     file = write(tmp_path, yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
@@ -63,7 +63,7 @@ def test_the_loader_reads_back_what_a_yaml_dumper_wrote(tmp_path: Path, data: di
         assert line is not None and column is not None, format_path(path)
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.dictionaries(keys, scalars, min_size=1, max_size=6), st.data())
 def test_a_repeated_key_is_always_reported_at_its_second_line(tmp_path: Path, data: dict[str, Any],
                                                             draw: st.DataObject) -> None:
@@ -80,7 +80,7 @@ def test_a_repeated_key_is_always_reported_at_its_second_line(tmp_path: Path, da
         load_fast(file)
 
 
-@settings(max_examples=60)
+@settings(max_examples=60, deadline=None)
 @given(st.integers(1, 5), st.sampled_from(["a: [", "a: {", "- "]))
 def test_nesting_past_the_limit_is_an_error_never_a_crash(multiple: int, opener: str) -> None:
     depth = 64 * multiple + 1

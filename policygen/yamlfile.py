@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Iterator
 
 import yaml
 
@@ -171,30 +171,45 @@ def check_count(file: Path, text: str, line_offset: int = 0) -> None:
     if not _may_exceed(text):
         return
     count = 0
-    stack: list[list[bool]] = []  # per open collection: [is a mapping, the next item is a key]
-    top_key: tuple[str, int, int] | None = None  # the top-level key the values sit under, and where
     try:
-        for event in yaml.parse(text, Loader=_Loader):
-            if isinstance(event, (yaml.ScalarEvent, yaml.CollectionStartEvent, yaml.AliasEvent)):
-                is_key = bool(stack) and stack[-1][0] and stack[-1][1]
-                if stack and stack[-1][0]:
-                    stack[-1][1] = not stack[-1][1]
-                if is_key and len(stack) == 1 and isinstance(event, yaml.ScalarEvent):
-                    top_key = (str(event.value), event.start_mark.line, event.start_mark.column)
-                if not is_key:
-                    count += 1
-                    if count > MAX_NODES:
-                        key, line, column = top_key or (None, 0, 0)
-                        raise InputError([Problem(
-                            TOO_MANY, file=file, line=line + 1 + line_offset, column=column + 1, key_path=key,
-                            expected=TOO_MANY_EXPECTED, suggestion=TOO_MANY_HINT,
-                        )])
-            if isinstance(event, yaml.CollectionStartEvent):
-                stack.append([isinstance(event, yaml.MappingStartEvent), True])
-            elif isinstance(event, yaml.CollectionEndEvent):
-                stack.pop()
+        for key, event in _values(yaml.parse(text, Loader=_Loader)):
+            count += 1
+            if count > MAX_NODES:
+                line, column = (key.start_mark.line, key.start_mark.column) if key else (0, 0)
+                raise InputError([Problem(
+                    TOO_MANY, file=file, line=line + 1 + line_offset, column=column + 1,
+                    key_path=str(key.value) if key else None, expected=TOO_MANY_EXPECTED, suggestion=TOO_MANY_HINT,
+                )])
     except yaml.YAMLError:
         return  # the composer reports syntax errors with their place
+
+
+@dataclass
+class _Open:
+    """A collection the event scan is inside."""
+
+    mapping: bool
+    key_next: bool = True
+
+
+def _values(events: Iterable[yaml.Event]) -> Iterator[tuple[yaml.ScalarEvent | None, yaml.Event]]:
+    """(the top-level key above it, the event) for each value event: scalars, collections and aliases, not keys."""
+    stack: list[_Open] = []
+    top_key: yaml.ScalarEvent | None = None
+    for event in events:
+        if isinstance(event, (yaml.ScalarEvent, yaml.CollectionStartEvent, yaml.AliasEvent)):
+            inner = stack[-1] if stack else None
+            is_key = inner is not None and inner.mapping and inner.key_next
+            if inner is not None and inner.mapping:
+                inner.key_next = not inner.key_next
+            if is_key and len(stack) == 1 and isinstance(event, yaml.ScalarEvent):
+                top_key = event
+            if not is_key:
+                yield top_key, event
+        if isinstance(event, yaml.CollectionStartEvent):
+            stack.append(_Open(isinstance(event, yaml.MappingStartEvent)))
+        elif isinstance(event, yaml.CollectionEndEvent):
+            stack.pop()
 
 
 TOO_MANY = f"document expands to more than {MAX_NODES} values"

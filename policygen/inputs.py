@@ -87,6 +87,16 @@ def _too_large(file: Path, size: int, limit: int) -> Problem:
     )
 
 
+def hashed_content(root: Path, file: Path) -> bytes:
+    """What a content hash takes for *file*: its bytes, read as every input is, or, for a link
+    out of *root*, where it points (never read: loading the file reports the link). b"" when absent."""
+    if link_out(root, file) is not None:
+        return os.readlink(file).encode("utf-8", "surrogateescape") if file.is_symlink() else b""
+    if not (file.exists() or file.is_symlink()):
+        return b""
+    return read_bytes(file)
+
+
 # --- staying inside the project ---------------------------------------------------------------------
 
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .clauses import Clause, Library, load_library, tenant_clauses
 from .errors import Collector, InputError, Problem, UsageError, did_you_mean
 from .facts import SLUG, Flag, Tenant, Text, Url, problems_from_validation, read_tenant
-from .inputs import link_out, read_bytes
+from .inputs import hashed_content
 from .yamlfile import Located, load
 
 CONFIG_FILE = "policygen.yaml"
@@ -265,8 +265,7 @@ def tenant_digest(folder: Path) -> str:
         for name in sorted(filenames):
             path = Path(dirpath) / name
             h.update(path.relative_to(folder).as_posix().encode() + b"\0")
-            outside = link_out(folder, path) is not None
-            h.update((os.readlink(path).encode("utf-8", "surrogateescape") if outside else read_bytes(path)) + b"\0")
+            h.update(hashed_content(folder, path) + b"\0")
     return h.hexdigest()
 
 

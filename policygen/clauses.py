@@ -151,8 +151,8 @@ def load_library(content: Path) -> Library:
     partial_dir = content / PARTIALS
     if partial_dir.is_dir():
         for file in sorted(partial_dir.glob("*")):
-            if file.is_file():
-                try:  # the same reader as every input: size-limited, however the file is linked
+            if not file.is_dir():
+                try:  # the same reader as every input: a pipe or a device is refused, not left for Jinja to open
                     partials[f"{PARTIALS}/{file.name}"] = hashlib.sha256(read_bytes(file)).hexdigest()
                 except InputError as exc:
                     problems.extend(exc.problems)

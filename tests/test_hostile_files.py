@@ -91,7 +91,7 @@ def test_a_plain_document_of_a_million_items_is_refused_in_bounded_memory(tmp_pa
 
 
 @pytest.mark.parametrize("where", ["tenants/acme/inbox", "tenants/acme/tenant.yaml", "content/policy/030-pipe.md",
-                                   "policygen.yaml"])
+                                   "content/_partials/pipe.md", "policygen.yaml", "rules.yaml"])
 def test_a_named_pipe_is_refused_not_waited_on(tmp_path: Path, where: str) -> None:
     project = small_project(tmp_path)
     pipe = project / where

@@ -32,17 +32,17 @@ from urllib.parse import unquote, urlsplit
 
 import jinja2
 import jinja2.sandbox
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import InputError, Problem
 from .explain import ExplainedBlock, TracingRenderer, explain_document
 from .facts import Tenant
 from .output import Output
+from .htmltext import html_text
 from .project import Project, TenantSource, load_project
 from .prose import ProseFinding, lint_document
-from .htmltext import html_text
 from .readability import Score, score
+from .yamlfile import load
 from .render import ClauseRenderer, RenderedDocument, fact_context
 from .site import BuildOptions, render_tenant_documents, site_outputs, tenant_outputs, utc_today
 from .theme import Theme
@@ -91,8 +91,9 @@ def checklists() -> dict[str, Checklist]:
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".yaml"):
             try:
-                checklist = Checklist.model_validate(yaml.safe_load(entry.read_text(encoding="utf-8")))
-            except ValidationError as exc:  # a packaging bug, not the user's input
+                with resources.as_file(entry) as file:  # read like every other YAML file: limits, no tags
+                    checklist = Checklist.model_validate(load(file).data)
+            except (ValidationError, InputError) as exc:  # a packaging bug, not the user's input
                 raise RuntimeError(f"checklist {entry.name} is malformed: {exc}") from None
             found[checklist.jurisdiction] = checklist
     return found

@@ -122,7 +122,7 @@ class Organisation(Model):
     display_name: Text = Field(description="The name people know: product or brand")
     trading_names: list[Text] = []
     description: Text | None = Field(None, description="What the organisation or product does, in one clause")
-    role: Literal["controller", "processor", "controller_and_processor"] = "controller"
+    role: Literal["controller", "processor", "controller_and_processor"] | None = Field(None, description="Unknown until set: no clause states a role the organisation has not stated")
     role_statement: Text | None = Field(None, description="Why the organisation has this role, in plain words")
     registration: Registration | None = None
     country: Text | None = Field(None, description="Where the organisation is established, when no address is given")
@@ -171,7 +171,7 @@ class Permission(Model):
     id: Id = Field(description="camera, storage, notifications, location, microphone, contacts, ...")
     name: Text | None = Field(None, description="How the permission is named to people; defaults from the id")
     reason: Text = Field(description="Why the app asks for it")
-    optional: bool = True
+    optional: bool | None = Field(None, description="Whether people can refuse it and still use the app; unknown until set")
     on_device: bool = Field(False, description="What the permission reaches never leaves the device, so app-store labels need not list it")
 
     @property
@@ -196,10 +196,10 @@ class App(Model):
     id: Id
     name: Text
     audience: Text = Field(description="Who uses it and for what")
-    platforms: list[Literal["android", "ios", "web"]] = ["android", "ios"]
+    platforms: list[Literal["android", "ios", "web"]] = Field([], description="Where the app ships; store labels are written for android (Google Play) and ios (App Store) only")
     permissions: list[Permission] = []
     data: list[Id] = Field([], description="Data category ids the app collects; empty means all")
-    encrypted_in_transit: bool = Field(True, description="All data the app sends travels encrypted (Google Play Data safety)")
+    encrypted_in_transit: bool | None = Field(None, description="All data the app sends travels encrypted (Google Play Data safety); needed for Play labels")
     deletion_url: Url | None = Field(None, description="Where people ask for their account and data to be deleted (Google Play Data safety)")
 
 
@@ -218,7 +218,7 @@ class Source(Model):
     kind: SourceKind
     description: Text
     examples: list[Text] = []
-    outside: Text | None = Field(None, description="Where the source is based if outside the home region, e.g. 'outside the EEA'")
+    outside: Text | None = Field(None, description="Where the sources are based if outside the home region, as a sentence, e.g. 'Some are based outside the EEA.'")
 
 
 class DataCategory(Model):
@@ -226,17 +226,17 @@ class DataCategory(Model):
     name: Text
     items: list[Text] = Field(description="The personal data, item by item")
     sources: list[SourceKind] = ["direct"]
-    required: bool = True
+    required: bool | None = Field(None, description="People must give this data to use the service (Google Play: required or optional); unknown until set")
     sensitive: bool = False
     owner: Text | None = Field(None, description="Who owns and controls this data when it is not us")
     ccpa_category: Text | None = None
-    sold: bool = False
-    shared: bool = False
+    sold: bool | None = Field(None, description="Sold to third parties; unknown until set")
+    shared: bool | None = Field(None, description="Shared with third parties for advertising (Google Play: shared); unknown until set")
     retention: Id | None = Field(None, description="Id of an entry in retention.periods")
     store_types: list[StoreType] = Field([], description="What app-store privacy labels call this data, e.g. [name, email]; needed when an app collects it")
-    linked: bool = Field(True, description="Linked to the person's identity (Apple: Data Linked to You)")
-    tracking: bool = Field(False, description="Used to track people across other companies' apps and websites (Apple: Used to Track You)")
-    ephemeral: bool = Field(False, description="Only processed in memory and never kept (Google Play: processed ephemerally)")
+    linked: bool | None = Field(None, description="Linked to the person's identity (Apple: Data Linked to You); needed for App Store labels")
+    tracking: bool | None = Field(None, description="Used to track people across other companies' apps and websites (Apple: Used to Track You); needed for App Store labels")
+    ephemeral: bool | None = Field(None, description="Only processed in memory and never kept (Google Play: processed ephemerally); needed for Play labels")
 
 
 class Basis(str, Enum):
@@ -321,8 +321,8 @@ class RetentionPeriod(Model):
 
 class Backups(Model):
     period: Duration
-    encrypted: bool = True
-    purpose: Text = "disaster recovery"
+    encrypted: bool | None = Field(None, description="Backups are encrypted; unknown until set")
+    purpose: Text | None = Field(None, description="The only purpose backups serve, e.g. disaster recovery")
 
 
 class Retention(Model):
@@ -345,10 +345,10 @@ class Deletion(Model):
 
 class Children(Model):
     min_age: int = Field(ge=0, le=21)
-    directed_at_children: bool = False
-    consent: Literal["none", "parental", "institutional"] = "none"
+    directed_at_children: bool | None = Field(None, description="The service is meant for children too; unknown until set")
+    consent: Literal["none", "parental", "institutional"] | None = Field(None, description="Whose consent covers children's data; unknown until set")
     statement: Text | None = None
-    sells_or_shares_under_16: bool = False
+    sells_or_shares_under_16: bool | None = Field(None, description="Knowingly sells or shares the data of people under 16 (California); unknown until set")
 
 
 RightId = Literal[
@@ -423,9 +423,9 @@ class Security(Model):
 
 
 class Sharing(Model):
-    sells: bool = False
-    rents: bool = False
-    shares_for_advertising: bool = False
+    sells: bool | None = Field(None, description="Sells personal data; unknown until set, and nothing is said about selling")
+    rents: bool | None = Field(None, description="Rents personal data out; unknown until set")
+    shares_for_advertising: bool | None = Field(None, description="Shares personal data for advertising; unknown until set")
     statement: Text | None = None
 
 
@@ -436,7 +436,9 @@ class Marketing(Model):
 
 
 class Changes(Model):
-    how_notified: list[Literal["page", "email", "in_app"]] = ["page"]
+    how_notified: list[Literal["page", "email", "in_app"]] = Field([], description="How people are told about a change; none stated until set")
+    notice_before: bool | None = Field(None, description="People are told about a change that affects their data before it takes effect; unknown until set")
+    public_history: bool | None = Field(None, description="Every earlier version stays published in the version history; unknown until set")
     statement: Text | None = None
 
 
@@ -488,7 +490,8 @@ class Note(Model):
     """Free statements a notice carries that are facts, not clause text."""
 
     id: Id
-    clause: Id = Field(description="The clause id the statement belongs to; it is shown at the end of that clause")
+    clause: Id = Field(description="The clause id the statement belongs to; it is shown in that clause, after its own text and before its sub-headings")
+    document: Id | None = Field(None, description="The document of that clause, when several documents have a clause with this id; otherwise every document with the clause shows it")
     text: Text
 
 

@@ -437,6 +437,7 @@ class Marketing(Model):
 
 class Changes(Model):
     how_notified: list[Literal["page", "email", "in_app"]] = Field([], description="How people are told about a change; none stated until set")
+    notify_of: Literal["all", "major"] | None = Field(None, description="Which changes people are told about by email or in the app: all, or only major ones")
     notice_before: bool | None = Field(None, description="People are told about a change that affects their data before it takes effect; unknown until set")
     public_history: bool | None = Field(None, description="Every earlier version stays published in the version history; unknown until set")
     statement: Text | None = None

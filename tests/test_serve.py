@@ -113,7 +113,7 @@ def test_a_theme_edit_rerenders_everything_with_the_new_template(session: Sessio
     edit(template, "</ul>\n{% endblock %}", "</ul>\n<p>Theme edited while serving.</p>\n{% endblock %}")
     assert events.next()[0] == "reload"
     assert session.rebuilder.last is not None
-    assert session.rebuilder.last.rendered_tenants == ["ihm-connect", "ims-global", "ims-pro"]
+    assert session.rebuilder.last.rendered_tenants == ["example-fitness", "ihm-connect", "ims-global", "ims-pro"]
     assert b"Theme edited while serving." in get(session, "/ims-global/")[1]
     events.close()
 

@@ -454,6 +454,8 @@ def check_app(tenant: Tenant, app: App, labels: AppLabels, document: DocumentLik
                 expected="the policy to list only the permissions in apps[].permissions",
                 suggestion=f"add {label} to the app's permissions, or remove it from the policy"))
 
+    if not set(app.platforms) & set(STORE_NAMES):
+        return problems  # no store label to keep in step with the policy
     text = _policy_text(document)
     categories = app_categories(tenant, app)
     for category in categories:

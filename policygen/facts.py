@@ -524,7 +524,7 @@ class Tenant(Model):
     automated_decisions: Text | None = Field(None, description="Automated decisions and profiling, if any")
     cookies: Text | None = Field(None, description="What the policy says about cookies")
     changes: Changes = Field(Changes(), description="How people are told about changes to the documents")
-    notes: list[Note] = Field([], description="Statements of fact with no dedicated key, shown at the end of a clause")
+    notes: list[Note] = Field([], description="Statements of fact with no dedicated key, shown in the clause they name")
     documents: list[Document] = Field(description="The documents this tenant publishes, by library folder id")
     jurisdictions: list[Jurisdiction] = Field([], description="Laws the notices must satisfy; `policygen check` tests against them")
     locale: Annotated[str, AfterValidator(_check_locale)] = Field("en", description="Language and region of the documents, e.g. en-GB; sets date formats")

@@ -265,3 +265,26 @@ def test_verbose_lists_the_score_of_every_clause() -> None:
     line = next(l for l in short.splitlines() if "hardest to read" in l)
     full = next(l for l in every.splitlines() if "hardest to read" in l)
     assert line.count("privacy-policy#") == 3 and full.count("privacy-policy#") > 10
+
+
+# --- unknowns the law requires are reported, never filled in -------------------------------------------
+
+
+def test_an_unstated_role_is_reported_as_not_saying_who_the_controller_is(project: Path) -> None:
+    data = yaml.safe_load((project / "tenants/ims-global/tenant.yaml").read_text(encoding="utf-8"))
+    organisation = {k: v for k, v in data["organisation"].items() if k != "role"}
+    edit(project, "ims-global", {"organisation": organisation})
+    assert "gdpr.identity" in ids(check(project, ["ims-global"], TODAY), "ims-global", "error")
+    edit(project, "ims-global", {"organisation": {**organisation, "role": "controller"}})
+    assert "gdpr.identity" not in ids(check(project, ["ims-global"], TODAY), "ims-global", "error")
+
+
+def test_california_needs_selling_stated_not_assumed(project: Path) -> None:
+    edit(project, "ims-global", {"jurisdictions": ["us_ca"]})
+    found = ids(check(project, ["ims-global"], TODAY), "ims-global", "error")
+    assert {"ccpa.sold-shared", "ccpa.under-16"} <= found  # nothing says whether data is sold, or children's
+    children = yaml.safe_load((project / "tenants/ims-global/tenant.yaml").read_text(encoding="utf-8"))["children"]
+    edit(project, "ims-global", {"sharing": {"sells": False},
+                                 "children": {**children, "sells_or_shares_under_16": False}})
+    found = ids(check(project, ["ims-global"], TODAY), "ims-global", "error")
+    assert not {"ccpa.sold-shared", "ccpa.under-16"} & found

@@ -104,6 +104,9 @@ ONE_FACT = [
     ("data_categories[0].required", True, "Giving us this data is required."),
     ("data_categories[0].required", False, "Giving us this data is optional."),
     ("requests.response_time", "one month", "We answer within one month."),
+    ("purposes[0].provision", "contractual", "Providing the service. Whether you must give us the data: a contract "
+                                             "requires the data for this purpose."),
+    ("data_categories[0].ccpa_category", "Identifiers", "California category: Identifiers."),
     ("children.sells_or_shares_under_16", False, "We do not knowingly sell or share the personal data of people "
                                                  "under 16."),
 ]

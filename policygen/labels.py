@@ -30,7 +30,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, Mapping, Sequence
 
 import yaml
 from pydantic import BaseModel, ConfigDict
@@ -300,7 +300,7 @@ def _label_purposes(tenant: Tenant, app: App, category: DataCategory, where: _Wh
 class StoreQuestion:
     """A store question answered by one yes/no fact, which the tenant must set: no answer comes from a default."""
 
-    store: str  # "android" (Google Play) or "ios" (App Store): the platform whose label asks it
+    store: Literal["android", "ios"]  # the platform whose store label asks it: Google Play or the App Store
     fact: str  # the fact's key, on a data category or on the app
     question: str
 

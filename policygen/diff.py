@@ -247,6 +247,9 @@ class _Differ:
         item = _words(name)
         if isinstance(a, list) or isinstance(b, list):
             self.list(path, name, a or [], b or [], subject, owner_old, owner_new)
+        elif a is None and isinstance(b, bool):
+            # A yes/no practice that was unknown is now stated: read like switching it on or off.
+            self.add(path, "enabled" if b else "disabled", a, b, subject, item)
         elif a is None:
             self.add(path, "added", None, b, subject, label(b) if isinstance(b, BaseModel) else f"{item} ({text(b)})",
                      owner_new, name)

@@ -167,7 +167,7 @@ class Organisation(Model):
     display_name: Text = Field(description="The name people know: product or brand")
     trading_names: list[Text] = []
     description: Text | None = Field(None, description="What the organisation or product does, in one clause")
-    role: Literal["controller", "processor", "controller_and_processor"] = "controller"
+    role: Literal["controller", "processor", "controller_and_processor"] | None = Field(None, description="Unknown until set: no clause states a role the organisation has not stated")
     role_statement: Text | None = Field(None, description="Why the organisation has this role, in plain words")
     registration: Registration | None = None
     country: Text | None = Field(None, description="Where the organisation is established, when no address is given")
@@ -216,7 +216,7 @@ class Permission(Model):
     id: Id = Field(description="camera, storage, notifications, location, microphone, contacts, ...")
     name: Text | None = Field(None, description="How the permission is named to people; defaults from the id")
     reason: Text = Field(description="Why the app asks for it")
-    optional: Flag = True
+    optional: Flag | None = Field(None, description="Whether people can refuse it and still use the app; unknown until set")
     on_device: Flag = Field(False, description="What the permission reaches never leaves the device, so app-store labels need not list it")
 
     @property
@@ -241,10 +241,10 @@ class App(Model):
     id: Id
     name: Text
     audience: Text = Field(description="Who uses it and for what")
-    platforms: list[Literal["android", "ios", "web"]] = ["android", "ios"]
+    platforms: list[Literal["android", "ios", "web"]] = Field([], description="Where the app ships; store labels are written for android (Google Play) and ios (App Store) only")
     permissions: list[Permission] = []
     data: list[Id] = Field([], description="Data category ids the app collects; empty means all")
-    encrypted_in_transit: Flag = Field(True, description="All data the app sends travels encrypted (Google Play Data safety)")
+    encrypted_in_transit: Flag | None = Field(None, description="All data the app sends travels encrypted (Google Play Data safety); needed for Play labels")
     deletion_url: Url | None = Field(None, description="Where people ask for their account and data to be deleted (Google Play Data safety)")
 
 
@@ -263,7 +263,7 @@ class Source(Model):
     kind: SourceKind
     description: Text
     examples: list[Text] = []
-    outside: Text | None = Field(None, description="Where the source is based if outside the home region, e.g. 'outside the EEA'")
+    outside: Text | None = Field(None, description="Where the sources are based if outside the home region, as a sentence, e.g. 'Some are based outside the EEA.'")
 
 
 class DataCategory(Model):
@@ -271,17 +271,17 @@ class DataCategory(Model):
     name: Text
     items: NonEmpty[Text] = Field(description="The personal data, item by item")
     sources: list[SourceKind] = ["direct"]
-    required: Flag = True
+    required: Flag | None = Field(None, description="People must give this data to use the service (Google Play: required or optional); unknown until set")
     sensitive: Flag = False
     owner: Text | None = Field(None, description="Who owns and controls this data when it is not us")
     ccpa_category: Text | None = None
-    sold: Flag = False
-    shared: Flag = False
+    sold: Flag | None = Field(None, description="Sold to third parties; unknown until set")
+    shared: Flag | None = Field(None, description="Shared with third parties for advertising (Google Play: shared); unknown until set")
     retention: Id | None = Field(None, description="Id of an entry in retention.periods")
     store_types: list[StoreType] = Field([], description="What app-store privacy labels call this data, e.g. [name, email]; needed when an app collects it")
-    linked: Flag = Field(True, description="Linked to the person's identity (Apple: Data Linked to You)")
-    tracking: Flag = Field(False, description="Used to track people across other companies' apps and websites (Apple: Used to Track You)")
-    ephemeral: Flag = Field(False, description="Only processed in memory and never kept (Google Play: processed ephemerally)")
+    linked: Flag | None = Field(None, description="Linked to the person's identity (Apple: Data Linked to You); needed for App Store labels")
+    tracking: Flag | None = Field(None, description="Used to track people across other companies' apps and websites (Apple: Used to Track You); needed for App Store labels")
+    ephemeral: Flag | None = Field(None, description="Only processed in memory and never kept (Google Play: processed ephemerally); needed for Play labels")
 
 
 class Basis(str, Enum):
@@ -366,8 +366,8 @@ class RetentionPeriod(Model):
 
 class Backups(Model):
     period: Duration
-    encrypted: Flag = True
-    purpose: Text = "disaster recovery"
+    encrypted: Flag | None = Field(None, description="Backups are encrypted; unknown until set")
+    purpose: Text | None = Field(None, description="The only purpose backups serve, e.g. disaster recovery")
 
 
 class Retention(Model):
@@ -390,10 +390,10 @@ class Deletion(Model):
 
 class Children(Model):
     min_age: Whole = Field(ge=0, le=21)
-    directed_at_children: Flag = False
-    consent: Literal["none", "parental", "institutional"] = "none"
+    directed_at_children: Flag | None = Field(None, description="The service is meant for children too; unknown until set")
+    consent: Literal["none", "parental", "institutional"] | None = Field(None, description="Whose consent covers children's data; unknown until set")
     statement: Text | None = None
-    sells_or_shares_under_16: Flag = False
+    sells_or_shares_under_16: Flag | None = Field(None, description="Knowingly sells or shares the data of people under 16 (California); unknown until set")
 
 
 RightId = Literal[
@@ -468,9 +468,9 @@ class Security(Model):
 
 
 class Sharing(Model):
-    sells: Flag = False
-    rents: Flag = False
-    shares_for_advertising: Flag = False
+    sells: Flag | None = Field(None, description="Sells personal data; unknown until set, and nothing is said about selling")
+    rents: Flag | None = Field(None, description="Rents personal data out; unknown until set")
+    shares_for_advertising: Flag | None = Field(None, description="Shares personal data for advertising; unknown until set")
     statement: Text | None = None
 
 
@@ -481,7 +481,10 @@ class Marketing(Model):
 
 
 class Changes(Model):
-    how_notified: list[Literal["page", "email", "in_app"]] = ["page"]
+    how_notified: list[Literal["page", "email", "in_app"]] = Field([], description="How people are told about a change; none stated until set")
+    notify_of: Literal["all", "major"] | None = Field(None, description="Which changes people are told about by email or in the app: all, or only major ones")
+    notice_before: Flag | None = Field(None, description="People are told about a change that affects their data before it takes effect; unknown until set")
+    public_history: Flag | None = Field(None, description="Every earlier version stays published in the version history; unknown until set")
     statement: Text | None = None
 
 
@@ -533,7 +536,8 @@ class Note(Model):
     """Free statements a notice carries that are facts, not clause text."""
 
     id: Id
-    clause: Id = Field(description="The clause id the statement belongs to; it is shown at the end of that clause")
+    clause: Id = Field(description="The clause id the statement belongs to; it is shown in that clause, after its own text and before its sub-headings")
+    document: Id | None = Field(None, description="The document of that clause, when several documents have a clause with this id; otherwise every document with the clause shows it")
     text: Text
 
 
@@ -565,7 +569,7 @@ class Tenant(Model):
     automated_decisions: Text | None = Field(None, description="Automated decisions and profiling, if any")
     cookies: Text | None = Field(None, description="What the policy says about cookies")
     changes: Changes = Field(Changes(), description="How people are told about changes to the documents")
-    notes: list[Note] = Field([], description="Statements of fact with no dedicated key, shown at the end of a clause")
+    notes: list[Note] = Field([], description="Statements of fact with no dedicated key, shown in the clause they name")
     documents: NonEmpty[Document] = Field(description="The documents this tenant publishes, by library folder id")
     jurisdictions: list[Jurisdiction] = Field([], description="Laws the notices must satisfy; `policygen check` tests against them")
     locale: Annotated[str, AfterValidator(_check_locale)] = Field("en", description="Language and region of the documents, e.g. en-GB; sets date formats")

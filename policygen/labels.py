@@ -25,11 +25,11 @@ import csv
 import io
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, Mapping, Sequence
 
 import yaml
 from pydantic import BaseModel, ConfigDict
@@ -296,26 +296,84 @@ def _label_purposes(tenant: Tenant, app: App, category: DataCategory, where: _Wh
     return out
 
 
+@dataclass(frozen=True)
+class StoreQuestion:
+    """A store question answered by one yes/no fact, which the tenant must set: no answer comes from a default."""
+
+    store: Literal["android", "ios"]  # the platform whose store label asks it: Google Play or the App Store
+    fact: str  # the fact's key, on a data category or on the app
+    question: str
+
+
+# The questions each label asks per data category, and the fact that answers each.
+CATEGORY_QUESTIONS = (
+    StoreQuestion("ios", "linked", "App Store: is this data linked to the user's identity?"),
+    StoreQuestion("ios", "tracking", "App Store: is this data used to track the user?"),
+    StoreQuestion("android", "required", "Google Play: is collecting this data required, or can users choose?"),
+    StoreQuestion("android", "ephemeral", "Google Play: is this data processed ephemerally?"),
+    StoreQuestion("android", "sold", "Google Play: is this data shared with third parties (sold)?"),
+    StoreQuestion("android", "shared", "Google Play: is this data shared with third parties (for advertising)?"),
+)
+APP_QUESTIONS = (
+    StoreQuestion("android", "encrypted_in_transit", "Google Play: is all of the user data collected by your app encrypted in transit?"),
+)
+STORE_NAMES = {"android": "Google Play Data safety", "ios": "App Store privacy"}
+
+
+def unanswered(tenant: Tenant, app: App, where: _Where) -> list[Problem]:
+    """Every store question the app's labels must answer whose fact is not set."""
+    stores = set(app.platforms) & set(STORE_NAMES)
+    problems: list[Problem] = []
+    a = _index(list(tenant.apps), app)
+    for q in APP_QUESTIONS:
+        if q.store in stores and getattr(app, q.fact) is None:
+            problems.append(_unset(where, ("apps", a), q, f"app '{app.id}'", app.id))
+    for category in app_categories(tenant, app):
+        if not category.store_types:
+            continue
+        c = _index(list(tenant.data_categories), category)
+        for q in CATEGORY_QUESTIONS:
+            if q.store in stores and getattr(category, q.fact) is None:
+                problems.append(_unset(where, ("data_categories", c), q, f"data category '{category.id}'", app.id))
+    return problems
+
+
+def _unset(where: _Where, at: tuple[str | int, ...], q: StoreQuestion, what: str, app: str) -> Problem:
+    problem = where.problem(
+        at, f"{what} does not say '{q.fact}', which answers the {STORE_NAMES[q.store]} label of app '{app}': "
+            f"\"{q.question}\"",
+        expected=f"{q.fact}: true or false",
+        suggestion=f"set {q.fact} to what the organisation says; policygen never answers a store question from a default "
+                   f"(or remove '{q.store}' from the app's platforms)")
+    return replace(problem, key_path=format_path((*at, q.fact)))
+
+
 def app_labels(tenant: Tenant, app: App, file: Path, located: Located | None = None, slug: str = "") -> AppLabels:
-    """Both stores' answers for one app, or an InputError naming every fact they lack."""
+    """Both stores' answers for one app, or an InputError naming every fact they lack.
+
+    Only the stores of the app's platforms are asked: an app whose platforms are not
+    set gets no labels, and each question a declared store asks must have its fact set.
+    """
     vocab = vocabulary()
     where = _Where(file, located)
-    problems: list[Problem] = []
+    problems: list[Problem] = unanswered(tenant, app, where)
     apple: dict[str, _AppleUse] = {}
     play: dict[str, _PlayUse] = {}
     ours: set[str] = set()
     reported: set[str] = set()
+    # Without a store to answer, a purpose lacking its store purpose is no problem yet.
+    purpose_problems = problems if set(app.platforms) & set(STORE_NAMES) else []
     for category in app_categories(tenant, app):
         if not category.store_types:
             continue  # check_app reports it against the policy, where the reader can see both sides
-        purposes = _label_purposes(tenant, app, category, where, reported, problems)
+        purposes = _label_purposes(tenant, app, category, where, reported, purpose_problems)
         for t in category.store_types:
             ours.add(t)
             apple_id, play_id = vocab.types[t]
             a = apple.setdefault(apple_id, _AppleUse())
             a.purposes |= {vocab.purposes[sp][0] for sp in purposes}
-            a.linked = a.linked or category.linked
-            a.tracking = a.tracking or category.tracking
+            a.linked = a.linked or bool(category.linked)
+            a.tracking = a.tracking or bool(category.tracking)
             a.categories.add(category.id)
             g = play.setdefault(play_id, _PlayUse())
             g.purposes |= {vocab.purposes[sp][1] for sp in purposes}
@@ -324,8 +382,8 @@ def app_labels(tenant: Tenant, app: App, file: Path, located: Located | None = N
             if category.sold or category.shared:
                 g.shared = True
                 g.sharing.add("PSL_ADVERTISING")
-            g.ephemeral = g.ephemeral and category.ephemeral
-            g.required = g.required or category.required
+            g.ephemeral = g.ephemeral and bool(category.ephemeral)
+            g.required = g.required or bool(category.required)
             g.categories.add(category.id)
     if problems:
         raise InputError(problems)
@@ -340,7 +398,7 @@ def app_labels(tenant: Tenant, app: App, file: Path, located: Located | None = N
         for k in _ordered(set(play), vocab.play_types) for g in (play[k],))
     erasure = next((r for r in tenant.rights if r.id == "erasure"), None)
     method = tenant.deletion.how if tenant.deletion else (erasure.how if erasure else None)
-    return AppLabels(slug, app.id, app.name, apple_types, play_types, app.encrypted_in_transit,
+    return AppLabels(slug, app.id, app.name, apple_types, play_types, bool(app.encrypted_in_transit),
                      tenant.deletion is not None or erasure is not None, method, app.deletion_url, frozenset(ours))
 
 
@@ -396,6 +454,8 @@ def check_app(tenant: Tenant, app: App, labels: AppLabels, document: DocumentLik
                 expected="the policy to list only the permissions in apps[].permissions",
                 suggestion=f"add {label} to the app's permissions, or remove it from the policy"))
 
+    if not set(app.platforms) & set(STORE_NAMES):
+        return problems  # no store label to keep in step with the policy
     text = _policy_text(document)
     categories = app_categories(tenant, app)
     for category in categories:

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import datetime as dt
 import posixpath
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from .dates import format_day
 
-from .diff import BREAK, ClauseChange, ClauseText, DiffReport, Finding, Piece, Workspace, history
+from .diff import BREAK, ClauseChange, ClauseText, DiffReport, Finding, Piece, Workspace, history, overall
 from .output import Output
 from .render import ClauseRenderer
 from .rules import load_rules, rank
@@ -212,6 +213,37 @@ def change_outputs(theme: Theme, report: DiffReport, paths: PairPaths, *, organi
     return outputs
 
 
+def _fact_key(path: str) -> str:
+    """The top-level fact a finding's path is under: 'retention' for 'retention.periods[x].period'."""
+    return re.split(r"[.\[]", path, maxsplit=1)[0]
+
+
+def document_report(space: Workspace, doc_id: str, report: DiffReport) -> DiffReport:
+    """The report with only the fact changes that alter this document's text.
+
+    A tenant's facts are shared by all its documents; a notice for one document must not
+    announce a change that only another prints. Each top-level fact with findings is put
+    back to its old value in the new version's facts: if today's clauses then read the same,
+    none of its changes shows in this document. When a mixed render fails (facts that only
+    make sense together) the findings are kept: a notice may say too much, never too little.
+    """
+    baseline = space.try_render(doc_id, report.new.facts)
+    if baseline is None or not report.findings:
+        return report
+    silent: set[str] = set()
+    for key in sorted({_fact_key(f.path) for f in report.findings}):
+        if key not in type(report.new.facts).model_fields:
+            continue
+        mixed = report.new.facts.model_copy(update={key: getattr(report.old.facts, key)})
+        if space.try_render(doc_id, mixed) == baseline:
+            silent.add(key)
+    kept = tuple(f for f in report.findings if _fact_key(f.path) not in silent)
+    if len(kept) == len(report.findings):
+        return report
+    markup = dict(report.old.clauses) != dict(report.new.clauses)
+    return replace(report, findings=kept, tier=overall(kept, report.clauses, markup))
+
+
 def document_changes(project: "Project", theme: Theme, renderer: ClauseRenderer, tenant: "TenantSource",
                      doc_id: str, title: str, releases: list["Snapshot"], archive: Callable[["Snapshot"], str],
                      common: Mapping[str, Any]) -> list[Output]:
@@ -222,6 +254,7 @@ def document_changes(project: "Project", theme: Theme, renderer: ClauseRenderer,
     facts = tenant.facts
     outputs: list[Output] = []
     for old, report in zip(releases, history(space, doc_id, releases)):
+        report = document_report(space, doc_id, report)
         new = releases[old.version]  # versions count up from 1 without gaps
         new_page = archive(new)
         paths = PairPaths(posixpath.dirname(new_page), new_page, archive(old))

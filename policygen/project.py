@@ -263,6 +263,13 @@ def _check_notes(facts: Tenant, docs: dict[str, dict[str, Clause]], located: Loc
                 expected="the id of a clause in one of the tenant's documents",
                 suggestion=did_you_mean(note.clause, clause_ids),
             ))
+        elif note.document is not None and note.clause not in docs.get(note.document, {}):
+            holders = sorted(d for d, clauses in docs.items() if note.clause in clauses)
+            problems.add(located.problem(
+                ("notes", i, "document"), f"document '{note.document}' has no clause '{note.clause}'",
+                expected=f"a document of the tenant with that clause: {', '.join(holders)}",
+                suggestion=did_you_mean(note.document, holders),
+            ))
 
 
 def tenant_digest(folder: Path) -> str:

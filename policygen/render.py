@@ -27,6 +27,7 @@ from . import markdown
 from .clauses import Clause
 from .errors import InputError, Problem, did_you_mean
 from .facts import Tenant
+from .wording import Joiner, has_bound, join_words, needs_article
 
 OPEN, CLOSE = "\ue000", "\ue001"  # private-use characters: Markdown gives them no meaning
 TOKEN = re.compile(OPEN + r"(\d+)" + CLOSE)
@@ -103,6 +104,33 @@ def f_join(items: Iterable[Any], sep: str = ", ", last: str | None = None) -> Ma
     return Markup(sep.join(parts))
 
 
+def _word_list(items: Iterable[Any], joiner: Joiner) -> Markup:
+    parts = [str(i) if isinstance(i, Markup) else str(_placeholder(as_text(i))) for i in items]
+    return Markup(join_words(parts, joiner, _locale.get()))
+
+
+def f_list_and(items: Iterable[Any]) -> Markup:
+    """'a, b and c' with the page language's word for "and"."""
+    return _word_list(items, "and")
+
+
+def f_list_or(items: Iterable[Any]) -> Markup:
+    """'a, b or c' with the page language's word for "or"."""
+    return _word_list(items, "or")
+
+
+def f_country(value: Any) -> Markup:
+    """A country inside a sentence, with its article when it takes one: 'the United Kingdom'."""
+    text = as_text(value)
+    return Markup("the ") + _placeholder(text) if needs_article(text) else _placeholder(text)
+
+
+def f_up_to(value: Any) -> Markup:
+    """A duration as a limit: 'up to 90 days', never 'up to up to 90 days'."""
+    text = as_text(value)
+    return _placeholder(text) if has_bound(text) else Markup("up to ") + _placeholder(text)
+
+
 def f_date(value: dt.date, form: str = "long") -> Markup:
     return _placeholder(format_day(value, _locale.get(), form))
 
@@ -142,7 +170,8 @@ def clause_environment(content: Path) -> jinja2.Environment:
     )
     for name in _UNSAFE:
         env.filters.pop(name, None)
-    env.filters.update(mailto=f_mailto, tel=f_tel, url=f_url, join=f_join, date=f_date, cell=f_cell, stop=f_stop)
+    env.filters.update(mailto=f_mailto, tel=f_tel, url=f_url, join=f_join, date=f_date, cell=f_cell, stop=f_stop,
+                       list_and=f_list_and, list_or=f_list_or, country=f_country, up_to=f_up_to)
     return env
 
 
@@ -274,9 +303,19 @@ class ClauseRenderer:
             # After the facts are in, so a fact inside an author's href="" is checked like any URL.
             body = markdown.sanitize(body)
         if notes:
-            body += "".join(f'<p class="note">{html.escape(n)}</p>\n' for n in notes)
+            body = _with_notes(body, notes)
         body, headings = _anchor_headings(_label_tables(body), clause.id)
         return RenderedClause(clause.id, clause.meta.title, clause.meta.order, body, headings, clause.file)
+
+
+def _with_notes(body: str, notes: list[str]) -> str:
+    """The tenant's notes in their clause: after the clause's own text, before its first sub-heading.
+
+    At the very end they would read as part of whatever sub-section came last.
+    """
+    block = "".join(f'<p class="note">{html.escape(n)}</p>\n' for n in notes)
+    first = re.search(r"<h[3-6][ >]", body)
+    return body + block if first is None else body[:first.start()] + block + body[first.start():]
 
 
 _SUBHEADING = re.compile(r"<h([3-6])>(.*?)</h\1>", re.S)
@@ -449,7 +488,8 @@ def render_document(renderer: ClauseRenderer, slug: str, tenant: Tenant, doc_id:
     context["document"] = {"id": doc_id, "title": title}
     notes: dict[str, list[str]] = {}
     for note in tenant.notes:
-        notes.setdefault(note.clause, []).append(note.text)
+        if note.document in (None, doc_id):
+            notes.setdefault(note.clause, []).append(note.text)
     problems: list[Problem] = []
     rendered: list[RenderedClause] = []
     for clause in clauses.values():

@@ -180,7 +180,8 @@ def _organisation_block(basics: TenantBasics) -> str:
     for key, value, example in fields:
         # JSON strings are YAML double-quoted scalars: any name is kept as text.
         lines.append(f"  {key}: {json.dumps(value, ensure_ascii=False)}" if value else f"  # {key}: {example}")
-    lines += ["  # website: https://www.example.org", "  # address:", "  #   lines: [1 Example Street]",
+    lines += ["  # role: controller  # or processor, controller_and_processor; never assumed",
+              "  # website: https://www.example.org", "  # address:", "  #   lines: [1 Example Street]",
               "  #   locality: Town", "  #   country: Country"]
     if not any(value for _, value, _ in fields):  # nothing known yet: the whole block is a placeholder
         lines = ["# organisation:"] + ["#   " + line[4:] for line in lines[1:]]

@@ -229,10 +229,24 @@ class DocumentPages:
     def date(self, day: dt.date) -> str:
         return format_day(day, self.tenant.facts.locale)
 
-    def page(self, path: str, kind: str, view: PageView, version: str | None, effective: dt.date | None) -> None:
+    def page(self, path: str, kind: str, view: PageView, version: str | None, effective: dt.date | None,
+             released: Snapshot | None = None) -> None:
         root = "../" * path.count("/")
-        self.outputs.append(Output(path, kind, self.theme.render("document.html", page=view, root=root, **self.common),
+        common = self.as_released(released) if released is not None else self.common
+        self.outputs.append(Output(path, kind, self.theme.render("document.html", page=view, root=root, **common),
                                    tenant=self.tenant.slug, document=self.doc.id, version=version, effective=effective))
+
+    def as_released(self, snap: Snapshot) -> dict[str, Any]:
+        """The page's surroundings for a released version: the tenant's name and branding as released.
+
+        A renamed or rebranded tenant must not rewrite what an old version showed. The logo is the
+        tenant's current file, and only when the version named the same file.
+        """
+        facts, now = snap.facts, self.common["tenant"]
+        logo = now.logo if facts.theme.logo and facts.theme.logo == self.tenant.facts.theme.logo else None
+        view = replace(now, name=facts.name, legal_name=facts.organisation.legal_name, logo=logo,
+                       accent=facts.theme.accent)
+        return {**self.common, "tenant": view, "accent": facts.theme.accent}
 
     def snapshot_view(self, snap: Snapshot, at: str, banners: list[Banner]) -> PageView:
         return PageView(snap.title, snap.effective, snap.released, snap.label, snap.clauses, tuple(banners),
@@ -272,7 +286,7 @@ class DocumentPages:
                 banners.append(Banner("upcoming", f"This policy changes on {self.date(later.effective)}.",
                                       (Link(href(self.paths.archive(later), at, None), "Read the new version"),
                                        Link(href(changes, at, None), "See what changes"))))
-        self.page(at, "page", self.snapshot_view(shown, at, banners), shown.label, shown.effective)
+        self.page(at, "page", self.snapshot_view(shown, at, banners), shown.label, shown.effective, shown)
 
     def archive(self, snap: Snapshot) -> None:
         at, current = self.paths.archive(snap), in_force(self.releases, self.today)
@@ -290,7 +304,7 @@ class DocumentPages:
                 "superseded", f"This is an old version. It was in force from {self.date(snap.effective)} until "
                               f"{self.date(following.effective)}, when version {following.version} replaced it.",
                 (Link(href(self.paths.archive(following), at, None), f"Read version {following.version}"), stable)))
-        self.page(at, "archive", self.snapshot_view(snap, at, banners), snap.label, snap.effective)
+        self.page(at, "archive", self.snapshot_view(snap, at, banners), snap.label, snap.effective, snap)
         snapshot_file = None
         if snap.path is not None and snap.path.is_relative_to(self.project.root):
             snapshot_file = snap.path.relative_to(self.project.root).as_posix()

@@ -274,11 +274,13 @@ def one_app(theme: Theme, slug: str, app: App, document: Shown, notice: Output |
         banner = re.sub(r'<html lang="([^"]*)">', lambda m: f'<html lang="{m.group(1)}" dir="{view.dir}">', banner, count=1)
         add("notice", "notice.html", None, banner.encode())
 
-    label_files = [
-        ("apple-privacy", "apple-privacy.json", labels.apple_json()),
-        ("play-data-safety", "play-data-safety.csv", labels.play_csv()),
-        ("play-data-safety-answers", "play-data-safety.json", labels.play_json()),
-    ]
+    # A store's label only for the platforms the app is said to ship on: no platforms, no labels.
+    label_files = []
+    if "ios" in app.platforms:
+        label_files.append(("apple-privacy", "apple-privacy.json", labels.apple_json()))
+    if "android" in app.platforms:
+        label_files += [("play-data-safety", "play-data-safety.csv", labels.play_csv()),
+                        ("play-data-safety-answers", "play-data-safety.json", labels.play_json())]
     outputs = [o for *_, o in snippets]
     outputs += [_out(f"{base}/{rel}", "label", data, slug, app.id, None, None) for _, rel, data in label_files]
     body = {

@@ -52,7 +52,7 @@ def test_manifest_lists_every_file_written_with_its_kind_and_hash(project: Path)
     import hashlib
 
     assert page["sha256"] == hashlib.sha256((report.out / page["path"]).read_bytes()).hexdigest()
-    assert set(data["tenants"]) == {"ims-pro", "ims-global", "ihm-connect"}
+    assert set(data["tenants"]) == {"example-fitness", "ims-pro", "ims-global", "ihm-connect"}
 
 
 def test_two_builds_of_the_same_input_are_byte_identical(project: Path, tmp_path: Path) -> None:
@@ -95,13 +95,14 @@ def test_editing_one_tenant_re_renders_only_that_tenant(project: Path) -> None:
     edit(project / "tenants" / "ims-pro" / "tenant.yaml", "To upload attachments", "To upload files")
     report = build(project, out, opts(drafts=True))
     assert report.rendered_tenants == ["ims-pro"]
-    assert "To upload files" in (out / "ims-pro" / "privacy-policy" / "draft" / "index.html").read_text(encoding="utf-8")
+    assert "To upload files" in (out / "ims-pro" / "privacy-policy" / "index.html").read_text(encoding="utf-8")
 
 
 def test_editing_a_clause_re_renders_only_the_tenants_whose_documents_use_it(project: Path) -> None:
     out = project / "build"
     build(project, out, opts())
-    edit(project / "content" / "data-deletion-policy" / "040-backups.md", "for good", "permanently")
+    edit(project / "content" / "data-deletion-policy" / "030-confirmation.md", "{{ deletion.confirmation }}",
+         "Confirmation: {{ deletion.confirmation }}")
     report = build(project, out, opts())
     assert report.rendered_tenants == ["ihm-connect"]
 
@@ -119,7 +120,7 @@ def test_a_theme_change_re_renders_every_tenant(project: Path) -> None:
     build(project, out, opts())
     edit(project / "themes" / "default" / "templates" / "base.html", "Skip to content", "Skip to the policy")
     report = build(project, out, opts())
-    assert report.rendered_tenants == ["ihm-connect", "ims-global", "ims-pro"]
+    assert report.rendered_tenants == ["example-fitness", "ihm-connect", "ims-global", "ims-pro"]
 
 
 def test_a_long_lived_builder_rebuilds_one_tenant_from_memory(project: Path) -> None:
@@ -173,7 +174,7 @@ def test_a_copy_of_the_project_builds_without_the_repository(tmp_path: Path) -> 
     copy = copy_project(tmp_path / "elsewhere")
     shutil.rmtree(copy / "tenants" / "ims-pro")
     report = build(copy, copy / "build", opts())
-    assert report.tenants == ["ihm-connect", "ims-global"]
+    assert report.tenants == ["example-fitness", "ihm-connect", "ims-global"]
     assert REPO not in report.out.parents
 
 

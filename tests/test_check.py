@@ -109,7 +109,7 @@ def test_json_output_has_summary_tenants_and_findings() -> None:
     data = json.loads(result.output)
     assert result.exit_code == 1
     assert data["today"] == "2026-11-22"
-    assert [t["tenant"] for t in data["tenants"]] == ["ihm-connect", "ims-global", "ims-pro"]
+    assert [t["tenant"] for t in data["tenants"]] == ["example-fitness", "ihm-connect", "ims-global", "ims-pro"]
     pro = next(t for t in data["tenants"] if t["tenant"] == "ims-pro")
     assert pro["errors"] == len(SEED_ERRORS["ims-pro"])
     board = next(f for f in pro["findings"] if f["id"] == "dpdp.board")
@@ -170,9 +170,10 @@ def test_links_that_lead_nowhere_are_errors(project: Path) -> None:
         "See [our rights section](#rights), [a missing one](#nowhere), [an index](../../index.html) "
         "and [a lost page](../missing/index.html).\n", encoding="utf-8")
     dead = [f for f in findings(check(project, ["ims-pro"], TODAY), "ims-pro") if f.id == "link.dead"]
-    # Checked on every page the clause is on: the published one and the draft of unreleased edits.
+    # Checked on every page the clause is on: the published one and each app's snippets of it.
     hrefs = {re.search(r"link '([^']+)'", f.message).group(1) for f in dead}  # type: ignore[union-attr]
-    assert hrefs == {"#nowhere", "../missing/index.html"}
+    assert {"#nowhere", "../missing/index.html"} <= hrefs
+    assert all(h.endswith(("#nowhere", "/missing/index.html")) for h in hrefs), hrefs
     assert all(f.level == "error" and f.document == "privacy-policy" for f in dead)
 
 
@@ -264,3 +265,26 @@ def test_verbose_lists_the_score_of_every_clause() -> None:
     line = next(l for l in short.splitlines() if "hardest to read" in l)
     full = next(l for l in every.splitlines() if "hardest to read" in l)
     assert line.count("privacy-policy#") == 3 and full.count("privacy-policy#") > 10
+
+
+# --- unknowns the law requires are reported, never filled in -------------------------------------------
+
+
+def test_an_unstated_role_is_reported_as_not_saying_who_the_controller_is(project: Path) -> None:
+    data = yaml.safe_load((project / "tenants/ims-global/tenant.yaml").read_text(encoding="utf-8"))
+    organisation = {k: v for k, v in data["organisation"].items() if k != "role"}
+    edit(project, "ims-global", {"organisation": organisation})
+    assert "gdpr.identity" in ids(check(project, ["ims-global"], TODAY), "ims-global", "error")
+    edit(project, "ims-global", {"organisation": {**organisation, "role": "controller"}})
+    assert "gdpr.identity" not in ids(check(project, ["ims-global"], TODAY), "ims-global", "error")
+
+
+def test_california_needs_selling_stated_not_assumed(project: Path) -> None:
+    edit(project, "ims-global", {"jurisdictions": ["us_ca"]})
+    found = ids(check(project, ["ims-global"], TODAY), "ims-global", "error")
+    assert {"ccpa.sold-shared", "ccpa.under-16"} <= found  # nothing says whether data is sold, or children's
+    children = yaml.safe_load((project / "tenants/ims-global/tenant.yaml").read_text(encoding="utf-8"))["children"]
+    edit(project, "ims-global", {"sharing": {"sells": False},
+                                 "children": {**children, "sells_or_shares_under_16": False}})
+    found = ids(check(project, ["ims-global"], TODAY), "ims-global", "error")
+    assert not {"ccpa.sold-shared", "ccpa.under-16"} & found

@@ -191,7 +191,7 @@ def sites(tmp_path: Path) -> tuple[Path, Path, bytes, bytes]:
     return project, out, previous, expected
 
 
-POINTS = [("before-write", 1), ("mid-write", 1), ("mid-write", 30), ("before-swap", 1), ("after-swap", 1),
+POINTS = [("before-write", 1), ("mid-write", 1), ("mid-write", 12), ("before-swap", 1), ("after-swap", 1),
           ("mid-cleanup", 1)]
 
 

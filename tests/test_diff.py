@@ -17,7 +17,7 @@ from policygen.errors import InputError
 from policygen.rules import load_rules
 from policygen.versions import load_releases
 
-SEEDS = ("ihm-connect", "ims-global", "ims-pro")
+DEMO = "example-fitness"  # the invented demo tenant: two released versions
 
 
 def invoke(project: Path, *args: str) -> Result:
@@ -78,17 +78,17 @@ def test_a_reworded_clause_with_unchanged_facts_needs_review_unless_marked_edito
 
 
 def test_unchanged_working_tree_reports_no_change(project: Path) -> None:
-    data = diff_json(project, "ims-pro")
+    data = diff_json(project, DEMO)
     assert (data["tier"], data["findings"], data["clauses"]) == ("none", [], [])
     assert (data["from"], data["to"]) == ("2", "working")
 
 
 def test_json_report_has_the_documented_shape(project: Path) -> None:
-    edit_facts(project, "ims-pro", add_advertisers)
-    data = diff_json(project, "ims-pro", "--document", "privacy-policy")
+    edit_facts(project, DEMO, add_advertisers)
+    data = diff_json(project, DEMO, "--document", "privacy-policy")
     assert list(data) == ["tenant", "document", "from", "to", "effective", "tier", "notice", "summary", "findings",
                           "clauses"]
-    assert (data["tenant"], data["document"], data["tier"], data["notice"]) == ("ims-pro", "privacy-policy",
+    assert (data["tenant"], data["document"], data["tier"], data["notice"]) == (DEMO, "privacy-policy",
                                                                                 "material", True)
     [finding] = data["findings"]
     assert {k: finding[k] for k in ("path", "change", "old", "tier", "rule")} == {
@@ -97,12 +97,12 @@ def test_json_report_has_the_documented_shape(project: Path) -> None:
     assert "WP260 rev.01 para 30" in finding["source"]
     [clause] = data["clauses"]
     assert clause["id"] == "sharing" and clause["review"] == "follows-facts"
-    assert clause["words"] == [{"old": "", "new": "Advertising networks"}]
+    assert clause["words"] == [{"old": "", "new": "Advertising networks."}]
 
 
 def test_text_report_names_path_tier_rule_and_source(project: Path) -> None:
-    edit_facts(project, "ims-pro", add_advertisers)
-    result = invoke(project, "diff", "ims-pro")
+    edit_facts(project, DEMO, add_advertisers)
+    result = invoke(project, "diff", DEMO)
     assert result.exit_code == 0
     assert "tier: material" in result.output
     assert "recipients[advertisers] added" in result.output
@@ -111,18 +111,18 @@ def test_text_report_names_path_tier_rule_and_source(project: Path) -> None:
 
 
 def test_fail_on_exits_1_when_the_tier_is_reached_and_0_below(project: Path) -> None:
-    edit_facts(project, "ims-pro", add_advertisers)
-    assert invoke(project, "diff", "ims-pro", "--fail-on", "material").exit_code == 1
-    assert invoke(project, "diff", "ims-pro", "--fail-on", "minor").exit_code == 1
-    assert invoke(project, "diff", "ims-pro", "--fail-on", "consent").exit_code == 0
+    edit_facts(project, DEMO, add_advertisers)
+    assert invoke(project, "diff", DEMO, "--fail-on", "material").exit_code == 1
+    assert invoke(project, "diff", DEMO, "--fail-on", "minor").exit_code == 1
+    assert invoke(project, "diff", DEMO, "--fail-on", "consent").exit_code == 0
 
 
 def test_bad_usage_exits_2_with_a_clear_message(project: Path) -> None:
-    result = invoke(project, "diff", "ims-pro", "--fail-on", "materal")
+    result = invoke(project, "diff", DEMO, "--fail-on", "materal")
     assert result.exit_code == 2 and "did you mean 'material'" in result.output
-    result = invoke(project, "diff", "ims-pro", "--from", "7")
+    result = invoke(project, "diff", DEMO, "--from", "7")
     assert result.exit_code == 2 and "no version '7'" in result.output and "1, 2" in result.output
-    result = invoke(project, "diff", "ims-pro", "--document", "privacy-polcy")
+    result = invoke(project, "diff", DEMO, "--document", "privacy-polcy")
     assert result.exit_code == 2 and "did you mean 'privacy-policy'" in result.output
     result = invoke(project, "diff", "nobody")
     assert result.exit_code == 2
@@ -132,27 +132,27 @@ def test_a_document_never_released_cannot_be_diffed_yet(tmp_path: Path) -> None:
     from conftest import copy_project
 
     project = copy_project(tmp_path / "p", releases=False)
-    result = invoke(project, "diff", "ims-pro")
+    result = invoke(project, "diff", DEMO)
     assert result.exit_code == 2 and "no released version" in result.output and "policygen release" in result.output
 
 
 def test_a_typo_fixed_in_a_clause_needs_review(project: Path) -> None:
     replace_in(project / "content" / "privacy-policy" / "010-introduction.md", "This policy explains",
                "This policy explians")
-    data = diff_json(project, "ims-pro")
+    data = diff_json(project, DEMO)
     assert data["findings"] == []
     assert data["tier"] == "needs-review"
     assert [(c["id"], c["review"], c["words"]) for c in data["clauses"]] == [
         ("introduction", "needs-review", [{"old": "explains", "new": "explians"}])]
-    assert invoke(project, "diff", "ims-pro", "--fail-on", "needs-review").exit_code == 1
-    assert invoke(project, "diff", "ims-pro", "--fail-on", "minor").exit_code == 0
+    assert invoke(project, "diff", DEMO, "--fail-on", "needs-review").exit_code == 1
+    assert invoke(project, "diff", DEMO, "--fail-on", "minor").exit_code == 0
 
 
 def test_a_clause_rewritten_with_a_fact_change_still_needs_review(project: Path) -> None:
-    edit_facts(project, "ims-pro", add_advertisers)
+    edit_facts(project, DEMO, add_advertisers)
     replace_in(project / "content" / "privacy-policy" / "010-introduction.md", "This policy explains",
                "This policy sets out")
-    data = diff_json(project, "ims-pro")
+    data = diff_json(project, DEMO)
     reviews = {c["id"]: c["review"] for c in data["clauses"]}
     assert reviews == {"introduction": "needs-review", "sharing": "follows-facts"}
     assert data["tier"] == "material"
@@ -160,9 +160,9 @@ def test_a_clause_rewritten_with_a_fact_change_still_needs_review(project: Path)
 
 def test_theme_changes_alone_are_no_change(project: Path) -> None:
     replace_in(project / "themes" / "default" / "templates" / "document.html", "<h1>", '<h1 class="big">')
-    data = diff_json(project, "ims-pro")
+    data = diff_json(project, DEMO)
     assert data["tier"] == "none"
-    result = invoke(project, "release", "ims-pro", "--effective", "2027-01-01", "--released", "2026-11-01")
+    result = invoke(project, "release", DEMO, "--effective", "2027-01-01", "--released", "2026-11-01")
     assert result.exit_code == 1 and "nothing to release" in result.output
 
 
@@ -171,6 +171,7 @@ def test_retention_lengthened_in_the_working_tree_reads_as_a_notice_line(project
         period = next(p for p in data["retention"]["periods"] if p["id"] == "user-account")
         period["period"] = "30 business days"
 
+    assert invoke(project, "release", "ihm-connect", "--effective", "2025-06-01", "--released", "2025-06-01").exit_code == 0
     edit_facts(project, "ihm-connect", longer)
     data = diff_json(project, "ihm-connect", "--document", "data-deletion-policy")
     [finding] = [f for f in data["findings"] if f["path"].startswith("retention")]
@@ -193,17 +194,19 @@ def test_a_project_rules_file_adjusts_a_default_rule(project: Path) -> None:
 
 
 def test_a_tenant_rule_is_tried_before_the_defaults(project: Path) -> None:
-    (project / "tenants" / "ims-pro" / "rules.yaml").write_text(yaml.safe_dump({"rules": [{
+    (project / "tenants" / DEMO / "rules.yaml").write_text(yaml.safe_dump({"rules": [{
         "id": "advertising-is-consent", "path": "recipients[*]", "when": {"role": "controller"},
         "tiers": {"added": "consent"}, "sources": ["Our own policy"],
         "say": {"added": "We would share your data with {item}."}}]}), encoding="utf-8")
-    edit_facts(project, "ims-pro", add_advertisers)
-    data = diff_json(project, "ims-pro")
+    edit_facts(project, DEMO, add_advertisers)
+    data = diff_json(project, DEMO)
     [finding] = data["findings"]
     assert (finding["tier"], finding["rule"], finding["source"]) == ("consent", "advertising-is-consent", "Our own policy")
     assert finding["says"] == "We would share your data with Advertising networks."
+    assert invoke(project, "release", "ims-global", "--effective", "2021-11-17", "--released", "2021-11-17").exit_code == 0
+    edit_facts(project, "ims-global", add_advertisers)
     other = diff_json(project, "ims-global")  # other tenants keep the defaults
-    assert other["tier"] == "none"
+    assert other["tier"] == "material"
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -221,7 +224,7 @@ def test_a_bad_rules_file_is_reported_with_file_and_line(project: Path, text: st
         load_rules(project)
     report = "\n".join(p.format(project) for p in caught.value.problems)
     assert expected in report and "rules.yaml:" in report
-    result = invoke(project, "diff", "ims-pro")
+    result = invoke(project, "diff", DEMO)
     assert result.exit_code == 1 and "Traceback" not in result.output
 
 
@@ -237,54 +240,54 @@ def test_the_default_rules_ship_with_the_package() -> None:
 
 
 def test_release_records_the_diff_in_the_snapshot(project: Path) -> None:
-    edit_facts(project, "ims-pro", add_advertisers)
-    result = invoke(project, "release", "ims-pro", "--effective", "2026-12-15", "--released", "2026-11-01")
+    edit_facts(project, DEMO, add_advertisers)
+    result = invoke(project, "release", DEMO, "--effective", "2026-12-15", "--released", "2026-11-01")
     assert result.exit_code == 0, result.output
     assert "material change: We now share data with a new kind of recipient" in result.output
-    snap = load_releases(project / "tenants" / "ims-pro", "privacy-policy")[-1]
+    snap = load_releases(project / "tenants" / DEMO, "privacy-policy")[-1]
     assert snap.tier == "material" and snap.changes["from"] == "2"
     assert [f["path"] for f in snap.changes["findings"]] == ["recipients[advertisers]"]
     assert {c["id"]: c["review"] for c in snap.changes["clauses"]}["sharing"] == "follows-facts"
-    report = diff_document(project, "ims-pro", from_version="2", to_version="3")
+    report = diff_document(project, DEMO, from_version="2", to_version="3")
     assert report.tier == "material"
 
 
 def test_a_material_release_inside_the_notice_period_is_refused(project: Path) -> None:
-    edit_facts(project, "ims-pro", add_advertisers)
-    result = invoke(project, "release", "ims-pro", "--effective", "2026-11-15", "--released", "2026-11-01")
+    edit_facts(project, DEMO, add_advertisers)
+    result = invoke(project, "release", DEMO, "--effective", "2026-11-15", "--released", "2026-11-01")
     assert result.exit_code == 1
     assert "taking effect 14 days after its release" in result.output
     assert "--effective 2026-12-01 or later" in result.output
-    assert len(load_releases(project / "tenants" / "ims-pro", "privacy-policy")) == 2
+    assert len(load_releases(project / "tenants" / DEMO, "privacy-policy")) == 2
 
 
 def test_forcing_a_release_needs_a_reason_which_is_recorded(project: Path) -> None:
-    edit_facts(project, "ims-pro", add_advertisers)
-    args = ("release", "ims-pro", "--effective", "2026-11-15", "--released", "2026-11-01")
+    edit_facts(project, DEMO, add_advertisers)
+    args = ("release", DEMO, "--effective", "2026-11-15", "--released", "2026-11-01")
     assert invoke(project, *args, "--force").exit_code == 2
     result = invoke(project, *args, "--force", "--reason", "Required by a court order")
     assert result.exit_code == 0, result.output
-    snap = load_releases(project / "tenants" / "ims-pro", "privacy-policy")[-1]
+    snap = load_releases(project / "tenants" / DEMO, "privacy-policy")[-1]
     assert snap.changes["forced"] == "Required by a court order"
 
 
 def test_the_notice_period_is_configurable(project: Path) -> None:
     (project / "rules.yaml").write_text("notice_days: 10\n", encoding="utf-8")
-    edit_facts(project, "ims-pro", add_advertisers)
-    result = invoke(project, "release", "ims-pro", "--effective", "2026-11-15", "--released", "2026-11-01")
+    edit_facts(project, DEMO, add_advertisers)
+    result = invoke(project, "release", DEMO, "--effective", "2026-11-15", "--released", "2026-11-01")
     assert result.exit_code == 0, result.output
 
 
 def test_an_editorial_release_records_its_reason(project: Path) -> None:
     replace_in(project / "content" / "privacy-policy" / "010-introduction.md", "This policy explains",
                "This policy describes")
-    result = invoke(project, "release", "ims-pro", "--effective", "2026-11-15", "--released", "2026-11-01",
+    result = invoke(project, "release", DEMO, "--effective", "2026-11-15", "--released", "2026-11-01",
                     "--editorial", "clearer wording, same meaning")
     assert result.exit_code == 0, result.output
-    snap = load_releases(project / "tenants" / "ims-pro", "privacy-policy")[-1]
+    snap = load_releases(project / "tenants" / DEMO, "privacy-policy")[-1]
     assert snap.tier == "editorial"
     assert snap.changes["editorial"] == "clearer wording, same meaning"
-    data = diff_json(project, "ims-pro", "--from", "2", "--to", "3")
+    data = diff_json(project, DEMO, "--from", "2", "--to", "3")
     assert data["tier"] == "editorial"
     assert {c["id"]: c["review"] for c in data["clauses"]} == {"introduction": "editorial",
                                                                "changes": "follows-facts"}  # its effective date
@@ -293,36 +296,27 @@ def test_an_editorial_release_records_its_reason(project: Path) -> None:
 def test_a_reworded_release_without_a_reason_records_needs_review(project: Path) -> None:
     replace_in(project / "content" / "privacy-policy" / "010-introduction.md", "This policy explains",
                "This policy describes")
-    assert invoke(project, "release", "ims-pro", "--effective", "2026-11-15", "--released", "2026-11-01").exit_code == 0
-    snap = load_releases(project / "tenants" / "ims-pro", "privacy-policy")[-1]
+    assert invoke(project, "release", DEMO, "--effective", "2026-11-15", "--released", "2026-11-01").exit_code == 0
+    snap = load_releases(project / "tenants" / DEMO, "privacy-policy")[-1]
     assert snap.tier == "needs-review"
 
 
-# --- the seed tenants' own histories --------------------------------------------------------------
+# --- the demo tenant's history -------------------------------------------------------------------
 
-SEED_HISTORY = {
-    # tenant/document: [(from, to, tier, [(path, change, tier)])]
-    "ihm-connect/privacy-policy": [("1", "2", "minor", [("notes[earlier-versions]", "added", "minor")])],
-    "ims-global/privacy-policy": [("1", "2", "minor", [("notes[earlier-versions]", "added", "minor")])],
-    "ims-pro/privacy-policy": [("1", "2", "minor", [("changes.how_notified", "added", "minor"),
-                                                    ("notes[earlier-versions]", "added", "minor")])],
-}
+DEMO_HISTORY = [("1", "2", "material", [("recipients[coaching]", "added", "material"),
+                                        ("retention.periods[workouts].period", "lengthened", "material")])]
 
 
-@pytest.mark.parametrize("key", sorted(SEED_HISTORY))
-def test_the_seed_tenants_histories_diff_as_expected(key: str) -> None:
-    slug, doc = key.split("/")
-    releases = load_releases(REPO / "tenants" / slug, doc)
+def test_the_demo_tenants_history_diffs_as_expected() -> None:
+    releases = load_releases(REPO / "tenants" / DEMO, "privacy-policy")
     got = []
     for old, new in zip(releases, releases[1:]):
-        report = diff_document(REPO, slug, doc, old.label, new.label)
+        report = diff_document(REPO, DEMO, "privacy-policy", old.label, new.label)
         got.append((old.label, new.label, report.tier, [(f.path, f.change, f.tier) for f in report.findings]))
         assert new.tier == report.tier, "the tier recorded at release matches the diff"
         assert all(c.review == "follows-facts" for c in report.clauses)
-    assert got == SEED_HISTORY[key]
+    assert got == DEMO_HISTORY
 
 
-@pytest.mark.parametrize("slug", SEEDS)
-def test_the_seed_tenants_working_trees_match_their_last_release(slug: str) -> None:
-    for doc in ("privacy-policy",):
-        assert diff_document(REPO, slug, doc).tier == "none"
+def test_the_demo_tenants_working_tree_matches_its_last_release() -> None:
+    assert diff_document(REPO, DEMO, "privacy-policy").tier == "none"

@@ -18,16 +18,19 @@ from policygen.diff import Finding, diff_facts
 from policygen.facts import Tenant
 from policygen.rules import RuleSet, load_rules
 
+# Practice facts are stated explicitly: each case changes a stated answer (unknown to stated is its own test).
 BASE: dict[str, Any] = {
     "organisation": {
-        "legal_name": "Example Ltd", "display_name": "Example", "email": "privacy@example.org",
+        "legal_name": "Example Ltd", "display_name": "Example", "email": "privacy@example.org", "role": "controller",
         "registration": {"number": "123456", "registry": "Companies House"},
         "address": {"lines": ["1 High Street"], "locality": "Leeds", "country": "United Kingdom"},
     },
     "dpo": {"name": "Dana Officer", "email": "dpo@example.org"},
     "data_categories": [
-        {"id": "account", "name": "Account data", "items": ["Name", "Email address"], "retention": "account"},
-        {"id": "usage", "name": "Usage data", "items": ["Pages visited"], "sources": ["automated"]},
+        {"id": "account", "name": "Account data", "items": ["Name", "Email address"], "retention": "account",
+         "required": True, "sold": False, "shared": False},
+        {"id": "usage", "name": "Usage data", "items": ["Pages visited"], "sources": ["automated"],
+         "required": True, "sold": False, "shared": False},
     ],
     "sources": [{"kind": "direct", "description": "Forms you fill in"}],
     "purposes": [
@@ -39,7 +42,7 @@ BASE: dict[str, Any] = {
     ],
     "marketing": {"basis": "consent", "opt_out": "Use the unsubscribe link."},
     "apps": [{"id": "app", "name": "Example App", "audience": "customers",
-              "permissions": [{"id": "camera", "reason": "To scan receipts"}]}],
+              "permissions": [{"id": "camera", "reason": "To scan receipts", "optional": True}]}],
     "recipients": [{"id": "hosting", "category": "Cloud hosting providers", "names": ["Hostco"],
                     "location": "United Kingdom", "purposes": ["service"]}],
     "transfers": [{"id": "us", "destination": "the United States", "mechanism": ["Standard contractual clauses"],
@@ -50,10 +53,13 @@ BASE: dict[str, Any] = {
             {"id": "account", "data": "Account data", "period": "18 months"},
             {"id": "logs", "data": "Server logs", "criteria": "While needed for security"},
         ],
-        "backups": {"period": "90 days"},
+        "backups": {"period": "90 days", "encrypted": True},
     },
     "deletion": {"how": "Email us.", "timelines": ["account"]},
-    "children": {"min_age": 16, "statement": "Not for children."},
+    "children": {"min_age": 16, "statement": "Not for children.", "directed_at_children": False, "consent": "none",
+                 "sells_or_shares_under_16": False},
+    "sharing": {"sells": False, "rents": False, "shares_for_advertising": False},
+    "changes": {"how_notified": ["page"]},
     "rights": [{"id": "access"}, {"id": "erasure", "how": "Use the account page."}],
     "requests": {"channels": [{"kind": "email", "value": "privacy@example.org"},
                               {"kind": "url", "value": "https://example.org/privacy"}],

@@ -20,6 +20,7 @@ A = "{http://www.w3.org/2005/Atom}"
 SM = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 BASE = "https://policies.example.org/"
 RFC3339 = "%Y-%m-%dT%H:%M:%SZ"
+DEMO = "example-fitness"  # the invented demo tenant: the only one with released versions
 
 
 @pytest.fixture(scope="module")
@@ -27,9 +28,9 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> BuildReport:
     """The example project (with its releases and base_url) built on a fixed date, with drafts."""
     project = copy_project(tmp_path_factory.mktemp("feeds") / "project")
     (project / "policygen.yaml").write_text(f"base_url: {BASE}\n", encoding="utf-8")
-    facts = project / "tenants" / "ims-pro" / "tenant.yaml"  # an unreleased edit, so a draft is published
-    facts.write_text(facts.read_text(encoding="utf-8").replace("depending on applicable laws", "under the laws that "
-                                                               "apply to you"), encoding="utf-8")
+    facts = project / "tenants" / DEMO / "tenant.yaml"  # an unreleased edit, so a draft is published
+    facts.write_text(facts.read_text(encoding="utf-8").replace("a workout tracking app", "a workout tracking app "
+                                                               "for members"), encoding="utf-8")
     return build(project, project / "build", BuildOptions(today=TODAY, drafts=True))
 
 
@@ -74,19 +75,20 @@ def versions_on_site(out: Path) -> int:
 def test_every_feed_is_valid_atom_with_one_entry_per_version(built: BuildReport) -> None:
     out = built.out
     feeds = sorted(out.rglob("feed.xml"))
-    assert len(feeds) == 1 + 3 + 5  # the site, each tenant, each document
+    assert len(feeds) == 1 + 4 + 6  # the site, each tenant, each document
     for path in feeds:
         check_atom(parse_feed(path))
     site_feed = parse_feed(out / "feed.xml")
-    assert len(site_feed.findall(f"{A}entry")) == versions_on_site(out) == 2 + 2 + 2 + 1 + 1
-    tenant_feed = parse_feed(out / "ims-global" / "feed.xml")
+    assert len(site_feed.findall(f"{A}entry")) == versions_on_site(out) == 2  # only the demo tenant has releases
+    tenant_feed = parse_feed(out / DEMO / "feed.xml")
     assert len(tenant_feed.findall(f"{A}entry")) == 2
-    doc_feed = parse_feed(out / "ims-global" / "privacy-policy" / "feed.xml")
+    doc_feed = parse_feed(out / DEMO / "privacy-policy" / "feed.xml")
     entries = doc_feed.findall(f"{A}entry")
-    assert [e.findtext(f"{A}updated") for e in entries] == ["2026-02-01T00:00:00Z", "2021-11-17T00:00:00Z"]
-    assert doc_feed.findtext(f"{A}updated") == "2026-02-01T00:00:00Z"
+    assert [e.findtext(f"{A}updated") for e in entries] == ["2026-01-15T00:00:00Z", "2025-12-01T00:00:00Z"]
+    assert doc_feed.findtext(f"{A}updated") == "2026-01-15T00:00:00Z"
     assert [e.find(f"{A}link").get("href") for e in entries] == [  # type: ignore[union-attr]
-        BASE + "ims-global/privacy-policy/2026-03-01/", BASE + "ims-global/privacy-policy/2021-11-17/"]
+        BASE + f"{DEMO}/privacy-policy/2026-03-01/", BASE + f"{DEMO}/privacy-policy/2026-01-01/"]
+    assert parse_feed(out / "ims-global" / "privacy-policy" / "feed.xml").findall(f"{A}entry") == []  # nothing released
 
 
 def test_feed_entries_keep_their_ids_across_builds_and_sites(built: BuildReport, tmp_path: Path) -> None:
@@ -116,21 +118,21 @@ def test_the_sitemap_lists_every_public_page_and_no_draft(built: BuildReport) ->
               if o.kind in ("index", "page", "archive", "history") and o.path.endswith(".html") and o.version != "draft"}
     expected = {BASE + (p[: -len("index.html")] if p.endswith("index.html") else p) for p in public}
     assert set(locs) == expected
-    assert BASE + "ims-global/privacy-policy/2021-11-17/" in locs
+    assert BASE + f"{DEMO}/privacy-policy/2026-01-01/" in locs
     assert not any("/draft/" in (loc or "") for loc in locs)
     assert any(o.path.endswith("/draft/index.html") for o in built.outputs)  # a draft exists, and is left out
 
 
 def test_each_version_has_a_json_file_with_its_facts_dates_hashes_and_urls(built: BuildReport) -> None:
-    history = load_releases(built.out.parent / "tenants" / "ims-global", "privacy-policy")
-    data = json.loads((built.out / "ims-global/privacy-policy/2021-11-17/version.json").read_text(encoding="utf-8"))
-    assert (data["version"], data["effective"], data["released"]) == (1, "2021-11-17", "2021-11-17")
+    history = load_releases(built.out.parent / "tenants" / DEMO, "privacy-policy")
+    data = json.loads((built.out / f"{DEMO}/privacy-policy/2026-01-01/version.json").read_text(encoding="utf-8"))
+    assert (data["version"], data["effective"], data["released"]) == (1, "2026-01-01", "2025-12-01")
     assert data["sha256"] == history[0].hash and data["previous_sha256"] is None
     assert data["replaced_by"] == {"version": 2, "effective": "2026-03-01"}
-    assert data["facts"]["organisation"]["legal_name"] == "Integrated Management Solutions (Global) Ltd"
-    assert data["snapshot"] == "tenants/ims-global/releases/privacy-policy/0001-2021-11-17.json"
-    assert data["urls"]["page"] == BASE + "ims-global/privacy-policy/2021-11-17/"
-    assert data["paths"]["stable"] == "ims-global/privacy-policy/index.html"
+    assert data["facts"]["organisation"]["legal_name"] == "Example Fitness Ltd"
+    assert data["snapshot"] == f"tenants/{DEMO}/releases/privacy-policy/0001-2026-01-01.json"
+    assert data["urls"]["page"] == BASE + f"{DEMO}/privacy-policy/2026-01-01/"
+    assert data["paths"]["stable"] == f"{DEMO}/privacy-policy/index.html"
     assert [c["id"] for c in data["clauses"]][:2] == ["introduction", "controller"]
     for path in data["paths"].values():
         assert (built.out / path).is_file(), path
@@ -143,41 +145,41 @@ def test_the_manifest_lists_every_file_that_exists_and_nothing_else(built: Build
     on_disk = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
     assert listed == on_disk - {"manifest.json"}
     kinds = {f["path"]: f["kind"] for f in manifest["files"]}
-    assert kinds["feed.xml"] == kinds["ims-global/feed.xml"] == kinds["ims-global/privacy-policy/feed.xml"] == "feed"
+    assert kinds["feed.xml"] == kinds[f"{DEMO}/feed.xml"] == kinds[f"{DEMO}/privacy-policy/feed.xml"] == "feed"
     assert kinds["sitemap.xml"] == "data"
-    assert kinds["ims-global/privacy-policy/2026-03-01/version.json"] == "data"
-    assert kinds["ims-global/privacy-policy/2026-03-01/index.html"] == "archive"
-    assert kinds["ims-global/privacy-policy/history/index.html"] == "history"
+    assert kinds[f"{DEMO}/privacy-policy/2026-03-01/version.json"] == "data"
+    assert kinds[f"{DEMO}/privacy-policy/2026-03-01/index.html"] == "archive"
+    assert kinds[f"{DEMO}/privacy-policy/history/index.html"] == "history"
 
 
 def test_feeds_and_version_files_are_byte_identical_across_builds(built: BuildReport, tmp_path: Path) -> None:
     again = build(built.out.parent, tmp_path / "again", BuildOptions(today=TODAY, drafts=True))
-    for rel in ("feed.xml", "sitemap.xml", "ims-pro/feed.xml", "ims-pro/privacy-policy/2026-10-01/version.json"):
+    for rel in ("feed.xml", "sitemap.xml", f"{DEMO}/feed.xml", f"{DEMO}/privacy-policy/2026-03-01/version.json"):
         assert (again.out / rel).read_bytes() == (built.out / rel).read_bytes(), rel
 
 
 def test_facts_in_feeds_stay_text_and_the_feed_stays_well_formed(tmp_path: Path) -> None:
     project = copy_project(tmp_path / "project")
-    facts = project / "tenants" / "ims-pro" / "tenant.yaml"
+    facts = project / "tenants" / DEMO / "tenant.yaml"
     text = facts.read_text(encoding="utf-8")
     facts.write_text(text.replace("  legal_name: ", '  legal_name: "<b>Evil</b> & Co\\v ]]> "\n  x_old_legal_name: ', 1)
                      .replace("  x_old_legal_name: ", "  # ", 1), encoding="utf-8")
     from policygen.versions import release
-    release(project, "ims-pro", dt.date(2027, 1, 1), released=dt.date(2026, 11, 1))
+    release(project, DEMO, dt.date(2027, 1, 1), released=dt.date(2026, 11, 1))
     report = build(project, project / "build", BuildOptions(today=TODAY))
-    for path in ("feed.xml", "ims-pro/feed.xml", "ims-pro/privacy-policy/feed.xml"):
+    for path in ("feed.xml", f"{DEMO}/feed.xml", f"{DEMO}/privacy-policy/feed.xml"):
         feed = parse_feed(report.out / path)  # well-formed despite the control character
         check_atom(feed)
         titles = [e.findtext(f"{A}title") or "" for e in feed.findall(f"{A}entry")]
         assert any(t.startswith("<b>Evil</b> & Co ]]> : Privacy Policy, version 3") for t in titles), titles
-    version = json.loads((report.out / "ims-pro/privacy-policy/2027-01-01/version.json").read_text(encoding="utf-8"))
+    version = json.loads((report.out / f"{DEMO}/privacy-policy/2027-01-01/version.json").read_text(encoding="utf-8"))
     assert version["organisation"] == "<b>Evil</b> & Co\v ]]> "
 
 
 def test_pages_advertise_their_feed(built_without_base_url: BuildReport) -> None:
     out = built_without_base_url.out
-    for page in ("index.html", "ims-pro/index.html", "ims-pro/privacy-policy/index.html",
-                 "ims-pro/privacy-policy/2026-04-01/index.html", "ims-pro/privacy-policy/history/index.html"):
+    for page in ("index.html", "ims-pro/index.html", "ims-pro/privacy-policy/index.html", f"{DEMO}/index.html",
+                 f"{DEMO}/privacy-policy/2026-01-01/index.html", f"{DEMO}/privacy-policy/history/index.html"):
         html = BeautifulSoup((out / page).read_text(encoding="utf-8"), "html.parser")
         link = html.find("link", attrs={"rel": "alternate", "type": "application/atom+xml"})
         assert link is not None, page

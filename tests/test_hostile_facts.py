@@ -97,9 +97,12 @@ def base_facts() -> dict[str, Any]:
     """ims-global's facts plus the blocks it lacks, so nearly every kind of string fact is there."""
     data: dict[str, Any] = yaml.safe_load((REPO / "tenants/ims-global/tenant.yaml").read_text(encoding="utf-8"))
     data.setdefault("apps", []).append({"id": "app", "name": "App", "audience": "everyone", "platforms": ["android", "ios"],
+                                        "encrypted_in_transit": True,
                                         "permissions": [{"id": "camera", "name": "Camera", "reason": "photos"}]})
     for category in data["data_categories"]:  # app-store labels need them once an app collects the data
         category.setdefault("store_types", ["other", "photos"])
+        for answer in ("linked", "tracking", "required", "ephemeral", "sold", "shared"):
+            category.setdefault(answer, answer in ("linked", "required"))
     for purpose in data["purposes"]:
         purpose.setdefault("store_purpose", "other")
     data.setdefault("products", []).append({"id": "product", "name": "Product", "description": "a product"})

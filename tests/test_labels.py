@@ -20,12 +20,30 @@ from policygen.labels import app_labels, vocabulary
 from policygen.site import BuildOptions, BuildReport, build
 
 APP = "ims-pro/apps/customer-app"
+# IMS Pro's source says nothing the stores ask, so the example writes no labels for its apps. These tests
+# give a copy of it the answers an app team would (a test fixture, not IMS Pro's statements).
+ANSWERS = "    linked: true\n    tracking: false\n    ephemeral: false\n    required: true\n    sold: false\n    shared: false\n"
+
+
+def with_store_answers(project: Path) -> Path:
+    facts = project / "tenants/ims-pro/tenant.yaml"
+    text = re.sub(r"(    store_types: \[[^\]]*\]\n)", lambda m: m.group(1) + ANSWERS, facts.read_text(encoding="utf-8"))
+    for app in ("customer-app", "field-app"):
+        text = text.replace(f"  - id: {app}\n", f"  - id: {app}\n    platforms: [android, ios]\n    encrypted_in_transit: true\n")
+    facts.write_text(text, encoding="utf-8")
+    return project
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    """An unversioned copy of the example: no released version stands in front, so edits show at once."""
-    return copy_project(tmp_path / "project", releases=False)
+    """An unversioned copy of the example, IMS Pro's apps with store answers."""
+    return with_store_answers(copy_project(tmp_path / "project", releases=False))
+
+
+@pytest.fixture(scope="module")
+def labelled_site(tmp_path_factory: pytest.TempPathFactory) -> BuildReport:
+    project = with_store_answers(copy_project(tmp_path_factory.mktemp("labels") / "project", releases=False))
+    return build(project, project / "out", BuildOptions(tenants=["ims-pro"]))
 
 
 def read(report: BuildReport, path: str) -> bytes:
@@ -54,8 +72,8 @@ def csv_answers(data: bytes) -> dict[tuple[str, str], str]:
 # --- the exports ---------------------------------------------------------------------------------------
 
 
-def test_apple_privacy_lists_each_data_type_with_purposes_and_linkage(example_site: BuildReport) -> None:
-    entries = json.loads(read(example_site, f"{APP}/apple-privacy.json"))
+def test_apple_privacy_lists_each_data_type_with_purposes_and_linkage(labelled_site: BuildReport) -> None:
+    entries = json.loads(read(labelled_site, f"{APP}/apple-privacy.json"))
     by_type = {e["category"]: e for e in entries}
     assert {"NAME", "EMAIL_ADDRESS", "PHONE_NUMBER", "USER_ID", "PHOTOS_OR_VIDEOS", "CUSTOMER_SUPPORT",
             "PRODUCT_INTERACTION", "CRASH_DATA", "PERFORMANCE_DATA"} <= set(by_type)
@@ -66,8 +84,8 @@ def test_apple_privacy_lists_each_data_type_with_purposes_and_linkage(example_si
     assert set(by_type) <= set(vocabulary().apple_types)
 
 
-def test_play_csv_answers_every_form_question_in_the_console_import_format(example_site: BuildReport) -> None:
-    answers = csv_answers(read(example_site, f"{APP}/play-data-safety.csv"))
+def test_play_csv_answers_every_form_question_in_the_console_import_format(labelled_site: BuildReport) -> None:
+    answers = csv_answers(read(labelled_site, f"{APP}/play-data-safety.csv"))
     assert answers[("PSL_DATA_COLLECTION_COLLECTS_PERSONAL_DATA", "")] == "true"
     assert answers[("PSL_DATA_COLLECTION_ENCRYPTED_IN_TRANSIT", "")] == "true"
     assert answers[("PSL_DATA_COLLECTION_USER_REQUEST_DELETE", "")] == "true"
@@ -84,8 +102,8 @@ def test_play_csv_answers_every_form_question_in_the_console_import_format(examp
     assert not any(q.startswith("PSL_DATA_USAGE_RESPONSES:PSL_PRECISE_LOCATION") for q, _ in answers)
 
 
-def test_play_answers_carry_the_deletion_method_from_the_policy(example_site: BuildReport) -> None:
-    body = json.loads(read(example_site, f"{APP}/play-data-safety.json"))
+def test_play_answers_carry_the_deletion_method_from_the_policy(labelled_site: BuildReport) -> None:
+    body = json.loads(read(labelled_site, f"{APP}/play-data-safety.json"))
     assert body["deletion"]["request"] is True
     assert "organization administrator" in body["deletion"]["method"]
     assert body["encrypted_in_transit"] is True
@@ -95,10 +113,11 @@ def test_play_answers_carry_the_deletion_method_from_the_policy(example_site: Bu
 
 def test_label_flags_come_from_the_facts(project: Path) -> None:
     facts = project / "tenants/ims-pro/tenant.yaml"
-    edit(facts, "    store_types: [crash-logs, performance, other-diagnostics]\n",
+    edit(facts, "    store_types: [crash-logs, performance, other-diagnostics]\n" + ANSWERS,
          "    store_types: [crash-logs, performance, other-diagnostics]\n"
-         "    linked: false\n    tracking: true\n    ephemeral: true\n    required: false\n    shared: true\n")
-    edit(facts, "  - id: customer-app\n", "  - id: customer-app\n    encrypted_in_transit: false\n")
+         "    linked: false\n    tracking: true\n    ephemeral: true\n    required: false\n    sold: false\n    shared: true\n")
+    edit(facts, "  - id: customer-app\n    platforms: [android, ios]\n    encrypted_in_transit: true\n",
+         "  - id: customer-app\n    platforms: [android, ios]\n    encrypted_in_transit: false\n")
     report = build(project, project / "out", BuildOptions(tenants=["ims-pro"]))
     crash = next(e for e in json.loads(read(report, f"{APP}/apple-privacy.json")) if e["category"] == "CRASH_DATA")
     assert crash["data_protections"] == ["DATA_NOT_LINKED_TO_YOU", "DATA_USED_TO_TRACK_YOU"]
@@ -206,7 +225,7 @@ def test_a_permission_used_only_on_the_device_needs_no_label(project: Path) -> N
 
 def test_a_disclosed_category_without_store_types_fails(project: Path) -> None:
     facts = project / "tenants/ims-pro/tenant.yaml"
-    edit(facts, "    store_types: [product-interaction, other-usage]\n", "")
+    edit(facts, "    store_types: [product-interaction, other-usage]\n" + ANSWERS, "")
     problems = build_error(project).problems
     assert [p.key_path for p in problems] == ["data_categories[2]", "data_categories[2]"]  # one per app
     assert "Operational Data" in problems[0].message and "store_types" in problems[0].message
@@ -233,8 +252,52 @@ def test_a_purpose_with_no_store_purpose_fails_until_it_names_one(project: Path)
 
 
 def test_the_cli_reports_a_label_mismatch_with_exit_status_1(project: Path) -> None:
-    edit(project / "tenants/ims-pro/tenant.yaml", "    store_types: [product-interaction, other-usage]\n", "")
+    edit(project / "tenants/ims-pro/tenant.yaml", "    store_types: [product-interaction, other-usage]\n" + ANSWERS, "")
     result = CliRunner().invoke(cli, ["--project", str(project), "build", "--out", str(project / "out")])
     assert result.exit_code == 1, result.output
     assert re.search(r"tenants/ims-pro/tenant\.yaml:\d+", result.output)
     assert "data_categories[2]" in result.output
+
+
+# --- no answer from a default ---------------------------------------------------------------------------
+
+
+def test_an_app_whose_platforms_are_not_stated_gets_no_store_labels(example_site: BuildReport) -> None:
+    # IMS Pro's source names no app store: its apps get snippets, and no label answers anything.
+    files = {o.path for o in example_site.outputs if o.path.startswith("ims-pro/apps/")}
+    assert f"{APP}/policy.html" in files
+    assert not [f for f in files if f.endswith(("apple-privacy.json", "play-data-safety.csv", "play-data-safety.json"))]
+
+
+def test_labels_are_written_only_for_the_stores_of_the_apps_platforms(project: Path) -> None:
+    facts = project / "tenants/ims-pro/tenant.yaml"
+    edit(facts, "  - id: customer-app\n    platforms: [android, ios]\n", "  - id: customer-app\n    platforms: [ios]\n")
+    report = build(project, project / "out", BuildOptions(tenants=["ims-pro"]))
+    files = {o.path for o in report.outputs}
+    assert f"{APP}/apple-privacy.json" in files and f"{APP}/play-data-safety.csv" not in files
+    assert "ims-pro/apps/field-app/play-data-safety.csv" in files
+
+
+@pytest.mark.parametrize(("fact", "store_question"), [
+    ("encrypted_in_transit", "encrypted in transit?"),
+    ("linked", "linked to the user's identity?"),
+    ("tracking", "used to track the user?"),
+    ("required", "required, or can users choose?"),
+    ("ephemeral", "processed ephemerally?"),
+    ("sold", "(sold)?"),
+    ("shared", "(for advertising)?"),
+])
+def test_an_unset_store_answer_is_an_error_naming_the_fact_and_the_store_question(project: Path, fact: str,
+                                                                                   store_question: str) -> None:
+    facts = project / "tenants/ims-pro/tenant.yaml"
+    text = facts.read_text(encoding="utf-8")
+    if fact == "encrypted_in_transit":
+        text = text.replace("    encrypted_in_transit: true\n", "", 1)  # the customer app's answer only
+    else:
+        text = text.replace(ANSWERS, ANSWERS.replace(f"    {fact}: ", f"    # {fact}: "), 1)  # the first category's only
+    facts.write_text(text, encoding="utf-8")
+    problems = build_error(project).problems
+    assert problems, fact
+    assert all(p.key_path is not None and p.key_path.endswith(f".{fact}") for p in problems), problems
+    assert all(store_question in p.message and f"'{fact}'" in p.message for p in problems)
+    assert all(p.file == facts and p.line is not None for p in problems)

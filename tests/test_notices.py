@@ -16,7 +16,9 @@ from policygen.cli import cli
 from policygen.site import BuildOptions, BuildReport, build
 
 TODAY = "2026-11-20"
-FOLDER = "ims-pro/privacy-policy/2027-01-15"
+SLUG = "example-fitness"  # the invented demo tenant, whose version 2 is already a material change
+FOLDER = f"{SLUG}/privacy-policy/2027-01-15"
+V2 = f"{SLUG}/privacy-policy/2026-03-01"
 HOSTILE = '<script>alert("x")</script> & <img src=x onerror=alert(1)>'
 
 
@@ -29,17 +31,18 @@ def edit_facts(project: Path, slug: str, change: Any) -> None:
 
 def material_edits(data: dict[str, Any]) -> None:
     data["recipients"].append({"id": "advertisers", "category": HOSTILE, "role": "controller"})
-    data["apps"][0]["permissions"].append({"id": "location", "reason": "To show nearby service centres"})
+    data["apps"][0]["permissions"].append({"id": "microphone", "reason": "To take voice notes of a workout",
+                                           "optional": True, "on_device": True})
 
 
 @pytest.fixture(scope="module")
 def released(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, BuildReport]:
-    """The example project with a third, material version of ims-pro's policy, built."""
+    """The example project with a third, material version of the demo tenant's policy, built."""
     from conftest import copy_project
 
     project = copy_project(tmp_path_factory.mktemp("notices") / "project")
-    edit_facts(project, "ims-pro", material_edits)
-    result = CliRunner().invoke(cli, ["-C", str(project), "release", "ims-pro", "--effective", "2027-01-15",
+    edit_facts(project, SLUG, material_edits)
+    result = CliRunner().invoke(cli, ["-C", str(project), "release", SLUG, "--effective", "2027-01-15",
                                       "--released", "2026-11-15"])
     assert result.exit_code == 0, result.output
     report = build(project, project / "out", BuildOptions(today=__import__("datetime").date.fromisoformat(TODAY)))
@@ -53,16 +56,14 @@ def read(report: BuildReport, path: str) -> str:
 def test_every_pair_of_consecutive_versions_gets_a_redline(released: tuple[Path, BuildReport]) -> None:
     _, report = released
     redlines = sorted(o.path for o in report.outputs if o.kind == "redline")
-    assert redlines == ["ihm-connect/privacy-policy/2026-01-15/changes/index.html",
-                        "ims-global/privacy-policy/2026-03-01/changes/index.html",
-                        "ims-pro/privacy-policy/2026-10-01/changes/index.html",
-                        f"{FOLDER}/changes/index.html"]
+    assert redlines == [f"{V2}/changes/index.html", f"{FOLDER}/changes/index.html"]
 
 
 def test_only_material_and_consent_changes_get_a_notice(released: tuple[Path, BuildReport]) -> None:
     _, report = released
     notices = sorted(o.path for o in report.outputs if o.kind == "notice")
-    assert notices == [f"{FOLDER}/notice/banner.html", f"{FOLDER}/notice/email.html", f"{FOLDER}/notice/email.txt"]
+    assert notices == [f"{V2}/notice/banner.html", f"{V2}/notice/email.html", f"{V2}/notice/email.txt",
+                       f"{FOLDER}/notice/banner.html", f"{FOLDER}/notice/email.html", f"{FOLDER}/notice/email.txt"]
 
 
 def test_the_manifest_lists_redlines_and_notices_with_their_version(released: tuple[Path, BuildReport]) -> None:
@@ -71,7 +72,7 @@ def test_the_manifest_lists_redlines_and_notices_with_their_version(released: tu
     entries = {e["path"]: e for e in manifest["files"]}
     banner = entries[f"{FOLDER}/notice/banner.html"]
     assert (banner["kind"], banner["tenant"], banner["document"], banner["version"], banner["effective"]) == (
-        "notice", "ims-pro", "privacy-policy", "3", "2027-01-15")
+        "notice", SLUG, "privacy-policy", "3", "2027-01-15")
     assert entries[f"{FOLDER}/changes/index.html"]["kind"] == "redline"
 
 
@@ -79,7 +80,7 @@ def test_the_redline_shows_findings_on_top_and_words_inserted(released: tuple[Pa
     _, report = released
     soup = BeautifulSoup(read(report, f"{FOLDER}/changes/index.html"), "html.parser")
     findings = [li.get_text(" ", strip=True) for li in soup.select("ul.findings li")]
-    assert any("now asks for access to your Location" in f for f in findings)
+    assert any("now asks for access to your Microphone" in f for f in findings)
     assert any(HOSTILE in f for f in findings)  # the fact shows literally
     inserted = " ".join(i.get_text() for i in soup.select("section#sharing ins"))
     assert HOSTILE in inserted
@@ -87,8 +88,8 @@ def test_the_redline_shows_findings_on_top_and_words_inserted(released: tuple[Pa
     assert intro is not None and intro.get("class") == ["unchanged"]
     links = {a.get_text(): str(a["href"]) for a in soup.select("p.lede a")}
     # the example project sets base_url, so links are absolute (an email or an app needs that)
-    assert links["Read version 3"].endswith("://policies.example.org/ims-pro/privacy-policy/2027-01-15/index.html")
-    assert links["Read version 2"].endswith("://policies.example.org/ims-pro/privacy-policy/2026-10-01/index.html")
+    assert links["Read version 3"].endswith(f"://policies.example.org/{FOLDER}/index.html")
+    assert links["Read version 2"].endswith(f"://policies.example.org/{V2}/index.html")
 
 
 def test_the_banner_is_self_contained(released: tuple[Path, BuildReport]) -> None:
@@ -107,7 +108,7 @@ def test_notices_say_what_changed_the_effect_the_date_and_link_everything(releas
     _, report = released
     text = read(report, f"{FOLDER}/notice/email.txt")
     assert "We are changing our Privacy Policy on 15 January 2027" in text
-    assert "- IMS Pro Customer App now asks for access to your Location." in text
+    assert "- Example Fitness Tracker now asks for access to your Microphone." in text
     assert f"- We now share data with a new kind of recipient: {HOSTILE}." in text
     assert "More organisations will receive your data." in text
     for label in ("Read the new version:", "See every change, word by word:", "Read the version in force until then:"):
@@ -128,15 +129,15 @@ def test_the_email_html_is_escaped_and_uses_inline_styles(released: tuple[Path, 
     assert f"We now share data with a new kind of recipient: {HOSTILE}." in items
 
 
-def test_minor_history_of_the_seeds_gets_no_notice(released: tuple[Path, BuildReport]) -> None:
+def test_tenants_without_released_changes_get_no_notice(released: tuple[Path, BuildReport]) -> None:
     _, report = released
-    assert not [o for o in report.outputs if o.kind == "notice" and o.tenant != "ims-pro"]
+    assert not [o for o in report.outputs if o.kind in {"notice", "redline"} and o.tenant != SLUG]
 
 
 def test_feed_entries_carry_the_tier(released: tuple[Path, BuildReport]) -> None:
     _, report = released
-    feed = read(report, "ims-pro/privacy-policy/feed.xml")
-    assert 'term="material"' in feed and 'term="minor"' in feed
+    feed = read(report, f"{SLUG}/privacy-policy/feed.xml")
+    assert feed.count('term="material"') == 2  # versions 2 and 3; the first version has no tier
 
 
 def test_notices_are_deterministic(released: tuple[Path, BuildReport], tmp_path: Path) -> None:
@@ -151,11 +152,11 @@ def test_notices_are_deterministic(released: tuple[Path, BuildReport], tmp_path:
 
 def test_the_history_page_links_each_version_to_its_redline(released: tuple[Path, BuildReport]) -> None:
     _, report = released
-    soup = BeautifulSoup(read(report, "ims-pro/privacy-policy/history/index.html"), "html.parser")
+    soup = BeautifulSoup(read(report, f"{SLUG}/privacy-policy/history/index.html"), "html.parser")
     links = [str(a["href"]) for a in soup.find_all("a") if a.get_text() == "See what changed"]
-    assert links == ["../2027-01-15/changes/index.html", "../2026-10-01/changes/index.html"]
+    assert links == ["../2027-01-15/changes/index.html", "../2026-03-01/changes/index.html"]
     for link in links:
-        assert (report.out / "ims-pro/privacy-policy/history" / link).resolve().is_file()
+        assert (report.out / f"{SLUG}/privacy-policy/history" / link).resolve().is_file()
 
 
 def test_a_consent_change_says_consent_will_be_asked_for(tmp_path: Path) -> None:
@@ -168,22 +169,24 @@ def test_a_consent_change_says_consent_will_be_asked_for(tmp_path: Path) -> None
     from policygen.rules import load_rules
     from policygen.theme import Theme
 
-    old_facts = load_tenant(REPO / "tenants" / "ims-pro" / "tenant.yaml")
-    children = old_facts.children.model_copy(update={"directed_at_children": True, "min_age": 13})  # type: ignore[union-attr]
-    new_facts = old_facts.model_copy(update={"children": children})
+    from policygen.facts import Children
+
+    base = load_tenant(REPO / "tenants" / SLUG / "tenant.yaml")
+    old_facts = base.model_copy(update={"children": Children(min_age=18, directed_at_children=False)})
+    new_facts = base.model_copy(update={"children": Children(min_age=13, directed_at_children=True)})
     clauses = {"children": ClauseText("Children", "<p>Not for children.</p>")}
     old = Side("1", old_facts, clauses, dt.date(2026, 1, 1), dt.date(2025, 12, 1))
     new = Side("2", new_facts, clauses, dt.date(2026, 3, 1), dt.date(2026, 1, 15))
-    report = compare("ims-pro", "privacy-policy", old, new, load_rules())
+    report = compare(SLUG, "privacy-policy", old, new, load_rules())
     assert report.tier == "consent"
-    paths = PairPaths("ims-pro/privacy-policy/2026-03-01", "ims-pro/privacy-policy/2026-03-01/index.html",
-                      "ims-pro/privacy-policy/2026-01-01/index.html")
+    paths = PairPaths(f"{SLUG}/privacy-policy/2026-03-01", f"{SLUG}/privacy-policy/2026-03-01/index.html",
+                      f"{SLUG}/privacy-policy/2026-01-01/index.html")
     from policygen.project import ProjectConfig
     from policygen.site import TenantView
 
-    common = {"site": ProjectConfig(), "tenant": TenantView("ims-pro", "IMS Pro", "GJ", None, None, ()),
+    common = {"site": ProjectConfig(), "tenant": TenantView(SLUG, "Example Fitness", "Example Fitness Ltd", None, None, ()),
               "lang": "en-IN", "accent": None}
-    outputs = change_outputs(Theme(REPO, "default"), report, paths, organisation="IMS Pro",
+    outputs = change_outputs(Theme(REPO, "default"), report, paths, organisation="Example Fitness",
                              document_title="Privacy Policy", locale="en-IN", accent=None, base_url=None,
                              common=common)
     texts = {o.path.rsplit("/", 1)[-1]: o.data.decode() for o in outputs if o.kind == "notice"}
@@ -203,3 +206,54 @@ def test_the_redline_links_the_sections_whose_words_changed(released: tuple[Path
     assert "#sharing" in targets and "#apps-permissions" in targets and "#introduction" not in targets
     for target in targets:
         assert soup.find("section", id=target[1:]) is not None
+
+
+# --- notices and archives true to their document ------------------------------------------------
+
+
+def test_a_documents_notice_lists_only_the_changes_that_alter_its_text(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from conftest import copy_project
+    from policygen.versions import release
+
+    project = copy_project(tmp_path / "project")
+    release(project, "ihm-connect", dt.date(2025, 6, 1), released=dt.date(2025, 6, 1))
+
+    def two_changes(data: dict[str, Any]) -> None:
+        # Printed only by the privacy policy: a new kind of recipient.
+        data["recipients"].append({"id": "analytics", "category": "Analytics providers", "role": "processor"})
+        # Printed only by the deletion policy: a deletion deadline, lengthened.
+        period = next(p for p in data["retention"]["periods"] if p["id"] == "user-account")
+        period["period"] = "30 business days"
+
+    edit_facts(project, "ihm-connect", two_changes)
+    released = release(project, "ihm-connect", dt.date(2025, 8, 1), released=dt.date(2025, 6, 15))
+    assert [s.document for s in released] == ["privacy-policy", "data-deletion-policy"]
+    report = build(project, project / "out", BuildOptions(today=dt.date(2025, 9, 1)))
+    privacy = read(report, "ihm-connect/privacy-policy/2025-08-01/notice/email.txt")
+    deletion = read(report, "ihm-connect/data-deletion-policy/2025-08-01/notice/email.txt")
+    assert "Analytics providers" in privacy and "Personal user account data" not in privacy
+    assert "Personal user account data" in deletion and "Analytics providers" not in deletion
+
+
+def test_an_archived_version_keeps_the_name_and_branding_it_was_published_with(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from conftest import copy_project
+
+    project = copy_project(tmp_path / "project")
+
+    def rebrand(data: dict[str, Any]) -> None:
+        data["organisation"]["display_name"] = "Fitness Renamed"
+        data["theme"]["accent"] = "#123456"
+
+    edit_facts(project, SLUG, rebrand)
+    report = build(project, project / "out", BuildOptions(today=dt.date(2026, 11, 20)))
+    for page in (f"{V2}/index.html", f"{SLUG}/privacy-policy/2026-01-01/index.html", f"{SLUG}/privacy-policy/index.html"):
+        soup = BeautifulSoup(read(report, page), "html.parser")
+        brand = soup.select_one("a.brand")
+        assert brand is not None and brand.get_text(strip=True) == "Example Fitness", page
+        assert "--accent: #2b5d1f" in read(report, page) and "#123456" not in read(report, page), page
+    # The tenant's own index is not a released version: it shows the tenant as it is now.
+    assert "Fitness Renamed" in read(report, f"{SLUG}/index.html")

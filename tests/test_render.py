@@ -44,7 +44,7 @@ def test_a_fact_containing_markup_shows_literally(project: Path, value: str) -> 
     tenant = project / "tenants" / "ims-pro" / "tenant.yaml"
     edit(tenant, "reason: To upload attachments and download documents", "reason: " + json.dumps(value))
     report = build(project, project / "build", DRAFTS)
-    soup = page(report.out, "ims-pro", draft=True)
+    soup = page(report.out, "ims-pro")
     section = soup.find("section", id="apps-permissions")
     assert " ".join(value.split()) in " ".join(section.get_text(" ").split())
     for tag in ("script", "img", "em", "code", "h1", "table"):
@@ -90,7 +90,7 @@ def test_a_tenant_clause_with_a_library_id_replaces_it_for_that_tenant_only(proj
     (own / "extra.md").write_text("---\nid: field-work\ntitle: Field work\norder: 55\n---\nAn added clause.\n",
                                   encoding="utf-8")
     report = build(project, project / "build", DRAFTS)
-    mine = page(report.out, "ims-pro", draft=True)
+    mine = page(report.out, "ims-pro")
     assert mine.find("section", id="security").get_text(" ").split() == "How we protect data Our own words about IMS Pro.".split()
     ids = [s["id"] for s in mine.find_all("section")]
     assert ids.index("field-work") == ids.index("apps-permissions") + 1

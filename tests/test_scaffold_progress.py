@@ -38,7 +38,7 @@ def test_the_build_reports_progress_through_its_callback_and_prints_nothing(proj
                                                                           capsys: pytest.CaptureFixture[str]) -> None:
     calls: list[tuple[int, int]] = []
     Builder(project, tmp_path / "out", progress=lambda done, total: calls.append((done, total))).build()
-    assert calls == [(1, 3), (2, 3), (3, 3)]
+    assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]
     assert capsys.readouterr() == ("", "")
 
 

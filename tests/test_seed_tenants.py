@@ -48,3 +48,34 @@ def test_expectations_cover_all_three_seeds() -> None:
 def test_ihm_connect_publishes_three_documents(example_site: BuildReport) -> None:
     pages = [o for o in example_site.outputs if o.tenant == "ihm-connect" and o.kind == "page"]
     assert sorted(o.document for o in pages) == ["data-deletion-policy", "data-usage-policy", "privacy-policy"]
+
+
+# The only dates the seeds carry (IHM Connect's has none: 1 June 2025 is the documented assumption).
+SOURCE_DATES = {"ims-pro": ("1 April 2026", "1 April 2026"), "ims-global": ("17 November 2021", "17 November 2021"),
+                "ihm-connect": ("1 June 2025", "1 June 2025")}
+
+
+@pytest.mark.parametrize("slug", sorted(SOURCE_DATES))
+def test_each_example_publishes_only_its_sources_version_and_dates(example_site: BuildReport, slug: str) -> None:
+    from conftest import REPO
+
+    assert not (REPO / "tenants" / slug / "releases").exists()  # no version the source does not have
+    effective, updated = SOURCE_DATES[slug]
+    for page in (example_site.out / slug).glob("*/index.html"):
+        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+        dates = [" ".join(dd.get_text(" ").split()) for dd in soup.select("dl.dates dd")]
+        assert dates == [effective, updated], page
+        assert "version history" not in soup.get_text().lower(), page
+    assert not list((example_site.out / slug).glob("*/history"))
+    assert not [o for o in example_site.outputs if o.tenant == slug and o.kind in {"archive", "notice", "redline"}]
+
+
+def test_the_version_history_demos_belong_to_an_invented_organisation(example_site: BuildReport) -> None:
+    from conftest import REPO
+    from policygen.facts import load_tenant
+
+    demo = load_tenant(REPO / "tenants" / "example-fitness" / "tenant.yaml")
+    assert demo.organisation.legal_name == "Example Fitness Ltd"
+    assert all(address.endswith("example.org") for address in (demo.organisation.email or "", ))
+    kinds = {o.kind for o in example_site.outputs if o.tenant == "example-fitness"}
+    assert {"archive", "history", "redline", "notice"} <= kinds

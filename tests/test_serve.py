@@ -100,8 +100,8 @@ def test_a_clause_edit_rerenders_the_tenants_that_use_it(session: Session, proje
     clause.write_text(clause.read_text(encoding="utf-8") + "\nA sentence added while serving.\n", encoding="utf-8")
     assert events.next()[0] == "reload"
     assert session.rebuilder.last is not None and session.rebuilder.last.rendered_tenants == ["ihm-connect"]
-    # The document is released: the working text is its draft page, which serve renders by default.
-    status, page = get(session, "/ihm-connect/data-usage-policy/draft/")
+    # The document has no release: the working text is its page.
+    status, page = get(session, "/ihm-connect/data-usage-policy/")
     assert status == 200 and b"A sentence added while serving." in page
     events.close()
 
@@ -113,7 +113,7 @@ def test_a_theme_edit_rerenders_everything_with_the_new_template(session: Sessio
     edit(template, "</ul>\n{% endblock %}", "</ul>\n<p>Theme edited while serving.</p>\n{% endblock %}")
     assert events.next()[0] == "reload"
     assert session.rebuilder.last is not None
-    assert session.rebuilder.last.rendered_tenants == ["ihm-connect", "ims-global", "ims-pro"]
+    assert session.rebuilder.last.rendered_tenants == ["example-fitness", "ihm-connect", "ims-global", "ims-pro"]
     assert b"Theme edited while serving." in get(session, "/ims-global/")[1]
     events.close()
 

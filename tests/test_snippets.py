@@ -21,6 +21,8 @@ from policygen.snippets import contrast, policy_snippet, readable, rebase_links,
 from policygen.theme import Theme
 
 APPS = ("ims-pro/apps/customer-app", "ims-pro/apps/field-app")
+DEMO_APP = "example-fitness/apps/tracker"  # the invented demo tenant: its app ships on both stores
+LABELS = ("apple-privacy.json", "play-data-safety.csv", "play-data-safety.json")
 BUDGET = 40 * 1024
 
 
@@ -44,15 +46,16 @@ def style(page: str) -> str:
 
 def test_every_app_gets_its_snippets_labels_and_manifest(example_site: BuildReport) -> None:
     out = files(example_site)
-    for app in APPS:
-        for name in ("policy.html", "permissions.html", "manifest.json", "apple-privacy.json",
-                     "play-data-safety.csv", "play-data-safety.json", "sections/data-we-collect.html",
+    for app in (*APPS, DEMO_APP):
+        for name in ("policy.html", "permissions.html", "manifest.json", "sections/data-we-collect.html",
                      "sections/apps-permissions.html"):
             assert f"{app}/{name}" in out, name
+    for name in LABELS:  # store labels only where the app's platforms name a store
+        assert f"{DEMO_APP}/{name}" in out and not any(f"{app}/{name}" in out for app in APPS), name
     entries = {e["path"]: e for e in json.loads(out["manifest.json"])["files"]}
     assert entries[f"{APPS[0]}/policy.html"]["kind"] == "snippet"
     assert entries[f"{APPS[0]}/policy.html"]["app"] == "customer-app"
-    assert entries[f"{APPS[0]}/apple-privacy.json"]["kind"] == "label"
+    assert entries[f"{DEMO_APP}/apple-privacy.json"]["kind"] == "label"
     assert entries[f"{APPS[0]}/manifest.json"]["kind"] == "data"
     # Tenants without apps get no app folder.
     assert not any(p.startswith(("ims-global/apps/", "ihm-connect/apps/")) for p in out)
@@ -94,18 +97,20 @@ def test_snippets_follow_text_size_colour_scheme_and_writing_direction(example_s
         assert sizes and all(re.fullmatch(r"[\d.]+(r?em|%)", s.strip()) for s in sizes), sizes
         physical = re.findall(r"(?<![-\w])(margin|padding|border)-(left|right|top|bottom)\b|\b(left|right):|text-align:\s*(left|right)", css)
         assert not physical, (path, physical)
-        assert re.search(r'<html lang="en-IN" dir="ltr">', page), path
+        lang = "en-GB" if path.startswith("example-fitness/") else "en-IN"
+        assert re.search(rf'<html lang="{lang}" dir="ltr">', page), path
 
 
 def test_snippets_follow_the_released_version_the_page_shows(tmp_path: Path) -> None:
     project = copy_project(tmp_path / "project", releases=True)
-    earlier = build(project, tmp_path / "may", BuildOptions(tenants=["ims-pro"], today=dt.date(2026, 5, 1)))
-    later = build(project, tmp_path / "nov", BuildOptions(tenants=["ims-pro"], today=dt.date(2026, 11, 1)))
-    for report, version, effective in ((earlier, "1", "2026-04-01"), (later, "2", "2026-10-01")):
-        manifest = json.loads(files(report)[f"{APPS[0]}/manifest.json"])
+    only = ["example-fitness"]
+    earlier = build(project, tmp_path / "feb", BuildOptions(tenants=only, today=dt.date(2026, 2, 1)))
+    later = build(project, tmp_path / "nov", BuildOptions(tenants=only, today=dt.date(2026, 11, 1)))
+    for report, version, effective in ((earlier, "1", "2026-01-01"), (later, "2", "2026-03-01")):
+        manifest = json.loads(files(report)[f"{DEMO_APP}/manifest.json"])
         assert (manifest["version"], manifest["effective"]) == (version, effective)
-    assert "replaces the version that took effect" in files(later)[f"{APPS[0]}/policy.html"].decode()
-    assert "replaces the version that took effect" not in files(earlier)[f"{APPS[0]}/policy.html"].decode()
+    assert "Partner coaching services" in files(later)[f"{DEMO_APP}/policy.html"].decode()
+    assert "Partner coaching services" not in files(earlier)[f"{DEMO_APP}/policy.html"].decode()
 
 
 def test_a_right_to_left_locale_sets_dir_rtl(project: Path) -> None:
@@ -183,21 +188,21 @@ def test_app_outputs_are_deterministic(project: Path) -> None:
 def test_a_change_notice_becomes_the_apps_notice_snippet(tmp_path: Path) -> None:
     project = copy_project(tmp_path / "project", releases=True)
     (project / "policygen.yaml").unlink(missing_ok=True)  # no base_url: the banner's links are relative
-    facts = project / "tenants/ims-pro/tenant.yaml"
+    facts = project / "tenants/example-fitness/tenant.yaml"
     facts.write_text(facts.read_text().replace(
-        "    store_types: [crash-logs, performance, other-diagnostics]\n",
-        "    store_types: [crash-logs, performance, other-diagnostics]\n"
-        "  - id: location\n    name: Location Data\n    items: [Location while a job is open]\n"
-        "    store_types: [precise-location]\n"))
-    released = CliRunner().invoke(cli, ["--project", str(project), "release", "ims-pro",
+        "purposes:\n",
+        "  - id: heart-rate\n    name: Heart Rate Data\n    items: [Heart rate during a workout]\n"
+        "    required: false\n    store_types: [health]\n    linked: true\n    tracking: false\n"
+        "    ephemeral: false\n    sold: false\n    shared: false\n\npurposes:\n", 1))
+    released = CliRunner().invoke(cli, ["--project", str(project), "release", "example-fitness",
                                         "--effective", "2027-01-01", "--released", "2026-11-01"])
     assert released.exit_code == 0, released.output
-    report = build(project, tmp_path / "out", BuildOptions(tenants=["ims-pro"], today=dt.date(2026, 11, 15)))
+    report = build(project, tmp_path / "out", BuildOptions(tenants=["example-fitness"], today=dt.date(2026, 11, 15)))
     out = files(report)
-    banner = out[f"{APPS[0]}/notice.html"].decode()
-    assert "Location Data" in banner and 'dir="ltr"' in banner
-    assert next(o for o in report.outputs if o.path == f"{APPS[0]}/notice.html").kind == "snippet"
-    manifest = json.loads(out[f"{APPS[0]}/manifest.json"])
+    banner = out[f"{DEMO_APP}/notice.html"].decode()
+    assert "Heart Rate Data" in banner and 'dir="ltr"' in banner
+    assert next(o for o in report.outputs if o.path == f"{DEMO_APP}/notice.html").kind == "snippet"
+    manifest = json.loads(out[f"{DEMO_APP}/manifest.json"])
     assert {"kind": "notice", "path": "notice.html"}.items() <= next(
         s for s in manifest["snippets"] if s["kind"] == "notice").items()
     assert manifest["version"] == "2"  # the page still shows version 2; the notice announces version 3

@@ -20,7 +20,7 @@ from policygen.versions import (Snapshot, canonical, content_hash, in_force, loa
                                 upcoming)
 
 TODAY = dt.date(2026, 11, 22)
-SLUG, DOC = "ims-global", "privacy-policy"
+SLUG, DOC = "example-fitness", "privacy-policy"  # the invented demo tenant: two releases
 
 
 def edit(file: Path, old: str, new: str) -> None:
@@ -59,34 +59,33 @@ def cli_run(project: Path, *args: str) -> tuple[int, str]:
 
 
 def add_fact(project: Path, text: str = "We now keep a public log of every version of this policy.") -> str:
-    edit(tenant_yaml(project), "  - id: earlier-versions\n",
-         f"  - id: version-log\n    clause: changes\n    text: {text}\n  - id: earlier-versions\n")
+    file = tenant_yaml(project)
+    file.write_text(file.read_text(encoding="utf-8")
+                    + f"\nnotes:\n  - id: version-log\n    clause: changes\n    text: {text}\n", encoding="utf-8")
     return text
 
 
-# --- the seed history --------------------------------------------------------------------
+# --- the demo history --------------------------------------------------------------------
 
 
-def test_every_seed_tenant_has_at_least_two_released_versions_with_different_dates() -> None:
-    for slug in ("ims-global", "ims-pro", "ihm-connect"):
-        history = load_releases(REPO / "tenants" / slug, "privacy-policy")
-        assert len(history) >= 2, slug
-        assert len({s.effective for s in history}) == len(history)
-    assert releases_of(REPO)[0].effective == dt.date(2021, 11, 17)
+def test_the_demo_tenant_has_two_released_versions_with_different_dates() -> None:
+    history = releases_of(REPO)
+    assert [(s.version, s.effective) for s in history] == [(1, dt.date(2026, 1, 1)), (2, dt.date(2026, 3, 1))]
 
 
 def test_a_snapshot_holds_the_facts_clauses_dates_and_hash_it_was_released_with() -> None:
     first, second = releases_of(REPO)
-    assert (first.version, first.effective, first.released) == (1, dt.date(2021, 11, 17), dt.date(2021, 11, 17))
+    assert (first.version, first.effective, first.released) == (1, dt.date(2026, 1, 1), dt.date(2025, 12, 1))
     assert isinstance(first.facts, Tenant)
     assert first.facts.dates.effective == first.effective  # the version's own dates, not today's tenant.yaml
-    assert first.facts.organisation.legal_name == "Integrated Management Solutions (Global) Ltd"
+    assert first.facts.organisation.legal_name == "Example Fitness Ltd"
     assert [c.id for c in first.clauses][:2] == ["introduction", "controller"]
-    assert "17 November 2021" in first.texts()["changes"]
-    assert "earlier-versions" not in {n.id for n in first.facts.notes}  # added only in version 2
-    assert "earlier-versions" in {n.id for n in second.facts.notes}
+    assert "1 January 2026" in first.texts()["changes"]
+    assert "coaching" not in {r.id for r in first.facts.recipients}  # added only in version 2
+    assert "coaching" in {r.id for r in second.facts.recipients}
     assert second.previous == first.hash and first.previous is None
-    assert first.changes is None  # no summariser recorded a change summary for the seeds
+    assert first.summary == "First published version."  # nothing before it to compare with
+    assert isinstance(second.changes, dict) and second.changes["tier"] == "material"
     raw = json.loads(first.path.read_bytes()) if first.path else {}
     assert first.path is not None and first.path.read_bytes() == canonical(raw)  # stored canonical
     assert content_hash({k: v for k, v in raw.items() if k != "hash"}) == first.hash
@@ -114,7 +113,7 @@ def test_releasing_with_nothing_changed_is_refused(project: Path) -> None:
 
 
 def test_a_fact_no_clause_prints_is_no_new_version(project: Path) -> None:
-    edit(tenant_yaml(project), "  accent: '#5b2a6e'", "  accent: '#5b2a6f'")  # branding only
+    edit(tenant_yaml(project), "  accent: '#2b5d1f'", "  accent: '#2b5d1e'")  # branding only
     with pytest.raises(InputError, match="nothing to release"):
         release(project, SLUG, dt.date(2027, 1, 1))
 
@@ -148,10 +147,12 @@ def test_a_badly_written_date_is_a_usage_error(project: Path) -> None:
 
 
 def test_without_document_only_the_changed_documents_are_released(project: Path) -> None:
-    edit(tenant_yaml(project, "ihm-connect"), "  - id: earlier-versions\n    clause: changes\n",
-         "  - id: earlier-versions\n    clause: changes\n    # edited\n")  # a comment: no change
-    edit(tenant_yaml(project, "ihm-connect"), "for disaster recovery purposes only.",
-         "for disaster recovery purposes only, and never restored into live systems.")
+    first = release(project, "ihm-connect", dt.date(2025, 6, 1), released=dt.date(2025, 6, 1))
+    assert [s.document for s in first] == ["privacy-policy", "data-usage-policy", "data-deletion-policy"]
+    edit(tenant_yaml(project, "ihm-connect"), "  - id: termination-deletion\n",
+         "  - id: termination-deletion\n    # edited\n")  # a comment: no change
+    edit(tenant_yaml(project, "ihm-connect"), "a confirmation email will be sent.",
+         "a confirmation email will be sent to the address on the account.")
     released = release(project, "ihm-connect", dt.date(2027, 2, 1), released=dt.date(2026, 12, 1))
     assert [s.document for s in released] == ["data-deletion-policy"]
     assert len(releases_of(project, "ihm-connect", "data-deletion-policy")) == 2
@@ -216,33 +217,33 @@ def test_a_leftover_temporary_file_is_not_part_of_the_history(project: Path) -> 
 
 def test_a_released_version_stays_fixed_when_the_library_and_facts_change(project: Path) -> None:
     before = site(project, out="before")
-    pages = [f"{SLUG}/{DOC}/index.html", f"{SLUG}/{DOC}/2021-11-17/index.html", f"{SLUG}/{DOC}/2026-03-01/index.html"]
+    pages = [f"{SLUG}/{DOC}/index.html", f"{SLUG}/{DOC}/2026-01-01/index.html", f"{SLUG}/{DOC}/2026-03-01/index.html"]
     old = {p: text(before.out / p) for p in pages}
     edit(project / "content" / "privacy-policy" / "170-changes.md", "When we change this policy",
          "Whenever we revise this policy")
-    edit(tenant_yaml(project), "Simon Sherwood", "Jane Doe")
+    edit(tenant_yaml(project), "privacy@example.org", "jane.doe@example.org")
     after = site(project, out="after")
     for p in pages:
         assert text(after.out / p) == old[p], p
-        assert "Jane Doe" not in old[p] and "Whenever we revise" not in old[p]
+        assert "jane.doe@example.org" not in old[p] and "Whenever we revise" not in old[p]
     snapshot_texts = [s.texts() for s in releases_of(project)]
-    assert "Simon Sherwood" in snapshot_texts[0]["controller"] and "Simon Sherwood" in snapshot_texts[1]["controller"]
+    assert "privacy@example.org" in snapshot_texts[0]["controller"] and "privacy@example.org" in snapshot_texts[1]["controller"]
     drafts = site(project, drafts=True, out="drafts")
     draft = text(drafts.out / SLUG / DOC / "draft" / "index.html")
-    assert "Jane Doe" in draft and "Whenever we revise this policy" in draft
+    assert "jane.doe@example.org" in draft and "Whenever we revise this policy" in draft
 
 
 def test_a_hand_edited_snapshot_fails_the_build_naming_the_file(project: Path) -> None:
     file = releases_of(project)[0].path
     assert file is not None
-    edit(file, "Simon Sherwood", "Someone Else")
+    edit(file, "privacy@example.org", "someone@example.org")
     with pytest.raises(InputError) as caught:
         site(project)
     [problem] = caught.value.problems
     assert problem.file == file and "changed after its release" in problem.message
     code, output = cli_run(project, "build", "--today", TODAY.isoformat())
     assert code == 1
-    assert "tenants/ims-global/releases/privacy-policy/0001-2021-11-17.json" in output
+    assert "tenants/example-fitness/releases/privacy-policy/0001-2026-01-01.json" in output
     assert "no longer matches its hash" in output and "Traceback" not in output
 
 
@@ -250,7 +251,7 @@ def test_a_snapshot_rewritten_with_a_fresh_hash_breaks_the_chain(project: Path) 
     file = releases_of(project)[0].path
     assert file is not None
     raw = json.loads(file.read_text(encoding="utf-8"))
-    raw["clauses"][0]["html"] = raw["clauses"][0]["html"].replace("IMS", "ACME")
+    raw["clauses"][0]["html"] = raw["clauses"][0]["html"].replace("Example Fitness", "ACME")
     del raw["hash"]
     file.write_bytes(canonical({**raw, "hash": content_hash(raw)}))
     with pytest.raises(InputError) as caught:
@@ -318,20 +319,20 @@ def test_the_stable_url_switches_to_a_new_version_on_its_effective_date(project:
 def test_every_version_has_a_dated_page_and_the_history_lists_them(project: Path) -> None:
     report = site(project)
     folder = report.out / SLUG / DOC
-    assert (folder / "2021-11-17" / "index.html").is_file() and (folder / "2026-03-01" / "index.html").is_file()
-    first = folder / "2021-11-17" / "index.html"
-    assert "17 November 2021" in text(first) and "earlier-versions" not in first.read_text(encoding="utf-8")
+    assert (folder / "2026-01-01" / "index.html").is_file() and (folder / "2026-03-01" / "index.html").is_file()
+    first = folder / "2026-01-01" / "index.html"
+    assert "1 January 2026" in text(first) and "Partner coaching services" not in first.read_text(encoding="utf-8")
     [old] = banners(first)
     assert "version 2 replaced it" in old.get_text()
     history = soup(folder / "history" / "index.html")
     rows = [" ".join(tr.get_text(" ").split()) for tr in history.select("tbody tr")]
     assert len(rows) == 2
-    assert rows[0].startswith("Version 2 1 March 2026 1 February 2026 in force")
-    assert rows[1].startswith("Version 1 17 November 2021 17 November 2021 superseded First published version")
+    assert rows[0].startswith("Version 2 1 March 2026 15 January 2026 in force")
+    assert rows[1].startswith("Version 1 1 January 2026 1 December 2025 superseded First published version")
     assert [a["href"] for a in history.select("tbody td:first-child a")] == ["../2026-03-01/index.html",
-                                                                            "../2021-11-17/index.html"]
+                                                                            "../2026-01-01/index.html"]
     kinds = {f.path: (f.kind, f.version) for f in report.outputs if f.tenant == SLUG}
-    assert kinds[f"{SLUG}/{DOC}/2021-11-17/index.html"] == ("archive", "1")
+    assert kinds[f"{SLUG}/{DOC}/2026-01-01/index.html"] == ("archive", "1")
     assert kinds[f"{SLUG}/{DOC}/history/index.html"] == ("history", None)
     assert kinds[f"{SLUG}/{DOC}/index.html"] == ("page", "2")
 
@@ -357,10 +358,10 @@ def test_unreleased_edits_appear_only_as_a_marked_draft(project: Path) -> None:
 
 def test_a_document_never_released_publishes_from_the_working_tree(tmp_path: Path) -> None:
     project = copy_project(tmp_path / "project", releases=False)
-    edit(tenant_yaml(project), "Simon Sherwood", "Jane Doe")
+    edit(tenant_yaml(project), "privacy@example.org", "jane.doe@example.org")
     report = site(project)
     stable = report.out / SLUG / DOC / "index.html"
-    assert "Jane Doe" in text(stable)
+    assert "jane.doe@example.org" in text(stable)
     assert soup(stable).find("meta", attrs={"name": "policygen:status"})["content"] == "unreleased"
     assert not (report.out / SLUG / DOC / "history").exists()
     entry = {f.path: f for f in report.outputs}[f"{SLUG}/{DOC}/index.html"]
@@ -377,8 +378,8 @@ def test_a_first_version_not_yet_in_force_is_shown_with_its_date(tmp_path: Path)
 
 def test_in_force_and_upcoming_pick_versions_by_date() -> None:
     history = releases_of(REPO)
-    assert in_force(history, dt.date(2021, 11, 16)) is None
-    assert in_force(history, dt.date(2021, 11, 17)) == history[0]
+    assert in_force(history, dt.date(2025, 12, 31)) is None
+    assert in_force(history, dt.date(2026, 1, 1)) == history[0]
     assert in_force(history, dt.date(2026, 2, 28)) == history[0]
     assert in_force(history, dt.date(2026, 3, 1)) == history[1]
     assert upcoming(history, dt.date(2026, 2, 28)) == [history[1]]

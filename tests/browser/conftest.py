@@ -64,16 +64,17 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
 
 
 def example_with_a_change(root: Path) -> Path:
-    """The example project with its releases and one more, upcoming and material, so the site has
-    every page kind: stable pages, archives, histories, a redline and change notices (also in the apps)."""
+    """The example project with the demo tenant's releases and one more, upcoming and material, so the
+    site has every page kind: stable pages, archives, histories, redlines and change notices (also in
+    the apps)."""
     project = copy_project(root / "project", releases=True)
-    facts = project / "tenants/ims-pro/tenant.yaml"
+    facts = project / "tenants/example-fitness/tenant.yaml"
     facts.write_text(facts.read_text(encoding="utf-8").replace(
-        "    store_types: [crash-logs, performance, other-diagnostics]\n",
-        "    store_types: [crash-logs, performance, other-diagnostics]\n"
-        "  - id: location\n    name: Location Data\n    items: [Location while a job is open]\n"
-        "    store_types: [precise-location]\n"), encoding="utf-8")
-    result = CliRunner().invoke(cli, ["--project", str(project), "release", "ims-pro",
+        "purposes:\n",
+        "  - id: heart-rate\n    name: Heart Rate Data\n    items: [Heart rate during a workout]\n"
+        "    required: false\n    store_types: [health]\n    linked: true\n    tracking: false\n"
+        "    ephemeral: false\n    sold: false\n    shared: false\n\npurposes:\n", 1), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--project", str(project), "release", "example-fitness",
                                       "--effective", "2027-01-01", "--released", "2026-11-01"])
     assert result.exit_code == 0, result.output
     return project

@@ -35,14 +35,14 @@ def context(browser: Any) -> Iterator[Any]:
         ctx.close()
 
 
-def app_snippets(site: Site, app: str = "ims-pro/apps/customer-app/") -> list[str]:
+def app_snippets(site: Site, app: str = "example-fitness/apps/tracker/") -> list[str]:
     return [p for p in site.html("snippet") if p.startswith(app)]
 
 
 def test_the_site_has_pages_of_every_kind_and_snippets(site: Site) -> None:
     assert {"page", "index", "archive", "history", "redline", "notice"} <= set(site.one_per_kind())
     assert len(app_snippets(site)) > 10
-    assert "ims-pro/apps/customer-app/notice.html" in app_snippets(site)
+    assert "example-fitness/apps/tracker/notice.html" in app_snippets(site)
 
 
 def test_no_page_or_snippet_scrolls_sideways_on_a_phone(context: Any, site: Site) -> None:

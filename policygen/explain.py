@@ -270,7 +270,7 @@ class ClauseTrace:
     sources: list[Source | None]
     values: list[str]
     printed: dict[int, KeyPath]
-    notes: list[int]  # indexes in tenant.notes of the notes shown at the end of the clause
+    notes: list[int]  # indexes in tenant.notes of the notes shown in the clause
 
 
 class _Traced:
@@ -333,9 +333,24 @@ class TracingRenderer(ClauseRenderer):
         rendered = super().render(clause, context, tenant, tenant_name, notes)
         assert self.last is not None
         skeleton, sources, values, printed = self.last
-        shown = [i for i, n in enumerate(tenant.notes) if n.clause == clause.id]
+        shown = _shown_notes(tenant, clause.id, notes)
         self.traces.append(ClauseTrace(clause, rendered, skeleton, sources, values, printed, shown))
         return rendered
+
+
+def _shown_notes(tenant: Tenant, clause_id: str, texts: list[str]) -> list[int]:
+    """Indexes in tenant.notes of the notes the renderer was given for this clause, in order.
+
+    The renderer gets only their texts (already chosen by document), so match them back in order.
+    """
+    found: list[int] = []
+    pending = iter(texts)
+    wanted = next(pending, None)
+    for i, note in enumerate(tenant.notes):
+        if wanted is not None and note.clause == clause_id and note.text == wanted:
+            found.append(i)
+            wanted = next(pending, None)
+    return found
 
 
 # --- blocks from the traced Markdown -----------------------------------------------------------------------------
@@ -404,11 +419,13 @@ def _clause_blocks(trace: ClauseTrace, raw_html: bool, tenant: TenantSource) -> 
         paths = list(dict.fromkeys(trace.printed[n] for n in numbers if n in trace.printed))
         blocks.append(ExplainedBlock(block.kind, text, source or Source(clause.file, None), clause.id,
                                      _uses(tenant, paths), block.level))
-    for i in trace.notes:
+    # Notes stand where the renderer puts them: before the clause's first sub-heading.
+    at = next((n for n, b in enumerate(blocks) if b.kind == "heading" and b.level >= 3), len(blocks))
+    for i in reversed(trace.notes):
         path: KeyPath = ("notes", i, "text")
-        blocks.append(ExplainedBlock("paragraph", " ".join(tenant.facts.notes[i].text.split()),
-                                     Source(tenant.folder / "tenant.yaml", _fact_line(tenant, path)), clause.id,
-                                     _uses(tenant, [path])))
+        blocks.insert(at, ExplainedBlock("paragraph", " ".join(tenant.facts.notes[i].text.split()),
+                                         Source(tenant.folder / "tenant.yaml", _fact_line(tenant, path)), clause.id,
+                                         _uses(tenant, [path])))
     return blocks
 
 

@@ -115,9 +115,6 @@ def test_check_reports_prose_at_the_line_of_the_fact_or_clause_that_wrote_it(tmp
 
 # --- the example site and generated variations of it -------------------------------------------------------------
 
-# Issue 11 item 5: the library and example facts are being rewritten (another branch); until then the
-# lint finds what the issue lists. strict: once the prose is fixed these pass, and the mark must go.
-PROSE_PENDING = pytest.mark.xfail(strict=True, reason="issue 11: library and example prose not fixed yet")
 VARIATIONS_PER_TENANT = 100
 
 
@@ -143,10 +140,9 @@ def _lint_tenant(root: Path, slug: str, facts: object | None = None) -> list[str
     return found
 
 
-EXAMPLES = ["ihm-connect", "ims-global", "ims-pro"]
+EXAMPLES = ["example-fitness", "ihm-connect", "ims-global", "ims-pro"]
 
 
-@PROSE_PENDING
 @pytest.mark.parametrize("slug", EXAMPLES)
 def test_the_example_site_has_no_prose_findings(slug: str) -> None:
     from conftest import REPO
@@ -175,7 +171,6 @@ def test_every_variation_of_an_example_tenant_renders_and_lints_the_same_every_r
     assert _variation_findings(slug) == (made, found)
 
 
-@PROSE_PENDING
 @pytest.mark.parametrize("slug", EXAMPLES)
 def test_variations_of_the_example_tenants_have_no_prose_findings(slug: str) -> None:
     assert _variation_findings(slug)[1] == []

@@ -29,7 +29,8 @@ REQUIRED: dict[str, Any] = {
     "dates": {"effective": "2026-01-01"},
 }
 # The required facts plus facts that only give a practice fact somewhere to live (an app with a
-# permission, backups, a way to make requests): none of them states a practice.
+# permission, backups, a way to make requests, a recipient for the sharing section): none of them states
+# a practice.
 HOLDERS: dict[str, Any] = {
     **REQUIRED,
     "apps": [{"id": "app", "name": "Example App", "audience": "members",
@@ -37,6 +38,7 @@ HOLDERS: dict[str, Any] = {
     "retention": {"summary": "We keep account data while the account is open.", "backups": {"period": "30 days"}},
     "requests": {"channels": [{"kind": "email", "value": "privacy@example.org"}]},
     "children": {"min_age": 16},
+    "recipients": [{"id": "hosting", "category": "Hosting providers"}],
 }
 
 

@@ -20,7 +20,6 @@ from urllib.parse import quote
 
 import jinja2
 import jinja2.meta
-import jinja2.sandbox
 from .dates import format_day
 from markupsafe import Markup
 
@@ -28,7 +27,7 @@ from . import markdown
 from .clauses import Clause
 from .errors import InputError, Problem, did_you_mean
 from .facts import Tenant
-from .sandbox import CLAUSE_FILTERS, CLAUSE_LIMITS, BoundedSandbox, TemplateLimit, template_position
+from .sandbox import CLAUSE_FILTERS, CLAUSE_LIMITS, BoundedSandbox, explain_failure, template_position
 
 OPEN, CLOSE = "\ue000", "\ue001"  # private-use characters: Markdown gives them no meaning
 TOKEN = re.compile(OPEN + r"(\d+)" + CLOSE)
@@ -435,17 +434,7 @@ def _explain(exc: Exception, env: jinja2.Environment, context: dict[str, Any]) -
     if isinstance(exc, jinja2.TemplateRuntimeError) and "is not set" in str(exc):
         return (str(exc), "every fact the clause prints to be set in tenant.yaml",
                 "add the fact, or guard it with {% if ... %} in the clause")
-    if isinstance(exc, RecursionError):
-        return "a macro or include calls itself without end", "macros and includes that finish", None
-    if isinstance(exc, TemplateLimit):
-        return (str(exc), "a template that stays within policygen's limits (README, 'Errors and safety')",
-                "look for a loop or a macro that does not end, or for * or ** with a large number")
-    if isinstance(exc, jinja2.sandbox.SecurityError):
-        return (f"refused by the sandbox: {str(exc).rstrip('.')}",
-                "facts, macros, and the filters and names policygen documents",
-                "a template can read facts and call macros; it cannot reach Python internals, call other "
-                "functions or change the facts (build lists with filters such as selectattr, or with namespace())")
-    return _describe(exc), "an expression that works for every tenant's facts", _arithmetic_hint(exc)
+    return explain_failure(exc)
 
 
 def _syntax_hint(message: str, env: jinja2.Environment) -> str | None:
@@ -464,27 +453,6 @@ def _line_of(file: Path, needle: str) -> int | None:
     except (OSError, UnicodeDecodeError):
         return None
     return next((i for i, line in enumerate(lines, 1) if needle in line), None)
-
-
-def _describe(exc: Exception) -> str:
-    if isinstance(exc, jinja2.UndefinedError):
-        return f"undefined fact: {exc.message}"
-    if isinstance(exc, jinja2.TemplateNotFound):
-        return f"included template not found: {exc.name}"
-    if isinstance(exc, ZeroDivisionError):
-        return "divides by zero"
-    if isinstance(exc, MemoryError):
-        return "runs out of memory"
-    message = getattr(exc, "message", None) or str(exc)
-    return f"{type(exc).__name__}: {message}" if not isinstance(exc, jinja2.TemplateError) else message
-
-
-def _arithmetic_hint(exc: Exception) -> str | None:
-    if isinstance(exc, ArithmeticError):
-        return "check the arithmetic, or test the fact itself: {% if fact %}"
-    if isinstance(exc, TypeError):
-        return "check the types: text, numbers and lists do not mix in one operation"
-    return None
 
 
 def _front_line(clause: Clause, key: str) -> int | None:

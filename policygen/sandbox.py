@@ -13,7 +13,7 @@ list or dict. On top of it this sandbox:
   size of what it makes;
 - bounds the work of one render (Limits): loop steps and calls, macro nesting, the size of
   any value an operator, filter or method makes (so 'x'*10**9 and 10**10**10 are refused
-  before they are computed), and the characters written.
+  before they are computed), and the characters written or handled ("volume").
 
 A violation raises TemplateLimit or jinja2's SecurityError, which the renderers report as
 located problems. The bounds count steps, never time, so a build that passes on one
@@ -434,3 +434,34 @@ def template_position(exc: BaseException) -> tuple[Path | None, int | None]:
             found = (Path(name), tb.tb_lineno)
         tb = tb.tb_next
     return found
+
+
+def explain_failure(exc: BaseException) -> tuple[str, str | None, str | None]:
+    """What a template did wrong while running, in words: (message, expected, hint)."""
+    if isinstance(exc, TemplateLimit):
+        return (str(exc), "a template that stays within policygen's limits (README, 'Errors and safety')",
+                "look for a loop or a macro that does not end, or for * or ** with a large number")
+    if isinstance(exc, SecurityError):
+        return (f"refused by the sandbox: {str(exc).rstrip('.')}",
+                "facts, macros, and the filters and names policygen documents",
+                "a template can read facts and call macros; it cannot reach Python internals, call other "
+                "functions or change the facts (build lists with filters such as selectattr, or with namespace())")
+    if isinstance(exc, RecursionError):
+        return "a macro or include calls itself without end", "macros and includes that finish", None
+    expected = "an expression that works for every tenant's facts"
+    if isinstance(exc, ZeroDivisionError):
+        return "divides by zero", expected, "check the arithmetic, or test the fact itself: {% if fact %}"
+    if isinstance(exc, OverflowError):
+        return "a number is too large to compute", expected, "check the arithmetic"
+    if isinstance(exc, MemoryError):
+        return "runs out of memory", "a template that stays within policygen's limits", None
+    if isinstance(exc, TypeError):
+        return (f"TypeError: {exc}", expected,
+                "check the types: text, numbers and lists do not mix in one operation")
+    if isinstance(exc, jinja2.UndefinedError):
+        return f"undefined fact: {exc.message}", None, "guard it with {% if ... %}"
+    if isinstance(exc, jinja2.TemplateNotFound):
+        return f"included template not found: {exc.name}", None, None
+    if isinstance(exc, jinja2.TemplateError):
+        return exc.message or type(exc).__name__, None, None
+    return f"{type(exc).__name__}: {exc}", expected, None

@@ -19,7 +19,7 @@ from .errors import InputError, Problem
 from .output import Output
 from jinja2.sandbox import SecurityError
 
-from .sandbox import THEME_FILTERS, THEME_LIMITS, BoundedSandbox, TemplateLimit, template_position
+from .sandbox import THEME_FILTERS, THEME_LIMITS, BoundedSandbox, explain_failure, template_position
 
 
 class Theme:
@@ -91,20 +91,14 @@ class Theme:
 
 
 def _theme_problem(template: str, exc: Exception, file: Path | None, line: int | None) -> Problem:
-    if isinstance(exc, TemplateLimit):
-        return Problem(f"theme template '{template}': {exc}", file=file, line=line,
-                       expected="a template that stays within policygen's limits (README, 'Errors and safety')",
-                       suggestion="look for a loop or a macro that does not end; a theme the project trusts "
-                                  "can set trusted_theme: true in policygen.yaml")
-    if isinstance(exc, SecurityError):
-        return Problem(f"theme template '{template}': refused by the sandbox: {str(exc).rstrip('.')}", file=file,
-                       line=line, expected="the values policygen passes, macros, and the documented filters",
-                       suggestion="a theme cannot reach Python internals or call other functions; a theme the "
-                                  "project trusts can set trusted_theme: true in policygen.yaml")
     if isinstance(exc, jinja2.UndefinedError):
         return Problem(f"theme template '{template}': {exc.message}", file=file, line=line,
                        expected="a name policygen passes to this template")
-    return Problem(f"theme template '{template}': {type(exc).__name__}: {exc}", file=file, line=line)
+    message, expected, hint = explain_failure(exc)
+    if isinstance(exc, SecurityError):  # TemplateLimit too
+        hint = f"{hint}; a theme the project reviews like code can set trusted_theme: true in policygen.yaml"
+    return Problem(f"theme template '{template}': {message}", file=file, line=line, expected=expected,
+                   suggestion=hint)
 
 
 def _project_trusts_theme(root: Path) -> bool:

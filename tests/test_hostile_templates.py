@@ -7,6 +7,7 @@ of the bad-input corpus must also finish fast.
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -68,7 +69,7 @@ def test_an_escape_from_the_sandbox_runs_no_command_and_is_a_located_error(place
     code, stderr, exception, out = run_case(case, tmp_path)
     assert exception is None and "Traceback" not in stderr
     assert code == 1, stderr
-    assert stderr.startswith(f"{file}:"), stderr
+    assert re.match(rf"{re.escape(file)}:\d+: error: ", stderr), stderr
     assert not marker.exists(), "the payload ran a command"
     assert not out.exists()
 
@@ -96,7 +97,8 @@ def test_every_command_that_renders_clauses_refuses_the_escape(command: list[str
 # Cases of the corpus that would hang or exhaust memory without the sandbox's limits.
 HANGS = ["clause-when-range-too-big", "clause-text-repeated-too-long", "clause-power-too-big",
          "clause-nested-loops-too-long", "clause-recursive-macro", "clause-macro-calls-doubling",
-         "clause-text-doubling-in-a-loop", "layout-template-loop-without-end"]
+         "clause-text-doubling-in-a-loop", "clause-writes-too-much", "clause-include-itself-by-a-computed-name",
+         "layout-template-loop-without-end"]
 
 
 @pytest.mark.parametrize("name", HANGS)

@@ -30,6 +30,8 @@ class ProjectConfig(BaseModel):
     theme: str = Field("default", pattern=r"^[a-z0-9][a-z0-9_-]*$", description="A folder in themes/")
     base_url: Url | None = Field(None, description="Absolute address of the published site, for feeds and sitemaps")
     raw_html: Flag = Field(False, description="Let clause files contain raw HTML; it is sanitised (no scripts, event handlers or non-web links)")
+    trusted_theme: Flag = Field(False, description="Render the theme's templates outside the template sandbox: "
+                                "only for a theme whose every change the project reviews")
 
 
 @dataclass(frozen=True)

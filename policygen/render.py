@@ -13,7 +13,7 @@ import contextvars
 import datetime as dt
 import html
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterable
 from urllib.parse import quote
@@ -28,6 +28,7 @@ from .clauses import Clause
 from .errors import InputError, Problem, did_you_mean
 from .facts import Tenant
 from .wording import Joiner, has_bound, join_words, needs_article
+from .sandbox import CLAUSE_FILTERS, CLAUSE_LIMITS, BoundedSandbox, explain_failure, template_position
 
 OPEN, CLOSE = "\ue000", "\ue001"  # private-use characters: Markdown gives them no meaning
 TOKEN = re.compile(OPEN + r"(\d+)" + CLOSE)
@@ -147,19 +148,23 @@ def f_cell(value: Any) -> Markup:
     return Markup(str(text).replace("\n", " ").replace("|", "\\|"))
 
 
-# Filters that would turn facts into markup without placeholders are not offered.
-_UNSAFE = {"safe", "tojson", "xmlattr", "urlize", "forceescape", "escape", "e", "indent", "format", "wordwrap"}
-
-
 class StrictUndefined(jinja2.StrictUndefined):
     """Undefined facts are errors, even in tests like 'is defined' misuse or in loops."""
 
 
-def clause_environment(content: Path) -> jinja2.Environment:
-    env = jinja2.Environment(
+# The filters policygen adds for clauses; with sandbox.CLAUSE_FILTERS, all a clause can use.
+CLAUSE_OWN_FILTERS = {"mailto": f_mailto, "tel": f_tel, "url": f_url, "join": f_join, "date": f_date, "cell": f_cell,
+                      "stop": f_stop, "list_and": f_list_and, "list_or": f_list_or, "country": f_country,
+                      "up_to": f_up_to}
+
+
+def clause_environment(content: Path) -> BoundedSandbox:
+    """The sandbox clauses, partials and 'when:' run in: tenant clauses are untrusted input."""
+    env = BoundedSandbox(
+        CLAUSE_LIMITS, CLAUSE_FILTERS,
+        finalize=_finalize,
         loader=jinja2.FileSystemLoader(str(content)),
         autoescape=True,
-        finalize=_finalize,
         undefined=StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
@@ -168,10 +173,7 @@ def clause_environment(content: Path) -> jinja2.Environment:
         cache_size=-1,
         extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols"],
     )
-    for name in _UNSAFE:
-        env.filters.pop(name, None)
-    env.filters.update(mailto=f_mailto, tel=f_tel, url=f_url, join=f_join, date=f_date, cell=f_cell, stop=f_stop,
-                       list_and=f_list_and, list_or=f_list_or, country=f_country, up_to=f_up_to)
+    env.add_filters(CLAUSE_OWN_FILTERS)
     return env
 
 
@@ -202,6 +204,10 @@ class ClauseRenderer:
         self._templates: dict[tuple[Path, str], jinja2.Template] = {}
         self._conditions: dict[str, Any] = {}
         self._acyclic: set[str] = set()  # partials already shown not to lead into a cycle
+
+    def __reduce__(self) -> tuple[type[ClauseRenderer], tuple[Path, bool]]:
+        # Build workers get a fresh renderer: compiled templates and the sandbox stay in their process.
+        return (ClauseRenderer, (self.content, self.raw_html))
 
     def _template(self, clause: Clause) -> jinja2.Template:
         key = (clause.file, clause.digest)
@@ -270,14 +276,21 @@ class ClauseRenderer:
     def applies(self, clause: Clause, context: dict[str, Any], tenant_name: str) -> bool:
         if not clause.meta.when:
             return True
+        condition = self._condition(clause)
         try:
-            return bool(self._condition(clause)(**context))
+            return bool(self.env.evaluate(condition, context))
         except jinja2.UndefinedError as exc:
             message, expected, hint = _explain(exc, self.env, context)
             raise InputError([Problem(f"tenant '{tenant_name}': 'when' uses an undefined fact: {message}",
                                       file=clause.file, line=_front_line(clause, "when"), key_path="when",
                                       expected=expected,
                                       suggestion=hint or "guard it: 'when: parent and parent.fact'")]) from None
+        except Exception as exc:  # noqa: BLE001 - whatever the expression does wrong is the author's to fix
+            message, expected, hint = _explain(exc, self.env, context)
+            raise InputError([Problem(f"tenant '{tenant_name}': 'when' cannot be evaluated: {message}",
+                                      file=clause.file, line=_front_line(clause, "when"), key_path="when",
+                                      expected=expected or "an expression over the facts that is true or false",
+                                      suggestion=hint)]) from None
 
     def render(self, clause: Clause, context: dict[str, Any], tenant: Tenant, tenant_name: str,
                notes: list[str]) -> RenderedClause:
@@ -286,11 +299,12 @@ class ClauseRenderer:
         token = _values.set(values)
         locale_token = _locale.set(tenant.locale.replace("-", "_"))
         try:
-            skeleton = template.render(context)
+            skeleton = self.env.render(template, context)
         except InputError:
             raise
         except Exception as exc:  # noqa: BLE001 - any template failure is the author's to fix
-            file, line = _template_position(exc, clause.file)
+            file, line = template_position(exc)
+            file = file or clause.file
             message, expected, hint = _explain(exc, self.env, context)
             raise InputError([Problem(f"tenant '{tenant_name}': {message}", file=file, line=line,
                                       expected=expected, suggestion=hint)]) from None
@@ -298,6 +312,9 @@ class ClauseRenderer:
             _values.reset(token)
             _locale.reset(locale_token)
         body = markdown.render_html(skeleton) if self.raw_html else markdown.render(skeleton)
+        misplaced = _facts_in_attributes(body, values, clause, tenant_name)
+        if misplaced:
+            raise InputError(misplaced)
         body = TOKEN.sub(lambda m: html.escape(values[int(m.group(1))], quote=True), body)
         if self.raw_html:
             # After the facts are in, so a fact inside an author's href="" is checked like any URL.
@@ -316,6 +333,67 @@ def _with_notes(body: str, notes: list[str]) -> str:
     block = "".join(f'<p class="note">{html.escape(n)}</p>\n' for n in notes)
     first = re.search(r"<h[3-6][ >]", body)
     return body + block if first is None else body[:first.start()] + block + body[first.start():]
+
+
+# --- facts inside an author's HTML attributes ------------------------------------------------------------
+
+# A start tag of the rendered clause, and one attribute in it. Text '<' is escaped by then, so
+# every '<' that starts a tag is the author's raw HTML or Markdown's own.
+_TAG = re.compile(r"""<([A-Za-z][^\s/>]*)((?:\s+(?:[^\s"'>/=]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'=<>`]+))?|/))*)\s*/?>""")
+_ATTRIBUTE = re.compile(r"""([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
+# Attributes whose value a browser follows or loads.
+URL_ATTRIBUTES = frozenset({"href", "src", "action", "formaction", "cite", "poster", "background", "srcset",
+                            "xlink:href", "data", "longdesc", "ping", "manifest", "codebase", "usemap", "icon"})
+# What a link may be: what the url, mailto and tel filters make (never //host, javascript: or a path).
+LINK_TARGET = re.compile(r"(?:https?://|mailto:|tel:)")
+# Markdown percent-encodes a placeholder put into a link destination: [text]({{ fact }}).
+ENCODED_TOKEN = re.compile(re.escape(quote(OPEN)) + r"\d+" + re.escape(quote(CLOSE)))
+
+
+def _facts_in_attributes(body: str, values: list[str], clause: Clause, tenant_name: str) -> list[Problem]:
+    """A Problem for each fact the clause puts into an attribute where it could become a live link."""
+    problems: list[Problem] = []
+    for tag in _TAG.finditer(body):
+        if OPEN not in tag.group(0) and not ENCODED_TOKEN.search(tag.group(0)):
+            continue
+        for attribute in _ATTRIBUTE.finditer(tag.group(2)):
+            problem = _attribute_problem(tag.group(1).lower(), attribute, values)
+            if problem:
+                problems.append(replace(problem, message=f"tenant '{tenant_name}': {problem.message}",
+                                        file=clause.file, line=_attribute_line(clause.body, attribute.group(1))))
+    return problems
+
+
+def _attribute_problem(element: str, attribute: re.Match[str], values: list[str]) -> Problem | None:
+    name = attribute.group(1).lower()
+    quoted = attribute.group(2) if attribute.group(2) is not None else attribute.group(3)
+    unquoted = attribute.group(4)
+    if ENCODED_TOKEN.search(attribute.group(0)):
+        return Problem(f"a fact is the target of a Markdown link in <{element}>; it would not be put in",
+                       expected="links to facts made with the url, mailto or tel filter",
+                       suggestion="write {{ fact|url }} (or |mailto, |tel) instead of [text]({{ fact }})")
+    if OPEN in name or (unquoted is not None and OPEN in unquoted):
+        return Problem(f"a fact is in the unquoted attribute {name} of <{element}>, where it could add attributes",
+                       expected="a fact only inside a quoted attribute value",
+                       suggestion=f'put the value in quotes: {name}="{{{{ ... }}}}"')
+    if quoted is None or OPEN not in quoted or name not in URL_ATTRIBUTES:
+        return None  # a fact in a quoted title="" is escaped text
+    target = TOKEN.sub(lambda m: values[int(m.group(1))], html.unescape(quoted))
+    if LINK_TARGET.match(target):
+        return None
+    shown = target if len(target) <= 80 else target[:77] + "..."
+    return Problem(f"a fact in the {name} of <{element}> makes the link '{shown}', which is not an http(s), "
+                   "mailto: or tel: address",
+                   expected="a link target that starts with http://, https://, mailto: or tel: "
+                            "(the url filter's rule: no //host, javascript: or relative paths)",
+                   suggestion="make links to facts with {{ fact|url }}, {{ fact|mailto }} or {{ fact|tel }}, "
+                              "or start the attribute with the scheme the fact lacks")
+
+
+def _attribute_line(source: str, attribute: str) -> int | None:
+    """The line of the clause that puts a fact into *attribute* (the first one, if several do)."""
+    pattern = re.compile(rf"""{re.escape(attribute)}\s*=\s*["']?[^"'>]*\{{\{{|\]\(\s*<?\{{\{{""", re.I)
+    return next((i for i, line in enumerate(source.splitlines(), 1) if pattern.search(line)), None)
 
 
 _SUBHEADING = re.compile(r"<h([3-6])>(.*?)</h\1>", re.S)
@@ -403,9 +481,7 @@ def _explain(exc: Exception, env: jinja2.Environment, context: dict[str, Any]) -
     if isinstance(exc, jinja2.TemplateRuntimeError) and "is not set" in str(exc):
         return (str(exc), "every fact the clause prints to be set in tenant.yaml",
                 "add the fact, or guard it with {% if ... %} in the clause")
-    if isinstance(exc, RecursionError):
-        return "a macro or include calls itself without end", "macros and includes that finish", None
-    return _describe(exc), None, None
+    return explain_failure(exc)
 
 
 def _syntax_hint(message: str, env: jinja2.Environment) -> str | None:
@@ -424,29 +500,6 @@ def _line_of(file: Path, needle: str) -> int | None:
     except (OSError, UnicodeDecodeError):
         return None
     return next((i for i, line in enumerate(lines, 1) if needle in line), None)
-
-
-def _describe(exc: Exception) -> str:
-    if isinstance(exc, jinja2.UndefinedError):
-        return f"undefined fact: {exc.message}"
-    if isinstance(exc, jinja2.TemplateNotFound):
-        return f"included template not found: {exc.name}"
-    message = getattr(exc, "message", None) or str(exc)
-    return f"{type(exc).__name__}: {message}" if not isinstance(exc, jinja2.TemplateError) else message
-
-
-def _template_position(exc: BaseException, file: Path) -> tuple[Path, int | None]:
-    """The clause or partial file, and its line, where rendering failed (from Jinja's rewritten traceback)."""
-    if isinstance(exc, jinja2.TemplateSyntaxError) and exc.filename:
-        return Path(exc.filename), exc.lineno
-    found: tuple[Path, int | None] = (file, None)
-    tb = exc.__traceback__
-    while tb is not None:
-        name = tb.tb_frame.f_code.co_filename
-        if name.endswith(".md") and not name.startswith("<"):
-            found = (Path(name), tb.tb_lineno)
-        tb = tb.tb_next
-    return found
 
 
 def _front_line(clause: Clause, key: str) -> int | None:

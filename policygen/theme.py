@@ -17,10 +17,15 @@ from .dates import format_day
 
 from .errors import InputError, Problem
 from .output import Output
+from jinja2.sandbox import SecurityError
+
+from .sandbox import THEME_FILTERS, THEME_LIMITS, BoundedSandbox, explain_failure, template_position
 
 
 class Theme:
-    def __init__(self, root: Path, name: str) -> None:
+    """A theme's templates, rendered in the bounded sandbox unless policygen.yaml sets trusted_theme: true."""
+
+    def __init__(self, root: Path, name: str, trusted: bool | None = None) -> None:
         self.root = root
         self.folder = root / "themes" / name
         if not (self.folder / "templates").is_dir():
@@ -28,7 +33,9 @@ class Theme:
             raise InputError([Problem(f"theme '{name}' not found", file=root / "policygen.yaml", key_path="theme",
                                       expected="a folder themes/<name>/templates", suggestion=f"known themes: {', '.join(known) or 'none'}")])
         self.search = [root / "layouts", self.folder / "templates"]
-        self.env = jinja2.Environment(
+        # Every user of a theme (build, check, serve) must agree, so the setting is read here.
+        self.trusted = _project_trusts_theme(root) if trusted is None else trusted
+        options: dict[str, Any] = dict(
             loader=jinja2.FileSystemLoader([str(p) for p in self.search]),
             autoescape=True,
             undefined=jinja2.StrictUndefined,
@@ -36,19 +43,34 @@ class Theme:
             lstrip_blocks=True,
             auto_reload=False,
         )
-        self.env.filters["longdate"] = format_day
+        self.env: jinja2.Environment
+        if self.trusted:
+            self.env = jinja2.Environment(**options)
+            self.env.filters["longdate"] = format_day
+        else:
+            sandbox = BoundedSandbox(THEME_LIMITS, THEME_FILTERS, **options)
+            sandbox.add_filters({"longdate": format_day})
+            self.env = sandbox
+
+    def __reduce__(self) -> tuple[type[Theme], tuple[Path, str, bool]]:
+        # Build workers get a fresh theme: compiled templates and the sandbox stay in their process.
+        return (Theme, (self.root, self.folder.name, self.trusted))
 
     def render(self, template: str, **context: Any) -> bytes:
         try:
-            return self.env.get_template(template).render(**context).encode()
+            compiled = self.env.get_template(template)
+            if isinstance(self.env, BoundedSandbox):
+                return self.env.render(compiled, context).encode()
+            return compiled.render(**context).encode()
         except jinja2.TemplateSyntaxError as exc:
             raise InputError([Problem(f"theme template syntax error: {exc.message}",
                                       file=Path(exc.filename) if exc.filename else None, line=exc.lineno)]) from None
         except jinja2.TemplateNotFound as exc:
             raise InputError([Problem(f"theme template '{exc.name}' not found",
                                       expected=f"a file in {', '.join(str(p) for p in self.search)}")]) from None
-        except jinja2.UndefinedError as exc:
-            raise InputError([Problem(f"theme template '{template}': {exc.message}")]) from None
+        except Exception as exc:  # noqa: BLE001 - whatever a theme template does wrong is its author's to fix
+            file, line = template_position(exc)
+            raise InputError([_theme_problem(template, exc, file, line)]) from None
 
     def digest(self) -> str:
         """Hash of every file that can change how pages look."""
@@ -66,3 +88,23 @@ class Theme:
                 for file in sorted(p for p in base.rglob("*") if p.is_file()):
                     files["assets/" + file.relative_to(base).as_posix()] = file.read_bytes()
         return [Output(path, "asset", data) for path, data in sorted(files.items())]
+
+
+def _theme_problem(template: str, exc: Exception, file: Path | None, line: int | None) -> Problem:
+    if isinstance(exc, jinja2.UndefinedError):
+        return Problem(f"theme template '{template}': {exc.message}", file=file, line=line,
+                       expected="a name policygen passes to this template")
+    message, expected, hint = explain_failure(exc)
+    if isinstance(exc, SecurityError):  # TemplateLimit too
+        hint = f"{hint}; a theme the project reviews like code can set trusted_theme: true in policygen.yaml"
+    return Problem(f"theme template '{template}': {message}", file=file, line=line, expected=expected,
+                   suggestion=hint)
+
+
+def _project_trusts_theme(root: Path) -> bool:
+    from .project import load_config
+
+    try:
+        return load_config(root).trusted_theme
+    except InputError:
+        return False  # the project loader reports a broken policygen.yaml

@@ -350,8 +350,7 @@ def _project_with_clause(tmp_path: Path, body: str, raw_html: bool | None) -> Pa
 
 RAW = ('<div class="box"><b>bold</b> <script>alert(1)</script><img src="https://evil.example/x.png">'
        '<a href="javascript:alert(1)" onclick="alert(1)">x</a>'
-       '<a href="{{ organisation.legal_name }}">legal</a>'
-       '<a href="https://acme.example/ok">ok</a></div>\n')
+       '<a title="{{ organisation.legal_name }}" href="https://acme.example/ok">ok</a></div>\n')
 
 
 def _raw_section(tmp_path: Path, raw_html: bool | None) -> Tag:
@@ -380,5 +379,35 @@ def test_raw_html_when_turned_on_is_sanitised(tmp_path: Path) -> None:
     assert all(not name.startswith("on") for el in section.find_all(True) for name in el.attrs)
     hrefs = [a.get("href") for a in section.find_all("a")]
     assert "https://acme.example/ok" in hrefs
-    assert not any(h and h.lower().startswith("javascript") for h in hrefs)  # neither the author's nor a fact's
+    assert not any(h and h.lower().startswith("javascript") for h in hrefs)
+    assert section.find("a", title="javascript:alert(2)") is not None  # a fact in a title is text
     assert "alert(1)" not in section.get_text()  # script content is dropped, not shown
+
+
+@pytest.mark.parametrize("fact", ["javascript:alert(2)", "JaVaScRiPt:alert(2)", "//evil.example", "evil.example/x",
+                                  "data:text/html,x", " https://acme.example", "/relative/path"])
+def test_with_raw_html_a_fact_in_an_href_must_be_a_web_mail_or_phone_link(tmp_path: Path, fact: str) -> None:
+    project = _project_with_clause(tmp_path, '<a href="{{ organisation.legal_name }}">legal</a>\n', True)
+    facts = project / "tenants/ims-pro/tenant.yaml"
+    facts.write_text(facts.read_text(encoding="utf-8").replace(
+        "  legal_name: GJ Global IT Ventures Pvt. Ltd.", f"  legal_name: '{fact}'"), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["-C", str(project), "build", "--out", str(tmp_path / "site")])
+    assert result.exit_code == 1
+    assert "content/privacy-policy/005-raw.md:6: error: tenant 'ims-pro': a fact in the href of <a>" in result.stderr
+    assert not (tmp_path / "site").exists()
+
+
+def test_with_raw_html_a_fact_in_an_href_that_is_a_link_is_kept(tmp_path: Path) -> None:
+    body = ('{% if organisation.website and organisation.email %}<a href="{{ organisation.website }}">site</a> '
+            '<a href="mailto:{{ organisation.email }}">mail</a>{% endif %}\n')
+    project = _project_with_clause(tmp_path, body, True)
+    shutil.rmtree(project / "tenants/ims-pro/releases", ignore_errors=True)
+    facts = project / "tenants/ims-pro/tenant.yaml"
+    facts.write_text(facts.read_text(encoding="utf-8").replace(
+        "  email: apps@gjglobalsoft.com\n", "  email: apps@gjglobalsoft.com\n  website: https://gjglobalsoft.example/\n", 1),
+        encoding="utf-8")
+    build(project, tmp_path / "site")
+    page = BeautifulSoup((tmp_path / "site/ims-pro/privacy-policy/index.html").read_text(encoding="utf-8"), "html.parser")
+    section = page.find("section", id="raw")
+    assert isinstance(section, Tag)
+    assert [a["href"] for a in section.find_all("a")] == ["https://gjglobalsoft.example/", "mailto:apps@gjglobalsoft.com"]

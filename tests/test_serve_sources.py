@@ -55,9 +55,9 @@ def test_a_released_page_carries_no_sources_its_text_is_the_snapshot(tmp_path: P
     root = copy_project(tmp_path / "project")
     session = serve(root, tmp_path / "out")
     try:
-        released = list((root / "tenants/ims-pro/releases/privacy-policy").glob("*.json"))
-        assert released, "the example tenant has releases"
-        status, page = get(session, "/ims-pro/privacy-policy/")
+        released = list((root / "tenants/example-fitness/releases/privacy-policy").glob("*.json"))
+        assert released, "the demo tenant has releases"
+        status, page = get(session, "/example-fitness/privacy-policy/")
         assert status == 200 and b'src="/__policygen/live.js"' in page and sources(page) is None
     finally:
         session.stop()

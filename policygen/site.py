@@ -447,6 +447,12 @@ class Step:
     def run(self, slug: str, cached: dict[str, TenantResult],
             force: bool = False) -> Reusable | TenantResult | list[Problem]:
         """Reusable if the previous build's output still holds, else a freshly rendered result, or problems."""
+        found = None if force else self.lookup(slug, cached)
+        return self.render(slug) if found is None else found
+
+    def lookup(self, slug: str, cached: dict[str, TenantResult]) -> Reusable | TenantResult | list[Problem] | None:
+        """What an unchanged tenant needs no rendering for (a result of this builder, or the previous
+        output), problems with its folder, or None when it must be rendered."""
         try:
             folder = tenant_folder(self.project.root, slug)  # bad names and links out are input problems
         except InputError as exc:
@@ -456,8 +462,11 @@ class Step:
         if hit is not None and hit.key == tenant_key(self.project, digest, (d.id for d in hit.view.documents), self.shared):
             return replace(hit, rendered=False)
         before = self.previous.get(slug)
-        if before is not None and not force and before[0] == tenant_key(self.project, digest, before[1], self.shared):
+        if before is not None and before[0] == tenant_key(self.project, digest, before[1], self.shared):
             return Reusable(slug, before[0])  # unchanged: not even its YAML needs parsing
+        return None
+
+    def render(self, slug: str) -> TenantResult | list[Problem]:
         problems = Collector()
         tenant = load_tenant_source(self.project, slug, problems)
         if tenant is None:
@@ -468,6 +477,12 @@ class Step:
         except InputError as exc:
             return exc.problems
         return TenantResult(slug, key, outputs, view, rendered=True, source=tenant)
+
+    def for_workers(self) -> Step:
+        """This step with a new renderer and theme: the warm ones hold compiled templates, which cannot be
+        pickled (weak references), and stay in this process for the next build; each worker compiles its own."""
+        return replace(self, renderer=ClauseRenderer(self.renderer.content, self.renderer.raw_html),
+                       theme=Theme(self.project.root, self.project.config.theme))
 
 
 @dataclass(frozen=True)
@@ -486,9 +501,9 @@ def _worker_init(step: Step) -> None:
     _step = step
 
 
-def _worker_run(slugs: list[str]) -> list[tuple[str, Reusable | TenantResult | list[Problem]]]:
+def _worker_run(slugs: list[str]) -> list[tuple[str, TenantResult | list[Problem]]]:
     assert _step is not None
-    return [(slug, _step.run(slug, {})) for slug in slugs]
+    return [(slug, _step.render(slug)) for slug in slugs]
 
 
 class Builder:
@@ -569,23 +584,35 @@ class Builder:
                            tenants=sorted(results), rendered_tenants=[r.slug for r in rendered])
 
     def _run(self, step: Step, slugs: list[str]) -> list[tuple[str, Reusable | TenantResult | list[Problem]]]:
-        jobs = step.options.jobs or os.cpu_count() or 1
+        # Unchanged tenants are found here, in this process, against this builder's warm results; only the
+        # tenants that must be rendered go to worker processes, and only when there are enough of them.
         done: list[tuple[str, Reusable | TenantResult | list[Problem]]] = []
-        if jobs < 2 or len(slugs) < PARALLEL_MIN_TENANTS:
-            for slug in slugs:
-                done.append((slug, step.run(slug, self._results)))
-                if self.progress is not None:
-                    self.progress(len(done), len(slugs))
+        todo: list[str] = []
+        for slug in slugs:
+            found = step.lookup(slug, self._results)
+            if found is None:
+                todo.append(slug)
+            else:
+                done.append((slug, found))
+                self._report(len(done), len(slugs))
+        jobs = step.options.jobs or os.cpu_count() or 1
+        if jobs < 2 or len(todo) < PARALLEL_MIN_TENANTS:
+            for slug in todo:
+                done.append((slug, step.render(slug)))
+                self._report(len(done), len(slugs))
             return done
-        chunks = [c for c in (slugs[i::jobs * 8] for i in range(jobs * 8)) if c]
+        chunks = [c for c in (todo[i::jobs * 8] for i in range(jobs * 8)) if c]
         method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context(method),
-                                 initializer=_worker_init, initargs=(step,)) as pool:
+                                 initializer=_worker_init, initargs=(step.for_workers(),)) as pool:
             for chunk in pool.map(_worker_run, chunks):
                 done.extend(chunk)
-                if self.progress is not None:
-                    self.progress(len(done), len(slugs))
+                self._report(len(done), len(slugs))
         return done
+
+    def _report(self, done: int, total: int) -> None:
+        if self.progress is not None and total:
+            self.progress(done, total)
 
 
 def site_outputs(project: Project, theme: Theme, views: list[TenantView], options: BuildOptions,

@@ -15,6 +15,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .clauses import Clause, Library, load_library, tenant_clauses
+from .editorfiles import is_editor_file
 from .errors import Collector, InputError, Problem, UsageError, did_you_mean
 from .facts import SLUG, Tenant, Url, problems_from_validation, read_tenant
 from .yamlfile import Located, load
@@ -237,10 +238,16 @@ def _check_notes(facts: Tenant, docs: dict[str, dict[str, Clause]], located: Loc
 def tenant_digest(folder: Path) -> str:
     """Hash of everything in a tenant's folder: facts, own clauses, releases, logo."""
     h = hashlib.sha256()
+    home = folder.resolve()
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames.sort()
         for name in sorted(filenames):
             path = Path(dirpath) / name
+            real = path.resolve()
+            # Editor scratch files are not input; links out and special files are never read (a FIFO would
+            # block the build, a link to /dev/zero never end): what the tenant's files use is checked on loading.
+            if is_editor_file(name) or not real.is_relative_to(home) or not real.is_file():
+                continue
             h.update(path.relative_to(folder).as_posix().encode() + b"\0")
             h.update(path.read_bytes() + b"\0")
     return h.hexdigest()

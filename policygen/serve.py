@@ -34,6 +34,7 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
+from .editorfiles import is_editor_file
 from .errors import InputError, Problem, UsageError
 from .site import BuildOptions, BuildReport, Builder
 
@@ -127,20 +128,25 @@ class Rebuilder:
         self.last: BuildReport | None = None
 
     def build(self, changed: set[Path] | None = None) -> BuildReport | None:
+        """Build once; every failure is reported (terminal and open pages) and the last good site stays."""
         started = time.perf_counter()
         try:
             report = self.builder.build()
         except InputError as exc:
-            problems = exc.problems
-            for p in problems:
+            for p in exc.problems:
                 self.log(p.format(self.root), True)
-            self.log(f"{len(problems)} problem(s); still serving the last good build", True)
-            self.state.failed(problems)
+            self._failed(exc.problems, f"{len(exc.problems)} problem(s)")
             return None
         except UsageError as exc:
-            problem = Problem(str(exc))
-            self.log(f"error: {exc}", True)
-            self.state.failed([problem])
+            self._failed([Problem(str(exc))], f"error: {exc}")
+            return None
+        except OSError as exc:  # the disk, not the input: a full disk, a folder made read-only
+            where = f": {exc.filename}" if exc.filename else ""
+            self._failed([Problem(f"{exc.strerror or exc}{where}")], f"error: {exc.strerror or exc}{where}")
+            return None
+        except Exception as exc:  # noqa: BLE001 - a bug in policygen must not end the watching: the next save retries
+            text = f"internal error ({type(exc).__name__}: {exc}); this is a bug in policygen"
+            self._failed([Problem(text)], f"error: {text}")
             return None
         self.out = report.out
         self.last = report
@@ -150,6 +156,10 @@ class Rebuilder:
         self.log(f"built in {ms:.0f} ms{cause}: {what} ({report.rendered} page(s))", False)
         self.state.built()
         return report
+
+    def _failed(self, problems: list[Problem], summary: str) -> None:
+        self.log(f"{summary}; still serving the last good build", True)
+        self.state.failed(problems)
 
     def changed(self, path: Path) -> None:
         with self._lock:
@@ -201,8 +211,8 @@ def is_source(path: Path, root: Path) -> bool:
         return rel.name in PROJECT_FILES or rel.name in WATCHED
     if rel.parts[0] not in WATCHED:
         return False
-    name = rel.name
-    return not (name.startswith((".", "#")) or name.endswith(("~", ".swp", ".swx", ".tmp", ".part")) or name == "4913")
+    # Hidden files too: they are not input (a theme's .gitignore, an editor's state folder).
+    return not (is_editor_file(rel.name) or rel.name.startswith("."))
 
 
 class _Events(FileSystemEventHandler):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import many_tenants
 from policygen import site
 from policygen.errors import InputError, UsageError
 from policygen.site import BuildOptions, Builder, build
@@ -202,3 +203,29 @@ def test_identical_files_are_written_once_and_linked(tmp_path: Path) -> None:
     one, two, other = (tmp_path / "out" / p for p in ("a/one.html", "b/two.html", "c/other.html"))
     assert one.read_bytes() == two.read_bytes() == same and other.read_bytes() == b"different"
     assert one.stat().st_ino == two.stat().st_ino != other.stat().st_ino
+
+
+def test_one_builder_builds_twice_in_worker_processes_with_many_tenants(tmp_path: Path) -> None:
+    # A long-lived builder (serve) keeps compiled templates; they must never be sent to a worker process.
+    project = many_tenants(tmp_path / "project", site.PARALLEL_MIN_TENANTS + 6)
+    builder = Builder(project, tmp_path / "out", opts(jobs=2))
+    first = builder.build()
+    assert len(first.rendered_tenants) == site.PARALLEL_MIN_TENANTS + 6
+    edit(project / "themes/default/templates/tenant.html", "{% endblock %}", "<p>Edited theme.</p>\n{% endblock %}")
+    second = builder.build()  # every tenant again, through the worker processes
+    assert second.rendered_tenants == first.rendered_tenants
+    assert b"Edited theme." in (tmp_path / "out/ims-pro-002/index.html").read_bytes()
+    assert builder.build().rendered_tenants == []  # and nothing when nothing changed
+
+
+def test_editor_lock_swap_and_backup_files_are_not_input(project: Path, tmp_path: Path) -> None:
+    before = build(project, tmp_path / "before", opts())
+    tenant, clauses = project / "tenants/ims-pro", project / "content/privacy-policy"
+    (tenant / ".#tenant.yaml").symlink_to("writer@host.4242:1767225600")  # Emacs: a dangling link
+    (clauses / ".#010-introduction.md").symlink_to("writer@host.4242:1767225600")
+    for name in ("tenant.yaml~", ".tenant.yaml.swp", ".tenant.yaml.swx", "4913", "#tenant.yaml#", "tenant.yaml.bak",
+                 ".DS_Store", "tenant.yaml.tmp"):
+        (tenant / name).write_text("organisation: [", encoding="utf-8")
+    (clauses / "010-introduction.md~").write_text("no front matter", encoding="utf-8")
+    after = build(project, tmp_path / "after", opts())
+    assert tree(after.out) == tree(before.out)

@@ -25,6 +25,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
+from urllib.parse import quote
 
 from .dates import format_day
 
@@ -75,7 +76,7 @@ class TenantView:
     slug: str
     name: str
     legal_name: str
-    logo: str | None
+    logo: str | None  # URL of the logo from the site root, percent-encoded
     accent: str | None
     documents: tuple[DocumentLink, ...]
 
@@ -136,9 +137,16 @@ def document_title(project: Project, tenant: TenantSource, doc_id: str) -> str:
     return override or project.library.documents[doc_id].meta.title
 
 
+def logo_path(tenant: TenantSource) -> str | None:
+    """Where the tenant's logo goes in the site, as a file path (in pages it is a URL, encoded: TenantView.logo)."""
+    return f"{tenant.slug}/assets/{Path(tenant.facts.theme.logo).name}" if tenant.facts.theme.logo else None
+
+
 def tenant_view(tenant: TenantSource, links: tuple[DocumentLink, ...]) -> TenantView:
     facts = tenant.facts
-    logo = f"{tenant.slug}/assets/{Path(facts.theme.logo).name}" if facts.theme.logo else None
+    path = logo_path(tenant)
+    # Themes write the logo into src="": a name with spaces, '#', '?' or '%' must be a URL there.
+    logo = quote(path, safe="/") if path else None
     return TenantView(tenant.slug, facts.name, facts.organisation.legal_name, logo, facts.theme.accent, links)
 
 
@@ -362,9 +370,9 @@ def tenant_outputs(project: Project, theme: Theme, renderer: ClauseRenderer, ten
     outputs.append(atom(info, entries_in(outputs), project.config.base_url, tenant=tenant.slug))
     outputs.append(Output(f"{tenant.slug}/index.html", "index", theme.render("tenant.html", root="../", **common),
                           tenant=tenant.slug))
-    if facts.theme.logo:
-        logo = tenant.folder / facts.theme.logo
-        outputs.append(Output(view.logo or "", "asset", logo.read_bytes(), tenant=tenant.slug))
+    path = logo_path(tenant)
+    if path is not None and facts.theme.logo:
+        outputs.append(Output(path, "asset", (tenant.folder / facts.theme.logo).read_bytes(), tenant=tenant.slug))
     return outputs, view
 
 

@@ -229,3 +229,14 @@ def test_editor_lock_swap_and_backup_files_are_not_input(project: Path, tmp_path
     (clauses / "010-introduction.md~").write_text("no front matter", encoding="utf-8")
     after = build(project, tmp_path / "after", opts())
     assert tree(after.out) == tree(before.out)
+
+
+def test_a_logo_is_published_as_it_is_and_its_name_is_a_url_in_pages(project: Path, tmp_path: Path) -> None:
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
+    (project / "tenants/ims-pro/my logo #1?.png").write_bytes(png)
+    edit(project / "tenants/ims-pro/tenant.yaml", "theme:\n", "theme:\n  logo: 'my logo #1?.png'\n")
+    report = build(project, tmp_path / "out", opts())
+    assert (report.out / "ims-pro/assets/my logo #1?.png").read_bytes() == png
+    page = (report.out / "ims-pro/privacy-policy/index.html").read_text(encoding="utf-8")
+    assert 'src="../../ims-pro/assets/my%20logo%20%231%3F.png"' in page
+    assert "my logo #1?.png" not in page

@@ -143,6 +143,8 @@ def build(ctx: Context, out: Path | None, tenants: tuple[str, ...], today: dt.da
         if ctx.verbose:
             for item in report.outputs:
                 click.echo(f"  {item.kind:8} {item.path}")
+        if report.dropped:
+            ctx.say(f"Removed from the site (their folders are gone): {', '.join(report.dropped)}")
         ctx.say(f"Built {len(report.tenants)} tenant(s), {report.rendered} page(s) rendered, "
                 f"{len(report.outputs)} files in {report.out}")
         ctx.say(f"Open {report.out / 'index.html'}")

@@ -35,7 +35,7 @@ from .feeds import FeedInfo, VersionPaths, atom, entries_in, href, sitemap, vers
 from .notices import document_changes, redline_path
 from .output import Output, check_out_dir, manifest, write_site
 from .project import (Project, TenantSource, tenant_folder, load_base, load_project, load_tenant_source, select_tenants,
-                      tenant_digest)
+                      tenant_digest, tenant_slugs)
 from .render import ClauseRenderer, RenderedClause, RenderedDocument, render_document
 from .snippets import app_outputs
 from .theme import Theme
@@ -130,6 +130,7 @@ class BuildReport:
     rendered: int = 0  # document pages rendered in this build (not reused)
     tenants: list[str] = field(default_factory=list)
     rendered_tenants: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)  # with --tenant: tenants of the previous output whose folder is gone
 
 
 def document_title(project: Project, tenant: TenantSource, doc_id: str) -> str:
@@ -572,9 +573,15 @@ class Builder:
                 project.tenants[slug] = outcome.source
             results[slug] = outcome
         problems.raise_if_any()
-        if options.tenants:  # tenants not asked for keep their previous output as it was
-            for slug in previous.tenants:
-                if slug not in results and (carried := previous.reuse(slug, None)) is not None:
+        dropped: list[str] = []
+        if options.tenants:  # tenants not asked for keep their previous output as it was, while their folder is there
+            present = set(tenant_slugs(project.root))
+            for slug in sorted(previous.tenants):
+                if slug in results:
+                    continue
+                if slug not in present:
+                    dropped.append(slug)  # deleted from the project: no longer published
+                elif (carried := previous.reuse(slug, None)) is not None:
                     results[slug] = carried
 
         ordered = [results[slug] for slug in sorted(results)]
@@ -589,7 +596,7 @@ class Builder:
         rendered = [r for r in ordered if r.rendered]
         return BuildReport(out=out, outputs=outputs,
                            rendered=sum(1 for r in rendered for o in r.outputs if o.kind == "page"),
-                           tenants=sorted(results), rendered_tenants=[r.slug for r in rendered])
+                           tenants=sorted(results), rendered_tenants=[r.slug for r in rendered], dropped=dropped)
 
     def _run(self, step: Step, slugs: list[str]) -> list[tuple[str, Reusable | TenantResult | list[Problem]]]:
         # Unchanged tenants are found here, in this process, against this builder's warm results; only the

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import errno
 import datetime as dt
+import errno
+import glob
 import hashlib
 import json
 import os
 import shutil
 import stat
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from .errors import UsageError
 
@@ -106,14 +108,22 @@ def _previous(out: Path) -> Path:
     return out.parent / f".{out.name}.policygen-old"
 
 
+def _trash(out: Path) -> Path:
+    # A unique name: a previous output still being removed (serve removes them in the background)
+    # must not be in the way of the next build.
+    return out.parent / f".{out.name}.policygen-trash-{os.getpid()}-{time.monotonic_ns()}"
+
+
 def recover(out: Path) -> None:
-    """Finish or undo a swap that a crash interrupted, and drop stale staging folders."""
+    """Finish or undo a swap that a crash interrupted, and drop stale staging and trash folders."""
     old, new = _previous(out), _staging(out)
     if not out.exists() and old.exists():
         old.rename(out)
     for leftover in (old, new):
         if leftover.exists():
             shutil.rmtree(leftover)
+    for trash in out.parent.glob(f".{glob.escape(out.name)}.policygen-trash-*"):
+        shutil.rmtree(trash, ignore_errors=True)  # another process may be removing it too
 
 
 def manifest(outputs: list[Output], extra: dict[str, object] | None = None) -> Output:
@@ -124,10 +134,16 @@ def manifest(outputs: list[Output], extra: dict[str, object] | None = None) -> O
     return Output("manifest.json", "data", data)
 
 
-def write_site(out: Path, outputs: list[Output]) -> None:
-    """Write *outputs* as the new content of *out*, atomically."""
+Discard = Callable[[Path], None]
+
+
+def write_site(out: Path, outputs: list[Output], discard: Discard = shutil.rmtree) -> None:
+    """Write *outputs* as the new content of *out*, atomically; then *discard* the previous output
+    (given a folder beside *out*; serve removes it in the background, after announcing the new site)."""
     with _one_writer(out):
-        _write_site(out, outputs)
+        previous = _write_site(out, outputs)
+        if previous is not None:
+            discard(previous)  # still holding the lock: a waiting build's recover() would remove it too
 
 
 @contextmanager
@@ -147,7 +163,7 @@ def _one_writer(out: Path) -> Iterator[None]:
         os.close(fd)  # closing releases the lock, as does the end of a killed process
 
 
-def _write_site(out: Path, outputs: list[Output]) -> None:
+def _write_site(out: Path, outputs: list[Output]) -> Path | None:
     recover(out)
     staging = _staging(out)
     staging.mkdir(parents=True)
@@ -160,7 +176,11 @@ def _write_site(out: Path, outputs: list[Output]) -> None:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    shutil.rmtree(staging, ignore_errors=True)  # after the swap it holds the previous output
+    if not staging.exists():
+        return None
+    trash = _trash(out)
+    staging.rename(trash)  # after the swap it holds the previous output
+    return trash
 
 
 def _write_files(staging: Path, outputs: list[Output]) -> None:

@@ -21,6 +21,8 @@ from __future__ import annotations
 import io
 import json
 import mimetypes
+import queue
+import shutil
 import socket
 import sys
 import threading
@@ -132,6 +134,11 @@ class Rebuilder:
         self._pending: set[Path] = set()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="policygen-rebuild", daemon=True)
+        # The previous output is removed after open pages are told to reload, not before: removing
+        # thousands of files takes longer than the rebuild itself.
+        self._trash: queue.Queue[Path | None] = queue.Queue()
+        self.builder.discard = self._trash.put
+        self._remover = threading.Thread(target=self._remove_trash, name="policygen-remove", daemon=True)
         self.last: BuildReport | None = None
 
     def build(self, changed: set[Path] | None = None) -> BuildReport | None:
@@ -175,11 +182,19 @@ class Rebuilder:
 
     def start(self) -> None:
         self._thread.start()
+        self._remover.start()
 
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
         self._thread.join(timeout=5)
+        self._trash.put(None)
+        if self._remover.is_alive():
+            self._remover.join(timeout=30)  # what is left then goes at the next build's start
+
+    def _remove_trash(self) -> None:
+        while (folder := self._trash.get()) is not None:
+            shutil.rmtree(folder, ignore_errors=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -21,6 +21,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import shutil
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -33,7 +34,7 @@ from .deps import project_digest, tenant_key
 from .errors import Collector, InputError, Problem
 from .feeds import FeedInfo, VersionPaths, atom, entries_in, href, sitemap, version_data, version_json
 from .notices import document_changes, redline_path
-from .output import Output, check_out_dir, manifest, write_site
+from .output import Discard, Output, check_out_dir, manifest, write_site
 from .project import (Project, TenantSource, tenant_folder, load_base, load_project, load_tenant_source, select_tenants,
                       tenant_digest, tenant_slugs)
 from .render import ClauseRenderer, RenderedClause, RenderedDocument, render_document
@@ -533,6 +534,7 @@ class Builder:
         self._renderer: ClauseRenderer | None = None
         self._theme: tuple[tuple[Path, str], Theme] | None = None
         self._results: dict[str, TenantResult] = {}
+        self.discard: Discard = shutil.rmtree  # what removes the previous output once the new one is in place
 
     def build(self) -> BuildReport:
         # The build date decides which release is in force, so it is fixed once and is part of every key.
@@ -591,7 +593,7 @@ class Builder:
         views = [r.view for r in ordered]
         outputs.extend(site_outputs(project, theme, views, options, outputs))
         outputs.append(manifest(outputs, {"tenants": {r.slug: tenant_entry(r.view, r.key) for r in ordered}}))
-        write_site(out, outputs)
+        write_site(out, outputs, self.discard)
         self._results = {r.slug: r for r in ordered if r.slug in slugs}
         rendered = [r for r in ordered if r.rendered]
         return BuildReport(out=out, outputs=outputs,

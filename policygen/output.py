@@ -178,8 +178,11 @@ def _write_site(out: Path, outputs: list[Output]) -> Path | None:
         raise
     if not staging.exists():
         return None
-    trash = _trash(out)
-    staging.rename(trash)  # after the swap it holds the previous output
+    trash = _trash(out)  # after the swap, staging holds the previous output
+    try:
+        staging.rename(trash)
+    except OSError:
+        return staging  # the new site is in place: remove the previous one where it is
     return trash
 
 

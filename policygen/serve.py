@@ -482,8 +482,8 @@ class _Handler(BaseHTTPRequestHandler):
         return ok
 
     def _host_allowed(self) -> bool:
-        host = self.headers.get("Host")
-        return host is not None and host.strip().lower() in self.server.hosts
+        hosts = self.headers.get_all("Host") or []
+        return len(hosts) == 1 and hosts[0].strip().lower() in self.server.hosts
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
         if self.server.verbose:

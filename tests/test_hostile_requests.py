@@ -136,6 +136,12 @@ def test_a_request_for_another_host_gets_nothing_of_the_site(session: Session, h
     assert b"text/event-stream" not in answer and b"EventSource" not in answer
 
 
+def test_two_host_headers_are_refused(session: Session) -> None:
+    port = session.server.server_address[1]
+    request = f"GET / HTTP/1.1\r\nHost: localhost:{port}\r\nHost: evil.example\r\nConnection: close\r\n\r\n"
+    assert raw(session, request.encode())[0] == 421
+
+
 @pytest.mark.parametrize("host", ["127.0.0.1:{port}", "localhost:{port}", "LocalHost:{port}", "[::1]:{port}"])
 def test_the_loopback_names_with_the_port_are_served(session: Session, host: str) -> None:
     port = session.server.server_address[1]

@@ -312,7 +312,7 @@ def test_an_odd_yaml_value_and_editor_files_do_not_stop_the_rebuilds(session: Se
     events.close()
 
 
-def test_serve_on_a_hundred_tenants_serves_every_edit(tmp_path: Path) -> None:
+def test_serve_on_a_hundred_tenants_serves_every_edit(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     # Past 64 tenants the build uses worker processes: every rebuild must still work in a long-lived server.
     project = many_tenants(tmp_path / "project", 103)
     printed: list[tuple[str, bool]] = []
@@ -337,3 +337,21 @@ def test_serve_on_a_hundred_tenants_serves_every_edit(tmp_path: Path) -> None:
     finally:
         session.stop()
     assert [m for m, is_error in printed if is_error] == []
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_a_disk_error_in_a_rebuild_is_one_line_naming_the_path(project: Path, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    printed: list[tuple[str, bool]] = []
+    state = LiveState()
+    rebuilder = Rebuilder(project, ServeOptions(out=tmp_path / "out"), state, lambda m, e: printed.append((m, e)))
+    assert rebuilder.build() is not None
+
+    def full() -> object:
+        raise OSError(28, "No space left on device", str(tmp_path / ".out.policygen-new/index.html"))
+
+    monkeypatch.setattr(rebuilder.builder, "build", full)
+    assert rebuilder.build() is None
+    assert [m for m, is_error in printed if is_error] == [
+        f"error: No space left on device: {tmp_path}/.out.policygen-new/index.html; still serving the last good build"]
+    assert state.snapshot.problems[0].message.startswith("No space left on device: ")

@@ -229,6 +229,8 @@ def test_editor_lock_swap_and_backup_files_are_not_input(project: Path, tmp_path
                  ".DS_Store", "tenant.yaml.tmp"):
         (tenant / name).write_text("organisation: [", encoding="utf-8")
     (clauses / "010-introduction.md~").write_text("no front matter", encoding="utf-8")
+    (project / "themes/default/static/style.css~").write_text("an older style", encoding="utf-8")
+    (project / "themes/default/static/.#style.css").symlink_to("writer@host.4242:1767225600")
     after = build(project, tmp_path / "after", opts())
     assert tree(after.out) == tree(before.out)
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .editorfiles import is_editor_file
 from .errors import Collector, InputError, Problem, did_you_mean
 from .facts import Id, Text, Whole, problems_from_validation
 from .inputs import read_bytes
@@ -100,6 +101,8 @@ def read_clause(file: Path) -> Clause:
 def _read_clauses(folder: Path, problems: Collector) -> dict[str, Clause]:
     clauses: dict[str, Clause] = {}
     for file in sorted(folder.glob("*.md")):
+        if is_editor_file(file.name):  # Emacs locks a modified clause.md with a link named .#clause.md
+            continue
         try:
             clause = read_clause(file)
         except InputError as exc:

@@ -11,7 +11,7 @@ from typing import Any, Callable, TypeVar
 import click
 
 from . import __version__
-from .errors import InputError, UsageError, printable, undecodable
+from .errors import InputError, UsageError, escape, printable, undecodable
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -60,8 +60,8 @@ def run(ctx: Context, action: Callable[[], int | None]) -> None:
     except OSError as exc:  # the disk, not the input: a read-only folder, a full disk
         if ctx.debug:
             raise
-        where = f": {exc.filename}" if exc.filename else ""
-        click.echo(f"error: {printable(str(exc.strerror or exc))}{printable(where)}", err=True)
+        where = f": {escape(str(exc.filename))}" if exc.filename else ""  # a path is never shortened
+        click.echo(f"error: {printable(str(exc.strerror or exc))}{where}", err=True)
         sys.exit(1)
     except Exception as exc:  # noqa: BLE001 - a bug: say so plainly, keep the traceback for --debug
         if ctx.debug:
@@ -152,6 +152,8 @@ def build(ctx: Context, out: Path | None, tenants: tuple[str, ...], today: dt.da
         if ctx.verbose:
             for item in report.outputs:
                 click.echo(f"  {item.kind:8} {item.path}")
+        if report.dropped:
+            ctx.say(f"Removed from the site (their folders are gone): {', '.join(report.dropped)}")
         ctx.say(f"Built {len(report.tenants)} tenant(s), {report.rendered} page(s) rendered, "
                 f"{len(report.outputs)} files in {report.out}")
         ctx.say(f"Open {report.out / 'index.html'}")

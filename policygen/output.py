@@ -10,14 +10,18 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import datetime as dt
+import errno
+import glob
 import hashlib
 import json
 import os
 import shutil
+import stat
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from .errors import UsageError
 
@@ -104,14 +108,22 @@ def _previous(out: Path) -> Path:
     return out.parent / f".{out.name}.policygen-old"
 
 
+def _trash(out: Path) -> Path:
+    # A unique name: a previous output still being removed (serve removes them in the background)
+    # must not be in the way of the next build.
+    return out.parent / f".{out.name}.policygen-trash-{os.getpid()}-{time.monotonic_ns()}"
+
+
 def recover(out: Path) -> None:
-    """Finish or undo a swap that a crash interrupted, and drop stale staging folders."""
+    """Finish or undo a swap that a crash interrupted, and drop stale staging and trash folders."""
     old, new = _previous(out), _staging(out)
     if not out.exists() and old.exists():
         old.rename(out)
     for leftover in (old, new):
         if leftover.exists():
             shutil.rmtree(leftover)
+    for trash in out.parent.glob(f".{glob.escape(out.name)}.policygen-trash-*"):
+        shutil.rmtree(trash, ignore_errors=True)  # another process may be removing it too
 
 
 def manifest(outputs: list[Output], extra: dict[str, object] | None = None) -> Output:
@@ -122,10 +134,16 @@ def manifest(outputs: list[Output], extra: dict[str, object] | None = None) -> O
     return Output("manifest.json", "data", data)
 
 
-def write_site(out: Path, outputs: list[Output]) -> None:
-    """Write *outputs* as the new content of *out*, atomically."""
+Discard = Callable[[Path], None]
+
+
+def write_site(out: Path, outputs: list[Output], discard: Discard = shutil.rmtree) -> None:
+    """Write *outputs* as the new content of *out*, atomically; then *discard* the previous output
+    (given a folder beside *out*; serve removes it in the background, after announcing the new site)."""
     with _one_writer(out):
-        _write_site(out, outputs)
+        previous = _write_site(out, outputs)
+        if previous is not None:
+            discard(previous)  # still holding the lock: a waiting build's recover() would remove it too
 
 
 @contextmanager
@@ -145,43 +163,112 @@ def _one_writer(out: Path) -> Iterator[None]:
         os.close(fd)  # closing releases the lock, as does the end of a killed process
 
 
-def _write_site(out: Path, outputs: list[Output]) -> None:
+def _write_site(out: Path, outputs: list[Output]) -> Path | None:
     recover(out)
     staging = _staging(out)
     staging.mkdir(parents=True)
+    try:
+        _write_files(staging, outputs)
+        _carry_user_entries(out, staging, {PurePosixPath(o.path).parts[0] for o in outputs})
+        if out.is_dir():  # a private (0700) output folder stays private
+            os.chmod(staging, stat.S_IMODE(out.stat().st_mode))
+        _swap(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if not staging.exists():
+        return None
+    trash = _trash(out)  # after the swap, staging holds the previous output
+    try:
+        staging.rename(trash)
+    except OSError:
+        return staging  # the new site is in place: remove the previous one where it is
+    return trash
+
+
+def _write_files(staging: Path, outputs: list[Output]) -> None:
     seen: set[str] = set()
     folders = {staging}
     written: list[Path] = []
     # Many files are byte-identical (a section snippet shared by apps and tenants): write each content
     # once and link the rest to it. The tree reads the same; creating files is what a build waits on.
     first: dict[bytes, Path] = {}
-    try:
-        for item in outputs:
-            rel = PurePosixPath(item.path)
-            if rel.is_absolute() or ".." in rel.parts or item.path in seen:
-                raise ValueError(f"bad or repeated output path {item.path!r}")  # a bug, not bad input
-            seen.add(item.path)
-            target = staging.joinpath(*rel.parts)
-            if target.parent not in folders:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                folders.update(target.parents)
-            for source in (item.origin, first.get(item.data)):
-                if source is not None:
-                    try:
-                        os.link(source, target)  # the same bytes are already on disk
-                        break
-                    except OSError:
-                        pass
-            else:
+    for item in outputs:
+        rel = PurePosixPath(item.path)
+        if rel.is_absolute() or ".." in rel.parts or item.path in seen:
+            raise ValueError(f"bad or repeated output path {item.path!r}")  # a bug, not bad input
+        seen.add(item.path)
+        target = staging.joinpath(*rel.parts)
+        if target.parent not in folders:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            folders.update(target.parents)
+        for source in (item.origin, first.get(item.data)):
+            if source is not None:
+                try:
+                    os.link(source, target)  # the same bytes are already on disk
+                    break
+                except OSError:
+                    pass
+        else:
+            try:
                 target.write_bytes(item.data)
-                written.append(target)
-            first.setdefault(item.data, target)
-        _fsync(written)
-        _swap(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    shutil.rmtree(staging, ignore_errors=True)  # after the swap it holds the previous output
+            except OSError as exc:  # a full disk says only "No space left on device": say where
+                raise _naming(exc, target) from None
+            written.append(target)
+        first.setdefault(item.data, target)
+    _fsync(written)
+
+
+def _naming(error: OSError, path: Path) -> OSError:
+    """*error* with *path* as its file name, if it has none, so the message says where."""
+    if error.filename is not None:
+        return error
+    return type(error)(error.errno, error.strerror or str(error), str(path))
+
+
+def _carry_user_entries(out: Path, staging: Path, ours_now: set[str]) -> None:
+    """Carry the top-level entries of the output folder that policygen did not write (a CNAME, .nojekyll,
+    .git) into the new site: a folder published to GitHub Pages keeps them build after build.
+
+    They are hard-linked (copied where links are impossible), never moved: until the swap the previous
+    output stays whole, so a failure or crash cannot lose them. What a previous build wrote (in its
+    manifest) is policygen's and is replaced; a name the new site itself uses is policygen's too."""
+    ours_before = _manifest_top_level(out)
+    if ours_before is None:
+        return
+    for entry in sorted(out.iterdir()):
+        if entry.name in ours_before or entry.name in ours_now or entry.name == "manifest.json":
+            continue
+        target = staging / entry.name
+        try:
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.copytree(entry, target, symlinks=True, copy_function=_link_or_copy)
+            else:
+                _link_or_copy(entry, target)
+        except shutil.Error as exc:
+            first = exc.args[0][0] if exc.args and exc.args[0] else (str(entry), "", "cannot copy")
+            raise OSError(errno.EIO, f"cannot keep {entry.name} in the new site ({first[2]})", first[0]) from None
+
+
+def _link_or_copy(source: str | Path, target: str | Path) -> None:
+    if os.path.islink(source):
+        os.symlink(os.readlink(source), target)
+        return
+    try:
+        os.link(source, target, follow_symlinks=False)
+    except OSError:
+        shutil.copy2(source, target, follow_symlinks=False)
+
+
+def _manifest_top_level(out: Path) -> set[str] | None:
+    """The first path segments of every file the previous build listed; None when there is no previous build."""
+    try:
+        data = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+        return {str(entry["path"]).split("/", 1)[0] for entry in data["files"]}
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError):
+        return set(p.name for p in out.iterdir())  # a damaged manifest: nothing can be told apart, so keep nothing
 
 
 def _fsync(files: list[Path]) -> None:
@@ -199,6 +286,8 @@ def _fsync(files: list[Path]) -> None:
         fd = os.open(file, os.O_RDONLY)
         try:
             os.fsync(fd)
+        except OSError as exc:
+            raise _naming(exc, file) from None
         finally:
             os.close(fd)
 

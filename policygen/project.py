@@ -15,9 +15,11 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .clauses import Clause, Library, load_library, tenant_clauses
+from .editorfiles import is_editor_file
 from .errors import Collector, InputError, Problem, UsageError, did_you_mean
 from .facts import SLUG, Flag, Tenant, Text, Url, problems_from_validation, read_tenant
 from .inputs import hashed_content
+from .logos import LOGO_EXPECTED, check_logo
 from .yamlfile import Located, load
 
 CONFIG_FILE = "policygen.yaml"
@@ -250,9 +252,10 @@ def _check_theme_files(folder: Path, facts: Tenant, problems: Collector, located
     if not path.resolve().is_relative_to(folder.resolve()) or not path.is_file():
         problems.add(located.problem(("theme", "logo"), f"logo file '{logo}' is not a file in the tenant folder",
                                      expected="a path like logo.svg inside the tenant's folder"))
-    elif path.suffix.lower() not in {".svg", ".png", ".jpg", ".jpeg", ".webp", ".gif"}:
-        problems.add(located.problem(("theme", "logo"), f"logo file '{logo}' is not an image",
-                                     expected="an .svg, .png, .jpg, .webp or .gif file"))
+    elif (refused := check_logo(path)) is not None:
+        where = f", line {refused.line}:" if refused.line is not None else ""
+        problems.add(located.problem(("theme", "logo"), f"logo file '{logo}'{where} {refused.reason}",
+                                     expected=LOGO_EXPECTED, suggestion=refused.hint))
 
 
 def _check_notes(facts: Tenant, docs: dict[str, dict[str, Clause]], located: Located, problems: Collector) -> None:
@@ -285,6 +288,8 @@ def tenant_digest(folder: Path) -> str:
         dirnames.sort()
         for name in sorted(filenames):
             path = Path(dirpath) / name
+            if is_editor_file(name):  # an editor's scratch file is not input
+                continue
             h.update(path.relative_to(folder).as_posix().encode() + b"\0")
             h.update(hashed_content(folder, path) + b"\0")
     return h.hexdigest()

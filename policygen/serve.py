@@ -18,8 +18,13 @@ an overlay with file and line, and to the terminal.
 
 from __future__ import annotations
 
+import io
 import json
 import mimetypes
+import queue
+import shutil
+import socket
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -34,6 +39,7 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
+from .editorfiles import is_editor_file
 from .errors import InputError, Problem, UsageError
 from .site import BuildOptions, BuildReport, Builder
 
@@ -42,7 +48,11 @@ PROJECT_FILES = ("policygen.yaml",)
 DEBOUNCE = 0.06  # seconds of quiet before a rebuild: editors save in bursts (write, rename, chmod)
 KEEPALIVE = 15.0
 MAX_PATH = 2048  # longest request target served; anything longer is refused
-IDLE_TIMEOUT = 30.0  # a client that connects and sends nothing is dropped, so it cannot hold a thread forever
+IDLE_TIMEOUT = 30.0  # longest wait for a client to take what is written, or to send anything
+REQUEST_DEADLINE = 10.0  # a request line and headers must arrive in this time: a trickling client cannot hold a thread
+MAX_CONNECTIONS = 64  # open pages each hold one event stream; beyond this a new connection gets 503 and is closed
+BACKLOG = 128  # connections the kernel queues before accept: a burst of page loads is not slowed down
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 PREFIX = "/__policygen/"
 
 Log = Callable[[str, bool], None]  # (message, is_error)
@@ -124,23 +134,33 @@ class Rebuilder:
         self._pending: set[Path] = set()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="policygen-rebuild", daemon=True)
+        # The previous output is removed after open pages are told to reload, not before: removing
+        # thousands of files takes longer than the rebuild itself.
+        self._trash: queue.Queue[Path | None] = queue.Queue()
+        self.builder.discard = self._trash.put
+        self._remover = threading.Thread(target=self._remove_trash, name="policygen-remove", daemon=True)
         self.last: BuildReport | None = None
 
     def build(self, changed: set[Path] | None = None) -> BuildReport | None:
+        """Build once; every failure is reported (terminal and open pages) and the last good site stays."""
         started = time.perf_counter()
         try:
             report = self.builder.build()
         except InputError as exc:
-            problems = exc.problems
-            for p in problems:
+            for p in exc.problems:
                 self.log(p.format(self.root), True)
-            self.log(f"{len(problems)} problem(s); still serving the last good build", True)
-            self.state.failed(problems)
+            self._failed(exc.problems, f"{len(exc.problems)} problem(s)")
             return None
         except UsageError as exc:
-            problem = Problem(str(exc))
-            self.log(f"error: {exc}", True)
-            self.state.failed([problem])
+            self._failed([Problem(str(exc))], f"error: {exc}")
+            return None
+        except OSError as exc:  # the disk, not the input: a full disk, a folder made read-only
+            where = f": {exc.filename}" if exc.filename else ""
+            self._failed([Problem(f"{exc.strerror or exc}{where}")], f"error: {exc.strerror or exc}{where}")
+            return None
+        except Exception as exc:  # noqa: BLE001 - a bug in policygen must not end the watching: the next save retries
+            text = f"internal error ({type(exc).__name__}: {exc}); this is a bug in policygen"
+            self._failed([Problem(text)], f"error: {text}")
             return None
         self.out = report.out
         self.last = report
@@ -151,6 +171,10 @@ class Rebuilder:
         self.state.built()
         return report
 
+    def _failed(self, problems: list[Problem], summary: str) -> None:
+        self.log(f"{summary}; still serving the last good build", True)
+        self.state.failed(problems)
+
     def changed(self, path: Path) -> None:
         with self._lock:
             self._pending.add(path)
@@ -158,11 +182,19 @@ class Rebuilder:
 
     def start(self) -> None:
         self._thread.start()
+        self._remover.start()
 
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
         self._thread.join(timeout=5)
+        self._trash.put(None)
+        if self._remover.is_alive():
+            self._remover.join(timeout=30)  # what is left then goes at the next build's start
+
+    def _remove_trash(self) -> None:
+        while (folder := self._trash.get()) is not None:
+            shutil.rmtree(folder, ignore_errors=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -201,8 +233,8 @@ def is_source(path: Path, root: Path) -> bool:
         return rel.name in PROJECT_FILES or rel.name in WATCHED
     if rel.parts[0] not in WATCHED:
         return False
-    name = rel.name
-    return not (name.startswith((".", "#")) or name.endswith(("~", ".swp", ".swx", ".tmp", ".part")) or name == "4913")
+    # Hidden files too: they are not input (a theme's .gitignore, an editor's state folder).
+    return not (is_editor_file(rel.name) or rel.name.startswith("."))
 
 
 class _Events(FileSystemEventHandler):
@@ -373,6 +405,7 @@ LIVE_JS = r"""(() => {
 class LiveServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = BACKLOG
 
     def __init__(self, address: tuple[str, int], root: Path, rebuilder: Rebuilder, state: LiveState,
                  verbose: bool = False) -> None:
@@ -383,6 +416,8 @@ class LiveServer(ThreadingHTTPServer):
         self.verbose = verbose
         self._sources: dict[tuple[int, Path], str | None] = {}
         self._sources_lock = threading.Lock()
+        self.hosts = allowed_hosts(address[0], int(self.server_address[1]))
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
 
     @property
     def out(self) -> Path:
@@ -406,8 +441,85 @@ class LiveServer(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
-        shown = f"[{host}]" if ":" in str(host) else str(host)
-        return f"http://{shown}:{port}/"
+        return f"http://{_bracketed(str(host))}:{port}/"
+
+    def process_request(self, request: socket.socket, client_address: tuple[str, int]) -> None:  # type: ignore[override]
+        if not self._slots.acquire(blocking=False):
+            _turn_away(request)
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()  # no thread was started to release it
+            raise
+
+    def process_request_thread(self, request: socket.socket, client_address: tuple[str, int]) -> None:  # type: ignore[override]
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        # Never a traceback in the terminal: a client that resets, stalls or vanishes is normal on a
+        # network; anything else is a bug in policygen, said in one line.
+        error = sys.exc_info()[1]
+        if isinstance(error, OSError):
+            if self.verbose:
+                self.rebuilder.log(f"{_client(client_address)}: connection ended: {error}", False)
+            return
+        self.rebuilder.log(f"error: internal error answering {_client(client_address)} "
+                           f"({type(error).__name__}: {error}); this is a bug in policygen", True)
+
+
+def allowed_hosts(host: str, port: int) -> frozenset[str]:
+    """The Host headers served: the loopback names, and the listening address when it is another.
+
+    Any other name is refused, so a web page whose domain an attacker points at 127.0.0.1 (DNS
+    rebinding) cannot read the preview: its requests carry the attacker's domain as Host."""
+    names = {*LOOPBACK_NAMES, _bracketed(host).lower()}
+    hosts = {f"{name}:{port}" for name in names}
+    if port == 80:  # browsers leave out the default port
+        hosts |= names
+    return frozenset(hosts)
+
+
+def _bracketed(host: str) -> str:
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+def _client(address: object) -> str:
+    return str(address[0]) if isinstance(address, tuple) and address else "a client"
+
+
+def _turn_away(request: socket.socket) -> None:
+    try:
+        request.settimeout(1.0)
+        request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nRetry-After: 1\r\n"
+                        b"Connection: close\r\n\r\n")
+    except OSError:
+        pass
+
+
+class _DeadlineReader(io.RawIOBase):
+    """The socket as the handler reads it: while a deadline is set, every read waits only until then,
+    so a client that trickles its request a byte at a time is dropped when the deadline passes."""
+
+    def __init__(self, sock: socket.socket, idle: float) -> None:
+        self.sock = sock
+        self.idle = idle
+        self.deadline: float | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        if self.deadline is not None:
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("the request did not arrive in time")
+            self.sock.settimeout(min(left, self.idle))
+        return self.sock.recv_into(buffer)
 
 
 def resolve(out: Path, target: str) -> tuple[Path | None, int]:
@@ -419,18 +531,17 @@ def resolve(out: Path, target: str) -> tuple[Path | None, int]:
     if ".." in parts:
         return None, HTTPStatus.FORBIDDEN
     base = out.resolve()
-    candidate = base.joinpath(*parts)
-    try:
-        real = candidate.resolve()
+    try:  # a name the file system refuses (a segment over 255 bytes) is simply not there
+        real = base.joinpath(*parts).resolve()
+        if not real.is_relative_to(base):
+            return None, HTTPStatus.FORBIDDEN  # a symlink leading out of the site
+        if real.is_dir():
+            if not path.endswith("/"):
+                return real, HTTPStatus.MOVED_PERMANENTLY
+            real = real / "index.html"
+        if not real.is_file():
+            return None, HTTPStatus.NOT_FOUND
     except OSError:
-        return None, HTTPStatus.NOT_FOUND
-    if not real.is_relative_to(base):
-        return None, HTTPStatus.FORBIDDEN  # a symlink leading out of the site
-    if real.is_dir():
-        if not path.endswith("/"):
-            return real, HTTPStatus.MOVED_PERMANENTLY
-        real = real / "index.html"
-    if not real.is_file():
         return None, HTTPStatus.NOT_FOUND
     return real, HTTPStatus.OK
 
@@ -448,7 +559,32 @@ class _Handler(BaseHTTPRequestHandler):
     server: LiveServer
     server_version = "policygen-serve"
     sys_version = ""
-    timeout = IDLE_TIMEOUT  # socket timeout for reads and writes; live-reload streams write every KEEPALIVE seconds
+    timeout = IDLE_TIMEOUT  # socket timeout for writes (a whole sendall) and reads; event streams write every KEEPALIVE s
+    request_deadline = REQUEST_DEADLINE
+
+    def setup(self) -> None:
+        super().setup()
+        self._reader = _DeadlineReader(self.connection, self.timeout)
+        self.rfile = io.BufferedReader(self._reader)
+
+    def handle_one_request(self) -> None:
+        self._reader.deadline = time.monotonic() + self.request_deadline
+        super().handle_one_request()
+
+    def parse_request(self) -> bool:
+        ok = super().parse_request()  # reads the headers, within the deadline
+        self._reader.deadline = None
+        self.connection.settimeout(self.timeout)
+        if ok and not self._host_allowed():
+            # Not one of our names: no page, draft, script or event stream goes to it.
+            self.send_error(HTTPStatus.MISDIRECTED_REQUEST, "unknown Host",
+                            "this preview answers only to " + ", ".join(sorted(self.server.hosts)))
+            return False
+        return ok
+
+    def _host_allowed(self) -> bool:
+        hosts = self.headers.get_all("Host") or []
+        return len(hosts) == 1 and hosts[0].strip().lower() in self.server.hosts
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
         if self.server.verbose:

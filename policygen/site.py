@@ -21,10 +21,12 @@ import hashlib
 import json
 import multiprocessing
 import os
+import shutil
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
+from urllib.parse import quote
 
 from .dates import format_day
 
@@ -33,9 +35,9 @@ from .errors import Collector, InputError, Problem
 from .feeds import FeedInfo, VersionPaths, atom, entries_in, href, sitemap, version_data, version_json
 from .inputs import read_bytes
 from .notices import document_changes, redline_path
-from .output import Output, check_out_dir, manifest, write_site
+from .output import Discard, Output, check_out_dir, manifest, write_site
 from .project import (Project, TenantSource, tenant_folder, load_base, load_project, load_tenant_source, select_tenants,
-                      tenant_digest)
+                      tenant_digest, tenant_slugs)
 from .render import ClauseRenderer, RenderedClause, RenderedDocument, render_document
 from .snippets import app_outputs
 from .theme import Theme
@@ -76,7 +78,7 @@ class TenantView:
     slug: str
     name: str
     legal_name: str
-    logo: str | None
+    logo: str | None  # URL of the logo from the site root, percent-encoded
     accent: str | None
     documents: tuple[DocumentLink, ...]
 
@@ -130,6 +132,7 @@ class BuildReport:
     rendered: int = 0  # document pages rendered in this build (not reused)
     tenants: list[str] = field(default_factory=list)
     rendered_tenants: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)  # with --tenant: tenants of the previous output whose folder is gone
 
 
 def document_title(project: Project, tenant: TenantSource, doc_id: str) -> str:
@@ -137,9 +140,16 @@ def document_title(project: Project, tenant: TenantSource, doc_id: str) -> str:
     return override or project.library.documents[doc_id].meta.title
 
 
+def logo_path(tenant: TenantSource) -> str | None:
+    """Where the tenant's logo goes in the site, as a file path (in pages it is a URL, encoded: TenantView.logo)."""
+    return f"{tenant.slug}/assets/{Path(tenant.facts.theme.logo).name}" if tenant.facts.theme.logo else None
+
+
 def tenant_view(tenant: TenantSource, links: tuple[DocumentLink, ...]) -> TenantView:
     facts = tenant.facts
-    logo = f"{tenant.slug}/assets/{Path(facts.theme.logo).name}" if facts.theme.logo else None
+    path = logo_path(tenant)
+    # Themes write the logo into src="": a name with spaces, '#', '?' or '%' must be a URL there.
+    logo = quote(path, safe="/") if path else None
     return TenantView(tenant.slug, facts.name, facts.organisation.legal_name, logo, facts.theme.accent, links)
 
 
@@ -377,9 +387,9 @@ def tenant_outputs(project: Project, theme: Theme, renderer: ClauseRenderer, ten
     outputs.append(atom(info, entries_in(outputs), project.config.base_url, tenant=tenant.slug))
     outputs.append(Output(f"{tenant.slug}/index.html", "index", theme.render("tenant.html", root="../", **common),
                           tenant=tenant.slug))
-    if facts.theme.logo:
-        logo = tenant.folder / facts.theme.logo
-        outputs.append(Output(view.logo or "", "asset", read_bytes(logo), tenant=tenant.slug))
+    path = logo_path(tenant)
+    if path is not None and facts.theme.logo:
+        outputs.append(Output(path, "asset", read_bytes(tenant.folder / facts.theme.logo), tenant=tenant.slug))
     return outputs, view
 
 
@@ -462,6 +472,12 @@ class Step:
     def run(self, slug: str, cached: dict[str, TenantResult],
             force: bool = False) -> Reusable | TenantResult | list[Problem]:
         """Reusable if the previous build's output still holds, else a freshly rendered result, or problems."""
+        found = None if force else self.lookup(slug, cached)
+        return self.render(slug) if found is None else found
+
+    def lookup(self, slug: str, cached: dict[str, TenantResult]) -> Reusable | TenantResult | list[Problem] | None:
+        """What an unchanged tenant needs no rendering for (a result of this builder, or the previous
+        output), problems with its folder, or None when it must be rendered."""
         try:
             folder = tenant_folder(self.project.root, slug)  # bad names and links out are input problems
             digest = tenant_digest(folder)  # so are pipes, devices and dangling links in the folder
@@ -471,8 +487,11 @@ class Step:
         if hit is not None and hit.key == tenant_key(self.project, digest, (d.id for d in hit.view.documents), self.shared):
             return replace(hit, rendered=False)
         before = self.previous.get(slug)
-        if before is not None and not force and before[0] == tenant_key(self.project, digest, before[1], self.shared):
+        if before is not None and before[0] == tenant_key(self.project, digest, before[1], self.shared):
             return Reusable(slug, before[0])  # unchanged: not even its YAML needs parsing
+        return None
+
+    def render(self, slug: str) -> TenantResult | list[Problem]:
         problems = Collector()
         tenant = load_tenant_source(self.project, slug, problems)
         if tenant is None:
@@ -483,6 +502,12 @@ class Step:
         except InputError as exc:
             return exc.problems
         return TenantResult(slug, key, outputs, view, rendered=True, source=tenant)
+
+    def for_workers(self) -> Step:
+        """This step with a new renderer and theme: the warm ones hold compiled templates, which cannot be
+        pickled (weak references), and stay in this process for the next build; each worker compiles its own."""
+        return replace(self, renderer=ClauseRenderer(self.renderer.content, self.renderer.raw_html),
+                       theme=Theme(self.project.root, self.project.config.theme))
 
 
 @dataclass(frozen=True)
@@ -501,9 +526,9 @@ def _worker_init(step: Step) -> None:
     _step = step
 
 
-def _worker_run(slugs: list[str]) -> list[tuple[str, Reusable | TenantResult | list[Problem]]]:
+def _worker_run(slugs: list[str]) -> list[tuple[str, TenantResult | list[Problem]]]:
     assert _step is not None
-    return [(slug, _step.run(slug, {})) for slug in slugs]
+    return [(slug, _step.render(slug)) for slug in slugs]
 
 
 class Builder:
@@ -524,6 +549,7 @@ class Builder:
         self._renderer: ClauseRenderer | None = None
         self._theme: tuple[tuple[Path, str], Theme] | None = None
         self._results: dict[str, TenantResult] = {}
+        self.discard: Discard = shutil.rmtree  # what removes the previous output once the new one is in place
 
     def build(self) -> BuildReport:
         # The build date decides which release is in force, so it is fixed once and is part of every key.
@@ -564,9 +590,15 @@ class Builder:
                 project.tenants[slug] = outcome.source
             results[slug] = outcome
         problems.raise_if_any()
-        if options.tenants:  # tenants not asked for keep their previous output as it was
-            for slug in previous.tenants:
-                if slug not in results and (carried := previous.reuse(slug, None)) is not None:
+        dropped: list[str] = []
+        if options.tenants:  # tenants not asked for keep their previous output as it was, while their folder is there
+            present = set(tenant_slugs(project.root))
+            for slug in sorted(previous.tenants):
+                if slug in results:
+                    continue
+                if slug not in present:
+                    dropped.append(slug)  # deleted from the project: no longer published
+                elif (carried := previous.reuse(slug, None)) is not None:
                     results[slug] = carried
 
         ordered = [results[slug] for slug in sorted(results)]
@@ -576,31 +608,43 @@ class Builder:
         views = [r.view for r in ordered]
         outputs.extend(site_outputs(project, theme, views, options, outputs))
         outputs.append(manifest(outputs, {"tenants": {r.slug: tenant_entry(r.view, r.key) for r in ordered}}))
-        write_site(out, outputs)
+        write_site(out, outputs, self.discard)
         self._results = {r.slug: r for r in ordered if r.slug in slugs}
         rendered = [r for r in ordered if r.rendered]
         return BuildReport(out=out, outputs=outputs,
                            rendered=sum(1 for r in rendered for o in r.outputs if o.kind == "page"),
-                           tenants=sorted(results), rendered_tenants=[r.slug for r in rendered])
+                           tenants=sorted(results), rendered_tenants=[r.slug for r in rendered], dropped=dropped)
 
     def _run(self, step: Step, slugs: list[str]) -> list[tuple[str, Reusable | TenantResult | list[Problem]]]:
-        jobs = step.options.jobs or os.cpu_count() or 1
+        # Unchanged tenants are found here, in this process, against this builder's warm results; only the
+        # tenants that must be rendered go to worker processes, and only when there are enough of them.
         done: list[tuple[str, Reusable | TenantResult | list[Problem]]] = []
-        if jobs < 2 or len(slugs) < PARALLEL_MIN_TENANTS:
-            for slug in slugs:
-                done.append((slug, step.run(slug, self._results)))
-                if self.progress is not None:
-                    self.progress(len(done), len(slugs))
+        todo: list[str] = []
+        for slug in slugs:
+            found = step.lookup(slug, self._results)
+            if found is None:
+                todo.append(slug)
+            else:
+                done.append((slug, found))
+                self._report(len(done), len(slugs))
+        jobs = step.options.jobs or os.cpu_count() or 1
+        if jobs < 2 or len(todo) < PARALLEL_MIN_TENANTS:
+            for slug in todo:
+                done.append((slug, step.render(slug)))
+                self._report(len(done), len(slugs))
             return done
-        chunks = [c for c in (slugs[i::jobs * 8] for i in range(jobs * 8)) if c]
+        chunks = [c for c in (todo[i::jobs * 8] for i in range(jobs * 8)) if c]
         method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context(method),
-                                 initializer=_worker_init, initargs=(step,)) as pool:
+                                 initializer=_worker_init, initargs=(step.for_workers(),)) as pool:
             for chunk in pool.map(_worker_run, chunks):
                 done.extend(chunk)
-                if self.progress is not None:
-                    self.progress(len(done), len(slugs))
+                self._report(len(done), len(slugs))
         return done
+
+    def _report(self, done: int, total: int) -> None:
+        if self.progress is not None and total:
+            self.progress(done, total)
 
 
 def site_outputs(project: Project, theme: Theme, views: list[TenantView], options: BuildOptions,

@@ -15,6 +15,7 @@ from typing import Any
 import jinja2
 from .dates import format_day
 
+from .editorfiles import is_editor_file
 from .errors import InputError, Problem
 from .output import Output
 from jinja2.sandbox import SecurityError
@@ -77,7 +78,7 @@ class Theme:
         h = hashlib.sha256()
         for base in [*self.search, self.folder / "static", self.root / "static"]:
             if base.is_dir():
-                for file in sorted(p for p in base.rglob("*") if p.is_file()):
+                for file in sorted(p for p in base.rglob("*") if p.is_file() and not is_editor_file(p.name)):
                     h.update(file.relative_to(base).as_posix().encode() + b"\0" + file.read_bytes() + b"\0")
         return h.hexdigest()
 
@@ -85,7 +86,7 @@ class Theme:
         files: dict[str, bytes] = {}
         for base in (self.folder / "static", self.root / "static"):  # later wins: project overrides theme
             if base.is_dir():
-                for file in sorted(p for p in base.rglob("*") if p.is_file()):
+                for file in sorted(p for p in base.rglob("*") if p.is_file() and not is_editor_file(p.name)):
                     files["assets/" + file.relative_to(base).as_posix()] = file.read_bytes()
         return [Output(path, "asset", data) for path, data in sorted(files.items())]
 

@@ -26,6 +26,17 @@ def copy_project(dest: Path, releases: bool = True) -> Path:
     return dest
 
 
+def many_tenants(dest: Path, count: int) -> Path:
+    """The example project with *count* tenants: the examples and copies of them (without releases,
+    which belong to the tenant that made them)."""
+    copy_project(dest)
+    examples = sorted(p for p in (dest / "tenants").iterdir() if p.is_dir())
+    for i in range(count - len(examples)):
+        seed = examples[i % len(examples)]
+        shutil.copytree(seed, dest / "tenants" / f"{seed.name}-{i:03d}", ignore=shutil.ignore_patterns("releases"))
+    return dest
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     return copy_project(tmp_path / "project")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 
+from conftest import many_tenants
 from policygen import site
 from policygen.errors import InputError, UsageError
 from policygen.site import BuildOptions, Builder, build
@@ -203,3 +206,105 @@ def test_identical_files_are_written_once_and_linked(tmp_path: Path) -> None:
     one, two, other = (tmp_path / "out" / p for p in ("a/one.html", "b/two.html", "c/other.html"))
     assert one.read_bytes() == two.read_bytes() == same and other.read_bytes() == b"different"
     assert one.stat().st_ino == two.stat().st_ino != other.stat().st_ino
+
+
+def test_one_builder_builds_twice_in_worker_processes_with_many_tenants(tmp_path: Path) -> None:
+    # A long-lived builder (serve) keeps compiled templates; they must never be sent to a worker process.
+    project = many_tenants(tmp_path / "project", site.PARALLEL_MIN_TENANTS + 6)
+    builder = Builder(project, tmp_path / "out", opts(jobs=2))
+    first = builder.build()
+    assert len(first.rendered_tenants) == site.PARALLEL_MIN_TENANTS + 6
+    edit(project / "themes/default/templates/tenant.html", "{% endblock %}", "<p>Edited theme.</p>\n{% endblock %}")
+    second = builder.build()  # every tenant again, through the worker processes
+    assert second.rendered_tenants == first.rendered_tenants
+    assert b"Edited theme." in (tmp_path / "out/ims-pro/index.html").read_bytes()
+    assert builder.build().rendered_tenants == []  # and nothing when nothing changed
+
+
+def test_editor_lock_swap_and_backup_files_are_not_input(project: Path, tmp_path: Path) -> None:
+    before = build(project, tmp_path / "before", opts())
+    tenant, clauses = project / "tenants/ims-pro", project / "content/privacy-policy"
+    (tenant / ".#tenant.yaml").symlink_to("writer@host.4242:1767225600")  # Emacs: a dangling link
+    (clauses / ".#010-introduction.md").symlink_to("writer@host.4242:1767225600")
+    for name in ("tenant.yaml~", ".tenant.yaml.swp", ".tenant.yaml.swx", "4913", "#tenant.yaml#", "tenant.yaml.bak",
+                 ".DS_Store", "tenant.yaml.tmp"):
+        (tenant / name).write_text("organisation: [", encoding="utf-8")
+    (clauses / "010-introduction.md~").write_text("no front matter", encoding="utf-8")
+    (project / "themes/default/static/style.css~").write_text("an older style", encoding="utf-8")
+    (project / "themes/default/static/.#style.css").symlink_to("writer@host.4242:1767225600")
+    after = build(project, tmp_path / "after", opts())
+    assert tree(after.out) == tree(before.out)
+
+
+def test_a_logo_is_published_as_it_is_and_its_name_is_a_url_in_pages(project: Path, tmp_path: Path) -> None:
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
+    (project / "tenants/ims-pro/my logo #1?.png").write_bytes(png)
+    edit(project / "tenants/ims-pro/tenant.yaml", "theme:\n", "theme:\n  logo: 'my logo #1?.png'\n")
+    report = build(project, tmp_path / "out", opts())
+    assert (report.out / "ims-pro/assets/my logo #1?.png").read_bytes() == png
+    page = (report.out / "ims-pro/privacy-policy/index.html").read_text(encoding="utf-8")
+    assert 'src="../../ims-pro/assets/my%20logo%20%231%3F.png"' in page
+    assert "my logo #1?.png" not in page
+
+
+def test_build_tenant_drops_a_tenant_whose_folder_was_deleted(project: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    build(project, out, opts())
+    shutil.rmtree(project / "tenants/ims-global")
+    report = build(project, out, opts(tenants=["ims-pro"]))
+    assert report.dropped == ["ims-global"] and report.tenants == ["example-fitness", "ihm-connect", "ims-pro"]
+    assert not (out / "ims-global").exists()
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert "ims-global" not in manifest["tenants"]
+    assert not any(f["path"].startswith("ims-global/") for f in manifest["files"])
+    assert b"ims-global/" not in (out / "index.html").read_bytes()
+
+
+def test_the_files_a_user_put_at_the_top_of_the_output_folder_are_kept(project: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    build(project, out, opts())
+    (out / "CNAME").write_text("policies.example.com\n", encoding="utf-8")
+    (out / ".nojekyll").write_bytes(b"")
+    (out / ".git/objects/ab").mkdir(parents=True)
+    (out / ".git/HEAD").write_text("ref: refs/heads/gh-pages\n", encoding="utf-8")
+    (out / ".git/objects/ab/cdef").write_bytes(b"\x78\x01 a git object")
+    (out / ".git/current").symlink_to("HEAD")
+    user = {p: (out / p).read_bytes() for p in ("CNAME", ".nojekyll", ".git/HEAD", ".git/objects/ab/cdef")}
+    edit(project / "tenants/ims-pro/tenant.yaml", "display_name: IMS Pro", "display_name: IMS Pro Edited")
+    build(project, out, opts())
+    shutil.rmtree(project / "tenants/ims-global")
+    build(project, out, opts())
+    assert {p: (out / p).read_bytes() for p in user} == user
+    assert (out / ".git/current").readlink() == Path("HEAD")
+    assert not (out / "ims-global").exists()  # written by policygen (in the manifest): removed with its tenant
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert not any(f["path"].split("/")[0] in ("CNAME", ".nojekyll", ".git") for f in manifest["files"])
+
+
+def test_the_output_folder_keeps_its_mode(project: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    build(project, out, opts())
+    out.chmod(0o700)
+    edit(project / "tenants/ims-pro/tenant.yaml", "display_name: IMS Pro", "display_name: IMS Pro Edited")
+    build(project, out, opts())
+    assert out.stat().st_mode & 0o7777 == 0o700
+
+
+def test_a_full_disk_is_one_line_naming_the_file(project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from policygen.cli import cli
+
+    out = tmp_path / "out"
+    build(project, out, opts())
+    before = tree(out)
+
+    def full(self: Path, data: bytes) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")  # as a write() says it: no file name
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    edit(project / "tenants/ims-pro/tenant.yaml", "display_name: IMS Pro", "display_name: IMS Pro Edited")
+    result = CliRunner().invoke(cli, ["-C", str(project), "build", "--out", str(out), "--today", "2026-11-22"])
+    assert result.exit_code == 1
+    assert re.fullmatch(r"error: No space left on device: .*\.out\.policygen-new/\S+\n", result.stderr), result.stderr
+    assert tree(out) == before

@@ -13,6 +13,7 @@ from typing import Iterator
 import pytest
 from click.testing import CliRunner
 
+from conftest import many_tenants
 from policygen.cli import cli
 from policygen.serve import LiveState, Rebuilder, ServeOptions, Session, inject, is_source, resolve
 
@@ -232,7 +233,9 @@ def test_only_project_inputs_trigger_rebuilds(tmp_path: Path) -> None:
     assert is_source(root / "policygen.yaml", root)
     assert is_source(root / "layouts", root)
     for other in ("build/index.html", ".build.policygen-new/x", ".git/index", "tenants/a/.tenant.yaml.swp",
-                  "tenants/a/tenant.yaml~", "notes.txt", "content/privacy-policy/.#010-x.md"):
+                  "tenants/a/tenant.yaml~", "notes.txt", "content/privacy-policy/.#010-x.md", "tenants/a/.#tenant.yaml",
+                  "tenants/a/tenant.yaml.swx", "tenants/a/4913", "tenants/a/tenant.yaml.bak", "tenants/a/#tenant.yaml#",
+                  "tenants/a/.DS_Store", "tenants/a/tenant.yaml.tmp", "themes/default/static/.style.css.swp"):
         assert not is_source(root / other, root), other
 
 
@@ -270,3 +273,85 @@ def test_a_broken_edit_is_printed_in_the_terminal_with_file_and_line(project: Pa
     assert any(re.match(r"tenants/ims-pro/tenant\.yaml:\d+:\d+: error: ", m) for m in errors)
     assert errors[-1].endswith("still serving the last good build")
     assert state.snapshot.problems and state.snapshot.generation == 1
+
+
+def test_an_unexpected_error_is_reported_and_the_next_save_rebuilds(session: Session, project: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    events = Events(session)
+    events.next()
+    real = session.rebuilder.builder.build
+    calls: list[int] = []
+
+    def broken_once() -> object:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("a bug in the build")
+        return real()
+
+    monkeypatch.setattr(session.rebuilder.builder, "build", broken_once)
+    edit(project / "tenants/ims-pro/tenant.yaml", "display_name: IMS Pro", "display_name: IMS Pro One")
+    name, data = events.next()
+    assert name == "problem" and "RuntimeError: a bug in the build" in data["problems"][0]["text"]  # type: ignore[index]
+    edit(project / "tenants/ims-pro/tenant.yaml", "display_name: IMS Pro One", "display_name: IMS Pro Two")
+    assert events.next()[0] == "reload"
+    assert b"IMS Pro Two" in get(session, "/ims-pro/privacy-policy/")[1]
+    events.close()
+
+
+def test_an_odd_yaml_value_and_editor_files_do_not_stop_the_rebuilds(session: Session, project: Path) -> None:
+    events = Events(session)
+    events.next()
+    file = project / "tenants/ims-pro/tenant.yaml"
+    good = file.read_text(encoding="utf-8")
+    (file.parent / ".#tenant.yaml").symlink_to("writer@host.4242:1767225600")  # Emacs locks the file being edited
+    file.write_text(good.replace("display_name: IMS Pro", "display_name: !!bool maybe", 1), encoding="utf-8")
+    assert events.next()[0] == "problem"
+    file.write_text(good.replace("display_name: IMS Pro", "display_name: IMS Pro Fixed", 1), encoding="utf-8")
+    assert events.next()[0] == "reload"
+    assert b"IMS Pro Fixed" in get(session, "/ims-pro/privacy-policy/")[1]
+    events.close()
+
+
+def test_serve_on_a_hundred_tenants_serves_every_edit(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    # Past 64 tenants the build uses worker processes: every rebuild must still work in a long-lived server.
+    project = many_tenants(tmp_path / "project", 103)
+    printed: list[tuple[str, bool]] = []
+    session = Session(project, ServeOptions(port=0, out=tmp_path / "out"), lambda m, e: printed.append((m, e)))
+    session.start()
+    try:
+        events = Events(session)
+        assert events.next() == ("hello", {"generation": 1})
+        tenant = project / "tenants/ims-global-002/tenant.yaml"
+        edit(tenant, "display_name: IMS", "display_name: First Edit")
+        assert events.next() == ("reload", {"generation": 2})
+        assert b"First Edit" in get(session, "/ims-global-002/privacy-policy/")[1]
+        edit(tenant, "display_name: First Edit", "display_name: Second Edit")
+        assert events.next() == ("reload", {"generation": 3})
+        assert b"Second Edit" in get(session, "/ims-global-002/privacy-policy/")[1]
+        clause = project / "content/privacy-policy/010-introduction.md"
+        clause.write_text(clause.read_text(encoding="utf-8") + "\nA sentence for every tenant.\n", encoding="utf-8")
+        assert events.next() == ("reload", {"generation": 4})
+        assert session.rebuilder.last is not None and len(session.rebuilder.last.rendered_tenants) >= 64
+        assert b"A sentence for every tenant." in get(session, "/ims-global-098/privacy-policy/")[1]
+        events.close()
+    finally:
+        session.stop()
+    assert [m for m, is_error in printed if is_error] == []
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_a_disk_error_in_a_rebuild_is_one_line_naming_the_path(project: Path, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    printed: list[tuple[str, bool]] = []
+    state = LiveState()
+    rebuilder = Rebuilder(project, ServeOptions(out=tmp_path / "out"), state, lambda m, e: printed.append((m, e)))
+    assert rebuilder.build() is not None
+
+    def full() -> object:
+        raise OSError(28, "No space left on device", str(tmp_path / ".out.policygen-new/index.html"))
+
+    monkeypatch.setattr(rebuilder.builder, "build", full)
+    assert rebuilder.build() is None
+    assert [m for m, is_error in printed if is_error] == [
+        f"error: No space left on device: {tmp_path}/.out.policygen-new/index.html; still serving the last good build"]
+    assert state.snapshot.problems[0].message.startswith("No space left on device: ")

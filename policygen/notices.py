@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import posixpath
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from .dates import format_day
@@ -29,6 +29,7 @@ from .diff import BREAK, ClauseChange, ClauseText, DiffReport, Finding, Piece, W
 from .output import Output
 from .render import ClauseRenderer
 from .rules import load_rules, rank
+from .text import one_line
 from .theme import Theme
 
 if TYPE_CHECKING:
@@ -208,8 +209,18 @@ def change_outputs(theme: Theme, report: DiffReport, paths: PairPaths, *, organi
     for path, template in ((paths.banner, "notice-banner.html"), (paths.email_html, "email.html"),
                            (paths.email_text, "email.txt")):
         note = notice_view(report, organisation, document_title, paths.links(path, base_url), locale, accent)
+        if template.endswith(".txt"):
+            note = plain_text(note)
         outputs.append(output(path, "notice", theme.render(template, notice=note, lang=locale)))
     return outputs
+
+
+def plain_text(view: NoticeView) -> NoticeView:
+    """The notice for the plain-text email: each fact on its own line. (The template does not escape, so a
+    newline in a fact would add lines of its own, such as a forged link.)"""
+    return replace(view, organisation=one_line(view.organisation), document=one_line(view.document),
+                   lines=tuple(replace(f, says=one_line(f.says)) for f in view.lines),
+                   effects=tuple(one_line(e) for e in view.effects), reviewed=tuple(one_line(r) for r in view.reviewed))
 
 
 def document_changes(project: "Project", theme: Theme, renderer: ClauseRenderer, tenant: "TenantSource",

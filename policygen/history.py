@@ -7,9 +7,8 @@ caught by comparing the releases on disk with two records made before them:
 
 - the previous build's manifest, which lists every version it published (number, effective
   date and hash) per tenant and document: a version it lists must still be there, unchanged;
-- git, where the project is in a git repository: every snapshot file committed in the history
-  of HEAD must be on disk with the content it was first committed with (so a rewrite is caught
-  whether or not it was committed since).
+- git's HEAD, where the project is in a git repository: every snapshot file committed there
+  must be on disk with the same content.
 
 A document's history can be withdrawn only on purpose and visibly: by removing the document
 from the tenant's `documents` (and its releases folder), or the whole tenant. Only the
@@ -68,10 +67,9 @@ def record_json(record: TenantRecord) -> dict[str, list[dict[str, Any]]]:
     return {doc: [v.model_dump(mode="json") for v in versions] for doc, versions in sorted(record.items())}
 
 
-def _restore_hint(file: Path, root: Path, commit: str | None = None) -> str:
+def _restore_hint(file: Path, root: Path) -> str:
     where = file.relative_to(root).as_posix() if file.is_relative_to(root) else file.as_posix()
-    source = f"{commit[:12]} " if commit else ""
-    return (f"released versions are never edited or removed: restore it (git checkout {source}-- {where}); "
+    return (f"released versions are never edited or removed: restore it (git checkout -- {where}); "
             "to change the policy, edit the facts or clauses and release a new version")
 
 
@@ -106,33 +104,25 @@ def compare_with_build(folder: Path, now: Iterable[RecordedVersion], before: Ite
 
 
 @dataclass(frozen=True)
-class FirstCommit:
-    """A snapshot file as git first recorded it: the content every later commit and the working tree must keep."""
-
-    blob: str
-    commit: str
-
-
-@dataclass(frozen=True)
 class Committed:
-    """The snapshot files in the history of git's HEAD: path relative to the project folder -> first commit."""
+    """The snapshot files in git's HEAD: path relative to the project folder -> blob id."""
 
     root: Path
-    first: dict[str, FirstCommit]
+    blobs: dict[str, str]
 
-    def of_document(self, slug: str, document: str) -> dict[str, FirstCommit]:
+    def of_document(self, slug: str, document: str) -> dict[str, str]:
         prefix = f"tenants/{slug}/releases/{document}/"
-        return {path: seen for path, seen in self.first.items() if path.startswith(prefix)}
+        return {path: blob for path, blob in self.blobs.items() if path.startswith(prefix)}
 
 
-def _git(root: Path, *args: str) -> bytes | None:
+def _git(root: Path, *args: str, stdin: bytes | None = None) -> bytes | None:
     """Run git without a shell and with a timeout; None when git, the repository or HEAD is missing."""
     git = shutil.which("git")
     if git is None:
         return None
     env = {**os.environ, "LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0"}
     try:
-        done = subprocess.run([git, "-C", str(root), *args], stdin=subprocess.DEVNULL, capture_output=True, env=env,
+        done = subprocess.run([git, "-C", str(root), *args], input=stdin, capture_output=True, env=env,
                               timeout=GIT_TIMEOUT, check=False)
     except (OSError, subprocess.TimeoutExpired):
         return None
@@ -140,26 +130,19 @@ def _git(root: Path, *args: str) -> bytes | None:
 
 
 def committed_releases(root: Path) -> Committed | None:
-    """Each snapshot file ever committed in the history of HEAD, with the content it was first committed
-    with; None when the project is not in a git repository (or it has no commit yet, or no git).
-
-    Comparing with the first commit, not only HEAD, also catches a rewrite that was itself committed
-    (in a shallow clone, the history starts at its oldest commit)."""
-    log = _git(root, "log", "--reverse", "--raw", "--no-renames", "--no-abbrev", "--relative", "--diff-filter=A",
-               "--format=commit %H", "HEAD", "--", "tenants")
-    if log is None:
+    """The released snapshots committed in HEAD, or None when the project is not in a git repository
+    (or it has no commit yet, or git is not installed)."""
+    listing = _git(root, "ls-tree", "-r", "-z", "HEAD", "--", "tenants")
+    if listing is None:
         return None
-    first: dict[str, FirstCommit] = {}
-    commit = ""
-    for line in log.decode("utf-8", "replace").splitlines():
-        if line.startswith("commit "):
-            commit = line[len("commit "):]
-            continue
-        head, _, path = line.partition("\t")
+    blobs: dict[str, str] = {}
+    for line in listing.split(b"\0"):
+        head, _, name = line.partition(b"\t")
         parts = head.split()
-        if len(parts) == 5 and parts[4] == "A" and _RELEASE_PATH.fullmatch(path) and path not in first:
-            first[path] = FirstCommit(parts[3], commit)
-    return Committed(root, first)
+        path = name.decode("utf-8", "surrogateescape")
+        if len(parts) == 3 and parts[1] == b"blob" and _RELEASE_PATH.fullmatch(path):
+            blobs[path] = parts[2].decode("ascii")
+    return Committed(root, blobs)
 
 
 def blob_id(data: bytes, like: str) -> str:
@@ -169,32 +152,31 @@ def blob_id(data: bytes, like: str) -> str:
 
 
 def compare_with_commit(committed: Committed, slug: str, documents: Iterable[str]) -> list[Problem]:
-    """Every snapshot ever committed for these documents must be on disk as it was first committed."""
+    """Every snapshot committed in HEAD for these documents must be on disk with the same content."""
     problems: list[Problem] = []
     for document in documents:
         folder = committed.root / "tenants" / slug / "releases" / document
         if folder.parent.is_symlink() or folder.is_symlink():
             continue  # never read through a link; the releases folder checks report it
-        for path, seen in sorted(committed.of_document(slug, document).items()):
+        for path, blob in sorted(committed.of_document(slug, document).items()):
             file = committed.root / path
-            commit = seen.commit[:12]
             try:
                 if not stat.S_ISREG(file.lstat().st_mode):
                     continue  # a link or a folder: reported by the releases folder checks
                 data = file.read_bytes()
             except OSError:
                 problems.append(Problem(
-                    f"this released version was committed in git (commit {commit}) and is gone",
+                    "this released version is committed in git (HEAD) but missing from the working tree",
                     file=file, expected="released versions are never removed: history is append-only",
-                    suggestion=_restore_hint(file, committed.root, seen.commit)))
+                    suggestion=_restore_hint(file, committed.root)))
                 continue
-            if blob_id(data, seen.blob) != seen.blob:
-                what = _what_changed(committed.root, seen.blob, data)
+            if blob_id(data, blob) != blob:
+                what = _what_changed(committed.root, blob, data)
                 if what is not None:
                     problems.append(Problem(
-                        f"this released version is not the one first committed in git (commit {commit}): {what}",
-                        file=file, expected="released versions stay as they were first committed",
-                        suggestion=_restore_hint(file, committed.root, seen.commit)))
+                        f"this released version differs from the one committed in git (HEAD): {what}",
+                        file=file, expected="released versions stay as they were committed",
+                        suggestion=_restore_hint(file, committed.root)))
     return problems
 
 

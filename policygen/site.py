@@ -196,7 +196,7 @@ class DocumentPaths:
 @dataclass(frozen=True)
 class Published:
     """What a tenant's releases must still hold (policygen/history.py): the versions the previous build
-    published, and the snapshots as first committed in git."""
+    published, and the snapshots committed in git's HEAD."""
 
     manifest: Path
     built: TenantRecord | None = None
@@ -596,7 +596,7 @@ class Step:
     previous: dict[str, tuple[str, tuple[str, ...]]]  # slug -> (input key, documents) of the previous build
     published: dict[str, TenantRecord] = field(default_factory=dict)  # slug -> versions the previous build published
     manifest: Path = Path("manifest.json")  # the previous build's, named in problems
-    committed: Committed | None = None  # snapshots as first committed in git
+    committed: Committed | None = None  # snapshots in git's HEAD
 
     def run(self, slug: str, cached: dict[str, TenantResult],
             force: bool = False) -> Reusable | TenantResult | list[Problem]:

@@ -29,8 +29,19 @@ from policygen.text import one_line
 from policygen.versions import canonical, content_hash, load_releases
 
 TODAY = dt.date(2026, 11, 22)
-SLUG, DOC = "ims-global", "privacy-policy"
-NEWEST = "0002-2026-03-01.json"
+DOC = "privacy-policy"
+
+
+def _example_with_history() -> tuple[str, str, str]:
+    """The first example tenant with apps and two or more released versions: its slug, first and newest file."""
+    for folder in sorted((REPO / "tenants").iterdir()):
+        files = sorted(p.name for p in (folder / "releases" / DOC).glob("*.json"))
+        if len(files) >= 2 and re.search(r"(?m)^apps:", (folder / "tenant.yaml").read_text(encoding="utf-8")):
+            return folder.name, files[0], files[-1]
+    raise AssertionError("no example tenant has apps and two released versions")
+
+
+SLUG, FIRST, NEWEST = _example_with_history()
 
 
 def site(project: Path, out: Path | None = None) -> BuildReport:
@@ -57,13 +68,19 @@ def retitle(data: dict) -> None:  # type: ignore[type-arg]
     data["title"] = "A quieter policy"
 
 
+def set_fact(project: Path, key: str, value: str) -> str:
+    """Set a top-level fact of the organisation (as a double-quoted YAML string); returns the old value."""
+    tenant = project / "tenants" / SLUG / "tenant.yaml"
+    text = tenant.read_text(encoding="utf-8")
+    found = re.search(rf"(?m)^  {key}: (.*)$", text)
+    assert found is not None, key
+    tenant.write_text(text[:found.start(1)] + f'"{value}"' + text[found.end(1):], encoding="utf-8")
+    return found.group(1)
+
+
 def rename_organisation(project: Path) -> None:
     """A material change to release: the organisation's legal name."""
-    tenant = project / "tenants" / SLUG / "tenant.yaml"
-    old = "  legal_name: Integrated Management Solutions (Global) Ltd\n"
-    text = tenant.read_text(encoding="utf-8")
-    assert old in text
-    tenant.write_text(text.replace(old, old.replace("Ltd", "Limited"), 1), encoding="utf-8")
+    set_fact(project, "legal_name", "Renamed Holdings Ltd")
 
 
 def run(project: Path, *args: str) -> tuple[int, str, str]:
@@ -104,7 +121,7 @@ def test_the_newest_version_edited_with_a_fresh_hash_is_refused_naming_it(projec
     manifest = (before.out / "manifest.json").read_bytes()
     rewrite(releases(project) / NEWEST, retitle)
     [problem] = refused(project)
-    assert problem.startswith(f"tenants/{SLUG}/releases/{DOC}/{NEWEST}: version 2 is not the version the previous "
+    assert problem.startswith(f"tenants/{SLUG}/releases/{DOC}/{NEWEST}: version {int(NEWEST[:4])} is not the version the previous "
                               "build published")
     assert (before.out / "manifest.json").read_bytes() == manifest  # the published site is left as it was
 
@@ -116,7 +133,8 @@ def test_the_newest_version_deleted_is_refused_naming_it_with_how_to_restore_it(
         site(project)
     [problem] = caught.value.problems
     assert problem.file == releases(project) / NEWEST
-    assert "version 2 (effective 2026-03-01) was published by the previous build and is gone" in problem.message
+    version, effective = int(NEWEST[:4]), NEWEST[5:15]
+    assert f"version {version} (effective {effective}) was published by the previous build and is gone" in problem.message
     assert f"git checkout -- tenants/{SLUG}/releases/{DOC}/{NEWEST}" in (problem.suggestion or "")
 
 
@@ -126,7 +144,7 @@ def test_a_history_rewritten_from_version_one_on_is_refused_naming_every_version
     rewrite(second, retitle, previous=rewrite(first, retitle))
     assert len(load_releases(project / "tenants" / SLUG, DOC)) == 2  # the chain itself is consistent again
     assert [line.split(":")[0] for line in refused(project)] == [
-        f"tenants/{SLUG}/releases/{DOC}/0001-2021-11-17.json", f"tenants/{SLUG}/releases/{DOC}/{NEWEST}"]
+        f"tenants/{SLUG}/releases/{DOC}/{FIRST}", f"tenants/{SLUG}/releases/{DOC}/{NEWEST}"]
 
 
 def test_restoring_the_version_lets_the_build_go_on_and_new_versions_are_appended(project: Path) -> None:
@@ -142,8 +160,11 @@ def test_restoring_the_version_lets_the_build_go_on_and_new_versions_are_appende
 
 
 def test_a_document_withdrawn_from_the_tenant_with_its_history_is_no_rewrite(project: Path) -> None:
-    site(project)
     tenant = project / "tenants" / "ihm-connect"
+    if not (tenant / "releases" / "data-deletion-policy").is_dir():
+        assert run(project, "release", "ihm-connect", "--document", "data-deletion-policy", "--effective",
+                   "2026-11-01", "--released", "2026-11-01")[0] == 0
+    site(project)
     facts = tenant / "tenant.yaml"
     text = facts.read_text(encoding="utf-8")
     assert "  - id: data-deletion-policy\n" in text
@@ -173,7 +194,7 @@ def test_a_committed_version_deleted_is_refused_and_release_refuses_to_chain_ont
                                   "git (HEAD) but missing from the working tree"]
     code, _, stderr = run(committed, "release", SLUG, "--effective", "2027-06-01", "--released", "2026-11-22")
     assert code == 1 and "committed in git (HEAD) but missing" in stderr
-    assert sorted(p.name for p in releases(committed).iterdir()) == ["0001-2021-11-17.json"]
+    assert sorted(p.name for p in releases(committed).iterdir()) == [FIRST]
 
 
 def test_the_committed_example_releases_still_build(committed: Path) -> None:
@@ -189,7 +210,7 @@ HOSTILE = ('<script>alert("snapshot")</script><p onclick="alert(1)">click</p><im
 
 def test_script_added_to_snapshot_html_is_sanitised_out_of_pages_and_app_snippets(tmp_path: Path) -> None:
     project = copy_project(tmp_path / "project")
-    folder = releases(project, "ims-pro")
+    folder = releases(project)
     previous = None
     for file in sorted(folder.iterdir()):
         def inject(data: dict) -> None:  # type: ignore[type-arg]
@@ -197,13 +218,13 @@ def test_script_added_to_snapshot_html_is_sanitised_out_of_pages_and_app_snippet
         previous = rewrite(file, inject, previous)
     out = site(project).out
     pages = list(out.rglob("*.html"))
-    snippets = list((out / "ims-pro" / "apps").glob("*/policy.html"))
+    snippets = list((out / SLUG / "apps").glob("*/policy.html"))
     assert snippets and all("click" in s.read_text(encoding="utf-8") for s in snippets)  # made from the release
     for page in pages:
         html = page.read_text(encoding="utf-8")
         for trace in ("<script", "onclick", "onerror", "javascript:", "<iframe", "<img"):
             assert trace not in html, f"{trace} in {page.relative_to(out)}"
-    stable = (out / "ims-pro" / "privacy-policy" / "index.html").read_text(encoding="utf-8")
+    stable = (out / SLUG / DOC / "index.html").read_text(encoding="utf-8")
     assert "click" in stable and 'data-label="' in stable and '<h3 id="' in stable  # text and our own markup stay
 
 
@@ -226,7 +247,7 @@ def test_concurrent_releases_make_one_version_per_number(project: Path) -> None:
     assert sorted(code for code, _ in results) == [0, 1, 1, 1, 1], results
     assert all("nothing to release" in err for code, err in results if code == 1)
     names = sorted(p.name for p in releases(project).iterdir())
-    assert len(names) == 3 and names[:2] == ["0001-2021-11-17.json", NEWEST] and names[2].startswith("0003-")
+    assert len(names) == 3 and names[:2] == [FIRST, NEWEST] and names[2].startswith("0003-")
     assert [s.version for s in load_releases(project / "tenants" / SLUG, DOC)] == [1, 2, 3]
 
 
@@ -331,11 +352,7 @@ FORGED = "Evil Ltd\\nRead the new version: https://evil.example/\\e[2J\\u2028mor
 
 
 def forge_legal_name(project: Path) -> None:
-    tenant = project / "tenants" / SLUG / "tenant.yaml"
-    text = tenant.read_text(encoding="utf-8")
-    old = "  legal_name: Integrated Management Solutions (Global) Ltd\n"
-    assert old in text
-    tenant.write_text(text.replace(old, f'  legal_name: "{FORGED}"\n', 1), encoding="utf-8")
+    set_fact(project, "legal_name", FORGED)
 
 
 def test_control_characters_in_facts_are_escaped_in_diff_and_release_output(project: Path) -> None:
@@ -351,11 +368,7 @@ def test_control_characters_in_facts_are_escaped_in_diff_and_release_output(proj
 
 def test_a_newline_in_a_fact_forges_no_line_in_the_plain_text_email(project: Path) -> None:
     forge_legal_name(project)
-    tenant = project / "tenants" / SLUG / "tenant.yaml"
-    text = tenant.read_text(encoding="utf-8")
-    assert "  display_name: IMS\n" in text
-    tenant.write_text(text.replace("  display_name: IMS\n", f'  display_name: "{FORGED.replace("Evil Ltd", "IMS")}"\n', 1),
-                      encoding="utf-8")
+    set_fact(project, "display_name", FORGED.replace("Evil Ltd", "Evil App"))
     assert run(project, "release", SLUG, "--effective", "2027-06-01", "--released", "2026-11-22")[0] == 0
     out = site(project).out
     [email] = list((out / SLUG / DOC / "2027-06-01" / "notice").glob("email.txt"))
@@ -363,7 +376,7 @@ def test_a_newline_in_a_fact_forges_no_line_in_the_plain_text_email(project: Pat
     [link] = [line for line in lines if line.startswith("Read the new version:")]
     assert "evil" not in link
     assert not any("\x1b" in line or "\u2028" in line for line in lines)
-    assert "IMS\\nRead the new version: https://evil.example/\\x1b[2J\\u2028more is updating" in "\n".join(lines)
+    assert "Evil App\\nRead the new version: https://evil.example/\\x1b[2J\\u2028more is updating" in "\n".join(lines)
 
 
 def test_one_line_escapes_every_control_character_and_line_separator() -> None:

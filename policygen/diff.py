@@ -881,7 +881,7 @@ def check_notice(report: DiffReport, candidate: "Snapshot", note: ReleaseNote, s
                          f"{report.tier} change would end after {dt.date.max}, the last date policygen can write; "
                          "pass a real release date") from None
     raise InputError([Problem(
-        f"{candidate.document}: this is a {report.tier} change ({top.says}) taking effect {lead} day"
+        f"{candidate.document}: this is a {report.tier} change ({one_line(top.says)}) taking effect {lead} day"
         f"{'s' if lead != 1 else ''} after its release; people must be told {report.notice_days} days ahead",
         file=space.tenant.folder / "tenant.yaml", key_path=top.path,
         expected=f"--effective {earliest.isoformat()} or later",

@@ -361,6 +361,9 @@ def test_control_characters_in_facts_are_escaped_in_diff_and_release_output(proj
     assert code == 0 and "\x1b" not in diff and "\u2028" not in diff
     assert "Evil Ltd\\nRead the new version: https://evil.example/\\x1b[2J\\u2028more" in diff
     assert not [line for line in diff.splitlines() if line.startswith("Read the new version")]
+    code, _, refusal = run(project, "release", SLUG, "--effective", "2026-11-23", "--released", "2026-11-22")
+    assert code == 1 and "people must be told 30 days ahead" in refusal  # the refusal quotes the change too
+    assert "\x1b" not in refusal and "\\x1b[2J" in refusal
     code, said, stderr = run(project, "release", SLUG, "--effective", "2027-06-01", "--released", "2026-11-22")
     assert code == 0, stderr
     assert "\x1b" not in said and len(said.splitlines()) == 2 and "\\x1b[2J" in said

@@ -41,7 +41,7 @@ import re
 import stat
 import tempfile
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Callable, Literal
 
@@ -209,6 +209,13 @@ def _tampered(file: Path) -> Problem:
                               "tenant.yaml or the clauses and run `policygen release` for a new version")
 
 
+@lru_cache(maxsize=4096)
+def published_html(html: str) -> str:
+    """A clause's HTML as a snapshot publishes it: sanitised like raw clause HTML, keeping the markup the
+    renderer writes. Cached: most clauses read the same from one version to the next."""
+    return sanitize(html, rendered=True)
+
+
 def _linked(path: Path) -> Problem:
     return Problem("a symbolic link in the released history: policygen reads and writes only files inside the "
                    "project, and a release would write through the link", file=path,
@@ -263,7 +270,7 @@ def read_snapshot(file: Path) -> Snapshot:
                           for err in exc.errors()]) from None
     if content_hash(raw) != stated:
         raise InputError([_tampered(file)])
-    clauses = tuple(c.model_copy(update={"html": sanitize(c.html, rendered=True)}) for c in data.clauses)
+    clauses = tuple(c.model_copy(update={"html": published_html(c.html)}) for c in data.clauses)
     return Snapshot(tenant=data.tenant, document=data.document, title=data.title, version=data.version,
                     effective=data.effective, released=data.released, facts_data=data.facts,
                     clauses=clauses, changes=data.changes, previous=data.previous, hash=stated, path=file)
@@ -409,7 +416,7 @@ def frozen_clauses(doc: RenderedDocument) -> tuple[SnapshotClause, ...]:
     """The clauses as a snapshot holds them: sanitised as loading sanitises them, so that a document
     rendered now compares equal to a version that says the same."""
     return tuple(
-        SnapshotClause(id=c.id, title=c.title, order=c.order, html=sanitize(c.html, rendered=True),
+        SnapshotClause(id=c.id, title=c.title, order=c.order, html=published_html(c.html),
                        headings=tuple(SnapshotHeading(id=h.id, text=h.text) for h in c.headings))
         for c in doc.clauses)
 

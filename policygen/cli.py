@@ -186,7 +186,7 @@ def schema(ctx: Context) -> None:
 def release(ctx: Context, slug: str, document: str | None, effective: dt.date, released: dt.date | None,
             editorial: str | None, force: bool, reason: str | None) -> None:
     """Freeze a tenant's document(s) as they read now into a new released version."""
-    from .diff import ReleaseNote, summariser
+    from .diff import ReleaseNote, release_report, summariser
     from .versions import release as do_release
 
     def action() -> None:
@@ -198,10 +198,7 @@ def release(ctx: Context, slug: str, document: str | None, effective: dt.date, r
         note = ReleaseNote(editorial=editorial, force=reason if force else None)
         for snap in do_release(root, slug, effective, document=document, released=released,
                                summarise=summariser(root, slug, note)):
-            where = snap.path.relative_to(root) if snap.path else snap.file_name
-            ctx.say(f"Released {slug}/{snap.document} version {snap.version}, effective {snap.effective}: {where}")
-            if snap.tier:
-                ctx.say(f"  {snap.tier} change: {snap.summary}")
+            ctx.say(release_report(root, slug, snap))
 
     run(ctx, action)
 

@@ -28,7 +28,8 @@ from .errors import InputError, Problem, UsageError
 from .facts import BASIS_LABELS, Basis, LawfulBasis, Right, Tenant
 from .render import ClauseRenderer, render_document
 from .rules import LEVELS, Rule, RuleSet, load_rules, rank
-from .versions import dated_facts
+from .text import one_line
+from .versions import dated_facts, frozen_clauses
 
 if TYPE_CHECKING:
     from .project import Project, TenantSource
@@ -627,7 +628,7 @@ class DiffReport:
                     lines.append(f"    ... {len(c.hunks()) - 5} more")
         if not self.findings and not self.clauses:
             lines.append("no change in the facts or the text")
-        return "\n".join(lines) + "\n"
+        return "\n".join(one_line(line) for line in lines) + "\n"  # a fact never breaks a line or drives the terminal
 
 
 def _short(value: Any) -> str:
@@ -732,7 +733,8 @@ class Workspace:
 
         doc = render_document(self.renderer, self.slug, facts, doc_id, self.tenant.documents[doc_id],
                               document_title(self.project, self.tenant, doc_id))
-        return {c.id: ClauseText(c.title, c.html) for c in doc.clauses}
+        # As a snapshot holds them (sanitised), so that the same text compares equal to a release.
+        return {c.id: ClauseText(c.title, c.html) for c in frozen_clauses(doc)}
 
     def try_render(self, doc_id: str, facts: Tenant) -> dict[str, ClauseText] | None:
         """As render, or None when today's clauses cannot render with these (older) facts."""
@@ -853,6 +855,15 @@ def summariser(root: Path, slug: str, note: ReleaseNote) -> "Summariser":
     return summarise
 
 
+def release_report(root: Path, slug: str, snap: "Snapshot") -> str:
+    """What `policygen release` prints for a new version; facts in the summary are escaped for the terminal."""
+    where = snap.path.relative_to(root).as_posix() if snap.path and snap.path.is_relative_to(root) else snap.file_name
+    lines = [f"Released {slug}/{snap.document} version {snap.version}, effective {snap.effective}: {where}"]
+    if snap.tier:
+        lines.append(f"  {snap.tier} change: {snap.summary}")
+    return "\n".join(one_line(line) for line in lines)
+
+
 def check_notice(report: DiffReport, candidate: "Snapshot", note: ReleaseNote, space: Workspace) -> None:
     """Refuse a material change that takes effect before people could have been told."""
     if not report.needs_notice:
@@ -861,9 +872,14 @@ def check_notice(report: DiffReport, candidate: "Snapshot", note: ReleaseNote, s
     if lead >= report.notice_days or note.force:
         return
     top = max(report.findings, key=lambda f: rank(f.tier))
-    earliest = candidate.released + dt.timedelta(days=report.notice_days)
+    try:
+        earliest = candidate.released + dt.timedelta(days=report.notice_days)
+    except OverflowError:  # a release dated near 9999-12-31: no date exists that far ahead
+        raise UsageError(f"--released {candidate.released}: the {report.notice_days}-day notice period of this "
+                         f"{report.tier} change would end after {dt.date.max}, the last date policygen can write; "
+                         "pass a real release date") from None
     raise InputError([Problem(
-        f"{candidate.document}: this is a {report.tier} change ({top.says}) taking effect {lead} day"
+        f"{candidate.document}: this is a {report.tier} change ({one_line(top.says)}) taking effect {lead} day"
         f"{'s' if lead != 1 else ''} after its release; people must be told {report.notice_days} days ahead",
         file=space.tenant.folder / "tenant.yaml", key_path=top.path,
         expected=f"--effective {earliest.isoformat()} or later",

@@ -83,12 +83,31 @@ def render_html(source: str) -> str:
     return _render_html(source)
 
 
-def sanitize(body: str) -> str:
-    """Keep only ALLOWED_TAGS and ALLOWED_ATTRIBUTES, and links to http(s), mailto and tel."""
+# What the renderer itself writes beyond that (Markdown headings and table alignment, heading anchors,
+# note and table-wrapper classes, cell labels): HTML rendered earlier, such as a released snapshot's,
+# keeps these when it is sanitised again, and nothing else.
+RENDERED_TAGS = ALLOWED_TAGS | {"h1", "h2"}
+RENDERED_ATTRIBUTES = {
+    **ALLOWED_ATTRIBUTES,
+    **{h: {"id"} for h in ("h1", "h2", "h3", "h4", "h5", "h6")},
+    "td": {"colspan", "rowspan", "data-label", "style"}, "th": {"colspan", "rowspan", "scope", "style"},
+}
+RENDERED_CLASSES = {"p": {"note"}, "div": {"table-scroll"}}
+
+
+def sanitize(body: str, *, rendered: bool = False) -> str:
+    """Keep only ALLOWED_TAGS and ALLOWED_ATTRIBUTES, and links to http(s), mailto and tel.
+
+    With *rendered*, also what the renderer itself adds (RENDERED_*), for HTML that was rendered before.
+    """
     import nh3
 
-    return nh3.clean(body, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes=URL_SCHEMES,
-                     link_rel=None, strip_comments=True)
+    if not rendered:
+        return nh3.clean(body, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes=URL_SCHEMES,
+                         link_rel=None, strip_comments=True)
+    return nh3.clean(body, tags=RENDERED_TAGS, attributes=RENDERED_ATTRIBUTES, allowed_classes=RENDERED_CLASSES,
+                     filter_style_properties={"text-align"}, url_schemes=URL_SCHEMES, link_rel=None,
+                     strip_comments=True)
 
 
 _render_html = _html_renderer()

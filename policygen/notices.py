@@ -30,6 +30,7 @@ from .diff import BREAK, ClauseChange, ClauseText, DiffReport, Finding, Piece, W
 from .output import Output
 from .render import ClauseRenderer
 from .rules import load_rules, rank
+from .text import one_line
 from .theme import Theme
 
 if TYPE_CHECKING:
@@ -209,6 +210,8 @@ def change_outputs(theme: Theme, report: DiffReport, paths: PairPaths, *, organi
     for path, template in ((paths.banner, "notice-banner.html"), (paths.email_html, "email.html"),
                            (paths.email_text, "email.txt")):
         note = notice_view(report, organisation, document_title, paths.links(path, base_url), locale, accent)
+        if template.endswith(".txt"):
+            note = plain_text(note)
         outputs.append(output(path, "notice", theme.render(template, notice=note, lang=locale)))
     return outputs
 
@@ -242,6 +245,14 @@ def document_report(space: Workspace, doc_id: str, report: DiffReport) -> DiffRe
         return report
     markup = dict(report.old.clauses) != dict(report.new.clauses)
     return replace(report, findings=kept, tier=overall(kept, report.clauses, markup))
+
+
+def plain_text(view: NoticeView) -> NoticeView:
+    """The notice for the plain-text email: each fact on its own line. (The template does not escape, so a
+    newline in a fact would add lines of its own, such as a forged link.)"""
+    return replace(view, organisation=one_line(view.organisation), document=one_line(view.document),
+                   lines=tuple(replace(f, says=one_line(f.says)) for f in view.lines),
+                   effects=tuple(one_line(e) for e in view.effects), reviewed=tuple(one_line(r) for r in view.reviewed))
 
 
 def document_changes(project: "Project", theme: Theme, renderer: ClauseRenderer, tenant: "TenantSource",

@@ -21,7 +21,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Callable, Iterable, Iterator
+from typing import Callable, ContextManager, Iterable, Iterator
 
 from .errors import UsageError
 
@@ -161,6 +161,12 @@ def _one_writer(out: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # closing releases the lock, as does the end of a killed process
+
+
+def project_lock(root: Path) -> ContextManager[None]:
+    """The lock a build into the project's build/ takes (on the project folder). `policygen release`
+    takes it too: two releases at once would both number their snapshot 'version 3'."""
+    return _one_writer(root / "build")
 
 
 def _write_site(out: Path, outputs: list[Output]) -> Path | None:

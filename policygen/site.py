@@ -22,16 +22,21 @@ import json
 import multiprocessing
 import os
 import shutil
+import stat
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Annotated, Any, Callable
 from urllib.parse import quote
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from .dates import format_day
 
 from .deps import project_digest, tenant_key
 from .errors import Collector, InputError, Problem
+from .history import (Committed, TenantRecord, committed_releases, compare_with_build, compare_with_commit,
+                      read_tenant_record, record_json)
 from .feeds import FeedInfo, VersionPaths, atom, entries_in, href, sitemap, version_data, version_json
 from .inputs import read_bytes
 from .notices import document_changes, redline_path
@@ -41,7 +46,7 @@ from .project import (Project, TenantSource, tenant_folder, load_base, load_proj
 from .render import ClauseRenderer, RenderedClause, RenderedDocument, render_document
 from .snippets import app_outputs
 from .theme import Theme
-from .versions import (Snapshot, SnapshotClause, in_force, load_releases, reads_as, successor, unlisted_releases,
+from .versions import (Snapshot, SnapshotClause, in_force, load_releases, reads_as, releases_folder_problems, successor,
                        upcoming)
 
 
@@ -199,8 +204,18 @@ class DocumentPaths:
         return VersionPaths(self.archive(snap), self.stable, self.history, self.feed, self.json(snap))
 
 
-def load_histories(tenant: TenantSource) -> dict[str, list[Snapshot]]:
-    """Each document's released versions, verified; every damaged snapshot reported together."""
+@dataclass(frozen=True)
+class Published:
+    """What a tenant's releases must still hold (policygen/history.py): the versions the previous build
+    published, and the snapshots committed in git's HEAD."""
+
+    manifest: Path
+    built: TenantRecord | None = None
+    committed: Committed | None = None
+
+
+def load_histories(tenant: TenantSource, published: Published | None = None) -> dict[str, list[Snapshot]]:
+    """Each document's released versions, verified; every damaged, stray or rewritten snapshot reported together."""
     problems = Collector()
     histories: dict[str, list[Snapshot]] = {}
     for doc_id in tenant.documents:
@@ -208,9 +223,23 @@ def load_histories(tenant: TenantSource) -> dict[str, list[Snapshot]]:
             histories[doc_id] = load_releases(tenant.folder, doc_id)
         except InputError as exc:
             problems.extend(exc.problems)
-    problems.extend(unlisted_releases(tenant.folder, list(tenant.documents)))
+    problems.extend(releases_folder_problems(tenant.folder, list(tenant.documents)))
+    if published is not None and published.committed is not None:
+        problems.extend(compare_with_commit(published.committed, tenant.slug, tenant.documents))
+    if published is not None and published.built is not None:
+        root = tenant.folder.parent.parent
+        for doc_id, before in sorted(published.built.items()):
+            if doc_id in histories:
+                problems.extend(compare_with_build(tenant.folder / "releases" / doc_id,
+                                                   [s.recorded for s in histories[doc_id]], before,
+                                                   published.manifest, root))
+    problems.problems = list(dict.fromkeys(problems.problems))  # a linked releases/ is found by two checks
     problems.raise_if_any()
     return histories
+
+
+def history_record(histories: dict[str, list[Snapshot]]) -> TenantRecord:
+    return {doc_id: tuple(s.recorded for s in releases) for doc_id, releases in histories.items() if releases}
 
 
 def shown_version(releases: list[Snapshot], today: dt.date) -> Snapshot | None:
@@ -363,11 +392,12 @@ class DocumentPages:
 
 
 def tenant_outputs(project: Project, theme: Theme, renderer: ClauseRenderer, tenant: TenantSource,
-                   options: BuildOptions) -> tuple[list[Output], TenantView]:
+                   options: BuildOptions, histories: dict[str, list[Snapshot]] | None = None
+                   ) -> tuple[list[Output], TenantView]:
     facts = tenant.facts
     today = options.today or utc_today()
     docs = render_tenant_documents(project, renderer, tenant)
-    histories = load_histories(tenant)
+    histories = load_histories(tenant) if histories is None else histories
     links: list[DocumentLink] = []
     for d in docs:
         shown = shown_version(histories[d.id], today)
@@ -393,8 +423,9 @@ def tenant_outputs(project: Project, theme: Theme, renderer: ClauseRenderer, ten
     return outputs, view
 
 
-def tenant_entry(view: TenantView, key: str) -> dict[str, object]:
-    """A tenant's line in manifest.json: what the site index needs, and the input key for reuse."""
+def tenant_entry(view: TenantView, key: str, releases: TenantRecord) -> dict[str, object]:
+    """A tenant's line in manifest.json: what the site index needs, the input key for reuse, and every
+    version published, so that the next build can refuse one that vanished or changed."""
     return {
         "name": view.name,
         "legal_name": view.legal_name,
@@ -403,6 +434,7 @@ def tenant_entry(view: TenantView, key: str) -> dict[str, object]:
         "documents": [{"id": d.id, "title": d.title, "path": d.path, "effective": d.effective.isoformat()}
                       for d in view.documents],
         "inputs": key,
+        "releases": record_json(releases),
     }
 
 
@@ -420,23 +452,138 @@ class TenantResult:
     view: TenantView
     rendered: bool  # False when reused from the previous build
     source: TenantSource | None = field(default=None, compare=False, repr=False)
+    releases: TenantRecord = field(default_factory=dict)  # the versions published
+
+
+def _relative_path(path: str) -> str:
+    parts = path.split("/")
+    if "\0" in path or any(part in {"", ".", ".."} for part in parts):
+        raise ValueError("not a relative path inside the output folder")
+    return path
+
+
+class _FileEntry(BaseModel):
+    """A file of the previous build, as far as reusing it needs; anything else in the manifest is ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    path: Annotated[str, AfterValidator(_relative_path)]
+    kind: str
+    tenant: str | None = None
+    document: str | None = None
+    version: str | None = None
+    effective: dt.date | None = None
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    bytes: int = Field(ge=0)
+    app: str | None = None
+
+
+class _DocumentEntry(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    title: str
+    path: str
+    effective: dt.date
+
+
+class _TenantEntry(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    name: str
+    legal_name: str
+    logo: str | None
+    accent: str | None
+    documents: list[_DocumentEntry]
+    inputs: str
+
+
+class _Manifest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    files: list[_FileEntry]
+    tenants: dict[str, _TenantEntry] = {}
 
 
 class Previous:
-    """The previous build, read back from its manifest, for reusing unchanged tenants."""
+    """The previous build, read back from its manifest: unchanged tenants are reused from it, and the
+    versions it published must all still be there (policygen/history.py).
+
+    The manifest is a file in the output folder, so it is not trusted: its paths are read only when
+    they lead to a regular file inside the output folder; one that does not fit the expected shape
+    reuses nothing. A manifest whose record of published versions cannot be read is `damaged`: the
+    build refuses rather than skip the comparison that would catch a rewritten history.
+    """
 
     def __init__(self, out: Path) -> None:
         self.out = out
+        self.file = out / "manifest.json"
         self.tenants: dict[str, dict[str, Any]] = {}
         self.files: dict[str, list[dict[str, Any]]] = {}
+        self.published: dict[str, TenantRecord] = {}
+        self.damaged: Problem | None = None
+        data = self._read()
+        if data is None:
+            return
         try:
-            data = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-            self.tenants = dict(data.get("tenants", {}))
-            for entry in data.get("files", []):
-                if entry.get("tenant"):
-                    self.files.setdefault(entry["tenant"], []).append(entry)
-        except (OSError, ValueError, AttributeError, TypeError):
-            self.tenants, self.files = {}, {}
+            self.published = self._published(data)
+        except ValueError as exc:
+            self.damaged = self._damage(str(exc))
+            return
+        try:
+            parsed = _Manifest.model_validate(data).model_dump(mode="json")
+        except ValidationError:
+            return  # nothing reusable; the build renders every tenant
+        self.tenants = parsed["tenants"]
+        for entry in parsed["files"]:
+            if entry["tenant"]:
+                self.files.setdefault(entry["tenant"], []).append(entry)
+
+    def _read(self) -> Any:
+        try:
+            info = self.file.lstat()
+        except OSError:
+            return None  # no previous build
+        if not stat.S_ISREG(info.st_mode):
+            self.damaged = self._damage("it is not a regular file")
+            return None
+        try:
+            return json.loads(self.file.read_bytes())
+        except (OSError, ValueError, RecursionError) as exc:
+            self.damaged = self._damage(f"it is not JSON ({type(exc).__name__})")
+            return None
+
+    @staticmethod
+    def _published(data: Any) -> dict[str, TenantRecord]:
+        if not isinstance(data, dict) or not isinstance(data.get("tenants", {}), dict):
+            raise ValueError("it is not a JSON object with a 'tenants' object")
+        published: dict[str, TenantRecord] = {}
+        for slug, entry in data.get("tenants", {}).items():
+            if not isinstance(entry, dict):
+                raise ValueError(f"tenants.{slug} is not an object")
+            if entry.get("releases") is not None:  # absent in manifests of older policygen versions
+                try:
+                    published[slug] = read_tenant_record(entry["releases"])
+                except ValueError as exc:
+                    raise ValueError(f"tenants.{slug}.releases: {exc}") from None
+        return published
+
+    def _damage(self, why: str) -> Problem:
+        return Problem(f"the previous build's manifest cannot be read: {why}; it records the released versions "
+                       "that build published, and without it policygen cannot check that none has vanished or "
+                       "changed since", file=self.file, expected="manifest.json as policygen wrote it",
+                       suggestion="if the released history is intact (git status shows no change in "
+                                  f"tenants/*/releases/), delete {self.out.name}/ and build again")
+
+    def intact(self, path: str) -> Path | None:
+        """The previous build's file at *path*, if it is a regular file inside the output folder."""
+        target = self.out / path
+        try:
+            if not stat.S_ISREG(target.lstat().st_mode) or not target.resolve().is_relative_to(self.out.resolve()):
+                return None
+        except (OSError, RuntimeError):
+            return None
+        return target
 
     def reuse(self, slug: str, key: str | None) -> TenantResult | None:
         """The tenant's previous files, if built from the same inputs and still intact on disk."""
@@ -445,8 +592,11 @@ class Previous:
             return None
         outputs: list[Output] = []
         for f in self.files.get(slug, []):
+            target = self.intact(f["path"])
+            if target is None or target.stat().st_size != f["bytes"]:
+                return None
             try:
-                data = (self.out / f["path"]).read_bytes()
+                data = target.read_bytes()
             except OSError:
                 return None
             if hashlib.sha256(data).hexdigest() != f["sha256"]:
@@ -454,8 +604,9 @@ class Previous:
             effective = dt.date.fromisoformat(f["effective"]) if f.get("effective") else None
             outputs.append(Output(f["path"], f["kind"], data, tenant=slug, document=f.get("document"),
                                   version=f.get("version"), effective=effective, app=f.get("app"),
-                                  origin=self.out / f["path"]))
-        return TenantResult(slug, entry["inputs"], outputs, view_from_entry(slug, entry), rendered=False)
+                                  origin=target))
+        return TenantResult(slug, entry["inputs"], outputs, view_from_entry(slug, entry), rendered=False,
+                            releases=self.published.get(slug, {}))
 
 
 @dataclass
@@ -468,6 +619,9 @@ class Step:
     options: BuildOptions
     shared: str  # the key part every tenant shares
     previous: dict[str, tuple[str, tuple[str, ...]]]  # slug -> (input key, documents) of the previous build
+    published: dict[str, TenantRecord] = field(default_factory=dict)  # slug -> versions the previous build published
+    manifest: Path = Path("manifest.json")  # the previous build's, named in problems
+    committed: Committed | None = None  # snapshots in git's HEAD
 
     def run(self, slug: str, cached: dict[str, TenantResult],
             force: bool = False) -> Reusable | TenantResult | list[Problem]:
@@ -498,10 +652,11 @@ class Step:
             return problems.problems
         key = tenant_key(self.project, tenant.digest, tenant.documents, self.shared)
         try:
-            outputs, view = tenant_outputs(self.project, self.theme, self.renderer, tenant, self.options)
+            histories = load_histories(tenant, Published(self.manifest, self.published.get(slug), self.committed))
+            outputs, view = tenant_outputs(self.project, self.theme, self.renderer, tenant, self.options, histories)
         except InputError as exc:
             return exc.problems
-        return TenantResult(slug, key, outputs, view, rendered=True, source=tenant)
+        return TenantResult(slug, key, outputs, view, rendered=True, source=tenant, releases=history_record(histories))
 
     def for_workers(self) -> Step:
         """This step with a new renderer and theme: the warm ones hold compiled templates, which cannot be
@@ -569,10 +724,13 @@ class Builder:
         if self._renderer is None or self._renderer.content != project.content:
             self._renderer = ClauseRenderer(project.content)
         previous = Previous(out)
+        if previous.damaged is not None:
+            problems.add(previous.damaged)
         step = Step(project, theme, self._renderer, options,
                     project_digest(project, theme_digest, f"{options.today}|{options.drafts}"),
                     {slug: (str(entry.get("inputs")), tuple(str(d.get("id")) for d in entry.get("documents", [])))
-                     for slug, entry in previous.tenants.items()})
+                     for slug, entry in previous.tenants.items()},
+                    previous.published, previous.file, committed_releases(project.root))
 
         results: dict[str, TenantResult] = {}
         for slug, outcome in self._run(step, slugs):
@@ -607,7 +765,7 @@ class Builder:
             outputs.extend(result.outputs)
         views = [r.view for r in ordered]
         outputs.extend(site_outputs(project, theme, views, options, outputs))
-        outputs.append(manifest(outputs, {"tenants": {r.slug: tenant_entry(r.view, r.key) for r in ordered}}))
+        outputs.append(manifest(outputs, {"tenants": {r.slug: tenant_entry(r.view, r.key, r.releases) for r in ordered}}))
         write_site(out, outputs, self.discard)
         self._results = {r.slug: r for r in ordered if r.slug in slugs}
         rendered = [r for r in ordered if r.rendered]

@@ -38,9 +38,10 @@ import hashlib
 import json
 import os
 import re
+import stat
 import tempfile
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Callable, Literal
 
@@ -49,11 +50,18 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .clauses import Clause
 from .errors import Collector, InputError, Problem, UsageError, did_you_mean
 from .facts import Dates, Tenant
+from .history import RecordedVersion, committed_releases, compare_with_commit
+from .markdown import sanitize
+from .output import project_lock
 from .render import ClauseRenderer, RenderedDocument, render_document
 
 FORMAT = 1
 RELEASES = "releases"
-FILE_NAME = re.compile(r"(\d{4,})-(\d{4}-\d{2}-\d{2})\.json")
+# The names `release` writes: the version (at least 4 digits) and the effective date.
+FILE_NAME = re.compile(r"\d{4,}-\d{4}-\d{2}-\d{2}\.json")
+# The temporary file of a release that was killed before it linked its snapshot into place.
+TEMP_NAME = re.compile(r"\.\d{4,}-\d{4}-\d{2}-\d{2}\.json\.[A-Za-z0-9_]+\.tmp")
+MAX_SNAPSHOT_BYTES = 16 * 1024 * 1024  # far above any real document; a bigger file is not ours
 
 
 class SnapshotHeading(BaseModel):
@@ -133,6 +141,11 @@ class Snapshot:
         return str(self.version)
 
     @property
+    def recorded(self) -> RecordedVersion:
+        """This version as a build's manifest records it, to notice later if it vanished or changed."""
+        return RecordedVersion(version=self.version, effective=self.effective, hash=self.hash)
+
+    @property
     def file_name(self) -> str:
         return f"{self.version:04d}-{self.effective.isoformat()}.json"
 
@@ -196,10 +209,43 @@ def _tampered(file: Path) -> Problem:
                               "tenant.yaml or the clauses and run `policygen release` for a new version")
 
 
+@lru_cache(maxsize=4096)
+def published_html(html: str) -> str:
+    """A clause's HTML as a snapshot publishes it: sanitised like raw clause HTML, keeping the markup the
+    renderer writes. Cached: most clauses read the same from one version to the next."""
+    return sanitize(html, rendered=True)
+
+
+def _linked(path: Path) -> Problem:
+    return Problem("a symbolic link in the released history: policygen reads and writes only files inside the "
+                   "project, and a release would write through the link", file=path,
+                   expected="a real folder or file", suggestion="replace the link with a copy of what it points at")
+
+
+def linked_release_folders(tenant_folder: Path, document: str) -> list[Problem]:
+    """releases/ and releases/<document>/ may not be symbolic links (checked before anything is read or written)."""
+    return [_linked(path) for path in (tenant_folder / RELEASES, release_folder(tenant_folder, document))
+            if path.is_symlink()]
+
+
 def read_snapshot(file: Path) -> Snapshot:
-    """Read and verify one snapshot file (its hash, not its place in the history)."""
+    """Read and verify one snapshot file (its hash, not its place in the history).
+
+    The clauses' HTML is sanitised after the hash is checked, like raw clause HTML: a snapshot is a
+    file anyone can commit, and its HTML reaches pages and app snippets as markup.
+    """
     try:
-        raw = json.loads(file.read_text(encoding="utf-8"))
+        info = file.lstat()
+        if stat.S_ISLNK(info.st_mode):
+            raise InputError([_linked(file)])
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError([Problem("a snapshot name that is not a regular file", file=file,
+                                      expected="a JSON file written by `policygen release`")])
+        if info.st_size > MAX_SNAPSHOT_BYTES:
+            raise InputError([Problem(f"a snapshot of {info.st_size} bytes, over the limit of {MAX_SNAPSHOT_BYTES}",
+                                      file=file, expected="a file written by `policygen release`",
+                                      suggestion="restore the file from git")])
+        raw = json.loads(file.read_bytes().decode("utf-8"))
     except OSError as exc:
         raise InputError([Problem(f"a snapshot cannot be read: {exc.strerror or exc}", file=file)]) from None
     except UnicodeDecodeError:
@@ -207,6 +253,9 @@ def read_snapshot(file: Path) -> Snapshot:
     except json.JSONDecodeError as exc:
         raise InputError([Problem(f"a snapshot is not valid JSON: {exc.msg}", file=file, line=exc.lineno,
                                   column=exc.colno, suggestion="restore the file from git")]) from None
+    except RecursionError:
+        raise InputError([Problem("a snapshot nests too deeply to be one policygen wrote", file=file,
+                                  suggestion="restore the file from git")]) from None
     if not isinstance(raw, dict) or not isinstance(raw.get("hash"), str):
         raise InputError([Problem("a snapshot has no hash", file=file, key_path="hash",
                                   expected="a file written by `policygen release`")])
@@ -221,23 +270,58 @@ def read_snapshot(file: Path) -> Snapshot:
                           for err in exc.errors()]) from None
     if content_hash(raw) != stated:
         raise InputError([_tampered(file)])
+    clauses = tuple(c.model_copy(update={"html": published_html(c.html)}) for c in data.clauses)
     return Snapshot(tenant=data.tenant, document=data.document, title=data.title, version=data.version,
                     effective=data.effective, released=data.released, facts_data=data.facts,
-                    clauses=data.clauses, changes=data.changes, previous=data.previous, hash=stated, path=file)
+                    clauses=clauses, changes=data.changes, previous=data.previous, hash=stated, path=file)
+
+
+def snapshot_files(folder: Path) -> tuple[list[Path], list[Problem]]:
+    """The snapshot files in one document's releases folder, and a problem for anything else there.
+
+    Only what `release` writes belongs here: a stray file or folder is reported, not skipped, since
+    skipping a misnamed snapshot would drop a released version from the site without a word.
+    """
+    files: list[Path] = []
+    problems: list[Problem] = []
+    for path in sorted(folder.iterdir()):
+        if TEMP_NAME.fullmatch(path.name):
+            continue  # a release killed before it finished; the next release removes it
+        if path.is_symlink():
+            problems.append(_linked(path))
+        elif path.is_dir():
+            problems.append(Problem("a folder inside a document's releases folder", file=path,
+                                    expected="only snapshot files NNNN-YYYY-MM-DD.json (version, effective date)",
+                                    suggestion="move it out of releases/"))
+        elif not FILE_NAME.fullmatch(path.name):
+            problems.append(Problem(f"'{path.name}' is not a snapshot name", file=path,
+                                    expected="NNNN-YYYY-MM-DD.json (version, effective date), as `policygen "
+                                             "release` names snapshots",
+                                    suggestion="if it is a snapshot, restore its name from git; otherwise move it "
+                                               "out of releases/"))
+        else:
+            files.append(path)
+    return files, problems
 
 
 def load_releases(tenant_folder: Path, document: str) -> list[Snapshot]:
     """Every released version of *document*, verified, oldest first ([] if it has none).
 
-    Raises InputError naming each file that is damaged, edited, misnamed or out of sequence.
+    Raises InputError naming each file that is damaged, edited, misnamed, linked or out of sequence.
     """
+    problems = Collector()
+    problems.extend(linked_release_folders(tenant_folder, document))
+    problems.raise_if_any()
     folder = release_folder(tenant_folder, document)
     if not folder.is_dir():
+        if folder.exists():
+            raise InputError([Problem("a file where a document's releases folder belongs", file=folder,
+                                      expected=f"a folder releases/{document}/ of snapshot files",
+                                      suggestion="move the file out of releases/")])
         return []
-    problems = Collector()
     snapshots: list[Snapshot] = []
-    # Dot files are temporary files of an interrupted release: never part of the history.
-    files = sorted(p for p in folder.iterdir() if p.suffix == ".json" and not p.name.startswith("."))
+    files, stray = snapshot_files(folder)
+    problems.extend(stray)
     for file in files:
         try:
             snap = read_snapshot(file)
@@ -271,17 +355,35 @@ def load_releases(tenant_folder: Path, document: str) -> list[Snapshot]:
     return snapshots
 
 
-def unlisted_releases(tenant_folder: Path, documents: list[str]) -> list[Problem]:
-    """Released histories of documents the tenant no longer lists: they would silently drop off the site."""
+def releases_folder_problems(tenant_folder: Path, documents: list[str]) -> list[Problem]:
+    """What a tenant's releases/ holds besides one real folder per listed document.
+
+    A released history of a document the tenant no longer lists would silently drop off the site.
+    """
     folder = tenant_folder / RELEASES
-    if not folder.is_dir():
+    if folder.is_symlink():
+        return [_linked(folder)]
+    if not folder.exists():
         return []
-    return [Problem(f"'{sub.name}' has released versions but is not in this tenant's documents, so its history "
-                    "would no longer be published", file=sub, key_path="documents",
-                    expected=f"'{sub.name}' listed in documents in tenant.yaml",
-                    suggestion="keep the document listed; to withdraw its history on purpose, delete this folder")
-            for sub in sorted(folder.iterdir()) if sub.is_dir() and sub.name not in documents
-            and not sub.name.startswith(".")]
+    if not folder.is_dir():
+        return [Problem("releases is a file; it holds the released versions, one folder per document",
+                        file=folder, expected="a folder releases/<document>/",
+                        suggestion="move the file away; `policygen release` makes the folder")]
+    problems: list[Problem] = []
+    for sub in sorted(folder.iterdir()):
+        if sub.is_symlink():
+            problems.append(_linked(sub))
+        elif not sub.is_dir():
+            problems.append(Problem("a file directly in releases/, which holds one folder per document", file=sub,
+                                    expected="releases/<document>/NNNN-YYYY-MM-DD.json",
+                                    suggestion="move it out of releases/; policygen never writes files here"))
+        elif sub.name not in documents:
+            problems.append(Problem(
+                f"'{sub.name}' has released versions but is not in this tenant's documents, so its history "
+                "would no longer be published", file=sub, key_path="documents",
+                expected=f"'{sub.name}' listed in documents in tenant.yaml",
+                suggestion="keep the document listed; to withdraw its history on purpose, delete this folder"))
+    return problems
 
 
 def in_force(releases: list[Snapshot], today: dt.date) -> Snapshot | None:
@@ -311,8 +413,10 @@ def dated_facts(facts: Tenant, effective: dt.date, released: dt.date) -> Tenant:
 
 
 def frozen_clauses(doc: RenderedDocument) -> tuple[SnapshotClause, ...]:
+    """The clauses as a snapshot holds them: sanitised as loading sanitises them, so that a document
+    rendered now compares equal to a version that says the same."""
     return tuple(
-        SnapshotClause(id=c.id, title=c.title, order=c.order, html=c.html,
+        SnapshotClause(id=c.id, title=c.title, order=c.order, html=published_html(c.html),
                        headings=tuple(SnapshotHeading(id=h.id, text=h.text) for h in c.headings))
         for c in doc.clauses)
 
@@ -340,6 +444,9 @@ def with_hash(snap: Snapshot) -> Snapshot:
 
 def write_snapshot(folder: Path, snap: Snapshot) -> Path:
     """Write *snap* so that it appears whole or not at all, and never over an existing file."""
+    for place in (folder.parent, folder):
+        if place.is_symlink():  # checked when the history was loaded; a link made since must not be followed
+            raise InputError([_linked(place)])
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / snap.file_name
     data = canonical({**snap.content(), "hash": snap.hash})
@@ -401,22 +508,39 @@ def release(root: Path, slug: str, effective: dt.date, *, document: str | None =
     Without *document*, every document whose text changed since its last release is
     released; the others are left as they are. Refuses (InputError) when nothing
     changed, when an effective date is taken or before the previous version's.
-    Everything is checked before anything is written.
+    Everything is checked before anything is written. Releases take the project's lock, so that
+    two at once are one after the other: the second sees the first's version and numbers its own
+    after it, or is refused.
     """
+    with project_lock(root):
+        return _release(root, slug, effective, document=document, released=released, summarise=summarise)
+
+
+def _release(root: Path, slug: str, effective: dt.date, *, document: str | None,
+             released: dt.date | None, summarise: Summariser | None) -> list[Snapshot]:
     from .project import load_project
     from .site import document_title
 
     project = load_project(root, [slug])
     tenant = project.tenants[slug]
-    for stale in tenant.folder.glob("releases/*/.*.tmp"):  # left by a release killed before it finished
-        stale.unlink(missing_ok=True)
     known = list(tenant.documents)
+    problems = Collector()
+    problems.extend(releases_folder_problems(tenant.folder, known))
+    problems.raise_if_any()  # before anything is read or removed through a link
+    committed = committed_releases(project.root)
+    if committed is not None:  # a new version must not chain onto a rewritten one
+        problems.extend(compare_with_commit(committed, slug, known))
+        problems.raise_if_any()
+    for doc_id in known:
+        folder = release_folder(tenant.folder, doc_id)
+        for stale in (folder.iterdir() if folder.is_dir() else ()):
+            if TEMP_NAME.fullmatch(stale.name) and not stale.is_symlink():  # left by a killed release
+                stale.unlink(missing_ok=True)
     if document is not None and document not in known:
         hint = did_you_mean(document, known)
         raise UsageError(f"{slug} has no document '{document}'" + (f"; {hint}" if hint else f" (it has: {', '.join(known)})"))
     released = released or dt.datetime.now(dt.timezone.utc).date()  # like the build's date: UTC, not the machine's zone
     renderer = ClauseRenderer(project.content)
-    problems = Collector()
     planned: list[Snapshot] = []
     unchanged: list[str] = []
     for doc_id in [document] if document else known:

@@ -89,3 +89,51 @@ def html_text(html: str) -> str:
     parser.close()
     lines = (" ".join(line.split()) for line in "".join(parser.parts).splitlines())
     return "\n".join(line for line in lines if line)
+
+
+class _Prose(_Text):
+    """The text of an HTML fragment without the list entries that are not sentences."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: list[int] = []  # where each open <li> starts in parts
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        super().handle_starttag(tag, attrs)
+        if tag == "li":
+            self.items.append(len(self.parts))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "li" and self.items:
+            start = self.items.pop()
+            entry = " ".join("".join(self.parts[start:]).split())
+            if not is_sentence(entry):
+                del self.parts[start:]  # "Email address", "Account: Name, Email address.": labels, not sentences
+        super().handle_endtag(tag)
+
+
+_SENTENCE_END_AT_END = re.compile(r"[.!?][\"'’”)]*$")
+_LABEL = re.compile(r"^[^:.!?]{1,60}:\s+")  # "Account information: ..."
+_ENUMERATION = re.compile(r",|;|\band\b|\bor\b")
+LONGEST_NOUN_PHRASE = 6  # words; "Attached files such as images or documents" is still a noun phrase
+
+
+def is_sentence(entry: str) -> bool:
+    """Whether a list entry is prose: it ends as a sentence ends and is not a list of short names."""
+    if not _SENTENCE_END_AT_END.search(entry):
+        return False
+    names = [p for p in _ENUMERATION.split(_LABEL.sub("", entry).rstrip(".!?\"'’”) ")) if p.strip()]
+    return len(names) < 2 or any(len(_WORD.findall(p)) > LONGEST_NOUN_PHRASE for p in names)
+
+
+def prose_text(html: str) -> str:
+    """Like html_text, but without list entries that do not end as a sentence ends.
+
+    A readability score measures sentences; a list of nouns or short labels has none, and its long
+    words ("Organizational safeguards") would make a plain clause score as unreadable.
+    """
+    parser = _Prose()
+    parser.feed(html)
+    parser.close()
+    lines = (" ".join(line.split()) for line in "".join(parser.parts).splitlines())
+    return "\n".join(line for line in lines if line)

@@ -223,3 +223,26 @@ def test_a_bullet_list_of_nouns_is_not_scored_as_hard_prose() -> None:
     # without them the clause has too few words of prose to score.
     assert all(s.score.reading_ease > 0 for s in pro.readability if s.clause == "security")
     assert "security" not in {f.clause for f in pro.findings if f.id == "readability.hard"}
+
+
+# Items that are not about what a page says (the declared law, the page's language), and the California items
+# that wait for the US state notices (issue 12, a later section).
+NOT_ON_A_PAGE = {"baseline.jurisdiction", "dpdp.languages", "ccpa.sources", "ccpa.sensitive"}
+
+
+def test_every_item_is_judged_on_the_rendered_documents() -> None:
+    from policygen.check import checklists
+
+    for checklist in checklists().values():
+        for item in checklist.items:
+            if item.id in NOT_ON_A_PAGE:
+                continue
+            on_page = item.mentions or item.clause or any(f in (item.test or "") for f in ("mentioned(", "printed("))
+            assert on_page, f"{item.id} passes on facts alone: name the clause that prints them, or test the text"
+
+
+def test_a_fact_no_page_prints_does_not_pass_provision(law: Path) -> None:
+    data = yaml.safe_load((law / "tenants/current/tenant.yaml").read_text(encoding="utf-8"))
+    data["purposes"][0]["provision"] = "contractual"  # no library clause prints it
+    edit(law, "current", {"purposes": data["purposes"]})
+    assert "gdpr.provision" in {f.id for f in findings(check(law, ["current"], TODAY), "current")}

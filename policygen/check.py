@@ -42,8 +42,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import InputError, Problem
-from .facts import Tenant
-from .law import REGIME_NAMES, InForce, Status, TransferMechanism, mechanisms_named_in, replacements, transfer_mechanisms
+from .facts import Tenant, Transfer
+from .law import (InForce, Status, TransferMechanism, declared_regimes, mechanisms_named_in, replacements,
+                  transfer_mechanisms)
 from .output import Output
 from .project import TenantSource, load_project
 from .readability import Score, html_text, prose_text, score
@@ -214,6 +215,10 @@ def _compiled(expression: str) -> Callable[..., Any]:
     return _env.compile_expression(expression)
 
 
+# Where data comes from other than the person: these sources make GDPR Art. 14 apply.
+INDIRECT = frozenset({"third_party", "public", "institution"})
+
+
 def _helpers(tenant: Tenant, text: str, today: dt.date) -> dict[str, Callable[..., Any]]:
     """Functions checklist expressions can call, for questions a filter chain cannot ask."""
     flat = " ".join(text.split()).casefold()
@@ -251,11 +256,8 @@ def _helpers(tenant: Tenant, text: str, today: dt.date) -> dict[str, Callable[..
                                     established_outside, transfers_without_safeguard, mentioned, printed)}
 
 
-# Where data comes from other than the person: these sources make GDPR Art. 14 apply.
-INDIRECT = frozenset({"third_party", "public", "institution"})
 
-
-def transfer_tools(transfer: Any) -> list[TransferMechanism]:
+def transfer_tools(transfer: Transfer) -> list[TransferMechanism]:
     """The listed tools a transfer names: by id, or in its own words."""
     tools = transfer_mechanisms()
     named = [tools[t] for t in transfer.safeguards]
@@ -321,7 +323,7 @@ def check_transfers(tenant: TenantSource, today: dt.date) -> list[Finding]:
     facts = tenant.facts
     findings: list[Finding] = []
     for i, transfer in enumerate(facts.transfers):
-        regimes = [transfer.leaves] if transfer.leaves else _regimes(facts)
+        regimes = [transfer.leaves] if transfer.leaves else declared_regimes(facts.jurisdictions)
         for tool in transfer_tools(transfer):
             status = tool.in_force.status(today)
             if status is Status.IN_FORCE:
@@ -341,12 +343,6 @@ def check_transfers(tenant: TenantSource, today: dt.date) -> list[Finding]:
                                     fact=fact, file=tenant.folder / "tenant.yaml",
                                     line=_where(tenant, ("transfers", i))))
     return findings
-
-
-def _regimes(facts: Tenant) -> list[str]:
-    """The transfer regimes of the laws a tenant declares, for transfers that do not say which they leave."""
-    declared = {"eu_gdpr": "eu", "uk_gdpr": "uk"}
-    return [declared[j] for j in facts.jurisdictions if j in declared] or list(REGIME_NAMES)
 
 
 def _line(tenant: TenantSource, key: str) -> int | None:

@@ -31,6 +31,14 @@ REGIME_NAMES: dict[str, str] = {
     "ch": "Switzerland",
 }
 
+# The transfer regime of each declared jurisdiction that has one.
+JURISDICTION_REGIMES: dict[str, str] = {"eu_gdpr": "eu", "uk_gdpr": "uk"}
+
+
+def declared_regimes(jurisdictions: list[str]) -> list[str]:
+    """The regimes a transfer that does not say which it leaves may leave: those declared, or else any."""
+    return [JURISDICTION_REGIMES[j] for j in jurisdictions if j in JURISDICTION_REGIMES] or list(REGIME_NAMES)
+
 
 class Status(Enum):
     NOT_YET = "not yet in force"

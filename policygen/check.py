@@ -42,9 +42,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import InputError, Problem
-from .facts import Tenant, Transfer
-from .law import (InForce, Status, TransferMechanism, declared_regimes, mechanisms_named_in, replacements,
-                  transfer_mechanisms)
+from .facts import Tenant
+from .law import InForce, Status, declared_regimes, replacements
 from .output import Output
 from .project import TenantSource, load_project
 from .readability import Score, html_text, prose_text, score
@@ -243,7 +242,7 @@ def _helpers(tenant: Tenant, text: str, today: dt.date) -> dict[str, Callable[..
         """Transfers that may leave *regime* with no adequacy finding or safeguard for it in force on the day."""
         return [t.id for t in tenant.transfers if t.leaves in (None, regime)
                 and not any(m.protects and m.serves(regime) and m.in_force.status(today) is Status.IN_FORCE
-                            for m in transfer_tools(t))]
+                            for m in t.tools())]
 
     def mentioned(pattern: str) -> bool:
         return re.search(pattern, text, re.I) is not None
@@ -254,16 +253,6 @@ def _helpers(tenant: Tenant, text: str, today: dt.date) -> dict[str, Callable[..
 
     return {f.__name__: f for f in (missing_rights, purposes_missing_interest, indirect_sources,
                                     established_outside, transfers_without_safeguard, mentioned, printed)}
-
-
-
-def transfer_tools(transfer: Transfer) -> list[TransferMechanism]:
-    """The listed tools a transfer names: by id, or in its own words."""
-    tools = transfer_mechanisms()
-    named = [tools[t] for t in transfer.safeguards]
-    for words in transfer.mechanism:
-        named.extend(m for m in mechanisms_named_in(words) if m not in named)
-    return named
 
 
 def evaluate(item: ChecklistItem, context: dict[str, Any], text: str) -> tuple[bool, list[str]]:
@@ -324,7 +313,7 @@ def check_transfers(tenant: TenantSource, today: dt.date) -> list[Finding]:
     findings: list[Finding] = []
     for i, transfer in enumerate(facts.transfers):
         regimes = [transfer.leaves] if transfer.leaves else declared_regimes(facts.jurisdictions)
-        for tool in transfer_tools(transfer):
+        for tool in transfer.tools():
             status = tool.in_force.status(today)
             if status is Status.IN_FORCE:
                 continue

@@ -20,7 +20,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from .durations import Duration
 from .errors import InputError, Problem, did_you_mean
-from .law import REGIME_NAMES, Regime, transfer_mechanisms
+from .law import REGIME_NAMES, Regime, TransferMechanism, mechanisms_named_in, transfer_mechanisms
 from .yamlfile import KeyPath, Located, format_path, load_fast
 
 
@@ -345,6 +345,14 @@ class Transfer(Model):
         """How the clause names each listed tool."""
         tools = transfer_mechanisms()
         return [tools[t].wording() for t in self.safeguards]
+
+    def tools(self) -> list[TransferMechanism]:
+        """The listed tools this transfer relies on: named by id, or recognised in its own words."""
+        tools = transfer_mechanisms()
+        named = [tools[t] for t in self.safeguards]
+        for words in self.mechanism:
+            named.extend(m for m in mechanisms_named_in(words) if m not in named)
+        return named
 
 
 class RetentionPeriod(Model):

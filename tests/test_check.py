@@ -41,6 +41,14 @@ SEED_WARNINGS = {
 }
 
 
+# The same tenants from 2027-05-13: the DPDP duties apply and the SPDI Rules end; nothing else moves.
+SEED_ERRORS_FROM_DPDP_DAY = {
+    "ims-pro": {"dpdp.board", "dpdp.grievance-time", "dpdp.rights", "dpdp.withdraw"},
+    "ims-global": {"uk.transfers", "transfer.tool"},
+    "ihm-connect": set(),
+}
+
+
 @pytest.fixture(scope="module")
 def seeds() -> CheckReport:
     return check(REPO, None, TODAY)
@@ -65,6 +73,17 @@ def edit(project: Path, slug: str, change: dict[str, object]) -> None:
 @pytest.mark.parametrize("slug", sorted(SEED_ERRORS))
 def test_seed_tenants_errors_are_exactly_what_their_policies_lack(seeds: CheckReport, slug: str) -> None:
     assert ids(seeds, slug, "error") == SEED_ERRORS[slug]
+
+
+@pytest.fixture(scope="module")
+def seeds_from_dpdp_day() -> CheckReport:
+    return check(REPO, None, DPDP_DAY)
+
+
+@pytest.mark.parametrize("slug", sorted(SEED_ERRORS_FROM_DPDP_DAY))
+def test_seed_tenants_errors_from_the_dpdp_day(seeds_from_dpdp_day: CheckReport, slug: str) -> None:
+    assert ids(seeds_from_dpdp_day, slug, "error") == SEED_ERRORS_FROM_DPDP_DAY[slug]
+    assert not any(f.applies_from for f in findings(seeds_from_dpdp_day, slug))  # nothing left to come
 
 
 @pytest.mark.parametrize("slug", sorted(SEED_WARNINGS))

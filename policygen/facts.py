@@ -320,7 +320,9 @@ class Transfer(Model):
     def _tools_fit_the_regime(self) -> "Transfer":
         # A tool is lawful only for the exports of its own regime: the IDTA covers nothing leaving the EU.
         if not self.safeguards and not self.mechanism:
-            raise ValueError("a transfer needs its safeguard: safeguards (tool ids) or mechanism (your own words)")
+            raise ReferenceProblems([Reference((), "a transfer needs its safeguard",
+                                               expected="safeguards (tool ids, docs/regimes.md) or mechanism (your own words)",
+                                               suggestion="add 'leaves: eu' and 'safeguards: [eu-sccs-2021]', for example")])
         problems: list[Reference] = []
         tools = transfer_mechanisms()
         for j, tool in enumerate(self.safeguards):

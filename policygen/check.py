@@ -42,8 +42,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import InputError, Problem
-from .facts import Tenant
-from .law import InForce, Status, declared_regimes, replacements
+from .facts import Tenant, Transfer
+from .law import InForce, Status, TransferMechanism, declared_regimes, replacements
 from .output import Output
 from .project import TenantSource, load_project
 from .readability import Score, html_text, prose_text, score
@@ -313,25 +313,32 @@ def check_transfers(tenant: TenantSource, today: dt.date) -> list[Finding]:
     findings: list[Finding] = []
     for i, transfer in enumerate(facts.transfers):
         regimes = [transfer.leaves] if transfer.leaves else declared_regimes(facts.jurisdictions)
-        for tool in transfer.tools():
+        # Own words name a tool loosely ("standard contractual clauses" is any year's): only an ended one is sure.
+        dated = [(t, True) for t in transfer.named_tools()] + [(t, False) for t in transfer.recognised_tools()]
+        for tool, by_id in dated:
             status = tool.in_force.status(today)
-            if status is Status.IN_FORCE:
+            if status is Status.IN_FORCE or (status is Status.NOT_YET and not by_id):
                 continue
-            served = [r for r in regimes if tool.serves(r)] or list(tool.regimes)
-            if status is Status.ENDED:
-                instead = replacements(tool, served, today)
-                message = (f"transfer '{transfer.id}' relies on {tool.name}, which cannot be used since "
-                           f"{tool.in_force.until}; " + ("use instead: " + "; ".join(m.wording() for m in instead)
-                                                          if instead else "it has no listed successor"))
-                fact = "transfers[].safeguards: " + ", ".join(m.id for m in instead) if instead else "transfers[]"
-            else:
-                message = (f"transfer '{transfer.id}' relies on {tool.name}, which can be used only from "
-                           f"{tool.in_force.start}")
-                fact = "transfers[].safeguards"
+            message, fact = _tool_out_of_dates(transfer, tool, regimes, today)
             findings.append(Finding("transfer.tool", "error", "transfer", message, reference=tool.in_force.source,
                                     fact=fact, file=tenant.folder / "tenant.yaml",
                                     line=_where(tenant, ("transfers", i))))
     return findings
+
+
+def _tool_out_of_dates(transfer: Transfer, tool: TransferMechanism, regimes: list[str],
+                       today: dt.date) -> tuple[str, str]:
+    """The message and the fix for a tool used before its start or after its end."""
+    if tool.in_force.status(today) is Status.NOT_YET:
+        return (f"transfer '{transfer.id}' relies on {tool.name}, which can be used only from {tool.in_force.start}",
+                "transfers[].safeguards")
+    instead = replacements(tool, [r for r in regimes if tool.serves(r)] or list(tool.regimes), today)
+    if not instead:
+        return (f"transfer '{transfer.id}' relies on {tool.name}, which cannot be used since {tool.in_force.until}",
+                "transfers[]")
+    return (f"transfer '{transfer.id}' relies on {tool.name}, which cannot be used since {tool.in_force.until}; "
+            f"use instead: {'; '.join(m.wording() for m in instead)}",
+            "transfers[].safeguards: " + ", ".join(m.id for m in instead))
 
 
 def _line(tenant: TenantSource, key: str) -> int | None:

@@ -348,13 +348,20 @@ class Transfer(Model):
         tools = transfer_mechanisms()
         return [tools[t].wording() for t in self.safeguards]
 
-    def tools(self) -> list[TransferMechanism]:
-        """The listed tools this transfer relies on: named by id, or recognised in its own words."""
+    def named_tools(self) -> list[TransferMechanism]:
+        """The listed tools this transfer names by id."""
         tools = transfer_mechanisms()
-        named = [tools[t] for t in self.safeguards]
+        return [tools[t] for t in self.safeguards]
+
+    def recognised_tools(self) -> list[TransferMechanism]:
+        """The listed tools found in the organisation's own words (mechanism), not also named by id."""
+        found: list[TransferMechanism] = []
         for words in self.mechanism:
-            named.extend(m for m in mechanisms_named_in(words) if m not in named)
-        return named
+            found.extend(m for m in mechanisms_named_in(words) if m not in found and m.id not in self.safeguards)
+        return found
+
+    def tools(self) -> list[TransferMechanism]:
+        return self.named_tools() + self.recognised_tools()
 
 
 class RetentionPeriod(Model):

@@ -81,14 +81,6 @@ def _store_vocabulary(kind: str, what: str) -> Callable[[str], str]:
     return check
 
 
-def _check_transfer_tool(value: str) -> str:
-    known = sorted(transfer_mechanisms())
-    if value not in known:
-        hint = did_you_mean(value, known)
-        raise ValueError(f"'{value}' is not a known transfer tool" + (f"; {hint}" if hint else f" (known: {', '.join(known)})"))
-    return value
-
-
 Email = Annotated[str, AfterValidator(_check_email)]
 Phone = Annotated[str, AfterValidator(_check_phone)]
 Url = Annotated[str, AfterValidator(_check_url)]
@@ -97,7 +89,6 @@ Id = Annotated[str, AfterValidator(_check_id)]
 Text = Annotated[str, Field(min_length=1)]
 StoreType = Annotated[str, AfterValidator(_store_vocabulary("types", "store data type"))]
 StorePurpose = Annotated[str, AfterValidator(_store_vocabulary("purposes", "store purpose"))]
-TransferTool = Annotated[str, AfterValidator(_check_transfer_tool)]
 
 
 class Model(BaseModel):
@@ -305,6 +296,17 @@ class Recipient(Model):
     purposes: list[Id] = []
     location: Text | None = None
     condition: Text | None = Field(None, description="When they receive data, e.g. 'when required by law'")
+
+
+def _check_transfer_tool(value: str) -> str:
+    known = sorted(transfer_mechanisms())
+    if value not in known:
+        hint = did_you_mean(value, known)
+        raise ValueError(f"'{value}' is not a known transfer tool" + (f"; {hint}" if hint else f" (known: {', '.join(known)})"))
+    return value
+
+
+TransferTool = Annotated[str, AfterValidator(_check_transfer_tool)]
 
 
 class Transfer(Model):

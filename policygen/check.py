@@ -38,15 +38,18 @@ from urllib.parse import unquote, urlsplit
 
 import jinja2
 import jinja2.sandbox
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import InputError, Problem
+from .explain import ExplainedBlock, TracingRenderer, explain_document
 from .facts import Tenant, Transfer
+from .htmltext import html_text
 from .law import InForce, Status, TransferMechanism, declared_regimes, replacements
 from .output import Output
-from .project import TenantSource, load_project
-from .readability import Score, html_text, prose_text, score
+from .project import Project, TenantSource, load_project
+from .prose import ProseFinding, lint_document
+from .readability import Score, prose_text, score
+from .yamlfile import load
 from .render import ClauseRenderer, RenderedDocument, fact_context
 from .site import BuildOptions, render_tenant_documents, site_outputs, tenant_outputs, utc_today
 from .theme import Theme
@@ -96,8 +99,9 @@ def checklists() -> dict[str, Checklist]:
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".yaml"):
             try:
-                checklist = Checklist.model_validate(yaml.safe_load(entry.read_text(encoding="utf-8")))
-            except ValidationError as exc:  # a packaging bug, not the user's input
+                with resources.as_file(entry) as file:  # read like every other YAML file: limits, no tags
+                    checklist = Checklist.model_validate(load(file).data)
+            except (ValidationError, InputError) as exc:  # a packaging bug, not the user's input
                 raise RuntimeError(f"checklist {entry.name} is malformed: {exc}") from None
             found[checklist.jurisdiction] = checklist
     return found
@@ -105,7 +109,7 @@ def checklists() -> dict[str, Checklist]:
 
 # --- results -----------------------------------------------------------------------------------------
 
-Kind = Literal["disclosure", "transfer", "stale", "link", "notify", "readability", "input"]
+Kind = Literal["disclosure", "transfer", "stale", "link", "notify", "readability", "prose", "input"]
 
 
 @dataclass(frozen=True)
@@ -488,6 +492,40 @@ def readability_findings(tenant: TenantSource, scores: list[ClauseScore]) -> lis
             for s in scores if s.score.reading_ease < HARD_CLAUSE]
 
 
+def check_prose(project: Project, tenant: TenantSource, docs: list[RenderedDocument]) -> list[Finding]:
+    """The prose lint on every document, each finding at the clause or partial line that wrote the block."""
+    findings: list[Finding] = []
+    tracer: TracingRenderer | None = None
+    for doc in docs:
+        found = lint_document(doc.clauses)
+        if not found:
+            continue
+        tracer = tracer or TracingRenderer(project.content)
+        explained = explain_document(project, tenant, doc.id, tracer)  # only documents with findings pay for it
+        files = {c.id: c.file for c in doc.clauses}
+        for f in found:
+            findings.append(_prose_finding(f, doc.id, explained.clause_blocks(f.passage.clause or ""), files))
+    return findings
+
+
+def _prose_finding(f: ProseFinding, document: str, explained: list[ExplainedBlock],
+                   files: dict[str, Path]) -> Finding:
+    clause = f.passage.clause or ""
+    block = explained[f.passage.index] if f.passage.index < len(explained) else None
+    if block is not None and block.text != f.passage.block.text:
+        block = None  # the trace and the page disagree: point at the clause, never at a wrong line
+    facts = ", ".join(u.path for u in block.facts) if block is not None else ""
+    fix = "the clause text" + (f", or the facts it prints: {facts}" if facts else "")
+    message = f.message
+    if f.rule in ("doubled", "capital", "run-in-label"):
+        message += f" in {document}#{clause}: \"{f.excerpt}\""
+    else:
+        message += f" in {document}#{clause}"
+    return Finding(f"prose.{f.rule}", "warning", "prose", message, fact=fix,
+                   file=block.source.file if block is not None else files.get(clause),
+                   line=block.source.line if block is not None else None, document=document, clause=clause)
+
+
 # --- the whole check --------------------------------------------------------------------------------------
 
 
@@ -516,6 +554,7 @@ def check(root: Path, slugs: list[str] | None = None, today: dt.date | None = No
         outputs.extend(pages)
         views.append(view)
         report.tenants.append(check_tenant(tenant, docs, today))
+        report.tenants[-1].findings.extend(check_prose(project, tenant, docs))
     if report.problems:
         return report
     outputs.extend(site_outputs(project, theme, views, options, [o for o in outputs if o.tenant]))

@@ -18,7 +18,8 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import Collector, InputError, Problem, did_you_mean
-from .facts import Id, Text, problems_from_validation
+from .facts import Id, Text, Whole, problems_from_validation
+from .inputs import read_bytes
 from .yamlfile import Located, load, read_text
 
 FRONT = re.compile(r"\A---[ \t]*\n(.*?\n)?---[ \t]*(?:\n|\Z)", re.S)
@@ -32,7 +33,7 @@ class ClauseMeta(BaseModel):
 
     id: Id
     title: Text
-    order: int = Field(description="Position in the document; lower comes first")
+    order: Whole = Field(description="Position in the document; lower comes first")
     when: str | None = Field(None, description="A Jinja expression over the facts; the clause appears only when it is true")
     summary: str | None = Field(None, description="One line for the table of contents and the in-app section list")
 
@@ -150,8 +151,11 @@ def load_library(content: Path) -> Library:
     partial_dir = content / PARTIALS
     if partial_dir.is_dir():
         for file in sorted(partial_dir.glob("*")):
-            if file.is_file():
-                partials[f"{PARTIALS}/{file.name}"] = hashlib.sha256(file.read_bytes()).hexdigest()
+            if not file.is_dir():
+                try:  # the same reader as every input: a pipe or a device is refused, not left for Jinja to open
+                    partials[f"{PARTIALS}/{file.name}"] = hashlib.sha256(read_bytes(file)).hexdigest()
+                except InputError as exc:
+                    problems.extend(exc.problems)
     problems.raise_if_any()
     for doc in documents.values():
         doc.digest = _digest([doc.meta.model_dump_json(), *(c.digest for c in doc.clauses.values())])

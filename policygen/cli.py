@@ -11,7 +11,7 @@ from typing import Any, Callable, TypeVar
 import click
 
 from . import __version__
-from .errors import InputError, UsageError
+from .errors import InputError, UsageError, printable, undecodable
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -51,7 +51,7 @@ def run(ctx: Context, action: Callable[[], int | None]) -> None:
             raise
         sys.exit(1)
     except UsageError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {printable(str(exc))}", err=True)  # it may quote an argument: escape what it holds
         if ctx.debug:
             raise
         sys.exit(2)
@@ -61,7 +61,7 @@ def run(ctx: Context, action: Callable[[], int | None]) -> None:
         if ctx.debug:
             raise
         where = f": {exc.filename}" if exc.filename else ""
-        click.echo(f"error: {exc.strerror or exc}{where}", err=True)
+        click.echo(f"error: {printable(str(exc.strerror or exc))}{printable(where)}", err=True)
         sys.exit(1)
     except Exception as exc:  # noqa: BLE001 - a bug: say so plainly, keep the traceback for --debug
         if ctx.debug:
@@ -73,12 +73,14 @@ def run(ctx: Context, action: Callable[[], int | None]) -> None:
 
 
 def parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:
+    from .dates import parse_day
+
     if value is None:
         return None
     try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"'{value}' is not a date written YYYY-MM-DD") from None
+        return parse_day(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 def _output_level(click_ctx: click.Context, param: click.Parameter, value: bool) -> None:
@@ -101,6 +103,13 @@ _LEVEL_OPTIONS = (
 
 class PolicyGroup(click.Group):
     """Every command accepts --quiet and --verbose after its name as well as before it."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        bad = undecodable(args)
+        if bad is not None:  # one line, exit 2: it would otherwise fail wherever the text is first written
+            click.echo(f"error: {bad}", err=True)
+            ctx.exit(2)
+        return super().parse_args(ctx, args)
 
     def add_command(self, cmd: click.Command, name: str | None = None) -> None:
         taken = {opt for p in cmd.params for opt in getattr(p, "opts", [])}
@@ -291,6 +300,24 @@ def diff(ctx: Context, slug: str, document: str | None, from_version: str | None
         elif not ctx.quiet:
             click.echo(report.to_text(), nl=False)
         return 1 if fail_on is not None and fails(report, fail_on) else 0
+
+    run(ctx, action)
+
+
+@cli.command()
+@click.argument("slug")
+@click.option("--document", "-d", metavar="DOC", help="Only this document (default: every document of the tenant).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text for people, json for tools (see README, 'Where each sentence comes from').")
+@click.pass_obj
+def explain(ctx: Context, slug: str, document: str | None, fmt: str) -> None:
+    """List every block of a tenant's document with the clause file and line it comes from and the facts it prints."""
+    from .explain import explain as do_explain, format_json, format_text
+
+    def action() -> None:
+        root = ctx.root()
+        explanations = do_explain(root, slug, document)
+        click.echo(format_json(explanations, root) if fmt == "json" else format_text(explanations, root), nl=False)
 
     run(ctx, action)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from functools import lru_cache
 
 from babel.dates import format_date
@@ -12,3 +13,19 @@ from babel.dates import format_date
 def format_day(day: dt.date, locale: str, form: str = "long") -> str:
     """*day* in the *locale*'s own format (cached: a build prints the same few dates thousands of times)."""
     return format_date(day, format=form, locale=locale.replace("-", "_"))
+
+
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def parse_day(text: str) -> dt.date:
+    """A date written YYYY-MM-DD and nothing else: Python also reads 20260601 and 2026-W22-1, people don't.
+
+    ValueError says what was expected.
+    """
+    try:
+        if not _ISO_DAY.fullmatch(text):
+            raise ValueError
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"'{text}' is not a date written YYYY-MM-DD, such as 2026-06-01") from None

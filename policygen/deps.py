@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Iterable
 
 from . import __version__
+from .inputs import hashed_content
 from .project import Project
 
 PROJECT_FILES = ("policygen.yaml", "rules.yaml")
@@ -38,7 +39,7 @@ def project_digest(project: Project, theme_digest: str, options: str) -> str:
         h.update(part.encode() + b"\0")
     for name in PROJECT_FILES:
         file = project.root / name
-        h.update(name.encode() + b"\0" + (file.read_bytes() if file.is_file() else b"") + b"\0")
+        h.update(name.encode() + b"\0" + hashed_content(project.root, file) + b"\0")
     return h.hexdigest()
 
 

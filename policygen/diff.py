@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 from pydantic import BaseModel, ValidationError
 
 from .durations import Duration
-from .errors import InputError, Problem, UsageError, did_you_mean
+from .errors import InputError, Problem, UsageError
 from .facts import BASIS_LABELS, Basis, LawfulBasis, Right, Tenant
 from .law import REGIME_NAMES, transfer_mechanisms
 from .render import ClauseRenderer, render_document
@@ -722,14 +722,9 @@ class Workspace:
         return self.tenant.slug
 
     def document(self, document: str | None) -> str:
-        known = list(self.tenant.documents)
-        if document is None:
-            return known[0]
-        if document not in known:
-            hint = did_you_mean(document, known)
-            raise UsageError(f"{self.slug} has no document '{document}'"
-                             + (f"; {hint}" if hint else f" (it has: {', '.join(known)})"))
-        return document
+        from .project import tenant_document
+
+        return tenant_document(self.tenant, document)
 
     def render(self, doc_id: str, facts: Tenant) -> dict[str, ClauseText]:
         """Today's clauses of the document, rendered with *facts*."""

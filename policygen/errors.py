@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import difflib
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -38,11 +40,13 @@ class Problem:
         return where
 
     def format(self, root: Path | None = None) -> str:
-        head = self.location(root)
+        """The problem as printed: values from the input can hold anything, so every part is made
+        safe for a terminal (control characters escaped, very long words shortened)."""
+        head = escape(self.location(root))
         text = f"{head}: {self.level}: " if head else f"{self.level}: "
         if self.key_path:
-            text += f"{self.key_path}: "
-        text += self.message
+            text += f"{printable(self.key_path)}: "
+        text += printable(self.message)
         if self.expected:
             text += "\n    expected: " + _indent(self.expected)
         if self.suggestion:
@@ -70,7 +74,45 @@ class Problem:
 
 def _indent(text: str) -> str:
     # Continuation lines stay under their label, so every line of a report is attributable.
-    return text.replace("\n", "\n          ")
+    return "\n          ".join(escape(line) for line in text.split("\n"))
+
+
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\0": "\\0"}
+# Control, format (zero-width, bidi overrides), separator, private-use and unassigned characters.
+_HIDDEN = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+MAX_WORD = 80
+
+
+def escape(text: str) -> str:
+    """*text* with every character a terminal would act on or hide shown as an escape (\\n, \\x1b, \\u202e)."""
+    if text.isprintable():
+        return text
+    return "".join(_escape_char(c) for c in text)
+
+
+def _escape_char(char: str) -> str:
+    if char in _NAMED:
+        return _NAMED[char]
+    if unicodedata.category(char) not in _HIDDEN:
+        return char
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def shorten(text: str, limit: int = MAX_WORD) -> str:
+    """A value as a message quotes it: start and end kept, the length said, when longer than *limit*."""
+    if len(text) <= limit:
+        return text
+    keep = (limit - 3) // 2
+    return f"{text[:keep]}...{text[-keep:]} ({len(text)} characters)"
+
+
+_LONG_WORD = re.compile(r"\S{%d,}" % (MAX_WORD + 1))
+
+
+def printable(text: str) -> str:
+    """One line of a message, safe to print: escaped, with any very long run of characters shortened."""
+    return _LONG_WORD.sub(lambda m: shorten(m.group()), escape(text))
 
 
 @dataclass
@@ -112,3 +154,18 @@ def _order(p: Problem) -> tuple[str, int, int, str]:
 def did_you_mean(word: str, choices: Sequence[str]) -> str | None:
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'?" if close else None
+
+
+def undecodable(args: Sequence[str]) -> str | None:
+    """What is wrong with the first command-line argument that is not UTF-8 text, or None.
+
+    Python keeps such bytes as lone surrogates; they would fail wherever the text is first
+    written (a file, a message), so they are refused before anything runs.
+    """
+    for arg in args:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            return f"argument '{printable(shown)}' is not UTF-8 text; give arguments as UTF-8"
+    return None

@@ -11,58 +11,97 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
+import unicodedata
 from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Callable, Literal
+from typing import Annotated, Any, Callable, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
 
 from .durations import Duration
-from .errors import InputError, Problem, did_you_mean
+from .errors import InputError, Problem, did_you_mean, shorten
 from .law import REGIME_NAMES, Regime, TransferMechanism, mechanisms_named_in, transfer_mechanisms
-from .yamlfile import KeyPath, Located, format_path, load_fast
+from .yamlfile import KeyPath, Located, UnclearNumber, format_path, load_fast
+
+
+def _q(value: str) -> str:
+    """A value as a message quotes it: a 5,000-character paste shows its start, end and length."""
+    return f"'{shorten(value)}'"
 
 
 def _check_email(value: str) -> str:
     if not re.fullmatch(r"[^@\s<>\"'()\[\],;:]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+", value):
-        raise ValueError(f"'{value}' is not an email address like name@example.org")
+        raise ValueError(f"{_q(value)} is not an email address like name@example.org")
     return value
 
 
 def _check_phone(value: str) -> str:
     if not re.fullmatch(r"\+?[0-9][0-9 ().-]{4,24}[0-9]", value):
-        raise ValueError(f"'{value}' is not a phone number; use digits, spaces, '+', '-', '(' and ')'")
+        raise ValueError(f"{_q(value)} is not a phone number; use digits, spaces, '+', '-', '(' and ')'")
     return value
 
 
 def _check_url(value: str) -> str:
     # Only web links: javascript:, data: and friends never reach a page.
     if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:\d+)?(/[^\s<>\"]*)?", value):
-        raise ValueError(f"'{value}' is not a web address starting with https:// or http://")
+        raise ValueError(f"{_q(value)} is not a web address starting with https:// or http://")
     return value
 
 
 def _check_colour(value: str) -> str:
     if not re.fullmatch(r"#[0-9a-fA-F]{6}", value):
-        raise ValueError(f"'{value}' is not a colour like #1f5f8b")
+        raise ValueError(f"{_q(value)} is not a colour like #1f5f8b")
     return value.lower()
 
 
 def _check_id(value: str) -> str:
     if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", value):
-        raise ValueError(f"'{value}' is not an id; use lower-case letters, digits, '-' and '_'")
+        raise ValueError(f"{_q(value)} is not an id; use lower-case letters, digits, '-' and '_'")
     return value
+
+
+# Language, then optional script and region or variant: what Babel and HTML lang both read. Babel also
+# takes "en_GB@foo" (a modifier) and "en@x", which name no locale a reader has.
+_LOCALE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*")
 
 
 def _check_locale(value: str) -> str:
     from babel import Locale, UnknownLocaleError
 
     try:
+        if not _LOCALE.fullmatch(value):
+            raise ValueError
         Locale.parse(value.replace("-", "_"))
     except (ValueError, UnknownLocaleError):
-        raise ValueError(f"'{value}' is not a locale such as en, en-GB or hi-IN") from None
+        raise PydanticCustomError("locale_type", "not a locale") from None
     return value.replace("_", "-")
+
+
+# Characters nobody sees: spaces, format (zero-width space, bidi marks) and control characters.
+# Unassigned code points are not among them: a newer Unicode (and font) may show them.
+_INVISIBLE = {"Cc", "Cf", "Cs", "Zs", "Zl", "Zp"}
+
+
+def visible(text: str) -> bool:
+    """Whether *text* has a character a reader can see."""
+    return any(not char.isspace() and unicodedata.category(char) not in _INVISIBLE for char in text)
+
+
+def _check_text(value: str) -> str:
+    if not visible(value):
+        raise PydanticCustomError("blank_text", "text has nothing visible")
+    return value
+
+
+def _check_date(value: Any) -> Any:
+    """A date as YAML reads YYYY-MM-DD (or the same text quoted); never a number of seconds or a time."""
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return value  # pydantic turns it into a date, or says it is not a real one
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    raise PydanticCustomError("date_type", "not a date")
 
 
 def _store_vocabulary(kind: str, what: str) -> Callable[[str], str]:
@@ -86,7 +125,13 @@ Phone = Annotated[str, AfterValidator(_check_phone)]
 Url = Annotated[str, AfterValidator(_check_url)]
 Colour = Annotated[str, AfterValidator(_check_colour)]
 Id = Annotated[str, AfterValidator(_check_id)]
-Text = Annotated[str, Field(min_length=1)]
+Text = Annotated[str, Field(min_length=1), AfterValidator(_check_text)]
+# Strict types: YAML's true is not 1, 017 is not 15 (it arrives as UnclearNumber), 0 is not 1970-01-01.
+Whole = Annotated[int, Strict()]
+Flag = Annotated[bool, Strict()]
+Day = Annotated[dt.date, BeforeValidator(_check_date)]
+_Item = TypeVar("_Item")
+NonEmpty = Annotated[list[_Item], Field(min_length=1)]  # a list the documents cannot do without
 StoreType = Annotated[str, AfterValidator(_store_vocabulary("types", "store data type"))]
 StorePurpose = Annotated[str, AfterValidator(_store_vocabulary("purposes", "store purpose"))]
 
@@ -99,7 +144,7 @@ class Model(BaseModel):
 
 
 class Address(Model):
-    lines: list[Text] = Field(description="Street lines, first to last")
+    lines: NonEmpty[Text] = Field(description="Street lines, first to last")
     locality: Text | None = Field(None, description="Town or city")
     region: Text | None = None
     postcode: Text | None = None
@@ -172,8 +217,8 @@ class Permission(Model):
     id: Id = Field(description="camera, storage, notifications, location, microphone, contacts, ...")
     name: Text | None = Field(None, description="How the permission is named to people; defaults from the id")
     reason: Text = Field(description="Why the app asks for it")
-    optional: bool = True
-    on_device: bool = Field(False, description="What the permission reaches never leaves the device, so app-store labels need not list it")
+    optional: Flag = True
+    on_device: Flag = Field(False, description="What the permission reaches never leaves the device, so app-store labels need not list it")
 
     @property
     def label(self) -> str:
@@ -200,7 +245,7 @@ class App(Model):
     platforms: list[Literal["android", "ios", "web"]] = ["android", "ios"]
     permissions: list[Permission] = []
     data: list[Id] = Field([], description="Data category ids the app collects; empty means all")
-    encrypted_in_transit: bool = Field(True, description="All data the app sends travels encrypted (Google Play Data safety)")
+    encrypted_in_transit: Flag = Field(True, description="All data the app sends travels encrypted (Google Play Data safety)")
     deletion_url: Url | None = Field(None, description="Where people ask for their account and data to be deleted (Google Play Data safety)")
 
 
@@ -225,19 +270,19 @@ class Source(Model):
 class DataCategory(Model):
     id: Id = Field(description="A stable id; DPV names fit, e.g. 'identifying', 'financial', 'usage'")
     name: Text
-    items: list[Text] = Field(description="The personal data, item by item")
+    items: NonEmpty[Text] = Field(description="The personal data, item by item")
     sources: list[SourceKind] = ["direct"]
-    required: bool = True
-    sensitive: bool = False
+    required: Flag = True
+    sensitive: Flag = False
     owner: Text | None = Field(None, description="Who owns and controls this data when it is not us")
     ccpa_category: Text | None = None
-    sold: bool = False
-    shared: bool = False
+    sold: Flag = False
+    shared: Flag = False
     retention: Id | None = Field(None, description="Id of an entry in retention.periods")
     store_types: list[StoreType] = Field([], description="What app-store privacy labels call this data, e.g. [name, email]; needed when an app collects it")
-    linked: bool = Field(True, description="Linked to the person's identity (Apple: Data Linked to You)")
-    tracking: bool = Field(False, description="Used to track people across other companies' apps and websites (Apple: Used to Track You)")
-    ephemeral: bool = Field(False, description="Only processed in memory and never kept (Google Play: processed ephemerally)")
+    linked: Flag = Field(True, description="Linked to the person's identity (Apple: Data Linked to You)")
+    tracking: Flag = Field(False, description="Used to track people across other companies' apps and websites (Apple: Used to Track You)")
+    ephemeral: Flag = Field(False, description="Only processed in memory and never kept (Google Play: processed ephemerally)")
 
 
 class Basis(str, Enum):
@@ -302,7 +347,7 @@ def _check_transfer_tool(value: str) -> str:
     known = sorted(transfer_mechanisms())
     if value not in known:
         hint = did_you_mean(value, known)
-        raise ValueError(f"'{value}' is not a known transfer tool" + (f"; {hint}" if hint else f" (known: {', '.join(known)})"))
+        raise ValueError(f"{_q(value)} is not a known transfer tool" + (f"; {hint}" if hint else f" (known: {', '.join(known)})"))
     return value
 
 
@@ -382,7 +427,7 @@ class RetentionPeriod(Model):
 
 class Backups(Model):
     period: Duration
-    encrypted: bool = True
+    encrypted: Flag = True
     purpose: Text = "disaster recovery"
 
 
@@ -391,7 +436,7 @@ class Retention(Model):
     periods: list[RetentionPeriod] = []
     backups: Backups | None = None
     anonymisation: Text | None = None
-    policy_on_request: bool = Field(False, description="A detailed retention schedule is available on request")
+    policy_on_request: Flag = Field(False, description="A detailed retention schedule is available on request")
 
 
 class Deletion(Model):
@@ -405,11 +450,11 @@ class Deletion(Model):
 
 
 class Children(Model):
-    min_age: int = Field(ge=0, le=21)
-    directed_at_children: bool = False
+    min_age: Whole = Field(ge=0, le=21)
+    directed_at_children: Flag = False
     consent: Literal["none", "parental", "institutional"] = "none"
     statement: Text | None = None
-    sells_or_shares_under_16: bool = False
+    sells_or_shares_under_16: Flag = False
 
 
 RightId = Literal[
@@ -465,7 +510,7 @@ class Channel(Model):
 class Requests(Model):
     """How people exercise their rights, and what happens then."""
 
-    channels: list[Channel]
+    channels: NonEmpty[Channel]
     response_time: Duration | None = Field(None, description="How long until an answer, e.g. 'one month'")
     extension: Text | None = Field(None, description="When and how the answer may take longer")
     fee: Text | None = None
@@ -473,7 +518,7 @@ class Requests(Model):
 
 
 class Complaints(Model):
-    response_days: int | None = Field(None, ge=1, le=365)
+    response_days: Whole | None = Field(None, ge=1, le=365)
     how: Text | None = None
 
 
@@ -484,9 +529,9 @@ class Security(Model):
 
 
 class Sharing(Model):
-    sells: bool = False
-    rents: bool = False
-    shares_for_advertising: bool = False
+    sells: Flag = False
+    rents: Flag = False
+    shares_for_advertising: Flag = False
     statement: Text | None = None
 
 
@@ -541,8 +586,8 @@ class Document(Model):
 
 
 class Dates(Model):
-    effective: dt.date
-    last_updated: dt.date | None = Field(None, description="Defaults to the effective date")
+    effective: Day
+    last_updated: Day | None = Field(None, description="Defaults to the effective date")
 
 
 class Note(Model):
@@ -564,9 +609,9 @@ class Tenant(Model):
     supervisory_authority: Authority | None = Field(None, description="The regulator people can complain to")
     products: list[Product] = Field([], description="Products and services the documents cover")
     apps: list[App] = Field([], description="Apps, each with the device permissions it asks for and why")
-    data_categories: list[DataCategory] = Field(description="The kinds of personal data collected, item by item")
+    data_categories: NonEmpty[DataCategory] = Field(description="The kinds of personal data collected, item by item")
     sources: list[Source] = Field([], description="Where data comes from, when not only from the person")
-    purposes: list[Purpose] = Field(description="Why data is used, with the data used and the lawful basis")
+    purposes: NonEmpty[Purpose] = Field(description="Why data is used, with the data used and the lawful basis")
     marketing: Marketing | None = Field(None, description="Direct marketing: basis and how to opt out")
     recipients: list[Recipient] = Field([], description="Who receives data: processors, clients, authorities, acquirers")
     transfers: list[Transfer] = Field([], description="Transfers to other countries and their safeguards")
@@ -582,7 +627,7 @@ class Tenant(Model):
     cookies: Text | None = Field(None, description="What the policy says about cookies")
     changes: Changes = Field(Changes(), description="How people are told about changes to the documents")
     notes: list[Note] = Field([], description="Statements of fact with no dedicated key, shown at the end of a clause")
-    documents: list[Document] = Field(description="The documents this tenant publishes, by library folder id")
+    documents: NonEmpty[Document] = Field(description="The documents this tenant publishes, by library folder id")
     jurisdictions: list[Jurisdiction] = Field([], description="Laws the notices must satisfy; `policygen check` tests against them")
     locale: Annotated[str, AfterValidator(_check_locale)] = Field("en", description="Language and region of the documents, e.g. en-GB; sets date formats")
     dates: Dates = Field(description="Effective and last-updated dates of the working (unreleased) text")
@@ -757,9 +802,19 @@ def problems_from_validation(exc: ValidationError, located: Located, model: type
         elif kind in _PLAIN_WORDS:
             noun, expected = _PLAIN_WORDS[kind]
             msg = f"{shown} is not {noun}"
+            unclear = err.get("input")
+            if isinstance(unclear, UnclearNumber) and re.fullmatch(r"[-+]?[1-9][0-9]*", unclear.text):
+                msg = f"{shown} is too long a number"  # longer than any count or age; Python refuses 4,300+ digits
+                suggestion = "check the value: a count, an age or a number of days has a few digits"
+            elif isinstance(unclear, UnclearNumber):
+                suggestion = ("YAML reads a leading 0 as octal (017 is 15) and 0x1f, 1_000 or 1:30 as numbers: "
+                              "write plain decimal digits, or put text in quotes")
             if kind in {"model_type", "dict_type", "model_attributes_type"}:
                 keys = _fields_at(model, path)
                 expected = f"a mapping of keys ({', '.join(keys)})" if keys else expected
+        elif kind == "too_short" and ctx.get("min_length") == 1:
+            msg = "the list is empty"
+            expected = "at least one entry"
         elif kind in _BOUNDS:
             msg = f"{shown} is out of range"
             expected = _BOUNDS[kind].format(**ctx)
@@ -768,6 +823,8 @@ def problems_from_validation(exc: ValidationError, located: Located, model: type
             expected = f"text matching {ctx.get('pattern')}"
         elif kind.endswith("_type") or kind.endswith("_parsing"):
             expected = kind.removesuffix("_type").removesuffix("_parsing").replace("_", " ")
+        if suggestion is None and kind in _HINTS:
+            suggestion = _HINTS[kind][isinstance(err.get("input"), bool)]
         line_path = path[:-1] if kind == "missing" else path
         problem = located.problem(line_path, msg, expected=expected, suggestion=suggestion)
         out.append(replace(problem, key_path=format_path(path)))
@@ -783,6 +840,8 @@ _PLAIN_WORDS: dict[str, tuple[str, str]] = {
     "int_from_float": ("a whole number", "a whole number such as 16"),
     "string_type": ("text", "text; put quotes around numbers, dates and yes/no meant as text"),
     "string_too_short": ("allowed to be empty", "some text"),
+    "blank_text": ("text anyone can see", "some visible text, not only spaces or invisible characters"),
+    "locale_type": ("a locale", "a language code with an optional region, such as en, en-GB or hi-IN"),
     "list_type": ("a list", "a list: one '- item' per line, or [a, b]"),
     "model_type": ("a mapping of keys", "a mapping of keys"),
     "model_attributes_type": ("a mapping of keys", "a mapping of keys"),
@@ -791,6 +850,13 @@ _PLAIN_WORDS: dict[str, tuple[str, str]] = {
     "date_parsing": ("a date", "a date written YYYY-MM-DD"),
     "date_from_datetime_parsing": ("a date", "a date written YYYY-MM-DD"),
     "date_from_datetime_inexact": ("a date", "a date written YYYY-MM-DD, without a time"),
+}
+# What to do about a strict type's refusal: (for any value, for true or false).
+_HINTS: dict[str, tuple[str, str]] = {
+    "int_type": ("write digits only, e.g. 16", "true and false answer yes/no questions: write the number, e.g. 16"),
+    "date_type": ("write the date as YYYY-MM-DD, e.g. 2026-04-01",) * 2,
+    "blank_text": ("write the fact, or leave the key out while it is not known",) * 2,
+    "too_short": ("give at least one entry: the documents cannot do without this list",) * 2,
 }
 _BOUNDS = {
     "less_than_equal": "a number no larger than {le}",
@@ -808,9 +874,10 @@ def _shown(value: Any) -> str:
         return "a mapping"
     if isinstance(value, list):
         return "a list"
-    # repr shows line breaks and tabs as \n and \t; it would switch to "..." for text with a quote.
-    text = repr(value) if isinstance(value, str) and "'" not in value else f"'{value}'"
-    return text if len(text) <= 60 else text[:57] + "...'"
+    if isinstance(value, bool):
+        return "true" if value else "false"  # as YAML writes it, not Python's True
+    # Control characters are escaped when the message is printed; long values keep start, end and length.
+    return f"'{shorten(str(value), 60)}'"
 
 
 def _clean_loc(loc: Any) -> KeyPath:

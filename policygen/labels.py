@@ -22,7 +22,6 @@ say, nor leave out what it does.
 from __future__ import annotations
 
 import csv
-import html
 import io
 import json
 import re
@@ -37,6 +36,7 @@ from pydantic import BaseModel, ConfigDict
 
 from .errors import InputError, Problem
 from .facts import App, DataCategory, Purpose, Tenant
+from .htmltext import blocks
 from .yamlfile import Located, format_path
 
 if TYPE_CHECKING:
@@ -352,7 +352,7 @@ _STRONG_ITEM = re.compile(r"<li>\s*(?:<p>)?\s*<strong>(.*?)</strong>", re.S)
 
 
 def _text(fragment: str) -> str:
-    return html.unescape(re.sub(r"<[^>]+>", "", fragment)).strip()
+    return " ".join(b.text for b in blocks(fragment))
 
 
 def disclosed_permissions(document: DocumentLike, app: App) -> list[str] | None:

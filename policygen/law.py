@@ -7,8 +7,9 @@ transfer tools both carry an `in_force` span, so `policygen check --today DAY`
 holds a tenant to the law of that day. The transfer tools are listed in
 policygen/data/transfer_mechanisms.yaml; docs/regimes.md explains them.
 
-This module reads only packaged data: it imports nothing of policygen, so the
-facts model and the checker can both use it.
+This module reads only packaged data, through the project's YAML reader; it
+imports nothing that imports the facts model, so the facts model and the
+checker can both use it.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from functools import lru_cache
 from importlib import resources
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .errors import InputError
+from .yamlfile import load
 
 # The regimes a transfer can leave; each has its own set of transfer tools.
 Regime = Literal["eu", "uk", "ch"]
@@ -116,10 +119,11 @@ class TransferMechanisms(BaseModel):
 @lru_cache(maxsize=1)
 def transfer_mechanisms() -> dict[str, TransferMechanism]:
     """The packaged transfer tools, by id, in file order."""
-    text = (resources.files("policygen") / "data" / "transfer_mechanisms.yaml").read_text(encoding="utf-8")
+    entry = resources.files("policygen") / "data" / "transfer_mechanisms.yaml"
     try:
-        listed = TransferMechanisms.model_validate(yaml.safe_load(text))
-    except ValidationError as exc:  # a packaging bug, not the user's input
+        with resources.as_file(entry) as file:  # read like every other YAML file: limits, no tags
+            listed = TransferMechanisms.model_validate(load(file).data)
+    except (ValidationError, InputError) as exc:  # a packaging bug, not the user's input
         raise RuntimeError(f"transfer_mechanisms.yaml is malformed: {exc}") from None
     return {m.id: m for m in listed.mechanisms}
 

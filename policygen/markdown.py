@@ -11,7 +11,7 @@ whole clause library with each to prove they agree.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Callable
+from typing import Any, Callable
 
 RULES = [
     "blockquote", "code", "fence", "heading", "hr", "lheading", "list", "paragraph", "reference",
@@ -19,11 +19,23 @@ RULES = [
 ]
 
 
-def python_renderer() -> Callable[[str], str]:
+@lru_cache(maxsize=2)
+def _python_parser(raw_html: bool = False) -> Any:
     from markdown_it import MarkdownIt
 
-    md = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"]).disable("image")
-    return md.render
+    return MarkdownIt("commonmark", {"html": raw_html}).enable(["table", "strikethrough"]).disable("image")
+
+
+def python_renderer() -> Callable[[str], str]:
+    return _python_parser().render  # type: ignore[no-any-return]
+
+
+def parse(source: str, raw_html: bool = False) -> list[Any]:
+    """The tokens of *source* as the renderers read it, each block with its source lines (token.map).
+
+    Only tools that trace a render use it (policygen/explain.py); builds render through render().
+    """
+    return _python_parser(raw_html).parse(source)  # type: ignore[no-any-return]
 
 
 def rust_renderer() -> Callable[[str], str]:
@@ -50,9 +62,7 @@ def _html_renderer() -> Callable[[str], str]:
         md = markdown_it_pyrs.MarkdownIt("zero").enable_many([*RULES, "html_block", "html_inline"])
         return md.render  # type: ignore[no-any-return]
     except ImportError:  # pragma: no cover
-        from markdown_it import MarkdownIt
-
-        return MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"]).disable("image").render
+        return _python_parser(raw_html=True).render  # type: ignore[no-any-return]
 
 
 # What clause HTML may keep: text structure and links. No images or media (a page must make no

@@ -16,7 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .clauses import Clause, Library, load_library, tenant_clauses
 from .errors import Collector, InputError, Problem, UsageError, did_you_mean
-from .facts import SLUG, Tenant, Url, problems_from_validation, read_tenant
+from .facts import SLUG, Flag, Tenant, Text, Url, problems_from_validation, read_tenant
+from .inputs import hashed_content
 from .yamlfile import Located, load
 
 CONFIG_FILE = "policygen.yaml"
@@ -25,10 +26,10 @@ CONFIG_FILE = "policygen.yaml"
 class ProjectConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    title: str = Field("Privacy policies", min_length=1, description="The site's title on the index page")
+    title: Text = Field("Privacy policies", description="The site's title on the index page")
     theme: str = Field("default", pattern=r"^[a-z0-9][a-z0-9_-]*$", description="A folder in themes/")
     base_url: Url | None = Field(None, description="Absolute address of the published site, for feeds and sitemaps")
-    raw_html: bool = Field(False, description="Let clause files contain raw HTML; it is sanitised (no scripts, event handlers or non-web links)")
+    raw_html: Flag = Field(False, description="Let clause files contain raw HTML; it is sanitised (no scripts, event handlers or non-web links)")
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ class Project:
 
 def load_config(root: Path) -> ProjectConfig:
     file = root / CONFIG_FILE
-    if not file.is_file():
+    if not (file.exists() or file.is_symlink()):  # a pipe or a dangling link is refused by the reader
         return ProjectConfig()
     located = load(file)
     try:
@@ -80,7 +81,13 @@ def tenant_slugs(root: Path) -> list[str]:
     tenants = root / "tenants"
     if not tenants.is_dir():
         return []
-    return sorted(p.name for p in tenants.iterdir() if (p / "tenant.yaml").is_file() and not p.name.startswith("."))
+    # Any tenant.yaml counts, not only regular files: a pipe or a link to a device is refused when read, not skipped.
+    return sorted(p.name for p in tenants.iterdir()
+                  if p.is_dir() and _present(p / "tenant.yaml") and not p.name.startswith("."))
+
+
+def _present(file: Path) -> bool:
+    return file.exists() or file.is_symlink()
 
 
 def check_slug(root: Path, slug: str) -> Path:
@@ -97,6 +104,13 @@ def check_slug(root: Path, slug: str) -> Path:
 RESERVED_SLUGS = {"assets": "theme files"}
 
 
+def reserved_slug(slug: str) -> str | None:
+    """Why *slug* cannot name a tenant (the output folder uses that name), or None when it can."""
+    if slug not in RESERVED_SLUGS:
+        return None
+    return f"'{slug}' cannot be a tenant slug: the site's {RESERVED_SLUGS[slug]} go to {slug}/ in the output"
+
+
 def tenant_folder(root: Path, slug: str) -> Path:
     """A tenant folder found in tenants/, as bad input (exit 1) when its name or its links are wrong."""
     folder = root / "tenants" / slug
@@ -107,10 +121,10 @@ def tenant_folder(root: Path, slug: str) -> Path:
             expected="lower-case letters, digits and '-', starting with a letter or digit",
             suggestion=f"rename the folder to '{fixed}'" if fixed and SLUG.fullmatch(fixed) else None,
         )])
-    if slug in RESERVED_SLUGS:
+    reserved = reserved_slug(slug)
+    if reserved is not None:
         raise InputError([Problem(
-            f"'{slug}' cannot be a tenant slug: the site's {RESERVED_SLUGS[slug]} go to {slug}/ in the output",
-            file=folder, expected="a slug other than " + ", ".join(sorted(RESERVED_SLUGS)),
+            reserved, file=folder, expected="a slug other than " + ", ".join(sorted(RESERVED_SLUGS)),
             suggestion=f"rename the folder, e.g. to {slug}-org",
         )])
     tenants = (root / "tenants").resolve()
@@ -141,6 +155,18 @@ def select_tenants(root: Path, only: list[str] | None) -> list[str]:
     return sorted(set(only))
 
 
+def tenant_document(tenant: TenantSource, document: str | None) -> str:
+    """The id of the tenant's document named *document* (its first document when None); bad usage if it has none."""
+    known = list(tenant.documents)
+    if document is None:
+        return known[0]
+    if document not in known:
+        hint = did_you_mean(document, known)
+        raise UsageError(f"{tenant.slug} has no document '{document}'"
+                         + (f"; {hint}" if hint else f" (it has: {', '.join(known)})"))
+    return document
+
+
 def load_base(root: Path, problems: Collector) -> Project:
     """The project without its tenants: settings and clause library (problems are collected)."""
     root = root.resolve()
@@ -164,7 +190,7 @@ def _unknown_theme(root: Path, name: str) -> Problem:
     problem = Problem(f"theme '{name}' not found", file=root / CONFIG_FILE, key_path="theme",
                       expected="a folder themes/<name>/templates; themes here: " + (", ".join(known) or "none"),
                       suggestion=did_you_mean(name, known))
-    if (root / CONFIG_FILE).is_file():
+    if (root / CONFIG_FILE).is_file():  # it was read (and so is readable) before the theme was looked for
         line, column = load(root / CONFIG_FILE).where(("theme",))
         problem = replace(problem, line=line, column=column)
     return problem
@@ -179,12 +205,17 @@ def load_tenant_source(project: Project, slug: str, problems: Collector) -> Tena
         problems.extend(exc.problems)
         return None
     before = len(problems.problems)
+    try:
+        digest = tenant_digest(folder)
+    except InputError as exc:
+        problems.extend(exc.problems)
+        return None
     docs = tenant_clauses(project.library, folder, [d.id for d in facts.documents], problems, where=located)
     _check_theme_files(folder, facts, problems, located)
     _check_notes(facts, docs, located, problems)
     if len(problems.problems) > before:
         return None
-    return TenantSource(slug=slug, folder=folder, facts=facts, digest=tenant_digest(folder), documents=docs,
+    return TenantSource(slug=slug, folder=folder, facts=facts, digest=digest, documents=docs,
                         located=located)
 
 
@@ -235,14 +266,18 @@ def _check_notes(facts: Tenant, docs: dict[str, dict[str, Clause]], located: Loc
 
 
 def tenant_digest(folder: Path) -> str:
-    """Hash of everything in a tenant's folder: facts, own clauses, releases, logo."""
+    """Hash of everything in a tenant's folder: facts, own clauses, releases, logo.
+
+    InputError for a file policygen will not read (a pipe, a device, a dangling link, over the size
+    limit); a link out of the folder is hashed by where it points, never read: loading reports it.
+    """
     h = hashlib.sha256()
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames.sort()
         for name in sorted(filenames):
             path = Path(dirpath) / name
             h.update(path.relative_to(folder).as_posix().encode() + b"\0")
-            h.update(path.read_bytes() + b"\0")
+            h.update(hashed_content(folder, path) + b"\0")
     return h.hexdigest()
 
 

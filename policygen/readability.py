@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from html.parser import HTMLParser
+
+from .htmltext import blocks
 
 _WORD = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)*")
 _SENTENCE_END = re.compile(r"[.!?;]+(?=\s|$)|\n")
 # Addresses and links are not prose; they would count as long, odd words.
 _NOT_PROSE = re.compile(r"\S*(?:@|://|www\.)\S*?(?=[.,;:!?)]*(?:\s|$))")
-_BLOCKS = {"p", "li", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "dt", "dd", "div", "section", "br", "tr"}
 
 
 @dataclass(frozen=True)
@@ -65,53 +65,6 @@ def score(text: str) -> Score:
     return Score(round(ease, 1), len(words), n_sent, count)
 
 
-class _Text(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _BLOCKS:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _BLOCKS:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
-
-
-def html_text(html: str) -> str:
-    """The text of an HTML fragment, one line per block (paragraph, list item, cell)."""
-    parser = _Text()
-    parser.feed(html)
-    parser.close()
-    lines = (" ".join(line.split()) for line in "".join(parser.parts).splitlines())
-    return "\n".join(line for line in lines if line)
-
-
-class _Prose(_Text):
-    """The text of an HTML fragment without the list entries that are not sentences."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.items: list[int] = []  # where each open <li> starts in parts
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        super().handle_starttag(tag, attrs)
-        if tag == "li":
-            self.items.append(len(self.parts))
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "li" and self.items:
-            start = self.items.pop()
-            entry = " ".join("".join(self.parts[start:]).split())
-            if not is_sentence(entry):
-                del self.parts[start:]  # "Email address", "Account: Name, Email address.": labels, not sentences
-        super().handle_endtag(tag)
-
-
 _SENTENCE_END_AT_END = re.compile(r"[.!?][\"'’”)]*$")
 _LABEL = re.compile(r"^[^:.!?]{1,60}:\s+")  # "Account information: ..."
 _ENUMERATION = re.compile(r",|;|\band\b|\bor\b")
@@ -127,13 +80,11 @@ def is_sentence(entry: str) -> bool:
 
 
 def prose_text(html: str) -> str:
-    """Like html_text, but without list entries that do not end as a sentence ends.
+    """The text of an HTML fragment as html_text reads it, without list entries that are not sentences.
 
-    A readability score measures sentences; a list of nouns or short labels has none, and its long
-    words ("Organizational safeguards") would make a plain clause score as unreadable.
+    A readability score measures sentences; a list of nouns or short labels ("Email address",
+    "Account: Name, Email address.") has none, and its long words would make a plain clause score
+    as unreadable.
     """
-    parser = _Prose()
-    parser.feed(html)
-    parser.close()
-    lines = (" ".join(line.split()) for line in "".join(parser.parts).splitlines())
-    return "\n".join(line for line in lines if line)
+    return "\n".join(line for block in blocks(html) if block.kind != "item" or is_sentence(block.text)
+                     for line in block.lines)

@@ -51,6 +51,14 @@ def _placeholder(text: str) -> Markup:
     return Markup(f"{OPEN}{len(values) - 1}{CLOSE}")
 
 
+def placeholders() -> list[str]:
+    """The fact values printed so far by the clause being rendered, by placeholder number.
+
+    For tools that trace a render (policygen/explain.py); a build never calls it.
+    """
+    return _values.get()
+
+
 def _finalize(value: Any) -> Any:
     if isinstance(value, Markup):
         return value  # produced by a macro or a link filter: already a safe skeleton

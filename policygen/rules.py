@@ -17,7 +17,8 @@ from typing import Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import Collector, InputError, did_you_mean
-from .facts import problems_from_validation
+from .facts import Whole, problems_from_validation
+from .inputs import ensure_inside
 from .yamlfile import Located, load
 
 DEFAULT_FILE = Path(__file__).parent / "data" / "rules.yaml"
@@ -135,7 +136,7 @@ class RuleEntry(_RuleFields):
 class RulesFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    notice_days: int | None = Field(None, ge=0, le=365, description="Days between release and effective date a material change needs")
+    notice_days: Whole | None = Field(None, ge=0, le=365, description="Days between release and effective date a material change needs")
     rules: list[RuleEntry] = []
 
 
@@ -202,9 +203,11 @@ def load_rules(root: Path | None = None, slug: str | None = None) -> RuleSet:
     notice_days = 30
     used: list[str] = []
     for index, file in enumerate(files):
-        if not file.is_file():
+        if not (file.exists() or file.is_symlink()):  # a pipe or a dangling link is refused by the reader
             continue
         try:
+            if index and root is not None:  # a project's rules.yaml, unlike the packaged defaults
+                ensure_inside(root, file, RULES_FILE)
             parsed, located = _read(file)
         except InputError as exc:
             problems.extend(exc.problems)

@@ -24,8 +24,8 @@ from typing import Callable
 
 from . import __version__
 from .errors import UsageError
-from .facts import SLUG, _check_email
-from .project import check_slug
+from .facts import SLUG, _check_email, visible
+from .project import RESERVED_SLUGS, check_slug, reserved_slug
 from .site import utc_today
 
 JURISDICTION_IDS: tuple[str, ...] = ("eu_gdpr", "uk_gdpr", "us_ca", "in_dpdp")
@@ -132,8 +132,8 @@ class TenantBasics:
                 raise UsageError(f"'{j}' is not a jurisdiction; use one of {', '.join(JURISDICTION_IDS)}")
         for name in ("legal_name", "display_name"):
             value = getattr(self, name)
-            if value is not None and not value.strip():
-                raise UsageError(f"{name.replace('_', ' ')} is empty")
+            if value is not None and not visible(value):  # the same rule as the facts' text type
+                raise UsageError(f"{name.replace('_', ' ')} is empty or has nothing visible")
         return self
 
     def missing(self) -> list[str]:
@@ -192,6 +192,9 @@ def new_tenant(root: Path, slug: str, basics: TenantBasics, today: dt.date | Non
     if not SLUG.fullmatch(slug):
         raise UsageError(f"'{slug}' is not a tenant slug: use lower-case letters, digits and '-'")
     folder = check_slug(root, slug)
+    reserved = reserved_slug(slug)
+    if reserved is not None:  # the build would refuse the folder: refuse to make it
+        raise UsageError(f"{reserved}; use a slug other than {', '.join(sorted(RESERVED_SLUGS))}, e.g. {slug}-org")
     file = folder / "tenant.yaml"
     if folder.exists():
         raise UsageError(f"tenant '{slug}' exists already ({file.relative_to(root)})")

@@ -281,6 +281,87 @@ LIVE_JS = r"""(() => {
     }
     document.body.appendChild(box);
   }
+  // Sources: on a page that shows working text, a toggle outlines every block and shows the clause file and
+  // line and the facts it comes from (policygen explain), on hover or tap. A block with no source is outlined red.
+  const data = document.getElementById("policygen-sources");
+  if (data) sources(JSON.parse(data.textContent));
+  function sources(doc) {
+    let on = false, style = null;
+    const button = document.createElement("button");
+    button.type = "button";
+    button.id = "policygen-sources-toggle";
+    button.textContent = "Show sources";
+    button.setAttribute("aria-pressed", "false");
+    button.style.cssText = "position:fixed;right:1rem;bottom:1rem;z-index:2147483646;font:13px/1.2 system-ui,sans-serif;" +
+      "padding:.5rem .75rem;border:1px solid #444;border-radius:4px;background:#fff;color:#111;cursor:pointer";
+    const panel = document.createElement("div");
+    panel.id = "policygen-source";
+    panel.setAttribute("role", "status");
+    panel.style.cssText = "position:fixed;left:1rem;bottom:1rem;right:10rem;z-index:2147483646;display:none;" +
+      "font:13px/1.4 ui-monospace,monospace;padding:.5rem .75rem;background:#111;color:#fff;border-radius:4px;white-space:pre-wrap";
+    document.body.append(button, panel);
+    const norm = (s) => s.replace(/\s+/g, " ").trim();
+    function ownText(el) {
+      if (el.tagName === "TR") return Array.from(el.cells).map((c) => norm(c.textContent)).join(" ");
+      const copy = el.cloneNode(true);
+      copy.querySelectorAll("ul,ol").forEach((n) => n.remove());
+      return norm(copy.textContent);
+    }
+    function describe(b) {
+      if (!b) return "policygen: no source found for this block";
+      const facts = b.facts.map((f) => f.path + (f.line ? " (" + doc.facts_file + ":" + f.line + ")" : ""));
+      return b.file + ":" + (b.line || "?") + (facts.length ? "\nfacts: " + facts.join(", ") : "");
+    }
+    function show(e) {
+      const el = e.target.closest("[data-policygen-source]");
+      if (!on || !el) return;
+      panel.textContent = el.dataset.policygenSource;
+      panel.style.display = "block";
+    }
+    function mark() {
+      style = document.createElement("style");
+      style.textContent = "[data-policygen-source]{outline:1px dashed #1f6feb;outline-offset:2px}" +
+        "[data-policygen-unsourced]{outline:2px dashed #d1242f}";
+      document.head.appendChild(style);
+      const root = document.querySelector("article.policy") || document.body;
+      const blocks = doc.blocks;
+      let next = 0;
+      for (const el of root.querySelectorAll("h1,h2,h3,h4,h5,h6,p,li,tr,pre,dd")) {
+        if ((el.tagName === "P" && el.closest("li")) || el.closest(".banner") || el.id === "toc-title") continue;
+        const text = ownText(el);
+        let found = -1;
+        for (let j = next; j < blocks.length && found < 0; j++) {
+          const b = blocks[j];
+          if (b.text === text || (b.kind === "date" && b.text.endsWith(" " + text))) found = j;
+        }
+        if (found >= 0) {
+          el.dataset.policygenSource = describe(blocks[found]);
+          el.title = el.dataset.policygenSource;
+          next = found + 1;
+        } else if (el.tagName !== "DD") {
+          el.dataset.policygenSource = describe(null);
+          el.dataset.policygenUnsourced = "";
+        }
+      }
+    }
+    function unmark() {
+      if (style) style.remove();
+      for (const el of document.querySelectorAll("[data-policygen-source]")) {
+        if (el.title === el.dataset.policygenSource) el.removeAttribute("title");
+        delete el.dataset.policygenSource;
+        delete el.dataset.policygenUnsourced;
+      }
+      panel.style.display = "none";
+    }
+    button.addEventListener("click", () => {
+      on = !on;
+      button.setAttribute("aria-pressed", String(on));
+      button.textContent = on ? "Hide sources" : "Show sources";
+      if (on) mark(); else unmark();
+    });
+    document.addEventListener("mouseover", show);
+    document.addEventListener("click", show);
+  }
   const events = new EventSource("/__policygen/events");
   events.addEventListener("hello", (e) => { if (JSON.parse(e.data).generation !== loaded) location.reload(); });
   events.addEventListener("reload", () => location.reload());
@@ -300,10 +381,27 @@ class LiveServer(ThreadingHTTPServer):
         self.rebuilder = rebuilder
         self.state = state
         self.verbose = verbose
+        self._sources: dict[tuple[int, Path], str | None] = {}
+        self._sources_lock = threading.Lock()
 
     @property
     def out(self) -> Path:
         return self.rebuilder.out
+
+    def sources(self, page: Path) -> str | None:
+        """The sources the page's toggle shows (see inject), worked out once per good build."""
+        from .explain import page_sources
+
+        key = (self.state.snapshot.generation, page)
+        with self._sources_lock:
+            if key not in self._sources:
+                try:
+                    found = page_sources(self.root, self.out, page)
+                except (InputError, UsageError):
+                    found = None  # the source does not build now: the overlay says why
+                self._sources = {k: v for k, v in self._sources.items() if k[0] == key[0]}
+                self._sources[key] = found
+            return self._sources[key]
 
     @property
     def url(self) -> str:
@@ -337,8 +435,11 @@ def resolve(out: Path, target: str) -> tuple[Path | None, int]:
     return real, HTTPStatus.OK
 
 
-def inject(html: bytes, generation: int) -> bytes:
+def inject(html: bytes, generation: int, sources: str | None = None) -> bytes:
+    """Add the live-reload script, and the page's sources (policygen explain, as script-safe JSON) if it has them."""
     tag = f'<script src="{PREFIX}live.js" data-generation="{generation}"></script>'.encode()
+    if sources is not None:
+        tag = f'<script type="application/json" id="policygen-sources">{sources}</script>'.encode() + tag
     at = html.rfind(b"</body>")
     return html[:at] + tag + html[at:] if at >= 0 else html + tag
 
@@ -406,7 +507,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
         if kind == "text/html":
-            data = inject(data, self.server.state.snapshot.generation)
+            data = inject(data, self.server.state.snapshot.generation, self.server.sources(file))
             kind += "; charset=utf-8"
         self._send(data, kind, head)
 

@@ -31,6 +31,7 @@ from .dates import format_day
 from .deps import project_digest, tenant_key
 from .errors import Collector, InputError, Problem
 from .feeds import FeedInfo, VersionPaths, atom, entries_in, href, sitemap, version_data, version_json
+from .inputs import read_bytes
 from .notices import document_changes, redline_path
 from .output import Output, check_out_dir, manifest, write_site
 from .project import (Project, TenantSource, tenant_folder, load_base, load_project, load_tenant_source, select_tenants,
@@ -364,7 +365,7 @@ def tenant_outputs(project: Project, theme: Theme, renderer: ClauseRenderer, ten
                           tenant=tenant.slug))
     if facts.theme.logo:
         logo = tenant.folder / facts.theme.logo
-        outputs.append(Output(view.logo or "", "asset", logo.read_bytes(), tenant=tenant.slug))
+        outputs.append(Output(view.logo or "", "asset", read_bytes(logo), tenant=tenant.slug))
     return outputs, view
 
 
@@ -449,9 +450,9 @@ class Step:
         """Reusable if the previous build's output still holds, else a freshly rendered result, or problems."""
         try:
             folder = tenant_folder(self.project.root, slug)  # bad names and links out are input problems
+            digest = tenant_digest(folder)  # so are pipes, devices and dangling links in the folder
         except InputError as exc:
             return exc.problems
-        digest = tenant_digest(folder)
         hit = cached.get(slug)
         if hit is not None and hit.key == tenant_key(self.project, digest, (d.id for d in hit.view.documents), self.shared):
             return replace(hit, rendered=False)

@@ -1,29 +1,30 @@
 """Safe YAML reading that remembers where every value came from.
 
-PyYAML silently keeps the last of two equal keys and will happily expand an
-alias bomb; we compose the node graph ourselves (with the C parser when it is
-there) so duplicate keys, runaway aliases and deep nesting become clear
-problems, and every key path keeps its line and column for error messages.
+PyYAML silently keeps the last of two equal keys, will happily expand an
+alias or merge-key bomb and builds whatever a tag names; we compose the node
+graph ourselves (with the C parser when it is there) so duplicate keys, runaway
+aliases and merges, tags and deep nesting become clear problems, and every key
+path keeps its line and column for error messages. Files are read through
+policygen.inputs (regular files only, size-limited).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Iterator
 
 import yaml
 
-from .errors import InputError, Problem
+from .errors import InputError, Problem, shorten
+from .inputs import read_text
 
 try:  # the C parser is several times faster on large tenant files
     from yaml import CSafeLoader as _Loader
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
-MAX_BYTES = 2 * 1024 * 1024
 MAX_NODES = 200_000
 MAX_DEPTH = 64
 
@@ -69,44 +70,47 @@ def format_path(path: KeyPath) -> str:
     return out
 
 
-def read_text(file: Path) -> str:
-    """Read a UTF-8 text file, turning size and encoding trouble into problems."""
-    try:
-        size = file.stat().st_size
-    except OSError as exc:
-        raise InputError([Problem(f"cannot read file: {exc.strerror}", file=file)]) from None
-    if size > MAX_BYTES:
-        raise InputError([Problem(
-            f"file is {size} bytes, larger than the {MAX_BYTES} bytes policygen reads",
-            file=file, expected="a file under 2 MiB", suggestion="split it or remove pasted binary data",
-        )])
-    try:
-        raw = file.read_bytes()
-    except OSError as exc:  # unreadable (permissions) or a folder where a file belongs
-        raise InputError([Problem(f"cannot read file: {exc.strerror or exc}", file=file)]) from None
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]  # a UTF-8 byte-order mark carries no meaning; editors on Windows add it
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise InputError([Problem(
-            f"byte 0x{raw[exc.start]:02x} is not valid UTF-8", file=file, line=line, column=col,
-            expected="UTF-8 text", suggestion="re-save the file as UTF-8",
-        )]) from None
-
-
 class _NeedsLocated(Exception):
     """The fast path met something only the located loader reports well."""
 
 
+@dataclass(frozen=True)
+class UnclearNumber:
+    """A plain value YAML 1.1 reads as a number that the writer most likely did not mean.
+
+    `017` is 15 to YAML 1.1 (octal) and 17 to people; `0x1f`, `1_000` and `1:30` are numbers
+    too. Neither a number nor text, it fails validation wherever it stands, with the value
+    shown as written, instead of becoming a number nobody wrote.
+    """
+
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+_DECIMAL = re.compile(r"[-+]?(?:0|[1-9][0-9]{0,17})")  # also short enough to stay a plain machine number
+
+
+def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int | UnclearNumber:
+    text = str(node.value)
+    return int(text) if _DECIMAL.fullmatch(text) else UnclearNumber(text)
+
+
 class _FastLoader(_Loader):  # type: ignore[misc,valid-type]
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        keys = [k.value for k, _ in node.value if isinstance(k, yaml.ScalarNode)]
+        keys = [k.value for k, _ in node.value if isinstance(k, yaml.ScalarNode) and k.tag.endswith(":str")]
         if len(keys) != len(set(keys)) or len(keys) != len(node.value):
-            raise _NeedsLocated
+            raise _NeedsLocated  # a repeated key, or a key that is not text (a date, a number, a list)
         return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
+
+
+class _Scalars(yaml.SafeLoader):
+    """Resolves and builds single values for the located loader."""
+
+
+for _loader in (_FastLoader, _Scalars):
+    _loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 
 
 # Anchors and merge keys can expand (alias bombs) and tags can surprise: those files take the careful path.
@@ -122,15 +126,95 @@ def load_fast(file: Path, keep_going: bool = False) -> Located:
     """
     text = read_text(file)
     check_depth(file, text)
-    if not _CAREFUL.search(text):
+    if not _CAREFUL.search(text) and not _may_exceed(text):
         try:
             data = yaml.load(text, Loader=_FastLoader)  # noqa: S506 - a SafeLoader subclass
-        except (yaml.YAMLError, _NeedsLocated, ValueError, TypeError):
+        except Exception:  # noqa: BLE001 - any surprise (a tag PyYAML cannot build) takes the careful path, which reports it
             pass
         else:
-            if data is None or isinstance(data, (dict, list)):
+            # The separator bound below makes this hold; counting keeps it true whatever the bound misses.
+            if (data is None or isinstance(data, (dict, list))) and _count_values(data) <= MAX_NODES:
                 return Located(data=data, file=file, text=text)
     return load(file, text, keep_going=keep_going)
+
+
+def _count_values(data: Any) -> int:
+    """How many values a loaded document holds, counted as the located loader counts them."""
+    count = 0
+    stack = [data]
+    while stack and count <= MAX_NODES:
+        value = stack.pop()
+        count += 1
+        if isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return count
+
+
+def _may_exceed(text: str) -> bool:
+    """Whether *text* could hold more than MAX_NODES values: each value but the first needs a
+    separator or indicator (a comma, a line break, a colon, a bracket, '- ' or '? '), so most files
+    are cleared by counting those."""
+    separators = sum(text.count(c) for c in ",\n:[{-?")
+    return 2 * separators + 2 > MAX_NODES
+
+
+def check_count(file: Path, text: str, line_offset: int = 0) -> None:
+    """Refuse a document of more than MAX_NODES values before anything is built from it.
+
+    900 000 one-character items fit in 2 MiB; composing them all would take seconds and
+    hundreds of MiB before the builder's own count stops. The event scan stops at the limit.
+    Values are counted as the builder counts them: keys are not, each alias is one (the
+    builder also counts what aliases and merge keys expand to).
+    """
+    if not _may_exceed(text):
+        return
+    count = 0
+    try:
+        for key, event in _values(yaml.parse(text, Loader=_Loader)):
+            count += 1
+            if count > MAX_NODES:
+                line, column = (key.start_mark.line, key.start_mark.column) if key else (0, 0)
+                raise InputError([Problem(
+                    TOO_MANY, file=file, line=line + 1 + line_offset, column=column + 1,
+                    key_path=str(key.value) if key else None, expected=TOO_MANY_EXPECTED, suggestion=TOO_MANY_HINT,
+                )])
+    except yaml.YAMLError:
+        return  # the composer reports syntax errors with their place
+
+
+@dataclass
+class _Open:
+    """A collection the event scan is inside."""
+
+    mapping: bool
+    key_next: bool = True
+
+
+def _values(events: Iterable[yaml.Event]) -> Iterator[tuple[yaml.ScalarEvent | None, yaml.Event]]:
+    """(the top-level key above it, the event) for each value event: scalars, collections and aliases, not keys."""
+    stack: list[_Open] = []
+    top_key: yaml.ScalarEvent | None = None
+    for event in events:
+        if isinstance(event, (yaml.ScalarEvent, yaml.CollectionStartEvent, yaml.AliasEvent)):
+            inner = stack[-1] if stack else None
+            is_key = inner is not None and inner.mapping and inner.key_next
+            if inner is not None and inner.mapping:
+                inner.key_next = not inner.key_next
+            if is_key and len(stack) == 1 and isinstance(event, yaml.ScalarEvent):
+                top_key = event
+            if not is_key:
+                yield top_key, event
+        if isinstance(event, yaml.CollectionStartEvent):
+            stack.append(_Open(isinstance(event, yaml.MappingStartEvent)))
+        elif isinstance(event, yaml.CollectionEndEvent):
+            stack.pop()
+
+
+TOO_MANY = f"document expands to more than {MAX_NODES} values"
+TOO_MANY_EXPECTED = "a plain facts file"
+TOO_MANY_HINT = "remove YAML aliases (*name) and merge keys (<<) that repeat large blocks, or pasted data"
 
 
 def check_depth(file: Path, text: str, line_offset: int = 0) -> None:
@@ -144,30 +228,40 @@ def check_depth(file: Path, text: str, line_offset: int = 0) -> None:
     lead = max((len(m) for m in _LEADING.findall(text)), default=0)
     if text.count("[") + text.count("{") + lead + 2 <= MAX_DEPTH:
         return
+    try:
+        _scan_depth(file, text, line_offset, _Loader)
+    except yaml.YAMLError:
+        # libyaml 0.2.6 and later stop at their own nesting limit, scanning ahead of the events,
+        # before we see level 65: the pure-Python parser has no such limit, so the message is ours.
+        try:
+            _scan_depth(file, text, line_offset, yaml.SafeLoader)
+        except yaml.YAMLError:
+            return  # the composer reports syntax errors with their place
+
+
+def _scan_depth(file: Path, text: str, line_offset: int, loader: Any) -> None:
+    """Walk the parser's events, refusing the first collection nested deeper than MAX_DEPTH."""
     depth = 0
     top_mapping = False
     expect_key = True
     top_key: str | None = None  # the top-level key the nesting sits under, for the message
-    try:
-        for event in yaml.parse(text, Loader=_Loader):
-            if depth == 1 and top_mapping and isinstance(event, (yaml.ScalarEvent, yaml.CollectionStartEvent)):
-                if expect_key and isinstance(event, yaml.ScalarEvent):
-                    top_key = event.value
-                expect_key = not expect_key
-            if isinstance(event, yaml.CollectionStartEvent):
-                top_mapping = top_mapping or (depth == 0 and isinstance(event, yaml.MappingStartEvent))
-                depth += 1
-                if depth > MAX_DEPTH:
-                    mark = event.start_mark
-                    raise InputError([Problem(
-                        f"values nested deeper than {MAX_DEPTH} levels", file=file,
-                        line=mark.line + 1 + line_offset, column=mark.column + 1, key_path=top_key,
-                        expected="a shallower structure",
-                    )])
-            elif isinstance(event, yaml.CollectionEndEvent):
-                depth -= 1
-    except yaml.YAMLError:
-        return  # the composer reports syntax errors with their place
+    for event in yaml.parse(text, Loader=loader):
+        if depth == 1 and top_mapping and isinstance(event, (yaml.ScalarEvent, yaml.CollectionStartEvent)):
+            if expect_key and isinstance(event, yaml.ScalarEvent):
+                top_key = event.value
+            expect_key = not expect_key
+        if isinstance(event, yaml.CollectionStartEvent):
+            top_mapping = top_mapping or (depth == 0 and isinstance(event, yaml.MappingStartEvent))
+            depth += 1
+            if depth > MAX_DEPTH:
+                mark = event.start_mark
+                raise InputError([Problem(
+                    f"values nested deeper than {MAX_DEPTH} levels", file=file,
+                    line=mark.line + 1 + line_offset, column=mark.column + 1, key_path=top_key,
+                    expected="a shallower structure",
+                )])
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
 
 
 _LEADING = re.compile(r"^[ ?-]*", re.M)
@@ -197,8 +291,11 @@ def load(file: Path, text: str | None = None, line_offset: int = 0, keep_going: 
     if text is None:
         text = read_text(file)
     check_depth(file, text, line_offset)
+    check_count(file, text, line_offset)
     try:
-        node = yaml.compose(text, Loader=_Loader)
+        node = _compose(text)
+    except yaml.reader.ReaderError as exc:  # a character YAML forbids: it has a place, not a mark
+        raise InputError([_forbidden_character(file, text, exc, line_offset)]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         message = f"YAML syntax error: {exc.problem or exc.context}"
@@ -228,22 +325,47 @@ def load(file: Path, text: str | None = None, line_offset: int = 0, keep_going: 
     return located
 
 
+def _compose(text: str) -> yaml.Node | None:
+    try:
+        return yaml.compose(text, Loader=_Loader)  # type: ignore[no-any-return]
+    except yaml.MarkedYAMLError as exc:
+        if "nesting depth" not in str(exc.problem):
+            raise
+        # A libyaml nesting limit below ours: check_depth has already refused anything deeper than
+        # MAX_DEPTH, so the pure-Python composer (which has no such limit) reads the rest.
+        return yaml.compose(text, Loader=yaml.SafeLoader)  # type: ignore[no-any-return]
+
+
+def _forbidden_character(file: Path, text: str, exc: yaml.reader.ReaderError, line_offset: int) -> Problem:
+    # libyaml counts bytes of the UTF-8 text; finding the character ourselves gives a column in characters.
+    found = yaml.reader.Reader.NON_PRINTABLE.search(text)
+    position = found.start() if found else max(0, min(exc.position, len(text)))
+    line = text.count("\n", 0, position) + 1
+    column = position - (text.rfind("\n", 0, position) + 1) + 1
+    character = ord(found.group()[0]) if found else exc.character if isinstance(exc.character, int) else 0
+    return Problem(
+        f"character U+{character:04X} is not allowed in a YAML file", file=file,
+        line=line + line_offset, column=column, expected="text without control characters",
+        suggestion="remove it; a NUL byte often means the file was saved as UTF-16 or is not text at all"
+        if character == 0 else "remove it, or write it as an escape such as \\t inside double quotes",
+    )
+
+
+_CORE = "tag:yaml.org,2002:"
+_SCALAR_TAGS = {_CORE + name for name in ("str", "int", "float", "bool", "null", "timestamp")}
+_COLLECTION_TAGS = {yaml.MappingNode: _CORE + "map", yaml.SequenceNode: _CORE + "seq"}
+_TAG_EXPECTED = "plain text, numbers, true/false, dates, lists and mappings, without a '!' tag"
+
+
 class _Builder:
     def __init__(self, located: Located) -> None:
         self.located = located
         self.problems: list[Problem] = []
         self.count = 0
-        self.constructor = yaml.SafeLoader("")  # only used for scalar resolution
+        self.constructor = _Scalars("")  # only used for scalar resolution
 
     def build(self, node: yaml.Node, path: KeyPath, depth: int) -> Any:
-        self.count += 1
-        # Both limits report the top-level key the runaway value sits under: the full
-        # path of an alias bomb or of 65 nested lists says nothing a person can use.
-        if self.count > MAX_NODES:
-            raise InputError([self.located.problem(
-                path[:1], f"document expands to more than {MAX_NODES} values",
-                expected="a plain facts file", suggestion="remove YAML aliases (*name) that repeat large blocks",
-            )])
+        self._spend(path)
         if depth > MAX_DEPTH:
             raise InputError([Problem(
                 f"values nested deeper than {MAX_DEPTH} levels", file=self.located.file,
@@ -251,59 +373,130 @@ class _Builder:
                 key_path=format_path(path[:1]) or None, expected="a shallower structure",
             )])
         self.located.positions.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
+        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag != _COLLECTION_TAGS[type(node)]:
+            self._refuse_tag(node, path)  # !!set, !!omap, !!python/object...: nothing is built from it
+            return None
         if isinstance(node, yaml.MappingNode):
-            out: dict[str, Any] = {}
-            for key_node, value_node in _merged(node):
-                key = self._scalar(key_node, path)
-                if not isinstance(key, (str, int, bool, dt.date)) or isinstance(key, bool):
-                    self.problems.append(self.located.problem(path, "mapping keys must be plain text", expected="a key name"))
-                    continue
-                key = str(key)
-                child = (*path, key)
-                if key in out:
-                    first = self.located.positions.get(child, (None, None))[0]
-                    self.problems.append(Problem(
-                        f"duplicate key '{key}' (first defined on line {first})",
-                        file=self.located.file, line=key_node.start_mark.line + 1 + self.located.line_offset,
-                        column=key_node.start_mark.column + 1, key_path=format_path(child),
-                        expected="each key once per mapping", suggestion="merge the two entries or remove one",
-                    ))
-                    continue
-                self.located.positions[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-                out[key] = self.build(value_node, child, depth + 1)
-            return out
+            return self._mapping(node, path, depth)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
         return self._scalar(node, path)
 
+    def _spend(self, path: KeyPath) -> None:
+        """Count one value, alias or merged entry against the document's budget."""
+        self.count += 1
+        # The limit reports the top-level key the runaway value sits under: the full
+        # path of an alias bomb says nothing a person can use.
+        if self.count > MAX_NODES:
+            raise InputError([self.located.problem(path[:1], TOO_MANY, expected=TOO_MANY_EXPECTED,
+                                                   suggestion=TOO_MANY_HINT)])
+
+    def _mapping(self, node: yaml.MappingNode, path: KeyPath, depth: int) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key_node, value_node in self._merged(node, path):
+            key = self._key(key_node, path)
+            if key is None:
+                continue
+            child = (*path, key)
+            if key in out:
+                first = self.located.positions.get(child, (None, None))[0]
+                self.problems.append(Problem(
+                    f"duplicate key '{key}' (first defined on line {first})",
+                    file=self.located.file, line=key_node.start_mark.line + 1 + self.located.line_offset,
+                    column=key_node.start_mark.column + 1, key_path=format_path(child),
+                    expected="each key once per mapping", suggestion="merge the two entries or remove one",
+                ))
+                continue
+            self.located.positions[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            out[key] = self.build(value_node, child, depth + 1)
+        return out
+
+    def _key(self, node: yaml.Node, path: KeyPath) -> str | None:
+        """A key as the file spells it (`2026-01-01:` or `on:` stays that text), or None with a problem."""
+        before = len(self.problems)
+        key = self._scalar(node, path)
+        if isinstance(key, str):
+            return key
+        if key is not None and isinstance(node, yaml.ScalarNode):
+            return str(node.value)
+        if len(self.problems) == before:  # a list, a mapping or an empty value as a key
+            self.problems.append(self.located.problem(path, "mapping keys must be plain text", expected="a key name"))
+        return None
+
+    def _merged(self, node: yaml.MappingNode, path: KeyPath) -> list[tuple[yaml.Node, yaml.Node]]:
+        """Key/value pairs with YAML merge keys (<<) resolved, explicit keys winning.
+
+        Every merged entry is counted: nested `<<: [*m, *m, ...]` doubles per level, like an alias bomb.
+        """
+        pairs: list[tuple[yaml.Node, yaml.Node]] = []
+        merged: list[tuple[yaml.Node, yaml.Node]] = []
+        for key, value in node.value:
+            if key.tag == _CORE + "merge":
+                sources = value.value if isinstance(value, yaml.SequenceNode) else [value]
+                for src in sources:
+                    if isinstance(src, yaml.MappingNode):
+                        for pair in self._merged(src, path):
+                            self._spend(path)
+                            merged.append(pair)
+            else:
+                pairs.append((key, value))
+        seen = {k.value for k, _ in pairs if isinstance(k, yaml.ScalarNode)}
+        out: list[tuple[yaml.Node, yaml.Node]] = []
+        for pair in merged:  # the first mapping merged wins, as YAML says; explicit keys win over all
+            name = pair[0].value if isinstance(pair[0], yaml.ScalarNode) else id(pair[0])
+            if name not in seen:
+                seen.add(name)
+                out.append(pair)
+        return out + pairs
+
     def _scalar(self, node: yaml.Node, path: KeyPath) -> Any:
         if not isinstance(node, yaml.ScalarNode):
+            return None
+        if node.tag not in _SCALAR_TAGS:
+            self._refuse_tag(node, path)
+            return None
+        if node.tag not in (_CORE + "str", self._implicit_tag(node)):
+            # An explicit tag the value does not fit (!!bool maybe, !!int ''): PyYAML's constructors
+            # would crash on it, and the value means nothing else.
+            kind = node.tag.removeprefix(_CORE)
+            self.problems.append(self._at(node, path, f"{_quoted(node.value)} is not a valid !!{kind} value",
+                                          expected=_TAG_FORMS[kind], suggestion=f"remove the tag !!{kind}"))
             return None
         try:
             return self.constructor.construct_object(node, deep=False)
         except (ValueError, OverflowError, yaml.YAMLError) as exc:
             # PyYAML resolves 2026-02-30 as a date, then fails to build it.
-            self.problems.append(Problem(
-                f"'{node.value}' is not a real date ({exc})" if node.tag.endswith(":timestamp")
-                else f"'{node.value}' cannot be read: {exc}",
-                file=self.located.file, line=node.start_mark.line + 1 + self.located.line_offset,
-                column=node.start_mark.column + 1, key_path=format_path(path) or None,
-                expected="a date written YYYY-MM-DD that exists in the calendar" if node.tag.endswith(":timestamp") else None,
+            timestamp = node.tag.endswith(":timestamp")
+            self.problems.append(self._at(
+                node, path, f"{_quoted(node.value)} is not a real date ({exc})" if timestamp
+                else f"{_quoted(node.value)} cannot be read: {exc}",
+                expected="a date written YYYY-MM-DD that exists in the calendar" if timestamp else None,
             ))
             return node.value
 
+    def _implicit_tag(self, node: yaml.ScalarNode) -> str:
+        tag = self.constructor.resolve(yaml.ScalarNode, node.value, (True, False))
+        # Any number is a fine float; a float tag on an integer's text still reads as intended.
+        return node.tag if node.tag == _CORE + "float" and tag == _CORE + "int" else tag
 
-def _merged(node: yaml.MappingNode) -> list[tuple[yaml.Node, yaml.Node]]:
-    """Key/value pairs with YAML merge keys (<<) resolved, explicit keys winning."""
-    pairs: list[tuple[yaml.Node, yaml.Node]] = []
-    merged: list[tuple[yaml.Node, yaml.Node]] = []
-    for key, value in node.value:
-        if key.tag == "tag:yaml.org,2002:merge":
-            sources = value.value if isinstance(value, yaml.SequenceNode) else [value]
-            for src in sources:
-                if isinstance(src, yaml.MappingNode):
-                    merged.extend(_merged(src))
-        else:
-            pairs.append((key, value))
-    explicit = {k.value for k, _ in pairs if isinstance(k, yaml.ScalarNode)}
-    return [p for p in merged if p[0].value not in explicit] + pairs
+    def _refuse_tag(self, node: yaml.Node, path: KeyPath) -> None:
+        shown = node.tag.replace(_CORE, "!!")
+        self.problems.append(self._at(node, path, f"the YAML tag {_quoted(shown)} is not allowed",
+                                      expected=_TAG_EXPECTED, suggestion=f"remove {shown}"))
+
+    def _at(self, node: yaml.Node, path: KeyPath, message: str, **kw: Any) -> Problem:
+        return Problem(message, file=self.located.file, line=node.start_mark.line + 1 + self.located.line_offset,
+                       column=node.start_mark.column + 1, key_path=format_path(path) or None, **kw)
+
+
+_TAG_FORMS = {
+    "int": "a whole number such as 16",
+    "float": "a number such as 2.5",
+    "bool": "true or false",
+    "null": "an empty value or null",
+    "timestamp": "a date written YYYY-MM-DD",
+}
+
+
+def _quoted(text: str) -> str:
+    return f"'{shorten(text)}'"

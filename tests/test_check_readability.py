@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from policygen.readability import html_text, is_sentence, prose_text, score, syllables
+from policygen.htmltext import html_text
+from policygen.readability import is_sentence, prose_text, score, syllables
 
 
 @pytest.mark.parametrize(("word", "count"), [

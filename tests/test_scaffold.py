@@ -193,6 +193,15 @@ def test_new_tenant_refuses_an_existing_tenant_and_bad_input(project: Path) -> N
     assert not (project / "tenants/acme").exists()
 
 
+def test_new_tenant_refuses_what_the_build_would_refuse(project: Path) -> None:
+    with pytest.raises(UsageError, match="'assets' cannot be a tenant slug"):
+        new_tenant(project, "assets", TenantBasics(), TODAY)
+    for blank in ("   ", "\u200b", "\u202e\u200d"):
+        with pytest.raises(UsageError, match="legal name is empty or has nothing visible"):
+            new_tenant(project, "acme", TenantBasics(legal_name=blank), TODAY)
+    assert not (project / "tenants/assets").exists() and not (project / "tenants/acme").exists()
+
+
 def test_new_tenant_command_with_flags_needs_no_terminal(project: Path) -> None:
     result = CliRunner().invoke(cli, ["-C", str(project), "new-tenant", "acme", "--legal-name", "Acme Ltd",
                                       "--display-name", "Acme", "--email", "p@acme.example",

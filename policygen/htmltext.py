@@ -1,0 +1,151 @@
+"""The one home for reading text back out of rendered HTML.
+
+A page, a clause or a snippet is read as a list of blocks, the way a person
+reads it: headings, paragraphs, list items and table rows, each with its text.
+Readability scores, the prose lint (policygen/prose.py), `check`'s pattern
+tests, the store-label checks (policygen/labels.py) and `explain`'s page tests
+all read text through here, so they agree on where one block ends and the next
+begins. (The redline's word diff, policygen/diff.py, still has its own reader,
+which breaks lines inside list items and cells where this one keeps one block.)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from typing import Literal
+
+BlockKind = Literal["heading", "paragraph", "item", "row", "term", "definition", "code", "text"]
+
+_KINDS: dict[str, BlockKind] = {
+    "p": "paragraph", "li": "item", "tr": "row", "dt": "term", "dd": "definition", "pre": "code",
+    **{f"h{n}": "heading" for n in range(1, 7)},
+}
+# Tags that end one block and start another; text directly inside them is a block of kind "text".
+_CONTAINERS = {"div", "section", "article", "nav", "header", "footer", "main", "aside", "table", "thead", "tbody",
+               "tfoot", "ul", "ol", "dl", "blockquote", "details", "summary", "caption", "figure", "body", "html"}
+_CELLS = {"td", "th"}
+_LABELS = {"strong", "b"}
+_SKIPPED = {"script", "style", "template", "title", "head"}
+
+
+@dataclass(frozen=True)
+class Block:
+    """One block as a reader sees it.
+
+    parts: its lines of text: one per table cell, per paragraph of a list item, or per <br>.
+    label: the bold text that opens the block ("**Access your data**: ..."), if any, and
+    after: the text that follows that label, up to the end of its line.
+    """
+
+    kind: BlockKind
+    parts: tuple[str, ...]
+    level: int = 0  # 1-6 for headings
+    # The parts split where the HTML source breaks a line too (a Markdown soft break): readability's
+    # sentence count has always ended a sentence there.
+    lines: tuple[str, ...] = ()
+    label: str | None = None
+    after: str | None = None
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.parts)
+
+
+@dataclass
+class _Open:
+    kind: BlockKind
+    level: int
+    parts: list[list[str]] = field(default_factory=lambda: [[]])
+    label: list[str] | None = None  # collecting the opening bold text
+    label_done: str | None = None
+    label_closed: bool = False
+
+    def has_text(self) -> bool:
+        return any("".join(p).strip() for p in self.parts)
+
+
+class _Reader(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.blocks: list[Block] = []
+        self.open: list[_Open] = [_Open("text", 0)]
+        self.skipping = 0
+
+    @property
+    def current(self) -> _Open:
+        return self.open[-1]
+
+    def _flush(self, block: _Open) -> None:
+        raw = ["".join(p) for p in block.parts]
+        parts = tuple(t for t in (" ".join(r.split()) for r in raw) if t)
+        if parts:
+            lines = tuple(t for t in (" ".join(line.split()) for r in raw for line in r.splitlines()) if t)
+            label = " ".join(block.label_done.split()) if block.label_done is not None else None
+            after = None
+            if label is not None:
+                first = next((t for t in (" ".join(r.split()) for r in raw) if t), "")
+                after = first[len(label):].strip() if first.startswith(label) else None
+            self.blocks.append(Block(block.kind, parts, block.level, lines, label or None, after))
+        block.parts = [[]]
+        block.label, block.label_done, block.label_closed = None, None, False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIPPED:
+            self.skipping += 1
+            return
+        block = self.current
+        if tag in _KINDS:
+            if tag == "p" and block.kind == "item":
+                block.parts.append([])  # a paragraph of a list item is a line of that item
+                return
+            self._flush(block)
+            self.open.append(_Open(_KINDS[tag], int(tag[1]) if _KINDS[tag] == "heading" else 0))
+        elif tag in _CONTAINERS:
+            self._flush(block)
+            self.open.append(_Open("text", 0))
+        elif tag in _CELLS or tag == "br":
+            block.parts.append([])
+        elif tag in _LABELS and block.label is None and block.label_done is None and not block.has_text():
+            block.label = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIPPED:
+            self.skipping = max(0, self.skipping - 1)
+            return
+        block = self.current
+        if tag in _LABELS and block.label is not None:
+            block.label_done, block.label = "".join(block.label), None
+        elif tag == "p" and block.kind == "item":
+            block.parts.append([])
+        elif (tag in _KINDS or tag in _CONTAINERS) and len(self.open) > 1:
+            self._flush(block)
+            self.open.pop()
+        elif tag in _CELLS:
+            block.parts.append([])
+
+    def handle_data(self, data: str) -> None:
+        if self.skipping:
+            return
+        block = self.current
+        block.parts[-1].append(data)
+        if block.label is not None:
+            block.label.append(data)
+
+    def close(self) -> None:
+        super().close()
+        while self.open:
+            self._flush(self.open.pop())
+
+
+def blocks(html: str) -> list[Block]:
+    """The blocks of an HTML page or fragment, in reading order."""
+    reader = _Reader()
+    reader.feed(html)
+    reader.close()
+    return reader.blocks
+
+
+def html_text(html: str) -> str:
+    """The text of an HTML fragment, one line per block (paragraph, list item, cell)."""
+    return "\n".join(line for block in blocks(html) for line in block.lines)

@@ -96,7 +96,7 @@ class TransferMechanism(BaseModel):
         return self.kind != "derogation"
 
     def wording(self) -> str:
-        return f"{self.name} ({self.note})" if self.note else self.name
+        return f"{self.name}, {self.note}" if self.note else self.name
 
     def named_in(self, words: str) -> bool:
         return self.recognise is not None and re.search(self.recognise, words, re.I) is not None

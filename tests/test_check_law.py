@@ -178,7 +178,7 @@ def test_the_transfers_clause_prints_the_tools_of_each_regime(law: Path, tmp_pat
     assert "from the European Union and the EEA" in eu and "the EU-US Data Privacy Framework" in eu
     assert "Standard Contractual Clauses adopted by the European Commission in 2021" in eu and "IDTA" not in eu
     assert "from the United Kingdom" in uk and "UK Extension" in uk and "(IDTA)" in uk
-    assert "EU-US Data Privacy Framework (for" not in uk
+    assert "the EU-US Data Privacy Framework, for" not in uk
 
 
 # --- the documents, not the facts, decide: false positives fixed ----------------------------------------------
@@ -257,3 +257,9 @@ def test_own_words_naming_a_tool_of_any_year_are_not_called_too_early(law: Path)
     edit(law, "current", {"transfers": data["transfers"]})
     # "Standard contractual clauses" may be the clauses of 2010 in 2020: only the 2021 ones are listed as such.
     assert not any(f.id == "transfer.tool" for f in findings(check(law, ["current"], dt.date(2020, 1, 1)), "current"))
+
+
+def test_one_transfer_per_regime_reads_without_repeated_sentences(law: Path) -> None:
+    repeated = [f for f in findings(check(law, ["current"], TODAY), "current")
+                if f.kind == "prose" and "transfers" in f.message]
+    assert repeated == []

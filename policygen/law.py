@@ -128,10 +128,6 @@ def transfer_mechanisms() -> dict[str, TransferMechanism]:
     return {m.id: m for m in listed.mechanisms}
 
 
-def mechanisms_for(regime: str) -> list[TransferMechanism]:
-    return [m for m in transfer_mechanisms().values() if m.serves(regime)]
-
-
 def mechanisms_named_in(words: str) -> list[TransferMechanism]:
     """The listed tools a policy's own words name (a free-text safeguard)."""
     return [m for m in transfer_mechanisms().values() if m.named_in(words)]

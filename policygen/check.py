@@ -1,12 +1,18 @@
 """`policygen check`: what each tenant's policies lack, for the laws it declares.
 
-The checklists are data (policygen/data/checklists/<jurisdiction>.yaml, from
-the reference in disclosures.md). Each item names what a notice must say, its
-legal reference, the fact that says it, and Jinja expressions over the facts:
+The checklists are data (policygen/data/checklists/<jurisdiction>.yaml; the
+regimes, their dates and sources are in docs/regimes.md). Each item names what
+a notice must say, its legal reference, the days it applies (`in_force`: from,
+until, source), the fact that says it, and Jinja expressions over the facts:
 `when` (the item applies), `test` (it is satisfied) or `lacking` (the list of
 entries that fall short), or `mentions` (a pattern the rendered text must
-contain). An item may also name the `clause` that shows the fact, so a fact
-that no document prints is reported too.
+contain). Tests ask the rendered text where they can (`mentioned`, `printed`),
+and an item may name the `clause` that shows the fact, so a fact that no
+document prints is reported too. On `--today` an item not yet in force is a
+warning that says the day it starts; an item a later law replaced is skipped.
+
+Transfers are checked against the dated transfer tools of policygen.law: a
+tool used after its end (the Privacy Shield) is an error naming its successors.
 
 Besides the checklists: a plain-language score per clause, a California
 policy not updated in 12 months, links that lead nowhere, and text that asks
@@ -36,12 +42,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import InputError, Problem
 from .explain import ExplainedBlock, TracingRenderer, explain_document
-from .facts import Tenant
-from .output import Output
+from .facts import Tenant, Transfer
 from .htmltext import html_text
+from .law import InForce, Status, TransferMechanism, declared_regimes, replacements
+from .output import Output
 from .project import Project, TenantSource, load_project
 from .prose import ProseFinding, lint_document
-from .readability import Score, score
+from .readability import Score, prose_text, score
 from .yamlfile import load
 from .render import ClauseRenderer, RenderedDocument, fact_context
 from .site import BuildOptions, render_tenant_documents, site_outputs, tenant_outputs, utc_today
@@ -65,6 +72,7 @@ class ChecklistItem(BaseModel):
     key: str | None = Field(None, description="Top-level key of tenant.yaml to point at; default: the fact's first name")
     clause: str | None = Field(None, description="The clause that shows the fact in a rendered document")
     level: Level = "error"
+    in_force: InForce = Field(description="The days the duty applies, and the source of those dates")
     when: str | None = None
     test: str | None = None
     lacking: str | None = None
@@ -101,7 +109,7 @@ def checklists() -> dict[str, Checklist]:
 
 # --- results -----------------------------------------------------------------------------------------
 
-Kind = Literal["disclosure", "stale", "link", "notify", "readability", "prose", "input"]
+Kind = Literal["disclosure", "transfer", "stale", "link", "notify", "readability", "prose", "input"]
 
 
 @dataclass(frozen=True)
@@ -119,10 +127,12 @@ class Finding:
     line: int | None = None
     document: str | None = None
     clause: str | None = None
+    applies_from: dt.date | None = None  # a duty not yet in force on the day checked
 
     def to_json(self, root: Path) -> dict[str, object]:
         return {
             "id": self.id,
+            "applies_from": self.applies_from.isoformat() if self.applies_from else None,
             "level": self.level,
             "kind": self.kind,
             "jurisdiction": self.jurisdiction,
@@ -208,8 +218,13 @@ def _compiled(expression: str) -> Callable[..., Any]:
     return _env.compile_expression(expression)
 
 
-def _helpers(tenant: Tenant, text: str) -> dict[str, Callable[..., Any]]:
+# Where data comes from other than the person: these sources make GDPR Art. 14 apply.
+INDIRECT = frozenset({"third_party", "public", "institution"})
+
+
+def _helpers(tenant: Tenant, text: str, today: dt.date) -> dict[str, Callable[..., Any]]:
     """Functions checklist expressions can call, for questions a filter chain cannot ask."""
+    flat = " ".join(text.split()).casefold()
 
     def missing_rights(ids: list[str]) -> list[str]:
         return [i for i in ids if not tenant.has_right(i)]
@@ -219,22 +234,29 @@ def _helpers(tenant: Tenant, text: str) -> dict[str, Callable[..., Any]]:
                 if any(b.basis.value == "legitimate_interest" and not b.interest for b in p.lawful_bases)]
 
     def indirect_sources() -> bool:
-        return any(s != "direct" for c in tenant.data_categories for s in c.sources)
+        # Observed data (cookies, logs, sensors) is collected from the person: Art. 13, not 14 (WP260 para 26).
+        return any(s in INDIRECT for c in tenant.data_categories for s in c.sources)
 
     def established_outside(names: list[str]) -> bool:
         org = tenant.organisation
         country = org.address.country if org.address else org.country
         return country is not None and country.strip().lower() not in names
 
-    def transfers_without_mechanism(pattern: str) -> list[str]:
-        found = re.compile(pattern, re.I)
-        return [t.id for t in tenant.transfers if not any(found.search(m) for m in t.mechanism)]
+    def transfers_without_safeguard(regime: str) -> list[str]:
+        """Transfers that may leave *regime* with no adequacy finding or safeguard for it in force on the day."""
+        return [t.id for t in tenant.transfers if t.leaves in (None, regime)
+                and not any(m.protects and m.serves(regime) and m.in_force.status(today) is Status.IN_FORCE
+                            for m in t.tools())]
 
     def mentioned(pattern: str) -> bool:
         return re.search(pattern, text, re.I) is not None
 
+    def printed(value: object) -> bool:
+        """The fact's own words are on a rendered page (a name, an email address)."""
+        return isinstance(value, str) and bool(value.strip()) and " ".join(value.split()).casefold() in flat
+
     return {f.__name__: f for f in (missing_rights, purposes_missing_interest, indirect_sources,
-                                    established_outside, transfers_without_mechanism, mentioned)}
+                                    established_outside, transfers_without_safeguard, mentioned, printed)}
 
 
 def evaluate(item: ChecklistItem, context: dict[str, Any], text: str) -> tuple[bool, list[str]]:
@@ -251,33 +273,76 @@ def evaluate(item: ChecklistItem, context: dict[str, Any], text: str) -> tuple[b
     return True, []
 
 
-def check_disclosures(tenant: TenantSource, docs: list[RenderedDocument], text: str) -> list[Finding]:
+def check_disclosures(tenant: TenantSource, docs: list[RenderedDocument], text: str, today: dt.date) -> list[Finding]:
+    """The checklist items of the tenant's regimes in force on *today*; those that start later are warnings."""
     facts = tenant.facts
-    file = tenant.folder / "tenant.yaml"
-    context = fact_context(facts) | _helpers(facts, text)
+    context = fact_context(facts) | _helpers(facts, text, today)
     shown = {c.id for d in docs for c in d.clauses}
     lists = checklists()
     findings: list[Finding] = []
     for jurisdiction in [BASELINE, *facts.jurisdictions]:
-        checklist = lists[jurisdiction]
-        for item in checklist.items:
+        for item in lists[jurisdiction].items:
+            status = item.in_force.status(today)
+            if status is Status.ENDED:
+                continue  # a later law replaced this duty
             applies, short = evaluate(item, context, text)
             if not applies:
                 continue
-            line = _line(tenant, item.anchor())
-            if short:
-                detail = "" if short in (["missing"], ["not mentioned in any document"]) else f" ({', '.join(short)})"
-                message = f"does not say {item.must_say}{detail}"
-                if item.note:
-                    message += f"; {item.note}"
-            elif item.clause and item.clause not in shown:
-                message = (f"the facts are there, but no document shows the '{item.clause}' clause that says "
-                           f"{item.must_say}")
-            else:
+            message = _shortfall(item, short, shown)
+            if message is None:
                 continue
-            findings.append(Finding(item.id, item.level, "disclosure", message, jurisdiction=jurisdiction,
-                                    reference=item.reference, fact=item.fact, file=file, line=line))
+            level, starts = item.level, None
+            if status is Status.NOT_YET:
+                level, starts = "warning", item.in_force.start
+                message = f"from {starts.isoformat()} (not yet in force): {message}"
+            findings.append(Finding(item.id, level, "disclosure", message, jurisdiction=jurisdiction,
+                                    reference=item.reference, fact=item.fact, file=tenant.folder / "tenant.yaml",
+                                    line=_line(tenant, item.anchor()), applies_from=starts))
     return findings
+
+
+def _shortfall(item: ChecklistItem, short: list[str], shown: set[str]) -> str | None:
+    """What the documents fail to say for *item*, or None when they say it."""
+    if short:
+        detail = "" if short in (["missing"], ["not mentioned in any document"]) else f" ({', '.join(short)})"
+        return f"does not say {item.must_say}{detail}" + (f"; {item.note}" if item.note else "")
+    if item.clause and item.clause not in shown:
+        return f"the facts are there, but no document shows the '{item.clause}' clause that says {item.must_say}"
+    return None
+
+
+def check_transfers(tenant: TenantSource, today: dt.date) -> list[Finding]:
+    """Transfer tools relied on outside their dates: ended (the Privacy Shield) or not yet available."""
+    facts = tenant.facts
+    findings: list[Finding] = []
+    for i, transfer in enumerate(facts.transfers):
+        regimes = [transfer.leaves] if transfer.leaves else declared_regimes(facts.jurisdictions)
+        # Own words name a tool loosely ("standard contractual clauses" is any year's): only an ended one is sure.
+        dated = [(t, True) for t in transfer.named_tools()] + [(t, False) for t in transfer.recognised_tools()]
+        for tool, by_id in dated:
+            status = tool.in_force.status(today)
+            if status is Status.IN_FORCE or (status is Status.NOT_YET and not by_id):
+                continue
+            message, fact = _tool_out_of_dates(transfer, tool, regimes, today)
+            findings.append(Finding("transfer.tool", "error", "transfer", message, reference=tool.in_force.source,
+                                    fact=fact, file=tenant.folder / "tenant.yaml",
+                                    line=_where(tenant, ("transfers", i))))
+    return findings
+
+
+def _tool_out_of_dates(transfer: Transfer, tool: TransferMechanism, regimes: list[str],
+                       today: dt.date) -> tuple[str, str]:
+    """The message and the fix for a tool used before its start or after its end."""
+    if tool.in_force.status(today) is Status.NOT_YET:
+        return (f"transfer '{transfer.id}' relies on {tool.name}, which can be used only from {tool.in_force.start}",
+                "transfers[].safeguards")
+    instead = replacements(tool, [r for r in regimes if tool.serves(r)] or list(tool.regimes), today)
+    if not instead:
+        return (f"transfer '{transfer.id}' relies on {tool.name}, which cannot be used since {tool.in_force.until}",
+                "transfers[]")
+    return (f"transfer '{transfer.id}' relies on {tool.name}, which cannot be used since {tool.in_force.until}; "
+            f"use instead: {'; '.join(m.wording() for m in instead)}",
+            "transfers[].safeguards: " + ", ".join(m.id for m in instead))
 
 
 def _line(tenant: TenantSource, key: str) -> int | None:
@@ -285,6 +350,11 @@ def _line(tenant: TenantSource, key: str) -> int | None:
     if located is None or not isinstance(located.data, dict) or key not in located.data:
         return None  # the fact is not there to point at: the file is the place
     return located.where((key,))[0]
+
+
+def _where(tenant: TenantSource, path: tuple[str | int, ...]) -> int | None:
+    located = tenant.located
+    return located.where(path)[0] if located is not None else None
 
 
 # --- the other checks ------------------------------------------------------------------------------------
@@ -404,7 +474,8 @@ def _dead(page: str, href: str, files: dict[str, Output], parsed: dict[str, _Lin
 
 
 def score_clauses(docs: list[RenderedDocument]) -> list[ClauseScore]:
-    scores = [ClauseScore(d.id, c.id, c.file, score(html_text(c.html))) for d in docs for c in d.clauses]
+    # Prose only: a bullet list of nouns ("Name", "Email address") is not sentences and has no reading ease.
+    scores = [ClauseScore(d.id, c.id, c.file, score(prose_text(c.html))) for d in docs for c in d.clauses]
     scores = [s for s in scores if s.score.words >= MIN_WORDS_SCORED]
     return sorted(scores, key=lambda s: (s.score.reading_ease, s.document, s.clause))
 
@@ -499,7 +570,8 @@ def check(root: Path, slugs: list[str] | None = None, today: dt.date | None = No
 def check_tenant(tenant: TenantSource, docs: list[RenderedDocument], today: dt.date) -> TenantCheck:
     text = "\n".join(html_text(c.html) for d in docs for c in d.clauses)
     result = TenantCheck(tenant.slug, list(tenant.facts.jurisdictions))
-    result.findings.extend(check_disclosures(tenant, docs, text))
+    result.findings.extend(check_disclosures(tenant, docs, text, today))
+    result.findings.extend(check_transfers(tenant, today))
     result.findings.extend(check_stale(tenant, today))
     result.findings.extend(check_notification(tenant, docs))
     result.readability = score_clauses(docs)

@@ -208,7 +208,7 @@ def release(ctx: Context, slug: str, document: str | None, effective: dt.date, r
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="text for people, json for tools.")
 @click.option("--today", callback=parse_date, metavar="YYYY-MM-DD",
-              help="The date to check against (default: the clock), e.g. for the 12-month California update.")
+              help="Hold tenants to the law in force on this day (default: today, UTC); duties that start later are warnings.")
 @click.pass_obj
 def check(ctx: Context, slugs: tuple[str, ...], fmt: str, today: dt.date | None) -> None:
     """Report what each tenant's policies lack for the laws it declares; exit 1 on any error."""

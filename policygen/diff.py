@@ -26,6 +26,7 @@ from pydantic import BaseModel, ValidationError
 from .durations import Duration
 from .errors import InputError, Problem, UsageError
 from .facts import BASIS_LABELS, Basis, LawfulBasis, Right, Tenant
+from .law import REGIME_NAMES, transfer_mechanisms
 from .render import ClauseRenderer, render_document
 from .rules import LEVELS, Rule, RuleSet, load_rules, rank
 from .text import one_line
@@ -89,6 +90,8 @@ VALUE_NAMES = {
     ("Purpose", "provision"): {"required": "required", "optional": "optional",
                                "contractual": "required by a contract", "statutory": "required by law"},
     ("Changes", "how_notified"): {"page": "on this page", "email": "by email", "in_app": "in the app"},
+    ("Transfer", "leaves"): REGIME_NAMES,
+    ("Transfer", "safeguards"): {m.id: m.name for m in transfer_mechanisms().values()},
     ("DataCategory", "sources"): {"direct": "you", "automated": "automated collection",
                                   "third_party": "third parties", "public": "public sources",
                                   "institution": "your institution"},

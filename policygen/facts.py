@@ -22,6 +22,7 @@ from pydantic_core import PydanticCustomError
 
 from .durations import Duration
 from .errors import InputError, Problem, did_you_mean, shorten
+from .law import REGIME_NAMES, Regime, TransferMechanism, mechanisms_named_in, transfer_mechanisms
 from .yamlfile import KeyPath, Located, UnclearNumber, format_path, load_fast
 
 
@@ -342,12 +343,72 @@ class Recipient(Model):
     condition: Text | None = Field(None, description="When they receive data, e.g. 'when required by law'")
 
 
+def _check_transfer_tool(value: str) -> str:
+    known = sorted(transfer_mechanisms())
+    if value not in known:
+        hint = did_you_mean(value, known)
+        raise ValueError(f"{_q(value)} is not a known transfer tool" + (f"; {hint}" if hint else f" (known: {', '.join(known)})"))
+    return value
+
+
+TransferTool = Annotated[str, AfterValidator(_check_transfer_tool)]
+
+
 class Transfer(Model):
     id: Id
     destination: Text = Field(description="Country or region, e.g. 'outside the UK and EEA'")
-    mechanism: NonEmpty[Text] = Field(description="Safeguards: adequacy decision, standard contractual clauses, IDTA, consent, ...")
+    leaves: Regime | None = Field(None, description="The regime the data leaves: eu (EU GDPR, EEA), uk (UK GDPR) or ch (Swiss FADP); one transfer per regime")
+    safeguards: list[TransferTool] = Field([], description="The transfer tools for that regime, by id (docs/regimes.md), e.g. [eu-us-dpf, eu-sccs-2021]")
+    mechanism: list[Text] = Field([], description="Safeguards in the organisation's own words, when no listed tool fits")
     recipients: list[Id] = []
     copy_url: Url | None = Field(None, description="Where to get a copy of the safeguard")
+
+    @model_validator(mode="after")
+    def _tools_fit_the_regime(self) -> "Transfer":
+        # A tool is lawful only for the exports of its own regime: the IDTA covers nothing leaving the EU.
+        if not self.safeguards and not self.mechanism:
+            raise ReferenceProblems([Reference((), "a transfer needs its safeguard",
+                                               expected="safeguards (tool ids, docs/regimes.md) or mechanism (your own words)",
+                                               suggestion="add 'leaves: eu' and 'safeguards: [eu-sccs-2021]', for example")])
+        problems: list[Reference] = []
+        tools = transfer_mechanisms()
+        for j, tool in enumerate(self.safeguards):
+            if self.leaves is None:
+                problems.append(Reference(("leaves",), "a transfer with safeguards must say which regime it leaves",
+                                          expected="eu, uk or ch", suggestion="add 'leaves: eu' (or uk, ch)"))
+                break
+            if not tools[tool].serves(self.leaves):
+                fits = [t.id for t in tools.values() if t.serves(self.leaves) and t.in_force.until is None]
+                problems.append(Reference(("safeguards", j), f"'{tool}' is not a tool for transfers from "
+                                          f"{REGIME_NAMES[self.leaves]} (it serves {', '.join(tools[tool].regimes)})",
+                                          expected=f"a tool for {self.leaves}: {', '.join(fits)}"))
+        if problems:
+            raise ReferenceProblems(problems)
+        return self
+
+    @property
+    def regime_name(self) -> str | None:
+        return REGIME_NAMES[self.leaves] if self.leaves else None
+
+    def safeguard_wordings(self) -> list[str]:
+        """How the clause names each listed tool."""
+        tools = transfer_mechanisms()
+        return [tools[t].wording() for t in self.safeguards]
+
+    def named_tools(self) -> list[TransferMechanism]:
+        """The listed tools this transfer names by id."""
+        tools = transfer_mechanisms()
+        return [tools[t] for t in self.safeguards]
+
+    def recognised_tools(self) -> list[TransferMechanism]:
+        """The listed tools found in the organisation's own words (mechanism), not also named by id."""
+        found: list[TransferMechanism] = []
+        for words in self.mechanism:
+            found.extend(m for m in mechanisms_named_in(words) if m not in found and m.id not in self.safeguards)
+        return found
+
+    def tools(self) -> list[TransferMechanism]:
+        return self.named_tools() + self.recognised_tools()
 
 
 class RetentionPeriod(Model):

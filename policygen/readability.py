@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .htmltext import blocks
+
 _WORD = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)*")
 _SENTENCE_END = re.compile(r"[.!?;]+(?=\s|$)|\n")
 # Addresses and links are not prose; they would count as long, odd words.
@@ -61,3 +63,28 @@ def score(text: str) -> Score:
     n_sent = max(1, len(sentences))
     ease = 206.835 - 1.015 * (len(words) / n_sent) - 84.6 * (count / len(words))
     return Score(round(ease, 1), len(words), n_sent, count)
+
+
+_SENTENCE_END_AT_END = re.compile(r"[.!?][\"'’”)]*$")
+_LABEL = re.compile(r"^[^:.!?]{1,60}:\s+")  # "Account information: ..."
+_ENUMERATION = re.compile(r",|;|\band\b|\bor\b")
+LONGEST_NOUN_PHRASE = 6  # words; "Attached files such as images or documents" is still a noun phrase
+
+
+def is_sentence(entry: str) -> bool:
+    """Whether a list entry is prose: it ends as a sentence ends and is not a list of short names."""
+    if not _SENTENCE_END_AT_END.search(entry):
+        return False
+    names = [p for p in _ENUMERATION.split(_LABEL.sub("", entry).rstrip(".!?\"'’”) ")) if p.strip()]
+    return len(names) < 2 or any(len(_WORD.findall(p)) > LONGEST_NOUN_PHRASE for p in names)
+
+
+def prose_text(html: str) -> str:
+    """The text of an HTML fragment as html_text reads it, without list entries that are not sentences.
+
+    A readability score measures sentences; a list of nouns or short labels ("Email address",
+    "Account: Name, Email address.") has none, and its long words would make a plain clause score
+    as unreadable.
+    """
+    return "\n".join(line for block in blocks(html) if block.kind != "item" or is_sentence(block.text)
+                     for line in block.lines)

@@ -19,22 +19,33 @@ from policygen.project import load_project
 from policygen.render import fact_context
 
 TODAY = dt.date(2026, 11, 22)
+DPDP_DAY = dt.date(2027, 5, 13)  # the DPDP notice duties apply; the IT (SPDI) Rules 2011 end
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "disclosures.md"  # shared/ is beside the checkout
 
-# What the seed tenants' real policies lack (their facts model the seeds in ../shared/seeds/).
+# What the seed tenants' real policies lack on TODAY (their facts model the seeds in ../shared/seeds/).
 SEED_ERRORS = {
-    # IMS Pro (India): no Data Protection Board, no grievance officer or time, no nomination or grievance right,
-    # no way to withdraw consent.
-    "ims-pro": {"dpdp.board", "dpdp.contact", "dpdp.grievance-time", "dpdp.rights", "dpdp.withdraw"},
-    # IMS (UK): transfers rest on EU mechanisms and the Privacy Shield, with no UK safeguard (IDTA / Addendum).
-    "ims-global": {"uk.transfers"},
+    # IMS Pro (India), held to the IT (SPDI) Rules 2011 until 2027-05-13: no named grievance officer, no
+    # one-month answer to grievances.
+    "ims-pro": {"spdi.grievance-officer", "spdi.grievance-time"},
+    # IMS (UK): transfers rest on EU mechanisms and the Privacy Shield (invalid since 2020-07-16), with no UK
+    # safeguard (IDTA / Addendum).
+    "ims-global": {"uk.transfers", "transfer.tool"},
     # IHM Connect declares no jurisdiction: only the baseline (warnings) applies.
     "ihm-connect": set(),
 }
 SEED_WARNINGS = {
-    "ims-pro": {"baseline.retention-periods"},  # "as long as necessary", no period or criteria
+    # "as long as necessary", no period or criteria; and the DPDP duties it will lack on 2027-05-13
+    "ims-pro": {"baseline.retention-periods", "dpdp.board", "dpdp.grievance-time", "dpdp.rights", "dpdp.withdraw"},
     "ims-global": {"gdpr.automated-decisions"},
     "ihm-connect": {"baseline.jurisdiction", "notify.changes"},  # "continued use ... implies acceptance"
+}
+
+
+# The same tenants from 2027-05-13: the DPDP duties apply and the SPDI Rules end; nothing else moves.
+SEED_ERRORS_FROM_DPDP_DAY = {
+    "ims-pro": {"dpdp.board", "dpdp.grievance-time", "dpdp.rights", "dpdp.withdraw"},
+    "ims-global": {"uk.transfers", "transfer.tool"},
+    "ihm-connect": set(),
 }
 
 
@@ -64,6 +75,17 @@ def test_seed_tenants_errors_are_exactly_what_their_policies_lack(seeds: CheckRe
     assert ids(seeds, slug, "error") == SEED_ERRORS[slug]
 
 
+@pytest.fixture(scope="module")
+def seeds_from_dpdp_day() -> CheckReport:
+    return check(REPO, None, DPDP_DAY)
+
+
+@pytest.mark.parametrize("slug", sorted(SEED_ERRORS_FROM_DPDP_DAY))
+def test_seed_tenants_errors_from_the_dpdp_day(seeds_from_dpdp_day: CheckReport, slug: str) -> None:
+    assert ids(seeds_from_dpdp_day, slug, "error") == SEED_ERRORS_FROM_DPDP_DAY[slug]
+    assert not any(f.applies_from for f in findings(seeds_from_dpdp_day, slug))  # nothing left to come
+
+
 @pytest.mark.parametrize("slug", sorted(SEED_WARNINGS))
 def test_seed_tenants_warnings_include_the_known_gaps(seeds: CheckReport, slug: str) -> None:
     assert SEED_WARNINGS[slug] <= ids(seeds, slug, "warning")
@@ -71,6 +93,7 @@ def test_seed_tenants_warnings_include_the_known_gaps(seeds: CheckReport, slug: 
 
 def test_ims_pro_finding_names_the_reference_and_the_fact_to_add(seeds: CheckReport) -> None:
     board = next(f for f in findings(seeds, "ims-pro") if f.id == "dpdp.board")
+    assert board.level == "warning" and board.applies_from == DPDP_DAY
     assert board.jurisdiction == "in_dpdp"
     assert "Rule 3(c)(iii)" in (board.reference or "")
     assert board.fact is not None and board.fact.startswith("supervisory_authority")
@@ -91,7 +114,7 @@ def test_tenant_without_jurisdiction_gets_only_the_baseline(seeds: CheckReport) 
 
 
 def test_check_exits_1_on_errors_and_prints_each_with_reference(tmp_path: Path) -> None:
-    result = CliRunner().invoke(cli, ["-C", str(REPO), "check", "ims-pro", "--today", "2026-11-22"])
+    result = CliRunner().invoke(cli, ["-C", str(REPO), "check", "ims-pro", "--today", "2027-05-13"])
     assert result.exit_code == 1
     assert "tenants/ims-pro/tenant.yaml: error: dpdp.board:" in result.output
     assert "reference: DPDP s5(1)(iii); Rule 3(c)(iii)" in result.output
@@ -113,15 +136,17 @@ def test_json_output_has_summary_tenants_and_findings() -> None:
     pro = next(t for t in data["tenants"] if t["tenant"] == "ims-pro")
     assert pro["errors"] == len(SEED_ERRORS["ims-pro"])
     board = next(f for f in pro["findings"] if f["id"] == "dpdp.board")
-    assert board["file"] == "tenants/ims-pro/tenant.yaml" and board["level"] == "error"
+    assert board["file"] == "tenants/ims-pro/tenant.yaml"
     assert set(board) == {"id", "level", "kind", "jurisdiction", "message", "reference", "fact", "file", "line",
-                          "document", "clause"}
+                          "document", "clause", "applies_from"}
+    assert board["level"] == "warning" and board["applies_from"] == "2027-05-13"
     assert {"document", "clause", "reading_ease", "band", "words", "sentences", "file"} == set(pro["readability"][0])
 
 
 def test_adding_the_missing_fact_clears_the_finding(project: Path) -> None:
+    assert "dpdp.board" in ids(check(project, ["ims-pro"], DPDP_DAY), "ims-pro", "error")
     edit(project, "ims-pro", {"supervisory_authority": {"name": "Data Protection Board of India", "country": "India"}})
-    assert "dpdp.board" not in ids(check(project, ["ims-pro"], TODAY), "ims-pro", "error")
+    assert "dpdp.board" not in ids(check(project, ["ims-pro"], DPDP_DAY), "ims-pro", "error")
 
 
 def test_conditional_item_applies_only_when_its_condition_holds(project: Path) -> None:
@@ -232,6 +257,9 @@ def test_checklists_exist_for_every_jurisdiction_a_tenant_can_declare() -> None:
 
 # Rows of the reference that are checked elsewhere or cannot be checked from facts (see the checklist files).
 NOT_ITEMS = {"gdpr.joint-controllers", "gdpr.plain-language", "dpdp.standalone", "ccpa.updated"}
+# Items from the reference's table of dates rather than its tables of rows: India's SPDI Rules 2011.
+DATED_ITEMS = {"spdi.data-types", "spdi.purposes", "spdi.disclosures", "spdi.security", "spdi.grievance-officer",
+               "spdi.grievance-time"}
 
 
 @pytest.mark.skipif(not REFERENCE.is_file(), reason="the shared reference is not here")
@@ -239,7 +267,7 @@ def test_checklists_cover_every_row_of_the_reference() -> None:
     rows = set(re.findall(r"^\| ((?:gdpr|uk|ccpa|dpdp)\.[a-z0-9-]+) \|", REFERENCE.read_text(encoding="utf-8"), re.M))
     listed = {i.id for c in checklists().values() for i in c.items}
     assert rows - NOT_ITEMS - listed == set()
-    assert listed - {i.id for i in checklists()["baseline"].items} <= rows
+    assert listed - {i.id for i in checklists()["baseline"].items} - DATED_ITEMS <= rows
 
 
 def test_uk_checklist_is_the_gdpr_rows_with_the_uk_age() -> None:
@@ -251,7 +279,7 @@ def test_uk_checklist_is_the_gdpr_rows_with_the_uk_age() -> None:
 def test_every_checklist_expression_evaluates_on_every_seed_tenant() -> None:
     project = load_project(REPO)
     for tenant in project.tenants.values():
-        context = fact_context(tenant.facts) | _helpers(tenant.facts, "")
+        context = fact_context(tenant.facts) | _helpers(tenant.facts, "", TODAY)
         for checklist in checklists().values():
             for item in checklist.items:
                 applies, short = evaluate(item, context, "")

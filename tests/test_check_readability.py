@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from policygen.htmltext import html_text
-from policygen.readability import score, syllables
+from policygen.readability import is_sentence, prose_text, score, syllables
 
 
 @pytest.mark.parametrize(("word", "count"), [
@@ -46,3 +46,22 @@ def test_html_text_ends_a_line_at_each_block() -> None:
 
 def test_empty_text_is_trivially_easy() -> None:
     assert score("").words == 0 and score("").reading_ease == 100.0
+
+
+def test_prose_leaves_out_list_entries_that_are_names_not_sentences() -> None:
+    html = ("<p>We protect your data with these safeguards:</p><ul><li>Administrative safeguards</li>"
+            "<li>Account: Name, Email address, Mobile number.</li>"
+            "<li>We check every request before we answer it.</li></ul>")
+    assert prose_text(html).splitlines() == ["We protect your data with these safeguards:",
+                                             "We check every request before we answer it."]
+    assert score(prose_text(html)).reading_ease > score(html_text(html)).reading_ease
+
+
+@pytest.mark.parametrize(("entry", "sentence"), [
+    ("Email address", False),
+    ("Device Information: Device model, Operating system version, IP address, App version.", False),
+    ("Access: you can ask for a copy of the data we hold about you, and we send it within a month.", True),
+    ("We keep logs for 30 days.", True),
+])
+def test_a_list_entry_is_prose_only_when_it_is_a_sentence(entry: str, sentence: bool) -> None:
+    assert is_sentence(entry) is sentence

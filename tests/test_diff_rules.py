@@ -45,8 +45,8 @@ BASE: dict[str, Any] = {
               "permissions": [{"id": "camera", "reason": "To scan receipts", "optional": True}]}],
     "recipients": [{"id": "hosting", "category": "Cloud hosting providers", "names": ["Hostco"],
                     "location": "United Kingdom", "purposes": ["service"]}],
-    "transfers": [{"id": "us", "destination": "the United States", "mechanism": ["Standard contractual clauses"],
-                   "recipients": ["hosting"]}],
+    "transfers": [{"id": "us", "destination": "the United States", "leaves": "eu", "safeguards": ["eu-sccs-2021"],
+                   "mechanism": ["Standard contractual clauses"], "recipients": ["hosting"]}],
     "retention": {
         "summary": "We keep data only as long as needed.",
         "periods": [
@@ -243,6 +243,16 @@ CASES: list[Case] = [
     Case("transfer mechanism added", append(lambda d: d["transfers"][0]["mechanism"], "Binding corporate rules"),
          "transfers[us].mechanism", ("added", "material", "transfer-mechanism"),
          ("removed", "material", "transfer-mechanism")),
+    Case("transfer tool added", append(lambda d: d["transfers"][0]["safeguards"], "eu-us-dpf"),
+         "transfers[us].safeguards", ("added", "material", "transfer-safeguard"),
+         ("removed", "material", "transfer-safeguard")),
+    Case("transfer leaves another regime",
+         sequence(set_(lambda d: d["transfers"][0], "leaves", "uk"),
+                  set_(lambda d: d["transfers"][0], "safeguards", ["uk-idta"])),
+         "transfers[us].leaves", ("changed", "material", "transfer-regime"), None),
+    Case("transfer regime no longer stated",
+         sequence(set_(lambda d: d["transfers"][0], "leaves", None), set_(lambda d: d["transfers"][0], "safeguards", None)),
+         "transfers[us].leaves", ("removed", "material", "transfer-regime"), ("added", "material", "transfer-regime")),
     Case("transfer destination changed", set_(lambda d: d["transfers"][0], "destination", "China"),
          "transfers[us].destination", ("changed", "material", "transfer-destination"), None),
     Case("transferred to another recipient",
@@ -421,6 +431,17 @@ def test_children_directed_at_them_from_the_start_needs_consent(rules: RuleSet) 
     after["children"] = {"min_age": 13, "directed_at_children": True, "consent": "parental"}
     found = at(diff_facts(tenant(before), tenant(after), rules), "children")
     assert (found.change, found.tier, found.rule) == ("added", "consent", "children-directed-added")
+
+
+def test_a_changed_transfer_tool_is_material_and_named_in_words(rules: RuleSet) -> None:
+    after = copy.deepcopy(BASE)
+    after["transfers"][0]["safeguards"] = ["eu-us-dpf"]
+    found = [f for f in diff_facts(tenant(BASE), tenant(after), rules) if f.path == "transfers[us].safeguards"]
+    assert {(f.change, f.tier, f.rule) for f in found} == {("added", "material", "transfer-safeguard"),
+                                                           ("removed", "material", "transfer-safeguard")}
+    said = " ".join(f.says for f in found)
+    assert "the EU-US Data Privacy Framework" in said and "Standard Contractual Clauses" in said
+    assert "eu-us-dpf" not in said
 
 
 def test_the_table_covers_every_rule_and_change_kind_of_the_defaults(rules: RuleSet) -> None:

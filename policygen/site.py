@@ -21,6 +21,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -129,6 +130,33 @@ class BuildReport:
     rendered: int = 0  # document pages rendered in this build (not reused)
     tenants: list[str] = field(default_factory=list)
     rendered_tenants: list[str] = field(default_factory=list)
+    seconds: float = 0.0  # wall time of the build
+
+    @property
+    def reused_tenants(self) -> list[str]:
+        rendered = set(self.rendered_tenants)
+        return [slug for slug in self.tenants if slug not in rendered]
+
+    def tally(self) -> str:
+        """Counts, never names: one line whether the site has three tenants or a hundred thousand."""
+        return f"{len(self.rendered_tenants):,} rendered, {len(self.reused_tenants):,} reused"
+
+    def summary(self) -> str:
+        return (f"Built {counted(len(self.tenants), 'tenant')} in {self.seconds:.2f} s ({self.tally()}): "
+                f"{files_written(self.outputs)}, in {self.out}")
+
+    def names(self) -> list[str]:
+        """The tenants by name, for --verbose."""
+        return [f"rendered: {', '.join(self.rendered_tenants) or 'none'}",
+                f"reused: {', '.join(self.reused_tenants) or 'none'}"]
+
+
+def counted(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def files_written(outputs: list[Output]) -> str:
+    return f"{counted(len(outputs), 'file')} ({counted(sum(1 for o in outputs if o.path.endswith('.html')), 'page')})"
 
 
 def document_title(project: Project, tenant: TenantSource, doc_id: str) -> str:
@@ -511,13 +539,14 @@ class Builder:
         self._results: dict[str, TenantResult] = {}
 
     def build(self) -> BuildReport:
+        started = time.perf_counter()
         # The build date decides which release is in force, so it is fixed once and is part of every key.
         options = replace(self.options, today=self.options.today or utc_today())
         problems = Collector()
         project = load_base(self.root, problems)
         if problems.problems:
             load_project(self.root, options.tenants)  # raises with the tenants' problems reported too
-        slugs = select_tenants(project.root, options.tenants)
+        slugs = self.scope(select_tenants(project.root, options.tenants))
         out = check_out_dir(self.out_arg if self.out_arg is not None else project.root / "build", project.reserved)
         theme = Theme(project.root, project.config.theme)
         theme_digest = theme.digest()
@@ -555,18 +584,23 @@ class Builder:
                     results[slug] = carried
 
         ordered = [results[slug] for slug in sorted(results)]
-        outputs: list[Output] = list(theme.assets())
-        for result in ordered:
-            outputs.extend(result.outputs)
-        views = [r.view for r in ordered]
-        outputs.extend(site_outputs(project, theme, views, options, outputs))
-        outputs.append(manifest(outputs, {"tenants": {r.slug: tenant_entry(r.view, r.key) for r in ordered}}))
+        outputs = self.assemble(project, theme, ordered, options)
         write_site(out, outputs)
         self._results = {r.slug: r for r in ordered if r.slug in slugs}
         rendered = [r for r in ordered if r.rendered]
         return BuildReport(out=out, outputs=outputs,
                            rendered=sum(1 for r in rendered for o in r.outputs if o.kind == "page"),
-                           tenants=sorted(results), rendered_tenants=[r.slug for r in rendered])
+                           tenants=sorted(results), rendered_tenants=[r.slug for r in rendered],
+                           seconds=time.perf_counter() - started)
+
+    def scope(self, slugs: list[str]) -> list[str]:
+        """The tenants this build renders, of those selected (a shard build takes its part: policygen/shards.py)."""
+        return slugs
+
+    def assemble(self, project: Project, theme: Theme, results: list[TenantResult],
+                 options: BuildOptions) -> list[Output]:
+        """Every file of the output, from the tenants' results in slug order."""
+        return site_files(project, theme, results, options)
 
     def _run(self, step: Step, slugs: list[str]) -> list[tuple[str, Reusable | TenantResult | list[Problem]]]:
         jobs = step.options.jobs or os.cpu_count() or 1
@@ -586,6 +620,19 @@ class Builder:
                 if self.progress is not None:
                     self.progress(len(done), len(slugs))
         return done
+
+
+def site_files(project: Project, theme: Theme, results: list[TenantResult], options: BuildOptions) -> list[Output]:
+    """The whole site from its tenants' results (in slug order): theme files, tenant files, site files, manifest.
+
+    A build and `policygen merge` (policygen/shards.py) both make the site here, so they agree byte for byte.
+    """
+    outputs: list[Output] = list(theme.assets())
+    for result in results:
+        outputs.extend(result.outputs)
+    outputs.extend(site_outputs(project, theme, [r.view for r in results], options, outputs))
+    outputs.append(manifest(outputs, {"tenants": {r.slug: tenant_entry(r.view, r.key) for r in results}}))
+    return outputs
 
 
 def site_outputs(project: Project, theme: Theme, views: list[TenantView], options: BuildOptions,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import json
 import re
 import time
@@ -31,12 +32,12 @@ from typing import Callable, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from . import __version__
-from .deps import code_digest, library_digest, project_digest, settings_digest, tenant_key
+from .deps import code_digest, library_digest, settings_digest, tenant_key
 from .errors import Collector, InputError, Problem, UsageError
 from .facts import SLUG
 from .output import KINDS, Output, check_out_dir, manifest, write_site
 from .project import RESERVED_SLUGS, Project, load_base, tenant_digest, tenant_folder, tenant_slugs
-from .site import (BuildOptions, BuildReport, Builder, TenantResult, counted, files_written, site_files,
+from .site import (BuildOptions, BuildReport, Builder, TenantResult, counted, files_written, shared_key, site_files,
                    tenant_entry, utc_today, view_from_entry)
 from .theme import Theme
 from .yamlfile import format_path
@@ -96,9 +97,9 @@ class Inputs(BaseModel):
                 if getattr(self, field_name) != getattr(project, field_name)]
 
 
-PROJECT_INPUTS = {"policygen": "policygen version", "code": "policygen's code", "settings": "settings "
-                  "(policygen.yaml, rules.yaml)", "theme": "theme", "library": "clause library (content/)",
-                  "tenants": "list of tenants (tenants/)"}
+PROJECT_INPUTS = {"policygen": "the policygen version", "code": "policygen's code", "settings": "the settings "
+                  "(policygen.yaml, rules.yaml)", "theme": "the theme", "library": "the clause library (content/)",
+                  "tenants": "the list of tenants (tenants/)"}
 
 
 def site_inputs(project: Project, theme: Theme, today: dt.date, drafts: bool) -> Inputs:
@@ -371,10 +372,9 @@ def merge(root: Path, folders: list[Path], out: Path | None = None) -> MergeRepo
     options = BuildOptions(today=first.record.inputs.today, drafts=first.record.inputs.drafts)
     whole = _one_of_each(parts, problems)
     expected = site_inputs(project, theme, first.record.inputs.today, first.record.inputs.drafts)
-    _same_inputs(project, whole, first, expected, problems)
+    _same_inputs(whole, first, expected, problems)
     problems.raise_if_any()
-    _tenants_as_built(project, whole, project_digest(project, expected.theme, f"{options.today}|{options.drafts}"),
-                      problems)
+    _tenants_as_built(project, whole, shared_key(project, expected.theme, options), problems)
     problems.raise_if_any()
     results = sorted((r for part in whole for r in _results(part, problems)), key=lambda r: r.slug)
     problems.raise_if_any()
@@ -407,24 +407,26 @@ def _one_of_each(parts: list[Part], problems: Collector) -> list[Part]:
                                       hint="give each shard's folder once"))
         else:
             by_index[part.shard.index] = part
-    missing = [f"{i}/{count}" for i in range(1, count + 1) if i not in by_index]
+    missing = count - len(by_index)
     if missing:
-        shown = ", ".join(missing[:MAX_SHOWN]) + (f" and {len(missing) - MAX_SHOWN:,} more" if len(missing) > MAX_SHOWN
-                                                  else "")
-        problems.add(Problem(f"shard{'s' if len(missing) > 1 else ''} {shown} missing: a site needs all {count} shards",
+        # The first few missing, found without walking a count a damaged manifest may make huge.
+        first = list(itertools.islice((i for i in itertools.count(1) if i not in by_index), min(missing, MAX_SHOWN)))
+        shown = ", ".join(f"{i}/{count}" for i in first) + (f" and {missing - len(first):,} more" if missing > len(first)
+                                                            else "")
+        problems.add(Problem(f"shard{'s' if missing > 1 else ''} {shown} missing: a site needs all {count:,} shards",
                              expected=f"the output folders of shards 1/{count} to {count}/{count}",
-                             suggestion=f"give the folder `policygen build --shard {missing[0]}` wrote"))
+                             suggestion=f"give the folder `policygen build --shard {first[0]}/{count}` wrote"))
     return [by_index[i] for i in sorted(by_index)]
 
 
-def _same_inputs(project: Project, parts: list[Part], first: Part, expected: Inputs, problems: Collector) -> None:
+def _same_inputs(parts: list[Part], first: Part, expected: Inputs, problems: Collector) -> None:
     """Each shard built from this project's inputs, and all with the first one's --today and --drafts."""
     for part in parts:
         built = part.record.inputs
         differ = built.differences(expected)
         if differ:
             problems.add(part.problem("shard.inputs", f"shard {part.shard} was built from other inputs than this "
-                                      f"project has: its {', '.join(differ)} differ{'s' if len(differ) == 1 else ''}",
+                                      f"project's: {', '.join(differ)} differ{'s' if len(differ) == 1 else ''}",
                                       expected="shards built from this checkout, with this policygen",
                                       hint=f"build shard {part.shard} again here, or merge in the checkout it was "
                                            "built from"))

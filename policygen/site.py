@@ -415,6 +415,11 @@ def view_from_entry(slug: str, entry: dict[str, Any]) -> TenantView:
     return TenantView(slug, entry["name"], entry["legal_name"], entry["logo"], entry["accent"], docs)
 
 
+def shared_key(project: Project, theme_digest: str, options: BuildOptions) -> str:
+    """The part of every tenant's input key that all tenants share, for a build with these options."""
+    return project_digest(project, theme_digest, f"{options.today}|{options.drafts}")
+
+
 @dataclass
 class TenantResult:
     slug: str
@@ -558,7 +563,7 @@ class Builder:
             self._renderer = ClauseRenderer(project.content)
         previous = Previous(out)
         step = Step(project, theme, self._renderer, options,
-                    project_digest(project, theme_digest, f"{options.today}|{options.drafts}"),
+                    shared_key(project, theme_digest, options),
                     {slug: (str(entry.get("inputs")), tuple(str(d.get("id")) for d in entry.get("documents", [])))
                      for slug, entry in previous.tenants.items()})
 

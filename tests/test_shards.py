@@ -188,7 +188,7 @@ def test_merge_refuses_shards_built_from_another_theme_or_library(split: tuple[P
     assert len(problems) == 2
     for k, problem in zip((1, 2), problems):
         assert problem.startswith(f"shards/part-{k}/manifest.json: error: shard.inputs: shard {k}/2 was built from "
-                                  "other inputs than this project has: its theme, clause library (content/) differ")
+                                  "other inputs than this project's: the theme, the clause library (content/) differ")
 
 
 def test_merge_refuses_a_file_changed_since_its_shard_was_built(split: tuple[Path, list[Path]], tmp_path: Path) -> None:
@@ -395,3 +395,16 @@ def test_the_init_workflow_builds_shards_side_by_side_and_merges_them_into_the_s
     held = [json.loads((tmp_path / "ci" / "artifacts" / f"shard-{k}" / "manifest.json").read_bytes())["tenants"]
             for k in matrix]
     assert sum(1 for tenants in held if tenants) >= 2
+
+
+def test_a_manifest_claiming_a_billion_shards_is_refused_at_once(split: tuple[Path, list[Path]],
+                                                                tmp_path: Path) -> None:
+    project, folders = split
+    rewrite_manifest(folders[0], lambda data: data.update(files=[], tenants={}, shard={**data["shard"], "count": 10**12}))
+    problems = refusal(project, folders[:1], tmp_path / "site")
+    assert problems[0] == ("error: shards 2/1000000000000, 3/1000000000000, 4/1000000000000, 5/1000000000000, "
+                           "6/1000000000000, 7/1000000000000, 8/1000000000000, 9/1000000000000, 10/1000000000000, "
+                           "11/1000000000000 and 999,999,999,989 more missing: a site needs all 1,000,000,000,000 "
+                           "shards\n    expected: the output folders of shards 1/1000000000000 to "
+                           "1000000000000/1000000000000\n    hint: give the folder `policygen build --shard "
+                           "2/1000000000000` wrote")

@@ -34,7 +34,8 @@ def code_digest() -> str:
 def project_digest(project: Project, theme_digest: str, options: str) -> str:
     """Everything every tenant depends on."""
     h = hashlib.sha256()
-    for part in (code_digest(), theme_digest, options, settings_digest(project), *sorted(project.library.partials.values())):
+    partials = sorted(project.library.partials.values())
+    for part in (code_digest(), theme_digest, options, settings_digest(project), *partials):
         h.update(part.encode() + b"\0")
     return h.hexdigest()
 

@@ -219,7 +219,8 @@ class ShardReport:
 
     def summary(self) -> list[str]:
         return [self.build.summary(),
-                f"Shard {self.shard} holds {len(self.build.tenants):,} of the project's {counted(self.total, 'tenant')}; "
+                f"Shard {self.shard} holds {len(self.build.tenants):,} of the project's "
+                f"{counted(self.total, 'tenant')}; "
                 "it is not a publishable site: `policygen merge` joins the shards into one."]
 
 
@@ -411,8 +412,8 @@ def _one_of_each(parts: list[Part], problems: Collector) -> list[Part]:
     if missing:
         # The first few missing, found without walking a count a damaged manifest may make huge.
         first = list(itertools.islice((i for i in itertools.count(1) if i not in by_index), min(missing, MAX_SHOWN)))
-        shown = ", ".join(f"{i}/{count}" for i in first) + (f" and {missing - len(first):,} more" if missing > len(first)
-                                                            else "")
+        more = missing - len(first)
+        shown = ", ".join(f"{i}/{count}" for i in first) + (f" and {more:,} more" if more else "")
         problems.add(Problem(f"shard{'s' if missing > 1 else ''} {shown} missing: a site needs all {count:,} shards",
                              expected=f"the output folders of shards 1/{count} to {count}/{count}",
                              suggestion=f"give the folder `policygen build --shard {first[0]}/{count}` wrote"))

@@ -400,7 +400,8 @@ def test_the_init_workflow_builds_shards_side_by_side_and_merges_them_into_the_s
 def test_a_manifest_claiming_a_billion_shards_is_refused_at_once(split: tuple[Path, list[Path]],
                                                                 tmp_path: Path) -> None:
     project, folders = split
-    rewrite_manifest(folders[0], lambda data: data.update(files=[], tenants={}, shard={**data["shard"], "count": 10**12}))
+    rewrite_manifest(folders[0], lambda data: data.update(files=[], tenants={},
+                                                          shard={**data["shard"], "count": 10**12}))
     problems = refusal(project, folders[:1], tmp_path / "site")
     assert problems[0] == ("error: shards 2/1000000000000, 3/1000000000000, 4/1000000000000, 5/1000000000000, "
                            "6/1000000000000, 7/1000000000000, 8/1000000000000, 9/1000000000000, 10/1000000000000, "

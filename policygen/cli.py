@@ -6,12 +6,15 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 import click
 
 from . import __version__
 from .errors import InputError, UsageError, escape, printable, undecodable
+
+if TYPE_CHECKING:
+    from .shards import Shard
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -134,28 +137,71 @@ def cli(click_ctx: click.Context, project: Path | None, debug: bool, quiet: bool
     click_ctx.obj = Context(project, debug, quiet, verbose)
 
 
+def parse_shard(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Shard | None:
+    if value is None:
+        return None
+    from .shards import Shard
+
+    try:
+        return Shard.parse(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 @cli.command()
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Output folder (default: build/ in the project).")
 @click.option("--tenant", "-t", "tenants", multiple=True, metavar="SLUG", help="Build only this tenant (repeatable).")
 @click.option("--today", callback=parse_date, metavar="YYYY-MM-DD", help="The build date, for reproducible builds.")
 @click.option("--drafts", is_flag=True, help="Also render unreleased edits as marked drafts.")
+@click.option("--shard", callback=parse_shard, metavar="K/N",
+              help="Build only part K of N of the tenants, for `policygen merge` (not a publishable site).")
 @click.pass_obj
-def build(ctx: Context, out: Path | None, tenants: tuple[str, ...], today: dt.date | None, drafts: bool) -> None:
-    """Build the static site."""
+def build(ctx: Context, out: Path | None, tenants: tuple[str, ...], today: dt.date | None, drafts: bool,
+          shard: Shard | None) -> None:
+    """Build the static site (or one shard of it)."""
     from .progress import progress_bar
+    from .shards import build_shard
     from .site import BuildOptions, build as do_build
 
     def action() -> None:
+        options = BuildOptions(list(tenants) or None, today, drafts)
         with progress_bar("Building", ctx.quiet) as progress:
-            report = do_build(ctx.root(), out, BuildOptions(list(tenants) or None, today, drafts), progress)
+            if shard is None:
+                report = do_build(ctx.root(), out, options, progress)
+                lines = [report.summary(), f"Open {report.out / 'index.html'}"]
+            else:
+                part = build_shard(ctx.root(), out, options, shard, progress)
+                report, lines = part.build, part.summary()
         if ctx.verbose:
             for item in report.outputs:
                 click.echo(f"  {item.kind:8} {item.path}")
+            for line in report.names():
+                click.echo(line)
         if report.dropped:
             ctx.say(f"Removed from the site (their folders are gone): {', '.join(report.dropped)}")
-        ctx.say(f"Built {len(report.tenants)} tenant(s), {report.rendered} page(s) rendered, "
-                f"{len(report.outputs)} files in {report.out}")
+        for line in lines:
+            ctx.say(line)
+
+    run(ctx, action)
+
+
+@cli.command()
+@click.argument("folders", nargs=-1, required=True, metavar="DIR...",
+                type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Output folder (default: build/ in the project).")
+@click.pass_obj
+def merge(ctx: Context, folders: tuple[Path, ...], out: Path | None) -> None:
+    """Join the outputs of `policygen build --shard K/N`, one folder per shard, into the site."""
+    from .shards import merge as do_merge
+
+    def action() -> None:
+        report = do_merge(ctx.root(), list(folders), out)
+        if ctx.verbose:
+            for item in report.outputs:
+                click.echo(f"  {item.kind:8} {item.path}")
+        ctx.say(report.summary())
         ctx.say(f"Open {report.out / 'index.html'}")
 
     run(ctx, action)

@@ -35,11 +35,28 @@ def code_digest() -> str:
 def project_digest(project: Project, theme_digest: str, options: str) -> str:
     """Everything every tenant depends on."""
     h = hashlib.sha256()
-    for part in (code_digest(), theme_digest, options, *sorted(project.library.partials.values())):
+    partials = sorted(project.library.partials.values())
+    for part in (code_digest(), theme_digest, options, settings_digest(project), *partials):
         h.update(part.encode() + b"\0")
+    return h.hexdigest()
+
+
+def settings_digest(project: Project) -> str:
+    """The project's settings files (policygen.yaml, rules.yaml)."""
+    h = hashlib.sha256()
     for name in PROJECT_FILES:
         file = project.root / name
         h.update(name.encode() + b"\0" + hashed_content(project.root, file) + b"\0")
+    return h.hexdigest()
+
+
+def library_digest(project: Project) -> str:
+    """The whole clause library: every document's clauses and every shared partial."""
+    h = hashlib.sha256()
+    for name, digest in sorted(project.library.partials.items()):
+        h.update(name.encode() + b"\0" + digest.encode() + b"\0")
+    for doc_id, doc in sorted(project.library.documents.items()):
+        h.update(doc_id.encode() + b"\0" + doc.digest.encode() + b"\0")
     return h.hexdigest()
 
 

@@ -63,6 +63,19 @@ class Output:
             entry["app"] = self.app
         return entry
 
+    @classmethod
+    def from_entry(cls, entry: dict[str, object], data: bytes, origin: Path | None = None) -> Output:
+        """The output a manifest entry describes (the inverse of entry()), with its bytes read back."""
+        effective = entry.get("effective")
+        return cls(str(entry["path"]), str(entry["kind"]), data, tenant=_text(entry.get("tenant")),
+                   document=_text(entry.get("document")), version=_text(entry.get("version")),
+                   effective=dt.date.fromisoformat(str(effective)) if effective else None,
+                   app=_text(entry.get("app")), origin=origin)
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
 
 def check_out_dir(out: Path, reserved: Iterable[Path]) -> Path:
     """Refuse an output folder that is, contains or lies inside a source folder of the project,

@@ -41,7 +41,7 @@ from watchdog.observers.polling import PollingObserver
 
 from .editorfiles import is_editor_file
 from .errors import InputError, Problem, UsageError
-from .site import BuildOptions, BuildReport, Builder
+from .site import BuildOptions, BuildReport, Builder, counted
 
 WATCHED = ("content", "themes", "layouts", "static", "tenants")
 PROJECT_FILES = ("policygen.yaml",)
@@ -122,8 +122,9 @@ class LiveState:
 class Rebuilder:
     """Runs builds one at a time, after a burst of changes has gone quiet."""
 
-    def __init__(self, root: Path, options: ServeOptions, state: LiveState, log: Log) -> None:
+    def __init__(self, root: Path, options: ServeOptions, state: LiveState, log: Log, verbose: bool = False) -> None:
         self.root = root
+        self.verbose = verbose  # name the tenants rebuilt, not only count them
         self.state = state
         self.log = log
         self.debounce = options.debounce
@@ -165,9 +166,12 @@ class Rebuilder:
         self.out = report.out
         self.last = report
         ms = (time.perf_counter() - started) * 1000
-        what = ", ".join(report.rendered_tenants) if report.rendered_tenants else "nothing re-rendered"
         cause = f" after {_names(changed, self.root)}" if changed else ""
-        self.log(f"built in {ms:.0f} ms{cause}: {what} ({report.rendered} page(s))", False)
+        self.log(f"built in {ms:.0f} ms{cause}: tenants {report.tally()} ({counted(report.rendered, 'page')} rendered)",
+                 False)
+        if self.verbose:
+            for line in report.names():
+                self.log(line, False)
         self.state.built()
         return report
 
@@ -703,7 +707,7 @@ class Session:
         self.root = root.resolve()
         self.options = options
         self.state = LiveState()
-        self.rebuilder = Rebuilder(self.root, options, self.state, log)
+        self.rebuilder = Rebuilder(self.root, options, self.state, log, verbose)
         self.watcher = Watcher(self.root, options.poll, self.rebuilder.changed)
         try:
             self.server = LiveServer((options.host, options.port), self.root, self.rebuilder, self.state, verbose)

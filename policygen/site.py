@@ -23,6 +23,7 @@ import multiprocessing
 import os
 import shutil
 import stat
+import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -138,6 +139,33 @@ class BuildReport:
     tenants: list[str] = field(default_factory=list)
     rendered_tenants: list[str] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)  # with --tenant: tenants of the previous output whose folder is gone
+    seconds: float = 0.0  # wall time of the build
+
+    @property
+    def reused_tenants(self) -> list[str]:
+        rendered = set(self.rendered_tenants)
+        return [slug for slug in self.tenants if slug not in rendered]
+
+    def tally(self) -> str:
+        """Counts, never names: one line whether the site has three tenants or a hundred thousand."""
+        return f"{len(self.rendered_tenants):,} rendered, {len(self.reused_tenants):,} reused"
+
+    def summary(self) -> str:
+        return (f"Built {counted(len(self.tenants), 'tenant')} in {self.seconds:.2f} s ({self.tally()}): "
+                f"{files_written(self.outputs)}, in {self.out}")
+
+    def names(self) -> list[str]:
+        """The tenants by name, for --verbose."""
+        return [f"rendered: {', '.join(self.rendered_tenants) or 'none'}",
+                f"reused: {', '.join(self.reused_tenants) or 'none'}"]
+
+
+def counted(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def files_written(outputs: list[Output]) -> str:
+    return f"{counted(len(outputs), 'file')} ({counted(sum(1 for o in outputs if o.path.endswith('.html')), 'page')})"
 
 
 def document_title(project: Project, tenant: TenantSource, doc_id: str) -> str:
@@ -444,6 +472,11 @@ def view_from_entry(slug: str, entry: dict[str, Any]) -> TenantView:
     return TenantView(slug, entry["name"], entry["legal_name"], entry["logo"], entry["accent"], docs)
 
 
+def shared_key(project: Project, theme_digest: str, options: BuildOptions) -> str:
+    """The part of every tenant's input key that all tenants share, for a build with these options."""
+    return project_digest(project, theme_digest, f"{options.today}|{options.drafts}")
+
+
 @dataclass
 class TenantResult:
     slug: str
@@ -707,13 +740,14 @@ class Builder:
         self.discard: Discard = shutil.rmtree  # what removes the previous output once the new one is in place
 
     def build(self) -> BuildReport:
+        started = time.perf_counter()
         # The build date decides which release is in force, so it is fixed once and is part of every key.
         options = replace(self.options, today=self.options.today or utc_today())
         problems = Collector()
         project = load_base(self.root, problems)
         if problems.problems:
             load_project(self.root, options.tenants)  # raises with the tenants' problems reported too
-        slugs = select_tenants(project.root, options.tenants)
+        slugs = self.scope(select_tenants(project.root, options.tenants))
         out = check_out_dir(self.out_arg if self.out_arg is not None else project.root / "build", project.reserved)
         theme = Theme(project.root, project.config.theme)
         theme_digest = theme.digest()
@@ -727,7 +761,7 @@ class Builder:
         if previous.damaged is not None:
             problems.add(previous.damaged)
         step = Step(project, theme, self._renderer, options,
-                    project_digest(project, theme_digest, f"{options.today}|{options.drafts}"),
+                    shared_key(project, theme_digest, options),
                     {slug: (str(entry.get("inputs")), tuple(str(d.get("id")) for d in entry.get("documents", [])))
                      for slug, entry in previous.tenants.items()},
                     previous.published, previous.file, committed_releases(project.root))
@@ -760,18 +794,23 @@ class Builder:
                     results[slug] = carried
 
         ordered = [results[slug] for slug in sorted(results)]
-        outputs: list[Output] = list(theme.assets())
-        for result in ordered:
-            outputs.extend(result.outputs)
-        views = [r.view for r in ordered]
-        outputs.extend(site_outputs(project, theme, views, options, outputs))
-        outputs.append(manifest(outputs, {"tenants": {r.slug: tenant_entry(r.view, r.key, r.releases) for r in ordered}}))
+        outputs = self.assemble(project, theme, ordered, options)
         write_site(out, outputs, self.discard)
         self._results = {r.slug: r for r in ordered if r.slug in slugs}
         rendered = [r for r in ordered if r.rendered]
         return BuildReport(out=out, outputs=outputs,
                            rendered=sum(1 for r in rendered for o in r.outputs if o.kind == "page"),
-                           tenants=sorted(results), rendered_tenants=[r.slug for r in rendered], dropped=dropped)
+                           tenants=sorted(results), rendered_tenants=[r.slug for r in rendered], dropped=dropped,
+                           seconds=time.perf_counter() - started)
+
+    def scope(self, slugs: list[str]) -> list[str]:
+        """The tenants this build renders, of those selected (a shard build takes its part: policygen/shards.py)."""
+        return slugs
+
+    def assemble(self, project: Project, theme: Theme, results: list[TenantResult],
+                 options: BuildOptions) -> list[Output]:
+        """Every file of the output, from the tenants' results in slug order."""
+        return site_files(project, theme, results, options)
 
     def _run(self, step: Step, slugs: list[str]) -> list[tuple[str, Reusable | TenantResult | list[Problem]]]:
         # Unchanged tenants are found here, in this process, against this builder's warm results; only the
@@ -803,6 +842,19 @@ class Builder:
     def _report(self, done: int, total: int) -> None:
         if self.progress is not None and total:
             self.progress(done, total)
+
+
+def site_files(project: Project, theme: Theme, results: list[TenantResult], options: BuildOptions) -> list[Output]:
+    """The whole site from its tenants' results (in slug order): theme files, tenant files, site files, manifest.
+
+    A build and `policygen merge` (policygen/shards.py) both make the site here, so they agree byte for byte.
+    """
+    outputs: list[Output] = list(theme.assets())
+    for result in results:
+        outputs.extend(result.outputs)
+    outputs.extend(site_outputs(project, theme, [r.view for r in results], options, outputs))
+    outputs.append(manifest(outputs, {"tenants": {r.slug: tenant_entry(r.view, r.key, r.releases) for r in results}}))
+    return outputs
 
 
 def site_outputs(project: Project, theme: Theme, views: list[TenantView], options: BuildOptions,

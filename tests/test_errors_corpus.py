@@ -19,6 +19,8 @@ case.yaml keys:
     generate: [{path, head, body, times, tail}] text built as head + body*times + tail
     outside:  {path: text} files written beside the project, in a folder named outside/
     symlink:  {path: target} symlinks to create; "{outside}" in a target is that folder
+    before:   [args, ...] commands that must succeed before `args` runs, in the project as broken
+              (e.g. the shard builds a `merge` case joins); the same placeholders as args
     stderr:   the exact expected stderr ("{project}" and "{outside}" stand for their absolute paths)
 """
 
@@ -53,6 +55,7 @@ class Case:
     generate: list[dict[str, Any]] = field(default_factory=list)
     outside: dict[str, str] = field(default_factory=dict)
     symlink: dict[str, str] = field(default_factory=dict)
+    before: list[list[str]] = field(default_factory=list)
 
     @classmethod
     def read(cls, folder: Path) -> "Case":
@@ -104,9 +107,15 @@ def make_project(case: Case, tmp: Path) -> tuple[Path, Path]:
 def run_case(case: Case, tmp: Path) -> tuple[int, str, BaseException | None, Path]:
     project, outside = make_project(case, tmp)
     out = tmp / "site"
-    args = ["-C", str(project), *(a.replace("{out}", str(out)).replace("{project}", str(project))
-                                  .replace("{outside}", str(outside)) for a in case.args)]
-    result = CliRunner().invoke(cli, args, prog_name="policygen", catch_exceptions=True)
+
+    def command(given: list[str]) -> list[str]:
+        return ["-C", str(project), *(a.replace("{out}", str(out)).replace("{project}", str(project))
+                                      .replace("{outside}", str(outside)) for a in given)]
+
+    for given in case.before:
+        done = CliRunner().invoke(cli, command(given), prog_name="policygen", catch_exceptions=True)
+        assert done.exit_code == 0, f"{case.name}: before: {given}: {done.output}"
+    result = CliRunner().invoke(cli, command(case.args), prog_name="policygen", catch_exceptions=True)
     stderr = result.stderr.replace(str(project.resolve()), "{project}").replace(str(outside.resolve()), "{outside}")
     return result.exit_code, stderr, result.exception if not isinstance(result.exception, SystemExit) else None, out
 

@@ -52,28 +52,32 @@ def test_init_creates_a_project_that_builds_and_checks_unchanged(tmp_path: Path)
     assert result.exit_code == 0 and result.count("warning") == 0
 
 
-def test_init_workflow_runs_check_diff_and_build(tmp_path: Path) -> None:
+def test_init_workflow_runs_check_diff_then_shard_builds_and_a_merge(tmp_path: Path) -> None:
     init(tmp_path / "p")
     workflow = yaml.safe_load((tmp_path / "p/.github/workflows/policy.yml").read_text(encoding="utf-8"))
-    runs = " ".join(step.get("run", "") for step in workflow["jobs"]["policy"]["steps"])
-    assert "policygen check" in runs
-    assert "policygen diff" in runs and "--fail-on material" in runs
-    assert "policygen build" in runs
-    assert "__VERSION__" not in runs and "policygen==" in runs
+    runs = {name: " ".join(step.get("run", "") for step in job["steps"]) for name, job in workflow["jobs"].items()}
+    assert "policygen check" in runs["check"]
+    assert "policygen diff" in runs["check"] and "--fail-on material" in runs["check"]
+    assert "policygen build" in runs["shard"] and "--shard" in runs["shard"]
+    assert "policygen merge" in runs["site"]
+    assert all("__VERSION__" not in run and "policygen==" in run for run in runs.values())
+    # The whole run, jobs and artifacts, is tested in tests/test_shards.py.
 
 
-def test_init_workflow_steps_pass_in_the_new_project(tmp_path: Path) -> None:
-    """Run the workflow's own shell steps (all but installing policygen) in the project it came with."""
+def test_init_workflow_check_steps_pass_in_the_new_project(tmp_path: Path) -> None:
+    """Run the check job's own shell steps (all but installing policygen) in the project it came with."""
     init(tmp_path / "p")
     workflow = yaml.safe_load((tmp_path / "p/.github/workflows/policy.yml").read_text(encoding="utf-8"))
-    steps = [s["run"] for s in workflow["jobs"]["policy"]["steps"] if "run" in s and "pip install" not in s["run"]]
+    steps = [s["run"] for s in workflow["jobs"]["check"]["steps"] if "run" in s and "pip install" not in s["run"]]
     assert len(steps) == 3
-    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(tmp_path)}
+    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(tmp_path),
+           "GITHUB_OUTPUT": str(tmp_path / "github-output")}
     for script in steps:
         done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path / "p", env=env,
                               capture_output=True, text=True)
         assert done.returncode == 0, f"{script}\n{done.stdout}\n{done.stderr}"
-    assert (tmp_path / "p/build/example/privacy-policy/index.html").is_file()
+    today = (tmp_path / "github-output").read_text(encoding="utf-8")
+    assert today.startswith("today=") and dt.date.fromisoformat(today.removeprefix("today=").strip())
 
 
 def test_init_pre_commit_runs_check_on_facts_and_clauses(tmp_path: Path) -> None:

@@ -681,7 +681,7 @@ def _role_problems(tenant: "Tenant") -> list[Reference]:
                                       expected=f"role: {' or '.join(sorted(allowed))}, as organisation.role says",
                                       suggestion="set organisation.role to controller_and_processor when the organisation is both"))
         if role == "processor" and not named:
-            problems.append(Reference((*where, "role"), "role 'processor' does not say whom the data is processed for",
+            problems.append(Reference((*where, "role"), "role 'processor' does not name the organisation it acts for",
                                       expected=f"{key}: the organisation (the controller) that decides how it is used",
                                       suggestion=f"add '{key}:', e.g. {key}: The school that uses our service"))
     return problems

@@ -60,6 +60,7 @@ def test_a_role_stated_per_category_prints_in_the_data_and_controller_clauses(tm
 
 def test_a_role_stated_per_purpose_prints_with_whom_the_purpose_is_served_for(tmp_path: Path) -> None:
     text = page_text(tmp_path, BOTH, "both")
+    assert "Who decides how data is used for each purpose:" in text
     assert "Invoicing our customers. We decide how data is used for this purpose, as the data controller." in text
     assert ("Hosting the school's records. We serve this purpose as a data processor. "
             "Who decides on it: The school that uses our service.") in text
@@ -71,7 +72,7 @@ def test_a_role_not_stated_prints_nothing(tmp_path: Path) -> None:
     unstated = with_fact(unstated, "purposes", [
         {k: v for k, v in p.items() if k not in ("role", "controller")} for p in BOTH["purposes"]])
     text = page_text(tmp_path, unstated, "unstated")
-    for words in ("as its data controller", "on the owner's behalf", "Data we decide about", "Data we handle for",
+    for words in ("Who decides how data is used", "as its data controller", "on the owner's behalf", "Data we decide about", "Data we handle for",
                   "for this purpose", "Who decides on it"):
         assert words not in text
 

@@ -45,8 +45,9 @@ from .yamlfile import Located
 # Light and dark backgrounds of the snippet theme; the tenant's accent is adjusted to read on each.
 LIGHT_BG = "#ffffff"
 DARK_BG = "#16181b"
-FIRST_LAYER = "at-a-glance"  # the clause id of the privacy policy's summary (content/privacy-policy/)
 MIN_CONTRAST = 4.8  # a little above WCAG AA's 4.5, so rounding never tips a colour under it
+
+FIRST_LAYER = "at-a-glance"  # the clause id of the privacy policy's summary (content/privacy-policy/)
 
 
 class ClauseLike(Protocol):

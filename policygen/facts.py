@@ -267,6 +267,10 @@ class Source(Model):
     outside: Text | None = Field(None, description="Where the sources are based if outside the home region, as a sentence, e.g. 'Some are based outside the EEA.'")
 
 
+# Whether the organisation decides how data is used (controller) or handles it for someone who does (processor).
+Role = Literal["controller", "processor"]
+
+
 class DataCategory(Model):
     id: Id = Field(description="A stable id; DPV names fit, e.g. 'identifying', 'financial', 'usage'")
     name: Text
@@ -275,6 +279,7 @@ class DataCategory(Model):
     required: Flag | None = Field(None, description="People must give this data to use the service (Google Play: required or optional); unknown until set")
     sensitive: Flag = False
     owner: Text | None = Field(None, description="Who owns and controls this data when it is not us")
+    role: Role | None = Field(None, description="Our role for this data: controller, or processor for the owner named in owner; unknown until set")
     ccpa_category: Text | None = None
     sold: Flag | None = Field(None, description="Sold to third parties; unknown until set")
     shared: Flag | None = Field(None, description="Shared with third parties for advertising (Google Play: shared); unknown until set")
@@ -330,6 +335,8 @@ class Purpose(Model):
     lawful_bases: list[LawfulBasis] = []
     provision: Literal["required", "optional", "contractual", "statutory"] | None = None
     store_purpose: StorePurpose | None = Field(None, description="The app-store label purpose, when dpv does not say it, e.g. analytics")
+    role: Role | None = Field(None, description="Our role in this purpose: controller, or processor for the organisation named in controller; unknown until set")
+    controller: Text | None = Field(None, description="Who decides on this purpose when we serve it as their processor, e.g. 'The school that uses our service'")
 
 
 class Recipient(Model):
@@ -669,6 +676,7 @@ class Tenant(Model):
             for j, p in enumerate(r.purposes):
                 if p not in purposes:
                     problems.append(_unknown(("recipients", i, "purposes", j), p, purposes, "purposes"))
+        problems += _role_problems(self)
         recipients = {r.id for r in self.recipients}
         for i, t in enumerate(self.transfers):
             for j, r in enumerate(t.recipients):
@@ -713,6 +721,31 @@ class ReferenceProblems(ValueError):
     def __init__(self, problems: list[Reference]) -> None:
         super().__init__("; ".join(f"{format_path(p.path)}: {p.message}" for p in problems))
         self.problems = problems
+
+
+# organisation.role against a role stated per category or purpose: which part-roles each allows.
+_ROLES_ALLOWED = {"controller": {"controller"}, "processor": {"processor"}, "controller_and_processor": {"controller", "processor"}}
+
+
+def _role_problems(tenant: "Tenant") -> list[Reference]:
+    """A processor role names whom the data is processed for, and agrees with the organisation's own role."""
+    problems: list[Reference] = []
+    org_role = tenant.organisation.role
+    allowed = _ROLES_ALLOWED[org_role] if org_role else {"controller", "processor"}
+    stated: list[tuple[KeyPath, Role, str | None, str]] = [
+        *((("data_categories", i), c.role, c.owner, "owner") for i, c in enumerate(tenant.data_categories) if c.role),
+        *((("purposes", i), p.role, p.controller, "controller") for i, p in enumerate(tenant.purposes) if p.role),
+    ]
+    for where, role, named, key in stated:
+        if role not in allowed:
+            problems.append(Reference((*where, "role"), f"role '{role}' contradicts organisation.role '{org_role}'",
+                                      expected=f"role: {' or '.join(sorted(allowed))}, as organisation.role says",
+                                      suggestion="set organisation.role to controller_and_processor when the organisation is both"))
+        if role == "processor" and not named:
+            problems.append(Reference((*where, "role"), "role 'processor' does not name the organisation it acts for",
+                                      expected=f"{key}: the organisation (the controller) that decides how it is used",
+                                      suggestion=f"add '{key}:', e.g. {key}: The school that uses our service"))
+    return problems
 
 
 def _unique(problems: list[Reference], where: KeyPath, ids: list[str]) -> None:

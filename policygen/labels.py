@@ -8,6 +8,11 @@ is (`store_types`, a policygen vocabulary mapped onto both stores in
 data/store_labels.yaml); its purposes are the tenant's purposes that use it,
 mapped through `store_purpose` or their DPV name.
 
+Roles (data_categories[].role) do not change what is collected: both stores count data the app
+sends off the device, whoever decides how it is used, so data the organisation handles only as
+a processor for a customer is labelled like any other. The readable Play answers name each
+category's stated role, so the app team sees whose data a type is; an unstated role is left out.
+
 The exports:
     apple-privacy.json      the JSON App Store Connect tooling uploads (fastlane's
                             upload_app_privacy_details_to_app_store reads this format)
@@ -119,6 +124,7 @@ class PlayDataType:
     purposes: tuple[str, ...]
     sharing_purposes: tuple[str, ...]
     categories: tuple[str, ...]
+    roles: tuple[tuple[str, str], ...] = ()  # (category id, stated role): only categories whose role is stated
 
 
 @dataclass(frozen=True)
@@ -155,6 +161,7 @@ class AppLabels:
                     "purposes": [vocab.play_purposes[p] for p in t.purposes],
                     "sharing_purposes": [vocab.play_purposes[p] for p in t.sharing_purposes],
                     "from": list(t.categories),
+                    "roles": dict(t.roles),
                 }
                 for t in self.play
             ],
@@ -269,6 +276,7 @@ class _PlayUse:
     ephemeral: bool = True
     required: bool = False
     categories: set[str] = field(default_factory=set)
+    roles: dict[str, str] = field(default_factory=dict)
 
 
 def _ordered(items: set[str], order: dict[str, Any]) -> tuple[str, ...]:
@@ -385,6 +393,8 @@ def app_labels(tenant: Tenant, app: App, file: Path, located: Located | None = N
             g.ephemeral = g.ephemeral and bool(category.ephemeral)
             g.required = g.required or bool(category.required)
             g.categories.add(category.id)
+            if category.role:
+                g.roles[category.id] = category.role
     if problems:
         raise InputError(problems)
     apple_types = tuple(
@@ -394,7 +404,8 @@ def app_labels(tenant: Tenant, app: App, file: Path, located: Located | None = N
     play_types = tuple(
         PlayDataType(k, *vocab.play_types[k], collected=True, shared=g.shared, ephemeral=g.ephemeral,
                      required=g.required, purposes=_ordered(g.purposes, vocab.play_purposes),
-                     sharing_purposes=_ordered(g.sharing, vocab.play_purposes), categories=tuple(sorted(g.categories)))
+                     sharing_purposes=_ordered(g.sharing, vocab.play_purposes), categories=tuple(sorted(g.categories)),
+                     roles=tuple(sorted(g.roles.items())))
         for k in _ordered(set(play), vocab.play_types) for g in (play[k],))
     erasure = next((r for r in tenant.rights if r.id == "erasure"), None)
     method = tenant.deletion.how if tenant.deletion else (erasure.how if erasure else None)

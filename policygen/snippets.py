@@ -3,6 +3,7 @@
 For every app of a tenant, under <tenant>/apps/<app>/:
     policy.html                 the compact full policy, for a WebView or WKWebView
     sections/<clause-id>.html   one snippet per section of the policy
+    at-a-glance.html            the policy's first layer (its at-a-glance section), linked into policy.html
     permissions.html            each permission the app asks for, with its reason
     notice.html                 the change-notice banner (notices.py) of the newest material change
                                 from the shown version on, links rebased to this folder
@@ -45,6 +46,8 @@ from .yamlfile import Located
 LIGHT_BG = "#ffffff"
 DARK_BG = "#16181b"
 MIN_CONTRAST = 4.8  # a little above WCAG AA's 4.5, so rounding never tips a colour under it
+
+FIRST_LAYER = "at-a-glance"  # the clause id of the privacy policy's summary (content/privacy-policy/)
 
 
 class ClauseLike(Protocol):
@@ -267,6 +270,11 @@ def one_app(theme: Theme, slug: str, app: App, document: Shown, notice: Output |
         add("section", f"sections/{clause.id}.html", clause.id,
             theme.render("snippets/section.html", view=view,
                          clause=_section(clause, page, f"{base}/sections/{clause.id}.html", f"{base}/policy.html")))
+    glance = next((c for c in document.clauses if c.id == FIRST_LAYER), None)
+    if glance is not None:  # a version released before the library had the first layer has none
+        add("at-a-glance", "at-a-glance.html", None,
+            theme.render("snippets/at-a-glance.html", view=view,
+                         clause=_section(glance, page, f"{base}/at-a-glance.html", f"{base}/policy.html")))
     add("permissions", "permissions.html", None,
         theme.render("snippets/permissions.html", view=view, app=app))
     if notice is not None:

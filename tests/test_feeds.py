@@ -133,7 +133,7 @@ def test_each_version_has_a_json_file_with_its_facts_dates_hashes_and_urls(built
     assert data["snapshot"] == f"tenants/{DEMO}/releases/privacy-policy/0001-2026-01-01.json"
     assert data["urls"]["page"] == BASE + f"{DEMO}/privacy-policy/2026-01-01/"
     assert data["paths"]["stable"] == f"{DEMO}/privacy-policy/index.html"
-    assert [c["id"] for c in data["clauses"]][:2] == ["introduction", "controller"]
+    assert [c["id"] for c in data["clauses"]][:3] == ["at-a-glance", "introduction", "controller"]
     for path in data["paths"].values():
         assert (built.out / path).is_file(), path
 

@@ -236,6 +236,9 @@ def test_a_labelled_category_the_policy_does_not_disclose_fails(project: Path) -
     override.parent.mkdir(parents=True)
     override.write_text("---\nid: data-we-collect\ntitle: The data we collect\norder: 30\n---\n"
                         "We collect your account details and your service requests.\n", encoding="utf-8")
+    # The first layer names the categories too: an override that leaves them out as well.
+    (override.parent / "glance.md").write_text("---\nid: at-a-glance\ntitle: At a glance\norder: 5\n---\n"
+                                               "A short summary.\n", encoding="utf-8")
     problems = build_error(project).problems
     assert {p.key_path for p in problems} == {f"data_categories[{i}].store_types" for i in range(4)}
     assert any("Account Information" in p.message and "does not disclose" in p.message for p in problems)

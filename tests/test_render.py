@@ -179,7 +179,9 @@ def test_clause_skeletons_are_shared_between_tenants_so_markdown_is_rendered_onc
         update={"legal_name": "Another Org Ltd", "email": "privacy@another.example"})})
     render_document(renderer, "other", other, "privacy-policy", tenant.documents["privacy-policy"], "P")
     second = markdown.render.cache_info()
-    assert second.misses - first.misses <= 2  # only clauses whose shape depends on a changed value
+    # Only clauses whose shape depends on a changed value: the email is a link target (not a placeholder)
+    # in the controller, contact and at-a-glance clauses.
+    assert second.misses - first.misses <= 3
     assert second.hits - first.hits >= 8
 
 

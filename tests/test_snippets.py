@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import posixpath
 import re
 from pathlib import Path
 
@@ -75,7 +76,8 @@ def test_the_app_manifest_lists_every_snippet_with_its_hash(example_site: BuildR
         data = out[f"{APPS[0]}/{entry['path']}"]
         assert entry["sha256"] == hashlib.sha256(data).hexdigest() and entry["bytes"] == len(data)
     sections = [s["section"] for s in manifest["snippets"] if s["kind"] == "section"]
-    assert sections[0] == "introduction" and "apps-permissions" in sections
+    assert sections[0] == "at-a-glance" and "apps-permissions" in sections
+    assert [s["path"] for s in manifest["snippets"] if s["kind"] == "at-a-glance"] == ["at-a-glance.html"]
 
 
 def test_snippets_are_self_contained_without_scripts_or_requests(example_site: BuildReport) -> None:
@@ -85,7 +87,12 @@ def test_snippets_are_self_contained_without_scripts_or_requests(example_site: B
         assert "default-src 'none'" in page, path  # the browser enforces it too
         assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page, path
         hrefs = re.findall(r'href="([^"]*)"', page)
-        assert all(h.startswith(("#", "https://", "http://", "mailto:", "tel:")) for h in hrefs), (path, hrefs)
+        local = [h for h in hrefs if not h.startswith(("#", "https://", "http://", "mailto:", "tel:"))]
+        # A link to another section leads into the same app's compact policy, at an id that is there.
+        for href in local:
+            target, _, anchor = posixpath.normpath(posixpath.join(posixpath.dirname(path), href)).partition("#")
+            assert target.endswith("/policy.html") and target.startswith(path.split("/apps/")[0]), (path, href)
+            assert not anchor or f'id="{anchor}"' in snippets(example_site)[target], (path, href)
 
 
 def test_snippets_follow_text_size_colour_scheme_and_writing_direction(example_site: BuildReport) -> None:

@@ -79,7 +79,7 @@ def test_a_snapshot_holds_the_facts_clauses_dates_and_hash_it_was_released_with(
     assert isinstance(first.facts, Tenant)
     assert first.facts.dates.effective == first.effective  # the version's own dates, not today's tenant.yaml
     assert first.facts.organisation.legal_name == "Example Fitness Ltd"
-    assert [c.id for c in first.clauses][:2] == ["introduction", "controller"]
+    assert [c.id for c in first.clauses][:3] == ["at-a-glance", "introduction", "controller"]
     assert "1 January 2026" in first.texts()["changes"]
     assert "coaching" not in {r.id for r in first.facts.recipients}  # added only in version 2
     assert "coaching" in {r.id for r in second.facts.recipients}

@@ -43,6 +43,7 @@ def test_the_site_has_pages_of_every_kind_and_snippets(site: Site) -> None:
     assert {"page", "index", "archive", "history", "redline", "notice"} <= set(site.one_per_kind())
     assert len(app_snippets(site)) > 10
     assert "example-fitness/apps/tracker/notice.html" in app_snippets(site)
+    assert "example-fitness/apps/tracker/at-a-glance.html" in app_snippets(site)  # the first layer, checked like the rest
 
 
 def test_no_page_or_snippet_scrolls_sideways_on_a_phone(context: Any, site: Site) -> None:

@@ -107,7 +107,10 @@ def shorten(text: str, limit: int = MAX_WORD) -> str:
     return f"{text[:keep]}...{text[-keep:]} ({len(text)} characters)"
 
 
-_LONG_WORD = re.compile(r"\S{%d,}" % (MAX_WORD + 1))
+# A run this long without a space is a pasted value (a 5,000-digit number), never a path or a word: paths in
+# messages stay whole however deep the folder, so a message is the same wherever the project lives.
+MAX_RUN = 1000
+_LONG_WORD = re.compile(r"\S{%d,}" % (MAX_RUN + 1))
 
 
 def printable(text: str) -> str:

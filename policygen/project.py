@@ -18,6 +18,7 @@ from .clauses import Clause, Library, load_library, tenant_clauses
 from .errors import Collector, InputError, Problem, UsageError, did_you_mean
 from .facts import SLUG, Flag, Tenant, Text, Url, problems_from_validation, read_tenant
 from .inputs import hashed_content
+from .packaged import known_themes, theme_folders
 from .yamlfile import Located, load
 
 CONFIG_FILE = "policygen.yaml"
@@ -27,7 +28,8 @@ class ProjectConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     title: Text = Field("Privacy policies", description="The site's title on the index page")
-    theme: str = Field("default", pattern=r"^[a-z0-9][a-z0-9_-]*$", description="A folder in themes/")
+    theme: str = Field("default", pattern=r"^[a-z0-9][a-z0-9_-]*$",
+                       description="A folder in themes/, or 'default': the theme policygen ships (themes/default/ overrides its files)")
     base_url: Url | None = Field(None, description="Absolute address of the published site, for feeds and sitemaps")
     raw_html: Flag = Field(False, description="Let clause files contain raw HTML; it is sanitised (no scripts, event handlers or non-web links)")
     trusted_theme: Flag = Field(False, description="Render the theme's templates outside the template sandbox: "
@@ -177,7 +179,7 @@ def load_base(root: Path, problems: Collector) -> Project:
         config = load_config(root)
     except InputError as exc:
         problems.extend(exc.problems)
-    if not (root / "themes" / config.theme / "templates").is_dir():
+    if not theme_folders(root, config.theme):
         problems.add(_unknown_theme(root, config.theme))
     library = Library(root=root / "content", documents={}, partials={})
     try:
@@ -188,9 +190,9 @@ def load_base(root: Path, problems: Collector) -> Project:
 
 
 def _unknown_theme(root: Path, name: str) -> Problem:
-    known = sorted(p.name for p in (root / "themes").glob("*") if (p / "templates").is_dir())
+    known = known_themes(root)
     problem = Problem(f"theme '{name}' not found", file=root / CONFIG_FILE, key_path="theme",
-                      expected="a folder themes/<name>/templates; themes here: " + (", ".join(known) or "none"),
+                      expected="a folder themes/<name>/templates; themes here: " + ", ".join(known),
                       suggestion=did_you_mean(name, known))
     if (root / CONFIG_FILE).is_file():  # it was read (and so is readable) before the theme was looked for
         line, column = load(root / CONFIG_FILE).where(("theme",))

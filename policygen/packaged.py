@@ -44,7 +44,7 @@ def library_folders(content: Path, packaged: Path | None = None) -> tuple[Path, 
     A content/ that is the packaged library itself (this repository's example project) overrides nothing.
     """
     library = (packaged or library_dir()).resolve()
-    if not content.is_dir() or content.resolve() == library:
+    if not content.is_dir() or content.resolve() in {library, library_dir().resolve()}:
         return (library,)
     return (content, library)
 

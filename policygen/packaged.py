@@ -16,7 +16,7 @@ Lookup, first match wins:
 
 from __future__ import annotations
 
-from importlib import resources
+import importlib.util
 from pathlib import Path
 
 from .errors import InputError, Problem
@@ -67,11 +67,12 @@ def known_themes(root: Path) -> list[str]:
 
 
 def _packaged(package: str, folder: str) -> Path:
-    try:
-        found = Path(str(resources.files(package)))
-    except ModuleNotFoundError:
-        # An editable install or a source checkout: the folder beside the policygen package.
-        found = Path(__file__).resolve().parent.parent / folder
+    # The data folders have no __init__.py (they are content/ and themes/ in the repository), so the package
+    # is a namespace: its folder is its one search location.
+    spec = importlib.util.find_spec(package)
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    # No such package: a source checkout, whose folders are beside the policygen package.
+    found = Path(locations[0]) if locations else Path(__file__).resolve().parent.parent / folder
     if not found.is_dir():  # a zipped or broken install: the loaders read real folders
         raise InputError([Problem(f"policygen's own {folder} folder is missing from the installation", file=found,
                                   suggestion="reinstall policygen (pip install --force-reinstall policygen)")])

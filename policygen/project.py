@@ -293,12 +293,12 @@ def tenant_digest(folder: Path) -> str:
 
 
 def find_root(start: Path) -> Path:
-    """The nearest folder at or above *start* that holds content/ and tenants/."""
+    """The nearest folder at or above *start* that holds policygen.yaml, or content/ and tenants/."""
     start = start.resolve()
     for folder in (start, *start.parents):
         if (folder / "content").is_dir() and (folder / "tenants").is_dir():
             return folder
         if (folder / CONFIG_FILE).is_file():
             return folder
-    raise UsageError(f"no policygen project here: no folder at or above {start.name or start} has content/ and tenants/ "
-                     "(create one with `policygen init DIR`)")
+    raise UsageError(f"no policygen project here: no folder at or above {start.name or start} has {CONFIG_FILE}, "
+                     "or content/ and tenants/ (create one with `policygen init DIR`)")

@@ -24,6 +24,7 @@ from .clauses import Clause, Library, load_library, tenant_clauses
 from .diff import ClauseText, DiffReport, Side, compare, snapshot_side
 from .errors import Collector, UsageError
 from .facts import Tenant
+from .packaged import library_dir
 from .project import Project, TenantSource, load_project
 from .render import ClauseRenderer, render_document
 from .rules import load_rules, rank
@@ -43,12 +44,29 @@ class Unreleased:
 
 
 @dataclass(frozen=True)
-class LibraryUpgrade:
-    """Every compared document's report, and those that had nothing to compare with."""
+class Shadowed:
+    """A clause or partial the new library changed that the project's content/ overrides, so the change does
+    not reach the project's text (against-library mode)."""
 
+    file: Path  # the project's own file
+    document: str | None  # None for a partial
+    name: str  # the clause id, or the partial's template name
+
+    def to_json(self, root: Path) -> dict[str, Any]:
+        kind = "clause" if self.document is not None else "partial"
+        return {"file": self.file.relative_to(root).as_posix(), "document": self.document, kind: self.name}
+
+
+@dataclass(frozen=True)
+class LibraryUpgrade:
+    """Every compared document's report, those that had nothing to compare with, and the library changes the
+    project's own files keep out."""
+
+    root: Path
     against: str  # "release" or "library"
     reports: tuple[DiffReport, ...]
     unreleased: tuple[Unreleased, ...] = ()
+    shadowed: tuple[Shadowed, ...] = ()
 
     @property
     def tier(self) -> str:
@@ -61,13 +79,19 @@ class LibraryUpgrade:
     def to_json(self) -> dict[str, Any]:
         return {"against": self.against, "policygen": __version__, "tier": self.tier,
                 "documents": [r.to_json() for r in self.reports],
-                "unreleased": [{"tenant": u.tenant, "document": u.document} for u in self.unreleased]}
+                "unreleased": [{"tenant": u.tenant, "document": u.document} for u in self.unreleased],
+                "shadowed": [s.to_json(self.root) for s in self.shadowed]}
 
     def to_text(self) -> str:
         parts = [r.to_text() for r in self.reports]
         if self.unreleased:
             parts.append("".join(f"{u.tenant}/{u.document}: not released yet; nothing to compare\n"
                                  for u in self.unreleased))
+        if self.shadowed:
+            parts.append("the library changed these, but the project's own files replace them:\n" + "".join(
+                f"  {s.file.relative_to(self.root).as_posix()} "
+                f"({f'clause {s.document}/{s.name}' if s.document else f'partial {s.name}'})\n"
+                for s in self.shadowed))
         changed = sum(1 for r in self.reports if r.clauses)
         parts.append(f"{len(self.reports)} document{'s' if len(self.reports) != 1 else ''} compared, "
                      f"{changed} with text changes; overall tier: {self.tier}\n")
@@ -118,7 +142,34 @@ def library_upgrade(root: Path, slugs: list[str] | None = None, document: str | 
             before = Side(OLD_LIBRARY, facts, old.render(tenant, doc_id, facts), effective)
             after = Side(CURRENT_LIBRARY, facts, current.render(tenant, doc_id, facts), effective)
             reports.append(compare(tenant.slug, doc_id, before, after, rules))
-    return LibraryUpgrade("library", tuple(reports))
+    return LibraryUpgrade(project.root, "library", tuple(reports), shadowed=_shadowed(project, old_library))
+
+
+def _shadowed(project: Project, old_library: Path) -> tuple[Shadowed, ...]:
+    if len(project.library.folders) < 2:  # the project's content/ is absent, or is the library itself
+        return ()
+    own = project.library.folders[0]
+    old, new = _alone(old_library), _alone(library_dir())
+    found = []
+    for doc_id, doc in project.library.documents.items():
+        for cid, clause in doc.clauses.items():
+            if clause.file.is_relative_to(own) and _clause_digest(old, doc_id, cid) != _clause_digest(new, doc_id, cid):
+                found.append(Shadowed(clause.file, doc_id, cid))
+    for name in project.library.partials:
+        if (own / name).is_file() and old.partials.get(name) != new.partials.get(name):
+            found.append(Shadowed(own / name, None, name))
+    return tuple(found)
+
+
+def _alone(library: Path) -> Library:
+    """A clause library as it ships, without any project's overrides."""
+    return load_library(library, packaged=library)
+
+
+def _clause_digest(library: Library, doc_id: str, clause_id: str) -> str | None:
+    doc = library.documents.get(doc_id)
+    clause = doc.clauses.get(clause_id) if doc is not None else None
+    return clause.digest if clause is not None else None
 
 
 def _against_releases(project: Project, current: _Renderer, document: str | None) -> LibraryUpgrade:
@@ -135,7 +186,7 @@ def _against_releases(project: Project, current: _Renderer, document: str | None
             facts = dated_facts(released.facts, released.effective, released.released or released.effective)
             now = Side(CURRENT_LIBRARY, released.facts, current.render(tenant, doc_id, facts), released.effective)
             reports.append(compare(tenant.slug, doc_id, released, now, rules))
-    return LibraryUpgrade("release", tuple(reports), tuple(unreleased))
+    return LibraryUpgrade(project.root, "release", tuple(reports), tuple(unreleased))
 
 
 def _documents(tenant: TenantSource, document: str | None) -> list[str]:

@@ -179,8 +179,22 @@ def test_upgrade_diff_from_an_older_library_shows_each_changed_clause_with_its_t
 def test_upgrade_diff_leaves_out_what_the_project_overrides(lean: Path, old_library: Path) -> None:
     own = (REPO / "content/privacy-policy/010-introduction.md").read_text(encoding="utf-8")
     write(lean, "content/privacy-policy/010-introduction.md", own)
-    [report] = library_upgrade(lean, old_library=old_library).reports
+    result = library_upgrade(lean, old_library=old_library)
+    [report] = result.reports
     assert [c.id for c in report.clauses] == ["complaints"]
+    # ... but says which library change the project's own file keeps out
+    assert [s.to_json(lean) for s in result.shadowed] == [
+        {"file": "content/privacy-policy/010-introduction.md", "document": "privacy-policy", "clause": "introduction"}]
+    assert ("the library changed these, but the project's own files replace them:\n"
+            "  content/privacy-policy/010-introduction.md (clause privacy-policy/introduction)\n") in result.to_text()
+
+
+def test_upgrade_diff_names_a_project_partial_that_keeps_a_library_change_out(lean: Path, old_library: Path) -> None:
+    partial = (old_library / "_partials/facts.md").read_text(encoding="utf-8")
+    write(lean, "content/_partials/facts.md", partial)  # the project's copy of the old partial
+    (old_library / "_partials/facts.md").write_text(partial.replace("{{ a.country }}", "{{ a.country }}."), encoding="utf-8")
+    assert [(s.document, s.name) for s in library_upgrade(lean, old_library=old_library).shadowed] == [
+        (None, "_partials/facts.md")]
 
 
 def test_upgrade_diff_against_the_last_release_shows_the_librarys_changes_not_fact_edits(

@@ -60,10 +60,6 @@ class Project:
         return self.root / "content"
 
     @property
-    def theme_dir(self) -> Path:
-        return self.root / "themes" / self.config.theme
-
-    @property
     def reserved(self) -> list[Path]:
         """Folders a build must never write into or replace."""
         return [self.root, self.root / "content", self.root / "tenants", self.root / "themes",

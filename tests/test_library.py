@@ -242,3 +242,9 @@ def test_upgrade_diff_bad_usage_exits_2(lean: Path, tmp_path: Path) -> None:
     assert tier.exit_code == 2 and "--fail-on" in tier.output
     unknown = runner.invoke(cli, ["-C", str(lean), "upgrade-diff", "nobody"])
     assert unknown.exit_code == 2 and "no tenant 'nobody'" in unknown.output
+
+
+def test_a_project_drops_a_library_clause_by_overriding_its_id_with_when_false(lean: Path) -> None:
+    write(lean, "content/privacy-policy/security.md", "---\nid: security\ntitle: Dropped\norder: 100\nwhen: \"false\"\n---\n")
+    text = page(lean)
+    assert "Keeping your data safe" not in text and "Dropped" not in text

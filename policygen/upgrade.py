@@ -132,7 +132,8 @@ def library_upgrade(root: Path, slugs: list[str] | None = None, document: str | 
     if old_library is None:
         return _against_releases(project, current, document)
     if not old_library.is_dir():
-        raise UsageError(f"--from-library {old_library}: not a folder (give a clause library laid out like content/)")
+        raise UsageError(f"--from-library: '{old_library.name or old_library}' is not a folder "
+                         "(give a clause library laid out like content/)")
     old = _Renderer(project, load_library(project.content, packaged=old_library), old_library)
     reports = []
     for tenant in project.tenants.values():

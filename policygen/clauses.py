@@ -3,6 +3,11 @@
 content/<document>/document.yaml   title and description of the document
 content/<document>/*.md            clauses: YAML front matter, then the body
 content/_partials/*.md             macros shared by clauses ({% import %})
+
+The library ships inside policygen (policygen.packaged); a project's own
+content/ is looked up first, by the same rules as a tenant's: a clause with the
+library's id replaces it, a new id adds one, a partial replaces the library's
+partial of the same file name, a document.yaml adds or retitles a document.
 tenants/<slug>/content/<document>/*.md
                                    a tenant's own clauses: same id replaces the
                                    library clause, a new id adds one
@@ -21,6 +26,7 @@ from .editorfiles import is_editor_file
 from .errors import Collector, InputError, Problem, did_you_mean
 from .facts import Id, Text, Whole, problems_from_validation
 from .inputs import read_bytes
+from .packaged import library_folders
 from .yamlfile import Located, load, read_text
 
 FRONT = re.compile(r"\A---[ \t]*\n(.*?\n)?---[ \t]*(?:\n|\Z)", re.S)
@@ -73,6 +79,7 @@ class Library:
     root: Path
     documents: dict[str, Document]
     partials: dict[str, str]  # template name -> digest
+    folders: tuple[Path, ...] = ()  # where clauses and partials were found, first match wins (library_folders)
 
 
 def read_clause(file: Path) -> Clause:
@@ -119,12 +126,24 @@ def _read_clauses(folder: Path, problems: Collector) -> dict[str, Clause]:
     return clauses
 
 
-def load_library(content: Path) -> Library:
+def load_library(content: Path, packaged: Path | None = None) -> Library:
+    """The documents and partials of the project's content/ over the packaged library: a document folder in
+    content/ adds clauses to the library's document of that id or replaces them by id; a partial replaces the
+    library's partial of that file name; a document.yaml replaces the library's or adds a document."""
     problems = Collector()
+    folders = library_folders(content, packaged)
     documents: dict[str, Document] = {}
-    if not content.is_dir():
-        raise InputError([Problem("the clause library folder is missing", file=content,
-                                  suggestion="run policygen in a project folder, or create content/")])
+    partials: dict[str, str] = {}
+    for folder in reversed(folders):  # the library first, then what the project overrides
+        _add_documents(folder, documents, problems)
+        partials.update(_partials(folder, problems))
+    problems.raise_if_any()
+    for doc in documents.values():
+        doc.digest = _digest([doc.meta.model_dump_json(), *(c.digest for c in doc.clauses.values())])
+    return Library(root=content, documents=documents, partials=dict(sorted(partials.items())), folders=folders)
+
+
+def _add_documents(content: Path, documents: dict[str, Document], problems: Collector) -> None:
     for folder in sorted(p for p in content.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))):
         if folder.name in RESERVED_DOCUMENT_IDS:
             problems.add(Problem(
@@ -134,22 +153,37 @@ def load_library(content: Path) -> Library:
                 suggestion=f"rename the folder, e.g. to {folder.name}-policy",
             ))
             continue
-        meta_file = folder / "document.yaml"
-        if not meta_file.is_file():
+        known = documents.get(folder.name)
+        meta = _document_meta(folder, problems, required=known is None)
+        if meta is None and known is None:
+            continue
+        clauses = _read_clauses(folder, problems)
+        if known is None:
+            documents[folder.name] = Document(id=folder.name, meta=meta, folder=folder, clauses=clauses)  # type: ignore[arg-type]
+        else:
+            if meta is not None:  # the title (and where it is written) is the project's
+                known.meta, known.folder = meta, folder
+            known.clauses = {**known.clauses, **clauses}
+
+
+def _document_meta(folder: Path, problems: Collector, required: bool) -> DocumentMeta | None:
+    meta_file = folder / "document.yaml"
+    if not meta_file.is_file():
+        if required:
             problems.add(Problem("document folder has no document.yaml", file=folder,
                                  expected="document.yaml with a title", suggestion=f"create {folder.name}/document.yaml"))
-            continue
-        try:
-            located = load(meta_file)
-            meta = DocumentMeta.model_validate(located.data or {})
-        except InputError as exc:
-            problems.extend(exc.problems)
-            continue
-        except ValidationError as exc:
-            problems.extend(problems_from_validation(exc, located, DocumentMeta))
-            continue
-        doc = Document(id=folder.name, meta=meta, folder=folder, clauses=_read_clauses(folder, problems))
-        documents[doc.id] = doc
+        return None
+    try:
+        located = load(meta_file)
+        return DocumentMeta.model_validate(located.data or {})
+    except InputError as exc:
+        problems.extend(exc.problems)
+    except ValidationError as exc:
+        problems.extend(problems_from_validation(exc, located, DocumentMeta))
+    return None
+
+
+def _partials(content: Path, problems: Collector) -> dict[str, str]:
     partials: dict[str, str] = {}
     partial_dir = content / PARTIALS
     if partial_dir.is_dir():
@@ -159,10 +193,7 @@ def load_library(content: Path) -> Library:
                     partials[f"{PARTIALS}/{file.name}"] = hashlib.sha256(read_bytes(file)).hexdigest()
                 except InputError as exc:
                     problems.extend(exc.problems)
-    problems.raise_if_any()
-    for doc in documents.values():
-        doc.digest = _digest([doc.meta.model_dump_json(), *(c.digest for c in doc.clauses.values())])
-    return Library(root=content, documents=documents, partials=partials)
+    return partials
 
 
 def tenant_clauses(library: Library, tenant_dir: Path, document_ids: list[str],

@@ -349,6 +349,40 @@ def diff(ctx: Context, slug: str, document: str | None, from_version: str | None
     run(ctx, action)
 
 
+@cli.command("upgrade-diff")
+@click.argument("slugs", nargs=-1, metavar="[SLUG]...")
+@click.option("--document", "-d", metavar="DOC", help="Only this document (default: every document of each tenant).")
+@click.option("--from-library", "old_library", metavar="DIR", type=click.Path(path_type=Path),
+              help="Compare with this older clause library (a folder laid out like content/) instead of the last release.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text for people, json for tools.")
+@click.option("--fail-on", metavar="TIER",
+              help="Exit 1 when the overall tier reaches TIER: technical, editorial, needs-review, minor, "
+                   "material or consent.")
+@click.pass_obj
+def upgrade_diff(ctx: Context, slugs: tuple[str, ...], document: str | None, old_library: Path | None, fmt: str,
+                 fail_on: str | None) -> None:
+    """What this policygen's clause library changes in each tenant's text, per document, with tiers: since the
+    last release (default), or since an older library (--from-library)."""
+    from .rules import check_level
+    from .upgrade import library_upgrade
+
+    def action() -> int:
+        if fail_on is not None:
+            try:
+                check_level(fail_on)
+            except ValueError as exc:
+                raise UsageError(f"--fail-on: {exc}") from None
+        result = library_upgrade(ctx.root(), list(slugs) or None, document, old_library)
+        if fmt == "json":
+            click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False, sort_keys=False))
+        elif not ctx.quiet:
+            click.echo(result.to_text(), nl=False)
+        return 1 if fail_on is not None and result.fails(fail_on) else 0
+
+    run(ctx, action)
+
+
 @cli.command()
 @click.argument("slug")
 @click.option("--document", "-d", metavar="DOC", help="Only this document (default: every document of the tenant).")

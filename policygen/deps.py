@@ -2,8 +2,9 @@
 
 A tenant's output is re-rendered only when this key changes: its own folder
 (facts, own clauses, releases, logo), the library clauses of the documents it
-publishes, the shared partials, the theme, the project settings, and policygen
-itself. Hashes of content, not modification times: a touched but unchanged file
+publishes and the shared partials (the project's content/ over the library that
+ships with policygen, so an upgrade re-renders what its library changed), the
+theme, the project settings, and policygen itself. Hashes of content, not modification times: a touched but unchanged file
 rebuilds nothing, and a changed file is never missed.
 """
 

@@ -607,9 +607,8 @@ class DiffReport:
         }
 
     def to_text(self) -> str:
-        lines = [f"{self.tenant}/{self.document}: version {self.old.label} ({self.old.effective}) -> "
-                 f"{'working tree' if self.new.label == 'working' else 'version ' + self.new.label} "
-                 f"({self.new.effective})",
+        lines = [f"{self.tenant}/{self.document}: {_side_name(self.old.label)} ({self.old.effective}) -> "
+                 f"{_side_name(self.new.label)} ({self.new.effective})",
                  f"tier: {self.tier}" + (" - users must be told before it takes effect" if self.needs_notice else "")]
         if self.findings:
             lines.append("")
@@ -632,6 +631,13 @@ class DiffReport:
         if not self.findings and not self.clauses:
             lines.append("no change in the facts or the text")
         return "\n".join(one_line(line) for line in lines) + "\n"  # a fact never breaks a line or drives the terminal
+
+
+def _side_name(label: str) -> str:
+    """'version 3', 'working tree', or a side's own name (e.g. 'old library' in policygen.upgrade)."""
+    if label == "working":
+        return "working tree"
+    return f"version {label}" if label.isdigit() else label
 
 
 def _short(value: Any) -> str:

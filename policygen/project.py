@@ -20,6 +20,7 @@ from .errors import Collector, InputError, Problem, UsageError, did_you_mean
 from .facts import SLUG, Flag, Tenant, Text, Url, problems_from_validation, read_tenant
 from .inputs import hashed_content
 from .logos import LOGO_EXPECTED, check_logo
+from .packaged import known_themes, theme_folders
 from .yamlfile import Located, load
 
 CONFIG_FILE = "policygen.yaml"
@@ -29,7 +30,8 @@ class ProjectConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     title: Text = Field("Privacy policies", description="The site's title on the index page")
-    theme: str = Field("default", pattern=r"^[a-z0-9][a-z0-9_-]*$", description="A folder in themes/")
+    theme: str = Field("default", pattern=r"^[a-z0-9][a-z0-9_-]*$",
+                       description="A folder in themes/, or 'default': the theme policygen ships (themes/default/ overrides its files)")
     base_url: Url | None = Field(None, description="Absolute address of the published site, for feeds and sitemaps")
     raw_html: Flag = Field(False, description="Let clause files contain raw HTML; it is sanitised (no scripts, event handlers or non-web links)")
     trusted_theme: Flag = Field(False, description="Render the theme's templates outside the template sandbox: "
@@ -58,10 +60,6 @@ class Project:
     @property
     def content(self) -> Path:
         return self.root / "content"
-
-    @property
-    def theme_dir(self) -> Path:
-        return self.root / "themes" / self.config.theme
 
     @property
     def reserved(self) -> list[Path]:
@@ -179,7 +177,7 @@ def load_base(root: Path, problems: Collector) -> Project:
         config = load_config(root)
     except InputError as exc:
         problems.extend(exc.problems)
-    if not (root / "themes" / config.theme / "templates").is_dir():
+    if not theme_folders(root, config.theme):
         problems.add(_unknown_theme(root, config.theme))
     library = Library(root=root / "content", documents={}, partials={})
     try:
@@ -190,9 +188,9 @@ def load_base(root: Path, problems: Collector) -> Project:
 
 
 def _unknown_theme(root: Path, name: str) -> Problem:
-    known = sorted(p.name for p in (root / "themes").glob("*") if (p / "templates").is_dir())
+    known = known_themes(root)
     problem = Problem(f"theme '{name}' not found", file=root / CONFIG_FILE, key_path="theme",
-                      expected="a folder themes/<name>/templates; themes here: " + (", ".join(known) or "none"),
+                      expected="a folder themes/<name>/templates; themes here: " + ", ".join(known),
                       suggestion=did_you_mean(name, known))
     if (root / CONFIG_FILE).is_file():  # it was read (and so is readable) before the theme was looked for
         line, column = load(root / CONFIG_FILE).where(("theme",))
@@ -296,12 +294,12 @@ def tenant_digest(folder: Path) -> str:
 
 
 def find_root(start: Path) -> Path:
-    """The nearest folder at or above *start* that holds content/ and tenants/."""
+    """The nearest folder at or above *start* that holds policygen.yaml, or content/ and tenants/."""
     start = start.resolve()
     for folder in (start, *start.parents):
         if (folder / "content").is_dir() and (folder / "tenants").is_dir():
             return folder
         if (folder / CONFIG_FILE).is_file():
             return folder
-    raise UsageError(f"no policygen project here: no folder at or above {start.name or start} has content/ and tenants/ "
-                     "(create one with `policygen init DIR`)")
+    raise UsageError(f"no policygen project here: no folder at or above {start.name or start} has {CONFIG_FILE}, "
+                     "or content/ and tenants/ (create one with `policygen init DIR`)")

@@ -27,6 +27,7 @@ from . import markdown
 from .clauses import Clause
 from .errors import InputError, Problem, did_you_mean
 from .facts import Tenant
+from .packaged import library_folders
 from .wording import Joiner, has_bound, join_words, needs_article
 from .sandbox import CLAUSE_FILTERS, CLAUSE_LIMITS, BoundedSandbox, explain_failure, template_position
 
@@ -158,12 +159,15 @@ CLAUSE_OWN_FILTERS = {"mailto": f_mailto, "tel": f_tel, "url": f_url, "join": f_
                       "up_to": f_up_to}
 
 
-def clause_environment(content: Path) -> BoundedSandbox:
-    """The sandbox clauses, partials and 'when:' run in: tenant clauses are untrusted input."""
+def clause_environment(folders: Iterable[Path]) -> BoundedSandbox:
+    """The sandbox clauses, partials and 'when:' run in: tenant clauses are untrusted input.
+
+    Partials are looked up in *folders* in order (clauses.library_folders: the project's, then the library's).
+    """
     env = BoundedSandbox(
         CLAUSE_LIMITS, CLAUSE_FILTERS,
         finalize=_finalize,
-        loader=jinja2.FileSystemLoader(str(content)),
+        loader=jinja2.FileSystemLoader([str(f) for f in folders]),
         autoescape=True,
         undefined=StrictUndefined,
         keep_trailing_newline=True,
@@ -196,18 +200,19 @@ class RenderedClause:
 class ClauseRenderer:
     """Compiles each clause template once and renders it for any tenant."""
 
-    def __init__(self, content: Path, raw_html: bool | None = None) -> None:
+    def __init__(self, content: Path, raw_html: bool | None = None, packaged: Path | None = None) -> None:
         self.content = content
+        self.packaged = packaged  # None: the library this policygen ships
         # Every renderer of a project (site, check, release) must agree, so the setting is read here.
         self.raw_html = _project_allows_html(content.parent) if raw_html is None else raw_html
-        self.env = clause_environment(content)
+        self.env = clause_environment(library_folders(content, packaged))
         self._templates: dict[tuple[Path, str], jinja2.Template] = {}
         self._conditions: dict[str, Any] = {}
         self._acyclic: set[str] = set()  # partials already shown not to lead into a cycle
 
-    def __reduce__(self) -> tuple[type[ClauseRenderer], tuple[Path, bool]]:
+    def __reduce__(self) -> tuple[type[ClauseRenderer], tuple[Path, bool, Path | None]]:
         # Build workers get a fresh renderer: compiled templates and the sandbox stay in their process.
-        return (ClauseRenderer, (self.content, self.raw_html))
+        return (ClauseRenderer, (self.content, self.raw_html, self.packaged))
 
     def _template(self, clause: Clause) -> jinja2.Template:
         key = (clause.file, clause.digest)
@@ -240,7 +245,7 @@ class ClauseRenderer:
         for name in sorted(set(names)):
             if name in chain:
                 loop = chain[chain.index(name):] + [name]
-                first = self.content / loop[0]
+                first = Path(self.env.loader.get_source(self.env, loop[0])[1] or loop[0])  # type: ignore[union-attr]
                 return Problem(
                     "partials import each other in a cycle: " + " -> ".join(loop), file=first,
                     line=_line_of(first, loop[1]), expected="imports and includes that never lead back to the same file",

@@ -1,12 +1,12 @@
 """Starting points: a whole project (`policygen init DIR`) and one tenant (`policygen new-tenant SLUG`).
 
-The project template ships inside the package so an installed policygen can
-scaffold without the repository: the repository's own content/ and themes/
-(packaged as policygen.library and policygen.themes, see pyproject.toml), and
-policygen/data/starter/ with a sample tenant that passes `policygen check`,
-policygen.yaml, a GitHub Actions workflow and a pre-commit config. Dotfiles are
-stored without their dot (package data globs skip hidden files) and renamed on
-the way out.
+A new project holds only what it needs to start, from policygen/data/starter/:
+a sample tenant that passes `policygen check`, policygen.yaml, a GitHub Actions
+workflow, a pre-commit config, .gitignore and content/README.md on overrides.
+The clause library and the default theme are not copied: they ship inside the
+package (policygen.packaged), so an upgrade of policygen reaches the project.
+Dotfiles are stored without their dot (package data globs skip hidden files)
+and renamed on the way out.
 """
 
 from __future__ import annotations
@@ -38,25 +38,6 @@ def starter() -> Traversable:
     return resources.files("policygen") / "data" / "starter"
 
 
-def library() -> Traversable:
-    """The clause library (the repository's content/)."""
-    return _packaged("policygen.library", "content")
-
-
-def default_theme() -> Traversable:
-    """The default theme (the repository's themes/default/)."""
-    return _packaged("policygen.themes", "themes") / "default"
-
-
-def _packaged(package: str, folder: str) -> Traversable:
-    # An installed wheel has the folder inside the package; an editable install or a source
-    # checkout runs from the repository, where it is the folder beside policygen/.
-    try:
-        return resources.files(package)
-    except ModuleNotFoundError:
-        return resources.files("policygen") / ".." / folder
-
-
 # --- init --------------------------------------------------------------------------------------------
 
 
@@ -79,8 +60,7 @@ def init(target: Path) -> InitReport:
         shutil.rmtree(stage)  # left by an interrupted init; ours by its name
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        files = [*_copy(starter(), stage, ""), *_copy(library(), stage / "content", "content/"),
-                 *_copy(default_theme(), stage / "themes" / "default", "themes/default/")]
+        files = _copy(starter(), stage, "")
         if target.exists():
             target.rmdir()
         os.rename(stage, target)  # the project appears whole, or not at all

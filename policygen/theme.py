@@ -4,6 +4,9 @@ themes/<name>/templates/*.html   the theme's page templates
 themes/<name>/static/*           files copied to assets/ in the output
 layouts/*.html                   project overrides of any theme template
 static/*                         project overrides or additions to assets/
+
+The default theme ships inside policygen (policygen.packaged): a project's
+themes/default/ only needs the files it changes.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from .dates import format_day
 from .editorfiles import is_editor_file
 from .errors import InputError, Problem
 from .output import Output
+from .packaged import known_themes, theme_folders
 from jinja2.sandbox import SecurityError
 
 from .sandbox import THEME_FILTERS, THEME_LIMITS, BoundedSandbox, explain_failure, template_position
@@ -28,12 +32,14 @@ class Theme:
 
     def __init__(self, root: Path, name: str, trusted: bool | None = None) -> None:
         self.root = root
-        self.folder = root / "themes" / name
-        if not (self.folder / "templates").is_dir():
-            known = sorted(p.name for p in (root / "themes").glob("*") if (p / "templates").is_dir())
+        self.name = name
+        self.folders = theme_folders(root, name)  # the project's first, then policygen's own
+        if not self.folders:
             raise InputError([Problem(f"theme '{name}' not found", file=root / "policygen.yaml", key_path="theme",
-                                      expected="a folder themes/<name>/templates", suggestion=f"known themes: {', '.join(known) or 'none'}")])
-        self.search = [root / "layouts", self.folder / "templates"]
+                                      expected="a folder themes/<name>/templates",
+                                      suggestion=f"known themes: {', '.join(known_themes(root))}")])
+        self.folder = self.folders[0]
+        self.search = [root / "layouts", *(f / "templates" for f in self.folders)]
         # Every user of a theme (build, check, serve) must agree, so the setting is read here.
         self.trusted = _project_trusts_theme(root) if trusted is None else trusted
         options: dict[str, Any] = dict(
@@ -55,7 +61,7 @@ class Theme:
 
     def __reduce__(self) -> tuple[type[Theme], tuple[Path, str, bool]]:
         # Build workers get a fresh theme: compiled templates and the sandbox stay in their process.
-        return (Theme, (self.root, self.folder.name, self.trusted))
+        return (Theme, (self.root, self.name, self.trusted))
 
     def render(self, template: str, **context: Any) -> bytes:
         try:
@@ -76,15 +82,19 @@ class Theme:
     def digest(self) -> str:
         """Hash of every file that can change how pages look."""
         h = hashlib.sha256()
-        for base in [*self.search, self.folder / "static", self.root / "static"]:
+        for base in [*self.search, *self._static()]:
             if base.is_dir():
                 for file in sorted(p for p in base.rglob("*") if p.is_file() and not is_editor_file(p.name)):
                     h.update(file.relative_to(base).as_posix().encode() + b"\0" + file.read_bytes() + b"\0")
         return h.hexdigest()
 
+    def _static(self) -> list[Path]:
+        """Folders of files for assets/, the one that wins last: policygen's theme, the project's, static/."""
+        return [*(f / "static" for f in reversed(self.folders)), self.root / "static"]
+
     def assets(self) -> list[Output]:
         files: dict[str, bytes] = {}
-        for base in (self.folder / "static", self.root / "static"):  # later wins: project overrides theme
+        for base in self._static():  # later wins: project overrides theme
             if base.is_dir():
                 for file in sorted(p for p in base.rglob("*") if p.is_file() and not is_editor_file(p.name)):
                     files["assets/" + file.relative_to(base).as_posix()] = file.read_bytes()

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any, get_args
 
 import pytest
+
+import policygen
 import yaml
 from click.testing import CliRunner
 
@@ -38,14 +40,20 @@ def uncomment(text: str) -> str:
 # --- init ------------------------------------------------------------------------------------------------
 
 
-def test_init_creates_a_project_that_builds_and_checks_unchanged(tmp_path: Path) -> None:
+STARTER_FILES = [".github/workflows/policy.yml", ".gitignore", ".pre-commit-config.yaml", "content/README.md",
+                 "policygen.yaml", "tenants/example/tenant.yaml"]
+
+
+def test_init_creates_only_what_a_project_needs_to_start(tmp_path: Path) -> None:
     report = init(tmp_path / "policies")
     root = tmp_path / "policies"
-    for name in ("content/privacy-policy/document.yaml", "themes/default/templates/base.html",
-                 "tenants/example/tenant.yaml", "policygen.yaml", ".github/workflows/policy.yml",
-                 ".pre-commit-config.yaml", ".gitignore"):
-        assert (root / name).is_file(), name
-        assert name in report.files
+    on_disk = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+    assert report.files == on_disk == STARTER_FILES
+    assert not (root / "themes").exists()  # the clause library and the theme come with policygen
+
+
+def test_init_creates_a_project_that_builds_and_checks_unchanged(tmp_path: Path) -> None:
+    root = init(tmp_path / "policies").root
     site = build(root)
     assert site.tenants == ["example"] and (root / "build/example/privacy-policy/index.html").is_file()
     result = check(root, None, TODAY)
@@ -62,6 +70,10 @@ def test_init_workflow_runs_check_diff_then_shard_builds_and_a_merge(tmp_path: P
     assert "policygen merge" in runs["site"]
     assert all("__VERSION__" not in run and "policygen==" in run for run in runs.values())
     # The whole run, jobs and artifacts, is tested in tests/test_shards.py.
+    assert "policygen upgrade-diff" in runs["check"]
+    assert f'pip install "policygen=={policygen.__version__}"' in runs["check"]
+    text = (tmp_path / "p/.github/workflows/policy.yml").read_text(encoding="utf-8")
+    assert "pip install \"git+https://github.com/<owner>/<repo>@<tag>\"" in text  # until a release is published
 
 
 def test_init_workflow_check_steps_pass_in_the_new_project(tmp_path: Path) -> None:
@@ -69,7 +81,7 @@ def test_init_workflow_check_steps_pass_in_the_new_project(tmp_path: Path) -> No
     init(tmp_path / "p")
     workflow = yaml.safe_load((tmp_path / "p/.github/workflows/policy.yml").read_text(encoding="utf-8"))
     steps = [s["run"] for s in workflow["jobs"]["check"]["steps"] if "run" in s and "pip install" not in s["run"]]
-    assert len(steps) == 3
+    assert len(steps) == 4
     env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(tmp_path),
            "GITHUB_OUTPUT": str(tmp_path / "github-output")}
     for script in steps:
@@ -107,15 +119,19 @@ def test_init_command_then_build_command(tmp_path: Path) -> None:
     assert (tmp_path / "p/build/index.html").is_file()
 
 
-def test_init_copies_the_repositorys_own_library_and_theme(tmp_path: Path) -> None:
-    base = init(tmp_path / "new").root
-    for rel in ("content", "themes/default"):
-        mine, theirs = base / rel, REPO / rel
-        left = sorted(p.relative_to(mine).as_posix() for p in mine.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-        right = sorted(p.relative_to(theirs).as_posix() for p in theirs.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-        assert left == right, rel
-        _, mismatch, errors = filecmp.cmpfiles(mine, theirs, left, shallow=False)
-        assert mismatch == [] and errors == [], rel
+def test_an_init_project_builds_the_same_pages_as_one_holding_a_copy_of_the_whole_library(tmp_path: Path) -> None:
+    lean = init(tmp_path / "lean").root
+    full = init(tmp_path / "full").root
+    shutil.copytree(REPO / "content", full / "content", dirs_exist_ok=True)  # like a project made by an older init
+    shutil.copytree(REPO / "themes", full / "themes")
+    build(lean)
+    build(full)
+    # manifest.json holds the build's input key, which hashes the project's own copies too.
+    pages = sorted(p.relative_to(lean / "build").as_posix() for p in (lean / "build").rglob("*")
+                   if p.is_file() and p.name != "manifest.json")
+    assert "example/privacy-policy/index.html" in pages and "assets/style.css" in pages
+    _, mismatch, errors = filecmp.cmpfiles(lean / "build", full / "build", pages, shallow=False)
+    assert mismatch == [] and errors == []
 
 
 @pytest.mark.slow
@@ -137,10 +153,24 @@ def test_a_non_editable_install_can_init_a_project_that_builds(tmp_path: Path) -
     # the dependencies still come from this environment's site-packages.
     env = {"PYTHONPATH": os.pathsep.join([str(target), sysconfig.get_paths()["purelib"]]), "PATH": "/usr/bin:/bin"}
     project = tmp_path / "project"
-    for args in (["init", str(project)], ["-C", str(project), "build"]):
+    def policygen(*args: str) -> str:
         done = subprocess.run([sys.executable, "-S", "-c", script, str(target), *args], env=env, cwd=tmp_path, capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
-    assert (project / "build/example/privacy-policy/index.html").is_file()
+        return done.stdout
+
+    policygen("init", str(project))
+    policygen("-C", str(project), "build")
+    page = project / "build/example/privacy-policy/index.html"
+    assert "About this policy" in page.read_text(encoding="utf-8")  # the packaged library's clause
+    # The installed library is a folder inside the package, which a project's content/ overrides by clause id.
+    own = project / "content/privacy-policy/010-introduction.md"
+    own.parent.mkdir()
+    own.write_text("---\nid: introduction\ntitle: Our own introduction\norder: 10\n---\nWritten by the project.\n",
+                   encoding="utf-8")
+    policygen("-C", str(project), "build")
+    text = page.read_text(encoding="utf-8")
+    assert "Written by the project." in text and "About this policy" not in text
+    assert "0 with text changes" in policygen("-C", str(project), "upgrade-diff")
 
 
 # --- new-tenant --------------------------------------------------------------------------------------------

@@ -1,0 +1,194 @@
+"""What a new clause library changes in each tenant's text (`policygen upgrade-diff`).
+
+The library ships with policygen, so upgrading policygen can change what every
+tenant's policy says. Two ways to see it, per tenant and document, with the same
+word diff and tiers as `policygen diff` (policygen/diff.py):
+
+- against the last release (the default): each released document as released,
+  against today's clauses rendered with the facts and dates of that release. The
+  facts are the same on both sides, so what shows is what the text templates
+  changed since the release: the library's, or the project's own clause edits.
+- against an older library (--from-library DIR, a folder laid out like content/):
+  each document rendered with today's facts, with DIR and with today's library
+  as the packaged library, through the project's and the tenant's overrides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .clauses import Clause, Library, load_library, tenant_clauses
+from .diff import ClauseText, DiffReport, Side, compare, snapshot_side
+from .errors import Collector, UsageError
+from .facts import Tenant
+from .packaged import library_dir
+from .project import Project, TenantSource, load_project
+from .render import ClauseRenderer, render_document
+from .rules import load_rules, rank
+from .site import document_title
+from .versions import dated_facts, load_releases
+
+OLD_LIBRARY = "old library"
+CURRENT_LIBRARY = "current library"
+
+
+@dataclass(frozen=True)
+class Unreleased:
+    """A document with no release to compare with (against-release mode)."""
+
+    tenant: str
+    document: str
+
+
+@dataclass(frozen=True)
+class Shadowed:
+    """A clause or partial the new library changed that the project's content/ overrides, so the change does
+    not reach the project's text (against-library mode)."""
+
+    file: Path  # the project's own file
+    document: str | None  # None for a partial
+    name: str  # the clause id, or the partial's template name
+
+    def to_json(self, root: Path) -> dict[str, Any]:
+        kind = "clause" if self.document is not None else "partial"
+        return {"file": self.file.relative_to(root).as_posix(), "document": self.document, kind: self.name}
+
+
+@dataclass(frozen=True)
+class LibraryUpgrade:
+    """Every compared document's report, those that had nothing to compare with, and the library changes the
+    project's own files keep out."""
+
+    root: Path
+    against: str  # "release" or "library"
+    reports: tuple[DiffReport, ...]
+    unreleased: tuple[Unreleased, ...] = ()
+    shadowed: tuple[Shadowed, ...] = ()
+
+    @property
+    def tier(self) -> str:
+        return max((r.tier for r in self.reports), key=rank, default="none")
+
+    def fails(self, tier: str) -> bool:
+        """Whether the overall tier reaches *tier* (for --fail-on)."""
+        return rank(self.tier) >= rank(tier)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"against": self.against, "policygen": __version__, "tier": self.tier,
+                "documents": [r.to_json() for r in self.reports],
+                "unreleased": [{"tenant": u.tenant, "document": u.document} for u in self.unreleased],
+                "shadowed": [s.to_json(self.root) for s in self.shadowed]}
+
+    def to_text(self) -> str:
+        parts = [r.to_text() for r in self.reports]
+        if self.unreleased:
+            parts.append("".join(f"{u.tenant}/{u.document}: not released yet; nothing to compare\n"
+                                 for u in self.unreleased))
+        if self.shadowed:
+            parts.append("the library changed these, but the project's own files replace them:\n" + "".join(
+                f"  {s.file.relative_to(self.root).as_posix()} "
+                f"({f'clause {s.document}/{s.name}' if s.document else f'partial {s.name}'})\n"
+                for s in self.shadowed))
+        changed = sum(1 for r in self.reports if r.clauses)
+        parts.append(f"{len(self.reports)} document{'s' if len(self.reports) != 1 else ''} compared, "
+                     f"{changed} with text changes; overall tier: {self.tier}\n")
+        return "\n".join(parts)
+
+
+class _Renderer:
+    """One project's tenants rendered through one clause library."""
+
+    def __init__(self, project: Project, library: Library, packaged: Path | None) -> None:
+        self.project = project
+        self.library = library
+        self.clauses = ClauseRenderer(project.content, packaged=packaged)
+
+    def render(self, tenant: TenantSource, doc_id: str, facts: Tenant) -> dict[str, ClauseText]:
+        doc = render_document(self.clauses, tenant.slug, facts, doc_id, self._clauses(tenant, doc_id),
+                              document_title(self.project, tenant, doc_id))
+        return {c.id: ClauseText(c.title, c.html) for c in doc.clauses}
+
+    def _clauses(self, tenant: TenantSource, doc_id: str) -> dict[str, Clause]:
+        if self.library is self.project.library:
+            return tenant.documents[doc_id]
+        if doc_id not in self.library.documents:  # a document the older library did not have: all of it is new
+            return {}
+        problems = Collector()
+        clauses = tenant_clauses(self.library, tenant.folder, [doc_id], problems)
+        problems.raise_if_any()
+        return clauses[doc_id]
+
+
+def library_upgrade(root: Path, slugs: list[str] | None = None, document: str | None = None,
+                    old_library: Path | None = None) -> LibraryUpgrade:
+    """Per tenant and document, what today's clause library changes in the text (see the module docstring)."""
+    project = load_project(root, slugs)
+    if document is not None and not any(document in t.documents for t in project.tenants.values()):
+        raise UsageError(f"no tenant here publishes a document '{document}'")
+    current = _Renderer(project, project.library, None)
+    if old_library is None:
+        return _against_releases(project, current, document)
+    if not old_library.is_dir():
+        raise UsageError(f"--from-library: '{old_library.name or old_library}' is not a folder "
+                         "(give a clause library laid out like content/)")
+    old = _Renderer(project, load_library(project.content, packaged=old_library), old_library)
+    reports = []
+    for tenant in project.tenants.values():
+        rules = load_rules(project.root, tenant.slug)
+        for doc_id in _documents(tenant, document):
+            facts, effective = tenant.facts, tenant.facts.dates.effective
+            before = Side(OLD_LIBRARY, facts, old.render(tenant, doc_id, facts), effective)
+            after = Side(CURRENT_LIBRARY, facts, current.render(tenant, doc_id, facts), effective)
+            reports.append(compare(tenant.slug, doc_id, before, after, rules))
+    return LibraryUpgrade(project.root, "library", tuple(reports), shadowed=_shadowed(project, old_library))
+
+
+def _shadowed(project: Project, old_library: Path) -> tuple[Shadowed, ...]:
+    if len(project.library.folders) < 2:  # the project's content/ is absent, or is the library itself
+        return ()
+    own = project.library.folders[0]
+    old, new = _alone(old_library), _alone(library_dir())
+    found = []
+    for doc_id, doc in project.library.documents.items():
+        for cid, clause in doc.clauses.items():
+            if clause.file.is_relative_to(own) and _clause_digest(old, doc_id, cid) != _clause_digest(new, doc_id, cid):
+                found.append(Shadowed(clause.file, doc_id, cid))
+    for name in project.library.partials:
+        if (own / name).is_file() and old.partials.get(name) != new.partials.get(name):
+            found.append(Shadowed(own / name, None, name))
+    return tuple(found)
+
+
+def _alone(library: Path) -> Library:
+    """A clause library as it ships, without any project's overrides."""
+    return load_library(library, packaged=library)
+
+
+def _clause_digest(library: Library, doc_id: str, clause_id: str) -> str | None:
+    doc = library.documents.get(doc_id)
+    clause = doc.clauses.get(clause_id) if doc is not None else None
+    return clause.digest if clause is not None else None
+
+
+def _against_releases(project: Project, current: _Renderer, document: str | None) -> LibraryUpgrade:
+    reports, unreleased = [], []
+    for tenant in project.tenants.values():
+        rules = load_rules(project.root, tenant.slug)
+        for doc_id in _documents(tenant, document):
+            releases = load_releases(tenant.folder, doc_id)
+            if not releases:
+                unreleased.append(Unreleased(tenant.slug, doc_id))
+                continue
+            released = snapshot_side(releases[-1])
+            # The release's own facts and dates: a fact edited since then is not a library change.
+            facts = dated_facts(released.facts, released.effective, released.released or released.effective)
+            now = Side(CURRENT_LIBRARY, released.facts, current.render(tenant, doc_id, facts), released.effective)
+            reports.append(compare(tenant.slug, doc_id, released, now, rules))
+    return LibraryUpgrade(project.root, "release", tuple(reports), tuple(unreleased))
+
+
+def _documents(tenant: TenantSource, document: str | None) -> list[str]:
+    return [d for d in tenant.documents if document is None or d == document]

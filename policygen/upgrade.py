@@ -29,7 +29,7 @@ from .project import Project, TenantSource, load_project
 from .render import ClauseRenderer, render_document
 from .rules import load_rules, rank
 from .site import document_title
-from .versions import dated_facts, load_releases
+from .versions import dated_facts, frozen_clauses, load_releases
 
 OLD_LIBRARY = "old library"
 CURRENT_LIBRARY = "current library"
@@ -109,7 +109,8 @@ class _Renderer:
     def render(self, tenant: TenantSource, doc_id: str, facts: Tenant) -> dict[str, ClauseText]:
         doc = render_document(self.clauses, tenant.slug, facts, doc_id, self._clauses(tenant, doc_id),
                               document_title(self.project, tenant, doc_id))
-        return {c.id: ClauseText(c.title, c.html) for c in doc.clauses}
+        # As a snapshot holds them (sanitised), so that the same text compares equal to a release.
+        return {c.id: ClauseText(c.title, c.html) for c in frozen_clauses(doc)}
 
     def _clauses(self, tenant: TenantSource, doc_id: str) -> dict[str, Clause]:
         if self.library is self.project.library:

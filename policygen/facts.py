@@ -544,6 +544,10 @@ class Announcement(Model):
     kind: Literal["blog", "change_log"] = Field(description="blog: posts about changes; change_log: a public list of every change")
     url: Url
 
+    @property
+    def label(self) -> str:
+        return {"blog": "blog", "change_log": "public change log"}[self.kind]
+
 
 class Changes(Model):
     how_notified: list[Literal["page", "email", "in_app"]] = Field([], description="How people are told about a change; none stated until set")

@@ -66,6 +66,12 @@ BASE: dict[str, Any] = {
                  "response_time": "one month"},
     "complaints": {"response_days": 30},
     "cookies": "We use necessary cookies only.",
+    "products": [{"id": "vault", "name": "Example Vault"}],
+    "security": {"summary": "We protect data.", "scoped_measures": [{"applies_to": ["vault"], "measure": "We encrypt every field."}]},
+    "law_enforcement": {"how": "We answer only court orders.", "notify": True},
+    "trackers": [{"id": "ga", "name": "_ga", "provider": "Google Analytics", "party": "third", "purpose": "Counts visits",
+                  "category": "analytics", "duration": "13 months", "consent": True}],
+    "signals": {"do_not_track": False},
     "documents": [{"id": "privacy-policy"}],
     "dates": {"effective": "2026-01-01"},
 }
@@ -116,6 +122,14 @@ def purpose(pid: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
 
 def period(pid: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
     return lambda d: first(d["retention"]["periods"], pid)
+
+
+def tracker(tid: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    return lambda d: first(d["trackers"], tid)
+
+
+def law(d: dict[str, Any]) -> dict[str, Any]:
+    return d["law_enforcement"]
 
 
 def children(d: dict[str, Any]) -> dict[str, Any]:
@@ -338,6 +352,81 @@ CASES: list[Case] = [
          ("changed", "minor", "other-fact"), None),
     Case("cookies statement dropped", lambda d: d.pop("cookies"), "cookies", ("removed", "minor", "other-fact"),
          ("added", "minor", "other-fact")),
+    # facts real policies state (issue 12)
+    Case("kept while the account is open, then 60 days after",
+         sequence(set_(period("logs"), "kept", {"until": "account_closed"}),
+                  set_(period("logs"), "kept", {"until": "account_closed", "then": "60 days"})),
+         "retention.periods[logs].kept", ("lengthened", "material", "retention-kept"),
+         ("shortened", "minor", "retention-kept")),
+    Case("kept indefinitely instead of 60 days after closing",
+         sequence(set_(period("logs"), "kept", {"until": "indefinitely"})),
+         "retention.periods[logs].kept", ("lengthened", "material", "retention-kept"),
+         ("shortened", "minor", "retention-kept")),
+    Case("kept time reworded", sequence(set_(period("logs"), "kept", {"until": "account_closed", "then": "sixty days"})),
+         "retention.periods[logs].kept", ("reworded", "editorial", "retention-kept"), None),
+    Case("kept until another event", sequence(set_(period("logs"), "kept", {"until": "last_activity", "then": "1 year"})),
+         "retention.periods[logs].kept", ("changed", "material", "retention-kept"), None),
+    Case("kept stated", set_(period("logs"), "kept", {"until": "contract_end"}), "retention.periods[logs].kept",
+         ("added", "minor", "retention-kept"), ("removed", "material", "retention-kept")),
+    Case("recipient receives a category", lambda d: d["recipients"][0].update(data=["account"]),
+         "recipients[hosting].data", ("added", "material", "recipient-data"), ("removed", "minor", "recipient-data")),
+    Case("processor list published", set_(lambda d: d["sharing"], "subprocessor_list", "https://example.org/subs"),
+         "sharing.subprocessor_list", ("added", "minor", "subprocessor-list"),
+         ("removed", "material", "subprocessor-list")),
+    Case("processor list moved", sequence(set_(lambda d: d["sharing"], "subprocessor_list", "https://example.org/p")),
+         "sharing.subprocessor_list", ("added", "minor", "subprocessor-list"), None),
+    Case("biometrics stated as not collected", lambda d: d.update(not_collected=["biometric_data"]), "not_collected",
+         ("added", "minor", "not-collected"), ("removed", "material", "not-collected")),
+    Case("law-enforcement statement dropped", lambda d: d.pop("law_enforcement"), "law_enforcement",
+         ("removed", "material", "law-enforcement"), ("added", "minor", "law-enforcement")),
+    Case("law-enforcement handling changed", set_(law, "how", "We answer any request."), "law_enforcement.how",
+         ("changed", "material", "law-enforcement-practice"), None),
+    Case("people no longer told about requests", set_(law, "notify", False), "law_enforcement.notify",
+         ("disabled", "material", "law-enforcement-practice"), ("enabled", "minor", "law-enforcement-practice")),
+    Case("transparency report published", set_(law, "report_url", "https://example.org/report"),
+         "law_enforcement.report_url", ("added", "minor", "law-enforcement-practice"),
+         ("removed", "material", "law-enforcement-practice")),
+    Case("necessary cookie added",
+         append(lambda d: d["trackers"], {"id": "sid", "name": "sid", "provider": "Example", "party": "first",
+                                          "purpose": "Keeps you signed in", "category": "strictly_necessary",
+                                          "duration": "session"}),
+         "trackers[sid]", ("added", "minor", "tracker-necessary"), ("removed", "minor", "tracker-necessary")),
+    Case("advertising cookie added",
+         append(lambda d: d["trackers"], {"id": "ads", "name": "_fbp", "provider": "Meta", "party": "third",
+                                          "purpose": "Shows you ads", "category": "advertising", "duration": "90 days"}),
+         "trackers[ads]", ("added", "material", "tracker"), ("removed", "minor", "tracker")),
+    Case("cookie kept longer", set_(tracker("ga"), "duration", "2 years"), "trackers[ga].duration",
+         ("lengthened", "material", "tracker-duration"), ("shortened", "minor", "tracker-duration")),
+    Case("session cookie made persistent", set_(tracker("ga"), "duration", "session"), "trackers[ga].duration",
+         ("shortened", "minor", "tracker-duration"), ("lengthened", "material", "tracker-duration")),
+    Case("cookie duration reworded", set_(tracker("ga"), "duration", "thirteen months"), "trackers[ga].duration",
+         ("reworded", "editorial", "tracker-duration"), None),
+    Case("cookie set without asking", set_(tracker("ga"), "consent", False), "trackers[ga].consent",
+         ("disabled", "material", "tracker-consent"), ("enabled", "minor", "tracker-consent")),
+    Case("cookie used for advertising", set_(tracker("ga"), "category", "advertising"), "trackers[ga].category",
+         ("changed", "material", "tracker-use"), None),
+    Case("cookie technology stated", set_(tracker("ga"), "technology", "cookie"), "trackers[ga].technology",
+         ("added", "minor", "tracker-use"), ("removed", "minor", "tracker-use")),
+    Case("cookie choices explained", lambda d: d.update(cookie_choices="Use the cookie settings link."), "cookie_choices",
+         ("added", "minor", "cookie-choices"), ("removed", "material", "cookie-choices")),
+    Case("cookie choices reworded", sequence(lambda d: d.update(cookie_choices="Use the settings page.")),
+         "cookie_choices", ("added", "minor", "cookie-choices"), None),
+    Case("Do Not Track honoured", set_(lambda d: d["signals"], "do_not_track", True), "signals.do_not_track",
+         ("enabled", "minor", "browser-signals"), ("disabled", "material", "browser-signals")),
+    Case("measure in one product dropped", lambda d: d["security"].pop("scoped_measures"),
+         "security.scoped_measures[We encrypt every field.]", ("removed", "material", "scoped-measure"),
+         ("added", "minor", "scoped-measure")),
+    Case("regulator where you live named",
+         lambda d: d.update(authorities_where_you_live={"list_url": "https://edpb.europa.eu/about-edpb/members_en"}),
+         "authorities_where_you_live", ("added", "minor", "regulator-where-you-live"),
+         ("removed", "material", "regulator-where-you-live")),
+    Case("changes announced on a blog",
+         lambda d: d["changes"].update(announced_on=[{"kind": "blog", "url": "https://example.org/blog"}]),
+         "changes.announced_on[blog]", ("added", "minor", "change-announcement"),
+         ("removed", "material", "change-announcement")),
+    Case("permission asked on Android", lambda d: d["apps"][0]["permissions"][0].update(platforms=["android"]),
+         "apps[app].permissions[camera].platforms", ("added", "material", "permission-platforms"),
+         ("removed", "material", "permission-platforms")),
     Case("backups no longer encrypted", set_(lambda d: d["retention"]["backups"], "encrypted", False),
          "retention.backups.encrypted", ("disabled", "minor", "other-fact"), ("enabled", "minor", "other-fact")),
 ]
@@ -350,6 +439,20 @@ STARTS: dict[str, tuple[Edit, Edit]] = {
                                     lambda d: d["requests"]["channels"][0].update(note="Answered in English")),
     "fee changed": (set_(lambda d: d["requests"], "fee", "5 GBP"), set_(lambda d: d["requests"], "fee", "10 GBP")),
     "accent colour replaced": (lambda d: d.update(theme={"accent": "#445566"}), lambda d: d.update(theme={"accent": "#112233"})),
+    "kept indefinitely instead of 60 days after closing": (
+        set_(period("logs"), "kept", {"until": "account_closed", "then": "60 days"}),
+        set_(period("logs"), "kept", {"until": "indefinitely"})),
+    "kept time reworded": (set_(period("logs"), "kept", {"until": "account_closed", "then": "60 days"}),
+                           set_(period("logs"), "kept", {"until": "account_closed", "then": "sixty days"})),
+    "kept until another event": (set_(period("logs"), "kept", {"until": "account_closed", "then": "60 days"}),
+                                 set_(period("logs"), "kept", {"until": "last_activity", "then": "1 year"})),
+    "kept while the account is open, then 60 days after": (
+        set_(period("logs"), "kept", {"until": "account_closed"}),
+        set_(period("logs"), "kept", {"until": "account_closed", "then": "60 days"})),
+    "processor list moved": (set_(lambda d: d["sharing"], "subprocessor_list", "https://example.org/s"),
+                             set_(lambda d: d["sharing"], "subprocessor_list", "https://example.org/p")),
+    "cookie choices reworded": (lambda d: d.update(cookie_choices="Use the settings link."),
+                                lambda d: d.update(cookie_choices="Use the settings page.")),
     "automated decisions changed": (lambda d: d.update(automated_decisions="We score loans."),
                                     lambda d: d.update(automated_decisions="We score applications.")),
 }
@@ -360,6 +463,8 @@ EXPECT: dict[str, tuple[tuple[str, str, str], tuple[str, str, str] | None]] = {
     "rights channel note changed": (("changed", "minor", "rights-channel-changed"), None),
     "fee changed": (("changed", "material", "request-fee"), None),
     "automated decisions changed": (("changed", "material", "automated-decisions"), None),
+    "processor list moved": (("changed", "minor", "subprocessor-list"), None),
+    "cookie choices reworded": (("changed", "minor", "cookie-choices"), None),
 }
 
 

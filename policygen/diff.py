@@ -102,6 +102,7 @@ VALUE_NAMES = {
     ("Tenant", "not_collected"): NOT_COLLECTED_NAMES,
     ("Tracker", "category"): TRACKER_CATEGORY_NAMES,
     ("Tracker", "party"): {"first": "set by us", "third": "set by another company"},
+    ("Tracker", "duration"): {"session": "the browser session"},
     ("Permission", "platforms"): {"android": "Android", "ios": "iOS"},
     ("Permission", "asked"): {"install": "when you install the app", "first_launch": "when you first open the app",
                               "first_use": "the first time you use the feature that needs it"},
@@ -280,7 +281,7 @@ class _Differ:
             self.add(path, _ordered(b.compare(a)), a, b, subject, item)
         elif "session" in (a, b) and isinstance(a if b == "session" else b, Duration):
             # A cookie that lasted only the browser session is shorter than any stated time.
-            self.add(path, "lengthened" if a == "session" else "shortened", a, b, subject, item)
+            self.add(path, "lengthened" if a == "session" else "shortened", a, b, subject, item, owner_new, name)
         elif isinstance(a, BaseModel) and type(a) is type(b):
             self.model(path, a, b, subject)
         elif isinstance(a, Duration) and isinstance(b, Duration):

@@ -409,7 +409,7 @@ class RetentionPeriod(Model):
         if self.period is None and self.criteria is None and self.kept is None:
             raise ValueError("give a period, kept, criteria, or a combination")
         if self.period is not None and self.kept is not None:
-            raise ValueError("give either period or kept: both say how long")
+            raise ValueError("give either period or kept, not both: each says how long the data is kept")
         return self
 
 
@@ -768,7 +768,8 @@ class Tenant(Model):
             for i, c in enumerate(self.data_categories):
                 if c.sensitive:
                     problems.append(Reference(("data_categories", i, "sensitive"), "this category is sensitive, but not_collected says no sensitive data is collected",
-                                              expected="one of the two", suggestion="remove sensitive_data from not_collected, or sensitive: true here"))
+                                              expected="a sensitive category, or sensitive_data in not_collected, not both",
+                                              suggestion="state what the organisation says: drop 'sensitive: true' here or sensitive_data from not_collected"))
 
     # Lookups the clause templates use.
     def category(self, cid: str) -> DataCategory:

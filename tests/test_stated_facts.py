@@ -149,3 +149,80 @@ def test_consent_is_a_column_only_when_some_tracker_states_it(tmp_path: Path) ->
     unstated[1].pop("consent")
     text = document_text(tmp_path, with_fact(HOLDERS, "trackers", unstated), "privacy-policy")
     assert "_ga (cookie)" in text and "Asked first" not in text
+
+
+def test_the_json_schema_describes_the_new_facts() -> None:
+    from policygen.facts import json_schema
+
+    schema = json_schema()
+    top = schema["properties"]
+    for name in ("trackers", "cookie_choices", "signals", "not_collected", "law_enforcement",
+                 "authorities_where_you_live"):
+        assert name in top, name
+    defs = schema["$defs"]
+    assert set(defs["Tracker"]["required"]) == {"id", "name", "provider", "party", "purpose", "category", "duration"}
+    assert {"kept"} <= set(defs["RetentionPeriod"]["properties"])
+    assert {"until", "then"} == set(defs["Kept"]["properties"])
+    assert {"platforms", "asked"} <= set(defs["Permission"]["properties"])
+    assert "data" in defs["Recipient"]["properties"] and "subprocessor_list" in defs["Sharing"]["properties"]
+    assert "announced_on" in defs["Changes"]["properties"] and "scoped_measures" in defs["Security"]["properties"]
+
+
+# Every new fact set at once, as a tenant a writer could publish: its pages must lint clean and be explained.
+EVERY_NEW_FACT: dict[str, Any] = {
+    **WITH_PRODUCT,
+    "organisation": {"legal_name": "Plain Example Ltd", "display_name": "Plain Example", "email": "privacy@example.org"},
+    "apps": [{"id": "app", "name": "Example App", "audience": "members", "platforms": ["web"],
+              "permissions": [{"id": "camera", "reason": "To scan receipts", "platforms": ["android"],
+                               "asked": "first_use"}]}],
+    "recipients": [{"id": "hosting", "category": "Hosting providers", "data": ["account"]}],
+    "sharing": {"subprocessor_list": "https://example.org/processors"},
+    "retention": {"summary": "We keep data only as long as we need it.", "periods": [
+        {"id": "profile", "data": "Profiles", "kept": {"until": "account_closed", "then": "60 days"}},
+        {"id": "invoices", "data": "Invoices", "kept": {"until": "indefinitely"}}]},
+    "security": {"summary": "We protect data.", "scoped_measures": [{"applies_to": ["vault"],
+                                                                      "measure": "We encrypt every field"}]},
+    "not_collected": ["biometric_data", "precise_location"],
+    "law_enforcement": {"how": "We answer a request only when it comes with a court order", "notify": True,
+                        "report_url": "https://example.org/transparency"},
+    "authorities_where_you_live": {"list_url": "https://edpb.europa.eu/about-edpb/members_en",
+                                   "list_by": "the European Data Protection Board"},
+    "changes": {"how_notified": ["page"], "announced_on": [{"kind": "blog", "url": "https://example.org/blog"},
+                                                           {"kind": "change_log", "url": "https://example.org/changes"}]},
+    "trackers": TRACKERS,
+    "cookie_choices": "You can change your choices at any time with the cookie settings link.",
+    "signals": {"do_not_track": False, "global_privacy_control": True},
+    "documents": [{"id": "privacy-policy"}, {"id": "cookie-policy"}],
+}
+
+
+@pytest.fixture(scope="module")
+def every_fact_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from conftest import copy_project
+
+    root = copy_project(tmp_path_factory.mktemp("every") / "project", releases=False)
+    (root / "tenants" / "every-fact").mkdir()
+    (root / "tenants" / "every-fact" / "tenant.yaml").write_text(yaml.safe_dump(EVERY_NEW_FACT, sort_keys=False),
+                                                                 encoding="utf-8")
+    build(root, root / "build", BuildOptions())
+    return root
+
+
+def test_the_new_sentences_pass_the_prose_lint(every_fact_project: Path) -> None:
+    from test_prose import _lint_tenant
+
+    assert _lint_tenant(every_fact_project, "every-fact") == []
+
+
+def test_explain_attributes_every_block_of_the_new_sentences(every_fact_project: Path) -> None:
+    from policygen.explain import explain
+    from policygen.htmltext import blocks
+    from test_explain import _page_parts
+
+    explained = explain(every_fact_project, "every-fact")
+    assert {e.document for e in explained} == {"privacy-policy", "cookie-policy"}
+    for e in explained:
+        page = (every_fact_project / "build" / "every-fact" / e.document / "index.html").read_text(encoding="utf-8")
+        assert [b.text for b in blocks(_page_parts(page)[2])] == [b.text for b in e.blocks if b.clause is not None]
+        for b in e.blocks:
+            assert b.source.file.is_file() and b.source.line is not None, (e.document, b)

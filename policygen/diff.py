@@ -117,6 +117,7 @@ ENTRY_KEYS: dict[str, tuple[str, ...]] = {
     "Channel": ("kind", "value"),
     "Source": ("kind",),
     "ScopedMeasure": ("measure",),
+    "Announcement": ("kind",),
 }
 
 

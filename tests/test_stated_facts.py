@@ -226,3 +226,28 @@ def test_explain_attributes_every_block_of_the_new_sentences(every_fact_project:
         assert [b.text for b in blocks(_page_parts(page)[2])] == [b.text for b in e.blocks if b.clause is not None]
         for b in e.blocks:
             assert b.source.file.is_file() and b.source.line is not None, (e.document, b)
+
+
+# (what changes in the demo tenant, finding path, change, tier, rule): through `policygen diff`, as people run it.
+DIFFED = [
+    (lambda d: d.update(trackers=[TRACKERS[1]]), "trackers[ga]", "added", "material", "tracker"),
+    (lambda d: d.update(signals={"global_privacy_control": False}), "signals.global_privacy_control", "disabled",
+     "material", "browser-signals"),
+    (lambda d: d.update(not_collected=["biometric_data"]), "not_collected", "added", "minor", "not-collected"),
+    (lambda d: d.update(law_enforcement={"how": "We answer only court orders."}), "law_enforcement", "added", "minor",
+     "law-enforcement"),
+    (lambda d: d["changes"].update(announced_on=[{"kind": "change_log", "url": "https://example.org/changes"}]),
+     "changes.announced_on[change_log]", "added", "minor", "change-announcement"),
+]
+
+
+@pytest.mark.parametrize(("edit", "path", "change", "tier", "rule"), DIFFED, ids=[d[1] for d in DIFFED])
+def test_policygen_diff_reports_a_new_fact_with_its_rule_and_tier(project: Path, edit: Any, path: str, change: str,
+                                                                  tier: str, rule: str) -> None:
+    from test_diff import DEMO, diff_json, edit_facts
+
+    edit_facts(project, DEMO, edit)
+    data = diff_json(project, DEMO, "--document", "privacy-policy")
+    [finding] = [f for f in data["findings"] if f["path"] == path]
+    assert (finding["change"], finding["tier"], finding["rule"]) == (change, tier, rule)
+    assert finding["source"]

@@ -784,6 +784,15 @@ class Tenant(Model):
         names = {p.id: p.name for p in self.products} | {a.id: a.name for a in self.apps}
         return [names[i] for i in ids]
 
+    def not_collected_names(self) -> list[str]:
+        """What the organisation states it does not collect, in words."""
+        return [NOT_COLLECTED_NAMES[n] for n in self.not_collected]
+
+    def tracker_groups(self) -> list[tuple[str, list[Tracker]]]:
+        """The trackers by category, in the guidance's order, with the category's name; empty categories left out."""
+        groups = [(TRACKER_CATEGORY_NAMES[c], [t for t in self.trackers if t.category == c]) for c in TRACKER_CATEGORY_NAMES]
+        return [(name, trackers) for name, trackers in groups if trackers]
+
     def publishes(self, doc_id: str) -> bool:
         return any(d.id == doc_id for d in self.documents)
 

@@ -427,6 +427,11 @@ CASES: list[Case] = [
     Case("permission asked on Android", lambda d: d["apps"][0]["permissions"][0].update(platforms=["android"]),
          "apps[app].permissions[camera].platforms", ("added", "material", "permission-platforms"),
          ("removed", "material", "permission-platforms")),
+    Case("permission asked at first use", lambda d: d["apps"][0]["permissions"][0].update(asked="first_use"),
+         "apps[app].permissions[camera].asked", ("added", "minor", "permission-asked"),
+         ("removed", "minor", "permission-asked")),
+    Case("permission asked at install instead", sequence(lambda d: d["apps"][0]["permissions"][0].update(asked="install")),
+         "apps[app].permissions[camera].asked", ("added", "minor", "permission-asked"), None),
     Case("backups no longer encrypted", set_(lambda d: d["retention"]["backups"], "encrypted", False),
          "retention.backups.encrypted", ("disabled", "minor", "other-fact"), ("enabled", "minor", "other-fact")),
 ]
@@ -451,6 +456,8 @@ STARTS: dict[str, tuple[Edit, Edit]] = {
         set_(period("logs"), "kept", {"until": "account_closed", "then": "60 days"})),
     "processor list moved": (set_(lambda d: d["sharing"], "subprocessor_list", "https://example.org/s"),
                              set_(lambda d: d["sharing"], "subprocessor_list", "https://example.org/p")),
+    "permission asked at install instead": (lambda d: d["apps"][0]["permissions"][0].update(asked="first_use"),
+                                            lambda d: d["apps"][0]["permissions"][0].update(asked="install")),
     "cookie choices reworded": (lambda d: d.update(cookie_choices="Use the settings link."),
                                 lambda d: d.update(cookie_choices="Use the settings page.")),
     "automated decisions changed": (lambda d: d.update(automated_decisions="We score loans."),
@@ -465,6 +472,7 @@ EXPECT: dict[str, tuple[tuple[str, str, str], tuple[str, str, str] | None]] = {
     "automated decisions changed": (("changed", "material", "automated-decisions"), None),
     "processor list moved": (("changed", "minor", "subprocessor-list"), None),
     "cookie choices reworded": (("changed", "minor", "cookie-choices"), None),
+    "permission asked at install instead": (("changed", "minor", "permission-asked"), None),
 }
 
 

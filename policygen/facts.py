@@ -764,6 +764,14 @@ class Tenant(Model):
             for j, s in enumerate(m.applies_to):
                 if s not in scopes:
                     problems.append(_unknown(("security", "scoped_measures", i, "applies_to", j), s, scopes, "products or apps"))
+        for i, a in enumerate(self.apps):
+            for j, perm in enumerate(a.permissions):
+                for k, platform in enumerate(perm.platforms):
+                    if a.platforms and platform not in a.platforms:
+                        problems.append(Reference(("apps", i, "permissions", j, "platforms", k),
+                                                  f"the app does not ship on {platform}",
+                                                  expected=f"a platform of the app: {', '.join(a.platforms)}",
+                                                  suggestion=f"add {platform} to the app's platforms, or remove it here"))
         if "sensitive_data" in self.not_collected:
             for i, c in enumerate(self.data_categories):
                 if c.sensitive:

@@ -172,7 +172,7 @@ def test_the_json_schema_describes_the_new_facts() -> None:
 EVERY_NEW_FACT: dict[str, Any] = {
     **WITH_PRODUCT,
     "organisation": {"legal_name": "Plain Example Ltd", "display_name": "Plain Example", "email": "privacy@example.org"},
-    "apps": [{"id": "app", "name": "Example App", "audience": "members", "platforms": ["web"],
+    "apps": [{"id": "app", "name": "Example App", "audience": "members",
               "permissions": [{"id": "camera", "reason": "To scan receipts", "platforms": ["android"],
                                "asked": "first_use"}]}],
     "recipients": [{"id": "hosting", "category": "Hosting providers", "data": ["account"]}],

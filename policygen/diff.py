@@ -25,7 +25,7 @@ from pydantic import BaseModel, ValidationError
 
 from .durations import Duration
 from .errors import InputError, Problem, UsageError
-from .facts import BASIS_LABELS, Basis, LawfulBasis, Right, Tenant
+from .facts import BASIS_LABELS, NOT_COLLECTED_NAMES, TRACKER_CATEGORY_NAMES, Basis, Kept, LawfulBasis, Right, Tenant
 from .law import REGIME_NAMES, transfer_mechanisms
 from .render import ClauseRenderer, render_document
 from .rules import LEVELS, Rule, RuleSet, load_rules, rank
@@ -54,6 +54,12 @@ SECTION_NAMES = {
     "marketing": "marketing",
     "security": "security",
     "changes": "policy changes",
+    "trackers": "cookies",
+    "cookie_choices": "cookie choices",
+    "signals": "browser privacy signals",
+    "not_collected": "data we do not collect",
+    "law_enforcement": "requests from the police and other authorities",
+    "authorities_where_you_live": "the regulator where you live",
 }
 
 # Yes/no facts read as actions in a notice ("We will now sell personal data").
@@ -69,6 +75,10 @@ FIELD_WORDS = {
     "min_age": "minimum age",
     "encrypted": "encryption of backups",
     "consent": "the consent we ask for",
+    "do_not_track": "honour Do Not Track signals",
+    "global_privacy_control": "honour Global Privacy Control signals",
+    "notify": "tell you when an authority asks for your data",
+    "subprocessor_list": "list of processors",
 }
 
 # Lists of ids that point at other entries: a notice names the entry, not its id.
@@ -78,6 +88,7 @@ REFERENCES = {
     ("Recipient", "purposes"): "purposes",
     ("Transfer", "recipients"): "recipients",
     ("Deletion", "timelines"): "retention.periods",
+    ("Recipient", "data"): "data_categories",
 }
 
 # Plain values of a few facts and lists, read as words.
@@ -92,6 +103,13 @@ VALUE_NAMES = {
     ("Changes", "how_notified"): {"page": "on this page", "email": "by email", "in_app": "in the app"},
     ("Transfer", "leaves"): REGIME_NAMES,
     ("Transfer", "safeguards"): {m.id: m.name for m in transfer_mechanisms().values()},
+    ("Tenant", "not_collected"): NOT_COLLECTED_NAMES,
+    ("Tracker", "category"): TRACKER_CATEGORY_NAMES,
+    ("Tracker", "party"): {"first": "set by us", "third": "set by another company"},
+    ("Tracker", "duration"): {"session": "the browser session"},
+    ("Permission", "platforms"): {"android": "Android", "ios": "iOS"},
+    ("Permission", "asked"): {"install": "when you install the app", "first_launch": "when you first open the app",
+                              "first_use": "the first time you use the feature that needs it"},
     ("DataCategory", "sources"): {"direct": "you", "automated": "automated collection",
                                   "third_party": "third parties", "public": "public sources",
                                   "institution": "your institution"},
@@ -102,6 +120,8 @@ ENTRY_KEYS: dict[str, tuple[str, ...]] = {
     "LawfulBasis": ("basis",),
     "Channel": ("kind", "value"),
     "Source": ("kind",),
+    "ScopedMeasure": ("measure",),
+    "Announcement": ("kind",),
 }
 
 
@@ -131,7 +151,7 @@ def label(value: Any) -> str:
     """How a fact entry is named in words: its name, category, label, ..., or its id."""
     if isinstance(value, BaseModel):
         for attr in ("label", "name", "category", "data", "destination", "description", "value", "text",
-                     "statement", "legal_name", "kind", "id"):
+                     "statement", "legal_name", "kind", "measure", "id"):
             found = getattr(value, attr, None)
             if isinstance(found, str) and found:
                 return found
@@ -149,6 +169,8 @@ def text(value: Any) -> str:
         return "yes" if value else "no"
     if isinstance(value, Duration):
         return value.text
+    if isinstance(value, Kept):
+        return value.words
     if isinstance(value, Basis):
         return BASIS_LABELS[value]
     if isinstance(value, Enum):
@@ -260,6 +282,11 @@ class _Differ:
         elif b is None:
             self.add(path, "removed", a, None, subject, label(a) if isinstance(a, BaseModel) else f"{item} ({text(a)})",
                      owner_old, name)
+        elif isinstance(a, Kept) and isinstance(b, Kept):
+            self.add(path, _ordered(b.compare(a)), a, b, subject, item)
+        elif "session" in (a, b) and isinstance(a if b == "session" else b, Duration):
+            # A cookie that lasted only the browser session is shorter than any stated time.
+            self.add(path, "lengthened" if a == "session" else "shortened", a, b, subject, item, owner_new, name)
         elif isinstance(a, BaseModel) and type(a) is type(b):
             self.model(path, a, b, subject)
         elif isinstance(a, Duration) and isinstance(b, Duration):
@@ -299,6 +326,13 @@ class _Differ:
             if removed[_hashable(value)] > 0:
                 removed[_hashable(value)] -= 1
                 self.add(path, "removed", value, None, subject, self.resolve(owner_old, name, value, self.old_root))
+
+
+def _ordered(order: int | None) -> str:
+    """A change of an ordered fact: longer, shorter, the same span reworded, or not comparable."""
+    if order is None:
+        return "changed"
+    return "lengthened" if order > 0 else "shortened" if order < 0 else "reworded"
 
 
 def _subject(entry: BaseModel, parent: str) -> str:

@@ -219,6 +219,8 @@ class Permission(Model):
     reason: Text = Field(description="Why the app asks for it")
     optional: Flag | None = Field(None, description="Whether people can refuse it and still use the app; unknown until set")
     on_device: Flag = Field(False, description="What the permission reaches never leaves the device, so app-store labels need not list it")
+    platforms: list[Literal["android", "ios"]] = Field([], description="The platforms whose app asks for it; empty means every platform the app ships on")
+    asked: Literal["install", "first_launch", "first_use"] | None = Field(None, description="When the app asks: at install, when it first opens, or the first time the feature that needs it is used; unknown until set")
 
     @property
     def label(self) -> str:
@@ -348,6 +350,7 @@ class Recipient(Model):
     purposes: list[Id] = []
     location: Text | None = None
     condition: Text | None = Field(None, description="When they receive data, e.g. 'when required by law'")
+    data: list[Id] = Field([], description="Data category ids this recipient receives; nothing is said about which data until set")
 
 
 def _check_transfer_tool(value: str) -> str:
@@ -418,17 +421,63 @@ class Transfer(Model):
         return self.named_tools() + self.recognised_tools()
 
 
+RetentionEvent = Literal["account_closed", "last_activity", "contract_end", "indefinitely"]
+
+# How each event reads in a policy: (while it has not happened, a time after it).
+RETENTION_EVENT_WORDS: dict[str, tuple[str, str]] = {
+    "account_closed": ("while your account is open", "after your account is closed"),
+    "last_activity": ("while you use the service", "after your last activity"),
+    "contract_end": ("while the contract runs", "after the contract ends"),
+    "indefinitely": ("indefinitely", ""),
+}
+
+
+class Kept(Model):
+    """How long data is kept, as an event and a time after it: ordered, so a diff can tell a shortening."""
+
+    until: RetentionEvent = Field(description="What ends the keeping: account_closed, last_activity, contract_end, or indefinitely (kept without end)")
+    then: Duration | None = Field(None, description="How long after that event, e.g. '60 days'; unset means until the event")
+
+    @model_validator(mode="after")
+    def _no_time_after_forever(self) -> "Kept":
+        if self.until == "indefinitely" and self.then is not None:
+            raise ValueError("'indefinitely' has no time after it: leave 'then' out")
+        return self
+
+    @property
+    def words(self) -> str:
+        """The rule in words: 'while your account is open', '60 days after your account is closed', 'indefinitely'."""
+        during, after = RETENTION_EVENT_WORDS[self.until]
+        return f"{self.then.text} {after}" if self.then else during
+
+    def compare(self, other: "Kept") -> int | None:
+        """-1 if self keeps data for less time than other, 1 if longer, 0 if as long; None if the events differ."""
+        if self.until == "indefinitely" or other.until == "indefinitely":
+            return (self.until == "indefinitely") - (other.until == "indefinitely")
+        if self.until != other.until:
+            return None
+        mine = self.then.high_days if self.then else 0.0
+        theirs = other.then.high_days if other.then else 0.0
+        return (round(mine, 6) > round(theirs, 6)) - (round(mine, 6) < round(theirs, 6))
+
+    def __str__(self) -> str:
+        return self.words
+
+
 class RetentionPeriod(Model):
     id: Id
     data: Text = Field(description="What is kept")
     period: Duration | None = Field(None, description="How long, e.g. '7 business days', '2 years'")
     criteria: Text | None = Field(None, description="How the period is decided, when not a fixed length")
     trigger: Text | None = Field(None, description="What starts the clock, e.g. 'after verification'")
+    kept: Kept | None = Field(None, description="How long, as an event and a time after it: 'while your account is open', '60 days after your account is closed', 'indefinitely'")
 
     @model_validator(mode="after")
     def _period_or_criteria(self) -> "RetentionPeriod":
-        if self.period is None and self.criteria is None:
-            raise ValueError("give a period, criteria, or both")
+        if self.period is None and self.criteria is None and self.kept is None:
+            raise ValueError("give a period, kept, criteria, or a combination")
+        if self.period is not None and self.kept is not None:
+            raise ValueError("give either period or kept, not both: each says how long the data is kept")
         return self
 
 
@@ -529,9 +578,17 @@ class Complaints(Model):
     how: Text | None = None
 
 
+class ScopedMeasure(Model):
+    """A measure that holds in some products or apps only ("in product B we encrypt every field")."""
+
+    applies_to: NonEmpty[Id] = Field(description="Ids of the products or apps it holds in")
+    measure: Text = Field(description="The measure, as a sentence")
+
+
 class Security(Model):
     summary: Text
     measures: list[Text] = []
+    scoped_measures: list[ScopedMeasure] = Field([], description="Measures that hold in some products or apps only")
     breach_notification: Text | None = None
 
 
@@ -540,6 +597,7 @@ class Sharing(Model):
     rents: Flag | None = Field(None, description="Rents personal data out; unknown until set")
     shares_for_advertising: Flag | None = Field(None, description="Shares personal data for advertising; unknown until set")
     statement: Text | None = None
+    subprocessor_list: Url | None = Field(None, description="Where the published list of processors (subprocessors) that receive data is")
 
 
 class Marketing(Model):
@@ -548,12 +606,81 @@ class Marketing(Model):
     third_party: Text | None = None
 
 
+class Announcement(Model):
+    """A place beyond the page, email and the app where changes are announced."""
+
+    kind: Literal["blog", "change_log"] = Field(description="blog: posts about changes; change_log: a public list of every change")
+    url: Url
+
+    @property
+    def label(self) -> str:
+        return {"blog": "blog", "change_log": "public change log"}[self.kind]
+
+
 class Changes(Model):
     how_notified: list[Literal["page", "email", "in_app"]] = Field([], description="How people are told about a change; none stated until set")
     notify_of: Literal["all", "major"] | None = Field(None, description="Which changes people are told about by email or in the app: all, or only major ones")
     notice_before: Flag | None = Field(None, description="People are told about a change that affects their data before it takes effect; unknown until set")
     public_history: Flag | None = Field(None, description="Every earlier version stays published in the version history; unknown until set")
+    announced_on: list[Announcement] = Field([], description="Other places changes are announced: a blog, a public change log")
     statement: Text | None = None
+
+
+class AuthoritiesWhereYouLive(Model):
+    """For organisations in many countries: people complain to the regulator where they live."""
+
+    list_url: Url = Field(description="The official list of the regulators, e.g. the EDPB's page of its members")
+    list_by: Text | None = Field(None, description="Who publishes the list, e.g. 'the European Data Protection Board'")
+
+
+NotCollectedId = Literal["sensitive_data", "biometric_data", "precise_location", "health_data", "childrens_data"]
+
+NOT_COLLECTED_NAMES: dict[str, str] = {
+    "sensitive_data": "sensitive data (such as health, religion or sexual orientation)",
+    "biometric_data": "biometric data (such as fingerprints or face scans)",
+    "precise_location": "your precise location",
+    "health_data": "health data",
+    "childrens_data": "data about children",
+}
+
+
+class LawEnforcement(Model):
+    """How requests for data from the police, courts and other authorities are handled."""
+
+    how: Text = Field(description="How requests are handled, e.g. 'We only answer a request that comes with a court order.'")
+    notify: Flag | None = Field(None, description="People are told about a request for their data unless the law forbids it; unknown until set")
+    report_url: Url | None = Field(None, description="Where a report of the requests received is published")
+
+
+TrackerCategory = Literal["strictly_necessary", "preferences", "analytics", "advertising"]
+
+TRACKER_CATEGORY_NAMES: dict[str, str] = {
+    "strictly_necessary": "Strictly necessary",
+    "preferences": "Preferences",
+    "analytics": "Analytics",
+    "advertising": "Advertising",
+}
+
+
+class Tracker(Model):
+    """One cookie or similar technology (local storage, pixel, SDK) set on people's devices."""
+
+    id: Id
+    name: Text = Field(description="The cookie's name as the browser shows it, e.g. _ga")
+    technology: Literal["cookie", "local_storage", "pixel", "sdk"] | None = Field(None, description="What kind of tracker it is; unknown until set")
+    provider: Text = Field(description="Who sets and reads it, e.g. the organisation or 'Google Analytics'")
+    party: Literal["first", "third"] = Field(description="first: set by the organisation's own site; third: set by another company")
+    purpose: Text = Field(description="What it is used for, in plain words")
+    category: TrackerCategory = Field(description="strictly_necessary, preferences, analytics or advertising")
+    duration: Duration | Literal["session"] = Field(description="How long it stays on the device: 'session' (until the browser closes) or a time, e.g. '2 years'")
+    consent: Flag | None = Field(None, description="Set only after people agree to it; unknown until set")
+
+
+class Signals(Model):
+    """Browser privacy signals and whether they are honoured."""
+
+    do_not_track: Flag | None = Field(None, description="Do Not Track signals are honoured; unknown until set, and nothing is said until then")
+    global_privacy_control: Flag | None = Field(None, description="Global Privacy Control signals are honoured as an opt-out; unknown until set")
 
 
 class Theme(Model):
@@ -636,6 +763,12 @@ class Tenant(Model):
     security: Security | None = Field(None, description="Security measures and breach notification")
     automated_decisions: Text | None = Field(None, description="Automated decisions and profiling, if any")
     cookies: Text | None = Field(None, description="What the policy says about cookies")
+    trackers: list[Tracker] = Field([], description="Cookies and similar trackers, each listed in the cookie policy")
+    cookie_choices: Text | None = Field(None, description="How people accept, refuse or change their cookie choices")
+    signals: Signals = Field(Signals(), description="Whether Do Not Track and Global Privacy Control signals are honoured")
+    not_collected: list[NotCollectedId] = Field([], description="Kinds of data the organisation states it does not collect")
+    law_enforcement: LawEnforcement | None = Field(None, description="How requests for data from the police and other authorities are handled")
+    authorities_where_you_live: AuthoritiesWhereYouLive | None = Field(None, description="For many countries: people may complain to the regulator where they live, listed officially here")
     changes: Changes = Field(Changes(), description="How people are told about changes to the documents")
     notes: list[Note] = Field([], description="Statements of fact with no dedicated key, shown in the clause they name")
     documents: NonEmpty[Document] = Field(description="The documents this tenant publishes, by library folder id")
@@ -682,9 +815,38 @@ class Tenant(Model):
             for j, r in enumerate(t.recipients):
                 if r not in recipients:
                     problems.append(_unknown(("transfers", i, "recipients", j), r, recipients, "recipients"))
+        self._new_fact_references(problems)
         if problems:
             raise ReferenceProblems(problems)
         return self
+
+    def _new_fact_references(self, problems: list[Reference]) -> None:
+        """Ids the recipients, scoped measures and trackers name; a stated absence no category contradicts."""
+        _unique(problems, ("trackers",), [t.id for t in self.trackers])
+        cats = {c.id for c in self.data_categories}
+        for i, r in enumerate(self.recipients):
+            for j, d in enumerate(r.data):
+                if d not in cats:
+                    problems.append(_unknown(("recipients", i, "data", j), d, cats, "data_categories"))
+        scopes = {p.id for p in self.products} | {a.id for a in self.apps}
+        for i, m in enumerate(self.security.scoped_measures if self.security else []):
+            for j, s in enumerate(m.applies_to):
+                if s not in scopes:
+                    problems.append(_unknown(("security", "scoped_measures", i, "applies_to", j), s, scopes, "products or apps"))
+        for i, a in enumerate(self.apps):
+            for j, perm in enumerate(a.permissions):
+                for k, platform in enumerate(perm.platforms):
+                    if a.platforms and platform not in a.platforms:
+                        problems.append(Reference(("apps", i, "permissions", j, "platforms", k),
+                                                  f"the app does not ship on {platform}",
+                                                  expected=f"a platform of the app: {', '.join(a.platforms)}",
+                                                  suggestion=f"add {platform} to the app's platforms, or remove it here"))
+        if "sensitive_data" in self.not_collected:
+            for i, c in enumerate(self.data_categories):
+                if c.sensitive:
+                    problems.append(Reference(("data_categories", i, "sensitive"), "this category is sensitive, but not_collected says no sensitive data is collected",
+                                              expected="a sensitive category, or sensitive_data in not_collected, not both",
+                                              suggestion="state what the organisation says: drop 'sensitive: true' here or sensitive_data from not_collected"))
 
     # Lookups the clause templates use.
     def category(self, cid: str) -> DataCategory:
@@ -693,6 +855,23 @@ class Tenant(Model):
     def period(self, pid: str) -> RetentionPeriod:
         assert self.retention is not None
         return next(p for p in self.retention.periods if p.id == pid)
+
+    def scope_names(self, ids: list[str]) -> list[str]:
+        """The names of the products and apps a scoped fact holds in, in the order given."""
+        names = {p.id: p.name for p in self.products} | {a.id: a.name for a in self.apps}
+        return [names[i] for i in ids]
+
+    def not_collected_names(self) -> list[str]:
+        """What the organisation states it does not collect, in words."""
+        return [NOT_COLLECTED_NAMES[n] for n in self.not_collected]
+
+    def tracker_groups(self) -> list[tuple[str, list[Tracker]]]:
+        """The trackers by category, in the guidance's order, with the category's name; empty categories left out."""
+        groups = [(TRACKER_CATEGORY_NAMES[c], [t for t in self.trackers if t.category == c]) for c in TRACKER_CATEGORY_NAMES]
+        return [(name, trackers) for name, trackers in groups if trackers]
+
+    def publishes(self, doc_id: str) -> bool:
+        return any(d.id == doc_id for d in self.documents)
 
     def has_right(self, rid: str) -> bool:
         return any(r.id == rid for r in self.rights)

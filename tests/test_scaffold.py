@@ -18,12 +18,13 @@ import pytest
 import policygen
 import yaml
 from click.testing import CliRunner
+from pydantic import BaseModel
 
 from conftest import REPO
 from policygen.check import check
 from policygen.cli import cli
 from policygen.errors import InputError, UsageError
-from policygen.facts import Jurisdiction, load_tenant
+from policygen.facts import Jurisdiction, Tenant, load_tenant
 from policygen.scaffold import (JURISDICTION_IDS, TenantBasics, ask_basics, init, new_tenant, skeleton,
                                 starter)
 from policygen.site import build
@@ -273,3 +274,31 @@ def test_skeleton_lists_every_required_fact() -> None:
 
 def test_jurisdictions_offered_are_the_ones_facts_accept() -> None:
     assert JURISDICTION_IDS == get_args(Jurisdiction)
+
+
+def _models_under(model: type[BaseModel]) -> list[type[BaseModel]]:
+    """The tenant model and every model a field of it holds, each once."""
+    seen: list[type[BaseModel]] = []
+    todo = [model]
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.append(current)
+        for field in current.model_fields.values():
+            todo += [m for m in _inner_models(field.annotation) if m not in seen]
+    return seen
+
+
+def _inner_models(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in get_args(annotation) for m in _inner_models(arg)]
+
+
+def test_new_tenant_writes_a_commented_placeholder_for_every_fact_of_the_model() -> None:
+    text = skeleton("acme", TenantBasics(), TODAY)
+    missing = [f"{m.__name__}.{name}" for m in _models_under(Tenant) for name in m.model_fields
+               if not re.search(rf"^[ #-]*{name}:", text, re.M)]
+    assert missing == []
+    assert yaml.safe_load(text) is not None  # still YAML, every placeholder a comment

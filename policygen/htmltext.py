@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from typing import Literal
+from typing import Literal, Protocol
 
 BlockKind = Literal["heading", "paragraph", "item", "row", "term", "definition", "code", "text"]
 
@@ -149,3 +149,14 @@ def blocks(html: str) -> list[Block]:
 def html_text(html: str) -> str:
     """The text of an HTML fragment, one line per block (paragraph, list item, cell)."""
     return "\n".join(line for block in blocks(html) for line in block.lines)
+
+
+class ClauseLike(Protocol):
+    """A rendered section as the page shows it: from today's render or from a released snapshot."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def html(self) -> str: ...

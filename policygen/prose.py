@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Iterable, Literal, Protocol, Sequence
+from typing import Iterable, Literal, Sequence
 
-from .htmltext import Block, blocks
+from .htmltext import Block, ClauseLike, blocks
 
 Rule = Literal["doubled", "capital", "repeated-sentence", "repeated-contents", "empty-section", "run-in-label",
                "article"]
@@ -71,15 +71,6 @@ class ProseFinding:
     def excerpt(self) -> str:
         text = self.passage.block.text
         return text if len(text) <= 160 else text[:159] + "…"
-
-
-class ClauseLike(Protocol):
-    @property
-    def id(self) -> str: ...
-    @property
-    def title(self) -> str: ...
-    @property
-    def html(self) -> str: ...
 
 
 def document_passages(clauses: Iterable[ClauseLike]) -> list[Passage]:

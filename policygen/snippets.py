@@ -35,6 +35,7 @@ from babel import Locale
 from pydantic import ValidationError
 
 from .errors import Collector, InputError, Problem
+from .htmltext import ClauseLike
 from .facts import App, Tenant
 from .labels import app_labels, check_app, policy_document
 from .output import Output
@@ -48,17 +49,6 @@ DARK_BG = "#16181b"
 MIN_CONTRAST = 4.8  # a little above WCAG AA's 4.5, so rounding never tips a colour under it
 
 FIRST_LAYER = "at-a-glance"  # the clause id of the privacy policy's summary (content/privacy-policy/)
-
-
-class ClauseLike(Protocol):
-    """A rendered section as the page shows it: from today's render or from a released snapshot."""
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def title(self) -> str: ...
-    @property
-    def html(self) -> str: ...
 
 
 class DocumentLike(Protocol):

@@ -169,3 +169,18 @@ def test_an_app_snippet_says_optional_only_when_the_permission_says_so(tmp_path:
 
     assert "(optional)" not in snippet(HOLDERS, "unset") and "required for the app" not in snippet(HOLDERS, "unset2")
     assert "(optional)" in snippet(with_fact(HOLDERS, "apps[0].permissions[0].optional", True), "optional")
+
+
+def permissions_snippet(tmp: Path, facts: dict[str, Any], name: str) -> str:
+    """The built permissions snippet of the tenant's app, as text."""
+    page_text(tmp, facts, name)
+    html = (tmp / name / "out" / "t" / "apps" / "app" / "permissions.html").read_text(encoding="utf-8")
+    return " ".join(BeautifulSoup(html, "html.parser").get_text(" ").split())
+
+
+def test_the_permissions_snippet_says_when_a_permission_is_asked_only_when_the_fact_says_so(tmp_path: Path) -> None:
+    before = permissions_snippet(tmp_path, HOLDERS, "before")
+    assert "only when you use a feature" not in before and "turn a permission off" not in before
+    assert "Asked" not in before
+    after = permissions_snippet(tmp_path, with_fact(HOLDERS, "apps[0].permissions[0].asked", "first_use"), "after")
+    assert "Asked the first time you use the feature that needs it." in after

@@ -383,4 +383,5 @@ def test_a_newline_in_a_fact_forges_no_line_in_the_plain_text_email(project: Pat
 
 
 def test_one_line_escapes_every_control_character_and_line_separator() -> None:
-    assert one_line("a\nb\r\tc\x1b[0m\x00\x7f\x85\u2028\u2029 é ü") == "a\\nb\\r\\tc\\x1b[0m\\x00\\x7f\\x85\\u2028\\u2029 é ü"
+    assert one_line("a\nb\r\tc\x1b[0m\x00\x7f\x85\u2028\u2029 é ü") == "a\\nb\\r\\tc\\x1b[0m\\0\\x7f\\x85\\u2028\\u2029 é ü"
+    assert one_line("\u202eevil") == "\\u202eevil"  # a bidi override cannot reorder what follows it

@@ -467,9 +467,9 @@ def text_hunks(old: str, new: str) -> tuple[dict[str, str], ...]:
 def wording_only(old: str, new: str) -> bool:
     """Whether a free-text change looks like a typo fix: an editorial candidate, not a rewrite.
 
-    True when at most MAX_TYPO_WORDS words were replaced one for one, each differing only in
-    case or punctuation or by at most MAX_TYPO_EDITS letters, and no number changed; words
-    that are only punctuation may come or go. A word added or dropped ("not") is a rewrite.
+    True when words were only replaced one for one, each differing in case or punctuation, or
+    (at most MAX_TYPO_WORDS of them) by at most MAX_TYPO_EDITS letters, and no number changed;
+    words that are only punctuation may come or go. A word added or dropped ("not") is a rewrite.
     """
     replaced = 0
     for hunk in hunks(word_diff(old.split(), new.split())):
@@ -477,10 +477,10 @@ def wording_only(old: str, new: str) -> bool:
         came = [w for w in hunk["new"].split() if _letters(w)]
         if len(gone) != len(came):
             return False
-        replaced += len(gone)
-        if replaced > MAX_TYPO_WORDS or not all(_typo(a, b) for a, b in zip(gone, came)):
+        if not all(_typo(a, b) for a, b in zip(gone, came)):
             return False
-    return True
+        replaced += sum(_letters(a) != _letters(b) for a, b in zip(gone, came))  # case and punctuation are free
+    return replaced <= MAX_TYPO_WORDS
 
 
 def _letters(word: str) -> str:

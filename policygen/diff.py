@@ -722,6 +722,7 @@ class DiffReport:
     clauses: tuple[ClauseChange, ...]
     notice_days: int = 30
     rules: tuple[str, ...] = ()
+    editorial: str | None = None  # why the release marked wording changes editorial
 
     @property
     def needs_notice(self) -> bool:
@@ -738,7 +739,7 @@ class DiffReport:
         if any(c.review == "needs-review" for c in self.clauses) or any(f.tier == "needs-review" for f in self.findings):
             return "The wording changed; the facts did not."
         if any(c.review == "editorial" for c in self.clauses) or any(f.tier == "editorial" for f in self.findings):
-            reason = next((c.reason for c in self.clauses if c.reason), None)
+            reason = self.editorial or next((c.reason for c in self.clauses if c.reason), None)
             return "Editorial changes" + (f": {reason}." if reason else ".")
         if self.findings:
             return "Presentation changes only."
@@ -840,7 +841,7 @@ def compare(tenant: str, document: str, old: Side, new: Side, rules: RuleSet, *,
                            expected_new=expected_new, editorial=editorial, recorded=recorded)
     markup = dict(old.clauses) != dict(new.clauses)
     return DiffReport(tenant, document, old, new, overall(findings, clauses, markup), tuple(findings),
-                      tuple(clauses), rules.notice_days, rules.files)
+                      tuple(clauses), rules.notice_days, rules.files, editorial)
 
 
 

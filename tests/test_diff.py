@@ -350,7 +350,7 @@ def test_a_spelling_fix_in_a_retention_trigger_released_editorial_needs_no_notic
                     "--editorial", "spelling")
     assert result.exit_code == 0, result.output
     snap = load_releases(project / "tenants" / DEMO, "privacy-policy")[-1]
-    assert (snap.tier, snap.changes["editorial"]) == ("editorial", "spelling")
+    assert (snap.tier, snap.changes["editorial"], snap.summary) == ("editorial", "spelling", "Editorial changes: spelling.")
     assert snap.changes["findings"][0]["tier"] == "editorial"
     assert diff_json(project, DEMO, "--from", "2", "--to", "3")["tier"] == "editorial"
 

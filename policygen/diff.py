@@ -507,6 +507,8 @@ def _within_edits(a: str, b: str, limit: int) -> bool:
             if j:
                 options.append(previous.get(j - 1, limit + 1) + (a[i - 1] != b[j - 1]))
             current[j] = min(options)
+        if min(current.values()) > limit:
+            return False  # every way on is already too far: stop early, however long the word
         previous = current
     return previous.get(len(b), limit + 1) <= limit
 

@@ -417,7 +417,8 @@ class Finding:
 
     @property
     def typed(self) -> bool:
-        """Whether a typed fact (not free text) changed in meaning: never editorial."""
+        """Whether a fact changed other than in its wording (a typed fact, or one added or removed):
+        never editorial. Presentation (technical) is not a change of meaning."""
         return self.words is None and self.tier != "technical"
 
     def decided(self, editorial: bool) -> "Finding":
@@ -1045,10 +1046,11 @@ def release_report(root: Path, slug: str, snap: "Snapshot") -> str:
 
 def check_editorial(report: DiffReport, document: str) -> None:
     """--editorial covers wording only: a typed fact that changed is never editorial."""
-    typed = [f.path for f in report.findings if f.typed]
+    typed = [f"{f.path} ({f.change})" for f in report.findings if f.typed]
     if typed:
-        raise UsageError(f"--editorial marks wording changes only, but in {document} typed facts changed: "
-                         f"{', '.join(typed)}; release without --editorial (see policygen diff for their tiers)")
+        raise UsageError(f"--editorial marks changed wording only, but {document} has facts that changed "
+                         f"otherwise: {', '.join(typed)}; release without --editorial (policygen diff shows "
+                         "their tiers), or release the wording fix on its own first")
 
 
 def check_notice(report: DiffReport, candidate: "Snapshot", note: ReleaseNote, space: Workspace) -> None:

@@ -739,7 +739,10 @@ class DiffReport:
             top = max(notable, key=lambda f: rank(f.tier))
             more = len(notable) - 1
             return top.says + (f" ({more} more change{'s' if more != 1 else ''}.)" if more else "")
-        if any(c.review == "needs-review" for c in self.clauses) or any(f.tier == "needs-review" for f in self.findings):
+        reworded = [f for f in self.findings if f.tier == "needs-review"]
+        if reworded:
+            return f"A few words changed in {', '.join(f.path for f in reworded)}; is the meaning the same?"
+        if any(c.review == "needs-review" for c in self.clauses):
             return "The wording changed; the facts did not."
         if any(c.review == "editorial" for c in self.clauses) or any(f.tier == "editorial" for f in self.findings):
             reason = self.editorial or next((c.reason for c in self.clauses if c.reason), None)

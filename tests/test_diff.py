@@ -336,6 +336,7 @@ def test_a_spelling_fix_in_a_free_text_fact_needs_review_and_shows_its_words(pro
     misspell_trigger(project)
     data = diff_json(project, DEMO)
     assert data["tier"] == "needs-review" and data["notice"] is False
+    assert data["summary"] == "A few words changed in retention.periods[workouts].trigger; is the meaning the same?"
     [finding] = data["findings"]
     assert (finding["path"], finding["tier"], finding["rule_tier"], finding["words"]) == (
         "retention.periods[workouts].trigger", "needs-review", "material", [{"old": "logged", "new": "loged"}])

@@ -224,7 +224,7 @@ def schema(ctx: Context) -> None:
 @click.option("--released", callback=parse_date, metavar="YYYY-MM-DD",
               help="The release date recorded in the snapshot (default: today).")
 @click.option("--editorial", metavar="REASON",
-              help="Mark wording edits with unchanged facts as editorial, and record why.")
+              help="Mark wording edits (clauses, or a few words of free-text facts) as editorial, and record why.")
 @click.option("--force", is_flag=True,
               help="Release a material change that takes effect before its notice period ends (needs --reason).")
 @click.option("--reason", metavar="TEXT", help="Why --force is needed; recorded in the version.")

@@ -14,21 +14,21 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 from enum import Enum
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence, get_args
 
 from pydantic import BaseModel, ValidationError
 
 from .durations import Duration
 from .errors import InputError, Problem, UsageError
-from .facts import BASIS_LABELS, NOT_COLLECTED_NAMES, TRACKER_CATEGORY_NAMES, Basis, Kept, LawfulBasis, Right, Tenant
+from .facts import BASIS_LABELS, NOT_COLLECTED_NAMES, TRACKER_CATEGORY_NAMES, Basis, Kept, LawfulBasis, Right, Tenant, Text
 from .law import REGIME_NAMES, transfer_mechanisms
 from .render import ClauseRenderer, render_document
-from .rules import LEVELS, Rule, RuleSet, load_rules, rank
+from .rules import LEVELS, NOTICE_TIERS, Rule, RuleSet, load_rules, rank
 from .text import one_line
 from .versions import dated_facts, frozen_clauses
 
@@ -140,6 +140,7 @@ class FactChange:
     item: str  # what was added, removed or changed, in words
     old_text: str | None = None  # how old and new read, when not as text() gives them
     new_text: str | None = None
+    free_text: bool = False  # a `Text` fact (words), not a typed one (ids, durations, dates, ...)
 
     @property
     def entry(self) -> Any:
@@ -255,7 +256,9 @@ class _Differ:
         words = VALUE_NAMES.get((type(owner).__name__, name)) if owner is not None else None
         old_text = words.get(str(old), None) if words and old is not None else None
         new_text = words.get(str(new), None) if words and new is not None else None
-        self.out.append(FactChange(path, change, old, new, subject, item, old_text, new_text))
+        free = (change == "changed" and isinstance(old, str) and isinstance(new, str) and owner is not None
+                and is_free_text(type(owner), name))
+        self.out.append(FactChange(path, change, old, new, subject, item, old_text, new_text, free))
 
     def model(self, path: str, old: BaseModel, new: BaseModel, subject: str) -> None:
         for name in type(new).model_fields:
@@ -328,6 +331,21 @@ class _Differ:
                 self.add(path, "removed", value, None, subject, self.resolve(owner_old, name, value, self.old_root))
 
 
+def _annotations(annotation: Any) -> list[Any]:
+    """An annotation and every type inside it (`Text | None` holds `Text`)."""
+    return [annotation, *[inner for arg in get_args(annotation) for inner in _annotations(arg)]]
+
+
+def is_free_text(model: type[BaseModel], name: str) -> bool:
+    """Whether a field of a facts model holds free text (`Text`), whose words a diff compares."""
+    field = model.model_fields.get(name)
+    if field is None:
+        return False
+    if field.annotation is str and any(m in Text.__metadata__ for m in field.metadata):
+        return True  # a plain `Text` field: pydantic keeps its metadata apart from the type
+    return any(a == Text for a in _annotations(field.annotation))
+
+
 def _ordered(order: int | None) -> str:
     """A change of an ordered fact: longer, shorter, the same span reworded, or not comparable."""
     if order is None:
@@ -372,15 +390,42 @@ class Finding:
     source: str
     says: str  # what changed, in plain words
     effect: str  # the likely effect on the reader
+    # A changed free-text fact: each run of deleted and inserted words. None for typed facts.
+    words: tuple[dict[str, str], ...] | None = None
+    # An editorial candidate (a few words changed): the tier its rule gives, which applies unless
+    # a release marks the wording editorial. None for every other finding.
+    rule_tier: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"path": self.path, "change": self.change, "old": self.old, "new": self.new, "tier": self.tier,
-                "rule": self.rule, "source": self.source, "says": self.says, "effect": self.effect}
+        data: dict[str, Any] = {"path": self.path, "change": self.change, "old": self.old, "new": self.new,
+                                "tier": self.tier, "rule": self.rule, "source": self.source, "says": self.says,
+                                "effect": self.effect}
+        if self.words is not None:
+            data["words"] = [dict(h) for h in self.words]
+        if self.rule_tier is not None:
+            data["rule_tier"] = self.rule_tier
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> "Finding":
-        return cls(**{k: data.get(k, "") for k in ("path", "change", "old", "new", "tier", "rule", "source",
-                                                      "says", "effect")})
+        found = cls(**{k: data.get(k, "") for k in ("path", "change", "old", "new", "tier", "rule", "source",
+                                                       "says", "effect")})
+        words = data.get("words")
+        rule_tier = data.get("rule_tier")
+        return replace(found, words=tuple(words) if isinstance(words, list) else None,
+                       rule_tier=rule_tier if isinstance(rule_tier, str) else None)
+
+    @property
+    def typed(self) -> bool:
+        """Whether a fact changed other than in its wording (a typed fact, or one added or removed):
+        never editorial. Presentation (technical) is not a change of meaning."""
+        return self.words is None and self.tier != "technical"
+
+    def decided(self, editorial: bool) -> "Finding":
+        """An editorial candidate once a release decided: editorial, or the tier its rule gives."""
+        if self.rule_tier is None or self.tier != "needs-review":
+            return self
+        return replace(self, tier="editorial" if editorial else self.rule_tier)
 
 
 def _sentence(template: str, change: FactChange) -> str:
@@ -394,13 +439,84 @@ def _sentence(template: str, change: FactChange) -> str:
 
 def classify(change: FactChange, rules: RuleSet) -> Finding:
     rule: Rule | None = rules.classify(change.path, change.change, change.entry)
+    words = text_hunks(change.old, change.new) if change.free_text else None
     if rule is None:  # only when a local rule file took the catch-all's kinds away
         return Finding(change.path, change.change, as_json(change.old), as_json(change.new), "minor", "unclassified",
-                       "", _sentence("{subject}: {item} changed.", change), "Read the updated section.")
+                       "", _sentence("{subject}: {item} changed.", change), "Read the updated section.", words)
     says = rule.say.get(change.change, "{subject}: {item} changed.")
     effect = rule.effect.get(change.change, "Read the updated section.")
-    return Finding(change.path, change.change, as_json(change.old), as_json(change.new), rule.tiers[change.change],
-                   rule.id, rule.source, _sentence(says, change), _sentence(effect, change))
+    tier, rule_tier = rule.tiers[change.change], None
+    if change.free_text and rank(tier) > rank("needs-review") and wording_only(change.old, change.new):
+        tier, rule_tier = "needs-review", tier
+    return Finding(change.path, change.change, as_json(change.old), as_json(change.new), tier,
+                   rule.id, rule.source, _sentence(says, change), _sentence(effect, change), words, rule_tier)
+
+
+# --- wording changes of free-text facts --------------------------------------------------------
+
+# How many words of a free-text fact may change, each like a typo, for the change to be an
+# editorial candidate rather than a rewrite.
+MAX_TYPO_WORDS = 3
+MAX_TYPO_EDITS = 2  # letters inserted, deleted or replaced within one word
+
+
+def text_hunks(old: str, new: str) -> tuple[dict[str, str], ...]:
+    """The changed words of a free-text fact, as the clause redline shows them."""
+    return tuple(hunks(word_diff(old.split(), new.split())))
+
+
+def wording_only(old: str, new: str) -> bool:
+    """Whether a free-text change looks like a typo fix: an editorial candidate, not a rewrite.
+
+    True when words were only replaced one for one, each differing in case or punctuation, or
+    (at most MAX_TYPO_WORDS of them) by at most MAX_TYPO_EDITS letters, and no number changed;
+    words that are only punctuation may come or go. A word added or dropped ("not") is a rewrite.
+    """
+    replaced = 0
+    for hunk in hunks(word_diff(old.split(), new.split())):
+        gone = [w for w in hunk["old"].split() if _letters(w)]
+        came = [w for w in hunk["new"].split() if _letters(w)]
+        if len(gone) != len(came):
+            return False
+        if not all(_typo(a, b) for a, b in zip(gone, came)):
+            return False
+        replaced += sum(_letters(a) != _letters(b) for a, b in zip(gone, came))  # case and punctuation are free
+    return replaced <= MAX_TYPO_WORDS
+
+
+def _letters(word: str) -> str:
+    return "".join(ch for ch in word.casefold() if ch.isalnum())
+
+
+def _typo(a: str, b: str) -> bool:
+    x, y = _letters(a), _letters(b)
+    if [c for c in x if c.isdigit()] != [c for c in y if c.isdigit()]:
+        return False  # "30 days" -> "60 days" is one letter, and a new meaning
+    return _within_edits(x, y, MAX_TYPO_EDITS)
+
+
+def _within_edits(a: str, b: str, limit: int) -> bool:
+    """Levenshtein distance at most *limit*, in a band of that width (fast for any word length)."""
+    if abs(len(a) - len(b)) > limit:
+        return False
+    previous = {j: j for j in range(min(len(b), limit) + 1)}
+    for i in range(1, len(a) + 1):
+        current: dict[int, int] = {}
+        for j in range(max(0, i - limit), min(len(b), i + limit) + 1):
+            options = [previous.get(j, limit + 1) + 1]
+            options.append(current.get(j - 1, limit + 1) + 1 if j else i)
+            if j:
+                options.append(previous.get(j - 1, limit + 1) + (a[i - 1] != b[j - 1]))
+            current[j] = min(options)
+        if min(current.values()) > limit:
+            return False  # every way on is already too far: stop early, however long the word
+        previous = current
+    return previous.get(len(b), limit + 1) <= limit
+
+
+def decide(findings: Sequence[Finding], editorial: bool) -> list[Finding]:
+    """The findings as a release records them: each editorial candidate editorial, or its rule's tier."""
+    return [f.decided(editorial) for f in findings]
 
 
 def diff_facts(old: Tenant, new: Tenant, rules: RuleSet) -> list[Finding]:
@@ -494,18 +610,7 @@ class ClauseChange:
 
     def hunks(self) -> list[dict[str, str]]:
         """The changed words: each run of deleted and inserted words, with what replaced what."""
-        out: list[dict[str, str]] = []
-        pending: dict[str, str] = {}
-        for piece in [*self.pieces, Piece("equal", ())]:
-            if piece.op == "equal":
-                if pending:
-                    out.append({"old": pending.get("delete", ""), "new": pending.get("insert", "")})
-                    pending = {}
-                continue
-            joined = " ".join(t for t in piece.tokens if t != BREAK)
-            if joined:
-                pending[piece.op] = (pending.get(piece.op, "") + " " + joined).strip()
-        return out
+        return hunks(self.pieces)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"id": self.id, "title": self.title, "status": self.status, "review": self.review,
@@ -513,6 +618,22 @@ class ClauseChange:
         if self.reason:
             data["reason"] = self.reason
         return data
+
+
+def hunks(pieces: Sequence[Piece]) -> list[dict[str, str]]:
+    """Each run of deleted and inserted words of a redline, with what replaced what."""
+    out: list[dict[str, str]] = []
+    pending: dict[str, str] = {}
+    for piece in [*pieces, Piece("equal", ())]:
+        if piece.op == "equal":
+            if pending:
+                out.append({"old": pending.get("delete", ""), "new": pending.get("insert", "")})
+                pending = {}
+            continue
+        joined = " ".join(t for t in piece.tokens if t != BREAK)
+        if joined:
+            pending[piece.op] = (pending.get(piece.op, "") + " " + joined).strip()
+    return out
 
 
 def word_diff(old: Sequence[str], new: Sequence[str]) -> tuple[Piece, ...]:
@@ -604,6 +725,7 @@ class DiffReport:
     clauses: tuple[ClauseChange, ...]
     notice_days: int = 30
     rules: tuple[str, ...] = ()
+    editorial: str | None = None  # why the release marked wording changes editorial
 
     @property
     def needs_notice(self) -> bool:
@@ -617,10 +739,13 @@ class DiffReport:
             top = max(notable, key=lambda f: rank(f.tier))
             more = len(notable) - 1
             return top.says + (f" ({more} more change{'s' if more != 1 else ''}.)" if more else "")
+        reworded = [f for f in self.findings if f.tier == "needs-review"]
+        if reworded:
+            return f"A few words changed in {', '.join(f.path for f in reworded)}; is the meaning the same?"
         if any(c.review == "needs-review" for c in self.clauses):
             return "The wording changed; the facts did not."
-        if any(c.review == "editorial" for c in self.clauses):
-            reason = next((c.reason for c in self.clauses if c.reason), None)
+        if any(c.review == "editorial" for c in self.clauses) or any(f.tier == "editorial" for f in self.findings):
+            reason = self.editorial or next((c.reason for c in self.clauses if c.reason), None)
             return "Editorial changes" + (f": {reason}." if reason else ".")
         if self.findings:
             return "Presentation changes only."
@@ -651,6 +776,12 @@ class DiffReport:
                 lines.append(f"  {f.tier:<9} {f.path} {f.change}: {_short(f.old)} -> {_short(f.new)}")
                 lines.append(f"            {f.says}")
                 lines.append(f"            rule {f.rule}" + (f" ({f.source})" if f.source else ""))
+                for hunk in (f.words or ())[:5]:
+                    lines.append(f"            - {_clip(hunk['old'])}" if hunk["old"] else "            - ")
+                    lines.append(f"            + {_clip(hunk['new'])}" if hunk["new"] else "            + ")
+                if f.tier == "needs-review":
+                    lines.append(f"            a few words changed: if the meaning did not, release with --editorial "
+                                 f"REASON; otherwise its rule's tier ({f.rule_tier}) applies")
         if self.clauses:
             lines.append("")
             lines.append("clause text:")
@@ -702,15 +833,21 @@ def overall(findings: Sequence[Finding], clauses: Sequence[ClauseChange], markup
 def compare(tenant: str, document: str, old: Side, new: Side, rules: RuleSet, *,
             expected: Mapping[str, ClauseText] | None = None,
             expected_new: Mapping[str, ClauseText] | None = None, editorial: str | None = None,
-            recorded: Mapping[str, str] | None = None) -> DiffReport:
-    """The full comparison of two versions of one document."""
+            recorded: Mapping[str, str] | None = None, released: bool = False) -> DiffReport:
+    """The full comparison of two versions of one document.
+
+    *released*: the new side is (or becomes) a release, which decided each editorial candidate:
+    editorial with the release's *editorial* reason, else the tier its rule gives.
+    """
     findings = diff_facts(old.facts, new.facts, rules)
+    if editorial or released:
+        findings = decide(findings, editorial=bool(editorial))
     facts_changed = any(f.tier != "technical" for f in findings)
     clauses = diff_clauses(old.clauses, new.clauses, facts_changed=facts_changed, expected=expected,
                            expected_new=expected_new, editorial=editorial, recorded=recorded)
     markup = dict(old.clauses) != dict(new.clauses)
     return DiffReport(tenant, document, old, new, overall(findings, clauses, markup), tuple(findings),
-                      tuple(clauses), rules.notice_days, rules.files)
+                      tuple(clauses), rules.notice_days, rules.files, editorial)
 
 
 
@@ -796,17 +933,18 @@ class Workspace:
         return Side(WORKING, facts, self.render(doc_id, shown), facts.dates.effective, None)
 
     def compare(self, doc_id: str, old: Side, new: Side, *, editorial: str | None = None,
-                recorded: Mapping[str, str] | None = None) -> DiffReport:
+                recorded: Mapping[str, str] | None = None, released: bool = False) -> DiffReport:
         """Compare two sides, telling wording edits from fact edits by rendering today's clauses with each.
 
-        With *recorded* reviews (a release recorded them when it was made) nothing is rendered.
+        With *recorded* reviews (a release recorded them when it was made) nothing is rendered, and
+        the release's decisions on editorial candidates hold.
         """
         expected_old = expected_new = None
         if recorded is None:
             expected_old = self.try_render(doc_id, old.facts)
             expected_new = new.clauses if new.label == WORKING else self.try_render(doc_id, new.facts)
         return compare(self.slug, doc_id, old, new, self.rules, expected=expected_old, expected_new=expected_new,
-                       editorial=editorial, recorded=recorded)
+                       editorial=editorial, recorded=recorded, released=released or recorded is not None)
 
 
 def _pick(releases: list["Snapshot"], label: str, slug: str, doc_id: str) -> "Snapshot":
@@ -891,7 +1029,9 @@ def summariser(root: Path, slug: str, note: ReleaseNote) -> "Summariser":
             space.append(Workspace.open(root, slug))
         ws = space[0]
         report = ws.compare(candidate.document, snapshot_side(previous), snapshot_side(candidate),
-                            editorial=note.editorial)
+                            editorial=note.editorial, released=True)
+        if note.editorial:
+            check_editorial(report, candidate.document)
         check_notice(report, candidate, note, ws)
         return recorded(report, note)
 
@@ -905,6 +1045,15 @@ def release_report(root: Path, slug: str, snap: "Snapshot") -> str:
     if snap.tier:
         lines.append(f"  {snap.tier} change: {snap.summary}")
     return "\n".join(one_line(line) for line in lines)
+
+
+def check_editorial(report: DiffReport, document: str) -> None:
+    """--editorial covers wording only: a typed fact that changed is never editorial."""
+    typed = [f"{f.path} ({f.change})" for f in report.findings if f.typed]
+    if typed:
+        raise UsageError(f"--editorial marks changed wording only, but {document} has facts that changed "
+                         f"otherwise: {', '.join(typed)}; release without --editorial (policygen diff shows "
+                         "their tiers), or release the wording fix on its own first")
 
 
 def check_notice(report: DiffReport, candidate: "Snapshot", note: ReleaseNote, space: Workspace) -> None:
@@ -921,13 +1070,17 @@ def check_notice(report: DiffReport, candidate: "Snapshot", note: ReleaseNote, s
         raise UsageError(f"--released {candidate.released}: the {report.notice_days}-day notice period of this "
                          f"{report.tier} change would end after {dt.date.max}, the last date policygen can write; "
                          "pass a real release date") from None
+    suggestion = ("pick a later --effective date, or pass --force --reason '...' to record why it cannot wait "
+                  "(notice_days is set in rules.yaml)")
+    reworded = [f.path for f in report.findings if f.rule_tier in NOTICE_TIERS and f.tier == f.rule_tier]
+    if reworded and not any(f.typed and f.tier in NOTICE_TIERS for f in report.findings):
+        suggestion = (f"only a few words of {', '.join(reworded)} changed: if the meaning did not, pass "
+                      f"--editorial REASON (no notice needed); otherwise {suggestion}")
     raise InputError([Problem(
         f"{candidate.document}: this is a {report.tier} change ({one_line(top.says)}) taking effect {lead} day"
         f"{'s' if lead != 1 else ''} after its release; people must be told {report.notice_days} days ahead",
         file=space.tenant.folder / "tenant.yaml", key_path=top.path,
-        expected=f"--effective {earliest.isoformat()} or later",
-        suggestion="pick a later --effective date, or pass --force --reason '...' to record why it cannot wait "
-                   "(notice_days is set in rules.yaml)")])
+        expected=f"--effective {earliest.isoformat()} or later", suggestion=suggestion)])
 
 
 def fails(report: DiffReport, tier: str) -> bool:

@@ -321,3 +321,89 @@ def test_the_demo_tenants_history_diffs_as_expected() -> None:
 
 def test_the_demo_tenants_working_tree_matches_its_last_release() -> None:
     assert diff_document(REPO, DEMO, "privacy-policy").tier == "none"
+
+
+# --- wording changes of free-text facts ------------------------------------------------------------
+
+TENANT_FILE = Path("tenants") / DEMO / "tenant.yaml"
+
+
+def misspell_trigger(project: Path) -> None:
+    replace_in(project / TENANT_FILE, "trigger: after it is logged", "trigger: after it is loged")
+
+
+def test_a_spelling_fix_in_a_free_text_fact_needs_review_and_shows_its_words(project: Path) -> None:
+    misspell_trigger(project)
+    data = diff_json(project, DEMO)
+    assert data["tier"] == "needs-review" and data["notice"] is False
+    assert data["summary"] == "A few words changed in retention.periods[workouts].trigger; is the meaning the same?"
+    [finding] = data["findings"]
+    assert (finding["path"], finding["tier"], finding["rule_tier"], finding["words"]) == (
+        "retention.periods[workouts].trigger", "needs-review", "material", [{"old": "logged", "new": "loged"}])
+    shown = invoke(project, "diff", DEMO).output
+    assert "- logged\n            + loged" in shown
+    assert "release with --editorial REASON" in shown
+
+
+def test_a_spelling_fix_in_a_retention_trigger_released_editorial_needs_no_notice(project: Path) -> None:
+    misspell_trigger(project)
+    result = invoke(project, "release", DEMO, "--effective", "2026-11-02", "--released", "2026-11-01",
+                    "--editorial", "spelling")
+    assert result.exit_code == 0, result.output
+    snap = load_releases(project / "tenants" / DEMO, "privacy-policy")[-1]
+    assert (snap.tier, snap.changes["editorial"], snap.summary) == ("editorial", "spelling", "Editorial changes: spelling.")
+    assert snap.changes["findings"][0]["tier"] == "editorial"
+    assert diff_json(project, DEMO, "--from", "2", "--to", "3")["tier"] == "editorial"
+
+
+def test_the_same_fix_without_editorial_is_held_to_its_rule_and_release_says_how_to_proceed(project: Path) -> None:
+    misspell_trigger(project)
+    result = invoke(project, "release", DEMO, "--effective", "2026-11-02", "--released", "2026-11-01")
+    assert result.exit_code == 1
+    assert "retention.periods[workouts].trigger" in result.output
+    assert "if the meaning did not, pass --editorial REASON" in result.output
+    assert len(load_releases(project / "tenants" / DEMO, "privacy-policy")) == 2
+
+
+def test_editorial_with_a_changed_duration_is_a_usage_error_naming_it(project: Path) -> None:
+    misspell_trigger(project)
+    replace_in(project / TENANT_FILE, "period: 24 months", "period: 36 months")
+    result = invoke(project, "release", DEMO, "--effective", "2026-11-02", "--released", "2026-11-01",
+                    "--editorial", "spelling")
+    assert result.exit_code == 2, result.output
+    assert "otherwise: retention.periods[workouts].period (lengthened);" in result.output
+    assert "trigger" not in result.output  # the wording fix itself is not what stands in the way
+    assert len(load_releases(project / "tenants" / DEMO, "privacy-policy")) == 2
+
+
+def test_a_rewritten_free_text_fact_keeps_the_tier_its_rule_gives(project: Path) -> None:
+    replace_in(project / TENANT_FILE, "trigger: after it is logged", "trigger: after your account is closed")
+    data = diff_json(project, DEMO)
+    [finding] = data["findings"]
+    assert (finding["tier"], "rule_tier" in finding) == ("material", False)
+    assert finding["words"] == [{"old": "it", "new": "your account"}, {"old": "logged", "new": "closed"}]
+
+
+@pytest.mark.parametrize(("old", "new", "candidate"), [
+    ("after it is logged", "after it is loged", True),  # one letter
+    ("after it is logged", "After it is logged.", True),  # case and punctuation
+    ("after teh accont is closed", "after the account is closed", True),  # two words, each a typo
+    ("kept for 30 days", "kept for 60 days", False),  # a number is a new meaning
+    ("we do share it", "we do not share it", False),  # a word added
+    ("after it is logged", "after it is deleted", False),  # a different word
+    ("a b c d", "A. B. C. D.", True),  # punctuation and case only, however many words
+    ("one two three four", "onr twp thred foue", False),  # more than three words replaced
+])
+def test_an_editorial_candidate_is_a_few_typo_like_word_changes(old: str, new: str, candidate: bool) -> None:
+    from policygen.diff import wording_only
+
+    assert wording_only(old, new) is candidate
+
+
+def test_free_text_facts_are_told_from_typed_ones_by_their_type() -> None:
+    from policygen.diff import is_free_text
+    from policygen.facts import Organisation, RetentionPeriod
+
+    assert [is_free_text(RetentionPeriod, name) for name in ("data", "trigger", "id", "period", "kept")] == [
+        True, True, False, False, False]
+    assert [is_free_text(Organisation, name) for name in ("legal_name", "description", "role")] == [True, True, False]

@@ -46,13 +46,12 @@ from .facts import Tenant, Transfer
 from .htmltext import html_text
 from .law import InForce, Status, TransferMechanism, declared_regimes, replacements
 from .output import Output
-from .project import Project, TenantSource, load_project
+from .project import Project, TenantSource, load_project, project_theme
 from .prose import ProseFinding, lint_document
 from .readability import Score, prose_text, score
 from .yamlfile import load
 from .render import ClauseRenderer, RenderedDocument, fact_context
 from .site import BuildOptions, render_tenant_documents, site_outputs, tenant_outputs, utc_today
-from .theme import Theme
 
 Level = Literal["error", "warning"]
 JURISDICTIONS = ("eu_gdpr", "uk_gdpr", "us_ca", "in_dpdp")
@@ -538,7 +537,7 @@ def check(root: Path, slugs: list[str] | None = None, today: dt.date | None = No
     except InputError as exc:
         report.problems.extend(exc.problems)
         return report
-    theme = Theme(project.root, project.config.theme)
+    theme = project_theme(project)
     renderer = ClauseRenderer(project.content)
     # Drafts too: a released document's working text (what the next release will say) is on its draft page.
     options = BuildOptions(tenants=slugs or None, today=today, drafts=True)

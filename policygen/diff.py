@@ -909,7 +909,7 @@ class Workspace:
 
     def render(self, doc_id: str, facts: Tenant) -> dict[str, ClauseText]:
         """Today's clauses of the document, rendered with *facts*."""
-        from .site import document_title
+        from .project import document_title
 
         doc = render_document(self.renderer, self.slug, facts, doc_id, self.tenant.documents[doc_id],
                               document_title(self.project, self.tenant, doc_id))

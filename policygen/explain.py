@@ -443,7 +443,7 @@ def _uses(tenant: TenantSource, paths: list[KeyPath]) -> tuple[FactUse, ...]:
 def explain_document(project: Project, tenant: TenantSource, doc_id: str,
                      renderer: TracingRenderer | None = None) -> Explanation:
     """Every block of the tenant's document as the working text renders it, with its source."""
-    from .site import document_title
+    from .project import document_title
 
     renderer = renderer or TracingRenderer(project.content)
     renderer.traces = []

@@ -22,6 +22,7 @@ from pydantic_core import PydanticCustomError
 
 from .durations import Duration
 from .errors import InputError, Problem, did_you_mean, shorten
+from .stores import vocabulary
 from .law import REGIME_NAMES, Regime, TransferMechanism, mechanisms_named_in, transfer_mechanisms
 from .yamlfile import KeyPath, Located, UnclearNumber, format_path, load_fast
 
@@ -108,8 +109,6 @@ def _store_vocabulary(kind: str, what: str) -> Callable[[str], str]:
     """A validator for one store vocabulary (data types or purposes), with did-you-mean hints."""
 
     def check(value: str) -> str:
-        from .labels import vocabulary  # the store vocabularies live with the label exports
-
         known = getattr(vocabulary(), kind)
         if value not in known:
             hint = did_you_mean(value, sorted(known))

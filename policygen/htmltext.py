@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from typing import Literal, Protocol
+from typing import Literal, Protocol, Sequence
 
 BlockKind = Literal["heading", "paragraph", "item", "row", "term", "definition", "code", "text"]
 
@@ -160,3 +160,14 @@ class ClauseLike(Protocol):
     def title(self) -> str: ...
     @property
     def html(self) -> str: ...
+
+
+class DocumentLike(Protocol):
+    """A rendered document as its pages show it: today's render or a released snapshot."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def clauses(self) -> Sequence[ClauseLike]: ...

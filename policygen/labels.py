@@ -31,64 +31,14 @@ import io
 import json
 import re
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Mapping, Sequence
-
-import yaml
-from pydantic import BaseModel, ConfigDict
+from typing import Any, Literal, Mapping, Sequence
 
 from .errors import InputError, Problem
 from .facts import App, DataCategory, Purpose, Tenant
-from .htmltext import blocks
+from .htmltext import DocumentLike, blocks
+from .stores import vocabulary
 from .yamlfile import Located, format_path
-
-if TYPE_CHECKING:
-    from .snippets import DocumentLike
-
-
-class Vocabulary(BaseModel):
-    """data/store_labels.yaml: both stores' vocabularies and policygen's names for them."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    apple: dict[str, dict[str, str]]
-    play: dict[str, dict[str, object]]
-    types: dict[str, tuple[str, str]]
-    purposes: dict[str, tuple[str, str]]
-    dpv: dict[str, str]
-    permissions: dict[str, list[str]]
-
-    @property
-    def apple_types(self) -> dict[str, str]:
-        return self.apple["types"]
-
-    @property
-    def apple_purposes(self) -> dict[str, str]:
-        return self.apple["purposes"]
-
-    @property
-    def play_types(self) -> dict[str, tuple[str, str]]:
-        return {k: (str(v[0]), str(v[1])) for k, v in self.play["types"].items()}  # type: ignore[index]
-
-    @property
-    def play_purposes(self) -> dict[str, str]:
-        return {k: str(v) for k, v in self.play["purposes"].items()}
-
-
-@lru_cache(maxsize=1)
-def vocabulary() -> Vocabulary:
-    text = resources.files("policygen").joinpath("data/store_labels.yaml").read_text(encoding="utf-8")
-    vocab = Vocabulary.model_validate(yaml.safe_load(text))
-    # The mapping must only name real store ids: a typo here would ship a label the stores reject.
-    for ours, (apple, play) in vocab.types.items():
-        assert apple in vocab.apple_types and play in vocab.play_types, ours
-    for ours, (apple, play) in vocab.purposes.items():
-        assert apple in vocab.apple_purposes and play in vocab.play_purposes, ours
-    assert set(vocab.dpv.values()) <= set(vocab.purposes)
-    assert {t for types in vocab.permissions.values() for t in types} <= set(vocab.types)
-    return vocab
 
 
 # --- the answers -------------------------------------------------------------------------------------

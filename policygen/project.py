@@ -21,6 +21,7 @@ from .facts import SLUG, Flag, Tenant, Text, Url, problems_from_validation, read
 from .inputs import hashed_content
 from .logos import LOGO_EXPECTED, check_logo
 from .packaged import known_themes, theme_folders
+from .theme import Theme
 from .yamlfile import Located, load
 
 CONFIG_FILE = "policygen.yaml"
@@ -303,3 +304,14 @@ def find_root(start: Path) -> Path:
             return folder
     raise UsageError(f"no policygen project here: no folder at or above {start.name or start} has {CONFIG_FILE}, "
                      "or content/ and tenants/ (create one with `policygen init DIR`)")
+
+
+def document_title(project: Project, tenant: TenantSource, doc_id: str) -> str:
+    """A document's title for this tenant: its own title in `documents`, else the library's."""
+    override = next((d.title for d in tenant.facts.documents if d.id == doc_id), None)
+    return override or project.library.documents[doc_id].meta.title
+
+
+def project_theme(project: Project) -> Theme:
+    """The project's theme, sandboxed unless policygen.yaml trusts it: every command makes it here."""
+    return Theme(project.root, project.config.theme, project.config.trusted_theme)

@@ -37,7 +37,7 @@ from .errors import Collector, InputError, Problem, UsageError
 from .facts import SLUG
 from .history import read_tenant_record
 from .output import KINDS, Output, check_out_dir, manifest, write_site
-from .project import RESERVED_SLUGS, Project, load_base, tenant_digest, tenant_folder, tenant_slugs
+from .project import RESERVED_SLUGS, Project, load_base, project_theme, tenant_digest, tenant_folder, tenant_slugs
 from .site import (BuildOptions, BuildReport, Builder, TenantResult, counted, files_written, shared_key, site_files,
                    tenant_entry, utc_today, view_from_entry)
 from .theme import Theme
@@ -370,7 +370,7 @@ def merge(root: Path, folders: list[Path], out: Path | None = None) -> MergeRepo
     out = _merge_out(project, out, folders)
     parts = [part for folder in folders if (part := read_part(folder, project.root, problems)) is not None]
     problems.raise_if_any()
-    theme = Theme(project.root, project.config.theme)
+    theme = project_theme(project)
     first = parts[0]
     options = BuildOptions(today=first.record.inputs.today, drafts=first.record.inputs.drafts)
     whole = _one_of_each(parts, problems)

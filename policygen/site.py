@@ -42,7 +42,7 @@ from .feeds import FeedInfo, VersionPaths, atom, entries_in, href, sitemap, vers
 from .inputs import read_bytes
 from .notices import document_changes, redline_path
 from .output import Discard, Output, check_out_dir, manifest, write_site
-from .project import (Project, TenantSource, tenant_folder, load_base, load_project, load_tenant_source, select_tenants,
+from .project import (Project, TenantSource, document_title, project_theme, tenant_folder, load_base, load_project, load_tenant_source, select_tenants,
                       tenant_digest, tenant_slugs)
 from .render import ClauseRenderer, RenderedClause, RenderedDocument, render_document
 from .snippets import app_outputs
@@ -166,11 +166,6 @@ def counted(n: int, noun: str) -> str:
 
 def files_written(outputs: list[Output]) -> str:
     return f"{counted(len(outputs), 'file')} ({counted(sum(1 for o in outputs if o.path.endswith('.html')), 'page')})"
-
-
-def document_title(project: Project, tenant: TenantSource, doc_id: str) -> str:
-    override = next((d.title for d in tenant.facts.documents if d.id == doc_id), None)
-    return override or project.library.documents[doc_id].meta.title
 
 
 def logo_path(tenant: TenantSource) -> str | None:
@@ -695,7 +690,7 @@ class Step:
         """This step with a new renderer and theme: the warm ones hold compiled templates, which cannot be
         pickled (weak references), and stay in this process for the next build; each worker compiles its own."""
         return replace(self, renderer=ClauseRenderer(self.renderer.content, self.renderer.raw_html),
-                       theme=Theme(self.project.root, self.project.config.theme))
+                       theme=project_theme(self.project))
 
 
 @dataclass(frozen=True)
@@ -749,7 +744,7 @@ class Builder:
             load_project(self.root, options.tenants)  # raises with the tenants' problems reported too
         slugs = self.scope(select_tenants(project.root, options.tenants))
         out = check_out_dir(self.out_arg if self.out_arg is not None else project.root / "build", project.reserved)
-        theme = Theme(project.root, project.config.theme)
+        theme = project_theme(project)
         theme_digest = theme.digest()
         # Keep the compiled theme templates while no template or static file changed (serve rebuilds often).
         if self._theme is not None and self._theme[0] == (theme.folder, theme_digest):

@@ -35,7 +35,7 @@ from babel import Locale
 from pydantic import ValidationError
 
 from .errors import Collector, InputError, Problem
-from .htmltext import ClauseLike
+from .htmltext import ClauseLike, DocumentLike
 from .facts import App, Tenant
 from .labels import app_labels, check_app, policy_document
 from .output import Output
@@ -49,15 +49,6 @@ DARK_BG = "#16181b"
 MIN_CONTRAST = 4.8  # a little above WCAG AA's 4.5, so rounding never tips a colour under it
 
 FIRST_LAYER = "at-a-glance"  # the clause id of the privacy policy's summary (content/privacy-policy/)
-
-
-class DocumentLike(Protocol):
-    @property
-    def id(self) -> str: ...
-    @property
-    def title(self) -> str: ...
-    @property
-    def clauses(self) -> Sequence[ClauseLike]: ...
 
 
 @dataclass(frozen=True)

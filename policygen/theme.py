@@ -30,7 +30,7 @@ from .sandbox import THEME_FILTERS, THEME_LIMITS, BoundedSandbox, explain_failur
 class Theme:
     """A theme's templates, rendered in the bounded sandbox unless policygen.yaml sets trusted_theme: true."""
 
-    def __init__(self, root: Path, name: str, trusted: bool | None = None) -> None:
+    def __init__(self, root: Path, name: str, trusted: bool = False) -> None:
         self.root = root
         self.name = name
         self.folders = theme_folders(root, name)  # the project's first, then policygen's own
@@ -40,8 +40,8 @@ class Theme:
                                       suggestion=f"known themes: {', '.join(known_themes(root))}")])
         self.folder = self.folders[0]
         self.search = [root / "layouts", *(f / "templates" for f in self.folders)]
-        # Every user of a theme (build, check, serve) must agree, so the setting is read here.
-        self.trusted = _project_trusts_theme(root) if trusted is None else trusted
+        # Build, check and serve make their theme with project.project_theme, so they agree on the setting.
+        self.trusted = trusted
         options: dict[str, Any] = dict(
             loader=jinja2.FileSystemLoader([str(p) for p in self.search]),
             autoescape=True,
@@ -110,12 +110,3 @@ def _theme_problem(template: str, exc: Exception, file: Path | None, line: int |
         hint = f"{hint}; a theme the project reviews like code can set trusted_theme: true in policygen.yaml"
     return Problem(f"theme template '{template}': {message}", file=file, line=line, expected=expected,
                    suggestion=hint)
-
-
-def _project_trusts_theme(root: Path) -> bool:
-    from .project import load_config
-
-    try:
-        return load_config(root).trusted_theme
-    except InputError:
-        return False  # the project loader reports a broken policygen.yaml

@@ -28,7 +28,7 @@ from .packaged import library_dir
 from .project import Project, TenantSource, load_project
 from .render import ClauseRenderer, render_document
 from .rules import load_rules, rank
-from .site import document_title
+from .project import document_title
 from .versions import dated_facts, frozen_clauses, load_releases
 
 OLD_LIBRARY = "old library"

@@ -519,7 +519,7 @@ def release(root: Path, slug: str, effective: dt.date, *, document: str | None =
 def _release(root: Path, slug: str, effective: dt.date, *, document: str | None,
              released: dt.date | None, summarise: Summariser | None) -> list[Snapshot]:
     from .project import load_project
-    from .site import document_title
+    from .project import document_title
 
     project = load_project(root, [slug])
     tenant = project.tenants[slug]

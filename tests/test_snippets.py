@@ -15,11 +15,10 @@ from conftest import REPO, copy_project
 
 from policygen.check import check_links
 from policygen.cli import cli
-from policygen.project import load_project
+from policygen.project import load_project, project_theme
 from policygen.render import ClauseRenderer
 from policygen.site import BuildOptions, BuildReport, build, render_tenant_documents
 from policygen.snippets import contrast, policy_snippet, readable, rebase_links, snippet_view
-from policygen.theme import Theme
 
 APPS = ("ims-pro/apps/customer-app", "ims-pro/apps/field-app")
 DEMO_APP = "example-fitness/apps/tracker"  # the invented demo tenant: its app ships on both stores
@@ -130,7 +129,7 @@ def test_a_right_to_left_locale_sets_dir_rtl(project: Path) -> None:
 
 def test_the_compact_policy_of_every_seed_tenant_fits_the_size_budget() -> None:
     project = load_project(REPO)
-    theme = Theme(project.root, project.config.theme)
+    theme = project_theme(project)
     renderer = ClauseRenderer(project.content)
     sizes: dict[str, int] = {}
     for slug, tenant in project.tenants.items():

@@ -63,7 +63,7 @@ def filled_markdown(root: Path) -> dict[tuple[str, str], tuple[str, str]]:
                 values: list[str] = []
                 token = render._values.set(values)
                 try:
-                    skeleton = renderer._template(clause).render(context)
+                    skeleton = renderer.env.render(renderer._template(clause), context)  # within the sandbox's budget
                 finally:
                     render._values.reset(token)
                 body = render.TOKEN.sub(lambda m: ESCAPE.sub(r"\\\1", values[int(m.group(1))]), skeleton)

@@ -188,7 +188,7 @@ def _partials(content: Path, problems: Collector) -> dict[str, str]:
     partial_dir = content / PARTIALS
     if partial_dir.is_dir():
         for file in sorted(partial_dir.glob("*")):
-            if not file.is_dir():
+            if not file.is_dir() and not is_editor_file(file.name):  # a lock or backup file is no partial
                 try:  # the same reader as every input: a pipe or a device is refused, not left for Jinja to open
                     partials[f"{PARTIALS}/{file.name}"] = hashlib.sha256(read_bytes(file)).hexdigest()
                 except InputError as exc:

@@ -86,6 +86,23 @@ def parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) 
         raise click.BadParameter(str(exc)) from None
 
 
+def parse_tier(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    from .rules import check_level
+
+    if value is not None:
+        try:
+            check_level(value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
+    return value
+
+
+# diff and upgrade-diff gate merges the same way.
+FAIL_ON = click.option("--fail-on", metavar="TIER", callback=parse_tier,
+                       help="Exit 1 when the overall tier reaches TIER: technical, editorial, needs-review, minor, "
+                            "material or consent.")
+
+
 def _output_level(click_ctx: click.Context, param: click.Parameter, value: bool) -> None:
     """--quiet / --verbose after a command name: the same switch as before it, on the one Context."""
     obj = click_ctx.find_object(Context)
@@ -323,22 +340,14 @@ def new_tenant(ctx: Context, slug: str, legal_name: str | None, display_name: st
               help="The newer side: a version number, an effective date, or the working tree.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="text for people, json for tools (see README, 'Reading a diff').")
-@click.option("--fail-on", metavar="TIER",
-              help="Exit 1 when the overall tier reaches TIER: technical, editorial, needs-review, minor, "
-                   "material or consent.")
+@FAIL_ON
 @click.pass_obj
 def diff(ctx: Context, slug: str, document: str | None, from_version: str | None, to_version: str, fmt: str,
          fail_on: str | None) -> None:
     """Compare two versions of a tenant's document: fact changes with their tier, and the changed words."""
     from .diff import diff_document, fails
-    from .rules import check_level
 
     def action() -> int:
-        if fail_on is not None:
-            try:
-                check_level(fail_on)
-            except ValueError as exc:
-                raise UsageError(f"--fail-on: {exc}") from None
         report = diff_document(ctx.root(), slug, document, from_version, to_version)
         if fmt == "json":
             click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False, sort_keys=False))
@@ -356,23 +365,15 @@ def diff(ctx: Context, slug: str, document: str | None, from_version: str | None
               help="Compare with this older clause library (a folder laid out like content/) instead of the last release.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="text for people, json for tools.")
-@click.option("--fail-on", metavar="TIER",
-              help="Exit 1 when the overall tier reaches TIER: technical, editorial, needs-review, minor, "
-                   "material or consent.")
+@FAIL_ON
 @click.pass_obj
 def upgrade_diff(ctx: Context, slugs: tuple[str, ...], document: str | None, old_library: Path | None, fmt: str,
                  fail_on: str | None) -> None:
     """What this policygen's clause library changes in each tenant's text, per document, with tiers: since the
     last release (default), or since an older library (--from-library)."""
-    from .rules import check_level
     from .upgrade import library_upgrade
 
     def action() -> int:
-        if fail_on is not None:
-            try:
-                check_level(fail_on)
-            except ValueError as exc:
-                raise UsageError(f"--fail-on: {exc}") from None
         result = library_upgrade(ctx.root(), list(slugs) or None, document, old_library)
         if fmt == "json":
             click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False, sort_keys=False))

@@ -1084,5 +1084,7 @@ def check_notice(report: DiffReport, candidate: "Snapshot", note: ReleaseNote, s
 
 
 def fails(report: DiffReport, tier: str) -> bool:
-    """Whether the overall tier reaches *tier* (for --fail-on)."""
-    return rank(report.tier) >= rank(tier)
+    """Whether the overall tier reaches *tier* (for --fail-on). An editorial candidate counts at its rule's
+    tier: only a release with --editorial and a reason may lower it, never a merge gate."""
+    held = [f.rule_tier for f in report.findings if f.rule_tier is not None]
+    return max(rank(t) for t in [report.tier, *held]) >= rank(tier)

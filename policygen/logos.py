@@ -115,7 +115,7 @@ class _SvgChecker:
     def __init__(self) -> None:
         self.parser = expat.ParserCreate(namespace_separator=" ")
         self.parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
-        self.parser.buffer_text = True  # a <style>'s text in one piece, so no pattern is split across calls
+        self.parser.buffer_text = True  # fewer, larger pieces of text (a <style> is still checked whole, in _end)
         self.parser.StartDoctypeDeclHandler = self._doctype
         self.parser.EntityDeclHandler = self._doctype
         self.parser.ProcessingInstructionHandler = self._instruction
@@ -124,6 +124,7 @@ class _SvgChecker:
         self.parser.CharacterDataHandler = self._text
         self.root_seen = False
         self._open: list[str] = []
+        self._style: list[str] = []  # the open <style>'s text so far: a browser reads it as one
         self._text_seen = ""
 
     def refused_line(self, refused: _Refused) -> int:
@@ -141,6 +142,8 @@ class _SvgChecker:
 
     def _element(self, name: str, attributes: dict[str, str]) -> None:
         namespace, _, local = name.rpartition(" ")
+        if self._open and self._open[-1] == "style":
+            raise _Refused(f"the element <{local}> inside <style> is not allowed (a style sheet is text only)")
         if not self.root_seen:
             if (namespace, local) != (SVG, "svg"):
                 raise _Refused(f"the root element is <{local}>, not an <svg> in the SVG namespace")
@@ -156,7 +159,12 @@ class _SvgChecker:
             self._attribute(local, key, value)
 
     def _end(self, _name: str) -> None:
-        self._open.pop()
+        if self._open.pop() == "style":
+            # Checked whole when it closes: expat may hand the text over in pieces, and a pattern must not
+            # hide across a boundary between them.
+            self._text_seen, self._style = "".join(self._style), []
+            _check_css(self._text_seen, "the <style> element", whole=True)
+            self._text_seen = ""
 
     def _attribute(self, element: str, key: str, value: str) -> None:
         namespace, _, local = key.rpartition(" ")
@@ -172,9 +180,7 @@ class _SvgChecker:
 
     def _text(self, text: str) -> None:
         if self._open and self._open[-1] == "style":
-            self._text_seen = text
-            _check_css(text, "the <style> element", whole=True)
-            self._text_seen = ""
+            self._style.append(text)
 
 
 def _check_css(value: str, where: str, whole: bool) -> None:

@@ -205,11 +205,13 @@ def _prechecked(name: str, limits: Limits, args: tuple[Any, ...], kwargs: dict[s
 
 # Jinja's filters a clause may use, besides the ones policygen adds (render.py). Left out: those
 # that make markup from facts (safe, escape, urlize, xmlattr, tojson, ...), that multiply text by
-# a number (center, indent, format, batch, slice, ...) or that are not deterministic (random).
+# a number (center, indent, format, batch, slice, ...), that are not deterministic (random), that print an unset
+# fact as an answer (default, d, string: None becomes 'None' or a stated default) or whose work grows past the
+# limits before its result can be measured (sum and string of nested lists).
 CLAUSE_FILTERS = frozenset({
-    "abs", "capitalize", "count", "d", "default", "dictsort", "first", "float", "groupby", "int", "items", "last",
+    "abs", "capitalize", "count", "dictsort", "first", "float", "groupby", "int", "items", "last",
     "length", "list", "lower", "map", "max", "min", "reject", "rejectattr", "replace", "reverse", "round", "select",
-    "selectattr", "sort", "string", "sum", "title", "trim", "truncate", "unique", "upper", "wordcount",
+    "selectattr", "sort", "title", "trim", "truncate", "unique", "upper", "wordcount",
 })
 # A theme writes HTML around policygen's own, already safe, markup.
 THEME_FILTERS = CLAUSE_FILTERS | frozenset({

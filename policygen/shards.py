@@ -35,10 +35,10 @@ from . import __version__
 from .deps import code_digest, library_digest, settings_digest, tenant_key
 from .errors import Collector, InputError, Problem, UsageError
 from .facts import SLUG
-from .history import read_tenant_record
+from .history import compare_with_build, read_tenant_record
 from .output import KINDS, Output, check_out_dir, manifest, write_site
 from .project import RESERVED_SLUGS, Project, load_base, project_theme, tenant_digest, tenant_folder, tenant_slugs
-from .site import (BuildOptions, BuildReport, Builder, TenantResult, counted, files_written, shared_key, site_files,
+from .site import (BuildOptions, BuildReport, Builder, Previous, TenantResult, counted, files_written, shared_key, site_files,
                    tenant_entry, utc_today, view_from_entry)
 from .theme import Theme
 from .yamlfile import format_path
@@ -381,9 +381,24 @@ def merge(root: Path, folders: list[Path], out: Path | None = None) -> MergeRepo
     problems.raise_if_any()
     results = sorted((r for part in whole for r in _results(part, problems)), key=lambda r: r.slug)
     problems.raise_if_any()
+    _history_kept(project, out, results, problems)
+    problems.raise_if_any()
     outputs = site_files(project, theme, results, options)
     write_site(out, outputs)
     return MergeReport(out, outputs, len(whole), [r.slug for r in results], time.perf_counter() - started)
+
+
+def _history_kept(project: Project, out: Path, results: list[TenantResult], problems: Collector) -> None:
+    """Every version the site in *out* published must still be published by the merged site, as a build
+    checks (site.load_histories): each shard compared only with its own folder, which CI makes empty."""
+    previous = Previous(out)
+    if previous.damaged is not None:
+        problems.add(previous.damaged)
+    for result in results:
+        for doc_id, before in sorted(previous.published.get(result.slug, {}).items()):
+            if doc_id in result.releases:
+                problems.extend(compare_with_build(project.root / "tenants" / result.slug / "releases" / doc_id,
+                                                   result.releases[doc_id], before, previous.file, project.root))
 
 
 def _merge_out(project: Project, out: Path | None, folders: list[Path]) -> Path:

@@ -651,12 +651,6 @@ class Step:
     manifest: Path = Path("manifest.json")  # the previous build's, named in problems
     committed: Committed | None = None  # snapshots in git's HEAD
 
-    def run(self, slug: str, cached: dict[str, TenantResult],
-            force: bool = False) -> Reusable | TenantResult | list[Problem]:
-        """Reusable if the previous build's output still holds, else a freshly rendered result, or problems."""
-        found = None if force else self.lookup(slug, cached)
-        return self.render(slug) if found is None else found
-
     def lookup(self, slug: str, cached: dict[str, TenantResult]) -> Reusable | TenantResult | list[Problem] | None:
         """What an unchanged tenant needs no rendering for (a result of this builder, or the previous
         output), problems with its folder, or None when it must be rendered."""
@@ -768,7 +762,7 @@ class Builder:
                 continue
             if isinstance(outcome, Reusable):  # unchanged since the previous build
                 reused = previous.reuse(slug, outcome.key)
-                outcome = reused if reused is not None else step.run(slug, {}, force=True)
+                outcome = reused if reused is not None else step.render(slug)
                 if isinstance(outcome, list):
                     problems.extend(outcome)
                     continue

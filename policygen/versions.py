@@ -48,9 +48,10 @@ from typing import Any, Callable, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .clauses import Clause
-from .errors import Collector, InputError, Problem, UsageError, did_you_mean
+from .errors import Collector, InputError, Problem
 from .facts import Dates, Tenant
 from .history import RecordedVersion, committed_releases, compare_with_commit
+from .inputs import read_bytes
 from .markdown import sanitize
 from .output import project_lock
 from .render import ClauseRenderer, RenderedDocument, render_document
@@ -245,7 +246,9 @@ def read_snapshot(file: Path) -> Snapshot:
             raise InputError([Problem(f"a snapshot of {info.st_size} bytes, over the limit of {MAX_SNAPSHOT_BYTES}",
                                       file=file, expected="a file written by `policygen release`",
                                       suggestion="restore the file from git")])
-        raw = json.loads(file.read_bytes().decode("utf-8"))
+        # Read as every input is read (checked again on the open file, never past the limit): the file may
+        # have been swapped for a pipe or grown since the lstat above.
+        raw = json.loads(read_bytes(file, MAX_SNAPSHOT_BYTES).decode("utf-8"))
     except OSError as exc:
         raise InputError([Problem(f"a snapshot cannot be read: {exc.strerror or exc}", file=file)]) from None
     except UnicodeDecodeError:
@@ -518,8 +521,7 @@ def release(root: Path, slug: str, effective: dt.date, *, document: str | None =
 
 def _release(root: Path, slug: str, effective: dt.date, *, document: str | None,
              released: dt.date | None, summarise: Summariser | None) -> list[Snapshot]:
-    from .project import load_project
-    from .project import document_title
+    from .project import document_title, load_project, tenant_document
 
     project = load_project(root, [slug])
     tenant = project.tenants[slug]
@@ -536,9 +538,8 @@ def _release(root: Path, slug: str, effective: dt.date, *, document: str | None,
         for stale in (folder.iterdir() if folder.is_dir() else ()):
             if TEMP_NAME.fullmatch(stale.name) and not stale.is_symlink():  # left by a killed release
                 stale.unlink(missing_ok=True)
-    if document is not None and document not in known:
-        hint = did_you_mean(document, known)
-        raise UsageError(f"{slug} has no document '{document}'" + (f"; {hint}" if hint else f" (it has: {', '.join(known)})"))
+    if document is not None:
+        tenant_document(tenant, document)  # bad usage, with a did-you-mean, when the tenant has no such document
     released = released or dt.datetime.now(dt.timezone.utc).date()  # like the build's date: UTC, not the machine's zone
     renderer = ClauseRenderer(project.content)
     planned: list[Snapshot] = []

@@ -423,19 +423,27 @@ class _Builder:
             self.problems.append(self.located.problem(path, "mapping keys must be plain text", expected="a key name"))
         return None
 
-    def _merged(self, node: yaml.MappingNode, path: KeyPath) -> list[tuple[yaml.Node, yaml.Node]]:
+    def _merged(self, node: yaml.MappingNode, path: KeyPath,
+                within: frozenset[int] = frozenset()) -> list[tuple[yaml.Node, yaml.Node]]:
         """Key/value pairs with YAML merge keys (<<) resolved, explicit keys winning.
 
         Every merged entry is counted: nested `<<: [*m, *m, ...]` doubles per level, like an alias bomb.
+        *within* holds the mappings being merged into: one that merges itself (`a: &x {<<: *x}`) is refused.
         """
+        within = within | {id(node)}
         pairs: list[tuple[yaml.Node, yaml.Node]] = []
         merged: list[tuple[yaml.Node, yaml.Node]] = []
         for key, value in node.value:
             if key.tag == _CORE + "merge":
                 sources = value.value if isinstance(value, yaml.SequenceNode) else [value]
                 for src in sources:
+                    if id(src) in within:
+                        raise InputError([self.located.problem(
+                            path, "a merge key (<<) refers to a mapping it is part of",
+                            expected="a merge key naming another mapping",
+                            suggestion="merge an anchor defined outside this mapping")])
                     if isinstance(src, yaml.MappingNode):
-                        for pair in self._merged(src, path):
+                        for pair in self._merged(src, path, within):
                             self._spend(path)
                             merged.append(pair)
             else:

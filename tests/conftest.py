@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from policygen.site import BuildOptions, BuildReport, build
 
@@ -35,6 +38,21 @@ def many_tenants(dest: Path, count: int) -> Path:
         seed = examples[i % len(examples)]
         shutil.copytree(seed, dest / "tenants" / f"{seed.name}-{i:03d}", ignore=shutil.ignore_patterns("releases"))
     return dest
+
+
+def one_tenant_project(dest: Path, facts: dict[str, Any]) -> Path:
+    """A project at *dest* with the library, the theme and one tenant, `t`, holding *facts*."""
+    for folder in ("content", "themes"):
+        shutil.copytree(REPO / folder, dest / folder)
+    (dest / "tenants" / "t").mkdir(parents=True)
+    (dest / "tenants" / "t" / "tenant.yaml").write_text(yaml.safe_dump(facts, sort_keys=False), encoding="utf-8")
+    return dest
+
+
+def build_one_tenant(dest: Path, facts: dict[str, Any]) -> Path:
+    """The built output folder of one_tenant_project(dest, facts), on a fixed build date."""
+    project = one_tenant_project(dest, facts)
+    return build(project, project / "out", BuildOptions(today=dt.date(2026, 6, 1))).out
 
 
 @pytest.fixture

@@ -7,20 +7,17 @@ not otherwise, and each line links to the section of the same page that says mor
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from bs4 import BeautifulSoup, Tag
 
-from conftest import REPO
+from conftest import REPO, build_one_tenant
 from policygen.explain import explain
-from policygen.site import BuildOptions, BuildReport, build
+from policygen.site import BuildReport
 from test_snippets import BUDGET
 from test_unknown_facts import REQUIRED, with_fact
 
@@ -45,13 +42,7 @@ def _glance_lines(page: BeautifulSoup) -> dict[str, str]:
 
 
 def _built(tmp: Path, facts: dict[str, Any], name: str) -> BeautifulSoup:
-    project = tmp / name
-    for folder in ("content", "themes"):
-        shutil.copytree(REPO / folder, project / folder)
-    (project / "tenants" / "t").mkdir(parents=True)
-    (project / "tenants" / "t" / "tenant.yaml").write_text(yaml.safe_dump(facts, sort_keys=False), encoding="utf-8")
-    report = build(project, project / "out", BuildOptions(today=dt.date(2026, 6, 1)))
-    return _page(report.out, "t")
+    return _page(build_one_tenant(tmp / name, facts), "t")
 
 
 @pytest.mark.parametrize("slug", EXAMPLES)

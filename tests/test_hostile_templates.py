@@ -139,3 +139,19 @@ def test_a_clause_may_append_to_a_list_it_made_but_not_to_the_facts(tmp_path: Pa
                                           .replace(own, facts), encoding="utf-8")
     code, stderr = _build(project, tmp_path / "site2")
     assert code == 1 and "'append' of 'list' object is unsafe" in stderr
+
+
+@pytest.mark.parametrize("expression", [
+    "organisation.no_such_fact|default('we never sell data')",   # an unset fact printed as a stated answer
+    "dpo|d('none appointed', true)",
+    "dpo|string",                                                 # None printed as 'None'
+    "[[1] * 1000] * 1000|sum(start=[])",                          # work that grows before its result is measured
+])
+def test_a_clause_cannot_print_an_unset_fact_as_an_answer_or_outgrow_the_limits_through_a_filter(
+        expression: str, tmp_path: Path) -> None:
+    case = Case("filter", "", 1, "", replace={LIBRARY_CLAUSE: [["{{ organisation.display_name }}", "{{ " + expression + " }}"]]})
+    project, _ = make_project(case, tmp_path)
+    started = time.perf_counter()
+    code, stderr = _build(project, tmp_path / "site")
+    assert code == 1 and f"{LIBRARY_CLAUSE}:" in stderr and "No filter named" in stderr, stderr
+    assert time.perf_counter() - started < 10

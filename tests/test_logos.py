@@ -104,3 +104,13 @@ def test_a_logo_too_large_to_be_a_logo_is_refused_unread(tmp_path: Path) -> None
         f.truncate(3 * 1024 * 1024)
     refused = check_logo(path)
     assert refused is not None and "more than" in refused.reason
+
+
+@pytest.mark.parametrize("style", [
+    '@im<g/>port "https://evil.example/x.css";',            # an element splitting the text
+    "rect{fill:ur<desc/>l(https://evil.example/t.png)}",
+    "/*" + "x" * 9000 + '*/ @import "https://evil.example/x.css";',  # past expat's text buffer
+])
+def test_a_style_sheet_is_checked_whole_however_its_text_arrives(tmp_path: Path, style: str) -> None:
+    svg = f'<svg xmlns="http://www.w3.org/2000/svg"><style>{style}</style><rect width="1" height="1"/></svg>'
+    assert check_logo(write(tmp_path, "logo.svg", svg)) is not None

@@ -20,7 +20,7 @@ import pytest
 import yaml
 from bs4 import BeautifulSoup, Tag
 
-from conftest import REPO
+from conftest import REPO, build_one_tenant
 from policygen.site import BuildOptions, BuildReport, build
 
 
@@ -120,13 +120,8 @@ def test_no_paragraph_of_a_page_is_printed_twice(example_site: BuildReport) -> N
 
 
 def fixture_page(tmp_path: Path, facts: dict[str, Any]) -> BeautifulSoup:
-    project = tmp_path / "project"
-    for folder in ("content", "themes"):
-        shutil.copytree(REPO / folder, project / folder)
-    (project / "tenants" / "t").mkdir(parents=True)
-    (project / "tenants" / "t" / "tenant.yaml").write_text(yaml.safe_dump(facts, sort_keys=False), encoding="utf-8")
-    report = build(project, project / "out", BuildOptions(today=dt.date(2026, 6, 1)))
-    return BeautifulSoup((report.out / "t" / "privacy-policy" / "index.html").read_text(encoding="utf-8"),
+    out = build_one_tenant(tmp_path / "project", facts)
+    return BeautifulSoup((out / "t" / "privacy-policy" / "index.html").read_text(encoding="utf-8"),
                          "html.parser")
 
 

@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
-import yaml
 
-from conftest import REPO
+from conftest import one_tenant_project
 from policygen.check import check
 from policygen.site import BuildOptions, build
 from test_unknown_facts import REQUIRED, page_text, with_fact
@@ -41,12 +39,7 @@ BOTH: dict[str, Any] = {
 
 
 def _project(tmp: Path, facts: dict[str, Any]) -> Path:
-    project = tmp / "project"
-    for folder in ("content", "themes"):
-        shutil.copytree(REPO / folder, project / folder)
-    (project / "tenants" / "t").mkdir(parents=True)
-    (project / "tenants" / "t" / "tenant.yaml").write_text(yaml.safe_dump(facts, sort_keys=False), encoding="utf-8")
-    return project
+    return one_tenant_project(tmp / "project", facts)
 
 
 def test_a_role_stated_per_category_prints_in_the_data_and_controller_clauses(tmp_path: Path) -> None:

@@ -264,6 +264,22 @@ def test_merge_reports_at_most_ten_problems_of_a_damaged_manifest_and_counts_the
                                                 r"manifest\.json", problems[-1])
 
 
+def test_merge_refuses_a_site_whose_published_version_vanished(split: tuple[Path, list[Path]], tmp_path: Path) -> None:
+    # Shards compare history only with their own (in CI, empty) folders; the merge holds the published site.
+    project, _ = split
+    site = tmp_path / "site"
+    merge(project, build_shards(project, 2, BuildOptions(today=TODAY)), site)
+    newest = sorted((project / "tenants/example-fitness/releases/privacy-policy").glob("*.json"))[-1]
+    newest.unlink()
+    shutil.rmtree(project / "shards")
+    folders = build_shards(project, 2, BuildOptions(today=TODAY))
+    before = (site / "manifest.json").read_bytes()
+    with pytest.raises(InputError) as caught:
+        merge(project, folders, site)
+    assert any(newest.name in p.format(project) for p in caught.value.problems)
+    assert (site / "manifest.json").read_bytes() == before  # the published site and its record are kept
+
+
 def test_a_refused_merge_leaves_the_previous_site_as_it_was(split: tuple[Path, list[Path]], tmp_path: Path) -> None:
     project, folders = split
     merge(project, folders, tmp_path / "site")

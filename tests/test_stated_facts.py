@@ -8,8 +8,6 @@ How a change of each fact is classified is in test_diff_rules.py (the "facts rea
 from __future__ import annotations
 
 import copy
-import datetime as dt
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +15,7 @@ import pytest
 import yaml
 from bs4 import BeautifulSoup
 
-from conftest import REPO
+from conftest import build_one_tenant
 from policygen.site import BuildOptions, build
 from test_unknown_facts import HOLDERS, page_text, with_fact
 
@@ -102,13 +100,8 @@ def test_unset_new_facts_add_no_section(holders_text: str) -> None:
 
 
 def document_text(tmp: Path, facts: dict[str, Any], doc: str) -> str:
-    project = tmp / "project"
-    for folder in ("content", "themes"):
-        shutil.copytree(REPO / folder, project / folder)
-    (project / "tenants" / "t").mkdir(parents=True)
-    (project / "tenants" / "t" / "tenant.yaml").write_text(yaml.safe_dump(facts, sort_keys=False), encoding="utf-8")
-    report = build(project, project / "out", BuildOptions(today=dt.date(2026, 6, 1)))
-    main = BeautifulSoup((report.out / "t" / doc / "index.html").read_text(encoding="utf-8"), "html.parser").find("main")
+    out = build_one_tenant(tmp / "project", facts)
+    main = BeautifulSoup((out / "t" / doc / "index.html").read_text(encoding="utf-8"), "html.parser").find("main")
     assert main is not None
     return " ".join(main.get_text(" ").split())
 

@@ -9,17 +9,13 @@ that exactly its sentence appears, and nothing else changes.
 from __future__ import annotations
 
 import copy
-import datetime as dt
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from bs4 import BeautifulSoup
 
-from conftest import REPO
-from policygen.site import BuildOptions, build
+from conftest import build_one_tenant
 
 REQUIRED: dict[str, Any] = {
     "organisation": {"legal_name": "Plain Example Ltd", "display_name": "Plain Example"},
@@ -44,13 +40,8 @@ HOLDERS: dict[str, Any] = {
 
 def page_text(tmp: Path, facts: dict[str, Any], name: str) -> str:
     """The built privacy policy's main text, one space between words."""
-    project = tmp / name
-    for folder in ("content", "themes"):
-        shutil.copytree(REPO / folder, project / folder)
-    (project / "tenants" / "t").mkdir(parents=True)
-    (project / "tenants" / "t" / "tenant.yaml").write_text(yaml.safe_dump(facts, sort_keys=False), encoding="utf-8")
-    report = build(project, project / "out", BuildOptions(today=dt.date(2026, 6, 1)))
-    main = BeautifulSoup((report.out / "t" / "privacy-policy" / "index.html").read_text(encoding="utf-8"),
+    out = build_one_tenant(tmp / name, facts)
+    main = BeautifulSoup((out / "t" / "privacy-policy" / "index.html").read_text(encoding="utf-8"),
                          "html.parser").find("main")
     assert main is not None
     return " ".join(main.get_text(" ").split())
@@ -100,7 +91,8 @@ ONE_FACT = [
     ("apps[0].permissions[0].optional", False, "Required for the app to work."),
     ("changes.notice_before", True, "If a change affects how we use your data, we tell you before it takes effect."),
     ("changes.public_history", True, "Every earlier version stays available in this policy's version history."),
-    ("changes.how_notified", ["email"], "We tell you about a change by email."),
+    ("changes.how_notified", ["email"], "When we tell you about a change, we do so by email."),
+    ("children.directed_at_children", False, "Our services are not meant for anyone under 16."),
     ("changes.how_notified", ["page"], "When we change this policy, we publish the new version on this page with "
                                        "its effective date."),
     ("data_categories[0].required", True, "Giving us this data is required."),

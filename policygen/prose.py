@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Iterable, Literal, Sequence
 
 from .htmltext import Block, ClauseLike, blocks
+from .wording import THE_NAMES
 
 Rule = Literal["doubled", "capital", "repeated-sentence", "repeated-contents", "empty-section", "run-in-label",
                "article"]
@@ -44,11 +45,12 @@ _LABEL_END = tuple(".:;,!?)–—-")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[\"“(]?[A-Z0-9])")
 MIN_SENTENCE_WORDS = 5
 # Country names English writes with "the", after a word that needs the article before them.
+# The names are the `country` filter's (wording.THE_NAMES), so the lint and the filter agree; abbreviations
+# are left out, since "for US residents" uses one as an adjective.
 _NO_ARTICLE = re.compile(
-    r"\b(?:in|to|from|of|within|outside|across|throughout|into|for|by|at)\s+"
-    r"((?:United\s+(?:Kingdom|States(?:\s+of\s+America)?|Arab\s+Emirates))|Netherlands|Philippines|"
-    r"Czech\s+Republic|Dominican\s+Republic|Central\s+African\s+Republic|Bahamas|Gambia|Maldives|"
-    r"European\s+(?:Union|Economic\s+Area))\b")
+    r"\b(?:in|to|from|of|within|outside|across|throughout|into|for|by|at)\s+("
+    + "|".join(re.escape(n).replace(r"\ ", r"\s+") for n in sorted(THE_NAMES, key=len, reverse=True) if len(n) > 3)
+    + r")\b")
 _MAX_PHRASE = 4
 
 

@@ -17,7 +17,7 @@ from babel import Locale
 from babel.lists import format_list
 
 # Country names that take "the" in running English text (ISO 3166 short names and common forms).
-_THE = frozenset(n.lower() for n in (
+THE_NAMES = (
     "United Kingdom", "United States", "United States of America", "Netherlands", "Philippines",
     "Czech Republic", "United Arab Emirates", "Bahamas", "Gambia", "Maldives", "Marshall Islands",
     "Solomon Islands", "Seychelles", "Comoros", "Central African Republic", "Dominican Republic",
@@ -25,7 +25,8 @@ _THE = frozenset(n.lower() for n in (
     "Falkland Islands", "Faroe Islands", "Isle of Man", "Channel Islands", "Vatican City",
     "Holy See", "Republic of Ireland", "Russian Federation", "European Union",
     "European Economic Area", "UK", "US", "USA", "EU", "EEA", "UAE",
-))
+)
+_THE = frozenset(n.lower() for n in THE_NAMES)
 _BOUND = re.compile(r"^\s*(up to|within|at most|no more than|at least|less than|more than)\b", re.IGNORECASE)
 
 Joiner = Literal["and", "or"]

@@ -33,7 +33,7 @@ HOLDERS: dict[str, Any] = {
               "permissions": [{"id": "camera", "reason": "To scan receipts"}]}],
     "retention": {"summary": "We keep account data while the account is open.", "backups": {"period": "30 days"}},
     "requests": {"channels": [{"kind": "email", "value": "privacy@example.org"}]},
-    "children": {"min_age": 16},
+    "children": {"min_age": 16, "statement": "Schools decide which pupils use the service."},
     "recipients": [{"id": "hosting", "category": "Hosting providers"}],
 }
 
@@ -91,8 +91,7 @@ ONE_FACT = [
     ("apps[0].permissions[0].optional", False, "Required for the app to work."),
     ("changes.notice_before", True, "If a change affects how we use your data, we tell you before it takes effect."),
     ("changes.public_history", True, "Every earlier version stays available in this policy's version history."),
-    ("changes.how_notified", ["email"], "When we tell you about a change, we do so by email."),
-    ("children.directed_at_children", False, "Our services are not meant for anyone under 16."),
+    ("changes.how_notified", ["email"], "We tell you about a change by email."),
     ("changes.how_notified", ["page"], "When we change this policy, we publish the new version on this page with "
                                        "its effective date."),
     ("data_categories[0].required", True, "Giving us this data is required."),
@@ -176,3 +175,10 @@ def test_the_permissions_snippet_says_when_a_permission_is_asked_only_when_the_f
     assert "Asked" not in before
     after = permissions_snippet(tmp_path, with_fact(HOLDERS, "apps[0].permissions[0].asked", "first_use"), "after")
     assert "Asked the first time you use the feature that needs it." in after
+
+
+def test_children_are_said_to_be_out_of_scope_only_when_the_tenant_says_so(tmp_path: Path) -> None:
+    unstated = page_text(tmp_path, {**REQUIRED, "children": {"min_age": 16}}, "unstated")
+    assert "not meant for anyone under" not in unstated and "Children" not in unstated  # no empty section either
+    stated = page_text(tmp_path, {**REQUIRED, "children": {"min_age": 16, "directed_at_children": False}}, "stated")
+    assert "Our services are not meant for anyone under 16." in stated

@@ -20,7 +20,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from policygen.site import BuildOptions, Builder  # noqa: E402
+from policygen.site import Builder, BuildOptions  # noqa: E402
 
 
 def make_project(root: Path, count: int) -> None:
@@ -32,7 +32,9 @@ def make_project(root: Path, count: int) -> None:
         folder = root / "tenants" / f"{seed.name}-{i:05d}"
         folder.mkdir(parents=True)
         text = (seed / "tenant.yaml").read_text(encoding="utf-8")
-        (folder / "tenant.yaml").write_text(text.replace("display_name: ", f"display_name: No. {i} ", 1), encoding="utf-8")
+        (folder / "tenant.yaml").write_text(
+            text.replace("display_name: ", f"display_name: No. {i} ", 1), encoding="utf-8"
+        )
 
 
 def timed(builder: Builder) -> tuple[float, int]:
@@ -57,8 +59,10 @@ def main() -> None:
             results["cold"].append(timed(Builder(root, out, options)))
             results["no change"].append(timed(Builder(root, out, options)))
             tenant = next((root / "tenants").iterdir()) / "tenant.yaml"
-            tenant.write_text(tenant.read_text(encoding="utf-8").replace("display_name: ", "display_name: Edited ", 1),
-                              encoding="utf-8")
+            tenant.write_text(
+                tenant.read_text(encoding="utf-8").replace("display_name: ", "display_name: Edited ", 1),
+                encoding="utf-8",
+            )
             results["one tenant"].append(timed(Builder(root, out, options)))
             clause = root / "content" / "data-deletion-policy" / "040-backups.md"
             clause.write_text(clause.read_text(encoding="utf-8") + "\nEdited.\n", encoding="utf-8")

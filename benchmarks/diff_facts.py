@@ -20,14 +20,27 @@ from policygen.rules import load_rules
 def tenant(n: int) -> dict[str, Any]:
     return {
         "organisation": {"legal_name": "Big Ltd", "display_name": "Big"},
-        "data_categories": [{"id": f"c{i}", "name": f"Category {i}", "items": [f"item {i}.{j}" for j in range(5)],
-                             "retention": f"p{i}"} for i in range(n)],
-        "purposes": [{"id": f"u{i}", "name": f"Purpose {i}", "data": [f"c{i}", f"c{(i + 1) % n}"],
-                      "lawful_bases": [{"basis": "contract"}]} for i in range(n)],
-        "recipients": [{"id": f"r{i}", "category": f"Recipients {i}", "names": [f"Vendor {i}"],
-                        "purposes": [f"u{i}"]} for i in range(n // 2)],
-        "retention": {"summary": "As needed.", "periods": [{"id": f"p{i}", "data": f"Category {i}",
-                                                           "period": f"{12 + i % 24} months"} for i in range(n)]},
+        "data_categories": [
+            {"id": f"c{i}", "name": f"Category {i}", "items": [f"item {i}.{j}" for j in range(5)], "retention": f"p{i}"}
+            for i in range(n)
+        ],
+        "purposes": [
+            {
+                "id": f"u{i}",
+                "name": f"Purpose {i}",
+                "data": [f"c{i}", f"c{(i + 1) % n}"],
+                "lawful_bases": [{"basis": "contract"}],
+            }
+            for i in range(n)
+        ],
+        "recipients": [
+            {"id": f"r{i}", "category": f"Recipients {i}", "names": [f"Vendor {i}"], "purposes": [f"u{i}"]}
+            for i in range(n // 2)
+        ],
+        "retention": {
+            "summary": "As needed.",
+            "periods": [{"id": f"p{i}", "data": f"Category {i}", "period": f"{12 + i % 24} months"} for i in range(n)],
+        },
         "documents": [{"id": "privacy-policy"}],
         "dates": {"effective": "2026-01-01"},
     }

@@ -36,9 +36,13 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=20, help="edits to time")
     parser.add_argument("--poll", action="store_true", help="use the polling observer")
     parser.add_argument("--tenants", type=int, default=0, help="copy the example tenants up to this many")
-    parser.add_argument("--tmp", type=Path, default=None,
-                        help="where the project copy and the output go (default: the system temporary folder; "
-                             "/dev/shm takes the disk out of the figure)")
+    parser.add_argument(
+        "--tmp",
+        type=Path,
+        default=None,
+        help="where the project copy and the output go (default: the system temporary folder; "
+        "/dev/shm takes the disk out of the figure)",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
@@ -80,7 +84,9 @@ def main() -> None:
                 marker = f"IMS Pro {i}"
                 arrived.clear()
                 t0 = time.perf_counter()
-                file.write_text(original.replace("display_name: IMS Pro", f"display_name: {marker}", 1), encoding="utf-8")
+                file.write_text(
+                    original.replace("display_name: IMS Pro", f"display_name: {marker}", 1), encoding="utf-8"
+                )
                 if not arrived.wait(10):
                     raise SystemExit(f"edit {i}: no reload event within 10 s")
                 reload_ms.append((time.perf_counter() - t0) * 1000)
@@ -99,8 +105,10 @@ def main() -> None:
 
     def line(name: str, values: list[float]) -> str:
         q = statistics.quantiles(values, n=10) if len(values) >= 2 else values
-        return (f"{name:8} median {statistics.median(values):6.0f} ms   p90 {q[-1]:6.0f} ms   "
-                f"min {min(values):6.0f} ms   max {max(values):6.0f} ms")
+        return (
+            f"{name:8} median {statistics.median(values):6.0f} ms   p90 {q[-1]:6.0f} ms   "
+            f"min {min(values):6.0f} ms   max {max(values):6.0f} ms"
+        )
 
     tenants = max(args.tenants, 3)
     print(f"{args.n} one-tenant edits, {tenants} tenants ({'polling' if args.poll else 'native events'}):")

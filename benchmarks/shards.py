@@ -41,13 +41,19 @@ def one_run(tenants: int, shards: int) -> dict[str, float]:
         (root / "policygen.yaml").write_text("base_url: https://policies.example.org/\n", encoding="utf-8")
         project = ("-C", str(root))
         whole = timed(*project, "build", "--today", TODAY, "--out", f"{tmp}/whole")
-        parts = [timed(*project, "build", "--today", TODAY, "--shard", f"{k}/{shards}", "--out", f"{tmp}/shard-{k}")
-                 for k in range(1, shards + 1)]
+        parts = [
+            timed(*project, "build", "--today", TODAY, "--shard", f"{k}/{shards}", "--out", f"{tmp}/shard-{k}")
+            for k in range(1, shards + 1)
+        ]
         merge = timed(*project, "merge", *(f"{tmp}/shard-{k}" for k in range(1, shards + 1)), "--out", f"{tmp}/merged")
         if files(Path(tmp) / "whole") != files(Path(tmp) / "merged"):
             sys.exit("the merged site differs from the whole build")
-        return {"whole build": whole, "shards in turn + merge": sum(parts) + merge,
-                "slowest shard + merge": max(parts) + merge, "merge alone": merge}
+        return {
+            "whole build": whole,
+            "shards in turn + merge": sum(parts) + merge,
+            "slowest shard + merge": max(parts) + merge,
+            "merge alone": merge,
+        }
 
 
 def main() -> None:

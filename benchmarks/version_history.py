@@ -39,7 +39,9 @@ def main() -> None:
         day = dt.date(2026, 4, 1)
         times: list[float] = []
         for i in range(args.versions):
-            text = text.replace(anchor, f"  - id: bench-{i}\n    clause: changes\n    text: Change number {i}.\n{anchor}", 1)
+            text = text.replace(
+                anchor, f"  - id: bench-{i}\n    clause: changes\n    text: Change number {i}.\n{anchor}", 1
+            )
             facts.write_text(text, encoding="utf-8")
             start = time.perf_counter()
             release(root, "ims-global", day + dt.timedelta(days=i), released=day)

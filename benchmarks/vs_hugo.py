@@ -66,7 +66,7 @@ def filled_markdown(root: Path) -> dict[tuple[str, str], tuple[str, str]]:
                     skeleton = renderer.env.render(renderer._template(clause), context)  # within the sandbox's budget
                 finally:
                     render._values.reset(token)
-                body = render.TOKEN.sub(lambda m: ESCAPE.sub(r"\\\1", values[int(m.group(1))]), skeleton)
+                body = render.TOKEN.sub(lambda m, values=values: ESCAPE.sub(r"\\\1", values[int(m.group(1))]), skeleton)
                 parts.append(f"## {clause.meta.title}\n\n{body}")
             pages[(tenant.slug, doc_id)] = (document_title(project, tenant, doc_id), "\n\n".join(parts))
     return pages
@@ -75,9 +75,11 @@ def filled_markdown(root: Path) -> dict[tuple[str, str], tuple[str, str]]:
 def make_hugo_site(root: Path, project: Path) -> None:
     for folder in ("layouts/_default", "content", "static/assets"):
         (root / folder).mkdir(parents=True, exist_ok=True)
-    (root / "config.toml").write_text('baseURL = "/"\ntitle = "Privacy policies"\ndisableKinds = ["taxonomy", "term", "RSS", "sitemap"]\n'
-                                      '[markup.goldmark.renderer]\nunsafe = false\n[markup.tableOfContents]\nstartLevel = 2\nendLevel = 3\n',
-                                      encoding="utf-8")
+    (root / "config.toml").write_text(
+        'baseURL = "/"\ntitle = "Privacy policies"\ndisableKinds = ["taxonomy", "term", "RSS", "sitemap"]\n'
+        "[markup.goldmark.renderer]\nunsafe = false\n[markup.tableOfContents]\nstartLevel = 2\nendLevel = 3\n",
+        encoding="utf-8",
+    )
     (root / "layouts/_default/baseof.html").write_text(LAYOUT, encoding="utf-8")
     (root / "layouts/_default/single.html").write_text(SINGLE, encoding="utf-8")
     (root / "layouts/_default/list.html").write_text(LIST, encoding="utf-8")
@@ -86,7 +88,9 @@ def make_hugo_site(root: Path, project: Path) -> None:
         folder = root / "content" / slug
         folder.mkdir(exist_ok=True)
         (folder / "_index.md").write_text(f'---\ntitle: "{slug}"\n---\n', encoding="utf-8")
-        (folder / f"{doc}.md").write_text(f'---\ntitle: "{title}"\neffective: "2026-04-01"\n---\n{body}\n', encoding="utf-8")
+        (folder / f"{doc}.md").write_text(
+            f'---\ntitle: "{title}"\neffective: "2026-04-01"\n---\n{body}\n', encoding="utf-8"
+        )
 
 
 def run(command: list[str], cwd: Path) -> float:
@@ -103,8 +107,12 @@ def main() -> None:
     if shutil.which("hugo") is None:
         sys.exit("hugo is not installed (apt-get install hugo)")
     policygen = [sys.executable, "-m", "policygen"]
-    times: dict[str, list[float]] = {"hugo cold": [], "policygen cold": [], "policygen no change": [],
-                                     "policygen one tenant": []}
+    times: dict[str, list[float]] = {
+        "hugo cold": [],
+        "policygen cold": [],
+        "policygen no change": [],
+        "policygen one tenant": [],
+    }
     with tempfile.TemporaryDirectory() as tmp:
         project, hugo = Path(tmp) / "project", Path(tmp) / "hugo"
         make_project(project, args.tenants)
@@ -117,13 +125,18 @@ def main() -> None:
             times["policygen cold"].append(run([*policygen, "-q", "build", "--today", "2026-11-22"], project))
             times["policygen no change"].append(run([*policygen, "-q", "build", "--today", "2026-11-22"], project))
             tenant = next((project / "tenants").iterdir()) / "tenant.yaml"
-            tenant.write_text(tenant.read_text(encoding="utf-8").replace("display_name: ", "display_name: X", 1),
-                              encoding="utf-8")
+            tenant.write_text(
+                tenant.read_text(encoding="utf-8").replace("display_name: ", "display_name: X", 1), encoding="utf-8"
+            )
             times["policygen one tenant"].append(run([*policygen, "-q", "build", "--today", "2026-11-22"], project))
-        files = {name: sum(1 for p in folder.rglob("*") if p.is_file())
-                 for name, folder in (("hugo", hugo / "public"), ("policygen", project / "build"))}
-    print(f"{args.tenants} tenants, {pages} document pages, median of {args.runs} runs; files written: "
-          f"Hugo {files['hugo']}, policygen {files['policygen']} (pages plus snippets, labels, feeds, version data)")
+        files = {
+            name: sum(1 for p in folder.rglob("*") if p.is_file())
+            for name, folder in (("hugo", hugo / "public"), ("policygen", project / "build"))
+        }
+    print(
+        f"{args.tenants} tenants, {pages} document pages, median of {args.runs} runs; files written: "
+        f"Hugo {files['hugo']}, policygen {files['policygen']} (pages plus snippets, labels, feeds, version data)"
+    )
     hugo_cold = statistics.median(times["hugo cold"])
     for name, values in times.items():
         median = statistics.median(values)

@@ -28,12 +28,13 @@ import datetime as dt
 import json
 import posixpath
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from html.parser import HTMLParser
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
 import jinja2
@@ -49,9 +50,9 @@ from .output import Output
 from .project import Project, TenantSource, load_project, project_theme
 from .prose import ProseFinding, lint_document
 from .readability import Score, prose_text, score
-from .yamlfile import load
 from .render import ClauseRenderer, RenderedDocument, fact_context
 from .site import BuildOptions, render_tenant_documents, site_outputs, tenant_outputs, utc_today
+from .yamlfile import load
 
 Level = Literal["error", "warning"]
 JURISDICTIONS = ("eu_gdpr", "uk_gdpr", "us_ca", "in_dpdp")
@@ -68,14 +69,18 @@ class ChecklistItem(BaseModel):
     must_say: str
     reference: str
     fact: str = Field(description="The fact(s) to add, as a key path in tenant.yaml")
-    key: str | None = Field(None, description="Top-level key of tenant.yaml to point at; default: the fact's first name")
+    key: str | None = Field(
+        None, description="Top-level key of tenant.yaml to point at; default: the fact's first name"
+    )
     clause: str | None = Field(None, description="The clause that shows the fact in a rendered document")
     level: Level = "error"
     in_force: InForce = Field(description="The days the duty applies, and the source of those dates")
     when: str | None = None
     test: str | None = None
     lacking: str | None = None
-    mentions: str | None = Field(None, description="A regular expression the rendered text must match (case-insensitive)")
+    mentions: str | None = Field(
+        None, description="A regular expression the rendered text must match (case-insensitive)"
+    )
     note: str | None = None
 
     def anchor(self) -> str:
@@ -153,9 +158,15 @@ class ClauseScore:
     score: Score
 
     def to_json(self, root: Path) -> dict[str, object]:
-        return {"document": self.document, "clause": self.clause, "file": _relative(self.file, root),
-                "reading_ease": self.score.reading_ease, "band": self.score.band,
-                "words": self.score.words, "sentences": self.score.sentences}
+        return {
+            "document": self.document,
+            "clause": self.clause,
+            "file": _relative(self.file, root),
+            "reading_ease": self.score.reading_ease,
+            "band": self.score.band,
+            "words": self.score.words,
+            "sentences": self.score.sentences,
+        }
 
 
 @dataclass
@@ -178,8 +189,11 @@ class CheckReport:
     problems: list[Problem] = field(default_factory=list)  # facts or templates that do not load or render
 
     def count(self, level: Level) -> int:
-        return (sum(t.count(level) for t in self.tenants) + sum(1 for f in self.site if f.level == level)
-                + sum(1 for p in self.problems if p.level == level))
+        return (
+            sum(t.count(level) for t in self.tenants)
+            + sum(1 for f in self.site if f.level == level)
+            + sum(1 for p in self.problems if p.level == level)
+        )
 
     @property
     def exit_code(self) -> int:
@@ -229,8 +243,11 @@ def _helpers(tenant: Tenant, text: str, today: dt.date) -> dict[str, Callable[..
         return [i for i in ids if not tenant.has_right(i)]
 
     def purposes_missing_interest() -> list[str]:
-        return [p.id for p in tenant.purposes
-                if any(b.basis.value == "legitimate_interest" and not b.interest for b in p.lawful_bases)]
+        return [
+            p.id
+            for p in tenant.purposes
+            if any(b.basis.value == "legitimate_interest" and not b.interest for b in p.lawful_bases)
+        ]
 
     def indirect_sources() -> bool:
         # Observed data (cookies, logs, sensors) is collected from the person: Art. 13, not 14 (WP260 para 26).
@@ -243,9 +260,14 @@ def _helpers(tenant: Tenant, text: str, today: dt.date) -> dict[str, Callable[..
 
     def transfers_without_safeguard(regime: str) -> list[str]:
         """Transfers that may leave *regime* with no adequacy finding or safeguard for it in force on the day."""
-        return [t.id for t in tenant.transfers if t.leaves in (None, regime)
-                and not any(m.protects and m.serves(regime) and m.in_force.status(today) is Status.IN_FORCE
-                            for m in t.tools())]
+        return [
+            t.id
+            for t in tenant.transfers
+            if t.leaves in (None, regime)
+            and not any(
+                m.protects and m.serves(regime) and m.in_force.status(today) is Status.IN_FORCE for m in t.tools()
+            )
+        ]
 
     def mentioned(pattern: str) -> bool:
         return re.search(pattern, text, re.I) is not None
@@ -254,8 +276,18 @@ def _helpers(tenant: Tenant, text: str, today: dt.date) -> dict[str, Callable[..
         """The fact's own words are on a rendered page (a name, an email address)."""
         return isinstance(value, str) and bool(value.strip()) and " ".join(value.split()).casefold() in flat
 
-    return {f.__name__: f for f in (missing_rights, purposes_missing_interest, indirect_sources,
-                                    established_outside, transfers_without_safeguard, mentioned, printed)}
+    return {
+        f.__name__: f
+        for f in (
+            missing_rights,
+            purposes_missing_interest,
+            indirect_sources,
+            established_outside,
+            transfers_without_safeguard,
+            mentioned,
+            printed,
+        )
+    }
 
 
 def evaluate(item: ChecklistItem, context: dict[str, Any], text: str) -> tuple[bool, list[str]]:
@@ -294,9 +326,20 @@ def check_disclosures(tenant: TenantSource, docs: list[RenderedDocument], text: 
             if status is Status.NOT_YET:
                 level, starts = "warning", item.in_force.start
                 message = f"from {starts.isoformat()} (not yet in force): {message}"
-            findings.append(Finding(item.id, level, "disclosure", message, jurisdiction=jurisdiction,
-                                    reference=item.reference, fact=item.fact, file=tenant.folder / "tenant.yaml",
-                                    line=_line(tenant, item.anchor()), applies_from=starts))
+            findings.append(
+                Finding(
+                    item.id,
+                    level,
+                    "disclosure",
+                    message,
+                    jurisdiction=jurisdiction,
+                    reference=item.reference,
+                    fact=item.fact,
+                    file=tenant.folder / "tenant.yaml",
+                    line=_line(tenant, item.anchor()),
+                    applies_from=starts,
+                )
+            )
     return findings
 
 
@@ -323,25 +366,41 @@ def check_transfers(tenant: TenantSource, today: dt.date) -> list[Finding]:
             if status is Status.IN_FORCE or (status is Status.NOT_YET and not by_id):
                 continue
             message, fact = _tool_out_of_dates(transfer, tool, regimes, today)
-            findings.append(Finding("transfer.tool", "error", "transfer", message, reference=tool.in_force.source,
-                                    fact=fact, file=tenant.folder / "tenant.yaml",
-                                    line=_where(tenant, ("transfers", i))))
+            findings.append(
+                Finding(
+                    "transfer.tool",
+                    "error",
+                    "transfer",
+                    message,
+                    reference=tool.in_force.source,
+                    fact=fact,
+                    file=tenant.folder / "tenant.yaml",
+                    line=_where(tenant, ("transfers", i)),
+                )
+            )
     return findings
 
 
-def _tool_out_of_dates(transfer: Transfer, tool: TransferMechanism, regimes: list[str],
-                       today: dt.date) -> tuple[str, str]:
+def _tool_out_of_dates(
+    transfer: Transfer, tool: TransferMechanism, regimes: Sequence[str], today: dt.date
+) -> tuple[str, str]:
     """The message and the fix for a tool used before its start or after its end."""
     if tool.in_force.status(today) is Status.NOT_YET:
-        return (f"transfer '{transfer.id}' relies on {tool.name}, which can be used only from {tool.in_force.start}",
-                "transfers[].safeguards")
+        return (
+            f"transfer '{transfer.id}' relies on {tool.name}, which can be used only from {tool.in_force.start}",
+            "transfers[].safeguards",
+        )
     instead = replacements(tool, [r for r in regimes if tool.serves(r)] or list(tool.regimes), today)
     if not instead:
-        return (f"transfer '{transfer.id}' relies on {tool.name}, which cannot be used since {tool.in_force.until}",
-                "transfers[]")
-    return (f"transfer '{transfer.id}' relies on {tool.name}, which cannot be used since {tool.in_force.until}; "
-            f"use instead: {'; '.join(m.wording() for m in instead)}",
-            "transfers[].safeguards: " + ", ".join(m.id for m in instead))
+        return (
+            f"transfer '{transfer.id}' relies on {tool.name}, which cannot be used since {tool.in_force.until}",
+            "transfers[]",
+        )
+    return (
+        f"transfer '{transfer.id}' relies on {tool.name}, which cannot be used since {tool.in_force.until}; "
+        f"use instead: {'; '.join(m.wording() for m in instead)}",
+        "transfers[].safeguards: " + ", ".join(m.id for m in instead),
+    )
 
 
 def _line(tenant: TenantSource, key: str) -> int | None:
@@ -379,20 +438,32 @@ def check_stale(tenant: TenantSource, today: dt.date) -> list[Finding]:
     due = add_months(updated, 12)
     if today <= due:
         return []
-    return [Finding("ccpa.updated", "error", "stale",
-                    f"last updated {updated.isoformat()}, more than 12 months before {today.isoformat()} "
-                    f"(was due by {due.isoformat()})", jurisdiction="us_ca",
-                    reference="11 CCR 7011(e)(4); Civ. Code 1798.130(a)(5)", fact="dates.last_updated",
-                    file=tenant.folder / "tenant.yaml", line=_line(tenant, "dates"))]
+    return [
+        Finding(
+            "ccpa.updated",
+            "error",
+            "stale",
+            f"last updated {updated.isoformat()}, more than 12 months before {today.isoformat()} "
+            f"(was due by {due.isoformat()})",
+            jurisdiction="us_ca",
+            reference="11 CCR 7011(e)(4); Civ. Code 1798.130(a)(5)",
+            fact="dates.last_updated",
+            file=tenant.folder / "tenant.yaml",
+            line=_line(tenant, "dates"),
+        )
+    ]
 
 
 _CHECK_PAGE = re.compile(
     r"\b(?:check|review|visit|consult|look at|revisit)\b[^.]{0,60}\b(?:page|policy|website|site|notice)\b[^.]{0,40}"
     r"\b(?:regularly|periodically|from time to time|frequently|often|occasionally)\b"
     r"|\b(?:regularly|periodically|frequently)\s+(?:check|review|visit|consult)\b[^.]{0,40}\b(?:page|policy|website|site|notice)\b",
-    re.I)
+    re.I,
+)
 _CONTINUED_USE = re.compile(
-    r"\bcontinued use\b[^.]{0,80}\b(?:implies|constitutes|means|signifies|indicates|deemed)\b[^.]{0,40}\baccept\w*", re.I)
+    r"\bcontinued use\b[^.]{0,80}\b(?:implies|constitutes|means|signifies|indicates|deemed)\b[^.]{0,40}\baccept\w*",
+    re.I,
+)
 
 
 def check_notification(tenant: TenantSource, docs: list[RenderedDocument]) -> list[Finding]:
@@ -402,18 +473,32 @@ def check_notification(tenant: TenantSource, docs: list[RenderedDocument]) -> li
     for doc in docs:
         for clause in doc.clauses:
             text = " ".join(html_text(clause.html).split())
-            for pattern, what in ((_CHECK_PAGE, "tells readers to check the page for changes"),
-                                  (_CONTINUED_USE, "treats continued use as acceptance of changes")):
+            for pattern, what in (
+                (_CHECK_PAGE, "tells readers to check the page for changes"),
+                (_CONTINUED_USE, "treats continued use as acceptance of changes"),
+            ):
                 match = pattern.search(text)
                 if match is None:
                     continue
                 level: Level = "warning" if notified else "error"
-                fix = ("changes.how_notified already notifies people; remove the sentence"
-                       if notified else "changes.how_notified: [email] or [in_app], and remove the sentence")
-                findings.append(Finding("notify.changes", level, "notify",
-                                        f"{what} instead of notifying them: \"{match.group(0)}\"",
-                                        reference="GDPR Art. 12-13 (transparency); ICO right to be informed",
-                                        fact=fix, file=clause.file, document=doc.id, clause=clause.id))
+                fix = (
+                    "changes.how_notified already notifies people; remove the sentence"
+                    if notified
+                    else "changes.how_notified: [email] or [in_app], and remove the sentence"
+                )
+                findings.append(
+                    Finding(
+                        "notify.changes",
+                        level,
+                        "notify",
+                        f'{what} instead of notifying them: "{match.group(0)}"',
+                        reference="GDPR Art. 12-13 (transparency); ICO right to be informed",
+                        fact=fix,
+                        file=clause.file,
+                        document=doc.id,
+                        clause=clause.id,
+                    )
+                )
     return findings
 
 
@@ -446,8 +531,14 @@ def check_links(outputs: list[Output]) -> list[tuple[str | None, Finding]]:
         for href in sorted(set(page.hrefs)):
             problem = _dead(path, href, files, parsed)
             if problem:
-                findings.append((owner.tenant, Finding("link.dead", "error", "link", f"{path}: link '{href}' {problem}",
-                                                       document=owner.document)))
+                findings.append(
+                    (
+                        owner.tenant,
+                        Finding(
+                            "link.dead", "error", "link", f"{path}: link '{href}' {problem}", document=owner.document
+                        ),
+                    )
+                )
     return findings
 
 
@@ -483,12 +574,22 @@ def readability_findings(tenant: TenantSource, scores: list[ClauseScore]) -> lis
     """Flag the clauses that read like a law journal; GDPR asks for plain language."""
     gdpr = {"eu_gdpr", "uk_gdpr"} & set(tenant.facts.jurisdictions)
     reference = "GDPR Art. 12(1) (plain language)" if gdpr else "plain language"
-    return [Finding("readability.hard", "warning", "readability",
-                    f"{s.document}#{s.clause} is {s.score.band} to read (Flesch reading ease {s.score.reading_ease}, "
-                    f"{s.score.words / s.score.sentences:.0f} words a sentence); shorter sentences and words help",
-                    reference=reference, fact="the clause text, or the facts it prints", file=s.file,
-                    document=s.document, clause=s.clause)
-            for s in scores if s.score.reading_ease < HARD_CLAUSE]
+    return [
+        Finding(
+            "readability.hard",
+            "warning",
+            "readability",
+            f"{s.document}#{s.clause} is {s.score.band} to read (Flesch reading ease {s.score.reading_ease}, "
+            f"{s.score.words / s.score.sentences:.0f} words a sentence); shorter sentences and words help",
+            reference=reference,
+            fact="the clause text, or the facts it prints",
+            file=s.file,
+            document=s.document,
+            clause=s.clause,
+        )
+        for s in scores
+        if s.score.reading_ease < HARD_CLAUSE
+    ]
 
 
 def check_prose(project: Project, tenant: TenantSource, docs: list[RenderedDocument]) -> list[Finding]:
@@ -507,8 +608,7 @@ def check_prose(project: Project, tenant: TenantSource, docs: list[RenderedDocum
     return findings
 
 
-def _prose_finding(f: ProseFinding, document: str, explained: list[ExplainedBlock],
-                   files: dict[str, Path]) -> Finding:
+def _prose_finding(f: ProseFinding, document: str, explained: list[ExplainedBlock], files: dict[str, Path]) -> Finding:
     clause = f.passage.clause or ""
     block = explained[f.passage.index] if f.passage.index < len(explained) else None
     if block is not None and block.text != f.passage.block.text:
@@ -517,12 +617,20 @@ def _prose_finding(f: ProseFinding, document: str, explained: list[ExplainedBloc
     fix = "the clause text" + (f", or the facts it prints: {facts}" if facts else "")
     message = f.message
     if f.rule in ("doubled", "capital", "run-in-label"):
-        message += f" in {document}#{clause}: \"{f.excerpt}\""
+        message += f' in {document}#{clause}: "{f.excerpt}"'
     else:
         message += f" in {document}#{clause}"
-    return Finding(f"prose.{f.rule}", "warning", "prose", message, fact=fix,
-                   file=block.source.file if block is not None else files.get(clause),
-                   line=block.source.line if block is not None else None, document=document, clause=clause)
+    return Finding(
+        f"prose.{f.rule}",
+        "warning",
+        "prose",
+        message,
+        fact=fix,
+        file=block.source.file if block is not None else files.get(clause),
+        line=block.source.line if block is not None else None,
+        document=document,
+        clause=clause,
+    )
 
 
 # --- the whole check --------------------------------------------------------------------------------------
@@ -603,8 +711,10 @@ def format_text(report: CheckReport, hardest: int | None = 3) -> str:
     for f in report.site:
         lines.extend(_format_finding(f, root))
     errors, warnings = report.count("error"), report.count("warning")
-    lines.append(f"{errors} error(s), {warnings} warning(s) in {len(report.tenants)} tenant(s)"
-                 + ("; nothing to fix at error level" if not errors else ""))
+    lines.append(
+        f"{errors} error(s), {warnings} warning(s) in {len(report.tenants)} tenant(s)"
+        + ("; nothing to fix at error level" if not errors else "")
+    )
     return "\n".join(lines) + "\n"
 
 

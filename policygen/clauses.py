@@ -25,9 +25,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .editorfiles import is_editor_file
 from .errors import Collector, InputError, Problem, did_you_mean
 from .facts import Id, Text, Whole, problems_from_validation
-from .inputs import read_bytes
+from .inputs import read_bytes, read_text
 from .packaged import library_folders
-from .yamlfile import Located, load, read_text
+from .yamlfile import Located, load
 
 FRONT = re.compile(r"\A---[ \t]*\n(.*?\n)?---[ \t]*(?:\n|\Z)", re.S)
 PARTIALS = "_partials"
@@ -41,7 +41,9 @@ class ClauseMeta(BaseModel):
     id: Id
     title: Text
     order: Whole = Field(description="Position in the document; lower comes first")
-    when: str | None = Field(None, description="A Jinja expression over the facts; the clause appears only when it is true")
+    when: str | None = Field(
+        None, description="A Jinja expression over the facts; the clause appears only when it is true"
+    )
     summary: str | None = Field(None, description="One line for the table of contents and the in-app section list")
 
 
@@ -86,22 +88,29 @@ def read_clause(file: Path) -> Clause:
     text = read_text(file)
     match = FRONT.match(text)
     if not match:
-        raise InputError([Problem(
-            "clause has no front matter", file=file, line=1,
-            expected="a first line '---', then id, title and order, then '---'",
-            suggestion="start the file with:\n---\nid: my-clause\ntitle: My clause\norder: 100\n---",
-        )])
+        raise InputError(
+            [
+                Problem(
+                    "clause has no front matter",
+                    file=file,
+                    line=1,
+                    expected="a first line '---', then id, title and order, then '---'",
+                    suggestion="start the file with:\n---\nid: my-clause\ntitle: My clause\norder: 100\n---",
+                )
+            ]
+        )
     front = match.group(1) or ""
     located = load(file, front, line_offset=1)
     if not isinstance(located.data, dict):
-        raise InputError([Problem("front matter must be a YAML mapping", file=file, line=2,
-                                  expected="id, title and order keys")])
+        raise InputError(
+            [Problem("front matter must be a YAML mapping", file=file, line=2, expected="id, title and order keys")]
+        )
     try:
         meta = ClauseMeta.model_validate(located.data)
     except ValidationError as exc:
         raise InputError(problems_from_validation(exc, located, ClauseMeta)) from None
     head_lines = text[: match.end()].count("\n")
-    body = "\n" * head_lines + text[match.end():]
+    body = "\n" * head_lines + text[match.end() :]
     return Clause(meta=meta, file=file, body=body, digest=hashlib.sha256(text.encode()).hexdigest())
 
 
@@ -117,10 +126,16 @@ def _read_clauses(folder: Path, problems: Collector) -> dict[str, Clause]:
             continue
         other = clauses.get(clause.id)
         if other is not None:
-            problems.add(Problem(
-                f"clause id '{clause.id}' is also used by {other.file.name}", file=file, line=2, key_path="id",
-                expected="one file per clause id in a document", suggestion="rename one of the ids",
-            ))
+            problems.add(
+                Problem(
+                    f"clause id '{clause.id}' is also used by {other.file.name}",
+                    file=file,
+                    line=2,
+                    key_path="id",
+                    expected="one file per clause id in a document",
+                    suggestion="rename one of the ids",
+                )
+            )
             continue
         clauses[clause.id] = clause
     return clauses
@@ -146,12 +161,15 @@ def load_library(content: Path, packaged: Path | None = None) -> Library:
 def _add_documents(content: Path, documents: dict[str, Document], problems: Collector) -> None:
     for folder in sorted(p for p in content.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))):
         if folder.name in RESERVED_DOCUMENT_IDS:
-            problems.add(Problem(
-                f"'{folder.name}' cannot be a document id: the build writes a tenant's "
-                f"{RESERVED_DOCUMENT_IDS[folder.name]} to <tenant>/{folder.name}/", file=folder,
-                expected="a document id other than " + " or ".join(sorted(RESERVED_DOCUMENT_IDS)),
-                suggestion=f"rename the folder, e.g. to {folder.name}-policy",
-            ))
+            problems.add(
+                Problem(
+                    f"'{folder.name}' cannot be a document id: the build writes a tenant's "
+                    f"{RESERVED_DOCUMENT_IDS[folder.name]} to <tenant>/{folder.name}/",
+                    file=folder,
+                    expected="a document id other than " + " or ".join(sorted(RESERVED_DOCUMENT_IDS)),
+                    suggestion=f"rename the folder, e.g. to {folder.name}-policy",
+                )
+            )
             continue
         known = documents.get(folder.name)
         meta = _document_meta(folder, problems, required=known is None)
@@ -170,8 +188,14 @@ def _document_meta(folder: Path, problems: Collector, required: bool) -> Documen
     meta_file = folder / "document.yaml"
     if not meta_file.is_file():
         if required:
-            problems.add(Problem("document folder has no document.yaml", file=folder,
-                                 expected="document.yaml with a title", suggestion=f"create {folder.name}/document.yaml"))
+            problems.add(
+                Problem(
+                    "document folder has no document.yaml",
+                    file=folder,
+                    expected="document.yaml with a title",
+                    suggestion=f"create {folder.name}/document.yaml",
+                )
+            )
         return None
     try:
         located = load(meta_file)
@@ -196,8 +220,9 @@ def _partials(content: Path, problems: Collector) -> dict[str, str]:
     return partials
 
 
-def tenant_clauses(library: Library, tenant_dir: Path, document_ids: list[str],
-                   problems: Collector, where: Located | None = None) -> dict[str, dict[str, Clause]]:
+def tenant_clauses(
+    library: Library, tenant_dir: Path, document_ids: list[str], problems: Collector, where: Located | None = None
+) -> dict[str, dict[str, Clause]]:
     """The clauses each of a tenant's documents is made of: library, then the tenant's own."""
     out: dict[str, dict[str, Clause]] = {}
     for i, doc_id in enumerate(document_ids):
@@ -205,8 +230,11 @@ def tenant_clauses(library: Library, tenant_dir: Path, document_ids: list[str],
         if doc is None:
             hint = did_you_mean(doc_id, sorted(library.documents))
             problem = Problem(
-                f"unknown document '{doc_id}'", file=tenant_dir / "tenant.yaml", key_path=f"documents[{i}].id",
-                expected="one of: " + ", ".join(sorted(library.documents)), suggestion=hint,
+                f"unknown document '{doc_id}'",
+                file=tenant_dir / "tenant.yaml",
+                key_path=f"documents[{i}].id",
+                expected="one of: " + ", ".join(sorted(library.documents)),
+                suggestion=hint,
             )
             if where is not None:
                 line, col = where.where(("documents", i, "id"))
@@ -220,11 +248,14 @@ def tenant_clauses(library: Library, tenant_dir: Path, document_ids: list[str],
             home = tenant_dir.resolve()
             linked = [f for f in [own, *sorted(own.glob("*.md"))] if not f.resolve().is_relative_to(home)]
             if linked:
-                problems.add(Problem(
-                    "a symbolic link out of the tenant folder; policygen reads only files inside the project",
-                    file=linked[0], expected="the tenant's own clause files inside its folder",
-                    suggestion="copy the files into the tenant folder instead of linking them",
-                ))
+                problems.add(
+                    Problem(
+                        "a symbolic link out of the tenant folder; policygen reads only files inside the project",
+                        file=linked[0],
+                        expected="the tenant's own clause files inside its folder",
+                        suggestion="copy the files into the tenant folder instead of linking them",
+                    )
+                )
                 continue
             merged.update(_read_clauses(own, problems))
         out[doc_id] = dict(sorted(merged.items(), key=lambda kv: (kv[1].meta.order, kv[0])))

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -66,11 +67,14 @@ def run(ctx: Context, action: Callable[[], int | None]) -> None:
         where = f": {escape(str(exc.filename))}" if exc.filename else ""  # a path is never shortened
         click.echo(f"error: {printable(str(exc.strerror or exc))}{where}", err=True)
         sys.exit(1)
-    except Exception as exc:  # noqa: BLE001 - a bug: say so plainly, keep the traceback for --debug
+    except Exception as exc:
         if ctx.debug:
             raise
-        click.echo(f"error: internal error ({type(exc).__name__}: {exc}); this is a bug in policygen. "
-                   "Run again with --debug for the traceback.", err=True)
+        click.echo(
+            f"error: internal error ({type(exc).__name__}: {exc}); this is a bug in policygen. "
+            "Run again with --debug for the traceback.",
+            err=True,
+        )
         sys.exit(3)
     sys.exit(code)
 
@@ -98,9 +102,12 @@ def parse_tier(_ctx: click.Context, _param: click.Parameter, value: str | None) 
 
 
 # diff and upgrade-diff gate merges the same way.
-FAIL_ON = click.option("--fail-on", metavar="TIER", callback=parse_tier,
-                       help="Exit 1 when the overall tier reaches TIER: technical, editorial, needs-review, minor, "
-                            "material or consent.")
+FAIL_ON = click.option(
+    "--fail-on",
+    metavar="TIER",
+    callback=parse_tier,
+    help="Exit 1 when the overall tier reaches TIER: technical, editorial, needs-review, minor, material or consent.",
+)
 
 
 def _output_level(click_ctx: click.Context, param: click.Parameter, value: bool) -> None:
@@ -114,10 +121,20 @@ def _output_level(click_ctx: click.Context, param: click.Parameter, value: bool)
 
 
 _LEVEL_OPTIONS = (
-    click.Option(["--quiet", "-q"], is_flag=True, expose_value=False, callback=_output_level,
-                 help="Print only errors (also accepted before the command)."),
-    click.Option(["--verbose", "-v"], is_flag=True, expose_value=False, callback=_output_level,
-                 help="Print more detail (also accepted before the command)."),
+    click.Option(
+        ["--quiet", "-q"],
+        is_flag=True,
+        expose_value=False,
+        callback=_output_level,
+        help="Print only errors (also accepted before the command).",
+    ),
+    click.Option(
+        ["--verbose", "-v"],
+        is_flag=True,
+        expose_value=False,
+        callback=_output_level,
+        help="Print more detail (also accepted before the command).",
+    ),
 )
 
 
@@ -141,8 +158,13 @@ class PolicyGroup(click.Group):
 
 @click.group(cls=PolicyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="policygen")
-@click.option("--project", "-C", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="The project folder (default: the nearest folder with content/ and tenants/).")
+@click.option(
+    "--project",
+    "-C",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="The project folder (default: the nearest folder with content/ and tenants/).",
+)
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only errors.")
 @click.option("--verbose", "-v", is_flag=True, help="Print every file written.")
@@ -166,20 +188,31 @@ def parse_shard(_ctx: click.Context, _param: click.Parameter, value: str | None)
 
 
 @cli.command()
-@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Output folder (default: build/ in the project).")
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Output folder (default: build/ in the project).",
+)
 @click.option("--tenant", "-t", "tenants", multiple=True, metavar="SLUG", help="Build only this tenant (repeatable).")
 @click.option("--today", callback=parse_date, metavar="YYYY-MM-DD", help="The build date, for reproducible builds.")
 @click.option("--drafts", is_flag=True, help="Also render unreleased edits as marked drafts.")
-@click.option("--shard", callback=parse_shard, metavar="K/N",
-              help="Build only part K of N of the tenants, for `policygen merge` (not a publishable site).")
+@click.option(
+    "--shard",
+    callback=parse_shard,
+    metavar="K/N",
+    help="Build only part K of N of the tenants, for `policygen merge` (not a publishable site).",
+)
 @click.pass_obj
-def build(ctx: Context, out: Path | None, tenants: tuple[str, ...], today: dt.date | None, drafts: bool,
-          shard: Shard | None) -> None:
+def build(
+    ctx: Context, out: Path | None, tenants: tuple[str, ...], today: dt.date | None, drafts: bool, shard: Shard | None
+) -> None:
     """Build the static site (or one shard of it)."""
     from .progress import progress_bar
     from .shards import build_shard
-    from .site import BuildOptions, build as do_build
+    from .site import BuildOptions
+    from .site import build as do_build
 
     def action() -> None:
         options = BuildOptions(list(tenants) or None, today, drafts)
@@ -204,10 +237,16 @@ def build(ctx: Context, out: Path | None, tenants: tuple[str, ...], today: dt.da
 
 
 @cli.command()
-@click.argument("folders", nargs=-1, required=True, metavar="DIR...",
-                type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Output folder (default: build/ in the project).")
+@click.argument(
+    "folders", nargs=-1, required=True, metavar="DIR...", type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Output folder (default: build/ in the project).",
+)
 @click.pass_obj
 def merge(ctx: Context, folders: tuple[Path, ...], out: Path | None) -> None:
     """Join the outputs of `policygen build --shard K/N`, one folder per shard, into the site."""
@@ -236,18 +275,41 @@ def schema(ctx: Context) -> None:
 @cli.command()
 @click.argument("slug")
 @click.option("--document", "-d", metavar="DOC", help="Release only this document (default: every changed one).")
-@click.option("--effective", callback=parse_date, required=True, metavar="YYYY-MM-DD",
-              help="The date the new version takes effect.")
-@click.option("--released", callback=parse_date, metavar="YYYY-MM-DD",
-              help="The release date recorded in the snapshot (default: today).")
-@click.option("--editorial", metavar="REASON",
-              help="Mark wording edits (clauses, or a few words of free-text facts) as editorial, and record why.")
-@click.option("--force", is_flag=True,
-              help="Release a material change that takes effect before its notice period ends (needs --reason).")
+@click.option(
+    "--effective",
+    callback=parse_date,
+    required=True,
+    metavar="YYYY-MM-DD",
+    help="The date the new version takes effect.",
+)
+@click.option(
+    "--released",
+    callback=parse_date,
+    metavar="YYYY-MM-DD",
+    help="The release date recorded in the snapshot (default: today).",
+)
+@click.option(
+    "--editorial",
+    metavar="REASON",
+    help="Mark wording edits (clauses, or a few words of free-text facts) as editorial, and record why.",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Release a material change that takes effect before its notice period ends (needs --reason).",
+)
 @click.option("--reason", metavar="TEXT", help="Why --force is needed; recorded in the version.")
 @click.pass_obj
-def release(ctx: Context, slug: str, document: str | None, effective: dt.date, released: dt.date | None,
-            editorial: str | None, force: bool, reason: str | None) -> None:
+def release(
+    ctx: Context,
+    slug: str,
+    document: str | None,
+    effective: dt.date,
+    released: dt.date | None,
+    editorial: str | None,
+    force: bool,
+    reason: str | None,
+) -> None:
     """Freeze a tenant's document(s) as they read now into a new released version."""
     from .diff import ReleaseNote, release_report, summariser
     from .versions import release as do_release
@@ -259,8 +321,9 @@ def release(ctx: Context, slug: str, document: str | None, effective: dt.date, r
             raise UsageError("--editorial needs a reason, e.g. --editorial 'typo fixes'")
         root = ctx.root()
         note = ReleaseNote(editorial=editorial, force=reason if force else None)
-        for snap in do_release(root, slug, effective, document=document, released=released,
-                               summarise=summariser(root, slug, note)):
+        for snap in do_release(
+            root, slug, effective, document=document, released=released, summarise=summariser(root, slug, note)
+        ):
             ctx.say(release_report(root, slug, snap))
 
     run(ctx, action)
@@ -268,14 +331,25 @@ def release(ctx: Context, slug: str, document: str | None, effective: dt.date, r
 
 @cli.command()
 @click.argument("slugs", nargs=-1, metavar="[SLUG ...]")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="text for people, json for tools.")
-@click.option("--today", callback=parse_date, metavar="YYYY-MM-DD",
-              help="Hold tenants to the law in force on this day (default: today, UTC); duties that start later are warnings.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for tools.",
+)
+@click.option(
+    "--today",
+    callback=parse_date,
+    metavar="YYYY-MM-DD",
+    help="Hold tenants to the law in force on this day (default: today, UTC); duties that start later are warnings.",
+)
 @click.pass_obj
 def check(ctx: Context, slugs: tuple[str, ...], fmt: str, today: dt.date | None) -> None:
     """Report what each tenant's policies lack for the laws it declares; exit 1 on any error."""
-    from .check import check as do_check, format_json, format_text
+    from .check import check as do_check
+    from .check import format_json, format_text
 
     def action() -> int:
         report = do_check(ctx.root(), list(slugs) or None, today)
@@ -311,14 +385,27 @@ def init(ctx: Context, directory: Path) -> None:
 @click.option("--legal-name", help="The organisation's legal name.")
 @click.option("--display-name", help="The name people know it by.")
 @click.option("--email", help="Email address for privacy questions.")
-@click.option("--jurisdiction", "jurisdictions", multiple=True,
-              type=click.Choice(["eu_gdpr", "uk_gdpr", "us_ca", "in_dpdp"]), help="A law it answers to (repeatable).")
+@click.option(
+    "--jurisdiction",
+    "jurisdictions",
+    multiple=True,
+    type=click.Choice(["eu_gdpr", "uk_gdpr", "us_ca", "in_dpdp"]),
+    help="A law it answers to (repeatable).",
+)
 @click.option("--no-input", is_flag=True, help="Never prompt; what is not given stays a commented placeholder.")
 @click.pass_obj
-def new_tenant(ctx: Context, slug: str, legal_name: str | None, display_name: str | None, email: str | None,
-               jurisdictions: tuple[str, ...], no_input: bool) -> None:
+def new_tenant(
+    ctx: Context,
+    slug: str,
+    legal_name: str | None,
+    display_name: str | None,
+    email: str | None,
+    jurisdictions: tuple[str, ...],
+    no_input: bool,
+) -> None:
     """Write tenants/SLUG/tenant.yaml with every fact as a commented placeholder."""
-    from .scaffold import TenantBasics, ask_basics, new_tenant as do_new_tenant
+    from .scaffold import TenantBasics, ask_basics
+    from .scaffold import new_tenant as do_new_tenant
 
     def action() -> None:
         root = ctx.root()
@@ -334,16 +421,39 @@ def new_tenant(ctx: Context, slug: str, legal_name: str | None, display_name: st
 @cli.command()
 @click.argument("slug")
 @click.option("--document", "-d", metavar="DOC", help="The document to compare (default: the tenant's first).")
-@click.option("--from", "from_version", metavar="VERSION",
-              help="The older side: a version number or effective date (default: the last release).")
-@click.option("--to", "to_version", metavar="VERSION|working", default="working", show_default=True,
-              help="The newer side: a version number, an effective date, or the working tree.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="text for people, json for tools (see README, 'Reading a diff').")
+@click.option(
+    "--from",
+    "from_version",
+    metavar="VERSION",
+    help="The older side: a version number or effective date (default: the last release).",
+)
+@click.option(
+    "--to",
+    "to_version",
+    metavar="VERSION|working",
+    default="working",
+    show_default=True,
+    help="The newer side: a version number, an effective date, or the working tree.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for tools (see README, 'Reading a diff').",
+)
 @FAIL_ON
 @click.pass_obj
-def diff(ctx: Context, slug: str, document: str | None, from_version: str | None, to_version: str, fmt: str,
-         fail_on: str | None) -> None:
+def diff(
+    ctx: Context,
+    slug: str,
+    document: str | None,
+    from_version: str | None,
+    to_version: str,
+    fmt: str,
+    fail_on: str | None,
+) -> None:
     """Compare two versions of a tenant's document: fact changes with their tier, and the changed words."""
     from .diff import diff_document, fails
 
@@ -361,14 +471,26 @@ def diff(ctx: Context, slug: str, document: str | None, from_version: str | None
 @cli.command("upgrade-diff")
 @click.argument("slugs", nargs=-1, metavar="[SLUG]...")
 @click.option("--document", "-d", metavar="DOC", help="Only this document (default: every document of each tenant).")
-@click.option("--from-library", "old_library", metavar="DIR", type=click.Path(path_type=Path),
-              help="Compare with this older clause library (a folder laid out like content/) instead of the last release.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="text for people, json for tools.")
+@click.option(
+    "--from-library",
+    "old_library",
+    metavar="DIR",
+    type=click.Path(path_type=Path),
+    help="Compare with this older clause library (a folder laid out like content/) instead of the last release.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for tools.",
+)
 @FAIL_ON
 @click.pass_obj
-def upgrade_diff(ctx: Context, slugs: tuple[str, ...], document: str | None, old_library: Path | None, fmt: str,
-                 fail_on: str | None) -> None:
+def upgrade_diff(
+    ctx: Context, slugs: tuple[str, ...], document: str | None, old_library: Path | None, fmt: str, fail_on: str | None
+) -> None:
     """What this policygen's clause library changes in each tenant's text, per document, with tiers: since the
     last release (default), or since an older library (--from-library)."""
     from .upgrade import library_upgrade
@@ -387,12 +509,19 @@ def upgrade_diff(ctx: Context, slugs: tuple[str, ...], document: str | None, old
 @cli.command()
 @click.argument("slug")
 @click.option("--document", "-d", metavar="DOC", help="Only this document (default: every document of the tenant).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="text for people, json for tools (see README, 'Where each sentence comes from').")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for tools (see README, 'Where each sentence comes from').",
+)
 @click.pass_obj
 def explain(ctx: Context, slug: str, document: str | None, fmt: str) -> None:
     """List every block of a tenant's document with the clause file and line it comes from and the facts it prints."""
-    from .explain import explain as do_explain, format_json, format_text
+    from .explain import explain as do_explain
+    from .explain import format_json, format_text
 
     def action() -> None:
         root = ctx.root()
@@ -403,21 +532,42 @@ def explain(ctx: Context, slug: str, document: str | None, fmt: str) -> None:
 
 
 @cli.command()
-@click.option("--port", "-p", type=click.IntRange(0, 65535), default=8000, show_default=True,
-              help="Port to listen on (0: any free port).")
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on; anything but 127.0.0.1 shows the drafts to your network.")
+@click.option(
+    "--port",
+    "-p",
+    type=click.IntRange(0, 65535),
+    default=8000,
+    show_default=True,
+    help="Port to listen on (0: any free port).",
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; anything but 127.0.0.1 shows the drafts to your network.",
+)
 @click.option("--poll", is_flag=True, help="Poll for changes (for network and container mounts without file events).")
-@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Output folder (default: build/ in the project).")
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Output folder (default: build/ in the project).",
+)
 @click.option("--today", callback=parse_date, metavar="YYYY-MM-DD", help="The build date.")
-@click.option("--drafts/--no-drafts", default=True, show_default=True,
-              help="Render unreleased edits of released documents as draft pages.")
+@click.option(
+    "--drafts/--no-drafts",
+    default=True,
+    show_default=True,
+    help="Render unreleased edits of released documents as draft pages.",
+)
 @click.pass_obj
-def serve(ctx: Context, port: int, host: str, poll: bool, out: Path | None, today: dt.date | None,
-          drafts: bool) -> None:
+def serve(
+    ctx: Context, port: int, host: str, poll: bool, out: Path | None, today: dt.date | None, drafts: bool
+) -> None:
     """Build, serve the site locally, and rebuild and reload open pages on every save."""
-    from .serve import ServeOptions, Session, serve as do_serve
+    from .serve import ServeOptions, Session
+    from .serve import serve as do_serve
     from .site import BuildOptions
 
     def log(message: str, is_error: bool) -> None:
@@ -427,8 +577,10 @@ def serve(ctx: Context, port: int, host: str, poll: bool, out: Path | None, toda
     def ready(session: Session) -> None:
         if host != "127.0.0.1":
             click.echo(f"warning: listening on {host}: other machines can see these pages", err=True)
-        ctx.say(f"Serving {session.rebuilder.out} at {session.url} (watching {'by polling' if poll else 'for changes'}; "
-                "Ctrl-C stops)")
+        ctx.say(
+            f"Serving {session.rebuilder.out} at {session.url} (watching {'by polling' if poll else 'for changes'}; "
+            "Ctrl-C stops)"
+        )
 
     options = ServeOptions(host=host, port=port, poll=poll, out=out, build=BuildOptions(today=today, drafts=drafts))
     run(ctx, lambda: do_serve(ctx.root(), options, log, ctx.verbose, ready))

@@ -11,9 +11,9 @@ rebuilds nothing, and a changed file is never missed.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable
 
 from . import __version__
 from .inputs import hashed_content

@@ -12,20 +12,32 @@ compared word by word as evidence; wording that changed while no fact did
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 from enum import Enum
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Sequence, get_args
+from typing import TYPE_CHECKING, Any, get_args
 
 from pydantic import BaseModel, ValidationError
 
 from .durations import Duration
 from .errors import InputError, Problem, UsageError
-from .facts import BASIS_LABELS, NOT_COLLECTED_NAMES, TRACKER_CATEGORY_NAMES, Basis, Kept, LawfulBasis, Right, Tenant, Text
+from .facts import (
+    BASIS_LABELS,
+    NOT_COLLECTED_NAMES,
+    TRACKER_CATEGORY_NAMES,
+    Basis,
+    Kept,
+    LawfulBasis,
+    Right,
+    Tenant,
+    Text,
+)
 from .law import REGIME_NAMES, transfer_mechanisms
 from .render import ClauseRenderer, render_document
 from .rules import LEVELS, NOTICE_TIERS, Rule, RuleSet, load_rules, rank
@@ -93,13 +105,22 @@ REFERENCES = {
 
 # Plain values of a few facts and lists, read as words.
 VALUE_NAMES = {
-    ("Organisation", "role"): {"controller": "the controller (we decide how your data is used)",
-                               "processor": "a processor (we act on another organisation's instructions)",
-                               "controller_and_processor": "both controller and processor"},
-    ("Children", "consent"): {"none": "no consent", "parental": "consent from a parent or guardian",
-                              "institutional": "consent through the institution"},
-    ("Purpose", "provision"): {"required": "required", "optional": "optional",
-                               "contractual": "required by a contract", "statutory": "required by law"},
+    ("Organisation", "role"): {
+        "controller": "the controller (we decide how your data is used)",
+        "processor": "a processor (we act on another organisation's instructions)",
+        "controller_and_processor": "both controller and processor",
+    },
+    ("Children", "consent"): {
+        "none": "no consent",
+        "parental": "consent from a parent or guardian",
+        "institutional": "consent through the institution",
+    },
+    ("Purpose", "provision"): {
+        "required": "required",
+        "optional": "optional",
+        "contractual": "required by a contract",
+        "statutory": "required by law",
+    },
     ("Changes", "how_notified"): {"page": "on this page", "email": "by email", "in_app": "in the app"},
     ("Transfer", "leaves"): REGIME_NAMES,
     ("Transfer", "safeguards"): {m.id: m.name for m in transfer_mechanisms().values()},
@@ -108,11 +129,18 @@ VALUE_NAMES = {
     ("Tracker", "party"): {"first": "set by us", "third": "set by another company"},
     ("Tracker", "duration"): {"session": "the browser session"},
     ("Permission", "platforms"): {"android": "Android", "ios": "iOS"},
-    ("Permission", "asked"): {"install": "when you install the app", "first_launch": "when you first open the app",
-                              "first_use": "the first time you use the feature that needs it"},
-    ("DataCategory", "sources"): {"direct": "you", "automated": "automated collection",
-                                  "third_party": "third parties", "public": "public sources",
-                                  "institution": "your institution"},
+    ("Permission", "asked"): {
+        "install": "when you install the app",
+        "first_launch": "when you first open the app",
+        "first_use": "the first time you use the feature that needs it",
+    },
+    ("DataCategory", "sources"): {
+        "direct": "you",
+        "automated": "automated collection",
+        "third_party": "third parties",
+        "public": "public sources",
+        "institution": "your institution",
+    },
 }
 
 # Keys for list entries that have no id field.
@@ -151,8 +179,21 @@ class FactChange:
 def label(value: Any) -> str:
     """How a fact entry is named in words: its name, category, label, ..., or its id."""
     if isinstance(value, BaseModel):
-        for attr in ("label", "name", "category", "data", "destination", "description", "value", "text",
-                     "statement", "legal_name", "kind", "measure", "id"):
+        for attr in (
+            "label",
+            "name",
+            "category",
+            "data",
+            "destination",
+            "description",
+            "value",
+            "text",
+            "statement",
+            "legal_name",
+            "kind",
+            "measure",
+            "id",
+        ):
             found = getattr(value, attr, None)
             if isinstance(found, str) and found:
                 return found
@@ -251,13 +292,27 @@ class _Differ:
                 return label(entry)
         return value
 
-    def add(self, path: str, change: str, old: Any, new: Any, subject: str, item: str,
-            owner: BaseModel | None = None, name: str = "") -> None:
+    def add(
+        self,
+        path: str,
+        change: str,
+        old: Any,
+        new: Any,
+        subject: str,
+        item: str,
+        owner: BaseModel | None = None,
+        name: str = "",
+    ) -> None:
         words = VALUE_NAMES.get((type(owner).__name__, name)) if owner is not None else None
         old_text = words.get(str(old), None) if words and old is not None else None
         new_text = words.get(str(new), None) if words and new is not None else None
-        free = (change == "changed" and isinstance(old, str) and isinstance(new, str) and owner is not None
-                and is_free_text(type(owner), name))
+        free = (
+            change == "changed"
+            and isinstance(old, str)
+            and isinstance(new, str)
+            and owner is not None
+            and is_free_text(type(owner), name)
+        )
         self.out.append(FactChange(path, change, old, new, subject, item, old_text, new_text, free))
 
     def model(self, path: str, old: BaseModel, new: BaseModel, subject: str) -> None:
@@ -271,8 +326,9 @@ class _Differ:
             inner = subject if path else SECTION_NAMES.get(name, subject)
             self.value(child, name, a, b, inner, old, new)
 
-    def value(self, path: str, name: str, a: Any, b: Any, subject: str, owner_old: BaseModel,
-              owner_new: BaseModel) -> None:
+    def value(
+        self, path: str, name: str, a: Any, b: Any, subject: str, owner_old: BaseModel, owner_new: BaseModel
+    ) -> None:
         item = _words(name)
         if isinstance(a, list) or isinstance(b, list):
             self.list(path, name, a or [], b or [], subject, owner_old, owner_new)
@@ -280,11 +336,27 @@ class _Differ:
             # A yes/no practice that was unknown is now stated: read like switching it on or off.
             self.add(path, "enabled" if b else "disabled", a, b, subject, item)
         elif a is None:
-            self.add(path, "added", None, b, subject, label(b) if isinstance(b, BaseModel) else f"{item} ({text(b)})",
-                     owner_new, name)
+            self.add(
+                path,
+                "added",
+                None,
+                b,
+                subject,
+                label(b) if isinstance(b, BaseModel) else f"{item} ({text(b)})",
+                owner_new,
+                name,
+            )
         elif b is None:
-            self.add(path, "removed", a, None, subject, label(a) if isinstance(a, BaseModel) else f"{item} ({text(a)})",
-                     owner_old, name)
+            self.add(
+                path,
+                "removed",
+                a,
+                None,
+                subject,
+                label(a) if isinstance(a, BaseModel) else f"{item} ({text(a)})",
+                owner_old,
+                name,
+            )
         elif isinstance(a, Kept) and isinstance(b, Kept):
             self.add(path, _ordered(b.compare(a)), a, b, subject, item)
         elif "session" in (a, b) and isinstance(a if b == "session" else b, Duration):
@@ -303,11 +375,12 @@ class _Differ:
         else:
             self.add(path, "changed", a, b, subject, item, owner_new, name)
 
-    def list(self, path: str, name: str, a: list[Any], b: list[Any], subject: str, owner_old: BaseModel,
-             owner_new: BaseModel) -> None:
+    def list(
+        self, path: str, name: str, a: list[Any], b: list[Any], subject: str, owner_old: BaseModel, owner_new: BaseModel
+    ) -> None:
         if all(isinstance(x, BaseModel) for x in [*a, *b]):
-            old = dict(zip(_entry_keys(a), a))
-            new = dict(zip(_entry_keys(b), b))
+            old = dict(zip(_entry_keys(a), a, strict=True))
+            new = dict(zip(_entry_keys(b), b, strict=True))
             for key, entry in new.items():
                 at = f"{path}[{_key_text(key)}]"
                 if key not in old:
@@ -341,7 +414,7 @@ def is_free_text(model: type[BaseModel], name: str) -> bool:
     field = model.model_fields.get(name)
     if field is None:
         return False
-    if field.annotation is str and any(m in Text.__metadata__ for m in field.metadata):
+    if field.annotation is str and any(m in get_args(Text)[1:] for m in field.metadata):
         return True  # a plain `Text` field: pydantic keeps its metadata apart from the type
     return any(a == Text for a in _annotations(field.annotation))
 
@@ -397,9 +470,17 @@ class Finding:
     rule_tier: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"path": self.path, "change": self.change, "old": self.old, "new": self.new,
-                                "tier": self.tier, "rule": self.rule, "source": self.source, "says": self.says,
-                                "effect": self.effect}
+        data: dict[str, Any] = {
+            "path": self.path,
+            "change": self.change,
+            "old": self.old,
+            "new": self.new,
+            "tier": self.tier,
+            "rule": self.rule,
+            "source": self.source,
+            "says": self.says,
+            "effect": self.effect,
+        }
         if self.words is not None:
             data["words"] = [dict(h) for h in self.words]
         if self.rule_tier is not None:
@@ -407,13 +488,17 @@ class Finding:
         return data
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> "Finding":
-        found = cls(**{k: data.get(k, "") for k in ("path", "change", "old", "new", "tier", "rule", "source",
-                                                       "says", "effect")})
+    def from_json(cls, data: Mapping[str, Any]) -> Finding:
+        found = cls(
+            **{k: data.get(k, "") for k in ("path", "change", "old", "new", "tier", "rule", "source", "says", "effect")}
+        )
         words = data.get("words")
         rule_tier = data.get("rule_tier")
-        return replace(found, words=tuple(words) if isinstance(words, list) else None,
-                       rule_tier=rule_tier if isinstance(rule_tier, str) else None)
+        return replace(
+            found,
+            words=tuple(words) if isinstance(words, list) else None,
+            rule_tier=rule_tier if isinstance(rule_tier, str) else None,
+        )
 
     @property
     def typed(self) -> bool:
@@ -421,7 +506,7 @@ class Finding:
         never editorial. Presentation (technical) is not a change of meaning."""
         return self.words is None and self.tier != "technical"
 
-    def decided(self, editorial: bool) -> "Finding":
+    def decided(self, editorial: bool) -> Finding:
         """An editorial candidate once a release decided: editorial, or the tier its rule gives."""
         if self.rule_tier is None or self.tier != "needs-review":
             return self
@@ -441,15 +526,36 @@ def classify(change: FactChange, rules: RuleSet) -> Finding:
     rule: Rule | None = rules.classify(change.path, change.change, change.entry)
     words = text_hunks(change.old, change.new) if change.free_text else None
     if rule is None:  # only when a local rule file took the catch-all's kinds away
-        return Finding(change.path, change.change, as_json(change.old), as_json(change.new), "minor", "unclassified",
-                       "", _sentence("{subject}: {item} changed.", change), "Read the updated section.", words)
+        return Finding(
+            change.path,
+            change.change,
+            as_json(change.old),
+            as_json(change.new),
+            "minor",
+            "unclassified",
+            "",
+            _sentence("{subject}: {item} changed.", change),
+            "Read the updated section.",
+            words,
+        )
     says = rule.say.get(change.change, "{subject}: {item} changed.")
     effect = rule.effect.get(change.change, "Read the updated section.")
     tier, rule_tier = rule.tiers[change.change], None
     if change.free_text and rank(tier) > rank("needs-review") and wording_only(change.old, change.new):
         tier, rule_tier = "needs-review", tier
-    return Finding(change.path, change.change, as_json(change.old), as_json(change.new), tier,
-                   rule.id, rule.source, _sentence(says, change), _sentence(effect, change), words, rule_tier)
+    return Finding(
+        change.path,
+        change.change,
+        as_json(change.old),
+        as_json(change.new),
+        tier,
+        rule.id,
+        rule.source,
+        _sentence(says, change),
+        _sentence(effect, change),
+        words,
+        rule_tier,
+    )
 
 
 # --- wording changes of free-text facts --------------------------------------------------------
@@ -478,9 +584,11 @@ def wording_only(old: str, new: str) -> bool:
         came = [w for w in hunk["new"].split() if _letters(w)]
         if len(gone) != len(came):
             return False
-        if not all(_typo(a, b) for a, b in zip(gone, came)):
+        if not all(_typo(a, b) for a, b in zip(gone, came, strict=True)):
             return False
-        replaced += sum(_letters(a) != _letters(b) for a, b in zip(gone, came))  # case and punctuation are free
+        replaced += sum(
+            _letters(a) != _letters(b) for a, b in zip(gone, came, strict=True)
+        )  # case and punctuation are free
     return replaced <= MAX_TYPO_WORDS
 
 
@@ -526,8 +634,29 @@ def diff_facts(old: Tenant, new: Tenant, rules: RuleSet) -> list[Finding]:
 # --- clause text -----------------------------------------------------------------------
 
 BREAK = "\n"  # a token that ends a paragraph, so a redline keeps the clause's shape
-_BLOCKS = frozenset({"p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "div", "section", "table", "ul", "ol",
-                     "blockquote", "dt", "dd", "br", "pre"})
+_BLOCKS = frozenset(
+    {
+        "p",
+        "li",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "tr",
+        "div",
+        "section",
+        "table",
+        "ul",
+        "ol",
+        "blockquote",
+        "dt",
+        "dd",
+        "br",
+        "pre",
+    }
+)
 
 
 _MARK = "\ue002"  # marks a block boundary in the parsed text; newlines in HTML source are only spaces
@@ -613,8 +742,15 @@ class ClauseChange:
         return hunks(self.pieces)
 
     def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"id": self.id, "title": self.title, "status": self.status, "review": self.review,
-                                "inserted": self.inserted, "deleted": self.deleted, "words": self.hunks()}
+        data: dict[str, Any] = {
+            "id": self.id,
+            "title": self.title,
+            "status": self.status,
+            "review": self.review,
+            "inserted": self.inserted,
+            "deleted": self.deleted,
+            "words": self.hunks(),
+        }
         if self.reason:
             data["reason"] = self.reason
         return data
@@ -657,10 +793,16 @@ def _same_words(a: ClauseText | None, b: ClauseText | None) -> bool:
     return [t for t in a.tokens() if t != BREAK] == [t for t in b.tokens() if t != BREAK]
 
 
-def diff_clauses(old: Mapping[str, ClauseText], new: Mapping[str, ClauseText], *, facts_changed: bool,
-                 expected: Mapping[str, ClauseText] | None = None,
-                 expected_new: Mapping[str, ClauseText] | None = None, editorial: str | None = None,
-                 recorded: Mapping[str, str] | None = None) -> list[ClauseChange]:
+def diff_clauses(
+    old: Mapping[str, ClauseText],
+    new: Mapping[str, ClauseText],
+    *,
+    facts_changed: bool,
+    expected: Mapping[str, ClauseText] | None = None,
+    expected_new: Mapping[str, ClauseText] | None = None,
+    editorial: str | None = None,
+    recorded: Mapping[str, str] | None = None,
+) -> list[ClauseChange]:
     """Clause by clause word changes, in the new document's order (removed clauses last).
 
     A change "follows-facts" when the clause's wording did not change, only the
@@ -766,9 +908,11 @@ class DiffReport:
         }
 
     def to_text(self) -> str:
-        lines = [f"{self.tenant}/{self.document}: {_side_name(self.old.label)} ({self.old.effective}) -> "
-                 f"{_side_name(self.new.label)} ({self.new.effective})",
-                 f"tier: {self.tier}" + (" - users must be told before it takes effect" if self.needs_notice else "")]
+        lines = [
+            f"{self.tenant}/{self.document}: {_side_name(self.old.label)} ({self.old.effective}) -> "
+            f"{_side_name(self.new.label)} ({self.new.effective})",
+            f"tier: {self.tier}" + (" - users must be told before it takes effect" if self.needs_notice else ""),
+        ]
         if self.findings:
             lines.append("")
             lines.append("fact changes:")
@@ -780,8 +924,10 @@ class DiffReport:
                     lines.append(f"            - {_clip(hunk['old'])}" if hunk["old"] else "            - ")
                     lines.append(f"            + {_clip(hunk['new'])}" if hunk["new"] else "            + ")
                 if f.tier == "needs-review":
-                    lines.append(f"            a few words changed: if the meaning did not, release with --editorial "
-                                 f"REASON; otherwise its rule's tier ({f.rule_tier}) applies")
+                    lines.append(
+                        f"            a few words changed: if the meaning did not, release with --editorial "
+                        f"REASON; otherwise its rule's tier ({f.rule_tier}) applies"
+                    )
         if self.clauses:
             lines.append("")
             lines.append("clause text:")
@@ -830,10 +976,19 @@ def overall(findings: Sequence[Finding], clauses: Sequence[ClauseChange], markup
     return max(levels, key=rank)
 
 
-def compare(tenant: str, document: str, old: Side, new: Side, rules: RuleSet, *,
-            expected: Mapping[str, ClauseText] | None = None,
-            expected_new: Mapping[str, ClauseText] | None = None, editorial: str | None = None,
-            recorded: Mapping[str, str] | None = None, released: bool = False) -> DiffReport:
+def compare(
+    tenant: str,
+    document: str,
+    old: Side,
+    new: Side,
+    rules: RuleSet,
+    *,
+    expected: Mapping[str, ClauseText] | None = None,
+    expected_new: Mapping[str, ClauseText] | None = None,
+    editorial: str | None = None,
+    recorded: Mapping[str, str] | None = None,
+    released: bool = False,
+) -> DiffReport:
     """The full comparison of two versions of one document.
 
     *released*: the new side is (or becomes) a release, which decided each editorial candidate:
@@ -843,12 +998,28 @@ def compare(tenant: str, document: str, old: Side, new: Side, rules: RuleSet, *,
     if editorial or released:
         findings = decide(findings, editorial=bool(editorial))
     facts_changed = any(f.tier != "technical" for f in findings)
-    clauses = diff_clauses(old.clauses, new.clauses, facts_changed=facts_changed, expected=expected,
-                           expected_new=expected_new, editorial=editorial, recorded=recorded)
+    clauses = diff_clauses(
+        old.clauses,
+        new.clauses,
+        facts_changed=facts_changed,
+        expected=expected,
+        expected_new=expected_new,
+        editorial=editorial,
+        recorded=recorded,
+    )
     markup = dict(old.clauses) != dict(new.clauses)
-    return DiffReport(tenant, document, old, new, overall(findings, clauses, markup), tuple(findings),
-                      tuple(clauses), rules.notice_days, rules.files, editorial)
-
+    return DiffReport(
+        tenant,
+        document,
+        old,
+        new,
+        overall(findings, clauses, markup),
+        tuple(findings),
+        tuple(clauses),
+        rules.notice_days,
+        rules.files,
+        editorial,
+    )
 
 
 # --- versions: releases and the working tree -----------------------------------------------
@@ -856,27 +1027,39 @@ def compare(tenant: str, document: str, old: Side, new: Side, rules: RuleSet, *,
 WORKING = "working"
 
 
-def snapshot_side(snap: "Snapshot") -> Side:
+def snapshot_side(snap: Snapshot) -> Side:
     try:
         facts = snap.facts
     except ValidationError as exc:
-        raise InputError([Problem(f"version {snap.version} holds facts today's model cannot read: "
-                                  f"{exc.errors(include_url=False)[0]['msg']}", file=snap.path, key_path="facts",
-                                  suggestion="released facts are kept as they were; compare newer versions")]) from None
-    return Side(snap.label, facts, {c.id: ClauseText(c.title, c.html) for c in snap.clauses},
-                snap.effective, snap.released)
+        raise InputError(
+            [
+                Problem(
+                    f"version {snap.version} holds facts today's model cannot read: "
+                    f"{exc.errors(include_url=False)[0]['msg']}",
+                    file=snap.path,
+                    key_path="facts",
+                    suggestion="released facts are kept as they were; compare newer versions",
+                )
+            ]
+        ) from None
+    return Side(
+        snap.label, facts, {c.id: ClauseText(c.title, c.html) for c in snap.clauses}, snap.effective, snap.released
+    )
 
 
-def recorded_reviews(snap: "Snapshot") -> dict[str, str] | None:
+def recorded_reviews(snap: Snapshot) -> dict[str, str] | None:
     """The clause reviews a release recorded (follows-facts, needs-review, editorial), if it did."""
     changes = snap.changes
     if not isinstance(changes, dict) or not isinstance(changes.get("clauses"), list):
         return None
-    return {c["id"]: c["review"] for c in changes["clauses"]
-            if isinstance(c, dict) and isinstance(c.get("id"), str) and isinstance(c.get("review"), str)}
+    return {
+        c["id"]: c["review"]
+        for c in changes["clauses"]
+        if isinstance(c, dict) and isinstance(c.get("id"), str) and isinstance(c.get("review"), str)
+    }
 
 
-def recorded_reason(snap: "Snapshot") -> str | None:
+def recorded_reason(snap: Snapshot) -> str | None:
     changes = snap.changes
     reason = changes.get("editorial") if isinstance(changes, dict) else None
     return reason if isinstance(reason, str) else None
@@ -886,13 +1069,13 @@ def recorded_reason(snap: "Snapshot") -> str | None:
 class Workspace:
     """A tenant's project as read from disk, to render documents with any facts."""
 
-    project: "Project"
-    tenant: "TenantSource"
+    project: Project
+    tenant: TenantSource
     renderer: ClauseRenderer
     rules: RuleSet
 
     @classmethod
-    def open(cls, root: Path, slug: str) -> "Workspace":
+    def open(cls, root: Path, slug: str) -> Workspace:
         from .project import load_project
 
         project = load_project(root, [slug])
@@ -911,8 +1094,14 @@ class Workspace:
         """Today's clauses of the document, rendered with *facts*."""
         from .project import document_title
 
-        doc = render_document(self.renderer, self.slug, facts, doc_id, self.tenant.documents[doc_id],
-                              document_title(self.project, self.tenant, doc_id))
+        doc = render_document(
+            self.renderer,
+            self.slug,
+            facts,
+            doc_id,
+            self.tenant.documents[doc_id],
+            document_title(self.project, self.tenant, doc_id),
+        )
         # As a snapshot holds them (sanitised), so that the same text compares equal to a release.
         return {c.id: ClauseText(c.title, c.html) for c in frozen_clauses(doc)}
 
@@ -932,8 +1121,16 @@ class Workspace:
             shown = dated_facts(facts, dated_as.effective, dated_as.released or dated_as.effective)
         return Side(WORKING, facts, self.render(doc_id, shown), facts.dates.effective, None)
 
-    def compare(self, doc_id: str, old: Side, new: Side, *, editorial: str | None = None,
-                recorded: Mapping[str, str] | None = None, released: bool = False) -> DiffReport:
+    def compare(
+        self,
+        doc_id: str,
+        old: Side,
+        new: Side,
+        *,
+        editorial: str | None = None,
+        recorded: Mapping[str, str] | None = None,
+        released: bool = False,
+    ) -> DiffReport:
         """Compare two sides, telling wording edits from fact edits by rendering today's clauses with each.
 
         With *recorded* reviews (a release recorded them when it was made) nothing is rendered, and
@@ -943,21 +1140,38 @@ class Workspace:
         if recorded is None:
             expected_old = self.try_render(doc_id, old.facts)
             expected_new = new.clauses if new.label == WORKING else self.try_render(doc_id, new.facts)
-        return compare(self.slug, doc_id, old, new, self.rules, expected=expected_old, expected_new=expected_new,
-                       editorial=editorial, recorded=recorded, released=released or recorded is not None)
+        return compare(
+            self.slug,
+            doc_id,
+            old,
+            new,
+            self.rules,
+            expected=expected_old,
+            expected_new=expected_new,
+            editorial=editorial,
+            recorded=recorded,
+            released=released or recorded is not None,
+        )
 
 
-def _pick(releases: list["Snapshot"], label: str, slug: str, doc_id: str) -> "Snapshot":
+def _pick(releases: list[Snapshot], label: str, slug: str, doc_id: str) -> Snapshot:
     for snap in releases:
-        if snap.label == label or (label.isdigit() and snap.version == int(label)) or snap.effective.isoformat() == label:
+        if (
+            snap.label == label
+            or (label.isdigit() and snap.version == int(label))
+            or snap.effective.isoformat() == label
+        ):
             return snap
     known = ", ".join(s.label for s in releases) or "none"
-    raise UsageError(f"{slug}/{doc_id} has no version '{label}' (released versions: {known}; "
-                     "name one by number or effective date, or 'working')")
+    raise UsageError(
+        f"{slug}/{doc_id} has no version '{label}' (released versions: {known}; "
+        "name one by number or effective date, or 'working')"
+    )
 
 
-def diff_document(root: Path, slug: str, document: str | None = None, from_version: str | None = None,
-                  to_version: str | None = None) -> DiffReport:
+def diff_document(
+    root: Path, slug: str, document: str | None = None, from_version: str | None = None, to_version: str | None = None
+) -> DiffReport:
     """`policygen diff`: a released version against another, or against the working tree (the default)."""
     from .versions import load_releases
 
@@ -966,8 +1180,10 @@ def diff_document(root: Path, slug: str, document: str | None = None, from_versi
     releases = load_releases(space.tenant.folder, doc_id)
     if from_version is None:
         if not releases:
-            raise UsageError(f"{slug}/{doc_id} has no released version to compare with; release one first "
-                             f"(policygen release {slug} --document {doc_id} --effective YYYY-MM-DD)")
+            raise UsageError(
+                f"{slug}/{doc_id} has no released version to compare with; release one first "
+                f"(policygen release {slug} --document {doc_id} --effective YYYY-MM-DD)"
+            )
         old_snap = releases[-1]
     else:
         old_snap = _pick(releases, from_version, slug, doc_id)
@@ -979,13 +1195,20 @@ def diff_document(root: Path, slug: str, document: str | None = None, from_versi
     return space.compare(doc_id, old, snapshot_side(new_snap), editorial=recorded_reason(new_snap), recorded=recorded)
 
 
-def history(space: Workspace, doc_id: str, releases: list["Snapshot"]) -> list[DiffReport]:
+def history(space: Workspace, doc_id: str, releases: list[Snapshot]) -> list[DiffReport]:
     """The diff of every pair of consecutive versions, oldest first."""
     reports: list[DiffReport] = []
-    for old_snap, new_snap in zip(releases, releases[1:]):
+    for old_snap, new_snap in itertools.pairwise(releases):
         recorded = recorded_reviews(new_snap)
-        reports.append(space.compare(doc_id, snapshot_side(old_snap), snapshot_side(new_snap),
-                                     editorial=recorded_reason(new_snap), recorded=recorded))
+        reports.append(
+            space.compare(
+                doc_id,
+                snapshot_side(old_snap),
+                snapshot_side(new_snap),
+                editorial=recorded_reason(new_snap),
+                recorded=recorded,
+            )
+        )
     return reports
 
 
@@ -1008,8 +1231,10 @@ def recorded(report: DiffReport, note: ReleaseNote) -> dict[str, Any]:
         "summary": report.summary,
         "notice_days": report.notice_days,
         "findings": [f.to_json() for f in report.findings],
-        "clauses": [{"id": c.id, "status": c.status, "review": c.review, "inserted": c.inserted,
-                     "deleted": c.deleted} for c in report.clauses],
+        "clauses": [
+            {"id": c.id, "status": c.status, "review": c.review, "inserted": c.inserted, "deleted": c.deleted}
+            for c in report.clauses
+        ],
     }
     if note.editorial:
         data["editorial"] = note.editorial
@@ -1018,18 +1243,23 @@ def recorded(report: DiffReport, note: ReleaseNote) -> dict[str, Any]:
     return data
 
 
-def summariser(root: Path, slug: str, note: ReleaseNote) -> "Summariser":
+def summariser(root: Path, slug: str, note: ReleaseNote) -> Summariser:
     """The hook `versions.release` calls for each document it releases."""
     space: list[Workspace] = []
 
-    def summarise(previous: "Snapshot | None", candidate: "Snapshot") -> dict[str, Any] | None:
+    def summarise(previous: Snapshot | None, candidate: Snapshot) -> dict[str, Any] | None:
         if previous is None:
             return {"from": None, "tier": None, "summary": "First published version.", "findings": [], "clauses": []}
         if not space:
             space.append(Workspace.open(root, slug))
         ws = space[0]
-        report = ws.compare(candidate.document, snapshot_side(previous), snapshot_side(candidate),
-                            editorial=note.editorial, released=True)
+        report = ws.compare(
+            candidate.document,
+            snapshot_side(previous),
+            snapshot_side(candidate),
+            editorial=note.editorial,
+            released=True,
+        )
         if note.editorial:
             check_editorial(report, candidate.document)
         check_notice(report, candidate, note, ws)
@@ -1038,7 +1268,7 @@ def summariser(root: Path, slug: str, note: ReleaseNote) -> "Summariser":
     return summarise
 
 
-def release_report(root: Path, slug: str, snap: "Snapshot") -> str:
+def release_report(root: Path, slug: str, snap: Snapshot) -> str:
     """What `policygen release` prints for a new version; facts in the summary are escaped for the terminal."""
     where = snap.path.relative_to(root).as_posix() if snap.path and snap.path.is_relative_to(root) else snap.file_name
     lines = [f"Released {slug}/{snap.document} version {snap.version}, effective {snap.effective}: {where}"]
@@ -1051,12 +1281,14 @@ def check_editorial(report: DiffReport, document: str) -> None:
     """--editorial covers wording only: a typed fact that changed is never editorial."""
     typed = [f"{f.path} ({f.change})" for f in report.findings if f.typed]
     if typed:
-        raise UsageError(f"--editorial marks changed wording only, but {document} has facts that changed "
-                         f"otherwise: {', '.join(typed)}; release without --editorial (policygen diff shows "
-                         "their tiers), or release the wording fix on its own first")
+        raise UsageError(
+            f"--editorial marks changed wording only, but {document} has facts that changed "
+            f"otherwise: {', '.join(typed)}; release without --editorial (policygen diff shows "
+            "their tiers), or release the wording fix on its own first"
+        )
 
 
-def check_notice(report: DiffReport, candidate: "Snapshot", note: ReleaseNote, space: Workspace) -> None:
+def check_notice(report: DiffReport, candidate: Snapshot, note: ReleaseNote, space: Workspace) -> None:
     """Refuse a material change that takes effect before people could have been told."""
     if not report.needs_notice:
         return
@@ -1067,20 +1299,33 @@ def check_notice(report: DiffReport, candidate: "Snapshot", note: ReleaseNote, s
     try:
         earliest = candidate.released + dt.timedelta(days=report.notice_days)
     except OverflowError:  # a release dated near 9999-12-31: no date exists that far ahead
-        raise UsageError(f"--released {candidate.released}: the {report.notice_days}-day notice period of this "
-                         f"{report.tier} change would end after {dt.date.max}, the last date policygen can write; "
-                         "pass a real release date") from None
-    suggestion = ("pick a later --effective date, or pass --force --reason '...' to record why it cannot wait "
-                  "(notice_days is set in rules.yaml)")
+        raise UsageError(
+            f"--released {candidate.released}: the {report.notice_days}-day notice period of this "
+            f"{report.tier} change would end after {dt.date.max}, the last date policygen can write; "
+            "pass a real release date"
+        ) from None
+    suggestion = (
+        "pick a later --effective date, or pass --force --reason '...' to record why it cannot wait "
+        "(notice_days is set in rules.yaml)"
+    )
     reworded = [f.path for f in report.findings if f.rule_tier in NOTICE_TIERS and f.tier == f.rule_tier]
     if reworded and not any(f.typed and f.tier in NOTICE_TIERS for f in report.findings):
-        suggestion = (f"only a few words of {', '.join(reworded)} changed: if the meaning did not, pass "
-                      f"--editorial REASON (no notice needed); otherwise {suggestion}")
-    raise InputError([Problem(
-        f"{candidate.document}: this is a {report.tier} change ({one_line(top.says)}) taking effect {lead} day"
-        f"{'s' if lead != 1 else ''} after its release; people must be told {report.notice_days} days ahead",
-        file=space.tenant.folder / "tenant.yaml", key_path=top.path,
-        expected=f"--effective {earliest.isoformat()} or later", suggestion=suggestion)])
+        suggestion = (
+            f"only a few words of {', '.join(reworded)} changed: if the meaning did not, pass "
+            f"--editorial REASON (no notice needed); otherwise {suggestion}"
+        )
+    raise InputError(
+        [
+            Problem(
+                f"{candidate.document}: this is a {report.tier} change ({one_line(top.says)}) taking effect {lead} day"
+                f"{'s' if lead != 1 else ''} after its release; people must be told {report.notice_days} days ahead",
+                file=space.tenant.folder / "tenant.yaml",
+                key_path=top.path,
+                expected=f"--effective {earliest.isoformat()} or later",
+                suggestion=suggestion,
+            )
+        ]
+    )
 
 
 def fails(report: DiffReport, tier: str) -> bool:

@@ -15,24 +15,57 @@ from pydantic import GetCoreSchemaHandler
 from pydantic_core import core_schema
 
 _WORDS = {
-    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
-    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
-    "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
-    "nineteen": 19, "twenty": 20, "twenty-four": 24, "thirty": 30, "thirty-six": 36, "forty-five": 45,
-    "forty-eight": 48, "sixty": 60, "ninety": 90,
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
+    "twenty": 20,
+    "twenty-four": 24,
+    "thirty": 30,
+    "thirty-six": 36,
+    "forty-five": 45,
+    "forty-eight": 48,
+    "sixty": 60,
+    "ninety": 90,
 }
 # Days per unit; a business day is counted as 7/5 of a calendar day so that
 # "5 business days" and "7 days" compare as equal.
 _UNITS = {
-    "hour": 1 / 24, "day": 1.0, "business day": 7 / 5, "working day": 7 / 5,
-    "week": 7.0, "month": 365.25 / 12, "year": 365.25,
+    "hour": 1 / 24,
+    "day": 1.0,
+    "business day": 7 / 5,
+    "working day": 7 / 5,
+    "week": 7.0,
+    "month": 365.25 / 12,
+    "year": 365.25,
 }
 # Longest words first, so "eighteen" is not read as "eight" followed by junk.
 _NUM = r"(\d+(?:\.\d+)?|" + "|".join(sorted(_WORDS, key=len, reverse=True)) + r")"
 _PATTERN = re.compile(
     r"^\s*(?:(?P<bound>up to|within|at most|no more than|at least)\s+)?"
-    + r"(?P<low>" + _NUM[1:-1] + r")"
-    + r"(?:\s*(?:-|–|to)\s*(?P<high>" + _NUM[1:-1] + r"))?\s+"
+    + r"(?P<low>"
+    + _NUM[1:-1]
+    + r")"
+    + r"(?:\s*(?:-|–|to)\s*(?P<high>"
+    + _NUM[1:-1]
+    + r"))?\s+"
     + r"(?P<unit>hours?|(?:business |working )?days?|weeks?|months?|years?)\s*$",
     re.IGNORECASE,
 )
@@ -52,7 +85,7 @@ class Duration:
     high_days: float
 
     @classmethod
-    def parse(cls, text: str) -> "Duration":
+    def parse(cls, text: str) -> Duration:
         match = _PATTERN.match(text)
         if not match:
             raise ValueError(
@@ -69,7 +102,7 @@ class Duration:
             low = 0.0 if not match["high"] else low
         return cls(text=text.strip(), low_days=low, high_days=high)
 
-    def compare(self, other: "Duration") -> int:
+    def compare(self, other: Duration) -> int:
         """-1 if self is shorter, 1 if longer, 0 if the same span (by its upper bound)."""
         a, b = round(self.high_days, 6), round(other.high_days, 6)
         return (a > b) - (a < b)

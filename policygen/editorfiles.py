@@ -14,6 +14,9 @@ SCRATCH_NAMES = frozenset({"4913", ".DS_Store", "Thumbs.db"})
 
 def is_editor_file(name: str) -> bool:
     """Whether a file name (not a path) is an editor's lock, swap, backup or temporary file."""
-    return (name in SCRATCH_NAMES or name.startswith(".#")
-            or (name.startswith("#") and name.endswith("#"))
-            or name.endswith(SCRATCH_SUFFIXES))
+    return (
+        name in SCRATCH_NAMES
+        or name.startswith(".#")
+        or (name.startswith("#") and name.endswith("#"))
+        or name.endswith(SCRATCH_SUFFIXES)
+    )

@@ -5,9 +5,9 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ def shorten(text: str, limit: int = MAX_WORD) -> str:
 # A run this long without a space is a pasted value (a 5,000-digit number), never a path or a word: paths in
 # messages stay whole however deep the folder, so a message is the same wherever the project lives.
 MAX_RUN = 1000
-_LONG_WORD = re.compile(r"\S{%d,}" % (MAX_RUN + 1))
+_LONG_WORD = re.compile(rf"\S{{{MAX_RUN + 1},}}")
 
 
 def printable(text: str) -> str:

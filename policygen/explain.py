@@ -29,9 +29,10 @@ import functools
 import json
 import re
 import secrets
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Literal
+from typing import Any, Literal
 
 import jinja2
 from jinja2.ext import Extension
@@ -79,9 +80,15 @@ class ExplainedBlock:
     level: int = 0  # heading level
 
     def to_json(self, root: Path) -> dict[str, object]:
-        return {"kind": self.kind, "level": self.level or None, "text": self.text, "clause": self.clause,
-                "file": _relative(self.source.file, root), "line": self.source.line,
-                "facts": [{"path": f.path, "line": f.line} for f in self.facts]}
+        return {
+            "kind": self.kind,
+            "level": self.level or None,
+            "text": self.text,
+            "clause": self.clause,
+            "file": _relative(self.source.file, root),
+            "line": self.source.line,
+            "facts": [{"path": f.path, "line": f.line} for f in self.facts],
+        }
 
 
 @dataclass(frozen=True)
@@ -98,8 +105,13 @@ class Explanation:
         return [b for b in self.blocks if b.clause == clause]
 
     def to_json(self, root: Path) -> dict[str, object]:
-        return {"tenant": self.tenant, "document": self.document, "title": self.title,
-                "facts_file": _relative(self.facts_file, root), "blocks": [b.to_json(root) for b in self.blocks]}
+        return {
+            "tenant": self.tenant,
+            "document": self.document,
+            "title": self.title,
+            "facts_file": _relative(self.facts_file, root),
+            "blocks": [b.to_json(root) for b in self.blocks],
+        }
 
 
 # --- source lines: marks in the clause text ------------------------------------------------------------------
@@ -206,7 +218,7 @@ class FactPaths:
         return entry[1] if entry is not None and entry[0] is value else None
 
     def note(self, value: object, path: KeyPath) -> None:
-        if value is None or callable(value) and not isinstance(value, (BaseModel, str)):
+        if value is None or (callable(value) and not isinstance(value, (BaseModel, str))):
             return
         self._paths[id(value)] = (value, path)
         if isinstance(value, (list, tuple)):
@@ -228,7 +240,7 @@ class FactPaths:
 
     def printed_as(self, before: int, paths: list[KeyPath | None]) -> None:
         """The placeholders from number *before* on show the facts *paths*, one each, in order."""
-        for number, path in zip(range(before, self.count()), paths):
+        for number, path in zip(range(before, self.count()), paths, strict=False):
             if path is not None:
                 self.printed[number] = path
 
@@ -245,11 +257,11 @@ def _traced_filter(facts: FactPaths, name: str, f: Callable[..., Any]) -> Callab
         value = args[offset] if len(args) > offset else None
         if name == "join" and value is not None and not isinstance(value, str):
             value = list(value)
-            args = (*args[:offset], value, *args[offset + 1:])
+            args = (*args[:offset], value, *args[offset + 1 :])
         before = facts.count()
         out = f(*args, **kwargs)
         if name == "join":  # one placeholder for each item that is not already markup
-            facts.printed_as(before, [facts.path(v) for v in value if not isinstance(v, Markup)])
+            facts.printed_as(before, [facts.path(v) for v in value or () if not isinstance(v, Markup)])
         else:
             facts.printed_all(before, facts.path(value))
         if not isinstance(out, Markup) and facts.path(out) is None and (path := facts.path(value)) is not None:
@@ -276,7 +288,7 @@ class ClauseTrace:
 class _Traced:
     """A clause template that renders with source marks and hands back the text without them."""
 
-    def __init__(self, template: jinja2.Template, renderer: "TracingRenderer") -> None:
+    def __init__(self, template: jinja2.Template, renderer: TracingRenderer) -> None:
         self.template = template
         self.renderer = renderer
 
@@ -284,6 +296,8 @@ class _Traced:
         facts = self.renderer.facts
         facts.values, facts.printed = placeholders(), {}
         marked = self.template.render(context)
+        clean: str
+        sources: list[Source | None]
         clean, sources = self.renderer.env.policygen_marks.strip(marked)  # type: ignore[attr-defined]
         self.renderer.last = (clean, sources, facts.values, facts.printed)
         facts.values = None
@@ -315,7 +329,7 @@ class TracingRenderer(ClauseRenderer):
 
         def finalize(value: Any) -> Any:
             before = facts.count()
-            out = base_finalize(value)
+            out = base_finalize(value) if base_finalize else value
             facts.printed_all(before, facts.path(value))
             return out
 
@@ -326,8 +340,9 @@ class TracingRenderer(ClauseRenderer):
     def _template(self, clause: Clause) -> Any:
         return _Traced(super()._template(clause), self)
 
-    def render(self, clause: Clause, context: dict[str, Any], tenant: Tenant, tenant_name: str,
-               notes: list[str]) -> RenderedClause:
+    def render(
+        self, clause: Clause, context: dict[str, Any], tenant: Tenant, tenant_name: str, notes: list[str]
+    ) -> RenderedClause:
         self.facts.index(tenant)
         self.last = None
         rendered = super().render(clause, context, tenant, tenant_name, notes)
@@ -409,23 +424,34 @@ def _skeleton_blocks(skeleton: str, raw_html: bool) -> list[_Open]:
 
 def _clause_blocks(trace: ClauseTrace, raw_html: bool, tenant: TenantSource) -> list[ExplainedBlock]:
     clause, rendered = trace.clause, trace.rendered
-    blocks = [ExplainedBlock("heading", rendered.title, Source(clause.file, _front_line(clause, "title")),
-                             clause.id, level=2)]
+    blocks = [
+        ExplainedBlock("heading", rendered.title, Source(clause.file, _front_line(clause, "title")), clause.id, level=2)
+    ]
     for block in _skeleton_blocks(trace.skeleton, raw_html):
         raw = " ".join(block.parts)
         numbers = [int(n) for n in TOKEN.findall(raw)]
         text = " ".join(TOKEN.sub(lambda m: trace.values[int(m.group(1))], raw).split())
         source = trace.sources[block.line] if block.line < len(trace.sources) else None
         paths = list(dict.fromkeys(trace.printed[n] for n in numbers if n in trace.printed))
-        blocks.append(ExplainedBlock(block.kind, text, source or Source(clause.file, None), clause.id,
-                                     _uses(tenant, paths), block.level))
+        blocks.append(
+            ExplainedBlock(
+                block.kind, text, source or Source(clause.file, None), clause.id, _uses(tenant, paths), block.level
+            )
+        )
     # Notes stand where the renderer puts them: before the clause's first sub-heading.
     at = next((n for n, b in enumerate(blocks) if b.kind == "heading" and b.level >= 3), len(blocks))
     for i in reversed(trace.notes):
         path: KeyPath = ("notes", i, "text")
-        blocks.insert(at, ExplainedBlock("paragraph", " ".join(tenant.facts.notes[i].text.split()),
-                                         Source(tenant.folder / "tenant.yaml", _fact_line(tenant, path)), clause.id,
-                                         _uses(tenant, [path])))
+        blocks.insert(
+            at,
+            ExplainedBlock(
+                "paragraph",
+                " ".join(tenant.facts.notes[i].text.split()),
+                Source(tenant.folder / "tenant.yaml", _fact_line(tenant, path)),
+                clause.id,
+                _uses(tenant, [path]),
+            ),
+        )
     return blocks
 
 
@@ -440,8 +466,9 @@ def _uses(tenant: TenantSource, paths: list[KeyPath]) -> tuple[FactUse, ...]:
 # --- whole documents ----------------------------------------------------------------------------------------------
 
 
-def explain_document(project: Project, tenant: TenantSource, doc_id: str,
-                     renderer: TracingRenderer | None = None) -> Explanation:
+def explain_document(
+    project: Project, tenant: TenantSource, doc_id: str, renderer: TracingRenderer | None = None
+) -> Explanation:
     """Every block of the tenant's document as the working text renders it, with its source."""
     from .project import document_title
 
@@ -452,8 +479,11 @@ def explain_document(project: Project, tenant: TenantSource, doc_id: str,
     facts_file = tenant.folder / "tenant.yaml"
     body = [b for t in renderer.traces for b in _clause_blocks(t, renderer.raw_html, tenant)]
     page = [_title_block(project, tenant, doc_id, title), *_date_blocks(tenant)]
-    page.extend(ExplainedBlock("contents", b.text, b.source, None, b.facts, b.level)
-                for b in body if b.kind == "heading" and b.level in (2, 3))
+    page.extend(
+        ExplainedBlock("contents", b.text, b.source, None, b.facts, b.level)
+        for b in body
+        if b.kind == "heading" and b.level in (2, 3)
+    )
     return Explanation(tenant.slug, doc_id, title, facts_file, tuple(page + body))
 
 
@@ -461,20 +491,36 @@ def _title_block(project: Project, tenant: TenantSource, doc_id: str, title: str
     for i, doc in enumerate(tenant.facts.documents):
         if doc.id == doc_id and doc.title:
             path: KeyPath = ("documents", i, "title")
-            return ExplainedBlock("heading", title, Source(tenant.folder / "tenant.yaml", _fact_line(tenant, path)),
-                                  level=1, facts=_uses(tenant, [path]))
+            return ExplainedBlock(
+                "heading",
+                title,
+                Source(tenant.folder / "tenant.yaml", _fact_line(tenant, path)),
+                level=1,
+                facts=_uses(tenant, [path]),
+            )
     file = project.library.documents[doc_id].folder / "document.yaml"
     return ExplainedBlock("heading", title, Source(file, _line_starting(file, "title:")), level=1)
 
 
 def _date_blocks(tenant: TenantSource) -> list[ExplainedBlock]:
     dates, file = tenant.facts.dates, tenant.folder / "tenant.yaml"
-    shown = [("Effective", dates.effective, ("dates", "effective")),
-             ("Last updated", dates.last_updated or dates.effective,
-              ("dates", "last_updated" if dates.last_updated else "effective"))]
-    return [ExplainedBlock("date", f"{label} {format_day(day, tenant.facts.locale)}",
-                           Source(file, _fact_line(tenant, path)), facts=_uses(tenant, [path]))
-            for label, day, path in shown]
+    shown = [
+        ("Effective", dates.effective, ("dates", "effective")),
+        (
+            "Last updated",
+            dates.last_updated or dates.effective,
+            ("dates", "last_updated" if dates.last_updated else "effective"),
+        ),
+    ]
+    return [
+        ExplainedBlock(
+            "date",
+            f"{label} {format_day(day, tenant.facts.locale)}",
+            Source(file, _fact_line(tenant, path)),
+            facts=_uses(tenant, [path]),
+        )
+        for label, day, path in shown
+    ]
 
 
 def _line_starting(file: Path, prefix: str) -> int | None:
@@ -545,8 +591,9 @@ def format_text(explanations: list[Explanation], root: Path, width: int = 100) -
             text = b.text if len(b.text) <= width else b.text[: width - 1] + "…"
             lines.append(f"  {where}  {b.kind}{b.level or ''}  {text}")
             if b.facts:
-                lines.append("      facts: " + ", ".join(f"{f.path}" + (f" (line {f.line})" if f.line else "")
-                                                     for f in b.facts))
+                lines.append(
+                    "      facts: " + ", ".join(f"{f.path}" + (f" (line {f.line})" if f.line else "") for f in b.facts)
+                )
         lines.append(f"  {len(e.blocks)} block(s)")
     return "\n".join(lines) + "\n"
 

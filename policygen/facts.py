@@ -12,18 +12,28 @@ import datetime as dt
 import difflib
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Callable, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationError,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from .durations import Duration
 from .errors import InputError, Problem, did_you_mean, shorten
-from .stores import vocabulary
 from .law import REGIME_NAMES, Regime, TransferMechanism, mechanisms_named_in, transfer_mechanisms
+from .stores import vocabulary
 from .yamlfile import KeyPath, Located, UnclearNumber, format_path, load_fast
 
 
@@ -112,7 +122,9 @@ def _store_vocabulary(kind: str, what: str) -> Callable[[str], str]:
         known = getattr(vocabulary(), kind)
         if value not in known:
             hint = did_you_mean(value, sorted(known))
-            raise ValueError(f"'{value}' is not a {what}" + (f"; {hint}" if hint else f" (known: {', '.join(sorted(known))})"))
+            raise ValueError(
+                f"'{value}' is not a {what}" + (f"; {hint}" if hint else f" (known: {', '.join(sorted(known))})")
+            )
         return value
 
     check.__name__ = f"_check_store_{kind.rstrip('s')}"  # names the type in README's facts reference
@@ -167,7 +179,9 @@ class Organisation(Model):
     display_name: Text = Field(description="The name people know: product or brand")
     trading_names: list[Text] = []
     description: Text | None = Field(None, description="What the organisation or product does, in one clause")
-    role: Literal["controller", "processor", "controller_and_processor"] | None = Field(None, description="Unknown until set: no clause states a role the organisation has not stated")
+    role: Literal["controller", "processor", "controller_and_processor"] | None = Field(
+        None, description="Unknown until set: no clause states a role the organisation has not stated"
+    )
     role_statement: Text | None = Field(None, description="Why the organisation has this role, in plain words")
     registration: Registration | None = None
     country: Text | None = Field(None, description="Where the organisation is established, when no address is given")
@@ -187,7 +201,7 @@ class Person(Model):
     url: Url | None = None
 
     @model_validator(mode="after")
-    def _reachable(self) -> "Person":
+    def _reachable(self) -> Person:
         if not (self.email or self.phone or self.address or self.url):
             raise ValueError("give at least one way to reach them: email, phone, address or url")
         return self
@@ -216,10 +230,19 @@ class Permission(Model):
     id: Id = Field(description="camera, storage, notifications, location, microphone, contacts, ...")
     name: Text | None = Field(None, description="How the permission is named to people; defaults from the id")
     reason: Text = Field(description="Why the app asks for it")
-    optional: Flag | None = Field(None, description="Whether people can refuse it and still use the app; unknown until set")
-    on_device: Flag = Field(False, description="What the permission reaches never leaves the device, so app-store labels need not list it")
-    platforms: list[Literal["android", "ios"]] = Field([], description="The platforms whose app asks for it; empty means every platform the app ships on")
-    asked: Literal["install", "first_launch", "first_use"] | None = Field(None, description="When the app asks: at install, when it first opens, or the first time the feature that needs it is used; unknown until set")
+    optional: Flag | None = Field(
+        None, description="Whether people can refuse it and still use the app; unknown until set"
+    )
+    on_device: Flag = Field(
+        False, description="What the permission reaches never leaves the device, so app-store labels need not list it"
+    )
+    platforms: list[Literal["android", "ios"]] = Field(
+        [], description="The platforms whose app asks for it; empty means every platform the app ships on"
+    )
+    asked: Literal["install", "first_launch", "first_use"] | None = Field(
+        None,
+        description="When the app asks: at install, when it first opens, or the first time the feature that needs it is used; unknown until set",
+    )
 
     @property
     def label(self) -> str:
@@ -243,11 +266,18 @@ class App(Model):
     id: Id
     name: Text
     audience: Text = Field(description="Who uses it and for what")
-    platforms: list[Literal["android", "ios", "web"]] = Field([], description="Where the app ships; store labels are written for android (Google Play) and ios (App Store) only")
+    platforms: list[Literal["android", "ios", "web"]] = Field(
+        [],
+        description="Where the app ships; store labels are written for android (Google Play) and ios (App Store) only",
+    )
     permissions: list[Permission] = []
     data: list[Id] = Field([], description="Data category ids the app collects; empty means all")
-    encrypted_in_transit: Flag | None = Field(None, description="All data the app sends travels encrypted (Google Play Data safety); needed for Play labels")
-    deletion_url: Url | None = Field(None, description="Where people ask for their account and data to be deleted (Google Play Data safety)")
+    encrypted_in_transit: Flag | None = Field(
+        None, description="All data the app sends travels encrypted (Google Play Data safety); needed for Play labels"
+    )
+    deletion_url: Url | None = Field(
+        None, description="Where people ask for their account and data to be deleted (Google Play Data safety)"
+    )
 
 
 class Product(Model):
@@ -265,7 +295,10 @@ class Source(Model):
     kind: SourceKind
     description: Text
     examples: list[Text] = []
-    outside: Text | None = Field(None, description="Where the sources are based if outside the home region, as a sentence, e.g. 'Some are based outside the EEA.'")
+    outside: Text | None = Field(
+        None,
+        description="Where the sources are based if outside the home region, as a sentence, e.g. 'Some are based outside the EEA.'",
+    )
 
 
 # Whether the organisation decides how data is used (controller) or handles it for someone who does (processor).
@@ -277,21 +310,40 @@ class DataCategory(Model):
     name: Text
     items: NonEmpty[Text] = Field(description="The personal data, item by item")
     sources: list[SourceKind] = ["direct"]
-    required: Flag | None = Field(None, description="People must give this data to use the service (Google Play: required or optional); unknown until set")
+    required: Flag | None = Field(
+        None,
+        description="People must give this data to use the service (Google Play: required or optional); unknown until set",
+    )
     sensitive: Flag = False
     owner: Text | None = Field(None, description="Who owns and controls this data when it is not us")
-    role: Role | None = Field(None, description="Our role for this data: controller, or processor for the owner named in owner; unknown until set")
+    role: Role | None = Field(
+        None,
+        description="Our role for this data: controller, or processor for the owner named in owner; unknown until set",
+    )
     ccpa_category: Text | None = None
     sold: Flag | None = Field(None, description="Sold to third parties; unknown until set")
-    shared: Flag | None = Field(None, description="Shared with third parties for advertising (Google Play: shared); unknown until set")
+    shared: Flag | None = Field(
+        None, description="Shared with third parties for advertising (Google Play: shared); unknown until set"
+    )
     retention: Id | None = Field(None, description="Id of an entry in retention.periods")
-    store_types: list[StoreType] = Field([], description="What app-store privacy labels call this data, e.g. [name, email]; needed when an app collects it")
-    linked: Flag | None = Field(None, description="Linked to the person's identity (Apple: Data Linked to You); needed for App Store labels")
-    tracking: Flag | None = Field(None, description="Used to track people across other companies' apps and websites (Apple: Used to Track You); needed for App Store labels")
-    ephemeral: Flag | None = Field(None, description="Only processed in memory and never kept (Google Play: processed ephemerally); needed for Play labels")
+    store_types: list[StoreType] = Field(
+        [],
+        description="What app-store privacy labels call this data, e.g. [name, email]; needed when an app collects it",
+    )
+    linked: Flag | None = Field(
+        None, description="Linked to the person's identity (Apple: Data Linked to You); needed for App Store labels"
+    )
+    tracking: Flag | None = Field(
+        None,
+        description="Used to track people across other companies' apps and websites (Apple: Used to Track You); needed for App Store labels",
+    )
+    ephemeral: Flag | None = Field(
+        None,
+        description="Only processed in memory and never kept (Google Play: processed ephemerally); needed for Play labels",
+    )
 
 
-class Basis(str, Enum):
+class Basis(StrEnum):
     consent = "consent"
     contract = "contract"
     legal_obligation = "legal_obligation"
@@ -320,7 +372,9 @@ BASIS_DPV = {
 
 class LawfulBasis(Model):
     basis: Basis
-    interest: Text | None = Field(None, description="The legitimate interest pursued, when basis is legitimate_interest")
+    interest: Text | None = Field(
+        None, description="The legitimate interest pursued, when basis is legitimate_interest"
+    )
 
     @property
     def label(self) -> str:
@@ -335,9 +389,17 @@ class Purpose(Model):
     data: list[Id] = Field([], description="Data category ids used")
     lawful_bases: list[LawfulBasis] = []
     provision: Literal["required", "optional", "contractual", "statutory"] | None = None
-    store_purpose: StorePurpose | None = Field(None, description="The app-store label purpose, when dpv does not say it, e.g. analytics")
-    role: Role | None = Field(None, description="Our role in this purpose: controller, or processor for the organisation named in controller; unknown until set")
-    controller: Text | None = Field(None, description="Who decides on this purpose when we serve it as their processor, e.g. 'The school that uses our service'")
+    store_purpose: StorePurpose | None = Field(
+        None, description="The app-store label purpose, when dpv does not say it, e.g. analytics"
+    )
+    role: Role | None = Field(
+        None,
+        description="Our role in this purpose: controller, or processor for the organisation named in controller; unknown until set",
+    )
+    controller: Text | None = Field(
+        None,
+        description="Who decides on this purpose when we serve it as their processor, e.g. 'The school that uses our service'",
+    )
 
 
 class Recipient(Model):
@@ -349,14 +411,18 @@ class Recipient(Model):
     purposes: list[Id] = []
     location: Text | None = None
     condition: Text | None = Field(None, description="When they receive data, e.g. 'when required by law'")
-    data: list[Id] = Field([], description="Data category ids this recipient receives; nothing is said about which data until set")
+    data: list[Id] = Field(
+        [], description="Data category ids this recipient receives; nothing is said about which data until set"
+    )
 
 
 def _check_transfer_tool(value: str) -> str:
     known = sorted(transfer_mechanisms())
     if value not in known:
         hint = did_you_mean(value, known)
-        raise ValueError(f"{_q(value)} is not a known transfer tool" + (f"; {hint}" if hint else f" (known: {', '.join(known)})"))
+        raise ValueError(
+            f"{_q(value)} is not a known transfer tool" + (f"; {hint}" if hint else f" (known: {', '.join(known)})")
+        )
     return value
 
 
@@ -366,31 +432,56 @@ TransferTool = Annotated[str, AfterValidator(_check_transfer_tool)]
 class Transfer(Model):
     id: Id
     destination: Text = Field(description="Country or region, e.g. 'outside the UK and EEA'")
-    leaves: Regime | None = Field(None, description="The regime the data leaves: eu (EU GDPR, EEA), uk (UK GDPR) or ch (Swiss FADP); one transfer per regime")
-    safeguards: list[TransferTool] = Field([], description="The transfer tools for that regime, by id (docs/regimes.md), e.g. [eu-us-dpf, eu-sccs-2021]")
-    mechanism: list[Text] = Field([], description="Safeguards in the organisation's own words, when no listed tool fits")
+    leaves: Regime | None = Field(
+        None,
+        description="The regime the data leaves: eu (EU GDPR, EEA), uk (UK GDPR) or ch (Swiss FADP); one transfer per regime",
+    )
+    safeguards: list[TransferTool] = Field(
+        [], description="The transfer tools for that regime, by id (docs/regimes.md), e.g. [eu-us-dpf, eu-sccs-2021]"
+    )
+    mechanism: list[Text] = Field(
+        [], description="Safeguards in the organisation's own words, when no listed tool fits"
+    )
     recipients: list[Id] = []
     copy_url: Url | None = Field(None, description="Where to get a copy of the safeguard")
 
     @model_validator(mode="after")
-    def _tools_fit_the_regime(self) -> "Transfer":
+    def _tools_fit_the_regime(self) -> Transfer:
         # A tool is lawful only for the exports of its own regime: the IDTA covers nothing leaving the EU.
         if not self.safeguards and not self.mechanism:
-            raise ReferenceProblems([Reference((), "a transfer needs its safeguard",
-                                               expected="safeguards (tool ids, docs/regimes.md) or mechanism (your own words)",
-                                               suggestion="add 'leaves: eu' and 'safeguards: [eu-sccs-2021]', for example")])
+            raise ReferenceProblems(
+                [
+                    Reference(
+                        (),
+                        "a transfer needs its safeguard",
+                        expected="safeguards (tool ids, docs/regimes.md) or mechanism (your own words)",
+                        suggestion="add 'leaves: eu' and 'safeguards: [eu-sccs-2021]', for example",
+                    )
+                ]
+            )
         problems: list[Reference] = []
         tools = transfer_mechanisms()
         for j, tool in enumerate(self.safeguards):
             if self.leaves is None:
-                problems.append(Reference(("leaves",), "a transfer with safeguards must say which regime it leaves",
-                                          expected="eu, uk or ch", suggestion="add 'leaves: eu' (or uk, ch)"))
+                problems.append(
+                    Reference(
+                        ("leaves",),
+                        "a transfer with safeguards must say which regime it leaves",
+                        expected="eu, uk or ch",
+                        suggestion="add 'leaves: eu' (or uk, ch)",
+                    )
+                )
                 break
             if not tools[tool].serves(self.leaves):
                 fits = [t.id for t in tools.values() if t.serves(self.leaves) and t.in_force.until is None]
-                problems.append(Reference(("safeguards", j), f"'{tool}' is not a tool for transfers from "
-                                          f"{REGIME_NAMES[self.leaves]} (it serves {', '.join(tools[tool].regimes)})",
-                                          expected=f"a tool for {self.leaves}: {', '.join(fits)}"))
+                problems.append(
+                    Reference(
+                        ("safeguards", j),
+                        f"'{tool}' is not a tool for transfers from "
+                        f"{REGIME_NAMES[self.leaves]} (it serves {', '.join(tools[tool].regimes)})",
+                        expected=f"a tool for {self.leaves}: {', '.join(fits)}",
+                    )
+                )
         if problems:
             raise ReferenceProblems(problems)
         return self
@@ -434,11 +525,15 @@ RETENTION_EVENT_WORDS: dict[str, tuple[str, str]] = {
 class Kept(Model):
     """How long data is kept, as an event and a time after it: ordered, so a diff can tell a shortening."""
 
-    until: RetentionEvent = Field(description="What ends the keeping: account_closed, last_activity, contract_end, or indefinitely (kept without end)")
-    then: Duration | None = Field(None, description="How long after that event, e.g. '60 days'; unset means until the event")
+    until: RetentionEvent = Field(
+        description="What ends the keeping: account_closed, last_activity, contract_end, or indefinitely (kept without end)"
+    )
+    then: Duration | None = Field(
+        None, description="How long after that event, e.g. '60 days'; unset means until the event"
+    )
 
     @model_validator(mode="after")
-    def _no_time_after_forever(self) -> "Kept":
+    def _no_time_after_forever(self) -> Kept:
         if self.until == "indefinitely" and self.then is not None:
             raise ValueError("'indefinitely' has no time after it: leave 'then' out")
         return self
@@ -449,7 +544,7 @@ class Kept(Model):
         during, after = RETENTION_EVENT_WORDS[self.until]
         return f"{self.then.text} {after}" if self.then else during
 
-    def compare(self, other: "Kept") -> int | None:
+    def compare(self, other: Kept) -> int | None:
         """-1 if self keeps data for less time than other, 1 if longer, 0 if as long; None if the events differ."""
         if self.until == "indefinitely" or other.until == "indefinitely":
             return (self.until == "indefinitely") - (other.until == "indefinitely")
@@ -469,10 +564,13 @@ class RetentionPeriod(Model):
     period: Duration | None = Field(None, description="How long, e.g. '7 business days', '2 years'")
     criteria: Text | None = Field(None, description="How the period is decided, when not a fixed length")
     trigger: Text | None = Field(None, description="What starts the clock, e.g. 'after verification'")
-    kept: Kept | None = Field(None, description="How long, as an event and a time after it: 'while your account is open', '60 days after your account is closed', 'indefinitely'")
+    kept: Kept | None = Field(
+        None,
+        description="How long, as an event and a time after it: 'while your account is open', '60 days after your account is closed', 'indefinitely'",
+    )
 
     @model_validator(mode="after")
-    def _period_or_criteria(self) -> "RetentionPeriod":
+    def _period_or_criteria(self) -> RetentionPeriod:
         if self.period is None and self.criteria is None and self.kept is None:
             raise ValueError("give a period, kept, criteria, or a combination")
         if self.period is not None and self.kept is not None:
@@ -506,16 +604,33 @@ class Deletion(Model):
 
 class Children(Model):
     min_age: Whole = Field(ge=0, le=21)
-    directed_at_children: Flag | None = Field(None, description="The service is meant for children too; unknown until set")
-    consent: Literal["none", "parental", "institutional"] | None = Field(None, description="Whose consent covers children's data; unknown until set")
+    directed_at_children: Flag | None = Field(
+        None, description="The service is meant for children too; unknown until set"
+    )
+    consent: Literal["none", "parental", "institutional"] | None = Field(
+        None, description="Whose consent covers children's data; unknown until set"
+    )
     statement: Text | None = None
-    sells_or_shares_under_16: Flag | None = Field(None, description="Knowingly sells or shares the data of people under 16 (California); unknown until set")
+    sells_or_shares_under_16: Flag | None = Field(
+        None, description="Knowingly sells or shares the data of people under 16 (California); unknown until set"
+    )
 
 
 RightId = Literal[
-    "access", "rectification", "erasure", "restriction", "objection", "portability",
-    "withdraw_consent", "complain", "opt_out_marketing", "opt_out_sale", "limit_sensitive",
-    "non_discrimination", "nominate", "grievance",
+    "access",
+    "rectification",
+    "erasure",
+    "restriction",
+    "objection",
+    "portability",
+    "withdraw_consent",
+    "complain",
+    "opt_out_marketing",
+    "opt_out_sale",
+    "limit_sensitive",
+    "non_discrimination",
+    "nominate",
+    "grievance",
 ]
 
 RIGHT_NAMES: dict[str, str] = {
@@ -548,11 +663,13 @@ class Right(Model):
 
 class Channel(Model):
     kind: Literal["email", "url", "post", "phone", "in_app", "admin", "account_settings", "unsubscribe_link"]
-    value: Text | None = Field(None, description="The address, URL or number; not needed for in_app, admin, account_settings")
+    value: Text | None = Field(
+        None, description="The address, URL or number; not needed for in_app, admin, account_settings"
+    )
     note: Text | None = None
 
     @model_validator(mode="after")
-    def _value_fits_kind(self) -> "Channel":
+    def _value_fits_kind(self) -> Channel:
         checks = {"email": _check_email, "url": _check_url, "phone": _check_phone}
         if self.kind in checks or self.kind == "post":
             if not self.value:
@@ -592,11 +709,17 @@ class Security(Model):
 
 
 class Sharing(Model):
-    sells: Flag | None = Field(None, description="Sells personal data; unknown until set, and nothing is said about selling")
+    sells: Flag | None = Field(
+        None, description="Sells personal data; unknown until set, and nothing is said about selling"
+    )
     rents: Flag | None = Field(None, description="Rents personal data out; unknown until set")
-    shares_for_advertising: Flag | None = Field(None, description="Shares personal data for advertising; unknown until set")
+    shares_for_advertising: Flag | None = Field(
+        None, description="Shares personal data for advertising; unknown until set"
+    )
     statement: Text | None = None
-    subprocessor_list: Url | None = Field(None, description="Where the published list of processors (subprocessors) that receive data is")
+    subprocessor_list: Url | None = Field(
+        None, description="Where the published list of processors (subprocessors) that receive data is"
+    )
 
 
 class Marketing(Model):
@@ -608,7 +731,9 @@ class Marketing(Model):
 class Announcement(Model):
     """A place beyond the page, email and the app where changes are announced."""
 
-    kind: Literal["blog", "change_log"] = Field(description="blog: posts about changes; change_log: a public list of every change")
+    kind: Literal["blog", "change_log"] = Field(
+        description="blog: posts about changes; change_log: a public list of every change"
+    )
     url: Url
 
     @property
@@ -617,11 +742,22 @@ class Announcement(Model):
 
 
 class Changes(Model):
-    how_notified: list[Literal["page", "email", "in_app"]] = Field([], description="How people are told about a change; none stated until set")
-    notify_of: Literal["all", "major"] | None = Field(None, description="Which changes people are told about by email or in the app: all, or only major ones")
-    notice_before: Flag | None = Field(None, description="People are told about a change that affects their data before it takes effect; unknown until set")
-    public_history: Flag | None = Field(None, description="Every earlier version stays published in the version history; unknown until set")
-    announced_on: list[Announcement] = Field([], description="Other places changes are announced: a blog, a public change log")
+    how_notified: list[Literal["page", "email", "in_app"]] = Field(
+        [], description="How people are told about a change; none stated until set"
+    )
+    notify_of: Literal["all", "major"] | None = Field(
+        None, description="Which changes people are told about by email or in the app: all, or only major ones"
+    )
+    notice_before: Flag | None = Field(
+        None,
+        description="People are told about a change that affects their data before it takes effect; unknown until set",
+    )
+    public_history: Flag | None = Field(
+        None, description="Every earlier version stays published in the version history; unknown until set"
+    )
+    announced_on: list[Announcement] = Field(
+        [], description="Other places changes are announced: a blog, a public change log"
+    )
     statement: Text | None = None
 
 
@@ -646,8 +782,12 @@ NOT_COLLECTED_NAMES: dict[str, str] = {
 class LawEnforcement(Model):
     """How requests for data from the police, courts and other authorities are handled."""
 
-    how: Text = Field(description="How requests are handled, e.g. 'We only answer a request that comes with a court order.'")
-    notify: Flag | None = Field(None, description="People are told about a request for their data unless the law forbids it; unknown until set")
+    how: Text = Field(
+        description="How requests are handled, e.g. 'We only answer a request that comes with a court order.'"
+    )
+    notify: Flag | None = Field(
+        None, description="People are told about a request for their data unless the law forbids it; unknown until set"
+    )
     report_url: Url | None = Field(None, description="Where a report of the requests received is published")
 
 
@@ -666,20 +806,30 @@ class Tracker(Model):
 
     id: Id
     name: Text = Field(description="The cookie's name as the browser shows it, e.g. _ga")
-    technology: Literal["cookie", "local_storage", "pixel", "sdk"] | None = Field(None, description="What kind of tracker it is; unknown until set")
+    technology: Literal["cookie", "local_storage", "pixel", "sdk"] | None = Field(
+        None, description="What kind of tracker it is; unknown until set"
+    )
     provider: Text = Field(description="Who sets and reads it, e.g. the organisation or 'Google Analytics'")
-    party: Literal["first", "third"] = Field(description="first: set by the organisation's own site; third: set by another company")
+    party: Literal["first", "third"] = Field(
+        description="first: set by the organisation's own site; third: set by another company"
+    )
     purpose: Text = Field(description="What it is used for, in plain words")
     category: TrackerCategory = Field(description="strictly_necessary, preferences, analytics or advertising")
-    duration: Duration | Literal["session"] = Field(description="How long it stays on the device: 'session' (until the browser closes) or a time, e.g. '2 years'")
+    duration: Duration | Literal["session"] = Field(
+        description="How long it stays on the device: 'session' (until the browser closes) or a time, e.g. '2 years'"
+    )
     consent: Flag | None = Field(None, description="Set only after people agree to it; unknown until set")
 
 
 class Signals(Model):
     """Browser privacy signals and whether they are honoured."""
 
-    do_not_track: Flag | None = Field(None, description="Do Not Track signals are honoured; unknown until set, and nothing is said until then")
-    global_privacy_control: Flag | None = Field(None, description="Global Privacy Control signals are honoured as an opt-out; unknown until set")
+    do_not_track: Flag | None = Field(
+        None, description="Do Not Track signals are honoured; unknown until set, and nothing is said until then"
+    )
+    global_privacy_control: Flag | None = Field(
+        None, description="Global Privacy Control signals are honoured as an opt-out; unknown until set"
+    )
 
 
 class Theme(Model):
@@ -687,17 +837,21 @@ class Theme(Model):
 
     display_name: Text | None = Field(None, description="Name in the page header, if not organisation.display_name")
     logo: Text | None = Field(None, description="Image file in the tenant folder, e.g. logo.svg")
-    accent: Colour | None = Field(None, description="Colour of links and rules, #rrggbb; must reach 4.5:1 contrast on white")
+    accent: Colour | None = Field(
+        None, description="Colour of links and rules, #rrggbb; must reach 4.5:1 contrast on white"
+    )
 
     @model_validator(mode="after")
-    def _readable(self) -> "Theme":
+    def _readable(self) -> Theme:
         # The accent colours links on a white page: below 4.5:1 people with low vision cannot read them (WCAG 1.4.3).
         if self.accent and contrast(self.accent, "#ffffff") < 4.5:
             darker = self.accent
             while contrast(darker, "#ffffff") < 4.5:
-                darker = "#" + "".join(f"{int(int(darker[i:i + 2], 16) * 0.9):02x}" for i in (1, 3, 5))
-            raise ValueError(f"accent {self.accent} has contrast {contrast(self.accent, '#ffffff'):.1f}:1 on white, "
-                             f"below the 4.5:1 that text needs; a darker shade such as {darker} reads well")
+                darker = "#" + "".join(f"{int(int(darker[i : i + 2], 16) * 0.9):02x}" for i in (1, 3, 5))
+            raise ValueError(
+                f"accent {self.accent} has contrast {contrast(self.accent, '#ffffff'):.1f}:1 on white, "
+                f"below the 4.5:1 that text needs; a darker shade such as {darker} reads well"
+            )
         return self
 
 
@@ -705,7 +859,7 @@ def contrast(a: str, b: str) -> float:
     """WCAG 2 contrast ratio of two #rrggbb colours."""
 
     def luminance(colour: str) -> float:
-        channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
         linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
         return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
 
@@ -730,8 +884,13 @@ class Note(Model):
     """Free statements a notice carries that are facts, not clause text."""
 
     id: Id
-    clause: Id = Field(description="The clause id the statement belongs to; it is shown in that clause, after its own text and before its sub-headings")
-    document: Id | None = Field(None, description="The document of that clause, when several documents have a clause with this id; otherwise every document with the clause shows it")
+    clause: Id = Field(
+        description="The clause id the statement belongs to; it is shown in that clause, after its own text and before its sub-headings"
+    )
+    document: Id | None = Field(
+        None,
+        description="The document of that clause, when several documents have a clause with this id; otherwise every document with the clause shows it",
+    )
     text: Text
 
 
@@ -740,8 +899,12 @@ class Tenant(Model):
 
     organisation: Organisation = Field(description="The legal entity (controller or processor) and how to reach it")
     dpo: Person | None = Field(None, description="Data protection officer, when one is appointed")
-    grievance_officer: Person | None = Field(None, description="Grievance officer (India) or the person who answers privacy questions")
-    representative: Person | None = Field(None, description="EU or UK representative of an organisation established elsewhere")
+    grievance_officer: Person | None = Field(
+        None, description="Grievance officer (India) or the person who answers privacy questions"
+    )
+    representative: Person | None = Field(
+        None, description="EU or UK representative of an organisation established elsewhere"
+    )
     contacts: list[Contact] = Field([], description="Other contact points shown in the contact clause")
     supervisory_authority: Authority | None = Field(None, description="The regulator people can complain to")
     products: list[Product] = Field([], description="Products and services the documents cover")
@@ -750,7 +913,9 @@ class Tenant(Model):
     sources: list[Source] = Field([], description="Where data comes from, when not only from the person")
     purposes: NonEmpty[Purpose] = Field(description="Why data is used, with the data used and the lawful basis")
     marketing: Marketing | None = Field(None, description="Direct marketing: basis and how to opt out")
-    recipients: list[Recipient] = Field([], description="Who receives data: processors, clients, authorities, acquirers")
+    recipients: list[Recipient] = Field(
+        [], description="Who receives data: processors, clients, authorities, acquirers"
+    )
     transfers: list[Transfer] = Field([], description="Transfers to other countries and their safeguards")
     sharing: Sharing = Field(Sharing(), description="Whether data is sold, rented or shared for advertising")
     retention: Retention | None = Field(None, description="How long data is kept, including backups")
@@ -764,20 +929,33 @@ class Tenant(Model):
     cookies: Text | None = Field(None, description="What the policy says about cookies")
     trackers: list[Tracker] = Field([], description="Cookies and similar trackers, each listed in the cookie policy")
     cookie_choices: Text | None = Field(None, description="How people accept, refuse or change their cookie choices")
-    signals: Signals = Field(Signals(), description="Whether Do Not Track and Global Privacy Control signals are honoured")
-    not_collected: list[NotCollectedId] = Field([], description="Kinds of data the organisation states it does not collect")
-    law_enforcement: LawEnforcement | None = Field(None, description="How requests for data from the police and other authorities are handled")
-    authorities_where_you_live: AuthoritiesWhereYouLive | None = Field(None, description="For many countries: people may complain to the regulator where they live, listed officially here")
+    signals: Signals = Field(
+        Signals(), description="Whether Do Not Track and Global Privacy Control signals are honoured"
+    )
+    not_collected: list[NotCollectedId] = Field(
+        [], description="Kinds of data the organisation states it does not collect"
+    )
+    law_enforcement: LawEnforcement | None = Field(
+        None, description="How requests for data from the police and other authorities are handled"
+    )
+    authorities_where_you_live: AuthoritiesWhereYouLive | None = Field(
+        None,
+        description="For many countries: people may complain to the regulator where they live, listed officially here",
+    )
     changes: Changes = Field(Changes(), description="How people are told about changes to the documents")
     notes: list[Note] = Field([], description="Statements of fact with no dedicated key, shown in the clause they name")
     documents: NonEmpty[Document] = Field(description="The documents this tenant publishes, by library folder id")
-    jurisdictions: list[Jurisdiction] = Field([], description="Laws the notices must satisfy; `policygen check` tests against them")
-    locale: Annotated[str, AfterValidator(_check_locale)] = Field("en", description="Language and region of the documents, e.g. en-GB; sets date formats")
+    jurisdictions: list[Jurisdiction] = Field(
+        [], description="Laws the notices must satisfy; `policygen check` tests against them"
+    )
+    locale: Annotated[str, AfterValidator(_check_locale)] = Field(
+        "en", description="Language and region of the documents, e.g. en-GB; sets date formats"
+    )
     dates: Dates = Field(description="Effective and last-updated dates of the working (unreleased) text")
     theme: Theme = Field(Theme(), description="Branding of the tenant's pages")
 
     @model_validator(mode="after")
-    def _references(self) -> "Tenant":
+    def _references(self) -> Tenant:
         problems: list[Reference] = []
         _unique(problems, ("data_categories",), [c.id for c in self.data_categories])
         _unique(problems, ("purposes",), [p.id for p in self.purposes])
@@ -798,22 +976,24 @@ class Tenant(Model):
                     problems.append(_unknown(("apps", i, "data", j), d, cats, "data_categories"))
         for i, c in enumerate(self.data_categories):
             if c.retention and c.retention not in periods:
-                problems.append(_unknown(("data_categories", i, "retention"), c.retention, periods, "retention.periods"))
+                problems.append(
+                    _unknown(("data_categories", i, "retention"), c.retention, periods, "retention.periods")
+                )
         if self.deletion:
             for j, t in enumerate(self.deletion.timelines):
                 if t not in periods:
                     problems.append(_unknown(("deletion", "timelines", j), t, periods, "retention.periods"))
         purposes = {p.id for p in self.purposes}
         for i, r in enumerate(self.recipients):
-            for j, p in enumerate(r.purposes):
-                if p not in purposes:
-                    problems.append(_unknown(("recipients", i, "purposes", j), p, purposes, "purposes"))
+            for j, purpose in enumerate(r.purposes):
+                if purpose not in purposes:
+                    problems.append(_unknown(("recipients", i, "purposes", j), purpose, purposes, "purposes"))
         problems += _role_problems(self)
         recipients = {r.id for r in self.recipients}
-        for i, t in enumerate(self.transfers):
-            for j, r in enumerate(t.recipients):
-                if r not in recipients:
-                    problems.append(_unknown(("transfers", i, "recipients", j), r, recipients, "recipients"))
+        for i, transfer in enumerate(self.transfers):
+            for j, recipient in enumerate(transfer.recipients):
+                if recipient not in recipients:
+                    problems.append(_unknown(("transfers", i, "recipients", j), recipient, recipients, "recipients"))
         self._new_fact_references(problems)
         if problems:
             raise ReferenceProblems(problems)
@@ -831,21 +1011,32 @@ class Tenant(Model):
         for i, m in enumerate(self.security.scoped_measures if self.security else []):
             for j, s in enumerate(m.applies_to):
                 if s not in scopes:
-                    problems.append(_unknown(("security", "scoped_measures", i, "applies_to", j), s, scopes, "products or apps"))
+                    problems.append(
+                        _unknown(("security", "scoped_measures", i, "applies_to", j), s, scopes, "products or apps")
+                    )
         for i, a in enumerate(self.apps):
             for j, perm in enumerate(a.permissions):
                 for k, platform in enumerate(perm.platforms):
                     if a.platforms and platform not in a.platforms:
-                        problems.append(Reference(("apps", i, "permissions", j, "platforms", k),
-                                                  f"the app does not ship on {platform}",
-                                                  expected=f"a platform of the app: {', '.join(a.platforms)}",
-                                                  suggestion=f"add {platform} to the app's platforms, or remove it here"))
+                        problems.append(
+                            Reference(
+                                ("apps", i, "permissions", j, "platforms", k),
+                                f"the app does not ship on {platform}",
+                                expected=f"a platform of the app: {', '.join(a.platforms)}",
+                                suggestion=f"add {platform} to the app's platforms, or remove it here",
+                            )
+                        )
         if "sensitive_data" in self.not_collected:
             for i, c in enumerate(self.data_categories):
                 if c.sensitive:
-                    problems.append(Reference(("data_categories", i, "sensitive"), "this category is sensitive, but not_collected says no sensitive data is collected",
-                                              expected="a sensitive category, or sensitive_data in not_collected, not both",
-                                              suggestion="state what the organisation says: drop 'sensitive: true' here or sensitive_data from not_collected"))
+                    problems.append(
+                        Reference(
+                            ("data_categories", i, "sensitive"),
+                            "this category is sensitive, but not_collected says no sensitive data is collected",
+                            expected="a sensitive category, or sensitive_data in not_collected, not both",
+                            suggestion="state what the organisation says: drop 'sensitive: true' here or sensitive_data from not_collected",
+                        )
+                    )
 
     # Lookups the clause templates use.
     def category(self, cid: str) -> DataCategory:
@@ -866,7 +1057,9 @@ class Tenant(Model):
 
     def tracker_groups(self) -> list[tuple[str, list[Tracker]]]:
         """The trackers by category, in the guidance's order, with the category's name; empty categories left out."""
-        groups = [(TRACKER_CATEGORY_NAMES[c], [t for t in self.trackers if t.category == c]) for c in TRACKER_CATEGORY_NAMES]
+        groups = [
+            (TRACKER_CATEGORY_NAMES[c], [t for t in self.trackers if t.category == c]) for c in TRACKER_CATEGORY_NAMES
+        ]
         return [(name, trackers) for name, trackers in groups if trackers]
 
     def publishes(self, doc_id: str) -> bool:
@@ -902,10 +1095,14 @@ class ReferenceProblems(ValueError):
 
 
 # organisation.role against a role stated per category or purpose: which part-roles each allows.
-_ROLES_ALLOWED = {"controller": {"controller"}, "processor": {"processor"}, "controller_and_processor": {"controller", "processor"}}
+_ROLES_ALLOWED = {
+    "controller": {"controller"},
+    "processor": {"processor"},
+    "controller_and_processor": {"controller", "processor"},
+}
 
 
-def _role_problems(tenant: "Tenant") -> list[Reference]:
+def _role_problems(tenant: Tenant) -> list[Reference]:
     """A processor role names whom the data is processed for, and agrees with the organisation's own role."""
     problems: list[Reference] = []
     org_role = tenant.organisation.role
@@ -916,13 +1113,23 @@ def _role_problems(tenant: "Tenant") -> list[Reference]:
     ]
     for where, role, named, key in stated:
         if role not in allowed:
-            problems.append(Reference((*where, "role"), f"role '{role}' contradicts organisation.role '{org_role}'",
-                                      expected=f"role: {' or '.join(sorted(allowed))}, as organisation.role says",
-                                      suggestion="set organisation.role to controller_and_processor when the organisation is both"))
+            problems.append(
+                Reference(
+                    (*where, "role"),
+                    f"role '{role}' contradicts organisation.role '{org_role}'",
+                    expected=f"role: {' or '.join(sorted(allowed))}, as organisation.role says",
+                    suggestion="set organisation.role to controller_and_processor when the organisation is both",
+                )
+            )
         if role == "processor" and not named:
-            problems.append(Reference((*where, "role"), "role 'processor' does not name the organisation it acts for",
-                                      expected=f"{key}: the organisation (the controller) that decides how it is used",
-                                      suggestion=f"add '{key}:', e.g. {key}: The school that uses our service"))
+            problems.append(
+                Reference(
+                    (*where, "role"),
+                    "role 'processor' does not name the organisation it acts for",
+                    expected=f"{key}: the organisation (the controller) that decides how it is used",
+                    suggestion=f"add '{key}:', e.g. {key}: The school that uses our service",
+                )
+            )
     return problems
 
 
@@ -930,16 +1137,24 @@ def _unique(problems: list[Reference], where: KeyPath, ids: list[str]) -> None:
     seen: set[str] = set()
     for i, value in enumerate(ids):
         if value in seen:
-            problems.append(Reference((*where, i, "id"), f"id '{value}' is used twice",
-                                      expected=f"each id once in {format_path(where)}",
-                                      suggestion="merge the two entries or give one a new id"))
+            problems.append(
+                Reference(
+                    (*where, i, "id"),
+                    f"id '{value}' is used twice",
+                    expected=f"each id once in {format_path(where)}",
+                    suggestion="merge the two entries or give one a new id",
+                )
+            )
         seen.add(value)
 
 
 def _unknown(where: KeyPath, value: str, known: Any, listed_in: str) -> Reference:
-    return Reference(where, f"'{value}' is not a known id",
-                     expected=f"an id from {listed_in}: {', '.join(sorted(known)) or 'none yet'}",
-                     suggestion=did_you_mean(value, sorted(known)))
+    return Reference(
+        where,
+        f"'{value}' is not a known id",
+        expected=f"an id from {listed_in}: {', '.join(sorted(known)) or 'none yet'}",
+        suggestion=did_you_mean(value, sorted(known)),
+    )
 
 
 # --- loading ---------------------------------------------------------------------------------------
@@ -957,11 +1172,26 @@ def read_tenant(file: Path) -> tuple[Tenant, Located]:
     """The validated facts and where each key stands in the file."""
     located = load_fast(file, keep_going=True)
     if located.data is None:
-        raise InputError([Problem("file is empty", file=file, expected="the tenant's facts as a YAML mapping",
-                                  suggestion="start from `policygen new-tenant SLUG` or a tenant in tenants/")])
+        raise InputError(
+            [
+                Problem(
+                    "file is empty",
+                    file=file,
+                    expected="the tenant's facts as a YAML mapping",
+                    suggestion="start from `policygen new-tenant SLUG` or a tenant in tenants/",
+                )
+            ]
+        )
     if not isinstance(located.data, dict):
-        raise InputError([located.problem((), "top level must be a mapping of fact names to values",
-                                          expected="a YAML mapping such as 'organisation: ...'")])
+        raise InputError(
+            [
+                located.problem(
+                    (),
+                    "top level must be a mapping of fact names to values",
+                    expected="a YAML mapping such as 'organisation: ...'",
+                )
+            ]
+        )
     try:
         tenant = Tenant.model_validate(located.data)
     except ValidationError as exc:
@@ -993,7 +1223,9 @@ def problems_from_validation(exc: ValidationError, located: Located, model: type
         cause = ctx.get("error")
         if isinstance(cause, ReferenceProblems):
             for ref in cause.problems:
-                problem = located.problem((*path, *ref.path), ref.message, expected=ref.expected, suggestion=ref.suggestion)
+                problem = located.problem(
+                    (*path, *ref.path), ref.message, expected=ref.expected, suggestion=ref.suggestion
+                )
                 out.append(problem)
             continue
         suggestion = None
@@ -1022,8 +1254,10 @@ def problems_from_validation(exc: ValidationError, located: Located, model: type
                 msg = f"{shown} is too long a number"  # longer than any count or age; Python refuses 4,300+ digits
                 suggestion = "check the value: a count, an age or a number of days has a few digits"
             elif isinstance(unclear, UnclearNumber):
-                suggestion = ("YAML reads a leading 0 as octal (017 is 15) and 0x1f, 1_000 or 1:30 as numbers: "
-                              "write plain decimal digits, or put text in quotes")
+                suggestion = (
+                    "YAML reads a leading 0 as octal (017 is 15) and 0x1f, 1_000 or 1:30 as numbers: "
+                    "write plain decimal digits, or put text in quotes"
+                )
             if kind in {"model_type", "dict_type", "model_attributes_type"}:
                 keys = _fields_at(model, path)
                 expected = f"a mapping of keys ({', '.join(keys)})" if keys else expected
@@ -1036,7 +1270,7 @@ def problems_from_validation(exc: ValidationError, located: Located, model: type
         elif kind == "string_pattern_mismatch":
             msg = f"{shown} does not have the required form"
             expected = f"text matching {ctx.get('pattern')}"
-        elif kind.endswith("_type") or kind.endswith("_parsing"):
+        elif kind.endswith(("_type", "_parsing")):
             expected = kind.removesuffix("_type").removesuffix("_parsing").replace("_", " ")
         if suggestion is None and kind in _HINTS:
             suggestion = _HINTS[kind][isinstance(err.get("input"), bool)]

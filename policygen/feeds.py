@@ -93,10 +93,21 @@ def _urn(base_url: str | None, *parts: str) -> str:
 # --- per-version JSON --------------------------------------------------------------------
 
 
-def version_data(snap: Snapshot, organisation: str, paths: VersionPaths, base_url: str | None,
-                 replaced_by: Snapshot | None, snapshot_file: str | None) -> dict[str, Any]:
-    site_paths = {"page": paths.page, "stable": paths.stable, "history": paths.history, "feed": paths.feed,
-                  "json": paths.json}
+def version_data(
+    snap: Snapshot,
+    organisation: str,
+    paths: VersionPaths,
+    base_url: str | None,
+    replaced_by: Snapshot | None,
+    snapshot_file: str | None,
+) -> dict[str, Any]:
+    site_paths = {
+        "page": paths.page,
+        "stable": paths.stable,
+        "history": paths.history,
+        "feed": paths.feed,
+        "json": paths.json,
+    }
     return {
         "tenant": snap.tenant,
         "organisation": organisation,
@@ -105,8 +116,9 @@ def version_data(snap: Snapshot, organisation: str, paths: VersionPaths, base_ur
         "version": snap.version,
         "effective": snap.effective.isoformat(),
         "released": snap.released.isoformat(),
-        "replaced_by": None if replaced_by is None else {"version": replaced_by.version,
-                                                          "effective": replaced_by.effective.isoformat()},
+        "replaced_by": None
+        if replaced_by is None
+        else {"version": replaced_by.version, "effective": replaced_by.effective.isoformat()},
         "sha256": snap.hash,
         "previous_sha256": snap.previous,
         "snapshot": snapshot_file,
@@ -122,15 +134,31 @@ def version_data(snap: Snapshot, organisation: str, paths: VersionPaths, base_ur
 
 def version_json(data: dict[str, Any]) -> Output:
     body = (json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n").encode()
-    return Output(data["paths"]["json"], "data", body, tenant=data["tenant"], document=data["document"],
-                  version=str(data["version"]), effective=dt.date.fromisoformat(data["effective"]))
+    return Output(
+        data["paths"]["json"],
+        "data",
+        body,
+        tenant=data["tenant"],
+        document=data["document"],
+        version=str(data["version"]),
+        effective=dt.date.fromisoformat(data["effective"]),
+    )
 
 
 def entry_of(data: dict[str, Any]) -> FeedEntry:
     """The feed entry of a version, from its version.json data."""
-    return FeedEntry(data["tenant"], data["organisation"], data["document"], data["title"], data["version"],
-                     dt.date.fromisoformat(data["effective"]), dt.date.fromisoformat(data["released"]),
-                     data["paths"]["page"], data.get("summary"), data.get("tier"))
+    return FeedEntry(
+        data["tenant"],
+        data["organisation"],
+        data["document"],
+        data["title"],
+        data["version"],
+        dt.date.fromisoformat(data["effective"]),
+        dt.date.fromisoformat(data["released"]),
+        data["paths"]["page"],
+        data.get("summary"),
+        data.get("tier"),
+    )
 
 
 def entries_in(outputs: list[Output]) -> list[FeedEntry]:
@@ -150,8 +178,13 @@ class FeedInfo:
     fallback_updated: dt.date  # <updated> of a feed with no entries yet
 
 
-def atom(info: FeedInfo, entries: list[FeedEntry], base_url: str | None, tenant: str | None = None,
-         document: str | None = None) -> Output:
+def atom(
+    info: FeedInfo,
+    entries: list[FeedEntry],
+    base_url: str | None,
+    tenant: str | None = None,
+    document: str | None = None,
+) -> Output:
     ET.register_namespace("", ATOM)
 
     def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
@@ -181,8 +214,10 @@ def atom(info: FeedInfo, entries: list[FeedEntry], base_url: str | None, tenant:
         sub(entry, "link", rel="alternate", type="text/html", href=href(e.page, info.path, base_url))
         if e.tier:
             sub(entry, "category", term=e.tier, label=f"{e.tier} change")
-        summary = e.summary or (f"Version {e.version} of the {e.title} of {e.organisation}, released "
-                                f"{e.released.isoformat()}, takes effect on {e.effective.isoformat()}.")
+        summary = e.summary or (
+            f"Version {e.version} of the {e.title} of {e.organisation}, released "
+            f"{e.released.isoformat()}, takes effect on {e.effective.isoformat()}."
+        )
         sub(entry, "summary", summary, type="text")
     ET.indent(feed)
     data = ET.tostring(feed, encoding="utf-8", xml_declaration=True) + b"\n"
@@ -198,8 +233,10 @@ def sitemap(outputs: list[Output], base_url: str | None) -> Output | None:
         return None
     ET.register_namespace("", SITEMAP)
     urlset = ET.Element(f"{{{SITEMAP}}}urlset")
-    pages = sorted((o for o in outputs if o.kind in PUBLIC_KINDS and o.path.endswith(".html")
-                    and o.version != "draft"), key=lambda o: o.path)
+    pages = sorted(
+        (o for o in outputs if o.kind in PUBLIC_KINDS and o.path.endswith(".html") and o.version != "draft"),
+        key=lambda o: o.path,
+    )
     for page in pages:
         url = ET.SubElement(urlset, f"{{{SITEMAP}}}url")
         ET.SubElement(url, f"{{{SITEMAP}}}loc").text = absolute(base_url, page.path)

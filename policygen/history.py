@@ -25,9 +25,10 @@ import re
 import shutil
 import stat
 import subprocess
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -69,34 +70,52 @@ def record_json(record: TenantRecord) -> dict[str, list[dict[str, Any]]]:
 
 def _restore_hint(file: Path, root: Path) -> str:
     where = file.relative_to(root).as_posix() if file.is_relative_to(root) else file.as_posix()
-    return (f"released versions are never edited or removed: restore it (git checkout -- {where}); "
-            "to change the policy, edit the facts or clauses and release a new version")
+    return (
+        f"released versions are never edited or removed: restore it (git checkout -- {where}); "
+        "to change the policy, edit the facts or clauses and release a new version"
+    )
 
 
-def compare_with_build(folder: Path, now: Iterable[RecordedVersion], before: Iterable[RecordedVersion],
-                       manifest: Path, root: Path) -> list[Problem]:
+def compare_with_build(
+    folder: Path, now: Iterable[RecordedVersion], before: Iterable[RecordedVersion], manifest: Path, root: Path
+) -> list[Problem]:
     """Every version the previous build published (*before*) must still be in *folder*, unchanged."""
     present = {v.version: v for v in now}
     problems: list[Problem] = []
     for old in before:
         new = present.get(old.version)
         file = folder / (new or old).file_name()
-        hint = _restore_hint(folder / old.file_name(), root) + (
-            f"; if you switched to a branch or commit older than this version, build into another folder "
-            f"(--out) or delete {manifest.parent.name}/") if new is None else _restore_hint(file, root)
+        hint = (
+            _restore_hint(folder / old.file_name(), root)
+            + (
+                f"; if you switched to a branch or commit older than this version, build into another folder "
+                f"(--out) or delete {manifest.parent.name}/"
+            )
+            if new is None
+            else _restore_hint(file, root)
+        )
         if new is None:
-            problems.append(Problem(
-                f"version {old.version} (effective {old.effective}) was published by the previous build and is "
-                f"gone", file=file,
-                expected=f"every version listed in {manifest.parent.name}/manifest.json: history is append-only",
-                suggestion=hint))
+            problems.append(
+                Problem(
+                    f"version {old.version} (effective {old.effective}) was published by the previous build and is "
+                    f"gone",
+                    file=file,
+                    expected=f"every version listed in {manifest.parent.name}/manifest.json: history is append-only",
+                    suggestion=hint,
+                )
+            )
         elif new != old:
             changed = [f"effective date {old.effective} -> {new.effective}"] if new.effective != old.effective else []
             changed.append(f"hash {old.hash[:12]}... -> {new.hash[:12]}...")
-            problems.append(Problem(
-                f"version {old.version} is not the version the previous build published ({', '.join(changed)})",
-                file=file, key_path="hash", expected="released versions stay as they were published",
-                suggestion=hint))
+            problems.append(
+                Problem(
+                    f"version {old.version} is not the version the previous build published ({', '.join(changed)})",
+                    file=file,
+                    key_path="hash",
+                    expected="released versions stay as they were published",
+                    suggestion=hint,
+                )
+            )
     return problems
 
 
@@ -122,8 +141,9 @@ def _git(root: Path, *args: str, stdin: bytes | None = None) -> bytes | None:
         return None
     env = {**os.environ, "LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0"}
     try:
-        done = subprocess.run([git, "-C", str(root), *args], input=stdin, capture_output=True, env=env,
-                              timeout=GIT_TIMEOUT, check=False)
+        done = subprocess.run(
+            [git, "-C", str(root), *args], input=stdin, capture_output=True, env=env, timeout=GIT_TIMEOUT, check=False
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     return done.stdout if done.returncode == 0 else None
@@ -165,18 +185,26 @@ def compare_with_commit(committed: Committed, slug: str, documents: Iterable[str
                     continue  # a link or a folder: reported by the releases folder checks
                 data = file.read_bytes()
             except OSError:
-                problems.append(Problem(
-                    "this released version is committed in git (HEAD) but missing from the working tree",
-                    file=file, expected="released versions are never removed: history is append-only",
-                    suggestion=_restore_hint(file, committed.root)))
+                problems.append(
+                    Problem(
+                        "this released version is committed in git (HEAD) but missing from the working tree",
+                        file=file,
+                        expected="released versions are never removed: history is append-only",
+                        suggestion=_restore_hint(file, committed.root),
+                    )
+                )
                 continue
             if blob_id(data, blob) != blob:
                 what = _what_changed(committed.root, blob, data)
                 if what is not None:
-                    problems.append(Problem(
-                        f"this released version differs from the one committed in git (HEAD): {what}",
-                        file=file, expected="released versions stay as they were committed",
-                        suggestion=_restore_hint(file, committed.root)))
+                    problems.append(
+                        Problem(
+                            f"this released version differs from the one committed in git (HEAD): {what}",
+                            file=file,
+                            expected="released versions stay as they were committed",
+                            suggestion=_restore_hint(file, committed.root),
+                        )
+                    )
     return problems
 
 

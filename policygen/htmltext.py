@@ -11,19 +11,47 @@ which breaks lines inside list items and cells where this one keeps one block.)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from typing import Literal, Protocol, Sequence
+from typing import Literal, Protocol
 
 BlockKind = Literal["heading", "paragraph", "item", "row", "term", "definition", "code", "text"]
 
 _KINDS: dict[str, BlockKind] = {
-    "p": "paragraph", "li": "item", "tr": "row", "dt": "term", "dd": "definition", "pre": "code",
+    "p": "paragraph",
+    "li": "item",
+    "tr": "row",
+    "dt": "term",
+    "dd": "definition",
+    "pre": "code",
     **{f"h{n}": "heading" for n in range(1, 7)},
 }
 # Tags that end one block and start another; text directly inside them is a block of kind "text".
-_CONTAINERS = {"div", "section", "article", "nav", "header", "footer", "main", "aside", "table", "thead", "tbody",
-               "tfoot", "ul", "ol", "dl", "blockquote", "details", "summary", "caption", "figure", "body", "html"}
+_CONTAINERS = {
+    "div",
+    "section",
+    "article",
+    "nav",
+    "header",
+    "footer",
+    "main",
+    "aside",
+    "table",
+    "thead",
+    "tbody",
+    "tfoot",
+    "ul",
+    "ol",
+    "dl",
+    "blockquote",
+    "details",
+    "summary",
+    "caption",
+    "figure",
+    "body",
+    "html",
+}
 _CELLS = {"td", "th"}
 _LABELS = {"strong", "b"}
 _SKIPPED = {"script", "style", "template", "title", "head"}
@@ -85,7 +113,7 @@ class _Reader(HTMLParser):
             after = None
             if label is not None:
                 first = next((t for t in (" ".join(r.split()) for r in raw) if t), "")
-                after = first[len(label):].strip() if first.startswith(label) else None
+                after = first[len(label) :].strip() if first.startswith(label) else None
             self.blocks.append(Block(block.kind, parts, block.level, lines, label or None, after))
         block.parts = [[]]
         block.label, block.label_done, block.label_closed = None, None, False

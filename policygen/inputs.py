@@ -39,11 +39,17 @@ def read_bytes(file: Path, limit: int = MAX_BYTES) -> bytes:
         info = os.fstat(fd)  # of what was opened, so a swapped name cannot slip past
         if not stat.S_ISREG(info.st_mode):
             kind = next((name for test, name in _KINDS if test(info.st_mode)), "not a regular file")
-            raise InputError([Problem(
-                f"{kind}, not a regular file" + (" (reached through a symbolic link)" if file.is_symlink() else ""),
-                file=file, expected="a regular file",
-                suggestion="policygen reads only regular files; replace it with the file's contents",
-            )])
+            raise InputError(
+                [
+                    Problem(
+                        f"{kind}, not a regular file"
+                        + (" (reached through a symbolic link)" if file.is_symlink() else ""),
+                        file=file,
+                        expected="a regular file",
+                        suggestion="policygen reads only regular files; replace it with the file's contents",
+                    )
+                ]
+            )
         if info.st_size > limit:
             raise InputError([_too_large(file, info.st_size, limit)])
         with os.fdopen(os.dup(fd), "rb") as handle:
@@ -65,23 +71,37 @@ def read_text(file: Path, limit: int = MAX_BYTES) -> str:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise InputError([Problem(
-            f"byte 0x{raw[exc.start]:02x} is not valid UTF-8", file=file, line=line, column=col,
-            expected="UTF-8 text", suggestion="re-save the file as UTF-8",
-        )]) from None
+        raise InputError(
+            [
+                Problem(
+                    f"byte 0x{raw[exc.start]:02x} is not valid UTF-8",
+                    file=file,
+                    line=line,
+                    column=col,
+                    expected="UTF-8 text",
+                    suggestion="re-save the file as UTF-8",
+                )
+            ]
+        ) from None
 
 
 def _missing(file: Path) -> Problem:
     if file.is_symlink():
-        return Problem(f"symbolic link to '{os.readlink(file)}', which does not exist", file=file,
-                       expected="a regular file", suggestion="remove the link or put the file in its place")
+        return Problem(
+            f"symbolic link to '{os.readlink(file)}', which does not exist",
+            file=file,
+            expected="a regular file",
+            suggestion="remove the link or put the file in its place",
+        )
     return Problem("file not found", file=file, expected="a regular file")
 
 
 def _too_large(file: Path, size: int, limit: int) -> Problem:
     return Problem(
         f"file is {size} bytes, larger than the {limit} bytes policygen reads",
-        file=file, expected=f"a file under {limit // (1024 * 1024)} MiB" if limit % (1024 * 1024) == 0
+        file=file,
+        expected=f"a file under {limit // (1024 * 1024)} MiB"
+        if limit % (1024 * 1024) == 0
         else f"a file of at most {limit} bytes",
         suggestion="split it or remove pasted binary data",
     )
@@ -126,9 +146,14 @@ def ensure_inside(root: Path, path: Path, what: str) -> None:
     """
     link = link_out(root, path)
     if link is not None:
-        raise InputError([Problem(
-            f"{what} is reached through a symbolic link out of the project; "
-            "policygen reads and writes only inside the project",
-            file=link, expected="a real file or folder inside the project",
-            suggestion="replace the link with a copy of what it points to",
-        )])
+        raise InputError(
+            [
+                Problem(
+                    f"{what} is reached through a symbolic link out of the project; "
+                    "policygen reads and writes only inside the project",
+                    file=link,
+                    expected="a real file or folder inside the project",
+                    suggestion="replace the link with a copy of what it points to",
+                )
+            ]
+        )

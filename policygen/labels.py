@@ -30,16 +30,16 @@ import csv
 import io
 import json
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal, Mapping, Sequence
+from typing import Any, Literal
 
 from .errors import InputError, Problem
 from .facts import App, DataCategory, Purpose, Tenant
 from .htmltext import DocumentLike, blocks
 from .stores import vocabulary
 from .yamlfile import Located, format_path
-
 
 # --- the answers -------------------------------------------------------------------------------------
 
@@ -106,8 +106,12 @@ class AppLabels:
             "deletion": {"request": self.deletion_request, "method": self.deletion_method, "url": self.deletion_url},
             "data_types": [
                 {
-                    "id": t.id, "label": t.label, "collected": t.collected, "shared": t.shared,
-                    "ephemeral": t.ephemeral, "required": t.required,
+                    "id": t.id,
+                    "label": t.label,
+                    "collected": t.collected,
+                    "shared": t.shared,
+                    "ephemeral": t.ephemeral,
+                    "required": t.required,
                     "purposes": [vocab.play_purposes[p] for p in t.purposes],
                     "sharing_purposes": [vocab.play_purposes[p] for p in t.sharing_purposes],
                     "from": list(t.categories),
@@ -122,14 +126,34 @@ class AppLabels:
         """The Play Console's Data safety import file: one row per question and response."""
         vocab = vocabulary()
         rows: list[list[str]] = [
-            ["Question ID (machine readable)", "Response ID (machine readable)", "Response value",
-             "Answer requirement", "Human-friendly question label"],
-            ["PSL_DATA_COLLECTION_COLLECTS_PERSONAL_DATA", "", _bool(bool(self.play)), "REQUIRED",
-             "Does your app collect or share any of the required user data types?"],
-            ["PSL_DATA_COLLECTION_ENCRYPTED_IN_TRANSIT", "", _bool(self.encrypted_in_transit), "MAYBE_REQUIRED",
-             "Is all of the user data collected by your app encrypted in transit?"],
-            ["PSL_DATA_COLLECTION_USER_REQUEST_DELETE", "", _bool(self.deletion_request), "MAYBE_REQUIRED",
-             "Do you provide a way for users to request that their data is deleted?"],
+            [
+                "Question ID (machine readable)",
+                "Response ID (machine readable)",
+                "Response value",
+                "Answer requirement",
+                "Human-friendly question label",
+            ],
+            [
+                "PSL_DATA_COLLECTION_COLLECTS_PERSONAL_DATA",
+                "",
+                _bool(bool(self.play)),
+                "REQUIRED",
+                "Does your app collect or share any of the required user data types?",
+            ],
+            [
+                "PSL_DATA_COLLECTION_ENCRYPTED_IN_TRANSIT",
+                "",
+                _bool(self.encrypted_in_transit),
+                "MAYBE_REQUIRED",
+                "Is all of the user data collected by your app encrypted in transit?",
+            ],
+            [
+                "PSL_DATA_COLLECTION_USER_REQUEST_DELETE",
+                "",
+                _bool(self.deletion_request),
+                "MAYBE_REQUIRED",
+                "Do you provide a way for users to request that their data is deleted?",
+            ],
         ]
         used = {t.id: t for t in self.play}
         for type_id, (group, label) in vocab.play_types.items():
@@ -141,23 +165,62 @@ class AppLabels:
             base = f"PSL_DATA_USAGE_RESPONSES:{type_id}"
             short = label.split(" / ")[-1]
             rows += [
-                [f"{base}:PSL_DATA_USAGE_COLLECTION_AND_SHARING", "PSL_DATA_USAGE_ONLY_COLLECTED",
-                 "true" if t.collected else "", "MULTIPLE_CHOICE", f"{short} / Collected"],
-                [f"{base}:PSL_DATA_USAGE_COLLECTION_AND_SHARING", "PSL_DATA_USAGE_ONLY_SHARED",
-                 "true" if t.shared else "", "MULTIPLE_CHOICE", f"{short} / Shared"],
-                [f"{base}:PSL_DATA_USAGE_EPHEMERAL", "", _bool(t.ephemeral), "MAYBE_REQUIRED",
-                 f"{short} / Processed ephemerally?"],
-                [f"{base}:DATA_USAGE_USER_CONTROL", "PSL_DATA_USAGE_USER_CONTROL_OPTIONAL",
-                 "" if t.required else "true", "SINGLE_CHOICE", f"{short} / Users can choose whether this is collected"],
-                [f"{base}:DATA_USAGE_USER_CONTROL", "PSL_DATA_USAGE_USER_CONTROL_REQUIRED",
-                 "true" if t.required else "", "SINGLE_CHOICE", f"{short} / Data collection is required"],
+                [
+                    f"{base}:PSL_DATA_USAGE_COLLECTION_AND_SHARING",
+                    "PSL_DATA_USAGE_ONLY_COLLECTED",
+                    "true" if t.collected else "",
+                    "MULTIPLE_CHOICE",
+                    f"{short} / Collected",
+                ],
+                [
+                    f"{base}:PSL_DATA_USAGE_COLLECTION_AND_SHARING",
+                    "PSL_DATA_USAGE_ONLY_SHARED",
+                    "true" if t.shared else "",
+                    "MULTIPLE_CHOICE",
+                    f"{short} / Shared",
+                ],
+                [
+                    f"{base}:PSL_DATA_USAGE_EPHEMERAL",
+                    "",
+                    _bool(t.ephemeral),
+                    "MAYBE_REQUIRED",
+                    f"{short} / Processed ephemerally?",
+                ],
+                [
+                    f"{base}:DATA_USAGE_USER_CONTROL",
+                    "PSL_DATA_USAGE_USER_CONTROL_OPTIONAL",
+                    "" if t.required else "true",
+                    "SINGLE_CHOICE",
+                    f"{short} / Users can choose whether this is collected",
+                ],
+                [
+                    f"{base}:DATA_USAGE_USER_CONTROL",
+                    "PSL_DATA_USAGE_USER_CONTROL_REQUIRED",
+                    "true" if t.required else "",
+                    "SINGLE_CHOICE",
+                    f"{short} / Data collection is required",
+                ],
             ]
             for pid, plabel in vocab.play_purposes.items():
-                rows.append([f"{base}:DATA_USAGE_COLLECTION_PURPOSE", pid, "true" if pid in t.purposes else "",
-                             "MULTIPLE_CHOICE", f"{short} collected for / {plabel}"])
+                rows.append(
+                    [
+                        f"{base}:DATA_USAGE_COLLECTION_PURPOSE",
+                        pid,
+                        "true" if pid in t.purposes else "",
+                        "MULTIPLE_CHOICE",
+                        f"{short} collected for / {plabel}",
+                    ]
+                )
             for pid, plabel in vocab.play_purposes.items():
-                rows.append([f"{base}:DATA_USAGE_SHARING_PURPOSE", pid, "true" if pid in t.sharing_purposes else "",
-                             "MULTIPLE_CHOICE", f"{short} shared for / {plabel}"])
+                rows.append(
+                    [
+                        f"{base}:DATA_USAGE_SHARING_PURPOSE",
+                        pid,
+                        "true" if pid in t.sharing_purposes else "",
+                        "MULTIPLE_CHOICE",
+                        f"{short} shared for / {plabel}",
+                    ]
+                )
         out = io.StringIO()
         csv.writer(out, lineterminator="\n").writerows(rows)
         return out.getvalue().encode()
@@ -195,11 +258,19 @@ class _Where:
     file: Path
     located: Located | None
 
-    def problem(self, path: tuple[str | int, ...], message: str, expected: str | None = None,
-                suggestion: str | None = None) -> Problem:
+    def problem(
+        self, path: tuple[str | int, ...], message: str, expected: str | None = None, suggestion: str | None = None
+    ) -> Problem:
         line, col = self.located.where(path) if self.located else (None, None)
-        return Problem(message, file=self.file, line=line, column=col, key_path=format_path(path) or None,
-                       expected=expected, suggestion=suggestion)
+        return Problem(
+            message,
+            file=self.file,
+            line=line,
+            column=col,
+            key_path=format_path(path) or None,
+            expected=expected,
+            suggestion=suggestion,
+        )
 
 
 def _index(items: list[object], item: object) -> int:
@@ -235,8 +306,9 @@ def _ordered(items: set[str], order: dict[str, Any]) -> tuple[str, ...]:
     return tuple(sorted(items, key=rank.__getitem__))
 
 
-def _label_purposes(tenant: Tenant, app: App, category: DataCategory, where: _Where, reported: set[str],
-                    problems: list[Problem]) -> list[str]:
+def _label_purposes(
+    tenant: Tenant, app: App, category: DataCategory, where: _Where, reported: set[str], problems: list[Problem]
+) -> list[str]:
     """The store purposes of a category's data; a purpose with none is a problem, reported once."""
     out: list[str] = []
     for p in category_purposes(tenant, category):
@@ -245,12 +317,15 @@ def _label_purposes(tenant: Tenant, app: App, category: DataCategory, where: _Wh
             out.append(sp)
         elif p.id not in reported:
             reported.add(p.id)
-            problems.append(where.problem(
-                ("purposes", _index(list(tenant.purposes), p)),
-                f"purpose '{p.id}' has no app-store purpose, so the labels of app '{app.id}' cannot say why its data is used",
-                expected="store_purpose: one of " + ", ".join(sorted(vocabulary().purposes)),
-                suggestion="add store_purpose, or a dpv name policygen maps "
-                           "(see README, 'Apps: in-app snippets and store privacy labels')"))
+            problems.append(
+                where.problem(
+                    ("purposes", _index(list(tenant.purposes), p)),
+                    f"purpose '{p.id}' has no app-store purpose, so the labels of app '{app.id}' cannot say why its data is used",
+                    expected="store_purpose: one of " + ", ".join(sorted(vocabulary().purposes)),
+                    suggestion="add store_purpose, or a dpv name policygen maps "
+                    "(see README, 'Apps: in-app snippets and store privacy labels')",
+                )
+            )
     return out
 
 
@@ -273,7 +348,11 @@ CATEGORY_QUESTIONS = (
     StoreQuestion("android", "shared", "Google Play: is this data shared with third parties (for advertising)?"),
 )
 APP_QUESTIONS = (
-    StoreQuestion("android", "encrypted_in_transit", "Google Play: is all of the user data collected by your app encrypted in transit?"),
+    StoreQuestion(
+        "android",
+        "encrypted_in_transit",
+        "Google Play: is all of the user data collected by your app encrypted in transit?",
+    ),
 )
 STORE_NAMES = {"android": "Google Play Data safety", "ios": "App Store privacy"}
 
@@ -298,11 +377,13 @@ def unanswered(tenant: Tenant, app: App, where: _Where) -> list[Problem]:
 
 def _unset(where: _Where, at: tuple[str | int, ...], q: StoreQuestion, what: str, app: str) -> Problem:
     problem = where.problem(
-        at, f"{what} does not say '{q.fact}', which answers the {STORE_NAMES[q.store]} label of app '{app}': "
-            f"\"{q.question}\"",
+        at,
+        f"{what} does not say '{q.fact}', which answers the {STORE_NAMES[q.store]} label of app '{app}': "
+        f'"{q.question}"',
         expected=f"{q.fact}: true or false",
         suggestion=f"set {q.fact} to what the organisation says; policygen never answers a store question from a default "
-                   f"(or remove '{q.store}' from the app's platforms)")
+        f"(or remove '{q.store}' from the app's platforms)",
+    )
     return replace(problem, key_path=format_path((*at, q.fact)))
 
 
@@ -348,19 +429,47 @@ def app_labels(tenant: Tenant, app: App, file: Path, located: Located | None = N
     if problems:
         raise InputError(problems)
     apple_types = tuple(
-        AppleDataType(k, vocab.apple_types[k], _ordered(a.purposes, vocab.apple_purposes), a.linked, a.tracking,
-                      tuple(sorted(a.categories)))
-        for k in _ordered(set(apple), vocab.apple_types) for a in (apple[k],))
+        AppleDataType(
+            k,
+            vocab.apple_types[k],
+            _ordered(a.purposes, vocab.apple_purposes),
+            a.linked,
+            a.tracking,
+            tuple(sorted(a.categories)),
+        )
+        for k in _ordered(set(apple), vocab.apple_types)
+        for a in (apple[k],)
+    )
     play_types = tuple(
-        PlayDataType(k, *vocab.play_types[k], collected=True, shared=g.shared, ephemeral=g.ephemeral,
-                     required=g.required, purposes=_ordered(g.purposes, vocab.play_purposes),
-                     sharing_purposes=_ordered(g.sharing, vocab.play_purposes), categories=tuple(sorted(g.categories)),
-                     roles=tuple(sorted(g.roles.items())))
-        for k in _ordered(set(play), vocab.play_types) for g in (play[k],))
+        PlayDataType(
+            k,
+            *vocab.play_types[k],
+            collected=True,
+            shared=g.shared,
+            ephemeral=g.ephemeral,
+            required=g.required,
+            purposes=_ordered(g.purposes, vocab.play_purposes),
+            sharing_purposes=_ordered(g.sharing, vocab.play_purposes),
+            categories=tuple(sorted(g.categories)),
+            roles=tuple(sorted(g.roles.items())),
+        )
+        for k in _ordered(set(play), vocab.play_types)
+        for g in (play[k],)
+    )
     erasure = next((r for r in tenant.rights if r.id == "erasure"), None)
     method = tenant.deletion.how if tenant.deletion else (erasure.how if erasure else None)
-    return AppLabels(slug, app.id, app.name, apple_types, play_types, bool(app.encrypted_in_transit),
-                     tenant.deletion is not None or erasure is not None, method, app.deletion_url, frozenset(ours))
+    return AppLabels(
+        slug,
+        app.id,
+        app.name,
+        apple_types,
+        play_types,
+        bool(app.encrypted_in_transit),
+        tenant.deletion is not None or erasure is not None,
+        method,
+        app.deletion_url,
+        frozenset(ours),
+    )
 
 
 # --- labels and permissions against the policy -------------------------------------------------------
@@ -389,8 +498,9 @@ def _policy_text(document: DocumentLike) -> str:
     return " ".join(_text(c.html) + " " + c.title for c in document.clauses)
 
 
-def check_app(tenant: Tenant, app: App, labels: AppLabels, document: DocumentLike, file: Path,
-              located: Located | None = None) -> list[Problem]:
+def check_app(
+    tenant: Tenant, app: App, labels: AppLabels, document: DocumentLike, file: Path, located: Located | None = None
+) -> list[Problem]:
     """Every permission and labelled data type of the app is in the policy, and the other way round."""
     vocab = vocabulary()
     where = _Where(file, located)
@@ -402,18 +512,24 @@ def check_app(tenant: Tenant, app: App, labels: AppLabels, document: DocumentLik
     asked = {p.label: i for i, p in enumerate(app.permissions)}
     for label, i in asked.items():
         if listed is None or label not in listed:
-            problems.append(where.problem(
-                ("apps", app_index, "permissions", i),
-                f"app '{app.id}' asks for the {label} permission, but {policy} does not list it under "
-                f"'{app.name}'", expected="every permission the app asks for disclosed in the policy",
-                suggestion="check the tenant's override of the apps-permissions clause, or remove the permission"))
+            problems.append(
+                where.problem(
+                    ("apps", app_index, "permissions", i),
+                    f"app '{app.id}' asks for the {label} permission, but {policy} does not list it under '{app.name}'",
+                    expected="every permission the app asks for disclosed in the policy",
+                    suggestion="check the tenant's override of the apps-permissions clause, or remove the permission",
+                )
+            )
     for label in listed or []:
         if label not in asked:
-            problems.append(where.problem(
-                ("apps", app_index, "permissions"),
-                f"{policy} lists the {label} permission under '{app.name}', but app '{app.id}' does not ask for it",
-                expected="the policy to list only the permissions in apps[].permissions",
-                suggestion=f"add {label} to the app's permissions, or remove it from the policy"))
+            problems.append(
+                where.problem(
+                    ("apps", app_index, "permissions"),
+                    f"{policy} lists the {label} permission under '{app.name}', but app '{app.id}' does not ask for it",
+                    expected="the policy to list only the permissions in apps[].permissions",
+                    suggestion=f"add {label} to the app's permissions, or remove it from the policy",
+                )
+            )
 
     if not set(app.platforms) & set(STORE_NAMES):
         return problems  # no store label to keep in step with the policy
@@ -423,36 +539,47 @@ def check_app(tenant: Tenant, app: App, labels: AppLabels, document: DocumentLik
         c_index = _index(list(tenant.data_categories), category)
         disclosed = category.name in text
         if category.store_types and not disclosed:
-            problems.append(where.problem(
-                ("data_categories", c_index, "store_types"),
-                f"the store labels of app '{app.id}' list {', '.join(category.store_types)} from data category "
-                f"'{category.id}', but {policy} does not disclose '{category.name}'",
-                expected="every labelled data type disclosed in the policy",
-                suggestion="disclose the category in the policy (check clause overrides) or drop its store_types"))
+            problems.append(
+                where.problem(
+                    ("data_categories", c_index, "store_types"),
+                    f"the store labels of app '{app.id}' list {', '.join(category.store_types)} from data category "
+                    f"'{category.id}', but {policy} does not disclose '{category.name}'",
+                    expected="every labelled data type disclosed in the policy",
+                    suggestion="disclose the category in the policy (check clause overrides) or drop its store_types",
+                )
+            )
         if disclosed and not category.store_types:
-            problems.append(where.problem(
-                ("data_categories", c_index),
-                f"{policy} discloses '{category.name}', which app '{app.id}' collects, but the category has no "
-                f"store_types, so the app's store labels leave it out",
-                expected="store_types: the store data types of this category, e.g. [name, email]",
-                suggestion="add store_types (see README, 'Apps: in-app snippets and store privacy labels'), or list only the categories "
-                           f"the app collects in apps[{app_index}].data"))
+            problems.append(
+                where.problem(
+                    ("data_categories", c_index),
+                    f"{policy} discloses '{category.name}', which app '{app.id}' collects, but the category has no "
+                    f"store_types, so the app's store labels leave it out",
+                    expected="store_types: the store data types of this category, e.g. [name, email]",
+                    suggestion="add store_types (see README, 'Apps: in-app snippets and store privacy labels'), or list only the categories "
+                    f"the app collects in apps[{app_index}].data",
+                )
+            )
     labelled = labels.store_types
     for i, perm in enumerate(app.permissions):
         reaches = vocab.permissions.get(perm.id)
         if perm.on_device or not reaches or labelled & set(reaches):
             continue
-        problems.append(where.problem(
-            ("apps", app_index, "permissions", i),
-            f"app '{app.id}' asks for the {perm.label} permission, which reaches {' or '.join(reaches)}, "
-            f"but no data category it collects has those store_types, so its store labels leave that data out",
-            expected=f"a data category of the app with store_types including one of: {', '.join(reaches)}",
-            suggestion="add the store type to the category that holds this data, or set on_device: true "
-                       "when the data never leaves the device"))
+        problems.append(
+            where.problem(
+                ("apps", app_index, "permissions", i),
+                f"app '{app.id}' asks for the {perm.label} permission, which reaches {' or '.join(reaches)}, "
+                f"but no data category it collects has those store_types, so its store labels leave that data out",
+                expected=f"a data category of the app with store_types including one of: {', '.join(reaches)}",
+                suggestion="add the store type to the category that holds this data, or set on_device: true "
+                "when the data never leaves the device",
+            )
+        )
     return problems
 
 
-def policy_document(tenant: Tenant, documents: Sequence[DocumentLike], kinds: Mapping[str, str | None]) -> DocumentLike | None:
+def policy_document(
+    tenant: Tenant, documents: Sequence[DocumentLike], kinds: Mapping[str, str | None]
+) -> DocumentLike | None:
     """The document an app shows as its privacy policy: the first of kind 'privacy', else the first."""
     for doc in documents:
         if kinds.get(doc.id) == "privacy":

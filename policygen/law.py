@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from enum import Enum
 from functools import lru_cache
 from importlib import resources
@@ -38,7 +39,7 @@ REGIME_NAMES: dict[str, str] = {
 JURISDICTION_REGIMES: dict[str, str] = {"eu_gdpr": "eu", "uk_gdpr": "uk"}
 
 
-def declared_regimes(jurisdictions: list[str]) -> list[str]:
+def declared_regimes(jurisdictions: Sequence[str]) -> list[str]:
     """The regimes a transfer that does not say which it leaves may leave: those declared, or else any."""
     return [JURISDICTION_REGIMES[j] for j in jurisdictions if j in JURISDICTION_REGIMES] or list(REGIME_NAMES)
 
@@ -59,7 +60,7 @@ class InForce(BaseModel):
     source: str = Field(min_length=1, description="The instrument, judgment or notification that sets the dates")
 
     @model_validator(mode="after")
-    def _ordered(self) -> "InForce":
+    def _ordered(self) -> InForce:
         if self.until is not None and self.until <= self.start:
             raise ValueError(f"until ({self.until}) must come after from ({self.start})")
         return self
@@ -81,11 +82,16 @@ class TransferMechanism(BaseModel):
     name: str = Field(min_length=1, description="Its name in a policy, e.g. 'the EU-US Data Privacy Framework'")
     regimes: list[Regime] = Field(min_length=1, description="The regimes whose exports it can cover")
     kind: Literal["adequacy", "safeguard", "derogation"] = Field(
-        description="Adequacy of the destination, a safeguard (GDPR Art. 46-47), or an Art. 49 derogation")
+        description="Adequacy of the destination, a safeguard (GDPR Art. 46-47), or an Art. 49 derogation"
+    )
     in_force: InForce
-    recognise: str | None = Field(None, description="A pattern that finds it in a policy's own words (case-insensitive)")
+    recognise: str | None = Field(
+        None, description="A pattern that finds it in a policy's own words (case-insensitive)"
+    )
     replaced_by: list[str] = Field([], description="Tools to use instead, once it is no longer in force")
-    note: str | None = Field(None, description="A condition of its use, printed with it, e.g. 'for certified recipients'")
+    note: str | None = Field(
+        None, description="A condition of its use, printed with it, e.g. 'for certified recipients'"
+    )
 
     def serves(self, regime: str) -> bool:
         return regime in self.regimes
@@ -108,7 +114,7 @@ class TransferMechanisms(BaseModel):
     mechanisms: list[TransferMechanism]
 
     @model_validator(mode="after")
-    def _known_replacements(self) -> "TransferMechanisms":
+    def _known_replacements(self) -> TransferMechanisms:
         ids = {m.id for m in self.mechanisms}
         unknown = sorted({r for m in self.mechanisms for r in m.replaced_by} - ids)
         if unknown or len(ids) != len(self.mechanisms):
@@ -136,5 +142,8 @@ def mechanisms_named_in(words: str) -> list[TransferMechanism]:
 def replacements(mechanism: TransferMechanism, regimes: list[str], today: dt.date) -> list[TransferMechanism]:
     """What to use instead of *mechanism* for exports from *regimes*, among the tools in force on *today*."""
     tools = transfer_mechanisms()
-    return [tools[r] for r in mechanism.replaced_by
-            if any(tools[r].serves(g) for g in regimes) and tools[r].in_force.status(today) is Status.IN_FORCE]
+    return [
+        tools[r]
+        for r in mechanism.replaced_by
+        if any(tools[r].serves(g) for g in regimes) and tools[r].in_force.status(today) is Status.IN_FORCE
+    ]

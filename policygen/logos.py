@@ -27,26 +27,77 @@ SVG = "http://www.w3.org/2000/svg"
 XLINK = "http://www.w3.org/1999/xlink"
 XML = "http://www.w3.org/XML/1998/namespace"
 # What drawing programs store beside the drawing; browsers neither render nor run it.
-EDITOR_NAMESPACES = frozenset({
-    "http://www.inkscape.org/namespaces/inkscape",
-    "http://sodipodi.sourceforge.net/DTD/sodipodi-0.dtd",
-    "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
-    "http://purl.org/dc/elements/1.1/",
-    "http://creativecommons.org/ns#",
-    "http://ns.adobe.com/AdobeIllustrator/10.0/",
-    "http://www.bohemiancoding.com/sketch/ns",
-})
-SVG_ELEMENTS = frozenset({
-    "svg", "g", "defs", "title", "desc", "metadata", "symbol", "use", "switch",
-    "path", "rect", "circle", "ellipse", "line", "polyline", "polygon", "text", "tspan", "textPath",
-    "linearGradient", "radialGradient", "stop", "pattern", "clipPath", "mask", "marker", "style",
-    "filter", "feBlend", "feColorMatrix", "feComponentTransfer", "feComposite", "feConvolveMatrix",
-    "feDiffuseLighting", "feDisplacementMap", "feDistantLight", "feDropShadow", "feFlood", "feFuncA", "feFuncB",
-    "feFuncG", "feFuncR", "feGaussianBlur", "feMerge", "feMergeNode", "feMorphology", "feOffset",
-    "fePointLight", "feSpecularLighting", "feSpotLight", "feTile", "feTurbulence",
-})
-LOGO_EXPECTED = ("a PNG, JPEG, WebP or GIF image, or an SVG that only draws (no script, event handlers, links or "
-                 "references outside the file, foreignObject, animation or DOCTYPE)")
+EDITOR_NAMESPACES = frozenset(
+    {
+        "http://www.inkscape.org/namespaces/inkscape",
+        "http://sodipodi.sourceforge.net/DTD/sodipodi-0.dtd",
+        "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+        "http://purl.org/dc/elements/1.1/",
+        "http://creativecommons.org/ns#",
+        "http://ns.adobe.com/AdobeIllustrator/10.0/",
+        "http://www.bohemiancoding.com/sketch/ns",
+    }
+)
+SVG_ELEMENTS = frozenset(
+    {
+        "svg",
+        "g",
+        "defs",
+        "title",
+        "desc",
+        "metadata",
+        "symbol",
+        "use",
+        "switch",
+        "path",
+        "rect",
+        "circle",
+        "ellipse",
+        "line",
+        "polyline",
+        "polygon",
+        "text",
+        "tspan",
+        "textPath",
+        "linearGradient",
+        "radialGradient",
+        "stop",
+        "pattern",
+        "clipPath",
+        "mask",
+        "marker",
+        "style",
+        "filter",
+        "feBlend",
+        "feColorMatrix",
+        "feComponentTransfer",
+        "feComposite",
+        "feConvolveMatrix",
+        "feDiffuseLighting",
+        "feDisplacementMap",
+        "feDistantLight",
+        "feDropShadow",
+        "feFlood",
+        "feFuncA",
+        "feFuncB",
+        "feFuncG",
+        "feFuncR",
+        "feGaussianBlur",
+        "feMerge",
+        "feMergeNode",
+        "feMorphology",
+        "feOffset",
+        "fePointLight",
+        "feSpecularLighting",
+        "feSpotLight",
+        "feTile",
+        "feTurbulence",
+    }
+)
+LOGO_EXPECTED = (
+    "a PNG, JPEG, WebP or GIF image, or an SVG that only draws (no script, event handlers, links or "
+    "references outside the file, foreignObject, animation or DOCTYPE)"
+)
 HINT = "export the logo as PNG, or save it as plain SVG without it"
 # A CSS reference to anything but a fragment of the file: url(x), url("x"), image-set("x"), src(x).
 _OUTSIDE = re.compile(r"""(?:url|src)\s*\((?!\s*['"]?\s*#)|image-set\s*\(""", re.IGNORECASE)
@@ -74,8 +125,10 @@ def check_logo(path: Path) -> LogoRefusal | None:
         return _check_svg(data)
     kind = RASTER_SUFFIXES[suffix]
     if not _looks_like(kind, data):
-        return LogoRefusal(f"is not a {kind} image (its first bytes say otherwise)",
-                           f"save the logo as a real {kind} file, or give it the extension of its format")
+        return LogoRefusal(
+            f"is not a {kind} image (its first bytes say otherwise)",
+            f"save the logo as a real {kind} file, or give it the extension of its format",
+        )
     return None
 
 
@@ -102,8 +155,11 @@ def _check_svg(data: bytes) -> LogoRefusal | None:
     except _Refused as exc:
         return LogoRefusal(str(exc), line=checker.refused_line(exc))
     except expat.ExpatError as exc:
-        return LogoRefusal(f"is not well-formed XML: {expat.ErrorString(exc.code)}",
-                           "save the logo again from the drawing program, or export it as PNG", exc.lineno)
+        return LogoRefusal(
+            f"is not well-formed XML: {expat.ErrorString(exc.code)}",
+            "save the logo again from the drawing program, or export it as PNG",
+            exc.lineno,
+        )
     if not checker.root_seen:
         return LogoRefusal("has no <svg> element", "export the logo as PNG or as plain SVG")
     return None
@@ -129,7 +185,7 @@ class _SvgChecker:
 
     def refused_line(self, refused: _Refused) -> int:
         # Text arrives when it ends: count back to the line where the refused part of it is.
-        return self.parser.CurrentLineNumber - self._text_seen[refused.at:].count("\n")
+        return self.parser.CurrentLineNumber - self._text_seen[refused.at :].count("\n")
 
     def parse(self, data: bytes) -> None:
         self.parser.Parse(data, True)
@@ -150,8 +206,10 @@ class _SvgChecker:
             self.root_seen = True
         if namespace == SVG:
             if local not in SVG_ELEMENTS:
-                raise _Refused(f"the element <{local}> is not allowed (only shapes, text, gradients, clipping, "
-                               "masks and filters are)")
+                raise _Refused(
+                    f"the element <{local}> is not allowed (only shapes, text, gradients, clipping, "
+                    "masks and filters are)"
+                )
         elif namespace not in EDITOR_NAMESPACES:
             raise _Refused(f"the element <{local}> from {namespace or 'no namespace'} is not allowed")
         self._open.append(local)
@@ -174,7 +232,7 @@ class _SvgChecker:
         if namespace not in ("", XLINK, XML) and namespace not in EDITOR_NAMESPACES:
             raise _Refused(f"the attribute {local}= from {namespace} on <{element}> is not allowed")
         if local == "href" and not value.strip().startswith("#"):
-            raise _Refused(f"{shown}=\"{value[:60]}\" on <{element}> refers outside the file (only #fragment is allowed)")
+            raise _Refused(f'{shown}="{value[:60]}" on <{element}> refers outside the file (only #fragment is allowed)')
         # Presentation attributes (fill, filter, mask, ...) take url(); style= is a whole CSS declaration list.
         _check_css(value, f"the attribute {shown}= on <{element}>", whole=local == "style")
 
@@ -186,10 +244,12 @@ class _SvgChecker:
 def _check_css(value: str, where: str, whole: bool) -> None:
     found = _OUTSIDE.search(value)
     if found:
-        shown = value[found.start():].split(")", 1)[0].splitlines()[0][:60]
+        shown = value[found.start() :].split(")", 1)[0].splitlines()[0][:60]
         raise _Refused(f"{where} refers outside the file with {shown}) (only url(#fragment) is allowed)", found.start())
     lowered = value.lower()
     for word in ("javascript:", *(("@import", "\\", "expression(") if whole else ())):
         if word in lowered:
-            raise _Refused(f"{where} holds {word} (no @import, javascript:, expression( or CSS escape is allowed)",
-                           lowered.index(word))
+            raise _Refused(
+                f"{where} holds {word} (no @import, javascript:, expression( or CSS escape is allowed)",
+                lowered.index(word),
+            )

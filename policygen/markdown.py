@@ -10,12 +10,29 @@ whole clause library with each to prove they agree.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any
 
 RULES = [
-    "blockquote", "code", "fence", "heading", "hr", "lheading", "list", "paragraph", "reference",
-    "autolink", "backticks", "emphasis", "entity", "escape", "link", "newline", "table", "strikethrough",
+    "blockquote",
+    "code",
+    "fence",
+    "heading",
+    "hr",
+    "lheading",
+    "list",
+    "paragraph",
+    "reference",
+    "autolink",
+    "backticks",
+    "emphasis",
+    "entity",
+    "escape",
+    "link",
+    "newline",
+    "table",
+    "strikethrough",
 ]
 
 
@@ -41,8 +58,9 @@ def parse(source: str, raw_html: bool = False) -> list[Any]:
 def rust_renderer() -> Callable[[str], str]:
     import markdown_it_pyrs
 
-    md = markdown_it_pyrs.MarkdownIt("zero").enable_many(RULES)
-    return md.render
+    md = markdown_it_pyrs.MarkdownIt("zero").enable_many(RULES)  # type: ignore[arg-type]  # the stub's Literal is private
+    render: Callable[[str], str] = md.render
+    return render
 
 
 def _best() -> Callable[[str], str]:
@@ -59,8 +77,8 @@ def _html_renderer() -> Callable[[str], str]:
     try:
         import markdown_it_pyrs
 
-        md = markdown_it_pyrs.MarkdownIt("zero").enable_many([*RULES, "html_block", "html_inline"])
-        return md.render  # type: ignore[no-any-return]
+        md = markdown_it_pyrs.MarkdownIt("zero").enable_many([*RULES, "html_block", "html_inline"])  # type: ignore[list-item]
+        return md.render
     except ImportError:  # pragma: no cover
         return _python_parser(raw_html=True).render  # type: ignore[no-any-return]
 
@@ -68,12 +86,59 @@ def _html_renderer() -> Callable[[str], str]:
 # What clause HTML may keep: text structure and links. No images or media (a page must make no
 # external requests), no forms, no style, no script, no event handlers.
 ALLOWED_TAGS = {
-    "a", "abbr", "b", "blockquote", "br", "caption", "code", "dd", "del", "details", "dfn", "div", "dl", "dt", "em",
-    "h3", "h4", "h5", "h6", "hr", "i", "ins", "kbd", "li", "mark", "ol", "p", "pre", "q", "s", "small", "span",
-    "strong", "sub", "summary", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul",
+    "a",
+    "abbr",
+    "b",
+    "blockquote",
+    "br",
+    "caption",
+    "code",
+    "dd",
+    "del",
+    "details",
+    "dfn",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "i",
+    "ins",
+    "kbd",
+    "li",
+    "mark",
+    "ol",
+    "p",
+    "pre",
+    "q",
+    "s",
+    "small",
+    "span",
+    "strong",
+    "sub",
+    "summary",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "tr",
+    "u",
+    "ul",
 }
-ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}, "td": {"colspan", "rowspan"},
-                      "th": {"colspan", "rowspan", "scope"}, "ol": {"start"}}
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "abbr": {"title"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan", "scope"},
+    "ol": {"start"},
+}
 URL_SCHEMES = {"http", "https", "mailto", "tel"}
 
 
@@ -90,7 +155,8 @@ RENDERED_TAGS = ALLOWED_TAGS | {"h1", "h2"}
 RENDERED_ATTRIBUTES = {
     **ALLOWED_ATTRIBUTES,
     **{h: {"id"} for h in ("h1", "h2", "h3", "h4", "h5", "h6")},
-    "td": {"colspan", "rowspan", "data-label", "style"}, "th": {"colspan", "rowspan", "scope", "style"},
+    "td": {"colspan", "rowspan", "data-label", "style"},
+    "th": {"colspan", "rowspan", "scope", "style"},
 }
 RENDERED_CLASSES = {"p": {"note"}, "div": {"table-scroll"}}
 
@@ -103,11 +169,24 @@ def sanitize(body: str, *, rendered: bool = False) -> str:
     import nh3
 
     if not rendered:
-        return nh3.clean(body, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes=URL_SCHEMES,
-                         link_rel=None, strip_comments=True)
-    return nh3.clean(body, tags=RENDERED_TAGS, attributes=RENDERED_ATTRIBUTES, allowed_classes=RENDERED_CLASSES,
-                     filter_style_properties={"text-align"}, url_schemes=URL_SCHEMES, link_rel=None,
-                     strip_comments=True)
+        return nh3.clean(
+            body,
+            tags=ALLOWED_TAGS,
+            attributes=ALLOWED_ATTRIBUTES,
+            url_schemes=URL_SCHEMES,
+            link_rel=None,
+            strip_comments=True,
+        )
+    return nh3.clean(
+        body,
+        tags=RENDERED_TAGS,
+        attributes=RENDERED_ATTRIBUTES,
+        allowed_classes=RENDERED_CLASSES,
+        filter_style_properties={"text-align"},
+        url_schemes=URL_SCHEMES,
+        link_rel=None,
+        strip_comments=True,
+    )
 
 
 _render_html = _html_renderer()

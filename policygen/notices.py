@@ -21,11 +21,11 @@ from __future__ import annotations
 import datetime as dt
 import posixpath
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from .dates import format_day
-
 from .diff import BREAK, ClauseChange, ClauseText, DiffReport, Finding, Piece, Workspace, history, overall
 from .output import Output
 from .render import ClauseRenderer
@@ -59,24 +59,25 @@ class RedlineClause:
     deleted: int
 
 
+def _end_run(paragraph: list[Run], piece: Piece, words: list[str]) -> None:
+    """Closes the run of *words* gathered so far, if any, into *paragraph*."""
+    if words:
+        paragraph.append(Run(piece.op, " ".join(words)))
+        words.clear()
+
+
 def _paragraphs(pieces: tuple[Piece, ...]) -> list[list[Run]]:
     paragraphs: list[list[Run]] = [[]]
     for piece in pieces:
         words: list[str] = []
-
-        def flush() -> None:
-            if words:
-                paragraphs[-1].append(Run(piece.op, " ".join(words)))
-                words.clear()
-
         for token in piece.tokens:
             if token == BREAK:
-                flush()
+                _end_run(paragraphs[-1], piece, words)
                 if paragraphs[-1]:
                     paragraphs.append([])
             else:
                 words.append(token)
-        flush()
+        _end_run(paragraphs[-1], piece, words)
     return [p for p in paragraphs if p]
 
 
@@ -99,8 +100,11 @@ def redline_clauses(report: DiffReport) -> list[RedlineClause]:
             inserted, deleted = change.inserted, change.deleted
         paragraphs = _paragraphs(pieces)
         title = tuple(paragraphs[0]) if paragraphs else ()
-        out.append(RedlineClause(cid, name, status, review, reason, title, tuple(tuple(p) for p in paragraphs[1:]),
-                                 inserted, deleted))
+        out.append(
+            RedlineClause(
+                cid, name, status, review, reason, title, tuple(tuple(p) for p in paragraphs[1:]), inserted, deleted
+            )
+        )
     return out
 
 
@@ -137,8 +141,9 @@ class NoticeView:
         return self.tier == "consent"
 
 
-def notice_view(report: DiffReport, organisation: str, document: str, links: ChangeLinks, locale: str,
-                accent: str | None) -> NoticeView:
+def notice_view(
+    report: DiffReport, organisation: str, document: str, links: ChangeLinks, locale: str, accent: str | None
+) -> NoticeView:
     shown = [f for f in report.findings if rank(f.tier) >= rank("minor")]
     shown.sort(key=lambda f: -rank(f.tier))  # stable: facts order within a tier
     effects: list[str] = []
@@ -147,9 +152,22 @@ def notice_view(report: DiffReport, organisation: str, document: str, links: Cha
             effects.append(f.effect)
     reviewed = tuple(c.title for c in report.clauses if c.review in {"needs-review", "editorial"})
     released = report.new.released or report.new.effective
-    return NoticeView(organisation, document, report.tier, report.new.effective, format_day(report.new.effective, locale),
-                      format_day(released, locale), report.old.label, report.new.label, tuple(shown), tuple(effects),
-                      reviewed, links, accent, locale)
+    return NoticeView(
+        organisation,
+        document,
+        report.tier,
+        report.new.effective,
+        format_day(report.new.effective, locale),
+        format_day(released, locale),
+        report.old.label,
+        report.new.label,
+        tuple(shown),
+        tuple(effects),
+        reviewed,
+        links,
+        accent,
+        locale,
+    )
 
 
 @dataclass(frozen=True)
@@ -177,8 +195,11 @@ class PairPaths:
         return f"{self.folder}/notice/email.txt"
 
     def links(self, origin: str, base_url: str | None) -> ChangeLinks:
-        return ChangeLinks(_href(self.new_page, origin, base_url), _href(self.old_page, origin, base_url),
-                           _href(self.redline, origin, base_url))
+        return ChangeLinks(
+            _href(self.new_page, origin, base_url),
+            _href(self.old_page, origin, base_url),
+            _href(self.redline, origin, base_url),
+        )
 
 
 def redline_path(archive_page: str) -> str:
@@ -193,22 +214,44 @@ def _href(path: str, origin: str, base_url: str | None) -> str:
     return posixpath.relpath(path, posixpath.dirname(origin) or ".")
 
 
-def change_outputs(theme: Theme, report: DiffReport, paths: PairPaths, *, organisation: str, document_title: str,
-                   locale: str, accent: str | None, base_url: str | None, common: Mapping[str, Any]) -> list[Output]:
+def change_outputs(
+    theme: Theme,
+    report: DiffReport,
+    paths: PairPaths,
+    *,
+    organisation: str,
+    document_title: str,
+    locale: str,
+    accent: str | None,
+    base_url: str | None,
+    common: Mapping[str, Any],
+) -> list[Output]:
     """The redline of one pair of versions, and its notice when the change is material or consent."""
+
     def output(path: str, kind: str, data: bytes) -> Output:
-        return Output(path, kind, data, tenant=report.tenant, document=report.document, version=report.new.label,
-                      effective=report.new.effective)
+        return Output(
+            path,
+            kind,
+            data,
+            tenant=report.tenant,
+            document=report.document,
+            version=report.new.label,
+            effective=report.new.effective,
+        )
 
     at = paths.redline
     view = notice_view(report, organisation, document_title, paths.links(at, base_url), locale, accent)
-    page = theme.render("redline.html", redline=view, clauses=redline_clauses(report),
-                        root="../" * at.count("/"), **common)
+    page = theme.render(
+        "redline.html", redline=view, clauses=redline_clauses(report), root="../" * at.count("/"), **common
+    )
     outputs = [output(at, "redline", page)]
     if not report.needs_notice:
         return outputs
-    for path, template in ((paths.banner, "notice-banner.html"), (paths.email_html, "email.html"),
-                           (paths.email_text, "email.txt")):
+    for path, template in (
+        (paths.banner, "notice-banner.html"),
+        (paths.email_html, "email.html"),
+        (paths.email_text, "email.txt"),
+    ):
         note = notice_view(report, organisation, document_title, paths.links(path, base_url), locale, accent)
         if template.endswith(".txt"):
             note = plain_text(note)
@@ -250,26 +293,49 @@ def document_report(space: Workspace, doc_id: str, report: DiffReport) -> DiffRe
 def plain_text(view: NoticeView) -> NoticeView:
     """The notice for the plain-text email: each fact on its own line. (The template does not escape, so a
     newline in a fact would add lines of its own, such as a forged link.)"""
-    return replace(view, organisation=one_line(view.organisation), document=one_line(view.document),
-                   lines=tuple(replace(f, says=one_line(f.says)) for f in view.lines),
-                   effects=tuple(one_line(e) for e in view.effects), reviewed=tuple(one_line(r) for r in view.reviewed))
+    return replace(
+        view,
+        organisation=one_line(view.organisation),
+        document=one_line(view.document),
+        lines=tuple(replace(f, says=one_line(f.says)) for f in view.lines),
+        effects=tuple(one_line(e) for e in view.effects),
+        reviewed=tuple(one_line(r) for r in view.reviewed),
+    )
 
 
-def document_changes(project: "Project", theme: Theme, renderer: ClauseRenderer, tenant: "TenantSource",
-                     doc_id: str, title: str, releases: list["Snapshot"], archive: Callable[["Snapshot"], str],
-                     common: Mapping[str, Any]) -> list[Output]:
+def document_changes(
+    project: Project,
+    theme: Theme,
+    renderer: ClauseRenderer,
+    tenant: TenantSource,
+    doc_id: str,
+    title: str,
+    releases: list[Snapshot],
+    archive: Callable[[Snapshot], str],
+    common: Mapping[str, Any],
+) -> list[Output]:
     """Redlines and notices for every pair of consecutive versions of one document."""
     if len(releases) < 2:
         return []
     space = Workspace(project, tenant, renderer, load_rules(project.root, tenant.slug))
     facts = tenant.facts
     outputs: list[Output] = []
-    for old, report in zip(releases, history(space, doc_id, releases)):
+    for old, report in zip(releases, history(space, doc_id, releases), strict=False):
         report = document_report(space, doc_id, report)
         new = releases[old.version]  # versions count up from 1 without gaps
         new_page = archive(new)
         paths = PairPaths(posixpath.dirname(new_page), new_page, archive(old))
-        outputs.extend(change_outputs(theme, report, paths, organisation=facts.name, document_title=title,
-                                      locale=facts.locale, accent=facts.theme.accent,
-                                      base_url=project.config.base_url, common=common))
+        outputs.extend(
+            change_outputs(
+                theme,
+                report,
+                paths,
+                organisation=facts.name,
+                document_title=title,
+                locale=facts.locale,
+                accent=facts.theme.accent,
+                base_url=project.config.base_url,
+                common=common,
+            )
+        )
     return outputs

@@ -18,10 +18,10 @@ import os
 import shutil
 import stat
 import time
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Callable, ContextManager, Iterable, Iterator
 
 from .errors import UsageError
 
@@ -67,10 +67,17 @@ class Output:
     def from_entry(cls, entry: dict[str, object], data: bytes, origin: Path | None = None) -> Output:
         """The output a manifest entry describes (the inverse of entry()), with its bytes read back."""
         effective = entry.get("effective")
-        return cls(str(entry["path"]), str(entry["kind"]), data, tenant=_text(entry.get("tenant")),
-                   document=_text(entry.get("document")), version=_text(entry.get("version")),
-                   effective=dt.date.fromisoformat(str(effective)) if effective else None,
-                   app=_text(entry.get("app")), origin=origin)
+        return cls(
+            str(entry["path"]),
+            str(entry["kind"]),
+            data,
+            tenant=_text(entry.get("tenant")),
+            document=_text(entry.get("document")),
+            version=_text(entry.get("version")),
+            effective=dt.date.fromisoformat(str(effective)) if effective else None,
+            app=_text(entry.get("app")),
+            origin=origin,
+        )
 
 
 def _text(value: object) -> str | None:
@@ -101,8 +108,10 @@ def check_out_dir(out: Path, reserved: Iterable[Path]) -> Path:
     if above is not None and not above.is_dir():
         raise UsageError(f"the output folder cannot be made: {above} is a file")
     if out.is_dir() and any(out.iterdir()) and not _written_by_policygen(out):
-        raise UsageError(f"the output folder {out} holds files policygen did not write (it has no policygen "
-                         "manifest.json); a build replaces the whole folder, so choose a new or empty folder")
+        raise UsageError(
+            f"the output folder {out} holds files policygen did not write (it has no policygen "
+            "manifest.json); a build replaces the whole folder, so choose a new or empty folder"
+        )
     return out
 
 
@@ -140,7 +149,10 @@ def recover(out: Path) -> None:
 
 
 def manifest(outputs: list[Output], extra: dict[str, object] | None = None) -> Output:
-    body: dict[str, object] = {"generator": "policygen", "files": [o.entry() for o in sorted(outputs, key=lambda o: o.path)]}
+    body: dict[str, object] = {
+        "generator": "policygen",
+        "files": [o.entry() for o in sorted(outputs, key=lambda o: o.path)],
+    }
     if extra:
         body.update(extra)
     data = (json.dumps(body, indent=2, ensure_ascii=False, sort_keys=False) + "\n").encode()
@@ -176,7 +188,7 @@ def _one_writer(out: Path) -> Iterator[None]:
         os.close(fd)  # closing releases the lock, as does the end of a killed process
 
 
-def project_lock(root: Path) -> ContextManager[None]:
+def project_lock(root: Path) -> AbstractContextManager[None]:
     """The lock a build into the project's build/ takes (on the project folder). `policygen release`
     takes it too: two releases at once would both number their snapshot 'version 3'."""
     return _one_writer(root / "build")
@@ -287,7 +299,7 @@ def _manifest_top_level(out: Path) -> set[str] | None:
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, TypeError):
-        return set(p.name for p in out.iterdir())  # a damaged manifest: nothing can be told apart, so keep nothing
+        return {p.name for p in out.iterdir()}  # a damaged manifest: nothing can be told apart, so keep nothing
 
 
 def _fsync(files: list[Path]) -> None:

@@ -74,6 +74,13 @@ def _packaged(package: str, folder: str) -> Path:
     # No such package: a source checkout, whose folders are beside the policygen package.
     found = Path(locations[0]) if locations else Path(__file__).resolve().parent.parent / folder
     if not found.is_dir():  # a zipped or broken install: the loaders read real folders
-        raise InputError([Problem(f"policygen's own {folder} folder is missing from the installation", file=found,
-                                  suggestion="reinstall policygen (pip install --force-reinstall policygen)")])
+        raise InputError(
+            [
+                Problem(
+                    f"policygen's own {folder} folder is missing from the installation",
+                    file=found,
+                    suggestion="reinstall policygen (pip install --force-reinstall policygen)",
+                )
+            ]
+        )
     return found

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, Any, TextIO, cast
 
 import click
 
@@ -29,17 +29,17 @@ class ProgressBar:
         if not self.enabled or total < self.minimum:
             return
         if self._bar is None:
-            self._bar = click.progressbar(length=total, label=self.label, file=self.stream,
-                                          show_pos=True, show_eta=True)
+            self._bar = click.progressbar(
+                length=total, label=self.label, file=cast(TextIO, self.stream), show_pos=True, show_eta=True
+            )
             self._bar.__enter__()
         self._bar.update(done - self._shown)
         self._shown = done
 
-    def __enter__(self) -> "ProgressBar":
+    def __enter__(self) -> ProgressBar:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None) -> None:
         if self._bar is not None:
             self._bar.__exit__(kind, value, tb)
             self._bar = None

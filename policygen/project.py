@@ -31,12 +31,21 @@ class ProjectConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     title: Text = Field("Privacy policies", description="The site's title on the index page")
-    theme: str = Field("default", pattern=r"^[a-z0-9][a-z0-9_-]*$",
-                       description="A folder in themes/, or 'default': the theme policygen ships (themes/default/ overrides its files)")
+    theme: str = Field(
+        "default",
+        pattern=r"^[a-z0-9][a-z0-9_-]*$",
+        description="A folder in themes/, or 'default': the theme policygen ships (themes/default/ overrides its files)",
+    )
     base_url: Url | None = Field(None, description="Absolute address of the published site, for feeds and sitemaps")
-    raw_html: Flag = Field(False, description="Let clause files contain raw HTML; it is sanitised (no scripts, event handlers or non-web links)")
-    trusted_theme: Flag = Field(False, description="Render the theme's templates outside the template sandbox: "
-                                "only for a theme whose every change the project reviews")
+    raw_html: Flag = Field(
+        False,
+        description="Let clause files contain raw HTML; it is sanitised (no scripts, event handlers or non-web links)",
+    )
+    trusted_theme: Flag = Field(
+        False,
+        description="Render the theme's templates outside the template sandbox: "
+        "only for a theme whose every change the project reviews",
+    )
 
 
 @dataclass(frozen=True)
@@ -65,8 +74,14 @@ class Project:
     @property
     def reserved(self) -> list[Path]:
         """Folders a build must never write into or replace."""
-        return [self.root, self.root / "content", self.root / "tenants", self.root / "themes",
-                self.root / "layouts", self.root / "static"]
+        return [
+            self.root,
+            self.root / "content",
+            self.root / "tenants",
+            self.root / "themes",
+            self.root / "layouts",
+            self.root / "static",
+        ]
 
 
 def load_config(root: Path) -> ProjectConfig:
@@ -85,8 +100,9 @@ def tenant_slugs(root: Path) -> list[str]:
     if not tenants.is_dir():
         return []
     # Any tenant.yaml counts, not only regular files: a pipe or a link to a device is refused when read, not skipped.
-    return sorted(p.name for p in tenants.iterdir()
-                  if p.is_dir() and _present(p / "tenant.yaml") and not p.name.startswith("."))
+    return sorted(
+        p.name for p in tenants.iterdir() if p.is_dir() and _present(p / "tenant.yaml") and not p.name.startswith(".")
+    )
 
 
 def _present(file: Path) -> bool:
@@ -119,29 +135,52 @@ def tenant_folder(root: Path, slug: str) -> Path:
     folder = root / "tenants" / slug
     if not SLUG.fullmatch(slug):
         fixed = re.sub(r"[^a-z0-9]+", "-", slug.lower()).strip("-")
-        raise InputError([Problem(
-            f"folder name '{slug}' is not a tenant slug", file=folder,
-            expected="lower-case letters, digits and '-', starting with a letter or digit",
-            suggestion=f"rename the folder to '{fixed}'" if fixed and SLUG.fullmatch(fixed) else None,
-        )])
+        raise InputError(
+            [
+                Problem(
+                    f"folder name '{slug}' is not a tenant slug",
+                    file=folder,
+                    expected="lower-case letters, digits and '-', starting with a letter or digit",
+                    suggestion=f"rename the folder to '{fixed}'" if fixed and SLUG.fullmatch(fixed) else None,
+                )
+            ]
+        )
     reserved = reserved_slug(slug)
     if reserved is not None:
-        raise InputError([Problem(
-            reserved, file=folder, expected="a slug other than " + ", ".join(sorted(RESERVED_SLUGS)),
-            suggestion=f"rename the folder, e.g. to {slug}-org",
-        )])
+        raise InputError(
+            [
+                Problem(
+                    reserved,
+                    file=folder,
+                    expected="a slug other than " + ", ".join(sorted(RESERVED_SLUGS)),
+                    suggestion=f"rename the folder, e.g. to {slug}-org",
+                )
+            ]
+        )
     tenants = (root / "tenants").resolve()
     if folder.is_symlink() or not folder.resolve().is_relative_to(tenants):
-        raise InputError([Problem(
-            "tenant folder is a symbolic link; policygen reads only files inside the project", file=folder,
-            expected="a real folder in tenants/", suggestion="copy the tenant's files into the project instead of linking them",
-        )])
+        raise InputError(
+            [
+                Problem(
+                    "tenant folder is a symbolic link; policygen reads only files inside the project",
+                    file=folder,
+                    expected="a real folder in tenants/",
+                    suggestion="copy the tenant's files into the project instead of linking them",
+                )
+            ]
+        )
     facts = folder / "tenant.yaml"
     if facts.is_symlink() and not facts.resolve().is_relative_to(folder.resolve()):
-        raise InputError([Problem(
-            "tenant.yaml is a symbolic link out of the tenant folder; policygen reads only files inside the project",
-            file=facts, expected="a real file", suggestion="copy the file into the tenant folder",
-        )])
+        raise InputError(
+            [
+                Problem(
+                    "tenant.yaml is a symbolic link out of the tenant folder; policygen reads only files inside the project",
+                    file=facts,
+                    expected="a real file",
+                    suggestion="copy the file into the tenant folder",
+                )
+            ]
+        )
     return folder
 
 
@@ -154,7 +193,9 @@ def select_tenants(root: Path, only: list[str] | None) -> list[str]:
         check_slug(root, slug)
         if slug not in known:
             hint = did_you_mean(slug, known)
-            raise UsageError(f"no tenant '{slug}' in tenants/" + (f"; {hint}" if hint else f" (known: {', '.join(known)})"))
+            raise UsageError(
+                f"no tenant '{slug}' in tenants/" + (f"; {hint}" if hint else f" (known: {', '.join(known)})")
+            )
     return sorted(set(only))
 
 
@@ -165,8 +206,9 @@ def tenant_document(tenant: TenantSource, document: str | None) -> str:
         return known[0]
     if document not in known:
         hint = did_you_mean(document, known)
-        raise UsageError(f"{tenant.slug} has no document '{document}'"
-                         + (f"; {hint}" if hint else f" (it has: {', '.join(known)})"))
+        raise UsageError(
+            f"{tenant.slug} has no document '{document}'" + (f"; {hint}" if hint else f" (it has: {', '.join(known)})")
+        )
     return document
 
 
@@ -190,9 +232,13 @@ def load_base(root: Path, problems: Collector) -> Project:
 
 def _unknown_theme(root: Path, name: str) -> Problem:
     known = known_themes(root)
-    problem = Problem(f"theme '{name}' not found", file=root / CONFIG_FILE, key_path="theme",
-                      expected="a folder themes/<name>/templates; themes here: " + ", ".join(known),
-                      suggestion=did_you_mean(name, known))
+    problem = Problem(
+        f"theme '{name}' not found",
+        file=root / CONFIG_FILE,
+        key_path="theme",
+        expected="a folder themes/<name>/templates; themes here: " + ", ".join(known),
+        suggestion=did_you_mean(name, known),
+    )
     if (root / CONFIG_FILE).is_file():  # it was read (and so is readable) before the theme was looked for
         line, column = load(root / CONFIG_FILE).where(("theme",))
         problem = replace(problem, line=line, column=column)
@@ -218,8 +264,7 @@ def load_tenant_source(project: Project, slug: str, problems: Collector) -> Tena
     _check_notes(facts, docs, located, problems)
     if len(problems.problems) > before:
         return None
-    return TenantSource(slug=slug, folder=folder, facts=facts, digest=digest, documents=docs,
-                        located=located)
+    return TenantSource(slug=slug, folder=folder, facts=facts, digest=digest, documents=docs, located=located)
 
 
 def load_project(root: Path, only: list[str] | None = None) -> Project:
@@ -228,7 +273,10 @@ def load_project(root: Path, only: list[str] | None = None) -> Project:
     project = load_base(root, problems)
     library_ok = not problems.problems
     for slug in select_tenants(project.root, only):
-        tenant = load_tenant_source(project, slug, problems) if library_ok else _validate_only(project, slug, problems)
+        if not library_ok:
+            _validate_only(project, slug, problems)
+            continue
+        tenant = load_tenant_source(project, slug, problems)
         if tenant is not None:
             project.tenants[slug] = tenant
     problems.raise_if_any()
@@ -247,14 +295,25 @@ def _check_theme_files(folder: Path, facts: Tenant, problems: Collector, located
     logo = facts.theme.logo
     if logo is None:
         return
-    path = (folder / logo)
+    path = folder / logo
     if not path.resolve().is_relative_to(folder.resolve()) or not path.is_file():
-        problems.add(located.problem(("theme", "logo"), f"logo file '{logo}' is not a file in the tenant folder",
-                                     expected="a path like logo.svg inside the tenant's folder"))
+        problems.add(
+            located.problem(
+                ("theme", "logo"),
+                f"logo file '{logo}' is not a file in the tenant folder",
+                expected="a path like logo.svg inside the tenant's folder",
+            )
+        )
     elif (refused := check_logo(path)) is not None:
         where = f", line {refused.line}:" if refused.line is not None else ""
-        problems.add(located.problem(("theme", "logo"), f"logo file '{logo}'{where} {refused.reason}",
-                                     expected=LOGO_EXPECTED, suggestion=refused.hint))
+        problems.add(
+            located.problem(
+                ("theme", "logo"),
+                f"logo file '{logo}'{where} {refused.reason}",
+                expected=LOGO_EXPECTED,
+                suggestion=refused.hint,
+            )
+        )
 
 
 def _check_notes(facts: Tenant, docs: dict[str, dict[str, Clause]], located: Located, problems: Collector) -> None:
@@ -262,18 +321,24 @@ def _check_notes(facts: Tenant, docs: dict[str, dict[str, Clause]], located: Loc
     clause_ids = sorted({cid for clauses in docs.values() for cid in clauses})
     for i, note in enumerate(facts.notes):
         if note.clause not in clause_ids:
-            problems.add(located.problem(
-                ("notes", i, "clause"), f"unknown clause '{note.clause}'",
-                expected="the id of a clause in one of the tenant's documents",
-                suggestion=did_you_mean(note.clause, clause_ids),
-            ))
+            problems.add(
+                located.problem(
+                    ("notes", i, "clause"),
+                    f"unknown clause '{note.clause}'",
+                    expected="the id of a clause in one of the tenant's documents",
+                    suggestion=did_you_mean(note.clause, clause_ids),
+                )
+            )
         elif note.document is not None and note.clause not in docs.get(note.document, {}):
             holders = sorted(d for d, clauses in docs.items() if note.clause in clauses)
-            problems.add(located.problem(
-                ("notes", i, "document"), f"document '{note.document}' has no clause '{note.clause}'",
-                expected=f"a document of the tenant with that clause: {', '.join(holders)}",
-                suggestion=did_you_mean(note.document, holders),
-            ))
+            problems.add(
+                located.problem(
+                    ("notes", i, "document"),
+                    f"document '{note.document}' has no clause '{note.clause}'",
+                    expected=f"a document of the tenant with that clause: {', '.join(holders)}",
+                    suggestion=did_you_mean(note.document, holders),
+                )
+            )
 
 
 def tenant_digest(folder: Path) -> str:
@@ -302,8 +367,10 @@ def find_root(start: Path) -> Path:
             return folder
         if (folder / CONFIG_FILE).is_file():
             return folder
-    raise UsageError(f"no policygen project here: no folder at or above {start.name or start} has {CONFIG_FILE}, "
-                     "or content/ and tenants/ (create one with `policygen init DIR`)")
+    raise UsageError(
+        f"no policygen project here: no folder at or above {start.name or start} has {CONFIG_FILE}, "
+        "or content/ and tenants/ (create one with `policygen init DIR`)"
+    )
 
 
 def document_title(project: Project, tenant: TenantSource, doc_id: str) -> str:

@@ -21,26 +21,131 @@ Rules (ids are what `check` reports, as prose.<rule>):
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Literal, Sequence
+from typing import Literal
 
 from .htmltext import Block, ClauseLike, blocks
 from .wording import THE_NAMES
 
-Rule = Literal["doubled", "capital", "repeated-sentence", "repeated-contents", "empty-section", "run-in-label",
-               "article"]
+Rule = Literal[
+    "doubled", "capital", "repeated-sentence", "repeated-contents", "empty-section", "run-in-label", "article"
+]
 
 # Words that are never capitalised inside an English sentence unless they start a proper name.
-FUNCTION_WORDS = frozenset("""
-a about above across after against along among an and any are as at be because been before being below between
-both but by can could did do does during each either every for from had has have he her his how if in inside into
-is it its nor not of off on onto or other our out outside over per she should so some such than that the their
-them then there these they this those through throughout to under unless until upon us via was we were what when
-where whether which while who whom whose why with within without would you your
-""".split()) - {"a", "i"}  # "Plan A", "I": single capitals are names or the pronoun
+FUNCTION_WORDS = frozenset(
+    [
+        "a",
+        "about",
+        "above",
+        "across",
+        "after",
+        "against",
+        "along",
+        "among",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "because",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "during",
+        "each",
+        "either",
+        "every",
+        "for",
+        "from",
+        "had",
+        "has",
+        "have",
+        "he",
+        "her",
+        "his",
+        "how",
+        "if",
+        "in",
+        "inside",
+        "into",
+        "is",
+        "it",
+        "its",
+        "nor",
+        "not",
+        "of",
+        "off",
+        "on",
+        "onto",
+        "or",
+        "other",
+        "our",
+        "out",
+        "outside",
+        "over",
+        "per",
+        "she",
+        "should",
+        "so",
+        "some",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "throughout",
+        "to",
+        "under",
+        "unless",
+        "until",
+        "upon",
+        "us",
+        "via",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "whether",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "whose",
+        "why",
+        "with",
+        "within",
+        "without",
+        "would",
+        "you",
+        "your",
+    ]
+) - {"a", "i"}  # "Plan A", "I": single capitals are names or the pronoun
 _ALLOWED_DOUBLES = frozenset({("that",), ("had",)})  # "that that data", "had had": grammatical
 _TOKEN = re.compile(r"[^\W_]+(?:['’.-][^\W_]+)*|[^\w\s]")
-_SENTENCE_STARTS = frozenset(".!?:;([\"“")  # what a sentence (or a list item written as one) follows
+_SENTENCE_STARTS = frozenset('.!?:;(["“')  # what a sentence (or a list item written as one) follows
 _LABEL_END = tuple(".:;,!?)–—-")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[\"“(]?[A-Z0-9])")
 MIN_SENTENCE_WORDS = 5
@@ -50,7 +155,8 @@ MIN_SENTENCE_WORDS = 5
 _NO_ARTICLE = re.compile(
     r"\b(?:in|to|from|of|within|outside|across|throughout|into|for|by|at)\s+("
     + "|".join(re.escape(n).replace(r"\ ", r"\s+") for n in sorted(THE_NAMES, key=len, reverse=True) if len(n) > 3)
-    + r")\b")
+    + r")\b"
+)
 _MAX_PHRASE = 4
 
 
@@ -121,7 +227,7 @@ def doubled(tokens: list[str]) -> list[str]:
     i = 0
     while i < len(tokens):
         for n in range(_MAX_PHRASE, 0, -1):
-            first, second = tokens[i:i + n], tokens[i + n:i + 2 * n]
+            first, second = tokens[i : i + n], tokens[i + n : i + 2 * n]
             if len(second) < n or not all(_is_word(t) for t in first + second):
                 continue
             words = tuple(t.lower() for t in first)
@@ -157,7 +263,9 @@ def capitals(tokens: list[str], skip: int | None = None) -> list[str]:
         was_start, start = start, False
         if was_start or i == skip or not (token[0].isupper() and token[1:].islower()):
             continue
-        if token.lower() not in FUNCTION_WORDS or (i == item_start and _starts_capital(tokens, _item_before(tokens, i))):
+        if token.lower() not in FUNCTION_WORDS or (
+            i == item_start and _starts_capital(tokens, _item_before(tokens, i))
+        ):
             continue
         nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
         if not _is_word(nxt) or not nxt[0].islower():
@@ -222,7 +330,7 @@ def repeated_sentences(passages: list[Passage]) -> list[ProseFinding]:
             if len(key.split()) < MIN_SENTENCE_WORDS:
                 continue
             if key in seen:
-                found.append(ProseFinding("repeated-sentence", f"this sentence is printed twice: \"{sentence}\"", p))
+                found.append(ProseFinding("repeated-sentence", f'this sentence is printed twice: "{sentence}"', p))
             seen.add(key)
     return found
 
@@ -241,8 +349,9 @@ def repeated_contents(passages: list[Passage]) -> list[ProseFinding]:
             continue
         key = p.block.text.lower()
         if key in seen and key not in reported:
-            found.append(ProseFinding("repeated-contents", f"the contents list '{p.block.text}' "
-                                                           f"{counts[key]} times", p))
+            found.append(
+                ProseFinding("repeated-contents", f"the contents list '{p.block.text}' {counts[key]} times", p)
+            )
             reported.add(key)
         seen.add(key)
     return found
@@ -251,9 +360,9 @@ def repeated_contents(passages: list[Passage]) -> list[ProseFinding]:
 def empty_sections(passages: list[Passage]) -> list[ProseFinding]:
     """Each heading followed by nothing, or straight by a heading of its own level or higher."""
     found: list[ProseFinding] = []
-    for p, following in zip(passages, [*passages[1:], None]):
+    for p, following in zip(passages, [*passages[1:], None], strict=False):  # None follows the last
         if p.block.kind != "heading":
             continue
-        if following is None or following.block.kind == "heading" and following.block.level <= p.block.level:
+        if following is None or (following.block.kind == "heading" and following.block.level <= p.block.level):
             found.append(ProseFinding("empty-section", f"the section '{p.block.text}' has nothing under it", p))
     return found

@@ -86,5 +86,6 @@ def prose_text(html: str) -> str:
     "Account: Name, Email address.") has none, and its long words would make a plain clause score
     as unreadable.
     """
-    return "\n".join(line for block in blocks(html) if block.kind != "item" or is_sentence(block.text)
-                     for line in block.lines)
+    return "\n".join(
+        line for block in blocks(html) if block.kind != "item" or is_sentence(block.text) for line in block.lines
+    )

@@ -1,6 +1,6 @@
 """The tenant.yaml reference in README.md, generated from the facts model so it cannot drift.
 
-    python -m policygen.reference README.md     rewrite the section between the markers
+python -m policygen.reference README.md     rewrite the section between the markers
 """
 
 from __future__ import annotations
@@ -40,7 +40,9 @@ def _type(annotation: Any) -> str:
         return "duration"
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return f"[{annotation.__name__}](#{annotation.__name__.lower()})"
-    return {str: "text", int: "number", bool: "yes/no", float: "number"}.get(annotation, getattr(annotation, "__name__", str(annotation)))
+    return {str: "text", int: "number", bool: "yes/no", float: "number"}.get(
+        annotation, getattr(annotation, "__name__", str(annotation))
+    )
 
 
 def _models(model: type[BaseModel], seen: dict[str, type[BaseModel]]) -> None:

@@ -13,23 +13,24 @@ import contextvars
 import datetime as dt
 import html
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 from urllib.parse import quote
 
 import jinja2
 import jinja2.meta
-from .dates import format_day
 from markupsafe import Markup
 
 from . import markdown
 from .clauses import Clause
+from .dates import format_day
 from .errors import InputError, Problem, did_you_mean
 from .facts import Tenant
 from .packaged import library_folders
-from .wording import Joiner, has_bound, join_words, needs_article
 from .sandbox import CLAUSE_FILTERS, CLAUSE_LIMITS, BoundedSandbox, explain_failure, template_position
+from .wording import Joiner, has_bound, join_words, needs_article
 
 OPEN, CLOSE = "\ue000", "\ue001"  # private-use characters: Markdown gives them no meaning
 TOKEN = re.compile(OPEN + r"(\d+)" + CLOSE)
@@ -69,7 +70,8 @@ def _finalize(value: Any) -> Any:
         raise jinja2.TemplateRuntimeError("a fact printed here is not set (it is empty in tenant.yaml)")
     if isinstance(value, (list, tuple, dict)):
         raise jinja2.TemplateRuntimeError(
-            "a list or mapping of facts is printed whole here; loop over it or use |join(', ')")
+            "a list or mapping of facts is printed whole here; loop over it or use |join(', ')"
+        )
     return _placeholder(as_text(value))
 
 
@@ -154,9 +156,19 @@ class StrictUndefined(jinja2.StrictUndefined):
 
 
 # The filters policygen adds for clauses; with sandbox.CLAUSE_FILTERS, all a clause can use.
-CLAUSE_OWN_FILTERS = {"mailto": f_mailto, "tel": f_tel, "url": f_url, "join": f_join, "date": f_date, "cell": f_cell,
-                      "stop": f_stop, "list_and": f_list_and, "list_or": f_list_or, "country": f_country,
-                      "up_to": f_up_to}
+CLAUSE_OWN_FILTERS: dict[str, Callable[..., Any]] = {
+    "mailto": f_mailto,
+    "tel": f_tel,
+    "url": f_url,
+    "join": f_join,
+    "date": f_date,
+    "cell": f_cell,
+    "stop": f_stop,
+    "list_and": f_list_and,
+    "list_or": f_list_or,
+    "country": f_country,
+    "up_to": f_up_to,
+}
 
 
 def clause_environment(folders: Iterable[Path]) -> BoundedSandbox:
@@ -165,7 +177,8 @@ def clause_environment(folders: Iterable[Path]) -> BoundedSandbox:
     Partials are looked up in *folders* in order (clauses.library_folders: the project's, then the library's).
     """
     env = BoundedSandbox(
-        CLAUSE_LIMITS, CLAUSE_FILTERS,
+        CLAUSE_LIMITS,
+        CLAUSE_FILTERS,
         finalize=_finalize,
         loader=jinja2.FileSystemLoader([str(f) for f in folders]),
         autoescape=True,
@@ -222,10 +235,17 @@ class ClauseRenderer:
             try:
                 code = self.env.compile(clause.body, name=name, filename=name)
             except jinja2.TemplateSyntaxError as exc:
-                raise InputError([Problem(
-                    f"template syntax error: {exc.message}", file=clause.file, line=exc.lineno,
-                    expected="valid Jinja", suggestion=_syntax_hint(exc.message or "", self.env),
-                )]) from None
+                raise InputError(
+                    [
+                        Problem(
+                            f"template syntax error: {exc.message}",
+                            file=clause.file,
+                            line=exc.lineno,
+                            expected="valid Jinja",
+                            suggestion=_syntax_hint(exc.message or "", self.env),
+                        )
+                    ]
+                ) from None
             cycle = self._import_cycle(clause.body, [])
             if cycle:
                 raise InputError([cycle])
@@ -244,13 +264,16 @@ class ClauseRenderer:
             return None  # reported when that partial is compiled
         for name in sorted(set(names)):
             if name in chain:
-                loop = chain[chain.index(name):] + [name]
+                loop = [*chain[chain.index(name) :], name]
                 first = Path(self.env.loader.get_source(self.env, loop[0])[1] or loop[0])  # type: ignore[union-attr]
                 return Problem(
-                    "partials import each other in a cycle: " + " -> ".join(loop), file=first,
-                    line=_line_of(first, loop[1]), expected="imports and includes that never lead back to the same file",
-                    suggestion=f"remove the import of {loop[0]} from itself" if len(loop) == 2 else
-                    f"move what {loop[0]} needs from {loop[1]} into a third partial both can import",
+                    "partials import each other in a cycle: " + " -> ".join(loop),
+                    file=first,
+                    line=_line_of(first, loop[1]),
+                    expected="imports and includes that never lead back to the same file",
+                    suggestion=f"remove the import of {loop[0]} from itself"
+                    if len(loop) == 2
+                    else f"move what {loop[0]} needs from {loop[1]} into a third partial both can import",
                 )
             if name in self._acyclic:
                 continue
@@ -273,8 +296,16 @@ class ClauseRenderer:
                 # Keep Undefined as it is: a misspelt fact must fail, not quietly read as false.
                 compiled = self.env.compile_expression(expr, undefined_to_none=False)
             except jinja2.TemplateSyntaxError as exc:
-                raise InputError([Problem(f"'when' is not a valid expression: {exc.message}",
-                                          file=clause.file, line=_front_line(clause, "when"), key_path="when")]) from None
+                raise InputError(
+                    [
+                        Problem(
+                            f"'when' is not a valid expression: {exc.message}",
+                            file=clause.file,
+                            line=_front_line(clause, "when"),
+                            key_path="when",
+                        )
+                    ]
+                ) from None
             self._conditions[expr] = compiled
         return compiled
 
@@ -286,19 +317,36 @@ class ClauseRenderer:
             return bool(self.env.evaluate(condition, context))
         except jinja2.UndefinedError as exc:
             message, expected, hint = _explain(exc, self.env, context)
-            raise InputError([Problem(f"tenant '{tenant_name}': 'when' uses an undefined fact: {message}",
-                                      file=clause.file, line=_front_line(clause, "when"), key_path="when",
-                                      expected=expected,
-                                      suggestion=hint or "guard it: 'when: parent and parent.fact'")]) from None
-        except Exception as exc:  # noqa: BLE001 - whatever the expression does wrong is the author's to fix
+            raise InputError(
+                [
+                    Problem(
+                        f"tenant '{tenant_name}': 'when' uses an undefined fact: {message}",
+                        file=clause.file,
+                        line=_front_line(clause, "when"),
+                        key_path="when",
+                        expected=expected,
+                        suggestion=hint or "guard it: 'when: parent and parent.fact'",
+                    )
+                ]
+            ) from None
+        except Exception as exc:
             message, expected, hint = _explain(exc, self.env, context)
-            raise InputError([Problem(f"tenant '{tenant_name}': 'when' cannot be evaluated: {message}",
-                                      file=clause.file, line=_front_line(clause, "when"), key_path="when",
-                                      expected=expected or "an expression over the facts that is true or false",
-                                      suggestion=hint)]) from None
+            raise InputError(
+                [
+                    Problem(
+                        f"tenant '{tenant_name}': 'when' cannot be evaluated: {message}",
+                        file=clause.file,
+                        line=_front_line(clause, "when"),
+                        key_path="when",
+                        expected=expected or "an expression over the facts that is true or false",
+                        suggestion=hint,
+                    )
+                ]
+            ) from None
 
-    def render(self, clause: Clause, context: dict[str, Any], tenant: Tenant, tenant_name: str,
-               notes: list[str]) -> RenderedClause:
+    def render(
+        self, clause: Clause, context: dict[str, Any], tenant: Tenant, tenant_name: str, notes: list[str]
+    ) -> RenderedClause:
         template = self._template(clause)
         values: list[str] = []
         token = _values.set(values)
@@ -307,12 +355,17 @@ class ClauseRenderer:
             skeleton = self.env.render(template, context)
         except InputError:
             raise
-        except Exception as exc:  # noqa: BLE001 - any template failure is the author's to fix
+        except Exception as exc:
             file, line = template_position(exc)
             file = file or clause.file
             message, expected, hint = _explain(exc, self.env, context)
-            raise InputError([Problem(f"tenant '{tenant_name}': {message}", file=file, line=line,
-                                      expected=expected, suggestion=hint)]) from None
+            raise InputError(
+                [
+                    Problem(
+                        f"tenant '{tenant_name}': {message}", file=file, line=line, expected=expected, suggestion=hint
+                    )
+                ]
+            ) from None
         finally:
             _values.reset(token)
             _locale.reset(locale_token)
@@ -337,18 +390,38 @@ def _with_notes(body: str, notes: list[str]) -> str:
     """
     block = "".join(f'<p class="note">{html.escape(n)}</p>\n' for n in notes)
     first = re.search(r"<h[3-6][ >]", body)
-    return body + block if first is None else body[:first.start()] + block + body[first.start():]
+    return body + block if first is None else body[: first.start()] + block + body[first.start() :]
 
 
 # --- facts inside an author's HTML attributes ------------------------------------------------------------
 
 # A start tag of the rendered clause, and one attribute in it. Text '<' is escaped by then, so
 # every '<' that starts a tag is the author's raw HTML or Markdown's own.
-_TAG = re.compile(r"""<([A-Za-z][^\s/>]*)((?:\s+(?:[^\s"'>/=]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'=<>`]+))?|/))*)\s*/?>""")
+_TAG = re.compile(
+    r"""<([A-Za-z][^\s/>]*)((?:\s+(?:[^\s"'>/=]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'=<>`]+))?|/))*)\s*/?>"""
+)
 _ATTRIBUTE = re.compile(r"""([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
 # Attributes whose value a browser follows or loads.
-URL_ATTRIBUTES = frozenset({"href", "src", "action", "formaction", "cite", "poster", "background", "srcset",
-                            "xlink:href", "data", "longdesc", "ping", "manifest", "codebase", "usemap", "icon"})
+URL_ATTRIBUTES = frozenset(
+    {
+        "href",
+        "src",
+        "action",
+        "formaction",
+        "cite",
+        "poster",
+        "background",
+        "srcset",
+        "xlink:href",
+        "data",
+        "longdesc",
+        "ping",
+        "manifest",
+        "codebase",
+        "usemap",
+        "icon",
+    }
+)
 # What a link may be: what the url, mailto and tel filters make (never //host, javascript: or a path).
 LINK_TARGET = re.compile(r"(?:https?://|mailto:|tel:)")
 # Markdown percent-encodes a placeholder put into a link destination: [text]({{ fact }}).
@@ -364,8 +437,14 @@ def _facts_in_attributes(body: str, values: list[str], clause: Clause, tenant_na
         for attribute in _ATTRIBUTE.finditer(tag.group(2)):
             problem = _attribute_problem(tag.group(1).lower(), attribute, values)
             if problem:
-                problems.append(replace(problem, message=f"tenant '{tenant_name}': {problem.message}",
-                                        file=clause.file, line=_attribute_line(clause.body, attribute.group(1))))
+                problems.append(
+                    replace(
+                        problem,
+                        message=f"tenant '{tenant_name}': {problem.message}",
+                        file=clause.file,
+                        line=_attribute_line(clause.body, attribute.group(1)),
+                    )
+                )
     return problems
 
 
@@ -374,25 +453,31 @@ def _attribute_problem(element: str, attribute: re.Match[str], values: list[str]
     quoted = attribute.group(2) if attribute.group(2) is not None else attribute.group(3)
     unquoted = attribute.group(4)
     if ENCODED_TOKEN.search(attribute.group(0)):
-        return Problem(f"a fact is the target of a Markdown link in <{element}>; it would not be put in",
-                       expected="links to facts made with the url, mailto or tel filter",
-                       suggestion="write {{ fact|url }} (or |mailto, |tel) instead of [text]({{ fact }})")
+        return Problem(
+            f"a fact is the target of a Markdown link in <{element}>; it would not be put in",
+            expected="links to facts made with the url, mailto or tel filter",
+            suggestion="write {{ fact|url }} (or |mailto, |tel) instead of [text]({{ fact }})",
+        )
     if OPEN in name or (unquoted is not None and OPEN in unquoted):
-        return Problem(f"a fact is in the unquoted attribute {name} of <{element}>, where it could add attributes",
-                       expected="a fact only inside a quoted attribute value",
-                       suggestion=f'put the value in quotes: {name}="{{{{ ... }}}}"')
+        return Problem(
+            f"a fact is in the unquoted attribute {name} of <{element}>, where it could add attributes",
+            expected="a fact only inside a quoted attribute value",
+            suggestion=f'put the value in quotes: {name}="{{{{ ... }}}}"',
+        )
     if quoted is None or OPEN not in quoted or name not in URL_ATTRIBUTES:
         return None  # a fact in a quoted title="" is escaped text
     target = TOKEN.sub(lambda m: values[int(m.group(1))], html.unescape(quoted))
     if LINK_TARGET.match(target):
         return None
     shown = target if len(target) <= 80 else target[:77] + "..."
-    return Problem(f"a fact in the {name} of <{element}> makes the link '{shown}', which is not an http(s), "
-                   "mailto: or tel: address",
-                   expected="a link target that starts with http://, https://, mailto: or tel: "
-                            "(the url filter's rule: no //host, javascript: or relative paths)",
-                   suggestion="make links to facts with {{ fact|url }}, {{ fact|mailto }} or {{ fact|tel }}, "
-                              "or start the attribute with the scheme the fact lacks")
+    return Problem(
+        f"a fact in the {name} of <{element}> makes the link '{shown}', which is not an http(s), "
+        "mailto: or tel: address",
+        expected="a link target that starts with http://, https://, mailto: or tel: "
+        "(the url filter's rule: no //host, javascript: or relative paths)",
+        suggestion="make links to facts with {{ fact|url }}, {{ fact|mailto }} or {{ fact|tel }}, "
+        "or start the attribute with the scheme the fact lacks",
+    )
 
 
 def _attribute_line(source: str, attribute: str) -> int | None:
@@ -467,25 +552,35 @@ def _explain(exc: Exception, env: jinja2.Environment, context: dict[str, Any]) -
         model = getattr(facts, attribute.group(1), None) if attribute else None
         if attribute and isinstance(model, type) and hasattr(model, "model_fields"):
             known = sorted(model.model_fields)
-            return (f"{attribute.group(1)} has no fact '{attribute.group(2)}'",
-                    f"a fact of {attribute.group(1)} (`policygen schema` lists them all)",
-                    did_you_mean(attribute.group(2), known))
+            return (
+                f"{attribute.group(1)} has no fact '{attribute.group(2)}'",
+                f"a fact of {attribute.group(1)} (`policygen schema` lists them all)",
+                did_you_mean(attribute.group(2), known),
+            )
         name = _NOT_DEFINED.search(exc.message or "")
         if name:
             known = sorted(context)
-            return (f"'{name.group(1)}' is not a fact or a name the clause defines",
-                    "a top-level fact of tenant.yaml, or a name set with {% set %}, {% import %} or a loop",
-                    did_you_mean(name.group(1), known))
+            return (
+                f"'{name.group(1)}' is not a fact or a name the clause defines",
+                "a top-level fact of tenant.yaml, or a name set with {% set %}, {% import %} or a loop",
+                did_you_mean(name.group(1), known),
+            )
         return f"undefined fact: {exc.message}", None, "guard it with {% if ... %} in the clause"
     if isinstance(exc, jinja2.TemplateSyntaxError):  # in a partial, met when the clause imports it
         return f"template syntax error: {exc.message}", "valid Jinja", _syntax_hint(exc.message or "", env)
     if isinstance(exc, jinja2.TemplateNotFound):
         partials = sorted(n for n in env.list_templates() if n.startswith("_partials/"))
-        return (f"imports or includes '{exc.name}', which does not exist", "one of: " + (", ".join(partials) or "none"),
-                did_you_mean(str(exc.name), partials))
+        return (
+            f"imports or includes '{exc.name}', which does not exist",
+            "one of: " + (", ".join(partials) or "none"),
+            did_you_mean(str(exc.name), partials),
+        )
     if isinstance(exc, jinja2.TemplateRuntimeError) and "is not set" in str(exc):
-        return (str(exc), "every fact the clause prints to be set in tenant.yaml",
-                "add the fact, or guard it with {% if ... %} in the clause")
+        return (
+            str(exc),
+            "every fact the clause prints to be set in tenant.yaml",
+            "add the fact, or guard it with {% if ... %} in the clause",
+        )
     return explain_failure(exc)
 
 
@@ -528,7 +623,6 @@ def fact_context(tenant: Tenant) -> dict[str, Any]:
     return context
 
 
-
 @dataclass(frozen=True)
 class RenderedDocument:
     """One document of one tenant, rendered from today's clauses and facts."""
@@ -539,8 +633,9 @@ class RenderedDocument:
     clauses: tuple[RenderedClause, ...]
 
 
-def render_document(renderer: ClauseRenderer, slug: str, tenant: Tenant, doc_id: str,
-                    clauses: dict[str, Clause], title: str) -> RenderedDocument:
+def render_document(
+    renderer: ClauseRenderer, slug: str, tenant: Tenant, doc_id: str, clauses: dict[str, Clause], title: str
+) -> RenderedDocument:
     """Render the clauses that apply to this tenant, in order, with its notes placed in them."""
     context = fact_context(tenant)
     context["document"] = {"id": doc_id, "title": title}

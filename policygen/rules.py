@@ -25,8 +25,18 @@ DEFAULT_FILE = Path(__file__).parent / "data" / "rules.yaml"
 RULES_FILE = "rules.yaml"
 
 Tier = Literal["technical", "editorial", "minor", "material", "consent"]
-ChangeKind = Literal["added", "removed", "changed", "lengthened", "shortened", "reworded",
-                     "enabled", "disabled", "increased", "decreased"]
+ChangeKind = Literal[
+    "added",
+    "removed",
+    "changed",
+    "lengthened",
+    "shortened",
+    "reworded",
+    "enabled",
+    "disabled",
+    "increased",
+    "decreased",
+]
 CHANGE_KINDS: tuple[str, ...] = get_args(ChangeKind)
 
 # Every tier a diff can end in, least to most serious. "none": nothing differs;
@@ -45,7 +55,9 @@ def check_level(level: str) -> str:
     """A tier named on the command line (for --fail-on), or a clear message."""
     if level not in LEVELS[1:]:
         hint = did_you_mean(level, LEVELS[1:])
-        raise ValueError(f"'{level}' is not a tier; use one of {', '.join(LEVELS[1:])}" + (f" ({hint})" if hint else ""))
+        raise ValueError(
+            f"'{level}' is not a tier; use one of {', '.join(LEVELS[1:])}" + (f" ({hint})" if hint else "")
+        )
     return level
 
 
@@ -72,7 +84,7 @@ def compile_pattern(pattern: str) -> re.Pattern[str]:
             end = pattern.find("}", i)
             if end < 0:
                 raise ValueError(f"'{pattern}': '{{' without '}}'")
-            options = [o.strip() for o in pattern[i + 1:end].split(",")]
+            options = [o.strip() for o in pattern[i + 1 : end].split(",")]
             if not all(re.fullmatch(r"[A-Za-z0-9_-]+", o) for o in options):
                 raise ValueError(f"'{pattern}': '{{...}}' holds key names separated by commas")
             out += "(?:" + "|".join(re.escape(o) for o in options) + ")"
@@ -83,7 +95,7 @@ def compile_pattern(pattern: str) -> re.Pattern[str]:
                 end = pattern.find("]", i)
                 if end < 0:
                     raise ValueError(f"'{pattern}': '[' without ']'")
-                out += re.escape(pattern[i:end + 1])
+                out += re.escape(pattern[i : end + 1])
                 i = end + 1
             else:
                 raise ValueError(f"'{pattern}': unexpected '{pattern[i]}'")
@@ -136,7 +148,9 @@ class RuleEntry(_RuleFields):
 class RulesFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    notice_days: Whole | None = Field(None, ge=0, le=365, description="Days between release and effective date a material change needs")
+    notice_days: Whole | None = Field(
+        None, ge=0, le=365, description="Days between release and effective date a material change needs"
+    )
     rules: list[RuleEntry] = []
 
 
@@ -182,8 +196,15 @@ def _read(file: Path) -> tuple[RulesFile, Located]:
     located = load(file)
     data = located.data if located.data is not None else {}
     if not isinstance(data, dict):
-        raise InputError([located.problem((), "a rules file is a mapping with 'rules:' and optionally 'notice_days:'",
-                                          expected="a YAML mapping")])
+        raise InputError(
+            [
+                located.problem(
+                    (),
+                    "a rules file is a mapping with 'rules:' and optionally 'notice_days:'",
+                    expected="a YAML mapping",
+                )
+            ]
+        )
     try:
         return RulesFile.model_validate(data), located
     except ValidationError as exc:
@@ -220,8 +241,14 @@ def load_rules(root: Path | None = None, slug: str | None = None) -> RuleSet:
         for i, entry in enumerate(parsed.rules):
             given = entry.model_dump(exclude_unset=True)
             if entry.id in seen:
-                problems.add(located.problem(("rules", i, "id"), f"rule '{entry.id}' is given twice in this file",
-                                             expected="each rule id once", suggestion="merge the two entries"))
+                problems.add(
+                    located.problem(
+                        ("rules", i, "id"),
+                        f"rule '{entry.id}' is given twice in this file",
+                        expected="each rule id once",
+                        suggestion="merge the two entries",
+                    )
+                )
                 continue
             seen.add(entry.id)
             if entry.id in merged:
@@ -235,10 +262,14 @@ def load_rules(root: Path | None = None, slug: str | None = None) -> RuleSet:
             missing = [k for k in ("path", "tiers") if given.get(k) is None]
             if missing:
                 hint = did_you_mean(entry.id, list(merged))
-                problems.add(located.problem(
-                    ("rules", i), f"rule '{entry.id}' is new and has no {' or '.join(missing)}",
-                    expected="a new rule gives 'path' and 'tiers'; adjusting a default rule needs its exact id",
-                    suggestion=hint or "the default rule ids are in policygen/data/rules.yaml"))
+                problems.add(
+                    located.problem(
+                        ("rules", i),
+                        f"rule '{entry.id}' is new and has no {' or '.join(missing)}",
+                        expected="a new rule gives 'path' and 'tiers'; adjusting a default rule needs its exact id",
+                        suggestion=hint or "the default rule ids are in policygen/data/rules.yaml",
+                    )
+                )
                 continue
             merged[entry.id] = given
             fresh.append(entry.id)
@@ -261,4 +292,3 @@ def _complete(data: dict[str, Any]) -> Rule:
         say=dict(data.get("say") or {}),
         effect=dict(data.get("effect") or {}),
     )
-

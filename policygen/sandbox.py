@@ -26,16 +26,18 @@ import datetime as dt
 import functools
 import math
 import types
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any
 
 import jinja2
 from jinja2 import nodes
-from jinja2.defaults import DEFAULT_FILTERS
+from jinja2.exceptions import SecurityError
+from jinja2.filters import FILTERS as DEFAULT_FILTERS
 from jinja2.runtime import BlockReference, LoopContext, Macro
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import Namespace
 
 
@@ -88,8 +90,9 @@ class _Budget:
     def enter(self) -> None:
         """One call deeper; leave() when it returns."""
         if self.depth >= self.limits.depth:
-            raise TemplateLimit(f"the template calls macros (or blocks, or recursive loops) more than "
-                                f"{self.limits.depth} deep")
+            raise TemplateLimit(
+                f"the template calls macros (or blocks, or recursive loops) more than {self.limits.depth} deep"
+            )
         self.depth += 1
 
     def leave(self) -> None:
@@ -113,8 +116,9 @@ def _size(value: Any) -> int:
 def check_size(value: Any, limits: Limits) -> Any:
     """*value*, if it is no bigger than one value may be."""
     if isinstance(value, (str, list, tuple, dict, set, frozenset)) and len(value) > limits.size:
-        raise TemplateLimit(f"the template makes a value of {len(value)} characters or items; "
-                            f"the limit is {limits.size}")
+        raise TemplateLimit(
+            f"the template makes a value of {len(value)} characters or items; the limit is {limits.size}"
+        )
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > limits.bits:
         raise TemplateLimit(f"the template makes a number of more than {limits.bits} bits")
     return value
@@ -147,12 +151,43 @@ def sized(value: Any) -> Any:
 
 # --- what templates may call ------------------------------------------------------------------------------
 
-_TEXT_METHODS = frozenset({
-    "capitalize", "casefold", "count", "endswith", "find", "isalnum", "isalpha", "isdecimal", "isdigit",
-    "islower", "isnumeric", "isspace", "istitle", "isupper", "lower", "lstrip", "partition", "removeprefix",
-    "removesuffix", "replace", "rfind", "rpartition", "rsplit", "rstrip", "split", "splitlines", "startswith",
-    "strip", "striptags", "swapcase", "title", "unescape", "upper",
-})
+_TEXT_METHODS = frozenset(
+    {
+        "capitalize",
+        "casefold",
+        "count",
+        "endswith",
+        "find",
+        "isalnum",
+        "isalpha",
+        "isdecimal",
+        "isdigit",
+        "islower",
+        "isnumeric",
+        "isspace",
+        "istitle",
+        "isupper",
+        "lower",
+        "lstrip",
+        "partition",
+        "removeprefix",
+        "removesuffix",
+        "replace",
+        "rfind",
+        "rpartition",
+        "rsplit",
+        "rstrip",
+        "split",
+        "splitlines",
+        "startswith",
+        "strip",
+        "striptags",
+        "swapcase",
+        "title",
+        "unescape",
+        "upper",
+    }
+)
 _MAPPING_METHODS = frozenset({"get", "items", "keys", "values"})
 _SEQUENCE_METHODS = frozenset({"count", "index"})
 _DATE_METHODS = frozenset({"isoformat", "isoweekday", "weekday"})
@@ -197,7 +232,7 @@ def _prechecked(name: str, limits: Limits, args: tuple[Any, ...], kwargs: dict[s
     """Refuse a replace() whose result would be too big before it is made."""
     if name == "replace" and len(args) >= 3 and all(isinstance(a, str) for a in args[:3]):
         count = args[3] if len(args) > 3 else kwargs.get("count", -1)
-        if _replace_size(*args[:3], count if isinstance(count, int) else -1) > limits.size:
+        if _replace_size(args[0], args[1], args[2], count if isinstance(count, int) else -1) > limits.size:
             raise TemplateLimit(f"replace() would make a text of more than {limits.size} characters")
 
 
@@ -208,16 +243,57 @@ def _prechecked(name: str, limits: Limits, args: tuple[Any, ...], kwargs: dict[s
 # a number (center, indent, format, batch, slice, ...), that are not deterministic (random), that print an unset
 # fact as an answer (default, d, string: None becomes 'None' or a stated default) or whose work grows past the
 # limits before its result can be measured (sum and string of nested lists).
-CLAUSE_FILTERS = frozenset({
-    "abs", "capitalize", "count", "dictsort", "first", "float", "groupby", "int", "items", "last",
-    "length", "list", "lower", "map", "max", "min", "reject", "rejectattr", "replace", "reverse", "round", "select",
-    "selectattr", "sort", "title", "trim", "truncate", "unique", "upper", "wordcount",
-})
+CLAUSE_FILTERS = frozenset(
+    {
+        "abs",
+        "capitalize",
+        "count",
+        "dictsort",
+        "first",
+        "float",
+        "groupby",
+        "int",
+        "items",
+        "last",
+        "length",
+        "list",
+        "lower",
+        "map",
+        "max",
+        "min",
+        "reject",
+        "rejectattr",
+        "replace",
+        "reverse",
+        "round",
+        "select",
+        "selectattr",
+        "sort",
+        "title",
+        "trim",
+        "truncate",
+        "unique",
+        "upper",
+        "wordcount",
+    }
+)
 # A theme writes HTML around policygen's own, already safe, markup.
-THEME_FILTERS = CLAUSE_FILTERS | frozenset({
-    "attr", "e", "escape", "filesizeformat", "forceescape", "join", "safe", "striptags", "urlencode", "urlize",
-    "wordwrap", "xmlattr",
-})
+THEME_FILTERS = CLAUSE_FILTERS | frozenset(
+    {
+        "attr",
+        "e",
+        "escape",
+        "filesizeformat",
+        "forceescape",
+        "join",
+        "safe",
+        "striptags",
+        "urlencode",
+        "urlize",
+        "wordwrap",
+        "xmlattr",
+    }
+)
 
 
 def bounded_filter(name: str, function: Callable[..., Any], limits: Limits) -> Callable[..., Any]:
@@ -265,9 +341,14 @@ def _literal_size(body: Iterable[nodes.Node]) -> int:
 def _bound_work(template: nodes.Template) -> None:
     """Route every loop through steps() and every '~' through sized(), in the compiled code."""
     for loop in template.find_all(nodes.For):
-        loop.iter = nodes.Call(nodes.ImportedName(f"{__name__}.steps"),
-                               [loop.iter, nodes.Const(_literal_size(loop.body))], [], None, None,
-                               lineno=loop.iter.lineno)
+        loop.iter = nodes.Call(
+            nodes.ImportedName(f"{__name__}.steps"),
+            [loop.iter, nodes.Const(_literal_size(loop.body))],
+            [],
+            None,
+            None,
+            lineno=loop.iter.lineno,
+        )
     for parent in list(template.find_all(nodes.Node)):
         for name, value in parent.iter_fields():
             if isinstance(value, nodes.Node):
@@ -289,8 +370,9 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
 
     intercepted_binops = frozenset({"*", "**", "+", "%"})
 
-    def __init__(self, limits: Limits, filters: frozenset[str], finalize: Callable[[Any], Any] | None = None,
-                 **options: Any) -> None:
+    def __init__(
+        self, limits: Limits, filters: frozenset[str], finalize: Callable[[Any], Any] | None = None, **options: Any
+    ) -> None:
         inner = finalize
 
         def charged(value: Any) -> Any:
@@ -336,11 +418,12 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
 
     # -- hooks Jinja calls while compiling and running templates --
 
-    def _generate(self, source: nodes.Template, name: str | None, filename: str | None,
-                  defer_init: bool = False) -> str:
+    def _generate(
+        self, source: nodes.Template, name: str | None, filename: str | None, defer_init: bool = False
+    ) -> str:
         _bound_work(source)
         self._literal[name] = _literal_size([source])
-        return super()._generate(source, name, filename, defer_init)  # type: ignore[no-any-return]
+        return super()._generate(source, name, filename, defer_init)
 
     def _load_template(self, name: str, globals: Any) -> jinja2.Template:
         template = super()._load_template(name, globals)
@@ -401,8 +484,11 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
             return True
         if isinstance(obj, (types.MethodType, types.BuiltinMethodType)):
             owner = obj.__self__
-            return owner is not None and not isinstance(owner, (type, types.ModuleType)) \
+            return (
+                owner is not None
+                and not isinstance(owner, (type, types.ModuleType))
                 and _method_allowed(owner, obj.__name__)
+            )
         return False
 
 
@@ -419,8 +505,9 @@ def _check_product(left: Any, right: Any, limits: Limits) -> None:
         return
     for sequence, times in ((left, right), (right, left)):
         if isinstance(sequence, (str, list, tuple)) and isinstance(times, int) and len(sequence) * times > limits.size:
-            raise TemplateLimit(f"'*' would make {len(sequence) * times} characters or items; "
-                                f"the limit is {limits.size}")
+            raise TemplateLimit(
+                f"'*' would make {len(sequence) * times} characters or items; the limit is {limits.size}"
+            )
 
 
 def template_position(exc: BaseException) -> tuple[Path | None, int | None]:
@@ -441,13 +528,18 @@ def template_position(exc: BaseException) -> tuple[Path | None, int | None]:
 def explain_failure(exc: BaseException) -> tuple[str, str | None, str | None]:
     """What a template did wrong while running, in words: (message, expected, hint)."""
     if isinstance(exc, TemplateLimit):
-        return (str(exc), "a template that stays within policygen's limits (README, 'Errors and safety')",
-                "look for a loop or a macro that does not end, or for * or ** with a large number")
+        return (
+            str(exc),
+            "a template that stays within policygen's limits (README, 'Errors and safety')",
+            "look for a loop or a macro that does not end, or for * or ** with a large number",
+        )
     if isinstance(exc, SecurityError):
-        return (f"refused by the sandbox: {str(exc).rstrip('.')}",
-                "facts, macros, and the filters and names policygen documents",
-                "a template can read facts and call macros; it cannot reach Python internals, call other "
-                "functions or change the facts (build lists with filters such as selectattr, or with namespace())")
+        return (
+            f"refused by the sandbox: {str(exc).rstrip('.')}",
+            "facts, macros, and the filters and names policygen documents",
+            "a template can read facts and call macros; it cannot reach Python internals, call other "
+            "functions or change the facts (build lists with filters such as selectattr, or with namespace())",
+        )
     if isinstance(exc, RecursionError):
         return "a macro or include calls itself without end", "macros and includes that finish", None
     expected = "an expression that works for every tenant's facts"
@@ -458,8 +550,7 @@ def explain_failure(exc: BaseException) -> tuple[str, str | None, str | None]:
     if isinstance(exc, MemoryError):
         return "runs out of memory", "a template that stays within policygen's limits", None
     if isinstance(exc, TypeError):
-        return (f"TypeError: {exc}", expected,
-                "check the types: text, numbers and lists do not mix in one operation")
+        return (f"TypeError: {exc}", expected, "check the types: text, numbers and lists do not mix in one operation")
     if isinstance(exc, jinja2.UndefinedError):
         return f"undefined fact: {exc.message}", None, "guard it with {% if ... %}"
     if isinstance(exc, jinja2.TemplateNotFound):

@@ -16,11 +16,11 @@ import json
 import os
 import shutil
 import string
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Callable
 
 from . import __version__
 from .errors import UsageError
@@ -101,7 +101,7 @@ class TenantBasics:
     email: str | None = None
     jurisdictions: tuple[str, ...] = ()
 
-    def validated(self) -> "TenantBasics":
+    def validated(self) -> TenantBasics:
         if self.email is not None:
             try:
                 _check_email(self.email)
@@ -117,8 +117,9 @@ class TenantBasics:
         return self
 
     def missing(self) -> list[str]:
-        return [n for n in ("legal_name", "display_name", "email") if getattr(self, n) is None] + \
-               (["jurisdictions"] if not self.jurisdictions else [])
+        return [n for n in ("legal_name", "display_name", "email") if getattr(self, n) is None] + (
+            ["jurisdictions"] if not self.jurisdictions else []
+        )
 
 
 Prompt = Callable[..., str]
@@ -133,36 +134,52 @@ def ask_basics(basics: TenantBasics, prompt: Prompt) -> TenantBasics:
     email = basics.email or prompt("Email for privacy questions", default="", show_default=False) or None
     jurisdictions = basics.jurisdictions
     if not jurisdictions:
-        answer = prompt("Jurisdiction (eu_gdpr, uk_gdpr, us_ca, in_dpdp; comma-separated, empty for none)",
-                        default="", show_default=False, type=click.STRING)
+        answer = prompt(
+            "Jurisdiction (eu_gdpr, uk_gdpr, us_ca, in_dpdp; comma-separated, empty for none)",
+            default="",
+            show_default=False,
+            type=click.STRING,
+        )
         jurisdictions = tuple(j.strip() for j in answer.split(",") if j.strip())
     return replace(basics, legal_name=legal, display_name=display, email=email, jurisdictions=jurisdictions)
 
 
 def skeleton(slug: str, basics: TenantBasics, today: dt.date) -> str:
     """The text of a new tenant.yaml: given basics filled in, every other fact a commented placeholder."""
-    template = string.Template((resources.files("policygen") / "data" / "tenant-skeleton.yaml").read_text(encoding="utf-8"))
+    template = string.Template(
+        (resources.files("policygen") / "data" / "tenant-skeleton.yaml").read_text(encoding="utf-8")
+    )
     return template.substitute(
         slug=slug,
         organisation=_organisation_block(basics),
-        jurisdictions=(f"jurisdictions: [{', '.join(basics.jurisdictions)}]" if basics.jurisdictions
-                       else "# jurisdictions: [eu_gdpr]"),
+        jurisdictions=(
+            f"jurisdictions: [{', '.join(basics.jurisdictions)}]"
+            if basics.jurisdictions
+            else "# jurisdictions: [eu_gdpr]"
+        ),
         locale=LOCALES.get(basics.jurisdictions[0], "en") if basics.jurisdictions else "en",
         today=today.isoformat(),
     )
 
 
 def _organisation_block(basics: TenantBasics) -> str:
-    fields = (("legal_name", basics.legal_name, "Your Company Ltd"),
-              ("display_name", basics.display_name, "Your Brand"),
-              ("email", basics.email, "privacy@example.org"))
+    fields = (
+        ("legal_name", basics.legal_name, "Your Company Ltd"),
+        ("display_name", basics.display_name, "Your Brand"),
+        ("email", basics.email, "privacy@example.org"),
+    )
     lines = ["organisation:"]
     for key, value, example in fields:
         # JSON strings are YAML double-quoted scalars: any name is kept as text.
         lines.append(f"  {key}: {json.dumps(value, ensure_ascii=False)}" if value else f"  # {key}: {example}")
-    lines += ["  # role: controller  # or processor, controller_and_processor; never assumed",
-              "  # website: https://www.example.org", "  # address:", "  #   lines: [1 Example Street]",
-              "  #   locality: Town", "  #   country: Country"]
+    lines += [
+        "  # role: controller  # or processor, controller_and_processor; never assumed",
+        "  # website: https://www.example.org",
+        "  # address:",
+        "  #   lines: [1 Example Street]",
+        "  #   locality: Town",
+        "  #   country: Country",
+    ]
     if not any(value for _, value, _ in fields):  # nothing known yet: the whole block is a placeholder
         lines = ["# organisation:"] + ["#   " + line[4:] for line in lines[1:]]
     return "\n".join(lines)
@@ -185,4 +202,3 @@ def new_tenant(root: Path, slug: str, basics: TenantBasics, today: dt.date | Non
     temp.write_text(text, encoding="utf-8")
     os.replace(temp, file)
     return file
-

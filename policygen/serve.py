@@ -27,11 +27,11 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Callable
 from urllib.parse import unquote, urlsplit
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
@@ -41,7 +41,7 @@ from watchdog.observers.polling import PollingObserver
 
 from .editorfiles import is_editor_file
 from .errors import InputError, Problem, UsageError
-from .site import BuildOptions, BuildReport, Builder, counted
+from .site import Builder, BuildOptions, BuildReport, counted
 
 WATCHED = ("content", "themes", "layouts", "static", "tenants")
 PROJECT_FILES = ("policygen.yaml",)
@@ -159,7 +159,7 @@ class Rebuilder:
             where = f": {exc.filename}" if exc.filename else ""
             self._failed([Problem(f"{exc.strerror or exc}{where}")], f"error: {exc.strerror or exc}{where}")
             return None
-        except Exception as exc:  # noqa: BLE001 - a bug in policygen must not end the watching: the next save retries
+        except Exception as exc:
             text = f"internal error ({type(exc).__name__}: {exc}); this is a bug in policygen"
             self._failed([Problem(text)], f"error: {text}")
             return None
@@ -167,8 +167,10 @@ class Rebuilder:
         self.last = report
         ms = (time.perf_counter() - started) * 1000
         cause = f" after {_names(changed, self.root)}" if changed else ""
-        self.log(f"built in {ms:.0f} ms{cause}: tenants {report.tally()} ({counted(report.rendered, 'page')} rendered)",
-                 False)
+        self.log(
+            f"built in {ms:.0f} ms{cause}: tenants {report.tally()} ({counted(report.rendered, 'page')} rendered)",
+            False,
+        )
         if self.verbose:
             for line in report.names():
                 self.log(line, False)
@@ -242,7 +244,7 @@ def is_source(path: Path, root: Path) -> bool:
 
 
 class _Events(FileSystemEventHandler):
-    def __init__(self, watcher: "Watcher") -> None:
+    def __init__(self, watcher: Watcher) -> None:
         self.watcher = watcher
 
     def on_any_event(self, event: FileSystemEvent) -> None:
@@ -411,8 +413,9 @@ class LiveServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = BACKLOG
 
-    def __init__(self, address: tuple[str, int], root: Path, rebuilder: Rebuilder, state: LiveState,
-                 verbose: bool = False) -> None:
+    def __init__(
+        self, address: tuple[str, int], root: Path, rebuilder: Rebuilder, state: LiveState, verbose: bool = False
+    ) -> None:
         super().__init__(address, _Handler)
         self.root = root
         self.rebuilder = rebuilder
@@ -472,8 +475,11 @@ class LiveServer(ThreadingHTTPServer):
             if self.verbose:
                 self.rebuilder.log(f"{_client(client_address)}: connection ended: {error}", False)
             return
-        self.rebuilder.log(f"error: internal error answering {_client(client_address)} "
-                           f"({type(error).__name__}: {error}); this is a bug in policygen", True)
+        self.rebuilder.log(
+            f"error: internal error answering {_client(client_address)} "
+            f"({type(error).__name__}: {error}); this is a bug in policygen",
+            True,
+        )
 
 
 def allowed_hosts(host: str, port: int) -> frozenset[str]:
@@ -499,8 +505,9 @@ def _client(address: object) -> str:
 def _turn_away(request: socket.socket) -> None:
     try:
         request.settimeout(1.0)
-        request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nRetry-After: 1\r\n"
-                        b"Connection: close\r\n\r\n")
+        request.sendall(
+            b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
+        )
     except OSError:
         pass
 
@@ -563,7 +570,9 @@ class _Handler(BaseHTTPRequestHandler):
     server: LiveServer
     server_version = "policygen-serve"
     sys_version = ""
-    timeout = IDLE_TIMEOUT  # socket timeout for writes (a whole sendall) and reads; event streams write every KEEPALIVE s
+    timeout = (
+        IDLE_TIMEOUT  # socket timeout for writes (a whole sendall) and reads; event streams write every KEEPALIVE s
+    )
     request_deadline = REQUEST_DEADLINE
 
     def setup(self) -> None:
@@ -581,8 +590,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.connection.settimeout(self.timeout)
         if ok and not self._host_allowed():
             # Not one of our names: no page, draft, script or event stream goes to it.
-            self.send_error(HTTPStatus.MISDIRECTED_REQUEST, "unknown Host",
-                            "this preview answers only to " + ", ".join(sorted(self.server.hosts)))
+            self.send_error(
+                HTTPStatus.MISDIRECTED_REQUEST,
+                "unknown Host",
+                "this preview answers only to " + ", ".join(sorted(self.server.hosts)),
+            )
             return False
         return ok
 
@@ -590,7 +602,7 @@ class _Handler(BaseHTTPRequestHandler):
         hosts = self.headers.get_all("Host") or []
         return len(hosts) == 1 and hosts[0].strip().lower() in self.server.hosts
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: object) -> None:
         if self.server.verbose:
             self.server.rebuilder.log(f"{self.address_string()} {format % args}", False)
 
@@ -734,8 +746,9 @@ class Session:
         self._thread.join(timeout=5)
 
 
-def serve(root: Path, options: ServeOptions, log: Log, verbose: bool = False,
-          ready: Callable[[Session], None] | None = None) -> None:
+def serve(
+    root: Path, options: ServeOptions, log: Log, verbose: bool = False, ready: Callable[[Session], None] | None = None
+) -> None:
     """Serve until interrupted (Ctrl-C)."""
     session = Session(root, options, log, verbose)
     session.start()

@@ -25,9 +25,10 @@ import itertools
 import json
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -38,8 +39,20 @@ from .facts import SLUG
 from .history import compare_with_build, read_tenant_record
 from .output import KINDS, Output, check_out_dir, manifest, write_site
 from .project import RESERVED_SLUGS, Project, load_base, project_theme, tenant_digest, tenant_folder, tenant_slugs
-from .site import (BuildOptions, BuildReport, Builder, Previous, TenantResult, counted, files_written, shared_key, site_files,
-                   tenant_entry, utc_today, view_from_entry)
+from .site import (
+    Builder,
+    BuildOptions,
+    BuildReport,
+    Previous,
+    TenantResult,
+    counted,
+    files_written,
+    shared_key,
+    site_files,
+    tenant_entry,
+    utc_today,
+    view_from_entry,
+)
 from .theme import Theme
 from .yamlfile import format_path
 
@@ -94,20 +107,35 @@ class Inputs(BaseModel):
 
     def differences(self, project: Inputs) -> list[str]:
         """What of the project's own inputs this differs in (not --today and --drafts: the shards set those)."""
-        return [name for field_name, name in PROJECT_INPUTS.items()
-                if getattr(self, field_name) != getattr(project, field_name)]
+        return [
+            name
+            for field_name, name in PROJECT_INPUTS.items()
+            if getattr(self, field_name) != getattr(project, field_name)
+        ]
 
 
-PROJECT_INPUTS = {"policygen": "the policygen version", "code": "policygen's code", "settings": "the settings "
-                  "(policygen.yaml, rules.yaml)", "theme": "the theme", "library": "the clause library (content/)",
-                  "tenants": "the list of tenants (tenants/)"}
+PROJECT_INPUTS = {
+    "policygen": "the policygen version",
+    "code": "policygen's code",
+    "settings": "the settings (policygen.yaml, rules.yaml)",
+    "theme": "the theme",
+    "library": "the clause library (content/)",
+    "tenants": "the list of tenants (tenants/)",
+}
 
 
 def site_inputs(project: Project, theme: Theme, today: dt.date, drafts: bool) -> Inputs:
     slugs = "\0".join(tenant_slugs(project.root))
-    return Inputs(policygen=__version__, code=code_digest(), settings=settings_digest(project), theme=theme.digest(),
-                  library=library_digest(project), tenants=hashlib.sha256(slugs.encode()).hexdigest(), today=today,
-                  drafts=drafts)
+    return Inputs(
+        policygen=__version__,
+        code=code_digest(),
+        settings=settings_digest(project),
+        theme=theme.digest(),
+        library=library_digest(project),
+        tenants=hashlib.sha256(slugs.encode()).hexdigest(),
+        today=today,
+        drafts=drafts,
+    )
 
 
 class ShardRecord(BaseModel):
@@ -191,8 +219,14 @@ class ShardManifest(BaseModel):
 class ShardBuilder(Builder):
     """A build of one shard's tenants, whose output is those tenants' files and the shard's manifest."""
 
-    def __init__(self, root: Path, out: Path | None, options: BuildOptions, shard: Shard,
-                 progress: Callable[[int, int], None] | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        out: Path | None,
+        options: BuildOptions,
+        shard: Shard,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
         if options.tenants:
             raise UsageError("--shard builds a fixed part of all tenants; it cannot be combined with --tenant")
         super().__init__(root, out, options, progress)
@@ -203,13 +237,24 @@ class ShardBuilder(Builder):
         self.total = len(slugs)
         return [slug for slug in slugs if self.shard.holds(slug)]
 
-    def assemble(self, project: Project, theme: Theme, results: list[TenantResult],
-                 options: BuildOptions) -> list[Output]:
+    def assemble(
+        self, project: Project, theme: Theme, results: list[TenantResult], options: BuildOptions
+    ) -> list[Output]:
         outputs = [o for r in results for o in r.outputs]
-        record = ShardRecord(index=self.shard.index, count=self.shard.count,
-                             inputs=site_inputs(project, theme, options.today or utc_today(), options.drafts))
-        outputs.append(manifest(outputs, {"shard": record.model_dump(mode="json"),
-                                          "tenants": {r.slug: tenant_entry(r.view, r.key, r.releases) for r in results}}))
+        record = ShardRecord(
+            index=self.shard.index,
+            count=self.shard.count,
+            inputs=site_inputs(project, theme, options.today or utc_today(), options.drafts),
+        )
+        outputs.append(
+            manifest(
+                outputs,
+                {
+                    "shard": record.model_dump(mode="json"),
+                    "tenants": {r.slug: tenant_entry(r.view, r.key, r.releases) for r in results},
+                },
+            )
+        )
         return outputs
 
 
@@ -220,14 +265,21 @@ class ShardReport:
     total: int  # tenants in the whole project
 
     def summary(self) -> list[str]:
-        return [self.build.summary(),
-                f"Shard {self.shard} holds {len(self.build.tenants):,} of the project's "
-                f"{counted(self.total, 'tenant')}; "
-                "it is not a publishable site: `policygen merge` joins the shards into one."]
+        return [
+            self.build.summary(),
+            f"Shard {self.shard} holds {len(self.build.tenants):,} of the project's "
+            f"{counted(self.total, 'tenant')}; "
+            "it is not a publishable site: `policygen merge` joins the shards into one.",
+        ]
 
 
-def build_shard(root: Path, out: Path | None, options: BuildOptions, shard: Shard,
-                progress: Callable[[int, int], None] | None = None) -> ShardReport:
+def build_shard(
+    root: Path,
+    out: Path | None,
+    options: BuildOptions,
+    shard: Shard,
+    progress: Callable[[int, int], None] | None = None,
+) -> ShardReport:
     """Build shard *shard* of the project at *root* into *out* (default: root/build)."""
     builder = ShardBuilder(root, out, options, shard, progress)
     report = builder.build()
@@ -255,8 +307,9 @@ class Part:
     def manifest(self) -> Path:
         return self.folder / "manifest.json"
 
-    def problem(self, key_path: str | None, message: str, expected: str | None = None,
-                hint: str | None = None) -> Problem:
+    def problem(
+        self, key_path: str | None, message: str, expected: str | None = None, hint: str | None = None
+    ) -> Problem:
         return Problem(message, file=self.manifest, key_path=key_path, expected=expected, suggestion=hint)
 
 
@@ -267,8 +320,14 @@ def read_part(folder: Path, root: Path, problems: Collector) -> Part | None:
     try:
         raw = file.read_bytes()
     except OSError:
-        problems.add(Problem("no manifest.json here: this folder is not a shard's output", file=file,
-                             expected="the output folder of `policygen build --shard K/N`", suggestion=rebuild))
+        problems.add(
+            Problem(
+                "no manifest.json here: this folder is not a shard's output",
+                file=file,
+                expected="the output folder of `policygen build --shard K/N`",
+                suggestion=rebuild,
+            )
+        )
         return None
     try:
         data = ShardManifest.model_validate_json(raw)
@@ -276,9 +335,15 @@ def read_part(folder: Path, root: Path, problems: Collector) -> Part | None:
         problems.extend(_manifest_problems(file, raw, exc))
         return None
     if data.shard is None:
-        problems.add(Problem("this is a whole site's output, not a shard's (its manifest.json has no shard record)",
-                             file=file, key_path="shard", expected="the output folder of `policygen build --shard K/N`",
-                             suggestion=rebuild))
+        problems.add(
+            Problem(
+                "this is a whole site's output, not a shard's (its manifest.json has no shard record)",
+                file=file,
+                key_path="shard",
+                expected="the output folder of `policygen build --shard K/N`",
+                suggestion=rebuild,
+            )
+        )
         return None
     shown = folder.relative_to(root).as_posix() if folder.is_relative_to(root) else str(folder)
     part = Part(folder, shown, data.shard, data.files, data.tenants)
@@ -294,8 +359,14 @@ def _manifest_problems(file: Path, raw: bytes, exc: ValidationError) -> list[Pro
         if err["type"] == "json_invalid":
             found.append(_syntax_problem(file, raw, hint))
             break
-        found.append(Problem(err["msg"].removeprefix("Value error, "), file=file,
-                             key_path=format_path(tuple(err["loc"])) or None, suggestion=hint))
+        found.append(
+            Problem(
+                err["msg"].removeprefix("Value error, "),
+                file=file,
+                key_path=format_path(tuple(err["loc"])) or None,
+                suggestion=hint,
+            )
+        )
     return _capped(found, file, "problems in this manifest.json")
 
 
@@ -304,8 +375,7 @@ def _syntax_problem(file: Path, raw: bytes, hint: str) -> Problem:
         json.loads(raw)
     except (ValueError, RecursionError) as exc:
         if isinstance(exc, json.JSONDecodeError):
-            return Problem(f"not valid JSON: {exc.msg}", file=file, line=exc.lineno, column=exc.colno,
-                           suggestion=hint)
+            return Problem(f"not valid JSON: {exc.msg}", file=file, line=exc.lineno, column=exc.colno, suggestion=hint)
     return Problem("not valid JSON", file=file, suggestion=hint)
 
 
@@ -323,16 +393,26 @@ def _check_part(part: Part, problems: Collector) -> None:
         if not SLUG.fullmatch(slug) or slug in RESERVED_SLUGS:
             found.append(part.problem(f"tenants.{slug}", f"'{slug}' is not a tenant slug"))
         elif not part.shard.holds(slug):
-            found.append(part.problem(f"tenants.{slug}", f"tenant '{slug}' belongs in shard "
-                                      f"{shard_of(slug, part.shard.count)}/{part.shard.count}, not {part.shard}",
-                                      hint="build the shard again; its manifest.json was changed since"))
+            found.append(
+                part.problem(
+                    f"tenants.{slug}",
+                    f"tenant '{slug}' belongs in shard "
+                    f"{shard_of(slug, part.shard.count)}/{part.shard.count}, not {part.shard}",
+                    hint="build the shard again; its manifest.json was changed since",
+                )
+            )
     seen: set[str] = set()
     for i, entry in enumerate(part.files):
         if entry.tenant not in part.tenants or not _under(entry.path, entry.tenant) or entry.path in seen:
-            found.append(part.problem(f"files[{i}].path", f"'{entry.path}' is not a file of this shard's tenants"
-                                      + (" (listed twice)" if entry.path in seen else ""),
-                                      expected="a path inside the folder of a tenant listed under 'tenants'",
-                                      hint="build the shard again; its manifest.json was changed since"))
+            found.append(
+                part.problem(
+                    f"files[{i}].path",
+                    f"'{entry.path}' is not a file of this shard's tenants"
+                    + (" (listed twice)" if entry.path in seen else ""),
+                    expected="a path inside the folder of a tenant listed under 'tenants'",
+                    hint="build the shard again; its manifest.json was changed since",
+                )
+            )
         seen.add(entry.path)
     problems.extend(_capped(found, part.manifest, "problems in this manifest.json"))
 
@@ -340,8 +420,13 @@ def _check_part(part: Part, problems: Collector) -> None:
 def _under(path: str, tenant: str) -> bool:
     """A plain relative path inside the tenant's folder: nothing that could step out of it or be read two ways."""
     parts = PurePosixPath(path).parts
-    return (len(parts) >= 2 and parts[0] == tenant and "/".join(parts) == path and "\\" not in path
-            and not any(p in (".", "..") for p in parts))
+    return (
+        len(parts) >= 2
+        and parts[0] == tenant
+        and "/".join(parts) == path
+        and "\\" not in path
+        and not any(p in (".", "..") for p in parts)
+    )
 
 
 # --- merging ----------------------------------------------------------------------------------------------------
@@ -356,8 +441,10 @@ class MergeReport:
     seconds: float
 
     def summary(self) -> str:
-        return (f"Merged {counted(self.shards, 'shard')} of {counted(len(self.tenants), 'tenant')} in "
-                f"{self.seconds:.2f} s: {files_written(self.outputs)}, in {self.out}")
+        return (
+            f"Merged {counted(self.shards, 'shard')} of {counted(len(self.tenants), 'tenant')} in "
+            f"{self.seconds:.2f} s: {files_written(self.outputs)}, in {self.out}"
+        )
 
 
 def merge(root: Path, folders: list[Path], out: Path | None = None) -> MergeReport:
@@ -397,16 +484,25 @@ def _history_kept(project: Project, out: Path, results: list[TenantResult], prob
     for result in results:
         for doc_id, before in sorted(previous.published.get(result.slug, {}).items()):
             if doc_id in result.releases:
-                problems.extend(compare_with_build(project.root / "tenants" / result.slug / "releases" / doc_id,
-                                                   result.releases[doc_id], before, previous.file, project.root))
+                problems.extend(
+                    compare_with_build(
+                        project.root / "tenants" / result.slug / "releases" / doc_id,
+                        result.releases[doc_id],
+                        before,
+                        previous.file,
+                        project.root,
+                    )
+                )
 
 
 def _merge_out(project: Project, out: Path | None, folders: list[Path]) -> Path:
     target = (out if out is not None else project.root / "build").resolve()
     for folder in folders:
         if target.is_relative_to(folder) or folder.is_relative_to(target):
-            raise UsageError(f"the output folder {target} cannot be, hold or lie inside the shard folder {folder}: "
-                             "writing the site replaces the whole output folder (choose one such as build/)")
+            raise UsageError(
+                f"the output folder {target} cannot be, hold or lie inside the shard folder {folder}: "
+                "writing the site replaces the whole output folder (choose one such as build/)"
+            )
     return check_out_dir(target, project.reserved)
 
 
@@ -416,13 +512,22 @@ def _one_of_each(parts: list[Part], problems: Collector) -> list[Part]:
     by_index: dict[int, Part] = {}
     for part in parts:
         if part.shard.count != count:
-            problems.add(part.problem("shard.count", f"shard {part.shard} is one of {part.shard.count} shards, but "
-                                      f"shard {parts[0].shard} ({parts[0].shown}) is one of {count}",
-                                      hint="give the shards of one split: every one built with --shard K/N, one N"))
+            problems.add(
+                part.problem(
+                    "shard.count",
+                    f"shard {part.shard} is one of {part.shard.count} shards, but "
+                    f"shard {parts[0].shard} ({parts[0].shown}) is one of {count}",
+                    hint="give the shards of one split: every one built with --shard K/N, one N",
+                )
+            )
         elif part.shard.index in by_index:
-            problems.add(part.problem("shard.index", f"shard {part.shard} is given twice "
-                                      f"(also as {by_index[part.shard.index].shown})",
-                                      hint="give each shard's folder once"))
+            problems.add(
+                part.problem(
+                    "shard.index",
+                    f"shard {part.shard} is given twice (also as {by_index[part.shard.index].shown})",
+                    hint="give each shard's folder once",
+                )
+            )
         else:
             by_index[part.shard.index] = part
     missing = count - len(by_index)
@@ -431,9 +536,13 @@ def _one_of_each(parts: list[Part], problems: Collector) -> list[Part]:
         first = list(itertools.islice((i for i in itertools.count(1) if i not in by_index), min(missing, MAX_SHOWN)))
         more = missing - len(first)
         shown = ", ".join(f"{i}/{count}" for i in first) + (f" and {more:,} more" if more else "")
-        problems.add(Problem(f"shard{'s' if missing > 1 else ''} {shown} missing: a site needs all {count:,} shards",
-                             expected=f"the output folders of shards 1/{count} to {count}/{count}",
-                             suggestion=f"give the folder `policygen build --shard {first[0]}/{count}` wrote"))
+        problems.add(
+            Problem(
+                f"shard{'s' if missing > 1 else ''} {shown} missing: a site needs all {count:,} shards",
+                expected=f"the output folders of shards 1/{count} to {count}/{count}",
+                suggestion=f"give the folder `policygen build --shard {first[0]}/{count}` wrote",
+            )
+        )
     return [by_index[i] for i in sorted(by_index)]
 
 
@@ -443,15 +552,24 @@ def _same_inputs(parts: list[Part], first: Part, expected: Inputs, problems: Col
         built = part.record.inputs
         differ = built.differences(expected)
         if differ:
-            problems.add(part.problem("shard.inputs", f"shard {part.shard} was built from other inputs than this "
-                                      f"project's: {', '.join(differ)} differ{'s' if len(differ) == 1 else ''}",
-                                      expected="shards built from this checkout, with this policygen",
-                                      hint=f"build shard {part.shard} again here, or merge in the checkout it was "
-                                           "built from"))
+            problems.add(
+                part.problem(
+                    "shard.inputs",
+                    f"shard {part.shard} was built from other inputs than this "
+                    f"project's: {', '.join(differ)} differ{'s' if len(differ) == 1 else ''}",
+                    expected="shards built from this checkout, with this policygen",
+                    hint=f"build shard {part.shard} again here, or merge in the checkout it was built from",
+                )
+            )
         if (built.today, built.drafts) != (expected.today, expected.drafts):
-            problems.add(part.problem("shard.inputs.today", f"shard {part.shard} was built with {_flags(built)}, "
-                                      f"shard {first.shard} ({first.shown}) with {_flags(expected)}",
-                                      hint="build every shard with the same --today (and --drafts or not)"))
+            problems.add(
+                part.problem(
+                    "shard.inputs.today",
+                    f"shard {part.shard} was built with {_flags(built)}, "
+                    f"shard {first.shard} ({first.shown}) with {_flags(expected)}",
+                    hint="build every shard with the same --today (and --drafts or not)",
+                )
+            )
 
 
 def _flags(inputs: Inputs) -> str:
@@ -470,18 +588,28 @@ def _tenants_as_built(project: Project, parts: list[Part], shared: str, problems
             try:
                 folder = tenant_folder(project.root, slug)
                 changed = not (folder / "tenant.yaml").is_file() or entry.inputs != tenant_key(
-                    project, tenant_digest(folder), (d.id for d in entry.documents), shared)
+                    project, tenant_digest(folder), (d.id for d in entry.documents), shared
+                )
             except InputError as exc:
                 found.extend(exc.problems)
                 continue
             if changed:
-                found.append(Problem(f"tenant '{slug}' changed since shard {part.shard} ({part.shown}) was built",
-                                     file=folder,
-                                     suggestion=f"build shard {part.shard} again from this checkout"))
+                found.append(
+                    Problem(
+                        f"tenant '{slug}' changed since shard {part.shard} ({part.shown}) was built",
+                        file=folder,
+                        suggestion=f"build shard {part.shard} again from this checkout",
+                    )
+                )
     for slug in tenant_slugs(project.root):
         if slug not in where:
-            found.append(Problem(f"tenant '{slug}' is in no shard given", file=project.root / "tenants" / slug,
-                                 suggestion="build every shard from this checkout, then merge them all"))
+            found.append(
+                Problem(
+                    f"tenant '{slug}' is in no shard given",
+                    file=project.root / "tenants" / slug,
+                    suggestion="build every shard from this checkout, then merge them all",
+                )
+            )
     problems.extend(_capped(found, None, "tenants in the wrong state"))
 
 
@@ -494,24 +622,41 @@ def _results(part: Part, problems: Collector) -> list[TenantResult]:
         target = part.folder / entry.path
         data = _read_as_recorded(target, base, entry)
         if data is None:
-            found.append(Problem(f"differs from what shard {part.shard}'s manifest.json records "
-                                 "(changed, damaged or missing since the shard was built)", file=target,
-                                 suggestion=f"build shard {part.shard} again"))
+            found.append(
+                Problem(
+                    f"differs from what shard {part.shard}'s manifest.json records "
+                    "(changed, damaged or missing since the shard was built)",
+                    file=target,
+                    suggestion=f"build shard {part.shard} again",
+                )
+            )
             continue
         assert entry.tenant is not None  # _check_part made sure
         files[entry.tenant].append(Output.from_entry(entry.model_dump(mode="json"), data, origin=target))
     problems.extend(_capped(found, part.manifest, "files that differ"))
     results: list[TenantResult] = []
-    for slug, entry in part.tenants.items():
+    for slug, recorded in part.tenants.items():
         try:
-            releases = read_tenant_record(entry.releases)
+            releases = read_tenant_record(recorded.releases)
         except ValueError as exc:
-            problems.add(Problem(f"tenant '{slug}': its record of published versions is damaged ({exc})",
-                                 file=part.folder / "manifest.json", suggestion=f"build shard {part.shard} again"))
+            problems.add(
+                Problem(
+                    f"tenant '{slug}': its record of published versions is damaged ({exc})",
+                    file=part.folder / "manifest.json",
+                    suggestion=f"build shard {part.shard} again",
+                )
+            )
             continue
-        results.append(TenantResult(slug, entry.inputs, files[slug],
-                                    view_from_entry(slug, entry.model_dump(mode="json")), rendered=False,
-                                    releases=releases))
+        results.append(
+            TenantResult(
+                slug,
+                recorded.inputs,
+                files[slug],
+                view_from_entry(slug, recorded.model_dump(mode="json")),
+                rendered=False,
+                releases=releases,
+            )
+        )
     return results
 
 

@@ -24,36 +24,62 @@ import os
 import shutil
 import stat
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Annotated, Any, Callable
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from .dates import format_day
-
 from .deps import project_digest, tenant_key
 from .errors import Collector, InputError, Problem
-from .history import (Committed, TenantRecord, committed_releases, compare_with_build, compare_with_commit,
-                      read_tenant_record, record_json)
 from .feeds import FeedInfo, VersionPaths, atom, entries_in, href, sitemap, version_data, version_json
+from .history import (
+    Committed,
+    TenantRecord,
+    committed_releases,
+    compare_with_build,
+    compare_with_commit,
+    read_tenant_record,
+    record_json,
+)
 from .inputs import read_bytes
 from .notices import document_changes, redline_path
 from .output import Discard, Output, check_out_dir, manifest, write_site
-from .project import (Project, TenantSource, document_title, project_theme, tenant_folder, load_base, load_project, load_tenant_source, select_tenants,
-                      tenant_digest, tenant_slugs)
+from .project import (
+    Project,
+    TenantSource,
+    document_title,
+    load_base,
+    load_project,
+    load_tenant_source,
+    project_theme,
+    select_tenants,
+    tenant_digest,
+    tenant_folder,
+    tenant_slugs,
+)
 from .render import ClauseRenderer, RenderedClause, RenderedDocument, render_document
 from .snippets import app_outputs
 from .theme import Theme
-from .versions import (Snapshot, SnapshotClause, in_force, load_releases, reads_as, releases_folder_problems, successor,
-                       upcoming)
+from .versions import (
+    Snapshot,
+    SnapshotClause,
+    in_force,
+    load_releases,
+    reads_as,
+    releases_folder_problems,
+    successor,
+    upcoming,
+)
 
 
 def utc_today() -> dt.date:
     """The build date when --today is not given: today in UTC, so the machine's time zone cannot change a build."""
-    return dt.datetime.now(dt.timezone.utc).date()
+    return dt.datetime.now(dt.UTC).date()
 
 
 @dataclass(frozen=True)
@@ -138,7 +164,9 @@ class BuildReport:
     rendered: int = 0  # document pages rendered in this build (not reused)
     tenants: list[str] = field(default_factory=list)
     rendered_tenants: list[str] = field(default_factory=list)
-    dropped: list[str] = field(default_factory=list)  # with --tenant: tenants of the previous output whose folder is gone
+    dropped: list[str] = field(
+        default_factory=list
+    )  # with --tenant: tenants of the previous output whose folder is gone
     seconds: float = 0.0  # wall time of the build
 
     @property
@@ -151,13 +179,17 @@ class BuildReport:
         return f"{len(self.rendered_tenants):,} rendered, {len(self.reused_tenants):,} reused"
 
     def summary(self) -> str:
-        return (f"Built {counted(len(self.tenants), 'tenant')} in {self.seconds:.2f} s ({self.tally()}): "
-                f"{files_written(self.outputs)}, in {self.out}")
+        return (
+            f"Built {counted(len(self.tenants), 'tenant')} in {self.seconds:.2f} s ({self.tally()}): "
+            f"{files_written(self.outputs)}, in {self.out}"
+        )
 
     def names(self) -> list[str]:
         """The tenants by name, for --verbose."""
-        return [f"rendered: {', '.join(self.rendered_tenants) or 'none'}",
-                f"reused: {', '.join(self.reused_tenants) or 'none'}"]
+        return [
+            f"rendered: {', '.join(self.rendered_tenants) or 'none'}",
+            f"reused: {', '.join(self.reused_tenants) or 'none'}",
+        ]
 
 
 def counted(n: int, noun: str) -> str:
@@ -186,8 +218,11 @@ def render_tenant_documents(project: Project, renderer: ClauseRenderer, tenant: 
     docs: list[RenderedDocument] = []
     for doc_id, clauses in tenant.documents.items():
         try:
-            docs.append(render_document(renderer, tenant.slug, tenant.facts, doc_id, clauses,
-                                        document_title(project, tenant, doc_id)))
+            docs.append(
+                render_document(
+                    renderer, tenant.slug, tenant.facts, doc_id, clauses, document_title(project, tenant, doc_id)
+                )
+            )
         except InputError as exc:
             problems.extend(exc.problems)
     problems.raise_if_any()
@@ -253,9 +288,15 @@ def load_histories(tenant: TenantSource, published: Published | None = None) -> 
         root = tenant.folder.parent.parent
         for doc_id, before in sorted(published.built.items()):
             if doc_id in histories:
-                problems.extend(compare_with_build(tenant.folder / "releases" / doc_id,
-                                                   [s.recorded for s in histories[doc_id]], before,
-                                                   published.manifest, root))
+                problems.extend(
+                    compare_with_build(
+                        tenant.folder / "releases" / doc_id,
+                        [s.recorded for s in histories[doc_id]],
+                        before,
+                        published.manifest,
+                        root,
+                    )
+                )
     problems.problems = list(dict.fromkeys(problems.problems))  # a linked releases/ is found by two checks
     problems.raise_if_any()
     return histories
@@ -291,12 +332,28 @@ class DocumentPages:
     def date(self, day: dt.date) -> str:
         return format_day(day, self.tenant.facts.locale)
 
-    def page(self, path: str, kind: str, view: PageView, version: str | None, effective: dt.date | None,
-             released: Snapshot | None = None) -> None:
+    def page(
+        self,
+        path: str,
+        kind: str,
+        view: PageView,
+        version: str | None,
+        effective: dt.date | None,
+        released: Snapshot | None = None,
+    ) -> None:
         root = "../" * path.count("/")
         common = self.as_released(released) if released is not None else self.common
-        self.outputs.append(Output(path, kind, self.theme.render("document.html", page=view, root=root, **common),
-                                   tenant=self.tenant.slug, document=self.doc.id, version=version, effective=effective))
+        self.outputs.append(
+            Output(
+                path,
+                kind,
+                self.theme.render("document.html", page=view, root=root, **common),
+                tenant=self.tenant.slug,
+                document=self.doc.id,
+                version=version,
+                effective=effective,
+            )
+        )
 
     def as_released(self, snap: Snapshot) -> dict[str, Any]:
         """The page's surroundings for a released version: the tenant's name and branding as released.
@@ -306,29 +363,56 @@ class DocumentPages:
         """
         facts, now = snap.facts, self.common["tenant"]
         logo = now.logo if facts.theme.logo and facts.theme.logo == self.tenant.facts.theme.logo else None
-        view = replace(now, name=facts.name, legal_name=facts.organisation.legal_name, logo=logo,
-                       accent=facts.theme.accent)
+        view = replace(
+            now, name=facts.name, legal_name=facts.organisation.legal_name, logo=logo, accent=facts.theme.accent
+        )
         return {**self.common, "tenant": view, "accent": facts.theme.accent}
 
     def snapshot_view(self, snap: Snapshot, at: str, banners: list[Banner]) -> PageView:
-        return PageView(snap.title, snap.effective, snap.released, snap.label, snap.clauses, tuple(banners),
-                        history=href(self.paths.history, at, None), feed=href(self.paths.feed, at, None))
+        return PageView(
+            snap.title,
+            snap.effective,
+            snap.released,
+            snap.label,
+            snap.clauses,
+            tuple(banners),
+            history=href(self.paths.history, at, None),
+            feed=href(self.paths.feed, at, None),
+        )
 
     def render(self, drafts: bool) -> list[Output]:
         paths, facts, doc = self.paths, self.tenant.facts, self.doc
         if not self.releases:
             # A document never released is published from the working tree, as projects that don't version expect.
             effective = facts.dates.effective
-            view = PageView(doc.title, effective, facts.dates.last_updated or effective, None, doc.clauses,
-                            status="unreleased", feed=href(paths.feed, paths.stable, None))
+            view = PageView(
+                doc.title,
+                effective,
+                facts.dates.last_updated or effective,
+                None,
+                doc.clauses,
+                status="unreleased",
+                feed=href(paths.feed, paths.stable, None),
+            )
             self.page(paths.stable, "page", view, None, effective)
         else:
             self.stable()
             for snap in self.releases:
                 self.archive(snap)
             # redlines for each pair of consecutive versions, and notices for material ones (policygen/notices.py)
-            self.outputs.extend(document_changes(self.project, self.theme, self.renderer, self.tenant, self.doc.id,
-                                                 self.doc.title, self.releases, self.paths.archive, self.common))
+            self.outputs.extend(
+                document_changes(
+                    self.project,
+                    self.theme,
+                    self.renderer,
+                    self.tenant,
+                    self.doc.id,
+                    self.doc.title,
+                    self.releases,
+                    self.paths.archive,
+                    self.common,
+                )
+            )
             # The history links the draft page only when there is one (edits since the last release).
             self.history(self.draft() if drafts else False)
         self.feed()
@@ -345,9 +429,16 @@ class DocumentPages:
             if later is not shown:
                 # The redline of the new version against the one before it (policygen/notices.py).
                 changes = redline_path(self.paths.archive(later)) if later.version > 1 else self.paths.history
-                banners.append(Banner("upcoming", f"This policy changes on {self.date(later.effective)}.",
-                                      (Link(href(self.paths.archive(later), at, None), "Read the new version"),
-                                       Link(href(changes, at, None), "See what changes"))))
+                banners.append(
+                    Banner(
+                        "upcoming",
+                        f"This policy changes on {self.date(later.effective)}.",
+                        (
+                            Link(href(self.paths.archive(later), at, None), "Read the new version"),
+                            Link(href(changes, at, None), "See what changes"),
+                        ),
+                    )
+                )
         self.page(at, "page", self.snapshot_view(shown, at, banners), shown.label, shown.effective, shown)
 
     def archive(self, snap: Snapshot) -> None:
@@ -356,22 +447,42 @@ class DocumentPages:
         banners: list[Banner] = []
         following = successor(self.releases, snap)
         if snap.effective > self.today:
-            banners.append(Banner("upcoming", f"This version takes effect on {self.date(snap.effective)}.",
-                                  (stable,) if current else ()))
+            banners.append(
+                Banner(
+                    "upcoming",
+                    f"This version takes effect on {self.date(snap.effective)}.",
+                    (stable,) if current else (),
+                )
+            )
         elif snap is current:
-            banners.append(Banner("current", f"Version {snap.version} is the version in force.",
-                                  (Link(href(self.paths.stable, at, None), "Go to the policy's permanent address"),)))
+            banners.append(
+                Banner(
+                    "current",
+                    f"Version {snap.version} is the version in force.",
+                    (Link(href(self.paths.stable, at, None), "Go to the policy's permanent address"),),
+                )
+            )
         elif following is not None:
-            banners.append(Banner(
-                "superseded", f"This is an old version. It was in force from {self.date(snap.effective)} until "
-                              f"{self.date(following.effective)}, when version {following.version} replaced it.",
-                (Link(href(self.paths.archive(following), at, None), f"Read version {following.version}"), stable)))
+            banners.append(
+                Banner(
+                    "superseded",
+                    f"This is an old version. It was in force from {self.date(snap.effective)} until "
+                    f"{self.date(following.effective)}, when version {following.version} replaced it.",
+                    (Link(href(self.paths.archive(following), at, None), f"Read version {following.version}"), stable),
+                )
+            )
         self.page(at, "archive", self.snapshot_view(snap, at, banners), snap.label, snap.effective, snap)
         snapshot_file = None
         if snap.path is not None and snap.path.is_relative_to(self.project.root):
             snapshot_file = snap.path.relative_to(self.project.root).as_posix()
-        data = version_data(snap, self.tenant.facts.organisation.legal_name, self.paths.version(snap),
-                            self.project.config.base_url, following, snapshot_file)
+        data = version_data(
+            snap,
+            self.tenant.facts.organisation.legal_name,
+            self.paths.version(snap),
+            self.project.config.base_url,
+            following,
+            snapshot_file,
+        )
         self.outputs.append(version_json(data))
 
     def history(self, drafts: bool) -> None:
@@ -380,15 +491,35 @@ class DocumentPages:
         for snap in reversed(self.releases):
             status = "upcoming" if snap.effective > self.today else "in force" if snap is current else "superseded"
             redline = redline_path(self.paths.archive(snap)) if snap.version > 1 else None
-            rows.append(HistoryRow(snap.version, snap.effective, snap.released, status,
-                                   href(self.paths.archive(snap), at, None), snap.summary, snap.hash,
-                                   href(redline, at, None) if redline else None))
-        view = HistoryView(self.doc.title, tuple(rows), href(self.paths.stable, at, None),
-                           href(self.paths.feed, at, None), href(self.paths.draft, at, None) if drafts else None)
+            rows.append(
+                HistoryRow(
+                    snap.version,
+                    snap.effective,
+                    snap.released,
+                    status,
+                    href(self.paths.archive(snap), at, None),
+                    snap.summary,
+                    snap.hash,
+                    href(redline, at, None) if redline else None,
+                )
+            )
+        view = HistoryView(
+            self.doc.title,
+            tuple(rows),
+            href(self.paths.stable, at, None),
+            href(self.paths.feed, at, None),
+            href(self.paths.draft, at, None) if drafts else None,
+        )
         root = "../" * at.count("/")
-        self.outputs.append(Output(at, "history", self.theme.render("history.html", history=view, root=root,
-                                                                    **self.common),
-                                   tenant=self.tenant.slug, document=self.doc.id))
+        self.outputs.append(
+            Output(
+                at,
+                "history",
+                self.theme.render("history.html", history=view, root=root, **self.common),
+                tenant=self.tenant.slug,
+                document=self.doc.id,
+            )
+        )
 
     def draft(self) -> bool:
         """Unreleased edits for review, at draft/ (only when the text differs from the last release)."""
@@ -396,27 +527,54 @@ class DocumentPages:
         if reads_as(self.renderer, self.tenant.slug, facts, doc.id, self.tenant.documents[doc.id], doc.title, last):
             return False
         at = self.paths.draft
-        banner = Banner("draft", f"Draft for review: these edits are not released and not in force. "
-                                 f"The latest release is version {last.version}.",
-                        (Link(href(self.paths.stable, at, None), "Read the published version"),))
+        banner = Banner(
+            "draft",
+            f"Draft for review: these edits are not released and not in force. "
+            f"The latest release is version {last.version}.",
+            (Link(href(self.paths.stable, at, None), "Read the published version"),),
+        )
         effective = facts.dates.effective
-        view = PageView(doc.title, effective, facts.dates.last_updated or effective, "draft", doc.clauses,
-                        (banner,), status="draft", history=href(self.paths.history, at, None))
+        view = PageView(
+            doc.title,
+            effective,
+            facts.dates.last_updated or effective,
+            "draft",
+            doc.clauses,
+            (banner,),
+            status="draft",
+            history=href(self.paths.history, at, None),
+        )
         self.page(at, "page", view, "draft", None)
         return True
 
     def feed(self) -> None:
         facts = self.tenant.facts
-        info = FeedInfo(self.paths.feed, f"{facts.name}: {self.doc.title}", facts.organisation.legal_name,
-                        self.paths.history if self.releases else self.paths.stable,
-                        facts.dates.last_updated or facts.dates.effective)
-        self.outputs.append(atom(info, entries_in(self.outputs), self.project.config.base_url,
-                                 tenant=self.tenant.slug, document=self.doc.id))
+        info = FeedInfo(
+            self.paths.feed,
+            f"{facts.name}: {self.doc.title}",
+            facts.organisation.legal_name,
+            self.paths.history if self.releases else self.paths.stable,
+            facts.dates.last_updated or facts.dates.effective,
+        )
+        self.outputs.append(
+            atom(
+                info,
+                entries_in(self.outputs),
+                self.project.config.base_url,
+                tenant=self.tenant.slug,
+                document=self.doc.id,
+            )
+        )
 
 
-def tenant_outputs(project: Project, theme: Theme, renderer: ClauseRenderer, tenant: TenantSource,
-                   options: BuildOptions, histories: dict[str, list[Snapshot]] | None = None
-                   ) -> tuple[list[Output], TenantView]:
+def tenant_outputs(
+    project: Project,
+    theme: Theme,
+    renderer: ClauseRenderer,
+    tenant: TenantSource,
+    options: BuildOptions,
+    histories: dict[str, list[Snapshot]] | None = None,
+) -> tuple[list[Output], TenantView]:
     facts = tenant.facts
     today = options.today or utc_today()
     docs = render_tenant_documents(project, renderer, tenant)
@@ -424,22 +582,40 @@ def tenant_outputs(project: Project, theme: Theme, renderer: ClauseRenderer, ten
     links: list[DocumentLink] = []
     for d in docs:
         shown = shown_version(histories[d.id], today)
-        links.append(DocumentLink(d.id, shown.title if shown else d.title, DocumentPaths(tenant.slug, d.id).stable,
-                                  shown.effective if shown else facts.dates.effective))
+        links.append(
+            DocumentLink(
+                d.id,
+                shown.title if shown else d.title,
+                DocumentPaths(tenant.slug, d.id).stable,
+                shown.effective if shown else facts.dates.effective,
+            )
+        )
     view = tenant_view(tenant, tuple(links))
     outputs: list[Output] = []
     common = {"site": project.config, "tenant": view, "lang": facts.locale, "accent": facts.theme.accent}
     for doc in docs:
-        outputs.extend(DocumentPages(project, theme, renderer, tenant, doc, histories[doc.id], today, common)
-                       .render(options.drafts))
+        outputs.extend(
+            DocumentPages(project, theme, renderer, tenant, doc, histories[doc.id], today, common).render(
+                options.drafts
+            )
+        )
     # In-app snippets and store labels, per app, from the version the stable page shows.
-    outputs.extend(app_outputs(project, theme, tenant, docs, {d.id: shown_version(histories[d.id], today) for d in docs},
-                               outputs))
-    info = FeedInfo(f"{tenant.slug}/feed.xml", f"{facts.name}: privacy documents", facts.organisation.legal_name,
-                    f"{tenant.slug}/index.html", facts.dates.last_updated or facts.dates.effective)
+    outputs.extend(
+        app_outputs(project, theme, tenant, docs, {d.id: shown_version(histories[d.id], today) for d in docs}, outputs)
+    )
+    info = FeedInfo(
+        f"{tenant.slug}/feed.xml",
+        f"{facts.name}: privacy documents",
+        facts.organisation.legal_name,
+        f"{tenant.slug}/index.html",
+        facts.dates.last_updated or facts.dates.effective,
+    )
     outputs.append(atom(info, entries_in(outputs), project.config.base_url, tenant=tenant.slug))
-    outputs.append(Output(f"{tenant.slug}/index.html", "index", theme.render("tenant.html", root="../", **common),
-                          tenant=tenant.slug))
+    outputs.append(
+        Output(
+            f"{tenant.slug}/index.html", "index", theme.render("tenant.html", root="../", **common), tenant=tenant.slug
+        )
+    )
     path = logo_path(tenant)
     if path is not None and facts.theme.logo:
         outputs.append(Output(path, "asset", read_bytes(tenant.folder / facts.theme.logo), tenant=tenant.slug))
@@ -454,16 +630,18 @@ def tenant_entry(view: TenantView, key: str, releases: TenantRecord) -> dict[str
         "legal_name": view.legal_name,
         "logo": view.logo,
         "accent": view.accent,
-        "documents": [{"id": d.id, "title": d.title, "path": d.path, "effective": d.effective.isoformat()}
-                      for d in view.documents],
+        "documents": [
+            {"id": d.id, "title": d.title, "path": d.path, "effective": d.effective.isoformat()} for d in view.documents
+        ],
         "inputs": key,
         "releases": record_json(releases),
     }
 
 
 def view_from_entry(slug: str, entry: dict[str, Any]) -> TenantView:
-    docs = tuple(DocumentLink(d["id"], d["title"], d["path"], dt.date.fromisoformat(d["effective"]))
-                 for d in entry["documents"])
+    docs = tuple(
+        DocumentLink(d["id"], d["title"], d["path"], dt.date.fromisoformat(d["effective"])) for d in entry["documents"]
+    )
     return TenantView(slug, entry["name"], entry["legal_name"], entry["logo"], entry["accent"], docs)
 
 
@@ -597,11 +775,15 @@ class Previous:
         return published
 
     def _damage(self, why: str) -> Problem:
-        return Problem(f"the previous build's manifest cannot be read: {why}; it records the released versions "
-                       "that build published, and without it policygen cannot check that none has vanished or "
-                       "changed since", file=self.file, expected="manifest.json as policygen wrote it",
-                       suggestion="if the released history is intact (git status shows no change in "
-                                  f"tenants/*/releases/), delete {self.out.name}/ and build again")
+        return Problem(
+            f"the previous build's manifest cannot be read: {why}; it records the released versions "
+            "that build published, and without it policygen cannot check that none has vanished or "
+            "changed since",
+            file=self.file,
+            expected="manifest.json as policygen wrote it",
+            suggestion="if the released history is intact (git status shows no change in "
+            f"tenants/*/releases/), delete {self.out.name}/ and build again",
+        )
 
     def intact(self, path: str) -> Path | None:
         """The previous build's file at *path*, if it is a regular file inside the output folder."""
@@ -630,11 +812,27 @@ class Previous:
             if hashlib.sha256(data).hexdigest() != f["sha256"]:
                 return None  # edited or damaged since: render again
             effective = dt.date.fromisoformat(f["effective"]) if f.get("effective") else None
-            outputs.append(Output(f["path"], f["kind"], data, tenant=slug, document=f.get("document"),
-                                  version=f.get("version"), effective=effective, app=f.get("app"),
-                                  origin=target))
-        return TenantResult(slug, entry["inputs"], outputs, view_from_entry(slug, entry), rendered=False,
-                            releases=self.published.get(slug, {}))
+            outputs.append(
+                Output(
+                    f["path"],
+                    f["kind"],
+                    data,
+                    tenant=slug,
+                    document=f.get("document"),
+                    version=f.get("version"),
+                    effective=effective,
+                    app=f.get("app"),
+                    origin=target,
+                )
+            )
+        return TenantResult(
+            slug,
+            entry["inputs"],
+            outputs,
+            view_from_entry(slug, entry),
+            rendered=False,
+            releases=self.published.get(slug, {}),
+        )
 
 
 @dataclass
@@ -660,7 +858,9 @@ class Step:
         except InputError as exc:
             return exc.problems
         hit = cached.get(slug)
-        if hit is not None and hit.key == tenant_key(self.project, digest, (d.id for d in hit.view.documents), self.shared):
+        if hit is not None and hit.key == tenant_key(
+            self.project, digest, (d.id for d in hit.view.documents), self.shared
+        ):
             return replace(hit, rendered=False)
         before = self.previous.get(slug)
         if before is not None and before[0] == tenant_key(self.project, digest, before[1], self.shared):
@@ -683,8 +883,11 @@ class Step:
     def for_workers(self) -> Step:
         """This step with a new renderer and theme: the warm ones hold compiled templates, which cannot be
         pickled (weak references), and stay in this process for the next build; each worker compiles its own."""
-        return replace(self, renderer=ClauseRenderer(self.renderer.content, self.renderer.raw_html),
-                       theme=project_theme(self.project))
+        return replace(
+            self,
+            renderer=ClauseRenderer(self.renderer.content, self.renderer.raw_html),
+            theme=project_theme(self.project),
+        )
 
 
 @dataclass(frozen=True)
@@ -717,8 +920,13 @@ class Builder:
     Tenants are loaded and rendered in worker processes when there are many.
     """
 
-    def __init__(self, root: Path, out: Path | None = None, options: BuildOptions | None = None,
-                 progress: Callable[[int, int], None] | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        out: Path | None = None,
+        options: BuildOptions | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
         self.root = root
         self.out_arg = out
         self.options = options or BuildOptions()
@@ -749,11 +957,20 @@ class Builder:
         previous = Previous(out)
         if previous.damaged is not None:
             problems.add(previous.damaged)
-        step = Step(project, theme, self._renderer, options,
-                    shared_key(project, theme_digest, options),
-                    {slug: (str(entry.get("inputs")), tuple(str(d.get("id")) for d in entry.get("documents", [])))
-                     for slug, entry in previous.tenants.items()},
-                    previous.published, previous.file, committed_releases(project.root))
+        step = Step(
+            project,
+            theme,
+            self._renderer,
+            options,
+            shared_key(project, theme_digest, options),
+            {
+                slug: (str(entry.get("inputs")), tuple(str(d.get("id")) for d in entry.get("documents", [])))
+                for slug, entry in previous.tenants.items()
+            },
+            previous.published,
+            previous.file,
+            committed_releases(project.root),
+        )
 
         results: dict[str, TenantResult] = {}
         for slug, outcome in self._run(step, slugs):
@@ -787,17 +1004,23 @@ class Builder:
         write_site(out, outputs, self.discard)
         self._results = {r.slug: r for r in ordered if r.slug in slugs}
         rendered = [r for r in ordered if r.rendered]
-        return BuildReport(out=out, outputs=outputs,
-                           rendered=sum(1 for r in rendered for o in r.outputs if o.kind == "page"),
-                           tenants=sorted(results), rendered_tenants=[r.slug for r in rendered], dropped=dropped,
-                           seconds=time.perf_counter() - started)
+        return BuildReport(
+            out=out,
+            outputs=outputs,
+            rendered=sum(1 for r in rendered for o in r.outputs if o.kind == "page"),
+            tenants=sorted(results),
+            rendered_tenants=[r.slug for r in rendered],
+            dropped=dropped,
+            seconds=time.perf_counter() - started,
+        )
 
     def scope(self, slugs: list[str]) -> list[str]:
         """The tenants this build renders, of those selected (a shard build takes its part: policygen/shards.py)."""
         return slugs
 
-    def assemble(self, project: Project, theme: Theme, results: list[TenantResult],
-                 options: BuildOptions) -> list[Output]:
+    def assemble(
+        self, project: Project, theme: Theme, results: list[TenantResult], options: BuildOptions
+    ) -> list[Output]:
         """Every file of the output, from the tenants' results in slug order."""
         return site_files(project, theme, results, options)
 
@@ -819,10 +1042,14 @@ class Builder:
                 done.append((slug, step.render(slug)))
                 self._report(len(done), len(slugs))
             return done
-        chunks = [c for c in (todo[i::jobs * 8] for i in range(jobs * 8)) if c]
+        chunks = [c for c in (todo[i :: jobs * 8] for i in range(jobs * 8)) if c]
         method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context(method),
-                                 initializer=_worker_init, initargs=(step.for_workers(),)) as pool:
+        with ProcessPoolExecutor(
+            jobs,
+            mp_context=multiprocessing.get_context(method),
+            initializer=_worker_init,
+            initargs=(step.for_workers(),),
+        ) as pool:
             for chunk in pool.map(_worker_run, chunks):
                 done.extend(chunk)
                 self._report(len(done), len(slugs))
@@ -846,12 +1073,22 @@ def site_files(project: Project, theme: Theme, results: list[TenantResult], opti
     return outputs
 
 
-def site_outputs(project: Project, theme: Theme, views: list[TenantView], options: BuildOptions,
-                 tenant_files: list[Output] | None = None) -> list[Output]:
+def site_outputs(
+    project: Project,
+    theme: Theme,
+    views: list[TenantView],
+    options: BuildOptions,
+    tenant_files: list[Output] | None = None,
+) -> list[Output]:
     """Files about the whole site, made after every tenant: the site index, the site feed and sitemap.xml."""
     files = tenant_files or []
-    outputs = [Output("index.html", "index",
-                      theme.render("index.html", site=project.config, tenants=views, root="", lang="en", accent=None))]
+    outputs = [
+        Output(
+            "index.html",
+            "index",
+            theme.render("index.html", site=project.config, tenants=views, root="", lang="en", accent=None),
+        )
+    ]
     latest = max((d.effective for v in views for d in v.documents), default=dt.date(1970, 1, 1))
     info = FeedInfo("feed.xml", project.config.title, project.config.title, "index.html", latest)
     outputs.append(atom(info, entries_in(files), project.config.base_url))
@@ -859,7 +1096,11 @@ def site_outputs(project: Project, theme: Theme, views: list[TenantView], option
     return [*outputs, site_map] if site_map else outputs
 
 
-def build(root: Path, out: Path | None = None, options: BuildOptions | None = None,
-          progress: Callable[[int, int], None] | None = None) -> BuildReport:
+def build(
+    root: Path,
+    out: Path | None = None,
+    options: BuildOptions | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> BuildReport:
     """Build the site of the project at *root* into *out* (default: root/build)."""
     return Builder(root, out, options, progress).build()

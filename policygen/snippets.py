@@ -27,16 +27,17 @@ import hashlib
 import json
 import posixpath
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Mapping, Protocol, Sequence
+from typing import Protocol
 
 from babel import Locale
 from pydantic import ValidationError
 
 from .errors import Collector, InputError, Problem
-from .htmltext import ClauseLike, DocumentLike
 from .facts import App, Tenant
+from .htmltext import ClauseLike, DocumentLike
 from .labels import app_labels, check_app, policy_document
 from .output import Output
 from .project import Project, TenantSource
@@ -88,9 +89,10 @@ def change_notice(published: Sequence[Output], slug: str, document: str, shown: 
     found: list[tuple[str, Output]] = []
     for o in published:
         m = _NOTICE.match(o.path)
-        if o.kind == "notice" and m and m["slug"] == slug and m["doc"] == document:
-            if shown is None or m["date"] >= shown.isoformat():
-                found.append((m["date"], o))
+        if not (o.kind == "notice" and m and m["slug"] == slug and m["doc"] == document):
+            continue
+        if shown is None or m["date"] >= shown.isoformat():
+            found.append((m["date"], o))
     return max(found, key=lambda f: f[0])[1] if found else None
 
 
@@ -119,7 +121,7 @@ def _luminance(colour: str) -> float:
         s = c / 255
         return s / 12.92 if s <= 0.03928 else ((s + 0.055) / 1.055) ** 2.4
 
-    r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
     return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
 
 
@@ -131,8 +133,8 @@ def contrast(a: str, b: str) -> float:
 def readable(accent: str, background: str) -> str:
     """The accent, mixed toward black or white just enough to read as link text on *background*."""
     toward = 255 if _luminance(background) < 0.5 else 0
-    rgb = [int(accent[i:i + 2], 16) for i in (1, 3, 5)]
-    for step in range(0, 21):
+    rgb = [int(accent[i : i + 2], 16) for i in (1, 3, 5)]
+    for step in range(21):
         t = step / 20
         mixed = "#" + "".join(f"{round(c + (toward - c) * t):02x}" for c in rgb)
         if contrast(mixed, background) >= MIN_CONTRAST:
@@ -148,10 +150,19 @@ def _raise_headings(body: str) -> str:
     return _HEADING.sub(lambda m: f"<{m.group(1)}h{int(m.group(2)) - 1}{m.group(3)}>", body)
 
 
-def _out(path: str, kind: str, data: bytes, tenant: str, app: str, document: str | None,
-         view: SnippetView | None) -> Output:
-    return Output(path, kind, data, tenant=tenant, document=document,
-                  version=view.version if view else None, effective=view.effective if view else None, app=app)
+def _out(
+    path: str, kind: str, data: bytes, tenant: str, app: str, document: str | None, view: SnippetView | None
+) -> Output:
+    return Output(
+        path,
+        kind,
+        data,
+        tenant=tenant,
+        document=document,
+        version=view.version if view else None,
+        effective=view.effective if view else None,
+        app=app,
+    )
 
 
 class Released(Protocol):
@@ -192,21 +203,51 @@ def shown_document(tenant: TenantSource, document: DocumentLike, released: Relea
     """The page's version: the release in force (or first) when there are releases, else the working tree."""
     facts = tenant.facts
     if released is None:
-        return Shown(document.id, document.title, document.clauses, facts.dates.effective,
-                     facts.dates.last_updated or facts.dates.effective, None, facts,
-                     tenant.folder / "tenant.yaml", tenant.located)
+        return Shown(
+            document.id,
+            document.title,
+            document.clauses,
+            facts.dates.effective,
+            facts.dates.last_updated or facts.dates.effective,
+            None,
+            facts,
+            tenant.folder / "tenant.yaml",
+            tenant.located,
+        )
     file = released.path or tenant.folder / "releases"
     try:
         old = released.facts
     except ValidationError as exc:
-        raise InputError([Problem(f"the released facts no longer validate: {exc.error_count()} problem(s)", file=file,
-                                  suggestion="release a new version of the document")]) from None
-    return Shown(document.id, released.title, released.clauses, released.effective, released.released,
-                 released.label, old, file, None)
+        raise InputError(
+            [
+                Problem(
+                    f"the released facts no longer validate: {exc.error_count()} problem(s)",
+                    file=file,
+                    suggestion="release a new version of the document",
+                )
+            ]
+        ) from None
+    return Shown(
+        document.id,
+        released.title,
+        released.clauses,
+        released.effective,
+        released.released,
+        released.label,
+        old,
+        file,
+        None,
+    )
 
 
-def app_outputs(project: Project, theme: Theme, tenant: TenantSource, documents: Sequence[DocumentLike],
-                shown: Mapping[str, Released | None] | None = None, published: Sequence[Output] = ()) -> list[Output]:
+def app_outputs(
+    project: Project,
+    theme: Theme,
+    tenant: TenantSource,
+    documents: Sequence[DocumentLike],
+    shown: Mapping[str, Released | None] | None = None,
+    published: Sequence[Output] = (),
+) -> list[Output]:
     """Every app's snippets, labels and manifest; InputError if labels and policy disagree.
 
     *shown* maps a document id to the released version its stable page shows; the snippets,
@@ -248,19 +289,34 @@ def one_app(theme: Theme, slug: str, app: App, document: Shown, notice: Output |
     rebased = [_Rebased(c.id, c.title, rebase_links(c.html, page, f"{base}/policy.html")) for c in document.clauses]
     add("policy", "policy.html", None, policy_snippet(theme, view, replace(document, clauses=rebased)))
     for clause in document.clauses:
-        add("section", f"sections/{clause.id}.html", clause.id,
-            theme.render("snippets/section.html", view=view,
-                         clause=_section(clause, page, f"{base}/sections/{clause.id}.html", f"{base}/policy.html")))
+        add(
+            "section",
+            f"sections/{clause.id}.html",
+            clause.id,
+            theme.render(
+                "snippets/section.html",
+                view=view,
+                clause=_section(clause, page, f"{base}/sections/{clause.id}.html", f"{base}/policy.html"),
+            ),
+        )
     glance = next((c for c in document.clauses if c.id == FIRST_LAYER), None)
     if glance is not None:  # a version released before the library had the first layer has none
-        add("at-a-glance", "at-a-glance.html", None,
-            theme.render("snippets/at-a-glance.html", view=view,
-                         clause=_section(glance, page, f"{base}/at-a-glance.html", f"{base}/policy.html")))
-    add("permissions", "permissions.html", None,
-        theme.render("snippets/permissions.html", view=view, app=app))
+        add(
+            "at-a-glance",
+            "at-a-glance.html",
+            None,
+            theme.render(
+                "snippets/at-a-glance.html",
+                view=view,
+                clause=_section(glance, page, f"{base}/at-a-glance.html", f"{base}/policy.html"),
+            ),
+        )
+    add("permissions", "permissions.html", None, theme.render("snippets/permissions.html", view=view, app=app))
     if notice is not None:
         banner = rebase_links(notice.data.decode(), notice.path, f"{base}/notice.html")
-        banner = re.sub(r'<html lang="([^"]*)">', lambda m: f'<html lang="{m.group(1)}" dir="{view.dir}">', banner, count=1)
+        banner = re.sub(
+            r'<html lang="([^"]*)">', lambda m: f'<html lang="{m.group(1)}" dir="{view.dir}">', banner, count=1
+        )
         add("notice", "notice.html", None, banner.encode())
 
     # A store's label only for the platforms the app is said to ship on: no platforms, no labels.
@@ -268,8 +324,10 @@ def one_app(theme: Theme, slug: str, app: App, document: Shown, notice: Output |
     if "ios" in app.platforms:
         label_files.append(("apple-privacy", "apple-privacy.json", labels.apple_json()))
     if "android" in app.platforms:
-        label_files += [("play-data-safety", "play-data-safety.csv", labels.play_csv()),
-                        ("play-data-safety-answers", "play-data-safety.json", labels.play_json())]
+        label_files += [
+            ("play-data-safety", "play-data-safety.csv", labels.play_csv()),
+            ("play-data-safety-answers", "play-data-safety.json", labels.play_json()),
+        ]
     outputs = [o for *_, o in snippets]
     outputs += [_out(f"{base}/{rel}", "label", data, slug, app.id, None, None) for _, rel, data in label_files]
     body = {
@@ -287,8 +345,13 @@ def one_app(theme: Theme, slug: str, app: App, document: Shown, notice: Output |
         # One hash over every snippet: an app compares it with its cached copy to know when to refresh.
         "content_sha256": hashlib.sha256(b"".join(hashlib.sha256(o.data).digest() for *_, o in snippets)).hexdigest(),
         "snippets": [
-            {"kind": role, "path": rel, **({"section": section} if section else {}),
-             "sha256": hashlib.sha256(o.data).hexdigest(), "bytes": len(o.data)}
+            {
+                "kind": role,
+                "path": rel,
+                **({"section": section} if section else {}),
+                "sha256": hashlib.sha256(o.data).hexdigest(),
+                "bytes": len(o.data),
+            }
             for role, rel, section, o in snippets
         ],
         "labels": [
@@ -306,11 +369,19 @@ def snippet_view(facts: Tenant, document: DocumentLike, app: App | None = None) 
     effective = document.effective if isinstance(document, Shown) else facts.dates.effective
     last_updated = document.last_updated if isinstance(document, Shown) else facts.dates.last_updated or effective
     return SnippetView(
-        tenant=facts.name, app=app.id if app else "", app_name=app.name if app else facts.name,
-        document=document.id, title=document.title, effective=effective, last_updated=last_updated,
+        tenant=facts.name,
+        app=app.id if app else "",
+        app_name=app.name if app else facts.name,
+        document=document.id,
+        title=document.title,
+        effective=effective,
+        last_updated=last_updated,
         version=document.version if isinstance(document, Shown) else None,
-        lang=facts.locale, dir=text_direction(facts.locale),
-        accent_light=readable(accent, LIGHT_BG), accent_dark=readable(accent, DARK_BG))
+        lang=facts.locale,
+        dir=text_direction(facts.locale),
+        accent_light=readable(accent, LIGHT_BG),
+        accent_dark=readable(accent, DARK_BG),
+    )
 
 
 def policy_snippet(theme: Theme, view: SnippetView, document: DocumentLike) -> bytes:
@@ -327,8 +398,14 @@ def _relinked(clause: ClauseLike, page: str, snippet: str, whole: str) -> str:
     body = rebase_links(clause.html, page, snippet)
     here = set(re.findall(r'id="([^"]+)"', body)) | {clause.id}
     whole_href = posixpath.relpath(whole, posixpath.dirname(snippet))
-    return _HREF.sub(lambda m: m.group(0) if not m.group(1).startswith("#") or m.group(1)[1:] in here
-                     else f'href="{whole_href}{m.group(1)}"', body)
+    return _HREF.sub(
+        lambda m: (
+            m.group(0)
+            if not m.group(1).startswith("#") or m.group(1)[1:] in here
+            else f'href="{whole_href}{m.group(1)}"'
+        ),
+        body,
+    )
 
 
 def _section(clause: ClauseLike, page: str, snippet: str, whole: str) -> Section:

@@ -16,14 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from .dates import format_day
+from jinja2.exceptions import SecurityError
 
+from .dates import format_day
 from .editorfiles import is_editor_file
 from .errors import InputError, Problem
 from .output import Output
 from .packaged import known_themes, theme_folders
-from jinja2.sandbox import SecurityError
-
 from .sandbox import THEME_FILTERS, THEME_LIMITS, BoundedSandbox, explain_failure, template_position
 
 
@@ -35,21 +34,29 @@ class Theme:
         self.name = name
         self.folders = theme_folders(root, name)  # the project's first, then policygen's own
         if not self.folders:
-            raise InputError([Problem(f"theme '{name}' not found", file=root / "policygen.yaml", key_path="theme",
-                                      expected="a folder themes/<name>/templates",
-                                      suggestion=f"known themes: {', '.join(known_themes(root))}")])
+            raise InputError(
+                [
+                    Problem(
+                        f"theme '{name}' not found",
+                        file=root / "policygen.yaml",
+                        key_path="theme",
+                        expected="a folder themes/<name>/templates",
+                        suggestion=f"known themes: {', '.join(known_themes(root))}",
+                    )
+                ]
+            )
         self.folder = self.folders[0]
         self.search = [root / "layouts", *(f / "templates" for f in self.folders)]
         # Build, check and serve make their theme with project.project_theme, so they agree on the setting.
         self.trusted = trusted
-        options: dict[str, Any] = dict(
-            loader=jinja2.FileSystemLoader([str(p) for p in self.search]),
-            autoescape=True,
-            undefined=jinja2.StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            auto_reload=False,
-        )
+        options: dict[str, Any] = {
+            "loader": jinja2.FileSystemLoader([str(p) for p in self.search]),
+            "autoescape": True,
+            "undefined": jinja2.StrictUndefined,
+            "trim_blocks": True,
+            "lstrip_blocks": True,
+            "auto_reload": False,
+        }
         self.env: jinja2.Environment
         if self.trusted:
             self.env = jinja2.Environment(**options)
@@ -70,12 +77,25 @@ class Theme:
                 return self.env.render(compiled, context).encode()
             return compiled.render(**context).encode()
         except jinja2.TemplateSyntaxError as exc:
-            raise InputError([Problem(f"theme template syntax error: {exc.message}",
-                                      file=Path(exc.filename) if exc.filename else None, line=exc.lineno)]) from None
+            raise InputError(
+                [
+                    Problem(
+                        f"theme template syntax error: {exc.message}",
+                        file=Path(exc.filename) if exc.filename else None,
+                        line=exc.lineno,
+                    )
+                ]
+            ) from None
         except jinja2.TemplateNotFound as exc:
-            raise InputError([Problem(f"theme template '{exc.name}' not found",
-                                      expected=f"a file in {', '.join(str(p) for p in self.search)}")]) from None
-        except Exception as exc:  # noqa: BLE001 - whatever a theme template does wrong is its author's to fix
+            raise InputError(
+                [
+                    Problem(
+                        f"theme template '{exc.name}' not found",
+                        expected=f"a file in {', '.join(str(p) for p in self.search)}",
+                    )
+                ]
+            ) from None
+        except Exception as exc:
             file, line = template_position(exc)
             raise InputError([_theme_problem(template, exc, file, line)]) from None
 
@@ -103,10 +123,13 @@ class Theme:
 
 def _theme_problem(template: str, exc: Exception, file: Path | None, line: int | None) -> Problem:
     if isinstance(exc, jinja2.UndefinedError):
-        return Problem(f"theme template '{template}': {exc.message}", file=file, line=line,
-                       expected="a name policygen passes to this template")
+        return Problem(
+            f"theme template '{template}': {exc.message}",
+            file=file,
+            line=line,
+            expected="a name policygen passes to this template",
+        )
     message, expected, hint = explain_failure(exc)
     if isinstance(exc, SecurityError):  # TemplateLimit too
         hint = f"{hint}; a theme the project reviews like code can set trusted_theme: true in policygen.yaml"
-    return Problem(f"theme template '{template}': {message}", file=file, line=line, expected=expected,
-                   suggestion=hint)
+    return Problem(f"theme template '{template}': {message}", file=file, line=line, expected=expected, suggestion=hint)

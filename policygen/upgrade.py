@@ -25,10 +25,9 @@ from .diff import ClauseText, DiffReport, Side, compare, snapshot_side
 from .errors import Collector, UsageError
 from .facts import Tenant
 from .packaged import library_dir
-from .project import Project, TenantSource, load_project
+from .project import Project, TenantSource, document_title, load_project
 from .render import ClauseRenderer, render_document
 from .rules import load_rules, rank
-from .project import document_title
 from .versions import dated_facts, frozen_clauses, load_releases
 
 OLD_LIBRARY = "old library"
@@ -77,24 +76,35 @@ class LibraryUpgrade:
         return rank(self.tier) >= rank(tier)
 
     def to_json(self) -> dict[str, Any]:
-        return {"against": self.against, "policygen": __version__, "tier": self.tier,
-                "documents": [r.to_json() for r in self.reports],
-                "unreleased": [{"tenant": u.tenant, "document": u.document} for u in self.unreleased],
-                "shadowed": [s.to_json(self.root) for s in self.shadowed]}
+        return {
+            "against": self.against,
+            "policygen": __version__,
+            "tier": self.tier,
+            "documents": [r.to_json() for r in self.reports],
+            "unreleased": [{"tenant": u.tenant, "document": u.document} for u in self.unreleased],
+            "shadowed": [s.to_json(self.root) for s in self.shadowed],
+        }
 
     def to_text(self) -> str:
         parts = [r.to_text() for r in self.reports]
         if self.unreleased:
-            parts.append("".join(f"{u.tenant}/{u.document}: not released yet; nothing to compare\n"
-                                 for u in self.unreleased))
+            parts.append(
+                "".join(f"{u.tenant}/{u.document}: not released yet; nothing to compare\n" for u in self.unreleased)
+            )
         if self.shadowed:
-            parts.append("the library changed these, but the project's own files replace them:\n" + "".join(
-                f"  {s.file.relative_to(self.root).as_posix()} "
-                f"({f'clause {s.document}/{s.name}' if s.document else f'partial {s.name}'})\n"
-                for s in self.shadowed))
+            parts.append(
+                "the library changed these, but the project's own files replace them:\n"
+                + "".join(
+                    f"  {s.file.relative_to(self.root).as_posix()} "
+                    f"({f'clause {s.document}/{s.name}' if s.document else f'partial {s.name}'})\n"
+                    for s in self.shadowed
+                )
+            )
         changed = sum(1 for r in self.reports if r.clauses)
-        parts.append(f"{len(self.reports)} document{'s' if len(self.reports) != 1 else ''} compared, "
-                     f"{changed} with text changes; overall tier: {self.tier}\n")
+        parts.append(
+            f"{len(self.reports)} document{'s' if len(self.reports) != 1 else ''} compared, "
+            f"{changed} with text changes; overall tier: {self.tier}\n"
+        )
         return "\n".join(parts)
 
 
@@ -107,8 +117,14 @@ class _Renderer:
         self.clauses = ClauseRenderer(project.content, packaged=packaged)
 
     def render(self, tenant: TenantSource, doc_id: str, facts: Tenant) -> dict[str, ClauseText]:
-        doc = render_document(self.clauses, tenant.slug, facts, doc_id, self._clauses(tenant, doc_id),
-                              document_title(self.project, tenant, doc_id))
+        doc = render_document(
+            self.clauses,
+            tenant.slug,
+            facts,
+            doc_id,
+            self._clauses(tenant, doc_id),
+            document_title(self.project, tenant, doc_id),
+        )
         # As a snapshot holds them (sanitised), so that the same text compares equal to a release.
         return {c.id: ClauseText(c.title, c.html) for c in frozen_clauses(doc)}
 
@@ -123,8 +139,9 @@ class _Renderer:
         return clauses[doc_id]
 
 
-def library_upgrade(root: Path, slugs: list[str] | None = None, document: str | None = None,
-                    old_library: Path | None = None) -> LibraryUpgrade:
+def library_upgrade(
+    root: Path, slugs: list[str] | None = None, document: str | None = None, old_library: Path | None = None
+) -> LibraryUpgrade:
     """Per tenant and document, what today's clause library changes in the text (see the module docstring)."""
     project = load_project(root, slugs)
     if document is not None and not any(document in t.documents for t in project.tenants.values()):
@@ -133,8 +150,10 @@ def library_upgrade(root: Path, slugs: list[str] | None = None, document: str | 
     if old_library is None:
         return _against_releases(project, current, document)
     if not old_library.is_dir():
-        raise UsageError(f"--from-library: '{old_library.name or old_library}' is not a folder "
-                         "(give a clause library laid out like content/)")
+        raise UsageError(
+            f"--from-library: '{old_library.name or old_library}' is not a folder "
+            "(give a clause library laid out like content/)"
+        )
     old = _Renderer(project, load_library(project.content, packaged=old_library), old_library)
     reports = []
     for tenant in project.tenants.values():

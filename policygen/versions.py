@@ -40,10 +40,11 @@ import os
 import re
 import stat
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -131,11 +132,17 @@ class Snapshot:
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
-            raise InputError([Problem(
-                f"the facts of version {self.version} no longer fit the facts model: {where}: {first['msg']}",
-                file=self.path, key_path="facts",
-                expected="facts readable by this policygen version",
-                suggestion="tools that compare facts (diff, notices) cannot read this version; its pages still show")]) from None
+            raise InputError(
+                [
+                    Problem(
+                        f"the facts of version {self.version} no longer fit the facts model: {where}: {first['msg']}",
+                        file=self.path,
+                        key_path="facts",
+                        expected="facts readable by this policygen version",
+                        suggestion="tools that compare facts (diff, notices) cannot read this version; its pages still show",
+                    )
+                ]
+            ) from None
 
     @property
     def label(self) -> str:
@@ -203,11 +210,14 @@ def release_folder(tenant_folder: Path, document: str) -> Path:
 
 
 def _tampered(file: Path) -> Problem:
-    return Problem("this released version was changed after its release: its content no longer matches its hash",
-                   file=file, key_path="hash",
-                   expected="released snapshots are never edited",
-                   suggestion="restore the file from git (git restore <file>); to change the policy, edit "
-                              "tenant.yaml or the clauses and run `policygen release` for a new version")
+    return Problem(
+        "this released version was changed after its release: its content no longer matches its hash",
+        file=file,
+        key_path="hash",
+        expected="released snapshots are never edited",
+        suggestion="restore the file from git (git restore <file>); to change the policy, edit "
+        "tenant.yaml or the clauses and run `policygen release` for a new version",
+    )
 
 
 @lru_cache(maxsize=4096)
@@ -218,15 +228,22 @@ def published_html(html: str) -> str:
 
 
 def _linked(path: Path) -> Problem:
-    return Problem("a symbolic link in the released history: policygen reads and writes only files inside the "
-                   "project, and a release would write through the link", file=path,
-                   expected="a real folder or file", suggestion="replace the link with a copy of what it points at")
+    return Problem(
+        "a symbolic link in the released history: policygen reads and writes only files inside the "
+        "project, and a release would write through the link",
+        file=path,
+        expected="a real folder or file",
+        suggestion="replace the link with a copy of what it points at",
+    )
 
 
 def linked_release_folders(tenant_folder: Path, document: str) -> list[Problem]:
     """releases/ and releases/<document>/ may not be symbolic links (checked before anything is read or written)."""
-    return [_linked(path) for path in (tenant_folder / RELEASES, release_folder(tenant_folder, document))
-            if path.is_symlink()]
+    return [
+        _linked(path)
+        for path in (tenant_folder / RELEASES, release_folder(tenant_folder, document))
+        if path.is_symlink()
+    ]
 
 
 def read_snapshot(file: Path) -> Snapshot:
@@ -240,12 +257,26 @@ def read_snapshot(file: Path) -> Snapshot:
         if stat.S_ISLNK(info.st_mode):
             raise InputError([_linked(file)])
         if not stat.S_ISREG(info.st_mode):
-            raise InputError([Problem("a snapshot name that is not a regular file", file=file,
-                                      expected="a JSON file written by `policygen release`")])
+            raise InputError(
+                [
+                    Problem(
+                        "a snapshot name that is not a regular file",
+                        file=file,
+                        expected="a JSON file written by `policygen release`",
+                    )
+                ]
+            )
         if info.st_size > MAX_SNAPSHOT_BYTES:
-            raise InputError([Problem(f"a snapshot of {info.st_size} bytes, over the limit of {MAX_SNAPSHOT_BYTES}",
-                                      file=file, expected="a file written by `policygen release`",
-                                      suggestion="restore the file from git")])
+            raise InputError(
+                [
+                    Problem(
+                        f"a snapshot of {info.st_size} bytes, over the limit of {MAX_SNAPSHOT_BYTES}",
+                        file=file,
+                        expected="a file written by `policygen release`",
+                        suggestion="restore the file from git",
+                    )
+                ]
+            )
         # Read as every input is read (checked again on the open file, never past the limit): the file may
         # have been swapped for a pipe or grown since the lstat above.
         raw = json.loads(read_bytes(file, MAX_SNAPSHOT_BYTES).decode("utf-8"))
@@ -254,29 +285,71 @@ def read_snapshot(file: Path) -> Snapshot:
     except UnicodeDecodeError:
         raise InputError([Problem("a snapshot is not UTF-8 text", file=file)]) from None
     except json.JSONDecodeError as exc:
-        raise InputError([Problem(f"a snapshot is not valid JSON: {exc.msg}", file=file, line=exc.lineno,
-                                  column=exc.colno, suggestion="restore the file from git")]) from None
+        raise InputError(
+            [
+                Problem(
+                    f"a snapshot is not valid JSON: {exc.msg}",
+                    file=file,
+                    line=exc.lineno,
+                    column=exc.colno,
+                    suggestion="restore the file from git",
+                )
+            ]
+        ) from None
     except RecursionError:
-        raise InputError([Problem("a snapshot nests too deeply to be one policygen wrote", file=file,
-                                  suggestion="restore the file from git")]) from None
+        raise InputError(
+            [
+                Problem(
+                    "a snapshot nests too deeply to be one policygen wrote",
+                    file=file,
+                    suggestion="restore the file from git",
+                )
+            ]
+        ) from None
     if not isinstance(raw, dict) or not isinstance(raw.get("hash"), str):
-        raise InputError([Problem("a snapshot has no hash", file=file, key_path="hash",
-                                  expected="a file written by `policygen release`")])
+        raise InputError(
+            [
+                Problem(
+                    "a snapshot has no hash",
+                    file=file,
+                    key_path="hash",
+                    expected="a file written by `policygen release`",
+                )
+            ]
+        )
     stated = raw.pop("hash")
     try:
         data = SnapshotFile.model_validate(raw)
     except ValidationError as exc:
-        raise InputError([Problem(f"{err['msg']}", file=file,
-                                  key_path=".".join(str(p) for p in err["loc"]) or None,
-                                  expected="a file written by `policygen release`",
-                                  suggestion="restore the file from git")
-                          for err in exc.errors()]) from None
+        raise InputError(
+            [
+                Problem(
+                    f"{err['msg']}",
+                    file=file,
+                    key_path=".".join(str(p) for p in err["loc"]) or None,
+                    expected="a file written by `policygen release`",
+                    suggestion="restore the file from git",
+                )
+                for err in exc.errors()
+            ]
+        ) from None
     if content_hash(raw) != stated:
         raise InputError([_tampered(file)])
     clauses = tuple(c.model_copy(update={"html": published_html(c.html)}) for c in data.clauses)
-    return Snapshot(tenant=data.tenant, document=data.document, title=data.title, version=data.version,
-                    effective=data.effective, released=data.released, facts_data=data.facts,
-                    clauses=clauses, changes=data.changes, previous=data.previous, hash=stated, path=file)
+    return Snapshot(
+        tenant=data.tenant,
+        document=data.document,
+        title=data.title,
+        version=data.version,
+        effective=data.effective,
+        released=data.released,
+        facts_data=data.facts,
+        clauses=clauses,
+        changes=data.changes,
+        previous=data.previous,
+        hash=stated,
+        path=file,
+    )
 
 
 def snapshot_files(folder: Path) -> tuple[list[Path], list[Problem]]:
@@ -293,15 +366,23 @@ def snapshot_files(folder: Path) -> tuple[list[Path], list[Problem]]:
         if path.is_symlink():
             problems.append(_linked(path))
         elif path.is_dir():
-            problems.append(Problem("a folder inside a document's releases folder", file=path,
-                                    expected="only snapshot files NNNN-YYYY-MM-DD.json (version, effective date)",
-                                    suggestion="move it out of releases/"))
+            problems.append(
+                Problem(
+                    "a folder inside a document's releases folder",
+                    file=path,
+                    expected="only snapshot files NNNN-YYYY-MM-DD.json (version, effective date)",
+                    suggestion="move it out of releases/",
+                )
+            )
         elif not FILE_NAME.fullmatch(path.name):
-            problems.append(Problem(f"'{path.name}' is not a snapshot name", file=path,
-                                    expected="NNNN-YYYY-MM-DD.json (version, effective date), as `policygen "
-                                             "release` names snapshots",
-                                    suggestion="if it is a snapshot, restore its name from git; otherwise move it "
-                                               "out of releases/"))
+            problems.append(
+                Problem(
+                    f"'{path.name}' is not a snapshot name",
+                    file=path,
+                    expected="NNNN-YYYY-MM-DD.json (version, effective date), as `policygen release` names snapshots",
+                    suggestion="if it is a snapshot, restore its name from git; otherwise move it out of releases/",
+                )
+            )
         else:
             files.append(path)
     return files, problems
@@ -318,9 +399,16 @@ def load_releases(tenant_folder: Path, document: str) -> list[Snapshot]:
     folder = release_folder(tenant_folder, document)
     if not folder.is_dir():
         if folder.exists():
-            raise InputError([Problem("a file where a document's releases folder belongs", file=folder,
-                                      expected=f"a folder releases/{document}/ of snapshot files",
-                                      suggestion="move the file out of releases/")])
+            raise InputError(
+                [
+                    Problem(
+                        "a file where a document's releases folder belongs",
+                        file=folder,
+                        expected=f"a folder releases/{document}/ of snapshot files",
+                        suggestion="move the file out of releases/",
+                    )
+                ]
+            )
         return []
     snapshots: list[Snapshot] = []
     files, stray = snapshot_files(folder)
@@ -332,27 +420,53 @@ def load_releases(tenant_folder: Path, document: str) -> list[Snapshot]:
             problems.extend(exc.problems)
             continue
         if file.name != snap.file_name:
-            problems.add(Problem(f"the file name does not match its content (version {snap.version}, "
-                                 f"effective {snap.effective})", file=file, expected=snap.file_name))
+            problems.add(
+                Problem(
+                    f"the file name does not match its content (version {snap.version}, effective {snap.effective})",
+                    file=file,
+                    expected=snap.file_name,
+                )
+            )
         if (snap.tenant, snap.document) != (tenant_folder.name, document):
-            problems.add(Problem(f"this snapshot belongs to {snap.tenant}/{snap.document}", file=file,
-                                 expected=f"a snapshot of {tenant_folder.name}/{document}"))
+            problems.add(
+                Problem(
+                    f"this snapshot belongs to {snap.tenant}/{snap.document}",
+                    file=file,
+                    expected=f"a snapshot of {tenant_folder.name}/{document}",
+                )
+            )
         snapshots.append(snap)
     problems.raise_if_any()
     previous: Snapshot | None = None
     for i, snap in enumerate(snapshots, 1):
         if snap.version != i:
-            problems.add(Problem(f"version {snap.version} is out of sequence", file=snap.path, key_path="version",
-                                 expected=f"version {i}: versions count up from 1 without gaps",
-                                 suggestion="two releases made from the same history (say, on two branches) "
-                                            "clash: delete the later file and run `policygen release` again"))
+            problems.add(
+                Problem(
+                    f"version {snap.version} is out of sequence",
+                    file=snap.path,
+                    key_path="version",
+                    expected=f"version {i}: versions count up from 1 without gaps",
+                    suggestion="two releases made from the same history (say, on two branches) "
+                    "clash: delete the later file and run `policygen release` again",
+                )
+            )
         elif previous is not None and snap.effective <= previous.effective:
-            problems.add(Problem(f"takes effect on {snap.effective}, not after version {previous.version} "
-                                 f"({previous.effective})", file=snap.path, key_path="effective"))
+            problems.add(
+                Problem(
+                    f"takes effect on {snap.effective}, not after version {previous.version} ({previous.effective})",
+                    file=snap.path,
+                    key_path="effective",
+                )
+            )
         elif snap.previous != (previous.hash if previous else None):
-            problems.add(Problem("the history was rewritten: this version does not follow the hash of the "
-                                 "version before it", file=snap.path, key_path="previous",
-                                 suggestion="restore the releases folder from git"))
+            problems.add(
+                Problem(
+                    "the history was rewritten: this version does not follow the hash of the version before it",
+                    file=snap.path,
+                    key_path="previous",
+                    suggestion="restore the releases folder from git",
+                )
+            )
         previous = snap
     problems.raise_if_any()
     return snapshots
@@ -369,23 +483,38 @@ def releases_folder_problems(tenant_folder: Path, documents: list[str]) -> list[
     if not folder.exists():
         return []
     if not folder.is_dir():
-        return [Problem("releases is a file; it holds the released versions, one folder per document",
-                        file=folder, expected="a folder releases/<document>/",
-                        suggestion="move the file away; `policygen release` makes the folder")]
+        return [
+            Problem(
+                "releases is a file; it holds the released versions, one folder per document",
+                file=folder,
+                expected="a folder releases/<document>/",
+                suggestion="move the file away; `policygen release` makes the folder",
+            )
+        ]
     problems: list[Problem] = []
     for sub in sorted(folder.iterdir()):
         if sub.is_symlink():
             problems.append(_linked(sub))
         elif not sub.is_dir():
-            problems.append(Problem("a file directly in releases/, which holds one folder per document", file=sub,
-                                    expected="releases/<document>/NNNN-YYYY-MM-DD.json",
-                                    suggestion="move it out of releases/; policygen never writes files here"))
+            problems.append(
+                Problem(
+                    "a file directly in releases/, which holds one folder per document",
+                    file=sub,
+                    expected="releases/<document>/NNNN-YYYY-MM-DD.json",
+                    suggestion="move it out of releases/; policygen never writes files here",
+                )
+            )
         elif sub.name not in documents:
-            problems.append(Problem(
-                f"'{sub.name}' has released versions but is not in this tenant's documents, so its history "
-                "would no longer be published", file=sub, key_path="documents",
-                expected=f"'{sub.name}' listed in documents in tenant.yaml",
-                suggestion="keep the document listed; to withdraw its history on purpose, delete this folder"))
+            problems.append(
+                Problem(
+                    f"'{sub.name}' has released versions but is not in this tenant's documents, so its history "
+                    "would no longer be published",
+                    file=sub,
+                    key_path="documents",
+                    expected=f"'{sub.name}' listed in documents in tenant.yaml",
+                    suggestion="keep the document listed; to withdraw its history on purpose, delete this folder",
+                )
+            )
     return problems
 
 
@@ -419,20 +548,42 @@ def frozen_clauses(doc: RenderedDocument) -> tuple[SnapshotClause, ...]:
     """The clauses as a snapshot holds them: sanitised as loading sanitises them, so that a document
     rendered now compares equal to a version that says the same."""
     return tuple(
-        SnapshotClause(id=c.id, title=c.title, order=c.order, html=published_html(c.html),
-                       headings=tuple(SnapshotHeading(id=h.id, text=h.text) for h in c.headings))
-        for c in doc.clauses)
+        SnapshotClause(
+            id=c.id,
+            title=c.title,
+            order=c.order,
+            html=published_html(c.html),
+            headings=tuple(SnapshotHeading(id=h.id, text=h.text) for h in c.headings),
+        )
+        for c in doc.clauses
+    )
 
 
-def snapshot_of(doc: RenderedDocument, facts: Tenant, version: int, effective: dt.date, released: dt.date,
-                previous: str | None) -> Snapshot:
-    return Snapshot(tenant=doc.tenant, document=doc.id, title=doc.title, version=version, effective=effective,
-                    released=released, facts_data=facts.model_dump(mode="json"), clauses=frozen_clauses(doc),
-                    previous=previous)
+def snapshot_of(
+    doc: RenderedDocument, facts: Tenant, version: int, effective: dt.date, released: dt.date, previous: str | None
+) -> Snapshot:
+    return Snapshot(
+        tenant=doc.tenant,
+        document=doc.id,
+        title=doc.title,
+        version=version,
+        effective=effective,
+        released=released,
+        facts_data=facts.model_dump(mode="json"),
+        clauses=frozen_clauses(doc),
+        previous=previous,
+    )
 
 
-def reads_as(renderer: ClauseRenderer, slug: str, facts: Tenant, doc_id: str, clauses: dict[str, Clause],
-             title: str, snap: Snapshot) -> bool:
+def reads_as(
+    renderer: ClauseRenderer,
+    slug: str,
+    facts: Tenant,
+    doc_id: str,
+    clauses: dict[str, Clause],
+    title: str,
+    snap: Snapshot,
+) -> bool:
     """Whether the document rendered now (with the version's own dates) reads exactly as *snap*.
 
     Only the published text counts: a fact no clause prints, or a theme change, is no new version.
@@ -481,8 +632,17 @@ def write_snapshot(folder: Path, snap: Snapshot) -> Path:
     return target
 
 
-def plan_release(renderer: ClauseRenderer, slug: str, folder: Path, facts: Tenant, doc_id: str, title: str,
-                 clauses: dict[str, Clause], effective: dt.date, released: dt.date) -> Snapshot | None:
+def plan_release(
+    renderer: ClauseRenderer,
+    slug: str,
+    folder: Path,
+    facts: Tenant,
+    doc_id: str,
+    title: str,
+    clauses: dict[str, Clause],
+    effective: dt.date,
+    released: dt.date,
+) -> Snapshot | None:
     """The next version of one document, or None when it reads exactly as the last release."""
     releases = load_releases(folder, doc_id)
     last = releases[-1] if releases else None
@@ -490,22 +650,49 @@ def plan_release(renderer: ClauseRenderer, slug: str, folder: Path, facts: Tenan
         return None
     for snap in releases:
         if snap.effective == effective:
-            raise InputError([Problem(f"{doc_id}: version {snap.version} already takes effect on {effective}; "
-                                      "two versions cannot share an effective date", file=snap.path,
-                                      expected=f"an effective date after {last.effective if last else effective}",
-                                      suggestion="pass another --effective date")])
+            raise InputError(
+                [
+                    Problem(
+                        f"{doc_id}: version {snap.version} already takes effect on {effective}; "
+                        "two versions cannot share an effective date",
+                        file=snap.path,
+                        expected=f"an effective date after {last.effective if last else effective}",
+                        suggestion="pass another --effective date",
+                    )
+                ]
+            )
     if last is not None and effective < last.effective:
-        raise InputError([Problem(f"{doc_id}: --effective {effective} is before the effective date of version "
-                                  f"{last.version} ({last.effective})", file=last.path,
-                                  expected=f"a date after {last.effective}",
-                                  suggestion="a new version cannot take effect before the one it replaces")])
+        raise InputError(
+            [
+                Problem(
+                    f"{doc_id}: --effective {effective} is before the effective date of version "
+                    f"{last.version} ({last.effective})",
+                    file=last.path,
+                    expected=f"a date after {last.effective}",
+                    suggestion="a new version cannot take effect before the one it replaces",
+                )
+            ]
+        )
     doc = render_document(renderer, slug, dated_facts(facts, effective, released), doc_id, clauses, title)
-    return snapshot_of(doc, dated_facts(facts, effective, released), (last.version + 1) if last else 1,
-                       effective, released, last.hash if last else None)
+    return snapshot_of(
+        doc,
+        dated_facts(facts, effective, released),
+        (last.version + 1) if last else 1,
+        effective,
+        released,
+        last.hash if last else None,
+    )
 
 
-def release(root: Path, slug: str, effective: dt.date, *, document: str | None = None,
-            released: dt.date | None = None, summarise: Summariser | None = None) -> list[Snapshot]:
+def release(
+    root: Path,
+    slug: str,
+    effective: dt.date,
+    *,
+    document: str | None = None,
+    released: dt.date | None = None,
+    summarise: Summariser | None = None,
+) -> list[Snapshot]:
     """Freeze the tenant's document(s) as they read now into new snapshot files.
 
     Without *document*, every document whose text changed since its last release is
@@ -519,8 +706,15 @@ def release(root: Path, slug: str, effective: dt.date, *, document: str | None =
         return _release(root, slug, effective, document=document, released=released, summarise=summarise)
 
 
-def _release(root: Path, slug: str, effective: dt.date, *, document: str | None,
-             released: dt.date | None, summarise: Summariser | None) -> list[Snapshot]:
+def _release(
+    root: Path,
+    slug: str,
+    effective: dt.date,
+    *,
+    document: str | None,
+    released: dt.date | None,
+    summarise: Summariser | None,
+) -> list[Snapshot]:
     from .project import document_title, load_project, tenant_document
 
     project = load_project(root, [slug])
@@ -535,19 +729,28 @@ def _release(root: Path, slug: str, effective: dt.date, *, document: str | None,
         problems.raise_if_any()
     for doc_id in known:
         folder = release_folder(tenant.folder, doc_id)
-        for stale in (folder.iterdir() if folder.is_dir() else ()):
+        for stale in folder.iterdir() if folder.is_dir() else ():
             if TEMP_NAME.fullmatch(stale.name) and not stale.is_symlink():  # left by a killed release
                 stale.unlink(missing_ok=True)
     if document is not None:
         tenant_document(tenant, document)  # bad usage, with a did-you-mean, when the tenant has no such document
-    released = released or dt.datetime.now(dt.timezone.utc).date()  # like the build's date: UTC, not the machine's zone
+    released = released or dt.datetime.now(dt.UTC).date()  # like the build's date: UTC, not the machine's zone
     renderer = ClauseRenderer(project.content)
     planned: list[Snapshot] = []
     unchanged: list[str] = []
     for doc_id in [document] if document else known:
         try:
-            snap = plan_release(renderer, slug, tenant.folder, tenant.facts, doc_id,
-                                document_title(project, tenant, doc_id), tenant.documents[doc_id], effective, released)
+            snap = plan_release(
+                renderer,
+                slug,
+                tenant.folder,
+                tenant.facts,
+                doc_id,
+                document_title(project, tenant, doc_id),
+                tenant.documents[doc_id],
+                effective,
+                released,
+            )
         except InputError as exc:
             problems.extend(exc.problems)
             continue
@@ -558,9 +761,16 @@ def _release(root: Path, slug: str, effective: dt.date, *, document: str | None,
     problems.raise_if_any()
     if not planned:
         which = ", ".join(unchanged)
-        raise InputError([Problem(f"nothing to release: {which} read{'s' if len(unchanged) == 1 else ''} exactly as "
-                                  "the last released version", file=tenant.folder / "tenant.yaml",
-                                  suggestion="edit the facts in tenant.yaml or the clauses first")])
+        raise InputError(
+            [
+                Problem(
+                    f"nothing to release: {which} read{'s' if len(unchanged) == 1 else ''} exactly as "
+                    "the last released version",
+                    file=tenant.folder / "tenant.yaml",
+                    suggestion="edit the facts in tenant.yaml or the clauses first",
+                )
+            ]
+        )
     final: list[Snapshot] = []
     for snap in planned:
         if summarise is not None:

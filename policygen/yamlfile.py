@@ -11,9 +11,10 @@ policygen.inputs (regular files only, size-limited).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import yaml
 
@@ -97,12 +98,12 @@ def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int | Uncl
     return int(text) if _DECIMAL.fullmatch(text) else UnclearNumber(text)
 
 
-class _FastLoader(_Loader):  # type: ignore[misc,valid-type]
+class _FastLoader(_Loader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         keys = [k.value for k, _ in node.value if isinstance(k, yaml.ScalarNode) and k.tag.endswith(":str")]
         if len(keys) != len(set(keys)) or len(keys) != len(node.value):
             raise _NeedsLocated  # a repeated key, or a key that is not text (a date, a number, a list)
-        return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
+        return super().construct_mapping(node, deep=deep)
 
 
 class _Scalars(yaml.SafeLoader):
@@ -128,8 +129,8 @@ def load_fast(file: Path, keep_going: bool = False) -> Located:
     check_depth(file, text)
     if not _CAREFUL.search(text) and not _may_exceed(text):
         try:
-            data = yaml.load(text, Loader=_FastLoader)  # noqa: S506 - a SafeLoader subclass
-        except Exception:  # noqa: BLE001 - any surprise (a tag PyYAML cannot build) takes the careful path, which reports it
+            data = yaml.load(text, Loader=_FastLoader)
+        except Exception:
             pass
         else:
             # The separator bound below makes this hold; counting keeps it true whatever the bound misses.
@@ -172,14 +173,23 @@ def check_count(file: Path, text: str, line_offset: int = 0) -> None:
         return
     count = 0
     try:
-        for key, event in _values(yaml.parse(text, Loader=_Loader)):
+        for key, _event in _values(yaml.parse(text, Loader=_Loader)):
             count += 1
             if count > MAX_NODES:
-                line, column = (key.start_mark.line, key.start_mark.column) if key else (0, 0)
-                raise InputError([Problem(
-                    TOO_MANY, file=file, line=line + 1 + line_offset, column=column + 1,
-                    key_path=str(key.value) if key else None, expected=TOO_MANY_EXPECTED, suggestion=TOO_MANY_HINT,
-                )])
+                line, column = (key.start_mark.line, key.start_mark.column) if key and key.start_mark else (0, 0)
+                raise InputError(
+                    [
+                        Problem(
+                            TOO_MANY,
+                            file=file,
+                            line=line + 1 + line_offset,
+                            column=column + 1,
+                            key_path=str(key.value) if key else None,
+                            expected=TOO_MANY_EXPECTED,
+                            suggestion=TOO_MANY_HINT,
+                        )
+                    ]
+                )
     except yaml.YAMLError:
         return  # the composer reports syntax errors with their place
 
@@ -255,11 +265,19 @@ def _scan_depth(file: Path, text: str, line_offset: int, loader: Any) -> None:
             depth += 1
             if depth > MAX_DEPTH:
                 mark = event.start_mark
-                raise InputError([Problem(
-                    f"values nested deeper than {MAX_DEPTH} levels", file=file,
-                    line=mark.line + 1 + line_offset, column=mark.column + 1, key_path=top_key,
-                    expected="a shallower structure",
-                )])
+                assert mark is not None  # the parser marks every event it makes
+                raise InputError(
+                    [
+                        Problem(
+                            f"values nested deeper than {MAX_DEPTH} levels",
+                            file=file,
+                            line=mark.line + 1 + line_offset,
+                            column=mark.column + 1,
+                            key_path=top_key,
+                            expected="a shallower structure",
+                        )
+                    ]
+                )
         elif isinstance(event, yaml.CollectionEndEvent):
             depth -= 1
 
@@ -300,18 +318,28 @@ def load(file: Path, text: str | None = None, line_offset: int = 0, keep_going: 
         mark = exc.problem_mark or exc.context_mark
         message = f"YAML syntax error: {exc.problem or exc.context}"
         start = exc.context_mark
-        if (exc.problem and exc.context and start is not None and mark is not None and start.line != mark.line
-                and ('quoted' in exc.context or 'flow' in exc.context)):
+        if (
+            exc.problem
+            and exc.context
+            and start is not None
+            and mark is not None
+            and start.line != mark.line
+            and ("quoted" in exc.context or "flow" in exc.context)
+        ):
             # "end of stream" at the last line says little; where the unfinished value began says what to fix.
             message += f" ({exc.context.removeprefix('while ')} that starts at line {start.line + 1 + line_offset}, column {start.column + 1})"
-        raise InputError([Problem(
-            message,
-            file=file,
-            line=(mark.line + 1 + line_offset) if mark else None,
-            column=(mark.column + 1) if mark else None,
-            expected="valid YAML",
-            suggestion=_syntax_hint(f"{exc.context or ''} {exc.problem or ''}"),
-        )]) from None
+        raise InputError(
+            [
+                Problem(
+                    message,
+                    file=file,
+                    line=(mark.line + 1 + line_offset) if mark else None,
+                    column=(mark.column + 1) if mark else None,
+                    expected="valid YAML",
+                    suggestion=_syntax_hint(f"{exc.context or ''} {exc.problem or ''}"),
+                )
+            ]
+        ) from None
     except yaml.YAMLError as exc:
         raise InputError([Problem(f"YAML error: {exc}", file=file, expected="valid YAML")]) from None
     located = Located(data=None, file=file, line_offset=line_offset)
@@ -327,13 +355,13 @@ def load(file: Path, text: str | None = None, line_offset: int = 0, keep_going: 
 
 def _compose(text: str) -> yaml.Node | None:
     try:
-        return yaml.compose(text, Loader=_Loader)  # type: ignore[no-any-return]
+        return yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         if "nesting depth" not in str(exc.problem):
             raise
         # A libyaml nesting limit below ours: check_depth has already refused anything deeper than
         # MAX_DEPTH, so the pure-Python composer (which has no such limit) reads the rest.
-        return yaml.compose(text, Loader=yaml.SafeLoader)  # type: ignore[no-any-return]
+        return yaml.compose(text, Loader=yaml.SafeLoader)
 
 
 def _forbidden_character(file: Path, text: str, exc: yaml.reader.ReaderError, line_offset: int) -> Problem:
@@ -344,10 +372,14 @@ def _forbidden_character(file: Path, text: str, exc: yaml.reader.ReaderError, li
     column = position - (text.rfind("\n", 0, position) + 1) + 1
     character = ord(found.group()[0]) if found else exc.character if isinstance(exc.character, int) else 0
     return Problem(
-        f"character U+{character:04X} is not allowed in a YAML file", file=file,
-        line=line + line_offset, column=column, expected="text without control characters",
+        f"character U+{character:04X} is not allowed in a YAML file",
+        file=file,
+        line=line + line_offset,
+        column=column,
+        expected="text without control characters",
         suggestion="remove it; a NUL byte often means the file was saved as UTF-16 or is not text at all"
-        if character == 0 else "remove it, or write it as an escape such as \\t inside double quotes",
+        if character == 0
+        else "remove it, or write it as an escape such as \\t inside double quotes",
     )
 
 
@@ -367,11 +399,18 @@ class _Builder:
     def build(self, node: yaml.Node, path: KeyPath, depth: int) -> Any:
         self._spend(path)
         if depth > MAX_DEPTH:
-            raise InputError([Problem(
-                f"values nested deeper than {MAX_DEPTH} levels", file=self.located.file,
-                line=node.start_mark.line + 1 + self.located.line_offset, column=node.start_mark.column + 1,
-                key_path=format_path(path[:1]) or None, expected="a shallower structure",
-            )])
+            raise InputError(
+                [
+                    Problem(
+                        f"values nested deeper than {MAX_DEPTH} levels",
+                        file=self.located.file,
+                        line=node.start_mark.line + 1 + self.located.line_offset,
+                        column=node.start_mark.column + 1,
+                        key_path=format_path(path[:1]) or None,
+                        expected="a shallower structure",
+                    )
+                ]
+            )
         self.located.positions.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
         if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag != _COLLECTION_TAGS[type(node)]:
             self._refuse_tag(node, path)  # !!set, !!omap, !!python/object...: nothing is built from it
@@ -388,8 +427,9 @@ class _Builder:
         # The limit reports the top-level key the runaway value sits under: the full
         # path of an alias bomb says nothing a person can use.
         if self.count > MAX_NODES:
-            raise InputError([self.located.problem(path[:1], TOO_MANY, expected=TOO_MANY_EXPECTED,
-                                                   suggestion=TOO_MANY_HINT)])
+            raise InputError(
+                [self.located.problem(path[:1], TOO_MANY, expected=TOO_MANY_EXPECTED, suggestion=TOO_MANY_HINT)]
+            )
 
     def _mapping(self, node: yaml.MappingNode, path: KeyPath, depth: int) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -400,12 +440,17 @@ class _Builder:
             child = (*path, key)
             if key in out:
                 first = self.located.positions.get(child, (None, None))[0]
-                self.problems.append(Problem(
-                    f"duplicate key '{key}' (first defined on line {first})",
-                    file=self.located.file, line=key_node.start_mark.line + 1 + self.located.line_offset,
-                    column=key_node.start_mark.column + 1, key_path=format_path(child),
-                    expected="each key once per mapping", suggestion="merge the two entries or remove one",
-                ))
+                self.problems.append(
+                    Problem(
+                        f"duplicate key '{key}' (first defined on line {first})",
+                        file=self.located.file,
+                        line=key_node.start_mark.line + 1 + self.located.line_offset,
+                        column=key_node.start_mark.column + 1,
+                        key_path=format_path(child),
+                        expected="each key once per mapping",
+                        suggestion="merge the two entries or remove one",
+                    )
+                )
                 continue
             self.located.positions[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             out[key] = self.build(value_node, child, depth + 1)
@@ -423,8 +468,9 @@ class _Builder:
             self.problems.append(self.located.problem(path, "mapping keys must be plain text", expected="a key name"))
         return None
 
-    def _merged(self, node: yaml.MappingNode, path: KeyPath,
-                within: frozenset[int] = frozenset()) -> list[tuple[yaml.Node, yaml.Node]]:
+    def _merged(
+        self, node: yaml.MappingNode, path: KeyPath, within: frozenset[int] = frozenset()
+    ) -> list[tuple[yaml.Node, yaml.Node]]:
         """Key/value pairs with YAML merge keys (<<) resolved, explicit keys winning.
 
         Every merged entry is counted: nested `<<: [*m, *m, ...]` doubles per level, like an alias bomb.
@@ -438,10 +484,16 @@ class _Builder:
                 sources = value.value if isinstance(value, yaml.SequenceNode) else [value]
                 for src in sources:
                     if id(src) in within:
-                        raise InputError([self.located.problem(
-                            path, "a merge key (<<) refers to a mapping it is part of",
-                            expected="a merge key naming another mapping",
-                            suggestion="merge an anchor defined outside this mapping")])
+                        raise InputError(
+                            [
+                                self.located.problem(
+                                    path,
+                                    "a merge key (<<) refers to a mapping it is part of",
+                                    expected="a merge key naming another mapping",
+                                    suggestion="merge an anchor defined outside this mapping",
+                                )
+                            ]
+                        )
                     if isinstance(src, yaml.MappingNode):
                         for pair in self._merged(src, path, within):
                             self._spend(path)
@@ -467,34 +519,59 @@ class _Builder:
             # An explicit tag the value does not fit (!!bool maybe, !!int ''): PyYAML's constructors
             # would crash on it, and the value means nothing else.
             kind = node.tag.removeprefix(_CORE)
-            self.problems.append(self._at(node, path, f"{_quoted(node.value)} is not a valid !!{kind} value",
-                                          expected=_TAG_FORMS[kind], suggestion=f"remove the tag !!{kind}"))
+            self.problems.append(
+                self._at(
+                    node,
+                    path,
+                    f"{_quoted(node.value)} is not a valid !!{kind} value",
+                    expected=_TAG_FORMS[kind],
+                    suggestion=f"remove the tag !!{kind}",
+                )
+            )
             return None
         try:
             return self.constructor.construct_object(node, deep=False)
         except (ValueError, OverflowError, yaml.YAMLError) as exc:
             # PyYAML resolves 2026-02-30 as a date, then fails to build it.
             timestamp = node.tag.endswith(":timestamp")
-            self.problems.append(self._at(
-                node, path, f"{_quoted(node.value)} is not a real date ({exc})" if timestamp
-                else f"{_quoted(node.value)} cannot be read: {exc}",
-                expected="a date written YYYY-MM-DD that exists in the calendar" if timestamp else None,
-            ))
+            self.problems.append(
+                self._at(
+                    node,
+                    path,
+                    f"{_quoted(node.value)} is not a real date ({exc})"
+                    if timestamp
+                    else f"{_quoted(node.value)} cannot be read: {exc}",
+                    expected="a date written YYYY-MM-DD that exists in the calendar" if timestamp else None,
+                )
+            )
             return node.value
 
     def _implicit_tag(self, node: yaml.ScalarNode) -> str:
-        tag = self.constructor.resolve(yaml.ScalarNode, node.value, (True, False))
+        tag: str = self.constructor.resolve(yaml.ScalarNode, node.value, (True, False))  # type: ignore[no-untyped-call]  # untyped in PyYAML's stubs
         # Any number is a fine float; a float tag on an integer's text still reads as intended.
         return node.tag if node.tag == _CORE + "float" and tag == _CORE + "int" else tag
 
     def _refuse_tag(self, node: yaml.Node, path: KeyPath) -> None:
         shown = node.tag.replace(_CORE, "!!")
-        self.problems.append(self._at(node, path, f"the YAML tag {_quoted(shown)} is not allowed",
-                                      expected=_TAG_EXPECTED, suggestion=f"remove {shown}"))
+        self.problems.append(
+            self._at(
+                node,
+                path,
+                f"the YAML tag {_quoted(shown)} is not allowed",
+                expected=_TAG_EXPECTED,
+                suggestion=f"remove {shown}",
+            )
+        )
 
     def _at(self, node: yaml.Node, path: KeyPath, message: str, **kw: Any) -> Problem:
-        return Problem(message, file=self.located.file, line=node.start_mark.line + 1 + self.located.line_offset,
-                       column=node.start_mark.column + 1, key_path=format_path(path) or None, **kw)
+        return Problem(
+            message,
+            file=self.located.file,
+            line=node.start_mark.line + 1 + self.located.line_offset,
+            column=node.start_mark.column + 1,
+            key_path=format_path(path) or None,
+            **kw,
+        )
 
 
 _TAG_FORMS = {

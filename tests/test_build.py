@@ -9,11 +9,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from conftest import many_tenants
+
 from policygen import site
 from policygen.errors import InputError, UsageError
-from policygen.site import BuildOptions, Builder, build
+from policygen.site import Builder, BuildOptions, build
 
 TODAY = BuildOptions(today=__import__("datetime").date(2026, 11, 22))
 
@@ -35,8 +35,11 @@ def edit(file: Path, old: str, new: str) -> None:
 def test_build_writes_a_page_per_tenant_document_an_index_per_tenant_and_a_site_index(project: Path) -> None:
     report = build(project, project / "build", opts())
     files = tree(report.out)
-    for slug, docs in {"ims-pro": ["privacy-policy"], "ims-global": ["privacy-policy"],
-                       "ihm-connect": ["privacy-policy", "data-usage-policy", "data-deletion-policy"]}.items():
+    for slug, docs in {
+        "ims-pro": ["privacy-policy"],
+        "ims-global": ["privacy-policy"],
+        "ihm-connect": ["privacy-policy", "data-usage-policy", "data-deletion-policy"],
+    }.items():
         assert f"{slug}/index.html" in files
         for doc in docs:
             assert f"{slug}/{doc}/index.html" in files
@@ -64,8 +67,9 @@ def test_two_builds_of_the_same_input_are_byte_identical(project: Path, tmp_path
     assert tree(first.out) == tree(second.out)
 
 
-def test_worker_processes_give_the_same_bytes_as_one_process(project: Path, tmp_path: Path,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_worker_processes_give_the_same_bytes_as_one_process(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     serial = build(project, tmp_path / "serial", opts(jobs=1))
     monkeypatch.setattr(site, "PARALLEL_MIN_TENANTS", 1)
     parallel = build(project, tmp_path / "parallel", opts(jobs=2))
@@ -104,8 +108,11 @@ def test_editing_one_tenant_re_renders_only_that_tenant(project: Path) -> None:
 def test_editing_a_clause_re_renders_only_the_tenants_whose_documents_use_it(project: Path) -> None:
     out = project / "build"
     build(project, out, opts())
-    edit(project / "content" / "data-deletion-policy" / "030-confirmation.md", "{{ deletion.confirmation }}",
-         "Confirmation: {{ deletion.confirmation }}")
+    edit(
+        project / "content" / "data-deletion-policy" / "030-confirmation.md",
+        "{{ deletion.confirmation }}",
+        "Confirmation: {{ deletion.confirmation }}",
+    )
     report = build(project, out, opts())
     assert report.rendered_tenants == ["ihm-connect"]
 
@@ -143,13 +150,14 @@ def test_building_one_tenant_keeps_the_other_tenants_previous_output(project: Pa
     report = build(project, out, opts(tenants=["ims-pro"]))
     assert report.rendered_tenants == ["ims-pro"]
     after = tree(out)
-    assert {p: b for p, b in after.items() if p.startswith("ims-global/")} == \
-        {p: b for p, b in before.items() if p.startswith("ims-global/")}
+    assert {p: b for p, b in after.items() if p.startswith("ims-global/")} == {
+        p: b for p, b in before.items() if p.startswith("ims-global/")
+    }
     assert b"IMS Global" in after["index.html"] or b"Integrated Management" in after["index.html"]
 
 
 def test_an_unknown_tenant_is_a_usage_error(project: Path) -> None:
-    with pytest.raises(UsageError, match="no tenant 'ims-por'.*did you mean 'ims-pro'"):
+    with pytest.raises(UsageError, match=r"no tenant 'ims-por'.*did you mean 'ims-pro'"):
         build(project, project / "build", opts(tenants=["ims-por"]))
 
 
@@ -181,7 +189,9 @@ def test_a_copy_of_the_project_builds_without_the_repository(tmp_path: Path) -> 
     assert REPO not in report.out.parents
 
 
-def test_an_unchanged_tenant_is_reused_without_parsing_its_facts(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unchanged_tenant_is_reused_without_parsing_its_facts(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = project / "build"
     build(project, out, opts())
     edit(project / "tenants" / "ims-pro" / "tenant.yaml", "To upload attachments", "To upload files")
@@ -201,8 +211,14 @@ def test_identical_files_are_written_once_and_linked(tmp_path: Path) -> None:
     from policygen.output import Output, write_site
 
     same = b"<p>shared section</p>"
-    write_site(tmp_path / "out", [Output("a/one.html", "snippet", same), Output("b/two.html", "snippet", same),
-                                  Output("c/other.html", "snippet", b"different")])
+    write_site(
+        tmp_path / "out",
+        [
+            Output("a/one.html", "snippet", same),
+            Output("b/two.html", "snippet", same),
+            Output("c/other.html", "snippet", b"different"),
+        ],
+    )
     one, two, other = (tmp_path / "out" / p for p in ("a/one.html", "b/two.html", "c/other.html"))
     assert one.read_bytes() == two.read_bytes() == same and other.read_bytes() == b"different"
     assert one.stat().st_ino == two.stat().st_ino != other.stat().st_ino
@@ -226,8 +242,16 @@ def test_editor_lock_swap_and_backup_files_are_not_input(project: Path, tmp_path
     tenant, clauses = project / "tenants/ims-pro", project / "content/privacy-policy"
     (tenant / ".#tenant.yaml").symlink_to("writer@host.4242:1767225600")  # Emacs: a dangling link
     (clauses / ".#010-introduction.md").symlink_to("writer@host.4242:1767225600")
-    for name in ("tenant.yaml~", ".tenant.yaml.swp", ".tenant.yaml.swx", "4913", "#tenant.yaml#", "tenant.yaml.bak",
-                 ".DS_Store", "tenant.yaml.tmp"):
+    for name in (
+        "tenant.yaml~",
+        ".tenant.yaml.swp",
+        ".tenant.yaml.swx",
+        "4913",
+        "#tenant.yaml#",
+        "tenant.yaml.bak",
+        ".DS_Store",
+        "tenant.yaml.tmp",
+    ):
         (tenant / name).write_text("organisation: [", encoding="utf-8")
     (clauses / "010-introduction.md~").write_text("no front matter", encoding="utf-8")
     (project / "themes/default/static/style.css~").write_text("an older style", encoding="utf-8")
@@ -290,7 +314,9 @@ def test_the_output_folder_keeps_its_mode(project: Path, tmp_path: Path) -> None
     assert out.stat().st_mode & 0o7777 == 0o700
 
 
-def test_a_full_disk_is_one_line_naming_the_file(project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_full_disk_is_one_line_naming_the_file(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from click.testing import CliRunner
 
     from policygen.cli import cli

@@ -10,17 +10,18 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-
 from conftest import REPO
-from policygen.check import (CheckReport, Finding, add_months, check, checklists, evaluate, format_text,
-                             _helpers)
+
+from policygen.check import CheckReport, Finding, _helpers, add_months, check, checklists, evaluate, format_text
 from policygen.cli import cli
 from policygen.project import load_project
 from policygen.render import fact_context
 
 TODAY = dt.date(2026, 11, 22)
 DPDP_DAY = dt.date(2027, 5, 13)  # the DPDP notice duties apply; the IT (SPDI) Rules 2011 end
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "disclosures.md"  # shared/ is beside the checkout
+REFERENCE = (
+    Path(__file__).resolve().parents[2] / "shared" / "reference" / "disclosures.md"
+)  # shared/ is beside the checkout
 
 # What the seed tenants' real policies lack on TODAY (their facts model the seeds in ../shared/seeds/).
 SEED_ERRORS = {
@@ -137,8 +138,20 @@ def test_json_output_has_summary_tenants_and_findings() -> None:
     assert pro["errors"] == len(SEED_ERRORS["ims-pro"])
     board = next(f for f in pro["findings"] if f["id"] == "dpdp.board")
     assert board["file"] == "tenants/ims-pro/tenant.yaml"
-    assert set(board) == {"id", "level", "kind", "jurisdiction", "message", "reference", "fact", "file", "line",
-                          "document", "clause", "applies_from"}
+    assert set(board) == {
+        "id",
+        "level",
+        "kind",
+        "jurisdiction",
+        "message",
+        "reference",
+        "fact",
+        "file",
+        "line",
+        "document",
+        "clause",
+        "applies_from",
+    }
     assert board["level"] == "warning" and board["applies_from"] == "2027-05-13"
     assert {"document", "clause", "reading_ease", "band", "words", "sentences", "file"} == set(pro["readability"][0])
 
@@ -157,8 +170,9 @@ def test_conditional_item_applies_only_when_its_condition_holds(project: Path) -
         for basis in purpose["lawful_bases"]:
             basis.pop("interest", None)
     edit(project, "ims-global", {"purposes": data["purposes"]})
-    found = next(f for f in findings(check(project, ["ims-global"], TODAY), "ims-global")
-                 if f.id == "gdpr.legitimate-interest")
+    found = next(
+        f for f in findings(check(project, ["ims-global"], TODAY), "ims-global") if f.id == "gdpr.legitimate-interest"
+    )
     assert "advertising" in found.message
     # With no legitimate-interest basis at all, the item does not apply.
     for purpose in data["purposes"]:
@@ -181,8 +195,9 @@ def test_a_fact_no_document_shows_is_reported(project: Path) -> None:
     # A tenant override drops the complaints clause: the authority is in the facts, but no page says it.
     own = project / "tenants/ims-global/content/privacy-policy"
     own.mkdir(parents=True)
-    (own / "complaints.md").write_text("---\nid: complaints\ntitle: Complaints\norder: 140\nwhen: \"false\"\n---\nx\n",
-                                       encoding="utf-8")
+    (own / "complaints.md").write_text(
+        '---\nid: complaints\ntitle: Complaints\norder: 140\nwhen: "false"\n---\nx\n', encoding="utf-8"
+    )
     found = {f.id: f for f in findings(check(project, ["ims-global"], TODAY), "ims-global")}
     assert "gdpr.complaint" in found and "no document shows the 'complaints' clause" in found["gdpr.complaint"].message
 
@@ -193,7 +208,9 @@ def test_links_that_lead_nowhere_are_errors(project: Path) -> None:
     (own / "extra.md").write_text(
         "---\nid: extra\ntitle: See also\norder: 175\n---\n"
         "See [our rights section](#rights), [a missing one](#nowhere), [an index](../../index.html) "
-        "and [a lost page](../missing/index.html).\n", encoding="utf-8")
+        "and [a lost page](../missing/index.html).\n",
+        encoding="utf-8",
+    )
     dead = [f for f in findings(check(project, ["ims-pro"], TODAY), "ims-pro") if f.id == "link.dead"]
     # Checked on every page the clause is on: the published one and each app's snippets of it.
     hrefs = {re.search(r"link '([^']+)'", f.message).group(1) for f in dead}  # type: ignore[union-attr]
@@ -203,12 +220,18 @@ def test_links_that_lead_nowhere_are_errors(project: Path) -> None:
 
 
 def test_telling_readers_to_check_the_page_is_an_error_when_nobody_is_notified(project: Path) -> None:
-    edit(project, "ims-pro", {"changes": {"how_notified": ["page"],
-                                          "statement": "Please check this page regularly for any updates."}})
+    edit(
+        project,
+        "ims-pro",
+        {"changes": {"how_notified": ["page"], "statement": "Please check this page regularly for any updates."}},
+    )
     found = [f for f in findings(check(project, ["ims-pro"], TODAY), "ims-pro") if f.id == "notify.changes"]
     assert len(found) == 1 and found[0].level == "error" and found[0].clause == "changes"
-    edit(project, "ims-pro", {"changes": {"how_notified": ["email"],
-                                          "statement": "We suggest you review this policy from time to time."}})
+    edit(
+        project,
+        "ims-pro",
+        {"changes": {"how_notified": ["email"], "statement": "We suggest you review this policy from time to time."}},
+    )
     found = [f for f in findings(check(project, ["ims-pro"], TODAY), "ims-pro") if f.id == "notify.changes"]
     assert len(found) == 1 and found[0].level == "warning"
 
@@ -258,8 +281,14 @@ def test_checklists_exist_for_every_jurisdiction_a_tenant_can_declare() -> None:
 # Rows of the reference that are checked elsewhere or cannot be checked from facts (see the checklist files).
 NOT_ITEMS = {"gdpr.joint-controllers", "gdpr.plain-language", "dpdp.standalone", "ccpa.updated"}
 # Items from the reference's table of dates rather than its tables of rows: India's SPDI Rules 2011.
-DATED_ITEMS = {"spdi.data-types", "spdi.purposes", "spdi.disclosures", "spdi.security", "spdi.grievance-officer",
-               "spdi.grievance-time"}
+DATED_ITEMS = {
+    "spdi.data-types",
+    "spdi.purposes",
+    "spdi.disclosures",
+    "spdi.security",
+    "spdi.grievance-officer",
+    "spdi.grievance-time",
+}
 
 
 @pytest.mark.skipif(not REFERENCE.is_file(), reason="the shared reference is not here")
@@ -290,8 +319,8 @@ def test_verbose_lists_the_score_of_every_clause() -> None:
     runner = CliRunner()
     short = runner.invoke(cli, ["-C", str(REPO), "check", "ims-global", "--today", "2026-11-22"]).output
     every = runner.invoke(cli, ["-C", str(REPO), "check", "ims-global", "--today", "2026-11-22", "-v"]).output
-    line = next(l for l in short.splitlines() if "hardest to read" in l)
-    full = next(l for l in every.splitlines() if "hardest to read" in l)
+    line = next(s for s in short.splitlines() if "hardest to read" in s)
+    full = next(s for s in every.splitlines() if "hardest to read" in s)
     assert line.count("privacy-policy#") == 3 and full.count("privacy-policy#") > 10
 
 
@@ -312,7 +341,10 @@ def test_california_needs_selling_stated_not_assumed(project: Path) -> None:
     found = ids(check(project, ["ims-global"], TODAY), "ims-global", "error")
     assert {"ccpa.sold-shared", "ccpa.under-16"} <= found  # nothing says whether data is sold, or children's
     children = yaml.safe_load((project / "tenants/ims-global/tenant.yaml").read_text(encoding="utf-8"))["children"]
-    edit(project, "ims-global", {"sharing": {"sells": False},
-                                 "children": {**children, "sells_or_shares_under_16": False}})
+    edit(
+        project,
+        "ims-global",
+        {"sharing": {"sells": False}, "children": {**children, "sells_or_shares_under_16": False}},
+    )
     found = ids(check(project, ["ims-global"], TODAY), "ims-global", "error")
     assert not {"ccpa.sold-shared", "ccpa.under-16"} & found

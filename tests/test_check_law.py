@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 from bs4 import BeautifulSoup
-
 from conftest import REPO, copy_project
+
 from policygen.check import CheckReport, Finding, check
 from policygen.law import Status, transfer_mechanisms
 from policygen.site import BuildOptions, build
@@ -66,14 +66,23 @@ def test_every_checklist_item_has_a_source_and_a_date() -> None:
 
 def test_every_transfer_tool_has_a_source_and_a_date_and_an_ended_one_names_its_successors() -> None:
     tools = transfer_mechanisms()
-    assert {"eu-us-privacy-shield", "swiss-us-privacy-shield", "eu-us-dpf", "uk-us-data-bridge", "eu-sccs-2021",
-            "uk-idta", "uk-addendum"} <= set(tools)
+    assert {
+        "eu-us-privacy-shield",
+        "swiss-us-privacy-shield",
+        "eu-us-dpf",
+        "uk-us-data-bridge",
+        "eu-sccs-2021",
+        "uk-idta",
+        "uk-addendum",
+    } <= set(tools)
     for tool in tools.values():
         assert tool.in_force.source.strip() and tool.in_force.start, tool.id
         if tool.in_force.until is not None:
             assert tool.replaced_by, f"{tool.id} ended without a successor"
-            assert all(tools[r].in_force.start <= tool.in_force.until or tools[r].in_force.until is None
-                       for r in tool.replaced_by)
+            assert all(
+                tools[r].in_force.start <= tool.in_force.until or tools[r].in_force.until is None
+                for r in tool.replaced_by
+            )
 
 
 def test_the_privacy_shield_ended_on_the_day_of_schrems_ii() -> None:
@@ -93,8 +102,10 @@ def test_before_2027_05_13_an_indian_tenant_is_held_to_the_spdi_rules_and_warned
     assert ids(report, "india", "error") == set()
     warned = {f.id: f for f in findings(report, "india") if f.jurisdiction == "in_dpdp"}
     assert {"dpdp.board", "dpdp.rights", "dpdp.withdraw"} <= set(warned)
-    assert all(f.level == "warning" and f.applies_from == DPDP_DAY and f.message.startswith("from 2027-05-13")
-               for f in warned.values())
+    assert all(
+        f.level == "warning" and f.applies_from == DPDP_DAY and f.message.startswith("from 2027-05-13")
+        for f in warned.values()
+    )
 
 
 def test_from_2027_05_13_the_dpdp_duties_are_errors_and_the_spdi_rules_no_longer_apply(law: Path) -> None:
@@ -128,7 +139,9 @@ def test_relying_on_the_privacy_shield_is_an_error_that_names_the_replacements(l
     assert set(tools) == {"us-from-eu", "us-from-ch"} and all(f.level == "error" for f in tools.values())
     eu = tools["us-from-eu"]
     assert "the EU-US Privacy Shield, which cannot be used since 2020-07-16" in eu.message
-    assert "the EU-US Data Privacy Framework" in eu.message and "adopted by the European Commission in 2021" in eu.message
+    assert (
+        "the EU-US Data Privacy Framework" in eu.message and "adopted by the European Commission in 2021" in eu.message
+    )
     assert "IDTA" not in eu.message  # a UK tool is no help for data leaving the EU
     assert "C-311/18" in (eu.reference or "")
     swiss = tools["us-from-ch"]
@@ -143,8 +156,11 @@ def test_before_schrems_ii_the_privacy_shield_was_a_lawful_tool(law: Path) -> No
 
 
 def test_replacements_are_only_tools_in_force_on_the_day(law: Path) -> None:
-    found = next(f for f in findings(check(law, ["shield"], dt.date(2023, 1, 1)), "shield")
-                 if f.id == "transfer.tool" and "us-from-eu" in f.message)
+    found = next(
+        f
+        for f in findings(check(law, ["shield"], dt.date(2023, 1, 1)), "shield")
+        if f.id == "transfer.tool" and "us-from-eu" in f.message
+    )
     assert "Data Privacy Framework" not in found.message and "2021" in found.message
 
 
@@ -171,8 +187,9 @@ def test_a_uk_transfer_needs_a_uk_tool_not_a_derogation(law: Path) -> None:
 
 def test_the_transfers_clause_prints_the_tools_of_each_regime(law: Path, tmp_path: Path) -> None:
     build(law, tmp_path / "out", BuildOptions(tenants=["current"], today=TODAY))
-    page = BeautifulSoup((tmp_path / "out/current/privacy-policy/index.html").read_text(encoding="utf-8"),
-                         "html.parser")
+    page = BeautifulSoup(
+        (tmp_path / "out/current/privacy-policy/index.html").read_text(encoding="utf-8"), "html.parser"
+    )
     paragraphs = page.find("section", id="transfers").get_text(" ", strip=True).split("Where data from")
     eu, uk = paragraphs[1], paragraphs[2]
     assert "from the European Union and the EEA" in eu and "the EU-US Data Privacy Framework" in eu
@@ -193,15 +210,22 @@ def test_withdraw_consent_passes_when_the_page_already_says_it(law: Path) -> Non
 
 def test_withdraw_consent_is_missing_when_no_page_says_it(law: Path) -> None:
     # The tenant lists its own rights (so the law's full list is not printed for it), without withdrawal.
-    edit(law, "current", {"marketing": {"basis": "consent", "opt_out": "Use the unsubscribe link in each email."},
-                          "rights": [{"id": "access"}, {"id": "erasure"}]})
+    edit(
+        law,
+        "current",
+        {
+            "marketing": {"basis": "consent", "opt_out": "Use the unsubscribe link in each email."},
+            "rights": [{"id": "access"}, {"id": "erasure"}],
+        },
+    )
     assert "gdpr.withdraw-consent" in ids(check(law, ["current"], TODAY), "current", "error")
 
 
 def test_observed_data_does_not_call_for_the_sources_of_article_14(law: Path) -> None:
     data = yaml.safe_load((law / "tenants/current/tenant.yaml").read_text(encoding="utf-8"))
-    data["data_categories"].append({"id": "usage", "name": "Usage data", "items": ["Pages visited"],
-                                    "sources": ["automated"]})
+    data["data_categories"].append(
+        {"id": "usage", "name": "Usage data", "items": ["Pages visited"], "sources": ["automated"]}
+    )
     edit(law, "current", {"data_categories": data["data_categories"]})
     assert not {"gdpr.sources", "gdpr.categories"} & {f.id for f in findings(check(law, ["current"], TODAY), "current")}
     data["data_categories"][-1]["sources"] = ["third_party"]
@@ -262,6 +286,7 @@ def test_own_words_naming_a_tool_of_any_year_are_not_called_too_early(law: Path)
 
 
 def test_one_transfer_per_regime_reads_without_repeated_sentences(law: Path) -> None:
-    repeated = [f for f in findings(check(law, ["current"], TODAY), "current")
-                if f.kind == "prose" and "transfers" in f.message]
+    repeated = [
+        f for f in findings(check(law, ["current"], TODAY), "current") if f.kind == "prose" and "transfers" in f.message
+    ]
     assert repeated == []

@@ -8,19 +8,31 @@ from policygen.htmltext import html_text
 from policygen.readability import is_sentence, prose_text, score, syllables
 
 
-@pytest.mark.parametrize(("word", "count"), [
-    ("cat", 1), ("data", 2), ("policy", 3), ("information", 4), ("people", 2), ("technical", 3),
-    ("organisation", 5), ("the", 1), ("consent", 2),
-])
+@pytest.mark.parametrize(
+    ("word", "count"),
+    [
+        ("cat", 1),
+        ("data", 2),
+        ("policy", 3),
+        ("information", 4),
+        ("people", 2),
+        ("technical", 3),
+        ("organisation", 5),
+        ("the", 1),
+        ("consent", 2),
+    ],
+)
 def test_syllables_of_common_words(word: str, count: int) -> None:
     assert syllables(word) == count
 
 
 def test_short_plain_sentences_score_higher_than_legalese() -> None:
     plain = score("We keep your data safe. You can ask us to delete it. We answer in a month.")
-    legal = score("Notwithstanding the aforementioned provisions, the organisation shall, in accordance with "
-                  "applicable legislation, retain personally identifiable information for such duration as is "
-                  "reasonably necessary for the fulfilment of contractual obligations.")
+    legal = score(
+        "Notwithstanding the aforementioned provisions, the organisation shall, in accordance with "
+        "applicable legislation, retain personally identifiable information for such duration as is "
+        "reasonably necessary for the fulfilment of contractual obligations."
+    )
     assert plain.reading_ease > 80
     assert legal.reading_ease < 10
     assert plain.band == "plain" and legal.band == "very difficult"
@@ -49,19 +61,26 @@ def test_empty_text_is_trivially_easy() -> None:
 
 
 def test_prose_leaves_out_list_entries_that_are_names_not_sentences() -> None:
-    html = ("<p>We protect your data with these safeguards:</p><ul><li>Administrative safeguards</li>"
-            "<li>Account: Name, Email address, Mobile number.</li>"
-            "<li>We check every request before we answer it.</li></ul>")
-    assert prose_text(html).splitlines() == ["We protect your data with these safeguards:",
-                                             "We check every request before we answer it."]
+    html = (
+        "<p>We protect your data with these safeguards:</p><ul><li>Administrative safeguards</li>"
+        "<li>Account: Name, Email address, Mobile number.</li>"
+        "<li>We check every request before we answer it.</li></ul>"
+    )
+    assert prose_text(html).splitlines() == [
+        "We protect your data with these safeguards:",
+        "We check every request before we answer it.",
+    ]
     assert score(prose_text(html)).reading_ease > score(html_text(html)).reading_ease
 
 
-@pytest.mark.parametrize(("entry", "sentence"), [
-    ("Email address", False),
-    ("Device Information: Device model, Operating system version, IP address, App version.", False),
-    ("Access: you can ask for a copy of the data we hold about you, and we send it within a month.", True),
-    ("We keep logs for 30 days.", True),
-])
+@pytest.mark.parametrize(
+    ("entry", "sentence"),
+    [
+        ("Email address", False),
+        ("Device Information: Device model, Operating system version, IP address, App version.", False),
+        ("Access: you can ask for a copy of the data we hold about you, and we send it within a month.", True),
+        ("We keep logs for 30 days.", True),
+    ],
+)
 def test_a_list_entry_is_prose_only_when_it_is_a_sentence(entry: str, sentence: bool) -> None:
     assert is_sentence(entry) is sentence

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 from click.testing import CliRunner
-
 from conftest import REPO
+
 from policygen.cli import cli
 from policygen.reference import markdown as facts_reference
 

@@ -23,15 +23,15 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import copy_project
+
 from policygen.cli import cli
 from policygen.versions import load_releases
 
 TODAY = "2026-06-01"
 
 # The child: wrap one function so that it signals the parent and waits to be killed.
-CHILD = r'''
+CHILD = r"""
 import os, pathlib, shutil, sys, time
 point, nth, ready = sys.argv[1], int(sys.argv[2]), pathlib.Path(sys.argv[3])
 calls = [0]
@@ -118,14 +118,18 @@ elif point != "none":
 from policygen.cli import main
 sys.argv = ["policygen", *sys.argv[4:]]
 main()
-'''
+"""
 
 
 def run_and_kill(tmp: Path, point: str, nth: int, args: list[str]) -> None:
     """Run policygen in a child stopped at *point*, and SIGKILL it there."""
     ready = tmp / f"ready-{point}-{nth}"
-    child = subprocess.Popen([sys.executable, "-c", CHILD, point, str(nth), str(ready), *args],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, point, str(nth), str(ready), *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         while not ready.exists():
             if child.poll() is not None:
@@ -144,8 +148,9 @@ def run_and_kill(tmp: Path, point: str, nth: int, args: list[str]) -> None:
 
 def kill_after(delay: float, args: list[str]) -> int:
     """Run policygen and SIGKILL it after *delay* seconds (if it is still running); its exit status."""
-    child = subprocess.Popen([sys.executable, "-m", "policygen", *args], stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "policygen", *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         child.wait(timeout=delay)
     except subprocess.TimeoutExpired:
@@ -156,8 +161,11 @@ def kill_after(delay: float, args: list[str]) -> int:
 
 def tree(folder: Path) -> dict[str, str]:
     """Every file under *folder* and the hash of its bytes."""
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def assert_complete_site(out: Path) -> bytes:
@@ -183,21 +191,30 @@ def sites(tmp_path: Path) -> tuple[Path, Path, bytes, bytes]:
     build_in_process(project, out)
     previous = assert_complete_site(out)
     facts = project / "tenants/ims-pro/tenant.yaml"
-    facts.write_text(facts.read_text(encoding="utf-8").replace("display_name: IMS Pro", "display_name: IMS Pro Two", 1),
-                     encoding="utf-8")
+    facts.write_text(
+        facts.read_text(encoding="utf-8").replace("display_name: IMS Pro", "display_name: IMS Pro Two", 1),
+        encoding="utf-8",
+    )
     build_in_process(project, tmp_path / "expected")
     expected = assert_complete_site(tmp_path / "expected")
     assert expected != previous
     return project, out, previous, expected
 
 
-POINTS = [("before-write", 1), ("mid-write", 1), ("mid-write", 12), ("before-swap", 1), ("after-swap", 1),
-          ("mid-cleanup", 1)]
+POINTS = [
+    ("before-write", 1),
+    ("mid-write", 1),
+    ("mid-write", 12),
+    ("before-swap", 1),
+    ("after-swap", 1),
+    ("mid-cleanup", 1),
+]
 
 
 @pytest.mark.parametrize(("point", "nth"), POINTS, ids=[f"{p}-{n}" for p, n in POINTS])
 def test_a_killed_build_leaves_one_complete_site_and_a_rerun_succeeds(
-        sites: tuple[Path, Path, bytes, bytes], tmp_path: Path, point: str, nth: int) -> None:
+    sites: tuple[Path, Path, bytes, bytes], tmp_path: Path, point: str, nth: int
+) -> None:
     project, out, previous, expected = sites
     work = out.parent
     sources = tree(project)
@@ -207,7 +224,12 @@ def test_a_killed_build_leaves_one_complete_site_and_a_rerun_succeeds(
     assert manifest == (expected if point in {"after-swap", "mid-cleanup"} else previous)
     assert tree(project) == sources  # nothing outside the output folder changed ...
     leftovers = sorted(p.name for p in work.iterdir())
-    assert set(leftovers) <= {"project", "site", ".site.policygen-new", ".site.policygen-old"}  # ... but policygen's staging
+    assert set(leftovers) <= {
+        "project",
+        "site",
+        ".site.policygen-new",
+        ".site.policygen-old",
+    }  # ... but policygen's staging
 
     build_in_process(project, out)
     assert assert_complete_site(out) == expected
@@ -227,15 +249,20 @@ def test_builds_killed_at_random_moments_always_leave_a_complete_site(sites: tup
 def start(tmp: Path, point: str, nth: int, args: list[str]) -> tuple[subprocess.Popen[str], Path]:
     """Start policygen in a child with *point* armed; wait until it gets there (or ends)."""
     ready = tmp / f"ready-{point}"
-    child = subprocess.Popen([sys.executable, "-c", CHILD, point, str(nth), str(ready), *args],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, point, str(nth), str(ready), *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     while not ready.exists() and child.poll() is None:
         time.sleep(0.01)
     return child, ready
 
 
 def test_two_builds_into_one_folder_take_turns_and_never_tear_it(
-        sites: tuple[Path, Path, bytes, bytes], tmp_path: Path) -> None:
+    sites: tuple[Path, Path, bytes, bytes], tmp_path: Path
+) -> None:
     project, out, _, expected = sites
     args = ["-C", str(project), "build", "--out", str(out), "--today", TODAY]
     first, first_ready = start(tmp_path, "pause-mid-write", 10, args)
@@ -282,13 +309,19 @@ def releasable(tmp_path: Path) -> tuple[Path, dict[str, list[str]]]:
     return project, histories(project / "tenants/ihm-connect")
 
 
-RELEASE_POINTS = [("release-mid-temp", 1), ("release-before-link", 1), ("release-after-link", 1),
-                  ("release-after-link", 2), ("release-after-link", 3)]
+RELEASE_POINTS = [
+    ("release-mid-temp", 1),
+    ("release-before-link", 1),
+    ("release-after-link", 1),
+    ("release-after-link", 2),
+    ("release-after-link", 3),
+]
 
 
 @pytest.mark.parametrize(("point", "nth"), RELEASE_POINTS, ids=[f"{p}-{n}" for p, n in RELEASE_POINTS])
 def test_a_killed_release_leaves_no_torn_snapshot_and_a_rerun_completes_it(
-        releasable: tuple[Path, dict[str, list[str]]], tmp_path: Path, point: str, nth: int) -> None:
+    releasable: tuple[Path, dict[str, list[str]]], tmp_path: Path, point: str, nth: int
+) -> None:
     project, before = releasable
     tenant = project / "tenants/ihm-connect"
     args = ["-C", str(project), "release", "ihm-connect", "--effective", "2027-01-01", "--released", "2026-11-22"]

@@ -17,11 +17,10 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO
 
 # Lists every folder backwards, so code that relies on the operating system's order shows it.
-CHILD = r'''
+CHILD = r"""
 import os, sys
 if os.environ.get("POLICYGEN_TEST_REVERSE_LISTINGS"):
     real_listdir, real_scandir = os.listdir, os.scandir
@@ -49,7 +48,7 @@ if os.environ.get("POLICYGEN_TEST_REVERSE_LISTINGS"):
 from policygen.cli import main
 sys.argv = ["policygen", *sys.argv[1:]]
 main()
-'''
+"""
 
 
 def installed_locales() -> set[str]:
@@ -68,10 +67,19 @@ def a_locale(*wanted: str) -> str:
 
 ENVIRONMENTS = [
     {"LC_ALL": "C.UTF-8", "LANG": "C.UTF-8", "TZ": "UTC", "PYTHONHASHSEED": "0"},
-    {"LC_ALL": a_locale("tr_TR.UTF-8", "de_DE.UTF-8"), "LANG": "tr_TR.UTF-8", "TZ": "Pacific/Kiritimati",
-     "PYTHONHASHSEED": "4242", "POLICYGEN_TEST_REVERSE_LISTINGS": "1"},
-    {"LC_ALL": a_locale("ja_JP.UTF-8", "ar_EG.UTF-8", "de_DE.UTF-8"), "LANG": "ar_EG.UTF-8",
-     "TZ": "America/Los_Angeles", "PYTHONHASHSEED": "random"},
+    {
+        "LC_ALL": a_locale("tr_TR.UTF-8", "de_DE.UTF-8"),
+        "LANG": "tr_TR.UTF-8",
+        "TZ": "Pacific/Kiritimati",
+        "PYTHONHASHSEED": "4242",
+        "POLICYGEN_TEST_REVERSE_LISTINGS": "1",
+    },
+    {
+        "LC_ALL": a_locale("ja_JP.UTF-8", "ar_EG.UTF-8", "de_DE.UTF-8"),
+        "LANG": "ar_EG.UTF-8",
+        "TZ": "America/Los_Angeles",
+        "PYTHONHASHSEED": "random",
+    },
 ]
 
 
@@ -98,14 +106,23 @@ def make_project(dest: Path, reverse: bool) -> Path:
 def build(project: Path, out: Path, env: dict[str, str], *extra: str) -> None:
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("LC_", "POLICYGEN_"))}
     environ.update(env)
-    result = subprocess.run([sys.executable, "-c", CHILD, "-C", str(project), "build", "--out", str(out), *extra],
-                            capture_output=True, text=True, env=environ, timeout=300, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", CHILD, "-C", str(project), "build", "--out", str(out), *extra],
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=300,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
 
 
 def tree(folder: Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def differences(a: dict[str, str], b: dict[str, str]) -> list[str]:
@@ -124,12 +141,14 @@ def test_builds_are_byte_identical_across_locale_time_zone_hash_seed_and_folder_
 
 
 def test_without_today_the_build_date_is_the_utc_date_in_every_time_zone(tmp_path: Path) -> None:
-    day = dt.datetime.now(dt.timezone.utc).date()
+    day = dt.datetime.now(dt.UTC).date()
     for i, env in enumerate(ENVIRONMENTS[1:]):
         build(make_project(tmp_path / f"p{i}", reverse=False), tmp_path / f"out-{i}", env)
-    if dt.datetime.now(dt.timezone.utc).date() != day:
+    if dt.datetime.now(dt.UTC).date() != day:
         pytest.skip("the UTC date changed during the test")
-    build(make_project(tmp_path / "utc", reverse=False), tmp_path / "out-utc", ENVIRONMENTS[0], "--today", day.isoformat())
+    build(
+        make_project(tmp_path / "utc", reverse=False), tmp_path / "out-utc", ENVIRONMENTS[0], "--today", day.isoformat()
+    )
     reference = tree(tmp_path / "out-utc")
     assert differences(reference, tree(tmp_path / "out-0")) == []
     assert differences(reference, tree(tmp_path / "out-1")) == []
@@ -138,6 +157,9 @@ def test_without_today_the_build_date_is_the_utc_date_in_every_time_zone(tmp_pat
 def test_no_output_contains_the_project_path_or_the_user_name(tmp_path: Path) -> None:
     project = make_project(tmp_path / "a-very-unusual-folder-name", reverse=False)
     build(project, tmp_path / "out", ENVIRONMENTS[0], "--today", "2026-06-01")
-    leaks = [p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*")
-             if p.is_file() and (b"a-very-unusual-folder-name" in p.read_bytes() or str(tmp_path).encode() in p.read_bytes())]
+    leaks = [
+        p.relative_to(tmp_path / "out").as_posix()
+        for p in (tmp_path / "out").rglob("*")
+        if p.is_file() and (b"a-very-unusual-folder-name" in p.read_bytes() or str(tmp_path).encode() in p.read_bytes())
+    ]
     assert leaks == []

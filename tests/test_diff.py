@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -9,8 +10,8 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner, Result
-
 from conftest import REPO
+
 from policygen.cli import cli
 from policygen.diff import ClauseText, diff_clauses, diff_document, tokens, word_diff
 from policygen.errors import InputError
@@ -53,10 +54,22 @@ def diff_json(project: Path, *args: str) -> dict[str, Any]:
 
 def test_clause_text_is_compared_word_by_word_ignoring_markup() -> None:
     assert tokens("<p>Keep it\n<strong>safe</strong></p><ul><li>one</li><li>two &amp; three</li></ul>") == [
-        "Keep", "it", "safe", "\n", "one", "\n", "two", "&", "three"]
+        "Keep",
+        "it",
+        "safe",
+        "\n",
+        "one",
+        "\n",
+        "two",
+        "&",
+        "three",
+    ]
     pieces = word_diff(["We", "keep", "data", "for", "18", "months."], ["We", "keep", "data", "for", "2", "years."])
     assert [(p.op, " ".join(p.tokens)) for p in pieces] == [
-        ("equal", "We keep data for"), ("delete", "18 months."), ("insert", "2 years.")]
+        ("equal", "We keep data for"),
+        ("delete", "18 months."),
+        ("insert", "2 years."),
+    ]
 
 
 def test_markup_only_changes_are_no_clause_change() -> None:
@@ -86,13 +99,32 @@ def test_unchanged_working_tree_reports_no_change(project: Path) -> None:
 def test_json_report_has_the_documented_shape(project: Path) -> None:
     edit_facts(project, DEMO, add_advertisers)
     data = diff_json(project, DEMO, "--document", "privacy-policy")
-    assert list(data) == ["tenant", "document", "from", "to", "effective", "tier", "notice", "summary", "findings",
-                          "clauses"]
-    assert (data["tenant"], data["document"], data["tier"], data["notice"]) == (DEMO, "privacy-policy",
-                                                                                "material", True)
+    assert list(data) == [
+        "tenant",
+        "document",
+        "from",
+        "to",
+        "effective",
+        "tier",
+        "notice",
+        "summary",
+        "findings",
+        "clauses",
+    ]
+    assert (data["tenant"], data["document"], data["tier"], data["notice"]) == (
+        DEMO,
+        "privacy-policy",
+        "material",
+        True,
+    )
     [finding] = data["findings"]
     assert {k: finding[k] for k in ("path", "change", "old", "tier", "rule")} == {
-        "path": "recipients[advertisers]", "change": "added", "old": None, "tier": "material", "rule": "recipient"}
+        "path": "recipients[advertisers]",
+        "change": "added",
+        "old": None,
+        "tier": "material",
+        "rule": "recipient",
+    }
     assert finding["new"] == {"id": "advertisers", "category": "Advertising networks", "role": "controller"}
     assert "WP260 rev.01 para 30" in finding["source"]
     clauses = {c["id"]: c for c in data["clauses"]}
@@ -138,21 +170,24 @@ def test_a_document_never_released_cannot_be_diffed_yet(tmp_path: Path) -> None:
 
 
 def test_a_typo_fixed_in_a_clause_needs_review(project: Path) -> None:
-    replace_in(project / "content" / "privacy-policy" / "010-introduction.md", "This policy explains",
-               "This policy explians")
+    replace_in(
+        project / "content" / "privacy-policy" / "010-introduction.md", "This policy explains", "This policy explians"
+    )
     data = diff_json(project, DEMO)
     assert data["findings"] == []
     assert data["tier"] == "needs-review"
     assert [(c["id"], c["review"], c["words"]) for c in data["clauses"]] == [
-        ("introduction", "needs-review", [{"old": "explains", "new": "explians"}])]
+        ("introduction", "needs-review", [{"old": "explains", "new": "explians"}])
+    ]
     assert invoke(project, "diff", DEMO, "--fail-on", "needs-review").exit_code == 1
     assert invoke(project, "diff", DEMO, "--fail-on", "minor").exit_code == 0
 
 
 def test_a_clause_rewritten_with_a_fact_change_still_needs_review(project: Path) -> None:
     edit_facts(project, DEMO, add_advertisers)
-    replace_in(project / "content" / "privacy-policy" / "010-introduction.md", "This policy explains",
-               "This policy sets out")
+    replace_in(
+        project / "content" / "privacy-policy" / "010-introduction.md", "This policy explains", "This policy sets out"
+    )
     data = diff_json(project, DEMO)
     reviews = {c["id"]: c["review"] for c in data["clauses"]}
     assert reviews == {"at-a-glance": "follows-facts", "introduction": "needs-review", "sharing": "follows-facts"}
@@ -172,13 +207,22 @@ def test_retention_lengthened_in_the_working_tree_reads_as_a_notice_line(project
         period = next(p for p in data["retention"]["periods"] if p["id"] == "user-account")
         period["period"] = "30 business days"
 
-    assert invoke(project, "release", "ihm-connect", "--effective", "2025-06-01", "--released", "2025-06-01").exit_code == 0
+    assert (
+        invoke(project, "release", "ihm-connect", "--effective", "2025-06-01", "--released", "2025-06-01").exit_code
+        == 0
+    )
     edit_facts(project, "ihm-connect", longer)
     data = diff_json(project, "ihm-connect", "--document", "data-deletion-policy")
     [finding] = [f for f in data["findings"] if f["path"].startswith("retention")]
     assert (finding["path"], finding["change"], finding["tier"]) == (
-        "retention.periods[user-account].period", "lengthened", "material")
-    assert finding["says"] == "We now keep your Personal user account data for 30 business days instead of 7 business days."
+        "retention.periods[user-account].period",
+        "lengthened",
+        "material",
+    )
+    assert (
+        finding["says"]
+        == "We now keep your Personal user account data for 30 business days instead of 7 business days."
+    )
 
 
 # --- the rules file ----------------------------------------------------------------------
@@ -186,7 +230,8 @@ def test_retention_lengthened_in_the_working_tree_reads_as_a_notice_line(project
 
 def test_a_project_rules_file_adjusts_a_default_rule(project: Path) -> None:
     (project / "rules.yaml").write_text(
-        "notice_days: 45\nrules:\n  - id: recipient-vendor\n    tiers: {added: material}\n", encoding="utf-8")
+        "notice_days: 45\nrules:\n  - id: recipient-vendor\n    tiers: {added: material}\n", encoding="utf-8"
+    )
     rules = load_rules(project)
     vendor = next(r for r in rules.rules if r.id == "recipient-vendor")
     assert vendor.tiers == {"added": "material", "removed": "minor"}
@@ -195,30 +240,52 @@ def test_a_project_rules_file_adjusts_a_default_rule(project: Path) -> None:
 
 
 def test_a_tenant_rule_is_tried_before_the_defaults(project: Path) -> None:
-    (project / "tenants" / DEMO / "rules.yaml").write_text(yaml.safe_dump({"rules": [{
-        "id": "advertising-is-consent", "path": "recipients[*]", "when": {"role": "controller"},
-        "tiers": {"added": "consent"}, "sources": ["Our own policy"],
-        "say": {"added": "We would share your data with {item}."}}]}), encoding="utf-8")
+    (project / "tenants" / DEMO / "rules.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "rules": [
+                    {
+                        "id": "advertising-is-consent",
+                        "path": "recipients[*]",
+                        "when": {"role": "controller"},
+                        "tiers": {"added": "consent"},
+                        "sources": ["Our own policy"],
+                        "say": {"added": "We would share your data with {item}."},
+                    }
+                ]
+            }
+        ),
+        encoding="utf-8",
+    )
     edit_facts(project, DEMO, add_advertisers)
     data = diff_json(project, DEMO)
     [finding] = data["findings"]
-    assert (finding["tier"], finding["rule"], finding["source"]) == ("consent", "advertising-is-consent", "Our own policy")
+    assert (finding["tier"], finding["rule"], finding["source"]) == (
+        "consent",
+        "advertising-is-consent",
+        "Our own policy",
+    )
     assert finding["says"] == "We would share your data with Advertising networks."
-    assert invoke(project, "release", "ims-global", "--effective", "2021-11-17", "--released", "2021-11-17").exit_code == 0
+    assert (
+        invoke(project, "release", "ims-global", "--effective", "2021-11-17", "--released", "2021-11-17").exit_code == 0
+    )
     edit_facts(project, "ims-global", add_advertisers)
     other = diff_json(project, "ims-global")  # other tenants keep the defaults
     assert other["tier"] == "material"
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("rules:\n  - id: recipient\n    tiers: {added: urgent}\n", "rules[0].tiers.added"),
-    ("rules:\n  - id: recipient\n    colour: red\n", "unknown key 'colour'"),
-    ("rules:\n  - id: mine\n    tiers: {added: minor}\n", "rule 'mine' is new and has no path"),
-    ("rules:\n  - id: recipient\n    path: 'recipients[*'\n", "'[' without ']'"),
-    ("rules:\n  - id: recipient\n    say: {added: 'Hello {name}'}\n", "'{name}' is not a placeholder"),
-    ("notice_days: -3\n", "notice_days"),
-    ("rules: [\n", "YAML syntax error"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("rules:\n  - id: recipient\n    tiers: {added: urgent}\n", "rules[0].tiers.added"),
+        ("rules:\n  - id: recipient\n    colour: red\n", "unknown key 'colour'"),
+        ("rules:\n  - id: mine\n    tiers: {added: minor}\n", "rule 'mine' is new and has no path"),
+        ("rules:\n  - id: recipient\n    path: 'recipients[*'\n", "'[' without ']'"),
+        ("rules:\n  - id: recipient\n    say: {added: 'Hello {name}'}\n", "'{name}' is not a placeholder"),
+        ("notice_days: -3\n", "notice_days"),
+        ("rules: [\n", "YAML syntax error"),
+    ],
+)
 def test_a_bad_rules_file_is_reported_with_file_and_line(project: Path, text: str, expected: str) -> None:
     (project / "rules.yaml").write_text(text, encoding="utf-8")
     with pytest.raises(InputError) as caught:
@@ -232,8 +299,17 @@ def test_a_bad_rules_file_is_reported_with_file_and_line(project: Path, text: st
 def test_the_default_rules_ship_with_the_package() -> None:
     rules = load_rules()
     assert rules.files == ("rules.yaml",) and rules.notice_days == 30
-    assert {r.id for r in rules.rules} >= {"purpose", "retention-period", "recipient", "transfer", "controller",
-                                           "rights-channel", "legal-basis", "children-directed", "device-permission"}
+    assert {r.id for r in rules.rules} >= {
+        "purpose",
+        "retention-period",
+        "recipient",
+        "transfer",
+        "controller",
+        "rights-channel",
+        "legal-basis",
+        "children-directed",
+        "device-permission",
+    }
     assert rules.rules[-1].id == "other-fact"
 
 
@@ -280,23 +356,36 @@ def test_the_notice_period_is_configurable(project: Path) -> None:
 
 
 def test_an_editorial_release_records_its_reason(project: Path) -> None:
-    replace_in(project / "content" / "privacy-policy" / "010-introduction.md", "This policy explains",
-               "This policy describes")
-    result = invoke(project, "release", DEMO, "--effective", "2026-11-15", "--released", "2026-11-01",
-                    "--editorial", "clearer wording, same meaning")
+    replace_in(
+        project / "content" / "privacy-policy" / "010-introduction.md", "This policy explains", "This policy describes"
+    )
+    result = invoke(
+        project,
+        "release",
+        DEMO,
+        "--effective",
+        "2026-11-15",
+        "--released",
+        "2026-11-01",
+        "--editorial",
+        "clearer wording, same meaning",
+    )
     assert result.exit_code == 0, result.output
     snap = load_releases(project / "tenants" / DEMO, "privacy-policy")[-1]
     assert snap.tier == "editorial"
     assert snap.changes["editorial"] == "clearer wording, same meaning"
     data = diff_json(project, DEMO, "--from", "2", "--to", "3")
     assert data["tier"] == "editorial"
-    assert {c["id"]: c["review"] for c in data["clauses"]} == {"introduction": "editorial",
-                                                               "changes": "follows-facts"}  # its effective date
+    assert {c["id"]: c["review"] for c in data["clauses"]} == {
+        "introduction": "editorial",
+        "changes": "follows-facts",
+    }  # its effective date
 
 
 def test_a_reworded_release_without_a_reason_records_needs_review(project: Path) -> None:
-    replace_in(project / "content" / "privacy-policy" / "010-introduction.md", "This policy explains",
-               "This policy describes")
+    replace_in(
+        project / "content" / "privacy-policy" / "010-introduction.md", "This policy explains", "This policy describes"
+    )
     assert invoke(project, "release", DEMO, "--effective", "2026-11-15", "--released", "2026-11-01").exit_code == 0
     snap = load_releases(project / "tenants" / DEMO, "privacy-policy")[-1]
     assert snap.tier == "needs-review"
@@ -304,14 +393,23 @@ def test_a_reworded_release_without_a_reason_records_needs_review(project: Path)
 
 # --- the demo tenant's history -------------------------------------------------------------------
 
-DEMO_HISTORY = [("1", "2", "material", [("recipients[coaching]", "added", "material"),
-                                        ("retention.periods[workouts].period", "lengthened", "material")])]
+DEMO_HISTORY = [
+    (
+        "1",
+        "2",
+        "material",
+        [
+            ("recipients[coaching]", "added", "material"),
+            ("retention.periods[workouts].period", "lengthened", "material"),
+        ],
+    )
+]
 
 
 def test_the_demo_tenants_history_diffs_as_expected() -> None:
     releases = load_releases(REPO / "tenants" / DEMO, "privacy-policy")
     got = []
-    for old, new in zip(releases, releases[1:]):
+    for old, new in itertools.pairwise(releases):
         report = diff_document(REPO, DEMO, "privacy-policy", old.label, new.label)
         got.append((old.label, new.label, report.tier, [(f.path, f.change, f.tier) for f in report.findings]))
         assert new.tier == report.tier, "the tier recorded at release matches the diff"
@@ -339,7 +437,11 @@ def test_a_spelling_fix_in_a_free_text_fact_needs_review_and_shows_its_words(pro
     assert data["summary"] == "A few words changed in retention.periods[workouts].trigger; is the meaning the same?"
     [finding] = data["findings"]
     assert (finding["path"], finding["tier"], finding["rule_tier"], finding["words"]) == (
-        "retention.periods[workouts].trigger", "needs-review", "material", [{"old": "logged", "new": "loged"}])
+        "retention.periods[workouts].trigger",
+        "needs-review",
+        "material",
+        [{"old": "logged", "new": "loged"}],
+    )
     shown = invoke(project, "diff", DEMO).output
     assert "- logged\n            + loged" in shown
     assert "release with --editorial REASON" in shown
@@ -347,11 +449,16 @@ def test_a_spelling_fix_in_a_free_text_fact_needs_review_and_shows_its_words(pro
 
 def test_a_spelling_fix_in_a_retention_trigger_released_editorial_needs_no_notice(project: Path) -> None:
     misspell_trigger(project)
-    result = invoke(project, "release", DEMO, "--effective", "2026-11-02", "--released", "2026-11-01",
-                    "--editorial", "spelling")
+    result = invoke(
+        project, "release", DEMO, "--effective", "2026-11-02", "--released", "2026-11-01", "--editorial", "spelling"
+    )
     assert result.exit_code == 0, result.output
     snap = load_releases(project / "tenants" / DEMO, "privacy-policy")[-1]
-    assert (snap.tier, snap.changes["editorial"], snap.summary) == ("editorial", "spelling", "Editorial changes: spelling.")
+    assert (snap.tier, snap.changes["editorial"], snap.summary) == (
+        "editorial",
+        "spelling",
+        "Editorial changes: spelling.",
+    )
     assert snap.changes["findings"][0]["tier"] == "editorial"
     assert diff_json(project, DEMO, "--from", "2", "--to", "3")["tier"] == "editorial"
 
@@ -368,8 +475,9 @@ def test_the_same_fix_without_editorial_is_held_to_its_rule_and_release_says_how
 def test_editorial_with_a_changed_duration_is_a_usage_error_naming_it(project: Path) -> None:
     misspell_trigger(project)
     replace_in(project / TENANT_FILE, "period: 24 months", "period: 36 months")
-    result = invoke(project, "release", DEMO, "--effective", "2026-11-02", "--released", "2026-11-01",
-                    "--editorial", "spelling")
+    result = invoke(
+        project, "release", DEMO, "--effective", "2026-11-02", "--released", "2026-11-01", "--editorial", "spelling"
+    )
     assert result.exit_code == 2, result.output
     assert "otherwise: retention.periods[workouts].period (lengthened);" in result.output
     assert "trigger" not in result.output  # the wording fix itself is not what stands in the way
@@ -384,16 +492,19 @@ def test_a_rewritten_free_text_fact_keeps_the_tier_its_rule_gives(project: Path)
     assert finding["words"] == [{"old": "it", "new": "your account"}, {"old": "logged", "new": "closed"}]
 
 
-@pytest.mark.parametrize(("old", "new", "candidate"), [
-    ("after it is logged", "after it is loged", True),  # one letter
-    ("after it is logged", "After it is logged.", True),  # case and punctuation
-    ("after teh accont is closed", "after the account is closed", True),  # two words, each a typo
-    ("kept for 30 days", "kept for 60 days", False),  # a number is a new meaning
-    ("we do share it", "we do not share it", False),  # a word added
-    ("after it is logged", "after it is deleted", False),  # a different word
-    ("a b c d", "A. B. C. D.", True),  # punctuation and case only, however many words
-    ("one two three four", "onr twp thred foue", False),  # more than three words replaced
-])
+@pytest.mark.parametrize(
+    ("old", "new", "candidate"),
+    [
+        ("after it is logged", "after it is loged", True),  # one letter
+        ("after it is logged", "After it is logged.", True),  # case and punctuation
+        ("after teh accont is closed", "after the account is closed", True),  # two words, each a typo
+        ("kept for 30 days", "kept for 60 days", False),  # a number is a new meaning
+        ("we do share it", "we do not share it", False),  # a word added
+        ("after it is logged", "after it is deleted", False),  # a different word
+        ("a b c d", "A. B. C. D.", True),  # punctuation and case only, however many words
+        ("one two three four", "onr twp thred foue", False),  # more than three words replaced
+    ],
+)
 def test_an_editorial_candidate_is_a_few_typo_like_word_changes(old: str, new: str, candidate: bool) -> None:
     from policygen.diff import wording_only
 
@@ -405,5 +516,10 @@ def test_free_text_facts_are_told_from_typed_ones_by_their_type() -> None:
     from policygen.facts import Organisation, RetentionPeriod
 
     assert [is_free_text(RetentionPeriod, name) for name in ("data", "trigger", "id", "period", "kept")] == [
-        True, True, False, False, False]
+        True,
+        True,
+        False,
+        False,
+        False,
+    ]
     assert [is_free_text(Organisation, name) for name in ("legal_name", "description", "role")] == [True, True, False]

@@ -16,14 +16,23 @@ from policygen.errors import Problem
 
 def policygen(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    return subprocess.run([sys.executable, "-m", "policygen", *args], capture_output=True, text=True, cwd=cwd,
-                          env=env, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "policygen", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=120,
+        check=False,
+    )
 
 
 def break_tenant(project: Path) -> None:
     facts = project / "tenants/ims-pro/tenant.yaml"
-    facts.write_text(facts.read_text(encoding="utf-8").replace("organisation:\n", "organisation:\n  legal_nme: x\n", 1),
-                     encoding="utf-8")
+    facts.write_text(
+        facts.read_text(encoding="utf-8").replace("organisation:\n", "organisation:\n  legal_nme: x\n", 1),
+        encoding="utf-8",
+    )
 
 
 def test_bad_input_exits_1_without_a_traceback(project: Path, tmp_path: Path) -> None:
@@ -59,8 +68,10 @@ def test_a_bug_is_reported_as_one_line_with_exit_3(project: Path, monkeypatch: p
     monkeypatch.setattr(policygen.site, "build", broken)
     result = CliRunner().invoke(cli, ["-C", str(project), "build"], prog_name="policygen")
     assert result.exit_code == 3
-    assert result.stderr == ("error: internal error (RuntimeError: boom); this is a bug in policygen. "
-                             "Run again with --debug for the traceback.\n")
+    assert result.stderr == (
+        "error: internal error (RuntimeError: boom); this is a bug in policygen. "
+        "Run again with --debug for the traceback.\n"
+    )
     debug = CliRunner().invoke(cli, ["--debug", "-C", str(project), "build"], prog_name="policygen")
     assert isinstance(debug.exception, RuntimeError)
 
@@ -81,9 +92,18 @@ def test_a_folder_the_build_cannot_write_is_one_clear_line(project: Path) -> Non
 
 
 def test_problems_format_as_file_line_column_key_path_message_expected_hint(tmp_path: Path) -> None:
-    problem = Problem("unknown key 'x'", file=tmp_path / "t.yaml", line=3, column=5, key_path="a.b",
-                      expected="one of: y, z", suggestion="did you mean 'y'?\nor 'z'")
-    assert problem.format(tmp_path) == ("t.yaml:3:5: error: a.b: unknown key 'x'\n"
-                                        "    expected: one of: y, z\n"
-                                        "    hint: did you mean 'y'?\n"
-                                        "          or 'z'")
+    problem = Problem(
+        "unknown key 'x'",
+        file=tmp_path / "t.yaml",
+        line=3,
+        column=5,
+        key_path="a.b",
+        expected="one of: y, z",
+        suggestion="did you mean 'y'?\nor 'z'",
+    )
+    assert problem.format(tmp_path) == (
+        "t.yaml:3:5: error: a.b: unknown key 'x'\n"
+        "    expected: one of: y, z\n"
+        "    hint: did you mean 'y'?\n"
+        "          or 'z'"
+    )

@@ -34,8 +34,8 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
-
 from conftest import REPO
+
 from policygen.cli import cli
 
 CORPUS = Path(__file__).resolve().parent / "bad_inputs"
@@ -58,7 +58,7 @@ class Case:
     before: list[list[str]] = field(default_factory=list)
 
     @classmethod
-    def read(cls, folder: Path) -> "Case":
+    def read(cls, folder: Path) -> Case:
         data = yaml.safe_load((folder / "case.yaml").read_text(encoding="utf-8"))
         return cls(name=folder.name, **data)
 
@@ -109,8 +109,14 @@ def run_case(case: Case, tmp: Path) -> tuple[int, str, BaseException | None, Pat
     out = tmp / "site"
 
     def command(given: list[str]) -> list[str]:
-        return ["-C", str(project), *(a.replace("{out}", str(out)).replace("{project}", str(project))
-                                      .replace("{outside}", str(outside)) for a in given)]
+        return [
+            "-C",
+            str(project),
+            *(
+                a.replace("{out}", str(out)).replace("{project}", str(project)).replace("{outside}", str(outside))
+                for a in given
+            ),
+        ]
 
     for given in case.before:
         done = CliRunner().invoke(cli, command(given), prog_name="policygen", catch_exceptions=True)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import copy_project
+
 from policygen.cli import cli
 from policygen.explain import Explanation, explain
 from policygen.htmltext import blocks
@@ -44,7 +44,11 @@ def _explanations(root: Path) -> list[Explanation]:
 def test_every_block_of_every_example_page_is_attributed_to_a_file_and_line(working_site: tuple[Path, Path]) -> None:
     root, out = working_site
     explanations = _explanations(root)
-    assert {e.tenant for e in explanations} == {p.name for p in (root / "tenants").iterdir()} >= {"ihm-connect", "ims-global", "ims-pro"}
+    assert (
+        {e.tenant for e in explanations}
+        == {p.name for p in (root / "tenants").iterdir()}
+        >= {"ihm-connect", "ims-global", "ims-pro"}
+    )
     for e in explanations:
         head, toc, body = _page_parts((out / e.tenant / e.document / "index.html").read_text(encoding="utf-8"))
         where = f"{e.tenant}/{e.document}"
@@ -71,8 +75,11 @@ def test_tracing_a_render_changes_none_of_its_html(working_site: tuple[Path, Pat
         traced = {e.document: e for e in explain(root, slug)}
         for doc in render_tenant_documents(project, renderer, tenant):
             texts = [b.text for c in doc.clauses for b in blocks(c.html)]
-            assert texts == [b.text for b in traced[doc.id].blocks
-                             if b.clause is not None and not (b.kind == "heading" and b.level == 2)]
+            assert texts == [
+                b.text
+                for b in traced[doc.id].blocks
+                if b.clause is not None and not (b.kind == "heading" and b.level == 2)
+            ]
 
 
 CLAUSE = """---
@@ -113,7 +120,7 @@ def test_a_block_names_its_clause_line_and_the_key_path_and_line_of_each_fact_it
     assert (intro.kind, intro.source.file, intro.source.line, intro.facts) == ("paragraph", clause_file, 7, ())
     items = [b for b in sharing if b.kind == "item"]
     assert items and all((b.source.file, b.source.line) == (clause_file, 10) for b in items)
-    assert [f.path for f in items[0].facts][0] == "recipients[0].category"
+    assert next(f.path for f in items[0].facts) == "recipients[0].category"
     assert items[0].facts[0].line == _tenant_line(traced_project, "ims-pro", "category:")
     last = sharing[-1]
     assert last.text.endswith("keeps it safe.") and last.source.line == 13
@@ -130,8 +137,11 @@ def test_a_list_joined_by_a_filter_names_each_item_it_prints(traced_project: Pat
     (doc,) = explain(traced_project, "ims-pro", "privacy-policy")
     item = next(b for b in doc.clause_blocks("sharing") if "Acme Cloud" in b.text)
     assert "(Acme Cloud and Beta Mail)" in item.text
-    assert [f.path for f in item.facts] == ["recipients[0].category", "recipients[0].names[0]",
-                                            "recipients[0].names[1]"]
+    assert [f.path for f in item.facts] == [
+        "recipients[0].category",
+        "recipients[0].names[0]",
+        "recipients[0].names[1]",
+    ]
 
 
 def test_a_block_written_by_a_partial_points_to_the_partial_line(traced_project: Path) -> None:
@@ -147,7 +157,9 @@ def test_a_block_written_by_a_partial_points_to_the_partial_line(traced_project:
 def test_a_tenant_note_is_attributed_to_its_line_in_tenant_yaml(traced_project: Path) -> None:
     facts = traced_project / "tenants" / "ims-pro" / "tenant.yaml"
     text = facts.read_text(encoding="utf-8")
-    text = text.replace("\nnotes:\n", "\nnotes:\n  - id: hosting\n    clause: security\n    text: Our servers are in Mumbai.\n", 1)
+    text = text.replace(
+        "\nnotes:\n", "\nnotes:\n  - id: hosting\n    clause: security\n    text: Our servers are in Mumbai.\n", 1
+    )
     facts.write_text(text, encoding="utf-8")
     (doc,) = explain(traced_project, "ims-pro", "privacy-policy")
     note = doc.clause_blocks("security")[-1]
@@ -161,26 +173,40 @@ def test_explain_prints_json_for_tools(traced_project: Path) -> None:
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     (doc,) = data["documents"]
-    assert (doc["tenant"], doc["document"], doc["facts_file"]) == ("ims-pro", "privacy-policy",
-                                                                   "tenants/ims-pro/tenant.yaml")
+    assert (doc["tenant"], doc["document"], doc["facts_file"]) == (
+        "ims-pro",
+        "privacy-policy",
+        "tenants/ims-pro/tenant.yaml",
+    )
     block = next(b for b in doc["blocks"] if b["text"] == "We share data with these recipients:")
-    assert block == {"kind": "paragraph", "level": None, "text": "We share data with these recipients:",
-                     "clause": "sharing", "file": "tenants/ims-pro/content/privacy-policy/sharing.md", "line": 7,
-                     "facts": []}
+    assert block == {
+        "kind": "paragraph",
+        "level": None,
+        "text": "We share data with these recipients:",
+        "clause": "sharing",
+        "file": "tenants/ims-pro/content/privacy-policy/sharing.md",
+        "line": 7,
+        "facts": [],
+    }
 
 
 def test_explain_text_names_file_line_kind_and_facts(traced_project: Path) -> None:
     result = CliRunner().invoke(cli, ["-C", str(traced_project), "explain", "ims-pro", "-d", "privacy-policy"])
     assert result.exit_code == 0, result.output
-    assert "  tenants/ims-pro/content/privacy-policy/sharing.md:7  paragraph  We share data with these recipients:\n" \
+    assert (
+        "  tenants/ims-pro/content/privacy-policy/sharing.md:7  paragraph  We share data with these recipients:\n"
         in result.output
+    )
     assert "      facts: organisation.legal_name (line " in result.output
 
 
-@pytest.mark.parametrize("args, message", [
-    (["explain", "ims-pro", "--document", "cookie-policy"], "ims-pro has no document 'cookie-policy'"),
-    (["explain", "nobody"], "no tenant 'nobody'"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["explain", "ims-pro", "--document", "cookie-policy"], "ims-pro has no document 'cookie-policy'"),
+        (["explain", "nobody"], "no tenant 'nobody'"),
+    ],
+)
 def test_an_unknown_tenant_or_document_is_bad_usage(traced_project: Path, args: list[str], message: str) -> None:
     result = CliRunner().invoke(cli, ["-C", str(traced_project), *args])
     assert result.exit_code == 2 and message in result.output

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
-
 from conftest import copy_project
+
 from policygen.site import BuildOptions, BuildReport, build
 from policygen.versions import load_releases
 
@@ -29,8 +29,10 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> BuildReport:
     project = copy_project(tmp_path_factory.mktemp("feeds") / "project")
     (project / "policygen.yaml").write_text(f"base_url: {BASE}\n", encoding="utf-8")
     facts = project / "tenants" / DEMO / "tenant.yaml"  # an unreleased edit, so a draft is published
-    facts.write_text(facts.read_text(encoding="utf-8").replace("a workout tracking app", "a workout tracking app "
-                                                               "for members"), encoding="utf-8")
+    facts.write_text(
+        facts.read_text(encoding="utf-8").replace("a workout tracking app", "a workout tracking app for members"),
+        encoding="utf-8",
+    )
     return build(project, project / "build", BuildOptions(today=TODAY, drafts=True))
 
 
@@ -64,7 +66,7 @@ def check_atom(feed: ET.Element) -> None:
         assert alternate is not None and alternate.get("href")
         assert entry.find(f"{A}summary") is not None or entry.find(f"{A}content") is not None
         ids.append(entry.findtext(f"{A}id"))
-    assert all(i and (i.startswith("urn:uuid:") or i.startswith("http")) for i in ids)
+    assert all(i and (i.startswith(("urn:uuid:", "http"))) for i in ids)
     assert len(set(ids)) == len(ids)
 
 
@@ -87,7 +89,9 @@ def test_every_feed_is_valid_atom_with_one_entry_per_version(built: BuildReport)
     assert [e.findtext(f"{A}updated") for e in entries] == ["2026-01-15T00:00:00Z", "2025-12-01T00:00:00Z"]
     assert doc_feed.findtext(f"{A}updated") == "2026-01-15T00:00:00Z"
     assert [e.find(f"{A}link").get("href") for e in entries] == [  # type: ignore[union-attr]
-        BASE + f"{DEMO}/privacy-policy/2026-03-01/", BASE + f"{DEMO}/privacy-policy/2026-01-01/"]
+        BASE + f"{DEMO}/privacy-policy/2026-03-01/",
+        BASE + f"{DEMO}/privacy-policy/2026-01-01/",
+    ]
     assert parse_feed(out / "ims-global" / "privacy-policy" / "feed.xml").findall(f"{A}entry") == []  # nothing released
 
 
@@ -114,8 +118,11 @@ def test_the_sitemap_lists_every_public_page_and_no_draft(built: BuildReport) ->
     urlset = ET.parse(built.out / "sitemap.xml").getroot()
     locs = [u.findtext(f"{SM}loc") for u in urlset.findall(f"{SM}url")]
     assert all(loc and loc.startswith(BASE) for loc in locs)
-    public = {o.path for o in built.outputs
-              if o.kind in ("index", "page", "archive", "history") and o.path.endswith(".html") and o.version != "draft"}
+    public = {
+        o.path
+        for o in built.outputs
+        if o.kind in ("index", "page", "archive", "history") and o.path.endswith(".html") and o.version != "draft"
+    }
     expected = {BASE + (p[: -len("index.html")] if p.endswith("index.html") else p) for p in public}
     assert set(locs) == expected
     assert BASE + f"{DEMO}/privacy-policy/2026-01-01/" in locs
@@ -162,9 +169,14 @@ def test_facts_in_feeds_stay_text_and_the_feed_stays_well_formed(tmp_path: Path)
     project = copy_project(tmp_path / "project")
     facts = project / "tenants" / DEMO / "tenant.yaml"
     text = facts.read_text(encoding="utf-8")
-    facts.write_text(text.replace("  legal_name: ", '  legal_name: "<b>Evil</b> & Co\\v ]]> "\n  x_old_legal_name: ', 1)
-                     .replace("  x_old_legal_name: ", "  # ", 1), encoding="utf-8")
+    facts.write_text(
+        text.replace("  legal_name: ", '  legal_name: "<b>Evil</b> & Co\\v ]]> "\n  x_old_legal_name: ', 1).replace(
+            "  x_old_legal_name: ", "  # ", 1
+        ),
+        encoding="utf-8",
+    )
     from policygen.versions import release
+
     release(project, DEMO, dt.date(2027, 1, 1), released=dt.date(2026, 11, 1))
     report = build(project, project / "build", BuildOptions(today=TODAY))
     for path in ("feed.xml", f"{DEMO}/feed.xml", f"{DEMO}/privacy-policy/feed.xml"):
@@ -178,8 +190,14 @@ def test_facts_in_feeds_stay_text_and_the_feed_stays_well_formed(tmp_path: Path)
 
 def test_pages_advertise_their_feed(built_without_base_url: BuildReport) -> None:
     out = built_without_base_url.out
-    for page in ("index.html", "ims-pro/index.html", "ims-pro/privacy-policy/index.html", f"{DEMO}/index.html",
-                 f"{DEMO}/privacy-policy/2026-01-01/index.html", f"{DEMO}/privacy-policy/history/index.html"):
+    for page in (
+        "index.html",
+        "ims-pro/index.html",
+        "ims-pro/privacy-policy/index.html",
+        f"{DEMO}/index.html",
+        f"{DEMO}/privacy-policy/2026-01-01/index.html",
+        f"{DEMO}/privacy-policy/history/index.html",
+    ):
         html = BeautifulSoup((out / page).read_text(encoding="utf-8"), "html.parser")
         link = html.find("link", attrs={"rel": "alternate", "type": "application/atom+xml"})
         assert link is not None, page

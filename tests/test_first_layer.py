@@ -14,19 +14,21 @@ from typing import Any
 
 import pytest
 from bs4 import BeautifulSoup, Tag
-
 from conftest import REPO, build_one_tenant
-from policygen.explain import explain
-from policygen.site import BuildReport
 from test_snippets import BUDGET
 from test_unknown_facts import REQUIRED, with_fact
+
+from policygen.explain import explain
+from policygen.site import BuildReport
 
 EXAMPLES = ["example-fitness", "ihm-connect", "ims-global", "ims-pro"]
 GLANCE = "at-a-glance"
 
 
 def _page(report_out: Path, slug: str) -> BeautifulSoup:
-    return BeautifulSoup((report_out / slug / "privacy-policy" / "index.html").read_text(encoding="utf-8"), "html.parser")
+    return BeautifulSoup(
+        (report_out / slug / "privacy-policy" / "index.html").read_text(encoding="utf-8"), "html.parser"
+    )
 
 
 def _glance_lines(page: BeautifulSoup) -> dict[str, str]:
@@ -46,7 +48,9 @@ def _built(tmp: Path, facts: dict[str, Any], name: str) -> BeautifulSoup:
 
 
 @pytest.mark.parametrize("slug", EXAMPLES)
-def test_the_privacy_policy_of_every_example_tenant_starts_with_the_summary(example_site: BuildReport, slug: str) -> None:
+def test_the_privacy_policy_of_every_example_tenant_starts_with_the_summary(
+    example_site: BuildReport, slug: str
+) -> None:
     page = _page(example_site.out, slug)
     sections = [s["id"] for s in page.find_all("section") if s.get("id")]
     assert sections[0] == GLANCE
@@ -64,12 +68,26 @@ def test_every_summary_line_links_to_a_section_of_the_same_page(example_site: Bu
 
 # Each optional line: the fact that makes it, a value, the line's label and the words it then prints.
 OPTIONAL_LINES = [
-    ("recipients", [{"id": "hosting", "category": "Cloud hosting providers"}], "Who receives it", "Cloud hosting providers"),
-    ("retention", {"summary": "We keep account data while the account is open."}, "How long we keep it",
-     "while the account is open"),
+    (
+        "recipients",
+        [{"id": "hosting", "category": "Cloud hosting providers"}],
+        "Who receives it",
+        "Cloud hosting providers",
+    ),
+    (
+        "retention",
+        {"summary": "We keep account data while the account is open."},
+        "How long we keep it",
+        "while the account is open",
+    ),
     ("rights", [{"id": "access"}, {"id": "erasure"}], "Your rights", "Access your data; Delete your data"),
     ("organisation.email", "privacy@example.org", "How to contact us", "Email: privacy@example.org."),
-    ("organisation.contact_url", "https://example.org/privacy", "How to contact us", "Web: https://example.org/privacy."),
+    (
+        "organisation.contact_url",
+        "https://example.org/privacy",
+        "How to contact us",
+        "Web: https://example.org/privacy.",
+    ),
     ("organisation.phone", "+44 20 7946 0000", "How to contact us", "Phone: +44 20 7946 0000."),
 ]
 
@@ -83,8 +101,9 @@ def test_a_tenant_with_only_the_required_facts_gets_only_the_required_lines(tmp_
 
 
 @pytest.mark.parametrize(("path", "value", "label", "words"), OPTIONAL_LINES, ids=[o[0] for o in OPTIONAL_LINES])
-def test_each_optional_line_appears_once_its_fact_is_set(tmp_path: Path, path: str, value: Any, label: str,
-                                                         words: str) -> None:
+def test_each_optional_line_appears_once_its_fact_is_set(
+    tmp_path: Path, path: str, value: Any, label: str, words: str
+) -> None:
     page = _built(tmp_path, with_fact(REQUIRED, path, value), "with")
     lines = _glance_lines(page)
     assert label in lines
@@ -93,11 +112,14 @@ def test_each_optional_line_appears_once_its_fact_is_set(tmp_path: Path, path: s
     assert page.find(id=lines[label][1:]) is not None  # the section it points to is there because the fact is
 
 
-@pytest.mark.parametrize(("role", "words"), [
-    ("controller", "We are the data controller."),
-    ("processor", "We are a data processor"),
-    ("controller_and_processor", "We are the data controller for our own purposes, and a data processor"),
-])
+@pytest.mark.parametrize(
+    ("role", "words"),
+    [
+        ("controller", "We are the data controller."),
+        ("processor", "We are a data processor"),
+        ("controller_and_processor", "We are the data controller for our own purposes, and a data processor"),
+    ],
+)
 def test_the_responsible_line_states_the_role_only_as_stated(tmp_path: Path, role: str, words: str) -> None:
     page = _built(tmp_path, with_fact(REQUIRED, "organisation.role", role), role)
     item = page.find(id=GLANCE).find("li")  # type: ignore[union-attr]
@@ -116,7 +138,11 @@ def test_every_block_of_the_summary_is_attributed_to_the_clause_and_its_facts() 
 
 
 def test_every_app_ships_the_summary_as_a_self_contained_snippet_within_budget(example_site: BuildReport) -> None:
-    apps = sorted(o.path.rsplit("/", 1)[0] for o in example_site.outputs if "/apps/" in o.path and o.path.endswith("/manifest.json"))
+    apps = sorted(
+        o.path.rsplit("/", 1)[0]
+        for o in example_site.outputs
+        if "/apps/" in o.path and o.path.endswith("/manifest.json")
+    )
     assert apps  # the example tenants have apps
     out = {o.path: o.data for o in example_site.outputs}
     for app in apps:

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import REPO, copy_project
+
 from policygen.cli import cli
 from policygen.errors import InputError
 from policygen.site import BuildOptions, BuildReport, build
@@ -74,7 +74,7 @@ def set_fact(project: Path, key: str, value: str) -> str:
     text = tenant.read_text(encoding="utf-8")
     found = re.search(rf"(?m)^  {key}: (.*)$", text)
     assert found is not None, key
-    tenant.write_text(text[:found.start(1)] + f'"{value}"' + text[found.end(1):], encoding="utf-8")
+    tenant.write_text(text[: found.start(1)] + f'"{value}"' + text[found.end(1) :], encoding="utf-8")
     return found.group(1)
 
 
@@ -89,8 +89,13 @@ def run(project: Path, *args: str) -> tuple[int, str, str]:
 
 
 def git(project: Path, *args: str) -> None:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@example.org"}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.org",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.org",
+    }
     subprocess.run(["git", *args], cwd=project, check=True, capture_output=True, env=env)
 
 
@@ -121,8 +126,10 @@ def test_the_newest_version_edited_with_a_fresh_hash_is_refused_naming_it(projec
     manifest = (before.out / "manifest.json").read_bytes()
     rewrite(releases(project) / NEWEST, retitle)
     [problem] = refused(project)
-    assert problem.startswith(f"tenants/{SLUG}/releases/{DOC}/{NEWEST}: version {int(NEWEST[:4])} is not the version the previous "
-                              "build published")
+    assert problem.startswith(
+        f"tenants/{SLUG}/releases/{DOC}/{NEWEST}: version {int(NEWEST[:4])} is not the version the previous "
+        "build published"
+    )
     assert (before.out / "manifest.json").read_bytes() == manifest  # the published site is left as it was
 
 
@@ -134,7 +141,9 @@ def test_the_newest_version_deleted_is_refused_naming_it_with_how_to_restore_it(
     [problem] = caught.value.problems
     assert problem.file == releases(project) / NEWEST
     version, effective = int(NEWEST[:4]), NEWEST[5:15]
-    assert f"version {version} (effective {effective}) was published by the previous build and is gone" in problem.message
+    assert (
+        f"version {version} (effective {effective}) was published by the previous build and is gone" in problem.message
+    )
     assert f"git checkout -- tenants/{SLUG}/releases/{DOC}/{NEWEST}" in (problem.suggestion or "")
 
 
@@ -144,7 +153,9 @@ def test_a_history_rewritten_from_version_one_on_is_refused_naming_every_version
     rewrite(second, retitle, previous=rewrite(first, retitle))
     assert len(load_releases(project / "tenants" / SLUG, DOC)) == 2  # the chain itself is consistent again
     assert [line.split(":")[0] for line in refused(project)] == [
-        f"tenants/{SLUG}/releases/{DOC}/{FIRST}", f"tenants/{SLUG}/releases/{DOC}/{NEWEST}"]
+        f"tenants/{SLUG}/releases/{DOC}/{FIRST}",
+        f"tenants/{SLUG}/releases/{DOC}/{NEWEST}",
+    ]
 
 
 def test_restoring_the_version_lets_the_build_go_on_and_new_versions_are_appended(project: Path) -> None:
@@ -162,17 +173,35 @@ def test_restoring_the_version_lets_the_build_go_on_and_new_versions_are_appende
 def test_a_document_withdrawn_from_the_tenant_with_its_history_is_no_rewrite(project: Path) -> None:
     tenant = project / "tenants" / "ihm-connect"
     if not (tenant / "releases" / "data-deletion-policy").is_dir():
-        assert run(project, "release", "ihm-connect", "--document", "data-deletion-policy", "--effective",
-                   "2026-11-01", "--released", "2026-11-01")[0] == 0
+        assert (
+            run(
+                project,
+                "release",
+                "ihm-connect",
+                "--document",
+                "data-deletion-policy",
+                "--effective",
+                "2026-11-01",
+                "--released",
+                "2026-11-01",
+            )[0]
+            == 0
+        )
     site(project)
     facts = tenant / "tenant.yaml"
     text = facts.read_text(encoding="utf-8")
     assert "  - id: data-deletion-policy\n" in text
-    text = re.sub(r"  - id: [a-z-]+\n    clause: (timelines|backups)\n    text: [^\n]*\n", "", text)  # its clauses' notes
+    text = re.sub(
+        r"  - id: [a-z-]+\n    clause: (timelines|backups)\n    text: [^\n]*\n", "", text
+    )  # its clauses' notes
     facts.write_text(text.replace("  - id: data-deletion-policy\n", "", 1), encoding="utf-8")
     shutil.rmtree(tenant / "releases" / "data-deletion-policy")
-    assert "data-deletion-policy" not in {d["id"] for d in json.loads(
-        (site(project).out / "manifest.json").read_text(encoding="utf-8"))["tenants"]["ihm-connect"]["documents"]}
+    assert "data-deletion-policy" not in {
+        d["id"]
+        for d in json.loads((site(project).out / "manifest.json").read_text(encoding="utf-8"))["tenants"][
+            "ihm-connect"
+        ]["documents"]
+    }
 
 
 # --- compared with git's HEAD ------------------------------------------------------------
@@ -184,14 +213,17 @@ def test_a_committed_version_edited_with_a_fresh_hash_is_refused_without_any_pre
         site(committed)
     [problem] = caught.value.problems
     assert problem.file == releases(committed) / NEWEST
-    assert problem.message == ("this released version differs from the one committed in git (HEAD): changed: hash, "
-                               "title")
+    assert problem.message == (
+        "this released version differs from the one committed in git (HEAD): changed: hash, title"
+    )
 
 
 def test_a_committed_version_deleted_is_refused_and_release_refuses_to_chain_onto_the_gap(committed: Path) -> None:
     (releases(committed) / NEWEST).unlink()
-    assert refused(committed) == [f"tenants/{SLUG}/releases/{DOC}/{NEWEST}: this released version is committed in "
-                                  "git (HEAD) but missing from the working tree"]
+    assert refused(committed) == [
+        f"tenants/{SLUG}/releases/{DOC}/{NEWEST}: this released version is committed in "
+        "git (HEAD) but missing from the working tree"
+    ]
     code, _, stderr = run(committed, "release", SLUG, "--effective", "2027-06-01", "--released", "2026-11-22")
     assert code == 1 and "committed in git (HEAD) but missing" in stderr
     assert sorted(p.name for p in releases(committed).iterdir()) == [FIRST]
@@ -204,8 +236,10 @@ def test_the_committed_example_releases_still_build(committed: Path) -> None:
 # --- snapshot HTML -----------------------------------------------------------------------
 
 
-HOSTILE = ('<script>alert("snapshot")</script><p onclick="alert(1)">click</p><img src=x onerror="alert(2)">'
-           '<a href="javascript:alert(3)">link</a><iframe src="https://evil.example/"></iframe>')
+HOSTILE = (
+    '<script>alert("snapshot")</script><p onclick="alert(1)">click</p><img src=x onerror="alert(2)">'
+    '<a href="javascript:alert(3)">link</a><iframe src="https://evil.example/"></iframe>'
+)
 
 
 def test_script_added_to_snapshot_html_is_sanitised_out_of_pages_and_app_snippets(tmp_path: Path) -> None:
@@ -213,8 +247,10 @@ def test_script_added_to_snapshot_html_is_sanitised_out_of_pages_and_app_snippet
     folder = releases(project)
     previous = None
     for file in sorted(folder.iterdir()):
+
         def inject(data: dict) -> None:  # type: ignore[type-arg]
             data["clauses"][0]["html"] += HOSTILE
+
         previous = rewrite(file, inject, previous)
     out = site(project).out
     pages = list(out.rglob("*.html"))
@@ -240,9 +276,27 @@ def test_sanitising_leaves_every_example_snapshot_reading_exactly_as_its_working
 def test_concurrent_releases_make_one_version_per_number(project: Path) -> None:
     rename_organisation(project)
     # Different effective dates, so that without the lock each would write a version 3 file of its own.
-    runs = [subprocess.Popen([sys.executable, "-m", "policygen", "--project", str(project), "release", SLUG,
-                              "--effective", f"2027-0{month}-01", "--released", "2026-11-22"],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO) for month in range(1, 6)]
+    runs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "policygen",
+                "--project",
+                str(project),
+                "release",
+                SLUG,
+                "--effective",
+                f"2027-0{month}-01",
+                "--released",
+                "2026-11-22",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=REPO,
+        )
+        for month in range(1, 6)
+    ]
     results = [(p.returncode, err.decode()) for p in runs for _, err in [p.communicate(timeout=300)]]
     assert sorted(code for code, _ in results) == [0, 1, 1, 1, 1], results
     assert all("nothing to release" in err for code, err in results if code == 1)
@@ -275,8 +329,10 @@ def test_a_release_whose_notice_period_would_end_after_9999_12_31_is_a_usage_err
     rename_organisation(project)
     code, _, stderr = run(project, "release", SLUG, "--effective", "9999-12-31", "--released", "9999-12-30")
     assert code == 2, stderr
-    assert stderr == ("error: --released 9999-12-30: the 30-day notice period of this material change would end "
-                      "after 9999-12-31, the last date policygen can write; pass a real release date\n")
+    assert stderr == (
+        "error: --released 9999-12-30: the 30-day notice period of this material change would end "
+        "after 9999-12-31, the last date policygen can write; pass a real release date\n"
+    )
     assert len(list(releases(project).iterdir())) == 2
 
 
@@ -318,8 +374,18 @@ def test_a_manifest_with_paths_out_of_the_output_folder_makes_the_build_read_not
     (out / SLUG / "linked.html").symlink_to(secret)
     data = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     for path in ("../secret.html", str(secret), f"{SLUG}/linked.html", f"{SLUG}/../../secret.html"):
-        data["files"].append({"path": path, "kind": "page", "tenant": SLUG, "document": DOC, "version": "1",
-                              "effective": None, "sha256": digest, "bytes": secret.stat().st_size})
+        data["files"].append(
+            {
+                "path": path,
+                "kind": "page",
+                "tenant": SLUG,
+                "document": DOC,
+                "version": "1",
+                "effective": None,
+                "sha256": digest,
+                "bytes": secret.stat().st_size,
+            }
+        )
     (out / "manifest.json").write_text(json.dumps(data), encoding="utf-8")
     code, _, stderr = run(project, "build", "--out", str(out), "--today", TODAY.isoformat())
     assert code == 0, stderr
@@ -327,15 +393,25 @@ def test_a_manifest_with_paths_out_of_the_output_folder_makes_the_build_read_not
     assert not [p for p in out.rglob("*") if p.is_file() and b"SECRET" in p.read_bytes()]
 
 
-@pytest.mark.parametrize("damage", [
-    lambda d: d["files"][0].update(sha256=5),
-    lambda d: d["files"][0].update(effective="not a date"),
-    lambda d: d["files"].append("a string"),
-    lambda d: d["tenants"][SLUG].update(name=3, documents="none"),
-    lambda d: d["tenants"][SLUG]["documents"][0].update(effective="2026-02-30"),
-    lambda d: d.update(files={"a": 1}),
-], ids=["hash-a-number", "effective-not-a-date", "file-a-string", "tenant-wrong-types", "impossible-date",
-        "files-an-object"])
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda d: d["files"][0].update(sha256=5),
+        lambda d: d["files"][0].update(effective="not a date"),
+        lambda d: d["files"].append("a string"),
+        lambda d: d["tenants"][SLUG].update(name=3, documents="none"),
+        lambda d: d["tenants"][SLUG]["documents"][0].update(effective="2026-02-30"),
+        lambda d: d.update(files={"a": 1}),
+    ],
+    ids=[
+        "hash-a-number",
+        "effective-not-a-date",
+        "file-a-string",
+        "tenant-wrong-types",
+        "impossible-date",
+        "files-an-object",
+    ],
+)
 def test_a_manifest_with_wrong_shapes_reuses_nothing_and_the_build_succeeds(project: Path, damage) -> None:  # type: ignore[no-untyped-def]
     out = site(project).out
     data = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
@@ -383,5 +459,8 @@ def test_a_newline_in_a_fact_forges_no_line_in_the_plain_text_email(project: Pat
 
 
 def test_one_line_escapes_every_control_character_and_line_separator() -> None:
-    assert one_line("a\nb\r\tc\x1b[0m\x00\x7f\x85\u2028\u2029 é ü") == "a\\nb\\r\\tc\\x1b[0m\\0\\x7f\\x85\\u2028\\u2029 é ü"
+    assert (
+        one_line("a\nb\r\tc\x1b[0m\x00\x7f\x85\u2028\u2029 é ü")
+        == "a\\nb\\r\\tc\\x1b[0m\\0\\x7f\\x85\\u2028\\u2029 é ü"
+    )
     assert one_line("\u202eevil") == "\\u202eevil"  # a bidi override cannot reorder what follows it

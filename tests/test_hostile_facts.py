@@ -22,18 +22,19 @@ import json
 import re
 import shutil
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import yaml
 from bs4 import BeautifulSoup, Tag
 from click.testing import CliRunner
+from conftest import REPO, copy_project
 from markdown_it import MarkdownIt
 from pydantic import ValidationError
 
-from conftest import REPO, copy_project
 from policygen.cli import cli
 from policygen.facts import Tenant
 
@@ -48,11 +49,11 @@ PAYLOADS = [
     f"![pixel](https://evil.example/{MARK}7.png)",
     f"&lt;script&gt;alert('{MARK}8')&lt;/script&gt; &#60;b&#62;{MARK}8&#60;/b&#62;",
     f"{{{{ 7 * 7 }}}}{{% if true %}}{MARK}9{{% endif %}}{{# hidden #}}",
-    f"<a href=\"https://evil.example/{MARK}10\">{MARK}10</a>",
+    f'<a href="https://evil.example/{MARK}10">{MARK}10</a>',
     f"**{MARK}11** _em_ `code` <!-- {MARK}11 --> <https://evil.example/{MARK}11>",
     f"\u202egnp.{MARK}12\u202c and zero\u200bwidth <scr\u200bipt>{MARK}12</scr\u200bipt>",
     f"]]><![CDATA[<script>{MARK}13</script>]]> </title><style>*{{}}</style> </textarea>",
-    f"<iframe src=\"https://evil.example/{MARK}14\"></iframe> <form action=\"https://evil.example\"><input></form>",
+    f'<iframe src="https://evil.example/{MARK}14"></iframe> <form action="https://evil.example"><input></form>',
     f"data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg== {MARK}15",
     f"| {MARK}16 | table |\n|---|---|\n| x | y |\n\n# heading {MARK}16",
     f'=HYPERLINK("https://evil.example/{MARK}17","open") @SUM(1) +1 -1',  # spreadsheet formulas, for CSV
@@ -96,9 +97,16 @@ def valid(data: dict[str, Any]) -> bool:
 def base_facts() -> dict[str, Any]:
     """ims-global's facts plus the blocks it lacks, so nearly every kind of string fact is there."""
     data: dict[str, Any] = yaml.safe_load((REPO / "tenants/ims-global/tenant.yaml").read_text(encoding="utf-8"))
-    data.setdefault("apps", []).append({"id": "app", "name": "App", "audience": "everyone", "platforms": ["android", "ios"],
-                                        "encrypted_in_transit": True,
-                                        "permissions": [{"id": "camera", "name": "Camera", "reason": "photos"}]})
+    data.setdefault("apps", []).append(
+        {
+            "id": "app",
+            "name": "App",
+            "audience": "everyone",
+            "platforms": ["android", "ios"],
+            "encrypted_in_transit": True,
+            "permissions": [{"id": "camera", "name": "Camera", "reason": "photos"}],
+        }
+    )
     for category in data["data_categories"]:  # app-store labels need them once an app collects the data
         category.setdefault("store_types", ["other", "photos"])
         for answer in ("linked", "tracking", "required", "ephemeral", "sold", "shared"):
@@ -106,14 +114,30 @@ def base_facts() -> dict[str, Any]:
     for purpose in data["purposes"]:
         purpose.setdefault("store_purpose", "other")
     data.setdefault("products", []).append({"id": "product", "name": "Product", "description": "a product"})
-    data.setdefault("contacts", []).append({"id": "support", "label": "Support", "email": "help@acme.example",
-                                            "phone": "+1 555 0100", "url": "https://acme.example/help"})
+    data.setdefault("contacts", []).append(
+        {
+            "id": "support",
+            "label": "Support",
+            "email": "help@acme.example",
+            "phone": "+1 555 0100",
+            "url": "https://acme.example/help",
+        }
+    )
     for role in ("representative", "grievance_officer"):
-        data.setdefault(role, {"name": "A Person", "title": "Officer", "email": "person@acme.example",
-                               "url": "https://acme.example/person"})
+        data.setdefault(
+            role,
+            {
+                "name": "A Person",
+                "title": "Officer",
+                "email": "person@acme.example",
+                "url": "https://acme.example/person",
+            },
+        )
     data.setdefault("automated_decisions", "We make no automated decisions.")
-    data.setdefault("deletion", {"how": "Write to us.", "include": ["your name"], "confirmation": "We confirm.",
-                                 "exceptions": "Backups."})
+    data.setdefault(
+        "deletion",
+        {"how": "Write to us.", "include": ["your name"], "confirmation": "We confirm.", "exceptions": "Backups."},
+    )
     data.setdefault("sharing", {}).setdefault("statement", "We do not sell data.")
     data.get("theme", {}).pop("logo", None)  # a file name, not text shown on a page
     assert valid(data)
@@ -164,8 +188,11 @@ class Shape:
                     for v in re.findall(r"url\(\s*['\"]?([^'\")]*)", " ".join(values)):
                         self.url(where, f"<{element.name} style url()>", v)
                 # A fact may reach a URL only through a URL fact (TYPED[0]) or as a slugged #fragment.
-                if any(MARK in v and not re.fullmatch(r"#[a-z0-9-]+", v) for v in values) \
-                        and name in URL_ATTRIBUTES and f"/{MARK}?" not in " ".join(values):
+                if (
+                    any(MARK in v and not re.fullmatch(r"#[a-z0-9-]+", v) for v in values)
+                    and name in URL_ATTRIBUTES
+                    and f"/{MARK}?" not in " ".join(values)
+                ):
                     self.problems.append(f"{where}: payload in <{element.name} {name}={value!r}>")
 
     def url(self, where: str, what: str, value: str) -> None:
@@ -249,8 +276,9 @@ def build(project: Path, out: Path, today: str = "2026-06-01") -> None:
 
 
 def release(project: Path, slug: str, effective: str = "2026-05-01", released: str = "2026-04-01") -> None:
-    result = CliRunner().invoke(cli, ["-C", str(project), "release", slug, "--effective", effective,
-                                      "--released", released])
+    result = CliRunner().invoke(
+        cli, ["-C", str(project), "release", slug, "--effective", effective, "--released", released]
+    )
     assert result.exit_code == 0, result.output
 
 
@@ -261,7 +289,9 @@ def two_versions(root: Path, first: dict[str, Any], second: dict[str, Any]) -> t
     folder = project / "tenants" / "hostile"
     folder.mkdir()
     for facts, effective, released in ((first, "2026-03-01", "2026-02-01"), (second, "2026-05-01", "2026-04-01")):
-        (folder / "tenant.yaml").write_text(yaml.safe_dump(facts, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        (folder / "tenant.yaml").write_text(
+            yaml.safe_dump(facts, allow_unicode=True, sort_keys=False), encoding="utf-8"
+        )
         release(project, "hostile", effective, released)
     build(project, root / "announced", today="2026-04-15")
     build(project, root / "in-force", today="2026-06-01")
@@ -331,8 +361,17 @@ def test_template_syntax_in_a_fact_is_not_evaluated(sites: tuple[Shape, Shape, i
 
 
 def test_urls_in_facts_are_only_web_mail_and_phone_links() -> None:
-    for bad in ["javascript:alert(1)", "data:text/html,x", "vbscript:x", "file:///etc/passwd", "ftp://acme.example",
-                "//evil.example", "https://acme.example/<script>", " https://acme.example", "JaVaScRiPt:alert(1)"]:
+    for bad in [
+        "javascript:alert(1)",
+        "data:text/html,x",
+        "vbscript:x",
+        "file:///etc/passwd",
+        "ftp://acme.example",
+        "//evil.example",
+        "https://acme.example/<script>",
+        " https://acme.example",
+        "JaVaScRiPt:alert(1)",
+    ]:
         facts = base_facts()
         facts["organisation"]["website"] = bad
         assert not valid(facts), bad
@@ -348,19 +387,26 @@ def _project_with_clause(tmp_path: Path, body: str, raw_html: bool | None) -> Pa
     return project
 
 
-RAW = ('<div class="box"><b>bold</b> <script>alert(1)</script><img src="https://evil.example/x.png">'
-       '<a href="javascript:alert(1)" onclick="alert(1)">x</a>'
-       '<a title="{{ organisation.legal_name }}" href="https://acme.example/ok">ok</a></div>\n')
+RAW = (
+    '<div class="box"><b>bold</b> <script>alert(1)</script><img src="https://evil.example/x.png">'
+    '<a href="javascript:alert(1)" onclick="alert(1)">x</a>'
+    '<a title="{{ organisation.legal_name }}" href="https://acme.example/ok">ok</a></div>\n'
+)
 
 
 def _raw_section(tmp_path: Path, raw_html: bool | None) -> Tag:
     project = _project_with_clause(tmp_path, RAW, raw_html)
     shutil.rmtree(project / "tenants/ims-pro/releases", ignore_errors=True)  # the page then shows today's clauses
     (project / "tenants/ims-pro/tenant.yaml").write_text(
-        (project / "tenants/ims-pro/tenant.yaml").read_text(encoding="utf-8").replace(
-            "  legal_name: GJ Global IT Ventures Pvt. Ltd.", "  legal_name: 'javascript:alert(2)'"), encoding="utf-8")
+        (project / "tenants/ims-pro/tenant.yaml")
+        .read_text(encoding="utf-8")
+        .replace("  legal_name: GJ Global IT Ventures Pvt. Ltd.", "  legal_name: 'javascript:alert(2)'"),
+        encoding="utf-8",
+    )
     build(project, tmp_path / "site")
-    page = BeautifulSoup((tmp_path / "site/ims-pro/privacy-policy/index.html").read_text(encoding="utf-8"), "html.parser")
+    page = BeautifulSoup(
+        (tmp_path / "site/ims-pro/privacy-policy/index.html").read_text(encoding="utf-8"), "html.parser"
+    )
     section = page.find("section", id="raw")
     assert isinstance(section, Tag)
     return section
@@ -384,13 +430,27 @@ def test_raw_html_when_turned_on_is_sanitised(tmp_path: Path) -> None:
     assert "alert(1)" not in section.get_text()  # script content is dropped, not shown
 
 
-@pytest.mark.parametrize("fact", ["javascript:alert(2)", "JaVaScRiPt:alert(2)", "//evil.example", "evil.example/x",
-                                  "data:text/html,x", " https://acme.example", "/relative/path"])
+@pytest.mark.parametrize(
+    "fact",
+    [
+        "javascript:alert(2)",
+        "JaVaScRiPt:alert(2)",
+        "//evil.example",
+        "evil.example/x",
+        "data:text/html,x",
+        " https://acme.example",
+        "/relative/path",
+    ],
+)
 def test_with_raw_html_a_fact_in_an_href_must_be_a_web_mail_or_phone_link(tmp_path: Path, fact: str) -> None:
     project = _project_with_clause(tmp_path, '<a href="{{ organisation.legal_name }}">legal</a>\n', True)
     facts = project / "tenants/ims-pro/tenant.yaml"
-    facts.write_text(facts.read_text(encoding="utf-8").replace(
-        "  legal_name: GJ Global IT Ventures Pvt. Ltd.", f"  legal_name: '{fact}'"), encoding="utf-8")
+    facts.write_text(
+        facts.read_text(encoding="utf-8").replace(
+            "  legal_name: GJ Global IT Ventures Pvt. Ltd.", f"  legal_name: '{fact}'"
+        ),
+        encoding="utf-8",
+    )
     result = CliRunner().invoke(cli, ["-C", str(project), "build", "--out", str(tmp_path / "site")])
     assert result.exit_code == 1
     assert "content/privacy-policy/005-raw.md:6: error: tenant 'ims-pro': a fact in the href of <a>" in result.stderr
@@ -398,16 +458,28 @@ def test_with_raw_html_a_fact_in_an_href_must_be_a_web_mail_or_phone_link(tmp_pa
 
 
 def test_with_raw_html_a_fact_in_an_href_that_is_a_link_is_kept(tmp_path: Path) -> None:
-    body = ('{% if organisation.website and organisation.email %}<a href="{{ organisation.website }}">site</a> '
-            '<a href="mailto:{{ organisation.email }}">mail</a>{% endif %}\n')
+    body = (
+        '{% if organisation.website and organisation.email %}<a href="{{ organisation.website }}">site</a> '
+        '<a href="mailto:{{ organisation.email }}">mail</a>{% endif %}\n'
+    )
     project = _project_with_clause(tmp_path, body, True)
     shutil.rmtree(project / "tenants/ims-pro/releases", ignore_errors=True)
     facts = project / "tenants/ims-pro/tenant.yaml"
-    facts.write_text(facts.read_text(encoding="utf-8").replace(
-        "  email: apps@gjglobalsoft.com\n", "  email: apps@gjglobalsoft.com\n  website: https://gjglobalsoft.example/\n", 1),
-        encoding="utf-8")
+    facts.write_text(
+        facts.read_text(encoding="utf-8").replace(
+            "  email: apps@gjglobalsoft.com\n",
+            "  email: apps@gjglobalsoft.com\n  website: https://gjglobalsoft.example/\n",
+            1,
+        ),
+        encoding="utf-8",
+    )
     build(project, tmp_path / "site")
-    page = BeautifulSoup((tmp_path / "site/ims-pro/privacy-policy/index.html").read_text(encoding="utf-8"), "html.parser")
+    page = BeautifulSoup(
+        (tmp_path / "site/ims-pro/privacy-policy/index.html").read_text(encoding="utf-8"), "html.parser"
+    )
     section = page.find("section", id="raw")
     assert isinstance(section, Tag)
-    assert [a["href"] for a in section.find_all("a")] == ["https://gjglobalsoft.example/", "mailto:apps@gjglobalsoft.com"]
+    assert [a["href"] for a in section.find_all("a")] == [
+        "https://gjglobalsoft.example/",
+        "mailto:apps@gjglobalsoft.com",
+    ]

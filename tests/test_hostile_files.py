@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import REPO
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import REPO
 from policygen.cli import cli
 from policygen.errors import InputError, Problem
 from policygen.facts import read_tenant
@@ -51,9 +51,21 @@ def bounded_build(project: Path, *args: str) -> tuple[int, str, float]:
     """Run `policygen build` in a child with at most MEMORY of address space; (exit, stderr, seconds)."""
     started = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-c", CHILD.format(memory=MEMORY), "-C", str(project), "build",
-         "--out", str(project.parent / "site"), *args],
-        capture_output=True, text=True, timeout=SECONDS, stdin=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-c",
+            CHILD.format(memory=MEMORY),
+            "-C",
+            str(project),
+            "build",
+            "--out",
+            str(project.parent / "site"),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=SECONDS,
+        stdin=subprocess.DEVNULL,
     )
     return done.returncode, done.stderr, time.monotonic() - started
 
@@ -66,7 +78,7 @@ def test_the_child_builds_the_plain_project_within_the_memory_bound(tmp_path: Pa
 
 MERGE_BOMB = "".join(
     [f"a: &a {{{', '.join(f'x{i}: {i}' for i in range(8))}}}\n"]
-    + [f"{n}: &{n} {{<<: [{', '.join([f'*{p}'] * 8)}]}}\n" for p, n in zip("abcdefghij", "bcdefghijk")]
+    + [f"{n}: &{n} {{<<: [{', '.join([f'*{p}'] * 8)}]}}\n" for p, n in zip("abcdefghij", "bcdefghijk", strict=True)]
 )
 
 
@@ -90,8 +102,17 @@ def test_a_plain_document_of_a_million_items_is_refused_in_bounded_memory(tmp_pa
     assert seconds < FAST
 
 
-@pytest.mark.parametrize("where", ["tenants/acme/inbox", "tenants/acme/tenant.yaml", "content/policy/030-pipe.md",
-                                   "content/_partials/pipe.md", "policygen.yaml", "rules.yaml"])
+@pytest.mark.parametrize(
+    "where",
+    [
+        "tenants/acme/inbox",
+        "tenants/acme/tenant.yaml",
+        "content/policy/030-pipe.md",
+        "content/_partials/pipe.md",
+        "policygen.yaml",
+        "rules.yaml",
+    ],
+)
 def test_a_named_pipe_is_refused_not_waited_on(tmp_path: Path, where: str) -> None:
     project = small_project(tmp_path)
     pipe = project / where
@@ -102,8 +123,15 @@ def test_a_named_pipe_is_refused_not_waited_on(tmp_path: Path, where: str) -> No
     assert f"{where}: error: a named pipe, not a regular file" in stderr
 
 
-@pytest.mark.parametrize("where", ["content/policy/030-zero.md", "policygen.yaml", "tenants/acme/tenant.yaml",
-                                   "tenants/acme/content/policy/030-zero.md"])
+@pytest.mark.parametrize(
+    "where",
+    [
+        "content/policy/030-zero.md",
+        "policygen.yaml",
+        "tenants/acme/tenant.yaml",
+        "tenants/acme/content/policy/030-zero.md",
+    ],
+)
 def test_a_link_to_dev_zero_is_never_read(tmp_path: Path, where: str) -> None:
     project = small_project(tmp_path)
     link = project / where
@@ -125,19 +153,31 @@ def test_a_link_to_dev_zero_nobody_uses_is_not_read_either(tmp_path: Path) -> No
 
 # --- tags that would run code ----------------------------------------------------------------------
 
-PAYLOADS = ["!!python/object/apply:os.system [{command}]", "!!python/object/new:os.system [{command}]",
-            "!!python/name:os.system", "!!python/object:os.system {{}}"]
+PAYLOADS = [
+    "!!python/object/apply:os.system [{command}]",
+    "!!python/object/new:os.system [{command}]",
+    "!!python/name:os.system",
+    "!!python/object:os.system {{}}",
+]
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)
-@pytest.mark.parametrize("file, template, args", [
-    ("tenants/acme/tenant.yaml", None, ["build", "--out", "{out}"]),
-    ("content/policy/030-evil.md", "---\nid: evil\ntitle: Evil\norder: {value}\n---\nText.\n", ["build", "--out", "{out}"]),
-    ("policygen.yaml", "title: {value}\n", ["build", "--out", "{out}"]),
-    ("rules.yaml", "notice_days: {value}\n", ["diff", "acme"]),
-])
-def test_a_python_tag_in_any_yaml_file_runs_no_code(tmp_path: Path, payload: str, file: str, template: str | None,
-                                                    args: list[str]) -> None:
+@pytest.mark.parametrize(
+    "file, template, args",
+    [
+        ("tenants/acme/tenant.yaml", None, ["build", "--out", "{out}"]),
+        (
+            "content/policy/030-evil.md",
+            "---\nid: evil\ntitle: Evil\norder: {value}\n---\nText.\n",
+            ["build", "--out", "{out}"],
+        ),
+        ("policygen.yaml", "title: {value}\n", ["build", "--out", "{out}"]),
+        ("rules.yaml", "notice_days: {value}\n", ["diff", "acme"]),
+    ],
+)
+def test_a_python_tag_in_any_yaml_file_runs_no_code(
+    tmp_path: Path, payload: str, file: str, template: str | None, args: list[str]
+) -> None:
     project = small_project(tmp_path)
     marker = tmp_path / "ran"
     value = payload.format(command=f"'touch {marker}'")
@@ -195,12 +235,49 @@ def test_links_that_stay_inside_the_project_are_fine(tmp_path: Path) -> None:
 # --- properties ------------------------------------------------------------------------------------
 
 # YAML's own punctuation, tags, anchors and merge keys, plus any character at all.
-yamlish = st.lists(st.one_of(
-    st.sampled_from(["\n", "  ", "- ", ": ", "[", "]", "{", "}", ",", "&a ", "*a", "<<: ", "!!int ", "!!bool ",
-                     "!!timestamp ", "!!python/object:os.system ", "!x ", "'", '"', "#", "0", "017", "0x1f", "true",
-                     "2026-02-30", "\\u0000", "organisation", "dates", "effective", "min_age", "~", "|", ">"]),
-    st.characters(exclude_categories=("Cs",)),
-), max_size=40).map("".join)
+yamlish = st.lists(
+    st.one_of(
+        st.sampled_from(
+            [
+                "\n",
+                "  ",
+                "- ",
+                ": ",
+                "[",
+                "]",
+                "{",
+                "}",
+                ",",
+                "&a ",
+                "*a",
+                "<<: ",
+                "!!int ",
+                "!!bool ",
+                "!!timestamp ",
+                "!!python/object:os.system ",
+                "!x ",
+                "'",
+                '"',
+                "#",
+                "0",
+                "017",
+                "0x1f",
+                "true",
+                "2026-02-30",
+                "\\u0000",
+                "organisation",
+                "dates",
+                "effective",
+                "min_age",
+                "~",
+                "|",
+                ">",
+            ]
+        ),
+        st.characters(exclude_categories=("Cs",)),
+    ),
+    max_size=40,
+).map("".join)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -217,8 +294,15 @@ def test_any_tenant_file_is_read_or_refused_with_located_problems(tmp_path: Path
 @settings(max_examples=300, deadline=None)
 @given(st.text(), st.text(), st.text())
 def test_a_printed_problem_has_no_control_characters_whatever_it_quotes(message: str, key: str, value: str) -> None:
-    problem = Problem(f"'{value}' {message}", file=Path("t.yaml"), line=1, column=1, key_path=key or None,
-                      expected="some text", suggestion=value)
+    problem = Problem(
+        f"'{value}' {message}",
+        file=Path("t.yaml"),
+        line=1,
+        column=1,
+        key_path=key or None,
+        expected="some text",
+        suggestion=value,
+    )
     lines = problem.format().split("\n")
     assert len(lines) == 2 + bool(value) + value.count("\n")  # only the report's own line breaks, and the hint's
     for line in lines:

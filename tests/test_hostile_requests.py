@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
-
 from conftest import copy_project
+
 from policygen.serve import ServeOptions, Session
 
 WAIT = 20.0
@@ -57,10 +57,21 @@ def get(session: Session, target: str, headers: str = "") -> tuple[int, bytes]:
 
 
 TRAVERSALS = [
-    "/../secret.txt", "/../../secret.txt", "/%2e%2e/secret.txt", "/%2E%2E%2Fsecret.txt", "/ims-pro/../../secret.txt",
-    "/ims-pro/%2e%2e/%2e%2e/secret.txt", "/..%5csecret.txt", "/%5c..%5csecret.txt", "/%252e%252e/secret.txt",
-    "/.%2e/secret.txt", "/secret.txt%00.html", "//../secret.txt", "/./../secret.txt",
-    "http://localhost/../secret.txt", "/index.html/../../secret.txt",
+    "/../secret.txt",
+    "/../../secret.txt",
+    "/%2e%2e/secret.txt",
+    "/%2E%2E%2Fsecret.txt",
+    "/ims-pro/../../secret.txt",
+    "/ims-pro/%2e%2e/%2e%2e/secret.txt",
+    "/..%5csecret.txt",
+    "/%5c..%5csecret.txt",
+    "/%252e%252e/secret.txt",
+    "/.%2e/secret.txt",
+    "/secret.txt%00.html",
+    "//../secret.txt",
+    "/./../secret.txt",
+    "http://localhost/../secret.txt",
+    "/index.html/../../secret.txt",
 ]
 
 
@@ -81,21 +92,43 @@ def test_a_symlink_in_the_output_folder_leads_nowhere(served: tuple[Session, Pat
     assert status == 403 and b"outside the site" not in answer
 
 
-@pytest.mark.parametrize(("what", "request_bytes", "statuses"), [
-    ("a request line of 100 kB", b"GET /" + b"a" * 100_000 + b" HTTP/1.1\r\nHost: HOST\r\n\r\n", {414}),
-    ("a header line of 100 kB", b"GET / HTTP/1.1\r\nHost: HOST\r\nX-Big: " + b"a" * 100_000 + b"\r\n\r\n", {431, 400}),
-    ("a thousand headers", b"GET / HTTP/1.1\r\nHost: HOST\r\n" + b"".join(b"X-%d: y\r\n" % i for i in range(1000)) + b"\r\n",
-     {431, 400}),
-    ("a body on a GET", b"GET / HTTP/1.1\r\nHost: HOST\r\nContent-Length: 5\r\n\r\nhello", {413}),
-    ("a Content-Length that is not a number", b"GET / HTTP/1.1\r\nHost: HOST\r\nContent-Length: lots\r\n\r\n", {400}),
-    ("a chunked body on a GET", b"GET / HTTP/1.1\r\nHost: HOST\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
-     {413}),
-    ("a huge announced body", b"GET / HTTP/1.1\r\nHost: HOST\r\nContent-Length: 99999999999\r\n\r\n", {413}),
-    ("an upload", b"POST / HTTP/1.1\r\nHost: HOST\r\nContent-Length: 3\r\n\r\nabc", {405}),
-    ("a chunked upload", b"PUT /x HTTP/1.1\r\nHost: HOST\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", {405}),
-])
+@pytest.mark.parametrize(
+    ("what", "request_bytes", "statuses"),
+    [
+        ("a request line of 100 kB", b"GET /" + b"a" * 100_000 + b" HTTP/1.1\r\nHost: HOST\r\n\r\n", {414}),
+        (
+            "a header line of 100 kB",
+            b"GET / HTTP/1.1\r\nHost: HOST\r\nX-Big: " + b"a" * 100_000 + b"\r\n\r\n",
+            {431, 400},
+        ),
+        (
+            "a thousand headers",
+            b"GET / HTTP/1.1\r\nHost: HOST\r\n" + b"".join(b"X-%d: y\r\n" % i for i in range(1000)) + b"\r\n",
+            {431, 400},
+        ),
+        ("a body on a GET", b"GET / HTTP/1.1\r\nHost: HOST\r\nContent-Length: 5\r\n\r\nhello", {413}),
+        (
+            "a Content-Length that is not a number",
+            b"GET / HTTP/1.1\r\nHost: HOST\r\nContent-Length: lots\r\n\r\n",
+            {400},
+        ),
+        (
+            "a chunked body on a GET",
+            b"GET / HTTP/1.1\r\nHost: HOST\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+            {413},
+        ),
+        ("a huge announced body", b"GET / HTTP/1.1\r\nHost: HOST\r\nContent-Length: 99999999999\r\n\r\n", {413}),
+        ("an upload", b"POST / HTTP/1.1\r\nHost: HOST\r\nContent-Length: 3\r\n\r\nabc", {405}),
+        (
+            "a chunked upload",
+            b"PUT /x HTTP/1.1\r\nHost: HOST\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+            {405},
+        ),
+    ],
+)
 def test_oversized_or_writing_requests_are_refused_and_the_server_keeps_serving(
-        session: Session, what: str, request_bytes: bytes, statuses: set[int]) -> None:
+    session: Session, what: str, request_bytes: bytes, statuses: set[int]
+) -> None:
     status, _ = raw(session, request_bytes)
     assert status in statuses, what
     assert get(session, "/index.html")[0] == 200
@@ -122,10 +155,22 @@ def request_with_host(session: Session, target: str, host: str | None) -> tuple[
     return raw(session, f"GET {target} HTTP/1.1\r\n{line}Connection: close\r\n\r\n".encode("latin-1"))
 
 
-@pytest.mark.parametrize("host", ["evil.example:{port}", "evil.example", "localhost.evil.example:{port}",
-                                  "127.0.0.1.nip.io:{port}", "localhost", "localhost:1", "127.0.0.1:{port}@evil", None])
-@pytest.mark.parametrize("target", ["/", "/ims-pro/privacy-policy/draft/", "/__policygen/events", "/__policygen/live.js",
-                                    "/manifest.json"])
+@pytest.mark.parametrize(
+    "host",
+    [
+        "evil.example:{port}",
+        "evil.example",
+        "localhost.evil.example:{port}",
+        "127.0.0.1.nip.io:{port}",
+        "localhost",
+        "localhost:1",
+        "127.0.0.1:{port}@evil",
+        None,
+    ],
+)
+@pytest.mark.parametrize(
+    "target", ["/", "/ims-pro/privacy-policy/draft/", "/__policygen/events", "/__policygen/live.js", "/manifest.json"]
+)
 def test_a_request_for_another_host_gets_nothing_of_the_site(session: Session, host: str | None, target: str) -> None:
     # DNS rebinding: a page on evil.example, its name now pointing at 127.0.0.1, asks for our pages.
     port = session.server.server_address[1]
@@ -157,9 +202,14 @@ def test_another_listening_address_is_served_by_that_name_too() -> None:
     assert "localhost" in allowed_hosts("127.0.0.1", 80) and "localhost" not in allowed_hosts("127.0.0.1", 8000)
 
 
-def test_a_client_that_resets_is_forgotten_without_a_traceback(session: Session, capfd: pytest.CaptureFixture[str]) -> None:
+def test_a_client_that_resets_is_forgotten_without_a_traceback(
+    session: Session, capfd: pytest.CaptureFixture[str]
+) -> None:
     host, port = session.server.server_address[:2]
-    for request in (b"GET / HTTP/1.1\r\nHost: HOST\r\n", b"GET /ims-pro/privacy-policy/ HTTP/1.1\r\nHost: HOST\r\n\r\n"):
+    for request in (
+        b"GET / HTTP/1.1\r\nHost: HOST\r\n",
+        b"GET /ims-pro/privacy-policy/ HTTP/1.1\r\nHost: HOST\r\n\r\n",
+    ):
         conn = socket.create_connection((str(host), int(port)), timeout=WAIT)
         conn.sendall(request.replace(b"HOST", f"localhost:{port}".encode()))
         conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")  # close sends RST
@@ -168,8 +218,9 @@ def test_a_client_that_resets_is_forgotten_without_a_traceback(session: Session,
     assert "Traceback" not in capfd.readouterr().err
 
 
-def test_a_path_segment_longer_than_a_file_name_is_not_found(session: Session,
-                                                             capfd: pytest.CaptureFixture[str]) -> None:
+def test_a_path_segment_longer_than_a_file_name_is_not_found(
+    session: Session, capfd: pytest.CaptureFixture[str]
+) -> None:
     for target in ("/" + "a" * 300, "/ims-pro/" + "b" * 256 + "/", "/" + "%C3%A9" * 200 + "/x"):
         assert get(session, target)[0] == 404
     assert "Traceback" not in capfd.readouterr().err
@@ -208,7 +259,8 @@ def test_connections_beyond_the_limit_are_turned_away_at_once(session: Session) 
 
 
 def test_a_client_that_trickles_its_request_is_dropped_after_the_deadline(
-        session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from policygen import serve
 
     monkeypatch.setattr(serve._Handler, "request_deadline", 1.0)

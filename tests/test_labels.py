@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import copy_project
 
 from policygen.cli import cli
@@ -29,7 +28,9 @@ def with_store_answers(project: Path) -> Path:
     facts = project / "tenants/ims-pro/tenant.yaml"
     text = re.sub(r"(    store_types: \[[^\]]*\]\n)", lambda m: m.group(1) + ANSWERS, facts.read_text(encoding="utf-8"))
     for app in ("customer-app", "field-app"):
-        text = text.replace(f"  - id: {app}\n", f"  - id: {app}\n    platforms: [android, ios]\n    encrypted_in_transit: true\n")
+        text = text.replace(
+            f"  - id: {app}\n", f"  - id: {app}\n    platforms: [android, ios]\n    encrypted_in_transit: true\n"
+        )
     facts.write_text(text, encoding="utf-8")
     return project
 
@@ -64,8 +65,13 @@ def build_error(project: Path) -> InputError:
 
 def csv_answers(data: bytes) -> dict[tuple[str, str], str]:
     rows = list(csv.reader(io.StringIO(data.decode())))
-    assert rows[0] == ["Question ID (machine readable)", "Response ID (machine readable)", "Response value",
-                       "Answer requirement", "Human-friendly question label"]
+    assert rows[0] == [
+        "Question ID (machine readable)",
+        "Response ID (machine readable)",
+        "Response value",
+        "Answer requirement",
+        "Human-friendly question label",
+    ]
     return {(r[0], r[1]): r[2] for r in rows[1:]}
 
 
@@ -75,8 +81,17 @@ def csv_answers(data: bytes) -> dict[tuple[str, str], str]:
 def test_apple_privacy_lists_each_data_type_with_purposes_and_linkage(labelled_site: BuildReport) -> None:
     entries = json.loads(read(labelled_site, f"{APP}/apple-privacy.json"))
     by_type = {e["category"]: e for e in entries}
-    assert {"NAME", "EMAIL_ADDRESS", "PHONE_NUMBER", "USER_ID", "PHOTOS_OR_VIDEOS", "CUSTOMER_SUPPORT",
-            "PRODUCT_INTERACTION", "CRASH_DATA", "PERFORMANCE_DATA"} <= set(by_type)
+    assert {
+        "NAME",
+        "EMAIL_ADDRESS",
+        "PHONE_NUMBER",
+        "USER_ID",
+        "PHOTOS_OR_VIDEOS",
+        "CUSTOMER_SUPPORT",
+        "PRODUCT_INTERACTION",
+        "CRASH_DATA",
+        "PERFORMANCE_DATA",
+    } <= set(by_type)
     assert by_type["NAME"]["data_protections"] == ["DATA_LINKED_TO_YOU"]
     # ims-pro's purposes are service provision, notifications, improvement and security: DPV names map them.
     assert by_type["NAME"]["purposes"] == ["ANALYTICS", "APP_FUNCTIONALITY"]
@@ -113,11 +128,17 @@ def test_play_answers_carry_the_deletion_method_from_the_policy(labelled_site: B
 
 def test_label_flags_come_from_the_facts(project: Path) -> None:
     facts = project / "tenants/ims-pro/tenant.yaml"
-    edit(facts, "    store_types: [crash-logs, performance, other-diagnostics]\n" + ANSWERS,
-         "    store_types: [crash-logs, performance, other-diagnostics]\n"
-         "    linked: false\n    tracking: true\n    ephemeral: true\n    required: false\n    sold: false\n    shared: true\n")
-    edit(facts, "  - id: customer-app\n    platforms: [android, ios]\n    encrypted_in_transit: true\n",
-         "  - id: customer-app\n    platforms: [android, ios]\n    encrypted_in_transit: false\n")
+    edit(
+        facts,
+        "    store_types: [crash-logs, performance, other-diagnostics]\n" + ANSWERS,
+        "    store_types: [crash-logs, performance, other-diagnostics]\n"
+        "    linked: false\n    tracking: true\n    ephemeral: true\n    required: false\n    sold: false\n    shared: true\n",
+    )
+    edit(
+        facts,
+        "  - id: customer-app\n    platforms: [android, ios]\n    encrypted_in_transit: true\n",
+        "  - id: customer-app\n    platforms: [android, ios]\n    encrypted_in_transit: false\n",
+    )
     report = build(project, project / "out", BuildOptions(tenants=["ims-pro"]))
     crash = next(e for e in json.loads(read(report, f"{APP}/apple-privacy.json")) if e["category"] == "CRASH_DATA")
     assert crash["data_protections"] == ["DATA_NOT_LINKED_TO_YOU", "DATA_USED_TO_TRACK_YOU"]
@@ -137,7 +158,9 @@ def test_an_app_without_labelled_data_says_it_collects_none(tmp_path: Path) -> N
         "apps: [{id: app, name: Example App, audience: everyone}]\n"
         "data_categories: [{id: c, name: Notes, items: [Notes]}]\n"
         "purposes: [{id: p, name: Service, dpv: 'dpv:ServiceProvision'}]\n"
-        "documents: [{id: privacy-policy}]\ndates: {effective: 2026-01-01}\n", encoding="utf-8")
+        "documents: [{id: privacy-policy}]\ndates: {effective: 2026-01-01}\n",
+        encoding="utf-8",
+    )
     facts = load_tenant(file)
     labels = app_labels(facts, facts.apps[0], file)
     assert json.loads(labels.apple_json()) == [{"data_protections": ["DATA_NOT_COLLECTED"]}]
@@ -146,23 +169,78 @@ def test_an_app_without_labelled_data_says_it_collects_none(tmp_path: Path) -> N
 
 def test_the_vocabularies_hold_every_store_name_of_the_disclosures_reference() -> None:
     vocab = vocabulary()
-    apple = ("Name, Email Address, Phone Number, Physical Address, Other User Contact Info, Health, Fitness, "
-             "Payment Info, Credit Info, Other Financial Info, Precise Location, Coarse Location, Sensitive Info, "
-             "Contacts, Emails or Text Messages, Photos or Videos, Audio Data, Gameplay Content, Customer Support, "
-             "Other User Content, Browsing History, Search History, User ID, Device ID, Purchase History, "
-             "Product Interaction, Advertising Data, Other Usage Data, Crash Data, Performance Data, "
-             "Other Diagnostic Data, Environment Scanning, Hands, Head, Other Data Types").split(", ")
+    apple = [
+        "Name",
+        "Email Address",
+        "Phone Number",
+        "Physical Address",
+        "Other User Contact Info",
+        "Health",
+        "Fitness",
+        "Payment Info",
+        "Credit Info",
+        "Other Financial Info",
+        "Precise Location",
+        "Coarse Location",
+        "Sensitive Info",
+        "Contacts",
+        "Emails or Text Messages",
+        "Photos or Videos",
+        "Audio Data",
+        "Gameplay Content",
+        "Customer Support",
+        "Other User Content",
+        "Browsing History",
+        "Search History",
+        "User ID",
+        "Device ID",
+        "Purchase History",
+        "Product Interaction",
+        "Advertising Data",
+        "Other Usage Data",
+        "Crash Data",
+        "Performance Data",
+        "Other Diagnostic Data",
+        "Environment Scanning",
+        "Hands",
+        "Head",
+        "Other Data Types",
+    ]
     assert sorted(vocab.apple_types.values()) == sorted(apple)
     assert set(vocab.apple_purposes.values()) == {
-        "Third-Party Advertising", "Developer's Advertising or Marketing", "Analytics",
-        "Product Personalization", "App Functionality", "Other Purposes"}
+        "Third-Party Advertising",
+        "Developer's Advertising or Marketing",
+        "Analytics",
+        "Product Personalization",
+        "App Functionality",
+        "Other Purposes",
+    }
     assert set(vocab.play_purposes.values()) == {
-        "App functionality", "Analytics", "Developer communications", "Advertising or marketing",
-        "Fraud prevention, security, and compliance", "Personalization", "Account management"}
+        "App functionality",
+        "Analytics",
+        "Developer communications",
+        "Advertising or marketing",
+        "Fraud prevention, security, and compliance",
+        "Personalization",
+        "Account management",
+    }
     groups = {label.split(" / ")[0] for _, label in vocab.play_types.values()}
-    assert groups == {"Location", "Personal info", "Financial info", "Health and fitness", "Messages",
-                      "Photos and videos", "Audio files", "Files and docs", "Calendar", "Contacts",
-                      "App activity", "Web browsing", "App info and performance", "Device or other IDs"}
+    assert groups == {
+        "Location",
+        "Personal info",
+        "Financial info",
+        "Health and fitness",
+        "Messages",
+        "Photos and videos",
+        "Audio files",
+        "Files and docs",
+        "Calendar",
+        "Contacts",
+        "App activity",
+        "Web browsing",
+        "App info and performance",
+        "Device or other IDs",
+    }
     # Every Play type and every Apple type that can be labelled at all is reachable from a policygen type.
     assert {play for _, play in vocab.types.values()} == set(vocab.play_types)
 
@@ -189,31 +267,46 @@ def test_a_permission_the_policy_does_not_list_fails_naming_both_sides(project: 
         "---\nid: apps-permissions\ntitle: What our apps ask permission for\norder: 50\n---\n"
         "### IMS Pro Customer App\n\n- **Camera**: photos\n- **Storage / Files**: files\n- **Microphone**: voice notes\n"
         "\n### IMS Pro Field App\n\n- **Camera**: photos\n- **Storage / Files**: files\n- **Notifications**: updates\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     problems = build_error(project).problems
     messages = [(p.key_path, p.message) for p in problems]
     assert len(problems) == 2, messages
     missing = next(p for p in problems if "Notifications" in p.message)
     assert missing.key_path == "apps[0].permissions[2]" and missing.file == project / "tenants/ims-pro/tenant.yaml"
     assert "customer-app" in missing.message and "Privacy Policy" in missing.message
-    assert "notifications" in (project / "tenants/ims-pro/tenant.yaml").read_text().splitlines()[(missing.line or 0) - 1]
+    assert (
+        "notifications" in (project / "tenants/ims-pro/tenant.yaml").read_text().splitlines()[(missing.line or 0) - 1]
+    )
     extra = next(p for p in problems if "Microphone" in p.message)
     assert extra.key_path == "apps[0].permissions" and "does not ask for it" in extra.message
 
 
 def test_a_permission_whose_data_is_not_labelled_fails(project: Path) -> None:
     facts = project / "tenants/ims-pro/tenant.yaml"
-    edit(facts, "store_types: [user-content, customer-support, photos, files]", "store_types: [user-content, customer-support]")
+    edit(
+        facts,
+        "store_types: [user-content, customer-support, photos, files]",
+        "store_types: [user-content, customer-support]",
+    )
     problems = build_error(project).problems
-    assert {p.key_path for p in problems} == {"apps[0].permissions[0]", "apps[0].permissions[1]",
-                                              "apps[1].permissions[0]", "apps[1].permissions[1]"}
+    assert {p.key_path for p in problems} == {
+        "apps[0].permissions[0]",
+        "apps[0].permissions[1]",
+        "apps[1].permissions[0]",
+        "apps[1].permissions[1]",
+    }
     camera = next(p for p in problems if p.key_path == "apps[0].permissions[0]")
     assert "Camera" in camera.message and "photos or videos" in camera.message
 
 
 def test_a_permission_used_only_on_the_device_needs_no_label(project: Path) -> None:
     facts = project / "tenants/ims-pro/tenant.yaml"
-    edit(facts, "store_types: [user-content, customer-support, photos, files]", "store_types: [user-content, customer-support]")
+    edit(
+        facts,
+        "store_types: [user-content, customer-support, photos, files]",
+        "store_types: [user-content, customer-support]",
+    )
     text = facts.read_text()
     text = text.replace("      - id: camera\n", "      - id: camera\n        on_device: true\n")
     text = text.replace("      - id: storage\n", "      - id: storage\n        on_device: true\n")
@@ -234,11 +327,15 @@ def test_a_disclosed_category_without_store_types_fails(project: Path) -> None:
 def test_a_labelled_category_the_policy_does_not_disclose_fails(project: Path) -> None:
     override = project / "tenants/ims-pro/content/privacy-policy/data.md"
     override.parent.mkdir(parents=True)
-    override.write_text("---\nid: data-we-collect\ntitle: The data we collect\norder: 30\n---\n"
-                        "We collect your account details and your service requests.\n", encoding="utf-8")
+    override.write_text(
+        "---\nid: data-we-collect\ntitle: The data we collect\norder: 30\n---\n"
+        "We collect your account details and your service requests.\n",
+        encoding="utf-8",
+    )
     # The first layer names the categories too: an override that leaves them out as well.
-    (override.parent / "glance.md").write_text("---\nid: at-a-glance\ntitle: At a glance\norder: 5\n---\n"
-                                               "A short summary.\n", encoding="utf-8")
+    (override.parent / "glance.md").write_text(
+        "---\nid: at-a-glance\ntitle: At a glance\norder: 5\n---\nA short summary.\n", encoding="utf-8"
+    )
     problems = build_error(project).problems
     assert {p.key_path for p in problems} == {f"data_categories[{i}].store_types" for i in range(4)}
     assert any("Account Information" in p.message and "does not disclose" in p.message for p in problems)
@@ -281,23 +378,29 @@ def test_labels_are_written_only_for_the_stores_of_the_apps_platforms(project: P
     assert "ims-pro/apps/field-app/play-data-safety.csv" in files
 
 
-@pytest.mark.parametrize(("fact", "store_question"), [
-    ("encrypted_in_transit", "encrypted in transit?"),
-    ("linked", "linked to the user's identity?"),
-    ("tracking", "used to track the user?"),
-    ("required", "required, or can users choose?"),
-    ("ephemeral", "processed ephemerally?"),
-    ("sold", "(sold)?"),
-    ("shared", "(for advertising)?"),
-])
-def test_an_unset_store_answer_is_an_error_naming_the_fact_and_the_store_question(project: Path, fact: str,
-                                                                                   store_question: str) -> None:
+@pytest.mark.parametrize(
+    ("fact", "store_question"),
+    [
+        ("encrypted_in_transit", "encrypted in transit?"),
+        ("linked", "linked to the user's identity?"),
+        ("tracking", "used to track the user?"),
+        ("required", "required, or can users choose?"),
+        ("ephemeral", "processed ephemerally?"),
+        ("sold", "(sold)?"),
+        ("shared", "(for advertising)?"),
+    ],
+)
+def test_an_unset_store_answer_is_an_error_naming_the_fact_and_the_store_question(
+    project: Path, fact: str, store_question: str
+) -> None:
     facts = project / "tenants/ims-pro/tenant.yaml"
     text = facts.read_text(encoding="utf-8")
     if fact == "encrypted_in_transit":
         text = text.replace("    encrypted_in_transit: true\n", "", 1)  # the customer app's answer only
     else:
-        text = text.replace(ANSWERS, ANSWERS.replace(f"    {fact}: ", f"    # {fact}: "), 1)  # the first category's only
+        text = text.replace(
+            ANSWERS, ANSWERS.replace(f"    {fact}: ", f"    # {fact}: "), 1
+        )  # the first category's only
     facts.write_text(text, encoding="utf-8")
     problems = build_error(project).problems
     assert problems, fact

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import REPO
+
 from policygen import packaged
 from policygen.cli import cli
 from policygen.deps import tenant_key
@@ -23,8 +23,8 @@ from policygen.errors import InputError
 from policygen.project import load_project
 from policygen.scaffold import init
 from policygen.site import build
-from policygen.versions import release
 from policygen.upgrade import library_upgrade
+from policygen.versions import release
 
 PAGE = "build/example/privacy-policy/index.html"
 SECURITY = "content/privacy-policy/100-security.md"
@@ -42,8 +42,9 @@ def old_library(tmp_path: Path) -> Path:
     old = tmp_path / "old-library"
     shutil.copytree(REPO / "content", old)
     intro = old / "privacy-policy/010-introduction.md"
-    intro.write_text(intro.read_text(encoding="utf-8").replace("This policy explains", "This notice sets out"),
-                     encoding="utf-8")
+    intro.write_text(
+        intro.read_text(encoding="utf-8").replace("This policy explains", "This notice sets out"), encoding="utf-8"
+    )
     (old / "privacy-policy/140-complaints.md").unlink()
     return old
 
@@ -69,29 +70,44 @@ def test_the_repositorys_content_is_the_packaged_library_and_overrides_nothing()
 def test_a_project_without_content_reads_every_document_from_the_packaged_library(lean: Path) -> None:
     shutil.rmtree(lean / "content")
     project = load_project(lean)
-    assert sorted(project.library.documents) == sorted(p.name for p in (REPO / "content").iterdir()
-                                                      if p.is_dir() and not p.name.startswith("_"))
+    assert sorted(project.library.documents) == sorted(
+        p.name for p in (REPO / "content").iterdir() if p.is_dir() and not p.name.startswith("_")
+    )
     assert "Keeping your data safe" in page(lean)
 
 
 def test_a_project_clause_with_a_library_id_replaces_the_library_clause(lean: Path) -> None:
-    write(lean, "content/privacy-policy/security.md",
-          "---\nid: security\ntitle: How we guard data\norder: 100\n---\nOur own words on security.\n")
+    write(
+        lean,
+        "content/privacy-policy/security.md",
+        "---\nid: security\ntitle: How we guard data\norder: 100\n---\nOur own words on security.\n",
+    )
     text = page(lean)
     assert "Our own words on security." in text and "How we guard data" in text
     assert "Keeping your data safe" not in text
 
 
 def test_a_project_clause_with_a_new_id_is_added_in_its_order(lean: Path) -> None:
-    write(lean, "content/privacy-policy/015-extra.md", "---\nid: extra\ntitle: A project's extra\norder: 15\n---\nExtra.\n")
+    write(
+        lean,
+        "content/privacy-policy/015-extra.md",
+        "---\nid: extra\ntitle: A project's extra\norder: 15\n---\nExtra.\n",
+    )
     text = page(lean)
     assert text.index("About this policy") < text.index("A project&#39;s extra") < text.index("Keeping your data safe")
 
 
 def test_a_tenant_clause_comes_before_the_projects_override(lean: Path) -> None:
-    write(lean, "content/privacy-policy/security.md", "---\nid: security\ntitle: Project\norder: 100\n---\nBy the project.\n")
-    write(lean, "tenants/example/content/privacy-policy/security.md",
-          "---\nid: security\ntitle: Tenant\norder: 100\n---\nBy the tenant.\n")
+    write(
+        lean,
+        "content/privacy-policy/security.md",
+        "---\nid: security\ntitle: Project\norder: 100\n---\nBy the project.\n",
+    )
+    write(
+        lean,
+        "tenants/example/content/privacy-policy/security.md",
+        "---\nid: security\ntitle: Tenant\norder: 100\n---\nBy the tenant.\n",
+    )
     text = page(lean)
     assert "By the tenant." in text and "By the project." not in text
 
@@ -150,8 +166,9 @@ def test_an_unknown_theme_names_the_packaged_default_among_the_known(lean: Path)
     assert problem.expected.endswith("themes here: default") and problem.line == 1
 
 
-def test_the_build_key_follows_the_packaged_library(lean: Path, old_library: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_build_key_follows_the_packaged_library(
+    lean: Path, old_library: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def key() -> str:
         project = load_project(lean)
         tenant = project.tenants["example"]
@@ -165,7 +182,9 @@ def test_the_build_key_follows_the_packaged_library(lean: Path, old_library: Pat
 # --- upgrade-diff --------------------------------------------------------------------------------------
 
 
-def test_upgrade_diff_from_an_older_library_shows_each_changed_clause_with_its_tier(lean: Path, old_library: Path) -> None:
+def test_upgrade_diff_from_an_older_library_shows_each_changed_clause_with_its_tier(
+    lean: Path, old_library: Path
+) -> None:
     result = library_upgrade(lean, old_library=old_library)
     [report] = result.reports
     assert (report.tenant, report.document) == ("example", "privacy-policy")
@@ -184,28 +203,36 @@ def test_upgrade_diff_leaves_out_what_the_project_overrides(lean: Path, old_libr
     assert [c.id for c in report.clauses] == ["complaints"]
     # ... but says which library change the project's own file keeps out
     assert [s.to_json(lean) for s in result.shadowed] == [
-        {"file": "content/privacy-policy/010-introduction.md", "document": "privacy-policy", "clause": "introduction"}]
-    assert ("the library changed these, but the project's own files replace them:\n"
-            "  content/privacy-policy/010-introduction.md (clause privacy-policy/introduction)\n") in result.to_text()
+        {"file": "content/privacy-policy/010-introduction.md", "document": "privacy-policy", "clause": "introduction"}
+    ]
+    assert (
+        "the library changed these, but the project's own files replace them:\n"
+        "  content/privacy-policy/010-introduction.md (clause privacy-policy/introduction)\n"
+    ) in result.to_text()
 
 
 def test_upgrade_diff_names_a_project_partial_that_keeps_a_library_change_out(lean: Path, old_library: Path) -> None:
     partial = (old_library / "_partials/facts.md").read_text(encoding="utf-8")
     write(lean, "content/_partials/facts.md", partial)  # the project's copy of the old partial
-    (old_library / "_partials/facts.md").write_text(partial.replace("{{ a.country }}", "{{ a.country }}."), encoding="utf-8")
+    (old_library / "_partials/facts.md").write_text(
+        partial.replace("{{ a.country }}", "{{ a.country }}."), encoding="utf-8"
+    )
     assert [(s.document, s.name) for s in library_upgrade(lean, old_library=old_library).shadowed] == [
-        (None, "_partials/facts.md")]
+        (None, "_partials/facts.md")
+    ]
 
 
 def test_upgrade_diff_against_the_last_release_shows_the_librarys_changes_not_fact_edits(
-        lean: Path, old_library: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    lean: Path, old_library: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(packaged, "library_dir", lambda: old_library)
     release(lean, "example", dt.date(2026, 12, 1), released=dt.date(2026, 11, 1))
     assert library_upgrade(lean).tier == "none"  # nothing changed since the release
     monkeypatch.undo()  # policygen upgraded: today's library
     facts = lean / "tenants/example/tenant.yaml"
-    facts.write_text(facts.read_text(encoding="utf-8").replace("Example Services Ltd", "Example Holdings Ltd"),
-                     encoding="utf-8")
+    facts.write_text(
+        facts.read_text(encoding="utf-8").replace("Example Services Ltd", "Example Holdings Ltd"), encoding="utf-8"
+    )
     result = library_upgrade(lean)
     [report] = result.reports
     assert report.old.label == "1" and {c.id for c in report.clauses} == {"introduction", "complaints"}
@@ -230,8 +257,10 @@ def test_upgrade_diff_command_text_json_and_fail_on(lean: Path, old_library: Pat
 def test_upgrade_diff_without_releases_says_there_is_nothing_to_compare(lean: Path) -> None:
     result = CliRunner().invoke(cli, ["-C", str(lean), "upgrade-diff"])
     assert result.exit_code == 0
-    assert result.output == ("example/privacy-policy: not released yet; nothing to compare\n\n"
-                             "0 documents compared, 0 with text changes; overall tier: none\n")
+    assert result.output == (
+        "example/privacy-policy: not released yet; nothing to compare\n\n"
+        "0 documents compared, 0 with text changes; overall tier: none\n"
+    )
 
 
 def test_upgrade_diff_bad_usage_exits_2(lean: Path, tmp_path: Path) -> None:
@@ -245,6 +274,10 @@ def test_upgrade_diff_bad_usage_exits_2(lean: Path, tmp_path: Path) -> None:
 
 
 def test_a_project_drops_a_library_clause_by_overriding_its_id_with_when_false(lean: Path) -> None:
-    write(lean, "content/privacy-policy/security.md", "---\nid: security\ntitle: Dropped\norder: 100\nwhen: \"false\"\n---\n")
+    write(
+        lean,
+        "content/privacy-policy/security.md",
+        '---\nid: security\ntitle: Dropped\norder: 100\nwhen: "false"\n---\n',
+    )
     text = page(lean)
     assert "Keeping your data safe" not in text and "Dropped" not in text

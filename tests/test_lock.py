@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import tomllib
 
+from conftest import REPO
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
-
-from conftest import REPO
 
 
 def pins() -> dict[str, Version]:
@@ -30,7 +29,10 @@ def test_every_lock_line_is_an_exact_pin() -> None:
 def test_every_dependency_is_pinned_within_its_declared_range() -> None:
     locked = pins()
     missing = [str(r) for r in declared() if canonicalize_name(r.name) not in locked]
-    outside = [f"{r} (locked {locked[canonicalize_name(r.name)]})" for r in declared()
-               if canonicalize_name(r.name) in locked and locked[canonicalize_name(r.name)] not in r.specifier]
+    outside = [
+        f"{r} (locked {locked[canonicalize_name(r.name)]})"
+        for r in declared()
+        if canonicalize_name(r.name) in locked and locked[canonicalize_name(r.name)] not in r.specifier
+    ]
     assert not missing, f"not in requirements.lock (run ./scripts/lock): {missing}"
     assert not outside, f"locked outside the declared range (run ./scripts/lock): {outside}"

@@ -49,15 +49,20 @@ REFUSED_SVG = {
     "entity without a DOCTYPE": '<svg xmlns="http://www.w3.org/2000/svg"><text>&xxe;</text></svg>',
     "XHTML script": '<svg xmlns="http://www.w3.org/2000/svg"><script xmlns="http://www.w3.org/1999/xhtml">x</script></svg>',
     "attribute of an unknown vocabulary": '<svg xmlns="http://www.w3.org/2000/svg" xmlns:ev="http://www.w3.org/2001/xml-events"'
-                                          ' ev:event="click"/>',
-    "HTML page named .svg": '<html><body><script>alert(1)</script></body></html>',
-    "SVG without its namespace": '<svg><script>alert(1)</script></svg>',
+    ' ev:event="click"/>',
+    "HTML page named .svg": "<html><body><script>alert(1)</script></body></html>",
+    "SVG without its namespace": "<svg><script>alert(1)</script></svg>",
     "not XML": '<svg xmlns="http://www.w3.org/2000/svg"><rect></svg>',
 }
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
-RASTER = {"logo.png": PNG, "logo.jpg": b"\xff\xd8\xff\xe0" + b"\0" * 32, "logo.JPEG": b"\xff\xd8\xff\xdb" + b"\0" * 8,
-          "logo.webp": b"RIFF\x10\0\0\0WEBPVP8 " + b"\0" * 8, "logo.gif": b"GIF89a" + b"\0" * 8}
+RASTER = {
+    "logo.png": PNG,
+    "logo.jpg": b"\xff\xd8\xff\xe0" + b"\0" * 32,
+    "logo.JPEG": b"\xff\xd8\xff\xdb" + b"\0" * 8,
+    "logo.webp": b"RIFF\x10\0\0\0WEBPVP8 " + b"\0" * 8,
+    "logo.gif": b"GIF89a" + b"\0" * 8,
+}
 
 
 def write(folder: Path, name: str, data: bytes | str) -> Path:
@@ -79,8 +84,13 @@ def test_an_svg_that_could_run_or_load_anything_is_refused(tmp_path: Path, what:
 
 def test_entities_are_refused_before_any_is_expanded(tmp_path: Path) -> None:
     laughs = "".join(f'<!ENTITY l{i} "{f"&l{i - 1};" * 10 if i else "lol"}">' for i in range(10))
-    refused = check_logo(write(tmp_path, "logo.svg", f'<!DOCTYPE svg [{laughs}]><svg xmlns="http://www.w3.org/2000/svg">'
-                                                     "<text>&l9;</text></svg>"))
+    refused = check_logo(
+        write(
+            tmp_path,
+            "logo.svg",
+            f'<!DOCTYPE svg [{laughs}]><svg xmlns="http://www.w3.org/2000/svg"><text>&l9;</text></svg>',
+        )
+    )
     assert refused is not None and "DOCTYPE" in refused.reason
 
 
@@ -89,9 +99,16 @@ def test_raster_images_are_accepted_by_their_first_bytes(tmp_path: Path, name: s
     assert check_logo(write(tmp_path, name, RASTER[name])) is None
 
 
-@pytest.mark.parametrize(("name", "data"), [("logo.png", b"\xff\xd8\xff\xe0 a JPEG"), ("logo.jpg", PNG),
-                                            ("logo.png", REFUSED_SVG["script"]), ("logo.webp", b"RIFF\0\0\0\0WAVE"),
-                                            ("logo.gif", b"<svg onload=alert(1)>")])
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("logo.png", b"\xff\xd8\xff\xe0 a JPEG"),
+        ("logo.jpg", PNG),
+        ("logo.png", REFUSED_SVG["script"]),
+        ("logo.webp", b"RIFF\0\0\0\0WAVE"),
+        ("logo.gif", b"<svg onload=alert(1)>"),
+    ],
+)
 def test_a_raster_extension_on_other_bytes_is_refused(tmp_path: Path, name: str, data: bytes | str) -> None:
     refused = check_logo(write(tmp_path, name, data))
     assert refused is not None and "first bytes" in refused.reason
@@ -106,11 +123,14 @@ def test_a_logo_too_large_to_be_a_logo_is_refused_unread(tmp_path: Path) -> None
     assert refused is not None and "more than" in refused.reason
 
 
-@pytest.mark.parametrize("style", [
-    '@im<g/>port "https://evil.example/x.css";',            # an element splitting the text
-    "rect{fill:ur<desc/>l(https://evil.example/t.png)}",
-    "/*" + "x" * 9000 + '*/ @import "https://evil.example/x.css";',  # past expat's text buffer
-])
+@pytest.mark.parametrize(
+    "style",
+    [
+        '@im<g/>port "https://evil.example/x.css";',  # an element splitting the text
+        "rect{fill:ur<desc/>l(https://evil.example/t.png)}",
+        "/*" + "x" * 9000 + '*/ @import "https://evil.example/x.css";',  # past expat's text buffer
+    ],
+)
 def test_a_style_sheet_is_checked_whole_however_its_text_arrives(tmp_path: Path, style: str) -> None:
     svg = f'<svg xmlns="http://www.w3.org/2000/svg"><style>{style}</style><rect width="1" height="1"/></svg>'
     assert check_logo(write(tmp_path, "logo.svg", svg)) is not None

@@ -31,8 +31,9 @@ def edit_facts(project: Path, slug: str, change: Any) -> None:
 
 def material_edits(data: dict[str, Any]) -> None:
     data["recipients"].append({"id": "advertisers", "category": HOSTILE, "role": "controller"})
-    data["apps"][0]["permissions"].append({"id": "microphone", "reason": "To take voice notes of a workout",
-                                           "optional": True, "on_device": True})
+    data["apps"][0]["permissions"].append(
+        {"id": "microphone", "reason": "To take voice notes of a workout", "optional": True, "on_device": True}
+    )
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +43,9 @@ def released(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, BuildRepor
 
     project = copy_project(tmp_path_factory.mktemp("notices") / "project")
     edit_facts(project, SLUG, material_edits)
-    result = CliRunner().invoke(cli, ["-C", str(project), "release", SLUG, "--effective", "2027-01-15",
-                                      "--released", "2026-11-15"])
+    result = CliRunner().invoke(
+        cli, ["-C", str(project), "release", SLUG, "--effective", "2027-01-15", "--released", "2026-11-15"]
+    )
     assert result.exit_code == 0, result.output
     report = build(project, project / "out", BuildOptions(today=__import__("datetime").date.fromisoformat(TODAY)))
     return project, report
@@ -62,8 +64,14 @@ def test_every_pair_of_consecutive_versions_gets_a_redline(released: tuple[Path,
 def test_only_material_and_consent_changes_get_a_notice(released: tuple[Path, BuildReport]) -> None:
     _, report = released
     notices = sorted(o.path for o in report.outputs if o.kind == "notice")
-    assert notices == [f"{V2}/notice/banner.html", f"{V2}/notice/email.html", f"{V2}/notice/email.txt",
-                       f"{FOLDER}/notice/banner.html", f"{FOLDER}/notice/email.html", f"{FOLDER}/notice/email.txt"]
+    assert notices == [
+        f"{V2}/notice/banner.html",
+        f"{V2}/notice/email.html",
+        f"{V2}/notice/email.txt",
+        f"{FOLDER}/notice/banner.html",
+        f"{FOLDER}/notice/email.html",
+        f"{FOLDER}/notice/email.txt",
+    ]
 
 
 def test_the_manifest_lists_redlines_and_notices_with_their_version(released: tuple[Path, BuildReport]) -> None:
@@ -72,7 +80,12 @@ def test_the_manifest_lists_redlines_and_notices_with_their_version(released: tu
     entries = {e["path"]: e for e in manifest["files"]}
     banner = entries[f"{FOLDER}/notice/banner.html"]
     assert (banner["kind"], banner["tenant"], banner["document"], banner["version"], banner["effective"]) == (
-        "notice", SLUG, "privacy-policy", "3", "2027-01-15")
+        "notice",
+        SLUG,
+        "privacy-policy",
+        "3",
+        "2027-01-15",
+    )
     assert entries[f"{FOLDER}/changes/index.html"]["kind"] == "redline"
 
 
@@ -163,13 +176,12 @@ def test_a_consent_change_says_consent_will_be_asked_for(tmp_path: Path) -> None
     import datetime as dt
 
     from conftest import REPO
+
     from policygen.diff import ClauseText, Side, compare
-    from policygen.facts import load_tenant
+    from policygen.facts import Children, load_tenant
     from policygen.notices import PairPaths, change_outputs
     from policygen.rules import load_rules
     from policygen.theme import Theme
-
-    from policygen.facts import Children
 
     base = load_tenant(REPO / "tenants" / SLUG / "tenant.yaml")
     old_facts = base.model_copy(update={"children": Children(min_age=18, directed_at_children=False)})
@@ -179,16 +191,31 @@ def test_a_consent_change_says_consent_will_be_asked_for(tmp_path: Path) -> None
     new = Side("2", new_facts, clauses, dt.date(2026, 3, 1), dt.date(2026, 1, 15))
     report = compare(SLUG, "privacy-policy", old, new, load_rules())
     assert report.tier == "consent"
-    paths = PairPaths(f"{SLUG}/privacy-policy/2026-03-01", f"{SLUG}/privacy-policy/2026-03-01/index.html",
-                      f"{SLUG}/privacy-policy/2026-01-01/index.html")
+    paths = PairPaths(
+        f"{SLUG}/privacy-policy/2026-03-01",
+        f"{SLUG}/privacy-policy/2026-03-01/index.html",
+        f"{SLUG}/privacy-policy/2026-01-01/index.html",
+    )
     from policygen.project import ProjectConfig
     from policygen.site import TenantView
 
-    common = {"site": ProjectConfig(), "tenant": TenantView(SLUG, "Example Fitness", "Example Fitness Ltd", None, None, ()),
-              "lang": "en-IN", "accent": None}
-    outputs = change_outputs(Theme(REPO, "default"), report, paths, organisation="Example Fitness",
-                             document_title="Privacy Policy", locale="en-IN", accent=None, base_url=None,
-                             common=common)
+    common = {
+        "site": ProjectConfig(),
+        "tenant": TenantView(SLUG, "Example Fitness", "Example Fitness Ltd", None, None, ()),
+        "lang": "en-IN",
+        "accent": None,
+    }
+    outputs = change_outputs(
+        Theme(REPO, "default"),
+        report,
+        paths,
+        organisation="Example Fitness",
+        document_title="Privacy Policy",
+        locale="en-IN",
+        accent=None,
+        base_url=None,
+        common=common,
+    )
     texts = {o.path.rsplit("/", 1)[-1]: o.data.decode() for o in outputs if o.kind == "notice"}
     assert set(texts) == {"banner.html", "email.html", "email.txt"}
     assert "Our service is now directed at children." in texts["email.txt"]
@@ -215,6 +242,7 @@ def test_a_documents_notice_lists_only_the_changes_that_alter_its_text(tmp_path:
     import datetime as dt
 
     from conftest import copy_project
+
     from policygen.versions import release
 
     project = copy_project(tmp_path / "project")
@@ -250,7 +278,11 @@ def test_an_archived_version_keeps_the_name_and_branding_it_was_published_with(t
 
     edit_facts(project, SLUG, rebrand)
     report = build(project, project / "out", BuildOptions(today=dt.date(2026, 11, 20)))
-    for page in (f"{V2}/index.html", f"{SLUG}/privacy-policy/2026-01-01/index.html", f"{SLUG}/privacy-policy/index.html"):
+    for page in (
+        f"{V2}/index.html",
+        f"{SLUG}/privacy-policy/2026-01-01/index.html",
+        f"{SLUG}/privacy-policy/index.html",
+    ):
         soup = BeautifulSoup(read(report, page), "html.parser")
         brand = soup.select_one("a.brand")
         assert brand is not None and brand.get_text(strip=True) == "Example Fitness", page

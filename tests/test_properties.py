@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 import yaml
 from bs4 import BeautifulSoup
+from conftest import REPO
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from conftest import REPO
 from policygen.clauses import read_clause
 from policygen.durations import Duration
 from policygen.errors import InputError
@@ -27,11 +27,23 @@ from policygen.yamlfile import format_path, load, load_fast
 # Text as people paste it: any characters but surrogates and the C0/C1 controls YAML cannot carry.
 text = st.text(st.characters(exclude_categories=("Cs", "Cc"), include_characters="\n\t"), max_size=40)
 keys = st.text(st.characters(exclude_categories=("Cs", "Cc")), min_size=1, max_size=12)
-scalars = st.one_of(text, st.integers(-10**12, 10**12), st.booleans(), st.none(),
-                    st.dates(dt.date(1900, 1, 1), dt.date(2200, 12, 31)),
-                    st.floats(allow_nan=False, allow_infinity=False, width=32))
-documents = st.dictionaries(keys, st.recursive(scalars, lambda inner: st.one_of(
-    st.lists(inner, max_size=4), st.dictionaries(keys, inner, max_size=4)), max_leaves=20), max_size=6)
+scalars = st.one_of(
+    text,
+    st.integers(-(10**12), 10**12),
+    st.booleans(),
+    st.none(),
+    st.dates(dt.date(1900, 1, 1), dt.date(2200, 12, 31)),
+    st.floats(allow_nan=False, allow_infinity=False, width=32),
+)
+documents = st.dictionaries(
+    keys,
+    st.recursive(
+        scalars,
+        lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(keys, inner, max_size=4)),
+        max_leaves=20,
+    ),
+    max_size=6,
+)
 
 
 def paths(data: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -65,8 +77,9 @@ def test_the_loader_reads_back_what_a_yaml_dumper_wrote(tmp_path: Path, data: di
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.dictionaries(keys, scalars, min_size=1, max_size=6), st.data())
-def test_a_repeated_key_is_always_reported_at_its_second_line(tmp_path: Path, data: dict[str, Any],
-                                                            draw: st.DataObject) -> None:
+def test_a_repeated_key_is_always_reported_at_its_second_line(
+    tmp_path: Path, data: dict[str, Any], draw: st.DataObject
+) -> None:
     key = draw.draw(st.sampled_from(sorted(data)))
     first = yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=10**6)
     again = yaml.safe_dump({key: "again"}, allow_unicode=True, width=10**6)
@@ -84,8 +97,11 @@ def test_a_repeated_key_is_always_reported_at_its_second_line(tmp_path: Path, da
 @given(st.integers(1, 5), st.sampled_from(["a: [", "a: {", "- "]))
 def test_nesting_past_the_limit_is_an_error_never_a_crash(multiple: int, opener: str) -> None:
     depth = 64 * multiple + 1
-    body = "a: " + "[" * depth + "]" * depth if opener == "a: [" else (
-        "a: " + "{b: " * depth + "1" + "}" * depth if opener == "a: {" else "- " * depth + "x")
+    body = (
+        "a: " + "[" * depth + "]" * depth
+        if opener == "a: ["
+        else ("a: " + "{b: " * depth + "1" + "}" * depth if opener == "a: {" else "- " * depth + "x")
+    )
     with pytest.raises(InputError) as caught:
         load(Path("deep.yaml"), body + "\n")
     assert "nested deeper than 64 levels" in caught.value.problems[0].message
@@ -136,8 +152,11 @@ def markup(soup: BeautifulSoup) -> list[tuple[str, tuple[str, ...]]]:
 
 
 # Characters that mean something to HTML, Markdown or Jinja, plus anything else.
-hostile_text = st.text(st.one_of(st.sampled_from(list("<>&\"'`*_[]()!#|\\{}%~=-+.:/\n")),
-                                 st.characters(exclude_categories=("Cs", "Cc"))), min_size=1, max_size=60)
+hostile_text = st.text(
+    st.one_of(st.sampled_from(list("<>&\"'`*_[]()!#|\\{}%~=-+.:/\n")), st.characters(exclude_categories=("Cs", "Cc"))),
+    min_size=1,
+    max_size=60,
+)
 
 
 @settings(max_examples=200, deadline=None)
@@ -145,8 +164,9 @@ hostile_text = st.text(st.one_of(st.sampled_from(list("<>&\"'`*_[]()!#|\\{}%~=-+
 @example("<script>alert(1)</script>")
 @example("[x](javascript:alert(1)) ![i](https://evil.example/x.png) {{ 7*7 }} {% raw %}")
 @example("&amp; &lt;b&gt; &#x3C;i&#x3E;")
-def test_any_text_in_a_fact_shows_literally_and_never_as_markup(probe: tuple[ClauseRenderer, Any, dict[str, Any]],
-                                                                name: str) -> None:
+def test_any_text_in_a_fact_shows_literally_and_never_as_markup(
+    probe: tuple[ClauseRenderer, Any, dict[str, Any]], name: str
+) -> None:
     assume(visible(name))  # blank or invisible-only text is refused by the model
     soup = rendered(probe, name)
     assert markup(soup) == markup(rendered(probe, "Plain"))  # the same elements and attributes as plain text
@@ -161,8 +181,15 @@ def test_any_text_in_a_fact_shows_literally_and_never_as_markup(probe: tuple[Cla
 
 # --- durations -----------------------------------------------------------------------------------
 
-UNITS = {"hour": 1 / 24, "day": 1.0, "business day": 7 / 5, "working day": 7 / 5, "week": 7.0,
-         "month": 365.25 / 12, "year": 365.25}
+UNITS = {
+    "hour": 1 / 24,
+    "day": 1.0,
+    "business day": 7 / 5,
+    "working day": 7 / 5,
+    "week": 7.0,
+    "month": 365.25 / 12,
+    "year": 365.25,
+}
 durations = st.tuples(st.integers(1, 500), st.sampled_from(sorted(UNITS)), st.booleans())
 
 
@@ -183,16 +210,22 @@ def test_duration_order_follows_the_number_of_days(a: tuple[int, str, bool], b: 
 
 @settings(max_examples=200)
 @given(durations, durations, durations)
-def test_duration_order_is_transitive(a: tuple[int, str, bool], b: tuple[int, str, bool],
-                                      c: tuple[int, str, bool]) -> None:
+def test_duration_order_is_transitive(
+    a: tuple[int, str, bool], b: tuple[int, str, bool], c: tuple[int, str, bool]
+) -> None:
     x, y, z = (Duration.parse(spelled(*d)) for d in (a, b, c))
     if x.compare(y) <= 0 and y.compare(z) <= 0:
         assert x.compare(z) <= 0
 
 
 @settings(max_examples=200)
-@given(st.integers(1, 100), st.integers(0, 100), st.sampled_from(sorted(UNITS)),
-       st.sampled_from(["", "up to ", "within "]), st.sampled_from([" ", "-", " to ", "–"]))
+@given(
+    st.integers(1, 100),
+    st.integers(0, 100),
+    st.sampled_from(sorted(UNITS)),
+    st.sampled_from(["", "up to ", "within "]),
+    st.sampled_from([" ", "-", " to ", "–"]),
+)
 def test_a_range_compares_by_its_upper_bound(low: int, extra: int, unit: str, bound: str, dash: str) -> None:
     high = low + extra
     ranged = Duration.parse(f"{bound}{low}{dash}{high} {unit}s" if dash != " " else f"{bound}{high} {unit}s")

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 import yaml
 from bs4 import BeautifulSoup, Tag
-
 from conftest import REPO, build_one_tenant
+
 from policygen.site import BuildOptions, BuildReport, build
 
 
@@ -103,8 +103,11 @@ def test_deletion_deadlines_are_not_shown_as_how_long_data_is_kept(example_site:
 
 
 def test_no_block_of_the_example_site_doubles_a_word(example_site: BuildReport) -> None:
-    doubled = [(page, m.group(0)) for page, text in blocks(example_site)
-               for m in re.finditer(r"\b(\w+) \1\b", text, re.IGNORECASE)]
+    doubled = [
+        (page, m.group(0))
+        for page, text in blocks(example_site)
+        for m in re.finditer(r"\b(\w+) \1\b", text, re.IGNORECASE)
+    ]
     assert doubled == []
 
 
@@ -121,8 +124,7 @@ def test_no_paragraph_of_a_page_is_printed_twice(example_site: BuildReport) -> N
 
 def fixture_page(tmp_path: Path, facts: dict[str, Any]) -> BeautifulSoup:
     out = build_one_tenant(tmp_path / "project", facts)
-    return BeautifulSoup((out / "t" / "privacy-policy" / "index.html").read_text(encoding="utf-8"),
-                         "html.parser")
+    return BeautifulSoup((out / "t" / "privacy-policy" / "index.html").read_text(encoding="utf-8"), "html.parser")
 
 
 BASE: dict[str, Any] = {
@@ -136,29 +138,40 @@ BASE: dict[str, Any] = {
 
 @pytest.mark.parametrize("period", ["up to 30 days", "30 days"])
 def test_a_duration_never_doubles_its_bound(tmp_path: Path, period: str) -> None:
-    page = fixture_page(tmp_path, {**BASE, "retention": {"summary": "We keep data while needed.",
-                                                         "backups": {"period": period}}})
+    page = fixture_page(
+        tmp_path, {**BASE, "retention": {"summary": "We keep data while needed.", "backups": {"period": period}}}
+    )
     text = words(page)
     assert "up to up to" not in text and "Copies in backups are kept for up to 30 days." in text
 
 
-@pytest.mark.parametrize(("destination", "expected"), [
-    ("the United States", "Where the data goes: the United States."),
-    ("Outside the UK", "Where the data goes: Outside the UK."),
-])
-def test_a_transfer_reads_the_same_whatever_the_destination_starts_with(tmp_path: Path, destination: str,
-                                                                         expected: str) -> None:
-    page = fixture_page(tmp_path, {**BASE, "transfers": [{"id": "t", "destination": destination,
-                                                          "mechanism": ["Standard contractual clauses"]}]})
+@pytest.mark.parametrize(
+    ("destination", "expected"),
+    [
+        ("the United States", "Where the data goes: the United States."),
+        ("Outside the UK", "Where the data goes: Outside the UK."),
+    ],
+)
+def test_a_transfer_reads_the_same_whatever_the_destination_starts_with(
+    tmp_path: Path, destination: str, expected: str
+) -> None:
+    page = fixture_page(
+        tmp_path,
+        {**BASE, "transfers": [{"id": "t", "destination": destination, "mechanism": ["Standard contractual clauses"]}]},
+    )
     text = words(page)
     assert expected in text and "to to" not in text
     assert "We protect it there with this safeguard: Standard contractual clauses" in text  # one: singular
 
 
 def test_lists_in_sentences_join_with_the_page_languages_words(tmp_path: Path) -> None:
-    facts = {**BASE, "rights": [{"id": "access"}],
-             "requests": {"channels": [{"kind": "email", "value": "a@example.org"}, {"kind": "in_app"},
-                                               {"kind": "account_settings"}]}}
+    facts = {
+        **BASE,
+        "rights": [{"id": "access"}],
+        "requests": {
+            "channels": [{"kind": "email", "value": "a@example.org"}, {"kind": "in_app"}, {"kind": "account_settings"}]
+        },
+    }
     text = words(fixture_page(tmp_path / "gb", {**facts, "locale": "en-GB"})).replace(" ,", ",")  # after the link
     assert "contact us by email to a@example.org, in the app or in your account settings." in text
     text = words(fixture_page(tmp_path / "us", {**facts, "locale": "en-US"})).replace(" ,", ",")  # serial comma
@@ -166,8 +179,11 @@ def test_lists_in_sentences_join_with_the_page_languages_words(tmp_path: Path) -
 
 
 def test_a_note_prints_in_its_clause_before_the_sub_sections(tmp_path: Path) -> None:
-    facts = {**BASE, "dpo": {"email": "dpo@example.org"},
-             "notes": [{"id": "n", "clause": "controller", "text": "A note about who is responsible."}]}
+    facts = {
+        **BASE,
+        "dpo": {"email": "dpo@example.org"},
+        "notes": [{"id": "n", "clause": "controller", "text": "A note about who is responsible."}],
+    }
     controller = fixture_page(tmp_path, facts).find("section", id="controller")
     assert isinstance(controller, Tag)
     html = str(controller)
@@ -179,9 +195,12 @@ def test_a_note_for_a_clause_id_two_documents_share_can_name_its_document(tmp_pa
     project = tmp_path / "project"
     for folder in ("content", "themes"):
         shutil.copytree(REPO / folder, project / folder)
-    facts = {**BASE, "documents": [{"id": "privacy-policy"}, {"id": "data-usage-policy"}],
-             "retention": {"summary": "We keep data while needed."},
-             "notes": [{"id": "n", "clause": "retention", "document": "data-usage-policy", "text": "Only here."}]}
+    facts = {
+        **BASE,
+        "documents": [{"id": "privacy-policy"}, {"id": "data-usage-policy"}],
+        "retention": {"summary": "We keep data while needed."},
+        "notes": [{"id": "n", "clause": "retention", "document": "data-usage-policy", "text": "Only here."}],
+    }
     (project / "tenants" / "t").mkdir(parents=True)
     (project / "tenants" / "t" / "tenant.yaml").write_text(yaml.safe_dump(facts, sort_keys=False), encoding="utf-8")
     report = build(project, project / "out", BuildOptions(today=dt.date(2026, 6, 1)))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import filecmp
+import os
 import re
 import shutil
-import os
 import subprocess
 import sys
 import sysconfig
@@ -14,19 +14,17 @@ from pathlib import Path
 from typing import Any, get_args
 
 import pytest
-
-import policygen
 import yaml
 from click.testing import CliRunner
+from conftest import REPO
 from pydantic import BaseModel
 
-from conftest import REPO
+import policygen
 from policygen.check import check
 from policygen.cli import cli
 from policygen.errors import InputError, UsageError
 from policygen.facts import Jurisdiction, Tenant, load_tenant
-from policygen.scaffold import (JURISDICTION_IDS, TenantBasics, ask_basics, init, new_tenant, skeleton,
-                                starter)
+from policygen.scaffold import JURISDICTION_IDS, TenantBasics, ask_basics, init, new_tenant, skeleton
 from policygen.site import build
 
 TODAY = dt.date(2026, 11, 22)
@@ -34,15 +32,26 @@ TODAY = dt.date(2026, 11, 22)
 
 def uncomment(text: str) -> str:
     """Every commented YAML line ('# ...') made live; explanations ('## ...') stay comments."""
-    return "\n".join(re.sub(r"^(\s*)# ", r"\1", line) if not line.lstrip().startswith("##") else line
-                     for line in text.splitlines()) + "\n"
+    return (
+        "\n".join(
+            re.sub(r"^(\s*)# ", r"\1", line) if not line.lstrip().startswith("##") else line
+            for line in text.splitlines()
+        )
+        + "\n"
+    )
 
 
 # --- init ------------------------------------------------------------------------------------------------
 
 
-STARTER_FILES = [".github/workflows/policy.yml", ".gitignore", ".pre-commit-config.yaml", "content/README.md",
-                 "policygen.yaml", "tenants/example/tenant.yaml"]
+STARTER_FILES = [
+    ".github/workflows/policy.yml",
+    ".gitignore",
+    ".pre-commit-config.yaml",
+    "content/README.md",
+    "policygen.yaml",
+    "tenants/example/tenant.yaml",
+]
 
 
 def test_init_creates_only_what_a_project_needs_to_start(tmp_path: Path) -> None:
@@ -74,7 +83,7 @@ def test_init_workflow_runs_check_diff_then_shard_builds_and_a_merge(tmp_path: P
     assert "policygen upgrade-diff" in runs["check"]
     assert f'pip install "policygen=={policygen.__version__}"' in runs["check"]
     text = (tmp_path / "p/.github/workflows/policy.yml").read_text(encoding="utf-8")
-    assert "pip install \"git+https://github.com/<owner>/<repo>@<tag>\"" in text  # until a release is published
+    assert 'pip install "git+https://github.com/<owner>/<repo>@<tag>"' in text  # until a release is published
 
 
 def test_init_workflow_check_steps_pass_in_the_new_project(tmp_path: Path) -> None:
@@ -83,11 +92,15 @@ def test_init_workflow_check_steps_pass_in_the_new_project(tmp_path: Path) -> No
     workflow = yaml.safe_load((tmp_path / "p/.github/workflows/policy.yml").read_text(encoding="utf-8"))
     steps = [s["run"] for s in workflow["jobs"]["check"]["steps"] if "run" in s and "pip install" not in s["run"]]
     assert len(steps) == 4
-    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(tmp_path),
-           "GITHUB_OUTPUT": str(tmp_path / "github-output")}
+    env = {
+        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "GITHUB_OUTPUT": str(tmp_path / "github-output"),
+    }
     for script in steps:
-        done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path / "p", env=env,
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path / "p", env=env, capture_output=True, text=True
+        )
         assert done.returncode == 0, f"{script}\n{done.stdout}\n{done.stderr}"
     today = (tmp_path / "github-output").read_text(encoding="utf-8")
     assert today.startswith("today=") and dt.date.fromisoformat(today.removeprefix("today=").strip())
@@ -128,8 +141,11 @@ def test_an_init_project_builds_the_same_pages_as_one_holding_a_copy_of_the_whol
     build(lean)
     build(full)
     # manifest.json holds the build's input key, which hashes the project's own copies too.
-    pages = sorted(p.relative_to(lean / "build").as_posix() for p in (lean / "build").rglob("*")
-                   if p.is_file() and p.name != "manifest.json")
+    pages = sorted(
+        p.relative_to(lean / "build").as_posix()
+        for p in (lean / "build").rglob("*")
+        if p.is_file() and p.name != "manifest.json"
+    )
     assert "example/privacy-policy/index.html" in pages and "assets/style.css" in pages
     _, mismatch, errors = filecmp.cmpfiles(lean / "build", full / "build", pages, shallow=False)
     assert mismatch == [] and errors == []
@@ -145,17 +161,40 @@ def test_a_non_editable_install_can_init_a_project_that_builds(tmp_path: Path) -
     for name in ("policygen", "content", "themes"):
         shutil.copytree(REPO / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
     target = tmp_path / "site-packages"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-                    "--target", str(target), str(source)], check=True, capture_output=True)
-    script = ("import policygen, sys; from pathlib import Path; from policygen.cli import main;"
-              "assert Path(policygen.__file__).is_relative_to(Path(sys.argv[1])), policygen.__file__;"
-              "sys.argv = ['policygen', *sys.argv[2:]]; main()")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(target),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    script = (
+        "import policygen, sys; from pathlib import Path; from policygen.cli import main;"
+        "assert Path(policygen.__file__).is_relative_to(Path(sys.argv[1])), policygen.__file__;"
+        "sys.argv = ['policygen', *sys.argv[2:]]; main()"
+    )
     # -S: no .pth files, so the development (editable) install cannot answer `import policygen`;
     # the dependencies still come from this environment's site-packages.
     env = {"PYTHONPATH": os.pathsep.join([str(target), sysconfig.get_paths()["purelib"]]), "PATH": "/usr/bin:/bin"}
     project = tmp_path / "project"
+
     def policygen(*args: str) -> str:
-        done = subprocess.run([sys.executable, "-S", "-c", script, str(target), *args], env=env, cwd=tmp_path, capture_output=True, text=True)
+        done = subprocess.run(
+            [sys.executable, "-S", "-c", script, str(target), *args],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+        )
         assert done.returncode == 0, done.stderr
         return done.stdout
 
@@ -166,8 +205,10 @@ def test_a_non_editable_install_can_init_a_project_that_builds(tmp_path: Path) -
     # The installed library is a folder inside the package, which a project's content/ overrides by clause id.
     own = project / "content/privacy-policy/010-introduction.md"
     own.parent.mkdir()
-    own.write_text("---\nid: introduction\ntitle: Our own introduction\norder: 10\n---\nWritten by the project.\n",
-                   encoding="utf-8")
+    own.write_text(
+        "---\nid: introduction\ntitle: Our own introduction\norder: 10\n---\nWritten by the project.\n",
+        encoding="utf-8",
+    )
     policygen("-C", str(project), "build")
     text = page.read_text(encoding="utf-8")
     assert "Written by the project." in text and "About this policy" not in text
@@ -203,7 +244,10 @@ def test_new_tenant_without_basics_leaves_the_organisation_a_placeholder(project
     with pytest.raises(InputError) as caught:
         load_tenant(file)
     assert "organisation" in {p.key_path for p in caught.value.problems}
-    assert load_tenant_text(uncomment(file.read_text(encoding="utf-8")), file).organisation.legal_name == "Your Company Ltd"
+    assert (
+        load_tenant_text(uncomment(file.read_text(encoding="utf-8")), file).organisation.legal_name
+        == "Your Company Ltd"
+    )
 
 
 def load_tenant_text(text: str, file: Path) -> Any:
@@ -238,12 +282,30 @@ def test_new_tenant_refuses_what_the_build_would_refuse(project: Path) -> None:
 
 
 def test_new_tenant_command_with_flags_needs_no_terminal(project: Path) -> None:
-    result = CliRunner().invoke(cli, ["-C", str(project), "new-tenant", "acme", "--legal-name", "Acme Ltd",
-                                      "--display-name", "Acme", "--email", "p@acme.example",
-                                      "--jurisdiction", "in_dpdp", "--jurisdiction", "us_ca"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "-C",
+            str(project),
+            "new-tenant",
+            "acme",
+            "--legal-name",
+            "Acme Ltd",
+            "--display-name",
+            "Acme",
+            "--email",
+            "p@acme.example",
+            "--jurisdiction",
+            "in_dpdp",
+            "--jurisdiction",
+            "us_ca",
+        ],
+    )
     assert result.exit_code == 0, result.output
-    tenant = load_tenant_text(uncomment((project / "tenants/acme/tenant.yaml").read_text(encoding="utf-8")),
-                              project / "tenants/acme/tenant.yaml")
+    tenant = load_tenant_text(
+        uncomment((project / "tenants/acme/tenant.yaml").read_text(encoding="utf-8")),
+        project / "tenants/acme/tenant.yaml",
+    )
     assert tenant.jurisdictions == ["in_dpdp", "us_ca"] and tenant.locale == "en-IN"
 
 
@@ -254,8 +316,11 @@ def test_new_tenant_command_does_not_prompt_without_a_terminal(project: Path) ->
 
 def test_ask_basics_prompts_only_for_what_is_missing() -> None:
     asked: list[str] = []
-    answers = {"Legal name of the organisation": "Acme Ltd", "Name people know it by": "Acme",
-               "Email for privacy questions": "p@acme.example"}
+    answers = {
+        "Legal name of the organisation": "Acme Ltd",
+        "Name people know it by": "Acme",
+        "Email for privacy questions": "p@acme.example",
+    }
 
     def prompt(text: str, **kw: Any) -> str:
         asked.append(text)
@@ -273,7 +338,7 @@ def test_skeleton_lists_every_required_fact() -> None:
 
 
 def test_jurisdictions_offered_are_the_ones_facts_accept() -> None:
-    assert JURISDICTION_IDS == get_args(Jurisdiction)
+    assert get_args(Jurisdiction) == JURISDICTION_IDS
 
 
 def _models_under(model: type[BaseModel]) -> list[type[BaseModel]]:
@@ -298,7 +363,11 @@ def _inner_models(annotation: Any) -> list[type[BaseModel]]:
 
 def test_new_tenant_writes_a_commented_placeholder_for_every_fact_of_the_model() -> None:
     text = skeleton("acme", TenantBasics(), TODAY)
-    missing = [f"{m.__name__}.{name}" for m in _models_under(Tenant) for name in m.model_fields
-               if not re.search(rf"^[ #-]*{name}:", text, re.M)]
+    missing = [
+        f"{m.__name__}.{name}"
+        for m in _models_under(Tenant)
+        for name in m.model_fields
+        if not re.search(rf"^[ #-]*{name}:", text, re.M)
+    ]
     assert missing == []
     assert yaml.safe_load(text) is not None  # still YAML, every placeholder a comment

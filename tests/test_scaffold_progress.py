@@ -34,18 +34,25 @@ def test_progress_bar_is_silent_in_ci_logs_quiet_mode_and_short_builds() -> None
         assert stream.getvalue() == ""
 
 
-def test_the_build_reports_progress_through_its_callback_and_prints_nothing(project: Path, tmp_path: Path,
-                                                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_build_reports_progress_through_its_callback_and_prints_nothing(
+    project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     calls: list[tuple[int, int]] = []
     Builder(project, tmp_path / "out", progress=lambda done, total: calls.append((done, total))).build()
     assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]
     assert capsys.readouterr() == ("", "")
 
 
-@pytest.mark.parametrize("args", [
-    ["build", "--quiet"], ["build", "-q"], ["-q", "build"], ["check", "ihm-connect", "--quiet"],
-    ["schema", "--quiet"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["build", "--quiet"],
+        ["build", "-q"],
+        ["-q", "build"],
+        ["check", "ihm-connect", "--quiet"],
+        ["schema", "--quiet"],
+    ],
+)
 def test_quiet_is_accepted_before_or_after_any_command(project: Path, tmp_path: Path, args: list[str]) -> None:
     if "build" in args:
         args = [*args, "--out", str(tmp_path / "out")]

@@ -6,12 +6,11 @@ tests/expectations/<slug>.yaml lists, per document and clause, the fact values
 
 from __future__ import annotations
 
-
 import pytest
 import yaml
 from bs4 import BeautifulSoup
-
 from conftest import EXPECTATIONS
+
 from policygen.site import BuildReport
 
 
@@ -33,8 +32,9 @@ CASES = [
 
 
 @pytest.mark.parametrize(("slug", "doc", "clause", "facts"), CASES, ids=[f"{c[0]}/{c[1]}#{c[2]}" for c in CASES])
-def test_every_seed_fact_appears_in_its_section(example_site: BuildReport, slug: str, doc: str, clause: str,
-                                                facts: list[str]) -> None:
+def test_every_seed_fact_appears_in_its_section(
+    example_site: BuildReport, slug: str, doc: str, clause: str, facts: list[str]
+) -> None:
     text = section_text(example_site, slug, doc, clause)
     missing = [f for f in facts if " ".join(str(f).split()) not in text]
     assert not missing, f"{slug}/{doc}#{clause} lacks: {missing}"
@@ -51,8 +51,11 @@ def test_ihm_connect_publishes_three_documents(example_site: BuildReport) -> Non
 
 
 # The only dates the seeds carry (IHM Connect's has none: 1 June 2025 is the documented assumption).
-SOURCE_DATES = {"ims-pro": ("1 April 2026", "1 April 2026"), "ims-global": ("17 November 2021", "17 November 2021"),
-                "ihm-connect": ("1 June 2025", "1 June 2025")}
+SOURCE_DATES = {
+    "ims-pro": ("1 April 2026", "1 April 2026"),
+    "ims-global": ("17 November 2021", "17 November 2021"),
+    "ihm-connect": ("1 June 2025", "1 June 2025"),
+}
 
 
 @pytest.mark.parametrize("slug", sorted(SOURCE_DATES))
@@ -72,10 +75,11 @@ def test_each_example_publishes_only_its_sources_version_and_dates(example_site:
 
 def test_the_version_history_demos_belong_to_an_invented_organisation(example_site: BuildReport) -> None:
     from conftest import REPO
+
     from policygen.facts import load_tenant
 
     demo = load_tenant(REPO / "tenants" / "example-fitness" / "tenant.yaml")
     assert demo.organisation.legal_name == "Example Fitness Ltd"
-    assert all(address.endswith("example.org") for address in (demo.organisation.email or "", ))
+    assert all(address.endswith("example.org") for address in (demo.organisation.email or "",))
     kinds = {o.kind for o in example_site.outputs if o.tenant == "example-fitness"}
     assert {"archive", "history", "redline", "notice"} <= kinds

@@ -7,13 +7,13 @@ import json
 import queue
 import re
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import many_tenants
+
 from policygen.cli import cli
 from policygen.serve import LiveState, Rebuilder, ServeOptions, Session, inject, is_source, resolve
 
@@ -52,8 +52,9 @@ class Events:
         self.conn.close()
 
 
-def get(session: Session, path: str, method: str = "GET", headers: dict[str, str] | None = None,
-        body: bytes | None = None) -> tuple[int, bytes]:
+def get(
+    session: Session, path: str, method: str = "GET", headers: dict[str, str] | None = None, body: bytes | None = None
+) -> tuple[int, bytes]:
     host, port = session.server.server_address[:2]
     conn = http.client.HTTPConnection(str(host), int(port), timeout=WAIT)
     try:
@@ -232,10 +233,23 @@ def test_only_project_inputs_trigger_rebuilds(tmp_path: Path) -> None:
     assert is_source(root / "content/privacy-policy/010-x.md", root)
     assert is_source(root / "policygen.yaml", root)
     assert is_source(root / "layouts", root)
-    for other in ("build/index.html", ".build.policygen-new/x", ".git/index", "tenants/a/.tenant.yaml.swp",
-                  "tenants/a/tenant.yaml~", "notes.txt", "content/privacy-policy/.#010-x.md", "tenants/a/.#tenant.yaml",
-                  "tenants/a/tenant.yaml.swx", "tenants/a/4913", "tenants/a/tenant.yaml.bak", "tenants/a/#tenant.yaml#",
-                  "tenants/a/.DS_Store", "tenants/a/tenant.yaml.tmp", "themes/default/static/.style.css.swp"):
+    for other in (
+        "build/index.html",
+        ".build.policygen-new/x",
+        ".git/index",
+        "tenants/a/.tenant.yaml.swp",
+        "tenants/a/tenant.yaml~",
+        "notes.txt",
+        "content/privacy-policy/.#010-x.md",
+        "tenants/a/.#tenant.yaml",
+        "tenants/a/tenant.yaml.swx",
+        "tenants/a/4913",
+        "tenants/a/tenant.yaml.bak",
+        "tenants/a/#tenant.yaml#",
+        "tenants/a/.DS_Store",
+        "tenants/a/tenant.yaml.tmp",
+        "themes/default/static/.style.css.swp",
+    ):
         assert not is_source(root / other, root), other
 
 
@@ -251,13 +265,15 @@ def test_resolve_maps_urls_to_files_inside_the_site(tmp_path: Path) -> None:
 
 def test_inject_places_the_script_before_the_body_ends() -> None:
     assert inject(b"<html><body><p>x</p></body></html>", 7) == (
-        b'<html><body><p>x</p><script src="/__policygen/live.js" data-generation="7"></script></body></html>')
+        b'<html><body><p>x</p><script src="/__policygen/live.js" data-generation="7"></script></body></html>'
+    )
 
 
 def test_serve_command_refuses_a_port_in_use(project: Path, session: Session) -> None:
     port = session.server.server_address[1]
-    result = CliRunner().invoke(cli, ["-C", str(project), "serve", "--port", str(port), "--out",
-                                      str(project / "other-out")])
+    result = CliRunner().invoke(
+        cli, ["-C", str(project), "serve", "--port", str(port), "--out", str(project / "other-out")]
+    )
     assert result.exit_code == 2 and "cannot listen" in result.output
 
 
@@ -275,8 +291,9 @@ def test_a_broken_edit_is_printed_in_the_terminal_with_file_and_line(project: Pa
     assert state.snapshot.problems and state.snapshot.generation == 1
 
 
-def test_an_unexpected_error_is_reported_and_the_next_save_rebuilds(session: Session, project: Path,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unexpected_error_is_reported_and_the_next_save_rebuilds(
+    session: Session, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     events = Events(session)
     events.next()
     real = session.rebuilder.builder.build
@@ -340,8 +357,9 @@ def test_serve_on_a_hundred_tenants_serves_every_edit(tmp_path: Path, capfd: pyt
     assert "Traceback" not in capfd.readouterr().err
 
 
-def test_a_disk_error_in_a_rebuild_is_one_line_naming_the_path(project: Path, tmp_path: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_disk_error_in_a_rebuild_is_one_line_naming_the_path(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     printed: list[tuple[str, bool]] = []
     state = LiveState()
     rebuilder = Rebuilder(project, ServeOptions(out=tmp_path / "out"), state, lambda m, e: printed.append((m, e)))
@@ -353,5 +371,6 @@ def test_a_disk_error_in_a_rebuild_is_one_line_naming_the_path(project: Path, tm
     monkeypatch.setattr(rebuilder.builder, "build", full)
     assert rebuilder.build() is None
     assert [m for m, is_error in printed if is_error] == [
-        f"error: No space left on device: {tmp_path}/.out.policygen-new/index.html; still serving the last good build"]
+        f"error: No space left on device: {tmp_path}/.out.policygen-new/index.html; still serving the last good build"
+    ]
     assert state.snapshot.problems[0].message.startswith("No space left on device: ")

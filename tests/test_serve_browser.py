@@ -22,8 +22,9 @@ def drive(url: str, file: Path) -> None:
 
     good = file.read_text(encoding="utf-8")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
-                                             args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"])
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
+        )
         try:
             page = browser.new_page()
             page.goto(url + "ims-pro/privacy-policy/")
@@ -52,7 +53,9 @@ def drive(url: str, file: Path) -> None:
 def test_open_page_reloads_on_save_and_shows_a_broken_edit(project: Path, tmp_path: Path) -> None:
     if not CHROMIUM.exists():
         pytest.skip(f"Chromium is not installed at {CHROMIUM}; ./scripts/test installs Debian's chromium with apt-get")
-    pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed (pip install -e '.[test]')")
+    pytest.importorskip(
+        "playwright.sync_api", reason="Playwright for Python is not installed (pip install -e '.[test]')"
+    )
     session = Session(project, ServeOptions(port=0, out=tmp_path / "out"))
     session.start()
     failures: list[BaseException] = []
@@ -60,7 +63,7 @@ def test_open_page_reloads_on_save_and_shows_a_broken_edit(project: Path, tmp_pa
     def run() -> None:
         try:
             drive(session.url, project / "tenants/ims-pro/tenant.yaml")
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread
+        except BaseException as exc:
             failures.append(exc)
 
     # Its own thread: other browser tests may hold a Playwright session (and its event loop) in this one.

@@ -6,14 +6,15 @@ import json
 import os
 import re
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
-
 from conftest import copy_project
-from policygen.serve import ServeOptions, Session
 from test_serve import get
+
+from policygen.serve import ServeOptions, Session
 
 CHROMIUM = Path(os.environ.get("POLICYGEN_CHROMIUM", "/usr/bin/chromium"))
 SOURCES = re.compile(rb'<script type="application/json" id="policygen-sources">(.*?)</script>', re.S)
@@ -39,8 +40,9 @@ def sources(page: bytes) -> dict[str, Any] | None:
     return json.loads(found.group(1)) if found else None
 
 
-def test_a_working_text_page_is_served_with_the_source_of_every_block(unreleased: tuple[Path, Session],
-                                                                       tmp_path: Path) -> None:
+def test_a_working_text_page_is_served_with_the_source_of_every_block(
+    unreleased: tuple[Path, Session], tmp_path: Path
+) -> None:
     _, session = unreleased
     status, page = get(session, "/ims-pro/privacy-policy/")
     data = sources(page)
@@ -68,8 +70,9 @@ def test_a_fact_with_markup_stays_text_inside_the_sources(tmp_path: Path) -> Non
     facts = root / "tenants/ims-pro/tenant.yaml"
     hostile = "</script><script>document.title='owned'</script> & <!--"
     text = facts.read_text(encoding="utf-8")
-    facts.write_text(re.sub(r"(\n  description: ).*", lambda m: m.group(1) + json.dumps(hostile), text, count=1),
-                     encoding="utf-8")
+    facts.write_text(
+        re.sub(r"(\n  description: ).*", lambda m: m.group(1) + json.dumps(hostile), text, count=1), encoding="utf-8"
+    )
     session = serve(root, tmp_path / "out")
     try:
         _, page = get(session, "/ims-pro/privacy-policy/")
@@ -85,10 +88,13 @@ def test_a_fact_with_markup_stays_text_inside_the_sources(tmp_path: Path) -> Non
 
 @pytest.mark.browser
 def test_the_toggle_outlines_every_block_with_its_source_and_leaves_none_unsourced(
-        unreleased: tuple[Path, Session]) -> None:
+    unreleased: tuple[Path, Session],
+) -> None:
     if not CHROMIUM.exists():
         pytest.skip(f"Chromium is not installed at {CHROMIUM}; ./scripts/test installs Debian's chromium with apt-get")
-    pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed (pip install -e '.[test]')")
+    pytest.importorskip(
+        "playwright.sync_api", reason="Playwright for Python is not installed (pip install -e '.[test]')"
+    )
     _, session = unreleased
     results: list[Any] = []
 
@@ -97,8 +103,9 @@ def test_the_toggle_outlines_every_block_with_its_source_and_leaves_none_unsourc
 
         try:
             with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
-                                                     args=["--headless", "--no-sandbox", "--disable-gpu"])
+                browser = playwright.chromium.launch(
+                    executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox", "--disable-gpu"]
+                )
                 try:
                     for slug in ("ihm-connect", "ims-global", "ims-pro"):
                         page = browser.new_page()
@@ -118,7 +125,7 @@ def test_the_toggle_outlines_every_block_with_its_source_and_leaves_none_unsourc
                         page.close()
                 finally:
                     browser.close()
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread
+        except BaseException as exc:
             results.append(exc)
 
     worker = threading.Thread(target=run)  # Playwright's event loop stays out of this thread

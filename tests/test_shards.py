@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
-
 from conftest import REPO, copy_project
+
 from policygen.cli import cli
 from policygen.errors import InputError, UsageError
 from policygen.scaffold import init
@@ -109,8 +109,17 @@ def test_three_shards_merged_are_byte_identical_to_one_build_of_the_example_proj
     for k in (1, 2, 3):
         done = runner.invoke(cli, [*common, "--shard", f"{k}/3", "--out", str(tmp_path / f"shard-{k}")])
         assert done.exit_code == 0, done.output
-    done = runner.invoke(cli, ["-C", str(project), "merge", *(str(tmp_path / f"shard-{k}") for k in (1, 2, 3)),
-                               "--out", str(tmp_path / "merged")])
+    done = runner.invoke(
+        cli,
+        [
+            "-C",
+            str(project),
+            "merge",
+            *(str(tmp_path / f"shard-{k}") for k in (1, 2, 3)),
+            "--out",
+            str(tmp_path / "merged"),
+        ],
+    )
     assert done.exit_code == 0, done.output
     whole = tree(tmp_path / "whole")
     assert "sitemap.xml" in whole and "feed.xml" in whole and len(whole) > 50
@@ -170,17 +179,20 @@ def split(tmp_path: Path) -> tuple[Path, list[Path]]:
     return project, build_shards(project, 2, BuildOptions(today=TODAY))
 
 
-def test_merge_refuses_a_tenant_changed_since_its_shard_was_built(split: tuple[Path, list[Path]],
-                                                                  tmp_path: Path) -> None:
+def test_merge_refuses_a_tenant_changed_since_its_shard_was_built(
+    split: tuple[Path, list[Path]], tmp_path: Path
+) -> None:
     project, folders = split
     edit(project / "tenants" / "ims-pro" / "tenant.yaml", "legal_name: ", "legal_name: New ")
     assert refusal(project, folders, tmp_path / "site") == [
         "tenants/ims-pro: error: tenant 'ims-pro' changed since shard 2/2 (shards/part-2) was built\n"
-        "    hint: build shard 2/2 again from this checkout"]
+        "    hint: build shard 2/2 again from this checkout"
+    ]
 
 
-def test_merge_refuses_shards_built_from_another_theme_or_library(split: tuple[Path, list[Path]],
-                                                                 tmp_path: Path) -> None:
+def test_merge_refuses_shards_built_from_another_theme_or_library(
+    split: tuple[Path, list[Path]], tmp_path: Path
+) -> None:
     project, folders = split
     style = next((project / "themes" / "default").rglob("*.css"))
     style.write_text(style.read_text(encoding="utf-8") + "\n/* edited */\n", encoding="utf-8")
@@ -188,9 +200,11 @@ def test_merge_refuses_shards_built_from_another_theme_or_library(split: tuple[P
     clause.write_text(clause.read_text(encoding="utf-8") + "\nEdited.\n", encoding="utf-8")
     problems = refusal(project, folders, tmp_path / "site")
     assert len(problems) == 2
-    for k, problem in zip((1, 2), problems):
-        assert problem.startswith(f"shards/part-{k}/manifest.json: error: shard.inputs: shard {k}/2 was built from "
-                                  "other inputs than this project's: the theme, the clause library (content/) differ")
+    for k, problem in zip((1, 2), problems, strict=True):
+        assert problem.startswith(
+            f"shards/part-{k}/manifest.json: error: shard.inputs: shard {k}/2 was built from "
+            "other inputs than this project's: the theme, the clause library (content/) differ"
+        )
 
 
 def test_merge_refuses_a_file_changed_since_its_shard_was_built(split: tuple[Path, list[Path]], tmp_path: Path) -> None:
@@ -199,7 +213,8 @@ def test_merge_refuses_a_file_changed_since_its_shard_was_built(split: tuple[Pat
     page.write_bytes(page.read_bytes().replace(b"</body>", b"<script>alert(1)</script></body>"))
     assert refusal(project, folders, tmp_path / "site") == [
         "shards/part-2/ims-pro/privacy-policy/index.html: error: differs from what shard 2/2's manifest.json records "
-        "(changed, damaged or missing since the shard was built)\n    hint: build shard 2/2 again"]
+        "(changed, damaged or missing since the shard was built)\n    hint: build shard 2/2 again"
+    ]
 
 
 def rewrite_manifest(folder: Path, change: Any) -> None:
@@ -208,20 +223,37 @@ def rewrite_manifest(folder: Path, change: Any) -> None:
     (folder / "manifest.json").write_text(json.dumps(data, indent=2), encoding="utf-8")
 
 
-def test_merge_refuses_a_tenant_listed_in_a_shard_it_does_not_belong_to(split: tuple[Path, list[Path]],
-                                                                       tmp_path: Path) -> None:
+def test_merge_refuses_a_tenant_listed_in_a_shard_it_does_not_belong_to(
+    split: tuple[Path, list[Path]], tmp_path: Path
+) -> None:
     project, folders = split
-    rewrite_manifest(folders[1], lambda data: data["tenants"].update(
-        {"ims-global": json.loads((folders[0] / "manifest.json").read_bytes())["tenants"]["ims-global"]}))
+    rewrite_manifest(
+        folders[1],
+        lambda data: data["tenants"].update(
+            {"ims-global": json.loads((folders[0] / "manifest.json").read_bytes())["tenants"]["ims-global"]}
+        ),
+    )
     assert refusal(project, folders, tmp_path / "site") == [
         "shards/part-2/manifest.json: error: tenants.ims-global: tenant 'ims-global' belongs in shard 1/2, not 2/2\n"
-        "    hint: build the shard again; its manifest.json was changed since"]
+        "    hint: build the shard again; its manifest.json was changed since"
+    ]
 
 
-@pytest.mark.parametrize("path", ["../../outside.html", "/etc/passwd", "ims-pro/../../outside.html", "index.html",
-                                  "manifest.json", "ims-pro//x.html", "ims-global/index.html"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "../../outside.html",
+        "/etc/passwd",
+        "ims-pro/../../outside.html",
+        "index.html",
+        "manifest.json",
+        "ims-pro//x.html",
+        "ims-global/index.html",
+    ],
+)
 def test_merge_reads_and_writes_nothing_outside_a_shards_tenants_for_any_manifest_path(
-        split: tuple[Path, list[Path]], tmp_path: Path, path: str) -> None:
+    split: tuple[Path, list[Path]], tmp_path: Path, path: str
+) -> None:
     project, folders = split
     (tmp_path / "outside.html").write_text("secret", encoding="utf-8")
 
@@ -230,9 +262,11 @@ def test_merge_reads_and_writes_nothing_outside_a_shards_tenants_for_any_manifes
 
     rewrite_manifest(folders[1], point_elsewhere)
     problems = refusal(project, folders, tmp_path / "site")
-    assert problems == [f"shards/part-2/manifest.json: error: files[0].path: '{path}' is not a file of this shard's "
-                        "tenants\n    expected: a path inside the folder of a tenant listed under 'tenants'\n"
-                        "    hint: build the shard again; its manifest.json was changed since"]
+    assert problems == [
+        f"shards/part-2/manifest.json: error: files[0].path: '{path}' is not a file of this shard's "
+        "tenants\n    expected: a path inside the folder of a tenant listed under 'tenants'\n"
+        "    hint: build the shard again; its manifest.json was changed since"
+    ]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["outside.html", "project"]  # nothing created
 
 
@@ -243,25 +277,33 @@ def test_merge_refuses_a_file_that_links_out_of_its_shard(split: tuple[Path, lis
     page.unlink()
     page.symlink_to(tmp_path / "outside.html")
     assert refusal(project, folders, tmp_path / "site")[0].startswith(
-        "shards/part-2/ims-pro/index.html: error: differs from what shard 2/2's manifest.json records")
+        "shards/part-2/ims-pro/index.html: error: differs from what shard 2/2's manifest.json records"
+    )
 
 
 def test_merge_reports_a_damaged_manifest_with_line_and_column(split: tuple[Path, list[Path]], tmp_path: Path) -> None:
     project, folders = split
     text = (folders[0] / "manifest.json").read_text(encoding="utf-8")
     (folders[0] / "manifest.json").write_text(text.replace('"kind": "page"', '"kind" "page"', 1), encoding="utf-8")
-    problem, = refusal(project, folders, tmp_path / "site")
-    assert re.fullmatch(r"shards/part-1/manifest\.json:\d+:\d+: error: not valid JSON: Expecting ':' delimiter\n"
-                        r"    hint: build the shard again; its files were changed or damaged since", problem)
+    (problem,) = refusal(project, folders, tmp_path / "site")
+    assert re.fullmatch(
+        r"shards/part-1/manifest\.json:\d+:\d+: error: not valid JSON: Expecting ':' delimiter\n"
+        r"    hint: build the shard again; its files were changed or damaged since",
+        problem,
+    )
 
 
 def test_merge_reports_at_most_ten_problems_of_a_damaged_manifest_and_counts_the_rest(
-        split: tuple[Path, list[Path]], tmp_path: Path) -> None:
+    split: tuple[Path, list[Path]], tmp_path: Path
+) -> None:
     project, folders = split
     rewrite_manifest(folders[0], lambda data: [f.update(sha256="x") for f in data["files"]])
     problems = refusal(project, folders, tmp_path / "site")
-    assert len(problems) == 11 and re.fullmatch(r"shards/part-1/manifest\.json: error: and \d+ more problems in this "
-                                                r"manifest\.json", problems[-1])
+    assert len(problems) == 11 and re.fullmatch(
+        r"shards/part-1/manifest\.json: error: and \d+ more problems in this "
+        r"manifest\.json",
+        problems[-1],
+    )
 
 
 def test_merge_refuses_a_site_whose_published_version_vanished(split: tuple[Path, list[Path]], tmp_path: Path) -> None:
@@ -305,13 +347,18 @@ def test_the_build_message_counts_tenants_and_names_them_only_with_verbose(tmp_p
     args = ["-C", str(project), "build", "--today", TODAY.isoformat(), "--out", str(tmp_path / "site")]
     first = CliRunner().invoke(cli, args)
     assert first.exit_code == 0
-    assert re.fullmatch(r"Built 4 tenants in \d+\.\d\d s \(4 rendered, 0 reused\): \d+ files \(\d+ pages\), in .*\n"
-                        r"Open .*index\.html\n", first.output)
+    assert re.fullmatch(
+        r"Built 4 tenants in \d+\.\d\d s \(4 rendered, 0 reused\): \d+ files \(\d+ pages\), in .*\n"
+        r"Open .*index\.html\n",
+        first.output,
+    )
     assert "ims-pro" not in first.output
     edit(project / "tenants" / "ims-pro" / "tenant.yaml", "legal_name: ", "legal_name: New ")
     verbose = CliRunner().invoke(cli, [*args, "--verbose"])
     assert verbose.exit_code == 0
-    assert "\nrendered: ims-pro\nreused: example-fitness, ihm-connect, ims-global\nBuilt 4 tenants in " in verbose.output
+    assert (
+        "\nrendered: ims-pro\nreused: example-fitness, ihm-connect, ims-global\nBuilt 4 tenants in " in verbose.output
+    )
     assert "(1 rendered, 3 reused)" in verbose.output
 
 
@@ -340,8 +387,7 @@ class Workflow:
     def run(self, jobs: dict[str, Any]) -> None:
         done: set[str] = set()
         while len(done) < len(jobs):
-            ready = [name for name, job in jobs.items() if name not in done
-                     and set(_as_list(job.get("needs"))) <= done]
+            ready = [name for name, job in jobs.items() if name not in done and set(_as_list(job.get("needs"))) <= done]
             assert ready, "the jobs' needs form a cycle"
             for name in ready:
                 job = jobs[name]
@@ -354,8 +400,11 @@ class Workflow:
         steps: dict[str, dict[str, str]] = {}
         for step in job["steps"]:
             uses, given = step.get("uses", ""), step.get("with", {})
-            values = {**context, **{f"needs.{j}.outputs.{k}": v for j, o in self.outputs.items() for k, v in o.items()},
-                      **{f"steps.{s}.outputs.{k}": v for s, o in steps.items() for k, v in o.items()}}
+            values = {
+                **context,
+                **{f"needs.{j}.outputs.{k}": v for j, o in self.outputs.items() for k, v in o.items()},
+                **{f"steps.{s}.outputs.{k}": v for s, o in steps.items() for k, v in o.items()},
+            }
             if uses.startswith("actions/checkout@"):
                 shutil.copytree(self.project, workspace)
             elif uses.startswith("actions/upload-artifact@"):
@@ -375,8 +424,13 @@ class Workflow:
     def shell(self, script: str, workspace: Path) -> dict[str, str]:
         output = self.work / "github-output"
         output.write_text("", encoding="utf-8")
-        done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=workspace, capture_output=True,
-                              text=True, env={**self.env, "GITHUB_OUTPUT": str(output)})
+        done = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", script],
+            cwd=workspace,
+            capture_output=True,
+            text=True,
+            env={**self.env, "GITHUB_OUTPUT": str(output)},
+        )
         assert done.returncode == 0, f"{script}\n{done.stdout}\n{done.stderr}"
         lines = output.read_text(encoding="utf-8").splitlines()
         return dict(line.split("=", 1) for line in lines if "=" in line)
@@ -396,7 +450,8 @@ def _as_list(value: Any) -> list[str]:
 
 @pytest.mark.slow
 def test_the_init_workflow_builds_shards_side_by_side_and_merges_them_into_the_site_one_build_makes(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     project = init(tmp_path / "p").root
     for i in range(1, 6):  # enough tenants that several shards hold some
         shutil.copytree(project / "tenants" / "example", project / "tenants" / f"example-{i}")
@@ -410,20 +465,26 @@ def test_the_init_workflow_builds_shards_side_by_side_and_merges_them_into_the_s
     whole = build(project, tmp_path / "whole", BuildOptions(today=dt.date.fromisoformat(today)))
     assert len(whole.tenants) == 6
     assert differences(tree(whole.out), tree(site)) == []
-    held = [json.loads((tmp_path / "ci" / "artifacts" / f"shard-{k}" / "manifest.json").read_bytes())["tenants"]
-            for k in matrix]
+    held = [
+        json.loads((tmp_path / "ci" / "artifacts" / f"shard-{k}" / "manifest.json").read_bytes())["tenants"]
+        for k in matrix
+    ]
     assert sum(1 for tenants in held if tenants) >= 2
 
 
-def test_a_manifest_claiming_a_billion_shards_is_refused_at_once(split: tuple[Path, list[Path]],
-                                                                tmp_path: Path) -> None:
+def test_a_manifest_claiming_a_billion_shards_is_refused_at_once(
+    split: tuple[Path, list[Path]], tmp_path: Path
+) -> None:
     project, folders = split
-    rewrite_manifest(folders[0], lambda data: data.update(files=[], tenants={},
-                                                          shard={**data["shard"], "count": 10**12}))
+    rewrite_manifest(
+        folders[0], lambda data: data.update(files=[], tenants={}, shard={**data["shard"], "count": 10**12})
+    )
     problems = refusal(project, folders[:1], tmp_path / "site")
-    assert problems[0] == ("error: shards 2/1000000000000, 3/1000000000000, 4/1000000000000, 5/1000000000000, "
-                           "6/1000000000000, 7/1000000000000, 8/1000000000000, 9/1000000000000, 10/1000000000000, "
-                           "11/1000000000000 and 999,999,999,989 more missing: a site needs all 1,000,000,000,000 "
-                           "shards\n    expected: the output folders of shards 1/1000000000000 to "
-                           "1000000000000/1000000000000\n    hint: give the folder `policygen build --shard "
-                           "2/1000000000000` wrote")
+    assert problems[0] == (
+        "error: shards 2/1000000000000, 3/1000000000000, 4/1000000000000, 5/1000000000000, "
+        "6/1000000000000, 7/1000000000000, 8/1000000000000, 9/1000000000000, 10/1000000000000, "
+        "11/1000000000000 and 999,999,999,989 more missing: a site needs all 1,000,000,000,000 "
+        "shards\n    expected: the output folders of shards 1/1000000000000 to "
+        "1000000000000/1000000000000\n    hint: give the folder `policygen build --shard "
+        "2/1000000000000` wrote"
+    )

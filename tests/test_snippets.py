@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import json
 import posixpath
 import re
@@ -47,8 +48,13 @@ def style(page: str) -> str:
 def test_every_app_gets_its_snippets_labels_and_manifest(example_site: BuildReport) -> None:
     out = files(example_site)
     for app in (*APPS, DEMO_APP):
-        for name in ("policy.html", "permissions.html", "manifest.json", "sections/data-we-collect.html",
-                     "sections/apps-permissions.html"):
+        for name in (
+            "policy.html",
+            "permissions.html",
+            "manifest.json",
+            "sections/data-we-collect.html",
+            "sections/apps-permissions.html",
+        ):
             assert f"{app}/{name}" in out, name
     for name in LABELS:  # store labels only where the app's platforms name a store
         assert f"{DEMO_APP}/{name}" in out and not any(f"{app}/{name}" in out for app in APPS), name
@@ -64,7 +70,9 @@ def test_every_app_gets_its_snippets_labels_and_manifest(example_site: BuildRepo
 def test_the_app_manifest_lists_every_snippet_with_its_hash(example_site: BuildReport) -> None:
     out = files(example_site)
     manifest = json.loads(out[f"{APPS[0]}/manifest.json"])
-    page = next(e for e in json.loads(out["manifest.json"])["files"] if e["path"] == "ims-pro/privacy-policy/index.html")
+    page = next(
+        e for e in json.loads(out["manifest.json"])["files"] if e["path"] == "ims-pro/privacy-policy/index.html"
+    )
     assert (manifest["effective"], manifest["version"]) == (page["effective"], page["version"])
     assert manifest["document"] == "privacy-policy"
     assert manifest["tenant"] == "ims-pro" and manifest["app"] == "customer-app"
@@ -101,7 +109,10 @@ def test_snippets_follow_text_size_colour_scheme_and_writing_direction(example_s
         assert "-apple-system-body" in css, path
         sizes = re.findall(r"font-size:\s*([^;}]+)", css)
         assert sizes and all(re.fullmatch(r"[\d.]+(r?em|%)", s.strip()) for s in sizes), sizes
-        physical = re.findall(r"(?<![-\w])(margin|padding|border)-(left|right|top|bottom)\b|\b(left|right):|text-align:\s*(left|right)", css)
+        physical = re.findall(
+            r"(?<![-\w])(margin|padding|border)-(left|right|top|bottom)\b|\b(left|right):|text-align:\s*(left|right)",
+            css,
+        )
         assert not physical, (path, physical)
         lang = "en-GB" if path.startswith("example-fitness/") else "en-IN"
         assert re.search(rf'<html lang="{lang}" dir="ltr">', page), path
@@ -144,7 +155,9 @@ def test_snippets_show_the_same_rendered_sections_as_the_page(example_site: Buil
     out = files(example_site)
     page = out["ims-pro/privacy-policy/index.html"].decode()
     policy = out[f"{APPS[0]}/policy.html"].decode()
-    bodies = re.findall(r'<section id="([^"]+)" aria-labelledby="[^"]+">\s*<h2[^>]*>.*?</h2>(.*?)</section>', page, re.S)
+    bodies = re.findall(
+        r'<section id="([^"]+)" aria-labelledby="[^"]+">\s*<h2[^>]*>.*?</h2>(.*?)</section>', page, re.S
+    )
     assert len(bodies) > 10
     for clause_id, body in bodies:
         assert body.strip() in policy, clause_id
@@ -154,27 +167,33 @@ def test_section_snippets_have_one_h1_and_no_skipped_heading_levels(example_site
     for path, page in snippets(example_site).items():
         levels = [int(n) for n in re.findall(r"<h([1-6])", page)]
         assert levels.count(1) == 1, path
-        assert all(b - a <= 1 for a, b in zip(levels, levels[1:])), (path, levels)
+        assert all(b - a <= 1 for a, b in itertools.pairwise(levels)), (path, levels)
 
 
 def test_the_permissions_snippet_lists_each_permission_with_its_reason(example_site: BuildReport) -> None:
     page = files(example_site)[f"{APPS[1]}/permissions.html"].decode()
     assert "What IMS Pro Field App asks permission for" in page
-    for name, reason in (("Camera", "To capture issue photos"), ("Storage / Files", "To upload attachments"),
-                         ("Notifications", "To provide instant updates")):
+    for name, reason in (
+        ("Camera", "To capture issue photos"),
+        ("Storage / Files", "To upload attachments"),
+        ("Notifications", "To provide instant updates"),
+    ):
         assert re.search(rf"<strong>{re.escape(name)}</strong> {reason}", page), name
 
 
 def test_facts_stay_text_in_snippets(project: Path) -> None:
     facts = project / "tenants/ims-pro/tenant.yaml"
     text = facts.read_text().replace(
-        "reason: To upload attachments and download documents",
-        "reason: \"<script>alert(1)</script> & <img src=x>\"", 1)
+        "reason: To upload attachments and download documents", 'reason: "<script>alert(1)</script> & <img src=x>"', 1
+    )
     facts.write_text(text)
     report = build(project, project / "out", BuildOptions(tenants=["ims-pro"]))
     for path, page in snippets(report).items():
         assert "<script>" not in page and "<img" not in page, path
-    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;img src=x&gt;" in files(report)[f"{APPS[0]}/permissions.html"].decode()
+    assert (
+        "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;img src=x&gt;"
+        in files(report)[f"{APPS[0]}/permissions.html"].decode()
+    )
 
 
 def test_accent_colours_are_adjusted_to_stay_readable() -> None:
@@ -195,13 +214,28 @@ def test_a_change_notice_becomes_the_apps_notice_snippet(tmp_path: Path) -> None
     project = copy_project(tmp_path / "project", releases=True)
     (project / "policygen.yaml").unlink(missing_ok=True)  # no base_url: the banner's links are relative
     facts = project / "tenants/example-fitness/tenant.yaml"
-    facts.write_text(facts.read_text().replace(
-        "purposes:\n",
-        "  - id: heart-rate\n    name: Heart Rate Data\n    items: [Heart rate during a workout]\n"
-        "    required: false\n    store_types: [health]\n    linked: true\n    tracking: false\n"
-        "    ephemeral: false\n    sold: false\n    shared: false\n\npurposes:\n", 1))
-    released = CliRunner().invoke(cli, ["--project", str(project), "release", "example-fitness",
-                                        "--effective", "2027-01-01", "--released", "2026-11-01"])
+    facts.write_text(
+        facts.read_text().replace(
+            "purposes:\n",
+            "  - id: heart-rate\n    name: Heart Rate Data\n    items: [Heart rate during a workout]\n"
+            "    required: false\n    store_types: [health]\n    linked: true\n    tracking: false\n"
+            "    ephemeral: false\n    sold: false\n    shared: false\n\npurposes:\n",
+            1,
+        )
+    )
+    released = CliRunner().invoke(
+        cli,
+        [
+            "--project",
+            str(project),
+            "release",
+            "example-fitness",
+            "--effective",
+            "2027-01-01",
+            "--released",
+            "2026-11-01",
+        ],
+    )
     assert released.exit_code == 0, released.output
     report = build(project, tmp_path / "out", BuildOptions(tenants=["example-fitness"], today=dt.date(2026, 11, 15)))
     out = files(report)
@@ -210,7 +244,8 @@ def test_a_change_notice_becomes_the_apps_notice_snippet(tmp_path: Path) -> None
     assert next(o for o in report.outputs if o.path == f"{DEMO_APP}/notice.html").kind == "snippet"
     manifest = json.loads(out[f"{DEMO_APP}/manifest.json"])
     assert {"kind": "notice", "path": "notice.html"}.items() <= next(
-        s for s in manifest["snippets"] if s["kind"] == "notice").items()
+        s for s in manifest["snippets"] if s["kind"] == "notice"
+    ).items()
     assert manifest["version"] == "2"  # the page still shows version 2; the notice announces version 3
     links = re.findall(r'href="([^"]+)"', banner)
     assert "../../privacy-policy/2027-01-01/index.html" in links
@@ -222,7 +257,9 @@ def test_links_in_snippets_lead_where_the_page_links_lead(project: Path) -> None
     own.mkdir(parents=True)
     (own / "extra.md").write_text(
         "---\nid: extra\ntitle: See also\norder: 175\n---\n"
-        "See [your rights](#rights), [this section](#extra) and [all policies](../../index.html).\n", encoding="utf-8")
+        "See [your rights](#rights), [this section](#extra) and [all policies](../../index.html).\n",
+        encoding="utf-8",
+    )
     report = build(project, project / "out", BuildOptions(tenants=["ims-pro"]))
     section = files(report)[f"{APPS[0]}/sections/extra.html"].decode()
     assert 'href="../policy.html#rights"' in section and 'href="#extra"' in section  # its own article
@@ -235,5 +272,7 @@ def test_links_in_snippets_lead_where_the_page_links_lead(project: Path) -> None
 def test_rebasing_keeps_absolute_links_and_fragments() -> None:
     page = '<a href="https://example.org/x">x</a> <a href="#top">t</a> <a href="mailto:a@b.c">m</a> <a href="../y.html">y</a>'
     moved = rebase_links(page, "t/doc/index.html", "t/apps/app/policy.html")
-    assert moved == ('<a href="https://example.org/x">x</a> <a href="#top">t</a> <a href="mailto:a@b.c">m</a> '
-                     '<a href="../../y.html">y</a>')
+    assert moved == (
+        '<a href="https://example.org/x">x</a> <a href="#top">t</a> <a href="mailto:a@b.c">m</a> '
+        '<a href="../../y.html">y</a>'
+    )

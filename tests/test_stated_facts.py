@@ -14,70 +14,151 @@ from typing import Any
 import pytest
 import yaml
 from bs4 import BeautifulSoup
-
 from conftest import build_one_tenant
-from policygen.site import BuildOptions, build
 from test_unknown_facts import HOLDERS, page_text, with_fact
 
+from policygen.site import BuildOptions, build
+
 TRACKERS = [
-    {"id": "sid", "name": "sid", "provider": "Plain Example", "party": "first", "purpose": "Keeps you signed in",
-     "category": "strictly_necessary", "duration": "session"},
-    {"id": "ga", "name": "_ga", "technology": "cookie", "provider": "Google Analytics", "party": "third",
-     "purpose": "Counts visits", "category": "analytics", "duration": "2 years", "consent": True},
+    {
+        "id": "sid",
+        "name": "sid",
+        "provider": "Plain Example",
+        "party": "first",
+        "purpose": "Keeps you signed in",
+        "category": "strictly_necessary",
+        "duration": "session",
+    },
+    {
+        "id": "ga",
+        "name": "_ga",
+        "technology": "cookie",
+        "provider": "Google Analytics",
+        "party": "third",
+        "purpose": "Counts visits",
+        "category": "analytics",
+        "duration": "2 years",
+        "consent": True,
+    },
 ]
 WITH_PRODUCT = {**HOLDERS, "products": [{"id": "vault", "name": "Plain Vault"}]}
 
 # (name, facts, a sentence only those facts print)
 CASES: list[tuple[str, dict[str, Any], str]] = [
-    ("permission asked on one platform", with_fact(HOLDERS, "apps[0].permissions[0].platforms", ["android"]),
-     "Asked on Android only."),
-    ("permission asked on first use", with_fact(HOLDERS, "apps[0].permissions[0].asked", "first_use"),
-     "Asked the first time you use the feature that needs it."),
-    ("data a recipient receives", with_fact(HOLDERS, "recipients[0].data", ["account"]),
-     "What they receive: Account data."),
-    ("published list of processors", with_fact(HOLDERS, "sharing.subprocessor_list", "https://example.org/processors"),
-     "We publish the full list of the processors that receive personal data at https://example.org/processors ."),
-    ("kept a time after the account closes",
-     with_fact(HOLDERS, "retention.periods", [{"id": "a", "data": "Profiles",
-                                               "kept": {"until": "account_closed", "then": "60 days"}}]),
-     "Profiles 60 days after your account is closed"),
-    ("kept while the account is open",
-     with_fact(HOLDERS, "retention.periods", [{"id": "a", "data": "Profiles", "kept": {"until": "account_closed"}}]),
-     "Profiles while your account is open"),
-    ("kept indefinitely",
-     with_fact(HOLDERS, "retention.periods", [{"id": "a", "data": "Invoices", "kept": {"until": "indefinitely"}}]),
-     "Invoices indefinitely"),
-    ("measure in one product",
-     with_fact(WITH_PRODUCT, "security", {"summary": "We protect data.", "scoped_measures": [
-         {"applies_to": ["vault", "app"], "measure": "We encrypt every field"}]}),
-     "In Plain Vault and Example App: We encrypt every field."),
-    ("regulator where you live",
-     with_fact(HOLDERS, "authorities_where_you_live", {"list_url": "https://edpb.europa.eu/about-edpb/members_en",
-                                                       "list_by": "the European Data Protection Board"}),
-     "You can complain to the data protection regulator where you live. The official list of regulators, published "
-     "by the European Data Protection Board, is at https://edpb.europa.eu/about-edpb/members_en ."),
-    ("changes on a blog", with_fact(HOLDERS, "changes.announced_on", [{"kind": "blog", "url": "https://example.org/blog"}]),
-     "We also write about changes on our blog at https://example.org/blog ."),
-    ("a public change log",
-     with_fact(HOLDERS, "changes.announced_on", [{"kind": "change_log", "url": "https://example.org/changes"}]),
-     "Every change is listed in our public change log at https://example.org/changes ."),
-    ("data not collected", with_fact(HOLDERS, "not_collected", ["biometric_data", "precise_location"]),
-     "We do not collect biometric data (such as fingerprints or face scans) or your precise location."),
-    ("law-enforcement requests", with_fact(HOLDERS, "law_enforcement", {"how": "We answer only a court order"}),
-     "Requests from the police and other authorities We answer only a court order."),
-    ("people told about requests",
-     with_fact(HOLDERS, "law_enforcement", {"how": "We answer only a court order", "notify": True}),
-     "We tell you when an authority asks for your data, unless the law forbids us to."),
-    ("trackers listed in the privacy policy", with_fact(HOLDERS, "trackers", TRACKERS),
-     "_ga (cookie) Google Analytics (Another company) Counts visits 2 years Yes"),
-    ("cookie choices", with_fact(HOLDERS, "cookie_choices", "Use the cookie settings link at the foot of every page."),
-     "Use the cookie settings link at the foot of every page."),
-    ("Do Not Track honoured", with_fact(HOLDERS, "signals.do_not_track", True),
-     "We honour the Do Not Track signal your browser can send."),
-    ("Do Not Track not honoured", with_fact(HOLDERS, "signals.do_not_track", False),
-     "We do not respond to the Do Not Track signal your browser can send."),
-    ("Global Privacy Control honoured", with_fact(HOLDERS, "signals.global_privacy_control", True),
-     "We honour the Global Privacy Control signal your browser can send."),
+    (
+        "permission asked on one platform",
+        with_fact(HOLDERS, "apps[0].permissions[0].platforms", ["android"]),
+        "Asked on Android only.",
+    ),
+    (
+        "permission asked on first use",
+        with_fact(HOLDERS, "apps[0].permissions[0].asked", "first_use"),
+        "Asked the first time you use the feature that needs it.",
+    ),
+    (
+        "data a recipient receives",
+        with_fact(HOLDERS, "recipients[0].data", ["account"]),
+        "What they receive: Account data.",
+    ),
+    (
+        "published list of processors",
+        with_fact(HOLDERS, "sharing.subprocessor_list", "https://example.org/processors"),
+        "We publish the full list of the processors that receive personal data at https://example.org/processors .",
+    ),
+    (
+        "kept a time after the account closes",
+        with_fact(
+            HOLDERS,
+            "retention.periods",
+            [{"id": "a", "data": "Profiles", "kept": {"until": "account_closed", "then": "60 days"}}],
+        ),
+        "Profiles 60 days after your account is closed",
+    ),
+    (
+        "kept while the account is open",
+        with_fact(HOLDERS, "retention.periods", [{"id": "a", "data": "Profiles", "kept": {"until": "account_closed"}}]),
+        "Profiles while your account is open",
+    ),
+    (
+        "kept indefinitely",
+        with_fact(HOLDERS, "retention.periods", [{"id": "a", "data": "Invoices", "kept": {"until": "indefinitely"}}]),
+        "Invoices indefinitely",
+    ),
+    (
+        "measure in one product",
+        with_fact(
+            WITH_PRODUCT,
+            "security",
+            {
+                "summary": "We protect data.",
+                "scoped_measures": [{"applies_to": ["vault", "app"], "measure": "We encrypt every field"}],
+            },
+        ),
+        "In Plain Vault and Example App: We encrypt every field.",
+    ),
+    (
+        "regulator where you live",
+        with_fact(
+            HOLDERS,
+            "authorities_where_you_live",
+            {
+                "list_url": "https://edpb.europa.eu/about-edpb/members_en",
+                "list_by": "the European Data Protection Board",
+            },
+        ),
+        "You can complain to the data protection regulator where you live. The official list of regulators, published "
+        "by the European Data Protection Board, is at https://edpb.europa.eu/about-edpb/members_en .",
+    ),
+    (
+        "changes on a blog",
+        with_fact(HOLDERS, "changes.announced_on", [{"kind": "blog", "url": "https://example.org/blog"}]),
+        "We also write about changes on our blog at https://example.org/blog .",
+    ),
+    (
+        "a public change log",
+        with_fact(HOLDERS, "changes.announced_on", [{"kind": "change_log", "url": "https://example.org/changes"}]),
+        "Every change is listed in our public change log at https://example.org/changes .",
+    ),
+    (
+        "data not collected",
+        with_fact(HOLDERS, "not_collected", ["biometric_data", "precise_location"]),
+        "We do not collect biometric data (such as fingerprints or face scans) or your precise location.",
+    ),
+    (
+        "law-enforcement requests",
+        with_fact(HOLDERS, "law_enforcement", {"how": "We answer only a court order"}),
+        "Requests from the police and other authorities We answer only a court order.",
+    ),
+    (
+        "people told about requests",
+        with_fact(HOLDERS, "law_enforcement", {"how": "We answer only a court order", "notify": True}),
+        "We tell you when an authority asks for your data, unless the law forbids us to.",
+    ),
+    (
+        "trackers listed in the privacy policy",
+        with_fact(HOLDERS, "trackers", TRACKERS),
+        "_ga (cookie) Google Analytics (Another company) Counts visits 2 years Yes",
+    ),
+    (
+        "cookie choices",
+        with_fact(HOLDERS, "cookie_choices", "Use the cookie settings link at the foot of every page."),
+        "Use the cookie settings link at the foot of every page.",
+    ),
+    (
+        "Do Not Track honoured",
+        with_fact(HOLDERS, "signals.do_not_track", True),
+        "We honour the Do Not Track signal your browser can send.",
+    ),
+    (
+        "Do Not Track not honoured",
+        with_fact(HOLDERS, "signals.do_not_track", False),
+        "We do not respond to the Do Not Track signal your browser can send.",
+    ),
+    (
+        "Global Privacy Control honoured",
+        with_fact(HOLDERS, "signals.global_privacy_control", True),
+        "We honour the Global Privacy Control signal your browser can send.",
+    ),
 ]
 
 
@@ -87,15 +168,25 @@ def holders_text(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.mark.parametrize(("name", "facts", "sentence"), CASES, ids=[c[0] for c in CASES])
-def test_each_new_fact_prints_its_sentence_only_when_set(tmp_path: Path, holders_text: str, name: str,
-                                                         facts: dict[str, Any], sentence: str) -> None:
+def test_each_new_fact_prints_its_sentence_only_when_set(
+    tmp_path: Path, holders_text: str, name: str, facts: dict[str, Any], sentence: str
+) -> None:
     assert sentence not in holders_text
     assert sentence in page_text(tmp_path, facts, "after")
 
 
 def test_unset_new_facts_add_no_section(holders_text: str) -> None:
-    for title in ("Requests from the police and other authorities", "Cookies", "Cookie Policy", "regulator where you live",
-                  "Do Not Track", "Global Privacy Control", "We do not collect", "What they receive", "Asked on"):
+    for title in (
+        "Requests from the police and other authorities",
+        "Cookies",
+        "Cookie Policy",
+        "regulator where you live",
+        "Do Not Track",
+        "Global Privacy Control",
+        "We do not collect",
+        "What they receive",
+        "Asked on",
+    ):
         assert title not in holders_text
 
 
@@ -115,10 +206,14 @@ def with_cookie_policy(facts: dict[str, Any]) -> dict[str, Any]:
 def test_the_cookie_policy_lists_each_tracker_by_category_with_its_facts(tmp_path: Path) -> None:
     facts = with_cookie_policy(with_fact(HOLDERS, "trackers", TRACKERS))
     text = document_text(tmp_path, facts, "cookie-policy")
-    assert "Strictly necessary Name Set by What it is for How long it stays sid Plain Example (Us) Keeps you signed in " \
-           "Until you close the browser" in text
-    assert "Analytics Name Set by What it is for How long it stays Asked first _ga (cookie) Google Analytics " \
-           "(Another company) Counts visits 2 years Yes" in text
+    assert (
+        "Strictly necessary Name Set by What it is for How long it stays sid Plain Example (Us) Keeps you signed in "
+        "Until you close the browser" in text
+    )
+    assert (
+        "Analytics Name Set by What it is for How long it stays Asked first _ga (cookie) Google Analytics "
+        "(Another company) Counts visits 2 years Yes" in text
+    )
     assert "Preferences" not in text and "Advertising" not in text  # no heading for a category without trackers
     assert 'We set a cookie whose "Asked first" column says Yes only after you agree to it.' in text
 
@@ -149,8 +244,14 @@ def test_the_json_schema_describes_the_new_facts() -> None:
 
     schema = json_schema()
     top = schema["properties"]
-    for name in ("trackers", "cookie_choices", "signals", "not_collected", "law_enforcement",
-                 "authorities_where_you_live"):
+    for name in (
+        "trackers",
+        "cookie_choices",
+        "signals",
+        "not_collected",
+        "law_enforcement",
+        "authorities_where_you_live",
+    ):
         assert name in top, name
     defs = schema["$defs"]
     assert set(defs["Tracker"]["required"]) == {"id", "name", "provider", "party", "purpose", "category", "duration"}
@@ -164,24 +265,51 @@ def test_the_json_schema_describes_the_new_facts() -> None:
 # Every new fact set at once, as a tenant a writer could publish: its pages must lint clean and be explained.
 EVERY_NEW_FACT: dict[str, Any] = {
     **WITH_PRODUCT,
-    "organisation": {"legal_name": "Plain Example Ltd", "display_name": "Plain Example", "email": "privacy@example.org"},
-    "apps": [{"id": "app", "name": "Example App", "audience": "members",
-              "permissions": [{"id": "camera", "reason": "To scan receipts", "platforms": ["android"],
-                               "asked": "first_use"}]}],
+    "organisation": {
+        "legal_name": "Plain Example Ltd",
+        "display_name": "Plain Example",
+        "email": "privacy@example.org",
+    },
+    "apps": [
+        {
+            "id": "app",
+            "name": "Example App",
+            "audience": "members",
+            "permissions": [
+                {"id": "camera", "reason": "To scan receipts", "platforms": ["android"], "asked": "first_use"}
+            ],
+        }
+    ],
     "recipients": [{"id": "hosting", "category": "Hosting providers", "data": ["account"]}],
     "sharing": {"subprocessor_list": "https://example.org/processors"},
-    "retention": {"summary": "We keep data only as long as we need it.", "periods": [
-        {"id": "profile", "data": "Profiles", "kept": {"until": "account_closed", "then": "60 days"}},
-        {"id": "invoices", "data": "Invoices", "kept": {"until": "indefinitely"}}]},
-    "security": {"summary": "We protect data.", "scoped_measures": [{"applies_to": ["vault"],
-                                                                      "measure": "We encrypt every field"}]},
+    "retention": {
+        "summary": "We keep data only as long as we need it.",
+        "periods": [
+            {"id": "profile", "data": "Profiles", "kept": {"until": "account_closed", "then": "60 days"}},
+            {"id": "invoices", "data": "Invoices", "kept": {"until": "indefinitely"}},
+        ],
+    },
+    "security": {
+        "summary": "We protect data.",
+        "scoped_measures": [{"applies_to": ["vault"], "measure": "We encrypt every field"}],
+    },
     "not_collected": ["biometric_data", "precise_location"],
-    "law_enforcement": {"how": "We answer a request only when it comes with a court order", "notify": True,
-                        "report_url": "https://example.org/transparency"},
-    "authorities_where_you_live": {"list_url": "https://edpb.europa.eu/about-edpb/members_en",
-                                   "list_by": "the European Data Protection Board"},
-    "changes": {"how_notified": ["page"], "announced_on": [{"kind": "blog", "url": "https://example.org/blog"},
-                                                           {"kind": "change_log", "url": "https://example.org/changes"}]},
+    "law_enforcement": {
+        "how": "We answer a request only when it comes with a court order",
+        "notify": True,
+        "report_url": "https://example.org/transparency",
+    },
+    "authorities_where_you_live": {
+        "list_url": "https://edpb.europa.eu/about-edpb/members_en",
+        "list_by": "the European Data Protection Board",
+    },
+    "changes": {
+        "how_notified": ["page"],
+        "announced_on": [
+            {"kind": "blog", "url": "https://example.org/blog"},
+            {"kind": "change_log", "url": "https://example.org/changes"},
+        ],
+    },
     "trackers": TRACKERS,
     "cookie_choices": "You can change your choices at any time with the cookie settings link.",
     "signals": {"do_not_track": False, "global_privacy_control": True},
@@ -195,8 +323,9 @@ def every_fact_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     root = copy_project(tmp_path_factory.mktemp("every") / "project", releases=False)
     (root / "tenants" / "every-fact").mkdir()
-    (root / "tenants" / "every-fact" / "tenant.yaml").write_text(yaml.safe_dump(EVERY_NEW_FACT, sort_keys=False),
-                                                                 encoding="utf-8")
+    (root / "tenants" / "every-fact" / "tenant.yaml").write_text(
+        yaml.safe_dump(EVERY_NEW_FACT, sort_keys=False), encoding="utf-8"
+    )
     build(root, root / "build", BuildOptions())
     return root
 
@@ -208,9 +337,10 @@ def test_the_new_sentences_pass_the_prose_lint(every_fact_project: Path) -> None
 
 
 def test_explain_attributes_every_block_of_the_new_sentences(every_fact_project: Path) -> None:
+    from test_explain import _page_parts
+
     from policygen.explain import explain
     from policygen.htmltext import blocks
-    from test_explain import _page_parts
 
     explained = explain(every_fact_project, "every-fact")
     assert {e.document for e in explained} == {"privacy-policy", "cookie-policy"}
@@ -224,19 +354,35 @@ def test_explain_attributes_every_block_of_the_new_sentences(every_fact_project:
 # (what changes in the demo tenant, finding path, change, tier, rule): through `policygen diff`, as people run it.
 DIFFED = [
     (lambda d: d.update(trackers=[TRACKERS[1]]), "trackers[ga]", "added", "material", "tracker"),
-    (lambda d: d.update(signals={"global_privacy_control": False}), "signals.global_privacy_control", "disabled",
-     "material", "browser-signals"),
+    (
+        lambda d: d.update(signals={"global_privacy_control": False}),
+        "signals.global_privacy_control",
+        "disabled",
+        "material",
+        "browser-signals",
+    ),
     (lambda d: d.update(not_collected=["biometric_data"]), "not_collected", "added", "minor", "not-collected"),
-    (lambda d: d.update(law_enforcement={"how": "We answer only court orders."}), "law_enforcement", "added", "minor",
-     "law-enforcement"),
-    (lambda d: d["changes"].update(announced_on=[{"kind": "change_log", "url": "https://example.org/changes"}]),
-     "changes.announced_on[change_log]", "added", "minor", "change-announcement"),
+    (
+        lambda d: d.update(law_enforcement={"how": "We answer only court orders."}),
+        "law_enforcement",
+        "added",
+        "minor",
+        "law-enforcement",
+    ),
+    (
+        lambda d: d["changes"].update(announced_on=[{"kind": "change_log", "url": "https://example.org/changes"}]),
+        "changes.announced_on[change_log]",
+        "added",
+        "minor",
+        "change-announcement",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("edit", "path", "change", "tier", "rule"), DIFFED, ids=[d[1] for d in DIFFED])
-def test_policygen_diff_reports_a_new_fact_with_its_rule_and_tier(project: Path, edit: Any, path: str, change: str,
-                                                                  tier: str, rule: str) -> None:
+def test_policygen_diff_reports_a_new_fact_with_its_rule_and_tier(
+    project: Path, edit: Any, path: str, change: str, tier: str, rule: str
+) -> None:
     from test_diff import DEMO, diff_json, edit_facts
 
     edit_facts(project, DEMO, edit)

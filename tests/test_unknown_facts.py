@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 from bs4 import BeautifulSoup
-
 from conftest import build_one_tenant
 
 REQUIRED: dict[str, Any] = {
@@ -29,8 +28,14 @@ REQUIRED: dict[str, Any] = {
 # a practice.
 HOLDERS: dict[str, Any] = {
     **REQUIRED,
-    "apps": [{"id": "app", "name": "Example App", "audience": "members",
-              "permissions": [{"id": "camera", "reason": "To scan receipts"}]}],
+    "apps": [
+        {
+            "id": "app",
+            "name": "Example App",
+            "audience": "members",
+            "permissions": [{"id": "camera", "reason": "To scan receipts"}],
+        }
+    ],
     "retention": {"summary": "We keep account data while the account is open.", "backups": {"period": "30 days"}},
     "requests": {"channels": [{"kind": "email", "value": "privacy@example.org"}]},
     "children": {"min_age": 16, "statement": "Schools decide which pupils use the service."},
@@ -41,8 +46,9 @@ HOLDERS: dict[str, Any] = {
 def page_text(tmp: Path, facts: dict[str, Any], name: str) -> str:
     """The built privacy policy's main text, one space between words."""
     out = build_one_tenant(tmp / name, facts)
-    main = BeautifulSoup((out / "t" / "privacy-policy" / "index.html").read_text(encoding="utf-8"),
-                         "html.parser").find("main")
+    main = BeautifulSoup((out / "t" / "privacy-policy" / "index.html").read_text(encoding="utf-8"), "html.parser").find(
+        "main"
+    )
     assert main is not None
     return " ".join(main.get_text(" ").split())
 
@@ -59,11 +65,25 @@ def with_fact(base: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
 
 
 PROMISES = [
-    "sell", "rent", "advertising", "encrypted", "optional", "(optional)", "Required for the app",
-    "before it takes effect", "earlier version", "version history", "data controller", "data processor",
-    "We answer within", "If you do not give us data", "only when you use a feature",
-    "such as by email, phone, post or in person", "We do not share personal data with anyone else",
-    "appreciate the chance", "for good",
+    "sell",
+    "rent",
+    "advertising",
+    "encrypted",
+    "optional",
+    "(optional)",
+    "Required for the app",
+    "before it takes effect",
+    "earlier version",
+    "version history",
+    "data controller",
+    "data processor",
+    "We answer within",
+    "If you do not give us data",
+    "only when you use a feature",
+    "such as by email, phone, post or in person",
+    "We do not share personal data with anyone else",
+    "appreciate the chance",
+    "for good",
 ]
 
 
@@ -92,22 +112,32 @@ ONE_FACT = [
     ("changes.notice_before", True, "If a change affects how we use your data, we tell you before it takes effect."),
     ("changes.public_history", True, "Every earlier version stays available in this policy's version history."),
     ("changes.how_notified", ["email"], "We tell you about a change by email."),
-    ("changes.how_notified", ["page"], "When we change this policy, we publish the new version on this page with "
-                                       "its effective date."),
+    (
+        "changes.how_notified",
+        ["page"],
+        "When we change this policy, we publish the new version on this page with its effective date.",
+    ),
     ("data_categories[0].required", True, "Giving us this data is required."),
     ("data_categories[0].required", False, "Giving us this data is optional."),
     ("requests.response_time", "one month", "We answer within one month."),
-    ("purposes[0].provision", "contractual", "Providing the service. Whether you must give us the data: a contract "
-                                             "requires the data for this purpose."),
+    (
+        "purposes[0].provision",
+        "contractual",
+        "Providing the service. Whether you must give us the data: a contract requires the data for this purpose.",
+    ),
     ("data_categories[0].ccpa_category", "Identifiers", "California category: Identifiers."),
-    ("children.sells_or_shares_under_16", False, "We do not knowingly sell or share the personal data of people "
-                                                 "under 16."),
+    (
+        "children.sells_or_shares_under_16",
+        False,
+        "We do not knowingly sell or share the personal data of people under 16.",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("path", "value", "sentence"), ONE_FACT, ids=[f"{p}={v}" for p, v, _ in ONE_FACT])
-def test_setting_one_practice_fact_adds_exactly_its_sentence(tmp_path: Path, path: str, value: Any,
-                                                            sentence: str) -> None:
+def test_setting_one_practice_fact_adds_exactly_its_sentence(
+    tmp_path: Path, path: str, value: Any, sentence: str
+) -> None:
     before = page_text(tmp_path, HOLDERS, "before")
     after = page_text(tmp_path, with_fact(HOLDERS, path, value), "after")
     assert sentence in after and sentence not in before
@@ -129,10 +159,13 @@ def test_encrypted_backups_say_encrypted_only_when_the_fact_says_so(tmp_path: Pa
     assert after.replace("encrypted backups", "backups", 1) == before
 
 
-@pytest.mark.parametrize(("role", "sentence"), [
-    ("controller", "Plain Example Ltd is the data controller"),
-    ("processor", "Plain Example Ltd is a data processor"),
-])
+@pytest.mark.parametrize(
+    ("role", "sentence"),
+    [
+        ("controller", "Plain Example Ltd is the data controller"),
+        ("processor", "Plain Example Ltd is a data processor"),
+    ],
+)
 def test_the_role_is_stated_only_when_the_organisation_states_it(tmp_path: Path, role: str, sentence: str) -> None:
     before = page_text(tmp_path, REQUIRED, "before")
     after = page_text(tmp_path, with_fact(REQUIRED, "organisation.role", role), "after")
@@ -146,8 +179,12 @@ def test_a_declared_law_gives_its_rights_and_regulator_without_any_fact(tmp_path
     assert "Access your data." in text and "Take your data with you." in text
     assert "Information Commissioner's Office (ICO)" in text
     # Rights the tenant lists replace the law's list; the regulator it names replaces the law's.
-    own = {**REQUIRED, "jurisdictions": ["uk_gdpr"], "rights": [{"id": "access"}],
-           "supervisory_authority": {"name": "The Regulator", "country": "United Kingdom"}}
+    own = {
+        **REQUIRED,
+        "jurisdictions": ["uk_gdpr"],
+        "rights": [{"id": "access"}],
+        "supervisory_authority": {"name": "The Regulator", "country": "United Kingdom"},
+    }
     text = page_text(tmp_path, own, "own")
     assert "you have the right to:" not in text and "Information Commissioner" not in text
     assert "the data protection regulator in the United Kingdom: The Regulator." in text

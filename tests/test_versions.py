@@ -10,14 +10,22 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 from click.testing import CliRunner
-
 from conftest import REPO, copy_project
+
 from policygen.cli import cli
 from policygen.errors import InputError, UsageError
 from policygen.facts import Tenant
 from policygen.site import BuildOptions, BuildReport, build
-from policygen.versions import (Snapshot, canonical, content_hash, in_force, load_releases, release, release_folder,
-                                upcoming)
+from policygen.versions import (
+    Snapshot,
+    canonical,
+    content_hash,
+    in_force,
+    load_releases,
+    release,
+    release_folder,
+    upcoming,
+)
 
 TODAY = dt.date(2026, 11, 22)
 SLUG, DOC = "example-fitness", "privacy-policy"  # the invented demo tenant: two releases
@@ -60,8 +68,10 @@ def cli_run(project: Path, *args: str) -> tuple[int, str]:
 
 def add_fact(project: Path, text: str = "We now keep a public log of every version of this policy.") -> str:
     file = tenant_yaml(project)
-    file.write_text(file.read_text(encoding="utf-8")
-                    + f"\nnotes:\n  - id: version-log\n    clause: changes\n    text: {text}\n", encoding="utf-8")
+    file.write_text(
+        file.read_text(encoding="utf-8") + f"\nnotes:\n  - id: version-log\n    clause: changes\n    text: {text}\n",
+        encoding="utf-8",
+    )
     return text
 
 
@@ -149,10 +159,16 @@ def test_a_badly_written_date_is_a_usage_error(project: Path) -> None:
 def test_without_document_only_the_changed_documents_are_released(project: Path) -> None:
     first = release(project, "ihm-connect", dt.date(2025, 6, 1), released=dt.date(2025, 6, 1))
     assert [s.document for s in first] == ["privacy-policy", "data-usage-policy", "data-deletion-policy"]
-    edit(tenant_yaml(project, "ihm-connect"), "  - id: termination-deletion\n",
-         "  - id: termination-deletion\n    # edited\n")  # a comment: no change
-    edit(tenant_yaml(project, "ihm-connect"), "a confirmation email will be sent.",
-         "a confirmation email will be sent to the address on the account.")
+    edit(
+        tenant_yaml(project, "ihm-connect"),
+        "  - id: termination-deletion\n",
+        "  - id: termination-deletion\n    # edited\n",
+    )  # a comment: no change
+    edit(
+        tenant_yaml(project, "ihm-connect"),
+        "a confirmation email will be sent.",
+        "a confirmation email will be sent to the address on the account.",
+    )
     released = release(project, "ihm-connect", dt.date(2027, 2, 1), released=dt.date(2026, 12, 1))
     assert [s.document for s in released] == ["data-deletion-policy"]
     assert len(releases_of(project, "ihm-connect", "data-deletion-policy")) == 2
@@ -181,6 +197,7 @@ def test_a_summariser_can_refuse_a_release(project: Path) -> None:
 
     def refuse(previous: Snapshot | None, candidate: Snapshot) -> None:
         from policygen.errors import Problem
+
         raise InputError([Problem("material change needs 30 days' notice")])
 
     with pytest.raises(InputError, match="30 days"):
@@ -219,15 +236,21 @@ def test_a_released_version_stays_fixed_when_the_library_and_facts_change(projec
     before = site(project, out="before")
     pages = [f"{SLUG}/{DOC}/index.html", f"{SLUG}/{DOC}/2026-01-01/index.html", f"{SLUG}/{DOC}/2026-03-01/index.html"]
     old = {p: text(before.out / p) for p in pages}
-    edit(project / "content" / "privacy-policy" / "170-changes.md", "When we change this policy",
-         "Whenever we revise this policy")
+    edit(
+        project / "content" / "privacy-policy" / "170-changes.md",
+        "When we change this policy",
+        "Whenever we revise this policy",
+    )
     edit(tenant_yaml(project), "privacy@example.org", "jane.doe@example.org")
     after = site(project, out="after")
     for p in pages:
         assert text(after.out / p) == old[p], p
         assert "jane.doe@example.org" not in old[p] and "Whenever we revise" not in old[p]
     snapshot_texts = [s.texts() for s in releases_of(project)]
-    assert "privacy@example.org" in snapshot_texts[0]["controller"] and "privacy@example.org" in snapshot_texts[1]["controller"]
+    assert (
+        "privacy@example.org" in snapshot_texts[0]["controller"]
+        and "privacy@example.org" in snapshot_texts[1]["controller"]
+    )
     drafts = site(project, drafts=True, out="drafts")
     draft = text(drafts.out / SLUG / DOC / "draft" / "index.html")
     assert "jane.doe@example.org" in draft and "Whenever we revise this policy" in draft
@@ -260,10 +283,13 @@ def test_a_snapshot_rewritten_with_a_fresh_hash_breaks_the_chain(project: Path) 
     assert "history was rewritten" in caught.value.problems[0].message
 
 
-@pytest.mark.parametrize(("damage", "expected"), [
-    (lambda raw: raw.update(version=5), "does not match its content"),
-    (lambda raw: raw.pop("facts"), "Field required"),
-])
+@pytest.mark.parametrize(
+    ("damage", "expected"),
+    [
+        (lambda raw: raw.update(version=5), "does not match its content"),
+        (lambda raw: raw.pop("facts"), "Field required"),
+    ],
+)
 def test_a_malformed_snapshot_is_reported_with_its_file(project: Path, damage: object, expected: str) -> None:
     file = releases_of(project)[1].path
     assert file is not None
@@ -329,8 +355,10 @@ def test_every_version_has_a_dated_page_and_the_history_lists_them(project: Path
     assert len(rows) == 2
     assert rows[0].startswith("Version 2 1 March 2026 15 January 2026 in force")
     assert rows[1].startswith("Version 1 1 January 2026 1 December 2025 superseded First published version")
-    assert [a["href"] for a in history.select("tbody td:first-child a")] == ["../2026-03-01/index.html",
-                                                                            "../2026-01-01/index.html"]
+    assert [a["href"] for a in history.select("tbody td:first-child a")] == [
+        "../2026-03-01/index.html",
+        "../2026-01-01/index.html",
+    ]
     kinds = {f.path: (f.kind, f.version) for f in report.outputs if f.tenant == SLUG}
     assert kinds[f"{SLUG}/{DOC}/2026-01-01/index.html"] == ("archive", "1")
     assert kinds[f"{SLUG}/{DOC}/history/index.html"] == ("history", None)
@@ -415,6 +443,7 @@ def test_a_released_document_dropped_from_the_tenant_is_reported_not_silently_un
 def test_facts_that_no_longer_fit_the_model_are_reported_with_their_snapshot() -> None:
     snap = releases_of(REPO)[0]
     from dataclasses import replace
+
     old = replace(snap, facts_data={**snap.facts_data, "retired_key": True})
     with pytest.raises(InputError) as caught:
         old.facts  # noqa: B018

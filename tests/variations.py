@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import random
 import typing
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -99,5 +100,3 @@ def _copy(value: Any) -> Any:
     if isinstance(value, list):
         return [_copy(v) for v in value]
     return value
-
-

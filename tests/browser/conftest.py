@@ -13,12 +13,12 @@ import http.server
 import json
 import os
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
-
 from click.testing import CliRunner
 from conftest import copy_project
 
@@ -27,8 +27,15 @@ from policygen.site import BuildOptions, BuildReport, build
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("POLICYGEN_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 AXE_PLACES = (REPO / ".cache/npm/node_modules/axe-core/axe.min.js", REPO / "node_modules/axe-core/axe.min.js")
 TODAY = dt.date(2026, 11, 15)  # version 2 in force, version 3 announced
 HTML_KINDS = ("page", "index", "archive", "history", "redline", "notice", "snippet")
@@ -43,7 +50,9 @@ class Site:
     files: list[dict[str, Any]]  # manifest entries
 
     def html(self, *kinds: str) -> list[str]:
-        return sorted(f["path"] for f in self.files if f["path"].endswith(".html") and f["kind"] in (kinds or HTML_KINDS))
+        return sorted(
+            f["path"] for f in self.files if f["path"].endswith(".html") and f["kind"] in (kinds or HTML_KINDS)
+        )
 
     def kind(self, path: str) -> str:
         return str(next(f["kind"] for f in self.files if f["path"] == path))
@@ -59,7 +68,7 @@ class Site:
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
@@ -69,13 +78,29 @@ def example_with_a_change(root: Path) -> Path:
     the apps)."""
     project = copy_project(root / "project", releases=True)
     facts = project / "tenants/example-fitness/tenant.yaml"
-    facts.write_text(facts.read_text(encoding="utf-8").replace(
-        "purposes:\n",
-        "  - id: heart-rate\n    name: Heart Rate Data\n    items: [Heart rate during a workout]\n"
-        "    required: false\n    store_types: [health]\n    linked: true\n    tracking: false\n"
-        "    ephemeral: false\n    sold: false\n    shared: false\n\npurposes:\n", 1), encoding="utf-8")
-    result = CliRunner().invoke(cli, ["--project", str(project), "release", "example-fitness",
-                                      "--effective", "2027-01-01", "--released", "2026-11-01"])
+    facts.write_text(
+        facts.read_text(encoding="utf-8").replace(
+            "purposes:\n",
+            "  - id: heart-rate\n    name: Heart Rate Data\n    items: [Heart rate during a workout]\n"
+            "    required: false\n    store_types: [health]\n    linked: true\n    tracking: false\n"
+            "    ephemeral: false\n    sold: false\n    shared: false\n\npurposes:\n",
+            1,
+        ),
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(
+        cli,
+        [
+            "--project",
+            str(project),
+            "release",
+            "example-fitness",
+            "--effective",
+            "2027-01-01",
+            "--released",
+            "2026-11-01",
+        ],
+    )
     assert result.exit_code == 0, result.output
     return project
 
@@ -128,7 +153,10 @@ def axe_source() -> str:
 @pytest.fixture(scope="session")
 def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Where screenshots go: $POLICYGEN_SCREENSHOTS if set, else a pytest temp folder."""
-    folder = Path(os.environ["POLICYGEN_SCREENSHOTS"]) if os.environ.get("POLICYGEN_SCREENSHOTS") \
+    folder = (
+        Path(os.environ["POLICYGEN_SCREENSHOTS"])
+        if os.environ.get("POLICYGEN_SCREENSHOTS")
         else tmp_path_factory.mktemp("screenshots")
+    )
     folder.mkdir(parents=True, exist_ok=True)
     return folder

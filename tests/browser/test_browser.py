@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -43,7 +44,9 @@ def test_the_site_has_pages_of_every_kind_and_snippets(site: Site) -> None:
     assert {"page", "index", "archive", "history", "redline", "notice"} <= set(site.one_per_kind())
     assert len(app_snippets(site)) > 10
     assert "example-fitness/apps/tracker/notice.html" in app_snippets(site)
-    assert "example-fitness/apps/tracker/at-a-glance.html" in app_snippets(site)  # the first layer, checked like the rest
+    assert "example-fitness/apps/tracker/at-a-glance.html" in app_snippets(
+        site
+    )  # the first layer, checked like the rest
 
 
 def test_no_page_or_snippet_scrolls_sideways_on_a_phone(context: Any, site: Site) -> None:
@@ -103,8 +106,11 @@ def test_full_pages_print_without_cut_off_tables(context: Any, site: Site, scree
         assert not cut, (path, cut)
     assert tables > 0  # the check ran on real tables
     page.goto(site.url + "ims-global/privacy-policy/index.html")
-    page.pdf(path=str(screenshots / "print-ims-global-privacy-policy.pdf"), format="A4",
-             margin={"top": "10mm", "bottom": "10mm", "left": "10mm", "right": "10mm"})
+    page.pdf(
+        path=str(screenshots / "print-ims-global-privacy-policy.pdf"),
+        format="A4",
+        margin={"top": "10mm", "bottom": "10mm", "left": "10mm", "right": "10mm"},
+    )
 
 
 def _axe(page: Any, axe_source: str) -> list[dict[str, Any]]:

@@ -13,7 +13,8 @@ from __future__ import annotations
 import functools
 import http.server
 import threading
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from test_hostile_facts import EVIL_HOST, MARK, base_facts, hostile_facts, two_versions
@@ -50,17 +51,21 @@ def hostile_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
     pages = sorted(p.relative_to(out).as_posix() for p in out.glob("*/hostile/**/*.html"))
     control = root / "control"
     control.mkdir()
-    (control / "index.html").write_text(f'<!doctype html><p>control</p><script>alert("{MARK}0")</script>'
-                                        f'<img src="https://{EVIL_HOST}/x.png"><a href="javascript:void 0">x</a>',
-                                        encoding="utf-8")
+    (control / "index.html").write_text(
+        f'<!doctype html><p>control</p><script>alert("{MARK}0")</script>'
+        f'<img src="https://{EVIL_HOST}/x.png"><a href="javascript:void 0">x</a>',
+        encoding="utf-8",
+    )
     servers = []
     for folder in (out, control):
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(folder)))
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
     try:
-        yield f"http://127.0.0.1:{servers[0].server_address[1]}/", pages + [
-            f"http://127.0.0.1:{servers[1].server_address[1]}/index.html"]
+        yield (
+            f"http://127.0.0.1:{servers[0].server_address[1]}/",
+            [*pages, f"http://127.0.0.1:{servers[1].server_address[1]}/index.html"],
+        )
     finally:
         for server in servers:
             server.shutdown()
@@ -74,7 +79,9 @@ class Visitor:
         self.context = browser.new_context(bypass_csp=bypass_csp, java_script_enabled=True)
         self.context.add_init_script(WATCH)
         self.requests: list[str] = []
-        self.context.route(f"**://{EVIL_HOST}/**", lambda route: (self.requests.append(route.request.url), route.abort()))
+        self.context.route(
+            f"**://{EVIL_HOST}/**", lambda route: (self.requests.append(route.request.url), route.abort())
+        )
 
     def visit(self, url: str) -> tuple[list[str], list[str]]:
         self.requests = []

@@ -1,6 +1,6 @@
-"""The tenant.yaml reference in README.md, generated from the facts model so it cannot drift.
+"""The tenant.yaml reference page of the documentation, generated from the facts model so it cannot drift.
 
-python -m policygen.reference README.md     rewrite the section between the markers
+python -m policygen.reference     rewrite the section between the markers in docs/tenant-reference.md
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from .durations import Duration
 from .facts import Tenant
 
 START, END = "<!-- facts-reference -->", "<!-- /facts-reference -->"
+# The page that holds the reference, from the repository root; tests/test_cli.py keeps it current.
+PAGE = Path("docs") / "tenant-reference.md"
 
 
 def _type(annotation: Any) -> str:
@@ -85,7 +87,7 @@ def markdown() -> str:
     lines = [START, ""]
     for name, model in models.items():
         doc = (model.__doc__ or "").strip().splitlines()[0] if model.__doc__ else ""
-        lines += [f"#### {name}", ""]
+        lines += [f"## {name}", ""]
         if doc and not doc.startswith("!!!"):
             lines += [doc, ""]
         lines += ["| key | type | default | meaning |", "|---|---|---|---|"]
@@ -97,17 +99,17 @@ def markdown() -> str:
     return "\n".join(lines)
 
 
-def rewrite(readme: Path) -> bool:
+def rewrite(page: Path) -> bool:
     """Put the generated reference between the markers; True if the file changed."""
-    text = readme.read_text(encoding="utf-8")
+    text = page.read_text(encoding="utf-8")
     start = text.index(START)
     end = text.index(END) + len(END) if END in text else start + len(START)
     new = text[:start] + markdown() + text[end:]
     if new != text:
-        readme.write_text(new, encoding="utf-8")
+        page.write_text(new, encoding="utf-8")
     return new != text
 
 
 if __name__ == "__main__":
-    changed = rewrite(Path(sys.argv[1] if len(sys.argv) > 1 else "README.md"))
-    print("README.md updated" if changed else "README.md already up to date")
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else PAGE
+    print(f"{target} updated" if rewrite(target) else f"{target} already up to date")

@@ -1,4 +1,4 @@
-"""The command line: entry points, exit codes, and the README kept true to the code."""
+"""The command line: entry points, exit codes, and the documentation kept true to the code."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from conftest import REPO
 
 from policygen.cli import cli
+from policygen.reference import PAGE as REFERENCE_PAGE
 from policygen.reference import markdown as facts_reference
 
 
@@ -51,6 +52,6 @@ def test_bad_usage_exits_2(project: Path) -> None:
     assert CliRunner().invoke(cli, ["-C", str(project), "build", "--no-such-option"]).exit_code == 2
 
 
-def test_readme_facts_reference_matches_the_model() -> None:
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    assert facts_reference() in readme, "run: python -m policygen.reference README.md"
+def test_docs_facts_reference_matches_the_model() -> None:
+    page = (REPO / REFERENCE_PAGE).read_text(encoding="utf-8")
+    assert facts_reference() in page, "run: python -m policygen.reference"

@@ -71,3 +71,6 @@ def test_the_documentation_site_builds_with_no_warning(tmp_path: Path) -> None:
     assert "WARNING" not in output, output
     assert (tmp_path / "site" / "tenant-reference" / "index.html").is_file()
     assert (tmp_path / "site" / "errors-and-safety" / "index.html").is_file()
+    # Readable offline: no page loads a script, style sheet or image from elsewhere (links are fine).
+    external = re.compile(r"<(?:script|img)[^>]*\ssrc=\"(?:https?:)?//|<link[^>]*\shref=\"(?:https?:)?//")
+    assert [p.name for p in (tmp_path / "site").rglob("*.html") if external.search(p.read_text(encoding="utf-8"))] == []

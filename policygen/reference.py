@@ -112,4 +112,6 @@ def rewrite(page: Path) -> bool:
 
 if __name__ == "__main__":
     target = Path(sys.argv[1]) if len(sys.argv) > 1 else PAGE
+    if START not in target.read_text(encoding="utf-8"):  # e.g. README.md, which held the reference until it moved
+        sys.exit(f"error: {target} has no {START} marker; the reference lives in {PAGE}")
     print(f"{target} updated" if rewrite(target) else f"{target} already up to date")

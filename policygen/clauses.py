@@ -27,12 +27,11 @@ from .errors import Collector, InputError, Problem, did_you_mean
 from .facts import Id, Text, Whole, problems_from_validation
 from .inputs import read_bytes, read_text
 from .packaged import library_folders
+from .paths import RESERVED_DOCUMENT_IDS
 from .yamlfile import Located, load
 
 FRONT = re.compile(r"\A---[ \t]*\n(.*?\n)?---[ \t]*(?:\n|\Z)", re.S)
 PARTIALS = "_partials"
-# Folder names the build uses inside a tenant's folder, so no document may have them as its id.
-RESERVED_DOCUMENT_IDS = {"apps": "in-app snippets and store labels", "assets": "logo"}
 
 
 class ClauseMeta(BaseModel):

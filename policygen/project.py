@@ -21,6 +21,7 @@ from .facts import SLUG, Flag, Tenant, Text, Url, problems_from_validation, read
 from .inputs import hashed_content
 from .logos import LOGO_EXPECTED, check_logo
 from .packaged import known_themes, theme_folders
+from .paths import RESERVED_SLUGS
 from .theme import Theme
 from .yamlfile import Located, load
 
@@ -117,10 +118,6 @@ def check_slug(root: Path, slug: str) -> Path:
     if folder.is_symlink() or not folder.resolve().is_relative_to((root / "tenants").resolve()):
         raise UsageError(f"tenant '{slug}' points outside tenants/; symlinked tenant folders are not followed")
     return folder
-
-
-# Top-level names of the output folder that are not tenants.
-RESERVED_SLUGS = {"assets": "theme files"}
 
 
 def reserved_slug(slug: str) -> str | None:

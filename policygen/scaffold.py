@@ -25,7 +25,8 @@ from pathlib import Path
 from . import __version__
 from .errors import UsageError
 from .facts import SLUG, _check_email, visible
-from .project import RESERVED_SLUGS, check_slug, reserved_slug
+from .paths import RESERVED_SLUGS
+from .project import check_slug, reserved_slug
 from .site import utc_today
 
 JURISDICTION_IDS: tuple[str, ...] = ("eu_gdpr", "uk_gdpr", "us_ca", "in_dpdp")

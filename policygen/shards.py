@@ -38,7 +38,8 @@ from .errors import Collector, InputError, Problem, UsageError
 from .facts import SLUG
 from .history import compare_with_build, read_tenant_record
 from .output import KINDS, Output, check_out_dir, manifest, write_site
-from .project import RESERVED_SLUGS, Project, load_base, project_theme, tenant_digest, tenant_folder, tenant_slugs
+from .paths import RESERVED_SLUGS
+from .project import Project, load_base, project_theme, tenant_digest, tenant_folder, tenant_slugs
 from .site import (
     Builder,
     BuildOptions,

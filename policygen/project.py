@@ -18,14 +18,12 @@ from .clauses import Clause, Library, load_library, tenant_clauses
 from .editorfiles import is_editor_file
 from .errors import Collector, InputError, Problem, UsageError, did_you_mean
 from .facts import SLUG, Flag, Tenant, Text, Url, problems_from_validation, read_tenant
-from .inputs import hashed_content
+from .inputs import CONFIG_FILE, INPUT_FOLDERS, hashed_content
 from .logos import LOGO_EXPECTED, check_logo
 from .packaged import known_themes, theme_folders
 from .paths import RESERVED_SLUGS
 from .theme import Theme
 from .yamlfile import Located, load
-
-CONFIG_FILE = "policygen.yaml"
 
 
 class ProjectConfig(BaseModel):
@@ -75,14 +73,7 @@ class Project:
     @property
     def reserved(self) -> list[Path]:
         """Folders a build must never write into or replace."""
-        return [
-            self.root,
-            self.root / "content",
-            self.root / "tenants",
-            self.root / "themes",
-            self.root / "layouts",
-            self.root / "static",
-        ]
+        return [self.root, *(self.root / name for name in INPUT_FOLDERS)]
 
 
 def load_config(root: Path) -> ProjectConfig:

@@ -18,11 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .errors import Collector, InputError, did_you_mean
 from .facts import Whole, problems_from_validation
-from .inputs import ensure_inside
+from .inputs import RULES_FILE, ensure_inside
 from .yamlfile import Located, load
 
 DEFAULT_FILE = Path(__file__).parent / "data" / "rules.yaml"
-RULES_FILE = "rules.yaml"
 
 Tier = Literal["technical", "editorial", "minor", "material", "consent"]
 ChangeKind = Literal[

@@ -41,10 +41,9 @@ from watchdog.observers.polling import PollingObserver
 
 from .editorfiles import is_editor_file
 from .errors import InputError, Problem, UsageError
+from .inputs import INPUT_FOLDERS, PROJECT_FILES
 from .site import Builder, BuildOptions, BuildReport, counted
 
-WATCHED = ("content", "themes", "layouts", "static", "tenants")
-PROJECT_FILES = ("policygen.yaml",)
 DEBOUNCE = 0.06  # seconds of quiet before a rebuild: editors save in bursts (write, rename, chmod)
 KEEPALIVE = 15.0
 MAX_PATH = 2048  # longest request target served; anything longer is refused
@@ -236,8 +235,8 @@ def is_source(path: Path, root: Path) -> bool:
     if not rel.parts:
         return False
     if len(rel.parts) == 1:
-        return rel.name in PROJECT_FILES or rel.name in WATCHED
-    if rel.parts[0] not in WATCHED:
+        return rel.name in PROJECT_FILES or rel.name in INPUT_FOLDERS
+    if rel.parts[0] not in INPUT_FOLDERS:
         return False
     # Hidden files too: they are not input (a theme's .gitignore, an editor's state folder).
     return not (is_editor_file(rel.name) or rel.name.startswith("."))
@@ -267,7 +266,7 @@ class Watcher:
         self._watched: set[str] = set()
 
     def start(self) -> None:
-        for name in WATCHED:
+        for name in INPUT_FOLDERS:
             self._watch(name)
         # The root itself, not recursively: policygen.yaml, and watched folders created later.
         self.observer.schedule(self.handler, str(self.root), recursive=False)

@@ -311,7 +311,7 @@ def release(
     reason: str | None,
 ) -> None:
     """Freeze a tenant's document(s) as they read now into a new released version."""
-    from .diff import ReleaseNote, release_report, summariser
+    from .release import ReleaseNote, release_report, summariser
     from .versions import release as do_release
 
     def action() -> None:

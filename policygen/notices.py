@@ -25,13 +25,15 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from .dates import format_day
-from .diff import BREAK, ClauseChange, ClauseText, DiffReport, Finding, Piece, Workspace, history, overall
+from .diff import DiffReport, Workspace, history, overall
+from .factdiff import Finding
 from .output import Output
 from .paths import DocumentPaths, PairPaths, href, root_from
 from .render import ClauseRenderer
 from .rules import load_rules, rank
 from .text import one_line
 from .theme import Theme
+from .worddiff import BREAK, ClauseChange, ClauseText, Piece
 
 if TYPE_CHECKING:
     from .project import Project, TenantSource

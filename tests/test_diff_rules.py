@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from policygen.diff import Finding, diff_facts
+from policygen.factdiff import Finding, diff_facts
 from policygen.facts import Tenant
 from policygen.rules import RuleSet, load_rules
 

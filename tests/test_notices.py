@@ -196,12 +196,13 @@ def test_a_consent_change_says_consent_will_be_asked_for(tmp_path: Path) -> None
 
     from conftest import REPO
 
-    from policygen.diff import ClauseText, Side, compare
+    from policygen.diff import Side, compare
     from policygen.facts import Children, load_tenant
     from policygen.notices import change_outputs
     from policygen.paths import PairPaths
     from policygen.rules import load_rules
     from policygen.theme import Theme
+    from policygen.worddiff import ClauseText
 
     base = load_tenant(REPO / "tenants" / SLUG / "tenant.yaml")
     old_facts = base.model_copy(update={"children": Children(min_age=18, directed_at_children=False)})

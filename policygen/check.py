@@ -654,7 +654,7 @@ def check(root: Path, slugs: list[str] | None = None, today: dt.date | None = No
     for _slug, tenant in sorted(project.tenants.items()):
         try:
             docs = render_tenant_documents(project, renderer, tenant)
-            pages, view = tenant_outputs(project, theme, renderer, tenant, options)
+            pages, view = tenant_outputs(project, theme, renderer, tenant, options, docs=docs)
         except InputError as exc:
             report.problems.extend(exc.problems)
             continue

@@ -24,10 +24,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .editorfiles import is_editor_file
 from .errors import Collector, InputError, Problem, did_you_mean
-from .facts import Id, Text, Whole, problems_from_validation
+from .facts import Id, Text, Whole
 from .inputs import read_bytes, read_text
 from .packaged import library_folders
 from .paths import RESERVED_DOCUMENT_IDS
+from .validation import problems_from_validation
 from .yamlfile import Located, load
 
 FRONT = re.compile(r"\A---[ \t]*\n(.*?\n)?---[ \t]*(?:\n|\Z)", re.S)

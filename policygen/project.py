@@ -17,12 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .clauses import Clause, Library, load_library, tenant_clauses
 from .editorfiles import is_editor_file
 from .errors import Collector, InputError, Problem, UsageError, did_you_mean
-from .facts import SLUG, Flag, Tenant, Text, Url, problems_from_validation, read_tenant
+from .facts import SLUG, Flag, Tenant, Text, Url, read_tenant
 from .inputs import CONFIG_FILE, INPUT_FOLDERS, hashed_content
 from .logos import LOGO_EXPECTED, check_logo
 from .packaged import known_themes, theme_folders
 from .paths import RESERVED_SLUGS
 from .theme import Theme
+from .validation import problems_from_validation
 from .yamlfile import Located, load
 
 

@@ -17,8 +17,9 @@ from typing import Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import Collector, InputError, did_you_mean
-from .facts import Whole, problems_from_validation
+from .facts import Whole
 from .inputs import RULES_FILE, ensure_inside
+from .validation import problems_from_validation
 from .yamlfile import Located, load
 
 DEFAULT_FILE = Path(__file__).parent / "data" / "rules.yaml"

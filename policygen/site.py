@@ -548,10 +548,12 @@ def tenant_outputs(
     tenant: TenantSource,
     options: BuildOptions,
     histories: dict[str, list[Snapshot]] | None = None,
+    docs: list[RenderedDocument] | None = None,
 ) -> tuple[list[Output], TenantView]:
+    """The tenant's every file; *docs* are its documents' working text when the caller rendered them already."""
     facts = tenant.facts
     today = options.today or utc_today()
-    docs = render_tenant_documents(project, renderer, tenant)
+    docs = render_tenant_documents(project, renderer, tenant) if docs is None else docs
     histories = load_histories(tenant) if histories is None else histories
     links: list[DocumentLink] = []
     for d in docs:

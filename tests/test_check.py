@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -348,3 +349,21 @@ def test_california_needs_selling_stated_not_assumed(project: Path) -> None:
     )
     found = ids(check(project, ["ims-global"], TODAY), "ims-global", "error")
     assert not {"ccpa.sold-shared", "ccpa.under-16"} & found
+
+
+def test_check_renders_each_tenant_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from policygen import check as check_module
+    from policygen import site
+
+    rendered: list[str] = []
+    real = site.render_tenant_documents
+
+    def counting(*args: Any) -> Any:
+        rendered.append(args[2].slug)  # (project, renderer, tenant)
+        return real(*args)
+
+    monkeypatch.setattr(site, "render_tenant_documents", counting)
+    monkeypatch.setattr(check_module, "render_tenant_documents", counting)
+    report = check(REPO, today=TODAY)
+    assert not report.problems
+    assert sorted(rendered) == sorted(t.slug for t in report.tenants)

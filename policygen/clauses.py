@@ -68,7 +68,7 @@ class Clause:
 
 
 @dataclass
-class Document:
+class LibraryDocument:
     id: str
     meta: DocumentMeta
     folder: Path
@@ -79,7 +79,7 @@ class Document:
 @dataclass
 class Library:
     root: Path
-    documents: dict[str, Document]
+    documents: dict[str, LibraryDocument]
     partials: dict[str, str]  # template name -> digest
     folders: tuple[Path, ...] = ()  # where clauses and partials were found, first match wins (library_folders)
 
@@ -147,7 +147,7 @@ def load_library(content: Path, packaged: Path | None = None) -> Library:
     library's partial of that file name; a document.yaml replaces the library's or adds a document."""
     problems = Collector()
     folders = library_folders(content, packaged)
-    documents: dict[str, Document] = {}
+    documents: dict[str, LibraryDocument] = {}
     partials: dict[str, str] = {}
     for folder in reversed(folders):  # the library first, then what the project overrides
         _add_documents(folder, documents, problems)
@@ -158,7 +158,7 @@ def load_library(content: Path, packaged: Path | None = None) -> Library:
     return Library(root=content, documents=documents, partials=dict(sorted(partials.items())), folders=folders)
 
 
-def _add_documents(content: Path, documents: dict[str, Document], problems: Collector) -> None:
+def _add_documents(content: Path, documents: dict[str, LibraryDocument], problems: Collector) -> None:
     for folder in sorted(p for p in content.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))):
         if folder.name in RESERVED_DOCUMENT_IDS:
             problems.add(
@@ -177,7 +177,7 @@ def _add_documents(content: Path, documents: dict[str, Document], problems: Coll
             continue
         clauses = _read_clauses(folder, problems)
         if known is None:
-            documents[folder.name] = Document(id=folder.name, meta=meta, folder=folder, clauses=clauses)  # type: ignore[arg-type]
+            documents[folder.name] = LibraryDocument(id=folder.name, meta=meta, folder=folder, clauses=clauses)  # type: ignore[arg-type]
         else:
             if meta is not None:  # the title (and where it is written) is the project's
                 known.meta, known.folder = meta, folder

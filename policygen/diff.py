@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from .errors import InputError, Problem, UsageError
-from .factdiff import Finding, decide, diff_facts
+from .factdiff import FactFinding, decide, diff_facts
 from .facts import Tenant
 from .render import ClauseRenderer, render_document
-from .rules import LEVELS, RuleSet, load_rules, rank
+from .rules import Level, RuleSet, load_rules, rank
 from .text import one_line
 from .versions import dated_facts, frozen_clauses
-from .worddiff import ClauseChange, ClauseText, diff_clauses
+from .worddiff import ClauseChange, ClauseText, Review, as_review, diff_clauses
 
 if TYPE_CHECKING:
     from .project import Project, TenantSource
@@ -51,8 +51,8 @@ class DiffReport:
     document: str
     old: Side
     new: Side
-    tier: str
-    findings: tuple[Finding, ...]
+    tier: Level
+    findings: tuple[FactFinding, ...]
     clauses: tuple[ClauseChange, ...]
     notice_days: int = 30
     rules: tuple[str, ...] = ()
@@ -156,10 +156,10 @@ def _clip(value: str, width: int = 90) -> str:
     return value if len(value) <= width else value[: width - 1] + "…"
 
 
-def overall(findings: Sequence[Finding], clauses: Sequence[ClauseChange], markup_changed: bool = False) -> str:
+def overall(findings: Sequence[FactFinding], clauses: Sequence[ClauseChange], markup_changed: bool = False) -> Level:
     """The highest tier of all findings and clause reviews."""
-    levels = [f.tier for f in findings]
-    levels += [c.review for c in clauses if c.review in LEVELS]
+    levels: list[Level] = [f.tier for f in findings]
+    levels += [c.review for c in clauses if c.review != "follows-facts"]
     if not levels:
         return "technical" if markup_changed else "none"
     return max(levels, key=rank)
@@ -175,7 +175,7 @@ def compare(
     expected: Mapping[str, ClauseText] | None = None,
     expected_new: Mapping[str, ClauseText] | None = None,
     editorial: str | None = None,
-    recorded: Mapping[str, str] | None = None,
+    recorded: Mapping[str, Review] | None = None,
     released: bool = False,
 ) -> DiffReport:
     """The full comparison of two versions of one document.
@@ -236,16 +236,17 @@ def snapshot_side(snap: Snapshot) -> Side:
     )
 
 
-def recorded_reviews(snap: Snapshot) -> dict[str, str] | None:
+def recorded_reviews(snap: Snapshot) -> dict[str, Review] | None:
     """The clause reviews a release recorded (follows-facts, needs-review, editorial), if it did."""
     changes = snap.changes
     if not isinstance(changes, dict) or not isinstance(changes.get("clauses"), list):
         return None
-    return {
-        c["id"]: c["review"]
-        for c in changes["clauses"]
-        if isinstance(c, dict) and isinstance(c.get("id"), str) and isinstance(c.get("review"), str)
-    }
+    reviews: dict[str, Review] = {}
+    for c in changes["clauses"]:
+        review = as_review(c.get("review")) if isinstance(c, dict) else None
+        if review is not None and isinstance(c.get("id"), str):  # a review policygen never writes is not kept
+            reviews[c["id"]] = review
+    return reviews
 
 
 def recorded_reason(snap: Snapshot) -> str | None:
@@ -317,7 +318,7 @@ class Workspace:
         new: Side,
         *,
         editorial: str | None = None,
-        recorded: Mapping[str, str] | None = None,
+        recorded: Mapping[str, Review] | None = None,
         released: bool = False,
     ) -> DiffReport:
         """Compare two sides, telling wording edits from fact edits by rendering today's clauses with each.

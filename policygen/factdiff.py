@@ -30,7 +30,7 @@ from .facts import (
     Text,
 )
 from .law import REGIME_NAMES, transfer_mechanisms
-from .rules import Rule, RuleSet, rank
+from .rules import ChangeKind, Level, Rule, RuleSet, Tier, as_tier, rank
 from .worddiff import hunks, word_diff
 
 # Facts that say when a version applies, not what it says: every release changes them.
@@ -146,7 +146,7 @@ class FactChange:
     """One change of the facts, before it is classified."""
 
     path: str
-    change: str  # added, removed, changed, lengthened, shortened, reworded, enabled, disabled, increased, decreased
+    change: ChangeKind
     old: Any
     new: Any
     subject: str  # the entry the change belongs to, in words
@@ -280,7 +280,7 @@ class _Differ:
     def add(
         self,
         path: str,
-        change: str,
+        change: ChangeKind,
         old: Any,
         new: Any,
         subject: str,
@@ -351,7 +351,7 @@ class _Differ:
             self.model(path, a, b, subject)
         elif isinstance(a, Duration) and isinstance(b, Duration):
             order = b.compare(a)
-            change = "lengthened" if order > 0 else "shortened" if order < 0 else "reworded"
+            change: ChangeKind = "lengthened" if order > 0 else "shortened" if order < 0 else "reworded"
             self.add(path, change, a, b, subject, item)
         elif isinstance(a, bool) and isinstance(b, bool):
             self.add(path, "enabled" if b else "disabled", a, b, subject, item)
@@ -404,7 +404,7 @@ def is_free_text(model: type[BaseModel], name: str) -> bool:
     return any(a == Text for a in _annotations(field.annotation))
 
 
-def _ordered(order: int | None) -> str:
+def _ordered(order: int | None) -> ChangeKind:
     """A change of an ordered fact: longer, shorter, the same span reworded, or not comparable."""
     if order is None:
         return "changed"
@@ -436,14 +436,14 @@ def fact_changes(old: Tenant, new: Tenant) -> list[FactChange]:
 
 
 @dataclass(frozen=True)
-class Finding:
+class FactFinding:
     """A fact change with its tier and the rule that decided it."""
 
     path: str
-    change: str
+    change: ChangeKind
     old: Any
     new: Any
-    tier: str
+    tier: Level
     rule: str
     source: str
     says: str  # what changed, in plain words
@@ -452,7 +452,7 @@ class Finding:
     words: tuple[dict[str, str], ...] | None = None
     # An editorial candidate (a few words changed): the tier its rule gives, which applies unless
     # a release marks the wording editorial. None for every other finding.
-    rule_tier: str | None = None
+    rule_tier: Tier | None = None
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -473,7 +473,7 @@ class Finding:
         return data
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Finding:
+    def from_json(cls, data: Mapping[str, Any]) -> FactFinding:
         found = cls(
             **{k: data.get(k, "") for k in ("path", "change", "old", "new", "tier", "rule", "source", "says", "effect")}
         )
@@ -482,7 +482,7 @@ class Finding:
         return replace(
             found,
             words=tuple(words) if isinstance(words, list) else None,
-            rule_tier=rule_tier if isinstance(rule_tier, str) else None,
+            rule_tier=as_tier(rule_tier),
         )
 
     @property
@@ -491,7 +491,7 @@ class Finding:
         never editorial. Presentation (technical) is not a change of meaning."""
         return self.words is None and self.tier != "technical"
 
-    def decided(self, editorial: bool) -> Finding:
+    def decided(self, editorial: bool) -> FactFinding:
         """An editorial candidate once a release decided: editorial, or the tier its rule gives."""
         if self.rule_tier is None or self.tier != "needs-review":
             return self
@@ -507,11 +507,11 @@ def _sentence(template: str, change: FactChange) -> str:
     return words[:1].upper() + words[1:]
 
 
-def classify(change: FactChange, rules: RuleSet) -> Finding:
+def classify(change: FactChange, rules: RuleSet) -> FactFinding:
     rule: Rule | None = rules.classify(change.path, change.change, change.entry)
     words = text_hunks(change.old, change.new) if change.free_text else None
     if rule is None:  # only when a local rule file took the catch-all's kinds away
-        return Finding(
+        return FactFinding(
             change.path,
             change.change,
             as_json(change.old),
@@ -525,10 +525,11 @@ def classify(change: FactChange, rules: RuleSet) -> Finding:
         )
     says = rule.say.get(change.change, "{subject}: {item} changed.")
     effect = rule.effect.get(change.change, "Read the updated section.")
-    tier, rule_tier = rule.tiers[change.change], None
+    tier: Level = rule.tiers[change.change]
+    rule_tier: Tier | None = None
     if change.free_text and rank(tier) > rank("needs-review") and wording_only(change.old, change.new):
-        tier, rule_tier = "needs-review", tier
-    return Finding(
+        tier, rule_tier = "needs-review", rule.tiers[change.change]
+    return FactFinding(
         change.path,
         change.change,
         as_json(change.old),
@@ -607,10 +608,10 @@ def _within_edits(a: str, b: str, limit: int) -> bool:
     return previous.get(len(b), limit + 1) <= limit
 
 
-def decide(findings: Sequence[Finding], editorial: bool) -> list[Finding]:
+def decide(findings: Sequence[FactFinding], editorial: bool) -> list[FactFinding]:
     """The findings as a release records them: each editorial candidate editorial, or its rule's tier."""
     return [f.decided(editorial) for f in findings]
 
 
-def diff_facts(old: Tenant, new: Tenant, rules: RuleSet) -> list[Finding]:
+def diff_facts(old: Tenant, new: Tenant, rules: RuleSet) -> list[FactFinding]:
     return [classify(c, rules) for c in fact_changes(old, new)]

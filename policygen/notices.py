@@ -22,18 +22,18 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from .dates import format_day
 from .diff import DiffReport, Workspace, history, overall
-from .factdiff import Finding
+from .factdiff import FactFinding
 from .output import Output
 from .paths import DocumentPaths, PairPaths, href, root_from
 from .render import ClauseRenderer
 from .rules import load_rules, rank
 from .text import one_line
 from .theme import Theme
-from .worddiff import BREAK, ClauseChange, ClauseText, Piece
+from .worddiff import BREAK, ClauseChange, ClauseStatus, ClauseText, Piece, PieceOp, Review
 
 if TYPE_CHECKING:
     from .project import Project, TenantSource
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Run:
-    op: str  # equal, insert, delete
+    op: PieceOp
     text: str
 
 
@@ -52,8 +52,8 @@ class RedlineClause:
 
     id: str
     name: str  # the clause's title in the newer version (or the removed clause's)
-    status: str  # unchanged, changed, added, removed
-    review: str
+    status: ClauseStatus | Literal["unchanged"]
+    review: Review | None  # None for an unchanged clause
     reason: str | None
     title: tuple[Run, ...]
     paragraphs: tuple[tuple[Run, ...], ...]
@@ -89,12 +89,14 @@ def redline_clauses(report: DiffReport) -> list[RedlineClause]:
     order = [*report.new.clauses, *[cid for cid in report.old.clauses if cid not in report.new.clauses]]
     out: list[RedlineClause] = []
     for cid in order:
+        status: ClauseStatus | Literal["unchanged"]
+        review: Review | None
         change = changed.get(cid)
         if change is None:
             clause: ClauseText = report.new.clauses.get(cid) or report.old.clauses[cid]
             name = clause.title
             pieces: tuple[Piece, ...] = (Piece("equal", tuple(clause.tokens())),)
-            status, review, reason, inserted, deleted = "unchanged", "", None, 0, 0
+            status, review, reason, inserted, deleted = "unchanged", None, None, 0, 0
         else:
             name = change.title
             pieces = change.pieces
@@ -131,7 +133,7 @@ class NoticeView:
     released_text: str
     old_version: str
     new_version: str
-    lines: tuple[Finding, ...]  # one per finding, most serious first
+    lines: tuple[FactFinding, ...]  # one per finding, most serious first
     effects: tuple[str, ...]  # the likely effects, without repeats
     reviewed: tuple[str, ...]  # titles of clauses reworded with the same facts
     links: ChangeLinks

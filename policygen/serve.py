@@ -76,7 +76,9 @@ class ServeOptions:
 
 
 @dataclass(frozen=True)
-class Snapshot:
+class LiveStatus:
+    """The live builds at one moment: what the event streams tell open pages."""
+
     seq: int  # bumps on every build, good or bad
     generation: int  # bumps on every good build
     problems: tuple[Problem, ...]
@@ -85,25 +87,25 @@ class Snapshot:
 class LiveState:
     def __init__(self) -> None:
         self._cond = threading.Condition()
-        self._snap = Snapshot(0, 0, ())
+        self._snap = LiveStatus(0, 0, ())
         self.closed = False
 
     @property
-    def snapshot(self) -> Snapshot:
+    def snapshot(self) -> LiveStatus:
         with self._cond:
             return self._snap
 
     def built(self) -> None:
         with self._cond:
-            self._snap = Snapshot(self._snap.seq + 1, self._snap.generation + 1, ())
+            self._snap = LiveStatus(self._snap.seq + 1, self._snap.generation + 1, ())
             self._cond.notify_all()
 
     def failed(self, problems: list[Problem]) -> None:
         with self._cond:
-            self._snap = Snapshot(self._snap.seq + 1, self._snap.generation, tuple(problems))
+            self._snap = LiveStatus(self._snap.seq + 1, self._snap.generation, tuple(problems))
             self._cond.notify_all()
 
-    def wait(self, seq: int, timeout: float) -> Snapshot:
+    def wait(self, seq: int, timeout: float) -> LiveStatus:
         """The next snapshot after *seq*, or the same one after *timeout* seconds."""
         with self._cond:
             self._cond.wait_for(lambda: self._snap.seq != seq or self.closed, timeout)
@@ -699,7 +701,7 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
             return
 
-    def _problems(self, snap: Snapshot) -> dict[str, object]:
+    def _problems(self, snap: LiveStatus) -> dict[str, object]:
         root = self.server.root
         return {"problems": [p.to_json(root) | {"text": p.format(root)} for p in snap.problems]}
 

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
@@ -89,9 +89,14 @@ class Link:
     text: str
 
 
+BannerKind = Literal["upcoming", "superseded", "current", "draft"]
+PageStatus = Literal["released", "unreleased", "draft"]  # unreleased: the document has no release yet
+VersionStatus = Literal["in force", "superseded", "upcoming"]
+
+
 @dataclass(frozen=True)
 class Banner:
-    kind: str  # upcoming, superseded, current, draft
+    kind: BannerKind
     text: str
     links: tuple[Link, ...] = ()
 
@@ -124,7 +129,7 @@ class PageView:
     version: str | None
     clauses: tuple[RenderedClause | SnapshotClause, ...]
     banners: tuple[Banner, ...] = ()
-    status: str = "released"  # released, unreleased (the document has no release yet) or draft
+    status: PageStatus = "released"
     history: str | None = None  # link to the version history, relative to the page
     feed: str | None = None  # link to the document's Atom feed, relative to the page
 
@@ -134,7 +139,7 @@ class HistoryRow:
     version: int
     effective: dt.date
     released: dt.date
-    status: str  # in force, superseded, upcoming
+    status: VersionStatus
     href: str
     summary: str | None
     hash: str
@@ -463,7 +468,9 @@ class DocumentPages:
         at, current = self.paths.history, in_force(self.releases, self.today)
         rows = []
         for snap in reversed(self.releases):
-            status = "upcoming" if snap.effective > self.today else "in force" if snap is current else "superseded"
+            status: VersionStatus = (
+                "upcoming" if snap.effective > self.today else "in force" if snap is current else "superseded"
+            )
             redline = self.paths.redline(snap.effective) if snap.version > 1 else None
             rows.append(
                 HistoryRow(

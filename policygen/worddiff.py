@@ -9,7 +9,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from html.parser import HTMLParser
-from typing import Any
+from typing import Any, Literal, get_args
+
+PieceOp = Literal["equal", "insert", "delete"]
+ClauseStatus = Literal["added", "removed", "changed"]
+Review = Literal["follows-facts", "needs-review", "editorial"]
+REVIEWS: tuple[Review, ...] = get_args(Review)
+
+
+def as_review(value: object) -> Review | None:
+    """A review read back from a snapshot, if it is one policygen writes."""
+    return next((r for r in REVIEWS if r == value), None)
+
 
 BREAK = "\n"  # a token that ends a paragraph, so a redline keeps the clause's shape
 _BLOCKS = frozenset(
@@ -94,7 +105,7 @@ class ClauseText:
 class Piece:
     """A run of the redline: equal, insert or delete, with its tokens."""
 
-    op: str
+    op: PieceOp
     tokens: tuple[str, ...]
 
 
@@ -102,8 +113,8 @@ class Piece:
 class ClauseChange:
     id: str
     title: str
-    status: str  # added, removed or changed; see `review`
-    review: str  # follows-facts, needs-review or editorial
+    status: ClauseStatus  # see `review`
+    review: Review
     pieces: tuple[Piece, ...]
     reason: str | None = None
 
@@ -179,7 +190,7 @@ def diff_clauses(
     expected: Mapping[str, ClauseText] | None = None,
     expected_new: Mapping[str, ClauseText] | None = None,
     editorial: str | None = None,
-    recorded: Mapping[str, str] | None = None,
+    recorded: Mapping[str, Review] | None = None,
 ) -> list[ClauseChange]:
     """Clause by clause word changes, in the new document's order (removed clauses last).
 
@@ -198,7 +209,8 @@ def diff_clauses(
         a, b = old.get(cid), new.get(cid)
         if _same_words(a, b):
             continue
-        status = "added" if a is None else "removed" if b is None else "changed"
+        status: ClauseStatus = "added" if a is None else "removed" if b is None else "changed"
+        review: Review
         reason = None
         if recorded is not None and cid in recorded:
             review = recorded[cid]

@@ -13,7 +13,7 @@ import yaml
 from click.testing import CliRunner
 from conftest import REPO
 
-from policygen.check import CheckReport, Finding, _helpers, add_months, check, checklists, evaluate, format_text
+from policygen.check import CheckFinding, CheckReport, _helpers, add_months, check, checklists, evaluate, format_text
 from policygen.cli import cli
 from policygen.project import load_project
 from policygen.render import fact_context
@@ -61,7 +61,7 @@ def ids(report: CheckReport, slug: str, level: str) -> set[str]:
     return {f.id for f in tenant.findings if f.level == level}
 
 
-def findings(report: CheckReport, slug: str) -> list[Finding]:
+def findings(report: CheckReport, slug: str) -> list[CheckFinding]:
     return next(t for t in report.tenants if t.slug == slug).findings
 
 

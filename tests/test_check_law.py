@@ -15,7 +15,7 @@ import yaml
 from bs4 import BeautifulSoup
 from conftest import REPO, copy_project
 
-from policygen.check import CheckReport, Finding, check
+from policygen.check import CheckFinding, CheckReport, check
 from policygen.law import Status, transfer_mechanisms
 from policygen.site import BuildOptions, build
 
@@ -33,7 +33,7 @@ def law(tmp_path: Path) -> Path:
     return project
 
 
-def findings(report: CheckReport, slug: str) -> list[Finding]:
+def findings(report: CheckReport, slug: str) -> list[CheckFinding]:
     return next(t for t in report.tenants if t.slug == slug).findings
 
 

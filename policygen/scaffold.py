@@ -23,11 +23,11 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from . import __version__
+from .dates import utc_today
 from .errors import UsageError
 from .facts import SLUG, _check_email, visible
 from .paths import RESERVED_SLUGS
 from .project import check_slug, reserved_slug
-from .site import utc_today
 
 JURISDICTION_IDS: tuple[str, ...] = ("eu_gdpr", "uk_gdpr", "us_ca", "in_dpdp")
 LOCALES = {"eu_gdpr": "en", "uk_gdpr": "en-GB", "us_ca": "en-US", "in_dpdp": "en-IN"}

@@ -33,6 +33,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from . import __version__
+from .dates import utc_today
 from .deps import code_digest, library_digest, settings_digest, tenant_key
 from .errors import Collector, InputError, Problem, UsageError
 from .facts import SLUG
@@ -51,7 +52,6 @@ from .site import (
     shared_key,
     site_files,
     tenant_entry,
-    utc_today,
     view_from_entry,
 )
 from .theme import Theme

@@ -33,7 +33,7 @@ from urllib.parse import quote
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from .dates import format_day
+from .dates import format_day, utc_today
 from .deps import project_digest, tenant_key
 from .errors import Collector, InputError, Problem
 from .feeds import FeedInfo, atom, entries_in, sitemap, version_data, version_json
@@ -76,11 +76,6 @@ from .versions import (
     successor,
     upcoming,
 )
-
-
-def utc_today() -> dt.date:
-    """The build date when --today is not given: today in UTC, so the machine's time zone cannot change a build."""
-    return dt.datetime.now(dt.UTC).date()
 
 
 @dataclass(frozen=True)

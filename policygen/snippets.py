@@ -34,6 +34,7 @@ from typing import Protocol
 from babel import Locale
 from pydantic import ValidationError
 
+from .colours import contrast, luminance
 from .errors import Collector, InputError, Problem
 from .facts import App, Tenant
 from .htmltext import ClauseLike, DocumentLike
@@ -116,23 +117,9 @@ def text_direction(locale: str) -> str:
         return "ltr"
 
 
-def _luminance(colour: str) -> float:
-    def channel(c: int) -> float:
-        s = c / 255
-        return s / 12.92 if s <= 0.03928 else ((s + 0.055) / 1.055) ** 2.4
-
-    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
-    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
-
-
-def contrast(a: str, b: str) -> float:
-    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
-    return (la + 0.05) / (lb + 0.05)
-
-
 def readable(accent: str, background: str) -> str:
     """The accent, mixed toward black or white just enough to read as link text on *background*."""
-    toward = 255 if _luminance(background) < 0.5 else 0
+    toward = 255 if luminance(background) < 0.5 else 0
     rgb = [int(accent[i : i + 2], 16) for i in (1, 3, 5)]
     for step in range(21):
         t = step / 20

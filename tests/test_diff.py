@@ -11,6 +11,7 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 from conftest import REPO
+from helpers import edit_facts
 
 from policygen.cli import cli
 from policygen.diff import diff_document
@@ -24,13 +25,6 @@ DEMO = "example-fitness"  # the invented demo tenant: two released versions
 
 def invoke(project: Path, *args: str) -> Result:
     return CliRunner().invoke(cli, ["-C", str(project), *args])
-
-
-def edit_facts(project: Path, slug: str, change: Any) -> None:
-    file = project / "tenants" / slug / "tenant.yaml"
-    data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    change(data)
-    file.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
 
 
 def add_advertisers(data: dict[str, Any]) -> None:

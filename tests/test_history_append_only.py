@@ -207,6 +207,7 @@ def test_a_document_withdrawn_from_the_tenant_with_its_history_is_no_rewrite(pro
 # --- compared with git's HEAD ------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_committed_version_edited_with_a_fresh_hash_is_refused_without_any_previous_build(committed: Path) -> None:
     rewrite(releases(committed) / NEWEST, retitle)
     with pytest.raises(InputError) as caught:
@@ -218,6 +219,7 @@ def test_a_committed_version_edited_with_a_fresh_hash_is_refused_without_any_pre
     )
 
 
+@pytest.mark.slow
 def test_a_committed_version_deleted_is_refused_and_release_refuses_to_chain_onto_the_gap(committed: Path) -> None:
     (releases(committed) / NEWEST).unlink()
     assert refused(committed) == [
@@ -229,6 +231,7 @@ def test_a_committed_version_deleted_is_refused_and_release_refuses_to_chain_ont
     assert sorted(p.name for p in releases(committed).iterdir()) == [FIRST]
 
 
+@pytest.mark.slow
 def test_the_committed_example_releases_still_build(committed: Path) -> None:
     assert site(committed).rendered > 0
 
@@ -273,6 +276,7 @@ def test_sanitising_leaves_every_example_snapshot_reading_exactly_as_its_working
 # --- releases, one at a time -------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_concurrent_releases_make_one_version_per_number(project: Path) -> None:
     rename_organisation(project)
     # Different effective dates, so that without the lock each would write a version 3 file of its own.

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from bs4 import BeautifulSoup
 from click.testing import CliRunner
+from helpers import edit_facts
 
 from policygen.cli import cli
 from policygen.site import BuildOptions, BuildReport, build
@@ -21,13 +21,6 @@ SLUG = "example-fitness"  # the invented demo tenant, whose version 2 is already
 FOLDER = f"{SLUG}/privacy-policy/2027-01-15"
 V2 = f"{SLUG}/privacy-policy/2026-03-01"
 HOSTILE = '<script>alert("x")</script> & <img src=x onerror=alert(1)>'
-
-
-def edit_facts(project: Path, slug: str, change: Any) -> None:
-    file = project / "tenants" / slug / "tenant.yaml"
-    data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    change(data)
-    file.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
 
 
 def material_edits(data: dict[str, Any]) -> None:

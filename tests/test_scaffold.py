@@ -86,6 +86,7 @@ def test_init_workflow_runs_check_diff_then_shard_builds_and_a_merge(tmp_path: P
     assert 'pip install "git+https://github.com/<owner>/<repo>@<tag>"' in text  # until a release is published
 
 
+@pytest.mark.slow
 def test_init_workflow_check_steps_pass_in_the_new_project(tmp_path: Path) -> None:
     """Run the check job's own shell steps (all but installing policygen) in the project it came with."""
     init(tmp_path / "p")
@@ -106,6 +107,7 @@ def test_init_workflow_check_steps_pass_in_the_new_project(tmp_path: Path) -> No
     assert today.startswith("today=") and dt.date.fromisoformat(today.removeprefix("today=").strip())
 
 
+@pytest.mark.slow
 def test_init_pre_commit_runs_check_on_facts_and_clauses(tmp_path: Path) -> None:
     init(tmp_path / "p")
     config = yaml.safe_load((tmp_path / "p/.pre-commit-config.yaml").read_text(encoding="utf-8"))

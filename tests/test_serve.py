@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import many_tenants
+from helpers import edit
 
 from policygen.cli import cli
 from policygen.errors import UsageError
@@ -77,12 +78,6 @@ def session(project: Path, tmp_path: Path) -> Iterator[Session]:
     s = start(project, tmp_path)
     yield s
     s.stop()
-
-
-def edit(file: Path, old: str, new: str) -> None:
-    text = file.read_text(encoding="utf-8")
-    assert old in text
-    file.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
 def test_a_tenant_edit_reloads_open_pages_and_rerenders_only_that_tenant(session: Session, project: Path) -> None:
@@ -363,6 +358,7 @@ def test_an_odd_yaml_value_and_editor_files_do_not_stop_the_rebuilds(session: Se
     events.close()
 
 
+@pytest.mark.slow
 def test_serve_on_a_hundred_tenants_serves_every_edit(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     # Past 64 tenants the build uses worker processes: every rebuild must still work in a long-lived server.
     project = many_tenants(tmp_path / "project", 103)

@@ -31,6 +31,7 @@ from pydantic_core import PydanticCustomError
 from .colours import contrast
 from .durations import Duration
 from .errors import InputError, Problem, did_you_mean, shorten
+from .jurisdictions import Jurisdiction
 from .law import REGIME_NAMES, Regime, TransferMechanism, mechanisms_named_in, transfer_mechanisms
 from .stores import vocabulary
 from .validation import Reference, ReferenceProblems, problems_from_validation
@@ -853,9 +854,6 @@ class Theme(Model):
                 f"below the 4.5:1 that text needs; a darker shade such as {darker} reads well"
             )
         return self
-
-
-Jurisdiction = Literal["eu_gdpr", "uk_gdpr", "us_ca", "in_dpdp"]
 
 
 class Document(Model):

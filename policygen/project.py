@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -20,9 +20,9 @@ from .errors import Collector, InputError, Problem, UsageError, did_you_mean
 from .facts import SLUG, Flag, Tenant, Text, Url, read_tenant
 from .inputs import CONFIG_FILE, INPUT_FOLDERS, hashed_content
 from .logos import LOGO_EXPECTED, check_logo
-from .packaged import known_themes, theme_folders
+from .packaged import theme_folders
 from .paths import RESERVED_SLUGS
-from .theme import Theme
+from .theme import Theme, unknown_theme
 from .validation import problems_from_validation
 from .yamlfile import Located, load
 
@@ -210,28 +210,13 @@ def load_base(root: Path, problems: Collector) -> Project:
     except InputError as exc:
         problems.extend(exc.problems)
     if not theme_folders(root, config.theme):
-        problems.add(_unknown_theme(root, config.theme))
+        problems.add(unknown_theme(root, config.theme))
     library = Library(root=root / "content", documents={}, partials={})
     try:
         library = load_library(root / "content")
     except InputError as exc:
         problems.extend(exc.problems)
     return Project(root=root, config=config, library=library, tenants={})
-
-
-def _unknown_theme(root: Path, name: str) -> Problem:
-    known = known_themes(root)
-    problem = Problem(
-        f"theme '{name}' not found",
-        file=root / CONFIG_FILE,
-        key_path="theme",
-        expected="a folder themes/<name>/templates; themes here: " + ", ".join(known),
-        suggestion=did_you_mean(name, known),
-    )
-    if (root / CONFIG_FILE).is_file():  # it was read (and so is readable) before the theme was looked for
-        line, column = load(root / CONFIG_FILE).where(("theme",))
-        problem = replace(problem, line=line, column=column)
-    return problem
 
 
 def load_tenant_source(project: Project, slug: str, problems: Collector) -> TenantSource | None:

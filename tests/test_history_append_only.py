@@ -468,3 +468,20 @@ def test_one_line_escapes_every_control_character_and_line_separator() -> None:
         == "a\\nb\\r\\tc\\x1b[0m\\0\\x7f\\x85\\u2028\\u2029 é ü"
     )
     assert one_line("\u202eevil") == "\\u202eevil"  # a bidi override cannot reorder what follows it
+
+
+def test_committed_snapshots_are_found_by_tenant_and_document_alone() -> None:
+    from policygen.history import Committed
+
+    blobs = {
+        "tenants/a/releases/doc/0001-2026-01-01.json": "1",
+        "tenants/a/releases/doc-2/0001-2026-01-01.json": "2",
+        "tenants/a-b/releases/doc/0001-2026-01-01.json": "3",
+        "tenants/a/releases/doc/0002-2026-02-01.json": "4",
+    }
+    committed = Committed(Path("."), blobs)
+    assert committed.of_document("a", "doc") == {
+        "tenants/a/releases/doc/0001-2026-01-01.json": "1",
+        "tenants/a/releases/doc/0002-2026-02-01.json": "4",
+    }
+    assert committed.of_document("a", "nothing") == {}

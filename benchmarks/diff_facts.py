@@ -12,7 +12,7 @@ import random
 import time
 from typing import Any
 
-from policygen.diff import diff_facts
+from policygen.factdiff import diff_facts
 from policygen.facts import Tenant
 from policygen.rules import load_rules
 

@@ -41,6 +41,7 @@ import jinja2
 import jinja2.sandbox
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .dates import utc_today
 from .errors import InputError, Problem
 from .explain import ExplainedBlock, TracingRenderer, explain_document
 from .facts import Tenant, Transfer
@@ -51,11 +52,10 @@ from .project import Project, TenantSource, load_project, project_theme
 from .prose import ProseFinding, lint_document
 from .readability import Score, prose_text, score
 from .render import ClauseRenderer, RenderedDocument, fact_context
-from .site import BuildOptions, render_tenant_documents, site_outputs, tenant_outputs, utc_today
+from .site import BuildOptions, render_tenant_documents, site_outputs, tenant_outputs
 from .yamlfile import load
 
 Level = Literal["error", "warning"]
-JURISDICTIONS = ("eu_gdpr", "uk_gdpr", "us_ca", "in_dpdp")
 BASELINE = "baseline"
 # Below this Flesch reading ease a clause reads like a law journal ("very difficult").
 HARD_CLAUSE = 30.0
@@ -117,7 +117,7 @@ Kind = Literal["disclosure", "transfer", "stale", "link", "notify", "readability
 
 
 @dataclass(frozen=True)
-class Finding:
+class CheckFinding:
     """One thing a tenant's policies lack or get wrong."""
 
     id: str
@@ -173,7 +173,7 @@ class ClauseScore:
 class TenantCheck:
     slug: str
     jurisdictions: list[str]
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[CheckFinding] = field(default_factory=list)
     readability: list[ClauseScore] = field(default_factory=list)  # hardest first
 
     def count(self, level: Level) -> int:
@@ -185,7 +185,7 @@ class CheckReport:
     root: Path
     today: dt.date
     tenants: list[TenantCheck] = field(default_factory=list)
-    site: list[Finding] = field(default_factory=list)  # findings about pages of no one tenant
+    site: list[CheckFinding] = field(default_factory=list)  # findings about pages of no one tenant
     problems: list[Problem] = field(default_factory=list)  # facts or templates that do not load or render
 
     def count(self, level: Level) -> int:
@@ -304,13 +304,15 @@ def evaluate(item: ChecklistItem, context: dict[str, Any], text: str) -> tuple[b
     return True, []
 
 
-def check_disclosures(tenant: TenantSource, docs: list[RenderedDocument], text: str, today: dt.date) -> list[Finding]:
+def check_disclosures(
+    tenant: TenantSource, docs: list[RenderedDocument], text: str, today: dt.date
+) -> list[CheckFinding]:
     """The checklist items of the tenant's regimes in force on *today*; those that start later are warnings."""
     facts = tenant.facts
     context = fact_context(facts) | _helpers(facts, text, today)
     shown = {c.id for d in docs for c in d.clauses}
     lists = checklists()
-    findings: list[Finding] = []
+    findings: list[CheckFinding] = []
     for jurisdiction in [BASELINE, *facts.jurisdictions]:
         for item in lists[jurisdiction].items:
             status = item.in_force.status(today)
@@ -327,7 +329,7 @@ def check_disclosures(tenant: TenantSource, docs: list[RenderedDocument], text: 
                 level, starts = "warning", item.in_force.start
                 message = f"from {starts.isoformat()} (not yet in force): {message}"
             findings.append(
-                Finding(
+                CheckFinding(
                     item.id,
                     level,
                     "disclosure",
@@ -353,10 +355,10 @@ def _shortfall(item: ChecklistItem, short: list[str], shown: set[str]) -> str | 
     return None
 
 
-def check_transfers(tenant: TenantSource, today: dt.date) -> list[Finding]:
+def check_transfers(tenant: TenantSource, today: dt.date) -> list[CheckFinding]:
     """Transfer tools relied on outside their dates: ended (the Privacy Shield) or not yet available."""
     facts = tenant.facts
-    findings: list[Finding] = []
+    findings: list[CheckFinding] = []
     for i, transfer in enumerate(facts.transfers):
         regimes = [transfer.leaves] if transfer.leaves else declared_regimes(facts.jurisdictions)
         # Own words name a tool loosely ("standard contractual clauses" is any year's): only an ended one is sure.
@@ -367,7 +369,7 @@ def check_transfers(tenant: TenantSource, today: dt.date) -> list[Finding]:
                 continue
             message, fact = _tool_out_of_dates(transfer, tool, regimes, today)
             findings.append(
-                Finding(
+                CheckFinding(
                     "transfer.tool",
                     "error",
                     "transfer",
@@ -429,7 +431,7 @@ def add_months(day: dt.date, months: int) -> dt.date:
     raise AssertionError("unreachable")
 
 
-def check_stale(tenant: TenantSource, today: dt.date) -> list[Finding]:
+def check_stale(tenant: TenantSource, today: dt.date) -> list[CheckFinding]:
     """California wants the privacy policy reviewed and dated at least every 12 months."""
     facts = tenant.facts
     if "us_ca" not in facts.jurisdictions:
@@ -439,7 +441,7 @@ def check_stale(tenant: TenantSource, today: dt.date) -> list[Finding]:
     if today <= due:
         return []
     return [
-        Finding(
+        CheckFinding(
             "ccpa.updated",
             "error",
             "stale",
@@ -466,10 +468,10 @@ _CONTINUED_USE = re.compile(
 )
 
 
-def check_notification(tenant: TenantSource, docs: list[RenderedDocument]) -> list[Finding]:
+def check_notification(tenant: TenantSource, docs: list[RenderedDocument]) -> list[CheckFinding]:
     """Text that makes readers watch the page for changes instead of being told of them."""
     notified = bool({"email", "in_app"} & set(tenant.facts.changes.how_notified))
-    findings: list[Finding] = []
+    findings: list[CheckFinding] = []
     for doc in docs:
         for clause in doc.clauses:
             text = " ".join(html_text(clause.html).split())
@@ -487,7 +489,7 @@ def check_notification(tenant: TenantSource, docs: list[RenderedDocument]) -> li
                     else "changes.how_notified: [email] or [in_app], and remove the sentence"
                 )
                 findings.append(
-                    Finding(
+                    CheckFinding(
                         "notify.changes",
                         level,
                         "notify",
@@ -516,7 +518,7 @@ class _Links(HTMLParser):
                 self.hrefs.append(value)
 
 
-def check_links(outputs: list[Output]) -> list[tuple[str | None, Finding]]:
+def check_links(outputs: list[Output]) -> list[tuple[str | None, CheckFinding]]:
     """Anchors and relative links in the rendered pages that lead to no file or no id, with the page's tenant."""
     files = {o.path: o for o in outputs}
     parsed: dict[str, _Links] = {}
@@ -525,7 +527,7 @@ def check_links(outputs: list[Output]) -> list[tuple[str | None, Finding]]:
             p = _Links()
             p.feed(o.data.decode("utf-8", "replace"))
             parsed[o.path] = p
-    findings: list[tuple[str | None, Finding]] = []
+    findings: list[tuple[str | None, CheckFinding]] = []
     for path, page in sorted(parsed.items()):
         owner = files[path]
         for href in sorted(set(page.hrefs)):
@@ -534,7 +536,7 @@ def check_links(outputs: list[Output]) -> list[tuple[str | None, Finding]]:
                 findings.append(
                     (
                         owner.tenant,
-                        Finding(
+                        CheckFinding(
                             "link.dead", "error", "link", f"{path}: link '{href}' {problem}", document=owner.document
                         ),
                     )
@@ -570,12 +572,12 @@ def score_clauses(docs: list[RenderedDocument]) -> list[ClauseScore]:
     return sorted(scores, key=lambda s: (s.score.reading_ease, s.document, s.clause))
 
 
-def readability_findings(tenant: TenantSource, scores: list[ClauseScore]) -> list[Finding]:
+def readability_findings(tenant: TenantSource, scores: list[ClauseScore]) -> list[CheckFinding]:
     """Flag the clauses that read like a law journal; GDPR asks for plain language."""
     gdpr = {"eu_gdpr", "uk_gdpr"} & set(tenant.facts.jurisdictions)
     reference = "GDPR Art. 12(1) (plain language)" if gdpr else "plain language"
     return [
-        Finding(
+        CheckFinding(
             "readability.hard",
             "warning",
             "readability",
@@ -592,9 +594,9 @@ def readability_findings(tenant: TenantSource, scores: list[ClauseScore]) -> lis
     ]
 
 
-def check_prose(project: Project, tenant: TenantSource, docs: list[RenderedDocument]) -> list[Finding]:
+def check_prose(project: Project, tenant: TenantSource, docs: list[RenderedDocument]) -> list[CheckFinding]:
     """The prose lint on every document, each finding at the clause or partial line that wrote the block."""
-    findings: list[Finding] = []
+    findings: list[CheckFinding] = []
     tracer: TracingRenderer | None = None
     for doc in docs:
         found = lint_document(doc.clauses)
@@ -608,7 +610,9 @@ def check_prose(project: Project, tenant: TenantSource, docs: list[RenderedDocum
     return findings
 
 
-def _prose_finding(f: ProseFinding, document: str, explained: list[ExplainedBlock], files: dict[str, Path]) -> Finding:
+def _prose_finding(
+    f: ProseFinding, document: str, explained: list[ExplainedBlock], files: dict[str, Path]
+) -> CheckFinding:
     clause = f.passage.clause or ""
     block = explained[f.passage.index] if f.passage.index < len(explained) else None
     if block is not None and block.text != f.passage.block.text:
@@ -620,7 +624,7 @@ def _prose_finding(f: ProseFinding, document: str, explained: list[ExplainedBloc
         message += f' in {document}#{clause}: "{f.excerpt}"'
     else:
         message += f" in {document}#{clause}"
-    return Finding(
+    return CheckFinding(
         f"prose.{f.rule}",
         "warning",
         "prose",
@@ -654,7 +658,7 @@ def check(root: Path, slugs: list[str] | None = None, today: dt.date | None = No
     for _slug, tenant in sorted(project.tenants.items()):
         try:
             docs = render_tenant_documents(project, renderer, tenant)
-            pages, view = tenant_outputs(project, theme, renderer, tenant, options)
+            pages, view = tenant_outputs(project, theme, renderer, tenant, options, docs=docs)
         except InputError as exc:
             report.problems.extend(exc.problems)
             continue
@@ -718,11 +722,11 @@ def format_text(report: CheckReport, hardest: int | None = 3) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _finding_order(f: Finding) -> tuple[int, str, str, str]:
+def _finding_order(f: CheckFinding) -> tuple[int, str, str, str]:
     return (0 if f.level == "error" else 1, f.kind, f.id, f.message)
 
 
-def _format_finding(f: Finding, root: Path) -> list[str]:
+def _format_finding(f: CheckFinding, root: Path) -> list[str]:
     where = _relative(f.file, root) or ""
     if where and f.line:
         where += f":{f.line}"

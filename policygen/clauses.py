@@ -24,15 +24,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .editorfiles import is_editor_file
 from .errors import Collector, InputError, Problem, did_you_mean
-from .facts import Id, Text, Whole, problems_from_validation
+from .facts import Id, Text, Whole
 from .inputs import read_bytes, read_text
 from .packaged import library_folders
+from .paths import RESERVED_DOCUMENT_IDS
+from .validation import problems_from_validation
 from .yamlfile import Located, load
 
 FRONT = re.compile(r"\A---[ \t]*\n(.*?\n)?---[ \t]*(?:\n|\Z)", re.S)
 PARTIALS = "_partials"
-# Folder names the build uses inside a tenant's folder, so no document may have them as its id.
-RESERVED_DOCUMENT_IDS = {"apps": "in-app snippets and store labels", "assets": "logo"}
 
 
 class ClauseMeta(BaseModel):
@@ -68,7 +68,7 @@ class Clause:
 
 
 @dataclass
-class Document:
+class LibraryDocument:
     id: str
     meta: DocumentMeta
     folder: Path
@@ -79,7 +79,7 @@ class Document:
 @dataclass
 class Library:
     root: Path
-    documents: dict[str, Document]
+    documents: dict[str, LibraryDocument]
     partials: dict[str, str]  # template name -> digest
     folders: tuple[Path, ...] = ()  # where clauses and partials were found, first match wins (library_folders)
 
@@ -147,7 +147,7 @@ def load_library(content: Path, packaged: Path | None = None) -> Library:
     library's partial of that file name; a document.yaml replaces the library's or adds a document."""
     problems = Collector()
     folders = library_folders(content, packaged)
-    documents: dict[str, Document] = {}
+    documents: dict[str, LibraryDocument] = {}
     partials: dict[str, str] = {}
     for folder in reversed(folders):  # the library first, then what the project overrides
         _add_documents(folder, documents, problems)
@@ -158,7 +158,7 @@ def load_library(content: Path, packaged: Path | None = None) -> Library:
     return Library(root=content, documents=documents, partials=dict(sorted(partials.items())), folders=folders)
 
 
-def _add_documents(content: Path, documents: dict[str, Document], problems: Collector) -> None:
+def _add_documents(content: Path, documents: dict[str, LibraryDocument], problems: Collector) -> None:
     for folder in sorted(p for p in content.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))):
         if folder.name in RESERVED_DOCUMENT_IDS:
             problems.add(
@@ -177,7 +177,7 @@ def _add_documents(content: Path, documents: dict[str, Document], problems: Coll
             continue
         clauses = _read_clauses(folder, problems)
         if known is None:
-            documents[folder.name] = Document(id=folder.name, meta=meta, folder=folder, clauses=clauses)  # type: ignore[arg-type]
+            documents[folder.name] = LibraryDocument(id=folder.name, meta=meta, folder=folder, clauses=clauses)  # type: ignore[arg-type]
         else:
             if meta is not None:  # the title (and where it is written) is the project's
                 known.meta, known.folder = meta, folder

@@ -15,6 +15,12 @@ def format_day(day: dt.date, locale: str, form: str = "long") -> str:
     return format_date(day, format=form, locale=locale.replace("-", "_"))
 
 
+def utc_today() -> dt.date:
+    """Today in UTC: the build's date when --today is not given, and a release's when --released is not,
+    so the machine's time zone cannot change a build."""
+    return dt.datetime.now(dt.UTC).date()
+
+
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 

@@ -16,10 +16,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from . import __version__
-from .inputs import hashed_content
+from .inputs import PROJECT_FILES, hashed_content
 from .project import Project
-
-PROJECT_FILES = ("policygen.yaml", "rules.yaml")
 
 
 @lru_cache(maxsize=1)

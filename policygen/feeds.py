@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import posixpath
 import re
 import uuid
 import xml.etree.ElementTree as ET
@@ -25,22 +24,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from .output import Output
+from .paths import VersionPaths, absolute, href
 from .versions import Snapshot
 
 ATOM = "http://www.w3.org/2005/Atom"
 SITEMAP = "http://www.sitemaps.org/schemas/sitemap/0.9"
 PUBLIC_KINDS = ("index", "page", "archive", "history")
-
-
-@dataclass(frozen=True)
-class VersionPaths:
-    """Where one released version and its document live in the site (paths from the site root)."""
-
-    page: str  # the dated archive page
-    stable: str
-    history: str
-    feed: str
-    json: str
 
 
 @dataclass(frozen=True)
@@ -58,20 +47,6 @@ class FeedEntry:
 
     def order(self) -> tuple[str, str, str, int]:
         return (self.released.isoformat(), self.tenant, self.document, self.version)
-
-
-def absolute(base_url: str, path: str) -> str:
-    """The public address of a site path; folders are addressed without their index.html."""
-    if path == "index.html" or path.endswith("/index.html"):
-        path = path[: -len("index.html")]
-    return base_url.rstrip("/") + "/" + path
-
-
-def href(path: str, origin: str, base_url: str | None) -> str:
-    """A link to *path* from the file *origin*: absolute with a base_url, else relative."""
-    if base_url:
-        return absolute(base_url, path)
-    return posixpath.relpath(path, posixpath.dirname(origin) or ".")
 
 
 # Characters XML 1.0 cannot carry at all, even escaped: dropped from feed text so a fact never breaks a feed.

@@ -27,6 +27,7 @@ import stat
 import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -129,9 +130,19 @@ class Committed:
     root: Path
     blobs: dict[str, str]
 
+    @cached_property
+    def _by_document(self) -> dict[tuple[str, str], dict[str, str]]:
+        # Grouped once: a build asks for every document of every tenant, and scanning all blobs for
+        # each would grow with documents times snapshots.
+        grouped: dict[tuple[str, str], dict[str, str]] = {}
+        for path, blob in self.blobs.items():
+            found = _RELEASE_PATH.fullmatch(path)
+            if found:
+                grouped.setdefault((found[1], found[2]), {})[path] = blob
+        return grouped
+
     def of_document(self, slug: str, document: str) -> dict[str, str]:
-        prefix = f"tenants/{slug}/releases/{document}/"
-        return {path: blob for path, blob in self.blobs.items() if path.startswith(prefix)}
+        return dict(self._by_document.get((slug, document), {}))
 
 
 def _git(root: Path, *args: str, stdin: bytes | None = None) -> bytes | None:

@@ -5,7 +5,7 @@ reads it: headings, paragraphs, list items and table rows, each with its text.
 Readability scores, the prose lint (policygen/prose.py), `check`'s pattern
 tests, the store-label checks (policygen/labels.py) and `explain`'s page tests
 all read text through here, so they agree on where one block ends and the next
-begins. (The redline's word diff, policygen/diff.py, still has its own reader,
+begins. (The redline's word diff, policygen/worddiff.py, still has its own reader,
 which breaks lines inside list items and cells where this one keeps one block.)
 """
 

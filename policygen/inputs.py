@@ -17,6 +17,13 @@ from .errors import InputError, Problem
 
 MAX_BYTES = 2 * 1024 * 1024
 
+# The project's inputs, named once: the build key hashes them (deps), serve watches them, and a build
+# never writes into them (project.Project.reserved). A new input added here is all three at once.
+CONFIG_FILE = "policygen.yaml"
+RULES_FILE = "rules.yaml"
+PROJECT_FILES = (CONFIG_FILE, RULES_FILE)  # settings files at the project's root
+INPUT_FOLDERS = ("content", "tenants", "themes", "layouts", "static")  # folders at the project's root
+
 _KINDS = (
     (stat.S_ISDIR, "a folder"),
     (stat.S_ISFIFO, "a named pipe"),

@@ -19,19 +19,21 @@ The date is the newer version's effective date, the folder of its archive page.
 from __future__ import annotations
 
 import datetime as dt
-import posixpath
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from .dates import format_day
-from .diff import BREAK, ClauseChange, ClauseText, DiffReport, Finding, Piece, Workspace, history, overall
+from .diff import DiffReport, Workspace, history, overall
+from .factdiff import FactFinding
 from .output import Output
+from .paths import DocumentPaths, PairPaths, href, root_from
 from .render import ClauseRenderer
 from .rules import load_rules, rank
 from .text import one_line
 from .theme import Theme
+from .worddiff import BREAK, ClauseChange, ClauseStatus, ClauseText, Piece, PieceOp, Review
 
 if TYPE_CHECKING:
     from .project import Project, TenantSource
@@ -40,7 +42,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Run:
-    op: str  # equal, insert, delete
+    op: PieceOp
     text: str
 
 
@@ -50,8 +52,8 @@ class RedlineClause:
 
     id: str
     name: str  # the clause's title in the newer version (or the removed clause's)
-    status: str  # unchanged, changed, added, removed
-    review: str
+    status: ClauseStatus | Literal["unchanged"]
+    review: Review | None  # None for an unchanged clause
     reason: str | None
     title: tuple[Run, ...]
     paragraphs: tuple[tuple[Run, ...], ...]
@@ -87,12 +89,14 @@ def redline_clauses(report: DiffReport) -> list[RedlineClause]:
     order = [*report.new.clauses, *[cid for cid in report.old.clauses if cid not in report.new.clauses]]
     out: list[RedlineClause] = []
     for cid in order:
+        status: ClauseStatus | Literal["unchanged"]
+        review: Review | None
         change = changed.get(cid)
         if change is None:
             clause: ClauseText = report.new.clauses.get(cid) or report.old.clauses[cid]
             name = clause.title
             pieces: tuple[Piece, ...] = (Piece("equal", tuple(clause.tokens())),)
-            status, review, reason, inserted, deleted = "unchanged", "", None, 0, 0
+            status, review, reason, inserted, deleted = "unchanged", None, None, 0, 0
         else:
             name = change.title
             pieces = change.pieces
@@ -129,7 +133,7 @@ class NoticeView:
     released_text: str
     old_version: str
     new_version: str
-    lines: tuple[Finding, ...]  # one per finding, most serious first
+    lines: tuple[FactFinding, ...]  # one per finding, most serious first
     effects: tuple[str, ...]  # the likely effects, without repeats
     reviewed: tuple[str, ...]  # titles of clauses reworded with the same facts
     links: ChangeLinks
@@ -170,48 +174,13 @@ def notice_view(
     )
 
 
-@dataclass(frozen=True)
-class PairPaths:
-    """The files of one pair of consecutive versions, from the site root."""
-
-    folder: str  # <tenant>/<document>/<YYYY-MM-DD> of the newer version
-    new_page: str
-    old_page: str
-
-    @property
-    def redline(self) -> str:
-        return redline_path(self.new_page)
-
-    @property
-    def banner(self) -> str:
-        return f"{self.folder}/notice/banner.html"
-
-    @property
-    def email_html(self) -> str:
-        return f"{self.folder}/notice/email.html"
-
-    @property
-    def email_text(self) -> str:
-        return f"{self.folder}/notice/email.txt"
-
-    def links(self, origin: str, base_url: str | None) -> ChangeLinks:
-        return ChangeLinks(
-            _href(self.new_page, origin, base_url),
-            _href(self.old_page, origin, base_url),
-            _href(self.redline, origin, base_url),
-        )
-
-
-def redline_path(archive_page: str) -> str:
-    """The redline of a version against the one before, beside the version's archive page."""
-    return f"{posixpath.dirname(archive_page)}/changes/index.html"
-
-
-def _href(path: str, origin: str, base_url: str | None) -> str:
-    """Absolute with a base_url (emails and apps need that); else relative to the file."""
-    if base_url:
-        return base_url.rstrip("/") + "/" + path
-    return posixpath.relpath(path, posixpath.dirname(origin) or ".")
+def change_links(paths: PairPaths, origin: str, base_url: str | None) -> ChangeLinks:
+    """The links of a redline or notice at *origin*: absolute with a base_url (emails and apps need that)."""
+    return ChangeLinks(
+        href(paths.new_page, origin, base_url),
+        href(paths.old_page, origin, base_url),
+        href(paths.redline, origin, base_url),
+    )
 
 
 def change_outputs(
@@ -240,10 +209,8 @@ def change_outputs(
         )
 
     at = paths.redline
-    view = notice_view(report, organisation, document_title, paths.links(at, base_url), locale, accent)
-    page = theme.render(
-        "redline.html", redline=view, clauses=redline_clauses(report), root="../" * at.count("/"), **common
-    )
+    view = notice_view(report, organisation, document_title, change_links(paths, at, base_url), locale, accent)
+    page = theme.render("redline.html", redline=view, clauses=redline_clauses(report), root=root_from(at), **common)
     outputs = [output(at, "redline", page)]
     if not report.needs_notice:
         return outputs
@@ -252,7 +219,7 @@ def change_outputs(
         (paths.email_html, "email.html"),
         (paths.email_text, "email.txt"),
     ):
-        note = notice_view(report, organisation, document_title, paths.links(path, base_url), locale, accent)
+        note = notice_view(report, organisation, document_title, change_links(paths, path, base_url), locale, accent)
         if template.endswith(".txt"):
             note = plain_text(note)
         outputs.append(output(path, "notice", theme.render(template, notice=note, lang=locale)))
@@ -311,7 +278,7 @@ def document_changes(
     doc_id: str,
     title: str,
     releases: list[Snapshot],
-    archive: Callable[[Snapshot], str],
+    paths: DocumentPaths,
     common: Mapping[str, Any],
 ) -> list[Output]:
     """Redlines and notices for every pair of consecutive versions of one document."""
@@ -323,13 +290,11 @@ def document_changes(
     for old, report in zip(releases, history(space, doc_id, releases), strict=False):
         report = document_report(space, doc_id, report)
         new = releases[old.version]  # versions count up from 1 without gaps
-        new_page = archive(new)
-        paths = PairPaths(posixpath.dirname(new_page), new_page, archive(old))
         outputs.extend(
             change_outputs(
                 theme,
                 report,
-                paths,
+                paths.pair(new.effective, old.effective),
                 organisation=facts.name,
                 document_title=title,
                 locale=facts.locale,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -17,14 +17,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .clauses import Clause, Library, load_library, tenant_clauses
 from .editorfiles import is_editor_file
 from .errors import Collector, InputError, Problem, UsageError, did_you_mean
-from .facts import SLUG, Flag, Tenant, Text, Url, problems_from_validation, read_tenant
-from .inputs import hashed_content
+from .facts import SLUG, Flag, Tenant, Text, Url, read_tenant
+from .inputs import CONFIG_FILE, INPUT_FOLDERS, hashed_content
 from .logos import LOGO_EXPECTED, check_logo
-from .packaged import known_themes, theme_folders
-from .theme import Theme
+from .packaged import theme_folders
+from .paths import RESERVED_SLUGS
+from .theme import Theme, unknown_theme
+from .validation import problems_from_validation
 from .yamlfile import Located, load
-
-CONFIG_FILE = "policygen.yaml"
 
 
 class ProjectConfig(BaseModel):
@@ -74,14 +74,7 @@ class Project:
     @property
     def reserved(self) -> list[Path]:
         """Folders a build must never write into or replace."""
-        return [
-            self.root,
-            self.root / "content",
-            self.root / "tenants",
-            self.root / "themes",
-            self.root / "layouts",
-            self.root / "static",
-        ]
+        return [self.root, *(self.root / name for name in INPUT_FOLDERS)]
 
 
 def load_config(root: Path) -> ProjectConfig:
@@ -117,10 +110,6 @@ def check_slug(root: Path, slug: str) -> Path:
     if folder.is_symlink() or not folder.resolve().is_relative_to((root / "tenants").resolve()):
         raise UsageError(f"tenant '{slug}' points outside tenants/; symlinked tenant folders are not followed")
     return folder
-
-
-# Top-level names of the output folder that are not tenants.
-RESERVED_SLUGS = {"assets": "theme files"}
 
 
 def reserved_slug(slug: str) -> str | None:
@@ -221,28 +210,13 @@ def load_base(root: Path, problems: Collector) -> Project:
     except InputError as exc:
         problems.extend(exc.problems)
     if not theme_folders(root, config.theme):
-        problems.add(_unknown_theme(root, config.theme))
+        problems.add(unknown_theme(root, config.theme))
     library = Library(root=root / "content", documents={}, partials={})
     try:
         library = load_library(root / "content")
     except InputError as exc:
         problems.extend(exc.problems)
     return Project(root=root, config=config, library=library, tenants={})
-
-
-def _unknown_theme(root: Path, name: str) -> Problem:
-    known = known_themes(root)
-    problem = Problem(
-        f"theme '{name}' not found",
-        file=root / CONFIG_FILE,
-        key_path="theme",
-        expected="a folder themes/<name>/templates; themes here: " + ", ".join(known),
-        suggestion=did_you_mean(name, known),
-    )
-    if (root / CONFIG_FILE).is_file():  # it was read (and so is readable) before the theme was looked for
-        line, column = load(root / CONFIG_FILE).where(("theme",))
-        problem = replace(problem, line=line, column=column)
-    return problem
 
 
 def load_tenant_source(project: Project, slug: str, problems: Collector) -> TenantSource | None:

@@ -17,12 +17,12 @@ from typing import Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import Collector, InputError, did_you_mean
-from .facts import Whole, problems_from_validation
-from .inputs import ensure_inside
+from .facts import Whole
+from .inputs import RULES_FILE, ensure_inside
+from .validation import problems_from_validation
 from .yamlfile import Located, load
 
 DEFAULT_FILE = Path(__file__).parent / "data" / "rules.yaml"
-RULES_FILE = "rules.yaml"
 
 Tier = Literal["technical", "editorial", "minor", "material", "consent"]
 ChangeKind = Literal[
@@ -37,14 +37,21 @@ ChangeKind = Literal[
     "increased",
     "decreased",
 ]
-CHANGE_KINDS: tuple[str, ...] = get_args(ChangeKind)
+CHANGE_KINDS: tuple[ChangeKind, ...] = get_args(ChangeKind)
 
 # Every tier a diff can end in, least to most serious. "none": nothing differs;
 # "needs-review": clause wording changed with no fact behind it and nobody has
 # marked it editorial yet (rewording can change meaning).
-LEVELS: tuple[str, ...] = ("none", "technical", "editorial", "needs-review", "minor", "material", "consent")
-NOTICE_TIERS = frozenset({"material", "consent"})
+Level = Literal["none", "technical", "editorial", "needs-review", "minor", "material", "consent"]
+LEVELS: tuple[Level, ...] = get_args(Level)
+NOTICE_TIERS: frozenset[Tier] = frozenset({"material", "consent"})
+TIERS: tuple[Tier, ...] = get_args(Tier)
 PLACEHOLDERS = frozenset({"subject", "item", "old", "new"})
+
+
+def as_tier(value: object) -> Tier | None:
+    """A tier read back from a snapshot, if it is one."""
+    return next((t for t in TIERS if t == value), None)
 
 
 def rank(level: str) -> int:
@@ -162,12 +169,12 @@ class Rule:
     title: str
     patterns: tuple[re.Pattern[str], ...]
     when: tuple[tuple[str, Scalar], ...]
-    tiers: dict[str, str]
+    tiers: dict[ChangeKind, Tier]
     sources: tuple[str, ...]
-    say: dict[str, str]
-    effect: dict[str, str]
+    say: dict[ChangeKind, str]
+    effect: dict[ChangeKind, str]
 
-    def matches(self, path: str, change: str, entry: Any) -> bool:
+    def matches(self, path: str, change: ChangeKind, entry: Any) -> bool:
         if change not in self.tiers or not any(p.fullmatch(path) for p in self.patterns):
             return False
         return all(_field(entry, key) == value for key, value in self.when)
@@ -188,7 +195,7 @@ class RuleSet:
     notice_days: int
     files: tuple[str, ...]  # where the rules came from, for reports
 
-    def classify(self, path: str, change: str, entry: Any) -> Rule | None:
+    def classify(self, path: str, change: ChangeKind, entry: Any) -> Rule | None:
         return next((r for r in self.rules if r.matches(path, change, entry)), None)
 
 

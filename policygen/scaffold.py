@@ -23,12 +23,13 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from . import __version__
+from .dates import utc_today
 from .errors import UsageError
 from .facts import SLUG, _check_email, visible
-from .project import RESERVED_SLUGS, check_slug, reserved_slug
-from .site import utc_today
+from .jurisdictions import JURISDICTIONS
+from .paths import RESERVED_SLUGS
+from .project import check_slug, reserved_slug
 
-JURISDICTION_IDS: tuple[str, ...] = ("eu_gdpr", "uk_gdpr", "us_ca", "in_dpdp")
 LOCALES = {"eu_gdpr": "en", "uk_gdpr": "en-GB", "us_ca": "en-US", "in_dpdp": "en-IN"}
 RENAMED = {"github": ".github", "gitignore": ".gitignore", "pre-commit-config.yaml": ".pre-commit-config.yaml"}
 
@@ -108,8 +109,8 @@ class TenantBasics:
             except ValueError as exc:
                 raise UsageError(str(exc)) from None
         for j in self.jurisdictions:
-            if j not in JURISDICTION_IDS:
-                raise UsageError(f"'{j}' is not a jurisdiction; use one of {', '.join(JURISDICTION_IDS)}")
+            if j not in JURISDICTIONS:
+                raise UsageError(f"'{j}' is not a jurisdiction; use one of {', '.join(JURISDICTIONS)}")
         for name in ("legal_name", "display_name"):
             value = getattr(self, name)
             if value is not None and not visible(value):  # the same rule as the facts' text type

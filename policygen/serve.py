@@ -41,10 +41,9 @@ from watchdog.observers.polling import PollingObserver
 
 from .editorfiles import is_editor_file
 from .errors import InputError, Problem, UsageError
+from .inputs import INPUT_FOLDERS, PROJECT_FILES
 from .site import Builder, BuildOptions, BuildReport, counted
 
-WATCHED = ("content", "themes", "layouts", "static", "tenants")
-PROJECT_FILES = ("policygen.yaml",)
 DEBOUNCE = 0.06  # seconds of quiet before a rebuild: editors save in bursts (write, rename, chmod)
 KEEPALIVE = 15.0
 MAX_PATH = 2048  # longest request target served; anything longer is refused
@@ -77,7 +76,9 @@ class ServeOptions:
 
 
 @dataclass(frozen=True)
-class Snapshot:
+class LiveStatus:
+    """The live builds at one moment: what the event streams tell open pages."""
+
     seq: int  # bumps on every build, good or bad
     generation: int  # bumps on every good build
     problems: tuple[Problem, ...]
@@ -86,25 +87,25 @@ class Snapshot:
 class LiveState:
     def __init__(self) -> None:
         self._cond = threading.Condition()
-        self._snap = Snapshot(0, 0, ())
+        self._snap = LiveStatus(0, 0, ())
         self.closed = False
 
     @property
-    def snapshot(self) -> Snapshot:
+    def snapshot(self) -> LiveStatus:
         with self._cond:
             return self._snap
 
     def built(self) -> None:
         with self._cond:
-            self._snap = Snapshot(self._snap.seq + 1, self._snap.generation + 1, ())
+            self._snap = LiveStatus(self._snap.seq + 1, self._snap.generation + 1, ())
             self._cond.notify_all()
 
     def failed(self, problems: list[Problem]) -> None:
         with self._cond:
-            self._snap = Snapshot(self._snap.seq + 1, self._snap.generation, tuple(problems))
+            self._snap = LiveStatus(self._snap.seq + 1, self._snap.generation, tuple(problems))
             self._cond.notify_all()
 
-    def wait(self, seq: int, timeout: float) -> Snapshot:
+    def wait(self, seq: int, timeout: float) -> LiveStatus:
         """The next snapshot after *seq*, or the same one after *timeout* seconds."""
         with self._cond:
             self._cond.wait_for(lambda: self._snap.seq != seq or self.closed, timeout)
@@ -236,8 +237,8 @@ def is_source(path: Path, root: Path) -> bool:
     if not rel.parts:
         return False
     if len(rel.parts) == 1:
-        return rel.name in PROJECT_FILES or rel.name in WATCHED
-    if rel.parts[0] not in WATCHED:
+        return rel.name in PROJECT_FILES or rel.name in INPUT_FOLDERS
+    if rel.parts[0] not in INPUT_FOLDERS:
         return False
     # Hidden files too: they are not input (a theme's .gitignore, an editor's state folder).
     return not (is_editor_file(rel.name) or rel.name.startswith("."))
@@ -267,7 +268,7 @@ class Watcher:
         self._watched: set[str] = set()
 
     def start(self) -> None:
-        for name in WATCHED:
+        for name in INPUT_FOLDERS:
             self._watch(name)
         # The root itself, not recursively: policygen.yaml, and watched folders created later.
         self.observer.schedule(self.handler, str(self.root), recursive=False)
@@ -700,7 +701,7 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
             return
 
-    def _problems(self, snap: Snapshot) -> dict[str, object]:
+    def _problems(self, snap: LiveStatus) -> dict[str, object]:
         root = self.server.root
         return {"problems": [p.to_json(root) | {"text": p.format(root)} for p in snap.problems]}
 

@@ -33,12 +33,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from . import __version__
+from .dates import utc_today
 from .deps import code_digest, library_digest, settings_digest, tenant_key
 from .errors import Collector, InputError, Problem, UsageError
 from .facts import SLUG
 from .history import compare_with_build, read_tenant_record
 from .output import KINDS, Output, check_out_dir, manifest, write_site
-from .project import RESERVED_SLUGS, Project, load_base, project_theme, tenant_digest, tenant_folder, tenant_slugs
+from .paths import RESERVED_SLUGS
+from .project import Project, load_base, project_theme, tenant_digest, tenant_folder, tenant_slugs
 from .site import (
     Builder,
     BuildOptions,
@@ -50,7 +52,6 @@ from .site import (
     shared_key,
     site_files,
     tenant_entry,
-    utc_today,
     view_from_entry,
 )
 from .theme import Theme

@@ -28,15 +28,15 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from .dates import format_day
+from .dates import format_day, utc_today
 from .deps import project_digest, tenant_key
 from .errors import Collector, InputError, Problem
-from .feeds import FeedInfo, VersionPaths, atom, entries_in, href, sitemap, version_data, version_json
+from .feeds import FeedInfo, atom, entries_in, sitemap, version_data, version_json
 from .history import (
     Committed,
     TenantRecord,
@@ -47,8 +47,9 @@ from .history import (
     record_json,
 )
 from .inputs import read_bytes
-from .notices import document_changes, redline_path
+from .notices import document_changes
 from .output import Discard, Output, check_out_dir, manifest, write_site
+from .paths import DocumentPaths, TenantPaths, relative, root_from
 from .project import (
     Project,
     TenantSource,
@@ -77,20 +78,20 @@ from .versions import (
 )
 
 
-def utc_today() -> dt.date:
-    """The build date when --today is not given: today in UTC, so the machine's time zone cannot change a build."""
-    return dt.datetime.now(dt.UTC).date()
-
-
 @dataclass(frozen=True)
 class Link:
     href: str
     text: str
 
 
+BannerKind = Literal["upcoming", "superseded", "current", "draft"]
+PageStatus = Literal["released", "unreleased", "draft"]  # unreleased: the document has no release yet
+VersionStatus = Literal["in force", "superseded", "upcoming"]
+
+
 @dataclass(frozen=True)
 class Banner:
-    kind: str  # upcoming, superseded, current, draft
+    kind: BannerKind
     text: str
     links: tuple[Link, ...] = ()
 
@@ -123,7 +124,7 @@ class PageView:
     version: str | None
     clauses: tuple[RenderedClause | SnapshotClause, ...]
     banners: tuple[Banner, ...] = ()
-    status: str = "released"  # released, unreleased (the document has no release yet) or draft
+    status: PageStatus = "released"
     history: str | None = None  # link to the version history, relative to the page
     feed: str | None = None  # link to the document's Atom feed, relative to the page
 
@@ -133,7 +134,7 @@ class HistoryRow:
     version: int
     effective: dt.date
     released: dt.date
-    status: str  # in force, superseded, upcoming
+    status: VersionStatus
     href: str
     summary: str | None
     hash: str
@@ -202,7 +203,8 @@ def files_written(outputs: list[Output]) -> str:
 
 def logo_path(tenant: TenantSource) -> str | None:
     """Where the tenant's logo goes in the site, as a file path (in pages it is a URL, encoded: TenantView.logo)."""
-    return f"{tenant.slug}/assets/{Path(tenant.facts.theme.logo).name}" if tenant.facts.theme.logo else None
+    logo = tenant.facts.theme.logo
+    return TenantPaths(tenant.slug).logo(Path(logo).name) if logo else None
 
 
 def tenant_view(tenant: TenantSource, links: tuple[DocumentLink, ...]) -> TenantView:
@@ -227,39 +229,6 @@ def render_tenant_documents(project: Project, renderer: ClauseRenderer, tenant: 
             problems.extend(exc.problems)
     problems.raise_if_any()
     return docs
-
-
-@dataclass(frozen=True)
-class DocumentPaths:
-    """Where a document's pages go, from the site root."""
-
-    slug: str
-    doc: str
-
-    @property
-    def stable(self) -> str:
-        return f"{self.slug}/{self.doc}/index.html"
-
-    @property
-    def history(self) -> str:
-        return f"{self.slug}/{self.doc}/history/index.html"
-
-    @property
-    def draft(self) -> str:
-        return f"{self.slug}/{self.doc}/draft/index.html"
-
-    @property
-    def feed(self) -> str:
-        return f"{self.slug}/{self.doc}/feed.xml"
-
-    def archive(self, snap: Snapshot) -> str:
-        return f"{self.slug}/{self.doc}/{snap.effective.isoformat()}/index.html"
-
-    def json(self, snap: Snapshot) -> str:
-        return f"{self.slug}/{self.doc}/{snap.effective.isoformat()}/version.json"
-
-    def version(self, snap: Snapshot) -> VersionPaths:
-        return VersionPaths(self.archive(snap), self.stable, self.history, self.feed, self.json(snap))
 
 
 @dataclass(frozen=True)
@@ -327,7 +296,7 @@ class DocumentPages:
 
     @property
     def paths(self) -> DocumentPaths:
-        return DocumentPaths(self.tenant.slug, self.doc.id)
+        return TenantPaths(self.tenant.slug).document(self.doc.id)
 
     def date(self, day: dt.date) -> str:
         return format_day(day, self.tenant.facts.locale)
@@ -341,7 +310,7 @@ class DocumentPages:
         effective: dt.date | None,
         released: Snapshot | None = None,
     ) -> None:
-        root = "../" * path.count("/")
+        root = root_from(path)
         common = self.as_released(released) if released is not None else self.common
         self.outputs.append(
             Output(
@@ -376,8 +345,8 @@ class DocumentPages:
             snap.label,
             snap.clauses,
             tuple(banners),
-            history=href(self.paths.history, at, None),
-            feed=href(self.paths.feed, at, None),
+            history=relative(self.paths.history, at),
+            feed=relative(self.paths.feed, at),
         )
 
     def render(self, drafts: bool) -> list[Output]:
@@ -392,7 +361,7 @@ class DocumentPages:
                 None,
                 doc.clauses,
                 status="unreleased",
-                feed=href(paths.feed, paths.stable, None),
+                feed=relative(paths.feed, paths.stable),
             )
             self.page(paths.stable, "page", view, None, effective)
         else:
@@ -409,7 +378,7 @@ class DocumentPages:
                     self.doc.id,
                     self.doc.title,
                     self.releases,
-                    self.paths.archive,
+                    self.paths,
                     self.common,
                 )
             )
@@ -428,22 +397,22 @@ class DocumentPages:
         for later in upcoming(self.releases, self.today):
             if later is not shown:
                 # The redline of the new version against the one before it (policygen/notices.py).
-                changes = redline_path(self.paths.archive(later)) if later.version > 1 else self.paths.history
+                changes = self.paths.redline(later.effective) if later.version > 1 else self.paths.history
                 banners.append(
                     Banner(
                         "upcoming",
                         f"This policy changes on {self.date(later.effective)}.",
                         (
-                            Link(href(self.paths.archive(later), at, None), "Read the new version"),
-                            Link(href(changes, at, None), "See what changes"),
+                            Link(relative(self.paths.archive(later.effective), at), "Read the new version"),
+                            Link(relative(changes, at), "See what changes"),
                         ),
                     )
                 )
         self.page(at, "page", self.snapshot_view(shown, at, banners), shown.label, shown.effective, shown)
 
     def archive(self, snap: Snapshot) -> None:
-        at, current = self.paths.archive(snap), in_force(self.releases, self.today)
-        stable = Link(href(self.paths.stable, at, None), "Read the current version")
+        at, current = self.paths.archive(snap.effective), in_force(self.releases, self.today)
+        stable = Link(relative(self.paths.stable, at), "Read the current version")
         banners: list[Banner] = []
         following = successor(self.releases, snap)
         if snap.effective > self.today:
@@ -459,7 +428,7 @@ class DocumentPages:
                 Banner(
                     "current",
                     f"Version {snap.version} is the version in force.",
-                    (Link(href(self.paths.stable, at, None), "Go to the policy's permanent address"),),
+                    (Link(relative(self.paths.stable, at), "Go to the policy's permanent address"),),
                 )
             )
         elif following is not None:
@@ -468,7 +437,12 @@ class DocumentPages:
                     "superseded",
                     f"This is an old version. It was in force from {self.date(snap.effective)} until "
                     f"{self.date(following.effective)}, when version {following.version} replaced it.",
-                    (Link(href(self.paths.archive(following), at, None), f"Read version {following.version}"), stable),
+                    (
+                        Link(
+                            relative(self.paths.archive(following.effective), at), f"Read version {following.version}"
+                        ),
+                        stable,
+                    ),
                 )
             )
         self.page(at, "archive", self.snapshot_view(snap, at, banners), snap.label, snap.effective, snap)
@@ -478,7 +452,7 @@ class DocumentPages:
         data = version_data(
             snap,
             self.tenant.facts.organisation.legal_name,
-            self.paths.version(snap),
+            self.paths.version(snap.effective),
             self.project.config.base_url,
             following,
             snapshot_file,
@@ -489,28 +463,30 @@ class DocumentPages:
         at, current = self.paths.history, in_force(self.releases, self.today)
         rows = []
         for snap in reversed(self.releases):
-            status = "upcoming" if snap.effective > self.today else "in force" if snap is current else "superseded"
-            redline = redline_path(self.paths.archive(snap)) if snap.version > 1 else None
+            status: VersionStatus = (
+                "upcoming" if snap.effective > self.today else "in force" if snap is current else "superseded"
+            )
+            redline = self.paths.redline(snap.effective) if snap.version > 1 else None
             rows.append(
                 HistoryRow(
                     snap.version,
                     snap.effective,
                     snap.released,
                     status,
-                    href(self.paths.archive(snap), at, None),
+                    relative(self.paths.archive(snap.effective), at),
                     snap.summary,
                     snap.hash,
-                    href(redline, at, None) if redline else None,
+                    relative(redline, at) if redline else None,
                 )
             )
         view = HistoryView(
             self.doc.title,
             tuple(rows),
-            href(self.paths.stable, at, None),
-            href(self.paths.feed, at, None),
-            href(self.paths.draft, at, None) if drafts else None,
+            relative(self.paths.stable, at),
+            relative(self.paths.feed, at),
+            relative(self.paths.draft, at) if drafts else None,
         )
-        root = "../" * at.count("/")
+        root = root_from(at)
         self.outputs.append(
             Output(
                 at,
@@ -531,7 +507,7 @@ class DocumentPages:
             "draft",
             f"Draft for review: these edits are not released and not in force. "
             f"The latest release is version {last.version}.",
-            (Link(href(self.paths.stable, at, None), "Read the published version"),),
+            (Link(relative(self.paths.stable, at), "Read the published version"),),
         )
         effective = facts.dates.effective
         view = PageView(
@@ -542,7 +518,7 @@ class DocumentPages:
             doc.clauses,
             (banner,),
             status="draft",
-            history=href(self.paths.history, at, None),
+            history=relative(self.paths.history, at),
         )
         self.page(at, "page", view, "draft", None)
         return True
@@ -574,10 +550,12 @@ def tenant_outputs(
     tenant: TenantSource,
     options: BuildOptions,
     histories: dict[str, list[Snapshot]] | None = None,
+    docs: list[RenderedDocument] | None = None,
 ) -> tuple[list[Output], TenantView]:
+    """The tenant's every file; *docs* are its documents' working text when the caller rendered them already."""
     facts = tenant.facts
     today = options.today or utc_today()
-    docs = render_tenant_documents(project, renderer, tenant)
+    docs = render_tenant_documents(project, renderer, tenant) if docs is None else docs
     histories = load_histories(tenant) if histories is None else histories
     links: list[DocumentLink] = []
     for d in docs:
@@ -586,7 +564,7 @@ def tenant_outputs(
             DocumentLink(
                 d.id,
                 shown.title if shown else d.title,
-                DocumentPaths(tenant.slug, d.id).stable,
+                TenantPaths(tenant.slug).document(d.id).stable,
                 shown.effective if shown else facts.dates.effective,
             )
         )
@@ -603,17 +581,18 @@ def tenant_outputs(
     outputs.extend(
         app_outputs(project, theme, tenant, docs, {d.id: shown_version(histories[d.id], today) for d in docs}, outputs)
     )
+    paths = TenantPaths(tenant.slug)
     info = FeedInfo(
-        f"{tenant.slug}/feed.xml",
+        paths.feed,
         f"{facts.name}: privacy documents",
         facts.organisation.legal_name,
-        f"{tenant.slug}/index.html",
+        paths.index,
         facts.dates.last_updated or facts.dates.effective,
     )
     outputs.append(atom(info, entries_in(outputs), project.config.base_url, tenant=tenant.slug))
     outputs.append(
         Output(
-            f"{tenant.slug}/index.html", "index", theme.render("tenant.html", root="../", **common), tenant=tenant.slug
+            paths.index, "index", theme.render("tenant.html", root=root_from(paths.index), **common), tenant=tenant.slug
         )
     )
     path = logo_path(tenant)

@@ -25,7 +25,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import posixpath
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -35,11 +34,13 @@ from typing import Protocol
 from babel import Locale
 from pydantic import ValidationError
 
+from .colours import contrast, luminance
 from .errors import Collector, InputError, Problem
 from .facts import App, Tenant
 from .htmltext import ClauseLike, DocumentLike
 from .labels import app_labels, check_app, policy_document
 from .output import Output
+from .paths import TenantPaths, rebase, relative
 from .project import Project, TenantSource
 from .theme import Theme
 from .yamlfile import Located
@@ -77,7 +78,6 @@ class SnippetView:
     accent_dark: str
 
 
-_NOTICE = re.compile(r"^(?P<slug>[^/]+)/(?P<doc>[^/]+)/(?P<date>\d{4}-\d{2}-\d{2})/notice/banner\.html$")
 _HREF = re.compile(r'href="([^"]*)"')
 
 
@@ -86,13 +86,15 @@ def change_notice(published: Sequence[Output], slug: str, document: str, shown: 
 
     A banner for an upcoming version is what an app should show now: the notice comes before the change.
     """
-    found: list[tuple[str, Output]] = []
-    for o in published:
-        m = _NOTICE.match(o.path)
-        if not (o.kind == "notice" and m and m["slug"] == slug and m["doc"] == document):
-            continue
-        if shown is None or m["date"] >= shown.isoformat():
-            found.append((m["date"], o))
+    paths = TenantPaths(slug).document(document)
+    found = [
+        (o.effective, o)
+        for o in published
+        if o.kind == "notice"
+        and o.effective is not None
+        and o.path == paths.banner(o.effective)
+        and (shown is None or o.effective >= shown)
+    ]
     return max(found, key=lambda f: f[0])[1] if found else None
 
 
@@ -103,8 +105,7 @@ def rebase_links(html_text: str, source: str, target: str) -> str:
         href = m.group(1)
         if not href or re.match(r"[a-z][a-z0-9+.-]*:|#|/", href):
             return m.group(0)  # absolute, fragment-only or site-absolute: valid anywhere
-        resolved = posixpath.normpath(posixpath.join(posixpath.dirname(source), href))
-        return f'href="{posixpath.relpath(resolved, posixpath.dirname(target))}"'
+        return f'href="{rebase(href, source, target)}"'
 
     return _HREF.sub(one, html_text)
 
@@ -116,23 +117,9 @@ def text_direction(locale: str) -> str:
         return "ltr"
 
 
-def _luminance(colour: str) -> float:
-    def channel(c: int) -> float:
-        s = c / 255
-        return s / 12.92 if s <= 0.03928 else ((s + 0.055) / 1.055) ** 2.4
-
-    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
-    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
-
-
-def contrast(a: str, b: str) -> float:
-    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
-    return (la + 0.05) / (lb + 0.05)
-
-
 def readable(accent: str, background: str) -> str:
     """The accent, mixed toward black or white just enough to read as link text on *background*."""
-    toward = 255 if _luminance(background) < 0.5 else 0
+    toward = 255 if luminance(background) < 0.5 else 0
     rgb = [int(accent[i : i + 2], 16) for i in (1, 3, 5)]
     for step in range(21):
         t = step / 20
@@ -279,14 +266,14 @@ def one_app(theme: Theme, slug: str, app: App, document: Shown, notice: Output |
     if problems:
         raise InputError(problems)
     view = snippet_view(facts, document, app)
-    base = f"{slug}/apps/{app.id}"
+    at = TenantPaths(slug).app(app.id)
     snippets: list[tuple[str, str, str | None, Output]] = []  # (role, relative path, section id, output)
 
     def add(role: str, rel: str, section: str | None, data: bytes) -> None:
-        snippets.append((role, rel, section, _out(f"{base}/{rel}", "snippet", data, slug, app.id, document.id, view)))
+        snippets.append((role, rel, section, _out(at.file(rel), "snippet", data, slug, app.id, document.id, view)))
 
-    page = f"{slug}/{document.id}/index.html"  # the stable page the clause HTML was written for
-    rebased = [_Rebased(c.id, c.title, rebase_links(c.html, page, f"{base}/policy.html")) for c in document.clauses]
+    page = TenantPaths(slug).document(document.id).stable  # the page the clause HTML was written for
+    rebased = [_Rebased(c.id, c.title, rebase_links(c.html, page, at.file("policy.html"))) for c in document.clauses]
     add("policy", "policy.html", None, policy_snippet(theme, view, replace(document, clauses=rebased)))
     for clause in document.clauses:
         add(
@@ -296,7 +283,7 @@ def one_app(theme: Theme, slug: str, app: App, document: Shown, notice: Output |
             theme.render(
                 "snippets/section.html",
                 view=view,
-                clause=_section(clause, page, f"{base}/sections/{clause.id}.html", f"{base}/policy.html"),
+                clause=_section(clause, page, at.file(f"sections/{clause.id}.html"), at.file("policy.html")),
             ),
         )
     glance = next((c for c in document.clauses if c.id == FIRST_LAYER), None)
@@ -308,12 +295,12 @@ def one_app(theme: Theme, slug: str, app: App, document: Shown, notice: Output |
             theme.render(
                 "snippets/at-a-glance.html",
                 view=view,
-                clause=_section(glance, page, f"{base}/at-a-glance.html", f"{base}/policy.html"),
+                clause=_section(glance, page, at.file("at-a-glance.html"), at.file("policy.html")),
             ),
         )
     add("permissions", "permissions.html", None, theme.render("snippets/permissions.html", view=view, app=app))
     if notice is not None:
-        banner = rebase_links(notice.data.decode(), notice.path, f"{base}/notice.html")
+        banner = rebase_links(notice.data.decode(), notice.path, at.file("notice.html"))
         banner = re.sub(
             r'<html lang="([^"]*)">', lambda m: f'<html lang="{m.group(1)}" dir="{view.dir}">', banner, count=1
         )
@@ -329,7 +316,7 @@ def one_app(theme: Theme, slug: str, app: App, document: Shown, notice: Output |
             ("play-data-safety-answers", "play-data-safety.json", labels.play_json()),
         ]
     outputs = [o for *_, o in snippets]
-    outputs += [_out(f"{base}/{rel}", "label", data, slug, app.id, None, None) for _, rel, data in label_files]
+    outputs += [_out(at.file(rel), "label", data, slug, app.id, None, None) for _, rel, data in label_files]
     body = {
         "tenant": slug,
         "app": app.id,
@@ -360,7 +347,7 @@ def one_app(theme: Theme, slug: str, app: App, document: Shown, notice: Output |
         ],
     }
     data = (json.dumps(body, indent=2, ensure_ascii=False) + "\n").encode()
-    outputs.append(_out(f"{base}/manifest.json", "data", data, slug, app.id, document.id, view))
+    outputs.append(_out(at.file("manifest.json"), "data", data, slug, app.id, document.id, view))
     return outputs
 
 
@@ -397,7 +384,7 @@ def _relinked(clause: ClauseLike, page: str, snippet: str, whole: str) -> str:
     """
     body = rebase_links(clause.html, page, snippet)
     here = set(re.findall(r'id="([^"]+)"', body)) | {clause.id}
-    whole_href = posixpath.relpath(whole, posixpath.dirname(snippet))
+    whole_href = relative(whole, snippet)
     return _HREF.sub(
         lambda m: (
             m.group(0)

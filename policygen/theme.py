@@ -12,6 +12,7 @@ themes/default/ only needs the files it changes.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +21,28 @@ from jinja2.exceptions import SecurityError
 
 from .dates import format_day
 from .editorfiles import is_editor_file
-from .errors import InputError, Problem
+from .errors import InputError, Problem, did_you_mean
+from .inputs import CONFIG_FILE
 from .output import Output
 from .packaged import known_themes, theme_folders
 from .sandbox import THEME_FILTERS, THEME_LIMITS, BoundedSandbox, explain_failure, template_position
+from .yamlfile import load
+
+
+def unknown_theme(root: Path, name: str) -> Problem:
+    """policygen.yaml names a theme that is neither the project's nor policygen's own."""
+    known = known_themes(root)
+    problem = Problem(
+        f"theme '{name}' not found",
+        file=root / CONFIG_FILE,
+        key_path="theme",
+        expected="a folder themes/<name>/templates; themes here: " + ", ".join(known),
+        suggestion=did_you_mean(name, known),
+    )
+    if (root / CONFIG_FILE).is_file():  # it was read (and so is readable) before the theme was looked for
+        line, column = load(root / CONFIG_FILE).where(("theme",))
+        problem = replace(problem, line=line, column=column)
+    return problem
 
 
 class Theme:
@@ -34,17 +53,7 @@ class Theme:
         self.name = name
         self.folders = theme_folders(root, name)  # the project's first, then policygen's own
         if not self.folders:
-            raise InputError(
-                [
-                    Problem(
-                        f"theme '{name}' not found",
-                        file=root / "policygen.yaml",
-                        key_path="theme",
-                        expected="a folder themes/<name>/templates",
-                        suggestion=f"known themes: {', '.join(known_themes(root))}",
-                    )
-                ]
-            )
+            raise InputError([unknown_theme(root, name)])
         self.folder = self.folders[0]
         self.search = [root / "layouts", *(f / "templates" for f in self.folders)]
         # Build, check and serve make their theme with project.project_theme, so they agree on the setting.

@@ -21,7 +21,7 @@ from typing import Any
 
 from . import __version__
 from .clauses import Clause, Library, load_library, tenant_clauses
-from .diff import ClauseText, DiffReport, Side, compare, snapshot_side
+from .diff import DiffReport, Side, compare, snapshot_side
 from .errors import Collector, UsageError
 from .facts import Tenant
 from .packaged import library_dir
@@ -29,6 +29,7 @@ from .project import Project, TenantSource, document_title, load_project
 from .render import ClauseRenderer, render_document
 from .rules import load_rules, rank
 from .versions import dated_facts, frozen_clauses, load_releases
+from .worddiff import ClauseText
 
 OLD_LIBRARY = "old library"
 CURRENT_LIBRARY = "current library"

@@ -49,6 +49,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .clauses import Clause
+from .dates import utc_today
 from .errors import Collector, InputError, Problem
 from .facts import Dates, Tenant
 from .history import RecordedVersion, committed_releases, compare_with_commit
@@ -734,7 +735,7 @@ def _release(
                 stale.unlink(missing_ok=True)
     if document is not None:
         tenant_document(tenant, document)  # bad usage, with a did-you-mean, when the tenant has no such document
-    released = released or dt.datetime.now(dt.UTC).date()  # like the build's date: UTC, not the machine's zone
+    released = released or utc_today()
     renderer = ClauseRenderer(project.content)
     planned: list[Snapshot] = []
     unchanged: list[str] = []

@@ -2,12 +2,16 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+import policygen
 from policygen.site import BuildOptions, BuildReport, build
 
 REPO = Path(__file__).resolve().parent.parent
@@ -65,3 +69,28 @@ def example_site(tmp_path_factory: pytest.TempPathFactory) -> BuildReport:
     """The example project built once for the whole session (read-only for tests)."""
     out = tmp_path_factory.mktemp("site") / "out"
     return build(REPO, out, BuildOptions())
+
+
+PACKAGE = Path(policygen.__file__).resolve().parent
+
+
+@pytest.fixture(autouse=True)
+def spawning_tests_are_marked_slow(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A test that starts a process itself (policygen in a subprocess, git, Chromium) must be marked slow,
+    so writers' fast run (`./scripts/test -m "not slow"`) leaves it out. What policygen runs inside a
+    build (git, to read the committed history) is the build's, not the test's; threads and CliRunner
+    are no processes."""
+    if request.node.get_closest_marker("slow") is None:
+        real = subprocess.Popen.__init__
+
+        def guarded(self: subprocess.Popen[Any], *args: Any, **kwargs: Any) -> None:
+            frame = sys._getframe(1)
+            while frame is not None:
+                if Path(frame.f_code.co_filename).resolve().is_relative_to(PACKAGE):
+                    real(self, *args, **kwargs)
+                    return
+                frame = frame.f_back
+            raise AssertionError(f"{request.node.nodeid} starts a process: mark it @pytest.mark.slow")
+
+        monkeypatch.setattr(subprocess.Popen, "__init__", guarded)
+    yield

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import many_tenants
+from helpers import edit
 
 from policygen import site
 from policygen.errors import InputError, UsageError
@@ -24,12 +25,6 @@ def opts(**kw: object) -> BuildOptions:
 
 def tree(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
-def edit(file: Path, old: str, new: str) -> None:
-    text = file.read_text(encoding="utf-8")
-    assert old in text, f"{old!r} not in {file}"
-    file.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
 def test_build_writes_a_page_per_tenant_document_an_index_per_tenant_and_a_site_index(project: Path) -> None:
@@ -224,6 +219,7 @@ def test_identical_files_are_written_once_and_linked(tmp_path: Path) -> None:
     assert one.stat().st_ino == two.stat().st_ino != other.stat().st_ino
 
 
+@pytest.mark.slow
 def test_one_builder_builds_twice_in_worker_processes_with_many_tenants(tmp_path: Path) -> None:
     # A long-lived builder (serve) keeps compiled templates; they must never be sent to a worker process.
     project = many_tenants(tmp_path / "project", site.PARALLEL_MIN_TENANTS + 6)

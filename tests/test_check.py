@@ -6,13 +6,15 @@ import datetime as dt
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 from click.testing import CliRunner
 from conftest import REPO
+from helpers import set_facts
 
-from policygen.check import CheckReport, Finding, _helpers, add_months, check, checklists, evaluate, format_text
+from policygen.check import CheckFinding, CheckReport, _helpers, add_months, check, checklists, evaluate, format_text
 from policygen.cli import cli
 from policygen.project import load_project
 from policygen.render import fact_context
@@ -60,15 +62,8 @@ def ids(report: CheckReport, slug: str, level: str) -> set[str]:
     return {f.id for f in tenant.findings if f.level == level}
 
 
-def findings(report: CheckReport, slug: str) -> list[Finding]:
+def findings(report: CheckReport, slug: str) -> list[CheckFinding]:
     return next(t for t in report.tenants if t.slug == slug).findings
-
-
-def edit(project: Path, slug: str, change: dict[str, object]) -> None:
-    file = project / "tenants" / slug / "tenant.yaml"
-    data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    data.update(change)
-    file.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
 
 
 @pytest.mark.parametrize("slug", sorted(SEED_ERRORS))
@@ -158,7 +153,9 @@ def test_json_output_has_summary_tenants_and_findings() -> None:
 
 def test_adding_the_missing_fact_clears_the_finding(project: Path) -> None:
     assert "dpdp.board" in ids(check(project, ["ims-pro"], DPDP_DAY), "ims-pro", "error")
-    edit(project, "ims-pro", {"supervisory_authority": {"name": "Data Protection Board of India", "country": "India"}})
+    set_facts(
+        project, "ims-pro", {"supervisory_authority": {"name": "Data Protection Board of India", "country": "India"}}
+    )
     assert "dpdp.board" not in ids(check(project, ["ims-pro"], DPDP_DAY), "ims-pro", "error")
 
 
@@ -169,7 +166,7 @@ def test_conditional_item_applies_only_when_its_condition_holds(project: Path) -
     for purpose in data["purposes"]:
         for basis in purpose["lawful_bases"]:
             basis.pop("interest", None)
-    edit(project, "ims-global", {"purposes": data["purposes"]})
+    set_facts(project, "ims-global", {"purposes": data["purposes"]})
     found = next(
         f for f in findings(check(project, ["ims-global"], TODAY), "ims-global") if f.id == "gdpr.legitimate-interest"
     )
@@ -177,14 +174,14 @@ def test_conditional_item_applies_only_when_its_condition_holds(project: Path) -
     # With no legitimate-interest basis at all, the item does not apply.
     for purpose in data["purposes"]:
         purpose["lawful_bases"] = [{"basis": "contract"}]
-    edit(project, "ims-global", {"purposes": data["purposes"]})
+    set_facts(project, "ims-global", {"purposes": data["purposes"]})
     report = check(project, ["ims-global"], TODAY)
     assert "gdpr.legitimate-interest" not in ids(report, "ims-global", "error")
     assert "gdpr.withdraw-consent" not in ids(report, "ims-global", "error")  # no consent basis either
 
 
 def test_california_policy_older_than_12_months_is_an_error(project: Path) -> None:
-    edit(project, "ims-global", {"jurisdictions": ["us_ca"], "dates": {"effective": "2025-01-10"}})
+    set_facts(project, "ims-global", {"jurisdictions": ["us_ca"], "dates": {"effective": "2025-01-10"}})
     late = findings(check(project, ["ims-global"], dt.date(2026, 1, 11)), "ims-global")
     assert any(f.id == "ccpa.updated" and f.level == "error" and "2026-01-10" in f.message for f in late)
     on_time = findings(check(project, ["ims-global"], dt.date(2026, 1, 10)), "ims-global")
@@ -220,14 +217,14 @@ def test_links_that_lead_nowhere_are_errors(project: Path) -> None:
 
 
 def test_telling_readers_to_check_the_page_is_an_error_when_nobody_is_notified(project: Path) -> None:
-    edit(
+    set_facts(
         project,
         "ims-pro",
         {"changes": {"how_notified": ["page"], "statement": "Please check this page regularly for any updates."}},
     )
     found = [f for f in findings(check(project, ["ims-pro"], TODAY), "ims-pro") if f.id == "notify.changes"]
     assert len(found) == 1 and found[0].level == "error" and found[0].clause == "changes"
-    edit(
+    set_facts(
         project,
         "ims-pro",
         {"changes": {"how_notified": ["email"], "statement": "We suggest you review this policy from time to time."}},
@@ -330,21 +327,39 @@ def test_verbose_lists_the_score_of_every_clause() -> None:
 def test_an_unstated_role_is_reported_as_not_saying_who_the_controller_is(project: Path) -> None:
     data = yaml.safe_load((project / "tenants/ims-global/tenant.yaml").read_text(encoding="utf-8"))
     organisation = {k: v for k, v in data["organisation"].items() if k != "role"}
-    edit(project, "ims-global", {"organisation": organisation})
+    set_facts(project, "ims-global", {"organisation": organisation})
     assert "gdpr.identity" in ids(check(project, ["ims-global"], TODAY), "ims-global", "error")
-    edit(project, "ims-global", {"organisation": {**organisation, "role": "controller"}})
+    set_facts(project, "ims-global", {"organisation": {**organisation, "role": "controller"}})
     assert "gdpr.identity" not in ids(check(project, ["ims-global"], TODAY), "ims-global", "error")
 
 
 def test_california_needs_selling_stated_not_assumed(project: Path) -> None:
-    edit(project, "ims-global", {"jurisdictions": ["us_ca"]})
+    set_facts(project, "ims-global", {"jurisdictions": ["us_ca"]})
     found = ids(check(project, ["ims-global"], TODAY), "ims-global", "error")
     assert {"ccpa.sold-shared", "ccpa.under-16"} <= found  # nothing says whether data is sold, or children's
     children = yaml.safe_load((project / "tenants/ims-global/tenant.yaml").read_text(encoding="utf-8"))["children"]
-    edit(
+    set_facts(
         project,
         "ims-global",
         {"sharing": {"sells": False}, "children": {**children, "sells_or_shares_under_16": False}},
     )
     found = ids(check(project, ["ims-global"], TODAY), "ims-global", "error")
     assert not {"ccpa.sold-shared", "ccpa.under-16"} & found
+
+
+def test_check_renders_each_tenant_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from policygen import check as check_module
+    from policygen import site
+
+    rendered: list[str] = []
+    real = site.render_tenant_documents
+
+    def counting(*args: Any) -> Any:
+        rendered.append(args[2].slug)  # (project, renderer, tenant)
+        return real(*args)
+
+    monkeypatch.setattr(site, "render_tenant_documents", counting)
+    monkeypatch.setattr(check_module, "render_tenant_documents", counting)
+    report = check(REPO, today=TODAY)
+    assert not report.problems
+    assert sorted(rendered) == sorted(t.slug for t in report.tenants)

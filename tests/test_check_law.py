@@ -14,8 +14,9 @@ import pytest
 import yaml
 from bs4 import BeautifulSoup
 from conftest import REPO, copy_project
+from helpers import set_facts
 
-from policygen.check import CheckReport, Finding, check
+from policygen.check import CheckFinding, CheckReport, check
 from policygen.law import Status, transfer_mechanisms
 from policygen.site import BuildOptions, build
 
@@ -33,23 +34,12 @@ def law(tmp_path: Path) -> Path:
     return project
 
 
-def findings(report: CheckReport, slug: str) -> list[Finding]:
+def findings(report: CheckReport, slug: str) -> list[CheckFinding]:
     return next(t for t in report.tenants if t.slug == slug).findings
 
 
 def ids(report: CheckReport, slug: str, level: str) -> set[str]:
     return {f.id for f in findings(report, slug) if f.level == level}
-
-
-def edit(project: Path, slug: str, change: dict[str, object]) -> None:
-    file = project / "tenants" / slug / "tenant.yaml"
-    data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    for key, value in change.items():
-        if value is None:
-            data.pop(key, None)
-        else:
-            data[key] = value
-    file.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
 
 
 # --- the law as data ----------------------------------------------------------------------------------
@@ -115,10 +105,10 @@ def test_from_2027_05_13_the_dpdp_duties_are_errors_and_the_spdi_rules_no_longer
 
 
 def test_spdi_asks_a_named_grievance_officer_who_answers_within_one_month(law: Path) -> None:
-    edit(law, "india", {"complaints": {"response_days": 45}})
+    set_facts(law, "india", {"complaints": {"response_days": 45}})
     late = {f.id: f for f in findings(check(law, ["india"], TODAY), "india")}
     assert late["spdi.grievance-time"].level == "error" and "r.5(9)" in (late["spdi.grievance-time"].reference or "")
-    edit(law, "india", {"grievance_officer": {"email": "grievance@kaveri.example"}})  # no name
+    set_facts(law, "india", {"grievance_officer": {"email": "grievance@kaveri.example"}})  # no name
     assert "spdi.grievance-officer" in ids(check(law, ["india"], TODAY), "india", "error")
 
 
@@ -180,7 +170,7 @@ def test_current_tools_pass_and_a_tool_used_before_it_exists_is_an_error(law: Pa
 def test_a_uk_transfer_needs_a_uk_tool_not_a_derogation(law: Path) -> None:
     data = yaml.safe_load((law / "tenants/current/tenant.yaml").read_text(encoding="utf-8"))
     data["transfers"][1]["safeguards"] = ["consent"]
-    edit(law, "current", {"transfers": data["transfers"]})
+    set_facts(law, "current", {"transfers": data["transfers"]})
     found = next(f for f in findings(check(law, ["current"], TODAY), "current") if f.id == "uk.transfers")
     assert "us-from-uk" in found.message and "us-from-eu" not in found.message
 
@@ -204,13 +194,13 @@ def test_the_transfers_clause_prints_the_tools_of_each_regime(law: Path, tmp_pat
 def test_withdraw_consent_passes_when_the_page_already_says_it(law: Path) -> None:
     data = yaml.safe_load((law / "tenants/current/tenant.yaml").read_text(encoding="utf-8"))
     data["purposes"][0]["lawful_bases"] = [{"basis": "consent"}]  # the purposes clause then says it can be withdrawn
-    edit(law, "current", {"purposes": data["purposes"]})
+    set_facts(law, "current", {"purposes": data["purposes"]})
     assert "gdpr.withdraw-consent" not in {f.id for f in findings(check(law, ["current"], TODAY), "current")}
 
 
 def test_withdraw_consent_is_missing_when_no_page_says_it(law: Path) -> None:
     # The tenant lists its own rights (so the law's full list is not printed for it), without withdrawal.
-    edit(
+    set_facts(
         law,
         "current",
         {
@@ -226,20 +216,20 @@ def test_observed_data_does_not_call_for_the_sources_of_article_14(law: Path) ->
     data["data_categories"].append(
         {"id": "usage", "name": "Usage data", "items": ["Pages visited"], "sources": ["automated"]}
     )
-    edit(law, "current", {"data_categories": data["data_categories"]})
+    set_facts(law, "current", {"data_categories": data["data_categories"]})
     assert not {"gdpr.sources", "gdpr.categories"} & {f.id for f in findings(check(law, ["current"], TODAY), "current")}
     data["data_categories"][-1]["sources"] = ["third_party"]
-    edit(law, "current", {"data_categories": data["data_categories"]})
+    set_facts(law, "current", {"data_categories": data["data_categories"]})
     assert "gdpr.sources" in ids(check(law, ["current"], TODAY), "current", "error")
 
 
 def test_a_published_contact_email_answers_dpdp_contact(law: Path) -> None:
-    edit(law, "india", {"grievance_officer": None})
+    set_facts(law, "india", {"grievance_officer": None})
     assert "dpdp.contact" not in {f.id for f in findings(check(law, ["india"], DPDP_DAY), "india")}
     data = yaml.safe_load((law / "tenants/india/tenant.yaml").read_text(encoding="utf-8"))
     data["organisation"].pop("email")
     data["organisation"]["phone"] = "+91 80 1234 5678"
-    edit(law, "india", {"organisation": data["organisation"]})
+    set_facts(law, "india", {"organisation": data["organisation"]})
     assert "dpdp.contact" in ids(check(law, ["india"], DPDP_DAY), "india", "error")
 
 
@@ -270,7 +260,7 @@ def test_every_item_is_judged_on_the_rendered_documents() -> None:
 def test_a_fact_no_page_prints_does_not_pass_provision(law: Path) -> None:
     data = yaml.safe_load((law / "tenants/current/tenant.yaml").read_text(encoding="utf-8"))
     data["purposes"][0]["provision"] = "contractual"  # no library clause prints it
-    edit(law, "current", {"purposes": data["purposes"]})
+    set_facts(law, "current", {"purposes": data["purposes"]})
     assert "gdpr.provision" in {f.id for f in findings(check(law, ["current"], TODAY), "current")}
 
 
@@ -280,7 +270,7 @@ def test_own_words_naming_a_tool_of_any_year_are_not_called_too_early(law: Path)
         transfer.pop("safeguards")
         transfer.pop("leaves")
         transfer["mechanism"] = ["Standard contractual clauses approved by the European Commission"]
-    edit(law, "current", {"transfers": data["transfers"]})
+    set_facts(law, "current", {"transfers": data["transfers"]})
     # "Standard contractual clauses" may be the clauses of 2010 in 2020: only the 2021 ones are listed as such.
     assert not any(f.id == "transfer.tool" for f in findings(check(law, ["current"], dt.date(2020, 1, 1)), "current"))
 

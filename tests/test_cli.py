@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from conftest import REPO
 
@@ -15,6 +16,7 @@ from policygen.reference import PAGE as REFERENCE_PAGE
 from policygen.reference import markdown as facts_reference
 
 
+@pytest.mark.slow
 def test_python_dash_m_policygen_runs_the_cli() -> None:
     done = subprocess.run([sys.executable, "-m", "policygen", "--version"], capture_output=True, text=True, check=True)
     assert done.stdout.startswith("policygen, version ")

@@ -212,6 +212,7 @@ POINTS = [
 
 
 @pytest.mark.parametrize(("point", "nth"), POINTS, ids=[f"{p}-{n}" for p, n in POINTS])
+@pytest.mark.slow
 def test_a_killed_build_leaves_one_complete_site_and_a_rerun_succeeds(
     sites: tuple[Path, Path, bytes, bytes], tmp_path: Path, point: str, nth: int
 ) -> None:
@@ -236,6 +237,7 @@ def test_a_killed_build_leaves_one_complete_site_and_a_rerun_succeeds(
     assert sorted(p.name for p in work.iterdir()) == ["project", "site"]  # the rerun cleared the staging folder
 
 
+@pytest.mark.slow
 def test_builds_killed_at_random_moments_always_leave_a_complete_site(sites: tuple[Path, Path, bytes, bytes]) -> None:
     project, out, previous, expected = sites
     chance = random.Random(20261122)
@@ -260,6 +262,7 @@ def start(tmp: Path, point: str, nth: int, args: list[str]) -> tuple[subprocess.
     return child, ready
 
 
+@pytest.mark.slow
 def test_two_builds_into_one_folder_take_turns_and_never_tear_it(
     sites: tuple[Path, Path, bytes, bytes], tmp_path: Path
 ) -> None:
@@ -319,6 +322,7 @@ RELEASE_POINTS = [
 
 
 @pytest.mark.parametrize(("point", "nth"), RELEASE_POINTS, ids=[f"{p}-{n}" for p, n in RELEASE_POINTS])
+@pytest.mark.slow
 def test_a_killed_release_leaves_no_torn_snapshot_and_a_rerun_completes_it(
     releasable: tuple[Path, dict[str, list[str]]], tmp_path: Path, point: str, nth: int
 ) -> None:

@@ -129,6 +129,7 @@ def differences(a: dict[str, str], b: dict[str, str]) -> list[str]:
     return sorted(path for path in a.keys() | b.keys() if a.get(path) != b.get(path))
 
 
+@pytest.mark.slow
 def test_builds_are_byte_identical_across_locale_time_zone_hash_seed_and_folder_order(tmp_path: Path) -> None:
     trees = []
     for i, env in enumerate(ENVIRONMENTS):
@@ -140,6 +141,7 @@ def test_builds_are_byte_identical_across_locale_time_zone_hash_seed_and_folder_
     assert differences(trees[0], trees[2]) == []
 
 
+@pytest.mark.slow
 def test_without_today_the_build_date_is_the_utc_date_in_every_time_zone(tmp_path: Path) -> None:
     day = dt.datetime.now(dt.UTC).date()
     for i, env in enumerate(ENVIRONMENTS[1:]):
@@ -154,6 +156,7 @@ def test_without_today_the_build_date_is_the_utc_date_in_every_time_zone(tmp_pat
     assert differences(reference, tree(tmp_path / "out-1")) == []
 
 
+@pytest.mark.slow
 def test_no_output_contains_the_project_path_or_the_user_name(tmp_path: Path) -> None:
     project = make_project(tmp_path / "a-very-unusual-folder-name", reverse=False)
     build(project, tmp_path / "out", ENVIRONMENTS[0], "--today", "2026-06-01")

@@ -11,25 +11,20 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 from conftest import REPO
+from helpers import edit_facts
 
 from policygen.cli import cli
-from policygen.diff import ClauseText, diff_clauses, diff_document, tokens, word_diff
+from policygen.diff import diff_document
 from policygen.errors import InputError
 from policygen.rules import load_rules
 from policygen.versions import load_releases
+from policygen.worddiff import ClauseText, diff_clauses, tokens, word_diff
 
 DEMO = "example-fitness"  # the invented demo tenant: two released versions
 
 
 def invoke(project: Path, *args: str) -> Result:
     return CliRunner().invoke(cli, ["-C", str(project), *args])
-
-
-def edit_facts(project: Path, slug: str, change: Any) -> None:
-    file = project / "tenants" / slug / "tenant.yaml"
-    data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    change(data)
-    file.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
 
 
 def add_advertisers(data: dict[str, Any]) -> None:
@@ -506,13 +501,13 @@ def test_a_rewritten_free_text_fact_keeps_the_tier_its_rule_gives(project: Path)
     ],
 )
 def test_an_editorial_candidate_is_a_few_typo_like_word_changes(old: str, new: str, candidate: bool) -> None:
-    from policygen.diff import wording_only
+    from policygen.factdiff import wording_only
 
     assert wording_only(old, new) is candidate
 
 
 def test_free_text_facts_are_told_from_typed_ones_by_their_type() -> None:
-    from policygen.diff import is_free_text
+    from policygen.factdiff import is_free_text
     from policygen.facts import Organisation, RetentionPeriod
 
     assert [is_free_text(RetentionPeriod, name) for name in ("data", "trigger", "id", "period", "kept")] == [

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from policygen.diff import Finding, diff_facts
+from policygen.factdiff import FactFinding, diff_facts
 from policygen.facts import Tenant
 from policygen.rules import RuleSet, load_rules
 
@@ -1202,7 +1202,7 @@ def rules() -> RuleSet:
     return load_rules()
 
 
-def at(findings: list[Finding], path: str) -> Finding:
+def at(findings: list[FactFinding], path: str) -> FactFinding:
     hits = [f for f in findings if f.path == path]
     assert len(hits) == 1, f"expected one finding at {path}, got {[(f.path, f.change) for f in findings]}"
     return hits[0]

@@ -35,6 +35,7 @@ def break_tenant(project: Path) -> None:
     )
 
 
+@pytest.mark.slow
 def test_bad_input_exits_1_without_a_traceback(project: Path, tmp_path: Path) -> None:
     break_tenant(project)
     result = policygen("-C", str(project), "build", "--out", str(tmp_path / "out"))
@@ -44,6 +45,7 @@ def test_bad_input_exits_1_without_a_traceback(project: Path, tmp_path: Path) ->
     assert result.stderr.rstrip().endswith("1 problem found; nothing was written.")
 
 
+@pytest.mark.slow
 def test_debug_shows_the_traceback(project: Path, tmp_path: Path) -> None:
     break_tenant(project)
     result = policygen("--debug", "-C", str(project), "build", "--out", str(tmp_path / "out"))
@@ -52,6 +54,7 @@ def test_debug_shows_the_traceback(project: Path, tmp_path: Path) -> None:
     assert "did you mean 'legal_name'?" in result.stderr  # the message comes first, then the traceback
 
 
+@pytest.mark.slow
 def test_bad_usage_exits_2(project: Path) -> None:
     result = policygen("-C", str(project), "build", "--tenant", "../../etc")
     assert result.returncode == 2
@@ -76,6 +79,7 @@ def test_a_bug_is_reported_as_one_line_with_exit_3(project: Path, monkeypatch: p
     assert isinstance(debug.exception, RuntimeError)
 
 
+@pytest.mark.slow
 def test_an_output_folder_under_a_file_is_bad_usage(project: Path, tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder", encoding="utf-8")
@@ -85,6 +89,7 @@ def test_an_output_folder_under_a_file_is_bad_usage(project: Path, tmp_path: Pat
 
 
 @pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc, where nobody can create folders")
+@pytest.mark.slow
 def test_a_folder_the_build_cannot_write_is_one_clear_line(project: Path) -> None:
     result = policygen("-C", str(project), "build", "--out", "/proc/policygen-site")
     assert result.returncode == 1

@@ -207,6 +207,7 @@ def test_a_document_withdrawn_from_the_tenant_with_its_history_is_no_rewrite(pro
 # --- compared with git's HEAD ------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_committed_version_edited_with_a_fresh_hash_is_refused_without_any_previous_build(committed: Path) -> None:
     rewrite(releases(committed) / NEWEST, retitle)
     with pytest.raises(InputError) as caught:
@@ -218,6 +219,7 @@ def test_a_committed_version_edited_with_a_fresh_hash_is_refused_without_any_pre
     )
 
 
+@pytest.mark.slow
 def test_a_committed_version_deleted_is_refused_and_release_refuses_to_chain_onto_the_gap(committed: Path) -> None:
     (releases(committed) / NEWEST).unlink()
     assert refused(committed) == [
@@ -229,6 +231,7 @@ def test_a_committed_version_deleted_is_refused_and_release_refuses_to_chain_ont
     assert sorted(p.name for p in releases(committed).iterdir()) == [FIRST]
 
 
+@pytest.mark.slow
 def test_the_committed_example_releases_still_build(committed: Path) -> None:
     assert site(committed).rendered > 0
 
@@ -273,6 +276,7 @@ def test_sanitising_leaves_every_example_snapshot_reading_exactly_as_its_working
 # --- releases, one at a time -------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_concurrent_releases_make_one_version_per_number(project: Path) -> None:
     rename_organisation(project)
     # Different effective dates, so that without the lock each would write a version 3 file of its own.
@@ -464,3 +468,20 @@ def test_one_line_escapes_every_control_character_and_line_separator() -> None:
         == "a\\nb\\r\\tc\\x1b[0m\\0\\x7f\\x85\\u2028\\u2029 é ü"
     )
     assert one_line("\u202eevil") == "\\u202eevil"  # a bidi override cannot reorder what follows it
+
+
+def test_committed_snapshots_are_found_by_tenant_and_document_alone() -> None:
+    from policygen.history import Committed
+
+    blobs = {
+        "tenants/a/releases/doc/0001-2026-01-01.json": "1",
+        "tenants/a/releases/doc-2/0001-2026-01-01.json": "2",
+        "tenants/a-b/releases/doc/0001-2026-01-01.json": "3",
+        "tenants/a/releases/doc/0002-2026-02-01.json": "4",
+    }
+    committed = Committed(Path("."), blobs)
+    assert committed.of_document("a", "doc") == {
+        "tenants/a/releases/doc/0001-2026-01-01.json": "1",
+        "tenants/a/releases/doc/0002-2026-02-01.json": "4",
+    }
+    assert committed.of_document("a", "nothing") == {}

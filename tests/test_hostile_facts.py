@@ -322,22 +322,26 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> tuple[Shape, Shape, int]:
     return shapes[0], shapes[1], count
 
 
+@pytest.mark.slow
 def test_nearly_every_string_fact_carries_a_payload(sites: tuple[Shape, Shape, int]) -> None:
     _, _, count = sites
     assert count >= 150
 
 
+@pytest.mark.slow
 def test_payloads_introduce_no_element(sites: tuple[Shape, Shape, int]) -> None:
     clean, hostile, _ = sites
     assert hostile.tags - clean.tags == set()
     assert not {"script", "img", "svg", "iframe", "form", "input", "style"} & (hostile.tags - clean.tags)
 
 
+@pytest.mark.slow
 def test_payloads_introduce_no_attribute(sites: tuple[Shape, Shape, int]) -> None:
     clean, hostile, _ = sites
     assert hostile.attributes - clean.attributes == set()
 
 
+@pytest.mark.slow
 def test_payloads_introduce_no_url_scheme_event_handler_or_link(sites: tuple[Shape, Shape, int]) -> None:
     clean, hostile, _ = sites
     assert clean.problems == []
@@ -346,6 +350,7 @@ def test_payloads_introduce_no_url_scheme_event_handler_or_link(sites: tuple[Sha
 
 
 @pytest.mark.parametrize("payload", PAYLOADS, ids=[f"payload{i}" for i in range(1, len(PAYLOADS) + 1)])
+@pytest.mark.slow
 def test_each_payload_shows_literally_as_text(sites: tuple[Shape, Shape, int], payload: str) -> None:
     _, hostile, _ = sites
     text = "\n".join(hostile.text)
@@ -354,6 +359,7 @@ def test_each_payload_shows_literally_as_text(sites: tuple[Shape, Shape, int], p
     assert all(word in text for word in words), f"not shown literally: {payload!r}"
 
 
+@pytest.mark.slow
 def test_template_syntax_in_a_fact_is_not_evaluated(sites: tuple[Shape, Shape, int]) -> None:
     _, hostile, _ = sites
     text = "\n".join(hostile.text)

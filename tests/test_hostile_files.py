@@ -70,6 +70,7 @@ def bounded_build(project: Path, *args: str) -> tuple[int, str, float]:
     return done.returncode, done.stderr, time.monotonic() - started
 
 
+@pytest.mark.slow
 def test_the_child_builds_the_plain_project_within_the_memory_bound(tmp_path: Path) -> None:
     # Without this, a refusal below could be the limit killing every build.
     code, stderr, _ = bounded_build(small_project(tmp_path))
@@ -82,6 +83,7 @@ MERGE_BOMB = "".join(
 )
 
 
+@pytest.mark.slow
 def test_a_merge_key_bomb_is_refused_fast_in_bounded_memory(tmp_path: Path) -> None:
     project = small_project(tmp_path)
     (project / "tenants/acme/tenant.yaml").write_text(MERGE_BOMB, encoding="utf-8")
@@ -92,6 +94,7 @@ def test_a_merge_key_bomb_is_refused_fast_in_bounded_memory(tmp_path: Path) -> N
     assert seconds < FAST
 
 
+@pytest.mark.slow
 def test_a_plain_document_of_a_million_items_is_refused_in_bounded_memory(tmp_path: Path) -> None:
     project = small_project(tmp_path)
     items = "1," * (MAX_BYTES // 2 - 100)
@@ -113,6 +116,7 @@ def test_a_plain_document_of_a_million_items_is_refused_in_bounded_memory(tmp_pa
         "rules.yaml",
     ],
 )
+@pytest.mark.slow
 def test_a_named_pipe_is_refused_not_waited_on(tmp_path: Path, where: str) -> None:
     project = small_project(tmp_path)
     pipe = project / where
@@ -132,6 +136,7 @@ def test_a_named_pipe_is_refused_not_waited_on(tmp_path: Path, where: str) -> No
         "tenants/acme/content/policy/030-zero.md",
     ],
 )
+@pytest.mark.slow
 def test_a_link_to_dev_zero_is_never_read(tmp_path: Path, where: str) -> None:
     project = small_project(tmp_path)
     link = project / where
@@ -144,6 +149,7 @@ def test_a_link_to_dev_zero_is_never_read(tmp_path: Path, where: str) -> None:
     assert "internal error" not in stderr
 
 
+@pytest.mark.slow
 def test_a_link_to_dev_zero_nobody_uses_is_not_read_either(tmp_path: Path) -> None:
     project = small_project(tmp_path)
     (project / "tenants/acme/zero").symlink_to("/dev/zero")  # hashed by where it points, never opened

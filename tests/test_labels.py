@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import re
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import copy_project
+from helpers import edit
 
 from policygen.cli import cli
 from policygen.errors import InputError
@@ -22,6 +24,8 @@ APP = "ims-pro/apps/customer-app"
 # IMS Pro's source says nothing the stores ask, so the example writes no labels for its apps. These tests
 # give a copy of it the answers an app team would (a test fixture, not IMS Pro's statements).
 ANSWERS = "    linked: true\n    tracking: false\n    ephemeral: false\n    required: true\n    sold: false\n    shared: false\n"
+
+edit_once = functools.partial(edit, once=True)  # a label edit must hit exactly one place
 
 
 def with_store_answers(project: Path) -> Path:
@@ -49,12 +53,6 @@ def labelled_site(tmp_path_factory: pytest.TempPathFactory) -> BuildReport:
 
 def read(report: BuildReport, path: str) -> bytes:
     return next(o.data for o in report.outputs if o.path == path)
-
-
-def edit(file: Path, old: str, new: str) -> None:
-    text = file.read_text(encoding="utf-8")
-    assert text.count(old) == 1, f"{old!r} not once in {file}"
-    file.write_text(text.replace(old, new), encoding="utf-8")
 
 
 def build_error(project: Path) -> InputError:
@@ -128,13 +126,13 @@ def test_play_answers_carry_the_deletion_method_from_the_policy(labelled_site: B
 
 def test_label_flags_come_from_the_facts(project: Path) -> None:
     facts = project / "tenants/ims-pro/tenant.yaml"
-    edit(
+    edit_once(
         facts,
         "    store_types: [crash-logs, performance, other-diagnostics]\n" + ANSWERS,
         "    store_types: [crash-logs, performance, other-diagnostics]\n"
         "    linked: false\n    tracking: true\n    ephemeral: true\n    required: false\n    sold: false\n    shared: true\n",
     )
-    edit(
+    edit_once(
         facts,
         "  - id: customer-app\n    platforms: [android, ios]\n    encrypted_in_transit: true\n",
         "  - id: customer-app\n    platforms: [android, ios]\n    encrypted_in_transit: false\n",
@@ -250,7 +248,7 @@ def test_the_vocabularies_hold_every_store_name_of_the_disclosures_reference() -
 
 def test_an_unknown_store_type_is_a_located_error_with_a_suggestion(project: Path) -> None:
     facts = project / "tenants/ims-pro/tenant.yaml"
-    edit(facts, "store_types: [name, email,", "store_types: [name, emial,")
+    edit_once(facts, "store_types: [name, email,", "store_types: [name, emial,")
     error = build_error(project)
     [problem] = error.problems
     assert problem.file == facts and problem.key_path == "data_categories[0].store_types[1]"
@@ -284,7 +282,7 @@ def test_a_permission_the_policy_does_not_list_fails_naming_both_sides(project: 
 
 def test_a_permission_whose_data_is_not_labelled_fails(project: Path) -> None:
     facts = project / "tenants/ims-pro/tenant.yaml"
-    edit(
+    edit_once(
         facts,
         "store_types: [user-content, customer-support, photos, files]",
         "store_types: [user-content, customer-support]",
@@ -302,7 +300,7 @@ def test_a_permission_whose_data_is_not_labelled_fails(project: Path) -> None:
 
 def test_a_permission_used_only_on_the_device_needs_no_label(project: Path) -> None:
     facts = project / "tenants/ims-pro/tenant.yaml"
-    edit(
+    edit_once(
         facts,
         "store_types: [user-content, customer-support, photos, files]",
         "store_types: [user-content, customer-support]",
@@ -318,7 +316,7 @@ def test_a_permission_used_only_on_the_device_needs_no_label(project: Path) -> N
 
 def test_a_disclosed_category_without_store_types_fails(project: Path) -> None:
     facts = project / "tenants/ims-pro/tenant.yaml"
-    edit(facts, "    store_types: [product-interaction, other-usage]\n" + ANSWERS, "")
+    edit_once(facts, "    store_types: [product-interaction, other-usage]\n" + ANSWERS, "")
     problems = build_error(project).problems
     assert [p.key_path for p in problems] == ["data_categories[2]", "data_categories[2]"]  # one per app
     assert "Operational Data" in problems[0].message and "store_types" in problems[0].message
@@ -343,16 +341,18 @@ def test_a_labelled_category_the_policy_does_not_disclose_fails(project: Path) -
 
 def test_a_purpose_with_no_store_purpose_fails_until_it_names_one(project: Path) -> None:
     facts = project / "tenants/ims-pro/tenant.yaml"
-    edit(facts, "    dpv: dpv:ServiceOptimisation\n", "    dpv: dpv:SomethingElse\n")
+    edit_once(facts, "    dpv: dpv:ServiceOptimisation\n", "    dpv: dpv:SomethingElse\n")
     problems = build_error(project).problems
     assert [p.key_path for p in problems] == ["purposes[3]", "purposes[3]"]  # one per app
     assert "store_purpose" in (problems[0].expected or "")
-    edit(facts, "    dpv: dpv:SomethingElse\n", "    dpv: dpv:SomethingElse\n    store_purpose: analytics\n")
+    edit_once(facts, "    dpv: dpv:SomethingElse\n", "    dpv: dpv:SomethingElse\n    store_purpose: analytics\n")
     build(project, project / "out", BuildOptions(tenants=["ims-pro"]))
 
 
 def test_the_cli_reports_a_label_mismatch_with_exit_status_1(project: Path) -> None:
-    edit(project / "tenants/ims-pro/tenant.yaml", "    store_types: [product-interaction, other-usage]\n" + ANSWERS, "")
+    edit_once(
+        project / "tenants/ims-pro/tenant.yaml", "    store_types: [product-interaction, other-usage]\n" + ANSWERS, ""
+    )
     result = CliRunner().invoke(cli, ["--project", str(project), "build", "--out", str(project / "out")])
     assert result.exit_code == 1, result.output
     assert re.search(r"tenants/ims-pro/tenant\.yaml:\d+", result.output)
@@ -371,7 +371,9 @@ def test_an_app_whose_platforms_are_not_stated_gets_no_store_labels(example_site
 
 def test_labels_are_written_only_for_the_stores_of_the_apps_platforms(project: Path) -> None:
     facts = project / "tenants/ims-pro/tenant.yaml"
-    edit(facts, "  - id: customer-app\n    platforms: [android, ios]\n", "  - id: customer-app\n    platforms: [ios]\n")
+    edit_once(
+        facts, "  - id: customer-app\n    platforms: [android, ios]\n", "  - id: customer-app\n    platforms: [ios]\n"
+    )
     report = build(project, project / "out", BuildOptions(tenants=["ims-pro"]))
     files = {o.path for o in report.outputs}
     assert f"{APP}/apple-privacy.json" in files and f"{APP}/play-data-safety.csv" not in files

@@ -239,6 +239,7 @@ def test_upgrade_diff_against_the_last_release_shows_the_librarys_changes_not_fa
     assert "Holdings" not in json.dumps(result.to_json())  # a fact edited since the release is not the library's
 
 
+@pytest.mark.slow
 def test_upgrade_diff_command_text_json_and_fail_on(lean: Path, old_library: Path) -> None:
     runner = CliRunner()
     base = ["-C", str(lean), "upgrade-diff", "--from-library", str(old_library)]

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from bs4 import BeautifulSoup
 from click.testing import CliRunner
+from helpers import edit_facts
 
 from policygen.cli import cli
 from policygen.site import BuildOptions, BuildReport, build
@@ -20,13 +21,6 @@ SLUG = "example-fitness"  # the invented demo tenant, whose version 2 is already
 FOLDER = f"{SLUG}/privacy-policy/2027-01-15"
 V2 = f"{SLUG}/privacy-policy/2026-03-01"
 HOSTILE = '<script>alert("x")</script> & <img src=x onerror=alert(1)>'
-
-
-def edit_facts(project: Path, slug: str, change: Any) -> None:
-    file = project / "tenants" / slug / "tenant.yaml"
-    data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    change(data)
-    file.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
 
 
 def material_edits(data: dict[str, Any]) -> None:
@@ -101,8 +95,26 @@ def test_the_redline_shows_findings_on_top_and_words_inserted(released: tuple[Pa
     assert intro is not None and intro.get("class") == ["unchanged"]
     links = {a.get_text(): str(a["href"]) for a in soup.select("p.lede a")}
     # the example project sets base_url, so links are absolute (an email or an app needs that)
-    assert links["Read version 3"].endswith(f"://policies.example.org/{FOLDER}/index.html")
-    assert links["Read version 2"].endswith(f"://policies.example.org/{V2}/index.html")
+    assert links["Read version 3"].endswith(f"://policies.example.org/{FOLDER}/")
+    assert links["Read version 2"].endswith(f"://policies.example.org/{V2}/")
+
+
+def test_with_a_base_url_notices_address_a_version_as_its_feed_entry_does(
+    released: tuple[Path, BuildReport],
+) -> None:
+    _, report = released
+    atom = "{http://www.w3.org/2005/Atom}"
+    feed = ET.fromstring(read(report, f"{SLUG}/privacy-policy/feed.xml"))
+    in_feed = {link.get("href") for link in feed.iter(f"{atom}link") if link.get("rel") == "alternate"}
+    assert f"https://policies.example.org/{FOLDER}/" in in_feed
+    for name in ("banner.html", "email.html"):
+        soup = BeautifulSoup(read(report, f"{FOLDER}/notice/{name}"), "html.parser")
+        hrefs = {str(a["href"]) for a in soup.find_all("a")}
+        assert f"https://policies.example.org/{FOLDER}/" in hrefs
+        assert f"https://policies.example.org/{FOLDER}/changes/" in hrefs
+        assert not any(h.endswith("index.html") for h in hrefs), hrefs
+    text = read(report, f"{FOLDER}/notice/email.txt")
+    assert "index.html" not in text
 
 
 def test_the_banner_is_self_contained(released: tuple[Path, BuildReport]) -> None:
@@ -177,11 +189,13 @@ def test_a_consent_change_says_consent_will_be_asked_for(tmp_path: Path) -> None
 
     from conftest import REPO
 
-    from policygen.diff import ClauseText, Side, compare
+    from policygen.diff import Side, compare
     from policygen.facts import Children, load_tenant
-    from policygen.notices import PairPaths, change_outputs
+    from policygen.notices import change_outputs
+    from policygen.paths import PairPaths
     from policygen.rules import load_rules
     from policygen.theme import Theme
+    from policygen.worddiff import ClauseText
 
     base = load_tenant(REPO / "tenants" / SLUG / "tenant.yaml")
     old_facts = base.model_copy(update={"children": Children(min_age=18, directed_at_children=False)})

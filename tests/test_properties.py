@@ -65,6 +65,7 @@ def write(tmp: Path, text_: str) -> Path:
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(documents)
+@pytest.mark.slow
 def test_the_loader_reads_back_what_a_yaml_dumper_wrote(tmp_path: Path, data: dict[str, Any]) -> None:
     file = write(tmp_path, yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
     located = load(file)

@@ -187,6 +187,7 @@ def _variation_findings(slug: str) -> tuple[int, list[str]]:
 
 
 @pytest.mark.parametrize("slug", EXAMPLES)
+@pytest.mark.slow
 def test_every_variation_of_an_example_tenant_renders_and_lints_the_same_every_run(slug: str) -> None:
     made, found = _variation_findings(slug)
     assert made == VARIATIONS_PER_TENANT
@@ -194,5 +195,6 @@ def test_every_variation_of_an_example_tenant_renders_and_lints_the_same_every_r
 
 
 @pytest.mark.parametrize("slug", EXAMPLES)
+@pytest.mark.slow
 def test_variations_of_the_example_tenants_have_no_prose_findings(slug: str) -> None:
     assert _variation_findings(slug)[1] == []

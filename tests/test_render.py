@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
+from helpers import edit
 
 from policygen import markdown
 from policygen.errors import InputError
@@ -18,12 +19,6 @@ from policygen.site import BuildOptions, build
 
 OPTS = BuildOptions(today=dt.date(2026, 11, 22))
 DRAFTS = BuildOptions(today=dt.date(2026, 11, 22), drafts=True)  # edits to released documents show as drafts
-
-
-def edit(file: Path, old: str, new: str) -> None:
-    text = file.read_text(encoding="utf-8")
-    assert old in text, f"{old!r} not in {file}"
-    file.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
 def page(out: Path, slug: str, doc: str = "privacy-policy", draft: bool = False) -> BeautifulSoup:
@@ -219,7 +214,7 @@ def test_an_accent_colour_too_light_to_read_on_white_is_refused_with_a_darker_su
     [problem] = caught.value.problems
     assert problem.key_path == "theme" and problem.line is not None
     assert "contrast 1.9:1" in problem.message and "darker shade such as #" in problem.message
-    from policygen.facts import contrast
+    from policygen.colours import contrast
 
     suggested = problem.message.split("such as ")[1].split()[0]
     assert contrast(suggested, "#ffffff") >= 4.5

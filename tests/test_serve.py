@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import many_tenants
+from helpers import edit
 
 from policygen.cli import cli
+from policygen.errors import UsageError
 from policygen.serve import LiveState, Rebuilder, ServeOptions, Session, inject, is_source, resolve
 
 WAIT = 20.0  # generous: a loaded CI machine may be slow; nothing here measures speed
@@ -78,12 +80,6 @@ def session(project: Path, tmp_path: Path) -> Iterator[Session]:
     s.stop()
 
 
-def edit(file: Path, old: str, new: str) -> None:
-    text = file.read_text(encoding="utf-8")
-    assert old in text
-    file.write_text(text.replace(old, new, 1), encoding="utf-8")
-
-
 def test_a_tenant_edit_reloads_open_pages_and_rerenders_only_that_tenant(session: Session, project: Path) -> None:
     events = Events(session)
     assert events.next() == ("hello", {"generation": 1})
@@ -117,6 +113,17 @@ def test_a_theme_edit_rerenders_everything_with_the_new_template(session: Sessio
     assert session.rebuilder.last is not None
     assert session.rebuilder.last.rendered_tenants == ["example-fitness", "ihm-connect", "ims-global", "ims-pro"]
     assert b"Theme edited while serving." in get(session, "/ims-global/")[1]
+    events.close()
+
+
+def test_a_rules_yaml_edit_rerenders_every_tenant(session: Session, project: Path) -> None:
+    events = Events(session)
+    events.next()
+    # rules.yaml is an input of every tenant's build key: serve must watch it as the build reads it.
+    (project / "rules.yaml").write_text("notice_days: 10\n", encoding="utf-8")
+    assert events.next()[0] == "reload"
+    assert session.rebuilder.last is not None
+    assert session.rebuilder.last.rendered_tenants == ["example-fitness", "ihm-connect", "ims-global", "ims-pro"]
     events.close()
 
 
@@ -232,6 +239,7 @@ def test_only_project_inputs_trigger_rebuilds(tmp_path: Path) -> None:
     assert is_source(root / "tenants/a/tenant.yaml", root)
     assert is_source(root / "content/privacy-policy/010-x.md", root)
     assert is_source(root / "policygen.yaml", root)
+    assert is_source(root / "rules.yaml", root)
     assert is_source(root / "layouts", root)
     for other in (
         "build/index.html",
@@ -251,6 +259,27 @@ def test_only_project_inputs_trigger_rebuilds(tmp_path: Path) -> None:
         "themes/default/static/.style.css.swp",
     ):
         assert not is_source(root / other, root), other
+
+
+def test_every_project_input_is_watched_hashed_and_never_written_into(project: Path, tmp_path: Path) -> None:
+    from policygen.deps import settings_digest
+    from policygen.inputs import INPUT_FOLDERS, PROJECT_FILES
+    from policygen.output import check_out_dir
+    from policygen.project import load_project
+
+    for name in (*PROJECT_FILES, *INPUT_FOLDERS):
+        assert is_source(project / name, project), name
+    for name in INPUT_FOLDERS:
+        with pytest.raises(UsageError):
+            check_out_dir(project / name / "out", load_project(project).reserved)
+    loaded = load_project(project)
+    before = settings_digest(loaded)
+    for name in PROJECT_FILES:
+        file = project / name
+        file.write_text((file.read_text(encoding="utf-8") if file.exists() else "") + "\n# edited\n", "utf-8")
+        after = settings_digest(loaded)
+        assert after != before, name
+        before = after
 
 
 def test_resolve_maps_urls_to_files_inside_the_site(tmp_path: Path) -> None:
@@ -329,6 +358,7 @@ def test_an_odd_yaml_value_and_editor_files_do_not_stop_the_rebuilds(session: Se
     events.close()
 
 
+@pytest.mark.slow
 def test_serve_on_a_hundred_tenants_serves_every_edit(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     # Past 64 tenants the build uses worker processes: every rebuild must still work in a long-lived server.
     project = many_tenants(tmp_path / "project", 103)

@@ -87,6 +87,7 @@ def test_a_fact_with_markup_stays_text_inside_the_sources(tmp_path: Path) -> Non
 
 
 @pytest.mark.browser
+@pytest.mark.slow
 def test_the_toggle_outlines_every_block_with_its_source_and_leaves_none_unsourced(
     unreleased: tuple[Path, Session],
 ) -> None:

@@ -20,6 +20,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 from conftest import REPO, copy_project
+from helpers import edit
 
 from policygen.cli import cli
 from policygen.errors import InputError, UsageError
@@ -56,12 +57,6 @@ def generated_project(root: Path, count: int) -> Path:
     module.make_project(root, count)
     (root / "policygen.yaml").write_text("base_url: https://policies.example.org/\n", encoding="utf-8")
     return root
-
-
-def edit(file: Path, old: str, new: str) -> None:
-    text = file.read_text(encoding="utf-8")
-    assert old in text, f"{old!r} not in {file}"
-    file.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
 def refusal(project: Path, folders: list[Path], out: Path) -> list[str]:
@@ -101,6 +96,7 @@ def test_a_shard_is_written_k_of_n(text: str) -> None:
 # --- byte identity -----------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_three_shards_merged_are_byte_identical_to_one_build_of_the_example_project(tmp_path: Path) -> None:
     project = copy_project(tmp_path / "project")
     runner = CliRunner()

@@ -190,6 +190,7 @@ def test_a_declared_law_gives_its_rights_and_regulator_without_any_fact(tmp_path
     assert "the data protection regulator in the United Kingdom: The Regulator." in text
 
 
+@pytest.mark.slow
 def test_an_app_snippet_says_optional_only_when_the_permission_says_so(tmp_path: Path) -> None:
     def snippet(facts: dict[str, Any], name: str) -> str:
         page_text(tmp_path, facts, name)

@@ -11,6 +11,7 @@ import pytest
 from bs4 import BeautifulSoup
 from click.testing import CliRunner
 from conftest import REPO, copy_project
+from helpers import edit
 
 from policygen.cli import cli
 from policygen.errors import InputError, UsageError
@@ -29,12 +30,6 @@ from policygen.versions import (
 
 TODAY = dt.date(2026, 11, 22)
 SLUG, DOC = "example-fitness", "privacy-policy"  # the invented demo tenant: two releases
-
-
-def edit(file: Path, old: str, new: str) -> None:
-    text = file.read_text(encoding="utf-8")
-    assert old in text, f"{old!r} not in {file}"
-    file.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
 def tenant_yaml(project: Path, slug: str = SLUG) -> Path:
@@ -315,6 +310,7 @@ def test_a_snapshot_that_is_not_json_is_reported_with_its_line(project: Path) ->
 # --- what the build publishes --------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_stable_url_switches_to_a_new_version_on_its_effective_date(project: Path) -> None:
     add_fact(project, "Version three is here.")
     release(project, SLUG, dt.date(2027, 1, 1), released=dt.date(2026, 11, 20))

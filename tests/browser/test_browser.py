@@ -11,7 +11,7 @@ import pytest
 
 from .conftest import Site
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]  # Chromium is a process of its own
 
 PHONES = (320, 390)
 # A4 at 96 dpi is 794 px wide; less 10 mm margins on each side leaves about 718 px of paper for the page.

@@ -21,7 +21,7 @@ from test_hostile_facts import EVIL_HOST, MARK, base_facts, hostile_facts, two_v
 
 from .conftest import _Quiet
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]  # Chromium is a process of its own
 
 # Runs before any page script: records every way a payload could show it ran.
 WATCH = """(() => {

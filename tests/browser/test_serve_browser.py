@@ -10,7 +10,7 @@ import pytest
 
 from policygen.serve import ServeOptions, Session
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]  # Chromium is a process of its own
 
 CHROMIUM = Path(os.environ.get("POLICYGEN_CHROMIUM", "/usr/bin/chromium"))
 WAIT_MS = 20_000

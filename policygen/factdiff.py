@@ -1,0 +1,617 @@
+"""What changed between two tenants' facts, and in which tier (the rules: policygen/rules.py).
+
+The meaning of a policy is in its facts, so the facts are compared by key path and with their
+meaning: lists are matched by id (reordering is no change), durations are compared as spans
+("2 years" is longer than "18 months"), yes/no facts are switched on or off. A free-text fact whose
+few words changed is a rewording, which the rules may tier lower than a change of meaning."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from enum import Enum
+from typing import Any, get_args
+
+from pydantic import BaseModel
+
+from .durations import Duration
+from .facts import (
+    BASIS_LABELS,
+    NOT_COLLECTED_NAMES,
+    TRACKER_CATEGORY_NAMES,
+    Basis,
+    Kept,
+    LawfulBasis,
+    Right,
+    Tenant,
+    Text,
+)
+from .law import REGIME_NAMES, transfer_mechanisms
+from .rules import ChangeKind, Level, Rule, RuleSet, Tier, as_tier, rank
+from .worddiff import hunks, word_diff
+
+# Facts that say when a version applies, not what it says: every release changes them.
+IGNORED = frozenset({"dates"})
+
+# How the sections without an entry of their own are named in a notice.
+SECTION_NAMES = {
+    "dpo": "our data protection officer",
+    "representative": "our representative",
+    "grievance_officer": "our grievance officer",
+    "supervisory_authority": "the supervisory authority",
+    "requests": "privacy requests",
+    "complaints": "complaints",
+    "retention": "retention",
+    "deletion": "deletion",
+    "children": "children",
+    "sharing": "sharing",
+    "marketing": "marketing",
+    "security": "security",
+    "changes": "policy changes",
+    "trackers": "cookies",
+    "cookie_choices": "cookie choices",
+    "signals": "browser privacy signals",
+    "not_collected": "data we do not collect",
+    "law_enforcement": "requests from the police and other authorities",
+    "authorities_where_you_live": "the regulator where you live",
+}
+
+# Yes/no facts read as actions in a notice ("We will now sell personal data").
+FIELD_WORDS = {
+    "sells": "sell personal data",
+    "rents": "rent out personal data",
+    "shares_for_advertising": "share personal data for advertising",
+    "sold": "sell this data",
+    "shared": "share this data for cross-context advertising",
+    "sells_or_shares_under_16": "sell or share the data of people under 16",
+    "directed_at_children": "a service directed at children",
+    "legal_name": "legal name",
+    "min_age": "minimum age",
+    "encrypted": "encryption of backups",
+    "consent": "the consent we ask for",
+    "do_not_track": "honour Do Not Track signals",
+    "global_privacy_control": "honour Global Privacy Control signals",
+    "notify": "tell you when an authority asks for your data",
+    "subprocessor_list": "list of processors",
+}
+
+# Lists of ids that point at other entries: a notice names the entry, not its id.
+REFERENCES = {
+    ("Purpose", "data"): "data_categories",
+    ("App", "data"): "data_categories",
+    ("Recipient", "purposes"): "purposes",
+    ("Transfer", "recipients"): "recipients",
+    ("Deletion", "timelines"): "retention.periods",
+    ("Recipient", "data"): "data_categories",
+}
+
+# Plain values of a few facts and lists, read as words.
+VALUE_NAMES = {
+    ("Organisation", "role"): {
+        "controller": "the controller (we decide how your data is used)",
+        "processor": "a processor (we act on another organisation's instructions)",
+        "controller_and_processor": "both controller and processor",
+    },
+    ("Children", "consent"): {
+        "none": "no consent",
+        "parental": "consent from a parent or guardian",
+        "institutional": "consent through the institution",
+    },
+    ("Purpose", "provision"): {
+        "required": "required",
+        "optional": "optional",
+        "contractual": "required by a contract",
+        "statutory": "required by law",
+    },
+    ("Changes", "how_notified"): {"page": "on this page", "email": "by email", "in_app": "in the app"},
+    ("Transfer", "leaves"): REGIME_NAMES,
+    ("Transfer", "safeguards"): {m.id: m.name for m in transfer_mechanisms().values()},
+    ("Tenant", "not_collected"): NOT_COLLECTED_NAMES,
+    ("Tracker", "category"): TRACKER_CATEGORY_NAMES,
+    ("Tracker", "party"): {"first": "set by us", "third": "set by another company"},
+    ("Tracker", "duration"): {"session": "the browser session"},
+    ("Permission", "platforms"): {"android": "Android", "ios": "iOS"},
+    ("Permission", "asked"): {
+        "install": "when you install the app",
+        "first_launch": "when you first open the app",
+        "first_use": "the first time you use the feature that needs it",
+    },
+    ("DataCategory", "sources"): {
+        "direct": "you",
+        "automated": "automated collection",
+        "third_party": "third parties",
+        "public": "public sources",
+        "institution": "your institution",
+    },
+}
+
+# Keys for list entries that have no id field.
+ENTRY_KEYS: dict[str, tuple[str, ...]] = {
+    "LawfulBasis": ("basis",),
+    "Channel": ("kind", "value"),
+    "Source": ("kind",),
+    "ScopedMeasure": ("measure",),
+    "Announcement": ("kind",),
+}
+
+
+# --- fact changes ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FactChange:
+    """One change of the facts, before it is classified."""
+
+    path: str
+    change: ChangeKind
+    old: Any
+    new: Any
+    subject: str  # the entry the change belongs to, in words
+    item: str  # what was added, removed or changed, in words
+    old_text: str | None = None  # how old and new read, when not as text() gives them
+    new_text: str | None = None
+    free_text: bool = False  # a `Text` fact (words), not a typed one (ids, durations, dates, ...)
+
+    @property
+    def entry(self) -> Any:
+        """What `when` conditions of a rule look at: the added entry, or the removed one."""
+        return self.old if self.change == "removed" else self.new
+
+
+def label(value: Any) -> str:
+    """How a fact entry is named in words: its name, category, label, ..., or its id."""
+    if isinstance(value, BaseModel):
+        for attr in (
+            "label",
+            "name",
+            "category",
+            "data",
+            "destination",
+            "description",
+            "value",
+            "text",
+            "statement",
+            "legal_name",
+            "kind",
+            "measure",
+            "id",
+        ):
+            found = getattr(value, attr, None)
+            if isinstance(found, str) and found:
+                return found
+            if isinstance(found, Enum):
+                return text(found)
+        return type(value).__name__
+    return text(value)
+
+
+def text(value: Any) -> str:
+    """A fact value as words, for reports and notices."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, Duration):
+        return value.text
+    if isinstance(value, Kept):
+        return value.words
+    if isinstance(value, Basis):
+        return BASIS_LABELS[value]
+    if isinstance(value, Enum):
+        return str(value.value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, BaseModel):
+        return label(value)
+    if isinstance(value, (list, tuple)):
+        return ", ".join(text(v) for v in value)
+    return str(value)
+
+
+def as_json(value: Any) -> Any:
+    """A fact value as JSON data, for the machine-readable report."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", exclude_defaults=True)
+    if isinstance(value, Duration):
+        return value.text
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return [as_json(v) for v in value]
+    return value
+
+
+def _words(name: str) -> str:
+    return FIELD_WORDS.get(name, name.replace("_", " "))
+
+
+def _raw(value: Any) -> str:
+    return str(value.value) if isinstance(value, Enum) else str(value)
+
+
+def _key_text(key: str) -> str:
+    return key.replace("\\", "\\\\").replace("]", "\\]")
+
+
+def _entry_keys(items: Sequence[BaseModel]) -> list[str]:
+    """A stable key per list entry: its id, or the fields that identify it; repeats get '#2', '#3'."""
+    keys: list[str] = []
+    seen: Counter[str] = Counter()
+    for item in items:
+        if hasattr(item, "id") and isinstance(item.id, str):
+            key = item.id
+        else:
+            fields = ENTRY_KEYS.get(type(item).__name__)
+            if fields:
+                key = ":".join(_raw(getattr(item, f)) for f in fields if getattr(item, f) is not None)
+            else:
+                key = label(item)
+        seen[key] += 1
+        keys.append(key if seen[key] == 1 else f"{key}#{seen[key]}")
+    return keys
+
+
+class _Differ:
+    def __init__(self, old: Tenant, new: Tenant) -> None:
+        self.old_root, self.new_root = old, new
+        self.out: list[FactChange] = []
+
+    def resolve(self, owner: BaseModel, name: str, value: Any, root: Tenant) -> str:
+        """Name the entry an id points at (a purpose's data category, ...)."""
+        words = VALUE_NAMES.get((type(owner).__name__, name))
+        if words is not None and isinstance(value, str):
+            return words.get(value, value)
+        target = REFERENCES.get((type(owner).__name__, name))
+        if target is None or not isinstance(value, str):
+            return text(value)
+        entries: Any = root
+        for part in target.split("."):
+            entries = getattr(entries, part, None) if entries is not None else None
+        for entry in entries or []:
+            if getattr(entry, "id", None) == value:
+                return label(entry)
+        return value
+
+    def add(
+        self,
+        path: str,
+        change: ChangeKind,
+        old: Any,
+        new: Any,
+        subject: str,
+        item: str,
+        owner: BaseModel | None = None,
+        name: str = "",
+    ) -> None:
+        words = VALUE_NAMES.get((type(owner).__name__, name)) if owner is not None else None
+        old_text = words.get(str(old), None) if words and old is not None else None
+        new_text = words.get(str(new), None) if words and new is not None else None
+        free = (
+            change == "changed"
+            and isinstance(old, str)
+            and isinstance(new, str)
+            and owner is not None
+            and is_free_text(type(owner), name)
+        )
+        self.out.append(FactChange(path, change, old, new, subject, item, old_text, new_text, free))
+
+    def model(self, path: str, old: BaseModel, new: BaseModel, subject: str) -> None:
+        for name in type(new).model_fields:
+            if not path and name in IGNORED:
+                continue
+            a, b = getattr(old, name), getattr(new, name)
+            if a == b:
+                continue
+            child = f"{path}.{name}" if path else name
+            inner = subject if path else SECTION_NAMES.get(name, subject)
+            self.value(child, name, a, b, inner, old, new)
+
+    def value(
+        self, path: str, name: str, a: Any, b: Any, subject: str, owner_old: BaseModel, owner_new: BaseModel
+    ) -> None:
+        item = _words(name)
+        if isinstance(a, list) or isinstance(b, list):
+            self.list(path, name, a or [], b or [], subject, owner_old, owner_new)
+        elif a is None and isinstance(b, bool):
+            # A yes/no practice that was unknown is now stated: read like switching it on or off.
+            self.add(path, "enabled" if b else "disabled", a, b, subject, item)
+        elif a is None:
+            self.add(
+                path,
+                "added",
+                None,
+                b,
+                subject,
+                label(b) if isinstance(b, BaseModel) else f"{item} ({text(b)})",
+                owner_new,
+                name,
+            )
+        elif b is None:
+            self.add(
+                path,
+                "removed",
+                a,
+                None,
+                subject,
+                label(a) if isinstance(a, BaseModel) else f"{item} ({text(a)})",
+                owner_old,
+                name,
+            )
+        elif isinstance(a, Kept) and isinstance(b, Kept):
+            self.add(path, _ordered(b.compare(a)), a, b, subject, item)
+        elif "session" in (a, b) and isinstance(a if b == "session" else b, Duration):
+            # A cookie that lasted only the browser session is shorter than any stated time.
+            self.add(path, "lengthened" if a == "session" else "shortened", a, b, subject, item, owner_new, name)
+        elif isinstance(a, BaseModel) and type(a) is type(b):
+            self.model(path, a, b, subject)
+        elif isinstance(a, Duration) and isinstance(b, Duration):
+            order = b.compare(a)
+            change: ChangeKind = "lengthened" if order > 0 else "shortened" if order < 0 else "reworded"
+            self.add(path, change, a, b, subject, item)
+        elif isinstance(a, bool) and isinstance(b, bool):
+            self.add(path, "enabled" if b else "disabled", a, b, subject, item)
+        elif isinstance(a, (int, float)) and isinstance(b, (int, float)):
+            self.add(path, "increased" if b > a else "decreased", a, b, subject, item)
+        else:
+            self.add(path, "changed", a, b, subject, item, owner_new, name)
+
+    def list(
+        self, path: str, name: str, a: list[Any], b: list[Any], subject: str, owner_old: BaseModel, owner_new: BaseModel
+    ) -> None:
+        if all(isinstance(x, BaseModel) for x in [*a, *b]):
+            old = dict(zip(_entry_keys(a), a, strict=True))
+            new = dict(zip(_entry_keys(b), b, strict=True))
+            for key, entry in new.items():
+                at = f"{path}[{_key_text(key)}]"
+                if key not in old:
+                    self.add(at, "added", None, entry, subject, label(entry))
+                elif old[key] != entry:
+                    self.model(at, old[key], entry, _subject(entry, subject))
+            for key, entry in old.items():
+                if key not in new:
+                    self.add(f"{path}[{_key_text(key)}]", "removed", entry, None, subject, label(entry))
+            return
+        # Lists of plain values are sets of statements: order carries no meaning.
+        removed = Counter(map(_hashable, a)) - Counter(map(_hashable, b))
+        added = Counter(map(_hashable, b)) - Counter(map(_hashable, a))
+        for value in b:
+            if added[_hashable(value)] > 0:
+                added[_hashable(value)] -= 1
+                self.add(path, "added", None, value, subject, self.resolve(owner_new, name, value, self.new_root))
+        for value in a:
+            if removed[_hashable(value)] > 0:
+                removed[_hashable(value)] -= 1
+                self.add(path, "removed", value, None, subject, self.resolve(owner_old, name, value, self.old_root))
+
+
+def _annotations(annotation: Any) -> list[Any]:
+    """An annotation and every type inside it (`Text | None` holds `Text`)."""
+    return [annotation, *[inner for arg in get_args(annotation) for inner in _annotations(arg)]]
+
+
+def is_free_text(model: type[BaseModel], name: str) -> bool:
+    """Whether a field of a facts model holds free text (`Text`), whose words a diff compares."""
+    field = model.model_fields.get(name)
+    if field is None:
+        return False
+    if field.annotation is str and any(m in get_args(Text)[1:] for m in field.metadata):
+        return True  # a plain `Text` field: pydantic keeps its metadata apart from the type
+    return any(a == Text for a in _annotations(field.annotation))
+
+
+def _ordered(order: int | None) -> ChangeKind:
+    """A change of an ordered fact: longer, shorter, the same span reworded, or not comparable."""
+    if order is None:
+        return "changed"
+    return "lengthened" if order > 0 else "shortened" if order < 0 else "reworded"
+
+
+def _subject(entry: BaseModel, parent: str) -> str:
+    """How changes inside a list entry name what they belong to."""
+    if isinstance(entry, LawfulBasis):
+        return parent  # "For <purpose>, the interest we pursue ..." reads better than the basis's name
+    if isinstance(entry, Right):
+        name = entry.name
+        return name[:1].lower() + name[1:]  # "How to delete your data: ..."
+    return label(entry)
+
+
+def _hashable(value: Any) -> Any:
+    return value if isinstance(value, (str, int, float, bool, Enum, type(None))) else repr(value)
+
+
+def fact_changes(old: Tenant, new: Tenant) -> list[FactChange]:
+    """Every change from *old* to *new*, by key path, in the order of the facts."""
+    differ = _Differ(old, new)
+    differ.model("", old, new, new.name)
+    return differ.out
+
+
+# --- findings --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FactFinding:
+    """A fact change with its tier and the rule that decided it."""
+
+    path: str
+    change: ChangeKind
+    old: Any
+    new: Any
+    tier: Level
+    rule: str
+    source: str
+    says: str  # what changed, in plain words
+    effect: str  # the likely effect on the reader
+    # A changed free-text fact: each run of deleted and inserted words. None for typed facts.
+    words: tuple[dict[str, str], ...] | None = None
+    # An editorial candidate (a few words changed): the tier its rule gives, which applies unless
+    # a release marks the wording editorial. None for every other finding.
+    rule_tier: Tier | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "path": self.path,
+            "change": self.change,
+            "old": self.old,
+            "new": self.new,
+            "tier": self.tier,
+            "rule": self.rule,
+            "source": self.source,
+            "says": self.says,
+            "effect": self.effect,
+        }
+        if self.words is not None:
+            data["words"] = [dict(h) for h in self.words]
+        if self.rule_tier is not None:
+            data["rule_tier"] = self.rule_tier
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> FactFinding:
+        found = cls(
+            **{k: data.get(k, "") for k in ("path", "change", "old", "new", "tier", "rule", "source", "says", "effect")}
+        )
+        words = data.get("words")
+        rule_tier = data.get("rule_tier")
+        return replace(
+            found,
+            words=tuple(words) if isinstance(words, list) else None,
+            rule_tier=as_tier(rule_tier),
+        )
+
+    @property
+    def typed(self) -> bool:
+        """Whether a fact changed other than in its wording (a typed fact, or one added or removed):
+        never editorial. Presentation (technical) is not a change of meaning."""
+        return self.words is None and self.tier != "technical"
+
+    def decided(self, editorial: bool) -> FactFinding:
+        """An editorial candidate once a release decided: editorial, or the tier its rule gives."""
+        if self.rule_tier is None or self.tier != "needs-review":
+            return self
+        return replace(self, tier="editorial" if editorial else self.rule_tier)
+
+
+def _sentence(template: str, change: FactChange) -> str:
+    old = change.old_text if change.old_text is not None else text(change.old)
+    new = change.new_text if change.new_text is not None else text(change.new)
+    words = template.format(subject=change.subject, item=change.item, old=old, new=new)
+    # a fact that ends its own sentence: no second full stop
+    words = re.sub(r"([.!?])(\)?)\.$", r"\1\2", " ".join(words.split()))
+    return words[:1].upper() + words[1:]
+
+
+def classify(change: FactChange, rules: RuleSet) -> FactFinding:
+    rule: Rule | None = rules.classify(change.path, change.change, change.entry)
+    words = text_hunks(change.old, change.new) if change.free_text else None
+    if rule is None:  # only when a local rule file took the catch-all's kinds away
+        return FactFinding(
+            change.path,
+            change.change,
+            as_json(change.old),
+            as_json(change.new),
+            "minor",
+            "unclassified",
+            "",
+            _sentence("{subject}: {item} changed.", change),
+            "Read the updated section.",
+            words,
+        )
+    says = rule.say.get(change.change, "{subject}: {item} changed.")
+    effect = rule.effect.get(change.change, "Read the updated section.")
+    tier: Level = rule.tiers[change.change]
+    rule_tier: Tier | None = None
+    if change.free_text and rank(tier) > rank("needs-review") and wording_only(change.old, change.new):
+        tier, rule_tier = "needs-review", rule.tiers[change.change]
+    return FactFinding(
+        change.path,
+        change.change,
+        as_json(change.old),
+        as_json(change.new),
+        tier,
+        rule.id,
+        rule.source,
+        _sentence(says, change),
+        _sentence(effect, change),
+        words,
+        rule_tier,
+    )
+
+
+# --- wording changes of free-text facts --------------------------------------------------------
+
+# How many words of a free-text fact may change, each like a typo, for the change to be an
+# editorial candidate rather than a rewrite.
+MAX_TYPO_WORDS = 3
+MAX_TYPO_EDITS = 2  # letters inserted, deleted or replaced within one word
+
+
+def text_hunks(old: str, new: str) -> tuple[dict[str, str], ...]:
+    """The changed words of a free-text fact, as the clause redline shows them."""
+    return tuple(hunks(word_diff(old.split(), new.split())))
+
+
+def wording_only(old: str, new: str) -> bool:
+    """Whether a free-text change looks like a typo fix: an editorial candidate, not a rewrite.
+
+    True when words were only replaced one for one, each differing in case or punctuation, or
+    (at most MAX_TYPO_WORDS of them) by at most MAX_TYPO_EDITS letters, and no number changed;
+    words that are only punctuation may come or go. A word added or dropped ("not") is a rewrite.
+    """
+    replaced = 0
+    for hunk in hunks(word_diff(old.split(), new.split())):
+        gone = [w for w in hunk["old"].split() if _letters(w)]
+        came = [w for w in hunk["new"].split() if _letters(w)]
+        if len(gone) != len(came):
+            return False
+        if not all(_typo(a, b) for a, b in zip(gone, came, strict=True)):
+            return False
+        replaced += sum(
+            _letters(a) != _letters(b) for a, b in zip(gone, came, strict=True)
+        )  # case and punctuation are free
+    return replaced <= MAX_TYPO_WORDS
+
+
+def _letters(word: str) -> str:
+    return "".join(ch for ch in word.casefold() if ch.isalnum())
+
+
+def _typo(a: str, b: str) -> bool:
+    x, y = _letters(a), _letters(b)
+    if [c for c in x if c.isdigit()] != [c for c in y if c.isdigit()]:
+        return False  # "30 days" -> "60 days" is one letter, and a new meaning
+    return _within_edits(x, y, MAX_TYPO_EDITS)
+
+
+def _within_edits(a: str, b: str, limit: int) -> bool:
+    """Levenshtein distance at most *limit*, in a band of that width (fast for any word length)."""
+    if abs(len(a) - len(b)) > limit:
+        return False
+    previous = {j: j for j in range(min(len(b), limit) + 1)}
+    for i in range(1, len(a) + 1):
+        current: dict[int, int] = {}
+        for j in range(max(0, i - limit), min(len(b), i + limit) + 1):
+            options = [previous.get(j, limit + 1) + 1]
+            options.append(current.get(j - 1, limit + 1) + 1 if j else i)
+            if j:
+                options.append(previous.get(j - 1, limit + 1) + (a[i - 1] != b[j - 1]))
+            current[j] = min(options)
+        if min(current.values()) > limit:
+            return False  # every way on is already too far: stop early, however long the word
+        previous = current
+    return previous.get(len(b), limit + 1) <= limit
+
+
+def decide(findings: Sequence[FactFinding], editorial: bool) -> list[FactFinding]:
+    """The findings as a release records them: each editorial candidate editorial, or its rule's tier."""
+    return [f.decided(editorial) for f in findings]
+
+
+def diff_facts(old: Tenant, new: Tenant, rules: RuleSet) -> list[FactFinding]:
+    return [classify(c, rules) for c in fact_changes(old, new)]

@@ -1,0 +1,205 @@
+"""Where every output file goes, and how one output links to another.
+
+Every module that writes or links an output asks this one: site pages, feeds, version.json,
+redlines and notices, in-app snippets and store labels. Paths are site paths (from the output
+folder's root, '/'-separated). Links are relative to the file that holds them, or absolute with
+a base_url, where a folder's index.html is addressed as the folder (`.../privacy-policy/`).
+
+    index.html, feed.xml, sitemap.xml, manifest.json       the site
+    assets/...                                             theme static files
+    <tenant>/index.html, <tenant>/feed.xml                 the tenant
+    <tenant>/assets/<logo>                                 the tenant's logo
+    <tenant>/apps/<app>/...                                in-app snippets, store labels (snippets.py)
+    <document folder>/index.html                           the stable URL: the version in force
+    <document folder>/history/index.html, draft/index.html, feed.xml
+    <document folder>/<YYYY-MM-DD>/index.html, version.json            a released version
+    <document folder>/<YYYY-MM-DD>/changes/index.html                  its redline against the one before
+    <document folder>/<YYYY-MM-DD>/notice/banner.html, email.html, email.txt   its change notice
+
+A document's folder is decided in one place, `DocumentPaths.folder`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import posixpath
+from dataclasses import dataclass
+
+INDEX = "index.html"
+SITE_INDEX = INDEX
+SITE_FEED = "feed.xml"
+SITEMAP = "sitemap.xml"
+MANIFEST = "manifest.json"
+THEME_ASSETS = "assets"
+TENANT_APPS = "apps"
+TENANT_ASSETS = "assets"
+
+# Top-level names of the output folder that are not tenants, and what goes there.
+RESERVED_SLUGS = {THEME_ASSETS: "theme files"}
+# Folder names the build uses inside a tenant's folder, so no document may have them as its id.
+RESERVED_DOCUMENT_IDS = {TENANT_APPS: "in-app snippets and store labels", TENANT_ASSETS: "logo"}
+
+
+def absolute(base_url: str, path: str) -> str:
+    """The public address of a site path; folders are addressed without their index.html."""
+    if path == INDEX or path.endswith("/" + INDEX):
+        path = path[: -len(INDEX)]
+    return base_url.rstrip("/") + "/" + path
+
+
+def relative(path: str, origin: str) -> str:
+    """A link to the site path *path* from the file *origin*."""
+    return posixpath.relpath(path, posixpath.dirname(origin) or ".")
+
+
+def href(path: str, origin: str, base_url: str | None) -> str:
+    """A link to *path* from the file *origin*: absolute with a base_url (feeds, emails and apps need
+    that), else relative."""
+    if base_url:
+        return absolute(base_url, path)
+    return relative(path, origin)
+
+
+def rebase(link: str, source: str, target: str) -> str:
+    """A relative link written in the file *source*, rewritten to lead to the same place from *target*."""
+    return relative(posixpath.normpath(posixpath.join(posixpath.dirname(source), link)), target)
+
+
+def root_from(path: str) -> str:
+    """The relative link from the file *path* to the site's root folder ('' at the root)."""
+    return "../" * path.count("/")
+
+
+@dataclass(frozen=True)
+class TenantPaths:
+    slug: str
+
+    @property
+    def index(self) -> str:
+        return f"{self.slug}/{INDEX}"
+
+    @property
+    def feed(self) -> str:
+        return f"{self.slug}/feed.xml"
+
+    def logo(self, file_name: str) -> str:
+        return f"{self.slug}/{TENANT_ASSETS}/{file_name}"
+
+    def document(self, doc: str) -> DocumentPaths:
+        return DocumentPaths(self.slug, doc)
+
+    def app(self, app: str) -> AppPaths:
+        return AppPaths(self.slug, app)
+
+
+@dataclass(frozen=True)
+class VersionPaths:
+    """Where one released version and its document live in the site (paths from the site root)."""
+
+    page: str  # the dated archive page
+    stable: str
+    history: str
+    feed: str
+    json: str
+
+
+def _redline_in(version_folder: str) -> str:
+    return f"{version_folder}/changes/{INDEX}"
+
+
+def _banner_in(version_folder: str) -> str:
+    return f"{version_folder}/notice/banner.html"
+
+
+@dataclass(frozen=True)
+class PairPaths:
+    """The files of one pair of consecutive versions, from the site root."""
+
+    folder: str  # the newer version's folder
+    new_page: str
+    old_page: str
+
+    @property
+    def redline(self) -> str:
+        return _redline_in(self.folder)
+
+    @property
+    def banner(self) -> str:
+        return _banner_in(self.folder)
+
+    @property
+    def email_html(self) -> str:
+        return f"{self.folder}/notice/email.html"
+
+    @property
+    def email_text(self) -> str:
+        return f"{self.folder}/notice/email.txt"
+
+
+@dataclass(frozen=True)
+class DocumentPaths:
+    """Where a document's pages go, from the site root."""
+
+    slug: str
+    doc: str
+
+    @property
+    def folder(self) -> str:
+        # The one place a document's folder is decided (a language segment would go here).
+        return f"{self.slug}/{self.doc}"
+
+    @property
+    def stable(self) -> str:
+        return f"{self.folder}/{INDEX}"
+
+    @property
+    def history(self) -> str:
+        return f"{self.folder}/history/{INDEX}"
+
+    @property
+    def draft(self) -> str:
+        return f"{self.folder}/draft/{INDEX}"
+
+    @property
+    def feed(self) -> str:
+        return f"{self.folder}/feed.xml"
+
+    def version_folder(self, effective: dt.date) -> str:
+        return f"{self.folder}/{effective.isoformat()}"
+
+    def archive(self, effective: dt.date) -> str:
+        return f"{self.version_folder(effective)}/{INDEX}"
+
+    def json(self, effective: dt.date) -> str:
+        return f"{self.version_folder(effective)}/version.json"
+
+    def version(self, effective: dt.date) -> VersionPaths:
+        return VersionPaths(self.archive(effective), self.stable, self.history, self.feed, self.json(effective))
+
+    def pair(self, new: dt.date, old: dt.date) -> PairPaths:
+        """The redline and notices of the version effective on *new* against the one effective on *old*."""
+        return PairPaths(self.version_folder(new), self.archive(new), self.archive(old))
+
+    def redline(self, effective: dt.date) -> str:
+        """The redline of the version effective on *effective* against the one before it."""
+        return _redline_in(self.version_folder(effective))
+
+    def banner(self, effective: dt.date) -> str:
+        """The in-app change-notice banner of the version effective on *effective*."""
+        return _banner_in(self.version_folder(effective))
+
+
+@dataclass(frozen=True)
+class AppPaths:
+    """One app's snippets, labels and manifest: `<tenant>/apps/<app>/<name>`."""
+
+    slug: str
+    app: str
+
+    @property
+    def folder(self) -> str:
+        return f"{self.slug}/{TENANT_APPS}/{self.app}"
+
+    def file(self, name: str) -> str:
+        """*name* is the file's path inside the app's folder, as the app's manifest.json lists it."""
+        return f"{self.folder}/{name}"

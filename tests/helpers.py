@@ -1,0 +1,43 @@
+"""Helpers the test files share: editing a project's files the way a writer would.
+
+Fixtures and the example project's copies are in conftest.py; plain functions are here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+def edit(file: Path, old: str, new: str, *, once: bool = False) -> None:
+    """Replace the first *old* in *file* with *new*; *old* must be there (and only once, with once=True)."""
+    text = file.read_text(encoding="utf-8")
+    if once:
+        assert text.count(old) == 1, f"{old!r} not once in {file}"
+    else:
+        assert old in text, f"{old!r} not in {file}"
+    file.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def edit_facts(project: Path, slug: str, change: Callable[[dict[str, Any]], None]) -> None:
+    """Change a tenant's facts as data: *change* edits the parsed tenant.yaml, which is written back."""
+    file = project / "tenants" / slug / "tenant.yaml"
+    data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    change(data)
+    file.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+
+
+def set_facts(project: Path, slug: str, change: Mapping[str, object]) -> None:
+    """Set top-level facts of a tenant; a None value removes the fact (it becomes unknown)."""
+
+    def apply(data: dict[str, Any]) -> None:
+        for key, value in change.items():
+            if value is None:
+                data.pop(key, None)
+            else:
+                data[key] = value
+
+    edit_facts(project, slug, apply)

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 import yaml
 
-from policygen.site import BuildOptions, BuildReport, build
+from policygen.engine import BuildReport, build
+from policygen.site import BuildOptions
 
 REPO = Path(__file__).resolve().parent.parent
 EXPECTATIONS = Path(__file__).resolve().parent / "expectations"

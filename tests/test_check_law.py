@@ -16,8 +16,9 @@ from bs4 import BeautifulSoup
 from conftest import REPO, copy_project
 
 from policygen.check import CheckReport, Finding, check
+from policygen.engine import build
 from policygen.law import Status, transfer_mechanisms
-from policygen.site import BuildOptions, build
+from policygen.site import BuildOptions
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "law"
 CHECKLISTS = REPO / "policygen" / "data" / "checklists"

@@ -45,10 +45,10 @@ def nth_call():
     return calls[0] == nth
 
 import policygen.output as output
-import policygen.site as site
+import policygen.engine as engine
 
 if point == "before-write":
-    site.write_site = lambda *a, **k: stop()
+    engine.write_site = lambda *a, **k: stop()
 elif point == "mid-write":
     real_write_bytes = pathlib.Path.write_bytes
     def write_bytes(self, data):

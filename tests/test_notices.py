@@ -13,7 +13,8 @@ from bs4 import BeautifulSoup
 from click.testing import CliRunner
 
 from policygen.cli import cli
-from policygen.site import BuildOptions, BuildReport, build
+from policygen.engine import BuildReport, build
+from policygen.site import BuildOptions
 
 TODAY = "2026-11-20"
 SLUG = "example-fitness"  # the invented demo tenant, whose version 2 is already a material change

@@ -22,10 +22,11 @@ from click.testing import CliRunner
 from conftest import REPO, copy_project
 
 from policygen.cli import cli
+from policygen.engine import build
 from policygen.errors import InputError, UsageError
 from policygen.scaffold import init
 from policygen.shards import Shard, build_shard, merge, shard_of
-from policygen.site import BuildOptions, build
+from policygen.site import BuildOptions
 
 TODAY = dt.date(2026, 11, 22)
 

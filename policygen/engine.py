@@ -26,7 +26,7 @@ from .deps import project_digest, tenant_key
 from .errors import Collector, InputError, Problem
 from .feeds import FeedInfo, atom, entries_in, sitemap
 from .history import Committed, TenantRecord, committed_releases, read_tenant_record, record_json
-from .output import Discard, Output, check_out_dir, manifest, write_site
+from .output import Discard, Output, check_out_dir, manifest, spare_folder, write_site
 from .project import (
     Project,
     TenantSource,
@@ -202,6 +202,8 @@ class Previous:
     def __init__(self, out: Path) -> None:
         self.out = out
         self.file = out / "manifest.json"
+        self._root = str(out.resolve())  # a link to the output folder is followed; none inside it is
+        self._folders: dict[str, bool] = {}
         self.tenants: dict[str, dict[str, Any]] = {}
         self.files: dict[str, list[dict[str, Any]]] = {}
         self.published: dict[str, TenantRecord] = {}
@@ -265,13 +267,35 @@ class Previous:
 
     def intact(self, path: str) -> Path | None:
         """The previous build's file at *path*, if it is a regular file inside the output folder."""
-        target = self.out / path
+        found = self._regular(path)
+        return None if found is None else Path(found[0])
+
+    def _regular(self, path: str) -> tuple[str, int] | None:
+        """The file at *path* and its size, if it is a regular file inside the output folder. Plain
+        strings, not Paths: a no-change build looks at every file of the site here."""
+        target = os.path.join(self._root, path)
         try:
-            if not stat.S_ISREG(target.lstat().st_mode) or not target.resolve().is_relative_to(self.out.resolve()):
-                return None
-        except (OSError, RuntimeError):
+            info = os.lstat(target)
+        except OSError:
             return None
-        return target
+        if not stat.S_ISREG(info.st_mode) or not self._real_folder(os.path.dirname(target)):
+            return None
+        return target, info.st_size
+
+    def _real_folder(self, folder: str) -> bool:
+        """Whether *folder* is the output folder or a folder in it reached through no link. Each folder
+        is looked at once: a site has a few folders per tenant and many files in each."""
+        if folder == self._root:
+            return True
+        known = self._folders.get(folder)
+        if known is None:
+            try:
+                known = folder.startswith(self._root + os.sep) and stat.S_ISDIR(os.lstat(folder).st_mode)
+            except OSError:
+                known = False
+            known = known and self._real_folder(os.path.dirname(folder))
+            self._folders[folder] = known
+        return known
 
     def reuse(self, slug: str, key: str | None) -> TenantResult | None:
         """The tenant's previous files, if built from the same inputs and still intact on disk."""
@@ -280,11 +304,12 @@ class Previous:
             return None
         outputs: list[Output] = []
         for f in self.files.get(slug, []):
-            target = self.intact(f["path"])
-            if target is None or target.stat().st_size != f["bytes"]:
+            found = self._regular(f["path"])
+            if found is None or found[1] != f["bytes"]:
                 return None
             try:
-                data = target.read_bytes()
+                with open(found[0], "rb") as file:
+                    data = file.read()
             except OSError:
                 return None
             if hashlib.sha256(data).hexdigest() != f["sha256"]:
@@ -300,7 +325,7 @@ class Previous:
                     version=f.get("version"),
                     effective=effective,
                     app=f.get("app"),
-                    origin=target,
+                    origin=Path(found[0]),
                 )
             )
         return TenantResult(
@@ -479,7 +504,7 @@ class Builder:
 
         ordered = [results[slug] for slug in sorted(results)]
         outputs = self.assemble(project, theme, ordered, options)
-        write_site(out, outputs, self.discard)
+        write_site(out, outputs, self.discard, spare_folder(project.root, out))
         self._results = {r.slug: r for r in ordered if r.slug in slugs}
         rendered = [r for r in ordered if r.rendered]
         return BuildReport(

@@ -3,6 +3,13 @@
 Everything is written into a hidden staging folder beside the output, then the
 two are swapped with one atomic rename (renameat2 RENAME_EXCHANGE on Linux;
 two renames elsewhere, with recovery of the previous output on the next run).
+
+After the swap the staging folder holds the previous output. Given a spare folder
+(the project's .cache/policygen/), it is kept there instead of deleted, and the next
+build moves it back to staging and brings it up to date: only files whose bytes
+changed are written, so a build that changed little writes little. Kept files are
+compared byte for byte with what the build made, never trusted: a deleted or damaged
+spare only makes the next write a full one.
 """
 
 from __future__ import annotations
@@ -162,13 +169,21 @@ def manifest(outputs: list[Output], extra: dict[str, object] | None = None) -> O
 Discard = Callable[[Path], None]
 
 
-def write_site(out: Path, outputs: list[Output], discard: Discard = shutil.rmtree) -> None:
-    """Write *outputs* as the new content of *out*, atomically; then *discard* the previous output
-    (given a folder beside *out*; serve removes it in the background, after announcing the new site)."""
+def write_site(out: Path, outputs: list[Output], discard: Discard = shutil.rmtree, spare: Path | None = None) -> None:
+    """Write *outputs* as the new content of *out*, atomically; then keep the previous output as *spare*
+    for the next build to update, or else *discard* it (given a folder beside *out*; serve removes it
+    in the background, after announcing the new site)."""
     with _one_writer(out):
-        previous = _write_site(out, outputs)
+        previous = _write_site(out, outputs, spare)
         if previous is not None:
             discard(previous)  # still holding the lock: a waiting build's recover() would remove it too
+
+
+def spare_folder(root: Path, out: Path) -> Path:
+    """Where the previous output of *out* waits for the next build: in the project's git-ignored
+    .cache/policygen/, one per output folder."""
+    name = hashlib.sha256(os.fsencode(out.resolve())).hexdigest()[:16]
+    return root.resolve() / ".cache" / "policygen" / "spare" / name
 
 
 @contextmanager
@@ -194,12 +209,14 @@ def project_lock(root: Path) -> AbstractContextManager[None]:
     return _one_writer(root / "build")
 
 
-def _write_site(out: Path, outputs: list[Output]) -> Path | None:
+def _write_site(out: Path, outputs: list[Output], spare: Path | None) -> Path | None:
     recover(out)
     staging = _staging(out)
-    staging.mkdir(parents=True)
+    updating = spare is not None and _take_spare(spare, staging)
+    if not updating:
+        staging.mkdir(parents=True)
     try:
-        _write_files(staging, outputs)
+        _write_files(staging, outputs, _unchanged(staging, outputs) if updating else set())
         _carry_user_entries(out, staging, {PurePosixPath(o.path).parts[0] for o in outputs})
         if out.is_dir():  # a private (0700) output folder stays private
             os.chmod(staging, stat.S_IMODE(out.stat().st_mode))
@@ -209,6 +226,8 @@ def _write_site(out: Path, outputs: list[Output]) -> Path | None:
         raise
     if not staging.exists():
         return None
+    if spare is not None and _keep_spare(staging, spare):
+        return None
     trash = _trash(out)  # after the swap, staging holds the previous output
     try:
         staging.rename(trash)
@@ -217,7 +236,96 @@ def _write_site(out: Path, outputs: list[Output]) -> Path | None:
     return trash
 
 
-def _write_files(staging: Path, outputs: list[Output]) -> None:
+def _take_spare(spare: Path, staging: Path) -> bool:
+    """Move the spare (a previous output) to *staging*, to be updated there; False when there is none.
+    From here a crash leaves a staging folder, which recover() removes: the spare is never half-updated."""
+    try:
+        if spare.parent.resolve() != spare.parent or not stat.S_ISDIR(spare.lstat().st_mode):
+            return False  # none, or one reached through a link: never used
+    except OSError:
+        return False
+    try:
+        spare.rename(staging)
+        return True
+    except OSError:
+        shutil.rmtree(spare, ignore_errors=True)  # e.g. on another file system than the output
+        return False
+
+
+def _keep_spare(previous: Path, spare: Path) -> bool:
+    try:
+        if not _plain_folder(spare.parent):
+            return False
+        previous.rename(spare)
+        return True
+    except OSError:
+        return False
+
+
+def _plain_folder(folder: Path) -> bool:
+    """Make *folder* (absolute, resolved) and its missing parents. False when the part that exists is
+    not a folder or goes through a link: one committed to the project must not lead a build outside it."""
+    existing, missing = folder, []
+    while not os.path.lexists(existing):
+        missing.append(existing)
+        existing = existing.parent
+    if existing.resolve() != existing or not existing.is_dir():
+        return False
+    for part in reversed(missing):
+        part.mkdir()
+    return True
+
+
+def _unchanged(staging: Path, outputs: list[Output]) -> set[str]:
+    """The files of a staging folder that already hold what *outputs* say, byte for byte; every
+    other file, folder or link in it is removed, so that the folder holds exactly the kept files."""
+    wanted = {o.path: o.data for o in outputs}
+    kept: set[str] = set()
+    folders: list[str] = []
+    for folder, dirs, files in os.walk(staging):
+        rel = os.path.relpath(folder, staging).replace(os.sep, "/")
+        prefix = "" if rel == "." else rel + "/"
+        folders.append(prefix)
+        for name in list(dirs):
+            path = os.path.join(folder, name)
+            if os.path.islink(path) or prefix + name in wanted:
+                dirs.remove(name)  # a link is never followed; a folder where a file must go is removed whole
+                _remove(path)
+        for name in files:
+            if _holds(os.path.join(folder, name), wanted.get(prefix + name)):
+                kept.add(prefix + name)
+            else:
+                os.unlink(os.path.join(folder, name))
+    # What is left of a folder that holds no kept file is empty folders: remove them, deepest first.
+    needed = {path[: i + 1] for path in kept for i, c in enumerate(path) if c == "/"}
+    for prefix in sorted(folders, key=len, reverse=True):
+        if prefix and prefix not in needed:
+            os.rmdir(staging / prefix)
+    return kept
+
+
+def _holds(path: str, data: bytes | None) -> bool:
+    """Whether the file at *path* is a regular file holding exactly *data*."""
+    if data is None:
+        return False
+    try:
+        info = os.lstat(path)
+        if not stat.S_ISREG(info.st_mode) or info.st_size != len(data):
+            return False
+        with open(path, "rb") as f:
+            return f.read() == data
+    except OSError:
+        return False
+
+
+def _remove(path: str) -> None:
+    if os.path.islink(path):
+        os.unlink(path)
+    else:
+        shutil.rmtree(path)
+
+
+def _write_files(staging: Path, outputs: list[Output], kept: set[str]) -> None:
     seen: set[str] = set()
     folders = {staging}
     written: list[Path] = []
@@ -230,6 +338,9 @@ def _write_files(staging: Path, outputs: list[Output]) -> None:
             raise ValueError(f"bad or repeated output path {item.path!r}")  # a bug, not bad input
         seen.add(item.path)
         target = staging.joinpath(*rel.parts)
+        if item.path in kept:  # already there with these bytes (an updated spare)
+            first.setdefault(item.data, target)
+            continue
         if target.parent not in folders:
             target.parent.mkdir(parents=True, exist_ok=True)
             folders.update(target.parents)

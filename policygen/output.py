@@ -156,14 +156,36 @@ def recover(out: Path) -> None:
 
 
 def manifest(outputs: list[Output], extra: dict[str, object] | None = None) -> Output:
-    body: dict[str, object] = {
-        "generator": "policygen",
-        "files": [o.entry() for o in sorted(outputs, key=lambda o: o.path)],
-    }
-    if extra:
-        body.update(extra)
-    data = (json.dumps(body, indent=2, ensure_ascii=False, sort_keys=False) + "\n").encode()
-    return Output("manifest.json", "data", data)
+    """manifest.json: every file with its kind, dates and hash, then *extra*; written as
+    json.dumps(body, indent=2, ensure_ascii=False) would, but with the file list (a line per field of
+    every file of the site) formatted by hand, since the json module encodes an indented dump in Python."""
+    files = ",\n".join(_entry_text(o.entry()) for o in sorted(outputs, key=lambda o: o.path))
+    parts = ['{\n  "generator": "policygen",\n  "files": ' + (f"[\n{files}\n  ]" if files else "[]")]
+    for key, value in (extra or {}).items():
+        if key in {"generator", "files"}:
+            raise ValueError(f"manifest key {key!r} is policygen's own")  # a bug, not bad input
+        text = json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n  ")  # newlines in strings are escaped
+        parts.append(f"  {_json_string(key)}: {text}")
+    return Output("manifest.json", "data", (",\n".join(parts) + "\n}\n").encode())
+
+
+_json_string = json.encoder.encode_basestring  # json.dumps of a str with ensure_ascii=False, in C
+
+
+def _entry_text(entry: dict[str, object]) -> str:
+    """One file's entry as an item of the indented "files" list: flat, of strings, ints and nulls."""
+    fields = []
+    for key, value in entry.items():
+        if isinstance(value, str):
+            text = _json_string(value)
+        elif value is None:
+            text = "null"
+        elif type(value) is int:
+            text = str(value)
+        else:
+            text = json.dumps(value, ensure_ascii=False)
+        fields.append(f'      "{key}": {text}')
+    return "    {\n" + ",\n".join(fields) + "\n    }"
 
 
 Discard = Callable[[Path], None]

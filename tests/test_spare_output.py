@@ -1,5 +1,6 @@
 """The write path of a rebuild: the previous output is kept in .cache/policygen/ and brought up to date,
 so a rebuild writes only the files whose bytes changed, and the site is still swapped in at once.
+(And manifest.json, written by hand for speed, is exactly the indented JSON it always was.)
 
 The spare is never trusted: whatever happened to it (edited, emptied, deleted, a link), the output
 is byte for byte a fresh build's, and nothing is written outside the project and the output folder.
@@ -8,15 +9,18 @@ is byte for byte a fresh build's, and nothing is written outside the project and
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from policygen import output
 from policygen.engine import build
-from policygen.output import spare_folder
+from policygen.output import Output, manifest, spare_folder
 from policygen.site import BuildOptions
 
 OPTIONS = BuildOptions(today=dt.date(2026, 11, 22))
@@ -117,3 +121,37 @@ def test_a_cache_folder_that_links_out_of_the_project_is_not_used(project: Path,
         build(project, out, OPTIONS)
     assert list(outside.iterdir()) == []  # nothing written through the link
     assert tree(out) == fresh(project, tmp_path)
+
+
+texts = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12)
+outputs = st.lists(
+    st.builds(
+        Output,
+        path=texts.filter(bool),
+        kind=st.sampled_from(["page", "feed", "data"]),
+        data=st.binary(max_size=8),
+        tenant=st.none() | texts,
+        document=st.none() | texts,
+        version=st.none() | texts,
+        effective=st.none() | st.dates(),
+        app=st.none() | texts,
+    ),
+    max_size=5,
+    unique_by=lambda o: o.path,
+)
+extras = st.dictionaries(
+    texts.filter(lambda k: k not in {"generator", "files"}),
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | texts, lambda inner: st.lists(inner) | st.dictionaries(texts, inner)
+    ),
+    max_size=3,
+)
+
+
+@given(outputs, extras)
+def test_the_manifest_is_exactly_the_indented_json_of_its_files_and_extras(
+    files: list[Output], extra: dict[str, object]
+) -> None:
+    body = {"generator": "policygen", "files": [o.entry() for o in sorted(files, key=lambda o: o.path)], **extra}
+    expected = json.dumps(body, indent=2, ensure_ascii=False) + "\n"
+    assert manifest(files, extra).data.decode() == expected

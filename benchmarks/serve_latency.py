@@ -87,8 +87,8 @@ def main() -> None:
                 file.write_text(
                     original.replace("display_name: IMS Pro", f"display_name: {marker}", 1), encoding="utf-8"
                 )
-                if not arrived.wait(10):
-                    raise SystemExit(f"edit {i}: no reload event within 10 s")
+                if not arrived.wait(120):  # a large site misses the goal by far, but the figure is still wanted
+                    raise SystemExit(f"edit {i}: no reload event within 120 s")
                 reload_ms.append((time.perf_counter() - t0) * 1000)
                 page = http.client.HTTPConnection(str(host), int(port), timeout=10)
                 page.request("GET", "/ims-pro/privacy-policy/")

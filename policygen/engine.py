@@ -325,7 +325,8 @@ class Previous:
                     version=f.get("version"),
                     effective=effective,
                     app=f.get("app"),
-                    origin=Path(found[0]),
+                    origin=found[0],
+                    sha256=f["sha256"],
                 )
             )
         return TenantResult(

@@ -52,8 +52,10 @@ class Output:
     version: str | None = None
     effective: dt.date | None = None
     app: str | None = None
-    # The same bytes in the previous output: linked instead of written again (not part of the manifest).
-    origin: Path | None = field(default=None, compare=False, repr=False)
+    # The same bytes in the previous output (a file path): linked instead of written again (not part of the manifest).
+    origin: str | None = field(default=None, compare=False, repr=False)
+    # The SHA-256 of data, when the build already checked it (a reused file): not computed again.
+    sha256: str | None = field(default=None, compare=False, repr=False)
 
     def entry(self) -> dict[str, object]:
         entry: dict[str, object] = {
@@ -63,7 +65,7 @@ class Output:
             "document": self.document,
             "version": self.version,
             "effective": self.effective.isoformat() if self.effective else None,
-            "sha256": hashlib.sha256(self.data).hexdigest(),
+            "sha256": self.sha256 or hashlib.sha256(self.data).hexdigest(),
             "bytes": len(self.data),
         }
         if self.app is not None:
@@ -71,7 +73,7 @@ class Output:
         return entry
 
     @classmethod
-    def from_entry(cls, entry: dict[str, object], data: bytes, origin: Path | None = None) -> Output:
+    def from_entry(cls, entry: dict[str, object], data: bytes, origin: str | None = None) -> Output:
         """The output a manifest entry describes (the inverse of entry()), with its bytes read back."""
         effective = entry.get("effective")
         return cls(
@@ -302,22 +304,25 @@ def _unchanged(staging: Path, outputs: list[Output]) -> set[str]:
     """The files of a staging folder that already hold what *outputs* say, byte for byte; every
     other file, folder or link in it is removed, so that the folder holds exactly the kept files."""
     wanted = {o.path: o for o in outputs}
+    device = staging.lstat().st_dev
     kept: set[str] = set()
     folders: list[str] = []
-    for folder, dirs, files in os.walk(staging):
-        rel = os.path.relpath(folder, staging).replace(os.sep, "/")
-        prefix = "" if rel == "." else rel + "/"
+    todo = [("", str(staging))]
+    while todo:  # plain strings and scandir: a no-change build looks at every file of the site here
+        prefix, folder = todo.pop()
         folders.append(prefix)
-        for name in list(dirs):
-            path = os.path.join(folder, name)
-            if os.path.islink(path) or prefix + name in wanted:
-                dirs.remove(name)  # a link is never followed; a folder where a file must go is removed whole
-                _remove(path)
-        for name in files:
-            if _holds(os.path.join(folder, name), wanted.get(prefix + name)):
-                kept.add(prefix + name)
-            else:
-                os.unlink(os.path.join(folder, name))
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                rel = prefix + entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    if rel in wanted:
+                        shutil.rmtree(entry.path)  # a folder where a file must go
+                    else:
+                        todo.append((rel + "/", entry.path))
+                elif _holds(entry, wanted.get(rel), device):
+                    kept.add(rel)
+                else:
+                    os.unlink(entry.path)  # links included: never followed
     # What is left of a folder that holds no kept file is empty folders: remove them, deepest first.
     needed = {path[: i + 1] for path in kept for i, c in enumerate(path) if c == "/"}
     for prefix in sorted(folders, key=len, reverse=True):
@@ -326,17 +331,18 @@ def _unchanged(staging: Path, outputs: list[Output]) -> set[str]:
     return kept
 
 
-def _holds(path: str, item: Output | None) -> bool:
-    """Whether the file at *path* is a regular file holding exactly the bytes of *item*."""
-    if item is None:
+def _holds(entry: os.DirEntry[str], item: Output | None, device: int) -> bool:
+    """Whether *entry* is a regular file holding exactly the bytes of *item*."""
+    if item is None or not entry.is_file(follow_symlinks=False):
         return False
     try:
-        info = os.lstat(path)
-        if not stat.S_ISREG(info.st_mode) or info.st_size != len(item.data):
+        if item.origin is not None:
+            origin = os.lstat(item.origin)
+            if origin.st_ino == entry.inode() and origin.st_dev == device:
+                return True  # the very file the previous output holds, whose bytes the build has checked
+        if entry.stat(follow_symlinks=False).st_size != len(item.data):
             return False
-        if item.origin is not None and os.path.samestat(info, os.lstat(item.origin)):
-            return True  # the very file the previous output holds, whose bytes the build has checked
-        with open(path, "rb") as f:
+        with open(entry.path, "rb") as f:
             return f.read() == item.data
     except OSError:
         return False
@@ -355,16 +361,16 @@ def _write_files(staging: Path, outputs: list[Output], kept: set[str]) -> None:
     written: list[Path] = []
     # Many files are byte-identical (a section snippet shared by apps and tenants): write each content
     # once and link the rest to it. The tree reads the same; creating files is what a build waits on.
-    first: dict[bytes, Path] = {}
+    first: dict[bytes, str] = {}
+    base = str(staging)
     for item in outputs:
-        rel = PurePosixPath(item.path)
-        if rel.is_absolute() or ".." in rel.parts or item.path in seen:
+        if item.path.startswith("/") or ".." in item.path.split("/") or item.path in seen:
             raise ValueError(f"bad or repeated output path {item.path!r}")  # a bug, not bad input
         seen.add(item.path)
-        target = staging.joinpath(*rel.parts)
         if item.path in kept:  # already there with these bytes (an updated spare)
-            first.setdefault(item.data, target)
+            first.setdefault(item.data, os.path.join(base, item.path))
             continue
+        target = staging.joinpath(*PurePosixPath(item.path).parts)
         if target.parent not in folders:
             target.parent.mkdir(parents=True, exist_ok=True)
             folders.update(target.parents)
@@ -381,7 +387,7 @@ def _write_files(staging: Path, outputs: list[Output], kept: set[str]) -> None:
             except OSError as exc:  # a full disk says only "No space left on device": say where
                 raise _naming(exc, target) from None
             written.append(target)
-        first.setdefault(item.data, target)
+        first.setdefault(item.data, str(target))
     _fsync(written)
 
 

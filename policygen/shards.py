@@ -631,7 +631,7 @@ def _results(part: Part, problems: Collector) -> list[TenantResult]:
             )
             continue
         assert entry.tenant is not None  # _check_part made sure
-        files[entry.tenant].append(Output.from_entry(entry.model_dump(mode="json"), data, origin=target))
+        files[entry.tenant].append(Output.from_entry(entry.model_dump(mode="json"), data, origin=str(target)))
     problems.extend(_capped(found, part.manifest, "files that differ"))
     results: list[TenantResult] = []
     for slug, recorded in part.tenants.items():

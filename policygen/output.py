@@ -7,9 +7,10 @@ two renames elsewhere, with recovery of the previous output on the next run).
 After the swap the staging folder holds the previous output. Given a spare folder
 (the project's .cache/policygen/), it is kept there instead of deleted, and the next
 build moves it back to staging and brings it up to date: only files whose bytes
-changed are written, so a build that changed little writes little. Kept files are
-compared byte for byte with what the build made, never trusted: a deleted or damaged
-spare only makes the next write a full one.
+changed are written, so a build that changed little writes little. A kept file is
+never trusted: it is compared byte for byte with what the build made, or is the very
+file of the previous output whose hash the build checked. A deleted or damaged spare
+only makes the next write a full one.
 """
 
 from __future__ import annotations
@@ -346,13 +347,6 @@ def _holds(entry: os.DirEntry[str], item: Output | None, device: int) -> bool:
             return f.read() == item.data
     except OSError:
         return False
-
-
-def _remove(path: str) -> None:
-    if os.path.islink(path):
-        os.unlink(path)
-    else:
-        shutil.rmtree(path)
 
 
 def _write_files(staging: Path, outputs: list[Output], kept: set[str]) -> None:

@@ -20,7 +20,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from policygen.site import Builder, BuildOptions  # noqa: E402
+from policygen.engine import Builder  # noqa: E402
+from policygen.site import BuildOptions  # noqa: E402
 
 
 def make_project(root: Path, count: int) -> None:

@@ -5,7 +5,7 @@ port, listens to its event stream like an open page does, then N times edits one
 tenant's tenant.yaml and measures, from the write:
     reload   until the page's "reload" event arrives (watch + debounce + rebuild + SSE)
     visible  until the reloaded page, fetched again, shows the edit
-Target: visible under 300 ms (median).
+Target: visible under 100 ms (median) at 1,000 tenants (issue 14).
 
     python benchmarks/serve_latency.py [-n 20] [--poll] [--tmp DIR] [--tenants 100]
 
@@ -87,8 +87,8 @@ def main() -> None:
                 file.write_text(
                     original.replace("display_name: IMS Pro", f"display_name: {marker}", 1), encoding="utf-8"
                 )
-                if not arrived.wait(10):
-                    raise SystemExit(f"edit {i}: no reload event within 10 s")
+                if not arrived.wait(120):  # a large site misses the goal by far, but the figure is still wanted
+                    raise SystemExit(f"edit {i}: no reload event within 120 s")
                 reload_ms.append((time.perf_counter() - t0) * 1000)
                 page = http.client.HTTPConnection(str(host), int(port), timeout=10)
                 page.request("GET", "/ims-pro/privacy-policy/")
@@ -114,8 +114,8 @@ def main() -> None:
     print(f"{args.n} one-tenant edits, {tenants} tenants ({'polling' if args.poll else 'native events'}):")
     print(line("reload", reload_ms))
     print(line("visible", visible_ms))
-    verdict = "meets" if statistics.median(visible_ms) < 300 else "misses"
-    print(f"target 300 ms (median, visible): {verdict}")
+    verdict = "meets" if statistics.median(visible_ms) < 100 else "misses"
+    print(f"target 100 ms (median, visible): {verdict}")
 
 
 if __name__ == "__main__":

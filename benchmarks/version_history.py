@@ -21,7 +21,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from policygen.site import BuildOptions, build  # noqa: E402
+from policygen.engine import build  # noqa: E402
+from policygen.site import BuildOptions  # noqa: E402
 from policygen.versions import load_releases, release  # noqa: E402
 
 

@@ -141,6 +141,15 @@ def main() -> None:
     for name, values in times.items():
         median = statistics.median(values)
         print(f"  {name:22} {median * 1000:8.0f} ms   {median / hugo_cold:5.2f}x Hugo's cold build")
+    # The goals of issue 14 (set for 1,000 tenants): each line says whether this run meets it.
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    for name, goal, value, unit in (
+        ("cold build", 0.5, medians["policygen cold"] / hugo_cold, "x Hugo"),
+        ("no-change rebuild", 0.3, medians["policygen no change"], " s"),
+        ("one-tenant rebuild", 0.5, medians["policygen one tenant"], " s"),
+    ):
+        verdict = "meets" if value <= goal else "misses"
+        print(f"  goal {name:20} <= {goal}{unit}: {value:.2f}{unit}, {verdict}")
 
 
 if __name__ == "__main__":

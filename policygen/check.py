@@ -42,6 +42,7 @@ import jinja2.sandbox
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .dates import utc_today
+from .engine import site_outputs
 from .errors import InputError, Problem
 from .explain import ExplainedBlock, TracingRenderer, explain_document
 from .facts import Tenant, Transfer
@@ -52,7 +53,7 @@ from .project import Project, TenantSource, load_project, project_theme
 from .prose import ProseFinding, lint_document
 from .readability import Score, prose_text, score
 from .render import ClauseRenderer, RenderedDocument, fact_context
-from .site import BuildOptions, render_tenant_documents, site_outputs, tenant_outputs
+from .site import BuildOptions, render_tenant_documents, tenant_outputs
 from .yamlfile import load
 
 Level = Literal["error", "warning"]

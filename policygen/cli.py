@@ -210,10 +210,10 @@ def build(
     ctx: Context, out: Path | None, tenants: tuple[str, ...], today: dt.date | None, drafts: bool, shard: Shard | None
 ) -> None:
     """Build the static site (or one shard of it)."""
+    from .engine import build as do_build
     from .progress import progress_bar
     from .shards import build_shard
     from .site import BuildOptions
-    from .site import build as do_build
 
     def action() -> None:
         options = BuildOptions(list(tenants) or None, today, drafts)

@@ -3,6 +3,14 @@
 Everything is written into a hidden staging folder beside the output, then the
 two are swapped with one atomic rename (renameat2 RENAME_EXCHANGE on Linux;
 two renames elsewhere, with recovery of the previous output on the next run).
+
+After the swap the staging folder holds the previous output. Given a spare folder
+(the project's .cache/policygen/), it is kept there instead of deleted, and the next
+build moves it back to staging and brings it up to date: only files whose bytes
+changed are written, so a build that changed little writes little. A kept file is
+never trusted: it is compared byte for byte with what the build made, or is the very
+file of the previous output whose hash the build checked. A deleted or damaged spare
+only makes the next write a full one.
 """
 
 from __future__ import annotations
@@ -45,8 +53,10 @@ class Output:
     version: str | None = None
     effective: dt.date | None = None
     app: str | None = None
-    # The same bytes in the previous output: linked instead of written again (not part of the manifest).
-    origin: Path | None = field(default=None, compare=False, repr=False)
+    # The same bytes in the previous output (a file path): linked instead of written again (not part of the manifest).
+    origin: str | None = field(default=None, compare=False, repr=False)
+    # The SHA-256 of data, when the build already checked it (a reused file): not computed again.
+    sha256: str | None = field(default=None, compare=False, repr=False)
 
     def entry(self) -> dict[str, object]:
         entry: dict[str, object] = {
@@ -56,7 +66,7 @@ class Output:
             "document": self.document,
             "version": self.version,
             "effective": self.effective.isoformat() if self.effective else None,
-            "sha256": hashlib.sha256(self.data).hexdigest(),
+            "sha256": self.sha256 or hashlib.sha256(self.data).hexdigest(),
             "bytes": len(self.data),
         }
         if self.app is not None:
@@ -64,7 +74,7 @@ class Output:
         return entry
 
     @classmethod
-    def from_entry(cls, entry: dict[str, object], data: bytes, origin: Path | None = None) -> Output:
+    def from_entry(cls, entry: dict[str, object], data: bytes, origin: str | None = None) -> Output:
         """The output a manifest entry describes (the inverse of entry()), with its bytes read back."""
         effective = entry.get("effective")
         return cls(
@@ -149,26 +159,56 @@ def recover(out: Path) -> None:
 
 
 def manifest(outputs: list[Output], extra: dict[str, object] | None = None) -> Output:
-    body: dict[str, object] = {
-        "generator": "policygen",
-        "files": [o.entry() for o in sorted(outputs, key=lambda o: o.path)],
-    }
-    if extra:
-        body.update(extra)
-    data = (json.dumps(body, indent=2, ensure_ascii=False, sort_keys=False) + "\n").encode()
-    return Output("manifest.json", "data", data)
+    """manifest.json: every file with its kind, dates and hash, then *extra*; written as
+    json.dumps(body, indent=2, ensure_ascii=False) would, but with the file list (a line per field of
+    every file of the site) formatted by hand, since the json module encodes an indented dump in Python."""
+    files = ",\n".join(_entry_text(o.entry()) for o in sorted(outputs, key=lambda o: o.path))
+    parts = ['{\n  "generator": "policygen",\n  "files": ' + (f"[\n{files}\n  ]" if files else "[]")]
+    for key, value in (extra or {}).items():
+        if key in {"generator", "files"}:
+            raise ValueError(f"manifest key {key!r} is policygen's own")  # a bug, not bad input
+        text = json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n  ")  # newlines in strings are escaped
+        parts.append(f"  {_json_string(key)}: {text}")
+    return Output("manifest.json", "data", (",\n".join(parts) + "\n}\n").encode())
+
+
+_json_string = json.encoder.encode_basestring  # json.dumps of a str with ensure_ascii=False, in C
+
+
+def _entry_text(entry: dict[str, object]) -> str:
+    """One file's entry as an item of the indented "files" list: flat, of strings, ints and nulls."""
+    fields = []
+    for key, value in entry.items():
+        if isinstance(value, str):
+            text = _json_string(value)
+        elif value is None:
+            text = "null"
+        elif type(value) is int:
+            text = str(value)
+        else:
+            text = json.dumps(value, ensure_ascii=False)
+        fields.append(f'      "{key}": {text}')
+    return "    {\n" + ",\n".join(fields) + "\n    }"
 
 
 Discard = Callable[[Path], None]
 
 
-def write_site(out: Path, outputs: list[Output], discard: Discard = shutil.rmtree) -> None:
-    """Write *outputs* as the new content of *out*, atomically; then *discard* the previous output
-    (given a folder beside *out*; serve removes it in the background, after announcing the new site)."""
+def write_site(out: Path, outputs: list[Output], discard: Discard = shutil.rmtree, spare: Path | None = None) -> None:
+    """Write *outputs* as the new content of *out*, atomically; then keep the previous output as *spare*
+    for the next build to update, or else *discard* it (given a folder beside *out*; serve removes it
+    in the background, after announcing the new site)."""
     with _one_writer(out):
-        previous = _write_site(out, outputs)
+        previous = _write_site(out, outputs, spare)
         if previous is not None:
             discard(previous)  # still holding the lock: a waiting build's recover() would remove it too
+
+
+def spare_folder(root: Path, out: Path) -> Path:
+    """Where the previous output of *out* waits for the next build: in the project's git-ignored
+    .cache/policygen/, one per output folder."""
+    name = hashlib.sha256(os.fsencode(out.resolve())).hexdigest()[:16]
+    return root.resolve() / ".cache" / "policygen" / "spare" / name
 
 
 @contextmanager
@@ -194,12 +234,14 @@ def project_lock(root: Path) -> AbstractContextManager[None]:
     return _one_writer(root / "build")
 
 
-def _write_site(out: Path, outputs: list[Output]) -> Path | None:
+def _write_site(out: Path, outputs: list[Output], spare: Path | None) -> Path | None:
     recover(out)
     staging = _staging(out)
-    staging.mkdir(parents=True)
+    updating = spare is not None and _take_spare(spare, staging)
+    if not updating:
+        staging.mkdir(parents=True)
     try:
-        _write_files(staging, outputs)
+        _write_files(staging, outputs, _unchanged(staging, outputs) if updating else set())
         _carry_user_entries(out, staging, {PurePosixPath(o.path).parts[0] for o in outputs})
         if out.is_dir():  # a private (0700) output folder stays private
             os.chmod(staging, stat.S_IMODE(out.stat().st_mode))
@@ -209,6 +251,8 @@ def _write_site(out: Path, outputs: list[Output]) -> Path | None:
         raise
     if not staging.exists():
         return None
+    if spare is not None and _keep_spare(staging, spare):
+        return None
     trash = _trash(out)  # after the swap, staging holds the previous output
     try:
         staging.rename(trash)
@@ -217,19 +261,110 @@ def _write_site(out: Path, outputs: list[Output]) -> Path | None:
     return trash
 
 
-def _write_files(staging: Path, outputs: list[Output]) -> None:
+def _take_spare(spare: Path, staging: Path) -> bool:
+    """Move the spare (a previous output) to *staging*, to be updated there; False when there is none.
+    From here a crash leaves a staging folder, which recover() removes: the spare is never half-updated."""
+    try:
+        if spare.parent.resolve() != spare.parent or not stat.S_ISDIR(spare.lstat().st_mode):
+            return False  # none, or one reached through a link: never used
+    except OSError:
+        return False
+    try:
+        spare.rename(staging)
+        return True
+    except OSError:
+        shutil.rmtree(spare, ignore_errors=True)  # e.g. on another file system than the output
+        return False
+
+
+def _keep_spare(previous: Path, spare: Path) -> bool:
+    try:
+        if not _plain_folder(spare.parent):
+            return False
+        previous.rename(spare)
+        return True
+    except OSError:
+        return False
+
+
+def _plain_folder(folder: Path) -> bool:
+    """Make *folder* (absolute, resolved) and its missing parents. False when the part that exists is
+    not a folder or goes through a link: one committed to the project must not lead a build outside it."""
+    existing, missing = folder, []
+    while not os.path.lexists(existing):
+        missing.append(existing)
+        existing = existing.parent
+    if existing.resolve() != existing or not existing.is_dir():
+        return False
+    for part in reversed(missing):
+        part.mkdir()
+    return True
+
+
+def _unchanged(staging: Path, outputs: list[Output]) -> set[str]:
+    """The files of a staging folder that already hold what *outputs* say, byte for byte; every
+    other file, folder or link in it is removed, so that the folder holds exactly the kept files."""
+    wanted = {o.path: o for o in outputs}
+    device = staging.lstat().st_dev
+    kept: set[str] = set()
+    folders: list[str] = []
+    todo = [("", str(staging))]
+    while todo:  # plain strings and scandir: a no-change build looks at every file of the site here
+        prefix, folder = todo.pop()
+        folders.append(prefix)
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                rel = prefix + entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    if rel in wanted:
+                        shutil.rmtree(entry.path)  # a folder where a file must go
+                    else:
+                        todo.append((rel + "/", entry.path))
+                elif _holds(entry, wanted.get(rel), device):
+                    kept.add(rel)
+                else:
+                    os.unlink(entry.path)  # links included: never followed
+    # What is left of a folder that holds no kept file is empty folders: remove them, deepest first.
+    needed = {path[: i + 1] for path in kept for i, c in enumerate(path) if c == "/"}
+    for prefix in sorted(folders, key=len, reverse=True):
+        if prefix and prefix not in needed:
+            os.rmdir(staging / prefix)
+    return kept
+
+
+def _holds(entry: os.DirEntry[str], item: Output | None, device: int) -> bool:
+    """Whether *entry* is a regular file holding exactly the bytes of *item*."""
+    if item is None or not entry.is_file(follow_symlinks=False):
+        return False
+    try:
+        if item.origin is not None:
+            origin = os.lstat(item.origin)
+            if origin.st_ino == entry.inode() and origin.st_dev == device:
+                return True  # the very file the previous output holds, whose bytes the build has checked
+        if entry.stat(follow_symlinks=False).st_size != len(item.data):
+            return False
+        with open(entry.path, "rb") as f:
+            return f.read() == item.data
+    except OSError:
+        return False
+
+
+def _write_files(staging: Path, outputs: list[Output], kept: set[str]) -> None:
     seen: set[str] = set()
     folders = {staging}
     written: list[Path] = []
     # Many files are byte-identical (a section snippet shared by apps and tenants): write each content
     # once and link the rest to it. The tree reads the same; creating files is what a build waits on.
-    first: dict[bytes, Path] = {}
+    first: dict[bytes, str] = {}
+    base = str(staging)
     for item in outputs:
-        rel = PurePosixPath(item.path)
-        if rel.is_absolute() or ".." in rel.parts or item.path in seen:
+        if item.path.startswith("/") or ".." in item.path.split("/") or item.path in seen:
             raise ValueError(f"bad or repeated output path {item.path!r}")  # a bug, not bad input
         seen.add(item.path)
-        target = staging.joinpath(*rel.parts)
+        if item.path in kept:  # already there with these bytes (an updated spare)
+            first.setdefault(item.data, os.path.join(base, item.path))
+            continue
+        target = staging.joinpath(*PurePosixPath(item.path).parts)
         if target.parent not in folders:
             target.parent.mkdir(parents=True, exist_ok=True)
             folders.update(target.parents)
@@ -246,7 +381,7 @@ def _write_files(staging: Path, outputs: list[Output]) -> None:
             except OSError as exc:  # a full disk says only "No space left on device": say where
                 raise _naming(exc, target) from None
             written.append(target)
-        first.setdefault(item.data, target)
+        first.setdefault(item.data, str(target))
     _fsync(written)
 
 

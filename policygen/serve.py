@@ -3,7 +3,7 @@
 Pieces:
     LiveState   the last build's generation and problems; wakes the event streams
     Rebuilder   coalesces bursts of file events, then rebuilds with one long-lived
-                site.Builder (compiled templates stay in memory; only tenants whose
+                engine.Builder (compiled templates stay in memory; only tenants whose
                 inputs' content hash changed are re-rendered)
     Watcher     watchdog observers on content/, themes/, layouts/, static/, tenants/
                 and policygen.yaml (polling with --poll, for network and container mounts)
@@ -40,9 +40,10 @@ from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
 from .editorfiles import is_editor_file
+from .engine import Builder, BuildReport, counted
 from .errors import InputError, Problem, UsageError
 from .inputs import INPUT_FOLDERS, PROJECT_FILES
-from .site import Builder, BuildOptions, BuildReport, counted
+from .site import BuildOptions
 
 DEBOUNCE = 0.06  # seconds of quiet before a rebuild: editors save in bursts (write, rename, chmod)
 KEEPALIVE = 15.0

@@ -13,7 +13,7 @@ sitemap and the theme's files are missing.
 `merge` checks that the folders given make one whole: every shard of one split once, each built
 from the inputs of the project it runs in and with one --today and --drafts, no tenant twice, every
 tenant unchanged since its shard was built, every file as its manifest records it. Then it makes the
-site-level files as a build does (site.site_files) and writes the site atomically (output.write_site):
+site-level files as a build does (engine.site_files) and writes the site atomically (output.write_site):
 byte for byte what one build of the whole project writes.
 """
 
@@ -35,15 +35,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from . import __version__
 from .dates import utc_today
 from .deps import code_digest, library_digest, settings_digest, tenant_key
-from .errors import Collector, InputError, Problem, UsageError
-from .facts import SLUG
-from .history import compare_with_build, read_tenant_record
-from .output import KINDS, Output, check_out_dir, manifest, write_site
-from .paths import RESERVED_SLUGS
-from .project import Project, load_base, project_theme, tenant_digest, tenant_folder, tenant_slugs
-from .site import (
+from .engine import (
     Builder,
-    BuildOptions,
     BuildReport,
     Previous,
     TenantResult,
@@ -54,6 +47,13 @@ from .site import (
     tenant_entry,
     view_from_entry,
 )
+from .errors import Collector, InputError, Problem, UsageError
+from .facts import SLUG
+from .history import compare_with_build, read_tenant_record
+from .output import KINDS, Output, check_out_dir, manifest, write_site
+from .paths import RESERVED_SLUGS
+from .project import Project, load_base, project_theme, tenant_digest, tenant_folder, tenant_slugs
+from .site import BuildOptions
 from .theme import Theme
 from .yamlfile import format_path
 
@@ -192,7 +192,7 @@ class DocumentEntry(BaseModel):
 
 
 class TenantEntry(BaseModel):
-    """A tenant as manifest.json lists it (site.tenant_entry)."""
+    """A tenant as manifest.json lists it (engine.tenant_entry)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
@@ -633,7 +633,7 @@ def _results(part: Part, problems: Collector) -> list[TenantResult]:
             )
             continue
         assert entry.tenant is not None  # _check_part made sure
-        files[entry.tenant].append(Output.from_entry(entry.model_dump(mode="json"), data, origin=target))
+        files[entry.tenant].append(Output.from_entry(entry.model_dump(mode="json"), data, origin=str(target)))
     problems.extend(_capped(found, part.manifest, "files that differ"))
     results: list[TenantResult] = []
     for slug, recorded in part.tenants.items():

@@ -12,7 +12,8 @@ import pytest
 import yaml
 
 import policygen
-from policygen.site import BuildOptions, BuildReport, build
+from policygen.engine import BuildReport, build
+from policygen.site import BuildOptions
 
 REPO = Path(__file__).resolve().parent.parent
 EXPECTATIONS = Path(__file__).resolve().parent / "expectations"

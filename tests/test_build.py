@@ -12,9 +12,10 @@ import pytest
 from conftest import many_tenants
 from helpers import edit
 
-from policygen import site
+from policygen import engine
+from policygen.engine import Builder, build
 from policygen.errors import InputError, UsageError
-from policygen.site import Builder, BuildOptions, build
+from policygen.site import BuildOptions
 
 TODAY = BuildOptions(today=__import__("datetime").date(2026, 11, 22))
 
@@ -66,7 +67,7 @@ def test_worker_processes_give_the_same_bytes_as_one_process(
     project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     serial = build(project, tmp_path / "serial", opts(jobs=1))
-    monkeypatch.setattr(site, "PARALLEL_MIN_TENANTS", 1)
+    monkeypatch.setattr(engine, "PARALLEL_MIN_TENANTS", 1)
     parallel = build(project, tmp_path / "parallel", opts(jobs=2))
     assert tree(serial.out) == tree(parallel.out)
 
@@ -191,13 +192,13 @@ def test_an_unchanged_tenant_is_reused_without_parsing_its_facts(
     build(project, out, opts())
     edit(project / "tenants" / "ims-pro" / "tenant.yaml", "To upload attachments", "To upload files")
     parsed: list[str] = []
-    original = site.load_tenant_source
+    original = engine.load_tenant_source
 
     def spy(project_: object, slug: str, problems: object) -> object:
         parsed.append(slug)
         return original(project_, slug, problems)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(site, "load_tenant_source", spy)
+    monkeypatch.setattr(engine, "load_tenant_source", spy)
     build(project, out, opts())
     assert parsed == ["ims-pro"]
 
@@ -222,10 +223,10 @@ def test_identical_files_are_written_once_and_linked(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_one_builder_builds_twice_in_worker_processes_with_many_tenants(tmp_path: Path) -> None:
     # A long-lived builder (serve) keeps compiled templates; they must never be sent to a worker process.
-    project = many_tenants(tmp_path / "project", site.PARALLEL_MIN_TENANTS + 6)
+    project = many_tenants(tmp_path / "project", engine.PARALLEL_MIN_TENANTS + 6)
     builder = Builder(project, tmp_path / "out", opts(jobs=2))
     first = builder.build()
-    assert len(first.rendered_tenants) == site.PARALLEL_MIN_TENANTS + 6
+    assert len(first.rendered_tenants) == engine.PARALLEL_MIN_TENANTS + 6
     edit(project / "themes/default/templates/tenant.html", "{% endblock %}", "<p>Edited theme.</p>\n{% endblock %}")
     second = builder.build()  # every tenant again, through the worker processes
     assert second.rendered_tenants == first.rendered_tenants

@@ -17,8 +17,9 @@ from conftest import REPO, copy_project
 from helpers import set_facts
 
 from policygen.check import CheckFinding, CheckReport, check
+from policygen.engine import build
 from policygen.law import Status, transfer_mechanisms
-from policygen.site import BuildOptions, build
+from policygen.site import BuildOptions
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "law"
 CHECKLISTS = REPO / "policygen" / "data" / "checklists"

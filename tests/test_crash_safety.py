@@ -45,10 +45,10 @@ def nth_call():
     return calls[0] == nth
 
 import policygen.output as output
-import policygen.site as site
+import policygen.engine as engine
 
 if point == "before-write":
-    site.write_site = lambda *a, **k: stop()
+    engine.write_site = lambda *a, **k: stop()
 elif point == "mid-write":
     real_write_bytes = pathlib.Path.write_bytes
     def write_bytes(self, data):
@@ -237,6 +237,33 @@ def test_a_killed_build_leaves_one_complete_site_and_a_rerun_succeeds(
     assert sorted(p.name for p in work.iterdir()) == ["project", "site"]  # the rerun cleared the staging folder
 
 
+SPARE_POINTS = [("mid-write", 1), ("before-swap", 1), ("after-swap", 1), ("mid-cleanup", 1)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("point", "nth"), SPARE_POINTS, ids=[f"{p}-{n}" for p, n in SPARE_POINTS])
+def test_a_build_killed_while_updating_the_kept_previous_output_leaves_one_complete_site(
+    tmp_path: Path, point: str, nth: int
+) -> None:
+    project = copy_project(tmp_path / "work" / "project")
+    out = tmp_path / "work" / "site"
+    build_in_process(project, out)
+    build_in_process(project, out)  # keeps the first output in .cache/policygen/ for the next build to update
+    previous = assert_complete_site(out)
+    facts = project / "tenants/ims-pro/tenant.yaml"
+    facts.write_text(facts.read_text(encoding="utf-8").replace("IMS Pro", "IMS Pro Two", 1), encoding="utf-8")
+    build_in_process(project, tmp_path / "expected")
+    expected = assert_complete_site(tmp_path / "expected")
+    run_and_kill(tmp_path, point, nth, ["-C", str(project), "build", "--out", str(out), "--today", TODAY])
+
+    assert assert_complete_site(out) == (expected if point in {"after-swap", "mid-cleanup"} else previous)
+    build_in_process(project, out)
+    assert assert_complete_site(out) == expected
+    assert sorted(p.name for p in out.parent.iterdir()) == ["project", "site"]
+    build_in_process(project, out)  # and the output kept after the crash gives the same site again
+    assert assert_complete_site(out) == expected
+
+
 @pytest.mark.slow
 def test_builds_killed_at_random_moments_always_leave_a_complete_site(sites: tuple[Path, Path, bytes, bytes]) -> None:
     project, out, previous, expected = sites
@@ -280,12 +307,16 @@ def test_two_builds_into_one_folder_take_turns_and_never_tear_it(
     assert sorted(p.name for p in out.parent.iterdir()) == ["project", "site"]
 
 
-def test_a_build_writes_nothing_outside_its_output_folder(sites: tuple[Path, Path, bytes, bytes]) -> None:
+def test_a_build_writes_nothing_outside_its_output_folder_and_the_projects_cache(
+    sites: tuple[Path, Path, bytes, bytes],
+) -> None:
     project, out, _, _ = sites
     before = tree(project)
     neighbours = sorted(p.name for p in out.parent.iterdir())
     build_in_process(project, out)
-    assert tree(project) == before
+    # The previous output is kept in the project's git-ignored cache for the next build to update.
+    assert {p for p in tree(project) if not p.startswith(".cache/policygen/spare/")} == set(before)
+    assert {k: v for k, v in tree(project).items() if k in before} == before
     assert sorted(p.name for p in out.parent.iterdir()) == neighbours
 
 

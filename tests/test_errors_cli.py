@@ -63,12 +63,12 @@ def test_bad_usage_exits_2(project: Path) -> None:
 
 
 def test_a_bug_is_reported_as_one_line_with_exit_3(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import policygen.site
+    import policygen.engine
 
     def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(policygen.site, "build", broken)
+    monkeypatch.setattr(policygen.engine, "build", broken)
     result = CliRunner().invoke(cli, ["-C", str(project), "build"], prog_name="policygen")
     assert result.exit_code == 3
     assert result.stderr == (

@@ -11,11 +11,12 @@ from click.testing import CliRunner
 from conftest import copy_project
 
 from policygen.cli import cli
+from policygen.engine import build
 from policygen.explain import Explanation, explain
 from policygen.htmltext import blocks
 from policygen.project import load_project
 from policygen.render import ClauseRenderer
-from policygen.site import BuildOptions, build, render_tenant_documents
+from policygen.site import BuildOptions, render_tenant_documents
 
 
 def _page_parts(html: str) -> tuple[str, str, str]:

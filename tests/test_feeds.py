@@ -12,7 +12,8 @@ import pytest
 from bs4 import BeautifulSoup
 from conftest import copy_project
 
-from policygen.site import BuildOptions, BuildReport, build
+from policygen.engine import BuildReport, build
+from policygen.site import BuildOptions
 from policygen.versions import load_releases
 
 TODAY = dt.date(2026, 11, 22)

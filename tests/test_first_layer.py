@@ -18,8 +18,8 @@ from conftest import REPO, build_one_tenant
 from test_snippets import BUDGET
 from test_unknown_facts import REQUIRED, with_fact
 
+from policygen.engine import BuildReport
 from policygen.explain import explain
-from policygen.site import BuildReport
 
 EXAMPLES = ["example-fitness", "ihm-connect", "ims-global", "ims-pro"]
 GLANCE = "at-a-glance"

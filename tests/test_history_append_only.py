@@ -23,8 +23,9 @@ from click.testing import CliRunner
 from conftest import REPO, copy_project
 
 from policygen.cli import cli
+from policygen.engine import BuildReport, build
 from policygen.errors import InputError
-from policygen.site import BuildOptions, BuildReport, build
+from policygen.site import BuildOptions
 from policygen.text import one_line
 from policygen.versions import canonical, content_hash, load_releases
 

@@ -15,10 +15,11 @@ from conftest import copy_project
 from helpers import edit
 
 from policygen.cli import cli
+from policygen.engine import BuildReport, build
 from policygen.errors import InputError
 from policygen.facts import load_tenant
 from policygen.labels import app_labels, vocabulary
-from policygen.site import BuildOptions, BuildReport, build
+from policygen.site import BuildOptions
 
 APP = "ims-pro/apps/customer-app"
 # IMS Pro's source says nothing the stores ask, so the example writes no labels for its apps. These tests

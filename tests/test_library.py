@@ -19,10 +19,10 @@ from conftest import REPO
 from policygen import packaged
 from policygen.cli import cli
 from policygen.deps import tenant_key
+from policygen.engine import build
 from policygen.errors import InputError
 from policygen.project import load_project
 from policygen.scaffold import init
-from policygen.site import build
 from policygen.upgrade import library_upgrade
 from policygen.versions import release
 

@@ -14,7 +14,8 @@ from click.testing import CliRunner
 from helpers import edit_facts
 
 from policygen.cli import cli
-from policygen.site import BuildOptions, BuildReport, build
+from policygen.engine import BuildReport, build
+from policygen.site import BuildOptions
 
 TODAY = "2026-11-20"
 SLUG = "example-fitness"  # the invented demo tenant, whose version 2 is already a material change

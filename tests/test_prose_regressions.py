@@ -21,7 +21,8 @@ import yaml
 from bs4 import BeautifulSoup, Tag
 from conftest import REPO, build_one_tenant
 
-from policygen.site import BuildOptions, BuildReport, build
+from policygen.engine import BuildReport, build
+from policygen.site import BuildOptions
 
 
 def soup(site: BuildReport, page: str) -> BeautifulSoup:

@@ -12,10 +12,11 @@ from bs4 import BeautifulSoup
 from helpers import edit
 
 from policygen import markdown
+from policygen.engine import build
 from policygen.errors import InputError
 from policygen.project import load_project
 from policygen.render import ClauseRenderer, render_document
-from policygen.site import BuildOptions, build
+from policygen.site import BuildOptions
 
 OPTS = BuildOptions(today=dt.date(2026, 11, 22))
 DRAFTS = BuildOptions(today=dt.date(2026, 11, 22), drafts=True)  # edits to released documents show as drafts

@@ -19,7 +19,8 @@ from conftest import one_tenant_project
 from test_unknown_facts import REQUIRED, page_text, with_fact
 
 from policygen.check import check
-from policygen.site import BuildOptions, build
+from policygen.engine import build
+from policygen.site import BuildOptions
 
 BOTH: dict[str, Any] = {
     **REQUIRED,

@@ -23,11 +23,11 @@ from pydantic import BaseModel
 import policygen
 from policygen.check import check
 from policygen.cli import cli
+from policygen.engine import build
 from policygen.errors import InputError, UsageError
 from policygen.facts import Jurisdiction, Tenant, load_tenant
 from policygen.jurisdictions import JURISDICTIONS
 from policygen.scaffold import TenantBasics, ask_basics, init, new_tenant, skeleton
-from policygen.site import build
 
 TODAY = dt.date(2026, 11, 22)
 

@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from policygen.cli import cli
+from policygen.engine import Builder
 from policygen.progress import ProgressBar
-from policygen.site import Builder
 
 
 class Terminal(io.StringIO):

@@ -11,7 +11,7 @@ import yaml
 from bs4 import BeautifulSoup
 from conftest import EXPECTATIONS
 
-from policygen.site import BuildReport
+from policygen.engine import BuildReport
 
 
 def section_text(site: BuildReport, slug: str, doc: str, clause: str) -> str:

@@ -23,10 +23,11 @@ from conftest import REPO, copy_project
 from helpers import edit
 
 from policygen.cli import cli
+from policygen.engine import build
 from policygen.errors import InputError, UsageError
 from policygen.scaffold import init
 from policygen.shards import Shard, build_shard, merge, shard_of
-from policygen.site import BuildOptions, build
+from policygen.site import BuildOptions
 
 TODAY = dt.date(2026, 11, 22)
 

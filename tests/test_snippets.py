@@ -17,9 +17,10 @@ from conftest import REPO, copy_project
 from policygen.check import check_links
 from policygen.cli import cli
 from policygen.colours import contrast
+from policygen.engine import BuildReport, build
 from policygen.project import load_project, project_theme
 from policygen.render import ClauseRenderer
-from policygen.site import BuildOptions, BuildReport, build, render_tenant_documents
+from policygen.site import BuildOptions, render_tenant_documents
 from policygen.snippets import policy_snippet, readable, rebase_links, snippet_view
 
 APPS = ("ims-pro/apps/customer-app", "ims-pro/apps/field-app")

@@ -17,7 +17,8 @@ from bs4 import BeautifulSoup
 from conftest import build_one_tenant
 from test_unknown_facts import HOLDERS, page_text, with_fact
 
-from policygen.site import BuildOptions, build
+from policygen.engine import build
+from policygen.site import BuildOptions
 
 TRACKERS = [
     {

@@ -14,9 +14,10 @@ from conftest import REPO, copy_project
 from helpers import edit
 
 from policygen.cli import cli
+from policygen.engine import BuildReport, build
 from policygen.errors import InputError, UsageError
 from policygen.facts import Tenant
-from policygen.site import BuildOptions, BuildReport, build
+from policygen.site import BuildOptions
 from policygen.versions import (
     Snapshot,
     canonical,

@@ -23,7 +23,8 @@ from click.testing import CliRunner
 from conftest import copy_project
 
 from policygen.cli import cli
-from policygen.site import BuildOptions, BuildReport, build
+from policygen.engine import BuildReport, build
+from policygen.site import BuildOptions
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("POLICYGEN_CHROMIUM", "/usr/bin/chromium"))

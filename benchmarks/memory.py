@@ -1,0 +1,77 @@
+"""Peak memory of a cold build by tenant count: does it grow with the number of tenants?
+
+    python benchmarks/memory.py --counts 1000 10000 100000
+
+For each count, a project of that many small tenants (copies of the example-fitness tenant, one
+document) is built cold by `policygen build` in a fresh process, and the peak resident set size
+(RSS) of the build process and of its largest worker process is printed, with the peak per tenant.
+A build that streams has a flat curve; one that holds the site in memory grows with the count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SEED = REPO / "tenants" / "example-fitness" / "tenant.yaml"
+
+# Runs in the measured process: the build, then its own peak RSS and its largest child's (kB on Linux).
+MEASURE = """
+import json, resource, sys
+from pathlib import Path
+from policygen.engine import build
+from policygen.site import BuildOptions
+import datetime as dt
+build(Path(sys.argv[1]), None, BuildOptions(today=dt.date(2026, 11, 22)))
+print(json.dumps([resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                  resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss]))
+"""
+
+
+def make_project(root: Path, count: int) -> None:
+    for name in ("content", "themes"):
+        shutil.copytree(REPO / name, root / name)
+    text = SEED.read_text(encoding="utf-8")
+    for i in range(count):
+        folder = root / "tenants" / f"t{i:06d}"
+        folder.mkdir(parents=True)
+        (folder / "tenant.yaml").write_text(text.replace("display_name: ", f"display_name: No. {i} ", 1), "utf-8")
+
+
+def measure(count: int, tmp: Path | None) -> tuple[int, int, float]:
+    with tempfile.TemporaryDirectory(dir=tmp) as folder:
+        root = Path(folder) / "project"
+        make_project(root, count)
+        started = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-c", MEASURE, str(root)], check=True, capture_output=True, text=True, cwd=REPO
+        )
+        seconds = time.perf_counter() - started
+    main, worker = json.loads(done.stdout.strip().splitlines()[-1])
+    return int(main), int(worker), seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--counts", type=int, nargs="+", default=[1000, 10000, 100000])
+    parser.add_argument("--tmp", type=Path, default=None, help="where the projects go (default: system temp)")
+    args = parser.parse_args()
+    print("tenants    build process peak   largest worker peak   per tenant (build process)   wall time")
+    for count in args.counts:
+        main_kb, worker_kb, seconds = measure(count, args.tmp)
+        print(
+            f"{count:>7,}    {main_kb / 1024:12.0f} MB     {worker_kb / 1024:12.0f} MB       "
+            f"{main_kb / count:10.1f} kB                {seconds:7.1f} s",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()

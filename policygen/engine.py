@@ -1,0 +1,610 @@
+"""The build engine: read the project, render every tenant whose inputs changed (in worker processes
+when there are many), reuse the rest from the previous build, then write the site at once.
+
+Pages themselves are composed in policygen/site.py; the output layout is described there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import multiprocessing
+import os
+import shutil
+import stat
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+from .dates import utc_today
+from .deps import project_digest, tenant_key
+from .errors import Collector, InputError, Problem
+from .feeds import FeedInfo, atom, entries_in, sitemap
+from .history import Committed, TenantRecord, committed_releases, read_tenant_record, record_json
+from .output import Discard, Output, check_out_dir, manifest, spare_folder, write_site
+from .project import (
+    Project,
+    TenantSource,
+    load_base,
+    load_project,
+    load_tenant_source,
+    project_theme,
+    select_tenants,
+    tenant_digest,
+    tenant_folder,
+    tenant_slugs,
+)
+from .render import ClauseRenderer
+from .site import (
+    BuildOptions,
+    DocumentLink,
+    Published,
+    TenantView,
+    load_histories,
+    tenant_outputs,
+)
+from .theme import Theme
+from .versions import Snapshot
+
+
+@dataclass
+class BuildReport:
+    out: Path
+    outputs: list[Output]
+    rendered: int = 0  # document pages rendered in this build (not reused)
+    tenants: list[str] = field(default_factory=list)
+    rendered_tenants: list[str] = field(default_factory=list)
+    dropped: list[str] = field(
+        default_factory=list
+    )  # with --tenant: tenants of the previous output whose folder is gone
+    seconds: float = 0.0  # wall time of the build
+
+    @property
+    def reused_tenants(self) -> list[str]:
+        rendered = set(self.rendered_tenants)
+        return [slug for slug in self.tenants if slug not in rendered]
+
+    def tally(self) -> str:
+        """Counts, never names: one line whether the site has three tenants or a hundred thousand."""
+        return f"{len(self.rendered_tenants):,} rendered, {len(self.reused_tenants):,} reused"
+
+    def summary(self) -> str:
+        return (
+            f"Built {counted(len(self.tenants), 'tenant')} in {self.seconds:.2f} s ({self.tally()}): "
+            f"{files_written(self.outputs)}, in {self.out}"
+        )
+
+    def names(self) -> list[str]:
+        """The tenants by name, for --verbose."""
+        return [
+            f"rendered: {', '.join(self.rendered_tenants) or 'none'}",
+            f"reused: {', '.join(self.reused_tenants) or 'none'}",
+        ]
+
+
+def counted(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def files_written(outputs: list[Output]) -> str:
+    return f"{counted(len(outputs), 'file')} ({counted(sum(1 for o in outputs if o.path.endswith('.html')), 'page')})"
+
+
+def history_record(histories: dict[str, list[Snapshot]]) -> TenantRecord:
+    return {doc_id: tuple(s.recorded for s in releases) for doc_id, releases in histories.items() if releases}
+
+
+def tenant_entry(view: TenantView, key: str, releases: TenantRecord) -> dict[str, object]:
+    """A tenant's line in manifest.json: what the site index needs, the input key for reuse, and every
+    version published, so that the next build can refuse one that vanished or changed."""
+    return {
+        "name": view.name,
+        "legal_name": view.legal_name,
+        "logo": view.logo,
+        "accent": view.accent,
+        "documents": [
+            {"id": d.id, "title": d.title, "path": d.path, "effective": d.effective.isoformat()} for d in view.documents
+        ],
+        "inputs": key,
+        "releases": record_json(releases),
+    }
+
+
+def view_from_entry(slug: str, entry: dict[str, Any]) -> TenantView:
+    docs = tuple(
+        DocumentLink(d["id"], d["title"], d["path"], dt.date.fromisoformat(d["effective"])) for d in entry["documents"]
+    )
+    return TenantView(slug, entry["name"], entry["legal_name"], entry["logo"], entry["accent"], docs)
+
+
+def shared_key(project: Project, theme_digest: str, options: BuildOptions) -> str:
+    """The part of every tenant's input key that all tenants share, for a build with these options."""
+    return project_digest(project, theme_digest, f"{options.today}|{options.drafts}")
+
+
+@dataclass
+class TenantResult:
+    slug: str
+    key: str
+    outputs: list[Output]
+    view: TenantView
+    rendered: bool  # False when reused from the previous build
+    source: TenantSource | None = field(default=None, compare=False, repr=False)
+    releases: TenantRecord = field(default_factory=dict)  # the versions published
+
+
+def _relative_path(path: str) -> str:
+    parts = path.split("/")
+    if "\0" in path or any(part in {"", ".", ".."} for part in parts):
+        raise ValueError("not a relative path inside the output folder")
+    return path
+
+
+class _FileEntry(BaseModel):
+    """A file of the previous build, as far as reusing it needs; anything else in the manifest is ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    path: Annotated[str, AfterValidator(_relative_path)]
+    kind: str
+    tenant: str | None = None
+    document: str | None = None
+    version: str | None = None
+    effective: dt.date | None = None
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    bytes: int = Field(ge=0)
+    app: str | None = None
+
+
+class _DocumentEntry(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    title: str
+    path: str
+    effective: dt.date
+
+
+class _TenantEntry(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    name: str
+    legal_name: str
+    logo: str | None
+    accent: str | None
+    documents: list[_DocumentEntry]
+    inputs: str
+
+
+class _Manifest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    files: list[_FileEntry]
+    tenants: dict[str, _TenantEntry] = {}
+
+
+class Previous:
+    """The previous build, read back from its manifest: unchanged tenants are reused from it, and the
+    versions it published must all still be there (policygen/history.py).
+
+    The manifest is a file in the output folder, so it is not trusted: its paths are read only when
+    they lead to a regular file inside the output folder; one that does not fit the expected shape
+    reuses nothing. A manifest whose record of published versions cannot be read is `damaged`: the
+    build refuses rather than skip the comparison that would catch a rewritten history.
+    """
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.file = out / "manifest.json"
+        self._root = str(out.resolve())  # a link to the output folder is followed; none inside it is
+        self._folders: dict[str, bool] = {}
+        self.tenants: dict[str, dict[str, Any]] = {}
+        self.files: dict[str, list[dict[str, Any]]] = {}
+        self.published: dict[str, TenantRecord] = {}
+        self.damaged: Problem | None = None
+        data = self._read()
+        if data is None:
+            return
+        try:
+            self.published = self._published(data)
+        except ValueError as exc:
+            self.damaged = self._damage(str(exc))
+            return
+        try:
+            parsed = _Manifest.model_validate(data).model_dump(mode="json")
+        except ValidationError:
+            return  # nothing reusable; the build renders every tenant
+        self.tenants = parsed["tenants"]
+        for entry in parsed["files"]:
+            if entry["tenant"]:
+                self.files.setdefault(entry["tenant"], []).append(entry)
+
+    def _read(self) -> Any:
+        try:
+            info = self.file.lstat()
+        except OSError:
+            return None  # no previous build
+        if not stat.S_ISREG(info.st_mode):
+            self.damaged = self._damage("it is not a regular file")
+            return None
+        try:
+            return json.loads(self.file.read_bytes())
+        except (OSError, ValueError, RecursionError) as exc:
+            self.damaged = self._damage(f"it is not JSON ({type(exc).__name__})")
+            return None
+
+    @staticmethod
+    def _published(data: Any) -> dict[str, TenantRecord]:
+        if not isinstance(data, dict) or not isinstance(data.get("tenants", {}), dict):
+            raise ValueError("it is not a JSON object with a 'tenants' object")
+        published: dict[str, TenantRecord] = {}
+        for slug, entry in data.get("tenants", {}).items():
+            if not isinstance(entry, dict):
+                raise ValueError(f"tenants.{slug} is not an object")
+            if entry.get("releases") is not None:  # absent in manifests of older policygen versions
+                try:
+                    published[slug] = read_tenant_record(entry["releases"])
+                except ValueError as exc:
+                    raise ValueError(f"tenants.{slug}.releases: {exc}") from None
+        return published
+
+    def _damage(self, why: str) -> Problem:
+        return Problem(
+            f"the previous build's manifest cannot be read: {why}; it records the released versions "
+            "that build published, and without it policygen cannot check that none has vanished or "
+            "changed since",
+            file=self.file,
+            expected="manifest.json as policygen wrote it",
+            suggestion="if the released history is intact (git status shows no change in "
+            f"tenants/*/releases/), delete {self.out.name}/ and build again",
+        )
+
+    def intact(self, path: str) -> Path | None:
+        """The previous build's file at *path*, if it is a regular file inside the output folder."""
+        found = self._regular(path)
+        return None if found is None else Path(found[0])
+
+    def _regular(self, path: str) -> tuple[str, int] | None:
+        """The file at *path* and its size, if it is a regular file inside the output folder. Plain
+        strings, not Paths: a no-change build looks at every file of the site here."""
+        target = os.path.join(self._root, path)
+        try:
+            info = os.lstat(target)
+        except OSError:
+            return None
+        if not stat.S_ISREG(info.st_mode) or not self._real_folder(os.path.dirname(target)):
+            return None
+        return target, info.st_size
+
+    def _real_folder(self, folder: str) -> bool:
+        """Whether *folder* is the output folder or a folder in it reached through no link. Each folder
+        is looked at once: a site has a few folders per tenant and many files in each."""
+        if folder == self._root:
+            return True
+        known = self._folders.get(folder)
+        if known is None:
+            try:
+                known = folder.startswith(self._root + os.sep) and stat.S_ISDIR(os.lstat(folder).st_mode)
+            except OSError:
+                known = False
+            known = known and self._real_folder(os.path.dirname(folder))
+            self._folders[folder] = known
+        return known
+
+    def reuse(self, slug: str, key: str | None) -> TenantResult | None:
+        """The tenant's previous files, if built from the same inputs and still intact on disk."""
+        entry = self.tenants.get(slug)
+        if entry is None or (key is not None and entry.get("inputs") != key):
+            return None
+        outputs: list[Output] = []
+        for f in self.files.get(slug, []):
+            found = self._regular(f["path"])
+            if found is None or found[1] != f["bytes"]:
+                return None
+            try:
+                with open(found[0], "rb") as file:
+                    data = file.read()
+            except OSError:
+                return None
+            if hashlib.sha256(data).hexdigest() != f["sha256"]:
+                return None  # edited or damaged since: render again
+            effective = dt.date.fromisoformat(f["effective"]) if f.get("effective") else None
+            outputs.append(
+                Output(
+                    f["path"],
+                    f["kind"],
+                    data,
+                    tenant=slug,
+                    document=f.get("document"),
+                    version=f.get("version"),
+                    effective=effective,
+                    app=f.get("app"),
+                    origin=found[0],
+                    sha256=f["sha256"],
+                )
+            )
+        return TenantResult(
+            slug,
+            entry["inputs"],
+            outputs,
+            view_from_entry(slug, entry),
+            rendered=False,
+            releases=self.published.get(slug, {}),
+        )
+
+
+@dataclass
+class Step:
+    """What the build needs to know to do one tenant: load it, then render it unless reusable."""
+
+    project: Project
+    theme: Theme
+    renderer: ClauseRenderer
+    options: BuildOptions
+    shared: str  # the key part every tenant shares
+    previous: dict[str, tuple[str, tuple[str, ...]]]  # slug -> (input key, documents) of the previous build
+    published: dict[str, TenantRecord] = field(default_factory=dict)  # slug -> versions the previous build published
+    manifest: Path = Path("manifest.json")  # the previous build's, named in problems
+    committed: Committed | None = None  # snapshots in git's HEAD
+
+    def lookup(self, slug: str, cached: dict[str, TenantResult]) -> Reusable | TenantResult | list[Problem] | None:
+        """What an unchanged tenant needs no rendering for (a result of this builder, or the previous
+        output), problems with its folder, or None when it must be rendered."""
+        try:
+            folder = tenant_folder(self.project.root, slug)  # bad names and links out are input problems
+            digest = tenant_digest(folder)  # so are pipes, devices and dangling links in the folder
+        except InputError as exc:
+            return exc.problems
+        hit = cached.get(slug)
+        if hit is not None and hit.key == tenant_key(
+            self.project, digest, (d.id for d in hit.view.documents), self.shared
+        ):
+            return replace(hit, rendered=False)
+        before = self.previous.get(slug)
+        if before is not None and before[0] == tenant_key(self.project, digest, before[1], self.shared):
+            return Reusable(slug, before[0])  # unchanged: not even its YAML needs parsing
+        return None
+
+    def render(self, slug: str) -> TenantResult | list[Problem]:
+        problems = Collector()
+        tenant = load_tenant_source(self.project, slug, problems)
+        if tenant is None:
+            return problems.problems
+        key = tenant_key(self.project, tenant.digest, tenant.documents, self.shared)
+        try:
+            histories = load_histories(tenant, Published(self.manifest, self.published.get(slug), self.committed))
+            outputs, view = tenant_outputs(self.project, self.theme, self.renderer, tenant, self.options, histories)
+        except InputError as exc:
+            return exc.problems
+        return TenantResult(slug, key, outputs, view, rendered=True, source=tenant, releases=history_record(histories))
+
+    def for_workers(self) -> Step:
+        """This step with a new renderer and theme: the warm ones hold compiled templates, which cannot be
+        pickled (weak references), and stay in this process for the next build; each worker compiles its own."""
+        return replace(
+            self,
+            renderer=ClauseRenderer(self.renderer.content, self.renderer.raw_html),
+            theme=project_theme(self.project),
+        )
+
+
+@dataclass(frozen=True)
+class Reusable:
+    slug: str
+    key: str
+
+
+# Worker processes pay off only past some tenants: each starts in ~0.3 s and loads the library itself.
+PARALLEL_MIN_TENANTS = 64
+_step: Step | None = None
+
+
+def _worker_init(step: Step) -> None:
+    global _step
+    _step = step
+
+
+def _worker_run(slugs: list[str]) -> list[tuple[str, TenantResult | list[Problem]]]:
+    assert _step is not None
+    return [(slug, _step.render(slug)) for slug in slugs]
+
+
+class Builder:
+    """Builds a project's site, re-rendering only the tenants whose inputs changed.
+
+    Keeps compiled templates and rendered Markdown between builds, so a long-lived
+    Builder (policygen serve) rebuilds one tenant's edit in milliseconds; a fresh one
+    (policygen build) reuses unchanged tenants from the previous output's manifest.
+    Tenants are loaded and rendered in worker processes when there are many.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        out: Path | None = None,
+        options: BuildOptions | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        self.root = root
+        self.out_arg = out
+        self.options = options or BuildOptions()
+        self.progress = progress  # called with (tenants done, tenants in all); the build itself never prints
+        self._renderer: ClauseRenderer | None = None
+        self._theme: tuple[tuple[Path, str], Theme] | None = None
+        self._results: dict[str, TenantResult] = {}
+        self.discard: Discard = shutil.rmtree  # what removes the previous output once the new one is in place
+
+    def build(self) -> BuildReport:
+        started = time.perf_counter()
+        # The build date decides which release is in force, so it is fixed once and is part of every key.
+        options = replace(self.options, today=self.options.today or utc_today())
+        problems = Collector()
+        project = load_base(self.root, problems)
+        if problems.problems:
+            load_project(self.root, options.tenants)  # raises with the tenants' problems reported too
+        slugs = self.scope(select_tenants(project.root, options.tenants))
+        out = check_out_dir(self.out_arg if self.out_arg is not None else project.root / "build", project.reserved)
+        theme = project_theme(project)
+        theme_digest = theme.digest()
+        # Keep the compiled theme templates while no template or static file changed (serve rebuilds often).
+        if self._theme is not None and self._theme[0] == (theme.folder, theme_digest):
+            theme = self._theme[1]
+        self._theme = ((theme.folder, theme_digest), theme)
+        if self._renderer is None or self._renderer.content != project.content:
+            self._renderer = ClauseRenderer(project.content)
+        previous = Previous(out)
+        if previous.damaged is not None:
+            problems.add(previous.damaged)
+        step = Step(
+            project,
+            theme,
+            self._renderer,
+            options,
+            shared_key(project, theme_digest, options),
+            {
+                slug: (str(entry.get("inputs")), tuple(str(d.get("id")) for d in entry.get("documents", [])))
+                for slug, entry in previous.tenants.items()
+            },
+            previous.published,
+            previous.file,
+            committed_releases(project.root),
+        )
+
+        results: dict[str, TenantResult] = {}
+        for slug, outcome in self._run(step, slugs):
+            if isinstance(outcome, list):
+                problems.extend(outcome)
+                continue
+            if isinstance(outcome, Reusable):  # unchanged since the previous build
+                reused = previous.reuse(slug, outcome.key)
+                outcome = reused if reused is not None else step.render(slug)
+                if isinstance(outcome, list):
+                    problems.extend(outcome)
+                    continue
+                assert isinstance(outcome, TenantResult)
+            if outcome.source is not None:
+                project.tenants[slug] = outcome.source
+            results[slug] = outcome
+        problems.raise_if_any()
+        dropped: list[str] = []
+        if options.tenants:  # tenants not asked for keep their previous output as it was, while their folder is there
+            present = set(tenant_slugs(project.root))
+            for slug in sorted(previous.tenants):
+                if slug in results:
+                    continue
+                if slug not in present:
+                    dropped.append(slug)  # deleted from the project: no longer published
+                elif (carried := previous.reuse(slug, None)) is not None:
+                    results[slug] = carried
+
+        ordered = [results[slug] for slug in sorted(results)]
+        outputs = self.assemble(project, theme, ordered, options)
+        write_site(out, outputs, self.discard, spare_folder(project.root, out))
+        self._results = {r.slug: r for r in ordered if r.slug in slugs}
+        rendered = [r for r in ordered if r.rendered]
+        return BuildReport(
+            out=out,
+            outputs=outputs,
+            rendered=sum(1 for r in rendered for o in r.outputs if o.kind == "page"),
+            tenants=sorted(results),
+            rendered_tenants=[r.slug for r in rendered],
+            dropped=dropped,
+            seconds=time.perf_counter() - started,
+        )
+
+    def scope(self, slugs: list[str]) -> list[str]:
+        """The tenants this build renders, of those selected (a shard build takes its part: policygen/shards.py)."""
+        return slugs
+
+    def assemble(
+        self, project: Project, theme: Theme, results: list[TenantResult], options: BuildOptions
+    ) -> list[Output]:
+        """Every file of the output, from the tenants' results in slug order."""
+        return site_files(project, theme, results, options)
+
+    def _run(self, step: Step, slugs: list[str]) -> list[tuple[str, Reusable | TenantResult | list[Problem]]]:
+        # Unchanged tenants are found here, in this process, against this builder's warm results; only the
+        # tenants that must be rendered go to worker processes, and only when there are enough of them.
+        done: list[tuple[str, Reusable | TenantResult | list[Problem]]] = []
+        todo: list[str] = []
+        for slug in slugs:
+            found = step.lookup(slug, self._results)
+            if found is None:
+                todo.append(slug)
+            else:
+                done.append((slug, found))
+                self._report(len(done), len(slugs))
+        jobs = step.options.jobs or os.cpu_count() or 1
+        if jobs < 2 or len(todo) < PARALLEL_MIN_TENANTS:
+            for slug in todo:
+                done.append((slug, step.render(slug)))
+                self._report(len(done), len(slugs))
+            return done
+        chunks = [c for c in (todo[i :: jobs * 8] for i in range(jobs * 8)) if c]
+        method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+        with ProcessPoolExecutor(
+            jobs,
+            mp_context=multiprocessing.get_context(method),
+            initializer=_worker_init,
+            initargs=(step.for_workers(),),
+        ) as pool:
+            for chunk in pool.map(_worker_run, chunks):
+                done.extend(chunk)
+                self._report(len(done), len(slugs))
+        return done
+
+    def _report(self, done: int, total: int) -> None:
+        if self.progress is not None and total:
+            self.progress(done, total)
+
+
+def site_files(project: Project, theme: Theme, results: list[TenantResult], options: BuildOptions) -> list[Output]:
+    """The whole site from its tenants' results (in slug order): theme files, tenant files, site files, manifest.
+
+    A build and `policygen merge` (policygen/shards.py) both make the site here, so they agree byte for byte.
+    """
+    outputs: list[Output] = list(theme.assets())
+    for result in results:
+        outputs.extend(result.outputs)
+    outputs.extend(site_outputs(project, theme, [r.view for r in results], options, outputs))
+    outputs.append(manifest(outputs, {"tenants": {r.slug: tenant_entry(r.view, r.key, r.releases) for r in results}}))
+    return outputs
+
+
+def site_outputs(
+    project: Project,
+    theme: Theme,
+    views: list[TenantView],
+    options: BuildOptions,
+    tenant_files: list[Output] | None = None,
+) -> list[Output]:
+    """Files about the whole site, made after every tenant: the site index, the site feed and sitemap.xml."""
+    files = tenant_files or []
+    outputs = [
+        Output(
+            "index.html",
+            "index",
+            theme.render("index.html", site=project.config, tenants=views, root="", lang="en", accent=None),
+        )
+    ]
+    latest = max((d.effective for v in views for d in v.documents), default=dt.date(1970, 1, 1))
+    info = FeedInfo("feed.xml", project.config.title, project.config.title, "index.html", latest)
+    outputs.append(atom(info, entries_in(files), project.config.base_url))
+    site_map = sitemap([*files, *outputs], project.config.base_url)
+    return [*outputs, site_map] if site_map else outputs
+
+
+def build(
+    root: Path,
+    out: Path | None = None,
+    options: BuildOptions | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> BuildReport:
+    """Build the site of the project at *root* into *out* (default: root/build)."""
+    return Builder(root, out, options, progress).build()

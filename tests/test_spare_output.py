@@ -1,0 +1,157 @@
+"""The write path of a rebuild: the previous output is kept in .cache/policygen/ and brought up to date,
+so a rebuild writes only the files whose bytes changed, and the site is still swapped in at once.
+(And manifest.json, written by hand for speed, is exactly the indented JSON it always was.)
+
+The spare is never trusted: whatever happened to it (edited, emptied, deleted, a link), the output
+is byte for byte a fresh build's, and nothing is written outside the project and the output folder.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from policygen import output
+from policygen.engine import build
+from policygen.output import Output, manifest, spare_folder
+from policygen.site import BuildOptions
+
+OPTIONS = BuildOptions(today=dt.date(2026, 11, 22))
+
+
+def tree(folder: Path) -> dict[str, bytes | str]:
+    """Every file (its bytes), link (its target) and empty folder of *folder*."""
+    found: dict[str, bytes | str] = {}
+    for p in sorted(folder.rglob("*")):
+        rel = p.relative_to(folder).as_posix()
+        if p.is_symlink():
+            found[rel] = f"-> {os.readlink(p)}"
+        elif p.is_file():
+            found[rel] = p.read_bytes()
+        elif not any(p.iterdir()):
+            found[rel] = "empty folder"
+    return found
+
+
+def edit(file: Path, old: str, new: str) -> None:
+    text = file.read_text(encoding="utf-8")
+    assert old in text
+    file.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def fresh(project: Path, tmp_path: Path) -> dict[str, bytes | str]:
+    return tree(build(project, tmp_path / "fresh", OPTIONS).out)
+
+
+def test_the_previous_output_is_kept_in_the_projects_cache_after_a_rebuild(project: Path) -> None:
+    out = project / "build"
+    build(project, out, OPTIONS)
+    assert not (project / ".cache").exists()  # a first build has no previous output to keep
+    build(project, out, OPTIONS)
+    spare = spare_folder(project, out)
+    assert spare.parent == project.resolve() / ".cache/policygen/spare" and spare.is_dir()
+    assert sorted(p.name for p in out.parent.iterdir() if p.name.startswith(".")) == [".cache"]
+
+
+def test_a_rebuild_after_one_tenants_edit_writes_only_that_tenants_files_and_the_site_files(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = project / "build"
+    build(project, out, OPTIONS)
+    build(project, out, OPTIONS)  # from here on the previous output is kept
+    edit(project / "tenants/ims-pro/tenant.yaml", "display_name: IMS Pro", "display_name: IMS Pro Edited")
+    written: list[str] = []
+    real = Path.write_bytes
+
+    def spy(self: Path, data: bytes) -> int:  # type: ignore[override]
+        written.append(self.relative_to(output._staging(out)).as_posix())
+        return real(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", spy)
+    build(project, out, OPTIONS)
+    monkeypatch.undo()
+    assert written and all(p.startswith("ims-pro/") or "/" not in p for p in written), written
+    assert {"manifest.json", "index.html"} <= set(written)
+    assert tree(out) == fresh(project, tmp_path)
+
+
+def test_a_spare_output_tampered_with_still_gives_exactly_a_fresh_build(project: Path, tmp_path: Path) -> None:
+    out = project / "build"
+    build(project, out, OPTIONS)
+    build(project, out, OPTIONS)
+    spare = spare_folder(project, out)
+    page = spare / "ims-pro/privacy-policy/index.html"
+    size = page.stat().st_size
+    page.unlink()  # the spare's files are linked to the output's: a tamperer replaces, never edits in place
+    page.write_bytes(b"x" * size)  # same size, other bytes
+    (spare / "ims-global/stray.html").write_bytes(b"not ours")
+    (spare / "ims-global/feed.xml").unlink()
+    (spare / "ims-global/feed.xml").mkdir()  # a folder where a file goes
+    (spare / "ihm-connect/link").symlink_to(tmp_path)
+    (spare / "empty/deeper").mkdir(parents=True)
+    shutil.rmtree(spare / "assets")
+    edit(project / "tenants/ims-pro/tenant.yaml", "display_name: IMS Pro", "display_name: IMS Pro Edited")
+    build(project, out, OPTIONS)
+    assert tree(out) == fresh(project, tmp_path)
+
+
+def test_deleting_the_cache_never_changes_the_output(project: Path, tmp_path: Path) -> None:
+    out = project / "build"
+    for _ in range(3):
+        build(project, out, OPTIONS)
+    kept = tree(out)
+    shutil.rmtree(project / ".cache")
+    build(project, out, OPTIONS)
+    assert tree(out) == kept == fresh(project, tmp_path)
+
+
+def test_a_cache_folder_that_links_out_of_the_project_is_not_used(project: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (project / ".cache").symlink_to(outside)
+    out = project / "build"
+    for _ in range(3):
+        build(project, out, OPTIONS)
+    assert list(outside.iterdir()) == []  # nothing written through the link
+    assert tree(out) == fresh(project, tmp_path)
+
+
+texts = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12)
+outputs = st.lists(
+    st.builds(
+        Output,
+        path=texts.filter(bool),
+        kind=st.sampled_from(["page", "feed", "data"]),
+        data=st.binary(max_size=8),
+        tenant=st.none() | texts,
+        document=st.none() | texts,
+        version=st.none() | texts,
+        effective=st.none() | st.dates(),
+        app=st.none() | texts,
+    ),
+    max_size=5,
+    unique_by=lambda o: o.path,
+)
+extras = st.dictionaries(
+    texts.filter(lambda k: k not in {"generator", "files"}),
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | texts, lambda inner: st.lists(inner) | st.dictionaries(texts, inner)
+    ),
+    max_size=3,
+)
+
+
+@given(outputs, extras)
+def test_the_manifest_is_exactly_the_indented_json_of_its_files_and_extras(
+    files: list[Output], extra: dict[str, object]
+) -> None:
+    body = {"generator": "policygen", "files": [o.entry() for o in sorted(files, key=lambda o: o.path)], **extra}
+    expected = json.dumps(body, indent=2, ensure_ascii=False) + "\n"
+    assert manifest(files, extra).data.decode() == expected

@@ -55,7 +55,6 @@ from .site import BuildOptions, render_tenant_documents, site_outputs, tenant_ou
 from .yamlfile import load
 
 Level = Literal["error", "warning"]
-JURISDICTIONS = ("eu_gdpr", "uk_gdpr", "us_ca", "in_dpdp")
 BASELINE = "baseline"
 # Below this Flesch reading ease a clause reads like a law journal ("very difficult").
 HARD_CLAUSE = 30.0

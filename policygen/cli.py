@@ -13,6 +13,7 @@ import click
 
 from . import __version__
 from .errors import InputError, UsageError, escape, printable, undecodable
+from .facts import JURISDICTIONS
 
 if TYPE_CHECKING:
     from .shards import Shard
@@ -389,7 +390,7 @@ def init(ctx: Context, directory: Path) -> None:
     "--jurisdiction",
     "jurisdictions",
     multiple=True,
-    type=click.Choice(["eu_gdpr", "uk_gdpr", "us_ca", "in_dpdp"]),
+    type=click.Choice(JURISDICTIONS),
     help="A law it answers to (repeatable).",
 )
 @click.option("--no-input", is_flag=True, help="Never prompt; what is not given stays a commented placeholder.")

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 from pydantic import (
     AfterValidator,
@@ -631,6 +631,8 @@ RightId = Literal[
     "non_discrimination",
     "nominate",
     "grievance",
+    "opt_out_targeted_advertising",
+    "opt_out_profiling",
 ]
 
 RIGHT_NAMES: dict[str, str] = {
@@ -648,6 +650,8 @@ RIGHT_NAMES: dict[str, str] = {
     "non_discrimination": "Not be treated differently for using your rights",
     "nominate": "Nominate someone to act for you",
     "grievance": "Have a grievance answered",
+    "opt_out_targeted_advertising": "Opt out of targeted advertising",
+    "opt_out_profiling": "Opt out of profiling that decides things about you",
 }
 
 
@@ -720,6 +724,48 @@ class Sharing(Model):
     subprocessor_list: Url | None = Field(
         None, description="Where the published list of processors (subprocessors) that receive data is"
     )
+
+
+class UsPrivacy(Model):
+    """What the US state privacy laws (CCPA/CPRA, VCDPA, CPA, CTDPA, TDPSA, OCPA) ask a notice to say
+    beyond the facts every notice has. Each is unknown until set, and nothing is said about it until then."""
+
+    sensitive_beyond_permitted: Flag | None = Field(
+        None,
+        description="Sensitive personal information is used or disclosed for purposes beyond those 11 CCR 7027(m) allows (California: then people may limit it); unknown until set",
+    )
+    sells_sensitive: Flag | None = Field(
+        None, description="Sensitive personal data is sold (Texas: the notice must say so); unknown until set"
+    )
+    targeted_advertising: Flag | None = Field(
+        None,
+        description="Personal data is processed for targeted advertising (ads based on activity across other companies' sites and apps); unknown until set",
+    )
+    profiling: Flag | None = Field(
+        None,
+        description="Personal data is used for profiling in furtherance of decisions with legal or similarly significant effects; unknown until set",
+    )
+    authorised_agents: Text | None = Field(
+        None, description="How an authorised agent makes a request for someone, and what proof is asked for"
+    )
+    financial_incentives: Flag | None = Field(
+        None,
+        description="Financial incentives or price or service differences are offered for personal data (California); unknown until set",
+    )
+    financial_incentive_terms: Text | None = Field(
+        None,
+        description="The incentives offered, the data they involve, how to opt in and withdraw, and why the data is worth what is offered",
+    )
+    appeals: Text | None = Field(
+        None,
+        description="How to appeal a refusal to act on a rights request (Virginia, Colorado, Connecticut, Texas, Oregon)",
+    )
+
+    @model_validator(mode="after")
+    def _terms_with_incentives(self) -> UsPrivacy:
+        if self.financial_incentive_terms is not None and self.financial_incentives is not True:
+            raise ValueError("financial_incentive_terms describe incentives: set 'financial_incentives: true' too")
+        return self
 
 
 class Marketing(Model):
@@ -867,7 +913,11 @@ def contrast(a: str, b: str) -> float:
     return (high + 0.05) / (low + 0.05)
 
 
-Jurisdiction = Literal["eu_gdpr", "uk_gdpr", "us_ca", "in_dpdp"]
+# The one list of the laws a tenant can declare; each has a checklist in data/checklists/<id>.yaml.
+Jurisdiction = Literal["eu_gdpr", "uk_gdpr", "us_ca", "us_va", "us_co", "us_ct", "us_tx", "us_or", "in_dpdp"]
+JURISDICTIONS: tuple[str, ...] = get_args(Jurisdiction)
+# The comprehensive US state privacy laws: they share one clause set (content/_partials/law.md).
+US_STATE_LAWS: tuple[str, ...] = tuple(j for j in JURISDICTIONS if j.startswith("us_"))
 
 
 class Document(Model):
@@ -918,6 +968,10 @@ class Tenant(Model):
     )
     transfers: list[Transfer] = Field([], description="Transfers to other countries and their safeguards")
     sharing: Sharing = Field(Sharing(), description="Whether data is sold, rented or shared for advertising")
+    us_privacy: UsPrivacy = Field(
+        UsPrivacy(),
+        description="What the US state privacy laws ask beyond the rest: sensitive data, targeted advertising, profiling, agents, incentives, appeals",
+    )
     retention: Retention | None = Field(None, description="How long data is kept, including backups")
     deletion: Deletion | None = Field(None, description="How to get data deleted and how long each deletion takes")
     children: Children | None = Field(None, description="Minimum age and how children's data is handled")
@@ -1067,6 +1121,10 @@ class Tenant(Model):
 
     def has_right(self, rid: str) -> bool:
         return any(r.id == rid for r in self.rights)
+
+    def us_state_laws(self) -> list[str]:
+        """The US state privacy laws the tenant declares, in its order."""
+        return [j for j in self.jurisdictions if j in US_STATE_LAWS]
 
     def bases(self) -> set[str]:
         return {b.basis.value for p in self.purposes for b in p.lawful_bases}

@@ -24,12 +24,12 @@ from pathlib import Path
 
 from . import __version__
 from .errors import UsageError
-from .facts import SLUG, _check_email, visible
+from .facts import JURISDICTIONS, SLUG, US_STATE_LAWS, _check_email, visible
 from .project import RESERVED_SLUGS, check_slug, reserved_slug
 from .site import utc_today
 
-JURISDICTION_IDS: tuple[str, ...] = ("eu_gdpr", "uk_gdpr", "us_ca", "in_dpdp")
-LOCALES = {"eu_gdpr": "en", "uk_gdpr": "en-GB", "us_ca": "en-US", "in_dpdp": "en-IN"}
+JURISDICTION_IDS: tuple[str, ...] = JURISDICTIONS
+LOCALES = {"eu_gdpr": "en", "uk_gdpr": "en-GB", "in_dpdp": "en-IN"} | dict.fromkeys(US_STATE_LAWS, "en-US")
 RENAMED = {"github": ".github", "gitignore": ".gitignore", "pre-commit-config.yaml": ".pre-commit-config.yaml"}
 
 
@@ -135,7 +135,7 @@ def ask_basics(basics: TenantBasics, prompt: Prompt) -> TenantBasics:
     jurisdictions = basics.jurisdictions
     if not jurisdictions:
         answer = prompt(
-            "Jurisdiction (eu_gdpr, uk_gdpr, us_ca, in_dpdp; comma-separated, empty for none)",
+            f"Jurisdiction ({', '.join(JURISDICTION_IDS)}; comma-separated, empty for none)",
             default="",
             show_default=False,
             type=click.STRING,

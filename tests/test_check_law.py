@@ -251,9 +251,8 @@ def test_a_bullet_list_of_nouns_is_not_scored_as_hard_prose() -> None:
     assert "security" not in {f.clause for f in pro.findings if f.id == "readability.hard"}
 
 
-# Items that are not about what a page says (the declared law, the page's language), and the California items
-# that wait for the US state notices (issue 12, a later section).
-NOT_ON_A_PAGE = {"baseline.jurisdiction", "dpdp.languages", "ccpa.sources", "ccpa.sensitive"}
+# Items that are not about what a page says (the declared law, the page's language).
+NOT_ON_A_PAGE = {"baseline.jurisdiction", "dpdp.languages"}
 
 
 def test_every_item_is_judged_on_the_rendered_documents() -> None:

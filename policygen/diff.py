@@ -99,6 +99,7 @@ FIELD_WORDS = {
     "financial_incentives": "offer financial incentives for personal data",
     "financial_incentive_terms": "terms of our financial incentives",
     "authorised_agents": "how authorised agents make requests",
+    "opt_out_url": "where to opt out of the sale or sharing of your data",
     "appeals": "how to appeal our answer to a request",
 }
 

@@ -745,6 +745,10 @@ class UsPrivacy(Model):
         None,
         description="Personal data is used for profiling in furtherance of decisions with legal or similarly significant effects; unknown until set",
     )
+    opt_out_url: Url | None = Field(
+        None,
+        description="The 'Do Not Sell or Share My Personal Information' page, where people opt out of the sale or sharing of their data",
+    )
     authorised_agents: Text | None = Field(
         None, description="How an authorised agent makes a request for someone, and what proof is asked for"
     )

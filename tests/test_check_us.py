@@ -96,6 +96,7 @@ REMOVALS: list[tuple[str, Edit, set[str]]] = [
     ("selling or sharing data of people under 16", drop("children", "sells_or_shares_under_16"), {"ccpa.under-16"}),
     ("use of sensitive data", drop("us_privacy", "sensitive_beyond_permitted"), {"ccpa.sensitive"}),
     ("authorised agents", drop("us_privacy", "authorised_agents"), {"ccpa.agents"}),
+    ("the opt-out link", drop("us_privacy", "opt_out_url"), {"ccpa.opt-out-link"}),
     ("financial incentives", drop("us_privacy", "financial_incentive_terms"), {"ccpa.financial-incentives"}),
     (
         "the right to know",
@@ -211,3 +212,23 @@ def test_unset_us_practices_are_never_printed_as_a_no(tmp_path: Path) -> None:
     said = " ".join(html_text(c.html) for d in docs for c in d.clauses if c.id == "us-privacy")
     assert "Under the Texas Data Privacy and Security Act" in said  # what the law gives is still said
     assert " not " not in said and "We sell" not in said and "We share" not in said
+
+
+def test_the_notice_at_collection_lists_each_category_with_its_purposes_sale_and_retention(tmp_path: Path) -> None:
+    from policygen.htmltext import html_text
+    from policygen.project import load_project
+    from policygen.render import ClauseRenderer
+    from policygen.site import render_tenant_documents
+
+    findings_for(tmp_path, facts())
+    project = load_project(tmp_path / "project", ["us"])
+    docs = render_tenant_documents(project, ClauseRenderer(project.content), project.tenants["us"])
+    notice = next(d for d in docs if d.id == "notice-at-collection")
+    said = " ".join(html_text(c.html) for c in notice.clauses)
+    assert "Precise location (California category: Sensitive personal information (precise geolocation))" in said
+    assert "Why: Finding a store near you. We do not sell it." in said
+    assert "How long we keep it: 13 months." in said
+    assert "Do Not Sell or Share My Personal Information" in said and "Privacy Policy" in said
+    links = " ".join(c.html for c in notice.clauses)
+    assert 'href="../privacy-policy/index.html"' in links
+    assert 'href="https://bramblewood.example/do-not-sell-or-share"' in links

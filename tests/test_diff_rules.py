@@ -1110,6 +1110,13 @@ CASES: list[Case] = [
         ("removed", "material", "us-state-request-channels"),
     ),
     Case(
+        "opt-out page moved",
+        set_(lambda d: d["us_privacy"], "opt_out_url", "https://example.org/opt-out"),
+        "us_privacy.opt_out_url",
+        ("added", "minor", "us-state-request-channels"),
+        None,
+    ),
+    Case(
         "authorised agents process changed",
         set_(lambda d: d["us_privacy"], "authorised_agents", "Agents send us your signed permission by post."),
         "us_privacy.authorised_agents",
@@ -1184,6 +1191,10 @@ STARTS: dict[str, tuple[Edit, Edit]] = {
         ),
         set_(lambda d: d["us_privacy"], "financial_incentive_terms", "A discount for your purchase history."),
     ),
+    "opt-out page moved": (
+        set_(lambda d: d["us_privacy"], "opt_out_url", "https://example.org/do-not-sell"),
+        set_(lambda d: d["us_privacy"], "opt_out_url", "https://example.org/opt-out"),
+    ),
     "authorised agents process changed": (
         set_(lambda d: d["us_privacy"], "authorised_agents", "Agents send us your signed permission by email."),
         set_(lambda d: d["us_privacy"], "authorised_agents", "Agents send us a notarised permission by post."),
@@ -1233,6 +1244,7 @@ EXPECT: dict[str, tuple[tuple[str, str, str], tuple[str, str, str] | None]] = {
     "fee changed": (("changed", "material", "request-fee"), None),
     "financial incentive terms changed": (("changed", "material", "financial-incentives"), None),
     "authorised agents process changed": (("changed", "material", "us-state-request-channels"), None),
+    "opt-out page moved": (("changed", "material", "us-state-request-channels"), None),
     "automated decisions changed": (("changed", "material", "automated-decisions"), None),
     "processor list moved": (("changed", "minor", "subprocessor-list"), None),
     "cookie choices reworded": (("changed", "minor", "cookie-choices"), None),

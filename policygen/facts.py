@@ -768,7 +768,16 @@ class UsPrivacy(Model):
     @model_validator(mode="after")
     def _terms_with_incentives(self) -> UsPrivacy:
         if self.financial_incentive_terms is not None and self.financial_incentives is not True:
-            raise ValueError("financial_incentive_terms describe incentives: set 'financial_incentives: true' too")
+            raise ReferenceProblems(
+                [
+                    Reference(
+                        ("financial_incentive_terms",),
+                        "the terms of financial incentives are given, but not that incentives are offered",
+                        expected="financial_incentives: true with the terms",
+                        suggestion="add 'financial_incentives: true', or remove the terms",
+                    )
+                ]
+            )
         return self
 
 

@@ -765,6 +765,10 @@ class UsPrivacy(Model):
         description="How to appeal a refusal to act on a rights request (Virginia, Colorado, Connecticut, Texas, Oregon)",
     )
 
+    def stated(self) -> bool:
+        """Whether any of these facts is set: a stated practice is printed whether or not a US law is declared."""
+        return any(getattr(self, name) is not None for name in type(self).model_fields)
+
     @model_validator(mode="after")
     def _terms_with_incentives(self) -> UsPrivacy:
         if self.financial_incentive_terms is not None and self.financial_incentives is not True:

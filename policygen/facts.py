@@ -727,8 +727,10 @@ class Sharing(Model):
 
 
 class UsPrivacy(Model):
-    """What the US state privacy laws (CCPA/CPRA, VCDPA, CPA, CTDPA, TDPSA, OCPA) ask a notice to say
-    beyond the facts every notice has. Each is unknown until set, and nothing is said about it until then."""
+    """What the US state privacy laws ask a notice to say beyond the rest; each is unknown until set.
+
+    The laws: CCPA/CPRA (California), VCDPA, CPA, CTDPA, TDPSA and OCPA. Nothing is said about a fact until it is set.
+    """
 
     sensitive_beyond_permitted: Flag | None = Field(
         None,

@@ -57,6 +57,7 @@ SECTION_NAMES = {
     "not_collected": "data we do not collect",
     "law_enforcement": "requests from the police and other authorities",
     "authorities_where_you_live": "the regulator where you live",
+    "us_privacy": "US state privacy rights",
 }
 
 # Yes/no facts read as actions in a notice ("We will now sell personal data").
@@ -76,6 +77,15 @@ FIELD_WORDS = {
     "global_privacy_control": "honour Global Privacy Control signals",
     "notify": "tell you when an authority asks for your data",
     "subprocessor_list": "list of processors",
+    "sensitive_beyond_permitted": "use sensitive personal information beyond what the California regulations allow",
+    "sells_sensitive": "sell sensitive personal data",
+    "targeted_advertising": "use personal data for targeted advertising",
+    "profiling": "use personal data for profiling that decides things with legal or similarly significant effects",
+    "financial_incentives": "offer financial incentives for personal data",
+    "financial_incentive_terms": "terms of our financial incentives",
+    "authorised_agents": "how authorised agents make requests",
+    "opt_out_url": "where to opt out of the sale or sharing of your data",
+    "appeals": "how to appeal our answer to a request",
 }
 
 # Lists of ids that point at other entries: a notice names the entry, not its id.

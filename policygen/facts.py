@@ -31,7 +31,7 @@ from pydantic_core import PydanticCustomError
 from .colours import contrast
 from .durations import Duration
 from .errors import InputError, Problem, did_you_mean, shorten
-from .jurisdictions import Jurisdiction
+from .jurisdictions import US_STATE_LAWS, Jurisdiction
 from .law import REGIME_NAMES, Regime, TransferMechanism, mechanisms_named_in, transfer_mechanisms
 from .stores import vocabulary
 from .validation import Reference, ReferenceProblems, problems_from_validation
@@ -632,6 +632,8 @@ RightId = Literal[
     "non_discrimination",
     "nominate",
     "grievance",
+    "opt_out_targeted_advertising",
+    "opt_out_profiling",
 ]
 
 RIGHT_NAMES: dict[str, str] = {
@@ -649,6 +651,8 @@ RIGHT_NAMES: dict[str, str] = {
     "non_discrimination": "Not be treated differently for using your rights",
     "nominate": "Nominate someone to act for you",
     "grievance": "Have a grievance answered",
+    "opt_out_targeted_advertising": "Opt out of targeted advertising",
+    "opt_out_profiling": "Opt out of profiling that decides things about you",
 }
 
 
@@ -721,6 +725,67 @@ class Sharing(Model):
     subprocessor_list: Url | None = Field(
         None, description="Where the published list of processors (subprocessors) that receive data is"
     )
+
+
+class UsPrivacy(Model):
+    """What the US state privacy laws ask a notice to say beyond the rest; each is unknown until set.
+
+    The laws: CCPA/CPRA (California), VCDPA, CPA, CTDPA, TDPSA and OCPA. Nothing is said about a fact until it is set.
+    """
+
+    sensitive_beyond_permitted: Flag | None = Field(
+        None,
+        description="Sensitive personal information is used or disclosed for purposes beyond those 11 CCR 7027(m) allows (California: then people may limit it); unknown until set",
+    )
+    sells_sensitive: Flag | None = Field(
+        None, description="Sensitive personal data is sold (Texas: the notice must say so); unknown until set"
+    )
+    targeted_advertising: Flag | None = Field(
+        None,
+        description="Personal data is processed for targeted advertising (ads based on activity across other companies' sites and apps); unknown until set",
+    )
+    profiling: Flag | None = Field(
+        None,
+        description="Personal data is used for profiling in furtherance of decisions with legal or similarly significant effects; unknown until set",
+    )
+    opt_out_url: Url | None = Field(
+        None,
+        description="The 'Do Not Sell or Share My Personal Information' page, where people opt out of the sale or sharing of their data",
+    )
+    authorised_agents: Text | None = Field(
+        None, description="How an authorised agent makes a request for someone, and what proof is asked for"
+    )
+    financial_incentives: Flag | None = Field(
+        None,
+        description="Financial incentives or price or service differences are offered for personal data (California); unknown until set",
+    )
+    financial_incentive_terms: Text | None = Field(
+        None,
+        description="The incentives offered, the data they involve, how to opt in and withdraw, and why the data is worth what is offered",
+    )
+    appeals: Text | None = Field(
+        None,
+        description="How to appeal a refusal to act on a rights request (Virginia, Colorado, Connecticut, Texas, Oregon)",
+    )
+
+    def stated(self) -> bool:
+        """Whether any of these facts is set: a stated practice is printed whether or not a US law is declared."""
+        return any(getattr(self, name) is not None for name in type(self).model_fields)
+
+    @model_validator(mode="after")
+    def _terms_with_incentives(self) -> UsPrivacy:
+        if self.financial_incentive_terms is not None and self.financial_incentives is not True:
+            raise ReferenceProblems(
+                [
+                    Reference(
+                        ("financial_incentive_terms",),
+                        "the terms of financial incentives are given, but not that incentives are offered",
+                        expected="financial_incentives: true with the terms",
+                        suggestion="add 'financial_incentives: true', or remove the terms",
+                    )
+                ]
+            )
+        return self
 
 
 class Marketing(Model):
@@ -904,6 +969,10 @@ class Tenant(Model):
     )
     transfers: list[Transfer] = Field([], description="Transfers to other countries and their safeguards")
     sharing: Sharing = Field(Sharing(), description="Whether data is sold, rented or shared for advertising")
+    us_privacy: UsPrivacy = Field(
+        UsPrivacy(),
+        description="What the US state privacy laws ask beyond the rest: sensitive data, targeted advertising, profiling, agents, incentives, appeals",
+    )
     retention: Retention | None = Field(None, description="How long data is kept, including backups")
     deletion: Deletion | None = Field(None, description="How to get data deleted and how long each deletion takes")
     children: Children | None = Field(None, description="Minimum age and how children's data is handled")
@@ -1053,6 +1122,10 @@ class Tenant(Model):
 
     def has_right(self, rid: str) -> bool:
         return any(r.id == rid for r in self.rights)
+
+    def us_state_laws(self) -> list[str]:
+        """The US state privacy laws the tenant declares, in its order."""
+        return [j for j in self.jurisdictions if j in US_STATE_LAWS]
 
     def bases(self) -> set[str]:
         return {b.basis.value for p in self.purposes for b in p.lawful_bases}

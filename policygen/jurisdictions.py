@@ -8,5 +8,7 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
-Jurisdiction = Literal["eu_gdpr", "uk_gdpr", "us_ca", "in_dpdp"]
+Jurisdiction = Literal["eu_gdpr", "uk_gdpr", "us_ca", "us_va", "us_co", "us_ct", "us_tx", "us_or", "in_dpdp"]
 JURISDICTIONS: tuple[Jurisdiction, ...] = get_args(Jurisdiction)
+# The comprehensive US state privacy laws: they share one clause set (content/_partials/law.md).
+US_STATE_LAWS: tuple[Jurisdiction, ...] = tuple(j for j in JURISDICTIONS if j.startswith("us_"))

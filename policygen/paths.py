@@ -203,3 +203,8 @@ class AppPaths:
     def file(self, name: str) -> str:
         """*name* is the file's path inside the app's folder, as the app's manifest.json lists it."""
         return f"{self.folder}/{name}"
+
+
+def between_documents(source: str, target: str) -> str:
+    """The link from one document's stable page to another's of the same tenant (written into clauses)."""
+    return relative(DocumentPaths("_", target).stable, DocumentPaths("_", source).stable)

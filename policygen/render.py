@@ -29,6 +29,7 @@ from .dates import format_day
 from .errors import InputError, Problem, did_you_mean
 from .facts import Tenant
 from .packaged import library_folders
+from .paths import between_documents
 from .sandbox import CLAUSE_FILTERS, CLAUSE_LIMITS, BoundedSandbox, explain_failure, template_position
 from .wording import Joiner, has_bound, join_words, needs_article
 
@@ -191,6 +192,7 @@ def clause_environment(folders: Iterable[Path]) -> BoundedSandbox:
         extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols"],
     )
     env.add_filters(CLAUSE_OWN_FILTERS)
+    env.add_globals({"document_url": document_url})
     return env
 
 
@@ -621,6 +623,26 @@ def fact_context(tenant: Tenant) -> dict[str, Any]:
     context: dict[str, Any] = {name: getattr(tenant, name) for name in type(tenant).model_fields}
     context["tenant"] = tenant
     return context
+
+
+# --- links between one tenant's documents ---------------------------------------------------------------
+# A clause's link is written for its document's stable page (paths.DocumentPaths.stable: <slug>/<doc>/index.html);
+# a page elsewhere (an archived version, the draft, an app's snippet) rebases it with snippets.rebase_links.
+
+
+@jinja2.pass_context
+def document_url(context: jinja2.runtime.Context, doc_id: str) -> Markup | None:
+    """A clause's link to the tenant's document *doc_id*, relative to this document; None when it is not published."""
+    tenant = context.get("tenant")
+    if not isinstance(tenant, Tenant) or not tenant.publishes(doc_id):
+        return None
+    # The id is one of the tenant's documents, a validated Id ([a-z0-9_-]): safe in a link as it is.
+    return Markup(document_href(doc_id))
+
+
+def document_href(doc_id: str) -> str:
+    """The link from one document's stable page to the stable page of the same tenant's document *doc_id*."""
+    return between_documents("_", doc_id)  # the same from every document: they are siblings
 
 
 @dataclass(frozen=True)

@@ -26,11 +26,11 @@ from . import __version__
 from .dates import utc_today
 from .errors import UsageError
 from .facts import SLUG, _check_email, visible
-from .jurisdictions import JURISDICTIONS
+from .jurisdictions import JURISDICTIONS, US_STATE_LAWS
 from .paths import RESERVED_SLUGS
 from .project import check_slug, reserved_slug
 
-LOCALES = {"eu_gdpr": "en", "uk_gdpr": "en-GB", "us_ca": "en-US", "in_dpdp": "en-IN"}
+LOCALES = {"eu_gdpr": "en", "uk_gdpr": "en-GB", "in_dpdp": "en-IN"} | dict.fromkeys(US_STATE_LAWS, "en-US")
 RENAMED = {"github": ".github", "gitignore": ".gitignore", "pre-commit-config.yaml": ".pre-commit-config.yaml"}
 
 
@@ -136,7 +136,7 @@ def ask_basics(basics: TenantBasics, prompt: Prompt) -> TenantBasics:
     jurisdictions = basics.jurisdictions
     if not jurisdictions:
         answer = prompt(
-            "Jurisdiction (eu_gdpr, uk_gdpr, us_ca, in_dpdp; comma-separated, empty for none)",
+            f"Jurisdiction ({', '.join(JURISDICTIONS)}; comma-separated, empty for none)",
             default="",
             show_default=False,
             type=click.STRING,

@@ -33,7 +33,7 @@ from .output import Output
 from .paths import DocumentPaths, TenantPaths, relative, root_from
 from .project import Project, TenantSource, document_title
 from .render import ClauseRenderer, RenderedClause, RenderedDocument, render_document
-from .snippets import app_outputs
+from .snippets import app_outputs, rebase_links
 from .theme import Theme
 from .versions import (
     Snapshot,
@@ -202,6 +202,16 @@ def shown_version(releases: list[Snapshot], today: dt.date) -> Snapshot | None:
     return in_force(releases, today) or (releases[0] if releases else None)
 
 
+def _rebased(clause: RenderedClause | SnapshotClause, stable: str, page: str) -> RenderedClause | SnapshotClause:
+    """The clause, whose relative links were written for the *stable* page, with them leading there from *page*."""
+    html = rebase_links(clause.html, stable, page)
+    if html == clause.html:
+        return clause
+    return (
+        replace(clause, html=html) if isinstance(clause, RenderedClause) else clause.model_copy(update={"html": html})
+    )
+
+
 @dataclass
 class DocumentPages:
     """Renders one document's pages: stable, archive, history, draft, version.json and feed."""
@@ -234,6 +244,7 @@ class DocumentPages:
     ) -> None:
         root = root_from(path)
         common = self.as_released(released) if released is not None else self.common
+        view = replace(view, clauses=tuple(_rebased(c, self.paths.stable, path) for c in view.clauses))
         self.outputs.append(
             Output(
                 path,

@@ -242,9 +242,8 @@ def test_a_bullet_list_of_nouns_is_not_scored_as_hard_prose() -> None:
     assert "security" not in {f.clause for f in pro.findings if f.id == "readability.hard"}
 
 
-# Items that are not about what a page says (the declared law, the page's language), and the California items
-# that wait for the US state notices (issue 12, a later section).
-NOT_ON_A_PAGE = {"baseline.jurisdiction", "dpdp.languages", "ccpa.sources", "ccpa.sensitive"}
+# Items that are not about what a page says (the declared law, the page's language).
+NOT_ON_A_PAGE = {"baseline.jurisdiction", "dpdp.languages"}
 
 
 def test_every_item_is_judged_on_the_rendered_documents() -> None:
@@ -281,3 +280,32 @@ def test_one_transfer_per_regime_reads_without_repeated_sentences(law: Path) -> 
         f for f in findings(check(law, ["current"], TODAY), "current") if f.kind == "prose" and "transfers" in f.message
     ]
     assert repeated == []
+
+
+# Dates checked against the instruments (docs/regimes.md names them): a change here must be a change of the law.
+VERIFIED_TOOLS = {
+    "eu-sccs-2021": (dt.date(2021, 6, 27), None),  # Decision (EU) 2021/914, Art. 4: 20 days after 2021-06-07
+    "eu-sccs-2010": (dt.date(2018, 5, 25), dt.date(2022, 12, 27)),  # Decision (EU) 2021/914, Art. 4(4)
+    "ch-sccs": (dt.date(2021, 8, 27), None),  # FDPIC recognition of 27 August 2021
+    "swiss-us-dpf": (dt.date(2024, 9, 15), None),  # Federal Council decision of 14 August 2024
+    "swiss-us-privacy-shield": (dt.date(2017, 4, 12), dt.date(2020, 9, 8)),  # FDPIC position paper of 8 Sept 2020
+}
+VERIFIED_ITEMS = {
+    "uk_gdpr": {"gdpr.identity": dt.date(2021, 1, 1), "uk.complaints": dt.date(2026, 6, 19)},  # SI 2026/82
+    "us_ca": {"ccpa.collected": dt.date(2023, 1, 1), "ccpa.opt-out-signals": dt.date(2023, 3, 29)},
+    "us_va": {"vcdpa.rights": dt.date(2023, 1, 1)},
+    "us_co": {"cpa.rights": dt.date(2023, 7, 1), "cpa.universal-opt-out": dt.date(2024, 7, 1)},
+    "us_ct": {"ctdpa.rights": dt.date(2023, 7, 1), "ctdpa.universal-opt-out": dt.date(2025, 1, 1)},
+    "us_tx": {"tdpsa.rights": dt.date(2024, 7, 1), "tdpsa.universal-opt-out": dt.date(2025, 1, 1)},
+    "us_or": {"ocpa.rights": dt.date(2024, 7, 1), "ocpa.universal-opt-out": dt.date(2026, 1, 1)},
+}
+
+
+def test_the_verified_dates_stand() -> None:
+    from policygen.check import checklists
+
+    tools = transfer_mechanisms()
+    assert {t: (tools[t].in_force.start, tools[t].in_force.until) for t in VERIFIED_TOOLS} == VERIFIED_TOOLS
+    for jurisdiction, items in VERIFIED_ITEMS.items():
+        listed = {i.id: i.in_force.start for i in checklists()[jurisdiction].items}
+        assert {i: listed[i] for i in items} == items, jurisdiction

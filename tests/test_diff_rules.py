@@ -145,6 +145,13 @@ BASE: dict[str, Any] = {
         }
     ],
     "signals": {"do_not_track": False},
+    "us_privacy": {
+        "sensitive_beyond_permitted": False,
+        "sells_sensitive": False,
+        "targeted_advertising": False,
+        "profiling": False,
+        "financial_incentives": False,
+    },
     "documents": [{"id": "privacy-policy"}],
     "dates": {"effective": "2026-01-01"},
 }
@@ -1065,6 +1072,58 @@ CASES: list[Case] = [
         ("disabled", "material", "browser-signals"),
     ),
     Case(
+        "targeted advertising started",
+        set_(lambda d: d["us_privacy"], "targeted_advertising", True),
+        "us_privacy.targeted_advertising",
+        ("enabled", "material", "us-state-practices"),
+        ("disabled", "minor", "us-state-practices"),
+    ),
+    Case(
+        "financial incentives offered",
+        set_(lambda d: d["us_privacy"], "financial_incentives", True),
+        "us_privacy.financial_incentives",
+        ("enabled", "minor", "financial-incentives"),
+        ("disabled", "minor", "financial-incentives"),
+    ),
+    Case(
+        "financial incentive terms stated",
+        sequence(
+            set_(lambda d: d["us_privacy"], "financial_incentives", True),
+            set_(lambda d: d["us_privacy"], "financial_incentive_terms", "A discount for your email address."),
+        ),
+        "us_privacy.financial_incentive_terms",
+        ("added", "minor", "financial-incentives"),
+        ("removed", "minor", "financial-incentives"),
+    ),
+    Case(
+        "financial incentive terms changed",
+        set_(lambda d: d["us_privacy"], "financial_incentive_terms", "A discount for your purchase history."),
+        "us_privacy.financial_incentive_terms",
+        ("added", "minor", "financial-incentives"),
+        None,
+    ),
+    Case(
+        "appeals process stated",
+        set_(lambda d: d["us_privacy"], "appeals", "Reply to our answer within 45 days."),
+        "us_privacy.appeals",
+        ("added", "minor", "us-state-request-channels"),
+        ("removed", "material", "us-state-request-channels"),
+    ),
+    Case(
+        "opt-out page moved",
+        set_(lambda d: d["us_privacy"], "opt_out_url", "https://example.org/opt-out"),
+        "us_privacy.opt_out_url",
+        ("added", "minor", "us-state-request-channels"),
+        None,
+    ),
+    Case(
+        "authorised agents process changed",
+        set_(lambda d: d["us_privacy"], "authorised_agents", "Agents send us your signed permission by post."),
+        "us_privacy.authorised_agents",
+        ("added", "minor", "us-state-request-channels"),
+        None,
+    ),
+    Case(
         "measure in one product dropped",
         lambda d: d["security"].pop("scoped_measures"),
         "security.scoped_measures[We encrypt every field.]",
@@ -1126,6 +1185,20 @@ STARTS: dict[str, tuple[Edit, Edit]] = {
         lambda d: d["requests"]["channels"][0].update(note="Answered in English"),
     ),
     "fee changed": (set_(lambda d: d["requests"], "fee", "5 GBP"), set_(lambda d: d["requests"], "fee", "10 GBP")),
+    "financial incentive terms changed": (
+        lambda d: d["us_privacy"].update(
+            financial_incentives=True, financial_incentive_terms="A discount for your email."
+        ),
+        set_(lambda d: d["us_privacy"], "financial_incentive_terms", "A discount for your purchase history."),
+    ),
+    "opt-out page moved": (
+        set_(lambda d: d["us_privacy"], "opt_out_url", "https://example.org/do-not-sell"),
+        set_(lambda d: d["us_privacy"], "opt_out_url", "https://example.org/opt-out"),
+    ),
+    "authorised agents process changed": (
+        set_(lambda d: d["us_privacy"], "authorised_agents", "Agents send us your signed permission by email."),
+        set_(lambda d: d["us_privacy"], "authorised_agents", "Agents send us a notarised permission by post."),
+    ),
     "accent colour replaced": (
         lambda d: d.update(theme={"accent": "#445566"}),
         lambda d: d.update(theme={"accent": "#112233"}),
@@ -1169,6 +1242,9 @@ EXPECT: dict[str, tuple[tuple[str, str, str], tuple[str, str, str] | None]] = {
     "third-party marketing reworded": (("changed", "material", "marketing-third-party"), None),
     "rights channel note changed": (("changed", "minor", "rights-channel-changed"), None),
     "fee changed": (("changed", "material", "request-fee"), None),
+    "financial incentive terms changed": (("changed", "material", "financial-incentives"), None),
+    "authorised agents process changed": (("changed", "material", "us-state-request-channels"), None),
+    "opt-out page moved": (("changed", "material", "us-state-request-channels"), None),
     "automated decisions changed": (("changed", "material", "automated-decisions"), None),
     "processor list moved": (("changed", "minor", "subprocessor-list"), None),
     "cookie choices reworded": (("changed", "minor", "cookie-choices"), None),

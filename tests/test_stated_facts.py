@@ -47,6 +47,41 @@ WITH_PRODUCT = {**HOLDERS, "products": [{"id": "vault", "name": "Plain Vault"}]}
 # (name, facts, a sentence only those facts print)
 CASES: list[tuple[str, dict[str, Any], str]] = [
     (
+        "targeted advertising (US state laws)",
+        with_fact(HOLDERS, "us_privacy.targeted_advertising", True),
+        "We use personal data for targeted advertising. You can opt out.",
+    ),
+    (
+        "no profiling (US state laws)",
+        with_fact(HOLDERS, "us_privacy.profiling", False),
+        "We do not use personal data for profiling that decides things with legal or similarly significant effects.",
+    ),
+    (
+        "sensitive data sold (Texas)",
+        with_fact(HOLDERS, "us_privacy.sells_sensitive", True),
+        "NOTICE: We may sell your sensitive personal data.",
+    ),
+    (
+        "authorised agents (California)",
+        with_fact(HOLDERS, "us_privacy.authorised_agents", "An agent sends us your signed permission."),
+        "Authorised agents. An agent sends us your signed permission.",
+    ),
+    (
+        "no financial incentives (California)",
+        with_fact(HOLDERS, "us_privacy.financial_incentives", False),
+        "We do not offer financial incentives or different prices or services for personal data.",
+    ),
+    (
+        "appeals (US state laws)",
+        with_fact(HOLDERS, "us_privacy.appeals", "Reply to our answer within 45 days."),
+        "Appeals. Reply to our answer within 45 days.",
+    ),
+    (
+        "the opt-out page (California)",
+        with_fact(HOLDERS, "us_privacy.opt_out_url", "https://example.org/do-not-sell"),
+        "use Do Not Sell or Share My Personal Information .",
+    ),
+    (
         "permission asked on one platform",
         with_fact(HOLDERS, "apps[0].permissions[0].platforms", ["android"]),
         "Asked on Android only.",
@@ -314,7 +349,17 @@ EVERY_NEW_FACT: dict[str, Any] = {
     "trackers": TRACKERS,
     "cookie_choices": "You can change your choices at any time with the cookie settings link.",
     "signals": {"do_not_track": False, "global_privacy_control": True},
-    "documents": [{"id": "privacy-policy"}, {"id": "cookie-policy"}],
+    "us_privacy": {
+        "targeted_advertising": True,
+        "profiling": False,
+        "sells_sensitive": False,
+        "opt_out_url": "https://example.org/do-not-sell",
+        "authorised_agents": "An agent sends us your signed permission.",
+        "financial_incentives": True,
+        "financial_incentive_terms": "Members get a discount for their purchase history.",
+        "appeals": "Reply to our answer within 45 days.",
+    },
+    "documents": [{"id": "privacy-policy"}, {"id": "cookie-policy"}, {"id": "notice-at-collection"}],
 }
 
 
@@ -344,7 +389,7 @@ def test_explain_attributes_every_block_of_the_new_sentences(every_fact_project:
     from policygen.htmltext import blocks
 
     explained = explain(every_fact_project, "every-fact")
-    assert {e.document for e in explained} == {"privacy-policy", "cookie-policy"}
+    assert {e.document for e in explained} == {"privacy-policy", "cookie-policy", "notice-at-collection"}
     for e in explained:
         page = (every_fact_project / "build" / "every-fact" / e.document / "index.html").read_text(encoding="utf-8")
         assert [b.text for b in blocks(_page_parts(page)[2])] == [b.text for b in e.blocks if b.clause is not None]

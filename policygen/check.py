@@ -41,6 +41,7 @@ import jinja2
 import jinja2.sandbox
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .clauses import translation_file
 from .errors import InputError, Problem
 from .explain import ExplainedBlock, TracingRenderer, explain_document
 from .facts import Tenant, Transfer
@@ -52,6 +53,8 @@ from .prose import ProseFinding, lint_document
 from .readability import Score, prose_text, score
 from .render import ClauseRenderer, RenderedDocument, fact_context
 from .site import BuildOptions, render_tenant_documents, site_outputs, tenant_outputs, utc_today
+from .translations import Change, tenant_units, translated_languages
+from .translations import states as translation_states
 from .yamlfile import load
 
 Level = Literal["error", "warning"]
@@ -113,7 +116,7 @@ def checklists() -> dict[str, Checklist]:
 
 # --- results -----------------------------------------------------------------------------------------
 
-Kind = Literal["disclosure", "transfer", "stale", "link", "notify", "readability", "prose", "input"]
+Kind = Literal["disclosure", "transfer", "stale", "link", "notify", "readability", "prose", "input", "translation"]
 
 
 @dataclass(frozen=True)
@@ -415,6 +418,78 @@ def _where(tenant: TenantSource, path: tuple[str | int, ...]) -> int | None:
     return located.where(path)[0] if located is not None else None
 
 
+# --- translations ------------------------------------------------------------------------------------------
+
+
+def check_translations(project: Project, tenant: TenantSource) -> list[Finding]:
+    """The translations a tenant's languages are read from: stale, missing, with other template code, and
+    not yet legally reviewed (one finding per language). InputError when a translation is malformed."""
+    languages = translated_languages(tenant.facts.languages)
+    found = translation_states(tenant_units(project.library, tenant.documents), languages)
+    stale_level: Level = "error" if project.config.stale_translations == "refuse" else "warning"
+    findings: list[Finding] = []
+    for s in found:
+        mark_it = f"policygen translations mark {s.language} {s.unit.key}"
+        if s.code is not None:
+            findings.append(
+                Finding(
+                    "translation.code",
+                    "error",
+                    "translation",
+                    f"the '{s.language}' translation of {s.unit.key} has other template code than its source: {s.code}",
+                    fact="keep every {% %} tag and {{ }} expression of the source; translate only text and quoted strings",
+                    file=s.file,
+                )
+            )
+        if s.status == "stale":
+            change = _source_change(s.change)
+            findings.append(
+                Finding(
+                    "translation.stale",
+                    stale_level,
+                    "translation",
+                    f"the '{s.language}' translation of {s.unit.key} is stale: its source changed since ({change})",
+                    fact=f"translate the change, then: {mark_it}",
+                    file=s.file,
+                    clause=s.unit.key,
+                )
+            )
+        elif s.status == "missing":
+            findings.append(
+                Finding(
+                    "translation.missing",
+                    "warning",
+                    "translation",
+                    f"no '{s.language}' translation of {s.unit.key}: its '{s.language}' pages show the source text",
+                    fact=f"translate {s.unit.file.name} into {translation_file(s.unit.file, s.language).name}",
+                    file=s.unit.file,
+                    clause=s.unit.key,
+                )
+            )
+    for language in languages:
+        unreviewed = [s for s in found if s.language == language and s.file is not None and not s.reviewed]
+        if unreviewed:
+            findings.append(
+                Finding(
+                    "translation.unreviewed",
+                    "warning",
+                    "translation",
+                    f"{len(unreviewed)} '{language}' translation(s) are not yet legally reviewed "
+                    "(starter translations): have them reviewed before relying on them",
+                    fact="reviewed_by: <person or firm> and reviewed_on: <YYYY-MM-DD> in each translation's front matter",
+                )
+            )
+    return findings
+
+
+def _source_change(change: Change | None) -> str:
+    if change is None:
+        return "the word diff is unavailable"
+    if change.unavailable is not None:
+        return "the word diff is unavailable: " + change.unavailable
+    return "; ".join(f"'{h['old']}' -> '{h['new']}'" for h in change.words) or "only spacing"
+
+
 # --- the other checks ------------------------------------------------------------------------------------
 
 
@@ -662,6 +737,10 @@ def check(root: Path, slugs: list[str] | None = None, today: dt.date | None = No
         views.append(view)
         report.tenants.append(check_tenant(tenant, docs, today))
         report.tenants[-1].findings.extend(check_prose(project, tenant, docs))
+        try:
+            report.tenants[-1].findings.extend(check_translations(project, tenant))
+        except InputError as exc:
+            report.problems.extend(exc.problems)
     if report.problems:
         return report
     outputs.extend(site_outputs(project, theme, views, options, [o for o in outputs if o.tenant]))

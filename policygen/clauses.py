@@ -34,6 +34,43 @@ PARTIALS = "_partials"
 # Folder names the build uses inside a tenant's folder, so no document may have them as its id.
 RESERVED_DOCUMENT_IDS = {"apps": "in-app snippets and store labels", "assets": "logo"}
 
+# The language the library is written in: its clause files are the source every translation follows.
+SOURCE_LANGUAGE = "en"
+
+# name.<lang>.md / name.<lang>.yaml: a BCP 47 language tag (language, then optional script/region).
+_TRANSLATED = re.compile(r"^(?P<stem>[^.]+)\.(?P<lang>[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*)\.(?P<ext>md|yaml)$")
+
+
+def translation_parts(name: str) -> tuple[str, str] | None:
+    """(source file name, language) when *name* is a translation's file name, else None."""
+    match = _TRANSLATED.match(name)
+    if match is None:
+        return None
+    return f"{match['stem']}.{match['ext']}", match["lang"]
+
+
+def is_translation(name: str) -> bool:
+    return translation_parts(name) is not None
+
+
+def language_of(locale: str) -> str:
+    """The language subtag of a locale: hi-IN -> hi."""
+    return locale.replace("_", "-").split("-")[0].lower()
+
+
+def translation_file(source: Path, lang: str) -> Path:
+    """Where the *lang* translation of *source* lives: beside it, the language before the extension."""
+    return source.with_name(f"{source.stem}.{lang}{source.suffix}")
+
+
+def find_translation(source: Path, locale: str) -> Path | None:
+    """The translation of *source* for *locale*: the locale's own (hi-IN) first, then its language's (hi)."""
+    for tag in dict.fromkeys([locale.replace("_", "-"), language_of(locale)]):
+        candidate = translation_file(source, tag)
+        if candidate.is_file():
+            return candidate
+    return None
+
 
 class ClauseMeta(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -118,6 +155,8 @@ def _read_clauses(folder: Path, problems: Collector) -> dict[str, Clause]:
     clauses: dict[str, Clause] = {}
     for file in sorted(folder.glob("*.md")):
         if is_editor_file(file.name):  # Emacs locks a modified clause.md with a link named .#clause.md
+            continue
+        if is_translation(file.name):  # read with its source, for the pages in its language
             continue
         try:
             clause = read_clause(file)

@@ -329,6 +329,48 @@ def release(
     run(ctx, action)
 
 
+@cli.group(invoke_without_command=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for tools.",
+)
+@click.pass_context
+def translations(click_ctx: click.Context, fmt: str) -> None:
+    """List each clause's translations per language: current, stale (with the source's change) or missing."""
+    if click_ctx.invoked_subcommand is not None:
+        return
+    ctx: Context = click_ctx.obj
+    from .project import load_project
+    from .translations import format_json, format_text, project_report
+
+    def action() -> None:
+        root = ctx.root()
+        found = project_report(load_project(root))
+        click.echo(format_json(found, root) if fmt == "json" else format_text(found, root), nl=False)
+
+    run(ctx, action)
+
+
+@translations.command("mark")
+@click.argument("language", metavar="LANG")
+@click.argument("clause", metavar="CLAUSE")
+@click.pass_obj
+def translations_mark(ctx: Context, language: str, clause: str) -> None:
+    """Mark the LANG translation of CLAUSE (DOCUMENT/CLAUSE) current: reviewed against the source as it is now."""
+    from .project import load_project
+    from .translations import mark, project_units
+
+    def action() -> None:
+        done = mark(project_units(load_project(ctx.root())), language, clause)
+        ctx.say(f"{done.unit.key} ({language}) marks source {done.source_hash}: current")
+
+    run(ctx, action)
+
+
 @cli.command()
 @click.argument("slugs", nargs=-1, metavar="[SLUG ...]")
 @click.option(

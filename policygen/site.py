@@ -47,6 +47,7 @@ from .history import (
     record_json,
 )
 from .inputs import read_bytes
+from .languages import language_name, language_segment, note, text_direction
 from .notices import document_changes, redline_path
 from .output import Discard, Output, check_out_dir, manifest, write_site
 from .project import (
@@ -65,6 +66,7 @@ from .project import (
 from .render import ClauseRenderer, RenderedClause, RenderedDocument, render_document
 from .snippets import app_outputs
 from .theme import Theme
+from .translation_files import document_title as translation_title
 from .versions import (
     Snapshot,
     SnapshotClause,
@@ -101,6 +103,16 @@ class DocumentLink:
     title: str
     path: str
     effective: dt.date
+
+
+@dataclass(frozen=True)
+class Alternate:
+    """A page in one of the languages a document is published in."""
+
+    lang: str  # BCP 47, for hreflang and lang
+    href: str  # relative to the page that links it
+    name: str  # the language's name in itself: हिन्दी, English
+    current: bool  # the page that links it is this one
 
 
 @dataclass(frozen=True)
@@ -213,20 +225,32 @@ def tenant_view(tenant: TenantSource, links: tuple[DocumentLink, ...]) -> Tenant
     return TenantView(tenant.slug, facts.name, facts.organisation.legal_name, logo, facts.theme.accent, links)
 
 
-def render_tenant_documents(project: Project, renderer: ClauseRenderer, tenant: TenantSource) -> list[RenderedDocument]:
+def render_tenant_documents(
+    project: Project, renderer: ClauseRenderer, tenant: TenantSource, language: str | None = None
+) -> list[RenderedDocument]:
+    """The tenant's documents from its working text; *language*: in that locale, from the translations."""
     problems = Collector()
     docs: list[RenderedDocument] = []
     for doc_id, clauses in tenant.documents.items():
         try:
-            docs.append(
-                render_document(
-                    renderer, tenant.slug, tenant.facts, doc_id, clauses, document_title(project, tenant, doc_id)
-                )
-            )
+            title = document_title(project, tenant, doc_id)
+            if language is not None:
+                title = translated_title(project, tenant, doc_id, language, renderer.refuse_stale) or title
+            docs.append(render_document(renderer, tenant.slug, tenant.facts, doc_id, clauses, title, language))
         except InputError as exc:
             problems.extend(exc.problems)
     problems.raise_if_any()
     return docs
+
+
+def translated_title(
+    project: Project, tenant: TenantSource, doc_id: str, language: str, refuse_stale: bool
+) -> str | None:
+    """A document's title in *language* from the library's document.<lang>.yaml; the tenant's own title
+    for the document (its text, printed as it is) comes first."""
+    if any(d.title for d in tenant.facts.documents if d.id == doc_id):
+        return None
+    return translation_title(project.library.documents[doc_id].folder / "document.yaml", language, refuse_stale)
 
 
 @dataclass(frozen=True)
@@ -235,28 +259,33 @@ class DocumentPaths:
 
     slug: str
     doc: str
+    language: str | None = None  # the folder of a language other than the authoritative one (languages.py)
+
+    @property
+    def folder(self) -> str:
+        return f"{self.slug}/{self.doc}" + (f"/{self.language}" if self.language else "")
 
     @property
     def stable(self) -> str:
-        return f"{self.slug}/{self.doc}/index.html"
+        return f"{self.folder}/index.html"
 
     @property
     def history(self) -> str:
-        return f"{self.slug}/{self.doc}/history/index.html"
+        return f"{self.folder}/history/index.html"
 
     @property
     def draft(self) -> str:
-        return f"{self.slug}/{self.doc}/draft/index.html"
+        return f"{self.folder}/draft/index.html"
 
     @property
     def feed(self) -> str:
-        return f"{self.slug}/{self.doc}/feed.xml"
+        return f"{self.folder}/feed.xml"
 
     def archive(self, snap: Snapshot) -> str:
-        return f"{self.slug}/{self.doc}/{snap.effective.isoformat()}/index.html"
+        return f"{self.folder}/{snap.effective.isoformat()}/index.html"
 
     def json(self, snap: Snapshot) -> str:
-        return f"{self.slug}/{self.doc}/{snap.effective.isoformat()}/version.json"
+        return f"{self.folder}/{snap.effective.isoformat()}/version.json"
 
     def version(self, snap: Snapshot) -> VersionPaths:
         return VersionPaths(self.archive(snap), self.stable, self.history, self.feed, self.json(snap))
@@ -324,13 +353,28 @@ class DocumentPages:
     today: dt.date
     common: dict[str, Any]
     outputs: list[Output] = field(default_factory=list)
+    language: str | None = None  # a locale other than the authoritative one: the page is a translation
+    translations: dict[str, DocumentPaths] = field(default_factory=dict)  # every language's paths, when several
 
     @property
     def paths(self) -> DocumentPaths:
-        return DocumentPaths(self.tenant.slug, self.doc.id)
+        if self.language is None:
+            return DocumentPaths(self.tenant.slug, self.doc.id)
+        return DocumentPaths(self.tenant.slug, self.doc.id, language_segment(self.language, self.tenant.facts.locale))
 
     def date(self, day: dt.date) -> str:
-        return format_day(day, self.tenant.facts.locale)
+        return format_day(day, self.language or self.tenant.facts.locale)
+
+    def alternates(self, at: str) -> tuple[Alternate, ...]:
+        """The page in every language the tenant publishes (this one included), for hreflang and the switcher."""
+        return tuple(
+            Alternate(locale, href(paths.stable, at, None), language_name(locale, locale), locale == self.lang)
+            for locale, paths in self.translations.items()
+        )
+
+    @property
+    def lang(self) -> str:
+        return self.language or self.tenant.facts.locale
 
     def page(
         self,
@@ -343,6 +387,8 @@ class DocumentPages:
     ) -> None:
         root = "../" * path.count("/")
         common = self.as_released(released) if released is not None else self.common
+        if self.translations and path == self.paths.stable:
+            common = {**common, "alternates": self.alternates(path)}
         self.outputs.append(
             Output(
                 path,
@@ -416,6 +462,26 @@ class DocumentPages:
             # The history links the draft page only when there is one (edits since the last release).
             self.history(self.draft() if drafts else False)
         self.feed()
+        return self.outputs
+
+    def translated(self) -> list[Output]:
+        """The document's stable page in a language other than the authoritative one, noting that the
+        authoritative text prevails. A released document gets it only while its working text reads as the
+        version in force; archives, history, redlines and feeds stay in the authoritative language."""
+        assert self.language is not None
+        facts, doc = self.tenant.facts, self.doc
+        prevails = Banner("translation", note(self.language, "prevails_note"))
+        shown = shown_version(self.releases, self.today)
+        if shown is None:
+            effective = facts.dates.effective
+            last_updated, label, status = facts.dates.last_updated or effective, None, "unreleased"
+        else:
+            source = self.tenant.documents[doc.id]
+            if not reads_as(self.renderer, self.tenant.slug, facts, doc.id, source, shown.title, shown):
+                return self.outputs  # the translation would be of edits not yet released
+            effective, last_updated, label, status = shown.effective, shown.released, shown.label, "released"
+        view = PageView(doc.title, effective, last_updated, label, doc.clauses, (prevails,), status=status)
+        self.page(self.paths.stable, "page", view, label, effective)
         return self.outputs
 
     def stable(self) -> None:
@@ -594,11 +660,13 @@ def tenant_outputs(
     outputs: list[Output] = []
     common = {"site": project.config, "tenant": view, "lang": facts.locale, "accent": facts.theme.accent}
     for doc in docs:
+        translations = language_paths(tenant, doc.id)
         outputs.extend(
-            DocumentPages(project, theme, renderer, tenant, doc, histories[doc.id], today, common).render(
-                options.drafts
-            )
+            DocumentPages(
+                project, theme, renderer, tenant, doc, histories[doc.id], today, common, translations=translations
+            ).render(options.drafts)
         )
+    outputs.extend(translated_outputs(project, theme, renderer, tenant, histories, today, common))
     # In-app snippets and store labels, per app, from the version the stable page shows.
     outputs.extend(
         app_outputs(project, theme, tenant, docs, {d.id: shown_version(histories[d.id], today) for d in docs}, outputs)
@@ -620,6 +688,47 @@ def tenant_outputs(
     if path is not None and facts.theme.logo:
         outputs.append(Output(path, "asset", read_bytes(tenant.folder / facts.theme.logo), tenant=tenant.slug))
     return outputs, view
+
+
+def language_paths(tenant: TenantSource, doc_id: str) -> dict[str, DocumentPaths]:
+    """Where a document is in each language a tenant publishes; empty for a tenant with one language."""
+    facts = tenant.facts
+    if len(facts.published_languages) < 2:
+        return {}
+    return {
+        locale: DocumentPaths(tenant.slug, doc_id, language_segment(locale, facts.locale))
+        for locale in facts.published_languages
+    }
+
+
+def translated_outputs(
+    project: Project,
+    theme: Theme,
+    renderer: ClauseRenderer,
+    tenant: TenantSource,
+    histories: dict[str, list[Snapshot]],
+    today: dt.date,
+    common: dict[str, Any],
+) -> list[Output]:
+    """The pages of every language the tenant publishes besides its authoritative one."""
+    outputs: list[Output] = []
+    for locale in tenant.facts.published_languages[1:]:
+        in_language = {**common, "lang": locale, "dir": text_direction(locale)}
+        for doc in render_tenant_documents(project, renderer, tenant, locale):
+            pages = DocumentPages(
+                project,
+                theme,
+                renderer,
+                tenant,
+                doc,
+                histories[doc.id],
+                today,
+                in_language,
+                language=locale,
+                translations=language_paths(tenant, doc.id),
+            )
+            outputs.extend(pages.translated())
+    return outputs
 
 
 def tenant_entry(view: TenantView, key: str, releases: TenantRecord) -> dict[str, object]:

@@ -32,13 +32,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
-from babel import Locale
 from pydantic import ValidationError
 
 from .errors import Collector, InputError, Problem
 from .facts import App, Tenant
 from .htmltext import ClauseLike, DocumentLike
 from .labels import app_labels, check_app, policy_document
+from .languages import text_direction
 from .output import Output
 from .project import Project, TenantSource
 from .theme import Theme
@@ -107,13 +107,6 @@ def rebase_links(html_text: str, source: str, target: str) -> str:
         return f'href="{posixpath.relpath(resolved, posixpath.dirname(target))}"'
 
     return _HREF.sub(one, html_text)
-
-
-def text_direction(locale: str) -> str:
-    try:
-        return "rtl" if Locale.parse(locale.replace("-", "_")).text_direction == "rtl" else "ltr"
-    except (ValueError, TypeError):
-        return "ltr"
 
 
 def _luminance(colour: str) -> float:

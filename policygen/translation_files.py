@@ -19,12 +19,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .clauses import FRONT, PARTIALS
+from .clauses import FRONT, PARTIALS, Clause, find_translation
 from .errors import InputError, Problem
 from .facts import Text, problems_from_validation
 from .inputs import read_bytes
@@ -201,3 +202,64 @@ def source_body(file: Path, data: bytes) -> str:
     text = data.decode("utf-8", errors="replace").replace("\r\n", "\n")
     match = FRONT.match(text) if file.parent.name != PARTIALS else None
     return text[match.end() :] if match else text
+
+
+# --- picking what a page in a language shows ------------------------------------------------------------------
+
+Use = Literal["translated", "stale", "missing"]
+
+
+@dataclass(frozen=True)
+class Picked:
+    """What a page in a language shows for one clause: its translation, or the source (stale or missing)."""
+
+    clause: Clause
+    use: Use
+
+
+def current_translation(source: Path, locale: str, refuse_stale: bool) -> tuple[Path, Head] | None:
+    """The translation of *source* a *locale* page reads, when there is one and it is current.
+
+    A stale one is None (the source is read instead), or a located InputError when the project refuses them.
+    """
+    file = find_translation(source, locale)
+    if file is None:
+        return None
+    head = read_head(file)
+    if head.translates == source_hash(read_bytes(source)):
+        return file, head
+    if refuse_stale:
+        raise InputError([_stale_problem(file, source)])
+    return None
+
+
+def _stale_problem(file: Path, source: Path) -> Problem:
+    line = next((i for i, text in enumerate(read_bytes(file).decode().splitlines(), 1) if "translates:" in text), 1)
+    return Problem(
+        f"this translation is stale: {source.name} changed since it was translated",
+        file=file,
+        line=line,
+        key_path="translates",
+        expected=f"the hash of {source.name} as it is now: {source_hash(read_bytes(source))}",
+        suggestion="translate the change, then run `policygen translations mark "
+        f"{file.suffixes[-2].lstrip('.')} <document>/<clause>`; or set stale_translations: fallback in "
+        "policygen.yaml to publish the source text with a note meanwhile",
+    )
+
+
+def pick(clause: Clause, locale: str, refuse_stale: bool) -> Picked:
+    """The clause a *locale* page renders: the translation with the source's id, order and `when`."""
+    found = current_translation(clause.file, locale, refuse_stale)
+    if found is None:
+        use: Use = "stale" if find_translation(clause.file, locale) is not None else "missing"
+        return Picked(clause, use)
+    file, head = found
+    meta = clause.meta.model_copy(update={"title": head.title, "summary": head.summary or clause.meta.summary})
+    digest = hashlib.sha256(read_bytes(file)).hexdigest()
+    return Picked(replace(clause, meta=meta, file=file, body=head.body, digest=digest), "translated")
+
+
+def document_title(document_yaml: Path, locale: str, refuse_stale: bool) -> str | None:
+    """A document's title in *locale* from its document.<lang>.yaml, when current."""
+    found = current_translation(document_yaml, locale, refuse_stale)
+    return found[1].title if found is not None else None

@@ -132,7 +132,8 @@ def test_snippets_follow_the_released_version_the_page_shows(tmp_path: Path) -> 
 
 def test_a_right_to_left_locale_sets_dir_rtl(project: Path) -> None:
     facts = project / "tenants/ims-pro/tenant.yaml"
-    facts.write_text(facts.read_text().replace("locale: en-IN", "locale: ar"))
+    # ims-pro publishes English and Hindi: Arabic alone here
+    facts.write_text(facts.read_text().replace("locale: en-IN\nlanguages: [en-IN, hi-IN]", "locale: ar"))
     report = build(project, project / "out", BuildOptions(tenants=["ims-pro"]))
     page = files(report)[f"{APPS[0]}/policy.html"].decode()
     assert '<html lang="ar" dir="rtl">' in page

@@ -46,7 +46,9 @@ from .history import (
     read_tenant_record,
     record_json,
 )
+from .htmltext import DocumentLike
 from .inputs import read_bytes
+from .labels import policy_document
 from .languages import language_name, language_segment, note, text_direction
 from .notices import document_changes, redline_path
 from .output import Discard, Output, check_out_dir, manifest, write_site
@@ -666,11 +668,11 @@ def tenant_outputs(
                 project, theme, renderer, tenant, doc, histories[doc.id], today, common, translations=translations
             ).render(options.drafts)
         )
-    outputs.extend(translated_outputs(project, theme, renderer, tenant, histories, today, common))
+    translated, in_languages = translated_outputs(project, theme, renderer, tenant, histories, today, common)
+    outputs.extend(translated)
     # In-app snippets and store labels, per app, from the version the stable page shows.
-    outputs.extend(
-        app_outputs(project, theme, tenant, docs, {d.id: shown_version(histories[d.id], today) for d in docs}, outputs)
-    )
+    shown_versions = {d.id: shown_version(histories[d.id], today) for d in docs}
+    outputs.extend(app_outputs(project, theme, tenant, docs, shown_versions, outputs, in_languages))
     info = FeedInfo(
         f"{tenant.slug}/feed.xml",
         f"{facts.name}: privacy documents",
@@ -709,12 +711,19 @@ def translated_outputs(
     histories: dict[str, list[Snapshot]],
     today: dt.date,
     common: dict[str, Any],
-) -> list[Output]:
-    """The pages of every language the tenant publishes besides its authoritative one."""
+) -> tuple[list[Output], dict[str, DocumentLike]]:
+    """The pages of every language the tenant publishes besides its authoritative one, and its policy
+    document in each of them (for the apps' snippets)."""
     outputs: list[Output] = []
+    policies: dict[str, DocumentLike] = {}
+    kinds = {doc_id: project.library.documents[doc_id].meta.kind for doc_id in tenant.documents}
     for locale in tenant.facts.published_languages[1:]:
         in_language = {**common, "lang": locale, "dir": text_direction(locale)}
-        for doc in render_tenant_documents(project, renderer, tenant, locale):
+        docs = render_tenant_documents(project, renderer, tenant, locale)
+        policy = policy_document(tenant.facts, docs, kinds)
+        if policy is not None:
+            policies[locale] = policy
+        for doc in docs:
             pages = DocumentPages(
                 project,
                 theme,
@@ -728,7 +737,7 @@ def translated_outputs(
                 translations=language_paths(tenant, doc.id),
             )
             outputs.extend(pages.translated())
-    return outputs
+    return outputs, policies
 
 
 def tenant_entry(view: TenantView, key: str, releases: TenantRecord) -> dict[str, object]:

@@ -9,6 +9,7 @@ language (stale_translations: fallback), or the build stops with a located error
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from test_unknown_facts import REQUIRED
 from policygen.cli import cli
 from policygen.errors import InputError
 from policygen.site import BuildOptions, BuildReport, build
+from policygen.snippets import resolve_language
 from policygen.translation_files import source_hash
 
 DAY = dt.date(2026, 6, 1)
@@ -121,3 +123,30 @@ def test_a_translated_clause_reads_its_partials_in_the_pages_language(tmp_path: 
     out = _build(root)
     assert "<th>Finalité</th>" in (out / "t/privacy-policy/fr/index.html").read_text(encoding="utf-8")
     assert "<th>What we use it for</th>" in (out / "t/privacy-policy/index.html").read_text(encoding="utf-8")
+
+
+def test_app_snippets_resolve_a_locale_to_its_language_then_to_the_authoritative_one(
+    example_site: BuildReport,
+) -> None:
+    apps = example_site.out / "ims-pro/apps"
+    for app in sorted(p for p in apps.iterdir() if p.is_dir()):
+        manifest = json.loads((app / "manifest.json").read_text(encoding="utf-8"))
+        assert manifest["languages"] == [
+            {"lang": "en-IN", "path": "", "authoritative": True},
+            {"lang": "hi-IN", "path": "hi/", "authoritative": False},
+        ]
+        published = [entry["lang"] for entry in manifest["languages"]]
+        assert resolve_language("hi-IN", published, "en-IN") == "hi-IN"
+        assert resolve_language("hi", published, "en-IN") == "hi-IN"
+        assert resolve_language("fr-CA", published, "en-IN") == "en-IN"  # no French: the authoritative text
+        hindi = (app / "hi/policy.html").read_text(encoding="utf-8")
+        assert '<html lang="hi-IN" dir="ltr">' in hindi and "इस नीति के बारे में" in hindi
+        assert not list((app / "hi").glob("*.json")) or [p.name for p in (app / "hi").glob("*.json")] == [
+            "manifest.json"
+        ]  # store labels are language-neutral: only in the app's own folder
+
+
+def test_a_locale_of_a_published_language_resolves_to_it() -> None:
+    assert resolve_language("fr-CA", ["en-GB", "fr-FR"], "en-GB") == "fr-FR"
+    assert resolve_language("fr_CA", ["en-GB", "fr"], "en-GB") == "fr"
+    assert resolve_language("de-AT", ["en-GB", "fr"], "en-GB") == "en-GB"

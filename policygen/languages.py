@@ -28,6 +28,7 @@ class LanguageWords(BaseModel):
     missing_note: str
     prevails_note: str
     unreviewed_note: str
+    up_to: str  # a duration as a limit, {} the duration: "up to {}"
 
 
 def babel_locale(locale: str) -> Locale:

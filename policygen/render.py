@@ -24,7 +24,7 @@ import jinja2.meta
 from markupsafe import Markup
 
 from . import languages, markdown
-from .clauses import SOURCE_LANGUAGE, Clause
+from .clauses import SOURCE_LANGUAGE, Clause, language_of
 from .dates import format_day
 from .errors import InputError, Problem, did_you_mean
 from .facts import Tenant
@@ -125,15 +125,19 @@ def f_list_or(items: Iterable[Any]) -> Markup:
 
 
 def f_country(value: Any) -> Markup:
-    """A country inside a sentence, with its article when it takes one: 'the United Kingdom'."""
+    """A country inside a sentence, with its article when it takes one: 'the United Kingdom' (in English)."""
     text = as_text(value)
-    return Markup("the ") + _placeholder(text) if needs_article(text) else _placeholder(text)
+    english = language_of(_locale.get()) == SOURCE_LANGUAGE
+    return Markup("the ") + _placeholder(text) if english and needs_article(text) else _placeholder(text)
 
 
 def f_up_to(value: Any) -> Markup:
-    """A duration as a limit: 'up to 90 days', never 'up to up to 90 days'."""
+    """A duration as a limit: 'up to 90 days', never 'up to up to 90 days'; in the page's language."""
     text = as_text(value)
-    return _placeholder(text) if has_bound(text) else Markup("up to ") + _placeholder(text)
+    if has_bound(text):
+        return _placeholder(text)
+    before, _, after = languages.words(_locale.get()).up_to.partition("{}")
+    return Markup.escape(before) + _placeholder(text) + Markup.escape(after)
 
 
 def f_date(value: dt.date, form: str = "long") -> Markup:

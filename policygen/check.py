@@ -41,9 +41,11 @@ import jinja2
 import jinja2.sandbox
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .clauses import translation_file
+from .clauses import language_of, translation_file
 from .errors import InputError, Problem
 from .explain import ExplainedBlock, TracingRenderer, explain_document
+from .fact_translations import overlay_file
+from .fact_translations import states as fact_states
 from .facts import Tenant, Transfer
 from .htmltext import html_text
 from .law import InForce, Status, TransferMechanism, declared_regimes, replacements
@@ -466,6 +468,21 @@ def check_translations(project: Project, tenant: TenantSource) -> list[Finding]:
                     clause=s.unit.key,
                 )
             )
+    for locale in tenant.facts.languages:
+        for fact in fact_states(tenant.folder, locale, tenant.facts):
+            if fact.status == "stale":
+                findings.append(
+                    Finding(
+                        "translation.fact_stale",
+                        stale_level,
+                        "translation",
+                        f"the '{language_of(locale)}' translation of the fact {fact.key_path} is stale: "
+                        "it changed in tenant.yaml since it was translated",
+                        fact=f"translate the new value, then record translates: {fact.source_hash}",
+                        file=overlay_file(tenant.folder, locale),
+                        line=fact.line,
+                    )
+                )
     for language in languages:
         unreviewed = [s for s in found if s.language == language and s.file is not None and not s.reviewed]
         if unreviewed:

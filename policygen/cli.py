@@ -264,12 +264,19 @@ def merge(ctx: Context, folders: tuple[Path, ...], out: Path | None) -> None:
 
 
 @cli.command()
+@click.option(
+    "--translation", is_flag=True, help="The schema of tenant.<lang>.yaml, the translations of a tenant's facts."
+)
 @click.pass_obj
-def schema(ctx: Context) -> None:
+def schema(ctx: Context, translation: bool) -> None:
     """Print the JSON Schema of tenant.yaml (for editor validation)."""
+    from .fact_translations import overlay_schema
     from .facts import json_schema
 
-    run(ctx, lambda: click.echo(json.dumps(json_schema(), indent=2, sort_keys=True)))
+    run(
+        ctx,
+        lambda: click.echo(json.dumps(overlay_schema() if translation else json_schema(), indent=2, sort_keys=True)),
+    )
 
 
 @cli.command()
@@ -351,6 +358,22 @@ def translations(click_ctx: click.Context, fmt: str) -> None:
         root = ctx.root()
         found = project_report(load_project(root))
         click.echo(format_json(found, root) if fmt == "json" else format_text(found, root), nl=False)
+
+    run(ctx, action)
+
+
+@translations.command("facts")
+@click.argument("slug")
+@click.argument("language", metavar="LANG")
+@click.pass_obj
+def translations_facts(ctx: Context, slug: str, language: str) -> None:
+    """List SLUG's free-text facts with the hash a translation into LANG records, and its status."""
+    from .fact_translations import format_facts
+    from .project import load_project
+
+    def action() -> None:
+        tenant = load_project(ctx.root(), [slug]).tenants[slug]
+        click.echo(format_facts(tenant.facts, tenant.folder, language), nl=False)
 
     run(ctx, action)
 

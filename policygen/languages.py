@@ -29,6 +29,7 @@ class LanguageWords(BaseModel):
     prevails_note: str
     unreviewed_note: str
     up_to: str  # a duration as a limit, {} the duration: "up to {}"
+    full_stop: str  # what ends a sentence: "." (Hindi: "।")
 
 
 def babel_locale(locale: str) -> Locale:

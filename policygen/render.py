@@ -147,7 +147,8 @@ def f_date(value: dt.date, form: str = "long") -> Markup:
 def f_stop(value: Any) -> Markup:
     """A fact that ends a sentence: add a full stop unless it already ends with one."""
     text = as_text(value).rstrip()
-    return _placeholder(text if text.endswith((".", "!", "?", ":", ";")) else text + ".")
+    stop = languages.words(_locale.get()).full_stop
+    return _placeholder(text if text.endswith((".", "!", "?", ":", ";", stop)) else text + stop)
 
 
 def f_cell(value: Any) -> Markup:

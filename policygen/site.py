@@ -36,6 +36,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from .dates import format_day
 from .deps import project_digest, tenant_key
 from .errors import Collector, InputError, Problem
+from .fact_translations import translated_facts
 from .feeds import FeedInfo, VersionPaths, atom, entries_in, href, sitemap, version_data, version_json
 from .history import (
     Committed,
@@ -236,9 +237,11 @@ def render_tenant_documents(
     for doc_id, clauses in tenant.documents.items():
         try:
             title = document_title(project, tenant, doc_id)
+            facts = tenant.facts
             if language is not None:
                 title = translated_title(project, tenant, doc_id, language, renderer.refuse_stale) or title
-            docs.append(render_document(renderer, tenant.slug, tenant.facts, doc_id, clauses, title, language))
+                facts = translated_facts(tenant.folder, language, facts, renderer.refuse_stale)
+            docs.append(render_document(renderer, tenant.slug, facts, doc_id, clauses, title, language))
         except InputError as exc:
             problems.extend(exc.problems)
     problems.raise_if_any()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,10 @@ from conftest import one_tenant_project
 from test_translations import INTRO, _change_intro, _translate
 from test_unknown_facts import REQUIRED
 
+from policygen.check import check
 from policygen.cli import cli
 from policygen.errors import InputError
+from policygen.fact_translations import value_hash
 from policygen.site import BuildOptions, BuildReport, build
 from policygen.snippets import resolve_language
 from policygen.translation_files import source_hash
@@ -150,3 +153,53 @@ def test_a_locale_of_a_published_language_resolves_to_it() -> None:
     assert resolve_language("fr-CA", ["en-GB", "fr-FR"], "en-GB") == "fr-FR"
     assert resolve_language("fr_CA", ["en-GB", "fr"], "en-GB") == "fr"
     assert resolve_language("de-AT", ["en-GB", "fr"], "en-GB") == "en-GB"
+
+
+DESCRIBED: dict[str, Any] = {
+    **REQUIRED,
+    "organisation": {**REQUIRED["organisation"], "description": "a plain example service"},
+    "locale": "en-GB",
+    "languages": ["en-GB", "fr-FR"],
+}
+
+
+def _overlay(root: Path, text: str, translates: str) -> None:
+    (root / "tenants/t/tenant.fr.yaml").write_text(
+        f"organisation.description:\n  text: {text}\n  translates: {translates}\n", encoding="utf-8"
+    )
+
+
+def test_a_current_fact_translation_prints_on_its_languages_pages_only(tmp_path: Path) -> None:
+    root = _project(tmp_path, DESCRIBED)
+    _overlay(root, "un service d'exemple", value_hash("a plain example service"))
+    out = _build(root)
+    assert "Plain Example is un service d&#x27;exemple." in (out / "t/privacy-policy/fr/index.html").read_text()
+    assert "Plain Example is a plain example service." in (out / "t/privacy-policy/index.html").read_text()
+
+
+def test_a_stale_fact_translation_prints_the_tenants_value_or_stops_the_build(tmp_path: Path) -> None:
+    root = _project(tmp_path, DESCRIBED)
+    _overlay(root, "un service d'exemple", value_hash("an older description"))
+    french = (_build(root) / "t/privacy-policy/fr/index.html").read_text()
+    assert "a plain example service" in french and "un service d" not in french
+    [finding] = [f for f in check(root).tenants[0].findings if f.id == "translation.fact_stale"]
+    assert finding.file == root / "tenants/t/tenant.fr.yaml" and finding.line == 1
+    assert value_hash("a plain example service") in (finding.fact or "")
+    (root / "policygen.yaml").write_text("stale_translations: refuse\n", encoding="utf-8")
+    shutil.rmtree(root / "out")
+    with pytest.raises(InputError) as raised:
+        _build(root)
+    [problem] = raised.value.problems
+    assert (problem.file, problem.line, problem.key_path) == (
+        root / "tenants/t/tenant.fr.yaml",
+        3,
+        "organisation.description.translates",
+    )
+
+
+def test_the_schema_of_fact_translations_is_printed_by_policygen_schema() -> None:
+    result = CliRunner().invoke(cli, ["schema", "--translation"])
+    assert result.exit_code == 0
+    schema = json.loads(result.output)
+    assert schema["title"] == "policygen translations of a tenant's facts (tenant.<lang>.yaml)"
+    assert set(schema["$defs"]["FactTranslation"]["required"]) == {"text", "translates"}

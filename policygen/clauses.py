@@ -111,6 +111,7 @@ class Document:
     folder: Path
     clauses: dict[str, Clause] = field(default_factory=dict)
     digest: str = ""
+    translations: dict[str, str] = field(default_factory=dict)  # file name -> content hash, for the digest
 
 
 @dataclass
@@ -193,7 +194,8 @@ def load_library(content: Path, packaged: Path | None = None) -> Library:
         partials.update(_partials(folder, problems))
     problems.raise_if_any()
     for doc in documents.values():
-        doc.digest = _digest([doc.meta.model_dump_json(), *(c.digest for c in doc.clauses.values())])
+        translated = [f"{name}:{digest}" for name, digest in sorted(doc.translations.items())]
+        doc.digest = _digest([doc.meta.model_dump_json(), *(c.digest for c in doc.clauses.values()), *translated])
     return Library(root=content, documents=documents, partials=dict(sorted(partials.items())), folders=folders)
 
 
@@ -215,12 +217,27 @@ def _add_documents(content: Path, documents: dict[str, Document], problems: Coll
         if meta is None and known is None:
             continue
         clauses = _read_clauses(folder, problems)
+        translations = _translation_digests(folder, problems)
         if known is None:
-            documents[folder.name] = Document(id=folder.name, meta=meta, folder=folder, clauses=clauses)  # type: ignore[arg-type]
+            if meta is not None:  # always, by the check above; said again for the type checker
+                documents[folder.name] = Document(folder.name, meta, folder, clauses, translations=translations)
         else:
             if meta is not None:  # the title (and where it is written) is the project's
                 known.meta, known.folder = meta, folder
             known.clauses = {**known.clauses, **clauses}
+            known.translations = {**known.translations, **translations}
+
+
+def _translation_digests(folder: Path, problems: Collector) -> dict[str, str]:
+    """The content hash of each translation in a document folder: a changed translation re-renders its tenants."""
+    found: dict[str, str] = {}
+    for file in sorted(folder.iterdir()):
+        if is_translation(file.name) and not is_editor_file(file.name) and not file.is_dir():
+            try:
+                found[file.name] = hashlib.sha256(read_bytes(file)).hexdigest()
+            except InputError as exc:
+                problems.extend(exc.problems)
+    return found
 
 
 def _document_meta(folder: Path, problems: Collector, required: bool) -> DocumentMeta | None:

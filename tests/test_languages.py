@@ -203,3 +203,13 @@ def test_the_schema_of_fact_translations_is_printed_by_policygen_schema() -> Non
     schema = json.loads(result.output)
     assert schema["title"] == "policygen translations of a tenant's facts (tenant.<lang>.yaml)"
     assert set(schema["$defs"]["FactTranslation"]["required"]) == {"text", "translates"}
+
+
+def test_an_edited_translation_re_renders_its_tenant_in_the_next_build(tmp_path: Path) -> None:
+    root = _project(tmp_path, {**REQUIRED, "locale": "en-GB", "languages": ["en-GB", "fr-FR"]})
+    out = _build(root)
+    file = root / "content/privacy-policy/010-introduction.fr.md"
+    file.write_text(file.read_text(encoding="utf-8").replace("À propos de cette politique", "Cette politique"))
+    report = build(root, out, BuildOptions(today=DAY))
+    assert report.reused_tenants == []
+    assert '<h2 id="introduction-title">Cette politique</h2>' in (out / "t/privacy-policy/fr/index.html").read_text()

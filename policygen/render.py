@@ -24,7 +24,7 @@ import jinja2.meta
 from markupsafe import Markup
 
 from . import languages, markdown
-from .clauses import SOURCE_LANGUAGE, Clause, language_of
+from .clauses import SOURCE_LANGUAGE, Clause, is_translation, language_of
 from .dates import format_day
 from .errors import InputError, Problem, did_you_mean
 from .facts import Tenant
@@ -251,7 +251,7 @@ class ClauseRenderer:
         self.refuse_stale = _project_refuses_stale(content.parent)
         self.env = clause_environment(library_folders(content, packaged))
         self._language_envs: dict[str, BoundedSandbox] = {}  # by locale: partials read in that language
-        self._templates: dict[tuple[Path, str], jinja2.Template] = {}
+        self._templates: dict[tuple[Path, str, str | None], jinja2.Template] = {}
         self._conditions: dict[str, Any] = {}
         self._acyclic: set[str] = set()  # partials already shown not to lead into a cycle
 
@@ -270,7 +270,7 @@ class ClauseRenderer:
         return env
 
     def _template(self, clause: Clause, locale: str | None = None) -> jinja2.Template:
-        key = (clause.file, clause.digest)
+        key = (clause.file, clause.digest, locale)  # a translation's partials are read in its page's locale
         template = self._templates.get(key)
         env = self.language_env(locale)
         if template is None:
@@ -629,7 +629,9 @@ def _explain(exc: Exception, env: jinja2.Environment, context: dict[str, Any]) -
     if isinstance(exc, jinja2.TemplateSyntaxError):  # in a partial, met when the clause imports it
         return f"template syntax error: {exc.message}", "valid Jinja", _syntax_hint(exc.message or "", env)
     if isinstance(exc, jinja2.TemplateNotFound):
-        partials = sorted(n for n in env.list_templates() if n.startswith("_partials/"))
+        partials = sorted(
+            n for n in env.list_templates() if n.startswith("_partials/") and not is_translation(n.split("/")[-1])
+        )
         return (
             f"imports or includes '{exc.name}', which does not exist",
             "one of: " + (", ".join(partials) or "none"),

@@ -145,7 +145,13 @@ class History:
 def _git(args: Sequence[str], cwd: Path, stdin: bytes | None = None) -> bytes | None:
     try:
         done = subprocess.run(
-            ["git", *args], cwd=cwd, input=stdin, capture_output=True, timeout=30, check=False, env=_GIT_ENV
+            ["git", "-c", "core.fsmonitor=false", "-c", "core.hooksPath=/dev/null", *args],
+            cwd=cwd,
+            input=stdin,
+            capture_output=True,
+            timeout=30,
+            check=False,
+            env=_GIT_ENV,
         )
     except (OSError, subprocess.SubprocessError):
         return None

@@ -41,10 +41,13 @@ import jinja2
 import jinja2.sandbox
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .clauses import language_of, translation_file
 from .dates import utc_today
 from .engine import site_outputs
 from .errors import InputError, Problem
 from .explain import ExplainedBlock, TracingRenderer, explain_document
+from .fact_translations import overlay_file
+from .fact_translations import states as fact_states
 from .facts import Tenant, Transfer
 from .htmltext import html_text
 from .law import InForce, Status, TransferMechanism, declared_regimes, replacements
@@ -54,6 +57,8 @@ from .prose import ProseFinding, lint_document
 from .readability import Score, prose_text, score
 from .render import ClauseRenderer, RenderedDocument, fact_context
 from .site import BuildOptions, render_tenant_documents, tenant_outputs
+from .translations import Change, tenant_units, translated_languages
+from .translations import states as translation_states
 from .yamlfile import load
 
 Level = Literal["error", "warning"]
@@ -114,7 +119,7 @@ def checklists() -> dict[str, Checklist]:
 
 # --- results -----------------------------------------------------------------------------------------
 
-Kind = Literal["disclosure", "transfer", "stale", "link", "notify", "readability", "prose", "input"]
+Kind = Literal["disclosure", "transfer", "stale", "link", "notify", "readability", "prose", "input", "translation"]
 
 
 @dataclass(frozen=True)
@@ -418,6 +423,93 @@ def _where(tenant: TenantSource, path: tuple[str | int, ...]) -> int | None:
     return located.where(path)[0] if located is not None else None
 
 
+# --- translations ------------------------------------------------------------------------------------------
+
+
+def check_translations(project: Project, tenant: TenantSource) -> list[CheckFinding]:
+    """The translations a tenant's languages are read from: stale, missing, with other template code, and
+    not yet legally reviewed (one finding per language). InputError when a translation is malformed."""
+    languages = translated_languages(tenant.facts.languages)
+    found = translation_states(tenant_units(project.library, tenant.documents), languages)
+    stale_level: Level = "error" if project.config.stale_translations == "refuse" else "warning"
+    findings: list[CheckFinding] = []
+    for s in found:
+        mark_it = f"policygen translations mark {s.language} {s.unit.key}"
+        if s.code is not None:
+            findings.append(
+                CheckFinding(
+                    "translation.code",
+                    "error",
+                    "translation",
+                    f"the '{s.language}' translation of {s.unit.key} has other template code than its source: {s.code}",
+                    fact="keep every {% %} tag and {{ }} expression of the source; translate only text and quoted strings",
+                    file=s.file,
+                )
+            )
+        if s.status == "stale":
+            change = _source_change(s.change)
+            findings.append(
+                CheckFinding(
+                    "translation.stale",
+                    stale_level,
+                    "translation",
+                    f"the '{s.language}' translation of {s.unit.key} is stale: its source changed since ({change})",
+                    fact=f"translate the change, then: {mark_it}",
+                    file=s.file,
+                    clause=s.unit.key,
+                )
+            )
+        elif s.status == "missing":
+            findings.append(
+                CheckFinding(
+                    "translation.missing",
+                    "warning",
+                    "translation",
+                    f"no '{s.language}' translation of {s.unit.key}: its '{s.language}' pages show the source text",
+                    fact=f"translate {s.unit.file.name} into {translation_file(s.unit.file, s.language).name}",
+                    file=s.unit.file,
+                    clause=s.unit.key,
+                )
+            )
+    for locale in tenant.facts.languages:
+        for fact in fact_states(tenant.folder, locale, tenant.facts):
+            if fact.status == "stale":
+                findings.append(
+                    CheckFinding(
+                        "translation.fact_stale",
+                        stale_level,
+                        "translation",
+                        f"the '{language_of(locale)}' translation of the fact {fact.key_path} is stale: "
+                        "it changed in tenant.yaml since it was translated",
+                        fact=f"translate the new value, then record translates: {fact.source_hash}",
+                        file=overlay_file(tenant.folder, locale),
+                        line=fact.line,
+                    )
+                )
+    for language in languages:
+        unreviewed = [s for s in found if s.language == language and s.file is not None and not s.reviewed]
+        if unreviewed:
+            findings.append(
+                CheckFinding(
+                    "translation.unreviewed",
+                    "warning",
+                    "translation",
+                    f"{len(unreviewed)} '{language}' translation(s) are not yet legally reviewed "
+                    "(starter translations): have them reviewed before relying on them",
+                    fact="reviewed_by: <person or firm> and reviewed_on: <YYYY-MM-DD> in each translation's front matter",
+                )
+            )
+    return findings
+
+
+def _source_change(change: Change | None) -> str:
+    if change is None:
+        return "the word diff is unavailable"
+    if change.unavailable is not None:
+        return "the word diff is unavailable: " + change.unavailable
+    return "; ".join(f"'{h['old']}' -> '{h['new']}'" for h in change.words) or "only spacing"
+
+
 # --- the other checks ------------------------------------------------------------------------------------
 
 
@@ -667,6 +759,10 @@ def check(root: Path, slugs: list[str] | None = None, today: dt.date | None = No
         views.append(view)
         report.tenants.append(check_tenant(tenant, docs, today))
         report.tenants[-1].findings.extend(check_prose(project, tenant, docs))
+        try:
+            report.tenants[-1].findings.extend(check_translations(project, tenant))
+        except InputError as exc:
+            report.problems.extend(exc.problems)
     if report.problems:
         return report
     outputs.extend(site_outputs(project, theme, views, options, [o for o in outputs if o.tenant]))

@@ -34,6 +34,43 @@ from .yamlfile import Located, load
 FRONT = re.compile(r"\A---[ \t]*\n(.*?\n)?---[ \t]*(?:\n|\Z)", re.S)
 PARTIALS = "_partials"
 
+# The language the library is written in: its clause files are the source every translation follows.
+SOURCE_LANGUAGE = "en"
+
+# name.<lang>.md / name.<lang>.yaml: a BCP 47 language tag (language, then optional script/region).
+_TRANSLATED = re.compile(r"^(?P<stem>[^.]+)\.(?P<lang>[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*)\.(?P<ext>md|yaml)$")
+
+
+def translation_parts(name: str) -> tuple[str, str] | None:
+    """(source file name, language) when *name* is a translation's file name, else None."""
+    match = _TRANSLATED.match(name)
+    if match is None:
+        return None
+    return f"{match['stem']}.{match['ext']}", match["lang"]
+
+
+def is_translation(name: str) -> bool:
+    return translation_parts(name) is not None
+
+
+def language_of(locale: str) -> str:
+    """The language subtag of a locale: hi-IN -> hi."""
+    return locale.replace("_", "-").split("-")[0].lower()
+
+
+def translation_file(source: Path, lang: str) -> Path:
+    """Where the *lang* translation of *source* lives: beside it, the language before the extension."""
+    return source.with_name(f"{source.stem}.{lang}{source.suffix}")
+
+
+def find_translation(source: Path, locale: str) -> Path | None:
+    """The translation of *source* for *locale*: the locale's own (hi-IN) first, then its language's (hi)."""
+    for tag in dict.fromkeys([locale.replace("_", "-"), language_of(locale)]):
+        candidate = translation_file(source, tag)
+        if candidate.is_file():
+            return candidate
+    return None
+
 
 class ClauseMeta(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -74,6 +111,7 @@ class LibraryDocument:
     folder: Path
     clauses: dict[str, Clause] = field(default_factory=dict)
     digest: str = ""
+    translations: dict[str, str] = field(default_factory=dict)  # file name -> content hash, for the digest
 
 
 @dataclass
@@ -119,6 +157,8 @@ def _read_clauses(folder: Path, problems: Collector) -> dict[str, Clause]:
     for file in sorted(folder.glob("*.md")):
         if is_editor_file(file.name):  # Emacs locks a modified clause.md with a link named .#clause.md
             continue
+        if is_translation(file.name):  # read with its source, for the pages in its language
+            continue
         try:
             clause = read_clause(file)
         except InputError as exc:
@@ -154,7 +194,8 @@ def load_library(content: Path, packaged: Path | None = None) -> Library:
         partials.update(_partials(folder, problems))
     problems.raise_if_any()
     for doc in documents.values():
-        doc.digest = _digest([doc.meta.model_dump_json(), *(c.digest for c in doc.clauses.values())])
+        translated = [f"{name}:{digest}" for name, digest in sorted(doc.translations.items())]
+        doc.digest = _digest([doc.meta.model_dump_json(), *(c.digest for c in doc.clauses.values()), *translated])
     return Library(root=content, documents=documents, partials=dict(sorted(partials.items())), folders=folders)
 
 
@@ -176,12 +217,27 @@ def _add_documents(content: Path, documents: dict[str, LibraryDocument], problem
         if meta is None and known is None:
             continue
         clauses = _read_clauses(folder, problems)
+        translations = _translation_digests(folder, problems)
         if known is None:
-            documents[folder.name] = LibraryDocument(id=folder.name, meta=meta, folder=folder, clauses=clauses)  # type: ignore[arg-type]
+            if meta is not None:  # always, by the check above; said again for the type checker
+                documents[folder.name] = LibraryDocument(folder.name, meta, folder, clauses, translations=translations)
         else:
             if meta is not None:  # the title (and where it is written) is the project's
                 known.meta, known.folder = meta, folder
             known.clauses = {**known.clauses, **clauses}
+            known.translations = {**known.translations, **translations}
+
+
+def _translation_digests(folder: Path, problems: Collector) -> dict[str, str]:
+    """The content hash of each translation in a document folder: a changed translation re-renders its tenants."""
+    found: dict[str, str] = {}
+    for file in sorted(folder.iterdir()):
+        if is_translation(file.name) and not is_editor_file(file.name) and not file.is_dir():
+            try:
+                found[file.name] = hashlib.sha256(read_bytes(file)).hexdigest()
+            except InputError as exc:
+                problems.extend(exc.problems)
+    return found
 
 
 def _document_meta(folder: Path, problems: Collector, required: bool) -> DocumentMeta | None:

@@ -265,12 +265,19 @@ def merge(ctx: Context, folders: tuple[Path, ...], out: Path | None) -> None:
 
 
 @cli.command()
+@click.option(
+    "--translation", is_flag=True, help="The schema of tenant.<lang>.yaml, the translations of a tenant's facts."
+)
 @click.pass_obj
-def schema(ctx: Context) -> None:
+def schema(ctx: Context, translation: bool) -> None:
     """Print the JSON Schema of tenant.yaml (for editor validation)."""
+    from .fact_translations import overlay_schema
     from .facts import json_schema
 
-    run(ctx, lambda: click.echo(json.dumps(json_schema(), indent=2, sort_keys=True)))
+    run(
+        ctx,
+        lambda: click.echo(json.dumps(overlay_schema() if translation else json_schema(), indent=2, sort_keys=True)),
+    )
 
 
 @cli.command()
@@ -326,6 +333,64 @@ def release(
             root, slug, effective, document=document, released=released, summarise=summariser(root, slug, note)
         ):
             ctx.say(release_report(root, slug, snap))
+
+    run(ctx, action)
+
+
+@cli.group(invoke_without_command=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for tools.",
+)
+@click.pass_context
+def translations(click_ctx: click.Context, fmt: str) -> None:
+    """List each clause's translations per language: current, stale (with the source's change) or missing."""
+    if click_ctx.invoked_subcommand is not None:
+        return
+    ctx: Context = click_ctx.obj
+    from .project import load_project
+    from .translations import format_json, format_text, project_report
+
+    def action() -> None:
+        root = ctx.root()
+        found = project_report(load_project(root))
+        click.echo(format_json(found, root) if fmt == "json" else format_text(found, root), nl=False)
+
+    run(ctx, action)
+
+
+@translations.command("facts")
+@click.argument("slug")
+@click.argument("language", metavar="LANG")
+@click.pass_obj
+def translations_facts(ctx: Context, slug: str, language: str) -> None:
+    """List SLUG's free-text facts with the hash a translation into LANG records, and its status."""
+    from .fact_translations import format_facts
+    from .project import load_project
+
+    def action() -> None:
+        tenant = load_project(ctx.root(), [slug]).tenants[slug]
+        click.echo(format_facts(tenant.facts, tenant.folder, language), nl=False)
+
+    run(ctx, action)
+
+
+@translations.command("mark")
+@click.argument("language", metavar="LANG")
+@click.argument("clause", metavar="CLAUSE")
+@click.pass_obj
+def translations_mark(ctx: Context, language: str, clause: str) -> None:
+    """Mark the LANG translation of CLAUSE (DOCUMENT/CLAUSE) current: reviewed against the source as it is now."""
+    from .project import load_project
+    from .translations import mark, project_units
+
+    def action() -> None:
+        done = mark(project_units(load_project(ctx.root())), language, clause)
+        ctx.say(f"{done.unit.key} ({language}) marks source {done.source_hash}: current")
 
     run(ctx, action)
 

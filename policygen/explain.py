@@ -337,15 +337,21 @@ class TracingRenderer(ClauseRenderer):
         env.getattr, env.getitem, env.finalize = getattr_, getitem, finalize  # type: ignore[method-assign]
         env.filters = {name: _traced_filter(facts, name, f) for name, f in env.filters.items()}
 
-    def _template(self, clause: Clause) -> Any:
-        return _Traced(super()._template(clause), self)
+    def _template(self, clause: Clause, locale: str | None = None) -> Any:
+        return _Traced(super()._template(clause, locale), self)
 
     def render(
-        self, clause: Clause, context: dict[str, Any], tenant: Tenant, tenant_name: str, notes: list[str]
+        self,
+        clause: Clause,
+        context: dict[str, Any],
+        tenant: Tenant,
+        tenant_name: str,
+        notes: list[str],
+        language: str | None = None,
     ) -> RenderedClause:
         self.facts.index(tenant)
         self.last = None
-        rendered = super().render(clause, context, tenant, tenant_name, notes)
+        rendered = super().render(clause, context, tenant, tenant_name, notes, language)
         assert self.last is not None
         skeleton, sources, values, printed = self.last
         shown = _shown_notes(tenant, clause.id, notes)

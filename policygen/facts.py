@@ -1004,7 +1004,14 @@ class Tenant(Model):
         [], description="Laws the notices must satisfy; `policygen check` tests against them"
     )
     locale: Annotated[str, AfterValidator(_check_locale)] = Field(
-        "en", description="Language and region of the documents, e.g. en-GB; sets date formats"
+        "en",
+        description="Language and region of the documents, e.g. en-GB; sets date formats. "
+        "With `languages`, the authoritative language: its text prevails over the translations",
+    )
+    languages: list[Annotated[str, AfterValidator(_check_locale)]] = Field(
+        [],
+        description="Every language the documents are published in, e.g. [en-IN, hi-IN], locale among them; "
+        "empty: locale only",
     )
     dates: Dates = Field(description="Effective and last-updated dates of the working (unreleased) text")
     theme: Theme = Field(Theme(), description="Branding of the tenant's pages")
@@ -1054,9 +1061,40 @@ class Tenant(Model):
             raise ReferenceProblems(problems)
         return self
 
+    @property
+    def published_languages(self) -> list[str]:
+        """The locales the documents are published in, the authoritative one (locale) first."""
+        return [self.locale, *(lang for lang in self.languages if lang != self.locale)]
+
+    def _language_references(self, problems: list[Reference]) -> None:
+        # One page per language: two locales of one language would want the same address.
+        seen: dict[str, str] = {}
+        for i, lang in enumerate(self.languages):
+            code = lang.split("-")[0].lower()
+            if code in seen:
+                problems.append(
+                    Reference(
+                        ("languages", i),
+                        f"'{lang}' is a second locale of the language '{code}' (after '{seen[code]}')",
+                        expected="each language once",
+                        suggestion=f"keep one of '{seen[code]}' and '{lang}'",
+                    )
+                )
+            seen.setdefault(code, lang)
+        if self.languages and self.locale not in self.languages:
+            problems.append(
+                Reference(
+                    ("languages",),
+                    f"locale {self.locale}, the authoritative language, is not among the languages",
+                    expected=f"{self.locale} in languages, or locale set to one of them",
+                    suggestion=f"add {self.locale} to languages",
+                )
+            )
+
     def _new_fact_references(self, problems: list[Reference]) -> None:
         """Ids the recipients, scoped measures and trackers name; a stated absence no category contradicts."""
         _unique(problems, ("trackers",), [t.id for t in self.trackers])
+        self._language_references(problems)
         cats = {c.id for c in self.data_categories}
         for i, r in enumerate(self.recipients):
             for j, d in enumerate(r.data):

@@ -85,11 +85,11 @@ class TenantPaths:
     def logo(self, file_name: str) -> str:
         return f"{self.slug}/{TENANT_ASSETS}/{file_name}"
 
-    def document(self, doc: str) -> DocumentPaths:
-        return DocumentPaths(self.slug, doc)
+    def document(self, doc: str, language: str | None = None) -> DocumentPaths:
+        return DocumentPaths(self.slug, doc, language)
 
-    def app(self, app: str) -> AppPaths:
-        return AppPaths(self.slug, app)
+    def app(self, app: str, language: str | None = None) -> AppPaths:
+        return AppPaths(self.slug, app, language)
 
 
 @dataclass(frozen=True)
@@ -142,11 +142,12 @@ class DocumentPaths:
 
     slug: str
     doc: str
+    language: str | None = None  # the folder of a language other than the authoritative one (languages.py)
 
     @property
     def folder(self) -> str:
-        # The one place a document's folder is decided (a language segment would go here).
-        return f"{self.slug}/{self.doc}"
+        # The one place a document's folder is decided.
+        return f"{self.slug}/{self.doc}" + (f"/{self.language}" if self.language else "")
 
     @property
     def stable(self) -> str:
@@ -195,10 +196,11 @@ class AppPaths:
 
     slug: str
     app: str
+    language: str | None = None  # the snippets of a language other than the authoritative one
 
     @property
     def folder(self) -> str:
-        return f"{self.slug}/{TENANT_APPS}/{self.app}"
+        return f"{self.slug}/{TENANT_APPS}/{self.app}" + (f"/{self.language}" if self.language else "")
 
     def file(self, name: str) -> str:
         """*name* is the file's path inside the app's folder, as the app's manifest.json lists it."""

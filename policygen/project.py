@@ -11,6 +11,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -40,6 +41,11 @@ class ProjectConfig(BaseModel):
     raw_html: Flag = Field(
         False,
         description="Let clause files contain raw HTML; it is sanitised (no scripts, event handlers or non-web links)",
+    )
+    stale_translations: Literal["fallback", "refuse"] = Field(
+        "fallback",
+        description="A translation whose source changed since it was translated: 'fallback' publishes the "
+        "source language's text with a note in the reader's language; 'refuse' stops the build",
     )
     trusted_theme: Flag = Field(
         False,

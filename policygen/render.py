@@ -23,14 +23,15 @@ import jinja2
 import jinja2.meta
 from markupsafe import Markup
 
-from . import markdown
-from .clauses import Clause
+from . import languages, markdown
+from .clauses import SOURCE_LANGUAGE, Clause, is_translation, language_of
 from .dates import format_day
 from .errors import InputError, Problem, did_you_mean
 from .facts import Tenant
 from .packaged import library_folders
 from .paths import between_documents
 from .sandbox import CLAUSE_FILTERS, CLAUSE_LIMITS, BoundedSandbox, explain_failure, template_position
+from .translation_files import current_translation, pick
 from .wording import Joiner, has_bound, join_words, needs_article
 
 OPEN, CLOSE = "\ue000", "\ue001"  # private-use characters: Markdown gives them no meaning
@@ -125,15 +126,19 @@ def f_list_or(items: Iterable[Any]) -> Markup:
 
 
 def f_country(value: Any) -> Markup:
-    """A country inside a sentence, with its article when it takes one: 'the United Kingdom'."""
+    """A country inside a sentence, with its article when it takes one: 'the United Kingdom' (in English)."""
     text = as_text(value)
-    return Markup("the ") + _placeholder(text) if needs_article(text) else _placeholder(text)
+    english = language_of(_locale.get()) == SOURCE_LANGUAGE
+    return Markup("the ") + _placeholder(text) if english and needs_article(text) else _placeholder(text)
 
 
 def f_up_to(value: Any) -> Markup:
-    """A duration as a limit: 'up to 90 days', never 'up to up to 90 days'."""
+    """A duration as a limit: 'up to 90 days', never 'up to up to 90 days'; in the page's language."""
     text = as_text(value)
-    return _placeholder(text) if has_bound(text) else Markup("up to ") + _placeholder(text)
+    if has_bound(text):
+        return _placeholder(text)
+    before, _, after = languages.words(_locale.get()).up_to.partition("{}")
+    return Markup.escape(before) + _placeholder(text) + Markup.escape(after)
 
 
 def f_date(value: dt.date, form: str = "long") -> Markup:
@@ -143,7 +148,8 @@ def f_date(value: dt.date, form: str = "long") -> Markup:
 def f_stop(value: Any) -> Markup:
     """A fact that ends a sentence: add a full stop unless it already ends with one."""
     text = as_text(value).rstrip()
-    return _placeholder(text if text.endswith((".", "!", "?", ":", ";")) else text + ".")
+    stop = languages.words(_locale.get()).full_stop
+    return _placeholder(text if text.endswith((".", "!", "?", ":", ";", stop)) else text + stop)
 
 
 def f_cell(value: Any) -> Markup:
@@ -172,16 +178,40 @@ CLAUSE_OWN_FILTERS: dict[str, Callable[..., Any]] = {
 }
 
 
-def clause_environment(folders: Iterable[Path]) -> BoundedSandbox:
+class TranslatedPartials(jinja2.FileSystemLoader):
+    """Partials for a page in one language: `{% import "_partials/facts.md" %}` reads facts.<lang>.md
+    when it is current (a stale one: the source, or an error when the project refuses stale translations)."""
+
+    def __init__(self, folders: Iterable[Path], locale: str, refuse_stale: bool) -> None:
+        super().__init__([str(f) for f in folders])
+        self.locale, self.refuse_stale = locale, refuse_stale
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
+        source, filename, uptodate = super().get_source(environment, template)
+        found = current_translation(Path(filename), self.locale, self.refuse_stale)
+        if found is None:
+            return source, filename, uptodate
+        return found[1].body, str(found[0]), uptodate
+
+
+def clause_environment(
+    folders: Iterable[Path], locale: str | None = None, refuse_stale: bool = False
+) -> BoundedSandbox:
     """The sandbox clauses, partials and 'when:' run in: tenant clauses are untrusted input.
 
-    Partials are looked up in *folders* in order (clauses.library_folders: the project's, then the library's).
+    Partials are looked up in *folders* in order (clauses.library_folders: the project's, then the library's);
+    with a *locale*, their translations into it first.
     """
+    loader = (
+        jinja2.FileSystemLoader([str(f) for f in folders])
+        if locale is None
+        else TranslatedPartials(folders, locale, refuse_stale)
+    )
     env = BoundedSandbox(
         CLAUSE_LIMITS,
         CLAUSE_FILTERS,
         finalize=_finalize,
-        loader=jinja2.FileSystemLoader([str(f) for f in folders]),
+        loader=loader,
         autoescape=True,
         undefined=StrictUndefined,
         keep_trailing_newline=True,
@@ -220,8 +250,10 @@ class ClauseRenderer:
         self.packaged = packaged  # None: the library this policygen ships
         # Every renderer of a project (site, check, release) must agree, so the setting is read here.
         self.raw_html = _project_allows_html(content.parent) if raw_html is None else raw_html
+        self.refuse_stale = _project_refuses_stale(content.parent)
         self.env = clause_environment(library_folders(content, packaged))
-        self._templates: dict[tuple[Path, str], jinja2.Template] = {}
+        self._language_envs: dict[str, BoundedSandbox] = {}  # by locale: partials read in that language
+        self._templates: dict[tuple[Path, str, str | None], jinja2.Template] = {}
         self._conditions: dict[str, Any] = {}
         self._acyclic: set[str] = set()  # partials already shown not to lead into a cycle
 
@@ -229,13 +261,24 @@ class ClauseRenderer:
         # Build workers get a fresh renderer: compiled templates and the sandbox stay in their process.
         return (ClauseRenderer, (self.content, self.raw_html, self.packaged))
 
-    def _template(self, clause: Clause) -> jinja2.Template:
-        key = (clause.file, clause.digest)
+    def language_env(self, locale: str | None) -> BoundedSandbox:
+        """The sandbox a translated clause renders in: its partials are read in the page's language."""
+        if locale is None:
+            return self.env
+        env = self._language_envs.get(locale)
+        if env is None:
+            folders = library_folders(self.content, self.packaged)
+            env = self._language_envs[locale] = clause_environment(folders, locale, self.refuse_stale)
+        return env
+
+    def _template(self, clause: Clause, locale: str | None = None) -> jinja2.Template:
+        key = (clause.file, clause.digest, locale)  # a translation's partials are read in its page's locale
         template = self._templates.get(key)
+        env = self.language_env(locale)
         if template is None:
             name = str(clause.file)
             try:
-                code = self.env.compile(clause.body, name=name, filename=name)
+                code = env.compile(clause.body, name=name, filename=name)
             except jinja2.TemplateSyntaxError as exc:
                 raise InputError(
                     [
@@ -251,7 +294,7 @@ class ClauseRenderer:
             cycle = self._import_cycle(clause.body, [])
             if cycle:
                 raise InputError([cycle])
-            template = jinja2.Template.from_code(self.env, code, self.env.make_globals(None))
+            template = jinja2.Template.from_code(env, code, env.make_globals(None))
             self._templates[key] = template
         return template
 
@@ -347,20 +390,28 @@ class ClauseRenderer:
             ) from None
 
     def render(
-        self, clause: Clause, context: dict[str, Any], tenant: Tenant, tenant_name: str, notes: list[str]
+        self,
+        clause: Clause,
+        context: dict[str, Any],
+        tenant: Tenant,
+        tenant_name: str,
+        notes: list[str],
+        language: str | None = None,
     ) -> RenderedClause:
-        template = self._template(clause)
+        """The clause as HTML; *language*: a translated clause for a page in that locale (None: the source)."""
+        template = self._template(clause, language)
+        env = self.language_env(language)
         values: list[str] = []
         token = _values.set(values)
-        locale_token = _locale.set(tenant.locale.replace("-", "_"))
+        locale_token = _locale.set((language or tenant.locale).replace("-", "_"))
         try:
-            skeleton = self.env.render(template, context)
+            skeleton = env.render(template, context)
         except InputError:
             raise
         except Exception as exc:
             file, line = template_position(exc)
             file = file or clause.file
-            message, expected, hint = _explain(exc, self.env, context)
+            message, expected, hint = _explain(exc, env, context)
             raise InputError(
                 [
                     Problem(
@@ -532,6 +583,15 @@ def _label_tables(body: str) -> str:
     return _TABLE.sub(one, body)
 
 
+def _project_refuses_stale(root: Path) -> bool:
+    from .project import load_config
+
+    try:
+        return load_config(root).stale_translations == "refuse"
+    except InputError:
+        return False  # reported when the project is loaded
+
+
 def _project_allows_html(root: Path) -> bool:
     from .project import load_config
 
@@ -571,7 +631,9 @@ def _explain(exc: Exception, env: jinja2.Environment, context: dict[str, Any]) -
     if isinstance(exc, jinja2.TemplateSyntaxError):  # in a partial, met when the clause imports it
         return f"template syntax error: {exc.message}", "valid Jinja", _syntax_hint(exc.message or "", env)
     if isinstance(exc, jinja2.TemplateNotFound):
-        partials = sorted(n for n in env.list_templates() if n.startswith("_partials/"))
+        partials = sorted(
+            n for n in env.list_templates() if n.startswith("_partials/") and not is_translation(n.split("/")[-1])
+        )
         return (
             f"imports or includes '{exc.name}', which does not exist",
             "one of: " + (", ".join(partials) or "none"),
@@ -656,9 +718,19 @@ class RenderedDocument:
 
 
 def render_document(
-    renderer: ClauseRenderer, slug: str, tenant: Tenant, doc_id: str, clauses: dict[str, Clause], title: str
+    renderer: ClauseRenderer,
+    slug: str,
+    tenant: Tenant,
+    doc_id: str,
+    clauses: dict[str, Clause],
+    title: str,
+    language: str | None = None,
 ) -> RenderedDocument:
-    """Render the clauses that apply to this tenant, in order, with its notes placed in them."""
+    """Render the clauses that apply to this tenant, in order, with its notes placed in them.
+
+    *language*: a locale the tenant publishes other than its authoritative one; each clause is read from
+    its translation, or shown in the source language with a note in the reader's language (stale or missing).
+    """
     context = fact_context(tenant)
     context["document"] = {"id": doc_id, "title": title}
     notes: dict[str, list[str]] = {}
@@ -670,9 +742,32 @@ def render_document(
     for clause in clauses.values():
         try:
             if renderer.applies(clause, context, slug):
-                rendered.append(renderer.render(clause, context, tenant, slug, notes.get(clause.id, [])))
+                if language is None:
+                    rendered.append(renderer.render(clause, context, tenant, slug, notes.get(clause.id, [])))
+                else:
+                    rendered.append(_render_translated(renderer, clause, context, tenant, slug, notes, language))
         except InputError as exc:
             problems.extend(exc.problems)
     if problems:
         raise InputError(problems)
     return RenderedDocument(slug, doc_id, title, tuple(rendered))
+
+
+def _render_translated(
+    renderer: ClauseRenderer,
+    clause: Clause,
+    context: dict[str, Any],
+    tenant: Tenant,
+    slug: str,
+    notes: dict[str, list[str]],
+    language: str,
+) -> RenderedClause:
+    picked = pick(clause, language, renderer.refuse_stale)
+    if picked.use == "translated":
+        return renderer.render(picked.clause, context, tenant, slug, notes.get(clause.id, []), language)
+    # The source text, marked as such: the reader is told why, in their language.
+    shown = renderer.render(clause, context, tenant, slug, notes.get(clause.id, []))
+    note = html.escape(languages.note(language, "stale_note" if picked.use == "stale" else "missing_note"), quote=False)
+    source = html.escape(SOURCE_LANGUAGE)
+    body = f'<p class="note translation-note">{note}</p>\n<div lang="{source}" dir="ltr">\n{shown.html}</div>\n'
+    return replace(shown, html=body)

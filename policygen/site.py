@@ -25,9 +25,13 @@ from urllib.parse import quote
 
 from .dates import format_day, utc_today
 from .errors import Collector, InputError
+from .fact_translations import translated_facts
 from .feeds import FeedInfo, atom, entries_in, version_data, version_json
 from .history import Committed, TenantRecord, compare_with_build, compare_with_commit
+from .htmltext import DocumentLike
 from .inputs import read_bytes
+from .labels import policy_document
+from .languages import language_name, language_segment, note, text_direction
 from .notices import document_changes
 from .output import Output
 from .paths import DocumentPaths, TenantPaths, relative, root_from
@@ -35,6 +39,7 @@ from .project import Project, TenantSource, document_title
 from .render import ClauseRenderer, RenderedClause, RenderedDocument, render_document
 from .snippets import app_outputs, rebase_links
 from .theme import Theme
+from .translation_files import document_title as translation_title
 from .versions import (
     Snapshot,
     SnapshotClause,
@@ -53,7 +58,7 @@ class Link:
     text: str
 
 
-BannerKind = Literal["upcoming", "superseded", "current", "draft"]
+BannerKind = Literal["upcoming", "superseded", "current", "draft", "translation"]
 PageStatus = Literal["released", "unreleased", "draft"]  # unreleased: the document has no release yet
 VersionStatus = Literal["in force", "superseded", "upcoming"]
 
@@ -71,6 +76,16 @@ class DocumentLink:
     title: str
     path: str
     effective: dt.date
+
+
+@dataclass(frozen=True)
+class Alternate:
+    """A page in one of the languages a document is published in."""
+
+    lang: str  # BCP 47, for hreflang and lang
+    href: str  # relative to the page that links it
+    name: str  # the language's name in itself: हिन्दी, English
+    current: bool  # the page that links it is this one
 
 
 @dataclass(frozen=True)
@@ -141,20 +156,34 @@ def tenant_view(tenant: TenantSource, links: tuple[DocumentLink, ...]) -> Tenant
     return TenantView(tenant.slug, facts.name, facts.organisation.legal_name, logo, facts.theme.accent, links)
 
 
-def render_tenant_documents(project: Project, renderer: ClauseRenderer, tenant: TenantSource) -> list[RenderedDocument]:
+def render_tenant_documents(
+    project: Project, renderer: ClauseRenderer, tenant: TenantSource, language: str | None = None
+) -> list[RenderedDocument]:
+    """The tenant's documents from its working text; *language*: in that locale, from the translations."""
     problems = Collector()
     docs: list[RenderedDocument] = []
     for doc_id, clauses in tenant.documents.items():
         try:
-            docs.append(
-                render_document(
-                    renderer, tenant.slug, tenant.facts, doc_id, clauses, document_title(project, tenant, doc_id)
-                )
-            )
+            title = document_title(project, tenant, doc_id)
+            facts = tenant.facts
+            if language is not None:
+                title = translated_title(project, tenant, doc_id, language, renderer.refuse_stale) or title
+                facts = translated_facts(tenant.folder, language, facts, renderer.refuse_stale)
+            docs.append(render_document(renderer, tenant.slug, facts, doc_id, clauses, title, language))
         except InputError as exc:
             problems.extend(exc.problems)
     problems.raise_if_any()
     return docs
+
+
+def translated_title(
+    project: Project, tenant: TenantSource, doc_id: str, language: str, refuse_stale: bool
+) -> str | None:
+    """A document's title in *language* from the library's document.<lang>.yaml; the tenant's own title
+    for the document (its text, printed as it is) comes first."""
+    if any(d.title for d in tenant.facts.documents if d.id == doc_id):
+        return None
+    return translation_title(project.library.documents[doc_id].folder / "document.yaml", language, refuse_stale)
 
 
 @dataclass(frozen=True)
@@ -225,13 +254,27 @@ class DocumentPages:
     today: dt.date
     common: dict[str, Any]
     outputs: list[Output] = field(default_factory=list)
+    language: str | None = None  # a locale other than the authoritative one: the page is a translation
+    translations: dict[str, DocumentPaths] = field(default_factory=dict)  # every language's paths, when several
 
     @property
     def paths(self) -> DocumentPaths:
-        return TenantPaths(self.tenant.slug).document(self.doc.id)
+        segment = language_segment(self.language, self.tenant.facts.locale) if self.language else None
+        return TenantPaths(self.tenant.slug).document(self.doc.id, segment)
 
     def date(self, day: dt.date) -> str:
-        return format_day(day, self.tenant.facts.locale)
+        return format_day(day, self.language or self.tenant.facts.locale)
+
+    def alternates(self, at: str) -> tuple[Alternate, ...]:
+        """The page in every language the tenant publishes (this one included), for hreflang and the switcher."""
+        return tuple(
+            Alternate(locale, relative(paths.stable, at), language_name(locale, locale), locale == self.lang)
+            for locale, paths in self.translations.items()
+        )
+
+    @property
+    def lang(self) -> str:
+        return self.language or self.tenant.facts.locale
 
     def page(
         self,
@@ -245,6 +288,8 @@ class DocumentPages:
         root = root_from(path)
         common = self.as_released(released) if released is not None else self.common
         view = replace(view, clauses=tuple(_rebased(c, self.paths.stable, path) for c in view.clauses))
+        if self.translations and path == self.paths.stable:
+            common = {**common, "alternates": self.alternates(path)}
         self.outputs.append(
             Output(
                 path,
@@ -318,6 +363,27 @@ class DocumentPages:
             # The history links the draft page only when there is one (edits since the last release).
             self.history(self.draft() if drafts else False)
         self.feed()
+        return self.outputs
+
+    def translated(self) -> list[Output]:
+        """The document's stable page in a language other than the authoritative one, noting that the
+        authoritative text prevails. A released document gets it only while its working text reads as the
+        version in force; archives, history, redlines and feeds stay in the authoritative language."""
+        assert self.language is not None
+        facts, doc = self.tenant.facts, self.doc
+        prevails = Banner("translation", note(self.language, "prevails_note"))
+        shown = shown_version(self.releases, self.today)
+        status: PageStatus
+        if shown is None:
+            effective = facts.dates.effective
+            last_updated, label, status = facts.dates.last_updated or effective, None, "unreleased"
+        else:
+            source = self.tenant.documents[doc.id]
+            if not reads_as(self.renderer, self.tenant.slug, facts, doc.id, source, shown.title, shown):
+                return self.outputs  # the translation would be of edits not yet released
+            effective, last_updated, label, status = shown.effective, shown.released, shown.label, "released"
+        view = PageView(doc.title, effective, last_updated, label, doc.clauses, (prevails,), status=status)
+        self.page(self.paths.stable, "page", view, label, effective)
         return self.outputs
 
     def stable(self) -> None:
@@ -505,15 +571,17 @@ def tenant_outputs(
     outputs: list[Output] = []
     common = {"site": project.config, "tenant": view, "lang": facts.locale, "accent": facts.theme.accent}
     for doc in docs:
+        translations = language_paths(tenant, doc.id)
         outputs.extend(
-            DocumentPages(project, theme, renderer, tenant, doc, histories[doc.id], today, common).render(
-                options.drafts
-            )
+            DocumentPages(
+                project, theme, renderer, tenant, doc, histories[doc.id], today, common, translations=translations
+            ).render(options.drafts)
         )
+    translated, in_languages = translated_outputs(project, theme, renderer, tenant, histories, today, common)
+    outputs.extend(translated)
     # In-app snippets and store labels, per app, from the version the stable page shows.
-    outputs.extend(
-        app_outputs(project, theme, tenant, docs, {d.id: shown_version(histories[d.id], today) for d in docs}, outputs)
-    )
+    shown_versions = {d.id: shown_version(histories[d.id], today) for d in docs}
+    outputs.extend(app_outputs(project, theme, tenant, docs, shown_versions, outputs, in_languages))
     paths = TenantPaths(tenant.slug)
     info = FeedInfo(
         paths.feed,
@@ -532,3 +600,51 @@ def tenant_outputs(
     if path is not None and facts.theme.logo:
         outputs.append(Output(path, "asset", read_bytes(tenant.folder / facts.theme.logo), tenant=tenant.slug))
     return outputs, view
+
+
+def language_paths(tenant: TenantSource, doc_id: str) -> dict[str, DocumentPaths]:
+    """Where a document is in each language a tenant publishes; empty for a tenant with one language."""
+    facts = tenant.facts
+    if len(facts.published_languages) < 2:
+        return {}
+    return {
+        locale: TenantPaths(tenant.slug).document(doc_id, language_segment(locale, facts.locale))
+        for locale in facts.published_languages
+    }
+
+
+def translated_outputs(
+    project: Project,
+    theme: Theme,
+    renderer: ClauseRenderer,
+    tenant: TenantSource,
+    histories: dict[str, list[Snapshot]],
+    today: dt.date,
+    common: dict[str, Any],
+) -> tuple[list[Output], dict[str, DocumentLike]]:
+    """The pages of every language the tenant publishes besides its authoritative one, and its policy
+    document in each of them (for the apps' snippets)."""
+    outputs: list[Output] = []
+    policies: dict[str, DocumentLike] = {}
+    kinds = {doc_id: project.library.documents[doc_id].meta.kind for doc_id in tenant.documents}
+    for locale in tenant.facts.published_languages[1:]:
+        in_language = {**common, "lang": locale, "dir": text_direction(locale)}
+        docs = render_tenant_documents(project, renderer, tenant, locale)
+        policy = policy_document(tenant.facts, docs, kinds)
+        if policy is not None:
+            policies[locale] = policy
+        for doc in docs:
+            pages = DocumentPages(
+                project,
+                theme,
+                renderer,
+                tenant,
+                doc,
+                histories[doc.id],
+                today,
+                in_language,
+                language=locale,
+                translations=language_paths(tenant, doc.id),
+            )
+            outputs.extend(pages.translated())
+    return outputs, policies

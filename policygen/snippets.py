@@ -31,7 +31,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
-from babel import Locale
 from pydantic import ValidationError
 
 from .colours import contrast, luminance
@@ -39,6 +38,7 @@ from .errors import Collector, InputError, Problem
 from .facts import App, Tenant
 from .htmltext import ClauseLike, DocumentLike
 from .labels import app_labels, check_app, policy_document
+from .languages import language_segment, text_direction
 from .output import Output
 from .paths import TenantPaths, rebase, relative
 from .project import Project, TenantSource
@@ -108,13 +108,6 @@ def rebase_links(html_text: str, source: str, target: str) -> str:
         return f'href="{rebase(href, source, target)}"'
 
     return _HREF.sub(one, html_text)
-
-
-def text_direction(locale: str) -> str:
-    try:
-        return "rtl" if Locale.parse(locale.replace("-", "_")).text_direction == "rtl" else "ltr"
-    except (ValueError, TypeError):
-        return "ltr"
 
 
 def readable(accent: str, background: str) -> str:
@@ -234,13 +227,17 @@ def app_outputs(
     documents: Sequence[DocumentLike],
     shown: Mapping[str, Released | None] | None = None,
     published: Sequence[Output] = (),
+    translations: Mapping[str, DocumentLike] | None = None,
 ) -> list[Output]:
     """Every app's snippets, labels and manifest; InputError if labels and policy disagree.
 
     *shown* maps a document id to the released version its stable page shows; the snippets,
     labels and their check then use that version's text and facts, so all three agree with the page.
     *published* are the tenant's files so far: a change-notice banner among them becomes notice.html.
+    *translations*: the policy document in each other language the tenant publishes, for the snippets in
+    <app>/<lang>/ (store labels are language-neutral: made once).
     """
+    translations = translations or {}
     kinds = {doc_id: project.library.documents[doc_id].meta.kind for doc_id in tenant.documents}
     document = policy_document(tenant.facts, documents, kinds)
     if document is None:
@@ -248,31 +245,64 @@ def app_outputs(
     released = (shown or {}).get(document.id)
     policy = shown_document(tenant, document, released)
     notice = change_notice(published, tenant.slug, document.id, released.effective if released else None)
+    # The other languages whose page of this document is published, each with its snippets' folder.
+    paths = {o.path for o in published}
+    languages = [
+        (locale, folder)
+        for locale in tenant.facts.published_languages[1:]
+        if (folder := language_segment(locale, tenant.facts.locale))
+        and f"{tenant.slug}/{document.id}/{folder}/index.html" in paths
+    ]
     problems = Collector()
     outputs: list[Output] = []
     for app in policy.facts.apps:
         try:
-            outputs.extend(one_app(theme, tenant.slug, app, policy, notice))
+            outputs.extend(one_app(theme, tenant.slug, app, policy, notice, languages=languages))
+            for locale, folder in languages:
+                translated = replace(policy, title=translations[locale].title, clauses=translations[locale].clauses)
+                outputs.extend(one_app(theme, tenant.slug, app, translated, None, (locale, folder)))
         except InputError as exc:
             problems.extend(exc.problems)
     problems.raise_if_any()
     return outputs
 
 
-def one_app(theme: Theme, slug: str, app: App, document: Shown, notice: Output | None = None) -> list[Output]:
+def resolve_language(requested: str, published: Sequence[str], authoritative: str) -> str:
+    """The language of snippets an app shows for its user's locale: the same locale (hi-IN), else a locale
+    of the same language (fr-CA -> fr-FR, hi -> hi-IN), else the tenant's authoritative language."""
+    wanted = requested.replace("_", "-").lower()
+    by_tag = {p.lower(): p for p in published}
+    if wanted in by_tag:
+        return by_tag[wanted]
+    language = wanted.split("-")[0]
+    return next((p for p in published if p.lower().split("-")[0] == language), authoritative)
+
+
+def one_app(
+    theme: Theme,
+    slug: str,
+    app: App,
+    document: Shown,
+    notice: Output | None = None,
+    language: tuple[str, str] | None = None,
+    languages: Sequence[tuple[str, str]] = (),
+) -> list[Output]:
+    """An app's snippets, labels and manifest; with *language* (locale, folder), its snippets in that
+    language in <app>/<folder>/. *languages*: the other languages' (locale, folder), for the manifest."""
     facts = document.facts
     labels = app_labels(facts, app, document.file, document.located, slug)
     problems = check_app(facts, app, labels, document, document.file, document.located)
     if problems:
         raise InputError(problems)
-    view = snippet_view(facts, document, app)
-    at = TenantPaths(slug).app(app.id)
+    view = snippet_view(facts, document, app, language[0] if language else None)
+    at = TenantPaths(slug).app(app.id, language[1] if language else None)
     snippets: list[tuple[str, str, str | None, Output]] = []  # (role, relative path, section id, output)
 
     def add(role: str, rel: str, section: str | None, data: bytes) -> None:
         snippets.append((role, rel, section, _out(at.file(rel), "snippet", data, slug, app.id, document.id, view)))
 
-    page = TenantPaths(slug).document(document.id).stable  # the page the clause HTML was written for
+    # the stable page the clause HTML was written for
+    page = TenantPaths(slug).document(document.id, language[1] if language else None).stable
     rebased = [_Rebased(c.id, c.title, rebase_links(c.html, page, at.file("policy.html"))) for c in document.clauses]
     add("policy", "policy.html", None, policy_snippet(theme, view, replace(document, clauses=rebased)))
     for clause in document.clauses:
@@ -308,9 +338,11 @@ def one_app(theme: Theme, slug: str, app: App, document: Shown, notice: Output |
 
     # A store's label only for the platforms the app is said to ship on: no platforms, no labels.
     label_files = []
-    if "ios" in app.platforms:
+    if language is not None:
+        pass  # store labels are language-neutral: once, in the app's own folder
+    elif "ios" in app.platforms:
         label_files.append(("apple-privacy", "apple-privacy.json", labels.apple_json()))
-    if "android" in app.platforms:
+    if "android" in app.platforms and language is None:
         label_files += [
             ("play-data-safety", "play-data-safety.csv", labels.play_csv()),
             ("play-data-safety-answers", "play-data-safety.json", labels.play_json()),
@@ -346,12 +378,20 @@ def one_app(theme: Theme, slug: str, app: App, document: Shown, notice: Output |
             for role, rel, data in label_files
         ],
     }
+    if languages:
+        # Every language's snippets; an app picks one for its user's locale by resolve_language's rule.
+        body["languages"] = [
+            {"lang": view.lang, "path": "", "authoritative": True},
+            *({"lang": locale, "path": f"{folder}/", "authoritative": False} for locale, folder in languages),
+        ]
     data = (json.dumps(body, indent=2, ensure_ascii=False) + "\n").encode()
     outputs.append(_out(at.file("manifest.json"), "data", data, slug, app.id, document.id, view))
     return outputs
 
 
-def snippet_view(facts: Tenant, document: DocumentLike, app: App | None = None) -> SnippetView:
+def snippet_view(
+    facts: Tenant, document: DocumentLike, app: App | None = None, locale: str | None = None
+) -> SnippetView:
     accent = facts.theme.accent or "#1f5f8b"
     effective = document.effective if isinstance(document, Shown) else facts.dates.effective
     last_updated = document.last_updated if isinstance(document, Shown) else facts.dates.last_updated or effective
@@ -364,8 +404,8 @@ def snippet_view(facts: Tenant, document: DocumentLike, app: App | None = None) 
         effective=effective,
         last_updated=last_updated,
         version=document.version if isinstance(document, Shown) else None,
-        lang=facts.locale,
-        dir=text_direction(facts.locale),
+        lang=locale or facts.locale,
+        dir=text_direction(locale or facts.locale),
         accent_light=readable(accent, LIGHT_BG),
         accent_dark=readable(accent, DARK_BG),
     )

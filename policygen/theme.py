@@ -12,6 +12,7 @@ themes/default/ only needs the files it changes.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -67,13 +68,35 @@ class Theme:
             "auto_reload": False,
         }
         self.env: jinja2.Environment
+        own: dict[str, Callable[..., Any]] = {"longdate": format_day, "t": self.translate}
         if self.trusted:
             self.env = jinja2.Environment(**options)
-            self.env.filters["longdate"] = format_day
+            self.env.filters.update(own)
         else:
             sandbox = BoundedSandbox(THEME_LIMITS, THEME_FILTERS, **options)
-            sandbox.add_filters({"longdate": format_day})
+            sandbox.add_filters(own)
             self.env = sandbox
+        self._words: dict[str, dict[str, str]] = {}
+
+    def translate(self, text: str, lang: str) -> str:
+        """The theme's own words (headings, labels) in the page's language, from the theme's
+        i18n/<lang>.yaml (English text: its translation); the English text when it has none."""
+        language = lang.replace("_", "-").split("-")[0].lower()
+        if language not in self._words:
+            self._words[language] = self._read_words(language)
+        return self._words[language].get(text, text)
+
+    def _read_words(self, language: str) -> dict[str, str]:
+        for folder in self.folders:  # the project's theme first
+            file = folder / "i18n" / f"{language}.yaml"
+            if file.is_file():
+                data = load(file).data
+                if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+                    raise InputError(
+                        [Problem("theme words must be a mapping of English text to its translation", file=file)]
+                    )
+                return {str(k): v for k, v in data.items()}
+        return {}
 
     def __reduce__(self) -> tuple[type[Theme], tuple[Path, str, bool]]:
         # Build workers get a fresh theme: compiled templates and the sandbox stay in their process.
@@ -111,7 +134,7 @@ class Theme:
     def digest(self) -> str:
         """Hash of every file that can change how pages look."""
         h = hashlib.sha256()
-        for base in [*self.search, *self._static()]:
+        for base in [*self.search, *(f / "i18n" for f in self.folders), *self._static()]:
             if base.is_dir():
                 for file in sorted(p for p in base.rglob("*") if p.is_file() and not is_editor_file(p.name)):
                     h.update(file.relative_to(base).as_posix().encode() + b"\0" + file.read_bytes() + b"\0")

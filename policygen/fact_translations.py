@@ -1,0 +1,226 @@
+"""Translations of a tenant's free-text facts: tenants/<slug>/tenant.<lang>.yaml, an overlay of tenant.yaml.
+
+    # tenants/ims-pro/tenant.hi.yaml
+    organisation.description:
+      text: सेवा अनुरोध और टिकट प्रबंधन का एक प्लेटफ़ॉर्म
+      translates: 5f1c0e7a9b2d4c61
+
+Each key is the key path of a free-text fact in tenant.yaml (as errors print it: `purposes[0].name`),
+each value the translated text and the hash of the value it translates: the first 16 hex digits of
+the SHA-256 of the source value's UTF-8 bytes (`policygen translations --format json` lists them).
+Only free text is translated: ids, dates, durations, countries and rights are typed facts, printed in
+each language by policygen. A page in that language prints the translation while it is current; a
+stale one (the tenant.yaml value changed since) prints the source value, or stops the build when the
+project refuses stale translations. A fact with no translation prints as the tenant wrote it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError
+
+from .clauses import language_of
+from .errors import Collector, InputError, Problem, did_you_mean
+from .factdiff import is_free_text
+from .facts import Tenant, Text
+from .validation import problems_from_validation
+from .yamlfile import Located, load
+
+_STEP = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
+Status = Literal["current", "stale"]
+
+
+class FactTranslation(BaseModel):
+    """One translated fact: its text, and the hash of the tenant.yaml value it translates."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    text: Text = Field(description="The fact in this language")
+    translates: str = Field(
+        pattern=r"^[0-9a-f]{16}$",
+        description="the hash of the tenant.yaml value it translates: 16 hex digits "
+        "(`policygen translations --format json` lists each fact's hash)",
+    )
+
+
+class FactOverlay(RootModel[dict[str, FactTranslation]]):
+    """tenants/<slug>/tenant.<lang>.yaml: key paths of free-text facts, each with its translation."""
+
+
+def value_hash(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()[:16]
+
+
+def overlay_file(folder: Path, locale: str) -> Path:
+    return folder / f"tenant.{language_of(locale)}.yaml"
+
+
+@dataclass(frozen=True)
+class FactState:
+    key_path: str
+    status: Status
+    source_hash: str
+    line: int | None
+
+
+def _steps(key_path: str) -> list[str | int] | None:
+    steps: list[str | int] = []
+    at = 0
+    for match in _STEP.finditer(key_path):
+        if match.start() != at + (1 if steps and key_path[at : at + 1] == "." else 0):
+            return None
+        steps.append(match.group(1) if match.group(1) else int(match.group(2)))
+        at = match.end()
+    return steps if steps and at == len(key_path) else None
+
+
+def _free_text(tenant: Tenant, steps: list[str | int]) -> str | None:
+    """The free-text value at *steps* in the tenant's facts, or None when there is none."""
+    value: Any = tenant
+    owner: Any = None
+    for step in steps:
+        if isinstance(step, int):
+            if not isinstance(value, (list, tuple)) or step >= len(value):
+                return None
+            value = value[step]
+        else:
+            if not isinstance(value, BaseModel) or step not in type(value).model_fields:
+                return None
+            owner, value = value, getattr(value, step)
+    name = steps[-1]
+    if owner is None or not isinstance(name, str) or not is_free_text(type(owner), name) or not isinstance(value, str):
+        return None
+    return value
+
+
+def read_overlay(folder: Path, locale: str, tenant: Tenant) -> tuple[dict[str, FactTranslation], Located] | None:
+    """The tenant's fact translations into *locale*'s language (None: it has no overlay), every problem located."""
+    file = overlay_file(folder, locale)
+    if not file.is_file():
+        return None
+    located = load(file)
+    try:
+        overlay = FactOverlay.model_validate(located.data or {}).root
+    except ValidationError as exc:
+        raise InputError(problems_from_validation(exc, located, FactOverlay)) from None
+    problems = Collector()
+    for key_path in overlay:
+        steps = _steps(key_path)
+        if steps is None or _free_text(tenant, steps) is None:
+            line, column = located.where((key_path,))
+            problems.add(
+                Problem(
+                    f"'{key_path}' is not a free-text fact set in tenant.yaml",
+                    file=file,
+                    line=line,
+                    column=column,
+                    key_path=key_path,
+                    expected="the key path of a text fact set in tenant.yaml, e.g. organisation.description or "
+                    "purposes[0].name (ids, dates, durations, countries and rights are printed by policygen)",
+                    suggestion=did_you_mean(key_path, sorted(text_facts(tenant))),
+                )
+            )
+    problems.raise_if_any()
+    return overlay, located
+
+
+def text_facts(tenant: Tenant) -> dict[str, str]:
+    """Every free-text fact set in the tenant's facts, by key path."""
+    found: dict[str, str] = {}
+
+    def walk(value: Any, path: str) -> None:
+        if isinstance(value, BaseModel):
+            for name in type(value).model_fields:
+                inner = getattr(value, name)
+                where = f"{path}.{name}" if path else name
+                if isinstance(inner, str) and is_free_text(type(value), name):
+                    found[where] = inner
+                else:
+                    walk(inner, where)
+        elif isinstance(value, (list, tuple)):
+            for i, item in enumerate(value):
+                walk(item, f"{path}[{i}]")
+
+    walk(tenant, "")
+    return found
+
+
+def states(folder: Path, locale: str, tenant: Tenant) -> list[FactState]:
+    """Whether each translated fact is current or stale (the tenant.yaml value changed since)."""
+    read = read_overlay(folder, locale, tenant)
+    if read is None:
+        return []
+    overlay, located = read
+    out: list[FactState] = []
+    for key_path, translation in overlay.items():
+        source = _free_text(tenant, _steps(key_path) or [])
+        assert source is not None  # read_overlay refused any other key
+        digest = value_hash(source)
+        status: Status = "current" if translation.translates == digest else "stale"
+        out.append(FactState(key_path, status, digest, located.where((key_path,))[0]))
+    return out
+
+
+def translated_facts(folder: Path, locale: str, tenant: Tenant, refuse_stale: bool) -> Tenant:
+    """The tenant's facts with each current translation in place of its tenant.yaml text."""
+    read = read_overlay(folder, locale, tenant)
+    if read is None:
+        return tenant
+    overlay, located = read
+    problems = Collector()
+    for key_path, translation in overlay.items():
+        steps = _steps(key_path) or []
+        source = _free_text(tenant, steps)
+        assert source is not None
+        if translation.translates == value_hash(source):
+            tenant = _with(tenant, steps, translation.text)
+        elif refuse_stale:
+            line, column = located.where((key_path, "translates"))
+            problems.add(
+                Problem(
+                    "this translation is stale: the fact changed in tenant.yaml since it was translated",
+                    file=overlay_file(folder, locale),
+                    line=line,
+                    column=column,
+                    key_path=f"{key_path}.translates",
+                    expected=f"the hash of the value as it is now: {value_hash(source)}",
+                    suggestion="translate the new value and record that hash; or set stale_translations: fallback "
+                    "in policygen.yaml to print the tenant.yaml value meanwhile",
+                )
+            )
+    problems.raise_if_any()
+    return tenant
+
+
+def _with(value: Any, steps: list[str | int], text: str) -> Any:
+    """*value* with the fact at *steps* replaced by *text* (facts are immutable: copies along the path)."""
+    if not steps:
+        return text
+    step, rest = steps[0], steps[1:]
+    if isinstance(step, int):
+        items = list(value)
+        items[step] = _with(items[step], rest, text)
+        return type(value)(items) if isinstance(value, tuple) else items
+    return value.model_copy(update={step: _with(getattr(value, step), rest, text)})
+
+
+def overlay_schema() -> dict[str, Any]:
+    schema = FactOverlay.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "policygen translations of a tenant's facts (tenant.<lang>.yaml)"
+    return schema
+
+
+def format_facts(tenant: Tenant, folder: Path, locale: str) -> str:
+    """Each free-text fact with the hash a translation records, and whether its translation is current."""
+    known = {s.key_path: s.status for s in states(folder, locale, tenant)}
+    lines = [f"{'status':<8} {'hash':<16} key path: value"]
+    for key_path, value in text_facts(tenant).items():
+        status = known.get(key_path, "missing")
+        lines.append(f"{status:<8} {value_hash(value)} {key_path}: {' '.join(value.split())[:70]}")
+    return "\n".join(lines) + "\n"

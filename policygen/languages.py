@@ -1,0 +1,73 @@
+"""The languages a page can be in: their names, writing direction and the words policygen adds.
+
+A tenant's `locale` is its authoritative language (the text that prevails); `languages` lists every
+language it publishes. Pages in the authoritative language keep the addresses they always had;
+every other language has its own (language_segment). The words policygen itself adds to a page in a
+language (the note on a section shown in the source language, the note that the authoritative text
+prevails) are in policygen/data/languages/<lang>.yaml; a language without that file gets English ones.
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+
+from babel import Locale
+from pydantic import BaseModel, ConfigDict
+
+from .clauses import SOURCE_LANGUAGE, language_of
+from .yamlfile import load
+
+
+class LanguageWords(BaseModel):
+    """policygen's own sentences on a page in one language; {source} is the source language's name in it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    stale_note: str
+    missing_note: str
+    prevails_note: str
+    unreviewed_note: str
+    up_to: str  # a duration as a limit, {} the duration: "up to {}"
+    full_stop: str  # what ends a sentence: "." (Hindi: "।")
+
+
+def babel_locale(locale: str) -> Locale:
+    return Locale.parse(locale.replace("-", "_"))
+
+
+def text_direction(locale: str) -> str:
+    """'rtl' for a language written right to left (Arabic, Urdu, Hebrew...), else 'ltr'."""
+    try:
+        return "rtl" if babel_locale(locale).text_direction == "rtl" else "ltr"
+    except (ValueError, TypeError):
+        return "ltr"
+
+
+def language_name(locale: str, reader: str) -> str:
+    """The name of *locale*'s language in the *reader*'s language: हिन्दी, anglais."""
+    return babel_locale(language_of(locale)).get_display_name(babel_locale(language_of(reader))) or locale
+
+
+@functools.cache
+def words(locale: str) -> LanguageWords:
+    """The sentences policygen adds to pages in *locale*'s language (English when it has none)."""
+    folder = resources.files("policygen") / "data" / "languages"
+    for lang in (language_of(locale), SOURCE_LANGUAGE):
+        entry = folder / f"{lang}.yaml"
+        if entry.is_file():
+            with resources.as_file(entry) as file:
+                return LanguageWords.model_validate(load(file).data)
+    raise RuntimeError("policygen/data/languages/en.yaml is missing from the installation")
+
+
+def note(locale: str, which: str) -> str:
+    """One of policygen's notes, in the reader's language, naming the source language in it."""
+    text: str = getattr(words(locale), which)
+    return text.format(source=language_name(SOURCE_LANGUAGE, locale))
+
+
+def language_segment(locale: str, authoritative: str) -> str | None:
+    """The folder a language's pages go under inside a document's folder: none for the authoritative
+    language (its addresses never change), the language code for the others (<slug>/<doc>/hi/)."""
+    return None if locale == authoritative else language_of(locale)

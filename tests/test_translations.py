@@ -1,0 +1,211 @@
+"""Translations of the clause library: each records the hash of the source it translates, so a changed
+source makes exactly its translations stale, in `policygen translations` and in `check`.
+
+The file format (content/<doc>/<name>.<lang>.md beside the source, `translates: <hash>`) is described
+in policygen/translation_files.py and docs/languages.md.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from conftest import REPO, one_tenant_project
+from test_unknown_facts import REQUIRED
+
+from policygen.check import check
+from policygen.clauses import is_translation, translation_parts
+from policygen.cli import cli
+from policygen.translation_files import code_difference, read_head, source_body, source_hash
+
+INTRO = Path("content/privacy-policy/010-introduction.md")
+COMPLAINTS = Path("content/privacy-policy/140-complaints.md")
+BILINGUAL: dict[str, Any] = {**REQUIRED, "locale": "en-GB", "languages": ["en-GB", "fr-FR"]}
+
+
+def _git(root: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=Test", "-c", "user.email=test@example.org", *args],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
+
+
+def _translate(root: Path, source: Path, lang: str, title: str) -> Path:
+    """A translation of *source* that keeps its body (the template code is the point here, not the words)."""
+    data = (root / source).read_bytes()
+    file = root / source.with_name(f"{source.stem}.{lang}.md")
+    body = source_body(root / source, data)
+    file.write_text(f"---\ntitle: {title}\ntranslates: {source_hash(data)}\n---\n{body}", encoding="utf-8")
+    return file
+
+
+@pytest.fixture
+def bilingual(tmp_path: Path) -> Path:
+    """A one-tenant project publishing English and French, in git, with two clauses translated into French."""
+    root = one_tenant_project(tmp_path / "project", BILINGUAL)
+    _translate(root, INTRO, "fr", "À propos de cette politique")
+    _translate(root, COMPLAINTS, "fr", "Réclamations")
+    _git(root, "init", "-q")
+    _git(root, "add", "-A")
+    _git(root, "commit", "-q", "-m", "start")
+    return root
+
+
+def _change_intro(root: Path) -> None:
+    file = root / INTRO
+    file.write_text(file.read_text().replace("how long we keep it", "how long we store it"), encoding="utf-8")
+
+
+def _translations(root: Path, *args: str) -> Any:
+    result = CliRunner().invoke(cli, ["-C", str(root), "translations", *args])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output) if "json" in args else result.output
+
+
+def _stale(report: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    return {(s["language"], s["clause"]) for s in report if s["status"] == "stale"}
+
+
+def _translated(root: Path, source: Path) -> set[str]:
+    """The languages *source* has translations in (the library may ship more than this test writes)."""
+    return {
+        lang
+        for f in (root / source).parent.iterdir()
+        if (p := translation_parts(f.name)) and p[0] == source.name
+        for lang in [p[1]]
+    }
+
+
+def test_a_new_translation_is_current_and_an_untranslated_clause_is_missing(bilingual: Path) -> None:
+    report = _translations(bilingual, "--format", "json")
+    by_key = {(s["language"], s["clause"]): s for s in report}
+    assert by_key[("fr", "privacy-policy/introduction")]["status"] == "current"
+    assert by_key[("fr", "privacy-policy/complaints")]["status"] == "current"
+    assert not _stale(report)
+    assert all(s["status"] in ("current", "missing") for s in report)
+
+
+def test_changing_one_source_clause_makes_exactly_its_translations_stale_with_the_word_diff(bilingual: Path) -> None:
+    _change_intro(bilingual)
+    report = _translations(bilingual, "--format", "json")
+    assert _stale(report) == {(lang, "privacy-policy/introduction") for lang in _translated(bilingual, INTRO)}
+    french = next(s for s in report if s["language"] == "fr" and s["clause"] == "privacy-policy/introduction")
+    assert french["source_change"] == [{"old": "keep", "new": "store"}]
+    text = _translations(bilingual)
+    assert "stale    privacy-policy/introduction" in text
+    assert "- keep" in text and "+ store" in text
+
+
+def test_check_reports_exactly_the_stale_translation(bilingual: Path) -> None:
+    _change_intro(bilingual)
+    findings = check(bilingual).tenants[0].findings
+    stale = [f for f in findings if f.id == "translation.stale"]
+    assert [(f.clause, f.level) for f in stale] == [("privacy-policy/introduction", "warning")]
+    assert "'keep' -> 'store'" in stale[0].message
+    assert stale[0].file == bilingual / "content/privacy-policy/010-introduction.fr.md"
+
+
+def test_a_project_that_refuses_stale_translations_makes_them_located_errors_in_check(bilingual: Path) -> None:
+    (bilingual / "policygen.yaml").write_text("stale_translations: refuse\n", encoding="utf-8")
+    _change_intro(bilingual)
+    report = check(bilingual)  # the French pages cannot be built: check says where and why
+    assert [(p.file, p.key_path) for p in report.problems] == [
+        (bilingual / "content/privacy-policy/010-introduction.fr.md", "translates")
+    ]
+    assert (
+        "this translation is stale: 010-introduction.md changed since it was translated" in report.problems[0].message
+    )
+    assert report.exit_code == 1
+
+
+def test_check_reports_missing_and_not_legally_reviewed_translations(bilingual: Path) -> None:
+    (bilingual / "content/privacy-policy/180-contact.fr.md").unlink(missing_ok=True)  # the library may ship one
+    findings = check(bilingual).tenants[0].findings
+    missing = {f.clause for f in findings if f.id == "translation.missing"}
+    assert "privacy-policy/contact" in missing
+    assert "privacy-policy/introduction" not in missing
+    unreviewed = [f for f in findings if f.id == "translation.unreviewed"]
+    assert len(unreviewed) == 1 and "'fr' translation(s) are not yet legally reviewed" in unreviewed[0].message
+
+
+def _unreviewed(root: Path) -> int:
+    found = [f for f in check(root).tenants[0].findings if f.id == "translation.unreviewed"]
+    return int(found[0].message.split()[0]) if found else 0
+
+
+def test_a_translation_with_a_recorded_legal_review_is_not_counted_as_unreviewed(bilingual: Path) -> None:
+    before = _unreviewed(bilingual)
+    file = bilingual / "content/privacy-policy/010-introduction.fr.md"
+    file.write_text(
+        file.read_text().replace("---\n", "---\nreviewed_by: Cabinet Exemple\nreviewed_on: 2026-11-30\n", 1)
+    )
+    assert _unreviewed(bilingual) == before - 1
+
+
+def test_a_stale_translation_says_the_diff_is_unavailable_without_git_history(tmp_path: Path) -> None:
+    root = one_tenant_project(tmp_path / "project", BILINGUAL)
+    _translate(root, INTRO, "fr", "À propos")
+    _change_intro(root)
+    report = _translations(root, "--format", "json")
+    french = next(s for s in report if s["language"] == "fr" and s["clause"] == "privacy-policy/introduction")
+    assert french["status"] == "stale"
+    assert french["source_change"] == []
+    assert "not in the git history" in french["source_change_unavailable"]
+
+
+def test_mark_records_the_current_source_hash_and_nothing_else(bilingual: Path) -> None:
+    _change_intro(bilingual)
+    file = bilingual / "content/privacy-policy/010-introduction.fr.md"
+    before = file.read_text(encoding="utf-8")
+    result = CliRunner().invoke(
+        cli, ["-C", str(bilingual), "translations", "mark", "fr", "privacy-policy/introduction"]
+    )
+    assert result.exit_code == 0, result.output
+    new_hash = source_hash((bilingual / INTRO).read_bytes())
+    assert read_head(file).translates == new_hash
+    assert [line for line in file.read_text(encoding="utf-8").splitlines() if "translates" not in line] == [
+        line for line in before.splitlines() if "translates" not in line
+    ]
+    assert ("fr", "privacy-policy/introduction") not in _stale(_translations(bilingual, "--format", "json"))
+
+
+def test_mark_of_a_clause_without_that_translation_is_bad_usage(bilingual: Path) -> None:
+    result = CliRunner().invoke(
+        cli, ["-C", str(bilingual), "translations", "mark", "xx", "privacy-policy/introduction"]
+    )
+    assert result.exit_code == 2
+    assert "has no 'xx' translation" in result.output
+
+
+def test_translated_words_and_strings_are_allowed_but_not_other_template_code() -> None:
+    source = '{% if a %}Hello {{ b|join(", ") }} and {{ c }}{% endif %}'
+    assert code_difference(source, '{% if a %}Bonjour {{ c }} et {{ b|join(" ; ") }}{% endif %}') is None
+    assert code_difference(source, "{% if not a %}Bonjour {{ b|join(', ') }} {{ c }}{% endif %}") == (
+        "tag 1 is {% if not a %} where the source has {% if a %}"
+    )
+    assert "missing {{ c }}" in (code_difference(source, '{% if a %}{{ b|join(", ") }}{% endif %}') or "")
+
+
+def test_translation_files_are_not_read_as_clauses_of_their_own() -> None:
+    assert is_translation("010-introduction.hi.md") and is_translation("document.pt-BR.yaml")
+    assert not is_translation("010-introduction.md") and not is_translation("document.yaml")
+
+
+def _library_translations() -> list[Path]:
+    return sorted(f for f in (REPO / "content").rglob("*") if f.is_file() and is_translation(f.name))
+
+
+@pytest.mark.parametrize("file", _library_translations(), ids=lambda f: f.relative_to(REPO).as_posix())
+def test_every_translation_in_the_library_keeps_its_sources_template_code(file: Path) -> None:
+    parts = translation_parts(file.name)
+    assert parts is not None
+    source = file.with_name(parts[0])
+    head = read_head(file)  # a malformed head fails here, located
+    if file.suffix == ".md":
+        assert code_difference(source_body(source, source.read_bytes()), head.body) is None

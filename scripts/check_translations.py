@@ -49,6 +49,7 @@ DOCUMENT_KEYS = CLAUSE_KEYS | {"description"}
 TAG_OPEN = {"block_begin": "block_end", "variable_begin": "variable_end"}
 # Tags whose string literals name files: they stay exactly as written.
 PATH_TAGS = {"import", "from", "include", "extends"}
+WORDY = {"name", "integer", "float", "string"}  # token types written with a space between them
 
 Token = tuple[str, str]
 
@@ -64,7 +65,17 @@ class Tag:
         return tuple(t if keep or t[0] != "string" else ("string", '""') for t in self.tokens)
 
     def text(self) -> str:
-        return " ".join(v for _, v in self.tokens)
+        return show(self.tokens)
+
+
+def show(tokens: tuple[Token, ...]) -> str:
+    """Tokens as template text: a space between words, none around operators ('a.b|c(1)')."""
+    out = ""
+    for i, (typ, value) in enumerate(tokens):
+        prev = tokens[i - 1][0] if i else ""
+        gap = (typ in WORDY and prev in WORDY) or typ.endswith("_end") or prev.endswith("_begin")
+        out += (" " if gap else "") + value
+    return out
 
 
 def source_hash(path: Path) -> str:
@@ -128,9 +139,9 @@ def compare_bodies(env: jinja2.Environment, src: str, trn: str, where: str) -> l
     s_vars = Counter(t.blanked() for t in s_tags if t.kind == "variable_begin")
     t_vars = Counter(t.blanked() for t in t_tags if t.kind == "variable_begin")
     for missing in s_vars - t_vars:
-        problems.append(f"{where}: missing expression `{' '.join(v for _, v in missing)}`")
+        problems.append(f"{where}: missing expression `{show(missing)}`")
     for extra in t_vars - s_vars:
-        problems.append(f"{where}: expression `{' '.join(v for _, v in extra)}` is not in the source")
+        problems.append(f"{where}: expression `{show(extra)}` is not in the source")
     if not problems:
         problems += compare_code_literals(s_tags, t_tags, where)
     return problems

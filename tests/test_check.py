@@ -352,19 +352,22 @@ def test_california_needs_selling_stated_not_assumed(project: Path) -> None:
     assert not {"ccpa.sold-shared", "ccpa.under-16"} & found
 
 
-def test_check_renders_each_tenant_once(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_check_renders_each_tenant_once_in_each_language(monkeypatch: pytest.MonkeyPatch) -> None:
     from policygen import check as check_module
     from policygen import site
 
-    rendered: list[str] = []
+    rendered: list[tuple[str, str | None]] = []
     real = site.render_tenant_documents
 
     def counting(*args: Any) -> Any:
-        rendered.append(args[2].slug)  # (project, renderer, tenant)
+        rendered.append((args[2].slug, args[3] if len(args) > 3 else None))  # (project, renderer, tenant, locale)
         return real(*args)
 
     monkeypatch.setattr(site, "render_tenant_documents", counting)
     monkeypatch.setattr(check_module, "render_tenant_documents", counting)
     report = check(REPO, today=TODAY)
     assert not report.problems
-    assert sorted(rendered) == sorted(t.slug for t in report.tenants)
+    assert len(rendered) == len(set(rendered))  # nothing rendered twice
+    languages = {t.slug: len(t.facts.published_languages) for t in load_project(REPO).tenants.values()}
+    assert sorted(slug for slug, _ in rendered) == sorted(s for s, n in languages.items() for _ in range(n))
+    assert languages["ims-pro"] == 2  # English and Hindi

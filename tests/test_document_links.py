@@ -13,8 +13,9 @@ import yaml
 from conftest import one_tenant_project
 
 from policygen.check import check, check_links
+from policygen.engine import build
 from policygen.output import Output
-from policygen.site import BuildOptions, build
+from policygen.site import BuildOptions
 from policygen.versions import release
 
 FACTS: dict[str, Any] = {

@@ -27,6 +27,8 @@ COMPLAINTS = Path("content/privacy-policy/140-complaints.md")
 BILINGUAL: dict[str, Any] = {**REQUIRED, "locale": "en-GB", "languages": ["en-GB", "fr-FR"]}
 
 
+pytestmark = pytest.mark.slow  # the fixtures make git repositories: a process each
+
 def _git(root: Path, *args: str) -> None:
     subprocess.run(
         ["git", "-c", "user.name=Test", "-c", "user.email=test@example.org", *args],

@@ -17,7 +17,8 @@ from conftest import REPO, one_tenant_project
 from test_translations import INTRO, _translate
 from test_unknown_facts import REQUIRED
 
-from policygen.site import BuildOptions, build
+from policygen.engine import build
+from policygen.site import BuildOptions
 from policygen.translation_files import source_hash
 
 from .conftest import TODAY, Site, _Quiet

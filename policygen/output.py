@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from .errors import UsageError
+from .paths import MANIFEST_PATH
 
 try:
     import fcntl
@@ -117,7 +118,7 @@ def check_out_dir(out: Path, reserved: Iterable[Path]) -> Path:
 
 def _written_by_policygen(out: Path) -> bool:
     try:
-        return b'"generator": "policygen"' in (out / "manifest.json").read_bytes()
+        return b'"generator": "policygen"' in (out / MANIFEST_PATH).read_bytes()
     except OSError:
         return False
 
@@ -156,7 +157,7 @@ def manifest(outputs: list[Output], extra: dict[str, object] | None = None) -> O
     if extra:
         body.update(extra)
     data = (json.dumps(body, indent=2, ensure_ascii=False, sort_keys=False) + "\n").encode()
-    return Output("manifest.json", "data", data)
+    return Output(MANIFEST_PATH, "data", data)
 
 
 Discard = Callable[[Path], None]
@@ -268,7 +269,7 @@ def _carry_user_entries(out: Path, staging: Path, ours_now: set[str]) -> None:
     if ours_before is None:
         return
     for entry in sorted(out.iterdir()):
-        if entry.name in ours_before or entry.name in ours_now or entry.name == "manifest.json":
+        if entry.name in ours_before or entry.name in ours_now or entry.name == MANIFEST_PATH:
             continue
         target = staging / entry.name
         try:
@@ -294,7 +295,7 @@ def _link_or_copy(source: str | Path, target: str | Path) -> None:
 def _manifest_top_level(out: Path) -> set[str] | None:
     """The first path segments of every file the previous build listed; None when there is no previous build."""
     try:
-        data = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+        data = json.loads((out / MANIFEST_PATH).read_text(encoding="utf-8"))
         return {str(entry["path"]).split("/", 1)[0] for entry in data["files"]}
     except FileNotFoundError:
         return None

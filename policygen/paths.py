@@ -28,8 +28,8 @@ from dataclasses import dataclass
 INDEX = "index.html"
 SITE_INDEX = INDEX
 SITE_FEED = "feed.xml"
-SITEMAP = "sitemap.xml"
-MANIFEST = "manifest.json"
+SITEMAP_PATH = "sitemap.xml"
+MANIFEST_PATH = "manifest.json"  # every file of the build, with its kind and dates (output.manifest)
 THEME_ASSETS = "assets"
 TENANT_APPS = "apps"
 TENANT_ASSETS = "assets"

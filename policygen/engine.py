@@ -28,6 +28,7 @@ from .errors import Collector, InputError, Problem
 from .feeds import FeedInfo, atom, entries_in, sitemap
 from .history import Committed, TenantRecord, committed_releases, read_tenant_record, record_json
 from .output import Discard, Output, check_out_dir, manifest, spare_folder, write_site
+from .paths import MANIFEST_PATH, SITE_FEED, SITE_INDEX
 from .project import (
     Project,
     TenantSource,
@@ -201,7 +202,7 @@ class Previous:
 
     def __init__(self, out: Path) -> None:
         self.out = out
-        self.file = out / "manifest.json"
+        self.file = out / MANIFEST_PATH
         self._root = str(out.resolve())  # a link to the output folder is followed; none inside it is
         self._folders: dict[str, bool] = {}
         self.tenants: dict[str, dict[str, Any]] = {}
@@ -350,7 +351,7 @@ class Step:
     shared: str  # the key part every tenant shares
     previous: dict[str, tuple[str, tuple[str, ...]]]  # slug -> (input key, documents) of the previous build
     published: dict[str, TenantRecord] = field(default_factory=dict)  # slug -> versions the previous build published
-    manifest: Path = Path("manifest.json")  # the previous build's, named in problems
+    manifest: Path = Path(MANIFEST_PATH)  # the previous build's, named in problems
     committed: Committed | None = None  # snapshots in git's HEAD
 
     def lookup(self, slug: str, cached: dict[str, TenantResult]) -> Reusable | TenantResult | list[Problem] | None:
@@ -588,13 +589,13 @@ def site_outputs(
     files = tenant_files or []
     outputs = [
         Output(
-            "index.html",
+            SITE_INDEX,
             "index",
             theme.render("index.html", site=project.config, tenants=views, root="", lang="en", accent=None),
         )
     ]
     latest = max((d.effective for v in views for d in v.documents), default=dt.date(1970, 1, 1))
-    info = FeedInfo("feed.xml", project.config.title, project.config.title, "index.html", latest)
+    info = FeedInfo(SITE_FEED, project.config.title, project.config.title, SITE_INDEX, latest)
     outputs.append(atom(info, entries_in(files), project.config.base_url))
     site_map = sitemap([*files, *outputs], project.config.base_url)
     return [*outputs, site_map] if site_map else outputs

@@ -45,6 +45,7 @@ from .clauses import Clause
 from .dates import format_day
 from .facts import Tenant
 from .htmltext import html_text
+from .paths import document_page
 from .project import Project, TenantSource, load_project, tenant_document
 from .render import TOKEN, ClauseRenderer, RenderedClause, _front_line, placeholders, render_document
 from .yamlfile import KeyPath, format_path
@@ -553,18 +554,20 @@ def working_page(out: Path, page: Path) -> tuple[str, str] | None:
     every other page shows a released version, whose text comes from its snapshot file.
     """
     try:
-        parts = page.resolve().relative_to(out.resolve()).parts
+        found = document_page(page.resolve().relative_to(out.resolve()).as_posix())
     except ValueError:
         return None
-    if len(parts) == 4 and parts[2:] == ("draft", "index.html"):
-        return parts[0], parts[1]
-    if len(parts) == 3 and parts[2] == "index.html":
+    if found is None:
+        return None
+    paths, kind = found
+    if kind == "stable":
         try:
             unreleased = b'<meta name="policygen:status" content="unreleased">' in page.read_bytes()
         except OSError:
             return None
-        return (parts[0], parts[1]) if unreleased else None
-    return None
+        if not unreleased:
+            return None
+    return paths.slug, paths.doc
 
 
 def page_sources(root: Path, out: Path, page: Path) -> str | None:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .output import Output
-from .paths import VersionPaths, absolute, href
+from .paths import SITEMAP_PATH, VersionPaths, absolute, href
 from .versions import Snapshot
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -218,4 +218,4 @@ def sitemap(outputs: list[Output], base_url: str | None) -> Output | None:
         if page.effective is not None:
             ET.SubElement(url, f"{{{SITEMAP}}}lastmod").text = page.effective.isoformat()
     ET.indent(urlset)
-    return Output("sitemap.xml", "data", ET.tostring(urlset, encoding="utf-8", xml_declaration=True) + b"\n")
+    return Output(SITEMAP_PATH, "data", ET.tostring(urlset, encoding="utf-8", xml_declaration=True) + b"\n")

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from .errors import UsageError
+from .paths import MANIFEST_PATH
 
 try:
     import fcntl
@@ -127,7 +128,7 @@ def check_out_dir(out: Path, reserved: Iterable[Path]) -> Path:
 
 def _written_by_policygen(out: Path) -> bool:
     try:
-        return b'"generator": "policygen"' in (out / "manifest.json").read_bytes()
+        return b'"generator": "policygen"' in (out / MANIFEST_PATH).read_bytes()
     except OSError:
         return False
 
@@ -169,7 +170,7 @@ def manifest(outputs: list[Output], extra: dict[str, object] | None = None) -> O
             raise ValueError(f"manifest key {key!r} is policygen's own")  # a bug, not bad input
         text = json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n  ")  # newlines in strings are escaped
         parts.append(f"  {_json_string(key)}: {text}")
-    return Output("manifest.json", "data", (",\n".join(parts) + "\n}\n").encode())
+    return Output(MANIFEST_PATH, "data", (",\n".join(parts) + "\n}\n").encode())
 
 
 _json_string = json.encoder.encode_basestring  # json.dumps of a str with ensure_ascii=False, in C
@@ -403,7 +404,7 @@ def _carry_user_entries(out: Path, staging: Path, ours_now: set[str]) -> None:
     if ours_before is None:
         return
     for entry in sorted(out.iterdir()):
-        if entry.name in ours_before or entry.name in ours_now or entry.name == "manifest.json":
+        if entry.name in ours_before or entry.name in ours_now or entry.name == MANIFEST_PATH:
             continue
         target = staging / entry.name
         try:
@@ -429,7 +430,7 @@ def _link_or_copy(source: str | Path, target: str | Path) -> None:
 def _manifest_top_level(out: Path) -> set[str] | None:
     """The first path segments of every file the previous build listed; None when there is no previous build."""
     try:
-        data = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+        data = json.loads((out / MANIFEST_PATH).read_text(encoding="utf-8"))
         return {str(entry["path"]).split("/", 1)[0] for entry in data["files"]}
     except FileNotFoundError:
         return None

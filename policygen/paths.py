@@ -24,12 +24,13 @@ from __future__ import annotations
 import datetime as dt
 import posixpath
 from dataclasses import dataclass
+from typing import Literal
 
 INDEX = "index.html"
 SITE_INDEX = INDEX
 SITE_FEED = "feed.xml"
-SITEMAP = "sitemap.xml"
-MANIFEST = "manifest.json"
+SITEMAP_PATH = "sitemap.xml"
+MANIFEST_PATH = "manifest.json"  # every file of the build, with its kind and dates (output.manifest)
 THEME_ASSETS = "assets"
 TENANT_APPS = "apps"
 TENANT_ASSETS = "assets"
@@ -188,6 +189,17 @@ class DocumentPaths:
     def banner(self, effective: dt.date) -> str:
         """The in-app change-notice banner of the version effective on *effective*."""
         return _banner_in(self.version_folder(effective))
+
+
+def document_page(path: str) -> tuple[DocumentPaths, Literal["stable", "draft"]] | None:
+    """The document whose stable or draft page *path* is, or None for any other path (the inverse of
+    DocumentPaths.stable and .draft, for serve's sources overlay)."""
+    parts = tuple(path.split("/"))
+    if len(parts) == 4 and parts[2:] == ("draft", INDEX):
+        return DocumentPaths(parts[0], parts[1]), "draft"
+    if len(parts) == 3 and parts[2] == INDEX:
+        return DocumentPaths(parts[0], parts[1]), "stable"
+    return None
 
 
 @dataclass(frozen=True)

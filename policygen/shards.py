@@ -51,7 +51,7 @@ from .errors import Collector, InputError, Problem, UsageError
 from .facts import SLUG
 from .history import compare_with_build, read_tenant_record
 from .output import KINDS, Output, check_out_dir, manifest, write_site
-from .paths import RESERVED_SLUGS
+from .paths import MANIFEST_PATH, RESERVED_SLUGS
 from .project import Project, load_base, project_theme, tenant_digest, tenant_folder, tenant_slugs
 from .site import BuildOptions
 from .theme import Theme
@@ -306,7 +306,7 @@ class Part:
 
     @property
     def manifest(self) -> Path:
-        return self.folder / "manifest.json"
+        return self.folder / MANIFEST_PATH
 
     def problem(
         self, key_path: str | None, message: str, expected: str | None = None, hint: str | None = None
@@ -316,7 +316,7 @@ class Part:
 
 def read_part(folder: Path, root: Path, problems: Collector) -> Part | None:
     """The shard in *folder*, or None with its problems added."""
-    file = folder / "manifest.json"
+    file = folder / MANIFEST_PATH
     rebuild = "give the folders `policygen build --shard K/N --out DIR` wrote"
     try:
         raw = file.read_bytes()
@@ -643,7 +643,7 @@ def _results(part: Part, problems: Collector) -> list[TenantResult]:
             problems.add(
                 Problem(
                     f"tenant '{slug}': its record of published versions is damaged ({exc})",
-                    file=part.folder / "manifest.json",
+                    file=part.folder / MANIFEST_PATH,
                     suggestion=f"build shard {part.shard} again",
                 )
             )

@@ -26,6 +26,7 @@ from .errors import InputError, Problem, did_you_mean
 from .inputs import CONFIG_FILE
 from .output import Output
 from .packaged import known_themes, theme_folders
+from .paths import THEME_ASSETS
 from .sandbox import THEME_FILTERS, THEME_LIMITS, BoundedSandbox, explain_failure, template_position
 from .yamlfile import load
 
@@ -149,7 +150,7 @@ class Theme:
         for base in self._static():  # later wins: project overrides theme
             if base.is_dir():
                 for file in sorted(p for p in base.rglob("*") if p.is_file() and not is_editor_file(p.name)):
-                    files["assets/" + file.relative_to(base).as_posix()] = file.read_bytes()
+                    files[f"{THEME_ASSETS}/{file.relative_to(base).as_posix()}"] = file.read_bytes()
         return [Output(path, "asset", data) for path, data in sorted(files.items())]
 
 

@@ -29,6 +29,7 @@ BILINGUAL: dict[str, Any] = {**REQUIRED, "locale": "en-GB", "languages": ["en-GB
 
 pytestmark = pytest.mark.slow  # the fixtures make git repositories: a process each
 
+
 def _git(root: Path, *args: str) -> None:
     subprocess.run(
         ["git", "-c", "user.name=Test", "-c", "user.email=test@example.org", *args],

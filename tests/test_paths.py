@@ -1,0 +1,42 @@
+"""paths: where every output goes and how outputs link to each other, from one module."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from policygen.paths import DocumentPaths, TenantPaths, absolute, document_page, href, rebase
+
+DAY = dt.date(2026, 3, 1)
+
+
+def test_a_folder_page_is_addressed_without_index_html_when_absolute() -> None:
+    assert absolute("https://x.example/", "t/doc/index.html") == "https://x.example/t/doc/"
+    assert absolute("https://x.example", "index.html") == "https://x.example/"
+    assert absolute("https://x.example/", "t/doc/feed.xml") == "https://x.example/t/doc/feed.xml"
+
+
+def test_without_a_base_url_links_are_relative_to_the_linking_file() -> None:
+    doc = DocumentPaths("t", "doc")
+    assert href(doc.archive(DAY), doc.history, None) == "../2026-03-01/index.html"
+    assert href(doc.stable, doc.pair(DAY, dt.date(2026, 1, 1)).banner, None) == "../../index.html"
+
+
+def test_every_page_of_a_document_lies_in_its_folder() -> None:
+    doc = TenantPaths("t").document("doc")
+    pair = doc.pair(DAY, dt.date(2026, 1, 1))
+    pages = [doc.stable, doc.history, doc.draft, doc.feed, doc.archive(DAY), doc.json(DAY), doc.redline(DAY)]
+    pages += [pair.redline, pair.banner, pair.email_html, pair.email_text, doc.banner(DAY)]
+    assert all(p.startswith(doc.folder + "/") for p in pages)
+    assert doc.redline(DAY) == pair.redline and doc.banner(DAY) == pair.banner
+
+
+def test_a_stable_or_draft_page_is_read_back_as_its_document() -> None:
+    doc = DocumentPaths("t", "doc")
+    assert document_page(doc.stable) == (doc, "stable")
+    assert document_page(doc.draft) == (doc, "draft")
+    for other in (doc.history, doc.archive(DAY), doc.feed, "index.html", "t/index.html", "t/apps/a/policy.html"):
+        assert document_page(other) is None, other
+
+
+def test_a_relative_link_is_rebased_to_lead_to_the_same_file() -> None:
+    assert rebase("../other/index.html", "t/doc/index.html", "t/apps/app/policy.html") == "../../other/index.html"

@@ -31,7 +31,6 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from html.parser import HTMLParser
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -49,7 +48,7 @@ from .explain import ExplainedBlock, TracingRenderer, explain_document
 from .fact_translations import overlay_file
 from .fact_translations import states as fact_states
 from .facts import Tenant, Transfer
-from .htmltext import html_text
+from .htmltext import PageLinks, html_text
 from .law import InForce, Status, TransferMechanism, declared_regimes, replacements
 from .output import Output
 from .project import Project, TenantSource, load_project, project_theme
@@ -597,27 +596,13 @@ def check_notification(tenant: TenantSource, docs: list[RenderedDocument]) -> li
     return findings
 
 
-class _Links(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.ids: set[str] = set()
-        self.hrefs: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        for name, value in attrs:
-            if name in ("id", "name") and value:
-                self.ids.add(value)
-            elif name in ("href", "src") and value is not None:
-                self.hrefs.append(value)
-
-
 def check_links(outputs: list[Output]) -> list[tuple[str | None, CheckFinding]]:
     """Anchors and relative links in the rendered pages that lead to no file or no id, with the page's tenant."""
     files = {o.path: o for o in outputs}
-    parsed: dict[str, _Links] = {}
+    parsed: dict[str, PageLinks] = {}
     for o in outputs:
         if o.path.endswith(".html"):
-            p = _Links()
+            p = PageLinks()
             p.feed(o.data.decode("utf-8", "replace"))
             parsed[o.path] = p
     findings: list[tuple[str | None, CheckFinding]] = []
@@ -637,7 +622,7 @@ def check_links(outputs: list[Output]) -> list[tuple[str | None, CheckFinding]]:
     return findings
 
 
-def _dead(page: str, href: str, files: dict[str, Output], parsed: dict[str, _Links]) -> str | None:
+def _dead(page: str, href: str, files: dict[str, Output], parsed: dict[str, PageLinks]) -> str | None:
     parts = urlsplit(href)
     if parts.scheme or parts.netloc:
         return None  # external: checked by no one offline, and never fetched

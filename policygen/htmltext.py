@@ -5,8 +5,9 @@ reads it: headings, paragraphs, list items and table rows, each with its text.
 Readability scores, the prose lint (policygen/prose.py), `check`'s pattern
 tests, the store-label checks (policygen/labels.py) and `explain`'s page tests
 all read text through here, so they agree on where one block ends and the next
-begins. (The redline's word diff, policygen/worddiff.py, still has its own reader,
-which breaks lines inside list items and cells where this one keeps one block.)
+begins. Two more passes over rendered HTML live here too: the redline's words and
+breaks (`tokens`, for policygen/worddiff.py) and a page's ids and links
+(`PageLinks`, for check's dead-link test).
 """
 
 from __future__ import annotations
@@ -199,3 +200,95 @@ class DocumentLike(Protocol):
     def title(self) -> str: ...
     @property
     def clauses(self) -> Sequence[ClauseLike]: ...
+
+
+# --- the redline's pass: words and breaks ---------------------------------------------------
+
+BREAK = "\n"  # a token that ends a paragraph, so a redline keeps the clause's shape
+_BLOCKS = frozenset(
+    {
+        "p",
+        "li",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "tr",
+        "div",
+        "section",
+        "table",
+        "ul",
+        "ol",
+        "blockquote",
+        "dt",
+        "dd",
+        "br",
+        "pre",
+    }
+)
+
+
+_MARK = "\ue002"  # marks a block boundary in the parsed text; newlines in HTML source are only spaces
+
+
+class _Text(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _BLOCKS:
+            self.parts.append(f" {_MARK} ")
+        elif tag in {"td", "th"}:
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        self.handle_starttag(tag, [])
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data.replace(_MARK, " "))
+
+
+def tokens(fragment: str) -> list[str]:
+    """The words of an HTML fragment, with a BREAK token between blocks (never two in a row).
+
+    The redline's pass (policygen/worddiff.py): it breaks lines inside list items and cells too,
+    where `blocks` keeps one block, so a redline keeps the clause's every line."""
+    parser = _Text()
+    parser.feed(fragment)
+    parser.close()
+    out: list[str] = []
+    for word in "".join(parser.parts).split():
+        if word == _MARK:
+            if out and out[-1] != BREAK:
+                out.append(BREAK)
+        else:
+            out.append(word)
+    while out and out[-1] == BREAK:
+        out.pop()
+    return out
+
+
+def words(fragment: str) -> list[str]:
+    return [t for t in tokens(fragment) if t != BREAK]
+
+
+# --- check's pass: ids and links ----------------------------------------------------------------
+
+
+class PageLinks(HTMLParser):
+    """The ids a page defines and the links it makes: check's pass for dead links and anchors."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.ids: set[str] = set()
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name in ("id", "name") and value:
+                self.ids.add(value)
+            elif name in ("href", "src") and value is not None:
+                self.hrefs.append(value)

@@ -27,13 +27,14 @@ from typing import TYPE_CHECKING, Any, Literal
 from .dates import format_day
 from .diff import DiffReport, Workspace, history, overall
 from .factdiff import FactFinding
+from .htmltext import BREAK
 from .output import Output
 from .paths import DocumentPaths, PairPaths, href, root_from
 from .render import ClauseRenderer
 from .rules import load_rules, rank
 from .text import one_line
 from .theme import Theme
-from .worddiff import BREAK, ClauseChange, ClauseStatus, ClauseText, Piece, PieceOp, Review
+from .worddiff import ClauseChange, ClauseStatus, ClauseText, Piece, PieceOp, Review
 
 if TYPE_CHECKING:
     from .project import Project, TenantSource

@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
-from html.parser import HTMLParser
 from typing import Any, Literal, get_args
+
+from .htmltext import BREAK, tokens
 
 PieceOp = Literal["equal", "insert", "delete"]
 ClauseStatus = Literal["added", "removed", "changed"]
@@ -20,74 +21,6 @@ REVIEWS: tuple[Review, ...] = get_args(Review)
 def as_review(value: object) -> Review | None:
     """A review read back from a snapshot, if it is one policygen writes."""
     return next((r for r in REVIEWS if r == value), None)
-
-
-BREAK = "\n"  # a token that ends a paragraph, so a redline keeps the clause's shape
-_BLOCKS = frozenset(
-    {
-        "p",
-        "li",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "tr",
-        "div",
-        "section",
-        "table",
-        "ul",
-        "ol",
-        "blockquote",
-        "dt",
-        "dd",
-        "br",
-        "pre",
-    }
-)
-
-
-_MARK = "\ue002"  # marks a block boundary in the parsed text; newlines in HTML source are only spaces
-
-
-class _Text(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _BLOCKS:
-            self.parts.append(f" {_MARK} ")
-        elif tag in {"td", "th"}:
-            self.parts.append(" ")
-
-    def handle_endtag(self, tag: str) -> None:
-        self.handle_starttag(tag, [])
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data.replace(_MARK, " "))
-
-
-def tokens(fragment: str) -> list[str]:
-    """The words of an HTML fragment, with a BREAK token between blocks (never two in a row)."""
-    parser = _Text()
-    parser.feed(fragment)
-    parser.close()
-    out: list[str] = []
-    for word in "".join(parser.parts).split():
-        if word == _MARK:
-            if out and out[-1] != BREAK:
-                out.append(BREAK)
-        else:
-            out.append(word)
-    while out and out[-1] == BREAK:
-        out.pop()
-    return out
-
-
-def words(fragment: str) -> list[str]:
-    return [t for t in tokens(fragment) if t != BREAK]
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,10 @@ from helpers import edit_facts
 from policygen.cli import cli
 from policygen.diff import diff_document
 from policygen.errors import InputError
+from policygen.htmltext import tokens
 from policygen.rules import load_rules
 from policygen.versions import load_releases
-from policygen.worddiff import ClauseText, diff_clauses, tokens, word_diff
+from policygen.worddiff import ClauseText, diff_clauses, word_diff
 
 DEMO = "example-fitness"  # the invented demo tenant: two released versions
 

@@ -50,7 +50,7 @@ from .site import (
     load_histories,
     tenant_outputs,
 )
-from .theme import Theme
+from .theme import SiteTheme
 from .versions import Snapshot
 
 
@@ -345,7 +345,7 @@ class Step:
     """What the build needs to know to do one tenant: load it, then render it unless reusable."""
 
     project: Project
-    theme: Theme
+    theme: SiteTheme
     renderer: ClauseRenderer
     options: BuildOptions
     shared: str  # the key part every tenant shares
@@ -437,7 +437,7 @@ class Builder:
         self.options = options or BuildOptions()
         self.progress = progress  # called with (tenants done, tenants in all); the build itself never prints
         self._renderer: ClauseRenderer | None = None
-        self._theme: tuple[tuple[Path, str], Theme] | None = None
+        self._theme: tuple[tuple[Path, str], SiteTheme] | None = None
         self._results: dict[str, TenantResult] = {}
         self.discard: Discard = shutil.rmtree  # what removes the previous output once the new one is in place
 
@@ -524,7 +524,7 @@ class Builder:
         return slugs
 
     def assemble(
-        self, project: Project, theme: Theme, results: list[TenantResult], options: BuildOptions
+        self, project: Project, theme: SiteTheme, results: list[TenantResult], options: BuildOptions
     ) -> list[Output]:
         """Every file of the output, from the tenants' results in slug order."""
         return site_files(project, theme, results, options)
@@ -565,7 +565,7 @@ class Builder:
             self.progress(done, total)
 
 
-def site_files(project: Project, theme: Theme, results: list[TenantResult], options: BuildOptions) -> list[Output]:
+def site_files(project: Project, theme: SiteTheme, results: list[TenantResult], options: BuildOptions) -> list[Output]:
     """The whole site from its tenants' results (in slug order): theme files, tenant files, site files, manifest.
 
     A build and `policygen merge` (policygen/shards.py) both make the site here, so they agree byte for byte.
@@ -580,7 +580,7 @@ def site_files(project: Project, theme: Theme, results: list[TenantResult], opti
 
 def site_outputs(
     project: Project,
-    theme: Theme,
+    theme: SiteTheme,
     views: list[TenantView],
     options: BuildOptions,
     tenant_files: list[Output] | None = None,

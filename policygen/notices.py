@@ -33,7 +33,7 @@ from .paths import DocumentPaths, PairPaths, href, root_from
 from .render import ClauseRenderer
 from .rules import load_rules, rank
 from .text import one_line
-from .theme import Theme
+from .theme import SiteTheme
 from .worddiff import ClauseChange, ClauseStatus, ClauseText, Piece, PieceOp, Review
 
 if TYPE_CHECKING:
@@ -185,7 +185,7 @@ def change_links(paths: PairPaths, origin: str, base_url: str | None) -> ChangeL
 
 
 def change_outputs(
-    theme: Theme,
+    theme: SiteTheme,
     report: DiffReport,
     paths: PairPaths,
     *,
@@ -273,7 +273,7 @@ def plain_text(view: NoticeView) -> NoticeView:
 
 def document_changes(
     project: Project,
-    theme: Theme,
+    theme: SiteTheme,
     renderer: ClauseRenderer,
     tenant: TenantSource,
     doc_id: str,

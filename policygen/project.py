@@ -23,7 +23,7 @@ from .inputs import CONFIG_FILE, INPUT_FOLDERS, hashed_content
 from .logos import LOGO_EXPECTED, check_logo
 from .packaged import theme_folders
 from .paths import RESERVED_SLUGS
-from .theme import Theme, unknown_theme
+from .theme import SiteTheme, unknown_theme
 from .validation import problems_from_validation
 from .yamlfile import Located, load
 
@@ -359,6 +359,6 @@ def document_title(project: Project, tenant: TenantSource, doc_id: str) -> str:
     return override or project.library.documents[doc_id].meta.title
 
 
-def project_theme(project: Project) -> Theme:
+def project_theme(project: Project) -> SiteTheme:
     """The project's theme, sandboxed unless policygen.yaml trusts it: every command makes it here."""
-    return Theme(project.root, project.config.theme, project.config.trusted_theme)
+    return SiteTheme(project.root, project.config.theme, project.config.trusted_theme)

@@ -54,7 +54,7 @@ from .output import KINDS, Output, check_out_dir, manifest, write_site
 from .paths import MANIFEST_PATH, RESERVED_SLUGS
 from .project import Project, load_base, project_theme, tenant_digest, tenant_folder, tenant_slugs
 from .site import BuildOptions
-from .theme import Theme
+from .theme import SiteTheme
 from .yamlfile import format_path
 
 NOTE = "One shard of a site, not a publishable site: `policygen merge` joins every shard into the site."
@@ -125,7 +125,7 @@ PROJECT_INPUTS = {
 }
 
 
-def site_inputs(project: Project, theme: Theme, today: dt.date, drafts: bool) -> Inputs:
+def site_inputs(project: Project, theme: SiteTheme, today: dt.date, drafts: bool) -> Inputs:
     slugs = "\0".join(tenant_slugs(project.root))
     return Inputs(
         policygen=__version__,
@@ -239,7 +239,7 @@ class ShardBuilder(Builder):
         return [slug for slug in slugs if self.shard.holds(slug)]
 
     def assemble(
-        self, project: Project, theme: Theme, results: list[TenantResult], options: BuildOptions
+        self, project: Project, theme: SiteTheme, results: list[TenantResult], options: BuildOptions
     ) -> list[Output]:
         outputs = [o for r in results for o in r.outputs]
         record = ShardRecord(

@@ -38,7 +38,7 @@ from .paths import DocumentPaths, TenantPaths, relative, root_from
 from .project import Project, TenantSource, document_title
 from .render import ClauseRenderer, RenderedClause, RenderedDocument, render_document
 from .snippets import app_outputs, rebase_links
-from .theme import Theme
+from .theme import SiteTheme
 from .translation_files import document_title as translation_title
 from .versions import (
     Snapshot,
@@ -246,7 +246,7 @@ class DocumentPages:
     """Renders one document's pages: stable, archive, history, draft, version.json and feed."""
 
     project: Project
-    theme: Theme
+    theme: SiteTheme
     renderer: ClauseRenderer
     tenant: TenantSource
     doc: RenderedDocument
@@ -544,7 +544,7 @@ class DocumentPages:
 
 def tenant_outputs(
     project: Project,
-    theme: Theme,
+    theme: SiteTheme,
     renderer: ClauseRenderer,
     tenant: TenantSource,
     options: BuildOptions,
@@ -615,7 +615,7 @@ def language_paths(tenant: TenantSource, doc_id: str) -> dict[str, DocumentPaths
 
 def translated_outputs(
     project: Project,
-    theme: Theme,
+    theme: SiteTheme,
     renderer: ClauseRenderer,
     tenant: TenantSource,
     histories: dict[str, list[Snapshot]],

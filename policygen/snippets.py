@@ -42,7 +42,7 @@ from .languages import language_segment, text_direction
 from .output import Output
 from .paths import TenantPaths, rebase, relative
 from .project import Project, TenantSource
-from .theme import Theme
+from .theme import SiteTheme
 from .yamlfile import Located
 
 # Light and dark backgrounds of the snippet theme; the tenant's accent is adjusted to read on each.
@@ -222,7 +222,7 @@ def shown_document(tenant: TenantSource, document: DocumentLike, released: Relea
 
 def app_outputs(
     project: Project,
-    theme: Theme,
+    theme: SiteTheme,
     tenant: TenantSource,
     documents: Sequence[DocumentLike],
     shown: Mapping[str, Released | None] | None = None,
@@ -279,7 +279,7 @@ def resolve_language(requested: str, published: Sequence[str], authoritative: st
 
 
 def one_app(
-    theme: Theme,
+    theme: SiteTheme,
     slug: str,
     app: App,
     document: Shown,
@@ -411,7 +411,7 @@ def snippet_view(
     )
 
 
-def policy_snippet(theme: Theme, view: SnippetView, document: DocumentLike) -> bytes:
+def policy_snippet(theme: SiteTheme, view: SnippetView, document: DocumentLike) -> bytes:
     """The compact full document: every section, a collapsed table of contents, nothing else."""
     return theme.render("snippets/policy.html", view=view, clauses=document.clauses)
 

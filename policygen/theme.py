@@ -47,7 +47,7 @@ def unknown_theme(root: Path, name: str) -> Problem:
     return problem
 
 
-class Theme:
+class SiteTheme:
     """A theme's templates, rendered in the bounded sandbox unless policygen.yaml sets trusted_theme: true."""
 
     def __init__(self, root: Path, name: str, trusted: bool = False) -> None:
@@ -99,9 +99,9 @@ class Theme:
                 return {str(k): v for k, v in data.items()}
         return {}
 
-    def __reduce__(self) -> tuple[type[Theme], tuple[Path, str, bool]]:
+    def __reduce__(self) -> tuple[type[SiteTheme], tuple[Path, str, bool]]:
         # Build workers get a fresh theme: compiled templates and the sandbox stay in their process.
-        return (Theme, (self.root, self.name, self.trusted))
+        return (SiteTheme, (self.root, self.name, self.trusted))
 
     def render(self, template: str, **context: Any) -> bytes:
         try:

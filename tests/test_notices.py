@@ -195,7 +195,7 @@ def test_a_consent_change_says_consent_will_be_asked_for(tmp_path: Path) -> None
     from policygen.notices import change_outputs
     from policygen.paths import PairPaths
     from policygen.rules import load_rules
-    from policygen.theme import Theme
+    from policygen.theme import SiteTheme
     from policygen.worddiff import ClauseText
 
     base = load_tenant(REPO / "tenants" / SLUG / "tenant.yaml")
@@ -221,7 +221,7 @@ def test_a_consent_change_says_consent_will_be_asked_for(tmp_path: Path) -> None
         "accent": None,
     }
     outputs = change_outputs(
-        Theme(REPO, "default"),
+        SiteTheme(REPO, "default"),
         report,
         paths,
         organisation="Example Fitness",

@@ -436,3 +436,30 @@ def test_policygen_diff_reports_a_new_fact_with_its_rule_and_tier(
     [finding] = [f for f in data["findings"] if f["path"] == path]
     assert (finding["change"], finding["tier"], finding["rule"]) == (change, tier, rule)
     assert finding["source"]
+
+
+def with_deletion_timeline(facts: dict[str, Any], period: dict[str, Any]) -> dict[str, Any]:
+    """*facts* publishing a data deletion policy whose one deletion timeline is the retention *period*."""
+    out = with_fact(facts, "retention.periods", [{"id": "account", "data": "Account data", **period}])
+    out["deletion"] = {"how": "Email us to ask.", "timelines": ["account"]}
+    out["documents"] = [{"id": "privacy-policy"}, {"id": "data-deletion-policy"}]
+    return out
+
+
+@pytest.mark.parametrize("lang", ["en", "fr", "de", "es", "hi"])
+def test_a_deletion_timeline_kept_until_an_event_says_so_and_never_none(tmp_path: Path, lang: str) -> None:
+    """A timeline's period with only `kept:` (no `period`, no `criteria`) printed "None" in its cell."""
+    facts = with_deletion_timeline(HOLDERS, {"kept": {"until": "account_closed", "then": "60 days"}})
+    if lang != "en":
+        facts["locale"] = "en"
+        facts["languages"] = ["en", lang]
+    page = "data-deletion-policy" if lang == "en" else f"data-deletion-policy/{lang}"
+    text = document_text(tmp_path, facts, page)
+    assert "None" not in text
+    assert "Account data 60 days after your account is closed" in text  # the kept words: a typed fact, as set
+
+
+def test_a_deletion_timeline_says_its_period_trigger_and_criteria(tmp_path: Path) -> None:
+    period = {"period": "30 days", "trigger": "after we confirm who you are", "criteria": "Backups roll over."}
+    text = document_text(tmp_path, with_deletion_timeline(HOLDERS, period), "data-deletion-policy")
+    assert "Account data 30 days after we confirm who you are. Backups roll over." in text

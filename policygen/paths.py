@@ -219,6 +219,7 @@ class AppPaths:
         return f"{self.folder}/{name}"
 
 
-def between_documents(source: str, target: str) -> str:
-    """The link from one document's stable page to another's of the same tenant (written into clauses)."""
-    return relative(DocumentPaths("_", target).stable, DocumentPaths("_", source).stable)
+def between_documents(source: str, target: str, language: str | None = None) -> str:
+    """The link from one document's stable page to another's of the same tenant, in one language's
+    folder (written into clauses)."""
+    return relative(DocumentPaths("_", target, language).stable, DocumentPaths("_", source, language).stable)

@@ -698,13 +698,16 @@ def document_url(context: jinja2.runtime.Context, doc_id: str) -> Markup | None:
     tenant = context.get("tenant")
     if not isinstance(tenant, Tenant) or not tenant.publishes(doc_id):
         return None
+    # The page's language: a translated page links to the other document in the same language.
+    segment = languages.language_segment(_locale.get().replace("_", "-"), tenant.locale.replace("_", "-"))
     # The id is one of the tenant's documents, a validated Id ([a-z0-9_-]): safe in a link as it is.
-    return Markup(document_href(doc_id))
+    return Markup(document_href(doc_id, segment))
 
 
-def document_href(doc_id: str) -> str:
-    """The link from one document's stable page to the stable page of the same tenant's document *doc_id*."""
-    return between_documents("_", doc_id)  # the same from every document: they are siblings
+def document_href(doc_id: str, language: str | None = None) -> str:
+    """The link from one document's stable page to the stable page of the same tenant's document *doc_id*,
+    both in the language folder *language* (None: the authoritative language's pages)."""
+    return between_documents("_", doc_id, language)  # the same from every document: they are siblings
 
 
 @dataclass(frozen=True)

@@ -82,3 +82,18 @@ def test_the_link_survives_a_release_and_leads_to_the_cookie_policy_from_every_p
     assert not [
         f for t in check(project, ["t"], dt.date(2026, 6, 1)).tenants for f in t.findings if f.id == "link.dead"
     ]
+
+
+def test_a_translated_page_links_to_the_other_document_in_the_same_language(tmp_path: Path) -> None:
+    facts = {**FACTS, "locale": "en-GB", "languages": ["en-GB", "fr-FR"]}
+    out = built(one_tenant_project(tmp_path, facts))
+    french = page(out, "t/privacy-policy/fr/index.html")
+    assert 'href="../../cookie-policy/fr/index.html"' in french
+    assert (out / "t/cookie-policy/fr/index.html").is_file()
+    assert LINK in page(out, "t/privacy-policy/index.html")  # the authoritative page is as before
+    outputs = [
+        Output(p.relative_to(out).as_posix(), "page", p.read_bytes(), tenant="t")
+        for p in sorted(out.rglob("*"))
+        if p.is_file()
+    ]
+    assert [f.message for _, f in check_links(outputs)] == []

@@ -86,6 +86,8 @@ FIELD_WORDS = {
     "authorised_agents": "how authorised agents make requests",
     "opt_out_url": "where to opt out of the sale or sharing of your data",
     "appeals": "how to appeal our answer to a request",
+    "sold_to": "sell personal data to this recipient",
+    "shared_for_advertising": "share personal data with this recipient for cross-context behavioural advertising",
 }
 
 # Lists of ids that point at other entries: a notice names the entry, not its id.

@@ -415,6 +415,14 @@ class Recipient(Model):
     data: list[Id] = Field(
         [], description="Data category ids this recipient receives; nothing is said about which data until set"
     )
+    sold_to: bool | None = Field(
+        None,
+        description="This recipient buys the personal data it receives: a sale (Cal. Civ. Code 1798.140(ad)); unknown until set",
+    )
+    shared_for_advertising: bool | None = Field(
+        None,
+        description="The data it receives is shared with it for cross-context behavioural advertising (Cal. Civ. Code 1798.140(ah)); unknown until set",
+    )
 
 
 def _check_transfer_tool(value: str) -> str:

@@ -232,3 +232,18 @@ def test_the_notice_at_collection_lists_each_category_with_its_purposes_sale_and
     links = " ".join(c.html for c in notice.clauses)
     assert 'href="../privacy-policy/index.html"' in links
     assert 'href="https://bramblewood.example/do-not-sell-or-share"' in links
+
+
+def test_the_privacy_policy_says_whom_each_category_is_sold_to_or_shared_with(tmp_path: Path) -> None:
+    from policygen.htmltext import html_text
+    from policygen.project import load_project
+    from policygen.render import ClauseRenderer
+    from policygen.site import render_tenant_documents
+
+    findings_for(tmp_path, facts())
+    project = load_project(tmp_path / "project", ["us"])
+    docs = render_tenant_documents(project, ClauseRenderer(project.content), project.tenants["us"])
+    policy = next(d for d in docs if d.id == "privacy-policy")
+    said = " ".join(html_text(c.html) for c in policy.clauses if c.id == "us-privacy")
+    assert "Shared for cross-context behavioural advertising with: Advertising networks." in said
+    assert "Sold to:" not in said  # sold_to: false says nothing more than the category's "We do not sell it"

@@ -86,6 +86,8 @@ BASE: dict[str, Any] = {
             "names": ["Hostco"],
             "location": "United Kingdom",
             "purposes": ["service"],
+            "sold_to": False,
+            "shared_for_advertising": False,
         }
     ],
     "transfers": [
@@ -502,6 +504,20 @@ CASES: list[Case] = [
         "recipients[hosting].purposes",
         ("added", "material", "recipient-purposes"),
         ("removed", "minor", "recipient-purposes"),
+    ),
+    Case(
+        "data sold to a recipient",
+        set_(lambda d: d["recipients"][0], "sold_to", True),
+        "recipients[hosting].sold_to",
+        ("enabled", "material", "recipient-sold-shared"),
+        ("disabled", "minor", "recipient-sold-shared"),
+    ),
+    Case(
+        "data shared with a recipient for cross-context advertising",
+        set_(lambda d: d["recipients"][0], "shared_for_advertising", True),
+        "recipients[hosting].shared_for_advertising",
+        ("enabled", "material", "recipient-sold-shared"),
+        ("disabled", "minor", "recipient-sold-shared"),
     ),
     Case(
         "recipient moves abroad",

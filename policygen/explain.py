@@ -56,7 +56,7 @@ _MARK, _SEP, _END = "\ue003", "\ue005", "\ue004"  # private-use characters, plus
 
 
 @dataclass(frozen=True)
-class Source:
+class FileLine:
     """A line of a file: a clause, a partial, document.yaml or tenant.yaml."""
 
     file: Path
@@ -75,7 +75,7 @@ class FactUse:
 class ExplainedBlock:
     kind: Kind
     text: str
-    source: Source
+    source: FileLine
     clause: str | None = None  # the clause the block belongs to (None: the page's title, dates and contents)
     facts: tuple[FactUse, ...] = ()
     level: int = 0  # heading level
@@ -138,11 +138,11 @@ class Marks:
             out.append(piece)
         return "".join(out)
 
-    def strip(self, marked: str) -> tuple[str, list[Source | None]]:
+    def strip(self, marked: str) -> tuple[str, list[FileLine | None]]:
         """The text without its marks, and for each of its lines the mark that came last before the line's text."""
         clean: list[str] = []
-        sources: list[Source | None] = []
-        current: Source | None = None
+        sources: list[FileLine | None] = []
+        current: FileLine | None = None
         started = False  # whether the current output line has text yet (its source is then fixed)
         at = 0
         for match in [*self._pattern.finditer(marked), None]:
@@ -158,7 +158,7 @@ class Marks:
                     started = True
                 clean.append(piece)
             if match:
-                current = Source(Path(match.group(1)), int(match.group(2)))
+                current = FileLine(Path(match.group(1)), int(match.group(2)))
                 at = match.end()
         if not started:
             sources.append(current)
@@ -280,7 +280,7 @@ class ClauseTrace:
     clause: Clause
     rendered: RenderedClause
     skeleton: str
-    sources: list[Source | None]
+    sources: list[FileLine | None]
     values: list[str]
     printed: dict[int, KeyPath]
     notes: list[int]  # indexes in tenant.notes of the notes shown in the clause
@@ -298,7 +298,7 @@ class _Traced:
         facts.values, facts.printed = placeholders(), {}
         marked = self.template.render(context)
         clean: str
-        sources: list[Source | None]
+        sources: list[FileLine | None]
         clean, sources = self.renderer.env.policygen_marks.strip(marked)  # type: ignore[attr-defined]
         self.renderer.last = (clean, sources, facts.values, facts.printed)
         facts.values = None
@@ -312,7 +312,7 @@ class TracingRenderer(ClauseRenderer):
         super().__init__(content, raw_html)
         self.facts = FactPaths()
         self.traces: list[ClauseTrace] = []
-        self.last: tuple[str, list[Source | None], list[str], dict[int, KeyPath]] | None = None
+        self.last: tuple[str, list[FileLine | None], list[str], dict[int, KeyPath]] | None = None
         env = self.env
         env.add_extension(SourceLines)
         base_getattr, base_getitem, base_finalize = env.getattr, env.getitem, env.finalize
@@ -432,7 +432,9 @@ def _skeleton_blocks(skeleton: str, raw_html: bool) -> list[_Open]:
 def _clause_blocks(trace: ClauseTrace, raw_html: bool, tenant: TenantSource) -> list[ExplainedBlock]:
     clause, rendered = trace.clause, trace.rendered
     blocks = [
-        ExplainedBlock("heading", rendered.title, Source(clause.file, _front_line(clause, "title")), clause.id, level=2)
+        ExplainedBlock(
+            "heading", rendered.title, FileLine(clause.file, _front_line(clause, "title")), clause.id, level=2
+        )
     ]
     for block in _skeleton_blocks(trace.skeleton, raw_html):
         raw = " ".join(block.parts)
@@ -442,7 +444,7 @@ def _clause_blocks(trace: ClauseTrace, raw_html: bool, tenant: TenantSource) -> 
         paths = list(dict.fromkeys(trace.printed[n] for n in numbers if n in trace.printed))
         blocks.append(
             ExplainedBlock(
-                block.kind, text, source or Source(clause.file, None), clause.id, _uses(tenant, paths), block.level
+                block.kind, text, source or FileLine(clause.file, None), clause.id, _uses(tenant, paths), block.level
             )
         )
     # Notes stand where the renderer puts them: before the clause's first sub-heading.
@@ -454,7 +456,7 @@ def _clause_blocks(trace: ClauseTrace, raw_html: bool, tenant: TenantSource) -> 
             ExplainedBlock(
                 "paragraph",
                 " ".join(tenant.facts.notes[i].text.split()),
-                Source(tenant.folder / "tenant.yaml", _fact_line(tenant, path)),
+                FileLine(tenant.folder / "tenant.yaml", _fact_line(tenant, path)),
                 clause.id,
                 _uses(tenant, [path]),
             ),
@@ -501,12 +503,12 @@ def _title_block(project: Project, tenant: TenantSource, doc_id: str, title: str
             return ExplainedBlock(
                 "heading",
                 title,
-                Source(tenant.folder / "tenant.yaml", _fact_line(tenant, path)),
+                FileLine(tenant.folder / "tenant.yaml", _fact_line(tenant, path)),
                 level=1,
                 facts=_uses(tenant, [path]),
             )
     file = project.library.documents[doc_id].folder / "document.yaml"
-    return ExplainedBlock("heading", title, Source(file, _line_starting(file, "title:")), level=1)
+    return ExplainedBlock("heading", title, FileLine(file, _line_starting(file, "title:")), level=1)
 
 
 def _date_blocks(tenant: TenantSource) -> list[ExplainedBlock]:
@@ -523,7 +525,7 @@ def _date_blocks(tenant: TenantSource) -> list[ExplainedBlock]:
         ExplainedBlock(
             "date",
             f"{label} {format_day(day, tenant.facts.locale)}",
-            Source(file, _fact_line(tenant, path)),
+            FileLine(file, _fact_line(tenant, path)),
             facts=_uses(tenant, [path]),
         )
         for label, day, path in shown

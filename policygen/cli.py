@@ -157,6 +157,18 @@ class PolicyGroup(click.Group):
         super().add_command(cmd, name)
 
 
+def format_option(see: str = "") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The --format option of every command that reports: text for people, json for tools."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help=f"text for people, json for tools{' ' + see if see else ''}.",
+    )
+
+
 @click.group(cls=PolicyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="policygen")
 @click.option(
@@ -338,14 +350,7 @@ def release(
 
 
 @cli.group(invoke_without_command=True)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text for people, json for tools.",
-)
+@format_option()
 @click.pass_context
 def translations(click_ctx: click.Context, fmt: str) -> None:
     """List each clause's translations per language: current, stale (with the source's change) or missing."""
@@ -397,14 +402,7 @@ def translations_mark(ctx: Context, language: str, clause: str) -> None:
 
 @cli.command()
 @click.argument("slugs", nargs=-1, metavar="[SLUG ...]")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text for people, json for tools.",
-)
+@format_option()
 @click.option(
     "--today",
     callback=parse_date,
@@ -501,14 +499,7 @@ def new_tenant(
     show_default=True,
     help="The newer side: a version number, an effective date, or the working tree.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text for people, json for tools (see README, 'Reading a diff').",
-)
+@format_option("(see docs/diff.md)")
 @FAIL_ON
 @click.pass_obj
 def diff(
@@ -544,14 +535,7 @@ def diff(
     type=click.Path(path_type=Path),
     help="Compare with this older clause library (a folder laid out like content/) instead of the last release.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text for people, json for tools.",
-)
+@format_option()
 @FAIL_ON
 @click.pass_obj
 def upgrade_diff(
@@ -575,14 +559,7 @@ def upgrade_diff(
 @cli.command()
 @click.argument("slug")
 @click.option("--document", "-d", metavar="DOC", help="Only this document (default: every document of the tenant).")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text for people, json for tools (see README, 'Where each sentence comes from').",
-)
+@format_option("(see docs/explain.md)")
 @click.pass_obj
 def explain(ctx: Context, slug: str, document: str | None, fmt: str) -> None:
     """List every block of a tenant's document with the clause file and line it comes from and the facts it prints."""

@@ -33,6 +33,7 @@ from pathlib import Path, PurePosixPath
 
 from .errors import UsageError
 from .paths import MANIFEST_PATH
+from .statcache import tree_stat, write_atomically
 
 try:
     import fcntl
@@ -203,6 +204,50 @@ def write_site(out: Path, outputs: list[Output], discard: Discard = shutil.rmtre
         previous = _write_site(out, outputs, spare)
         if previous is not None:
             discard(previous)  # still holding the lock: a waiting build's recover() would remove it too
+        if spare is not None:  # after the discard: unlinking the previous files changes their links' stat
+            _record_stamp(out, {PurePosixPath(o.path).parts[0] for o in outputs}, _stamp_file(spare))
+
+
+def untouched(out: Path, spare: Path) -> bool:
+    """Whether nothing in the output folder was written, added, removed or replaced since the build that
+    put it in place (its stamp in the cache, policygen/statcache.py), so a build that would write the
+    very same files may leave it as it is. False whenever that cannot be told."""
+    with _one_writer(out):
+        recover(out)  # a crash's leftovers go, as a writing build removes them
+        try:
+            data = json.loads(_stamp_file(spare).read_bytes())
+            names, recorded = set(data["top"]), str(data["stat"])
+        except (OSError, ValueError, KeyError, TypeError, RecursionError):
+            return False
+        seen = tree_stat(str(out), names)
+        return seen is not None and seen[0] == recorded
+
+
+def _stamp_file(spare: Path) -> Path:
+    return spare.parent.parent / "stamps" / f"{spare.name}.json"
+
+
+def _record_stamp(out: Path, names: set[str], file: Path) -> None:
+    seen = tree_stat(str(out), names)
+    try:
+        if seen is None or not _plain_folder(file.parent):
+            return
+    except OSError:
+        return  # no stamp: the next build compares the files themselves
+    write_atomically(file, json.dumps({"top": sorted(names), "stat": seen[0]}).encode())
+
+
+def cache_file(root: Path, name: str, make: bool = False) -> Path | None:
+    """A file of the project's cache, .cache/policygen/NAME; None when the cache folder cannot be used
+    (it, or a folder above it in the project, is a link or not a folder). With *make*, the folder is made."""
+    folder = root.resolve() / ".cache" / "policygen"
+    existing = next(f for f in (folder, *folder.parents) if os.path.lexists(f))
+    try:
+        if make:
+            return folder / name if _plain_folder(folder) else None
+        return folder / name if existing.resolve() == existing and existing.is_dir() else None
+    except OSError:
+        return None
 
 
 def spare_folder(root: Path, out: Path) -> Path:

@@ -247,15 +247,15 @@ class Previous:
         return self._files
 
     def listed(self) -> list[Output] | None:
-        """Every file the previous build lists (without its bytes), or None if the list cannot be read."""
-        try:
-            entries = [entry for entries in self.files.values() for entry in entries]
-            if not self.tenants:
-                return None
-            rest = [e for e in self._listed if isinstance(e, dict) and not e.get("tenant")]
-            return [Output.from_entry(e, b"") for e in [*entries, *rest]] + [Output(MANIFEST_PATH, "data", b"")]
-        except (KeyError, TypeError, ValueError):
+        """Every file the previous build lists, by path and kind (without its bytes: they were not read),
+        or None if the list cannot be read."""
+        if not isinstance(self._listed, list):
             return None
+        try:
+            files = [Output(str(e["path"]), str(e["kind"]), b"") for e in self._listed]
+        except (KeyError, TypeError):
+            return None
+        return [*files, Output(MANIFEST_PATH, "data", b"")]
 
     def _read(self) -> Any:
         try:

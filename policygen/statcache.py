@@ -38,9 +38,11 @@ def tree_stat(
     folder: str, names: Iterable[str] | None = None, skip_editor_files: bool = False
 ) -> tuple[str, int] | None:
     """A hash of the stat of *folder* and of everything under it (only the top-level *names*, if given),
-    and the newest change time seen; None when a symbolic link is found or the folder cannot be read."""
-    h = hashlib.sha256()
-    newest = 0
+    and the newest change time seen; None when a symbolic link is found or the folder cannot be read.
+
+    Entries are taken in the order the folder lists them: an unchanged folder lists them alike, and one
+    listed otherwise only gives another hash, which means hashing or comparing the files themselves."""
+    seen: list[tuple[str, int, int, int, int, int]] = []
     try:
         info = os.lstat(folder)
         todo = [(folder, "", info)]
@@ -48,21 +50,20 @@ def tree_stat(
             path, rel, info = todo.pop()
             if stat.S_ISLNK(info.st_mode):
                 return None
-            h.update(f"{rel}\0{_fields(info)}\0".encode("utf-8", "surrogateescape"))
-            newest = max(newest, info.st_mtime_ns, info.st_ctime_ns)
+            seen.append((rel, info.st_mode, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns))
             if not stat.S_ISDIR(info.st_mode):
                 continue
             with os.scandir(path) as entries:
-                found = sorted(entries, key=lambda e: e.name)
-            for entry in found:
-                if rel == "" and names is not None and entry.name not in names:
-                    continue
-                if skip_editor_files and entry.is_file(follow_symlinks=False) and is_editor_file(entry.name):
-                    continue
-                todo.append((entry.path, f"{rel}/{entry.name}", entry.stat(follow_symlinks=False)))
+                for entry in entries:
+                    if rel == "" and names is not None and entry.name not in names:
+                        continue
+                    if skip_editor_files and is_editor_file(entry.name) and entry.is_file(follow_symlinks=False):
+                        continue
+                    todo.append((entry.path, f"{rel}/{entry.name}", entry.stat(follow_symlinks=False)))
     except OSError:
         return None
-    return h.hexdigest(), newest
+    newest = max(max(s[4], s[5]) for s in seen)
+    return hashlib.sha256(repr(seen).encode("utf-8", "surrogateescape")).hexdigest(), newest
 
 
 class FolderDigests:

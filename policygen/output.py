@@ -205,7 +205,12 @@ def write_site(out: Path, outputs: list[Output], discard: Discard = shutil.rmtre
         if previous is not None:
             discard(previous)  # still holding the lock: a waiting build's recover() would remove it too
         if spare is not None:  # after the discard: unlinking the previous files changes their links' stat
-            _record_stamp(out, {PurePosixPath(o.path).parts[0] for o in outputs}, _stamp_file(spare))
+            _record_stamp(out, top_level(outputs), _stamp_file(spare))
+
+
+def top_level(outputs: list[Output]) -> set[str]:
+    """The names in the output folder that *outputs* use (paths are relative, '/'-separated, never '//')."""
+    return {o.path.split("/", 1)[0] for o in outputs}
 
 
 def untouched(out: Path, spare: Path) -> bool:
@@ -288,7 +293,7 @@ def _write_site(out: Path, outputs: list[Output], spare: Path | None) -> Path | 
         staging.mkdir(parents=True)
     try:
         _write_files(staging, outputs, _unchanged(staging, outputs) if updating else set())
-        _carry_user_entries(out, staging, {PurePosixPath(o.path).parts[0] for o in outputs})
+        _carry_user_entries(out, staging, top_level(outputs))
         if out.is_dir():  # a private (0700) output folder stays private
             os.chmod(staging, stat.S_IMODE(out.stat().st_mode))
         _swap(staging, out)

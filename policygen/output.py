@@ -376,7 +376,12 @@ def _unchanged(staging: Path, outputs: list[Output]) -> set[str]:
                 else:
                     os.unlink(entry.path)  # links included: never followed
     # What is left of a folder that holds no kept file is empty folders: remove them, deepest first.
-    needed = {path[: i + 1] for path in kept for i, c in enumerate(path) if c == "/"}
+    needed: set[str] = set()
+    for path in kept:
+        i = path.rfind("/")
+        while i > 0 and path[: i + 1] not in needed:  # a prefix already needed has its parents there too
+            needed.add(path[: i + 1])
+            i = path.rfind("/", 0, i)
     for prefix in sorted(folders, key=len, reverse=True):
         if prefix and prefix not in needed:
             os.rmdir(staging / prefix)

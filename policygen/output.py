@@ -219,8 +219,11 @@ def untouched(out: Path, spare: Path) -> bool:
     very same files may leave it as it is. False whenever that cannot be told."""
     with _one_writer(out):
         recover(out)  # a crash's leftovers go, as a writing build removes them
+        file = _stamp_file(spare)
         try:
-            data = json.loads(_stamp_file(spare).read_bytes())
+            if file.parent.resolve() != file.parent:
+                return False  # a cache reached through a link is never used
+            data = json.loads(file.read_bytes())
             names, recorded = set(data["top"]), str(data["stat"])
         except (OSError, ValueError, KeyError, TypeError, RecursionError):
             return False

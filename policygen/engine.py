@@ -20,14 +20,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from .dates import utc_today
 from .deps import project_digest, tenant_key
 from .errors import Collector, InputError, Problem
 from .feeds import FeedInfo, atom, entries_in, sitemap
 from .history import Committed, TenantRecord, committed_releases, read_tenant_record, record_json
-from .output import Discard, Output, check_out_dir, manifest, spare_folder, write_site
+from .output import Discard, Output, cache_file, check_out_dir, manifest, spare_folder, untouched, write_site
 from .paths import MANIFEST_PATH, SITE_FEED, SITE_INDEX
 from .project import (
     Project,
@@ -50,6 +50,7 @@ from .site import (
     load_histories,
     tenant_outputs,
 )
+from .statcache import FolderDigests
 from .theme import SiteTheme
 from .versions import Snapshot
 
@@ -65,6 +66,9 @@ class BuildReport:
         default_factory=list
     )  # with --tenant: tenants of the previous output whose folder is gone
     seconds: float = 0.0  # wall time of the build
+    # Nothing changed since the previous build: the output was left as it is, and `outputs` are the files
+    # its manifest lists, without their bytes.
+    unchanged: bool = False
 
     @property
     def reused_tenants(self) -> list[str]:
@@ -76,9 +80,14 @@ class BuildReport:
         return f"{len(self.rendered_tenants):,} rendered, {len(self.reused_tenants):,} reused"
 
     def summary(self) -> str:
+        files = (
+            f"nothing changed, {files_written(self.outputs)} as they were"
+            if self.unchanged
+            else files_written(self.outputs)
+        )
         return (
             f"Built {counted(len(self.tenants), 'tenant')} in {self.seconds:.2f} s ({self.tally()}): "
-            f"{files_written(self.outputs)}, in {self.out}"
+            f"{files}, in {self.out}"
         )
 
     def names(self) -> list[str]:
@@ -183,11 +192,8 @@ class _TenantEntry(BaseModel):
     inputs: str
 
 
-class _Manifest(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    files: list[_FileEntry]
-    tenants: dict[str, _TenantEntry] = {}
+_FILES = TypeAdapter(list[_FileEntry])
+_TENANTS = TypeAdapter(dict[str, _TenantEntry])
 
 
 class Previous:
@@ -206,9 +212,13 @@ class Previous:
         self._root = str(out.resolve())  # a link to the output folder is followed; none inside it is
         self._folders: dict[str, bool] = {}
         self.tenants: dict[str, dict[str, Any]] = {}
-        self.files: dict[str, list[dict[str, Any]]] = {}
+        self._files: dict[str, list[dict[str, Any]]] | None = None  # read when a tenant is first reused
+        self._listed: Any = None
         self.published: dict[str, TenantRecord] = {}
         self.damaged: Problem | None = None
+        # Set when the output folder's stamp shows that nothing in it changed since the build that wrote it
+        # (policygen/output.py: untouched): its files are then the ones the manifest lists, unread.
+        self.untouched = False
         data = self._read()
         if data is None:
             return
@@ -218,13 +228,37 @@ class Previous:
             self.damaged = self._damage(str(exc))
             return
         try:
-            parsed = _Manifest.model_validate(data).model_dump(mode="json")
+            self.tenants = _TENANTS.dump_python(_TENANTS.validate_python(data.get("tenants", {})), mode="json")
         except ValidationError:
             return  # nothing reusable; the build renders every tenant
-        self.tenants = parsed["tenants"]
-        for entry in parsed["files"]:
-            if entry["tenant"]:
-                self.files.setdefault(entry["tenant"], []).append(entry)
+        self._listed = data.get("files")
+
+    @property
+    def files(self) -> dict[str, list[dict[str, Any]]]:
+        """The previous build's files by tenant. Checked only when needed: a build that changed nothing
+        never looks at them."""
+        if self._files is None:
+            self._files = {}
+            try:
+                entries = _FILES.dump_python(_FILES.validate_python(self._listed), mode="json")
+            except ValidationError:
+                self.tenants = {}  # nothing reusable; the build renders every tenant
+                return self._files
+            for entry in entries:
+                if entry["tenant"]:
+                    self._files.setdefault(entry["tenant"], []).append(entry)
+        return self._files
+
+    def listed(self) -> list[Output] | None:
+        """Every file the previous build lists, by path and kind (without its bytes: they were not read),
+        or None if the list cannot be read."""
+        if not isinstance(self._listed, list):
+            return None
+        try:
+            files = [Output(str(e["path"]), str(e["kind"]), b"") for e in self._listed]
+        except (KeyError, TypeError):
+            return None
+        return [*files, Output(MANIFEST_PATH, "data", b"")]
 
     def _read(self) -> Any:
         try:
@@ -300,12 +334,16 @@ class Previous:
 
     def reuse(self, slug: str, key: str | None) -> TenantResult | None:
         """The tenant's previous files, if built from the same inputs and still intact on disk."""
+        files = self.files.get(slug, [])  # first: a file list that cannot be read leaves no tenant reusable
         entry = self.tenants.get(slug)
         if entry is None or (key is not None and entry.get("inputs") != key):
             return None
         outputs: list[Output] = []
-        for f in self.files.get(slug, []):
-            found = self._regular(f["path"])
+        for f in files:
+            if self.untouched:  # every file as the previous build wrote it: no link, nothing replaced or edited
+                found: tuple[str, int] | None = (os.path.join(self._root, f["path"]), f["bytes"])
+            else:
+                found = self._regular(f["path"])
             if found is None or found[1] != f["bytes"]:
                 return None
             try:
@@ -313,7 +351,7 @@ class Previous:
                     data = file.read()
             except OSError:
                 return None
-            if hashlib.sha256(data).hexdigest() != f["sha256"]:
+            if len(data) != f["bytes"] or (not self.untouched and hashlib.sha256(data).hexdigest() != f["sha256"]):
                 return None  # edited or damaged since: render again
             effective = dt.date.fromisoformat(f["effective"]) if f.get("effective") else None
             outputs.append(
@@ -353,13 +391,14 @@ class Step:
     published: dict[str, TenantRecord] = field(default_factory=dict)  # slug -> versions the previous build published
     manifest: Path = Path(MANIFEST_PATH)  # the previous build's, named in problems
     committed: Committed | None = None  # snapshots in git's HEAD
+    digests: FolderDigests = field(default_factory=lambda: FolderDigests(None))  # tenant folder hashes by stat
 
     def lookup(self, slug: str, cached: dict[str, TenantResult]) -> Reusable | TenantResult | list[Problem] | None:
         """What an unchanged tenant needs no rendering for (a result of this builder, or the previous
         output), problems with its folder, or None when it must be rendered."""
         try:
             folder = tenant_folder(self.project.root, slug)  # bad names and links out are input problems
-            digest = tenant_digest(folder)  # so are pipes, devices and dangling links in the folder
+            digest = self.digests.digest(folder, tenant_digest)  # so are pipes, devices, dangling links in it
         except InputError as exc:
             return exc.problems
         hit = cached.get(slug)
@@ -392,6 +431,7 @@ class Step:
             self,
             renderer=ClauseRenderer(self.renderer.content, self.renderer.raw_html),
             theme=project_theme(self.project),
+            digests=FolderDigests(None),  # workers render; folders are looked at in this process
         )
 
 
@@ -400,6 +440,8 @@ class Reusable:
     slug: str
     key: str
 
+
+DIGESTS = "digests.json"  # in the project's cache: tenant folder hashes by stat (policygen/statcache.py)
 
 # Worker processes pay off only past some tenants: each starts in ~0.3 s and loads the library itself.
 PARALLEL_MIN_TENANTS = 64
@@ -423,7 +465,10 @@ class Builder:
     Builder (policygen serve) rebuilds one tenant's edit in milliseconds; a fresh one
     (policygen build) reuses unchanged tenants from the previous output's manifest.
     Tenants are loaded and rendered in worker processes when there are many.
+    When no input changed and the output is as the previous build left it, nothing is written.
     """
+
+    skips_unchanged = True  # a build whose output is the whole site may leave an unchanged one as it is
 
     def __init__(
         self,
@@ -475,10 +520,25 @@ class Builder:
             previous.published,
             previous.file,
             committed_releases(project.root),
+            FolderDigests(cache_file(project.root, DIGESTS), lambda: cache_file(project.root, DIGESTS, make=True)),
         )
+        found = self._lookups(step, slugs)
+        step.digests.save()
+        spare = spare_folder(project.root, out)
+        previous.untouched = previous.damaged is None and untouched(out, spare)
+        if self._unchanged(options, previous, found) and previous.untouched:
+            listed = previous.listed()
+            if listed is not None:  # the output is already exactly what this build would write
+                return BuildReport(
+                    out=out,
+                    outputs=listed,
+                    tenants=sorted(slugs),
+                    seconds=time.perf_counter() - started,
+                    unchanged=True,
+                )
 
         results: dict[str, TenantResult] = {}
-        for slug, outcome in self._run(step, slugs):
+        for slug, outcome in self._run(step, slugs, found):
             if isinstance(outcome, list):
                 problems.extend(outcome)
                 continue
@@ -506,7 +566,7 @@ class Builder:
 
         ordered = [results[slug] for slug in sorted(results)]
         outputs = self.assemble(project, theme, ordered, options)
-        write_site(out, outputs, self.discard, spare_folder(project.root, out))
+        write_site(out, outputs, self.discard, spare)
         self._results = {r.slug: r for r in ordered if r.slug in slugs}
         rendered = [r for r in ordered if r.rendered]
         return BuildReport(
@@ -529,13 +589,35 @@ class Builder:
         """Every file of the output, from the tenants' results in slug order."""
         return site_files(project, theme, results, options)
 
-    def _run(self, step: Step, slugs: list[str]) -> list[tuple[str, Reusable | TenantResult | list[Problem]]]:
-        # Unchanged tenants are found here, in this process, against this builder's warm results; only the
-        # tenants that must be rendered go to worker processes, and only when there are enough of them.
+    def _lookups(self, step: Step, slugs: list[str]) -> dict[str, Reusable | TenantResult | list[Problem] | None]:
+        # Unchanged tenants are found here, in this process, against this builder's warm results.
+        return {slug: step.lookup(slug, self._results) for slug in slugs}
+
+    def _unchanged(
+        self,
+        options: BuildOptions,
+        previous: Previous,
+        found: dict[str, Reusable | TenantResult | list[Problem] | None],
+    ) -> bool:
+        """Whether this build's inputs are exactly the previous build's: the same tenants, every one with
+        the input key the manifest records (which covers the theme, settings, library, date and policygen)."""
+        return (
+            self.skips_unchanged
+            and not options.tenants
+            and previous.damaged is None
+            and bool(found)
+            and set(found) == set(previous.tenants)
+            and all(isinstance(outcome, Reusable) for outcome in found.values())
+        )
+
+    def _run(
+        self, step: Step, slugs: list[str], lookups: dict[str, Reusable | TenantResult | list[Problem] | None]
+    ) -> list[tuple[str, Reusable | TenantResult | list[Problem]]]:
+        # Only the tenants that must be rendered go to worker processes, and only when there are enough of them.
         done: list[tuple[str, Reusable | TenantResult | list[Problem]]] = []
         todo: list[str] = []
         for slug in slugs:
-            found = step.lookup(slug, self._results)
+            found = lookups[slug]
             if found is None:
                 todo.append(slug)
             else:

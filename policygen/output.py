@@ -33,6 +33,7 @@ from pathlib import Path, PurePosixPath
 
 from .errors import UsageError
 from .paths import MANIFEST_PATH
+from .statcache import tree_stat, write_atomically
 
 try:
     import fcntl
@@ -203,6 +204,58 @@ def write_site(out: Path, outputs: list[Output], discard: Discard = shutil.rmtre
         previous = _write_site(out, outputs, spare)
         if previous is not None:
             discard(previous)  # still holding the lock: a waiting build's recover() would remove it too
+        if spare is not None:  # after the discard: unlinking the previous files changes their links' stat
+            _record_stamp(out, top_level(outputs), _stamp_file(spare))
+
+
+def top_level(outputs: list[Output]) -> set[str]:
+    """The names in the output folder that *outputs* use (paths are relative, '/'-separated, never '//')."""
+    return {o.path.split("/", 1)[0] for o in outputs}
+
+
+def untouched(out: Path, spare: Path) -> bool:
+    """Whether nothing in the output folder was written, added, removed or replaced since the build that
+    put it in place (its stamp in the cache, policygen/statcache.py), so a build that would write the
+    very same files may leave it as it is. False whenever that cannot be told."""
+    with _one_writer(out):
+        recover(out)  # a crash's leftovers go, as a writing build removes them
+        file = _stamp_file(spare)
+        try:
+            if file.parent.resolve() != file.parent:
+                return False  # a cache reached through a link is never used
+            data = json.loads(file.read_bytes())
+            names, recorded = set(data["top"]), str(data["stat"])
+        except (OSError, ValueError, KeyError, TypeError, RecursionError):
+            return False
+        seen = tree_stat(str(out), names)
+        return seen is not None and seen[0] == recorded
+
+
+def _stamp_file(spare: Path) -> Path:
+    return spare.parent.parent / "stamps" / f"{spare.name}.json"
+
+
+def _record_stamp(out: Path, names: set[str], file: Path) -> None:
+    seen = tree_stat(str(out), names)
+    try:
+        if seen is None or not _plain_folder(file.parent):
+            return
+    except OSError:
+        return  # no stamp: the next build compares the files themselves
+    write_atomically(file, json.dumps({"top": sorted(names), "stat": seen[0]}).encode())
+
+
+def cache_file(root: Path, name: str, make: bool = False) -> Path | None:
+    """A file of the project's cache, .cache/policygen/NAME; None when the cache folder cannot be used
+    (it, or a folder above it in the project, is a link or not a folder). With *make*, the folder is made."""
+    folder = root.resolve() / ".cache" / "policygen"
+    existing = next(f for f in (folder, *folder.parents) if os.path.lexists(f))
+    try:
+        if make:
+            return folder / name if _plain_folder(folder) else None
+        return folder / name if existing.resolve() == existing and existing.is_dir() else None
+    except OSError:
+        return None
 
 
 def spare_folder(root: Path, out: Path) -> Path:
@@ -243,7 +296,7 @@ def _write_site(out: Path, outputs: list[Output], spare: Path | None) -> Path | 
         staging.mkdir(parents=True)
     try:
         _write_files(staging, outputs, _unchanged(staging, outputs) if updating else set())
-        _carry_user_entries(out, staging, {PurePosixPath(o.path).parts[0] for o in outputs})
+        _carry_user_entries(out, staging, top_level(outputs))
         if out.is_dir():  # a private (0700) output folder stays private
             os.chmod(staging, stat.S_IMODE(out.stat().st_mode))
         _swap(staging, out)
@@ -326,7 +379,12 @@ def _unchanged(staging: Path, outputs: list[Output]) -> set[str]:
                 else:
                     os.unlink(entry.path)  # links included: never followed
     # What is left of a folder that holds no kept file is empty folders: remove them, deepest first.
-    needed = {path[: i + 1] for path in kept for i, c in enumerate(path) if c == "/"}
+    needed: set[str] = set()
+    for path in kept:
+        i = path.rfind("/")
+        while i > 0 and path[: i + 1] not in needed:  # a prefix already needed has its parents there too
+            needed.add(path[: i + 1])
+            i = path.rfind("/", 0, i)
     for prefix in sorted(folders, key=len, reverse=True):
         if prefix and prefix not in needed:
             os.rmdir(staging / prefix)

@@ -220,6 +220,8 @@ class ShardManifest(BaseModel):
 class ShardBuilder(Builder):
     """A build of one shard's tenants, whose output is those tenants' files and the shard's manifest."""
 
+    skips_unchanged = False  # its manifest also records the shard (K of N), which the tenants' keys do not cover
+
     def __init__(
         self,
         root: Path,

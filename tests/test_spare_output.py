@@ -53,9 +53,10 @@ def fresh(project: Path, tmp_path: Path) -> dict[str, bytes | str]:
 def test_the_previous_output_is_kept_in_the_projects_cache_after_a_rebuild(project: Path) -> None:
     out = project / "build"
     build(project, out, OPTIONS)
-    assert not (project / ".cache").exists()  # a first build has no previous output to keep
-    build(project, out, OPTIONS)
     spare = spare_folder(project, out)
+    assert not spare.exists()  # a first build has no previous output to keep
+    edit(project / "tenants/ims-pro/tenant.yaml", "display_name: IMS Pro", "display_name: IMS Pro Once")
+    build(project, out, OPTIONS)
     assert spare.parent == project.resolve() / ".cache/policygen/spare" and spare.is_dir()
     assert sorted(p.name for p in out.parent.iterdir() if p.name.startswith(".")) == [".cache"]
 
@@ -65,6 +66,7 @@ def test_a_rebuild_after_one_tenants_edit_writes_only_that_tenants_files_and_the
 ) -> None:
     out = project / "build"
     build(project, out, OPTIONS)
+    edit(project / "tenants/ims-pro/tenant.yaml", "display_name: IMS Pro", "display_name: IMS Pro Once")
     build(project, out, OPTIONS)  # from here on the previous output is kept
     edit(project / "tenants/ims-pro/tenant.yaml", "display_name: IMS Pro", "display_name: IMS Pro Edited")
     written: list[str] = []
@@ -85,6 +87,7 @@ def test_a_rebuild_after_one_tenants_edit_writes_only_that_tenants_files_and_the
 def test_a_spare_output_tampered_with_still_gives_exactly_a_fresh_build(project: Path, tmp_path: Path) -> None:
     out = project / "build"
     build(project, out, OPTIONS)
+    edit(project / "tenants/ims-global/tenant.yaml", "display_name: ", "display_name: Once ")
     build(project, out, OPTIONS)
     spare = spare_folder(project, out)
     page = spare / "ims-pro/privacy-policy/index.html"

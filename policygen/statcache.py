@@ -1,0 +1,122 @@
+"""What a rebuild may skip because the files are as the previous build left them, judged from file
+metadata kept in the project's git-ignored `.cache/policygen/`.
+
+- Folder digests: a tenant folder's content hash, remembered with the stat of every file and folder in
+  it (path, type, inode, size, mtime_ns, ctime_ns). Any difference means hashing the folder again. The
+  change time cannot be set back by hand (touch and `os.utime` set it to now), so an edit that keeps
+  the size and the modification time is still seen. A folder holding a symbolic link is always hashed
+  (its target may change without the link changing), and so is a folder with an entry changed in the
+  last two seconds, the racy-git rule: a second write within one clock tick of the first could
+  otherwise leave the very stat that was recorded.
+- Output stamps: a hash of the same stat fields of every file and folder of an output folder, taken
+  right after a build put it in place. Equal stamps mean nothing in it was written, added or removed
+  since (policygen/output.py).
+
+Deleting the cache never changes what a build writes; it only makes the next build hash and compare again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from .editorfiles import is_editor_file
+
+RACY_SECONDS = 2  # an entry changed this recently is never trusted from its stat
+
+
+def _fields(info: os.stat_result) -> str:
+    return f"{stat.S_IFMT(info.st_mode)} {info.st_ino} {info.st_size} {info.st_mtime_ns} {info.st_ctime_ns}"
+
+
+def tree_stat(
+    folder: str, names: Iterable[str] | None = None, skip_editor_files: bool = False
+) -> tuple[str, int] | None:
+    """A hash of the stat of *folder* and of everything under it (only the top-level *names*, if given),
+    and the newest change time seen; None when a symbolic link is found or the folder cannot be read.
+
+    Entries are taken in the order the folder lists them: an unchanged folder lists them alike, and one
+    listed otherwise only gives another hash, which means hashing or comparing the files themselves."""
+    seen: list[tuple[str, int, int, int, int, int]] = []
+    try:
+        info = os.lstat(folder)
+        todo = [(folder, "", info)]
+        while todo:
+            path, rel, info = todo.pop()
+            if stat.S_ISLNK(info.st_mode):
+                return None
+            seen.append((rel, info.st_mode, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns))
+            if not stat.S_ISDIR(info.st_mode):
+                continue
+            with os.scandir(path) as entries:
+                for entry in entries:
+                    if rel == "" and names is not None and entry.name not in names:
+                        continue
+                    if skip_editor_files and is_editor_file(entry.name) and entry.is_file(follow_symlinks=False):
+                        continue
+                    todo.append((entry.path, f"{rel}/{entry.name}", entry.stat(follow_symlinks=False)))
+    except OSError:
+        return None
+    newest = max(max(s[4], s[5]) for s in seen)
+    return hashlib.sha256(repr(seen).encode("utf-8", "surrogateescape")).hexdigest(), newest
+
+
+class FolderDigests:
+    """Content hashes of folders, reused while the folder's stat is the one recorded with them."""
+
+    def __init__(self, file: Path | None, writable: Callable[[], Path | None] | None = None) -> None:
+        self.file = file  # None: nothing remembered (no usable cache folder)
+        self._writable = writable  # the file to save to, its folder made: None when it cannot be
+        self._known: dict[str, list[str]] = {}  # folder -> [stat hash, content hash]
+        self._changed = False
+        if file is not None:
+            try:
+                data = json.loads(file.read_bytes())
+                if isinstance(data, dict):
+                    self._known = {
+                        k: v
+                        for k, v in data.items()
+                        if isinstance(v, list) and len(v) == 2 and all(isinstance(x, str) for x in v)
+                    }
+            except (OSError, ValueError, RecursionError):
+                pass  # none or damaged: hash everything
+
+    def digest(self, folder: Path, compute: Callable[[Path], str]) -> str:
+        """*compute*(folder), or the hash it gave last time if nothing in the folder changed since."""
+        key = str(folder)
+        seen = tree_stat(key, skip_editor_files=True)
+        known = self._known.get(key)
+        if seen is not None and known is not None and known[0] == seen[0]:
+            return known[1]
+        digest = compute(folder)
+        if seen is not None and seen[1] < time.time_ns() - RACY_SECONDS * 1_000_000_000:
+            self._known[key] = [seen[0], digest]
+            self._changed = True
+        elif known is not None:
+            del self._known[key]
+            self._changed = True
+        return digest
+
+    def save(self) -> None:
+        """Write the cache, if anything changed (atomically: a crash leaves the old one or the new one)."""
+        if not self._changed:
+            return
+        file = self._writable() if self._writable is not None else None
+        if file is not None:
+            write_atomically(file, json.dumps(self._known, sort_keys=True).encode())
+        self._changed = False
+
+
+def write_atomically(file: Path, data: bytes) -> None:
+    temporary = file.with_name(f".{file.name}.{os.getpid()}.tmp")
+    try:
+        with open(temporary, "wb") as f:
+            f.write(data)
+        os.replace(temporary, file)
+    except OSError:
+        temporary.unlink(missing_ok=True)  # a cache that cannot be written only costs the next build time

@@ -1,0 +1,149 @@
+"""A rebuild does work proportional to the change: a build whose inputs are the previous build's and
+whose output nobody touched writes nothing; a tenant folder's hash is taken from the project's cache
+while the stat of everything in it is the one recorded (policygen/statcache.py).
+
+The cache is never trusted past what the stat shows: an edit that keeps a file's size and modification
+time still changes its change time (which cannot be set by hand), a folder changed in the last two
+seconds is hashed every time (the racy-git rule), and a touched output is compared file by file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from policygen import engine, output, statcache
+from policygen.engine import build
+from policygen.site import BuildOptions
+
+OPTIONS = BuildOptions(today=dt.date(2026, 11, 22))
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def stats(folder: Path) -> dict[str, tuple[int, int, int]]:
+    found = {}
+    for p in [folder, *folder.rglob("*")]:
+        info = p.lstat()
+        found[p.relative_to(folder).as_posix()] = (info.st_ino, info.st_mtime_ns, info.st_ctime_ns)
+    return found
+
+
+def same_size_edit(file: Path, old: str, new: str) -> None:
+    """Replace *old* by *new* (of the same length) and set the modification time back to what it was."""
+    assert len(old) == len(new)
+    before = file.stat()
+    text = file.read_text(encoding="utf-8")
+    assert old in text
+    file.write_text(text.replace(old, new, 1), encoding="utf-8")
+    os.utime(file, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert file.stat().st_size == before.st_size and file.stat().st_mtime_ns == before.st_mtime_ns
+
+
+def test_a_build_that_changes_nothing_writes_no_file_and_leaves_the_output_as_it_is(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = project / "build"
+    first = build(project, out, OPTIONS)
+    before = stats(out)
+    calls: list[str] = []
+    monkeypatch.setattr(output, "_write_site", lambda *a: calls.append("write"))
+    again = build(project, out, OPTIONS)
+    assert calls == [] and again.unchanged and again.rendered_tenants == []
+    assert stats(out) == before  # not one file or folder written, replaced or touched
+    assert sorted(o.path for o in again.outputs) == sorted(o.path for o in first.outputs)
+    assert "nothing changed" in again.summary()
+
+
+def test_an_output_file_changed_by_hand_makes_the_next_build_write_the_site_again(
+    project: Path, tmp_path: Path
+) -> None:
+    out = project / "build"
+    build(project, out, OPTIONS)
+    page = out / "ims-pro/privacy-policy/index.html"
+    text = page.read_bytes()
+    before = page.stat()
+    page.write_bytes(text.replace(b"<", b"{", 1))  # same size, and the same modification time
+    os.utime(page, ns=(before.st_atime_ns, before.st_mtime_ns))
+    (out / "ims-pro/stray.html").write_bytes(b"not ours")
+    report = build(project, out, OPTIONS)
+    assert not report.unchanged
+    assert tree(out) == tree(build(project, tmp_path / "fresh", OPTIONS).out)
+
+
+def test_a_changed_input_is_never_skipped(project: Path, tmp_path: Path) -> None:
+    out = project / "build"
+    build(project, out, OPTIONS)
+    facts = project / "tenants/ims-pro/tenant.yaml"
+    facts.write_text(facts.read_text(encoding="utf-8").replace("display_name: IMS Pro", "display_name: IMS Pro X"))
+    report = build(project, out, OPTIONS)
+    assert not report.unchanged and report.rendered_tenants == ["ims-pro"]
+    assert tree(out) == tree(build(project, tmp_path / "fresh", OPTIONS).out)
+
+
+def test_a_build_on_another_date_or_with_one_tenant_more_or_less_is_not_skipped(project: Path) -> None:
+    out = project / "build"
+    build(project, out, OPTIONS)
+    assert not build(project, out, BuildOptions(today=dt.date(2026, 11, 23))).unchanged
+    shutil.rmtree(project / "tenants/ihm-connect")
+    report = build(project, out, BuildOptions(today=dt.date(2026, 11, 23)))
+    assert not report.unchanged and not (out / "ihm-connect").exists()
+
+
+def test_a_remembered_folder_hash_still_sees_an_edit_that_keeps_size_and_modification_time(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(statcache, "RACY_SECONDS", 0)  # remember folders however recently they changed
+    out = project / "build"
+    build(project, out, OPTIONS)
+    remembered = json.loads((project / ".cache/policygen" / engine.DIGESTS).read_bytes())
+    assert str(project.resolve() / "tenants/ims-pro") in remembered
+    same_size_edit(project / "tenants/ims-pro/tenant.yaml", "display_name: IMS Pro", "display_name: IMS Pre")
+    report = build(project, out, OPTIONS)
+    assert report.rendered_tenants == ["ims-pro"]
+    assert tree(out) == tree(build(project, tmp_path / "fresh", OPTIONS).out)
+    assert "IMS Pre" in (out / "ims-pro/privacy-policy/index.html").read_text(encoding="utf-8")
+
+
+def test_a_remembered_folder_hash_is_used_while_nothing_in_the_folder_changed(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(statcache, "RACY_SECONDS", 0)
+    build(project, project / "build", OPTIONS)
+    hashed: list[Path] = []
+    real = engine.tenant_digest
+    monkeypatch.setattr(engine, "tenant_digest", lambda folder: hashed.append(folder) or real(folder))
+    assert build(project, project / "build", OPTIONS).unchanged
+    assert hashed == []
+
+
+def test_a_folder_changed_in_the_last_two_seconds_is_not_remembered(project: Path) -> None:
+    digests = statcache.FolderDigests(project / "digests.json", lambda: project / "digests.json")
+    folder = project / "tenants/ims-pro"
+    (folder / "tenant.yaml").touch()  # just now: a second write in this clock tick could keep its stat
+    digests.digest(folder, lambda f: "hash")
+    digests.save()
+    assert not (project / "digests.json").exists()
+    os.utime(folder / "tenant.yaml", (1, 1))  # the change time stays now: still too recent
+    digests.digest(folder, lambda f: "hash")
+    digests.save()
+    assert not (project / "digests.json").exists()
+
+
+def test_a_folder_holding_a_link_is_always_hashed(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(statcache, "RACY_SECONDS", 0)
+    folder = project / "tenants/ims-pro"
+    (folder / "notes.txt").symlink_to(project / "policygen.yaml")
+    assert statcache.tree_stat(str(folder)) is None
+    digests = statcache.FolderDigests(None)
+    calls: list[Path] = []
+    for _ in range(2):
+        digests.digest(folder, lambda f: calls.append(f) or "hash")
+    assert len(calls) == 2

@@ -341,16 +341,7 @@ class ClauseRenderer:
                 # Keep Undefined as it is: a misspelt fact must fail, not quietly read as false.
                 compiled = self.env.compile_expression(expr, undefined_to_none=False)
             except jinja2.TemplateSyntaxError as exc:
-                raise InputError(
-                    [
-                        Problem(
-                            f"'when' is not a valid expression: {exc.message}",
-                            file=clause.file,
-                            line=_front_line(clause, "when"),
-                            key_path="when",
-                        )
-                    ]
-                ) from None
+                raise InputError([_when_problem(clause, f"'when' is not a valid expression: {exc.message}")]) from None
             self._conditions[expr] = compiled
         return compiled
 
@@ -362,32 +353,15 @@ class ClauseRenderer:
             return bool(self.env.evaluate(condition, context))
         except jinja2.UndefinedError as exc:
             message, expected, hint = _explain(exc, self.env, context)
+            problem = _when_problem(clause, f"tenant '{tenant_name}': 'when' uses an undefined fact: {message}")
             raise InputError(
-                [
-                    Problem(
-                        f"tenant '{tenant_name}': 'when' uses an undefined fact: {message}",
-                        file=clause.file,
-                        line=_front_line(clause, "when"),
-                        key_path="when",
-                        expected=expected,
-                        suggestion=hint or "guard it: 'when: parent and parent.fact'",
-                    )
-                ]
+                [replace(problem, expected=expected, suggestion=hint or "guard it: 'when: parent and parent.fact'")]
             ) from None
         except Exception as exc:
             message, expected, hint = _explain(exc, self.env, context)
-            raise InputError(
-                [
-                    Problem(
-                        f"tenant '{tenant_name}': 'when' cannot be evaluated: {message}",
-                        file=clause.file,
-                        line=_front_line(clause, "when"),
-                        key_path="when",
-                        expected=expected or "an expression over the facts that is true or false",
-                        suggestion=hint,
-                    )
-                ]
-            ) from None
+            problem = _when_problem(clause, f"tenant '{tenant_name}': 'when' cannot be evaluated: {message}")
+            expected = expected or "an expression over the facts that is true or false"
+            raise InputError([replace(problem, expected=expected, suggestion=hint)]) from None
 
     def render(
         self,
@@ -664,6 +638,11 @@ def _line_of(file: Path, needle: str) -> int | None:
     except (OSError, UnicodeDecodeError):
         return None
     return next((i for i, line in enumerate(lines, 1) if needle in line), None)
+
+
+def _when_problem(clause: Clause, message: str) -> Problem:
+    """A problem with a clause's `when:`, located at that line of its front matter."""
+    return Problem(message, file=clause.file, line=_front_line(clause, "when"), key_path="when")
 
 
 def _front_line(clause: Clause, key: str) -> int | None:

@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 import yaml
+from click.testing import CliRunner
 
 import policygen
+from policygen.cli import cli
 from policygen.engine import BuildReport, build
 from policygen.site import BuildOptions
 
@@ -95,3 +97,36 @@ def spawning_tests_are_marked_slow(request: pytest.FixtureRequest, monkeypatch: 
 
         monkeypatch.setattr(subprocess.Popen, "__init__", guarded)
     yield
+
+
+def example_with_a_change(root: Path) -> Path:
+    """The example project with the demo tenant's releases and one more, upcoming and material, so the
+    site has every page kind: stable pages, archives, histories, redlines and change notices (also in
+    the apps)."""
+    project = copy_project(root / "project", releases=True)
+    facts = project / "tenants/example-fitness/tenant.yaml"
+    facts.write_text(
+        facts.read_text(encoding="utf-8").replace(
+            "purposes:\n",
+            "  - id: heart-rate\n    name: Heart Rate Data\n    items: [Heart rate during a workout]\n"
+            "    required: false\n    store_types: [health]\n    linked: true\n    tracking: false\n"
+            "    ephemeral: false\n    sold: false\n    shared: false\n\npurposes:\n",
+            1,
+        ),
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(
+        cli,
+        [
+            "--project",
+            str(project),
+            "release",
+            "example-fitness",
+            "--effective",
+            "2027-01-01",
+            "--released",
+            "2026-11-01",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    return project

@@ -11,11 +11,9 @@ import re
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from conftest import REPO, copy_project
+from conftest import REPO, copy_project, example_with_a_change
 
 from policygen.check import check_links
-from policygen.cli import cli
 from policygen.colours import contrast
 from policygen.engine import BuildReport, build
 from policygen.project import load_project, project_theme
@@ -222,32 +220,8 @@ def test_app_outputs_are_deterministic(project: Path) -> None:
 
 
 def test_a_change_notice_becomes_the_apps_notice_snippet(tmp_path: Path) -> None:
-    project = copy_project(tmp_path / "project", releases=True)
+    project = example_with_a_change(tmp_path)
     (project / "policygen.yaml").unlink(missing_ok=True)  # no base_url: the banner's links are relative
-    facts = project / "tenants/example-fitness/tenant.yaml"
-    facts.write_text(
-        facts.read_text().replace(
-            "purposes:\n",
-            "  - id: heart-rate\n    name: Heart Rate Data\n    items: [Heart rate during a workout]\n"
-            "    required: false\n    store_types: [health]\n    linked: true\n    tracking: false\n"
-            "    ephemeral: false\n    sold: false\n    shared: false\n\npurposes:\n",
-            1,
-        )
-    )
-    released = CliRunner().invoke(
-        cli,
-        [
-            "--project",
-            str(project),
-            "release",
-            "example-fitness",
-            "--effective",
-            "2027-01-01",
-            "--released",
-            "2026-11-01",
-        ],
-    )
-    assert released.exit_code == 0, released.output
     report = build(project, tmp_path / "out", BuildOptions(tenants=["example-fitness"], today=dt.date(2026, 11, 15)))
     out = files(report)
     banner = out[f"{DEMO_APP}/notice.html"].decode()

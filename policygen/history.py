@@ -20,11 +20,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import re
-import shutil
 import stat
-import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
@@ -34,8 +31,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from .errors import Problem
+from .repository import git
 
-GIT_TIMEOUT = 10.0  # seconds; a repository git cannot list in this time is not compared
 _RELEASE_PATH = re.compile(r"tenants/([^/]+)/releases/([^/]+)/([^/]+)")
 
 
@@ -145,25 +142,10 @@ class Committed:
         return dict(self._by_document.get((slug, document), {}))
 
 
-def _git(root: Path, *args: str, stdin: bytes | None = None) -> bytes | None:
-    """Run git without a shell and with a timeout; None when git, the repository or HEAD is missing."""
-    git = shutil.which("git")
-    if git is None:
-        return None
-    env = {**os.environ, "LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0"}
-    try:
-        done = subprocess.run(
-            [git, "-C", str(root), *args], input=stdin, capture_output=True, env=env, timeout=GIT_TIMEOUT, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return done.stdout if done.returncode == 0 else None
-
-
 def committed_releases(root: Path) -> Committed | None:
     """The released snapshots committed in HEAD, or None when the project is not in a git repository
     (or it has no commit yet, or git is not installed)."""
-    listing = _git(root, "ls-tree", "-r", "-z", "HEAD", "--", "tenants")
+    listing = git(root, "ls-tree", "-r", "-z", "HEAD", "--", "tenants")
     if listing is None:
         return None
     blobs: dict[str, str] = {}
@@ -222,7 +204,7 @@ def compare_with_commit(committed: Committed, slug: str, documents: Iterable[str
 def _what_changed(root: Path, blob: str, data: bytes) -> str | None:
     """The top-level keys that differ between the committed snapshot and the file; None if they read the same
     (a checkout that only changed line endings)."""
-    before = _git(root, "cat-file", "blob", blob)
+    before = git(root, "cat-file", "blob", blob)
     try:
         old, new = json.loads(before or b"null"), json.loads(data)
     except (ValueError, RecursionError):

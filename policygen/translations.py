@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +30,7 @@ from .clauses import (
 from .errors import Collector, InputError, UsageError, did_you_mean
 from .inputs import read_bytes
 from .project import Project
+from .repository import git
 from .translation_files import code_difference, read_head, source_body, source_hash
 from .worddiff import hunks, word_diff
 
@@ -142,37 +142,17 @@ class History:
         return text, None
 
 
-def _git(args: Sequence[str], cwd: Path, stdin: bytes | None = None) -> bytes | None:
-    try:
-        done = subprocess.run(
-            ["git", "-c", "core.fsmonitor=false", "-c", "core.hooksPath=/dev/null", *args],
-            cwd=cwd,
-            input=stdin,
-            capture_output=True,
-            timeout=30,
-            check=False,
-            env=_GIT_ENV,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return done.stdout if done.returncode == 0 else None
-
-
-# No user or system git configuration: its hooks, pagers and aliases are not ours to run.
-_GIT_ENV = {"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": "/dev/null", "PATH": "/usr/bin:/bin:/usr/local/bin"}
-
-
 def _from_git(file: Path, digest: str) -> str | None:
-    top = _git(["rev-parse", "--show-toplevel"], file.parent)
+    top = git(file.parent, "rev-parse", "--show-toplevel")
     if top is None:
         return None
     home = Path(top.decode().strip()).resolve()
     rel = file.resolve().relative_to(home).as_posix()
-    commits = _git(["rev-list", f"--max-count={HISTORY_LIMIT}", "HEAD", "--", rel], home)
+    commits = git(home, "rev-list", f"--max-count={HISTORY_LIMIT}", "HEAD", "--", rel)
     if not commits:
         return None
     names = b"".join(c + b":" + rel.encode() + b"\n" for c in commits.split())
-    blobs = _git(["cat-file", "--batch"], home, stdin=names)
+    blobs = git(home, "cat-file", "--batch", stdin=names)
     if blobs is None:
         return None
     at = 0

@@ -323,7 +323,7 @@ def _label_purposes(
                     f"purpose '{p.id}' has no app-store purpose, so the labels of app '{app.id}' cannot say why its data is used",
                     expected="store_purpose: one of " + ", ".join(sorted(vocabulary().purposes)),
                     suggestion="add store_purpose, or a dpv name policygen maps "
-                    "(see README, 'Apps: in-app snippets and store privacy labels')",
+                    "(see docs/apps.md, 'Store labels')",
                 )
             )
     return out
@@ -555,7 +555,7 @@ def check_app(
                     f"{policy} discloses '{category.name}', which app '{app.id}' collects, but the category has no "
                     f"store_types, so the app's store labels leave it out",
                     expected="store_types: the store data types of this category, e.g. [name, email]",
-                    suggestion="add store_types (see README, 'Apps: in-app snippets and store privacy labels'), or list only the categories "
+                    suggestion="add store_types (see docs/apps.md, 'Store labels'), or list only the categories "
                     f"the app collects in apps[{app_index}].data",
                 )
             )

@@ -535,7 +535,7 @@ def explain_failure(exc: BaseException) -> tuple[str, str | None, str | None]:
     if isinstance(exc, TemplateLimit):
         return (
             str(exc),
-            "a template that stays within policygen's limits (README, 'Errors and safety')",
+            "a template that stays within policygen's limits (docs/errors-and-safety.md)",
             "look for a loop or a macro that does not end, or for * or ** with a large number",
         )
     if isinstance(exc, SecurityError):

@@ -382,7 +382,7 @@ def check_transfers(tenant: TenantSource, today: dt.date) -> list[CheckFinding]:
                     reference=tool.in_force.source,
                     fact=fact,
                     file=tenant.folder / "tenant.yaml",
-                    line=_where(tenant, ("transfers", i)),
+                    line=tenant.line_of(("transfers", i)),
                 )
             )
     return findings
@@ -415,11 +415,6 @@ def _line(tenant: TenantSource, key: str) -> int | None:
     if located is None or not isinstance(located.data, dict) or key not in located.data:
         return None  # the fact is not there to point at: the file is the place
     return located.where((key,))[0]
-
-
-def _where(tenant: TenantSource, path: tuple[str | int, ...]) -> int | None:
-    located = tenant.located
-    return located.where(path)[0] if located is not None else None
 
 
 # --- translations ------------------------------------------------------------------------------------------

@@ -456,7 +456,7 @@ def _clause_blocks(trace: ClauseTrace, raw_html: bool, tenant: TenantSource) -> 
             ExplainedBlock(
                 "paragraph",
                 " ".join(tenant.facts.notes[i].text.split()),
-                FileLine(tenant.folder / "tenant.yaml", _fact_line(tenant, path)),
+                FileLine(tenant.folder / "tenant.yaml", tenant.line_of(path)),
                 clause.id,
                 _uses(tenant, [path]),
             ),
@@ -464,12 +464,8 @@ def _clause_blocks(trace: ClauseTrace, raw_html: bool, tenant: TenantSource) -> 
     return blocks
 
 
-def _fact_line(tenant: TenantSource, path: KeyPath) -> int | None:
-    return tenant.located.where(path)[0] if tenant.located is not None else None
-
-
 def _uses(tenant: TenantSource, paths: list[KeyPath]) -> tuple[FactUse, ...]:
-    return tuple(FactUse(format_path(p), _fact_line(tenant, p)) for p in paths)
+    return tuple(FactUse(format_path(p), tenant.line_of(p)) for p in paths)
 
 
 # --- whole documents ----------------------------------------------------------------------------------------------
@@ -503,7 +499,7 @@ def _title_block(project: Project, tenant: TenantSource, doc_id: str, title: str
             return ExplainedBlock(
                 "heading",
                 title,
-                FileLine(tenant.folder / "tenant.yaml", _fact_line(tenant, path)),
+                FileLine(tenant.folder / "tenant.yaml", tenant.line_of(path)),
                 level=1,
                 facts=_uses(tenant, [path]),
             )
@@ -525,7 +521,7 @@ def _date_blocks(tenant: TenantSource) -> list[ExplainedBlock]:
         ExplainedBlock(
             "date",
             f"{label} {format_day(day, tenant.facts.locale)}",
-            FileLine(file, _fact_line(tenant, path)),
+            FileLine(file, tenant.line_of(path)),
             facts=_uses(tenant, [path]),
         )
         for label, day, path in shown

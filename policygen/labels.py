@@ -322,8 +322,7 @@ def _label_purposes(
                     ("purposes", _index(list(tenant.purposes), p)),
                     f"purpose '{p.id}' has no app-store purpose, so the labels of app '{app.id}' cannot say why its data is used",
                     expected="store_purpose: one of " + ", ".join(sorted(vocabulary().purposes)),
-                    suggestion="add store_purpose, or a dpv name policygen maps "
-                    "(see docs/apps.md, 'Store labels')",
+                    suggestion="add store_purpose, or a dpv name policygen maps (see docs/apps.md, 'Store labels')",
                 )
             )
     return out

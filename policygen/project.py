@@ -65,6 +65,10 @@ class TenantSource:
     documents: dict[str, dict[str, Clause]]
     located: Located | None = field(default=None, compare=False, repr=False)
 
+    def line_of(self, path: tuple[str | int, ...]) -> int | None:
+        """The line of tenant.yaml a fact is on; None when the facts were read without positions."""
+        return self.located.where(path)[0] if self.located is not None else None
+
 
 @dataclass
 class Project:

@@ -38,7 +38,7 @@ from urllib.parse import unquote, urlsplit
 
 import jinja2
 import jinja2.sandbox
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from .clauses import language_of, translation_file
 from .dates import utc_today
@@ -58,7 +58,7 @@ from .render import ClauseRenderer, RenderedDocument, fact_context
 from .site import BuildOptions, render_tenant_documents, tenant_outputs
 from .translations import Change, tenant_units, translated_languages
 from .translations import states as translation_states
-from .yamlfile import load
+from .yamlfile import packaged
 
 Level = Literal["error", "warning"]
 BASELINE = "baseline"
@@ -107,11 +107,7 @@ def checklists() -> dict[str, Checklist]:
     folder = resources.files("policygen") / "data" / "checklists"
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".yaml"):
-            try:
-                with resources.as_file(entry) as file:  # read like every other YAML file: limits, no tags
-                    checklist = Checklist.model_validate(load(file).data)
-            except (ValidationError, InputError) as exc:  # a packaging bug, not the user's input
-                raise RuntimeError(f"checklist {entry.name} is malformed: {exc}") from None
+            checklist = packaged(Checklist, "checklists", entry.name)
             found[checklist.jurisdiction] = checklist
     return found
 

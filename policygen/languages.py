@@ -16,7 +16,7 @@ from babel import Locale
 from pydantic import BaseModel, ConfigDict
 
 from .clauses import SOURCE_LANGUAGE, language_of
-from .yamlfile import load
+from .yamlfile import packaged
 
 
 class LanguageWords(BaseModel):
@@ -56,8 +56,7 @@ def words(locale: str) -> LanguageWords:
     for lang in (language_of(locale), SOURCE_LANGUAGE):
         entry = folder / f"{lang}.yaml"
         if entry.is_file():
-            with resources.as_file(entry) as file:
-                return LanguageWords.model_validate(load(file).data)
+            return packaged(LanguageWords, "languages", entry.name)
     raise RuntimeError("policygen/data/languages/en.yaml is missing from the installation")
 
 

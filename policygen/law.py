@@ -19,13 +19,11 @@ import re
 from collections.abc import Sequence
 from enum import Enum
 from functools import lru_cache
-from importlib import resources
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .errors import InputError
-from .yamlfile import load
+from .yamlfile import packaged
 
 # The regimes a transfer can leave; each has its own set of transfer tools.
 Regime = Literal["eu", "uk", "ch"]
@@ -125,12 +123,7 @@ class TransferMechanisms(BaseModel):
 @lru_cache(maxsize=1)
 def transfer_mechanisms() -> dict[str, TransferMechanism]:
     """The packaged transfer tools, by id, in file order."""
-    entry = resources.files("policygen") / "data" / "transfer_mechanisms.yaml"
-    try:
-        with resources.as_file(entry) as file:  # read like every other YAML file: limits, no tags
-            listed = TransferMechanisms.model_validate(load(file).data)
-    except (ValidationError, InputError) as exc:  # a packaging bug, not the user's input
-        raise RuntimeError(f"transfer_mechanisms.yaml is malformed: {exc}") from None
+    listed = packaged(TransferMechanisms, "transfer_mechanisms.yaml")
     return {m.id: m for m in listed.mechanisms}
 
 

@@ -8,10 +8,10 @@ Tenant facts name store types and purposes (facts validates them here); label ex
 from __future__ import annotations
 
 from functools import lru_cache
-from importlib import resources
 
-import yaml
 from pydantic import BaseModel, ConfigDict
+
+from .yamlfile import packaged
 
 
 class Vocabulary(BaseModel):
@@ -45,8 +45,7 @@ class Vocabulary(BaseModel):
 
 @lru_cache(maxsize=1)
 def vocabulary() -> Vocabulary:
-    text = resources.files("policygen").joinpath("data/store_labels.yaml").read_text(encoding="utf-8")
-    vocab = Vocabulary.model_validate(yaml.safe_load(text))
+    vocab = packaged(Vocabulary, "store_labels.yaml")
     # The mapping must only name real store ids: a typo here would ship a label the stores reject.
     for ours, (apple, play) in vocab.types.items():
         assert apple in vocab.apple_types and play in vocab.play_types, ours

@@ -13,10 +13,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
+from pydantic import BaseModel, ValidationError
 
 from .errors import InputError, Problem, shorten
 from .inputs import read_text
@@ -30,6 +32,7 @@ MAX_NODES = 200_000
 MAX_DEPTH = 64
 
 KeyPath = tuple[str | int, ...]
+Model = TypeVar("Model", bound=BaseModel)
 
 
 @dataclass
@@ -585,3 +588,14 @@ _TAG_FORMS = {
 
 def _quoted(text: str) -> str:
     return f"'{shorten(text)}'"
+
+
+def packaged(model: type[Model], *parts: str) -> Model:
+    """A data file that ships with policygen (policygen/data/<parts>), read like every other YAML file
+    (limits, no tags) and validated by *model*. Malformed, it is a packaging bug, not the user's input."""
+    entry = resources.files("policygen").joinpath("data", *parts)
+    try:
+        with resources.as_file(entry) as file:
+            return model.model_validate(load(file).data)
+    except (ValidationError, InputError) as exc:
+        raise RuntimeError(f"policygen/data/{'/'.join(parts)} is malformed: {exc}") from None

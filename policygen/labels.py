@@ -356,9 +356,15 @@ APP_QUESTIONS = (
 STORE_NAMES = {"android": "Google Play Data safety", "ios": "App Store privacy"}
 
 
+def label_stores(app: App) -> set[str]:
+    """The platforms whose store asks this app for a privacy label: those it is said to ship on (no
+    platforms, no labels; the web has no store)."""
+    return {p for p in app.platforms if p in STORE_NAMES}
+
+
 def unanswered(tenant: Tenant, app: App, where: _Where) -> list[Problem]:
     """Every store question the app's labels must answer whose fact is not set."""
-    stores = set(app.platforms) & set(STORE_NAMES)
+    stores = label_stores(app)
     problems: list[Problem] = []
     a = _index(list(tenant.apps), app)
     for q in APP_QUESTIONS:
@@ -400,7 +406,7 @@ def app_labels(tenant: Tenant, app: App, file: Path, located: Located | None = N
     ours: set[str] = set()
     reported: set[str] = set()
     # Without a store to answer, a purpose lacking its store purpose is no problem yet.
-    purpose_problems = problems if set(app.platforms) & set(STORE_NAMES) else []
+    purpose_problems = problems if label_stores(app) else []
     for category in app_categories(tenant, app):
         if not category.store_types:
             continue  # check_app reports it against the policy, where the reader can see both sides
@@ -530,7 +536,7 @@ def check_app(
                 )
             )
 
-    if not set(app.platforms) & set(STORE_NAMES):
+    if not label_stores(app):
         return problems  # no store label to keep in step with the policy
     text = _policy_text(document)
     categories = app_categories(tenant, app)

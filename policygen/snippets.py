@@ -37,7 +37,7 @@ from .colours import contrast, luminance
 from .errors import Collector, InputError, Problem
 from .facts import App, Tenant
 from .htmltext import ClauseLike, DocumentLike
-from .labels import app_labels, check_app, policy_document
+from .labels import app_labels, check_app, label_stores, policy_document
 from .languages import language_segment, text_direction
 from .output import Output
 from .paths import TenantPaths, rebase, relative
@@ -336,13 +336,12 @@ def one_app(
         )
         add("notice", "notice.html", None, banner.encode())
 
-    # A store's label only for the platforms the app is said to ship on: no platforms, no labels.
+    # Store labels are language-neutral: once, in the app's own folder, for the stores that ask for them.
+    stores = label_stores(app) if language is None else set()
     label_files = []
-    if language is not None:
-        pass  # store labels are language-neutral: once, in the app's own folder
-    elif "ios" in app.platforms:
+    if "ios" in stores:
         label_files.append(("apple-privacy", "apple-privacy.json", labels.apple_json()))
-    if "android" in app.platforms and language is None:
+    if "android" in stores:
         label_files += [
             ("play-data-safety", "play-data-safety.csv", labels.play_csv()),
             ("play-data-safety-answers", "play-data-safety.json", labels.play_json()),

@@ -107,6 +107,11 @@ def shorten(text: str, limit: int = MAX_WORD) -> str:
     return f"{text[:keep]}...{text[-keep:]} ({len(text)} characters)"
 
 
+def quoted(text: str, limit: int = MAX_WORD) -> str:
+    """A value in quotes as a message shows it: a 5,000-character paste shows its start, end and length."""
+    return f"'{shorten(text, limit)}'"
+
+
 # A run this long without a space is a pasted value (a 5,000-digit number), never a path or a word: paths in
 # messages stay whole however deep the folder, so a message is the same wherever the project lives.
 MAX_RUN = 1000

@@ -30,7 +30,7 @@ from pydantic_core import PydanticCustomError
 
 from .colours import contrast
 from .durations import Duration
-from .errors import InputError, Problem, did_you_mean, shorten
+from .errors import InputError, Problem, did_you_mean, quoted
 from .jurisdictions import US_STATE_LAWS, Jurisdiction
 from .law import REGIME_NAMES, Regime, TransferMechanism, mechanisms_named_in, transfer_mechanisms
 from .stores import vocabulary
@@ -38,39 +38,34 @@ from .validation import Reference, ReferenceProblems, problems_from_validation
 from .yamlfile import KeyPath, Located, format_path, load_fast
 
 
-def _q(value: str) -> str:
-    """A value as a message quotes it: a 5,000-character paste shows its start, end and length."""
-    return f"'{shorten(value)}'"
-
-
 def _check_email(value: str) -> str:
     if not re.fullmatch(r"[^@\s<>\"'()\[\],;:]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+", value):
-        raise ValueError(f"{_q(value)} is not an email address like name@example.org")
+        raise ValueError(f"{quoted(value)} is not an email address like name@example.org")
     return value
 
 
 def _check_phone(value: str) -> str:
     if not re.fullmatch(r"\+?[0-9][0-9 ().-]{4,24}[0-9]", value):
-        raise ValueError(f"{_q(value)} is not a phone number; use digits, spaces, '+', '-', '(' and ')'")
+        raise ValueError(f"{quoted(value)} is not a phone number; use digits, spaces, '+', '-', '(' and ')'")
     return value
 
 
 def _check_url(value: str) -> str:
     # Only web links: javascript:, data: and friends never reach a page.
     if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:\d+)?(/[^\s<>\"]*)?", value):
-        raise ValueError(f"{_q(value)} is not a web address starting with https:// or http://")
+        raise ValueError(f"{quoted(value)} is not a web address starting with https:// or http://")
     return value
 
 
 def _check_colour(value: str) -> str:
     if not re.fullmatch(r"#[0-9a-fA-F]{6}", value):
-        raise ValueError(f"{_q(value)} is not a colour like #1f5f8b")
+        raise ValueError(f"{quoted(value)} is not a colour like #1f5f8b")
     return value.lower()
 
 
 def _check_id(value: str) -> str:
     if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", value):
-        raise ValueError(f"{_q(value)} is not an id; use lower-case letters, digits, '-' and '_'")
+        raise ValueError(f"{quoted(value)} is not an id; use lower-case letters, digits, '-' and '_'")
     return value
 
 
@@ -430,7 +425,7 @@ def _check_transfer_tool(value: str) -> str:
     if value not in known:
         hint = did_you_mean(value, known)
         raise ValueError(
-            f"{_q(value)} is not a known transfer tool" + (f"; {hint}" if hint else f" (known: {', '.join(known)})")
+            f"{quoted(value)} is not a known transfer tool" + (f"; {hint}" if hint else f" (known: {', '.join(known)})")
         )
     return value
 

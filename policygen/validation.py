@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from .errors import Problem, did_you_mean, shorten
+from .errors import Problem, did_you_mean, quoted
 from .yamlfile import KeyPath, Located, UnclearNumber, format_path
 
 
@@ -162,7 +162,7 @@ def _shown(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"  # as YAML writes it, not Python's True
     # Control characters are escaped when the message is printed; long values keep start, end and length.
-    return f"'{shorten(str(value), 60)}'"
+    return quoted(str(value), 60)
 
 
 def _clean_loc(loc: Any) -> KeyPath:

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from .errors import InputError, Problem, shorten
+from .errors import InputError, Problem, quoted
 from .inputs import read_text
 
 try:  # the C parser is several times faster on large tenant files
@@ -526,7 +526,7 @@ class _Builder:
                 self._at(
                     node,
                     path,
-                    f"{_quoted(node.value)} is not a valid !!{kind} value",
+                    f"{quoted(node.value)} is not a valid !!{kind} value",
                     expected=_TAG_FORMS[kind],
                     suggestion=f"remove the tag !!{kind}",
                 )
@@ -541,9 +541,9 @@ class _Builder:
                 self._at(
                     node,
                     path,
-                    f"{_quoted(node.value)} is not a real date ({exc})"
+                    f"{quoted(node.value)} is not a real date ({exc})"
                     if timestamp
-                    else f"{_quoted(node.value)} cannot be read: {exc}",
+                    else f"{quoted(node.value)} cannot be read: {exc}",
                     expected="a date written YYYY-MM-DD that exists in the calendar" if timestamp else None,
                 )
             )
@@ -560,7 +560,7 @@ class _Builder:
             self._at(
                 node,
                 path,
-                f"the YAML tag {_quoted(shown)} is not allowed",
+                f"the YAML tag {quoted(shown)} is not allowed",
                 expected=_TAG_EXPECTED,
                 suggestion=f"remove {shown}",
             )
@@ -584,10 +584,6 @@ _TAG_FORMS = {
     "null": "an empty value or null",
     "timestamp": "a date written YYYY-MM-DD",
 }
-
-
-def _quoted(text: str) -> str:
-    return f"'{shorten(text)}'"
 
 
 def packaged(model: type[Model], *parts: str) -> Model:

@@ -32,6 +32,7 @@ from .packaged import library_folders
 from .paths import between_documents
 from .sandbox import CLAUSE_FILTERS, CLAUSE_LIMITS, BoundedSandbox, explain_failure, template_position
 from .translation_files import current_translation, pick
+from .vocabulary import ForeignWord, text_language
 from .wording import Joiner, has_bound, join_words, needs_article
 
 OPEN, CLOSE = "\ue000", "\ue001"  # private-use characters: Markdown gives them no meaning
@@ -42,6 +43,8 @@ _locale: contextvars.ContextVar[str] = contextvars.ContextVar("policygen_locale"
 
 def as_text(value: Any) -> str:
     """How a fact value reads in a notice."""
+    if isinstance(value, ForeignWord):
+        return value  # kept as it is, so the page can mark its language (_fact_html)
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, dt.date):
@@ -55,6 +58,12 @@ def _placeholder(text: str) -> Markup:
     values = _values.get()
     values.append(text)
     return Markup(f"{OPEN}{len(values) - 1}{CLOSE}")
+
+
+def _fact_html(value: str) -> str:
+    """A fact's text in the page: escaped; a word in another language than its clause marked with its lang."""
+    text = html.escape(value, quote=True)
+    return f'<span lang="{value.lang}">{text}</span>' if isinstance(value, ForeignWord) else text
 
 
 def placeholders() -> list[str]:
@@ -378,6 +387,8 @@ class ClauseRenderer:
         values: list[str] = []
         token = _values.set(values)
         locale_token = _locale.set((language or tenant.locale).replace("-", "_"))
+        # Vocabulary words follow the clause's text: a translation's language, else the source's.
+        language_token = text_language.set(language_of(language) if language else SOURCE_LANGUAGE)
         try:
             skeleton = env.render(template, context)
         except InputError:
@@ -396,11 +407,12 @@ class ClauseRenderer:
         finally:
             _values.reset(token)
             _locale.reset(locale_token)
+            text_language.reset(language_token)
         body = markdown.render_html(skeleton) if self.raw_html else markdown.render(skeleton)
         misplaced = _facts_in_attributes(body, values, clause, tenant_name)
         if misplaced:
             raise InputError(misplaced)
-        body = TOKEN.sub(lambda m: html.escape(values[int(m.group(1))], quote=True), body)
+        body = TOKEN.sub(lambda m: _fact_html(values[int(m.group(1))]), body)
         if self.raw_html:
             # After the facts are in, so a fact inside an author's href="" is checked like any URL.
             body = markdown.sanitize(body)

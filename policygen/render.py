@@ -24,7 +24,7 @@ import jinja2.meta
 from markupsafe import Markup
 
 from . import languages, markdown
-from .clauses import SOURCE_LANGUAGE, Clause, is_translation, language_of
+from .clauses import SOURCE_LANGUAGE, Clause, find_translation, is_translation, language_of
 from .dates import format_day
 from .errors import InputError, Problem, did_you_mean
 from .facts import Tenant
@@ -265,6 +265,7 @@ class ClauseRenderer:
         self._templates: dict[tuple[Path, str, str | None], jinja2.Template] = {}
         self._conditions: dict[str, Any] = {}
         self._acyclic: set[str] = set()  # partials already shown not to lead into a cycle
+        self._stale_partials: dict[tuple[Path, str, str], bool] = {}  # by translated clause and locale
 
     def __reduce__(self) -> tuple[type[ClauseRenderer], tuple[Path, bool, Path | None]]:
         # Build workers get a fresh renderer: compiled templates and the sandbox stay in their process.
@@ -340,6 +341,35 @@ class ClauseRenderer:
                 return found
             self._acyclic.add(name)
         return None
+
+    def reads_stale_partial(self, clause: Clause, locale: str) -> bool:
+        """Whether a translated clause imports, directly or through partials, a partial whose *locale*
+        translation is stale: its page then shows the clause in the source language with the stale note
+        (or, when the project refuses stale translations, the build stops at that partial's translates:)."""
+        key = (clause.file, clause.digest, locale)
+        if key not in self._stale_partials:
+            self._stale_partials[key] = self._imports_stale(clause.body, locale, ())
+        return self._stale_partials[key]
+
+    def _imports_stale(self, source: str, locale: str, chain: tuple[str, ...]) -> bool:
+        try:
+            names = {n for n in jinja2.meta.find_referenced_templates(self.env.parse(source)) if n}
+        except jinja2.TemplateSyntaxError:
+            return False  # reported when the clause is compiled
+        loader = self.env.loader
+        assert loader is not None  # clause_environment always sets one
+        for name in sorted(names - set(chain)):  # a cycle is reported when the clause is compiled
+            try:
+                partial, filename, _ = loader.get_source(self.env, name)
+            except jinja2.TemplateNotFound:
+                continue  # reported, with a suggestion, when the clause renders
+            file = Path(filename or name)  # a file system loader always names the file
+            found = current_translation(file, locale, self.refuse_stale)
+            if found is None and find_translation(file, locale) is not None:
+                return True
+            if self._imports_stale(found[1].body if found else partial, locale, (*chain, name)):
+                return True
+        return False
 
     def _condition(self, clause: Clause) -> Any:
         expr = clause.meta.when
@@ -757,11 +787,14 @@ def _render_translated(
     language: str,
 ) -> RenderedClause:
     picked = pick(clause, language, renderer.refuse_stale)
-    if picked.use == "translated":
+    use = picked.use
+    if use == "translated" and renderer.reads_stale_partial(picked.clause, language):
+        use = "stale"  # its words would be half the source's: the whole clause is shown in the source language
+    if use == "translated":
         return renderer.render(picked.clause, context, tenant, slug, notes.get(clause.id, []), language)
     # The source text, marked as such: the reader is told why, in their language.
     shown = renderer.render(clause, context, tenant, slug, notes.get(clause.id, []))
-    note = html.escape(languages.note(language, "stale_note" if picked.use == "stale" else "missing_note"), quote=False)
+    note = html.escape(languages.note(language, "stale_note" if use == "stale" else "missing_note"), quote=False)
     source = html.escape(SOURCE_LANGUAGE)
     body = f'<p class="note translation-note">{note}</p>\n<div lang="{source}" dir="ltr">\n{shown.html}</div>\n'
     return replace(shown, html=body)

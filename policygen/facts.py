@@ -35,7 +35,7 @@ from .jurisdictions import US_STATE_LAWS, Jurisdiction
 from .law import REGIME_NAMES, Regime, TransferMechanism, mechanisms_named_in, transfer_mechanisms
 from .stores import vocabulary
 from .validation import Reference, ReferenceProblems, problems_from_validation
-from .vocabulary import english, every_word, fill, word
+from .vocabulary import CountryName, duration, english, every_word, fill, word
 from .yamlfile import KeyPath, Located, format_path, load_fast
 
 
@@ -139,6 +139,9 @@ Url = Annotated[str, AfterValidator(_check_url)]
 Colour = Annotated[str, AfterValidator(_check_colour)]
 Id = Annotated[str, AfterValidator(_check_id)]
 Text = Annotated[str, Field(min_length=1), AfterValidator(_check_text)]
+# A country, in English ("United Kingdom"): free text the organisation writes, printed in a translated
+# clause's language when Babel knows it (vocabulary.country); a fact translation overrides it.
+Country = Annotated[Text, AfterValidator(CountryName)]
 # Strict types: YAML's true is not 1, 017 is not 15 (it arrives as UnclearNumber), 0 is not 1970-01-01.
 Whole = Annotated[int, Strict()]
 Flag = Annotated[bool, Strict()]
@@ -161,7 +164,7 @@ class Address(Model):
     locality: Text | None = Field(None, description="Town or city")
     region: Text | None = None
     postcode: Text | None = None
-    country: Text
+    country: Country
 
     def one_line(self) -> str:
         parts = [*self.lines, self.locality, self.region, self.postcode, self.country]
@@ -171,7 +174,7 @@ class Address(Model):
 class Registration(Model):
     number: Text
     registry: Text = Field(description="e.g. 'Companies House'")
-    country: Text | None = None
+    country: Country | None = None
 
 
 class Organisation(Model):
@@ -186,7 +189,7 @@ class Organisation(Model):
     )
     role_statement: Text | None = Field(None, description="Why the organisation has this role, in plain words")
     registration: Registration | None = None
-    country: Text | None = Field(None, description="Where the organisation is established, when no address is given")
+    country: Country | None = Field(None, description="Where the organisation is established, when no address is given")
     address: Address | None = None
     email: Email | None = None
     phone: Phone | None = None
@@ -220,7 +223,7 @@ class Contact(Model):
 
 class Authority(Model):
     name: Text
-    country: Text | None = None
+    country: Country | None = None
     url: Url | None = None
     phone: Phone | None = None
 
@@ -524,7 +527,7 @@ def _tool_wording(tool: TransferMechanism) -> str:
     name = word("transfer_tools", tool.id, tool.name)
     if tool.note is None:
         return name
-    return fill("{}, {}", name, word("transfer_tool_notes", tool.id, tool.note))
+    return fill(tool.wording(), "{}, {}", name, word("transfer_tool_notes", tool.id, tool.note))
 
 
 class Kept(Model):
@@ -548,7 +551,8 @@ class Kept(Model):
         """The rule in words: 'while your account is open', '60 days after your account is closed', 'indefinitely'."""
         if self.then is None:
             return word("retention_while", self.until)
-        return fill(word("retention_after", self.until), self.then.text)
+        source = english("retention_after")[self.until].format(self.then.text)
+        return fill(source, word("retention_after", self.until), duration(self.then))
 
     def compare(self, other: Kept) -> int | None:
         """-1 if self keeps data for less time than other, 1 if longer, 0 if as long; None if the events differ."""

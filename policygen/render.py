@@ -26,13 +26,14 @@ from markupsafe import Markup
 from . import languages, markdown
 from .clauses import SOURCE_LANGUAGE, Clause, find_translation, is_translation, language_of
 from .dates import format_day
+from .durations import Duration
 from .errors import InputError, Problem, did_you_mean
 from .facts import Tenant
 from .packaged import library_folders
 from .paths import between_documents
 from .sandbox import CLAUSE_FILTERS, CLAUSE_LIMITS, BoundedSandbox, explain_failure, template_position
 from .translation_files import current_translation, pick
-from .vocabulary import ForeignWord, text_language
+from .vocabulary import CountryName, ForeignWord, country, duration, text_language
 from .wording import Joiner, has_bound, join_words, needs_article
 
 OPEN, CLOSE = "\ue000", "\ue001"  # private-use characters: Markdown gives them no meaning
@@ -45,6 +46,10 @@ def as_text(value: Any) -> str:
     """How a fact value reads in a notice."""
     if isinstance(value, ForeignWord):
         return value  # kept as it is, so the page can mark its language (_fact_html)
+    if isinstance(value, CountryName):
+        return country(value)
+    if isinstance(value, Duration):
+        return duration(value)
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, dt.date):
@@ -144,7 +149,7 @@ def f_country(value: Any) -> Markup:
 def f_up_to(value: Any) -> Markup:
     """A duration as a limit: 'up to 90 days', never 'up to up to 90 days'; in the page's language."""
     text = as_text(value)
-    if has_bound(text):
+    if has_bound(str(value)):  # as written: a duration in another language carries its bound in its words
         return _placeholder(text)
     before, _, after = languages.words(_locale.get()).up_to.partition("{}")
     return Markup.escape(before) + _placeholder(text) + Markup.escape(after)

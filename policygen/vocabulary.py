@@ -20,8 +20,12 @@ import functools
 from importlib import resources
 from typing import Any, Literal
 
+from babel import Locale, UnknownLocaleError
+from babel.numbers import format_decimal
+from babel.units import format_unit
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from .durations import Duration
 from .errors import InputError
 from .yamlfile import load
 
@@ -38,6 +42,8 @@ VocabularyName = Literal[
     "regimes",
     "transfer_tools",
     "transfer_tool_notes",
+    "duration_bounds",
+    "duration_units",
 ]
 # The vocabularies whose English words live elsewhere (data/transfer_mechanisms.yaml), not in en.yaml.
 ENGLISH_ELSEWHERE: frozenset[VocabularyName] = frozenset({"transfer_tools", "transfer_tool_notes"})
@@ -136,9 +142,123 @@ def every_word(name: VocabularyName, key: str) -> frozenset[str]:
     return frozenset(found)
 
 
-def fill(pattern: str, *values: str) -> str:
-    """A pattern ("{} after your account is closed") with its values; foreign if the pattern or a value is
-    (a language missing some words shows the whole phrase in English, not a mix)."""
-    text = pattern.format(*values)
-    foreign = [w for w in (pattern, *values) if isinstance(w, ForeignWord)]
-    return ForeignWord(text, foreign[0].lang) if foreign else text
+def fill(source: str, pattern: str, *values: str) -> str:
+    """A phrase made of vocabulary words: *pattern* ("{} after your account is closed") with *values* in the
+    text's language; the whole phrase in English, *source*, marked, when any part of it has no word there
+    (half a phrase in each language reads as neither)."""
+    if any(isinstance(part, ForeignWord) for part in (pattern, *values)):
+        return ForeignWord(source, SOURCE)
+    return pattern.format(*values)
+
+
+# --- countries: a country a fact names reads in the text's language (Babel's territory names) ---------------
+
+# English names a tenant may write that Babel's English names differ from ("Czechia", "United States"):
+# recognised too, so they read in another language as well. English text is printed as the tenant wrote it.
+COUNTRY_ALIASES: dict[str, str] = {
+    "united states of america": "US",
+    "usa": "US",
+    "us": "US",
+    "uk": "GB",
+    "great britain": "GB",
+    "czech republic": "CZ",
+    "republic of ireland": "IE",
+    "russian federation": "RU",
+    "vatican city": "VA",
+    "holy see": "VA",
+    "ivory coast": "CI",
+    "turkey": "TR",
+    "hong kong": "HK",
+    "macau": "MO",
+    "macao": "MO",
+    "uae": "AE",
+    "eu": "EU",
+}
+
+
+class CountryName(str):
+    """A fact that names a country ("United Kingdom"): in a translated clause it reads in that language."""
+
+
+def _key(name: str) -> str:
+    key = " ".join(name.split()).lower()
+    return key.removeprefix("the ")
+
+
+@functools.cache
+def _english_countries() -> dict[str, str]:
+    """Country names in English as Babel and COUNTRY_ALIASES write them, lower-case, to their region code."""
+    names = {_key(name): code for code, name in Locale.parse(SOURCE).territories.items() if code.isalpha()}
+    return names | COUNTRY_ALIASES
+
+
+@functools.cache
+def country_in(name: str, lang: str) -> str:
+    """*name* (a country in English) as *lang* names it; the tenant's words when Babel does not know it."""
+    code = _english_countries().get(_key(name))
+    if code is None or lang == SOURCE:
+        return name
+    try:
+        return str(Locale.parse(lang).territories.get(code, name))
+    except (ValueError, UnknownLocaleError):
+        return name
+
+
+def country(name: str) -> str:
+    """A country fact as the text being rendered names it: as written in English, Babel's name otherwise."""
+    return country_in(name, text_language.get())
+
+
+# --- durations: "60 days" reads "60 jours" in a French clause (Babel's units, the vocabulary's bounds) --------
+
+_BOUNDS = {
+    "up to": "up_to",
+    "within": "within",
+    "at most": "at_most",
+    "no more than": "no_more_than",
+    "at least": "at_least",
+}
+_BABEL_UNITS = {"hour", "day", "week", "month", "year"}
+
+
+def duration(value: Duration) -> str:
+    """A duration as the text being rendered writes it: as the tenant wrote it in English, else in the
+    language's words (Babel's units and plural rules); in English, marked, when the language lacks a word."""
+    lang = text_language.get()
+    if lang == SOURCE:
+        return value.text
+    amount = value.amount()
+    try:
+        spoken = _amount_in(amount.low, amount.high, amount.unit, lang)
+    except (ValueError, KeyError, UnknownLocaleError):
+        spoken = None
+    if spoken is None:
+        return ForeignWord(value.text, SOURCE)
+    return fill(value.text, _bound(amount.bound, lang), spoken) if amount.bound else spoken
+
+
+def _bound(bound: str, lang: str) -> str:
+    """The words of a duration's bound in *lang*: "up to" is the language's up_to (what the up_to filter adds)."""
+    if bound != "up to":
+        return word("duration_bounds", _BOUNDS[bound])
+    data = language_data(lang)
+    up_to = data.get("up_to") if data else None
+    return up_to if isinstance(up_to, str) else ForeignWord("up to {}", SOURCE)
+
+
+def _amount_in(low: float, high: float | None, unit: str, lang: str) -> str | None:
+    """'60 jours', '30–45 jours', '5 jours ouvrés'; None when the number cannot be placed in the words."""
+    last = high if high is not None else low
+    number = format_decimal(last, locale=lang)
+    if unit in _BABEL_UNITS:
+        text = str(format_unit(last, f"duration-{unit}", length="long", locale=lang))
+    else:  # business and working days: no Babel unit
+        pattern = word("duration_units", "business_day" if last == 1 else "business_days")
+        if isinstance(pattern, ForeignWord):
+            return None
+        text = pattern.replace("{}", number)
+    if high is None:
+        return text
+    if number not in text:  # a form with no digits ("سنتان", two years): the range has nowhere to go
+        return None
+    return text.replace(number, f"{format_decimal(low, locale=lang)}–{number}", 1)

@@ -18,12 +18,15 @@ from test_translations import _translate
 from test_unknown_facts import REQUIRED
 
 from policygen import facts
+from policygen.durations import Duration
 from policygen.engine import build
 from policygen.law import REGIME_NAMES, transfer_mechanisms
 from policygen.site import BuildOptions
 from policygen.vocabulary import (
     ENGLISH_ELSEWHERE,
+    ForeignWord,
     VocabularyName,
+    duration,
     english,
     shipped_languages,
     text_language,
@@ -144,3 +147,74 @@ def test_a_language_without_a_vocabulary_shows_the_english_word_marked_as_englis
     rights = portuguese[start : portuguese.index("</section>", start)]
     assert '<strong><span lang="en">Access your data</span>.</strong>' in rights
     assert '<div lang="en"' not in rights  # the clause itself is translated: only the words are English
+
+
+COUNTRIES: dict[str, Any] = {
+    **REQUIRED,
+    "organisation": {
+        "legal_name": "Plain Example Ltd",
+        "display_name": "Plain Example",
+        "address": {"lines": ["1 High Street"], "locality": "London", "country": "United Kingdom"},
+    },
+    "supervisory_authority": {"name": "Úřad pro ochranu osobních údajů", "country": "Czech Republic"},
+    "locale": "en-GB",
+    "languages": ["en-GB", "fr-FR"],
+}
+
+
+def test_a_country_reads_in_the_pages_language_and_as_written_in_english(tmp_path: Path) -> None:
+    out = _build(one_tenant_project(tmp_path / "p", COUNTRIES))
+    french, english_page = _page(out, "fr"), _page(out)
+    assert "1 High Street, London, Royaume-Uni" in french
+    assert "Tchéquie" in french  # an English name Babel spells otherwise (Czechia) is recognised too
+    assert "1 High Street, London, United Kingdom" in english_page
+    assert "in the Czech Republic" in english_page and "Czechia" not in english_page
+
+
+def test_a_country_babel_does_not_know_is_printed_as_the_tenant_wrote_it(tmp_path: Path) -> None:
+    facts_ = {**COUNTRIES, "supervisory_authority": {"name": "The Office", "country": "Atlantis"}}
+    assert "Atlantis" in _page(_build(one_tenant_project(tmp_path / "p", facts_)), "fr")
+
+
+@pytest.mark.parametrize(
+    ("written", "lang", "printed"),
+    [
+        ("60 days", "en", "60 days"),
+        ("one month", "en", "one month"),  # English prints the tenant's words as written
+        ("2 years", "hi", "2 वर्ष"),
+        ("one month", "fr", "1\xa0mois"),
+        ("3 years", "fr", "3 ans"),
+        ("30-45 business days", "es", "30–45 días hábiles"),
+        ("1 business day", "de", "1 Werktag"),
+        ("up to 90 days", "fr", "jusqu'à 90\xa0jours"),  # "up to" is the language's up_to
+        ("within 2 years", "es", "en un plazo de 2 años"),
+        ("18 months", "ar", "18 شهرًا"),
+    ],
+)
+def test_a_duration_reads_in_the_language_of_its_text(written: str, lang: str, printed: str) -> None:
+    token = text_language.set(lang)
+    try:
+        assert duration(Duration.parse(written)) == printed
+    finally:
+        text_language.reset(token)
+
+
+def test_a_duration_a_language_has_no_words_for_is_english_and_marked() -> None:
+    token = text_language.set("pt")  # Babel knows Portuguese units; policygen has no Portuguese vocabulary
+    try:
+        assert duration(Duration.parse("2 years")) == "2 anos"
+        for written in ("30 business days", "up to 90 days"):
+            shown = duration(Duration.parse(written))
+            assert isinstance(shown, ForeignWord) and (shown, shown.lang) == (written, "en")
+    finally:
+        text_language.reset(token)
+
+
+def test_a_retention_rule_reads_whole_in_english_when_a_part_has_no_word() -> None:
+    kept = facts.Kept.model_validate({"until": "account_closed", "then": "10 business days"})
+    token = text_language.set("pt")
+    try:
+        shown = kept.words
+    finally:
+        text_language.reset(token)
+    assert isinstance(shown, ForeignWord) and shown == "10 business days after your account is closed"

@@ -139,8 +139,13 @@ def test_a_tenant_in_one_non_english_locale_keeps_english_words_in_the_english_t
     assert "Access your data" in page and "Accéder à vos données" not in page
 
 
-def test_a_language_without_a_vocabulary_shows_the_english_word_marked_as_english(tmp_path: Path) -> None:
+@pytest.mark.parametrize("raw_html", [False, True])
+def test_a_language_without_a_vocabulary_shows_the_english_word_marked_as_english(
+    tmp_path: Path, raw_html: bool
+) -> None:
     root = one_tenant_project(tmp_path / "p", {**FACTS, "locale": "en-GB", "languages": ["en-GB", "pt-PT"]})
+    if raw_html:  # the sanitiser that cleans clauses' own HTML keeps the mark
+        (root / "policygen.yaml").write_text("raw_html: true\n", encoding="utf-8")
     _translate(root, Path("content/privacy-policy/130-rights.md"), "pt", "Os seus direitos")
     portuguese = _page(_build(root), "pt")
     start = portuguese.index('<section id="rights"')

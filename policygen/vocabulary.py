@@ -57,7 +57,7 @@ class ForeignWord(str):
 
     lang: str
 
-    def __new__(cls, text: str, lang: str) -> ForeignWord:
+    def __new__(cls, text: str, lang: str = SOURCE) -> ForeignWord:  # the default: pickle rebuilds it by text
         word = super().__new__(cls, text)
         word.lang = lang
         return word

@@ -20,6 +20,7 @@ from test_unknown_facts import REQUIRED
 from policygen import facts
 from policygen.durations import Duration
 from policygen.engine import build
+from policygen.fact_translations import value_hash
 from policygen.law import REGIME_NAMES, transfer_mechanisms
 from policygen.site import BuildOptions
 from policygen.vocabulary import (
@@ -223,3 +224,11 @@ def test_a_retention_rule_reads_whole_in_english_when_a_part_has_no_word() -> No
     finally:
         text_language.reset(token)
     assert isinstance(shown, ForeignWord) and shown == "10 business days after your account is closed"
+
+
+def test_a_fact_translation_of_a_country_takes_precedence_over_babels_name(tmp_path: Path) -> None:
+    root = one_tenant_project(tmp_path / "p", COUNTRIES)
+    overlay = f"organisation.address.country:\n  text: Grande-Bretagne\n  translates: {value_hash('United Kingdom')}\n"
+    (root / "tenants/t/tenant.fr.yaml").write_text(overlay, encoding="utf-8")
+    french = _page(_build(root), "fr")
+    assert "1 High Street, London, Grande-Bretagne" in french and "Royaume-Uni" not in french

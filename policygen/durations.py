@@ -76,6 +76,16 @@ def _number(text: str) -> float:
     return float(_WORDS[text]) if text in _WORDS else float(text)
 
 
+@dataclass(frozen=True)
+class Amount:
+    """A duration's parts as written: its bound ("up to"), its number or range, and its unit, singular."""
+
+    bound: str | None  # lower-case: "up to", "within", "at most", "no more than", "at least"
+    low: float
+    high: float | None  # the end of a range ("30-45 days"), else None
+    unit: str  # "hour", "day", "business day", "working day", "week", "month", "year"
+
+
 @dataclass(frozen=True, order=False)
 class Duration:
     """A length of time as a policy states it: the words, and its span in days."""
@@ -101,6 +111,14 @@ class Duration:
         if (match["bound"] or "").lower() in {"up to", "within", "at most", "no more than"}:
             low = 0.0 if not match["high"] else low
         return cls(text=text.strip(), low_days=low, high_days=high)
+
+    def amount(self) -> Amount:
+        """Its parts, for printing it in another language (its text was parsed when it was read)."""
+        match = _PATTERN.match(self.text)
+        assert match is not None  # parse() accepted it
+        bound = match["bound"].lower() if match["bound"] else None
+        high = _number(match["high"]) if match["high"] else None
+        return Amount(bound, _number(match["low"]), high, " ".join(match["unit"].lower().split()).rstrip("s"))
 
     def compare(self, other: Duration) -> int:
         """-1 if self is shorter, 1 if longer, 0 if the same span (by its upper bound)."""

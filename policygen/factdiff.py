@@ -23,6 +23,7 @@ from .facts import (
     NOT_COLLECTED_NAMES,
     TRACKER_CATEGORY_NAMES,
     Basis,
+    Country,
     Kept,
     LawfulBasis,
     Right,
@@ -413,7 +414,7 @@ def is_free_text(model: type[BaseModel], name: str) -> bool:
         return False
     if field.annotation is str and any(m in get_args(Text)[1:] for m in field.metadata):
         return True  # a plain `Text` field: pydantic keeps its metadata apart from the type
-    return any(a == Text for a in _annotations(field.annotation))
+    return any(a in (Text, Country) for a in _annotations(field.annotation))  # a country is its words too
 
 
 def _ordered(order: int | None) -> ChangeKind:

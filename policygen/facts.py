@@ -35,6 +35,7 @@ from .jurisdictions import US_STATE_LAWS, Jurisdiction
 from .law import REGIME_NAMES, Regime, TransferMechanism, mechanisms_named_in, transfer_mechanisms
 from .stores import vocabulary
 from .validation import Reference, ReferenceProblems, problems_from_validation
+from .vocabulary import CountryName, duration, english, every_word, fill, word
 from .yamlfile import KeyPath, Located, format_path, load_fast
 
 
@@ -133,6 +134,9 @@ Url = Annotated[str, AfterValidator(_check_url)]
 Colour = Annotated[str, AfterValidator(_check_colour)]
 Id = Annotated[str, AfterValidator(_check_id)]
 Text = Annotated[str, Field(min_length=1), AfterValidator(_check_text)]
+# A country, in English ("United Kingdom"): free text the organisation writes, printed in a translated
+# clause's language when Babel knows it (vocabulary.country); a fact translation overrides it.
+Country = Annotated[Text, AfterValidator(CountryName)]
 # Strict types: YAML's true is not 1, 017 is not 15 (it arrives as UnclearNumber), 0 is not 1970-01-01.
 Whole = Annotated[int, Strict()]
 Flag = Annotated[bool, Strict()]
@@ -155,7 +159,7 @@ class Address(Model):
     locality: Text | None = Field(None, description="Town or city")
     region: Text | None = None
     postcode: Text | None = None
-    country: Text
+    country: Country
 
     def one_line(self) -> str:
         parts = [*self.lines, self.locality, self.region, self.postcode, self.country]
@@ -165,7 +169,7 @@ class Address(Model):
 class Registration(Model):
     number: Text
     registry: Text = Field(description="e.g. 'Companies House'")
-    country: Text | None = None
+    country: Country | None = None
 
 
 class Organisation(Model):
@@ -180,7 +184,7 @@ class Organisation(Model):
     )
     role_statement: Text | None = Field(None, description="Why the organisation has this role, in plain words")
     registration: Registration | None = None
-    country: Text | None = Field(None, description="Where the organisation is established, when no address is given")
+    country: Country | None = Field(None, description="Where the organisation is established, when no address is given")
     address: Address | None = None
     email: Email | None = None
     phone: Phone | None = None
@@ -214,7 +218,7 @@ class Contact(Model):
 
 class Authority(Model):
     name: Text
-    country: Text | None = None
+    country: Country | None = None
     url: Url | None = None
     phone: Phone | None = None
 
@@ -242,20 +246,22 @@ class Permission(Model):
 
     @property
     def label(self) -> str:
-        return self.name or PERMISSION_NAMES.get(self.id, self.id.replace("_", " ").capitalize())
+        """The tenant's name for it, else the vocabulary's in the text's language, else the id as words."""
+        if self.name:
+            return self.name
+        if self.id in PERMISSION_NAMES:
+            return word("permissions", self.id)
+        return self.id.replace("_", " ").capitalize()
+
+    @property
+    def labels(self) -> frozenset[str]:
+        """Every name it may have on a page, in any language: a policy in any of them lists it by one."""
+        if self.name or self.id not in PERMISSION_NAMES:
+            return frozenset({self.label})
+        return every_word("permissions", self.id)
 
 
-PERMISSION_NAMES = {
-    "camera": "Camera",
-    "storage": "Storage / Files",
-    "notifications": "Notifications",
-    "location": "Location",
-    "microphone": "Microphone",
-    "contacts": "Contacts",
-    "photos": "Photos",
-    "calendar": "Calendar",
-    "bluetooth": "Bluetooth",
-}
+PERMISSION_NAMES = english("permissions")
 
 
 class App(Model):
@@ -348,14 +354,7 @@ class Basis(StrEnum):
     legitimate_interest = "legitimate_interest"
 
 
-BASIS_LABELS = {
-    Basis.consent: "Your consent",
-    Basis.contract: "Performance of a contract with you",
-    Basis.legal_obligation: "Compliance with a legal obligation",
-    Basis.vital_interest: "Protecting someone's vital interests",
-    Basis.public_task: "A task in the public interest",
-    Basis.legitimate_interest: "Our legitimate interests",
-}
+BASIS_LABELS = {Basis(key): label for key, label in english("lawful_bases").items()}
 BASIS_DPV = {
     Basis.consent: "dpv:Consent",
     Basis.contract: "dpv:Contract",
@@ -374,7 +373,7 @@ class LawfulBasis(Model):
 
     @property
     def label(self) -> str:
-        return BASIS_LABELS[self.basis]
+        return word("lawful_bases", self.basis.value)
 
 
 class Purpose(Model):
@@ -492,12 +491,12 @@ class Transfer(Model):
 
     @property
     def regime_name(self) -> str | None:
-        return REGIME_NAMES[self.leaves] if self.leaves else None
+        return word("regimes", self.leaves) if self.leaves else None
 
     def safeguard_wordings(self) -> list[str]:
         """How the clause names each listed tool."""
         tools = transfer_mechanisms()
-        return [tools[t].wording() for t in self.safeguards]
+        return [_tool_wording(tools[t]) for t in self.safeguards]
 
     def named_tools(self) -> list[TransferMechanism]:
         """The listed tools this transfer names by id."""
@@ -517,13 +516,13 @@ class Transfer(Model):
 
 RetentionEvent = Literal["account_closed", "last_activity", "contract_end", "indefinitely"]
 
-# How each event reads in a policy: (while it has not happened, a time after it).
-RETENTION_EVENT_WORDS: dict[str, tuple[str, str]] = {
-    "account_closed": ("while your account is open", "after your account is closed"),
-    "last_activity": ("while you use the service", "after your last activity"),
-    "contract_end": ("while the contract runs", "after the contract ends"),
-    "indefinitely": ("indefinitely", ""),
-}
+
+def _tool_wording(tool: TransferMechanism) -> str:
+    """How a clause names a transfer tool, in the text's language: its name, and its condition if it has one."""
+    name = word("transfer_tools", tool.id, tool.name)
+    if tool.note is None:
+        return name
+    return fill(tool.wording(), "{}, {}", name, word("transfer_tool_notes", tool.id, tool.note))
 
 
 class Kept(Model):
@@ -545,8 +544,10 @@ class Kept(Model):
     @property
     def words(self) -> str:
         """The rule in words: 'while your account is open', '60 days after your account is closed', 'indefinitely'."""
-        during, after = RETENTION_EVENT_WORDS[self.until]
-        return f"{self.then.text} {after}" if self.then else during
+        if self.then is None:
+            return word("retention_while", self.until)
+        source = english("retention_after")[self.until].format(self.then.text)
+        return fill(source, word("retention_after", self.until), duration(self.then))
 
     def compare(self, other: Kept) -> int | None:
         """-1 if self keeps data for less time than other, 1 if longer, 0 if as long; None if the events differ."""
@@ -639,24 +640,7 @@ RightId = Literal[
     "opt_out_profiling",
 ]
 
-RIGHT_NAMES: dict[str, str] = {
-    "access": "Access your data",
-    "rectification": "Correct your data",
-    "erasure": "Delete your data",
-    "restriction": "Restrict how we use your data",
-    "objection": "Object to how we use your data",
-    "portability": "Take your data with you",
-    "withdraw_consent": "Withdraw your consent",
-    "complain": "Complain to a regulator",
-    "opt_out_marketing": "Stop marketing messages",
-    "opt_out_sale": "Opt out of the sale or sharing of your data",
-    "limit_sensitive": "Limit the use of sensitive data",
-    "non_discrimination": "Not be treated differently for using your rights",
-    "nominate": "Nominate someone to act for you",
-    "grievance": "Have a grievance answered",
-    "opt_out_targeted_advertising": "Opt out of targeted advertising",
-    "opt_out_profiling": "Opt out of profiling that decides things about you",
-}
+RIGHT_NAMES = english("rights")
 
 
 class Right(Model):
@@ -666,7 +650,7 @@ class Right(Model):
 
     @property
     def name(self) -> str:
-        return RIGHT_NAMES[self.id]
+        return word("rights", self.id)
 
 
 class Channel(Model):
@@ -839,13 +823,7 @@ class AuthoritiesWhereYouLive(Model):
 
 NotCollectedId = Literal["sensitive_data", "biometric_data", "precise_location", "health_data", "childrens_data"]
 
-NOT_COLLECTED_NAMES: dict[str, str] = {
-    "sensitive_data": "sensitive data (such as health, religion or sexual orientation)",
-    "biometric_data": "biometric data (such as fingerprints or face scans)",
-    "precise_location": "your precise location",
-    "health_data": "health data",
-    "childrens_data": "data about children",
-}
+NOT_COLLECTED_NAMES = english("not_collected")
 
 
 class LawEnforcement(Model):
@@ -862,12 +840,7 @@ class LawEnforcement(Model):
 
 TrackerCategory = Literal["strictly_necessary", "preferences", "analytics", "advertising"]
 
-TRACKER_CATEGORY_NAMES: dict[str, str] = {
-    "strictly_necessary": "Strictly necessary",
-    "preferences": "Preferences",
-    "analytics": "Analytics",
-    "advertising": "Advertising",
-}
+TRACKER_CATEGORY_NAMES = english("tracker_categories")
 
 
 class Tracker(Model):
@@ -1149,12 +1122,13 @@ class Tenant(Model):
 
     def not_collected_names(self) -> list[str]:
         """What the organisation states it does not collect, in words."""
-        return [NOT_COLLECTED_NAMES[n] for n in self.not_collected]
+        return [word("not_collected", n) for n in self.not_collected]
 
     def tracker_groups(self) -> list[tuple[str, list[Tracker]]]:
         """The trackers by category, in the guidance's order, with the category's name; empty categories left out."""
         groups = [
-            (TRACKER_CATEGORY_NAMES[c], [t for t in self.trackers if t.category == c]) for c in TRACKER_CATEGORY_NAMES
+            (word("tracker_categories", c), [t for t in self.trackers if t.category == c])
+            for c in TRACKER_CATEGORY_NAMES
         ]
         return [(name, trackers) for name, trackers in groups if trackers]
 

@@ -515,8 +515,10 @@ def check_app(
 
     listed = disclosed_permissions(document, app)
     asked = {p.label: i for i, p in enumerate(app.permissions)}
+    # A translated policy lists a permission by its name in that language: any of its names counts.
+    names = {p.label: p.labels for p in app.permissions}
     for label, i in asked.items():
-        if listed is None or label not in listed:
+        if listed is None or not names[label] & set(listed):
             problems.append(
                 where.problem(
                     ("apps", app_index, "permissions", i),
@@ -526,7 +528,7 @@ def check_app(
                 )
             )
     for label in listed or []:
-        if label not in asked:
+        if not any(label in known for known in names.values()):
             problems.append(
                 where.problem(
                     ("apps", app_index, "permissions"),

@@ -10,13 +10,12 @@ prevails) are in policygen/data/languages/<lang>.yaml; a language without that f
 from __future__ import annotations
 
 import functools
-from importlib import resources
 
 from babel import Locale
 from pydantic import BaseModel, ConfigDict
 
 from .clauses import SOURCE_LANGUAGE, language_of
-from .yamlfile import packaged
+from .vocabulary import language_data
 
 
 class LanguageWords(BaseModel):
@@ -52,11 +51,10 @@ def language_name(locale: str, reader: str) -> str:
 @functools.cache
 def words(locale: str) -> LanguageWords:
     """The sentences policygen adds to pages in *locale*'s language (English when it has none)."""
-    folder = resources.files("policygen") / "data" / "languages"
     for lang in (language_of(locale), SOURCE_LANGUAGE):
-        entry = folder / f"{lang}.yaml"
-        if entry.is_file():
-            return packaged(LanguageWords, "languages", entry.name)
+        data = language_data(lang)
+        if data is not None:  # the file's vocabulary is vocabulary.py's
+            return LanguageWords.model_validate({k: v for k, v in data.items() if k != "vocabulary"})
     raise RuntimeError("policygen/data/languages/en.yaml is missing from the installation")
 
 

@@ -23,15 +23,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from .vocabulary import english
 from .yamlfile import packaged
 
 # The regimes a transfer can leave; each has its own set of transfer tools.
 Regime = Literal["eu", "uk", "ch"]
-REGIME_NAMES: dict[str, str] = {
-    "eu": "the European Union and the EEA",
-    "uk": "the United Kingdom",
-    "ch": "Switzerland",
-}
+REGIME_NAMES = english("regimes")  # in English; the other languages' in policygen/data/languages/
 
 # The transfer regime of each declared jurisdiction that has one.
 JURISDICTION_REGIMES: dict[str, str] = {"eu_gdpr": "eu", "uk_gdpr": "uk"}

@@ -138,6 +138,7 @@ ALLOWED_ATTRIBUTES = {
     "td": {"colspan", "rowspan"},
     "th": {"colspan", "rowspan", "scope"},
     "ol": {"start"},
+    "span": {"lang"},  # a word in another language than its clause (vocabulary.ForeignWord)
 }
 URL_SCHEMES = {"http", "https", "mailto", "tel"}
 

@@ -24,14 +24,16 @@ import jinja2.meta
 from markupsafe import Markup
 
 from . import languages, markdown
-from .clauses import SOURCE_LANGUAGE, Clause, is_translation, language_of
+from .clauses import SOURCE_LANGUAGE, Clause, find_translation, is_translation, language_of
 from .dates import format_day
+from .durations import Duration
 from .errors import InputError, Problem, did_you_mean
 from .facts import Tenant
 from .packaged import library_folders
 from .paths import between_documents
 from .sandbox import CLAUSE_FILTERS, CLAUSE_LIMITS, BoundedSandbox, explain_failure, template_position
 from .translation_files import current_translation, pick
+from .vocabulary import CountryName, ForeignWord, country, duration, text_language
 from .wording import Joiner, has_bound, join_words, needs_article
 
 OPEN, CLOSE = "\ue000", "\ue001"  # private-use characters: Markdown gives them no meaning
@@ -42,6 +44,12 @@ _locale: contextvars.ContextVar[str] = contextvars.ContextVar("policygen_locale"
 
 def as_text(value: Any) -> str:
     """How a fact value reads in a notice."""
+    if isinstance(value, ForeignWord):
+        return value  # kept as it is, so the page can mark its language (_fact_html)
+    if isinstance(value, CountryName):
+        return country(value)
+    if isinstance(value, Duration):
+        return duration(value)
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, dt.date):
@@ -55,6 +63,12 @@ def _placeholder(text: str) -> Markup:
     values = _values.get()
     values.append(text)
     return Markup(f"{OPEN}{len(values) - 1}{CLOSE}")
+
+
+def _fact_html(value: str) -> str:
+    """A fact's text in the page: escaped; a word in another language than its clause marked with its lang."""
+    text = html.escape(value, quote=True)
+    return f'<span lang="{value.lang}">{text}</span>' if isinstance(value, ForeignWord) else text
 
 
 def placeholders() -> list[str]:
@@ -135,7 +149,7 @@ def f_country(value: Any) -> Markup:
 def f_up_to(value: Any) -> Markup:
     """A duration as a limit: 'up to 90 days', never 'up to up to 90 days'; in the page's language."""
     text = as_text(value)
-    if has_bound(text):
+    if has_bound(str(value)):  # as written: a duration in another language carries its bound in its words
         return _placeholder(text)
     before, _, after = languages.words(_locale.get()).up_to.partition("{}")
     return Markup.escape(before) + _placeholder(text) + Markup.escape(after)
@@ -256,6 +270,7 @@ class ClauseRenderer:
         self._templates: dict[tuple[Path, str, str | None], jinja2.Template] = {}
         self._conditions: dict[str, Any] = {}
         self._acyclic: set[str] = set()  # partials already shown not to lead into a cycle
+        self._stale_partials: dict[tuple[Path, str, str], bool] = {}  # by translated clause and locale
 
     def __reduce__(self) -> tuple[type[ClauseRenderer], tuple[Path, bool, Path | None]]:
         # Build workers get a fresh renderer: compiled templates and the sandbox stay in their process.
@@ -332,6 +347,35 @@ class ClauseRenderer:
             self._acyclic.add(name)
         return None
 
+    def reads_stale_partial(self, clause: Clause, locale: str) -> bool:
+        """Whether a translated clause imports, directly or through partials, a partial whose *locale*
+        translation is stale: its page then shows the clause in the source language with the stale note
+        (or, when the project refuses stale translations, the build stops at that partial's translates:)."""
+        key = (clause.file, clause.digest, locale)
+        if key not in self._stale_partials:
+            self._stale_partials[key] = self._imports_stale(clause.body, locale, ())
+        return self._stale_partials[key]
+
+    def _imports_stale(self, source: str, locale: str, chain: tuple[str, ...]) -> bool:
+        try:
+            names = {n for n in jinja2.meta.find_referenced_templates(self.env.parse(source)) if n}
+        except jinja2.TemplateSyntaxError:
+            return False  # reported when the clause is compiled
+        loader = self.env.loader
+        assert loader is not None  # clause_environment always sets one
+        for name in sorted(names - set(chain)):  # a cycle is reported when the clause is compiled
+            try:
+                partial, filename, _ = loader.get_source(self.env, name)
+            except jinja2.TemplateNotFound:
+                continue  # reported, with a suggestion, when the clause renders
+            file = Path(filename or name)  # a file system loader always names the file
+            found = current_translation(file, locale, self.refuse_stale)
+            if found is None and find_translation(file, locale) is not None:
+                return True
+            if self._imports_stale(found[1].body if found else partial, locale, (*chain, name)):
+                return True
+        return False
+
     def _condition(self, clause: Clause) -> Any:
         expr = clause.meta.when
         assert expr is not None
@@ -378,6 +422,8 @@ class ClauseRenderer:
         values: list[str] = []
         token = _values.set(values)
         locale_token = _locale.set((language or tenant.locale).replace("-", "_"))
+        # Vocabulary words follow the clause's text: a translation's language, else the source's.
+        language_token = text_language.set(language_of(language) if language else SOURCE_LANGUAGE)
         try:
             skeleton = env.render(template, context)
         except InputError:
@@ -396,11 +442,12 @@ class ClauseRenderer:
         finally:
             _values.reset(token)
             _locale.reset(locale_token)
+            text_language.reset(language_token)
         body = markdown.render_html(skeleton) if self.raw_html else markdown.render(skeleton)
         misplaced = _facts_in_attributes(body, values, clause, tenant_name)
         if misplaced:
             raise InputError(misplaced)
-        body = TOKEN.sub(lambda m: html.escape(values[int(m.group(1))], quote=True), body)
+        body = TOKEN.sub(lambda m: _fact_html(values[int(m.group(1))]), body)
         if self.raw_html:
             # After the facts are in, so a fact inside an author's href="" is checked like any URL.
             body = markdown.sanitize(body)
@@ -745,11 +792,14 @@ def _render_translated(
     language: str,
 ) -> RenderedClause:
     picked = pick(clause, language, renderer.refuse_stale)
-    if picked.use == "translated":
+    use = picked.use
+    if use == "translated" and renderer.reads_stale_partial(picked.clause, language):
+        use = "stale"  # its words would be half the source's: the whole clause is shown in the source language
+    if use == "translated":
         return renderer.render(picked.clause, context, tenant, slug, notes.get(clause.id, []), language)
     # The source text, marked as such: the reader is told why, in their language.
     shown = renderer.render(clause, context, tenant, slug, notes.get(clause.id, []))
-    note = html.escape(languages.note(language, "stale_note" if picked.use == "stale" else "missing_note"), quote=False)
+    note = html.escape(languages.note(language, "stale_note" if use == "stale" else "missing_note"), quote=False)
     source = html.escape(SOURCE_LANGUAGE)
     body = f'<p class="note translation-note">{note}</p>\n<div lang="{source}" dir="ltr">\n{shown.html}</div>\n'
     return replace(shown, html=body)

@@ -586,12 +586,23 @@ _TAG_FORMS = {
 }
 
 
-def packaged(model: type[Model], *parts: str) -> Model:
+def packaged_data(*parts: str) -> Any:
     """A data file that ships with policygen (policygen/data/<parts>), read like every other YAML file
-    (limits, no tags) and validated by *model*. Malformed, it is a packaging bug, not the user's input."""
+    (limits, no tags); None when policygen ships no such file. Malformed, it is a packaging bug, not the
+    user's input."""
     entry = resources.files("policygen").joinpath("data", *parts)
+    if not entry.is_file():
+        return None
     try:
         with resources.as_file(entry) as file:
-            return model.model_validate(load(file).data)
-    except (ValidationError, InputError) as exc:
+            return load(file).data
+    except InputError as exc:
+        raise RuntimeError(f"policygen/data/{'/'.join(parts)} is malformed: {exc}") from None
+
+
+def packaged(model: type[Model], *parts: str) -> Model:
+    """packaged_data(*parts) validated by *model*."""
+    try:
+        return model.model_validate(packaged_data(*parts))
+    except ValidationError as exc:
         raise RuntimeError(f"policygen/data/{'/'.join(parts)} is malformed: {exc}") from None

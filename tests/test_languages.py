@@ -131,6 +131,33 @@ def test_a_translated_clause_reads_its_partials_in_the_pages_language(tmp_path: 
     assert "<th>What we use it for</th>" in (out / "t/privacy-policy/index.html").read_text(encoding="utf-8")
 
 
+def _change_facts_partial(root: Path) -> None:
+    """An edit of the source partial every translation of facts.md was made from: they are all stale now."""
+    file = root / "content/_partials/facts.md"
+    file.write_text(file.read_text().replace("What we use it for", "Why we use it"), encoding="utf-8")
+
+
+def test_a_clause_reading_a_stale_partial_falls_back_to_the_source_with_the_stale_note(tmp_path: Path) -> None:
+    root = _project(tmp_path, {**REQUIRED, "locale": "en-GB", "languages": ["en-GB", "fr-FR"]}, None)
+    _change_facts_partial(root)
+    french = (_build(root) / "t/privacy-policy/fr/index.html").read_text(encoding="utf-8")
+    purposes = _section(french, "purposes")  # imports _partials/facts.md
+    assert "Cette section est affichée en anglais : sa traduction est en cours de mise à jour." in purposes
+    assert '<div lang="en" dir="ltr">' in purposes and "<th>Why we use it</th>" in purposes
+    assert "translation-note" not in _section(french, "introduction")  # imports no partial: still French
+
+
+def test_a_project_that_refuses_stale_translations_stops_at_a_stale_partial(tmp_path: Path) -> None:
+    root = _project(tmp_path, {**REQUIRED, "locale": "en-GB", "languages": ["en-GB", "fr-FR"]}, None)
+    (root / "policygen.yaml").write_text("stale_translations: refuse\n", encoding="utf-8")
+    _change_facts_partial(root)
+    with pytest.raises(InputError) as raised:
+        _build(root)
+    stale = {(p.file, p.line, p.key_path) for p in raised.value.problems}
+    assert stale == {(root / "content/_partials/facts.fr.md", 1, "translates")}
+    assert not (root / "out").exists()
+
+
 def test_app_snippets_resolve_a_locale_to_its_language_then_to_the_authoritative_one(
     example_site: BuildReport,
 ) -> None:

@@ -456,7 +456,18 @@ def test_a_deletion_timeline_kept_until_an_event_says_so_and_never_none(tmp_path
     page = "data-deletion-policy" if lang == "en" else f"data-deletion-policy/{lang}"
     text = document_text(tmp_path, facts, page)
     assert "None" not in text
-    assert "Account data 60 days after your account is closed" in text  # the kept words: a typed fact, as set
+    assert KEPT_60_DAYS_AFTER_CLOSING[lang] in text  # the kept words: a typed fact, in the page's language
+
+
+# How the typed fact kept: {until: account_closed, then: 60 days} reads in each language (the vocabulary's
+# pattern with the duration in Babel's words; the text reads Babel's no-break space as a space).
+KEPT_60_DAYS_AFTER_CLOSING = {
+    "en": "Account data 60 days after your account is closed",
+    "fr": "Account data 60 jours après la fermeture de votre compte",
+    "de": "Account data 60 Tage nach der Schließung Ihres Kontos",
+    "es": "Account data 60 días después del cierre de su cuenta",
+    "hi": "Account data आपका खाता बंद होने के 60 दिन बाद",
+}
 
 
 def test_a_deletion_timeline_says_its_period_trigger_and_criteria(tmp_path: Path) -> None:

@@ -1,0 +1,258 @@
+"""The words policygen prints for typed facts, in each language: rights, lawful bases, permissions...
+
+A typed fact is an id (`rights: [{id: access}]`); the tenant never writes how it reads. Its words are
+policygen's own data, one home per language: the `vocabulary:` section of
+policygen/data/languages/<lang>.yaml, keyed by vocabulary and id. English (en.yaml) is the source; the
+transfer tools' English names stay in data/transfer_mechanisms.yaml, where `check` reads them too.
+
+The words follow the language of the text they stand in (`text_language`, set by the renderer for each
+clause): a translated clause gets its language's words, a clause shown in the source language gets
+English ones, so a word never reads in another language than its sentence. A language with no word for
+an id (a project's own translation into a language policygen has no vocabulary for) gets the English
+word as a ForeignWord, which the page marks with lang="en": visible, never silently mixed.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+import functools
+from importlib import resources
+from typing import Any, Literal
+
+from babel import Locale, UnknownLocaleError
+from babel.numbers import format_decimal
+from babel.units import format_unit
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from .durations import Duration
+from .yamlfile import packaged_data
+
+SOURCE = "en"
+
+VocabularyName = Literal[
+    "permissions",
+    "lawful_bases",
+    "retention_while",
+    "retention_after",
+    "rights",
+    "not_collected",
+    "tracker_categories",
+    "regimes",
+    "transfer_tools",
+    "transfer_tool_notes",
+    "duration_bounds",
+    "duration_units",
+]
+# The vocabularies whose English words live elsewhere (data/transfer_mechanisms.yaml), not in en.yaml.
+ENGLISH_ELSEWHERE: frozenset[VocabularyName] = frozenset({"transfer_tools", "transfer_tool_notes"})
+
+# The language of the text being rendered (a language subtag: "hi"); English outside a render.
+text_language: contextvars.ContextVar[str] = contextvars.ContextVar("policygen_text_language", default=SOURCE)
+
+
+class ForeignWord(str):
+    """A word in another language than the text around it (its language had no word): pages mark its lang."""
+
+    lang: str
+
+    def __new__(cls, text: str, lang: str = SOURCE) -> ForeignWord:  # the default: pickle rebuilds it by text
+        word = super().__new__(cls, text)
+        word.lang = lang
+        return word
+
+
+class Vocabulary(BaseModel):
+    """One language's words for typed facts. Without reviewed_by and reviewed_on: not yet legally reviewed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    reviewed_by: str | None = None
+    reviewed_on: dt.date | None = None
+    words: dict[VocabularyName, dict[str, str]]
+
+    @property
+    def reviewed(self) -> bool:
+        return self.reviewed_by is not None and self.reviewed_on is not None
+
+
+@functools.cache
+def language_data(lang: str) -> dict[str, Any] | None:
+    """policygen/data/languages/<lang>.yaml as read (None: policygen has no file for the language)."""
+    data = packaged_data("languages", f"{lang}.yaml")
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        raise RuntimeError(f"policygen/data/languages/{lang}.yaml is not a mapping")
+    return data
+
+
+@functools.cache
+def vocabulary(lang: str) -> Vocabulary | None:
+    """The words of *lang* (a language subtag), or None when policygen has none in it."""
+    data = language_data(lang)
+    if data is None or "vocabulary" not in data:
+        return None
+    try:
+        return Vocabulary.model_validate(data["vocabulary"])
+    except ValidationError as exc:  # a packaging bug, not the user's input
+        raise RuntimeError(f"the vocabulary in policygen/data/languages/{lang}.yaml is malformed: {exc}") from None
+
+
+def english(name: VocabularyName) -> dict[str, str]:
+    """The English words of one vocabulary, by id (the source every language translates)."""
+    source = vocabulary(SOURCE)
+    if source is None:
+        raise RuntimeError("policygen/data/languages/en.yaml has no vocabulary")
+    return source.words.get(name, {})
+
+
+def word(name: VocabularyName, key: str, source: str | None = None) -> str:
+    """How *key* of vocabulary *name* reads in the text being rendered; *source*: its English words
+    when they are not in en.yaml. English when no language is set; a ForeignWord when the language
+    has no word for it."""
+    english_word = english(name)[key] if source is None else source
+    lang = text_language.get()
+    if lang == SOURCE:
+        return english_word
+    words = vocabulary(lang)
+    found = words.words.get(name, {}).get(key) if words else None
+    return found if found is not None else ForeignWord(english_word, SOURCE)
+
+
+def shipped_languages() -> list[str]:
+    """The languages policygen has a data file for (a language subtag each), sorted."""
+    folder = resources.files("policygen") / "data" / "languages"
+    return sorted(entry.name.removesuffix(".yaml") for entry in folder.iterdir() if entry.name.endswith(".yaml"))
+
+
+def every_word(name: VocabularyName, key: str) -> frozenset[str]:
+    """How *key* of vocabulary *name* reads in any language policygen has words in (English first of all)."""
+    found = {english(name)[key]}
+    for lang in shipped_languages():
+        words = vocabulary(lang)
+        if words is not None and key in words.words.get(name, {}):
+            found.add(words.words[name][key])
+    return frozenset(found)
+
+
+def fill(source: str, pattern: str, *values: str) -> str:
+    """A phrase made of vocabulary words: *pattern* ("{} after your account is closed") with *values* in the
+    text's language; the whole phrase in English, *source*, marked, when any part of it has no word there
+    (half a phrase in each language reads as neither)."""
+    if any(isinstance(part, ForeignWord) for part in (pattern, *values)):
+        return ForeignWord(source, SOURCE)
+    return pattern.format(*values)
+
+
+# --- countries: a country a fact names reads in the text's language (Babel's territory names) ---------------
+
+# English names a tenant may write that Babel's English names differ from ("Czechia", "United States"):
+# recognised too, so they read in another language as well. English text is printed as the tenant wrote it.
+COUNTRY_ALIASES: dict[str, str] = {
+    "united states of america": "US",
+    "usa": "US",
+    "us": "US",
+    "uk": "GB",
+    "great britain": "GB",
+    "czech republic": "CZ",
+    "republic of ireland": "IE",
+    "russian federation": "RU",
+    "vatican city": "VA",
+    "holy see": "VA",
+    "ivory coast": "CI",
+    "turkey": "TR",
+    "hong kong": "HK",
+    "macau": "MO",
+    "macao": "MO",
+    "uae": "AE",
+    "eu": "EU",
+}
+
+
+class CountryName(str):
+    """A fact that names a country ("United Kingdom"): in a translated clause it reads in that language."""
+
+
+def _key(name: str) -> str:
+    key = " ".join(name.split()).lower()
+    return key.removeprefix("the ")
+
+
+@functools.cache
+def _english_countries() -> dict[str, str]:
+    """Country names in English as Babel and COUNTRY_ALIASES write them, lower-case, to their region code."""
+    names = {_key(name): code for code, name in Locale.parse(SOURCE).territories.items() if code.isalpha()}
+    return names | COUNTRY_ALIASES
+
+
+@functools.cache
+def country_in(name: str, lang: str) -> str:
+    """*name* (a country in English) as *lang* names it; the tenant's words when Babel does not know it."""
+    code = _english_countries().get(_key(name))
+    if code is None or lang == SOURCE:
+        return name
+    try:
+        return str(Locale.parse(lang).territories.get(code, name))
+    except (ValueError, UnknownLocaleError):
+        return name
+
+
+def country(name: str) -> str:
+    """A country fact as the text being rendered names it: as written in English, Babel's name otherwise."""
+    return country_in(name, text_language.get())
+
+
+# --- durations: "60 days" reads "60 jours" in a French clause (Babel's units, the vocabulary's bounds) --------
+
+_BOUNDS = {
+    "up to": "up_to",
+    "within": "within",
+    "at most": "at_most",
+    "no more than": "no_more_than",
+    "at least": "at_least",
+}
+_BABEL_UNITS = {"hour", "day", "week", "month", "year"}
+
+
+def duration(value: Duration) -> str:
+    """A duration as the text being rendered writes it: as the tenant wrote it in English, else in the
+    language's words (Babel's units and plural rules); in English, marked, when the language lacks a word."""
+    lang = text_language.get()
+    if lang == SOURCE:
+        return value.text
+    amount = value.amount()
+    try:
+        spoken = _amount_in(amount.low, amount.high, amount.unit, lang)
+    except (ValueError, KeyError, UnknownLocaleError):
+        spoken = None
+    if spoken is None:
+        return ForeignWord(value.text, SOURCE)
+    return fill(value.text, _bound(amount.bound, lang), spoken) if amount.bound else spoken
+
+
+def _bound(bound: str, lang: str) -> str:
+    """The words of a duration's bound in *lang*: "up to" is the language's up_to (what the up_to filter adds)."""
+    if bound != "up to":
+        return word("duration_bounds", _BOUNDS[bound])
+    data = language_data(lang)
+    up_to = data.get("up_to") if data else None
+    return up_to if isinstance(up_to, str) else ForeignWord("up to {}", SOURCE)
+
+
+def _amount_in(low: float, high: float | None, unit: str, lang: str) -> str | None:
+    """'60 jours', '30–45 jours', '5 jours ouvrés'; None when the number cannot be placed in the words."""
+    last = high if high is not None else low
+    number = format_decimal(last, locale=lang)
+    if unit in _BABEL_UNITS:
+        text = str(format_unit(last, f"duration-{unit}", length="long", locale=lang))
+    else:  # business and working days: no Babel unit
+        pattern = word("duration_units", "business_day" if last == 1 else "business_days")
+        if isinstance(pattern, ForeignWord):
+            return None
+        text = pattern.replace("{}", number)
+    if high is None:
+        return text
+    if number not in text:  # a form with no digits ("سنتان", two years): the range has nowhere to go
+        return None
+    return text.replace(number, f"{format_decimal(low, locale=lang)}–{number}", 1)

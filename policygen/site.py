@@ -11,6 +11,8 @@ Output layout (paths relative to the output folder):
     <tenant>/<document>/history/index.html                      the document's version history
     <tenant>/<document>/draft/index.html                        unreleased edits, with --drafts only
     <tenant>/<document>/feed.xml, <tenant>/feed.xml, feed.xml   Atom feeds of versions
+    <tenant>/<document>/<lang>/...    the document's pages, archives, history, redlines, notices and feed in
+                                      each other language the tenant publishes (paths.DocumentPaths.folder)
     sitemap.xml                       every public page (with base_url only)
     manifest.json                     every file above, with its kind and dates
 """

@@ -90,6 +90,12 @@ class TenantView:
     logo: str | None  # URL of the logo from the site root, percent-encoded
     accent: str | None
     documents: tuple[DocumentLink, ...]
+    index_in_language: str | None = None  # the tenant's index in the page's language, when not the authoritative
+
+    @property
+    def index(self) -> str:
+        """The tenant's index page in the page's language, from the site root."""
+        return self.index_in_language or TenantPaths(self.slug).index
 
 
 @dataclass(frozen=True)
@@ -147,7 +153,14 @@ def tenant_view(tenant: TenantSource, links: tuple[DocumentLink, ...]) -> Tenant
     path = logo_path(tenant)
     # Themes write the logo into src="": a name with spaces, '#', '?' or '%' must be a URL there.
     logo = quote(path, safe="/") if path else None
-    return TenantView(tenant.slug, facts.name, facts.organisation.legal_name, logo, facts.theme.accent, links)
+    return TenantView(
+        tenant.slug,
+        facts.name,
+        facts.organisation.legal_name,
+        logo,
+        facts.theme.accent,
+        links,
+    )
 
 
 def render_tenant_documents(
@@ -677,7 +690,9 @@ def tenant_outputs(
                 changes=changes[doc.id],
             ).render(options.drafts)
         )
-    translated, in_languages = translated_outputs(project, theme, renderer, tenant, histories, changes, today, common)
+    translated, in_languages, indexes = translated_outputs(
+        project, theme, renderer, tenant, histories, changes, today, common
+    )
     outputs.extend(translated)
     # In-app snippets and store labels, per app, from the version the stable page shows.
     shown_versions = {d.id: shown_version(histories[d.id], today) for d in docs}
@@ -691,15 +706,31 @@ def tenant_outputs(
         facts.dates.last_updated or facts.dates.effective,
     )
     outputs.append(atom(info, entries_in(outputs), project.config.base_url, tenant=tenant.slug))
-    outputs.append(
-        Output(
-            paths.index, "index", theme.render("tenant.html", root=root_from(paths.index), **common), tenant=tenant.slug
-        )
-    )
+    outputs.extend(tenant_indexes(theme, tenant, common, indexes))
     path = logo_path(tenant)
     if path is not None and facts.theme.logo:
         outputs.append(Output(path, "asset", read_bytes(tenant.folder / facts.theme.logo), tenant=tenant.slug))
     return outputs, view
+
+
+def tenant_indexes(
+    theme: SiteTheme, tenant: TenantSource, common: dict[str, Any], indexes: dict[str, tuple[DocumentLink, ...]]
+) -> list[Output]:
+    """The tenant's index page, and one in each other language it publishes (*indexes*: that language's
+    document links), linked by hreflang and the switcher."""
+    facts, paths = tenant.facts, TenantPaths(tenant.slug)
+    where = {locale: paths.index_in(language_segment(locale, facts.locale)) for locale in facts.published_languages}
+    outputs = []
+    for locale, at in where.items():
+        context = dict(common)
+        if locale != facts.locale:
+            view = replace(common["tenant"], documents=indexes[locale], index_in_language=at)
+            context.update(tenant=view, lang=locale, dir=text_direction(locale))
+        if len(where) > 1:
+            context["alternates"] = alternates(where, locale, at)
+        page = theme.render("tenant.html", root=root_from(at), **context)
+        outputs.append(Output(at, "index", page, tenant=tenant.slug))
+    return outputs
 
 
 def language_paths(tenant: TenantSource, doc_id: str) -> dict[str, DocumentPaths]:
@@ -722,16 +753,20 @@ def translated_outputs(
     changes: dict[str, list[VersionChange]],
     today: dt.date,
     common: dict[str, Any],
-) -> tuple[list[Output], dict[str, DocumentLike]]:
+) -> tuple[list[Output], dict[str, DocumentLike], dict[str, tuple[DocumentLink, ...]]]:
     """The pages of every language the tenant publishes besides its authoritative one (each document,
-    archive version, history, redline, notice and feed), and its policy document in each of them (for the
-    apps' snippets)."""
+    archive version, history, redline, notice and feed), its policy document in each of them (for the
+    apps' snippets) and the links of the tenant's index in each."""
     outputs: list[Output] = []
     policies: dict[str, DocumentLike] = {}
+    indexes: dict[str, tuple[DocumentLink, ...]] = {}
     kinds = {doc_id: project.library.documents[doc_id].meta.kind for doc_id in tenant.documents}
     for locale in tenant.facts.published_languages[1:]:
-        in_language = {**common, "lang": locale, "dir": text_direction(locale)}
+        index = TenantPaths(tenant.slug).index_in(language_segment(locale, tenant.facts.locale))
+        view = replace(common["tenant"], index_in_language=index)
+        in_language = {**common, "tenant": view, "lang": locale, "dir": text_direction(locale)}
         docs = render_tenant_documents(project, renderer, tenant, locale)
+        links: list[DocumentLink] = []
         policy = policy_document(tenant.facts, docs, kinds)
         if policy is not None:
             policies[locale] = policy
@@ -749,5 +784,28 @@ def translated_outputs(
                 translations=language_paths(tenant, doc.id),
                 changes=changes[doc.id],
             )
-            outputs.extend(pages.render(drafts=False))
-    return outputs, policies
+            made = pages.render(drafts=False)
+            outputs.extend(made)
+            links.append(language_link(doc, locale, pages.paths.stable, histories[doc.id], today, made, view))
+        indexes[locale] = tuple(links)
+    return outputs, policies, indexes
+
+
+def language_link(
+    doc: RenderedDocument,
+    locale: str,
+    stable: str,
+    releases: list[Snapshot],
+    today: dt.date,
+    made: list[Output],
+    view: TenantView,
+) -> DocumentLink:
+    """A document's entry on the tenant's index in a language: its page in that language with the title
+    it shows, or the authoritative page when the language has none (a version never published in it)."""
+    if not any(o.path == stable for o in made):
+        return next(d for d in view.documents if d.id == doc.id)
+    shown = shown_version(releases, today)
+    if shown is None:
+        return replace(next(d for d in view.documents if d.id == doc.id), title=doc.title, path=stable)
+    frozen = shown.translation(locale)
+    return DocumentLink(doc.id, frozen.title if frozen else doc.title, stable, shown.effective)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
+import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -175,3 +176,29 @@ def test_each_language_has_its_own_feed_with_xml_lang_and_links_to_the_others(si
     assert others == ["en-GB"]
     english = ET.parse(out / DOC / "feed.xml").getroot()
     assert english.get(XML_LANG) == "en-GB"
+
+
+def test_the_tenants_index_exists_in_each_language_and_its_pages_lead_back_to_it(site: tuple[Path, Path]) -> None:
+    _, out = site
+    french = _text(out, "t/fr/index.html")
+    assert '<html lang="fr-FR">' in french
+    assert "Les documents de confidentialité de Plain Example Ltd." in french
+    assert '<a href="../../t/privacy-policy/fr/index.html">Politique de confidentialité</a>' in french
+    assert '<link rel="alternate" hreflang="en-GB" href="../index.html">' in french
+    assert '<link rel="alternate" hreflang="fr-FR" href="fr/index.html">' in _read(out, "t/index.html")
+    # Every French page's header and footer lead to the French index.
+    assert 'href="../../../../t/fr/index.html">Tous les documents</a>' in _read(out, f"{DOC}/fr/{V2}/index.html")
+
+
+def test_a_snapshots_frozen_translation_is_covered_by_its_hash(site: tuple[Path, Path], tmp_path: Path) -> None:
+    root, _ = site
+    project = tmp_path / "project"
+    shutil.copytree(root, project, ignore=shutil.ignore_patterns("out"))
+    snapshot = project / "tenants/t/releases/privacy-policy/0003-2026-05-01.json"
+    data = json.loads(snapshot.read_text(encoding="utf-8"))
+    data["translations"]["fr-FR"]["title"] = "Politique modifiée après coup"
+    snapshot.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["-C", str(project), "build", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert "0003-2026-05-01.json: error: hash: this released version was changed after its release" in result.output
+    assert not (tmp_path / "out").exists()

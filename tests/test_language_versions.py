@@ -50,10 +50,10 @@ def _release(root: Path, effective: str, released: str) -> None:
     assert result.exit_code == 0, result.output
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+def released_in_two_languages(folder: Path) -> Path:
+    """The project of the fictional tenant with its three versions released, at *folder*/project."""
     root = one_tenant_project(
-        tmp_path_factory.mktemp("language-versions") / "project",
+        folder / "project",
         {**REQUIRED, "locale": "en-GB", "recipients": [{"id": "hosting", "category": "Hosting providers"}]},
     )
     _release(root, V1, "2025-12-01")
@@ -66,6 +66,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     _release(root, V2, "2026-01-15")
     _edit(root, lambda d: d["recipients"].append({"id": "ads", "category": "Advertisers", "role": "controller"}))
     _release(root, V3, "2026-03-15")
+    return root
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = released_in_two_languages(tmp_path_factory.mktemp("language-versions"))
     return root, build(root, root / "out", BuildOptions(today=TODAY)).out
 
 

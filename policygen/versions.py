@@ -29,6 +29,12 @@ document released (`previous` is None for a first version; `candidate.hash` is s
 empty) and stores its JSON-serialisable result as `changes`. It may raise InputError
 to refuse the release. The theme and feeds show `changes["summary"]` (a sentence)
 and feeds tag entries with `changes["tier"]` when those keys are strings.
+
+Translator hook: `release(..., translate=f)` calls `f(candidate)` for each document released and
+stores the result, the version's title and clauses in each of the tenant's other languages, as
+`translations` (release.translator renders them as those languages' pages do; `policygen release`
+passes it). A snapshot without other languages has no `translations` key, so the snapshots released
+before it existed keep their content and hash; `Snapshot.translation(locale)` is None for them.
 """
 
 from __future__ import annotations

@@ -27,8 +27,9 @@ from conftest import one_tenant_project
 from test_unknown_facts import REQUIRED
 
 from policygen.cli import cli
-from policygen.engine import build
+from policygen.engine import BuildReport, build
 from policygen.site import BuildOptions
+from policygen.versions import content_hash
 
 TODAY = dt.date(2026, 6, 1)
 DOC = "t/privacy-policy"
@@ -208,3 +209,35 @@ def test_a_snapshots_frozen_translation_is_covered_by_its_hash(site: tuple[Path,
     assert result.exit_code == 1
     assert "0003-2026-05-01.json: error: hash: this released version was changed after its release" in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_markup_in_a_committed_translation_is_sanitised_like_every_snapshots(
+    site: tuple[Path, Path], tmp_path: Path
+) -> None:
+    root, _ = site
+    project = tmp_path / "project"
+    shutil.copytree(root, project, ignore=shutil.ignore_patterns("out"))
+    snapshot = project / "tenants/t/releases/privacy-policy/0003-2026-05-01.json"
+    data = json.loads(snapshot.read_text(encoding="utf-8"))
+    del data["hash"]
+    clause = data["translations"]["fr-FR"]["clauses"][0]
+    clause["html"] = '<script>alert(1)</script><p onclick="alert(2)">Bonjour</p>'
+    data["hash"] = content_hash(data)  # a well-formed snapshot, as a pull request could commit one
+    snapshot.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    out = build(project, tmp_path / "out", BuildOptions(today=TODAY)).out
+    french = _read(out, f"{DOC}/fr/{V3}/index.html")
+    assert "<p>Bonjour</p>" in french
+    assert "<script>alert" not in french and "onclick" not in french
+
+
+def test_the_example_ims_pro_has_its_index_and_feed_in_hindi_linked_both_ways(example_site: BuildReport) -> None:
+    out = example_site.out
+    hindi = _read(out, "ims-pro/hi/index.html")
+    assert '<html lang="hi-IN">' in hindi
+    assert "GJ Global IT Ventures Pvt. Ltd. के गोपनीयता दस्तावेज़।" in hindi
+    assert '<link rel="alternate" hreflang="hi-IN" href="hi/index.html">' in _read(out, "ims-pro/index.html")
+    feed = ET.parse(out / "ims-pro/privacy-policy/hi/feed.xml").getroot()
+    assert feed.get(XML_LANG) == "hi-IN"
+    english = ET.parse(out / "ims-pro/privacy-policy/feed.xml").getroot()
+    alternates = [(e.get("hreflang"), e.get("href")) for e in english if e.get("hreflang")]
+    assert alternates == [("hi-IN", "https://policies.example.org/ims-pro/privacy-policy/hi/feed.xml")]

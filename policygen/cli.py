@@ -331,7 +331,7 @@ def release(
     reason: str | None,
 ) -> None:
     """Freeze a tenant's document(s) as they read now into a new released version."""
-    from .release import ReleaseNote, release_report, summariser
+    from .release import ReleaseNote, release_report, summariser, translator
     from .versions import release as do_release
 
     def action() -> None:
@@ -342,7 +342,13 @@ def release(
         root = ctx.root()
         note = ReleaseNote(editorial=editorial, force=reason if force else None)
         for snap in do_release(
-            root, slug, effective, document=document, released=released, summarise=summariser(root, slug, note)
+            root,
+            slug,
+            effective,
+            document=document,
+            released=released,
+            summarise=summariser(root, slug, note),
+            translate=translator(root, slug),
         ):
             ctx.say(release_report(root, slug, snap))
 

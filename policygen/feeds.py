@@ -23,11 +23,14 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Any
 
+from .clauses import SOURCE_LANGUAGE
+from .languages import source_text_lang
 from .output import Output
 from .paths import SITEMAP_PATH, VersionPaths, absolute, href
 from .versions import Snapshot
 
 ATOM = "http://www.w3.org/2005/Atom"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 SITEMAP = "http://www.sitemaps.org/schemas/sitemap/0.9"
 PUBLIC_KINDS = ("index", "page", "archive", "history")
 
@@ -44,6 +47,7 @@ class FeedEntry:
     page: str  # the archive page, from the site root
     summary: str | None = None
     tier: str | None = None
+    heading: str | None = None  # the entry's title as a feed in another language words it
 
     def order(self) -> tuple[str, str, str, int]:
         return (self.released.isoformat(), self.tenant, self.document, self.version)
@@ -151,6 +155,8 @@ class FeedInfo:
     author: str
     alternate: str  # the HTML page the feed is about, from the site root
     fallback_updated: dt.date  # <updated> of a feed with no entries yet
+    lang: str | None = None  # xml:lang, for a document published in several languages
+    alternates: tuple[tuple[str, str], ...] = ()  # (locale, path from the site root) of the feed in other languages
 
 
 def atom(
@@ -168,7 +174,7 @@ def atom(
         return node
 
     ordered = sorted(entries, key=FeedEntry.order, reverse=True)
-    feed = ET.Element(f"{{{ATOM}}}feed")
+    feed = ET.Element(f"{{{ATOM}}}feed", {XML_LANG: info.lang} if info.lang else {})
     sub(feed, "id", _urn(base_url, "feed", info.path))
     sub(feed, "title", info.title)
     updated = max((e.released for e in ordered), default=info.fallback_updated)
@@ -177,11 +183,24 @@ def atom(
     sub(author, "name", info.author)
     sub(feed, "link", rel="self", type="application/atom+xml", href=href(info.path, info.path, base_url))
     sub(feed, "link", rel="alternate", type="text/html", href=href(info.alternate, info.path, base_url))
+    for lang, path in info.alternates:
+        sub(
+            feed,
+            "link",
+            rel="alternate",
+            type="application/atom+xml",
+            hreflang=lang,
+            href=href(path, info.path, base_url),
+        )
     sub(feed, "generator", "policygen")
     for e in ordered:
         entry = sub(feed, "entry")
         sub(entry, "id", _urn(base_url, e.tenant, e.document, str(e.version)))
-        sub(entry, "title", f"{e.organisation}: {e.title}, version {e.version} (effective {e.effective.isoformat()})")
+        sub(
+            entry,
+            "title",
+            e.heading or f"{e.organisation}: {e.title}, version {e.version} (effective {e.effective.isoformat()})",
+        )
         sub(entry, "published", _stamp(e.released))
         sub(entry, "updated", _stamp(e.released))
         entry_author = sub(entry, "author")
@@ -193,7 +212,9 @@ def atom(
             f"Version {e.version} of the {e.title} of {e.organisation}, released "
             f"{e.released.isoformat()}, takes effect on {e.effective.isoformat()}."
         )
-        sub(entry, "summary", summary, type="text")
+        node = sub(entry, "summary", summary, type="text")
+        if e.summary and info.lang and source_text_lang(info.lang):
+            node.set(XML_LANG, SOURCE_LANGUAGE)  # policygen writes change summaries in the source language
     ET.indent(feed)
     data = ET.tostring(feed, encoding="utf-8", xml_declaration=True) + b"\n"
     return Output(info.path, "feed", data, tenant=tenant, document=document)

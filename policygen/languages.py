@@ -10,11 +10,14 @@ prevails) are in policygen/data/languages/<lang>.yaml; a language without that f
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from babel import Locale
 from pydantic import BaseModel, ConfigDict
 
 from .clauses import SOURCE_LANGUAGE, language_of
+from .paths import relative
 from .vocabulary import language_data
 
 
@@ -64,7 +67,32 @@ def note(locale: str, which: str) -> str:
     return text.format(source=language_name(SOURCE_LANGUAGE, locale))
 
 
+def source_text_lang(locale: str) -> str | None:
+    """The language of the sentences policygen writes itself (diff findings, change summaries) when it is
+    not *locale*'s: a page in another language marks them with lang and says so; None on a page in it."""
+    return None if language_of(locale) == SOURCE_LANGUAGE else SOURCE_LANGUAGE
+
+
 def language_segment(locale: str, authoritative: str) -> str | None:
     """The folder a language's pages go under inside a document's folder: none for the authoritative
     language (its addresses never change), the language code for the others (<slug>/<doc>/hi/)."""
     return None if locale == authoritative else language_of(locale)
+
+
+@dataclass(frozen=True)
+class Alternate:
+    """A page in one of the languages it is published in."""
+
+    lang: str  # BCP 47, for hreflang and lang
+    href: str  # relative to the page that links it
+    name: str  # the language's name in itself: हिन्दी, English
+    current: bool  # the page that links it is this one
+
+
+def alternates(pages: Mapping[str, str], current: str, at: str) -> tuple[Alternate, ...]:
+    """The page at *at* in every language (*pages*: locale -> that language's site path, in the order of the
+    language switcher), for hreflang and the switcher."""
+    return tuple(
+        Alternate(locale, relative(path, at), language_name(locale, locale), locale == current)
+        for locale, path in pages.items()
+    )

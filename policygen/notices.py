@@ -28,13 +28,14 @@ from .dates import format_day
 from .diff import DiffReport, Workspace, history, overall
 from .factdiff import FactFinding
 from .htmltext import BREAK
+from .languages import alternates, source_text_lang, text_direction
 from .output import Output
-from .paths import DocumentPaths, PairPaths, href, root_from
+from .paths import DocumentPaths, PairPaths, href, relative, root_from
 from .render import ClauseRenderer
 from .rules import load_rules, rank
 from .text import one_line
 from .theme import SiteTheme
-from .worddiff import ClauseChange, ClauseStatus, ClauseText, Piece, PieceOp, Review
+from .worddiff import ClauseChange, ClauseStatus, ClauseText, Piece, PieceOp, Review, diff_clauses
 
 if TYPE_CHECKING:
     from .project import Project, TenantSource
@@ -145,6 +146,31 @@ class NoticeView:
     def consent(self) -> bool:
         return self.tier == "consent"
 
+    @property
+    def dir(self) -> str:
+        return text_direction(self.lang)
+
+    @property
+    def findings_lang(self) -> str | None:
+        """The language of the findings' sentences when it is not the page's: policygen writes them in the
+        source language, so a page in another one marks them (lang) and says so."""
+        return source_text_lang(self.lang)
+
+
+@dataclass(frozen=True)
+class LanguagePage:
+    """A redline or notice in a language other than the tenant's authoritative one."""
+
+    source: DocumentPaths  # the document in the authoritative language, whose redline always compares
+    compared: bool = True  # False: a version of the pair was not published in this language
+
+
+@dataclass(frozen=True)
+class Uncompared:
+    """What a redline in another language says when it cannot compare the text in that language."""
+
+    source_redline: str  # link to the redline in the authoritative language
+
 
 def notice_view(
     report: DiffReport, organisation: str, document: str, links: ChangeLinks, locale: str, accent: str | None
@@ -195,8 +221,13 @@ def change_outputs(
     accent: str | None,
     base_url: str | None,
     common: Mapping[str, Any],
+    language: LanguagePage | None = None,
+    translations: Mapping[str, DocumentPaths] | None = None,
 ) -> list[Output]:
-    """The redline of one pair of versions, and its notice when the change is material or consent."""
+    """The redline of one pair of versions, and its notice when the change is material or consent.
+
+    *language*: the pages are in a language other than the authoritative one; *translations*: every
+    language's document paths when the tenant publishes several (hreflang and the switcher)."""
 
     def output(path: str, kind: str, data: bytes) -> Output:
         return Output(
@@ -211,7 +242,22 @@ def change_outputs(
 
     at = paths.redline
     view = notice_view(report, organisation, document_title, change_links(paths, at, base_url), locale, accent)
-    page = theme.render("redline.html", redline=view, clauses=redline_clauses(report), root=root_from(at), **common)
+    context = dict(common)
+    if translations:
+        same = {lang: p.redline(report.new.effective) for lang, p in translations.items()}
+        context["alternates"] = alternates(same, locale, at)
+    uncompared = None
+    if language is not None and not language.compared:
+        source = language.source.pair(report.new.effective, report.old.effective)
+        uncompared = Uncompared(relative(source.redline, at))
+    page = theme.render(
+        "redline.html",
+        redline=view,
+        clauses=redline_clauses(report) if uncompared is None else [],
+        uncompared=uncompared,
+        root=root_from(at),
+        **context,
+    )
     outputs = [output(at, "redline", page)]
     if not report.needs_notice:
         return outputs
@@ -271,37 +317,85 @@ def plain_text(view: NoticeView) -> NoticeView:
     )
 
 
-def document_changes(
-    project: Project,
-    theme: SiteTheme,
-    renderer: ClauseRenderer,
-    tenant: TenantSource,
-    doc_id: str,
-    title: str,
-    releases: list[Snapshot],
-    paths: DocumentPaths,
-    common: Mapping[str, Any],
-) -> list[Output]:
-    """Redlines and notices for every pair of consecutive versions of one document."""
+@dataclass(frozen=True)
+class VersionChange:
+    """One pair of consecutive versions and what changed between them: decided once, from the facts and
+    the source-language clauses, for the pages of every language."""
+
+    old: Snapshot
+    new: Snapshot
+    report: DiffReport
+
+
+def version_changes(
+    project: Project, renderer: ClauseRenderer, tenant: TenantSource, doc_id: str, releases: list[Snapshot]
+) -> list[VersionChange]:
+    """Every pair of consecutive versions of one document with its report (empty with fewer than two)."""
     if len(releases) < 2:
         return []
     space = Workspace(project, tenant, renderer, load_rules(project.root, tenant.slug))
-    facts = tenant.facts
-    outputs: list[Output] = []
+    changes: list[VersionChange] = []
     for old, report in zip(releases, history(space, doc_id, releases), strict=False):
-        report = document_report(space, doc_id, report)
         new = releases[old.version]  # versions count up from 1 without gaps
+        changes.append(VersionChange(old, new, document_report(space, doc_id, report)))
+    return changes
+
+
+def in_language(change: VersionChange, locale: str) -> DiffReport | None:
+    """The report with the clauses' words compared in *locale*: the two versions' frozen translations, word
+    by word, with the findings, tier and each clause's review from the source-language comparison. None
+    when either version was not published in *locale* (a redline never compares two languages)."""
+    old, new = change.old.translation(locale), change.new.translation(locale)
+    if old is None or new is None:
+        return None
+    report = change.report
+    old_text = {c.id: ClauseText(c.title, c.html) for c in old.clauses}
+    new_text = {c.id: ClauseText(c.title, c.html) for c in new.clauses}
+    reviews = {c.id: c.review for c in report.clauses}
+    clauses = diff_clauses(old_text, new_text, facts_changed=bool(report.findings), recorded=reviews)
+    return replace(
+        report,
+        old=replace(report.old, clauses=old_text),
+        new=replace(report.new, clauses=new_text),
+        clauses=tuple(clauses),
+    )
+
+
+def document_changes(
+    theme: SiteTheme,
+    changes: list[VersionChange],
+    paths: DocumentPaths,
+    *,
+    organisation: str,
+    title: str,
+    locale: str,
+    accent: str | None,
+    base_url: str | None,
+    common: Mapping[str, Any],
+    language: LanguagePage | None = None,
+    translations: Mapping[str, DocumentPaths] | None = None,
+) -> list[Output]:
+    """Redlines and notices for every pair of consecutive versions of one document, in one language."""
+    outputs: list[Output] = []
+    for change in changes:
+        report = change.report
+        if language is not None:
+            compared = in_language(change, locale)
+            report = compared or replace(report, clauses=())
+            language = replace(language, compared=compared is not None)
         outputs.extend(
             change_outputs(
                 theme,
                 report,
-                paths.pair(new.effective, old.effective),
-                organisation=facts.name,
+                paths.pair(change.new.effective, change.old.effective),
+                organisation=organisation,
                 document_title=title,
-                locale=facts.locale,
-                accent=facts.theme.accent,
-                base_url=project.config.base_url,
+                locale=locale,
+                accent=accent,
+                base_url=base_url,
                 common=common,
+                language=language,
+                translations=translations,
             )
         )
     return outputs

@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .clauses import Clause, Library, load_library, tenant_clauses
+from .clauses import Clause, Library, language_of, load_library, tenant_clauses
 from .editorfiles import is_editor_file
 from .errors import Collector, InputError, Problem, UsageError, did_you_mean
 from .facts import SLUG, Flag, Tenant, Text, Url, read_tenant
@@ -245,6 +245,7 @@ def load_tenant_source(project: Project, slug: str, problems: Collector) -> Tena
         return None
     docs = tenant_clauses(project.library, folder, [d.id for d in facts.documents], problems, where=located)
     _check_theme_files(folder, facts, problems, located)
+    _check_language_folders(facts, located, problems)
     _check_notes(facts, docs, located, problems)
     if len(problems.problems) > before:
         return None
@@ -298,6 +299,23 @@ def _check_theme_files(folder: Path, facts: Tenant, problems: Collector, located
                 suggestion=refused.hint,
             )
         )
+
+
+def _check_language_folders(facts: Tenant, located: Located, problems: Collector) -> None:
+    """A language other than the authoritative one has its pages in <tenant>/<language>/ (the tenant's index)
+    and <tenant>/<document>/<language>/: a document with that id would share the folder."""
+    documents = {d.id for d in facts.documents}
+    for i, locale in enumerate(facts.languages):
+        folder = language_of(locale)
+        if locale != facts.locale and folder in documents:
+            problems.add(
+                located.problem(
+                    ("languages", i),
+                    f"the pages in {locale} go to <tenant>/{folder}/, the folder of the document '{folder}'",
+                    expected=f"no document with the id '{folder}' while publishing in {locale}",
+                    suggestion=f"rename the document's folder in content/, e.g. to {folder}-policy",
+                )
+            )
 
 
 def _check_notes(facts: Tenant, docs: dict[str, dict[str, Clause]], located: Located, problems: Collector) -> None:

@@ -2,7 +2,9 @@
 
 The release hook (versions.release calls it) compares the candidate with the version before it
 (policygen/diff.py), records the tier and findings in the snapshot, and refuses a material change
-announced too late or wording marked editorial while a typed fact changed."""
+announced too late or wording marked editorial while a typed fact changed. The translation hook
+freezes the new version's text in each of the tenant's other languages, as its pages publish it
+(translated_document), so that an archive page in that language shows what was published."""
 
 from __future__ import annotations
 
@@ -12,12 +14,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .diff import DiffReport, Workspace, snapshot_side
-from .errors import InputError, Problem, UsageError
+from .errors import Collector, InputError, Problem, UsageError
+from .fact_translations import translated_facts
+from .facts import Tenant
+from .project import document_title
+from .render import ClauseRenderer, RenderedDocument, render_document
 from .rules import NOTICE_TIERS, rank
 from .text import one_line
+from .translation_files import document_title as translation_title
+from .versions import SnapshotTranslation, dated_facts, frozen_clauses
 
 if TYPE_CHECKING:
-    from .versions import Snapshot, Summariser
+    from .project import Project, TenantSource
+    from .versions import Snapshot, Summariser, Translator
 
 
 @dataclass(frozen=True)
@@ -131,3 +140,55 @@ def check_notice(report: DiffReport, candidate: Snapshot, note: ReleaseNote, spa
             )
         ]
     )
+
+
+def translated_title(
+    project: Project, tenant: TenantSource, doc_id: str, language: str, refuse_stale: bool
+) -> str | None:
+    """A document's title in *language* from the library's document.<lang>.yaml; the tenant's own title
+    for the document (its text, printed as it is) comes first."""
+    if any(d.title for d in tenant.facts.documents if d.id == doc_id):
+        return None
+    return translation_title(project.library.documents[doc_id].folder / "document.yaml", language, refuse_stale)
+
+
+def translated_document(
+    project: Project,
+    renderer: ClauseRenderer,
+    tenant: TenantSource,
+    doc_id: str,
+    language: str,
+    facts: Tenant | None = None,
+) -> RenderedDocument:
+    """A document in one of the tenant's other languages: translated clauses, title and free-text facts.
+    *facts*: the tenant's facts as the text states them (a release's dates), by default as they are."""
+    facts = tenant.facts if facts is None else facts
+    title = translated_title(project, tenant, doc_id, language, renderer.refuse_stale) or document_title(
+        project, tenant, doc_id
+    )
+    facts = translated_facts(tenant.folder, language, facts, renderer.refuse_stale)
+    return render_document(renderer, tenant.slug, facts, doc_id, tenant.documents[doc_id], title, language)
+
+
+def translator(root: Path, slug: str) -> Translator:
+    """The hook `versions.release` calls to freeze a new version in each of the tenant's other languages."""
+    space: list[Workspace] = []
+
+    def translate(candidate: Snapshot) -> dict[str, SnapshotTranslation]:
+        if not space:
+            space.append(Workspace.open(root, slug))
+        ws = space[0]
+        facts = dated_facts(ws.tenant.facts, candidate.effective, candidate.released)
+        problems = Collector()
+        frozen: dict[str, SnapshotTranslation] = {}
+        for language in ws.tenant.facts.published_languages[1:]:
+            try:
+                doc = translated_document(ws.project, ws.renderer, ws.tenant, candidate.document, language, facts)
+            except InputError as exc:  # a stale translation with stale_translations: refuse
+                problems.extend(exc.problems)
+                continue
+            frozen[language] = SnapshotTranslation(title=doc.title, clauses=frozen_clauses(doc))
+        problems.raise_if_any()
+        return frozen
+
+    return translate

@@ -11,6 +11,8 @@ Output layout (paths relative to the output folder):
     <tenant>/<document>/history/index.html                      the document's version history
     <tenant>/<document>/draft/index.html                        unreleased edits, with --drafts only
     <tenant>/<document>/feed.xml, <tenant>/feed.xml, feed.xml   Atom feeds of versions
+    <tenant>/<document>/<lang>/...    the document's pages, archives, history, redlines, notices and feed in
+                                      each other language the tenant publishes (paths.DocumentPaths.folder)
     sitemap.xml                       every public page (with base_url only)
     manifest.json                     every file above, with its kind and dates
 """
@@ -18,6 +20,7 @@ Output layout (paths relative to the output folder):
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -25,21 +28,20 @@ from urllib.parse import quote
 
 from .dates import format_day, utc_today
 from .errors import Collector, InputError
-from .fact_translations import translated_facts
-from .feeds import FeedInfo, atom, entries_in, version_data, version_json
+from .feeds import FeedEntry, FeedInfo, atom, entries_in, version_data, version_json
 from .history import Committed, TenantRecord, compare_with_build, compare_with_commit
 from .htmltext import DocumentLike
 from .inputs import read_bytes
 from .labels import policy_document
-from .languages import language_name, language_segment, note, text_direction
-from .notices import document_changes
+from .languages import Alternate, alternates, language_name, language_segment, note, source_text_lang, text_direction
+from .notices import LanguagePage, VersionChange, document_changes, version_changes
 from .output import Output
 from .paths import DocumentPaths, TenantPaths, relative, root_from
 from .project import Project, TenantSource, document_title
+from .release import translated_document
 from .render import ClauseRenderer, RenderedClause, RenderedDocument, render_document
 from .snippets import app_outputs, rebase_links
 from .theme import SiteTheme
-from .translation_files import document_title as translation_title
 from .versions import (
     Snapshot,
     SnapshotClause,
@@ -79,16 +81,6 @@ class DocumentLink:
 
 
 @dataclass(frozen=True)
-class Alternate:
-    """A page in one of the languages a document is published in."""
-
-    lang: str  # BCP 47, for hreflang and lang
-    href: str  # relative to the page that links it
-    name: str  # the language's name in itself: हिन्दी, English
-    current: bool  # the page that links it is this one
-
-
-@dataclass(frozen=True)
 class TenantView:
     """What theme templates know of a tenant: names and branding, all plain text."""
 
@@ -98,6 +90,12 @@ class TenantView:
     logo: str | None  # URL of the logo from the site root, percent-encoded
     accent: str | None
     documents: tuple[DocumentLink, ...]
+    index_in_language: str | None = None  # the tenant's index in the page's language, when not the authoritative
+
+    @property
+    def index(self) -> str:
+        """The tenant's index page in the page's language, from the site root."""
+        return self.index_in_language or TenantPaths(self.slug).index
 
 
 @dataclass(frozen=True)
@@ -123,6 +121,7 @@ class HistoryRow:
     summary: str | None
     hash: str
     changes: str | None = None  # link to the redline against the version before (policygen/notices.py)
+    published: bool = True  # the version was published in the page's language (else its page says so)
 
 
 @dataclass(frozen=True)
@@ -132,6 +131,7 @@ class HistoryView:
     stable: str
     feed: str
     draft: str | None = None
+    summaries_lang: str | None = None  # the language of the change summaries when it is not the page's
 
 
 @dataclass
@@ -153,7 +153,14 @@ def tenant_view(tenant: TenantSource, links: tuple[DocumentLink, ...]) -> Tenant
     path = logo_path(tenant)
     # Themes write the logo into src="": a name with spaces, '#', '?' or '%' must be a URL there.
     logo = quote(path, safe="/") if path else None
-    return TenantView(tenant.slug, facts.name, facts.organisation.legal_name, logo, facts.theme.accent, links)
+    return TenantView(
+        tenant.slug,
+        facts.name,
+        facts.organisation.legal_name,
+        logo,
+        facts.theme.accent,
+        links,
+    )
 
 
 def render_tenant_documents(
@@ -164,26 +171,15 @@ def render_tenant_documents(
     docs: list[RenderedDocument] = []
     for doc_id, clauses in tenant.documents.items():
         try:
-            title = document_title(project, tenant, doc_id)
-            facts = tenant.facts
-            if language is not None:
-                title = translated_title(project, tenant, doc_id, language, renderer.refuse_stale) or title
-                facts = translated_facts(tenant.folder, language, facts, renderer.refuse_stale)
-            docs.append(render_document(renderer, tenant.slug, facts, doc_id, clauses, title, language))
+            if language is None:
+                title = document_title(project, tenant, doc_id)
+                docs.append(render_document(renderer, tenant.slug, tenant.facts, doc_id, clauses, title))
+            else:
+                docs.append(translated_document(project, renderer, tenant, doc_id, language))
         except InputError as exc:
             problems.extend(exc.problems)
     problems.raise_if_any()
     return docs
-
-
-def translated_title(
-    project: Project, tenant: TenantSource, doc_id: str, language: str, refuse_stale: bool
-) -> str | None:
-    """A document's title in *language* from the library's document.<lang>.yaml; the tenant's own title
-    for the document (its text, printed as it is) comes first."""
-    if any(d.title for d in tenant.facts.documents if d.id == doc_id):
-        return None
-    return translation_title(project.library.documents[doc_id].folder / "document.yaml", language, refuse_stale)
 
 
 @dataclass(frozen=True)
@@ -243,34 +239,44 @@ def _rebased(clause: RenderedClause | SnapshotClause, stable: str, page: str) ->
 
 @dataclass
 class DocumentPages:
-    """Renders one document's pages: stable, archive, history, draft, version.json and feed."""
+    """Renders one document's pages in one language: stable, archive, history, draft, version.json, redlines,
+    notices and feed."""
 
     project: Project
     theme: SiteTheme
     renderer: ClauseRenderer
     tenant: TenantSource
-    doc: RenderedDocument
+    doc: RenderedDocument  # the working text, in this language
     releases: list[Snapshot]
     today: dt.date
     common: dict[str, Any]
     outputs: list[Output] = field(default_factory=list)
     language: str | None = None  # a locale other than the authoritative one: the page is a translation
     translations: dict[str, DocumentPaths] = field(default_factory=dict)  # every language's paths, when several
+    changes: list[VersionChange] = field(default_factory=list)  # each pair of consecutive versions (notices.py)
 
     @property
     def paths(self) -> DocumentPaths:
         segment = language_segment(self.language, self.tenant.facts.locale) if self.language else None
         return TenantPaths(self.tenant.slug).document(self.doc.id, segment)
 
-    def date(self, day: dt.date) -> str:
-        return format_day(day, self.language or self.tenant.facts.locale)
+    @property
+    def source_paths(self) -> DocumentPaths:
+        """The document's pages in the authoritative language."""
+        return TenantPaths(self.tenant.slug).document(self.doc.id)
 
-    def alternates(self, at: str) -> tuple[Alternate, ...]:
-        """The page in every language the tenant publishes (this one included), for hreflang and the switcher."""
-        return tuple(
-            Alternate(locale, relative(paths.stable, at), language_name(locale, locale), locale == self.lang)
-            for locale, paths in self.translations.items()
-        )
+    def date(self, day: dt.date) -> str:
+        return format_day(day, self.lang)
+
+    def words(self, text: str, **values: str | int) -> str:
+        """One of the sentences the pages add (banners, notes), in the page's language from the theme's
+        words (i18n/<lang>.yaml), with each {name} replaced by its value (SiteTheme.translate)."""
+        return self.theme.translate(text, self.lang, **values)
+
+    def alternates(self, at: str, same: Callable[[DocumentPaths], str]) -> tuple[Alternate, ...]:
+        """The page at *at* in every language the tenant publishes, this one included (*same*: where the same
+        page is in a language's folder), for hreflang and the switcher."""
+        return alternates({locale: same(paths) for locale, paths in self.translations.items()}, self.lang, at)
 
     @property
     def lang(self) -> str:
@@ -284,12 +290,13 @@ class DocumentPages:
         version: str | None,
         effective: dt.date | None,
         released: Snapshot | None = None,
+        same: Callable[[DocumentPaths], str] | None = None,
     ) -> None:
         root = root_from(path)
         common = self.as_released(released) if released is not None else self.common
         view = replace(view, clauses=tuple(_rebased(c, self.paths.stable, path) for c in view.clauses))
-        if self.translations and path == self.paths.stable:
-            common = {**common, "alternates": self.alternates(path)}
+        if self.translations and same is not None:
+            common = {**common, "alternates": self.alternates(path, same)}
         self.outputs.append(
             Output(
                 path,
@@ -315,14 +322,70 @@ class DocumentPages:
         )
         return {**self.common, "tenant": view, "accent": facts.theme.accent}
 
+    def text_of(self, snap: Snapshot) -> tuple[str, tuple[SnapshotClause, ...]] | None:
+        """A version's title and clauses in the page's language as released; None when the version was not
+        published in it (released before the tenant published the language, or before translations were
+        frozen): such a version is never shown in a translation made later."""
+        if self.language is None:
+            return snap.title, snap.clauses
+        frozen = snap.translation(self.language)
+        return (frozen.title, frozen.clauses) if frozen is not None else None
+
     def snapshot_view(self, snap: Snapshot, at: str, banners: list[Banner]) -> PageView:
+        text = self.text_of(snap)
+        if text is None:
+            return self.unpublished_view(snap, at, banners)
+        return self.version_view(snap, text, at, banners)
+
+    def version_view(
+        self,
+        snap: Snapshot,
+        text: tuple[str, tuple[RenderedClause | SnapshotClause, ...]],
+        at: str,
+        banners: list[Banner],
+    ) -> PageView:
+        """A released version's page with *text* (its title and clauses in the page's language)."""
+        title, clauses = text
+        if self.language is not None:
+            banners = [*banners, Banner("translation", note(self.language, "prevails_note"))]
         return PageView(
-            snap.title,
+            title,
             snap.effective,
             snap.released,
             snap.label,
-            snap.clauses,
+            clauses,
             tuple(banners),
+            history=relative(self.paths.history, at),
+            feed=relative(self.paths.feed, at),
+        )
+
+    def unpublished_view(self, snap: Snapshot, at: str, banners: list[Banner]) -> PageView:
+        """The page of a version not published in this language: it says so and links the authoritative text."""
+        authoritative = language_name(self.tenant.facts.locale, self.lang)
+        missing = Banner(
+            "translation",
+            self.words(
+                "Version {version} was not published in {language}. Its text is in {authoritative}.",
+                version=snap.version,
+                language=language_name(self.lang, self.lang),
+                authoritative=authoritative,
+            ),
+            (
+                Link(
+                    relative(self.source_paths.archive(snap.effective), at),
+                    self.words(
+                        "Read version {version} in {authoritative}", version=snap.version, authoritative=authoritative
+                    ),
+                ),
+            ),
+        )
+        return PageView(
+            self.doc.title,
+            snap.effective,
+            snap.released,
+            snap.label,
+            (),
+            (*banners, missing),
             history=relative(self.paths.history, at),
             feed=relative(self.paths.feed, at),
         )
@@ -332,16 +395,18 @@ class DocumentPages:
         if not self.releases:
             # A document never released is published from the working tree, as projects that don't version expect.
             effective = facts.dates.effective
+            banners = (Banner("translation", note(self.language, "prevails_note")),) if self.language else ()
             view = PageView(
                 doc.title,
                 effective,
                 facts.dates.last_updated or effective,
                 None,
                 doc.clauses,
+                banners,
                 status="unreleased",
                 feed=relative(paths.feed, paths.stable),
             )
-            self.page(paths.stable, "page", view, None, effective)
+            self.page(paths.stable, "page", view, None, effective, same=lambda p: p.stable)
         else:
             self.stable()
             for snap in self.releases:
@@ -349,50 +414,48 @@ class DocumentPages:
             # redlines for each pair of consecutive versions, and notices for material ones (policygen/notices.py)
             self.outputs.extend(
                 document_changes(
-                    self.project,
                     self.theme,
-                    self.renderer,
-                    self.tenant,
-                    self.doc.id,
-                    self.doc.title,
-                    self.releases,
+                    self.changes,
                     self.paths,
-                    self.common,
+                    organisation=facts.name,
+                    title=self.doc.title,
+                    locale=self.lang,
+                    accent=facts.theme.accent,
+                    base_url=self.project.config.base_url,
+                    common=self.common,
+                    language=LanguagePage(self.source_paths) if self.language else None,
+                    translations=self.translations,
                 )
             )
-            # The history links the draft page only when there is one (edits since the last release).
-            self.history(self.draft() if drafts else False)
+            # The history links the draft page only when there is one (edits since the last release); drafts
+            # are reviewed in the authoritative language.
+            self.history(self.draft() if drafts and self.language is None else False)
         self.feed()
         return self.outputs
 
-    def translated(self) -> list[Output]:
-        """The document's stable page in a language other than the authoritative one, noting that the
-        authoritative text prevails. A released document gets it only while its working text reads as the
-        version in force; archives, history, redlines and feeds stay in the authoritative language."""
-        assert self.language is not None
-        facts, doc = self.tenant.facts, self.doc
-        prevails = Banner("translation", note(self.language, "prevails_note"))
-        shown = shown_version(self.releases, self.today)
-        status: PageStatus
-        if shown is None:
-            effective = facts.dates.effective
-            last_updated, label, status = facts.dates.last_updated or effective, None, "unreleased"
-        else:
-            source = self.tenant.documents[doc.id]
-            if not reads_as(self.renderer, self.tenant.slug, facts, doc.id, source, shown.title, shown):
-                return self.outputs  # the translation would be of edits not yet released
-            effective, last_updated, label, status = shown.effective, shown.released, shown.label, "released"
-        view = PageView(doc.title, effective, last_updated, label, doc.clauses, (prevails,), status=status)
-        self.page(self.paths.stable, "page", view, label, effective)
-        return self.outputs
+    def stable_text(self, shown: Snapshot) -> tuple[str, tuple[RenderedClause | SnapshotClause, ...]] | None:
+        """The text at the stable page: in the authoritative language the version shown; in another, the
+        translation as maintained now while the working text reads as the version shown (a translation
+        fixed since the release shows at once), else the translation frozen with that version."""
+        if self.language is not None:
+            source = self.tenant.documents[self.doc.id]
+            facts = self.tenant.facts
+            if reads_as(self.renderer, self.tenant.slug, facts, self.doc.id, source, shown.title, shown):
+                return self.doc.title, self.doc.clauses
+        return self.text_of(shown)
 
     def stable(self) -> None:
         current, shown = in_force(self.releases, self.today), shown_version(self.releases, self.today)
         assert shown is not None
+        text = self.stable_text(shown)
+        if text is None:
+            return  # a translation of edits not yet released, or of a version never published in this language
         at = self.paths.stable
         banners: list[Banner] = []
         if current is None:
-            banners.append(Banner("upcoming", f"This policy takes effect on {self.date(shown.effective)}."))
+            banners.append(
+                Banner("upcoming", self.words("This policy takes effect on {date}.", date=self.date(shown.effective)))
+            )
         for later in upcoming(self.releases, self.today):
             if later is not shown:
                 # The redline of the new version against the one before it (policygen/notices.py).
@@ -400,25 +463,26 @@ class DocumentPages:
                 banners.append(
                     Banner(
                         "upcoming",
-                        f"This policy changes on {self.date(later.effective)}.",
+                        self.words("This policy changes on {date}.", date=self.date(later.effective)),
                         (
-                            Link(relative(self.paths.archive(later.effective), at), "Read the new version"),
-                            Link(relative(changes, at), "See what changes"),
+                            Link(relative(self.paths.archive(later.effective), at), self.words("Read the new version")),
+                            Link(relative(changes, at), self.words("See what changes")),
                         ),
                     )
                 )
-        self.page(at, "page", self.snapshot_view(shown, at, banners), shown.label, shown.effective, shown)
+        view = self.version_view(shown, text, at, banners)
+        self.page(at, "page", view, shown.label, shown.effective, shown, same=lambda p: p.stable)
 
     def archive(self, snap: Snapshot) -> None:
         at, current = self.paths.archive(snap.effective), in_force(self.releases, self.today)
-        stable = Link(relative(self.paths.stable, at), "Read the current version")
+        stable = Link(relative(self.paths.stable, at), self.words("Read the current version"))
         banners: list[Banner] = []
         following = successor(self.releases, snap)
         if snap.effective > self.today:
             banners.append(
                 Banner(
                     "upcoming",
-                    f"This version takes effect on {self.date(snap.effective)}.",
+                    self.words("This version takes effect on {date}.", date=self.date(snap.effective)),
                     (stable,) if current else (),
                 )
             )
@@ -426,25 +490,34 @@ class DocumentPages:
             banners.append(
                 Banner(
                     "current",
-                    f"Version {snap.version} is the version in force.",
-                    (Link(relative(self.paths.stable, at), "Go to the policy's permanent address"),),
+                    self.words("Version {version} is the version in force.", version=snap.version),
+                    (Link(relative(self.paths.stable, at), self.words("Go to the policy's permanent address")),),
                 )
             )
         elif following is not None:
             banners.append(
                 Banner(
                     "superseded",
-                    f"This is an old version. It was in force from {self.date(snap.effective)} until "
-                    f"{self.date(following.effective)}, when version {following.version} replaced it.",
+                    self.words(
+                        "This is an old version. It was in force from {start} until {end}, when version {next} "
+                        "replaced it.",
+                        start=self.date(snap.effective),
+                        end=self.date(following.effective),
+                        next=following.version,
+                    ),
                     (
                         Link(
-                            relative(self.paths.archive(following.effective), at), f"Read version {following.version}"
+                            relative(self.paths.archive(following.effective), at),
+                            self.words("Read version {version}", version=following.version),
                         ),
                         stable,
                     ),
                 )
             )
-        self.page(at, "archive", self.snapshot_view(snap, at, banners), snap.label, snap.effective, snap)
+        view = self.snapshot_view(snap, at, banners)
+        self.page(at, "archive", view, snap.label, snap.effective, snap, same=lambda p: p.archive(snap.effective))
+        if self.language is not None:
+            return  # version.json is language-neutral: one per version, beside the authoritative archive page
         snapshot_file = None
         if snap.path is not None and snap.path.is_relative_to(self.project.root):
             snapshot_file = snap.path.relative_to(self.project.root).as_posix()
@@ -476,6 +549,7 @@ class DocumentPages:
                     snap.summary,
                     snap.hash,
                     relative(redline, at) if redline else None,
+                    self.text_of(snap) is not None,
                 )
             )
         view = HistoryView(
@@ -484,13 +558,16 @@ class DocumentPages:
             relative(self.paths.stable, at),
             relative(self.paths.feed, at),
             relative(self.paths.draft, at) if drafts else None,
+            summaries_lang=source_text_lang(self.lang),
         )
-        root = root_from(at)
+        common = self.common
+        if self.translations:
+            common = {**common, "alternates": self.alternates(at, lambda p: p.history)}
         self.outputs.append(
             Output(
                 at,
                 "history",
-                self.theme.render("history.html", history=view, root=root, **self.common),
+                self.theme.render("history.html", history=view, root=root_from(at), **common),
                 tenant=self.tenant.slug,
                 document=self.doc.id,
             )
@@ -530,16 +607,42 @@ class DocumentPages:
             facts.organisation.legal_name,
             self.paths.history if self.releases else self.paths.stable,
             facts.dates.last_updated or facts.dates.effective,
+            lang=self.lang if self.translations else None,
+            alternates=tuple((locale, p.feed) for locale, p in self.translations.items() if locale != self.lang),
         )
+        entries = entries_in(self.outputs) if self.language is None else self.feed_entries()
         self.outputs.append(
-            atom(
-                info,
-                entries_in(self.outputs),
-                self.project.config.base_url,
-                tenant=self.tenant.slug,
-                document=self.doc.id,
-            )
+            atom(info, entries, self.project.config.base_url, tenant=self.tenant.slug, document=self.doc.id)
         )
+
+    def feed_entries(self) -> list[FeedEntry]:
+        """The versions in this language's feed: each links its archive page in this language, titled in it."""
+        organisation = self.tenant.facts.name
+        entries = []
+        for snap in self.releases:
+            text = self.text_of(snap)
+            entries.append(
+                FeedEntry(
+                    self.tenant.slug,
+                    organisation,
+                    self.doc.id,
+                    text[0] if text else self.doc.title,
+                    snap.version,
+                    snap.effective,
+                    snap.released,
+                    self.paths.archive(snap.effective),
+                    snap.summary,
+                    snap.tier,
+                    heading=self.words(
+                        "{organisation}: {title}, version {version} (effective {date})",
+                        organisation=organisation,
+                        title=text[0] if text else self.doc.title,
+                        version=snap.version,
+                        date=self.date(snap.effective),
+                    ),
+                )
+            )
+        return entries
 
 
 def tenant_outputs(
@@ -570,14 +673,26 @@ def tenant_outputs(
     view = tenant_view(tenant, tuple(links))
     outputs: list[Output] = []
     common = {"site": project.config, "tenant": view, "lang": facts.locale, "accent": facts.theme.accent}
+    # What changed between consecutive versions, decided once for the pages of every language.
+    changes = {d.id: version_changes(project, renderer, tenant, d.id, histories[d.id]) for d in docs}
     for doc in docs:
-        translations = language_paths(tenant, doc.id)
         outputs.extend(
             DocumentPages(
-                project, theme, renderer, tenant, doc, histories[doc.id], today, common, translations=translations
+                project,
+                theme,
+                renderer,
+                tenant,
+                doc,
+                histories[doc.id],
+                today,
+                common,
+                translations=language_paths(tenant, doc.id),
+                changes=changes[doc.id],
             ).render(options.drafts)
         )
-    translated, in_languages = translated_outputs(project, theme, renderer, tenant, histories, today, common)
+    translated, in_languages, indexes = translated_outputs(
+        project, theme, renderer, tenant, histories, changes, today, common
+    )
     outputs.extend(translated)
     # In-app snippets and store labels, per app, from the version the stable page shows.
     shown_versions = {d.id: shown_version(histories[d.id], today) for d in docs}
@@ -591,15 +706,31 @@ def tenant_outputs(
         facts.dates.last_updated or facts.dates.effective,
     )
     outputs.append(atom(info, entries_in(outputs), project.config.base_url, tenant=tenant.slug))
-    outputs.append(
-        Output(
-            paths.index, "index", theme.render("tenant.html", root=root_from(paths.index), **common), tenant=tenant.slug
-        )
-    )
+    outputs.extend(tenant_indexes(theme, tenant, common, indexes))
     path = logo_path(tenant)
     if path is not None and facts.theme.logo:
         outputs.append(Output(path, "asset", read_bytes(tenant.folder / facts.theme.logo), tenant=tenant.slug))
     return outputs, view
+
+
+def tenant_indexes(
+    theme: SiteTheme, tenant: TenantSource, common: dict[str, Any], indexes: dict[str, tuple[DocumentLink, ...]]
+) -> list[Output]:
+    """The tenant's index page, and one in each other language it publishes (*indexes*: that language's
+    document links), linked by hreflang and the switcher."""
+    facts, paths = tenant.facts, TenantPaths(tenant.slug)
+    where = {locale: paths.index_in(language_segment(locale, facts.locale)) for locale in facts.published_languages}
+    outputs = []
+    for locale, at in where.items():
+        context = dict(common)
+        if locale != facts.locale:
+            view = replace(common["tenant"], documents=indexes[locale], index_in_language=at)
+            context.update(tenant=view, lang=locale, dir=text_direction(locale))
+        if len(where) > 1:
+            context["alternates"] = alternates(where, locale, at)
+        page = theme.render("tenant.html", root=root_from(at), **context)
+        outputs.append(Output(at, "index", page, tenant=tenant.slug))
+    return outputs
 
 
 def language_paths(tenant: TenantSource, doc_id: str) -> dict[str, DocumentPaths]:
@@ -619,17 +750,23 @@ def translated_outputs(
     renderer: ClauseRenderer,
     tenant: TenantSource,
     histories: dict[str, list[Snapshot]],
+    changes: dict[str, list[VersionChange]],
     today: dt.date,
     common: dict[str, Any],
-) -> tuple[list[Output], dict[str, DocumentLike]]:
-    """The pages of every language the tenant publishes besides its authoritative one, and its policy
-    document in each of them (for the apps' snippets)."""
+) -> tuple[list[Output], dict[str, DocumentLike], dict[str, tuple[DocumentLink, ...]]]:
+    """The pages of every language the tenant publishes besides its authoritative one (each document,
+    archive version, history, redline, notice and feed), its policy document in each of them (for the
+    apps' snippets) and the links of the tenant's index in each."""
     outputs: list[Output] = []
     policies: dict[str, DocumentLike] = {}
+    indexes: dict[str, tuple[DocumentLink, ...]] = {}
     kinds = {doc_id: project.library.documents[doc_id].meta.kind for doc_id in tenant.documents}
     for locale in tenant.facts.published_languages[1:]:
-        in_language = {**common, "lang": locale, "dir": text_direction(locale)}
+        index = TenantPaths(tenant.slug).index_in(language_segment(locale, tenant.facts.locale))
+        view = replace(common["tenant"], index_in_language=index)
+        in_language = {**common, "tenant": view, "lang": locale, "dir": text_direction(locale)}
         docs = render_tenant_documents(project, renderer, tenant, locale)
+        links: list[DocumentLink] = []
         policy = policy_document(tenant.facts, docs, kinds)
         if policy is not None:
             policies[locale] = policy
@@ -645,6 +782,30 @@ def translated_outputs(
                 in_language,
                 language=locale,
                 translations=language_paths(tenant, doc.id),
+                changes=changes[doc.id],
             )
-            outputs.extend(pages.translated())
-    return outputs, policies
+            made = pages.render(drafts=False)
+            outputs.extend(made)
+            links.append(language_link(doc, locale, pages.paths.stable, histories[doc.id], today, made, view))
+        indexes[locale] = tuple(links)
+    return outputs, policies, indexes
+
+
+def language_link(
+    doc: RenderedDocument,
+    locale: str,
+    stable: str,
+    releases: list[Snapshot],
+    today: dt.date,
+    made: list[Output],
+    view: TenantView,
+) -> DocumentLink:
+    """A document's entry on the tenant's index in a language: its page in that language with the title
+    it shows, or the authoritative page when the language has none (a version never published in it)."""
+    if not any(o.path == stable for o in made):
+        return next(d for d in view.documents if d.id == doc.id)
+    shown = shown_version(releases, today)
+    if shown is None:
+        return replace(next(d for d in view.documents if d.id == doc.id), title=doc.title, path=stable)
+    frozen = shown.translation(locale)
+    return DocumentLink(doc.id, frozen.title if frozen else doc.title, stable, shown.effective)

@@ -12,6 +12,7 @@ themes/default/ only needs the files it changes.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -29,6 +30,8 @@ from .packaged import known_themes, theme_folders
 from .paths import THEME_ASSETS
 from .sandbox import THEME_FILTERS, THEME_LIMITS, BoundedSandbox, explain_failure, template_position
 from .yamlfile import load
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
 def unknown_theme(root: Path, name: str) -> Problem:
@@ -79,13 +82,20 @@ class SiteTheme:
             self.env = sandbox
         self._words: dict[str, dict[str, str]] = {}
 
-    def translate(self, text: str, lang: str) -> str:
+    def translate(self, text: str, lang: str, **values: object) -> str:
         """The theme's own words (headings, labels) in the page's language, from the theme's
-        i18n/<lang>.yaml (English text: its translation); the English text when it has none."""
+        i18n/<lang>.yaml (English text: its translation); the English text when it has none.
+
+        Each {name} in the words is replaced by *values*' text in one pass after the lookup (a value is
+        never read for names itself, and the words are never a format that could reach an object's
+        attributes): `{{ "Read version {version}"|t(lang, version=3) }}`."""
         language = lang.replace("_", "-").split("-")[0].lower()
         if language not in self._words:
             self._words[language] = self._read_words(language)
-        return self._words[language].get(text, text)
+        words = self._words[language].get(text, text)
+        if not values:
+            return words
+        return _PLACEHOLDER.sub(lambda m: str(values[m[1]]) if m[1] in values else m[0], words)
 
     def _read_words(self, language: str) -> dict[str, str]:
         for folder in self.folders:  # the project's theme first

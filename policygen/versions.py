@@ -29,6 +29,12 @@ document released (`previous` is None for a first version; `candidate.hash` is s
 empty) and stores its JSON-serialisable result as `changes`. It may raise InputError
 to refuse the release. The theme and feeds show `changes["summary"]` (a sentence)
 and feeds tag entries with `changes["tier"]` when those keys are strings.
+
+Translator hook: `release(..., translate=f)` calls `f(candidate)` for each document released and
+stores the result, the version's title and clauses in each of the tenant's other languages, as
+`translations` (release.translator renders them as those languages' pages do; `policygen release`
+passes it). A snapshot without other languages has no `translations` key, so the snapshots released
+before it existed keep their content and hash; `Snapshot.translation(locale)` is None for them.
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ import os
 import re
 import stat
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -86,6 +92,15 @@ class SnapshotClause(BaseModel):
     headings: tuple[SnapshotHeading, ...] = ()
 
 
+class SnapshotTranslation(BaseModel):
+    """A version's text in one of the tenant's other languages, as it was published with the release."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: str = Field(min_length=1)
+    clauses: tuple[SnapshotClause, ...]
+
+
 class SnapshotFile(BaseModel):
     """The JSON format of a snapshot file (without `hash`, which is checked separately)."""
 
@@ -102,6 +117,8 @@ class SnapshotFile(BaseModel):
     clauses: tuple[SnapshotClause, ...]
     changes: Any = None
     previous: str | None = None
+    # Only in versions released since translations are frozen, and only with a tenant's other languages.
+    translations: dict[str, SnapshotTranslation] | None = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +137,8 @@ class Snapshot:
     previous: str | None = None  # hash of the version before, chaining the history
     hash: str = ""
     path: Path | None = field(default=None, compare=False)
+    # locale -> the text in that language as published with this version (none before it was frozen)
+    translations: Mapping[str, SnapshotTranslation] = field(default_factory=dict)
 
     @cached_property
     def facts(self) -> Tenant:
@@ -175,9 +194,14 @@ class Snapshot:
         """Clause id -> rendered HTML, in document order."""
         return {c.id: c.html for c in self.clauses}
 
+    def translation(self, locale: str) -> SnapshotTranslation | None:
+        """The version's text in *locale* as released with it; None when it was not published in that language."""
+        return self.translations.get(locale)
+
     def content(self) -> dict[str, Any]:
-        """The snapshot as JSON data, without its hash."""
-        return {
+        """The snapshot as JSON data, without its hash. A version without translations has no such key,
+        so the snapshots released before translations were frozen keep their hash."""
+        data = {
             "format": FORMAT,
             "tenant": self.tenant,
             "document": self.document,
@@ -190,9 +214,16 @@ class Snapshot:
             "changes": self.changes,
             "previous": self.previous,
         }
+        if self.translations:
+            data["translations"] = {
+                locale: t.model_dump(mode="json") for locale, t in sorted(self.translations.items())
+            }
+        return data
 
 
 Summariser = Callable[[Snapshot | None, Snapshot], Any]
+# What a release freezes of a new version in the tenant's other languages (policygen/release.py).
+Translator = Callable[[Snapshot], Mapping[str, SnapshotTranslation]]
 
 
 def canonical(data: dict[str, Any]) -> bytes:
@@ -336,7 +367,11 @@ def read_snapshot(file: Path) -> Snapshot:
         ) from None
     if content_hash(raw) != stated:
         raise InputError([_tampered(file)])
-    clauses = tuple(c.model_copy(update={"html": published_html(c.html)}) for c in data.clauses)
+    clauses = _published(data.clauses)
+    translations = {
+        locale: t.model_copy(update={"clauses": _published(t.clauses)})
+        for locale, t in (data.translations or {}).items()
+    }
     return Snapshot(
         tenant=data.tenant,
         document=data.document,
@@ -350,7 +385,12 @@ def read_snapshot(file: Path) -> Snapshot:
         previous=data.previous,
         hash=stated,
         path=file,
+        translations=translations,
     )
+
+
+def _published(clauses: tuple[SnapshotClause, ...]) -> tuple[SnapshotClause, ...]:
+    return tuple(c.model_copy(update={"html": published_html(c.html)}) for c in clauses)
 
 
 def snapshot_files(folder: Path) -> tuple[list[Path], list[Problem]]:
@@ -693,6 +733,7 @@ def release(
     document: str | None = None,
     released: dt.date | None = None,
     summarise: Summariser | None = None,
+    translate: Translator | None = None,
 ) -> list[Snapshot]:
     """Freeze the tenant's document(s) as they read now into new snapshot files.
 
@@ -704,7 +745,9 @@ def release(
     after it, or is refused.
     """
     with project_lock(root):
-        return _release(root, slug, effective, document=document, released=released, summarise=summarise)
+        return _release(
+            root, slug, effective, document=document, released=released, summarise=summarise, translate=translate
+        )
 
 
 def _release(
@@ -715,6 +758,7 @@ def _release(
     document: str | None,
     released: dt.date | None,
     summarise: Summariser | None,
+    translate: Translator | None,
 ) -> list[Snapshot]:
     from .project import document_title, load_project, tenant_document
 
@@ -777,5 +821,7 @@ def _release(
         if summarise is not None:
             releases = load_releases(tenant.folder, snap.document)
             snap = replace(snap, changes=summarise(releases[-1] if releases else None, snap))
+        if translate is not None:
+            snap = replace(snap, translations=dict(translate(snap)))
         final.append(with_hash(snap))
     return [replace(snap, path=write_snapshot(release_folder(tenant.folder, snap.document), snap)) for snap in final]

@@ -64,7 +64,10 @@ def test_each_example_publishes_only_its_sources_version_and_dates(example_site:
 
     assert not (REPO / "tenants" / slug / "releases").exists()  # no version the source does not have
     effective, updated = SOURCE_DATES[slug]
+    indexes = {o.path for o in example_site.outputs if o.kind == "index"}  # the tenant's index in another language
     for page in (example_site.out / slug).glob("*/index.html"):
+        if page.relative_to(example_site.out).as_posix() in indexes:
+            continue
         soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
         dates = [" ".join(dd.get_text(" ").split()) for dd in soup.select("dl.dates dd")]
         assert dates == [effective, updated], page

@@ -4,6 +4,7 @@ nothing, nothing scrolls sideways, and the screenshots are kept for people to lo
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import http.server
 import shutil
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 from conftest import REPO, one_tenant_project
+from test_language_versions import DOC, V1, V2, V3, released_in_two_languages
 from test_translations import INTRO, _translate
 from test_unknown_facts import REQUIRED
 
@@ -118,3 +120,52 @@ def test_pages_in_hindi_french_and_arabic_hold_their_layout_on_a_phone(
         context.close()
     assert not problems
     print(f"screenshots in {screenshots}")
+
+
+@pytest.fixture(scope="module")
+def versions_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """The fictional tenant with three released versions, the last two in English and French."""
+    root = tmp_path_factory.mktemp("language-versions")
+    project = released_in_two_languages(root)
+    out = build(project, root / "out", BuildOptions(today=dt.date(2026, 6, 1))).out
+    handler = functools.partial(_Quiet, directory=str(out))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield Site(out, f"http://127.0.0.1:{server.server_address[1]}/", [])
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+VERSION_PAGES = {
+    "index": "t/fr/index.html",
+    "archive": f"{DOC}/fr/{V2}/index.html",
+    "archive-not-published": f"{DOC}/fr/{V1}/index.html",
+    "history": f"{DOC}/fr/history/index.html",
+    "redline": f"{DOC}/fr/{V3}/changes/index.html",
+    "redline-not-compared": f"{DOC}/fr/{V2}/changes/index.html",
+    "notice": f"{DOC}/fr/{V3}/notice/banner.html",
+}
+
+
+def test_version_pages_in_another_language_hold_their_layout_and_pass_axe(
+    browser: Any, versions_site: Site, axe_source: str, screenshots: Path
+) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, bypass_csp=True)
+    page = context.new_page()
+    problems: dict[str, Any] = {}
+    try:
+        for name, path in VERSION_PAGES.items():
+            page.goto(versions_site.url + path)
+            scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+            if scroll > inner:
+                problems[f"{name}: scrolls sideways"] = (scroll, inner)
+            page.screenshot(path=str(screenshots / f"language-version-{name}-390.png"), full_page=True)
+            page.add_script_tag(content=axe_source)
+            violations = page.evaluate(AXE_RUN)
+            if violations:
+                problems[f"{name}: axe"] = violations
+    finally:
+        context.close()
+    assert not problems

@@ -1,0 +1,243 @@
+"""Released versions per language: a release freezes the new version's text in each of the tenant's
+other languages beside the authoritative text, so that every archive page, history, redline, notice,
+email and feed exists in each language at its own address (<slug>/<doc>/<lang>/...), carries lang,
+hreflang alternates both ways and the language switcher, and shows the translation as it was published.
+A version released before the tenant published a language says so in the reader's language and links
+the authoritative text: a translation made later is never shown as the one of an older version.
+Materiality is decided once, from the facts and the source-language clauses.
+
+The tenant is fictional (`t`, Plain Example Ltd): version 1 is released in English only, versions 2 and 3
+in English and French, each a material change (a new recipient).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from conftest import one_tenant_project
+from test_unknown_facts import REQUIRED
+
+from policygen.cli import cli
+from policygen.engine import BuildReport, build
+from policygen.site import BuildOptions
+from policygen.versions import content_hash
+
+TODAY = dt.date(2026, 6, 1)
+DOC = "t/privacy-policy"
+V1, V2, V3 = "2026-01-01", "2026-03-01", "2026-05-01"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+
+
+def _edit(root: Path, change: Any) -> None:
+    file = root / "tenants/t/tenant.yaml"
+    data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    change(data)
+    file.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+
+
+def _release(root: Path, effective: str, released: str) -> None:
+    result = CliRunner().invoke(
+        cli, ["-C", str(root), "release", "t", "--effective", effective, "--released", released]
+    )
+    assert result.exit_code == 0, result.output
+
+
+def released_in_two_languages(folder: Path) -> Path:
+    """The project of the fictional tenant with its three versions released, at *folder*/project."""
+    root = one_tenant_project(
+        folder / "project",
+        {**REQUIRED, "locale": "en-GB", "recipients": [{"id": "hosting", "category": "Hosting providers"}]},
+    )
+    _release(root, V1, "2025-12-01")
+
+    def in_french_too(data: dict[str, Any]) -> None:
+        data["languages"] = ["en-GB", "fr-FR"]
+        data["recipients"].append({"id": "analytics", "category": "Analytics providers", "role": "controller"})
+
+    _edit(root, in_french_too)
+    _release(root, V2, "2026-01-15")
+    _edit(root, lambda d: d["recipients"].append({"id": "ads", "category": "Advertisers", "role": "controller"}))
+    _release(root, V3, "2026-03-15")
+    return root
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = released_in_two_languages(tmp_path_factory.mktemp("language-versions"))
+    return root, build(root, root / "out", BuildOptions(today=TODAY)).out
+
+
+def _read(out: Path, path: str) -> str:
+    return (out / path).read_text(encoding="utf-8")
+
+
+def _text(out: Path, path: str) -> str:
+    """A page's text with its character references read (l&#39;a -> l'a)."""
+    return html.unescape(_read(out, path))
+
+
+def test_a_release_freezes_the_text_in_each_published_language_and_older_snapshots_keep_their_hash(
+    site: tuple[Path, Path],
+) -> None:
+    root, _ = site
+    folder = root / "tenants/t/releases/privacy-policy"
+    first, second = (
+        json.loads((folder / name).read_text(encoding="utf-8"))
+        for name in ("0001-2026-01-01.json", "0002-2026-03-01.json")
+    )
+    assert "translations" not in first  # released before French was published: as it always was
+    assert list(second["translations"]) == ["fr-FR"]
+    assert second["translations"]["fr-FR"]["title"] == "Politique de confidentialité"
+    assert [c["id"] for c in second["translations"]["fr-FR"]["clauses"]] == [c["id"] for c in second["clauses"]]
+
+
+def test_every_version_has_an_archive_page_in_each_language_linked_by_hreflang_both_ways(
+    site: tuple[Path, Path],
+) -> None:
+    _, out = site
+    english, french = _read(out, f"{DOC}/{V2}/index.html"), _text(out, f"{DOC}/fr/{V2}/index.html")
+    assert '<html lang="fr-FR">' in french
+    assert '<link rel="alternate" hreflang="en-GB" href="../../2026-03-01/index.html">' in french
+    assert '<link rel="alternate" hreflang="fr-FR" href="../fr/2026-03-01/index.html">' in english
+    assert '<span aria-current="page" lang="fr-FR">français</span>' in french  # the switcher
+    assert "<h1>Politique de confidentialité</h1>" in french
+    # The banners are in French, with dates in the French locale.
+    assert "Ceci est une ancienne version. Elle était en vigueur du 1 mars 2026 au 1 mai 2026" in french
+
+
+def test_a_version_released_before_the_language_was_published_says_so_and_links_the_authoritative_text(
+    site: tuple[Path, Path],
+) -> None:
+    _, out = site
+    french = _text(out, f"{DOC}/fr/{V1}/index.html")
+    assert "La version 1 n'a pas été publiée en français. Son texte est en anglais." in french
+    assert '<a href="../../2026-01-01/index.html">Lire la version 1 en anglais</a>' in french
+    assert "<section" not in french  # no translation is invented for it
+
+
+def test_the_history_page_exists_in_each_language_and_links_that_languages_archives(
+    site: tuple[Path, Path],
+) -> None:
+    _, out = site
+    french = _read(out, f"{DOC}/fr/history/index.html")
+    assert '<html lang="fr-FR">' in french
+    assert '<a href="../2026-03-01/index.html">Version 2</a>' in french
+    assert "(non publiée dans cette langue)" in french  # version 1
+    assert '<link rel="alternate" hreflang="en-GB" href="../../history/index.html">' in french
+    assert '<link rel="alternate" hreflang="fr-FR" href="../fr/history/index.html">' in _read(
+        out, f"{DOC}/history/index.html"
+    )
+
+
+def test_a_redline_in_another_language_compares_the_two_frozen_translations(site: tuple[Path, Path]) -> None:
+    _, out = site
+    french = _read(out, f"{DOC}/fr/{V3}/changes/index.html")
+    assert '<html lang="fr-FR">' in french
+    assert "<ins>" in french and "Advertisers" in french
+    assert '<ul class="findings" lang="en">' in french  # the findings are policygen's English sentences, marked
+    english = _read(out, f"{DOC}/{V3}/changes/index.html")
+    assert '<link rel="alternate" hreflang="fr-FR" href="../../fr/2026-05-01/changes/index.html">' in english
+
+
+def test_a_redline_with_a_version_not_published_in_the_language_compares_nothing_across_languages(
+    site: tuple[Path, Path],
+) -> None:
+    _, out = site
+    french = _read(out, f"{DOC}/fr/{V2}/changes/index.html")
+    assert "<ins>" not in french and "<del>" not in french
+    assert '<a href="../../../2026-03-01/changes/index.html">' in french
+
+
+def test_the_notice_and_email_are_rendered_in_each_language_from_one_decision(site: tuple[Path, Path]) -> None:
+    _, out = site
+    for language in ("", "fr/"):
+        for name in ("banner.html", "email.html", "email.txt"):
+            assert (out / f"{DOC}/{language}{V3}/notice/{name}").is_file(), (language, name)
+    email = _read(out, f"{DOC}/fr/{V3}/notice/email.txt")
+    assert "Nous modifions notre Politique de confidentialité le 1 mai 2026" in email
+    assert f"{DOC}/fr/{V3}/" in email or "../index.html" in email
+    banner = _read(out, f"{DOC}/fr/{V3}/notice/banner.html")
+    assert '<html lang="fr-FR">' in banner
+
+
+def test_each_language_has_its_own_feed_with_xml_lang_and_links_to_the_others(site: tuple[Path, Path]) -> None:
+    _, out = site
+    atom = "{http://www.w3.org/2005/Atom}"
+    french = ET.parse(out / DOC / "fr/feed.xml").getroot()
+    assert french.get(XML_LANG) == "fr-FR"
+    # Links are relative to the feed, which is in the French folder: each entry is a French archive page.
+    links = [link.get("href") for e in french.iter(f"{atom}entry") for link in e.iter(f"{atom}link")]
+    assert links == [f"{V3}/index.html", f"{V2}/index.html", f"{V1}/index.html"]
+    titles = [e.findtext(f"{atom}title") for e in french.iter(f"{atom}entry")]
+    assert titles[0] == "Plain Example : Politique de confidentialité, version 3 (en vigueur le 1 mai 2026)"
+    others = [link.get("hreflang") for link in french.findall(f"{atom}link") if link.get("hreflang")]
+    assert others == ["en-GB"]
+    english = ET.parse(out / DOC / "feed.xml").getroot()
+    assert english.get(XML_LANG) == "en-GB"
+
+
+def test_the_tenants_index_exists_in_each_language_and_its_pages_lead_back_to_it(site: tuple[Path, Path]) -> None:
+    _, out = site
+    french = _text(out, "t/fr/index.html")
+    assert '<html lang="fr-FR">' in french
+    assert "Les documents de confidentialité de Plain Example Ltd." in french
+    assert '<a href="../../t/privacy-policy/fr/index.html">Politique de confidentialité</a>' in french
+    assert '<link rel="alternate" hreflang="en-GB" href="../index.html">' in french
+    assert '<link rel="alternate" hreflang="fr-FR" href="fr/index.html">' in _read(out, "t/index.html")
+    # Every French page's header and footer lead to the French index.
+    assert 'href="../../../../t/fr/index.html">Tous les documents</a>' in _read(out, f"{DOC}/fr/{V2}/index.html")
+
+
+def test_a_snapshots_frozen_translation_is_covered_by_its_hash(site: tuple[Path, Path], tmp_path: Path) -> None:
+    root, _ = site
+    project = tmp_path / "project"
+    shutil.copytree(root, project, ignore=shutil.ignore_patterns("out"))
+    snapshot = project / "tenants/t/releases/privacy-policy/0003-2026-05-01.json"
+    data = json.loads(snapshot.read_text(encoding="utf-8"))
+    data["translations"]["fr-FR"]["title"] = "Politique modifiée après coup"
+    snapshot.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["-C", str(project), "build", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert "0003-2026-05-01.json: error: hash: this released version was changed after its release" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_markup_in_a_committed_translation_is_sanitised_like_every_snapshots(
+    site: tuple[Path, Path], tmp_path: Path
+) -> None:
+    root, _ = site
+    project = tmp_path / "project"
+    shutil.copytree(root, project, ignore=shutil.ignore_patterns("out"))
+    snapshot = project / "tenants/t/releases/privacy-policy/0003-2026-05-01.json"
+    data = json.loads(snapshot.read_text(encoding="utf-8"))
+    del data["hash"]
+    clause = data["translations"]["fr-FR"]["clauses"][0]
+    clause["html"] = '<script>alert(1)</script><p onclick="alert(2)">Bonjour</p>'
+    data["hash"] = content_hash(data)  # a well-formed snapshot, as a pull request could commit one
+    snapshot.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    out = build(project, tmp_path / "out", BuildOptions(today=TODAY)).out
+    french = _read(out, f"{DOC}/fr/{V3}/index.html")
+    assert "<p>Bonjour</p>" in french
+    assert "<script>alert" not in french and "onclick" not in french
+
+
+def test_the_example_ims_pro_has_its_index_and_feed_in_hindi_linked_both_ways(example_site: BuildReport) -> None:
+    out = example_site.out
+    hindi = _read(out, "ims-pro/hi/index.html")
+    assert '<html lang="hi-IN">' in hindi
+    assert "GJ Global IT Ventures Pvt. Ltd. के गोपनीयता दस्तावेज़।" in hindi
+    assert '<link rel="alternate" hreflang="hi-IN" href="hi/index.html">' in _read(out, "ims-pro/index.html")
+    feed = ET.parse(out / "ims-pro/privacy-policy/hi/feed.xml").getroot()
+    assert feed.get(XML_LANG) == "hi-IN"
+    english = ET.parse(out / "ims-pro/privacy-policy/feed.xml").getroot()
+    alternates = [(e.get("hreflang"), e.get("href")) for e in english if e.get("hreflang")]
+    assert alternates == [("hi-IN", "https://policies.example.org/ims-pro/privacy-policy/hi/feed.xml")]

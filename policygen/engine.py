@@ -32,6 +32,8 @@ from .deps import project_digest, tenant_key
 from .errors import Collector, InputError, Problem
 from .feeds import FeedEntry, FeedInfo, atom, entries_in, records_a_version, sitemap
 from .history import Committed, TenantRecord, committed_releases, read_tenant_record, record_json
+from .lastbuild import Built, Inputs, forget, remember
+from .lastbuild import counted as counted  # shards and serve count with it too
 from .output import (
     Discard,
     Output,
@@ -86,6 +88,9 @@ class BuildReport:
     # its manifest lists, without their bytes.
     unchanged: bool = False
 
+    def built(self) -> Built:
+        return Built(len(self.tenants), len(self.outputs), sum(1 for o in self.outputs if o.path.endswith(".html")))
+
     @property
     def reused_tenants(self) -> list[str]:
         rendered = set(self.rendered_tenants)
@@ -112,10 +117,6 @@ class BuildReport:
             f"rendered: {', '.join(self.rendered_tenants) or 'none'}",
             f"reused: {', '.join(self.reused_tenants) or 'none'}",
         ]
-
-
-def counted(n: int, noun: str) -> str:
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def files_written(outputs: list[Output]) -> str:
@@ -522,7 +523,10 @@ class Builder:
     def build(self) -> BuildReport:
         started = time.perf_counter()
         # The build date decides which release is in force, so it is fixed once and is part of every key.
-        options = replace(self.options, today=self.options.today or utc_today())
+        today = self.options.today or utc_today()
+        options = replace(self.options, today=today)
+        recorded = self.skips_unchanged and not options.tenants  # a whole-site build: policygen/lastbuild.py
+        seen = Inputs.seen(self.root.resolve(), today, options.drafts) if recorded else None
         problems = Collector()
         project = load_base(self.root, problems)
         if problems.problems:
@@ -562,13 +566,16 @@ class Builder:
         if self._unchanged(options, previous, found) and previous.untouched:
             listed = previous.listed()
             if listed is not None:  # the output is already exactly what this build would write
-                return BuildReport(
+                report = BuildReport(
                     out=out,
                     outputs=listed,
                     tenants=sorted(slugs),
                     seconds=time.perf_counter() - started,
                     unchanged=True,
                 )
+                remember(project.root, out, seen, report.built())
+                return report
+        forget(project.root, out)
 
         with SiteWriter(out, spare) as writer:  # the output's lock is held from here to the swap
             step.staging = writer.staging
@@ -589,7 +596,7 @@ class Builder:
             outputs = self.assemble(project, theme, ordered, options)
             write_site(out, outputs, self.discard, spare, writer)
         rendered = [r for r in ordered if r.rendered]
-        return BuildReport(
+        report = BuildReport(
             out=out,
             outputs=outputs,
             rendered=sum(1 for r in rendered for o in r.outputs if o.kind == "page"),
@@ -598,6 +605,9 @@ class Builder:
             dropped=dropped,
             seconds=time.perf_counter() - started,
         )
+        if recorded:
+            remember(project.root, out, seen, report.built())
+        return report
 
     def scope(self, slugs: list[str]) -> list[str]:
         """The tenants this build renders, of those selected (a shard build takes its part: policygen/shards.py)."""

@@ -16,7 +16,6 @@ only makes the next write a full one.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import datetime as dt
 import errno
 import glob
@@ -335,16 +334,33 @@ def untouched(out: Path, spare: Path) -> bool:
             names, recorded = set(data["top"]), str(data["stat"])
         except (OSError, ValueError, KeyError, TypeError, RecursionError):
             return False
-        seen = tree_stat(str(out), names)
+        seen = tree_stat(str(out), names, threads=STAMP_THREADS)
         return seen is not None and seen[0] == recorded
+
+
+STAMP_THREADS = 2  # an output's stamp looks at every file of the site: a few threads wait on the kernel at once
 
 
 def _stamp_file(spare: Path) -> Path:
     return spare.parent.parent / "stamps" / f"{spare.name}.json"
 
 
+def cache_record(spare: Path, what: str) -> Path:
+    """A record about the output whose spare is *spare*, kept beside its stamp (policygen/lastbuild.py)."""
+    return spare.parent.parent / "stamps" / f"{spare.name}.{what}.json"
+
+
+def write_cache_record(file: Path, data: bytes) -> None:
+    """Write a record of the cache, unless its folder cannot be used (a link: see _plain_folder)."""
+    try:
+        if _plain_folder(file.parent):
+            write_atomically(file, data)
+    except OSError:
+        pass  # no record: the next build checks everything
+
+
 def _record_stamp(out: Path, names: set[str], file: Path) -> None:
-    seen = tree_stat(str(out), names)
+    seen = tree_stat(str(out), names, threads=STAMP_THREADS)
     try:
         if seen is None or not _plain_folder(file.parent):
             return
@@ -644,7 +660,7 @@ def _fsync(files: list[Path], staging: Path | None = None) -> None:
 
 
 _RENAME_EXCHANGE = 2
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+_libc = ctypes.CDLL(None, use_errno=True)  # the C library the process runs on (find_library would run ldconfig)
 _renameat2 = getattr(_libc, "renameat2", None)
 _syncfs = getattr(_libc, "syncfs", None)
 

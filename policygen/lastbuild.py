@@ -25,11 +25,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import __version__
+from . import __version__, statcache
 from .dates import utc_today
 from .inputs import INPUT_FOLDERS, PROJECT_FILES
 from .output import cache_record, spare_folder, untouched, write_cache_record
-from .statcache import RACY_SECONDS, tree_stat
 
 PACKAGE = Path(__file__).resolve().parent
 _RECORD = "build"
@@ -101,7 +100,7 @@ def _entries_stat(folder: Path, names: tuple[str, ...] | list[str]) -> tuple[str
         if not os.path.lexists(path):
             parts.append(f"{name} -")
             continue
-        seen = tree_stat(path)
+        seen = statcache.tree_stat(path)
         if seen is None:
             return None
         parts.append(f"{name} {seen[0]}")
@@ -137,7 +136,7 @@ def forget(root: Path, out: Path) -> None:
 def remember(root: Path, out: Path, seen: Inputs | None, built: Built) -> None:
     """Record a whole-site build of the inputs *seen* before it read them (none changed in the last two
     seconds before: the racy-git rule), after its output is in place and stamped."""
-    if seen is None or seen.newest >= seen.taken - RACY_SECONDS * 1_000_000_000:
+    if seen is None or seen.newest >= seen.taken - statcache.RACY_SECONDS * 1_000_000_000:
         return
     body = {"inputs": seen.digest, "tenants": built.tenants, "files": built.files, "pages": built.pages}
     write_cache_record(cache_record(spare_folder(root, out), _RECORD), json.dumps(body).encode())

@@ -233,7 +233,7 @@ class Previous:
         self._root = str(out.resolve())  # a link to the output folder is followed; none inside it is
         self._folders: dict[str, bool] = {}
         self.tenants: dict[str, dict[str, Any]] = {}
-        self._files: dict[str, list[dict[str, Any]]] | None = None  # read when a tenant is first reused
+        self._files: dict[str, list[_FileEntry]] | None = None  # read when a tenant is first reused
         self._listed: Any = None
         self.published: dict[str, TenantRecord] = {}
         self.damaged: Problem | None = None
@@ -255,19 +255,20 @@ class Previous:
         self._listed = data.get("files")
 
     @property
-    def files(self) -> dict[str, list[dict[str, Any]]]:
+    def files(self) -> dict[str, list[_FileEntry]]:
         """The previous build's files by tenant. Checked only when needed: a build that changed nothing
         never looks at them."""
         if self._files is None:
             self._files = {}
             try:
-                entries = _FILES.dump_python(_FILES.validate_python(self._listed), mode="json")
+                entries = _FILES.validate_python(self._listed)
             except ValidationError:
                 self.tenants = {}  # nothing reusable; the build renders every tenant
                 return self._files
+            self._listed = None  # the raw list is no longer needed: a large site's is large
             for entry in entries:
-                if entry["tenant"]:
-                    self._files.setdefault(entry["tenant"], []).append(entry)
+                if entry.tenant:
+                    self._files.setdefault(entry.tenant, []).append(entry)
         return self._files
 
     def listed(self) -> list[Output] | None:
@@ -363,28 +364,27 @@ class Previous:
         feed: list[FeedEntry] = []
         for f in files:
             if self.untouched:  # every file as the previous build wrote it: no link, nothing replaced or edited
-                found: tuple[str, int] | None = (os.path.join(self._root, f["path"]), f["bytes"])
+                found: tuple[str, int] | None = (os.path.join(self._root, f.path), f.bytes)
             else:
-                found = self._regular(f["path"])
-            if found is None or found[1] != f["bytes"]:
+                found = self._regular(f.path)
+            if found is None or found[1] != f.bytes:
                 return None
-            effective = dt.date.fromisoformat(f["effective"]) if f.get("effective") else None
             item = Output(
-                f["path"],
-                f["kind"],
+                f.path,
+                f.kind,
                 b"",
                 tenant=slug,
-                document=f.get("document"),
-                version=f.get("version"),
-                effective=effective,
-                app=f.get("app"),
+                document=f.document,
+                version=f.version,
+                effective=f.effective,
+                app=f.app,
                 origin=found[0],
-                sha256=f["sha256"],
-                size=f["bytes"],
+                sha256=f.sha256,
+                size=f.bytes,
             )
             versions = records_a_version(item)
             if versions or not self.untouched:  # read only what the feed needs, or what must be checked
-                data = self._checked(found[0], f["bytes"], f["sha256"])
+                data = self._checked(found[0], f.bytes, f.sha256)
                 if data is None:
                     return None  # edited or damaged since: render again
                 if versions:

@@ -55,11 +55,13 @@ def tree_stat(
                     if (names is None or entry.name in names)
                     and not (skip_editor_files and is_editor_file(entry.name) and entry.is_file(follow_symlinks=False))
                 )
-            if threads > 1 and len(top) > 1:
-                with ThreadPoolExecutor(threads) as pool:
-                    parts = list(pool.map(lambda name: _subtree(folder, name, skip_editor_files), top))
+            size = max(1, -(-len(top) // max(threads, 1)))  # one run of names per thread, in order
+            runs = [top[i : i + size] for i in range(0, len(top), size)]
+            if len(runs) > 1:
+                with ThreadPoolExecutor(len(runs)) as pool:
+                    parts = list(pool.map(lambda run: _subtrees(folder, run, skip_editor_files), runs))
             else:
-                parts = [_subtree(folder, name, skip_editor_files) for name in top]
+                parts = [_subtrees(folder, run, skip_editor_files) for run in runs]
             for part in parts:
                 if part is None:
                     return None
@@ -72,6 +74,19 @@ def tree_stat(
 
 def _line(rel: str, info: os.stat_result) -> str:
     return f"{rel}\0{info.st_mode} {info.st_ino} {info.st_size} {info.st_mtime_ns} {info.st_ctime_ns}"
+
+
+def _subtrees(folder: str, names: list[str], skip_editor_files: bool) -> tuple[list[str], int] | None:
+    """The stat lines of the entries *names* of *folder* and of everything under them; None at a link."""
+    lines: list[str] = []
+    newest = 0
+    for name in names:
+        part = _subtree(folder, name, skip_editor_files)
+        if part is None:
+            return None
+        lines.extend(part[0])
+        newest = max(newest, part[1])
+    return lines, newest
 
 
 def _subtree(folder: str, name: str, skip_editor_files: bool) -> tuple[list[str], int] | None:

@@ -593,7 +593,7 @@ class Builder:
                         results[slug] = replace(carried, outputs=writer.put(slug, carried.outputs))
 
             ordered = [results[slug] for slug in sorted(results)]
-            outputs = self.assemble(project, theme, ordered, options)
+            outputs = self.assemble(project, theme, ordered, options, writer.staging.folder / MANIFEST_PATH)
             write_site(out, outputs, self.discard, spare, writer)
         rendered = [r for r in ordered if r.rendered]
         report = BuildReport(
@@ -614,10 +614,15 @@ class Builder:
         return slugs
 
     def assemble(
-        self, project: Project, theme: SiteTheme, results: list[TenantResult], options: BuildOptions
+        self,
+        project: Project,
+        theme: SiteTheme,
+        results: list[TenantResult],
+        options: BuildOptions,
+        manifest_file: Path,
     ) -> list[Output]:
-        """Every file of the output, from the tenants' results in slug order."""
-        return site_files(project, theme, results, options)
+        """Every file of the output, from the tenants' results in slug order; the manifest written to *manifest_file*."""
+        return site_files(project, theme, results, options, manifest_file)
 
     def _lookups(self, step: Step, slugs: list[str]) -> dict[str, Reusable | list[Problem] | None]:
         # Unchanged tenants are found here, in this process.
@@ -704,8 +709,15 @@ class Builder:
             self.progress(done, total)
 
 
-def site_files(project: Project, theme: SiteTheme, results: list[TenantResult], options: BuildOptions) -> list[Output]:
-    """The whole site from its tenants' results (in slug order): theme files, tenant files, site files, manifest.
+def site_files(
+    project: Project,
+    theme: SiteTheme,
+    results: list[TenantResult],
+    options: BuildOptions,
+    manifest_file: Path | None = None,
+) -> list[Output]:
+    """The whole site from its tenants' results (in slug order): theme files, tenant files, site files, manifest
+    (written to *manifest_file* as it is made, if given: see output.manifest).
 
     A build and `policygen merge` (policygen/shards.py) both make the site here, so they agree byte for byte.
     """
@@ -714,7 +726,8 @@ def site_files(project: Project, theme: SiteTheme, results: list[TenantResult], 
         outputs.extend(result.outputs)
     feed = [entry for r in results for entry in r.feed_entries()]
     outputs.extend(site_outputs(project, theme, [r.view for r in results], options, outputs, feed))
-    outputs.append(manifest(outputs, {"tenants": {r.slug: tenant_entry(r.view, r.key, r.releases) for r in results}}))
+    tenants: dict[str, object] = {"tenants": {r.slug: tenant_entry(r.view, r.key, r.releases) for r in results}}
+    outputs.append(manifest(outputs, tenants, manifest_file))
     return outputs
 
 

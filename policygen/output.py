@@ -20,6 +20,7 @@ import datetime as dt
 import errno
 import glob
 import hashlib
+import itertools
 import json
 import os
 import shutil
@@ -176,18 +177,61 @@ def recover(out: Path) -> None:
         shutil.rmtree(trash, ignore_errors=True)  # another process may be removing it too
 
 
-def manifest(outputs: list[Output], extra: dict[str, object] | None = None) -> Output:
+def manifest(outputs: list[Output], extra: dict[str, object] | None = None, into: Path | None = None) -> Output:
     """manifest.json: every file with its kind, dates and hash, then *extra*; written as
     json.dumps(body, indent=2, ensure_ascii=False) would, but with the file list (a line per field of
-    every file of the site) formatted by hand, since the json module encodes an indented dump in Python."""
-    files = ",\n".join(_entry_text(o.entry()) for o in sorted(outputs, key=lambda o: o.path))
-    parts = ['{\n  "generator": "policygen",\n  "files": ' + (f"[\n{files}\n  ]" if files else "[]")]
-    for key, value in (extra or {}).items():
+    every file of the site) formatted by hand, since the json module encodes an indented dump in Python.
+
+    Given *into* (its path in the staging folder), the text is written there as it is made, a part at a
+    time, and the output returned without its bytes: a large site's manifest is never whole in memory."""
+    parts = _manifest_text(outputs, extra or {})
+    if into is None:
+        return Output(MANIFEST_PATH, "data", "".join(parts).encode())
+    if into.is_dir() and not into.is_symlink():
+        shutil.rmtree(into)  # an updated spare may hold anything where the manifest goes
+    into.unlink(missing_ok=True)
+    digest, size, batch = hashlib.sha256(), 0, []
+    with open(into, "xb") as file:
+        for part in itertools.chain(parts, [None]):
+            if part is not None:
+                batch.append(part)
+            if len(batch) >= 1024 or (part is None and batch):
+                data = "".join(batch).encode()
+                digest.update(data)
+                size += len(data)
+                file.write(data)
+                batch.clear()
+    return Output(MANIFEST_PATH, "data", b"", origin=str(into), sha256=digest.hexdigest(), size=size)
+
+
+def _manifest_text(outputs: list[Output], extra: dict[str, object]) -> Iterator[str]:
+    for key in extra:
         if key in {"generator", "files"}:
             raise ValueError(f"manifest key {key!r} is policygen's own")  # a bug, not bad input
-        text = json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n  ")  # newlines in strings are escaped
-        parts.append(f"  {_json_string(key)}: {text}")
-    return Output(MANIFEST_PATH, "data", (",\n".join(parts) + "\n}\n").encode())
+    yield '{\n  "generator": "policygen",\n  "files": '
+    if not outputs:
+        yield "[]"
+    else:
+        yield "[\n"
+        for i, o in enumerate(sorted(outputs, key=lambda o: o.path)):
+            yield (",\n" if i else "") + _entry_text(o.entry())
+        yield "\n  ]"
+    for key, value in extra.items():
+        yield f",\n  {_json_string(key)}: "
+        for text in _dumped(value):
+            yield text.replace("\n", "\n  ")  # newlines in strings are escaped
+    yield "\n}\n"
+
+
+def _dumped(value: object) -> Iterator[str]:
+    """json.dumps(value, indent=2, ensure_ascii=False) in parts: a non-empty object an item at a time."""
+    if not isinstance(value, dict) or not value:
+        yield json.dumps(value, indent=2, ensure_ascii=False)
+        return
+    yield "{\n"
+    for i, (key, item) in enumerate(value.items()):
+        yield (",\n" if i else "") + json.dumps({key: item}, indent=2, ensure_ascii=False)[2:-2]
+    yield "\n}"
 
 
 _json_string = json.encoder.encode_basestring  # json.dumps of a str with ensure_ascii=False, in C
@@ -553,6 +597,8 @@ def _write_files(staging: Path, outputs: list[Output], kept: set[str]) -> list[P
             raise ValueError(f"bad or repeated output path {item.path!r}")  # a bug, not bad input
         seen.add(item.path)
         in_memory = item.size is None
+        if item.origin == os.path.join(base, item.path):
+            continue  # written in place as it was made (the manifest)
         if item.path in kept:  # already there with these bytes (an updated spare)
             if in_memory:
                 first.setdefault(item.data, os.path.join(base, item.path))

@@ -29,7 +29,7 @@ class Context:
         self.verbose = verbose
 
     def root(self) -> Path:
-        from .project import find_root
+        from .inputs import find_root
 
         return find_root(self.project or Path.cwd())
 
@@ -222,12 +222,20 @@ def build(
     ctx: Context, out: Path | None, tenants: tuple[str, ...], today: dt.date | None, drafts: bool, shard: Shard | None
 ) -> None:
     """Build the static site (or one shard of it)."""
-    from .engine import build as do_build
-    from .progress import progress_bar
-    from .shards import build_shard
-    from .site import BuildOptions
+    from .lastbuild import nothing_changed
 
     def action() -> None:
+        whole = shard is None and not tenants and not ctx.verbose
+        same = nothing_changed(ctx.root(), out, today, drafts) if whole else None  # before importing the engine
+        if same is not None:
+            for line in (same.summary(), f"Open {same.out / 'index.html'}"):
+                ctx.say(line)
+            return
+        from .engine import build as do_build
+        from .progress import progress_bar
+        from .shards import build_shard
+        from .site import BuildOptions
+
         options = BuildOptions(list(tenants) or None, today, drafts)
         with progress_bar("Building", ctx.quiet) as progress:
             if shard is None:

@@ -6,12 +6,12 @@ import datetime as dt
 import re
 from functools import lru_cache
 
-from babel.dates import format_date
-
 
 @lru_cache(maxsize=4096)
 def format_day(day: dt.date, locale: str, form: str = "long") -> str:
     """*day* in the *locale*'s own format (cached: a build prints the same few dates thousands of times)."""
+    from babel.dates import format_date  # here: a build that finds nothing changed never formats a date
+
     return format_date(day, format=form, locale=locale.replace("-", "_"))
 
 

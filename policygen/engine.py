@@ -1,5 +1,10 @@
 """The build engine: read the project, render every tenant whose inputs changed (in worker processes
-when there are many), reuse the rest from the previous build, then write the site at once.
+when there are many), reuse the rest from the previous build, and write the site atomically.
+
+The build streams: each tenant's files are written into the staging folder as soon as the tenant is
+rendered (by the worker that rendered it) or found unchanged, and only what the site-wide files and the
+manifest need is kept (paths, hashes, sizes, the tenant's index entry and feed entries), so the memory a
+build needs does not grow with the bytes of the site.
 
 Pages themselves are composed in policygen/site.py; the output layout is described there.
 """
@@ -25,13 +30,26 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, 
 from .dates import utc_today
 from .deps import project_digest, tenant_key
 from .errors import Collector, InputError, Problem
-from .feeds import FeedInfo, atom, entries_in, sitemap
+from .feeds import FeedEntry, FeedInfo, atom, entries_in, records_a_version, sitemap
 from .history import Committed, TenantRecord, committed_releases, read_tenant_record, record_json
-from .output import Discard, Output, cache_file, check_out_dir, manifest, spare_folder, untouched, write_site
+from .lastbuild import Built, Inputs, forget, remember
+from .lastbuild import counted as counted  # shards and serve count with it too
+from .output import (
+    Discard,
+    Output,
+    SiteWriter,
+    Staging,
+    cache_file,
+    check_out_dir,
+    manifest,
+    put_folder,
+    spare_folder,
+    untouched,
+    write_site,
+)
 from .paths import MANIFEST_PATH, SITE_FEED, SITE_INDEX
 from .project import (
     Project,
-    TenantSource,
     load_base,
     load_project,
     load_tenant_source,
@@ -70,6 +88,9 @@ class BuildReport:
     # its manifest lists, without their bytes.
     unchanged: bool = False
 
+    def built(self) -> Built:
+        return Built(len(self.tenants), len(self.outputs), sum(1 for o in self.outputs if o.path.endswith(".html")))
+
     @property
     def reused_tenants(self) -> list[str]:
         rendered = set(self.rendered_tenants)
@@ -96,10 +117,6 @@ class BuildReport:
             f"rendered: {', '.join(self.rendered_tenants) or 'none'}",
             f"reused: {', '.join(self.reused_tenants) or 'none'}",
         ]
-
-
-def counted(n: int, noun: str) -> str:
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def files_written(outputs: list[Output]) -> str:
@@ -145,8 +162,12 @@ class TenantResult:
     outputs: list[Output]
     view: TenantView
     rendered: bool  # False when reused from the previous build
-    source: TenantSource | None = field(default=None, compare=False, repr=False)
     releases: TenantRecord = field(default_factory=dict)  # the versions published
+    # Every version published among its outputs (for the site feed), when their bytes are no longer in memory.
+    feed: list[FeedEntry] | None = None
+
+    def feed_entries(self) -> list[FeedEntry]:
+        return self.feed if self.feed is not None else entries_in(self.outputs)
 
 
 def _relative_path(path: str) -> str:
@@ -212,7 +233,7 @@ class Previous:
         self._root = str(out.resolve())  # a link to the output folder is followed; none inside it is
         self._folders: dict[str, bool] = {}
         self.tenants: dict[str, dict[str, Any]] = {}
-        self._files: dict[str, list[dict[str, Any]]] | None = None  # read when a tenant is first reused
+        self._files: dict[str, list[_FileEntry]] | None = None  # read when a tenant is first reused
         self._listed: Any = None
         self.published: dict[str, TenantRecord] = {}
         self.damaged: Problem | None = None
@@ -234,19 +255,20 @@ class Previous:
         self._listed = data.get("files")
 
     @property
-    def files(self) -> dict[str, list[dict[str, Any]]]:
+    def files(self) -> dict[str, list[_FileEntry]]:
         """The previous build's files by tenant. Checked only when needed: a build that changed nothing
         never looks at them."""
         if self._files is None:
             self._files = {}
             try:
-                entries = _FILES.dump_python(_FILES.validate_python(self._listed), mode="json")
+                entries = _FILES.validate_python(self._listed)
             except ValidationError:
                 self.tenants = {}  # nothing reusable; the build renders every tenant
                 return self._files
+            self._listed = None  # the raw list is no longer needed: a large site's is large
             for entry in entries:
-                if entry["tenant"]:
-                    self._files.setdefault(entry["tenant"], []).append(entry)
+                if entry.tenant:
+                    self._files.setdefault(entry.tenant, []).append(entry)
         return self._files
 
     def listed(self) -> list[Output] | None:
@@ -339,35 +361,35 @@ class Previous:
         if entry is None or (key is not None and entry.get("inputs") != key):
             return None
         outputs: list[Output] = []
+        feed: list[FeedEntry] = []
         for f in files:
             if self.untouched:  # every file as the previous build wrote it: no link, nothing replaced or edited
-                found: tuple[str, int] | None = (os.path.join(self._root, f["path"]), f["bytes"])
+                found: tuple[str, int] | None = (os.path.join(self._root, f.path), f.bytes)
             else:
-                found = self._regular(f["path"])
-            if found is None or found[1] != f["bytes"]:
+                found = self._regular(f.path)
+            if found is None or found[1] != f.bytes:
                 return None
-            try:
-                with open(found[0], "rb") as file:
-                    data = file.read()
-            except OSError:
-                return None
-            if len(data) != f["bytes"] or (not self.untouched and hashlib.sha256(data).hexdigest() != f["sha256"]):
-                return None  # edited or damaged since: render again
-            effective = dt.date.fromisoformat(f["effective"]) if f.get("effective") else None
-            outputs.append(
-                Output(
-                    f["path"],
-                    f["kind"],
-                    data,
-                    tenant=slug,
-                    document=f.get("document"),
-                    version=f.get("version"),
-                    effective=effective,
-                    app=f.get("app"),
-                    origin=found[0],
-                    sha256=f["sha256"],
-                )
+            item = Output(
+                f.path,
+                f.kind,
+                b"",
+                tenant=slug,
+                document=f.document,
+                version=f.version,
+                effective=f.effective,
+                app=f.app,
+                origin=found[0],
+                sha256=f.sha256,
+                size=f.bytes,
             )
+            versions = records_a_version(item)
+            if versions or not self.untouched:  # read only what the feed needs, or what must be checked
+                data = self._checked(found[0], f.bytes, f.sha256)
+                if data is None:
+                    return None  # edited or damaged since: render again
+                if versions:
+                    feed.extend(entries_in([replace(item, data=data, size=None)]))
+            outputs.append(item)
         return TenantResult(
             slug,
             entry["inputs"],
@@ -375,7 +397,20 @@ class Previous:
             view_from_entry(slug, entry),
             rendered=False,
             releases=self.published.get(slug, {}),
+            feed=feed,
         )
+
+    def _checked(self, file: str, size: int, sha256: str) -> bytes | None:
+        """The bytes of a previous build's file, if they are the ones its manifest lists (read once; not
+        hashed again when the output's stamp shows it untouched)."""
+        try:
+            with open(file, "rb") as f:
+                data = f.read()
+        except OSError:
+            return None
+        if len(data) != size or (not self.untouched and hashlib.sha256(data).hexdigest() != sha256):
+            return None
+        return data
 
 
 @dataclass
@@ -392,26 +427,23 @@ class Step:
     manifest: Path = Path(MANIFEST_PATH)  # the previous build's, named in problems
     committed: Committed | None = None  # snapshots in git's HEAD
     digests: FolderDigests = field(default_factory=lambda: FolderDigests(None))  # tenant folder hashes by stat
+    staging: Staging | None = None  # where a rendered tenant's files are written at once (a streaming build)
 
-    def lookup(self, slug: str, cached: dict[str, TenantResult]) -> Reusable | TenantResult | list[Problem] | None:
-        """What an unchanged tenant needs no rendering for (a result of this builder, or the previous
-        output), problems with its folder, or None when it must be rendered."""
+    def lookup(self, slug: str) -> Reusable | list[Problem] | None:
+        """Whether a tenant is unchanged since the previous build (its files are then reused), problems
+        with its folder, or None when it must be rendered."""
         try:
             folder = tenant_folder(self.project.root, slug)  # bad names and links out are input problems
             digest = self.digests.digest(folder, tenant_digest)  # so are pipes, devices, dangling links in it
         except InputError as exc:
             return exc.problems
-        hit = cached.get(slug)
-        if hit is not None and hit.key == tenant_key(
-            self.project, digest, (d.id for d in hit.view.documents), self.shared
-        ):
-            return replace(hit, rendered=False)
         before = self.previous.get(slug)
         if before is not None and before[0] == tenant_key(self.project, digest, before[1], self.shared):
             return Reusable(slug, before[0])  # unchanged: not even its YAML needs parsing
         return None
 
     def render(self, slug: str) -> TenantResult | list[Problem]:
+        """The tenant rendered; with a staging folder, its files written there and only their records kept."""
         problems = Collector()
         tenant = load_tenant_source(self.project, slug, problems)
         if tenant is None:
@@ -422,7 +454,10 @@ class Step:
             outputs, view = tenant_outputs(self.project, self.theme, self.renderer, tenant, self.options, histories)
         except InputError as exc:
             return exc.problems
-        return TenantResult(slug, key, outputs, view, rendered=True, source=tenant, releases=history_record(histories))
+        feed = entries_in(outputs)
+        if self.staging is not None:
+            outputs = put_folder(self.staging, slug, outputs)
+        return TenantResult(slug, key, outputs, view, rendered=True, releases=history_record(histories), feed=feed)
 
     def for_workers(self) -> Step:
         """This step with a new renderer and theme: the warm ones hold compiled templates, which cannot be
@@ -483,13 +518,15 @@ class Builder:
         self.progress = progress  # called with (tenants done, tenants in all); the build itself never prints
         self._renderer: ClauseRenderer | None = None
         self._theme: tuple[tuple[Path, str], SiteTheme] | None = None
-        self._results: dict[str, TenantResult] = {}
         self.discard: Discard = shutil.rmtree  # what removes the previous output once the new one is in place
 
     def build(self) -> BuildReport:
         started = time.perf_counter()
         # The build date decides which release is in force, so it is fixed once and is part of every key.
-        options = replace(self.options, today=self.options.today or utc_today())
+        today = self.options.today or utc_today()
+        options = replace(self.options, today=today)
+        recorded = self.skips_unchanged and not options.tenants  # a whole-site build: policygen/lastbuild.py
+        seen = Inputs.seen(self.root.resolve(), today, options.drafts) if recorded else None
         problems = Collector()
         project = load_base(self.root, problems)
         if problems.problems:
@@ -529,47 +566,37 @@ class Builder:
         if self._unchanged(options, previous, found) and previous.untouched:
             listed = previous.listed()
             if listed is not None:  # the output is already exactly what this build would write
-                return BuildReport(
+                report = BuildReport(
                     out=out,
                     outputs=listed,
                     tenants=sorted(slugs),
                     seconds=time.perf_counter() - started,
                     unchanged=True,
                 )
+                remember(project.root, out, seen, report.built())
+                return report
+        forget(project.root, out)
 
-        results: dict[str, TenantResult] = {}
-        for slug, outcome in self._run(step, slugs, found):
-            if isinstance(outcome, list):
-                problems.extend(outcome)
-                continue
-            if isinstance(outcome, Reusable):  # unchanged since the previous build
-                reused = previous.reuse(slug, outcome.key)
-                outcome = reused if reused is not None else step.render(slug)
-                if isinstance(outcome, list):
-                    problems.extend(outcome)
-                    continue
-                assert isinstance(outcome, TenantResult)
-            if outcome.source is not None:
-                project.tenants[slug] = outcome.source
-            results[slug] = outcome
-        problems.raise_if_any()
-        dropped: list[str] = []
-        if options.tenants:  # tenants not asked for keep their previous output as it was, while their folder is there
-            present = set(tenant_slugs(project.root))
-            for slug in sorted(previous.tenants):
-                if slug in results:
-                    continue
-                if slug not in present:
-                    dropped.append(slug)  # deleted from the project: no longer published
-                elif (carried := previous.reuse(slug, None)) is not None:
-                    results[slug] = carried
+        with SiteWriter(out, spare) as writer:  # the output's lock is held from here to the swap
+            step.staging = writer.staging
+            results = self._stream(step, slugs, found, previous, writer, problems)
+            problems.raise_if_any()
+            dropped: list[str] = []
+            if options.tenants:  # tenants not asked for keep their previous output, while their folder is there
+                present = set(tenant_slugs(project.root))
+                for slug in sorted(previous.tenants):
+                    if slug in results:
+                        continue
+                    if slug not in present:
+                        dropped.append(slug)  # deleted from the project: no longer published
+                    elif (carried := previous.reuse(slug, None)) is not None:
+                        results[slug] = replace(carried, outputs=writer.put(slug, carried.outputs))
 
-        ordered = [results[slug] for slug in sorted(results)]
-        outputs = self.assemble(project, theme, ordered, options)
-        write_site(out, outputs, self.discard, spare)
-        self._results = {r.slug: r for r in ordered if r.slug in slugs}
+            ordered = [results[slug] for slug in sorted(results)]
+            outputs = self.assemble(project, theme, ordered, options, writer.staging.folder / MANIFEST_PATH)
+            write_site(out, outputs, self.discard, spare, writer)
         rendered = [r for r in ordered if r.rendered]
-        return BuildReport(
+        report = BuildReport(
             out=out,
             outputs=outputs,
             rendered=sum(1 for r in rendered for o in r.outputs if o.kind == "page"),
@@ -578,26 +605,61 @@ class Builder:
             dropped=dropped,
             seconds=time.perf_counter() - started,
         )
+        if recorded:
+            remember(project.root, out, seen, report.built())
+        return report
 
     def scope(self, slugs: list[str]) -> list[str]:
         """The tenants this build renders, of those selected (a shard build takes its part: policygen/shards.py)."""
         return slugs
 
     def assemble(
-        self, project: Project, theme: SiteTheme, results: list[TenantResult], options: BuildOptions
+        self,
+        project: Project,
+        theme: SiteTheme,
+        results: list[TenantResult],
+        options: BuildOptions,
+        manifest_file: Path,
     ) -> list[Output]:
-        """Every file of the output, from the tenants' results in slug order."""
-        return site_files(project, theme, results, options)
+        """Every file of the output, from the tenants' results in slug order; the manifest written to *manifest_file*."""
+        return site_files(project, theme, results, options, manifest_file)
 
-    def _lookups(self, step: Step, slugs: list[str]) -> dict[str, Reusable | TenantResult | list[Problem] | None]:
-        # Unchanged tenants are found here, in this process, against this builder's warm results.
-        return {slug: step.lookup(slug, self._results) for slug in slugs}
+    def _lookups(self, step: Step, slugs: list[str]) -> dict[str, Reusable | list[Problem] | None]:
+        # Unchanged tenants are found here, in this process.
+        return {slug: step.lookup(slug) for slug in slugs}
+
+    def _stream(
+        self,
+        step: Step,
+        slugs: list[str],
+        found: dict[str, Reusable | list[Problem] | None],
+        previous: Previous,
+        writer: SiteWriter,
+        problems: Collector,
+    ) -> dict[str, TenantResult]:
+        """Every tenant's files written into the staging folder as it comes (rendered ones by whoever
+        rendered them, unchanged ones linked from the previous output); their records, by slug."""
+        results: dict[str, TenantResult] = {}
+        for slug, outcome in self._run(step, slugs, found):
+            if isinstance(outcome, Reusable):  # unchanged since the previous build
+                reused = previous.reuse(slug, outcome.key)
+                if reused is not None:
+                    outcome = replace(reused, outputs=writer.put(slug, reused.outputs))
+                else:
+                    outcome = step.render(slug)
+            if isinstance(outcome, list):
+                problems.extend(outcome)
+                continue
+            if outcome.rendered:
+                writer.done.add(slug)  # written by step.render, here or in a worker
+            results[slug] = outcome
+        return results
 
     def _unchanged(
         self,
         options: BuildOptions,
         previous: Previous,
-        found: dict[str, Reusable | TenantResult | list[Problem] | None],
+        found: dict[str, Reusable | list[Problem] | None],
     ) -> bool:
         """Whether this build's inputs are exactly the previous build's: the same tenants, every one with
         the input key the manifest records (which covers the theme, settings, library, date and policygen)."""
@@ -611,7 +673,7 @@ class Builder:
         )
 
     def _run(
-        self, step: Step, slugs: list[str], lookups: dict[str, Reusable | TenantResult | list[Problem] | None]
+        self, step: Step, slugs: list[str], lookups: dict[str, Reusable | list[Problem] | None]
     ) -> list[tuple[str, Reusable | TenantResult | list[Problem]]]:
         # Only the tenants that must be rendered go to worker processes, and only when there are enough of them.
         done: list[tuple[str, Reusable | TenantResult | list[Problem]]] = []
@@ -647,16 +709,25 @@ class Builder:
             self.progress(done, total)
 
 
-def site_files(project: Project, theme: SiteTheme, results: list[TenantResult], options: BuildOptions) -> list[Output]:
-    """The whole site from its tenants' results (in slug order): theme files, tenant files, site files, manifest.
+def site_files(
+    project: Project,
+    theme: SiteTheme,
+    results: list[TenantResult],
+    options: BuildOptions,
+    manifest_file: Path | None = None,
+) -> list[Output]:
+    """The whole site from its tenants' results (in slug order): theme files, tenant files, site files, manifest
+    (written to *manifest_file* as it is made, if given: see output.manifest).
 
     A build and `policygen merge` (policygen/shards.py) both make the site here, so they agree byte for byte.
     """
     outputs: list[Output] = list(theme.assets())
     for result in results:
         outputs.extend(result.outputs)
-    outputs.extend(site_outputs(project, theme, [r.view for r in results], options, outputs))
-    outputs.append(manifest(outputs, {"tenants": {r.slug: tenant_entry(r.view, r.key, r.releases) for r in results}}))
+    feed = [entry for r in results for entry in r.feed_entries()]
+    outputs.extend(site_outputs(project, theme, [r.view for r in results], options, outputs, feed))
+    tenants: dict[str, object] = {"tenants": {r.slug: tenant_entry(r.view, r.key, r.releases) for r in results}}
+    outputs.append(manifest(outputs, tenants, manifest_file))
     return outputs
 
 
@@ -666,8 +737,10 @@ def site_outputs(
     views: list[TenantView],
     options: BuildOptions,
     tenant_files: list[Output] | None = None,
+    feed: list[FeedEntry] | None = None,
 ) -> list[Output]:
-    """Files about the whole site, made after every tenant: the site index, the site feed and sitemap.xml."""
+    """Files about the whole site, made after every tenant: the site index, the site feed and sitemap.xml
+    (of *feed*, the versions published, if given; else of the version.json files among *tenant_files*)."""
     files = tenant_files or []
     outputs = [
         Output(
@@ -678,7 +751,7 @@ def site_outputs(
     ]
     latest = max((d.effective for v in views for d in v.documents), default=dt.date(1970, 1, 1))
     info = FeedInfo(SITE_FEED, project.config.title, project.config.title, SITE_INDEX, latest)
-    outputs.append(atom(info, entries_in(files), project.config.base_url))
+    outputs.append(atom(info, entries_in(files) if feed is None else feed, project.config.base_url))
     site_map = sitemap([*files, *outputs], project.config.base_url)
     return [*outputs, site_map] if site_map else outputs
 

@@ -142,7 +142,12 @@ def entry_of(data: dict[str, Any]) -> FeedEntry:
 
 def entries_in(outputs: list[Output]) -> list[FeedEntry]:
     """Every version published among *outputs* (read back from their version.json files)."""
-    return [entry_of(json.loads(o.data)) for o in outputs if o.kind == "data" and o.path.endswith("/version.json")]
+    return [entry_of(json.loads(o.data)) for o in outputs if records_a_version(o)]
+
+
+def records_a_version(output: Output) -> bool:
+    """Whether *output* is a version's version.json, which the feeds are made from."""
+    return output.kind == "data" and output.path.endswith("/version.json")
 
 
 # --- Atom --------------------------------------------------------------------------------

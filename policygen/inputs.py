@@ -13,7 +13,7 @@ import os
 import stat
 from pathlib import Path
 
-from .errors import InputError, Problem
+from .errors import InputError, Problem, UsageError
 
 MAX_BYTES = 2 * 1024 * 1024
 
@@ -164,3 +164,17 @@ def ensure_inside(root: Path, path: Path, what: str) -> None:
                 )
             ]
         )
+
+
+def find_root(start: Path) -> Path:
+    """The nearest folder at or above *start* that holds policygen.yaml, or content/ and tenants/."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / "content").is_dir() and (folder / "tenants").is_dir():
+            return folder
+        if (folder / CONFIG_FILE).is_file():
+            return folder
+    raise UsageError(
+        f"no policygen project here: no folder at or above {start.name or start} has {CONFIG_FILE}, "
+        "or content/ and tenants/ (create one with `policygen init DIR`)"
+    )

@@ -16,19 +16,19 @@ only makes the next write a full one.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import datetime as dt
 import errno
 import glob
 import hashlib
+import itertools
 import json
 import os
 import shutil
 import stat
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field
+from contextlib import AbstractContextManager, ExitStack, contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
 from .errors import UsageError
@@ -43,9 +43,13 @@ except ImportError:  # pragma: no cover - Windows
 KINDS = ("page", "index", "archive", "history", "snippet", "feed", "redline", "notice", "data", "label", "asset")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Output:
-    """One file of the built site and what it is."""
+    """One file of the built site and what it is.
+
+    Its bytes are in `data`, or, once written (a streaming build writes each tenant's files as soon as
+    they are made, policygen/engine.py), only on disk: then `data` is empty, `size` and `sha256` say
+    what was written and `origin`, if set, is a file holding those bytes."""
 
     path: str  # relative, with '/' separators
     kind: str
@@ -59,6 +63,19 @@ class Output:
     origin: str | None = field(default=None, compare=False, repr=False)
     # The SHA-256 of data, when the build already checked it (a reused file): not computed again.
     sha256: str | None = field(default=None, compare=False, repr=False)
+    # Set when the bytes are not in memory: how many there are (they are in `origin`, or already written).
+    size: int | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def length(self) -> int:
+        return len(self.data) if self.size is None else self.size
+
+    def on_disk(self, origin: str | None = None) -> Output:
+        """This file without its bytes in memory, once they are written (in *origin*, if given)."""
+        if self.size is not None:
+            return self if origin is None else replace(self, origin=origin)
+        digest = self.sha256 or hashlib.sha256(self.data).hexdigest()
+        return replace(self, data=b"", origin=origin, sha256=digest, size=len(self.data))
 
     def entry(self) -> dict[str, object]:
         entry: dict[str, object] = {
@@ -69,7 +86,7 @@ class Output:
             "version": self.version,
             "effective": self.effective.isoformat() if self.effective else None,
             "sha256": self.sha256 or hashlib.sha256(self.data).hexdigest(),
-            "bytes": len(self.data),
+            "bytes": self.length,
         }
         if self.app is not None:
             entry["app"] = self.app
@@ -160,18 +177,61 @@ def recover(out: Path) -> None:
         shutil.rmtree(trash, ignore_errors=True)  # another process may be removing it too
 
 
-def manifest(outputs: list[Output], extra: dict[str, object] | None = None) -> Output:
+def manifest(outputs: list[Output], extra: dict[str, object] | None = None, into: Path | None = None) -> Output:
     """manifest.json: every file with its kind, dates and hash, then *extra*; written as
     json.dumps(body, indent=2, ensure_ascii=False) would, but with the file list (a line per field of
-    every file of the site) formatted by hand, since the json module encodes an indented dump in Python."""
-    files = ",\n".join(_entry_text(o.entry()) for o in sorted(outputs, key=lambda o: o.path))
-    parts = ['{\n  "generator": "policygen",\n  "files": ' + (f"[\n{files}\n  ]" if files else "[]")]
-    for key, value in (extra or {}).items():
+    every file of the site) formatted by hand, since the json module encodes an indented dump in Python.
+
+    Given *into* (its path in the staging folder), the text is written there as it is made, a part at a
+    time, and the output returned without its bytes: a large site's manifest is never whole in memory."""
+    parts = _manifest_text(outputs, extra or {})
+    if into is None:
+        return Output(MANIFEST_PATH, "data", "".join(parts).encode())
+    if into.is_dir() and not into.is_symlink():
+        shutil.rmtree(into)  # an updated spare may hold anything where the manifest goes
+    into.unlink(missing_ok=True)
+    digest, size, batch = hashlib.sha256(), 0, []
+    with open(into, "xb") as file:
+        for part in itertools.chain(parts, [None]):
+            if part is not None:
+                batch.append(part)
+            if len(batch) >= 1024 or (part is None and batch):
+                data = "".join(batch).encode()
+                digest.update(data)
+                size += len(data)
+                file.write(data)
+                batch.clear()
+    return Output(MANIFEST_PATH, "data", b"", origin=str(into), sha256=digest.hexdigest(), size=size)
+
+
+def _manifest_text(outputs: list[Output], extra: dict[str, object]) -> Iterator[str]:
+    for key in extra:
         if key in {"generator", "files"}:
             raise ValueError(f"manifest key {key!r} is policygen's own")  # a bug, not bad input
-        text = json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n  ")  # newlines in strings are escaped
-        parts.append(f"  {_json_string(key)}: {text}")
-    return Output(MANIFEST_PATH, "data", (",\n".join(parts) + "\n}\n").encode())
+    yield '{\n  "generator": "policygen",\n  "files": '
+    if not outputs:
+        yield "[]"
+    else:
+        yield "[\n"
+        for i, o in enumerate(sorted(outputs, key=lambda o: o.path)):
+            yield (",\n" if i else "") + _entry_text(o.entry())
+        yield "\n  ]"
+    for key, value in extra.items():
+        yield f",\n  {_json_string(key)}: "
+        for text in _dumped(value):
+            yield text.replace("\n", "\n  ")  # newlines in strings are escaped
+    yield "\n}\n"
+
+
+def _dumped(value: object) -> Iterator[str]:
+    """json.dumps(value, indent=2, ensure_ascii=False) in parts: a non-empty object an item at a time."""
+    if not isinstance(value, dict) or not value:
+        yield json.dumps(value, indent=2, ensure_ascii=False)
+        return
+    yield "{\n"
+    for i, (key, item) in enumerate(value.items()):
+        yield (",\n" if i else "") + json.dumps({key: item}, indent=2, ensure_ascii=False)[2:-2]
+    yield "\n}"
 
 
 _json_string = json.encoder.encode_basestring  # json.dumps of a str with ensure_ascii=False, in C
@@ -196,16 +256,107 @@ def _entry_text(entry: dict[str, object]) -> str:
 Discard = Callable[[Path], None]
 
 
-def write_site(out: Path, outputs: list[Output], discard: Discard = shutil.rmtree, spare: Path | None = None) -> None:
+def write_site(
+    out: Path,
+    outputs: list[Output],
+    discard: Discard = shutil.rmtree,
+    spare: Path | None = None,
+    writer: SiteWriter | None = None,
+) -> None:
     """Write *outputs* as the new content of *out*, atomically; then keep the previous output as *spare*
     for the next build to update, or else *discard* it (given a folder beside *out*; serve removes it
-    in the background, after announcing the new site)."""
-    with _one_writer(out):
-        previous = _write_site(out, outputs, spare)
+    in the background, after announcing the new site). Given the *writer* a streaming build opened
+    (its tenants' folders already written), only the rest of *outputs* is written."""
+    if writer is None:
+        with SiteWriter(out, spare) as fresh:
+            fresh.finish(outputs, discard)
+    else:
+        writer.finish(outputs, discard)
+
+
+@dataclass(frozen=True)
+class Staging:
+    """The folder a new output is written into before the swap, as a worker process needs to know it."""
+
+    folder: Path
+    updating: bool  # it holds a previous output (the spare) to bring up to date, not nothing
+
+
+class SiteWriter:
+    """A new output written part by part into the staging folder, then swapped in at once.
+
+    Holds the output's lock from start to end: no other build writes into the same staging folder. Each
+    tenant's folder is written whole as soon as the tenant is rendered (put, or put_folder in a worker),
+    so no build holds the whole site in memory; finish() writes the rest, removes what the new site does
+    not hold, swaps, and keeps the previous output as the spare. Leaving the block without finish() (a
+    problem in an input, an error, Ctrl-C) leaves the output as it was; what was written is kept as the
+    spare (every file of it is checked again before it is used), or removed."""
+
+    def __init__(self, out: Path, spare: Path | None) -> None:
+        self.out = out
+        self.spare = spare
+        self.done: set[str] = set()  # top-level folders already written whole
+        self._staging: Staging | None = None
+        self._finished = False
+        self._lock = ExitStack()
+
+    def __enter__(self) -> SiteWriter:
+        self._lock.enter_context(_one_writer(self.out))
+        try:
+            recover(self.out)
+            folder = _staging(self.out)
+            updating = self.spare is not None and _take_spare(self.spare, folder)
+            if not updating:
+                folder.mkdir(parents=True)
+        except BaseException:
+            self._lock.close()
+            raise
+        self._staging = Staging(folder, updating)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            folder = self.staging.folder
+            kept = self._finished or not folder.exists() or (self.spare is not None and _keep_spare(folder, self.spare))
+            if not kept:
+                shutil.rmtree(folder, ignore_errors=True)
+        finally:
+            self._lock.close()
+
+    @property
+    def staging(self) -> Staging:
+        if self._staging is None:
+            raise RuntimeError("SiteWriter used outside its with block")  # a bug
+        return self._staging
+
+    def put(self, top: str, outputs: list[Output]) -> list[Output]:
+        """Write the folder *top* of the new site, holding exactly *outputs*; the same, without their bytes."""
+        self.done.add(top)
+        return put_folder(self.staging, top, outputs)
+
+    def finish(self, outputs: list[Output], discard: Discard = shutil.rmtree) -> None:
+        """Write the files of *outputs* not in a folder put already, swap the new site in and keep or
+        *discard* the previous one."""
+        previous = _write_site(self, outputs)
         if previous is not None:
             discard(previous)  # still holding the lock: a waiting build's recover() would remove it too
-        if spare is not None:  # after the discard: unlinking the previous files changes their links' stat
-            _record_stamp(out, top_level(outputs), _stamp_file(spare))
+        if self.spare is not None:  # after the discard: unlinking the previous files changes their links' stat
+            _record_stamp(self.out, top_level(outputs), _stamp_file(self.spare))
+
+
+def put_folder(staging: Staging, top: str, outputs: list[Output]) -> list[Output]:
+    """Make the folder *top* of the staging folder hold exactly *outputs* (each a path inside it): files
+    that already hold their bytes are kept, the rest written or linked, anything else removed. Returns
+    the outputs without their bytes: the caller keeps only what the manifest needs."""
+    inside = top + "/"
+    for item in outputs:
+        if not item.path.startswith(inside):
+            raise ValueError(f"output {item.path!r} is not inside {top!r}")  # a bug, not bad input
+    kept = _unchanged(staging.folder, outputs, top) if staging.updating else set()
+    written = _write_files(staging.folder, outputs, kept)
+    if _syncfs is None:  # else one syncfs before the swap flushes every process's files at once
+        _fsync(written)
+    return [item.on_disk() for item in outputs]
 
 
 def top_level(outputs: list[Output]) -> set[str]:
@@ -227,16 +378,33 @@ def untouched(out: Path, spare: Path) -> bool:
             names, recorded = set(data["top"]), str(data["stat"])
         except (OSError, ValueError, KeyError, TypeError, RecursionError):
             return False
-        seen = tree_stat(str(out), names)
+        seen = tree_stat(str(out), names, threads=STAMP_THREADS)
         return seen is not None and seen[0] == recorded
+
+
+STAMP_THREADS = 2  # an output's stamp looks at every file of the site: a few threads wait on the kernel at once
 
 
 def _stamp_file(spare: Path) -> Path:
     return spare.parent.parent / "stamps" / f"{spare.name}.json"
 
 
+def cache_record(spare: Path, what: str) -> Path:
+    """A record about the output whose spare is *spare*, kept beside its stamp (policygen/lastbuild.py)."""
+    return spare.parent.parent / "stamps" / f"{spare.name}.{what}.json"
+
+
+def write_cache_record(file: Path, data: bytes) -> None:
+    """Write a record of the cache, unless its folder cannot be used (a link: see _plain_folder)."""
+    try:
+        if _plain_folder(file.parent):
+            write_atomically(file, data)
+    except OSError:
+        pass  # no record: the next build checks everything
+
+
 def _record_stamp(out: Path, names: set[str], file: Path) -> None:
-    seen = tree_stat(str(out), names)
+    seen = tree_stat(str(out), names, threads=STAMP_THREADS)
     try:
         if seen is None or not _plain_folder(file.parent):
             return
@@ -288,24 +456,20 @@ def project_lock(root: Path) -> AbstractContextManager[None]:
     return _one_writer(root / "build")
 
 
-def _write_site(out: Path, outputs: list[Output], spare: Path | None) -> Path | None:
-    recover(out)
-    staging = _staging(out)
-    updating = spare is not None and _take_spare(spare, staging)
-    if not updating:
-        staging.mkdir(parents=True)
-    try:
-        _write_files(staging, outputs, _unchanged(staging, outputs) if updating else set())
-        _carry_user_entries(out, staging, top_level(outputs))
-        if out.is_dir():  # a private (0700) output folder stays private
-            os.chmod(staging, stat.S_IMODE(out.stat().st_mode))
-        _swap(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+def _write_site(writer: SiteWriter, outputs: list[Output]) -> Path | None:
+    out, staging = writer.out, writer.staging.folder
+    rest = [o for o in outputs if o.path.split("/", 1)[0] not in writer.done]
+    kept = _unchanged(staging, rest, skip=writer.done) if writer.staging.updating else set()
+    written = _write_files(staging, rest, kept)
+    _fsync(written, staging)
+    _carry_user_entries(out, staging, top_level(outputs))
+    if out.is_dir():  # a private (0700) output folder stays private
+        os.chmod(staging, stat.S_IMODE(out.stat().st_mode))
+    _swap(staging, out)
+    writer._finished = True
     if not staging.exists():
         return None
-    if spare is not None and _keep_spare(staging, spare):
+    if writer.spare is not None and _keep_spare(staging, writer.spare):
         return None
     trash = _trash(out)  # after the swap, staging holds the previous output
     try:
@@ -355,20 +519,29 @@ def _plain_folder(folder: Path) -> bool:
     return True
 
 
-def _unchanged(staging: Path, outputs: list[Output]) -> set[str]:
-    """The files of a staging folder that already hold what *outputs* say, byte for byte; every
-    other file, folder or link in it is removed, so that the folder holds exactly the kept files."""
+def _unchanged(staging: Path, outputs: list[Output], top: str | None = None, skip: Iterable[str] = ()) -> set[str]:
+    """The files of a staging folder (of its folder *top* only, if given; not of its top-level entries
+    *skip*) that already hold what *outputs* say, byte for byte; every other file, folder or link there
+    is removed, so that it holds exactly the kept files."""
     wanted = {o.path: o for o in outputs}
     device = staging.lstat().st_dev
     kept: set[str] = set()
     folders: list[str] = []
+    skipped = set(skip)
     todo = [("", str(staging))]
-    while todo:  # plain strings and scandir: a no-change build looks at every file of the site here
+    if top is not None:
+        path = os.path.join(staging, top)
+        todo = [(top + "/", path)] if os.path.isdir(path) and not os.path.islink(path) else []
+        if not todo and os.path.lexists(path):
+            os.unlink(path)  # a file or link where the folder goes
+    while todo:  # plain strings and scandir: a build of a whole site looks at every file here
         prefix, folder = todo.pop()
         folders.append(prefix)
         with os.scandir(folder) as entries:
             for entry in entries:
                 rel = prefix + entry.name
+                if not prefix and entry.name in skipped:
+                    continue
                 if entry.is_dir(follow_symlinks=False):
                     if rel in wanted:
                         shutil.rmtree(entry.path)  # a folder where a file must go
@@ -400,6 +573,8 @@ def _holds(entry: os.DirEntry[str], item: Output | None, device: int) -> bool:
             origin = os.lstat(item.origin)
             if origin.st_ino == entry.inode() and origin.st_dev == device:
                 return True  # the very file the previous output holds, whose bytes the build has checked
+        if item.size is not None:
+            return False  # its bytes are not in memory: linking the origin costs less than comparing
         if entry.stat(follow_symlinks=False).st_size != len(item.data):
             return False
         with open(entry.path, "rb") as f:
@@ -408,26 +583,31 @@ def _holds(entry: os.DirEntry[str], item: Output | None, device: int) -> bool:
         return False
 
 
-def _write_files(staging: Path, outputs: list[Output], kept: set[str]) -> None:
+def _write_files(staging: Path, outputs: list[Output], kept: set[str]) -> list[Path]:
+    """Write *outputs* (but those *kept*) into *staging*; the files written (not linked), to be synced."""
     seen: set[str] = set()
     folders = {staging}
     written: list[Path] = []
-    # Many files are byte-identical (a section snippet shared by apps and tenants): write each content
-    # once and link the rest to it. The tree reads the same; creating files is what a build waits on.
+    # Many files are byte-identical (a section snippet shared by apps): write each content once and
+    # link the rest to it. The tree reads the same; creating files is what a build waits on.
     first: dict[bytes, str] = {}
     base = str(staging)
     for item in outputs:
         if item.path.startswith("/") or ".." in item.path.split("/") or item.path in seen:
             raise ValueError(f"bad or repeated output path {item.path!r}")  # a bug, not bad input
         seen.add(item.path)
+        in_memory = item.size is None
+        if item.origin == os.path.join(base, item.path):
+            continue  # written in place as it was made (the manifest)
         if item.path in kept:  # already there with these bytes (an updated spare)
-            first.setdefault(item.data, os.path.join(base, item.path))
+            if in_memory:
+                first.setdefault(item.data, os.path.join(base, item.path))
             continue
         target = staging.joinpath(*PurePosixPath(item.path).parts)
         if target.parent not in folders:
             target.parent.mkdir(parents=True, exist_ok=True)
             folders.update(target.parents)
-        for source in (item.origin, first.get(item.data)):
+        for source in (item.origin, first.get(item.data) if in_memory else None):
             if source is not None:
                 try:
                     os.link(source, target)  # the same bytes are already on disk
@@ -436,12 +616,18 @@ def _write_files(staging: Path, outputs: list[Output], kept: set[str]) -> None:
                     pass
         else:
             try:
-                target.write_bytes(item.data)
+                if in_memory:
+                    target.write_bytes(item.data)
+                elif item.origin is not None:
+                    shutil.copyfile(item.origin, target)  # a file checked by the build; no link possible
+                else:
+                    raise ValueError(f"output {item.path!r} has no bytes to write")  # a bug, not bad input
             except OSError as exc:  # a full disk says only "No space left on device": say where
                 raise _naming(exc, target) from None
             written.append(target)
-        first.setdefault(item.data, str(target))
-    _fsync(written)
+        if in_memory:
+            first.setdefault(item.data, str(target))
+    return written
 
 
 def _naming(error: OSError, path: Path) -> OSError:
@@ -496,12 +682,14 @@ def _manifest_top_level(out: Path) -> set[str] | None:
         return {p.name for p in out.iterdir()}  # a damaged manifest: nothing can be told apart, so keep nothing
 
 
-def _fsync(files: list[Path]) -> None:
+def _fsync(files: list[Path], staging: Path | None = None) -> None:
     # Data must be on disk before the rename makes it visible, or a power cut could swap in empty files.
-    if not files:
+    # Given the *staging* folder: also the files other processes wrote into it (a streaming build's
+    # workers), which one syncfs covers; without syncfs each process synced its own.
+    if not files and (staging is None or _syncfs is None):
         return
     if _syncfs is not None:  # one call flushes the whole file system: far cheaper than a thousand fsyncs
-        fd = os.open(files[0].parent, os.O_RDONLY)
+        fd = os.open(staging if staging is not None else files[0].parent, os.O_RDONLY)
         try:
             if _syncfs(fd) == 0:
                 return
@@ -518,7 +706,7 @@ def _fsync(files: list[Path]) -> None:
 
 
 _RENAME_EXCHANGE = 2
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+_libc = ctypes.CDLL(None, use_errno=True)  # the C library the process runs on (find_library would run ldconfig)
 _renameat2 = getattr(_libc, "renameat2", None)
 _syncfs = getattr(_libc, "syncfs", None)
 

@@ -361,20 +361,6 @@ def tenant_digest(folder: Path) -> str:
     return h.hexdigest()
 
 
-def find_root(start: Path) -> Path:
-    """The nearest folder at or above *start* that holds policygen.yaml, or content/ and tenants/."""
-    start = start.resolve()
-    for folder in (start, *start.parents):
-        if (folder / "content").is_dir() and (folder / "tenants").is_dir():
-            return folder
-        if (folder / CONFIG_FILE).is_file():
-            return folder
-    raise UsageError(
-        f"no policygen project here: no folder at or above {start.name or start} has {CONFIG_FILE}, "
-        "or content/ and tenants/ (create one with `policygen init DIR`)"
-    )
-
-
 def document_title(project: Project, tenant: TenantSource, doc_id: str) -> str:
     """A document's title for this tenant: its own title in `documents`, else the library's."""
     override = next((d.title for d in tenant.facts.documents if d.id == doc_id), None)

@@ -241,7 +241,12 @@ class ShardBuilder(Builder):
         return [slug for slug in slugs if self.shard.holds(slug)]
 
     def assemble(
-        self, project: Project, theme: SiteTheme, results: list[TenantResult], options: BuildOptions
+        self,
+        project: Project,
+        theme: SiteTheme,
+        results: list[TenantResult],
+        options: BuildOptions,
+        manifest_file: Path,
     ) -> list[Output]:
         outputs = [o for r in results for o in r.outputs]
         record = ShardRecord(
@@ -256,6 +261,7 @@ class ShardBuilder(Builder):
                     "shard": record.model_dump(mode="json"),
                     "tenants": {r.slug: tenant_entry(r.view, r.key, r.releases) for r in results},
                 },
+                manifest_file,
             )
         )
         return outputs

@@ -13,11 +13,13 @@ import datetime as dt
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from policygen import engine, output, statcache
+from policygen import engine, lastbuild, output, statcache
 from policygen.engine import build
 from policygen.site import BuildOptions
 
@@ -147,3 +149,85 @@ def test_a_folder_holding_a_link_is_always_hashed(project: Path, monkeypatch: py
     for _ in range(2):
         digests.digest(folder, lambda f: calls.append(f) or "hash")
     assert len(calls) == 2
+
+
+# --- telling "nothing changed" before the engine is imported (policygen/lastbuild.py) -----------------------
+
+# The command line in a fresh process, then which heavy modules it imported.
+CLI = """
+import sys
+from policygen.cli import main
+sys.argv = ["policygen", "--project", sys.argv[1], "build", "--today", "2026-11-22"]
+try:
+    main()
+finally:
+    print("imported:", [m for m in ("policygen.engine", "jinja2", "pydantic") if m in sys.modules])
+"""
+
+
+def cli_build(project: Path) -> str:
+    done = subprocess.run([sys.executable, "-c", CLI, str(project)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@pytest.mark.slow
+def test_a_build_that_changed_nothing_is_told_without_importing_the_engine(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(statcache, "RACY_SECONDS", 0)  # record the inputs however recently they changed
+    build(project, project / "build", OPTIONS)
+    before = stats(project / "build")
+    said = cli_build(project)
+    assert "nothing changed" in said and "imported: []" in said
+    assert stats(project / "build") == before
+
+
+@pytest.mark.slow
+def test_an_input_edited_since_keeping_size_and_modification_time_is_built(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(statcache, "RACY_SECONDS", 0)
+    build(project, project / "build", OPTIONS)
+    same_size_edit(project / "tenants/ims-pro/tenant.yaml", "display_name: IMS Pro", "display_name: IMS Pre")
+    said = cli_build(project)
+    assert "1 rendered" in said and "policygen.engine" in said
+    assert "IMS Pre" in (project / "build/ims-pro/privacy-policy/index.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_an_output_file_edited_in_place_is_written_again_by_the_next_command_line_build(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(statcache, "RACY_SECONDS", 0)
+    out = project / "build"
+    build(project, out, OPTIONS)
+    page = out / "ims-pro/privacy-policy/index.html"
+    before = page.stat()
+    with open(page, "r+b") as f:  # in place: the same file, the same size, the modification time set back
+        f.write(b"{")
+    os.utime(page, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert "nothing changed" not in cli_build(project)
+    assert tree(out) == tree(build(project, tmp_path / "fresh", OPTIONS).out)
+
+
+def test_inputs_changed_in_the_two_seconds_before_a_build_are_not_recorded(project: Path) -> None:
+    out = project / "build"
+    build(project, out, OPTIONS)  # the project was copied just now
+    assert lastbuild.nothing_changed(project, out, OPTIONS.today, False) is None
+    assert build(project, out, OPTIONS).unchanged  # the engine still finds it, from content hashes
+
+
+def test_the_record_is_only_for_the_same_date_and_options_and_is_dropped_by_a_partial_build(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(statcache, "RACY_SECONDS", 0)
+    out = project / "build"
+    build(project, out, OPTIONS)
+    same = lastbuild.nothing_changed(project, out, OPTIONS.today, False)
+    assert same is not None and same.built.tenants == len(os.listdir(project / "tenants"))
+    assert lastbuild.nothing_changed(project, out, dt.date(2026, 11, 23), False) is None
+    assert lastbuild.nothing_changed(project, out, OPTIONS.today, True) is None
+    assert lastbuild.nothing_changed(project, project / "elsewhere", OPTIONS.today, False) is None
+    build(project, out, BuildOptions(["ims-pro"], OPTIONS.today))
+    assert lastbuild.nothing_changed(project, out, OPTIONS.today, False) is None

@@ -144,7 +144,7 @@ def test_every_app_ships_the_summary_as_a_self_contained_snippet_within_budget(e
         if "/apps/" in o.path and o.path.endswith("/manifest.json")
     )
     assert apps  # the example tenants have apps
-    out = {o.path: o.data for o in example_site.outputs}
+    out = {o.path: (example_site.out / o.path).read_bytes() for o in example_site.outputs}
     for app in apps:
         manifest = json.loads(out[f"{app}/manifest.json"])
         entry = next(s for s in manifest["snippets"] if s["kind"] == "at-a-glance")

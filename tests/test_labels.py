@@ -53,7 +53,8 @@ def labelled_site(tmp_path_factory: pytest.TempPathFactory) -> BuildReport:
 
 
 def read(report: BuildReport, path: str) -> bytes:
-    return next(o.data for o in report.outputs if o.path == path)
+    listed = next(o for o in report.outputs if o.path == path)  # written as the build streams: read back
+    return (report.out / listed.path).read_bytes()
 
 
 def build_error(project: Path) -> InputError:

@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -76,7 +77,13 @@ def test_a_rebuild_after_one_tenants_edit_writes_only_that_tenants_files_and_the
         written.append(self.relative_to(output._staging(out)).as_posix())
         return real(self, data)
 
+    def spy_open(file: str | Path, mode: str = "r", *args: Any, **kwargs: Any) -> Any:  # the manifest is streamed
+        if "x" in mode or "w" in mode:
+            written.append(Path(file).relative_to(output._staging(out)).as_posix())
+        return open(file, mode, *args, **kwargs)
+
     monkeypatch.setattr(Path, "write_bytes", spy)
+    monkeypatch.setattr(output, "open", spy_open, raising=False)
     build(project, out, OPTIONS)
     monkeypatch.undo()
     assert written and all(p.startswith("ims-pro/") or "/" not in p for p in written), written

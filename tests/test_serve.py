@@ -16,7 +16,9 @@ from conftest import many_tenants
 from helpers import edit
 
 from policygen.cli import cli
+from policygen.engine import TenantResult
 from policygen.errors import UsageError
+from policygen.preview import WrittenSite
 from policygen.serve import LiveState, Rebuilder, ServeOptions, Session, inject, is_source, resolve
 
 WAIT = 20.0  # generous: a loaded CI machine may be slow; nothing here measures speed
@@ -48,7 +50,11 @@ class Events:
             return
 
     def next(self) -> tuple[str, dict[str, object]]:
-        return self.queue.get(timeout=WAIT)
+        """The next event other than progress (tests of progress read `all`)."""
+        while True:
+            event = self.queue.get(timeout=WAIT)
+            if event[0] != "progress":
+                return event
 
     def close(self) -> None:
         self.conn.close()
@@ -225,8 +231,11 @@ def test_a_burst_of_saves_is_one_rebuild(project: Path, tmp_path: Path) -> None:
     rebuilder.start()
     try:
         seq = state.snapshot.seq
-        for _i in range(10):
-            rebuilder.changed(project / "tenants" / "ims-pro" / "tenant.yaml")
+        file = project / "tenants" / "ims-pro" / "tenant.yaml"
+        good = file.read_text(encoding="utf-8")
+        for i in range(10):  # saves that change the page: one that changes nothing tells open pages nothing
+            file.write_text(good.replace("display_name: IMS Pro", f"display_name: IMS Pro {i}", 1), encoding="utf-8")
+            rebuilder.changed(file)
         after = state.wait(seq, WAIT)
         assert after.seq == seq + 1
         assert state.wait(after.seq, 1.0).seq == after.seq  # and no second build follows
@@ -325,16 +334,16 @@ def test_an_unexpected_error_is_reported_and_the_next_save_rebuilds(
 ) -> None:
     events = Events(session)
     events.next()
-    real = session.rebuilder.builder.build
+    real = session.rebuilder.preview.render
     calls: list[int] = []
 
-    def broken_once() -> object:
+    def broken_once(slugs: list[str], written: WrittenSite) -> list[TenantResult]:  # an edit's first step
         calls.append(1)
         if len(calls) == 1:
             raise RuntimeError("a bug in the build")
-        return real()
+        return real(slugs, written)
 
-    monkeypatch.setattr(session.rebuilder.builder, "build", broken_once)
+    monkeypatch.setattr(session.rebuilder.preview, "render", broken_once)
     edit(project / "tenants/ims-pro/tenant.yaml", "display_name: IMS Pro", "display_name: IMS Pro One")
     name, data = events.next()
     assert name == "problem" and "RuntimeError: a bug in the build" in data["problems"][0]["text"]  # type: ignore[index]

@@ -33,6 +33,7 @@ from enum import Enum
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
@@ -43,12 +44,15 @@ from watchdog.observers.polling import PollingObserver
 from .editorfiles import is_editor_file
 from .engine import Builder, BuildReport, counted
 from .errors import InputError, Problem, UsageError
-from .inputs import INPUT_FOLDERS, PROJECT_FILES
+from .inputs import CONFIG_FILE, INPUT_FOLDERS, PROJECT_FILES, hashed_content
 from .preview import PREVIEW_ALL, MemorySite, Preview, WrittenSite, affected
 from .progress import MIN_TENANTS
 from .site import BuildOptions
 
-DEBOUNCE = 0.06  # seconds of quiet before a rebuild: editors save in bursts (write, rename, chmod)
+if TYPE_CHECKING:
+    from .explain import TracingRenderer
+
+DEBOUNCE = 0.025  # seconds of quiet before a rebuild: editors save in bursts (write, rename, chmod) within milliseconds
 KEEPALIVE = 15.0
 MAX_PATH = 2048  # longest request target served; anything longer is refused
 IDLE_TIMEOUT = 30.0  # longest wait for a client to take what is written, or to send anything
@@ -57,6 +61,7 @@ MAX_CONNECTIONS = 64  # open pages each hold one event stream; beyond this a new
 BACKLOG = 128  # connections the kernel queues before accept: a burst of page loads is not slowed down
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 PREFIX = "/__policygen/"
+WRITE_AFTER = 0.5  # seconds without edits before the site is written to disk: edits are shown from memory before
 PROGRESS_EVERY = 1.0  # seconds between progress lines in the terminal
 
 Log = Callable[[str, bool], None]  # (message, is_error)
@@ -73,6 +78,7 @@ class ServeOptions:
     poll: bool = False
     out: Path | None = None
     debounce: float = DEBOUNCE
+    write_after: float = WRITE_AFTER
     # Writers preview their working text: released documents also get their draft/ page.
     build: BuildOptions = field(default_factory=lambda: BuildOptions(drafts=True))
 
@@ -180,6 +186,7 @@ class Rebuilder:
         self.state = state
         self.log = log
         self.debounce = options.debounce
+        self.write_after = options.write_after
         self.builder = Builder(root, options.out, options.build, self._progress)
         self.out = (options.out or root / "build").resolve()
         self.preview = Preview(root, options.build)
@@ -365,6 +372,12 @@ class Rebuilder:
             if self._stop.is_set():
                 return
             self._write.clear()
+            # Edits already shown from memory are written once the writer pauses: a build under way would
+            # slow the showing of the next edit. Pages that wait for the write get it at once.
+            while not self._awaited and not self._stop.is_set() and self._write.wait(self.write_after):
+                self._write.clear()
+            if self._stop.is_set():
+                return
             with self._lock:
                 changed, self._unwritten = self._unwritten, set()
                 self._announcing, self._awaited = self._awaited, False
@@ -601,6 +614,9 @@ class LiveServer(ThreadingHTTPServer):
         self.verbose = verbose
         self._sources: dict[tuple[int, Path], str | None] = {}
         self._sources_lock = threading.Lock()
+        # Kept between pages and builds while the settings stay (they decide how clauses render): a fresh
+        # one compiles every clause again, which made each reloaded working-text page take a second.
+        self._tracer: tuple[bytes, TracingRenderer] | None = None
         self.hosts = allowed_hosts(address[0], int(self.server_address[1]))
         self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
         self._viewed: dict[str, int] = {}  # output path -> event streams of pages showing it
@@ -627,13 +643,16 @@ class LiveServer(ThreadingHTTPServer):
 
     def sources(self, page: Path) -> str | None:
         """The sources the page's toggle shows (see inject), worked out once per good build."""
-        from .explain import page_sources
+        from .explain import TracingRenderer, page_sources
 
         key = (self.state.snapshot.generation, page)
         with self._sources_lock:
             if key not in self._sources:
                 try:
-                    found = page_sources(self.root, self.out, page)
+                    settings = hashed_content(self.root, self.root / CONFIG_FILE)
+                    if self._tracer is None or self._tracer[0] != settings:
+                        self._tracer = (settings, TracingRenderer(self.root / "content"))
+                    found = page_sources(self.root, self.out, page, self._tracer[1])
                 except (InputError, UsageError):
                     found = None  # the source does not build now: the overlay says why
                 self._sources = {k: v for k, v in self._sources.items() if k[0] == key[0]}

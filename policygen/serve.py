@@ -334,9 +334,9 @@ class Rebuilder:
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
-        self._write.set()
         self._thread.join(timeout=5)
-        self._writer.join(timeout=30)  # a build under way finishes: the output stays a whole site
+        self._write.set()
+        self._writer.join(timeout=60)  # edits shown but not yet written are written: the output is the site shown
         self._trash.put(None)
         if self._remover.is_alive():
             self._remover.join(timeout=30)  # what is left then goes at the next build's start
@@ -367,23 +367,27 @@ class Rebuilder:
                 self._write.set()
 
     def _write_loop(self) -> None:
-        while not self._stop.is_set():
+        while True:
             self._write.wait()
-            if self._stop.is_set():
-                return
             self._write.clear()
             # Edits already shown from memory are written once the writer pauses: a build under way would
             # slow the showing of the next edit. Pages that wait for the write get it at once.
             while not self._awaited and not self._stop.is_set() and self._write.wait(self.write_after):
                 self._write.clear()
-            if self._stop.is_set():
-                return
             with self._lock:
-                changed, self._unwritten = self._unwritten, set()
-                self._announcing, self._awaited = self._awaited, False
-                everything, self._everything = self._everything, False
-            self.build(changed, everything)
-            self._announcing = False
+                if self._stop.is_set() and not self._unwritten:
+                    return
+            self._write_once()
+
+    def _write_once(self) -> None:
+        """Write the edits shown since the last write (also when serve stops: the output folder then
+        holds what was shown, as `policygen build` would write it)."""
+        with self._lock:
+            changed, self._unwritten = self._unwritten, set()
+            self._announcing, self._awaited = self._awaited, False
+            everything, self._everything = self._everything, False
+        self.build(changed, everything)
+        self._announcing = False
 
 
 def _names(paths: set[Path] | None, root: Path) -> str:

@@ -62,6 +62,7 @@ BACKLOG = 128  # connections the kernel queues before accept: a burst of page lo
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 PREFIX = "/__policygen/"
 WRITE_AFTER = 0.5  # seconds without edits before the site is written to disk: edits are shown from memory before
+WRITE_AT_LATEST = 10.0  # ... or this long after the first edit not yet written, for a writer who never pauses
 PROGRESS_EVERY = 1.0  # seconds between progress lines in the terminal
 
 Log = Callable[[str, bool], None]  # (message, is_error)
@@ -372,7 +373,10 @@ class Rebuilder:
             self._write.clear()
             # Edits already shown from memory are written once the writer pauses: a build under way would
             # slow the showing of the next edit. Pages that wait for the write get it at once.
-            while not self._awaited and not self._stop.is_set() and self._write.wait(self.write_after):
+            since = time.monotonic()
+            while not self._awaited and not self._stop.is_set() and time.monotonic() - since < WRITE_AT_LATEST:
+                if not self._write.wait(self.write_after):
+                    break
                 self._write.clear()
             with self._lock:
                 if self._stop.is_set() and not self._unwritten:

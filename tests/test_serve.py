@@ -552,7 +552,8 @@ def test_a_failed_site_write_keeps_the_pages_shown_and_the_next_save_writes(
     edit(tenant, "display_name: IMS Pro", "display_name: IMS Pro Shown")
     assert events.next()[0] == "reload"
     name, data = events.next()
-    assert name == "problem" and "No space left on device" in data["problems"][0]["text"]  # type: ignore[index]
+    problems = data["problems"]
+    assert name == "problem" and isinstance(problems, list) and "No space left on device" in problems[0]["text"]
     assert b"IMS Pro Shown" in get(session, "/ims-pro/privacy-policy/")[1]  # the last good pages, from memory
     edit(tenant, "display_name: IMS Pro Shown", "display_name: IMS Pro Written")
     assert events.next()[0] == "reload"

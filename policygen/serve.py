@@ -61,7 +61,9 @@ MAX_CONNECTIONS = 64  # open pages each hold one event stream; beyond this a new
 BACKLOG = 128  # connections the kernel queues before accept: a burst of page loads is not slowed down
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 PREFIX = "/__policygen/"
-WRITE_AFTER = 0.5  # seconds without edits before the site is written to disk: edits are shown from memory before
+# Seconds without edits before the site is written to disk (edits are shown from memory before): a build
+# under way shares this process with the next edit's rendering, so it waits for the writer to pause.
+WRITE_AFTER = 2.0
 WRITE_AT_LATEST = 10.0  # ... or this long after the first edit not yet written, for a writer who never pauses
 PROGRESS_EVERY = 1.0  # seconds between progress lines in the terminal
 
@@ -346,7 +348,18 @@ class Rebuilder:
         while (folder := self._trash.get()) is not None:
             shutil.rmtree(folder, ignore_errors=True)
 
+    def _warm(self) -> None:
+        """Render one tenant in memory and drop it: the first edit then finds the theme and clauses
+        compiled. A failure here is the next edit's to report."""
+        slugs = sorted(self.site.documents)[:1]
+        if slugs:
+            try:
+                self.preview.render(slugs, self.site)
+            except Exception:  # nothing is shown from this render: an edit reports its own problems
+                return
+
     def _run(self) -> None:
+        self._warm()
         while not self._stop.is_set():
             self._wake.wait()
             if self._stop.is_set():

@@ -1,19 +1,22 @@
 """`policygen serve`: build, serve on 127.0.0.1, rebuild on save, reload open pages.
 
 Pieces:
-    LiveState   the last build's generation and problems; wakes the event streams
-    Rebuilder   coalesces bursts of file events, then rebuilds with one long-lived
-                engine.Builder (compiled templates stay in memory; only tenants whose
-                inputs' content hash changed are re-rendered)
+    LiveState   the last outcome's generation, problems, progress and the pages each generation
+                changed; wakes the event streams
+    Rebuilder   coalesces bursts of file events, then shows the edit in two steps: the tenants it
+                touches (or those open pages show) rendered in memory (policygen/preview.py) and
+                served at once, then the whole site written by one long-lived engine.Builder in
+                another thread once edits pause, with progress when pages wait for it
     Watcher     watchdog observers on content/, themes/, layouts/, static/, tenants/
                 and policygen.yaml (polling with --poll, for network and container mounts)
-    LiveServer  a threading HTTP server for the output folder, plus two private URLs:
-                /__policygen/events (server-sent events) and /__policygen/live.js
+    LiveServer  a threading HTTP server for the files held in memory, then the output folder, plus two
+                private URLs: /__policygen/events (server-sent events; a page names itself with ?page=
+                and reloads only when it changed) and /__policygen/live.js
 
 The reload script is added to HTML responses by the server only; the files in the
 output folder are exactly what `policygen build` writes. A broken edit leaves the
-last good build in place (the build writes atomically) and is sent to open pages as
-an overlay with file and line, and to the terminal.
+last good pages in place (the build writes atomically; pages held in memory stay) and is
+sent to open pages as an overlay with file and line, and to the terminal.
 """
 
 from __future__ import annotations

@@ -742,18 +742,18 @@ def site_outputs(
     """Files about the whole site, made after every tenant: the site index, the site feed and sitemap.xml
     (of *feed*, the versions published, if given; else of the version.json files among *tenant_files*)."""
     files = tenant_files or []
-    outputs = [
-        Output(
-            SITE_INDEX,
-            "index",
-            theme.render("index.html", site=project.config, tenants=views, root="", lang="en", accent=None),
-        )
-    ]
+    outputs = [site_index(project, theme, views)]
     latest = max((d.effective for v in views for d in v.documents), default=dt.date(1970, 1, 1))
     info = FeedInfo(SITE_FEED, project.config.title, project.config.title, SITE_INDEX, latest)
     outputs.append(atom(info, entries_in(files) if feed is None else feed, project.config.base_url))
     site_map = sitemap([*files, *outputs], project.config.base_url)
     return [*outputs, site_map] if site_map else outputs
+
+
+def site_index(project: Project, theme: SiteTheme, views: list[TenantView]) -> Output:
+    """The site's index page, listing the tenants (in slug order). Serve renders it alone after an edit."""
+    page = theme.render("index.html", site=project.config, tenants=views, root="", lang="en", accent=None)
+    return Output(SITE_INDEX, "index", page)
 
 
 def build(

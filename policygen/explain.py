@@ -536,12 +536,16 @@ def _line_starting(file: Path, prefix: str) -> int | None:
     return next((i for i, line in enumerate(lines, 1) if line.startswith(prefix)), None)
 
 
-def explain(root: Path, slug: str, document: str | None = None) -> list[Explanation]:
-    """`policygen explain`: the tenant's documents (or only *document*), block by block."""
+def explain(
+    root: Path, slug: str, document: str | None = None, renderer: TracingRenderer | None = None
+) -> list[Explanation]:
+    """`policygen explain`: the tenant's documents (or only *document*), block by block. A *renderer*
+    kept from an earlier call (serve keeps one) reuses its compiled clauses."""
     project = load_project(root, [slug])
     tenant = project.tenants[slug]
     doc_ids = [tenant_document(tenant, document)] if document is not None else list(tenant.documents)
-    renderer = TracingRenderer(project.content)
+    if renderer is None or renderer.content != project.content:
+        renderer = TracingRenderer(project.content)
     return [explain_document(project, tenant, d, renderer) for d in doc_ids]
 
 
@@ -568,13 +572,13 @@ def working_page(out: Path, page: Path) -> tuple[str, str] | None:
     return paths.slug, paths.doc
 
 
-def page_sources(root: Path, out: Path, page: Path) -> str | None:
+def page_sources(root: Path, out: Path, page: Path, renderer: TracingRenderer | None = None) -> str | None:
     """The blocks of the working-text page *page* with their sources, as JSON safe inside a <script> element."""
     shown = working_page(out, page)
     if shown is None:
         return None
     slug, doc_id = shown
-    explanation = explain(root, slug, doc_id)[0]
+    explanation = explain(root, slug, doc_id, renderer)[0]
     text = json.dumps(explanation.to_json(root.resolve()), ensure_ascii=False, sort_keys=True)
     # Facts are text: '<', '>' and '&' as JSON escapes can never close the script element or start markup.
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")

@@ -1,19 +1,22 @@
 """`policygen serve`: build, serve on 127.0.0.1, rebuild on save, reload open pages.
 
 Pieces:
-    LiveState   the last build's generation and problems; wakes the event streams
-    Rebuilder   coalesces bursts of file events, then rebuilds with one long-lived
-                engine.Builder (compiled templates stay in memory; only tenants whose
-                inputs' content hash changed are re-rendered)
+    LiveState   the last outcome's generation, problems, progress and the pages each generation
+                changed; wakes the event streams
+    Rebuilder   coalesces bursts of file events, then shows the edit in two steps: the tenants it
+                touches (or those open pages show) rendered in memory (policygen/preview.py) and
+                served at once, then the whole site written by one long-lived engine.Builder in
+                another thread once edits pause, with progress when pages wait for it
     Watcher     watchdog observers on content/, themes/, layouts/, static/, tenants/
                 and policygen.yaml (polling with --poll, for network and container mounts)
-    LiveServer  a threading HTTP server for the output folder, plus two private URLs:
-                /__policygen/events (server-sent events) and /__policygen/live.js
+    LiveServer  a threading HTTP server for the files held in memory, then the output folder, plus two
+                private URLs: /__policygen/events (server-sent events; a page names itself with ?page=
+                and reloads only when it changed) and /__policygen/live.js
 
 The reload script is added to HTML responses by the server only; the files in the
 output folder are exactly what `policygen build` writes. A broken edit leaves the
-last good build in place (the build writes atomically) and is sent to open pages as
-an overlay with file and line, and to the terminal.
+last good pages in place (the build writes atomically; pages held in memory stay) and is
+sent to open pages as an overlay with file and line, and to the terminal.
 """
 
 from __future__ import annotations
@@ -28,11 +31,13 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from enum import Enum
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
@@ -42,10 +47,15 @@ from watchdog.observers.polling import PollingObserver
 from .editorfiles import is_editor_file
 from .engine import Builder, BuildReport, counted
 from .errors import InputError, Problem, UsageError
-from .inputs import INPUT_FOLDERS, PROJECT_FILES
+from .inputs import CONFIG_FILE, INPUT_FOLDERS, PROJECT_FILES, hashed_content
+from .preview import PREVIEW_ALL, MemorySite, Preview, WrittenSite, affected
+from .progress import MIN_TENANTS
 from .site import BuildOptions
 
-DEBOUNCE = 0.06  # seconds of quiet before a rebuild: editors save in bursts (write, rename, chmod)
+if TYPE_CHECKING:
+    from .explain import TracingRenderer
+
+DEBOUNCE = 0.025  # seconds of quiet before a rebuild: editors save in bursts (write, rename, chmod) within milliseconds
 KEEPALIVE = 15.0
 MAX_PATH = 2048  # longest request target served; anything longer is refused
 IDLE_TIMEOUT = 30.0  # longest wait for a client to take what is written, or to send anything
@@ -54,6 +64,11 @@ MAX_CONNECTIONS = 64  # open pages each hold one event stream; beyond this a new
 BACKLOG = 128  # connections the kernel queues before accept: a burst of page loads is not slowed down
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 PREFIX = "/__policygen/"
+# Seconds without edits before the site is written to disk (edits are shown from memory before): a build
+# under way shares this process with the next edit's rendering, so it waits for the writer to pause.
+WRITE_AFTER = 2.0
+WRITE_AT_LATEST = 10.0  # ... or this long after the first edit not yet written, for a writer who never pauses
+PROGRESS_EVERY = 1.0  # seconds between progress lines in the terminal
 
 Log = Callable[[str, bool], None]  # (message, is_error)
 
@@ -69,6 +84,7 @@ class ServeOptions:
     poll: bool = False
     out: Path | None = None
     debounce: float = DEBOUNCE
+    write_after: float = WRITE_AFTER
     # Writers preview their working text: released documents also get their draft/ page.
     build: BuildOptions = field(default_factory=lambda: BuildOptions(drafts=True))
 
@@ -80,15 +96,21 @@ class ServeOptions:
 class LiveStatus:
     """The live builds at one moment: what the event streams tell open pages."""
 
-    seq: int  # bumps on every build, good or bad
-    generation: int  # bumps on every good build
+    seq: int  # bumps on every outcome open pages hear of: new pages to show, or problems
+    generation: int  # bumps on every good outcome
     problems: tuple[Problem, ...]
+    progress: tuple[int, int] | None = None  # (tenants done, tenants in all) of a build open pages wait for
+
+
+# Generations whose changed pages are remembered: a stream that fell further behind reloads its page.
+HISTORY = 64
 
 
 class LiveState:
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._snap = LiveStatus(0, 0, ())
+        self._changes: dict[int, frozenset[str] | None] = {}  # generation -> pages it changed (None: any)
         self.closed = False
 
     @property
@@ -96,9 +118,13 @@ class LiveState:
         with self._cond:
             return self._snap
 
-    def built(self) -> None:
+    def built(self, pages: frozenset[str] | None = None) -> None:
+        """A good outcome: *pages* (output paths) changed, or any page when None."""
         with self._cond:
-            self._snap = LiveStatus(self._snap.seq + 1, self._snap.generation + 1, ())
+            generation = self._snap.generation + 1
+            self._changes[generation] = pages
+            self._changes.pop(generation - HISTORY, None)
+            self._snap = LiveStatus(self._snap.seq + 1, generation, ())
             self._cond.notify_all()
 
     def failed(self, problems: list[Problem]) -> None:
@@ -106,10 +132,32 @@ class LiveState:
             self._snap = LiveStatus(self._snap.seq + 1, self._snap.generation, tuple(problems))
             self._cond.notify_all()
 
+    def progress(self, done: int, total: int) -> None:
+        with self._cond:
+            self._snap = replace(self._snap, progress=(done, total))
+            self._cond.notify_all()
+
+    def changed_since(self, generation: int) -> frozenset[str] | None:
+        """The pages changed by the good outcomes after *generation*, or None when any may have."""
+        with self._cond:
+            pages: set[str] = set()
+            for g in range(generation + 1, self._snap.generation + 1):
+                changed = self._changes.get(g)
+                if changed is None:
+                    return None
+                pages |= changed
+            return frozenset(pages)
+
     def wait(self, seq: int, timeout: float) -> LiveStatus:
         """The next snapshot after *seq*, or the same one after *timeout* seconds."""
         with self._cond:
             self._cond.wait_for(lambda: self._snap.seq != seq or self.closed, timeout)
+            return self._snap
+
+    def wait_change(self, seen: LiveStatus, timeout: float) -> LiveStatus:
+        """The next snapshot other than *seen* (progress included), or *seen* after *timeout* seconds."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._snap is not seen or self.closed, timeout)
             return self._snap
 
     def close(self) -> None:
@@ -121,8 +169,22 @@ class LiveState:
 # --- rebuilding -----------------------------------------------------------------------------------------------
 
 
+class Shown(Enum):
+    """How much of an edit the preview showed."""
+
+    ALL = "all"  # every page it changes is served from memory: the disk write follows quietly
+    AWAITED = "awaited"  # some pages wait for the disk write: its progress is told
+    FAILED = "failed"  # the edit does not build: its problems are shown, nothing is written
+
+
 class Rebuilder:
-    """Runs builds one at a time, after a burst of changes has gone quiet."""
+    """Shows each edit, after a burst of changes has gone quiet, in two steps.
+
+    First the tenants it touches are rendered in memory (all of them when few, else those open pages
+    show) and those pages reload, served from memory. Then a build writes the whole site to the output
+    folder in another thread (one at a time; edits made meanwhile are taken by the next), with progress
+    told to open pages and the terminal when pages still wait for it.
+    """
 
     def __init__(self, root: Path, options: ServeOptions, state: LiveState, log: Log, verbose: bool = False) -> None:
         self.root = root
@@ -130,13 +192,26 @@ class Rebuilder:
         self.state = state
         self.log = log
         self.debounce = options.debounce
-        self.builder = Builder(root, options.out, options.build)
+        self.write_after = options.write_after
+        self.builder = Builder(root, options.out, options.build, self._progress)
         self.out = (options.out or root / "build").resolve()
+        self.preview = Preview(root, options.build)
+        self.memory = MemorySite()
+        self.site = WrittenSite()  # the site on disk, once a build has written it
+        self.viewing: Callable[[], set[str]] = set  # the output paths open pages show (the server tells)
+        self._written = False
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._pending: set[Path] = set()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="policygen-rebuild", daemon=True)
+        self._write = threading.Event()
+        self._unwritten: set[Path] = set()  # changes the next disk write takes
+        self._awaited = False  # open pages wait for the next disk write: tell them its progress
+        self._announcing = False  # ... and they wait for the one under way
+        self._everything = False  # the theme or settings changed: every open page reloads after the next write
+        self._told = 0.0  # when progress was last printed
+        self._writer = threading.Thread(target=self._write_loop, name="policygen-write", daemon=True)
         # The previous output is removed after open pages are told to reload, not before: removing
         # thousands of files takes longer than the rebuild itself.
         self._trash: queue.Queue[Path | None] = queue.Queue()
@@ -144,9 +219,11 @@ class Rebuilder:
         self._remover = threading.Thread(target=self._remove_trash, name="policygen-remove", daemon=True)
         self.last: BuildReport | None = None
 
-    def build(self, changed: set[Path] | None = None) -> BuildReport | None:
-        """Build once; every failure is reported (terminal and open pages) and the last good site stays."""
+    def build(self, changed: set[Path] | None = None, everything: bool = True) -> BuildReport | None:
+        """Build and write the site once; every failure is reported (terminal and open pages) and the
+        last good site stays. Open pages whose page changed reload, or all of them with *everything*."""
         started = time.perf_counter()
+        stamp = self.memory.stamp
         try:
             report = self.builder.build()
         except InputError as exc:
@@ -176,12 +253,79 @@ class Rebuilder:
         if self.verbose:
             for line in report.names():
                 self.log(line, False)
-        self.state.built()
+        self._on_disk(report.out, stamp, everything)
         return report
+
+    def _on_disk(self, out: Path, stamp: int, everything: bool) -> None:
+        """A build has written the site: open pages that show a page it changed reload (all of them
+        after the first build or with *everything*), and the files held in memory it wrote are let go."""
+        before, after = self.site, WrittenSite.read(out)
+        pages = self.memory.written(before, after, stamp)
+        self.site = after
+        first, self._written = not self._written, True
+        if first or everything:
+            self.state.built()
+        elif pages or self.state.snapshot.problems:
+            self.state.built(pages)
+
+    def show(self, changed: set[Path]) -> Shown:
+        """Render in memory what open pages need of an edit, and reload them."""
+        self.preview.forget(changed)
+        if not self._written:
+            return Shown.AWAITED  # no good build yet: the next one shows the edit
+        site = self.site
+        scope = affected(changed, self.root, site.documents)
+        if scope is None:
+            with self._lock:  # a style sheet or setting can change any file, not only the pages rendered here
+                self._everything = True
+        everyone = frozenset(site.documents) if scope is None else scope
+        viewed = {site.owners[p] for p in self.viewing() if p in site.owners}
+        chosen = everyone if len(everyone) <= PREVIEW_ALL else everyone & viewed
+        chosen = frozenset(s for s in chosen if (self.root / "tenants" / s / "tenant.yaml").is_file())
+        # A removed tenant, a tenant folder added or the settings changed: the whole site may change.
+        whole = scope is not None and chosen == everyone
+        if not chosen:
+            return Shown.ALL if whole else Shown.AWAITED
+        started = time.perf_counter()
+        try:
+            results = self.preview.render(sorted(chosen), site)
+            outputs = [o for r in results for o in r.outputs] + [self.preview.index(results, site)]
+        except InputError as exc:
+            for p in exc.problems:
+                self.log(p.format(self.root), True)
+            self._failed(exc.problems, f"{len(exc.problems)} problem(s)")
+            return Shown.FAILED if whole else Shown.AWAITED  # the build finds the problems of the rest too
+        except Exception as exc:  # a bug: said in one line, never a traceback; the next save retries
+            text = f"internal error ({type(exc).__name__}: {exc}); this is a bug in policygen"
+            self._failed([Problem(text)], f"error: {text}")
+            return Shown.FAILED
+        pages = self.memory.put(outputs, site)
+        slugs = [r.slug for r in results]
+        self.last = BuildReport(self.out, outputs, sum(1 for o in outputs if o.kind == "page"), slugs, slugs)
+        ms = (time.perf_counter() - started) * 1000
+        rest = len(everyone) - len(chosen)
+        self.log(
+            f"shown in {ms:.0f} ms after {_names(changed, self.root)}: {counted(len(slugs), 'tenant')} "
+            f"rendered in memory{f', {rest:,} more to render' if rest else ''}; writing the site",
+            False,
+        )
+        if pages or self.state.snapshot.problems:
+            self.state.built(pages)
+        return Shown.ALL if whole else Shown.AWAITED
 
     def _failed(self, problems: list[Problem], summary: str) -> None:
         self.log(f"{summary}; still serving the last good build", True)
         self.state.failed(problems)
+
+    def _progress(self, done: int, total: int) -> None:
+        """Progress of the disk write, told while open pages wait for it (counts, never names)."""
+        if not self._announcing or total < MIN_TENANTS:
+            return
+        self.state.progress(done, total)
+        now = time.monotonic()
+        if done == total or now - self._told >= PROGRESS_EVERY:
+            self._told = now
+            self.log(f"rendering: {done:,} of {counted(total, 'tenant')}", False)
 
     def changed(self, path: Path) -> None:
         with self._lock:
@@ -190,12 +334,15 @@ class Rebuilder:
 
     def start(self) -> None:
         self._thread.start()
+        self._writer.start()
         self._remover.start()
 
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
         self._thread.join(timeout=5)
+        self._write.set()
+        self._writer.join(timeout=60)  # edits shown but not yet written are written: the output is the site shown
         self._trash.put(None)
         if self._remover.is_alive():
             self._remover.join(timeout=30)  # what is left then goes at the next build's start
@@ -204,7 +351,18 @@ class Rebuilder:
         while (folder := self._trash.get()) is not None:
             shutil.rmtree(folder, ignore_errors=True)
 
+    def _warm(self) -> None:
+        """Render one tenant in memory and drop it: the first edit then finds the theme and clauses
+        compiled. A failure here is the next edit's to report."""
+        slugs = sorted(self.site.documents)[:1]
+        if slugs:
+            try:
+                self.preview.render(slugs, self.site)
+            except Exception:  # nothing is shown from this render: an edit reports its own problems
+                return
+
     def _run(self) -> None:
+        self._warm()
         while not self._stop.is_set():
             self._wake.wait()
             if self._stop.is_set():
@@ -216,8 +374,40 @@ class Rebuilder:
                     break
             with self._lock:
                 changed, self._pending = self._pending, set()
-            if not self._stop.is_set():
-                self.build(changed)
+            if self._stop.is_set():
+                return
+            shown = self.show(changed)
+            if shown is not Shown.FAILED:
+                with self._lock:
+                    self._unwritten |= changed
+                    self._awaited = self._awaited or shown is Shown.AWAITED
+                self._write.set()
+
+    def _write_loop(self) -> None:
+        while True:
+            self._write.wait()
+            self._write.clear()
+            # Edits already shown from memory are written once the writer pauses: a build under way would
+            # slow the showing of the next edit. Pages that wait for the write get it at once.
+            since = time.monotonic()
+            while not self._awaited and not self._stop.is_set() and time.monotonic() - since < WRITE_AT_LATEST:
+                if not self._write.wait(self.write_after):
+                    break
+                self._write.clear()
+            with self._lock:
+                if self._stop.is_set() and not self._unwritten:
+                    return
+            self._write_once()
+
+    def _write_once(self) -> None:
+        """Write the edits shown since the last write (also when serve stops: the output folder then
+        holds what was shown, as `policygen build` would write it)."""
+        with self._lock:
+            changed, self._unwritten = self._unwritten, set()
+            self._announcing, self._awaited = self._awaited, False
+            everything, self._everything = self._everything, False
+        self.build(changed, everything)
+        self._announcing = False
 
 
 def _names(paths: set[Path] | None, root: Path) -> str:
@@ -402,10 +592,33 @@ LIVE_JS = r"""(() => {
     document.addEventListener("mouseover", show);
     document.addEventListener("click", show);
   }
-  const events = new EventSource("/__policygen/events");
+  // Progress of a build this page waits for (an edit every tenant feels): a small bar, counts only.
+  let bar = null;
+  function progress(done, total) {
+    if (done >= total) { if (bar) { bar.remove(); bar = null; } return; }
+    if (!bar) {
+      bar = document.createElement("div");
+      bar.id = "policygen-progress";
+      bar.setAttribute("role", "status");
+      bar.style.cssText = "position:fixed;left:1rem;top:1rem;z-index:2147483647;font:13px/1.4 system-ui,sans-serif;" +
+        "padding:.4rem .75rem;background:#111;color:#fff;border-radius:4px;min-width:14rem";
+      const text = document.createElement("div");
+      const track = document.createElement("div");
+      track.style.cssText = "height:4px;background:#555;margin-top:.3rem";
+      const fill = document.createElement("div");
+      fill.style.cssText = "height:4px;background:#6cf;width:0";
+      track.appendChild(fill);
+      bar.append(text, track);
+      document.body.appendChild(bar);
+    }
+    bar.firstChild.textContent = "policygen: rendering " + done.toLocaleString() + " of " + total.toLocaleString() + " tenants";
+    bar.lastChild.firstChild.style.width = (100 * done / total).toFixed(1) + "%";
+  }
+  const events = new EventSource("/__policygen/events?page=" + encodeURIComponent(location.pathname));
   events.addEventListener("hello", (e) => { if (JSON.parse(e.data).generation !== loaded) location.reload(); });
   events.addEventListener("reload", () => location.reload());
-  events.addEventListener("problem", (e) => show(JSON.parse(e.data).problems));
+  events.addEventListener("problem", (e) => { progress(1, 1); show(JSON.parse(e.data).problems); });
+  events.addEventListener("progress", (e) => { const p = JSON.parse(e.data); progress(p.done, p.total); });
 })();
 """
 
@@ -425,8 +638,28 @@ class LiveServer(ThreadingHTTPServer):
         self.verbose = verbose
         self._sources: dict[tuple[int, Path], str | None] = {}
         self._sources_lock = threading.Lock()
+        # Kept between pages and builds while the settings stay (they decide how clauses render): a fresh
+        # one compiles every clause again, which made each reloaded working-text page take a second.
+        self._tracer: tuple[bytes, TracingRenderer] | None = None
         self.hosts = allowed_hosts(address[0], int(self.server_address[1]))
         self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        self._viewed: dict[str, int] = {}  # output path -> event streams of pages showing it
+        self._viewed_lock = threading.Lock()
+
+    def view(self, page: str | None, by: int) -> None:
+        """Count an open page (by=1) or one closed (by=-1): previews render what open pages show first."""
+        if page is None:
+            return
+        with self._viewed_lock:
+            count = self._viewed.get(page, 0) + by
+            if count > 0:
+                self._viewed[page] = count
+            else:
+                self._viewed.pop(page, None)
+
+    def viewed(self) -> set[str]:
+        with self._viewed_lock:
+            return set(self._viewed)
 
     @property
     def out(self) -> Path:
@@ -434,13 +667,16 @@ class LiveServer(ThreadingHTTPServer):
 
     def sources(self, page: Path) -> str | None:
         """The sources the page's toggle shows (see inject), worked out once per good build."""
-        from .explain import page_sources
+        from .explain import TracingRenderer, page_sources
 
         key = (self.state.snapshot.generation, page)
         with self._sources_lock:
             if key not in self._sources:
                 try:
-                    found = page_sources(self.root, self.out, page)
+                    settings = hashed_content(self.root, self.root / CONFIG_FILE)
+                    if self._tracer is None or self._tracer[0] != settings:
+                        self._tracer = (settings, TracingRenderer(self.root / "content"))
+                    found = page_sources(self.root, self.out, page, self._tracer[1])
                 except (InputError, UsageError):
                     found = None  # the source does not build now: the overlay says why
                 self._sources = {k: v for k, v in self._sources.items() if k[0] == key[0]}
@@ -559,6 +795,20 @@ def resolve(out: Path, target: str) -> tuple[Path | None, int]:
     return real, HTTPStatus.OK
 
 
+def page_file(target: str) -> str | None:
+    """The output path (as the manifest names it) a URL path names, or None for one that leaves the site
+    or is malformed; a folder names its index.html."""
+    path = unquote(target)
+    if "\0" in path or "\\" in path or not path.startswith("/") or len(path) > MAX_PATH:
+        return None
+    parts = [p for p in path.split("/") if p not in ("", ".")]
+    if ".." in parts:
+        return None
+    if path.endswith("/") or not parts:
+        parts.append("index.html")
+    return "/".join(parts)
+
+
 def inject(html: bytes, generation: int, sources: str | None = None) -> bytes:
     """Add the live-reload script, and the page's sources (policygen explain, as script-safe JSON) if it has them."""
     tag = f'<script src="{PREFIX}live.js" data-generation="{generation}"></script>'.encode()
@@ -639,6 +889,11 @@ class _Handler(BaseHTTPRequestHandler):
         if path == PREFIX + "live.js":
             self._send(LIVE_JS.encode(), "text/javascript; charset=utf-8", head)
             return
+        held = page_file(path)
+        data = None if held is None else self.server.rebuilder.memory.get(held)
+        if held is not None and data is not None:  # rendered by a preview, ahead of the disk write
+            self._file(self.server.out / held, data, head)
+            return
         file, status = resolve(self.server.out, self.path)
         if status == HTTPStatus.MOVED_PERMANENTLY:
             self.send_response(status)
@@ -659,6 +914,9 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             self.send_error(HTTPStatus.NOT_FOUND)
             return
+        self._file(file, data, head)
+
+    def _file(self, file: Path, data: bytes, head: bool) -> None:
         kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
         if kind == "text/html":
             data = inject(data, self.server.state.snapshot.generation, self.server.sources(file))
@@ -676,31 +934,49 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
 
     def _events(self) -> None:
+        # The page tells which page it shows (?page=/its/path/): it reloads only when that page changed.
+        page = page_file(parse_qs(urlsplit(self.path).query).get("page", [""])[0])
+        self.server.view(page, 1)
+        try:
+            self._stream(page)
+        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
+            return
+        finally:
+            self.server.view(page, -1)
+
+    def _stream(self, page: str | None) -> None:
         state = self.server.state
         self.send_response(HTTPStatus.OK)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-store")
         self.end_headers()
         snap = state.snapshot
-        try:
-            self._event("hello", {"generation": snap.generation})
+        shown = snap.generation  # the generation of what the page shows
+        self._event("hello", {"generation": snap.generation})
+        troubled = bool(snap.problems)  # the page shows the problem overlay
+        if troubled:
+            self._event("problem", self._problems(snap))
+        while not state.closed:
+            new = state.wait_change(snap, KEEPALIVE)
+            if state.closed:
+                return
+            if new is snap:
+                self.wfile.write(b": keep-alive\n\n")
+                self.wfile.flush()
+                continue
+            before, snap = snap, new
+            if snap.progress is not None and snap.progress != before.progress:
+                self._event("progress", {"done": snap.progress[0], "total": snap.progress[1]})
+            if snap.seq == before.seq:
+                continue
             if snap.problems:
                 self._event("problem", self._problems(snap))
-            while not state.closed:
-                new = state.wait(snap.seq, KEEPALIVE)
-                if state.closed:
-                    return
-                if new.seq == snap.seq:
-                    self.wfile.write(b": keep-alive\n\n")
-                    self.wfile.flush()
-                    continue
-                snap = new
-                if snap.problems:
-                    self._event("problem", self._problems(snap))
-                else:
-                    self._event("reload", {"generation": snap.generation})
-        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
-            return
+                troubled = True
+                continue
+            changed = state.changed_since(shown)
+            if troubled or changed is None or (page in changed if page is not None else bool(changed)):
+                self._event("reload", {"generation": snap.generation})
+                shown, troubled = snap.generation, False
 
     def _problems(self, snap: LiveStatus) -> dict[str, object]:
         root = self.server.root
@@ -727,6 +1003,7 @@ class Session:
             self.server = LiveServer((options.host, options.port), self.root, self.rebuilder, self.state, verbose)
         except OSError as exc:
             raise UsageError(f"cannot listen on {options.host}:{options.port}: {exc.strerror or exc}") from None
+        self.rebuilder.viewing = self.server.viewed
         self._thread = threading.Thread(target=self.server.serve_forever, name="policygen-http", daemon=True)
 
     @property

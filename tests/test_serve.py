@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import http.client
 import json
 import queue
 import re
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,8 +18,11 @@ from conftest import many_tenants
 from helpers import edit
 
 from policygen.cli import cli
+from policygen.engine import BuildReport, TenantResult, build
 from policygen.errors import UsageError
-from policygen.serve import LiveState, Rebuilder, ServeOptions, Session, inject, is_source, resolve
+from policygen.preview import WrittenSite
+from policygen.serve import LiveState, Rebuilder, ServeOptions, Session, inject, is_source, page_file, resolve
+from policygen.site import BuildOptions
 
 WAIT = 20.0  # generous: a loaded CI machine may be slow; nothing here measures speed
 
@@ -25,10 +30,11 @@ WAIT = 20.0  # generous: a loaded CI machine may be slow; nothing here measures 
 class Events:
     """Reads the server-sent event stream in a thread, one (event, data) pair at a time."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, page: str | None = None) -> None:
+        """*page*: the URL path of the page this stream belongs to, as the live script tells it."""
         host, port = session.server.server_address[:2]
         self.conn = http.client.HTTPConnection(str(host), int(port), timeout=WAIT)
-        self.conn.request("GET", "/__policygen/events")
+        self.conn.request("GET", "/__policygen/events" + (f"?page={page}" if page else ""))
         self.response = self.conn.getresponse()
         assert self.response.status == 200
         assert self.response.getheader("Content-Type") == "text/event-stream"
@@ -48,6 +54,13 @@ class Events:
             return
 
     def next(self) -> tuple[str, dict[str, object]]:
+        """The next event other than progress (tests of progress read `any`)."""
+        while True:
+            event = self.any()
+            if event[0] != "progress":
+                return event
+
+    def any(self) -> tuple[str, dict[str, object]]:
         return self.queue.get(timeout=WAIT)
 
     def close(self) -> None:
@@ -225,8 +238,11 @@ def test_a_burst_of_saves_is_one_rebuild(project: Path, tmp_path: Path) -> None:
     rebuilder.start()
     try:
         seq = state.snapshot.seq
-        for _i in range(10):
-            rebuilder.changed(project / "tenants" / "ims-pro" / "tenant.yaml")
+        file = project / "tenants" / "ims-pro" / "tenant.yaml"
+        good = file.read_text(encoding="utf-8")
+        for i in range(10):  # saves that change the page: one that changes nothing tells open pages nothing
+            file.write_text(good.replace("display_name: IMS Pro", f"display_name: IMS Pro {i}", 1), encoding="utf-8")
+            rebuilder.changed(file)
         after = state.wait(seq, WAIT)
         assert after.seq == seq + 1
         assert state.wait(after.seq, 1.0).seq == after.seq  # and no second build follows
@@ -325,16 +341,16 @@ def test_an_unexpected_error_is_reported_and_the_next_save_rebuilds(
 ) -> None:
     events = Events(session)
     events.next()
-    real = session.rebuilder.builder.build
+    real = session.rebuilder.preview.render
     calls: list[int] = []
 
-    def broken_once() -> object:
+    def broken_once(slugs: list[str], written: WrittenSite) -> list[TenantResult]:  # an edit's first step
         calls.append(1)
         if len(calls) == 1:
             raise RuntimeError("a bug in the build")
-        return real()
+        return real(slugs, written)
 
-    monkeypatch.setattr(session.rebuilder.builder, "build", broken_once)
+    monkeypatch.setattr(session.rebuilder.preview, "render", broken_once)
     edit(project / "tenants/ims-pro/tenant.yaml", "display_name: IMS Pro", "display_name: IMS Pro One")
     name, data = events.next()
     assert name == "problem" and "RuntimeError: a bug in the build" in data["problems"][0]["text"]  # type: ignore[index]
@@ -404,3 +420,152 @@ def test_a_disk_error_in_a_rebuild_is_one_line_naming_the_path(
         f"error: No space left on device: {tmp_path}/.out.policygen-new/index.html; still serving the last good build"
     ]
     assert state.snapshot.problems[0].message.startswith("No space left on device: ")
+
+
+class HeldWrites:
+    """Holds the session's disk writes until released, counting them: what is served meanwhile comes from memory."""
+
+    def __init__(self, session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.real = session.rebuilder.builder.build
+        self.release = threading.Event()
+        self.started = 0
+        monkeypatch.setattr(session.rebuilder.builder, "build", self._build)
+
+    def _build(self) -> BuildReport:
+        self.started += 1
+        assert self.release.wait(WAIT)
+        return self.real()
+
+
+def wait_until(check: Callable[[], bool]) -> bool:
+    deadline = time.monotonic() + WAIT
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+@pytest.mark.slow
+def test_a_tenant_edit_is_served_from_memory_before_the_site_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = many_tenants(tmp_path / "project", 103)
+    session = start(project, tmp_path)
+    try:
+        held = HeldWrites(session, monkeypatch)
+        events = Events(session, "/ims-pro-003/privacy-policy/")
+        events.next()
+        edit(project / "tenants/ims-pro-003/tenant.yaml", "display_name: IMS Pro", "display_name: From Memory")
+        assert events.next()[0] == "reload"
+        assert b"From Memory" in get(session, "/ims-pro-003/privacy-policy/")[1]
+        assert b"From Memory" in get(session, "/")[1]  # the site index lists the tenant by its new name
+        on_disk = tmp_path / "out/ims-pro-003/privacy-policy/index.html"
+        assert b"From Memory" not in on_disk.read_bytes()
+        held.release.set()
+        assert wait_until(lambda: b"From Memory" in on_disk.read_bytes())
+        assert wait_until(lambda: len(session.rebuilder.memory) == 0)  # written: served from disk again
+        assert held.started == 1
+        assert b"From Memory" in get(session, "/ims-pro-003/privacy-policy/")[1]
+        events.close()
+    finally:
+        session.stop()
+
+
+@pytest.mark.slow
+def test_a_clause_every_tenant_uses_serves_the_viewed_pages_first_then_the_rest_with_progress(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = many_tenants(tmp_path / "project", 103)
+    printed: list[tuple[str, bool]] = []
+    session = Session(project, ServeOptions(port=0, out=tmp_path / "out"), lambda m, e: printed.append((m, e)))
+    session.start()
+    try:
+        held = HeldWrites(session, monkeypatch)
+        viewed = Events(session, "/ims-global-050/privacy-policy/")
+        viewed.next()
+        clause = project / "content/privacy-policy/010-introduction.md"
+        clause.write_text(clause.read_text(encoding="utf-8") + "\nA sentence for every tenant.\n", encoding="utf-8")
+        assert viewed.any()[0] == "reload"  # before any progress: the viewed page came first
+        assert b"A sentence for every tenant." in get(session, "/ims-global-050/privacy-policy/")[1]
+        # (Its sources, which the server adds from the inputs as they are now, are not its text.)
+        text = get(session, "/ims-global-098/privacy-policy/")[1].split(b'id="policygen-sources"')[0]
+        assert b"A sentence for every tenant." not in text
+        assert session.rebuilder.last is not None and session.rebuilder.last.rendered_tenants == ["ims-global-050"]
+        held.release.set()
+        progress = []
+        while not progress or progress[-1]["done"] != progress[-1]["total"]:
+            name, data = viewed.any()
+            assert name == "progress"
+            progress.append(data)
+        assert {p["total"] for p in progress} == {103}
+        assert wait_until(lambda: b"A sentence for every tenant." in get(session, "/ims-global-098/privacy-policy/")[1])
+        viewed.close()
+    finally:
+        session.stop()
+    told = [m for m, _ in printed if m.startswith("rendering: ")]
+    assert told and told[-1] == "rendering: 103 of 103 tenants"  # counts, never names
+    assert [m for m, is_error in printed if is_error] == []
+
+
+def test_after_the_edits_the_output_folder_is_what_a_fresh_build_writes(project: Path, tmp_path: Path) -> None:
+    today = dt.date(2026, 6, 1)
+    session = Session(project, ServeOptions(port=0, out=tmp_path / "out", build=BuildOptions(today=today, drafts=True)))
+    session.start()
+    try:
+        events = Events(session, "/ims-pro/privacy-policy/")
+        events.next()
+        tenant = project / "tenants/ims-pro/tenant.yaml"
+        edit(tenant, "display_name: IMS Pro", "display_name: IMS Pro One")
+        assert events.next()[0] == "reload"
+        edit(tenant, "display_name: IMS Pro One", "display_name: IMS Pro Two")
+        assert events.next()[0] == "reload"
+        clause = project / "content/privacy-policy/010-introduction.md"
+        clause.write_text(clause.read_text(encoding="utf-8") + "\nOne more sentence.\n", encoding="utf-8")
+        assert events.next()[0] == "reload"
+    finally:
+        session.stop()  # writes what was shown and not yet written
+    fresh = build(project, tmp_path / "fresh", BuildOptions(today=today, drafts=True)).out
+    served = tmp_path / "out"
+    files = sorted(p.relative_to(served) for p in served.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(fresh) for p in fresh.rglob("*") if p.is_file())
+    assert [f for f in files if (served / f).read_bytes() != (fresh / f).read_bytes()] == []
+    assert b"One more sentence." in (served / "ims-pro/privacy-policy/index.html").read_bytes()
+
+
+def test_a_failed_site_write_keeps_the_pages_shown_and_the_next_save_writes(
+    session: Session, project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events = Events(session, "/ims-pro/privacy-policy/")
+    events.next()
+    real = session.rebuilder.builder.build
+    calls: list[int] = []
+
+    def full_once() -> BuildReport:
+        calls.append(1)
+        if len(calls) == 1:
+            raise OSError(28, "No space left on device", str(tmp_path / ".out.policygen-new/index.html"))
+        return real()
+
+    monkeypatch.setattr(session.rebuilder.builder, "build", full_once)
+    tenant = project / "tenants/ims-pro/tenant.yaml"
+    edit(tenant, "display_name: IMS Pro", "display_name: IMS Pro Shown")
+    assert events.next()[0] == "reload"
+    name, data = events.next()
+    problems = data["problems"]
+    assert name == "problem" and isinstance(problems, list) and "No space left on device" in problems[0]["text"]
+    assert b"IMS Pro Shown" in get(session, "/ims-pro/privacy-policy/")[1]  # the last good pages, from memory
+    edit(tenant, "display_name: IMS Pro Shown", "display_name: IMS Pro Written")
+    assert events.next()[0] == "reload"
+    on_disk = tmp_path / "out/ims-pro/privacy-policy/index.html"
+    assert wait_until(lambda: b"IMS Pro Written" in on_disk.read_bytes())
+    events.close()
+
+
+def test_page_file_names_the_output_file_a_url_shows() -> None:
+    assert page_file("/") == "index.html"
+    assert page_file("/ims-pro/privacy-policy/") == "ims-pro/privacy-policy/index.html"
+    assert page_file("/ims-pro/feed.xml") == "ims-pro/feed.xml"
+    assert page_file("/a/%2e%2e/b") is None
+    assert page_file("/a/../b") is None
+    assert page_file("/a\\b") is None and page_file("/a%00") is None and page_file("a") is None

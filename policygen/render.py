@@ -23,7 +23,7 @@ import jinja2
 import jinja2.meta
 from markupsafe import Markup
 
-from . import languages, markdown
+from . import languages, markdown, readtrace
 from .clauses import SOURCE_LANGUAGE, Clause, is_translation, language_of
 from .dates import format_day
 from .errors import InputError, Problem, did_you_mean
@@ -223,6 +223,9 @@ def clause_environment(
     )
     env.add_filters(CLAUSE_OWN_FILTERS)
     env.add_globals({"document_url": document_url})
+    # What a render reads is recorded, so that its HTML serves every tenant whose facts read the same.
+    env.context_class = readtrace.WatchedContext
+    env.tests["sameas"] = readtrace.same_object
     return env
 
 
@@ -242,8 +245,28 @@ class RenderedClause:
     file: Path
 
 
+# What one renderer keeps of its renders for reuse, in characters of HTML: past it, it starts again.
+REUSE_BUDGET = 50_000_000
+
+
+@dataclass(frozen=True)
+class _Shown:
+    """A render kept for reuse: the clause's HTML and its headings."""
+
+    html: str
+    headings: tuple[Heading, ...]
+
+
+# A clause render is reused for tenants whose facts it reads are the same, in the same page language, with the
+# same notes, when the context has the same names standing for the tenant's own facts.
+_ShapeKey = tuple[Path, str, str | None, str, tuple[str, ...], frozenset[str]]
+
+
 class ClauseRenderer:
-    """Compiles each clause template once and renders it for any tenant."""
+    """Compiles each clause template once and renders it for any tenant; a render is reused for every tenant
+    whose facts it reads are the same (policygen/readtrace.py)."""
+
+    reuses_renders = True  # a renderer that watches each render itself (explain's) sets this False
 
     def __init__(self, content: Path, raw_html: bool | None = None, packaged: Path | None = None) -> None:
         self.content = content
@@ -256,6 +279,10 @@ class ClauseRenderer:
         self._templates: dict[tuple[Path, str, str | None], jinja2.Template] = {}
         self._conditions: dict[str, Any] = {}
         self._acyclic: set[str] = set()  # partials already shown not to lead into a cycle
+        self._shapes: dict[_ShapeKey, readtrace.Shapes[_Shown]] = {}
+        self._kept = 0  # characters of HTML in _shapes
+        self._facts: readtrace.Facts | None = None  # the last context's values, worked out once per context
+        self.renders = 0  # templates run (not reused), for tests and benchmarks
 
     def __reduce__(self) -> tuple[type[ClauseRenderer], tuple[Path, bool, Path | None]]:
         # Build workers get a fresh renderer: compiled templates and the sandbox stay in their process.
@@ -375,11 +402,22 @@ class ClauseRenderer:
         """The clause as HTML; *language*: a translated clause for a page in that locale (None: the source)."""
         template = self._template(clause, language)
         env = self.language_env(language)
+        locale = (language or tenant.locale).replace("-", "_")
+        shapes, facts = self._reuse(clause, context, language, locale, notes)
+        if shapes is not None and facts is not None:
+            shown = shapes.find(facts)
+            if shown is not None:
+                return RenderedClause(
+                    clause.id, clause.meta.title, clause.meta.order, shown.html, shown.headings, clause.file
+                )
+        recorder = readtrace.Recorder(context, facts.aliases) if facts is not None else None
         values: list[str] = []
         token = _values.set(values)
-        locale_token = _locale.set((language or tenant.locale).replace("-", "_"))
+        locale_token = _locale.set(locale)
+        self.renders += 1
         try:
-            skeleton = env.render(template, context)
+            with readtrace.recording(recorder):
+                skeleton = env.render(template, context)
         except InputError:
             raise
         except Exception as exc:
@@ -407,7 +445,31 @@ class ClauseRenderer:
         if notes:
             body = _with_notes(body, notes)
         body, headings = _anchor_headings(_label_tables(body), clause.id)
+        if shapes is not None and recorder is not None and recorder.reusable:
+            self._keep(shapes, recorder.reads, _Shown(body, headings))
         return RenderedClause(clause.id, clause.meta.title, clause.meta.order, body, headings, clause.file)
+
+    def _reuse(
+        self, clause: Clause, context: dict[str, Any], language: str | None, locale: str, notes: list[str]
+    ) -> tuple[readtrace.Shapes[_Shown] | None, readtrace.Facts | None]:
+        """The renders of this clause kept for reuse, and this context's values to look them up by."""
+        if not self.reuses_renders:
+            return None, None
+        if self._facts is None or not self._facts.holds(context):
+            self._facts = readtrace.Facts(context)
+        key = (clause.file, clause.digest, language, locale, tuple(notes), frozenset(self._facts.aliases))
+        shapes = self._shapes.get(key)
+        if shapes is None:
+            shapes = self._shapes[key] = readtrace.Shapes()
+        return shapes, self._facts
+
+    def _keep(self, shapes: readtrace.Shapes[_Shown], reads: list[readtrace.Read], shown: _Shown) -> None:
+        if self._kept + len(shown.html) > REUSE_BUDGET:  # memory stays bounded however many tenants differ
+            self._shapes.clear()
+            self._kept = 0
+            return
+        self._kept += len(shown.html)
+        shapes.add(reads, shown)
 
 
 def _with_notes(body: str, notes: list[str]) -> str:

@@ -258,8 +258,9 @@ class _Shown:
 
 
 # A clause render is reused for tenants whose facts it reads are the same, in the same page language, with the
-# same notes, when the context has the same names standing for the tenant's own facts.
-_ShapeKey = tuple[Path, str, str | None, str, tuple[str, ...], frozenset[str]]
+# same notes, when the context has the same names standing for the tenant's own facts (a when: likewise).
+_ShapeKey = tuple[Any, ...]
+_KEPT_ANSWER = 100  # what a kept when: answer counts against the budget, in characters
 
 
 class ClauseRenderer:
@@ -279,8 +280,9 @@ class ClauseRenderer:
         self._templates: dict[tuple[Path, str, str | None], jinja2.Template] = {}
         self._conditions: dict[str, Any] = {}
         self._acyclic: set[str] = set()  # partials already shown not to lead into a cycle
-        self._shapes: dict[_ShapeKey, readtrace.Shapes[_Shown]] = {}
-        self._kept = 0  # characters of HTML in _shapes
+        self._clauses_read: dict[_ShapeKey, readtrace.Shapes[_Shown]] = {}
+        self._conditions_read: dict[_ShapeKey, readtrace.Shapes[bool]] = {}  # a clause's when:, by expression
+        self._kept = 0  # characters of HTML (and answers) kept for reuse
         self._facts: readtrace.Facts | None = None  # the last context's values, worked out once per context
         self.renders = 0  # templates run (not reused), for tests and benchmarks
 
@@ -376,8 +378,15 @@ class ClauseRenderer:
         if not clause.meta.when:
             return True
         condition = self._condition(clause)
+        shapes, facts = self._reuse(("when", clause.meta.when, _locale.get()), context, self._conditions_read)
+        if shapes is not None and facts is not None:
+            found = shapes.find(facts)
+            if found is not None:
+                return bool(found)
+        recorder = readtrace.Recorder(context, facts.aliases) if facts is not None else None
         try:
-            return bool(self.env.evaluate(condition, context))
+            with readtrace.recording(recorder):
+                holds = bool(self.env.evaluate(condition, context))
         except jinja2.UndefinedError as exc:
             message, expected, hint = _explain(exc, self.env, context)
             problem = _when_problem(clause, f"tenant '{tenant_name}': 'when' uses an undefined fact: {message}")
@@ -389,6 +398,9 @@ class ClauseRenderer:
             problem = _when_problem(clause, f"tenant '{tenant_name}': 'when' cannot be evaluated: {message}")
             expected = expected or "an expression over the facts that is true or false"
             raise InputError([replace(problem, expected=expected, suggestion=hint)]) from None
+        if shapes is not None and recorder is not None and recorder.reusable:
+            self._keep(shapes, recorder.reads, holds, _KEPT_ANSWER)
+        return holds
 
     def render(
         self,
@@ -403,7 +415,8 @@ class ClauseRenderer:
         template = self._template(clause, language)
         env = self.language_env(language)
         locale = (language or tenant.locale).replace("-", "_")
-        shapes, facts = self._reuse(clause, context, language, locale, notes)
+        key = (clause.file, clause.digest, language, locale, tuple(notes))
+        shapes, facts = self._reuse(key, context, self._clauses_read)
         if shapes is not None and facts is not None:
             shown = shapes.find(facts)
             if shown is not None:
@@ -446,30 +459,32 @@ class ClauseRenderer:
             body = _with_notes(body, notes)
         body, headings = _anchor_headings(_label_tables(body), clause.id)
         if shapes is not None and recorder is not None and recorder.reusable:
-            self._keep(shapes, recorder.reads, _Shown(body, headings))
+            self._keep(shapes, recorder.reads, _Shown(body, headings), len(body))
         return RenderedClause(clause.id, clause.meta.title, clause.meta.order, body, headings, clause.file)
 
     def _reuse(
-        self, clause: Clause, context: dict[str, Any], language: str | None, locale: str, notes: list[str]
-    ) -> tuple[readtrace.Shapes[_Shown] | None, readtrace.Facts | None]:
-        """The renders of this clause kept for reuse, and this context's values to look them up by."""
+        self, key: tuple[Any, ...], context: dict[str, Any], kept: dict[_ShapeKey, readtrace.Shapes[Any]]
+    ) -> tuple[readtrace.Shapes[Any] | None, readtrace.Facts | None]:
+        """The renders kept under *key* (with this context's names for the tenant's own facts), and this
+        context's values to look them up by."""
         if not self.reuses_renders:
             return None, None
         if self._facts is None or not self._facts.holds(context):
             self._facts = readtrace.Facts(context)
-        key = (clause.file, clause.digest, language, locale, tuple(notes), frozenset(self._facts.aliases))
-        shapes = self._shapes.get(key)
+        full = (*key, frozenset(self._facts.aliases))
+        shapes = kept.get(full)
         if shapes is None:
-            shapes = self._shapes[key] = readtrace.Shapes()
+            shapes = kept[full] = readtrace.Shapes()
         return shapes, self._facts
 
-    def _keep(self, shapes: readtrace.Shapes[_Shown], reads: list[readtrace.Read], shown: _Shown) -> None:
-        if self._kept + len(shown.html) > REUSE_BUDGET:  # memory stays bounded however many tenants differ
-            self._shapes.clear()
+    def _keep(self, shapes: readtrace.Shapes[Any], reads: list[readtrace.Read], result: Any, size: int) -> None:
+        if self._kept + size > REUSE_BUDGET:  # memory stays bounded however many tenants differ
+            self._clauses_read.clear()
+            self._conditions_read.clear()
             self._kept = 0
             return
-        self._kept += len(shown.html)
-        shapes.add(reads, shown)
+        self._kept += size
+        shapes.add(reads, result)
 
 
 def _with_notes(body: str, notes: list[str]) -> str:

@@ -153,6 +153,20 @@ def test_whatever_way_a_clause_reads_a_fact_a_tenant_differing_in_it_gets_its_ow
     assert renderer.renders == 2
 
 
+def test_a_clause_shown_only_when_a_fact_is_set_is_shown_for_exactly_the_tenants_that_set_it(
+    tmp_path: Path, renderer: ClauseRenderer
+) -> None:
+    file = tmp_path / "dpo.md"
+    file.write_text("---\nid: dpo\ntitle: DPO\norder: 1\nwhen: dpo and dpo.email\n---\nText.\n", encoding="utf-8")
+    probe = read_clause(file)
+    dpo = {"name": "Ann Ward", "email": "dpo@ims.example"}
+    answers = []
+    for data in (facts(dpo=dpo), facts(dpo=None), facts(dpo=dpo, organisation__display_name="Other"), facts(dpo=None)):
+        tenant = Tenant.model_validate(data)
+        answers.append(renderer.applies(probe, fact_context(tenant), "t"))
+    assert answers == [True, False, True, False]
+
+
 def test_values_that_python_finds_equal_but_print_differently_are_told_apart() -> None:
     assert readtrace.fingerprint(True) != readtrace.fingerprint(1)
     assert readtrace.fingerprint(1) != readtrace.fingerprint(1.0)

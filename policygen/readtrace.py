@@ -232,12 +232,17 @@ class Facts:
     def __init__(self, context: Mapping[str, Any]) -> None:
         self.context = context
         self.aliases = aliases(context)
-        self._held = [(k, id(v)) for k, v in context.items()]
+        self.names = frozenset(self.aliases)  # what renders are kept under, with the rest of their key
+        self._keys, self._values = tuple(context), tuple(map(id, context.values()))
         self._prints: dict[Step, Hashable] = {}
 
     def holds(self, context: Mapping[str, Any]) -> bool:
         """Whether *context* is the one these values were worked out for, with the same values in it."""
-        return context is self.context and self._held == [(k, id(v)) for k, v in context.items()]
+        return (
+            context is self.context
+            and self._values == tuple(map(id, context.values()))
+            and self._keys == tuple(context)
+        )
 
     def print_at(self, step: Step) -> Hashable:
         found = self._prints.get(step)

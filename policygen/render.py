@@ -471,7 +471,7 @@ class ClauseRenderer:
             return None, None
         if self._facts is None or not self._facts.holds(context):
             self._facts = readtrace.Facts(context)
-        full = (*key, frozenset(self._facts.aliases))
+        full = (*key, self._facts.names)
         shapes = kept.get(full)
         if shapes is None:
             shapes = kept[full] = readtrace.Shapes()

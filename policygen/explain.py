@@ -308,6 +308,8 @@ class _Traced:
 class TracingRenderer(ClauseRenderer):
     """A ClauseRenderer whose every clause render also records a ClauseTrace (slower; for explain only)."""
 
+    reuses_renders = False  # each render is traced, so each one runs
+
     def __init__(self, content: Path, raw_html: bool | None = None) -> None:
         super().__init__(content, raw_html)
         self.facts = FactPaths()

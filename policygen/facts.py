@@ -12,6 +12,7 @@ import datetime as dt
 import re
 import unicodedata
 from collections.abc import Callable
+from contextvars import ContextVar
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
@@ -147,8 +148,20 @@ StoreType = Annotated[str, AfterValidator(_store_vocabulary("types", "store data
 StorePurpose = Annotated[str, AfterValidator(_store_vocabulary("purposes", "store purpose"))]
 
 
+# While a clause render records what it reads (policygen/readtrace.py), every attribute read of a fact is
+# reported here: the render is reused only for tenants whose facts read the same.
+fact_reads: ContextVar[Callable[[Model, str, Any], None] | None] = ContextVar("policygen_fact_reads", default=None)
+
+
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+
+    def __getattribute__(self, name: str) -> Any:
+        value = object.__getattribute__(self, name)
+        reader = fact_reads.get()
+        if reader is not None:
+            reader(self, name, value)
+        return value
 
 
 # --- who ---------------------------------------------------------------------------------

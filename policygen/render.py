@@ -23,7 +23,7 @@ import jinja2
 import jinja2.meta
 from markupsafe import Markup
 
-from . import languages, markdown
+from . import languages, markdown, readtrace
 from .clauses import SOURCE_LANGUAGE, Clause, find_translation, is_translation, language_of
 from .dates import format_day
 from .durations import Duration
@@ -237,6 +237,9 @@ def clause_environment(
     )
     env.add_filters(CLAUSE_OWN_FILTERS)
     env.add_globals({"document_url": document_url})
+    # What a render reads is recorded, so that its HTML serves every tenant whose facts read the same.
+    env.context_class = readtrace.WatchedContext
+    env.tests["sameas"] = readtrace.same_object
     return env
 
 
@@ -256,8 +259,29 @@ class RenderedClause:
     file: Path
 
 
+# What one renderer keeps of its renders for reuse, in characters of HTML: past it, it starts again.
+REUSE_BUDGET = 50_000_000
+
+
+@dataclass(frozen=True)
+class _Shown:
+    """A render kept for reuse: the clause's HTML and its headings."""
+
+    html: str
+    headings: tuple[Heading, ...]
+
+
+# A clause render is reused for tenants whose facts it reads are the same, in the same page language, with the
+# same notes, when the context has the same names standing for the tenant's own facts (a when: likewise).
+_ShapeKey = tuple[Any, ...]
+_KEPT_ANSWER = 100  # what a kept when: answer counts against the budget, in characters
+
+
 class ClauseRenderer:
-    """Compiles each clause template once and renders it for any tenant."""
+    """Compiles each clause template once and renders it for any tenant; a render is reused for every tenant
+    whose facts it reads are the same (policygen/readtrace.py)."""
+
+    reuses_renders = True  # a renderer that watches each render itself (explain's) sets this False
 
     def __init__(self, content: Path, raw_html: bool | None = None, packaged: Path | None = None) -> None:
         self.content = content
@@ -271,6 +295,11 @@ class ClauseRenderer:
         self._conditions: dict[str, Any] = {}
         self._acyclic: set[str] = set()  # partials already shown not to lead into a cycle
         self._stale_partials: dict[tuple[Path, str, str], bool] = {}  # by translated clause and locale
+        self._clauses_read: dict[_ShapeKey, readtrace.Shapes[_Shown]] = {}
+        self._conditions_read: dict[_ShapeKey, readtrace.Shapes[bool]] = {}  # a clause's when:, by expression
+        self._kept = 0  # characters of HTML (and answers) kept for reuse
+        self._facts: readtrace.Facts | None = None  # the last context's values, worked out once per context
+        self.renders = 0  # templates run (not reused), for tests and benchmarks
 
     def __reduce__(self) -> tuple[type[ClauseRenderer], tuple[Path, bool, Path | None]]:
         # Build workers get a fresh renderer: compiled templates and the sandbox stay in their process.
@@ -393,8 +422,15 @@ class ClauseRenderer:
         if not clause.meta.when:
             return True
         condition = self._condition(clause)
+        shapes, facts = self._reuse(("when", clause.meta.when, _locale.get()), context, self._conditions_read)
+        if shapes is not None and facts is not None:
+            found = shapes.find(facts)
+            if found is not None:
+                return bool(found)
+        recorder = readtrace.Recorder(context, facts.aliases) if facts is not None else None
         try:
-            return bool(self.env.evaluate(condition, context))
+            with readtrace.recording(recorder):
+                holds = bool(self.env.evaluate(condition, context))
         except jinja2.UndefinedError as exc:
             message, expected, hint = _explain(exc, self.env, context)
             problem = _when_problem(clause, f"tenant '{tenant_name}': 'when' uses an undefined fact: {message}")
@@ -406,6 +442,9 @@ class ClauseRenderer:
             problem = _when_problem(clause, f"tenant '{tenant_name}': 'when' cannot be evaluated: {message}")
             expected = expected or "an expression over the facts that is true or false"
             raise InputError([replace(problem, expected=expected, suggestion=hint)]) from None
+        if shapes is not None and recorder is not None and recorder.reusable:
+            self._keep(shapes, recorder.reads, holds, _KEPT_ANSWER)
+        return holds
 
     def render(
         self,
@@ -419,13 +458,25 @@ class ClauseRenderer:
         """The clause as HTML; *language*: a translated clause for a page in that locale (None: the source)."""
         template = self._template(clause, language)
         env = self.language_env(language)
+        locale = (language or tenant.locale).replace("-", "_")
+        key = (clause.file, clause.digest, language, locale, tuple(notes))
+        shapes, facts = self._reuse(key, context, self._clauses_read)
+        if shapes is not None and facts is not None:
+            shown = shapes.find(facts)
+            if shown is not None:
+                return RenderedClause(
+                    clause.id, clause.meta.title, clause.meta.order, shown.html, shown.headings, clause.file
+                )
+        recorder = readtrace.Recorder(context, facts.aliases) if facts is not None else None
         values: list[str] = []
         token = _values.set(values)
-        locale_token = _locale.set((language or tenant.locale).replace("-", "_"))
+        locale_token = _locale.set(locale)
         # Vocabulary words follow the clause's text: a translation's language, else the source's.
         language_token = text_language.set(language_of(language) if language else SOURCE_LANGUAGE)
+        self.renders += 1
         try:
-            skeleton = env.render(template, context)
+            with readtrace.recording(recorder):
+                skeleton = env.render(template, context)
         except InputError:
             raise
         except Exception as exc:
@@ -454,7 +505,33 @@ class ClauseRenderer:
         if notes:
             body = _with_notes(body, notes)
         body, headings = _anchor_headings(_label_tables(body), clause.id)
+        if shapes is not None and recorder is not None and recorder.reusable:
+            self._keep(shapes, recorder.reads, _Shown(body, headings), len(body))
         return RenderedClause(clause.id, clause.meta.title, clause.meta.order, body, headings, clause.file)
+
+    def _reuse(
+        self, key: tuple[Any, ...], context: dict[str, Any], kept: dict[_ShapeKey, readtrace.Shapes[Any]]
+    ) -> tuple[readtrace.Shapes[Any] | None, readtrace.Facts | None]:
+        """The renders kept under *key* (with this context's names for the tenant's own facts), and this
+        context's values to look them up by."""
+        if not self.reuses_renders:
+            return None, None
+        if self._facts is None or not self._facts.holds(context):
+            self._facts = readtrace.Facts(context)
+        full = (*key, self._facts.names)
+        shapes = kept.get(full)
+        if shapes is None:
+            shapes = kept[full] = readtrace.Shapes()
+        return shapes, self._facts
+
+    def _keep(self, shapes: readtrace.Shapes[Any], reads: list[readtrace.Read], result: Any, size: int) -> None:
+        if self._kept + size > REUSE_BUDGET:  # memory stays bounded however many tenants differ
+            self._clauses_read.clear()
+            self._conditions_read.clear()
+            self._kept = 0
+            return
+        self._kept += size
+        shapes.add(reads, result)
 
 
 def _with_notes(body: str, notes: list[str]) -> str:

@@ -385,6 +385,7 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         super().__init__(finalize=charged, **options)
         self.limits = limits
         self._literal: dict[str | None, int] = {}  # template name -> characters of its text
+        self._safe: dict[tuple[type, str], bool] = {}  # (type, attribute) -> whether templates may read it
         self.globals.clear()
         self.globals.update(range=_bounded_range(limits), dict=dict, namespace=Namespace)
         # What a template may call by name (ids of objects this environment keeps alive).
@@ -480,9 +481,20 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         return super().getitem(obj, argument)
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
-        if isinstance(obj, TemplateList) and attr == "append":
-            return True  # {% do names.append(x) %} on the template's own list; each append is a counted call
-        return super().is_safe_attribute(obj, attr, value)
+        # Jinja's answer depends on the object's type and the name only (isinstance checks, abstract base
+        # classes among them: the slow part of every attribute a template reads), so it is worked out once per
+        # type and name; an object whose __class__ is not its type could pass isinstance checks its type does
+        # not, so it is never answered from what was worked out.
+        kind = type(obj)
+        known = self._safe.get((kind, attr))
+        if known is None:
+            if isinstance(obj, TemplateList) and attr == "append":
+                known = True  # {% do names.append(x) %} on the template's own list; each append is a counted call
+            else:
+                known = super().is_safe_attribute(obj, attr, value)
+            if obj.__class__ is kind:
+                self._safe[(kind, attr)] = known
+        return known
 
     def _may_call(self, obj: Any) -> bool:
         if id(obj) in self._callable_ids:

@@ -59,7 +59,7 @@ from .project import (
     tenant_folder,
     tenant_slugs,
 )
-from .render import ClauseRenderer
+from .render import ClauseRenderer, warm_renderer
 from .site import (
     BuildOptions,
     DocumentLink,
@@ -539,8 +539,7 @@ class Builder:
         if self._theme is not None and self._theme[0] == (theme.folder, theme_digest):
             theme = self._theme[1]
         self._theme = ((theme.folder, theme_digest), theme)
-        if self._renderer is None or self._renderer.content != project.content:
-            self._renderer = ClauseRenderer(project.content)
+        self._renderer = warm_renderer(self._renderer, project.library)
         previous = Previous(out)
         if previous.damaged is not None:
             problems.add(previous.damaged)

@@ -31,7 +31,7 @@ from .inputs import PROJECT_FILES
 from .output import Output
 from .paths import MANIFEST_PATH
 from .project import Project, load_base, project_theme
-from .render import ClauseRenderer
+from .render import ClauseRenderer, warm_renderer
 from .site import BuildOptions, TenantView
 from .theme import SiteTheme
 
@@ -151,8 +151,7 @@ class Preview:
         digest = theme.digest()
         if self._theme is None or self._theme[0] != digest:
             self._theme = (digest, theme)
-        if self._renderer is None or self._renderer.content != project.content:
-            self._renderer = ClauseRenderer(project.content)
+        self._renderer = warm_renderer(self._renderer, project.library)
         options = replace(self.options, today=self.options.today or utc_today())
         return Step(
             project,

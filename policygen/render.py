@@ -13,7 +13,7 @@ import contextvars
 import datetime as dt
 import html
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ import jinja2.meta
 from markupsafe import Markup
 
 from . import languages, markdown, readtrace
-from .clauses import SOURCE_LANGUAGE, Clause, find_translation, is_translation, language_of
+from .clauses import SOURCE_LANGUAGE, Clause, Library, find_translation, is_translation, language_of
 from .dates import format_day
 from .durations import Duration
 from .errors import InputError, Problem, did_you_mean
@@ -295,6 +295,7 @@ class ClauseRenderer:
         self._conditions: dict[str, Any] = {}
         self._acyclic: set[str] = set()  # partials already shown not to lead into a cycle
         self._stale_partials: dict[tuple[Path, str, str], bool] = {}  # by translated clause and locale
+        self.partials: Mapping[str, str] = {}  # the partials' digests it was made for (warm_renderer)
         self._clauses_read: dict[_ShapeKey, readtrace.Shapes[_Shown]] = {}
         self._conditions_read: dict[_ShapeKey, readtrace.Shapes[bool]] = {}  # a clause's when:, by expression
         self._kept = 0  # characters of HTML (and answers) kept for reuse
@@ -880,3 +881,14 @@ def _render_translated(
     source = html.escape(SOURCE_LANGUAGE)
     body = f'<p class="note translation-note">{note}</p>\n<div lang="{source}" dir="ltr">\n{shown.html}</div>\n'
     return replace(shown, html=body)
+
+
+def warm_renderer(warm: ClauseRenderer | None, library: Library) -> ClauseRenderer:
+    """*warm* while its content folder and every partial are as they were when it was made; else a new
+    renderer. Its compiled templates, reused renders and stale-partial answers are keyed by clause, and a
+    clause reads its partials: an edited partial (or partial translation) must be compiled and read again."""
+    if warm is not None and warm.content == library.root and warm.partials == library.partials:
+        return warm
+    renderer = ClauseRenderer(library.root)
+    renderer.partials = dict(library.partials)
+    return renderer

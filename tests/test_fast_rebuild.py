@@ -231,3 +231,20 @@ def test_the_record_is_only_for_the_same_date_and_options_and_is_dropped_by_a_pa
     assert lastbuild.nothing_changed(project, project / "elsewhere", OPTIONS.today, False) is None
     build(project, out, BuildOptions(["ims-pro"], OPTIONS.today))
     assert lastbuild.nothing_changed(project, out, OPTIONS.today, False) is None
+
+
+def test_a_warm_builder_reads_an_edited_partial_and_its_translation_again(project: Path, tmp_path: Path) -> None:
+    # serve keeps one Builder: its compiled clauses, reused renders and stale-translation answers are keyed by
+    # clause, so an edited partial must not leave a page built from the partial as it was.
+    warm = engine.Builder(project, project / "build", BuildOptions(today=OPTIONS.today, drafts=True))
+    warm.build()
+    partial = project / "content" / "_partials" / "facts.md"
+    partial.write_text(partial.read_text(encoding="utf-8").replace("- Email: ", "- ZZQQ: "))
+    warm.build()
+    build(project, tmp_path / "fresh", BuildOptions(today=OPTIONS.today, drafts=True))
+    rebuilt, fresh = tree(project / "build"), tree(tmp_path / "fresh")
+    assert any(b"ZZQQ" in data for data in fresh.values())
+    # the Hindi translation of the partial is now stale: its pages fall back, in both builds
+    assert {k: v for k, v in rebuilt.items() if k != "manifest.json"} == {
+        k: v for k, v in fresh.items() if k != "manifest.json"
+    }

@@ -254,6 +254,7 @@ class DocumentPages:
     language: str | None = None  # a locale other than the authoritative one: the page is a translation
     translations: dict[str, DocumentPaths] = field(default_factory=dict)  # every language's paths, when several
     changes: list[VersionChange] = field(default_factory=list)  # each pair of consecutive versions (notices.py)
+    entries: list[FeedEntry] = field(default_factory=list)  # the versions its feed lists, once rendered
 
     @property
     def paths(self) -> DocumentPaths:
@@ -611,6 +612,7 @@ class DocumentPages:
             alternates=tuple((locale, p.feed) for locale, p in self.translations.items() if locale != self.lang),
         )
         entries = entries_in(self.outputs) if self.language is None else self.feed_entries()
+        self.entries = entries  # the tenant's feed in this language lists them too
         self.outputs.append(
             atom(info, entries, self.project.config.base_url, tenant=self.tenant.slug, document=self.doc.id)
         )
@@ -690,27 +692,43 @@ def tenant_outputs(
                 changes=changes[doc.id],
             ).render(options.drafts)
         )
-    translated, in_languages, indexes = translated_outputs(
+    translated, in_languages, indexes, feeds = translated_outputs(
         project, theme, renderer, tenant, histories, changes, today, common
     )
     outputs.extend(translated)
     # In-app snippets and store labels, per app, from the version the stable page shows.
     shown_versions = {d.id: shown_version(histories[d.id], today) for d in docs}
     outputs.extend(app_outputs(project, theme, tenant, docs, shown_versions, outputs, in_languages))
-    paths = TenantPaths(tenant.slug)
-    info = FeedInfo(
-        paths.feed,
-        f"{facts.name}: privacy documents",
-        facts.organisation.legal_name,
-        paths.index,
-        facts.dates.last_updated or facts.dates.effective,
-    )
-    outputs.append(atom(info, entries_in(outputs), project.config.base_url, tenant=tenant.slug))
+    feeds[facts.locale] = entries_in(outputs)
+    outputs.extend(tenant_feeds(theme, tenant, feeds, project.config.base_url))
     outputs.extend(tenant_indexes(theme, tenant, common, indexes))
     path = logo_path(tenant)
     if path is not None and facts.theme.logo:
         outputs.append(Output(path, "asset", read_bytes(tenant.folder / facts.theme.logo), tenant=tenant.slug))
     return outputs, view
+
+
+def tenant_feeds(
+    theme: SiteTheme, tenant: TenantSource, feeds: dict[str, list[FeedEntry]], base_url: str | None
+) -> list[Output]:
+    """The tenant's feed of every version of its documents, and one in each other language it publishes
+    (*feeds*: that language's entries) beside its index in that language, with xml:lang and hreflang both ways."""
+    facts, paths = tenant.facts, TenantPaths(tenant.slug)
+    several = len(facts.published_languages) > 1
+    where = {locale: paths.feed_in(language_segment(locale, facts.locale)) for locale in facts.published_languages}
+    outputs = []
+    for locale, at in where.items():
+        info = FeedInfo(
+            at,
+            theme.translate("{organisation}: privacy documents", locale, organisation=facts.name),
+            facts.organisation.legal_name,
+            paths.index_in(language_segment(locale, facts.locale)),
+            facts.dates.last_updated or facts.dates.effective,
+            lang=locale if several else None,
+            alternates=tuple((other, path) for other, path in where.items() if other != locale),
+        )
+        outputs.append(atom(info, feeds.get(locale, []), base_url, tenant=tenant.slug))
+    return outputs
 
 
 def tenant_indexes(
@@ -753,11 +771,12 @@ def translated_outputs(
     changes: dict[str, list[VersionChange]],
     today: dt.date,
     common: dict[str, Any],
-) -> tuple[list[Output], dict[str, DocumentLike], dict[str, tuple[DocumentLink, ...]]]:
+) -> tuple[list[Output], dict[str, DocumentLike], dict[str, tuple[DocumentLink, ...]], dict[str, list[FeedEntry]]]:
     """The pages of every language the tenant publishes besides its authoritative one (each document,
     archive version, history, redline, notice and feed), its policy document in each of them (for the
-    apps' snippets) and the links of the tenant's index in each."""
+    apps' snippets), the links of the tenant's index in each and the entries of the tenant's feed in each."""
     outputs: list[Output] = []
+    feeds: dict[str, list[FeedEntry]] = {}
     policies: dict[str, DocumentLike] = {}
     indexes: dict[str, tuple[DocumentLink, ...]] = {}
     kinds = {doc_id: project.library.documents[doc_id].meta.kind for doc_id in tenant.documents}
@@ -767,6 +786,7 @@ def translated_outputs(
         in_language = {**common, "tenant": view, "lang": locale, "dir": text_direction(locale)}
         docs = render_tenant_documents(project, renderer, tenant, locale)
         links: list[DocumentLink] = []
+        feeds[locale] = []
         policy = policy_document(tenant.facts, docs, kinds)
         if policy is not None:
             policies[locale] = policy
@@ -786,9 +806,10 @@ def translated_outputs(
             )
             made = pages.render(drafts=False)
             outputs.extend(made)
+            feeds[locale].extend(pages.entries)
             links.append(language_link(doc, locale, pages.paths.stable, histories[doc.id], today, made, view))
         indexes[locale] = tuple(links)
-    return outputs, policies, indexes
+    return outputs, policies, indexes, feeds
 
 
 def language_link(

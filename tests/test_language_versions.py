@@ -185,6 +185,30 @@ def test_each_language_has_its_own_feed_with_xml_lang_and_links_to_the_others(si
     assert english.get(XML_LANG) == "en-GB"
 
 
+def test_the_tenants_feed_exists_in_each_language_beside_its_index_linked_by_hreflang_both_ways(
+    site: tuple[Path, Path],
+) -> None:
+    _, out = site
+    atom = "{http://www.w3.org/2005/Atom}"
+    french, english = ET.parse(out / "t/fr/feed.xml").getroot(), ET.parse(out / "t/feed.xml").getroot()
+    assert (french.get(XML_LANG), english.get(XML_LANG)) == ("fr-FR", "en-GB")
+    assert french.findtext(f"{atom}title") == "Plain Example : documents de confidentialité"
+    assert english.findtext(f"{atom}title") == "Plain Example: privacy documents"
+    assert [(e.get("hreflang"), e.get("href")) for e in french.findall(f"{atom}link") if e.get("hreflang")] == [
+        ("en-GB", "../feed.xml")
+    ]
+    assert [(e.get("hreflang"), e.get("href")) for e in english.findall(f"{atom}link") if e.get("hreflang")] == [
+        ("fr-FR", "fr/feed.xml")
+    ]
+    # Each entry is the version's French archive page, titled in French; the English feed keeps its own.
+    links = [link.get("href") for e in french.iter(f"{atom}entry") for link in e.iter(f"{atom}link")]
+    assert links == [f"../privacy-policy/fr/{d}/index.html" for d in (V3, V2, V1)]
+    titles = [e.findtext(f"{atom}title") for e in french.iter(f"{atom}entry")]
+    assert titles[0] == "Plain Example : Politique de confidentialité, version 3 (en vigueur le 1 mai 2026)"
+    english_links = [link.get("href") for e in english.iter(f"{atom}entry") for link in e.iter(f"{atom}link")]
+    assert english_links == [f"privacy-policy/{d}/index.html" for d in (V3, V2, V1)]
+
+
 def test_the_tenants_index_exists_in_each_language_and_its_pages_lead_back_to_it(site: tuple[Path, Path]) -> None:
     _, out = site
     french = _text(out, "t/fr/index.html")

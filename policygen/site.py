@@ -20,12 +20,14 @@ Output layout (paths relative to the output folder):
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
 
+from .clauses import SOURCE_LANGUAGE, language_of
 from .dates import format_day, utc_today
 from .errors import Collector, InputError
 from .feeds import FeedEntry, FeedInfo, atom, entries_in, version_data, version_json
@@ -40,6 +42,7 @@ from .paths import DocumentPaths, TenantPaths, relative, root_from
 from .project import Project, TenantSource, document_title
 from .release import translated_document
 from .render import ClauseRenderer, RenderedClause, RenderedDocument, render_document
+from .rules import SOURCE_SUMMARY, RuleSet, load_rules
 from .snippets import app_outputs, rebase_links
 from .theme import SiteTheme
 from .versions import (
@@ -52,6 +55,7 @@ from .versions import (
     successor,
     upcoming,
 )
+from .vocabulary import ForeignWord
 
 
 @dataclass(frozen=True)
@@ -434,6 +438,24 @@ class DocumentPages:
         self.feed()
         return self.outputs
 
+    def summary_of(self, snap: Snapshot) -> str | None:
+        """A version's change summary as the page's language says it: as its snapshot froze it in the
+        authoritative language; in another, said again from the facts when in English that says what was
+        frozen, else the frozen English words, marked (a ForeignWord)."""
+        frozen = snap.summary
+        if frozen is None or self.language is None:
+            return frozen
+        change = next((c for c in self.changes if c.new.version == snap.version), None)
+        said = change.summary_in(self.lang, frozen) if change is not None else None
+        if change is None and snap.version == 1 and frozen == SOURCE_SUMMARY.first:
+            said = self.rules.sentences(language_of(self.lang)).summary.get("first")
+        return said if said is not None else ForeignWord(frozen, SOURCE_LANGUAGE)
+
+    @functools.cached_property
+    def rules(self) -> RuleSet:
+        """The tenant's rules, whose sentences say a first version's summary in the page's language."""
+        return load_rules(self.project.root, self.tenant.slug)
+
     def stable_text(self, shown: Snapshot) -> tuple[str, tuple[RenderedClause | SnapshotClause, ...]] | None:
         """The text at the stable page: in the authoritative language the version shown; in another, the
         translation as maintained now while the working text reads as the version shown (a translation
@@ -547,7 +569,7 @@ class DocumentPages:
                     snap.released,
                     status,
                     relative(self.paths.archive(snap.effective), at),
-                    snap.summary,
+                    self.summary_of(snap),
                     snap.hash,
                     relative(redline, at) if redline else None,
                     self.text_of(snap) is not None,
@@ -559,7 +581,7 @@ class DocumentPages:
             relative(self.paths.stable, at),
             relative(self.paths.feed, at),
             relative(self.paths.draft, at) if drafts else None,
-            summaries_lang=source_text_lang(self.lang),
+            summaries_lang=source_text_lang(self.lang) if _all_foreign([r.summary for r in rows]) else None,
         )
         common = self.common
         if self.translations:
@@ -633,7 +655,7 @@ class DocumentPages:
                     snap.effective,
                     snap.released,
                     self.paths.archive(snap.effective),
-                    snap.summary,
+                    self.summary_of(snap),
                     snap.tier,
                     heading=self.words(
                         "{organisation}: {title}, version {version} (effective {date})",
@@ -645,6 +667,11 @@ class DocumentPages:
                 )
             )
         return entries
+
+
+def _all_foreign(summaries: list[str | None]) -> bool:
+    """Whether every summary a page shows is left in English (a ForeignWord): one note then says so."""
+    return all(isinstance(s, ForeignWord) for s in summaries if s is not None)
 
 
 def tenant_outputs(

@@ -600,8 +600,8 @@ def _sentence(template: str, change: FactChange) -> str:
 
 
 def _tidy(words: str) -> str:
-    # a fact that ends its own sentence: no second full stop
-    words = re.sub(r"([.!?])(\)?)\.$", r"\1\2", " ".join(words.split()))
+    # a fact that ends its own sentence: no second full stop (Hindi's is the danda)
+    words = re.sub(r"([.!?।])(\)?)[.।]$", r"\1\2", " ".join(words.split()))
     return words[:1].upper() + words[1:]
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import Collector, InputError, did_you_mean
 from .facts import Whole
@@ -233,10 +233,22 @@ class LanguageSentences(BaseModel):
     summary: SummarySentences = Field(default_factory=SummarySentences, description="The summary's sentences")
 
 
+_LANGUAGE_CODE = re.compile(r"[a-z]{2,3}")
+
+
+def _language_code(code: str) -> str:
+    if not _LANGUAGE_CODE.fullmatch(code):
+        raise ValueError(f"'{code}' is not a language code; name the language by its code: fr, hi, de")
+    return code
+
+
+LanguageCode = Annotated[str, AfterValidator(_language_code)]
+
+
 class RulesFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    languages: dict[Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")], LanguageSentences] | None = Field(
+    languages: dict[LanguageCode, LanguageSentences] | None = Field(
         None, description="The rules' sentences in other languages, by language code (fr, hi)"
     )
 
@@ -332,7 +344,7 @@ def sentences_file(lang: str) -> str:
 def packaged_sentences(lang: str) -> LanguageSentences:
     """policygen's own sentences of the packaged rules in *lang* (data/rules.<lang>.yaml); none for a
     language it has none for."""
-    if not re.fullmatch(r"[a-z]{2,3}", lang):
+    if not _LANGUAGE_CODE.fullmatch(lang):
         return LanguageSentences()
     if packaged_data(sentences_file(lang)) is None:
         return LanguageSentences()

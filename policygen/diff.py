@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,14 +23,18 @@ from .errors import InputError, Problem, UsageError
 from .factdiff import FactFinding, decide, diff_facts
 from .facts import Tenant
 from .render import ClauseRenderer, render_document
-from .rules import Level, RuleSet, load_rules, rank
+from .rules import SOURCE_SUMMARY, Level, RuleSet, Sentences, load_rules, rank
 from .text import one_line
 from .versions import dated_facts, frozen_clauses
+from .vocabulary import ForeignWord
 from .worddiff import ClauseChange, ClauseText, Review, as_review, diff_clauses
 
 if TYPE_CHECKING:
     from .project import Project, TenantSource
     from .versions import Snapshot
+
+# A {name} in a summary's sentence, filled in one pass (a value is never read for names itself).
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 
 # --- the report ------------------------------------------------------------------------
 
@@ -65,22 +70,45 @@ class DiffReport:
     @property
     def summary(self) -> str:
         """One sentence for changelogs and feeds."""
-        notable = [f for f in self.findings if rank(f.tier) >= rank("minor")]
+        return self._summary(SOURCE_SUMMARY.model_dump(exclude_none=True), self.findings) or ""
+
+    def in_language(self, sentences: Sentences) -> DiffReport:
+        """The report with its findings said in *sentences*' language (FactFinding.in_language): the
+        tiers, the findings and the clauses' reviews stay as decided."""
+        return replace(self, findings=tuple(f.in_language(sentences) for f in self.findings))
+
+    def summary_in(self, sentences: Sentences) -> str | None:
+        """The summary in *sentences*' language (the findings said in it: in_language), or None when a
+        sentence of it has no words there or its finding stays in English."""
+        said = self.in_language(sentences).findings
+        if any(isinstance(f.says, ForeignWord) for f in said):
+            return None
+        return self._summary(sentences.summary, said)
+
+    def _summary(self, words: Mapping[str, str], findings: Sequence[FactFinding]) -> str | None:
+        def say(name: str, **values: str) -> str | None:
+            template = words.get(name)
+            return None if template is None else _PLACEHOLDER.sub(lambda m: values.get(m[1], m[0]), template)
+
+        notable = [f for f in findings if rank(f.tier) >= rank("minor")]
         if notable:
             top = max(notable, key=lambda f: rank(f.tier))
             more = len(notable) - 1
-            return top.says + (f" ({more} more change{'s' if more != 1 else ''}.)" if more else "")
-        reworded = [f for f in self.findings if f.tier == "needs-review"]
+            if not more:
+                return top.says
+            tail = say("one_more" if more == 1 else "more", more=str(more))
+            return None if tail is None else f"{top.says} {tail}"
+        reworded = [f for f in findings if f.tier == "needs-review"]
         if reworded:
-            return f"A few words changed in {', '.join(f.path for f in reworded)}; is the meaning the same?"
+            return say("reworded", paths=", ".join(f.path for f in reworded))
         if any(c.review == "needs-review" for c in self.clauses):
-            return "The wording changed; the facts did not."
-        if any(c.review == "editorial" for c in self.clauses) or any(f.tier == "editorial" for f in self.findings):
+            return say("wording")
+        if any(c.review == "editorial" for c in self.clauses) or any(f.tier == "editorial" for f in findings):
             reason = self.editorial or next((c.reason for c in self.clauses if c.reason), None)
-            return "Editorial changes" + (f": {reason}." if reason else ".")
-        if self.findings:
-            return "Presentation changes only."
-        return "No change."
+            return say("editorial_reason", reason=reason) if reason else say("editorial")
+        if findings:
+            return say("presentation")
+        return say("unchanged")
 
     def to_json(self) -> dict[str, Any]:
         return {

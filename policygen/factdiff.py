@@ -3,17 +3,24 @@
 The meaning of a policy is in its facts, so the facts are compared by key path and with their
 meaning: lists are matched by id (reordering is no change), durations are compared as spans
 ("2 years" is longer than "18 months"), yes/no facts are switched on or off. A free-text fact whose
-few words changed is a rewording, which the rules may tier lower than a change of meaning."""
+few words changed is a rewording, which the rules may tier lower than a change of meaning.
+
+A finding's sentences are said in English once, and again in each other language a tenant publishes
+(FactFinding.in_language) from that language's rule sentences (rules.Sentences), filled with the same
+values. A value in policygen's own English words (a section's name, "yes", a duration, a value's
+name: EnglishWords) cannot stand in another language's sentence: such a finding stays in English,
+marked. A value in the tenant's own words stands in any language, as the facts print on its pages."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import string
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import Any, get_args
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel
 
@@ -31,7 +38,8 @@ from .facts import (
     Text,
 )
 from .law import REGIME_NAMES, transfer_mechanisms
-from .rules import ChangeKind, Level, Rule, RuleSet, Tier, as_tier, rank
+from .rules import SOURCE_SUMMARY, ChangeKind, Level, Rule, RuleSet, Sentences, Tier, as_tier, rank
+from .vocabulary import SOURCE, ForeignWord
 from .worddiff import hunks, word_diff
 
 # Facts that say when a version applies, not what it says: every release changes them.
@@ -151,6 +159,15 @@ ENTRY_KEYS: dict[str, tuple[str, ...]] = {
 }
 
 
+class EnglishWords(str):
+    """policygen's own words in English (a section's name, a field's, yes/no, a duration): a sentence in
+    another language cannot be filled with them."""
+
+
+def _english(words: str, english: bool = True) -> str:
+    return EnglishWords(words) if english else words
+
+
 # --- fact changes ----------------------------------------------------------------------
 
 
@@ -194,33 +211,35 @@ def label(value: Any) -> str:
         ):
             found = getattr(value, attr, None)
             if isinstance(found, str) and found:
-                return found
+                # the tenant's own words (a Text field); an id, a choice or a computed name is policygen's
+                return found if is_free_text(type(value), attr) else EnglishWords(found)
             if isinstance(found, Enum):
                 return text(found)
-        return type(value).__name__
+        return EnglishWords(type(value).__name__)
     return text(value)
 
 
 def text(value: Any) -> str:
     """A fact value as words, for reports and notices."""
     if value is None:
-        return "none"
+        return EnglishWords("none")
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return EnglishWords("yes" if value else "no")
     if isinstance(value, Duration):
-        return value.text
+        return EnglishWords(value.text)
     if isinstance(value, Kept):
-        return value.words
+        return EnglishWords(value.words)
     if isinstance(value, Basis):
-        return BASIS_LABELS[value]
+        return EnglishWords(BASIS_LABELS[value])
     if isinstance(value, Enum):
-        return str(value.value)
+        return EnglishWords(str(value.value))
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, BaseModel):
         return label(value)
     if isinstance(value, (list, tuple)):
-        return ", ".join(text(v) for v in value)
+        words = [text(v) for v in value]
+        return _english(", ".join(words), any(isinstance(w, EnglishWords) for w in words))
     return str(value)
 
 
@@ -240,7 +259,7 @@ def as_json(value: Any) -> Any:
 
 
 def _words(name: str) -> str:
-    return FIELD_WORDS.get(name, name.replace("_", " "))
+    return EnglishWords(FIELD_WORDS.get(name, name.replace("_", " ")))
 
 
 def _raw(value: Any) -> str:
@@ -278,17 +297,18 @@ class _Differ:
         """Name the entry an id points at (a purpose's data category, ...)."""
         words = VALUE_NAMES.get((type(owner).__name__, name))
         if words is not None and isinstance(value, str):
-            return words.get(value, value)
+            return _english(words.get(value, value), value in words)
         target = REFERENCES.get((type(owner).__name__, name))
         if target is None or not isinstance(value, str):
-            return text(value)
+            said = text(value)
+            return _english(said, isinstance(said, EnglishWords) or not is_free_text(type(owner), name))
         entries: Any = root
         for part in target.split("."):
             entries = getattr(entries, part, None) if entries is not None else None
         for entry in entries or []:
             if getattr(entry, "id", None) == value:
                 return label(entry)
-        return value
+        return EnglishWords(value)  # an id that names no entry
 
     def add(
         self,
@@ -302,8 +322,8 @@ class _Differ:
         name: str = "",
     ) -> None:
         words = VALUE_NAMES.get((type(owner).__name__, name)) if owner is not None else None
-        old_text = words.get(str(old), None) if words and old is not None else None
-        new_text = words.get(str(new), None) if words and new is not None else None
+        old_text = _value_name(words, old)
+        new_text = _value_name(words, new)
         free = (
             change == "changed"
             and isinstance(old, str)
@@ -321,7 +341,7 @@ class _Differ:
             if a == b:
                 continue
             child = f"{path}.{name}" if path else name
-            inner = subject if path else SECTION_NAMES.get(name, subject)
+            inner = subject if path or name not in SECTION_NAMES else EnglishWords(SECTION_NAMES[name])
             self.value(child, name, a, b, inner, old, new)
 
     def value(
@@ -340,7 +360,7 @@ class _Differ:
                 None,
                 b,
                 subject,
-                label(b) if isinstance(b, BaseModel) else f"{item} ({text(b)})",
+                label(b) if isinstance(b, BaseModel) else EnglishWords(f"{item} ({text(b)})"),
                 owner_new,
                 name,
             )
@@ -351,7 +371,7 @@ class _Differ:
                 a,
                 None,
                 subject,
-                label(a) if isinstance(a, BaseModel) else f"{item} ({text(a)})",
+                label(a) if isinstance(a, BaseModel) else EnglishWords(f"{item} ({text(a)})"),
                 owner_old,
                 name,
             )
@@ -402,6 +422,13 @@ class _Differ:
                 self.add(path, "removed", value, None, subject, self.resolve(owner_old, name, value, self.old_root))
 
 
+def _value_name(words: Mapping[str, str] | None, value: Any) -> str | None:
+    """A plain value's name in words (VALUE_NAMES), if it has one."""
+    if not words or value is None or str(value) not in words:
+        return None
+    return EnglishWords(words[str(value)])
+
+
 def _annotations(annotation: Any) -> list[Any]:
     """An annotation and every type inside it (`Text | None` holds `Text`)."""
     return [annotation, *[inner for arg in get_args(annotation) for inner in _annotations(arg)]]
@@ -430,7 +457,7 @@ def _subject(entry: BaseModel, parent: str) -> str:
         return parent  # "For <purpose>, the interest we pursue ..." reads better than the basis's name
     if isinstance(entry, Right):
         name = entry.name
-        return name[:1].lower() + name[1:]  # "How to delete your data: ..."
+        return EnglishWords(name[:1].lower() + name[1:])  # "How to delete your data: ..."
     return label(entry)
 
 
@@ -466,6 +493,9 @@ class FactFinding:
     # An editorial candidate (a few words changed): the tier its rule gives, which applies unless
     # a release marks the wording editorial. None for every other finding.
     rule_tier: Tier | None = None
+    # What the sentences were filled with, to say them again in another language; None for a finding
+    # read back from a snapshot (its frozen English words are all there is).
+    fill: tuple[Filled, ...] | None = field(default=None, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -504,6 +534,30 @@ class FactFinding:
         never editorial. Presentation (technical) is not a change of meaning."""
         return self.words is None and self.tier != "technical"
 
+    def in_language(self, sentences: Sentences) -> FactFinding:
+        """The finding said in *sentences*' language: its rule's sentences there, filled with the same values;
+        in English, each sentence a ForeignWord (marked lang="en"), when the language has no sentence or
+        a value is policygen's English words."""
+        said = [self._said(part, sentences) for part in ("say", "effect")]
+        if not all(said):
+            return replace(self, says=ForeignWord(self.says, SOURCE), effect=ForeignWord(self.effect, SOURCE))
+        return replace(self, says=said[0] or "", effect=said[1] or "")
+
+    def _said(self, part: Literal["say", "effect"], sentences: Sentences) -> str | None:
+        if self.fill is None:
+            return None
+        if self.rule == "unclassified":
+            template = sentences.summary.get("changed" if part == "say" else "read_section")
+        else:
+            template = sentences.rule(self.rule, part, self.change)
+        if template is None:
+            return None
+        used = {name for _, name, _, _ in string.Formatter().parse(template) if name}
+        values = {f.name: f.text for f in self.fill}
+        if any(f.english for f in self.fill if f.name in used):
+            return None
+        return _tidy(template.format(**values))
+
     def decided(self, editorial: bool) -> FactFinding:
         """An editorial candidate once a release decided: editorial, or the tier its rule gives."""
         if self.rule_tier is None or self.tier != "needs-review":
@@ -511,12 +565,43 @@ class FactFinding:
         return replace(self, tier="editorial" if editorial else self.rule_tier)
 
 
-def _sentence(template: str, change: FactChange) -> str:
+@dataclass(frozen=True)
+class Filled:
+    """A value a finding's sentences are filled with: {subject}, {item}, {old} or {new}."""
+
+    name: str
+    text: str
+    english: bool  # policygen's English words: a sentence in another language cannot use it
+
+
+def _fill(change: FactChange) -> tuple[Filled, ...]:
     old = change.old_text if change.old_text is not None else text(change.old)
     new = change.new_text if change.new_text is not None else text(change.new)
-    words = template.format(subject=change.subject, item=change.item, old=old, new=new)
-    # a fact that ends its own sentence: no second full stop
-    words = re.sub(r"([.!?])(\)?)\.$", r"\1\2", " ".join(words.split()))
+    return (
+        Filled("subject", change.subject, isinstance(change.subject, EnglishWords)),
+        Filled("item", change.item, isinstance(change.item, EnglishWords)),
+        Filled("old", old, _english_value(change, change.old, old)),
+        Filled("new", new, _english_value(change, change.new, new)),
+    )
+
+
+def _english_value(change: FactChange, value: Any, words: str) -> bool:
+    """Whether an old or new value reads in policygen's English words: a number or a date reads in any
+    language, a free-text fact in the tenant's words; an id or a choice is policygen's."""
+    if isinstance(words, EnglishWords):
+        return True
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return False
+    return not (change.free_text or isinstance(value, dt.date))
+
+
+def _sentence(template: str, change: FactChange) -> str:
+    return _tidy(template.format(**{f.name: f.text for f in _fill(change)}))
+
+
+def _tidy(words: str) -> str:
+    # a fact that ends its own sentence: no second full stop (Hindi's is the danda)
+    words = re.sub(r"([.!?।])(\)?)[.।]$", r"\1\2", " ".join(words.split()))
     return words[:1].upper() + words[1:]
 
 
@@ -532,12 +617,13 @@ def classify(change: FactChange, rules: RuleSet) -> FactFinding:
             "minor",
             "unclassified",
             "",
-            _sentence("{subject}: {item} changed.", change),
-            "Read the updated section.",
+            _sentence(SOURCE_SUMMARY.changed or "", change),
+            SOURCE_SUMMARY.read_section or "",
             words,
+            fill=_fill(change),
         )
-    says = rule.say.get(change.change, "{subject}: {item} changed.")
-    effect = rule.effect.get(change.change, "Read the updated section.")
+    says = rule.say.get(change.change, SOURCE_SUMMARY.changed or "")
+    effect = rule.effect.get(change.change, SOURCE_SUMMARY.read_section or "")
     tier: Level = rule.tiers[change.change]
     rule_tier: Tier | None = None
     if change.free_text and rank(tier) > rank("needs-review") and wording_only(change.old, change.new):
@@ -554,6 +640,7 @@ def classify(change: FactChange, rules: RuleSet) -> FactFinding:
         _sentence(effect, change),
         words,
         rule_tier,
+        _fill(change),
     )
 
 

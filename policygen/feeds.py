@@ -23,11 +23,11 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Any
 
-from .clauses import SOURCE_LANGUAGE
 from .languages import source_text_lang
 from .output import Output
 from .paths import SITEMAP_PATH, VersionPaths, absolute, href
 from .versions import Snapshot
+from .vocabulary import ForeignWord
 
 ATOM = "http://www.w3.org/2005/Atom"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -218,8 +218,8 @@ def atom(
             f"{e.released.isoformat()}, takes effect on {e.effective.isoformat()}."
         )
         node = sub(entry, "summary", summary, type="text")
-        if e.summary and info.lang and source_text_lang(info.lang):
-            node.set(XML_LANG, SOURCE_LANGUAGE)  # policygen writes change summaries in the source language
+        if isinstance(e.summary, ForeignWord) and info.lang and source_text_lang(info.lang):
+            node.set(XML_LANG, e.summary.lang)  # a change summary left in English in a feed in another language
     ET.indent(feed)
     data = ET.tostring(feed, encoding="utf-8", xml_declaration=True) + b"\n"
     return Output(info.path, "feed", data, tenant=tenant, document=document)

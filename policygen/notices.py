@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
+from .clauses import language_of
 from .dates import format_day
 from .diff import DiffReport, Workspace, history, overall
 from .factdiff import FactFinding
@@ -32,9 +33,10 @@ from .languages import alternates, source_text_lang, text_direction
 from .output import Output
 from .paths import DocumentPaths, PairPaths, href, relative, root_from
 from .render import ClauseRenderer
-from .rules import load_rules, rank
+from .rules import RuleSet, load_rules, rank
 from .text import one_line
 from .theme import SiteTheme
+from .vocabulary import SOURCE, ForeignWord
 from .worddiff import ClauseChange, ClauseStatus, ClauseText, Piece, PieceOp, Review, diff_clauses
 
 if TYPE_CHECKING:
@@ -152,9 +154,20 @@ class NoticeView:
 
     @property
     def findings_lang(self) -> str | None:
-        """The language of the findings' sentences when it is not the page's: policygen writes them in the
-        source language, so a page in another one marks them (lang) and says so."""
-        return source_text_lang(self.lang)
+        """The language of the sentences when none is in the page's: policygen's English, which a page in
+        another language marks (lang) and says so. On such a page the findings were said again in its
+        language (DiffReport.in_language): when some were, each one left in English is a ForeignWord,
+        marked on its own."""
+        said = [f.says for f in self.lines] + list(self.effects)
+        if source_text_lang(self.lang) is None or not all(isinstance(s, ForeignWord) for s in said):
+            return None
+        return SOURCE
+
+    @property
+    def some_in_english(self) -> bool:
+        """Whether some, not all, of the sentences are in English on a page in another language."""
+        said = [f.says for f in self.lines] + list(self.effects)
+        return self.findings_lang is None and any(isinstance(s, ForeignWord) for s in said)
 
 
 @dataclass(frozen=True)
@@ -311,10 +324,15 @@ def plain_text(view: NoticeView) -> NoticeView:
         view,
         organisation=one_line(view.organisation),
         document=one_line(view.document),
-        lines=tuple(replace(f, says=one_line(f.says)) for f in view.lines),
-        effects=tuple(one_line(e) for e in view.effects),
+        lines=tuple(replace(f, says=_one_line(f.says)) for f in view.lines),
+        effects=tuple(_one_line(e) for e in view.effects),
         reviewed=tuple(one_line(r) for r in view.reviewed),
     )
+
+
+def _one_line(words: str) -> str:
+    """one_line, keeping the mark of a sentence left in English."""
+    return ForeignWord(one_line(words), words.lang) if isinstance(words, ForeignWord) else one_line(words)
 
 
 @dataclass(frozen=True)
@@ -325,6 +343,15 @@ class VersionChange:
     old: Snapshot
     new: Snapshot
     report: DiffReport
+    rules: RuleSet | None = None  # the rules that decided it, whose sentences say it in each language
+    whole: DiffReport | None = None  # the report of every fact change, as a release records its summary
+
+    def summary_in(self, lang: str, frozen: str) -> str | None:
+        """The change summary in *lang* (a locale), said again from the facts, when in English it says what
+        the snapshot froze (*frozen*); None when it does not, or has no words in *lang*."""
+        if self.rules is None or self.whole is None or self.whole.summary != frozen:
+            return None
+        return self.whole.summary_in(self.rules.sentences(language_of(lang)))
 
 
 def version_changes(
@@ -337,7 +364,7 @@ def version_changes(
     changes: list[VersionChange] = []
     for old, report in zip(releases, history(space, doc_id, releases), strict=False):
         new = releases[old.version]  # versions count up from 1 without gaps
-        changes.append(VersionChange(old, new, document_report(space, doc_id, report)))
+        changes.append(VersionChange(old, new, document_report(space, doc_id, report), space.rules, report))
     return changes
 
 
@@ -383,6 +410,8 @@ def document_changes(
             compared = in_language(change, locale)
             report = compared or replace(report, clauses=())
             language = replace(language, compared=compared is not None)
+            if change.rules is not None:
+                report = report.in_language(change.rules.sentences(language_of(locale)))
         outputs.extend(
             change_outputs(
                 theme,

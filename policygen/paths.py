@@ -8,7 +8,7 @@ a base_url, where a folder's index.html is addressed as the folder (`.../privacy
     index.html, feed.xml, sitemap.xml, manifest.json       the site
     assets/...                                             theme static files
     <tenant>/index.html, <tenant>/feed.xml                 the tenant
-    <tenant>/<language>/index.html                         the tenant's index in another of its languages
+    <tenant>/<language>/index.html, feed.xml               the tenant's index and feed in another of its languages
     <tenant>/assets/<logo>                                 the tenant's logo
     <tenant>/apps/<app>/...                                in-app snippets, store labels (snippets.py)
     <document folder>/index.html                           the stable URL: the version in force
@@ -83,6 +83,10 @@ class TenantPaths:
     @property
     def feed(self) -> str:
         return f"{self.slug}/feed.xml"
+
+    def feed_in(self, language: str | None) -> str:
+        """The tenant's feed beside its index in a language's folder, or its own without one."""
+        return f"{self.slug}/{language}/feed.xml" if language else self.feed
 
     def index_in(self, language: str | None) -> str:
         """The tenant's index in a language's folder (languages.language_segment), or its own without one."""

@@ -19,7 +19,7 @@ from .fact_translations import translated_facts
 from .facts import Tenant
 from .project import document_title
 from .render import ClauseRenderer, RenderedDocument, render_document
-from .rules import NOTICE_TIERS, rank
+from .rules import NOTICE_TIERS, SOURCE_SUMMARY, rank
 from .text import one_line
 from .translation_files import document_title as translation_title
 from .versions import SnapshotTranslation, dated_facts, frozen_clauses
@@ -63,7 +63,7 @@ def summariser(root: Path, slug: str, note: ReleaseNote) -> Summariser:
 
     def summarise(previous: Snapshot | None, candidate: Snapshot) -> dict[str, Any] | None:
         if previous is None:
-            return {"from": None, "tier": None, "summary": "First published version.", "findings": [], "clauses": []}
+            return {"from": None, "tier": None, "summary": SOURCE_SUMMARY.first, "findings": [], "clauses": []}
         if not space:
             space.append(Workspace.open(root, slug))
         ws = space[0]

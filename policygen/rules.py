@@ -4,23 +4,30 @@ The rules are data (policygen/data/rules.yaml ships the defaults); a project's
 rules.yaml and a tenant's tenants/<slug>/rules.yaml adjust them. A rule with a
 known id changes only the keys it gives; a rule with a new id is tried before
 the defaults, so local rules win.
+
+A rule's sentences (`say`, `effect`) and a change summary's are written in English. Their words in
+another language are in policygen/data/rules.<lang>.yaml (`rules:` by rule id, `summary:`), and a
+project's or tenant's rules.yaml may give its own under `languages: {<lang>: {rules: ..., summary: ...}}`.
+A translation counts only while the English sentence it translates is the one in force: a local file
+that rewords a rule's English sentence drops the translations of earlier files for that sentence.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import string
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import Collector, InputError, did_you_mean
 from .facts import Whole
 from .inputs import RULES_FILE, ensure_inside
 from .validation import problems_from_validation
-from .yamlfile import Located, load
+from .yamlfile import Located, load, packaged, packaged_data
 
 DEFAULT_FILE = Path(__file__).parent / "data" / "rules.yaml"
 
@@ -152,8 +159,98 @@ class RuleEntry(_RuleFields):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", description="A stable id; a known id adjusts that rule")
 
 
+class RuleSentences(BaseModel):
+    """One rule's sentences in another language: what changed and its likely effect, per change kind."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    say: dict[ChangeKind, str] = Field(default_factory=dict, description="What changed, per change kind")
+    effect: dict[ChangeKind, str] = Field(default_factory=dict, description="The likely effect, per change kind")
+
+    @field_validator("say", "effect")
+    @classmethod
+    def _templates(cls, value: dict[str, str]) -> dict[str, str]:
+        for text in value.values():
+            _check_template(text)
+        return value
+
+
+class SummarySentences(BaseModel):
+    """The sentences of a change summary (diff.DiffReport.summary) and of a change no rule words, in a
+    language; each may use the placeholders its English sentence has (SOURCE_SUMMARY)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    one_more: str | None = None
+    more: str | None = None
+    reworded: str | None = None
+    wording: str | None = None
+    editorial: str | None = None
+    editorial_reason: str | None = None
+    presentation: str | None = None
+    unchanged: str | None = None
+    first: str | None = None
+    changed: str | None = None
+    read_section: str | None = None
+
+
+# The summary's sentences in English: what DiffReport.summary says, and what a change no rule words says.
+SOURCE_SUMMARY = SummarySentences(
+    one_more="({more} more change.)",
+    more="({more} more changes.)",
+    reworded="A few words changed in {paths}; is the meaning the same?",
+    wording="The wording changed; the facts did not.",
+    editorial="Editorial changes.",
+    editorial_reason="Editorial changes: {reason}.",
+    presentation="Presentation changes only.",
+    unchanged="No change.",
+    first="First published version.",
+    changed="{subject}: {item} changed.",
+    read_section="Read the updated section.",
+)
+SummaryName = Literal[
+    "one_more",
+    "more",
+    "reworded",
+    "wording",
+    "editorial",
+    "editorial_reason",
+    "presentation",
+    "unchanged",
+    "first",
+    "changed",
+    "read_section",
+]
+
+
+class LanguageSentences(BaseModel):
+    """The rules' and summaries' sentences in one language (rules.<lang>.yaml, or a rules.yaml's
+    `languages: {<lang>: ...}`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rules: dict[str, RuleSentences] = Field(default_factory=dict, description="Sentences by rule id")
+    summary: SummarySentences = Field(default_factory=SummarySentences, description="The summary's sentences")
+
+
+_LANGUAGE_CODE = re.compile(r"[a-z]{2,3}")
+
+
+def _language_code(code: str) -> str:
+    if not _LANGUAGE_CODE.fullmatch(code):
+        raise ValueError(f"'{code}' is not a language code; name the language by its code: fr, hi, de")
+    return code
+
+
+LanguageCode = Annotated[str, AfterValidator(_language_code)]
+
+
 class RulesFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    languages: dict[LanguageCode, LanguageSentences] | None = Field(
+        None, description="The rules' sentences in other languages, by language code (fr, hi)"
+    )
 
     notice_days: Whole | None = Field(
         None, ge=0, le=365, description="Days between release and effective date a material change needs"
@@ -189,14 +286,69 @@ def _field(entry: Any, key: str) -> Any:
     return getattr(value, "value", value) if not isinstance(value, (str, int, float, bool)) else value
 
 
+Part = Literal["say", "effect"]
+
+
+@dataclass(frozen=True)
+class Sentences:
+    """The rules' and summaries' sentences in one language, as merged from every rules file."""
+
+    lang: str  # a language subtag: fr
+    rules: dict[tuple[str, Part, ChangeKind], str]  # (rule id, say or effect, change kind) -> template
+    summary: dict[str, str]
+
+    def rule(self, rule_id: str, part: Part, change: ChangeKind) -> str | None:
+        return self.rules.get((rule_id, part, change))
+
+
 @dataclass(frozen=True)
 class RuleSet:
     rules: tuple[Rule, ...]
     notice_days: int
     files: tuple[str, ...]  # where the rules came from, for reports
+    # Each local file's sentences in other languages, in the order the files were read (1: the project's).
+    local_sentences: tuple[tuple[int, str, LanguageSentences], ...] = ()
+    # (rule id, say or effect, change kind) -> the file that last wrote the English sentence (0: packaged).
+    worded_in: tuple[tuple[tuple[str, Part, ChangeKind], int], ...] = ()
 
     def classify(self, path: str, change: ChangeKind, entry: Any) -> Rule | None:
         return next((r for r in self.rules if r.matches(path, change, entry)), None)
+
+    def sentences(self, lang: str) -> Sentences:
+        """The sentences in *lang* (a language subtag): the packaged ones, then each local file's; a
+        translation from a file read before the English sentence was last reworded is left out."""
+        worded = dict(self.worded_in)
+        rules: dict[tuple[str, Part, ChangeKind], str] = {}
+        summary: dict[str, str] = {}
+        given = [(0, packaged_sentences(lang))] + [(i, s) for i, code, s in self.local_sentences if code == lang]
+        for index, words in given:
+            for rule_id, rule in words.rules.items():
+                for part, templates in _parts(rule):
+                    for change, template in (templates or {}).items():
+                        key = (rule_id, part, change)
+                        if index >= worded.get(key, 0):
+                            rules[key] = template
+            summary.update(words.summary.model_dump(exclude_none=True))
+        return Sentences(lang, rules, summary)
+
+
+def _parts(rule: RuleSentences | RuleEntry) -> tuple[tuple[Part, dict[ChangeKind, str] | None], ...]:
+    return (("say", rule.say), ("effect", rule.effect))
+
+
+def sentences_file(lang: str) -> str:
+    return f"rules.{lang}.yaml"
+
+
+@functools.cache
+def packaged_sentences(lang: str) -> LanguageSentences:
+    """policygen's own sentences of the packaged rules in *lang* (data/rules.<lang>.yaml); none for a
+    language it has none for."""
+    if not _LANGUAGE_CODE.fullmatch(lang):
+        return LanguageSentences()
+    if packaged_data(sentences_file(lang)) is None:
+        return LanguageSentences()
+    return packaged(LanguageSentences, sentences_file(lang))
 
 
 def _read(file: Path) -> tuple[RulesFile, Located]:
@@ -230,6 +382,8 @@ def load_rules(root: Path | None = None, slug: str | None = None) -> RuleSet:
     order: list[str] = []
     notice_days = 30
     used: list[str] = []
+    local_sentences: list[tuple[int, str, LanguageSentences]] = []
+    worded: dict[tuple[str, Part, ChangeKind], int] = {}
     for index, file in enumerate(files):
         if not (file.exists() or file.is_symlink()):  # a pipe or a dangling link is refused by the reader
             continue
@@ -243,6 +397,7 @@ def load_rules(root: Path | None = None, slug: str | None = None) -> RuleSet:
         used.append(file.name if index == 0 else file.relative_to(root).as_posix() if root else file.name)
         if parsed.notice_days is not None:
             notice_days = parsed.notice_days
+        local_sentences.extend((index, lang, words) for lang, words in (parsed.languages or {}).items())
         fresh: list[str] = []
         seen: set[str] = set()
         for i, entry in enumerate(parsed.rules):
@@ -258,6 +413,10 @@ def load_rules(root: Path | None = None, slug: str | None = None) -> RuleSet:
                 )
                 continue
             seen.add(entry.id)
+            if index:
+                for part, templates in _parts(entry):
+                    for change in templates or {}:
+                        worded[(entry.id, part, change)] = index
             if entry.id in merged:
                 current = merged[entry.id]
                 for key, value in given.items():
@@ -284,7 +443,13 @@ def load_rules(root: Path | None = None, slug: str | None = None) -> RuleSet:
         order = fresh + order if index else fresh
     problems.raise_if_any()
     rules = tuple(_complete(merged[rid]) for rid in order)
-    return RuleSet(rules=rules, notice_days=notice_days, files=tuple(used))
+    return RuleSet(
+        rules=rules,
+        notice_days=notice_days,
+        files=tuple(used),
+        local_sentences=tuple(local_sentences),
+        worded_in=tuple(sorted(worded.items())),
+    )
 
 
 def _complete(data: dict[str, Any]) -> Rule:

@@ -20,12 +20,14 @@ Output layout (paths relative to the output folder):
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
 
+from .clauses import SOURCE_LANGUAGE, language_of
 from .dates import format_day, utc_today
 from .errors import Collector, InputError
 from .feeds import FeedEntry, FeedInfo, atom, entries_in, version_data, version_json
@@ -40,6 +42,7 @@ from .paths import DocumentPaths, TenantPaths, relative, root_from
 from .project import Project, TenantSource, document_title
 from .release import translated_document
 from .render import ClauseRenderer, RenderedClause, RenderedDocument, render_document
+from .rules import SOURCE_SUMMARY, RuleSet, load_rules
 from .snippets import app_outputs, rebase_links
 from .theme import SiteTheme
 from .versions import (
@@ -52,6 +55,7 @@ from .versions import (
     successor,
     upcoming,
 )
+from .vocabulary import ForeignWord
 
 
 @dataclass(frozen=True)
@@ -254,6 +258,7 @@ class DocumentPages:
     language: str | None = None  # a locale other than the authoritative one: the page is a translation
     translations: dict[str, DocumentPaths] = field(default_factory=dict)  # every language's paths, when several
     changes: list[VersionChange] = field(default_factory=list)  # each pair of consecutive versions (notices.py)
+    entries: list[FeedEntry] = field(default_factory=list)  # the versions its feed lists, once rendered
 
     @property
     def paths(self) -> DocumentPaths:
@@ -433,6 +438,24 @@ class DocumentPages:
         self.feed()
         return self.outputs
 
+    def summary_of(self, snap: Snapshot) -> str | None:
+        """A version's change summary as the page's language says it: as its snapshot froze it in the
+        authoritative language; in another, said again from the facts when in English that says what was
+        frozen, else the frozen English words, marked (a ForeignWord)."""
+        frozen = snap.summary
+        if frozen is None or self.language is None:
+            return frozen
+        change = next((c for c in self.changes if c.new.version == snap.version), None)
+        said = change.summary_in(self.lang, frozen) if change is not None else None
+        if change is None and snap.version == 1 and frozen == SOURCE_SUMMARY.first:
+            said = self.rules.sentences(language_of(self.lang)).summary.get("first")
+        return said if said is not None else ForeignWord(frozen, SOURCE_LANGUAGE)
+
+    @functools.cached_property
+    def rules(self) -> RuleSet:
+        """The tenant's rules, whose sentences say a first version's summary in the page's language."""
+        return load_rules(self.project.root, self.tenant.slug)
+
     def stable_text(self, shown: Snapshot) -> tuple[str, tuple[RenderedClause | SnapshotClause, ...]] | None:
         """The text at the stable page: in the authoritative language the version shown; in another, the
         translation as maintained now while the working text reads as the version shown (a translation
@@ -546,7 +569,7 @@ class DocumentPages:
                     snap.released,
                     status,
                     relative(self.paths.archive(snap.effective), at),
-                    snap.summary,
+                    self.summary_of(snap),
                     snap.hash,
                     relative(redline, at) if redline else None,
                     self.text_of(snap) is not None,
@@ -558,7 +581,7 @@ class DocumentPages:
             relative(self.paths.stable, at),
             relative(self.paths.feed, at),
             relative(self.paths.draft, at) if drafts else None,
-            summaries_lang=source_text_lang(self.lang),
+            summaries_lang=source_text_lang(self.lang) if _all_foreign([r.summary for r in rows]) else None,
         )
         common = self.common
         if self.translations:
@@ -611,6 +634,7 @@ class DocumentPages:
             alternates=tuple((locale, p.feed) for locale, p in self.translations.items() if locale != self.lang),
         )
         entries = entries_in(self.outputs) if self.language is None else self.feed_entries()
+        self.entries = entries  # the tenant's feed in this language lists them too
         self.outputs.append(
             atom(info, entries, self.project.config.base_url, tenant=self.tenant.slug, document=self.doc.id)
         )
@@ -631,7 +655,7 @@ class DocumentPages:
                     snap.effective,
                     snap.released,
                     self.paths.archive(snap.effective),
-                    snap.summary,
+                    self.summary_of(snap),
                     snap.tier,
                     heading=self.words(
                         "{organisation}: {title}, version {version} (effective {date})",
@@ -643,6 +667,11 @@ class DocumentPages:
                 )
             )
         return entries
+
+
+def _all_foreign(summaries: list[str | None]) -> bool:
+    """Whether every summary a page shows is left in English (a ForeignWord): one note then says so."""
+    return all(isinstance(s, ForeignWord) for s in summaries if s is not None)
 
 
 def tenant_outputs(
@@ -690,27 +719,43 @@ def tenant_outputs(
                 changes=changes[doc.id],
             ).render(options.drafts)
         )
-    translated, in_languages, indexes = translated_outputs(
+    translated, in_languages, indexes, feeds = translated_outputs(
         project, theme, renderer, tenant, histories, changes, today, common
     )
     outputs.extend(translated)
     # In-app snippets and store labels, per app, from the version the stable page shows.
     shown_versions = {d.id: shown_version(histories[d.id], today) for d in docs}
     outputs.extend(app_outputs(project, theme, tenant, docs, shown_versions, outputs, in_languages))
-    paths = TenantPaths(tenant.slug)
-    info = FeedInfo(
-        paths.feed,
-        f"{facts.name}: privacy documents",
-        facts.organisation.legal_name,
-        paths.index,
-        facts.dates.last_updated or facts.dates.effective,
-    )
-    outputs.append(atom(info, entries_in(outputs), project.config.base_url, tenant=tenant.slug))
+    feeds[facts.locale] = entries_in(outputs)
+    outputs.extend(tenant_feeds(theme, tenant, feeds, project.config.base_url))
     outputs.extend(tenant_indexes(theme, tenant, common, indexes))
     path = logo_path(tenant)
     if path is not None and facts.theme.logo:
         outputs.append(Output(path, "asset", read_bytes(tenant.folder / facts.theme.logo), tenant=tenant.slug))
     return outputs, view
+
+
+def tenant_feeds(
+    theme: SiteTheme, tenant: TenantSource, feeds: dict[str, list[FeedEntry]], base_url: str | None
+) -> list[Output]:
+    """The tenant's feed of every version of its documents, and one in each other language it publishes
+    (*feeds*: that language's entries) beside its index in that language, with xml:lang and hreflang both ways."""
+    facts, paths = tenant.facts, TenantPaths(tenant.slug)
+    several = len(facts.published_languages) > 1
+    where = {locale: paths.feed_in(language_segment(locale, facts.locale)) for locale in facts.published_languages}
+    outputs = []
+    for locale, at in where.items():
+        info = FeedInfo(
+            at,
+            theme.translate("{organisation}: privacy documents", locale, organisation=facts.name),
+            facts.organisation.legal_name,
+            paths.index_in(language_segment(locale, facts.locale)),
+            facts.dates.last_updated or facts.dates.effective,
+            lang=locale if several else None,
+            alternates=tuple((other, path) for other, path in where.items() if other != locale),
+        )
+        outputs.append(atom(info, feeds.get(locale, []), base_url, tenant=tenant.slug))
+    return outputs
 
 
 def tenant_indexes(
@@ -753,11 +798,12 @@ def translated_outputs(
     changes: dict[str, list[VersionChange]],
     today: dt.date,
     common: dict[str, Any],
-) -> tuple[list[Output], dict[str, DocumentLike], dict[str, tuple[DocumentLink, ...]]]:
+) -> tuple[list[Output], dict[str, DocumentLike], dict[str, tuple[DocumentLink, ...]], dict[str, list[FeedEntry]]]:
     """The pages of every language the tenant publishes besides its authoritative one (each document,
     archive version, history, redline, notice and feed), its policy document in each of them (for the
-    apps' snippets) and the links of the tenant's index in each."""
+    apps' snippets), the links of the tenant's index in each and the entries of the tenant's feed in each."""
     outputs: list[Output] = []
+    feeds: dict[str, list[FeedEntry]] = {}
     policies: dict[str, DocumentLike] = {}
     indexes: dict[str, tuple[DocumentLink, ...]] = {}
     kinds = {doc_id: project.library.documents[doc_id].meta.kind for doc_id in tenant.documents}
@@ -767,6 +813,7 @@ def translated_outputs(
         in_language = {**common, "tenant": view, "lang": locale, "dir": text_direction(locale)}
         docs = render_tenant_documents(project, renderer, tenant, locale)
         links: list[DocumentLink] = []
+        feeds[locale] = []
         policy = policy_document(tenant.facts, docs, kinds)
         if policy is not None:
             policies[locale] = policy
@@ -786,9 +833,10 @@ def translated_outputs(
             )
             made = pages.render(drafts=False)
             outputs.extend(made)
+            feeds[locale].extend(pages.entries)
             links.append(language_link(doc, locale, pages.paths.stable, histories[doc.id], today, made, view))
         indexes[locale] = tuple(links)
-    return outputs, policies, indexes
+    return outputs, policies, indexes, feeds
 
 
 def language_link(

@@ -7,7 +7,9 @@ the authoritative text: a translation made later is never shown as the one of an
 Materiality is decided once, from the facts and the source-language clauses.
 
 The tenant is fictional (`t`, Plain Example Ltd): version 1 is released in English only, versions 2 and 3
-in English and French, each a material change (a new recipient).
+in English and French, each a material change (a new recipient). The findings and change summaries are
+said in each language from the rules' sentences in it; one whose words are policygen's English stays
+in English, marked lang="en".
 """
 
 from __future__ import annotations
@@ -143,7 +145,12 @@ def test_a_redline_in_another_language_compares_the_two_frozen_translations(site
     french = _read(out, f"{DOC}/fr/{V3}/changes/index.html")
     assert '<html lang="fr-FR">' in french
     assert "<ins>" in french and "Advertisers" in french
-    assert '<ul class="findings" lang="en">' in french  # the findings are policygen's English sentences, marked
+    # The finding is said in French from the French rule sentences, with the tenant's own word in it.
+    assert '<ul class="findings">' in french
+    assert (
+        '<li class="finding tier-material">Nous partageons désormais des données avec un nouveau type de '
+        "destinataire : Advertisers."
+    ) in french
     english = _read(out, f"{DOC}/{V3}/changes/index.html")
     assert '<link rel="alternate" hreflang="fr-FR" href="../../fr/2026-05-01/changes/index.html">' in english
 
@@ -183,6 +190,108 @@ def test_each_language_has_its_own_feed_with_xml_lang_and_links_to_the_others(si
     assert others == ["en-GB"]
     english = ET.parse(out / DOC / "feed.xml").getroot()
     assert english.get(XML_LANG) == "en-GB"
+
+
+FRENCH_FINDING = "Nous partageons désormais des données avec un nouveau type de destinataire : Advertisers."
+ENGLISH_FINDING = "We now share data with a new kind of recipient: Advertisers."
+
+
+def test_the_french_notice_email_and_history_say_the_findings_and_summary_in_french(
+    site: tuple[Path, Path],
+) -> None:
+    _, out = site
+    banner = _text(out, f"{DOC}/fr/{V3}/notice/banner.html")
+    assert f"<li>{FRENCH_FINDING}</li>" in banner
+    assert "Davantage d'organisations recevront vos données." in banner
+    assert "en anglais" not in banner and 'lang="en"' not in banner
+    for name in ("email.html", "email.txt"):
+        email = _text(out, f"{DOC}/fr/{V3}/notice/{name}")
+        assert FRENCH_FINDING in email and "Davantage d'organisations recevront vos données." in email
+        assert ENGLISH_FINDING not in email
+    history = _text(out, f"{DOC}/fr/history/index.html")
+    assert f'<td data-label="Modifications">{FRENCH_FINDING} <a' in history
+    assert '<td data-label="Modifications">Première version publiée.</td>' in history
+
+
+def test_a_summary_with_a_finding_in_policygens_english_words_stays_english_and_is_marked(
+    site: tuple[Path, Path],
+) -> None:
+    _, out = site
+    # Version 2 also changed the tenant's languages: a finding filled with policygen's English words.
+    history = _text(out, f"{DOC}/fr/history/index.html")
+    assert '<span lang="en">We now share data with a new kind of recipient: Analytics providers. (' in history
+    atom = "{http://www.w3.org/2005/Atom}"
+    feed = ET.parse(out / DOC / "fr/feed.xml").getroot()
+    summaries = [(e.find(f"{atom}summary"), e.findtext(f"{atom}summary")) for e in feed.iter(f"{atom}entry")]
+    assert summaries[0][1] == FRENCH_FINDING and summaries[0][0] is not None
+    assert summaries[0][0].get(XML_LANG) is None
+    assert summaries[1][0] is not None and summaries[1][0].get(XML_LANG) == "en"
+
+
+def test_the_english_notice_and_history_keep_the_english_words(site: tuple[Path, Path]) -> None:
+    _, out = site
+    banner = _text(out, f"{DOC}/{V3}/notice/banner.html")
+    assert f"<li>{ENGLISH_FINDING}</li>" in banner and "More organisations will receive your data." in banner
+    history = _text(out, f"{DOC}/history/index.html")
+    assert f'<td data-label="Changes">{ENGLISH_FINDING} <a' in history
+    assert '<td data-label="Changes">First published version.</td>' in history
+
+
+def test_a_project_rule_without_a_french_sentence_shows_english_marked(tmp_path: Path) -> None:
+    root = released_in_two_languages(tmp_path)
+    # The project's own rule decides a new recipient first, with English words only.
+    (root / "rules.yaml").write_text(
+        "rules:\n"
+        "  - id: our-recipients\n"
+        "    path: recipients[*]\n"
+        "    tiers: {added: material}\n"
+        "    say: {added: 'We now work with {item}.'}\n"
+        "    effect: {added: 'Someone new sees your data.'}\n",
+        encoding="utf-8",
+    )
+    out = build(root, tmp_path / "out", BuildOptions(today=TODAY)).out
+    banner = _read(out, f"{DOC}/fr/{V3}/notice/banner.html")
+    assert "Les modifications sont énumérées en anglais." in banner
+    assert '<ul lang="en">\n    <li>We now work with Advertisers.</li>' in banner
+    assert '<span lang="en">Someone new sees your data.</span>' in banner
+    # Its French words, given in the project's rules.yaml, are used once they are there.
+    with (root / "rules.yaml").open("a", encoding="utf-8") as file:
+        file.write(
+            "languages:\n"
+            "  fr:\n"
+            "    rules:\n"
+            "      our-recipients:\n"
+            "        say: {added: 'Nous travaillons désormais avec {item}.'}\n"
+            "        effect: {added: 'Quelqu’un de nouveau voit vos données.'}\n"
+        )
+    out = build(root, tmp_path / "out2", BuildOptions(today=TODAY)).out
+    banner = _read(out, f"{DOC}/fr/{V3}/notice/banner.html")
+    assert "<li>Nous travaillons désormais avec Advertisers.</li>" in banner
+    assert 'lang="en"' not in banner
+
+
+def test_the_tenants_feed_exists_in_each_language_beside_its_index_linked_by_hreflang_both_ways(
+    site: tuple[Path, Path],
+) -> None:
+    _, out = site
+    atom = "{http://www.w3.org/2005/Atom}"
+    french, english = ET.parse(out / "t/fr/feed.xml").getroot(), ET.parse(out / "t/feed.xml").getroot()
+    assert (french.get(XML_LANG), english.get(XML_LANG)) == ("fr-FR", "en-GB")
+    assert french.findtext(f"{atom}title") == "Plain Example : documents de confidentialité"
+    assert english.findtext(f"{atom}title") == "Plain Example: privacy documents"
+    assert [(e.get("hreflang"), e.get("href")) for e in french.findall(f"{atom}link") if e.get("hreflang")] == [
+        ("en-GB", "../feed.xml")
+    ]
+    assert [(e.get("hreflang"), e.get("href")) for e in english.findall(f"{atom}link") if e.get("hreflang")] == [
+        ("fr-FR", "fr/feed.xml")
+    ]
+    # Each entry is the version's French archive page, titled in French; the English feed keeps its own.
+    links = [link.get("href") for e in french.iter(f"{atom}entry") for link in e.iter(f"{atom}link")]
+    assert links == [f"../privacy-policy/fr/{d}/index.html" for d in (V3, V2, V1)]
+    titles = [e.findtext(f"{atom}title") for e in french.iter(f"{atom}entry")]
+    assert titles[0] == "Plain Example : Politique de confidentialité, version 3 (en vigueur le 1 mai 2026)"
+    english_links = [link.get("href") for e in english.iter(f"{atom}entry") for link in e.iter(f"{atom}link")]
+    assert english_links == [f"privacy-policy/{d}/index.html" for d in (V3, V2, V1)]
 
 
 def test_the_tenants_index_exists_in_each_language_and_its_pages_lead_back_to_it(site: tuple[Path, Path]) -> None:

@@ -1,0 +1,68 @@
+"""The rules' sentences in each language policygen ships (policygen/data/rules.<lang>.yaml): every packaged
+rule's `say` and `effect` and every summary sentence has its words in each language, with the same
+{placeholders} as the English, so a finding is never said with a value missing or invented."""
+
+from __future__ import annotations
+
+import string
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from policygen.rules import SOURCE_SUMMARY, load_rules, packaged_sentences
+
+SHIPPED = sorted(
+    f.name.split(".")[0]
+    for f in resources.files("policygen").joinpath("data", "languages").iterdir()
+    if f.name.endswith(".yaml") and f.name != "en.yaml"
+)
+TRANSLATED = [lang for lang in SHIPPED if resources.files("policygen").joinpath("data", f"rules.{lang}.yaml").is_file()]
+
+
+def _names(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def test_policygen_ships_the_rule_sentences_in_every_language_it_ships_words_for() -> None:
+    assert SHIPPED == ["ar", "de", "es", "fr", "hi"]
+    assert TRANSLATED == SHIPPED
+
+
+@pytest.mark.parametrize("lang", TRANSLATED)
+def test_every_packaged_rule_sentence_has_its_words_in_the_language_with_the_same_placeholders(lang: str) -> None:
+    words = load_rules().sentences(lang)
+    missing, different = [], []
+    for rule in load_rules().rules:
+        for part, templates in (("say", rule.say), ("effect", rule.effect)):
+            for change, english in templates.items():
+                said = words.rule(rule.id, part, change)
+                if said is None:
+                    missing.append(f"{rule.id}.{part}.{change}")
+                elif _names(said) != _names(english):
+                    different.append(f"{rule.id}.{part}.{change}: {said}")
+    assert not missing, missing
+    assert not different, different
+
+
+@pytest.mark.parametrize("lang", TRANSLATED)
+def test_every_summary_sentence_has_its_words_in_the_language_with_the_same_placeholders(lang: str) -> None:
+    words = packaged_sentences(lang).summary.model_dump()
+    for name, english in SOURCE_SUMMARY.model_dump().items():
+        assert words[name] is not None, name
+        assert _names(words[name]) == _names(english), name
+
+
+@pytest.mark.parametrize("lang", TRANSLATED)
+def test_the_packaged_sentences_name_only_rules_that_exist(lang: str) -> None:
+    ids = {rule.id for rule in load_rules().rules}
+    assert set(packaged_sentences(lang).rules) <= ids
+
+
+def test_a_local_file_that_rewords_a_rules_english_drops_the_packaged_translation(tmp_path: Path) -> None:
+    (tmp_path / "rules.yaml").write_text(
+        "rules:\n  - id: recipient\n    say: {added: 'We now also work with {item}.'}\n", encoding="utf-8"
+    )
+    words = load_rules(tmp_path).sentences("fr")
+    assert words.rule("recipient", "say", "added") is None  # the French says the old English: not used
+    assert words.rule("recipient", "effect", "added") is not None  # the effect's English is unchanged

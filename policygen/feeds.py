@@ -213,13 +213,13 @@ def atom(
         sub(entry, "link", rel="alternate", type="text/html", href=href(e.page, info.path, base_url))
         if e.tier:
             sub(entry, "category", term=e.tier, label=f"{e.tier} change")
-        summary = e.summary or (
+        summary = e.summary or ForeignWord(  # policygen's own English: marked as such in a feed in another language
             f"Version {e.version} of the {e.title} of {e.organisation}, released "
             f"{e.released.isoformat()}, takes effect on {e.effective.isoformat()}."
         )
         node = sub(entry, "summary", summary, type="text")
-        if isinstance(e.summary, ForeignWord) and info.lang and source_text_lang(info.lang):
-            node.set(XML_LANG, e.summary.lang)  # a change summary left in English in a feed in another language
+        if isinstance(summary, ForeignWord) and info.lang and source_text_lang(info.lang):
+            node.set(XML_LANG, summary.lang)  # a change summary left in English in a feed in another language
     ET.indent(feed)
     data = ET.tostring(feed, encoding="utf-8", xml_declaration=True) + b"\n"
     return Output(info.path, "feed", data, tenant=tenant, document=document)

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import posixpath
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from bs4 import BeautifulSoup
 from conftest import copy_project
 
 from policygen.engine import BuildReport, build
+from policygen.feeds import FeedEntry, FeedInfo, atom
 from policygen.site import BuildOptions
 from policygen.versions import load_releases
 
@@ -204,3 +206,14 @@ def test_pages_advertise_their_feed(built_without_base_url: BuildReport) -> None
         link = html.find("link", attrs={"rel": "alternate", "type": "application/atom+xml"})
         assert link is not None, page
         assert parse_feed(Path(posixpath.normpath((out / page).parent / link["href"]))) is not None
+
+
+def test_policygens_default_entry_summary_is_marked_english_in_a_feed_in_another_language() -> None:
+    entry = FeedEntry(
+        "t", "Org", "privacy-policy", "Privacy policy", 1, dt.date(2026, 1, 1), dt.date(2026, 1, 1), "t/p/"
+    )
+    info = FeedInfo("t/privacy-policy/hi/feed.xml", "T", "Org", "t/privacy-policy/hi/", dt.date(2026, 1, 1), lang="hi")
+    summary = ET.fromstring(atom(info, [entry], None).data).find(f"{A}entry/{A}summary")
+    assert summary is not None and summary.get("{http://www.w3.org/XML/1998/namespace}lang") == "en"
+    english = atom(replace(info, lang="en"), [entry], None).data
+    assert b'xml:lang="en"' not in english.split(b"<entry>")[1]

@@ -161,7 +161,21 @@ ENTRY_KEYS: dict[str, tuple[str, ...]] = {
 
 class EnglishWords(str):
     """policygen's own words in English (a section's name, a field's, yes/no, a duration): a sentence in
-    another language cannot be filled with them."""
+    another language is filled with them only through their word there (`key`: which table of words, which
+    key; rules.<lang>.yaml's `words:`)."""
+
+    key: tuple[str, str] | None = None  # (table, key); None: words no table holds (an id, a computed name)
+
+
+def _keyed(words: str, table: str, key: str) -> EnglishWords:
+    said = EnglishWords(words)
+    said.key = (table, key)
+    return said
+
+
+def value_table(owner: str, name: str) -> str:
+    """The table of words for a VALUE_NAMES entry: Children.consent."""
+    return f"{owner}.{name}"
 
 
 def _english(words: str, english: bool = True) -> str:
@@ -224,7 +238,7 @@ def text(value: Any) -> str:
     if value is None:
         return EnglishWords("none")
     if isinstance(value, bool):
-        return EnglishWords("yes" if value else "no")
+        return _keyed("yes" if value else "no", "yes_no", "yes" if value else "no")
     if isinstance(value, Duration):
         return EnglishWords(value.text)
     if isinstance(value, Kept):
@@ -259,7 +273,9 @@ def as_json(value: Any) -> Any:
 
 
 def _words(name: str) -> str:
-    return EnglishWords(FIELD_WORDS.get(name, name.replace("_", " ")))
+    if name in FIELD_WORDS:
+        return _keyed(FIELD_WORDS[name], "fields", name)
+    return EnglishWords(name.replace("_", " "))
 
 
 def _raw(value: Any) -> str:
@@ -297,7 +313,9 @@ class _Differ:
         """Name the entry an id points at (a purpose's data category, ...)."""
         words = VALUE_NAMES.get((type(owner).__name__, name))
         if words is not None and isinstance(value, str):
-            return _english(words.get(value, value), value in words)
+            if value in words:
+                return _keyed(words[value], value_table(type(owner).__name__, name), value)
+            return value
         target = REFERENCES.get((type(owner).__name__, name))
         if target is None or not isinstance(value, str):
             said = text(value)
@@ -321,9 +339,10 @@ class _Differ:
         owner: BaseModel | None = None,
         name: str = "",
     ) -> None:
+        table = value_table(type(owner).__name__, name)
         words = VALUE_NAMES.get((type(owner).__name__, name)) if owner is not None else None
-        old_text = _value_name(words, old)
-        new_text = _value_name(words, new)
+        old_text = _value_name(words, table, old)
+        new_text = _value_name(words, table, new)
         free = (
             change == "changed"
             and isinstance(old, str)
@@ -341,7 +360,7 @@ class _Differ:
             if a == b:
                 continue
             child = f"{path}.{name}" if path else name
-            inner = subject if path or name not in SECTION_NAMES else EnglishWords(SECTION_NAMES[name])
+            inner = subject if path or name not in SECTION_NAMES else _keyed(SECTION_NAMES[name], "sections", name)
             self.value(child, name, a, b, inner, old, new)
 
     def value(
@@ -422,11 +441,11 @@ class _Differ:
                 self.add(path, "removed", value, None, subject, self.resolve(owner_old, name, value, self.old_root))
 
 
-def _value_name(words: Mapping[str, str] | None, value: Any) -> str | None:
+def _value_name(words: Mapping[str, str] | None, table: str, value: Any) -> str | None:
     """A plain value's name in words (VALUE_NAMES), if it has one."""
     if not words or value is None or str(value) not in words:
         return None
-    return EnglishWords(words[str(value)])
+    return _keyed(words[str(value)], table, str(value))
 
 
 def _annotations(annotation: Any) -> list[Any]:
@@ -553,9 +572,12 @@ class FactFinding:
         if template is None:
             return None
         used = {name for _, name, _, _ in string.Formatter().parse(template) if name}
-        values = {f.name: f.text for f in self.fill}
-        if any(f.english for f in self.fill if f.name in used):
-            return None
+        values: dict[str, str] = {}
+        for filled in self.fill:
+            said = filled.said(sentences) if filled.name in used else filled.text
+            if said is None:
+                return None  # policygen's English words with no word in the language
+            values[filled.name] = said
         return _tidy(template.format(**values))
 
     def decided(self, editorial: bool) -> FactFinding:
@@ -571,18 +593,30 @@ class Filled:
 
     name: str
     text: str
-    english: bool  # policygen's English words: a sentence in another language cannot use it
+    english: bool  # policygen's English words: a sentence in another language uses only their word there
+    key: tuple[str, str] | None = None  # which table of words holds them, under which key
+
+    def said(self, sentences: Sentences) -> str | None:
+        """The value in *sentences*' language: the tenant's words as they are, policygen's through the
+        language's word for them; None when it has none."""
+        if not self.english:
+            return self.text
+        return sentences.word(self.key) if self.key is not None else None
 
 
 def _fill(change: FactChange) -> tuple[Filled, ...]:
     old = change.old_text if change.old_text is not None else text(change.old)
     new = change.new_text if change.new_text is not None else text(change.new)
     return (
-        Filled("subject", change.subject, isinstance(change.subject, EnglishWords)),
-        Filled("item", change.item, isinstance(change.item, EnglishWords)),
-        Filled("old", old, _english_value(change, change.old, old)),
-        Filled("new", new, _english_value(change, change.new, new)),
+        Filled("subject", change.subject, isinstance(change.subject, EnglishWords), _key(change.subject)),
+        Filled("item", change.item, isinstance(change.item, EnglishWords), _key(change.item)),
+        Filled("old", old, _english_value(change, change.old, old), _key(old)),
+        Filled("new", new, _english_value(change, change.new, new), _key(new)),
     )
+
+
+def _key(words: str) -> tuple[str, str] | None:
+    return words.key if isinstance(words, EnglishWords) else None
 
 
 def _english_value(change: FactChange, value: Any, words: str) -> bool:

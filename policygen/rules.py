@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import re
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
@@ -231,6 +231,11 @@ class LanguageSentences(BaseModel):
 
     rules: dict[str, RuleSentences] = Field(default_factory=dict, description="Sentences by rule id")
     summary: SummarySentences = Field(default_factory=SummarySentences, description="The summary's sentences")
+    words: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description="policygen's own words a finding uses (a section's name, yes/no, a value's name), by table"
+        " (sections, fields, yes_no, <Model>.<field>) then key",
+    )
 
 
 _LANGUAGE_CODE = re.compile(r"[a-z]{2,3}")
@@ -296,6 +301,10 @@ class Sentences:
     lang: str  # a language subtag: fr
     rules: dict[tuple[str, Part, ChangeKind], str]  # (rule id, say or effect, change kind) -> template
     summary: dict[str, str]
+    words: dict[tuple[str, str], str] = field(default_factory=dict)  # (table, key) -> the word
+
+    def word(self, key: tuple[str, str]) -> str | None:
+        return self.words.get(key)
 
     def rule(self, rule_id: str, part: Part, change: ChangeKind) -> str | None:
         return self.rules.get((rule_id, part, change))
@@ -320,6 +329,7 @@ class RuleSet:
         worded = dict(self.worded_in)
         rules: dict[tuple[str, Part, ChangeKind], str] = {}
         summary: dict[str, str] = {}
+        said: dict[tuple[str, str], str] = {}
         given = [(0, packaged_sentences(lang))] + [(i, s) for i, code, s in self.local_sentences if code == lang]
         for index, words in given:
             for rule_id, rule in words.rules.items():
@@ -329,7 +339,8 @@ class RuleSet:
                         if index >= worded.get(key, 0):
                             rules[key] = template
             summary.update(words.summary.model_dump(exclude_none=True))
-        return Sentences(lang, rules, summary)
+            said.update(((table, key), word) for table, keyed in words.words.items() for key, word in keyed.items())
+        return Sentences(lang, rules, summary, said)
 
 
 def _parts(rule: RuleSentences | RuleEntry) -> tuple[tuple[Part, dict[ChangeKind, str] | None], ...]:

@@ -621,11 +621,13 @@ def _key(words: str) -> tuple[str, str] | None:
 
 def _english_value(change: FactChange, value: Any, words: str) -> bool:
     """Whether an old or new value reads in policygen's English words: a number or a date reads in any
-    language, a free-text fact in the tenant's words; an id or a choice is policygen's."""
+    language, a free-text fact or an entry's name in the tenant's words; an id or a choice is policygen's."""
     if isinstance(words, EnglishWords):
         return True
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return False
+    if isinstance(value, BaseModel):
+        return False  # an entry named by the tenant's words (label() marks policygen's own)
     return not (change.free_text or isinstance(value, dt.date))
 
 

@@ -350,3 +350,18 @@ def test_the_example_ims_pro_has_its_index_and_feed_in_hindi_linked_both_ways(ex
     english = ET.parse(out / "ims-pro/privacy-policy/feed.xml").getroot()
     alternates = [(e.get("hreflang"), e.get("href")) for e in english if e.get("hreflang")]
     assert alternates == [("hi-IN", "https://policies.example.org/ims-pro/privacy-policy/hi/feed.xml")]
+
+
+def test_a_finding_that_names_a_section_is_said_fully_in_french(tmp_path: Path) -> None:
+    root = released_in_two_languages(tmp_path)
+    _edit(root, lambda d: d.update(dpo={"name": "Ada Lovelace", "email": "dpo@example.org"}))
+    _release(root, "2026-07-01", "2026-05-20")
+    _edit(root, lambda d: d.pop("dpo"))
+    _release(root, "2026-09-01", "2026-06-01")
+    out = build(root, tmp_path / "out", BuildOptions(today=dt.date(2026, 9, 2))).out
+    # The section's name ("our data protection officer") is in French: the finding is too.
+    banner = _text(out, f"{DOC}/fr/2026-09-01/notice/banner.html")
+    assert "<li>Vous ne pouvez plus joindre notre délégué à la protection des données (Ada Lovelace).</li>" in banner
+    assert 'lang="en"' not in banner
+    english = _text(out, f"{DOC}/2026-09-01/notice/banner.html")
+    assert "<li>You can no longer reach our data protection officer (Ada Lovelace).</li>" in english

@@ -4,13 +4,16 @@ rule's `say` and `effect` and every summary sentence has its words in each langu
 
 from __future__ import annotations
 
+import dataclasses
 import string
 from importlib import resources
 from pathlib import Path
 
 import pytest
 
+from policygen.factdiff import FIELD_WORDS, SECTION_NAMES, VALUE_NAMES, FactFinding, Filled, value_table
 from policygen.rules import SOURCE_SUMMARY, load_rules, packaged_sentences
+from policygen.vocabulary import ForeignWord
 
 SHIPPED = sorted(
     f.name.split(".")[0]
@@ -66,3 +69,64 @@ def test_a_local_file_that_rewords_a_rules_english_drops_the_packaged_translatio
     words = load_rules(tmp_path).sentences("fr")
     assert words.rule("recipient", "say", "added") is None  # the French says the old English: not used
     assert words.rule("recipient", "effect", "added") is not None  # the effect's English is unchanged
+
+
+# The tables of policygen's own words that every shipped language has a word for each key of.
+WORDED: dict[str, set[str]] = {"sections": set(SECTION_NAMES), "yes_no": {"yes", "no"}}
+
+
+@pytest.mark.parametrize("lang", TRANSLATED)
+def test_every_section_name_and_yes_no_has_a_word_in_the_language(lang: str) -> None:
+    words = packaged_sentences(lang).words
+    missing = [
+        f"{table}.{key}" for table, keys in WORDED.items() for key in sorted(keys) if key not in words.get(table, {})
+    ]
+    assert missing == []
+
+
+@pytest.mark.parametrize("lang", TRANSLATED)
+def test_the_packaged_words_name_only_tables_and_keys_that_exist(lang: str) -> None:
+    tables = {**WORDED, "fields": set(FIELD_WORDS), **{value_table(*k): set(v) for k, v in VALUE_NAMES.items()}}
+    unknown = [
+        f"{table}.{key}"
+        for table, keyed in packaged_sentences(lang).words.items()
+        for key in keyed
+        if key not in tables.get(table, set())
+    ]
+    assert unknown == []
+
+
+def _officer_removed() -> FactFinding:
+    return FactFinding(
+        "dpo",
+        "removed",
+        {"name": "Ada"},
+        None,
+        "material",
+        "officer",
+        "",
+        "You can no longer reach our data protection officer (Ada).",
+        "Use our other contact details instead.",
+        fill=(
+            Filled("subject", "our data protection officer", True, ("sections", "dpo")),
+            Filled("item", "Ada", False),
+            Filled("old", "Ada", False),
+            Filled("new", "none", True, None),
+        ),
+    )
+
+
+def test_a_section_name_is_said_by_the_languages_word_for_it() -> None:
+    french = _officer_removed().in_language(load_rules().sentences("fr"))
+    assert french.says == "Vous ne pouvez plus joindre notre délégué à la protection des données (Ada)."
+    assert not isinstance(french.says, ForeignWord)
+
+
+def test_a_value_with_no_word_in_the_language_keeps_the_finding_in_english_marked() -> None:
+    sentences = load_rules().sentences("fr")
+    without = dataclasses.replace(
+        sentences, words={k: w for k, w in sentences.words.items() if k != ("sections", "dpo")}
+    )
+    said = _officer_removed().in_language(without)
+    assert said.says == "You can no longer reach our data protection officer (Ada)."
+    assert isinstance(said.says, ForeignWord) and isinstance(said.effect, ForeignWord)

@@ -130,3 +130,13 @@ def test_a_value_with_no_word_in_the_language_keeps_the_finding_in_english_marke
     said = _officer_removed().in_language(without)
     assert said.says == "You can no longer reach our data protection officer (Ada)."
     assert isinstance(said.says, ForeignWord) and isinstance(said.effect, ForeignWord)
+
+
+def test_a_projects_rules_file_gives_words_a_language_has_none_for(tmp_path: Path) -> None:
+    (tmp_path / "rules.yaml").write_text(
+        "languages:\n  fr:\n    words:\n      fields: {sells: vendre des données personnelles}\n", encoding="utf-8"
+    )
+    words = load_rules(tmp_path).sentences("fr")
+    assert words.word(("fields", "sells")) == "vendre des données personnelles"
+    assert words.word(("sections", "dpo")) == "notre délégué à la protection des données"  # the packaged word stays
+    assert load_rules().sentences("fr").word(("fields", "sells")) is None

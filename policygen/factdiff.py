@@ -8,8 +8,9 @@ few words changed is a rewording, which the rules may tier lower than a change o
 A finding's sentences are said in English once, and again in each other language a tenant publishes
 (FactFinding.in_language) from that language's rule sentences (rules.Sentences), filled with the same
 values. A value in policygen's own English words (a section's name, "yes", a duration, a value's
-name: EnglishWords) cannot stand in another language's sentence: such a finding stays in English,
-marked. A value in the tenant's own words stands in any language, as the facts print on its pages."""
+name: EnglishWords) stands in another language's sentence only by its word there (rules.<lang>.yaml's
+`words:`, by table and key; a duration in the language's units): without one, the finding stays in
+English, marked. A value in the tenant's own words stands in any language, as the facts print on its pages."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ from .facts import (
 )
 from .law import REGIME_NAMES, transfer_mechanisms
 from .rules import SOURCE_SUMMARY, ChangeKind, Level, Rule, RuleSet, Sentences, Tier, as_tier, rank
-from .vocabulary import SOURCE, ForeignWord
+from .vocabulary import SOURCE, ForeignWord, duration, text_language
 from .worddiff import hunks, word_diff
 
 # Facts that say when a version applies, not what it says: every release changes them.
@@ -595,13 +596,25 @@ class Filled:
     text: str
     english: bool  # policygen's English words: a sentence in another language uses only their word there
     key: tuple[str, str] | None = None  # which table of words holds them, under which key
+    span: Duration | None = None  # a duration, said in the language's words (vocabulary.duration)
 
     def said(self, sentences: Sentences) -> str | None:
         """The value in *sentences*' language: the tenant's words as they are, policygen's through the
         language's word for them; None when it has none."""
         if not self.english:
             return self.text
+        if self.span is not None:
+            return _duration_in(self.span, sentences.lang)
         return sentences.word(self.key) if self.key is not None else None
+
+
+def _duration_in(span: Duration, lang: str) -> str | None:
+    token = text_language.set(lang)
+    try:
+        said = duration(span)
+    finally:
+        text_language.reset(token)
+    return None if isinstance(said, ForeignWord) else said
 
 
 def _fill(change: FactChange) -> tuple[Filled, ...]:
@@ -610,13 +623,17 @@ def _fill(change: FactChange) -> tuple[Filled, ...]:
     return (
         Filled("subject", change.subject, isinstance(change.subject, EnglishWords), _key(change.subject)),
         Filled("item", change.item, isinstance(change.item, EnglishWords), _key(change.item)),
-        Filled("old", old, _english_value(change, change.old, old), _key(old)),
-        Filled("new", new, _english_value(change, change.new, new), _key(new)),
+        Filled("old", old, _english_value(change, change.old, old), _key(old), _span(change.old, change.old_text)),
+        Filled("new", new, _english_value(change, change.new, new), _key(new), _span(change.new, change.new_text)),
     )
 
 
 def _key(words: str) -> tuple[str, str] | None:
     return words.key if isinstance(words, EnglishWords) else None
+
+
+def _span(value: Any, named: str | None) -> Duration | None:
+    return value if isinstance(value, Duration) and named is None else None
 
 
 def _english_value(change: FactChange, value: Any, words: str) -> bool:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from policygen.durations import Duration
 from policygen.factdiff import FIELD_WORDS, SECTION_NAMES, VALUE_NAMES, FactFinding, Filled, value_table
 from policygen.rules import SOURCE_SUMMARY, load_rules, packaged_sentences
 from policygen.vocabulary import ForeignWord
@@ -140,3 +141,25 @@ def test_a_projects_rules_file_gives_words_a_language_has_none_for(tmp_path: Pat
     assert words.word(("fields", "sells")) == "vendre des données personnelles"
     assert words.word(("sections", "dpo")) == "notre délégué à la protection des données"  # the packaged word stays
     assert load_rules().sentences("fr").word(("fields", "sells")) is None
+
+
+def test_a_duration_in_a_finding_is_said_in_the_languages_units() -> None:
+    finding = FactFinding(
+        "retention.periods[accounts].period",
+        "lengthened",
+        "1 year",
+        "2 years",
+        "material",
+        "retention-period",
+        "",
+        "We now keep your accounts for 2 years instead of 1 year.",
+        "",
+        fill=(
+            Filled("subject", "accounts", False),
+            Filled("item", "period", True, None),
+            Filled("old", "1 year", True, None, Duration.parse("1 year")),
+            Filled("new", "2 years", True, None, Duration.parse("2 years")),
+        ),
+    )
+    french = finding.in_language(load_rules().sentences("fr"))
+    assert french.says == "Nous conservons désormais vos données « accounts » pendant 2 ans au lieu de 1 an."

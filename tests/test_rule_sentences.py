@@ -135,12 +135,12 @@ def test_a_value_with_no_word_in_the_language_keeps_the_finding_in_english_marke
 
 def test_a_projects_rules_file_gives_words_a_language_has_none_for(tmp_path: Path) -> None:
     (tmp_path / "rules.yaml").write_text(
-        "languages:\n  fr:\n    words:\n      fields: {sells: vendre des données personnelles}\n", encoding="utf-8"
+        "languages:\n  fr:\n    words:\n      Tracker.party: {first: déposé par nous}\n", encoding="utf-8"
     )
     words = load_rules(tmp_path).sentences("fr")
-    assert words.word(("fields", "sells")) == "vendre des données personnelles"
+    assert words.word(("Tracker.party", "first")) == "déposé par nous"
     assert words.word(("sections", "dpo")) == "notre délégué à la protection des données"  # the packaged word stays
-    assert load_rules().sentences("fr").word(("fields", "sells")) is None
+    assert load_rules().sentences("fr").word(("Tracker.party", "first")) is None
 
 
 def test_a_duration_in_a_finding_is_said_in_the_languages_units() -> None:

@@ -163,3 +163,9 @@ def test_a_duration_in_a_finding_is_said_in_the_languages_units() -> None:
     )
     french = finding.in_language(load_rules().sentences("fr"))
     assert french.says == "Nous conservons désormais vos données « accounts » pendant 2 ans au lieu de 1 an."
+
+
+@pytest.mark.parametrize("lang", ["de", "es", "fr"])
+def test_every_field_has_its_words_in_french_german_and_spanish(lang: str) -> None:
+    fields = packaged_sentences(lang).words.get("fields", {})
+    assert sorted(set(FIELD_WORDS) - set(fields)) == []

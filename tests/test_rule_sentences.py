@@ -135,12 +135,12 @@ def test_a_value_with_no_word_in_the_language_keeps_the_finding_in_english_marke
 
 def test_a_projects_rules_file_gives_words_a_language_has_none_for(tmp_path: Path) -> None:
     (tmp_path / "rules.yaml").write_text(
-        "languages:\n  fr:\n    words:\n      Tracker.party: {first: déposé par nous}\n", encoding="utf-8"
+        "languages:\n  hi:\n    words:\n      fields: {sells: व्यक्तिगत डेटा बेचना}\n", encoding="utf-8"
     )
-    words = load_rules(tmp_path).sentences("fr")
-    assert words.word(("Tracker.party", "first")) == "déposé par nous"
-    assert words.word(("sections", "dpo")) == "notre délégué à la protection des données"  # the packaged word stays
-    assert load_rules().sentences("fr").word(("Tracker.party", "first")) is None
+    words = load_rules(tmp_path).sentences("hi")
+    assert words.word(("fields", "sells")) == "व्यक्तिगत डेटा बेचना"
+    assert words.word(("sections", "dpo")) == "हमारे डेटा संरक्षण अधिकारी"  # the packaged word stays
+    assert load_rules().sentences("hi").word(("fields", "sells")) is None
 
 
 def test_a_duration_in_a_finding_is_said_in_the_languages_units() -> None:
@@ -169,3 +169,29 @@ def test_a_duration_in_a_finding_is_said_in_the_languages_units() -> None:
 def test_every_field_has_its_words_in_french_german_and_spanish(lang: str) -> None:
     fields = packaged_sentences(lang).words.get("fields", {})
     assert sorted(set(FIELD_WORDS) - set(fields)) == []
+
+
+# The smaller tables of values' names, worded in French, German and Spanish so far.
+NAMED_VALUES = [
+    ("Organisation", "role"),
+    ("Children", "consent"),
+    ("Purpose", "provision"),
+    ("Changes", "how_notified"),
+    ("Tracker", "party"),
+    ("Tracker", "duration"),
+    ("Permission", "platforms"),
+    ("Permission", "asked"),
+    ("DataCategory", "sources"),
+]
+
+
+@pytest.mark.parametrize("lang", ["de", "es", "fr"])
+def test_every_value_of_the_smaller_value_tables_has_a_name_in_french_german_and_spanish(lang: str) -> None:
+    words = packaged_sentences(lang).words
+    missing = [
+        f"{value_table(*table)}.{value}"
+        for table in NAMED_VALUES
+        for value in sorted(VALUE_NAMES[table])
+        if value not in words.get(value_table(*table), {})
+    ]
+    assert missing == []

@@ -89,7 +89,7 @@ class BuildReport:
     unchanged: bool = False
 
     def built(self) -> Built:
-        return Built(len(self.tenants), len(self.outputs), sum(1 for o in self.outputs if o.path.endswith(".html")))
+        return Built.of(len(self.tenants), [o.path for o in self.outputs])
 
     @property
     def reused_tenants(self) -> list[str]:
@@ -101,15 +101,7 @@ class BuildReport:
         return f"{len(self.rendered_tenants):,} rendered, {len(self.reused_tenants):,} reused"
 
     def summary(self) -> str:
-        files = (
-            f"nothing changed, {files_written(self.outputs)} as they were"
-            if self.unchanged
-            else files_written(self.outputs)
-        )
-        return (
-            f"Built {counted(len(self.tenants), 'tenant')} in {self.seconds:.2f} s ({self.tally()}): "
-            f"{files}, in {self.out}"
-        )
+        return self.built().summary(len(self.rendered_tenants), self.seconds, self.out, self.unchanged)
 
     def names(self) -> list[str]:
         """The tenants by name, for --verbose."""
@@ -120,7 +112,7 @@ class BuildReport:
 
 
 def files_written(outputs: list[Output]) -> str:
-    return f"{counted(len(outputs), 'file')} ({counted(sum(1 for o in outputs if o.path.endswith('.html')), 'page')})"
+    return Built.of(0, [o.path for o in outputs]).files_written()
 
 
 def history_record(histories: dict[str, list[Snapshot]]) -> TenantRecord:

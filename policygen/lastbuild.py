@@ -46,8 +46,20 @@ class Built:
     files: int
     pages: int
 
+    @classmethod
+    def of(cls, tenants: int, paths: list[str]) -> Built:
+        return cls(tenants, len(paths), sum(1 for p in paths if p.endswith(".html")))
+
     def files_written(self) -> str:
         return f"{counted(self.files, 'file')} ({counted(self.pages, 'page')})"
+
+    def summary(self, rendered: int, seconds: float, out: Path, unchanged: bool) -> str:
+        """The one line a build prints: counts, never names, whether three tenants or a hundred thousand."""
+        files = f"nothing changed, {self.files_written()} as they were" if unchanged else self.files_written()
+        return (
+            f"Built {counted(self.tenants, 'tenant')} in {seconds:.2f} s "
+            f"({rendered:,} rendered, {self.tenants - rendered:,} reused): {files}, in {out}"
+        )
 
 
 @dataclass(frozen=True)
@@ -59,11 +71,7 @@ class Unchanged:
     seconds: float
 
     def summary(self) -> str:
-        n = self.built.tenants
-        return (
-            f"Built {counted(n, 'tenant')} in {self.seconds:.2f} s (0 rendered, {n:,} reused): "
-            f"nothing changed, {self.built.files_written()} as they were, in {self.out}"
-        )
+        return self.built.summary(0, self.seconds, self.out, unchanged=True)
 
 
 @dataclass(frozen=True)

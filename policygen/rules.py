@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from .errors import Collector, InputError, did_you_mean
 from .facts import Whole
@@ -119,10 +119,17 @@ def compile_pattern(pattern: str) -> re.Pattern[str]:
     return re.compile(out)
 
 
-def _check_template(text: str) -> str:
+def _check_template(text: str, allowed: frozenset[str] = PLACEHOLDERS) -> str:
+    # Plain {name} only: a format spec or attribute ({more:>999999999}, {item.__class__}) from a project's
+    # rules.yaml would build a huge string or read Python's internals.
     for _literal, name, spec, conversion in string.Formatter().parse(text):
-        if name is not None and (name not in PLACEHOLDERS or spec or conversion):
-            raise ValueError(f"'{{{name}}}' is not a placeholder; use {{subject}}, {{item}}, {{old}} or {{new}}")
+        if name is not None and (name not in allowed or spec or conversion):
+            if name in allowed:
+                raise ValueError(f"write the placeholder as {{{name}}}, without a format, conversion or attribute")
+            if allowed == PLACEHOLDERS:
+                raise ValueError(f"'{{{name}}}' is not a placeholder; use {{subject}}, {{item}}, {{old}} or {{new}}")
+            names = ", ".join(f"{{{n}}}" for n in sorted(allowed)) or "none"
+            raise ValueError(f"'{{{name}}}' is not a placeholder of this sentence; it may use: {names}")
     return text
 
 
@@ -175,6 +182,16 @@ class RuleSentences(BaseModel):
         return value
 
 
+# The placeholders each summary sentence may use (its English sentence's, SOURCE_SUMMARY below).
+SUMMARY_PLACEHOLDERS: dict[str, frozenset[str]] = {
+    "one_more": frozenset({"more"}),
+    "more": frozenset({"more"}),
+    "reworded": frozenset({"paths"}),
+    "editorial_reason": frozenset({"reason"}),
+    "changed": PLACEHOLDERS,
+}
+
+
 class SummarySentences(BaseModel):
     """The sentences of a change summary (diff.DiffReport.summary) and of a change no rule words, in a
     language; each may use the placeholders its English sentence has (SOURCE_SUMMARY)."""
@@ -192,6 +209,13 @@ class SummarySentences(BaseModel):
     first: str | None = None
     changed: str | None = None
     read_section: str | None = None
+
+    @field_validator("*")
+    @classmethod
+    def _placeholders(cls, text: str | None, info: ValidationInfo) -> str | None:
+        if text is not None and info.field_name is not None:
+            _check_template(text, SUMMARY_PLACEHOLDERS.get(info.field_name, frozenset()))
+        return text
 
 
 # The summary's sentences in English: what DiffReport.summary says, and what a change no rule words says.

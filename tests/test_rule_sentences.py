@@ -135,12 +135,16 @@ def test_a_value_with_no_word_in_the_language_keeps_the_finding_in_english_marke
 
 def test_a_projects_rules_file_gives_words_a_language_has_none_for(tmp_path: Path) -> None:
     (tmp_path / "rules.yaml").write_text(
-        "languages:\n  hi:\n    words:\n      fields: {sells: व्यक्तिगत डेटा बेचना}\n", encoding="utf-8"
+        "languages:\n"
+        "  it:\n    words:\n      fields: {sells: vendere dati personali}\n"
+        "  hi:\n    words:\n      fields: {sells: निजी डेटा बेचना}\n",
+        encoding="utf-8",
     )
+    assert load_rules().sentences("it").word(("fields", "sells")) is None
+    assert load_rules(tmp_path).sentences("it").word(("fields", "sells")) == "vendere dati personali"
     words = load_rules(tmp_path).sentences("hi")
-    assert words.word(("fields", "sells")) == "व्यक्तिगत डेटा बेचना"
-    assert words.word(("sections", "dpo")) == "हमारे डेटा संरक्षण अधिकारी"  # the packaged word stays
-    assert load_rules().sentences("hi").word(("fields", "sells")) is None
+    assert words.word(("fields", "sells")) == "निजी डेटा बेचना"  # the project's word wins
+    assert words.word(("sections", "dpo")) == "हमारे डेटा संरक्षण अधिकारी"  # the packaged words stay
 
 
 def test_a_duration_in_a_finding_is_said_in_the_languages_units() -> None:
@@ -165,13 +169,13 @@ def test_a_duration_in_a_finding_is_said_in_the_languages_units() -> None:
     assert french.says == "Nous conservons désormais vos données « accounts » pendant 2 ans au lieu de 1 an."
 
 
-@pytest.mark.parametrize("lang", ["de", "es", "fr"])
-def test_every_field_has_its_words_in_french_german_and_spanish(lang: str) -> None:
+@pytest.mark.parametrize("lang", TRANSLATED)
+def test_every_field_has_its_words_in_every_shipped_language(lang: str) -> None:
     fields = packaged_sentences(lang).words.get("fields", {})
     assert sorted(set(FIELD_WORDS) - set(fields)) == []
 
 
-# The smaller tables of values' names, worded in French, German and Spanish so far.
+# The smaller tables of values' names, worded in rules.<lang>.yaml.
 NAMED_VALUES = [
     ("Organisation", "role"),
     ("Children", "consent"),
@@ -185,8 +189,8 @@ NAMED_VALUES = [
 ]
 
 
-@pytest.mark.parametrize("lang", ["de", "es", "fr"])
-def test_every_value_of_the_smaller_value_tables_has_a_name_in_french_german_and_spanish(lang: str) -> None:
+@pytest.mark.parametrize("lang", TRANSLATED)
+def test_every_value_of_the_smaller_value_tables_has_a_name_in_every_shipped_language(lang: str) -> None:
     words = packaged_sentences(lang).words
     missing = [
         f"{value_table(*table)}.{value}"

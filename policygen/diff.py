@@ -23,7 +23,7 @@ from .errors import InputError, Problem, UsageError
 from .factdiff import FactFinding, decide, diff_facts
 from .facts import Tenant
 from .render import ClauseRenderer, render_document
-from .rules import SOURCE_SUMMARY, Level, RuleSet, Sentences, load_rules, rank
+from .rules import SOURCE_SENTENCES, Level, RuleSet, Sentences, load_rules, rank
 from .text import one_line
 from .versions import dated_facts, frozen_clauses
 from .vocabulary import ForeignWord
@@ -70,7 +70,7 @@ class DiffReport:
     @property
     def summary(self) -> str:
         """One sentence for changelogs and feeds."""
-        return self._summary(SOURCE_SUMMARY.model_dump(exclude_none=True), self.findings) or ""
+        return self._summary(SOURCE_SENTENCES, self.findings) or ""
 
     def in_language(self, sentences: Sentences) -> DiffReport:
         """The report with its findings said in *sentences*' language (FactFinding.in_language): the
@@ -83,11 +83,11 @@ class DiffReport:
         said = self.in_language(sentences).findings
         if any(isinstance(f.says, ForeignWord) for f in said):
             return None
-        return self._summary(sentences.summary, said)
+        return self._summary(sentences, said)
 
-    def _summary(self, words: Mapping[str, str], findings: Sequence[FactFinding]) -> str | None:
+    def _summary(self, sentences: Sentences, findings: Sequence[FactFinding]) -> str | None:
         def say(name: str, **values: str) -> str | None:
-            template = words.get(name)
+            template = sentences.summary.get(name)
             return None if template is None else _PLACEHOLDER.sub(lambda m: values.get(m[1], m[0]), template)
 
         notable = [f for f in findings if rank(f.tier) >= rank("minor")]
@@ -96,7 +96,7 @@ class DiffReport:
             more = len(notable) - 1
             if not more:
                 return top.says
-            tail = say("one_more" if more == 1 else "more", more=str(more))
+            tail = sentences.more(more)
             return None if tail is None else f"{top.says} {tail}"
         reworded = [f for f in findings if f.tier == "needs-review"]
         if reworded:

@@ -8,9 +8,12 @@ few words changed is a rewording, which the rules may tier lower than a change o
 A finding's sentences are said in English once, and again in each other language a tenant publishes
 (FactFinding.in_language) from that language's rule sentences (rules.Sentences), filled with the same
 values. A value in policygen's own English words (a section's name, "yes", a duration, a value's
-name: EnglishWords) stands in another language's sentence only by its word there (rules.<lang>.yaml's
-`words:`, by table and key; a duration in the language's units): without one, the finding stays in
-English, marked. A value in the tenant's own words stands in any language, as the facts print on its pages."""
+name: EnglishWords) stands in another language's sentence only by its words there (its Wording): a
+word of rules.<lang>.yaml's `words:` (by table and key), a typed value's name in the language's
+vocabulary (a transfer tool, a right: policygen/vocabulary.py, the one place that names them), a
+duration or a retention rule said in the language's words, a list joined the language's way; without
+them, the finding stays in English, marked. A value in the tenant's own words stands in any language,
+as the facts print on its pages."""
 
 from __future__ import annotations
 
@@ -18,29 +21,33 @@ import datetime as dt
 import re
 import string
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any, Literal, get_args
 
+from babel import UnknownLocaleError
+from babel.lists import format_list
 from pydantic import BaseModel
 
 from .durations import Duration
 from .facts import (
     BASIS_LABELS,
     NOT_COLLECTED_NAMES,
+    PERMISSION_NAMES,
     TRACKER_CATEGORY_NAMES,
     Basis,
     Country,
     Kept,
     LawfulBasis,
+    Permission,
     Right,
     Tenant,
     Text,
 )
 from .law import REGIME_NAMES, transfer_mechanisms
 from .rules import SOURCE_SUMMARY, ChangeKind, Level, Rule, RuleSet, Sentences, Tier, as_tier, rank
-from .vocabulary import SOURCE, ForeignWord, duration, text_language
+from .vocabulary import SOURCE, ForeignWord, VocabularyName, duration, text_language, word_in
 from .worddiff import hunks, word_diff
 
 # Facts that say when a version applies, not what it says: every release changes them.
@@ -150,6 +157,15 @@ VALUE_NAMES = {
     },
 }
 
+# The tables of VALUE_NAMES that are a vocabulary's (policygen/data/languages/<lang>.yaml): a finding says
+# such a value by the vocabulary's word in its language, never by a second table of words.
+VALUE_VOCABULARIES: dict[tuple[str, str], VocabularyName] = {
+    ("Transfer", "leaves"): "regimes",
+    ("Transfer", "safeguards"): "transfer_tools",
+    ("Tenant", "not_collected"): "not_collected",
+    ("Tracker", "category"): "tracker_categories",
+}
+
 # Keys for list entries that have no id field.
 ENTRY_KEYS: dict[str, tuple[str, ...]] = {
     "LawfulBasis": ("basis",),
@@ -160,18 +176,137 @@ ENTRY_KEYS: dict[str, tuple[str, ...]] = {
 }
 
 
+# --- policygen's own words, and how each is said in another language ----------------------
+
+
+@dataclass(frozen=True)
+class TableWord:
+    """A word of rules.<lang>.yaml's `words:` (a section's name, a field's, yes/no, a small table's value)."""
+
+    table: str
+    key: str
+
+    def said(self, sentences: Sentences) -> str | None:
+        return sentences.word((self.table, self.key))
+
+
+@dataclass(frozen=True)
+class VocabularyWord:
+    """A typed value's name in the language's vocabulary (a transfer tool, a right, a lawful basis)."""
+
+    vocabulary: VocabularyName
+    key: str
+
+    def said(self, sentences: Sentences) -> str | None:
+        return word_in(self.vocabulary, self.key, sentences.lang)
+
+
+@dataclass(frozen=True)
+class DurationWords:
+    """A duration, in the language's units and plural rules (vocabulary.duration)."""
+
+    span: Duration
+
+    def said(self, sentences: Sentences) -> str | None:
+        return _spoken_in(sentences.lang, lambda: duration(self.span))
+
+
+@dataclass(frozen=True)
+class RetentionWords:
+    """A retention rule ("60 days after your account is closed"), said through the vocabulary (Kept.words)."""
+
+    kept: Kept
+
+    def said(self, sentences: Sentences) -> str | None:
+        return _spoken_in(sentences.lang, lambda: self.kept.words)
+
+
+@dataclass(frozen=True)
+class AsWritten:
+    """A number or a date inside policygen's words: it reads the same in any language."""
+
+    text: str
+
+    def said(self, sentences: Sentences) -> str | None:
+        return self.text
+
+
+@dataclass(frozen=True)
+class ListWords:
+    """A list of policygen's words, joined the language's way (Babel's list patterns: "a, b et c")."""
+
+    items: tuple[Wording, ...]
+
+    def said(self, sentences: Sentences) -> str | None:
+        items = [item.said(sentences) for item in self.items]
+        if any(item is None for item in items):
+            return None
+        try:
+            return str(format_list([item or "" for item in items], locale=sentences.lang))
+        except (ValueError, UnknownLocaleError):
+            return None  # a language Babel does not know: no way to join the list in it
+
+
+@dataclass(frozen=True)
+class PhraseWords:
+    """Words put together by a pattern that reads in any language ("{} ({})": "minimum age (13)")."""
+
+    pattern: str
+    parts: tuple[Wording, ...]
+
+    def said(self, sentences: Sentences) -> str | None:
+        parts = [part.said(sentences) for part in self.parts]
+        return None if any(p is None for p in parts) else self.pattern.format(*parts)
+
+
+Wording = TableWord | VocabularyWord | DurationWords | RetentionWords | AsWritten | ListWords | PhraseWords
+
+
 class EnglishWords(str):
     """policygen's own words in English (a section's name, a field's, yes/no, a duration): a sentence in
-    another language is filled with them only through their word there (`key`: which table of words, which
-    key; rules.<lang>.yaml's `words:`)."""
+    another language is filled with them only through their words there (`wording`)."""
 
-    key: tuple[str, str] | None = None  # (table, key); None: words no table holds (an id, a computed name)
+    wording: Wording | None = None  # None: words no language has (an id, a field with no words)
+
+
+def _worded(words: str, wording: Wording | None) -> EnglishWords:
+    said = EnglishWords(words)
+    said.wording = wording
+    return said
 
 
 def _keyed(words: str, table: str, key: str) -> EnglishWords:
-    said = EnglishWords(words)
-    said.key = (table, key)
-    return said
+    return _worded(words, TableWord(table, key))
+
+
+def _named_value(owner: str, name: str, value: str, words: str) -> EnglishWords:
+    """A plain value's name (VALUE_NAMES): by the vocabulary's word when its table is a vocabulary."""
+    vocabulary = VALUE_VOCABULARIES.get((owner, name))
+    wording = VocabularyWord(vocabulary, value) if vocabulary else TableWord(value_table(owner, name), value)
+    return _worded(words, wording)
+
+
+def _part(value: Any, words: str) -> Wording | None:
+    """How a part of a list or phrase (*value*, read as *words*) is said in another language: policygen's
+    words by their wording, a number or a date as written; None for anything else (an id, a choice, the
+    tenant's words: the phrase stays English, as a whole)."""
+    if isinstance(words, EnglishWords):
+        return words.wording
+    if isinstance(value, (int, float, dt.date)) and not isinstance(value, bool):
+        return AsWritten(words)
+    return None
+
+
+def _joined(parts: Sequence[tuple[Any, str]], pattern: str | None = None) -> EnglishWords:
+    """policygen's words made of *parts* (each a value and its words): a list (", "), or a *pattern*'s
+    phrase; said in another language only when every part is."""
+    words = [_part(value, said) for value, said in parts]
+    texts = [said for _, said in parts]
+    said = ", ".join(texts) if pattern is None else pattern.format(*texts)
+    if any(w is None for w in words):
+        return EnglishWords(said)
+    known = tuple(w for w in words if w is not None)
+    return _worded(said, ListWords(known) if pattern is None else PhraseWords(pattern, known))
 
 
 def value_table(owner: str, name: str) -> str:
@@ -209,6 +344,9 @@ class FactChange:
 def label(value: Any) -> str:
     """How a fact entry is named in words: its name, category, label, ..., or its id."""
     if isinstance(value, BaseModel):
+        named = _vocabulary_name(value)
+        if named is not None:
+            return named
         for attr in (
             "label",
             "name",
@@ -234,6 +372,18 @@ def label(value: Any) -> str:
     return text(value)
 
 
+def _vocabulary_name(entry: BaseModel) -> EnglishWords | None:
+    """The name of an entry that policygen names from its vocabulary (a right, a lawful basis, a permission
+    the tenant gave no name), by that vocabulary's word."""
+    if isinstance(entry, Right):
+        return _worded(entry.name, VocabularyWord("rights", entry.id))
+    if isinstance(entry, LawfulBasis):
+        return _worded(entry.label, VocabularyWord("lawful_bases", entry.basis.value))
+    if isinstance(entry, Permission) and not entry.name and entry.id in PERMISSION_NAMES:
+        return _worded(entry.label, VocabularyWord("permissions", entry.id))
+    return None
+
+
 def text(value: Any) -> str:
     """A fact value as words, for reports and notices."""
     if value is None:
@@ -241,11 +391,11 @@ def text(value: Any) -> str:
     if isinstance(value, bool):
         return _keyed("yes" if value else "no", "yes_no", "yes" if value else "no")
     if isinstance(value, Duration):
-        return EnglishWords(value.text)
+        return _worded(value.text, DurationWords(value))
     if isinstance(value, Kept):
-        return EnglishWords(value.words)
+        return _worded(value.words, RetentionWords(value))
     if isinstance(value, Basis):
-        return EnglishWords(BASIS_LABELS[value])
+        return _worded(BASIS_LABELS[value], VocabularyWord("lawful_bases", value.value))
     if isinstance(value, Enum):
         return EnglishWords(str(value.value))
     if isinstance(value, dt.date):
@@ -253,8 +403,10 @@ def text(value: Any) -> str:
     if isinstance(value, BaseModel):
         return label(value)
     if isinstance(value, (list, tuple)):
-        words = [text(v) for v in value]
-        return _english(", ".join(words), any(isinstance(w, EnglishWords) for w in words))
+        words = [(v, text(v)) for v in value]
+        if not any(isinstance(w, EnglishWords) for _, w in words):
+            return ", ".join(w for _, w in words)
+        return _joined(words)
     return str(value)
 
 
@@ -315,12 +467,12 @@ class _Differ:
         words = VALUE_NAMES.get((type(owner).__name__, name))
         if words is not None and isinstance(value, str):
             if value in words:
-                return _keyed(words[value], value_table(type(owner).__name__, name), value)
+                return _named_value(type(owner).__name__, name, value, words[value])
             return value
         target = REFERENCES.get((type(owner).__name__, name))
         if target is None or not isinstance(value, str):
             said = text(value)
-            return _english(said, isinstance(said, EnglishWords) or not is_free_text(type(owner), name))
+            return said if isinstance(said, EnglishWords) else _english(said, not is_free_text(type(owner), name))
         entries: Any = root
         for part in target.split("."):
             entries = getattr(entries, part, None) if entries is not None else None
@@ -340,10 +492,9 @@ class _Differ:
         owner: BaseModel | None = None,
         name: str = "",
     ) -> None:
-        table = value_table(type(owner).__name__, name)
         words = VALUE_NAMES.get((type(owner).__name__, name)) if owner is not None else None
-        old_text = _value_name(words, table, old)
-        new_text = _value_name(words, table, new)
+        old_text = _value_name(words, type(owner).__name__, name, old)
+        new_text = _value_name(words, type(owner).__name__, name, new)
         free = (
             change == "changed"
             and isinstance(old, str)
@@ -380,7 +531,7 @@ class _Differ:
                 None,
                 b,
                 subject,
-                label(b) if isinstance(b, BaseModel) else EnglishWords(f"{item} ({text(b)})"),
+                label(b) if isinstance(b, BaseModel) else _joined([(name, item), (b, text(b))], "{} ({})"),
                 owner_new,
                 name,
             )
@@ -391,7 +542,7 @@ class _Differ:
                 a,
                 None,
                 subject,
-                label(a) if isinstance(a, BaseModel) else EnglishWords(f"{item} ({text(a)})"),
+                label(a) if isinstance(a, BaseModel) else _joined([(name, item), (a, text(a))], "{} ({})"),
                 owner_old,
                 name,
             )
@@ -442,11 +593,11 @@ class _Differ:
                 self.add(path, "removed", value, None, subject, self.resolve(owner_old, name, value, self.old_root))
 
 
-def _value_name(words: Mapping[str, str] | None, table: str, value: Any) -> str | None:
+def _value_name(words: Mapping[str, str] | None, owner: str, name: str, value: Any) -> str | None:
     """A plain value's name in words (VALUE_NAMES), if it has one."""
     if not words or value is None or str(value) not in words:
         return None
-    return _keyed(words[str(value)], table, str(value))
+    return _named_value(owner, name, str(value), words[str(value)])
 
 
 def _annotations(annotation: Any) -> list[Any]:
@@ -476,8 +627,10 @@ def _subject(entry: BaseModel, parent: str) -> str:
     if isinstance(entry, LawfulBasis):
         return parent  # "For <purpose>, the interest we pursue ..." reads better than the basis's name
     if isinstance(entry, Right):
+        # "How to delete your data: ...": lower-case in English; another language takes its vocabulary's
+        # word as it is (lower-casing is not safe in every language: German's "Ihre" must stay "Ihre")
         name = entry.name
-        return EnglishWords(name[:1].lower() + name[1:])  # "How to delete your data: ..."
+        return _worded(name[:1].lower() + name[1:], VocabularyWord("rights", entry.id))
     return label(entry)
 
 
@@ -594,24 +747,22 @@ class Filled:
 
     name: str
     text: str
-    english: bool  # policygen's English words: a sentence in another language uses only their word there
-    key: tuple[str, str] | None = None  # which table of words holds them, under which key
-    span: Duration | None = None  # a duration, said in the language's words (vocabulary.duration)
+    english: bool  # policygen's English words: a sentence in another language uses only their words there
+    wording: Wording | None = None  # how policygen's words are said in another language; None: not at all
 
     def said(self, sentences: Sentences) -> str | None:
         """The value in *sentences*' language: the tenant's words as they are, policygen's through the
-        language's word for them; None when it has none."""
+        language's words for them; None when it has none."""
         if not self.english:
             return self.text
-        if self.span is not None:
-            return _duration_in(self.span, sentences.lang)
-        return sentences.word(self.key) if self.key is not None else None
+        return self.wording.said(sentences) if self.wording is not None else None
 
 
-def _duration_in(span: Duration, lang: str) -> str | None:
+def _spoken_in(lang: str, say: Callable[[], str]) -> str | None:
+    """What *say* says with the text's language set to *lang*; None when it had no words there."""
     token = text_language.set(lang)
     try:
-        said = duration(span)
+        said = say()
     finally:
         text_language.reset(token)
     return None if isinstance(said, ForeignWord) else said
@@ -621,19 +772,15 @@ def _fill(change: FactChange) -> tuple[Filled, ...]:
     old = change.old_text if change.old_text is not None else text(change.old)
     new = change.new_text if change.new_text is not None else text(change.new)
     return (
-        Filled("subject", change.subject, isinstance(change.subject, EnglishWords), _key(change.subject)),
-        Filled("item", change.item, isinstance(change.item, EnglishWords), _key(change.item)),
-        Filled("old", old, _english_value(change, change.old, old), _key(old), _span(change.old, change.old_text)),
-        Filled("new", new, _english_value(change, change.new, new), _key(new), _span(change.new, change.new_text)),
+        Filled("subject", change.subject, isinstance(change.subject, EnglishWords), _wording(change.subject)),
+        Filled("item", change.item, isinstance(change.item, EnglishWords), _wording(change.item)),
+        Filled("old", old, _english_value(change, change.old, old), _wording(old)),
+        Filled("new", new, _english_value(change, change.new, new), _wording(new)),
     )
 
 
-def _key(words: str) -> tuple[str, str] | None:
-    return words.key if isinstance(words, EnglishWords) else None
-
-
-def _span(value: Any, named: str | None) -> Duration | None:
-    return value if isinstance(value, Duration) and named is None else None
+def _wording(words: str) -> Wording | None:
+    return words.wording if isinstance(words, EnglishWords) else None
 
 
 def _english_value(change: FactChange, value: Any, words: str) -> bool:

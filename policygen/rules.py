@@ -10,6 +10,8 @@ another language are in policygen/data/rules.<lang>.yaml (`rules:` by rule id, `
 project's or tenant's rules.yaml may give its own under `languages: {<lang>: {rules: ..., summary: ...}}`.
 A translation counts only while the English sentence it translates is the one in force: a local file
 that rewords a rule's English sentence drops the translations of earlier files for that sentence.
+A summary sentence with a count ("({more} more changes.)") may be written once per plural category of
+the language (PluralForms: CLDR's rules, through Babel), so that Arabic says 2, 3 and 11 each its own way.
 """
 
 from __future__ import annotations
@@ -21,12 +23,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
+from babel import Locale, UnknownLocaleError
+from babel.numbers import format_decimal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from .errors import Collector, InputError, did_you_mean
 from .facts import Whole
 from .inputs import RULES_FILE, ensure_inside
-from .validation import problems_from_validation
+from .validation import Reference, ReferenceProblems, problems_from_validation
+from .vocabulary import SOURCE
 from .yamlfile import Located, load, packaged, packaged_data
 
 DEFAULT_FILE = Path(__file__).parent / "data" / "rules.yaml"
@@ -182,6 +187,70 @@ class RuleSentences(BaseModel):
         return value
 
 
+PluralCategory = Literal["zero", "one", "two", "few", "many", "other"]
+PLURAL_CATEGORIES: tuple[PluralCategory, ...] = get_args(PluralCategory)
+
+
+class PluralForms(BaseModel):
+    """A sentence with a count, once per plural category of its language (CLDR's plural rules: Babel's
+    Locale.plural_form names the category of a number). `other` is required; a category the language has
+    but the forms leave out says `other`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    zero: str | None = None
+    one: str | None = None
+    two: str | None = None
+    few: str | None = None
+    many: str | None = None
+    other: str
+
+    def form(self, category: str) -> str:
+        said = getattr(self, category, None) if category in PLURAL_CATEGORIES else None
+        return said if isinstance(said, str) else self.other
+
+    def forms(self) -> list[str]:
+        return [f for f in (self.zero, self.one, self.two, self.few, self.many, self.other) if f is not None]
+
+
+def plural_category(lang: str, count: int) -> str:
+    """The plural category of *count* in *lang* (CLDR, through Babel): Arabic's 11 is "many";
+    "other" for a language Babel does not know."""
+    try:
+        return str(Locale.parse(lang).plural_form(count))
+    except (ValueError, UnknownLocaleError):
+        return "other"
+
+
+def _plural_forms(value: object) -> object:
+    """Plural forms as written: each key a plural category, `other` among them (a located problem each)."""
+    if not isinstance(value, dict):
+        return value
+    problems = [
+        Reference(
+            (key,),
+            f"'{key}' is not a plural category",
+            expected="zero, one, two, few, many or other (CLDR's plural categories)",
+            suggestion=did_you_mean(str(key), PLURAL_CATEGORIES)
+            or "write one form per category the language has, and always 'other'",
+        )
+        for key in value
+        if key not in PLURAL_CATEGORIES
+    ]
+    if "other" not in value:
+        problems.append(
+            Reference(
+                (),
+                "plural forms without 'other'",
+                expected="an 'other:' form, said for every count no other form covers",
+                suggestion="add 'other:' (in English, '({more} more changes.)')",
+            )
+        )
+    if problems:
+        raise ReferenceProblems(problems)
+    return value
+
+
 # The placeholders each summary sentence may use (its English sentence's, SOURCE_SUMMARY below).
 SUMMARY_PLACEHOLDERS: dict[str, frozenset[str]] = {
     "one_more": frozenset({"more"}),
@@ -199,7 +268,7 @@ class SummarySentences(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     one_more: str | None = None
-    more: str | None = None
+    more: str | PluralForms | None = None  # one sentence (one_more says 1), or a form per plural category
     reworded: str | None = None
     wording: str | None = None
     editorial: str | None = None
@@ -210,11 +279,14 @@ class SummarySentences(BaseModel):
     changed: str | None = None
     read_section: str | None = None
 
+    _forms = field_validator("more", mode="before")(_plural_forms)
+
     @field_validator("*")
     @classmethod
-    def _placeholders(cls, text: str | None, info: ValidationInfo) -> str | None:
+    def _placeholders(cls, text: str | PluralForms | None, info: ValidationInfo) -> str | PluralForms | None:
         if text is not None and info.field_name is not None:
-            _check_template(text, SUMMARY_PLACEHOLDERS.get(info.field_name, frozenset()))
+            for form in text.forms() if isinstance(text, PluralForms) else [text]:
+                _check_template(form, SUMMARY_PLACEHOLDERS.get(info.field_name, frozenset()))
         return text
 
 
@@ -326,12 +398,38 @@ class Sentences:
     rules: dict[tuple[str, Part, ChangeKind], str]  # (rule id, say or effect, change kind) -> template
     summary: dict[str, str]
     words: dict[tuple[str, str], str] = field(default_factory=dict)  # (table, key) -> the word
+    plurals: dict[str, PluralForms] = field(default_factory=dict)  # summary sentences written per plural form
 
     def word(self, key: tuple[str, str]) -> str | None:
         return self.words.get(key)
 
+    def more(self, count: int) -> str | None:
+        """ "({more} more changes.)" for *count*, filled: the form of the language's plural category for it
+        when `more` has forms; else one_more for 1 and `more` for the rest. None when there is no sentence."""
+        forms = self.plurals.get("more")
+        if forms is not None:
+            template: str | None = forms.form(plural_category(self.lang, count))
+        else:
+            template = self.summary.get("one_more" if count == 1 and "one_more" in self.summary else "more")
+        return None if template is None else template.replace("{more}", self.number(count))
+
+    def number(self, count: int) -> str:
+        """A count as the language writes it (1,234 in English; 1 234 in French)."""
+        if self.lang == SOURCE:
+            return str(count)
+        try:
+            return str(format_decimal(count, locale=self.lang))
+        except (ValueError, UnknownLocaleError):
+            return str(count)
+
     def rule(self, rule_id: str, part: Part, change: ChangeKind) -> str | None:
         return self.rules.get((rule_id, part, change))
+
+
+# The summary's sentences in English, said like any language's (DiffReport.summary).
+SOURCE_SENTENCES = Sentences(
+    SOURCE, {}, {name: sentence for name, sentence in SOURCE_SUMMARY if isinstance(sentence, str)}
+)
 
 
 @dataclass(frozen=True)
@@ -353,6 +451,7 @@ class RuleSet:
         worded = dict(self.worded_in)
         rules: dict[tuple[str, Part, ChangeKind], str] = {}
         summary: dict[str, str] = {}
+        plurals: dict[str, PluralForms] = {}
         said: dict[tuple[str, str], str] = {}
         given = [(0, packaged_sentences(lang))] + [(i, s) for i, code, s in self.local_sentences if code == lang]
         for index, words in given:
@@ -362,9 +461,15 @@ class RuleSet:
                         key = (rule_id, part, change)
                         if index >= worded.get(key, 0):
                             rules[key] = template
-            summary.update(words.summary.model_dump(exclude_none=True))
+            for name, sentence in words.summary:
+                if isinstance(sentence, PluralForms):
+                    plurals[name] = sentence
+                    summary.pop(name, None)
+                elif sentence is not None:
+                    summary[name] = sentence
+                    plurals.pop(name, None)
             said.update(((table, key), word) for table, keyed in words.words.items() for key, word in keyed.items())
-        return Sentences(lang, rules, summary, said)
+        return Sentences(lang, rules, summary, said, plurals)
 
 
 def _parts(rule: RuleSentences | RuleEntry) -> tuple[tuple[Part, dict[ChangeKind, str] | None], ...]:

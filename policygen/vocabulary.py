@@ -115,9 +115,14 @@ def word(name: VocabularyName, key: str, source: str | None = None) -> str:
     lang = text_language.get()
     if lang == SOURCE:
         return english_word
-    words = vocabulary(lang)
-    found = words.words.get(name, {}).get(key) if words else None
+    found = word_in(name, key, lang)
     return found if found is not None else ForeignWord(english_word, SOURCE)
+
+
+def word_in(name: VocabularyName, key: str, lang: str) -> str | None:
+    """The word for *key* of vocabulary *name* in *lang* (a language subtag); None when it has none."""
+    words = vocabulary(lang)
+    return words.words.get(name, {}).get(key) if words else None
 
 
 def shipped_languages() -> list[str]:

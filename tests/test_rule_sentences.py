@@ -4,17 +4,45 @@ rule's `say` and `effect` and every summary sentence has its words in each langu
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import string
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import pytest
+from pydantic import ValidationError
+from test_diff_rules import BASE, CASES, Case, first, tenant, versions
 
+from policygen import vocabulary as vocabulary_module
 from policygen.durations import Duration
-from policygen.factdiff import FIELD_WORDS, SECTION_NAMES, VALUE_NAMES, FactFinding, Filled, value_table
-from policygen.rules import SOURCE_SUMMARY, load_rules, packaged_sentences
+from policygen.factdiff import (
+    FIELD_WORDS,
+    SECTION_NAMES,
+    VALUE_NAMES,
+    VALUE_VOCABULARIES,
+    DurationWords,
+    FactFinding,
+    Filled,
+    TableWord,
+    _wording,
+    diff_facts,
+    text,
+    value_table,
+)
+from policygen.law import transfer_mechanisms
+from policygen.rules import (
+    SOURCE_SENTENCES,
+    SOURCE_SUMMARY,
+    PluralForms,
+    SummarySentences,
+    load_rules,
+    packaged_sentences,
+    plural_category,
+)
 from policygen.vocabulary import ForeignWord
+from policygen.vocabulary import english as english_words
 
 SHIPPED = sorted(
     f.name.split(".")[0]
@@ -51,10 +79,78 @@ def test_every_packaged_rule_sentence_has_its_words_in_the_language_with_the_sam
 
 @pytest.mark.parametrize("lang", TRANSLATED)
 def test_every_summary_sentence_has_its_words_in_the_language_with_the_same_placeholders(lang: str) -> None:
-    words = packaged_sentences(lang).summary.model_dump()
-    for name, english in SOURCE_SUMMARY.model_dump().items():
-        assert words[name] is not None, name
-        assert _names(words[name]) == _names(english), name
+    summary = packaged_sentences(lang).summary
+    for name, english in SOURCE_SUMMARY:
+        said = getattr(summary, name)
+        if name == "one_more" and isinstance(summary.more, PluralForms):
+            continue  # the plural forms of `more` say one more change too
+        if isinstance(said, PluralForms):
+            assert all(_names(form) <= _names(str(english)) for form in said.forms()), name
+            assert _names(said.other) == _names(str(english)), name
+        else:
+            assert said is not None, name
+            assert _names(said) == _names(str(english)), name
+
+
+@pytest.mark.parametrize("lang", TRANSLATED)
+def test_the_count_of_more_changes_has_a_form_for_every_plural_category_the_language_uses(lang: str) -> None:
+    more = packaged_sentences(lang).summary.more
+    assert isinstance(more, PluralForms)
+    used = {plural_category(lang, n) for n in range(1001)}
+    assert sorted(c for c in used if getattr(more, c) is None) == []
+
+
+ARABIC_MORE = {
+    0: "(ولا تغييرات أخرى.)",
+    1: "(وتغيير آخر.)",
+    2: "(وتغييران آخران.)",
+    3: "(و3 تغييرات أخرى.)",
+    11: "(و11 تغييرًا آخر.)",
+    100: "(و100 تغيير آخر.)",
+}
+
+
+@pytest.mark.parametrize("count", sorted(ARABIC_MORE))
+def test_arabic_says_the_count_of_more_changes_in_the_form_of_its_plural_category(count: int) -> None:
+    assert load_rules().sentences("ar").more(count) == ARABIC_MORE[count]
+
+
+def test_english_says_one_more_change_and_more_changes_as_before() -> None:
+    assert [SOURCE_SENTENCES.more(n) for n in (1, 2, 1234)] == [
+        "(1 more change.)",
+        "(2 more changes.)",
+        "(1234 more changes.)",
+    ]
+
+
+def test_a_projects_rules_file_may_write_the_count_as_one_sentence_or_per_plural_category(tmp_path: Path) -> None:
+    (tmp_path / "rules.yaml").write_text(
+        "languages:\n"
+        "  ar:\n    summary:\n      more: {one: '(تغيير واحد إضافي.)', other: '({more} تغييرات إضافية.)'}\n"
+        "  fr:\n    summary:\n      one_more: '({more} modification de plus.)'\n"
+        "      more: '({more} modifications de plus.)'\n",
+        encoding="utf-8",
+    )
+    arabic = load_rules(tmp_path).sentences("ar")
+    assert [arabic.more(n) for n in (1, 2, 11)] == [
+        "(تغيير واحد إضافي.)",
+        "(2 تغييرات إضافية.)",  # no `two` form: `other` says it
+        "(11 تغييرات إضافية.)",
+    ]
+    french = load_rules(tmp_path).sentences("fr")  # one sentence, and one_more for 1, as in English
+    assert [french.more(n) for n in (0, 1, 2)] == [
+        "(0 modifications de plus.)",
+        "(1 modification de plus.)",
+        "(2 modifications de plus.)",
+    ]
+
+
+def test_plural_forms_with_an_unknown_category_or_without_other_are_refused_with_a_hint() -> None:
+    with pytest.raises(ValidationError) as refused:
+        SummarySentences.model_validate({"more": {"one": "({more} change)", "plural": "({more} changes)"}})
+    messages = str(refused.value)
+    assert "'plural' is not a plural category" in messages
+    assert "plural forms without 'other'" in messages
 
 
 @pytest.mark.parametrize("lang", TRANSLATED)
@@ -87,7 +183,11 @@ def test_every_section_name_and_yes_no_has_a_word_in_the_language(lang: str) -> 
 
 @pytest.mark.parametrize("lang", TRANSLATED)
 def test_the_packaged_words_name_only_tables_and_keys_that_exist(lang: str) -> None:
-    tables = {**WORDED, "fields": set(FIELD_WORDS), **{value_table(*k): set(v) for k, v in VALUE_NAMES.items()}}
+    tables = {
+        **WORDED,
+        "fields": set(FIELD_WORDS),
+        **{value_table(*k): set(v) for k, v in VALUE_NAMES.items() if k not in VALUE_VOCABULARIES},
+    }
     unknown = [
         f"{table}.{key}"
         for table, keyed in packaged_sentences(lang).words.items()
@@ -109,10 +209,10 @@ def _officer_removed() -> FactFinding:
         "You can no longer reach our data protection officer (Ada).",
         "Use our other contact details instead.",
         fill=(
-            Filled("subject", "our data protection officer", True, ("sections", "dpo")),
+            Filled("subject", "our data protection officer", True, TableWord("sections", "dpo")),
             Filled("item", "Ada", False),
             Filled("old", "Ada", False),
-            Filled("new", "none", True, None),
+            Filled("new", "none", True),
         ),
     )
 
@@ -160,9 +260,9 @@ def test_a_duration_in_a_finding_is_said_in_the_languages_units() -> None:
         "",
         fill=(
             Filled("subject", "accounts", False),
-            Filled("item", "period", True, None),
-            Filled("old", "1 year", True, None, Duration.parse("1 year")),
-            Filled("new", "2 years", True, None, Duration.parse("2 years")),
+            Filled("item", "period", True),
+            Filled("old", "1 year", True, DurationWords(Duration.parse("1 year"))),
+            Filled("new", "2 years", True, DurationWords(Duration.parse("2 years"))),
         ),
     )
     french = finding.in_language(load_rules().sentences("fr"))
@@ -199,3 +299,91 @@ def test_every_value_of_the_smaller_value_tables_has_a_name_in_every_shipped_lan
         if value not in words.get(value_table(*table), {})
     ]
     assert missing == []
+
+
+# --- values named by the vocabulary, retention rules and lists, said in each language ------------------
+
+
+def _transfer_tool_changed() -> list[FactFinding]:
+    after = copy.deepcopy(BASE)
+    after["transfers"][0]["safeguards"] = ["eu-us-dpf"]
+    return [f for f in diff_facts(tenant(BASE), tenant(after), load_rules()) if f.path == "transfers[us].safeguards"]
+
+
+def test_a_transfer_tool_in_a_french_finding_is_the_vocabularys_word_for_it() -> None:
+    added = next(f for f in _transfer_tool_changed() if f.change == "added")
+    french = added.in_language(load_rules().sentences("fr"))
+    assert french.says == (
+        "Pour les transferts vers the United States, nous nous appuyons désormais sur "
+        "le cadre de protection des données UE-États-Unis (Data Privacy Framework)."
+    )
+    assert not isinstance(french.says, ForeignWord)
+
+
+def test_the_vocabulary_is_the_one_place_that_names_a_transfer_tool_in_a_finding(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real = vocabulary_module.vocabulary("fr")
+    assert real is not None
+
+    def french_with(tools: dict[str, str]) -> Any:
+        words = {**real.words, "transfer_tools": tools}
+        return lambda lang: real.model_copy(update={"words": words}) if lang == "fr" else None
+
+    added = next(f for f in _transfer_tool_changed() if f.change == "added")
+    monkeypatch.setattr(vocabulary_module, "vocabulary", french_with({"eu-us-dpf": "le DPF renommé"}))
+    assert added.in_language(load_rules().sentences("fr")).says.endswith("sur le DPF renommé.")
+    monkeypatch.setattr(vocabulary_module, "vocabulary", french_with({}))  # no word: English, marked
+    said = added.in_language(load_rules().sentences("fr"))
+    assert said.says == "For transfers to the United States, we now rely on the EU-US Data Privacy Framework."
+    assert isinstance(said.says, ForeignWord) and isinstance(said.effect, ForeignWord)
+
+
+@pytest.mark.parametrize("table", sorted(VALUE_VOCABULARIES))
+def test_a_value_table_named_by_a_vocabulary_has_the_vocabularys_english_names_and_no_second_table(
+    table: tuple[str, str],
+) -> None:
+    name = VALUE_VOCABULARIES[table]
+    source = {m.id: m.name for m in transfer_mechanisms().values()} if name == "transfer_tools" else english_words(name)
+    assert VALUE_NAMES[table] == source
+    assert all(value_table(*table) not in packaged_sentences(lang).words for lang in TRANSLATED)
+
+
+RETENTION = {
+    "fr": "Nous conservons désormais vos données « Server logs » 60 jours après la fermeture de votre compte "
+    "au lieu de tant que votre compte est ouvert.",
+    "hi": 'अब हम आपका डेटा "Server logs" जब तक आपका खाता खुला है के बजाय आपका खाता बंद होने के 60 दिन बाद रखते हैं।',
+    "ar": "نحتفظ الآن ببياناتك «Server logs» 60 يومًا بعد إغلاق حسابك بدلًا من ما دام حسابك مفتوحًا.",
+}
+
+
+@pytest.mark.parametrize("lang", sorted(RETENTION))
+def test_a_retention_rule_in_a_finding_is_said_through_the_vocabulary_and_the_languages_units(lang: str) -> None:
+    before, after = copy.deepcopy(BASE), copy.deepcopy(BASE)
+    first(before["retention"]["periods"], "logs")["kept"] = {"until": "account_closed"}
+    first(after["retention"]["periods"], "logs")["kept"] = {"until": "account_closed", "then": "60 days"}
+    (found,) = diff_facts(tenant(before), tenant(after), load_rules())
+    assert found.in_language(load_rules().sentences(lang)).says == RETENTION[lang]
+
+
+def test_a_list_of_policygens_words_is_joined_the_languages_way() -> None:
+    words = text([True, False, True])
+    assert words == "yes, no, yes"  # English as it always read
+    listed = Filled("new", words, True, _wording(words))
+    assert [listed.said(load_rules().sentences(lang)) for lang in ("fr", "de", "hi", "ar")] == [
+        "oui, non et oui",
+        "ja, nein und ja",
+        "हाँ, नहीं और हाँ",
+        "نعم ولا ونعم",
+    ]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_a_finding_is_said_in_every_shipped_language_or_in_none(case: Case) -> None:
+    """Every language has the same words: a finding that French says, Hindi and Arabic say too."""
+    before, after = versions(case)
+    sentences = [load_rules().sentences(lang) for lang in TRANSLATED]
+    for old, new in ((before, after), (after, before)):
+        for finding in diff_facts(old, new, load_rules()):
+            english = {lang.lang for lang in sentences if isinstance(finding.in_language(lang).says, ForeignWord)}
+            assert english in (set(), set(TRANSLATED)), (finding.path, finding.change, sorted(english))

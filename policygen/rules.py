@@ -16,6 +16,7 @@ the language (PluralForms: CLDR's rules, through Babel), so that Arabic says 2, 
 
 from __future__ import annotations
 
+import difflib
 import functools
 import re
 import string
@@ -223,21 +224,17 @@ def plural_category(lang: str, count: int) -> str:
 
 
 def _plural_forms(value: object) -> object:
-    """Plural forms as written: each key a plural category, `other` among them (a located problem each)."""
-    if not isinstance(value, dict):
+    """A sentence with a count as written: one sentence, or a form per plural category with `other` among
+    them (each mistake a located problem; pydantic's own for a union would name its types)."""
+    if value is None or isinstance(value, str):
         return value
-    problems = [
-        Reference(
-            (key,),
-            f"'{key}' is not a plural category",
-            expected="zero, one, two, few, many or other (CLDR's plural categories)",
-            suggestion=did_you_mean(str(key), PLURAL_CATEGORIES)
-            or "write one form per category the language has, and always 'other'",
+    if not isinstance(value, dict):
+        raise ReferenceProblems(
+            [Reference((), "neither one sentence nor a form per plural category", expected=_FORMS_EXPECTED)]
         )
-        for key in value
-        if key not in PLURAL_CATEGORIES
-    ]
-    if "other" not in value:
+    problems = [_form_problem(key, form) for key, form in value.items()]
+    # a misspelt 'other' is one mistake, not two: its "did you mean" says what is missing
+    if "other" not in value and not any(difflib.get_close_matches(str(k), ["other"], n=1, cutoff=0.6) for k in value):
         problems.append(
             Reference(
                 (),
@@ -246,9 +243,27 @@ def _plural_forms(value: object) -> object:
                 suggestion="add 'other:' (in English, '({more} more changes.)')",
             )
         )
-    if problems:
-        raise ReferenceProblems(problems)
-    return value
+    found = [p for p in problems if p is not None]
+    if found:
+        raise ReferenceProblems(found)
+    return PluralForms.model_validate(value)
+
+
+_FORMS_EXPECTED = "a sentence in quotes, or one per plural category: {one: ..., other: ...}"
+
+
+def _form_problem(key: object, form: object) -> Reference | None:
+    if key not in PLURAL_CATEGORIES:
+        return Reference(
+            (str(key),),
+            f"'{key}' is not a plural category",
+            expected="zero, one, two, few, many or other (CLDR's plural categories)",
+            suggestion=did_you_mean(str(key), PLURAL_CATEGORIES)
+            or "write one form per category the language has, and always 'other'",
+        )
+    if not isinstance(form, str):
+        return Reference((str(key),), f"the '{key}' form is not text", expected="a sentence in quotes")
+    return None
 
 
 # The placeholders each summary sentence may use (its English sentence's, SOURCE_SUMMARY below).

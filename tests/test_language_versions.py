@@ -365,3 +365,54 @@ def test_a_finding_that_names_a_section_is_said_fully_in_french(tmp_path: Path) 
     assert 'lang="en"' not in banner
     english = _text(out, f"{DOC}/2026-09-01/notice/banner.html")
     assert "<li>You can no longer reach our data protection officer (Ada Lovelace).</li>" in english
+
+
+@pytest.fixture(scope="module")
+def hindi_and_arabic(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fictional tenant in English, Hindi and Arabic: version 2 starts selling personal data (a field's
+    words) and has two more changes (a new recipient; a new transfer tool, named by the vocabulary)."""
+    folder = tmp_path_factory.mktemp("hindi-and-arabic")
+    root = one_tenant_project(
+        folder / "project",
+        {
+            **REQUIRED,
+            "locale": "en-GB",
+            "languages": ["en-GB", "hi-IN", "ar-EG"],
+            "recipients": [{"id": "hosting", "category": "Hosting providers"}],
+            "transfers": [{"id": "us", "destination": "US", "leaves": "eu", "safeguards": ["eu-sccs-2021"]}],
+        },
+    )
+    _release(root, V1, "2025-12-01")
+
+    def sells_and_more(data: dict[str, Any]) -> None:
+        data["sharing"] = {"sells": True}
+        data["recipients"].append({"id": "analytics", "category": "Analytics providers", "role": "controller"})
+        data["transfers"][0]["safeguards"].append("eu-us-dpf")
+
+    _edit(root, sells_and_more)
+    _release(root, V2, "2026-01-15")
+    return build(root, root / "out", BuildOptions(today=TODAY)).out
+
+
+HINDI_SELLS = "<li>अब हम यह करेंगे: व्यक्तिगत डेटा बेचना।</li>"
+ARABIC_SELLS = "<li>سنقوم الآن بما يلي: بيع البيانات الشخصية.</li>"
+TOOL = {"hi": "ईयू-यूएस डेटा प्राइवेसी फ़्रेमवर्क", "ar": "إطار خصوصية البيانات بين الاتحاد الأوروبي والولايات المتحدة"}
+
+
+@pytest.mark.parametrize(("lang", "said"), [("hi", HINDI_SELLS), ("ar", ARABIC_SELLS)])
+def test_a_hindi_and_an_arabic_notice_say_a_change_in_a_fields_words_fully_in_their_language(
+    hindi_and_arabic: Path, lang: str, said: str
+) -> None:
+    banner = _text(hindi_and_arabic, f"{DOC}/{lang}/{V2}/notice/banner.html")
+    findings = banner[banner.index("<ul") : banner.index("</ul>")]
+    assert said in findings
+    assert 'lang="en"' not in findings
+    assert findings.count("<li>") == 3
+    assert TOOL[lang] in findings  # the transfer tool by the vocabulary's word
+
+
+def test_the_arabic_history_says_the_count_of_more_changes_in_its_plural_form(hindi_and_arabic: Path) -> None:
+    history = _text(hindi_and_arabic, f"{DOC}/ar/history/index.html")
+    assert "(وتغييران آخران.)" in history  # two more changes: Arabic's dual
+    english = _text(hindi_and_arabic, f"{DOC}/history/index.html")
+    assert "(2 more changes.)" in english

@@ -426,9 +426,9 @@ def as_json(value: Any) -> Any:
 
 
 def _words(name: str) -> str:
-    if name in FIELD_WORDS:
-        return _keyed(FIELD_WORDS[name], "fields", name)
-    return EnglishWords(name.replace("_", " "))
+    """A field's words: FIELD_WORDS', or its name as words ("category"); either has its word in a language
+    under `fields:`, by field name, when the language gives one."""
+    return _keyed(FIELD_WORDS.get(name, name.replace("_", " ")), "fields", name)
 
 
 def _raw(value: Any) -> str:

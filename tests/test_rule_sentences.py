@@ -7,12 +7,13 @@ from __future__ import annotations
 import copy
 import dataclasses
 import string
+import typing
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from test_diff_rules import BASE, CASES, Case, first, tenant, versions
 
 from policygen import vocabulary as vocabulary_module
@@ -31,6 +32,7 @@ from policygen.factdiff import (
     text,
     value_table,
 )
+from policygen.facts import Tenant
 from policygen.law import transfer_mechanisms
 from policygen.rules import (
     SOURCE_SENTENCES,
@@ -181,11 +183,28 @@ def test_every_section_name_and_yes_no_has_a_word_in_the_language(lang: str) -> 
     assert missing == []
 
 
+def _field_names(model: type[BaseModel], seen: set[type[BaseModel]] | None = None) -> set[str]:
+    """Every field name of a facts model and the models inside it."""
+    seen = seen if seen is not None else set()
+    seen.add(model)
+    names = set(model.model_fields)
+    for info in model.model_fields.values():
+        for inner in _models_in(info.annotation):
+            if inner not in seen:
+                names |= _field_names(inner, seen)
+    return names
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    found = [annotation] if isinstance(annotation, type) and issubclass(annotation, BaseModel) else []
+    return found + [m for arg in typing.get_args(annotation) for m in _models_in(arg)]
+
+
 @pytest.mark.parametrize("lang", TRANSLATED)
 def test_the_packaged_words_name_only_tables_and_keys_that_exist(lang: str) -> None:
     tables = {
         **WORDED,
-        "fields": set(FIELD_WORDS),
+        "fields": set(FIELD_WORDS) | _field_names(Tenant),
         **{value_table(*k): set(v) for k, v in VALUE_NAMES.items() if k not in VALUE_VOCABULARIES},
     }
     unknown = [

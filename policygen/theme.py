@@ -20,6 +20,7 @@ from typing import Any
 
 import jinja2
 from jinja2.exceptions import SecurityError
+from markupsafe import Markup, escape
 
 from .dates import format_day
 from .editorfiles import is_editor_file
@@ -29,6 +30,7 @@ from .output import Output
 from .packaged import known_themes, theme_folders
 from .paths import THEME_ASSETS
 from .sandbox import THEME_FILTERS, THEME_LIMITS, BoundedSandbox, explain_failure, template_position
+from .vocabulary import ForeignWord, MixedText
 from .yamlfile import load
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -48,6 +50,18 @@ def unknown_theme(root: Path, name: str) -> Problem:
         line, column = load(root / CONFIG_FILE).where(("theme",))
         problem = replace(problem, line=line, column=column)
     return problem
+
+
+def marked(text: str) -> Markup:
+    """*text* for a page, escaped, each of its words in another language than the rest (a MixedText's
+    ForeignWord parts: a tenant's words quoted untranslated in a finding) marked with its lang:
+    `{{ finding.says|marked }}`. Text without such parts is only escaped."""
+    if not isinstance(text, MixedText):
+        return escape(text)
+    return Markup("").join(
+        Markup('<span lang="{}">{}</span>').format(p.lang, p) if isinstance(p, ForeignWord) else escape(p)
+        for p in text.parts
+    )
 
 
 class SiteTheme:
@@ -72,7 +86,7 @@ class SiteTheme:
             "auto_reload": False,
         }
         self.env: jinja2.Environment
-        own: dict[str, Callable[..., Any]] = {"longdate": format_day, "t": self.translate}
+        own: dict[str, Callable[..., Any]] = {"longdate": format_day, "t": self.translate, "marked": marked}
         if self.trusted:
             self.env = jinja2.Environment(**options)
             self.env.filters.update(own)

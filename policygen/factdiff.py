@@ -583,6 +583,8 @@ class FactFinding:
             if filled.own and filled.name in used and sentences.lang != SOURCE:
                 said = own.quote(filled.text, self._side(filled.name))
             values[filled.name] = _QUOTE.format(said) if isinstance(said, ForeignWord) else said
+        if any(mark in text for text in (template, *(f.text for f in self.fill)) for mark in (_OPEN, _CLOSE)):
+            return None  # the characters that mark a quote, in the words themselves: said in English, marked
         return _unquoted(_tidy(template.format(**values)))
 
     def _side(self, name: str) -> Side:

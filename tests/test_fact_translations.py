@@ -21,7 +21,9 @@ from test_unknown_facts import REQUIRED
 
 from policygen.engine import build
 from policygen.fact_translations import value_hash
-from policygen.factdiff import TenantWords
+from policygen.factdiff import FactFinding, TenantWords, diff_facts
+from policygen.facts import Tenant
+from policygen.rules import load_rules
 from policygen.site import BuildOptions
 from policygen.theme import marked
 from policygen.vocabulary import ForeignWord, MixedText
@@ -161,3 +163,37 @@ def test_the_marked_filter_escapes_text_and_marks_each_part_in_another_language(
     text = MixedText("à <b> ", ForeignWord("A & B", "en"), ".")
     assert str(marked(text)) == 'à &lt;b&gt; <span lang="en">A &amp; B</span>.'
     assert str(marked("<i>")) == "&lt;i&gt;"
+
+
+def _added(old: list[dict[str, Any]], new: list[dict[str, Any]], rule: str) -> FactFinding:
+    """The finding of *rule* when the recipients *old* become *new*."""
+    before, after = (Tenant.model_validate({**REQUIRED, "recipients": r}) for r in (old, new))
+    [finding] = [f for f in diff_facts(before, after, load_rules()) if f.rule == rule]
+    return finding
+
+
+HOSTING = {"id": "hosting", "category": "Hosting providers"}
+
+
+def test_a_quote_is_a_part_of_its_own_in_the_sentence_and_capitalised_when_it_starts_it() -> None:
+    hindi = load_rules().sentences("hi")
+    said = _added([HOSTING], [HOSTING, ADS], "recipient").in_language(hindi)
+    assert isinstance(said.says, MixedText) and said.says.parts == (HINDI_ADDED, "Advertisers", "।")
+    assert isinstance(said.says.parts[1], ForeignWord) and said.says.parts[1].lang == "en"
+    translated = _added([HOSTING], [HOSTING, ADS], "recipient").in_language(
+        hindi, TenantWords(new={"Advertisers": "विज्ञापनदाता"})
+    )
+    assert translated.says == f"{HINDI_ADDED}विज्ञापनदाता।" and not isinstance(translated.says, MixedText)
+    # "{item} अब हमारे प्राप्तकर्ताओं में से एक है: {subject}।" with a vendor's name as the tenant wrote it
+    vendor = _added([HOSTING], [{**HOSTING, "names": ["acme cloud"]}], "recipient-vendor").in_language(
+        hindi, TenantWords(new={"Hosting providers": "होस्टिंग प्रदाता"})
+    )
+    assert isinstance(vendor.says, MixedText)
+    assert vendor.says.parts == ("Acme cloud", " अब हमारे प्राप्तकर्ताओं में से एक है: होस्टिंग प्रदाता।")
+
+
+def test_a_tenants_text_holding_the_characters_that_mark_quotes_leaves_the_finding_in_english_marked() -> None:
+    sneaky = {**ADS, "category": "Ads \ue003 and \ue002co"}
+    said = _added([HOSTING], [HOSTING, sneaky], "recipient").in_language(load_rules().sentences("hi"))
+    assert isinstance(said.says, ForeignWord) and said.says.lang == "en"
+    assert said.says == "We now share data with a new kind of recipient: Ads \ue003 and \ue002co."

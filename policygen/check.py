@@ -55,9 +55,12 @@ from .project import Project, TenantSource, load_project, project_theme
 from .prose import ProseFinding, lint_document
 from .readability import Score, prose_text, score
 from .render import ClauseRenderer, RenderedDocument, fact_context
+from .rules import LanguageSentences, packaged_sentences, sentences_file
 from .site import BuildOptions, render_tenant_documents, tenant_outputs
+from .theme import SiteTheme
 from .translations import Change, tenant_units, translated_languages
 from .translations import states as translation_states
+from .vocabulary import language_data, vocabulary
 from .yamlfile import packaged
 
 Level = Literal["error", "warning"]
@@ -492,6 +495,51 @@ def check_translations(project: Project, tenant: TenantSource) -> list[CheckFind
     return findings
 
 
+def check_policygen_words(project: Project, theme: SiteTheme) -> list[CheckFinding]:
+    """policygen's own words in each language the project's tenants publish (besides English, the source) that
+    carry no legal review: one finding per language, naming each packaged set of words its pages use."""
+    languages = sorted({lang for t in project.tenants.values() for lang in translated_languages(t.facts.languages)})
+    findings: list[CheckFinding] = []
+    for language in languages:
+        unreviewed = _unreviewed_words(language, theme)
+        if not unreviewed:
+            continue
+        findings.append(
+            CheckFinding(
+                "translation.words_unreviewed",
+                "warning",
+                "translation",
+                f"policygen's own '{language}' words are not yet legally reviewed (starter translations): "
+                + "; ".join(unreviewed),
+                fact=_reviewed_words_hint(language, theme),
+            )
+        )
+    return findings
+
+
+def _unreviewed_words(language: str, theme: SiteTheme) -> list[str]:
+    """The packaged sets of words a page in *language* uses that record no legal review, each with its file."""
+    found: list[str] = []
+    words = vocabulary(language)
+    if language_data(language) is not None and not (words is not None and words.reviewed):
+        found.append(f"the vocabulary and the pages' notes (policygen/data/languages/{language}.yaml)")
+    if packaged_sentences(language) != LanguageSentences():  # no review is recorded for them yet
+        found.append(f"the findings' and summaries' sentences and words (policygen/data/{sentences_file(language)})")
+    if theme.packaged_words(language):  # no review is recorded for them yet
+        found.append(f"the {theme.name} theme's words (i18n/{language}.yaml of policygen's theme)")
+    return found
+
+
+def _reviewed_words_hint(language: str, theme: SiteTheme) -> str:
+    return (
+        f"use reviewed words of your own: the sentences and words of findings under languages: {{{language}: ...}} "
+        f"in rules.yaml (each one given replaces policygen's); the theme's words in themes/{theme.name}/i18n/"
+        f"{language}.yaml in the project (it replaces policygen's file). A project cannot replace the vocabulary "
+        f"and notes of policygen/data/languages/{language}.yaml: have them reviewed in policygen "
+        "(reviewed_by and reviewed_on beside its words)"
+    )
+
+
 def _source_change(change: Change | None) -> str:
     if change is None:
         return "the word diff is unavailable"
@@ -741,6 +789,7 @@ def check(root: Path, slugs: list[str] | None = None, today: dt.date | None = No
             report.problems.extend(exc.problems)
     if report.problems:
         return report
+    report.site.extend(check_policygen_words(project, theme))
     outputs.extend(site_outputs(project, theme, views, options, [o for o in outputs if o.tenant]))
     by_slug = {t.slug: t for t in report.tenants}
     for owner, finding in check_links(outputs):

@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from .errors import InputError, Problem, UsageError
-from .factdiff import FactFinding, decide, diff_facts
+from .factdiff import FactFinding, TenantWords, decide, diff_facts
 from .facts import Tenant
 from .render import ClauseRenderer, render_document
 from .rules import SOURCE_SENTENCES, Level, RuleSet, Sentences, load_rules, rank
 from .text import one_line
 from .versions import dated_facts, frozen_clauses
-from .vocabulary import ForeignWord
+from .vocabulary import ForeignWord, mixed
 from .worddiff import ClauseChange, ClauseText, Review, as_review, diff_clauses
 
 if TYPE_CHECKING:
@@ -72,15 +72,15 @@ class DiffReport:
         """One sentence for changelogs and feeds."""
         return self._summary(SOURCE_SENTENCES, self.findings) or ""
 
-    def in_language(self, sentences: Sentences) -> DiffReport:
-        """The report with its findings said in *sentences*' language (FactFinding.in_language): the
-        tiers, the findings and the clauses' reviews stay as decided."""
-        return replace(self, findings=tuple(f.in_language(sentences) for f in self.findings))
+    def in_language(self, sentences: Sentences, own: TenantWords | None = None) -> DiffReport:
+        """The report with its findings said in *sentences*' language (FactFinding.in_language), quoting
+        the tenant's words in *own*: the tiers, the findings and the clauses' reviews stay as decided."""
+        return replace(self, findings=tuple(f.in_language(sentences, own) for f in self.findings))
 
-    def summary_in(self, sentences: Sentences) -> str | None:
+    def summary_in(self, sentences: Sentences, own: TenantWords | None = None) -> str | None:
         """The summary in *sentences*' language (the findings said in it: in_language), or None when a
         sentence of it has no words there or its finding stays in English."""
-        said = self.in_language(sentences).findings
+        said = self.in_language(sentences, own).findings
         if any(isinstance(f.says, ForeignWord) for f in said):
             return None
         return self._summary(sentences, said)
@@ -97,7 +97,7 @@ class DiffReport:
             if not more:
                 return top.says
             tail = sentences.more(more)
-            return None if tail is None else f"{top.says} {tail}"
+            return None if tail is None else mixed(top.says, " ", tail)
         reworded = [f for f in findings if f.tier == "needs-review"]
         if reworded:
             return say("reworded", paths=", ".join(f.path for f in reworded))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -195,6 +196,27 @@ def translated_facts(folder: Path, locale: str, tenant: Tenant, refuse_stale: bo
             )
     problems.raise_if_any()
     return tenant
+
+
+def current_translations(folder: Path, locale: str, tenant: Tenant) -> dict[str, str]:
+    """The text of each current translation into *locale*'s language, by key path: what its pages print
+    (a stale one prints the tenant.yaml value)."""
+    read = read_overlay(folder, locale, tenant)
+    if read is None:
+        return {}
+    current = {s.key_path for s in states(folder, locale, tenant) if s.status == "current"}
+    return {key_path: t.text for key_path, t in read[0].items() if key_path in current}
+
+
+def translated_words(tenant: Tenant, translations: Mapping[str, str]) -> dict[str, str]:
+    """Each translated fact's text in *tenant* -> its translation (*translations*: by key path, as a
+    release records them): how a finding that quotes the tenant's words finds them in the language."""
+    words: dict[str, str] = {}
+    for key_path, translated in translations.items():
+        source = _free_text(tenant, _steps(key_path) or [])
+        if source is not None:
+            words.setdefault(source, translated)  # the same words translated twice: the first, by key path
+    return words
 
 
 def _with(value: Any, steps: list[str | int], text: str) -> Any:

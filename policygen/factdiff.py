@@ -12,8 +12,8 @@ name: EnglishWords) stands in another language's sentence only by its words ther
 word of rules.<lang>.yaml's `words:` (by table and key), a typed value's name in the language's
 vocabulary (a transfer tool, a right: policygen/vocabulary.py, the one place that names them), a
 duration or a retention rule said in the language's words, a list joined the language's way; without
-them, the finding stays in English, marked. A value in the tenant's own words stands in any language,
-as the facts print on its pages."""
+them, the finding stays in English, marked. A value in the tenant's own words stands in any language:
+quoted in its translation as that version published it (TenantWords), else as written, marked."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ from .facts import (
 )
 from .law import REGIME_NAMES, transfer_mechanisms
 from .rules import SOURCE_SUMMARY, ChangeKind, Level, Rule, RuleSet, Sentences, Tier, as_tier, rank
-from .vocabulary import SOURCE, ForeignWord, VocabularyName, duration, text_language, word_in
+from .vocabulary import SOURCE, ForeignWord, MixedText, VocabularyName, duration, text_language, word_in
 from .worddiff import hunks, word_diff
 
 # Facts that say when a version applies, not what it says: every release changes them.
@@ -707,16 +707,17 @@ class FactFinding:
         never editorial. Presentation (technical) is not a change of meaning."""
         return self.words is None and self.tier != "technical"
 
-    def in_language(self, sentences: Sentences) -> FactFinding:
+    def in_language(self, sentences: Sentences, own: TenantWords | None = None) -> FactFinding:
         """The finding said in *sentences*' language: its rule's sentences there, filled with the same values;
         in English, each sentence a ForeignWord (marked lang="en"), when the language has no sentence or
-        a value is policygen's English words."""
-        said = [self._said(part, sentences) for part in ("say", "effect")]
+        a value is policygen's English words. The tenant's own words are quoted in their translation in
+        *own*; without one, in the source language, marked (the sentence is a MixedText)."""
+        said = [self._said(part, sentences, own or TenantWords()) for part in ("say", "effect")]
         if not all(said):
             return replace(self, says=ForeignWord(self.says, SOURCE), effect=ForeignWord(self.effect, SOURCE))
         return replace(self, says=said[0] or "", effect=said[1] or "")
 
-    def _said(self, part: Literal["say", "effect"], sentences: Sentences) -> str | None:
+    def _said(self, part: Literal["say", "effect"], sentences: Sentences, own: TenantWords) -> str | None:
         if self.fill is None:
             return None
         if self.rule == "unclassified":
@@ -731,8 +732,19 @@ class FactFinding:
             said = filled.said(sentences) if filled.name in used else filled.text
             if said is None:
                 return None  # policygen's English words with no word in the language
-            values[filled.name] = said
-        return _tidy(template.format(**values))
+            if filled.own and filled.name in used and sentences.lang != SOURCE:
+                said = own.quote(filled.text, self._side(filled.name))
+            values[filled.name] = _QUOTE.format(said) if isinstance(said, ForeignWord) else said
+        if any(mark in text for text in (template, *(f.text for f in self.fill)) for mark in (_OPEN, _CLOSE)):
+            return None  # the characters that mark a quote, in the words themselves: said in English, marked
+        return _unquoted(_tidy(template.format(**values)))
+
+    def _side(self, name: str) -> Side:
+        """Which version a value was taken from: {old} the older, {new} the newer, the entry a change
+        names ({subject}, {item}) the newer unless it was removed."""
+        if name == "old" or (name != "new" and self.change == "removed"):
+            return "old"
+        return "new"
 
     def decided(self, editorial: bool) -> FactFinding:
         """An editorial candidate once a release decided: editorial, or the tier its rule gives."""
@@ -749,6 +761,7 @@ class Filled:
     text: str
     english: bool  # policygen's English words: a sentence in another language uses only their words there
     wording: Wording | None = None  # how policygen's words are said in another language; None: not at all
+    own: bool = False  # the tenant's own words (free text): quoted in their translation (TenantWords)
 
     def said(self, sentences: Sentences) -> str | None:
         """The value in *sentences*' language: the tenant's words as they are, policygen's through the
@@ -771,16 +784,60 @@ def _spoken_in(lang: str, say: Callable[[], str]) -> str | None:
 def _fill(change: FactChange) -> tuple[Filled, ...]:
     old = change.old_text if change.old_text is not None else text(change.old)
     new = change.new_text if change.new_text is not None else text(change.new)
+    subject, item = isinstance(change.subject, EnglishWords), isinstance(change.item, EnglishWords)
+    old_english, new_english = _english_value(change, change.old, old), _english_value(change, change.new, new)
     return (
-        Filled("subject", change.subject, isinstance(change.subject, EnglishWords), _wording(change.subject)),
-        Filled("item", change.item, isinstance(change.item, EnglishWords), _wording(change.item)),
-        Filled("old", old, _english_value(change, change.old, old), _wording(old)),
-        Filled("new", new, _english_value(change, change.new, new), _wording(new)),
+        Filled("subject", change.subject, subject, _wording(change.subject), own=not subject),
+        Filled("item", change.item, item, _wording(change.item), own=not item),
+        Filled("old", old, old_english, _wording(old), _own(change, change.old, old)),
+        Filled("new", new, new_english, _wording(new), _own(change, change.new, new)),
     )
 
 
 def _wording(words: str) -> Wording | None:
     return words.wording if isinstance(words, EnglishWords) else None
+
+
+def _own(change: FactChange, value: Any, words: str) -> bool:
+    """Whether an old or new value is the tenant's own words: a free-text fact, or an entry named by them."""
+    return not isinstance(words, EnglishWords) and (change.free_text or isinstance(value, BaseModel))
+
+
+Side = Literal["old", "new"]
+
+
+@dataclass(frozen=True)
+class TenantWords:
+    """The tenant's own words in one language, as each of the two versions a finding compares published
+    them: each free-text fact's source text -> its translation then. None: that version's translations
+    are not known (released before they were recorded); a text without one is quoted as written, marked."""
+
+    old: Mapping[str, str] | None = None
+    new: Mapping[str, str] | None = None
+
+    def quote(self, text: str, side: Side) -> str:
+        translated = (self.old if side == "old" else self.new) or {}
+        return translated.get(text) or ForeignWord(text, SOURCE)
+
+
+# A quoted value left in the source language, marked inside a sentence until the sentence is tidied.
+_OPEN, _CLOSE = "\ue002", "\ue003"
+_QUOTE = _OPEN + "{}" + _CLOSE
+_QUOTED = re.compile(_OPEN + "(.*?)" + _CLOSE, re.DOTALL)
+
+
+def _unquoted(words: str) -> str:
+    """A tidied sentence with its marked quotes as ForeignWord parts (a MixedText), or as it is."""
+    if _OPEN not in words:
+        return words
+    parts: list[str] = []
+    at = 0
+    for match in _QUOTED.finditer(words):
+        parts.append(words[at : match.start()])
+        parts.append(ForeignWord(match[1], SOURCE))
+        at = match.end()
+    parts.append(words[at:])
+    return MixedText(*(p for p in parts if p))
 
 
 def _english_value(change: FactChange, value: Any, words: str) -> bool:
@@ -801,8 +858,9 @@ def _sentence(template: str, change: FactChange) -> str:
 
 def _tidy(words: str) -> str:
     # a fact that ends its own sentence: no second full stop (Hindi's is the danda)
-    words = re.sub(r"([.!?।])(\)?)[.।]$", r"\1\2", " ".join(words.split()))
-    return words[:1].upper() + words[1:]
+    words = re.sub(r"([.!?।])(\ue003?\)?)[.।]$", r"\1\2", " ".join(words.split()))
+    first = 1 if words.startswith(_OPEN) else 0  # a sentence that starts with a marked quote
+    return words[: first + 1].upper() + words[first + 1 :]
 
 
 def classify(change: FactChange, rules: RuleSet) -> FactFinding:

@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from .clauses import language_of
 from .dates import format_day
 from .diff import DiffReport, Workspace, history, overall
-from .factdiff import FactFinding
+from .fact_translations import translated_words
+from .factdiff import FactFinding, TenantWords
 from .htmltext import BREAK
 from .languages import alternates, source_text_lang, text_direction
 from .output import Output
@@ -351,7 +352,20 @@ class VersionChange:
         the snapshot froze (*frozen*); None when it does not, or has no words in *lang*."""
         if self.rules is None or self.whole is None or self.whole.summary != frozen:
             return None
-        return self.whole.summary_in(self.rules.sentences(language_of(lang)))
+        return self.whole.summary_in(self.rules.sentences(language_of(lang)), self.own_words(lang))
+
+    def own_words(self, locale: str) -> TenantWords:
+        """The tenant's own words in *locale* as each of the two versions published them."""
+        return TenantWords(_published_words(self.old, locale), _published_words(self.new, locale))
+
+
+def _published_words(snap: Snapshot, locale: str) -> dict[str, str] | None:
+    """A version's free-text facts -> their translation in *locale* as released; None when the release
+    recorded none (released before they were recorded, or not in that language)."""
+    translation = snap.translation(locale)
+    if translation is None or translation.facts is None:
+        return None
+    return translated_words(snap.facts, translation.facts)
 
 
 def version_changes(
@@ -411,7 +425,7 @@ def document_changes(
             report = compared or replace(report, clauses=())
             language = replace(language, compared=compared is not None)
             if change.rules is not None:
-                report = report.in_language(change.rules.sentences(language_of(locale)))
+                report = report.in_language(change.rules.sentences(language_of(locale)), change.own_words(locale))
         outputs.extend(
             change_outputs(
                 theme,

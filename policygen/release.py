@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from .diff import DiffReport, Workspace, snapshot_side
 from .errors import Collector, InputError, Problem, UsageError
-from .fact_translations import translated_facts
+from .fact_translations import current_translations, translated_facts
 from .facts import Tenant
 from .project import document_title
 from .render import ClauseRenderer, RenderedDocument, render_document
@@ -187,7 +187,8 @@ def translator(root: Path, slug: str) -> Translator:
             except InputError as exc:  # a stale translation with stale_translations: refuse
                 problems.extend(exc.problems)
                 continue
-            frozen[language] = SnapshotTranslation(title=doc.title, clauses=frozen_clauses(doc))
+            own = current_translations(ws.tenant.folder, language, facts) or None
+            frozen[language] = SnapshotTranslation(title=doc.title, clauses=frozen_clauses(doc), facts=own)
         problems.raise_if_any()
         return frozen
 

@@ -20,15 +20,17 @@ from typing import Any
 
 import jinja2
 from jinja2.exceptions import SecurityError
+from markupsafe import Markup, escape
 
 from .dates import format_day
 from .editorfiles import is_editor_file
 from .errors import InputError, Problem, did_you_mean
 from .inputs import CONFIG_FILE
 from .output import Output
-from .packaged import known_themes, theme_folders
+from .packaged import known_themes, packaged_theme, theme_folders
 from .paths import THEME_ASSETS
 from .sandbox import THEME_FILTERS, THEME_LIMITS, BoundedSandbox, explain_failure, template_position
+from .vocabulary import ForeignWord, MixedText
 from .yamlfile import load
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -48,6 +50,18 @@ def unknown_theme(root: Path, name: str) -> Problem:
         line, column = load(root / CONFIG_FILE).where(("theme",))
         problem = replace(problem, line=line, column=column)
     return problem
+
+
+def marked(text: str) -> Markup:
+    """*text* for a page, escaped, each of its words in another language than the rest (a MixedText's
+    ForeignWord parts: a tenant's words quoted untranslated in a finding) marked with its lang:
+    `{{ finding.says|marked }}`. Text without such parts is only escaped."""
+    if not isinstance(text, MixedText):
+        return escape(text)
+    return Markup("").join(
+        Markup('<span lang="{}">{}</span>').format(p.lang, p) if isinstance(p, ForeignWord) else escape(p)
+        for p in text.parts
+    )
 
 
 class SiteTheme:
@@ -72,7 +86,7 @@ class SiteTheme:
             "auto_reload": False,
         }
         self.env: jinja2.Environment
-        own: dict[str, Callable[..., Any]] = {"longdate": format_day, "t": self.translate}
+        own: dict[str, Callable[..., Any]] = {"longdate": format_day, "t": self.translate, "marked": marked}
         if self.trusted:
             self.env = jinja2.Environment(**options)
             self.env.filters.update(own)
@@ -97,17 +111,28 @@ class SiteTheme:
             return words
         return _PLACEHOLDER.sub(lambda m: str(values[m[1]]) if m[1] in values else m[0], words)
 
-    def _read_words(self, language: str) -> dict[str, str]:
+    def words_file(self, language: str) -> Path | None:
+        """The file the theme's words in *language* (a language subtag) are read from: the project's theme's
+        i18n/<lang>.yaml, else policygen's own (a project's file replaces policygen's whole); None: no words."""
         for folder in self.folders:  # the project's theme first
             file = folder / "i18n" / f"{language}.yaml"
             if file.is_file():
-                data = load(file).data
-                if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
-                    raise InputError(
-                        [Problem("theme words must be a mapping of English text to its translation", file=file)]
-                    )
-                return {str(k): v for k, v in data.items()}
-        return {}
+                return file
+        return None
+
+    def packaged_words(self, language: str) -> bool:
+        """Whether the theme's words in *language* are the ones policygen ships."""
+        file, shipped = self.words_file(language), packaged_theme(self.name)
+        return file is not None and shipped is not None and file.resolve().is_relative_to(shipped.resolve())
+
+    def _read_words(self, language: str) -> dict[str, str]:
+        file = self.words_file(language)
+        if file is None:
+            return {}
+        data = load(file).data
+        if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+            raise InputError([Problem("theme words must be a mapping of English text to its translation", file=file)])
+        return {str(k): v for k, v in data.items()}
 
     def __reduce__(self) -> tuple[type[SiteTheme], tuple[Path, str, bool]]:
         # Build workers get a fresh theme: compiled templates and the sandbox stay in their process.

@@ -99,6 +99,10 @@ class SnapshotTranslation(BaseModel):
 
     title: str = Field(min_length=1)
     clauses: tuple[SnapshotClause, ...]
+    # The tenant's free-text facts this language printed, by key path: each current translation in
+    # tenant.<lang>.yaml when it was released, so that a finding quotes what the reader saw then. Only in
+    # versions released since they are recorded, and only when the tenant translated a fact.
+    facts: dict[str, str] | None = None
 
 
 class SnapshotFile(BaseModel):
@@ -216,7 +220,7 @@ class Snapshot:
         }
         if self.translations:
             data["translations"] = {
-                locale: t.model_dump(mode="json") for locale, t in sorted(self.translations.items())
+                locale: t.model_dump(mode="json", exclude_none=True) for locale, t in sorted(self.translations.items())
             }
         return data
 

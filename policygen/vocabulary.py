@@ -62,6 +62,26 @@ class ForeignWord(str):
         return word
 
 
+class MixedText(str):
+    """Text with some of its words in another language than the rest (its ForeignWord parts), such as a finding
+    said in Hindi that quotes a tenant's English words: a page marks each such part with its lang."""
+
+    parts: tuple[str, ...]
+
+    def __new__(cls, *parts: str) -> MixedText:  # pickle rebuilds it by text, then restores its parts
+        text = super().__new__(cls, "".join(parts))
+        text.parts = parts
+        return text
+
+
+def mixed(*texts: str) -> str:
+    """*texts* joined, keeping which of their words are in another language (a MixedText when some are)."""
+    parts = [p for t in texts for p in (t.parts if isinstance(t, MixedText) else (t,)) if p]
+    if not any(isinstance(p, ForeignWord) for p in parts):
+        return "".join(parts)
+    return MixedText(*parts)
+
+
 class Vocabulary(BaseModel):
     """One language's words for typed facts. Without reviewed_by and reviewed_on: not yet legally reviewed."""
 

@@ -145,11 +145,12 @@ def test_a_redline_in_another_language_compares_the_two_frozen_translations(site
     french = _read(out, f"{DOC}/fr/{V3}/changes/index.html")
     assert '<html lang="fr-FR">' in french
     assert "<ins>" in french and "Advertisers" in french
-    # The finding is said in French from the French rule sentences, with the tenant's own word in it.
+    # The finding is said in French from the French rule sentences, quoting the tenant's own word (which it
+    # did not translate: as written, marked).
     assert '<ul class="findings">' in french
     assert (
         '<li class="finding tier-material">Nous partageons désormais des données avec un nouveau type de '
-        "destinataire : Advertisers."
+        'destinataire : <span lang="en">Advertisers</span>.'
     ) in french
     english = _read(out, f"{DOC}/{V3}/changes/index.html")
     assert '<link rel="alternate" hreflang="fr-FR" href="../../fr/2026-05-01/changes/index.html">' in english
@@ -194,6 +195,8 @@ def test_each_language_has_its_own_feed_with_xml_lang_and_links_to_the_others(si
 
 FRENCH_FINDING = "Nous partageons désormais des données avec un nouveau type de destinataire : Advertisers."
 ENGLISH_FINDING = "We now share data with a new kind of recipient: Advertisers."
+# On a page, the tenant's own word, which it did not translate into French, is marked.
+FRENCH_MARKED = FRENCH_FINDING.replace("Advertisers", '<span lang="en">Advertisers</span>')
 
 
 def test_the_french_notice_email_and_history_say_the_findings_and_summary_in_french(
@@ -201,15 +204,16 @@ def test_the_french_notice_email_and_history_say_the_findings_and_summary_in_fre
 ) -> None:
     _, out = site
     banner = _text(out, f"{DOC}/fr/{V3}/notice/banner.html")
-    assert f"<li>{FRENCH_FINDING}</li>" in banner
+    assert f"<li>{FRENCH_MARKED}</li>" in banner
     assert "Davantage d'organisations recevront vos données." in banner
-    assert "en anglais" not in banner and 'lang="en"' not in banner
+    assert "en anglais" not in banner and banner.count('lang="en"') == 1
     for name in ("email.html", "email.txt"):
         email = _text(out, f"{DOC}/fr/{V3}/notice/{name}")
-        assert FRENCH_FINDING in email and "Davantage d'organisations recevront vos données." in email
+        assert (FRENCH_MARKED if name == "email.html" else FRENCH_FINDING) in email
+        assert "Davantage d'organisations recevront vos données." in email
         assert ENGLISH_FINDING not in email
     history = _text(out, f"{DOC}/fr/history/index.html")
-    assert f'<td data-label="Modifications">{FRENCH_FINDING} <a' in history
+    assert f'<td data-label="Modifications">{FRENCH_MARKED} <a' in history
     assert '<td data-label="Modifications">Première version publiée.</td>' in history
 
 
@@ -266,8 +270,8 @@ def test_a_project_rule_without_a_french_sentence_shows_english_marked(tmp_path:
         )
     out = build(root, tmp_path / "out2", BuildOptions(today=TODAY)).out
     banner = _read(out, f"{DOC}/fr/{V3}/notice/banner.html")
-    assert "<li>Nous travaillons désormais avec Advertisers.</li>" in banner
-    assert 'lang="en"' not in banner
+    assert '<li>Nous travaillons désormais avec <span lang="en">Advertisers</span>.</li>' in banner
+    assert banner.count('lang="en"') == 1  # the tenant's word it did not translate
 
 
 def test_the_tenants_feed_exists_in_each_language_beside_its_index_linked_by_hreflang_both_ways(
@@ -361,8 +365,11 @@ def test_a_finding_that_names_a_section_is_said_fully_in_french(tmp_path: Path) 
     out = build(root, tmp_path / "out", BuildOptions(today=dt.date(2026, 9, 2))).out
     # The section's name ("our data protection officer") is in French: the finding is too.
     banner = _text(out, f"{DOC}/fr/2026-09-01/notice/banner.html")
-    assert "<li>Vous ne pouvez plus joindre notre délégué à la protection des données (Ada Lovelace).</li>" in banner
-    assert 'lang="en"' not in banner
+    assert (
+        '<li>Vous ne pouvez plus joindre notre délégué à la protection des données (<span lang="en">Ada Lovelace'
+        "</span>).</li>"
+    ) in banner
+    assert banner.count('lang="en"') == 1  # the tenant's words (a name it did not translate)
     english = _text(out, f"{DOC}/2026-09-01/notice/banner.html")
     assert "<li>You can no longer reach our data protection officer (Ada Lovelace).</li>" in english
 

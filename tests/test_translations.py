@@ -7,12 +7,15 @@ in policygen/translation_files.py and docs/languages.md.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from click.testing import CliRunner
 from conftest import REPO, one_tenant_project
 from test_unknown_facts import REQUIRED
@@ -20,6 +23,8 @@ from test_unknown_facts import REQUIRED
 from policygen.check import check
 from policygen.clauses import is_translation, translation_parts
 from policygen.cli import cli
+from policygen.engine import build
+from policygen.site import BuildOptions
 from policygen.translation_files import code_difference, read_head, source_body, source_hash
 
 INTRO = Path("content/privacy-policy/010-introduction.md")
@@ -212,3 +217,53 @@ def test_every_translation_in_the_library_keeps_its_sources_template_code(file: 
     head = read_head(file)  # a malformed head fails here, located
     if file.suffix == ".md":
         assert code_difference(source_body(source, source.read_bytes()), head.body) is None
+
+
+def test_the_us_clauses_say_how_long_data_is_kept_in_the_pages_language(tmp_path: Path) -> None:
+    facts = yaml.safe_load((REPO / "tests/fixtures/law/us/tenant.yaml").read_text(encoding="utf-8"))
+    facts["languages"] = ["en-US", "fr-FR", "de-DE"]
+    root = one_tenant_project(tmp_path / "project", facts)
+    out = build(root, root / "out", BuildOptions(today=dt.date(2026, 11, 22))).out
+    for doc in ("privacy-policy", "notice-at-collection"):
+        english = (out / f"t/{doc}/index.html").read_text(encoding="utf-8")
+        french = (out / f"t/{doc}/fr/index.html").read_text(encoding="utf-8")
+        german = (out / f"t/{doc}/de/index.html").read_text(encoding="utf-8")
+        assert "How long we keep it: 13 months." in english, doc
+        assert "Durée de conservation : 13\xa0mois." in french, doc
+        assert "Wie lange wir sie aufbewahren: 13\xa0Monate."  # Babel: a no-break space in german, doc
+        assert "13 months" not in french + german, doc
+
+
+HINDI: dict[str, Any] = {**REQUIRED, "locale": "en-GB", "languages": ["en-GB", "hi-IN"]}
+
+
+def _words_unreviewed(root: Path) -> list[Any]:
+    return [f for f in check(root).site if f.id == "translation.words_unreviewed"]
+
+
+def test_check_says_once_which_of_policygens_own_words_in_a_published_language_are_not_reviewed(
+    tmp_path: Path,
+) -> None:
+    root = one_tenant_project(tmp_path / "project", HINDI)
+    shutil.rmtree(root / "themes")  # the theme policygen ships, with its Hindi words
+    [finding] = _words_unreviewed(root)
+    assert finding.level == "warning" and finding.kind == "translation"
+    assert finding.message.startswith("policygen's own 'hi' words are not yet legally reviewed")
+    for words in ("policygen/data/languages/hi.yaml", "policygen/data/rules.hi.yaml", "i18n/hi.yaml"):
+        assert words in finding.message
+    assert "languages: {hi: ...} in rules.yaml" in (finding.fact or "")
+    assert "A project cannot replace the vocabulary" in (finding.fact or "")
+    result = CliRunner().invoke(cli, ["-C", str(root), "check", "--format", "json"])
+    [said] = [f for f in json.loads(result.output)["site"] if f["id"] == "translation.words_unreviewed"]
+    assert said["level"] == "warning" and "policygen/data/languages/hi.yaml" in said["message"]
+    # The project's own theme words replace policygen's: they are no longer policygen's to review.
+    (root / "themes/default/i18n").mkdir(parents=True)
+    (root / "themes/default/i18n/hi.yaml").write_text("Contents: विषय-सूची\n", encoding="utf-8")
+    [finding] = _words_unreviewed(root)
+    assert "i18n/hi.yaml" not in finding.message and "policygen/data/languages/hi.yaml" in finding.message
+
+
+def test_a_project_publishing_only_english_gets_no_finding_about_policygens_words(tmp_path: Path) -> None:
+    root = one_tenant_project(tmp_path / "project", {**HINDI, "languages": ["en-GB"]})
+    shutil.rmtree(root / "themes")
+    assert _words_unreviewed(root) == []

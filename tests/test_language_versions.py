@@ -30,6 +30,7 @@ from test_unknown_facts import REQUIRED
 
 from policygen.cli import cli
 from policygen.engine import BuildReport, build
+from policygen.fact_translations import value_hash
 from policygen.site import BuildOptions
 from policygen.versions import content_hash
 
@@ -397,8 +398,28 @@ def hindi_and_arabic(tmp_path_factory: pytest.TempPathFactory) -> Path:
         data["transfers"][0]["safeguards"].append("eu-us-dpf")
 
     _edit(root, sells_and_more)
+    for lang, words in TENANTS_WORDS.items():  # the tenant's own words, translated: quoted in the language
+        (root / f"tenants/t/tenant.{lang}.yaml").write_text(
+            "".join(
+                f"{key}:\n  text: {said}\n  translates: {value_hash(english)}\n"
+                for key, (said, english) in words.items()
+            ),
+            encoding="utf-8",
+        )
     _release(root, V2, "2026-01-15")
     return build(root, root / "out", BuildOptions(today=TODAY)).out
+
+
+TENANTS_WORDS = {
+    "hi": {
+        "recipients[1].category": ("विश्लेषण प्रदाता", "Analytics providers"),
+        "transfers[0].destination": ("अमेरिका", "US"),
+    },
+    "ar": {
+        "recipients[1].category": ("مزودو التحليلات", "Analytics providers"),
+        "transfers[0].destination": ("الولايات المتحدة", "US"),
+    },
+}
 
 
 HINDI_SELLS = "<li>अब हम यह करेंगे: व्यक्तिगत डेटा बेचना।</li>"

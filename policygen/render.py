@@ -9,6 +9,7 @@ have the same shape: the Markdown renderer's cache serves them all.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import datetime as dt
 import html
@@ -24,14 +25,29 @@ import jinja2.meta
 from markupsafe import Markup
 
 from . import languages, markdown, readtrace
-from .clauses import SOURCE_LANGUAGE, Clause, Library, find_translation, is_translation, language_of
+from .clauses import (
+    SOURCE_LANGUAGE,
+    Clause,
+    Library,
+    find_translation,
+    is_translation,
+    language_of,
+    translation_parts,
+)
 from .dates import format_day
 from .durations import Duration
 from .errors import InputError, Problem, did_you_mean
 from .facts import Tenant
 from .packaged import library_folders
 from .paths import between_documents
-from .sandbox import CLAUSE_FILTERS, CLAUSE_LIMITS, BoundedSandbox, explain_failure, template_position
+from .sandbox import (
+    CLAUSE_FILTERS,
+    CLAUSE_LIMITS,
+    BoundedSandbox,
+    CompiledCode,
+    explain_failure,
+    template_position,
+)
 from .translation_files import current_translation, pick
 from .vocabulary import CountryName, ForeignWord, country, duration, text_language
 from .wording import Joiner, has_bound, join_words, needs_article
@@ -209,12 +225,16 @@ class TranslatedPartials(jinja2.FileSystemLoader):
 
 
 def clause_environment(
-    folders: Iterable[Path], locale: str | None = None, refuse_stale: bool = False
+    folders: Iterable[Path],
+    locale: str | None = None,
+    refuse_stale: bool = False,
+    compiled: CompiledCode | None = None,
 ) -> BoundedSandbox:
     """The sandbox clauses, partials and 'when:' run in: tenant clauses are untrusted input.
 
     Partials are looked up in *folders* in order (clauses.library_folders: the project's, then the library's);
-    with a *locale*, their translations into it first.
+    with a *locale*, their translations into it first. *compiled*: code compiled by the other sandboxes of
+    the same renderer, which are configured alike (sandbox.CompiledCode).
     """
     loader = (
         jinja2.FileSystemLoader([str(f) for f in folders])
@@ -240,6 +260,7 @@ def clause_environment(
     # What a render reads is recorded, so that its HTML serves every tenant whose facts read the same.
     env.context_class = readtrace.WatchedContext
     env.tests["sameas"] = readtrace.same_object
+    env.compiled = compiled
     return env
 
 
@@ -289,7 +310,8 @@ class ClauseRenderer:
         # Every renderer of a project (site, check, release) must agree, so the setting is read here.
         self.raw_html = _project_allows_html(content.parent) if raw_html is None else raw_html
         self.refuse_stale = _project_refuses_stale(content.parent)
-        self.env = clause_environment(library_folders(content, packaged))
+        self.compiled = CompiledCode()  # shared by its sandboxes: a source is compiled once for every language
+        self.env = clause_environment(library_folders(content, packaged), compiled=self.compiled)
         self._language_envs: dict[str, BoundedSandbox] = {}  # by locale: partials read in that language
         self._templates: dict[tuple[Path, str, str | None], jinja2.Template] = {}
         self._conditions: dict[str, Any] = {}
@@ -313,7 +335,7 @@ class ClauseRenderer:
         env = self._language_envs.get(locale)
         if env is None:
             folders = library_folders(self.content, self.packaged)
-            env = self._language_envs[locale] = clause_environment(folders, locale, self.refuse_stale)
+            env = self._language_envs[locale] = clause_environment(folders, locale, self.refuse_stale, self.compiled)
         return env
 
     def _template(self, clause: Clause, locale: str | None = None) -> jinja2.Template:
@@ -342,6 +364,33 @@ class ClauseRenderer:
             template = jinja2.Template.from_code(env, code, env.make_globals(None))
             self._templates[key] = template
         return template
+
+    def compile_library(self, library: Library) -> None:
+        """Compile every clause of *library*, its translations, its partials and its 'when:' conditions now,
+        before any render: a build's worker processes start as copies of this process (engine.py) and so
+        find them compiled. A template that does not compile is left to the render that uses it, which
+        reports it where it stands (hence every error is suppressed here)."""
+        for document in library.documents.values():
+            locales = sorted({parts[1] for name in document.translations if (parts := translation_parts(name))})
+            for clause in document.clauses.values():
+                with contextlib.suppress(Exception):
+                    self._template(clause)
+                if clause.meta.when:
+                    with contextlib.suppress(Exception):
+                        self._condition(clause)
+                for locale in locales:
+                    with contextlib.suppress(Exception):
+                        picked = pick(clause, locale, self.refuse_stale)
+                        if picked.use == "translated":
+                            self._template(picked.clause, locale)
+        for name in library.partials:
+            folder, _, file_name = name.rpartition("/")
+            parts = translation_parts(file_name)
+            with contextlib.suppress(Exception):
+                if parts is None:
+                    self.env.get_template(name)
+                else:  # read in place of its source by the sandbox of its language
+                    self.language_env(parts[1]).get_template(f"{folder}/{parts[0]}")
 
     def _import_cycle(self, source: str, chain: list[str]) -> Problem | None:
         """A Problem if the partials this source imports or includes lead back to one in *chain*.

@@ -48,7 +48,7 @@ from .sandbox import (
     explain_failure,
     template_position,
 )
-from .translation_files import current_translation, pick
+from .translation_files import Picked, current_translation, pick
 from .vocabulary import CountryName, ForeignWord, country, duration, text_language
 from .wording import Joiner, has_bound, join_words, needs_article
 
@@ -317,6 +317,7 @@ class ClauseRenderer:
         self._conditions: dict[str, Any] = {}
         self._acyclic: set[str] = set()  # partials already shown not to lead into a cycle
         self._stale_partials: dict[tuple[Path, str, str], bool] = {}  # by translated clause and locale
+        self._picked: dict[tuple[Path, str, str], Picked] = {}  # by clause and locale, for one build (warm_renderer)
         self.partials: Mapping[str, str] = {}  # the partials' digests it was made for (warm_renderer)
         self._clauses_read: dict[_ShapeKey, readtrace.Shapes[_Shown]] = {}
         self._conditions_read: dict[_ShapeKey, readtrace.Shapes[bool]] = {}  # a clause's when:, by expression
@@ -391,6 +392,20 @@ class ClauseRenderer:
                     self.env.get_template(name)
                 else:  # read in place of its source by the sandbox of its language
                     self.language_env(parts[1]).get_template(f"{folder}/{parts[0]}")
+
+    def start_build(self) -> None:
+        """Forget what a build reads once for all its tenants: a clause's translation may have changed since."""
+        self._picked.clear()
+
+    def picked(self, clause: Clause, locale: str) -> Picked:
+        """What a *locale* page shows for *clause* (translation_files.pick), read once per build for all
+        tenants: the translation's file is read and its source hashed for the first tenant only. Kept
+        until the next build (warm_renderer forgets it), which reads translations again."""
+        key = (clause.file, clause.digest, locale)
+        found = self._picked.get(key)
+        if found is None:  # a stale translation the project refuses raises, located, every time
+            found = self._picked[key] = pick(clause, locale, self.refuse_stale)
+        return found
 
     def _import_cycle(self, source: str, chain: list[str]) -> Problem | None:
         """A Problem if the partials this source imports or includes lead back to one in *chain*.
@@ -918,7 +933,7 @@ def _render_translated(
     notes: dict[str, list[str]],
     language: str,
 ) -> RenderedClause:
-    picked = pick(clause, language, renderer.refuse_stale)
+    picked = renderer.picked(clause, language)
     use = picked.use
     if use == "translated" and renderer.reads_stale_partial(picked.clause, language):
         use = "stale"  # its words would be half the source's: the whole clause is shown in the source language
@@ -937,6 +952,7 @@ def warm_renderer(warm: ClauseRenderer | None, library: Library) -> ClauseRender
     renderer. Its compiled templates, reused renders and stale-partial answers are keyed by clause, and a
     clause reads its partials: an edited partial (or partial translation) must be compiled and read again."""
     if warm is not None and warm.content == library.root and warm.partials == library.partials:
+        warm.start_build()
         return warm
     renderer = ClauseRenderer(library.root)
     renderer.partials = dict(library.partials)

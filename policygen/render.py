@@ -296,6 +296,7 @@ class _Shown:
 # same notes, when the context has the same names standing for the tenant's own facts (a when: likewise).
 _ShapeKey = tuple[Any, ...]
 _KEPT_ANSWER = 100  # what a kept when: answer counts against the budget, in characters
+_REFERENCED_TEXTS = 10_000  # template texts a renderer keeps the partials of (ClauseRenderer._references)
 
 
 class ClauseRenderer:
@@ -316,6 +317,7 @@ class ClauseRenderer:
         self._templates: dict[tuple[Path, str, str | None], jinja2.Template] = {}
         self._conditions: dict[str, Any] = {}
         self._acyclic: set[str] = set()  # partials already shown not to lead into a cycle
+        self._referenced: dict[str, tuple[str, ...]] = {}  # by template text: the partials it imports or includes
         self._stale_partials: dict[tuple[Path, str, str], bool] = {}  # by translated clause and locale
         self._picked: dict[tuple[Path, str, str], Picked] = {}  # by clause and locale, for one build (warm_renderer)
         self.partials: Mapping[str, str] = {}  # the partials' digests it was made for (warm_renderer)
@@ -391,7 +393,10 @@ class ClauseRenderer:
                 if parts is None:
                     self.env.get_template(name)
                 else:  # read in place of its source by the sandbox of its language
-                    self.language_env(parts[1]).get_template(f"{folder}/{parts[0]}")
+                    env, source = self.language_env(parts[1]), f"{folder}/{parts[0]}"
+                    env.get_template(source)
+                    assert env.loader is not None  # clause_environment always sets one
+                    self._references(env.loader.get_source(env, source)[0])  # for reads_stale_partial
 
     def start_build(self) -> None:
         """Forget what a build reads once for all its tenants: a clause's translation may have changed since."""
@@ -407,13 +412,24 @@ class ClauseRenderer:
             found = self._picked[key] = pick(clause, locale, self.refuse_stale)
         return found
 
+    def _references(self, source: str) -> tuple[str, ...]:
+        """The partials *source* imports or includes, parsed once per text (for every tenant and language,
+        and for the worker processes when compile_library found them); TemplateSyntaxError if it does not parse."""
+        found = self._referenced.get(source)
+        if found is None:
+            parsed = self.env.parse(source)
+            if len(self._referenced) >= _REFERENCED_TEXTS:  # a long-lived renderer (serve) sees edit after edit
+                self._referenced.clear()
+            found = self._referenced[source] = tuple(n for n in jinja2.meta.find_referenced_templates(parsed) if n)
+        return found
+
     def _import_cycle(self, source: str, chain: list[str]) -> Problem | None:
         """A Problem if the partials this source imports or includes lead back to one in *chain*.
 
         Jinja would recurse until Python gives up; the chain of file names says what to fix.
         """
         try:
-            names = [n for n in jinja2.meta.find_referenced_templates(self.env.parse(source)) if n]
+            names = list(self._references(source))
         except jinja2.TemplateSyntaxError:
             return None  # reported when that partial is compiled
         for name in sorted(set(names)):
@@ -452,7 +468,7 @@ class ClauseRenderer:
 
     def _imports_stale(self, source: str, locale: str, chain: tuple[str, ...]) -> bool:
         try:
-            names = {n for n in jinja2.meta.find_referenced_templates(self.env.parse(source)) if n}
+            names = set(self._references(source))
         except jinja2.TemplateSyntaxError:
             return False  # reported when the clause is compiled
         loader = self.env.loader

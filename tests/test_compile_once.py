@@ -92,6 +92,22 @@ def test_a_library_compiled_ahead_renders_every_document_in_every_language_witho
     assert renderer.renders > 0
 
 
+def test_a_library_compiled_ahead_is_not_parsed_again_to_find_its_partials(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loaded = load_project(project)
+    renderer = ClauseRenderer(loaded.content)
+    renderer.compile_library(loaded.library)
+    parsed: list[str] = []
+    parse = renderer.env.parse
+    monkeypatch.setattr(renderer.env, "parse", lambda source, *args: parsed.append(source) or parse(source, *args))
+    for slug, tenant in loaded.tenants.items():
+        for doc_id, clauses in tenant.documents.items():
+            for language in tenant.facts.published_languages[1:]:  # whether a translation reads a stale partial
+                render_document(renderer, slug, tenant.facts, doc_id, clauses, doc_id, language)
+    assert parsed == []
+
+
 def test_a_partial_is_compiled_once_for_every_language_it_has_no_translation_in(project: Path) -> None:
     renderer = ClauseRenderer(project / "content")
     partial = next(iter(load_project(project).library.partials))

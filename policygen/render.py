@@ -32,7 +32,6 @@ from .clauses import (
     find_translation,
     is_translation,
     language_of,
-    translation_parts,
 )
 from .dates import format_day
 from .durations import Duration
@@ -369,34 +368,23 @@ class ClauseRenderer:
         return template
 
     def compile_library(self, library: Library) -> None:
-        """Compile every clause of *library*, its translations, its partials and its 'when:' conditions now,
-        before any render: a build's worker processes start as copies of this process (engine.py) and so
-        find them compiled. A template that does not compile is left to the render that uses it, which
-        reports it where it stands (hence every error is suppressed here)."""
+        """Compile every clause of *library* in its source language, its partials and its 'when:' conditions
+        now, before any render: a build's worker processes start as copies of this process (engine.py) and
+        so find them compiled. Translations are not: which languages the tenants publish is known only once
+        their files are read, and compiling every translation ahead would cost more than it saves; a worker
+        compiles those its pages use, each once for all its tenants. A template that does not compile is
+        left to the render that uses it, which reports it where it stands (hence every error is suppressed)."""
         for document in library.documents.values():
-            locales = sorted({parts[1] for name in document.translations if (parts := translation_parts(name))})
             for clause in document.clauses.values():
                 with contextlib.suppress(Exception):
                     self._template(clause)
                 if clause.meta.when:
                     with contextlib.suppress(Exception):
                         self._condition(clause)
-                for locale in locales:
-                    with contextlib.suppress(Exception):
-                        picked = pick(clause, locale, self.refuse_stale)
-                        if picked.use == "translated":
-                            self._template(picked.clause, locale)
         for name in library.partials:
-            folder, _, file_name = name.rpartition("/")
-            parts = translation_parts(file_name)
-            with contextlib.suppress(Exception):
-                if parts is None:
+            if not is_translation(name.rpartition("/")[2]):
+                with contextlib.suppress(Exception):
                     self.env.get_template(name)
-                else:  # read in place of its source by the sandbox of its language
-                    env, source = self.language_env(parts[1]), f"{folder}/{parts[0]}"
-                    env.get_template(source)
-                    assert env.loader is not None  # clause_environment always sets one
-                    self._references(env.loader.get_source(env, source)[0])  # for reads_stale_partial
 
     def start_build(self) -> None:
         """Forget what a build reads once for all its tenants: a clause's translation may have changed since."""

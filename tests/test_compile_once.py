@@ -13,6 +13,7 @@ import pytest
 from helpers import edit
 
 from policygen import engine
+from policygen.clauses import is_translation
 from policygen.engine import build
 from policygen.errors import InputError
 from policygen.project import load_project
@@ -31,9 +32,11 @@ def _log(line: str) -> None:
         f.write(f"{line}\n")
 
 
-def _generating(self: jinja2.Environment, source: Any, name: str | None, *args: Any, **kwargs: Any) -> str:
-    _log(f"compile {os.getpid()} {name}")
-    return _GENERATE(self, source, name, *args, **kwargs)
+def _generating(
+    self: jinja2.Environment, source: Any, name: str | None, filename: str | None, *args: Any, **kwargs: Any
+) -> str:
+    _log(f"compile {os.getpid()} {filename}")
+    return _GENERATE(self, source, name, filename, *args, **kwargs)
 
 
 def _running(slugs: list[str]) -> Any:
@@ -64,8 +67,14 @@ def test_worker_processes_compile_no_template_the_build_process_compiled(
     lines = [line.split() for line in log.read_text(encoding="utf-8").splitlines()]
     workers = {pid for kind, pid, *_ in lines if kind == "worker"}
     assert workers and str(os.getpid()) not in workers  # the tenants were rendered in other processes
-    assert any(kind == "compile" and pid == str(os.getpid()) for kind, pid, *_ in lines)
-    assert [line for line in lines if line[0] == "compile" and line[1] in workers] == []
+    compiles = [(pid, file) for kind, pid, *rest in lines if kind == "compile" for file in rest]
+    ahead = {file for pid, file in compiles if pid == str(os.getpid())}
+    assert str(project / "content/privacy-policy/010-introduction.md") in ahead
+    assert any(f.endswith("document.html") for f in ahead)  # the theme too
+    in_workers = [file for pid, file in compiles if pid in workers]
+    # Only what a tenant's pages in another language need: which languages, only the tenants' files say.
+    assert in_workers and all(is_translation(Path(file).name) for file in in_workers)
+    assert not set(in_workers) & ahead
 
 
 def test_worker_processes_start_with_a_fork_server_while_the_build_process_runs_threads(
@@ -78,7 +87,7 @@ def test_worker_processes_start_with_a_fork_server_while_the_build_process_runs_
     assert engine._start_method() == ("fork" if engine.sys.platform == "linux" else "forkserver")
 
 
-def test_a_library_compiled_ahead_renders_every_document_in_every_language_without_compiling(project: Path) -> None:
+def test_a_library_compiled_ahead_renders_every_document_without_compiling(project: Path) -> None:
     loaded = load_project(project)
     renderer = ClauseRenderer(loaded.content)
     renderer.compile_library(loaded.library)
@@ -86,26 +95,25 @@ def test_a_library_compiled_ahead_renders_every_document_in_every_language_witho
     assert compiled > 0
     for slug, tenant in loaded.tenants.items():
         for doc_id, clauses in tenant.documents.items():
-            for language in [None, *tenant.facts.published_languages[1:]]:
-                render_document(renderer, slug, tenant.facts, doc_id, clauses, doc_id, language)
+            render_document(renderer, slug, tenant.facts, doc_id, clauses, doc_id)
     assert renderer.compiled.compiles == compiled
     assert renderer.renders > 0
 
 
-def test_a_library_compiled_ahead_is_not_parsed_again_to_find_its_partials(
+def test_a_renderer_parses_each_template_text_once_to_find_its_partials(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     loaded = load_project(project)
     renderer = ClauseRenderer(loaded.content)
-    renderer.compile_library(loaded.library)
     parsed: list[str] = []
     parse = renderer.env.parse
     monkeypatch.setattr(renderer.env, "parse", lambda source, *args: parsed.append(source) or parse(source, *args))
     for slug, tenant in loaded.tenants.items():
         for doc_id, clauses in tenant.documents.items():
-            for language in tenant.facts.published_languages[1:]:  # whether a translation reads a stale partial
+            for language in [None, *tenant.facts.published_languages[1:]]:
                 render_document(renderer, slug, tenant.facts, doc_id, clauses, doc_id, language)
-    assert parsed == []
+    assert any(tenant.facts.published_languages[1:] for tenant in loaded.tenants.values())
+    assert parsed and len(parsed) == len(set(parsed))
 
 
 def test_a_partial_is_compiled_once_for_every_language_it_has_no_translation_in(project: Path) -> None:

@@ -18,6 +18,8 @@ import multiprocessing
 import os
 import shutil
 import stat
+import sys
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -475,6 +477,14 @@ PARALLEL_MIN_TENANTS = 64
 _step: Step | None = None
 
 
+def _start_method() -> str:
+    """fork while this process runs no other thread (a forked copy of a thread's held lock is never released;
+    serve runs threads), on Linux (elsewhere system libraries may not survive a fork); else a fork server."""
+    if sys.platform == "linux" and threading.active_count() == 1:
+        return "fork"
+    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+
+
 def _worker_init(step: Step) -> None:
     global _step
     _step = step
@@ -683,12 +693,17 @@ class Builder:
                 self._report(len(done), len(slugs))
             return done
         chunks = [c for c in (todo[i :: jobs * 8] for i in range(jobs * 8)) if c]
-        method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+        method = _start_method()
+        workers = step.for_workers()
+        if method == "fork":  # the workers start as copies of this process: what it compiles here, they have
+            step.renderer.compile_library(step.project.library)
+            step.theme.compile_templates()
+            workers = replace(workers, renderer=step.renderer, theme=step.theme)
         with ProcessPoolExecutor(
             jobs,
             mp_context=multiprocessing.get_context(method),
             initializer=_worker_init,
-            initargs=(step.for_workers(),),
+            initargs=(workers,),
         ) as pool:
             for chunk in pool.map(_worker_run, chunks):
                 done.extend(chunk)

@@ -9,6 +9,7 @@ have the same shape: the Markdown renderer's cache serves them all.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import datetime as dt
 import html
@@ -24,15 +25,29 @@ import jinja2.meta
 from markupsafe import Markup
 
 from . import languages, markdown, readtrace
-from .clauses import SOURCE_LANGUAGE, Clause, Library, find_translation, is_translation, language_of
+from .clauses import (
+    SOURCE_LANGUAGE,
+    Clause,
+    Library,
+    find_translation,
+    is_translation,
+    language_of,
+)
 from .dates import format_day
 from .durations import Duration
 from .errors import InputError, Problem, did_you_mean
 from .facts import Tenant
 from .packaged import library_folders
 from .paths import between_documents
-from .sandbox import CLAUSE_FILTERS, CLAUSE_LIMITS, BoundedSandbox, explain_failure, template_position
-from .translation_files import current_translation, pick
+from .sandbox import (
+    CLAUSE_FILTERS,
+    CLAUSE_LIMITS,
+    BoundedSandbox,
+    CompiledCode,
+    explain_failure,
+    template_position,
+)
+from .translation_files import Picked, current_translation, pick
 from .vocabulary import CountryName, ForeignWord, country, duration, text_language
 from .wording import Joiner, has_bound, join_words, needs_article
 
@@ -209,12 +224,16 @@ class TranslatedPartials(jinja2.FileSystemLoader):
 
 
 def clause_environment(
-    folders: Iterable[Path], locale: str | None = None, refuse_stale: bool = False
+    folders: Iterable[Path],
+    locale: str | None = None,
+    refuse_stale: bool = False,
+    compiled: CompiledCode | None = None,
 ) -> BoundedSandbox:
     """The sandbox clauses, partials and 'when:' run in: tenant clauses are untrusted input.
 
     Partials are looked up in *folders* in order (clauses.library_folders: the project's, then the library's);
-    with a *locale*, their translations into it first.
+    with a *locale*, their translations into it first. *compiled*: code compiled by the other sandboxes of
+    the same renderer, which are configured alike (sandbox.CompiledCode).
     """
     loader = (
         jinja2.FileSystemLoader([str(f) for f in folders])
@@ -240,6 +259,7 @@ def clause_environment(
     # What a render reads is recorded, so that its HTML serves every tenant whose facts read the same.
     env.context_class = readtrace.WatchedContext
     env.tests["sameas"] = readtrace.same_object
+    env.compiled = compiled
     return env
 
 
@@ -275,6 +295,7 @@ class _Shown:
 # same notes, when the context has the same names standing for the tenant's own facts (a when: likewise).
 _ShapeKey = tuple[Any, ...]
 _KEPT_ANSWER = 100  # what a kept when: answer counts against the budget, in characters
+_REFERENCED_TEXTS = 10_000  # template texts a renderer keeps the partials of (ClauseRenderer._references)
 
 
 class ClauseRenderer:
@@ -289,12 +310,15 @@ class ClauseRenderer:
         # Every renderer of a project (site, check, release) must agree, so the setting is read here.
         self.raw_html = _project_allows_html(content.parent) if raw_html is None else raw_html
         self.refuse_stale = _project_refuses_stale(content.parent)
-        self.env = clause_environment(library_folders(content, packaged))
+        self.compiled = CompiledCode()  # shared by its sandboxes: a source is compiled once for every language
+        self.env = clause_environment(library_folders(content, packaged), compiled=self.compiled)
         self._language_envs: dict[str, BoundedSandbox] = {}  # by locale: partials read in that language
         self._templates: dict[tuple[Path, str, str | None], jinja2.Template] = {}
         self._conditions: dict[str, Any] = {}
         self._acyclic: set[str] = set()  # partials already shown not to lead into a cycle
+        self._referenced: dict[str, tuple[str, ...]] = {}  # by template text: the partials it imports or includes
         self._stale_partials: dict[tuple[Path, str, str], bool] = {}  # by translated clause and locale
+        self._picked: dict[tuple[Path, str, str], Picked] = {}  # by clause and locale, for one build (warm_renderer)
         self.partials: Mapping[str, str] = {}  # the partials' digests it was made for (warm_renderer)
         self._clauses_read: dict[_ShapeKey, readtrace.Shapes[_Shown]] = {}
         self._conditions_read: dict[_ShapeKey, readtrace.Shapes[bool]] = {}  # a clause's when:, by expression
@@ -313,7 +337,7 @@ class ClauseRenderer:
         env = self._language_envs.get(locale)
         if env is None:
             folders = library_folders(self.content, self.packaged)
-            env = self._language_envs[locale] = clause_environment(folders, locale, self.refuse_stale)
+            env = self._language_envs[locale] = clause_environment(folders, locale, self.refuse_stale, self.compiled)
         return env
 
     def _template(self, clause: Clause, locale: str | None = None) -> jinja2.Template:
@@ -343,13 +367,57 @@ class ClauseRenderer:
             self._templates[key] = template
         return template
 
+    def compile_library(self, library: Library) -> None:
+        """Compile every clause of *library* in its source language, its partials and its 'when:' conditions
+        now, before any render: a build's worker processes start as copies of this process (engine.py) and
+        so find them compiled. Translations are not: which languages the tenants publish is known only once
+        their files are read, and compiling every translation ahead would cost more than it saves; a worker
+        compiles those its pages use, each once for all its tenants. A template that does not compile is
+        left to the render that uses it, which reports it where it stands (hence every error is suppressed)."""
+        for document in library.documents.values():
+            for clause in document.clauses.values():
+                with contextlib.suppress(Exception):
+                    self._template(clause)
+                if clause.meta.when:
+                    with contextlib.suppress(Exception):
+                        self._condition(clause)
+        for name in library.partials:
+            if not is_translation(name.rpartition("/")[2]):
+                with contextlib.suppress(Exception):
+                    self.env.get_template(name)
+
+    def start_build(self) -> None:
+        """Forget what a build reads once for all its tenants: a clause's translation may have changed since."""
+        self._picked.clear()
+
+    def picked(self, clause: Clause, locale: str) -> Picked:
+        """What a *locale* page shows for *clause* (translation_files.pick), read once per build for all
+        tenants: the translation's file is read and its source hashed for the first tenant only. Kept
+        until the next build (warm_renderer forgets it), which reads translations again."""
+        key = (clause.file, clause.digest, locale)
+        found = self._picked.get(key)
+        if found is None:  # a stale translation the project refuses raises, located, every time
+            found = self._picked[key] = pick(clause, locale, self.refuse_stale)
+        return found
+
+    def _references(self, source: str) -> tuple[str, ...]:
+        """The partials *source* imports or includes, parsed once per text (for every tenant and language,
+        and for the worker processes when compile_library found them); TemplateSyntaxError if it does not parse."""
+        found = self._referenced.get(source)
+        if found is None:
+            parsed = self.env.parse(source)
+            if len(self._referenced) >= _REFERENCED_TEXTS:  # a long-lived renderer (serve) sees edit after edit
+                self._referenced.clear()
+            found = self._referenced[source] = tuple(n for n in jinja2.meta.find_referenced_templates(parsed) if n)
+        return found
+
     def _import_cycle(self, source: str, chain: list[str]) -> Problem | None:
         """A Problem if the partials this source imports or includes lead back to one in *chain*.
 
         Jinja would recurse until Python gives up; the chain of file names says what to fix.
         """
         try:
-            names = [n for n in jinja2.meta.find_referenced_templates(self.env.parse(source)) if n]
+            names = list(self._references(source))
         except jinja2.TemplateSyntaxError:
             return None  # reported when that partial is compiled
         for name in sorted(set(names)):
@@ -388,7 +456,7 @@ class ClauseRenderer:
 
     def _imports_stale(self, source: str, locale: str, chain: tuple[str, ...]) -> bool:
         try:
-            names = {n for n in jinja2.meta.find_referenced_templates(self.env.parse(source)) if n}
+            names = set(self._references(source))
         except jinja2.TemplateSyntaxError:
             return False  # reported when the clause is compiled
         loader = self.env.loader
@@ -869,7 +937,7 @@ def _render_translated(
     notes: dict[str, list[str]],
     language: str,
 ) -> RenderedClause:
-    picked = pick(clause, language, renderer.refuse_stale)
+    picked = renderer.picked(clause, language)
     use = picked.use
     if use == "translated" and renderer.reads_stale_partial(picked.clause, language):
         use = "stale"  # its words would be half the source's: the whole clause is shown in the source language
@@ -888,6 +956,7 @@ def warm_renderer(warm: ClauseRenderer | None, library: Library) -> ClauseRender
     renderer. Its compiled templates, reused renders and stale-partial answers are keyed by clause, and a
     clause reads its partials: an edited partial (or partial translation) must be compiled and read again."""
     if warm is not None and warm.content == library.root and warm.partials == library.partials:
+        warm.start_build()
         return warm
     renderer = ClauseRenderer(library.root)
     renderer.partials = dict(library.partials)

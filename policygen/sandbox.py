@@ -24,13 +24,14 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import math
 import types
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 import jinja2
 from jinja2 import nodes
@@ -365,6 +366,34 @@ def _wrapped(node: nodes.Node) -> nodes.Node:
     return nodes.Call(nodes.ImportedName(f"{__name__}.{wrapper}"), [node], [], None, None, lineno=node.lineno)
 
 
+@dataclass(frozen=True)
+class _Compiled:
+    code: types.CodeType
+    literal: int  # characters of the template's text (BoundedSandbox._literal)
+
+
+class CompiledCode:
+    """Templates compiled to Python code, kept by source text for every sandbox that shares the store.
+
+    Compiling (parsing, generating and compiling Python) costs far more than running the code: the
+    sandboxes of one clause renderer (one per page language, all configured alike) share one store, and
+    a build's worker processes start as copies of a process that compiled the library (engine.py), so
+    each template source is compiled once per build. A code object is made by this process, from the
+    source's text: the store is never read from or written to disk.
+    """
+
+    def __init__(self) -> None:
+        self._codes: dict[tuple[object, ...], _Compiled] = {}
+        self.compiles = 0  # sources compiled (not found in the store), for tests and benchmarks
+
+    def get(self, key: tuple[object, ...]) -> _Compiled | None:
+        return self._codes.get(key)
+
+    def put(self, key: tuple[object, ...], compiled: _Compiled) -> None:
+        self.compiles += 1
+        self._codes[key] = compiled
+
+
 class BoundedSandbox(ImmutableSandboxedEnvironment):
     """An ImmutableSandboxedEnvironment that calls only documented names and bounds each render's work."""
 
@@ -385,6 +414,7 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         super().__init__(finalize=charged, **options)
         self.limits = limits
         self._literal: dict[str | None, int] = {}  # template name -> characters of its text
+        self.compiled: CompiledCode | None = None  # compiled sources shared with like sandboxes (clause_environment)
         self._safe: dict[tuple[type, str], bool] = {}  # (type, attribute) -> whether templates may read it
         self.globals.clear()
         self.globals.update(range=_bounded_range(limits), dict=dict, namespace=Namespace)
@@ -423,6 +453,69 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
             _budget.reset(token)
 
     # -- hooks Jinja calls while compiling and running templates --
+
+    @overload
+    def compile(
+        self,
+        source: str | nodes.Template,
+        name: str | None = None,
+        filename: str | None = None,
+        raw: Literal[False] = False,
+        defer_init: bool = False,
+    ) -> types.CodeType: ...
+
+    @overload
+    def compile(
+        self,
+        source: str | nodes.Template,
+        name: str | None = None,
+        filename: str | None = None,
+        raw: Literal[True] = ...,
+        defer_init: bool = False,
+    ) -> str: ...
+
+    def compile(
+        self,
+        source: str | nodes.Template,
+        name: str | None = None,
+        filename: str | None = None,
+        raw: bool = False,
+        defer_init: bool = False,
+    ) -> str | types.CodeType:
+        """Jinja's compile, found in the shared store (CompiledCode) when this source was compiled before."""
+        store = self.compiled
+        if raw:
+            return super().compile(source, name, filename, True, defer_init)
+        if store is None or not isinstance(source, str):
+            return super().compile(source, name, filename, False, defer_init)
+        # The code depends on the source and on everything compiling reads from the sandbox.
+        key = (self._compile_settings(), name, filename, defer_init, hashlib.sha256(source.encode()).digest())
+        found = store.get(key)
+        if found is None:
+            code = super().compile(source, name, filename, False, defer_init)
+            found = _Compiled(code, self._literal.get(name, 0))
+            store.put(key, found)
+        self._literal[name] = found.literal  # as _generate would have recorded it
+        return found.code
+
+    def _compile_settings(self) -> tuple[object, ...]:
+        """What the generated code depends on besides the source: names checked while compiling, syntax options."""
+        return (
+            type(self),
+            self.limits,
+            tuple(sorted(self.filters)),
+            tuple(sorted(self.tests)),
+            tuple(sorted(self.extensions)),
+            self.autoescape,
+            self.finalize is not None,
+            self.trim_blocks,
+            self.lstrip_blocks,
+            self.keep_trailing_newline,
+            self.newline_sequence,
+            self.optimized,
+            (self.block_start_string, self.block_end_string, self.variable_start_string, self.variable_end_string),
+            (self.comment_start_string, self.comment_end_string, self.line_statement_prefix, self.line_comment_prefix),
+        )
 
     def _generate(
         self, source: nodes.Template, name: str | None, filename: str | None, defer_init: bool = False

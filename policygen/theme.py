@@ -11,6 +11,7 @@ themes/default/ only needs the files it changes.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 from collections.abc import Callable
@@ -137,6 +138,14 @@ class SiteTheme:
     def __reduce__(self) -> tuple[type[SiteTheme], tuple[Path, str, bool]]:
         # Build workers get a fresh theme: compiled templates and the sandbox stay in their process.
         return (SiteTheme, (self.root, self.name, self.trusted))
+
+    def compile_templates(self) -> None:
+        """Compile every template of the theme now, before any page is rendered: a build's worker processes
+        start as copies of this process (engine.py) and so find them compiled. A template that does not
+        compile is left to the render that uses it, which reports it (hence every error is suppressed here)."""
+        for name in self.env.list_templates(filter_func=lambda name: not is_editor_file(name.rpartition("/")[2])):
+            with contextlib.suppress(Exception):
+                self.env.get_template(name)
 
     def render(self, template: str, **context: Any) -> bytes:
         try:

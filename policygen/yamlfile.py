@@ -101,12 +101,31 @@ def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int | Uncl
     return int(text) if _DECIMAL.fullmatch(text) else UnclearNumber(text)
 
 
+_STR = "tag:yaml.org,2002:str"
+
+
 class _FastLoader(_Loader):
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        keys = [k.value for k, _ in node.value if isinstance(k, yaml.ScalarNode) and k.tag.endswith(":str")]
-        if len(keys) != len(set(keys)) or len(keys) != len(node.value):
-            raise _NeedsLocated  # a repeated key, or a key that is not text (a date, a number, a list)
-        return super().construct_mapping(node, deep=deep)
+    """Builds plain documents (no anchors, aliases, tags or merge keys: load_fast checks) without
+    PyYAML's general constructor: text, mappings and lists directly, every other value by
+    PyYAML's own constructor for it, so the result is the one PyYAML would build."""
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        data = self._plain(node)
+        self.constructed_objects, self.recursive_objects = {}, {}
+        return data
+
+    def _plain(self, node: yaml.Node) -> Any:
+        # Nesting is bounded before parsing (check_depth), so the recursion is too.
+        if node.tag == _STR:
+            return node.value
+        if isinstance(node, yaml.MappingNode):
+            keys = {k.value for k, _ in node.value if k.tag == _STR and isinstance(k, yaml.ScalarNode)}
+            if len(keys) != len(node.value):
+                raise _NeedsLocated  # a repeated key, or a key that is not text (a date, a number, a list)
+            return {k.value: self._plain(v) for k, v in node.value}
+        if isinstance(node, yaml.SequenceNode):
+            return [self._plain(item) for item in node.value]
+        return self.construct_object(node)  # a number, a date, true/false, null
 
 
 class _Scalars(yaml.SafeLoader):
@@ -121,6 +140,12 @@ for _loader in (_FastLoader, _Scalars):
 _CAREFUL = re.compile(r"(?:^|[\s\[{,:-])[&*!][^\s]|<<\s*:")
 
 
+def _careful(text: str) -> bool:
+    """Whether *text* may hold an anchor, an alias, a tag or a merge key (most files have none of
+    their characters, which is quicker to see than to search for the pattern)."""
+    return ("&" in text or "*" in text or "!" in text or "<<" in text) and _CAREFUL.search(text) is not None
+
+
 def load_fast(file: Path, keep_going: bool = False) -> Located:
     """Parse a YAML file, finding positions only if a message needs them.
 
@@ -130,7 +155,7 @@ def load_fast(file: Path, keep_going: bool = False) -> Located:
     """
     text = read_text(file)
     check_depth(file, text)
-    if not _CAREFUL.search(text) and not _may_exceed(text):
+    if not _careful(text) and not _may_exceed(text):
         try:
             data = yaml.load(text, Loader=_FastLoader)
         except Exception:

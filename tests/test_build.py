@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import many_tenants
+from conftest import copy_project, many_tenants
 from helpers import edit
 
 from policygen import engine
@@ -233,6 +233,18 @@ def test_one_builder_builds_twice_in_worker_processes_with_many_tenants(tmp_path
     assert second.rendered_tenants == first.rendered_tenants
     assert b"Edited theme." in (tmp_path / "out/ims-pro/index.html").read_bytes()
     assert builder.build().rendered_tenants == []  # and nothing when nothing changed
+
+
+def test_one_builder_shows_a_translation_edited_between_its_builds(tmp_path: Path) -> None:
+    # A translation is read once per build for every tenant; a long-lived builder (serve) reads it again.
+    project = copy_project(tmp_path / "project", releases=False)
+    builder = Builder(project, tmp_path / "out", opts(jobs=1))
+    builder.build()
+    page = tmp_path / "out/ims-pro/privacy-policy/hi/index.html"
+    assert "यह नीति बताती है" in page.read_text(encoding="utf-8")
+    edit(project / "content/privacy-policy/010-introduction.hi.md", "यह नीति बताती है", "यह संशोधित नीति बताती है")
+    builder.build()
+    assert "यह संशोधित नीति बताती है" in page.read_text(encoding="utf-8")
 
 
 def test_editor_lock_swap_and_backup_files_are_not_input(project: Path, tmp_path: Path) -> None:

@@ -76,6 +76,65 @@ def test_the_loader_reads_back_what_a_yaml_dumper_wrote(tmp_path: Path, data: di
         assert line is not None and column is not None, format_path(path)
 
 
+def typed(data: Any) -> Any:
+    """*data* with every value's type beside it: 1, 1.0 and True are equal in Python, not in a tenant file."""
+    if isinstance(data, dict):
+        return ("dict", [(typed(k), typed(v)) for k, v in data.items()])
+    if isinstance(data, list):
+        return ("list", [typed(v) for v in data])
+    return (type(data).__name__, str(data))
+
+
+# Plain values as people type them, each of which YAML 1.1 reads as text, a number, a date, true/false or null.
+spellings = st.sampled_from(
+    ["yes", "No", "on", "OFF", "true", "False", "null", "~", "0", "-0", "+12", "017", "0x1f", "0o17", "1_000",
+     "1:30", "1.5", "1e3", "-.inf", ".5", "2026-01-01", "2026-01-01 10:00:00", "2026-1-1", "'quoted'", '"1"',
+     "plain text", "a: b", "#hash", "x #comment", "'it''s'", '"tab\\tx"', "é ü 中文", "<b>", "{{ x }}"]
+)  # fmt: skip
+hand_written = st.recursive(
+    spellings,
+    lambda inner: st.one_of(
+        st.lists(inner, min_size=1, max_size=3),
+        st.dictionaries(
+            st.sampled_from(["a", "b", "name", "id", "yes", "1", "2026-01-01", "null"]), inner, min_size=1, max_size=3
+        ),
+    ),
+    max_leaves=12,
+)
+
+
+def as_yaml(value: Any, indent: str = "") -> str:
+    """*value* written in block style, the way tenant files are."""
+    if isinstance(value, dict):
+        return "".join(
+            f"{indent}{key}:{' ' + item if isinstance(item, str) else chr(10) + as_yaml(item, indent + '  ')}\n".replace(
+                "\n\n", "\n"
+            )
+            for key, item in value.items()
+        )
+    if isinstance(value, list):
+        return "".join(
+            f"{indent}-{' ' + item if isinstance(item, str) else chr(10) + as_yaml(item, indent + '  ')}\n".replace(
+                "\n\n", "\n"
+            )
+            for item in value
+        )
+    return f"{indent}{value}\n"
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.dictionaries(st.sampled_from(["top", "facts", "x", "on", "3"]), hand_written, min_size=1, max_size=3))
+def test_the_fast_loader_builds_what_the_located_loader_builds_types_included(
+    tmp_path: Path, document: dict[str, Any]
+) -> None:
+    file = write(tmp_path, as_yaml(document))
+    try:
+        careful = load(file)
+    except InputError:
+        return  # the fast path sends every file with an error to the located loader
+    assert typed(load_fast(file).data) == typed(careful.data)
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.dictionaries(keys, scalars, min_size=1, max_size=6), st.data())
 def test_a_repeated_key_is_always_reported_at_its_second_line(

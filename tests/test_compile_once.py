@@ -1,0 +1,152 @@
+"""Templates are compiled once per build: the library and the theme before the worker processes start (they
+start as copies of the build process), and a clause source once for every page language."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import pytest
+from helpers import edit
+
+from policygen import engine
+from policygen.clauses import is_translation
+from policygen.engine import build
+from policygen.errors import InputError
+from policygen.project import load_project
+from policygen.render import ClauseRenderer, clause_environment, render_document
+from policygen.sandbox import CompiledCode
+from policygen.site import BuildOptions
+
+TODAY = dt.date(2026, 11, 22)
+
+
+_LOG: list[Path] = []  # where the patched functions below write (a worker process has its copy of this list)
+
+
+def _log(line: str) -> None:
+    with _LOG[0].open("a", encoding="utf-8") as f:
+        f.write(f"{line}\n")
+
+
+def _generating(
+    self: jinja2.Environment, source: Any, name: str | None, filename: str | None, *args: Any, **kwargs: Any
+) -> str:
+    _log(f"compile {os.getpid()} {filename}")
+    return _GENERATE(self, source, name, filename, *args, **kwargs)
+
+
+def _running(slugs: list[str]) -> Any:
+    _log(f"worker {os.getpid()}")
+    return _RUN(slugs)
+
+
+_GENERATE = jinja2.Environment._generate
+_RUN = engine._worker_run
+
+
+def _record_compiles(monkeypatch: pytest.MonkeyPatch, log: Path) -> None:
+    """Every template compiled, and every batch of tenants a worker renders, written to *log* with the
+    process that did it (worker processes are other processes: a list in memory would not see them).
+    The worker's function is pickled by name: it must be this module's."""
+    _LOG[:] = [log]
+    monkeypatch.setattr(jinja2.Environment, "_generate", _generating)
+    monkeypatch.setattr(engine, "_worker_run", _running)
+
+
+def test_worker_processes_compile_no_template_the_build_process_compiled(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = tmp_path / "log"
+    _record_compiles(monkeypatch, log)
+    monkeypatch.setattr(engine, "PARALLEL_MIN_TENANTS", 1)
+    build(project, tmp_path / "out", BuildOptions(today=TODAY, jobs=2))
+    lines = [line.split() for line in log.read_text(encoding="utf-8").splitlines()]
+    workers = {pid for kind, pid, *_ in lines if kind == "worker"}
+    assert workers and str(os.getpid()) not in workers  # the tenants were rendered in other processes
+    compiles = [(pid, file) for kind, pid, *rest in lines if kind == "compile" for file in rest]
+    ahead = {file for pid, file in compiles if pid == str(os.getpid())}
+    assert str(project / "content/privacy-policy/010-introduction.md") in ahead
+    assert any(f.endswith("document.html") for f in ahead)  # the theme too
+    in_workers = [file for pid, file in compiles if pid in workers]
+    # Only what a tenant's pages in another language need: which languages, only the tenants' files say.
+    assert in_workers and all(is_translation(Path(file).name) for file in in_workers)
+    assert not set(in_workers) & ahead
+
+
+def test_worker_processes_start_with_a_fork_server_while_the_build_process_runs_threads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A forked copy of a lock another thread holds is never released: serve's builds run beside threads.
+    monkeypatch.setattr(engine.threading, "active_count", lambda: 2)
+    assert engine._start_method() in ("forkserver", "spawn")
+    monkeypatch.setattr(engine.threading, "active_count", lambda: 1)
+    assert engine._start_method() == ("fork" if engine.sys.platform == "linux" else "forkserver")
+
+
+def test_a_library_compiled_ahead_renders_every_document_without_compiling(project: Path) -> None:
+    loaded = load_project(project)
+    renderer = ClauseRenderer(loaded.content)
+    renderer.compile_library(loaded.library)
+    compiled = renderer.compiled.compiles
+    assert compiled > 0
+    for slug, tenant in loaded.tenants.items():
+        for doc_id, clauses in tenant.documents.items():
+            render_document(renderer, slug, tenant.facts, doc_id, clauses, doc_id)
+    assert renderer.compiled.compiles == compiled
+    assert renderer.renders > 0
+
+
+def test_a_renderer_parses_each_template_text_once_to_find_its_partials(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loaded = load_project(project)
+    renderer = ClauseRenderer(loaded.content)
+    parsed: list[str] = []
+    parse = renderer.env.parse
+    monkeypatch.setattr(renderer.env, "parse", lambda source, *args: parsed.append(source) or parse(source, *args))
+    for slug, tenant in loaded.tenants.items():
+        for doc_id, clauses in tenant.documents.items():
+            for language in [None, *tenant.facts.published_languages[1:]]:
+                render_document(renderer, slug, tenant.facts, doc_id, clauses, doc_id, language)
+    assert any(tenant.facts.published_languages[1:] for tenant in loaded.tenants.values())
+    assert parsed and len(parsed) == len(set(parsed))
+
+
+def test_a_partial_is_compiled_once_for_every_language_it_has_no_translation_in(project: Path) -> None:
+    renderer = ClauseRenderer(project / "content")
+    partial = next(iter(load_project(project).library.partials))
+    first = renderer.language_env("en").get_template(partial)
+    compiled = renderer.compiled.compiles
+    second = renderer.language_env("xx").get_template(partial)  # no translation: the same source
+    assert renderer.compiled.compiles == compiled
+    assert first is not second  # each sandbox has its own template, made from the shared code
+
+
+def test_sandboxes_configured_differently_never_share_compiled_code(project: Path) -> None:
+    store = CompiledCode()
+    folders = [project / "content"]
+    with_filter = clause_environment(folders, compiled=store)
+    without = clause_environment(folders, compiled=store)
+    del without.filters["mailto"]
+    source = "{{ email|mailto }}"
+    with_filter.compile(source, "clause.md", "clause.md")
+    with pytest.raises(jinja2.TemplateAssertionError, match="mailto"):
+        without.compile(source, "clause.md", "clause.md")
+
+
+def test_a_library_clause_that_does_not_compile_is_reported_alike_by_workers_and_by_one_process(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clause = project / "content" / "privacy-policy" / "010-introduction.md"
+    edit(clause, "\n---\n", "\n---\n{% if %}\n", once=True)
+    with pytest.raises(InputError) as serial:
+        build(project, tmp_path / "serial", BuildOptions(today=TODAY, jobs=1))
+    monkeypatch.setattr(engine, "PARALLEL_MIN_TENANTS", 1)
+    with pytest.raises(InputError) as parallel:
+        build(project, tmp_path / "parallel", BuildOptions(today=TODAY, jobs=2))
+    assert serial.value.problems == parallel.value.problems
+    assert any(p.file == clause and "syntax" in p.message for p in parallel.value.problems)

@@ -33,7 +33,7 @@ from pathlib import Path, PurePosixPath
 
 from .errors import UsageError
 from .paths import MANIFEST_PATH
-from .statcache import tree_stat, write_atomically
+from .statcache import Stamp, write_atomically
 
 try:
     import fcntl
@@ -366,27 +366,22 @@ def top_level(outputs: list[Output]) -> set[str]:
 
 def untouched(out: Path, spare: Path) -> bool:
     """Whether nothing in the output folder was written, added, removed or replaced since the build that
-    put it in place (its stamp in the cache, policygen/statcache.py), so a build that would write the
-    very same files may leave it as it is. False whenever that cannot be told."""
+    put it in place (its stamp in the cache, policygen/statcache.py: Stamp), so a build that would write
+    the very same files may leave it as it is. False whenever that cannot be told."""
     with _one_writer(out):
         recover(out)  # a crash's leftovers go, as a writing build removes them
         file = _stamp_file(spare)
         try:
             if file.parent.resolve() != file.parent:
                 return False  # a cache reached through a link is never used
-            data = json.loads(file.read_bytes())
-            names, recorded = set(data["top"]), str(data["stat"])
-        except (OSError, ValueError, KeyError, TypeError, RecursionError):
+        except OSError:
             return False
-        seen = tree_stat(str(out), names, threads=STAMP_THREADS)
-        return seen is not None and seen[0] == recorded
-
-
-STAMP_THREADS = 2  # an output's stamp looks at every file of the site: a few threads wait on the kernel at once
+        return Stamp.matches(out, file)
 
 
 def _stamp_file(spare: Path) -> Path:
-    return spare.parent.parent / "stamps" / f"{spare.name}.json"
+    """Where the stamp of the output whose spare is *spare* is kept (a writer's Stamp.save takes it)."""
+    return spare.parent.parent / "stamps" / f"{spare.name}.stamp"
 
 
 def cache_record(spare: Path, what: str) -> Path:
@@ -404,13 +399,15 @@ def write_cache_record(file: Path, data: bytes) -> None:
 
 
 def _record_stamp(out: Path, names: set[str], file: Path) -> None:
-    seen = tree_stat(str(out), names, threads=STAMP_THREADS)
+    """Stamp the output folder *out* (its top-level entries *names*) as it is now, by looking at every file
+    of it: for a writer that kept no stat of what it wrote (else Stamp.add, then save)."""
+    stamp = Stamp.walk(out, names)
     try:
-        if seen is None or not _plain_folder(file.parent):
+        if stamp is None or not _plain_folder(file.parent):
             return
     except OSError:
         return  # no stamp: the next build compares the files themselves
-    write_atomically(file, json.dumps({"top": sorted(names), "stat": seen[0]}).encode())
+    stamp.save(file)
 
 
 def cache_file(root: Path, name: str, make: bool = False) -> Path | None:

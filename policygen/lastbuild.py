@@ -6,7 +6,7 @@ project input (policygen.yaml, rules.yaml, content/, tenants/, themes/, layouts/
 policygen's own files, taken before the build read any of them, with the build date, --drafts,
 policygen's version and Python's; and what it wrote (the counts its summary gives). The next
 `policygen build` with the same options compares that record, then the output's stamp
-(policygen/output.py: untouched). When both match, nothing changed: the output is left as it is and
+(policygen/outfolder.py: untouched). When both match, nothing changed: the output is left as it is and
 nothing else is read or imported. Any difference, or anything that cannot be told (a symbolic link among
 the inputs, no record, a damaged one), runs the build as usual, which decides from content hashes.
 
@@ -28,7 +28,7 @@ from pathlib import Path
 from . import __version__, statcache
 from .dates import utc_today
 from .inputs import INPUT_FOLDERS, PROJECT_FILES
-from .output import cache_record, spare_folder, untouched, write_cache_record
+from .outfolder import cache_record, spare_folder, untouched, write_cache_record
 
 PACKAGE = Path(__file__).resolve().parent
 _RECORD = "build"

@@ -117,7 +117,7 @@ def _subtree(folder: str, name: str, skip_editor_files: bool) -> tuple[list[str]
 # and the two times; the change time is set by every write, link, rename or chmod and cannot be set back.
 _stamped = operator.attrgetter("st_mode", "st_ino", "st_size", "st_mtime_ns", "st_ctime_ns")
 _STAMP_HEADER = b"policygen output stamp 2\n"
-_HERE = "."  # the output folder itself, among the stamp's paths
+HERE = "."  # the folder itself, among the paths looked at from it
 
 
 class Stamp:
@@ -143,12 +143,12 @@ class Stamp:
     def walk(cls, out: Path, names: Iterable[str]) -> Stamp | None:
         """The stamp of *out* as it is now, of its top-level entries *names* and everything under them, for a
         writer that kept no stat of its own; None at a symbolic link or an unreadable folder."""
-        paths = _listed(str(out), names)
+        paths = paths_under(str(out), names)
         if paths is None:
             return None
         stamp = cls(out)
         try:
-            stamp._seen = dict(zip(paths, _stats_in(out, paths), strict=True))
+            stamp._seen = dict(zip(paths, stats_in(out, paths), strict=True))
         except OSError:
             return None
         return stamp
@@ -160,14 +160,14 @@ class Stamp:
             return
         folders = {path[:i] for path in self._seen for i in _slashes(path)} - self._seen.keys()
         try:
-            seen = {_HERE: _stamped(os.lstat(self.out))}
+            seen = {HERE: _stamped(os.lstat(self.out))}
             for folder in sorted(folders):
                 seen[folder] = _stamped(os.lstat(os.path.join(self.out, folder)))
         except OSError:
             return
         if any(not stat.S_ISDIR(fields[0]) for fields in seen.values()):
             return
-        seen.update((path, fields) for path, fields in self._seen.items() if path != _HERE)
+        seen.update((path, fields) for path, fields in self._seen.items() if path != HERE)
         digest = hashlib.sha256(marshal.dumps(list(seen.values()), 2)).hexdigest().encode()
         paths = "\0".join(seen).encode("utf-8", "surrogateescape")
         write_atomically(file, b"".join((_STAMP_HEADER, digest, b"\n", paths)))
@@ -181,13 +181,13 @@ class Stamp:
             if not data.startswith(_STAMP_HEADER):
                 return False
             digest, _, listed = data[len(_STAMP_HEADER) :].partition(b"\n")
-            fields = _stats_in(out, listed.split(b"\0"))
+            fields = stats_in(out, listed.split(b"\0"))
         except (OSError, ValueError):
             return False
         return hashlib.sha256(marshal.dumps(fields, 2)).hexdigest().encode() == digest
 
 
-def _stats_in(out: Path, paths: list[str] | list[bytes]) -> list[tuple[int, ...]]:
+def stats_in(out: Path, paths: list[str] | list[bytes]) -> list[tuple[int, ...]]:
     """The stamped stat fields of each of *paths*, relative to *out*: the hot loop of a no-change build,
     so map() runs it in C, with the folder opened once (never through a link: the paths are checked
     from it, and every folder on their way is one of them)."""
@@ -205,7 +205,7 @@ def _slashes(path: str) -> Iterable[int]:
         i = path.find("/", i + 1)
 
 
-def _listed(out: str, names: Iterable[str]) -> list[str] | None:
+def paths_under(out: str, names: Iterable[str]) -> list[str] | None:
     """The paths (relative to *out*) of its entries *names* and of everything under them, parents first;
     None at a symbolic link or an unreadable folder."""
     paths: list[str] = []

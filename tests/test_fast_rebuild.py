@@ -379,3 +379,32 @@ def test_an_output_changed_by_hand_in_any_way_is_built_again_not_told_unchanged(
     report = build(project, out, OPTIONS)
     assert not report.unchanged and tree(out) == site
     assert lastbuild.nothing_changed(project, out, OPTIONS.today, False) is not None  # stamped again
+
+
+INPUT_CHANGES = {
+    "a file added to a tenant's folder": lambda project: (project / "tenants/ims-pro/notes.md").write_text("x"),
+    "a tenant added": lambda project: shutil.copytree(project / "tenants/ims-pro", project / "tenants/ims-pro-2"),
+    "a tenant removed": lambda project: shutil.rmtree(project / "tenants/ihm-connect"),
+    "an input folder that was not there": lambda project: (project / "static").mkdir(),
+    "rules.yaml added": lambda project: (project / "rules.yaml").write_text("{}\n"),
+    "a tenant's folder renamed": lambda project: (project / "tenants/ims-pro").rename(project / "tenants/ims-pre"),
+    "a tenant file replaced by a link": lambda project: (
+        (project / "tenants/ims-pro/tenant.yaml").rename(project / "elsewhere.yaml"),
+        (project / "tenants/ims-pro/tenant.yaml").symlink_to(project / "elsewhere.yaml"),
+    ),
+}
+
+
+@pytest.mark.parametrize("change", INPUT_CHANGES.values(), ids=list(INPUT_CHANGES))
+def test_an_input_added_removed_or_renamed_since_the_last_build_is_never_told_unchanged(
+    project: Path, monkeypatch: pytest.MonkeyPatch, change: Callable[[Path], object]
+) -> None:
+    # The record lists the inputs' paths, and the check looks at those again without listing any folder:
+    # what is added or removed shows in the stat of the folder that holds it, or of the project's inputs.
+    monkeypatch.setattr(statcache, "RACY_SECONDS", 0)
+    out = project / "build"
+    build(project, out, OPTIONS)
+    assert lastbuild.nothing_changed(project, out, OPTIONS.today, False) is not None
+    time.sleep(0.05)
+    change(project)
+    assert lastbuild.nothing_changed(project, out, OPTIONS.today, False) is None

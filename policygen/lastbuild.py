@@ -101,7 +101,9 @@ class Inputs:
         code = statcache.paths_under(str(PACKAGE), own)
         if project is None or code is None:
             return None
-        listed = (tuple(project), (statcache.HERE, *code))  # policygen's folder itself: a module added
+        # Each stat is taken again after the listing: an entry added meanwhile makes its folder too recent
+        # to be recorded (the racy-git rule, in remember).
+        listed = (tuple(project[0]), (statcache.HERE, *code[0]))  # policygen's folder itself: a module added
         found = cls.again(root, today, drafts, listed)
         if found is None:
             return None

@@ -143,14 +143,17 @@ class Stamp:
     def walk(cls, out: Path, names: Iterable[str]) -> Stamp | None:
         """The stamp of *out* as it is now, of its top-level entries *names* and everything under them, for a
         writer that kept no stat of its own; None at a symbolic link or an unreadable folder."""
-        paths = paths_under(str(out), names)
-        if paths is None:
+        found = paths_under(str(out), names)
+        if found is None:
             return None
+        paths, folders = found
+        files = [path for path in paths if path not in folders]
         stamp = cls(out)
         try:
-            stamp._seen = dict(zip(paths, stats_in(out, paths), strict=True))
+            stamp._seen = dict(zip(files, stats_in(out, files), strict=True))
         except OSError:
             return None
+        stamp._seen.update((path, _stamped(info)) for path, info in folders.items())
         return stamp
 
     def save(self, file: Path) -> None:
@@ -187,15 +190,15 @@ class Stamp:
         return hashlib.sha256(marshal.dumps(fields, 2)).hexdigest().encode() == digest
 
 
-def stats_in(out: Path, paths: list[str] | list[bytes]) -> list[tuple[int, ...]]:
-    """The stamped stat fields of each of *paths*, relative to *out*: the hot loop of a no-change build,
+def stats_in(folder: Path, paths: list[str] | list[bytes]) -> list[tuple[int, ...]]:
+    """The stamped stat fields of each of *paths*, relative to *folder*: the hot loop of a no-change build,
     so map() runs it in C, with the folder opened once (never through a link: the paths are checked
     from it, and every folder on their way is one of them)."""
-    folder = os.open(out, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     try:
-        return list(map(_stamped, map(partial(os.lstat, dir_fd=folder), paths)))
+        return list(map(_stamped, map(partial(os.lstat, dir_fd=fd), paths)))
     finally:
-        os.close(folder)
+        os.close(fd)
 
 
 def _slashes(path: str) -> Iterable[int]:
@@ -205,32 +208,35 @@ def _slashes(path: str) -> Iterable[int]:
         i = path.find("/", i + 1)
 
 
-def paths_under(out: str, names: Iterable[str]) -> list[str] | None:
-    """The paths (relative to *out*) of its entries *names* and of everything under them, parents first;
-    None at a symbolic link or an unreadable folder."""
+def paths_under(folder: str, names: Iterable[str]) -> tuple[list[str], dict[str, os.stat_result]] | None:
+    """The paths (relative to *folder*) of its entries *names* and of everything under them, parents first,
+    with the stat of each folder among them taken before it was listed (so that an entry added after its
+    listing changes the folder's recorded stat); None at a symbolic link or an unreadable folder."""
     paths: list[str] = []
-    todo: list[str] = []
+    folders: dict[str, os.stat_result] = {}
     try:
         for name in sorted(names):
-            info = os.lstat(os.path.join(out, name))
+            info = os.lstat(os.path.join(folder, name))
             if stat.S_ISLNK(info.st_mode):
                 return None
             paths.append(name)
             if stat.S_ISDIR(info.st_mode):
-                todo.append(name)
-        while todo:  # names only (the folder's listing says which is a folder): the stat comes after, in C
+                folders[name] = info
+        todo = list(folders)
+        while todo:  # names only for files (the listing says which is a folder): their stat comes after, in C
             rel = todo.pop()
-            with os.scandir(os.path.join(out, rel)) as entries:
+            with os.scandir(os.path.join(folder, rel)) as entries:
                 for entry in entries:
                     if entry.is_symlink():
                         return None
                     child = f"{rel}/{entry.name}"
                     paths.append(child)
                     if entry.is_dir(follow_symlinks=False):
+                        folders[child] = entry.stat(follow_symlinks=False)
                         todo.append(child)
     except OSError:
         return None
-    return paths
+    return paths, folders
 
 
 class FolderDigests:

@@ -9,6 +9,7 @@ seconds is hashed every time (the racy-git rule), and a touched output is compar
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -16,7 +17,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -408,3 +409,28 @@ def test_an_input_added_removed_or_renamed_since_the_last_build_is_never_told_un
     time.sleep(0.05)
     change(project)
     assert lastbuild.nothing_changed(project, out, OPTIONS.today, False) is None
+
+
+def test_a_file_added_while_the_output_is_being_listed_for_its_stamp_is_noticed_later(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each folder's stat is taken before it is listed: one taken after would already count a file added
+    # in between, which the listing does not hold, and that file would never be noticed.
+    out = small_site(tmp_path / "out")
+    time.sleep(0.05)
+    real = os.scandir
+
+    @contextlib.contextmanager
+    def listing_then_someone_adds_a_file(path: str) -> Iterator[list[os.DirEntry[str]]]:
+        with real(path) as entries:
+            listed = list(entries)
+        if path.endswith("v1"):
+            (Path(path) / "stray.html").write_bytes(b"x")
+        yield listed
+
+    monkeypatch.setattr(statcache.os, "scandir", listing_then_someone_adds_a_file)
+    stamp = statcache.Stamp.walk(out, ["index.html", "manifest.json", "acme"])
+    monkeypatch.undo()
+    assert stamp is not None and (out / "acme/privacy-policy/v1/stray.html").exists()
+    stamp.save(tmp_path / "site.stamp")
+    assert not statcache.Stamp.matches(out, tmp_path / "site.stamp")

@@ -3,10 +3,11 @@
 A whole-site build records in the project's cache (`.cache/policygen/stamps/<output>.build.json`) what it
 was built from, by file metadata: the stat (type, inode, size, modification and change time) of every
 project input (policygen.yaml, rules.yaml, content/, tenants/, themes/, layouts/, static/) and of
-policygen's own files, taken before the build read any of them, with the build date, --drafts,
-policygen's version and Python's; and what it wrote (the counts its summary gives). The next
-`policygen build` with the same options compares that record, then the output's stamp
-(policygen/output.py: untouched). When both match, nothing changed: the output is left as it is and
+policygen's own files, taken before the build read any of them, with their paths, the build date,
+--drafts, policygen's version and Python's; and what it wrote (the counts its summary gives). The next
+`policygen build` with the same options looks at those paths again (one lstat each, no folder listed: a
+file added or removed changes its folder's stat) and compares that record, then the output's stamp
+(policygen/outfolder.py: untouched). When both match, nothing changed: the output is left as it is and
 nothing else is read or imported. Any difference, or anything that cannot be told (a symbolic link among
 the inputs, no record, a damaged one), runs the build as usual, which decides from content hashes.
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import marshal
 import os
 import sys
 import time
@@ -28,7 +30,7 @@ from pathlib import Path
 from . import __version__, statcache
 from .dates import utc_today
 from .inputs import INPUT_FOLDERS, PROJECT_FILES
-from .output import cache_record, spare_folder, untouched, write_cache_record
+from .outfolder import cache_record, spare_folder, untouched, write_cache_record
 
 PACKAGE = Path(__file__).resolve().parent
 _RECORD = "build"
@@ -74,6 +76,10 @@ class Unchanged:
         return self.built.summary(0, self.seconds, self.out, unchanged=True)
 
 
+# What a build reads, as the record lists it: paths relative to the project and to policygen's own folder.
+Listed = tuple[tuple[str, ...], tuple[str, ...]]
+
+
 @dataclass(frozen=True)
 class Inputs:
     """The stat of everything a build reads, with its options: equal means no input was touched."""
@@ -81,39 +87,47 @@ class Inputs:
     digest: str
     newest: int  # the newest modification or change time seen, in nanoseconds
     taken: int  # when they were looked at (time.time_ns)
+    listed: Listed  # the paths looked at: the next check looks at these again, and lists no folder
 
     @classmethod
     def seen(cls, root: Path, today: dt.date, drafts: bool) -> Inputs | None:
         """Of the project at *root* (resolved); None when it cannot be told (a link among the inputs)."""
         taken = time.time_ns()
-        project = _entries_stat(root, (*PROJECT_FILES, *INPUT_FOLDERS))
         try:
             own = [name for name in os.listdir(PACKAGE) if name != "__pycache__"]
         except OSError:
             return None
-        code = _entries_stat(PACKAGE, own)
+        project = statcache.paths_under(str(root), [n for n in _NAMES if os.path.lexists(os.path.join(root, n))])
+        code = statcache.paths_under(str(PACKAGE), own)
         if project is None or code is None:
             return None
-        text = "\0".join((__version__, sys.version, today.isoformat(), str(drafts), project[0], code[0]))
-        return cls(hashlib.sha256(text.encode()).hexdigest(), max(project[1], code[1]), taken)
-
-
-def _entries_stat(folder: Path, names: tuple[str, ...] | list[str]) -> tuple[str, int] | None:
-    """The stat of each named entry of *folder* and of everything under it (not of *folder* itself: a
-    build's swap of the output folder beside them changes that)."""
-    parts: list[str] = []
-    newest = 0
-    for name in sorted(names):
-        path = os.path.join(folder, name)
-        if not os.path.lexists(path):
-            parts.append(f"{name} -")
-            continue
-        seen = statcache.tree_stat(path)
-        if seen is None:
+        # Each stat is taken again after the listing: an entry added meanwhile makes its folder too recent
+        # to be recorded (the racy-git rule, in remember).
+        listed = (tuple(project[0]), (statcache.HERE, *code[0]))  # policygen's folder itself: a module added
+        found = cls.again(root, today, drafts, listed)
+        if found is None:
             return None
-        parts.append(f"{name} {seen[0]}")
-        newest = max(newest, seen[1])
-    return "\n".join(parts), newest
+        return cls(found[0], found[1], taken, listed)
+
+    @staticmethod
+    def again(root: Path, today: dt.date, drafts: bool, listed: Listed) -> tuple[str, int] | None:
+        """The digest and newest time of the paths *listed* as they are now; None when one is gone. A file
+        added or removed among them changes its folder's stat, which is listed too; an input folder or
+        file added beside them (the project's own folder is not listed: a build's swap changes it) changes
+        which of the input names exist."""
+        try:
+            fields = (statcache.stats_in(root, list(listed[0])), statcache.stats_in(PACKAGE, list(listed[1])))
+        except OSError:
+            return None
+        present = "".join("+" if os.path.lexists(os.path.join(root, name)) else "-" for name in _NAMES)
+        text = "\0".join((__version__, sys.version, today.isoformat(), str(drafts), present, *listed[0], *listed[1]))
+        digest = hashlib.sha256(text.encode("utf-8", "surrogateescape"))
+        digest.update(marshal.dumps(fields, 2))  # numbers only: the same bytes for the same stat
+        newest = max((max(f[3], f[4]) for part in fields for f in part), default=0)
+        return digest.hexdigest(), newest
+
+
+_NAMES = (*PROJECT_FILES, *INPUT_FOLDERS)
 
 
 def nothing_changed(root: Path, out: Path | None, today: dt.date | None, drafts: bool) -> Unchanged | None:
@@ -125,10 +139,11 @@ def nothing_changed(root: Path, out: Path | None, today: dt.date | None, drafts:
     try:
         data = json.loads(cache_record(spare, _RECORD).read_bytes())
         recorded, built = str(data["inputs"]), Built(int(data["tenants"]), int(data["files"]), int(data["pages"]))
+        listed = (tuple(map(str, data["project"])), tuple(map(str, data["code"])))
     except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return None
-    seen = Inputs.seen(root, today or utc_today(), drafts)
-    if seen is None or seen.digest != recorded or not untouched(target, spare):
+    seen = Inputs.again(root, today or utc_today(), drafts, listed)
+    if seen is None or seen[0] != recorded or not untouched(target, spare):
         return None
     return Unchanged(target, built, time.perf_counter() - started)
 
@@ -146,5 +161,12 @@ def remember(root: Path, out: Path, seen: Inputs | None, built: Built) -> None:
     seconds before: the racy-git rule), after its output is in place and stamped."""
     if seen is None or seen.newest >= seen.taken - statcache.RACY_SECONDS * 1_000_000_000:
         return
-    body = {"inputs": seen.digest, "tenants": built.tenants, "files": built.files, "pages": built.pages}
+    body = {
+        "inputs": seen.digest,
+        "project": seen.listed[0],
+        "code": seen.listed[1],
+        "tenants": built.tenants,
+        "files": built.files,
+        "pages": built.pages,
+    }
     write_cache_record(cache_record(spare_folder(root, out), _RECORD), json.dumps(body).encode())

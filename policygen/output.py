@@ -18,27 +18,27 @@ from __future__ import annotations
 import ctypes
 import datetime as dt
 import errno
-import glob
 import hashlib
 import itertools
 import json
 import os
 import shutil
 import stat
-import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import AbstractContextManager, ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
 from .errors import UsageError
-from .paths import MANIFEST_PATH
-from .statcache import tree_stat, write_atomically
+from .outfolder import _one_writer, _plain_folder, _previous, _record_stamp, _staging, _stamp_file, _trash, recover
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
+# What the engine and others take from here, kept where the output folder's lock and cache are (policygen/outfolder.py)
+from .outfolder import cache_file as cache_file
+from .outfolder import cache_record as cache_record
+from .outfolder import spare_folder as spare_folder
+from .outfolder import untouched as untouched
+from .outfolder import write_cache_record as write_cache_record
+from .paths import MANIFEST_PATH
 
 KINDS = ("page", "index", "archive", "history", "snippet", "feed", "redline", "notice", "data", "label", "asset")
 
@@ -149,32 +149,6 @@ def _written_by_policygen(out: Path) -> bool:
         return b'"generator": "policygen"' in (out / MANIFEST_PATH).read_bytes()
     except OSError:
         return False
-
-
-def _staging(out: Path) -> Path:
-    return out.parent / f".{out.name}.policygen-new"
-
-
-def _previous(out: Path) -> Path:
-    return out.parent / f".{out.name}.policygen-old"
-
-
-def _trash(out: Path) -> Path:
-    # A unique name: a previous output still being removed (serve removes them in the background)
-    # must not be in the way of the next build.
-    return out.parent / f".{out.name}.policygen-trash-{os.getpid()}-{time.monotonic_ns()}"
-
-
-def recover(out: Path) -> None:
-    """Finish or undo a swap that a crash interrupted, and drop stale staging and trash folders."""
-    old, new = _previous(out), _staging(out)
-    if not out.exists() and old.exists():
-        old.rename(out)
-    for leftover in (old, new):
-        if leftover.exists():
-            shutil.rmtree(leftover)
-    for trash in out.parent.glob(f".{glob.escape(out.name)}.policygen-trash-*"):
-        shutil.rmtree(trash, ignore_errors=True)  # another process may be removing it too
 
 
 def manifest(outputs: list[Output], extra: dict[str, object] | None = None, into: Path | None = None) -> Output:
@@ -364,92 +338,6 @@ def top_level(outputs: list[Output]) -> set[str]:
     return {o.path.split("/", 1)[0] for o in outputs}
 
 
-def untouched(out: Path, spare: Path) -> bool:
-    """Whether nothing in the output folder was written, added, removed or replaced since the build that
-    put it in place (its stamp in the cache, policygen/statcache.py), so a build that would write the
-    very same files may leave it as it is. False whenever that cannot be told."""
-    with _one_writer(out):
-        recover(out)  # a crash's leftovers go, as a writing build removes them
-        file = _stamp_file(spare)
-        try:
-            if file.parent.resolve() != file.parent:
-                return False  # a cache reached through a link is never used
-            data = json.loads(file.read_bytes())
-            names, recorded = set(data["top"]), str(data["stat"])
-        except (OSError, ValueError, KeyError, TypeError, RecursionError):
-            return False
-        seen = tree_stat(str(out), names, threads=STAMP_THREADS)
-        return seen is not None and seen[0] == recorded
-
-
-STAMP_THREADS = 2  # an output's stamp looks at every file of the site: a few threads wait on the kernel at once
-
-
-def _stamp_file(spare: Path) -> Path:
-    return spare.parent.parent / "stamps" / f"{spare.name}.json"
-
-
-def cache_record(spare: Path, what: str) -> Path:
-    """A record about the output whose spare is *spare*, kept beside its stamp (policygen/lastbuild.py)."""
-    return spare.parent.parent / "stamps" / f"{spare.name}.{what}.json"
-
-
-def write_cache_record(file: Path, data: bytes) -> None:
-    """Write a record of the cache, unless its folder cannot be used (a link: see _plain_folder)."""
-    try:
-        if _plain_folder(file.parent):
-            write_atomically(file, data)
-    except OSError:
-        pass  # no record: the next build checks everything
-
-
-def _record_stamp(out: Path, names: set[str], file: Path) -> None:
-    seen = tree_stat(str(out), names, threads=STAMP_THREADS)
-    try:
-        if seen is None or not _plain_folder(file.parent):
-            return
-    except OSError:
-        return  # no stamp: the next build compares the files themselves
-    write_atomically(file, json.dumps({"top": sorted(names), "stat": seen[0]}).encode())
-
-
-def cache_file(root: Path, name: str, make: bool = False) -> Path | None:
-    """A file of the project's cache, .cache/policygen/NAME; None when the cache folder cannot be used
-    (it, or a folder above it in the project, is a link or not a folder). With *make*, the folder is made."""
-    folder = root.resolve() / ".cache" / "policygen"
-    existing = next(f for f in (folder, *folder.parents) if os.path.lexists(f))
-    try:
-        if make:
-            return folder / name if _plain_folder(folder) else None
-        return folder / name if existing.resolve() == existing and existing.is_dir() else None
-    except OSError:
-        return None
-
-
-def spare_folder(root: Path, out: Path) -> Path:
-    """Where the previous output of *out* waits for the next build: in the project's git-ignored
-    .cache/policygen/, one per output folder."""
-    name = hashlib.sha256(os.fsencode(out.resolve())).hexdigest()[:16]
-    return root.resolve() / ".cache" / "policygen" / "spare" / name
-
-
-@contextmanager
-def _one_writer(out: Path) -> Iterator[None]:
-    # Two builds into one folder (CI and serve, two terminals) share the staging folder: the second
-    # would delete the first's half-written files and the first could swap in a torn site. So each
-    # waits for the other, on a lock of the folder that holds the output (no lock file is left).
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if fcntl is None:  # pragma: no cover - not a POSIX system
-        yield
-        return
-    fd = os.open(out.parent, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # closing releases the lock, as does the end of a killed process
-
-
 def project_lock(root: Path) -> AbstractContextManager[None]:
     """The lock a build into the project's build/ takes (on the project folder). `policygen release`
     takes it too: two releases at once would both number their snapshot 'version 3'."""
@@ -503,20 +391,6 @@ def _keep_spare(previous: Path, spare: Path) -> bool:
         return True
     except OSError:
         return False
-
-
-def _plain_folder(folder: Path) -> bool:
-    """Make *folder* (absolute, resolved) and its missing parents. False when the part that exists is
-    not a folder or goes through a link: one committed to the project must not lead a build outside it."""
-    existing, missing = folder, []
-    while not os.path.lexists(existing):
-        missing.append(existing)
-        existing = existing.parent
-    if existing.resolve() != existing or not existing.is_dir():
-        return False
-    for part in reversed(missing):
-        part.mkdir()
-    return True
 
 
 def _unchanged(staging: Path, outputs: list[Output], top: str | None = None, skip: Iterable[str] = ()) -> set[str]:

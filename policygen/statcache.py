@@ -8,9 +8,11 @@ metadata kept in the project's git-ignored `.cache/policygen/`.
   (its target may change without the link changing), and so is a folder with an entry changed in the
   last two seconds, the racy-git rule: a second write within one clock tick of the first could
   otherwise leave the very stat that was recorded.
-- Output stamps: a hash of the same stat fields of every file and folder of an output folder, taken
-  right after a build put it in place. Equal stamps mean nothing in it was written, added or removed
-  since (policygen/output.py).
+- Output stamps (Stamp): the path of every file and folder of an output folder, with a hash of the same
+  stat fields of each, as the build that put it in place left them. Checking one takes a stat of each
+  recorded path and nothing else: no folder is listed again, since adding, removing or renaming an entry
+  changes its folder's modification and change time, and editing a file changes its own
+  (policygen/output.py).
 
 Deleting the cache never changes what a build writes; it only makes the next build hash and compare again.
 """
@@ -19,11 +21,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import marshal
+import operator
 import os
 import stat
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 from .editorfiles import is_editor_file
@@ -32,15 +36,14 @@ RACY_SECONDS = 2  # an entry changed this recently is never trusted from its sta
 
 
 def tree_stat(
-    folder: str, names: Iterable[str] | None = None, skip_editor_files: bool = False, threads: int = 1
+    folder: str, names: Iterable[str] | None = None, skip_editor_files: bool = False
 ) -> tuple[str, int] | None:
     """A hash of the stat of *folder* and of everything under it (only the top-level *names*, if given),
     and the newest change time seen; None when a symbolic link is found or the folder cannot be read.
 
     The top-level entries are taken by name, and below them in the order each folder lists them: an
     unchanged folder lists them alike, and one listed otherwise only gives another hash, which means
-    hashing or comparing the files themselves. With *threads*, the top-level entries are looked at by
-    that many threads at once (a stat waits on the kernel, not on Python): the same hash, sooner."""
+    hashing or comparing the files themselves."""
     try:
         info = os.lstat(folder)
         if stat.S_ISLNK(info.st_mode):
@@ -55,18 +58,11 @@ def tree_stat(
                     if (names is None or entry.name in names)
                     and not (skip_editor_files and is_editor_file(entry.name) and entry.is_file(follow_symlinks=False))
                 )
-            size = max(1, -(-len(top) // max(threads, 1)))  # one run of names per thread, in order
-            runs = [top[i : i + size] for i in range(0, len(top), size)]
-            if len(runs) > 1:
-                with ThreadPoolExecutor(len(runs)) as pool:
-                    parts = list(pool.map(lambda run: _subtrees(folder, run, skip_editor_files), runs))
-            else:
-                parts = [_subtrees(folder, run, skip_editor_files) for run in runs]
-            for part in parts:
-                if part is None:
-                    return None
-                lines.extend(part[0])
-                newest = max(newest, part[1])
+            part = _subtrees(folder, top, skip_editor_files)
+            if part is None:
+                return None
+            lines.extend(part[0])
+            newest = max(newest, part[1])
     except OSError:
         return None
     return hashlib.sha256("\n".join(lines).encode("utf-8", "surrogateescape")).hexdigest(), newest
@@ -115,6 +111,132 @@ def _subtree(folder: str, name: str, skip_editor_files: bool) -> tuple[list[str]
                 if stat.S_ISDIR(mode):
                     todo.append((entry.path, child))
     return lines, newest
+
+
+# The stat fields an output's stamp keeps of each entry: a type or a replaced file (the inode), a length,
+# and the two times; the change time is set by every write, link, rename or chmod and cannot be set back.
+_stamped = operator.attrgetter("st_mode", "st_ino", "st_size", "st_mtime_ns", "st_ctime_ns")
+_STAMP_HEADER = b"policygen output stamp 2\n"
+HERE = "."  # the folder itself, among the paths looked at from it
+
+
+class Stamp:
+    """The stamp of an output folder in the making: the stat of each of its files and folders, by path.
+
+    A writer that knows what it wrote adds each file's stat (`add`) after its last change to it; `save`,
+    after the swap, takes the stat of the output folder itself and of every folder that was not added, and
+    writes the stamp. The paths added must be every file and folder under the top-level entries the build
+    wrote: a file added into a folder the stamp does not list would not be noticed. Equal stats later
+    (`Stamp.matches`) mean nothing recorded was written, replaced, linked, added to or removed since.
+    Anything that cannot be told (a symbolic link, an unreadable folder) leaves no stamp."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self._seen: dict[str, tuple[int, ...]] = {}
+
+    def add(self, path: str, info: os.stat_result) -> None:
+        """*path* (relative to the output folder, '/'-separated) and its lstat, taken after the build's last
+        change to it (linking the same file again later changes its change time: add it after that)."""
+        self._seen[path] = _stamped(info)
+
+    @classmethod
+    def walk(cls, out: Path, names: Iterable[str]) -> Stamp | None:
+        """The stamp of *out* as it is now, of its top-level entries *names* and everything under them, for a
+        writer that kept no stat of its own; None at a symbolic link or an unreadable folder."""
+        found = paths_under(str(out), names)
+        if found is None:
+            return None
+        paths, folders = found
+        files = [path for path in paths if path not in folders]
+        stamp = cls(out)
+        try:
+            stamp._seen = dict(zip(files, stats_in(out, files), strict=True))
+        except OSError:
+            return None
+        stamp._seen.update((path, _stamped(info)) for path, info in folders.items())
+        return stamp
+
+    def save(self, file: Path) -> None:
+        """Take the stat of the output folder and of the folders not added (after the swap) and write the
+        stamp into *file*, atomically; no stamp when that cannot be done (the next build checks every file)."""
+        if any(stat.S_ISLNK(fields[0]) for fields in self._seen.values()):
+            return
+        folders = {path[:i] for path in self._seen for i in _slashes(path)} - self._seen.keys()
+        try:
+            seen = {HERE: _stamped(os.lstat(self.out))}
+            for folder in sorted(folders):
+                seen[folder] = _stamped(os.lstat(os.path.join(self.out, folder)))
+        except OSError:
+            return
+        if any(not stat.S_ISDIR(fields[0]) for fields in seen.values()):
+            return
+        seen.update((path, fields) for path, fields in self._seen.items() if path != HERE)
+        digest = hashlib.sha256(marshal.dumps(list(seen.values()), 2)).hexdigest().encode()
+        paths = "\0".join(seen).encode("utf-8", "surrogateescape")
+        write_atomically(file, b"".join((_STAMP_HEADER, digest, b"\n", paths)))
+
+    @staticmethod
+    def matches(out: Path, file: Path) -> bool:
+        """Whether every path the stamp in *file* lists has, in *out*, the stat it recorded: one lstat each,
+        in C, relative to the output folder (opened once, never through a link). False when it cannot be told."""
+        try:
+            data = file.read_bytes()
+            if not data.startswith(_STAMP_HEADER):
+                return False
+            digest, _, listed = data[len(_STAMP_HEADER) :].partition(b"\n")
+            fields = stats_in(out, listed.split(b"\0"))
+        except (OSError, ValueError):
+            return False
+        return hashlib.sha256(marshal.dumps(fields, 2)).hexdigest().encode() == digest
+
+
+def stats_in(folder: Path, paths: list[str] | list[bytes]) -> list[tuple[int, ...]]:
+    """The stamped stat fields of each of *paths*, relative to *folder*: the hot loop of a no-change build,
+    so map() runs it in C, with the folder opened once (never through a link: the paths are checked
+    from it, and every folder on their way is one of them)."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        return list(map(_stamped, map(partial(os.lstat, dir_fd=fd), paths)))
+    finally:
+        os.close(fd)
+
+
+def _slashes(path: str) -> Iterable[int]:
+    i = path.find("/")
+    while i > 0:
+        yield i
+        i = path.find("/", i + 1)
+
+
+def paths_under(folder: str, names: Iterable[str]) -> tuple[list[str], dict[str, os.stat_result]] | None:
+    """The paths (relative to *folder*) of its entries *names* and of everything under them, parents first,
+    with the stat of each folder among them taken before it was listed (so that an entry added after its
+    listing changes the folder's recorded stat); None at a symbolic link or an unreadable folder."""
+    paths: list[str] = []
+    folders: dict[str, os.stat_result] = {}
+    try:
+        for name in sorted(names):
+            info = os.lstat(os.path.join(folder, name))
+            if stat.S_ISLNK(info.st_mode):
+                return None
+            paths.append(name)
+            if stat.S_ISDIR(info.st_mode):
+                folders[name] = info
+        todo = list(folders)
+        while todo:  # names only for files (the listing says which is a folder): their stat comes after, in C
+            rel = todo.pop()
+            with os.scandir(os.path.join(folder, rel)) as entries:
+                for entry in entries:
+                    if entry.is_symlink():
+                        return None
+                    child = f"{rel}/{entry.name}"
+                    paths.append(child)
+                    if entry.is_dir(follow_symlinks=False):
+                        folders[child] = entry.stat(follow_symlinks=False)
+                        todo.append(child)
+    except OSError:
+        return None
+    return paths, folders
 
 
 class FolderDigests:

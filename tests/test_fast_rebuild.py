@@ -9,12 +9,15 @@ seconds is hashed every time (the racy-git rule), and a touched output is compar
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
 import shutil
 import subprocess
 import sys
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -248,3 +251,186 @@ def test_a_warm_builder_reads_an_edited_partial_and_its_translation_again(projec
     assert {k: v for k, v in rebuilt.items() if k != "manifest.json"} == {
         k: v for k, v in fresh.items() if k != "manifest.json"
     }
+
+
+# --- the output's stamp (statcache.Stamp): one stat of each recorded path, no folder listed again ----------
+
+
+def small_site(folder: Path) -> Path:
+    """An output folder of a few files in nested folders, as a build leaves it."""
+    for path in ("index.html", "manifest.json", "acme/privacy-policy/index.html", "acme/privacy-policy/v1/index.html"):
+        (folder / path).parent.mkdir(parents=True, exist_ok=True)
+        (folder / path).write_text(f"<p>{path}</p>", encoding="utf-8")
+    return folder
+
+
+def stamped(out: Path, file: Path) -> Path:
+    stamp = statcache.Stamp.walk(out, ["index.html", "manifest.json", "acme"])
+    assert stamp is not None
+    stamp.save(file)
+    time.sleep(0.05)  # a later clock tick: an edit in the stamp's own tick is the documented limit
+    return file
+
+
+def rewrite_in_place(file: Path, restore_time: bool) -> None:
+    before = file.stat()
+    with open(file, "r+b") as f:  # the same file, the same size
+        f.write(b"{")
+    if restore_time:
+        os.utime(file, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert file.stat().st_size == before.st_size
+
+
+EDITS = {
+    "a file rewritten in place, its modification time set back": lambda out: rewrite_in_place(
+        out / "acme/privacy-policy/v1/index.html", restore_time=True
+    ),
+    "a file rewritten in place": lambda out: rewrite_in_place(out / "index.html", restore_time=False),
+    "a file added deep inside": lambda out: (out / "acme/privacy-policy/v1/stray.html").write_bytes(b"x"),
+    "a file added at the top": lambda out: (out / "stray.html").write_bytes(b"x"),
+    "a file removed": lambda out: (out / "acme/privacy-policy/v1/index.html").unlink(),
+    "a folder renamed": lambda out: (out / "acme/privacy-policy/v1").rename(out / "acme/privacy-policy/v2"),
+    "a file replaced by a link to the same bytes": lambda out: (
+        (out / "copy.html").write_bytes((out / "index.html").read_bytes()),
+        (out / "index.html").unlink(),
+        (out / "index.html").symlink_to(out / "copy.html"),
+    ),
+    "a file linked from elsewhere": lambda out: os.link(out / "index.html", out.parent / "elsewhere.html"),
+    "the output folder replaced by a link": lambda out: (out.rename(out.parent / "real"), out.symlink_to("real")),
+}
+
+
+def test_an_untouched_output_matches_its_stamp(tmp_path: Path) -> None:
+    out = small_site(tmp_path / "out")
+    file = stamped(out, tmp_path / "site.stamp")
+    assert statcache.Stamp.matches(out, file)
+    (out / "index.html").read_bytes()  # reading changes no stat the stamp keeps
+    assert statcache.Stamp.matches(out, file)
+
+
+@pytest.mark.parametrize("edit", EDITS.values(), ids=list(EDITS))
+def test_an_output_edited_added_to_removed_from_or_renamed_in_no_longer_matches_its_stamp(
+    tmp_path: Path, edit: Callable[[Path], object]
+) -> None:
+    out = small_site(tmp_path / "out")
+    file = stamped(out, tmp_path / "site.stamp")
+    edit(out)
+    assert not statcache.Stamp.matches(out, file)
+
+
+def test_an_output_holding_a_link_or_a_damaged_stamp_is_never_taken_as_untouched(tmp_path: Path) -> None:
+    out = small_site(tmp_path / "out")
+    (out / "acme/link.html").symlink_to(out / "index.html")
+    assert statcache.Stamp.walk(out, ["acme"]) is None
+    (out / "acme/link.html").unlink()
+    file = stamped(out, tmp_path / "site.stamp")
+    data = file.read_bytes()
+    for damaged in (b"", data[:40], data.replace(b"stamp 2", b"stamp 9"), data + b"\0../../etc", data[:-3]):
+        file.write_bytes(damaged)
+        assert not statcache.Stamp.matches(out, file)
+    assert not statcache.Stamp.matches(out, tmp_path / "no such stamp")
+
+
+def test_a_stamp_made_from_what_the_writer_added_matches_and_notices_a_later_change(tmp_path: Path) -> None:
+    out = small_site(tmp_path / "out")
+    stamp = statcache.Stamp(out)
+    for path in ("index.html", "manifest.json", "acme/privacy-policy/index.html", "acme/privacy-policy/v1/index.html"):
+        stamp.add(path, os.lstat(out / path))  # what a writer knows; the folders' stat is taken by save()
+    stamp.save(tmp_path / "site.stamp")
+    assert statcache.Stamp.matches(out, tmp_path / "site.stamp")
+    time.sleep(0.05)
+    (out / "acme/privacy-policy/v1/stray.html").write_bytes(b"x")
+    assert not statcache.Stamp.matches(out, tmp_path / "site.stamp")
+
+
+def test_a_stat_added_before_the_writer_changed_the_file_again_only_makes_the_next_build_check_it(
+    tmp_path: Path,
+) -> None:
+    out = small_site(tmp_path / "out")
+    stamp = statcache.Stamp(out)
+    for path in ("index.html", "manifest.json", "acme/privacy-policy/index.html", "acme/privacy-policy/v1/index.html"):
+        stamp.add(path, os.lstat(out / path))
+    time.sleep(0.05)
+    os.link(out / "index.html", out / "acme/index.html")  # a later link changes the file's change time
+    stamp.add("acme/index.html", os.lstat(out / "acme/index.html"))
+    stamp.save(tmp_path / "site.stamp")
+    assert not statcache.Stamp.matches(out, tmp_path / "site.stamp")
+
+
+BY_HAND = {
+    "edited in place": lambda tenant: rewrite_in_place(tenant / "privacy-policy/index.html", restore_time=True),
+    "added": lambda tenant: (tenant / "privacy-policy/stray.html").write_bytes(b"x"),
+    "removed": lambda tenant: (tenant / "privacy-policy/feed.xml").unlink(),
+    "folder renamed": lambda tenant: (tenant / "privacy-policy").rename(tenant / "privacy-policy-old"),
+}
+
+
+@pytest.mark.parametrize("edit", BY_HAND.values(), ids=list(BY_HAND))
+def test_an_output_changed_by_hand_in_any_way_is_built_again_not_told_unchanged(
+    project: Path, monkeypatch: pytest.MonkeyPatch, edit: Callable[[Path], object]
+) -> None:
+    monkeypatch.setattr(statcache, "RACY_SECONDS", 0)
+    out = project / "build"
+    build(project, out, OPTIONS)
+    assert lastbuild.nothing_changed(project, out, OPTIONS.today, False) is not None
+    site = tree(out)
+    time.sleep(0.05)
+    edit(out / "ims-pro")
+    assert lastbuild.nothing_changed(project, out, OPTIONS.today, False) is None
+    report = build(project, out, OPTIONS)
+    assert not report.unchanged and tree(out) == site
+    assert lastbuild.nothing_changed(project, out, OPTIONS.today, False) is not None  # stamped again
+
+
+INPUT_CHANGES = {
+    "a file added to a tenant's folder": lambda project: (project / "tenants/ims-pro/notes.md").write_text("x"),
+    "a tenant added": lambda project: shutil.copytree(project / "tenants/ims-pro", project / "tenants/ims-pro-2"),
+    "a tenant removed": lambda project: shutil.rmtree(project / "tenants/ihm-connect"),
+    "an input folder that was not there": lambda project: (project / "static").mkdir(),
+    "rules.yaml added": lambda project: (project / "rules.yaml").write_text("{}\n"),
+    "a tenant's folder renamed": lambda project: (project / "tenants/ims-pro").rename(project / "tenants/ims-pre"),
+    "a tenant file replaced by a link": lambda project: (
+        (project / "tenants/ims-pro/tenant.yaml").rename(project / "elsewhere.yaml"),
+        (project / "tenants/ims-pro/tenant.yaml").symlink_to(project / "elsewhere.yaml"),
+    ),
+}
+
+
+@pytest.mark.parametrize("change", INPUT_CHANGES.values(), ids=list(INPUT_CHANGES))
+def test_an_input_added_removed_or_renamed_since_the_last_build_is_never_told_unchanged(
+    project: Path, monkeypatch: pytest.MonkeyPatch, change: Callable[[Path], object]
+) -> None:
+    # The record lists the inputs' paths, and the check looks at those again without listing any folder:
+    # what is added or removed shows in the stat of the folder that holds it, or of the project's inputs.
+    monkeypatch.setattr(statcache, "RACY_SECONDS", 0)
+    out = project / "build"
+    build(project, out, OPTIONS)
+    assert lastbuild.nothing_changed(project, out, OPTIONS.today, False) is not None
+    time.sleep(0.05)
+    change(project)
+    assert lastbuild.nothing_changed(project, out, OPTIONS.today, False) is None
+
+
+def test_a_file_added_while_the_output_is_being_listed_for_its_stamp_is_noticed_later(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each folder's stat is taken before it is listed: one taken after would already count a file added
+    # in between, which the listing does not hold, and that file would never be noticed.
+    out = small_site(tmp_path / "out")
+    time.sleep(0.05)
+    real = os.scandir
+
+    @contextlib.contextmanager
+    def listing_then_someone_adds_a_file(path: str) -> Iterator[list[os.DirEntry[str]]]:
+        with real(path) as entries:
+            listed = list(entries)
+        if path.endswith("v1"):
+            (Path(path) / "stray.html").write_bytes(b"x")
+        yield listed
+
+    monkeypatch.setattr(statcache.os, "scandir", listing_then_someone_adds_a_file)
+    stamp = statcache.Stamp.walk(out, ["index.html", "manifest.json", "acme"])
+    monkeypatch.undo()
+    assert stamp is not None and (out / "acme/privacy-policy/v1/stray.html").exists()
+    stamp.save(tmp_path / "site.stamp")
+    assert not statcache.Stamp.matches(out, tmp_path / "site.stamp")

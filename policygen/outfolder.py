@@ -1,0 +1,151 @@
+"""An output folder's surroundings: the lock a build of it holds, the leftovers of a swap a crash
+interrupted, and what the project's cache keeps for it (the spare, the stamp, the last build's record).
+
+Apart from policygen/output.py, which writes the output, so that a build that finds nothing changed
+(policygen/lastbuild.py) checks the output's stamp under its lock without loading the writer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from .statcache import Stamp, write_atomically
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+
+def _staging(out: Path) -> Path:
+    return out.parent / f".{out.name}.policygen-new"
+
+
+def _previous(out: Path) -> Path:
+    return out.parent / f".{out.name}.policygen-old"
+
+
+def _trash(out: Path) -> Path:
+    # A unique name: a previous output still being removed (serve removes them in the background)
+    # must not be in the way of the next build.
+    return out.parent / f".{out.name}.policygen-trash-{os.getpid()}-{time.monotonic_ns()}"
+
+
+def recover(out: Path) -> None:
+    """Finish or undo a swap that a crash interrupted, and drop stale staging and trash folders."""
+    old, new = _previous(out), _staging(out)
+    if not out.exists() and old.exists():
+        old.rename(out)
+    prefix = f".{out.name}.policygen-trash-"
+    trash = [out.parent / name for name in os.listdir(out.parent) if name.startswith(prefix)]
+    leftovers = [folder for folder in (old, new) if folder.exists()]
+    if not trash and not leftovers:
+        return
+    import shutil  # here: a build that finds nothing changed and nothing left over does without it
+
+    for folder in leftovers:
+        shutil.rmtree(folder)
+    for folder in trash:
+        shutil.rmtree(folder, ignore_errors=True)  # another process may be removing it too
+
+
+def untouched(out: Path, spare: Path) -> bool:
+    """Whether nothing in the output folder was written, added, removed or replaced since the build that
+    put it in place (its stamp in the cache, policygen/statcache.py: Stamp), so a build that would write
+    the very same files may leave it as it is. False whenever that cannot be told."""
+    with _one_writer(out):
+        recover(out)  # a crash's leftovers go, as a writing build removes them
+        file = _stamp_file(spare)
+        try:
+            if file.parent.resolve() != file.parent:
+                return False  # a cache reached through a link is never used
+        except OSError:
+            return False
+        return Stamp.matches(out, file)
+
+
+def _stamp_file(spare: Path) -> Path:
+    """Where the stamp of the output whose spare is *spare* is kept (a writer's Stamp.save takes it)."""
+    return spare.parent.parent / "stamps" / f"{spare.name}.stamp"
+
+
+def cache_record(spare: Path, what: str) -> Path:
+    """A record about the output whose spare is *spare*, kept beside its stamp (policygen/lastbuild.py)."""
+    return spare.parent.parent / "stamps" / f"{spare.name}.{what}.json"
+
+
+def write_cache_record(file: Path, data: bytes) -> None:
+    """Write a record of the cache, unless its folder cannot be used (a link: see _plain_folder)."""
+    try:
+        if _plain_folder(file.parent):
+            write_atomically(file, data)
+    except OSError:
+        pass  # no record: the next build checks everything
+
+
+def _record_stamp(out: Path, names: set[str], file: Path) -> None:
+    """Stamp the output folder *out* (its top-level entries *names*) as it is now, by looking at every file
+    of it: for a writer that kept no stat of what it wrote (else Stamp.add, then save)."""
+    stamp = Stamp.walk(out, names)
+    try:
+        if stamp is None or not _plain_folder(file.parent):
+            return
+    except OSError:
+        return  # no stamp: the next build compares the files themselves
+    stamp.save(file)
+
+
+def cache_file(root: Path, name: str, make: bool = False) -> Path | None:
+    """A file of the project's cache, .cache/policygen/NAME; None when the cache folder cannot be used
+    (it, or a folder above it in the project, is a link or not a folder). With *make*, the folder is made."""
+    folder = root.resolve() / ".cache" / "policygen"
+    existing = next(f for f in (folder, *folder.parents) if os.path.lexists(f))
+    try:
+        if make:
+            return folder / name if _plain_folder(folder) else None
+        return folder / name if existing.resolve() == existing and existing.is_dir() else None
+    except OSError:
+        return None
+
+
+def spare_folder(root: Path, out: Path) -> Path:
+    """Where the previous output of *out* waits for the next build: in the project's git-ignored
+    .cache/policygen/, one per output folder."""
+    name = hashlib.sha256(os.fsencode(out.resolve())).hexdigest()[:16]
+    return root.resolve() / ".cache" / "policygen" / "spare" / name
+
+
+@contextmanager
+def _one_writer(out: Path) -> Iterator[None]:
+    # Two builds into one folder (CI and serve, two terminals) share the staging folder: the second
+    # would delete the first's half-written files and the first could swap in a torn site. So each
+    # waits for the other, on a lock of the folder that holds the output (no lock file is left).
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if fcntl is None:  # pragma: no cover - not a POSIX system
+        yield
+        return
+    fd = os.open(out.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock, as does the end of a killed process
+
+
+def _plain_folder(folder: Path) -> bool:
+    """Make *folder* (absolute, resolved) and its missing parents. False when the part that exists is
+    not a folder or goes through a link: one committed to the project must not lead a build outside it."""
+    existing, missing = folder, []
+    while not os.path.lexists(existing):
+        missing.append(existing)
+        existing = existing.parent
+    if existing.resolve() != existing or not existing.is_dir():
+        return False
+    for part in reversed(missing):
+        part.mkdir()
+    return True

@@ -18,6 +18,7 @@ from __future__ import annotations
 import ctypes
 import datetime as dt
 import errno
+import functools
 import glob
 import hashlib
 import itertools
@@ -177,14 +178,36 @@ def recover(out: Path) -> None:
         shutil.rmtree(trash, ignore_errors=True)  # another process may be removing it too
 
 
-def manifest(outputs: list[Output], extra: dict[str, object] | None = None, into: Path | None = None) -> Output:
-    """manifest.json: every file with its kind, dates and hash, then *extra*; written as
-    json.dumps(body, indent=2, ensure_ascii=False) would, but with the file list (a line per field of
-    every file of the site) formatted by hand, since the json module encodes an indented dump in Python.
+@dataclass(frozen=True)
+class Block:
+    """Entries of manifest.json's file list that sort together, made when written: a tenant's folder
+    (its files all start with "<slug>/", so they follow each other in path order)."""
+
+    first: str  # sorts the block among the others: "<slug>/"
+    text: Callable[[], str]  # its entries as written there, joined (files_text)
+
+
+@dataclass(frozen=True)
+class Items:
+    """A JSON object of manifest.json whose items are made when written, one at a time."""
+
+    items: Callable[[], Iterable[tuple[str, object]]]
+
+
+def manifest(
+    outputs: list[Output],
+    extra: dict[str, object] | None = None,
+    into: Path | None = None,
+    blocks: Iterable[Block] = (),
+) -> Output:
+    """manifest.json: every file with its kind, dates and hash (of *outputs* and of *blocks*), then *extra*;
+    written as json.dumps(body, indent=2, ensure_ascii=False) would, but with the file list (a line per
+    field of every file of the site) formatted by hand, since the json module encodes an indented dump in
+    Python. A value of *extra* may be Items, an object dumped an item at a time.
 
     Given *into* (its path in the staging folder), the text is written there as it is made, a part at a
     time, and the output returned without its bytes: a large site's manifest is never whole in memory."""
-    parts = _manifest_text(outputs, extra or {})
+    parts = _manifest_text(outputs, extra or {}, list(blocks))
     if into is None:
         return Output(MANIFEST_PATH, "data", "".join(parts).encode())
     if into.is_dir() and not into.is_symlink():
@@ -204,18 +227,29 @@ def manifest(outputs: list[Output], extra: dict[str, object] | None = None, into
     return Output(MANIFEST_PATH, "data", b"", origin=str(into), sha256=digest.hexdigest(), size=size)
 
 
-def _manifest_text(outputs: list[Output], extra: dict[str, object]) -> Iterator[str]:
+def files_text(outputs: list[Output]) -> str:
+    """The entries of *outputs* in manifest.json's file list, in path order, as written there."""
+    return ",\n".join(_entry_text(o.entry()) for o in sorted(outputs, key=lambda o: o.path))
+
+
+def _output_text(output: Output) -> str:
+    return _entry_text(output.entry())
+
+
+def _manifest_text(outputs: list[Output], extra: dict[str, object], blocks: list[Block]) -> Iterator[str]:
     for key in extra:
         if key in {"generator", "files"}:
             raise ValueError(f"manifest key {key!r} is policygen's own")  # a bug, not bad input
     yield '{\n  "generator": "policygen",\n  "files": '
-    if not outputs:
-        yield "[]"
-    else:
-        yield "[\n"
-        for i, o in enumerate(sorted(outputs, key=lambda o: o.path)):
-            yield (",\n" if i else "") + _entry_text(o.entry())
-        yield "\n  ]"
+    loose = [Block(o.path, functools.partial(_output_text, o)) for o in outputs]
+    ordered = sorted([*loose, *blocks], key=lambda b: b.first)
+    written = 0
+    for block in ordered:
+        text = block.text()
+        if text:
+            yield ("[\n" if not written else ",\n") + text
+            written += 1
+    yield "\n  ]" if written else "[]"
     for key, value in extra.items():
         yield f",\n  {_json_string(key)}: "
         for text in _dumped(value):
@@ -225,13 +259,15 @@ def _manifest_text(outputs: list[Output], extra: dict[str, object]) -> Iterator[
 
 def _dumped(value: object) -> Iterator[str]:
     """json.dumps(value, indent=2, ensure_ascii=False) in parts: a non-empty object an item at a time."""
-    if not isinstance(value, dict) or not value:
+    items = value.items() if isinstance(value, dict) else value.items() if isinstance(value, Items) else None
+    if items is None:
         yield json.dumps(value, indent=2, ensure_ascii=False)
         return
-    yield "{\n"
-    for i, (key, item) in enumerate(value.items()):
-        yield (",\n" if i else "") + json.dumps({key: item}, indent=2, ensure_ascii=False)[2:-2]
-    yield "\n}"
+    written = 0
+    for key, item in items:
+        yield ("{\n" if not written else ",\n") + json.dumps({key: item}, indent=2, ensure_ascii=False)[2:-2]
+        written += 1
+    yield "\n}" if written else "{}"
 
 
 _json_string = json.encoder.encode_basestring  # json.dumps of a str with ensure_ascii=False, in C
@@ -341,7 +377,8 @@ class SiteWriter:
         if previous is not None:
             discard(previous)  # still holding the lock: a waiting build's recover() would remove it too
         if self.spare is not None:  # after the discard: unlinking the previous files changes their links' stat
-            _record_stamp(self.out, top_level(outputs), _stamp_file(self.spare))
+            # Tenants' folders were written as they came (done), not listed in *outputs*.
+            _record_stamp(self.out, top_level(outputs) | self.done, _stamp_file(self.spare))
 
 
 def put_folder(staging: Staging, top: str, outputs: list[Output]) -> list[Output]:
@@ -394,13 +431,17 @@ def cache_record(spare: Path, what: str) -> Path:
     return spare.parent.parent / "stamps" / f"{spare.name}.{what}.json"
 
 
-def write_cache_record(file: Path, data: bytes) -> None:
-    """Write a record of the cache, unless its folder cannot be used (a link: see _plain_folder)."""
+def write_cache_record(file: Path, data: bytes) -> bool:
+    """Write a record of the cache, unless its folder cannot be used (a link: see _plain_folder); whether
+    it was written."""
     try:
         if _plain_folder(file.parent):
+            file.unlink(missing_ok=True)  # write_atomically says nothing when it fails: then no file is there
             write_atomically(file, data)
+            return file.is_file()
     except OSError:
         pass  # no record: the next build checks everything
+    return False
 
 
 def _record_stamp(out: Path, names: set[str], file: Path) -> None:
@@ -462,7 +503,7 @@ def _write_site(writer: SiteWriter, outputs: list[Output]) -> Path | None:
     kept = _unchanged(staging, rest, skip=writer.done) if writer.staging.updating else set()
     written = _write_files(staging, rest, kept)
     _fsync(written, staging)
-    _carry_user_entries(out, staging, top_level(outputs))
+    _carry_user_entries(out, staging, top_level(outputs) | writer.done)
     if out.is_dir():  # a private (0700) output folder stays private
         os.chmod(staging, stat.S_IMODE(out.stat().st_mode))
     _swap(staging, out)

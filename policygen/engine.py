@@ -545,6 +545,7 @@ DIGESTS = "digests.json"  # in the project's cache: tenant folder hashes by stat
 
 # Worker processes pay off only past some tenants: each starts in ~0.3 s and loads the library itself.
 PARALLEL_MIN_TENANTS = 64
+CHUNK_TENANTS = 32  # at most, per batch a worker renders and sends back
 _step: Step | None = None
 
 
@@ -773,24 +774,31 @@ class Builder:
 
     def _run(
         self, step: Step, slugs: list[str], lookups: dict[str, Reusable | list[Problem] | None]
-    ) -> list[tuple[str, Reusable | TenantResult | list[Problem]]]:
-        # Only the tenants that must be rendered go to worker processes, and only when there are enough of them.
-        done: list[tuple[str, Reusable | TenantResult | list[Problem]]] = []
+    ) -> Iterator[tuple[str, Reusable | TenantResult | list[Problem]]]:
+        """Each tenant's outcome as it comes, to be written down and let go: a build never holds every
+        tenant's part at once. Only the tenants that must be rendered go to worker processes, and only
+        when there are enough of them."""
+        done = 0
         todo: list[str] = []
         for slug in slugs:
             found = lookups[slug]
             if found is None:
                 todo.append(slug)
             else:
-                done.append((slug, found))
-                self._report(len(done), len(slugs))
+                done += 1
+                self._report(done, len(slugs))
+                yield slug, found
         jobs = step.options.jobs or os.cpu_count() or 1
         if jobs < 2 or len(todo) < PARALLEL_MIN_TENANTS:
             for slug in todo:
-                done.append((slug, step.render(slug)))
-                self._report(len(done), len(slugs))
-            return done
-        chunks = [c for c in (todo[i :: jobs * 8] for i in range(jobs * 8)) if c]
+                outcome = step.render(slug)
+                done += 1
+                self._report(done, len(slugs))
+                yield slug, outcome
+            return
+        # Small chunks: a chunk's results wait in this process until they are written down.
+        count = max(jobs * 8, -(-len(todo) // CHUNK_TENANTS))
+        chunks = [c for c in (todo[i::count] for i in range(count)) if c]
         method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
         with ProcessPoolExecutor(
             jobs,
@@ -799,9 +807,9 @@ class Builder:
             initargs=(step.for_workers(),),
         ) as pool:
             for chunk in pool.map(_worker_run, chunks):
-                done.extend(chunk)
-                self._report(len(done), len(slugs))
-        return done
+                done += len(chunk)
+                self._report(done, len(slugs))
+                yield from chunk
 
     def _report(self, done: int, total: int) -> None:
         if self.progress is not None and total:

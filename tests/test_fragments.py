@@ -1,0 +1,193 @@
+"""Each tenant's part of the site-wide files (its manifest entries, sitemap pages, feed entries and
+counts) is kept in .cache/policygen/fragments/ by input key as the tenant is written
+(policygen/fragments.py): a rebuild reuses the parts of unchanged tenants instead of checking and
+writing out their records again, and the build process keeps no record of each file.
+
+The parts are local state anything may change: one that is missing, damaged, of another tenant or key,
+or that names a path outside its tenant's folder is made again, and the output is still byte for byte
+a fresh build's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from policygen import engine, fragments
+from policygen.engine import build
+from policygen.errors import InputError
+from policygen.output import Output
+from policygen.site import BuildOptions
+
+OPTIONS = BuildOptions(today=dt.date(2026, 11, 22))
+EDITED = "ims-pro"
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def edit(project: Path, slug: str, new_name: str) -> None:
+    file = project / "tenants" / slug / "tenant.yaml"
+    text = file.read_text(encoding="utf-8")
+    assert "display_name: " in text
+    file.write_text(text.replace("display_name: ", f"display_name: {new_name} ", 1), encoding="utf-8")
+
+
+def parts(project: Path) -> Path:
+    return project / ".cache" / "policygen" / fragments.FOLDER
+
+
+def cold(project: Path, tmp_path: Path) -> dict[str, bytes]:
+    """The site a build with no previous output and no cache writes."""
+    copy = tmp_path / "cold"
+    shutil.copytree(project, copy, ignore=shutil.ignore_patterns(".cache", "build"))
+    return tree(build(copy, copy / "build", OPTIONS).out)
+
+
+def stat_of(file: Path) -> tuple[int, int, int]:
+    info = file.stat()
+    return info.st_ino, info.st_mtime_ns, info.st_ctime_ns
+
+
+@pytest.fixture
+def counted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The tenants whose part a build makes (rather than finds in the cache)."""
+    made: list[str] = []
+    real = fragments.Fragments.put
+
+    def put(self: fragments.Fragments, part: fragments.Fragment) -> fragments.Stored:
+        made.append(part.slug)
+        return real(self, part)
+
+    monkeypatch.setattr(fragments.Fragments, "put", put)
+    return made
+
+
+def test_a_build_keeps_each_tenants_part_of_the_site_files_in_the_cache(project: Path) -> None:
+    report = build(project, project / "build", OPTIONS)
+    kept = sorted(p.stem for p in parts(project).glob("*.json"))
+    assert kept == report.tenants
+    part = json.loads((parts(project) / f"{EDITED}.json").read_bytes())
+    manifest = json.loads((project / "build/manifest.json").read_bytes())
+    assert part["key"] == manifest["tenants"][EDITED]["inputs"]
+    listed = [f for f in manifest["files"] if f["tenant"] == EDITED]
+    assert json.loads(f"[{part['files']}]") == listed and part["count"] == len(listed)
+
+
+def test_after_one_tenants_edit_only_that_tenants_part_is_made_again_and_the_site_is_a_cold_builds(
+    project: Path, tmp_path: Path, counted: list[str]
+) -> None:
+    out = project / "build"
+    build(project, out, OPTIONS)
+    before = {p.name: stat_of(p) for p in parts(project).glob("*.json")}
+    counted.clear()
+    edit(project, EDITED, "Edited")
+    report = build(project, out, OPTIONS)
+    assert report.rendered_tenants == [EDITED] and counted == [EDITED]
+    after = {p.name: stat_of(p) for p in parts(project).glob("*.json")}
+    assert {name for name in after if after[name] != before[name]} == {f"{EDITED}.json"}  # the others untouched
+    assert tree(out) == cold(project, tmp_path)  # manifest.json, sitemap, feed included, byte for byte
+
+
+def test_the_files_a_build_lists_are_read_back_from_its_manifest(project: Path) -> None:
+    report = build(project, project / "build", OPTIONS)
+    listed = json.loads((report.out / "manifest.json").read_bytes())["files"]
+    assert [o.path for o in report.outputs] == [f["path"] for f in listed] + ["manifest.json"]
+    assert report.built().files == len(listed) + 1
+    assert report.built().pages == sum(1 for f in listed if f["path"].endswith(".html"))
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "missing",
+        "not json",
+        "another format",
+        "another tenant's part",
+        "a path outside the tenant",
+        "a path out of the output",
+        "wrong counts",
+        "a link",
+    ],
+)
+def test_a_damaged_or_foreign_part_is_made_again_and_never_trusted(
+    project: Path, tmp_path: Path, counted: list[str], damage: str
+) -> None:
+    out = project / "build"
+    build(project, out, OPTIONS)
+    file = parts(project) / "ihm-connect.json"
+    part = json.loads(file.read_bytes())
+    other = json.loads((parts(project) / "ims-global.json").read_bytes())
+    first = json.loads(f"[{part['files']}]")
+    outside = tmp_path / "outside"
+    if damage == "missing":
+        file.unlink()
+    elif damage == "not json":
+        file.write_bytes(b"{not json")
+    elif damage == "another format":
+        file.write_text(json.dumps({**part, "format": 0}), encoding="utf-8")
+    elif damage == "another tenant's part":
+        file.write_text(json.dumps({**other, "slug": "ihm-connect", "key": part["key"]}), encoding="utf-8")
+    elif damage in {"a path outside the tenant", "a path out of the output"}:
+        page = next(e for e in first if e["path"].endswith(".html"))  # the counts stay right
+        path = "ims-global/privacy-policy/index.html" if "tenant" in damage else "ihm-connect/../../outside/x.html"
+        sitemap = [[path if p == page["path"] else p, day] for p, day in part["sitemap"]]  # and the sitemap
+        page["path"] = path
+        text = ",\n".join(json.dumps(e) for e in first)
+        file.write_text(json.dumps({**part, "files": text, "sitemap": sitemap}), encoding="utf-8")
+    elif damage == "wrong counts":
+        file.write_text(json.dumps({**part, "count": part["count"] + 1}), encoding="utf-8")
+    elif damage == "a link":
+        outside.write_bytes(file.read_bytes())
+        file.unlink()
+        file.symlink_to(outside)
+    counted.clear()
+    edit(project, EDITED, "Edited")  # a build that reuses ihm-connect
+    report = build(project, out, OPTIONS)
+    assert "ihm-connect" in report.reused_tenants
+    assert sorted(counted) == sorted({EDITED, "ihm-connect"})  # made again, from the previous output
+    assert tree(out) == cold(project, tmp_path)
+    assert not (tmp_path / "outside" / "x.html").exists()
+    assert json.loads(file.read_bytes())["key"] == part["key"] and not file.is_symlink()
+
+
+def test_a_part_changed_during_the_build_stops_it_with_the_output_left_as_it_was(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = project / "build"
+    build(project, out, OPTIONS)
+    edit(project, EDITED, "Once")
+    build(project, out, OPTIONS)
+    before = tree(out)
+    real = engine.site_files
+
+    def tampered(*args: Any, **kwargs: Any) -> list[Output]:
+        (parts(project) / "ihm-connect.json").write_bytes(b"{}")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "site_files", tampered)
+    edit(project, EDITED, "Twice")
+    with pytest.raises(InputError) as raised:
+        build(project, out, OPTIONS)
+    assert "cache changed while the build was reading it" in raised.value.problems[0].message
+    assert tree(out) == before
+
+
+def test_without_a_usable_cache_the_parts_stay_in_memory_and_the_site_is_the_same(
+    project: Path, tmp_path: Path
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    os.symlink(elsewhere, project / ".cache")  # a committed link is never used
+    report = build(project, project / "build", OPTIONS)
+    assert not list(elsewhere.rglob("*.json"))
+    assert report.built().files == len(report.outputs)
+    os.unlink(project / ".cache")
+    assert tree(report.out) == cold(project, tmp_path)

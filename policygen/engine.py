@@ -627,6 +627,7 @@ class Builder:
         found = self._lookups(step, slugs)
         step.digests.save()
         spare = spare_folder(project.root, out)
+        since = time.time_ns()  # an output folder changed after this is not remembered intact (output.py)
         previous.untouched = previous.damaged is None and untouched(out, spare)
         if self._unchanged(options, previous, found) and previous.untouched:
             listed = previous.listed()
@@ -645,7 +646,8 @@ class Builder:
         fragments = Fragments(cache_file(project.root, FRAGMENTS, make=True))
         with SiteWriter(out, spare) as writer:  # the output's lock is held from here to the swap
             step.staging = writer.staging
-            results = self._stream(step, slugs, found, previous, writer, problems, fragments)
+            untouched_since = since if previous.untouched else None
+            results = self._stream(step, slugs, found, previous, writer, problems, fragments, untouched_since)
             problems.raise_if_any()
             dropped: list[str] = []
             if options.tenants:  # tenants not asked for keep their previous output, while their folder is there
@@ -718,6 +720,7 @@ class Builder:
         writer: SiteWriter,
         problems: Collector,
         fragments: Fragments,
+        untouched_since: int | None,
     ) -> dict[str, TenantResult]:
         """Every tenant's files written into the staging folder as it comes (rendered ones by whoever
         rendered them, unchanged ones linked from the previous output); their results by slug, each with
@@ -725,7 +728,7 @@ class Builder:
         results: dict[str, TenantResult] = {}
         for slug, outcome in self._run(step, slugs, found):
             if isinstance(outcome, Reusable):  # unchanged since the previous build
-                outcome = self._reuse(step, previous, writer, fragments, outcome)
+                outcome = self._reuse(step, previous, writer, fragments, outcome, untouched_since)
             if isinstance(outcome, list):
                 problems.extend(outcome)
                 continue
@@ -736,24 +739,36 @@ class Builder:
 
     @staticmethod
     def _reuse(
-        step: Step, previous: Previous, writer: SiteWriter, fragments: Fragments, found: Reusable
+        step: Step,
+        previous: Previous,
+        writer: SiteWriter,
+        fragments: Fragments,
+        found: Reusable,
+        untouched_since: int | None,
     ) -> TenantResult | list[Problem]:
         """An unchanged tenant's files linked from the previous output. With the output untouched since the
-        build that wrote it and the tenant's part kept under the same key, the part says which files it has:
-        the previous manifest's entries are not even looked at."""
+        build that wrote it (*untouched_since* set) and the tenant's part kept under the same key, the part
+        says which files it has: the previous manifest's entries are not even looked at; and when the
+        spare's copy of the tenant's folder is known to be the output's, it is kept without a look at a file."""
         slug = found.slug
-        cached = fragments.cached(slug, found.key) if previous.untouched else None
+        cached = fragments.cached(slug, found.key) if untouched_since is not None else None
         entry = previous.tenants.get(slug)
-        if cached is not None and entry is not None and entry.get("inputs") == found.key:
+        if (
+            untouched_since is not None
+            and cached is not None
+            and entry is not None
+            and entry.get("inputs") == found.key
+        ):
             part, stored = cached
-            writer.put(slug, part.outputs(previous.root))
+            if not writer.keep_intact(slug, part.folders(), untouched_since):
+                writer.put(slug, part.outputs(previous.root), untouched_since)
             view = view_from_entry(slug, entry)
             releases = previous.published.get(slug, {})
             return TenantResult(slug, found.key, [], view, False, releases, list(part.feed), written=stored)
         reused = previous.reuse(slug, found.key)
         if reused is None:
             return step.render(slug)
-        return replace(reused, outputs=writer.put(slug, reused.outputs))
+        return replace(reused, outputs=writer.put(slug, reused.outputs, untouched_since))
 
     def _unchanged(
         self,

@@ -22,12 +22,12 @@ import hashlib
 import json
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .feeds import FeedEntry, SitemapPage, sitemap_pages
-from .output import KINDS, Output, files_text, write_cache_record
+from .output import KINDS, Output, files_text, folders_of, write_cache_record
 
 FORMAT = 1  # of a part's file: another number is made again
 FOLDER = "fragments"
@@ -47,6 +47,7 @@ class Fragment:
     documents: int  # of them, document pages (kind "page": a build counts those it rendered)
     sitemap: tuple[SitemapPage, ...]
     feed: tuple[FeedEntry, ...]
+    paths: frozenset[str] = field(default=frozenset(), compare=False, repr=False)  # of its files, once read
 
     @classmethod
     def of(cls, slug: str, key: str, outputs: list[Output], feed: list[FeedEntry]) -> Fragment:
@@ -76,6 +77,10 @@ class Fragment:
             },
             ensure_ascii=False,
         ).encode()
+
+    def folders(self) -> set[str]:
+        """The tenant's folder and every folder in it that holds one of its files."""
+        return folders_of(self.slug, self.paths or [e["path"] for e in _entries(self.files)])
 
     def outputs(self, root: str) -> list[Output]:
         """Its files as records without their bytes, each the file at the same path under *root* (the
@@ -179,7 +184,7 @@ def _parse(data: bytes, slug: str, key: str) -> Fragment:
         raise ValueError("counts differ")
     sitemap = tuple(_page(item, paths) for item in raw["sitemap"])
     feed = tuple(_feed_entry(item, slug) for item in raw["feed"])
-    return Fragment(slug, key, files, count, pages, documents, sitemap, feed)
+    return Fragment(slug, key, files, count, pages, documents, sitemap, feed, frozenset(paths))
 
 
 def _entries(files: str) -> list[dict[str, Any]]:

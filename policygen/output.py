@@ -34,7 +34,7 @@ from pathlib import Path, PurePosixPath
 
 from .errors import UsageError
 from .paths import MANIFEST_PATH
-from .statcache import tree_stat, write_atomically
+from .statcache import folders_stat, tree_stat, write_atomically
 
 try:
     import fcntl
@@ -332,8 +332,13 @@ class SiteWriter:
         self.out = out
         self.spare = spare
         self.done: set[str] = set()  # top-level folders already written whole
+        # Tenant folders of the spare known to hold exactly the previous output's files (see keep_intact),
+        # by the stat of their folders; and those of the output, for the next build.
+        self.intact: dict[str, str] = {}
+        self._intact_next: dict[str, str] = {}
         self._staging: Staging | None = None
         self._finished = False
+        self._kept_spare = False
         self._lock = ExitStack()
 
     def __enter__(self) -> SiteWriter:
@@ -341,8 +346,12 @@ class SiteWriter:
         try:
             recover(self.out)
             folder = _staging(self.out)
+            # Dropped before the spare is taken: from here it is being updated, and a crash must not leave
+            # the record of it as it was.
+            self.intact = _take_intact(self.spare) if self.spare is not None else {}
             updating = self.spare is not None and _take_spare(self.spare, folder)
             if not updating:
+                self.intact = {}
                 folder.mkdir(parents=True)
         except BaseException:
             self._lock.close()
@@ -365,15 +374,49 @@ class SiteWriter:
             raise RuntimeError("SiteWriter used outside its with block")  # a bug
         return self._staging
 
-    def put(self, top: str, outputs: list[Output]) -> list[Output]:
-        """Write the folder *top* of the new site, holding exactly *outputs*; the same, without their bytes."""
+    def put(self, top: str, outputs: list[Output], untouched_since: int | None = None) -> list[Output]:
+        """Write the folder *top* of the new site, holding exactly *outputs*; the same, without their bytes.
+
+        Given *untouched_since* (a time in ns before the output's stamp was found equal), *outputs* are the
+        output's own files of that folder, as the stamp shows them: when each is kept or linked (none
+        written), the folder is remembered for the next build (keep_intact)."""
         self.done.add(top)
-        return put_folder(self.staging, top, outputs)
+        kept, written = _put_folder(self.staging, top, outputs)
+        if untouched_since is not None and not written:
+            self._remember(top, folders_of(top, [o.path for o in outputs]), untouched_since)
+        return kept
+
+    def keep_intact(self, top: str, folders: set[str], untouched_since: int) -> bool:
+        """Whether the spare's folder *top* (now in the staging folder) is known to hold exactly the files
+        of the output's, and is kept as it is, without looking at one file.
+
+        It is when the build that wrote the output linked every file of that folder from the previous
+        output (which became the spare) with the output untouched (its stamp), and the stat of every
+        folder in the spare's *top* (its *folders*) is still the one recorded then: no entry was added,
+        removed or renamed in it, and its files are the output's by hard link, so a file edited, replaced
+        or removed in either changes the output's stamp (link counts and change times are in it), which the
+        caller has found equal (*untouched_since*, as for put)."""
+        expected = self.intact.get(top)
+        if expected is None or folders_stat(str(self.staging.folder), folders) != expected:
+            return False
+        self.done.add(top)
+        self._remember(top, folders, untouched_since)
+        return True
+
+    def _remember(self, top: str, folders: set[str], untouched_since: int) -> None:
+        # The output's folder becomes the spare after the swap: its folders' stat, unless changed lately.
+        seen = folders_stat(str(self.out), folders, untouched_since)
+        if seen is not None:
+            self._intact_next[top] = seen
 
     def finish(self, outputs: list[Output], discard: Discard = shutil.rmtree) -> None:
         """Write the files of *outputs* not in a folder put already, swap the new site in and keep or
         *discard* the previous one."""
         previous = _write_site(self, outputs)
+        if self._kept_spare and self.spare is not None and self._intact_next:
+            write_cache_record(
+                cache_record(self.spare, "intact"), json.dumps(self._intact_next, sort_keys=True).encode()
+            )
         if previous is not None:
             discard(previous)  # still holding the lock: a waiting build's recover() would remove it too
         if self.spare is not None:  # after the discard: unlinking the previous files changes their links' stat
@@ -385,6 +428,36 @@ def put_folder(staging: Staging, top: str, outputs: list[Output]) -> list[Output
     """Make the folder *top* of the staging folder hold exactly *outputs* (each a path inside it): files
     that already hold their bytes are kept, the rest written or linked, anything else removed. Returns
     the outputs without their bytes: the caller keeps only what the manifest needs."""
+    return _put_folder(staging, top, outputs)[0]
+
+
+def folders_of(top: str, paths: Iterable[str]) -> set[str]:
+    """The folder *top* and every folder under it that holds one of *paths*."""
+    folders = {top}
+    for path in paths:
+        i = path.rfind("/")
+        while i > 0 and path[:i] not in folders:
+            folders.add(path[:i])
+            i = path.rfind("/", 0, i)
+    return folders
+
+
+def _take_intact(spare: Path) -> dict[str, str]:
+    """The record of the spare's intact tenant folders (SiteWriter.keep_intact), removed as it is read."""
+    file = cache_record(spare, "intact")
+    try:
+        if file.parent.resolve() != file.parent:
+            return {}  # a cache reached through a link is never used
+        data = json.loads(file.read_bytes())
+        file.unlink()
+    except (OSError, ValueError, RecursionError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)}
+
+
+def _put_folder(staging: Staging, top: str, outputs: list[Output]) -> tuple[list[Output], list[Path]]:
     inside = top + "/"
     for item in outputs:
         if not item.path.startswith(inside):
@@ -393,7 +466,7 @@ def put_folder(staging: Staging, top: str, outputs: list[Output]) -> list[Output
     written = _write_files(staging.folder, outputs, kept)
     if _syncfs is None:  # else one syncfs before the swap flushes every process's files at once
         _fsync(written)
-    return [item.on_disk() for item in outputs]
+    return [item.on_disk() for item in outputs], written
 
 
 def top_level(outputs: list[Output]) -> set[str]:
@@ -511,6 +584,7 @@ def _write_site(writer: SiteWriter, outputs: list[Output]) -> Path | None:
     if not staging.exists():
         return None
     if writer.spare is not None and _keep_spare(staging, writer.spare):
+        writer._kept_spare = True
         return None
     trash = _trash(out)  # after the swap, staging holds the previous output
     try:

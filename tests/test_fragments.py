@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 
-from policygen import engine, fragments
+from policygen import engine, fragments, output, statcache
 from policygen.engine import build
 from policygen.errors import InputError
-from policygen.output import Output
+from policygen.output import Output, spare_folder
 from policygen.site import BuildOptions
 
 OPTIONS = BuildOptions(today=dt.date(2026, 11, 22))
@@ -191,3 +191,64 @@ def test_without_a_usable_cache_the_parts_stay_in_memory_and_the_site_is_the_sam
     assert report.built().files == len(report.outputs)
     os.unlink(project / ".cache")
     assert tree(report.out) == cold(project, tmp_path)
+
+
+@pytest.fixture
+def folders_put(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The tenant folders a build writes or links file by file (not kept whole)."""
+    put: list[str] = []
+    real = output._put_folder
+
+    def spy(staging: output.Staging, top: str, outputs: list[Output]) -> tuple[list[Output], list[Path]]:
+        put.append(top)
+        return real(staging, top, outputs)
+
+    monkeypatch.setattr(output, "_put_folder", spy)
+    monkeypatch.setattr(statcache, "RACY_SECONDS", 0)  # the builds follow each other within a second
+    return put
+
+
+def twice_reused(project: Path) -> Path:
+    """An output whose tenants but EDITED were reused by the build that wrote it, its spare the build before."""
+    out = project / "build"
+    build(project, out, OPTIONS)
+    edit(project, EDITED, "Once")
+    build(project, out, OPTIONS)
+    edit(project, EDITED, "Twice")
+    return out
+
+
+def test_an_unchanged_tenant_whose_spare_folder_is_known_intact_is_kept_without_looking_at_its_files(
+    project: Path, tmp_path: Path, folders_put: list[str]
+) -> None:
+    out = twice_reused(project)
+    folders_put.clear()
+    report = build(project, out, OPTIONS)
+    assert folders_put == [EDITED] and report.rendered_tenants == [EDITED]
+    edit(project, EDITED, "Thrice")
+    folders_put.clear()
+    build(project, out, OPTIONS)  # and again: the folder kept whole is remembered intact
+    assert folders_put == [EDITED]
+    assert tree(out) == cold(project, tmp_path)
+
+
+@pytest.mark.parametrize("change", ["a stray file", "a file removed", "a file edited in place", "a folder added"])
+def test_a_spare_folder_changed_since_is_not_kept_whole_and_the_site_is_still_a_cold_builds(
+    project: Path, tmp_path: Path, folders_put: list[str], change: str
+) -> None:
+    out = twice_reused(project)
+    folder = spare_folder(project, out) / "ihm-connect"
+    page = folder / "privacy-policy" / "index.html"
+    if change == "a stray file":
+        (folder / "privacy-policy" / "stray.html").write_bytes(b"not ours")
+    elif change == "a file removed":
+        page.unlink()
+    elif change == "a file edited in place":  # the output's file too (a hard link): its stamp no longer matches
+        with open(page, "r+b") as f:
+            f.write(b"<!-- x -->")
+    else:
+        (folder / "privacy-policy" / "more").mkdir()
+    folders_put.clear()
+    build(project, out, OPTIONS)
+    assert "ihm-connect" in folders_put
+    assert tree(out) == cold(project, tmp_path)

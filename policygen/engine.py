@@ -751,20 +751,13 @@ class Builder:
         says which files it has: the previous manifest's entries are not even looked at; and when the
         spare's copy of the tenant's folder is known to be the output's, it is kept without a look at a file."""
         slug = found.slug
-        cached = fragments.cached(slug, found.key) if untouched_since is not None else None
         entry = previous.tenants.get(slug)
-        if (
-            untouched_since is not None
-            and cached is not None
-            and entry is not None
-            and entry.get("inputs") == found.key
-        ):
-            part, stored = cached
-            if not writer.keep_intact(slug, part.folders(), untouched_since):
-                writer.put(slug, part.outputs(previous.root), untouched_since)
-            view = view_from_entry(slug, entry)
-            releases = previous.published.get(slug, {})
-            return TenantResult(slug, found.key, [], view, False, releases, list(part.feed), written=stored)
+        if untouched_since is not None and entry is not None and entry.get("inputs") == found.key:
+            cached = fragments.cached(slug, found.key)
+            if cached is not None and _placed(writer, previous.root, cached[0], untouched_since):
+                view = view_from_entry(slug, entry)
+                releases = previous.published.get(slug, {})
+                return TenantResult(slug, found.key, [], view, False, releases, list(cached[0].feed), written=cached[1])
         reused = previous.reuse(slug, found.key)
         if reused is None:
             return step.render(slug)
@@ -865,6 +858,20 @@ def manifest_blocks(results: list[TenantResult], fragments: Fragments | None) ->
 def tenants_items(results: list[TenantResult]) -> Items:
     """The manifest's "tenants" object, an item at a time."""
     return Items(lambda: ((r.slug, tenant_entry(r.view, r.key, r.releases)) for r in results))
+
+
+def _placed(writer: SiteWriter, root: str, part: Fragment, untouched_since: int) -> bool:
+    """Put an unchanged tenant's folder in the new site from its part: kept whole when the spare's copy is
+    known intact, else its files linked from the previous output (at *root*); False when the part holds
+    an entry policygen does not write (it is then not used)."""
+    if writer.keep_intact(part.slug, part.folders(), untouched_since):
+        return True
+    try:
+        records = part.outputs(root)
+    except (ValueError, TypeError):
+        return False
+    writer.put(part.slug, records, untouched_since)
+    return True
 
 
 def _kept(fragments: Fragments, result: TenantResult) -> TenantResult:

@@ -29,7 +29,7 @@ from typing import Any
 from .feeds import FeedEntry, SitemapPage, sitemap_pages
 from .output import KINDS, Output, files_text, folders_of, write_cache_record
 
-FORMAT = 1  # of a part's file: another number is made again
+FORMAT = 2  # of a part's file: another number is made again
 FOLDER = "fragments"
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _FEED_FIELDS = ("tenant", "organisation", "document", "title", "version", "effective", "released", "page")
@@ -63,20 +63,19 @@ class Fragment:
         )
 
     def dumps(self) -> bytes:
-        return json.dumps(
-            {
-                "format": FORMAT,
-                "slug": self.slug,
-                "key": self.key,
-                "count": self.count,
-                "pages": self.pages,
-                "documents": self.documents,
-                "files": self.files,
-                "sitemap": [[p.path, p.effective.isoformat() if p.effective else None] for p in self.sitemap],
-                "feed": [_feed_json(e) for e in self.feed],
-            },
-            ensure_ascii=False,
-        ).encode()
+        """A line of JSON about the part, then its manifest entries as they are (not JSON-escaped again:
+        the build reads them back as text)."""
+        header = {
+            "format": FORMAT,
+            "slug": self.slug,
+            "key": self.key,
+            "count": self.count,
+            "pages": self.pages,
+            "documents": self.documents,
+            "sitemap": [[p.path, p.effective.isoformat() if p.effective else None] for p in self.sitemap],
+            "feed": [_feed_json(e) for e in self.feed],
+        }
+        return json.dumps(header, ensure_ascii=False).encode() + b"\n" + self.files.encode()
 
     def folders(self) -> set[str]:
         """The tenant's folder and every folder in it that holds one of its files."""
@@ -85,7 +84,7 @@ class Fragment:
     def outputs(self, root: str) -> list[Output]:
         """Its files as records without their bytes, each the file at the same path under *root* (the
         previous output): what linking them into the new site needs."""
-        return [_output(entry, self.slug, root) for entry in _entries(self.files)]
+        return [_output(entry, self.slug, root) for entry in _entries(self.files)]  # ValueError: not ours
 
 
 @dataclass(frozen=True)
@@ -148,7 +147,7 @@ class Fragments:
             data = _read(file)
             if hashlib.sha256(data).hexdigest() != stored.digest:
                 raise ValueError("changed")
-            return _parse(data, stored.slug, stored.key)
+            return _parse(data, stored.slug, stored.key, checked=True)
         except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
             raise CacheChanged(f"{file} changed during the build") from None
 
@@ -165,16 +164,19 @@ def _read(file: Path) -> bytes:
     return data
 
 
-def _parse(data: bytes, slug: str, key: str) -> Fragment:
-    """A part read back, checked: the cache is local state that anything may have changed."""
-    raw = json.loads(data)
+def _parse(data: bytes, slug: str, key: str, checked: bool = False) -> Fragment:
+    """A part read back and checked: the cache is local state that anything may have changed (unless
+    *checked* already, this build: its bytes are the ones checked or written)."""
+    head, _, body = data.partition(b"\n")
+    raw = json.loads(head)
     if raw["format"] != FORMAT or raw["slug"] != slug or raw["key"] != key:
         raise ValueError("another version, tenant or key")
-    files, count, pages, documents = raw["files"], raw["count"], raw["pages"], raw["documents"]
-    if not isinstance(files, str):
-        raise TypeError("not a part")
+    files, count, pages, documents = body.decode(), raw["count"], raw["pages"], raw["documents"]
+    if checked:
+        sitemap = tuple(SitemapPage(p, dt.date.fromisoformat(e) if e else None) for p, e in raw["sitemap"])
+        return Fragment(slug, key, files, count, pages, documents, sitemap, ())
     entries = _entries(files)
-    paths = {_checked(entry, slug) for entry in entries}
+    paths = {_path(entry, slug) for entry in entries}
     if (
         len(paths) != count
         or count != len(entries)
@@ -194,14 +196,29 @@ def _entries(files: str) -> list[dict[str, Any]]:
     return entries
 
 
+_ENTRY_KEYS = frozenset(("path", "kind", "tenant", "document", "version", "effective", "sha256", "bytes"))
+_WITH_APP = _ENTRY_KEYS | {"app"}
+
+
+def _path(entry: dict[str, Any], slug: str) -> str:
+    """The path of a file entry of *slug*'s part, if it is one inside the tenant's folder, and the entry
+    has the fields policygen writes (each checked when the entry is used for more than the manifest)."""
+    path = entry["path"]
+    keys = entry.keys()
+    if keys not in (_ENTRY_KEYS, _WITH_APP) or type(path) is not str:
+        raise ValueError("not a file entry")
+    if not path.startswith(slug + "/") or "\0" in path or path.endswith("/") or "//" in path or "/." in path:
+        parts = path.split("/")
+        if parts[0] != slug or len(parts) < 2 or "\0" in path or any(p in {"", ".", ".."} for p in parts):
+            raise ValueError("a path outside the tenant's folder")
+    if entry["kind"] not in KINDS or entry["tenant"] != slug or type(entry["bytes"]) is not int:
+        raise ValueError("not a file of the tenant")
+    return str(path)
+
+
 def _checked(entry: dict[str, Any], slug: str) -> str:
     """The path of a file entry of *slug*'s part, if the entry is one policygen writes."""
-    path = entry["path"]
-    parts = path.split("/")
-    if parts[0] != slug or len(parts) < 2 or "\0" in path or any(p in {"", ".", ".."} for p in parts):
-        raise ValueError("a path outside the tenant's folder")
-    if entry["kind"] not in KINDS or entry["tenant"] != slug:
-        raise ValueError("not a file of the tenant")
+    path = _path(entry, slug)
     if not isinstance(entry["sha256"], str) or not _SHA256.fullmatch(entry["sha256"]):
         raise ValueError("not a hash")
     if type(entry["bytes"]) is not int or entry["bytes"] < 0:
@@ -215,6 +232,7 @@ def _checked(entry: dict[str, Any], slug: str) -> str:
 
 
 def _output(entry: dict[str, Any], slug: str, root: str) -> Output:
+    _checked(entry, slug)
     effective = entry["effective"]
     return Output(
         entry["path"],

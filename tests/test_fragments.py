@@ -44,6 +44,16 @@ def parts(project: Path) -> Path:
     return project / ".cache" / "policygen" / fragments.FOLDER
 
 
+def read_part(file: Path) -> tuple[dict[str, Any], str]:
+    """A part's line of JSON, and its manifest entries as text."""
+    head, _, body = file.read_bytes().partition(b"\n")
+    return json.loads(head), body.decode()
+
+
+def write_part(file: Path, head: dict[str, Any], files: str) -> None:
+    file.write_bytes(json.dumps(head).encode() + b"\n" + files.encode())
+
+
 def cold(project: Path, tmp_path: Path) -> dict[str, bytes]:
     """The site a build with no previous output and no cache writes."""
     copy = tmp_path / "cold"
@@ -74,11 +84,12 @@ def test_a_build_keeps_each_tenants_part_of_the_site_files_in_the_cache(project:
     report = build(project, project / "build", OPTIONS)
     kept = sorted(p.stem for p in parts(project).glob("*.json"))
     assert kept == report.tenants
-    part = json.loads((parts(project) / f"{EDITED}.json").read_bytes())
-    manifest = json.loads((project / "build/manifest.json").read_bytes())
-    assert part["key"] == manifest["tenants"][EDITED]["inputs"]
-    listed = [f for f in manifest["files"] if f["tenant"] == EDITED]
-    assert json.loads(f"[{part['files']}]") == listed and part["count"] == len(listed)
+    part, files = read_part(parts(project) / f"{EDITED}.json")
+    manifest = (project / "build/manifest.json").read_text(encoding="utf-8")
+    assert part["key"] == json.loads(manifest)["tenants"][EDITED]["inputs"]
+    listed = [f for f in json.loads(manifest)["files"] if f["tenant"] == EDITED]
+    assert json.loads(f"[{files}]") == listed and part["count"] == len(listed)
+    assert files in manifest  # the very text of the manifest
 
 
 def test_after_one_tenants_edit_only_that_tenants_part_is_made_again_and_the_site_is_a_cold_builds(
@@ -114,6 +125,7 @@ def test_the_files_a_build_lists_are_read_back_from_its_manifest(project: Path) 
         "a path outside the tenant",
         "a path out of the output",
         "wrong counts",
+        "an entry policygen does not write",
         "a link",
     ],
 )
@@ -123,27 +135,30 @@ def test_a_damaged_or_foreign_part_is_made_again_and_never_trusted(
     out = project / "build"
     build(project, out, OPTIONS)
     file = parts(project) / "ihm-connect.json"
-    part = json.loads(file.read_bytes())
-    other = json.loads((parts(project) / "ims-global.json").read_bytes())
-    first = json.loads(f"[{part['files']}]")
+    part, files = read_part(file)
+    other, other_files = read_part(parts(project) / "ims-global.json")
+    first = json.loads(f"[{files}]")
     outside = tmp_path / "outside"
     if damage == "missing":
         file.unlink()
     elif damage == "not json":
         file.write_bytes(b"{not json")
     elif damage == "another format":
-        file.write_text(json.dumps({**part, "format": 0}), encoding="utf-8")
+        write_part(file, {**part, "format": 0}, files)
     elif damage == "another tenant's part":
-        file.write_text(json.dumps({**other, "slug": "ihm-connect", "key": part["key"]}), encoding="utf-8")
+        write_part(file, {**other, "slug": "ihm-connect", "key": part["key"]}, other_files)
     elif damage in {"a path outside the tenant", "a path out of the output"}:
         page = next(e for e in first if e["path"].endswith(".html"))  # the counts stay right
         path = "ims-global/privacy-policy/index.html" if "tenant" in damage else "ihm-connect/../../outside/x.html"
         sitemap = [[path if p == page["path"] else p, day] for p, day in part["sitemap"]]  # and the sitemap
         page["path"] = path
         text = ",\n".join(json.dumps(e) for e in first)
-        file.write_text(json.dumps({**part, "files": text, "sitemap": sitemap}), encoding="utf-8")
+        write_part(file, {**part, "sitemap": sitemap}, text)
     elif damage == "wrong counts":
-        file.write_text(json.dumps({**part, "count": part["count"] + 1}), encoding="utf-8")
+        write_part(file, {**part, "count": part["count"] + 1}, files)
+    elif damage == "an entry policygen does not write":
+        first[-1]["sha256"] = "not a hash"
+        write_part(file, part, ",\n".join(json.dumps(e) for e in first))
     elif damage == "a link":
         outside.write_bytes(file.read_bytes())
         file.unlink()
@@ -155,7 +170,7 @@ def test_a_damaged_or_foreign_part_is_made_again_and_never_trusted(
     assert sorted(counted) == sorted({EDITED, "ihm-connect"})  # made again, from the previous output
     assert tree(out) == cold(project, tmp_path)
     assert not (tmp_path / "outside" / "x.html").exists()
-    assert json.loads(file.read_bytes())["key"] == part["key"] and not file.is_symlink()
+    assert read_part(file)[0]["key"] == part["key"] and not file.is_symlink()
 
 
 def test_a_part_changed_during_the_build_stops_it_with_the_output_left_as_it_was(

@@ -213,18 +213,24 @@ def manifest(
     if into.is_dir() and not into.is_symlink():
         shutil.rmtree(into)  # an updated spare may hold anything where the manifest goes
     into.unlink(missing_ok=True)
-    digest, size, batch = hashlib.sha256(), 0, []
+    digest, size, batch, held = hashlib.sha256(), 0, [], 0
     with open(into, "xb") as file:
         for part in itertools.chain(parts, [None]):
             if part is not None:
                 batch.append(part)
-            if len(batch) >= 1024 or (part is None and batch):
+                held += len(part)
+            # Written by the megabyte: a tenant's part is a few kB, so a batch counted in parts would not be small.
+            if held >= MANIFEST_BATCH or (part is None and batch):
                 data = "".join(batch).encode()
                 digest.update(data)
                 size += len(data)
                 file.write(data)
                 batch.clear()
+                held = 0
     return Output(MANIFEST_PATH, "data", b"", origin=str(into), sha256=digest.hexdigest(), size=size)
+
+
+MANIFEST_BATCH = 1 << 20  # characters of manifest.json held before they are written
 
 
 def files_text(outputs: list[Output]) -> str:

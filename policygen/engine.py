@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import json
 import multiprocessing
 import os
@@ -21,9 +22,10 @@ import stat
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -32,12 +34,16 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, 
 from .dates import utc_today
 from .deps import project_digest, tenant_key
 from .errors import Collector, InputError, Problem
-from .feeds import FeedEntry, FeedInfo, atom, entries_in, records_a_version, sitemap
+from .feeds import FeedEntry, FeedInfo, SitemapPage, atom, entries_in, records_a_version, sitemap_of, sitemap_pages
+from .fragments import FOLDER as FRAGMENTS
+from .fragments import CacheChanged, Fragment, Fragments, Stored
 from .history import Committed, TenantRecord, committed_releases, read_tenant_record, record_json
 from .lastbuild import Built, Inputs, forget, remember
 from .lastbuild import counted as counted  # shards and serve count with it too
 from .output import (
+    Block,
     Discard,
+    Items,
     Output,
     SiteWriter,
     Staging,
@@ -75,10 +81,40 @@ from .theme import SiteTheme
 from .versions import Snapshot
 
 
+class Listed(Sequence[Output]):
+    """The files a build wrote, read back from its manifest.json when first asked for: the build itself
+    keeps no record of each file (its memory would grow with the site). Read them before the next build
+    into the same folder: a manifest changed since is refused."""
+
+    def __init__(self, out: Path, manifest_sha256: str | None) -> None:
+        self.out = out
+        self.sha256 = manifest_sha256
+
+    @cached_property
+    def _files(self) -> list[Output]:
+        data = (self.out / MANIFEST_PATH).read_bytes()
+        if hashlib.sha256(data).hexdigest() != self.sha256:
+            raise RuntimeError(f"{self.out / MANIFEST_PATH} changed since the build")  # a caller's mistake
+        files = [
+            replace(Output.from_entry(e, b""), sha256=str(e["sha256"]), size=int(e["bytes"]))
+            for e in json.loads(data)["files"]
+        ]
+        return [*files, Output(MANIFEST_PATH, "data", b"", sha256=self.sha256, size=len(data))]
+
+    def __len__(self) -> int:
+        return len(self._files)
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._files[index]
+
+    def __iter__(self) -> Iterator[Output]:
+        return iter(self._files)
+
+
 @dataclass
 class BuildReport:
     out: Path
-    outputs: list[Output]
+    outputs: Sequence[Output]
     rendered: int = 0  # document pages rendered in this build (not reused)
     tenants: list[str] = field(default_factory=list)
     rendered_tenants: list[str] = field(default_factory=list)
@@ -89,8 +125,11 @@ class BuildReport:
     # Nothing changed since the previous build: the output was left as it is, and `outputs` are the files
     # its manifest lists, without their bytes.
     unchanged: bool = False
+    counts: Built | None = None  # what the build wrote, when `outputs` is read back only if asked for
 
     def built(self) -> Built:
+        if self.counts is not None:
+            return self.counts
         return Built.of(len(self.tenants), [o.path for o in self.outputs])
 
     @property
@@ -159,9 +198,40 @@ class TenantResult:
     releases: TenantRecord = field(default_factory=dict)  # the versions published
     # Every version published among its outputs (for the site feed), when their bytes are no longer in memory.
     feed: list[FeedEntry] | None = None
+    # Its part of the site-wide files (policygen/fragments.py), once written: `outputs` is then empty.
+    written: Fragment | Stored | None = None
 
     def feed_entries(self) -> list[FeedEntry]:
         return self.feed if self.feed is not None else entries_in(self.outputs)
+
+    def sitemap_pages(self, fragments: Fragments | None) -> list[SitemapPage]:
+        return list(self._part(fragments).sitemap) if self.written is not None else sitemap_pages(self.outputs)
+
+    def manifest_block(self, fragments: Fragments | None) -> Block | None:
+        """Its files' entries of the manifest, read back when written; None when they are in `outputs`."""
+        return None if self.written is None else Block(self.slug + "/", partial(self._files_text, fragments))
+
+    def _files_text(self, fragments: Fragments | None) -> str:
+        return self._part(fragments).files
+
+    def _part(self, fragments: Fragments | None) -> Fragment:
+        if isinstance(self.written, Fragment):
+            return self.written
+        if self.written is None or fragments is None:
+            raise RuntimeError(f"no part written for {self.slug}")  # a bug
+        return fragments.get(self.written)
+
+    def count(self) -> tuple[int, int, int]:
+        """Its files, .html pages and document pages."""
+        part = self.written
+        if part is None:
+            paths = [o.path for o in self.outputs]
+            return (
+                len(paths),
+                sum(1 for p in paths if p.endswith(".html")),
+                sum(1 for o in self.outputs if o.kind == "page"),
+            )
+        return part.count, part.pages, part.documents
 
 
 def _relative_path(path: str) -> str:
@@ -224,7 +294,7 @@ class Previous:
     def __init__(self, out: Path) -> None:
         self.out = out
         self.file = out / MANIFEST_PATH
-        self._root = str(out.resolve())  # a link to the output folder is followed; none inside it is
+        self.root = str(out.resolve())  # a link to the output folder is followed; none inside it is
         self._folders: dict[str, bool] = {}
         self.tenants: dict[str, dict[str, Any]] = {}
         self._files: dict[str, list[_FileEntry]] | None = None  # read when a tenant is first reused
@@ -324,7 +394,7 @@ class Previous:
     def _regular(self, path: str) -> tuple[str, int] | None:
         """The file at *path* and its size, if it is a regular file inside the output folder. Plain
         strings, not Paths: a no-change build looks at every file of the site here."""
-        target = os.path.join(self._root, path)
+        target = os.path.join(self.root, path)
         try:
             info = os.lstat(target)
         except OSError:
@@ -336,12 +406,12 @@ class Previous:
     def _real_folder(self, folder: str) -> bool:
         """Whether *folder* is the output folder or a folder in it reached through no link. Each folder
         is looked at once: a site has a few folders per tenant and many files in each."""
-        if folder == self._root:
+        if folder == self.root:
             return True
         known = self._folders.get(folder)
         if known is None:
             try:
-                known = folder.startswith(self._root + os.sep) and stat.S_ISDIR(os.lstat(folder).st_mode)
+                known = folder.startswith(self.root + os.sep) and stat.S_ISDIR(os.lstat(folder).st_mode)
             except OSError:
                 known = False
             known = known and self._real_folder(os.path.dirname(folder))
@@ -358,7 +428,7 @@ class Previous:
         feed: list[FeedEntry] = []
         for f in files:
             if self.untouched:  # every file as the previous build wrote it: no link, nothing replaced or edited
-                found: tuple[str, int] | None = (os.path.join(self._root, f.path), f.bytes)
+                found: tuple[str, int] | None = (os.path.join(self.root, f.path), f.bytes)
             else:
                 found = self._regular(f.path)
             if found is None or found[1] != f.bytes:
@@ -449,9 +519,12 @@ class Step:
         except InputError as exc:
             return exc.problems
         feed = entries_in(outputs)
-        if self.staging is not None:
-            outputs = put_folder(self.staging, slug, outputs)
-        return TenantResult(slug, key, outputs, view, rendered=True, releases=history_record(histories), feed=feed)
+        releases = history_record(histories)
+        if self.staging is None:  # kept in memory (serve's preview)
+            return TenantResult(slug, key, outputs, view, rendered=True, releases=releases, feed=feed)
+        # Written at once; its part of the site-wide files made here too (in the worker, when there are many).
+        part = Fragment.of(slug, key, put_folder(self.staging, slug, outputs), feed)
+        return TenantResult(slug, key, [], view, rendered=True, releases=releases, feed=feed, written=part)
 
     def for_workers(self) -> Step:
         """This step with a new renderer and theme: the warm ones hold compiled templates, which cannot be
@@ -474,6 +547,7 @@ DIGESTS = "digests.json"  # in the project's cache: tenant folder hashes by stat
 
 # Worker processes pay off only past some tenants: each starts in ~0.3 s and loads the library itself.
 PARALLEL_MIN_TENANTS = 64
+CHUNK_TENANTS = 32  # at most, per batch a worker renders and sends back
 _step: Step | None = None
 
 
@@ -563,6 +637,7 @@ class Builder:
         found = self._lookups(step, slugs)
         step.digests.save()
         spare = spare_folder(project.root, out)
+        since = time.time_ns()  # an output folder changed after this is not remembered intact (output.py)
         previous.untouched = previous.damaged is None and untouched(out, spare)
         if self._unchanged(options, previous, found) and previous.untouched:
             listed = previous.listed()
@@ -578,9 +653,11 @@ class Builder:
                 return report
         forget(project.root, out)
 
+        fragments = Fragments(cache_file(project.root, FRAGMENTS, make=True))
         with SiteWriter(out, spare) as writer:  # the output's lock is held from here to the swap
             step.staging = writer.staging
-            results = self._stream(step, slugs, found, previous, writer, problems)
+            untouched_since = since if previous.untouched else None
+            results = self._stream(step, slugs, found, previous, writer, problems, fragments, untouched_since)
             problems.raise_if_any()
             dropped: list[str] = []
             if options.tenants:  # tenants not asked for keep their previous output, while their folder is there
@@ -591,20 +668,33 @@ class Builder:
                     if slug not in present:
                         dropped.append(slug)  # deleted from the project: no longer published
                     elif (carried := previous.reuse(slug, None)) is not None:
-                        results[slug] = replace(carried, outputs=writer.put(slug, carried.outputs))
+                        results[slug] = _kept(fragments, replace(carried, outputs=writer.put(slug, carried.outputs)))
 
             ordered = [results[slug] for slug in sorted(results)]
-            outputs = self.assemble(project, theme, ordered, options, writer.staging.folder / MANIFEST_PATH)
+            manifest_file = writer.staging.folder / MANIFEST_PATH
+            try:
+                outputs = self.assemble(project, theme, ordered, options, manifest_file, fragments)
+            except CacheChanged as exc:
+                problems.add(_cache_changed(exc, project.root))
+                problems.raise_if_any()
+                raise
             write_site(out, outputs, self.discard, spare, writer)
         rendered = [r for r in ordered if r.rendered]
+        files = [r.count() for r in ordered]
+        paths = [o.path for o in outputs]
         report = BuildReport(
             out=out,
-            outputs=outputs,
-            rendered=sum(1 for r in rendered for o in r.outputs if o.kind == "page"),
+            outputs=Listed(out, next(o.sha256 for o in outputs if o.path == MANIFEST_PATH)),
+            rendered=sum(r.count()[2] for r in rendered),
             tenants=sorted(results),
             rendered_tenants=[r.slug for r in rendered],
             dropped=dropped,
             seconds=time.perf_counter() - started,
+            counts=Built(
+                len(results),
+                len(paths) + sum(f[0] for f in files),
+                sum(1 for p in paths if p.endswith(".html")) + sum(f[1] for f in files),
+            ),
         )
         if recorded:
             remember(project.root, out, seen, report.built())
@@ -621,9 +711,11 @@ class Builder:
         results: list[TenantResult],
         options: BuildOptions,
         manifest_file: Path,
+        fragments: Fragments,
     ) -> list[Output]:
-        """Every file of the output, from the tenants' results in slug order; the manifest written to *manifest_file*."""
-        return site_files(project, theme, results, options, manifest_file)
+        """The files of the output besides the tenants' folders written already, from the tenants' results in
+        slug order (their parts kept in *fragments*); the manifest written to *manifest_file*."""
+        return site_files(project, theme, results, options, manifest_file, fragments)
 
     def _lookups(self, step: Step, slugs: list[str]) -> dict[str, Reusable | list[Problem] | None]:
         # Unchanged tenants are found here, in this process.
@@ -637,24 +729,49 @@ class Builder:
         previous: Previous,
         writer: SiteWriter,
         problems: Collector,
+        fragments: Fragments,
+        untouched_since: int | None,
     ) -> dict[str, TenantResult]:
         """Every tenant's files written into the staging folder as it comes (rendered ones by whoever
-        rendered them, unchanged ones linked from the previous output); their records, by slug."""
+        rendered them, unchanged ones linked from the previous output); their results by slug, each with
+        its part of the site-wide files kept in *fragments* (not its files' records: see fragments.py)."""
         results: dict[str, TenantResult] = {}
         for slug, outcome in self._run(step, slugs, found):
             if isinstance(outcome, Reusable):  # unchanged since the previous build
-                reused = previous.reuse(slug, outcome.key)
-                if reused is not None:
-                    outcome = replace(reused, outputs=writer.put(slug, reused.outputs))
-                else:
-                    outcome = step.render(slug)
+                outcome = self._reuse(step, previous, writer, fragments, outcome, untouched_since)
             if isinstance(outcome, list):
                 problems.extend(outcome)
                 continue
             if outcome.rendered:
                 writer.done.add(slug)  # written by step.render, here or in a worker
-            results[slug] = outcome
+            results[slug] = _kept(fragments, outcome)
         return results
+
+    @staticmethod
+    def _reuse(
+        step: Step,
+        previous: Previous,
+        writer: SiteWriter,
+        fragments: Fragments,
+        found: Reusable,
+        untouched_since: int | None,
+    ) -> TenantResult | list[Problem]:
+        """An unchanged tenant's files linked from the previous output. With the output untouched since the
+        build that wrote it (*untouched_since* set) and the tenant's part kept under the same key, the part
+        says which files it has: the previous manifest's entries are not even looked at; and when the
+        spare's copy of the tenant's folder is known to be the output's, it is kept without a look at a file."""
+        slug = found.slug
+        entry = previous.tenants.get(slug)
+        if untouched_since is not None and entry is not None and entry.get("inputs") == found.key:
+            cached = fragments.cached(slug, found.key)
+            if cached is not None and _placed(writer, previous.root, cached[0], untouched_since):
+                view = view_from_entry(slug, entry)
+                releases = previous.published.get(slug, {})
+                return TenantResult(slug, found.key, [], view, False, releases, list(cached[0].feed), written=cached[1])
+        reused = previous.reuse(slug, found.key)
+        if reused is None:
+            return step.render(slug)
+        return replace(reused, outputs=writer.put(slug, reused.outputs, untouched_since))
 
     def _unchanged(
         self,
@@ -675,24 +792,31 @@ class Builder:
 
     def _run(
         self, step: Step, slugs: list[str], lookups: dict[str, Reusable | list[Problem] | None]
-    ) -> list[tuple[str, Reusable | TenantResult | list[Problem]]]:
-        # Only the tenants that must be rendered go to worker processes, and only when there are enough of them.
-        done: list[tuple[str, Reusable | TenantResult | list[Problem]]] = []
+    ) -> Iterator[tuple[str, Reusable | TenantResult | list[Problem]]]:
+        """Each tenant's outcome as it comes, to be written down and let go: a build never holds every
+        tenant's part at once. Only the tenants that must be rendered go to worker processes, and only
+        when there are enough of them."""
+        done = 0
         todo: list[str] = []
         for slug in slugs:
             found = lookups[slug]
             if found is None:
                 todo.append(slug)
             else:
-                done.append((slug, found))
-                self._report(len(done), len(slugs))
+                done += 1
+                self._report(done, len(slugs))
+                yield slug, found
         jobs = step.options.jobs or os.cpu_count() or 1
         if jobs < 2 or len(todo) < PARALLEL_MIN_TENANTS:
             for slug in todo:
-                done.append((slug, step.render(slug)))
-                self._report(len(done), len(slugs))
-            return done
-        chunks = [c for c in (todo[i :: jobs * 8] for i in range(jobs * 8)) if c]
+                outcome = step.render(slug)
+                done += 1
+                self._report(done, len(slugs))
+                yield slug, outcome
+            return
+        # Small chunks: a chunk's results wait in this process until they are written down.
+        count = max(jobs * 8, -(-len(todo) // CHUNK_TENANTS))
+        chunks = [c for c in (todo[i::count] for i in range(count)) if c]
         method = _start_method()
         workers = step.for_workers()
         if method == "fork":  # the workers start as copies of this process: what it compiles here, they have
@@ -706,9 +830,9 @@ class Builder:
             initargs=(workers,),
         ) as pool:
             for chunk in pool.map(_worker_run, chunks):
-                done.extend(chunk)
-                self._report(len(done), len(slugs))
-        return done
+                done += len(chunk)
+                self._report(done, len(slugs))
+                yield from chunk
 
     def _report(self, done: int, total: int) -> None:
         if self.progress is not None and total:
@@ -721,9 +845,12 @@ def site_files(
     results: list[TenantResult],
     options: BuildOptions,
     manifest_file: Path | None = None,
+    fragments: Fragments | None = None,
 ) -> list[Output]:
     """The whole site from its tenants' results (in slug order): theme files, tenant files, site files, manifest
-    (written to *manifest_file* as it is made, if given: see output.manifest).
+    (written to *manifest_file* as it is made, if given: see output.manifest). The files of tenants whose
+    part is written (in *fragments*) are already in the staging folder and are not returned; their entries
+    of the manifest and sitemap are read back from their parts, a tenant at a time.
 
     A build and `policygen merge` (policygen/shards.py) both make the site here, so they agree byte for byte.
     """
@@ -731,10 +858,54 @@ def site_files(
     for result in results:
         outputs.extend(result.outputs)
     feed = [entry for r in results for entry in r.feed_entries()]
-    outputs.extend(site_outputs(project, theme, [r.view for r in results], options, outputs, feed))
-    tenants: dict[str, object] = {"tenants": {r.slug: tenant_entry(r.view, r.key, r.releases) for r in results}}
-    outputs.append(manifest(outputs, tenants, manifest_file))
+    written = (page for r in results if r.written is not None for page in r.sitemap_pages(fragments))
+    outputs.extend(site_outputs(project, theme, [r.view for r in results], options, outputs, feed, written))
+    extra: dict[str, object] = {"tenants": tenants_items(results)}
+    outputs.append(manifest(outputs, extra, manifest_file, manifest_blocks(results, fragments)))
     return outputs
+
+
+def manifest_blocks(results: list[TenantResult], fragments: Fragments | None) -> list[Block]:
+    """The manifest entries of the tenants whose files are written, each read back when it is written."""
+    return [block for r in results if (block := r.manifest_block(fragments)) is not None]
+
+
+def tenants_items(results: list[TenantResult]) -> Items:
+    """The manifest's "tenants" object, an item at a time."""
+    return Items(lambda: ((r.slug, tenant_entry(r.view, r.key, r.releases)) for r in results))
+
+
+def _placed(writer: SiteWriter, root: str, part: Fragment, untouched_since: int) -> bool:
+    """Put an unchanged tenant's folder in the new site from its part: kept whole when the spare's copy is
+    known intact, else its files linked from the previous output (at *root*); False when the part holds
+    an entry policygen does not write (it is then not used)."""
+    if writer.keep_intact(part.slug, part.folders(), untouched_since):
+        return True
+    try:
+        records = part.outputs(root)
+    except (ValueError, TypeError):
+        return False
+    writer.put(part.slug, records, untouched_since)
+    return True
+
+
+def _kept(fragments: Fragments, result: TenantResult) -> TenantResult:
+    """*result* with its part of the site-wide files kept in *fragments*, and no record of each file."""
+    part = result.written
+    if isinstance(part, Stored):
+        return result
+    if part is None:
+        part = Fragment.of(result.slug, result.key, result.outputs, result.feed_entries())
+    return replace(result, outputs=[], written=fragments.put(part))
+
+
+def _cache_changed(exc: CacheChanged, root: Path) -> Problem:
+    return Problem(
+        f"policygen's cache changed while the build was reading it ({exc})",
+        file=root / ".cache" / "policygen",
+        expected="one build at a time using the project's cache",
+        suggestion="build again; deleting .cache/ is always safe",
+    )
 
 
 def site_outputs(
@@ -744,15 +915,17 @@ def site_outputs(
     options: BuildOptions,
     tenant_files: list[Output] | None = None,
     feed: list[FeedEntry] | None = None,
+    more_pages: Iterable[SitemapPage] = (),
 ) -> list[Output]:
     """Files about the whole site, made after every tenant: the site index, the site feed and sitemap.xml
-    (of *feed*, the versions published, if given; else of the version.json files among *tenant_files*)."""
+    (of *feed*, the versions published, if given; else of the version.json files among *tenant_files*;
+    of the pages among *tenant_files* and *more_pages*)."""
     files = tenant_files or []
     outputs = [site_index(project, theme, views)]
     latest = max((d.effective for v in views for d in v.documents), default=dt.date(1970, 1, 1))
     info = FeedInfo(SITE_FEED, project.config.title, project.config.title, SITE_INDEX, latest)
     outputs.append(atom(info, entries_in(files) if feed is None else feed, project.config.base_url))
-    site_map = sitemap([*files, *outputs], project.config.base_url)
+    site_map = sitemap_of(itertools.chain(sitemap_pages([*files, *outputs]), more_pages), project.config.base_url)
     return [*outputs, site_map] if site_map else outputs
 
 

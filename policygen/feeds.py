@@ -20,6 +20,7 @@ import json
 import re
 import uuid
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -228,17 +229,35 @@ def atom(
 # --- sitemap -----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class SitemapPage:
+    """A page sitemap.xml lists."""
+
+    path: str
+    effective: dt.date | None
+
+
+def sitemap_pages(outputs: Iterable[Output]) -> list[SitemapPage]:
+    """The public pages among *outputs*, which sitemap.xml lists (drafts are not public)."""
+    return [
+        SitemapPage(o.path, o.effective)
+        for o in outputs
+        if o.kind in PUBLIC_KINDS and o.path.endswith(".html") and o.version != "draft"
+    ]
+
+
 def sitemap(outputs: list[Output], base_url: str | None) -> Output | None:
     """sitemap.xml of every public page; None without a base_url (sitemaps need absolute URLs)."""
+    return sitemap_of(sitemap_pages(outputs), base_url)
+
+
+def sitemap_of(pages: Iterable[SitemapPage], base_url: str | None) -> Output | None:
+    """sitemap.xml of *pages* (in any order); None without a base_url (sitemaps need absolute URLs)."""
     if not base_url:
         return None
     ET.register_namespace("", SITEMAP)
     urlset = ET.Element(f"{{{SITEMAP}}}urlset")
-    pages = sorted(
-        (o for o in outputs if o.kind in PUBLIC_KINDS and o.path.endswith(".html") and o.version != "draft"),
-        key=lambda o: o.path,
-    )
-    for page in pages:
+    for page in sorted(pages, key=lambda p: p.path):
         url = ET.SubElement(urlset, f"{{{SITEMAP}}}url")
         ET.SubElement(url, f"{{{SITEMAP}}}loc").text = absolute(base_url, page.path)
         if page.effective is not None:

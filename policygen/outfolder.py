@@ -79,13 +79,17 @@ def cache_record(spare: Path, what: str) -> Path:
     return spare.parent.parent / "stamps" / f"{spare.name}.{what}.json"
 
 
-def write_cache_record(file: Path, data: bytes) -> None:
-    """Write a record of the cache, unless its folder cannot be used (a link: see _plain_folder)."""
+def write_cache_record(file: Path, data: bytes) -> bool:
+    """Write a record of the cache, unless its folder cannot be used (a link: see _plain_folder); whether
+    it was written."""
     try:
         if _plain_folder(file.parent):
+            file.unlink(missing_ok=True)  # write_atomically says nothing when it fails: then no file is there
             write_atomically(file, data)
+            return file.is_file()
     except OSError:
         pass  # no record: the next build checks everything
+    return False
 
 
 def _record_stamp(out: Path, names: set[str], file: Path) -> None:

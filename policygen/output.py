@@ -18,6 +18,7 @@ from __future__ import annotations
 import ctypes
 import datetime as dt
 import errno
+import functools
 import hashlib
 import itertools
 import json
@@ -39,6 +40,7 @@ from .outfolder import spare_folder as spare_folder
 from .outfolder import untouched as untouched
 from .outfolder import write_cache_record as write_cache_record
 from .paths import MANIFEST_PATH
+from .statcache import folders_stat
 
 KINDS = ("page", "index", "archive", "history", "snippet", "feed", "redline", "notice", "data", "label", "asset")
 
@@ -151,45 +153,84 @@ def _written_by_policygen(out: Path) -> bool:
         return False
 
 
-def manifest(outputs: list[Output], extra: dict[str, object] | None = None, into: Path | None = None) -> Output:
-    """manifest.json: every file with its kind, dates and hash, then *extra*; written as
-    json.dumps(body, indent=2, ensure_ascii=False) would, but with the file list (a line per field of
-    every file of the site) formatted by hand, since the json module encodes an indented dump in Python.
+@dataclass(frozen=True)
+class Block:
+    """Entries of manifest.json's file list that sort together, made when written: a tenant's folder
+    (its files all start with "<slug>/", so they follow each other in path order)."""
+
+    first: str  # sorts the block among the others: "<slug>/"
+    text: Callable[[], str]  # its entries as written there, joined (files_text)
+
+
+@dataclass(frozen=True)
+class Items:
+    """A JSON object of manifest.json whose items are made when written, one at a time."""
+
+    items: Callable[[], Iterable[tuple[str, object]]]
+
+
+def manifest(
+    outputs: list[Output],
+    extra: dict[str, object] | None = None,
+    into: Path | None = None,
+    blocks: Iterable[Block] = (),
+) -> Output:
+    """manifest.json: every file with its kind, dates and hash (of *outputs* and of *blocks*), then *extra*;
+    written as json.dumps(body, indent=2, ensure_ascii=False) would, but with the file list (a line per
+    field of every file of the site) formatted by hand, since the json module encodes an indented dump in
+    Python. A value of *extra* may be Items, an object dumped an item at a time.
 
     Given *into* (its path in the staging folder), the text is written there as it is made, a part at a
     time, and the output returned without its bytes: a large site's manifest is never whole in memory."""
-    parts = _manifest_text(outputs, extra or {})
+    parts = _manifest_text(outputs, extra or {}, list(blocks))
     if into is None:
         return Output(MANIFEST_PATH, "data", "".join(parts).encode())
     if into.is_dir() and not into.is_symlink():
         shutil.rmtree(into)  # an updated spare may hold anything where the manifest goes
     into.unlink(missing_ok=True)
-    digest, size, batch = hashlib.sha256(), 0, []
+    digest, size, batch, held = hashlib.sha256(), 0, [], 0
     with open(into, "xb") as file:
         for part in itertools.chain(parts, [None]):
             if part is not None:
                 batch.append(part)
-            if len(batch) >= 1024 or (part is None and batch):
+                held += len(part)
+            # Written by the megabyte: a tenant's part is a few kB, so a batch counted in parts would not be small.
+            if held >= MANIFEST_BATCH or (part is None and batch):
                 data = "".join(batch).encode()
                 digest.update(data)
                 size += len(data)
                 file.write(data)
                 batch.clear()
+                held = 0
     return Output(MANIFEST_PATH, "data", b"", origin=str(into), sha256=digest.hexdigest(), size=size)
 
 
-def _manifest_text(outputs: list[Output], extra: dict[str, object]) -> Iterator[str]:
+MANIFEST_BATCH = 1 << 20  # characters of manifest.json held before they are written
+
+
+def files_text(outputs: list[Output]) -> str:
+    """The entries of *outputs* in manifest.json's file list, in path order, as written there."""
+    return ",\n".join(_entry_text(o.entry()) for o in sorted(outputs, key=lambda o: o.path))
+
+
+def _output_text(output: Output) -> str:
+    return _entry_text(output.entry())
+
+
+def _manifest_text(outputs: list[Output], extra: dict[str, object], blocks: list[Block]) -> Iterator[str]:
     for key in extra:
         if key in {"generator", "files"}:
             raise ValueError(f"manifest key {key!r} is policygen's own")  # a bug, not bad input
     yield '{\n  "generator": "policygen",\n  "files": '
-    if not outputs:
-        yield "[]"
-    else:
-        yield "[\n"
-        for i, o in enumerate(sorted(outputs, key=lambda o: o.path)):
-            yield (",\n" if i else "") + _entry_text(o.entry())
-        yield "\n  ]"
+    loose = [Block(o.path, functools.partial(_output_text, o)) for o in outputs]
+    ordered = sorted([*loose, *blocks], key=lambda b: b.first)
+    written = 0
+    for block in ordered:
+        text = block.text()
+        if text:
+            yield ("[\n" if not written else ",\n") + text
+            written += 1
+    yield "\n  ]" if written else "[]"
     for key, value in extra.items():
         yield f",\n  {_json_string(key)}: "
         for text in _dumped(value):
@@ -199,13 +240,15 @@ def _manifest_text(outputs: list[Output], extra: dict[str, object]) -> Iterator[
 
 def _dumped(value: object) -> Iterator[str]:
     """json.dumps(value, indent=2, ensure_ascii=False) in parts: a non-empty object an item at a time."""
-    if not isinstance(value, dict) or not value:
+    items = value.items() if isinstance(value, dict) else value.items() if isinstance(value, Items) else None
+    if items is None:
         yield json.dumps(value, indent=2, ensure_ascii=False)
         return
-    yield "{\n"
-    for i, (key, item) in enumerate(value.items()):
-        yield (",\n" if i else "") + json.dumps({key: item}, indent=2, ensure_ascii=False)[2:-2]
-    yield "\n}"
+    written = 0
+    for key, item in items:
+        yield ("{\n" if not written else ",\n") + json.dumps({key: item}, indent=2, ensure_ascii=False)[2:-2]
+        written += 1
+    yield "\n}" if written else "{}"
 
 
 _json_string = json.encoder.encode_basestring  # json.dumps of a str with ensure_ascii=False, in C
@@ -270,8 +313,13 @@ class SiteWriter:
         self.out = out
         self.spare = spare
         self.done: set[str] = set()  # top-level folders already written whole
+        # Tenant folders of the spare known to hold exactly the previous output's files (see keep_intact),
+        # by the stat of their folders; and those of the output, for the next build.
+        self.intact: dict[str, str] = {}
+        self._intact_next: dict[str, str] = {}
         self._staging: Staging | None = None
         self._finished = False
+        self._kept_spare = False
         self._lock = ExitStack()
 
     def __enter__(self) -> SiteWriter:
@@ -279,8 +327,12 @@ class SiteWriter:
         try:
             recover(self.out)
             folder = _staging(self.out)
+            # Dropped before the spare is taken: from here it is being updated, and a crash must not leave
+            # the record of it as it was.
+            self.intact = _take_intact(self.spare) if self.spare is not None else {}
             updating = self.spare is not None and _take_spare(self.spare, folder)
             if not updating:
+                self.intact = {}
                 folder.mkdir(parents=True)
         except BaseException:
             self._lock.close()
@@ -303,25 +355,90 @@ class SiteWriter:
             raise RuntimeError("SiteWriter used outside its with block")  # a bug
         return self._staging
 
-    def put(self, top: str, outputs: list[Output]) -> list[Output]:
-        """Write the folder *top* of the new site, holding exactly *outputs*; the same, without their bytes."""
+    def put(self, top: str, outputs: list[Output], untouched_since: int | None = None) -> list[Output]:
+        """Write the folder *top* of the new site, holding exactly *outputs*; the same, without their bytes.
+
+        Given *untouched_since* (a time in ns before the output's stamp was found equal), *outputs* are the
+        output's own files of that folder, as the stamp shows them: when each is kept or linked (none
+        written), the folder is remembered for the next build (keep_intact)."""
         self.done.add(top)
-        return put_folder(self.staging, top, outputs)
+        kept, written = _put_folder(self.staging, top, outputs)
+        if untouched_since is not None and not written:
+            self._remember(top, folders_of(top, [o.path for o in outputs]), untouched_since)
+        return kept
+
+    def keep_intact(self, top: str, folders: set[str], untouched_since: int) -> bool:
+        """Whether the spare's folder *top* (now in the staging folder) is known to hold exactly the files
+        of the output's, and is kept as it is, without looking at one file.
+
+        It is when the build that wrote the output linked every file of that folder from the previous
+        output (which became the spare) with the output untouched (its stamp), and the stat of every
+        folder in the spare's *top* (its *folders*) is still the one recorded then: no entry was added,
+        removed or renamed in it, and its files are the output's by hard link, so a file edited, replaced
+        or removed in either changes the output's stamp (link counts and change times are in it), which the
+        caller has found equal (*untouched_since*, as for put)."""
+        expected = self.intact.get(top)
+        if expected is None or folders_stat(str(self.staging.folder), folders) != expected:
+            return False
+        self.done.add(top)
+        self._remember(top, folders, untouched_since)
+        return True
+
+    def _remember(self, top: str, folders: set[str], untouched_since: int) -> None:
+        # The output's folder becomes the spare after the swap: its folders' stat, unless changed lately.
+        seen = folders_stat(str(self.out), folders, untouched_since)
+        if seen is not None:
+            self._intact_next[top] = seen
 
     def finish(self, outputs: list[Output], discard: Discard = shutil.rmtree) -> None:
         """Write the files of *outputs* not in a folder put already, swap the new site in and keep or
         *discard* the previous one."""
         previous = _write_site(self, outputs)
+        if self._kept_spare and self.spare is not None and self._intact_next:
+            write_cache_record(
+                cache_record(self.spare, "intact"), json.dumps(self._intact_next, sort_keys=True).encode()
+            )
         if previous is not None:
             discard(previous)  # still holding the lock: a waiting build's recover() would remove it too
         if self.spare is not None:  # after the discard: unlinking the previous files changes their links' stat
-            _record_stamp(self.out, top_level(outputs), _stamp_file(self.spare))
+            # Tenants' folders were written as they came (done), not listed in *outputs*.
+            _record_stamp(self.out, top_level(outputs) | self.done, _stamp_file(self.spare))
 
 
 def put_folder(staging: Staging, top: str, outputs: list[Output]) -> list[Output]:
     """Make the folder *top* of the staging folder hold exactly *outputs* (each a path inside it): files
     that already hold their bytes are kept, the rest written or linked, anything else removed. Returns
     the outputs without their bytes: the caller keeps only what the manifest needs."""
+    return _put_folder(staging, top, outputs)[0]
+
+
+def folders_of(top: str, paths: Iterable[str]) -> set[str]:
+    """The folder *top* and every folder under it that holds one of *paths*."""
+    folders = {top}
+    for path in paths:
+        i = path.rfind("/")
+        while i > 0 and path[:i] not in folders:
+            folders.add(path[:i])
+            i = path.rfind("/", 0, i)
+    return folders
+
+
+def _take_intact(spare: Path) -> dict[str, str]:
+    """The record of the spare's intact tenant folders (SiteWriter.keep_intact), removed as it is read."""
+    file = cache_record(spare, "intact")
+    try:
+        if file.parent.resolve() != file.parent:
+            return {}  # a cache reached through a link is never used
+        data = json.loads(file.read_bytes())
+        file.unlink()
+    except (OSError, ValueError, RecursionError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)}
+
+
+def _put_folder(staging: Staging, top: str, outputs: list[Output]) -> tuple[list[Output], list[Path]]:
     inside = top + "/"
     for item in outputs:
         if not item.path.startswith(inside):
@@ -330,7 +447,7 @@ def put_folder(staging: Staging, top: str, outputs: list[Output]) -> list[Output
     written = _write_files(staging.folder, outputs, kept)
     if _syncfs is None:  # else one syncfs before the swap flushes every process's files at once
         _fsync(written)
-    return [item.on_disk() for item in outputs]
+    return [item.on_disk() for item in outputs], written
 
 
 def top_level(outputs: list[Output]) -> set[str]:
@@ -350,7 +467,7 @@ def _write_site(writer: SiteWriter, outputs: list[Output]) -> Path | None:
     kept = _unchanged(staging, rest, skip=writer.done) if writer.staging.updating else set()
     written = _write_files(staging, rest, kept)
     _fsync(written, staging)
-    _carry_user_entries(out, staging, top_level(outputs))
+    _carry_user_entries(out, staging, top_level(outputs) | writer.done)
     if out.is_dir():  # a private (0700) output folder stays private
         os.chmod(staging, stat.S_IMODE(out.stat().st_mode))
     _swap(staging, out)
@@ -358,6 +475,7 @@ def _write_site(writer: SiteWriter, outputs: list[Output]) -> Path | None:
     if not staging.exists():
         return None
     if writer.spare is not None and _keep_spare(staging, writer.spare):
+        writer._kept_spare = True
         return None
     trash = _trash(out)  # after the swap, staging holds the previous output
     try:

@@ -42,13 +42,15 @@ from .engine import (
     TenantResult,
     counted,
     files_written,
+    manifest_blocks,
     shared_key,
     site_files,
-    tenant_entry,
+    tenants_items,
     view_from_entry,
 )
 from .errors import Collector, InputError, Problem, UsageError
 from .facts import SLUG
+from .fragments import Fragments
 from .history import compare_with_build, read_tenant_record
 from .output import KINDS, Output, check_out_dir, manifest, write_site
 from .paths import MANIFEST_PATH, RESERVED_SLUGS
@@ -247,23 +249,16 @@ class ShardBuilder(Builder):
         results: list[TenantResult],
         options: BuildOptions,
         manifest_file: Path,
+        fragments: Fragments,
     ) -> list[Output]:
-        outputs = [o for r in results for o in r.outputs]
+        outputs = [o for r in results for o in r.outputs]  # those not written already
         record = ShardRecord(
             index=self.shard.index,
             count=self.shard.count,
             inputs=site_inputs(project, theme, options.today or utc_today(), options.drafts),
         )
-        outputs.append(
-            manifest(
-                outputs,
-                {
-                    "shard": record.model_dump(mode="json"),
-                    "tenants": {r.slug: tenant_entry(r.view, r.key, r.releases) for r in results},
-                },
-                manifest_file,
-            )
-        )
+        extra: dict[str, object] = {"shard": record.model_dump(mode="json"), "tenants": tenants_items(results)}
+        outputs.append(manifest(outputs, extra, manifest_file, manifest_blocks(results, fragments)))
         return outputs
 
 

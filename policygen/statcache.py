@@ -239,6 +239,25 @@ def paths_under(folder: str, names: Iterable[str]) -> tuple[list[str], dict[str,
     return paths, folders
 
 
+def folders_stat(base: str, folders: Iterable[str], before_ns: int | None = None) -> str | None:
+    """A hash of the stat of the folders *folders* (relative to *base*): any entry added to, removed from
+    or renamed in one of them changes it. None when one is not a plain folder, or, given *before_ns*, was
+    changed at or after that time less the racy-git margin (a change in the same clock tick could leave
+    the very stat that is recorded)."""
+    lines = []
+    for rel in sorted(folders):
+        try:
+            info = os.lstat(os.path.join(base, rel))
+        except OSError:
+            return None
+        if not stat.S_ISDIR(info.st_mode):
+            return None
+        if before_ns is not None and max(info.st_mtime_ns, info.st_ctime_ns) >= before_ns - RACY_SECONDS * 10**9:
+            return None
+        lines.append(f"{rel}\0{_line('', info)} {info.st_nlink}")
+    return hashlib.sha256("\n".join(lines).encode("utf-8", "surrogateescape")).hexdigest()
+
+
 class FolderDigests:
     """Content hashes of folders, reused while the folder's stat is the one recorded with them."""
 

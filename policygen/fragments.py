@@ -1,0 +1,294 @@
+"""Each tenant's part of the site-wide files, kept on disk as the tenant is written.
+
+The manifest, the sitemap, the site feed and the build's counts are made from every tenant's files.
+Holding a record of each file in the build process made its memory grow with the site (a few hundred
+bytes a file); instead, as soon as a tenant is written, its part is kept in the project's git-ignored
+cache (`.cache/policygen/fragments/<slug>.json`), keyed by its input key (policygen/deps.py):
+
+- its entries of manifest.json's file list, as the text they take there (in path order);
+- the pages the sitemap lists, the versions the site feed lists, and how many files and pages it has.
+
+The site-wide files are then streamed from these parts, a tenant at a time. A tenant reused from the
+previous build whose part is kept under the same key costs no validation of the previous manifest's
+entries and no text: its part is used as it is. A part that is missing, unreadable, of another format,
+slug or key, or that names a path outside the tenant's folder is simply made again: deleting the cache
+never changes the output. When the cache folder cannot be used (a link), parts stay in memory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .feeds import FeedEntry, SitemapPage, sitemap_pages
+from .output import KINDS, Output, files_text, folders_of, write_cache_record
+
+FORMAT = 2  # of a part's file: another number is made again
+FOLDER = "fragments"
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_FEED_FIELDS = ("tenant", "organisation", "document", "title", "version", "effective", "released", "page")
+
+
+@dataclass(frozen=True)
+class Fragment:
+    """One tenant's part of the site-wide files (see the module's docstring)."""
+
+    slug: str
+    key: str  # the tenant's input key: the part is used only by a build with the same key
+    files: str  # its entries of manifest.json's "files" list, joined as they are written there
+    count: int  # files
+    pages: int  # of them, .html pages (the build's summary counts them)
+    documents: int  # of them, document pages (kind "page": a build counts those it rendered)
+    sitemap: tuple[SitemapPage, ...]
+    feed: tuple[FeedEntry, ...]
+    paths: frozenset[str] = field(default=frozenset(), compare=False, repr=False)  # of its files, once read
+
+    @classmethod
+    def of(cls, slug: str, key: str, outputs: list[Output], feed: list[FeedEntry]) -> Fragment:
+        return cls(
+            slug,
+            key,
+            files_text(outputs),
+            len(outputs),
+            sum(1 for o in outputs if o.path.endswith(".html")),
+            sum(1 for o in outputs if o.kind == "page"),
+            tuple(sitemap_pages(outputs)),
+            tuple(feed),
+        )
+
+    def dumps(self) -> bytes:
+        """A line of JSON about the part, then its manifest entries as they are (not JSON-escaped again:
+        the build reads them back as text)."""
+        header = {
+            "format": FORMAT,
+            "slug": self.slug,
+            "key": self.key,
+            "count": self.count,
+            "pages": self.pages,
+            "documents": self.documents,
+            "sitemap": [[p.path, p.effective.isoformat() if p.effective else None] for p in self.sitemap],
+            "feed": [_feed_json(e) for e in self.feed],
+        }
+        return json.dumps(header, ensure_ascii=False).encode() + b"\n" + self.files.encode()
+
+    def folders(self) -> set[str]:
+        """The tenant's folder and every folder in it that holds one of its files."""
+        return folders_of(self.slug, self.paths or [e["path"] for e in _entries(self.files)])
+
+    def outputs(self, root: str) -> list[Output]:
+        """Its files as records without their bytes, each the file at the same path under *root* (the
+        previous output): what linking them into the new site needs."""
+        return [_output(entry, self.slug, root) for entry in _entries(self.files)]  # ValueError: not ours
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A part written to the cache: only what the build needs until it reads the part back."""
+
+    slug: str
+    key: str
+    digest: str  # of the file's bytes: the part read back must be the one written or checked
+    count: int
+    pages: int
+    documents: int
+    kept: Fragment | None = None  # the part itself, when the cache cannot hold it
+
+
+class CacheChanged(Exception):
+    """A part of the cache changed while the build was using it."""
+
+
+class Fragments:
+    """The tenants' parts of one build: written to *folder* (or kept in memory without one), read back
+    in order to make the site-wide files."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder
+        self.made = 0  # parts made (not found in the cache) by this build: tests count them
+
+    def _file(self, slug: str) -> Path | None:
+        return None if self.folder is None else self.folder / f"{slug}.json"
+
+    def put(self, fragment: Fragment) -> Stored:
+        self.made += 1
+        data = fragment.dumps()
+        file = self._file(fragment.slug)
+        digest = hashlib.sha256(data).hexdigest()
+        kept = None if file is not None and write_cache_record(file, data) else fragment
+        return Stored(fragment.slug, fragment.key, digest, fragment.count, fragment.pages, fragment.documents, kept)
+
+    def cached(self, slug: str, key: str) -> tuple[Fragment, Stored] | None:
+        """The tenant's part under *key*, as a previous build kept it; None if there is none that fits."""
+        file = self._file(slug)
+        if file is None:
+            return None
+        try:
+            data = _read(file)
+            fragment = _parse(data, slug, key)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
+            return None  # missing, damaged, foreign or of another version: made again
+        digest = hashlib.sha256(data).hexdigest()
+        return fragment, Stored(slug, key, digest, fragment.count, fragment.pages, fragment.documents)
+
+    def get(self, stored: Stored) -> Fragment:
+        """The part *stored* names, read back; CacheChanged if it is no longer the one written or checked."""
+        if stored.kept is not None:
+            return stored.kept
+        file = self._file(stored.slug)
+        try:
+            if file is None:
+                raise OSError("no cache folder")
+            data = _read(file)
+            if hashlib.sha256(data).hexdigest() != stored.digest:
+                raise ValueError("changed")
+            return _parse(data, stored.slug, stored.key, checked=True)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
+            raise CacheChanged(f"{file} changed during the build") from None
+
+
+MAX_BYTES = 64 * 1024 * 1024  # a tenant's part is a few kB; a larger file is not one policygen wrote
+
+
+def _read(file: Path) -> bytes:
+    fd = os.open(file, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(fd, "rb") as f:
+        data = f.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise ValueError("too large")
+    return data
+
+
+def _parse(data: bytes, slug: str, key: str, checked: bool = False) -> Fragment:
+    """A part read back and checked: the cache is local state that anything may have changed (unless
+    *checked* already, this build: its bytes are the ones checked or written)."""
+    head, _, body = data.partition(b"\n")
+    raw = json.loads(head)
+    if raw["format"] != FORMAT or raw["slug"] != slug or raw["key"] != key:
+        raise ValueError("another version, tenant or key")
+    files, count, pages, documents = body.decode(), raw["count"], raw["pages"], raw["documents"]
+    if checked:
+        sitemap = tuple(SitemapPage(p, dt.date.fromisoformat(e) if e else None) for p, e in raw["sitemap"])
+        return Fragment(slug, key, files, count, pages, documents, sitemap, ())
+    entries = _entries(files)
+    paths = {_path(entry, slug) for entry in entries}
+    if (
+        len(paths) != count
+        or count != len(entries)
+        or pages != sum(1 for p in paths if p.endswith(".html"))
+        or documents != sum(1 for e in entries if e["kind"] == "page")
+    ):
+        raise ValueError("counts differ")
+    sitemap = tuple(_page(item, paths) for item in raw["sitemap"])
+    feed = tuple(_feed_entry(item, slug) for item in raw["feed"])
+    return Fragment(slug, key, files, count, pages, documents, sitemap, feed, frozenset(paths))
+
+
+def _entries(files: str) -> list[dict[str, Any]]:
+    entries = json.loads(f"[{files}]") if files else []
+    if not all(isinstance(e, dict) for e in entries):
+        raise TypeError("not a list of files")
+    return entries
+
+
+_ENTRY_KEYS = frozenset(("path", "kind", "tenant", "document", "version", "effective", "sha256", "bytes"))
+_WITH_APP = _ENTRY_KEYS | {"app"}
+
+
+def _path(entry: dict[str, Any], slug: str) -> str:
+    """The path of a file entry of *slug*'s part, if it is one inside the tenant's folder, and the entry
+    has the fields policygen writes (each checked when the entry is used for more than the manifest)."""
+    path = entry["path"]
+    keys = entry.keys()
+    if keys not in (_ENTRY_KEYS, _WITH_APP) or type(path) is not str:
+        raise ValueError("not a file entry")
+    if not path.startswith(slug + "/") or "\0" in path or path.endswith("/") or "//" in path or "/." in path:
+        parts = path.split("/")
+        if parts[0] != slug or len(parts) < 2 or "\0" in path or any(p in {"", ".", ".."} for p in parts):
+            raise ValueError("a path outside the tenant's folder")
+    if entry["kind"] not in KINDS or entry["tenant"] != slug or type(entry["bytes"]) is not int:
+        raise ValueError("not a file of the tenant")
+    return str(path)
+
+
+def _checked(entry: dict[str, Any], slug: str) -> str:
+    """The path of a file entry of *slug*'s part, if the entry is one policygen writes."""
+    path = _path(entry, slug)
+    if not isinstance(entry["sha256"], str) or not _SHA256.fullmatch(entry["sha256"]):
+        raise ValueError("not a hash")
+    if type(entry["bytes"]) is not int or entry["bytes"] < 0:
+        raise ValueError("not a size")
+    for name in ("document", "version", "effective", "app"):
+        if not isinstance(entry.get(name), str | None):
+            raise TypeError(name)
+    if entry["effective"] is not None:
+        dt.date.fromisoformat(entry["effective"])
+    return str(path)
+
+
+def _output(entry: dict[str, Any], slug: str, root: str) -> Output:
+    _checked(entry, slug)
+    effective = entry["effective"]
+    return Output(
+        entry["path"],
+        entry["kind"],
+        b"",
+        tenant=slug,
+        document=entry["document"],
+        version=entry["version"],
+        effective=dt.date.fromisoformat(effective) if effective else None,
+        app=entry.get("app"),
+        origin=os.path.join(root, entry["path"]),
+        sha256=entry["sha256"],
+        size=entry["bytes"],
+    )
+
+
+def _page(item: Any, paths: set[str]) -> SitemapPage:
+    path, effective = item
+    if path not in paths or not path.endswith(".html"):
+        raise ValueError("not a page of the tenant")
+    return SitemapPage(path, dt.date.fromisoformat(effective) if effective is not None else None)
+
+
+def _feed_json(entry: FeedEntry) -> dict[str, object]:
+    return {
+        "tenant": entry.tenant,
+        "organisation": entry.organisation,
+        "document": entry.document,
+        "title": entry.title,
+        "version": entry.version,
+        "effective": entry.effective.isoformat(),
+        "released": entry.released.isoformat(),
+        "page": entry.page,
+        "summary": entry.summary,
+        "tier": entry.tier,
+        "heading": entry.heading,
+    }
+
+
+def _feed_entry(item: Any, slug: str) -> FeedEntry:
+    texts = [item[name] for name in _FEED_FIELDS if name not in {"version", "effective", "released"}]
+    optional = [item[name] for name in ("summary", "tier", "heading")]
+    if item["tenant"] != slug or not all(isinstance(t, str) for t in texts) or type(item["version"]) is not int:
+        raise ValueError("not a version of the tenant")
+    if not all(isinstance(t, str | None) for t in optional):
+        raise TypeError("not text")
+    return FeedEntry(
+        item["tenant"],
+        item["organisation"],
+        item["document"],
+        item["title"],
+        item["version"],
+        dt.date.fromisoformat(item["effective"]),
+        dt.date.fromisoformat(item["released"]),
+        item["page"],
+        item["summary"],
+        item["tier"],
+        item["heading"],
+    )

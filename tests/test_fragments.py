@@ -1,0 +1,269 @@
+"""Each tenant's part of the site-wide files (its manifest entries, sitemap pages, feed entries and
+counts) is kept in .cache/policygen/fragments/ by input key as the tenant is written
+(policygen/fragments.py): a rebuild reuses the parts of unchanged tenants instead of checking and
+writing out their records again, and the build process keeps no record of each file.
+
+The parts are local state anything may change: one that is missing, damaged, of another tenant or key,
+or that names a path outside its tenant's folder is made again, and the output is still byte for byte
+a fresh build's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from policygen import engine, fragments, output, statcache
+from policygen.engine import build
+from policygen.errors import InputError
+from policygen.output import Output, spare_folder
+from policygen.site import BuildOptions
+
+OPTIONS = BuildOptions(today=dt.date(2026, 11, 22))
+EDITED = "ims-pro"
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def edit(project: Path, slug: str, new_name: str) -> None:
+    file = project / "tenants" / slug / "tenant.yaml"
+    text = file.read_text(encoding="utf-8")
+    assert "display_name: " in text
+    file.write_text(text.replace("display_name: ", f"display_name: {new_name} ", 1), encoding="utf-8")
+
+
+def parts(project: Path) -> Path:
+    return project / ".cache" / "policygen" / fragments.FOLDER
+
+
+def read_part(file: Path) -> tuple[dict[str, Any], str]:
+    """A part's line of JSON, and its manifest entries as text."""
+    head, _, body = file.read_bytes().partition(b"\n")
+    return json.loads(head), body.decode()
+
+
+def write_part(file: Path, head: dict[str, Any], files: str) -> None:
+    file.write_bytes(json.dumps(head).encode() + b"\n" + files.encode())
+
+
+def cold(project: Path, tmp_path: Path) -> dict[str, bytes]:
+    """The site a build with no previous output and no cache writes."""
+    copy = tmp_path / "cold"
+    shutil.copytree(project, copy, ignore=shutil.ignore_patterns(".cache", "build"))
+    return tree(build(copy, copy / "build", OPTIONS).out)
+
+
+def stat_of(file: Path) -> tuple[int, int, int]:
+    info = file.stat()
+    return info.st_ino, info.st_mtime_ns, info.st_ctime_ns
+
+
+@pytest.fixture
+def counted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The tenants whose part a build makes (rather than finds in the cache)."""
+    made: list[str] = []
+    real = fragments.Fragments.put
+
+    def put(self: fragments.Fragments, part: fragments.Fragment) -> fragments.Stored:
+        made.append(part.slug)
+        return real(self, part)
+
+    monkeypatch.setattr(fragments.Fragments, "put", put)
+    return made
+
+
+def test_a_build_keeps_each_tenants_part_of_the_site_files_in_the_cache(project: Path) -> None:
+    report = build(project, project / "build", OPTIONS)
+    kept = sorted(p.stem for p in parts(project).glob("*.json"))
+    assert kept == report.tenants
+    part, files = read_part(parts(project) / f"{EDITED}.json")
+    manifest = (project / "build/manifest.json").read_text(encoding="utf-8")
+    assert part["key"] == json.loads(manifest)["tenants"][EDITED]["inputs"]
+    listed = [f for f in json.loads(manifest)["files"] if f["tenant"] == EDITED]
+    assert json.loads(f"[{files}]") == listed and part["count"] == len(listed)
+    assert files in manifest  # the very text of the manifest
+
+
+def test_after_one_tenants_edit_only_that_tenants_part_is_made_again_and_the_site_is_a_cold_builds(
+    project: Path, tmp_path: Path, counted: list[str]
+) -> None:
+    out = project / "build"
+    build(project, out, OPTIONS)
+    before = {p.name: stat_of(p) for p in parts(project).glob("*.json")}
+    counted.clear()
+    edit(project, EDITED, "Edited")
+    report = build(project, out, OPTIONS)
+    assert report.rendered_tenants == [EDITED] and counted == [EDITED]
+    after = {p.name: stat_of(p) for p in parts(project).glob("*.json")}
+    assert {name for name in after if after[name] != before[name]} == {f"{EDITED}.json"}  # the others untouched
+    assert tree(out) == cold(project, tmp_path)  # manifest.json, sitemap, feed included, byte for byte
+
+
+def test_the_files_a_build_lists_are_read_back_from_its_manifest(project: Path) -> None:
+    report = build(project, project / "build", OPTIONS)
+    listed = json.loads((report.out / "manifest.json").read_bytes())["files"]
+    assert [o.path for o in report.outputs] == [f["path"] for f in listed] + ["manifest.json"]
+    assert report.built().files == len(listed) + 1
+    assert report.built().pages == sum(1 for f in listed if f["path"].endswith(".html"))
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "missing",
+        "not json",
+        "another format",
+        "another tenant's part",
+        "a path outside the tenant",
+        "a path out of the output",
+        "wrong counts",
+        "an entry policygen does not write",
+        "a link",
+    ],
+)
+def test_a_damaged_or_foreign_part_is_made_again_and_never_trusted(
+    project: Path, tmp_path: Path, counted: list[str], damage: str
+) -> None:
+    out = project / "build"
+    build(project, out, OPTIONS)
+    file = parts(project) / "ihm-connect.json"
+    part, files = read_part(file)
+    other, other_files = read_part(parts(project) / "ims-global.json")
+    first = json.loads(f"[{files}]")
+    outside = tmp_path / "outside"
+    if damage == "missing":
+        file.unlink()
+    elif damage == "not json":
+        file.write_bytes(b"{not json")
+    elif damage == "another format":
+        write_part(file, {**part, "format": 0}, files)
+    elif damage == "another tenant's part":
+        write_part(file, {**other, "slug": "ihm-connect", "key": part["key"]}, other_files)
+    elif damage in {"a path outside the tenant", "a path out of the output"}:
+        page = next(e for e in first if e["path"].endswith(".html"))  # the counts stay right
+        path = "ims-global/privacy-policy/index.html" if "tenant" in damage else "ihm-connect/../../outside/x.html"
+        sitemap = [[path if p == page["path"] else p, day] for p, day in part["sitemap"]]  # and the sitemap
+        page["path"] = path
+        text = ",\n".join(json.dumps(e) for e in first)
+        write_part(file, {**part, "sitemap": sitemap}, text)
+    elif damage == "wrong counts":
+        write_part(file, {**part, "count": part["count"] + 1}, files)
+    elif damage == "an entry policygen does not write":
+        first[-1]["sha256"] = "not a hash"
+        write_part(file, part, ",\n".join(json.dumps(e) for e in first))
+    elif damage == "a link":
+        outside.write_bytes(file.read_bytes())
+        file.unlink()
+        file.symlink_to(outside)
+    counted.clear()
+    edit(project, EDITED, "Edited")  # a build that reuses ihm-connect
+    report = build(project, out, OPTIONS)
+    assert "ihm-connect" in report.reused_tenants
+    assert sorted(counted) == sorted({EDITED, "ihm-connect"})  # made again, from the previous output
+    assert tree(out) == cold(project, tmp_path)
+    assert not (tmp_path / "outside" / "x.html").exists()
+    assert read_part(file)[0]["key"] == part["key"] and not file.is_symlink()
+
+
+def test_a_part_changed_during_the_build_stops_it_with_the_output_left_as_it_was(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = project / "build"
+    build(project, out, OPTIONS)
+    edit(project, EDITED, "Once")
+    build(project, out, OPTIONS)
+    before = tree(out)
+    real = engine.site_files
+
+    def tampered(*args: Any, **kwargs: Any) -> list[Output]:
+        (parts(project) / "ihm-connect.json").write_bytes(b"{}")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "site_files", tampered)
+    edit(project, EDITED, "Twice")
+    with pytest.raises(InputError) as raised:
+        build(project, out, OPTIONS)
+    assert "cache changed while the build was reading it" in raised.value.problems[0].message
+    assert tree(out) == before
+
+
+def test_without_a_usable_cache_the_parts_stay_in_memory_and_the_site_is_the_same(
+    project: Path, tmp_path: Path
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    os.symlink(elsewhere, project / ".cache")  # a committed link is never used
+    report = build(project, project / "build", OPTIONS)
+    assert not list(elsewhere.rglob("*.json"))
+    assert report.built().files == len(report.outputs)
+    os.unlink(project / ".cache")
+    assert tree(report.out) == cold(project, tmp_path)
+
+
+@pytest.fixture
+def folders_put(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The tenant folders a build writes or links file by file (not kept whole)."""
+    put: list[str] = []
+    real = output._put_folder
+
+    def spy(staging: output.Staging, top: str, outputs: list[Output]) -> tuple[list[Output], list[Path]]:
+        put.append(top)
+        return real(staging, top, outputs)
+
+    monkeypatch.setattr(output, "_put_folder", spy)
+    monkeypatch.setattr(statcache, "RACY_SECONDS", 0)  # the builds follow each other within a second
+    return put
+
+
+def twice_reused(project: Path) -> Path:
+    """An output whose tenants but EDITED were reused by the build that wrote it, its spare the build before."""
+    out = project / "build"
+    build(project, out, OPTIONS)
+    edit(project, EDITED, "Once")
+    build(project, out, OPTIONS)
+    edit(project, EDITED, "Twice")
+    return out
+
+
+def test_an_unchanged_tenant_whose_spare_folder_is_known_intact_is_kept_without_looking_at_its_files(
+    project: Path, tmp_path: Path, folders_put: list[str]
+) -> None:
+    out = twice_reused(project)
+    folders_put.clear()
+    report = build(project, out, OPTIONS)
+    assert folders_put == [EDITED] and report.rendered_tenants == [EDITED]
+    edit(project, EDITED, "Thrice")
+    folders_put.clear()
+    build(project, out, OPTIONS)  # and again: the folder kept whole is remembered intact
+    assert folders_put == [EDITED]
+    assert tree(out) == cold(project, tmp_path)
+
+
+@pytest.mark.parametrize("change", ["a stray file", "a file removed", "a file edited in place", "a folder added"])
+def test_a_spare_folder_changed_since_is_not_kept_whole_and_the_site_is_still_a_cold_builds(
+    project: Path, tmp_path: Path, folders_put: list[str], change: str
+) -> None:
+    out = twice_reused(project)
+    folder = spare_folder(project, out) / "ihm-connect"
+    page = folder / "privacy-policy" / "index.html"
+    if change == "a stray file":
+        (folder / "privacy-policy" / "stray.html").write_bytes(b"not ours")
+    elif change == "a file removed":
+        page.unlink()
+    elif change == "a file edited in place":  # the output's file too (a hard link): its stamp no longer matches
+        with open(page, "r+b") as f:
+            f.write(b"<!-- x -->")
+    else:
+        (folder / "privacy-policy" / "more").mkdir()
+    folders_put.clear()
+    build(project, out, OPTIONS)
+    assert "ihm-connect" in folders_put
+    assert tree(out) == cold(project, tmp_path)

@@ -187,7 +187,7 @@ class MemorySite:
         self._lock = threading.Condition()
         self._files: dict[str, Held] = {}
         self._coming: set[str] = set()  # paths a preview under way renders after announcing its pages
-        self._fetched: set[str] = set()  # paths requested since they were last put
+        self._fetched: set[str] = set()  # paths sent since they were last put
         self.stamp = 0
 
     def get(self, path: str) -> bytes | None:
@@ -195,13 +195,16 @@ class MemorySite:
         with self._lock:
             self._lock.wait_for(lambda: path not in self._coming, EXPECT_WAIT)
             held = self._files.get(path)
-            if held is not None:
-                self._fetched.add(path)
-                self._lock.notify_all()
         return None if held is None else held.data
 
+    def sent(self, path: str) -> None:
+        """A page held for *path* has been sent to a browser (see wait_fetched)."""
+        with self._lock:
+            self._fetched.add(path)
+            self._lock.notify_all()
+
     def wait_fetched(self, paths: frozenset[str], timeout: float) -> None:
-        """Wait until each of *paths* (held) has been requested since it was put, or *timeout* seconds."""
+        """Wait until each of *paths* (held) has been sent since it was put, or *timeout* seconds."""
         with self._lock:
             self._lock.wait_for(lambda: paths <= self._fetched, timeout)
 

@@ -984,6 +984,7 @@ class _Handler(BaseHTTPRequestHandler):
         data = None if held is None else self.server.rebuilder.memory.get(held)
         if held is not None and data is not None:  # rendered by a preview, ahead of the disk write
             self._file(self.server.out / held, data, head)
+            self.server.rebuilder.memory.sent(held)
             if held.endswith(".html"):
                 self.server.rebuilder.timings.say(f"{path} served from memory")
             return

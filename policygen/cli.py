@@ -618,9 +618,17 @@ def explain(ctx: Context, slug: str, document: str | None, fmt: str) -> None:
     show_default=True,
     help="Render unreleased edits of released documents as draft pages.",
 )
+@click.option("--timings", is_flag=True, help="Print the milliseconds from each save to each step of showing it.")
 @click.pass_obj
 def serve(
-    ctx: Context, port: int, host: str, poll: bool, out: Path | None, today: dt.date | None, drafts: bool
+    ctx: Context,
+    port: int,
+    host: str,
+    poll: bool,
+    out: Path | None,
+    today: dt.date | None,
+    drafts: bool,
+    timings: bool,
 ) -> None:
     """Build, serve the site locally, and rebuild and reload open pages on every save."""
     from .serve import ServeOptions, Session
@@ -639,7 +647,9 @@ def serve(
             "Ctrl-C stops)"
         )
 
-    options = ServeOptions(host=host, port=port, poll=poll, out=out, build=BuildOptions(today=today, drafts=drafts))
+    options = ServeOptions(
+        host=host, port=port, poll=poll, out=out, timings=timings, build=BuildOptions(today=today, drafts=drafts)
+    )
     run(ctx, lambda: do_serve(ctx.root(), options, log, ctx.verbose, ready))
 
 

@@ -43,10 +43,11 @@ from pydantic import BaseModel
 from . import markdown
 from .clauses import Clause
 from .dates import format_day
+from .errors import Collector
 from .facts import Tenant
 from .htmltext import html_text
 from .paths import document_page
-from .project import Project, TenantSource, load_project, tenant_document
+from .project import Project, TenantSource, load_project, load_tenant_source, tenant_document
 from .render import TOKEN, ClauseRenderer, RenderedClause, _front_line, placeholders, render_document
 from .yamlfile import KeyPath, format_path
 
@@ -574,13 +575,29 @@ def working_page(out: Path, page: Path) -> tuple[str, str] | None:
     return paths.slug, paths.doc
 
 
-def page_sources(root: Path, out: Path, page: Path, renderer: TracingRenderer | None = None) -> str | None:
-    """The blocks of the working-text page *page* with their sources, as JSON safe inside a <script> element."""
+def explain_loaded(base: Project, slug: str, document: str, renderer: TracingRenderer) -> Explanation:
+    """explain() of one document on a project whose settings and library are loaded already (serve's
+    warm one): only the tenant is read, not the whole clause library again."""
+    problems = Collector()
+    tenant = load_tenant_source(base, slug, problems)
+    problems.raise_if_any()
+    assert tenant is not None  # no problems: loaded
+    return explain_document(base, tenant, tenant_document(tenant, document), renderer)
+
+
+def page_sources(
+    root: Path, out: Path, page: Path, renderer: TracingRenderer | None = None, base: Project | None = None
+) -> str | None:
+    """The blocks of the working-text page *page* with their sources, as JSON safe inside a <script> element;
+    *base*: the project without tenants, loaded already (with *renderer*), so only the tenant is read."""
     shown = working_page(out, page)
     if shown is None:
         return None
     slug, doc_id = shown
-    explanation = explain(root, slug, doc_id, renderer)[0]
+    if base is not None and renderer is not None and renderer.content == base.content:
+        explanation = explain_loaded(base, slug, doc_id, renderer)
+    else:
+        explanation = explain(root, slug, doc_id, renderer)[0]
     text = json.dumps(explanation.to_json(root.resolve()), ensure_ascii=False, sort_keys=True)
     # Facts are text: '<', '>' and '&' as JSON escapes can never close the script element or start markup.
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")

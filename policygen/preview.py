@@ -35,6 +35,8 @@ from .render import ClauseRenderer, warm_renderer
 from .site import BuildOptions, TenantView
 from .theme import SiteTheme
 
+# Longest a request waits for a file a preview is rendering (the site index, rendered after the pages).
+EXPECT_WAIT = 5.0
 # Past this many tenants an edit is not rendered in memory whole: only the tenants open pages show are,
 # and the build that writes the site renders the rest (with progress shown).
 PREVIEW_ALL = 8
@@ -119,6 +121,12 @@ class Preview:
         if top & set(PROJECT_FILES):
             self._renderer = None  # the settings decide how clauses render (raw HTML, stale translations)
 
+    @property
+    def project(self) -> Project | None:
+        """The settings and library the last render used (None until one ran, or since they changed):
+        the server works out a page's sources from them instead of reading the library again."""
+        return self._project
+
     def render(self, slugs: list[str], written: WrittenSite) -> list[TenantResult]:
         """The tenants' files as a build makes them, or InputError with every problem found."""
         step = self._step(written)
@@ -133,10 +141,9 @@ class Preview:
         problems.raise_if_any()
         return results
 
-    def index(self, results: list[TenantResult], written: WrittenSite) -> Output:
-        """The site index with the rendered tenants' lines as they are now."""
+    def index(self, views: Mapping[str, TenantView]) -> Output:
+        """The site index listing *views* (each tenant's line as it is now)."""
         assert self._project is not None and self._theme is not None  # render() came first
-        views = written.views | {r.slug: r.view for r in results}
         return site_index(self._project, self._theme[1], [views[slug] for slug in sorted(views)])
 
     def _step(self, written: WrittenSite) -> Step:
@@ -177,14 +184,44 @@ class MemorySite:
     edited since the last build that wrote the site, and each entry goes once such a build is on disk."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._files: dict[str, Held] = {}
+        self._coming: set[str] = set()  # paths a preview under way renders after announcing its pages
+        self._fetched: set[str] = set()  # paths sent since they were last put
         self.stamp = 0
 
     def get(self, path: str) -> bytes | None:
+        """The file held for *path*; one a preview is rendering now is waited for (a few seconds at most)."""
         with self._lock:
+            self._lock.wait_for(lambda: path not in self._coming, EXPECT_WAIT)
             held = self._files.get(path)
         return None if held is None else held.data
+
+    def sent(self, path: str) -> None:
+        """A page held for *path* has been sent to a browser (see wait_fetched)."""
+        with self._lock:
+            self._fetched.add(path)
+            self._lock.notify_all()
+
+    def wait_fetched(self, paths: frozenset[str], timeout: float) -> None:
+        """Wait until each of *paths* (held) has been sent since it was put, or *timeout* seconds."""
+        with self._lock:
+            self._lock.wait_for(lambda: paths <= self._fetched, timeout)
+
+    def holds(self, path: str) -> bool:
+        with self._lock:
+            return path in self._files
+
+    def expect(self, path: str) -> None:
+        """*path* is being rendered: requests for it wait until it is put, or until settle()."""
+        with self._lock:
+            self._coming.add(path)
+
+    def settle(self) -> None:
+        """The preview under way is done, or failed: nothing more is coming."""
+        with self._lock:
+            self._coming.clear()
+            self._lock.notify_all()
 
     def put(self, outputs: list[Output], written: WrittenSite) -> frozenset[str]:
         """Hold the outputs; the pages (HTML files) whose bytes differ from what was served before."""
@@ -196,6 +233,9 @@ class MemorySite:
                 if output.path.endswith(".html") and sha != self._served(output.path, written):
                     changed.add(output.path)
                 self._files[output.path] = Held(output.data, sha, self.stamp)
+                self._coming.discard(output.path)
+                self._fetched.discard(output.path)
+            self._lock.notify_all()
             return frozenset(changed)
 
     def written(self, before: WrittenSite, after: WrittenSite, upto: int) -> frozenset[str]:

@@ -48,14 +48,18 @@ from .editorfiles import is_editor_file
 from .engine import Builder, BuildReport, counted
 from .errors import InputError, Problem, UsageError
 from .inputs import CONFIG_FILE, INPUT_FOLDERS, PROJECT_FILES, hashed_content
+from .paths import SITE_INDEX
 from .preview import PREVIEW_ALL, MemorySite, Preview, WrittenSite, affected
 from .progress import MIN_TENANTS
-from .site import BuildOptions
+from .site import BuildOptions, TenantView
 
 if TYPE_CHECKING:
     from .explain import TracingRenderer
 
 DEBOUNCE = 0.025  # seconds of quiet before a rebuild: editors save in bursts (write, rename, chmod) within milliseconds
+# ... but when every changed file's last event says it is complete (closed after writing, or renamed into place),
+# only this long: enough for the events of one save that arrive together, not a wait for a burst.
+SETTLED = 0.002
 KEEPALIVE = 15.0
 MAX_PATH = 2048  # longest request target served; anything longer is refused
 IDLE_TIMEOUT = 30.0  # longest wait for a client to take what is written, or to send anything
@@ -69,6 +73,9 @@ PREFIX = "/__policygen/"
 WRITE_AFTER = 2.0
 WRITE_AT_LATEST = 10.0  # ... or this long after the first edit not yet written, for a writer who never pauses
 PROGRESS_EVERY = 1.0  # seconds between progress lines in the terminal
+# Longest the site index waits for open pages to fetch an edit's pages first (rendered at once, it would
+# share this process with their requests and slow them).
+INDEX_AFTER = 0.2
 
 Log = Callable[[str, bool], None]  # (message, is_error)
 
@@ -85,6 +92,7 @@ class ServeOptions:
     out: Path | None = None
     debounce: float = DEBOUNCE
     write_after: float = WRITE_AFTER
+    timings: bool = False  # log milliseconds along each edit's path (where the latency goes)
     # Writers preview their working text: released documents also get their draft/ page.
     build: BuildOptions = field(default_factory=lambda: BuildOptions(drafts=True))
 
@@ -166,6 +174,39 @@ class LiveState:
             self._cond.notify_all()
 
 
+class Timings:
+    """Milliseconds from an edit's first file event to each step of showing it (`serve --timings`), so
+    where an edit's latency goes can be measured; silent unless asked for."""
+
+    def __init__(self, log: Log | None) -> None:
+        self._log = log
+        self._start = time.perf_counter()  # the current edit's first file event
+        self._steps: list[str] = []
+
+    @property
+    def on(self) -> bool:
+        return self._log is not None
+
+    def began(self, at: float) -> None:
+        self._start, self._steps = at, []
+
+    def ms(self) -> float:
+        return (time.perf_counter() - self._start) * 1000
+
+    def step(self, name: str) -> None:
+        if self._log is not None:
+            self._steps.append(f"{name} +{self.ms():.0f}")
+
+    def flush(self, what: str) -> None:
+        if self._log is not None and self._steps:
+            self._log(f"timings: {what}: " + ", ".join(self._steps) + " ms", False)
+            self._steps = []
+
+    def say(self, text: str) -> None:
+        if self._log is not None:
+            self._log(f"timings: {text} +{self.ms():.0f} ms", False)
+
+
 # --- rebuilding -----------------------------------------------------------------------------------------------
 
 
@@ -192,17 +233,21 @@ class Rebuilder:
         self.state = state
         self.log = log
         self.debounce = options.debounce
+        self.timings = Timings(log if options.timings else None)
         self.write_after = options.write_after
         self.builder = Builder(root, options.out, options.build, self._progress)
         self.out = (options.out or root / "build").resolve()
         self.preview = Preview(root, options.build)
         self.memory = MemorySite()
         self.site = WrittenSite()  # the site on disk, once a build has written it
+        self._listed: dict[str, TenantView] = {}  # the tenants' lines in the site index held in memory
         self.viewing: Callable[[], set[str]] = set  # the output paths open pages show (the server tells)
         self._written = False
         self._wake = threading.Event()
+        self.warmed = threading.Event()  # the first edit will find the templates compiled (see _warm)
         self._stop = threading.Event()
-        self._pending: set[Path] = set()
+        self._pending: dict[Path, bool] = {}  # changed path -> its last event said it is complete
+        self._first = 0.0  # when the first event of the pending changes came
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="policygen-rebuild", daemon=True)
         self._write = threading.Event()
@@ -287,9 +332,34 @@ class Rebuilder:
         if not chosen:
             return Shown.ALL if whole else Shown.AWAITED
         started = time.perf_counter()
+        # On a big site the index (it lists every tenant: at 1,000 tenants it takes as long as a tenant's
+        # pages) is rendered after the tenants' pages have reloaded; a request for it meanwhile waits for it.
+        later = len(site.views) > PREVIEW_ALL
+        if later:
+            self.memory.expect(SITE_INDEX)
         try:
             results = self.preview.render(sorted(chosen), site)
-            outputs = [o for r in results for o in r.outputs] + [self.preview.index(results, site)]
+            self.timings.step("rendered")
+            listed = self._listed if self.memory.holds(SITE_INDEX) else site.views
+            views = listed | {r.slug: r.view for r in results}
+            outputs = [o for r in results for o in r.outputs]
+            if not later:
+                outputs.append(self.preview.index(views))
+            slugs = [r.slug for r in results]
+            report = BuildReport(self.out, outputs, sum(1 for o in outputs if o.kind == "page"), slugs, slugs)
+            self.last = report
+            pages = self.memory.put(outputs, site)
+            if later and views != listed:  # announced now, with the pages: the index follows in a moment
+                pages |= {SITE_INDEX}
+            if pages or self.state.snapshot.problems:
+                self.state.built(pages)
+            self.timings.step("announced")
+            if later:
+                self.memory.wait_fetched(pages & self.viewing() - {SITE_INDEX}, INDEX_AFTER)
+                index = self.preview.index(views)
+                self.memory.put([index], site)
+                report.outputs.append(index)
+                self.timings.step("index")
         except InputError as exc:
             for p in exc.problems:
                 self.log(p.format(self.root), True)
@@ -299,9 +369,9 @@ class Rebuilder:
             text = f"internal error ({type(exc).__name__}: {exc}); this is a bug in policygen"
             self._failed([Problem(text)], f"error: {text}")
             return Shown.FAILED
-        pages = self.memory.put(outputs, site)
-        slugs = [r.slug for r in results]
-        self.last = BuildReport(self.out, outputs, sum(1 for o in outputs if o.kind == "page"), slugs, slugs)
+        finally:
+            self.memory.settle()
+        self._listed = views
         ms = (time.perf_counter() - started) * 1000
         rest = len(everyone) - len(chosen)
         self.log(
@@ -309,8 +379,7 @@ class Rebuilder:
             f"rendered in memory{f', {rest:,} more to render' if rest else ''}; writing the site",
             False,
         )
-        if pages or self.state.snapshot.problems:
-            self.state.built(pages)
+        self.timings.flush(_names(changed, self.root))
         return Shown.ALL if whole else Shown.AWAITED
 
     def _failed(self, problems: list[Problem], summary: str) -> None:
@@ -327,10 +396,20 @@ class Rebuilder:
             self._told = now
             self.log(f"rendering: {done:,} of {counted(total, 'tenant')}", False)
 
-    def changed(self, path: Path) -> None:
+    def changed(self, path: Path, complete: bool = False) -> None:
+        """A file event on *path*; *complete*: the event says the file is whole (closed after writing,
+        or renamed into place), so no more of this save is coming for it."""
         with self._lock:
-            self._pending.add(path)
+            if not self._pending:
+                self._first = time.perf_counter()
+            self._pending.pop(path, None)  # re-inserted: the latest event decides
+            self._pending[path] = complete
         self._wake.set()
+
+    def _quiet_for(self) -> float:
+        """How long to wait for more events: briefly when every changed file is complete, else a burst's quiet."""
+        with self._lock:
+            return SETTLED if self._pending and all(self._pending.values()) else self.debounce
 
     def start(self) -> None:
         self._thread.start()
@@ -363,19 +442,22 @@ class Rebuilder:
 
     def _run(self) -> None:
         self._warm()
+        self.warmed.set()
         while not self._stop.is_set():
             self._wake.wait()
             if self._stop.is_set():
                 return
-            # Coalesce: wait until no event has arrived for `debounce` seconds.
+            # Coalesce: wait until no event has arrived for `debounce` seconds (or SETTLED, see _quiet_for).
             while True:
                 self._wake.clear()
-                if not self._wake.wait(self.debounce) or self._stop.is_set():
+                if not self._wake.wait(self._quiet_for()) or self._stop.is_set():
                     break
             with self._lock:
-                changed, self._pending = self._pending, set()
+                changed, self._pending = set(self._pending), {}
+                self.timings.began(self._first)
             if self._stop.is_set():
                 return
+            self.timings.step("quiet")
             shown = self.show(changed)
             if shown is not Shown.FAILED:
                 with self._lock:
@@ -444,14 +526,23 @@ class _Events(FileSystemEventHandler):
             return
         if event.is_directory and event.event_type == "modified":
             return
-        for raw in (event.src_path, getattr(event, "dest_path", "")):
-            if raw:
-                path = Path(raw if isinstance(raw, str) else raw.decode())
-                self.watcher.seen(path, created_dir=event.is_directory and event.event_type in ("created", "moved"))
+        # Complete: closed after writing, or renamed into place. A file renamed away or deleted is not: an
+        # editor may be about to write it anew.
+        whole = not event.is_directory
+        self._seen(event.src_path, event, complete=whole and event.event_type == "closed")
+        dest = getattr(event, "dest_path", "")
+        if dest:
+            self._seen(dest, event, complete=whole)
+
+    def _seen(self, raw: str | bytes, event: FileSystemEvent, complete: bool) -> None:
+        if raw:
+            path = Path(raw if isinstance(raw, str) else raw.decode())
+            created_dir = event.is_directory and event.event_type in ("created", "moved")
+            self.watcher.seen(path, created_dir, complete)
 
 
 class Watcher:
-    def __init__(self, root: Path, poll: bool, on_change: Callable[[Path], None]) -> None:
+    def __init__(self, root: Path, poll: bool, on_change: Callable[[Path, bool], None]) -> None:
         self.root = root
         self.on_change = on_change
         self.observer: BaseObserver = PollingObserver(timeout=0.25) if poll else Observer()
@@ -471,12 +562,12 @@ class Watcher:
             self.observer.schedule(self.handler, str(folder), recursive=True)
             self._watched.add(name)
 
-    def seen(self, path: Path, created_dir: bool) -> None:
+    def seen(self, path: Path, created_dir: bool, complete: bool = False) -> None:
         if not is_source(path, self.root):
             return
         if created_dir and path.parent == self.root:
             self._watch(path.name)
-        self.on_change(path)
+        self.on_change(path, complete)
 
     def stop(self) -> None:
         self.observer.stop()
@@ -676,7 +767,7 @@ class LiveServer(ThreadingHTTPServer):
                     settings = hashed_content(self.root, self.root / CONFIG_FILE)
                     if self._tracer is None or self._tracer[0] != settings:
                         self._tracer = (settings, TracingRenderer(self.root / "content"))
-                    found = page_sources(self.root, self.out, page, self._tracer[1])
+                    found = page_sources(self.root, self.out, page, self._tracer[1], self.rebuilder.preview.project)
                 except (InputError, UsageError):
                     found = None  # the source does not build now: the overlay says why
                 self._sources = {k: v for k, v in self._sources.items() if k[0] == key[0]}
@@ -893,6 +984,9 @@ class _Handler(BaseHTTPRequestHandler):
         data = None if held is None else self.server.rebuilder.memory.get(held)
         if held is not None and data is not None:  # rendered by a preview, ahead of the disk write
             self._file(self.server.out / held, data, head)
+            self.server.rebuilder.memory.sent(held)
+            if held.endswith(".html"):
+                self.server.rebuilder.timings.say(f"{path} served from memory")
             return
         file, status = resolve(self.server.out, self.path)
         if status == HTTPStatus.MOVED_PERMANENTLY:
@@ -976,6 +1070,7 @@ class _Handler(BaseHTTPRequestHandler):
             changed = state.changed_since(shown)
             if troubled or changed is None or (page in changed if page is not None else bool(changed)):
                 self._event("reload", {"generation": snap.generation})
+                self.server.rebuilder.timings.say(f"reload sent to {page or 'a page'}")
                 shown, troubled = snap.generation, False
 
     def _problems(self, snap: LiveStatus) -> dict[str, object]:

@@ -460,6 +460,13 @@ def test_a_tenant_edit_is_served_from_memory_before_the_site_is_written(
         assert events.next()[0] == "reload"
         assert b"From Memory" in get(session, "/ims-pro-003/privacy-policy/")[1]
         assert b"From Memory" in get(session, "/")[1]  # the site index lists the tenant by its new name
+        other = Events(session, "/ims-global-006/privacy-policy/")
+        other.next()
+        edit(project / "tenants/ims-global-006/tenant.yaml", "display_name: IMS", "display_name: Also Memory")
+        assert other.next()[0] == "reload"
+        index = get(session, "/")[1]
+        assert b"Also Memory" in index and b"From Memory" in index  # both tenants edited since the last write
+        other.close()
         on_disk = tmp_path / "out/ims-pro-003/privacy-policy/index.html"
         assert b"From Memory" not in on_disk.read_bytes()
         held.release.set()
@@ -569,3 +576,78 @@ def test_page_file_names_the_output_file_a_url_shows() -> None:
     assert page_file("/a/%2e%2e/b") is None
     assert page_file("/a/../b") is None
     assert page_file("/a\\b") is None and page_file("/a%00") is None and page_file("a") is None
+
+
+# A debounce far longer than any test waits: an edit shown sooner was taken without waiting for a burst's quiet.
+LONG_QUIET = 60.0
+
+
+def quiet_session(project: Path, tmp_path: Path, printed: list[tuple[str, bool]] | None = None) -> Session:
+    log = (lambda m, e: printed.append((m, e))) if printed is not None else (lambda m, e: None)
+    options = ServeOptions(port=0, out=tmp_path / "out", debounce=LONG_QUIET, timings=printed is not None)
+    session = Session(project, options, log)
+    session.start()
+    return session
+
+
+@pytest.mark.parametrize("save", ["truncate-then-write", "write-rename"])
+def test_a_save_that_leaves_the_file_whole_is_shown_without_waiting_for_a_burst(
+    project: Path, tmp_path: Path, save: str
+) -> None:
+    session = quiet_session(project, tmp_path)
+    try:
+        events = Events(session, "/ims-pro/privacy-policy/")
+        events.next()
+        file = project / "tenants/ims-pro/tenant.yaml"
+        text = file.read_text(encoding="utf-8").replace("display_name: IMS Pro", "display_name: IMS Pro Saved", 1)
+        if save == "truncate-then-write":
+            file.write_text(text, encoding="utf-8")  # closed after writing
+        else:
+            scratch = file.parent / ".tenant.yaml.swp"  # an editor's scratch file, renamed into place
+            scratch.write_text(text, encoding="utf-8")
+            scratch.replace(file)
+        assert events.next()[0] == "reload"  # within WAIT, far sooner than LONG_QUIET
+        assert b"IMS Pro Saved" in get(session, "/ims-pro/privacy-policy/")[1]
+        events.close()
+    finally:
+        session.stop()
+
+
+def test_a_file_still_being_written_is_not_shown_half_written(project: Path, tmp_path: Path) -> None:
+    session = quiet_session(project, tmp_path)
+    try:
+        events = Events(session, "/ims-pro/privacy-policy/")
+        events.next()
+        file = project / "tenants/ims-pro/tenant.yaml"
+        text = file.read_text(encoding="utf-8").replace("display_name: IMS Pro", "display_name: IMS Pro Whole", 1)
+        with file.open("w", encoding="utf-8") as f:  # truncated, then written in two parts with a pause
+            f.write(text[: len(text) // 3])
+            f.flush()
+            time.sleep(0.5)  # half a file on disk, not closed: no rebuild yet
+            f.write(text[len(text) // 3 :])
+        assert events.next() == ("reload", {"generation": 2})  # not a problem with the half file
+        assert b"IMS Pro Whole" in get(session, "/ims-pro/privacy-policy/")[1]
+        events.close()
+    finally:
+        session.stop()
+
+
+def test_timings_name_each_step_of_an_edit(project: Path, tmp_path: Path) -> None:
+    printed: list[tuple[str, bool]] = []
+    session = quiet_session(project, tmp_path, printed)
+    try:
+        events = Events(session, "/ims-pro/privacy-policy/")
+        events.next()
+        edit(project / "tenants/ims-pro/tenant.yaml", "display_name: IMS Pro", "display_name: IMS Pro Timed")
+        assert events.next()[0] == "reload"
+        assert b"IMS Pro Timed" in get(session, "/ims-pro/privacy-policy/")[1]
+        assert wait_until(lambda: any("served from memory" in m for m, _ in printed))
+    finally:
+        session.stop()
+    timed = [m for m, _ in printed if m.startswith("timings: ")]
+    steps = next(m for m in timed if m.startswith("timings: tenants/ims-pro/tenant.yaml: "))
+    assert re.fullmatch(
+        r"timings: tenants/ims-pro/tenant\.yaml: quiet \+\d+, rendered \+\d+, announced \+\d+ ms", steps
+    )
+    assert any(re.fullmatch(r"timings: reload sent to ims-pro/privacy-policy/index\.html \+\d+ ms", m) for m in timed)
+    assert any(re.fullmatch(r"timings: /ims-pro/privacy-policy/ served from memory \+\d+ ms", m) for m in timed)

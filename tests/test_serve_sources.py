@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 from conftest import copy_project
-from test_serve import get
+from helpers import edit
+from test_serve import Events, get
 
 from policygen.serve import ServeOptions, Session
 
@@ -140,3 +141,23 @@ def test_the_toggle_outlines_every_block_with_its_source_and_leaves_none_unsourc
         assert counted["sourced"] > 20 and counted["unsourced"] == [], (slug, counted)
         assert shown.startswith("content/privacy-policy/010-introduction.md:"), (slug, shown)
         assert after == 0
+
+
+def test_sources_come_from_the_warm_project_not_a_second_reading_of_the_library(
+    unreleased: tuple[Path, Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, session = unreleased
+    assert session.rebuilder.warmed.wait(60)
+    events = Events(session, "/ims-pro/privacy-policy/")
+    events.next()
+    edit(root / "tenants/ims-pro/tenant.yaml", "display_name: IMS Pro", "display_name: IMS Pro Warm")
+    assert events.next()[0] == "reload"
+
+    def whole_project(*args: object) -> None:
+        raise AssertionError("the project was loaded again for a page's sources")
+
+    monkeypatch.setattr("policygen.explain.load_project", whole_project)
+    _, page = get(session, "/ims-pro/privacy-policy/")
+    data = sources(page)
+    assert b"IMS Pro Warm" in page and data is not None and data["tenant"] == "ims-pro"
+    events.close()

@@ -358,7 +358,7 @@ class Rebuilder:
                 self.memory.wait_fetched(pages & self.viewing() - {SITE_INDEX}, INDEX_AFTER)
                 index = self.preview.index(views)
                 self.memory.put([index], site)
-                report.outputs.append(index)
+                outputs.append(index)  # the list the report holds
                 self.timings.step("index")
         except InputError as exc:
             for p in exc.problems:

@@ -480,6 +480,8 @@ class Rebuilder:
                 if self._stop.is_set() and not self._unwritten:
                     return
             self._write_once()
+            if self._stop.is_set():
+                return  # serve is stopping: what was shown is written, and the edit loop has ended
 
     def _write_once(self) -> None:
         """Write the edits shown since the last write (also when serve stops: the output folder then

@@ -63,6 +63,9 @@ def test_worker_processes_compile_no_template_the_build_process_compiled(
     log = tmp_path / "log"
     _record_compiles(monkeypatch, log)
     monkeypatch.setattr(engine, "PARALLEL_MIN_TENANTS", 1)
+    # The build forks only while its process runs no other thread; pytest's process may still hold
+    # threads of earlier tests (a browser, a server), so the fork a build makes is asked for here.
+    monkeypatch.setattr(engine, "_start_method", lambda: "fork")
     build(project, tmp_path / "out", BuildOptions(today=TODAY, jobs=2))
     lines = [line.split() for line in log.read_text(encoding="utf-8").splitlines()]
     workers = {pid for kind, pid, *_ in lines if kind == "worker"}

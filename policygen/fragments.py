@@ -22,7 +22,7 @@ import hashlib
 import json
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,8 @@ from .output import KINDS, Output, files_text, folders_of, write_cache_record
 FORMAT = 2  # of a part's file: another number is made again
 FOLDER = "fragments"
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-_FEED_FIELDS = ("tenant", "organisation", "document", "title", "version", "effective", "released", "page")
+_FEED_DATES = ("effective", "released")  # a FeedEntry's dates, kept as ISO text
+_FEED_OPTIONAL = ("summary", "tier", "heading")
 
 
 @dataclass(frozen=True)
@@ -257,38 +258,15 @@ def _page(item: Any, paths: set[str]) -> SitemapPage:
 
 
 def _feed_json(entry: FeedEntry) -> dict[str, object]:
-    return {
-        "tenant": entry.tenant,
-        "organisation": entry.organisation,
-        "document": entry.document,
-        "title": entry.title,
-        "version": entry.version,
-        "effective": entry.effective.isoformat(),
-        "released": entry.released.isoformat(),
-        "page": entry.page,
-        "summary": entry.summary,
-        "tier": entry.tier,
-        "heading": entry.heading,
-    }
+    data = {f.name: getattr(entry, f.name) for f in fields(entry)}  # not asdict: it deep-copies each text
+    return data | {name: data[name].isoformat() for name in _FEED_DATES}
 
 
 def _feed_entry(item: Any, slug: str) -> FeedEntry:
-    texts = [item[name] for name in _FEED_FIELDS if name not in {"version", "effective", "released"}]
-    optional = [item[name] for name in ("summary", "tier", "heading")]
-    if item["tenant"] != slug or not all(isinstance(t, str) for t in texts) or type(item["version"]) is not int:
+    values = {f.name: item[f.name] for f in fields(FeedEntry)}  # a field missing: KeyError, the part remade
+    texts = [v for k, v in values.items() if k not in (*_FEED_DATES, *_FEED_OPTIONAL, "version")]
+    if values["tenant"] != slug or not all(isinstance(t, str) for t in texts) or type(values["version"]) is not int:
         raise ValueError("not a version of the tenant")
-    if not all(isinstance(t, str | None) for t in optional):
+    if not all(isinstance(values[name], str | None) for name in _FEED_OPTIONAL):
         raise TypeError("not text")
-    return FeedEntry(
-        item["tenant"],
-        item["organisation"],
-        item["document"],
-        item["title"],
-        item["version"],
-        dt.date.fromisoformat(item["effective"]),
-        dt.date.fromisoformat(item["released"]),
-        item["page"],
-        item["summary"],
-        item["tier"],
-        item["heading"],
-    )
+    return FeedEntry(**values | {name: dt.date.fromisoformat(values[name]) for name in _FEED_DATES})

@@ -55,7 +55,7 @@ from .project import Project, TenantSource, load_project, project_theme
 from .prose import ProseFinding, lint_document
 from .readability import Score, prose_text, score
 from .render import ClauseRenderer, RenderedDocument, fact_context
-from .rules import LanguageSentences, packaged_sentences, sentences_file
+from .rules import RuleSet, load_rules, packaged_sentences, sentences_file
 from .site import BuildOptions, render_tenant_documents, tenant_outputs
 from .theme import SiteTheme
 from .translations import Change, tenant_units, translated_languages
@@ -500,8 +500,9 @@ def check_policygen_words(project: Project, theme: SiteTheme) -> list[CheckFindi
     carry no legal review: one finding per language, naming each packaged set of words its pages use."""
     languages = sorted({lang for t in project.tenants.values() for lang in translated_languages(t.facts.languages)})
     findings: list[CheckFinding] = []
+    rules = load_rules(project.root)
     for language in languages:
-        unreviewed = _unreviewed_words(language, theme)
+        unreviewed = _unreviewed_words(language, theme, rules)
         if not unreviewed:
             continue
         findings.append(
@@ -517,14 +518,19 @@ def check_policygen_words(project: Project, theme: SiteTheme) -> list[CheckFindi
     return findings
 
 
-def _unreviewed_words(language: str, theme: SiteTheme) -> list[str]:
+def _unreviewed_words(language: str, theme: SiteTheme, rules: RuleSet) -> list[str]:
     """The packaged sets of words a page in *language* uses that record no legal review, each with its file."""
     found: list[str] = []
     words = vocabulary(language)
     if language_data(language) is not None and not (words is not None and words.reviewed):
         found.append(f"the vocabulary and the pages' notes (policygen/data/languages/{language}.yaml)")
-    if packaged_sentences(language) != LanguageSentences():  # no review is recorded for them yet
-        found.append(f"the findings' and summaries' sentences and words (policygen/data/{sentences_file(language)})")
+    # No review is recorded for policygen's sentences yet; those the project's rules.yaml replaces are not used.
+    packaged = packaged_sentences(language).given()
+    if used := len(packaged - rules.replaced(language)):
+        found.append(
+            f"the findings' and summaries' sentences and words (policygen/data/{sentences_file(language)}: "
+            f"{used} of {len(packaged)} not replaced by the project's rules.yaml)"
+        )
     if theme.packaged_words(language):  # no review is recorded for them yet
         found.append(f"the {theme.name} theme's words (i18n/{language}.yaml of policygen's theme)")
     return found

@@ -334,6 +334,11 @@ SummaryName = Literal[
 ]
 
 
+# Where a sentence or word of a language goes: a rule's (id, say or effect, change kind), a summary's
+# sentence by name, or a word by table and key.
+SentenceKey = tuple[str, ...]
+
+
 class LanguageSentences(BaseModel):
     """The rules' and summaries' sentences in one language (rules.<lang>.yaml, or a rules.yaml's
     `languages: {<lang>: ...}`)."""
@@ -347,6 +352,13 @@ class LanguageSentences(BaseModel):
         description="policygen's own words a finding uses (a section's name, yes/no, a value's name), by table"
         " (sections, fields, yes_no, <Model>.<field>) then key",
     )
+
+    def given(self) -> frozenset[SentenceKey]:
+        """Where each sentence and word given here goes: a later file's replace an earlier one's key by key."""
+        rules = {("rule", i, p, c) for i, r in self.rules.items() for p, said in _parts(r) for c in said or {}}
+        summary = {("summary", name) for name, sentence in self.summary if sentence is not None}
+        words = {("word", table, key) for table, keyed in self.words.items() for key in keyed}
+        return frozenset(rules | summary | words)
 
 
 _LANGUAGE_CODE = re.compile(r"[a-z]{2,3}")
@@ -459,6 +471,10 @@ class RuleSet:
 
     def classify(self, path: str, change: ChangeKind, entry: Any) -> Rule | None:
         return next((r for r in self.rules if r.matches(path, change, entry)), None)
+
+    def replaced(self, lang: str) -> frozenset[SentenceKey]:
+        """Where the local files give sentences and words in *lang* of their own (policygen's there are unused)."""
+        return frozenset().union(*(words.given() for _, code, words in self.local_sentences if code == lang))
 
     def sentences(self, lang: str) -> Sentences:
         """The sentences in *lang* (a language subtag): the packaged ones, then each local file's; a

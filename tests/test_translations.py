@@ -263,6 +263,24 @@ def test_check_says_once_which_of_policygens_own_words_in_a_published_language_a
     assert "i18n/hi.yaml" not in finding.message and "policygen/data/languages/hi.yaml" in finding.message
 
 
+def test_policygens_sentences_a_projects_rules_yaml_replaces_are_no_longer_its_to_review(tmp_path: Path) -> None:
+    root = one_tenant_project(tmp_path / "project", HINDI)
+    (root / "themes/default/i18n").mkdir(parents=True)
+    (root / "themes/default/i18n/hi.yaml").write_text("Contents: विषय-सूची\n", encoding="utf-8")
+    packaged = yaml.safe_load((REPO / "policygen/data/rules.hi.yaml").read_text(encoding="utf-8"))
+    [finding] = _words_unreviewed(root)
+    [count] = [part for part in finding.message.split("; ") if "rules.hi.yaml" in part]
+    replaced_all = {"languages": {"hi": packaged}}
+    (root / "rules.yaml").write_text(yaml.safe_dump(replaced_all, allow_unicode=True), encoding="utf-8")
+    [finding] = _words_unreviewed(root)
+    assert "rules.hi.yaml" not in finding.message and "languages/hi.yaml" in finding.message
+    del packaged["summary"]["unchanged"]  # one sentence left to policygen's
+    (root / "rules.yaml").write_text(yaml.safe_dump(replaced_all, allow_unicode=True), encoding="utf-8")
+    [finding] = _words_unreviewed(root)
+    assert "(policygen/data/rules.hi.yaml: 1 of " in finding.message
+    assert "not replaced by the project's rules.yaml" in count
+
+
 def test_a_project_publishing_only_english_gets_no_finding_about_policygens_words(tmp_path: Path) -> None:
     root = one_tenant_project(tmp_path / "project", {**HINDI, "languages": ["en-GB"]})
     shutil.rmtree(root / "themes")

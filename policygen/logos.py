@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import PurePath
 from xml.parsers import expat
 
 MAX_LOGO_BYTES = 2 * 1024 * 1024
@@ -112,15 +112,26 @@ class LogoRefusal:
     line: int | None = None  # in an SVG file
 
 
-def check_logo(path: Path) -> LogoRefusal | None:
-    """None when *path* (an existing file) is a logo the site may publish as it is."""
-    suffix = path.suffix.lower()
+def logo_kind_refusal(name: str) -> LogoRefusal | None:
+    """None when a file called *name* may be a logo, by its extension (before reading it)."""
+    suffix = PurePath(name).suffix.lower()
     if suffix != ".svg" and suffix not in RASTER_SUFFIXES:
         return LogoRefusal("is not an image", "use a .png, .jpg, .webp, .gif or .svg file")
-    size = path.stat().st_size
-    if size > MAX_LOGO_BYTES:
-        return LogoRefusal(f"is {size} bytes, more than {MAX_LOGO_BYTES} (2 MiB)", "use a smaller image")
-    data = path.read_bytes()
+    return None
+
+
+def too_large(size: int) -> LogoRefusal:
+    return LogoRefusal(f"is {size} bytes, more than {MAX_LOGO_BYTES} (2 MiB)", "use a smaller image")
+
+
+def check_logo(name: str, data: bytes) -> LogoRefusal | None:
+    """None when *data*, the bytes of a file called *name*, is a logo the site may publish as it is.
+    The caller reads the file (inputs.read_bytes: regular files only, at most MAX_LOGO_BYTES)."""
+    if (refused := logo_kind_refusal(name)) is not None:
+        return refused
+    if len(data) > MAX_LOGO_BYTES:
+        return too_large(len(data))
+    suffix = PurePath(name).suffix.lower()
     if suffix == ".svg":
         return _check_svg(data)
     kind = RASTER_SUFFIXES[suffix]

@@ -19,8 +19,8 @@ from .clauses import Clause, Library, language_of, load_library, tenant_clauses
 from .editorfiles import is_editor_file
 from .errors import Collector, InputError, Problem, UsageError, did_you_mean
 from .facts import SLUG, Flag, Tenant, Text, Url, read_tenant
-from .inputs import CONFIG_FILE, INPUT_FOLDERS, hashed_content
-from .logos import LOGO_EXPECTED, check_logo
+from .inputs import CONFIG_FILE, INPUT_FOLDERS, hashed_content, read_bytes
+from .logos import LOGO_EXPECTED, MAX_LOGO_BYTES, LogoRefusal, check_logo, logo_kind_refusal, too_large
 from .packaged import theme_folders
 from .paths import RESERVED_SLUGS
 from .theme import SiteTheme, unknown_theme
@@ -289,7 +289,13 @@ def _check_theme_files(folder: Path, facts: Tenant, problems: Collector, located
                 expected="a path like logo.svg inside the tenant's folder",
             )
         )
-    elif (refused := check_logo(path)) is not None:
+        return
+    try:
+        refused = logo_refusal(path)
+    except InputError as exc:  # not a regular file after all, or unreadable
+        problems.extend(exc.problems)
+        return
+    if refused is not None:
         where = f", line {refused.line}:" if refused.line is not None else ""
         problems.add(
             located.problem(
@@ -299,6 +305,15 @@ def _check_theme_files(folder: Path, facts: Tenant, problems: Collector, located
                 suggestion=refused.hint,
             )
         )
+
+
+def logo_refusal(path: Path) -> LogoRefusal | None:
+    """Why the tenant's logo cannot be published as it is, read as every input is (inputs.read_bytes)."""
+    if (refused := logo_kind_refusal(path.name)) is not None:
+        return refused
+    if (size := path.stat().st_size) > MAX_LOGO_BYTES:
+        return too_large(size)
+    return check_logo(path.name, read_bytes(path, MAX_LOGO_BYTES))
 
 
 def _check_language_folders(facts: Tenant, located: Located, problems: Collector) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from policygen.logos import check_logo
+from policygen.project import logo_refusal
 
 PLAIN_SVG = """<?xml version="1.0" encoding="UTF-8"?>
 <!-- drawn in Inkscape -->
@@ -72,19 +72,19 @@ def write(folder: Path, name: str, data: bytes | str) -> Path:
 
 
 def test_an_svg_that_only_draws_is_accepted(tmp_path: Path) -> None:
-    assert check_logo(write(tmp_path, "logo.svg", PLAIN_SVG)) is None
+    assert logo_refusal(write(tmp_path, "logo.svg", PLAIN_SVG)) is None
 
 
 @pytest.mark.parametrize("what", list(REFUSED_SVG))
 def test_an_svg_that_could_run_or_load_anything_is_refused(tmp_path: Path, what: str) -> None:
-    refused = check_logo(write(tmp_path, "logo.svg", REFUSED_SVG[what]))
+    refused = logo_refusal(write(tmp_path, "logo.svg", REFUSED_SVG[what]))
     assert refused is not None, what
     assert refused.line == 1 and refused.hint
 
 
 def test_entities_are_refused_before_any_is_expanded(tmp_path: Path) -> None:
     laughs = "".join(f'<!ENTITY l{i} "{f"&l{i - 1};" * 10 if i else "lol"}">' for i in range(10))
-    refused = check_logo(
+    refused = logo_refusal(
         write(
             tmp_path,
             "logo.svg",
@@ -96,7 +96,7 @@ def test_entities_are_refused_before_any_is_expanded(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("name", list(RASTER))
 def test_raster_images_are_accepted_by_their_first_bytes(tmp_path: Path, name: str) -> None:
-    assert check_logo(write(tmp_path, name, RASTER[name])) is None
+    assert logo_refusal(write(tmp_path, name, RASTER[name])) is None
 
 
 @pytest.mark.parametrize(
@@ -110,7 +110,7 @@ def test_raster_images_are_accepted_by_their_first_bytes(tmp_path: Path, name: s
     ],
 )
 def test_a_raster_extension_on_other_bytes_is_refused(tmp_path: Path, name: str, data: bytes | str) -> None:
-    refused = check_logo(write(tmp_path, name, data))
+    refused = logo_refusal(write(tmp_path, name, data))
     assert refused is not None and "first bytes" in refused.reason
 
 
@@ -119,7 +119,7 @@ def test_a_logo_too_large_to_be_a_logo_is_refused_unread(tmp_path: Path) -> None
     with path.open("wb") as f:
         f.write(PNG)
         f.truncate(3 * 1024 * 1024)
-    refused = check_logo(path)
+    refused = logo_refusal(path)
     assert refused is not None and "more than" in refused.reason
 
 
@@ -133,4 +133,4 @@ def test_a_logo_too_large_to_be_a_logo_is_refused_unread(tmp_path: Path) -> None
 )
 def test_a_style_sheet_is_checked_whole_however_its_text_arrives(tmp_path: Path, style: str) -> None:
     svg = f'<svg xmlns="http://www.w3.org/2000/svg"><style>{style}</style><rect width="1" height="1"/></svg>'
-    assert check_logo(write(tmp_path, "logo.svg", svg)) is not None
+    assert logo_refusal(write(tmp_path, "logo.svg", svg)) is not None

@@ -27,7 +27,9 @@ from policygen.factdiff import (
     FactFinding,
     Filled,
     TableWord,
+    TenantText,
     _wording,
+    choices,
     diff_facts,
     text,
     value_table,
@@ -43,7 +45,7 @@ from policygen.rules import (
     packaged_sentences,
     plural_category,
 )
-from policygen.vocabulary import ForeignWord
+from policygen.vocabulary import ForeignWord, MixedText
 from policygen.vocabulary import english as english_words
 
 SHIPPED = sorted(
@@ -206,6 +208,7 @@ def test_the_packaged_words_name_only_tables_and_keys_that_exist(lang: str) -> N
         **WORDED,
         "fields": set(FIELD_WORDS) | _field_names(Tenant),
         **{value_table(*k): set(v) for k, v in VALUE_NAMES.items() if k not in VALUE_VOCABULARIES},
+        **{value_table(model.__name__, name): set(values) for model, name, values in _choice_fields()},
     }
     unknown = [
         f"{table}.{key}"
@@ -214,6 +217,39 @@ def test_the_packaged_words_name_only_tables_and_keys_that_exist(lang: str) -> N
         if key not in tables.get(table, set())
     ]
     assert unknown == []
+
+
+# Choices said by the vocabulary, never by a table of words: a right (its name), a retention rule's event.
+SAID_BY_VOCABULARY = {("Right", "id"), ("Kept", "until")}
+
+
+def _choice_fields(model: type[BaseModel] = Tenant, seen: set[type[BaseModel]] | None = None) -> list[Any]:
+    """(model, field, its choices) for every field of the facts that is a choice no VALUE_NAMES table names."""
+    seen = seen if seen is not None else set()
+    seen.add(model)
+    found = []
+    for name, info in model.model_fields.items():
+        values = choices(model, name)
+        key = (model.__name__, name)
+        if values and key not in VALUE_NAMES and key not in SAID_BY_VOCABULARY:
+            found.append((model, name, values))
+        for inner in _models_in(info.annotation):
+            if inner not in seen:
+                found.extend(_choice_fields(inner, seen))
+    return found
+
+
+@pytest.mark.parametrize("lang", TRANSLATED)
+def test_every_choice_of_the_facts_has_a_word_in_every_shipped_language(lang: str) -> None:
+    """A choice no table names in English ("processor", "cookie") has its word under <Model>.<field>."""
+    words = packaged_sentences(lang).words
+    missing = [
+        f"{value_table(model.__name__, name)}.{value}"
+        for model, name, values in _choice_fields()
+        for value in sorted(values)
+        if value not in words.get(value_table(model.__name__, name), {})
+    ]
+    assert missing == []
 
 
 def _officer_removed() -> FactFinding:
@@ -290,8 +326,9 @@ def test_a_duration_in_a_finding_is_said_in_the_languages_units() -> None:
 
 @pytest.mark.parametrize("lang", TRANSLATED)
 def test_every_field_has_its_words_in_every_shipped_language(lang: str) -> None:
+    """FIELD_WORDS' and every other field of the facts (whose English words are its name: "technology")."""
     fields = packaged_sentences(lang).words.get("fields", {})
-    assert sorted(set(FIELD_WORDS) - set(fields)) == []
+    assert sorted((set(FIELD_WORDS) | _field_names(Tenant)) - set(fields)) == []
 
 
 # The smaller tables of values' names, worded in rules.<lang>.yaml.
@@ -305,6 +342,7 @@ NAMED_VALUES = [
     ("Permission", "platforms"),
     ("Permission", "asked"),
     ("DataCategory", "sources"),
+    ("Announcement", "kind"),
 ]
 
 
@@ -413,24 +451,7 @@ def test_a_finding_is_said_in_every_shipped_language_or_in_none(case: Case) -> N
 # The findings of test_diff_rules.py's table that truly cannot be said in another language yet, by
 # (case, path, change), each with why: such a finding stays wholly in English, marked lang="en".
 STILL_ENGLISH: dict[tuple[str, str, str], str] = {
-    # Words not yet in rules.<lang>.yaml: a field's (its English words are its name), a choice's.
-    **{
-        (case, path, change): "no words yet for the field or the choice"
-        for case, path, changes in [
-            ("children statement dropped", "children.statement", ("removed", "added")),
-            ("controller becomes a processor", "data_categories[usage].role", ("removed", "added")),
-            ("controller becomes a processor", "purposes[analytics].role", ("removed", "added")),
-            ("data now handled as a processor", "data_categories[usage].owner", ("added", "removed")),
-            ("data now handled as a processor", "data_categories[usage].role", ("changed",)),
-            ("purpose now served as a processor", "purposes[analytics].role", ("changed",)),
-            ("purpose now served as a processor", "purposes[analytics].controller", ("added", "removed")),
-            ("cookies reworded", "cookies", ("changed",)),
-            ("cookies statement dropped", "cookies", ("removed", "added")),
-            ("cookie technology stated", "trackers[ga].technology", ("added", "removed")),
-            ("changes announced on a blog", "changes.announced_on[blog]", ("added", "removed")),
-        ]
-        for change in changes
-    },
+    # None left: every field, choice, address, country and tenant's word of the table has its words.
 }
 
 
@@ -450,6 +471,23 @@ def _unsaid(finding: FactFinding, sentences: Any) -> list[str]:
     ] or ["a quote mark in the words"]
 
 
+def _tenants_words(finding: FactFinding) -> set[str]:
+    """The tenant's own words a finding is filled with: the only words it may leave in English, quoted."""
+    found: set[str] = set()
+
+    def walk(wording: Any) -> None:
+        if isinstance(wording, TenantText):
+            found.add(wording.text)
+        for inner in (*getattr(wording, "items", ()), *getattr(wording, "parts", ())):
+            walk(inner)
+
+    for filled in finding.fill or ():
+        if filled.own:
+            found.add(filled.text)
+        walk(filled.wording)
+    return {words.lower() for words in found}
+
+
 @pytest.mark.parametrize("lang", TRANSLATED)
 def test_every_finding_of_the_rules_table_is_said_wholly_in_each_shipped_language(lang: str) -> None:
     """Each finding of test_diff_rules.py's table, both ways, is said in the language (not left in English,
@@ -465,6 +503,10 @@ def test_every_finding_of_the_rules_table_is_said_wholly_in_each_shipped_languag
                 said = finding.in_language(sentences)
                 if isinstance(said.says, ForeignWord) or isinstance(said.effect, ForeignWord):
                     english[(case.name, finding.path, finding.change)] = _unsaid(finding, sentences)
+                    continue
+                quoted = {p for t in (said.says, said.effect) if isinstance(t, MixedText) for p in t.parts}
+                # (lower-cased: a sentence that starts with a quote capitalises it)
+                assert {p.lower() for p in quoted if isinstance(p, ForeignWord)} <= _tenants_words(finding)
     unexpected = {key: why for key, why in english.items() if key not in STILL_ENGLISH}
     assert unexpected == {}
     assert sorted(set(STILL_ENGLISH) - set(english)) == []  # said now: take it off the list

@@ -28,6 +28,7 @@ from policygen.factdiff import (
     Filled,
     TableWord,
     TenantText,
+    TenantWords,
     _wording,
     choices,
     diff_facts,
@@ -45,7 +46,7 @@ from policygen.rules import (
     packaged_sentences,
     plural_category,
 )
-from policygen.vocabulary import ForeignWord, MixedText
+from policygen.vocabulary import ForeignWord, LeftToRight, MixedText
 from policygen.vocabulary import english as english_words
 
 SHIPPED = sorted(
@@ -510,3 +511,99 @@ def test_every_finding_of_the_rules_table_is_said_wholly_in_each_shipped_languag
     unexpected = {key: why for key, why in english.items() if key not in STILL_ENGLISH}
     assert unexpected == {}
     assert sorted(set(STILL_ENGLISH) - set(english)) == []  # said now: take it off the list
+
+
+def _finding(case_name: str, path: str, backward: bool = False) -> FactFinding:
+    case = next(c for c in CASES if c.name == case_name)
+    before, after = versions(case)
+    old, new = (after, before) if backward else (before, after)
+    return next(f for f in diff_facts(old, new, load_rules()) if f.path == path)
+
+
+def _without(lang: str, *keys: tuple[str, str]) -> Any:
+    sentences = load_rules().sentences(lang)
+    return dataclasses.replace(sentences, words={k: w for k, w in sentences.words.items() if k not in keys})
+
+
+@pytest.mark.parametrize(
+    ("case", "path", "word"),
+    [
+        ("cookie technology stated", "trackers[ga].technology", ("Tracker.technology", "cookie")),
+        ("cookie technology stated", "trackers[ga].technology", ("fields", "technology")),
+        ("controller becomes a processor", "data_categories[usage].role", ("DataCategory.role", "controller")),
+        ("changes announced on a blog", "changes.announced_on[blog]", ("Announcement.kind", "blog")),
+        ("children statement dropped", "children.statement", ("fields", "statement")),
+    ],
+)
+def test_a_finding_whose_word_is_taken_out_of_the_table_falls_back_to_english_marked(
+    case: str, path: str, word: tuple[str, str]
+) -> None:
+    finding = _finding(case, path)
+    assert not isinstance(finding.in_language(load_rules().sentences("hi")).says, ForeignWord)
+    said = finding.in_language(_without("hi", word))
+    assert said.says == finding.says and isinstance(said.says, ForeignWord) and said.says.lang == "en"
+    assert isinstance(said.effect, ForeignWord)
+
+
+def test_an_address_is_filled_as_it_is_and_kept_left_to_right_in_arabic() -> None:
+    finding = _finding("processor list moved", "sharing.subprocessor_list")
+    french = finding.in_language(load_rules().sentences("fr"))
+    assert french.says == (
+        "La liste de nos sous-traitants se trouve désormais à l'adresse https://example.org/p "
+        "(auparavant : https://example.org/s)."
+    )
+    assert not isinstance(french.says, MixedText)  # a left-to-right sentence needs no isolating
+    arabic = finding.in_language(load_rules().sentences("ar")).says
+    assert isinstance(arabic, MixedText)
+    assert [p for p in arabic.parts if isinstance(p, LeftToRight)] == ["https://example.org/p", "https://example.org/s"]
+    assert not any(isinstance(p, ForeignWord) for p in arabic.parts)
+
+
+def test_an_email_phone_or_url_channel_is_named_by_its_address_as_it_is() -> None:
+    after = copy.deepcopy(BASE)
+    after["requests"]["channels"].append({"kind": "phone", "value": "+44 113 496 0000"})
+    (found,) = diff_facts(tenant(BASE), tenant(after), load_rules())
+    arabic = found.in_language(load_rules().sentences("ar")).says
+    assert isinstance(arabic, MixedText)
+    assert [p for p in arabic.parts if isinstance(p, LeftToRight)] == ["+44 113 496 0000"]
+
+
+def _quoted(said: str) -> set[str]:
+    """The words a sentence quotes in another language (its ForeignWord parts)."""
+    assert isinstance(said, MixedText)
+    return {p for p in said.parts if isinstance(p, ForeignWord)}
+
+
+def _country_changed(to: str) -> FactFinding:
+    after = copy.deepcopy(BASE)
+    after["organisation"]["address"]["country"] = to
+    (found,) = diff_facts(tenant(BASE), tenant(after), load_rules())
+    return found
+
+
+def test_a_country_is_said_by_babels_name_for_it_as_pages_print_it() -> None:
+    finding = _country_changed("Ireland")
+    hindi = finding.in_language(load_rules().sentences("hi"))
+    assert "आयरलैंड" in hindi.says and "यूनाइटेड किंगडम" in hindi.says
+    assert _quoted(hindi.says) == {"Example"}  # the tenant's name it did not translate
+    assert vocabulary_module.country_in("Ireland", "hi") == "आयरलैंड"  # the one place that names it
+
+
+def test_a_country_the_tenant_translated_is_said_in_its_translation_and_one_babel_does_not_know_is_quoted() -> None:
+    finding = _country_changed("Atlantis")
+    own = TenantWords(new={"Atlantis": "अटलांटिस"})
+    assert "अटलांटिस" in finding.in_language(load_rules().sentences("hi"), own).says
+    quoted = finding.in_language(load_rules().sentences("hi")).says
+    assert "Atlantis" in _quoted(quoted)
+
+
+def test_a_permission_the_tenant_named_is_quoted_as_the_tenants_words() -> None:
+    after = copy.deepcopy(BASE)
+    after["apps"][0]["permissions"].append({"id": "photos", "name": "Photo library", "reason": "To attach photos"})
+    (found,) = diff_facts(tenant(BASE), tenant(after), load_rules())
+    assert found.says == "Example App now asks for access to your Photo library."
+    hindi = found.in_language(load_rules().sentences("hi"))
+    assert _quoted(hindi.says) == {"Example App", "Photo library"}
+    own = TenantWords(new={"Photo library": "फ़ोटो लाइब्रेरी", "Example App": "उदाहरण ऐप"})
+    translated = found.in_language(load_rules().sentences("hi"), own).says
+    assert "फ़ोटो लाइब्रेरी" in translated and not isinstance(translated, (ForeignWord, MixedText))

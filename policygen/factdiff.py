@@ -723,10 +723,10 @@ def _holds(field: FieldInfo, alias: Any) -> bool:
 def _named_field(item: str, owner: BaseModel, name: str, value: Any) -> str:
     """A field added or removed, named with its value ("statement (Not for children.)"): said in another
     language when the field's words and the value both are (the tenant's words quoted, an address as it is)."""
+    words = text(value)  # in English as it always read: "consent (parental)"
     choice = _choice_words(type(owner), name, value)
-    words = choice if choice is not None else text(value)
     kind = value_kind(type(owner), name)
-    part = _kind_wording(kind, words) if kind is not None else _part(value, words)
+    part = _kind_wording(kind, words) if kind is not None else _part(value, choice if choice is not None else words)
     said = f"{item} ({words})"
     wording = _wording(item)
     if part is None or wording is None:
@@ -968,12 +968,12 @@ class Quoting:
     def quote(self, text: str, lang: str, country: bool = False) -> str:
         """*text* in its translation; a country in *lang*'s name for it (Babel's, as pages print it) when it
         has none; else as written, marked as a quote in the source language (a ForeignWord part, once tidied)."""
-        translated = self.words.translation(text, self.side) if self.words is not None else None
-        if translated:
-            return translated
+        quoted = (self.words or TenantWords()).quote(text, self.side)
+        if not isinstance(quoted, ForeignWord):
+            return quoted
         if country and country_code(text) is not None:
             return country_in(text, lang)
-        return _QUOTE.format(text)
+        return _QUOTE.format(quoted)
 
 
 @dataclass(frozen=True)
@@ -985,8 +985,10 @@ class TenantWords:
     old: Mapping[str, str] | None = None
     new: Mapping[str, str] | None = None
 
-    def translation(self, text: str, side: Side) -> str | None:
-        return ((self.old if side == "old" else self.new) or {}).get(text)
+    def quote(self, text: str, side: Side) -> str:
+        """*text* in its translation, else as written, marked as in the source language (a ForeignWord)."""
+        translated = (self.old if side == "old" else self.new) or {}
+        return translated.get(text) or ForeignWord(text, SOURCE)
 
 
 # A quoted value left in the source language, and an address kept left to right, each marked inside a

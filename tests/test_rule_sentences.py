@@ -607,3 +607,13 @@ def test_a_permission_the_tenant_named_is_quoted_as_the_tenants_words() -> None:
     own = TenantWords(new={"Photo library": "फ़ोटो लाइब्रेरी", "Example App": "उदाहरण ऐप"})
     translated = found.in_language(load_rules().sentences("hi"), own).says
     assert "फ़ोटो लाइब्रेरी" in translated and not isinstance(translated, (ForeignWord, MixedText))
+
+
+def test_a_named_choice_added_reads_in_english_as_before_and_by_its_tables_word_in_another_language() -> None:
+    before, after = copy.deepcopy(BASE), copy.deepcopy(BASE)
+    before["children"].pop("consent")
+    after["children"]["consent"] = "parental"
+    (found,) = diff_facts(tenant(before), tenant(after), load_rules())
+    assert found.says == "How we treat children's data changed: added the consent we ask for (parental)."
+    hindi = found.in_language(load_rules().sentences("hi")).says
+    assert "माता-पिता या अभिभावक की सहमति" in hindi and not isinstance(hindi, (ForeignWord, MixedText))

@@ -18,6 +18,7 @@ quoted in its translation as that version published it (TenantWords), else as wr
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import string
 from collections import Counter
@@ -685,6 +686,7 @@ def _choice_words(model: type[BaseModel], name: str, value: Any) -> EnglishWords
     return None
 
 
+@functools.cache
 def choices(model: type[BaseModel], name: str) -> frozenset[str]:
     """The values a field of a facts model may take when it is a choice (a Literal); none for other fields."""
     field = model.model_fields.get(name)
@@ -699,6 +701,7 @@ def choices(model: type[BaseModel], name: str) -> frozenset[str]:
     )
 
 
+@functools.cache
 def value_kind(model: type[BaseModel], name: str) -> ValueKind | None:
     """What a field of a facts model holds, by its type: a country, an address, the tenant's words; None for
     anything else (a choice, an id, a number, a duration, an entry)."""

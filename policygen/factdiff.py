@@ -18,36 +18,56 @@ quoted in its translation as that version published it (TenantWords), else as wr
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import string
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import Any, Literal, get_args
+from typing import Any, Literal, get_args, get_origin
 
 from babel import UnknownLocaleError
 from babel.lists import format_list
 from pydantic import BaseModel
+from pydantic.fields import FieldInfo
 
 from .durations import Duration
 from .facts import (
+    ANNOUNCEMENT_NAMES,
     BASIS_LABELS,
     NOT_COLLECTED_NAMES,
     PERMISSION_NAMES,
     TRACKER_CATEGORY_NAMES,
+    Announcement,
     Basis,
+    Channel,
     Country,
+    Email,
     Kept,
     LawfulBasis,
     Permission,
+    Phone,
     Right,
     Tenant,
     Text,
+    Url,
 )
+from .languages import text_direction
 from .law import REGIME_NAMES, transfer_mechanisms
 from .rules import SOURCE_SUMMARY, ChangeKind, Level, Rule, RuleSet, Sentences, Tier, as_tier, rank
-from .vocabulary import SOURCE, ForeignWord, MixedText, VocabularyName, duration, text_language, word_in
+from .vocabulary import (
+    SOURCE,
+    ForeignWord,
+    LeftToRight,
+    MixedText,
+    VocabularyName,
+    country_code,
+    country_in,
+    duration,
+    text_language,
+    word_in,
+)
 from .worddiff import hunks, word_diff
 
 # Facts that say when a version applies, not what it says: every release changes them.
@@ -155,7 +175,10 @@ VALUE_NAMES = {
         "public": "public sources",
         "institution": "your institution",
     },
+    ("Announcement", "kind"): ANNOUNCEMENT_NAMES,
 }
+# A choice (a Literal field's value) no table here names reads in English as it is written ("processor",
+# "cookie"); in another language, by its word in rules.<lang>.yaml's `words:` table <Model>.<field>.
 
 # The tables of VALUE_NAMES that are a vocabulary's (policygen/data/languages/<lang>.yaml): a finding says
 # such a value by the vocabulary's word in its language, never by a second table of words.
@@ -186,7 +209,7 @@ class TableWord:
     table: str
     key: str
 
-    def said(self, sentences: Sentences) -> str | None:
+    def said(self, sentences: Sentences, own: Quoting | None = None) -> str | None:
         return sentences.word((self.table, self.key))
 
 
@@ -197,7 +220,7 @@ class VocabularyWord:
     vocabulary: VocabularyName
     key: str
 
-    def said(self, sentences: Sentences) -> str | None:
+    def said(self, sentences: Sentences, own: Quoting | None = None) -> str | None:
         return word_in(self.vocabulary, self.key, sentences.lang)
 
 
@@ -207,7 +230,7 @@ class DurationWords:
 
     span: Duration
 
-    def said(self, sentences: Sentences) -> str | None:
+    def said(self, sentences: Sentences, own: Quoting | None = None) -> str | None:
         return _spoken_in(sentences.lang, lambda: duration(self.span))
 
 
@@ -217,7 +240,7 @@ class RetentionWords:
 
     kept: Kept
 
-    def said(self, sentences: Sentences) -> str | None:
+    def said(self, sentences: Sentences, own: Quoting | None = None) -> str | None:
         return _spoken_in(sentences.lang, lambda: self.kept.words)
 
 
@@ -227,8 +250,33 @@ class AsWritten:
 
     text: str
 
-    def said(self, sentences: Sentences) -> str | None:
+    def said(self, sentences: Sentences, own: Quoting | None = None) -> str | None:
         return self.text
+
+
+@dataclass(frozen=True)
+class Verbatim:
+    """An email address, a URL or a phone number: the same in every language, filled as it is; in a
+    right-to-left language kept left to right (a LeftToRight part of the sentence)."""
+
+    text: str
+
+    def said(self, sentences: Sentences, own: Quoting | None = None) -> str | None:
+        return _LTR.format(self.text) if text_direction(sentences.lang) == "rtl" else self.text
+
+
+@dataclass(frozen=True)
+class TenantText:
+    """The tenant's own words (a free-text fact, a permission it named): quoted in their translation as the
+    version published it, else as written, marked (Quoting); a country in the language's name for it."""
+
+    text: str
+    country: bool = False  # a country (facts.Country): Babel's name for it in the language, as pages print it
+
+    def said(self, sentences: Sentences, own: Quoting | None = None) -> str | None:
+        if sentences.lang == SOURCE:
+            return self.text
+        return (own or Quoting()).quote(self.text, sentences.lang, self.country)
 
 
 @dataclass(frozen=True)
@@ -237,8 +285,8 @@ class ListWords:
 
     items: tuple[Wording, ...]
 
-    def said(self, sentences: Sentences) -> str | None:
-        items = [item.said(sentences) for item in self.items]
+    def said(self, sentences: Sentences, own: Quoting | None = None) -> str | None:
+        items = [item.said(sentences, own) for item in self.items]
         if any(item is None for item in items):
             return None
         try:
@@ -254,12 +302,22 @@ class PhraseWords:
     pattern: str
     parts: tuple[Wording, ...]
 
-    def said(self, sentences: Sentences) -> str | None:
-        parts = [part.said(sentences) for part in self.parts]
+    def said(self, sentences: Sentences, own: Quoting | None = None) -> str | None:
+        parts = [part.said(sentences, own) for part in self.parts]
         return None if any(p is None for p in parts) else self.pattern.format(*parts)
 
 
-Wording = TableWord | VocabularyWord | DurationWords | RetentionWords | AsWritten | ListWords | PhraseWords
+Wording = (
+    TableWord
+    | VocabularyWord
+    | DurationWords
+    | RetentionWords
+    | AsWritten
+    | Verbatim
+    | TenantText
+    | ListWords
+    | PhraseWords
+)
 
 
 class EnglishWords(str):
@@ -320,6 +378,11 @@ def _english(words: str, english: bool = True) -> str:
 
 # --- fact changes ----------------------------------------------------------------------
 
+# What a field holds, by its type, for how a finding says its value in another language: the tenant's
+# words (Text), a country in them (Country), or an address the same in every language (Email, Url, Phone).
+ValueKind = Literal["text", "country", "address"]
+_ADDRESSES = (Email, Phone, Url)
+
 
 @dataclass(frozen=True)
 class FactChange:
@@ -334,6 +397,7 @@ class FactChange:
     old_text: str | None = None  # how old and new read, when not as text() gives them
     new_text: str | None = None
     free_text: bool = False  # a `Text` fact (words), not a typed one (ids, durations, dates, ...)
+    value_kind: ValueKind | None = None  # what old and new are, by their field's type; None: policygen names them
 
     @property
     def entry(self) -> Any:
@@ -365,22 +429,32 @@ def label(value: Any) -> str:
             found = getattr(value, attr, None)
             if isinstance(found, str) and found:
                 # the tenant's own words (a Text field); an id, a choice or a computed name is policygen's
-                return found if is_free_text(type(value), attr) else EnglishWords(found)
+                if is_free_text(type(value), attr):
+                    return found
+                return _choice_words(type(value), attr, found) or EnglishWords(found)
             if isinstance(found, Enum):
                 return text(found)
         return EnglishWords(type(value).__name__)
     return text(value)
 
 
-def _vocabulary_name(entry: BaseModel) -> EnglishWords | None:
-    """The name of an entry that policygen names from its vocabulary (a right, a lawful basis, a permission
-    the tenant gave no name), by that vocabulary's word."""
+def _vocabulary_name(entry: BaseModel) -> str | None:
+    """The name of an entry that is not one of its fields: policygen's from its vocabulary or tables (a right,
+    a lawful basis, a permission the tenant gave no name, an announcement), by their words; a permission's
+    name the tenant gave (or its id, when policygen has no name for it), as the tenant's words; an email,
+    URL or phone channel by its address, as it is."""
     if isinstance(entry, Right):
         return _worded(entry.name, VocabularyWord("rights", entry.id))
     if isinstance(entry, LawfulBasis):
         return _worded(entry.label, VocabularyWord("lawful_bases", entry.basis.value))
-    if isinstance(entry, Permission) and not entry.name and entry.id in PERMISSION_NAMES:
+    if isinstance(entry, Permission):
+        if entry.name or entry.id not in PERMISSION_NAMES:
+            return entry.label  # the tenant's words: quoted in their translation in another language
         return _worded(entry.label, VocabularyWord("permissions", entry.id))
+    if isinstance(entry, Announcement):
+        return _worded(entry.label, TableWord(value_table("Announcement", "kind"), entry.kind))
+    if isinstance(entry, Channel) and entry.value and entry.kind in ("email", "url", "phone"):
+        return _worded(entry.value, Verbatim(entry.value))
     return None
 
 
@@ -464,11 +538,10 @@ class _Differ:
 
     def resolve(self, owner: BaseModel, name: str, value: Any, root: Tenant) -> str:
         """Name the entry an id points at (a purpose's data category, ...)."""
-        words = VALUE_NAMES.get((type(owner).__name__, name))
-        if words is not None and isinstance(value, str):
-            if value in words:
-                return _named_value(type(owner).__name__, name, value, words[value])
-            return value
+        if isinstance(value, str) and (
+            (type(owner).__name__, name) in VALUE_NAMES or value in choices(type(owner), name)
+        ):
+            return _choice_words(type(owner), name, value) or value
         target = REFERENCES.get((type(owner).__name__, name))
         if target is None or not isinstance(value, str):
             said = text(value)
@@ -491,10 +564,14 @@ class _Differ:
         item: str,
         owner: BaseModel | None = None,
         name: str = "",
+        kind: ValueKind | None = None,
     ) -> None:
-        words = VALUE_NAMES.get((type(owner).__name__, name)) if owner is not None else None
-        old_text = _value_name(words, type(owner).__name__, name, old)
-        new_text = _value_name(words, type(owner).__name__, name, new)
+        """A change; *owner* and *name*: the field whose value changed (its choices are named, its kind
+        kept); *kind*: the kind of a plain value in a list, which has no owner here."""
+        old_text = _choice_words(type(owner), name, old) if owner is not None else None
+        new_text = _choice_words(type(owner), name, new) if owner is not None else None
+        if owner is not None:
+            kind = value_kind(type(owner), name)
         free = (
             change == "changed"
             and isinstance(old, str)
@@ -502,7 +579,7 @@ class _Differ:
             and owner is not None
             and is_free_text(type(owner), name)
         )
-        self.out.append(FactChange(path, change, old, new, subject, item, old_text, new_text, free))
+        self.out.append(FactChange(path, change, old, new, subject, item, old_text, new_text, free, kind))
 
     def model(self, path: str, old: BaseModel, new: BaseModel, subject: str) -> None:
         for name in type(new).model_fields:
@@ -531,7 +608,7 @@ class _Differ:
                 None,
                 b,
                 subject,
-                label(b) if isinstance(b, BaseModel) else _joined([(name, item), (b, text(b))], "{} ({})"),
+                label(b) if isinstance(b, BaseModel) else _named_field(item, owner_new, name, b),
                 owner_new,
                 name,
             )
@@ -542,7 +619,7 @@ class _Differ:
                 a,
                 None,
                 subject,
-                label(a) if isinstance(a, BaseModel) else _joined([(name, item), (a, text(a))], "{} ({})"),
+                label(a) if isinstance(a, BaseModel) else _named_field(item, owner_old, name, a),
                 owner_old,
                 name,
             )
@@ -581,23 +658,83 @@ class _Differ:
                     self.add(f"{path}[{_key_text(key)}]", "removed", entry, None, subject, label(entry))
             return
         # Lists of plain values are sets of statements: order carries no meaning.
+        kind = value_kind(type(owner_new), name)
         removed = Counter(map(_hashable, a)) - Counter(map(_hashable, b))
         added = Counter(map(_hashable, b)) - Counter(map(_hashable, a))
         for value in b:
             if added[_hashable(value)] > 0:
                 added[_hashable(value)] -= 1
-                self.add(path, "added", None, value, subject, self.resolve(owner_new, name, value, self.new_root))
+                item = self.resolve(owner_new, name, value, self.new_root)
+                self.add(path, "added", None, value, subject, item, kind=kind)
         for value in a:
             if removed[_hashable(value)] > 0:
                 removed[_hashable(value)] -= 1
-                self.add(path, "removed", value, None, subject, self.resolve(owner_old, name, value, self.old_root))
+                item = self.resolve(owner_old, name, value, self.old_root)
+                self.add(path, "removed", value, None, subject, item, kind=kind)
 
 
-def _value_name(words: Mapping[str, str] | None, owner: str, name: str, value: Any) -> str | None:
-    """A plain value's name in words (VALUE_NAMES), if it has one."""
-    if not words or value is None or str(value) not in words:
+def _choice_words(model: type[BaseModel], name: str, value: Any) -> EnglishWords | None:
+    """A plain value's name in words: VALUE_NAMES', or a choice of the field as written ("processor"), each
+    with its word in another language; None for any other value."""
+    words = VALUE_NAMES.get((model.__name__, name))
+    if value is None or isinstance(value, bool):
         return None
-    return _named_value(owner, name, str(value), words[str(value)])
+    if words is not None:
+        return _named_value(model.__name__, name, str(value), words[str(value)]) if str(value) in words else None
+    if isinstance(value, str) and value in choices(model, name):
+        return _keyed(value, value_table(model.__name__, name), value)
+    return None
+
+
+@functools.cache
+def choices(model: type[BaseModel], name: str) -> frozenset[str]:
+    """The values a field of a facts model may take when it is a choice (a Literal); none for other fields."""
+    field = model.model_fields.get(name)
+    if field is None:
+        return frozenset()
+    return frozenset(
+        choice
+        for annotation in _annotations(field.annotation)
+        if get_origin(annotation) is Literal
+        for choice in get_args(annotation)
+        if isinstance(choice, str)
+    )
+
+
+@functools.cache
+def value_kind(model: type[BaseModel], name: str) -> ValueKind | None:
+    """What a field of a facts model holds, by its type: a country, an address, the tenant's words; None for
+    anything else (a choice, an id, a number, a duration, an entry)."""
+    field = model.model_fields.get(name)
+    if field is None:
+        return None
+    if _holds(field, Country):
+        return "country"
+    if any(_holds(field, address) for address in _ADDRESSES):
+        return "address"
+    return "text" if is_free_text(model, name) else None
+
+
+def _holds(field: FieldInfo, alias: Any) -> bool:
+    """Whether a field is of the annotated type *alias* (Country, Email, ...) or holds it (`Email | None`).
+    A plain `Country` field: pydantic keeps its validators apart from the type, the last one its own."""
+    if field.annotation is str and get_args(alias)[-1] in field.metadata:
+        return True
+    return alias in _annotations(field.annotation)
+
+
+def _named_field(item: str, owner: BaseModel, name: str, value: Any) -> str:
+    """A field added or removed, named with its value ("statement (Not for children.)"): said in another
+    language when the field's words and the value both are (the tenant's words quoted, an address as it is)."""
+    words = text(value)  # in English as it always read: "consent (parental)"
+    choice = _choice_words(type(owner), name, value)
+    kind = value_kind(type(owner), name)
+    part = _kind_wording(kind, words) if kind is not None else _part(value, choice if choice is not None else words)
+    said = f"{item} ({words})"
+    wording = _wording(item)
+    if part is None or wording is None:
+        return EnglishWords(said)
+    return _worded(said, PhraseWords("{} ({})", (wording, part)))
 
 
 def _annotations(annotation: Any) -> list[Any]:
@@ -729,13 +866,11 @@ class FactFinding:
         used = {name for _, name, _, _ in string.Formatter().parse(template) if name}
         values: dict[str, str] = {}
         for filled in self.fill:
-            said = filled.said(sentences) if filled.name in used else filled.text
+            said = filled.said(sentences, Quoting(own, self._side(filled.name))) if filled.name in used else filled.text
             if said is None:
                 return None  # policygen's English words with no word in the language
-            if filled.own and filled.name in used and sentences.lang != SOURCE:
-                said = own.quote(filled.text, self._side(filled.name))
             values[filled.name] = _QUOTE.format(said) if isinstance(said, ForeignWord) else said
-        if any(mark in text for text in (template, *(f.text for f in self.fill)) for mark in (_OPEN, _CLOSE)):
+        if any(mark in text for text in (template, *(f.text for f in self.fill)) for mark in _MARKS):
             return None  # the characters that mark a quote, in the words themselves: said in English, marked
         return _unquoted(_tidy(template.format(**values)))
 
@@ -763,12 +898,14 @@ class Filled:
     wording: Wording | None = None  # how policygen's words are said in another language; None: not at all
     own: bool = False  # the tenant's own words (free text): quoted in their translation (TenantWords)
 
-    def said(self, sentences: Sentences) -> str | None:
-        """The value in *sentences*' language: the tenant's words as they are, policygen's through the
-        language's words for them; None when it has none."""
-        if not self.english:
-            return self.text
-        return self.wording.said(sentences) if self.wording is not None else None
+    def said(self, sentences: Sentences, own: Quoting | None = None) -> str | None:
+        """The value in *sentences*' language: the tenant's words quoted (*own*), policygen's through the
+        language's words for them, a number or a date as it is; None when it has none."""
+        if self.wording is not None:
+            return self.wording.said(sentences, own)
+        if self.own:
+            return TenantText(self.text).said(sentences, own)
+        return None if self.english else self.text
 
 
 def _spoken_in(lang: str, say: Callable[[], str]) -> str | None:
@@ -785,13 +922,30 @@ def _fill(change: FactChange) -> tuple[Filled, ...]:
     old = change.old_text if change.old_text is not None else text(change.old)
     new = change.new_text if change.new_text is not None else text(change.new)
     subject, item = isinstance(change.subject, EnglishWords), isinstance(change.item, EnglishWords)
-    old_english, new_english = _english_value(change, change.old, old), _english_value(change, change.new, new)
     return (
         Filled("subject", change.subject, subject, _wording(change.subject), own=not subject),
         Filled("item", change.item, item, _wording(change.item), own=not item),
-        Filled("old", old, old_english, _wording(old), _own(change, change.old, old)),
-        Filled("new", new, new_english, _wording(new), _own(change, change.new, new)),
+        _value_filled("old", change, change.old, old),
+        _value_filled("new", change, change.new, new),
     )
+
+
+def _value_filled(name: str, change: FactChange, value: Any, words: str) -> Filled:
+    """{old} or {new}: a fact's value by what its field holds (the tenant's words, a country, an address),
+    else as policygen names it."""
+    kind_wording = _kind_wording(change.value_kind, words) if value is not None else None
+    if kind_wording is not None and not isinstance(words, EnglishWords):
+        return Filled(name, words, False, kind_wording, own=isinstance(kind_wording, TenantText))
+    return Filled(name, words, _english_value(change, value, words), _wording(words), _own(change, value, words))
+
+
+def _kind_wording(kind: ValueKind | None, words: str) -> Wording | None:
+    """How a value of a field of *kind* is said in any language; None: as policygen's words are."""
+    if kind == "address":
+        return Verbatim(words)
+    if kind in ("text", "country"):
+        return TenantText(words, country=kind == "country")
+    return None
 
 
 def _wording(words: str) -> Wording | None:
@@ -807,6 +961,25 @@ Side = Literal["old", "new"]
 
 
 @dataclass(frozen=True)
+class Quoting:
+    """How a finding quotes the tenant's own words in a language: *words*, as the version a value was taken
+    from (*side*) published them."""
+
+    words: TenantWords | None = None
+    side: Side = "new"
+
+    def quote(self, text: str, lang: str, country: bool = False) -> str:
+        """*text* in its translation; a country in *lang*'s name for it (Babel's, as pages print it) when it
+        has none; else as written, marked as a quote in the source language (a ForeignWord part, once tidied)."""
+        quoted = (self.words or TenantWords()).quote(text, self.side)
+        if not isinstance(quoted, ForeignWord):
+            return quoted
+        if country and country_code(text) is not None:
+            return country_in(text, lang)
+        return _QUOTE.format(quoted)
+
+
+@dataclass(frozen=True)
 class TenantWords:
     """The tenant's own words in one language, as each of the two versions a finding compares published
     them: each free-text fact's source text -> its translation then. None: that version's translations
@@ -816,25 +989,31 @@ class TenantWords:
     new: Mapping[str, str] | None = None
 
     def quote(self, text: str, side: Side) -> str:
+        """*text* in its translation, else as written, marked as in the source language (a ForeignWord)."""
         translated = (self.old if side == "old" else self.new) or {}
         return translated.get(text) or ForeignWord(text, SOURCE)
 
 
-# A quoted value left in the source language, marked inside a sentence until the sentence is tidied.
+# A quoted value left in the source language, and an address kept left to right, each marked inside a
+# sentence until the sentence is tidied (private-use characters: no words hold them).
 _OPEN, _CLOSE = "\ue002", "\ue003"
 _QUOTE = _OPEN + "{}" + _CLOSE
-_QUOTED = re.compile(_OPEN + "(.*?)" + _CLOSE, re.DOTALL)
+_LTR_OPEN, _LTR_CLOSE = "\ue004", "\ue005"
+_LTR = _LTR_OPEN + "{}" + _LTR_CLOSE
+_MARKS = (_OPEN, _CLOSE, _LTR_OPEN, _LTR_CLOSE)
+_MARKED = re.compile(f"{_OPEN}(.*?){_CLOSE}|{_LTR_OPEN}(.*?){_LTR_CLOSE}", re.DOTALL)
 
 
 def _unquoted(words: str) -> str:
-    """A tidied sentence with its marked quotes as ForeignWord parts (a MixedText), or as it is."""
-    if _OPEN not in words:
+    """A tidied sentence with its marked quotes as ForeignWord parts and its addresses as LeftToRight parts
+    (a MixedText), or as it is."""
+    if _OPEN not in words and _LTR_OPEN not in words:
         return words
     parts: list[str] = []
     at = 0
-    for match in _QUOTED.finditer(words):
+    for match in _MARKED.finditer(words):
         parts.append(words[at : match.start()])
-        parts.append(ForeignWord(match[1], SOURCE))
+        parts.append(ForeignWord(match[1], SOURCE) if match[1] is not None else LeftToRight(match[2]))
         at = match.end()
     parts.append(words[at:])
     return MixedText(*(p for p in parts if p))
@@ -858,7 +1037,9 @@ def _sentence(template: str, change: FactChange) -> str:
 
 def _tidy(words: str) -> str:
     # a fact that ends its own sentence: no second full stop (Hindi's is the danda)
-    words = re.sub(r"([.!?।])(\ue003?\)?)[.।]$", r"\1\2", " ".join(words.split()))
+    words = re.sub(r"([.!?।])([\ue003\ue005]?\)?)[.।]$", r"\1\2", " ".join(words.split()))
+    if words.startswith(_LTR_OPEN):
+        return words  # an address is written as it is, never capitalised
     first = 1 if words.startswith(_OPEN) else 0  # a sentence that starts with a marked quote
     return words[: first + 1].upper() + words[first + 1 :]
 

@@ -804,7 +804,11 @@ class Announcement(Model):
 
     @property
     def label(self) -> str:
-        return {"blog": "blog", "change_log": "public change log"}[self.kind]
+        return ANNOUNCEMENT_NAMES[self.kind]
+
+
+# How each kind of announcement is named (a change finding says it by its word in each language).
+ANNOUNCEMENT_NAMES = {"blog": "blog", "change_log": "public change log"}
 
 
 class Changes(Model):

@@ -31,7 +31,7 @@ from .output import Output
 from .packaged import known_themes, packaged_theme, theme_folders
 from .paths import THEME_ASSETS
 from .sandbox import THEME_FILTERS, THEME_LIMITS, BoundedSandbox, explain_failure, template_position
-from .vocabulary import ForeignWord, MixedText
+from .vocabulary import ForeignWord, LeftToRight, MixedText
 from .yamlfile import load
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -55,14 +55,20 @@ def unknown_theme(root: Path, name: str) -> Problem:
 
 def marked(text: str) -> Markup:
     """*text* for a page, escaped, each of its words in another language than the rest (a MixedText's
-    ForeignWord parts: a tenant's words quoted untranslated in a finding) marked with its lang:
+    ForeignWord parts: a tenant's words quoted untranslated in a finding) marked with its lang, each address
+    kept left to right in a right-to-left sentence (its LeftToRight parts) isolated:
     `{{ finding.says|marked }}`. Text without such parts is only escaped."""
     if not isinstance(text, MixedText):
         return escape(text)
-    return Markup("").join(
-        Markup('<span lang="{}">{}</span>').format(p.lang, p) if isinstance(p, ForeignWord) else escape(p)
-        for p in text.parts
-    )
+    return Markup("").join(_marked_part(p) for p in text.parts)
+
+
+def _marked_part(part: str) -> Markup:
+    if isinstance(part, ForeignWord):
+        return Markup('<span lang="{}">{}</span>').format(part.lang, part)
+    if isinstance(part, LeftToRight):
+        return Markup('<bdi dir="ltr">{}</bdi>').format(part)
+    return escape(part)
 
 
 class SiteTheme:

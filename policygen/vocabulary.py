@@ -62,9 +62,16 @@ class ForeignWord(str):
         return word
 
 
+class LeftToRight(str):
+    """Text read left to right whatever the text around it: an email address, a URL or a phone number inside
+    an Arabic sentence, the same in every language. A page isolates it (<bdi dir="ltr">), so that the
+    right-to-left sentence cannot reorder its dots and slashes."""
+
+
 class MixedText(str):
     """Text with some of its words in another language than the rest (its ForeignWord parts), such as a finding
-    said in Hindi that quotes a tenant's English words: a page marks each such part with its lang."""
+    said in Hindi that quotes a tenant's English words, or kept left to right in a right-to-left sentence (its
+    LeftToRight parts): a page marks each such part with its lang, or isolates it."""
 
     parts: tuple[str, ...]
 
@@ -77,7 +84,7 @@ class MixedText(str):
 def mixed(*texts: str) -> str:
     """*texts* joined, keeping which of their words are in another language (a MixedText when some are)."""
     parts = [p for t in texts for p in (t.parts if isinstance(t, MixedText) else (t,)) if p]
-    if not any(isinstance(p, ForeignWord) for p in parts):
+    if not any(isinstance(p, (ForeignWord, LeftToRight)) for p in parts):
         return "".join(parts)
     return MixedText(*parts)
 
@@ -211,10 +218,15 @@ def _english_countries() -> dict[str, str]:
     return names | COUNTRY_ALIASES
 
 
+def country_code(name: str) -> str | None:
+    """The region code of *name* (a country in English: "United Kingdom", "UK"); None when Babel does not know it."""
+    return _english_countries().get(_key(name))
+
+
 @functools.cache
 def country_in(name: str, lang: str) -> str:
     """*name* (a country in English) as *lang* names it; the tenant's words when Babel does not know it."""
-    code = _english_countries().get(_key(name))
+    code = country_code(name)
     if code is None or lang == SOURCE:
         return name
     try:

@@ -444,3 +444,123 @@ def test_the_arabic_history_says_the_count_of_more_changes_in_its_plural_form(hi
     assert "(وتغييران آخران.)" in history  # two more changes: Arabic's dual
     english = _text(hindi_and_arabic, f"{DOC}/history/index.html")
     assert "(2 more changes.)" in english
+
+
+@pytest.fixture(scope="module")
+def addresses_and_countries(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fictional tenant in English, Hindi and Arabic: version 2 moves its list of processors (a URL) and
+    its address to another country, states its cookie's technology, and starts selling personal data and
+    keeping the cookie longer (so that each document has a notice)."""
+    folder = tmp_path_factory.mktemp("addresses-and-countries")
+    tracker = {
+        "id": "ga",
+        "name": "_ga",
+        "provider": "Google Analytics",
+        "party": "third",
+        "purpose": "Counts visits",
+        "category": "analytics",
+        "duration": "13 months",
+    }
+    root = one_tenant_project(
+        folder / "project",
+        {
+            **REQUIRED,
+            "organisation": {
+                **REQUIRED["organisation"],
+                "address": {"lines": ["1 High Street"], "locality": "Leeds", "country": "United Kingdom"},
+            },
+            "locale": "en-GB",
+            "languages": ["en-GB", "hi-IN", "ar-EG"],
+            "sharing": {"subprocessor_list": "https://example.org/processors"},
+            "trackers": [tracker],
+            "documents": [{"id": "privacy-policy"}, {"id": "cookie-policy"}],
+        },
+    )
+    _release(root, V1, "2025-12-01")
+
+    def moved(data: dict[str, Any]) -> None:
+        data["organisation"]["address"]["country"] = "Ireland"
+        data["sharing"] = {"subprocessor_list": "https://example.org/subprocessors", "sells": True}
+        data["trackers"][0].update(technology="cookie", duration="25 months")
+
+    _edit(root, moved)
+    for lang, words in ADDRESS_TENANTS_WORDS.items():  # the tenant's own words, translated
+        (root / f"tenants/t/tenant.{lang}.yaml").write_text(
+            "".join(
+                f"{key}:\n  text: {said}\n  translates: {value_hash(english)}\n"
+                for key, (said, english) in words.items()
+            ),
+            encoding="utf-8",
+        )
+    _release(root, V2, "2026-01-15")
+    return build(root, root / "out", BuildOptions(today=TODAY)).out
+
+
+ADDRESS_TENANTS_WORDS = {
+    "hi": {"organisation.display_name": ("प्लेन उदाहरण", "Plain Example"), "trackers[0].name": ("_ga", "_ga")},
+    "ar": {"organisation.display_name": ("مثال بسيط", "Plain Example"), "trackers[0].name": ("_ga", "_ga")},
+}
+
+# The findings of version 2, by document, in Hindi and Arabic: a URL as it is, a country by Babel's name for it
+# (as pages print it), a cookie's technology by its word; the tenant's words in their translation.
+ADDRESS_FINDINGS = {
+    "hi": {
+        "privacy-policy": [
+            "अब हम यह करेंगे: व्यक्तिगत डेटा बेचना।",
+            "प्लेन उदाहरण के लिए संपर्क विवरण अब आयरलैंड हैं (पहले: यूनाइटेड किंगडम)।",
+            "हमारे प्रोसेसरों की सूची अब https://example.org/subprocessors पर है (पहले: https://example.org/processors)।",
+        ],
+        "cookie-policy": [
+            "कुकी _ga अब आपके डिवाइस पर 13 महीने के बजाय 25 महीने तक रहती है।",
+            "कुकी _ga: अब हम इसका तकनीक (कुकी) बताते हैं।",
+        ],
+    },
+    "ar": {
+        "privacy-policy": [
+            "سنقوم الآن بما يلي: بيع البيانات الشخصية.",
+            "أصبحت بيانات الاتصال لـ مثال بسيط: أيرلندا (سابقًا: المملكة المتحدة).",
+            'أصبحت قائمة معالجي البيانات لدينا على <bdi dir="ltr">https://example.org/subprocessors</bdi> '
+            '(سابقًا: <bdi dir="ltr">https://example.org/processors</bdi>).',
+        ],
+        "cookie-policy": [
+            "يبقى ملف تعريف الارتباط _ga الآن على جهازك 25 شهرًا بدلًا من 13 شهرًا.",
+            "ملف تعريف الارتباط _ga: نذكر الآن التقنية (ملف تعريف ارتباط).",
+        ],
+    },
+}
+
+
+def _findings(out: Path, page: str) -> list[str]:
+    banner = _text(out, page)
+    listed = banner[banner.index("<ul") : banner.index("</ul>")]
+    return [line.strip().removeprefix("<li>").removesuffix("</li>") for line in listed.splitlines()[1:] if line.strip()]
+
+
+@pytest.mark.parametrize("lang", sorted(ADDRESS_FINDINGS))
+@pytest.mark.parametrize("doc", ["privacy-policy", "cookie-policy"])
+def test_a_hindi_and_an_arabic_notice_say_a_url_a_country_and_a_cookies_technology_wholly_in_their_language(
+    addresses_and_countries: Path, lang: str, doc: str
+) -> None:
+    said = _findings(addresses_and_countries, f"t/{doc}/{lang}/{V2}/notice/banner.html")
+    assert said == ADDRESS_FINDINGS[lang][doc]
+    assert not any('lang="en"' in finding for finding in said)
+
+
+def test_an_arabic_notice_keeps_a_url_left_to_right_and_the_plain_text_email_as_it_is(
+    addresses_and_countries: Path,
+) -> None:
+    notice = f"t/privacy-policy/ar/{V2}/notice"
+    email = _text(addresses_and_countries, f"{notice}/email.html")
+    assert '<bdi dir="ltr">https://example.org/subprocessors</bdi>' in email
+    plain = _read(addresses_and_countries, f"{notice}/email.txt")
+    assert "- أصبحت قائمة معالجي البيانات لدينا على https://example.org/subprocessors (سابقًا:" in plain
+    hindi = _text(addresses_and_countries, f"t/privacy-policy/hi/{V2}/notice/banner.html")
+    assert "<bdi" not in hindi  # a left-to-right language needs no isolating
+
+
+def test_the_english_notice_says_the_url_and_the_country_as_written(addresses_and_countries: Path) -> None:
+    assert _findings(addresses_and_countries, f"t/privacy-policy/{V2}/notice/banner.html") == [
+        "We will now sell personal data.",
+        "Contact details for Plain Example are now Ireland (before: United Kingdom).",
+        "The list of our processors is now at https://example.org/subprocessors (before: https://example.org/processors).",
+    ]

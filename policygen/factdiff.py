@@ -872,7 +872,7 @@ class FactFinding:
             values[filled.name] = _QUOTE.format(said) if isinstance(said, ForeignWord) else said
         if any(mark in text for text in (template, *(f.text for f in self.fill)) for mark in _MARKS):
             return None  # the characters that mark a quote, in the words themselves: said in English, marked
-        return _unquoted(_tidy(template.format(**values)))
+        return _unquoted(_tidy(_filled_in(sentences.lang, template, values)))
 
     def _side(self, name: str) -> Side:
         """Which version a value was taken from: {old} the older, {new} the newer, the entry a change
@@ -1033,6 +1033,42 @@ def _english_value(change: FactChange, value: Any, words: str) -> bool:
 
 def _sentence(template: str, change: FactChange) -> str:
     return _tidy(template.format(**{f.name: f.text for f in _fill(change)}))
+
+
+# How a language joins a word that ends a sentence's text to the word a value starts with: the sentence was
+# written without knowing the value ("au lieu de {old}"), and its words are policygen's ("le responsable").
+# (the sentence's last word, the value's first word) -> the two said together.
+_CONTRACTIONS: dict[str, dict[tuple[str, str], str]] = {
+    "fr": {("de", "le"): "du", ("de", "les"): "des", ("à", "le"): "au", ("à", "les"): "aux"},
+    "es": {("de", "el"): "del", ("a", "el"): "al"},
+}
+# A sentence's last word that drops its vowel before a value starting with one: "de un" -> "d'un".
+_ELISIONS: dict[str, frozenset[str]] = {"fr": frozenset({"de", "que"})}
+_VOWELS = frozenset("aeiouyàâäéèêëîïôöùûüœæ")
+
+
+def _filled_in(lang: str, template: str, values: dict[str, str]) -> str:
+    """*template* filled with *values*, each joined to the word before it the way *lang* joins them (only
+    where a value begins: the sentence's own words are written as the language writes them). A value that
+    is a quote or an address begins with its mark, never a letter, so it is joined as it is."""
+    contractions, elisions = _CONTRACTIONS.get(lang, {}), _ELISIONS.get(lang, frozenset())
+    out: list[str] = []
+    for literal, name, _, _ in string.Formatter().parse(template):
+        value = values[name] if name is not None else ""
+        head, space, before = literal[:-1].rpartition(" ")
+        first, _, rest = value.partition(" ")
+        if not literal.endswith(" ") or not before:
+            pass
+        elif (said := contractions.get((before.lower(), first))) is not None and rest:
+            literal, value = f"{head}{space}{_cased(said, before)} ", rest
+        elif before.lower() in elisions and value[:1].lower() in _VOWELS:
+            literal = f"{head}{space}{_cased(before[0], before)}'"
+        out.append(literal + value)
+    return "".join(out)
+
+
+def _cased(word: str, like: str) -> str:
+    return word[:1].upper() + word[1:] if like[:1].isupper() else word
 
 
 def _tidy(words: str) -> str:

@@ -29,6 +29,7 @@ from policygen.factdiff import (
     TableWord,
     TenantText,
     TenantWords,
+    _filled_in,
     _wording,
     choices,
     diff_facts,
@@ -617,3 +618,25 @@ def test_a_named_choice_added_reads_in_english_as_before_and_by_its_tables_word_
     assert found.says == "How we treat children's data changed: added the consent we ask for (parental)."
     hindi = found.in_language(load_rules().sentences("hi")).says
     assert "माता-पिता या अभिभावक की सहमति" in hindi and not isinstance(hindi, (ForeignWord, MixedText))
+
+
+@pytest.mark.parametrize(
+    ("lang", "backward", "joined"),
+    [
+        ("fr", False, "au lieu du responsable du traitement"),  # de + le
+        ("fr", True, "au lieu d'un sous-traitant"),  # de + a vowel
+        ("es", False, "en lugar del responsable del tratamiento"),  # de + el
+    ],
+)
+def test_a_value_is_joined_to_the_word_before_it_the_languages_way(lang: str, backward: bool, joined: str) -> None:
+    finding = _finding("controller becomes a processor", "organisation.role", backward)
+    said = finding.in_language(load_rules().sentences(lang))
+    assert joined in said.says or joined in said.effect
+
+
+def test_a_sentences_own_words_and_a_quote_are_never_joined_to_a_value() -> None:
+    """Only where a value begins: "avant de les collecter" is the sentence's own French, and the tenant's
+    words, quoted, stand as they are written."""
+    assert _filled_in("fr", "avant de les {item}.", {"item": "utiliser"}) == "avant de les utiliser."
+    assert _filled_in("fr", "au lieu de {old}.", {"old": "\ue002le Club\ue003"}) == "au lieu de \ue002le Club\ue003."
+    assert _filled_in("en", "instead of {old}.", {"old": "the controller"}) == "instead of the controller."

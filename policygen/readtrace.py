@@ -42,6 +42,7 @@ import jinja2.runtime
 
 from . import facts
 from .facts import Model
+from .vocabulary import ForeignWord
 
 Path = tuple[str, ...]  # a root name of the context, then attribute names
 # "reached": the value, but of a fact only its type (its fields are recorded as they are read); "whole": the whole
@@ -64,6 +65,8 @@ def fingerprint(value: Any) -> Hashable:
     kind = type(value)
     if kind in _ATOMS:
         return (kind, value)
+    if kind is ForeignWord:  # a fact printed untranslated: the same text translated renders unmarked
+        return (kind, str(value), value.lang)
     if kind is float:
         return (kind, repr(value))  # 0.0 == -0.0, but they print differently
     if isinstance(value, Enum):

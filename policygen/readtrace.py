@@ -21,7 +21,7 @@ read is everything that reaches a fact:
   asks whether two values are the same object (`is sameas`) is never reused.
 
 Values are compared by a canonical form that keeps their types ('1' is not 1, True is not 1, 0.0
-is not -0.0). The page's language, the tenant's notes and the clause file are part of the key the
+is not -0.0, a fact printed untranslated, which the page marks, is not the same words translated). The page's language, the tenant's notes and the clause file are part of the key the
 caller gives; two renders whose same reads lead to different next reads mean something escaped
 the record, and that clause is not reused again.
 """

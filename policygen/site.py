@@ -87,7 +87,8 @@ class DocumentLink:
 
 @dataclass(frozen=True)
 class TenantView:
-    """What theme templates know of a tenant: names and branding, all plain text."""
+    """What theme templates know of a tenant: names and branding, all text. On a page in another language
+    a name with no current translation is a ForeignWord, which `|marked(lang)` marks in the page's body."""
 
     slug: str
     name: str

@@ -27,8 +27,10 @@ from test_unknown_facts import REQUIRED
 from policygen.engine import build
 from policygen.fact_translations import translated_facts, value_hash
 from policygen.facts import load_tenant
+from policygen.readtrace import fingerprint
 from policygen.site import BuildOptions
 from policygen.theme import marked
+from policygen.vocabulary import ForeignWord
 
 HOSTILE = "<script>alert(1)</script> \"q\" onclick='x' **bold** [link](https://evil.example) {{ 7 * 7 }}"
 FACTS: dict[str, Any] = {
@@ -138,6 +140,15 @@ def test_an_arabic_page_marks_an_untranslated_fact_with_its_language_and_directi
     assert isinstance(name, Tag) and name.get_text() == "Plain Example" and name.get("dir") == "ltr"
 
 
+def test_a_clause_shown_in_english_on_an_arabic_page_marks_no_fact_inside_it(out: Path) -> None:
+    """The clause is marked as a whole (it has no Arabic translation): a fact inside it reads as its sentence."""
+    section = _page(out, "t/privacy-policy/ar/index.html").find("section", id="sharing")
+    assert isinstance(section, Tag)
+    english = section.find("div", attrs={"lang": "en", "dir": "ltr"})
+    assert isinstance(english, Tag) and "Hosting providers" in english.get_text()
+    assert english.find_all(attrs={"lang": True}) == []
+
+
 def test_the_tenants_names_in_the_header_footer_and_index_of_a_hindi_page_are_marked(out: Path) -> None:
     index = _page(out, "t/hi/index.html")
     assert {"Plain Example", "Plain Example Ltd"} <= set(_marked(index))
@@ -208,3 +219,12 @@ def test_a_hostile_fact_on_a_hindi_page_stays_text_inside_its_mark(out: Path) ->
     assert page.find("strong", string="bold") is None
     assert page.find("a", href="https://evil.example") is None
     assert [t for t in page.find_all(True) if "onclick" in t.attrs] == []
+
+
+def test_a_render_that_reads_a_fact_printed_untranslated_is_reused_only_for_the_same_marked_fact() -> None:
+    """A clause render is reused for tenants whose facts read the same: a fact printed untranslated reads
+    otherwise than the same words as a current translation (a brand kept as it is), which prints unmarked."""
+    untranslated = fingerprint(ForeignWord("Acme", "en"))
+    assert untranslated == fingerprint(ForeignWord("Acme", "en"))
+    assert untranslated != fingerprint("Acme")
+    assert untranslated != fingerprint(ForeignWord("Acme", "fr"))

@@ -428,7 +428,7 @@ class DocumentPages:
                     self.theme,
                     self.changes,
                     self.paths,
-                    organisation=facts.name,
+                    organisation=self.common["tenant"].name,  # in another language: as its pages name it
                     title=self.doc.title,
                     locale=self.lang,
                     accent=facts.theme.accent,

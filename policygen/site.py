@@ -30,7 +30,7 @@ from urllib.parse import quote
 from .clauses import SOURCE_LANGUAGE, language_of
 from .dates import format_day, utc_today
 from .errors import Collector, InputError
-from .fact_translations import current_translations, in_language
+from .fact_translations import in_language, translated_facts
 from .feeds import FeedEntry, FeedInfo, atom, entries_in, version_data, version_json
 from .history import Committed, TenantRecord, compare_with_build, compare_with_commit
 from .htmltext import DocumentLike
@@ -816,7 +816,8 @@ def translated_outputs(
     for locale in tenant.facts.published_languages[1:]:
         docs = render_tenant_documents(project, renderer, tenant, locale)  # first: it reports every problem
         index = TenantPaths(tenant.slug).index_in(language_segment(locale, tenant.facts.locale))
-        named = in_language(tenant.facts, current_translations(tenant.folder, locale, tenant.facts))
+        # Its names as the documents print them (a stale translation the project refuses stopped them above).
+        named = translated_facts(tenant.folder, locale, tenant.facts, refuse_stale=False)
         view = replace(
             common["tenant"], name=named.name, legal_name=named.organisation.legal_name, index_in_language=index
         )

@@ -30,6 +30,7 @@ from policygen.facts import load_tenant
 from policygen.readtrace import fingerprint
 from policygen.site import BuildOptions
 from policygen.theme import marked
+from policygen.versions import published_html
 from policygen.vocabulary import ForeignWord
 
 HOSTILE = "<script>alert(1)</script> \"q\" onclick='x' **bold** [link](https://evil.example) {{ 7 * 7 }}"
@@ -228,3 +229,15 @@ def test_a_render_that_reads_a_fact_printed_untranslated_is_reused_only_for_the_
     assert untranslated == fingerprint(ForeignWord("Acme", "en"))
     assert untranslated != fingerprint("Acme")
     assert untranslated != fingerprint(ForeignWord("Acme", "fr"))
+
+
+def test_a_released_translation_keeps_each_marks_language_and_direction() -> None:
+    """A version's text in another language is frozen sanitised (versions.published_html): the marks stay."""
+    html = (
+        '<p class="note translation-note">…</p>\n<div lang="en" dir="ltr">\n<p class="note" lang="en">Our note</p>\n'
+        '<p>من <span lang="en" dir="ltr">Plain Example Ltd</span></p>\n</div>\n'
+    )
+    published = published_html(html)
+    assert '<div lang="en" dir="ltr">' in published
+    assert '<p class="note" lang="en">Our note</p>' in published
+    assert '<span lang="en" dir="ltr">Plain Example Ltd</span>' in published

@@ -75,6 +75,7 @@ class MixedText(str):
         return text
 
 
+@functools.cache  # asked for every marked word of a page
 def text_direction(locale: str) -> str:
     """'rtl' for a language written right to left (Arabic, Urdu, Hebrew...), else 'ltr'."""
     try:

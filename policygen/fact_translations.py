@@ -11,7 +11,8 @@ the SHA-256 of the source value's UTF-8 bytes (`policygen translations --format 
 Only free text is translated: ids, dates, durations, countries and rights are typed facts, printed in
 each language by policygen. A page in that language prints the translation while it is current; a
 stale one (the tenant.yaml value changed since) prints the source value, or stops the build when the
-project refuses stale translations. A fact with no translation prints as the tenant wrote it.
+project refuses stale translations. A fact with no translation prints as the tenant wrote it. A fact
+printed as the tenant wrote it is a ForeignWord (in_language): the page's body marks it lang="en".
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError
 from .clauses import language_of
 from .errors import Collector, InputError, Problem, did_you_mean
 from .factdiff import is_free_text
-from .facts import Tenant, Text
+from .facts import Address, Channel, Purpose, Registration, Tenant, Text, Theme, Tracker
 from .validation import problems_from_validation
+from .vocabulary import SOURCE, CountryName, ForeignWord
 from .yamlfile import Located, load
 
 _STEP = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
@@ -168,18 +170,19 @@ def states(folder: Path, locale: str, tenant: Tenant) -> list[FactState]:
 
 
 def translated_facts(folder: Path, locale: str, tenant: Tenant, refuse_stale: bool) -> Tenant:
-    """The tenant's facts with each current translation in place of its tenant.yaml text."""
+    """The tenant's facts as a page in *locale* prints them (in_language): each current translation in place of
+    its tenant.yaml text, every other free-text fact in words marked as the source language's."""
     read = read_overlay(folder, locale, tenant)
     if read is None:
-        return tenant
+        return in_language(tenant, {})
     overlay, located = read
     problems = Collector()
+    current: dict[str, str] = {}
     for key_path, translation in overlay.items():
-        steps = _steps(key_path) or []
-        source = _free_text(tenant, steps)
+        source = _free_text(tenant, _steps(key_path) or [])
         assert source is not None
         if translation.translates == value_hash(source):
-            tenant = _with(tenant, steps, translation.text)
+            current[key_path] = translation.text
         elif refuse_stale:
             line, column = located.where((key_path, "translates"))
             problems.add(
@@ -195,7 +198,64 @@ def translated_facts(folder: Path, locale: str, tenant: Tenant, refuse_stale: bo
                 )
             )
     problems.raise_if_any()
-    return tenant
+    return in_language(tenant, current)
+
+
+# Free text that is not words of a language: a code, a number, a file name. A page in another language prints it
+# as written, unmarked (lang="en" would have a screen reader read "SW1A 1AA" or "_ga" as English words).
+_NOT_WORDS: frozenset[tuple[type[BaseModel], str]] = frozenset(
+    {
+        (Registration, "number"),
+        (Address, "postcode"),
+        (Purpose, "dpv"),
+        (Tracker, "name"),
+        (Theme, "logo"),
+    }
+)
+
+
+def in_words(owner: BaseModel, name: str, value: str) -> bool:
+    """Whether the free-text fact *name* of *owner* is words in the tenant's language, which a page in another
+    language marks with the source language when it prints it untranslated. A country is not (policygen names
+    it in each language), nor a code, a number or a file name, nor a channel's email address, URL or number."""
+    if isinstance(value, CountryName) or (type(owner), name) in _NOT_WORDS:
+        return False
+    return not isinstance(owner, Channel) or name != "value" or owner.kind == "post"
+
+
+def in_language(tenant: Tenant, translations: Mapping[str, str]) -> Tenant:
+    """The tenant's facts as a page in another language prints them: each fact in *translations* (by key path:
+    its current translation) in its place; every other free-text fact in words as the tenant wrote it, as a
+    ForeignWord in the source language, which the page's body marks (lang="en") and any other place (an
+    attribute, a title, JSON, a feed) prints as the plain text it is."""
+    marked = _in_language(tenant, "", translations)
+    assert isinstance(marked, Tenant)
+    return marked
+
+
+def _in_language(value: Any, path: str, translations: Mapping[str, str]) -> Any:
+    """*value* (at key path *path*) as in_language says; the same object when nothing in it changes."""
+    if isinstance(value, BaseModel):
+        update: dict[str, Any] = {}
+        for name in type(value).model_fields:
+            inner, where = getattr(value, name), f"{path}.{name}" if path else name
+            if isinstance(inner, str) and is_free_text(type(value), name):
+                shown = translations.get(where)
+                if shown is None and in_words(value, name, inner):
+                    shown = ForeignWord(inner, SOURCE)
+                if shown is not None:
+                    update[name] = shown
+            else:
+                changed = _in_language(inner, where, translations)
+                if changed is not inner:
+                    update[name] = changed
+        return value.model_copy(update=update) if update else value
+    if isinstance(value, (list, tuple)):
+        items = [_in_language(item, f"{path}[{i}]", translations) for i, item in enumerate(value)]
+        if all(new is old for new, old in zip(items, value, strict=True)):
+            return value
+        return type(value)(items) if isinstance(value, tuple) else items
+    return value
 
 
 def current_translations(folder: Path, locale: str, tenant: Tenant) -> dict[str, str]:
@@ -217,18 +277,6 @@ def translated_words(tenant: Tenant, translations: Mapping[str, str]) -> dict[st
         if source is not None:
             words.setdefault(source, translated)  # the same words translated twice: the first, by key path
     return words
-
-
-def _with(value: Any, steps: list[str | int], text: str) -> Any:
-    """*value* with the fact at *steps* replaced by *text* (facts are immutable: copies along the path)."""
-    if not steps:
-        return text
-    step, rest = steps[0], steps[1:]
-    if isinstance(step, int):
-        items = list(value)
-        items[step] = _with(items[step], rest, text)
-        return type(value)(items) if isinstance(value, tuple) else items
-    return value.model_copy(update={step: _with(getattr(value, step), rest, text)})
 
 
 def overlay_schema() -> dict[str, Any]:

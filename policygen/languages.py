@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict
 from .clauses import SOURCE_LANGUAGE, language_of
 from .paths import relative
 from .vocabulary import language_data
+from .vocabulary import text_direction as text_direction  # its home: the words' module; pages ask here
 
 
 class LanguageWords(BaseModel):
@@ -36,14 +37,6 @@ class LanguageWords(BaseModel):
 
 def babel_locale(locale: str) -> Locale:
     return Locale.parse(locale.replace("-", "_"))
-
-
-def text_direction(locale: str) -> str:
-    """'rtl' for a language written right to left (Arabic, Urdu, Hebrew...), else 'ltr'."""
-    try:
-        return "rtl" if babel_locale(locale).text_direction == "rtl" else "ltr"
-    except (ValueError, TypeError):
-        return "ltr"
 
 
 def language_name(locale: str, reader: str) -> str:

@@ -138,7 +138,9 @@ ALLOWED_ATTRIBUTES = {
     "td": {"colspan", "rowspan"},
     "th": {"colspan", "rowspan", "scope"},
     "ol": {"start"},
-    "span": {"lang"},  # a word in another language than its clause (vocabulary.ForeignWord)
+    # a word in another language than its clause (vocabulary.ForeignWord), with its direction on a page that
+    # runs the other way (vocabulary.mark_attributes)
+    "span": {"lang", "dir"},
 }
 URL_SCHEMES = {"http", "https", "mailto", "tel"}
 
@@ -156,6 +158,8 @@ RENDERED_TAGS = ALLOWED_TAGS | {"h1", "h2"}
 RENDERED_ATTRIBUTES = {
     **ALLOWED_ATTRIBUTES,
     **{h: {"id"} for h in ("h1", "h2", "h3", "h4", "h5", "h6")},
+    "div": {"lang", "dir"},  # a clause shown in the source language on a page in another (render._render_translated)
+    "p": {"lang"},  # a tenant's note printed untranslated there (render._with_notes)
     "td": {"colspan", "rowspan", "data-label", "style"},
     "th": {"colspan", "rowspan", "scope", "style"},
 }

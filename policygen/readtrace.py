@@ -21,7 +21,7 @@ read is everything that reaches a fact:
   asks whether two values are the same object (`is sameas`) is never reused.
 
 Values are compared by a canonical form that keeps their types ('1' is not 1, True is not 1, 0.0
-is not -0.0). The page's language, the tenant's notes and the clause file are part of the key the
+is not -0.0, a fact printed untranslated, which the page marks, is not the same words translated). The page's language, the tenant's notes and the clause file are part of the key the
 caller gives; two renders whose same reads lead to different next reads mean something escaped
 the record, and that clause is not reused again.
 """
@@ -42,6 +42,7 @@ import jinja2.runtime
 
 from . import facts
 from .facts import Model
+from .vocabulary import ForeignWord
 
 Path = tuple[str, ...]  # a root name of the context, then attribute names
 # "reached": the value, but of a fact only its type (its fields are recorded as they are read); "whole": the whole
@@ -64,6 +65,8 @@ def fingerprint(value: Any) -> Hashable:
     kind = type(value)
     if kind in _ATOMS:
         return (kind, value)
+    if kind is ForeignWord:  # a fact printed untranslated: the same text translated renders unmarked
+        return (kind, str(value), value.lang)
     if kind is float:
         return (kind, repr(value))  # 0.0 == -0.0, but they print differently
     if isinstance(value, Enum):

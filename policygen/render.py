@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import datetime as dt
+import functools
 import html
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -48,7 +49,7 @@ from .sandbox import (
     template_position,
 )
 from .translation_files import Picked, current_translation, pick
-from .vocabulary import CountryName, ForeignWord, country, duration, text_language
+from .vocabulary import CountryName, ForeignWord, country, duration, mark_attributes, text_language
 from .wording import Joiner, has_bound, join_words, needs_article
 
 OPEN, CLOSE = "\ue000", "\ue001"  # private-use characters: Markdown gives them no meaning
@@ -60,7 +61,8 @@ _locale: contextvars.ContextVar[str] = contextvars.ContextVar("policygen_locale"
 def as_text(value: Any) -> str:
     """How a fact value reads in a notice."""
     if isinstance(value, ForeignWord):
-        return value  # kept as it is, so the page can mark its language (_fact_html)
+        # Kept as it is, so the page can mark its language (_fact_html); in a text in that language, plain.
+        return value if value.lang != text_language.get() else str(value)
     if isinstance(value, CountryName):
         return country(value)
     if isinstance(value, Duration):
@@ -80,10 +82,20 @@ def _placeholder(text: str) -> Markup:
     return Markup(f"{OPEN}{len(values) - 1}{CLOSE}")
 
 
-def _fact_html(value: str) -> str:
-    """A fact's text in the page: escaped; a word in another language than its clause marked with its lang."""
+def _fact_html(value: str, page_lang: str) -> str:
+    """A fact's text in the page's body: escaped; a word in another language than its clause (a vocabulary's word
+    the language lacks, a tenant's fact printed untranslated) marked with its lang, on a page in *page_lang*."""
     text = html.escape(value, quote=True)
-    return f'<span lang="{value.lang}">{text}</span>' if isinstance(value, ForeignWord) else text
+    return f"<span{mark_attributes(value, page_lang)}>{text}</span>" if isinstance(value, ForeignWord) else text
+
+
+def _put_facts(body: str, values: list[str], page_lang: str) -> str:
+    """The rendered clause with each fact's placeholder replaced by its text. A fact inside a tag (an image's
+    alt, an author's title="") is escaped text: a mark can only stand where text does, between tags."""
+    if any(isinstance(v, ForeignWord) for v in values):
+        plain = functools.partial(TOKEN.sub, lambda m: html.escape(values[int(m.group(1))], quote=True))
+        body = _TAG.sub(lambda tag: plain(tag.group(0)), body)
+    return TOKEN.sub(lambda m: _fact_html(values[int(m.group(1))], page_lang), body)
 
 
 def placeholders() -> list[str]:
@@ -176,9 +188,14 @@ def f_date(value: dt.date, form: str = "long") -> Markup:
 
 def f_stop(value: Any) -> Markup:
     """A fact that ends a sentence: add a full stop unless it already ends with one."""
-    text = as_text(value).rstrip()
+    said = as_text(value)
+    text = said.rstrip()
     stop = languages.words(_locale.get()).full_stop
-    return _placeholder(text if text.endswith((".", "!", "?", ":", ";", stop)) else text + stop)
+    if text.endswith((".", "!", "?", ":", ";", stop)):
+        stop = ""
+    if isinstance(said, ForeignWord):  # the full stop is the sentence's, in the page's language: not marked
+        return _placeholder(ForeignWord(text, said.lang)) + Markup.escape(stop)
+    return _placeholder(text + stop)
 
 
 def f_cell(value: Any) -> Markup:
@@ -528,7 +545,8 @@ class ClauseRenderer:
         template = self._template(clause, language)
         env = self.language_env(language)
         locale = (language or tenant.locale).replace("-", "_")
-        key = (clause.file, clause.digest, language, locale, tuple(notes))
+        # A note printed untranslated (a ForeignWord) renders otherwise than the same text translated.
+        key = (clause.file, clause.digest, language, locale, tuple((n, getattr(n, "lang", None)) for n in notes))
         shapes, facts = self._reuse(key, context, self._clauses_read)
         if shapes is not None and facts is not None:
             shown = shapes.find(facts)
@@ -567,12 +585,12 @@ class ClauseRenderer:
         misplaced = _facts_in_attributes(body, values, clause, tenant_name)
         if misplaced:
             raise InputError(misplaced)
-        body = TOKEN.sub(lambda m: _fact_html(values[int(m.group(1))]), body)
+        body = _put_facts(body, values, locale)
         if self.raw_html:
             # After the facts are in, so a fact inside an author's href="" is checked like any URL.
             body = markdown.sanitize(body)
         if notes:
-            body = _with_notes(body, notes)
+            body = _with_notes(body, notes, language_of(language) if language else SOURCE_LANGUAGE, locale)
         body, headings = _anchor_headings(_label_tables(body), clause.id)
         if shapes is not None and recorder is not None and recorder.reusable:
             self._keep(shapes, recorder.reads, _Shown(body, headings), len(body))
@@ -603,12 +621,17 @@ class ClauseRenderer:
         shapes.add(reads, result)
 
 
-def _with_notes(body: str, notes: list[str]) -> str:
-    """The tenant's notes in their clause: after the clause's own text, before its first sub-heading.
+def _with_notes(body: str, notes: list[str], text_lang: str, page_lang: str) -> str:
+    """The tenant's notes in their clause: after the clause's own text, before its first sub-heading. A note
+    printed untranslated in a clause in another language (*text_lang*) is marked with its lang.
 
     At the very end they would read as part of whatever sub-section came last.
     """
-    block = "".join(f'<p class="note">{html.escape(n)}</p>\n' for n in notes)
+    block = "".join(
+        f'<p class="note"{mark_attributes(n, page_lang) if isinstance(n, ForeignWord) and n.lang != text_lang else ""}>'
+        f"{html.escape(n)}</p>\n"
+        for n in notes
+    )
     first = re.search(r"<h[3-6][ >]", body)
     return body + block if first is None else body[: first.start()] + block + body[first.start() :]
 

@@ -30,6 +30,7 @@ from urllib.parse import quote
 from .clauses import SOURCE_LANGUAGE, language_of
 from .dates import format_day, utc_today
 from .errors import Collector, InputError
+from .fact_translations import in_language, translated_facts
 from .feeds import FeedEntry, FeedInfo, atom, entries_in, version_data, version_json
 from .history import Committed, TenantRecord, compare_with_build, compare_with_commit
 from .htmltext import DocumentLike
@@ -86,7 +87,8 @@ class DocumentLink:
 
 @dataclass(frozen=True)
 class TenantView:
-    """What theme templates know of a tenant: names and branding, all plain text."""
+    """What theme templates know of a tenant: names and branding, all text. On a page in another language
+    a name with no current translation is a ForeignWord, which `|marked(lang)` marks in the page's body."""
 
     slug: str
     name: str
@@ -318,10 +320,14 @@ class DocumentPages:
         """The page's surroundings for a released version: the tenant's name and branding as released.
 
         A renamed or rebranded tenant must not rewrite what an old version showed. The logo is the
-        tenant's current file, and only when the version named the same file.
+        tenant's current file, and only when the version named the same file. In another language the names
+        are the translations released with the version; a name it did not translate is marked (in_language).
         """
         facts, now = snap.facts, self.common["tenant"]
         logo = now.logo if facts.theme.logo and facts.theme.logo == self.tenant.facts.theme.logo else None
+        if self.language is not None:  # its names as that version printed them in this language
+            frozen = snap.translation(self.language)
+            facts = in_language(facts, frozen.facts or {} if frozen is not None else {})
         view = replace(
             now, name=facts.name, legal_name=facts.organisation.legal_name, logo=logo, accent=facts.theme.accent
         )
@@ -422,7 +428,7 @@ class DocumentPages:
                     self.theme,
                     self.changes,
                     self.paths,
-                    organisation=facts.name,
+                    organisation=self.common["tenant"].name,  # in another language: as its pages name it
                     title=self.doc.title,
                     locale=self.lang,
                     accent=facts.theme.accent,
@@ -719,7 +725,7 @@ def tenant_outputs(
                 changes=changes[doc.id],
             ).render(options.drafts)
         )
-    translated, in_languages, indexes, feeds = translated_outputs(
+    translated, in_languages, in_languages_views, feeds = translated_outputs(
         project, theme, renderer, tenant, histories, changes, today, common
     )
     outputs.extend(translated)
@@ -728,7 +734,7 @@ def tenant_outputs(
     outputs.extend(app_outputs(project, theme, tenant, docs, shown_versions, outputs, in_languages))
     feeds[facts.locale] = entries_in(outputs)
     outputs.extend(tenant_feeds(theme, tenant, feeds, project.config.base_url))
-    outputs.extend(tenant_indexes(theme, tenant, common, indexes))
+    outputs.extend(tenant_indexes(theme, tenant, common, in_languages_views))
     path = logo_path(tenant)
     if path is not None and facts.theme.logo:
         outputs.append(Output(path, "asset", read_bytes(tenant.folder / facts.theme.logo), tenant=tenant.slug))
@@ -759,18 +765,17 @@ def tenant_feeds(
 
 
 def tenant_indexes(
-    theme: SiteTheme, tenant: TenantSource, common: dict[str, Any], indexes: dict[str, tuple[DocumentLink, ...]]
+    theme: SiteTheme, tenant: TenantSource, common: dict[str, Any], views: dict[str, TenantView]
 ) -> list[Output]:
-    """The tenant's index page, and one in each other language it publishes (*indexes*: that language's
-    document links), linked by hreflang and the switcher."""
+    """The tenant's index page, and one in each other language it publishes (*views*: the tenant as that
+    language's pages show it, with that language's document links), linked by hreflang and the switcher."""
     facts, paths = tenant.facts, TenantPaths(tenant.slug)
     where = {locale: paths.index_in(language_segment(locale, facts.locale)) for locale in facts.published_languages}
     outputs = []
     for locale, at in where.items():
         context = dict(common)
         if locale != facts.locale:
-            view = replace(common["tenant"], documents=indexes[locale], index_in_language=at)
-            context.update(tenant=view, lang=locale, dir=text_direction(locale))
+            context.update(tenant=views[locale], lang=locale, dir=text_direction(locale))
         if len(where) > 1:
             context["alternates"] = alternates(where, locale, at)
         page = theme.render("tenant.html", root=root_from(at), **context)
@@ -798,20 +803,25 @@ def translated_outputs(
     changes: dict[str, list[VersionChange]],
     today: dt.date,
     common: dict[str, Any],
-) -> tuple[list[Output], dict[str, DocumentLike], dict[str, tuple[DocumentLink, ...]], dict[str, list[FeedEntry]]]:
+) -> tuple[list[Output], dict[str, DocumentLike], dict[str, TenantView], dict[str, list[FeedEntry]]]:
     """The pages of every language the tenant publishes besides its authoritative one (each document,
     archive version, history, redline, notice and feed), its policy document in each of them (for the
-    apps' snippets), the links of the tenant's index in each and the entries of the tenant's feed in each."""
+    apps' snippets), the tenant as each language's pages show it (its names, the links of its index) and the
+    entries of the tenant's feed in each."""
     outputs: list[Output] = []
     feeds: dict[str, list[FeedEntry]] = {}
     policies: dict[str, DocumentLike] = {}
-    indexes: dict[str, tuple[DocumentLink, ...]] = {}
+    views: dict[str, TenantView] = {}
     kinds = {doc_id: project.library.documents[doc_id].meta.kind for doc_id in tenant.documents}
     for locale in tenant.facts.published_languages[1:]:
+        docs = render_tenant_documents(project, renderer, tenant, locale)  # first: it reports every problem
         index = TenantPaths(tenant.slug).index_in(language_segment(locale, tenant.facts.locale))
-        view = replace(common["tenant"], index_in_language=index)
-        in_language = {**common, "tenant": view, "lang": locale, "dir": text_direction(locale)}
-        docs = render_tenant_documents(project, renderer, tenant, locale)
+        # Its names as the documents print them (a stale translation the project refuses stopped them above).
+        named = translated_facts(tenant.folder, locale, tenant.facts, refuse_stale=False)
+        view = replace(
+            common["tenant"], name=named.name, legal_name=named.organisation.legal_name, index_in_language=index
+        )
+        in_language_common = {**common, "tenant": view, "lang": locale, "dir": text_direction(locale)}
         links: list[DocumentLink] = []
         feeds[locale] = []
         policy = policy_document(tenant.facts, docs, kinds)
@@ -826,7 +836,7 @@ def translated_outputs(
                 doc,
                 histories[doc.id],
                 today,
-                in_language,
+                in_language_common,
                 language=locale,
                 translations=language_paths(tenant, doc.id),
                 changes=changes[doc.id],
@@ -835,8 +845,8 @@ def translated_outputs(
             outputs.extend(made)
             feeds[locale].extend(pages.entries)
             links.append(language_link(doc, locale, pages.paths.stable, histories[doc.id], today, made, view))
-        indexes[locale] = tuple(links)
-    return outputs, policies, indexes, feeds
+        views[locale] = replace(view, documents=tuple(links))
+    return outputs, policies, views, feeds
 
 
 def language_link(

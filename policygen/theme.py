@@ -31,7 +31,7 @@ from .output import Output
 from .packaged import known_themes, packaged_theme, theme_folders
 from .paths import THEME_ASSETS
 from .sandbox import THEME_FILTERS, THEME_LIMITS, BoundedSandbox, explain_failure, template_position
-from .vocabulary import ForeignWord, LeftToRight, MixedText
+from .vocabulary import ForeignWord, LeftToRight, MixedText, mark_attributes, mixed
 from .yamlfile import load
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -53,22 +53,36 @@ def unknown_theme(root: Path, name: str) -> Problem:
     return problem
 
 
-def marked(text: str) -> Markup:
-    """*text* for a page, escaped, each of its words in another language than the rest (a MixedText's
-    ForeignWord parts: a tenant's words quoted untranslated in a finding) marked with its lang, each address
-    kept left to right in a right-to-left sentence (its LeftToRight parts) isolated:
-    `{{ finding.says|marked }}`. Text without such parts is only escaped."""
-    if not isinstance(text, MixedText):
+def marked(text: str, page_lang: str | None = None) -> Markup:
+    """*text* for a page's body, escaped, with its words in another language marked with their lang.
+
+    `{{ tenant.name|marked(lang) }}`: with the page's language, whatever is in another language is marked (and
+    given its direction when it runs the other way from the page): a ForeignWord whole (a tenant's fact printed
+    untranslated), a MixedText's ForeignWord parts (a tenant's words quoted untranslated in a finding).
+    `{{ finding.says|marked }}`: without it, a MixedText's parts; a whole ForeignWord is left to the template,
+    which marks its element (a finding's `<li lang>`). A MixedText's LeftToRight parts (an address inside a
+    right-to-left sentence) are isolated. Other text is only escaped. The mark is written only where a
+    template asks for it: the same text in an attribute, a <title> or a feed stays plain text."""
+    if isinstance(text, MixedText):
+        parts: tuple[str, ...] = text.parts
+    elif isinstance(text, ForeignWord) and page_lang is not None:
+        parts = (text,)
+    else:
         return escape(text)
-    return Markup("").join(_marked_part(p) for p in text.parts)
+    return Markup("").join(_marked_part(p, page_lang) for p in parts)
 
 
-def _marked_part(part: str) -> Markup:
-    if isinstance(part, ForeignWord):
-        return Markup('<span lang="{}">{}</span>').format(part.lang, part)
+def _marked_part(part: str, page_lang: str | None) -> Markup:
+    if isinstance(part, ForeignWord) and (page_lang is None or part.lang != _language(page_lang)):
+        return Markup("<span{}>{}</span>").format(Markup(mark_attributes(part, page_lang)), part)
     if isinstance(part, LeftToRight):
         return Markup('<bdi dir="ltr">{}</bdi>').format(part)
     return escape(part)
+
+
+def _language(locale: str) -> str:
+    """A locale's language subtag: hi-IN -> hi."""
+    return locale.replace("_", "-").split("-")[0].lower()
 
 
 class SiteTheme:
@@ -110,13 +124,21 @@ class SiteTheme:
         Each {name} in the words is replaced by *values*' text in one pass after the lookup (a value is
         never read for names itself, and the words are never a format that could reach an object's
         attributes): `{{ "Read version {version}"|t(lang, version=3) }}`."""
-        language = lang.replace("_", "-").split("-")[0].lower()
+        language = _language(lang)
         if language not in self._words:
             self._words[language] = self._read_words(language)
         words = self._words[language].get(text, text)
         if not values:
             return words
-        return _PLACEHOLDER.sub(lambda m: str(values[m[1]]) if m[1] in values else m[0], words)
+        # Each value keeps its language (a ForeignWord: a tenant's name printed untranslated), for |marked.
+        parts: list[str] = []
+        at = 0
+        for match in _PLACEHOLDER.finditer(words):
+            if match[1] in values:
+                value = values[match[1]]
+                parts += [words[at : match.start()], value if isinstance(value, str) else str(value)]
+                at = match.end()
+        return mixed(*parts, words[at:])
 
     def words_file(self, language: str) -> Path | None:
         """The file the theme's words in *language* (a language subtag) are read from: the project's theme's

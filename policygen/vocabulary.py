@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextvars
 import datetime as dt
 import functools
+from html import escape
 from importlib import resources
 from typing import Any, Literal
 
@@ -79,6 +80,27 @@ class MixedText(str):
         text = super().__new__(cls, "".join(parts))
         text.parts = parts
         return text
+
+
+@functools.cache  # asked for every marked word of a page
+def text_direction(locale: str) -> str:
+    """'rtl' for a language written right to left (Arabic, Urdu, Hebrew...), else 'ltr'."""
+    try:
+        return "rtl" if Locale.parse(locale.replace("-", "_")).text_direction == "rtl" else "ltr"
+    except (ValueError, TypeError, UnknownLocaleError):
+        return "ltr"
+
+
+def mark_attributes(word: ForeignWord, page_lang: str | None = None) -> str:
+    """The attributes that mark *word* on a page in *page_lang* (a locale; None: its direction unknown): its
+    lang, and its direction when the page runs the other way (English words in an Arabic page), which also
+    isolates it from the text around it (HTML's `[dir] { unicode-bidi: isolate }`). Escaped for an attribute:
+    a lang is a language code policygen chose, never a tenant's text."""
+    attributes = f' lang="{escape(word.lang)}"'
+    direction = text_direction(word.lang)
+    if page_lang is not None and direction != text_direction(page_lang):
+        attributes += f' dir="{direction}"'
+    return attributes
 
 
 def mixed(*texts: str) -> str:

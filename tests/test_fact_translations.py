@@ -197,3 +197,30 @@ def test_a_tenants_text_holding_the_characters_that_mark_quotes_leaves_the_findi
     said = _added([HOSTING], [HOSTING, sneaky], "recipient").in_language(load_rules().sentences("hi"))
     assert isinstance(said.says, ForeignWord) and said.says.lang == "en"
     assert said.says == "We now share data with a new kind of recipient: Ads \ue003 and \ue002co."
+
+
+def test_a_hindi_notice_email_marks_the_tenants_untranslated_name_in_its_text_only(translated: Path) -> None:
+    out = translated / "out"
+    email = (out / f"{DOC}/hi/{V2}/notice/email.html").read_text(encoding="utf-8")
+    title = email[email.index("<title>") : email.index("</title>")]
+    body = email[email.index("<body") :]
+    assert "Plain Example" in title and "<span" not in title
+    assert '<span lang="en">Plain Example</span>' in body
+    text = (out / f"{DOC}/hi/{V2}/notice/email.txt").read_text(encoding="utf-8")
+    assert "Plain Example" in text and "<span" not in text
+
+
+def test_a_hindi_archive_page_marks_the_tenants_names_it_released_untranslated(translated: Path) -> None:
+    archive = (translated / "out" / f"{DOC}/hi/{V2}/index.html").read_text(encoding="utf-8")
+    assert (
+        '<a class="brand" href="../../../../t/hi/index.html"><span><span lang="en">Plain Example</span></span></a>'
+        in archive
+    )
+    assert '<p><span lang="en">Plain Example Ltd</span> · <a' in archive
+
+
+def test_a_hindi_archive_page_names_the_tenant_as_its_release_recorded_the_translation(tmp_path: Path) -> None:
+    out = _released(tmp_path, [ADS], {"organisation.display_name": ("प्लेन उदाहरण", "Plain Example")})
+    second = _read(out, f"{DOC}/hi/{V2}/index.html")
+    assert '<a class="brand" href="../../../../t/hi/index.html"><span>प्लेन उदाहरण</span></a>' in second
+    assert '<span lang="en">Plain Example</span>' not in second

@@ -303,7 +303,8 @@ def test_the_tenants_index_exists_in_each_language_and_its_pages_lead_back_to_it
     _, out = site
     french = _text(out, "t/fr/index.html")
     assert '<html lang="fr-FR">' in french
-    assert "Les documents de confidentialité de Plain Example Ltd." in french
+    # The tenant wrote its name in English and gave no French: it is marked so (test_fact_language_marks.py).
+    assert 'Les documents de confidentialité de <span lang="en">Plain Example Ltd</span>.' in french
     assert '<a href="../../t/privacy-policy/fr/index.html">Politique de confidentialité</a>' in french
     assert '<link rel="alternate" hreflang="en-GB" href="../index.html">' in french
     assert '<link rel="alternate" hreflang="fr-FR" href="fr/index.html">' in _read(out, "t/index.html")
@@ -348,7 +349,7 @@ def test_the_example_ims_pro_has_its_index_and_feed_in_hindi_linked_both_ways(ex
     out = example_site.out
     hindi = _read(out, "ims-pro/hi/index.html")
     assert '<html lang="hi-IN">' in hindi
-    assert "GJ Global IT Ventures Pvt. Ltd. के गोपनीयता दस्तावेज़।" in hindi
+    assert '<span lang="en">GJ Global IT Ventures Pvt. Ltd.</span> के गोपनीयता दस्तावेज़।' in hindi
     assert '<link rel="alternate" hreflang="hi-IN" href="hi/index.html">' in _read(out, "ims-pro/index.html")
     feed = ET.parse(out / "ims-pro/privacy-policy/hi/feed.xml").getroot()
     assert feed.get(XML_LANG) == "hi-IN"

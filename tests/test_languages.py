@@ -203,7 +203,9 @@ def test_a_current_fact_translation_prints_on_its_languages_pages_only(tmp_path:
     root = _project(tmp_path, DESCRIBED)
     _overlay(root, "un service d'exemple", value_hash("a plain example service"))
     out = _build(root)
-    assert "Plain Example is un service d&#x27;exemple." in (out / "t/privacy-policy/fr/index.html").read_text()
+    # The translated description unmarked; the name, which has no French, marked as English.
+    french = (out / "t/privacy-policy/fr/index.html").read_text()
+    assert '<span lang="en">Plain Example</span> is un service d&#x27;exemple.' in french
     assert "Plain Example is a plain example service." in (out / "t/privacy-policy/index.html").read_text()
 
 

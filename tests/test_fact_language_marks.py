@@ -1,0 +1,243 @@
+"""A tenant's free-text fact printed on a page in another language as the tenant wrote it (its translation in
+tenant.<lang>.yaml is missing or stale) carries its language: `<span lang="en">Advertisers</span>`, and on a
+right-to-left page its direction too (`dir="ltr"`). A fact printed from a current translation is not marked;
+neither is a fact that is not words (an email address, a postcode), nor a country (policygen names it).
+Where text cannot carry markup (an attribute, a <title>, JSON, a feed) the fact is the plain text it was.
+
+The tenant is fictional (`t`, Plain Example Ltd), published in English, Hindi and Arabic, with three
+recipients: hosting providers (no Hindi translation), advertisers (a current one) and mail services (a stale
+one: the English changed since it was translated)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from bs4 import BeautifulSoup, Tag
+from conftest import one_tenant_project
+from markupsafe import escape
+from test_unknown_facts import REQUIRED
+
+from policygen.engine import build
+from policygen.fact_translations import translated_facts, value_hash
+from policygen.facts import load_tenant
+from policygen.readtrace import fingerprint
+from policygen.site import BuildOptions
+from policygen.theme import marked
+from policygen.versions import published_html
+from policygen.vocabulary import ForeignWord
+
+HOSTILE = "<script>alert(1)</script> \"q\" onclick='x' **bold** [link](https://evil.example) {{ 7 * 7 }}"
+FACTS: dict[str, Any] = {
+    **REQUIRED,
+    "locale": "en-GB",
+    "languages": ["en-GB", "hi-IN", "ar"],
+    "organisation": {
+        "legal_name": "Plain Example Ltd",
+        "display_name": "Plain Example",
+        "email": "privacy@example.org",
+        "address": {
+            "lines": ["1 High Street"],
+            "locality": "Leeds",
+            "postcode": "LS1 1AA",
+            "country": "United Kingdom",
+        },
+    },
+    "recipients": [
+        {"id": "hosting", "category": "Hosting providers"},
+        {"id": "ads", "category": "Advertisers", "role": "controller"},
+        {"id": "mail", "category": "Mail services"},
+        {"id": "odd", "category": HOSTILE},
+    ],
+    "apps": [{"id": "app", "name": "Example App", "audience": "members"}],
+}
+# A clause of the project's own that puts a fact into an attribute (a Markdown link's title), with its Hindi.
+ATTRIBUTE_CLAUSE = """---
+id: attribute-test
+title: Attribute test
+order: 999
+---
+See [our hosting](https://example.org "{{ recipients[0].category }}").
+"""
+
+
+def _translation(source: str, title: str) -> str:
+    digest = hashlib.sha256(source.encode()).hexdigest()[:16]
+    body = source.split("---\n", 2)[2]
+    return f"---\ntitle: {title}\ntranslates: {digest}\n---\n{body}"
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = one_tenant_project(tmp_path_factory.mktemp("fact-marks") / "project", FACTS)
+    folder = root / "content" / "privacy-policy"
+    (folder / "999-attribute.md").write_text(ATTRIBUTE_CLAUSE, encoding="utf-8")
+    (folder / "999-attribute.hi.md").write_text(_translation(ATTRIBUTE_CLAUSE, "गुण"), encoding="utf-8")
+    # An Arabic translation of the summary (its Hindi words will do): a translated clause in a right-to-left page.
+    shutil.copy(folder / "005-at-a-glance.hi.md", folder / "005-at-a-glance.ar.md")
+    overlay = {
+        "recipients[1].category": {"text": "विज्ञापनदाता", "translates": value_hash("Advertisers")},
+        "recipients[2].category": {"text": "डाक सेवाएँ", "translates": value_hash("Post services")},  # stale
+    }
+    (root / "tenants/t/tenant.hi.yaml").write_text(yaml.safe_dump(overlay, allow_unicode=True), encoding="utf-8")
+    return build(root, root / "out", BuildOptions(today=dt.date(2026, 6, 1))).out
+
+
+def _page(out: Path, path: str) -> BeautifulSoup:
+    return BeautifulSoup((out / path).read_text(encoding="utf-8"), "html.parser")
+
+
+def _marked(page: BeautifulSoup) -> list[str]:
+    """The text of every element marked lang="en" in the page's main text."""
+    main = page.find("main")
+    assert isinstance(main, Tag)
+    return [span.get_text() for span in main.find_all(attrs={"lang": "en"})]
+
+
+def _summary_line(page: BeautifulSoup, anchor: str) -> Tag:
+    """The line of the "at a glance" section that leads to the section *anchor*."""
+    section = page.find("section", id="at-a-glance")
+    assert isinstance(section, Tag)
+    return next(li for li in section.find_all("li") if li.find("a", href=f"#{anchor}"))
+
+
+def test_a_hindi_page_marks_a_recipients_name_with_no_translation_as_english(out: Path) -> None:
+    page = _page(out, "t/privacy-policy/hi/index.html")
+    line = _summary_line(page, "sharing")
+    span = line.find("span", string="Hosting providers")
+    assert isinstance(span, Tag)
+    assert span.attrs == {"lang": "en"}
+
+
+def test_a_hindi_page_prints_a_current_translation_in_hindi_unmarked(out: Path) -> None:
+    page = _page(out, "t/privacy-policy/hi/index.html")
+    assert "विज्ञापनदाता" in _summary_line(page, "sharing").get_text()
+    assert "Advertisers" not in page.get_text()
+    assert not any("विज्ञापनदाता" in text for text in _marked(page))
+
+
+def test_a_hindi_page_marks_a_recipients_name_whose_translation_is_stale_as_english(out: Path) -> None:
+    page = _page(out, "t/privacy-policy/hi/index.html")
+    assert "डाक सेवाएँ" not in page.get_text()
+    assert "Mail services" in _marked(page)
+
+
+def test_an_arabic_page_marks_an_untranslated_fact_with_its_language_and_direction(out: Path) -> None:
+    page = _page(out, "t/privacy-policy/ar/index.html")
+    html = page.find("html")
+    assert isinstance(html, Tag) and html.get("dir") == "rtl"
+    span = _summary_line(page, "sharing").find("span", string="Hosting providers")
+    assert isinstance(span, Tag)
+    assert span.attrs == {"lang": "en", "dir": "ltr"}
+    header = page.find("a", class_="brand")
+    assert isinstance(header, Tag)
+    name = header.find("span", attrs={"lang": "en"})
+    assert isinstance(name, Tag) and name.get_text() == "Plain Example" and name.get("dir") == "ltr"
+
+
+def test_a_clause_shown_in_english_on_an_arabic_page_marks_no_fact_inside_it(out: Path) -> None:
+    """The clause is marked as a whole (it has no Arabic translation): a fact inside it reads as its sentence."""
+    section = _page(out, "t/privacy-policy/ar/index.html").find("section", id="sharing")
+    assert isinstance(section, Tag)
+    english = section.find("div", attrs={"lang": "en", "dir": "ltr"})
+    assert isinstance(english, Tag) and "Hosting providers" in english.get_text()
+    assert english.find_all(attrs={"lang": True}) == []
+
+
+def test_the_tenants_names_in_the_header_footer_and_index_of_a_hindi_page_are_marked(out: Path) -> None:
+    index = _page(out, "t/hi/index.html")
+    assert {"Plain Example", "Plain Example Ltd"} <= set(_marked(index))
+    footer = index.find("footer")
+    assert isinstance(footer, Tag)
+    assert [s.get_text() for s in footer.find_all("span", attrs={"lang": "en"})] == ["Plain Example Ltd"]
+    assert "Plain Example" in [
+        s.get_text() for s in _page(out, "t/privacy-policy/hi/index.html").select("a.brand span[lang=en]")
+    ]
+
+
+def test_a_fact_in_an_attribute_or_the_title_of_a_hindi_page_is_plain_text(out: Path) -> None:
+    source = (out / "t/privacy-policy/hi/index.html").read_text(encoding="utf-8")
+    page = BeautifulSoup(source, "html.parser")
+    link = page.find("a", href="https://example.org")
+    assert isinstance(link, Tag)
+    assert link.get("title") == "Hosting providers"
+    assert 'title="Hosting providers"' in source
+    title = page.find("title")
+    assert isinstance(title, Tag) and "Plain Example" in title.get_text() and "<span" not in title.decode_contents()
+    index = (out / "t/hi/index.html").read_text(encoding="utf-8")
+    assert 'title="Plain Example: ' in index  # the feed's link in <head>
+
+
+def test_a_fact_printed_untranslated_is_its_plain_text_in_json_feeds_and_templates_that_do_not_mark_it(
+    out: Path,
+) -> None:
+    facts = translated_facts(
+        out.parent / "tenants/t", "hi-IN", load_tenant(out.parent / "tenants/t/tenant.yaml"), False
+    )
+    name = facts.organisation.legal_name
+    assert name == "Plain Example Ltd" and str(name) == "Plain Example Ltd"
+    assert json.loads(facts.model_dump_json())["organisation"]["legal_name"] == "Plain Example Ltd"
+    assert str(escape(name)) == "Plain Example Ltd"  # a template's {{ name }}: in an attribute, a <title>
+    assert str(marked(name, "hi-IN")) == '<span lang="en">Plain Example Ltd</span>'  # {{ name|marked(lang) }}
+    manifest = json.loads((out / "t/apps/app/hi/manifest.json").read_text(encoding="utf-8"))
+    assert manifest["name"] == "Example App"
+    for feed in ("t/hi/feed.xml", "t/privacy-policy/hi/feed.xml"):
+        assert "<span" not in (out / feed).read_text(encoding="utf-8")
+
+
+def test_a_hindi_snippet_marks_an_untranslated_fact(out: Path) -> None:
+    snippet = _page(out, "t/apps/app/hi/policy.html")
+    assert "Hosting providers" in _marked(snippet)
+    title = snippet.find("title")
+    assert isinstance(title, Tag) and "<span" not in title.decode_contents()
+
+
+def test_an_email_address_a_postcode_and_a_country_are_not_marked(out: Path) -> None:
+    marked = _marked(_page(out, "t/privacy-policy/hi/index.html"))
+    assert "privacy@example.org" not in marked
+    assert not any("LS1 1AA" in text or "United Kingdom" in text for text in marked)
+    assert "Leeds" in marked  # the town is words
+
+
+def test_english_pages_mark_no_fact(out: Path) -> None:
+    for path in ("t/privacy-policy/index.html", "t/index.html", "t/apps/app/policy.html"):
+        page = _page(out, path)
+        assert _marked(page) == []
+        assert "Plain Example" in page.get_text()
+
+
+def test_a_hostile_fact_on_a_hindi_page_stays_text_inside_its_mark(out: Path) -> None:
+    source = (out / "t/privacy-policy/hi/index.html").read_text(encoding="utf-8")
+    page = BeautifulSoup(source, "html.parser")
+    assert HOSTILE in _marked(page)
+    assert page.find("script") is None
+    assert page.find("strong", string="bold") is None
+    assert page.find("a", href="https://evil.example") is None
+    assert [t for t in page.find_all(True) if "onclick" in t.attrs] == []
+
+
+def test_a_render_that_reads_a_fact_printed_untranslated_is_reused_only_for_the_same_marked_fact() -> None:
+    """A clause render is reused for tenants whose facts read the same: a fact printed untranslated reads
+    otherwise than the same words as a current translation (a brand kept as it is), which prints unmarked."""
+    untranslated = fingerprint(ForeignWord("Acme", "en"))
+    assert untranslated == fingerprint(ForeignWord("Acme", "en"))
+    assert untranslated != fingerprint("Acme")
+    assert untranslated != fingerprint(ForeignWord("Acme", "fr"))
+
+
+def test_a_released_translation_keeps_each_marks_language_and_direction() -> None:
+    """A version's text in another language is frozen sanitised (versions.published_html): the marks stay."""
+    html = (
+        '<p class="note translation-note">…</p>\n<div lang="en" dir="ltr">\n<p class="note" lang="en">Our note</p>\n'
+        '<p>من <span lang="en" dir="ltr">Plain Example Ltd</span></p>\n</div>\n'
+    )
+    published = published_html(html)
+    assert '<div lang="en" dir="ltr">' in published
+    assert '<p class="note" lang="en">Our note</p>' in published
+    assert '<span lang="en" dir="ltr">Plain Example Ltd</span>' in published

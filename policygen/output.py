@@ -28,7 +28,7 @@ import stat
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field, replace
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from .errors import UsageError
 from .outfolder import _one_writer, _plain_folder, _previous, _record_stamp, _staging, _stamp_file, _trash, recover
@@ -578,27 +578,28 @@ def _holds(entry: os.DirEntry[str], item: Output | None, device: int) -> bool:
 def _write_files(staging: Path, outputs: list[Output], kept: set[str]) -> list[Path]:
     """Write *outputs* (but those *kept*) into *staging*; the files written (not linked), to be synced."""
     seen: set[str] = set()
-    folders = {staging}
+    base = str(staging)
+    folders = {base}
     written: list[Path] = []
     # Many files are byte-identical (a section snippet shared by apps): write each content once and
     # link the rest to it. The tree reads the same; creating files is what a build waits on.
     first: dict[bytes, str] = {}
-    base = str(staging)
     for item in outputs:
-        if item.path.startswith("/") or ".." in item.path.split("/") or item.path in seen:
+        parts = item.path.split("/")
+        if item.path.startswith("/") or ".." in parts or item.path in seen:
             raise ValueError(f"bad or repeated output path {item.path!r}")  # a bug, not bad input
         seen.add(item.path)
         in_memory = item.size is None
-        if item.origin == os.path.join(base, item.path):
+        target = os.path.join(base, *parts)  # paths, not Paths: a tenant's thirty files are a build's hot loop
+        if item.origin == target:
             continue  # written in place as it was made (the manifest)
         if item.path in kept:  # already there with these bytes (an updated spare)
             if in_memory:
-                first.setdefault(item.data, os.path.join(base, item.path))
+                first.setdefault(item.data, target)
             continue
-        target = staging.joinpath(*PurePosixPath(item.path).parts)
-        if target.parent not in folders:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            folders.update(target.parents)
+        parent = os.path.dirname(target)
+        if parent not in folders:
+            _make_folders(parent, folders)
         for source in (item.origin, first.get(item.data) if in_memory else None):
             if source is not None:
                 try:
@@ -609,17 +610,41 @@ def _write_files(staging: Path, outputs: list[Output], kept: set[str]) -> list[P
         else:
             try:
                 if in_memory:
-                    target.write_bytes(item.data)
+                    _write_new(target, item.data)
                 elif item.origin is not None:
                     shutil.copyfile(item.origin, target)  # a file checked by the build; no link possible
                 else:
                     raise ValueError(f"output {item.path!r} has no bytes to write")  # a bug, not bad input
             except OSError as exc:  # a full disk says only "No space left on device": say where
-                raise _naming(exc, target) from None
-            written.append(target)
+                raise _naming(exc, Path(target)) from None
+            written.append(Path(target))
         if in_memory:
-            first.setdefault(item.data, str(target))
+            first.setdefault(item.data, target)
     return written
+
+
+def _make_folders(folder: str, made: set[str]) -> None:
+    """Make *folder* and the folders above it that are missing, as mkdir(parents=True, exist_ok=True)
+    does; each one added to *made*."""
+    os.makedirs(folder, exist_ok=True)
+    while folder not in made:
+        made.add(folder)
+        above = os.path.dirname(folder)
+        if above == folder:
+            return
+        folder = above
+
+
+def _write_new(file: str, data: bytes) -> None:
+    """*data* written to *file*, created or truncated, as open(file, "wb") would (the same flags and mode),
+    without a file object's buffering and checks around one write of the whole."""
+    fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
 
 
 def _naming(error: OSError, path: Path) -> OSError:

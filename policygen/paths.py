@@ -50,8 +50,23 @@ def absolute(base_url: str, path: str) -> str:
 
 
 def relative(path: str, origin: str) -> str:
-    """A link to the site path *path* from the file *origin*."""
-    return posixpath.relpath(path, posixpath.dirname(origin) or ".")
+    """A link to the site path *path* from the file *origin*.
+
+    What posixpath.relpath gives, worked out from the two paths' text: relpath makes both absolute
+    first, asking the system for the working folder twice per link, and pages make hundreds of links.
+    A path that leads outside the site (absolute, or above its root) is left to relpath itself."""
+    start = posixpath.dirname(origin) or "."
+    to, at = posixpath.normpath(path), posixpath.normpath(start)
+    if not path or to.startswith(("/", "..")) or at.startswith(("/", "..")):
+        return posixpath.relpath(path, start)
+    to_parts = [] if to == "." else to.split("/")
+    at_parts = [] if at == "." else at.split("/")
+    common = 0
+    for a, b in zip(to_parts, at_parts, strict=False):
+        if a != b:
+            break
+        common += 1
+    return "/".join([".."] * (len(at_parts) - common) + to_parts[common:]) or "."
 
 
 def href(path: str, origin: str, base_url: str | None) -> str:

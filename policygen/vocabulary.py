@@ -180,6 +180,7 @@ def shipped_languages() -> list[str]:
     return sorted(entry.name.removesuffix(".yaml") for entry in folder.iterdir() if entry.name.endswith(".yaml"))
 
 
+@functools.cache  # from policygen's own data files, as vocabulary() is; each app's permissions ask again
 def every_word(name: VocabularyName, key: str) -> frozenset[str]:
     """How *key* of vocabulary *name* reads in any language policygen has words in (English first of all)."""
     found = {english(name)[key]}

@@ -12,7 +12,7 @@ import pytest
 from conftest import copy_project, many_tenants
 from helpers import edit
 
-from policygen import engine
+from policygen import engine, output
 from policygen.engine import Builder, build
 from policygen.errors import InputError, UsageError
 from policygen.site import BuildOptions
@@ -338,7 +338,11 @@ def test_a_full_disk_is_one_line_naming_the_file(
     def full(self: Path, data: bytes) -> int:
         raise OSError(errno.ENOSPC, "No space left on device")  # as a write() says it: no file name
 
+    def full_new(file: str, data: bytes) -> None:  # how the writer writes a file of the site
+        raise OSError(errno.ENOSPC, "No space left on device")
+
     monkeypatch.setattr(Path, "write_bytes", full)
+    monkeypatch.setattr(output, "_write_new", full_new)
     edit(project / "tenants/ims-pro/tenant.yaml", "display_name: IMS Pro", "display_name: IMS Pro Edited")
     result = CliRunner().invoke(cli, ["-C", str(project), "build", "--out", str(out), "--today", "2026-11-22"])
     assert result.exit_code == 1

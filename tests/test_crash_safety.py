@@ -49,23 +49,32 @@ import policygen.engine as engine
 
 if point == "before-write":
     engine.write_site = lambda *a, **k: stop()
-elif point == "mid-write":
-    real_write_bytes = pathlib.Path.write_bytes
+elif point == "mid-write":  # the writer writes a site's files with output._write_new, others with write_bytes
+    real_write_bytes, real_write_new = pathlib.Path.write_bytes, output._write_new
     def write_bytes(self, data):
         if ".policygen-new" in str(self) and nth_call():
             stop()
         return real_write_bytes(self, data)
-    pathlib.Path.write_bytes = write_bytes
+    def write_new(file, data):
+        if ".policygen-new" in str(file) and nth_call():
+            stop()
+        return real_write_new(file, data)
+    pathlib.Path.write_bytes, output._write_new = write_bytes, write_new
 elif point == "pause-mid-write":  # like mid-write, but goes on once the parent creates <ready>.go
-    real_write_bytes = pathlib.Path.write_bytes
-    def write_bytes(self, data):
-        if ".policygen-new" in str(self) and nth_call():
+    real_write_bytes, real_write_new = pathlib.Path.write_bytes, output._write_new
+    def pause(file):
+        if ".policygen-new" in str(file) and nth_call():
             ready.write_text(point)
             go = ready.with_name(ready.name + ".go")
             while not go.exists():
                 time.sleep(0.01)
+    def write_bytes(self, data):
+        pause(self)
         return real_write_bytes(self, data)
-    pathlib.Path.write_bytes = write_bytes
+    def write_new(file, data):
+        pause(file)
+        return real_write_new(file, data)
+    pathlib.Path.write_bytes, output._write_new = write_bytes, write_new
 elif point == "note-lock":  # says when it asks for the output lock, then asks
     import fcntl
     real_flock = fcntl.flock

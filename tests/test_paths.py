@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import posixpath
+from pathlib import Path
 
-from policygen.paths import DocumentPaths, TenantPaths, absolute, document_page, href, rebase
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from policygen.paths import DocumentPaths, TenantPaths, absolute, document_page, href, rebase, relative
 
 DAY = dt.date(2026, 3, 1)
 
@@ -40,3 +47,38 @@ def test_a_stable_or_draft_page_is_read_back_as_its_document() -> None:
 
 def test_a_relative_link_is_rebased_to_lead_to_the_same_file() -> None:
     assert rebase("../other/index.html", "t/doc/index.html", "t/apps/app/policy.html") == "../../other/index.html"
+
+
+_SEGMENTS = st.sampled_from(["a", "b", "tenant", "index.html", ".", "..", "", "...", "..x"])
+
+
+@pytest.fixture(scope="module")
+def working_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A working folder named like the generated segments (.../a/b), so that a link that climbs above the
+    site's root and back down through the working folder's own names must be answered as relpath does."""
+    folder = tmp_path_factory.mktemp("cwd") / "a" / "b"
+    folder.mkdir(parents=True)
+    return folder
+
+
+@given(
+    st.lists(_SEGMENTS, max_size=6).map("/".join),
+    st.lists(_SEGMENTS, max_size=6).map("/".join),
+    st.sampled_from(["", "/"]),
+)
+def test_a_link_between_two_site_paths_is_what_posix_relpath_gives(
+    working_folder: Path, path: str, origin: str, lead: str
+) -> None:
+    # relative() works the link out from the paths' text; the file system's answer is the reference,
+    # for paths with '.', '..', empty segments and absolute paths too (and its error for an empty path).
+    path = lead + path
+    with contextlib.chdir(working_folder):
+        try:
+            expected: str | None = posixpath.relpath(path, posixpath.dirname(origin) or ".")
+        except ValueError:
+            expected = None
+        if expected is None:
+            with pytest.raises(ValueError):
+                relative(path, origin)
+        else:
+            assert relative(path, origin) == expected

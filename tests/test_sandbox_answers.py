@@ -44,3 +44,63 @@ def test_an_object_whose_class_is_not_its_type_is_answered_afresh_each_time(env:
         with pytest.raises(SecurityError, match="unsafe"):
             _render(env, "{{ thing.pop }}", thing=Disguised())
     assert (Disguised, "pop") not in env._safe
+
+
+class _Page:
+    title = "Terms"
+    count = 3
+    _hidden = "secret"
+
+    def heading(self) -> str:
+        return "Heading"
+
+
+def _seen(value: Any) -> object:
+    """What a template gets from an attribute read, comparable across reads: an undefined value by its
+    kind and message, str.format by its (wrapped) name, anything else as it is."""
+    if isinstance(value, jinja2.Undefined):
+        return (type(value), value._undefined_hint, value._undefined_exception)
+    if callable(value) and getattr(value, "__name__", None) in ("format", "format_map"):
+        return ("wrapped", value.__name__, type(value).__name__)
+    return value
+
+
+ATTRIBUTE_READS = [
+    (_Page(), "title"),
+    (_Page(), "count"),
+    (_Page(), "heading"),
+    (_Page(), "_hidden"),
+    (_Page(), "missing"),
+    ("text", "upper"),
+    ("text", "format"),
+    ("text", "format_map"),
+    ({"key": "value"}, "key"),
+    ({"key": "value"}, "items"),
+    ({"key": "value"}, "pop"),
+    ([1, 2], "append"),
+    (_Page, "__init__"),
+    (_Page.heading, "__globals__"),
+]
+
+
+@pytest.mark.parametrize(
+    ("owner", "name"), ATTRIBUTE_READS, ids=[f"{type(o).__name__}.{n}" for o, n in ATTRIBUTE_READS]
+)
+def test_an_attribute_read_again_gives_what_jinjas_own_checks_give_the_first_time(
+    env: BoundedSandbox, owner: object, name: str
+) -> None:
+    # The second and later reads of a (type, name) already found safe take a shorter path
+    # (BoundedSandbox.getattr): it must give what Jinja's full path gives, refusals and str.format included.
+    expected = _seen(jinja2.sandbox.ImmutableSandboxedEnvironment.getattr(env, owner, name))
+    for _ in range(3):
+        assert _seen(env.getattr(owner, name)) == expected
+
+
+def test_str_format_reached_by_an_attribute_read_stays_refused_after_the_attribute_is_known_safe(
+    env: BoundedSandbox,
+) -> None:
+    page = _Page()
+    assert _render(env, "{{ page.title }}{{ page.title }}", page=page) == "TermsTerms"
+    for _ in range(2):
+        with pytest.raises(SecurityError, match="format"):
+            _render(env, "{{ page.title.format(page) }}", page=page)

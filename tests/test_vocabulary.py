@@ -29,6 +29,7 @@ from policygen.vocabulary import (
     VocabularyName,
     duration,
     english,
+    every_word,
     shipped_languages,
     text_language,
     vocabulary,
@@ -233,3 +234,15 @@ def test_a_fact_translation_of_a_country_takes_precedence_over_babels_name(tmp_p
     (root / "tenants/t/tenant.fr.yaml").write_text(overlay, encoding="utf-8")
     french = _page(_build(root), "fr")
     assert '1 High Street, <span lang="en">London</span>, Grande-Bretagne' in french and "Royaume-Uni" not in french
+
+
+@pytest.mark.parametrize("name", VOCABULARIES)
+def test_every_name_of_a_word_is_the_same_kept_or_worked_out_afresh(name: VocabularyName) -> None:
+    # every_word is kept per vocabulary and key (each app's permissions ask for it): what is kept is
+    # what reading policygen's language files gives, in every language, for every key.
+    for key in english(name):
+        fresh = every_word.__wrapped__(name, key)
+        assert every_word(name, key) == fresh and english(name)[key] in fresh
+        assert all(
+            any(v.words.get(name, {}).get(key) == w for v in map(vocabulary, shipped_languages()) if v) for w in fresh
+        )

@@ -265,7 +265,7 @@ def test_check_says_once_which_of_policygens_own_words_in_a_published_language_a
 
 def test_policygens_sentences_a_projects_rules_yaml_replaces_are_no_longer_its_to_review(tmp_path: Path) -> None:
     root = one_tenant_project(tmp_path / "project", HINDI)
-    (root / "themes/default/i18n").mkdir(parents=True)
+    (root / "themes/default/i18n").mkdir(parents=True, exist_ok=True)
     (root / "themes/default/i18n/hi.yaml").write_text("Contents: विषय-सूची\n", encoding="utf-8")
     packaged = yaml.safe_load((REPO / "policygen/data/rules.hi.yaml").read_text(encoding="utf-8"))
     [finding] = _words_unreviewed(root)

@@ -83,9 +83,11 @@ def _steps(key_path: str) -> list[str | int] | None:
 
 
 def _free_text(tenant: Tenant, steps: list[str | int]) -> str | None:
-    """The free-text value at *steps* in the tenant's facts, or None when there is none."""
+    """The free-text value at *steps* in the tenant's facts (a text field, or one item of a list of texts:
+    `data_categories[0].items[2]`), or None when there is none."""
     value: Any = tenant
     owner: Any = None
+    name: str | None = None
     for step in steps:
         if isinstance(step, int):
             if not isinstance(value, (list, tuple)) or step >= len(value):
@@ -94,9 +96,8 @@ def _free_text(tenant: Tenant, steps: list[str | int]) -> str | None:
         else:
             if not isinstance(value, BaseModel) or step not in type(value).model_fields:
                 return None
-            owner, value = value, getattr(value, step)
-    name = steps[-1]
-    if owner is None or not isinstance(name, str) or not is_free_text(type(owner), name) or not isinstance(value, str):
+            owner, name, value = value, step, getattr(value, step)
+    if owner is None or name is None or not is_free_text(type(owner), name) or not isinstance(value, str):
         return None
     return value
 
@@ -123,8 +124,9 @@ def read_overlay(folder: Path, locale: str, tenant: Tenant) -> tuple[dict[str, F
                     line=line,
                     column=column,
                     key_path=key_path,
-                    expected="the key path of a text fact set in tenant.yaml, e.g. organisation.description or "
-                    "purposes[0].name (ids, dates, durations, countries and rights are printed by policygen)",
+                    expected="the key path of a text fact set in tenant.yaml, e.g. organisation.description, "
+                    "purposes[0].name or data_categories[0].items[1] (ids, dates, durations, countries and rights "
+                    "are printed by policygen)",
                     suggestion=did_you_mean(key_path, sorted(text_facts(tenant))),
                 )
             )
@@ -143,6 +145,8 @@ def text_facts(tenant: Tenant) -> dict[str, str]:
                 where = f"{path}.{name}" if path else name
                 if isinstance(inner, str) and is_free_text(type(value), name):
                     found[where] = inner
+                elif _texts(inner) and is_free_text(type(value), name):
+                    found.update((f"{where}[{i}]", item) for i, item in enumerate(inner))
                 else:
                     walk(inner, where)
         elif isinstance(value, (list, tuple)):
@@ -151,6 +155,11 @@ def text_facts(tenant: Tenant) -> dict[str, str]:
 
     walk(tenant, "")
     return found
+
+
+def _texts(value: Any) -> bool:
+    """Whether *value* is a list of texts (each item translated on its own, by its index)."""
+    return isinstance(value, (list, tuple)) and bool(value) and all(isinstance(item, str) for item in value)
 
 
 def states(folder: Path, locale: str, tenant: Tenant) -> list[FactState]:
@@ -233,6 +242,14 @@ def in_language(tenant: Tenant, translations: Mapping[str, str]) -> Tenant:
     return marked
 
 
+def _shown(owner: BaseModel, name: str, text: str, translation: str | None) -> str | None:
+    """How a page in another language prints the free text *text* (field *name* of *owner*): its current
+    *translation*, else as written, marked as the source language's when it is words; None: as it is."""
+    if translation is not None:
+        return translation
+    return ForeignWord(text, SOURCE) if in_words(owner, name, text) else None
+
+
 def _in_language(value: Any, path: str, translations: Mapping[str, str]) -> Any:
     """*value* (at key path *path*) as in_language says; the same object when nothing in it changes."""
     if isinstance(value, BaseModel):
@@ -240,11 +257,14 @@ def _in_language(value: Any, path: str, translations: Mapping[str, str]) -> Any:
         for name in type(value).model_fields:
             inner, where = getattr(value, name), f"{path}.{name}" if path else name
             if isinstance(inner, str) and is_free_text(type(value), name):
-                shown = translations.get(where)
-                if shown is None and in_words(value, name, inner):
-                    shown = ForeignWord(inner, SOURCE)
+                shown = _shown(value, name, inner, translations.get(where))
                 if shown is not None:
                     update[name] = shown
+            elif _texts(inner) and is_free_text(type(value), name):
+                items = [_shown(value, name, item, translations.get(f"{where}[{i}]")) for i, item in enumerate(inner)]
+                if any(item is not None for item in items):
+                    shown_items = [new if new is not None else old for new, old in zip(items, inner, strict=True)]
+                    update[name] = type(inner)(shown_items) if isinstance(inner, tuple) else shown_items
             else:
                 changed = _in_language(inner, where, translations)
                 if changed is not inner:

@@ -25,7 +25,8 @@ from markupsafe import escape
 from test_unknown_facts import REQUIRED
 
 from policygen.engine import build
-from policygen.fact_translations import translated_facts, value_hash
+from policygen.errors import InputError
+from policygen.fact_translations import text_facts, translated_facts, value_hash
 from policygen.facts import load_tenant
 from policygen.readtrace import fingerprint
 from policygen.site import BuildOptions
@@ -241,3 +242,41 @@ def test_a_released_translation_keeps_each_marks_language_and_direction() -> Non
     assert '<div lang="en" dir="ltr">' in published
     assert '<p class="note" lang="en">Our note</p>' in published
     assert '<span lang="en" dir="ltr">Plain Example Ltd</span>' in published
+
+
+def test_each_item_of_a_list_of_texts_is_translated_on_its_own_and_marked_while_it_is_not(tmp_path: Path) -> None:
+    """A data category's items are free text, item by item: `data_categories[0].items[1]` in the overlay
+    translates one; the others print as written, marked; a stale one too."""
+    root = one_tenant_project(tmp_path / "project", FACTS)
+    overlay = {
+        "data_categories[0].items[1]": {"text": "ईमेल पता", "translates": value_hash("Email address")},
+        "data_categories[0].name": {"text": "खाते का डेटा", "translates": value_hash("Account info")},  # stale
+    }
+    (root / "tenants/t/tenant.hi.yaml").write_text(yaml.safe_dump(overlay, allow_unicode=True), encoding="utf-8")
+    out = build(root, root / "out", BuildOptions(today=dt.date(2026, 6, 1))).out
+    page = _page(out, "t/privacy-policy/hi/index.html")
+    assert "ईमेल पता" in page.get_text() and "Email address" not in page.get_text()
+    assert {"Name", "Account data", "1 High Street"} <= set(_marked(page))
+    assert not any("ईमेल पता" in text for text in _marked(page))
+    english = _page(out, "t/privacy-policy/index.html")
+    assert "Email address" in english.get_text() and _marked(english) == []
+
+
+def test_the_facts_a_tenant_can_translate_list_each_item_of_a_list_of_texts(tmp_path: Path) -> None:
+    facts = load_tenant(one_tenant_project(tmp_path / "project", FACTS) / "tenants/t/tenant.yaml")
+    texts = text_facts(facts)
+    assert texts["data_categories[0].items[0]"] == "Name" and texts["data_categories[0].items[1]"] == "Email address"
+    assert texts["organisation.address.lines[0]"] == "1 High Street"
+    assert "data_categories[0].items" not in texts and "data_categories[0].items[2]" not in texts
+
+
+def test_an_overlay_key_past_the_end_of_a_list_of_texts_is_a_located_error(tmp_path: Path) -> None:
+    root = one_tenant_project(tmp_path / "project", FACTS)
+    overlay = "data_categories[0].items[5]:\n  text: x\n  translates: aaaaaaaaaaaaaaaa\n"
+    (root / "tenants/t/tenant.hi.yaml").write_text(overlay, encoding="utf-8")
+    facts = load_tenant(root / "tenants/t/tenant.yaml")
+    with pytest.raises(InputError) as caught:
+        translated_facts(root / "tenants/t", "hi-IN", facts, False)
+    [problem] = caught.value.problems
+    assert problem.line == 1 and problem.key_path == "data_categories[0].items[5]"
+    assert "data_categories[0].items[1]" in (problem.suggestion or "")

@@ -24,6 +24,7 @@ from typing import Any, Literal
 from babel import Locale, UnknownLocaleError
 from babel.numbers import format_decimal
 from babel.units import format_unit
+from markupsafe import Markup
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .durations import Duration
@@ -106,7 +107,8 @@ def mark_attributes(word: ForeignWord, page_lang: str | None = None) -> str:
 def mixed(*texts: str) -> str:
     """*texts* joined, keeping which of their words are in another language (a MixedText when some are)."""
     parts = [p for t in texts for p in (t.parts if isinstance(t, MixedText) else (t,)) if p]
-    if not any(isinstance(p, (ForeignWord, LeftToRight)) for p in parts):
+    # Markup: a template's own markup given as a value (a <time> in a theme's sentence), kept as it is.
+    if not any(isinstance(p, (ForeignWord, LeftToRight, Markup)) for p in parts):
         return "".join(parts)
     return MixedText(*parts)
 

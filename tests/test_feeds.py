@@ -14,8 +14,8 @@ import pytest
 from bs4 import BeautifulSoup
 from conftest import copy_project
 
-from policygen.engine import BuildReport, build
 from policygen import feeds
+from policygen.engine import BuildReport, build
 from policygen.feeds import FeedEntry, FeedInfo, SitemapPage, atom, sitemap_of
 from policygen.site import BuildOptions
 from policygen.versions import load_releases

@@ -636,6 +636,7 @@ class Builder:
         )
         found = self._lookups(step, slugs)
         step.digests.save()
+        step.digests = FolderDigests(None)  # looked up and saved: not held through the build (nor by a worker)
         spare = spare_folder(project.root, out)
         since = time.time_ns()  # an output folder changed after this is not remembered intact (output.py)
         previous.untouched = previous.damaged is None and untouched(out, spare)

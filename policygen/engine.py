@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import itertools
+import heapq
 import json
 import multiprocessing
 import os
@@ -55,7 +55,7 @@ from .output import (
     untouched,
     write_site,
 )
-from .paths import MANIFEST_PATH, SITE_FEED, SITE_INDEX
+from .paths import MANIFEST_PATH, SITE_FEED, SITE_INDEX, SITEMAP_PATH
 from .project import (
     Project,
     load_base,
@@ -636,6 +636,7 @@ class Builder:
         )
         found = self._lookups(step, slugs)
         step.digests.save()
+        step.digests = FolderDigests(None)  # looked up and saved: not held through the build (nor by a worker)
         spare = spare_folder(project.root, out)
         since = time.time_ns()  # an output folder changed after this is not remembered intact (output.py)
         previous.untouched = previous.damaged is None and untouched(out, spare)
@@ -858,8 +859,12 @@ def site_files(
     for result in results:
         outputs.extend(result.outputs)
     feed = [entry for r in results for entry in r.feed_entries()]
-    written = (page for r in results if r.written is not None for page in r.sitemap_pages(fragments))
-    outputs.extend(site_outputs(project, theme, [r.view for r in results], options, outputs, feed, written))
+    # In path order: a tenant's paths all start with "<slug>/", so its pages follow each other there.
+    in_order = sorted((r for r in results if r.written is not None), key=lambda r: r.slug + "/")
+    written = (page for r in in_order for page in sorted(r.sitemap_pages(fragments), key=_page_path))
+    staging = None if manifest_file is None else manifest_file.parent  # the site-wide files go beside it
+    views = [r.view for r in results]
+    outputs.extend(site_outputs(project, theme, views, options, outputs, feed, written, staging))
     extra: dict[str, object] = {"tenants": tenants_items(results)}
     outputs.append(manifest(outputs, extra, manifest_file, manifest_blocks(results, fragments)))
     return outputs
@@ -916,17 +921,30 @@ def site_outputs(
     tenant_files: list[Output] | None = None,
     feed: list[FeedEntry] | None = None,
     more_pages: Iterable[SitemapPage] = (),
+    staging: Path | None = None,
 ) -> list[Output]:
     """Files about the whole site, made after every tenant: the site index, the site feed and sitemap.xml
     (of *feed*, the versions published, if given; else of the version.json files among *tenant_files*;
-    of the pages among *tenant_files* and *more_pages*)."""
+    of the pages among *tenant_files* and *more_pages*, which come in path order). Given the *staging*
+    folder, the feed and sitemap are written there as they are made (see output.write_streamed)."""
     files = tenant_files or []
     outputs = [site_index(project, theme, views)]
     latest = max((d.effective for v in views for d in v.documents), default=dt.date(1970, 1, 1))
     info = FeedInfo(SITE_FEED, project.config.title, project.config.title, SITE_INDEX, latest)
-    outputs.append(atom(info, entries_in(files) if feed is None else feed, project.config.base_url))
-    site_map = sitemap_of(itertools.chain(sitemap_pages([*files, *outputs]), more_pages), project.config.base_url)
+    base_url = project.config.base_url
+    outputs.append(atom(info, entries_in(files) if feed is None else feed, base_url, into=_into(staging, SITE_FEED)))
+    loose = sorted(sitemap_pages([*files, *outputs]), key=_page_path)
+    pages = heapq.merge(loose, more_pages, key=_page_path)
+    site_map = sitemap_of(pages, base_url, into=_into(staging, SITEMAP_PATH))
     return [*outputs, site_map] if site_map else outputs
+
+
+def _into(staging: Path | None, path: str) -> Path | None:
+    return None if staging is None else staging / path
+
+
+def _page_path(page: SitemapPage) -> str:
+    return page.path
 
 
 def site_index(project: Project, theme: SiteTheme, views: list[TenantView]) -> Output:

@@ -95,13 +95,12 @@ def write_cache_record(file: Path, data: bytes) -> bool:
 def _record_stamp(out: Path, names: set[str], file: Path) -> None:
     """Stamp the output folder *out* (its top-level entries *names*) as it is now, by looking at every file
     of it: for a writer that kept no stat of what it wrote (else Stamp.add, then save)."""
-    stamp = Stamp.walk(out, names)
     try:
-        if stamp is None or not _plain_folder(file.parent):
+        if not _plain_folder(file.parent):
             return
     except OSError:
         return  # no stamp: the next build compares the files themselves
-    stamp.save(file)
+    Stamp.walk(out, names, file)
 
 
 def cache_file(root: Path, name: str, make: bool = False) -> Path | None:

@@ -185,8 +185,15 @@ def manifest(
     parts = _manifest_text(outputs, extra or {}, list(blocks))
     if into is None:
         return Output(MANIFEST_PATH, "data", "".join(parts).encode())
+    return write_streamed(into, (part.encode() for part in parts), Output(MANIFEST_PATH, "data", b""))
+
+
+def write_streamed(into: Path, parts: Iterable[bytes], output: Output) -> Output:
+    """*output* (without its bytes), its bytes made a part at a time and written to *into*, its path in the
+    staging folder, as they come: a large site's manifest, feed or sitemap is never whole in memory. The
+    output is returned with its size and hash, and *into* as the file that holds them."""
     if into.is_dir() and not into.is_symlink():
-        shutil.rmtree(into)  # an updated spare may hold anything where the manifest goes
+        shutil.rmtree(into)  # an updated spare may hold anything where the file goes
     into.unlink(missing_ok=True)
     digest, size, batch, held = hashlib.sha256(), 0, [], 0
     with open(into, "xb") as file:
@@ -195,17 +202,17 @@ def manifest(
                 batch.append(part)
                 held += len(part)
             # Written by the megabyte: a tenant's part is a few kB, so a batch counted in parts would not be small.
-            if held >= MANIFEST_BATCH or (part is None and batch):
-                data = "".join(batch).encode()
+            if held >= WRITE_BATCH or (part is None and batch):
+                data = b"".join(batch)
                 digest.update(data)
                 size += len(data)
                 file.write(data)
                 batch.clear()
                 held = 0
-    return Output(MANIFEST_PATH, "data", b"", origin=str(into), sha256=digest.hexdigest(), size=size)
+    return replace(output, data=b"", origin=str(into), sha256=digest.hexdigest(), size=size)
 
 
-MANIFEST_BATCH = 1 << 20  # characters of manifest.json held before they are written
+WRITE_BATCH = 1 << 20  # bytes of a streamed file held before they are written
 
 
 def files_text(outputs: list[Output]) -> str:

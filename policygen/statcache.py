@@ -26,7 +26,7 @@ import operator
 import os
 import stat
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from pathlib import Path
 
@@ -116,7 +116,7 @@ def _subtree(folder: str, name: str, skip_editor_files: bool) -> tuple[list[str]
 # The stat fields an output's stamp keeps of each entry: a type or a replaced file (the inode), a length,
 # and the two times; the change time is set by every write, link, rename or chmod and cannot be set back.
 _stamped = operator.attrgetter("st_mode", "st_ino", "st_size", "st_mtime_ns", "st_ctime_ns")
-_STAMP_HEADER = b"policygen output stamp 2\n"
+_STAMP_HEADER = b"policygen output stamp 3\n"  # 3: its hash can be taken a part at a time
 HERE = "."  # the folder itself, among the paths looked at from it
 
 
@@ -139,28 +139,9 @@ class Stamp:
         change to it (linking the same file again later changes its change time: add it after that)."""
         self._seen[path] = _stamped(info)
 
-    @classmethod
-    def walk(cls, out: Path, names: Iterable[str]) -> Stamp | None:
-        """The stamp of *out* as it is now, of its top-level entries *names* and everything under them, for a
-        writer that kept no stat of its own; None at a symbolic link or an unreadable folder."""
-        found = paths_under(str(out), names)
-        if found is None:
-            return None
-        paths, folders = found
-        files = [path for path in paths if path not in folders]
-        stamp = cls(out)
-        try:
-            stamp._seen = dict(zip(files, stats_in(out, files), strict=True))
-        except OSError:
-            return None
-        stamp._seen.update((path, _stamped(info)) for path, info in folders.items())
-        return stamp
-
     def save(self, file: Path) -> None:
         """Take the stat of the output folder and of the folders not added (after the swap) and write the
         stamp into *file*, atomically; no stamp when that cannot be done (the next build checks every file)."""
-        if any(stat.S_ISLNK(fields[0]) for fields in self._seen.values()):
-            return
         folders = {path[:i] for path in self._seen for i in _slashes(path)} - self._seen.keys()
         try:
             seen = {HERE: _stamped(os.lstat(self.out))}
@@ -171,23 +152,93 @@ class Stamp:
         if any(not stat.S_ISDIR(fields[0]) for fields in seen.values()):
             return
         seen.update((path, fields) for path, fields in self._seen.items() if path != HERE)
-        digest = hashlib.sha256(marshal.dumps(list(seen.values()), 2)).hexdigest().encode()
-        paths = "\0".join(seen).encode("utf-8", "surrogateescape")
-        write_atomically(file, b"".join((_STAMP_HEADER, digest, b"\n", paths)))
+        _write_stamp(file, [(list(seen), list(seen.values()))])
+
+    @staticmethod
+    def walk(out: Path, names: Iterable[str], file: Path) -> None:
+        """Stamp *out* as it is now, its top-level entries *names* and everything under them, into *file*, for
+        a writer that kept no stat of its own: a top-level entry (a tenant's folder) at a time, so that
+        the memory it takes does not grow with the site. No stamp at a symbolic link or an unreadable folder."""
+        _write_stamp(file, _walked(out, names))
 
     @staticmethod
     def matches(out: Path, file: Path) -> bool:
         """Whether every path the stamp in *file* lists has, in *out*, the stat it recorded: one lstat each,
-        in C, relative to the output folder (opened once, never through a link). False when it cannot be told."""
+        in C, relative to the output folder (opened once, never through a link), read and looked at a block
+        of paths at a time (a large site lists millions). False when it cannot be told."""
+        digest = hashlib.sha256()
         try:
-            data = file.read_bytes()
-            if not data.startswith(_STAMP_HEADER):
-                return False
-            digest, _, listed = data[len(_STAMP_HEADER) :].partition(b"\n")
-            fields = stats_in(out, listed.split(b"\0"))
+            with open(file, "rb") as f:
+                if f.read(len(_STAMP_HEADER)) != _STAMP_HEADER:
+                    return False
+                recorded = f.readline(_DIGEST_LINE).rstrip(b"\n")
+                fd = os.open(out, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+                try:
+                    rest = b""
+                    while block := f.read(_MATCH_BLOCK):
+                        paths = (rest + block).split(b"\0")
+                        rest = paths.pop()  # the start of a path the next block ends
+                        digest.update(_fields_bytes(_stats(fd, paths)))
+                    digest.update(_fields_bytes(_stats(fd, [rest])))
+                finally:
+                    os.close(fd)
         except (OSError, ValueError):
             return False
-        return hashlib.sha256(marshal.dumps(fields, 2)).hexdigest().encode() == digest
+        return digest.hexdigest().encode() == recorded
+
+
+_DIGEST_LINE = 65  # a stamp's hash in hex, and its newline
+_MATCH_BLOCK = 1 << 20  # bytes of a stamp's paths looked at together
+_LIST_HEAD = 5  # marshal's type byte and item count before a list's items (version 2 writes no references)
+
+
+def _fields_bytes(fields: list[tuple[int, ...]]) -> bytes:
+    """The marshalled stat fields, as they are hashed: without the list's head, so that a stamp written or
+    checked a part at a time hashes the same bytes as one taken whole."""
+    return marshal.dumps(fields, 2)[_LIST_HEAD:]
+
+
+class _NoStamp(Exception):
+    """What was found cannot be stamped (a symbolic link, a top-level entry that is gone)."""
+
+
+def _walked(out: Path, names: Iterable[str]) -> Iterator[tuple[list[str], list[tuple[int, ...]]]]:
+    """The paths and stat fields of *out* itself, then of each top-level entry *names* and everything under it."""
+    here = os.lstat(out)
+    if not stat.S_ISDIR(here.st_mode):
+        raise _NoStamp
+    yield [HERE], [_stamped(here)]
+    for name in sorted(names):
+        found = paths_under(str(out), [name])
+        if found is None:
+            raise _NoStamp
+        paths, folders = found
+        files = [path for path in paths if path not in folders]
+        yield [*files, *folders], [*stats_in(out, files), *map(_stamped, folders.values())]
+
+
+def _write_stamp(file: Path, groups: Iterable[tuple[list[str], list[tuple[int, ...]]]]) -> None:
+    """Write into *file*, atomically, a stamp of the paths and their stat fields in *groups*, a group at a
+    time: its header, the hash of the fields (written last, in its place), then the paths; none at a
+    symbolic link or anything that cannot be stamped (the next build then checks every file)."""
+    temporary = file.with_name(f".{file.name}.{os.getpid()}.tmp")
+    digest = hashlib.sha256()
+    try:
+        with open(temporary, "wb") as f:
+            f.write(_STAMP_HEADER + b"0" * digest.digest_size * 2 + b"\n")
+            separator = b""
+            for paths, fields in groups:
+                if any(stat.S_ISLNK(each[0]) for each in fields):
+                    raise _NoStamp
+                if paths:
+                    digest.update(_fields_bytes(fields))
+                    f.write(separator + "\0".join(paths).encode("utf-8", "surrogateescape"))
+                    separator = b"\0"
+            f.seek(len(_STAMP_HEADER))
+            f.write(digest.hexdigest().encode())
+        os.replace(temporary, file)
+    except (OSError, _NoStamp):
+        temporary.unlink(missing_ok=True)
 
 
 def stats_in(folder: Path, paths: list[str] | list[bytes]) -> list[tuple[int, ...]]:
@@ -196,9 +247,13 @@ def stats_in(folder: Path, paths: list[str] | list[bytes]) -> list[tuple[int, ..
     from it, and every folder on their way is one of them)."""
     fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     try:
-        return list(map(_stamped, map(partial(os.lstat, dir_fd=fd), paths)))
+        return _stats(fd, paths)
     finally:
         os.close(fd)
+
+
+def _stats(fd: int, paths: list[str] | list[bytes]) -> list[tuple[int, ...]]:
+    return list(map(_stamped, map(partial(os.lstat, dir_fd=fd), paths)))
 
 
 def _slashes(path: str) -> Iterable[int]:

@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -265,9 +265,8 @@ def small_site(folder: Path) -> Path:
 
 
 def stamped(out: Path, file: Path) -> Path:
-    stamp = statcache.Stamp.walk(out, ["index.html", "manifest.json", "acme"])
-    assert stamp is not None
-    stamp.save(file)
+    statcache.Stamp.walk(out, ["index.html", "manifest.json", "acme"], file)
+    assert file.is_file()
     time.sleep(0.05)  # a later clock tick: an edit in the stamp's own tick is the documented limit
     return file
 
@@ -321,11 +320,12 @@ def test_an_output_edited_added_to_removed_from_or_renamed_in_no_longer_matches_
 def test_an_output_holding_a_link_or_a_damaged_stamp_is_never_taken_as_untouched(tmp_path: Path) -> None:
     out = small_site(tmp_path / "out")
     (out / "acme/link.html").symlink_to(out / "index.html")
-    assert statcache.Stamp.walk(out, ["acme"]) is None
+    statcache.Stamp.walk(out, ["acme"], tmp_path / "linked.stamp")
+    assert not (tmp_path / "linked.stamp").exists()
     (out / "acme/link.html").unlink()
     file = stamped(out, tmp_path / "site.stamp")
     data = file.read_bytes()
-    for damaged in (b"", data[:40], data.replace(b"stamp 2", b"stamp 9"), data + b"\0../../etc", data[:-3]):
+    for damaged in (b"", data[:40], data.replace(b"stamp 3", b"stamp 9"), data + b"\0../../etc", data[:-3]):
         file.write_bytes(damaged)
         assert not statcache.Stamp.matches(out, file)
     assert not statcache.Stamp.matches(out, tmp_path / "no such stamp")
@@ -429,8 +429,36 @@ def test_a_file_added_while_the_output_is_being_listed_for_its_stamp_is_noticed_
         yield listed
 
     monkeypatch.setattr(statcache.os, "scandir", listing_then_someone_adds_a_file)
-    stamp = statcache.Stamp.walk(out, ["index.html", "manifest.json", "acme"])
+    statcache.Stamp.walk(out, ["index.html", "manifest.json", "acme"], tmp_path / "site.stamp")
     monkeypatch.undo()
-    assert stamp is not None and (out / "acme/privacy-policy/v1/stray.html").exists()
-    stamp.save(tmp_path / "site.stamp")
+    assert (out / "acme/privacy-policy/v1/stray.html").exists()
     assert not statcache.Stamp.matches(out, tmp_path / "site.stamp")
+
+
+@pytest.mark.parametrize("block", [1, 7, 64, 1 << 20])
+def test_a_stamp_read_a_block_of_paths_at_a_time_matches_wherever_the_blocks_split_a_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block: int
+) -> None:
+    out = small_site(tmp_path / "out")
+    file = stamped(out, tmp_path / "site.stamp")
+    monkeypatch.setattr(statcache, "_MATCH_BLOCK", block)
+    assert statcache.Stamp.matches(out, file)
+    (out / "acme/privacy-policy/v1/stray.html").write_bytes(b"x")
+    assert not statcache.Stamp.matches(out, file)
+
+
+def test_a_walked_stamp_is_written_a_top_level_entry_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # What the walk holds is one top-level entry's paths (a tenant's folder), never the whole site's.
+    out = small_site(tmp_path / "out")
+    real = statcache.paths_under
+    asked: list[list[str]] = []
+
+    def one_entry(folder: str, names: Iterable[str]) -> tuple[list[str], dict[str, os.stat_result]] | None:
+        asked.append(list(names))
+        return real(folder, names)
+
+    monkeypatch.setattr(statcache, "paths_under", one_entry)
+    statcache.Stamp.walk(out, ["manifest.json", "acme", "index.html"], tmp_path / "site.stamp")
+    assert asked == [["acme"], ["index.html"], ["manifest.json"]]
+    time.sleep(0.05)
+    assert statcache.Stamp.matches(out, tmp_path / "site.stamp")

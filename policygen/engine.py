@@ -638,7 +638,8 @@ class Builder:
         step.digests.save()
         spare = spare_folder(project.root, out)
         since = time.time_ns()  # an output folder changed after this is not remembered intact (output.py)
-        previous.untouched = previous.damaged is None and untouched(out, spare)
+        stamp = untouched(out, spare) if previous.damaged is None else None
+        previous.untouched = stamp is not None
         if self._unchanged(options, previous, found) and previous.untouched:
             listed = previous.listed()
             if listed is not None:  # the output is already exactly what this build would write
@@ -654,7 +655,7 @@ class Builder:
         forget(project.root, out)
 
         fragments = Fragments(cache_file(project.root, FRAGMENTS, make=True))
-        with SiteWriter(out, spare) as writer:  # the output's lock is held from here to the swap
+        with SiteWriter(out, spare, stamp) as writer:  # the output's lock is held from here to the swap
             step.staging = writer.staging
             untouched_since = since if previous.untouched else None
             results = self._stream(step, slugs, found, previous, writer, problems, fragments, untouched_since)

@@ -27,6 +27,7 @@ import os
 import stat
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
@@ -116,23 +117,45 @@ def _subtree(folder: str, name: str, skip_editor_files: bool) -> tuple[list[str]
 # The stat fields an output's stamp keeps of each entry: a type or a replaced file (the inode), a length,
 # and the two times; the change time is set by every write, link, rename or chmod and cannot be set back.
 _stamped = operator.attrgetter("st_mode", "st_ino", "st_size", "st_mtime_ns", "st_ctime_ns")
-_STAMP_HEADER = b"policygen output stamp 2\n"
+_STAMP_HEADER = b"policygen output stamp 3\n"
 HERE = "."  # the folder itself, among the paths looked at from it
 
 
-class Stamp:
-    """The stamp of an output folder in the making: the stat of each of its files and folders, by path.
+@dataclass(frozen=True)
+class _Group:
+    """The stamped paths under one top-level entry of the output (HERE: the folder itself), its folders apart
+    from its files: a folder kept whole by a build is another folder (with the same files) in the next output."""
 
-    A writer that knows what it wrote adds each file's stat (`add`) after its last change to it; `save`,
-    after the swap, takes the stat of the output folder itself and of every folder that was not added, and
-    writes the stamp. The paths added must be every file and folder under the top-level entries the build
-    wrote: a file added into a folder the stamp does not list would not be noticed. Equal stats later
-    (`Stamp.matches`) mean nothing recorded was written, replaced, linked, added to or removed since.
-    Anything that cannot be told (a symbolic link, an unreadable folder) leaves no stamp."""
+    name: str
+    folders: list[str]
+    files: list[str]
+    folders_digest: str
+    files_digest: str
+
+    def index(self) -> list[object]:
+        return [self.name, len(self.folders), len(self.files), self.folders_digest, self.files_digest]
+
+
+def _digest(fields: list[tuple[int, ...]]) -> str:
+    return hashlib.sha256(marshal.dumps(fields, 2)).hexdigest()
+
+
+class Stamp:
+    """The stamp of an output folder in the making: the stat of each of its files and folders, by path, in
+    groups, one for each top-level entry.
+
+    A writer that knows what it wrote adds each file's stat (`add`) after its last change to it, or has every
+    path under some top-level entries looked at (`add_tree`), or takes a top-level folder's files from the
+    previous stamp (`keep`); `save`, after the swap, takes the stat of the output folder itself and of every
+    folder that was not added, and writes the stamp. The paths added must be every file and folder under the
+    top-level entries the build wrote: a file added into a folder the stamp does not list would not be
+    noticed. Equal stats later (`Stamp.matches`) mean nothing recorded was written, replaced, linked, added to
+    or removed since. Anything that cannot be told (a symbolic link, an unreadable folder) leaves no stamp."""
 
     def __init__(self, out: Path) -> None:
         self.out = out
         self._seen: dict[str, tuple[int, ...]] = {}
+        self._kept: dict[str, _Group] = {}  # top-level folder -> its files as the previous stamp has them
 
     def add(self, path: str, info: os.stat_result) -> None:
         """*path* (relative to the output folder, '/'-separated) and its lstat, taken after the build's last
@@ -143,51 +166,140 @@ class Stamp:
     def walk(cls, out: Path, names: Iterable[str]) -> Stamp | None:
         """The stamp of *out* as it is now, of its top-level entries *names* and everything under them, for a
         writer that kept no stat of its own; None at a symbolic link or an unreadable folder."""
-        found = paths_under(str(out), names)
+        stamp = cls(out)
+        return stamp if stamp.add_tree(names) else None
+
+    def add_tree(self, names: Iterable[str]) -> bool:
+        """Add the top-level entries *names* and everything under them as they are now; False at a symbolic
+        link or an unreadable folder (then nothing is added, and no stamp should be saved)."""
+        found = paths_under(str(self.out), names)
         if found is None:
-            return None
+            return False
         paths, folders = found
         files = [path for path in paths if path not in folders]
-        stamp = cls(out)
         try:
-            stamp._seen = dict(zip(files, stats_in(out, files), strict=True))
+            self._seen.update(zip(files, stats_in(self.out, files), strict=True))
         except OSError:
-            return None
-        stamp._seen.update((path, _stamped(info)) for path, info in folders.items())
-        return stamp
+            return False
+        self._seen.update((path, _stamped(info)) for path, info in folders.items())
+        return True
+
+    def keep(self, file: Path, proof: str, folders: dict[str, set[str]]) -> set[str]:
+        """Take the files of the top-level folders *folders* (each with every folder in it) from the stamp in
+        *file*, the previous output's, which the build found matching before it began (*proof*: the hash of
+        that file, from `check`); the names taken. For a writer that neither wrote nor linked a file of those
+        folders: each is another folder holding the previous output's very files (hard links: their stat is
+        their inode's), so what the previous stamp records of them is what they were when the build began,
+        and anything done to them since makes the next build's check fail. A folder whose set of folders is
+        not the one the previous stamp lists is not taken (it is looked at whole)."""
+        try:
+            data = file.read_bytes()
+            if hashlib.sha256(data).hexdigest() != proof:
+                return set()
+            groups = _groups(data)
+        except (OSError, ValueError):
+            return set()
+        for group in groups:
+            expected = folders.get(group.name)
+            if expected is not None and set(group.folders) == expected:
+                self._kept[group.name] = group
+        return set(self._kept)
 
     def save(self, file: Path) -> None:
         """Take the stat of the output folder and of the folders not added (after the swap) and write the
         stamp into *file*, atomically; no stamp when that cannot be done (the next build checks every file)."""
         if any(stat.S_ISLNK(fields[0]) for fields in self._seen.values()):
             return
-        folders = {path[:i] for path in self._seen for i in _slashes(path)} - self._seen.keys()
+        known = {path for path, fields in self._seen.items() if stat.S_ISDIR(fields[0])}
+        folders = {path[:i] for path in self._seen for i in _slashes(path)} - known
+        folders.update(folder for group in self._kept.values() for folder in group.folders)
+        listed = [HERE, *sorted(folders)]
         try:
-            seen = {HERE: _stamped(os.lstat(self.out))}
-            for folder in sorted(folders):
-                seen[folder] = _stamped(os.lstat(os.path.join(self.out, folder)))
+            seen = dict(zip(listed, stats_in(self.out, listed), strict=True))
         except OSError:
             return
         if any(not stat.S_ISDIR(fields[0]) for fields in seen.values()):
             return
         seen.update((path, fields) for path, fields in self._seen.items() if path != HERE)
-        digest = hashlib.sha256(marshal.dumps(list(seen.values()), 2)).hexdigest().encode()
-        paths = "\0".join(seen).encode("utf-8", "surrogateescape")
-        write_atomically(file, b"".join((_STAMP_HEADER, digest, b"\n", paths)))
+        groups = self._looked_at(seen)
+        index = json.dumps([group.index() for group in groups], ensure_ascii=False).encode()
+        paths = "\0".join(path for group in groups for path in (*group.folders, *group.files))
+        write_atomically(file, b"".join((_STAMP_HEADER, index, b"\n", paths.encode("utf-8", "surrogateescape"))))
+
+    def _looked_at(self, seen: dict[str, tuple[int, ...]]) -> list[_Group]:
+        """Every group, from the paths *seen* (each with its stat fields) and the groups kept, whose folders
+        are among those seen: their folders as they are now, their files as the previous stamp has them."""
+        by_name: dict[str, tuple[list[str], list[str]]] = {}
+        for path, fields in seen.items():
+            folders, files = by_name.setdefault(path.split("/", 1)[0], ([], []))
+            (folders if stat.S_ISDIR(fields[0]) else files).append(path)
+        groups = []
+        for name, (folders, files) in by_name.items():
+            kept = self._kept.get(name)
+            if kept is None:
+                groups.append(
+                    _Group(name, folders, files, _digest([seen[p] for p in folders]), _digest([seen[p] for p in files]))
+                )
+            else:
+                groups.append(replace(kept, folders_digest=_digest([seen[p] for p in kept.folders])))
+        return groups
 
     @staticmethod
     def matches(out: Path, file: Path) -> bool:
         """Whether every path the stamp in *file* lists has, in *out*, the stat it recorded: one lstat each,
         in C, relative to the output folder (opened once, never through a link). False when it cannot be told."""
+        return Stamp.check(out, file) is not None
+
+    @staticmethod
+    def check(out: Path, file: Path) -> str | None:
+        """The hash of the stamp in *file* when *out* matches it (see matches), for `keep`; else None."""
         try:
             data = file.read_bytes()
             if not data.startswith(_STAMP_HEADER):
-                return False
-            digest, _, listed = data[len(_STAMP_HEADER) :].partition(b"\n")
-            fields = stats_in(out, listed.split(b"\0"))
+                return None
+            groups = _groups(data)
+            fields = stats_in(out, [path for group in groups for path in (*group.folders, *group.files)])
         except (OSError, ValueError):
-            return False
-        return hashlib.sha256(marshal.dumps(fields, 2)).hexdigest().encode() == digest
+            return None
+        at = 0
+        for group in groups:
+            middle, end = at + len(group.folders), at + len(group.folders) + len(group.files)
+            if _digest(fields[at:middle]) != group.folders_digest or _digest(fields[middle:end]) != group.files_digest:
+                return None
+            at = end
+        return hashlib.sha256(data).hexdigest()
+
+
+def _groups(data: bytes) -> list[_Group]:
+    """The groups a stamp file lists; ValueError when it is not one policygen wrote."""
+    if not data.startswith(_STAMP_HEADER):
+        raise ValueError("not a stamp")
+    index_text, newline, listed = data[len(_STAMP_HEADER) :].partition(b"\n")
+    index = json.loads(index_text)
+    paths = listed.decode("utf-8", "surrogateescape").split("\0")
+    if not newline or not isinstance(index, list):
+        raise ValueError("not a stamp")
+    groups, at = [], 0
+    for item in index:
+        match item:
+            case [str(name), int(folders), int(files), str(folders_digest), str(files_digest)] if (
+                min(folders, files) >= 0
+            ):
+                groups.append(
+                    _Group(
+                        name,
+                        paths[at : at + folders],
+                        paths[at + folders : at + folders + files],
+                        folders_digest,
+                        files_digest,
+                    )
+                )
+                at += folders + files
+            case _:
+                raise ValueError("not a stamp")
+    if at != len(paths):
+        raise ValueError("not a stamp")
+    return groups
 
 
 def stats_in(folder: Path, paths: list[str] | list[bytes]) -> list[tuple[int, ...]]:

@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -325,7 +325,13 @@ def test_an_output_holding_a_link_or_a_damaged_stamp_is_never_taken_as_untouched
     (out / "acme/link.html").unlink()
     file = stamped(out, tmp_path / "site.stamp")
     data = file.read_bytes()
-    for damaged in (b"", data[:40], data.replace(b"stamp 2", b"stamp 9"), data + b"\0../../etc", data[:-3]):
+    for damaged in (
+        b"",
+        data[:40],
+        data.replace(statcache._STAMP_HEADER, b"policygen output stamp 9\n"),
+        data + b"\0../../etc",
+        data[:-3],
+    ):
         file.write_bytes(damaged)
         assert not statcache.Stamp.matches(out, file)
     assert not statcache.Stamp.matches(out, tmp_path / "no such stamp")
@@ -409,6 +415,102 @@ def test_an_input_added_removed_or_renamed_since_the_last_build_is_never_told_un
     time.sleep(0.05)
     change(project)
     assert lastbuild.nothing_changed(project, out, OPTIONS.today, False) is None
+
+
+def twice_reused(project: Path) -> Path:
+    """An output whose tenants but ims-pro were reused by the build that wrote it (its spare the build
+    before), ims-pro edited since: the next build keeps the other tenants' spare folders whole."""
+    out = project / "build"
+    for name in ("", "Once", "Twice"):
+        if name:
+            file = project / "tenants/ims-pro/tenant.yaml"
+            file.write_text(file.read_text(encoding="utf-8").replace("display_name: ", f"display_name: {name} ", 1))
+        if name != "Twice":
+            build(project, out, OPTIONS)
+    return out
+
+
+def stamp_file(project: Path, out: Path) -> Path:
+    return output._stamp_file(output.spare_folder(project, out))
+
+
+def test_a_one_tenant_rebuild_takes_the_stamp_of_the_folders_it_kept_whole_from_the_previous_one(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The kept folders hold the previous output's very files (hard links), which the build found matching
+    # their stamp before it began: their files are not listed nor looked at again after the swap.
+    monkeypatch.setattr(statcache, "RACY_SECONDS", 0)
+    out = twice_reused(project)
+    listed: list[str] = []
+    real = statcache.paths_under
+
+    def spy(folder: str, names: Iterable[str]) -> tuple[list[str], dict[str, os.stat_result]] | None:
+        names = list(names)
+        listed.extend(names)
+        return real(folder, names)
+
+    monkeypatch.setattr(statcache, "paths_under", spy)
+    report = build(project, out, OPTIONS)
+    assert report.rendered_tenants == ["ims-pro"]
+    assert "ims-pro" in listed and not {"ihm-connect", "ims-global", "example-fitness"} & set(listed)
+    file = stamp_file(project, out)
+    assert statcache.Stamp.matches(out, file)
+    walked = statcache.Stamp.walk(out, {p.name for p in out.iterdir()})
+    assert walked is not None
+    walked.save(project / "walked.stamp")
+    paths = {g.name: (set(g.folders), set(g.files)) for g in statcache._groups(file.read_bytes())}
+    again = statcache._groups((project / "walked.stamp").read_bytes())
+    assert paths == {g.name: (set(g.folders), set(g.files)) for g in again}
+
+
+KEPT_BY_HAND = {
+    **BY_HAND,
+    "linked from elsewhere": lambda tenant: os.link(tenant / "privacy-policy/index.html", tenant.parent.parent / "x"),
+    "a folder added": lambda tenant: (tenant / "privacy-policy/more").mkdir(),
+}
+
+
+@pytest.mark.parametrize("edit", KEPT_BY_HAND.values(), ids=list(KEPT_BY_HAND))
+def test_a_folder_whose_stamp_came_from_the_previous_one_is_built_again_when_changed_by_hand(
+    project: Path, monkeypatch: pytest.MonkeyPatch, edit: Callable[[Path], object]
+) -> None:
+    monkeypatch.setattr(statcache, "RACY_SECONDS", 0)
+    out = twice_reused(project)
+    kept: list[str] = []
+    real = statcache.Stamp.keep
+
+    def spy(self: statcache.Stamp, file: Path, proof: str, folders: dict[str, set[str]]) -> set[str]:
+        taken = real(self, file, proof, folders)
+        kept.extend(taken)
+        return taken
+
+    monkeypatch.setattr(statcache.Stamp, "keep", spy)
+    build(project, out, OPTIONS)
+    assert "ihm-connect" in kept
+    assert lastbuild.nothing_changed(project, out, OPTIONS.today, False) is not None
+    site = tree(out)
+    time.sleep(0.05)
+    edit(out / "ihm-connect")
+    assert lastbuild.nothing_changed(project, out, OPTIONS.today, False) is None
+    report = build(project, out, OPTIONS)
+    assert not report.unchanged and tree(out) == site
+
+
+def test_the_previous_stamp_is_not_taken_when_it_is_not_the_one_found_matching_or_lists_other_folders(
+    tmp_path: Path,
+) -> None:
+    out = small_site(tmp_path / "out")
+    file = stamped(out, tmp_path / "site.stamp")
+    proof = statcache.Stamp.check(out, file)
+    assert proof is not None
+    folders = {"acme", "acme/privacy-policy", "acme/privacy-policy/v1"}
+    assert statcache.Stamp(out).keep(file, proof, {"acme": folders}) == {"acme"}
+    assert statcache.Stamp(out).keep(file, proof, {"acme": folders - {"acme/privacy-policy/v1"}}) == set()
+    (out / "acme/privacy-policy/v1/stray.html").write_bytes(b"x")
+    walked = statcache.Stamp.walk(out, ["index.html", "manifest.json", "acme"])
+    assert walked is not None
+    walked.save(file)  # another stamp since: another hash
+    assert statcache.Stamp(out).keep(file, proof, {"acme": folders}) == set()
 
 
 def test_a_file_added_while_the_output_is_being_listed_for_its_stamp_is_noticed_later(

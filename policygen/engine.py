@@ -31,8 +31,9 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from .codecache import signed_codes
 from .dates import utc_today
-from .deps import project_digest, tenant_key
+from .deps import code_digest, project_digest, tenant_key
 from .errors import Collector, InputError, Problem
 from .feeds import FeedEntry, FeedInfo, SitemapPage, atom, entries_in, records_a_version, sitemap_of, sitemap_pages
 from .fragments import FOLDER as FRAGMENTS
@@ -68,6 +69,7 @@ from .project import (
     tenant_slugs,
 )
 from .render import ClauseRenderer, warm_renderer
+from .sandbox import BoundedSandbox, CompiledCode
 from .site import (
     BuildOptions,
     DocumentLink,
@@ -544,6 +546,7 @@ class Reusable:
 
 
 DIGESTS = "digests.json"  # in the project's cache: tenant folder hashes by stat (policygen/statcache.py)
+COMPILED = "compiled"  # in the project's cache: compiled templates, signed (policygen/codecache.py)
 
 # Worker processes pay off only past some tenants: each starts in ~0.3 s and loads the library itself.
 PARALLEL_MIN_TENANTS = 64
@@ -557,6 +560,15 @@ def _start_method() -> str:
     if sys.platform == "linux" and threading.active_count() == 1:
         return "fork"
     return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+
+
+def _shelve_compiled(root: Path, renderer: ClauseRenderer, theme: SiteTheme) -> None:
+    """Let the clause and theme sandboxes load what an earlier build compiled, and keep what they compile,
+    in the project's cache, signed (policygen/codecache.py): a fresh process need not compile them again."""
+    if renderer.compiled.shelf is None:
+        renderer.compiled.shelf = signed_codes(cache_file(root, COMPILED, make=True), code_digest())
+    if isinstance(theme.env, BoundedSandbox) and theme.env.compiled is None:
+        theme.env.compiled = CompiledCode(renderer.compiled.shelf)
 
 
 def _worker_init(step: Step) -> None:
@@ -616,6 +628,7 @@ class Builder:
             theme = self._theme[1]
         self._theme = ((theme.folder, theme_digest), theme)
         self._renderer = warm_renderer(self._renderer, project.library)
+        _shelve_compiled(project.root, self._renderer, theme)
         previous = Previous(out)
         if previous.damaged is not None:
             problems.add(previous.damaged)

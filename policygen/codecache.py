@@ -66,12 +66,11 @@ def signing_key(folder: Path | None = None) -> bytes | None:
 
 
 def _read_key(file: Path) -> bytes | None:
-    fd = os.open(file, os.O_RDONLY | os.O_NOFOLLOW)
+    fd = _open_regular(file)
     try:
         info = os.fstat(fd)
         if (
-            not stat.S_ISREG(info.st_mode)
-            or info.st_uid != os.geteuid()
+            info.st_uid != os.geteuid()
             or info.st_mode & 0o077  # readable by others: anyone could sign code for this user
             or info.st_size != _KEY_BYTES
         ):
@@ -80,6 +79,22 @@ def _read_key(file: Path) -> bytes | None:
     finally:
         os.close(fd)
     return key if len(key) == _KEY_BYTES else None
+
+
+def _open_regular(file: Path) -> int:
+    """A descriptor of *file*, a regular file reached through no link; OSError for anything else. Opened
+    without waiting: a named pipe planted in its place must not hold the build forever."""
+    fd = os.open(file, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(f"{file} is not a regular file")
+    return fd
+
+
+def _read_regular(file: Path, limit: int) -> bytes:
+    """At most *limit* bytes of *file* (see _open_regular)."""
+    with open(_open_regular(file), "rb") as f:
+        return f.read(limit)
 
 
 def _make_key(file: Path) -> None:
@@ -118,9 +133,7 @@ class SignedCodes:
         """The code and literal size kept for *lookup* (what it was compiled from), if its entry verifies."""
         file = self._file(lookup)
         try:
-            fd = os.open(file, os.O_RDONLY | os.O_NOFOLLOW)
-            with open(fd, "rb") as f:
-                data = f.read(_MAX_ENTRY + 1)
+            data = _read_regular(file, _MAX_ENTRY + 1)
         except OSError:
             return None
         if len(data) > _MAX_ENTRY or not data.startswith(_HEADER):

@@ -275,7 +275,10 @@ def _groups(data: bytes) -> list[_Group]:
     if not data.startswith(_STAMP_HEADER):
         raise ValueError("not a stamp")
     index_text, newline, listed = data[len(_STAMP_HEADER) :].partition(b"\n")
-    index = json.loads(index_text)
+    try:
+        index = json.loads(index_text)
+    except RecursionError:
+        raise ValueError("not a stamp") from None
     paths = listed.decode("utf-8", "surrogateescape").split("\0")
     if not newline or not isinstance(index, list):
         raise ValueError("not a stamp")

@@ -9,6 +9,7 @@ import datetime as dt
 import marshal
 import os
 import shutil
+import signal
 import stat
 import types
 from pathlib import Path
@@ -163,6 +164,22 @@ def test_a_build_keeps_what_it_compiled_and_the_output_is_the_same_with_the_cach
     assert (
         tree(tmp_path / "loaded") == first and tree(tmp_path / "deleted") == first and tree(tmp_path / "off") == first
     )
+
+
+def test_a_named_pipe_in_place_of_an_entry_or_of_the_key_never_holds_the_build(tmp_path: Path) -> None:
+    _, lookup = kept_entry(tmp_path / "compiled")
+    signal.signal(signal.SIGALRM, lambda *_: pytest.fail("waited on a named pipe"))
+    signal.alarm(10)
+    try:
+        entry = shelf(tmp_path / "compiled")._file(lookup)
+        entry.unlink()
+        os.mkfifo(entry)
+        rendered_without_running(tmp_path / "compiled", tmp_path / "ran")
+        (tmp_path / "user").mkdir()
+        os.mkfifo(tmp_path / "user" / codecache.KEY_FILE, 0o600)
+        assert codecache.signing_key(tmp_path / "user") is None
+    finally:
+        signal.alarm(0)
 
 
 def test_a_compiled_folder_that_is_a_link_is_never_used(tmp_path: Path) -> None:

@@ -330,6 +330,7 @@ def test_an_output_holding_a_link_or_a_damaged_stamp_is_never_taken_as_untouched
         data[:40],
         data.replace(statcache._STAMP_HEADER, b"policygen output stamp 9\n"),
         data + b"\0../../etc",
+        statcache._STAMP_HEADER + b"[" * 100_000 + b"\n",
         data[:-3],
     ):
         file.write_bytes(damaged)

@@ -69,7 +69,7 @@ from .project import (
     tenant_slugs,
 )
 from .render import ClauseRenderer, warm_renderer
-from .sandbox import BoundedSandbox, CompiledCode
+from .sandbox import BoundedSandbox, CodeShelf, CompiledCode
 from .site import (
     BuildOptions,
     DocumentLink,
@@ -494,6 +494,7 @@ class Step:
     committed: Committed | None = None  # snapshots in git's HEAD
     digests: FolderDigests = field(default_factory=lambda: FolderDigests(None))  # tenant folder hashes by stat
     staging: Staging | None = None  # where a rendered tenant's files are written at once (a streaming build)
+    shelf: CodeShelf | None = None  # the compiled code a worker started afresh loads and keeps (_worker_init)
 
     def lookup(self, slug: str) -> Reusable | list[Problem] | None:
         """Whether a tenant is unchanged since the previous build (its files are then reused), problems
@@ -530,12 +531,14 @@ class Step:
 
     def for_workers(self) -> Step:
         """This step with a new renderer and theme: the warm ones hold compiled templates, which cannot be
-        pickled (weak references), and stay in this process for the next build; each worker compiles its own."""
+        pickled (weak references), and stay in this process for the next build; each worker compiles its own,
+        or loads it from the cache of compiled code this process uses (signed: policygen/codecache.py)."""
         return replace(
             self,
             renderer=ClauseRenderer(self.renderer.content, self.renderer.raw_html),
             theme=project_theme(self.project),
             digests=FolderDigests(None),  # workers render; folders are looked at in this process
+            shelf=self.renderer.compiled.shelf,  # a renderer is sent without it (render.py: __reduce__)
         )
 
 
@@ -567,12 +570,20 @@ def _shelve_compiled(root: Path, renderer: ClauseRenderer, theme: SiteTheme) -> 
     in the project's cache, signed (policygen/codecache.py): a fresh process need not compile them again."""
     if renderer.compiled.shelf is None:
         renderer.compiled.shelf = signed_codes(cache_file(root, COMPILED, make=True), code_digest())
+    _shelve_theme(renderer, theme)
+
+
+def _shelve_theme(renderer: ClauseRenderer, theme: SiteTheme) -> None:
+    """The theme's sandbox loads and keeps compiled pages where the clause renderer does."""
     if isinstance(theme.env, BoundedSandbox) and theme.env.compiled is None:
         theme.env.compiled = CompiledCode(renderer.compiled.shelf)
 
 
 def _worker_init(step: Step) -> None:
     global _step
+    if step.shelf is not None and step.renderer.compiled.shelf is None:  # started afresh, not forked
+        step.renderer.compiled.shelf = step.shelf
+    _shelve_theme(step.renderer, step.theme)
     _step = step
 
 

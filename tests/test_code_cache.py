@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import marshal
 import os
+import pickle
 import shutil
 import signal
 import stat
@@ -17,8 +18,9 @@ from pathlib import Path
 import jinja2
 import pytest
 
-from policygen import codecache
+from policygen import codecache, engine
 from policygen.engine import build
+from policygen.project import load_project, project_theme
 from policygen.sandbox import CLAUSE_FILTERS, CLAUSE_LIMITS, BoundedSandbox, CompiledCode
 from policygen.site import BuildOptions
 
@@ -186,3 +188,23 @@ def test_a_compiled_folder_that_is_a_link_is_never_used(tmp_path: Path) -> None:
     (tmp_path / "elsewhere").mkdir()
     (tmp_path / "compiled").symlink_to(tmp_path / "elsewhere")
     assert codecache.signed_codes(tmp_path / "compiled", "code") is None
+
+
+def test_worker_processes_not_forked_load_and_keep_compiled_code_where_the_build_does(
+    project: Path, tmp_path: Path
+) -> None:
+    # A worker started afresh (spawn, forkserver: serve's builds run beside threads) gets the step pickled.
+    builder = engine.Builder(project, tmp_path / "out", OPTIONS)
+    builder.build()
+    assert builder._renderer is not None and builder._renderer.compiled.shelf is not None
+    loaded = load_project(project)
+    theme = project_theme(loaded)
+    step = engine.Step(loaded, theme, builder._renderer, OPTIONS, "shared", {})
+    sent = pickle.loads(pickle.dumps(step.for_workers()))
+    engine._worker_init(sent)
+    kept = sent.renderer.compiled.shelf
+    assert isinstance(kept, codecache.SignedCodes) and kept.folder == project / ".cache" / "policygen" / "compiled"
+    assert isinstance(sent.theme.env, BoundedSandbox) and sent.theme.env.compiled is not None
+    assert sent.theme.env.compiled.shelf is kept
+    sent.theme.env.get_template("document.html")
+    assert sent.theme.env.compiled.compiles == 0 and kept.loaded > 0  # loaded, as the build kept it

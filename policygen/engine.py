@@ -31,8 +31,9 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from .codecache import signed_codes
 from .dates import utc_today
-from .deps import project_digest, tenant_key
+from .deps import code_digest, project_digest, tenant_key
 from .errors import Collector, InputError, Problem
 from .feeds import FeedEntry, FeedInfo, SitemapPage, atom, entries_in, records_a_version, sitemap_of, sitemap_pages
 from .fragments import FOLDER as FRAGMENTS
@@ -68,6 +69,7 @@ from .project import (
     tenant_slugs,
 )
 from .render import ClauseRenderer, warm_renderer
+from .sandbox import BoundedSandbox, CodeShelf, CompiledCode
 from .site import (
     BuildOptions,
     DocumentLink,
@@ -492,6 +494,7 @@ class Step:
     committed: Committed | None = None  # snapshots in git's HEAD
     digests: FolderDigests = field(default_factory=lambda: FolderDigests(None))  # tenant folder hashes by stat
     staging: Staging | None = None  # where a rendered tenant's files are written at once (a streaming build)
+    shelf: CodeShelf | None = None  # the compiled code a worker started afresh loads and keeps (_worker_init)
 
     def lookup(self, slug: str) -> Reusable | list[Problem] | None:
         """Whether a tenant is unchanged since the previous build (its files are then reused), problems
@@ -528,12 +531,14 @@ class Step:
 
     def for_workers(self) -> Step:
         """This step with a new renderer and theme: the warm ones hold compiled templates, which cannot be
-        pickled (weak references), and stay in this process for the next build; each worker compiles its own."""
+        pickled (weak references), and stay in this process for the next build; each worker compiles its own,
+        or loads it from the cache of compiled code this process uses (signed: policygen/codecache.py)."""
         return replace(
             self,
             renderer=ClauseRenderer(self.renderer.content, self.renderer.raw_html),
             theme=project_theme(self.project),
             digests=FolderDigests(None),  # workers render; folders are looked at in this process
+            shelf=self.renderer.compiled.shelf,  # a renderer is sent without it (render.py: __reduce__)
         )
 
 
@@ -544,6 +549,7 @@ class Reusable:
 
 
 DIGESTS = "digests.json"  # in the project's cache: tenant folder hashes by stat (policygen/statcache.py)
+COMPILED = "compiled"  # in the project's cache: compiled templates, signed (policygen/codecache.py)
 
 # Worker processes pay off only past some tenants: each starts in ~0.3 s and loads the library itself.
 PARALLEL_MIN_TENANTS = 64
@@ -559,8 +565,25 @@ def _start_method() -> str:
     return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 
 
+def _shelve_compiled(root: Path, renderer: ClauseRenderer, theme: SiteTheme) -> None:
+    """Let the clause and theme sandboxes load what an earlier build compiled, and keep what they compile,
+    in the project's cache, signed (policygen/codecache.py): a fresh process need not compile them again."""
+    if renderer.compiled.shelf is None:
+        renderer.compiled.shelf = signed_codes(cache_file(root, COMPILED, make=True), code_digest())
+    _shelve_theme(renderer, theme)
+
+
+def _shelve_theme(renderer: ClauseRenderer, theme: SiteTheme) -> None:
+    """The theme's sandbox loads and keeps compiled pages where the clause renderer does."""
+    if isinstance(theme.env, BoundedSandbox) and theme.env.compiled is None:
+        theme.env.compiled = CompiledCode(renderer.compiled.shelf)
+
+
 def _worker_init(step: Step) -> None:
     global _step
+    if step.shelf is not None and step.renderer.compiled.shelf is None:  # started afresh, not forked
+        step.renderer.compiled.shelf = step.shelf
+    _shelve_theme(step.renderer, step.theme)
     _step = step
 
 
@@ -616,6 +639,7 @@ class Builder:
             theme = self._theme[1]
         self._theme = ((theme.folder, theme_digest), theme)
         self._renderer = warm_renderer(self._renderer, project.library)
+        _shelve_compiled(project.root, self._renderer, theme)
         previous = Previous(out)
         if previous.damaged is not None:
             problems.add(previous.damaged)
@@ -639,7 +663,8 @@ class Builder:
         step.digests = FolderDigests(None)  # looked up and saved: not held through the build (nor by a worker)
         spare = spare_folder(project.root, out)
         since = time.time_ns()  # an output folder changed after this is not remembered intact (output.py)
-        previous.untouched = previous.damaged is None and untouched(out, spare)
+        stamp = untouched(out, spare) if previous.damaged is None else None
+        previous.untouched = stamp is not None
         if self._unchanged(options, previous, found) and previous.untouched:
             listed = previous.listed()
             if listed is not None:  # the output is already exactly what this build would write
@@ -655,7 +680,7 @@ class Builder:
         forget(project.root, out)
 
         fragments = Fragments(cache_file(project.root, FRAGMENTS, make=True))
-        with SiteWriter(out, spare) as writer:  # the output's lock is held from here to the swap
+        with SiteWriter(out, spare, stamp) as writer:  # the output's lock is held from here to the swap
             step.staging = writer.staging
             untouched_since = since if previous.untouched else None
             results = self._stream(step, slugs, found, previous, writer, problems, fragments, untouched_since)

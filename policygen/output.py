@@ -316,9 +316,11 @@ class SiteWriter:
     problem in an input, an error, Ctrl-C) leaves the output as it was; what was written is kept as the
     spare (every file of it is checked again before it is used), or removed."""
 
-    def __init__(self, out: Path, spare: Path | None) -> None:
+    def __init__(self, out: Path, spare: Path | None, stamp: str | None = None) -> None:
         self.out = out
         self.spare = spare
+        self.stamp = stamp  # the output's stamp, found matching before the build (outfolder.untouched)
+        self.whole: dict[str, set[str]] = {}  # tenant folders of the spare kept whole, with their folders
         self.done: set[str] = set()  # top-level folders already written whole
         # Tenant folders of the spare known to hold exactly the previous output's files (see keep_intact),
         # by the stat of their folders; and those of the output, for the next build.
@@ -388,6 +390,7 @@ class SiteWriter:
         if expected is None or folders_stat(str(self.staging.folder), folders) != expected:
             return False
         self.done.add(top)
+        self.whole[top] = folders
         self._remember(top, folders, untouched_since)
         return True
 
@@ -408,8 +411,10 @@ class SiteWriter:
         if previous is not None:
             discard(previous)  # still holding the lock: a waiting build's recover() would remove it too
         if self.spare is not None:  # after the discard: unlinking the previous files changes their links' stat
-            # Tenants' folders were written as they came (done), not listed in *outputs*.
-            _record_stamp(self.out, top_level(outputs) | self.done, _stamp_file(self.spare))
+            # Tenants' folders were written as they came (done), not listed in *outputs*. Those kept whole hold
+            # the previous output's files, unless it was discarded (unlinking them changed their stat).
+            whole = self.whole if self._kept_spare else None
+            _record_stamp(self.out, top_level(outputs) | self.done, _stamp_file(self.spare), whole, self.stamp)
 
 
 def put_folder(staging: Staging, top: str, outputs: list[Output]) -> list[Output]:

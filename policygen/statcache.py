@@ -238,18 +238,18 @@ class _Reader:
     def paths(self) -> Iterator[list[bytes]]:
         """The current group's paths, a block at a time: exactly as many as its header counts."""
         assert self.head is not None
-        left, rest, count = self.head.size, b"", 0
+        left, rest, count, listed = self.head.size, b"", 0, self.head.folders + self.head.files
         while left:
             block = self._read(min(left, _MATCH_BLOCK))
             left -= len(block)
             paths = (rest + block).split(b"\0")
             rest = paths.pop()  # the start of a path the next block ends (or the group's last path)
-            if len(rest) > _PATH_MOST:
-                raise ValueError("not a path")
             count += len(paths)
+            if len(rest) > _PATH_MOST or count >= listed:
+                raise ValueError("not the paths the group counts")
             if paths:
                 yield paths
-        if count + 1 != self.head.folders + self.head.files:
+        if count + 1 != listed:
             raise ValueError("paths miscounted")
         yield [rest]
         self.next_head()

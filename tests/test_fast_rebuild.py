@@ -578,6 +578,33 @@ def test_a_stamp_listing_very_many_paths_is_checked_with_bounded_memory(tmp_path
     assert not statcache.Stamp.matches(out, file)
 
 
+def test_a_kept_folder_of_very_many_files_is_copied_from_the_previous_stamp_with_bounded_memory(tmp_path: Path) -> None:
+    # The previous stamp lists 200,000 files in the kept folder: its part is copied as it is read.
+    out = small_site(tmp_path / "out")
+    file = stamped(out, tmp_path / "site.stamp")
+    data = file.read_bytes()
+    first = data.index(b"\n", len(statcache._STAMP_HEADER)) + 2  # the folder itself, its line and its path
+    folders = ["acme", "acme/privacy-policy", "acme/privacy-policy/v1"]
+    path, count = b"acme/privacy-policy/v1/index.html", 200_000
+    listed = "\0".join(folders).encode() + b"\0" + b"\0".join([path] * count)
+    files_digest = statcache._digest(statcache.stats_in(out, [path]) * count)
+    head = statcache._Head(
+        "acme", 3, count, statcache._digest(statcache.stats_in(out, folders)), files_digest, len(listed)
+    )
+    file.write_bytes(data[:first] + head.line() + listed)
+    proof = statcache.Stamp.check(out, file)
+    assert proof is not None
+    after = tmp_path / "next.stamp"
+    tracemalloc.start()
+    try:
+        taken = statcache.Stamp.walk(out, ["acme"], after, statcache.Kept(file, proof, {"acme": set(folders)}))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert taken == {"acme"} and after.read_bytes() == file.read_bytes()
+    assert peak < min(6_000_000, file.stat().st_size), peak
+
+
 def test_a_walked_stamp_is_written_a_top_level_entry_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # What the walk holds is one top-level entry's paths (a tenant's folder), never the whole site's.
     out = small_site(tmp_path / "out")

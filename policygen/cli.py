@@ -233,7 +233,6 @@ def build(
             return
         from .engine import build as do_build
         from .progress import progress_bar
-        from .shards import build_shard
         from .site import BuildOptions
 
         options = BuildOptions(list(tenants) or None, today, drafts)
@@ -242,6 +241,8 @@ def build(
                 report = do_build(ctx.root(), out, options, progress)
                 lines = [report.summary(), f"Open {report.out / 'index.html'}"]
             else:
+                from .shards import build_shard  # only here: a build of the whole site does without it
+
                 part = build_shard(ctx.root(), out, options, shard, progress)
                 report, lines = part.build, part.summary()
         if ctx.verbose:

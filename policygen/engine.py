@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import itertools
+import heapq
 import json
 import multiprocessing
 import os
@@ -31,8 +31,9 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from .codecache import signed_codes
 from .dates import utc_today
-from .deps import project_digest, tenant_key
+from .deps import code_digest, project_digest, tenant_key
 from .errors import Collector, InputError, Problem
 from .feeds import FeedEntry, FeedInfo, SitemapPage, atom, entries_in, records_a_version, sitemap_of, sitemap_pages
 from .fragments import FOLDER as FRAGMENTS
@@ -55,7 +56,7 @@ from .output import (
     untouched,
     write_site,
 )
-from .paths import MANIFEST_PATH, SITE_FEED, SITE_INDEX
+from .paths import MANIFEST_PATH, SITE_FEED, SITE_INDEX, SITEMAP_PATH
 from .project import (
     Project,
     load_base,
@@ -68,6 +69,7 @@ from .project import (
     tenant_slugs,
 )
 from .render import ClauseRenderer, warm_renderer
+from .sandbox import BoundedSandbox, CodeShelf, CompiledCode
 from .site import (
     BuildOptions,
     DocumentLink,
@@ -492,6 +494,7 @@ class Step:
     committed: Committed | None = None  # snapshots in git's HEAD
     digests: FolderDigests = field(default_factory=lambda: FolderDigests(None))  # tenant folder hashes by stat
     staging: Staging | None = None  # where a rendered tenant's files are written at once (a streaming build)
+    shelf: CodeShelf | None = None  # the compiled code a worker started afresh loads and keeps (_worker_init)
 
     def lookup(self, slug: str) -> Reusable | list[Problem] | None:
         """Whether a tenant is unchanged since the previous build (its files are then reused), problems
@@ -528,12 +531,14 @@ class Step:
 
     def for_workers(self) -> Step:
         """This step with a new renderer and theme: the warm ones hold compiled templates, which cannot be
-        pickled (weak references), and stay in this process for the next build; each worker compiles its own."""
+        pickled (weak references), and stay in this process for the next build; each worker compiles its own,
+        or loads it from the cache of compiled code this process uses (signed: policygen/codecache.py)."""
         return replace(
             self,
             renderer=ClauseRenderer(self.renderer.content, self.renderer.raw_html),
             theme=project_theme(self.project),
             digests=FolderDigests(None),  # workers render; folders are looked at in this process
+            shelf=self.renderer.compiled.shelf,  # a renderer is sent without it (render.py: __reduce__)
         )
 
 
@@ -544,6 +549,7 @@ class Reusable:
 
 
 DIGESTS = "digests.json"  # in the project's cache: tenant folder hashes by stat (policygen/statcache.py)
+COMPILED = "compiled"  # in the project's cache: compiled templates, signed (policygen/codecache.py)
 
 # Worker processes pay off only past some tenants: each starts in ~0.3 s and loads the library itself.
 PARALLEL_MIN_TENANTS = 64
@@ -559,8 +565,25 @@ def _start_method() -> str:
     return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 
 
+def _shelve_compiled(root: Path, renderer: ClauseRenderer, theme: SiteTheme) -> None:
+    """Let the clause and theme sandboxes load what an earlier build compiled, and keep what they compile,
+    in the project's cache, signed (policygen/codecache.py): a fresh process need not compile them again."""
+    if renderer.compiled.shelf is None:
+        renderer.compiled.shelf = signed_codes(cache_file(root, COMPILED, make=True), code_digest())
+    _shelve_theme(renderer, theme)
+
+
+def _shelve_theme(renderer: ClauseRenderer, theme: SiteTheme) -> None:
+    """The theme's sandbox loads and keeps compiled pages where the clause renderer does."""
+    if isinstance(theme.env, BoundedSandbox) and theme.env.compiled is None:
+        theme.env.compiled = CompiledCode(renderer.compiled.shelf)
+
+
 def _worker_init(step: Step) -> None:
     global _step
+    if step.shelf is not None and step.renderer.compiled.shelf is None:  # started afresh, not forked
+        step.renderer.compiled.shelf = step.shelf
+    _shelve_theme(step.renderer, step.theme)
     _step = step
 
 
@@ -616,6 +639,7 @@ class Builder:
             theme = self._theme[1]
         self._theme = ((theme.folder, theme_digest), theme)
         self._renderer = warm_renderer(self._renderer, project.library)
+        _shelve_compiled(project.root, self._renderer, theme)
         previous = Previous(out)
         if previous.damaged is not None:
             problems.add(previous.damaged)
@@ -636,9 +660,11 @@ class Builder:
         )
         found = self._lookups(step, slugs)
         step.digests.save()
+        step.digests = FolderDigests(None)  # looked up and saved: not held through the build (nor by a worker)
         spare = spare_folder(project.root, out)
         since = time.time_ns()  # an output folder changed after this is not remembered intact (output.py)
-        previous.untouched = previous.damaged is None and untouched(out, spare)
+        stamp = untouched(out, spare) if previous.damaged is None else None
+        previous.untouched = stamp is not None
         if self._unchanged(options, previous, found) and previous.untouched:
             listed = previous.listed()
             if listed is not None:  # the output is already exactly what this build would write
@@ -654,7 +680,7 @@ class Builder:
         forget(project.root, out)
 
         fragments = Fragments(cache_file(project.root, FRAGMENTS, make=True))
-        with SiteWriter(out, spare) as writer:  # the output's lock is held from here to the swap
+        with SiteWriter(out, spare, stamp) as writer:  # the output's lock is held from here to the swap
             step.staging = writer.staging
             untouched_since = since if previous.untouched else None
             results = self._stream(step, slugs, found, previous, writer, problems, fragments, untouched_since)
@@ -858,8 +884,12 @@ def site_files(
     for result in results:
         outputs.extend(result.outputs)
     feed = [entry for r in results for entry in r.feed_entries()]
-    written = (page for r in results if r.written is not None for page in r.sitemap_pages(fragments))
-    outputs.extend(site_outputs(project, theme, [r.view for r in results], options, outputs, feed, written))
+    # In path order: a tenant's paths all start with "<slug>/", so its pages follow each other there.
+    in_order = sorted((r for r in results if r.written is not None), key=lambda r: r.slug + "/")
+    written = (page for r in in_order for page in sorted(r.sitemap_pages(fragments), key=_page_path))
+    staging = None if manifest_file is None else manifest_file.parent  # the site-wide files go beside it
+    views = [r.view for r in results]
+    outputs.extend(site_outputs(project, theme, views, options, outputs, feed, written, staging))
     extra: dict[str, object] = {"tenants": tenants_items(results)}
     outputs.append(manifest(outputs, extra, manifest_file, manifest_blocks(results, fragments)))
     return outputs
@@ -916,17 +946,30 @@ def site_outputs(
     tenant_files: list[Output] | None = None,
     feed: list[FeedEntry] | None = None,
     more_pages: Iterable[SitemapPage] = (),
+    staging: Path | None = None,
 ) -> list[Output]:
     """Files about the whole site, made after every tenant: the site index, the site feed and sitemap.xml
     (of *feed*, the versions published, if given; else of the version.json files among *tenant_files*;
-    of the pages among *tenant_files* and *more_pages*)."""
+    of the pages among *tenant_files* and *more_pages*, which come in path order). Given the *staging*
+    folder, the feed and sitemap are written there as they are made (see output.write_streamed)."""
     files = tenant_files or []
     outputs = [site_index(project, theme, views)]
     latest = max((d.effective for v in views for d in v.documents), default=dt.date(1970, 1, 1))
     info = FeedInfo(SITE_FEED, project.config.title, project.config.title, SITE_INDEX, latest)
-    outputs.append(atom(info, entries_in(files) if feed is None else feed, project.config.base_url))
-    site_map = sitemap_of(itertools.chain(sitemap_pages([*files, *outputs]), more_pages), project.config.base_url)
+    base_url = project.config.base_url
+    outputs.append(atom(info, entries_in(files) if feed is None else feed, base_url, into=_into(staging, SITE_FEED)))
+    loose = sorted(sitemap_pages([*files, *outputs]), key=_page_path)
+    pages = heapq.merge(loose, more_pages, key=_page_path)
+    site_map = sitemap_of(pages, base_url, into=_into(staging, SITEMAP_PATH))
     return [*outputs, site_map] if site_map else outputs
+
+
+def _into(staging: Path | None, path: str) -> Path | None:
+    return None if staging is None else staging / path
+
+
+def _page_path(page: SitemapPage) -> str:
+    return page.path
 
 
 def site_index(project: Project, theme: SiteTheme, views: list[TenantView]) -> Output:

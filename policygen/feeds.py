@@ -16,16 +16,18 @@ release dates at midnight UTC: nothing comes from the clock.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import re
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, TypeVar
 
 from .languages import source_text_lang
-from .output import Output
+from .output import Output, write_streamed
 from .paths import SITEMAP_PATH, VersionPaths, absolute, href
 from .versions import Snapshot
 from .vocabulary import ForeignWord
@@ -34,6 +36,7 @@ ATOM = "http://www.w3.org/2005/Atom"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 SITEMAP = "http://www.sitemaps.org/schemas/sitemap/0.9"
 PUBLIC_KINDS = ("index", "page", "archive", "history")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -171,7 +174,17 @@ def atom(
     base_url: str | None,
     tenant: str | None = None,
     document: str | None = None,
+    into: Path | None = None,
 ) -> Output:
+    """The Atom feed of *entries* (in any order); given *into* (its path in the staging folder), written
+    there a batch of entries at a time and returned without its bytes (see output.write_streamed)."""
+    parts = atom_parts(info, sorted(entries, key=FeedEntry.order, reverse=True), base_url)
+    made = Output(info.path, "feed", b"", tenant=tenant, document=document)
+    return write_streamed(into, parts, made) if into is not None else replace(made, data=b"".join(parts))
+
+
+def atom_parts(info: FeedInfo, ordered: Iterable[FeedEntry], base_url: str | None) -> Iterator[bytes]:
+    """The feed's bytes a batch of entries at a time, of *ordered* (newest first, FeedEntry.order)."""
     ET.register_namespace("", ATOM)
 
     def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
@@ -179,27 +192,7 @@ def atom(
         node.text = _xml_text(text)
         return node
 
-    ordered = sorted(entries, key=FeedEntry.order, reverse=True)
-    feed = ET.Element(f"{{{ATOM}}}feed", {XML_LANG: info.lang} if info.lang else {})
-    sub(feed, "id", _urn(base_url, "feed", info.path))
-    sub(feed, "title", info.title)
-    updated = max((e.released for e in ordered), default=info.fallback_updated)
-    sub(feed, "updated", _stamp(updated))
-    author = sub(feed, "author")
-    sub(author, "name", info.author)
-    sub(feed, "link", rel="self", type="application/atom+xml", href=href(info.path, info.path, base_url))
-    sub(feed, "link", rel="alternate", type="text/html", href=href(info.alternate, info.path, base_url))
-    for lang, path in info.alternates:
-        sub(
-            feed,
-            "link",
-            rel="alternate",
-            type="application/atom+xml",
-            hreflang=lang,
-            href=href(path, info.path, base_url),
-        )
-    sub(feed, "generator", "policygen")
-    for e in ordered:
+    def add(feed: ET.Element, e: FeedEntry) -> None:
         entry = sub(feed, "entry")
         sub(entry, "id", _urn(base_url, e.tenant, e.document, str(e.version)))
         sub(
@@ -221,9 +214,29 @@ def atom(
         node = sub(entry, "summary", summary, type="text")
         if isinstance(summary, ForeignWord) and info.lang and source_text_lang(info.lang):
             node.set(XML_LANG, summary.lang)  # a change summary left in English in a feed in another language
-    ET.indent(feed)
-    data = ET.tostring(feed, encoding="utf-8", xml_declaration=True) + b"\n"
-    return Output(info.path, "feed", data, tenant=tenant, document=document)
+
+    entries = iter(ordered)
+    newest = next(entries, None)
+    feed = ET.Element(f"{{{ATOM}}}feed", {XML_LANG: info.lang} if info.lang else {})
+    sub(feed, "id", _urn(base_url, "feed", info.path))
+    sub(feed, "title", info.title)
+    sub(feed, "updated", _stamp(info.fallback_updated if newest is None else newest.released))
+    author = sub(feed, "author")
+    sub(author, "name", info.author)
+    sub(feed, "link", rel="self", type="application/atom+xml", href=href(info.path, info.path, base_url))
+    sub(feed, "link", rel="alternate", type="text/html", href=href(info.alternate, info.path, base_url))
+    for lang, path in info.alternates:
+        sub(
+            feed,
+            "link",
+            rel="alternate",
+            type="application/atom+xml",
+            hreflang=lang,
+            href=href(path, info.path, base_url),
+        )
+    sub(feed, "generator", "policygen")
+    everything = entries if newest is None else itertools.chain([newest], entries)
+    return xml_parts(feed, everything, add)
 
 
 # --- sitemap -----------------------------------------------------------------------------
@@ -248,19 +261,51 @@ def sitemap_pages(outputs: Iterable[Output]) -> list[SitemapPage]:
 
 def sitemap(outputs: list[Output], base_url: str | None) -> Output | None:
     """sitemap.xml of every public page; None without a base_url (sitemaps need absolute URLs)."""
-    return sitemap_of(sitemap_pages(outputs), base_url)
+    return sitemap_of(sorted(sitemap_pages(outputs), key=lambda p: p.path), base_url)
 
 
-def sitemap_of(pages: Iterable[SitemapPage], base_url: str | None) -> Output | None:
-    """sitemap.xml of *pages* (in any order); None without a base_url (sitemaps need absolute URLs)."""
+def sitemap_of(pages: Iterable[SitemapPage], base_url: str | None, into: Path | None = None) -> Output | None:
+    """sitemap.xml of *pages*, given in path order (a site's are many: they are never all in memory); None
+    without a base_url (sitemaps need absolute URLs). Given *into*, written there a batch at a time."""
     if not base_url:
         return None
     ET.register_namespace("", SITEMAP)
-    urlset = ET.Element(f"{{{SITEMAP}}}urlset")
-    for page in sorted(pages, key=lambda p: p.path):
+
+    def add(urlset: ET.Element, page: SitemapPage) -> None:
         url = ET.SubElement(urlset, f"{{{SITEMAP}}}url")
         ET.SubElement(url, f"{{{SITEMAP}}}loc").text = absolute(base_url, page.path)
         if page.effective is not None:
             ET.SubElement(url, f"{{{SITEMAP}}}lastmod").text = page.effective.isoformat()
-    ET.indent(urlset)
-    return Output(SITEMAP_PATH, "data", ET.tostring(urlset, encoding="utf-8", xml_declaration=True) + b"\n")
+
+    parts = xml_parts(ET.Element(f"{{{SITEMAP}}}urlset"), pages, add)
+    made = Output(SITEMAP_PATH, "data", b"")
+    return write_streamed(into, parts, made) if into is not None else replace(made, data=b"".join(parts))
+
+
+XML_BATCH = 256  # elements (feed entries, sitemap URLs) made into a tree and written at a time
+
+
+def xml_parts(
+    root: ET.Element, items: Iterable[T], add: Callable[[ET.Element, T], None], batch: int = XML_BATCH
+) -> Iterator[bytes]:
+    """The bytes of *root*, with an element added by *add* for each of *items*, indented (ET.indent) and
+    with the XML declaration, then a newline, as ET.tostring would give them for the whole tree, but made
+    and given a batch of items at a time: the tree of a site's feed or sitemap is never whole in memory."""
+    items = iter(items)
+    for item in itertools.islice(items, batch):
+        add(root, item)
+    ET.indent(root)
+    text = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    if len(root) == 0:
+        yield text + b"\n"
+        return
+    cut = text.rindex(b"\n</")  # the root's end tag, after its last child
+    yield text[:cut]
+    while chunk := list(itertools.islice(items, batch)):
+        wrapper = ET.Element(root.tag, root.attrib)  # the same start tag, declaring the same namespace
+        for item in chunk:
+            add(wrapper, item)
+        ET.indent(wrapper)  # its children are at the root's children's level
+        part = ET.tostring(wrapper, encoding="utf-8")
+        yield part[part.index(b">") + 1 : part.rindex(b"\n</")]  # its children, each after its indentation
+    yield text[cut:] + b"\n"

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .statcache import Stamp, write_atomically
+from .statcache import Kept, Stamp, write_atomically
 
 try:
     import fcntl
@@ -54,23 +54,24 @@ def recover(out: Path) -> None:
         shutil.rmtree(folder, ignore_errors=True)  # another process may be removing it too
 
 
-def untouched(out: Path, spare: Path) -> bool:
+def untouched(out: Path, spare: Path) -> str | None:
     """Whether nothing in the output folder was written, added, removed or replaced since the build that
     put it in place (its stamp in the cache, policygen/statcache.py: Stamp), so a build that would write
-    the very same files may leave it as it is. False whenever that cannot be told."""
+    the very same files may leave it as it is: the hash of the stamp found matching (the proof on which the
+    next stamp takes the folders kept whole from it: Stamp.walk), or None whenever that cannot be told."""
     with _one_writer(out):
         recover(out)  # a crash's leftovers go, as a writing build removes them
         file = _stamp_file(spare)
         try:
             if file.parent.resolve() != file.parent:
-                return False  # a cache reached through a link is never used
+                return None  # a cache reached through a link is never used
         except OSError:
-            return False
-        return Stamp.matches(out, file)
+            return None
+        return Stamp.check(out, file)
 
 
 def _stamp_file(spare: Path) -> Path:
-    """Where the stamp of the output whose spare is *spare* is kept (a writer's Stamp.save takes it)."""
+    """Where the stamp of the output whose spare is *spare* is kept (Stamp.walk writes it)."""
     return spare.parent.parent / "stamps" / f"{spare.name}.stamp"
 
 
@@ -92,16 +93,19 @@ def write_cache_record(file: Path, data: bytes) -> bool:
     return False
 
 
-def _record_stamp(out: Path, names: set[str], file: Path) -> None:
-    """Stamp the output folder *out* (its top-level entries *names*) as it is now, by looking at every file
-    of it: for a writer that kept no stat of what it wrote (else Stamp.add, then save)."""
-    stamp = Stamp.walk(out, names)
+def _record_stamp(
+    out: Path, names: set[str], file: Path, whole: dict[str, set[str]] | None = None, proof: str | None = None
+) -> None:
+    """Stamp the output folder *out* (its top-level entries *names*) as it is now, after the swap. The folders
+    *whole* (each with its folders) were kept as they were, holding the previous output's very files, which
+    the previous stamp in *file* (found matching before the build: *proof*) lists: their files' part is taken
+    from it, and only their folders looked at. Every other entry of *names* is looked at whole."""
     try:
-        if stamp is None or not _plain_folder(file.parent):
+        if not _plain_folder(file.parent):
             return
     except OSError:
         return  # no stamp: the next build compares the files themselves
-    stamp.save(file)
+    Stamp.walk(out, names, file, Kept(file, proof, whole) if proof is not None and whole else None)
 
 
 def cache_file(root: Path, name: str, make: bool = False) -> Path | None:

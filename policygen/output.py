@@ -185,8 +185,15 @@ def manifest(
     parts = _manifest_text(outputs, extra or {}, list(blocks))
     if into is None:
         return Output(MANIFEST_PATH, "data", "".join(parts).encode())
+    return write_streamed(into, (part.encode() for part in parts), Output(MANIFEST_PATH, "data", b""))
+
+
+def write_streamed(into: Path, parts: Iterable[bytes], output: Output) -> Output:
+    """*output* (without its bytes), its bytes made a part at a time and written to *into*, its path in the
+    staging folder, as they come: a large site's manifest, feed or sitemap is never whole in memory. The
+    output is returned with its size and hash, and *into* as the file that holds them."""
     if into.is_dir() and not into.is_symlink():
-        shutil.rmtree(into)  # an updated spare may hold anything where the manifest goes
+        shutil.rmtree(into)  # an updated spare may hold anything where the file goes
     into.unlink(missing_ok=True)
     digest, size, batch, held = hashlib.sha256(), 0, [], 0
     with open(into, "xb") as file:
@@ -195,17 +202,17 @@ def manifest(
                 batch.append(part)
                 held += len(part)
             # Written by the megabyte: a tenant's part is a few kB, so a batch counted in parts would not be small.
-            if held >= MANIFEST_BATCH or (part is None and batch):
-                data = "".join(batch).encode()
+            if held >= WRITE_BATCH or (part is None and batch):
+                data = b"".join(batch)
                 digest.update(data)
                 size += len(data)
                 file.write(data)
                 batch.clear()
                 held = 0
-    return Output(MANIFEST_PATH, "data", b"", origin=str(into), sha256=digest.hexdigest(), size=size)
+    return replace(output, data=b"", origin=str(into), sha256=digest.hexdigest(), size=size)
 
 
-MANIFEST_BATCH = 1 << 20  # characters of manifest.json held before they are written
+WRITE_BATCH = 1 << 20  # bytes of a streamed file held before they are written
 
 
 def files_text(outputs: list[Output]) -> str:
@@ -309,9 +316,11 @@ class SiteWriter:
     problem in an input, an error, Ctrl-C) leaves the output as it was; what was written is kept as the
     spare (every file of it is checked again before it is used), or removed."""
 
-    def __init__(self, out: Path, spare: Path | None) -> None:
+    def __init__(self, out: Path, spare: Path | None, stamp: str | None = None) -> None:
         self.out = out
         self.spare = spare
+        self.stamp = stamp  # the output's stamp, found matching before the build (outfolder.untouched)
+        self.whole: dict[str, set[str]] = {}  # tenant folders of the spare kept whole, with their folders
         self.done: set[str] = set()  # top-level folders already written whole
         # Tenant folders of the spare known to hold exactly the previous output's files (see keep_intact),
         # by the stat of their folders; and those of the output, for the next build.
@@ -381,6 +390,7 @@ class SiteWriter:
         if expected is None or folders_stat(str(self.staging.folder), folders) != expected:
             return False
         self.done.add(top)
+        self.whole[top] = folders
         self._remember(top, folders, untouched_since)
         return True
 
@@ -401,8 +411,10 @@ class SiteWriter:
         if previous is not None:
             discard(previous)  # still holding the lock: a waiting build's recover() would remove it too
         if self.spare is not None:  # after the discard: unlinking the previous files changes their links' stat
-            # Tenants' folders were written as they came (done), not listed in *outputs*.
-            _record_stamp(self.out, top_level(outputs) | self.done, _stamp_file(self.spare))
+            # Tenants' folders were written as they came (done), not listed in *outputs*. Those kept whole hold
+            # the previous output's files, unless it was discarded (unlinking them changed their stat).
+            whole = self.whole if self._kept_spare else None
+            _record_stamp(self.out, top_level(outputs) | self.done, _stamp_file(self.spare), whole, self.stamp)
 
 
 def put_folder(staging: Staging, top: str, outputs: list[Output]) -> list[Output]:

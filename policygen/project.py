@@ -156,8 +156,9 @@ def tenant_folder(root: Path, slug: str) -> Path:
                 )
             ]
         )
-    tenants = (root / "tenants").resolve()
-    if folder.is_symlink() or not folder.resolve().is_relative_to(tenants):
+    # The slug is one plain name (SLUG): a folder that is no link is inside tenants/, wherever that is (a
+    # build looks up every tenant here, so no path is resolved).
+    if folder.is_symlink():
         raise InputError(
             [
                 Problem(

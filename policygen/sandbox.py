@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import Any, Literal, Protocol, overload
 
 import jinja2
 from jinja2 import nodes
@@ -375,6 +375,15 @@ class _Compiled:
     literal: int  # characters of the template's text (BoundedSandbox._literal)
 
 
+class CodeShelf(Protocol):
+    """Compiled code kept outside the process (policygen/codecache.py: signed, so only code this user's
+    policygen compiled is ever loaded), by a text naming what it was compiled from."""
+
+    def load(self, lookup: str) -> tuple[types.CodeType, int] | None: ...
+
+    def store(self, lookup: str, code: types.CodeType, literal: int) -> None: ...
+
+
 class CompiledCode:
     """Templates compiled to Python code, kept by source text for every sandbox that shares the store.
 
@@ -382,19 +391,28 @@ class CompiledCode:
     sandboxes of one clause renderer (one per page language, all configured alike) share one store, and
     a build's worker processes start as copies of a process that compiled the library (engine.py), so
     each template source is compiled once per build. A code object is made by this process, from the
-    source's text: the store is never read from or written to disk.
+    source's text, or loaded from the *shelf* (a build's: the project's cache, signed), which keeps what
+    this process compiles for the next build.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, shelf: CodeShelf | None = None) -> None:
         self._codes: dict[tuple[object, ...], _Compiled] = {}
+        self.shelf = shelf
         self.compiles = 0  # sources compiled (not found in the store), for tests and benchmarks
 
     def get(self, key: tuple[object, ...]) -> _Compiled | None:
-        return self._codes.get(key)
+        found = self._codes.get(key)
+        if found is None and self.shelf is not None:
+            kept = self.shelf.load(repr(key))
+            if kept is not None:
+                found = self._codes[key] = _Compiled(*kept)
+        return found
 
     def put(self, key: tuple[object, ...], compiled: _Compiled) -> None:
         self.compiles += 1
         self._codes[key] = compiled
+        if self.shelf is not None:
+            self.shelf.store(repr(key), compiled.code, compiled.literal)
 
 
 class BoundedSandbox(ImmutableSandboxedEnvironment):

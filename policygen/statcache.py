@@ -9,26 +9,33 @@ metadata kept in the project's git-ignored `.cache/policygen/`.
   last two seconds, the racy-git rule: a second write within one clock tick of the first could
   otherwise leave the very stat that was recorded.
 - Output stamps (Stamp): the path of every file and folder of an output folder, with a hash of the same
-  stat fields of each, as the build that put it in place left them. Checking one takes a stat of each
-  recorded path and nothing else: no folder is listed again, since adding, removing or renaming an entry
-  changes its folder's modification and change time, and editing a file changes its own
-  (policygen/output.py).
+  stat fields of each, as the build that put it in place left them, in a group per top-level entry (a
+  tenant's folder), its folders' hash apart from its files'. Checking one takes a stat of each recorded
+  path and nothing else: no folder is listed again, since adding, removing or renaming an entry changes
+  its folder's modification and change time, and editing a file changes its own (policygen/output.py).
+  It is written and checked a group at a time, in bounded reads, so no build holds the whole site's
+  paths; a tenant folder a build kept whole takes its files' part from the previous stamp.
 
 Deleting the cache never changes what a build writes; it only makes the next build hash and compare again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import itertools
 import json
 import marshal
 import operator
 import os
+import re
 import stat
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
+from typing import BinaryIO
 
 from .editorfiles import is_editor_file
 
@@ -116,78 +123,311 @@ def _subtree(folder: str, name: str, skip_editor_files: bool) -> tuple[list[str]
 # The stat fields an output's stamp keeps of each entry: a type or a replaced file (the inode), a length,
 # and the two times; the change time is set by every write, link, rename or chmod and cannot be set back.
 _stamped = operator.attrgetter("st_mode", "st_ino", "st_size", "st_mtime_ns", "st_ctime_ns")
-_STAMP_HEADER = b"policygen output stamp 2\n"
+# 4: a group per top-level entry, its folders apart from its files, each written and read a group at a time
+_STAMP_HEADER = b"policygen output stamp 4\n"
 HERE = "."  # the folder itself, among the paths looked at from it
+_MATCH_BLOCK = 1 << 18  # bytes of a stamp's paths read and looked at together
+_GROUP_LINE = 768  # the most bytes of a group's header line (a top-level name is at most 255 bytes, in hex)
+_PATH_MOST = 1 << 16  # a longer path is none a build wrote: the stamp is damaged
+_LIST_HEAD = 5  # marshal's type byte and item count before a list's items (version 2 writes no references)
+_HEAD = re.compile(rb"((?:[0-9a-f]{2})+) ([0-9]{1,12}) ([0-9]{1,12}) ([0-9a-f]{64}) ([0-9a-f]{64}) ([0-9]{1,15})\n")
+
+
+@dataclass(frozen=True)
+class _Head:
+    """The header line of a stamp's group: the paths under one top-level entry of the output (HERE: the
+    folder itself), its folders (listed first) apart from its files, each with the digest of their stat
+    fields, and the length of its paths in bytes ('\\0' between two). A folder kept whole by a build is
+    another folder holding the same files in the next output: its files' part is taken as it was."""
+
+    name: str
+    folders: int
+    files: int
+    folders_digest: str
+    files_digest: str
+    size: int
+
+    def line(self) -> bytes:
+        name = self.name.encode("utf-8", "surrogateescape").hex()
+        counts = f"{self.folders} {self.files} {self.folders_digest} {self.files_digest} {self.size}"
+        return f"{name} {counts}\n".encode()
+
+    @classmethod
+    def parse(cls, line: bytes) -> _Head:
+        """The header in *line*; ValueError when it is not one policygen wrote."""
+        found = _HEAD.fullmatch(line)
+        if found is None:
+            raise ValueError("not a stamp")
+        name, folders, files, folders_digest, files_digest, size = found.groups()
+        head = cls(
+            bytes.fromhex(name.decode()).decode("utf-8", "surrogateescape"),
+            int(folders),
+            int(files),
+            folders_digest.decode(),
+            files_digest.decode(),
+            int(size),
+        )
+        if head.folders + head.files < 1 or head.size < 1:
+            raise ValueError("not a stamp")
+        return head
+
+
+@dataclass(frozen=True)
+class Kept:
+    """Top-level folders a build kept whole (each with every folder in it), holding the previous output's
+    very files, and the previous stamp, which listed them and which the build found matching before it
+    began (*proof*: the hash of that file, from `Stamp.check`)."""
+
+    file: Path
+    proof: str
+    folders: dict[str, set[str]]
+
+
+def _order(name: str) -> tuple[bool, str]:
+    """The order of a stamp's groups: the folder itself first, then the top-level entries by name."""
+    return name != HERE, name
+
+
+def _fields_bytes(fields: list[tuple[int, ...]]) -> bytes:
+    """The marshalled stat fields, as they are hashed: without the list's head, so that fields checked a
+    block at a time hash the same bytes as those written whole."""
+    return marshal.dumps(fields, 2)[_LIST_HEAD:]
+
+
+def _digest(fields: list[tuple[int, ...]]) -> str:
+    return hashlib.sha256(_fields_bytes(fields)).hexdigest()
+
+
+class _NoStamp(Exception):
+    """What was found cannot be stamped (a symbolic link, a top-level entry that is gone, a previous stamp
+    that is not the one found matching)."""
+
+
+class _Reader:
+    """A stamp file read a group at a time, in bounded parts, with the hash of every byte read (the proof).
+    ValueError wherever it is not a stamp policygen wrote."""
+
+    def __init__(self, f: BinaryIO) -> None:
+        self._f = f
+        self.proof = hashlib.sha256()
+        if self._read(len(_STAMP_HEADER)) != _STAMP_HEADER:
+            raise ValueError("not a stamp")
+        self.head: _Head | None = None  # the group whose paths come next
+        self._last: _Head | None = None
+
+    def _read(self, size: int) -> bytes:
+        data = self._f.read(size)
+        if len(data) != size:
+            raise ValueError("a stamp cut short")
+        self.proof.update(data)
+        return data
+
+    def next_head(self) -> _Head | None:
+        """The next group's header (its paths must have been read or skipped); None at the end of the file."""
+        line = self._f.readline(_GROUP_LINE)
+        self.proof.update(line)
+        if not line and self._last is not None:
+            self.head = None
+            return None
+        head = _Head.parse(line)
+        if (self._last is None) != (head.name == HERE) or (self._last and _order(head.name) <= _order(self._last.name)):
+            raise ValueError("groups out of order")
+        self.head = self._last = head
+        return head
+
+    def paths(self) -> Iterator[list[bytes]]:
+        """The current group's paths, a block at a time: exactly as many as its header counts."""
+        assert self.head is not None
+        left, rest, count, listed = self.head.size, b"", 0, self.head.folders + self.head.files
+        while left:
+            block = self._read(min(left, _MATCH_BLOCK))
+            left -= len(block)
+            paths = (rest + block).split(b"\0")
+            rest = paths.pop()  # the start of a path the next block ends (or the group's last path)
+            count += len(paths)
+            if len(rest) > _PATH_MOST or count >= listed:
+                raise ValueError("not the paths the group counts")
+            if paths:
+                yield paths
+        if count + 1 != listed:
+            raise ValueError("paths miscounted")
+        yield [rest]
+        self.next_head()
+
+    def until(self, name: str) -> _Head | None:
+        """Skip to the group of *name*; None (at the group after it) when the stamp has none."""
+        while self.head is not None and _order(self.head.name) < _order(name):
+            for _ in self.paths():  # it reads the next group's header after its last path
+                pass
+        return self.head if self.head is not None and self.head.name == name else None
+
+    def finish(self) -> str:
+        """The hash of the whole file, after reading what is left of it."""
+        while block := self._f.read(_MATCH_BLOCK):
+            self.proof.update(block)
+        return self.proof.hexdigest()
 
 
 class Stamp:
-    """The stamp of an output folder in the making: the stat of each of its files and folders, by path.
+    """The stamp of an output folder: the stat of each of its files and folders, by path, in groups, one
+    for each top-level entry, written and checked a group at a time so that the memory it takes does not
+    grow with the site (a large site lists millions of paths).
 
-    A writer that knows what it wrote adds each file's stat (`add`) after its last change to it; `save`,
-    after the swap, takes the stat of the output folder itself and of every folder that was not added, and
-    writes the stamp. The paths added must be every file and folder under the top-level entries the build
-    wrote: a file added into a folder the stamp does not list would not be noticed. Equal stats later
-    (`Stamp.matches`) mean nothing recorded was written, replaced, linked, added to or removed since.
-    Anything that cannot be told (a symbolic link, an unreadable folder) leaves no stamp."""
+    `walk`, after the swap, writes it: every top-level entry the build wrote is looked at (a folder's stat
+    taken before it is listed), and a folder kept whole from the previous output takes its files' part from
+    the previous stamp. Equal stats later (`check`) mean nothing recorded was written, replaced, linked,
+    added to or removed since. Anything that cannot be told (a symbolic link, an unreadable folder) leaves
+    no stamp: the next build compares the files themselves."""
 
-    def __init__(self, out: Path) -> None:
-        self.out = out
-        self._seen: dict[str, tuple[int, ...]] = {}
-
-    def add(self, path: str, info: os.stat_result) -> None:
-        """*path* (relative to the output folder, '/'-separated) and its lstat, taken after the build's last
-        change to it (linking the same file again later changes its change time: add it after that)."""
-        self._seen[path] = _stamped(info)
-
-    @classmethod
-    def walk(cls, out: Path, names: Iterable[str]) -> Stamp | None:
-        """The stamp of *out* as it is now, of its top-level entries *names* and everything under them, for a
-        writer that kept no stat of its own; None at a symbolic link or an unreadable folder."""
-        found = paths_under(str(out), names)
-        if found is None:
-            return None
-        paths, folders = found
-        files = [path for path in paths if path not in folders]
-        stamp = cls(out)
+    @staticmethod
+    def walk(out: Path, names: Iterable[str], file: Path, kept: Kept | None = None) -> set[str]:
+        """Stamp *out* as it is now, its top-level entries *names* and everything under them, into *file*,
+        atomically, a top-level entry at a time, in the stamp's order. The folders *kept* lists take their
+        files' part from the previous stamp, read alongside in the same order (a merge of two sorted
+        streams) and hashed as it is read: when it is not the one found matching, no stamp is saved. Their
+        folders are looked at again; one whose folders are not those the previous stamp lists is looked at
+        whole. The names taken from the previous stamp (none when no stamp was saved)."""
+        taken: set[str] = set()
+        temporary = file.with_name(f".{file.name}.{os.getpid()}.tmp")
         try:
-            stamp._seen = dict(zip(files, stats_in(out, files), strict=True))
-        except OSError:
-            return None
-        stamp._seen.update((path, _stamped(info)) for path, info in folders.items())
-        return stamp
-
-    def save(self, file: Path) -> None:
-        """Take the stat of the output folder and of the folders not added (after the swap) and write the
-        stamp into *file*, atomically; no stamp when that cannot be done (the next build checks every file)."""
-        if any(stat.S_ISLNK(fields[0]) for fields in self._seen.values()):
-            return
-        folders = {path[:i] for path in self._seen for i in _slashes(path)} - self._seen.keys()
-        try:
-            seen = {HERE: _stamped(os.lstat(self.out))}
-            for folder in sorted(folders):
-                seen[folder] = _stamped(os.lstat(os.path.join(self.out, folder)))
-        except OSError:
-            return
-        if any(not stat.S_ISDIR(fields[0]) for fields in seen.values()):
-            return
-        seen.update((path, fields) for path, fields in self._seen.items() if path != HERE)
-        digest = hashlib.sha256(marshal.dumps(list(seen.values()), 2)).hexdigest().encode()
-        paths = "\0".join(seen).encode("utf-8", "surrogateescape")
-        write_atomically(file, b"".join((_STAMP_HEADER, digest, b"\n", paths)))
+            with open(temporary, "wb") as f, _previous(kept) as previous:
+                f.write(_STAMP_HEADER)
+                for name in [HERE, *sorted(set(names) - {HERE})]:
+                    group: tuple[_Head, Iterable[bytes]] | None = None
+                    if previous is not None and kept is not None and name in kept.folders:
+                        group = _kept_group(out, previous, name, kept.folders[name])
+                    if group is None:
+                        group = _walked_group(out, name)
+                    else:
+                        taken.add(name)
+                    head, listed = group
+                    f.write(head.line())
+                    f.writelines(listed)
+                if previous is not None and kept is not None and previous.finish() != kept.proof:
+                    raise _NoStamp
+            os.replace(temporary, file)
+        except (OSError, ValueError, _NoStamp):
+            temporary.unlink(missing_ok=True)
+            return set()
+        return taken
 
     @staticmethod
     def matches(out: Path, file: Path) -> bool:
-        """Whether every path the stamp in *file* lists has, in *out*, the stat it recorded: one lstat each,
-        in C, relative to the output folder (opened once, never through a link). False when it cannot be told."""
+        """Whether every path the stamp in *file* lists has, in *out*, the stat it recorded (see check)."""
+        return Stamp.check(out, file) is not None
+
+    @staticmethod
+    def check(out: Path, file: Path) -> str | None:
+        """The hash of the stamp file *file* (the proof `walk` takes kept folders on) when every path it lists
+        has, in *out*, the stat it recorded: one lstat each, in C, relative to the output folder (opened once,
+        never through a link), a block of paths at a time, a group at a time. None when it cannot be told."""
         try:
-            data = file.read_bytes()
-            if not data.startswith(_STAMP_HEADER):
-                return False
-            digest, _, listed = data[len(_STAMP_HEADER) :].partition(b"\n")
-            fields = stats_in(out, listed.split(b"\0"))
+            with _open_stamp(file) as f:
+                reader = _Reader(f)
+                reader.next_head()
+                fd = os.open(out, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+                try:
+                    while reader.head is not None:
+                        if not _group_matches(fd, reader):
+                            return None
+                finally:
+                    os.close(fd)
+                return reader.finish()
         except (OSError, ValueError):
-            return False
-        return hashlib.sha256(marshal.dumps(fields, 2)).hexdigest().encode() == digest
+            return None
+
+
+def _open_stamp(file: Path) -> BinaryIO:
+    """*file* opened for reading, when it is a plain file (never through a link, never a pipe waited on)."""
+    fd = os.open(file, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"{file} is not a file")
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+@contextlib.contextmanager
+def _previous(kept: Kept | None) -> Iterator[_Reader | None]:
+    """The previous stamp, at its first group, when folders were kept; None when there is none to read (the
+    kept folders are then looked at whole)."""
+    reader = None
+    with contextlib.ExitStack() as stack:
+        if kept is not None and kept.folders:
+            try:
+                reader = _Reader(stack.enter_context(_open_stamp(kept.file)))
+                reader.next_head()
+            except (OSError, ValueError):
+                reader = None
+        yield reader
+
+
+def _group_matches(fd: int, reader: _Reader) -> bool:
+    """Whether the paths of the reader's current group have the stats its digests record (relative to *fd*)."""
+    head = reader.head
+    assert head is not None
+    folders, files, at = hashlib.sha256(), hashlib.sha256(), 0
+    for paths in reader.paths():
+        fields = _stats(fd, paths)
+        split = min(len(fields), max(0, head.folders - at))
+        folders.update(_fields_bytes(fields[:split]))
+        files.update(_fields_bytes(fields[split:]))
+        at += len(fields)
+    return folders.hexdigest() == head.folders_digest and files.hexdigest() == head.files_digest
+
+
+def _walked_group(out: Path, name: str) -> tuple[_Head, list[bytes]]:
+    """The group of the top-level entry *name* of *out* (HERE: the folder itself) as it is now."""
+    if name == HERE:
+        here = _stamped(os.lstat(out))
+        if not stat.S_ISDIR(here[0]):
+            raise _NoStamp
+        return _Head(HERE, 1, 0, _digest([here]), _digest([]), len(HERE)), [HERE.encode()]
+    found = paths_under(str(out), [name])
+    if found is None:
+        raise _NoStamp
+    paths, folders = found
+    files = [path for path in paths if path not in folders]
+    fields = stats_in(out, files)
+    if any(stat.S_ISLNK(each[0]) for each in fields):
+        raise _NoStamp
+    listed = "\0".join([*folders, *files]).encode("utf-8", "surrogateescape")
+    folders_digest = _digest(list(map(_stamped, folders.values())))
+    return _Head(name, len(folders), len(files), folders_digest, _digest(fields), len(listed)), [listed]
+
+
+def _kept_group(out: Path, previous: _Reader, name: str, folders: set[str]) -> tuple[_Head, Iterator[bytes]] | None:
+    """The group of the kept folder *name* (with its *folders*): its files' part as the previous stamp has it,
+    its folders looked at now; None when the previous stamp lists no such group or other folders."""
+    head = previous.until(name)
+    if head is None or head.folders != len(folders):
+        return None  # the group, if any, is skipped by the next until()
+    blocks = previous.paths()
+    held: list[list[bytes]] = []
+    while sum(map(len, held)) < head.folders:  # bounded: as many folders as the writer kept
+        block = next(blocks, None)
+        if block is None:
+            raise ValueError("paths miscounted")
+        held.append(block)
+    listed = [path for block in held for path in block][: head.folders]
+    if {path.decode("utf-8", "surrogateescape") for path in listed} != folders:
+        for _ in blocks:  # the rest of the group: the next group comes after it
+            pass
+        return None
+    fields = stats_in(out, listed)
+    if not all(stat.S_ISDIR(each[0]) for each in fields):
+        raise _NoStamp
+    return replace(head, folders_digest=_digest(fields)), _joined(held, blocks)
+
+
+def _joined(held: list[list[bytes]], blocks: Iterator[list[bytes]]) -> Iterator[bytes]:
+    """The paths of *held*, then of *blocks*, as a stamp lists them."""
+    separator = b""
+    for block in itertools.chain(held, blocks):
+        yield separator + b"\0".join(block)
+        separator = b"\0"
 
 
 def stats_in(folder: Path, paths: list[str] | list[bytes]) -> list[tuple[int, ...]]:
@@ -196,16 +436,13 @@ def stats_in(folder: Path, paths: list[str] | list[bytes]) -> list[tuple[int, ..
     from it, and every folder on their way is one of them)."""
     fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     try:
-        return list(map(_stamped, map(partial(os.lstat, dir_fd=fd), paths)))
+        return _stats(fd, paths)
     finally:
         os.close(fd)
 
 
-def _slashes(path: str) -> Iterable[int]:
-    i = path.find("/")
-    while i > 0:
-        yield i
-        i = path.find("/", i + 1)
+def _stats(fd: int, paths: list[str] | list[bytes]) -> list[tuple[int, ...]]:
+    return list(map(_stamped, map(partial(os.lstat, dir_fd=fd), paths)))
 
 
 def paths_under(folder: str, names: Iterable[str]) -> tuple[list[str], dict[str, os.stat_result]] | None:

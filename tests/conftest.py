@@ -62,6 +62,15 @@ def build_one_tenant(dest: Path, facts: dict[str, Any]) -> Path:
     return build(project, project / "out", BuildOptions(today=dt.date(2026, 6, 1))).out
 
 
+@pytest.fixture(scope="session", autouse=True)
+def own_user_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """A build signs the templates it compiles with a key in the user's cache folder (policygen/codecache.py):
+    the tests use a folder of their own, never the user's (subprocesses inherit it)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("user-cache")))
+        yield
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     return copy_project(tmp_path / "project")

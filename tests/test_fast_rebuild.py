@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+import tracemalloc
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -265,9 +267,8 @@ def small_site(folder: Path) -> Path:
 
 
 def stamped(out: Path, file: Path) -> Path:
-    stamp = statcache.Stamp.walk(out, ["index.html", "manifest.json", "acme"])
-    assert stamp is not None
-    stamp.save(file)
+    statcache.Stamp.walk(out, ["index.html", "manifest.json", "acme"], file)
+    assert file.is_file()
     time.sleep(0.05)  # a later clock tick: an edit in the stamp's own tick is the documented limit
     return file
 
@@ -321,40 +322,39 @@ def test_an_output_edited_added_to_removed_from_or_renamed_in_no_longer_matches_
 def test_an_output_holding_a_link_or_a_damaged_stamp_is_never_taken_as_untouched(tmp_path: Path) -> None:
     out = small_site(tmp_path / "out")
     (out / "acme/link.html").symlink_to(out / "index.html")
-    assert statcache.Stamp.walk(out, ["acme"]) is None
+    statcache.Stamp.walk(out, ["acme"], tmp_path / "linked.stamp")
+    assert not (tmp_path / "linked.stamp").exists()
     (out / "acme/link.html").unlink()
     file = stamped(out, tmp_path / "site.stamp")
     data = file.read_bytes()
-    for damaged in (b"", data[:40], data.replace(b"stamp 2", b"stamp 9"), data + b"\0../../etc", data[:-3]):
+    first = data.index(b"\n", len(statcache._STAMP_HEADER)) + 2  # the folder itself: its line and its path
+    for damaged in (
+        b"",
+        data[:40],
+        data.replace(statcache._STAMP_HEADER, b"policygen output stamp 9\n"),
+        data + b"\0../../etc",
+        statcache._STAMP_HEADER + b"[" * 100_000 + b"\n",
+        data[:-3],
+        statcache._STAMP_HEADER,  # no group: not even the folder itself
+        data.replace(b"\n2e 1 0 ", b"\n2e 0 1 ", 1),  # the folder itself counted a file
+        huge_group(data, paths=10**9, size=10**14),  # claims more than is there
+        huge_group(data, paths=1, size=1 << 24) + b"a" * (1 << 24),  # one path longer than any a build writes
+        data[:first] + data[len(statcache._STAMP_HEADER) : first] + data[first:],  # the folder itself twice
+    ):
         file.write_bytes(damaged)
         assert not statcache.Stamp.matches(out, file)
     assert not statcache.Stamp.matches(out, tmp_path / "no such stamp")
+    file.unlink()
+    os.mkfifo(file)  # a pipe is not opened to wait on
+    assert not statcache.Stamp.matches(out, file)
 
 
-def test_a_stamp_made_from_what_the_writer_added_matches_and_notices_a_later_change(tmp_path: Path) -> None:
-    out = small_site(tmp_path / "out")
-    stamp = statcache.Stamp(out)
-    for path in ("index.html", "manifest.json", "acme/privacy-policy/index.html", "acme/privacy-policy/v1/index.html"):
-        stamp.add(path, os.lstat(out / path))  # what a writer knows; the folders' stat is taken by save()
-    stamp.save(tmp_path / "site.stamp")
-    assert statcache.Stamp.matches(out, tmp_path / "site.stamp")
-    time.sleep(0.05)
-    (out / "acme/privacy-policy/v1/stray.html").write_bytes(b"x")
-    assert not statcache.Stamp.matches(out, tmp_path / "site.stamp")
-
-
-def test_a_stat_added_before_the_writer_changed_the_file_again_only_makes_the_next_build_check_it(
-    tmp_path: Path,
-) -> None:
-    out = small_site(tmp_path / "out")
-    stamp = statcache.Stamp(out)
-    for path in ("index.html", "manifest.json", "acme/privacy-policy/index.html", "acme/privacy-policy/v1/index.html"):
-        stamp.add(path, os.lstat(out / path))
-    time.sleep(0.05)
-    os.link(out / "index.html", out / "acme/index.html")  # a later link changes the file's change time
-    stamp.add("acme/index.html", os.lstat(out / "acme/index.html"))
-    stamp.save(tmp_path / "site.stamp")
-    assert not statcache.Stamp.matches(out, tmp_path / "site.stamp")
+def huge_group(data: bytes, paths: int, size: int) -> bytes:
+    """A stamp's first group followed by one whose header claims *paths* files in *size* bytes."""
+    first = data.index(b"\n", len(statcache._STAMP_HEADER)) + 1
+    here = data[: first + 1]  # the folder itself: its header line and its path, '.'
+    head = statcache._Head("acme", 0, paths, "0" * 64, "0" * 64, size)
+    return here + head.line()
 
 
 BY_HAND = {
@@ -411,6 +411,114 @@ def test_an_input_added_removed_or_renamed_since_the_last_build_is_never_told_un
     assert lastbuild.nothing_changed(project, out, OPTIONS.today, False) is None
 
 
+def twice_reused(project: Path) -> Path:
+    """An output whose tenants but ims-pro were reused by the build that wrote it (its spare the build
+    before), ims-pro edited since: the next build keeps the other tenants' spare folders whole."""
+    out = project / "build"
+    for name in ("", "Once", "Twice"):
+        if name:
+            file = project / "tenants/ims-pro/tenant.yaml"
+            file.write_text(file.read_text(encoding="utf-8").replace("display_name: ", f"display_name: {name} ", 1))
+        if name != "Twice":
+            build(project, out, OPTIONS)
+    return out
+
+
+def groups(file: Path) -> dict[str, tuple[set[bytes], set[bytes]]]:
+    """The folders and the files a stamp lists, by top-level entry."""
+    found = {}
+    with open(file, "rb") as f:
+        reader = statcache._Reader(f)
+        reader.next_head()
+        while (head := reader.head) is not None:
+            paths = [path for block in reader.paths() for path in block]
+            found[head.name] = (set(paths[: head.folders]), set(paths[head.folders :]))
+    return found
+
+
+def stamp_file(project: Path, out: Path) -> Path:
+    return output._stamp_file(output.spare_folder(project, out))
+
+
+def test_a_one_tenant_rebuild_takes_the_stamp_of_the_folders_it_kept_whole_from_the_previous_one(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The kept folders hold the previous output's very files (hard links), which the build found matching
+    # their stamp before it began: their files are not listed nor looked at again after the swap.
+    monkeypatch.setattr(statcache, "RACY_SECONDS", 0)
+    out = twice_reused(project)
+    listed: list[str] = []
+    real = statcache.paths_under
+
+    def spy(folder: str, names: Iterable[str]) -> tuple[list[str], dict[str, os.stat_result]] | None:
+        names = list(names)
+        listed.extend(names)
+        return real(folder, names)
+
+    monkeypatch.setattr(statcache, "paths_under", spy)
+    report = build(project, out, OPTIONS)
+    assert report.rendered_tenants == ["ims-pro"]
+    assert "ims-pro" in listed and not {"ihm-connect", "ims-global", "example-fitness"} & set(listed)
+    file = stamp_file(project, out)
+    assert statcache.Stamp.matches(out, file)
+    statcache.Stamp.walk(out, {p.name for p in out.iterdir()}, project / "walked.stamp")
+    assert groups(file) == groups(project / "walked.stamp")
+
+
+KEPT_BY_HAND = {
+    **BY_HAND,
+    "linked from elsewhere": lambda tenant: os.link(tenant / "privacy-policy/index.html", tenant.parent.parent / "x"),
+    "a folder added": lambda tenant: (tenant / "privacy-policy/more").mkdir(),
+}
+
+
+@pytest.mark.parametrize("edit", KEPT_BY_HAND.values(), ids=list(KEPT_BY_HAND))
+def test_a_folder_whose_stamp_came_from_the_previous_one_is_built_again_when_changed_by_hand(
+    project: Path, monkeypatch: pytest.MonkeyPatch, edit: Callable[[Path], object]
+) -> None:
+    monkeypatch.setattr(statcache, "RACY_SECONDS", 0)
+    out = twice_reused(project)
+    kept: list[str] = []
+    real = statcache.Stamp.walk
+
+    def spy(out: Path, names: Iterable[str], file: Path, previous: statcache.Kept | None = None) -> set[str]:
+        taken = real(out, names, file, previous)
+        kept.extend(taken)
+        return taken
+
+    monkeypatch.setattr(statcache.Stamp, "walk", staticmethod(spy))
+    build(project, out, OPTIONS)
+    assert "ihm-connect" in kept
+    assert lastbuild.nothing_changed(project, out, OPTIONS.today, False) is not None
+    site = tree(out)
+    time.sleep(0.05)
+    edit(out / "ihm-connect")
+    assert lastbuild.nothing_changed(project, out, OPTIONS.today, False) is None
+    report = build(project, out, OPTIONS)
+    assert not report.unchanged and tree(out) == site
+
+
+def test_the_previous_stamp_is_not_taken_when_it_is_not_the_one_found_matching_or_lists_other_folders(
+    tmp_path: Path,
+) -> None:
+    out = small_site(tmp_path / "out")
+    file = stamped(out, tmp_path / "site.stamp")
+    proof = statcache.Stamp.check(out, file)
+    assert proof is not None
+    names, after = ["index.html", "manifest.json", "acme"], tmp_path / "next.stamp"
+    folders = {"acme", "acme/privacy-policy", "acme/privacy-policy/v1"}
+    assert statcache.Stamp.walk(out, names, after, statcache.Kept(file, proof, {"acme": folders})) == {"acme"}
+    assert groups(after) == groups(file) and statcache.Stamp.matches(out, after)
+    other = {"acme": folders - {"acme/privacy-policy/v1"}}
+    assert statcache.Stamp.walk(out, names, after, statcache.Kept(file, proof, other)) == set()
+    assert groups(after) == groups(file)  # looked at whole
+    (out / "acme/privacy-policy/v1/stray.html").write_bytes(b"x")
+    statcache.Stamp.walk(out, names, file)  # another stamp since: another hash
+    after.unlink()
+    assert statcache.Stamp.walk(out, names, after, statcache.Kept(file, proof, {"acme": folders})) == set()
+    assert not after.exists()  # not saved: its kept part was read from a stamp that was not the one found matching
+
+
 def test_a_file_added_while_the_output_is_being_listed_for_its_stamp_is_noticed_later(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -429,8 +537,86 @@ def test_a_file_added_while_the_output_is_being_listed_for_its_stamp_is_noticed_
         yield listed
 
     monkeypatch.setattr(statcache.os, "scandir", listing_then_someone_adds_a_file)
-    stamp = statcache.Stamp.walk(out, ["index.html", "manifest.json", "acme"])
+    statcache.Stamp.walk(out, ["index.html", "manifest.json", "acme"], tmp_path / "site.stamp")
     monkeypatch.undo()
-    assert stamp is not None and (out / "acme/privacy-policy/v1/stray.html").exists()
-    stamp.save(tmp_path / "site.stamp")
+    assert (out / "acme/privacy-policy/v1/stray.html").exists()
     assert not statcache.Stamp.matches(out, tmp_path / "site.stamp")
+
+
+@pytest.mark.parametrize("block", [1, 7, 64, 1 << 20])
+def test_a_stamp_read_a_block_of_paths_at_a_time_matches_wherever_the_blocks_split_a_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block: int
+) -> None:
+    out = small_site(tmp_path / "out")
+    file = stamped(out, tmp_path / "site.stamp")
+    monkeypatch.setattr(statcache, "_MATCH_BLOCK", block)
+    assert statcache.Stamp.matches(out, file)
+    (out / "acme/privacy-policy/v1/stray.html").write_bytes(b"x")
+    assert not statcache.Stamp.matches(out, file)
+
+
+def test_a_stamp_listing_very_many_paths_is_checked_with_bounded_memory(tmp_path: Path) -> None:
+    # 200,000 paths (the same file, listed again and again): held at once they would take tens of MB.
+    out = small_site(tmp_path / "out")
+    file = stamped(out, tmp_path / "site.stamp")
+    data = file.read_bytes()
+    first = data.index(b"\n", len(statcache._STAMP_HEADER)) + 2  # the folder itself, its line and its path
+    path, count = b"acme/privacy-policy/v1/index.html", 200_000
+    fields = statcache.stats_in(out, [path])
+    head = statcache._Head("acme", 0, count, statcache._digest([]), statcache._digest(fields * count), 34 * count - 1)
+    file.write_bytes(data[:first] + head.line() + b"\0".join([path] * count))
+    assert file.stat().st_size > 6_000_000
+    tracemalloc.start()
+    try:
+        proof = statcache.Stamp.check(out, file)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert proof == hashlib.sha256(file.read_bytes()).hexdigest()
+    assert peak < min(6_000_000, file.stat().st_size), peak  # less than the file's bytes alone
+    rewrite_in_place(out / path.decode(), restore_time=True)
+    assert not statcache.Stamp.matches(out, file)
+
+
+def test_a_kept_folder_of_very_many_files_is_copied_from_the_previous_stamp_with_bounded_memory(tmp_path: Path) -> None:
+    # The previous stamp lists 200,000 files in the kept folder: its part is copied as it is read.
+    out = small_site(tmp_path / "out")
+    file = stamped(out, tmp_path / "site.stamp")
+    data = file.read_bytes()
+    first = data.index(b"\n", len(statcache._STAMP_HEADER)) + 2  # the folder itself, its line and its path
+    folders = ["acme", "acme/privacy-policy", "acme/privacy-policy/v1"]
+    path, count = b"acme/privacy-policy/v1/index.html", 200_000
+    listed = "\0".join(folders).encode() + b"\0" + b"\0".join([path] * count)
+    files_digest = statcache._digest(statcache.stats_in(out, [path]) * count)
+    head = statcache._Head(
+        "acme", 3, count, statcache._digest(statcache.stats_in(out, folders)), files_digest, len(listed)
+    )
+    file.write_bytes(data[:first] + head.line() + listed)
+    proof = statcache.Stamp.check(out, file)
+    assert proof is not None
+    after = tmp_path / "next.stamp"
+    tracemalloc.start()
+    try:
+        taken = statcache.Stamp.walk(out, ["acme"], after, statcache.Kept(file, proof, {"acme": set(folders)}))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert taken == {"acme"} and after.read_bytes() == file.read_bytes()
+    assert peak < min(6_000_000, file.stat().st_size), peak
+
+
+def test_a_walked_stamp_is_written_a_top_level_entry_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # What the walk holds is one top-level entry's paths (a tenant's folder), never the whole site's.
+    out = small_site(tmp_path / "out")
+    real = statcache.paths_under
+    asked: list[list[str]] = []
+
+    def one_entry(folder: str, names: Iterable[str]) -> tuple[list[str], dict[str, os.stat_result]] | None:
+        asked.append(list(names))
+        return real(folder, names)
+
+    monkeypatch.setattr(statcache, "paths_under", one_entry)
+    statcache.Stamp.walk(out, ["manifest.json", "acme", "index.html"], tmp_path / "site.stamp")
+    assert asked == [["acme"], ["index.html"], ["manifest.json"]]
+    time.sleep(0.05)
+    assert statcache.Stamp.matches(out, tmp_path / "site.stamp")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import posixpath
 import xml.etree.ElementTree as ET
@@ -13,8 +14,9 @@ import pytest
 from bs4 import BeautifulSoup
 from conftest import copy_project
 
+from policygen import feeds
 from policygen.engine import BuildReport, build
-from policygen.feeds import FeedEntry, FeedInfo, atom
+from policygen.feeds import FeedEntry, FeedInfo, SitemapPage, atom, sitemap_of
 from policygen.site import BuildOptions
 from policygen.versions import load_releases
 
@@ -217,3 +219,47 @@ def test_policygens_default_entry_summary_is_marked_english_in_a_feed_in_another
     assert summary is not None and summary.get("{http://www.w3.org/XML/1998/namespace}lang") == "en"
     english = atom(replace(info, lang="en"), [entry], None).data
     assert b'xml:lang="en"' not in english.split(b"<entry>")[1]
+
+
+def some_entries(count: int) -> list[FeedEntry]:
+    return [
+        FeedEntry(
+            f"t{i % 7}",
+            f"Org <{i}> & co",
+            "privacy-policy",
+            "Privacy policy",
+            i,
+            dt.date(2026, 1, 1) + dt.timedelta(days=i),
+            dt.date(2025, 12, 1) + dt.timedelta(days=i % 11),
+            f"t{i % 7}/privacy-policy/{i}/",
+            summary=None if i % 3 else f"Summary {i}",
+            tier="major" if i % 2 else None,
+        )
+        for i in range(count)
+    ]
+
+
+@pytest.mark.parametrize("count", [0, 1, 5, 13])
+def test_a_site_feed_made_a_batch_of_entries_at_a_time_is_byte_for_byte_the_feed_made_whole(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, count: int
+) -> None:
+    info = FeedInfo("feed.xml", "Policies", "Policies", "index.html", dt.date(2026, 1, 1), lang="hi")
+    whole = atom(info, some_entries(count), BASE).data
+    assert len(ET.fromstring(whole).findall(f"{A}entry")) == count
+    monkeypatch.setattr(feeds, "XML_BATCH", 2)
+    assert atom(info, some_entries(count), BASE).data == whole
+    written = atom(info, some_entries(count), BASE, into=tmp_path / "feed.xml")
+    assert written.data == b"" and (tmp_path / "feed.xml").read_bytes() == whole
+    assert written.size == len(whole) and written.sha256 == hashlib.sha256(whole).hexdigest()
+
+
+@pytest.mark.parametrize("count", [0, 1, 2, 7])
+def test_a_sitemap_made_a_batch_of_pages_at_a_time_is_byte_for_byte_the_sitemap_made_whole(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, count: int
+) -> None:
+    pages = [SitemapPage(f"t/{i:03d}/index.html", dt.date(2026, 1, i + 1) if i % 2 else None) for i in range(count)]
+    whole = sitemap_of(pages, BASE)
+    assert whole is not None and len(ET.fromstring(whole.data).findall(f"{SM}url")) == count
+    monkeypatch.setattr(feeds, "XML_BATCH", 3)
+    written = sitemap_of(iter(pages), BASE, into=tmp_path / "sitemap.xml")
+    assert written is not None and (tmp_path / "sitemap.xml").read_bytes() == whole.data

@@ -1,0 +1,180 @@
+"""Compiled templates kept between builds, signed, so that a cache folder restored from elsewhere never runs.
+
+Compiling a template (parsing it, generating Python and compiling that) costs far more than running it, and
+`policygen build` starts in a fresh process each time. So the code the sandbox compiles (policygen/sandbox.py:
+CompiledCode) is kept in the project's `.cache/policygen/compiled/`, one file per source and setting. That
+folder is not trusted: it can be restored from elsewhere (a CI cache made by a pull request) or edited, and
+loading code runs it. Each entry therefore carries an HMAC-SHA256 under a random key that policygen creates,
+readable by the user alone (mode 0600), in the user's own cache folder (`$XDG_CACHE_HOME/policygen/` or
+`~/.cache/policygen/`), never in the project. The signature covers the entry's bytes, what it was compiled
+from (the template's name and source hash and the sandbox's settings) and what made it (policygen's code,
+jinja2's and Python's versions): an entry that does not verify is ignored, never unmarshalled, and the
+template compiled again. Only what the sandbox itself compiled is ever signed.
+
+Without a usable key (a cache folder that cannot be written, a key file of another user or readable by
+others) or with POLICYGEN_NO_CODE_CACHE set, nothing is kept: every build compiles, as before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import importlib.util
+import marshal
+import os
+import secrets
+import stat
+import sys
+import types
+from pathlib import Path
+
+import jinja2
+
+from .statcache import write_atomically
+
+OFF = "POLICYGEN_NO_CODE_CACHE"  # set (to anything but empty): no compiled code is kept or loaded
+KEY_FILE = "code-signing.key"
+_KEY_BYTES = 32
+_HEADER = b"policygen compiled template 1\n"
+_MAX_ENTRY = 16 << 20  # bytes: a larger file is not one policygen wrote (a library template's is a few kB)
+
+
+def user_cache_folder() -> Path:
+    """The user's own cache folder for policygen: $XDG_CACHE_HOME/policygen, else ~/.cache/policygen."""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    folder = Path(base) if os.path.isabs(base) else Path.home() / ".cache"
+    return folder / "policygen"
+
+
+def signing_key(folder: Path | None = None) -> bytes | None:
+    """The user's key for signing compiled code, made at first use (random, mode 0600); None when it cannot
+    be made or read, or when the file found is not a key only this user can read (then nothing is cached)."""
+    folder = folder if folder is not None else user_cache_folder()
+    file = folder / KEY_FILE
+    try:
+        return _read_key(file)
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return None
+    try:
+        folder.mkdir(parents=True, mode=0o700, exist_ok=True)
+        _make_key(file)
+        return _read_key(file)
+    except OSError:
+        return None
+
+
+def _read_key(file: Path) -> bytes | None:
+    fd = _open_regular(file)
+    try:
+        info = os.fstat(fd)
+        if (
+            info.st_uid != os.geteuid()
+            or info.st_mode & 0o077  # readable by others: anyone could sign code for this user
+            or info.st_size != _KEY_BYTES
+        ):
+            return None
+        key = os.read(fd, _KEY_BYTES + 1)
+    finally:
+        os.close(fd)
+    return key if len(key) == _KEY_BYTES else None
+
+
+def _open_regular(file: Path) -> int:
+    """A descriptor of *file*, a regular file reached through no link; OSError for anything else. Opened
+    without waiting: a named pipe planted in its place must not hold the build forever."""
+    fd = os.open(file, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(f"{file} is not a regular file")
+    return fd
+
+
+def _read_regular(file: Path, limit: int) -> bytes:
+    """At most *limit* bytes of *file* (see _open_regular)."""
+    with open(_open_regular(file), "rb") as f:
+        return f.read(limit)
+
+
+def _make_key(file: Path) -> None:
+    """Write a new random key, unless another process made one first (its key is then the one used)."""
+    temporary = file.with_name(f".{file.name}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        os.write(fd, secrets.token_bytes(_KEY_BYTES))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    try:
+        os.link(temporary, file)  # never replaces a key already there
+    except FileExistsError:
+        pass
+    finally:
+        temporary.unlink()
+
+
+def maker(code: str) -> bytes:
+    """What compiled code depends on besides its source: policygen's code (*code*: its hash), jinja2's
+    version and Python's (its version and bytecode magic number)."""
+    return "\0".join((code, jinja2.__version__, sys.version, importlib.util.MAGIC_NUMBER.hex())).encode()
+
+
+class SignedCodes:
+    """Compiled templates in *folder*, each signed with *key* (signing_key) for code made by *maker*."""
+
+    def __init__(self, folder: Path, key: bytes, made_by: bytes) -> None:
+        self.folder = folder
+        self._key = key
+        self._made_by = made_by
+        self.loaded = 0  # entries found and verified, for tests and benchmarks
+
+    def load(self, lookup: str) -> tuple[types.CodeType, int] | None:
+        """The code and literal size kept for *lookup* (what it was compiled from), if its entry verifies."""
+        file = self._file(lookup)
+        try:
+            data = _read_regular(file, _MAX_ENTRY + 1)
+        except OSError:
+            return None
+        if len(data) > _MAX_ENTRY or not data.startswith(_HEADER):
+            return None
+        signature, body = data[len(_HEADER) : len(_HEADER) + 32], data[len(_HEADER) + 32 :]
+        if not hmac.compare_digest(signature, self._sign(lookup, body)):
+            return None  # not signed by this user's key for this source and maker: never unmarshalled
+        found = marshal.loads(body)
+        if not (
+            isinstance(found, tuple)
+            and len(found) == 2
+            and isinstance(found[0], types.CodeType)
+            and type(found[1]) is int
+        ):
+            return None
+        self.loaded += 1
+        return found[0], found[1]
+
+    def store(self, lookup: str, code: types.CodeType, literal: int) -> None:
+        """Keep *code* (just compiled by the sandbox from what *lookup* names), signed."""
+        body = marshal.dumps((code, literal))
+        try:
+            self.folder.mkdir(exist_ok=True)
+            write_atomically(self._file(lookup), _HEADER + self._sign(lookup, body) + body)
+        except OSError:
+            pass  # not kept: the next build compiles it again
+
+    def _file(self, lookup: str) -> Path:
+        return self.folder / hashlib.sha256(self._made_by + b"\0" + lookup.encode()).hexdigest()
+
+    def _sign(self, lookup: str, body: bytes) -> bytes:
+        message = b"\0".join((self._made_by, lookup.encode("utf-8", "surrogateescape"), body))
+        return hmac.new(self._key, message, hashlib.sha256).digest()
+
+
+def signed_codes(folder: Path | None, code: str) -> SignedCodes | None:
+    """The project's kept compiled code in *folder* (its cache's compiled/, None when the cache cannot be
+    used), for policygen's code hash *code*; None when it is turned off or no key can be had."""
+    if folder is None or os.environ.get(OFF):
+        return None
+    if os.path.lexists(folder) and (os.path.islink(folder) or not os.path.isdir(folder)):
+        return None  # a committed link must not lead a build to read or write outside the project
+    key = signing_key()
+    return None if key is None else SignedCodes(folder, key, maker(code))

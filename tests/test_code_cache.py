@@ -1,0 +1,210 @@
+"""Compiled templates are kept between builds in the project's cache, signed with a key only in the user's
+own cache folder (policygen/codecache.py): an entry that was changed, signed with another key or made by
+another jinja2 is never loaded (its code never runs) and the template is compiled again; deleting the cache
+or turning it off never changes the output."""
+
+from __future__ import annotations
+
+import datetime as dt
+import marshal
+import os
+import pickle
+import shutil
+import signal
+import stat
+import types
+from pathlib import Path
+
+import jinja2
+import pytest
+
+from policygen import codecache, engine
+from policygen.engine import build
+from policygen.project import load_project, project_theme
+from policygen.sandbox import CLAUSE_FILTERS, CLAUSE_LIMITS, BoundedSandbox, CompiledCode
+from policygen.site import BuildOptions
+
+OPTIONS = BuildOptions(today=dt.date(2026, 11, 22))
+SOURCE = "Hello {{ name }}."
+
+
+def sandbox(shelf: codecache.SignedCodes) -> tuple[BoundedSandbox, CompiledCode]:
+    """A clause sandbox of a fresh process: its store knows nothing but what *shelf* keeps."""
+    env = BoundedSandbox(CLAUSE_LIMITS, CLAUSE_FILTERS, loader=jinja2.DictLoader({"clause.md": SOURCE}))
+    store = env.compiled = CompiledCode(shelf)
+    return env, store
+
+
+def shelf(folder: Path, key: bytes = b"k" * 32, made_by: bytes = b"this policygen") -> codecache.SignedCodes:
+    return codecache.SignedCodes(folder, key, made_by)
+
+
+def evil(flag: Path) -> types.CodeType:
+    """Code that creates *flag* when it runs: what a planted cache entry would do."""
+    return compile(f"open({str(flag)!r}, 'w').close()", "clause.md", "exec")
+
+
+def kept_entry(folder: Path) -> tuple[Path, str]:
+    """The one entry in *folder*, made by compiling SOURCE, and the lookup it is kept under."""
+    env, store = sandbox(shelf(folder))
+    env.get_template("clause.md")
+    assert store.compiles == 1
+    (entry,) = folder.iterdir()
+    (lookup,) = [repr(key) for key in store._codes]
+    return entry, lookup
+
+
+def rendered_without_running(folder: Path, flag: Path) -> None:
+    """A fresh process's sandbox finds no entry it trusts: it compiles SOURCE again, and nothing else runs."""
+    kept = shelf(folder)
+    env, store = sandbox(kept)
+    assert env.render(env.get_template("clause.md"), {"name": "Ada"}) == "Hello Ada."
+    assert store.compiles == 1 and kept.loaded == 0
+    assert not flag.exists()
+
+
+def test_a_kept_entry_is_loaded_by_the_next_process_instead_of_compiling(tmp_path: Path) -> None:
+    kept_entry(tmp_path / "compiled")
+    env, store = sandbox(shelf(tmp_path / "compiled"))
+    assert env.render(env.get_template("clause.md"), {"name": "Ada"}) == "Hello Ada."
+    assert store.compiles == 0
+
+
+def test_an_entry_whose_bytes_were_changed_under_its_signature_is_never_loaded(tmp_path: Path) -> None:
+    entry, _ = kept_entry(tmp_path / "compiled")
+    data = entry.read_bytes()
+    head = len(codecache._HEADER) + 32  # the header and the signature, kept as they were
+    entry.write_bytes(data[:head] + marshal.dumps((evil(tmp_path / "ran"), 0)))
+    rendered_without_running(tmp_path / "compiled", tmp_path / "ran")
+
+
+def test_an_entry_signed_with_another_key_is_never_loaded(tmp_path: Path) -> None:
+    entry, lookup = kept_entry(tmp_path / "compiled")
+    entry.unlink()
+    shelf(tmp_path / "compiled", key=b"x" * 32).store(lookup, evil(tmp_path / "ran"), 0)
+    rendered_without_running(tmp_path / "compiled", tmp_path / "ran")
+
+
+def test_an_entry_made_with_another_jinja2_is_never_loaded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    entry, lookup = kept_entry(tmp_path / "compiled")
+    mine = codecache.maker("code")
+    monkeypatch.setattr(jinja2, "__version__", "0.0.1")
+    theirs = codecache.maker("code")
+    assert theirs != mine
+    other = shelf(tmp_path / "compiled", made_by=theirs)
+    monkeypatch.setattr(other, "_file", lambda lookup: entry)  # where this policygen looks for it
+    other.store(lookup, evil(tmp_path / "ran"), 0)
+    monkeypatch.undo()
+    rendered_without_running(tmp_path / "compiled", tmp_path / "ran")
+
+
+def test_the_signing_key_is_made_once_readable_by_its_user_alone(tmp_path: Path) -> None:
+    folder = tmp_path / "user" / "policygen"
+    key = codecache.signing_key(folder)
+    assert key is not None and len(key) == 32
+    info = (folder / codecache.KEY_FILE).stat()
+    assert stat.S_IMODE(info.st_mode) == 0o600 and info.st_uid == os.geteuid()
+    assert codecache.signing_key(folder) == key
+
+
+@pytest.mark.parametrize("damage", ["readable by others", "another length", "a link"])
+def test_a_key_file_others_can_read_or_that_is_not_one_policygen_made_means_no_cache(
+    tmp_path: Path, damage: str
+) -> None:
+    folder = tmp_path / "policygen"
+    assert codecache.signing_key(folder) is not None
+    file = folder / codecache.KEY_FILE
+    if damage == "readable by others":
+        file.chmod(0o644)
+    elif damage == "another length":
+        file.write_bytes(b"short")
+    else:
+        file.rename(tmp_path / "elsewhere")
+        file.symlink_to(tmp_path / "elsewhere")
+    assert codecache.signing_key(folder) is None
+
+
+def test_an_unwritable_user_cache_folder_means_no_cache_and_the_build_still_works(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "not-a-folder").write_text("x")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "not-a-folder"))
+    assert codecache.signing_key() is None
+    build(project, project / "build", OPTIONS)
+    assert not (project / ".cache" / "policygen" / "compiled").exists()
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_build_keeps_what_it_compiled_and_the_output_is_the_same_with_the_cache_deleted_or_turned_off(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build(project, tmp_path / "first", OPTIONS)
+    kept = project / ".cache" / "policygen" / "compiled"
+    assert len(list(kept.iterdir())) > 10  # the library's clauses and the theme's pages
+    generated: list[str | None] = []
+    real = jinja2.Environment._generate
+    monkeypatch.setattr(
+        jinja2.Environment,
+        "_generate",
+        lambda self, source, name, filename, *args: (
+            generated.append(filename) or real(self, source, name, filename, *args)
+        ),
+    )
+    build(project, tmp_path / "loaded", OPTIONS)  # a new Builder, as in a new process: loads, compiles no file
+    monkeypatch.undo()
+    assert not [file for file in generated if file is not None]
+    shutil.rmtree(project / ".cache")
+    build(project, tmp_path / "deleted", OPTIONS)
+    shutil.rmtree(project / ".cache")
+    monkeypatch.setenv(codecache.OFF, "1")
+    build(project, tmp_path / "off", OPTIONS)
+    assert not kept.exists()
+    first = tree(tmp_path / "first")
+    assert (
+        tree(tmp_path / "loaded") == first and tree(tmp_path / "deleted") == first and tree(tmp_path / "off") == first
+    )
+
+
+def test_a_named_pipe_in_place_of_an_entry_or_of_the_key_never_holds_the_build(tmp_path: Path) -> None:
+    _, lookup = kept_entry(tmp_path / "compiled")
+    signal.signal(signal.SIGALRM, lambda *_: pytest.fail("waited on a named pipe"))
+    signal.alarm(10)
+    try:
+        entry = shelf(tmp_path / "compiled")._file(lookup)
+        entry.unlink()
+        os.mkfifo(entry)
+        rendered_without_running(tmp_path / "compiled", tmp_path / "ran")
+        (tmp_path / "user").mkdir()
+        os.mkfifo(tmp_path / "user" / codecache.KEY_FILE, 0o600)
+        assert codecache.signing_key(tmp_path / "user") is None
+    finally:
+        signal.alarm(0)
+
+
+def test_a_compiled_folder_that_is_a_link_is_never_used(tmp_path: Path) -> None:
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "compiled").symlink_to(tmp_path / "elsewhere")
+    assert codecache.signed_codes(tmp_path / "compiled", "code") is None
+
+
+def test_worker_processes_not_forked_load_and_keep_compiled_code_where_the_build_does(
+    project: Path, tmp_path: Path
+) -> None:
+    # A worker started afresh (spawn, forkserver: serve's builds run beside threads) gets the step pickled.
+    builder = engine.Builder(project, tmp_path / "out", OPTIONS)
+    builder.build()
+    assert builder._renderer is not None and builder._renderer.compiled.shelf is not None
+    loaded = load_project(project)
+    theme = project_theme(loaded)
+    step = engine.Step(loaded, theme, builder._renderer, OPTIONS, "shared", {})
+    sent = pickle.loads(pickle.dumps(step.for_workers()))
+    engine._worker_init(sent)
+    kept = sent.renderer.compiled.shelf
+    assert isinstance(kept, codecache.SignedCodes) and kept.folder == project / ".cache" / "policygen" / "compiled"
+    assert isinstance(sent.theme.env, BoundedSandbox) and sent.theme.env.compiled is not None
+    assert sent.theme.env.compiled.shelf is kept
+    sent.theme.env.get_template("document.html")
+    assert sent.theme.env.compiled.compiles == 0 and kept.loaded > 0  # loaded, as the build kept it

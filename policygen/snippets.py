@@ -35,6 +35,7 @@ from pydantic import ValidationError
 
 from .colours import contrast, luminance
 from .errors import Collector, InputError, Problem
+from .fact_translations import translated_facts
 from .facts import App, Tenant
 from .htmltext import ClauseLike, DocumentLike
 from .labels import app_labels, check_app, label_stores, policy_document
@@ -255,12 +256,18 @@ def app_outputs(
     ]
     problems = Collector()
     outputs: list[Output] = []
+    # The names each language's snippets print, as its pages do: a current translation, else marked.
+    named = {
+        locale: translated_facts(tenant.folder, locale, tenant.facts, refuse_stale=False) for locale, _ in languages
+    }
     for app in policy.facts.apps:
         try:
             outputs.extend(one_app(theme, tenant.slug, app, policy, notice, languages=languages))
             for locale, folder in languages:
                 translated = replace(policy, title=translations[locale].title, clauses=translations[locale].clauses)
-                outputs.extend(one_app(theme, tenant.slug, app, translated, None, (locale, folder)))
+                outputs.extend(
+                    one_app(theme, tenant.slug, app, translated, None, (locale, folder), names=named[locale])
+                )
         except InputError as exc:
             problems.extend(exc.problems)
     problems.raise_if_any()
@@ -286,15 +293,17 @@ def one_app(
     notice: Output | None = None,
     language: tuple[str, str] | None = None,
     languages: Sequence[tuple[str, str]] = (),
+    names: Tenant | None = None,
 ) -> list[Output]:
     """An app's snippets, labels and manifest; with *language* (locale, folder), its snippets in that
-    language in <app>/<folder>/. *languages*: the other languages' (locale, folder), for the manifest."""
+    language in <app>/<folder>/, naming the tenant and app as *names* (the facts as that language's pages
+    print them) does. *languages*: the other languages' (locale, folder), for the manifest."""
     facts = document.facts
     labels = app_labels(facts, app, document.file, document.located, slug)
     problems = check_app(facts, app, labels, document, document.file, document.located)
     if problems:
         raise InputError(problems)
-    view = snippet_view(facts, document, app, language[0] if language else None)
+    view = snippet_view(facts, document, app, language[0] if language else None, names)
     at = TenantPaths(slug).app(app.id, language[1] if language else None)
     snippets: list[tuple[str, str, str | None, Output]] = []  # (role, relative path, section id, output)
 
@@ -389,15 +398,23 @@ def one_app(
 
 
 def snippet_view(
-    facts: Tenant, document: DocumentLike, app: App | None = None, locale: str | None = None
+    facts: Tenant,
+    document: DocumentLike,
+    app: App | None = None,
+    locale: str | None = None,
+    names: Tenant | None = None,
 ) -> SnippetView:
+    """What a snippet's template knows; the tenant's and app's names from *names* when given (in another
+    language: a current translation, else a ForeignWord that `|marked(lang)` marks)."""
+    named = names if names is not None else facts
+    named_app = next((a for a in named.apps if a.id == app.id), app) if app else None
     accent = facts.theme.accent or "#1f5f8b"
     effective = document.effective if isinstance(document, Shown) else facts.dates.effective
     last_updated = document.last_updated if isinstance(document, Shown) else facts.dates.last_updated or effective
     return SnippetView(
-        tenant=facts.name,
+        tenant=named.name,
         app=app.id if app else "",
-        app_name=app.name if app else facts.name,
+        app_name=named_app.name if named_app else named.name,
         document=document.id,
         title=document.title,
         effective=effective,

@@ -280,3 +280,20 @@ def test_an_overlay_key_past_the_end_of_a_list_of_texts_is_a_located_error(tmp_p
     [problem] = caught.value.problems
     assert problem.line == 1 and problem.key_path == "data_categories[0].items[5]"
     assert "data_categories[0].items[1]" in (problem.suggestion or "")
+
+
+def test_a_hindi_snippet_names_the_tenant_and_app_as_the_hindi_pages_do(out: Path) -> None:
+    """The snippet's own sentences ("What {app} asks permission for", its source line) name the app and the
+    tenant marked while they have no Hindi translation; its <title> keeps them plain."""
+    page = _page(out, "t/apps/app/hi/permissions.html")
+    heading = page.find("h1")
+    assert isinstance(heading, Tag)
+    assert [s.get_text() for s in heading.find_all("span", attrs={"lang": "en"})] == ["Example App"]
+    source = page.find("p", class_="source")
+    assert isinstance(source, Tag)
+    assert [s.get_text() for s in source.find_all("span", attrs={"lang": "en"})] == ["Plain Example"]
+    title = page.find("title")
+    assert isinstance(title, Tag) and "<span" not in title.decode_contents()
+    english = _page(out, "t/apps/app/permissions.html")
+    main = english.find("main")
+    assert isinstance(main, Tag) and main.find_all(attrs={"lang": True}) == []

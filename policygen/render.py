@@ -49,7 +49,7 @@ from .sandbox import (
     template_position,
 )
 from .translation_files import Picked, current_translation, pick
-from .vocabulary import CountryName, ForeignWord, country, duration, mark_attributes, text_language
+from .vocabulary import CountryName, ForeignWord, country, duration, mark_attributes, mixed, text_language
 from .wording import Joiner, has_bound, join_words, needs_article
 
 OPEN, CLOSE = "\ue000", "\ue001"  # private-use characters: Markdown gives them no meaning
@@ -732,6 +732,25 @@ def _attribute_line(source: str, attribute: str) -> int | None:
 _SUBHEADING = re.compile(r"<h([3-6])>(.*?)</h\1>", re.S)
 
 
+# A fact printed untranslated in a page's body (_put_facts): its span, marked with the fact's language.
+_MARKED_FACT = re.compile(r'<span lang="([A-Za-z-]+)"(?: dir="(?:ltr|rtl)")?>(.*?)</span>', re.S)
+
+
+def _heading_text(inner: str) -> str:
+    """A sub-heading's text for the table of contents, from its HTML: each fact in it that the page marks
+    with its language kept as a ForeignWord (a MixedText), so the contents mark it too (`|marked(lang)`)."""
+    parts: list[str] = []
+    at = 0
+    for match in _MARKED_FACT.finditer(inner):
+        parts += [_plain(inner[at : match.start()]), ForeignWord(_plain(match[2]), match[1])]
+        at = match.end()
+    return mixed(*parts, _plain(inner[at:]))
+
+
+def _plain(fragment: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", fragment))
+
+
 def _anchor_headings(body: str, clause_id: str) -> tuple[str, tuple[Heading, ...]]:
     """Give headings inside a clause stable ids derived from the clause id and their text."""
     found: list[Heading] = []
@@ -745,7 +764,7 @@ def _anchor_headings(body: str, clause_id: str) -> tuple[str, tuple[Heading, ...
         if seen[anchor] > 1:
             anchor += f"-{seen[anchor]}"
         if match.group(1) == "3":
-            found.append(Heading(anchor, html.unescape(text)))
+            found.append(Heading(anchor, _heading_text(match.group(2))))
         return f'<h{match.group(1)} id="{anchor}">{match.group(2)}</h{match.group(1)}>'
 
     return _SUBHEADING.sub(add, body), tuple(found)

@@ -297,3 +297,20 @@ def test_a_hindi_snippet_names_the_tenant_and_app_as_the_hindi_pages_do(out: Pat
     english = _page(out, "t/apps/app/permissions.html")
     main = english.find("main")
     assert isinstance(main, Tag) and main.find_all(attrs={"lang": True}) == []
+
+
+def test_the_contents_of_a_hindi_page_mark_a_sub_heading_made_of_an_untranslated_fact(tmp_path: Path) -> None:
+    """Each app's name heads its permissions in the text (marked there) and in the table of contents."""
+    camera = {"id": "camera", "reason": "To scan receipts"}
+    apps = [
+        {"id": "one", "name": "First App", "audience": "members", "permissions": [camera]},
+        {"id": "two", "name": "Second App", "audience": "staff", "permissions": [camera]},
+    ]
+    root = one_tenant_project(tmp_path / "project", {**FACTS, "apps": apps})
+    out = build(root, root / "out", BuildOptions(today=dt.date(2026, 6, 1))).out
+    toc = _page(out, "t/privacy-policy/hi/index.html").find("nav", class_="toc")
+    assert isinstance(toc, Tag)
+    assert [s.get_text() for s in toc.find_all("span", attrs={"lang": "en"})] == ["First App", "Second App"]
+    english = _page(out, "t/privacy-policy/index.html").find("nav", class_="toc")
+    assert isinstance(english, Tag)
+    assert "First App" in english.get_text() and english.find_all(attrs={"lang": True}) == []

@@ -39,17 +39,20 @@ _HEADER = b"policygen compiled template 1\n"
 _MAX_ENTRY = 16 << 20  # bytes: a larger file is not one policygen wrote (a library template's is a few kB)
 
 
-def user_cache_folder() -> Path:
-    """The user's own cache folder for policygen: $XDG_CACHE_HOME/policygen, else ~/.cache/policygen."""
+def user_cache_folder() -> Path | None:
+    """The user's own cache folder for policygen: $XDG_CACHE_HOME/policygen, else ~/.cache/policygen; None
+    when the user has no home folder to name (a relative path would put the key in the working folder)."""
     base = os.environ.get("XDG_CACHE_HOME", "")
-    folder = Path(base) if os.path.isabs(base) else Path.home() / ".cache"
-    return folder / "policygen"
+    folder = Path(base) if os.path.isabs(base) else Path(os.path.expanduser("~")) / ".cache"
+    return folder / "policygen" if folder.is_absolute() else None
 
 
 def signing_key(folder: Path | None = None) -> bytes | None:
     """The user's key for signing compiled code, made at first use (random, mode 0600); None when it cannot
     be made or read, or when the file found is not a key only this user can read (then nothing is cached)."""
     folder = folder if folder is not None else user_cache_folder()
+    if folder is None:
+        return None
     file = folder / KEY_FILE
     try:
         return _read_key(file)

@@ -134,6 +134,18 @@ def test_an_unwritable_user_cache_folder_means_no_cache_and_the_build_still_work
     assert not (project / ".cache" / "policygen" / "compiled").exists()
 
 
+def test_a_user_without_a_home_folder_gets_no_cache_and_nothing_in_the_working_folder(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.delenv("HOME", raising=False)
+    monkeypatch.setattr("os.path.expanduser", lambda path: path)  # no home in the password database either
+    monkeypatch.chdir(project)
+    assert codecache.user_cache_folder() is None and codecache.signing_key() is None
+    build(project, project / "build", OPTIONS)
+    assert not (project / "~").exists() and not (project / ".cache" / "policygen" / "compiled").exists()
+
+
 def tree(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 

@@ -701,9 +701,8 @@ class Builder:
         forget(project.root, out)
 
         fragments = Fragments(cache_file(project.root, FRAGMENTS, make=True))
-        with SiteWriter(
-            out, spare, stamp, previous.top_level
-        ) as writer:  # the output's lock is held from here to the swap
+        # The output's lock is held from here to the swap.
+        with SiteWriter(out, spare, stamp, previous.top_level) as writer:
             step.staging = writer.staging
             untouched_since = since if previous.untouched else None
             results = self._stream(step, slugs, found, previous, writer, problems, fragments, untouched_since)

@@ -2,7 +2,8 @@
 
 Compiling a template (parsing it, generating Python and compiling that) costs far more than running it, and
 `policygen build` starts in a fresh process each time. So the code the sandbox compiles (policygen/sandbox.py:
-CompiledCode) is kept in the project's `.cache/policygen/compiled/`, one file per source and setting. That
+CompiledCode) is kept in the project's `.cache/policygen/compiled/`, one file per source and setting (with the
+names of the templates it imports or includes, so a warm build need not parse it to find them). That
 folder is not trusted: it can be restored from elsewhere (a CI cache made by a pull request) or edited, and
 loading code runs it. Each entry therefore carries an HMAC-SHA256 under a random key that policygen creates,
 readable by the user alone (mode 0600), in the user's own cache folder (`$XDG_CACHE_HOME/policygen/` or
@@ -35,7 +36,7 @@ from .statcache import write_atomically
 OFF = "POLICYGEN_NO_CODE_CACHE"  # set (to anything but empty): no compiled code is kept or loaded
 KEY_FILE = "code-signing.key"
 _KEY_BYTES = 32
-_HEADER = b"policygen compiled template 1\n"
+_HEADER = b"policygen compiled template 2\n"  # 2: with the templates it references
 _MAX_ENTRY = 16 << 20  # bytes: a larger file is not one policygen wrote (a library template's is a few kB)
 
 
@@ -132,8 +133,9 @@ class SignedCodes:
         self._made_by = made_by
         self.loaded = 0  # entries found and verified, for tests and benchmarks
 
-    def load(self, lookup: str) -> tuple[types.CodeType, int] | None:
-        """The code and literal size kept for *lookup* (what it was compiled from), if its entry verifies."""
+    def load(self, lookup: str) -> tuple[types.CodeType, int, tuple[str, ...]] | None:
+        """The code, literal size and referenced templates kept for *lookup* (what it was compiled from), if
+        its entry verifies."""
         file = self._file(lookup)
         try:
             data = _read_regular(file, _MAX_ENTRY + 1)
@@ -147,17 +149,20 @@ class SignedCodes:
         found = marshal.loads(body)
         if not (
             isinstance(found, tuple)
-            and len(found) == 2
+            and len(found) == 3
             and isinstance(found[0], types.CodeType)
             and type(found[1]) is int
+            and type(found[2]) is tuple
+            and all(type(name) is str for name in found[2])
         ):
             return None
         self.loaded += 1
-        return found[0], found[1]
+        return found[0], found[1], found[2]
 
-    def store(self, lookup: str, code: types.CodeType, literal: int) -> None:
-        """Keep *code* (just compiled by the sandbox from what *lookup* names), signed."""
-        body = marshal.dumps((code, literal))
+    def store(self, lookup: str, code: types.CodeType, literal: int, references: tuple[str, ...] = ()) -> None:
+        """Keep *code* (just compiled by the sandbox from what *lookup* names, with the *references* found
+        while compiling it), signed."""
+        body = marshal.dumps((code, literal, references))
         try:
             self.folder.mkdir(exist_ok=True)
             write_atomically(self._file(lookup), _HEADER + self._sign(lookup, body) + body)

@@ -11,6 +11,7 @@ Pages themselves are composed in policygen/site.py; the output layout is describ
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import heapq
@@ -45,11 +46,13 @@ from .output import (
     Block,
     Discard,
     Items,
+    ListedNames,
     Output,
     SiteWriter,
     Staging,
     cache_file,
     check_out_dir,
+    listed_top_level,
     manifest,
     put_folder,
     spare_folder,
@@ -279,6 +282,17 @@ class _TenantEntry(BaseModel):
     inputs: str
 
 
+def _utf8_text(raw: bytes) -> str | None:
+    """*raw* as text, if json.loads would read it as UTF-8 and it is strict UTF-8 (no encoded surrogate):
+    parsing the text then gives what parsing *raw* gives, and what the swap's own reading would give."""
+    if json.detect_encoding(raw) != "utf-8":
+        return None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
 _FILES = TypeAdapter(list[_FileEntry])
 _TENANTS = TypeAdapter(dict[str, _TenantEntry])
 
@@ -303,6 +317,7 @@ class Previous:
         self._listed: Any = None
         self.published: dict[str, TenantRecord] = {}
         self.damaged: Problem | None = None
+        self.top_level: ListedNames | None = None  # its files' top-level names, for the swap (output.ListedNames)
         # Set when the output folder's stamp shows that nothing in it changed since the build that wrote it
         # (policygen/output.py: untouched): its files are then the ones the manifest lists, unread.
         self.untouched = False
@@ -357,10 +372,16 @@ class Previous:
             self.damaged = self._damage("it is not a regular file")
             return None
         try:
-            return json.loads(self.file.read_bytes())
+            raw = self.file.read_bytes()
+            text = _utf8_text(raw)
+            data = json.loads(raw if text is None else text)
         except (OSError, ValueError, RecursionError) as exc:
             self.damaged = self._damage(f"it is not JSON ({type(exc).__name__})")
             return None
+        if text is not None:  # read as the swap reads it (output._manifest_top_level): its names are the same
+            with contextlib.suppress(KeyError, TypeError, ValueError):  # the swap finds it damaged by itself
+                self.top_level = ListedNames(hashlib.sha256(raw).hexdigest(), frozenset(listed_top_level(data)))
+        return data
 
     @staticmethod
     def _published(data: Any) -> dict[str, TenantRecord]:
@@ -680,7 +701,8 @@ class Builder:
         forget(project.root, out)
 
         fragments = Fragments(cache_file(project.root, FRAGMENTS, make=True))
-        with SiteWriter(out, spare, stamp) as writer:  # the output's lock is held from here to the swap
+        # The output's lock is held from here to the swap.
+        with SiteWriter(out, spare, stamp, previous.top_level) as writer:
             step.staging = writer.staging
             untouched_since = since if previous.untouched else None
             results = self._stream(step, slugs, found, previous, writer, problems, fragments, untouched_since)

@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from .errors import UsageError
 from .outfolder import _one_writer, _plain_folder, _previous, _record_stamp, _staging, _stamp_file, _trash, recover
@@ -316,10 +317,13 @@ class SiteWriter:
     problem in an input, an error, Ctrl-C) leaves the output as it was; what was written is kept as the
     spare (every file of it is checked again before it is used), or removed."""
 
-    def __init__(self, out: Path, spare: Path | None, stamp: str | None = None) -> None:
+    def __init__(
+        self, out: Path, spare: Path | None, stamp: str | None = None, listed: ListedNames | None = None
+    ) -> None:
         self.out = out
         self.spare = spare
         self.stamp = stamp  # the output's stamp, found matching before the build (outfolder.untouched)
+        self.listed = listed  # the previous manifest's top-level names, if the build read them (ListedNames)
         self.whole: dict[str, set[str]] = {}  # tenant folders of the spare kept whole, with their folders
         self.done: set[str] = set()  # top-level folders already written whole
         # Tenant folders of the spare known to hold exactly the previous output's files (see keep_intact),
@@ -479,7 +483,7 @@ def _write_site(writer: SiteWriter, outputs: list[Output]) -> Path | None:
     kept = _unchanged(staging, rest, skip=writer.done) if writer.staging.updating else set()
     written = _write_files(staging, rest, kept)
     _fsync(written, staging)
-    _carry_user_entries(out, staging, top_level(outputs) | writer.done)
+    _carry_user_entries(out, staging, top_level(outputs) | writer.done, writer.listed)
     if out.is_dir():  # a private (0700) output folder stays private
         os.chmod(staging, stat.S_IMODE(out.stat().st_mode))
     _swap(staging, out)
@@ -666,14 +670,15 @@ def _naming(error: OSError, path: Path) -> OSError:
     return type(error)(error.errno, error.strerror or str(error), str(path))
 
 
-def _carry_user_entries(out: Path, staging: Path, ours_now: set[str]) -> None:
+def _carry_user_entries(out: Path, staging: Path, ours_now: set[str], listed: ListedNames | None = None) -> None:
     """Carry the top-level entries of the output folder that policygen did not write (a CNAME, .nojekyll,
     .git) into the new site: a folder published to GitHub Pages keeps them build after build.
 
     They are hard-linked (copied where links are impossible), never moved: until the swap the previous
     output stays whole, so a failure or crash cannot lose them. What a previous build wrote (in its
-    manifest) is policygen's and is replaced; a name the new site itself uses is policygen's too."""
-    ours_before = _manifest_top_level(out)
+    manifest) is policygen's and is replaced; a name the new site itself uses is policygen's too. The
+    manifest's names are taken from *listed* when it was read from the very bytes there now."""
+    ours_before = _manifest_top_level(out, listed)
     if ours_before is None:
         return
     for entry in sorted(out.iterdir()):
@@ -700,11 +705,30 @@ def _link_or_copy(source: str | Path, target: str | Path) -> None:
         shutil.copy2(source, target, follow_symlinks=False)
 
 
-def _manifest_top_level(out: Path) -> set[str] | None:
+@dataclass(frozen=True)
+class ListedNames:
+    """The top-level names of the files a manifest lists (listed_top_level), read from the manifest whose
+    bytes have the SHA-256 *sha256*. A build parses the previous manifest once (engine.Previous) and hands
+    these to the swap, which uses them only if the manifest still has those bytes (it is in the output
+    folder, so anyone may have replaced it since), and otherwise reads it again."""
+
+    sha256: str
+    names: frozenset[str]
+
+
+def listed_top_level(data: Any) -> set[str]:
+    """The first path segments of every file in a parsed manifest's list; KeyError, TypeError or ValueError
+    when it has no such list."""
+    return {str(entry["path"]).split("/", 1)[0] for entry in data["files"]}
+
+
+def _manifest_top_level(out: Path, listed: ListedNames | None = None) -> set[str] | None:
     """The first path segments of every file the previous build listed; None when there is no previous build."""
     try:
-        data = json.loads((out / MANIFEST_PATH).read_text(encoding="utf-8"))
-        return {str(entry["path"]).split("/", 1)[0] for entry in data["files"]}
+        raw = (out / MANIFEST_PATH).read_bytes()
+        if listed is not None and hashlib.sha256(raw).hexdigest() == listed.sha256:
+            return set(listed.names)
+        return listed_top_level(json.loads(raw.decode("utf-8")))
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, TypeError):

@@ -22,7 +22,6 @@ from typing import Any
 from urllib.parse import quote
 
 import jinja2
-import jinja2.meta
 from markupsafe import Markup
 
 from . import languages, markdown, readtrace
@@ -377,7 +376,7 @@ class ClauseRenderer:
                         )
                     ]
                 ) from None
-            cycle = self._import_cycle(clause.body, [])
+            cycle = self._import_cycle(clause.body, [], name, name)
             if cycle:
                 raise InputError([cycle])
             template = jinja2.Template.from_code(env, code, env.make_globals(None))
@@ -417,24 +416,29 @@ class ClauseRenderer:
             found = self._picked[key] = pick(clause, locale, self.refuse_stale)
         return found
 
-    def _references(self, source: str) -> tuple[str, ...]:
-        """The partials *source* imports or includes, parsed once per text (for every tenant and language,
-        and for the worker processes when compile_library found them); TemplateSyntaxError if it does not parse."""
+    def _references(self, source: str, name: str | None = None, filename: str | None = None) -> tuple[str, ...]:
+        """The partials *source* imports or includes, found once per text (for every tenant and language, and
+        for the worker processes when compile_library found them): as compiling it as the template *name* from
+        *filename* found them, kept with its code between builds (BoundedSandbox.referenced), else parsed;
+        TemplateSyntaxError if it does not parse."""
         found = self._referenced.get(source)
         if found is None:
-            parsed = self.env.parse(source)
+            references = self.env.referenced(source, name, filename)
             if len(self._referenced) >= _REFERENCED_TEXTS:  # a long-lived renderer (serve) sees edit after edit
                 self._referenced.clear()
-            found = self._referenced[source] = tuple(n for n in jinja2.meta.find_referenced_templates(parsed) if n)
+            found = self._referenced[source] = references
         return found
 
-    def _import_cycle(self, source: str, chain: list[str]) -> Problem | None:
-        """A Problem if the partials this source imports or includes lead back to one in *chain*.
+    def _import_cycle(
+        self, source: str, chain: list[str], template: str | None = None, file: str | None = None
+    ) -> Problem | None:
+        """A Problem if the partials this source (compiled as *template* from *file*) imports or includes lead
+        back to one in *chain*.
 
         Jinja would recurse until Python gives up; the chain of file names says what to fix.
         """
         try:
-            names = list(self._references(source))
+            names = list(self._references(source, template, file))
         except jinja2.TemplateSyntaxError:
             return None  # reported when that partial is compiled
         for name in sorted(set(names)):
@@ -453,10 +457,10 @@ class ClauseRenderer:
             if name in self._acyclic:
                 continue
             try:
-                partial, _, _ = self.env.loader.get_source(self.env, name)  # type: ignore[union-attr]
+                partial, partial_file, _ = self.env.loader.get_source(self.env, name)  # type: ignore[union-attr]
             except jinja2.TemplateNotFound:
                 continue  # reported, with a suggestion, when the clause renders
-            found = self._import_cycle(partial, [*chain, name])
+            found = self._import_cycle(partial, [*chain, name], name, partial_file)
             if found:
                 return found
             self._acyclic.add(name)
@@ -468,12 +472,15 @@ class ClauseRenderer:
         (or, when the project refuses stale translations, the build stops at that partial's translates:)."""
         key = (clause.file, clause.digest, locale)
         if key not in self._stale_partials:
-            self._stale_partials[key] = self._imports_stale(clause.body, locale, ())
+            name = str(clause.file)  # as _template compiles it
+            self._stale_partials[key] = self._imports_stale(clause.body, locale, (), name, name)
         return self._stale_partials[key]
 
-    def _imports_stale(self, source: str, locale: str, chain: tuple[str, ...]) -> bool:
+    def _imports_stale(
+        self, source: str, locale: str, chain: tuple[str, ...], template: str | None = None, file: str | None = None
+    ) -> bool:
         try:
-            names = set(self._references(source))
+            names = set(self._references(source, template, file))
         except jinja2.TemplateSyntaxError:
             return False  # reported when the clause is compiled
         loader = self.env.loader
@@ -483,11 +490,13 @@ class ClauseRenderer:
                 partial, filename, _ = loader.get_source(self.env, name)
             except jinja2.TemplateNotFound:
                 continue  # reported, with a suggestion, when the clause renders
-            file = Path(filename or name)  # a file system loader always names the file
-            found = current_translation(file, locale, self.refuse_stale)
-            if found is None and find_translation(file, locale) is not None:
+            path = Path(filename or name)  # a file system loader always names the file
+            found = current_translation(path, locale, self.refuse_stale)
+            if found is None and find_translation(path, locale) is not None:
                 return True
-            if self._imports_stale(found[1].body if found else partial, locale, (*chain, name)):
+            # As the page's sandbox compiles it (TranslatedPartials.get_source): its references are then kept.
+            inner = (found[1].body, name, str(found[0])) if found else (partial, name, filename)
+            if self._imports_stale(inner[0], locale, (*chain, name), inner[1], inner[2]):
                 return True
         return False
 

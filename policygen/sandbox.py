@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol, overload
 
 import jinja2
+import jinja2.meta
 from jinja2 import nodes
 from jinja2.exceptions import SecurityError
 from jinja2.filters import FILTERS as DEFAULT_FILTERS
@@ -373,15 +374,21 @@ def _wrapped(node: nodes.Node) -> nodes.Node:
 class _Compiled:
     code: types.CodeType
     literal: int  # characters of the template's text (BoundedSandbox._literal)
+    references: tuple[str, ...] = ()  # the templates it imports or includes (referenced_templates)
 
 
 class CodeShelf(Protocol):
     """Compiled code kept outside the process (policygen/codecache.py: signed, so only code this user's
     policygen compiled is ever loaded), by a text naming what it was compiled from."""
 
-    def load(self, lookup: str) -> tuple[types.CodeType, int] | None: ...
+    def load(self, lookup: str) -> tuple[types.CodeType, int, tuple[str, ...]] | None: ...
 
-    def store(self, lookup: str, code: types.CodeType, literal: int) -> None: ...
+    def store(self, lookup: str, code: types.CodeType, literal: int, references: tuple[str, ...] = ()) -> None: ...
+
+
+def referenced_templates(template: nodes.Template) -> tuple[str, ...]:
+    """The names of the templates a parsed template imports or includes by a constant name, in order."""
+    return tuple(name for name in jinja2.meta.find_referenced_templates(template) if name)
 
 
 class CompiledCode:
@@ -412,7 +419,7 @@ class CompiledCode:
         self.compiles += 1
         self._codes[key] = compiled
         if self.shelf is not None:
-            self.shelf.store(repr(key), compiled.code, compiled.literal)
+            self.shelf.store(repr(key), compiled.code, compiled.literal, compiled.references)
 
 
 class BoundedSandbox(ImmutableSandboxedEnvironment):
@@ -435,6 +442,7 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         super().__init__(finalize=charged, **options)
         self.limits = limits
         self._literal: dict[str | None, int] = {}  # template name -> characters of its text
+        self._references: dict[str | None, tuple[str, ...]] = {}  # template name -> what it imports, when compiled
         self.compiled: CompiledCode | None = None  # compiled sources shared with like sandboxes (clause_environment)
         self._safe: dict[tuple[type, str], bool] = {}  # (type, attribute) -> whether templates may read it
         self.globals.clear()
@@ -509,15 +517,26 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
             return super().compile(source, name, filename, True, defer_init)
         if store is None or not isinstance(source, str):
             return super().compile(source, name, filename, False, defer_init)
-        # The code depends on the source and on everything compiling reads from the sandbox.
-        key = (self._compile_settings(), name, filename, defer_init, hashlib.sha256(source.encode()).digest())
+        key = self._compile_key(source, name, filename, defer_init)
         found = store.get(key)
         if found is None:
             code = super().compile(source, name, filename, False, defer_init)
-            found = _Compiled(code, self._literal.get(name, 0))
+            found = _Compiled(code, self._literal.get(name, 0), self._references.pop(name, ()))
             store.put(key, found)
         self._literal[name] = found.literal  # as _generate would have recorded it
         return found.code
+
+    def referenced(self, source: str, name: str | None = None, filename: str | None = None) -> tuple[str, ...]:
+        """The templates *source* imports or includes (referenced_templates): what compiling it as *name*
+        from *filename* found, when the shared store has it (kept between builds: a warm build parses no
+        clause again), else parsed now; TemplateSyntaxError if it does not parse."""
+        store = self.compiled
+        found = None if store is None else store.get(self._compile_key(source, name, filename, False))
+        return found.references if found is not None else referenced_templates(self.parse(source))
+
+    def _compile_key(self, source: str, name: str | None, filename: str | None, defer_init: bool) -> tuple[object, ...]:
+        # The code depends on the source and on everything compiling reads from the sandbox.
+        return (self._compile_settings(), name, filename, defer_init, hashlib.sha256(source.encode()).digest())
 
     def _compile_settings(self) -> tuple[object, ...]:
         """What the generated code depends on besides the source: names checked while compiling, syntax options."""
@@ -541,6 +560,7 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
     def _generate(
         self, source: nodes.Template, name: str | None, filename: str | None, defer_init: bool = False
     ) -> str:
+        self._references[name] = referenced_templates(source)  # before _bound_work rewrites the tree
         _bound_work(source)
         self._literal[name] = _literal_size([source])
         return super()._generate(source, name, filename, defer_init)

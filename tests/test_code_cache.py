@@ -16,11 +16,14 @@ import types
 from pathlib import Path
 
 import jinja2
+import jinja2.meta
 import pytest
 
 from policygen import codecache, engine
 from policygen.engine import build
+from policygen.packaged import library_folders
 from policygen.project import load_project, project_theme
+from policygen.render import clause_environment
 from policygen.sandbox import CLAUSE_FILTERS, CLAUSE_LIMITS, BoundedSandbox, CompiledCode
 from policygen.site import BuildOptions
 
@@ -220,3 +223,45 @@ def test_worker_processes_not_forked_load_and_keep_compiled_code_where_the_build
     assert sent.theme.env.compiled.shelf is kept
     sent.theme.env.get_template("document.html")
     assert sent.theme.env.compiled.compiles == 0 and kept.loaded > 0  # loaded, as the build kept it
+
+
+def test_the_partials_kept_with_each_library_templates_code_are_exactly_what_parsing_it_finds(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loaded = load_project(project)
+    folders = library_folders(loaded.content, None)
+    templates = [
+        (c.body, str(c.file), str(c.file)) for d in loaded.library.documents.values() for c in d.clauses.values()
+    ]
+    loader = clause_environment(folders).loader
+    assert loader is not None
+    for name in loaded.library.partials:
+        source, file, _ = loader.get_source(clause_environment(folders), name)
+        templates.append((source, name, file))
+    compiling = clause_environment(folders, compiled=CompiledCode(shelf(tmp_path / "compiled")))
+    for source, name, file in templates:
+        compiling.compile(source, name, file)
+    kept = shelf(tmp_path / "compiled")
+    # A new process's sandbox, with only the kept entries: it never parses, every list comes from an entry.
+    fresh = clause_environment(folders, compiled=CompiledCode(kept))
+    monkeypatch.setattr(fresh, "parse", lambda *args: pytest.fail("parsed a template whose entry was kept"))
+    found = [fresh.referenced(source, name, file) for source, name, file in templates]
+    parser = clause_environment(folders)
+    parsing = [tuple(n for n in jinja2.meta.find_referenced_templates(parser.parse(s)) if n) for s, _, _ in templates]
+    assert found == parsing
+    assert kept.loaded == len(templates) and any(found) and len(templates) > 20
+
+
+def test_a_warm_build_parses_no_template_to_find_its_partials(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build(project, tmp_path / "first", OPTIONS)
+    parsed: list[str] = []
+    real = jinja2.Environment.parse
+    monkeypatch.setattr(
+        jinja2.Environment, "parse", lambda self, source, *args: parsed.append(source) or real(self, source, *args)
+    )
+    build(project, tmp_path / "loaded", OPTIONS)  # a new Builder, as in a new process
+    monkeypatch.undo()
+    assert parsed == []
+    assert tree(tmp_path / "loaded") == tree(tmp_path / "first")

@@ -172,3 +172,69 @@ def test_the_manifest_is_exactly_the_indented_json_of_its_files_and_extras(
     body = {"generator": "policygen", "files": [o.entry() for o in sorted(files, key=lambda o: o.path)], **extra}
     expected = json.dumps(body, indent=2, ensure_ascii=False) + "\n"
     assert manifest(files, extra).data.decode() == expected
+
+
+def test_a_rebuild_parses_the_previous_manifest_once_and_still_keeps_the_users_files(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = project / "build"
+    build(project, out, OPTIONS)
+    (out / "CNAME").write_text("policies.example.com\n", encoding="utf-8")
+
+    def parsed_again(data: Any) -> set[str]:
+        raise AssertionError("the swap parsed the manifest the build had read already")
+
+    monkeypatch.setattr(output, "listed_top_level", parsed_again)  # the swap's; the build's own is engine's
+    edit(project / "tenants/ims-pro/tenant.yaml", "display_name: IMS Pro", "display_name: IMS Pro Edited")
+    build(project, out, OPTIONS)
+    monkeypatch.undo()
+    assert (out / "CNAME").read_text(encoding="utf-8") == "policies.example.com\n"
+    assert {p: b for p, b in tree(out).items() if p != "CNAME"} == fresh(project, tmp_path)
+
+
+def test_a_manifest_replaced_after_the_build_read_it_is_read_again_at_the_swap(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = project / "build"
+    build(project, out, OPTIONS)
+    carry = output._carry_user_entries
+
+    def replaced_first(out: Path, staging: Path, ours_now: set[str], listed: Any = None) -> None:
+        # Another build (or anyone) put a manifest listing notes/ there since this build read the previous one.
+        data = json.loads((out / "manifest.json").read_bytes())
+        data["files"].append({"path": "notes/a.txt"})
+        (out / "manifest.json").write_text(json.dumps(data), encoding="utf-8")
+        (out / "notes").mkdir()
+        (out / "notes/a.txt").write_text("a previous build's file\n", encoding="utf-8")
+        carry(out, staging, ours_now, listed)
+
+    monkeypatch.setattr(output, "_carry_user_entries", replaced_first)
+    edit(project / "tenants/ims-pro/tenant.yaml", "display_name: IMS Pro", "display_name: IMS Pro Edited")
+    build(project, out, OPTIONS)
+    assert not (out / "notes").exists()  # listed by the manifest there at the swap: policygen's, not the user's
+
+
+@pytest.mark.parametrize(
+    ("encoded", "known"),
+    [
+        (lambda text: text.encode("utf-8"), True),
+        (lambda text: b"\xef\xbb\xbf" + text.encode("utf-8"), False),  # the build reads it; the swap's text would not
+        (lambda text: text.encode("utf-16-le"), False),
+        (lambda text: text.replace("}", ', "x": "\ud800"}', 1).encode("utf-8", "surrogatepass"), False),
+    ],
+)
+def test_the_build_hands_the_manifests_names_to_the_swap_only_when_both_read_the_same_text(
+    project: Path, encoded: Any, known: bool
+) -> None:
+    from policygen.engine import Previous
+
+    out = project / "build"
+    build(project, out, OPTIONS)
+    text = (out / "manifest.json").read_text(encoding="utf-8")
+    (out / "manifest.json").write_bytes(encoded(text))
+    previous = Previous(out)
+    assert previous.damaged is None
+    expected = {str(f["path"]).split("/", 1)[0] for f in json.loads(text)["files"]}
+    assert (previous.top_level is not None and previous.top_level.names == expected) is known
+    if not known:
+        assert previous.top_level is None

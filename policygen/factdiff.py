@@ -1055,13 +1055,12 @@ def _filled_in(lang: str, template: str, values: dict[str, str]) -> str:
     out: list[str] = []
     for literal, name, _, _ in string.Formatter().parse(template):
         value = values[name] if name is not None else ""
-        head, space, before = literal[:-1].rpartition(" ")
+        head, space, before = literal[:-1].rpartition(" ")  # the word a space away from the value
         first, _, rest = value.partition(" ")
-        if not literal.endswith(" ") or not before:
-            pass
-        elif (said := contractions.get((before.lower(), first))) is not None and rest:
+        joins = literal.endswith(" ") and before
+        if joins and (said := contractions.get((before.lower(), first))) is not None and rest:
             literal, value = f"{head}{space}{_cased(said, before)} ", rest
-        elif before.lower() in elisions and value[:1].lower() in _VOWELS:
+        elif joins and before.lower() in elisions and value[:1].lower() in _VOWELS:
             literal = f"{head}{space}{_cased(before[0], before)}'"
         out.append(literal + value)
     return "".join(out)

@@ -273,6 +273,12 @@ def stamped(out: Path, file: Path) -> Path:
     return file
 
 
+def folder_group_end(data: bytes) -> int:
+    """Where a stamp's group of the output folder itself ends (its line, then its one path "."): what a
+    forged stamp keeps before its own groups."""
+    return data.index(b"\n", len(statcache._STAMP_HEADER)) + 1 + len(statcache.HERE)
+
+
 def rewrite_in_place(file: Path, restore_time: bool) -> None:
     before = file.stat()
     with open(file, "r+b") as f:  # the same file, the same size
@@ -327,7 +333,7 @@ def test_an_output_holding_a_link_or_a_damaged_stamp_is_never_taken_as_untouched
     (out / "acme/link.html").unlink()
     file = stamped(out, tmp_path / "site.stamp")
     data = file.read_bytes()
-    first = data.index(b"\n", len(statcache._STAMP_HEADER)) + 2  # the folder itself: its line and its path
+    first = folder_group_end(data)
     for damaged in (
         b"",
         data[:40],
@@ -560,7 +566,7 @@ def test_a_stamp_listing_very_many_paths_is_checked_with_bounded_memory(tmp_path
     out = small_site(tmp_path / "out")
     file = stamped(out, tmp_path / "site.stamp")
     data = file.read_bytes()
-    first = data.index(b"\n", len(statcache._STAMP_HEADER)) + 2  # the folder itself, its line and its path
+    first = folder_group_end(data)
     path, count = b"acme/privacy-policy/v1/index.html", 200_000
     fields = statcache.stats_in(out, [path])
     head = statcache._Head("acme", 0, count, statcache._digest([]), statcache._digest(fields * count), 34 * count - 1)
@@ -583,7 +589,7 @@ def test_a_kept_folder_of_very_many_files_is_copied_from_the_previous_stamp_with
     out = small_site(tmp_path / "out")
     file = stamped(out, tmp_path / "site.stamp")
     data = file.read_bytes()
-    first = data.index(b"\n", len(statcache._STAMP_HEADER)) + 2  # the folder itself, its line and its path
+    first = folder_group_end(data)
     folders = ["acme", "acme/privacy-policy", "acme/privacy-policy/v1"]
     path, count = b"acme/privacy-policy/v1/index.html", 200_000
     listed = "\0".join(folders).encode() + b"\0" + b"\0".join([path] * count)

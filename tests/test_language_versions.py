@@ -399,7 +399,14 @@ def hindi_and_arabic(tmp_path_factory: pytest.TempPathFactory) -> Path:
         data["transfers"][0]["safeguards"].append("eu-us-dpf")
 
     _edit(root, sells_and_more)
-    for lang, words in TENANTS_WORDS.items():  # the tenant's own words, translated: quoted in the language
+    _translate_facts(root, TENANTS_WORDS)  # the tenant's own words, translated: quoted in the language
+    _release(root, V2, "2026-01-15")
+    return build(root, root / "out", BuildOptions(today=TODAY)).out
+
+
+def _translate_facts(root: Path, by_language: dict[str, dict[str, tuple[str, str]]]) -> None:
+    """tenant.<lang>.yaml for each language: each key path's translation (said, of the English words) current."""
+    for lang, words in by_language.items():
         (root / f"tenants/t/tenant.{lang}.yaml").write_text(
             "".join(
                 f"{key}:\n  text: {said}\n  translates: {value_hash(english)}\n"
@@ -407,8 +414,6 @@ def hindi_and_arabic(tmp_path_factory: pytest.TempPathFactory) -> Path:
             ),
             encoding="utf-8",
         )
-    _release(root, V2, "2026-01-15")
-    return build(root, root / "out", BuildOptions(today=TODAY)).out
 
 
 TENANTS_WORDS = {
@@ -485,14 +490,7 @@ def addresses_and_countries(tmp_path_factory: pytest.TempPathFactory) -> Path:
         data["trackers"][0].update(technology="cookie", duration="25 months")
 
     _edit(root, moved)
-    for lang, words in ADDRESS_TENANTS_WORDS.items():  # the tenant's own words, translated
-        (root / f"tenants/t/tenant.{lang}.yaml").write_text(
-            "".join(
-                f"{key}:\n  text: {said}\n  translates: {value_hash(english)}\n"
-                for key, (said, english) in words.items()
-            ),
-            encoding="utf-8",
-        )
+    _translate_facts(root, ADDRESS_TENANTS_WORDS)  # the tenant's own words, translated
     _release(root, V2, "2026-01-15")
     return build(root, root / "out", BuildOptions(today=TODAY)).out
 

@@ -22,15 +22,15 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
 
-def _staging(out: Path) -> Path:
+def staging_folder(out: Path) -> Path:
     return out.parent / f".{out.name}.policygen-new"
 
 
-def _previous(out: Path) -> Path:
+def previous_folder(out: Path) -> Path:
     return out.parent / f".{out.name}.policygen-old"
 
 
-def _trash(out: Path) -> Path:
+def trash_folder(out: Path) -> Path:
     # A unique name: a previous output still being removed (serve removes them in the background)
     # must not be in the way of the next build.
     return out.parent / f".{out.name}.policygen-trash-{os.getpid()}-{time.monotonic_ns()}"
@@ -38,7 +38,7 @@ def _trash(out: Path) -> Path:
 
 def recover(out: Path) -> None:
     """Finish or undo a swap that a crash interrupted, and drop stale staging and trash folders."""
-    old, new = _previous(out), _staging(out)
+    old, new = previous_folder(out), staging_folder(out)
     if not out.exists() and old.exists():
         old.rename(out)
     prefix = f".{out.name}.policygen-trash-"
@@ -59,9 +59,9 @@ def untouched(out: Path, spare: Path) -> str | None:
     put it in place (its stamp in the cache, policygen/statcache.py: Stamp), so a build that would write
     the very same files may leave it as it is: the hash of the stamp found matching (the proof on which the
     next stamp takes the folders kept whole from it: Stamp.walk), or None whenever that cannot be told."""
-    with _one_writer(out):
+    with one_writer(out):
         recover(out)  # a crash's leftovers go, as a writing build removes them
-        file = _stamp_file(spare)
+        file = stamp_file(spare)
         try:
             if file.parent.resolve() != file.parent:
                 return None  # a cache reached through a link is never used
@@ -70,7 +70,7 @@ def untouched(out: Path, spare: Path) -> str | None:
         return Stamp.check(out, file)
 
 
-def _stamp_file(spare: Path) -> Path:
+def stamp_file(spare: Path) -> Path:
     """Where the stamp of the output whose spare is *spare* is kept (Stamp.walk writes it)."""
     return spare.parent.parent / "stamps" / f"{spare.name}.stamp"
 
@@ -81,10 +81,10 @@ def cache_record(spare: Path, what: str) -> Path:
 
 
 def write_cache_record(file: Path, data: bytes) -> bool:
-    """Write a record of the cache, unless its folder cannot be used (a link: see _plain_folder); whether
+    """Write a record of the cache, unless its folder cannot be used (a link: see plain_folder); whether
     it was written."""
     try:
-        if _plain_folder(file.parent):
+        if plain_folder(file.parent):
             file.unlink(missing_ok=True)  # write_atomically says nothing when it fails: then no file is there
             write_atomically(file, data)
             return file.is_file()
@@ -93,7 +93,7 @@ def write_cache_record(file: Path, data: bytes) -> bool:
     return False
 
 
-def _record_stamp(
+def record_stamp(
     out: Path, names: set[str], file: Path, whole: dict[str, set[str]] | None = None, proof: str | None = None
 ) -> None:
     """Stamp the output folder *out* (its top-level entries *names*) as it is now, after the swap. The folders
@@ -101,7 +101,7 @@ def _record_stamp(
     the previous stamp in *file* (found matching before the build: *proof*) lists: their files' part is taken
     from it, and only their folders looked at. Every other entry of *names* is looked at whole."""
     try:
-        if not _plain_folder(file.parent):
+        if not plain_folder(file.parent):
             return
     except OSError:
         return  # no stamp: the next build compares the files themselves
@@ -115,7 +115,7 @@ def cache_file(root: Path, name: str, make: bool = False) -> Path | None:
     existing = next(f for f in (folder, *folder.parents) if os.path.lexists(f))
     try:
         if make:
-            return folder / name if _plain_folder(folder) else None
+            return folder / name if plain_folder(folder) else None
         return folder / name if existing.resolve() == existing and existing.is_dir() else None
     except OSError:
         return None
@@ -129,7 +129,7 @@ def spare_folder(root: Path, out: Path) -> Path:
 
 
 @contextmanager
-def _one_writer(out: Path) -> Iterator[None]:
+def one_writer(out: Path) -> Iterator[None]:
     # Two builds into one folder (CI and serve, two terminals) share the staging folder: the second
     # would delete the first's half-written files and the first could swap in a torn site. So each
     # waits for the other, on a lock of the folder that holds the output (no lock file is left).
@@ -145,7 +145,7 @@ def _one_writer(out: Path) -> Iterator[None]:
         os.close(fd)  # closing releases the lock, as does the end of a killed process
 
 
-def _plain_folder(folder: Path) -> bool:
+def plain_folder(folder: Path) -> bool:
     """Make *folder* (absolute, resolved) and its missing parents. False when the part that exists is
     not a folder or goes through a link: one committed to the project must not lead a build outside it."""
     existing, missing = folder, []

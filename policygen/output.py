@@ -32,11 +32,21 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UsageError
-from .outfolder import _one_writer, _plain_folder, _previous, _record_stamp, _staging, _stamp_file, _trash, recover
 
-# What the engine and others take from here, kept where the output folder's lock and cache are (policygen/outfolder.py)
+# The output folder's lock, cache and swap live in policygen/outfolder.py; those imported "as" themselves are
+# what the engine and others take from here
 from .outfolder import cache_file as cache_file
 from .outfolder import cache_record as cache_record
+from .outfolder import (
+    one_writer,
+    plain_folder,
+    previous_folder,
+    record_stamp,
+    recover,
+    staging_folder,
+    stamp_file,
+    trash_folder,
+)
 from .outfolder import spare_folder as spare_folder
 from .outfolder import untouched as untouched
 from .outfolder import write_cache_record as write_cache_record
@@ -336,10 +346,10 @@ class SiteWriter:
         self._lock = ExitStack()
 
     def __enter__(self) -> SiteWriter:
-        self._lock.enter_context(_one_writer(self.out))
+        self._lock.enter_context(one_writer(self.out))
         try:
             recover(self.out)
-            folder = _staging(self.out)
+            folder = staging_folder(self.out)
             # Dropped before the spare is taken: from here it is being updated, and a crash must not leave
             # the record of it as it was.
             self.intact = _take_intact(self.spare) if self.spare is not None else {}
@@ -418,7 +428,7 @@ class SiteWriter:
             # Tenants' folders were written as they came (done), not listed in *outputs*. Those kept whole hold
             # the previous output's files, unless it was discarded (unlinking them changed their stat).
             whole = self.whole if self._kept_spare else None
-            _record_stamp(self.out, top_level(outputs) | self.done, _stamp_file(self.spare), whole, self.stamp)
+            record_stamp(self.out, top_level(outputs) | self.done, stamp_file(self.spare), whole, self.stamp)
 
 
 def put_folder(staging: Staging, top: str, outputs: list[Output]) -> list[Output]:
@@ -474,7 +484,7 @@ def top_level(outputs: list[Output]) -> set[str]:
 def project_lock(root: Path) -> AbstractContextManager[None]:
     """The lock a build into the project's build/ takes (on the project folder). `policygen release`
     takes it too: two releases at once would both number their snapshot 'version 3'."""
-    return _one_writer(root / "build")
+    return one_writer(root / "build")
 
 
 def _write_site(writer: SiteWriter, outputs: list[Output]) -> Path | None:
@@ -493,7 +503,7 @@ def _write_site(writer: SiteWriter, outputs: list[Output]) -> Path | None:
     if writer.spare is not None and _keep_spare(staging, writer.spare):
         writer._kept_spare = True
         return None
-    trash = _trash(out)  # after the swap, staging holds the previous output
+    trash = trash_folder(out)  # after the swap, staging holds the previous output
     try:
         staging.rename(trash)
     except OSError:
@@ -519,7 +529,7 @@ def _take_spare(spare: Path, staging: Path) -> bool:
 
 def _keep_spare(previous: Path, spare: Path) -> bool:
     try:
-        if not _plain_folder(spare.parent):
+        if not plain_folder(spare.parent):
             return False
         previous.rename(spare)
         return True
@@ -770,7 +780,7 @@ def _swap(staging: Path, out: Path) -> None:
         if _renameat2(AT_FDCWD, os.fsencode(staging), AT_FDCWD, os.fsencode(out), _RENAME_EXCHANGE) == 0:
             return  # staging now holds the previous output; the caller removes it
     if out.exists():
-        old = _previous(out)
+        old = previous_folder(out)
         out.rename(old)
         staging.rename(out)
         old.rename(staging)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from policygen import engine, lastbuild, output, statcache
+from policygen import engine, lastbuild, outfolder, output, statcache
 from policygen.engine import build
 from policygen.site import BuildOptions
 
@@ -443,7 +443,7 @@ def groups(file: Path) -> dict[str, tuple[set[bytes], set[bytes]]]:
 
 
 def stamp_file(project: Path, out: Path) -> Path:
-    return output._stamp_file(output.spare_folder(project, out))
+    return outfolder.stamp_file(output.spare_folder(project, out))
 
 
 def test_a_one_tenant_rebuild_takes_the_stamp_of_the_folders_it_kept_whole_from_the_previous_one(

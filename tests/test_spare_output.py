@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from policygen import output
+from policygen import outfolder, output
 from policygen.engine import build
 from policygen.output import Output, manifest, spare_folder
 from policygen.site import BuildOptions
@@ -74,18 +74,18 @@ def test_a_rebuild_after_one_tenants_edit_writes_only_that_tenants_files_and_the
     real = Path.write_bytes
 
     def spy(self: Path, data: bytes) -> int:  # type: ignore[override]
-        written.append(self.relative_to(output._staging(out)).as_posix())
+        written.append(self.relative_to(outfolder.staging_folder(out)).as_posix())
         return real(self, data)
 
     def spy_open(file: str | Path, mode: str = "r", *args: Any, **kwargs: Any) -> Any:  # the manifest is streamed
         if "x" in mode or "w" in mode:
-            written.append(Path(file).relative_to(output._staging(out)).as_posix())
+            written.append(Path(file).relative_to(outfolder.staging_folder(out)).as_posix())
         return open(file, mode, *args, **kwargs)
 
     real_new = output._write_new
 
     def spy_new(file: str, data: bytes) -> None:  # how the writer writes a file of the site
-        written.append(Path(file).relative_to(output._staging(out)).as_posix())
+        written.append(Path(file).relative_to(outfolder.staging_folder(out)).as_posix())
         real_new(file, data)
 
     monkeypatch.setattr(Path, "write_bytes", spy)

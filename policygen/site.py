@@ -33,7 +33,6 @@ from .errors import Collector, InputError
 from .fact_translations import in_language, translated_facts
 from .feeds import FeedEntry, FeedInfo, atom, entries_in, version_data, version_json
 from .history import Committed, TenantRecord, compare_with_build, compare_with_commit
-from .htmltext import DocumentLike
 from .inputs import read_bytes
 from .labels import policy_document
 from .languages import Alternate, alternates, language_name, language_segment, note, source_text_lang, text_direction
@@ -44,7 +43,7 @@ from .project import Project, TenantSource, document_title
 from .release import translated_document
 from .render import ClauseRenderer, RenderedClause, RenderedDocument, render_document
 from .rules import SOURCE_SUMMARY, RuleSet, load_rules
-from .snippets import app_outputs, rebase_links
+from .snippets import InLanguage, app_outputs, rebase_links
 from .theme import SiteTheme
 from .versions import (
     Snapshot,
@@ -803,14 +802,14 @@ def translated_outputs(
     changes: dict[str, list[VersionChange]],
     today: dt.date,
     common: dict[str, Any],
-) -> tuple[list[Output], dict[str, DocumentLike], dict[str, TenantView], dict[str, list[FeedEntry]]]:
+) -> tuple[list[Output], dict[str, InLanguage], dict[str, TenantView], dict[str, list[FeedEntry]]]:
     """The pages of every language the tenant publishes besides its authoritative one (each document,
-    archive version, history, redline, notice and feed), its policy document in each of them (for the
-    apps' snippets), the tenant as each language's pages show it (its names, the links of its index) and the
+    archive version, history, redline, notice and feed), its policy document in each of them with the names
+    its pages print (for the apps' snippets), the tenant as each language's pages show it (its names, the links of its index) and the
     entries of the tenant's feed in each."""
     outputs: list[Output] = []
     feeds: dict[str, list[FeedEntry]] = {}
-    policies: dict[str, DocumentLike] = {}
+    policies: dict[str, InLanguage] = {}
     views: dict[str, TenantView] = {}
     kinds = {doc_id: project.library.documents[doc_id].meta.kind for doc_id in tenant.documents}
     for locale in tenant.facts.published_languages[1:]:
@@ -826,7 +825,7 @@ def translated_outputs(
         feeds[locale] = []
         policy = policy_document(tenant.facts, docs, kinds)
         if policy is not None:
-            policies[locale] = policy
+            policies[locale] = InLanguage(policy, named)
         for doc in docs:
             pages = DocumentPages(
                 project,

@@ -35,7 +35,6 @@ from pydantic import ValidationError
 
 from .colours import contrast, luminance
 from .errors import Collector, InputError, Problem
-from .fact_translations import translated_facts
 from .facts import App, Tenant
 from .htmltext import ClauseLike, DocumentLike
 from .labels import app_labels, check_app, label_stores, policy_document
@@ -221,6 +220,16 @@ def shown_document(tenant: TenantSource, document: DocumentLike, released: Relea
     )
 
 
+@dataclass(frozen=True)
+class InLanguage:
+    """An app's policy document in another language, and the tenant's facts as that language's pages print
+    them (fact_translations.translated_facts: a current translation, else a marked ForeignWord), read once
+    by the pages for their names and used again by the snippets for theirs."""
+
+    document: DocumentLike
+    names: Tenant
+
+
 def app_outputs(
     project: Project,
     theme: SiteTheme,
@@ -228,15 +237,15 @@ def app_outputs(
     documents: Sequence[DocumentLike],
     shown: Mapping[str, Released | None] | None = None,
     published: Sequence[Output] = (),
-    translations: Mapping[str, DocumentLike] | None = None,
+    translations: Mapping[str, InLanguage] | None = None,
 ) -> list[Output]:
     """Every app's snippets, labels and manifest; InputError if labels and policy disagree.
 
     *shown* maps a document id to the released version its stable page shows; the snippets,
     labels and their check then use that version's text and facts, so all three agree with the page.
     *published* are the tenant's files so far: a change-notice banner among them becomes notice.html.
-    *translations*: the policy document in each other language the tenant publishes, for the snippets in
-    <app>/<lang>/ (store labels are language-neutral: made once).
+    *translations*: the policy document in each other language the tenant publishes, with the names its pages
+    print there, for the snippets in <app>/<lang>/ (store labels are language-neutral: made once).
     """
     translations = translations or {}
     kinds = {doc_id: project.library.documents[doc_id].meta.kind for doc_id in tenant.documents}
@@ -256,18 +265,13 @@ def app_outputs(
     ]
     problems = Collector()
     outputs: list[Output] = []
-    # The names each language's snippets print, as its pages do: a current translation, else marked.
-    named = {
-        locale: translated_facts(tenant.folder, locale, tenant.facts, refuse_stale=False) for locale, _ in languages
-    }
     for app in policy.facts.apps:
         try:
             outputs.extend(one_app(theme, tenant.slug, app, policy, notice, languages=languages))
             for locale, folder in languages:
-                translated = replace(policy, title=translations[locale].title, clauses=translations[locale].clauses)
-                outputs.extend(
-                    one_app(theme, tenant.slug, app, translated, None, (locale, folder), names=named[locale])
-                )
+                other = translations[locale]
+                translated = replace(policy, title=other.document.title, clauses=other.document.clauses)
+                outputs.extend(one_app(theme, tenant.slug, app, translated, None, (locale, folder), names=other.names))
         except InputError as exc:
             problems.extend(exc.problems)
     problems.raise_if_any()

@@ -73,7 +73,7 @@ def find_translation(source: Path, locale: str) -> Path | None:
 
 
 class ClauseMeta(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     id: Id
     title: Text
@@ -85,7 +85,7 @@ class ClauseMeta(BaseModel):
 
 
 class DocumentMeta(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     title: Text
     description: Text | None = None

@@ -41,7 +41,7 @@ Status = Literal["current", "stale"]
 class FactTranslation(BaseModel):
     """One translated fact: its text, and the hash of the tenant.yaml value it translates."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     text: Text = Field(description="The fact in this language")
     translates: str = Field(
@@ -53,6 +53,8 @@ class FactTranslation(BaseModel):
 
 class FactOverlay(RootModel[dict[str, FactTranslation]]):
     """tenants/<slug>/tenant.<lang>.yaml: key paths of free-text facts, each with its translation."""
+
+    model_config = ConfigDict(defer_build=True)
 
 
 def value_hash(value: str) -> str:

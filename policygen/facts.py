@@ -154,7 +154,9 @@ fact_reads: ContextVar[Callable[[Model, str, Any], None] | None] = ContextVar("p
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+    # defer_build: a model's validator is built when first used, not at import; a build validates only
+    # Tenant (whose validator holds every nested model's), so the nested ones' own are never built.
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False, defer_build=True)
 
     def __getattribute__(self, name: str) -> Any:
         value = object.__getattribute__(self, name)

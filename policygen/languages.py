@@ -25,7 +25,7 @@ from .vocabulary import text_direction as text_direction  # its home: the words'
 class LanguageWords(BaseModel):
     """policygen's own sentences on a page in one language; {source} is the source language's name in it."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     stale_note: str
     missing_note: str

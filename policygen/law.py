@@ -48,7 +48,7 @@ class Status(Enum):
 class InForce(BaseModel):
     """The days a rule applies: from a date, until the day a later law or a court ended it, and who says so."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
     start: dt.date = Field(alias="from", description="The first day it applies")
     until: dt.date | None = Field(None, description="The first day it no longer applies")
@@ -71,7 +71,7 @@ class InForce(BaseModel):
 class TransferMechanism(BaseModel):
     """One lawful tool for sending personal data out of a regime (adequacy, contract clauses, ...)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     name: str = Field(min_length=1, description="Its name in a policy, e.g. 'the EU-US Data Privacy Framework'")
@@ -104,7 +104,7 @@ class TransferMechanism(BaseModel):
 
 
 class TransferMechanisms(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     mechanisms: list[TransferMechanism]
 

@@ -29,7 +29,7 @@ from .yamlfile import Located, load
 
 
 class ProjectConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     title: Text = Field("Privacy policies", description="The site's title on the index page")
     theme: str = Field(

@@ -143,7 +143,7 @@ Scalar = str | int | float | bool | None
 
 
 class _RuleFields(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     title: str | None = Field(None, min_length=1, description="What the rule is about, in a few words")
     path: str | list[str] | None = Field(None, description="Fact path pattern(s), e.g. 'retention.periods[*].period'")
@@ -175,7 +175,7 @@ class RuleEntry(_RuleFields):
 class RuleSentences(BaseModel):
     """One rule's sentences in another language: what changed and its likely effect, per change kind."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     say: dict[ChangeKind, str] = Field(default_factory=dict, description="What changed, per change kind")
     effect: dict[ChangeKind, str] = Field(default_factory=dict, description="The likely effect, per change kind")
@@ -197,7 +197,7 @@ class PluralForms(BaseModel):
     Locale.plural_form names the category of a number). `other` is required; a category the language has
     but the forms leave out says `other`."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     zero: str | None = None
     one: str | None = None
@@ -280,7 +280,7 @@ class SummarySentences(BaseModel):
     """The sentences of a change summary (diff.DiffReport.summary) and of a change no rule words, in a
     language; each may use the placeholders its English sentence has (SOURCE_SUMMARY)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     one_more: str | None = None
     more: str | PluralForms | None = None  # one sentence (one_more says 1), or a form per plural category
@@ -343,7 +343,7 @@ class LanguageSentences(BaseModel):
     """The rules' and summaries' sentences in one language (rules.<lang>.yaml, or a rules.yaml's
     `languages: {<lang>: ...}`)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     rules: dict[str, RuleSentences] = Field(default_factory=dict, description="Sentences by rule id")
     summary: SummarySentences = Field(default_factory=SummarySentences, description="The summary's sentences")
@@ -374,7 +374,7 @@ LanguageCode = Annotated[str, AfterValidator(_language_code)]
 
 
 class RulesFile(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     languages: dict[LanguageCode, LanguageSentences] | None = Field(
         None, description="The rules' sentences in other languages, by language code (fr, hi)"

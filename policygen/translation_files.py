@@ -51,7 +51,7 @@ def source_hash(data: bytes) -> str:
 class ClauseTranslationMeta(BaseModel):
     """The front matter of a clause's translation: the translated title and the source hash, nothing else."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     title: Text
     translates: str = Field(
@@ -67,7 +67,7 @@ class ClauseTranslationMeta(BaseModel):
 class DocumentTranslationMeta(BaseModel):
     """document.<lang>.yaml: the document's human text in that language."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     title: Text
     description: Text | None = None

@@ -74,7 +74,7 @@ MAX_SNAPSHOT_BYTES = 16 * 1024 * 1024  # far above any real document; a bigger f
 
 
 class SnapshotHeading(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     id: str
     text: str
@@ -83,7 +83,7 @@ class SnapshotHeading(BaseModel):
 class SnapshotClause(BaseModel):
     """One clause as it was rendered for the release: final, escaped HTML."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     id: str
     title: str
@@ -95,7 +95,7 @@ class SnapshotClause(BaseModel):
 class SnapshotTranslation(BaseModel):
     """A version's text in one of the tenant's other languages, as it was published with the release."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     title: str = Field(min_length=1)
     clauses: tuple[SnapshotClause, ...]
@@ -108,7 +108,7 @@ class SnapshotTranslation(BaseModel):
 class SnapshotFile(BaseModel):
     """The JSON format of a snapshot file (without `hash`, which is checked separately)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     format: Literal[1]
     tenant: str

@@ -22,7 +22,7 @@ import functools
 import re
 import string
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any, Literal, get_args, get_origin
@@ -137,8 +137,28 @@ REFERENCES = {
     ("Recipient", "data"): "data_categories",
 }
 
+
+class _TransferToolNames(Mapping[str, str]):
+    """The packaged transfer tools' names, by id: law's data file is read when a finding first asks, not at
+    import (a build that compares no transfers never reads it)."""
+
+    def __getitem__(self, key: str) -> str:
+        return _transfer_tool_names()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_transfer_tool_names())
+
+    def __len__(self) -> int:
+        return len(_transfer_tool_names())
+
+
+@functools.cache
+def _transfer_tool_names() -> dict[str, str]:
+    return {m.id: m.name for m in transfer_mechanisms().values()}
+
+
 # Plain values of a few facts and lists, read as words.
-VALUE_NAMES = {
+VALUE_NAMES: dict[tuple[str, str], Mapping[str, str]] = {
     ("Organisation", "role"): {
         "controller": "the controller (we decide how your data is used)",
         "processor": "a processor (we act on another organisation's instructions)",
@@ -157,7 +177,7 @@ VALUE_NAMES = {
     },
     ("Changes", "how_notified"): {"page": "on this page", "email": "by email", "in_app": "in the app"},
     ("Transfer", "leaves"): REGIME_NAMES,
-    ("Transfer", "safeguards"): {m.id: m.name for m in transfer_mechanisms().values()},
+    ("Transfer", "safeguards"): _TransferToolNames(),
     ("Tenant", "not_collected"): NOT_COLLECTED_NAMES,
     ("Tracker", "category"): TRACKER_CATEGORY_NAMES,
     ("Tracker", "party"): {"first": "set by us", "third": "set by another company"},

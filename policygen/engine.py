@@ -73,6 +73,7 @@ from .project import (
 )
 from .render import ClauseRenderer, warm_renderer
 from .sandbox import BoundedSandbox, CodeShelf, CompiledCode
+from .signing import signing_key
 from .site import (
     BuildOptions,
     DocumentLink,
@@ -700,7 +701,7 @@ class Builder:
                 return report
         forget(project.root, out)
 
-        fragments = Fragments(cache_file(project.root, FRAGMENTS, make=True))
+        fragments = Fragments(cache_file(project.root, FRAGMENTS, make=True), signing_key())
         # The output's lock is held from here to the swap.
         with SiteWriter(out, spare, stamp, previous.top_level) as writer:
             step.staging = writer.staging
@@ -931,7 +932,7 @@ def _placed(writer: SiteWriter, root: str, part: Fragment, untouched_since: int)
     """Put an unchanged tenant's folder in the new site from its part: kept whole when the spare's copy is
     known intact, else its files linked from the previous output (at *root*); False when the part holds
     an entry policygen does not write (it is then not used)."""
-    if writer.keep_intact(part.slug, part.folders(), untouched_since):
+    if writer.keep_intact(part.slug, set(part.folders), untouched_since):
         return True
     try:
         records = part.outputs(root)

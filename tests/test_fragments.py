@@ -201,7 +201,11 @@ def parsed(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, bool]]:
 
 
 def test_a_part_signed_with_the_users_key_is_used_without_its_entries_being_read(
-    project: Path, tmp_path: Path, parsed: list[tuple[str, bool]], folders_put: list[str], monkeypatch: pytest.MonkeyPatch
+    project: Path,
+    tmp_path: Path,
+    parsed: list[tuple[str, bool]],
+    folders_put: list[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     out = twice_reused(project)  # so that the unchanged tenants' folders are kept whole: their files not listed
     checked: list[str] = []

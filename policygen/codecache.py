@@ -5,9 +5,8 @@ Compiling a template (parsing it, generating Python and compiling that) costs fa
 CompiledCode) is kept in the project's `.cache/policygen/compiled/`, one file per source and setting (with the
 names of the templates it imports or includes, so a warm build need not parse it to find them). That
 folder is not trusted: it can be restored from elsewhere (a CI cache made by a pull request) or edited, and
-loading code runs it. Each entry therefore carries an HMAC-SHA256 under a random key that policygen creates,
-readable by the user alone (mode 0600), in the user's own cache folder (`$XDG_CACHE_HOME/policygen/` or
-`~/.cache/policygen/`), never in the project. The signature covers the entry's bytes, what it was compiled
+loading code runs it. Each entry therefore carries an HMAC-SHA256 under the user's own key, which never is in
+the project (policygen/signing.py). The signature covers the entry's bytes, what it was compiled
 from (the template's name and source hash and the sandbox's settings) and what made it (policygen's code,
 jinja2's and Python's versions): an entry that does not verify is ignored, never unmarshalled, and the
 template compiled again. Only what the sandbox itself compiled is ever signed.
@@ -23,99 +22,25 @@ import hmac
 import importlib.util
 import marshal
 import os
-import secrets
-import stat
 import sys
 import types
 from pathlib import Path
 
 import jinja2
 
+from .signing import open_regular, sign, signing_key
 from .statcache import write_atomically
 
 OFF = "POLICYGEN_NO_CODE_CACHE"  # set (to anything but empty): no compiled code is kept or loaded
-KEY_FILE = "code-signing.key"
-_KEY_BYTES = 32
+_PURPOSE = b"policygen compiled template"  # what the user's key signs here (policygen/signing.py)
 _HEADER = b"policygen compiled template 2\n"  # 2: with the templates it references
 _MAX_ENTRY = 16 << 20  # bytes: a larger file is not one policygen wrote (a library template's is a few kB)
 
 
-def user_cache_folder() -> Path | None:
-    """The user's own cache folder for policygen: $XDG_CACHE_HOME/policygen, else ~/.cache/policygen; None
-    when the user has no home folder to name (a relative path would put the key in the working folder)."""
-    base = os.environ.get("XDG_CACHE_HOME", "")
-    folder = Path(base) if os.path.isabs(base) else Path(os.path.expanduser("~")) / ".cache"
-    return folder / "policygen" if folder.is_absolute() else None
-
-
-def signing_key(folder: Path | None = None) -> bytes | None:
-    """The user's key for signing compiled code, made at first use (random, mode 0600); None when it cannot
-    be made or read, or when the file found is not a key only this user can read (then nothing is cached)."""
-    folder = folder if folder is not None else user_cache_folder()
-    if folder is None:
-        return None
-    file = folder / KEY_FILE
-    try:
-        return _read_key(file)
-    except FileNotFoundError:
-        pass
-    except OSError:
-        return None
-    try:
-        folder.mkdir(parents=True, mode=0o700, exist_ok=True)
-        _make_key(file)
-        return _read_key(file)
-    except OSError:
-        return None
-
-
-def _read_key(file: Path) -> bytes | None:
-    fd = _open_regular(file)
-    try:
-        info = os.fstat(fd)
-        if (
-            info.st_uid != os.geteuid()
-            or info.st_mode & 0o077  # readable by others: anyone could sign code for this user
-            or info.st_size != _KEY_BYTES
-        ):
-            return None
-        key = os.read(fd, _KEY_BYTES + 1)
-    finally:
-        os.close(fd)
-    return key if len(key) == _KEY_BYTES else None
-
-
-def _open_regular(file: Path) -> int:
-    """A descriptor of *file*, a regular file reached through no link; OSError for anything else. Opened
-    without waiting: a named pipe planted in its place must not hold the build forever."""
-    fd = os.open(file, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise OSError(f"{file} is not a regular file")
-    return fd
-
-
 def _read_regular(file: Path, limit: int) -> bytes:
-    """At most *limit* bytes of *file* (see _open_regular)."""
-    with open(_open_regular(file), "rb") as f:
+    """At most *limit* bytes of *file* (a regular file reached through no link: signing.open_regular)."""
+    with open(open_regular(file), "rb") as f:
         return f.read(limit)
-
-
-def _make_key(file: Path) -> None:
-    """Write a new random key, unless another process made one first (its key is then the one used)."""
-    temporary = file.with_name(f".{file.name}.{os.getpid()}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    try:
-        os.write(fd, secrets.token_bytes(_KEY_BYTES))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    try:
-        os.link(temporary, file)  # never replaces a key already there
-    except FileExistsError:
-        pass
-    finally:
-        temporary.unlink()
 
 
 def maker(code: str) -> bytes:
@@ -174,7 +99,7 @@ class SignedCodes:
 
     def _sign(self, lookup: str, body: bytes) -> bytes:
         message = b"\0".join((self._made_by, lookup.encode("utf-8", "surrogateescape"), body))
-        return hmac.new(self._key, message, hashlib.sha256).digest()
+        return sign(self._key, _PURPOSE, message)
 
 
 def signed_codes(folder: Path | None, code: str) -> SignedCodes | None:

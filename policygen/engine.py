@@ -28,7 +28,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import cached_property, partial
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, overload
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -73,6 +73,7 @@ from .project import (
 )
 from .render import ClauseRenderer, warm_renderer
 from .sandbox import BoundedSandbox, CodeShelf, CompiledCode
+from .signing import signing_key
 from .site import (
     BuildOptions,
     DocumentLink,
@@ -181,6 +182,23 @@ def tenant_entry(view: TenantView, key: str, releases: TenantRecord) -> dict[str
     }
 
 
+@dataclass(frozen=True)
+class Listing:
+    """A written tenant's line in manifest.json (tenant_entry), kept as its JSON text: the build holds one per
+    tenant until the site index and the manifest are made, and the text takes a third of the memory of the
+    objects of the tenant's view and versions."""
+
+    text: bytes
+
+    @classmethod
+    def of(cls, view: TenantView, key: str, releases: TenantRecord) -> Listing:
+        return cls(json.dumps(tenant_entry(view, key, releases), ensure_ascii=False).encode())
+
+    def entry(self) -> dict[str, Any]:
+        entry: dict[str, Any] = json.loads(self.text)
+        return entry
+
+
 def view_from_entry(slug: str, entry: dict[str, Any]) -> TenantView:
     docs = tuple(
         DocumentLink(d["id"], d["title"], d["path"], dt.date.fromisoformat(d["effective"])) for d in entry["documents"]
@@ -198,7 +216,7 @@ class TenantResult:
     slug: str
     key: str
     outputs: list[Output]
-    view: TenantView
+    view: TenantView | Listing  # a Listing once written (with its versions: `releases` is then empty)
     rendered: bool  # False when reused from the previous build
     releases: TenantRecord = field(default_factory=dict)  # the versions published
     # Every version published among its outputs (for the site feed), when their bytes are no longer in memory.
@@ -208,6 +226,16 @@ class TenantResult:
 
     def feed_entries(self) -> list[FeedEntry]:
         return self.feed if self.feed is not None else entries_in(self.outputs)
+
+    def index_view(self) -> TenantView:
+        """What the site index shows of the tenant."""
+        return self.view if isinstance(self.view, TenantView) else view_from_entry(self.slug, self.view.entry())
+
+    def manifest_entry(self) -> dict[str, Any]:
+        """Its line in manifest.json's "tenants" object."""
+        if isinstance(self.view, Listing):
+            return self.view.entry()
+        return tenant_entry(self.view, self.key, self.releases)
 
     def sitemap_pages(self, fragments: Fragments | None) -> list[SitemapPage]:
         return list(self._part(fragments).sitemap) if self.written is not None else sitemap_pages(self.outputs)
@@ -700,7 +728,7 @@ class Builder:
                 return report
         forget(project.root, out)
 
-        fragments = Fragments(cache_file(project.root, FRAGMENTS, make=True))
+        fragments = Fragments(cache_file(project.root, FRAGMENTS, make=True), signing_key())
         # The output's lock is held from here to the swap.
         with SiteWriter(out, spare, stamp, previous.top_level) as writer:
             step.staging = writer.staging
@@ -910,7 +938,7 @@ def site_files(
     in_order = sorted((r for r in results if r.written is not None), key=lambda r: r.slug + "/")
     written = (page for r in in_order for page in sorted(r.sitemap_pages(fragments), key=_page_path))
     staging = None if manifest_file is None else manifest_file.parent  # the site-wide files go beside it
-    views = [r.view for r in results]
+    views = IndexViews(results)
     outputs.extend(site_outputs(project, theme, views, options, outputs, feed, written, staging))
     extra: dict[str, object] = {"tenants": tenants_items(results)}
     outputs.append(manifest(outputs, extra, manifest_file, manifest_blocks(results, fragments)))
@@ -924,14 +952,34 @@ def manifest_blocks(results: list[TenantResult], fragments: Fragments | None) ->
 
 def tenants_items(results: list[TenantResult]) -> Items:
     """The manifest's "tenants" object, an item at a time."""
-    return Items(lambda: ((r.slug, tenant_entry(r.view, r.key, r.releases)) for r in results))
+    return Items(lambda: ((r.slug, r.manifest_entry()) for r in results))
+
+
+class IndexViews(Sequence[TenantView]):
+    """What the site index shows of each tenant (of *results*, in order), made as it is read: a list of every
+    tenant's view would hold the whole site's in memory at once."""
+
+    def __init__(self, results: list[TenantResult]) -> None:
+        self._results = results
+
+    def __len__(self) -> int:
+        return len(self._results)
+
+    @overload
+    def __getitem__(self, index: int) -> TenantView: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[TenantView]: ...
+    def __getitem__(self, index: int | slice) -> TenantView | Sequence[TenantView]:
+        if isinstance(index, slice):
+            return [r.index_view() for r in self._results[index]]
+        return self._results[index].index_view()
 
 
 def _placed(writer: SiteWriter, root: str, part: Fragment, untouched_since: int) -> bool:
     """Put an unchanged tenant's folder in the new site from its part: kept whole when the spare's copy is
     known intact, else its files linked from the previous output (at *root*); False when the part holds
     an entry policygen does not write (it is then not used)."""
-    if writer.keep_intact(part.slug, part.folders(), untouched_since):
+    if writer.keep_intact(part.slug, set(part.folders), untouched_since):
         return True
     try:
         records = part.outputs(root)
@@ -948,7 +996,8 @@ def _kept(fragments: Fragments, result: TenantResult) -> TenantResult:
         return result
     if part is None:
         part = Fragment.of(result.slug, result.key, result.outputs, result.feed_entries())
-    return replace(result, outputs=[], written=fragments.put(part))
+    listing = result.view if isinstance(result.view, Listing) else Listing.of(result.view, result.key, result.releases)
+    return replace(result, outputs=[], view=listing, releases={}, written=fragments.put(part))
 
 
 def _cache_changed(exc: CacheChanged, root: Path) -> Problem:
@@ -963,7 +1012,7 @@ def _cache_changed(exc: CacheChanged, root: Path) -> Problem:
 def site_outputs(
     project: Project,
     theme: SiteTheme,
-    views: list[TenantView],
+    views: Sequence[TenantView],
     options: BuildOptions,
     tenant_files: list[Output] | None = None,
     feed: list[FeedEntry] | None = None,
@@ -994,7 +1043,7 @@ def _page_path(page: SitemapPage) -> str:
     return page.path
 
 
-def site_index(project: Project, theme: SiteTheme, views: list[TenantView]) -> Output:
+def site_index(project: Project, theme: SiteTheme, views: Sequence[TenantView]) -> Output:
     """The site's index page, listing the tenants (in slug order). Serve renders it alone after an edit."""
     page = theme.render("index.html", site=project.config, tenants=views, root="", lang="en", accent=None)
     return Output(SITE_INDEX, "index", page)

@@ -13,23 +13,31 @@ previous build whose part is kept under the same key costs no validation of the 
 entries and no text: its part is used as it is. A part that is missing, unreadable, of another format,
 slug or key, or that names a path outside the tenant's folder is simply made again: deleting the cache
 never changes the output. When the cache folder cannot be used (a link), parts stay in memory.
+
+Checking every entry of every part is most of what a one-tenant rebuild spends on its unchanged tenants,
+so a part is signed with the user's key (policygen/signing.py): one whose signature verifies is one this
+user's policygen wrote, and is used without its entries being read (its folders are listed in it). A part
+that is not signed by that key (no key can be had, or the cache came from elsewhere) is checked as above.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
 import os
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from .feeds import FeedEntry, SitemapPage, sitemap_pages
 from .output import KINDS, Output, files_text, folders_of, write_cache_record
+from .signing import sign
 
-FORMAT = 2  # of a part's file: another number is made again
+FORMAT = 3  # of a part's file: another number is made again (3: signed, with its folders)
+_PURPOSE = b"policygen tenant part"  # what the user's key signs here
 FOLDER = "fragments"
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _FEED_DATES = ("effective", "released")  # a FeedEntry's dates, kept as ISO text
@@ -48,7 +56,7 @@ class Fragment:
     documents: int  # of them, document pages (kind "page": a build counts those it rendered)
     sitemap: tuple[SitemapPage, ...]
     feed: tuple[FeedEntry, ...]
-    paths: frozenset[str] = field(default=frozenset(), compare=False, repr=False)  # of its files, once read
+    folders: tuple[str, ...] = ()  # the tenant's folder and every folder in it that holds one of its files
 
     @classmethod
     def of(cls, slug: str, key: str, outputs: list[Output], feed: list[FeedEntry]) -> Fragment:
@@ -61,6 +69,7 @@ class Fragment:
             sum(1 for o in outputs if o.kind == "page"),
             tuple(sitemap_pages(outputs)),
             tuple(feed),
+            tuple(sorted(folders_of(slug, [o.path for o in outputs]))),
         )
 
     def dumps(self) -> bytes:
@@ -75,12 +84,9 @@ class Fragment:
             "documents": self.documents,
             "sitemap": [[p.path, p.effective.isoformat() if p.effective else None] for p in self.sitemap],
             "feed": [_feed_json(e) for e in self.feed],
+            "folders": list(self.folders),
         }
         return json.dumps(header, ensure_ascii=False).encode() + b"\n" + self.files.encode()
-
-    def folders(self) -> set[str]:
-        """The tenant's folder and every folder in it that holds one of its files."""
-        return folders_of(self.slug, self.paths or [e["path"] for e in _entries(self.files)])
 
     def outputs(self, root: str) -> list[Output]:
         """Its files as records without their bytes, each the file at the same path under *root* (the
@@ -106,22 +112,31 @@ class CacheChanged(Exception):
 
 
 class Fragments:
-    """The tenants' parts of one build: written to *folder* (or kept in memory without one), read back
-    in order to make the site-wide files."""
+    """The tenants' parts of one build: written to *folder* (or kept in memory without one), signed with the
+    user's *key* when there is one, read back in order to make the site-wide files."""
 
-    def __init__(self, folder: Path | None) -> None:
+    def __init__(self, folder: Path | None, key: bytes | None = None) -> None:
         self.folder = folder
+        self._key = key
         self.made = 0  # parts made (not found in the cache) by this build: tests count them
+        self.trusted = 0  # parts found signed by the user's key (their entries not read): tests count them
 
     def _file(self, slug: str) -> Path | None:
         return None if self.folder is None else self.folder / f"{slug}.json"
 
+    def _digest(self, body: bytes) -> str:
+        """What a part's first line holds: its signature under the user's key, else (no key) its hash."""
+        if self._key is None:
+            return hashlib.sha256(body).hexdigest()
+        return sign(self._key, _PURPOSE, body).hex()
+
     def put(self, fragment: Fragment) -> Stored:
         self.made += 1
-        data = fragment.dumps()
+        body = fragment.dumps()
         file = self._file(fragment.slug)
-        digest = hashlib.sha256(data).hexdigest()
-        kept = None if file is not None and write_cache_record(file, data) else fragment
+        digest = self._digest(body)
+        stored = file is not None and write_cache_record(file, digest.encode() + b"\n" + body)
+        kept = None if stored else fragment
         return Stored(fragment.slug, fragment.key, digest, fragment.count, fragment.pages, fragment.documents, kept)
 
     def cached(self, slug: str, key: str) -> tuple[Fragment, Stored] | None:
@@ -130,11 +145,13 @@ class Fragments:
         if file is None:
             return None
         try:
-            data = _read(file)
-            fragment = _parse(data, slug, key)
+            claimed, body = _read(file).split(b"\n", 1)
+            digest = self._digest(body)
+            signed = self._key is not None and hmac.compare_digest(claimed, digest.encode())
+            fragment = _parse(body, slug, key, signed)
         except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
             return None  # missing, damaged, foreign or of another version: made again
-        digest = hashlib.sha256(data).hexdigest()
+        self.trusted += signed
         return fragment, Stored(slug, key, digest, fragment.count, fragment.pages, fragment.documents)
 
     def get(self, stored: Stored) -> Fragment:
@@ -145,11 +162,11 @@ class Fragments:
         try:
             if file is None:
                 raise OSError("no cache folder")
-            data = _read(file)
-            if hashlib.sha256(data).hexdigest() != stored.digest:
+            body = _read(file).split(b"\n", 1)[1]
+            if self._digest(body) != stored.digest:
                 raise ValueError("changed")
-            return _parse(data, stored.slug, stored.key, checked=True)
-        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
+            return _parse(body, stored.slug, stored.key, signed=True)
+        except (OSError, ValueError, IndexError, KeyError, TypeError, AttributeError, RecursionError):
             raise CacheChanged(f"{file} changed during the build") from None
 
 
@@ -169,17 +186,18 @@ def _read(file: Path) -> bytes:
     return data
 
 
-def _parse(data: bytes, slug: str, key: str, checked: bool = False) -> Fragment:
-    """A part read back and checked: the cache is local state that anything may have changed (unless
-    *checked* already, this build: its bytes are the ones checked or written)."""
+def _parse(data: bytes, slug: str, key: str, signed: bool) -> Fragment:
+    """A part read back: used as it is when *signed* (by the user's key, or its bytes are the ones this build
+    wrote or checked), else checked entry by entry, since the cache is local state anything may change."""
     head, _, body = data.partition(b"\n")
     raw = json.loads(head)
     if raw["format"] != FORMAT or raw["slug"] != slug or raw["key"] != key:
         raise ValueError("another version, tenant or key")
     files, count, pages, documents = body.decode(), raw["count"], raw["pages"], raw["documents"]
-    if checked:
+    feed = tuple(_feed_entry(item, slug) for item in raw["feed"])
+    if signed:
         sitemap = tuple(SitemapPage(p, dt.date.fromisoformat(e) if e else None) for p, e in raw["sitemap"])
-        return Fragment(slug, key, files, count, pages, documents, sitemap, ())
+        return Fragment(slug, key, files, count, pages, documents, sitemap, feed, tuple(raw["folders"]))
     entries = _entries(files)
     paths = {_path(entry, slug) for entry in entries}
     if (
@@ -190,8 +208,7 @@ def _parse(data: bytes, slug: str, key: str, checked: bool = False) -> Fragment:
     ):
         raise ValueError("counts differ")
     sitemap = tuple(_page(item, paths) for item in raw["sitemap"])
-    feed = tuple(_feed_entry(item, slug) for item in raw["feed"])
-    return Fragment(slug, key, files, count, pages, documents, sitemap, feed, frozenset(paths))
+    return Fragment(slug, key, files, count, pages, documents, sitemap, feed, tuple(sorted(folders_of(slug, paths))))
 
 
 def _entries(files: str) -> list[dict[str, Any]]:

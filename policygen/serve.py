@@ -341,7 +341,7 @@ class Rebuilder:
             results = self.preview.render(sorted(chosen), site)
             self.timings.step("rendered")
             listed = self._listed if self.memory.holds(SITE_INDEX) else site.views
-            views = listed | {r.slug: r.view for r in results}
+            views = listed | {r.slug: r.index_view() for r in results}
             outputs = [o for r in results for o in r.outputs]
             if not later:
                 outputs.append(self.preview.index(views))

@@ -19,7 +19,7 @@ import jinja2
 import jinja2.meta
 import pytest
 
-from policygen import codecache, engine
+from policygen import codecache, engine, signing
 from policygen.engine import build
 from policygen.packaged import library_folders
 from policygen.project import load_project, project_theme
@@ -103,11 +103,11 @@ def test_an_entry_made_with_another_jinja2_is_never_loaded(tmp_path: Path, monke
 
 def test_the_signing_key_is_made_once_readable_by_its_user_alone(tmp_path: Path) -> None:
     folder = tmp_path / "user" / "policygen"
-    key = codecache.signing_key(folder)
+    key = signing.signing_key(folder)
     assert key is not None and len(key) == 32
-    info = (folder / codecache.KEY_FILE).stat()
+    info = (folder / signing.KEY_FILE).stat()
     assert stat.S_IMODE(info.st_mode) == 0o600 and info.st_uid == os.geteuid()
-    assert codecache.signing_key(folder) == key
+    assert signing.signing_key(folder) == key
 
 
 @pytest.mark.parametrize("damage", ["readable by others", "another length", "a link"])
@@ -115,8 +115,8 @@ def test_a_key_file_others_can_read_or_that_is_not_one_policygen_made_means_no_c
     tmp_path: Path, damage: str
 ) -> None:
     folder = tmp_path / "policygen"
-    assert codecache.signing_key(folder) is not None
-    file = folder / codecache.KEY_FILE
+    assert signing.signing_key(folder) is not None
+    file = folder / signing.KEY_FILE
     if damage == "readable by others":
         file.chmod(0o644)
     elif damage == "another length":
@@ -124,7 +124,7 @@ def test_a_key_file_others_can_read_or_that_is_not_one_policygen_made_means_no_c
     else:
         file.rename(tmp_path / "elsewhere")
         file.symlink_to(tmp_path / "elsewhere")
-    assert codecache.signing_key(folder) is None
+    assert signing.signing_key(folder) is None
 
 
 def test_an_unwritable_user_cache_folder_means_no_cache_and_the_build_still_works(
@@ -132,7 +132,7 @@ def test_an_unwritable_user_cache_folder_means_no_cache_and_the_build_still_work
 ) -> None:
     (tmp_path / "not-a-folder").write_text("x")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "not-a-folder"))
-    assert codecache.signing_key() is None
+    assert signing.signing_key() is None
     build(project, project / "build", OPTIONS)
     assert not (project / ".cache" / "policygen" / "compiled").exists()
 
@@ -144,7 +144,7 @@ def test_a_user_without_a_home_folder_gets_no_cache_and_nothing_in_the_working_f
     monkeypatch.delenv("HOME", raising=False)
     monkeypatch.setattr("os.path.expanduser", lambda path: path)  # no home in the password database either
     monkeypatch.chdir(project)
-    assert codecache.user_cache_folder() is None and codecache.signing_key() is None
+    assert signing.user_cache_folder() is None and signing.signing_key() is None
     build(project, project / "build", OPTIONS)
     assert not (project / "~").exists() and not (project / ".cache" / "policygen" / "compiled").exists()
 
@@ -193,8 +193,8 @@ def test_a_named_pipe_in_place_of_an_entry_or_of_the_key_never_holds_the_build(t
         os.mkfifo(entry)
         rendered_without_running(tmp_path / "compiled", tmp_path / "ran")
         (tmp_path / "user").mkdir()
-        os.mkfifo(tmp_path / "user" / codecache.KEY_FILE, 0o600)
-        assert codecache.signing_key(tmp_path / "user") is None
+        os.mkfifo(tmp_path / "user" / signing.KEY_FILE, 0o600)
+        assert signing.signing_key(tmp_path / "user") is None
     finally:
         signal.alarm(0)
 

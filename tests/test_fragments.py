@@ -5,7 +5,8 @@ writing out their records again, and the build process keeps no record of each f
 
 The parts are local state anything may change: one that is missing, damaged, of another tenant or key,
 or that names a path outside its tenant's folder is made again, and the output is still byte for byte
-a fresh build's.
+a fresh build's. A part signed with the user's key (policygen/signing.py) is used without its entries
+being read; one signed otherwise is checked like any other.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from policygen import engine, fragments, output, statcache
+from policygen import engine, fragments, output, signing, statcache
 from policygen.engine import build
 from policygen.errors import InputError
 from policygen.output import Output, spare_folder
@@ -45,13 +46,20 @@ def parts(project: Path) -> Path:
 
 
 def read_part(file: Path) -> tuple[dict[str, Any], str]:
-    """A part's line of JSON, and its manifest entries as text."""
-    head, _, body = file.read_bytes().partition(b"\n")
+    """A part's line of JSON, and its manifest entries as text (after the line of its signature)."""
+    _, head, body = file.read_bytes().split(b"\n", 2)
     return json.loads(head), body.decode()
 
 
-def write_part(file: Path, head: dict[str, Any], files: str) -> None:
-    file.write_bytes(json.dumps(head).encode() + b"\n" + files.encode())
+def write_part(file: Path, head: dict[str, Any], files: str, key: bytes | None = None) -> None:
+    """A part with *head* and *files*, signed with *key*, else under the signature it had (which then no
+    longer verifies: the part is checked entry by entry)."""
+    body = json.dumps(head).encode() + b"\n" + files.encode()
+    signature = file.read_bytes().split(b"\n", 1)[0] if key is None else signing.sign(key, PURPOSE, body).hex().encode()
+    file.write_bytes(signature + b"\n" + body)
+
+
+PURPOSE = b"policygen tenant part"
 
 
 def cold(project: Path, tmp_path: Path) -> dict[str, bytes]:
@@ -124,6 +132,7 @@ def test_the_files_a_build_lists_are_read_back_from_its_manifest(project: Path) 
         "another tenant's part",
         "a path outside the tenant",
         "a path out of the output",
+        "a path out of the output, signed with another key",
         "wrong counts",
         "an entry policygen does not write",
         "a link",
@@ -147,13 +156,14 @@ def test_a_damaged_or_foreign_part_is_made_again_and_never_trusted(
         write_part(file, {**part, "format": 0}, files)
     elif damage == "another tenant's part":
         write_part(file, {**other, "slug": "ihm-connect", "key": part["key"]}, other_files)
-    elif damage in {"a path outside the tenant", "a path out of the output"}:
+    elif damage.startswith(("a path outside the tenant", "a path out of the output")):
         page = next(e for e in first if e["path"].endswith(".html"))  # the counts stay right
         path = "ims-global/privacy-policy/index.html" if "tenant" in damage else "ihm-connect/../../outside/x.html"
         sitemap = [[path if p == page["path"] else p, day] for p, day in part["sitemap"]]  # and the sitemap
         page["path"] = path
         text = ",\n".join(json.dumps(e) for e in first)
-        write_part(file, {**part, "sitemap": sitemap}, text)
+        folders = [*part["folders"], "ihm-connect/../../outside"]
+        write_part(file, {**part, "sitemap": sitemap, "folders": folders}, text, b"k" * 32 if "key" in damage else None)
     elif damage == "wrong counts":
         write_part(file, {**part, "count": part["count"] + 1}, files)
     elif damage == "an entry policygen does not write":
@@ -171,6 +181,54 @@ def test_a_damaged_or_foreign_part_is_made_again_and_never_trusted(
     assert tree(out) == cold(project, tmp_path)
     assert not (tmp_path / "outside" / "x.html").exists()
     assert read_part(file)[0]["key"] == part["key"] and not file.is_symlink()
+
+
+@pytest.fixture
+def parsed(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, bool]]:
+    """Each part a build found in the cache, with whether it was signed with the user's key."""
+    found: list[tuple[str, bool]] = []
+    real = fragments.Fragments.cached
+
+    def cached(self: fragments.Fragments, slug: str, key: str) -> tuple[fragments.Fragment, fragments.Stored] | None:
+        before = self.trusted
+        result = real(self, slug, key)
+        if result is not None:
+            found.append((slug, self.trusted > before))
+        return result
+
+    monkeypatch.setattr(fragments.Fragments, "cached", cached)
+    return found
+
+
+def test_a_part_signed_with_the_users_key_is_used_without_its_entries_being_read(
+    project: Path,
+    tmp_path: Path,
+    parsed: list[tuple[str, bool]],
+    folders_put: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    out = twice_reused(project)  # so that the unchanged tenants' folders are kept whole: their files not listed
+    checked: list[str] = []
+    real = fragments._entries
+    monkeypatch.setattr(fragments, "_entries", lambda files: checked.append(files) or real(files))
+    parsed.clear()
+    report = build(project, out, OPTIONS)
+    assert parsed == [(slug, True) for slug in report.reused_tenants] and len(parsed) > 1
+    assert checked == []
+    assert tree(out) == cold(project, tmp_path)
+
+
+def test_parts_signed_with_another_key_are_checked_entry_by_entry_and_the_site_is_the_same(
+    project: Path, tmp_path: Path, parsed: list[tuple[str, bool]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = project / "build"
+    report = build(project, out, OPTIONS)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "another-user"))  # the cache came from elsewhere
+    assert signing.signing_key() is not None
+    edit(project, EDITED, "Edited")
+    build(project, out, OPTIONS)
+    assert parsed == [(slug, False) for slug in sorted(set(report.tenants) - {EDITED})]
+    assert tree(out) == cold(project, tmp_path)
 
 
 def test_a_part_changed_during_the_build_stops_it_with_the_output_left_as_it_was(

@@ -31,6 +31,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
+from markupsafe import Markup
 from pydantic import ValidationError
 
 from .colours import contrast, luminance
@@ -318,6 +319,7 @@ def one_app(
     page = TenantPaths(slug).document(document.id, language[1] if language else None).stable
     rebased = [_Rebased(c.id, c.title, rebase_links(c.html, page, at.file("policy.html"))) for c in document.clauses]
     add("policy", "policy.html", None, policy_snippet(theme, view, replace(document, clauses=rebased)))
+    source = source_line(theme, view)
     for clause in document.clauses:
         add(
             "section",
@@ -327,6 +329,7 @@ def one_app(
                 "snippets/section.html",
                 view=view,
                 clause=_section(clause, page, at.file(f"sections/{clause.id}.html"), at.file("policy.html")),
+                source=source,
             ),
         )
     glance = next((c for c in document.clauses if c.id == FIRST_LAYER), None)
@@ -339,6 +342,7 @@ def one_app(
                 "snippets/at-a-glance.html",
                 view=view,
                 clause=_section(glance, page, at.file("at-a-glance.html"), at.file("policy.html")),
+                source=source,
             ),
         )
     add("permissions", "permissions.html", None, theme.render("snippets/permissions.html", view=view, app=app))
@@ -434,6 +438,14 @@ def snippet_view(
 def policy_snippet(theme: SiteTheme, view: SnippetView, document: DocumentLike) -> bytes:
     """The compact full document: every section, a collapsed table of contents, nothing else."""
     return theme.render("snippets/policy.html", view=view, clauses=document.clauses)
+
+
+def source_line(theme: SiteTheme, view: SnippetView) -> Markup:
+    """The line under every section snippet and the first layer ("From the ... of ..., effective ..."):
+    the theme's snippets/_source.html, rendered once for all of an app's snippets in one language (it
+    reads only *view*) instead of once in each, where it was half of a section snippet's render.
+    The theme's render escaped the tenant's text in it, so the snippets print it as it is."""
+    return Markup(theme.render("snippets/_source.html", view=view).decode())
 
 
 def _relinked(clause: ClauseLike, page: str, snippet: str, whole: str) -> str:

@@ -212,6 +212,26 @@ def test_facts_stay_text_in_snippets(project: Path) -> None:
     )
 
 
+def test_every_section_snippet_ends_with_the_source_line_of_its_own_language(project: Path) -> None:
+    # The line is rendered once per app and language (snippets.source_line) and printed by each snippet.
+    facts = project / "tenants/ims-pro/tenant.yaml"
+    facts.write_text(facts.read_text().replace("display_name: IMS Pro", "display_name: IMS <Pro> & Co", 1))
+    report = build(project, project / "out", BuildOptions(tenants=["ims-pro"]))
+    lines: dict[str, set[str]] = {}
+    for path, page in snippets(report).items():
+        if "/sections/" in path or path.endswith("/at-a-glance.html"):
+            folder = path.split("/sections/")[0].removesuffix("/at-a-glance.html")
+            found = re.findall(r'<p class="source">.*?</p>', page)
+            assert len(found) == 1 and page.index(found[0]) > page.index("</h1>"), path
+            lines.setdefault(folder, set()).update(found)
+    english, hindi = lines[APPS[0]], lines[f"{APPS[0]}/hi"]
+    assert english == {
+        '<p class="source">From the Privacy Policy of IMS &lt;Pro&gt; &amp; Co, effective'
+        ' <time datetime="2026-04-01">1 April 2026</time>.</p>'
+    }
+    assert len(hindi) == 1 and "IMS &lt;Pro&gt; &amp; Co" in hindi.pop() and len(lines) == 4
+
+
 def test_accent_colours_are_adjusted_to_stay_readable() -> None:
     for accent in ("#1f4e79", "#ffee00", "#000000", "#777777"):
         assert contrast(readable(accent, "#ffffff"), "#ffffff") >= 4.5

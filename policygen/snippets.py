@@ -23,6 +23,7 @@ in force (or the working text of an unreleased document).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import re
@@ -80,6 +81,7 @@ class SnippetView:
 
 
 _HREF = re.compile(r'href="([^"]*)"')
+_VALID_ANYWHERE = re.compile(r"[a-z][a-z0-9+.-]*:|#|/")  # absolute, fragment-only or site-absolute
 
 
 def change_notice(published: Sequence[Output], slug: str, document: str, shown: dt.date | None) -> Output | None:
@@ -104,15 +106,18 @@ def rebase_links(html_text: str, source: str, target: str) -> str:
 
     def one(m: re.Match[str]) -> str:
         href = m.group(1)
-        if not href or re.match(r"[a-z][a-z0-9+.-]*:|#|/", href):
+        if not href or _VALID_ANYWHERE.match(href):
             return m.group(0)  # absolute, fragment-only or site-absolute: valid anywhere
         return f'href="{rebase(href, source, target)}"'
 
     return _HREF.sub(one, html_text)
 
 
+@functools.lru_cache(maxsize=256)
 def readable(accent: str, background: str) -> str:
-    """The accent, mixed toward black or white just enough to read as link text on *background*."""
+    """The accent, mixed toward black or white just enough to read as link text on *background*.
+
+    Kept by the two colours (a theme's few accents recur over a worker's tenants; up to 21 contrasts each)."""
     toward = 255 if luminance(background) < 0.5 else 0
     rgb = [int(accent[i : i + 2], 16) for i in (1, 3, 5)]
     for step in range(21):
@@ -364,6 +369,7 @@ def one_app(
             ("play-data-safety-answers", "play-data-safety.json", labels.play_json()),
         ]
     outputs = [o for *_, o in snippets]
+    hashes = [hashlib.sha256(o.data) for o in outputs]  # each snippet's, for the manifest's two uses below
     outputs += [_out(at.file(rel), "label", data, slug, app.id, None, None) for _, rel, data in label_files]
     body = {
         "tenant": slug,
@@ -378,16 +384,16 @@ def one_app(
         "lang": view.lang,
         "dir": view.dir,
         # One hash over every snippet: an app compares it with its cached copy to know when to refresh.
-        "content_sha256": hashlib.sha256(b"".join(hashlib.sha256(o.data).digest() for *_, o in snippets)).hexdigest(),
+        "content_sha256": hashlib.sha256(b"".join(h.digest() for h in hashes)).hexdigest(),
         "snippets": [
             {
                 "kind": role,
                 "path": rel,
                 **({"section": section} if section else {}),
-                "sha256": hashlib.sha256(o.data).hexdigest(),
+                "sha256": h.hexdigest(),
                 "bytes": len(o.data),
             }
-            for role, rel, section, o in snippets
+            for (role, rel, section, o), h in zip(snippets, hashes, strict=True)
         ],
         "labels": [
             {"kind": role, "path": rel, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
@@ -452,19 +458,23 @@ def _relinked(clause: ClauseLike, page: str, snippet: str, whole: str) -> str:
     """Clause HTML written for the page, with its links made to work from the snippet.
 
     Relative links are rebased from the page's folder; a link to an anchor that is not in
-    this snippet goes to the same anchor in the compact policy (*whole*).
+    this snippet goes to the same anchor in the compact policy (*whole*). One pass over the
+    HTML does both (rebasing changes only links, never an id).
     """
-    body = rebase_links(clause.html, page, snippet)
-    here = set(re.findall(r'id="([^"]+)"', body)) | {clause.id}
+    here = set(_ID.findall(clause.html)) | {clause.id}
     whole_href = relative(whole, snippet)
-    return _HREF.sub(
-        lambda m: (
-            m.group(0)
-            if not m.group(1).startswith("#") or m.group(1)[1:] in here
-            else f'href="{whole_href}{m.group(1)}"'
-        ),
-        body,
-    )
+
+    def one(m: re.Match[str]) -> str:
+        href, link = m.group(1), m.group(0)
+        if href and not _VALID_ANYWHERE.match(href):
+            href = rebase(href, page, snippet)
+            link = f'href="{href}"'
+        return f'href="{whole_href}{href}"' if href.startswith("#") and href[1:] not in here else link
+
+    return _HREF.sub(one, clause.html)
+
+
+_ID = re.compile(r'id="([^"]+)"')
 
 
 def _section(clause: ClauseLike, page: str, snippet: str, whole: str) -> Section:

@@ -239,6 +239,21 @@ def test_accent_colours_are_adjusted_to_stay_readable() -> None:
     assert readable("#1f4e79", "#ffffff") == "#1f4e79"  # already readable: unchanged
 
 
+def test_a_tenant_gets_its_own_accent_after_another_tenants_was_worked_out(project: Path) -> None:
+    # readable() keeps its answers by colour: the second build, in the same process, must not reuse the first's.
+    facts = project / "tenants/ims-pro/tenant.yaml"
+    accents = {}
+    for accent in ("#7a1f5c", "#1f4e79"):
+        facts.write_text(re.sub(r"accent: '#[0-9a-f]{6}'", f"accent: '{accent}'", facts.read_text()))
+        report = build(project, project / accent.strip("#"), BuildOptions(tenants=["ims-pro"]))
+        accents[accent] = re.findall(r"--accent: (#[0-9a-f]{6});", files(report)[f"{APPS[0]}/policy.html"].decode())
+    assert accents == {
+        "#7a1f5c": [readable("#7a1f5c", "#ffffff"), readable("#7a1f5c", "#16181b")],
+        "#1f4e79": [readable("#1f4e79", "#ffffff"), readable("#1f4e79", "#16181b")],
+    }
+    assert accents["#7a1f5c"] != accents["#1f4e79"]
+
+
 def test_app_outputs_are_deterministic(project: Path) -> None:
     first = files(build(project, project / "a", BuildOptions(tenants=["ims-pro"])), "ims-pro/apps/")
     second = files(build(project, project / "b", BuildOptions(tenants=["ims-pro"])), "ims-pro/apps/")

@@ -325,6 +325,7 @@ def one_app(
     rebased = [_Rebased(c.id, c.title, rebase_links(c.html, page, at.file("policy.html"))) for c in document.clauses]
     add("policy", "policy.html", None, policy_snippet(theme, view, replace(document, clauses=rebased)))
     source = source_line(theme, view)
+    lines = {"source": source} if source is not None else {}
     for clause in document.clauses:
         add(
             "section",
@@ -334,7 +335,7 @@ def one_app(
                 "snippets/section.html",
                 view=view,
                 clause=_section(clause, page, at.file(f"sections/{clause.id}.html"), at.file("policy.html")),
-                source=source,
+                **lines,
             ),
         )
     glance = next((c for c in document.clauses if c.id == FIRST_LAYER), None)
@@ -347,7 +348,7 @@ def one_app(
                 "snippets/at-a-glance.html",
                 view=view,
                 clause=_section(glance, page, at.file("at-a-glance.html"), at.file("policy.html")),
-                source=source,
+                **lines,
             ),
         )
     add("permissions", "permissions.html", None, theme.render("snippets/permissions.html", view=view, app=app))
@@ -446,12 +447,19 @@ def policy_snippet(theme: SiteTheme, view: SnippetView, document: DocumentLike) 
     return theme.render("snippets/policy.html", view=view, clauses=document.clauses)
 
 
-def source_line(theme: SiteTheme, view: SnippetView) -> Markup:
+SOURCE_LINE = "snippets/_source.html"
+
+
+def source_line(theme: SiteTheme, view: SnippetView) -> Markup | None:
     """The line under every section snippet and the first layer ("From the ... of ..., effective ..."):
     the theme's snippets/_source.html, rendered once for all of an app's snippets in one language (it
     reads only *view*) instead of once in each, where it was half of a section snippet's render.
-    The theme's render escaped the tenant's text in it, so the snippets print it as it is."""
-    return Markup(theme.render("snippets/_source.html", view=view).decode())
+    The theme's render escaped the tenant's text in it, so the snippets print it as it is.
+    None when the theme has no such template: a project's own theme made before it existed, whose
+    section.html and at-a-glance.html write the line themselves."""
+    if not theme.has_template(SOURCE_LINE):
+        return None
+    return Markup(theme.render(SOURCE_LINE, view=view).decode())
 
 
 def _relinked(clause: ClauseLike, page: str, snippet: str, whole: str) -> str:

@@ -181,6 +181,11 @@ class SiteTheme:
             with contextlib.suppress(Exception):
                 self.env.get_template(name)
 
+    def has_template(self, name: str) -> bool:
+        """Whether the project's layouts/ or the theme has the template *name*: a project's own theme, made
+        before policygen added a template, may not have it."""
+        return any((folder / name).is_file() for folder in self.search)
+
     def render(self, template: str, **context: Any) -> bytes:
         try:
             compiled = self.env.get_template(template)

@@ -9,6 +9,7 @@ import itertools
 import json
 import posixpath
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -230,6 +231,29 @@ def test_every_section_snippet_ends_with_the_source_line_of_its_own_language(pro
         ' <time datetime="2026-04-01">1 April 2026</time>.</p>'
     }
     assert len(hindi) == 1 and "IMS &lt;Pro&gt; &amp; Co" in hindi.pop() and len(lines) == 4
+
+
+OLD_SOURCE_LINE = (
+    '{% set effective %}<time datetime="{{ view.effective.isoformat() }}">{{ view.effective|longdate(view.lang) }}'
+    "</time>{% endset %}\n"
+    '<p class="source">{{ "From the {title} of {tenant}, effective {date}."|t(view.lang, title=view.title, '
+    "tenant=view.tenant, date=effective)|marked(view.lang) }}</p>\n"
+)
+
+
+def test_a_projects_own_theme_without_the_source_line_template_still_builds_the_same_snippets(project: Path) -> None:
+    # A complete theme of the project's own, copied from policygen's before snippets/_source.html existed.
+    default = files(build(project, project / "default", BuildOptions(tenants=["ims-pro"])), "ims-pro/apps/")
+    theme = project / "themes/corporate"
+    shutil.copytree(REPO / "themes/default", theme)
+    (theme / "templates/snippets/_source.html").unlink()
+    for name in ("section.html", "at-a-glance.html"):
+        template = theme / "templates/snippets" / name
+        template.write_text(template.read_text().replace("{{ source }}\n", OLD_SOURCE_LINE), encoding="utf-8")
+    with (project / "policygen.yaml").open("a", encoding="utf-8") as config:
+        config.write("theme: corporate\n")
+    corporate = files(build(project, project / "corporate", BuildOptions(tenants=["ims-pro"])), "ims-pro/apps/")
+    assert corporate == default and any('<p class="source">' in data.decode() for data in corporate.values())
 
 
 def test_accent_colours_are_adjusted_to_stay_readable() -> None:

@@ -12,7 +12,6 @@ themes/default/ only needs the files it changes.
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import re
 from collections.abc import Callable
@@ -85,7 +84,6 @@ def _marked_part(part: str, page_lang: str | None) -> str:
     return escape(part)
 
 
-@functools.lru_cache(maxsize=64)
 def _language(locale: str) -> str:
     """A locale's language subtag: hi-IN -> hi."""
     return locale.replace("_", "-").split("-")[0].lower()

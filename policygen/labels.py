@@ -98,7 +98,7 @@ class AppLabels:
         return (json.dumps(entries, indent=2, ensure_ascii=False) + "\n").encode()
 
     def play_json(self) -> bytes:
-        vocab = vocabulary()
+        purposes = vocabulary().play_purposes  # a new dict at each read (stores.py): read once
         body = {
             "app": self.app,
             "name": self.app_name,
@@ -113,8 +113,8 @@ class AppLabels:
                     "shared": t.shared,
                     "ephemeral": t.ephemeral,
                     "required": t.required,
-                    "purposes": [vocab.play_purposes[p] for p in t.purposes],
-                    "sharing_purposes": [vocab.play_purposes[p] for p in t.sharing_purposes],
+                    "purposes": [purposes[p] for p in t.purposes],
+                    "sharing_purposes": [purposes[p] for p in t.sharing_purposes],
                     "from": list(t.categories),
                     "roles": dict(t.roles),
                 }
@@ -126,6 +126,7 @@ class AppLabels:
     def play_csv(self) -> bytes:
         """The Play Console's Data safety import file: one row per question and response."""
         vocab = vocabulary()
+        purposes = vocab.play_purposes  # a new dict at each read (stores.py): read once
         rows: list[list[str]] = [
             [
                 "Question ID (machine readable)",
@@ -202,7 +203,7 @@ class AppLabels:
                     f"{short} / Data collection is required",
                 ],
             ]
-            for pid, plabel in vocab.play_purposes.items():
+            for pid, plabel in purposes.items():
                 rows.append(
                     [
                         f"{base}:DATA_USAGE_COLLECTION_PURPOSE",
@@ -212,7 +213,7 @@ class AppLabels:
                         f"{short} collected for / {plabel}",
                     ]
                 )
-            for pid, plabel in vocab.play_purposes.items():
+            for pid, plabel in purposes.items():
                 rows.append(
                     [
                         f"{base}:DATA_USAGE_SHARING_PURPOSE",
@@ -446,20 +447,22 @@ def app_labels(tenant: Tenant, app: App, file: Path, located: Located | None = N
         for k in _ordered(set(apple), vocab.apple_types)
         for a in (apple[k],)
     )
+    play_names = vocab.play_types  # a new dict at each read (stores.py): read once
+    play_purposes = vocab.play_purposes
     play_types = tuple(
         PlayDataType(
             k,
-            *vocab.play_types[k],
+            *play_names[k],
             collected=True,
             shared=g.shared,
             ephemeral=g.ephemeral,
             required=g.required,
-            purposes=_ordered(g.purposes, vocab.play_purposes),
-            sharing_purposes=_ordered(g.sharing, vocab.play_purposes),
+            purposes=_ordered(g.purposes, play_purposes),
+            sharing_purposes=_ordered(g.sharing, play_purposes),
             categories=tuple(sorted(g.categories)),
             roles=tuple(sorted(g.roles.items())),
         )
-        for k in _ordered(set(play), vocab.play_types)
+        for k in _ordered(set(play), play_names)
         for g in (play[k],)
     )
     erasure = next((r for r in tenant.rights if r.id == "erasure"), None)

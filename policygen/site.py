@@ -300,7 +300,8 @@ class DocumentPages:
     ) -> None:
         root = root_from(path)
         common = self.as_released(released) if released is not None else self.common
-        view = replace(view, clauses=tuple(_rebased(c, self.paths.stable, path) for c in view.clauses))
+        stable = self.paths.stable  # a property that makes the paths anew: once, not once per clause
+        view = replace(view, clauses=tuple(_rebased(c, stable, path) for c in view.clauses))
         if self.translations and same is not None:
             common = {**common, "alternates": self.alternates(path, same)}
         self.outputs.append(

@@ -23,6 +23,7 @@ in force (or the working text of an unreleased document).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import re
@@ -31,6 +32,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
+from markupsafe import Markup
 from pydantic import ValidationError
 
 from .colours import contrast, luminance
@@ -79,6 +81,7 @@ class SnippetView:
 
 
 _HREF = re.compile(r'href="([^"]*)"')
+_VALID_ANYWHERE = re.compile(r"[a-z][a-z0-9+.-]*:|#|/")  # absolute, fragment-only or site-absolute
 
 
 def change_notice(published: Sequence[Output], slug: str, document: str, shown: dt.date | None) -> Output | None:
@@ -103,15 +106,18 @@ def rebase_links(html_text: str, source: str, target: str) -> str:
 
     def one(m: re.Match[str]) -> str:
         href = m.group(1)
-        if not href or re.match(r"[a-z][a-z0-9+.-]*:|#|/", href):
+        if not href or _VALID_ANYWHERE.match(href):
             return m.group(0)  # absolute, fragment-only or site-absolute: valid anywhere
         return f'href="{rebase(href, source, target)}"'
 
     return _HREF.sub(one, html_text)
 
 
+@functools.lru_cache(maxsize=256)
 def readable(accent: str, background: str) -> str:
-    """The accent, mixed toward black or white just enough to read as link text on *background*."""
+    """The accent, mixed toward black or white just enough to read as link text on *background*.
+
+    Kept by the two colours (a theme's few accents recur over a worker's tenants; up to 21 contrasts each)."""
     toward = 255 if luminance(background) < 0.5 else 0
     rgb = [int(accent[i : i + 2], 16) for i in (1, 3, 5)]
     for step in range(21):
@@ -318,6 +324,8 @@ def one_app(
     page = TenantPaths(slug).document(document.id, language[1] if language else None).stable
     rebased = [_Rebased(c.id, c.title, rebase_links(c.html, page, at.file("policy.html"))) for c in document.clauses]
     add("policy", "policy.html", None, policy_snippet(theme, view, replace(document, clauses=rebased)))
+    source = source_line(theme, view)
+    lines = {"source": source} if source is not None else {}
     for clause in document.clauses:
         add(
             "section",
@@ -327,6 +335,7 @@ def one_app(
                 "snippets/section.html",
                 view=view,
                 clause=_section(clause, page, at.file(f"sections/{clause.id}.html"), at.file("policy.html")),
+                **lines,
             ),
         )
     glance = next((c for c in document.clauses if c.id == FIRST_LAYER), None)
@@ -339,6 +348,7 @@ def one_app(
                 "snippets/at-a-glance.html",
                 view=view,
                 clause=_section(glance, page, at.file("at-a-glance.html"), at.file("policy.html")),
+                **lines,
             ),
         )
     add("permissions", "permissions.html", None, theme.render("snippets/permissions.html", view=view, app=app))
@@ -360,6 +370,7 @@ def one_app(
             ("play-data-safety-answers", "play-data-safety.json", labels.play_json()),
         ]
     outputs = [o for *_, o in snippets]
+    hashes = [hashlib.sha256(o.data) for o in outputs]  # each snippet's, for the manifest's two uses below
     outputs += [_out(at.file(rel), "label", data, slug, app.id, None, None) for _, rel, data in label_files]
     body = {
         "tenant": slug,
@@ -374,16 +385,16 @@ def one_app(
         "lang": view.lang,
         "dir": view.dir,
         # One hash over every snippet: an app compares it with its cached copy to know when to refresh.
-        "content_sha256": hashlib.sha256(b"".join(hashlib.sha256(o.data).digest() for *_, o in snippets)).hexdigest(),
+        "content_sha256": hashlib.sha256(b"".join(h.digest() for h in hashes)).hexdigest(),
         "snippets": [
             {
                 "kind": role,
                 "path": rel,
                 **({"section": section} if section else {}),
-                "sha256": hashlib.sha256(o.data).hexdigest(),
+                "sha256": h.hexdigest(),
                 "bytes": len(o.data),
             }
-            for role, rel, section, o in snippets
+            for (role, rel, section, o), h in zip(snippets, hashes, strict=True)
         ],
         "labels": [
             {"kind": role, "path": rel, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
@@ -436,23 +447,42 @@ def policy_snippet(theme: SiteTheme, view: SnippetView, document: DocumentLike) 
     return theme.render("snippets/policy.html", view=view, clauses=document.clauses)
 
 
+SOURCE_LINE = "snippets/_source.html"
+
+
+def source_line(theme: SiteTheme, view: SnippetView) -> Markup | None:
+    """The line under every section snippet and the first layer ("From the ... of ..., effective ..."):
+    the theme's snippets/_source.html, rendered once for all of an app's snippets in one language (it
+    reads only *view*) instead of once in each, where it was half of a section snippet's render.
+    The theme's render escaped the tenant's text in it, so the snippets print it as it is.
+    None when the theme has no such template: a project's own theme made before it existed, whose
+    section.html and at-a-glance.html write the line themselves."""
+    if not theme.has_template(SOURCE_LINE):
+        return None
+    return Markup(theme.render(SOURCE_LINE, view=view).decode())
+
+
 def _relinked(clause: ClauseLike, page: str, snippet: str, whole: str) -> str:
     """Clause HTML written for the page, with its links made to work from the snippet.
 
     Relative links are rebased from the page's folder; a link to an anchor that is not in
-    this snippet goes to the same anchor in the compact policy (*whole*).
+    this snippet goes to the same anchor in the compact policy (*whole*). One pass over the
+    HTML does both (rebasing changes only links, never an id).
     """
-    body = rebase_links(clause.html, page, snippet)
-    here = set(re.findall(r'id="([^"]+)"', body)) | {clause.id}
+    here = set(_ID.findall(clause.html)) | {clause.id}
     whole_href = relative(whole, snippet)
-    return _HREF.sub(
-        lambda m: (
-            m.group(0)
-            if not m.group(1).startswith("#") or m.group(1)[1:] in here
-            else f'href="{whole_href}{m.group(1)}"'
-        ),
-        body,
-    )
+
+    def one(m: re.Match[str]) -> str:
+        href, link = m.group(1), m.group(0)
+        if href and not _VALID_ANYWHERE.match(href):
+            href = rebase(href, page, snippet)
+            link = f'href="{href}"'
+        return f'href="{whole_href}{href}"' if href.startswith("#") and href[1:] not in here else link
+
+    return _HREF.sub(one, clause.html)
+
+
+_ID = re.compile(r'id="([^"]+)"')
 
 
 def _section(clause: ClauseLike, page: str, snippet: str, whole: str) -> Section:

@@ -69,14 +69,18 @@ def marked(text: str, page_lang: str | None = None) -> Markup:
         parts = (text,)
     else:
         return escape(text)
-    return Markup("").join(_marked_part(p, page_lang) for p in parts)
+    # Each part comes back escaped (or is the template's own Markup), so they are joined as they are:
+    # Markup's join and format would escape them again, which leaves the text the same and costs a worker
+    # more than the rest of the filter.
+    return Markup("".join([_marked_part(p, page_lang) for p in parts]))
 
 
-def _marked_part(part: str, page_lang: str | None) -> Markup:
+def _marked_part(part: str, page_lang: str | None) -> str:
+    """*part* escaped, in its lang's mark or isolated as its kind asks; a Markup part is kept as it is."""
     if isinstance(part, ForeignWord) and (page_lang is None or part.lang != _language(page_lang)):
-        return Markup("<span{}>{}</span>").format(Markup(mark_attributes(part, page_lang)), part)
+        return f"<span{mark_attributes(part, page_lang)}>{escape(part)}</span>"
     if isinstance(part, LeftToRight):
-        return Markup('<bdi dir="ltr">{}</bdi>').format(part)
+        return f'<bdi dir="ltr">{escape(part)}</bdi>'
     return escape(part)
 
 
@@ -174,6 +178,11 @@ class SiteTheme:
         for name in self.env.list_templates(filter_func=lambda name: not is_editor_file(name.rpartition("/")[2])):
             with contextlib.suppress(Exception):
                 self.env.get_template(name)
+
+    def has_template(self, name: str) -> bool:
+        """Whether the project's layouts/ or the theme has the template *name*: a project's own theme, made
+        before policygen added a template, may not have it."""
+        return any((folder / name).is_file() for folder in self.search)
 
     def render(self, template: str, **context: Any) -> bytes:
         try:

@@ -9,6 +9,7 @@ import itertools
 import json
 import posixpath
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -212,11 +213,69 @@ def test_facts_stay_text_in_snippets(project: Path) -> None:
     )
 
 
+def test_every_section_snippet_ends_with_the_source_line_of_its_own_language(project: Path) -> None:
+    # The line is rendered once per app and language (snippets.source_line) and printed by each snippet.
+    facts = project / "tenants/ims-pro/tenant.yaml"
+    facts.write_text(facts.read_text().replace("display_name: IMS Pro", "display_name: IMS <Pro> & Co", 1))
+    report = build(project, project / "out", BuildOptions(tenants=["ims-pro"]))
+    lines: dict[str, set[str]] = {}
+    for path, page in snippets(report).items():
+        if "/sections/" in path or path.endswith("/at-a-glance.html"):
+            folder = path.split("/sections/")[0].removesuffix("/at-a-glance.html")
+            found = re.findall(r'<p class="source">.*?</p>', page)
+            assert len(found) == 1 and page.index(found[0]) > page.index("</h1>"), path
+            lines.setdefault(folder, set()).update(found)
+    english, hindi = lines[APPS[0]], lines[f"{APPS[0]}/hi"]
+    assert english == {
+        '<p class="source">From the Privacy Policy of IMS &lt;Pro&gt; &amp; Co, effective'
+        ' <time datetime="2026-04-01">1 April 2026</time>.</p>'
+    }
+    assert len(hindi) == 1 and "IMS &lt;Pro&gt; &amp; Co" in hindi.pop() and len(lines) == 4
+
+
+OLD_SOURCE_LINE = (
+    '{% set effective %}<time datetime="{{ view.effective.isoformat() }}">{{ view.effective|longdate(view.lang) }}'
+    "</time>{% endset %}\n"
+    '<p class="source">{{ "From the {title} of {tenant}, effective {date}."|t(view.lang, title=view.title, '
+    "tenant=view.tenant, date=effective)|marked(view.lang) }}</p>\n"
+)
+
+
+def test_a_projects_own_theme_without_the_source_line_template_still_builds_the_same_snippets(project: Path) -> None:
+    # A complete theme of the project's own, copied from policygen's before snippets/_source.html existed.
+    default = files(build(project, project / "default", BuildOptions(tenants=["ims-pro"])), "ims-pro/apps/")
+    theme = project / "themes/corporate"
+    shutil.copytree(REPO / "themes/default", theme)
+    (theme / "templates/snippets/_source.html").unlink()
+    for name in ("section.html", "at-a-glance.html"):
+        template = theme / "templates/snippets" / name
+        template.write_text(template.read_text().replace("{{ source }}\n", OLD_SOURCE_LINE), encoding="utf-8")
+    with (project / "policygen.yaml").open("a", encoding="utf-8") as config:
+        config.write("theme: corporate\n")
+    corporate = files(build(project, project / "corporate", BuildOptions(tenants=["ims-pro"])), "ims-pro/apps/")
+    assert corporate == default and any('<p class="source">' in data.decode() for data in corporate.values())
+
+
 def test_accent_colours_are_adjusted_to_stay_readable() -> None:
     for accent in ("#1f4e79", "#ffee00", "#000000", "#777777"):
         assert contrast(readable(accent, "#ffffff"), "#ffffff") >= 4.5
         assert contrast(readable(accent, "#16181b"), "#16181b") >= 4.5
     assert readable("#1f4e79", "#ffffff") == "#1f4e79"  # already readable: unchanged
+
+
+def test_a_tenant_gets_its_own_accent_after_another_tenants_was_worked_out(project: Path) -> None:
+    # readable() keeps its answers by colour: the second build, in the same process, must not reuse the first's.
+    facts = project / "tenants/ims-pro/tenant.yaml"
+    accents = {}
+    for accent in ("#7a1f5c", "#1f4e79"):
+        facts.write_text(re.sub(r"accent: '#[0-9a-f]{6}'", f"accent: '{accent}'", facts.read_text()))
+        report = build(project, project / accent.strip("#"), BuildOptions(tenants=["ims-pro"]))
+        accents[accent] = re.findall(r"--accent: (#[0-9a-f]{6});", files(report)[f"{APPS[0]}/policy.html"].decode())
+    assert accents == {
+        "#7a1f5c": [readable("#7a1f5c", "#ffffff"), readable("#7a1f5c", "#16181b")],
+        "#1f4e79": [readable("#1f4e79", "#ffffff"), readable("#1f4e79", "#16181b")],
+    }
+    assert accents["#7a1f5c"] != accents["#1f4e79"]
 
 
 def test_app_outputs_are_deterministic(project: Path) -> None:

@@ -17,6 +17,7 @@ others) or with POLICYGEN_NO_CODE_CACHE set, nothing is kept: every build compil
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import importlib.util
@@ -95,7 +96,27 @@ class SignedCodes:
             pass  # not kept: the next build compiles it again
 
     def _file(self, lookup: str) -> Path:
-        return self.folder / hashlib.sha256(self._made_by + b"\0" + lookup.encode()).hexdigest()
+        return self.folder / f"{self._prefix()}-{hashlib.sha256(lookup.encode()).hexdigest()}"
+
+    def _prefix(self) -> str:
+        """What every entry made by this maker is named with first, so that prune finds the others."""
+        return hashlib.sha256(self._made_by).hexdigest()[:16]
+
+    def prune(self) -> int:
+        """Remove the entries another maker made (an earlier policygen, jinja2 or Python: none of them can
+        be loaded by this one), so the folder does not grow with every upgrade; how many were removed.
+        Entries of template sources since edited stay until the next upgrade (a few kB each)."""
+        mine, removed = self._prefix() + "-", 0
+        try:
+            with os.scandir(self.folder) as entries:
+                for entry in entries:
+                    if not entry.name.startswith(mine) and entry.is_file(follow_symlinks=False):
+                        with contextlib.suppress(OSError):
+                            os.unlink(entry.path)
+                            removed += 1
+        except OSError:
+            pass  # no folder yet, or one that cannot be read: nothing to remove
+        return removed
 
     def _sign(self, lookup: str, body: bytes) -> bytes:
         message = b"\0".join((self._made_by, lookup.encode("utf-8", "surrogateescape"), body))

@@ -618,7 +618,10 @@ def _shelve_compiled(root: Path, renderer: ClauseRenderer, theme: SiteTheme) -> 
     """Let the clause and theme sandboxes load what an earlier build compiled, and keep what they compile,
     in the project's cache, signed (policygen/codecache.py): a fresh process need not compile them again."""
     if renderer.compiled.shelf is None:
-        renderer.compiled.shelf = signed_codes(cache_file(root, COMPILED, make=True), code_digest())
+        shelf = signed_codes(cache_file(root, COMPILED, make=True), code_digest())
+        if shelf is not None:
+            shelf.prune()  # once a process: what an earlier policygen compiled
+        renderer.compiled.shelf = shelf
     _shelve_theme(renderer, theme)
 
 
@@ -679,7 +682,8 @@ class Builder:
         project = load_base(self.root, problems)
         if problems.problems:
             load_project(self.root, options.tenants)  # raises with the tenants' problems reported too
-        slugs = self.scope(select_tenants(project.root, options.tenants))
+        selected = select_tenants(project.root, options.tenants)
+        slugs = self.scope(selected)
         out = check_out_dir(self.out_arg if self.out_arg is not None else project.root / "build", project.reserved)
         theme = project_theme(project)
         theme_digest = theme.digest()
@@ -736,8 +740,9 @@ class Builder:
             results = self._stream(step, slugs, found, previous, writer, problems, fragments, untouched_since)
             problems.raise_if_any()
             dropped: list[str] = []
+            # The project's tenants: a build of some (--tenant) looks again; a whole-site build selected them all.
+            present = set(tenant_slugs(project.root)) if options.tenants else set(selected)
             if options.tenants:  # tenants not asked for keep their previous output, while their folder is there
-                present = set(tenant_slugs(project.root))
                 for slug in sorted(previous.tenants):
                     if slug in results:
                         continue
@@ -755,6 +760,7 @@ class Builder:
                 problems.raise_if_any()
                 raise
             write_site(out, outputs, self.discard, spare, writer)
+        fragments.prune(present)  # the parts of tenants deleted from the project
         rendered = [r for r in ordered if r.rendered]
         files = [r.count() for r in ordered]
         paths = [o.path for o in outputs]

@@ -22,6 +22,7 @@ that is not signed by that key (no key can be had, or the cache came from elsewh
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
@@ -153,6 +154,20 @@ class Fragments:
             return None  # missing, damaged, foreign or of another version: made again
         self.trusted += signed
         return fragment, Stored(slug, key, digest, fragment.count, fragment.pages, fragment.documents)
+
+    def prune(self, tenants: set[str]) -> None:
+        """Remove the parts of tenants no longer in the project (*tenants*: those that are), which no build
+        would read again."""
+        if self.folder is None:
+            return
+        try:
+            with os.scandir(self.folder) as entries:
+                stale = [e.path for e in entries if e.name.endswith(".json") and e.name[:-5] not in tenants]
+        except OSError:
+            return  # no folder: nothing kept
+        for path in stale:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
 
     def get(self, stored: Stored) -> Fragment:
         """The part *stored* names, read back; CacheChanged if it is no longer the one written or checked."""

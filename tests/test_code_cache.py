@@ -101,6 +101,24 @@ def test_an_entry_made_with_another_jinja2_is_never_loaded(tmp_path: Path, monke
     rendered_without_running(tmp_path / "compiled", tmp_path / "ran")
 
 
+def test_entries_another_policygen_made_are_removed_and_this_ones_kept(tmp_path: Path) -> None:
+    folder = tmp_path / "compiled"
+    kept_entry(folder)
+    shelf(folder, made_by=b"an earlier policygen").store("old", compile("", "old", "exec"), 0)
+    (folder / "0123abcd").write_bytes(b"an entry named as policygen once named them")
+    (folder / "a-folder").mkdir()  # not one of its files: left alone
+    assert shelf(folder).prune() == 2
+    assert sorted(p.name for p in folder.iterdir()) == sorted(["a-folder", kept_entry_name(folder)])
+    env, store = sandbox(shelf(folder))
+    env.get_template("clause.md")
+    assert store.compiles == 0  # this policygen's entry still loads
+
+
+def kept_entry_name(folder: Path) -> str:
+    (name,) = [p.name for p in folder.iterdir() if p.is_file()]
+    return name
+
+
 def test_the_signing_key_is_made_once_readable_by_its_user_alone(tmp_path: Path) -> None:
     folder = tmp_path / "user" / "policygen"
     key = signing.signing_key(folder)

@@ -115,6 +115,15 @@ def test_after_one_tenants_edit_only_that_tenants_part_is_made_again_and_the_sit
     assert tree(out) == cold(project, tmp_path)  # manifest.json, sitemap, feed included, byte for byte
 
 
+def test_the_part_of_a_tenant_deleted_from_the_project_is_removed_by_the_next_build(project: Path) -> None:
+    out = project / "build"
+    build(project, out, OPTIONS)
+    shutil.rmtree(project / "tenants" / "ihm-connect")
+    build(project, out, BuildOptions(today=OPTIONS.today, tenants=[EDITED]))  # a build of some tenants too
+    assert not (parts(project) / "ihm-connect.json").exists()
+    assert (parts(project) / "ims-global.json").exists()  # a tenant that is there, though not built: kept
+
+
 def test_the_files_a_build_lists_are_read_back_from_its_manifest(project: Path) -> None:
     report = build(project, project / "build", OPTIONS)
     listed = json.loads((report.out / "manifest.json").read_bytes())["files"]

@@ -58,6 +58,7 @@ from .output import (
     spare_folder,
     untouched,
     write_site,
+    write_streamed,
 )
 from .paths import MANIFEST_PATH, SITE_FEED, SITE_INDEX, SITEMAP_PATH
 from .project import (
@@ -182,7 +183,7 @@ def tenant_entry(view: TenantView, key: str, releases: TenantRecord) -> dict[str
     }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per tenant, held until the site-wide files are made
 class Listing:
     """A written tenant's line in manifest.json (tenant_entry), kept as its JSON text: the build holds one per
     tenant until the site index and the manifest are made, and the text takes a third of the memory of the
@@ -211,7 +212,7 @@ def shared_key(project: Project, theme_digest: str, options: BuildOptions) -> st
     return project_digest(project, theme_digest, f"{options.today}|{options.drafts}")
 
 
-@dataclass
+@dataclass(slots=True)  # one per tenant, held until the site-wide files are made
 class TenantResult:
     slug: str
     key: str
@@ -591,7 +592,7 @@ class Step:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per unchanged tenant, held through the build
 class Reusable:
     slug: str
     key: str
@@ -1030,7 +1031,7 @@ def site_outputs(
     of the pages among *tenant_files* and *more_pages*, which come in path order). Given the *staging*
     folder, the feed and sitemap are written there as they are made (see output.write_streamed)."""
     files = tenant_files or []
-    outputs = [site_index(project, theme, views)]
+    outputs = [site_index(project, theme, views, into=_into(staging, SITE_INDEX))]
     latest = max((d.effective for v in views for d in v.documents), default=dt.date(1970, 1, 1))
     info = FeedInfo(SITE_FEED, project.config.title, project.config.title, SITE_INDEX, latest)
     base_url = project.config.base_url
@@ -1049,10 +1050,14 @@ def _page_path(page: SitemapPage) -> str:
     return page.path
 
 
-def site_index(project: Project, theme: SiteTheme, views: Sequence[TenantView]) -> Output:
-    """The site's index page, listing the tenants (in slug order). Serve renders it alone after an edit."""
-    page = theme.render("index.html", site=project.config, tenants=views, root="", lang="en", accent=None)
-    return Output(SITE_INDEX, "index", page)
+def site_index(project: Project, theme: SiteTheme, views: Sequence[TenantView], into: Path | None = None) -> Output:
+    """The site's index page, listing the tenants (in slug order). Serve renders it alone after an edit.
+    Given *into* (its path in the staging folder), it is written there as it is made (output.write_streamed):
+    the page of a site of a hundred thousand tenants is tens of megabytes."""
+    context: dict[str, Any] = {"site": project.config, "tenants": views, "root": "", "lang": "en", "accent": None}
+    if into is None:
+        return Output(SITE_INDEX, "index", theme.render("index.html", **context))
+    return write_streamed(into, theme.stream("index.html", **context), Output(SITE_INDEX, "index", b""))
 
 
 def build(

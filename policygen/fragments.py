@@ -95,7 +95,7 @@ class Fragment:
         return [_output(entry, self.slug, root) for entry in _entries(self.files)]  # ValueError: not ours
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per tenant, held until the site-wide files are made
 class Stored:
     """A part written to the cache: only what the build needs until it reads the part back."""
 

@@ -473,6 +473,15 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         finally:
             _budget.reset(token)
 
+    def generate(self, template: jinja2.Template, context: Mapping[str, Any]) -> Iterator[str]:
+        """*template* rendered with *context* a piece at a time (a page too large to hold whole), within the
+        limits, counted over the whole page as render counts them."""
+        token = _budget.set(_Budget(self.limits))
+        try:
+            yield from template.generate(context)
+        finally:
+            _budget.reset(token)
+
     def evaluate(self, expression: Callable[..., Any], context: Mapping[str, Any]) -> Any:
         """A compiled expression evaluated with *context*, within the limits."""
         token = _budget.set(_Budget(self.limits))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -190,8 +190,27 @@ class SiteTheme:
             if isinstance(self.env, BoundedSandbox):
                 return self.env.render(compiled, context).encode()
             return compiled.render(**context).encode()
-        except jinja2.TemplateSyntaxError as exc:
-            raise InputError(
+        except Exception as exc:
+            raise self._failed(template, exc) from None
+
+    def stream(self, template: str, **context: Any) -> Iterator[bytes]:
+        """What render returns, a piece at a time: a page that lists every tenant of a large site (the site
+        index) is written as it is made, never whole in memory."""
+        try:
+            compiled = self.env.get_template(template)
+            if isinstance(self.env, BoundedSandbox):
+                pieces = self.env.generate(compiled, context)
+            else:
+                pieces = compiled.generate(**context)
+            for piece in pieces:
+                yield piece.encode()
+        except Exception as exc:
+            raise self._failed(template, exc) from None
+
+    def _failed(self, template: str, exc: Exception) -> InputError:
+        """The failure *exc* of the theme's *template*, as a located problem."""
+        if isinstance(exc, jinja2.TemplateSyntaxError):
+            return InputError(
                 [
                     Problem(
                         f"theme template syntax error: {exc.message}",
@@ -199,19 +218,18 @@ class SiteTheme:
                         line=exc.lineno,
                     )
                 ]
-            ) from None
-        except jinja2.TemplateNotFound as exc:
-            raise InputError(
+            )
+        if isinstance(exc, jinja2.TemplateNotFound):
+            return InputError(
                 [
                     Problem(
                         f"theme template '{exc.name}' not found",
                         expected=f"a file in {', '.join(str(p) for p in self.search)}",
                     )
                 ]
-            ) from None
-        except Exception as exc:
-            file, line = template_position(exc)
-            raise InputError([_theme_problem(template, exc, file, line)]) from None
+            )
+        file, line = template_position(exc)
+        return InputError([_theme_problem(template, exc, file, line)])
 
     def digest(self) -> str:
         """Hash of every file that can change how pages look."""

@@ -3,6 +3,7 @@ grows by a few small things per tenant (docs/performance.md, "Memory"), never by
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -10,6 +11,12 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO, many_tenants
+
+from policygen.engine import build
+from policygen.site import BuildOptions
+from policygen.theme import SiteTheme
+
+OPTIONS = BuildOptions(today=dt.date(2026, 11, 22))
 
 # Runs in a fresh process (so that no earlier test's objects count): a cold build of the project, with the
 # build process's allocations traced; prints the peak of what it held at once, in bytes.
@@ -47,3 +54,20 @@ def test_the_build_process_holds_no_record_of_each_file_of_the_site(tmp_path: Pa
     peaks = {count: traced_peak(many_tenants(tmp_path / str(count), count)) for count in (small, large)}
     per_tenant = (peaks[large] - peaks[small]) / (large - small)
     assert per_tenant < MAX_BYTES_PER_TENANT, f"{per_tenant:.0f} bytes more per tenant ({peaks})"
+
+
+def test_the_site_index_is_written_as_it_is_made_never_whole_and_is_the_page_render_makes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = many_tenants(tmp_path / "project", 5)
+    whole = build(project, tmp_path / "whole", OPTIONS)
+    real = SiteTheme.render
+
+    def render(theme: SiteTheme, template: str, **context: object) -> bytes:
+        assert template != "index.html", "the site index rendered whole"
+        return real(theme, template, **context)
+
+    monkeypatch.setattr(SiteTheme, "render", render)
+    streamed = build(project, tmp_path / "streamed", OPTIONS)
+    index = (streamed.out / "index.html").read_bytes()
+    assert index == (whole.out / "index.html").read_bytes() and index.count(b'<li><a href="') == 5

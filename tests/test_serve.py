@@ -21,7 +21,17 @@ from policygen.cli import cli
 from policygen.engine import BuildReport, TenantResult, build
 from policygen.errors import UsageError
 from policygen.preview import WrittenSite
-from policygen.serve import LiveState, Rebuilder, ServeOptions, Session, inject, is_source, page_file, resolve
+from policygen.serve import (
+    LiveState,
+    Rebuilder,
+    ServeOptions,
+    Session,
+    inject,
+    is_source,
+    page_file,
+    resolve,
+    site_shapes,
+)
 from policygen.site import BuildOptions
 
 WAIT = 20.0  # generous: a loaded CI machine may be slow; nothing here measures speed
@@ -341,6 +351,7 @@ def test_an_unexpected_error_is_reported_and_the_next_save_rebuilds(
 ) -> None:
     events = Events(session)
     events.next()
+    assert session.rebuilder.warmed.wait(60)  # serve's own renders at start are done: the next is the edit's
     real = session.rebuilder.preview.render
     calls: list[int] = []
 
@@ -651,3 +662,26 @@ def test_timings_name_each_step_of_an_edit(project: Path, tmp_path: Path) -> Non
     )
     assert any(re.fullmatch(r"timings: reload sent to ims-pro/privacy-policy/index\.html \+\d+ ms", m) for m in timed)
     assert any(re.fullmatch(r"timings: /ims-pro/privacy-policy/ served from memory \+\d+ ms", m) for m in timed)
+
+
+def test_serve_starts_by_rendering_one_tenant_of_each_shape_so_a_first_edit_compiles_nothing(
+    session: Session,
+) -> None:
+    assert session.rebuilder.warmed.wait(60)
+    preview = session.rebuilder.preview
+    renderer = preview._renderer
+    assert renderer is not None
+    held = len(renderer.compiled._codes)
+    for slug in sorted(session.rebuilder.site.documents):  # Hindi pages, three documents, one: every shape
+        preview.render([slug], session.rebuilder.site)
+    assert len(renderer.compiled._codes) == held
+
+
+def test_the_shapes_of_a_site_are_its_tenants_sets_of_paths_most_common_first() -> None:
+    def site(files: dict[str, list[str]]) -> WrittenSite:
+        return WrittenSite(owners={f"{slug}/{path}": slug for slug, paths in files.items() for path in paths})
+
+    english, hindi = ["index.html", "privacy-policy/index.html"], ["index.html", "privacy-policy/hi/index.html"]
+    assert site_shapes(site({"c": english, "b": hindi, "a": english})) == ["a", "b"]
+    assert site_shapes(site({"b": hindi, "a": english})) == ["a", "b"]
+    assert site_shapes(WrittenSite()) == []

@@ -590,9 +590,7 @@ def check_app(
     return problems
 
 
-def policy_document(
-    tenant: Tenant, documents: Sequence[DocumentLike], kinds: Mapping[str, str | None]
-) -> DocumentLike | None:
+def policy_document(documents: Sequence[DocumentLike], kinds: Mapping[str, str | None]) -> DocumentLike | None:
     """The document an app shows as its privacy policy: the first of kind 'privacy', else the first."""
     for doc in documents:
         if kinds.get(doc.id) == "privacy":

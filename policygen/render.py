@@ -48,7 +48,17 @@ from .sandbox import (
     template_position,
 )
 from .translation_files import Picked, current_translation, pick
-from .vocabulary import CountryName, ForeignWord, country, duration, mark_attributes, mixed, text_language
+from .vocabulary import (
+    MARKED,
+    CountryName,
+    ForeignWord,
+    country,
+    duration,
+    mark,
+    mark_attributes,
+    mixed,
+    text_language,
+)
 from .wording import Joiner, has_bound, join_words, needs_article
 
 OPEN, CLOSE = "\ue000", "\ue001"  # private-use characters: Markdown gives them no meaning
@@ -85,7 +95,7 @@ def _fact_html(value: str, page_lang: str) -> str:
     """A fact's text in the page's body: escaped; a word in another language than its clause (a vocabulary's word
     the language lacks, a tenant's fact printed untranslated) marked with its lang, on a page in *page_lang*."""
     text = html.escape(value, quote=True)
-    return f"<span{mark_attributes(value, page_lang)}>{text}</span>" if isinstance(value, ForeignWord) else text
+    return mark(value, text, page_lang) if isinstance(value, ForeignWord) else text
 
 
 def _put_facts(body: str, values: list[str], page_lang: str) -> str:
@@ -742,15 +752,12 @@ _SUBHEADING = re.compile(r"<h([3-6])>(.*?)</h\1>", re.S)
 
 
 # A fact printed untranslated in a page's body (_put_facts): its span, marked with the fact's language.
-_MARKED_FACT = re.compile(r'<span lang="([A-Za-z-]+)"(?: dir="(?:ltr|rtl)")?>(.*?)</span>', re.S)
-
-
 def _heading_text(inner: str) -> str:
     """A sub-heading's text for the table of contents, from its HTML: each fact in it that the page marks
     with its language kept as a ForeignWord (a MixedText), so the contents mark it too (`|marked(lang)`)."""
     parts: list[str] = []
     at = 0
-    for match in _MARKED_FACT.finditer(inner):
+    for match in MARKED.finditer(inner):
         parts += [_plain(inner[at : match.start()]), ForeignWord(_plain(match[2]), match[1])]
         at = match.end()
     return mixed(*parts, _plain(inner[at:]))

@@ -824,7 +824,7 @@ def translated_outputs(
         in_language_common = {**common, "tenant": view, "lang": locale, "dir": text_direction(locale)}
         links: list[DocumentLink] = []
         feeds[locale] = []
-        policy = policy_document(tenant.facts, docs, kinds)
+        policy = policy_document(docs, kinds)
         if policy is not None:
             policies[locale] = InLanguage(policy, named)
         for doc in docs:

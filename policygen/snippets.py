@@ -255,7 +255,7 @@ def app_outputs(
     """
     translations = translations or {}
     kinds = {doc_id: project.library.documents[doc_id].meta.kind for doc_id in tenant.documents}
-    document = policy_document(tenant.facts, documents, kinds)
+    document = policy_document(documents, kinds)
     if document is None:
         return []
     released = (shown or {}).get(document.id)

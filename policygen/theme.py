@@ -31,7 +31,7 @@ from .output import Output
 from .packaged import known_themes, packaged_theme, theme_folders
 from .paths import THEME_ASSETS
 from .sandbox import THEME_FILTERS, THEME_LIMITS, BoundedSandbox, explain_failure, template_position
-from .vocabulary import ForeignWord, LeftToRight, MixedText, mark_attributes, mixed
+from .vocabulary import ForeignWord, LeftToRight, MixedText, mark, mixed
 from .yamlfile import load
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -78,7 +78,7 @@ def marked(text: str, page_lang: str | None = None) -> Markup:
 def _marked_part(part: str, page_lang: str | None) -> str:
     """*part* escaped, in its lang's mark or isolated as its kind asks; a Markup part is kept as it is."""
     if isinstance(part, ForeignWord) and (page_lang is None or part.lang != _language(page_lang)):
-        return f"<span{mark_attributes(part, page_lang)}>{escape(part)}</span>"
+        return mark(part, escape(part), page_lang)
     if isinstance(part, LeftToRight):
         return f'<bdi dir="ltr">{escape(part)}</bdi>'
     return escape(part)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextvars
 import datetime as dt
 import functools
+import re
 from html import escape
 from importlib import resources
 from typing import Any, Literal
@@ -102,6 +103,17 @@ def mark_attributes(word: ForeignWord, page_lang: str | None = None) -> str:
     if page_lang is not None and direction != text_direction(page_lang):
         attributes += f' dir="{direction}"'
     return attributes
+
+
+def mark(word: ForeignWord, text_html: str, page_lang: str | None = None) -> str:
+    """*text_html* (the *word*, escaped) in the span that marks its language on a page in *page_lang*
+    (mark_attributes): the one shape of that span, which MARKED reads back."""
+    return f"<span{mark_attributes(word, page_lang)}>{text_html}</span>"
+
+
+# A span `mark` wrote, in HTML: the word's lang, and its escaped text (the table of contents reads the
+# sub-headings' marked facts back with it: render._heading_text).
+MARKED = re.compile(r'<span lang="([A-Za-z-]+)"(?: dir="(?:ltr|rtl)")?>(.*?)</span>', re.S)
 
 
 def mixed(*texts: str) -> str:

@@ -83,7 +83,7 @@ from .site import (
     load_histories,
     tenant_outputs,
 )
-from .statcache import FolderDigests
+from .statcache import FolderDigests, Matched
 from .theme import SiteTheme
 from .versions import Snapshot
 
@@ -322,6 +322,29 @@ def _utf8_text(raw: bytes) -> str | None:
         return None
 
 
+_LATER = object()  # Previous._listed: the file list is read from the manifest when first needed
+
+# The "tenants" object of a manifest as policygen writes it (output.manifest): the last top-level key, after
+# the file list, indented by two spaces on a line of its own (a newline in a JSON string is escaped, and
+# nested keys are indented further, so this text is that key and nothing else), then the object's end.
+_TENANTS_KEY = '\n  "tenants": '
+_MANIFEST_END = "\n}\n"
+_DECODER = json.JSONDecoder()
+
+
+def _tenants_only(text: str) -> Any:
+    """The "tenants" object of *text*, a manifest as policygen writes it, parsed without its file list;
+    None when *text* is not laid out so (a manifest of an older policygen, or of a shard)."""
+    at = text.rfind(_TENANTS_KEY)
+    if at < 0 or not text.endswith(_MANIFEST_END):
+        return None
+    try:
+        tenants, end = _DECODER.raw_decode(text, at + len(_TENANTS_KEY))
+    except (ValueError, RecursionError):
+        return None
+    return tenants if end == len(text) - len(_MANIFEST_END) else None
+
+
 _FILES = TypeAdapter(list[_FileEntry])
 _TENANTS = TypeAdapter(dict[str, _TenantEntry])
 
@@ -336,21 +359,22 @@ class Previous:
     build refuses rather than skip the comparison that would catch a rewritten history.
     """
 
-    def __init__(self, out: Path) -> None:
+    def __init__(self, out: Path, matched: Matched | None = None) -> None:
         self.out = out
         self.file = out / MANIFEST_PATH
         self.root = str(out.resolve())  # a link to the output folder is followed; none inside it is
         self._folders: dict[str, bool] = {}
         self.tenants: dict[str, dict[str, Any]] = {}
         self._files: dict[str, list[_FileEntry]] | None = None  # read when a tenant is first reused
-        self._listed: Any = None
+        self._listed: Any = None  # its "files" list; _LATER: read from the file when first needed
+        self._sha256 = ""  # of the manifest's bytes as read
         self.published: dict[str, TenantRecord] = {}
         self.damaged: Problem | None = None
         self.top_level: ListedNames | None = None  # its files' top-level names, for the swap (output.ListedNames)
         # Set when the output folder's stamp shows that nothing in it changed since the build that wrote it
         # (policygen/output.py: untouched): its files are then the ones the manifest lists, unread.
         self.untouched = False
-        data = self._read()
+        data = self._read(matched)
         if data is None:
             return
         try:
@@ -362,7 +386,8 @@ class Previous:
             self.tenants = _TENANTS.dump_python(_TENANTS.validate_python(data.get("tenants", {})), mode="json")
         except ValidationError:
             return  # nothing reusable; the build renders every tenant
-        self._listed = data.get("files")
+        if self._listed is not _LATER:
+            self._listed = data.get("files")
 
     @property
     def files(self) -> dict[str, list[_FileEntry]]:
@@ -371,7 +396,7 @@ class Previous:
         if self._files is None:
             self._files = {}
             try:
-                entries = _FILES.validate_python(self._listed)
+                entries = _FILES.validate_python(self._file_list())
             except ValidationError:
                 self.tenants = {}  # nothing reusable; the build renders every tenant
                 return self._files
@@ -384,15 +409,31 @@ class Previous:
     def listed(self) -> list[Output] | None:
         """Every file the previous build lists, by path and kind (without its bytes: they were not read),
         or None if the list cannot be read."""
-        if not isinstance(self._listed, list):
+        listed = self._file_list()
+        if not isinstance(listed, list):
             return None
         try:
-            files = [Output(str(e["path"]), str(e["kind"]), b"") for e in self._listed]
+            files = [Output(str(e["path"]), str(e["kind"]), b"") for e in listed]
         except (KeyError, TypeError):
             return None
         return [*files, Output(MANIFEST_PATH, "data", b"")]
 
-    def _read(self) -> Any:
+    def _file_list(self) -> Any:
+        """The manifest's "files" list, as read; when only its tenants were read (_read), read now from the
+        file, if it still has the bytes read then (None otherwise: nothing is reused from it)."""
+        if self._listed is _LATER:
+            self._listed = None
+            with contextlib.suppress(OSError, ValueError, RecursionError):
+                raw = self.file.read_bytes()
+                if hashlib.sha256(raw).hexdigest() == self._sha256:
+                    data = json.loads(raw.decode("utf-8"))
+                    self._listed = data.get("files") if isinstance(data, dict) else None
+        return self._listed
+
+    def _read(self, matched: Matched | None) -> Any:
+        """The manifest, parsed. When the output's stamp matched (*matched*), the manifest is the one the
+        build that stamped it wrote: only its "tenants" object is parsed (a large site's file list is most
+        of its bytes and is seldom needed), and the top-level names the swap needs are the stamp's."""
         try:
             info = self.file.lstat()
         except OSError:
@@ -403,13 +444,19 @@ class Previous:
         try:
             raw = self.file.read_bytes()
             text = _utf8_text(raw)
+            self._sha256 = hashlib.sha256(raw).hexdigest()
+            tenants = _tenants_only(text) if matched is not None and text is not None else None
+            if matched is not None and tenants is not None:
+                self._listed = _LATER
+                self.top_level = ListedNames(self._sha256, matched.names - {MANIFEST_PATH})
+                return {"tenants": tenants}
             data = json.loads(raw if text is None else text)
         except (OSError, ValueError, RecursionError) as exc:
             self.damaged = self._damage(f"it is not JSON ({type(exc).__name__})")
             return None
         if text is not None:  # read as the swap reads it (output._manifest_top_level): its names are the same
             with contextlib.suppress(KeyError, TypeError, ValueError):  # the swap finds it damaged by itself
-                self.top_level = ListedNames(hashlib.sha256(raw).hexdigest(), frozenset(listed_top_level(data)))
+                self.top_level = ListedNames(self._sha256, frozenset(listed_top_level(data)))
         return data
 
     @staticmethod
@@ -694,9 +741,13 @@ class Builder:
         self._theme = ((theme.folder, theme_digest), theme)
         self._renderer = warm_renderer(self._renderer, project.library)
         _shelve_compiled(project.root, self._renderer, theme)
-        previous = Previous(out)
+        spare = spare_folder(project.root, out)
+        since = time.time_ns()  # an output folder changed after this is not remembered intact (output.py)
+        matched = untouched(out, spare)  # first: an untouched output's manifest is read in part (Previous)
+        previous = Previous(out, matched)
         if previous.damaged is not None:
             problems.add(previous.damaged)
+            matched = None
         step = Step(
             project,
             theme,
@@ -715,10 +766,7 @@ class Builder:
         found = self._lookups(step, slugs)
         step.digests.save()
         step.digests = FolderDigests(None)  # looked up and saved: not held through the build (nor by a worker)
-        spare = spare_folder(project.root, out)
-        since = time.time_ns()  # an output folder changed after this is not remembered intact (output.py)
-        stamp = untouched(out, spare) if previous.damaged is None else None
-        previous.untouched = stamp is not None
+        previous.untouched = matched is not None
         if self._unchanged(options, previous, found) and previous.untouched:
             listed = previous.listed()
             if listed is not None:  # the output is already exactly what this build would write
@@ -735,7 +783,7 @@ class Builder:
 
         fragments = Fragments(cache_file(project.root, FRAGMENTS, make=True), signing_key())
         # The output's lock is held from here to the swap.
-        with SiteWriter(out, spare, stamp, previous.top_level) as writer:
+        with SiteWriter(out, spare, matched.proof if matched else None, previous.top_level) as writer:
             step.staging = writer.staging
             untouched_since = since if previous.untouched else None
             results = self._stream(step, slugs, found, previous, writer, problems, fragments, untouched_since)

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .statcache import Kept, Stamp, write_atomically
+from .statcache import Kept, Matched, Stamp, write_atomically
 
 try:
     import fcntl
@@ -54,11 +54,11 @@ def recover(out: Path) -> None:
         shutil.rmtree(folder, ignore_errors=True)  # another process may be removing it too
 
 
-def untouched(out: Path, spare: Path) -> str | None:
+def untouched(out: Path, spare: Path) -> Matched | None:
     """Whether nothing in the output folder was written, added, removed or replaced since the build that
     put it in place (its stamp in the cache, policygen/statcache.py: Stamp), so a build that would write
-    the very same files may leave it as it is: the hash of the stamp found matching (the proof on which the
-    next stamp takes the folders kept whole from it: Stamp.walk), or None whenever that cannot be told."""
+    the very same files may leave it as it is: the stamp found matching (statcache.Matched), or None
+    whenever that cannot be told."""
     with one_writer(out):
         recover(out)  # a crash's leftovers go, as a writing build removes them
         file = stamp_file(spare)

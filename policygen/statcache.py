@@ -317,10 +317,11 @@ class Stamp:
         return Stamp.check(out, file) is not None
 
     @staticmethod
-    def check(out: Path, file: Path) -> str | None:
-        """The hash of the stamp file *file* (the proof `walk` takes kept folders on) when every path it lists
-        has, in *out*, the stat it recorded: one lstat each, in C, relative to the output folder (opened once,
-        never through a link), a block of paths at a time, a group at a time. None when it cannot be told."""
+    def check(out: Path, file: Path) -> Matched | None:
+        """The stamp file *file* found matching, when every path it lists has, in *out*, the stat it
+        recorded: one lstat each, in C, relative to the output folder (opened once, never through a link), a
+        block of paths at a time, a group at a time. None when it cannot be told."""
+        names: list[str] = []
         try:
             with _open_stamp(file) as f:
                 reader = _Reader(f)
@@ -328,13 +329,25 @@ class Stamp:
                 fd = os.open(out, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
                 try:
                     while reader.head is not None:
+                        if reader.head.name != HERE:
+                            names.append(reader.head.name)
                         if not _group_matches(fd, reader):
                             return None
                 finally:
                     os.close(fd)
-                return reader.finish()
+                return Matched(reader.finish(), frozenset(names))
         except (OSError, ValueError):
             return None
+
+
+@dataclass(frozen=True)
+class Matched:
+    """A stamp found matching its output folder: the stamp file's hash (the proof on which `Stamp.walk`
+    takes the folders a build kept whole from it) and the top-level entries it lists, which are what the
+    build that put the output in place wrote there (as its manifest lists them, and the manifest itself)."""
+
+    proof: str
+    names: frozenset[str]
 
 
 def _open_stamp(file: Path) -> BinaryIO:

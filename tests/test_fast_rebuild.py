@@ -509,8 +509,9 @@ def test_the_previous_stamp_is_not_taken_when_it_is_not_the_one_found_matching_o
 ) -> None:
     out = small_site(tmp_path / "out")
     file = stamped(out, tmp_path / "site.stamp")
-    proof = statcache.Stamp.check(out, file)
-    assert proof is not None
+    matched = statcache.Stamp.check(out, file)
+    assert matched is not None and matched.names == {"index.html", "manifest.json", "acme"}
+    proof = matched.proof
     names, after = ["index.html", "manifest.json", "acme"], tmp_path / "next.stamp"
     folders = {"acme", "acme/privacy-policy", "acme/privacy-policy/v1"}
     assert statcache.Stamp.walk(out, names, after, statcache.Kept(file, proof, {"acme": folders})) == {"acme"}
@@ -574,11 +575,11 @@ def test_a_stamp_listing_very_many_paths_is_checked_with_bounded_memory(tmp_path
     assert file.stat().st_size > 6_000_000
     tracemalloc.start()
     try:
-        proof = statcache.Stamp.check(out, file)
+        matched = statcache.Stamp.check(out, file)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert proof == hashlib.sha256(file.read_bytes()).hexdigest()
+    assert matched is not None and matched.proof == hashlib.sha256(file.read_bytes()).hexdigest()
     assert peak < min(6_000_000, file.stat().st_size), peak  # less than the file's bytes alone
     rewrite_in_place(out / path.decode(), restore_time=True)
     assert not statcache.Stamp.matches(out, file)
@@ -598,8 +599,9 @@ def test_a_kept_folder_of_very_many_files_is_copied_from_the_previous_stamp_with
         "acme", 3, count, statcache._digest(statcache.stats_in(out, folders)), files_digest, len(listed)
     )
     file.write_bytes(data[:first] + head.line() + listed)
-    proof = statcache.Stamp.check(out, file)
-    assert proof is not None
+    matched = statcache.Stamp.check(out, file)
+    assert matched is not None
+    proof = matched.proof
     after = tmp_path / "next.stamp"
     tracemalloc.start()
     try:
@@ -626,3 +628,71 @@ def test_a_walked_stamp_is_written_a_top_level_entry_at_a_time(tmp_path: Path, m
     assert asked == [["acme"], ["index.html"], ["manifest.json"]]
     time.sleep(0.05)
     assert statcache.Stamp.matches(out, tmp_path / "site.stamp")
+
+
+# --- the previous manifest of an untouched output: its "tenants" object read alone ------------------------
+
+
+def untouched_previous(project: Path) -> tuple[Path, engine.Previous]:
+    out = project / "build"
+    build(project, out, OPTIONS)
+    matched = outfolder.untouched(out, output.spare_folder(project, out))
+    assert matched is not None
+    return out, engine.Previous(out, matched)
+
+
+def test_an_untouched_outputs_manifest_is_read_for_its_tenants_alone_and_says_the_same(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out, previous = untouched_previous(project)
+    whole = engine.Previous(out)  # the manifest parsed whole, as for an output edited since
+    assert previous._listed is engine._LATER  # the file list not parsed yet
+    assert (previous.tenants, previous.published, previous.damaged) == (whole.tenants, whole.published, None)
+    assert previous.top_level is not None and whole.top_level is not None
+    assert previous.top_level == whole.top_level  # the stamp's names are the manifest's
+    assert previous.listed() == whole.listed() and previous.files == whole.files  # read when first asked
+
+
+def test_a_manifest_changed_after_its_tenants_were_read_gives_no_file_to_reuse(project: Path) -> None:
+    out, previous = untouched_previous(project)
+    text = (out / "manifest.json").read_text(encoding="utf-8")
+    (out / "manifest.json").write_text(text.replace('"bytes": ', '"bytes":  '), encoding="utf-8")
+    assert previous.listed() is None and previous.files == {} and previous.tenants == {}
+
+
+def test_a_rebuild_of_an_untouched_output_never_parses_the_previous_manifest_whole(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = project / "build"
+    build(project, out, OPTIONS)
+    manifest = (out / "manifest.json").read_bytes()
+    real = json.loads
+
+    def loads(text: str | bytes, **kwargs: object) -> object:
+        assert text not in (manifest, manifest.decode()), "the previous manifest parsed whole"
+        return real(text, **kwargs)
+
+    monkeypatch.setattr(json, "loads", loads)
+    edit = project / "tenants" / "ims-pro" / "tenant.yaml"
+    edit.write_text(edit.read_text(encoding="utf-8").replace("display_name: ", "display_name: New ", 1), "utf-8")
+    report = build(project, out, OPTIONS)
+    monkeypatch.undo()
+    assert report.rendered_tenants == ["ims-pro"]
+    copy = tmp_path / "cold"
+    shutil.copytree(project, copy, ignore=shutil.ignore_patterns(".cache", "build"))
+    assert tree(out) == tree(build(copy, copy / "build", OPTIONS).out)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{\n  "generator": "policygen",\n  "tenants": {},\n  "files": []\n}\n',  # another layout
+        '{\n  "generator": "policygen",\n  "files": [],\n  "tenants": {},\n  "shard": "1/2"\n}\n',  # a key after
+        '{\n  "generator": "policygen",\n  "files": [],\n  "tenants": {\n}\n',  # cut short
+    ],
+)
+def test_a_manifest_not_laid_out_as_policygen_writes_it_is_not_read_in_part(text: str) -> None:
+    assert engine._tenants_only(text) is None
+    assert engine._tenants_only('{\n  "generator": "policygen",\n  "files": [],\n  "tenants": {"a": 1}\n}\n') == {
+        "a": 1
+    }

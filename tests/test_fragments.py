@@ -143,6 +143,7 @@ def test_the_files_a_build_lists_are_read_back_from_its_manifest(project: Path) 
         "a path out of the output",
         "a path out of the output, signed with another key",
         "wrong counts",
+        "no folders listed",
         "an entry policygen does not write",
         "a link",
     ],
@@ -175,6 +176,8 @@ def test_a_damaged_or_foreign_part_is_made_again_and_never_trusted(
         write_part(file, {**part, "sitemap": sitemap, "folders": folders}, text, b"k" * 32 if "key" in damage else None)
     elif damage == "wrong counts":
         write_part(file, {**part, "count": part["count"] + 1}, files)
+    elif damage == "no folders listed":
+        write_part(file, {k: v for k, v in part.items() if k != "folders"}, files)
     elif damage == "an entry policygen does not write":
         first[-1]["sha256"] = "not a hash"
         write_part(file, part, ",\n".join(json.dumps(e) for e in first))

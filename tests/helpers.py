@@ -11,6 +11,17 @@ from typing import Any
 
 import yaml
 
+# A third party's analytics cookie, as a tenant.yaml's `trackers` lists it: tests add or change its other facts.
+GA_TRACKER: dict[str, Any] = {
+    "id": "ga",
+    "name": "_ga",
+    "provider": "Google Analytics",
+    "party": "third",
+    "purpose": "Counts visits",
+    "category": "analytics",
+    "duration": "13 months",
+}
+
 
 def edit(file: Path, old: str, new: str, *, once: bool = False) -> None:
     """Replace the first *old* in *file* with *new*; *old* must be there (and only once, with once=True)."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from helpers import GA_TRACKER
 
 from policygen.factdiff import FactFinding, diff_facts
 from policygen.facts import Tenant
@@ -134,18 +135,7 @@ BASE: dict[str, Any] = {
         "scoped_measures": [{"applies_to": ["vault"], "measure": "We encrypt every field."}],
     },
     "law_enforcement": {"how": "We answer only court orders.", "notify": True},
-    "trackers": [
-        {
-            "id": "ga",
-            "name": "_ga",
-            "provider": "Google Analytics",
-            "party": "third",
-            "purpose": "Counts visits",
-            "category": "analytics",
-            "duration": "13 months",
-            "consent": True,
-        }
-    ],
+    "trackers": [{**GA_TRACKER, "consent": True}],
     "signals": {"do_not_track": False},
     "us_privacy": {
         "sensitive_beyond_permitted": False,

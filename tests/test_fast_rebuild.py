@@ -562,17 +562,27 @@ def test_a_stamp_read_a_block_of_paths_at_a_time_matches_wherever_the_blocks_spl
     assert not statcache.Stamp.matches(out, file)
 
 
-def test_a_stamp_listing_very_many_paths_is_checked_with_bounded_memory(tmp_path: Path) -> None:
-    # 200,000 paths (the same file, listed again and again): held at once they would take tens of MB.
+MANY = 200_000  # paths (the same file, listed again and again): held at once they would take tens of MB
+LISTED = b"acme/privacy-policy/v1/index.html"
+
+
+def stamp_of_many_paths(tmp_path: Path, folders: list[str]) -> tuple[Path, Path]:
+    """A small site and its stamp, whose group of acme lists *folders* and then LISTED MANY times over, with
+    the digests of their stat as they are: the stamp matches the site."""
     out = small_site(tmp_path / "out")
     file = stamped(out, tmp_path / "site.stamp")
     data = file.read_bytes()
-    first = folder_group_end(data)
-    path, count = b"acme/privacy-policy/v1/index.html", 200_000
-    fields = statcache.stats_in(out, [path])
-    head = statcache._Head("acme", 0, count, statcache._digest([]), statcache._digest(fields * count), 34 * count - 1)
-    file.write_bytes(data[:first] + head.line() + b"\0".join([path] * count))
+    listed = b"\0".join([*(f.encode() for f in folders), *[LISTED] * MANY])
+    folders_digest = statcache._digest(statcache.stats_in(out, folders))
+    files_digest = statcache._digest(statcache.stats_in(out, [LISTED]) * MANY)
+    head = statcache._Head("acme", len(folders), MANY, folders_digest, files_digest, len(listed))
+    file.write_bytes(data[: folder_group_end(data)] + head.line() + listed)
     assert file.stat().st_size > 6_000_000
+    return out, file
+
+
+def test_a_stamp_listing_very_many_paths_is_checked_with_bounded_memory(tmp_path: Path) -> None:
+    out, file = stamp_of_many_paths(tmp_path, [])
     tracemalloc.start()
     try:
         matched = statcache.Stamp.check(out, file)
@@ -581,31 +591,21 @@ def test_a_stamp_listing_very_many_paths_is_checked_with_bounded_memory(tmp_path
         tracemalloc.stop()
     assert matched is not None and matched.proof == hashlib.sha256(file.read_bytes()).hexdigest()
     assert peak < min(6_000_000, file.stat().st_size), peak  # less than the file's bytes alone
-    rewrite_in_place(out / path.decode(), restore_time=True)
+    rewrite_in_place(out / LISTED.decode(), restore_time=True)
     assert not statcache.Stamp.matches(out, file)
 
 
 def test_a_kept_folder_of_very_many_files_is_copied_from_the_previous_stamp_with_bounded_memory(tmp_path: Path) -> None:
     # The previous stamp lists 200,000 files in the kept folder: its part is copied as it is read.
-    out = small_site(tmp_path / "out")
-    file = stamped(out, tmp_path / "site.stamp")
-    data = file.read_bytes()
-    first = folder_group_end(data)
     folders = ["acme", "acme/privacy-policy", "acme/privacy-policy/v1"]
-    path, count = b"acme/privacy-policy/v1/index.html", 200_000
-    listed = "\0".join(folders).encode() + b"\0" + b"\0".join([path] * count)
-    files_digest = statcache._digest(statcache.stats_in(out, [path]) * count)
-    head = statcache._Head(
-        "acme", 3, count, statcache._digest(statcache.stats_in(out, folders)), files_digest, len(listed)
-    )
-    file.write_bytes(data[:first] + head.line() + listed)
+    out, file = stamp_of_many_paths(tmp_path, folders)
     matched = statcache.Stamp.check(out, file)
     assert matched is not None
-    proof = matched.proof
     after = tmp_path / "next.stamp"
     tracemalloc.start()
     try:
-        taken = statcache.Stamp.walk(out, ["acme"], after, statcache.Kept(file, proof, {"acme": set(folders)}))
+        kept = statcache.Kept(file, matched.proof, {"acme": set(folders)})
+        taken = statcache.Stamp.walk(out, ["acme"], after, kept)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()

@@ -26,6 +26,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 from conftest import one_tenant_project
+from helpers import GA_TRACKER
 from test_unknown_facts import REQUIRED
 
 from policygen.cli import cli
@@ -458,15 +459,6 @@ def addresses_and_countries(tmp_path_factory: pytest.TempPathFactory) -> Path:
     its address to another country, states its cookie's technology, and starts selling personal data and
     keeping the cookie longer (so that each document has a notice)."""
     folder = tmp_path_factory.mktemp("addresses-and-countries")
-    tracker = {
-        "id": "ga",
-        "name": "_ga",
-        "provider": "Google Analytics",
-        "party": "third",
-        "purpose": "Counts visits",
-        "category": "analytics",
-        "duration": "13 months",
-    }
     root = one_tenant_project(
         folder / "project",
         {
@@ -478,7 +470,7 @@ def addresses_and_countries(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "locale": "en-GB",
             "languages": ["en-GB", "hi-IN", "ar-EG"],
             "sharing": {"subprocessor_list": "https://example.org/processors"},
-            "trackers": [tracker],
+            "trackers": [dict(GA_TRACKER)],
             "documents": [{"id": "privacy-policy"}, {"id": "cookie-policy"}],
         },
     )

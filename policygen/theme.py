@@ -100,6 +100,7 @@ class SiteTheme:
             raise InputError([unknown_theme(root, name)])
         self.folder = self.folders[0]
         self.search = [root / "layouts", *(f / "templates" for f in self.folders)]
+        self._has: dict[str, bool] = {}  # has_template's answers
         # Build, check and serve make their theme with project.project_theme, so they agree on the setting.
         self.trusted = trusted
         options: dict[str, Any] = {
@@ -181,8 +182,12 @@ class SiteTheme:
 
     def has_template(self, name: str) -> bool:
         """Whether the project's layouts/ or the theme has the template *name*: a project's own theme, made
-        before policygen added a template, may not have it."""
-        return any((folder / name).is_file() for folder in self.search)
+        before policygen added a template, may not have it. Looked up once: a theme whose files change is
+        another SiteTheme (engine and serve make a new one when its digest changes)."""
+        found = self._has.get(name)
+        if found is None:
+            found = self._has[name] = any((folder / name).is_file() for folder in self.search)
+        return found
 
     def render(self, template: str, **context: Any) -> bytes:
         try:

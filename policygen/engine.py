@@ -16,6 +16,7 @@ import datetime as dt
 import hashlib
 import heapq
 import json
+import marshal
 import multiprocessing
 import os
 import shutil
@@ -36,7 +37,18 @@ from .codecache import signed_codes
 from .dates import utc_today
 from .deps import code_digest, project_digest, tenant_key
 from .errors import Collector, InputError, Problem
-from .feeds import FeedEntry, FeedInfo, SitemapPage, atom, entries_in, records_a_version, sitemap_of, sitemap_pages
+from .feeds import (
+    FEED_CODEC,
+    FeedEntry,
+    FeedInfo,
+    SitemapPage,
+    atom_of,
+    entries_in,
+    newest_first,
+    records_a_version,
+    sitemap_of,
+    sitemap_pages,
+)
 from .fragments import FOLDER as FRAGMENTS
 from .fragments import CacheChanged, Fragment, Fragments, Stored
 from .history import Committed, TenantRecord, committed_releases, read_tenant_record, record_json
@@ -60,7 +72,7 @@ from .output import (
     write_site,
     write_streamed,
 )
-from .paths import MANIFEST_PATH, SITE_FEED, SITE_INDEX, SITEMAP_PATH
+from .paths import MANIFEST_PATH, SITE_FEED, SITE_INDEX, SITEMAP_PATH, in_folder_order
 from .project import (
     Project,
     load_base,
@@ -83,6 +95,7 @@ from .site import (
     load_histories,
     tenant_outputs,
 )
+from .spool import Codec, Spool, sized
 from .statcache import FolderDigests, Matched
 from .theme import SiteTheme
 from .versions import Snapshot
@@ -183,11 +196,10 @@ def tenant_entry(view: TenantView, key: str, releases: TenantRecord) -> dict[str
     }
 
 
-@dataclass(frozen=True, slots=True)  # one per tenant, held until the site-wide files are made
+@dataclass(frozen=True, slots=True)
 class Listing:
-    """A written tenant's line in manifest.json (tenant_entry), kept as its JSON text: the build holds one per
-    tenant until the site index and the manifest are made, and the text takes a third of the memory of the
-    objects of the tenant's view and versions."""
+    """A written tenant's line in manifest.json (tenant_entry), kept as its JSON text: how a tenant's view and
+    versions are written out when a build's results do not fit in memory (Kept)."""
 
     text: bytes
 
@@ -217,7 +229,7 @@ class TenantResult:
     slug: str
     key: str
     outputs: list[Output]
-    view: TenantView | Listing  # a Listing once written (with its versions: `releases` is then empty)
+    view: TenantView | Listing  # a Listing when read back from a spool (with its versions: `releases` is then empty)
     rendered: bool  # False when reused from the previous build
     releases: TenantRecord = field(default_factory=dict)  # the versions published
     # Every version published among its outputs (for the site feed), when their bytes are no longer in memory.
@@ -266,6 +278,88 @@ class TenantResult:
                 sum(1 for o in self.outputs if o.kind == "page"),
             )
         return part.count, part.pages, part.documents
+
+
+def _result_record(result: TenantResult) -> bytes:
+    """A written tenant's result as the build keeps it until the site-wide files (Kept)."""
+    part, view = result.written, result.view
+    if not isinstance(part, Stored) or result.outputs:
+        raise TypeError(f"{result.slug} is kept before it is written")  # a bug
+    listing = view if isinstance(view, Listing) else Listing.of(view, result.key, result.releases)
+    kept = None if part.kept is None else part.kept.dumps()
+    fields = (result.slug, result.key, result.rendered, listing.text, part.digest, part.count, part.pages)
+    return marshal.dumps((*fields, part.documents, kept))
+
+
+def _result_from(data: bytes) -> TenantResult:
+    slug, key, rendered, text, digest, count, pages, documents, kept = marshal.loads(data)
+    part = None if kept is None else Fragment.loads(kept, slug, key)
+    stored = Stored(slug, key, digest, count, pages, documents, part)
+    return TenantResult(slug, key, [], Listing(text), rendered, written=stored)
+
+
+def _result_size(result: TenantResult) -> int:
+    view = result.view
+    if isinstance(view, Listing):
+        return 400 + sized((result.slug, result.key, view.text))  # the records around them: about 400 bytes
+    names = (result.slug, result.key, view.name, view.legal_name, view.logo, view.accent)
+    return 1000 + sized(names) + 400 * (len(view.documents) + len(result.releases))  # a view's objects
+
+
+_RESULTS = Codec(_result_record, _result_from, _result_size)
+
+
+def _slug(result: TenantResult) -> str:
+    return result.slug
+
+
+@dataclass(frozen=True)
+class Tally:
+    """What a build's report says of its tenants, counted in one pass over their results."""
+
+    tenants: list[str]
+    rendered: list[str]  # those rendered (not reused)
+    rendered_documents: int
+    files: int
+    pages: int
+
+    @classmethod
+    def of(cls, results: Iterable[TenantResult]) -> Tally:
+        tenants: list[str] = []
+        rendered: list[str] = []
+        documents = files = pages = 0
+        for result in results:
+            tenants.append(result.slug)
+            count = result.count()
+            files += count[0]
+            pages += count[1]
+            if result.rendered:
+                rendered.append(result.slug)
+                documents += count[2]
+        return cls(tenants, rendered, documents, files, pages)
+
+
+class Kept:
+    """What a build keeps of its tenants until the site-wide files are made: each one's result (its manifest
+    line and the note of its part) in slug order, and the site feed's entries, newest first. They are kept in
+    spools (policygen/spool.py), written to the project's cache past a budget: a site of a hundred thousand
+    tenants does not hold them all."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.results: Spool[TenantResult] = Spool(_RESULTS, _slug, folder)
+        self.feed: Spool[FeedEntry] = Spool(FEED_CODEC, FeedEntry.order, folder, reverse=True)
+
+    def __enter__(self) -> Kept:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.results.close()
+        self.feed.close()
+
+    def add(self, result: TenantResult, fragments: Fragments) -> None:
+        for entry in result.feed_entries():
+            self.feed.add(entry)
+        self.results.add(_kept(fragments, result))
 
 
 def _relative_path(path: str) -> str:
@@ -783,48 +877,51 @@ class Builder:
 
         fragments = Fragments(cache_file(project.root, FRAGMENTS, make=True), signing_key())
         # The output's lock is held from here to the swap.
-        with SiteWriter(out, spare, matched.proof if matched else None, previous.top_level) as writer:
+        with (
+            SiteWriter(out, spare, matched.proof if matched else None, previous.top_level) as writer,
+            Kept(None if fragments.folder is None else fragments.folder.parent) as kept,  # the cache's folder
+        ):
             step.staging = writer.staging
             untouched_since = since if previous.untouched else None
-            results = self._stream(step, slugs, found, previous, writer, problems, fragments, untouched_since)
+            self._stream(step, slugs, found, previous, writer, problems, fragments, untouched_since, kept)
             problems.raise_if_any()
             dropped: list[str] = []
             # The project's tenants: a build of some (--tenant) looks again; a whole-site build selected them all.
             present = set(tenant_slugs(project.root)) if options.tenants else set(selected)
             if options.tenants:  # tenants not asked for keep their previous output, while their folder is there
+                chosen = set(slugs)  # every one has its result: a problem stopped the build above
                 for slug in sorted(previous.tenants):
-                    if slug in results:
+                    if slug in chosen:
                         continue
                     if slug not in present:
                         dropped.append(slug)  # deleted from the project: no longer published
                     elif (carried := previous.reuse(slug, None)) is not None:
-                        results[slug] = _kept(fragments, replace(carried, outputs=writer.put(slug, carried.outputs)))
+                        kept.add(replace(carried, outputs=writer.put(slug, carried.outputs)), fragments)
 
-            ordered = [results[slug] for slug in sorted(results)]
+            ordered = kept.results.ordered()
             manifest_file = writer.staging.folder / MANIFEST_PATH
             try:
-                outputs = self.assemble(project, theme, ordered, options, manifest_file, fragments)
+                outputs = self.assemble(project, theme, ordered, options, manifest_file, fragments, kept.feed.ordered())
             except CacheChanged as exc:
                 problems.add(_cache_changed(exc, project.root))
                 problems.raise_if_any()
                 raise
             write_site(out, outputs, self.discard, spare, writer)
+            tally = Tally.of(ordered)
         fragments.prune(present)  # the parts of tenants deleted from the project
-        rendered = [r for r in ordered if r.rendered]
-        files = [r.count() for r in ordered]
         paths = [o.path for o in outputs]
         report = BuildReport(
             out=out,
             outputs=Listed(out, next(o.sha256 for o in outputs if o.path == MANIFEST_PATH)),
-            rendered=sum(r.count()[2] for r in rendered),
-            tenants=sorted(results),
-            rendered_tenants=[r.slug for r in rendered],
+            rendered=tally.rendered_documents,
+            tenants=tally.tenants,
+            rendered_tenants=tally.rendered,
             dropped=dropped,
             seconds=time.perf_counter() - started,
             counts=Built(
-                len(results),
-                len(paths) + sum(f[0] for f in files),
-                sum(1 for p in paths if p.endswith(".html")) + sum(f[1] for f in files),
+                len(tally.tenants),
+                len(paths) + tally.files,
+                sum(1 for p in paths if p.endswith(".html")) + tally.pages,
             ),
         )
         if recorded:
@@ -839,14 +936,16 @@ class Builder:
         self,
         project: Project,
         theme: SiteTheme,
-        results: list[TenantResult],
+        results: Sequence[TenantResult],
         options: BuildOptions,
         manifest_file: Path,
         fragments: Fragments,
+        feed: Iterable[FeedEntry],
     ) -> list[Output]:
         """The files of the output besides the tenants' folders written already, from the tenants' results in
-        slug order (their parts kept in *fragments*); the manifest written to *manifest_file*."""
-        return site_files(project, theme, results, options, manifest_file, fragments)
+        slug order (their parts kept in *fragments*) and the site *feed*'s entries, newest first; the manifest
+        written to *manifest_file*."""
+        return site_files(project, theme, results, options, manifest_file, fragments, feed)
 
     def _lookups(self, step: Step, slugs: list[str]) -> dict[str, Reusable | list[Problem] | None]:
         # Unchanged tenants are found here, in this process.
@@ -862,11 +961,11 @@ class Builder:
         problems: Collector,
         fragments: Fragments,
         untouched_since: int | None,
-    ) -> dict[str, TenantResult]:
+        kept: Kept,
+    ) -> None:
         """Every tenant's files written into the staging folder as it comes (rendered ones by whoever
-        rendered them, unchanged ones linked from the previous output); their results by slug, each with
+        rendered them, unchanged ones linked from the previous output); their results *kept*, each with
         its part of the site-wide files kept in *fragments* (not its files' records: see fragments.py)."""
-        results: dict[str, TenantResult] = {}
         for slug, outcome in self._run(step, slugs, found):
             if isinstance(outcome, Reusable):  # unchanged since the previous build
                 outcome = self._reuse(step, previous, writer, fragments, outcome, untouched_since)
@@ -875,8 +974,7 @@ class Builder:
                 continue
             if outcome.rendered:
                 writer.done.add(slug)  # written by step.render, here or in a worker
-            results[slug] = _kept(fragments, outcome)
-        return results
+            kept.add(outcome, fragments)
 
     @staticmethod
     def _reuse(
@@ -973,25 +1071,31 @@ class Builder:
 def site_files(
     project: Project,
     theme: SiteTheme,
-    results: list[TenantResult],
+    results: Sequence[TenantResult],
     options: BuildOptions,
     manifest_file: Path | None = None,
     fragments: Fragments | None = None,
+    feed: Iterable[FeedEntry] | None = None,
 ) -> list[Output]:
     """The whole site from its tenants' results (in slug order): theme files, tenant files, site files, manifest
     (written to *manifest_file* as it is made, if given: see output.manifest). The files of tenants whose
     part is written (in *fragments*) are already in the staging folder and are not returned; their entries
-    of the manifest and sitemap are read back from their parts, a tenant at a time.
+    of the manifest and sitemap are read back from their parts, a tenant at a time. The site feed lists
+    *feed*, newest first (a build sorts it on disk: Kept), else the versions among the results.
 
     A build and `policygen merge` (policygen/shards.py) both make the site here, so they agree byte for byte.
     """
     outputs: list[Output] = list(theme.assets())
     for result in results:
         outputs.extend(result.outputs)
-    feed = [entry for r in results for entry in r.feed_entries()]
-    # In path order: a tenant's paths all start with "<slug>/", so its pages follow each other there.
-    in_order = sorted((r for r in results if r.written is not None), key=lambda r: r.slug + "/")
-    written = (page for r in in_order for page in sorted(r.sitemap_pages(fragments), key=_page_path))
+    if feed is None:
+        feed = newest_first(entry for r in results for entry in r.feed_entries())
+    written = (
+        page
+        for r in in_folder_order(results, _slug)
+        if r.written is not None
+        for page in sorted(r.sitemap_pages(fragments), key=_page_path)
+    )
     staging = None if manifest_file is None else manifest_file.parent  # the site-wide files go beside it
     views = IndexViews(results)
     outputs.extend(site_outputs(project, theme, views, options, outputs, feed, written, staging))
@@ -1000,12 +1104,16 @@ def site_files(
     return outputs
 
 
-def manifest_blocks(results: list[TenantResult], fragments: Fragments | None) -> list[Block]:
-    """The manifest entries of the tenants whose files are written, each read back when it is written."""
-    return [block for r in results if (block := r.manifest_block(fragments)) is not None]
+def manifest_blocks(results: Iterable[TenantResult], fragments: Fragments | None) -> Iterator[Block]:
+    """The manifest entries of the tenants whose files are written (of *results*, in slug order), in path order,
+    each read back when it is written."""
+    for result in in_folder_order(results, _slug):
+        block = result.manifest_block(fragments)
+        if block is not None:
+            yield block
 
 
-def tenants_items(results: list[TenantResult]) -> Items:
+def tenants_items(results: Iterable[TenantResult]) -> Items:
     """The manifest's "tenants" object, an item at a time."""
     return Items(lambda: ((r.slug, r.manifest_entry()) for r in results))
 
@@ -1014,11 +1122,14 @@ class IndexViews(Sequence[TenantView]):
     """What the site index shows of each tenant (of *results*, in order), made as it is read: a list of every
     tenant's view would hold the whole site's in memory at once."""
 
-    def __init__(self, results: list[TenantResult]) -> None:
+    def __init__(self, results: Sequence[TenantResult]) -> None:
         self._results = results
 
     def __len__(self) -> int:
         return len(self._results)
+
+    def __iter__(self) -> Iterator[TenantView]:
+        return (r.index_view() for r in self._results)  # in one pass: Sequence's would index each one
 
     @overload
     def __getitem__(self, index: int) -> TenantView: ...
@@ -1045,14 +1156,13 @@ def _placed(writer: SiteWriter, root: str, part: Fragment, untouched_since: int)
 
 
 def _kept(fragments: Fragments, result: TenantResult) -> TenantResult:
-    """*result* with its part of the site-wide files kept in *fragments*, and no record of each file."""
+    """*result* with its part of the site-wide files kept in *fragments*, and no record of each file (nor its
+    feed entries: Kept holds them)."""
     part = result.written
-    if isinstance(part, Stored):
-        return result
     if part is None:
         part = Fragment.of(result.slug, result.key, result.outputs, result.feed_entries())
-    listing = result.view if isinstance(result.view, Listing) else Listing.of(result.view, result.key, result.releases)
-    return replace(result, outputs=[], view=listing, releases={}, written=fragments.put(part))
+    stored = part if isinstance(part, Stored) else fragments.put(part)  # Stored: found in the cache
+    return replace(result, outputs=[], feed=None, written=stored)
 
 
 def _cache_changed(exc: CacheChanged, root: Path) -> Problem:
@@ -1070,12 +1180,12 @@ def site_outputs(
     views: Sequence[TenantView],
     options: BuildOptions,
     tenant_files: list[Output] | None = None,
-    feed: list[FeedEntry] | None = None,
+    feed: Iterable[FeedEntry] | None = None,
     more_pages: Iterable[SitemapPage] = (),
     staging: Path | None = None,
 ) -> list[Output]:
     """Files about the whole site, made after every tenant: the site index, the site feed and sitemap.xml
-    (of *feed*, the versions published, if given; else of the version.json files among *tenant_files*;
+    (of *feed*, the versions published newest first, if given; else of the version.json files among *tenant_files*;
     of the pages among *tenant_files* and *more_pages*, which come in path order). Given the *staging*
     folder, the feed and sitemap are written there as they are made (see output.write_streamed)."""
     files = tenant_files or []
@@ -1083,7 +1193,8 @@ def site_outputs(
     latest = max((d.effective for v in views for d in v.documents), default=dt.date(1970, 1, 1))
     info = FeedInfo(SITE_FEED, project.config.title, project.config.title, SITE_INDEX, latest)
     base_url = project.config.base_url
-    outputs.append(atom(info, entries_in(files) if feed is None else feed, base_url, into=_into(staging, SITE_FEED)))
+    ordered = newest_first(entries_in(files)) if feed is None else feed
+    outputs.append(atom_of(info, ordered, base_url, into=_into(staging, SITE_FEED)))
     loose = sorted(sitemap_pages([*files, *outputs]), key=_page_path)
     pages = heapq.merge(loose, more_pages, key=_page_path)
     site_map = sitemap_of(pages, base_url, into=_into(staging, SITEMAP_PATH))

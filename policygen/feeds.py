@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+import marshal
 import re
 import uuid
 import xml.etree.ElementTree as ET
@@ -29,6 +30,7 @@ from typing import Any, TypeVar
 from .languages import source_text_lang
 from .output import Output, write_streamed
 from .paths import SITEMAP_PATH, VersionPaths, absolute, href
+from .spool import Codec, sized
 from .versions import Snapshot
 from .vocabulary import ForeignWord
 
@@ -55,6 +57,32 @@ class FeedEntry:
 
     def order(self) -> tuple[str, str, str, int]:
         return (self.released.isoformat(), self.tenant, self.document, self.version)
+
+    def record(self) -> bytes:
+        """The entry as a spool keeps it (policygen/spool.py): its texts as plain text, its dates as days."""
+        texts = (self.tenant, self.organisation, self.document, self.title, self.page)
+        optional = (self.summary, self.tier, self.heading)
+        days = (self.effective.toordinal(), self.released.toordinal())
+        return marshal.dumps(
+            (*map(str, texts), self.version, *days, *(None if t is None else str(t) for t in optional))
+        )
+
+    @classmethod
+    def from_record(cls, data: bytes) -> FeedEntry:
+        tenant, organisation, document, title, page, version, effective, released, *optional = marshal.loads(data)
+        day = dt.date.fromordinal
+        return cls(tenant, organisation, document, title, version, day(effective), day(released), page, *optional)
+
+    def size(self) -> int:
+        return sized((self.tenant, self.organisation, self.document, self.title, self.page, self.summary, self.heading))
+
+
+FEED_CODEC = Codec(FeedEntry.record, FeedEntry.from_record, FeedEntry.size)
+
+
+def newest_first(entries: Iterable[FeedEntry]) -> list[FeedEntry]:
+    """A feed's entries in the order it lists them."""
+    return sorted(entries, key=FeedEntry.order, reverse=True)
 
 
 # Characters XML 1.0 cannot carry at all, even escaped: dropped from feed text so a fact never breaks a feed.
@@ -178,7 +206,19 @@ def atom(
 ) -> Output:
     """The Atom feed of *entries* (in any order); given *into* (its path in the staging folder), written
     there a batch of entries at a time and returned without its bytes (see output.write_streamed)."""
-    parts = atom_parts(info, sorted(entries, key=FeedEntry.order, reverse=True), base_url)
+    return atom_of(info, newest_first(entries), base_url, tenant, document, into)
+
+
+def atom_of(
+    info: FeedInfo,
+    ordered: Iterable[FeedEntry],
+    base_url: str | None,
+    tenant: str | None = None,
+    document: str | None = None,
+    into: Path | None = None,
+) -> Output:
+    """The Atom feed of *ordered*, its entries already newest first (newest_first): a site's, sorted on disk."""
+    parts = atom_parts(info, ordered, base_url)
     made = Output(info.path, "feed", b"", tenant=tenant, document=document)
     return write_streamed(into, parts, made) if into is not None else replace(made, data=b"".join(parts))
 

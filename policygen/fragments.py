@@ -89,6 +89,11 @@ class Fragment:
         }
         return json.dumps(header, ensure_ascii=False).encode() + b"\n" + self.files.encode()
 
+    @classmethod
+    def loads(cls, data: bytes, slug: str, key: str) -> Fragment:
+        """A part this build made (dumps), read back whole."""
+        return _parse(data, slug, key, signed=True)
+
     def outputs(self, root: str) -> list[Output]:
         """Its files as records without their bytes, each the file at the same path under *root* (the
         previous output): what linking them into the new site needs."""

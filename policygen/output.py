@@ -20,6 +20,7 @@ import datetime as dt
 import errno
 import functools
 import hashlib
+import heapq
 import itertools
 import json
 import os
@@ -186,14 +187,15 @@ def manifest(
     into: Path | None = None,
     blocks: Iterable[Block] = (),
 ) -> Output:
-    """manifest.json: every file with its kind, dates and hash (of *outputs* and of *blocks*), then *extra*;
+    """manifest.json: every file with its kind, dates and hash (of *outputs* and of *blocks*, which come in
+    path order), then *extra*;
     written as json.dumps(body, indent=2, ensure_ascii=False) would, but with the file list (a line per
     field of every file of the site) formatted by hand, since the json module encodes an indented dump in
     Python. A value of *extra* may be Items, an object dumped an item at a time.
 
     Given *into* (its path in the staging folder), the text is written there as it is made, a part at a
     time, and the output returned without its bytes: a large site's manifest is never whole in memory."""
-    parts = _manifest_text(outputs, extra or {}, list(blocks))
+    parts = _manifest_text(outputs, extra or {}, blocks)
     if into is None:
         return Output(MANIFEST_PATH, "data", "".join(parts).encode())
     return write_streamed(into, (part.encode() for part in parts), Output(MANIFEST_PATH, "data", b""))
@@ -235,13 +237,17 @@ def _output_text(output: Output) -> str:
     return _entry_text(output.entry())
 
 
-def _manifest_text(outputs: list[Output], extra: dict[str, object], blocks: list[Block]) -> Iterator[str]:
+def _first(block: Block) -> str:
+    return block.first
+
+
+def _manifest_text(outputs: list[Output], extra: dict[str, object], blocks: Iterable[Block]) -> Iterator[str]:
     for key in extra:
         if key in {"generator", "files"}:
             raise ValueError(f"manifest key {key!r} is policygen's own")  # a bug, not bad input
     yield '{\n  "generator": "policygen",\n  "files": '
-    loose = [Block(o.path, functools.partial(_output_text, o)) for o in outputs]
-    ordered = sorted([*loose, *blocks], key=lambda b: b.first)
+    loose = sorted((Block(o.path, functools.partial(_output_text, o)) for o in outputs), key=_first)
+    ordered = heapq.merge(loose, blocks, key=_first)  # the blocks come in order: a large site's are never all held
     written = 0
     for block in ordered:
         text = block.text()

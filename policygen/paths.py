@@ -24,8 +24,11 @@ from __future__ import annotations
 
 import datetime as dt
 import posixpath
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
+
+T = TypeVar("T")
 
 INDEX = "index.html"
 SITE_INDEX = INDEX
@@ -247,3 +250,22 @@ def between_documents(source: str, target: str, language: str | None = None) -> 
     """The link from one document's stable page to another's of the same tenant, in one language's
     folder (written into clauses)."""
     return relative(DocumentPaths("_", target, language).stable, DocumentPaths("_", source, language).stable)
+
+
+def in_folder_order(items: Iterable[T], slug: Callable[[T], str]) -> Iterator[T]:
+    """*items*, sorted by their tenant's *slug*, in the order of their folders' paths ("<slug>/..."), which
+    differs where a slug is the start of another ("acme-uk/" sorts before "acme/"). As they come: only a
+    chain of slugs each the start of the next is held back, never the whole list."""
+    held: list[tuple[str, T]] = []  # each slug the start of the next one's, followed by a character before "/"
+    for item in items:
+        name = slug(item)
+        while held and not _folder_inside(name, held[-1][0]):
+            yield held.pop()[1]
+        held.append((name, item))
+    while held:
+        yield held.pop()[1]
+
+
+def _folder_inside(name: str, before: str) -> bool:
+    """Whether *name*'s folder sorts before that of *before*, which sorts before it as a slug."""
+    return name.startswith(before) and len(name) > len(before) and name[len(before)] < "/"

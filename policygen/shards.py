@@ -25,7 +25,7 @@ import itertools
 import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
@@ -50,6 +50,7 @@ from .engine import (
 )
 from .errors import Collector, InputError, Problem, UsageError
 from .facts import SLUG
+from .feeds import FeedEntry
 from .fragments import Fragments
 from .history import compare_with_build, read_tenant_record
 from .output import KINDS, Output, check_out_dir, manifest, write_site
@@ -246,12 +247,13 @@ class ShardBuilder(Builder):
         self,
         project: Project,
         theme: SiteTheme,
-        results: list[TenantResult],
+        results: Sequence[TenantResult],
         options: BuildOptions,
         manifest_file: Path,
         fragments: Fragments,
+        feed: Iterable[FeedEntry],
     ) -> list[Output]:
-        outputs = [o for r in results for o in r.outputs]  # those not written already
+        outputs = [o for r in results for o in r.outputs]  # those not written already (a shard has no site feed)
         record = ShardRecord(
             index=self.shard.index,
             count=self.shard.count,

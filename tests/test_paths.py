@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from policygen.paths import DocumentPaths, TenantPaths, absolute, document_page, href, rebase, relative
+from policygen.paths import DocumentPaths, TenantPaths, absolute, document_page, href, in_folder_order, rebase, relative
 
 DAY = dt.date(2026, 3, 1)
 
@@ -82,3 +82,16 @@ def test_a_link_between_two_site_paths_is_what_posix_relpath_gives(
                 relative(path, origin)
         else:
             assert relative(path, origin) == expected
+
+
+@given(st.lists(st.text(alphabet="ab-.0_", min_size=1, max_size=6), unique=True))
+def test_tenants_in_slug_order_come_out_in_the_order_of_their_folders_paths(slugs: list[str]) -> None:
+    # "acme-uk" sorts after "acme" as a name, before it as a folder: "acme-uk/" < "acme/".
+    assert list(in_folder_order(sorted(slugs), str)) == sorted(slugs, key=lambda s: s + "/")
+    assert list(in_folder_order(["acme", "acme-uk", "acme-uk-2", "acme0", "acmf"], str)) == [
+        "acme-uk-2",
+        "acme-uk",
+        "acme",
+        "acme0",
+        "acmf",
+    ]

@@ -1,0 +1,190 @@
+"""Items too many to hold at once, given back sorted: what a build keeps of each tenant until the
+site-wide files, and the site feed's entries.
+
+A build of a hundred thousand tenants must not hold what it keeps of every tenant until the site index,
+the manifest's "tenants" object and the site feed are made: its memory would grow with the site. A
+`Spool` takes items in any order and gives them back sorted. It holds items in memory up to a budget;
+past it, it sorts what it holds and writes it, encoded, to an unnamed temporary file in the project's
+cache (a run), and at the end merges the runs into one file that is read back an item at a time, with
+each item's offset so that a theme may still index the list. A site whose items fit in the budget never
+touches the disk, and its items are never encoded.
+
+The files are the build's own, unnamed (nothing is left behind by a crash) and read only by the process
+that wrote them.
+"""
+
+from __future__ import annotations
+
+import heapq
+import os
+import struct
+import tempfile
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any, Generic, TypeVar, overload
+
+T = TypeVar("T")
+
+BUDGET = 4 << 20  # bytes of items held in memory by a spool before it writes them out
+_LENGTH = struct.Struct("<I")  # each encoded item is written after its length
+_CHUNK = 1 << 16  # bytes read at a time from a run
+
+
+@dataclass(frozen=True)
+class Codec(Generic[T]):
+    """How a spool writes its items and reads them back, and about how much memory one takes."""
+
+    encode: Callable[[T], bytes]
+    decode: Callable[[bytes], T]
+    size: Callable[[T], int]
+
+
+class Spool(Generic[T]):
+    """Items added in any order, given back sorted by *key* (descending with *reverse*) by `ordered`.
+    Without a *folder* (no cache can be used), every item stays in memory."""
+
+    def __init__(
+        self,
+        codec: Codec[T],
+        key: Callable[[T], Any],
+        folder: Path | None,
+        budget: int | None = None,
+        reverse: bool = False,
+    ) -> None:
+        self._codec = codec
+        self._key = key
+        self._folder = folder
+        self._budget = BUDGET if budget is None else budget
+        self._reverse = reverse
+        self._held: list[T] = []
+        self._held_size = 0
+        self._runs: list[tuple[int, int]] = []  # byte ranges of self._file, each sorted
+        self._file: IO[bytes] | None = None
+        self._merged: Merged[T] | None = None
+        self.spilled = 0  # items written out (tests count them)
+
+    def __enter__(self) -> Spool[T]:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for file in (self._file, self._merged.file if self._merged else None):
+            if file is not None:
+                file.close()
+
+    def add(self, item: T) -> None:
+        self._held.append(item)
+        self._held_size += self._codec.size(item)
+        if self._held_size >= self._budget and self._folder is not None:
+            self._spill()
+
+    def ordered(self) -> Sequence[T]:
+        """Every item added, sorted; call it once, after the last `add`."""
+        if not self._runs:
+            self._held.sort(key=self._key, reverse=self._reverse)
+            return self._held
+        if self._held:
+            self._spill()
+        assert self._file is not None
+        runs = [self._items(_frames(self._file, start, end)) for start, end in self._runs]
+        self._merged = Merged(self._new_file(), self._codec.decode)
+        for item in heapq.merge(*runs, key=self._key, reverse=self._reverse):
+            self._merged.append(self._codec.encode(item))
+        self._file.close()
+        self._file = None
+        return self._merged
+
+    def _spill(self) -> None:
+        if self._file is None:
+            self._file = self._new_file()
+        self._held.sort(key=self._key, reverse=self._reverse)
+        start = self._file.seek(0, os.SEEK_END)
+        encode = self._codec.encode
+        self._file.writelines(_framed(encode(item)) for item in self._held)
+        self._file.flush()
+        self._runs.append((start, self._file.tell()))
+        self.spilled += len(self._held)
+        self._held = []
+        self._held_size = 0
+
+    def _new_file(self) -> IO[bytes]:
+        assert self._folder is not None
+        return tempfile.TemporaryFile(dir=self._folder)
+
+    def _items(self, frames: Iterator[bytes]) -> Iterator[T]:
+        decode = self._codec.decode
+        return (decode(frame) for frame in frames)
+
+
+class Merged(Sequence[T]):
+    """A spool's items, sorted, in its file: read back an item at a time, or by position."""
+
+    def __init__(self, file: IO[bytes], decode: Callable[[bytes], T]) -> None:
+        self.file = file
+        self._decode = decode
+        self._offsets = array("Q")  # where each item starts: eight bytes an item
+        self._end = 0
+
+    def append(self, data: bytes) -> None:
+        self._offsets.append(self._end)
+        self.file.write(_framed(data))
+        self._end += _LENGTH.size + len(data)
+
+    def __len__(self) -> int:
+        return len(self._offsets)
+
+    def __iter__(self) -> Iterator[T]:
+        self.file.flush()
+        return (self._decode(frame) for frame in _frames(self.file, 0, self._end))
+
+    @overload
+    def __getitem__(self, index: int) -> T: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[T]: ...
+    def __getitem__(self, index: int | slice) -> T | Sequence[T]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        start = self._offsets[index]  # IndexError past the end, as a list's
+        self.file.flush()
+        fd = self.file.fileno()
+        (length,) = _LENGTH.unpack(os.pread(fd, _LENGTH.size, start))
+        return self._decode(os.pread(fd, length, start + _LENGTH.size))
+
+
+def _framed(data: bytes) -> bytes:
+    return _LENGTH.pack(len(data)) + data
+
+
+def _frames(file: IO[bytes], start: int, end: int) -> Iterator[bytes]:
+    """The items written between *start* and *end* of *file*, read a chunk at a time at their own position
+    (several runs of one file are read side by side)."""
+    fd = file.fileno()
+    buffer, pos, at = b"", 0, start
+    while True:
+        while len(buffer) - pos >= _LENGTH.size:
+            (length,) = _LENGTH.unpack_from(buffer, pos)
+            if len(buffer) - pos < _LENGTH.size + length:
+                break
+            pos += _LENGTH.size + length
+            yield buffer[pos - length : pos]
+        if at >= end:
+            if pos < len(buffer):
+                raise OSError("a spool's file ends inside an item")  # a bug, or the file was changed
+            return
+        chunk = os.pread(fd, min(_CHUNK, end - at), at)  # an item longer than a chunk takes several
+        if not chunk:
+            raise OSError("a spool's file is shorter than what was written")
+        at += len(chunk)
+        buffer, pos = buffer[pos:] + chunk, 0
+
+
+def sized(items: Iterable[str | bytes | None]) -> int:
+    """About the memory a record of these texts takes: their lengths and an object's overhead each."""
+    return sum(64 + len(item) for item in items if item is not None)

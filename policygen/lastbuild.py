@@ -115,19 +115,26 @@ class Inputs:
         added or removed among them changes its folder's stat, which is listed too; an input folder or
         file added beside them (the project's own folder is not listed: a build's swap changes it) changes
         which of the input names exist."""
+        present = "".join("+" if os.path.lexists(os.path.join(root, name)) else "-" for name in _NAMES)
+        digest = hashlib.sha256("\0".join((__version__, sys.version, today.isoformat(), str(drafts), present)).encode())
+        newest = 0
         try:
-            fields = (statcache.stats_in(root, list(listed[0])), statcache.stats_in(PACKAGE, list(listed[1])))
+            # A batch at a time: the stat of every path of a large project at once would be a peak of the
+            # build's memory (hundreds of bytes a path).
+            for folder, paths in ((root, listed[0]), (PACKAGE, listed[1])):
+                for start in range(0, len(paths), _BATCH):
+                    batch = list(paths[start : start + _BATCH])
+                    fields = statcache.stats_in(folder, batch)
+                    digest.update("\0".join(["", *batch]).encode("utf-8", "surrogateescape"))
+                    digest.update(marshal.dumps(fields, 2))  # numbers only: the same bytes for the same stat
+                    newest = max(newest, max(max(f[3], f[4]) for f in fields))
         except OSError:
             return None
-        present = "".join("+" if os.path.lexists(os.path.join(root, name)) else "-" for name in _NAMES)
-        text = "\0".join((__version__, sys.version, today.isoformat(), str(drafts), present, *listed[0], *listed[1]))
-        digest = hashlib.sha256(text.encode("utf-8", "surrogateescape"))
-        digest.update(marshal.dumps(fields, 2))  # numbers only: the same bytes for the same stat
-        newest = max((max(f[3], f[4]) for part in fields for f in part), default=0)
         return digest.hexdigest(), newest
 
 
 _NAMES = (*PROJECT_FILES, *INPUT_FOLDERS)
+_BATCH = 4096  # paths looked at together
 
 
 def nothing_changed(root: Path, out: Path | None, today: dt.date | None, drafts: bool) -> Unchanged | None:

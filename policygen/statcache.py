@@ -407,7 +407,7 @@ def _walked_group(out: Path, name: str) -> tuple[_Head, list[bytes]]:
     if any(stat.S_ISLNK(each[0]) for each in fields):
         raise _NoStamp
     listed = "\0".join([*folders, *files]).encode("utf-8", "surrogateescape")
-    folders_digest = _digest(list(map(_stamped, folders.values())))
+    folders_digest = _digest(list(folders.values()))
     return _Head(name, len(folders), len(files), folders_digest, _digest(fields), len(listed)), [listed]
 
 
@@ -458,12 +458,13 @@ def _stats(fd: int, paths: list[str] | list[bytes]) -> list[tuple[int, ...]]:
     return list(map(_stamped, map(partial(os.lstat, dir_fd=fd), paths)))
 
 
-def paths_under(folder: str, names: Iterable[str]) -> tuple[list[str], dict[str, os.stat_result]] | None:
+def paths_under(folder: str, names: Iterable[str]) -> tuple[list[str], dict[str, tuple[int, ...]]] | None:
     """The paths (relative to *folder*) of its entries *names* and of everything under them, parents first,
-    with the stat of each folder among them taken before it was listed (so that an entry added after its
-    listing changes the folder's recorded stat); None at a symbolic link or an unreadable folder."""
+    with the stamped stat fields of each folder among them taken before it was listed (so that an entry
+    added after its listing changes the folder's recorded stat); None at a symbolic link or an unreadable
+    folder. (The fields, not the stat: a project's tenant folders are a hundred thousand.)"""
     paths: list[str] = []
-    folders: dict[str, os.stat_result] = {}
+    folders: dict[str, tuple[int, ...]] = {}
     try:
         for name in sorted(names):
             info = os.lstat(os.path.join(folder, name))
@@ -471,7 +472,7 @@ def paths_under(folder: str, names: Iterable[str]) -> tuple[list[str], dict[str,
                 return None
             paths.append(name)
             if stat.S_ISDIR(info.st_mode):
-                folders[name] = info
+                folders[name] = _stamped(info)
         todo = list(folders)
         while todo:  # names only for files (the listing says which is a folder): their stat comes after, in C
             rel = todo.pop()
@@ -482,7 +483,7 @@ def paths_under(folder: str, names: Iterable[str]) -> tuple[list[str], dict[str,
                     child = f"{rel}/{entry.name}"
                     paths.append(child)
                     if entry.is_dir(follow_symlinks=False):
-                        folders[child] = entry.stat(follow_symlinks=False)
+                        folders[child] = _stamped(entry.stat(follow_symlinks=False))
                         todo.append(child)
     except OSError:
         return None

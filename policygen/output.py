@@ -298,7 +298,6 @@ def _indented(value: object, newline: str) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False).replace("\n", newline)
 
 
-
 _json_string = json.encoder.encode_basestring  # json.dumps of a str with ensure_ascii=False, in C
 
 

@@ -551,15 +551,28 @@ class FolderDigests:
             return
         file = self._writable() if self._writable is not None else None
         if file is not None:
-            write_atomically(file, json.dumps(self._known, sort_keys=True).encode())
+            write_atomically(file, _json_object_text(self._known))
         self._changed = False
 
 
-def write_atomically(file: Path, data: bytes) -> None:
+def _json_object_text(known: dict[str, list[str]]) -> Iterator[bytes]:
+    """json.dumps(known, sort_keys=True), a thousand items at a time: a project's folders are a hundred
+    thousand, and the text whole would be a peak of the build's memory."""
+    keys = sorted(known)
+    for start in range(0, len(keys), 1000):
+        items = ", ".join(f"{json.dumps(key)}: {json.dumps(known[key])}" for key in keys[start : start + 1000])
+        yield (b"{" if start == 0 else b", ") + items.encode()
+    yield b"}" if keys else b"{}"
+
+
+def write_atomically(file: Path, data: bytes | Iterable[bytes]) -> None:
     temporary = file.with_name(f".{file.name}.{os.getpid()}.tmp")
     try:
         with open(temporary, "wb") as f:
-            f.write(data)
+            if isinstance(data, bytes):
+                f.write(data)
+            else:
+                f.writelines(data)
         os.replace(temporary, file)
     except OSError:
         temporary.unlink(missing_ok=True)  # a cache that cannot be written only costs the next build time

@@ -144,6 +144,30 @@ def test_a_folder_changed_in_the_last_two_seconds_is_not_remembered(project: Pat
     assert not (project / "digests.json").exists()
 
 
+def test_the_folders_hashes_are_saved_a_batch_at_a_time_as_the_json_they_always_were(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(statcache, "RACY_SECONDS", 0)
+    folders = []
+    for i in range(2500):  # three batches
+        folders.append(tmp_path / "tenants" / f"t{i:04d}-é")
+        folders[-1].mkdir(parents=True)
+    file = tmp_path / "digests.json"
+    digests = statcache.FolderDigests(file, lambda: file)
+    for folder in folders:
+        digests.digest(folder, lambda f: f"hash of {f.name}")
+    written: list[bytes | Iterable[bytes]] = []
+    real = statcache.write_atomically
+    monkeypatch.setattr(statcache, "write_atomically", lambda f, data: written.append(data) or real(f, data))
+    digests.save()
+    assert not isinstance(written[0], bytes)  # never the whole text at once
+    known = json.loads(file.read_bytes())
+    assert file.read_bytes() == json.dumps(known, sort_keys=True).encode()
+    assert [known[str(f)][1] for f in folders] == [f"hash of {f.name}" for f in folders]
+    again = statcache.FolderDigests(file)
+    assert again.digest(folders[7], lambda f: "hashed again") == f"hash of {folders[7].name}"
+
+
 def test_a_folder_holding_a_link_is_always_hashed(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(statcache, "RACY_SECONDS", 0)
     folder = project / "tenants/ims-pro"

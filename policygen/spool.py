@@ -108,7 +108,6 @@ class Spool(Generic[T]):
         start = self._file.seek(0, os.SEEK_END)
         encode = self._codec.encode
         self._file.writelines(_framed(encode(item)) for item in self._held)
-        self._file.flush()
         self._runs.append((start, self._file.tell()))
         self.spilled += len(self._held)
         self._held = []
@@ -141,7 +140,6 @@ class Merged(Sequence[T]):
         return len(self._offsets)
 
     def __iter__(self) -> Iterator[T]:
-        self.file.flush()
         return (self._decode(frame) for frame in _frames(self.file, 0, self._end))
 
     @overload
@@ -152,10 +150,8 @@ class Merged(Sequence[T]):
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(len(self)))]
         start = self._offsets[index]  # IndexError past the end, as a list's
-        self.file.flush()
-        fd = self.file.fileno()
-        (length,) = _LENGTH.unpack(os.pread(fd, _LENGTH.size, start))
-        return self._decode(os.pread(fd, length, start + _LENGTH.size))
+        (length,) = _LENGTH.unpack(_read_at(self.file, _LENGTH.size, start))
+        return self._decode(_read_at(self.file, length, start + _LENGTH.size))
 
 
 def _framed(data: bytes) -> bytes:
@@ -165,7 +161,6 @@ def _framed(data: bytes) -> bytes:
 def _frames(file: IO[bytes], start: int, end: int) -> Iterator[bytes]:
     """The items written between *start* and *end* of *file*, read a chunk at a time at their own position
     (several runs of one file are read side by side)."""
-    fd = file.fileno()
     buffer, pos, at = b"", 0, start
     while True:
         while len(buffer) - pos >= _LENGTH.size:
@@ -178,11 +173,17 @@ def _frames(file: IO[bytes], start: int, end: int) -> Iterator[bytes]:
             if pos < len(buffer):
                 raise OSError("a spool's file ends inside an item")  # a bug, or the file was changed
             return
-        chunk = os.pread(fd, min(_CHUNK, end - at), at)  # an item longer than a chunk takes several
+        chunk = _read_at(file, min(_CHUNK, end - at), at)  # an item longer than a chunk takes several
         if not chunk:
             raise OSError("a spool's file is shorter than what was written")
         at += len(chunk)
         buffer, pos = buffer[pos:] + chunk, 0
+
+
+def _read_at(file: IO[bytes], size: int, at: int) -> bytes:
+    """*size* bytes of *file* from *at*: each read says where, as readers of one file take turns."""
+    file.seek(at)
+    return file.read(size)
 
 
 def sized(items: Iterable[str | bytes | None]) -> int:

@@ -223,6 +223,8 @@ def build(
 ) -> None:
     """Build the static site (or one shard of it)."""
     from .lastbuild import nothing_changed
+    from .outfolder import spare_folder
+    from .stampcheck import beside
 
     def action() -> None:
         whole = shard is None and not tenants and not ctx.verbose
@@ -231,20 +233,23 @@ def build(
             for line in (same.summary(), f"Open {same.out / 'index.html'}"):
                 ctx.say(line)
             return
-        from .engine import build as do_build
-        from .progress import progress_bar
-        from .site import BuildOptions
+        target = (out if out is not None else ctx.root() / "build").resolve()
+        # The output's stamp is checked in a second process while this one imports the engine and loads the project.
+        with beside(target, spare_folder(ctx.root(), target)):
+            from .engine import build as do_build
+            from .progress import progress_bar
+            from .site import BuildOptions
 
-        options = BuildOptions(list(tenants) or None, today, drafts)
-        with progress_bar("Building", ctx.quiet) as progress:
-            if shard is None:
-                report = do_build(ctx.root(), out, options, progress)
-                lines = [report.summary(), f"Open {report.out / 'index.html'}"]
-            else:
-                from .shards import build_shard  # only here: a build of the whole site does without it
+            options = BuildOptions(list(tenants) or None, today, drafts)
+            with progress_bar("Building", ctx.quiet) as progress:
+                if shard is None:
+                    report = do_build(ctx.root(), out, options, progress)
+                    lines = [report.summary(), f"Open {report.out / 'index.html'}"]
+                else:
+                    from .shards import build_shard  # only here: a build of the whole site does without it
 
-                part = build_shard(ctx.root(), out, options, shard, progress)
-                report, lines = part.build, part.summary()
+                    part = build_shard(ctx.root(), out, options, shard, progress)
+                    report, lines = part.build, part.summary()
         if ctx.verbose:
             for item in report.outputs:
                 click.echo(f"  {item.kind:8} {item.path}")

@@ -68,7 +68,6 @@ from .output import (
     manifest,
     put_folder,
     spare_folder,
-    untouched,
     write_site,
     write_streamed,
 )
@@ -96,6 +95,7 @@ from .site import (
     tenant_outputs,
 )
 from .spool import Codec, Spool, sized
+from .stampcheck import taken
 from .statcache import FolderDigests, Matched
 from .theme import SiteTheme
 from .versions import Snapshot
@@ -836,8 +836,9 @@ class Builder:
         self._renderer = warm_renderer(self._renderer, project.library)
         _shelve_compiled(project.root, self._renderer, theme)
         spare = spare_folder(project.root, out)
-        since = time.time_ns()  # an output folder changed after this is not remembered intact (output.py)
-        matched = untouched(out, spare)  # first: an untouched output's manifest is read in part (Previous)
+        checked = taken(out, spare)  # run beside since the command line started it (stampcheck.py), or now
+        since = checked.since  # an output folder changed after this is not remembered intact (output.py)
+        matched = checked.matched  # first: an untouched output's manifest is read in part (Previous)
         previous = Previous(out, matched)
         if previous.damaged is not None:
             problems.add(previous.damaged)

@@ -1,0 +1,215 @@
+"""The output's stamp check (policygen/outfolder.py: untouched) run in a second process, beside the build.
+
+A rebuild after a small edit spends a tenth of its time on that check (one lstat per output file) and most
+of the rest on one core, importing the engine and loading the project, none of which the check needs. So
+`policygen build` starts it (`beside`) in a forked child as soon as it knows the build will run, and the
+build takes its result (`taken`) where it used to run it. The child sends the result through a pipe: the
+stamp's proof and top-level names (statcache.Matched) or none.
+
+Whatever goes wrong in the child (an error, a crash, a kill, a message that is not one it writes) means
+"not untouched": the build then compares the files themselves, which costs time, never correctness. The
+time the build counts from (`Checked.since`) is taken before the child starts, so that an output folder
+changed after the check began is never remembered intact (SiteWriter.keep_intact), as when it ran inline;
+and the output folder and its stamp file are looked at again when the result is taken, so that another
+build's swap, or an entry added or removed at the top of the output meanwhile, is not trusted either.
+Where fork is not safe (not Linux, threads running) or there is no stamp to check, the check runs inline
+when the build takes it, as before. The child is always waited for: no zombie, no stray process.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from .outfolder import stamp_file, untouched
+from .statcache import Matched
+
+_HEADER = b"policygen stamp check 1\n"
+_MATCHED = re.compile(rb"matched ([0-9a-f]{64}) ([0-9]{1,9}) ([0-9]{1,12})\n")  # the proof, how many names, their bytes
+_MOST = 1 << 28  # bytes: more is not a message the child wrote (a site's top-level names are a few MB)
+
+
+@dataclass(frozen=True)
+class Checked:
+    """The result of the output's stamp check: the stamp found matching, or None; and the time (ns) taken
+    before the check began, from which a folder of the output changed since is not remembered intact."""
+
+    since: int
+    matched: Matched | None
+
+
+def check_now(out: Path, spare: Path) -> Checked:
+    """The check, run in this process."""
+    since = time.time_ns()
+    return Checked(since, untouched(out, spare))
+
+
+_started: _Child | None = None  # the check `beside` started, until the build takes it
+
+
+@contextmanager
+def beside(out: Path, spare: Path) -> Iterator[None]:
+    """Start the stamp check of *out* (whose spare is *spare*) in a child process for the block, for the build
+    in it to take (`taken`); when the block ends, however, a child still there is ended and waited for."""
+    global _started
+    child = _Child.start(out, spare)
+    _started = child
+    try:
+        yield
+    finally:
+        _started = None
+        if child is not None:
+            child.end()
+
+
+def taken(out: Path, spare: Path) -> Checked:
+    """The result of the check `beside` started for *out* and *spare*, or else of the check run now. A check
+    started for another output is ended unused."""
+    global _started
+    child, _started = _started, None
+    if child is not None and child.out == out and child.spare == spare:
+        return child.result()
+    if child is not None:
+        child.end()
+    return check_now(out, spare)
+
+
+def _looks(out: Path, spare: Path) -> tuple[tuple[int, ...], ...] | None:
+    """The stat of the output folder and of its stamp file: another build's swap, or an entry added, removed
+    or renamed at the top of the output, changes the first; a stamp written again changes the second."""
+    try:
+        return tuple(
+            (s.st_mode, s.st_ino, s.st_size, s.st_mtime_ns, s.st_ctime_ns)
+            for s in (os.lstat(out), os.lstat(stamp_file(spare)))
+        )
+    except OSError:
+        return None
+
+
+class _Child:
+    """A forked child running the check, and the pipe its result comes through."""
+
+    def __init__(self, out: Path, spare: Path, since: int, seen: tuple[tuple[int, ...], ...]) -> None:
+        self.out = out
+        self.spare = spare
+        self.since = since
+        self.seen = seen  # _looks() before the child started
+        self.pid = 0  # 0: none to wait for
+        self.fd = -1  # the pipe's end this process reads; -1: closed
+
+    @classmethod
+    def start(cls, out: Path, spare: Path) -> _Child | None:
+        """The check started in a child; None where that is not safe or not worth it (then it runs inline)."""
+        if sys.platform != "linux" or threading.active_count() != 1:  # see engine._start_method
+            return None
+        seen = _looks(out, spare)
+        if seen is None:
+            return None  # no output or no stamp: nothing to match, and nothing made before the build needs it
+        child = cls(out, spare, time.time_ns(), seen)
+        child.fd, write = os.pipe()
+        try:
+            child.pid = os.fork()
+        except OSError:
+            child.end()
+            os.close(write)
+            return None
+        if child.pid == 0:  # pragma: no cover - the child; coverage does not follow a fork
+            _run_child(out, spare, child.fd, write)
+        os.close(write)  # so that the read end sees the message end when the child's end closes
+        return child
+
+    def result(self) -> Checked:
+        """The child's result, once it has ended; None when it failed or what it sent is not a result."""
+        data: bytes | None = None
+        status = 1  # not a status a clean exit leaves
+        try:
+            data = _read_all(self.fd)
+            if data is not None:  # else the child may still be writing: end() kills it
+                status = os.waitpid(self.pid, 0)[1]
+                self.pid = 0
+        except OSError:
+            data = None
+        finally:
+            self.end()
+        matched = _decoded(data) if data is not None and os.waitstatus_to_exitcode(status) == 0 else None
+        if matched is not None and _looks(self.out, self.spare) != self.seen:
+            matched = None  # the output or its stamp changed since the check began
+        return Checked(self.since, matched)
+
+    def end(self) -> None:
+        """Kill the child if it still runs (it only reads, and its lock goes with it), wait for it, close the pipe."""
+        if self.pid:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:  # pragma: no cover - ended and reaped by someone else
+                pass
+            try:
+                os.waitpid(self.pid, 0)
+            except ChildProcessError:  # pragma: no cover - reaped by someone else
+                pass
+            self.pid = 0
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+def _run_child(out: Path, spare: Path, read: int, write: int) -> None:  # pragma: no cover - in the child
+    """The child's whole life: check, send, and leave at once (os._exit: none of the parent's exit handlers
+    or buffered output runs twice). Any failure, Ctrl-C included, ends it with a status the parent refuses."""
+    code = 1
+    try:
+        os.close(read)
+        _write_all(write, _encoded(untouched(out, spare)))
+        code = 0
+    except BaseException:  # anything, Ctrl-C too, means "not untouched", which the status says
+        pass
+    finally:
+        os._exit(code)
+
+
+def _encoded(matched: Matched | None) -> bytes:
+    if matched is None:
+        return _HEADER + b"none\n"
+    names = b"\0".join(name.encode("utf-8", "surrogateescape") for name in sorted(matched.names))
+    return _HEADER + b"matched %s %d %d\n" % (matched.proof.encode(), len(matched.names), len(names)) + names
+
+
+def _decoded(data: bytes) -> Matched | None:
+    """The result *data* says; None for "none" and for anything that is not exactly a result `_encoded` makes."""
+    if not data.startswith(_HEADER):
+        return None
+    head, _, rest = data[len(_HEADER) :].partition(b"\n")
+    found = _MATCHED.fullmatch(head + b"\n")
+    if found is None:
+        return None
+    names = rest.split(b"\0") if rest else []
+    if len(rest) != int(found.group(3)) or len(names) != int(found.group(2)) or any(not n or b"/" in n for n in names):
+        return None
+    return Matched(found.group(1).decode(), frozenset(name.decode("utf-8", "surrogateescape") for name in names))
+
+
+def _read_all(fd: int) -> bytes | None:
+    """What the child sent, to the end; None past what it could send."""
+    parts: list[bytes] = []
+    size = 0
+    while part := os.read(fd, 1 << 16):
+        parts.append(part)
+        size += len(part)
+        if size > _MOST:
+            return None
+    return b"".join(parts)
+
+
+def _write_all(fd: int, data: bytes) -> None:  # pragma: no cover - in the child
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+    os.close(fd)

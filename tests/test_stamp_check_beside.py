@@ -1,0 +1,352 @@
+"""The output's stamp check runs in a second process while `policygen build` imports the engine and loads
+the project (policygen/stampcheck.py), and the build takes its result where it used to run it.
+
+It gives exactly what the check run inline gives; anything that goes wrong in the child means "not
+untouched", never a wrong "untouched"; the time the build counts from is taken before the check began, and
+an output changed at its top while the check's result waited is not trusted; the child is always waited for.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from policygen import engine, outfolder, output, stampcheck, statcache
+from policygen.cli import cli
+from policygen.engine import build
+from policygen.site import BuildOptions
+
+OPTIONS = BuildOptions(today=dt.date(2026, 11, 22))
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def edit_tenant(project: Path, name: str) -> None:
+    file = project / "tenants/ims-pro/tenant.yaml"
+    file.write_text(file.read_text(encoding="utf-8").replace("display_name: ", f"display_name: {name} ", 1))
+
+
+@pytest.fixture
+def stamped(project: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """An output built twice (it has a stamp and a spare, and its other tenants were reused), then one tenant
+    edited: the next build checks the output's stamp. Its folder and spare."""
+    monkeypatch.setattr(statcache, "RACY_SECONDS", 0)  # folders changed a moment ago are remembered intact
+    out = project / "build"
+    for name in ("Once", "Twice"):
+        edit_tenant(project, name)
+        build(project, out, OPTIONS)
+    edit_tenant(project, "Thrice")
+    return out.resolve(), output.spare_folder(project, out.resolve())
+
+
+@pytest.fixture
+def checkers(stamped: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """stampcheck's check, noting the id of the process that ran it (and when) in the file returned (once
+    the output is *stamped*)."""
+    log = tmp_path / "checked-by"
+    real = stampcheck.untouched
+
+    def noted(out: Path, spare: Path) -> statcache.Matched | None:
+        with open(log, "a", encoding="utf-8") as f:
+            f.write(f"{os.getpid()} {time.time_ns()}\n")
+        return real(out, spare)
+
+    monkeypatch.setattr(stampcheck, "untouched", noted)
+    return log
+
+
+def checked_by(log: Path) -> list[tuple[int, int]]:
+    lines = log.read_text().splitlines() if log.exists() else []
+    return [(int(pid), int(ns)) for pid, ns in (line.split() for line in lines)]
+
+
+def finished(child: stampcheck._Child) -> None:
+    """Wait until the child has ended (its message is in the pipe), without taking its result."""
+    for _ in range(500):
+        if os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+            return
+        time.sleep(0.01)
+    raise AssertionError("the check did not end")
+
+
+def reaped(pid: int) -> bool:
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return False
+
+
+# --- the same result, from another process ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("touched", [False, True], ids=["matching", "touched"])
+def test_the_check_runs_in_a_child_process_and_gives_exactly_the_inline_result(
+    project: Path, stamped: tuple[Path, Path], checkers: Path, touched: bool
+) -> None:
+    out, spare = stamped
+    if touched:
+        (out / "ims-pro/privacy-policy/stray.html").write_bytes(b"x")
+    inline = stampcheck.check_now(out, spare)
+    with stampcheck.beside(out, spare):
+        child = stampcheck._started
+        assert child is not None
+        pid = child.pid
+        result = stampcheck.taken(out, spare)
+    assert (result.matched is None) == touched
+    assert result.matched == inline.matched  # the proof and the very top-level names
+    assert [each for each, _ in checked_by(checkers)] == [os.getpid(), pid]  # inline, then the child
+    assert reaped(pid)
+
+
+def test_a_command_line_build_takes_the_childs_result_and_writes_what_a_cold_build_writes(
+    project: Path, stamped: tuple[Path, Path], tmp_path: Path, checkers: Path
+) -> None:
+    out, _ = stamped
+    done = CliRunner().invoke(cli, ["-C", str(project), "build", "--today", "2026-11-22"])
+    assert done.exit_code == 0, done.output
+    pids = [pid for pid, _ in checked_by(checkers)]
+    assert len(pids) == 1 and pids[0] != os.getpid()  # checked once, by another process
+    assert "1 rendered" in done.output
+    assert tree(out) == tree(build(project, tmp_path / "cold", OPTIONS).out)
+
+
+def test_a_builder_used_without_the_command_line_checks_in_its_own_process(
+    project: Path, stamped: tuple[Path, Path], checkers: Path
+) -> None:
+    out, _ = stamped
+    engine.Builder(project, out, OPTIONS).build()  # as serve uses it
+    assert [pid for pid, _ in checked_by(checkers)] == [os.getpid()]
+
+
+def test_a_check_started_for_another_output_is_ended_and_the_check_run_inline(
+    project: Path, stamped: tuple[Path, Path], checkers: Path
+) -> None:
+    out, spare = stamped
+    other = project / "elsewhere"
+    with stampcheck.beside(out, spare):
+        child = stampcheck._started
+        assert child is not None
+        pid = child.pid
+        assert stampcheck.taken(other, output.spare_folder(project, other)).matched is None
+        assert reaped(pid) and stampcheck._started is None
+        assert stampcheck.taken(out, spare).matched is not None  # run inline: nothing left to take
+    assert checked_by(checkers)[-1][0] == os.getpid()
+
+
+@pytest.mark.parametrize("why", ["no fork here", "no stamp"])
+def test_no_child_is_started_where_fork_is_not_safe_or_there_is_no_stamp(
+    project: Path, stamped: tuple[Path, Path], checkers: Path, monkeypatch: pytest.MonkeyPatch, why: str
+) -> None:
+    out, spare = stamped
+    if why == "no fork here":
+        monkeypatch.setattr(stampcheck.sys, "platform", "win32")
+    else:
+        outfolder.stamp_file(spare).unlink()
+    with stampcheck.beside(out, spare):
+        assert stampcheck._started is None
+        result = stampcheck.taken(out, spare)
+    assert (result.matched is None) == (why == "no stamp")
+    assert [pid for pid, _ in checked_by(checkers)] == [os.getpid()]
+
+
+# --- an output changed while the result waited ---------------------------------------------------------
+
+
+def test_the_time_a_build_counts_from_is_taken_before_the_check_began(
+    project: Path, stamped: tuple[Path, Path], checkers: Path
+) -> None:
+    out, spare = stamped
+    before = time.time_ns()
+    with stampcheck.beside(out, spare):
+        result = stampcheck.taken(out, spare)
+    ((pid, began),) = checked_by(checkers)
+    assert pid != os.getpid() and before <= result.since <= began
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda out: (out / "stray.html").write_bytes(b"x"),
+        lambda out: os.replace(out / "manifest.json", out / "index.html"),
+        lambda out: (out / "index.html").rename(out / "index.htm"),
+    ],
+    ids=["an entry added", "a file replaced", "an entry renamed"],
+)
+def test_an_output_changed_at_its_top_after_the_check_ended_is_not_taken_as_untouched(
+    project: Path, stamped: tuple[Path, Path], checkers: Path, change: Callable[[Path], object]
+) -> None:
+    out, spare = stamped
+    with stampcheck.beside(out, spare):
+        child = stampcheck._started
+        assert child is not None
+        finished(child)  # the child found the output matching its stamp, and said so
+        time.sleep(0.01)
+        change(out)
+        assert stampcheck.taken(out, spare).matched is None
+    assert stampcheck.check_now(out, spare).matched is None  # as the check run now says
+
+
+def test_a_stamp_written_again_after_the_check_ended_is_not_taken(
+    project: Path, stamped: tuple[Path, Path], checkers: Path
+) -> None:
+    out, spare = stamped
+    with stampcheck.beside(out, spare):
+        child = stampcheck._started
+        assert child is not None
+        finished(child)
+        file = outfolder.stamp_file(spare)
+        statcache.Stamp.walk(out, {p.name for p in out.iterdir()}, file)  # as another build's would be
+        assert stampcheck.taken(out, spare).matched is None
+
+
+def test_a_tenant_folder_changed_after_the_check_began_is_not_remembered_intact(
+    project: Path, stamped: tuple[Path, Path], tmp_path: Path, checkers: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A file replaced deep in the output changes no stat at its top: the build takes the output as untouched
+    # and keeps the spare's copy of that tenant (the very files the stamp vouched for), but the output's
+    # folder changed after the time the build counts from (taken before the check began) and must not be
+    # remembered as the spare's intact copy for the next build (SiteWriter.keep_intact).
+    out, spare = stamped
+    page = out / "ihm-connect/privacy-policy/index.html"
+    real = engine.taken
+
+    def edited_meanwhile(out: Path, spare: Path) -> stampcheck.Checked:
+        child = stampcheck._started
+        assert child is not None
+        finished(child)
+        time.sleep(0.01)
+        replacement = page.with_name("replacement")
+        replacement.write_bytes(page.read_bytes().replace(b"<", b"{", 1))
+        os.replace(replacement, page)
+        return real(out, spare)
+
+    monkeypatch.setattr(engine, "taken", edited_meanwhile)
+    done = CliRunner().invoke(cli, ["-C", str(project), "build", "--today", "2026-11-22"])
+    assert done.exit_code == 0, done.output
+    monkeypatch.setattr(engine, "taken", real)
+    cold = tree(build(project, tmp_path / "cold", OPTIONS).out)
+    assert tree(out) == cold
+    intact = json.loads(outfolder.cache_record(spare, "intact").read_bytes())
+    assert "ims-global" in intact and "ihm-connect" not in intact
+    edit_tenant(project, "Again")
+    build(project, out, OPTIONS)
+    assert tree(out) == tree(build(project, tmp_path / "cold2", OPTIONS).out)
+
+
+# --- a child that fails -------------------------------------------------------------------------------
+
+
+TESTS = os.getpid()
+CHECK = stampcheck.untouched
+ENCODED = stampcheck._encoded
+
+
+def in_the_child(failure: Callable[[Path, Path], object]) -> Callable[[Path, Path], object]:
+    """A check that fails as *failure* does in a child process, and runs as usual in the tests' own."""
+
+    def check(out: Path, spare: Path) -> object:
+        return CHECK(out, spare) if os.getpid() == TESTS else failure(out, spare)
+
+    return check
+
+
+def _raises(out: Path, spare: Path) -> None:
+    raise RuntimeError("a bug")
+
+
+FAILURES: dict[str, tuple[str, Callable[..., object]]] = {
+    "exits at once, status 0": ("untouched", in_the_child(lambda out, spare: os._exit(0))),
+    "exits with an error": ("untouched", in_the_child(lambda out, spare: os._exit(3))),
+    "is killed": ("untouched", in_the_child(lambda out, spare: os.kill(os.getpid(), signal.SIGKILL))),
+    "raises": ("untouched", in_the_child(_raises)),
+    "sends garbage": ("_encoded", lambda matched: b"policygen stamp check 1\nmatched yes\n"),
+    "sends a result cut short": ("_encoded", lambda matched: ENCODED(matched)[:-2]),
+    "sends a result and more": ("_encoded", lambda matched: ENCODED(matched) + b"\0extra"),
+    "sends another format": ("_encoded", lambda matched: ENCODED(matched).replace(b"check 1", b"check 2")),
+}
+
+
+@pytest.mark.parametrize("failure", FAILURES.values(), ids=list(FAILURES))
+def test_a_child_that_fails_or_sends_garbage_means_not_untouched_and_the_build_is_still_right(
+    project: Path,
+    stamped: tuple[Path, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    failure: tuple[str, Callable[..., object]],
+) -> None:
+    out, spare = stamped
+    assert stampcheck.check_now(out, spare).matched is not None  # inline, the output is untouched
+    monkeypatch.setattr(stampcheck, *failure)
+    with stampcheck.beside(out, spare):
+        child = stampcheck._started
+        assert child is not None
+        pid = child.pid
+        assert stampcheck.taken(out, spare).matched is None
+    assert reaped(pid)
+    done = CliRunner().invoke(cli, ["-C", str(project), "build", "--today", "2026-11-22"])
+    assert done.exit_code == 0, done.output
+    assert tree(out) == tree(build(project, tmp_path / "cold", OPTIONS).out)
+
+
+def test_a_result_the_child_did_send_is_read_back_as_it_was(stamped: tuple[Path, Path]) -> None:
+    out, spare = stamped
+    matched = stampcheck.check_now(out, spare).matched
+    assert matched is not None and len(matched.names) > 3
+    assert stampcheck._decoded(stampcheck._encoded(matched)) == matched
+    odd = statcache.Matched("0" * 64, frozenset({"caf\udce9", "a b"}))  # a name not in UTF-8, a space
+    assert stampcheck._decoded(stampcheck._encoded(odd)) == odd
+    assert stampcheck._decoded(stampcheck._encoded(None)) is None
+
+
+# --- no stray process ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def slow_check(stamped: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """The output *stamped*, with a check that takes a minute."""
+    monkeypatch.setattr(stampcheck, "untouched", lambda out, spare: time.sleep(60))
+    return stamped
+
+
+def test_an_interrupted_build_ends_the_check_at_once_and_waits_for_it(slow_check: tuple[Path, Path]) -> None:
+    out, spare = slow_check
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt), stampcheck.beside(out, spare):
+        child = stampcheck._started
+        assert child is not None
+        pid = child.pid
+        raise KeyboardInterrupt
+    assert time.monotonic() - started < 10 and reaped(pid)
+
+
+def test_ctrl_c_while_the_build_waits_for_the_result_ends_the_check(slow_check: tuple[Path, Path]) -> None:
+    out, spare = slow_check
+
+    def ctrl_c(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, ctrl_c)
+    started = time.monotonic()
+    try:
+        with stampcheck.beside(out, spare):
+            child = stampcheck._started
+            assert child is not None
+            pid = child.pid
+            signal.setitimer(signal.ITIMER_REAL, 0.3)
+            with pytest.raises(KeyboardInterrupt):
+                stampcheck.taken(out, spare)  # waits on the pipe until Ctrl-C
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert time.monotonic() - started < 10 and reaped(pid)

@@ -223,8 +223,6 @@ def build(
 ) -> None:
     """Build the static site (or one shard of it)."""
     from .lastbuild import nothing_changed
-    from .outfolder import spare_folder
-    from .stampcheck import beside
 
     def action() -> None:
         whole = shard is None and not tenants and not ctx.verbose
@@ -233,6 +231,9 @@ def build(
             for line in (same.summary(), f"Open {same.out / 'index.html'}"):
                 ctx.say(line)
             return
+        from .outfolder import spare_folder
+        from .stampcheck import beside
+
         target = (out if out is not None else ctx.root() / "build").resolve()
         # The output's stamp is checked in a second process while this one imports the engine and loads the project.
         with beside(target, spare_folder(ctx.root(), target)):

@@ -13,11 +13,14 @@ changed after the check began is never remembered intact (SiteWriter.keep_intact
 and the output folder and its stamp file are looked at again when the result is taken, so that another
 build's swap, or an entry added or removed at the top of the output meanwhile, is not trusted either.
 Where fork is not safe (not Linux, threads running) or there is no stamp to check, the check runs inline
-when the build takes it, as before. The child is always waited for: no zombie, no stray process.
+when the build takes it, as before. The child is always waited for, and dies with this process: no zombie,
+no stray process. It holds the output's lock while it checks (outfolder.one_writer), so the build takes its
+result before it takes that lock itself (SiteWriter), never while holding it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -25,7 +28,6 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +36,7 @@ from .statcache import Matched
 
 _HEADER = b"policygen stamp check 1\n"
 _MATCHED = re.compile(rb"matched ([0-9a-f]{64}) ([0-9]{1,9}) ([0-9]{1,12})\n")  # the proof, how many names, their bytes
+_PR_SET_PDEATHSIG = 1  # Linux's prctl option: a signal sent to this process when its parent dies
 _MOST = 1 << 28  # bytes: more is not a message the child wrote (a site's top-level names are a few MB)
 
 
@@ -55,7 +58,7 @@ def check_now(out: Path, spare: Path) -> Checked:
 _started: _Child | None = None  # the check `beside` started, until the build takes it
 
 
-@contextmanager
+@contextlib.contextmanager
 def beside(out: Path, spare: Path) -> Iterator[None]:
     """Start the stamp check of *out* (whose spare is *spare*) in a child process for the block, for the build
     in it to take (`taken`); when the block ends, however, a child still there is ended and waited for."""
@@ -114,6 +117,7 @@ class _Child:
         if seen is None:
             return None  # no output or no stamp: nothing to match, and nothing made before the build needs it
         child = cls(out, spare, time.time_ns(), seen)
+        parent = os.getpid()
         child.fd, write = os.pipe()
         try:
             child.pid = os.fork()
@@ -122,7 +126,7 @@ class _Child:
             os.close(write)
             return None
         if child.pid == 0:  # pragma: no cover - the child; coverage does not follow a fork
-            _run_child(out, spare, child.fd, write)
+            _run_child(out, spare, child.fd, write, parent)
         os.close(write)  # so that the read end sees the message end when the child's end closes
         return child
 
@@ -161,18 +165,30 @@ class _Child:
             self.fd = -1
 
 
-def _run_child(out: Path, spare: Path, read: int, write: int) -> None:  # pragma: no cover - in the child
+def _run_child(out: Path, spare: Path, read: int, write: int, parent: int) -> None:  # pragma: no cover - in the child
     """The child's whole life: check, send, and leave at once (os._exit: none of the parent's exit handlers
     or buffered output runs twice). Any failure, Ctrl-C included, ends it with a status the parent refuses."""
     code = 1
     try:
         os.close(read)
+        _die_with_parent(parent)
         _write_all(write, _encoded(untouched(out, spare)))
         code = 0
     except BaseException:  # anything, Ctrl-C too, means "not untouched", which the status says
         pass
     finally:
         os._exit(code)
+
+
+def _die_with_parent(parent: int) -> None:  # pragma: no cover - in the child
+    """Be killed when the process *parent* dies (killed outright, it cannot end the child): a child waiting for
+    the output's lock, which another build holds, must not outlive the build that wanted the answer."""
+    import ctypes  # here: only the child pays for it
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the request
+        os._exit(1)
 
 
 def _encoded(matched: Matched | None) -> bytes:

@@ -350,3 +350,38 @@ def test_ctrl_c_while_the_build_waits_for_the_result_ends_the_check(slow_check: 
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
     assert time.monotonic() - started < 10 and reaped(pid)
+
+
+def gone(pid: int) -> bool:
+    """Whether the process *pid* (not this one's child) has ended: no such process, or one that is a zombie
+    waiting for whoever reaps orphans here."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+
+
+def test_a_build_killed_outright_takes_its_check_with_it(slow_check: tuple[Path, Path]) -> None:
+    out, spare = slow_check
+    read, write = os.pipe()
+    build_pid = os.fork()
+    if build_pid == 0:  # the build: starts the check, says its id, and waits to be killed
+        try:
+            with stampcheck.beside(out, spare):
+                child = stampcheck._started
+                os.write(write, str(child.pid if child else 0).encode())
+                time.sleep(60)
+        finally:
+            os._exit(1)
+    os.close(write)
+    check_pid = int(os.read(read, 100))
+    os.close(read)
+    assert check_pid and not gone(check_pid)
+    time.sleep(0.2)  # the child has asked to die with its parent
+    os.kill(build_pid, signal.SIGKILL)  # no finally, no exit handler runs
+    os.waitpid(build_pid, 0)
+    for _ in range(200):
+        if gone(check_pid):
+            break
+        time.sleep(0.01)
+    assert gone(check_pid)

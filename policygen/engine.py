@@ -836,7 +836,7 @@ class Builder:
         self._renderer = warm_renderer(self._renderer, project.library)
         _shelve_compiled(project.root, self._renderer, theme)
         spare = spare_folder(project.root, out)
-        checked = taken(out, spare)  # run beside since the command line started it (stampcheck.py), or now
+        checked = taken(out, spare)  # checked in a second process since the command line began (stampcheck.py), or now
         since = checked.since  # an output folder changed after this is not remembered intact (output.py)
         matched = checked.matched  # first: an untouched output's manifest is read in part (Previous)
         previous = Previous(out, matched)

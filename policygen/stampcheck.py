@@ -85,6 +85,12 @@ def taken(out: Path, spare: Path) -> Checked:
     return check_now(out, spare)
 
 
+def _fork_is_safe() -> bool:
+    """On Linux, while this process runs no other thread (a forked copy of a thread's held lock is never
+    released); as engine._start_method decides for the workers."""
+    return sys.platform == "linux" and threading.active_count() == 1
+
+
 def _looks(out: Path, spare: Path) -> tuple[tuple[int, ...], ...] | None:
     """The stat of the output folder and of its stamp file: another build's swap, or an entry added, removed
     or renamed at the top of the output, changes the first; a stamp written again changes the second."""
@@ -111,7 +117,7 @@ class _Child:
     @classmethod
     def start(cls, out: Path, spare: Path) -> _Child | None:
         """The check started in a child; None where that is not safe or not worth it (then it runs inline)."""
-        if sys.platform != "linux" or threading.active_count() != 1:  # see engine._start_method
+        if not _fork_is_safe():
             return None
         seen = _looks(out, spare)
         if seen is None:

@@ -12,6 +12,8 @@ import datetime as dt
 import json
 import os
 import signal
+import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -47,6 +49,34 @@ def stamped(project: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]
         build(project, out, OPTIONS)
     edit_tenant(project, "Thrice")
     return out.resolve(), output.spare_folder(project, out.resolve())
+
+
+FORK_IS_SAFE = stampcheck._fork_is_safe
+
+
+@pytest.fixture(autouse=True)
+def no_other_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command line runs no thread when it forks the check; the test process may (the browser tests'
+    servers), so the tests here fork as the command line does, wherever fork is the platform's."""
+    monkeypatch.setattr(stampcheck, "_fork_is_safe", lambda: sys.platform == "linux")
+
+
+def test_no_check_is_forked_while_another_thread_runs_and_the_build_checks_inline(
+    stamped: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(stampcheck, "_fork_is_safe", FORK_IS_SAFE)  # the real rule
+    out, spare = stamped
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait, daemon=True)
+    thread.start()
+    try:
+        assert not stampcheck._fork_is_safe()
+        with stampcheck.beside(out, spare):
+            assert stampcheck._started is None
+            assert stampcheck.taken(out, spare).matched == stampcheck.check_now(out, spare).matched
+    finally:
+        stop.set()
+        thread.join()
 
 
 @pytest.fixture

@@ -309,17 +309,36 @@ def sitemap_of(pages: Iterable[SitemapPage], base_url: str | None, into: Path | 
     without a base_url (sitemaps need absolute URLs). Given *into*, written there a batch at a time."""
     if not base_url:
         return None
-    ET.register_namespace("", SITEMAP)
-
-    def add(urlset: ET.Element, page: SitemapPage) -> None:
-        url = ET.SubElement(urlset, f"{{{SITEMAP}}}url")
-        ET.SubElement(url, f"{{{SITEMAP}}}loc").text = absolute(base_url, page.path)
-        if page.effective is not None:
-            ET.SubElement(url, f"{{{SITEMAP}}}lastmod").text = page.effective.isoformat()
-
-    parts = xml_parts(ET.Element(f"{{{SITEMAP}}}urlset"), pages, add)
+    parts = _sitemap_parts(pages, base_url)
     made = Output(SITEMAP_PATH, "data", b"")
     return write_streamed(into, parts, made) if into is not None else replace(made, data=b"".join(parts))
+
+
+def _sitemap_parts(pages: Iterable[SitemapPage], base_url: str) -> Iterator[bytes]:
+    """The bytes ElementTree gives for the sitemap's tree, indented (ET.indent), with its XML declaration
+    and a newline, a batch of URLs at a time. Written as text: a URL is three elements of fixed shape, and
+    ElementTree's serializer, in Python, was most of a rebuild's sitemap (tests/test_feeds.py compares
+    the two)."""
+    head = f"<?xml version='1.0' encoding='utf-8'?>\n<urlset xmlns=\"{SITEMAP}\""
+    batch: list[str] = []
+    for page in pages:
+        loc = f"\n  <url>\n    <loc>{_escaped(absolute(base_url, page.path))}</loc>"
+        lastmod = "" if page.effective is None else f"\n    <lastmod>{page.effective.isoformat()}</lastmod>"
+        batch.append(loc + lastmod + "\n  </url>")
+        if len(batch) == XML_BATCH:
+            yield (head + ">" if head else "").encode() + "".join(batch).encode()
+            head, batch = "", []
+    if head:  # no URL written yet
+        yield (head + (">" + "".join(batch) + "\n</urlset>\n" if batch else " />\n")).encode()
+    else:
+        yield ("".join(batch) + "\n</urlset>\n").encode()
+
+
+def _escaped(text: str) -> str:
+    """*text* as ElementTree escapes an element's text."""
+    if "&" in text or "<" in text or ">" in text:
+        return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text
 
 
 XML_BATCH = 256  # elements (feed entries, sitemap URLs) made into a tree and written at a time

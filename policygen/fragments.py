@@ -18,6 +18,10 @@ Checking every entry of every part is most of what a one-tenant rebuild spends o
 so a part is signed with the user's key (policygen/signing.py): one whose signature verifies is one this
 user's policygen wrote, and is used without its entries being read (its folders are listed in it). A part
 that is not signed by that key (no key can be had, or the cache came from elsewhere) is checked as above.
+
+A build needs each part up to three times (to reuse the tenant, for the sitemap, for the manifest), so the
+parts it read or wrote stay in its memory up to a budget (HELD_BUDGET): a site of a thousand tenants reads
+each part once, and a larger one reads the rest back from the cache, its memory bounded.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from .signing import sign
 FORMAT = 3  # of a part's file: another number is made again (3: signed, with its folders)
 _PURPOSE = b"policygen tenant part"  # what the user's key signs here
 FOLDER = "fragments"
+HELD_BUDGET = 16 << 20  # bytes of parts (as written in the cache) a build keeps in memory once read or written
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _FEED_DATES = ("effective", "released")  # a FeedEntry's dates, kept as ISO text
 _FEED_OPTIONAL = ("summary", "tier", "heading")
@@ -126,6 +131,9 @@ class Fragments:
         self._key = key
         self.made = 0  # parts made (not found in the cache) by this build: tests count them
         self.trusted = 0  # parts found signed by the user's key (their entries not read): tests count them
+        self.reads = 0  # parts read back from the cache by get: tests count them
+        self._held: dict[str, tuple[str, Fragment, int]] = {}  # slug -> (digest, part, size) read or written
+        self._held_bytes = 0
 
     def _file(self, slug: str) -> Path | None:
         return None if self.folder is None else self.folder / f"{slug}.json"
@@ -143,6 +151,8 @@ class Fragments:
         digest = self._digest(body)
         stored = file is not None and write_cache_record(file, digest.encode() + b"\n" + body)
         kept = None if stored else fragment
+        if stored:
+            self._hold(digest, fragment, len(body))
         return Stored(fragment.slug, fragment.key, digest, fragment.count, fragment.pages, fragment.documents, kept)
 
     def cached(self, slug: str, key: str) -> tuple[Fragment, Stored] | None:
@@ -158,7 +168,16 @@ class Fragments:
         except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
             return None  # missing, damaged, foreign or of another version: made again
         self.trusted += signed
+        self._hold(digest, fragment, len(body))
         return fragment, Stored(slug, key, digest, fragment.count, fragment.pages, fragment.documents)
+
+    def _hold(self, digest: str, fragment: Fragment, size: int) -> None:
+        """Keep a part this build checked or wrote, while the budget allows, for get to give without a read."""
+        earlier = self._held.pop(fragment.slug, None)  # a tenant found, then rendered again: its new part
+        self._held_bytes -= 0 if earlier is None else earlier[2]
+        if self._held_bytes + size <= HELD_BUDGET:
+            self._held[fragment.slug] = (digest, fragment, size)
+            self._held_bytes += size
 
     def prune(self, tenants: set[str]) -> None:
         """Remove the parts of tenants no longer in the project (*tenants*: those that are), which no build
@@ -178,6 +197,10 @@ class Fragments:
         """The part *stored* names, read back; CacheChanged if it is no longer the one written or checked."""
         if stored.kept is not None:
             return stored.kept
+        held = self._held.get(stored.slug)
+        if held is not None and held[0] == stored.digest and held[1].key == stored.key:
+            return held[1]  # the bytes this build checked or wrote: what reading the file again would verify
+        self.reads += 1
         file = self._file(stored.slug)
         try:
             if file is None:

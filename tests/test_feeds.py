@@ -13,10 +13,13 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 from conftest import copy_project
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from policygen import feeds
 from policygen.engine import BuildReport, build
-from policygen.feeds import FeedEntry, FeedInfo, SitemapPage, atom, sitemap_of
+from policygen.feeds import SITEMAP, FeedEntry, FeedInfo, SitemapPage, atom, sitemap_of
+from policygen.paths import absolute
 from policygen.site import BuildOptions
 from policygen.versions import load_releases
 
@@ -263,3 +266,36 @@ def test_a_sitemap_made_a_batch_of_pages_at_a_time_is_byte_for_byte_the_sitemap_
     monkeypatch.setattr(feeds, "XML_BATCH", 3)
     written = sitemap_of(iter(pages), BASE, into=tmp_path / "sitemap.xml")
     assert written is not None and (tmp_path / "sitemap.xml").read_bytes() == whole.data
+
+
+def _sitemap_by_element_tree(pages: list[SitemapPage], base: str) -> bytes:
+    """sitemap.xml as ElementTree writes the whole tree: what policygen's sitemap is written to equal."""
+    ET.register_namespace("", SITEMAP)
+    urlset = ET.Element(f"{{{SITEMAP}}}urlset")
+    for page in pages:
+        url = ET.SubElement(urlset, f"{{{SITEMAP}}}url")
+        ET.SubElement(url, f"{{{SITEMAP}}}loc").text = absolute(base, page.path)
+        if page.effective is not None:
+            ET.SubElement(url, f"{{{SITEMAP}}}lastmod").text = page.effective.isoformat()
+    ET.indent(urlset)
+    return ET.tostring(urlset, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+_PATH_PARTS = st.text(
+    alphabet=st.characters(blacklist_categories=["Cs", "Cc"]) | st.sampled_from("&<>\"'/ "), max_size=12
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(_PATH_PARTS, st.none() | st.dates(dt.date(1990, 1, 1), dt.date(2100, 1, 1))), max_size=9),
+    st.integers(1, 4),
+)
+def test_the_sitemap_written_as_text_is_byte_for_byte_what_element_tree_writes(
+    items: list[tuple[str, dt.date | None]], batch: int
+) -> None:
+    pages = [SitemapPage(f"t/{text}/index.html", effective) for text, effective in items]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(feeds, "XML_BATCH", batch)
+        made = sitemap_of(iter(pages), "https://policies.example/a&b/")
+    assert made is not None and made.data == _sitemap_by_element_tree(pages, "https://policies.example/a&b/")

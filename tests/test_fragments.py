@@ -243,9 +243,10 @@ def test_parts_signed_with_another_key_are_checked_entry_by_entry_and_the_site_i
     assert tree(out) == cold(project, tmp_path)
 
 
-def test_a_part_changed_during_the_build_stops_it_with_the_output_left_as_it_was(
+def test_a_part_read_back_past_the_budget_and_changed_during_the_build_stops_it_with_the_output_left_as_it_was(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(fragments, "HELD_BUDGET", 0)  # every part is read back from the cache
     out = project / "build"
     build(project, out, OPTIONS)
     edit(project, EDITED, "Once")
@@ -263,6 +264,59 @@ def test_a_part_changed_during_the_build_stops_it_with_the_output_left_as_it_was
         build(project, out, OPTIONS)
     assert "cache changed while the build was reading it" in raised.value.problems[0].message
     assert tree(out) == before
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The parts a build reads from the cache, by file name, each time it reads one."""
+    read: list[str] = []
+    real = fragments._read
+    monkeypatch.setattr(fragments, "_read", lambda file: read.append(file.name) or real(file))
+    return read
+
+
+def test_a_rebuild_reads_each_unchanged_tenants_part_once_while_the_parts_fit_in_the_budget(
+    project: Path, tmp_path: Path, reads: list[str]
+) -> None:
+    out = project / "build"
+    build(project, out, OPTIONS)
+    edit(project, EDITED, "Edited")
+    reads.clear()
+    report = build(project, out, OPTIONS)
+    assert sorted(reads) == [f"{slug}.json" for slug in report.reused_tenants]  # not again for sitemap, manifest
+    assert tree(out) == cold(project, tmp_path)
+
+
+def test_past_the_budget_a_rebuild_reads_the_parts_back_and_writes_the_same_site(
+    project: Path, tmp_path: Path, reads: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = project / "build"
+    build(project, out, OPTIONS)
+    edit(project, EDITED, "Edited")
+    monkeypatch.setattr(fragments, "HELD_BUDGET", 0)
+    reads.clear()
+    report = build(project, out, OPTIONS)
+    # Found for reuse, then for the sitemap and the manifest; the edited tenant's for those two.
+    expected = sorted([f"{slug}.json" for slug in report.reused_tenants] * 3 + [f"{EDITED}.json"] * 2)
+    assert sorted(reads) == expected
+    assert tree(out) == cold(project, tmp_path)
+
+
+def test_a_part_changed_in_the_cache_during_the_build_is_not_used_when_the_build_holds_it(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = project / "build"
+    build(project, out, OPTIONS)
+    edit(project, EDITED, "Once")
+    real = engine.site_files
+
+    def tampered(*args: Any, **kwargs: Any) -> list[Output]:
+        (parts(project) / "ihm-connect.json").write_bytes(b"{}")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "site_files", tampered)
+    build(project, out, OPTIONS)
+    assert tree(out) == cold(project, tmp_path)
 
 
 def test_without_a_usable_cache_the_parts_stay_in_memory_and_the_site_is_the_same(

@@ -19,9 +19,10 @@ so a part is signed with the user's key (policygen/signing.py): one whose signat
 user's policygen wrote, and is used without its entries being read (its folders are listed in it). A part
 that is not signed by that key (no key can be had, or the cache came from elsewhere) is checked as above.
 
-A build needs each part up to three times (to reuse the tenant, for the sitemap, for the manifest), so the
-parts it read or wrote stay in its memory up to a budget (HELD_BUDGET): a site of a thousand tenants reads
-each part once, and a larger one reads the rest back from the cache, its memory bounded.
+A rebuild needs an unchanged tenant's part three times (to reuse the tenant, for the sitemap, for the
+manifest), so the parts it found stay in its memory up to a budget (HELD_BUDGET): a rebuild of a thousand
+tenants reads each part once, and a larger one reads the rest back from the cache, its memory bounded. The
+parts a build makes are not held: a cold build's memory stays what it was.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from .signing import sign
 FORMAT = 3  # of a part's file: another number is made again (3: signed, with its folders)
 _PURPOSE = b"policygen tenant part"  # what the user's key signs here
 FOLDER = "fragments"
-HELD_BUDGET = 16 << 20  # bytes of parts (as written in the cache) a build keeps in memory once read or written
+HELD_BUDGET = 16 << 20  # bytes of parts (as written in the cache) a build keeps in memory once found
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _FEED_DATES = ("effective", "released")  # a FeedEntry's dates, kept as ISO text
 _FEED_OPTIONAL = ("summary", "tier", "heading")
@@ -132,7 +133,7 @@ class Fragments:
         self.made = 0  # parts made (not found in the cache) by this build: tests count them
         self.trusted = 0  # parts found signed by the user's key (their entries not read): tests count them
         self.reads = 0  # parts read back from the cache by get: tests count them
-        self._held: dict[str, tuple[str, Fragment, int]] = {}  # slug -> (digest, part, size) read or written
+        self._held: dict[str, tuple[str, Fragment, int]] = {}  # slug -> (digest, part, size) found
         self._held_bytes = 0
 
     def _file(self, slug: str) -> Path | None:
@@ -146,13 +147,12 @@ class Fragments:
 
     def put(self, fragment: Fragment) -> Stored:
         self.made += 1
+        self._drop(fragment.slug)  # a tenant found, then rendered all the same: the part found is not its own
         body = fragment.dumps()
         file = self._file(fragment.slug)
         digest = self._digest(body)
         stored = file is not None and write_cache_record(file, digest.encode() + b"\n" + body)
         kept = None if stored else fragment
-        if stored:
-            self._hold(digest, fragment, len(body))
         return Stored(fragment.slug, fragment.key, digest, fragment.count, fragment.pages, fragment.documents, kept)
 
     def cached(self, slug: str, key: str) -> tuple[Fragment, Stored] | None:
@@ -172,12 +172,15 @@ class Fragments:
         return fragment, Stored(slug, key, digest, fragment.count, fragment.pages, fragment.documents)
 
     def _hold(self, digest: str, fragment: Fragment, size: int) -> None:
-        """Keep a part this build checked or wrote, while the budget allows, for get to give without a read."""
-        earlier = self._held.pop(fragment.slug, None)  # a tenant found, then rendered again: its new part
-        self._held_bytes -= 0 if earlier is None else earlier[2]
+        """Keep a part this build found and checked, while the budget allows, for get to give without a read."""
+        self._drop(fragment.slug)
         if self._held_bytes + size <= HELD_BUDGET:
             self._held[fragment.slug] = (digest, fragment, size)
             self._held_bytes += size
+
+    def _drop(self, slug: str) -> None:
+        earlier = self._held.pop(slug, None)
+        self._held_bytes -= 0 if earlier is None else earlier[2]
 
     def prune(self, tenants: set[str]) -> None:
         """Remove the parts of tenants no longer in the project (*tenants*: those that are), which no build
@@ -199,7 +202,7 @@ class Fragments:
             return stored.kept
         held = self._held.get(stored.slug)
         if held is not None and held[0] == stored.digest and held[1].key == stored.key:
-            return held[1]  # the bytes this build checked or wrote: what reading the file again would verify
+            return held[1]  # the bytes this build checked: what reading the file again would verify
         self.reads += 1
         file = self._file(stored.slug)
         try:

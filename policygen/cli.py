@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import json
+import os
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -661,4 +664,27 @@ def serve(
 
 
 def main() -> None:
-    cli(prog_name="policygen")
+    try:
+        cli(prog_name="policygen")
+    except SystemExit as done:
+        exit_now(done.code)
+    exit_now(0)
+
+
+def exit_now(code: object) -> NoReturn:
+    """End the process once the command is done, without tearing the interpreter down: the exit handlers
+    run and any thread that is not a daemon is waited for, as at a normal exit, but the objects of a large
+    build are not freed one by one (about 0.06 s of a one-tenant rebuild of a thousand tenants)."""
+    status = code if isinstance(code, int) else 0 if code is None else 1
+    if not isinstance(code, int | None):
+        print(code, file=sys.stderr)  # as sys.exit("message") prints it
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except OSError:  # a closed pipe: Python's own exit says 120
+        status = status or 120
+    os._exit(status)

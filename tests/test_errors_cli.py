@@ -112,3 +112,50 @@ def test_problems_format_as_file_line_column_key_path_message_expected_hint(tmp_
         "    hint: did you mean 'y'?\n"
         "          or 'z'"
     )
+
+
+# --- the end of the process (cli.exit_now) -------------------------------------------------------------
+
+
+def exit_now_in_child(body: str) -> subprocess.CompletedProcess[str]:
+    """A Python process that runs *body*, then ends as the command line ends: cli.exit_now(code)."""
+    script = f"import sys\nfrom policygen.cli import exit_now\n{body}"
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUFFERED"}  # stdout buffered
+    return subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False, env=env
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("code", "status"), [(None, 0), (0, 0), (1, 1), (2, 2), ("a message", 1)])
+def test_the_process_ends_with_the_status_sys_exit_would_give(code: object, status: int) -> None:
+    ended = exit_now_in_child(f"exit_now({code!r})")
+    assert ended.returncode == status
+    assert ended.stderr == ("a message\n" if code == "a message" else "")
+
+
+@pytest.mark.slow
+def test_output_written_before_the_end_is_flushed_and_exit_handlers_run() -> None:
+    ended = exit_now_in_child(
+        "import atexit\n"
+        "atexit.register(lambda: print('handler ran', flush=True))\n"
+        "sys.stdout.write('unflushed line\\n')\n"
+        "exit_now(0)"
+    )
+    assert ended.stdout == "unflushed line\nhandler ran\n" and ended.returncode == 0
+
+
+@pytest.mark.slow
+def test_a_thread_that_is_not_a_daemon_is_waited_for_before_the_end() -> None:
+    ended = exit_now_in_child(
+        "import threading, time\n"
+        "threading.Thread(target=lambda: (time.sleep(0.3), print('thread done', flush=True))).start()\n"
+        "exit_now(0)"
+    )
+    assert ended.stdout == "thread done\n"
+
+
+@pytest.mark.slow
+def test_output_that_cannot_be_flushed_at_the_end_gives_the_status_python_gives() -> None:
+    ended = exit_now_in_child("import os\nsys.stdout.write('text')\nos.close(1)\nexit_now(0)")  # stdout is gone
+    assert ended.returncode == 120

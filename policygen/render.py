@@ -305,8 +305,11 @@ class RenderedClause:
     file: Path
 
 
-# What one renderer keeps of its renders for reuse, in characters of HTML: past it, it starts again.
-REUSE_BUDGET = 50_000_000
+# What one renderer keeps of its renders for reuse, in characters of HTML: past it, it starts again. A kept
+# render costs about five bytes a character with the record of what it read, and a worker of a large site
+# fills any budget (tenants that print their own name never share those clauses), so the budget is most of
+# a worker's peak memory: ten million characters (about 50 MB) keep every render of a thousand tenants.
+REUSE_BUDGET = 10_000_000
 
 
 @dataclass(frozen=True)

@@ -739,7 +739,7 @@ class Reusable:
     key: str
 
 
-DIGESTS = "digests.json"  # in the project's cache: tenant folder hashes by stat (policygen/statcache.py)
+DIGESTS = "digests"  # in the project's cache: tenant folder hashes by stat, by path (policygen/statcache.py)
 COMPILED = "compiled"  # in the project's cache: compiled templates, signed (policygen/codecache.py)
 
 # Worker processes pay off only past some tenants: each starts in ~0.3 s and loads the library itself.

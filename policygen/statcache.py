@@ -490,6 +490,29 @@ def paths_under(folder: str, names: Iterable[str]) -> tuple[list[str], dict[str,
     return paths, folders
 
 
+def walk_paths(folder: str, names: Iterable[str]) -> Iterator[str]:
+    """The paths (relative to *folder*) of its entries *names* and of everything under them, each folder's
+    followed at once by what is in it: one listing open at each depth and nothing else held, whatever the
+    number of entries (paths_under's order is another). OSError at a symbolic link or an unreadable folder."""
+    for name in sorted(names):
+        if os.path.islink(os.path.join(folder, name)):
+            raise OSError(f"a symbolic link: {name}")
+        yield name
+        if os.path.isdir(os.path.join(folder, name)):
+            yield from _walk_in(folder, name)
+
+
+def _walk_in(folder: str, rel: str) -> Iterator[str]:
+    with os.scandir(os.path.join(folder, rel)) as entries:
+        for entry in entries:
+            if entry.is_symlink():
+                raise OSError(f"a symbolic link: {rel}/{entry.name}")
+            child = f"{rel}/{entry.name}"
+            yield child
+            if entry.is_dir(follow_symlinks=False):
+                yield from _walk_in(folder, child)
+
+
 def folders_stat(base: str, folders: Iterable[str], before_ns: int | None = None) -> str | None:
     """A hash of the stat of the folders *folders* (relative to *base*): any entry added to, removed from
     or renamed in one of them changes it. None when one is not a plain folder, or, given *before_ns*, was

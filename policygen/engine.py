@@ -1059,10 +1059,11 @@ class Builder:
             initializer=_worker_init,
             initargs=(workers,),
         ) as pool:
-            for chunk in pool.map(_worker_run, chunks):
+            for mine, chunk in zip(chunks, pool.map(_worker_run, chunks), strict=True):
                 done += len(chunk)
                 self._report(done, len(slugs))
-                yield from chunk
+                # With this process's own names: a worker's, unpickled, are a second copy kept to the end (written).
+                yield from ((slug, outcome) for slug, (_, outcome) in zip(mine, chunk, strict=True))
 
     def _report(self, done: int, total: int) -> None:
         if self.progress is not None and total:

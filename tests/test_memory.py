@@ -8,12 +8,13 @@ import json
 import subprocess
 import sys
 import tracemalloc
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from conftest import REPO, many_tenants
 
-from policygen import output
+from policygen import engine, output
 from policygen.engine import build
 from policygen.site import BuildOptions
 from policygen.theme import SiteTheme
@@ -86,3 +87,22 @@ def test_a_streamed_file_of_many_small_parts_is_written_holding_few_of_them(tmp_
     assert (tmp_path / "index.html").read_bytes() == b"".join(parts) and written.size == len(b"".join(parts))
     # A megabyte of them at once (all of these) was joined with 80 bytes more each: 5 MB.
     assert peak < 1_000_000, peak
+
+
+def test_the_names_of_tenants_rendered_by_workers_are_those_of_this_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = many_tenants(tmp_path / "project", 70)  # rendered by worker processes
+    real = engine.Builder._run
+    own: list[bool] = []
+
+    def run(
+        builder: engine.Builder, step: engine.Step, slugs: list[str], lookups: dict[str, object]
+    ) -> Iterator[tuple[str, object]]:
+        for slug, outcome in real(builder, step, slugs, lookups):  # type: ignore[arg-type]
+            own.append(any(slug is mine for mine in slugs))  # not an unpickled copy, kept to the end
+            yield slug, outcome
+
+    monkeypatch.setattr(engine.Builder, "_run", run)
+    build(project, None, BuildOptions(today=dt.date(2026, 11, 22), jobs=2))
+    assert len(own) == 70 and all(own)

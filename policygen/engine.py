@@ -739,7 +739,7 @@ class Reusable:
     key: str
 
 
-DIGESTS = "digests.json"  # in the project's cache: tenant folder hashes by stat (policygen/statcache.py)
+DIGESTS = "digests"  # in the project's cache: tenant folder hashes by stat, by path (policygen/statcache.py)
 COMPILED = "compiled"  # in the project's cache: compiled templates, signed (policygen/codecache.py)
 
 # Worker processes pay off only past some tenants: each starts in ~0.3 s and loads the library itself.
@@ -1059,10 +1059,11 @@ class Builder:
             initializer=_worker_init,
             initargs=(workers,),
         ) as pool:
-            for chunk in pool.map(_worker_run, chunks):
+            for mine, chunk in zip(chunks, pool.map(_worker_run, chunks), strict=True):
                 done += len(chunk)
                 self._report(done, len(slugs))
-                yield from chunk
+                # With this process's own names: a worker's, unpickled, are a second copy kept to the end (written).
+                yield from ((slug, outcome) for slug, (_, outcome) in zip(mine, chunk, strict=True))
 
     def _report(self, done: int, total: int) -> None:
         if self.progress is not None and total:

@@ -19,11 +19,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import json
 import marshal
 import os
 import sys
 import time
+import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,8 +79,66 @@ class Unchanged:
         return self.built.summary(0, self.seconds, self.out, unchanged=True)
 
 
+@dataclass(frozen=True)
+class PathList:
+    """Paths, held compressed (each ended by '\\0'): a project's inputs are two paths a tenant, held from
+    before the build reads them to its end, and a hundred thousand tenants' paths as str are 15 MB; these,
+    under a megabyte. Given back a batch at a time."""
+
+    data: bytes
+    count: int
+
+    @classmethod
+    def of(cls, paths: Iterable[str]) -> PathList:
+        packer = zlib.compressobj(1)  # the fastest: the paths' text is mostly their common parts
+        parts: list[bytes] = []
+        count = 0
+        for batch in _batched(paths):
+            parts.append(packer.compress("".join(f"{path}\0" for path in batch).encode("utf-8", "surrogateescape")))
+            count += len(batch)
+        parts.append(packer.flush())
+        return cls(b"".join(parts), count)
+
+    def batches(self) -> Iterator[list[str]]:
+        """The paths, _BATCH at a time; ValueError when the data is not paths this class packed."""
+        batch: list[str] = []
+        count = 0
+        for path in self._paths():
+            batch.append(path)
+            if len(batch) == _BATCH:
+                count += len(batch)
+                yield batch
+                batch = []
+        if count + len(batch) != self.count:
+            raise ValueError("not the paths counted")
+        if batch:
+            yield batch
+
+    def _paths(self) -> Iterator[str]:
+        unpacker, rest = zlib.decompressobj(), b""
+        try:
+            for start in range(0, len(self.data), _UNPACK):
+                packed = self.data[start : start + _UNPACK]
+                while packed and not unpacker.eof:  # after its end, zlib leaves the bytes in its tail
+                    text = rest + unpacker.decompress(packed, _UNPACK)
+                    packed = unpacker.unconsumed_tail
+                    *paths, rest = text.split(b"\0")
+                    yield from (path.decode("utf-8", "surrogateescape") for path in paths)
+        except zlib.error as exc:
+            raise ValueError("not a list of paths") from exc
+        if not unpacker.eof or unpacker.unused_data or unpacker.unconsumed_tail or rest:
+            raise ValueError("not a list of paths")
+
+
+def _batched(paths: Iterable[str]) -> Iterator[tuple[str, ...]]:
+    """The paths _BATCH at a time (itertools.batched, of Python 3.12)."""
+    iterator = iter(paths)
+    while batch := tuple(itertools.islice(iterator, _BATCH)):
+        yield batch
+
+
 # What a build reads, as the record lists it: paths relative to the project and to policygen's own folder.
-Listed = tuple[tuple[str, ...], tuple[str, ...]]
+Listed = tuple[PathList, PathList]
 
 
 @dataclass(frozen=True)
@@ -95,15 +156,15 @@ class Inputs:
         taken = time.time_ns()
         try:
             own = [name for name in os.listdir(PACKAGE) if name != "__pycache__"]
+            present = [n for n in _NAMES if os.path.lexists(os.path.join(root, n))]
+            project = PathList.of(statcache.walk_paths(str(root), present))
+            # policygen's folder itself: a module added
+            code = PathList.of(itertools.chain([statcache.HERE], statcache.walk_paths(str(PACKAGE), own)))
         except OSError:
-            return None
-        project = statcache.paths_under(str(root), [n for n in _NAMES if os.path.lexists(os.path.join(root, n))])
-        code = statcache.paths_under(str(PACKAGE), own)
-        if project is None or code is None:
-            return None
+            return None  # a link among the inputs, or a folder that cannot be read
         # Each stat is taken again after the listing: an entry added meanwhile makes its folder too recent
         # to be recorded (the racy-git rule, in remember).
-        listed = (tuple(project[0]), (statcache.HERE, *code[0]))  # policygen's folder itself: a module added
+        listed = (project, code)
         found = cls.again(root, today, drafts, listed)
         if found is None:
             return None
@@ -122,19 +183,19 @@ class Inputs:
             # A batch at a time: the stat of every path of a large project at once would be a peak of the
             # build's memory (hundreds of bytes a path).
             for folder, paths in ((root, listed[0]), (PACKAGE, listed[1])):
-                for start in range(0, len(paths), _BATCH):
-                    batch = list(paths[start : start + _BATCH])
+                for batch in paths.batches():
                     fields = statcache.stats_in(folder, batch)
                     digest.update("\0".join(["", *batch]).encode("utf-8", "surrogateescape"))
                     digest.update(marshal.dumps(fields, 2))  # numbers only: the same bytes for the same stat
                     newest = max(newest, max(max(f[3], f[4]) for f in fields))
-        except OSError:
+        except (OSError, ValueError):  # a path gone; a damaged record
             return None
         return digest.hexdigest(), newest
 
 
 _NAMES = (*PROJECT_FILES, *INPUT_FOLDERS)
 _BATCH = 4096  # paths looked at together
+_UNPACK = 1 << 16  # bytes of the packed paths, and of their text, unpacked at once
 
 
 def nothing_changed(root: Path, out: Path | None, today: dt.date | None, drafts: bool) -> Unchanged | None:
@@ -144,9 +205,7 @@ def nothing_changed(root: Path, out: Path | None, today: dt.date | None, drafts:
     target = (out if out is not None else root / "build").resolve()
     spare = spare_folder(root, target)
     try:
-        data = json.loads(cache_record(spare, _RECORD).read_bytes())
-        recorded, built = str(data["inputs"]), Built(int(data["tenants"]), int(data["files"]), int(data["pages"]))
-        listed = (tuple(map(str, data["project"])), tuple(map(str, data["code"])))
+        recorded, built, listed = _read_record(cache_record(spare, _RECORD).read_bytes())
     except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return None
     seen = Inputs.again(root, today or utc_today(), drafts, listed)
@@ -168,12 +227,26 @@ def remember(root: Path, out: Path, seen: Inputs | None, built: Built) -> None:
     seconds before: the racy-git rule), after its output is in place and stamped."""
     if seen is None or seen.newest >= seen.taken - statcache.RACY_SECONDS * 1_000_000_000:
         return
-    body = {
+    head = {
         "inputs": seen.digest,
-        "project": seen.listed[0],
-        "code": seen.listed[1],
         "tenants": built.tenants,
         "files": built.files,
         "pages": built.pages,
+        "project": [seen.listed[0].count, len(seen.listed[0].data)],
+        "code": [seen.listed[1].count, len(seen.listed[1].data)],
     }
-    write_cache_record(cache_record(spare_folder(root, out), _RECORD), json.dumps(body).encode())
+    record = b"".join([json.dumps(head).encode(), b"\n", seen.listed[0].data, seen.listed[1].data])
+    write_cache_record(cache_record(spare_folder(root, out), _RECORD), record)
+
+
+def _read_record(data: bytes) -> tuple[str, Built, Listed]:
+    """The inputs' digest, the counts and the paths of a record: a line of JSON, then the packed paths of the
+    project and of policygen's code, as long as it says. ValueError, KeyError or TypeError when damaged."""
+    line, _, packed = data.partition(b"\n")
+    head = json.loads(line)
+    built = Built(int(head["tenants"]), int(head["files"]), int(head["pages"]))
+    (project_count, project_size), (code_count, code_size) = map(int, head["project"]), map(int, head["code"])
+    if project_size + code_size != len(packed):
+        raise ValueError("a record cut short")
+    project = PathList(packed[:project_size], project_count)
+    return str(head["inputs"]), built, (project, PathList(packed[project_size:], code_count))

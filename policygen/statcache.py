@@ -7,7 +7,8 @@ metadata kept in the project's git-ignored `.cache/policygen/`.
   the size and the modification time is still seen. A folder holding a symbolic link is always hashed
   (its target may change without the link changing), and so is a folder with an entry changed in the
   last two seconds, the racy-git rule: a second write within one clock tick of the first could
-  otherwise leave the very stat that was recorded.
+  otherwise leave the very stat that was recorded. The file is sorted by path and read and written
+  forward beside a build's lookups, which come in that order: neither it nor the lookups are held whole.
 - Output stamps (Stamp): the path of every file and folder of an output folder, with a hash of the same
   stat fields of each, as the build that put it in place left them, in a group per top-level entry (a
   tenant's folder), its folders' hash apart from its files'. Checking one takes a stat of each recorded
@@ -24,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import itertools
-import json
 import marshal
 import operator
 import os
@@ -490,6 +490,29 @@ def paths_under(folder: str, names: Iterable[str]) -> tuple[list[str], dict[str,
     return paths, folders
 
 
+def walk_paths(folder: str, names: Iterable[str]) -> Iterator[str]:
+    """The paths (relative to *folder*) of its entries *names* and of everything under them, each folder's
+    followed at once by what is in it: one listing open at each depth and nothing else held, whatever the
+    number of entries (paths_under's order is another). OSError at a symbolic link or an unreadable folder."""
+    for name in sorted(names):
+        if os.path.islink(os.path.join(folder, name)):
+            raise OSError(f"a symbolic link: {name}")
+        yield name
+        if os.path.isdir(os.path.join(folder, name)):
+            yield from _walk_in(folder, name)
+
+
+def _walk_in(folder: str, rel: str) -> Iterator[str]:
+    with os.scandir(os.path.join(folder, rel)) as entries:
+        for entry in entries:
+            if entry.is_symlink():
+                raise OSError(f"a symbolic link: {rel}/{entry.name}")
+            child = f"{rel}/{entry.name}"
+            yield child
+            if entry.is_dir(follow_symlinks=False):
+                yield from _walk_in(folder, child)
+
+
 def folders_stat(base: str, folders: Iterable[str], before_ns: int | None = None) -> str | None:
     """A hash of the stat of the folders *folders* (relative to *base*): any entry added to, removed from
     or renamed in one of them changes it. None when one is not a plain folder, or, given *before_ns*, was
@@ -509,60 +532,290 @@ def folders_stat(base: str, folders: Iterable[str], before_ns: int | None = None
     return hashlib.sha256("\n".join(lines).encode("utf-8", "surrogateescape")).hexdigest()
 
 
+# The folder digests' file: a header, then a line per folder sorted by path (its bytes in hex, so that the
+# lines sort as the paths' bytes do) with its stat hash and its content hash, then a line with the count and
+# the hash of the lines before it. Read and written forward beside the lookups, which come in path order.
+_DIGESTS_HEADER = b"policygen folder digests 2\n"
+_DIGEST_LINE = re.compile(rb"((?:[0-9a-f]{2}){1,4096}) ([0-9a-f]{64}) ([0-9a-f]{1,128})\n")
+_DIGESTS_END = re.compile(rb"end ([0-9]{1,12}) ([0-9a-f]{64})\n")
+_DIGEST_LINE_MOST = 2 * 4096 + 64 + 128 + 3
+_COPY_BLOCK = 1 << 20  # bytes of the previous file copied at once into the new one
+_RECORDABLE = re.compile(r"[0-9a-f]{1,128}")  # a content hash the file can hold (tenant_digest's: sha256 hex)
+_SAVE_BATCH = 1000  # lines written together when what is known is held whole
+
+Known = tuple[bytes, bytes]  # a folder's stat hash and content hash, as the file holds them
+
+
+@dataclass(frozen=True)
+class _Line:
+    """A line of the folder digests' file, where it starts and ends in it, and how many lines come before it."""
+
+    key: bytes  # the folder's path, its bytes in hex
+    known: Known
+    start: int
+    end: int
+    index: int
+
+
+def _digest_key(folder: Path) -> bytes:
+    return str(folder).encode("utf-8", "surrogateescape").hex().encode()
+
+
+def _digest_line(key: bytes, known: Known) -> bytes:
+    return b"%s %s %s\n" % (key, known[0], known[1])
+
+
+def _valid_digests(f: BinaryIO) -> tuple[int, int] | None:
+    """Where the lines of the folder digests' file *f* end, and how many they are, if the whole file is one
+    policygen wrote: each line well formed, the paths in order, as many as its last line counts and with the
+    hash it gives. Read forward, nothing kept."""
+    if f.read(len(_DIGESTS_HEADER)) != _DIGESTS_HEADER:
+        return None
+    body, count, last, at = hashlib.sha256(), 0, b"", len(_DIGESTS_HEADER)
+    while line := f.readline(_DIGEST_LINE_MOST):
+        found = _DIGEST_LINE.fullmatch(line)
+        if found is None:
+            end = _DIGESTS_END.fullmatch(line)
+            valid = end is not None and int(end[1]) == count and end[2].decode() == body.hexdigest()
+            return (at, count) if valid and not f.read(1) else None
+        if found[1] <= last:
+            return None
+        body.update(line)
+        count, last, at = count + 1, found[1], at + len(line)
+    return None
+
+
+def _lines_of(f: BinaryIO) -> Iterator[tuple[bytes, Known]]:
+    """The folders' entries of a digests file written by policygen, from where *f* is to its last line."""
+    while (line := f.readline(_DIGEST_LINE_MOST)) and not line.startswith(b"end "):
+        key, stat_hash, digest = line[:-1].split(b" ")
+        yield key, (stat_hash, digest)
+
+
+class _NewDigests:
+    """The folder digests' file being written, to a temporary name beside it, with its count and hash."""
+
+    def __init__(self, file: Path) -> None:
+        self.file = file
+        self.temporary = file.with_name(f".{file.name}.{os.getpid()}.tmp")
+        self._f = open(self.temporary, "wb")  # noqa: SIM115 (closed by finish or abort)
+        self._body = hashlib.sha256()
+        self._count = 0
+        self._f.write(_DIGESTS_HEADER)
+
+    def add(self, lines: bytes, count: int = 1) -> None:
+        self._f.write(lines)
+        self._body.update(lines)
+        self._count += count
+
+    def copy(self, source: BinaryIO, start: int, end: int, count: int) -> None:
+        """The bytes *start* to *end* of *source*, *count* lines, as they are, a block at a time."""
+        while start < end:
+            block = os.pread(source.fileno(), min(_COPY_BLOCK, end - start), start)
+            if not block:
+                raise OSError("the folder digests' file was cut short")
+            self.add(block, 0)
+            start += len(block)
+        self._count += count
+
+    def entries(self) -> Iterator[tuple[bytes, Known]]:
+        """What was written so far, read back."""
+        self._f.flush()
+        with open(self.temporary, "rb") as f:
+            f.seek(len(_DIGESTS_HEADER))
+            yield from _lines_of(f)
+
+    def finish(self) -> None:
+        """The file in place (atomically: a crash leaves the old one or the new one)."""
+        try:
+            self._f.write(b"end %d %s\n" % (self._count, self._body.hexdigest().encode()))
+            self._f.close()
+            os.replace(self.temporary, self.file)
+        except OSError:
+            self.abort()  # a cache that cannot be written only costs the next build time
+
+    def abort(self) -> None:
+        self._f.close()
+        self.temporary.unlink(missing_ok=True)
+
+
 class FolderDigests:
-    """Content hashes of folders, reused while the folder's stat is the one recorded with them."""
+    """Content hashes of folders, reused while the folder's stat is the one recorded with them.
+
+    A project's folders are a hundred thousand, so neither the file nor what is looked up is held whole:
+    the file is read forward beside the lookups, which a build makes in path order (a merge), and the new
+    one is written forward as they go, from the first change (until then it is the old one's lines, then
+    copied at once), the folders not looked up carried over. A lookup out of order (a second look at a
+    folder, lookups in another order) reads what is known so far into memory and goes on from there."""
 
     def __init__(self, file: Path | None, writable: Callable[[], Path | None] | None = None) -> None:
         self.file = file  # None: nothing remembered (no usable cache folder)
         self._writable = writable  # the file to save to, its folder made: None when it cannot be
-        self._known: dict[str, list[str]] = {}  # folder -> [stat hash, content hash]
         self._changed = False
-        if file is not None:
-            try:
-                data = json.loads(file.read_bytes())
-                if isinstance(data, dict):
-                    self._known = {
-                        k: v
-                        for k, v in data.items()
-                        if isinstance(v, list) and len(v) == 2 and all(isinstance(x, str) for x in v)
-                    }
-            except (OSError, ValueError, RecursionError):
-                pass  # none or damaged: hash everything
+        self._opened = False  # the file is opened at the first lookup, and again at the first after a save
+        self._known: dict[bytes, Known] | None = None  # what is known, held whole: after a lookup out of order
+        self._old: BinaryIO | None = None  # the file as the lookups began, read forward
+        self._old_end = self._old_count = 0  # where its lines end, and how many they are
+        self._next: _Line | None = None  # its first line not passed yet
+        self._mark: _Line | None = None  # its line where the new file stops being a copy of it (None: its end)
+        self._new: _NewDigests | None = None  # written from the first change
+        self._unwritable = False  # a change could not be written: nothing is saved
+        self._last = b""  # the key of the last folder looked up
+
+    def _open(self) -> None:
+        """Ready to read the file (a damaged one is none: every folder is hashed) from its first line."""
+        self._opened = True
+        if self.file is None:
+            return
+        try:
+            f = open(self.file, "rb")  # noqa: SIM115 (closed by save, or when let go)
+        except OSError:
+            return
+        try:
+            found = _valid_digests(f)
+            if found is not None:
+                f.seek(len(_DIGESTS_HEADER))
+                self._old, (self._old_end, self._old_count) = f, found
+                self._next = self._read(len(_DIGESTS_HEADER), 0)
+        except OSError:
+            self._old = None
+        if self._old is None:
+            f.close()
+
+    def _read(self, start: int, index: int) -> _Line | None:
+        """The old file's line at *start* (the file was checked whole when it was opened)."""
+        assert self._old is not None
+        if start >= self._old_end:
+            return None
+        line = self._old.readline(_DIGEST_LINE_MOST)
+        key, stat_hash, digest = line[:-1].split(b" ")
+        return _Line(key, (stat_hash, digest), start, start + len(line), index)
 
     def digest(self, folder: Path, compute: Callable[[Path], str]) -> str:
         """*compute*(folder), or the hash it gave last time if nothing in the folder changed since."""
-        key = str(folder)
-        seen = tree_stat(key, skip_editor_files=True)
-        known = self._known.get(key)
-        if seen is not None and known is not None and known[0] == seen[0]:
-            return known[1]
+        if not self._opened:
+            self._open()
+        key = _digest_key(folder)
+        seen = tree_stat(str(folder), skip_editor_files=True)
+        if self._known is None and key <= self._last:
+            self._load()
+        old = self._known.get(key) if self._known is not None else self._until(key)
+        self._last = key
+        if seen is not None and old is not None and old[0] == seen[0].encode():
+            self._keep(key, old, old)
+            return old[1].decode()
         digest = compute(folder)
+        new: Known | None = None
         if seen is not None and seen[1] < time.time_ns() - RACY_SECONDS * 1_000_000_000:
-            self._known[key] = [seen[0], digest]
-            self._changed = True
-        elif known is not None:
-            del self._known[key]
-            self._changed = True
+            new = (seen[0].encode(), digest.encode()) if _RECORDABLE.fullmatch(digest) else None
+        self._keep(key, old, new)
         return digest
 
-    def save(self) -> None:
-        """Write the cache, if anything changed (atomically: a crash leaves the old one or the new one)."""
-        if not self._changed:
+    def _until(self, key: bytes) -> Known | None:
+        """The old file's entry of *key*; the lines before it passed (and carried into the new file)."""
+        while self._next is not None and self._next.key < key:
+            if self._new is not None:
+                self._new.add(_digest_line(self._next.key, self._next.known))
+            self._next = self._read(self._next.end, self._next.index + 1)
+        self._mark = self._next
+        if self._next is None or self._next.key != key:
+            return None
+        found, self._next = self._next, self._read(self._next.end, self._next.index + 1)
+        return found.known
+
+    def _keep(self, key: bytes, old: Known | None, new: Known | None) -> None:
+        """Record *new* (None: nothing) for the folder *key*, whose entry was *old*."""
+        if new != old:
+            self._changed = True
+        if self._known is not None:
+            if new is None:
+                self._known.pop(key, None)
+            else:
+                self._known[key] = new
             return
+        if new != old and self._new is None and not self._unwritable:
+            self._start()
+        if self._new is not None and new is not None:
+            self._new.add(_digest_line(key, new))
+
+    def _start(self) -> None:
+        """The new file begun with the old one's lines before the folder looked up now (its first change)."""
         file = self._writable() if self._writable is not None else None
-        if file is not None:
-            write_atomically(file, _json_object_text(self._known))
-        self._changed = False
+        try:
+            if file is None:
+                raise OSError("no cache folder to write to")
+            self._new = _NewDigests(file)
+            if self._old is not None:
+                end, count = (self._mark.start, self._mark.index) if self._mark else (self._old_end, self._old_count)
+                self._new.copy(self._old, len(_DIGESTS_HEADER), end, count)
+        except OSError:
+            if self._new is not None:
+                self._new.abort()
+            self._new, self._unwritable = None, True  # nothing saved: the next build hashes again
+
+    def _rest(self) -> None:
+        """The old file's lines not passed yet, carried into the new one."""
+        if self._new is not None and self._old is not None and self._next is not None:
+            self._new.copy(self._old, self._next.start, self._old_end, self._old_count - self._next.index)
+        self._next = None
+
+    def _load(self) -> None:
+        """What is known so far held whole: a folder is looked up out of order."""
+        if self._new is not None:
+            try:
+                self._rest()
+                self._known = dict(self._new.entries())
+            except OSError:
+                self._known, self._unwritable = {}, True
+            self._new.abort()
+            self._new = None
+        elif self._old is not None:
+            self._old.seek(len(_DIGESTS_HEADER))
+            self._known = dict(_lines_of(self._old))
+        else:
+            self._known = {}
+        self._close_old()
+
+    def _close_old(self) -> None:
+        if self._old is not None:
+            self._old.close()
+        self._old, self._next, self._mark = None, None, None
+
+    def save(self) -> None:
+        """Write the cache, if anything changed (atomically: a crash leaves the old one or the new one); the
+        next lookup reads it from its start."""
+        try:
+            if self._changed and self._known is not None and not self._unwritable:
+                file = self._writable() if self._writable is not None else None
+                if file is not None:
+                    write_atomically(file, _digests_text(self._known))
+            elif self._new is not None:
+                self._rest()
+                self._new.finish()
+        except OSError:
+            if self._new is not None:
+                self._new.abort()
+        self._close_old()
+        self._new, self._known, self._unwritable, self._changed, self._opened, self._last = (
+            None,
+            None,
+            False,
+            False,
+            False,
+            b"",
+        )
 
 
-def _json_object_text(known: dict[str, list[str]]) -> Iterator[bytes]:
-    """json.dumps(known, sort_keys=True), a thousand items at a time: a project's folders are a hundred
-    thousand, and the text whole would be a peak of the build's memory."""
+def _digests_text(known: dict[bytes, Known]) -> Iterator[bytes]:
+    """The folder digests' file of what is known, held whole: its lines sorted, a batch at a time."""
+    yield _DIGESTS_HEADER
+    body = hashlib.sha256()
     keys = sorted(known)
-    for start in range(0, len(keys), 1000):
-        items = ", ".join(f"{json.dumps(key)}: {json.dumps(known[key])}" for key in keys[start : start + 1000])
-        yield (b"{" if start == 0 else b", ") + items.encode()
-    yield b"}" if keys else b"{}"
+    for start in range(0, len(keys), _SAVE_BATCH):
+        lines = b"".join(_digest_line(key, known[key]) for key in keys[start : start + _SAVE_BATCH])
+        body.update(lines)
+        yield lines
+    yield b"end %d %s\n" % (len(keys), body.hexdigest().encode())
 
 
 def write_atomically(file: Path, data: bytes | Iterable[bytes]) -> None:

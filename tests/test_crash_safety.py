@@ -179,7 +179,7 @@ def tree(folder: Path) -> dict[str, str]:
 
 # What a build remembers of file metadata (policygen/statcache.py): scratch, saved before the output is
 # written and never trusted without checking the files' stat again, so a crash may leave it either way.
-STAT_CACHE = (".cache/policygen/digests.json", ".cache/policygen/stamps/")
+STAT_CACHE = (".cache/policygen/digests", ".cache/policygen/stamps/")
 
 
 def sources_of(project: Path) -> dict[str, str]:

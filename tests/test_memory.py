@@ -7,11 +7,14 @@ import datetime as dt
 import json
 import subprocess
 import sys
+import tracemalloc
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from conftest import REPO, many_tenants
 
+from policygen import engine, output
 from policygen.engine import build
 from policygen.site import BuildOptions
 from policygen.theme import SiteTheme
@@ -71,3 +74,35 @@ def test_the_site_index_is_written_as_it_is_made_never_whole_and_is_the_page_ren
     streamed = build(project, tmp_path / "streamed", OPTIONS)
     index = (streamed.out / "index.html").read_bytes()
     assert index == (whole.out / "index.html").read_bytes() and index.count(b'<li><a href="') == 5
+
+
+def test_a_streamed_file_of_many_small_parts_is_written_holding_few_of_them(tmp_path: Path) -> None:
+    parts = [b"<li>%d</li>" % i for i in range(60_000)]  # a site index's parts are a few bytes each
+    tracemalloc.start()
+    try:
+        written = output.write_streamed(tmp_path / "index.html", iter(parts), output.Output("index.html", "index", b""))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert (tmp_path / "index.html").read_bytes() == b"".join(parts) and written.size == len(b"".join(parts))
+    # A megabyte of them at once (all of these) was joined with 80 bytes more each: 5 MB.
+    assert peak < 1_000_000, peak
+
+
+def test_the_names_of_tenants_rendered_by_workers_are_those_of_this_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = many_tenants(tmp_path / "project", 70)  # rendered by worker processes
+    real = engine.Builder._run
+    own: list[bool] = []
+
+    def run(
+        builder: engine.Builder, step: engine.Step, slugs: list[str], lookups: dict[str, object]
+    ) -> Iterator[tuple[str, object]]:
+        for slug, outcome in real(builder, step, slugs, lookups):  # type: ignore[arg-type]
+            own.append(any(slug is mine for mine in slugs))  # not an unpickled copy, kept to the end
+            yield slug, outcome
+
+    monkeypatch.setattr(engine.Builder, "_run", run)
+    build(project, None, BuildOptions(today=dt.date(2026, 11, 22), jobs=2))
+    assert len(own) == 70 and all(own)

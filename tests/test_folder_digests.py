@@ -1,0 +1,222 @@
+"""The stat cache of tenant folders (policygen/statcache.py, FolderDigests) is read and written forward
+beside the lookups, which a build makes in path order: its memory does not grow with the folders. It is a
+cache: whatever its state (damaged, unsorted, from another policygen, looked up in any order), a folder's
+hash is the one hashing it gives, and the file saved is the one a save of everything known would write."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from policygen import statcache
+
+
+@pytest.fixture(autouse=True)
+def remember_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(statcache, "RACY_SECONDS", 0)  # remember folders however recently they changed
+
+
+def make_folders(base: Path, count: int) -> list[Path]:
+    folders = []
+    for i in range(count):
+        folder = base / "tenants" / f"t{i:05d}"
+        folder.mkdir(parents=True)
+        (folder / "tenant.yaml").write_text(f"name: {i}\n")
+        folders.append(folder)
+    return folders
+
+
+def content_hash(folder: Path) -> str:
+    return hashlib.sha256((folder / "tenant.yaml").read_bytes()).hexdigest()
+
+
+class Hasher:
+    """A content hash that counts the folders it hashed."""
+
+    def __init__(self) -> None:
+        self.hashed: list[Path] = []
+
+    def __call__(self, folder: Path) -> str:
+        self.hashed.append(folder)
+        return content_hash(folder)
+
+
+def look_up(file: Path, folders: list[Path], writable: bool = True) -> Hasher:
+    """Each of *folders* looked up, in that order, then saved; which were hashed."""
+    hasher = Hasher()
+    digests = statcache.FolderDigests(file, (lambda: file) if writable else None)
+    for folder in folders:
+        assert digests.digest(folder, hasher) == content_hash(folder)
+    digests.save()
+    return hasher
+
+
+def edit(folder: Path, text: str) -> None:
+    (folder / "tenant.yaml").write_text(text)
+
+
+def whole_save(file: Path, folders: list[Path]) -> bytes:
+    """The file a save of everything known, held whole and sorted, writes for *folders*."""
+    known = {
+        str(f).encode().hex().encode(): (
+            statcache.tree_stat(str(f), skip_editor_files=True)[0].encode(),  # type: ignore[index]
+            content_hash(f).encode(),
+        )
+        for f in folders
+    }
+    return b"".join(statcache._digests_text(known))
+
+
+def test_a_folder_whose_stat_is_unchanged_is_not_hashed_again_and_an_edited_one_is(tmp_path: Path) -> None:
+    folders = make_folders(tmp_path, 20)
+    file = tmp_path / "digests"
+    assert look_up(file, folders).hashed == folders
+    edit(folders[4], "name: edited\n")
+    assert look_up(file, folders).hashed == [folders[4]]
+    assert look_up(file, folders).hashed == []
+
+
+def test_folders_not_looked_up_are_carried_over_and_the_file_is_what_a_whole_save_writes(tmp_path: Path) -> None:
+    folders = make_folders(tmp_path, 30)
+    file = tmp_path / "digests"
+    look_up(file, folders)
+    edit(folders[0], "name: first\n")
+    edit(folders[17], "name: seventeen\n")
+    edit(folders[29], "name: last\n")
+    some = [folders[0], folders[10], folders[17], folders[29]]  # the first, a middle one, the last, in order
+    assert look_up(file, some).hashed == [folders[0], folders[17], folders[29]]
+    assert file.read_bytes() == whole_save(file, folders)
+    assert look_up(file, folders).hashed == []
+
+
+def test_new_folders_take_their_place_in_order_among_those_known(tmp_path: Path) -> None:
+    folders = make_folders(tmp_path, 12)
+    file = tmp_path / "digests"
+    look_up(file, folders[3:9:2])
+    look_up(file, folders[::3])  # before, between and after those known
+    assert file.read_bytes() == whole_save(file, sorted(set(folders[3:9:2] + folders[::3])))
+
+
+@pytest.mark.parametrize(
+    "order",
+    [
+        lambda fs: list(reversed(fs)),
+        lambda fs: fs[5:] + fs[:5],
+        lambda fs: fs[:8] + fs[3:],  # some twice
+    ],
+    ids=["reversed", "rotated", "twice"],
+)
+def test_lookups_out_of_order_give_the_same_hashes_and_save_the_same_file(
+    tmp_path: Path, order: Callable[[list[Path]], list[Path]]
+) -> None:
+    folders = make_folders(tmp_path, 16)
+    file = tmp_path / "digests"
+    look_up(file, folders[::2])
+    edit(folders[6], "name: six\n")
+    hashed = look_up(file, order(folders)).hashed  # look_up checks every hash given
+    assert sorted(set(hashed)) == sorted([folders[6], *folders[1::2]])
+    assert len(hashed) == len(set(hashed))  # a folder hashed once is known for its second lookup
+    assert file.read_bytes() == whole_save(file, folders)
+
+
+def damaged_versions(data: bytes) -> dict[str, bytes]:
+    lines = data.splitlines(keepends=True)
+    body = lines[1:-1]
+    swapped = [body[1], body[0], *body[2:]]  # unsorted, with a count and a hash that match its lines
+    resigned = b"end %d %s\n" % (len(swapped), hashlib.sha256(b"".join(swapped)).hexdigest().encode())
+    flipped = body[3].replace(body[3][-5:-4], b"0" if body[3][-5:-4] != b"0" else b"1")
+    return {
+        "cut short": data[: len(data) // 2],
+        "no last line": b"".join(lines[:-1]),
+        "a digest changed": b"".join([lines[0], *body[:3], flipped, *body[4:], lines[-1]]),
+        "unsorted": b"".join([lines[0], *swapped, resigned]),
+        "a line more after its end": data + lines[1],
+        "another header": b"policygen folder digests 1\n" + data[len(lines[0]) :],
+        "the old json": b'{"a": ["b", "c"]}',
+        "empty": b"",
+    }
+
+
+@pytest.mark.parametrize("damage", list(damaged_versions(b"h\n1\n2\n3\n4\ne\n")))
+def test_a_damaged_or_unsorted_file_is_ignored_and_written_again(tmp_path: Path, damage: str) -> None:
+    folders = make_folders(tmp_path, 8)
+    file = tmp_path / "digests"
+    look_up(file, folders)
+    file.write_bytes(damaged_versions(file.read_bytes())[damage])
+    assert look_up(file, folders).hashed == folders  # nothing trusted
+    assert file.read_bytes() == whole_save(file, folders)
+    assert look_up(file, folders).hashed == []
+
+
+def test_without_a_cache_folder_to_write_to_every_hash_is_still_right_and_nothing_is_written(tmp_path: Path) -> None:
+    folders = make_folders(tmp_path, 6)
+    file = tmp_path / "digests"
+    look_up(file, folders)
+    before = file.read_bytes()
+    edit(folders[2], "name: two\n")
+    assert look_up(file, folders, writable=False).hashed == [folders[2]]
+    assert look_up(file, list(reversed(folders)), writable=False).hashed == [folders[2]]
+    assert file.read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == ["digests", "tenants"]  # no temporary file left
+
+
+def test_a_folder_changed_in_the_last_two_seconds_is_dropped_from_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folders = make_folders(tmp_path, 5)
+    file = tmp_path / "digests"
+    look_up(file, folders)
+    monkeypatch.setattr(statcache, "RACY_SECONDS", 2)
+    edit(folders[1], "name: now\n")  # just now: a second write in this clock tick could keep its stat
+    assert look_up(file, folders).hashed == [folders[1]]
+    assert file.read_bytes() == whole_save(file, folders[:1] + folders[2:])
+    assert look_up(file, folders).hashed == [folders[1]]
+
+
+def test_a_content_hash_the_file_cannot_hold_is_given_but_not_remembered(tmp_path: Path) -> None:
+    folders = make_folders(tmp_path, 3)
+    file = tmp_path / "digests"
+    digests = statcache.FolderDigests(file, lambda: file)
+    assert [digests.digest(f, lambda f: f"not hex {f.name}\n") for f in folders] == [
+        f"not hex {f.name}\n" for f in folders
+    ]
+    digests.save()
+    assert look_up(file, folders).hashed == folders
+
+
+def test_the_same_object_looks_up_again_after_a_save(tmp_path: Path) -> None:
+    folders = make_folders(tmp_path, 4)
+    file = tmp_path / "digests"
+    digests = statcache.FolderDigests(file, lambda: file)
+    hasher = Hasher()
+    for _ in range(2):
+        for folder in folders:
+            digests.digest(folder, hasher)
+        digests.save()
+    assert hasher.hashed == folders
+
+
+def lookup_peak(tmp_path: Path, count: int) -> int:
+    """The traced peak of a lookup of *count* folders, every one known, one in ten edited."""
+    folders = make_folders(tmp_path / str(count), count)
+    file = tmp_path / f"digests-{count}"
+    look_up(file, folders)
+    for folder in folders[::10]:
+        edit(folder, "name: edited\n")
+    tracemalloc.start()
+    try:
+        look_up(file, folders)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_looking_up_and_saving_many_folders_holds_no_entry_of_each(tmp_path: Path) -> None:
+    small, large = lookup_peak(tmp_path, 500), lookup_peak(tmp_path, 3000)
+    # Held whole, an entry is about 400 bytes: 1 MB more for 2,500 folders.
+    assert large - small < 100_000, (small, large)

@@ -160,13 +160,11 @@ def test_a_folder_holding_a_link_is_always_hashed(project: Path, monkeypatch: py
 
 # The command line in a fresh process, then which heavy modules it imported.
 CLI = """
-import sys
+import atexit, sys
 from policygen.cli import main
 sys.argv = ["policygen", "--project", sys.argv[1], "build", "--today", "2026-11-22"]
-try:
-    main()
-finally:
-    print("imported:", [m for m in ("policygen.engine", "jinja2", "pydantic") if m in sys.modules])
+atexit.register(lambda: print("imported:", [m for m in ("policygen.engine", "jinja2", "pydantic") if m in sys.modules]))
+main()
 """
 
 

@@ -16,6 +16,7 @@ release dates at midnight UTC: nothing comes from the clock.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import itertools
 import json
 import marshal
@@ -322,7 +323,8 @@ def _sitemap_parts(pages: Iterable[SitemapPage], base_url: str) -> Iterator[byte
     head = f"<?xml version='1.0' encoding='utf-8'?>\n<urlset xmlns=\"{SITEMAP}\""
     batch: list[str] = []
     for page in pages:
-        loc = f"\n  <url>\n    <loc>{_escaped(absolute(base_url, page.path))}</loc>"
+        url = html.escape(absolute(base_url, page.path), quote=False)  # &, < and >, as ElementTree escapes text
+        loc = f"\n  <url>\n    <loc>{url}</loc>"
         lastmod = "" if page.effective is None else f"\n    <lastmod>{page.effective.isoformat()}</lastmod>"
         batch.append(loc + lastmod + "\n  </url>")
         if len(batch) == XML_BATCH:
@@ -332,13 +334,6 @@ def _sitemap_parts(pages: Iterable[SitemapPage], base_url: str) -> Iterator[byte
         yield (head + (">" + "".join(batch) + "\n</urlset>\n" if batch else " />\n")).encode()
     else:
         yield ("".join(batch) + "\n</urlset>\n").encode()
-
-
-def _escaped(text: str) -> str:
-    """*text* as ElementTree escapes an element's text."""
-    if "&" in text or "<" in text or ">" in text:
-        return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return text
 
 
 XML_BATCH = 256  # elements (feed entries, sitemap URLs) made into a tree and written at a time

@@ -132,7 +132,6 @@ class Fragments:
         self._key = key
         self.made = 0  # parts made (not found in the cache) by this build: tests count them
         self.trusted = 0  # parts found signed by the user's key (their entries not read): tests count them
-        self.reads = 0  # parts read back from the cache by get: tests count them
         self._held: dict[str, tuple[str, Fragment, int]] = {}  # slug -> (digest, part, size) found
         self._held_bytes = 0
 
@@ -203,7 +202,6 @@ class Fragments:
         held = self._held.get(stored.slug)
         if held is not None and held[0] == stored.digest and held[1].key == stored.key:
             return held[1]  # the bytes this build checked: what reading the file again would verify
-        self.reads += 1
         file = self._file(stored.slug)
         try:
             if file is None:

@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+# The status of a command whose output's reader went away: a Unix tool's, killed by SIGPIPE (128 + 13).
+READER_GONE = 141
+
 
 class Context:
     def __init__(self, project: Path | None, debug: bool, quiet: bool, verbose: bool) -> None:
@@ -65,6 +68,8 @@ def run(ctx: Context, action: Callable[[], int | None]) -> None:
         sys.exit(2)
     except click.ClickException:
         raise
+    except BrokenPipeError:  # the reader of the output went away (`policygen build | head -1`): nothing to say
+        sys.exit(READER_GONE)
     except OSError as exc:  # the disk, not the input: a read-only folder, a full disk
         if ctx.debug:
             raise
@@ -682,9 +687,11 @@ def exit_now(code: object) -> NoReturn:
         if thread is not threading.current_thread() and not thread.daemon:
             thread.join()
     atexit._run_exitfuncs()
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except OSError:  # a closed pipe: Python's own exit says 120
-        status = status or 120
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BrokenPipeError:  # its reader went away: what it was sent no longer matters
+            status = status or READER_GONE
+        except OSError:  # a closed file: Python's own exit says 120
+            status = status or 120
     os._exit(status)

@@ -114,6 +114,34 @@ def test_problems_format_as_file_line_column_key_path_message_expected_hint(tmp_
     )
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("buffered", [True, False])
+def test_a_reader_that_went_away_ends_the_command_quietly_as_sigpipe_would(
+    project: Path, tmp_path: Path, buffered: bool
+) -> None:
+    """`policygen build | head -1`: the build is done; its closed output is no error to report."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first line
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    if buffered:
+        env.pop("PYTHONUNBUFFERED", None)  # the lines fail at the end, when flushed
+    else:
+        env["PYTHONUNBUFFERED"] = "1"  # the first line fails as it is printed
+    with os.fdopen(write_end, "wb") as stdout:
+        ended = subprocess.run(
+            [sys.executable, "-m", "policygen", "-C", str(project), "build", "--out", str(tmp_path / "out")],
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            timeout=120,
+            check=False,
+        )
+    assert ended.returncode == 141  # 128 + SIGPIPE, as `yes | head -1` gives
+    assert ended.stderr == ""
+    assert (tmp_path / "out" / "index.html").is_file()
+
+
 # --- the end of the process (cli.exit_now) -------------------------------------------------------------
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import atexit
 import datetime as dt
+import gc
 import json
 import os
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
@@ -245,9 +247,10 @@ def build(
         target = (out if out is not None else ctx.root() / "build").resolve()
         # The output's stamp is checked in a second process while this one imports the engine and loads the project.
         with beside(target, spare_folder(ctx.root(), target)):
-            from .engine import build as do_build
-            from .progress import progress_bar
-            from .site import BuildOptions
+            with long_lived():
+                from .engine import build as do_build
+                from .progress import progress_bar
+                from .site import BuildOptions
 
             options = BuildOptions(list(tenants) or None, today, drafts)
             with progress_bar("Building", ctx.quiet) as progress:
@@ -666,6 +669,21 @@ def serve(
         host=host, port=port, poll=poll, out=out, timings=timings, build=BuildOptions(today=today, drafts=drafts)
     )
     run(ctx, lambda: do_serve(ctx.root(), options, log, ctx.verbose, ready))
+
+
+@contextmanager
+def long_lived() -> Iterator[None]:
+    """Make objects that live until the process ends (the engine's modules, as they are imported) without
+    the cyclic garbage collector running, then set them aside from its collections: each full collection
+    during the build would look through every one of them again (together about 0.04 s of a one-tenant
+    rebuild of a thousand tenants). Only for a command that ends after one build: what is set aside is
+    never freed."""
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.enable()
 
 
 def main() -> None:

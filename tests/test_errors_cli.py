@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from policygen.cli import cli
+from policygen.cli import cli, long_lived
 from policygen.errors import Problem
 
 
@@ -187,3 +189,27 @@ def test_a_thread_that_is_not_a_daemon_is_waited_for_before_the_end() -> None:
 def test_output_that_cannot_be_flushed_at_the_end_gives_the_status_python_gives() -> None:
     ended = exit_now_in_child("import os\nsys.stdout.write('text')\nos.close(1)\nexit_now(0)")  # stdout is gone
     assert ended.returncode == 120
+
+
+# --- objects that live to the end of the process (cli.long_lived) -------------------------------------
+
+
+@pytest.fixture
+def unfrozen() -> Iterator[None]:
+    yield
+    gc.unfreeze()  # what a test set aside goes back to the collector: the test process lives on
+
+
+def test_what_is_made_long_lived_is_set_aside_from_collections_and_the_collector_runs_again(unfrozen: None) -> None:
+    with long_lived():
+        assert not gc.isenabled()  # no collection while the modules are imported
+        made = {"a module's": ["objects"]}
+    assert gc.isenabled()
+    assert gc.is_tracked(made)
+    assert not any(seen is made for seen in gc.get_objects())  # no generation holds it: a collection skips it
+
+
+def test_a_failed_import_still_turns_the_collector_back_on(unfrozen: None) -> None:
+    with pytest.raises(ImportError), long_lived():
+        import policygen.no_such_module  # noqa: F401
+    assert gc.isenabled()

@@ -29,7 +29,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import cached_property, partial
 from pathlib import Path
-from typing import Annotated, Any, overload
+from typing import Annotated, Any, BinaryIO, overload
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -96,7 +96,7 @@ from .site import (
 )
 from .spool import Codec, Spool, sized
 from .stampcheck import taken
-from .statcache import FolderDigests, Matched
+from .statcache import FolderDigests, Matched, SameBytes
 from .theme import SiteTheme
 from .versions import Snapshot
 
@@ -439,6 +439,26 @@ def _tenants_only(text: str) -> Any:
     return tenants if end == len(text) - len(_MANIFEST_END) else None
 
 
+def _tenants_at_end(f: BinaryIO) -> Any:
+    """The "tenants" object of the manifest open as *f*, read from its end in growing pieces (a large site's
+    file list, most of the file, is not read); None when the file does not end with one (_tenants_only)."""
+    size = os.fstat(f.fileno()).st_size
+    key = _TENANTS_KEY.encode()
+    piece = 1 << 16
+    while True:
+        start = max(0, size - piece)
+        tail = os.pread(f.fileno(), size - start, start)
+        at = tail.rfind(key)
+        if at >= 0:
+            try:
+                return _tenants_only(tail[at:].decode("utf-8"))
+            except UnicodeDecodeError:
+                return None
+        if start == 0:
+            return None
+        piece *= 4
+
+
 _FILES = TypeAdapter(list[_FileEntry])
 _TENANTS = TypeAdapter(dict[str, _TenantEntry])
 
@@ -461,7 +481,7 @@ class Previous:
         self.tenants: dict[str, dict[str, Any]] = {}
         self._files: dict[str, list[_FileEntry]] | None = None  # read when a tenant is first reused
         self._listed: Any = None  # its "files" list; _LATER: read from the file when first needed
-        self._sha256 = ""  # of the manifest's bytes as read
+        self._same: SameBytes | None = None  # tells whether the manifest still has the bytes read
         self.published: dict[str, TenantRecord] = {}
         self.damaged: Problem | None = None
         self.top_level: ListedNames | None = None  # its files' top-level names, for the swap (output.ListedNames)
@@ -517,10 +537,9 @@ class Previous:
         file, if it still has the bytes read then (None otherwise: nothing is reused from it)."""
         if self._listed is _LATER:
             self._listed = None
-            with contextlib.suppress(OSError, ValueError, RecursionError):
-                raw = self.file.read_bytes()
-                if hashlib.sha256(raw).hexdigest() == self._sha256:
-                    data = json.loads(raw.decode("utf-8"))
+            with contextlib.suppress(OSError, ValueError, RecursionError), self.file.open("rb") as f:
+                if self._same is not None and self._same.held_by(f):
+                    data = json.loads(f.read().decode("utf-8"))
                     self._listed = data.get("files") if isinstance(data, dict) else None
         return self._listed
 
@@ -536,13 +555,18 @@ class Previous:
             self.damaged = self._damage("it is not a regular file")
             return None
         try:
-            raw = self.file.read_bytes()
-            text = _utf8_text(raw)
-            self._sha256 = hashlib.sha256(raw).hexdigest()
-            tenants = _tenants_only(text) if matched is not None and text is not None else None
+            with self.file.open("rb") as f:
+                same = SameBytes.by_stat(f)
+                # Untouched and not changed lately: its "tenants" object alone is read, from the end.
+                tenants = _tenants_at_end(f) if matched is not None and same is not None else None
+                raw = f.read() if tenants is None else b""
+                self._same = same or SameBytes.by_hash(f, raw)
+            text = _utf8_text(raw) if tenants is None else None
+            if tenants is None and matched is not None and text is not None:
+                tenants = _tenants_only(text)
             if matched is not None and tenants is not None:
                 self._listed = _LATER
-                self.top_level = ListedNames(self._sha256, matched.names - {MANIFEST_PATH})
+                self.top_level = ListedNames(self._same, matched.names - {MANIFEST_PATH})
                 return {"tenants": tenants}
             data = json.loads(raw if text is None else text)
         except (OSError, ValueError, RecursionError) as exc:
@@ -550,7 +574,7 @@ class Previous:
             return None
         if text is not None:  # read as the swap reads it (output._manifest_top_level): its names are the same
             with contextlib.suppress(KeyError, TypeError, ValueError):  # the swap finds it damaged by itself
-                self.top_level = ListedNames(self._sha256, frozenset(listed_top_level(data)))
+                self.top_level = ListedNames(self._same, frozenset(listed_top_level(data)))
         return data
 
     @staticmethod

@@ -52,7 +52,7 @@ from .outfolder import spare_folder as spare_folder
 from .outfolder import untouched as untouched
 from .outfolder import write_cache_record as write_cache_record
 from .paths import MANIFEST_PATH
-from .statcache import folders_stat
+from .statcache import SameBytes, folders_stat
 
 KINDS = ("page", "index", "archive", "history", "snippet", "feed", "redline", "notice", "data", "label", "asset")
 
@@ -750,11 +750,11 @@ def _link_or_copy(source: str | Path, target: str | Path) -> None:
 @dataclass(frozen=True)
 class ListedNames:
     """The top-level names of the files a manifest lists (listed_top_level), read from the manifest whose
-    bytes have the SHA-256 *sha256*. A build parses the previous manifest once (engine.Previous) and hands
-    these to the swap, which uses them only if the manifest still has those bytes (it is in the output
-    folder, so anyone may have replaced it since), and otherwise reads it again."""
+    bytes *same* tells. A build parses the previous manifest once (engine.Previous) and hands these to the
+    swap, which uses them only if the manifest still has those bytes (it is in the output folder, so anyone
+    may have replaced it since), and otherwise reads it again."""
 
-    sha256: str
+    same: SameBytes
     names: frozenset[str]
 
 
@@ -767,9 +767,10 @@ def listed_top_level(data: Any) -> set[str]:
 def _manifest_top_level(out: Path, listed: ListedNames | None = None) -> set[str] | None:
     """The first path segments of every file the previous build listed; None when there is no previous build."""
     try:
-        raw = (out / MANIFEST_PATH).read_bytes()
-        if listed is not None and hashlib.sha256(raw).hexdigest() == listed.sha256:
-            return set(listed.names)
+        with (out / MANIFEST_PATH).open("rb") as f:
+            if listed is not None and listed.same.held_by(f):
+                return set(listed.names)
+            raw = f.read()
         return listed_top_level(json.loads(raw.decode("utf-8")))
     except FileNotFoundError:
         return None

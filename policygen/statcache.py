@@ -350,6 +350,44 @@ class Matched:
     names: frozenset[str]
 
 
+@dataclass(frozen=True)
+class SameBytes:
+    """How to tell later that a file still holds the bytes a build read from it, without reading them again:
+    by its stat as read (device, inode, size, modification and change time), when the file had not changed
+    in the RACY_SECONDS before (the change time cannot be set back, so any write since gives another one);
+    else by the SHA-256 of its bytes, read again to compare."""
+
+    stat: tuple[int, ...]
+    sha256: str | None = None  # the stat alone cannot tell
+
+    @classmethod
+    def by_stat(cls, f: BinaryIO) -> SameBytes | None:
+        """*f*'s, when its stat can tell (None: it changed too lately, read it whole and use by_hash)."""
+        info = os.fstat(f.fileno())
+        if max(info.st_mtime_ns, info.st_ctime_ns) >= time.time_ns() - RACY_SECONDS * 1_000_000_000:
+            return None
+        return cls(_identity(info))
+
+    @classmethod
+    def by_hash(cls, f: BinaryIO, data: bytes) -> SameBytes:
+        """*f*'s, whose whole bytes as read are *data*."""
+        return cls(_identity(os.fstat(f.fileno())), hashlib.sha256(data).hexdigest())
+
+    def held_by(self, f: BinaryIO) -> bool:
+        """Whether *f* (open for reading at its start; left there) holds the same bytes."""
+        if _identity(os.fstat(f.fileno())) == self.stat and self.sha256 is None:
+            return True
+        if self.sha256 is None:
+            return False
+        data = f.read()
+        f.seek(0)
+        return hashlib.sha256(data).hexdigest() == self.sha256
+
+
+def _identity(info: os.stat_result) -> tuple[int, ...]:
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+
+
 def _open_stamp(file: Path) -> BinaryIO:
     """*file* opened for reading, when it is a plain file (never through a link, never a pipe waited on)."""
     fd = os.open(file, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)

@@ -13,6 +13,7 @@ import yaml
 from click.testing import CliRunner
 
 import policygen
+from policygen import statcache
 from policygen.cli import cli
 from policygen.engine import BuildReport, build
 from policygen.site import BuildOptions
@@ -74,6 +75,18 @@ def own_user_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     return copy_project(tmp_path / "project")
+
+
+@pytest.fixture(params=["by its stat", "by its hash"])
+def manifest_told(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """How a build tells that the previous manifest still has the bytes it read: by its stat, as when it
+    was written more than two seconds before (statcache.SameBytes), or by their hash, as when it was
+    written lately (as in most tests, whose builds follow each other closely)."""
+    if request.param == "by its stat":
+        monkeypatch.setattr(statcache, "RACY_SECONDS", 0)
+    else:
+        monkeypatch.setattr(statcache.SameBytes, "by_stat", classmethod(lambda cls, f: None))
+    return str(request.param)
 
 
 @pytest.fixture(scope="session")

@@ -640,7 +640,7 @@ def untouched_previous(project: Path) -> tuple[Path, engine.Previous]:
 
 
 def test_an_untouched_outputs_manifest_is_read_for_its_tenants_alone_and_says_the_same(
-    project: Path, monkeypatch: pytest.MonkeyPatch
+    project: Path, manifest_told: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out, previous = untouched_previous(project)
     whole = engine.Previous(out)  # the manifest parsed whole, as for an output edited since
@@ -651,7 +651,9 @@ def test_an_untouched_outputs_manifest_is_read_for_its_tenants_alone_and_says_th
     assert previous.listed() == whole.listed() and previous.files == whole.files  # read when first asked
 
 
-def test_a_manifest_changed_after_its_tenants_were_read_gives_no_file_to_reuse(project: Path) -> None:
+def test_a_manifest_changed_after_its_tenants_were_read_gives_no_file_to_reuse(
+    project: Path, manifest_told: str
+) -> None:
     out, previous = untouched_previous(project)
     text = (out / "manifest.json").read_text(encoding="utf-8")
     (out / "manifest.json").write_text(text.replace('"bytes": ', '"bytes":  '), encoding="utf-8")
@@ -659,7 +661,7 @@ def test_a_manifest_changed_after_its_tenants_were_read_gives_no_file_to_reuse(p
 
 
 def test_a_rebuild_of_an_untouched_output_never_parses_the_previous_manifest_whole(
-    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    project: Path, manifest_told: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out = project / "build"
     build(project, out, OPTIONS)

@@ -175,7 +175,7 @@ def test_the_manifest_is_exactly_the_indented_json_of_its_files_and_extras(
 
 
 def test_a_rebuild_parses_the_previous_manifest_once_and_still_keeps_the_users_files(
-    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    project: Path, manifest_told: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out = project / "build"
     build(project, out, OPTIONS)
@@ -193,7 +193,7 @@ def test_a_rebuild_parses_the_previous_manifest_once_and_still_keeps_the_users_f
 
 
 def test_a_manifest_replaced_after_the_build_read_it_is_read_again_at_the_swap(
-    project: Path, monkeypatch: pytest.MonkeyPatch
+    project: Path, manifest_told: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out = project / "build"
     build(project, out, OPTIONS)

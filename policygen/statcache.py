@@ -690,21 +690,22 @@ class _Merge:
     def _hold(self) -> None:
         """What is known so far held whole: the new file's lines, then the old one's not passed yet; with no
         new file, the old one's from its start (a folder that changed since is hashed again)."""
-        lines: list[bytes] = []
+        held: dict[bytes, bytes] = {}
         if self._out is not None:
             try:
                 self._out.f.seek(_HEADER_SIZE)
-                lines = self._out.f.readlines()
+                held = {_key_of(line): line for line in self._out.f}
                 self._out.f.seek(_HEADER_SIZE)
                 self._out.f.truncate()
             except OSError:
                 self._out.end(keep=False)
-                self._out, lines = None, []
+                self._out, held = None, {}
         if self._out is None:
             self._old.close()
             self._old = _lines_of(self._old_file)
             self._advance()
-        self._held = {_key_of(line): line for line in itertools.chain(lines, self._rest())}
+        held.update((_key_of(line), line) for line in self._rest())
+        self._held = held
 
     def end(self, keep: bool) -> None:
         """The new file put in place when *keep* and anything changed, else dropped; the old one closed."""

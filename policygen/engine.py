@@ -880,10 +880,10 @@ class Builder:
             previous.published,
             previous.file,
             committed_releases(project.root),
-            FolderDigests(cache_file(project.root, DIGESTS), lambda: cache_file(project.root, DIGESTS, make=True)),
         )
-        found = self._lookups(step, slugs)
-        step.digests.save()
+        digests = FolderDigests(cache_file(project.root, DIGESTS), lambda: cache_file(project.root, DIGESTS, make=True))
+        with digests as step.digests:  # saved at the end; if a lookup raises, the file is left as it was
+            found = self._lookups(step, slugs)
         step.digests = FolderDigests(None)  # looked up and saved: not held through the build (nor by a worker)
         previous.untouched = matched is not None
         if self._unchanged(options, previous, found) and previous.untouched:

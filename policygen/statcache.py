@@ -31,7 +31,7 @@ import os
 import re
 import stat
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -570,300 +570,247 @@ def folders_stat(base: str, folders: Iterable[str], before_ns: int | None = None
     return hashlib.sha256("\n".join(lines).encode("utf-8", "surrogateescape")).hexdigest()
 
 
-# The folder digests' file: a header, then a line per folder sorted by path (its bytes in hex, so that the
-# lines sort as the paths' bytes do) with its stat hash and its content hash, then a line with the count and
-# the hash of the lines before it. Read and written forward beside the lookups, which come in path order.
-_DIGESTS_HEADER = b"policygen folder digests 2\n"
-_DIGEST_LINE = re.compile(rb"((?:[0-9a-f]{2}){1,4096}) ([0-9a-f]{64}) ([0-9a-f]{1,128})\n")
-_DIGESTS_END = re.compile(rb"end ([0-9]{1,12}) ([0-9a-f]{64})\n")
+# The folder digests' file: a header giving its length, so that a file cut short, grown, or of another version
+# is read as empty before any of it is used; then a line per folder, sorted by path (its bytes in hex, so
+# that the lines sort as the paths' bytes do), with a hash binding the path, the stat hash and the content
+# hash, then the content hash. A line gives its hash only to the folder it was written for, with that very
+# stat: one damaged in place is as a folder that changed, and the lines used before damage further on (or
+# before a line out of order) were not trusted wrongly. Read and written forward beside the lookups.
+_DIGEST_LINE = re.compile(rb"((?:[0-9a-f]{2}){1,4096}) [0-9a-f]{64} [0-9a-f]{1,128}\n")
 _DIGEST_LINE_MOST = 2 * 4096 + 64 + 128 + 3
-_COPY_BLOCK = 1 << 20  # bytes of the previous file copied at once into the new one
 _RECORDABLE = re.compile(r"[0-9a-f]{1,128}")  # a content hash the file can hold (tenant_digest's: sha256 hex)
-_SAVE_BATCH = 1000  # lines written together when what is known is held whole
-
-Known = tuple[bytes, bytes]  # a folder's stat hash and content hash, as the file holds them
 
 
-@dataclass(frozen=True)
-class _Line:
-    """A line of the folder digests' file, where it starts and ends in it, and how many lines come before it."""
+def _digests_header(size: int) -> bytes:
+    """The header of a folder digests' file of *size* bytes, itself included (its length does not vary)."""
+    return b"policygen folder digests 3 %016d\n" % size
 
-    key: bytes  # the folder's path, its bytes in hex
-    known: Known
-    start: int
-    end: int
-    index: int
+
+_HEADER_SIZE = len(_digests_header(0))
 
 
 def _digest_key(folder: Path) -> bytes:
     return str(folder).encode("utf-8", "surrogateescape").hex().encode()
 
 
-def _digest_line(key: bytes, known: Known) -> bytes:
-    return b"%s %s %s\n" % (key, known[0], known[1])
+def _key_of(line: bytes) -> bytes:
+    return line[: line.index(b" ")]
 
 
-def _valid_digests(f: BinaryIO) -> tuple[int, int] | None:
-    """Where the lines of the folder digests' file *f* end, and how many they are, if the whole file is one
-    policygen wrote: each line well formed, the paths in order, as many as its last line counts and with the
-    hash it gives. Read forward, nothing kept."""
-    if f.read(len(_DIGESTS_HEADER)) != _DIGESTS_HEADER:
-        return None
-    body, count, last, at = hashlib.sha256(), 0, b"", len(_DIGESTS_HEADER)
-    while line := f.readline(_DIGEST_LINE_MOST):
-        found = _DIGEST_LINE.fullmatch(line)
-        if found is None:
-            end = _DIGESTS_END.fullmatch(line)
-            valid = end is not None and int(end[1]) == count and end[2].decode() == body.hexdigest()
-            return (at, count) if valid and not f.read(1) else None
-        if found[1] <= last:
-            return None
-        body.update(line)
-        count, last, at = count + 1, found[1], at + len(line)
-    return None
+def _digest_line(key: bytes, stat_hash: bytes, digest: bytes) -> bytes:
+    """The line of the folder *key* that gives the content hash *digest* while the folder's stat hash is *stat_hash*."""
+    bound = hashlib.sha256(b"%s %s %s" % (key, stat_hash, digest)).hexdigest().encode()
+    return b"%s %s %s\n" % (key, bound, digest)
 
 
-def _lines_of(f: BinaryIO) -> Iterator[tuple[bytes, Known]]:
-    """The folders' entries of a digests file written by policygen, from where *f* is to its last line."""
-    while (line := f.readline(_DIGEST_LINE_MOST)) and not line.startswith(b"end "):
-        key, stat_hash, digest = line[:-1].split(b" ")
-        yield key, (stat_hash, digest)
+def _reused(line: bytes, stat_hash: bytes) -> str | None:
+    """The content hash *line* gives, if it was written for its folder with this stat hash; else None."""
+    digest = line[line.rindex(b" ") + 1 : -1]
+    return digest.decode() if _digest_line(_key_of(line), stat_hash, digest) == line else None
 
 
-class _NewDigests:
-    """The folder digests' file being written, to a temporary name beside it, with its count and hash."""
+def _lines_of(file: Path | None) -> Generator[bytes]:
+    """The lines of the folder digests' file *file* (none when there is none), checked as they are read:
+    ValueError where it is not one policygen wrote (at once when it is of another length or version)."""
+    if file is None:
+        return
+    with contextlib.suppress(FileNotFoundError), open(file, "rb") as f:
+        if f.read(_HEADER_SIZE) != _digests_header(os.fstat(f.fileno()).st_size):
+            raise ValueError("not a folder digests' file of this version, or not whole")
+        last = b""
+        while line := f.readline(_DIGEST_LINE_MOST):
+            found = _DIGEST_LINE.fullmatch(line)
+            if found is None or found[1] <= last:
+                raise ValueError("a line damaged or out of order")
+            last = found[1]
+            yield line
+
+
+class _NewFile:
+    """A cache file written anew under a temporary name beside it, then put in its place (atomically: a crash
+    leaves the old file or the new one) or dropped; nothing else is left either way, and a file that cannot be
+    written is no error (a cache only costs the next build time)."""
 
     def __init__(self, file: Path) -> None:
         self.file = file
         self.temporary = file.with_name(f".{file.name}.{os.getpid()}.tmp")
-        self._f = open(self.temporary, "wb")  # noqa: SIM115 (closed by finish or abort)
-        self._body = hashlib.sha256()
-        self._count = 0
-        self._f.write(_DIGESTS_HEADER)
+        self.f = open(self.temporary, "w+b")  # noqa: SIM115 (closed by end)
 
-    def add(self, lines: bytes, count: int = 1) -> None:
-        self._f.write(lines)
-        self._body.update(lines)
-        self._count += count
+    def __enter__(self) -> _NewFile:
+        return self
 
-    def copy(self, source: BinaryIO, start: int, end: int, count: int) -> None:
-        """The bytes *start* to *end* of *source*, *count* lines, as they are, a block at a time."""
-        while start < end:
-            block = os.pread(source.fileno(), min(_COPY_BLOCK, end - start), start)
-            if not block:
-                raise OSError("the folder digests' file was cut short")
-            self.add(block, 0)
-            start += len(block)
-        self._count += count
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        self.end(keep=kind is None)
 
-    def entries(self) -> Iterator[tuple[bytes, Known]]:
-        """What was written so far, read back."""
-        self._f.flush()
-        with open(self.temporary, "rb") as f:
-            f.seek(len(_DIGESTS_HEADER))
-            yield from _lines_of(f)
+    def end(self, keep: bool) -> None:
+        """The file put in place (*keep*) or dropped."""
+        with contextlib.suppress(OSError):
+            try:
+                self.f.close()
+                if keep:
+                    os.replace(self.temporary, self.file)
+            finally:
+                self.temporary.unlink(missing_ok=True)
 
-    def finish(self) -> None:
-        """The file in place (atomically: a crash leaves the old one or the new one)."""
+
+class _Merge:
+    """The lookups from the first to a save: the old file's lines, read forward beside them (both sorted by
+    path), merged with what they find into the new file, written forward as they go (the folders not looked
+    up carried over, a damaged rest of the old file left out). From a lookup out of order (a second look at a
+    folder, lookups in another order) what is known is held whole, and written sorted at the end."""
+
+    def __init__(self, old: Path | None, new: Path | None) -> None:
+        self._old_file = old
+        self._old = _lines_of(old)
+        self._next: bytes | None = None  # the old file's first line not passed yet
+        self._last = b""  # the key of the last folder looked up
+        self._held: dict[bytes, bytes] | None = None  # each folder's line, by key: after a lookup out of order
+        self.changed = False  # the new file is not the old one
+        self._advance()
+        self._out = self._begin(new) if new is not None else None  # None: nothing is saved
+
+    @staticmethod
+    def _begin(new: Path) -> _NewFile | None:
         try:
-            self._f.write(b"end %d %s\n" % (self._count, self._body.hexdigest().encode()))
-            self._f.close()
-            os.replace(self.temporary, self.file)
+            out = _NewFile(new)
         except OSError:
-            self.abort()  # a cache that cannot be written only costs the next build time
+            return None
+        out.f.write(_digests_header(0))  # its length is filled in at the end
+        return out
 
-    def abort(self) -> None:
-        self._f.close()
-        self.temporary.unlink(missing_ok=True)
+    def _advance(self) -> None:
+        try:
+            self._next = next(self._old, None)
+        except (OSError, ValueError):  # damaged from here on: nothing more of it is used or kept
+            self._next, self.changed = None, True
+
+    def _rest(self) -> Iterator[bytes]:
+        """The old file's lines not passed yet."""
+        while self._next is not None:
+            line = self._next
+            self._advance()
+            yield line
+
+    def _write(self, line: bytes) -> None:
+        if self._out is not None:
+            try:
+                self._out.f.write(line)
+            except OSError:
+                self._out.end(keep=False)
+                self._out = None
+
+    def take(self, key: bytes) -> bytes | None:
+        """The old line of the folder *key* (None: none); the old lines before it carried into the new file."""
+        if self._held is None and key <= self._last:
+            self._hold()
+        self._last = key
+        if self._held is not None:
+            return self._held.get(key)
+        while self._next is not None and _key_of(self._next) < key:
+            self._write(self._next)
+            self._advance()
+        if self._next is None or _key_of(self._next) != key:
+            return None
+        line = self._next
+        self._advance()
+        return line
+
+    def put(self, key: bytes, old: bytes | None, new: bytes | None) -> None:
+        """The new line of the folder *key* (None: none), whose old one was *old*."""
+        self.changed = self.changed or new != old
+        if self._held is not None:
+            self._held.pop(key, None)
+            if new is not None:
+                self._held[key] = new
+        elif new is not None:
+            self._write(new)
+
+    def _hold(self) -> None:
+        """What is known so far held whole: the new file's lines, then the old one's not passed yet; with no
+        new file, the old one's from its start (a folder that changed since is hashed again)."""
+        held: dict[bytes, bytes] = {}
+        if self._out is not None:
+            try:
+                self._out.f.seek(_HEADER_SIZE)
+                held = {_key_of(line): line for line in self._out.f}
+                self._out.f.seek(_HEADER_SIZE)
+                self._out.f.truncate()
+            except OSError:
+                self._out.end(keep=False)
+                self._out, held = None, {}
+        if self._out is None:
+            self._old.close()
+            self._old = _lines_of(self._old_file)
+            self._advance()
+        held.update((_key_of(line), line) for line in self._rest())
+        self._held = held
+
+    def end(self, keep: bool) -> None:
+        """The new file put in place when *keep* and anything changed, else dropped; the old one closed."""
+        written = False
+        try:
+            if keep and self._out is not None:
+                with contextlib.suppress(OSError):
+                    held = self._held
+                    self._out.f.writelines(self._rest() if held is None else [held[key] for key in sorted(held)])
+                    size = self._out.f.seek(0, os.SEEK_END)
+                    self._out.f.seek(0)
+                    self._out.f.write(_digests_header(size))
+                    written = True
+        finally:
+            self._old.close()
+            if self._out is not None:
+                self._out.end(keep=written and self.changed)
 
 
 class FolderDigests:
     """Content hashes of folders, reused while the folder's stat is the one recorded with them.
 
     A project's folders are a hundred thousand, so neither the file nor what is looked up is held whole:
-    the file is read forward beside the lookups, which a build makes in path order (a merge), and the new
-    one is written forward as they go, from the first change (until then it is the old one's lines, then
-    copied at once), the folders not looked up carried over. A lookup out of order (a second look at a
-    folder, lookups in another order) reads what is known so far into memory and goes on from there."""
+    the file is read forward beside the lookups, which a build makes in path order, and the new one written
+    as they go (_Merge). As a context manager it saves at the end of the block; when the block raises, the
+    file is left as it was and nothing beside it."""
 
     def __init__(self, file: Path | None, writable: Callable[[], Path | None] | None = None) -> None:
         self.file = file  # None: nothing remembered (no usable cache folder)
         self._writable = writable  # the file to save to, its folder made: None when it cannot be
-        self._changed = False
-        self._opened = False  # the file is opened at the first lookup, and again at the first after a save
-        self._known: dict[bytes, Known] | None = None  # what is known, held whole: after a lookup out of order
-        self._old: BinaryIO | None = None  # the file as the lookups began, read forward
-        self._old_end = self._old_count = 0  # where its lines end, and how many they are
-        self._next: _Line | None = None  # its first line not passed yet
-        self._mark: _Line | None = None  # its line where the new file stops being a copy of it (None: its end)
-        self._new: _NewDigests | None = None  # written from the first change
-        self._unwritable = False  # a change could not be written: nothing is saved
-        self._last = b""  # the key of the last folder looked up
+        self._merge: _Merge | None = None  # the lookups since the last save
 
-    def _open(self) -> None:
-        """Ready to read the file (a damaged one is none: every folder is hashed) from its first line."""
-        self._opened = True
-        if self.file is None:
-            return
-        try:
-            f = open(self.file, "rb")  # noqa: SIM115 (closed by save, or when let go)
-        except OSError:
-            return
-        try:
-            found = _valid_digests(f)
-            if found is not None:
-                f.seek(len(_DIGESTS_HEADER))
-                self._old, (self._old_end, self._old_count) = f, found
-                self._next = self._read(len(_DIGESTS_HEADER), 0)
-        except OSError:
-            self._old = None
-        if self._old is None:
-            f.close()
+    def __enter__(self) -> FolderDigests:
+        return self
 
-    def _read(self, start: int, index: int) -> _Line | None:
-        """The old file's line at *start* (the file was checked whole when it was opened)."""
-        assert self._old is not None
-        if start >= self._old_end:
-            return None
-        line = self._old.readline(_DIGEST_LINE_MOST)
-        key, stat_hash, digest = line[:-1].split(b" ")
-        return _Line(key, (stat_hash, digest), start, start + len(line), index)
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        self._end(keep=kind is None)
 
     def digest(self, folder: Path, compute: Callable[[Path], str]) -> str:
         """*compute*(folder), or the hash it gave last time if nothing in the folder changed since."""
-        if not self._opened:
-            self._open()
+        if self._merge is None:
+            self._merge = _Merge(self.file, self._writable() if self._writable is not None else None)
         key = _digest_key(folder)
         seen = tree_stat(str(folder), skip_editor_files=True)
-        if self._known is None and key <= self._last:
-            self._load()
-        old = self._known.get(key) if self._known is not None else self._until(key)
-        self._last = key
-        if seen is not None and old is not None and old[0] == seen[0].encode():
-            self._keep(key, old, old)
-            return old[1].decode()
+        old = self._merge.take(key)
+        reused = _reused(old, seen[0].encode()) if seen is not None and old is not None else None
+        if reused is not None:
+            self._merge.put(key, old, old)
+            return reused
         digest = compute(folder)
-        new: Known | None = None
-        if seen is not None and seen[1] < time.time_ns() - RACY_SECONDS * 1_000_000_000:
-            new = (seen[0].encode(), digest.encode()) if _RECORDABLE.fullmatch(digest) else None
-        self._keep(key, old, new)
+        new, settled = None, time.time_ns() - RACY_SECONDS * 1_000_000_000  # a change after it may keep its stat
+        if seen is not None and seen[1] < settled and _RECORDABLE.fullmatch(digest):
+            new = _digest_line(key, seen[0].encode(), digest.encode())
+        self._merge.put(key, old, new)
         return digest
 
-    def _until(self, key: bytes) -> Known | None:
-        """The old file's entry of *key*; the lines before it passed (and carried into the new file)."""
-        while self._next is not None and self._next.key < key:
-            if self._new is not None:
-                self._new.add(_digest_line(self._next.key, self._next.known))
-            self._next = self._read(self._next.end, self._next.index + 1)
-        self._mark = self._next
-        if self._next is None or self._next.key != key:
-            return None
-        found, self._next = self._next, self._read(self._next.end, self._next.index + 1)
-        return found.known
-
-    def _keep(self, key: bytes, old: Known | None, new: Known | None) -> None:
-        """Record *new* (None: nothing) for the folder *key*, whose entry was *old*."""
-        if new != old:
-            self._changed = True
-        if self._known is not None:
-            if new is None:
-                self._known.pop(key, None)
-            else:
-                self._known[key] = new
-            return
-        if new != old and self._new is None and not self._unwritable:
-            self._start()
-        if self._new is not None and new is not None:
-            self._new.add(_digest_line(key, new))
-
-    def _start(self) -> None:
-        """The new file begun with the old one's lines before the folder looked up now (its first change)."""
-        file = self._writable() if self._writable is not None else None
-        try:
-            if file is None:
-                raise OSError("no cache folder to write to")
-            self._new = _NewDigests(file)
-            if self._old is not None:
-                end, count = (self._mark.start, self._mark.index) if self._mark else (self._old_end, self._old_count)
-                self._new.copy(self._old, len(_DIGESTS_HEADER), end, count)
-        except OSError:
-            if self._new is not None:
-                self._new.abort()
-            self._new, self._unwritable = None, True  # nothing saved: the next build hashes again
-
-    def _rest(self) -> None:
-        """The old file's lines not passed yet, carried into the new one."""
-        if self._new is not None and self._old is not None and self._next is not None:
-            self._new.copy(self._old, self._next.start, self._old_end, self._old_count - self._next.index)
-        self._next = None
-
-    def _load(self) -> None:
-        """What is known so far held whole: a folder is looked up out of order."""
-        if self._new is not None:
-            try:
-                self._rest()
-                self._known = dict(self._new.entries())
-            except OSError:
-                self._known, self._unwritable = {}, True
-            self._new.abort()
-            self._new = None
-        elif self._old is not None:
-            self._old.seek(len(_DIGESTS_HEADER))
-            self._known = dict(_lines_of(self._old))
-        else:
-            self._known = {}
-        self._close_old()
-
-    def _close_old(self) -> None:
-        if self._old is not None:
-            self._old.close()
-        self._old, self._next, self._mark = None, None, None
-
     def save(self) -> None:
-        """Write the cache, if anything changed (atomically: a crash leaves the old one or the new one); the
+        """Write the file, if anything changed (atomically: a crash leaves the old one or the new one); the
         next lookup reads it from its start."""
-        try:
-            if self._changed and self._known is not None and not self._unwritable:
-                file = self._writable() if self._writable is not None else None
-                if file is not None:
-                    write_atomically(file, _digests_text(self._known))
-            elif self._new is not None:
-                self._rest()
-                self._new.finish()
-        except OSError:
-            if self._new is not None:
-                self._new.abort()
-        self._close_old()
-        self._new, self._known, self._unwritable, self._changed, self._opened, self._last = (
-            None,
-            None,
-            False,
-            False,
-            False,
-            b"",
-        )
+        self._end(keep=True)
 
-
-def _digests_text(known: dict[bytes, Known]) -> Iterator[bytes]:
-    """The folder digests' file of what is known, held whole: its lines sorted, a batch at a time."""
-    yield _DIGESTS_HEADER
-    body = hashlib.sha256()
-    keys = sorted(known)
-    for start in range(0, len(keys), _SAVE_BATCH):
-        lines = b"".join(_digest_line(key, known[key]) for key in keys[start : start + _SAVE_BATCH])
-        body.update(lines)
-        yield lines
-    yield b"end %d %s\n" % (len(keys), body.hexdigest().encode())
+    def _end(self, keep: bool) -> None:
+        merge, self._merge = self._merge, None
+        if merge is not None:
+            merge.end(keep)
 
 
 def write_atomically(file: Path, data: bytes | Iterable[bytes]) -> None:
-    temporary = file.with_name(f".{file.name}.{os.getpid()}.tmp")
-    try:
-        with open(temporary, "wb") as f:
-            if isinstance(data, bytes):
-                f.write(data)
-            else:
-                f.writelines(data)
-        os.replace(temporary, file)
-    except OSError:
-        temporary.unlink(missing_ok=True)  # a cache that cannot be written only costs the next build time
+    with contextlib.suppress(OSError), _NewFile(file) as new:
+        new.f.writelines([data] if isinstance(data, bytes) else data)

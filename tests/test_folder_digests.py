@@ -5,6 +5,7 @@ hash is the one hashing it gives, and the file saved is the one a save of everyt
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 import tracemalloc
@@ -13,7 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from policygen import statcache
+from policygen import engine, statcache
+from policygen.engine import build
+from policygen.site import BuildOptions
+
+OPTIONS = BuildOptions(today=dt.date(2026, 11, 22))
 
 
 @pytest.fixture(autouse=True)
@@ -60,16 +65,19 @@ def edit(folder: Path, text: str) -> None:
     (folder / "tenant.yaml").write_text(text)
 
 
-def whole_save(file: Path, folders: list[Path]) -> bytes:
-    """The file a save of everything known, held whole and sorted, writes for *folders*."""
-    known = {
-        str(f).encode().hex().encode(): (
+def whole_save(folders: list[Path]) -> bytes:
+    """The file a save of everything known, held whole, writes for *folders*: its header, which gives its
+    length, then a line for each folder, sorted (as their paths' bytes are)."""
+    lines = sorted(
+        statcache._digest_line(
+            statcache._digest_key(f),
             statcache.tree_stat(str(f), skip_editor_files=True)[0].encode(),  # type: ignore[index]
             content_hash(f).encode(),
         )
         for f in folders
-    }
-    return b"".join(statcache._digests_text(known))
+    )
+    body = b"".join(lines)
+    return statcache._digests_header(statcache._HEADER_SIZE + len(body)) + body
 
 
 def test_a_folder_whose_stat_is_unchanged_is_not_hashed_again_and_an_edited_one_is(tmp_path: Path) -> None:
@@ -90,7 +98,7 @@ def test_folders_not_looked_up_are_carried_over_and_the_file_is_what_a_whole_sav
     edit(folders[29], "name: last\n")
     some = [folders[0], folders[10], folders[17], folders[29]]  # the first, a middle one, the last, in order
     assert look_up(file, some).hashed == [folders[0], folders[17], folders[29]]
-    assert file.read_bytes() == whole_save(file, folders)
+    assert file.read_bytes() == whole_save(folders)
     assert look_up(file, folders).hashed == []
 
 
@@ -99,7 +107,7 @@ def test_new_folders_take_their_place_in_order_among_those_known(tmp_path: Path)
     file = tmp_path / "digests"
     look_up(file, folders[3:9:2])
     look_up(file, folders[::3])  # before, between and after those known
-    assert file.read_bytes() == whole_save(file, sorted(set(folders[3:9:2] + folders[::3])))
+    assert file.read_bytes() == whole_save(sorted(set(folders[3:9:2] + folders[::3])))
 
 
 @pytest.mark.parametrize(
@@ -121,35 +129,68 @@ def test_lookups_out_of_order_give_the_same_hashes_and_save_the_same_file(
     hashed = look_up(file, order(folders)).hashed  # look_up checks every hash given
     assert sorted(set(hashed)) == sorted([folders[6], *folders[1::2]])
     assert len(hashed) == len(set(hashed))  # a folder hashed once is known for its second lookup
-    assert file.read_bytes() == whole_save(file, folders)
+    assert file.read_bytes() == whole_save(folders)
 
 
 def damaged_versions(data: bytes) -> dict[str, bytes]:
-    lines = data.splitlines(keepends=True)
-    body = lines[1:-1]
-    swapped = [body[1], body[0], *body[2:]]  # unsorted, with a count and a hash that match its lines
-    resigned = b"end %d %s\n" % (len(swapped), hashlib.sha256(b"".join(swapped)).hexdigest().encode())
-    flipped = body[3].replace(body[3][-5:-4], b"0" if body[3][-5:-4] != b"0" else b"1")
+    """The file *data* damaged in ways its header shows: none of it is used."""
+    body = data[statcache._HEADER_SIZE :]
+    lines = body.splitlines(keepends=True)
     return {
         "cut short": data[: len(data) // 2],
-        "no last line": b"".join(lines[:-1]),
-        "a digest changed": b"".join([lines[0], *body[:3], flipped, *body[4:], lines[-1]]),
-        "unsorted": b"".join([lines[0], *swapped, resigned]),
-        "a line more after its end": data + lines[1],
-        "another header": b"policygen folder digests 1\n" + data[len(lines[0]) :],
+        "no last line": data[: -len(lines[-1])],
+        "a line more after its end": data + lines[0],
+        "another version": data.replace(b"digests 3 ", b"digests 4 ", 1),
+        "the previous version": b"policygen folder digests 2\n" + body,
         "the old json": b'{"a": ["b", "c"]}',
         "empty": b"",
     }
 
 
-@pytest.mark.parametrize("damage", list(damaged_versions(b"h\n1\n2\n3\n4\ne\n")))
-def test_a_damaged_or_unsorted_file_is_ignored_and_written_again(tmp_path: Path, damage: str) -> None:
+@pytest.mark.parametrize("damage", list(damaged_versions(bytes(statcache._HEADER_SIZE) + b"1\n2\n")))
+def test_a_file_cut_short_grown_or_of_another_version_is_ignored_and_written_again(tmp_path: Path, damage: str) -> None:
     folders = make_folders(tmp_path, 8)
     file = tmp_path / "digests"
     look_up(file, folders)
     file.write_bytes(damaged_versions(file.read_bytes())[damage])
     assert look_up(file, folders).hashed == folders  # nothing trusted
-    assert file.read_bytes() == whole_save(file, folders)
+    assert file.read_bytes() == whole_save(folders)
+    assert look_up(file, folders).hashed == []
+
+
+def changed_field(line: bytes, field: int) -> bytes:
+    """*line* with the last hex digit of its field number *field* changed."""
+    fields = line[:-1].split(b" ")
+    fields[field] = fields[field][:-1] + (b"0" if fields[field][-1:] != b"0" else b"1")
+    return b" ".join(fields) + b"\n"
+
+
+@pytest.mark.parametrize("field", [2, 1], ids=["its content hash", "the hash binding it to its folder and stat"])
+def test_a_line_damaged_in_place_gives_no_hash_and_the_file_is_written_again(tmp_path: Path, field: int) -> None:
+    folders = make_folders(tmp_path, 8)
+    file = tmp_path / "digests"
+    look_up(file, folders)
+    data = file.read_bytes()
+    lines = data[statcache._HEADER_SIZE :].splitlines(keepends=True)
+    lines[3] = changed_field(lines[3], field)
+    file.write_bytes(data[: statcache._HEADER_SIZE] + b"".join(lines))  # of the same length: the header holds
+    assert look_up(file, folders).hashed == [folders[3]]  # the line is as one of a folder that changed
+    assert file.read_bytes() == whole_save(folders)
+    assert look_up(file, folders).hashed == []
+
+
+def test_an_unsorted_file_is_used_only_up_to_its_first_line_out_of_order(tmp_path: Path) -> None:
+    folders = make_folders(tmp_path, 8)
+    file = tmp_path / "digests"
+    look_up(file, folders)
+    data = file.read_bytes()
+    lines = data[statcache._HEADER_SIZE :].splitlines(keepends=True)
+    lines[4], lines[5] = lines[5], lines[4]
+    file.write_bytes(data[: statcache._HEADER_SIZE] + b"".join(lines))
+    # Folder 4 is looked for where folder 5's line is (not found: hashed), folder 5 is given its own line's
+    # hash, and from folder 4's line on, out of order, nothing is used.
+    assert look_up(file, folders).hashed == [folders[4], *folders[6:]]
+    assert file.read_bytes() == whole_save(folders)
     assert look_up(file, folders).hashed == []
 
 
@@ -174,7 +215,7 @@ def test_a_folder_changed_in_the_last_two_seconds_is_dropped_from_the_file(
     monkeypatch.setattr(statcache, "RACY_SECONDS", 2)
     edit(folders[1], "name: now\n")  # just now: a second write in this clock tick could keep its stat
     assert look_up(file, folders).hashed == [folders[1]]
-    assert file.read_bytes() == whole_save(file, folders[:1] + folders[2:])
+    assert file.read_bytes() == whole_save(folders[:1] + folders[2:])
     assert look_up(file, folders).hashed == [folders[1]]
 
 
@@ -199,6 +240,54 @@ def test_the_same_object_looks_up_again_after_a_save(tmp_path: Path) -> None:
             digests.digest(folder, hasher)
         digests.save()
     assert hasher.hashed == folders
+
+
+class Stop(Exception):
+    """An exception no lookup expects."""
+
+
+def test_an_exception_in_a_lookup_leaves_the_file_as_it_was_and_nothing_beside_it(tmp_path: Path) -> None:
+    folders = make_folders(tmp_path, 6)
+    file = tmp_path / "digests"
+    look_up(file, folders)
+    before = file.read_bytes()
+    edit(folders[1], "name: one\n")  # written into the new file before the exception
+    edit(folders[4], "name: four\n")
+
+    def compute(folder: Path) -> str:
+        if folder == folders[4]:
+            raise Stop
+        return content_hash(folder)
+
+    with pytest.raises(Stop), statcache.FolderDigests(file, lambda: file) as digests:
+        for folder in folders:
+            digests.digest(folder, compute)
+    assert file.read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == ["digests", "tenants"]
+
+
+def test_a_build_whose_lookup_raises_leaves_the_stat_cache_as_it_was_and_nothing_beside_it(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build(project, project / "build", OPTIONS)
+    cache = project / ".cache" / "policygen"
+    before = (cache / "digests").read_bytes()
+    for tenant in sorted((project / "tenants").iterdir())[:2]:  # both hashed again, the second raising
+        with (tenant / "tenant.yaml").open("a", encoding="utf-8") as f:
+            f.write("# edited\n")
+    real, hashed = engine.tenant_digest, []
+
+    def failing(folder: Path) -> str:
+        hashed.append(folder)
+        if len(hashed) == 2:
+            raise Stop
+        return real(folder)
+
+    monkeypatch.setattr(engine, "tenant_digest", failing)
+    with pytest.raises(Stop):
+        build(project, project / "build", OPTIONS)
+    assert (cache / "digests").read_bytes() == before
+    assert [p.name for p in cache.iterdir() if p.name.startswith(".digests")] == []
 
 
 def lookup_peak(tmp_path: Path, count: int) -> int:

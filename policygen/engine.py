@@ -71,7 +71,7 @@ from .output import (
     write_site,
     write_streamed,
 )
-from .paths import MANIFEST_PATH, SITE_FEED, SITE_INDEX, SITEMAP_PATH, in_folder_order
+from .paths import MANIFEST_PATH, SITE_FEED, SITE_INDEX, SITEMAP_PATH, SortedNames, in_folder_order
 from .project import (
     Project,
     load_base,
@@ -886,7 +886,7 @@ class Builder:
             found = self._lookups(step, slugs)
         step.digests = FolderDigests(None)  # looked up and saved: not held through the build (nor by a worker)
         previous.untouched = matched is not None
-        if self._unchanged(options, previous, found) and previous.untouched:
+        if self._unchanged(options, previous, slugs, found) and previous.untouched:
             listed = previous.listed()
             if listed is not None:  # the output is already exactly what this build would write
                 report = BuildReport(
@@ -912,7 +912,7 @@ class Builder:
             problems.raise_if_any()
             dropped: list[str] = []
             # The project's tenants: a build of some (--tenant) looks again; a whole-site build selected them all.
-            present = set(tenant_slugs(project.root)) if options.tenants else set(selected)
+            present = SortedNames(tenant_slugs(project.root) if options.tenants else selected)
             if options.tenants:  # tenants not asked for keep their previous output, while their folder is there
                 chosen = set(slugs)  # every one has its result: a problem stopped the build above
                 for slug in sorted(previous.tenants):
@@ -972,15 +972,21 @@ class Builder:
         written to *manifest_file*."""
         return site_files(project, theme, results, options, manifest_file, fragments, feed)
 
-    def _lookups(self, step: Step, slugs: list[str]) -> dict[str, Reusable | list[Problem] | None]:
-        # Unchanged tenants are found here, in this process.
-        return {slug: step.lookup(slug) for slug in slugs}
+    def _lookups(self, step: Step, slugs: list[str]) -> dict[str, Reusable | list[Problem]]:
+        """The tenants found unchanged (or with problems), in this process; a tenant to render is not in
+        it: a cold build keeps nothing here per tenant."""
+        found: dict[str, Reusable | list[Problem]] = {}
+        for slug in slugs:
+            outcome = step.lookup(slug)
+            if outcome is not None:
+                found[slug] = outcome
+        return found
 
     def _stream(
         self,
         step: Step,
         slugs: list[str],
-        found: dict[str, Reusable | list[Problem] | None],
+        found: dict[str, Reusable | list[Problem]],
         previous: Previous,
         writer: SiteWriter,
         problems: Collector,
@@ -1031,7 +1037,8 @@ class Builder:
         self,
         options: BuildOptions,
         previous: Previous,
-        found: dict[str, Reusable | list[Problem] | None],
+        slugs: list[str],
+        found: dict[str, Reusable | list[Problem]],
     ) -> bool:
         """Whether this build's inputs are exactly the previous build's: the same tenants, every one with
         the input key the manifest records (which covers the theme, settings, library, date and policygen)."""
@@ -1039,13 +1046,14 @@ class Builder:
             self.skips_unchanged
             and not options.tenants
             and previous.damaged is None
-            and bool(found)
+            and bool(slugs)
+            and len(found) == len(slugs)  # every tenant found (one to render is not in it)
             and set(found) == set(previous.tenants)
             and all(isinstance(outcome, Reusable) for outcome in found.values())
         )
 
     def _run(
-        self, step: Step, slugs: list[str], lookups: dict[str, Reusable | list[Problem] | None]
+        self, step: Step, slugs: list[str], lookups: dict[str, Reusable | list[Problem]]
     ) -> Iterator[tuple[str, Reusable | TenantResult | list[Problem]]]:
         """Each tenant's outcome as it comes, to be written down and let go: a build never holds every
         tenant's part at once. Only the tenants that must be rendered go to worker processes, and only
@@ -1053,7 +1061,7 @@ class Builder:
         done = 0
         todo: list[str] = []
         for slug in slugs:
-            found = lookups[slug]
+            found = lookups.get(slug)
             if found is None:
                 todo.append(slug)
             else:

@@ -34,6 +34,7 @@ import hmac
 import json
 import os
 import re
+from collections.abc import Container
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -181,7 +182,7 @@ class Fragments:
         earlier = self._held.pop(slug, None)
         self._held_bytes -= 0 if earlier is None else earlier[2]
 
-    def prune(self, tenants: set[str]) -> None:
+    def prune(self, tenants: Container[str]) -> None:
         """Remove the parts of tenants no longer in the project (*tenants*: those that are), which no build
         would read again."""
         if self.folder is None:

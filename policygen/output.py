@@ -26,7 +26,7 @@ import json
 import os
 import shutil
 import stat
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -460,7 +460,8 @@ class SiteWriter:
             # Tenants' folders were written as they came (done), not listed in *outputs*. Those kept whole hold
             # the previous output's files, unless it was discarded (unlinking them changed their stat).
             whole = self.whole if self._kept_spare else None
-            record_stamp(self.out, top_level(outputs) | self.done, stamp_file(self.spare), whole, self.stamp)
+            names = itertools.chain(top_level(outputs), self.done)
+            record_stamp(self.out, names, stamp_file(self.spare), whole, self.stamp)
 
 
 def put_folder(staging: Staging, top: str, outputs: list[Output]) -> list[Output]:
@@ -525,7 +526,7 @@ def _write_site(writer: SiteWriter, outputs: list[Output]) -> Path | None:
     kept = _unchanged(staging, rest, skip=writer.done) if writer.staging.updating else set()
     written = _write_files(staging, rest, kept)
     _fsync(written, staging)
-    _carry_user_entries(out, staging, top_level(outputs) | writer.done, writer.listed)
+    _carry_user_entries(out, staging, (top_level(outputs), writer.done), writer.listed)
     if out.is_dir():  # a private (0700) output folder stays private
         os.chmod(staging, stat.S_IMODE(out.stat().st_mode))
     _swap(staging, out)
@@ -569,7 +570,9 @@ def _keep_spare(previous: Path, spare: Path) -> bool:
         return False
 
 
-def _unchanged(staging: Path, outputs: list[Output], top: str | None = None, skip: Iterable[str] = ()) -> set[str]:
+def _unchanged(
+    staging: Path, outputs: list[Output], top: str | None = None, skip: Container[str] = frozenset()
+) -> set[str]:
     """The files of a staging folder (of its folder *top* only, if given; not of its top-level entries
     *skip*) that already hold what *outputs* say, byte for byte; every other file, folder or link there
     is removed, so that it holds exactly the kept files."""
@@ -577,7 +580,6 @@ def _unchanged(staging: Path, outputs: list[Output], top: str | None = None, ski
     device = staging.lstat().st_dev
     kept: set[str] = set()
     folders: list[str] = []
-    skipped = set(skip)
     todo = [("", str(staging))]
     if top is not None:
         path = os.path.join(staging, top)
@@ -590,7 +592,7 @@ def _unchanged(staging: Path, outputs: list[Output], top: str | None = None, ski
         with os.scandir(folder) as entries:
             for entry in entries:
                 rel = prefix + entry.name
-                if not prefix and entry.name in skipped:
+                if not prefix and entry.name in skip:
                     continue
                 if entry.is_dir(follow_symlinks=False):
                     if rel in wanted:
@@ -712,19 +714,22 @@ def _naming(error: OSError, path: Path) -> OSError:
     return type(error)(error.errno, error.strerror or str(error), str(path))
 
 
-def _carry_user_entries(out: Path, staging: Path, ours_now: set[str], listed: ListedNames | None = None) -> None:
+def _carry_user_entries(
+    out: Path, staging: Path, ours_now: Sequence[Container[str]], listed: ListedNames | None = None
+) -> None:
     """Carry the top-level entries of the output folder that policygen did not write (a CNAME, .nojekyll,
     .git) into the new site: a folder published to GitHub Pages keeps them build after build.
 
     They are hard-linked (copied where links are impossible), never moved: until the swap the previous
     output stays whole, so a failure or crash cannot lose them. What a previous build wrote (in its
-    manifest) is policygen's and is replaced; a name the new site itself uses is policygen's too. The
+    manifest) is policygen's and is replaced; a name the new site itself uses (in one of *ours_now*: its
+    top-level files, the tenants' folders written) is policygen's too. The
     manifest's names are taken from *listed* when it was read from the very bytes there now."""
     ours_before = _manifest_top_level(out, listed)
     if ours_before is None:
         return
     for entry in sorted(out.iterdir()):
-        if entry.name in ours_before or entry.name in ours_now or entry.name == MANIFEST_PATH:
+        if entry.name in ours_before or any(entry.name in names for names in ours_now) or entry.name == MANIFEST_PATH:
             continue
         target = staging / entry.name
         try:

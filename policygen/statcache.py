@@ -292,7 +292,8 @@ class Stamp:
         try:
             with open(temporary, "wb") as f, _previous(kept) as previous:
                 f.write(_STAMP_HEADER)
-                for name in [HERE, *sorted(set(names) - {HERE})]:
+                # Sorted and each once, without a set of them all (a name may come twice).
+                for name in [HERE, *(name for name, _ in itertools.groupby(sorted(names)) if name != HERE)]:
                     group: tuple[_Head, Iterable[bytes]] | None = None
                     if previous is not None and kept is not None and name in kept.folders:
                         group = _kept_group(out, previous, name, kept.folders[name])

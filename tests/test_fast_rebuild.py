@@ -69,6 +69,15 @@ def test_a_build_that_changes_nothing_writes_no_file_and_leaves_the_output_as_it
     assert "nothing changed" in again.summary()
 
 
+def test_a_tenant_added_beside_unchanged_ones_is_rendered_and_the_build_is_not_told_unchanged(project: Path) -> None:
+    out = project / "build"
+    build(project, out, OPTIONS)
+    shutil.copytree(project / "tenants/ims-pro", project / "tenants/ims-pro-2")
+    again = build(project, out, OPTIONS)  # every tenant of the previous build is found unchanged
+    assert not again.unchanged and again.rendered_tenants == ["ims-pro-2"]
+    assert (out / "ims-pro-2/index.html").is_file()
+
+
 def test_an_output_file_changed_by_hand_makes_the_next_build_write_the_site_again(
     project: Path, tmp_path: Path
 ) -> None:
@@ -262,6 +271,15 @@ def small_site(folder: Path) -> Path:
         (folder / path).parent.mkdir(parents=True, exist_ok=True)
         (folder / path).write_text(f"<p>{path}</p>", encoding="utf-8")
     return folder
+
+
+def test_a_stamp_is_the_same_whatever_the_order_of_its_names_and_however_often_each_comes(tmp_path: Path) -> None:
+    out = small_site(tmp_path / "out")
+    statcache.Stamp.walk(out, {"index.html", "manifest.json", "acme"}, tmp_path / "from-a-set.stamp")
+    names = iter(["manifest.json", "acme", "index.html", "acme", statcache.HERE])  # the writer's names, chained
+    statcache.Stamp.walk(out, names, tmp_path / "from-a-stream.stamp")
+    assert (tmp_path / "from-a-stream.stamp").read_bytes() == (tmp_path / "from-a-set.stamp").read_bytes()
+    assert statcache.Stamp.matches(out, tmp_path / "from-a-stream.stamp")
 
 
 def stamped(out: Path, file: Path) -> Path:

@@ -11,7 +11,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from policygen.paths import DocumentPaths, TenantPaths, absolute, document_page, href, in_folder_order, rebase, relative
+from policygen.paths import (
+    DocumentPaths,
+    SortedNames,
+    TenantPaths,
+    absolute,
+    document_page,
+    href,
+    in_folder_order,
+    rebase,
+    relative,
+)
 
 DAY = dt.date(2026, 3, 1)
 
@@ -95,3 +105,11 @@ def test_tenants_in_slug_order_come_out_in_the_order_of_their_folders_paths(slug
         "acme0",
         "acmf",
     ]
+
+
+@given(st.lists(st.text(max_size=5), unique=True), st.lists(st.text(max_size=5)))
+def test_sorted_names_hold_exactly_the_names_listed(names: list[str], asked: list[str]) -> None:
+    held = SortedNames(sorted(names))
+    for name in [*names, *asked]:
+        assert (name in held) == (name in set(names))
+    assert 1 not in held  # not a name

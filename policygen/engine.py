@@ -1004,7 +1004,7 @@ class Builder:
                 problems.extend(outcome)
                 continue
             if outcome.rendered:
-                writer.done.add(slug)  # written by step.render, here or in a worker
+                writer.done.append(slug)  # written by step.render, here or in a worker
             kept.add(outcome, fragments)
 
     @staticmethod

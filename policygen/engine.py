@@ -1179,7 +1179,7 @@ def _placed(writer: SiteWriter, root: str, part: Fragment, untouched_since: int)
     """Put an unchanged tenant's folder in the new site from its part: kept whole when the spare's copy is
     known intact, else its files linked from the previous output (at *root*); False when the part holds
     an entry policygen does not write (it is then not used)."""
-    if writer.keep_intact(part.slug, set(part.folders), untouched_since):
+    if writer.keep_intact(part.slug, part.folders, untouched_since):
         return True
     try:
         records = part.outputs(root)

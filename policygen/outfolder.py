@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -94,7 +94,11 @@ def write_cache_record(file: Path, data: bytes) -> bool:
 
 
 def record_stamp(
-    out: Path, names: Iterable[str], file: Path, whole: dict[str, set[str]] | None = None, proof: str | None = None
+    out: Path,
+    names: Iterable[str],
+    file: Path,
+    whole: dict[str, Collection[str]] | None = None,
+    proof: str | None = None,
 ) -> None:
     """Stamp the output folder *out* (its top-level entries *names*) as it is now, after the swap. The folders
     *whole* (each with its folders) were kept as they were, holding the previous output's very files, which

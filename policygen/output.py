@@ -26,7 +26,7 @@ import json
 import os
 import shutil
 import stat
-from collections.abc import Callable, Container, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Container, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -366,7 +366,9 @@ class SiteWriter:
         self.spare = spare
         self.stamp = stamp  # the output's stamp, found matching before the build (outfolder.untouched)
         self.listed = listed  # the previous manifest's top-level names, if the build read them (ListedNames)
-        self.whole: dict[str, set[str]] = {}  # tenant folders of the spare kept whole, with their folders
+        # Tenant folders of the spare kept whole, with their folders (as the tenant's part lists them: a tuple,
+        # a tenth of a set's size, for each of a hundred thousand tenants).
+        self.whole: dict[str, Collection[str]] = {}
         # Top-level folders already written whole, as they came (a list: a set of a hundred thousand names
         # is five times its size); sorted when the site is finished, and looked up by bisection then.
         self.done: list[str] = []
@@ -424,7 +426,7 @@ class SiteWriter:
             self._remember(top, folders_of(top, [o.path for o in outputs]), untouched_since)
         return kept
 
-    def keep_intact(self, top: str, folders: set[str], untouched_since: int) -> bool:
+    def keep_intact(self, top: str, folders: Collection[str], untouched_since: int) -> bool:
         """Whether the spare's folder *top* (now in the staging folder) is known to hold exactly the files
         of the output's, and is kept as it is, without looking at one file.
 
@@ -442,7 +444,7 @@ class SiteWriter:
         self._remember(top, folders, untouched_since)
         return True
 
-    def _remember(self, top: str, folders: set[str], untouched_since: int) -> None:
+    def _remember(self, top: str, folders: Collection[str], untouched_since: int) -> None:
         # The output's folder becomes the spare after the swap: its folders' stat, unless changed lately.
         seen = folders_stat(str(self.out), folders, untouched_since)
         if seen is not None:

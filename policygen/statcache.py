@@ -31,7 +31,7 @@ import os
 import re
 import stat
 import time
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Collection, Generator, Iterable, Iterator
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -180,7 +180,7 @@ class Kept:
 
     file: Path
     proof: str
-    folders: dict[str, set[str]]
+    folders: dict[str, Collection[str]]
 
 
 def _order(name: str) -> tuple[bool, str]:
@@ -450,7 +450,9 @@ def _walked_group(out: Path, name: str) -> tuple[_Head, list[bytes]]:
     return _Head(name, len(folders), len(files), folders_digest, _digest(fields), len(listed)), [listed]
 
 
-def _kept_group(out: Path, previous: _Reader, name: str, folders: set[str]) -> tuple[_Head, Iterator[bytes]] | None:
+def _kept_group(
+    out: Path, previous: _Reader, name: str, folders: Collection[str]
+) -> tuple[_Head, Iterator[bytes]] | None:
     """The group of the kept folder *name* (with its *folders*): its files' part as the previous stamp has it,
     its folders looked at now; None when the previous stamp lists no such group or other folders."""
     head = previous.until(name)
@@ -464,7 +466,7 @@ def _kept_group(out: Path, previous: _Reader, name: str, folders: set[str]) -> t
             raise ValueError("paths miscounted")
         held.append(block)
     listed = [path for block in held for path in block][: head.folders]
-    if {path.decode("utf-8", "surrogateescape") for path in listed} != folders:
+    if {path.decode("utf-8", "surrogateescape") for path in listed} != set(folders):
         for _ in blocks:  # the rest of the group: the next group comes after it
             pass
         return None

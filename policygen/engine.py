@@ -560,7 +560,7 @@ class Previous:
                 # Untouched and not changed lately: its "tenants" object alone is read, from the end.
                 tenants = _tenants_at_end(f) if matched is not None and same is not None else None
                 raw = f.read() if tenants is None else b""
-                self._same = same or SameBytes.by_hash(f, raw)
+                self._same = same or SameBytes.by_hash(raw)
             text = _utf8_text(raw) if tenants is None else None
             if tenants is None and matched is not None and text is not None:
                 tenants = _tenants_only(text)

@@ -358,8 +358,8 @@ class SameBytes:
     in the RACY_SECONDS before (the change time cannot be set back, so any write since gives another one);
     else by the SHA-256 of its bytes, read again to compare."""
 
-    stat: tuple[int, ...]
-    sha256: str | None = None  # the stat alone cannot tell
+    stat: tuple[int, ...] | None  # what tells, when the stat can
+    sha256: str | None = None  # what tells otherwise
 
     @classmethod
     def by_stat(cls, f: BinaryIO) -> SameBytes | None:
@@ -370,16 +370,14 @@ class SameBytes:
         return cls(_identity(info))
 
     @classmethod
-    def by_hash(cls, f: BinaryIO, data: bytes) -> SameBytes:
-        """*f*'s, whose whole bytes as read are *data*."""
-        return cls(_identity(os.fstat(f.fileno())), hashlib.sha256(data).hexdigest())
+    def by_hash(cls, data: bytes) -> SameBytes:
+        """A file's whose whole bytes as read are *data*."""
+        return cls(None, hashlib.sha256(data).hexdigest())
 
     def held_by(self, f: BinaryIO) -> bool:
         """Whether *f* (open for reading at its start; left there) holds the same bytes."""
-        if _identity(os.fstat(f.fileno())) == self.stat and self.sha256 is None:
-            return True
-        if self.sha256 is None:
-            return False
+        if self.stat is not None:
+            return _identity(os.fstat(f.fileno())) == self.stat
         data = f.read()
         f.seek(0)
         return hashlib.sha256(data).hexdigest() == self.sha256

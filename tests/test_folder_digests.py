@@ -165,15 +165,20 @@ def changed_field(line: bytes, field: int) -> bytes:
     return b" ".join(fields) + b"\n"
 
 
+def rewrite_lines(file: Path, change: Callable[[list[bytes]], None]) -> None:
+    """*file*'s lines after its header changed in place by *change* (the header, its length, kept)."""
+    data = file.read_bytes()
+    lines = data[statcache._HEADER_SIZE :].splitlines(keepends=True)
+    change(lines)
+    file.write_bytes(data[: statcache._HEADER_SIZE] + b"".join(lines))
+
+
 @pytest.mark.parametrize("field", [2, 1], ids=["its content hash", "the hash binding it to its folder and stat"])
 def test_a_line_damaged_in_place_gives_no_hash_and_the_file_is_written_again(tmp_path: Path, field: int) -> None:
     folders = make_folders(tmp_path, 8)
     file = tmp_path / "digests"
     look_up(file, folders)
-    data = file.read_bytes()
-    lines = data[statcache._HEADER_SIZE :].splitlines(keepends=True)
-    lines[3] = changed_field(lines[3], field)
-    file.write_bytes(data[: statcache._HEADER_SIZE] + b"".join(lines))  # of the same length: the header holds
+    rewrite_lines(file, lambda lines: lines.__setitem__(3, changed_field(lines[3], field)))  # of the same length
     assert look_up(file, folders).hashed == [folders[3]]  # the line is as one of a folder that changed
     assert file.read_bytes() == whole_save(folders)
     assert look_up(file, folders).hashed == []
@@ -183,10 +188,7 @@ def test_an_unsorted_file_is_used_only_up_to_its_first_line_out_of_order(tmp_pat
     folders = make_folders(tmp_path, 8)
     file = tmp_path / "digests"
     look_up(file, folders)
-    data = file.read_bytes()
-    lines = data[statcache._HEADER_SIZE :].splitlines(keepends=True)
-    lines[4], lines[5] = lines[5], lines[4]
-    file.write_bytes(data[: statcache._HEADER_SIZE] + b"".join(lines))
+    rewrite_lines(file, lambda lines: lines.__setitem__(slice(4, 6), [lines[5], lines[4]]))
     # Folder 4 is looked for where folder 5's line is (not found: hashed), folder 5 is given its own line's
     # hash, and from folder 4's line on, out of order, nothing is used.
     assert look_up(file, folders).hashed == [folders[4], *folders[6:]]

@@ -52,6 +52,7 @@ from .feeds import (
 from .fragments import FOLDER as FRAGMENTS
 from .fragments import CacheChanged, Fragment, Fragments, Stored
 from .history import Committed, TenantRecord, committed_releases, read_tenant_record, record_json
+from .jsonitems import last_at, object_items
 from .lastbuild import Built, Inputs, forget, remember
 from .lastbuild import counted as counted  # shards and serve count with it too
 from .output import (
@@ -439,28 +440,118 @@ def _tenants_only(text: str) -> Any:
     return tenants if end == len(text) - len(_MANIFEST_END) else None
 
 
-def _tenants_at_end(f: BinaryIO) -> Any:
-    """The "tenants" object of the manifest open as *f*, read from its end in growing pieces (a large site's
-    file list, most of the file, is not read); None when the file does not end with one (_tenants_only)."""
-    size = os.fstat(f.fileno()).st_size
-    key = _TENANTS_KEY.encode()
-    piece = 1 << 16
-    while True:
-        start = max(0, size - piece)
-        tail = os.pread(f.fileno(), size - start, start)
-        at = tail.rfind(key)
-        if at >= 0:
-            try:
-                return _tenants_only(tail[at:].decode("utf-8"))
-            except UnicodeDecodeError:
-                return None
-        if start == 0:
-            return None
-        piece *= 4
+def _tenants_at_end(f: BinaryIO) -> Iterator[tuple[str, Any]] | None:
+    """The items of the "tenants" object of the manifest open as *f*, read from the file as they are taken (a
+    large site's file list, most of the file, is not read; nor is the object ever whole in memory); None when
+    the file does not end with one (_tenants_only). Reading them raises ValueError when the object is not as
+    policygen writes it: one object, its tenants in slug order."""
+    at = last_at(f, _TENANTS_KEY.encode())
+    end = os.fstat(f.fileno()).st_size - len(_MANIFEST_END)
+    if at is None or end < at or os.pread(f.fileno(), len(_MANIFEST_END), end) != _MANIFEST_END.encode():
+        return None
+    return _in_slug_order(object_items(f, at + len(_TENANTS_KEY), end))
+
+
+def _in_slug_order(items: Iterator[tuple[str, Any]]) -> Iterator[tuple[str, Any]]:
+    before: str | None = None
+    for slug, entry in items:
+        if before is not None and slug <= before:
+            raise ValueError("tenants out of order")  # json.loads would keep the last of a repeated name
+        before = slug
+        yield slug, entry
 
 
 _FILES = TypeAdapter(list[_FileEntry])
-_TENANTS = TypeAdapter(dict[str, _TenantEntry])
+_TENANT = TypeAdapter(_TenantEntry)
+
+
+@dataclass(frozen=True, slots=True)  # one per tenant of the previous build, in a spool past its budget
+class Earlier:
+    """A tenant as the previous build left it: what telling it unchanged needs, and its line of the manifest."""
+
+    slug: str
+    inputs: str  # its input key
+    documents: tuple[str, ...]  # the ids of the documents it published
+    listing: Listing  # its line in manifest.json, with the versions it published
+
+    @classmethod
+    def of(cls, slug: str, entry: Any, releases: TenantRecord) -> Earlier | None:
+        """The tenant of the previous manifest's line *entry*; None when the line is not one policygen writes."""
+        try:
+            line = _TENANT.dump_python(_TENANT.validate_python(entry), mode="json")
+        except ValidationError:
+            return None
+        line["releases"] = record_json(releases)  # the line as tenant_entry writes it (Listing.of, without a view)
+        documents = tuple(d["id"] for d in line["documents"])
+        return cls(slug, line["inputs"], documents, Listing(json.dumps(line, ensure_ascii=False).encode()))
+
+
+def _earlier_record(earlier: Earlier) -> bytes:
+    return marshal.dumps((earlier.slug, earlier.inputs, earlier.documents, earlier.listing.text))
+
+
+def _earlier_from(data: bytes) -> Earlier:
+    slug, inputs, documents, text = marshal.loads(data)
+    return Earlier(slug, inputs, documents, Listing(text))
+
+
+def _earlier_size(earlier: Earlier) -> int:
+    return 400 + len(earlier.listing.text)  # its texts, the listing's the longest, and the records around them
+
+
+def _earlier_slug(earlier: Earlier) -> str:
+    return earlier.slug
+
+
+_EARLIER = Codec(_earlier_record, _earlier_from, _earlier_size)
+
+
+class Earliers:
+    """The previous build's tenants, sorted by slug, each looked up as a build asks for them: in slug order,
+    reading on from the last one asked (from a spool's file past its budget: a large site's are not held);
+    asked for one before it, from the first again."""
+
+    def __init__(self, items: Sequence[Earlier] = (), spool: Spool[Earlier] | None = None) -> None:
+        self._items = items
+        self._spool = spool
+        self._ahead: Iterator[Earlier] | None = None
+        self._current: Earlier | None = None
+        self._asked = ""
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self) -> Iterator[Earlier]:
+        return iter(self._items)
+
+    def get(self, slug: str) -> Earlier | None:
+        if self._ahead is None or slug < self._asked:
+            self._ahead = iter(self._items)
+            self._current = next(self._ahead, None)
+        self._asked = slug
+        while self._current is not None and self._current.slug < slug:
+            self._current = next(self._ahead, None)
+        return self._current if self._current is not None and self._current.slug == slug else None
+
+    def emptied(self) -> Earliers:
+        """None of them (nothing reusable), the spool still closed with the build."""
+        return Earliers((), self._spool)
+
+    def close(self) -> None:
+        if self._spool is not None:
+            self._spool.close()
+
+
+class _Damaged(ValueError):
+    """The previous manifest's record of released versions cannot be read."""
+
+
+def _tenant_items(data: Any) -> Iterable[tuple[str, Any]]:
+    """The items of a parsed manifest's "tenants" object (_Damaged when it has none)."""
+    if not isinstance(data, dict) or not isinstance(data.get("tenants", {}), dict):
+        raise _Damaged("it is not a JSON object with a 'tenants' object")
+    items: dict[str, Any] = data.get("tenants", {})
+    return items.items()
 
 
 class Previous:
@@ -473,12 +564,14 @@ class Previous:
     build refuses rather than skip the comparison that would catch a rewritten history.
     """
 
-    def __init__(self, out: Path, matched: Matched | None = None) -> None:
+    def __init__(self, out: Path, matched: Matched | None = None, folder: Path | None = None) -> None:
         self.out = out
         self.file = out / MANIFEST_PATH
         self.root = str(out.resolve())  # a link to the output folder is followed; none inside it is
         self._folders: dict[str, bool] = {}
-        self.tenants: dict[str, dict[str, Any]] = {}
+        # Its tenants, kept in a spool written to *folder* past its budget (closed on leaving a with block).
+        self.tenants = Earliers()
+        self._spool_folder = folder
         self._files: dict[str, list[_FileEntry]] | None = None  # read when a tenant is first reused
         self._listed: Any = None  # its "files" list; _LATER: read from the file when first needed
         self._same: SameBytes | None = None  # tells whether the manifest still has the bytes read
@@ -488,20 +581,18 @@ class Previous:
         # Set when the output folder's stamp shows that nothing in it changed since the build that wrote it
         # (policygen/output.py: untouched): its files are then the ones the manifest lists, unread.
         self.untouched = False
-        data = self._read(matched)
-        if data is None:
-            return
         try:
-            self.published = self._published(data)
-        except ValueError as exc:
+            data = self._read(matched)
+            if data is not None and self._take(_tenant_items(data)) and self._listed is not _LATER:
+                self._listed = data.get("files")
+        except _Damaged as exc:
             self.damaged = self._damage(str(exc))
-            return
-        try:
-            self.tenants = _TENANTS.dump_python(_TENANTS.validate_python(data.get("tenants", {})), mode="json")
-        except ValidationError:
-            return  # nothing reusable; the build renders every tenant
-        if self._listed is not _LATER:
-            self._listed = data.get("files")
+
+    def __enter__(self) -> Previous:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.tenants.close()
 
     @property
     def files(self) -> dict[str, list[_FileEntry]]:
@@ -512,7 +603,7 @@ class Previous:
             try:
                 entries = _FILES.validate_python(self._file_list())
             except ValidationError:
-                self.tenants = {}  # nothing reusable; the build renders every tenant
+                self.tenants = self.tenants.emptied()  # nothing reusable; the build renders every tenant
                 return self._files
             self._listed = None  # the raw list is no longer needed: a large site's is large
             for entry in entries:
@@ -544,9 +635,11 @@ class Previous:
         return self._listed
 
     def _read(self, matched: Matched | None) -> Any:
-        """The manifest, parsed. When the output's stamp matched (*matched*), the manifest is the one the
-        build that stamped it wrote: only its "tenants" object is parsed (a large site's file list is most
-        of its bytes and is seldom needed), and the top-level names the swap needs are the stamp's."""
+        """The manifest, parsed; None when its tenants are read already, or it cannot be read. When the output's
+        stamp matched (*matched*), the manifest is the one the build that stamped it wrote: only its "tenants"
+        object is read (a large site's file list is most of its bytes and is seldom needed), from the end of
+        the file an item at a time while the file is unchanged lately, and the top-level names the swap needs
+        are the stamp's."""
         try:
             info = self.file.lstat()
         except OSError:
@@ -557,19 +650,20 @@ class Previous:
         try:
             with self.file.open("rb") as f:
                 same = SameBytes.by_stat(f)
-                # Untouched and not changed lately: its "tenants" object alone is read, from the end.
-                tenants = _tenants_at_end(f) if matched is not None and same is not None else None
-                raw = f.read() if tenants is None else b""
+                if matched is not None and same is not None and self._take_at_end(f):
+                    self._listed_later(same, matched)
+                    return None
+                raw = f.read()
                 self._same = same or SameBytes.by_hash(raw)
-            text = _utf8_text(raw) if tenants is None else None
-            if tenants is None and matched is not None and text is not None:
-                tenants = _tenants_only(text)
+            text = _utf8_text(raw)
+            tenants = _tenants_only(text) if matched is not None and text is not None else None
             if matched is not None and tenants is not None:
-                self._listed = _LATER
-                self.top_level = ListedNames(self._same, matched.names - {MANIFEST_PATH})
+                self._listed_later(self._same, matched)
                 return {"tenants": tenants}
             data = json.loads(raw if text is None else text)
         except (OSError, ValueError, RecursionError) as exc:
+            if isinstance(exc, _Damaged):
+                raise
             self.damaged = self._damage(f"it is not JSON ({type(exc).__name__})")
             return None
         if text is not None:  # read as the swap reads it (output._manifest_top_level): its names are the same
@@ -577,20 +671,54 @@ class Previous:
                 self.top_level = ListedNames(self._same, frozenset(listed_top_level(data)))
         return data
 
-    @staticmethod
-    def _published(data: Any) -> dict[str, TenantRecord]:
-        if not isinstance(data, dict) or not isinstance(data.get("tenants", {}), dict):
-            raise ValueError("it is not a JSON object with a 'tenants' object")
+    def _take_at_end(self, f: BinaryIO) -> bool:
+        """Read the tenants from the end of the manifest open as *f* (_tenants_at_end); False when it is not
+        laid out as policygen writes it (it is then read whole)."""
+        items = _tenants_at_end(f)
+        try:
+            return items is not None and self._take(items)
+        except _Damaged:
+            raise
+        except (ValueError, RecursionError):
+            return False
+
+    def _listed_later(self, same: SameBytes, matched: Matched) -> None:
+        self._same = same
+        self._listed = _LATER
+        self.top_level = ListedNames(same, matched.names - {MANIFEST_PATH})
+
+    def _take(self, items: Iterable[tuple[str, Any]]) -> bool:
+        """Read the previous build's tenants from the manifest's *items*: every record of released versions
+        (one that cannot be read is damage: _Damaged), and what reusing each tenant needs, kept sorted in a
+        spool. False when a line is not one policygen writes: nothing is then reusable, and the build renders
+        every tenant."""
         published: dict[str, TenantRecord] = {}
-        for slug, entry in data.get("tenants", {}).items():
-            if not isinstance(entry, dict):
-                raise ValueError(f"tenants.{slug} is not an object")
-            if entry.get("releases") is not None:  # absent in manifests of older policygen versions
-                try:
-                    published[slug] = read_tenant_record(entry["releases"])
-                except ValueError as exc:
-                    raise ValueError(f"tenants.{slug}.releases: {exc}") from None
-        return published
+        spool = Spool(_EARLIER, _earlier_slug, self._spool_folder)
+        usable = True
+        try:
+            for slug, entry in items:
+                if not isinstance(entry, dict):
+                    raise _Damaged(f"tenants.{slug} is not an object")
+                releases: TenantRecord = {}
+                if entry.get("releases") is not None:  # absent in manifests of older policygen versions
+                    try:
+                        releases = read_tenant_record(entry["releases"])
+                    except ValueError as exc:
+                        raise _Damaged(f"tenants.{slug}.releases: {exc}") from None
+                if releases:  # kept for the tenants that published a version (an empty record checks nothing)
+                    published[slug] = releases
+                earlier = Earlier.of(slug, entry, releases) if usable else None
+                usable = earlier is not None  # and read on: every record of released versions is checked
+                if earlier is not None:
+                    spool.add(earlier)
+            ordered = spool.ordered()
+        except BaseException:
+            spool.close()
+            raise
+        self.tenants.close()
+        self.published = published
+        self.tenants = Earliers(ordered if usable else (), spool)
+        return usable
 
     def _damage(self, why: str) -> Problem:
         return Problem(
@@ -638,8 +766,8 @@ class Previous:
     def reuse(self, slug: str, key: str | None) -> TenantResult | None:
         """The tenant's previous files, if built from the same inputs and still intact on disk."""
         files = self.files.get(slug, [])  # first: a file list that cannot be read leaves no tenant reusable
-        entry = self.tenants.get(slug)
-        if entry is None or (key is not None and entry.get("inputs") != key):
+        earlier = self.tenants.get(slug)
+        if earlier is None or (key is not None and earlier.inputs != key):
             return None
         outputs: list[Output] = []
         feed: list[FeedEntry] = []
@@ -671,15 +799,7 @@ class Previous:
                 if versions:
                     feed.extend(entries_in([replace(item, data=data, size=None)]))
             outputs.append(item)
-        return TenantResult(
-            slug,
-            entry["inputs"],
-            outputs,
-            view_from_entry(slug, entry),
-            rendered=False,
-            releases=self.published.get(slug, {}),
-            feed=feed,
-        )
+        return TenantResult(slug, earlier.inputs, outputs, earlier.listing, rendered=False, feed=feed)
 
     def _checked(self, file: str, size: int, sha256: str) -> bytes | None:
         """The bytes of a previous build's file, if they are the ones its manifest lists (read once; not
@@ -703,7 +823,7 @@ class Step:
     renderer: ClauseRenderer
     options: BuildOptions
     shared: str  # the key part every tenant shares
-    previous: dict[str, tuple[str, tuple[str, ...]]]  # slug -> (input key, documents) of the previous build
+    previous: Earliers  # the previous build's tenants, looked up in slug order
     published: dict[str, TenantRecord] = field(default_factory=dict)  # slug -> versions the previous build published
     manifest: Path = Path(MANIFEST_PATH)  # the previous build's, named in problems
     committed: Committed | None = None  # snapshots in git's HEAD
@@ -720,8 +840,8 @@ class Step:
         except InputError as exc:
             return exc.problems
         before = self.previous.get(slug)
-        if before is not None and before[0] == tenant_key(self.project, digest, before[1], self.shared):
-            return Reusable(slug, before[0])  # unchanged: not even its YAML needs parsing
+        if before is not None and before.inputs == tenant_key(self.project, digest, before.documents, self.shared):
+            return Reusable(slug, before.inputs)  # unchanged: not even its YAML needs parsing
         return None
 
     def render(self, slug: str) -> TenantResult | list[Problem]:
@@ -753,6 +873,7 @@ class Step:
             renderer=ClauseRenderer(self.renderer.content, self.renderer.raw_html),
             theme=project_theme(self.project),
             digests=FolderDigests(None),  # workers render; folders are looked at in this process
+            previous=Earliers(),  # nor are tenants looked up there (a spool's file is this process's)
             shelf=self.renderer.compiled.shelf,  # a renderer is sent without it (render.py: __reduce__)
         )
 
@@ -770,6 +891,12 @@ COMPILED = "compiled"  # in the project's cache: compiled templates, signed (pol
 PARALLEL_MIN_TENANTS = 64
 CHUNK_TENANTS = 32  # at most, per batch a worker renders and sends back
 _step: Step | None = None
+
+
+def _cache_folder(root: Path) -> Path | None:
+    """The project's cache folder, .cache/policygen (made if missing); None when it cannot be used."""
+    file = cache_file(root, DIGESTS, make=True)
+    return None if file is None else file.parent
 
 
 def _start_method() -> str:
@@ -863,95 +990,97 @@ class Builder:
         checked = taken(out, spare)  # checked in a second process since the command line began (stampcheck.py), or now
         since = checked.since  # an output folder changed after this is not remembered intact (output.py)
         matched = checked.matched  # first: an untouched output's manifest is read in part (Previous)
-        previous = Previous(out, matched)
-        if previous.damaged is not None:
-            problems.add(previous.damaged)
-            matched = None
-        step = Step(
-            project,
-            theme,
-            self._renderer,
-            options,
-            shared_key(project, theme_digest, options),
-            {
-                slug: (str(entry.get("inputs")), tuple(str(d.get("id")) for d in entry.get("documents", [])))
-                for slug, entry in previous.tenants.items()
-            },
-            previous.published,
-            previous.file,
-            committed_releases(project.root),
-        )
-        digests = FolderDigests(cache_file(project.root, DIGESTS), lambda: cache_file(project.root, DIGESTS, make=True))
-        with digests as step.digests:  # saved at the end; if a lookup raises, the file is left as it was
-            found = self._lookups(step, slugs)
-        step.digests = FolderDigests(None)  # looked up and saved: not held through the build (nor by a worker)
-        previous.untouched = matched is not None
-        if self._unchanged(options, previous, slugs, found) and previous.untouched:
-            listed = previous.listed()
-            if listed is not None:  # the output is already exactly what this build would write
-                report = BuildReport(
-                    out=out,
-                    outputs=listed,
-                    tenants=sorted(slugs),
-                    seconds=time.perf_counter() - started,
-                    unchanged=True,
-                )
-                remember(project.root, out, seen, report.built())
-                return report
-        forget(project.root, out)
+        # Its tenants kept in a spool in the cache past a budget: a large site's are not held.
+        with Previous(out, matched, _cache_folder(project.root)) as previous:
+            if previous.damaged is not None:
+                problems.add(previous.damaged)
+                matched = None
+            step = Step(
+                project,
+                theme,
+                self._renderer,
+                options,
+                shared_key(project, theme_digest, options),
+                previous.tenants,
+                previous.published,
+                previous.file,
+                committed_releases(project.root),
+            )
+            digests = FolderDigests(
+                cache_file(project.root, DIGESTS), lambda: cache_file(project.root, DIGESTS, make=True)
+            )
+            with digests as step.digests:  # saved at the end; if a lookup raises, the file is left as it was
+                found = self._lookups(step, slugs)
+            step.digests = FolderDigests(None)  # looked up and saved: not held through the build (nor by a worker)
+            previous.untouched = matched is not None
+            if self._unchanged(options, previous, slugs, found) and previous.untouched:
+                listed = previous.listed()
+                if listed is not None:  # the output is already exactly what this build would write
+                    report = BuildReport(
+                        out=out,
+                        outputs=listed,
+                        tenants=sorted(slugs),
+                        seconds=time.perf_counter() - started,
+                        unchanged=True,
+                    )
+                    remember(project.root, out, seen, report.built())
+                    return report
+            forget(project.root, out)
 
-        fragments = Fragments(cache_file(project.root, FRAGMENTS, make=True), signing_key())
-        # The output's lock is held from here to the swap.
-        with (
-            SiteWriter(out, spare, matched.proof if matched else None, previous.top_level) as writer,
-            Kept(None if fragments.folder is None else fragments.folder.parent) as kept,  # the cache's folder
-        ):
-            step.staging = writer.staging
-            untouched_since = since if previous.untouched else None
-            self._stream(step, slugs, found, previous, writer, problems, fragments, untouched_since, kept)
-            problems.raise_if_any()
-            dropped: list[str] = []
-            # The project's tenants: a build of some (--tenant) looks again; a whole-site build selected them all.
-            present = SortedNames(tenant_slugs(project.root) if options.tenants else selected)
-            if options.tenants:  # tenants not asked for keep their previous output, while their folder is there
-                chosen = set(slugs)  # every one has its result: a problem stopped the build above
-                for slug in sorted(previous.tenants):
-                    if slug in chosen:
-                        continue
-                    if slug not in present:
-                        dropped.append(slug)  # deleted from the project: no longer published
-                    elif (carried := previous.reuse(slug, None)) is not None:
-                        kept.add(replace(carried, outputs=writer.put(slug, carried.outputs)), fragments)
-
-            ordered = kept.results.ordered()
-            manifest_file = writer.staging.folder / MANIFEST_PATH
-            try:
-                outputs = self.assemble(project, theme, ordered, options, manifest_file, fragments, kept.feed.ordered())
-            except CacheChanged as exc:
-                problems.add(_cache_changed(exc, project.root))
+            fragments = Fragments(cache_file(project.root, FRAGMENTS, make=True), signing_key())
+            # The output's lock is held from here to the swap.
+            with (
+                SiteWriter(out, spare, matched.proof if matched else None, previous.top_level) as writer,
+                Kept(None if fragments.folder is None else fragments.folder.parent) as kept,  # the cache's folder
+            ):
+                step.staging = writer.staging
+                untouched_since = since if previous.untouched else None
+                self._stream(step, slugs, found, previous, writer, problems, fragments, untouched_since, kept)
                 problems.raise_if_any()
-                raise
-            write_site(out, outputs, self.discard, spare, writer)
-            tally = Tally.of(ordered)
-        fragments.prune(present)  # the parts of tenants deleted from the project
-        paths = [o.path for o in outputs]
-        report = BuildReport(
-            out=out,
-            outputs=Listed(out, next(o.sha256 for o in outputs if o.path == MANIFEST_PATH)),
-            rendered=tally.rendered_documents,
-            tenants=tally.tenants,
-            rendered_tenants=tally.rendered,
-            dropped=dropped,
-            seconds=time.perf_counter() - started,
-            counts=Built(
-                len(tally.tenants),
-                len(paths) + tally.files,
-                sum(1 for p in paths if p.endswith(".html")) + tally.pages,
-            ),
-        )
-        if recorded:
-            remember(project.root, out, seen, report.built())
-        return report
+                dropped: list[str] = []
+                # The project's tenants: a build of some (--tenant) looks again; a whole-site build selected them all.
+                present = SortedNames(tenant_slugs(project.root) if options.tenants else selected)
+                if options.tenants:  # tenants not asked for keep their previous output, while their folder is there
+                    chosen = set(slugs)  # every one has its result: a problem stopped the build above
+                    for slug in (earlier.slug for earlier in previous.tenants):
+                        if slug in chosen:
+                            continue
+                        if slug not in present:
+                            dropped.append(slug)  # deleted from the project: no longer published
+                        elif (carried := previous.reuse(slug, None)) is not None:
+                            kept.add(replace(carried, outputs=writer.put(slug, carried.outputs)), fragments)
+
+                ordered = kept.results.ordered()
+                manifest_file = writer.staging.folder / MANIFEST_PATH
+                try:
+                    outputs = self.assemble(
+                        project, theme, ordered, options, manifest_file, fragments, kept.feed.ordered()
+                    )
+                except CacheChanged as exc:
+                    problems.add(_cache_changed(exc, project.root))
+                    problems.raise_if_any()
+                    raise
+                write_site(out, outputs, self.discard, spare, writer)
+                tally = Tally.of(ordered)
+            fragments.prune(present)  # the parts of tenants deleted from the project
+            paths = [o.path for o in outputs]
+            report = BuildReport(
+                out=out,
+                outputs=Listed(out, next(o.sha256 for o in outputs if o.path == MANIFEST_PATH)),
+                rendered=tally.rendered_documents,
+                tenants=tally.tenants,
+                rendered_tenants=tally.rendered,
+                dropped=dropped,
+                seconds=time.perf_counter() - started,
+                counts=Built(
+                    len(tally.tenants),
+                    len(paths) + tally.files,
+                    sum(1 for p in paths if p.endswith(".html")) + tally.pages,
+                ),
+            )
+            if recorded:
+                remember(project.root, out, seen, report.built())
+            return report
 
     def scope(self, slugs: list[str]) -> list[str]:
         """The tenants this build renders, of those selected (a shard build takes its part: policygen/shards.py)."""
@@ -1021,13 +1150,12 @@ class Builder:
         says which files it has: the previous manifest's entries are not even looked at; and when the
         spare's copy of the tenant's folder is known to be the output's, it is kept without a look at a file."""
         slug = found.slug
-        entry = previous.tenants.get(slug)
-        if untouched_since is not None and entry is not None and entry.get("inputs") == found.key:
+        earlier = previous.tenants.get(slug)
+        if untouched_since is not None and earlier is not None and earlier.inputs == found.key:
             cached = fragments.cached(slug, found.key)
             if cached is not None and _placed(writer, previous.root, cached[0], untouched_since):
-                view = view_from_entry(slug, entry)
-                releases = previous.published.get(slug, {})
-                return TenantResult(slug, found.key, [], view, False, releases, list(cached[0].feed), written=cached[1])
+                feed = list(cached[0].feed)
+                return TenantResult(slug, found.key, [], earlier.listing, False, feed=feed, written=cached[1])
         reused = previous.reuse(slug, found.key)
         if reused is None:
             return step.render(slug)
@@ -1048,7 +1176,7 @@ class Builder:
             and previous.damaged is None
             and bool(slugs)
             and len(found) == len(slugs)  # every tenant found (one to render is not in it)
-            and set(found) == set(previous.tenants)
+            and len(previous.tenants) == len(slugs)  # the same tenants: each one found is one of them
             and all(isinstance(outcome, Reusable) for outcome in found.values())
         )
 

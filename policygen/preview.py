@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .dates import utc_today
-from .engine import Step, TenantResult, shared_key, site_index, view_from_entry
+from .engine import Earliers, Step, TenantResult, shared_key, site_index, view_from_entry
 from .errors import Collector
 from .history import TenantRecord, committed_releases, read_tenant_record
 from .inputs import PROJECT_FILES
@@ -166,7 +166,7 @@ class Preview:
             self._renderer,
             options,
             shared_key(project, digest, options),
-            {},
+            Earliers(),
             written.published,
             committed=self._committed,
         )

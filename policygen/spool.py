@@ -64,6 +64,8 @@ class Spool(Generic[T]):
         self._runs: list[tuple[int, int]] = []  # byte ranges of self._file, each sorted
         self._file: IO[bytes] | None = None
         self._merged: Merged[T] | None = None
+        self._in_order = True  # each item added sorts after the one before (their runs need no merge)
+        self._last: Any = None
         self.spilled = 0  # items written out (tests count them)
 
     def __enter__(self) -> Spool[T]:
@@ -80,6 +82,11 @@ class Spool(Generic[T]):
                 file.close()
 
     def add(self, item: T) -> None:
+        if self._in_order:
+            key = self._key(item)
+            if self._last is not None and (key > self._last if self._reverse else key < self._last):
+                self._in_order = False
+            self._last = key
         self._held.append(item)
         self._held_size += self._codec.size(item)
         if self._held_size >= self._budget and self._folder is not None:
@@ -93,7 +100,9 @@ class Spool(Generic[T]):
         if self._held:
             self._spill()
         assert self._file is not None
-        runs = [self._items(_frames(self._file, start, end)) for start, end in self._runs]
+        # Added in order (a previous manifest's tenants), the runs follow each other: read through, a chunk at a time.
+        ranges = [(0, self._runs[-1][1])] if self._in_order else self._runs
+        runs = [self._items(_frames(self._file, start, end)) for start, end in ranges]
         self._merged = Merged(self._new_file(), self._codec.decode)
         for item in heapq.merge(*runs, key=self._key, reverse=self._reverse):
             self._merged.append(self._codec.encode(item))

@@ -232,7 +232,7 @@ def test_worker_processes_not_forked_load_and_keep_compiled_code_where_the_build
     assert builder._renderer is not None and builder._renderer.compiled.shelf is not None
     loaded = load_project(project)
     theme = project_theme(loaded)
-    step = engine.Step(loaded, theme, builder._renderer, OPTIONS, "shared", {})
+    step = engine.Step(loaded, theme, builder._renderer, OPTIONS, "shared", engine.Earliers())
     sent = pickle.loads(pickle.dumps(step.for_workers()))
     engine._worker_init(sent)
     kept = sent.renderer.compiled.shelf

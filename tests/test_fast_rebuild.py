@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from policygen import engine, lastbuild, outfolder, output, statcache
+from policygen import engine, lastbuild, outfolder, output, spool, statcache
 from policygen.engine import build
 from policygen.site import BuildOptions
 
@@ -663,7 +663,12 @@ def test_an_untouched_outputs_manifest_is_read_for_its_tenants_alone_and_says_th
     out, previous = untouched_previous(project)
     whole = engine.Previous(out)  # the manifest parsed whole, as for an output edited since
     assert previous._listed is engine._LATER  # the file list not parsed yet
-    assert (previous.tenants, previous.published, previous.damaged) == (whole.tenants, whole.published, None)
+    assert (list(previous.tenants), previous.published, previous.damaged) == (
+        list(whole.tenants),
+        whole.published,
+        None,
+    )
+    assert len(previous.tenants) == 4
     assert previous.top_level is not None and whole.top_level is not None
     assert previous.top_level == whole.top_level  # the stamp's names are the manifest's
     assert previous.listed() == whole.listed() and previous.files == whole.files  # read when first asked
@@ -675,7 +680,7 @@ def test_a_manifest_changed_after_its_tenants_were_read_gives_no_file_to_reuse(
     out, previous = untouched_previous(project)
     text = (out / "manifest.json").read_text(encoding="utf-8")
     (out / "manifest.json").write_text(text.replace('"bytes": ', '"bytes":  '), encoding="utf-8")
-    assert previous.listed() is None and previous.files == {} and previous.tenants == {}
+    assert previous.listed() is None and previous.files == {} and len(previous.tenants) == 0
 
 
 def test_a_rebuild_of_an_untouched_output_never_parses_the_previous_manifest_whole(
@@ -714,3 +719,80 @@ def test_a_manifest_not_laid_out_as_policygen_writes_it_is_not_read_in_part(text
     assert engine._tenants_only('{\n  "generator": "policygen",\n  "files": [],\n  "tenants": {"a": 1}\n}\n') == {
         "a": 1
     }
+
+
+# --- the previous build's tenants: read item by item, kept in a spool past its budget ---------------------
+
+
+def test_the_previous_builds_tenants_kept_in_a_spool_are_looked_up_in_slug_order_and_again_from_the_first(
+    project: Path, manifest_told: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(spool, "BUDGET", 1)  # every tenant written out to the spool's file
+    out, _ = untouched_previous(project)
+    matched = outfolder.untouched(out, output.spare_folder(project, out))
+    whole = engine.Previous(out)  # read whole, kept in memory
+    with engine.Previous(out, matched, tmp_path) as previous:
+        assert list(previous.tenants) == list(whole.tenants) and len(previous.tenants) == 4
+        assert previous.tenants._spool is not None and previous.tenants._spool.spilled == 4
+        slugs = [earlier.slug for earlier in whole.tenants]
+        assert slugs == sorted(slugs)
+        for _ in range(2):  # a build's lookups, then its reuse of each unchanged tenant, from the first again
+            assert [found.slug for s in slugs if (found := previous.tenants.get(s)) is not None] == slugs
+        assert previous.tenants.get("a") is None and previous.tenants.get("zzz") is None
+        assert previous.tenants.get(slugs[1]) == list(whole.tenants)[1]
+
+
+def test_a_rebuild_whose_previous_tenants_are_spooled_writes_the_site_a_cold_build_writes(
+    project: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    out = project / "build"
+    build(project, out, OPTIONS)
+    monkeypatch.setattr(spool, "BUDGET", 1)
+    edit = project / "tenants" / "ims-pro" / "tenant.yaml"
+    edit.write_text(edit.read_text(encoding="utf-8").replace("display_name: ", "display_name: New ", 1), "utf-8")
+    report = build(project, out, OPTIONS)
+    assert report.rendered_tenants == ["ims-pro"] and len(report.tenants) == 4
+    again = build(project, out, OPTIONS)
+    assert again.unchanged  # every tenant found in the spooled record of the previous build
+    copy = tmp_path / "cold"
+    shutil.copytree(project, copy, ignore=shutil.ignore_patterns(".cache", "build"))
+    assert tree(out) == tree(build(copy, copy / "build", OPTIONS).out)
+
+
+def test_the_previous_manifests_tenants_are_read_holding_the_spools_budget_not_the_site(
+    project: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(statcache, "RACY_SECONDS", 0)  # read from the end, as a manifest not written lately
+    monkeypatch.setattr(spool, "BUDGET", 64 << 10)
+    out, _ = untouched_previous(project)
+    matched = outfolder.untouched(out, output.spare_folder(project, out))
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    line = manifest["tenants"]["ims-pro"]
+    manifest["tenants"] = {f"t{i:05d}": line for i in range(6_000)}  # a site of 6,000 tenants: about 4 MB
+    text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"  # laid out as policygen writes it
+    (out / "manifest.json").write_text(text, encoding="utf-8")
+    tracemalloc.start()
+    try:
+        with engine.Previous(out, matched, tmp_path) as previous:
+            peak = tracemalloc.get_traced_memory()[1]
+            assert previous._listed is engine._LATER and len(previous.tenants) == 6_000  # read from the end
+            assert previous.published == {}  # none of them published a version: nothing kept per tenant
+    finally:
+        tracemalloc.stop()
+    tenants_object = len(text) - text.index('\n  "tenants": ')
+    # Read whole, parsed and checked, it was held several times over: a peak of 22 MB here, 8 MB of it kept.
+    assert peak < tenants_object / 4, (peak, tenants_object)
+
+
+def test_a_previous_tenants_line_is_kept_as_the_build_that_wrote_it_would_list_it(project: Path) -> None:
+    out = project / "build"
+    build(project, out, OPTIONS)
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    previous = engine.Previous(out)
+    assert any(previous.published.values())  # a tenant with versions published, whose line lists them
+    for earlier in previous.tenants:
+        entry = manifest["tenants"][earlier.slug]
+        view = engine.view_from_entry(earlier.slug, entry)
+        releases = previous.published.get(earlier.slug, {})
+        assert earlier.listing == engine.Listing.of(view, entry["inputs"], releases)
+        assert (earlier.inputs, earlier.documents) == (entry["inputs"], tuple(d.id for d in view.documents))

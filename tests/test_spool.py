@@ -31,8 +31,12 @@ def tree(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-@given(st.lists(st.integers()), st.integers(min_value=100, max_value=2000), st.booleans())
-def test_a_spool_gives_its_items_back_sorted_whatever_its_budget(items: list[int], budget: int, reverse: bool) -> None:
+@given(st.lists(st.integers()), st.integers(min_value=100, max_value=2000), st.booleans(), st.booleans())
+def test_a_spool_gives_its_items_back_sorted_whatever_its_budget(
+    items: list[int], budget: int, reverse: bool, added_in_order: bool
+) -> None:
+    if added_in_order:  # as a previous manifest's tenants come: their runs follow each other
+        items = sorted(items, reverse=reverse)
     folder = Path(tempfile.gettempdir())
     with Spool(NUMBERS, lambda n: n, folder, budget, reverse) as numbers:
         for n in items:
@@ -56,6 +60,25 @@ def test_items_past_the_budget_are_written_out_to_unnamed_files_in_the_folder_gi
         assert os.listdir(tmp_path) == []  # nothing named, so nothing a crash could leave behind
     with pytest.raises(IndexError):
         Spool(NUMBERS, lambda n: n, tmp_path, budget=1000).ordered()[0]
+
+
+def test_runs_of_items_added_in_order_are_read_through_not_side_by_side(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read: list[tuple[int, int]] = []
+    real = spool._frames
+
+    def frames(file: object, start: int, end: int) -> object:
+        read.append((start, end))
+        return real(file, start, end)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(spool, "_frames", frames)
+    with Spool(NUMBERS, lambda n: n, tmp_path, budget=1000) as numbers:
+        for n in range(1, 101):
+            numbers.add(n)
+        assert numbers.spilled == 100  # ten runs of ten
+        assert list(numbers.ordered()) == list(range(1, 101))
+    assert len(read) == 2  # the runs read through at once (each one held a chunk), then the merged file once
 
 
 def test_without_a_folder_every_item_stays_in_memory() -> None:

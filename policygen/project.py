@@ -103,13 +103,13 @@ def tenant_slugs(root: Path) -> list[str]:
     if not tenants.is_dir():
         return []
     # Any tenant.yaml counts, not only regular files: a pipe or a link to a device is refused when read, not skipped.
-    return sorted(
-        p.name for p in tenants.iterdir() if p.is_dir() and _present(p / "tenant.yaml") and not p.name.startswith(".")
-    )
-
-
-def _present(file: Path) -> bool:
-    return file.exists() or file.is_symlink()
+    # Plain strings and scandir (whose entries know their type): a build lists a hundred thousand folders here.
+    with os.scandir(tenants) as entries:
+        return sorted(
+            e.name
+            for e in entries
+            if not e.name.startswith(".") and e.is_dir() and os.path.lexists(os.path.join(e.path, "tenant.yaml"))
+        )
 
 
 def check_slug(root: Path, slug: str) -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -15,6 +16,7 @@ from helpers import edit
 from policygen import engine, output
 from policygen.engine import Builder, build
 from policygen.errors import InputError, UsageError
+from policygen.project import tenant_slugs
 from policygen.site import BuildOptions
 
 TODAY = BuildOptions(today=__import__("datetime").date(2026, 11, 22))
@@ -348,3 +350,18 @@ def test_a_full_disk_is_one_line_naming_the_file(
     assert result.exit_code == 1
     assert re.fullmatch(r"error: No space left on device: .*\.out\.policygen-new/\S+\n", result.stderr), result.stderr
     assert tree(out) == before
+
+
+def test_a_tenant_is_a_folder_of_tenants_holding_a_tenant_yaml_of_any_kind(tmp_path: Path) -> None:
+    tenants = tmp_path / "tenants"
+    for name in ("acme", "beta", "gamma", "delta", ".hidden", "empty"):
+        (tenants / name).mkdir(parents=True)
+    (tenants / "acme" / "tenant.yaml").write_text("x: 1\n", encoding="utf-8")
+    (tenants / "beta" / "tenant.yaml").symlink_to(tmp_path / "nowhere.yaml")  # refused when read, not skipped
+    os.mkfifo(tenants / "gamma" / "tenant.yaml")  # likewise
+    (tenants / "delta" / "tenant.yml").write_text("x: 1\n", encoding="utf-8")  # not its name
+    (tenants / ".hidden" / "tenant.yaml").write_text("x: 1\n", encoding="utf-8")
+    (tenants / "file").write_text("x: 1\n", encoding="utf-8")
+    (tenants / "linked").symlink_to(tenants / "acme")  # listed; its build refuses a folder that is a link
+    assert tenant_slugs(tmp_path) == ["acme", "beta", "gamma", "linked"]
+    assert tenant_slugs(tmp_path / "elsewhere") == []

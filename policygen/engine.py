@@ -29,7 +29,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import cached_property, partial
 from pathlib import Path
-from typing import Annotated, Any, BinaryIO, overload
+from typing import Annotated, Any, BinaryIO, Protocol, overload
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -485,6 +485,16 @@ class Earlier:
         documents = tuple(d["id"] for d in line["documents"])
         return cls(slug, line["inputs"], documents, Listing(json.dumps(line, ensure_ascii=False).encode()))
 
+    @classmethod
+    def unusable(cls, slug: str, releases: TenantRecord) -> Earlier:
+        """A tenant whose line is not one policygen writes: reused by no build, its published versions still
+        checked."""
+        return cls(slug, "", (), Listing(json.dumps({"releases": record_json(releases)}).encode()))
+
+    def releases(self) -> TenantRecord:
+        """The versions it published, as its line lists them (checked when the line was read)."""
+        return read_tenant_record(self.listing.entry()["releases"])
+
 
 def _earlier_record(earlier: Earlier) -> bytes:
     return marshal.dumps((earlier.slug, earlier.inputs, earlier.documents, earlier.listing.text))
@@ -509,22 +519,33 @@ _EARLIER = Codec(_earlier_record, _earlier_from, _earlier_size)
 class Earliers:
     """The previous build's tenants, sorted by slug, each looked up as a build asks for them: in slug order,
     reading on from the last one asked (from a spool's file past its budget: a large site's are not held);
-    asked for one before it, from the first again."""
+    asked for one before it, from the first again. Not *usable* (a line of the manifest is not one policygen
+    writes), none is reused, and only the versions each published are looked up."""
 
-    def __init__(self, items: Sequence[Earlier] = (), spool: Spool[Earlier] | None = None) -> None:
+    def __init__(self, items: Sequence[Earlier] = (), spool: Spool[Earlier] | None = None, usable: bool = True) -> None:
         self._items = items
         self._spool = spool
+        self.usable = usable
         self._ahead: Iterator[Earlier] | None = None
         self._current: Earlier | None = None
         self._asked = ""
 
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self._items) if self.usable else 0
 
     def __iter__(self) -> Iterator[Earlier]:
-        return iter(self._items)
+        return iter(self._items if self.usable else ())
 
     def get(self, slug: str) -> Earlier | None:
+        """The tenant *slug* as the previous build left it, to be reused if unchanged."""
+        return self._find(slug) if self.usable else None
+
+    def releases(self, slug: str) -> TenantRecord | None:
+        """The versions the tenant *slug* published, when the previous build had it."""
+        earlier = self._find(slug)
+        return None if earlier is None else earlier.releases()
+
+    def _find(self, slug: str) -> Earlier | None:
         if self._ahead is None or slug < self._asked:
             self._ahead = iter(self._items)
             self._current = next(self._ahead, None)
@@ -534,12 +555,32 @@ class Earliers:
         return self._current if self._current is not None and self._current.slug == slug else None
 
     def emptied(self) -> Earliers:
-        """None of them (nothing reusable), the spool still closed with the build."""
-        return Earliers((), self._spool)
+        """The same tenants, none of them reusable."""
+        return Earliers(self._items, self._spool, usable=False)
 
     def close(self) -> None:
         if self._spool is not None:
             self._spool.close()
+
+
+class RecordsByTenant(Protocol):
+    """The versions each tenant published in the previous build (a dict of them, or read when asked)."""
+
+    def get(self, slug: str, /) -> TenantRecord | None: ...
+
+
+@dataclass(frozen=True)
+class PublishedBefore:
+    """The versions each of the previous build's tenants published, read from its line when asked for (in slug
+    order, as the build renders them): none held for the whole build."""
+
+    tenants: Earliers
+
+    def get(self, slug: str, /) -> TenantRecord | None:
+        return self.tenants.releases(slug)
+
+
+_NONE_PUBLISHED: dict[str, TenantRecord] = {}  # no previous build (never changed)
 
 
 class _Damaged(ValueError):
@@ -575,7 +616,6 @@ class Previous:
         self._files: dict[str, list[_FileEntry]] | None = None  # read when a tenant is first reused
         self._listed: Any = None  # its "files" list; _LATER: read from the file when first needed
         self._same: SameBytes | None = None  # tells whether the manifest still has the bytes read
-        self.published: dict[str, TenantRecord] = {}
         self.damaged: Problem | None = None
         self.top_level: ListedNames | None = None  # its files' top-level names, for the swap (output.ListedNames)
         # Set when the output folder's stamp shows that nothing in it changed since the build that wrote it
@@ -692,7 +732,6 @@ class Previous:
         (one that cannot be read is damage: _Damaged), and what reusing each tenant needs, kept sorted in a
         spool. False when a line is not one policygen writes: nothing is then reusable, and the build renders
         every tenant."""
-        published: dict[str, TenantRecord] = {}
         spool = Spool(_EARLIER, _earlier_slug, self._spool_folder)
         usable = True
         try:
@@ -701,24 +740,25 @@ class Previous:
                     raise _Damaged(f"tenants.{slug} is not an object")
                 releases: TenantRecord = {}
                 if entry.get("releases") is not None:  # absent in manifests of older policygen versions
-                    try:
+                    try:  # checked here, every one; kept in the tenant's line (Earlier.releases)
                         releases = read_tenant_record(entry["releases"])
                     except ValueError as exc:
                         raise _Damaged(f"tenants.{slug}.releases: {exc}") from None
-                if releases:  # kept for the tenants that published a version (an empty record checks nothing)
-                    published[slug] = releases
                 earlier = Earlier.of(slug, entry, releases) if usable else None
                 usable = earlier is not None  # and read on: every record of released versions is checked
-                if earlier is not None:
-                    spool.add(earlier)
+                spool.add(earlier or Earlier.unusable(slug, releases))
             ordered = spool.ordered()
         except BaseException:
             spool.close()
             raise
         self.tenants.close()
-        self.published = published
-        self.tenants = Earliers(ordered if usable else (), spool)
+        self.tenants = Earliers(ordered, spool, usable)
         return usable
+
+    @property
+    def published(self) -> PublishedBefore:
+        """The versions each tenant published: every one must still be there (policygen/history.py)."""
+        return PublishedBefore(self.tenants)
 
     def _damage(self, why: str) -> Problem:
         return Problem(
@@ -824,7 +864,7 @@ class Step:
     options: BuildOptions
     shared: str  # the key part every tenant shares
     previous: Earliers  # the previous build's tenants, looked up in slug order
-    published: dict[str, TenantRecord] = field(default_factory=dict)  # slug -> versions the previous build published
+    published: RecordsByTenant = field(default_factory=lambda: _NONE_PUBLISHED)  # each tenant's versions before
     manifest: Path = Path(MANIFEST_PATH)  # the previous build's, named in problems
     committed: Committed | None = None  # snapshots in git's HEAD
     digests: FolderDigests = field(default_factory=lambda: FolderDigests(None))  # tenant folder hashes by stat
@@ -864,16 +904,18 @@ class Step:
         part = Fragment.of(slug, key, put_folder(self.staging, slug, outputs), feed)
         return TenantResult(slug, key, [], view, rendered=True, releases=releases, feed=feed, written=part)
 
-    def for_workers(self) -> Step:
-        """This step with a new renderer and theme: the warm ones hold compiled templates, which cannot be
-        pickled (weak references), and stay in this process for the next build; each worker compiles its own,
-        or loads it from the cache of compiled code this process uses (signed: policygen/codecache.py)."""
+    def for_workers(self, slugs: Iterable[str]) -> Step:
+        """This step, for workers that render *slugs*, with a new renderer and theme: the warm ones hold compiled
+        templates, which cannot be pickled (weak references), and stay in this process for the next build; each
+        worker compiles its own, or loads it from the cache of compiled code this process uses (signed:
+        policygen/codecache.py)."""
         return replace(
             self,
             renderer=ClauseRenderer(self.renderer.content, self.renderer.raw_html),
             theme=project_theme(self.project),
             digests=FolderDigests(None),  # workers render; folders are looked at in this process
             previous=Earliers(),  # nor are tenants looked up there (a spool's file is this process's)
+            published={slug: record for slug in slugs if (record := self.published.get(slug))},  # theirs alone
             shelf=self.renderer.compiled.shelf,  # a renderer is sent without it (render.py: __reduce__)
         )
 
@@ -1208,7 +1250,7 @@ class Builder:
         count = max(jobs * 8, -(-len(todo) // CHUNK_TENANTS))
         chunks = [c for c in (todo[i::count] for i in range(count)) if c]
         method = _start_method()
-        workers = step.for_workers()
+        workers = step.for_workers(todo)
         if method == "fork":  # the workers start as copies of this process: what it compiles here, they have
             step.renderer.compile_library(step.project.library)
             step.theme.compile_templates()

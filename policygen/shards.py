@@ -488,7 +488,7 @@ def _history_kept(project: Project, out: Path, results: list[TenantResult], prob
     if previous.damaged is not None:
         problems.add(previous.damaged)
     for result in results:
-        for doc_id, before in sorted(previous.published.get(result.slug, {}).items()):
+        for doc_id, before in sorted((previous.published.get(result.slug) or {}).items()):
             if doc_id in result.releases:
                 problems.extend(
                     compare_with_build(

@@ -233,7 +233,7 @@ def test_worker_processes_not_forked_load_and_keep_compiled_code_where_the_build
     loaded = load_project(project)
     theme = project_theme(loaded)
     step = engine.Step(loaded, theme, builder._renderer, OPTIONS, "shared", engine.Earliers())
-    sent = pickle.loads(pickle.dumps(step.for_workers()))
+    sent = pickle.loads(pickle.dumps(step.for_workers(["acme"])))
     engine._worker_init(sent)
     kept = sent.renderer.compiled.shelf
     assert isinstance(kept, codecache.SignedCodes) and kept.folder == project / ".cache" / "policygen" / "compiled"

@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import pickle
 import shutil
 import subprocess
 import sys
@@ -24,8 +25,9 @@ from pathlib import Path
 
 import pytest
 
-from policygen import engine, lastbuild, outfolder, output, spool, statcache
+from policygen import engine, history, lastbuild, outfolder, output, spool, statcache
 from policygen.engine import build
+from policygen.project import load_project, project_theme
 from policygen.site import BuildOptions
 
 OPTIONS = BuildOptions(today=dt.date(2026, 11, 22))
@@ -663,11 +665,7 @@ def test_an_untouched_outputs_manifest_is_read_for_its_tenants_alone_and_says_th
     out, previous = untouched_previous(project)
     whole = engine.Previous(out)  # the manifest parsed whole, as for an output edited since
     assert previous._listed is engine._LATER  # the file list not parsed yet
-    assert (list(previous.tenants), previous.published, previous.damaged) == (
-        list(whole.tenants),
-        whole.published,
-        None,
-    )
+    assert (list(previous.tenants), previous.damaged) == (list(whole.tenants), None)
     assert len(previous.tenants) == 4
     assert previous.top_level is not None and whole.top_level is not None
     assert previous.top_level == whole.top_level  # the stamp's names are the manifest's
@@ -767,7 +765,7 @@ def test_the_previous_manifests_tenants_are_read_holding_the_spools_budget_not_t
     out, _ = untouched_previous(project)
     matched = outfolder.untouched(out, output.spare_folder(project, out))
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    line = manifest["tenants"]["ims-pro"]
+    line = manifest["tenants"]["example-fitness"]  # with versions published
     manifest["tenants"] = {f"t{i:05d}": line for i in range(6_000)}  # a site of 6,000 tenants: about 4 MB
     text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"  # laid out as policygen writes it
     (out / "manifest.json").write_text(text, encoding="utf-8")
@@ -776,11 +774,12 @@ def test_the_previous_manifests_tenants_are_read_holding_the_spools_budget_not_t
         with engine.Previous(out, matched, tmp_path) as previous:
             peak = tracemalloc.get_traced_memory()[1]
             assert previous._listed is engine._LATER and len(previous.tenants) == 6_000  # read from the end
-            assert previous.published == {}  # none of them published a version: nothing kept per tenant
+            assert previous.published.get("t05999")  # read from its line when asked for
     finally:
         tracemalloc.stop()
     tenants_object = len(text) - text.index('\n  "tenants": ')
-    # Read whole, parsed and checked, it was held several times over: a peak of 22 MB here, 8 MB of it kept.
+    # Read whole, parsed and checked, it was held several times over: a peak of 35 MB here, and 16 MB kept
+    # through the build (each tenant's line, and the versions each published as pydantic models).
     assert peak < tenants_object / 4, (peak, tenants_object)
 
 
@@ -789,10 +788,26 @@ def test_a_previous_tenants_line_is_kept_as_the_build_that_wrote_it_would_list_i
     build(project, out, OPTIONS)
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     previous = engine.Previous(out)
-    assert any(previous.published.values())  # a tenant with versions published, whose line lists them
+    assert previous.published.get("example-fitness")  # a tenant with versions published, whose line lists them
     for earlier in previous.tenants:
         entry = manifest["tenants"][earlier.slug]
         view = engine.view_from_entry(earlier.slug, entry)
-        releases = previous.published.get(earlier.slug, {})
+        releases = history.read_tenant_record(entry["releases"])
+        assert earlier.releases() == releases == previous.published.get(earlier.slug)
         assert earlier.listing == engine.Listing.of(view, entry["inputs"], releases)
         assert (earlier.inputs, earlier.documents) == (entry["inputs"], tuple(d.id for d in view.documents))
+
+
+def test_workers_get_the_published_versions_of_the_tenants_they_render_and_no_others(
+    project: Path, tmp_path: Path
+) -> None:
+    builder = engine.Builder(project, project / "build", OPTIONS)
+    builder.build()
+    loaded = load_project(project)
+    with engine.Previous(project / "build", None, tmp_path) as previous:
+        step = engine.Step(
+            loaded, project_theme(loaded), builder._renderer, OPTIONS, "", previous.tenants, previous.published
+        )  # type: ignore[arg-type]
+        sent = pickle.loads(pickle.dumps(step.for_workers(["example-fitness", "ims-pro"])))
+        assert sent.published == {"example-fitness": previous.published.get("example-fitness")}
+        assert len(sent.previous) == 0  # nor any tenant to look up: a worker renders

@@ -134,6 +134,19 @@ def test_the_newest_version_edited_with_a_fresh_hash_is_refused_naming_it(projec
     assert (before.out / "manifest.json").read_bytes() == manifest  # the published site is left as it was
 
 
+def test_a_version_deleted_is_refused_even_when_the_tenants_line_of_the_manifest_is_not_policygens(
+    project: Path,
+) -> None:
+    before = site(project)
+    manifest = json.loads((before.out / "manifest.json").read_text(encoding="utf-8"))
+    del manifest["tenants"][SLUG]["inputs"]  # nothing is reused from this manifest; its releases still count
+    (before.out / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    (releases(project) / NEWEST).unlink()
+    [problem] = refused(project)
+    version, effective = int(NEWEST[:4]), NEWEST[5:15]
+    assert f"version {version} (effective {effective}) was published by the previous build and is gone" in problem
+
+
 def test_the_newest_version_deleted_is_refused_naming_it_with_how_to_restore_it(project: Path) -> None:
     site(project)
     (releases(project) / NEWEST).unlink()

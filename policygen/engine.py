@@ -424,26 +424,12 @@ _LATER = object()  # Previous._listed: the file list is read from the manifest w
 # nested keys are indented further, so this text is that key and nothing else), then the object's end.
 _TENANTS_KEY = '\n  "tenants": '
 _MANIFEST_END = "\n}\n"
-_DECODER = json.JSONDecoder()
-
-
-def _tenants_only(text: str) -> Any:
-    """The "tenants" object of *text*, a manifest as policygen writes it, parsed without its file list;
-    None when *text* is not laid out so (a manifest of an older policygen, or of a shard)."""
-    at = text.rfind(_TENANTS_KEY)
-    if at < 0 or not text.endswith(_MANIFEST_END):
-        return None
-    try:
-        tenants, end = _DECODER.raw_decode(text, at + len(_TENANTS_KEY))
-    except (ValueError, RecursionError):
-        return None
-    return tenants if end == len(text) - len(_MANIFEST_END) else None
 
 
 def _tenants_at_end(f: BinaryIO) -> Iterator[tuple[str, Any]] | None:
     """The items of the "tenants" object of the manifest open as *f*, read from the file as they are taken (a
     large site's file list, most of the file, is not read; nor is the object ever whole in memory); None when
-    the file does not end with one (_tenants_only). Reading them raises ValueError when the object is not as
+    the file does not end with one. Reading them raises ValueError when the object is not as
     policygen writes it: one object, its tenants in slug order."""
     at = last_at(f, _TENANTS_KEY.encode())
     end = os.fstat(f.fileno()).st_size - len(_MANIFEST_END)
@@ -690,16 +676,14 @@ class Previous:
         try:
             with self.file.open("rb") as f:
                 same = SameBytes.by_stat(f)
-                if matched is not None and same is not None and self._take_at_end(f):
-                    self._listed_later(same, matched)
-                    return None
-                raw = f.read()
+                if matched is not None:  # untouched: its tenants alone read, from the end (written lately: hashed)
+                    same = same or SameBytes.by_hash_of(f)
+                    if self._take_at_end(f):
+                        self._listed_later(same, matched)
+                        return None
+                raw = f.read()  # not laid out as policygen writes it, or the output was touched: read whole
                 self._same = same or SameBytes.by_hash(raw)
             text = _utf8_text(raw)
-            tenants = _tenants_only(text) if matched is not None and text is not None else None
-            if matched is not None and tenants is not None:
-                self._listed_later(self._same, matched)
-                return {"tenants": tenants}
             data = json.loads(raw if text is None else text)
         except (OSError, ValueError, RecursionError) as exc:
             if isinstance(exc, _Damaged):

@@ -374,13 +374,25 @@ class SameBytes:
         """A file's whose whole bytes as read are *data*."""
         return cls(None, hashlib.sha256(data).hexdigest())
 
+    @classmethod
+    def by_hash_of(cls, f: BinaryIO) -> SameBytes:
+        """*f*'s (open for reading at its start; left there), its bytes hashed a piece at a time, not held."""
+        return cls(None, _sha256_of(f))
+
     def held_by(self, f: BinaryIO) -> bool:
         """Whether *f* (open for reading at its start; left there) holds the same bytes."""
         if self.stat is not None:
             return _identity(os.fstat(f.fileno())) == self.stat
-        data = f.read()
-        f.seek(0)
-        return hashlib.sha256(data).hexdigest() == self.sha256
+        return _sha256_of(f) == self.sha256
+
+
+def _sha256_of(f: BinaryIO) -> str:
+    """The SHA-256 of what *f* holds from its start on, read a piece at a time; *f* is left at its start."""
+    digest = hashlib.sha256()
+    while piece := f.read(1 << 20):
+        digest.update(piece)
+    f.seek(0)
+    return digest.hexdigest()
 
 
 def _identity(info: os.stat_result) -> tuple[int, ...]:

@@ -704,21 +704,6 @@ def test_a_rebuild_of_an_untouched_output_never_parses_the_previous_manifest_who
     assert tree(out) == tree(build(copy, copy / "build", OPTIONS).out)
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        '{\n  "generator": "policygen",\n  "tenants": {},\n  "files": []\n}\n',  # another layout
-        '{\n  "generator": "policygen",\n  "files": [],\n  "tenants": {},\n  "shard": "1/2"\n}\n',  # a key after
-        '{\n  "generator": "policygen",\n  "files": [],\n  "tenants": {\n}\n',  # cut short
-    ],
-)
-def test_a_manifest_not_laid_out_as_policygen_writes_it_is_not_read_in_part(text: str) -> None:
-    assert engine._tenants_only(text) is None
-    assert engine._tenants_only('{\n  "generator": "policygen",\n  "files": [],\n  "tenants": {"a": 1}\n}\n') == {
-        "a": 1
-    }
-
-
 # --- the previous build's tenants: read item by item, kept in a spool past its budget ---------------------
 
 
@@ -758,10 +743,9 @@ def test_a_rebuild_whose_previous_tenants_are_spooled_writes_the_site_a_cold_bui
 
 
 def test_the_previous_manifests_tenants_are_read_holding_the_spools_budget_not_the_site(
-    project: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    project: Path, manifest_told: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(statcache, "RACY_SECONDS", 0)  # read from the end, as a manifest not written lately
-    monkeypatch.setattr(spool, "BUDGET", 64 << 10)
+    monkeypatch.setattr(spool, "BUDGET", 64 << 10)  # written lately or not, its tenants are read from the end
     out, _ = untouched_previous(project)
     matched = outfolder.untouched(out, output.spare_folder(project, out))
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))

@@ -21,6 +21,7 @@ import multiprocessing
 import os
 import shutil
 import stat
+import struct
 import sys
 import threading
 import time
@@ -199,18 +200,15 @@ def tenant_entry(view: TenantView, key: str, releases: TenantRecord) -> dict[str
 
 @dataclass(frozen=True, slots=True)
 class Listing:
-    """A written tenant's line in manifest.json (tenant_entry), kept as its JSON text: how a tenant's view and
-    versions are written out when a build's results do not fit in memory (Kept)."""
+    """A written tenant's line in manifest.json (tenant_entry), as its result is read back from a spool (Kept):
+    decoded once with the record (not kept as JSON text to parse again), the site index's view of the tenant
+    and its line of the manifest are both made from it."""
 
-    text: bytes
+    entry: dict[str, Any]
 
     @classmethod
     def of(cls, view: TenantView, key: str, releases: TenantRecord) -> Listing:
-        return cls(json.dumps(tenant_entry(view, key, releases), ensure_ascii=False).encode())
-
-    def entry(self) -> dict[str, Any]:
-        entry: dict[str, Any] = json.loads(self.text)
-        return entry
+        return cls(tenant_entry(view, key, releases))
 
 
 def view_from_entry(slug: str, entry: dict[str, Any]) -> TenantView:
@@ -243,13 +241,20 @@ class TenantResult:
 
     def index_view(self) -> TenantView:
         """What the site index shows of the tenant."""
-        return self.view if isinstance(self.view, TenantView) else view_from_entry(self.slug, self.view.entry())
+        return self.view if isinstance(self.view, TenantView) else view_from_entry(self.slug, self.view.entry)
 
     def manifest_entry(self) -> dict[str, Any]:
         """Its line in manifest.json's "tenants" object."""
         if isinstance(self.view, Listing):
-            return self.view.entry()
+            return self.view.entry
         return tenant_entry(self.view, self.key, self.releases)
+
+    def newest(self) -> dt.date | None:
+        """The latest effective date of its documents (the site feed's header gives the latest of all)."""
+        view = self.view
+        if isinstance(view, Listing):
+            return max((dt.date.fromisoformat(d["effective"]) for d in view.entry["documents"]), default=None)
+        return max((d.effective for d in view.documents), default=None)
 
     def sitemap_pages(self, fragments: Fragments | None) -> list[SitemapPage]:
         return list(self._part(fragments).sitemap) if self.written is not None else sitemap_pages(self.outputs)
@@ -281,74 +286,104 @@ class TenantResult:
         return part.count, part.pages, part.documents
 
 
+# A result's record starts with its slug, marshalled, after that text's length: the spool merges its runs by
+# the slug alone, without decoding each record (and encoding it again).
+_NAME = struct.Struct("<I")
+
+
 def _result_record(result: TenantResult) -> bytes:
-    """A written tenant's result as the build keeps it until the site-wide files (Kept)."""
+    """A written tenant's result as the build keeps it until the site-wide files (Kept): its slug, then the
+    rest marshalled, its manifest line (Listing) as the values themselves, not JSON text to parse again."""
     part, view = result.written, result.view
     if not isinstance(part, Stored) or result.outputs:
         raise TypeError(f"{result.slug} is kept before it is written")  # a bug
     listing = view if isinstance(view, Listing) else Listing.of(view, result.key, result.releases)
     kept = None if part.kept is None else part.kept.dumps()
-    fields = (result.slug, result.key, result.rendered, listing.text, part.digest, part.count, part.pages)
-    return marshal.dumps((*fields, part.documents, kept))
+    fields = (result.key, result.rendered, listing.entry, part.digest, part.count, part.pages, part.documents, kept)
+    try:
+        body = marshal.dumps(fields)
+    except ValueError:  # a text of a subclass of str (marshal takes exact types): as JSON would give it back
+        body = marshal.dumps((*fields[:2], json.loads(json.dumps(listing.entry)), *fields[3:]))
+    name = marshal.dumps(result.slug)
+    return _NAME.pack(len(name)) + name + body
+
+
+def _result_slug(data: bytes) -> str:
+    """The slug of a result's record (_result_record), the rest left as it is."""
+    (size,) = _NAME.unpack_from(data)
+    slug: str = marshal.loads(data[_NAME.size : _NAME.size + size])
+    return slug
 
 
 def _result_from(data: bytes) -> TenantResult:
-    slug, key, rendered, text, digest, count, pages, documents, kept = marshal.loads(data)
+    (size,) = _NAME.unpack_from(data)
+    slug = _result_slug(data)
+    key, rendered, entry, digest, count, pages, documents, kept = marshal.loads(memoryview(data)[_NAME.size + size :])
     part = None if kept is None else Fragment.loads(kept, slug, key)
     stored = Stored(slug, key, digest, count, pages, documents, part)
-    return TenantResult(slug, key, [], Listing(text), rendered, written=stored)
+    return TenantResult(slug, key, [], Listing(entry), rendered, written=stored)
 
 
 def _result_size(result: TenantResult) -> int:
     view = result.view
-    if isinstance(view, Listing):
-        return 400 + sized((result.slug, result.key, view.text))  # the records around them: about 400 bytes
+    if isinstance(view, Listing):  # read back from a spool, and added again
+        entry = view.entry
+        return 1000 + sized((result.slug, result.key)) + 400 * (len(entry["documents"]) + len(entry["releases"]))
     names = (result.slug, result.key, view.name, view.legal_name, view.logo, view.accent)
     return 1000 + sized(names) + 400 * (len(view.documents) + len(result.releases))  # a view's objects
 
 
-_RESULTS = Codec(_result_record, _result_from, _result_size)
+_RESULTS = Codec(_result_record, _result_from, _result_size, _result_slug)
 
 
 def _slug(result: TenantResult) -> str:
     return result.slug
 
 
-@dataclass(frozen=True)
+NO_DATE = dt.date(1970, 1, 1)  # the site feed's date when no tenant has a document
+
+
+@dataclass
 class Tally:
-    """What a build's report says of its tenants, counted in one pass over their results."""
+    """What a build's report and site-wide files need of all its tenants' results, counted as each one is kept
+    (Kept.add): the results of a large site are then not walked again for it (they are in a spool, and each
+    walk reads every one back). A few numbers, and the names of the tenants, which the report gives."""
 
-    tenants: list[str]
-    rendered: list[str]  # those rendered (not reused)
-    rendered_documents: int
-    files: int
-    pages: int
+    tenants: list[str] = field(default_factory=list)  # in the order kept; sorted by `ordered`
+    rendered: list[str] = field(default_factory=list)  # those rendered (not reused)
+    rendered_documents: int = 0
+    files: int = 0
+    pages: int = 0
+    latest: dt.date = NO_DATE  # the newest effective date of any tenant's document (the site feed's header)
 
-    @classmethod
-    def of(cls, results: Iterable[TenantResult]) -> Tally:
-        tenants: list[str] = []
-        rendered: list[str] = []
-        documents = files = pages = 0
-        for result in results:
-            tenants.append(result.slug)
-            count = result.count()
-            files += count[0]
-            pages += count[1]
-            if result.rendered:
-                rendered.append(result.slug)
-                documents += count[2]
-        return cls(tenants, rendered, documents, files, pages)
+    def add(self, result: TenantResult) -> None:
+        self.tenants.append(result.slug)
+        files, pages, documents = result.count()
+        self.files += files
+        self.pages += pages
+        if result.rendered:
+            self.rendered.append(result.slug)
+            self.rendered_documents += documents
+        newest = result.newest()
+        if newest is not None and newest > self.latest:
+            self.latest = newest
+
+    def ordered(self) -> Tally:
+        """The tally with its names in slug order, as the report gives them."""
+        return replace(self, tenants=sorted(self.tenants), rendered=sorted(self.rendered))
 
 
 class Kept:
     """What a build keeps of its tenants until the site-wide files are made: each one's result (its manifest
     line and the note of its part) in slug order, and the site feed's entries, newest first. They are kept in
     spools (policygen/spool.py), written to the project's cache past a budget: a site of a hundred thousand
-    tenants does not hold them all."""
+    tenants does not hold them all. What the site-wide files and the report need of them all (their counts,
+    the newest date) is tallied as they come."""
 
     def __init__(self, folder: Path | None) -> None:
         self.results: Spool[TenantResult] = Spool(_RESULTS, _slug, folder)
         self.feed: Spool[FeedEntry] = Spool(FEED_CODEC, FeedEntry.order, folder, reverse=True)
+        self.tally = Tally()
 
     def __enter__(self) -> Kept:
         return self
@@ -360,7 +395,9 @@ class Kept:
     def add(self, result: TenantResult, fragments: Fragments) -> None:
         for entry in result.feed_entries():
             self.feed.add(entry)
-        self.results.add(_kept(fragments, result))
+        kept = _kept(fragments, result)
+        self.tally.add(kept)
+        self.results.add(kept)
 
 
 def _relative_path(path: str) -> str:
@@ -469,30 +506,31 @@ class Earlier:
             return None
         line["releases"] = record_json(releases)  # the line as tenant_entry writes it (Listing.of, without a view)
         documents = tuple(d["id"] for d in line["documents"])
-        return cls(slug, line["inputs"], documents, Listing(json.dumps(line, ensure_ascii=False).encode()))
+        return cls(slug, line["inputs"], documents, Listing(line))
 
     @classmethod
     def unusable(cls, slug: str, releases: TenantRecord) -> Earlier:
         """A tenant whose line is not one policygen writes: reused by no build, its published versions still
         checked."""
-        return cls(slug, "", (), Listing(json.dumps({"releases": record_json(releases)}).encode()))
+        return cls(slug, "", (), Listing({"releases": record_json(releases)}))
 
     def releases(self) -> TenantRecord:
         """The versions it published, as its line lists them (checked when the line was read)."""
-        return read_tenant_record(self.listing.entry()["releases"])
+        return read_tenant_record(self.listing.entry["releases"])
 
 
 def _earlier_record(earlier: Earlier) -> bytes:
-    return marshal.dumps((earlier.slug, earlier.inputs, earlier.documents, earlier.listing.text))
+    return marshal.dumps((earlier.slug, earlier.inputs, earlier.documents, earlier.listing.entry))
 
 
 def _earlier_from(data: bytes) -> Earlier:
-    slug, inputs, documents, text = marshal.loads(data)
-    return Earlier(slug, inputs, documents, Listing(text))
+    slug, inputs, documents, entry = marshal.loads(data)
+    return Earlier(slug, inputs, documents, Listing(entry))
 
 
 def _earlier_size(earlier: Earlier) -> int:
-    return 400 + len(earlier.listing.text)  # its texts, the listing's the longest, and the records around them
+    entry = earlier.listing.entry  # its texts, and the records around them (as _result_size)
+    return 1000 + sized((earlier.slug, earlier.inputs)) + 400 * (len(earlier.documents) + len(entry["releases"]))
 
 
 def _earlier_slug(earlier: Earlier) -> str:
@@ -1076,18 +1114,15 @@ class Builder:
                         elif (carried := previous.reuse(slug, None)) is not None:
                             kept.add(replace(carried, outputs=writer.put(slug, carried.outputs)), fragments)
 
-                ordered = kept.results.ordered()
                 manifest_file = writer.staging.folder / MANIFEST_PATH
                 try:
-                    outputs = self.assemble(
-                        project, theme, ordered, options, manifest_file, fragments, kept.feed.ordered()
-                    )
+                    outputs = self.assemble(project, theme, kept, options, manifest_file, fragments)
                 except CacheChanged as exc:
                     problems.add(_cache_changed(exc, project.root))
                     problems.raise_if_any()
                     raise
                 write_site(out, outputs, self.discard, spare, writer)
-                tally = Tally.of(ordered)
+            tally = kept.tally.ordered()
             fragments.prune(present)  # the parts of tenants deleted from the project
             paths = [o.path for o in outputs]
             report = BuildReport(
@@ -1116,16 +1151,16 @@ class Builder:
         self,
         project: Project,
         theme: SiteTheme,
-        results: Sequence[TenantResult],
+        kept: Kept,
         options: BuildOptions,
         manifest_file: Path,
         fragments: Fragments,
-        feed: Iterable[FeedEntry],
     ) -> list[Output]:
-        """The files of the output besides the tenants' folders written already, from the tenants' results in
-        slug order (their parts kept in *fragments*) and the site *feed*'s entries, newest first; the manifest
-        written to *manifest_file*."""
-        return site_files(project, theme, results, options, manifest_file, fragments, feed)
+        """The files of the output besides the tenants' folders written already, from what the build *kept* of
+        its tenants (their results, each with its part kept in *fragments*; the site feed's entries; their
+        tally); the manifest written to *manifest_file*."""
+        results, feed = kept.results.ordered(), kept.feed.ordered()
+        return site_files(project, theme, results, options, manifest_file, fragments, feed, kept.tally)
 
     def _lookups(self, step: Step, slugs: list[str]) -> dict[str, Reusable | list[Problem]]:
         """The tenants found unchanged (or with problems), in this process; a tenant to render is not in
@@ -1248,8 +1283,9 @@ class Builder:
             for mine, chunk in zip(chunks, pool.map(_worker_run, chunks), strict=True):
                 done += len(chunk)
                 self._report(done, len(slugs))
-                # With this process's own names: a worker's, unpickled, are a second copy kept to the end (written).
-                yield from ((slug, outcome) for slug, (_, outcome) in zip(mine, chunk, strict=True))
+                # With this process's own names: a worker's, unpickled, are a second copy kept to the end (written,
+                # and the tally's names).
+                yield from ((slug, _named(outcome, slug)) for slug, (_, outcome) in zip(mine, chunk, strict=True))
 
     def _report(self, done: int, total: int) -> None:
         if self.progress is not None and total:
@@ -1264,6 +1300,7 @@ def site_files(
     manifest_file: Path | None = None,
     fragments: Fragments | None = None,
     feed: Iterable[FeedEntry] | None = None,
+    tally: Tally | None = None,
 ) -> list[Output]:
     """The whole site from its tenants' results (in slug order): theme files, tenant files, site files, manifest
     (written to *manifest_file* as it is made, if given: see output.manifest). The files of tenants whose
@@ -1271,11 +1308,17 @@ def site_files(
     of the manifest and sitemap are read back from their parts, a tenant at a time. The site feed lists
     *feed*, newest first (a build sorts it on disk: Kept), else the versions among the results.
 
+    Given the *tally* a build made of *results* as it kept them (Kept: every one written, none with its files
+    in memory), they are not walked for their files nor for the newest date: each walk of a spool reads every
+    result back. What is left walks them once each for the site index, the sitemap (with a base_url), the
+    manifest's file list and its "tenants" object.
+
     A build and `policygen merge` (policygen/shards.py) both make the site here, so they agree byte for byte.
     """
     outputs: list[Output] = list(theme.assets())
-    for result in results:
-        outputs.extend(result.outputs)
+    if tally is None:  # results in memory (policygen merge), with their files
+        for result in results:
+            outputs.extend(result.outputs)
     if feed is None:
         feed = newest_first(entry for r in results for entry in r.feed_entries())
     written = (
@@ -1286,7 +1329,8 @@ def site_files(
     )
     staging = None if manifest_file is None else manifest_file.parent  # the site-wide files go beside it
     views = IndexViews(results)
-    outputs.extend(site_outputs(project, theme, views, options, outputs, feed, written, staging))
+    latest = None if tally is None else tally.latest
+    outputs.extend(site_outputs(project, theme, views, options, outputs, feed, written, staging, latest))
     extra: dict[str, object] = {"tenants": tenants_items(results)}
     outputs.append(manifest(outputs, extra, manifest_file, manifest_blocks(results, fragments)))
     return outputs
@@ -1327,6 +1371,13 @@ class IndexViews(Sequence[TenantView]):
         if isinstance(index, slice):
             return [r.index_view() for r in self._results[index]]
         return self._results[index].index_view()
+
+
+def _named(outcome: TenantResult | list[Problem], slug: str) -> TenantResult | list[Problem]:
+    """A worker's *outcome*, its tenant named by this process's *slug* (the same text, not a copy kept too)."""
+    if isinstance(outcome, TenantResult):
+        outcome.slug = slug
+    return outcome
 
 
 def _placed(writer: SiteWriter, root: str, part: Fragment, untouched_since: int) -> bool:
@@ -1371,14 +1422,17 @@ def site_outputs(
     feed: Iterable[FeedEntry] | None = None,
     more_pages: Iterable[SitemapPage] = (),
     staging: Path | None = None,
+    latest: dt.date | None = None,
 ) -> list[Output]:
     """Files about the whole site, made after every tenant: the site index, the site feed and sitemap.xml
     (of *feed*, the versions published newest first, if given; else of the version.json files among *tenant_files*;
     of the pages among *tenant_files* and *more_pages*, which come in path order). Given the *staging*
-    folder, the feed and sitemap are written there as they are made (see output.write_streamed)."""
+    folder, the feed and sitemap are written there as they are made (see output.write_streamed). The feed's
+    date is *latest*, if known (Tally), else the newest effective date among the *views*' documents."""
     files = tenant_files or []
     outputs = [site_index(project, theme, views, into=_into(staging, SITE_INDEX))]
-    latest = max((d.effective for v in views for d in v.documents), default=dt.date(1970, 1, 1))
+    if latest is None:
+        latest = max((d.effective for v in views for d in v.documents), default=NO_DATE)
     info = FeedInfo(SITE_FEED, project.config.title, project.config.title, SITE_INDEX, latest)
     base_url = project.config.base_url
     ordered = newest_first(entries_in(files)) if feed is None else feed

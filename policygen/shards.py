@@ -25,7 +25,7 @@ import itertools
 import json
 import re
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
@@ -38,6 +38,7 @@ from .deps import code_digest, library_digest, settings_digest, tenant_key
 from .engine import (
     Builder,
     BuildReport,
+    Kept,
     Previous,
     TenantResult,
     counted,
@@ -50,7 +51,6 @@ from .engine import (
 )
 from .errors import Collector, InputError, Problem, UsageError
 from .facts import SLUG
-from .feeds import FeedEntry
 from .fragments import Fragments
 from .history import compare_with_build, read_tenant_record
 from .output import KINDS, Output, check_out_dir, manifest, write_site
@@ -247,13 +247,13 @@ class ShardBuilder(Builder):
         self,
         project: Project,
         theme: SiteTheme,
-        results: Sequence[TenantResult],
+        kept: Kept,
         options: BuildOptions,
         manifest_file: Path,
         fragments: Fragments,
-        feed: Iterable[FeedEntry],
     ) -> list[Output]:
-        outputs = [o for r in results for o in r.outputs]  # those not written already (a shard has no site feed)
+        results = kept.results.ordered()  # each written already: its files are not in memory (a shard has no site feed)
+        outputs: list[Output] = []
         record = ShardRecord(
             index=self.shard.index,
             count=self.shard.count,

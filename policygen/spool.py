@@ -35,11 +35,14 @@ _CHUNK = 1 << 16  # bytes read at a time from a run
 
 @dataclass(frozen=True)
 class Codec(Generic[T]):
-    """How a spool writes its items and reads them back, and about how much memory one takes."""
+    """How a spool writes its items and reads them back, and about how much memory one takes; and, if it can
+    be had from an item's bytes more cheaply than by decoding them, its sort key (the spool's *key* of the
+    item decoded): the runs written out are then merged without decoding each item and encoding it again."""
 
     encode: Callable[[T], bytes]
     decode: Callable[[bytes], T]
     size: Callable[[T], int]
+    order: Callable[[bytes], Any] | None = None
 
 
 class Spool(Generic[T]):
@@ -100,12 +103,9 @@ class Spool(Generic[T]):
         if self._held:
             self._spill()
         assert self._file is not None
-        # Added in order (a previous manifest's tenants), the runs follow each other: read through, a chunk at a time.
-        ranges = [(0, self._runs[-1][1])] if self._in_order else self._runs
-        runs = [self._items(_frames(self._file, start, end)) for start, end in ranges]
         self._merged = Merged(self._new_file(), self._codec.decode)
-        for item in heapq.merge(*runs, key=self._key, reverse=self._reverse):
-            self._merged.append(self._codec.encode(item))
+        for data in self._merge():
+            self._merged.append(data)
         self._file.close()
         self._file = None
         return self._merged
@@ -126,9 +126,17 @@ class Spool(Generic[T]):
         assert self._folder is not None
         return tempfile.TemporaryFile(dir=self._folder)
 
-    def _items(self, frames: Iterator[bytes]) -> Iterator[T]:
-        decode = self._codec.decode
-        return (decode(frame) for frame in frames)
+    def _merge(self) -> Iterator[bytes]:
+        """Every item written out, encoded, in order."""
+        assert self._file is not None
+        if self._in_order:  # added in order (a previous manifest's tenants): the runs follow each other
+            return _frames(self._file, 0, self._runs[-1][1])  # read through, a chunk at a time
+        frames = [_frames(self._file, start, end) for start, end in self._runs]
+        if self._codec.order is not None:
+            return heapq.merge(*frames, key=self._codec.order, reverse=self._reverse)
+        decode, encode = self._codec.decode, self._codec.encode
+        runs = [(decode(frame) for frame in run) for run in frames]
+        return (encode(item) for item in heapq.merge(*runs, key=self._key, reverse=self._reverse))
 
 
 class Merged(Sequence[T]):

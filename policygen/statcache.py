@@ -389,7 +389,7 @@ class SameBytes:
 def _sha256_of(f: BinaryIO) -> str:
     """The SHA-256 of what *f* holds from its start on, read a piece at a time; *f* is left at its start."""
     digest = hashlib.sha256()
-    while piece := f.read(1 << 20):
+    while piece := f.read(1 << 18):
         digest.update(piece)
     f.seek(0)
     return digest.hexdigest()

@@ -11,16 +11,20 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import many_tenants
 from hypothesis import given
 from hypothesis import strategies as st
 
-from policygen import spool
-from policygen.engine import build
+from policygen import engine, spool
+from policygen.engine import TenantResult, build
 from policygen.feeds import FEED_CODEC, FeedEntry
-from policygen.site import BuildOptions
+from policygen.fragments import Stored
+from policygen.lastbuild import Built
+from policygen.output import Output
+from policygen.site import BuildOptions, DocumentLink, TenantView
 from policygen.spool import Codec, Spool
 
 OPTIONS = BuildOptions(today=dt.date(2026, 11, 22))
@@ -49,6 +53,26 @@ def test_a_spool_gives_its_items_back_sorted_whatever_its_budget(
         assert [ordered[i] for i in range(len(items))] == expected
         assert list(ordered[1:-1]) == expected[1:-1]
         assert numbers.spilled == (0 if len(items) * 100 < budget else len(items))
+
+
+@given(st.lists(st.integers()), st.integers(min_value=100, max_value=2000), st.booleans())
+def test_runs_merged_by_the_order_of_their_bytes_give_the_items_back_sorted_without_decoding_one(
+    items: list[int], budget: int, reverse: bool
+) -> None:
+    decoded: list[bytes] = []
+
+    def decode(data: bytes) -> int:
+        decoded.append(data)
+        number: int = marshal.loads(data)
+        return number
+
+    counted = Codec(NUMBERS.encode, decode, NUMBERS.size, marshal.loads)
+    with Spool(counted, lambda n: n, Path(tempfile.gettempdir()), budget, reverse) as numbers:
+        for n in items:
+            numbers.add(n)
+        ordered = numbers.ordered()
+        assert decoded == []  # merged as written: only reading them back decodes them
+        assert list(ordered) == sorted(items, reverse=reverse)
 
 
 def test_items_past_the_budget_are_written_out_to_unnamed_files_in_the_folder_given(tmp_path: Path) -> None:
@@ -129,13 +153,109 @@ def test_a_site_whose_tenants_do_not_fit_in_the_budget_is_byte_for_byte_the_same
     assert spilled[2:] == [0, 0]
 
 
+def edit(project: Path, slug: str) -> None:
+    file = project / "tenants" / slug / "tenant.yaml"
+    file.write_text(file.read_text(encoding="utf-8").replace("display_name: ", "display_name: Edited ", 1), "utf-8")
+
+
 def test_a_rebuild_whose_tenants_do_not_fit_in_the_budget_is_a_cold_builds(tmp_path: Path, spilled: list[int]) -> None:
     project = many_tenants(tmp_path / "project", 80)
     build(project, project / "build", OPTIONS)
-    file = project / "tenants" / "ims-pro-003" / "tenant.yaml"
-    file.write_text(file.read_text(encoding="utf-8").replace("display_name: ", "display_name: Edited ", 1), "utf-8")
+    edit(project, "ims-pro-003")
     report = build(project, project / "build", OPTIONS)
     assert report.rendered_tenants == ["ims-pro-003"] and all(spilled[2:])
     cold = tmp_path / "cold"
     shutil.copytree(project, cold, ignore=shutil.ignore_patterns(".cache", "build"))
     assert tree(report.out) == tree(build(cold, cold / "build", OPTIONS).out)
+
+
+def test_a_rebuild_past_the_budget_reads_each_tenants_result_back_once_for_each_site_wide_file_that_lists_it(
+    tmp_path: Path, spilled: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The site index, the sitemap (the example project has a base_url), the manifest's file list and its
+    # "tenants" object; not for the report's counts, the feed's date, the tenants' files (all written)
+    # or to merge the spool's runs: seven or eight times a tenant before these were tallied as kept.
+    decoded: list[str] = []
+    real = engine._RESULTS
+
+    def decode(data: bytes) -> TenantResult:
+        result = real.decode(data)
+        decoded.append(result.slug)
+        return result
+
+    monkeypatch.setattr(engine, "_RESULTS", Codec(real.encode, decode, real.size, real.order))
+    project = many_tenants(tmp_path / "project", 80)
+    build(project, project / "build", OPTIONS)
+    edit(project, "ims-pro-003")
+    decoded.clear()
+    report = build(project, project / "build", OPTIONS)
+    assert all(spilled[2:])
+    assert sorted(decoded) == sorted(report.tenants * 4)
+
+
+def test_the_site_wide_files_make_each_tenants_index_view_once_past_the_budget(
+    tmp_path: Path, spilled: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    views: list[str] = []
+    making: list[bool] = []
+    real_view, real_site_files = engine.view_from_entry, engine.site_files
+
+    def view_from_entry(slug: str, entry: dict[str, Any]) -> TenantView:
+        if making:
+            views.append(slug)
+        return real_view(slug, entry)
+
+    def site_files(*args: Any, **kwargs: Any) -> list[Output]:
+        making.append(True)
+        try:
+            return real_site_files(*args, **kwargs)
+        finally:
+            making.clear()
+
+    monkeypatch.setattr(engine, "view_from_entry", view_from_entry)
+    monkeypatch.setattr(engine, "site_files", site_files)
+    project = many_tenants(tmp_path / "project", 80)
+    build(project, project / "build", OPTIONS)
+    edit(project, "ims-pro-003")
+    views.clear()
+    report = build(project, project / "build", OPTIONS)
+    # For the site index; not again for the feed's date (tallied as the results are kept).
+    assert sorted(views) == report.tenants
+
+
+def test_a_builds_report_counts_the_results_as_they_were_kept_past_the_budget(
+    tmp_path: Path, spilled: list[int]
+) -> None:
+    project = many_tenants(tmp_path / "project", 80)  # rendered by worker processes: they come in any order
+    report = build(project, project / "build", OPTIONS)
+    slugs = sorted(p.name for p in (project / "tenants").iterdir())
+    files = [p.relative_to(report.out).as_posix() for p in report.out.rglob("*") if p.is_file()]
+    assert report.tenants == report.rendered_tenants == slugs
+    assert report.built() == Built(80, len(files), sum(1 for f in files if f.endswith(".html")))
+    assert report.rendered == sum(1 for o in report.outputs if o.kind == "page")
+    edit(project, "ims-pro-003")
+    again = build(project, project / "build", OPTIONS)
+    assert (again.tenants, again.rendered_tenants, again.built()) == (slugs, ["ims-pro-003"], report.built())
+    assert again.rendered == sum(1 for o in again.outputs if o.kind == "page" and o.tenant == "ims-pro-003")
+
+
+class Word(str):
+    """A text that is not exactly a str, as a theme's filters may give (marshal takes exact types only)."""
+
+
+def test_a_kept_result_is_read_back_with_the_view_and_manifest_line_it_had() -> None:
+    links = (DocumentLink("privacy-policy", Word("Privacy «Policy»"), "acme/privacy-policy/", dt.date(2026, 3, 1)),)
+    view = TenantView("acme", Word("Acme"), "Acme Ltd", None, "#123456", links)
+    stored = Stored("acme", "k" * 64, "d" * 64, 3, 2, 1)
+    result = TenantResult("acme", "k" * 64, [], view, True, written=stored)
+    back = engine._RESULTS.decode(engine._RESULTS.encode(result))
+    assert back.index_view() == view
+    assert back.manifest_entry() == result.manifest_entry()
+    assert (back.slug, back.key, back.rendered, back.written, back.newest()) == (
+        "acme",
+        "k" * 64,
+        True,
+        stored,
+        dt.date(2026, 3, 1),
+    )
+    assert engine._RESULTS.order is not None and engine._RESULTS.order(engine._RESULTS.encode(result)) == "acme"

@@ -1071,7 +1071,9 @@ class Builder:
                 committed_releases(project.root),
             )
             digests = FolderDigests(
-                cache_file(project.root, DIGESTS), lambda: cache_file(project.root, DIGESTS, make=True)
+                cache_file(project.root, DIGESTS),
+                lambda: cache_file(project.root, DIGESTS, make=True),
+                others=bool(options.tenants) or len(slugs) != len(selected),  # a whole site's: no others kept
             )
             with digests as step.digests:  # saved at the end; if a lookup raises, the file is left as it was
                 found = self._lookups(step, slugs)

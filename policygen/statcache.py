@@ -669,11 +669,13 @@ class _NewFile:
 class _Merge:
     """The lookups from the first to a save: the old file's lines, read forward beside them (both sorted by
     path), merged with what they find into the new file, written forward as they go (the folders not looked
-    up carried over, a damaged rest of the old file left out). From a lookup out of order (a second look at a
-    folder, lookups in another order) what is known is held whole, and written sorted at the end."""
+    up carried over unless *others* is False, a damaged rest of the old file left out). From a lookup out of
+    order (a second look at a folder, lookups in another order) what is known is held whole, and written sorted
+    at the end (every folder's line kept)."""
 
-    def __init__(self, old: Path | None, new: Path | None) -> None:
+    def __init__(self, old: Path | None, new: Path | None, others: bool = True) -> None:
         self._old_file = old
+        self._others = others  # the lines of folders not looked up kept (a build of some tenants)
         self._old = _lines_of(old)
         self._next: bytes | None = None  # the old file's first line not passed yet
         self._last = b""  # the key of the last folder looked up
@@ -704,6 +706,13 @@ class _Merge:
             self._advance()
             yield line
 
+    def _carry(self, line: bytes) -> None:
+        """The old line of a folder not looked up: kept, or (not *others*) dropped."""
+        if self._others:
+            self._write(line)
+        else:
+            self.changed = True
+
     def _write(self, line: bytes) -> None:
         if self._out is not None:
             try:
@@ -720,7 +729,7 @@ class _Merge:
         if self._held is not None:
             return self._held.get(key)
         while self._next is not None and _key_of(self._next) < key:
-            self._write(self._next)
+            self._carry(self._next)
             self._advance()
         if self._next is None or _key_of(self._next) != key:
             return None
@@ -765,11 +774,16 @@ class _Merge:
             if keep and self._out is not None:
                 with contextlib.suppress(OSError):
                     held = self._held
-                    self._out.f.writelines(self._rest() if held is None else [held[key] for key in sorted(held)])
-                    size = self._out.f.seek(0, os.SEEK_END)
-                    self._out.f.seek(0)
-                    self._out.f.write(_digests_header(size))
-                    written = True
+                    if held is not None:
+                        self._out.f.writelines(held[key] for key in sorted(held))
+                    for line in self._rest():
+                        self._carry(line)
+                    out = self._out  # None when a write failed (_write): nothing saved
+                    if out is not None:
+                        size = out.f.seek(0, os.SEEK_END)
+                        out.f.seek(0)
+                        out.f.write(_digests_header(size))
+                        written = True
         finally:
             self._old.close()
             if self._out is not None:
@@ -784,9 +798,14 @@ class FolderDigests:
     as they go (_Merge). As a context manager it saves at the end of the block; when the block raises, the
     file is left as it was and nothing beside it."""
 
-    def __init__(self, file: Path | None, writable: Callable[[], Path | None] | None = None) -> None:
+    def __init__(
+        self, file: Path | None, writable: Callable[[], Path | None] | None = None, others: bool = True
+    ) -> None:
         self.file = file  # None: nothing remembered (no usable cache folder)
         self._writable = writable  # the file to save to, its folder made: None when it cannot be
+        # False: the lookups are of every folder that counts (a whole-site build), and the lines of the others
+        # (tenants deleted, a project moved with its cache) are dropped, not carried from file to file.
+        self._others = others
         self._merge: _Merge | None = None  # the lookups since the last save
 
     def __enter__(self) -> FolderDigests:
@@ -798,7 +817,7 @@ class FolderDigests:
     def digest(self, folder: Path, compute: Callable[[Path], str]) -> str:
         """*compute*(folder), or the hash it gave last time if nothing in the folder changed since."""
         if self._merge is None:
-            self._merge = _Merge(self.file, self._writable() if self._writable is not None else None)
+            self._merge = _Merge(self.file, self._writable() if self._writable is not None else None, self._others)
         key = _digest_key(folder)
         seen = tree_stat(str(folder), skip_editor_files=True)
         old = self._merge.take(key)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import shutil
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
@@ -51,10 +52,10 @@ class Hasher:
         return content_hash(folder)
 
 
-def look_up(file: Path, folders: list[Path], writable: bool = True) -> Hasher:
-    """Each of *folders* looked up, in that order, then saved; which were hashed."""
+def look_up(file: Path, folders: list[Path], writable: bool = True, others: bool = True) -> Hasher:
+    """Each of *folders* looked up, in that order, then saved (the lines of *others* kept); which were hashed."""
     hasher = Hasher()
-    digests = statcache.FolderDigests(file, (lambda: file) if writable else None)
+    digests = statcache.FolderDigests(file, (lambda: file) if writable else None, others)
     for folder in folders:
         assert digests.digest(folder, hasher) == content_hash(folder)
     digests.save()
@@ -100,6 +101,37 @@ def test_folders_not_looked_up_are_carried_over_and_the_file_is_what_a_whole_sav
     assert look_up(file, some).hashed == [folders[0], folders[17], folders[29]]
     assert file.read_bytes() == whole_save(folders)
     assert look_up(file, folders).hashed == []
+
+
+def test_lookups_of_every_folder_that_counts_drop_the_lines_of_the_others(tmp_path: Path) -> None:
+    folders = make_folders(tmp_path, 30)
+    file = tmp_path / "digests"
+    look_up(file, folders)
+    present = [f for i, f in enumerate(folders) if i % 7 != 3]  # tenants deleted: before, between and after
+    edit(present[5], "name: five\n")
+    assert look_up(file, present, others=False).hashed == [present[5]]
+    assert file.read_bytes() == whole_save(present)
+    assert look_up(file, present, others=False).hashed == []
+    assert file.read_bytes() == whole_save(present)
+
+
+def test_a_whole_site_build_drops_the_folder_hashes_of_tenants_deleted_and_a_build_of_some_keeps_them(
+    project: Path,
+) -> None:
+    build(project, None, OPTIONS)
+    digests = project / ".cache" / "policygen" / "digests"
+    slugs = ["example-fitness", "ihm-connect", "ims-global", "ims-pro"]
+    assert keys_of(digests) == [statcache._digest_key(project.resolve() / "tenants" / slug) for slug in slugs]
+    build(project, None, BuildOptions(today=OPTIONS.today, tenants=["ims-pro"]))
+    assert len(keys_of(digests)) == 4  # the others' lines kept: not looked up, but still there
+    shutil.rmtree(project / "tenants" / "ihm-connect")
+    build(project, None, OPTIONS)
+    kept = [slug for slug in slugs if slug != "ihm-connect"]
+    assert keys_of(digests) == [statcache._digest_key(project.resolve() / "tenants" / slug) for slug in kept]
+
+
+def keys_of(file: Path) -> list[bytes]:
+    return [line.split(b" ")[0] for line in file.read_bytes().splitlines()[1:]]
 
 
 def test_new_folders_take_their_place_in_order_among_those_known(tmp_path: Path) -> None:

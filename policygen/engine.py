@@ -310,15 +310,19 @@ def _result_record(result: TenantResult) -> bytes:
 
 def _result_slug(data: bytes) -> str:
     """The slug of a result's record (_result_record), the rest left as it is."""
+    return _result_split(data)[0]
+
+
+def _result_split(data: bytes) -> tuple[str, memoryview]:
+    """A result's record as its slug and the rest, still marshalled."""
     (size,) = _NAME.unpack_from(data)
     slug: str = marshal.loads(data[_NAME.size : _NAME.size + size])
-    return slug
+    return slug, memoryview(data)[_NAME.size + size :]
 
 
 def _result_from(data: bytes) -> TenantResult:
-    (size,) = _NAME.unpack_from(data)
-    slug = _result_slug(data)
-    key, rendered, entry, digest, count, pages, documents, kept = marshal.loads(memoryview(data)[_NAME.size + size :])
+    slug, rest = _result_split(data)
+    key, rendered, entry, digest, count, pages, documents, kept = marshal.loads(rest)
     part = None if kept is None else Fragment.loads(kept, slug, key)
     stored = Stored(slug, key, digest, count, pages, documents, part)
     return TenantResult(slug, key, [], Listing(entry), rendered, written=stored)
@@ -647,8 +651,10 @@ class Previous:
         self.untouched = False
         try:
             data = self._read(matched)
-            if data is not None and self._take(_tenant_items(data)) and self._listed is not _LATER:
-                self._listed = data.get("files")
+            if data is not None:
+                self._take(_tenant_items(data))
+                if self.tenants.usable:  # else nothing is reused: its files are not read
+                    self._listed = data.get("files")
         except _Damaged as exc:
             self.damaged = self._damage(str(exc))
 
@@ -723,9 +729,9 @@ class Previous:
                 self._same = same or SameBytes.by_hash(raw)
             text = _utf8_text(raw)
             data = json.loads(raw if text is None else text)
+        except _Damaged:
+            raise  # a record of released versions that cannot be read, told by __init__
         except (OSError, ValueError, RecursionError) as exc:
-            if isinstance(exc, _Damaged):
-                raise
             self.damaged = self._damage(f"it is not JSON ({type(exc).__name__})")
             return None
         if text is not None:  # read as the swap reads it (output._manifest_top_level): its names are the same
@@ -737,23 +743,25 @@ class Previous:
         """Read the tenants from the end of the manifest open as *f* (_tenants_at_end); False when it is not
         laid out as policygen writes it (it is then read whole)."""
         items = _tenants_at_end(f)
+        if items is None:
+            return False
         try:
-            return items is not None and self._take(items)
+            self._take(items)
         except _Damaged:
             raise
         except (ValueError, RecursionError):
             return False
+        return True
 
     def _listed_later(self, same: SameBytes, matched: Matched) -> None:
         self._same = same
         self._listed = _LATER
         self.top_level = ListedNames(same, matched.names - {MANIFEST_PATH})
 
-    def _take(self, items: Iterable[tuple[str, Any]]) -> bool:
+    def _take(self, items: Iterable[tuple[str, Any]]) -> None:
         """Read the previous build's tenants from the manifest's *items*: every record of released versions
         (one that cannot be read is damage: _Damaged), and what reusing each tenant needs, kept sorted in a
-        spool. False when a line is not one policygen writes: nothing is then reusable, and the build renders
-        every tenant."""
+        spool. When a line is not one policygen writes, none is usable: the build renders every tenant."""
         spool = Spool(_EARLIER, _earlier_slug, self._spool_folder)
         usable = True
         try:
@@ -775,7 +783,6 @@ class Previous:
             raise
         self.tenants.close()
         self.tenants = Earliers(ordered, spool, usable)
-        return usable
 
     @property
     def published(self) -> PublishedBefore:
@@ -1054,8 +1061,8 @@ class Builder:
         checked = taken(out, spare)  # checked in a second process since the command line began (stampcheck.py), or now
         since = checked.since  # an output folder changed after this is not remembered intact (output.py)
         matched = checked.matched  # first: an untouched output's manifest is read in part (Previous)
-        # Its tenants kept in a spool in the cache past a budget: a large site's are not held.
-        with Previous(out, matched, _cache_folder(project.root)) as previous:
+        cache = _cache_folder(project.root)  # what the build keeps past a budget: a large site's is not held
+        with Previous(out, matched, cache) as previous:
             if previous.damaged is not None:
                 problems.add(previous.damaged)
                 matched = None
@@ -1097,7 +1104,7 @@ class Builder:
             # The output's lock is held from here to the swap.
             with (
                 SiteWriter(out, spare, matched.proof if matched else None, previous.top_level) as writer,
-                Kept(None if fragments.folder is None else fragments.folder.parent) as kept,  # the cache's folder
+                Kept(cache) as kept,
             ):
                 step.staging = writer.staging
                 untouched_since = since if previous.untouched else None

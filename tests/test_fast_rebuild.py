@@ -694,14 +694,24 @@ def test_a_rebuild_of_an_untouched_output_never_parses_the_previous_manifest_who
         return real(text, **kwargs)
 
     monkeypatch.setattr(json, "loads", loads)
-    edit = project / "tenants" / "ims-pro" / "tenant.yaml"
-    edit.write_text(edit.read_text(encoding="utf-8").replace("display_name: ", "display_name: New ", 1), "utf-8")
-    report = build(project, out, OPTIONS)
+    report = rename_ims_pro_and_build(project, out)
     monkeypatch.undo()
     assert report.rendered_tenants == ["ims-pro"]
+    assert tree(out) == cold_build_tree(project, tmp_path)
+
+
+def rename_ims_pro_and_build(project: Path, out: Path) -> engine.BuildReport:
+    """One tenant's facts edited (ims-pro's display name), and the project built into *out* again."""
+    edit = project / "tenants" / "ims-pro" / "tenant.yaml"
+    edit.write_text(edit.read_text(encoding="utf-8").replace("display_name: ", "display_name: New ", 1), "utf-8")
+    return build(project, out, OPTIONS)
+
+
+def cold_build_tree(project: Path, tmp_path: Path) -> dict[str, bytes]:
+    """The files a cold build of a copy of *project* (no output, no cache) writes."""
     copy = tmp_path / "cold"
     shutil.copytree(project, copy, ignore=shutil.ignore_patterns(".cache", "build"))
-    assert tree(out) == tree(build(copy, copy / "build", OPTIONS).out)
+    return tree(build(copy, copy / "build", OPTIONS).out)
 
 
 # --- the previous build's tenants: read item by item, kept in a spool past its budget ---------------------
@@ -731,15 +741,11 @@ def test_a_rebuild_whose_previous_tenants_are_spooled_writes_the_site_a_cold_bui
     out = project / "build"
     build(project, out, OPTIONS)
     monkeypatch.setattr(spool, "BUDGET", 1)
-    edit = project / "tenants" / "ims-pro" / "tenant.yaml"
-    edit.write_text(edit.read_text(encoding="utf-8").replace("display_name: ", "display_name: New ", 1), "utf-8")
-    report = build(project, out, OPTIONS)
+    report = rename_ims_pro_and_build(project, out)
     assert report.rendered_tenants == ["ims-pro"] and len(report.tenants) == 4
     again = build(project, out, OPTIONS)
     assert again.unchanged  # every tenant found in the spooled record of the previous build
-    copy = tmp_path / "cold"
-    shutil.copytree(project, copy, ignore=shutil.ignore_patterns(".cache", "build"))
-    assert tree(out) == tree(build(copy, copy / "build", OPTIONS).out)
+    assert tree(out) == cold_build_tree(project, tmp_path)
 
 
 def test_the_previous_manifests_tenants_are_read_holding_the_spools_budget_not_the_site(
@@ -796,3 +802,20 @@ def test_workers_get_the_published_versions_of_the_tenants_they_render_and_no_ot
         sent = pickle.loads(pickle.dumps(step.for_workers(["example-fitness", "ims-pro"])))
         assert sent.published == {"example-fitness": previous.published.get("example-fitness")}
         assert len(sent.previous) == 0  # nor any tenant to look up: a worker renders
+
+
+def test_an_untouched_manifest_with_a_line_policygen_does_not_write_is_read_once_and_reuses_nothing(
+    project: Path, manifest_told: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    out, _ = untouched_previous(project)
+    matched = outfolder.untouched(out, output.spare_folder(project, out))
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    del manifest["tenants"]["ims-pro"]["inputs"]
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    taken: list[object] = []
+    real = engine.Previous._take
+    monkeypatch.setattr(engine.Previous, "_take", lambda self, items: taken.append(real(self, items)))
+    with engine.Previous(out, matched, tmp_path) as previous:
+        assert len(taken) == 1  # laid out as policygen writes it: not read whole after its end
+        assert len(previous.tenants) == 0 and previous.tenants.get("example-fitness") is None
+        assert previous.published.get("example-fitness")  # its versions are still checked

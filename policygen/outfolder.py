@@ -10,11 +10,11 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .statcache import Kept, Matched, Stamp, write_atomically
+from .statcache import Kept, Matched, SeenFolders, Stamp, write_atomically
 
 try:
     import fcntl
@@ -97,13 +97,14 @@ def record_stamp(
     out: Path,
     names: Iterable[str],
     file: Path,
-    whole: dict[str, Collection[str]] | None = None,
+    whole: dict[str, SeenFolders] | None = None,
     proof: str | None = None,
 ) -> None:
     """Stamp the output folder *out* (its top-level entries *names*) as it is now, after the swap. The folders
-    *whole* (each with its folders) were kept as they were, holding the previous output's very files, which
-    the previous stamp in *file* (found matching before the build: *proof*) lists: their files' part is taken
-    from it, and only their folders looked at. Every other entry of *names* is looked at whole."""
+    *whole* (each with its folders as the build saw them) were kept as they were, holding the previous
+    output's very files, which the previous stamp in *file* (found matching before the build: *proof*) lists:
+    their files' part is taken from it, their folders' from what the build saw. Every other entry of *names*
+    is looked at whole."""
     try:
         if not plain_folder(file.parent):
             return

@@ -52,7 +52,7 @@ from .outfolder import spare_folder as spare_folder
 from .outfolder import untouched as untouched
 from .outfolder import write_cache_record as write_cache_record
 from .paths import MANIFEST_PATH, SortedNames
-from .statcache import SameBytes, folders_stat
+from .statcache import SameBytes, SeenFolders, folders_seen, folders_stat
 
 KINDS = ("page", "index", "archive", "history", "snippet", "feed", "redline", "notice", "data", "label", "asset")
 
@@ -378,9 +378,9 @@ class SiteWriter:
         self.spare = spare
         self.stamp = stamp  # the output's stamp, found matching before the build (outfolder.untouched)
         self.listed = listed  # the previous manifest's top-level names, if the build read them (ListedNames)
-        # Tenant folders of the spare kept whole, with their folders (as the tenant's part lists them: a tuple,
-        # a tenth of a set's size, for each of a hundred thousand tenants).
-        self.whole: dict[str, Collection[str]] = {}
+        # Tenant folders of the spare kept whole, with their folders as keep_intact saw them (the stamp lists
+        # them so: a tuple, a tenth of a set's size, for each of a hundred thousand tenants).
+        self.whole: dict[str, SeenFolders] = {}
         # Top-level folders already written whole, as they came (a list: a set of a hundred thousand names
         # is five times its size); sorted when the site is finished, and looked up by bisection then.
         self.done: list[str] = []
@@ -449,10 +449,11 @@ class SiteWriter:
         or removed in either changes the output's stamp (link counts and change times are in it), which the
         caller has found equal (*untouched_since*, as for put)."""
         expected = self.intact.get(top)
-        if expected is None or folders_stat(str(self.staging.folder), folders) != expected:
+        found = None if expected is None else folders_seen(str(self.staging.folder), folders)
+        if found is None or found[0] != expected:
             return False
         self.done.append(top)
-        self.whole[top] = folders
+        self.whole[top] = found[1]
         self._remember(top, folders, untouched_since)
         return True
 

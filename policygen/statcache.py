@@ -31,7 +31,7 @@ import os
 import re
 import stat
 import time
-from collections.abc import Callable, Collection, Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -172,15 +172,25 @@ class _Head:
         return head
 
 
+@dataclass(frozen=True, slots=True)  # one per tenant folder a rebuild keeps whole, held until the stamp
+class SeenFolders:
+    """Every folder in a tenant's folder (sorted by path) and the digest of their stamped stat in that order,
+    as the build saw them when it kept the folder whole (folders_seen): what the stamp lists for them, without
+    looking at them again after the swap (which moves the staging folder, not them)."""
+
+    paths: tuple[str, ...]
+    digest: str
+
+
 @dataclass(frozen=True)
 class Kept:
-    """Top-level folders a build kept whole (each with every folder in it), holding the previous output's
-    very files, and the previous stamp, which listed them and which the build found matching before it
-    began (*proof*: the hash of that file, from `Stamp.check`)."""
+    """Top-level folders a build kept whole (each with every folder in it, as it saw them), holding the
+    previous output's very files, and the previous stamp, which listed them and which the build found
+    matching before it began (*proof*: the hash of that file, from `Stamp.check`)."""
 
     file: Path
     proof: str
-    folders: dict[str, Collection[str]]
+    folders: dict[str, SeenFolders]
 
 
 def _order(name: str) -> tuple[bool, str]:
@@ -285,8 +295,9 @@ class Stamp:
         atomically, a top-level entry at a time, in the stamp's order. The folders *kept* lists take their
         files' part from the previous stamp, read alongside in the same order (a merge of two sorted
         streams) and hashed as it is read: when it is not the one found matching, no stamp is saved. Their
-        folders are looked at again; one whose folders are not those the previous stamp lists is looked at
-        whole. The names taken from the previous stamp (none when no stamp was saved)."""
+        folders' stat is the one the build took when it kept them; one whose folders are not those the
+        previous stamp lists is looked at whole. The names taken from the previous stamp (none when no stamp
+        was saved)."""
         taken: set[str] = set()
         temporary = file.with_name(f".{file.name}.{os.getpid()}.tmp")
         try:
@@ -296,7 +307,7 @@ class Stamp:
                 for name in [HERE, *(name for name, _ in itertools.groupby(sorted(names)) if name != HERE)]:
                     group: tuple[_Head, Iterable[bytes]] | None = None
                     if previous is not None and kept is not None and name in kept.folders:
-                        group = _kept_group(out, previous, name, kept.folders[name])
+                        group = _kept_group(previous, name, kept.folders[name])
                     if group is None:
                         group = _walked_group(out, name)
                     else:
@@ -455,43 +466,42 @@ def _walked_group(out: Path, name: str) -> tuple[_Head, list[bytes]]:
     fields = stats_in(out, files)
     if any(stat.S_ISLNK(each[0]) for each in fields):
         raise _NoStamp
-    listed = "\0".join([*folders, *files]).encode("utf-8", "surrogateescape")
-    folders_digest = _digest(list(folders.values()))
+    ordered = sorted(folders)  # as a kept folder's are listed (SeenFolders)
+    listed = "\0".join([*ordered, *files]).encode("utf-8", "surrogateescape")
+    folders_digest = _digest([folders[path] for path in ordered])
     return _Head(name, len(folders), len(files), folders_digest, _digest(fields), len(listed)), [listed]
 
 
-def _kept_group(
-    out: Path, previous: _Reader, name: str, folders: Collection[str]
-) -> tuple[_Head, Iterator[bytes]] | None:
-    """The group of the kept folder *name* (with its *folders*): its files' part as the previous stamp has it,
-    its folders looked at now; None when the previous stamp lists no such group or other folders."""
+def _kept_group(previous: _Reader, name: str, seen: SeenFolders) -> tuple[_Head, Iterator[bytes]] | None:
+    """The group of the kept folder *name*, its folders as the build *seen* them (sorted by path, whatever order
+    the previous stamp lists them in), then its files' part as the previous stamp has it; None when the
+    previous stamp lists no such group or other folders."""
     head = previous.until(name)
-    if head is None or head.folders != len(folders):
+    if head is None or head.folders != len(seen.paths):
         return None  # the group, if any, is skipped by the next until()
     blocks = previous.paths()
-    held: list[list[bytes]] = []
-    while sum(map(len, held)) < head.folders:  # bounded: as many folders as the writer kept
+    held: list[bytes] = []
+    while len(held) < head.folders:  # bounded: as many folders as the writer kept
         block = next(blocks, None)
         if block is None:
             raise ValueError("paths miscounted")
-        held.append(block)
-    listed = [path for block in held for path in block][: head.folders]
-    if {path.decode("utf-8", "surrogateescape") for path in listed} != set(folders):
+        held.extend(block)
+    listed, files = held[: head.folders], held[head.folders :]
+    if {path.decode("utf-8", "surrogateescape") for path in listed} != set(seen.paths):
         for _ in blocks:  # the rest of the group: the next group comes after it
             pass
         return None
-    fields = stats_in(out, listed)
-    if not all(stat.S_ISDIR(each[0]) for each in fields):
-        raise _NoStamp
-    return replace(head, folders_digest=_digest(fields)), _joined(held, blocks)
+    folders = [path.encode("utf-8", "surrogateescape") for path in seen.paths]
+    return replace(head, folders_digest=seen.digest), _joined([folders, files], blocks)
 
 
 def _joined(held: list[list[bytes]], blocks: Iterator[list[bytes]]) -> Iterator[bytes]:
     """The paths of *held*, then of *blocks*, as a stamp lists them."""
     separator = b""
     for block in itertools.chain(held, blocks):
-        yield separator + b"\0".join(block)
-        separator = b"\0"
+        if block:
+            yield separator + b"\0".join(block)
+            separator = b"\0"
 
 
 def stats_in(folder: Path, paths: list[str] | list[bytes]) -> list[tuple[int, ...]]:
@@ -569,8 +579,16 @@ def folders_stat(base: str, folders: Iterable[str], before_ns: int | None = None
     or renamed in one of them changes it. None when one is not a plain folder, or, given *before_ns*, was
     changed at or after that time less the racy-git margin (a change in the same clock tick could leave
     the very stat that is recorded)."""
-    lines = []
-    for rel in sorted(folders):
+    found = folders_seen(base, folders, before_ns)
+    return None if found is None else found[0]
+
+
+def folders_seen(base: str, folders: Iterable[str], before_ns: int | None = None) -> tuple[str, SeenFolders] | None:
+    """folders_stat's hash of *folders*, and the folders as the stamp lists them (SeenFolders), from one lstat
+    of each."""
+    paths = tuple(sorted(folders))
+    lines, fields = [], []
+    for rel in paths:
         try:
             info = os.lstat(os.path.join(base, rel))
         except OSError:
@@ -580,7 +598,9 @@ def folders_stat(base: str, folders: Iterable[str], before_ns: int | None = None
         if before_ns is not None and max(info.st_mtime_ns, info.st_ctime_ns) >= before_ns - RACY_SECONDS * 10**9:
             return None
         lines.append(f"{rel}\0{_line('', info)} {info.st_nlink}")
-    return hashlib.sha256("\n".join(lines).encode("utf-8", "surrogateescape")).hexdigest()
+        fields.append(_stamped(info))
+    hashed = hashlib.sha256("\n".join(lines).encode("utf-8", "surrogateescape")).hexdigest()
+    return hashed, SeenFolders(paths, _digest(fields))
 
 
 # The folder digests' file: a header giving its length, so that a file cut short, grown, or of another version

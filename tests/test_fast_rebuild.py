@@ -448,6 +448,13 @@ def twice_reused(project: Path) -> Path:
     return out
 
 
+def seen(out: Path, folders: Iterable[str]) -> statcache.SeenFolders:
+    """*folders* of *out* as a build that kept them whole saw them (SiteWriter.keep_intact)."""
+    found = statcache.folders_seen(str(out), folders)
+    assert found is not None
+    return found[1]
+
+
 def groups(file: Path) -> dict[str, tuple[set[bytes], set[bytes]]]:
     """The folders and the files a stamp lists, by top-level entry."""
     found = {}
@@ -468,21 +475,29 @@ def test_a_one_tenant_rebuild_takes_the_stamp_of_the_folders_it_kept_whole_from_
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The kept folders hold the previous output's very files (hard links), which the build found matching
-    # their stamp before it began: their files are not listed nor looked at again after the swap.
+    # their stamp before it began: their files are not listed nor looked at again after the swap, and their
+    # folders' stat is the one the build took when it kept them.
     monkeypatch.setattr(statcache, "RACY_SECONDS", 0)
     out = twice_reused(project)
     listed: list[str] = []
-    real = statcache.paths_under
+    looked_at: list[str] = []
+    real, real_stats = statcache.paths_under, statcache.stats_in
 
     def spy(folder: str, names: Iterable[str]) -> tuple[list[str], dict[str, os.stat_result]] | None:
         names = list(names)
         listed.extend(names)
         return real(folder, names)
 
+    def stats_spy(folder: Path, paths: list[str] | list[bytes]) -> list[tuple[int, ...]]:
+        looked_at.extend(os.fsdecode(path).split("/")[0] for path in paths)
+        return real_stats(folder, paths)
+
     monkeypatch.setattr(statcache, "paths_under", spy)
+    monkeypatch.setattr(statcache, "stats_in", stats_spy)
     report = build(project, out, OPTIONS)
     assert report.rendered_tenants == ["ims-pro"]
     assert "ims-pro" in listed and not {"ihm-connect", "ims-global", "example-fitness"} & set(listed)
+    assert "ims-pro" in looked_at and not {"ihm-connect", "ims-global", "example-fitness"} & set(looked_at)
     file = stamp_file(project, out)
     assert statcache.Stamp.matches(out, file)
     statcache.Stamp.walk(out, {p.name for p in out.iterdir()}, project / "walked.stamp")
@@ -532,15 +547,17 @@ def test_the_previous_stamp_is_not_taken_when_it_is_not_the_one_found_matching_o
     proof = matched.proof
     names, after = ["index.html", "manifest.json", "acme"], tmp_path / "next.stamp"
     folders = {"acme", "acme/privacy-policy", "acme/privacy-policy/v1"}
-    assert statcache.Stamp.walk(out, names, after, statcache.Kept(file, proof, {"acme": folders})) == {"acme"}
+    assert statcache.Stamp.walk(out, names, after, statcache.Kept(file, proof, {"acme": seen(out, folders)})) == {
+        "acme"
+    }
     assert groups(after) == groups(file) and statcache.Stamp.matches(out, after)
-    other = {"acme": folders - {"acme/privacy-policy/v1"}}
+    other = {"acme": seen(out, folders - {"acme/privacy-policy/v1"})}
     assert statcache.Stamp.walk(out, names, after, statcache.Kept(file, proof, other)) == set()
     assert groups(after) == groups(file)  # looked at whole
     (out / "acme/privacy-policy/v1/stray.html").write_bytes(b"x")
     statcache.Stamp.walk(out, names, file)  # another stamp since: another hash
     after.unlink()
-    assert statcache.Stamp.walk(out, names, after, statcache.Kept(file, proof, {"acme": folders})) == set()
+    assert statcache.Stamp.walk(out, names, after, statcache.Kept(file, proof, {"acme": seen(out, folders)})) == set()
     assert not after.exists()  # not saved: its kept part was read from a stamp that was not the one found matching
 
 
@@ -622,7 +639,7 @@ def test_a_kept_folder_of_very_many_files_is_copied_from_the_previous_stamp_with
     after = tmp_path / "next.stamp"
     tracemalloc.start()
     try:
-        kept = statcache.Kept(file, matched.proof, {"acme": set(folders)})
+        kept = statcache.Kept(file, matched.proof, {"acme": seen(out, folders)})
         taken = statcache.Stamp.walk(out, ["acme"], after, kept)
         peak = tracemalloc.get_traced_memory()[1]
     finally:

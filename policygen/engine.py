@@ -1058,9 +1058,9 @@ class Builder:
         self._renderer = warm_renderer(self._renderer, project.library)
         _shelve_compiled(project.root, self._renderer, theme)
         spare = spare_folder(project.root, out)
-        checked = taken(out, spare)  # checked in a second process since the command line began (stampcheck.py), or now
-        since = checked.since  # an output folder changed after this is not remembered intact (output.py)
-        matched = checked.matched  # first: an untouched output's manifest is read in part (Previous)
+        # Checked in a second process since the command line began (stampcheck.py), or now; first, since an
+        # untouched output's manifest is read in part (Previous).
+        matched = taken(out, spare).matched
         cache = _cache_folder(project.root)  # what the build keeps past a budget: a large site's is not held
         with Previous(out, matched, cache) as previous:
             if previous.damaged is not None:
@@ -1103,12 +1103,11 @@ class Builder:
             fragments = Fragments(cache_file(project.root, FRAGMENTS, make=True), signing_key())
             # The output's lock is held from here to the swap.
             with (
-                SiteWriter(out, spare, matched.proof if matched else None, previous.top_level) as writer,
+                SiteWriter(out, spare, matched, previous.top_level) as writer,
                 Kept(cache) as kept,
             ):
                 step.staging = writer.staging
-                untouched_since = since if previous.untouched else None
-                self._stream(step, slugs, found, previous, writer, problems, fragments, untouched_since, kept)
+                self._stream(step, slugs, found, previous, writer, problems, fragments, previous.untouched, kept)
                 problems.raise_if_any()
                 dropped: list[str] = []
                 # The project's tenants: a build of some (--tenant) looks again; a whole-site build selected them all.
@@ -1190,7 +1189,7 @@ class Builder:
         writer: SiteWriter,
         problems: Collector,
         fragments: Fragments,
-        untouched_since: int | None,
+        untouched: bool,
         kept: Kept,
     ) -> None:
         """Every tenant's files written into the staging folder as it comes (rendered ones by whoever
@@ -1198,7 +1197,7 @@ class Builder:
         its part of the site-wide files kept in *fragments* (not its files' records: see fragments.py)."""
         for slug, outcome in self._run(step, slugs, found):
             if isinstance(outcome, Reusable):  # unchanged since the previous build
-                outcome = self._reuse(step, previous, writer, fragments, outcome, untouched_since)
+                outcome = self._reuse(step, previous, writer, fragments, outcome, untouched)
             if isinstance(outcome, list):
                 problems.extend(outcome)
                 continue
@@ -1213,23 +1212,23 @@ class Builder:
         writer: SiteWriter,
         fragments: Fragments,
         found: Reusable,
-        untouched_since: int | None,
+        untouched: bool,
     ) -> TenantResult | list[Problem]:
-        """An unchanged tenant's files linked from the previous output. With the output untouched since the
-        build that wrote it (*untouched_since* set) and the tenant's part kept under the same key, the part
+        """An unchanged tenant's files linked from the previous output. With the output *untouched* since the
+        build that wrote it (its stamp found matching) and the tenant's part kept under the same key, the part
         says which files it has: the previous manifest's entries are not even looked at; and when the
         spare's copy of the tenant's folder is known to be the output's, it is kept without a look at a file."""
         slug = found.slug
         earlier = previous.tenants.get(slug)
-        if untouched_since is not None and earlier is not None and earlier.inputs == found.key:
+        if untouched and earlier is not None and earlier.inputs == found.key:
             cached = fragments.cached(slug, found.key)
-            if cached is not None and _placed(writer, previous.root, cached[0], untouched_since):
+            if cached is not None and _placed(writer, previous.root, cached[0]):
                 feed = list(cached[0].feed)
                 return TenantResult(slug, found.key, [], earlier.listing, False, feed=feed, written=cached[1])
         reused = previous.reuse(slug, found.key)
         if reused is None:
             return step.render(slug)
-        return replace(reused, outputs=writer.put(slug, reused.outputs, untouched_since))
+        return replace(reused, outputs=writer.put(slug, reused.outputs, untouched))
 
     def _unchanged(
         self,
@@ -1389,17 +1388,17 @@ def _named(outcome: TenantResult | list[Problem], slug: str) -> TenantResult | l
     return outcome
 
 
-def _placed(writer: SiteWriter, root: str, part: Fragment, untouched_since: int) -> bool:
+def _placed(writer: SiteWriter, root: str, part: Fragment) -> bool:
     """Put an unchanged tenant's folder in the new site from its part: kept whole when the spare's copy is
     known intact, else its files linked from the previous output (at *root*); False when the part holds
     an entry policygen does not write (it is then not used)."""
-    if writer.keep_intact(part.slug, part.folders, untouched_since):
+    if writer.keep_intact(part.slug, part.folders):
         return True
     try:
         records = part.outputs(root)
     except (ValueError, TypeError):
         return False
-    writer.put(part.slug, records, untouched_since)
+    writer.put(part.slug, records, untouched=True)
     return True
 
 

@@ -54,11 +54,11 @@ def recover(out: Path) -> None:
         shutil.rmtree(folder, ignore_errors=True)  # another process may be removing it too
 
 
-def untouched(out: Path, spare: Path) -> Matched | None:
+def untouched(out: Path, spare: Path, remember_before: int | None = None) -> Matched | None:
     """Whether nothing in the output folder was written, added, removed or replaced since the build that
     put it in place (its stamp in the cache, policygen/statcache.py: Stamp), so a build that would write
-    the very same files may leave it as it is: the stamp found matching (statcache.Matched), or None
-    whenever that cannot be told."""
+    the very same files may leave it as it is: the stamp found matching (statcache.Matched, with its
+    folders' stat seen, given *remember_before*: Stamp.check), or None whenever that cannot be told."""
     with one_writer(out):
         recover(out)  # a crash's leftovers go, as a writing build removes them
         file = stamp_file(spare)
@@ -67,7 +67,7 @@ def untouched(out: Path, spare: Path) -> Matched | None:
                 return None  # a cache reached through a link is never used
         except OSError:
             return None
-        return Stamp.check(out, file)
+        return Stamp.check(out, file, remember_before)
 
 
 def stamp_file(spare: Path) -> Path:

@@ -52,7 +52,7 @@ from .outfolder import spare_folder as spare_folder
 from .outfolder import untouched as untouched
 from .outfolder import write_cache_record as write_cache_record
 from .paths import MANIFEST_PATH, SortedNames
-from .statcache import SameBytes, SeenFolders, folders_seen, folders_stat
+from .statcache import Matched, SameBytes, SeenFolders, folders_seen
 
 KINDS = ("page", "index", "archive", "history", "snippet", "feed", "redline", "notice", "data", "label", "asset")
 
@@ -372,11 +372,13 @@ class SiteWriter:
     spare (every file of it is checked again before it is used), or removed."""
 
     def __init__(
-        self, out: Path, spare: Path | None, stamp: str | None = None, listed: ListedNames | None = None
+        self, out: Path, spare: Path | None, stamp: Matched | None = None, listed: ListedNames | None = None
     ) -> None:
         self.out = out
         self.spare = spare
-        self.stamp = stamp  # the output's stamp, found matching before the build (outfolder.untouched)
+        self.stamp = None if stamp is None else stamp.proof  # the output's, found matching (outfolder.untouched)
+        # The stat of the output's folders as that check saw them (Matched.folders), taken as they are remembered.
+        self._seen = {} if stamp is None else stamp.folders
         self.listed = listed  # the previous manifest's top-level names, if the build read them (ListedNames)
         # Tenant folders of the spare kept whole, with their folders as keep_intact saw them (the stamp lists
         # them so: a tuple, a tenth of a set's size, for each of a hundred thousand tenants).
@@ -426,19 +428,19 @@ class SiteWriter:
             raise RuntimeError("SiteWriter used outside its with block")  # a bug
         return self._staging
 
-    def put(self, top: str, outputs: list[Output], untouched_since: int | None = None) -> list[Output]:
+    def put(self, top: str, outputs: list[Output], untouched: bool = False) -> list[Output]:
         """Write the folder *top* of the new site, holding exactly *outputs*; the same, without their bytes.
 
-        Given *untouched_since* (a time in ns before the output's stamp was found equal), *outputs* are the
-        output's own files of that folder, as the stamp shows them: when each is kept or linked (none
-        written), the folder is remembered for the next build (keep_intact)."""
+        With the output *untouched* (its stamp found matching), *outputs* are the output's own files of that
+        folder, as the stamp shows them: when each is kept or linked (none written), the folder is
+        remembered for the next build (keep_intact)."""
         self.done.append(top)
         kept, written = _put_folder(self.staging, top, outputs)
-        if untouched_since is not None and not written:
-            self._remember(top, folders_of(top, [o.path for o in outputs]), untouched_since)
+        if untouched and not written:
+            self._remember(top)
         return kept
 
-    def keep_intact(self, top: str, folders: Collection[str], untouched_since: int) -> bool:
+    def keep_intact(self, top: str, folders: Collection[str]) -> bool:
         """Whether the spare's folder *top* (now in the staging folder) is known to hold exactly the files
         of the output's, and is kept as it is, without looking at one file.
 
@@ -447,19 +449,21 @@ class SiteWriter:
         folder in the spare's *top* (its *folders*) is still the one recorded then: no entry was added,
         removed or renamed in it, and its files are the output's by hard link, so a file edited, replaced
         or removed in either changes the output's stamp (link counts and change times are in it), which the
-        caller has found equal (*untouched_since*, as for put)."""
+        caller has found matching (as for put, untouched)."""
         expected = self.intact.get(top)
         found = None if expected is None else folders_seen(str(self.staging.folder), folders)
         if found is None or found[0] != expected:
             return False
         self.done.append(top)
         self.whole[top] = found[1]
-        self._remember(top, folders, untouched_since)
+        self._remember(top)
         return True
 
-    def _remember(self, top: str, folders: Collection[str], untouched_since: int) -> None:
-        # The output's folder becomes the spare after the swap: its folders' stat, unless changed lately.
-        seen = folders_stat(str(self.out), folders, untouched_since)
+    def _remember(self, top: str) -> None:
+        # The output's folder becomes the spare after the swap: its folders' stat, unless changed lately, as the
+        # stamp check saw it. It is the stat of the folders the stamp lists, which are the output's own: those
+        # of its files the caller has (a folder left out would change the hash, never be taken as intact).
+        seen = self._seen.pop(top, None)
         if seen is not None:
             self._intact_next[top] = seen
 

@@ -34,8 +34,11 @@ from pathlib import Path
 from .outfolder import stamp_file, untouched
 from .statcache import Matched
 
-_HEADER = b"policygen stamp check 1\n"
+_HEADER = b"policygen stamp check 2\n"
 _MATCHED = re.compile(rb"matched ([0-9a-f]{64}) ([0-9]{1,9}) ([0-9]{1,12})\n")  # the proof, how many names, their bytes
+_HASH_SIZE = 64  # a name's folders hash (statcache.folders_seen), in hex
+_NO_HASH = b"-" * _HASH_SIZE  # a name whose folders were not seen (changed lately)
+_HASHES = re.compile(rb"(?:[0-9a-f]{64}|-{64})*")
 _PR_SET_PDEATHSIG = 1  # Linux's prctl option: a signal sent to this process when its parent dies
 _MOST = 1 << 28  # bytes: more is not a message the child wrote (a site's top-level names are a few MB)
 
@@ -52,7 +55,7 @@ class Checked:
 def check_now(out: Path, spare: Path) -> Checked:
     """The check, run in this process."""
     since = time.time_ns()
-    return Checked(since, untouched(out, spare))
+    return Checked(since, untouched(out, spare, since))
 
 
 _started: _Child | None = None  # the check `beside` started, until the build takes it
@@ -132,7 +135,7 @@ class _Child:
             os.close(write)
             return None
         if child.pid == 0:  # pragma: no cover - the child; coverage does not follow a fork
-            _run_child(out, spare, child.fd, write, parent)
+            _run_child(out, spare, child.since, child.fd, write, parent)
         os.close(write)  # so that the read end sees the message end when the child's end closes
         return child
 
@@ -171,14 +174,14 @@ class _Child:
             self.fd = -1
 
 
-def _run_child(out: Path, spare: Path, read: int, write: int, parent: int) -> None:  # pragma: no cover - in the child
+def _run_child(out: Path, spare: Path, since: int, read: int, write: int, parent: int) -> None:  # pragma: no cover
     """The child's whole life: check, send, and leave at once (os._exit: none of the parent's exit handlers
     or buffered output runs twice). Any failure, Ctrl-C included, ends it with a status the parent refuses."""
     code = 1
     try:
         os.close(read)
         _die_with_parent(parent)
-        _write_all(write, _encoded(untouched(out, spare)))
+        _write_all(write, _encoded(untouched(out, spare, since)))
         code = 0
     except BaseException:  # anything, Ctrl-C too, means "not untouched", which the status says
         pass
@@ -198,10 +201,13 @@ def _die_with_parent(parent: int) -> None:  # pragma: no cover - in the child
 
 
 def _encoded(matched: Matched | None) -> bytes:
+    """The message: "none", or the proof, then the sorted names, then each one's folders hash (_NO_HASH: none)."""
     if matched is None:
         return _HEADER + b"none\n"
-    names = b"\0".join(name.encode("utf-8", "surrogateescape") for name in sorted(matched.names))
-    return _HEADER + b"matched %s %d %d\n" % (matched.proof.encode(), len(matched.names), len(names)) + names
+    ordered = sorted(matched.names)
+    names = b"\0".join(name.encode("utf-8", "surrogateescape") for name in ordered)
+    hashes = b"".join(matched.folders.get(name, "").encode() or _NO_HASH for name in ordered)
+    return _HEADER + b"matched %s %d %d\n" % (matched.proof.encode(), len(ordered), len(names)) + names + hashes
 
 
 def _decoded(data: bytes) -> Matched | None:
@@ -212,10 +218,20 @@ def _decoded(data: bytes) -> Matched | None:
     found = _MATCHED.fullmatch(head + b"\n")
     if found is None:
         return None
-    names = rest.split(b"\0") if rest else []
-    if len(rest) != int(found.group(3)) or len(names) != int(found.group(2)) or any(not n or b"/" in n for n in names):
+    count, size = int(found.group(2)), int(found.group(3))
+    listed, hashes = rest[:size], rest[size:]
+    names = listed.split(b"\0") if listed else []
+    if len(names) != count or any(not n or b"/" in n for n in names) or not _HASHES.fullmatch(hashes):
         return None
-    return Matched(found.group(1).decode(), frozenset(name.decode("utf-8", "surrogateescape") for name in names))
+    if len(hashes) != _HASH_SIZE * count:
+        return None
+    decoded = [name.decode("utf-8", "surrogateescape") for name in names]
+    folders = {
+        name: hashes[at : at + _HASH_SIZE].decode()
+        for name, at in zip(decoded, range(0, len(hashes), _HASH_SIZE), strict=True)
+        if hashes[at : at + _HASH_SIZE] != _NO_HASH
+    }
+    return Matched(found.group(1).decode(), frozenset(decoded), folders)
 
 
 def _read_all(fd: int) -> bytes | None:

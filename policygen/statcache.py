@@ -32,7 +32,7 @@ import re
 import stat
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import BinaryIO
@@ -329,25 +329,33 @@ class Stamp:
         return Stamp.check(out, file) is not None
 
     @staticmethod
-    def check(out: Path, file: Path) -> Matched | None:
+    def check(out: Path, file: Path, remember_before: int | None = None) -> Matched | None:
         """The stamp file *file* found matching, when every path it lists has, in *out*, the stat it
         recorded: one lstat each, in C, relative to the output folder (opened once, never through a link), a
-        block of paths at a time, a group at a time. None when it cannot be told."""
+        block of paths at a time, a group at a time. None when it cannot be told. Given *remember_before* (a
+        time in ns), each top-level folder's folders hash (folders_seen) as seen, unless one of its folders changed at or
+        after that time less the racy margin: what a build remembers of them for the next (Matched.folders)."""
         names: list[str] = []
+        folders: dict[str, str] = {}
         try:
             with _open_stamp(file) as f:
                 reader = _Reader(f)
                 reader.next_head()
                 fd = os.open(out, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
                 try:
-                    while reader.head is not None:
-                        if reader.head.name != HERE:
-                            names.append(reader.head.name)
-                        if not _group_matches(fd, reader):
+                    while (head := reader.head) is not None:
+                        seen: list[tuple[str, os.stat_result]] | None = None
+                        if head.name != HERE:
+                            names.append(head.name)
+                            seen = [] if remember_before is not None else None
+                        if not _group_matches(fd, reader, seen):
                             return None
+                        hashed = _folders_hash(seen, remember_before) if seen else None  # a file: none
+                        if hashed is not None:
+                            folders[head.name] = hashed
                 finally:
                     os.close(fd)
-                return Matched(reader.finish(), frozenset(names))
+                return Matched(reader.finish(), frozenset(names), folders)
         except (OSError, ValueError):
             return None
 
@@ -360,6 +368,9 @@ class Matched:
 
     proof: str
     names: frozenset[str]
+    # Each top-level folder's folders hash (folders_seen) as the check saw it, when asked and none of its folders changed
+    # lately: the output's folders are not looked at again to be remembered for the next build (output.py).
+    folders: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -437,17 +448,24 @@ def _previous(kept: Kept | None) -> Iterator[_Reader | None]:
         yield reader
 
 
-def _group_matches(fd: int, reader: _Reader) -> bool:
-    """Whether the paths of the reader's current group have the stats its digests record (relative to *fd*)."""
+def _group_matches(fd: int, reader: _Reader, seen: list[tuple[str, os.stat_result]] | None = None) -> bool:
+    """Whether the paths of the reader's current group have the stats its digests record (relative to *fd*);
+    the group's folders with their stat added to *seen*, if given."""
     head = reader.head
     assert head is not None
     folders, files, at = hashlib.sha256(), hashlib.sha256(), 0
     for paths in reader.paths():
-        fields = _stats(fd, paths)
-        split = min(len(fields), max(0, head.folders - at))
-        folders.update(_fields_bytes(fields[:split]))
-        files.update(_fields_bytes(fields[split:]))
-        at += len(fields)
+        split = min(len(paths), max(0, head.folders - at))
+        if split:  # the group's first paths: its folders, whose whole stat *seen* may want
+            infos = list(map(partial(os.lstat, dir_fd=fd), paths[:split]))
+            folders.update(_fields_bytes(list(map(_stamped, infos))))
+            if seen is not None:
+                seen.extend(
+                    (path.decode("utf-8", "surrogateescape"), info)
+                    for path, info in zip(paths[:split], infos, strict=True)
+                )
+        files.update(_fields_bytes(_stats(fd, paths[split:])))
+        at += len(paths)
     return folders.hexdigest() == head.folders_digest and files.hexdigest() == head.files_digest
 
 
@@ -574,33 +592,31 @@ def _walk_in(folder: str, rel: str) -> Iterator[str]:
                 yield from _walk_in(folder, child)
 
 
-def folders_stat(base: str, folders: Iterable[str], before_ns: int | None = None) -> str | None:
-    """A hash of the stat of the folders *folders* (relative to *base*): any entry added to, removed from
-    or renamed in one of them changes it. None when one is not a plain folder, or, given *before_ns*, was
-    changed at or after that time less the racy-git margin (a change in the same clock tick could leave
-    the very stat that is recorded)."""
-    found = folders_seen(base, folders, before_ns)
-    return None if found is None else found[0]
-
-
-def folders_seen(base: str, folders: Iterable[str], before_ns: int | None = None) -> tuple[str, SeenFolders] | None:
-    """folders_stat's hash of *folders*, and the folders as the stamp lists them (SeenFolders), from one lstat
-    of each."""
+def folders_seen(base: str, folders: Iterable[str]) -> tuple[str, SeenFolders] | None:
+    """The folders hash of *folders* (relative to *base*): any entry added to, removed from or renamed in one
+    of them changes it; and the folders as the stamp lists them (SeenFolders): from one lstat of each. None
+    when one is not a plain folder."""
     paths = tuple(sorted(folders))
-    lines, fields = [], []
-    for rel in paths:
-        try:
-            info = os.lstat(os.path.join(base, rel))
-        except OSError:
-            return None
+    try:
+        infos = [os.lstat(os.path.join(base, rel)) for rel in paths]
+    except OSError:
+        return None
+    hashed = _folders_hash(zip(paths, infos, strict=True), None)
+    return None if hashed is None else (hashed, SeenFolders(paths, _digest(list(map(_stamped, infos)))))
+
+
+def _folders_hash(seen: Iterable[tuple[str, os.stat_result]], before_ns: int | None) -> str | None:
+    """The folders hash of the folders *seen* (their paths and stat, in any order); None when one is not a
+    plain folder, or, given *before_ns*, was changed at or after that time less the racy-git margin (a change
+    in the same clock tick could leave the very stat that is recorded)."""
+    lines = []
+    for rel, info in sorted(seen, key=operator.itemgetter(0)):
         if not stat.S_ISDIR(info.st_mode):
             return None
         if before_ns is not None and max(info.st_mtime_ns, info.st_ctime_ns) >= before_ns - RACY_SECONDS * 10**9:
             return None
         lines.append(f"{rel}\0{_line('', info)} {info.st_nlink}")
-        fields.append(_stamped(info))
-    hashed = hashlib.sha256("\n".join(lines).encode("utf-8", "surrogateescape")).hexdigest()
-    return hashed, SeenFolders(paths, _digest(fields))
+    return hashlib.sha256("\n".join(lines).encode("utf-8", "surrogateescape")).hexdigest()
 
 
 # The folder digests' file: a header giving its length, so that a file cut short, grown, or of another version

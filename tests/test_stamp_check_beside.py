@@ -15,7 +15,8 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -86,10 +87,10 @@ def checkers(stamped: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.Mon
     log = tmp_path / "checked-by"
     real = stampcheck.untouched
 
-    def noted(out: Path, spare: Path) -> statcache.Matched | None:
+    def noted(out: Path, spare: Path, since: int | None = None) -> statcache.Matched | None:
         with open(log, "a", encoding="utf-8") as f:
             f.write(f"{os.getpid()} {time.time_ns()}\n")
-        return real(out, spare)
+        return real(out, spare, since)
 
     monkeypatch.setattr(stampcheck, "untouched", noted)
     return log
@@ -240,38 +241,84 @@ def test_a_stamp_written_again_after_the_check_ended_is_not_taken(
         assert stampcheck.taken(out, spare).matched is None
 
 
-def test_a_tenant_folder_changed_after_the_check_began_is_not_remembered_intact(
+def test_a_tenant_folder_changed_after_the_check_began_is_not_taken_as_intact_by_the_next_build(
     project: Path, stamped: tuple[Path, Path], tmp_path: Path, checkers: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A file replaced deep in the output changes no stat at its top: the build takes the output as untouched
-    # and keeps the spare's copy of that tenant (the very files the stamp vouched for), but the output's
-    # folder changed after the time the build counts from (taken before the check began) and must not be
-    # remembered as the spare's intact copy for the next build (SiteWriter.keep_intact).
+    # A file added deep in the output changes no stat at its top: the build takes the output as untouched
+    # and keeps the spare's copy of that tenant (the very files the stamp vouched for). What it remembers of
+    # the output's folders for the next build (SiteWriter.keep_intact) is their stat as the check saw it,
+    # before the change: the changed folder (now the spare's) no longer has it, so the next build does not
+    # keep it whole, and the stray file is in neither site.
     out, spare = stamped
-    page = out / "ihm-connect/privacy-policy/index.html"
     real = engine.taken
 
-    def edited_meanwhile(out: Path, spare: Path) -> stampcheck.Checked:
+    def added_meanwhile(out: Path, spare: Path) -> stampcheck.Checked:
         child = stampcheck._started
         assert child is not None
         finished(child)
         time.sleep(0.01)
-        replacement = page.with_name("replacement")
-        replacement.write_bytes(page.read_bytes().replace(b"<", b"{", 1))
-        os.replace(replacement, page)
+        (out / "ihm-connect/privacy-policy/stray.html").write_bytes(b"not policygen's")
         return real(out, spare)
 
-    monkeypatch.setattr(engine, "taken", edited_meanwhile)
+    monkeypatch.setattr(engine, "taken", added_meanwhile)
     done = CliRunner().invoke(cli, ["-C", str(project), "build", "--today", "2026-11-22"])
     assert done.exit_code == 0, done.output
     monkeypatch.setattr(engine, "taken", real)
-    cold = tree(build(project, tmp_path / "cold", OPTIONS).out)
-    assert tree(out) == cold
+    assert tree(out) == tree(build(project, tmp_path / "cold", OPTIONS).out)
     intact = json.loads(outfolder.cache_record(spare, "intact").read_bytes())
-    assert "ims-global" in intact and "ihm-connect" not in intact
+    assert intact["ims-global"] == statcache.folders_seen(str(spare), folders_in(spare, "ims-global"))[0]  # type: ignore[index]
+    assert intact["ihm-connect"] != statcache.folders_seen(str(spare), folders_in(spare, "ihm-connect"))[0]  # type: ignore[index]
+    kept: list[str] = []
+    real_keep = output.SiteWriter.keep_intact
+
+    def keep_spy(writer: output.SiteWriter, top: str, folders: Collection[str]) -> bool:
+        taken = real_keep(writer, top, folders)
+        kept.extend([top] if taken else [])
+        return taken
+
+    monkeypatch.setattr(output.SiteWriter, "keep_intact", keep_spy)
     edit_tenant(project, "Again")
     build(project, out, OPTIONS)
+    assert "ims-global" in kept and "ihm-connect" not in kept
     assert tree(out) == tree(build(project, tmp_path / "cold2", OPTIONS).out)
+
+
+def test_what_a_build_remembers_of_the_outputs_folders_is_what_the_stamp_check_saw(
+    stamped: tuple[Path, Path], project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The output's folders are looked at once, by the check, not again to be remembered.
+    out, spare = stamped
+    real = engine.taken
+
+    def as_seen(out: Path, spare: Path) -> stampcheck.Checked:
+        checked = real(out, spare)
+        assert checked.matched is not None and "ims-global" in checked.matched.folders
+        folders = {**checked.matched.folders, "ims-global": "5" * 64}
+        return replace(checked, matched=replace(checked.matched, folders=folders))
+
+    monkeypatch.setattr(engine, "taken", as_seen)
+    build(project, out, OPTIONS)
+    intact = json.loads(outfolder.cache_record(spare, "intact").read_bytes())
+    assert intact["ims-global"] == "5" * 64
+
+
+def test_a_stamp_check_sees_each_folders_stat_unless_changed_lately(stamped: tuple[Path, Path]) -> None:
+    out, spare = stamped
+    file = outfolder.stamp_file(spare)
+    matched = statcache.Stamp.check(out, file, time.time_ns())
+    assert matched is not None and set(matched.folders) == {p.name for p in out.iterdir() if p.is_dir()}
+    for name, hashed in matched.folders.items():
+        assert hashed == statcache.folders_seen(str(out), folders_in(out, name))[0]  # type: ignore[index]
+    assert statcache.Stamp.check(out, file) == replace(matched, folders={})  # not asked: none seen
+    latest = max(max(p.stat().st_mtime_ns, p.stat().st_ctime_ns) for p in out.glob("ims-pro/**/") if p.is_dir())
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(statcache, "RACY_SECONDS", 1)
+        lately = statcache.Stamp.check(out, file, latest + 10**9)
+    assert lately is not None and "ims-pro" not in lately.folders and "ims-global" in lately.folders
+
+
+def folders_in(out: Path, name: str) -> list[str]:
+    return [p.relative_to(out).as_posix() for p in [out / name, *(out / name).rglob("*")] if p.is_dir()]
 
 
 # --- a child that fails -------------------------------------------------------------------------------
@@ -285,8 +332,8 @@ ENCODED = stampcheck._encoded
 def in_the_child(failure: Callable[[Path, Path], object]) -> Callable[[Path, Path], object]:
     """A check that fails as *failure* does in a child process, and runs as usual in the tests' own."""
 
-    def check(out: Path, spare: Path) -> object:
-        return CHECK(out, spare) if os.getpid() == TESTS else failure(out, spare)
+    def check(out: Path, spare: Path, since: int | None = None) -> object:
+        return CHECK(out, spare, since) if os.getpid() == TESTS else failure(out, spare)
 
     return check
 
@@ -300,10 +347,11 @@ FAILURES: dict[str, tuple[str, Callable[..., object]]] = {
     "exits with an error": ("untouched", in_the_child(lambda out, spare: os._exit(3))),
     "is killed": ("untouched", in_the_child(lambda out, spare: os.kill(os.getpid(), signal.SIGKILL))),
     "raises": ("untouched", in_the_child(_raises)),
-    "sends garbage": ("_encoded", lambda matched: b"policygen stamp check 1\nmatched yes\n"),
+    "sends garbage": ("_encoded", lambda matched: b"policygen stamp check 2\nmatched yes\n"),
     "sends a result cut short": ("_encoded", lambda matched: ENCODED(matched)[:-2]),
     "sends a result and more": ("_encoded", lambda matched: ENCODED(matched) + b"\0extra"),
-    "sends another format": ("_encoded", lambda matched: ENCODED(matched).replace(b"check 1", b"check 2")),
+    "sends another format": ("_encoded", lambda matched: ENCODED(matched).replace(b"check 2", b"check 1")),
+    "sends a folders hash that is not one": ("_encoded", lambda matched: ENCODED(matched)[:-64] + b"g" * 64),
 }
 
 
@@ -332,9 +380,9 @@ def test_a_child_that_fails_or_sends_garbage_means_not_untouched_and_the_build_i
 def test_a_result_the_child_did_send_is_read_back_as_it_was(stamped: tuple[Path, Path]) -> None:
     out, spare = stamped
     matched = stampcheck.check_now(out, spare).matched
-    assert matched is not None and len(matched.names) > 3
+    assert matched is not None and len(matched.names) > 3 and matched.folders
     assert stampcheck._decoded(stampcheck._encoded(matched)) == matched
-    odd = statcache.Matched("0" * 64, frozenset({"caf\udce9", "a b"}))  # a name not in UTF-8, a space
+    odd = statcache.Matched("0" * 64, frozenset({"caf\udce9", "a b"}), {"a b": "1" * 64})  # not UTF-8; a space
     assert stampcheck._decoded(stampcheck._encoded(odd)) == odd
     assert stampcheck._decoded(stampcheck._encoded(None)) is None
 
@@ -345,7 +393,7 @@ def test_a_result_the_child_did_send_is_read_back_as_it_was(stamped: tuple[Path,
 @pytest.fixture
 def slow_check(stamped: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
     """The output *stamped*, with a check that takes a minute."""
-    monkeypatch.setattr(stampcheck, "untouched", lambda out, spare: time.sleep(60))
+    monkeypatch.setattr(stampcheck, "untouched", lambda out, spare, since: time.sleep(60))
     return stamped
 
 

@@ -4,13 +4,15 @@ A rebuild after a small edit spends a tenth of its time on that check (one lstat
 of the rest on one core, importing the engine and loading the project, none of which the check needs. So
 `policygen build` starts it (`beside`) in a forked child as soon as it knows the build will run, and the
 build takes its result (`taken`) where it used to run it. The child sends the result through a pipe: the
-stamp's proof and top-level names (statcache.Matched) or none.
+stamp's proof, top-level names and the stat of each one's folders as it saw them (statcache.Matched), or
+none.
 
 Whatever goes wrong in the child (an error, a crash, a kill, a message that is not one it writes) means
 "not untouched": the build then compares the files themselves, which costs time, never correctness. The
-time the build counts from (`Checked.since`) is taken before the child starts, so that an output folder
-changed after the check began is never remembered intact (SiteWriter.keep_intact), as when it ran inline;
-and the output folder and its stamp file are looked at again when the result is taken, so that another
+time the check counts from (`Checked.since`) is taken before the child starts: the stat of a folder changed
+within the racy margin of it is not sent, so it is never remembered intact (SiteWriter.keep_intact), and
+one changed after the check no longer has the stat remembered. The output folder and its stamp file are
+looked at again when the result is taken, so that another
 build's swap, or an entry added or removed at the top of the output meanwhile, is not trusted either.
 Where fork is not safe (not Linux, threads running) or there is no stamp to check, the check runs inline
 when the build takes it, as before. The child is always waited for, and dies with this process: no zombie,
@@ -46,7 +48,7 @@ _MOST = 1 << 28  # bytes: more is not a message the child wrote (a site's top-le
 @dataclass(frozen=True)
 class Checked:
     """The result of the output's stamp check: the stamp found matching, or None; and the time (ns) taken
-    before the check began, from which a folder of the output changed since is not remembered intact."""
+    before the check began, from which (less the racy margin) a folder's stat is not sent to be remembered."""
 
     since: int
     matched: Matched | None

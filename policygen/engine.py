@@ -76,13 +76,13 @@ from .output import (
 from .paths import MANIFEST_PATH, SITE_FEED, SITE_INDEX, SITEMAP_PATH, SortedNames, in_folder_order
 from .project import (
     Project,
+    checked_tenant_digest,
     load_base,
     load_project,
     load_tenant_source,
+    named_tenant_folder,
     project_theme,
     select_tenants,
-    tenant_digest,
-    tenant_folder,
     tenant_slugs,
 )
 from .render import ClauseRenderer, warm_renderer
@@ -904,8 +904,10 @@ class Step:
         """Whether a tenant is unchanged since the previous build (its files are then reused), problems
         with its folder, or None when it must be rendered."""
         try:
-            folder = tenant_folder(self.project.root, slug)  # bad names and links out are input problems
-            digest = self.digests.digest(folder, tenant_digest)  # so are pipes, devices, dangling links in it
+            folder = named_tenant_folder(self.project.root, slug)  # bad names are input problems
+            # So are links out, looked for only when the stat cache does not vouch for the folder (it finds
+            # no link), and pipes, devices, dangling links in it.
+            digest = self.digests.digest(folder, checked_tenant_digest)
         except InputError as exc:
             return exc.problems
         before = self.previous.get(slug)

@@ -131,6 +131,11 @@ def reserved_slug(slug: str) -> str | None:
 
 def tenant_folder(root: Path, slug: str) -> Path:
     """A tenant folder found in tenants/, as bad input (exit 1) when its name or its links are wrong."""
+    return no_links_out(named_tenant_folder(root, slug))
+
+
+def named_tenant_folder(root: Path, slug: str) -> Path:
+    """A tenant folder found in tenants/, as bad input when its name is wrong (its links not looked at)."""
     folder = root / "tenants" / slug
     if not SLUG.fullmatch(slug):
         fixed = re.sub(r"[^a-z0-9]+", "-", slug.lower()).strip("-")
@@ -156,6 +161,11 @@ def tenant_folder(root: Path, slug: str) -> Path:
                 )
             ]
         )
+    return folder
+
+
+def no_links_out(folder: Path) -> Path:
+    """The tenant folder *folder* (named_tenant_folder), as bad input when it or its facts link out of it."""
     # The slug is one plain name (SLUG): a folder that is no link is inside tenants/, wherever that is (a
     # build looks up every tenant here, so no path is resolved).
     if folder.is_symlink():
@@ -357,6 +367,12 @@ def _check_notes(facts: Tenant, docs: dict[str, dict[str, Clause]], located: Loc
                     suggestion=did_you_mean(note.document, holders),
                 )
             )
+
+
+def checked_tenant_digest(folder: Path) -> str:
+    """tenant_digest of a named tenant folder, once no_links_out finds it plain (else its InputError): what a
+    build hashes when the stat cache cannot vouch for the folder, which it does only for one holding no link."""
+    return tenant_digest(no_links_out(folder))
 
 
 def tenant_digest(folder: Path) -> str:

@@ -26,7 +26,9 @@ from pathlib import Path
 import pytest
 
 from policygen import engine, history, lastbuild, outfolder, output, spool, statcache
+from policygen import project as project_module
 from policygen.engine import build
+from policygen.errors import InputError
 from policygen.project import load_project, project_theme
 from policygen.site import BuildOptions
 
@@ -165,6 +167,56 @@ def test_a_folder_holding_a_link_is_always_hashed(project: Path, monkeypatch: py
     for _ in range(2):
         digests.digest(folder, lambda f: calls.append(f) or "hash")
     assert len(calls) == 2
+
+
+LINKED_OUT = {
+    "the folder": (
+        lambda tenant, outside: (shutil.move(tenant, outside / "moved"), tenant.symlink_to(outside / "moved")),
+        "tenant folder is a symbolic link; policygen reads only files inside the project",
+    ),
+    "its facts": (
+        lambda tenant, outside: (
+            shutil.move(tenant / "tenant.yaml", outside / "tenant.yaml"),
+            (tenant / "tenant.yaml").symlink_to(outside / "tenant.yaml"),
+        ),
+        "tenant.yaml is a symbolic link out of the tenant folder; policygen reads only files inside the project",
+    ),
+}
+
+
+@pytest.mark.parametrize(("linked", "refused"), LINKED_OUT.values(), ids=list(LINKED_OUT))
+def test_a_tenant_linked_out_of_the_project_after_a_build_is_refused_as_in_a_first_build(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, linked: Callable[[Path, Path], object], refused: str
+) -> None:
+    # A build looks for links out only where the stat cache does not vouch for a folder (it vouches only
+    # for folders holding no link): the stat cache of a build before must not hide one made since.
+    monkeypatch.setattr(statcache, "RACY_SECONDS", 0)
+    out = project / "build"
+    build(project, out, OPTIONS)
+    site = tree(out)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    linked(project / "tenants/ims-pro", outside)
+    with pytest.raises(InputError) as raised:
+        build(project, out, OPTIONS)
+    assert [p.message for p in raised.value.problems] == [refused]
+    assert tree(out) == site
+
+
+def test_an_unchanged_tenant_folder_the_stat_cache_vouches_for_is_not_looked_at_for_links_again(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(statcache, "RACY_SECONDS", 0)
+    out = project / "build"
+    build(project, out, OPTIONS)
+    looked: list[str] = []
+    real = project_module.no_links_out
+    monkeypatch.setattr(project_module, "no_links_out", lambda folder: looked.append(folder.name) or real(folder))
+    file = project / "tenants/ims-pro/tenant.yaml"
+    file.write_text(file.read_text(encoding="utf-8").replace("display_name: ", "display_name: Again ", 1))
+    report = build(project, out, OPTIONS)
+    assert report.rendered_tenants == ["ims-pro"] and "ims-pro" in looked
+    assert not {"ihm-connect", "ims-global", "example-fitness"} & set(looked)
 
 
 # --- telling "nothing changed" before the engine is imported (policygen/lastbuild.py) -----------------------

@@ -12,23 +12,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from functools import lru_cache
-from pathlib import Path
 
-from . import __version__
 from .inputs import PROJECT_FILES, hashed_content
+from .packaged import code_digest
 from .project import Project
-
-
-@lru_cache(maxsize=1)
-def code_digest() -> str:
-    """policygen's own code and data: upgrading it re-renders everything."""
-    h = hashlib.sha256(__version__.encode())
-    package = Path(__file__).parent
-    for file in sorted(package.rglob("*")):
-        if file.is_file() and file.suffix in {".py", ".yaml", ".json", ".html", ".css", ".md", ".txt"}:
-            h.update(file.relative_to(package).as_posix().encode() + b"\0" + file.read_bytes() + b"\0")
-    return h.hexdigest()
 
 
 def project_digest(project: Project, theme_digest: str, options: str) -> str:

@@ -36,7 +36,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, 
 
 from .codecache import signed_codes
 from .dates import utc_today
-from .deps import code_digest, project_digest, tenant_key
+from .deps import project_digest, tenant_key
 from .errors import Collector, InputError, Problem
 from .feeds import (
     FEED_CODEC,
@@ -56,6 +56,7 @@ from .history import Committed, TenantRecord, committed_releases, read_tenant_re
 from .jsonitems import last_at, object_items
 from .lastbuild import Built, Inputs, forget, remember
 from .lastbuild import counted as counted  # shards and serve count with it too
+from .librarycache import cached_library
 from .output import (
     Block,
     Discard,
@@ -73,6 +74,7 @@ from .output import (
     write_site,
     write_streamed,
 )
+from .packaged import code_digest
 from .paths import MANIFEST_PATH, SITE_FEED, SITE_INDEX, SITEMAP_PATH, SortedNames, in_folder_order
 from .project import (
     Project,
@@ -1045,7 +1047,7 @@ class Builder:
         recorded = self.skips_unchanged and not options.tenants  # a whole-site build: policygen/lastbuild.py
         seen = Inputs.seen(self.root.resolve(), today, options.drafts) if recorded else None
         problems = Collector()
-        project = load_base(self.root, problems)
+        project = load_base(self.root, problems, cached_library)  # the library kept in the cache
         if problems.problems:
             load_project(self.root, options.tenants)  # raises with the tenants' problems reported too
         selected = select_tenants(project.root, options.tenants)

@@ -16,12 +16,27 @@ Lookup, first match wins:
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+from functools import lru_cache
 from pathlib import Path
 
+from . import __version__
 from .errors import InputError, Problem
 
 DEFAULT_THEME = "default"
+
+
+@lru_cache(maxsize=1)
+def code_digest() -> str:
+    """policygen's own code and data: upgrading it re-renders everything (deps.py) and drops what the cache
+    kept of an older one."""
+    h = hashlib.sha256(__version__.encode())
+    package = Path(__file__).parent
+    for file in sorted(package.rglob("*")):
+        if file.is_file() and file.suffix in {".py", ".yaml", ".json", ".html", ".css", ".md", ".txt"}:
+            h.update(file.relative_to(package).as_posix().encode() + b"\0" + file.read_bytes() + b"\0")
+    return h.hexdigest()
 
 
 def library_dir() -> Path:

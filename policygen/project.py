@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -222,8 +223,9 @@ def tenant_document(tenant: TenantSource, document: str | None) -> str:
     return document
 
 
-def load_base(root: Path, problems: Collector) -> Project:
-    """The project without its tenants: settings and clause library (problems are collected)."""
+def load_base(root: Path, problems: Collector, read_library: Callable[[Path], Library] = load_library) -> Project:
+    """The project without its tenants: settings and clause library (problems are collected), the library
+    read from content/ by *read_library* (a build's keeps it: librarycache.py)."""
     root = root.resolve()
     config = ProjectConfig()
     try:
@@ -234,7 +236,7 @@ def load_base(root: Path, problems: Collector) -> Project:
         problems.add(unknown_theme(root, config.theme))
     library = Library(root=root / "content", documents={}, partials={})
     try:
-        library = load_library(root / "content")
+        library = read_library(root / "content")
     except InputError as exc:
         problems.extend(exc.problems)
     return Project(root=root, config=config, library=library, tenants={})

@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from . import __version__
 from .dates import utc_today
-from .deps import code_digest, library_digest, settings_digest, tenant_key
+from .deps import library_digest, settings_digest, tenant_key
 from .engine import (
     Builder,
     BuildReport,
@@ -54,6 +54,7 @@ from .facts import SLUG
 from .fragments import Fragments
 from .history import compare_with_build, read_tenant_record
 from .output import KINDS, Output, check_out_dir, manifest, write_site
+from .packaged import code_digest
 from .paths import MANIFEST_PATH, RESERVED_SLUGS
 from .project import Project, load_base, project_theme, tenant_digest, tenant_folder, tenant_slugs
 from .site import BuildOptions

@@ -54,7 +54,7 @@ from .versions import (
 from .vocabulary import ForeignWord
 
 # Comparing versions (notices, and through them diff, factdiff, worddiff, rules) and the other languages'
-# texts (fact_translations, release) serve only tenants with two versions of a document or translations:
+# texts (translated, fact_translations) serve only tenants with two versions of a document or translations:
 # imported where they are used, so a build of the others does not load them (issue 14).
 if TYPE_CHECKING:
     from .notices import VersionChange
@@ -183,7 +183,7 @@ def render_tenant_documents(
                 title = document_title(project, tenant, doc_id)
                 docs.append(render_document(renderer, tenant.slug, tenant.facts, doc_id, clauses, title))
             else:
-                from .release import translated_document  # a translation's text: see the imports above
+                from .translated import translated_document  # a translation's text: see the imports above
 
                 docs.append(translated_document(project, renderer, tenant, doc_id, language))
         except InputError as exc:

@@ -28,8 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError
 
 from .clauses import language_of
 from .errors import Collector, InputError, Problem, did_you_mean
-from .factdiff import is_free_text
-from .facts import Address, Channel, Purpose, Registration, Tenant, Text, Theme, Tracker
+from .facts import Address, Channel, Purpose, Registration, Tenant, Text, Theme, Tracker, is_free_text
 from .validation import problems_from_validation
 from .vocabulary import SOURCE, CountryName, ForeignWord
 from .yamlfile import Located, load

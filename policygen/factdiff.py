@@ -50,8 +50,9 @@ from .facts import (
     Phone,
     Right,
     Tenant,
-    Text,
     Url,
+    is_free_text,
+    types_in,
 )
 from .languages import text_direction
 from .law import REGIME_NAMES, transfer_mechanisms
@@ -714,7 +715,7 @@ def choices(model: type[BaseModel], name: str) -> frozenset[str]:
         return frozenset()
     return frozenset(
         choice
-        for annotation in _annotations(field.annotation)
+        for annotation in types_in(field.annotation)
         if get_origin(annotation) is Literal
         for choice in get_args(annotation)
         if isinstance(choice, str)
@@ -740,7 +741,7 @@ def _holds(field: FieldInfo, alias: Any) -> bool:
     A plain `Country` field: pydantic keeps its validators apart from the type, the last one its own."""
     if field.annotation is str and get_args(alias)[-1] in field.metadata:
         return True
-    return alias in _annotations(field.annotation)
+    return alias in types_in(field.annotation)
 
 
 def _named_field(item: str, owner: BaseModel, name: str, value: Any) -> str:
@@ -755,21 +756,6 @@ def _named_field(item: str, owner: BaseModel, name: str, value: Any) -> str:
     if part is None or wording is None:
         return EnglishWords(said)
     return _worded(said, PhraseWords("{} ({})", (wording, part)))
-
-
-def _annotations(annotation: Any) -> list[Any]:
-    """An annotation and every type inside it (`Text | None` holds `Text`)."""
-    return [annotation, *[inner for arg in get_args(annotation) for inner in _annotations(arg)]]
-
-
-def is_free_text(model: type[BaseModel], name: str) -> bool:
-    """Whether a field of a facts model holds free text (`Text`), whose words a diff compares."""
-    field = model.model_fields.get(name)
-    if field is None:
-        return False
-    if field.annotation is str and any(m in get_args(Text)[1:] for m in field.metadata):
-        return True  # a plain `Text` field: pydantic keeps its metadata apart from the type
-    return any(a in (Text, Country) for a in _annotations(field.annotation))  # a country is its words too
 
 
 def _ordered(order: int | None) -> ChangeKind:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 from pydantic import (
     AfterValidator,
@@ -146,6 +146,22 @@ _Item = TypeVar("_Item")
 NonEmpty = Annotated[list[_Item], Field(min_length=1)]  # a list the documents cannot do without
 StoreType = Annotated[str, AfterValidator(_store_vocabulary("types", "store data type"))]
 StorePurpose = Annotated[str, AfterValidator(_store_vocabulary("purposes", "store purpose"))]
+
+
+def types_in(annotation: Any) -> list[Any]:
+    """An annotation and every type inside it (`Text | None` holds `Text`)."""
+    return [annotation, *[inner for arg in get_args(annotation) for inner in types_in(arg)]]
+
+
+def is_free_text(model: type[BaseModel], name: str) -> bool:
+    """Whether a field of a facts model holds free text (`Text`): the tenant's own words, which a diff
+    compares word by word and a fact translation may put in another language."""
+    field = model.model_fields.get(name)
+    if field is None:
+        return False
+    if field.annotation is str and any(m in get_args(Text)[1:] for m in field.metadata):
+        return True  # a plain `Text` field: pydantic keeps its metadata apart from the type
+    return any(a in (Text, Country) for a in types_in(field.annotation))  # a country is its words too
 
 
 # While a clause render records what it reads (policygen/readtrace.py), every attribute read of a fact is

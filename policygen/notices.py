@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, Any, Literal
 from .clauses import language_of
 from .dates import format_day
 from .diff import DiffReport, Workspace, history, overall
-from .fact_translations import translated_words
 from .factdiff import FactFinding, TenantWords
 from .htmltext import BREAK
 from .languages import alternates, source_text_lang, text_direction
@@ -362,6 +361,8 @@ class VersionChange:
 def _published_words(snap: Snapshot, locale: str) -> dict[str, str] | None:
     """A version's free-text facts -> their translation in *locale* as released; None when the release
     recorded none (released before they were recorded, or not in that language)."""
+    from .fact_translations import translated_words  # only a tenant that publishes another language needs it
+
     translation = snap.translation(locale)
     if translation is None or translation.facts is None:
         return None

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -21,12 +21,14 @@ from .editorfiles import is_editor_file
 from .errors import Collector, InputError, Problem, UsageError, did_you_mean
 from .facts import SLUG, Flag, Tenant, Text, Url, read_tenant
 from .inputs import CONFIG_FILE, INPUT_FOLDERS, hashed_content, read_bytes
-from .logos import LOGO_EXPECTED, MAX_LOGO_BYTES, LogoRefusal, check_logo, logo_kind_refusal, too_large
 from .packaged import theme_folders
 from .paths import RESERVED_SLUGS
 from .theme import SiteTheme, unknown_theme
 from .validation import problems_from_validation
 from .yamlfile import Located, load
+
+if TYPE_CHECKING:  # logos is imported where a tenant's logo is checked: only a tenant that names one needs it
+    from .logos import LogoRefusal
 
 
 class ProjectConfig(BaseModel):
@@ -309,6 +311,8 @@ def _check_theme_files(folder: Path, facts: Tenant, problems: Collector, located
         problems.extend(exc.problems)
         return
     if refused is not None:
+        from .logos import LOGO_EXPECTED  # a tenant with a logo: see the imports above
+
         where = f", line {refused.line}:" if refused.line is not None else ""
         problems.add(
             located.problem(
@@ -322,6 +326,8 @@ def _check_theme_files(folder: Path, facts: Tenant, problems: Collector, located
 
 def logo_refusal(path: Path) -> LogoRefusal | None:
     """Why the tenant's logo cannot be published as it is, read as every input is (inputs.read_bytes)."""
+    from .logos import MAX_LOGO_BYTES, check_logo, logo_kind_refusal, too_large  # see the imports above
+
     if (refused := logo_kind_refusal(path.name)) is not None:
         return refused
     if (size := path.stat().st_size) > MAX_LOGO_BYTES:

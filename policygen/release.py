@@ -4,7 +4,7 @@ The release hook (versions.release calls it) compares the candidate with the ver
 (policygen/diff.py), records the tier and findings in the snapshot, and refuses a material change
 announced too late or wording marked editorial while a typed fact changed. The translation hook
 freezes the new version's text in each of the tenant's other languages, as its pages publish it
-(translated_document), so that an archive page in that language shows what was published."""
+(policygen/translated.py), so that an archive page in that language shows what was published."""
 
 from __future__ import annotations
 
@@ -15,17 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 from .diff import DiffReport, Workspace, snapshot_side
 from .errors import Collector, InputError, Problem, UsageError
-from .fact_translations import current_translations, translated_facts
-from .facts import Tenant
-from .project import document_title
-from .render import ClauseRenderer, RenderedDocument, render_document
+from .fact_translations import current_translations
 from .rules import NOTICE_TIERS, SOURCE_SUMMARY, rank
 from .text import one_line
-from .translation_files import document_title as translation_title
+from .translated import translated_document
 from .versions import SnapshotTranslation, dated_facts, frozen_clauses
 
 if TYPE_CHECKING:
-    from .project import Project, TenantSource
     from .versions import Snapshot, Summariser, Translator
 
 
@@ -140,34 +136,6 @@ def check_notice(report: DiffReport, candidate: Snapshot, note: ReleaseNote, spa
             )
         ]
     )
-
-
-def translated_title(
-    project: Project, tenant: TenantSource, doc_id: str, language: str, refuse_stale: bool
-) -> str | None:
-    """A document's title in *language* from the library's document.<lang>.yaml; the tenant's own title
-    for the document (its text, printed as it is) comes first."""
-    if any(d.title for d in tenant.facts.documents if d.id == doc_id):
-        return None
-    return translation_title(project.library.documents[doc_id].folder / "document.yaml", language, refuse_stale)
-
-
-def translated_document(
-    project: Project,
-    renderer: ClauseRenderer,
-    tenant: TenantSource,
-    doc_id: str,
-    language: str,
-    facts: Tenant | None = None,
-) -> RenderedDocument:
-    """A document in one of the tenant's other languages: translated clauses, title and free-text facts.
-    *facts*: the tenant's facts as the text states them (a release's dates), by default as they are."""
-    facts = tenant.facts if facts is None else facts
-    title = translated_title(project, tenant, doc_id, language, renderer.refuse_stale) or document_title(
-        project, tenant, doc_id
-    )
-    facts = translated_facts(tenant.folder, language, facts, renderer.refuse_stale)
-    return render_document(renderer, tenant.slug, facts, doc_id, tenant.documents[doc_id], title, language)
 
 
 def translator(root: Path, slug: str) -> Translator:

@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import jinja2
@@ -47,7 +47,6 @@ from .sandbox import (
     explain_failure,
     template_position,
 )
-from .translation_files import Picked, current_translation, pick
 from .vocabulary import (
     MARKED,
     CountryName,
@@ -60,6 +59,11 @@ from .vocabulary import (
     text_language,
 )
 from .wording import Joiner, has_bound, join_words, needs_article
+
+# The clauses' and partials' translation files serve only pages in another language: translation_files is
+# imported where such a page reads them, so a build of tenants without translations does not load it.
+if TYPE_CHECKING:
+    from .translation_files import Picked
 
 OPEN, CLOSE = "\ue000", "\ue001"  # private-use characters: Markdown gives them no meaning
 TOKEN = re.compile(OPEN + r"(\d+)" + CLOSE)
@@ -242,6 +246,8 @@ class TranslatedPartials(jinja2.FileSystemLoader):
         self.locale, self.refuse_stale = locale, refuse_stale
 
     def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
+        from .translation_files import current_translation  # a page in another language: see the imports above
+
         source, filename, uptodate = super().get_source(environment, template)
         found = current_translation(Path(filename), self.locale, self.refuse_stale)
         if found is None:
@@ -426,6 +432,8 @@ class ClauseRenderer:
         key = (clause.file, clause.digest, locale)
         found = self._picked.get(key)
         if found is None:  # a stale translation the project refuses raises, located, every time
+            from .translation_files import pick  # a page in another language: see the imports above
+
             found = self._picked[key] = pick(clause, locale, self.refuse_stale)
         return found
 
@@ -498,6 +506,8 @@ class ClauseRenderer:
             return False  # reported when the clause is compiled
         loader = self.env.loader
         assert loader is not None  # clause_environment always sets one
+        from .translation_files import current_translation  # a page in another language: see the imports above
+
         for name in sorted(names - set(chain)):  # a cycle is reported when the clause is compiled
             try:
                 partial, filename, _ = loader.get_source(self.env, name)

@@ -24,25 +24,21 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
 from .clauses import SOURCE_LANGUAGE, language_of
 from .dates import format_day, utc_today
 from .errors import Collector, InputError
-from .fact_translations import in_language, translated_facts
 from .feeds import FeedEntry, FeedInfo, atom, entries_in, version_data, version_json
 from .history import Committed, TenantRecord, compare_with_build, compare_with_commit
 from .inputs import read_bytes
 from .labels import policy_document
 from .languages import Alternate, alternates, language_name, language_segment, note, source_text_lang, text_direction
-from .notices import LanguagePage, VersionChange, document_changes, version_changes
 from .output import Output
 from .paths import DocumentPaths, TenantPaths, relative, root_from
 from .project import Project, TenantSource, document_title
-from .release import translated_document
 from .render import ClauseRenderer, RenderedClause, RenderedDocument, render_document
-from .rules import SOURCE_SUMMARY, RuleSet, load_rules
 from .snippets import InLanguage, app_outputs, rebase_links
 from .theme import SiteTheme
 from .versions import (
@@ -56,6 +52,13 @@ from .versions import (
     upcoming,
 )
 from .vocabulary import ForeignWord
+
+# Comparing versions (notices, and through them diff, factdiff, worddiff, rules) and the other languages'
+# texts (translated, fact_translations) serve only tenants with two versions of a document or translations:
+# imported where they are used, so a build of the others does not load them (issue 14).
+if TYPE_CHECKING:
+    from .notices import VersionChange
+    from .rules import RuleSet
 
 
 @dataclass(frozen=True)
@@ -180,6 +183,8 @@ def render_tenant_documents(
                 title = document_title(project, tenant, doc_id)
                 docs.append(render_document(renderer, tenant.slug, tenant.facts, doc_id, clauses, title))
             else:
+                from .translated import translated_document  # a translation's text: see the imports above
+
                 docs.append(translated_document(project, renderer, tenant, doc_id, language))
         except InputError as exc:
             problems.extend(exc.problems)
@@ -326,6 +331,8 @@ class DocumentPages:
         facts, now = snap.facts, self.common["tenant"]
         logo = now.logo if facts.theme.logo and facts.theme.logo == self.tenant.facts.theme.logo else None
         if self.language is not None:  # its names as that version printed them in this language
+            from .fact_translations import in_language  # a translation's facts: see the imports above
+
             frozen = snap.translation(self.language)
             facts = in_language(facts, frozen.facts or {} if frozen is not None else {})
         view = replace(
@@ -422,27 +429,31 @@ class DocumentPages:
             self.stable()
             for snap in self.releases:
                 self.archive(snap)
-            # redlines for each pair of consecutive versions, and notices for material ones (policygen/notices.py)
-            self.outputs.extend(
-                document_changes(
-                    self.theme,
-                    self.changes,
-                    self.paths,
-                    organisation=self.common["tenant"].name,  # in another language: as its pages name it
-                    title=self.doc.title,
-                    locale=self.lang,
-                    accent=facts.theme.accent,
-                    base_url=self.project.config.base_url,
-                    common=self.common,
-                    language=LanguagePage(self.source_paths) if self.language else None,
-                    translations=self.translations,
-                )
-            )
+            if self.changes:  # with two versions or more
+                self.outputs.extend(self.redlines())
             # The history links the draft page only when there is one (edits since the last release); drafts
             # are reviewed in the authoritative language.
             self.history(self.draft() if drafts and self.language is None else False)
         self.feed()
         return self.outputs
+
+    def redlines(self) -> list[Output]:
+        """The redline of each pair of consecutive versions, and the notice of each material one (policygen/notices.py)."""
+        from .notices import LanguagePage, document_changes  # comparing versions: see the imports above
+
+        return document_changes(
+            self.theme,
+            self.changes,
+            self.paths,
+            organisation=self.common["tenant"].name,  # in another language: as its pages name it
+            title=self.doc.title,
+            locale=self.lang,
+            accent=self.tenant.facts.theme.accent,
+            base_url=self.project.config.base_url,
+            common=self.common,
+            language=LanguagePage(self.source_paths) if self.language else None,
+            translations=self.translations,
+        )
 
     def summary_of(self, snap: Snapshot) -> str | None:
         """A version's change summary as the page's language says it: as its snapshot froze it in the
@@ -451,6 +462,8 @@ class DocumentPages:
         frozen = snap.summary
         if frozen is None or self.language is None:
             return frozen
+        from .rules import SOURCE_SUMMARY  # the summary in another language: see the imports above
+
         change = next((c for c in self.changes if c.new.version == snap.version), None)
         said = change.summary_in(self.lang, frozen) if change is not None else None
         if change is None and snap.version == 1 and frozen == SOURCE_SUMMARY.first:
@@ -460,6 +473,8 @@ class DocumentPages:
     @functools.cached_property
     def rules(self) -> RuleSet:
         """The tenant's rules, whose sentences say a first version's summary in the page's language."""
+        from .rules import load_rules  # the summary in another language: see the imports above
+
         return load_rules(self.project.root, self.tenant.slug)
 
     def stable_text(self, shown: Snapshot) -> tuple[str, tuple[RenderedClause | SnapshotClause, ...]] | None:
@@ -741,6 +756,17 @@ def tenant_outputs(
     return outputs, view
 
 
+def version_changes(
+    project: Project, renderer: ClauseRenderer, tenant: TenantSource, doc_id: str, releases: list[Snapshot]
+) -> list[VersionChange]:
+    """Each pair of consecutive versions of a document with what changed (notices.version_changes)."""
+    if len(releases) < 2:
+        return []  # nothing to compare
+    from .notices import version_changes as compared  # comparing versions: see the imports above
+
+    return compared(project, renderer, tenant, doc_id, releases)
+
+
 def tenant_feeds(
     theme: SiteTheme, tenant: TenantSource, feeds: dict[str, list[FeedEntry]], base_url: str | None
 ) -> list[Output]:
@@ -816,6 +842,8 @@ def translated_outputs(
     for locale in tenant.facts.published_languages[1:]:
         docs = render_tenant_documents(project, renderer, tenant, locale)  # first: it reports every problem
         index = TenantPaths(tenant.slug).index_in(language_segment(locale, tenant.facts.locale))
+        from .fact_translations import translated_facts  # a translation's facts: see the imports above
+
         # Its names as the documents print them (a stale translation the project refuses stopped them above).
         named = translated_facts(tenant.folder, locale, tenant.facts, refuse_stale=False)
         view = replace(

@@ -508,8 +508,7 @@ def test_an_editorial_candidate_is_a_few_typo_like_word_changes(old: str, new: s
 
 
 def test_free_text_facts_are_told_from_typed_ones_by_their_type() -> None:
-    from policygen.factdiff import is_free_text
-    from policygen.facts import Organisation, RetentionPeriod
+    from policygen.facts import Organisation, RetentionPeriod, is_free_text
 
     assert [is_free_text(RetentionPeriod, name) for name in ("data", "trigger", "id", "period", "kept")] == [
         True,

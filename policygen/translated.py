@@ -1,0 +1,40 @@
+"""A tenant's document in one of its other languages: each clause and partial from its translation
+(translation_files), the title from the library's document.<lang>.yaml, the free-text facts from the
+tenant's tenant.<lang>.yaml (fact_translations). The build renders its pages in that language with it;
+`policygen release` freezes a new version's text in that language with it (release.translator)."""
+
+from __future__ import annotations
+
+from .fact_translations import translated_facts
+from .facts import Tenant
+from .project import Project, TenantSource, document_title
+from .render import ClauseRenderer, RenderedDocument, render_document
+from .translation_files import document_title as translation_title
+
+
+def translated_title(
+    project: Project, tenant: TenantSource, doc_id: str, language: str, refuse_stale: bool
+) -> str | None:
+    """A document's title in *language* from the library's document.<lang>.yaml; the tenant's own title
+    for the document (its text, printed as it is) comes first."""
+    if any(d.title for d in tenant.facts.documents if d.id == doc_id):
+        return None
+    return translation_title(project.library.documents[doc_id].folder / "document.yaml", language, refuse_stale)
+
+
+def translated_document(
+    project: Project,
+    renderer: ClauseRenderer,
+    tenant: TenantSource,
+    doc_id: str,
+    language: str,
+    facts: Tenant | None = None,
+) -> RenderedDocument:
+    """A document in one of the tenant's other languages: translated clauses, title and free-text facts.
+    *facts*: the tenant's facts as the text states them (a release's dates), by default as they are."""
+    facts = tenant.facts if facts is None else facts
+    title = translated_title(project, tenant, doc_id, language, renderer.refuse_stale) or document_title(
+        project, tenant, doc_id
+    )
+    facts = translated_facts(tenant.folder, language, facts, renderer.refuse_stale)
+    return render_document(renderer, tenant.slug, facts, doc_id, tenant.documents[doc_id], title, language)

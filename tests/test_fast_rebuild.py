@@ -138,8 +138,8 @@ def test_a_remembered_folder_hash_is_used_while_nothing_in_the_folder_changed(
     monkeypatch.setattr(statcache, "RACY_SECONDS", 0)
     build(project, project / "build", OPTIONS)
     hashed: list[Path] = []
-    real = engine.tenant_digest
-    monkeypatch.setattr(engine, "tenant_digest", lambda folder: hashed.append(folder) or real(folder))
+    real = engine.checked_tenant_digest
+    monkeypatch.setattr(engine, "checked_tenant_digest", lambda folder: hashed.append(folder) or real(folder))
     assert build(project, project / "build", OPTIONS).unchanged
     assert hashed == []
 

@@ -309,7 +309,7 @@ def test_a_build_whose_lookup_raises_leaves_the_stat_cache_as_it_was_and_nothing
     for tenant in sorted((project / "tenants").iterdir())[:2]:  # both hashed again, the second raising
         with (tenant / "tenant.yaml").open("a", encoding="utf-8") as f:
             f.write("# edited\n")
-    real, hashed = engine.tenant_digest, []
+    real, hashed = engine.checked_tenant_digest, []
 
     def failing(folder: Path) -> str:
         hashed.append(folder)
@@ -317,7 +317,7 @@ def test_a_build_whose_lookup_raises_leaves_the_stat_cache_as_it_was_and_nothing
             raise Stop
         return real(folder)
 
-    monkeypatch.setattr(engine, "tenant_digest", failing)
+    monkeypatch.setattr(engine, "checked_tenant_digest", failing)
     with pytest.raises(Stop):
         build(project, project / "build", OPTIONS)
     assert (cache / "digests").read_bytes() == before

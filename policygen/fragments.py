@@ -54,6 +54,10 @@ HELD_BUDGET = 16 << 20  # bytes of parts (as written in the cache) a build keeps
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _FEED_DATES = ("effective", "released")  # a FeedEntry's dates, kept as ISO text
 _FEED_OPTIONAL = ("summary", "tier", "heading")
+# A FeedEntry's fields, named once: dataclasses.fields() walks the class each time (a part's feed entries are
+# read back for every unchanged tenant that published a version).
+_FEED_FIELDS = tuple(f.name for f in fields(FeedEntry))
+_FEED_TEXTS = tuple(name for name in _FEED_FIELDS if name not in (*_FEED_DATES, *_FEED_OPTIONAL, "version"))
 
 
 @dataclass(frozen=True)
@@ -377,15 +381,20 @@ def _page(item: Any, paths: set[str]) -> SitemapPage:
 
 
 def _feed_json(entry: FeedEntry) -> dict[str, object]:
-    data = {f.name: getattr(entry, f.name) for f in fields(entry)}  # not asdict: it deep-copies each text
+    data = {name: getattr(entry, name) for name in _FEED_FIELDS}  # not asdict: it deep-copies each text
     return data | {name: data[name].isoformat() for name in _FEED_DATES}
 
 
 def _feed_entry(item: Any, slug: str) -> FeedEntry:
-    values = {f.name: item[f.name] for f in fields(FeedEntry)}  # a field missing: KeyError, the part remade
-    texts = [v for k, v in values.items() if k not in (*_FEED_DATES, *_FEED_OPTIONAL, "version")]
-    if values["tenant"] != slug or not all(isinstance(t, str) for t in texts) or type(values["version"]) is not int:
+    values = {name: item[name] for name in _FEED_FIELDS}  # a field missing: KeyError, the part remade
+    if (
+        values["tenant"] != slug
+        or not all(isinstance(values[name], str) for name in _FEED_TEXTS)
+        or type(values["version"]) is not int
+    ):
         raise ValueError("not a version of the tenant")
-    if not all(isinstance(values[name], str | None) for name in _FEED_OPTIONAL):
+    if not all(values[name] is None or isinstance(values[name], str) for name in _FEED_OPTIONAL):
         raise TypeError("not text")
-    return FeedEntry(**values | {name: dt.date.fromisoformat(values[name]) for name in _FEED_DATES})
+    for name in _FEED_DATES:
+        values[name] = dt.date.fromisoformat(values[name])
+    return FeedEntry(**values)

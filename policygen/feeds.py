@@ -23,10 +23,10 @@ import marshal
 import re
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from .languages import source_text_lang
 from .output import Output, write_streamed
@@ -39,7 +39,6 @@ ATOM = "http://www.w3.org/2005/Atom"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 SITEMAP = "http://www.sitemaps.org/schemas/sitemap/0.9"
 PUBLIC_KINDS = ("index", "page", "archive", "history")
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -225,36 +224,17 @@ def atom_of(
 
 
 def atom_parts(info: FeedInfo, ordered: Iterable[FeedEntry], base_url: str | None) -> Iterator[bytes]:
-    """The feed's bytes a batch of entries at a time, of *ordered* (newest first, FeedEntry.order)."""
+    """The feed's bytes a batch of entries at a time, of *ordered* (newest first, FeedEntry.order): what
+    ElementTree writes for the whole tree, indented (ET.indent), with the XML declaration and a newline. The
+    feed's own elements are made by ElementTree; its entries, of fixed shape, are written as text (_atom_entry):
+    ElementTree's tree and serializer, in Python, took about 35 us an entry, and a rebuild writes every version of
+    the site again (tests/test_feeds.py compares the two byte for byte)."""
     ET.register_namespace("", ATOM)
 
     def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
         node = ET.SubElement(parent, f"{{{ATOM}}}{tag}", {k: _xml_text(v) or "" for k, v in attrs.items()})
         node.text = _xml_text(text)
         return node
-
-    def add(feed: ET.Element, e: FeedEntry) -> None:
-        entry = sub(feed, "entry")
-        sub(entry, "id", _urn(base_url, e.tenant, e.document, str(e.version)))
-        sub(
-            entry,
-            "title",
-            e.heading or f"{e.organisation}: {e.title}, version {e.version} (effective {e.effective.isoformat()})",
-        )
-        sub(entry, "published", _stamp(e.released))
-        sub(entry, "updated", _stamp(e.released))
-        entry_author = sub(entry, "author")
-        sub(entry_author, "name", e.organisation)
-        sub(entry, "link", rel="alternate", type="text/html", href=href(e.page, info.path, base_url))
-        if e.tier:
-            sub(entry, "category", term=e.tier, label=f"{e.tier} change")
-        summary = e.summary or ForeignWord(  # policygen's own English: marked as such in a feed in another language
-            f"Version {e.version} of the {e.title} of {e.organisation}, released "
-            f"{e.released.isoformat()}, takes effect on {e.effective.isoformat()}."
-        )
-        node = sub(entry, "summary", summary, type="text")
-        if isinstance(summary, ForeignWord) and info.lang and source_text_lang(info.lang):
-            node.set(XML_LANG, summary.lang)  # a change summary left in English in a feed in another language
 
     entries = iter(ordered)
     newest = next(entries, None)
@@ -276,8 +256,74 @@ def atom_parts(info: FeedInfo, ordered: Iterable[FeedEntry], base_url: str | Non
             href=href(path, info.path, base_url),
         )
     sub(feed, "generator", "policygen")
+    ET.indent(feed)
+    text = ET.tostring(feed, encoding="utf-8", xml_declaration=True)
+    cut = text.rindex(b"\n</")  # the feed's end tag, after its last element: the entries go before it
+    yield text[:cut]
     everything = entries if newest is None else itertools.chain([newest], entries)
-    return xml_parts(feed, everything, add)
+    english = bool(info.lang and source_text_lang(info.lang))  # policygen's own English is marked as such
+    while chunk := list(itertools.islice(everything, XML_BATCH)):
+        yield "".join([_atom_entry(entry, info.path, base_url, english) for entry in chunk]).encode()
+    yield text[cut:] + b"\n"
+
+
+def _atom_entry(e: FeedEntry, feed_path: str, base_url: str | None, mark_english: bool) -> str:
+    """One entry of a feed at *feed_path*, as ElementTree writes it among the feed's children (indented). Its
+    id (hex digits) and dates (digits) have nothing to escape; every other text is cleaned and escaped."""
+    released = _stamp(e.released)
+    title = e.heading or f"{e.organisation}: {e.title}, version {e.version} (effective {e.effective.isoformat()})"
+    category = ""
+    if e.tier:
+        category = f'\n    <category term="{_attribute(e.tier)}" label="{_attribute(f"{e.tier} change")}" />'
+    summary = e.summary or ForeignWord(  # policygen's own English: marked as such in a feed in another language
+        f"Version {e.version} of the {e.title} of {e.organisation}, released "
+        f"{e.released.isoformat()}, takes effect on {e.effective.isoformat()}."
+    )
+    summary_attributes = ' type="text"'
+    if isinstance(summary, ForeignWord) and mark_english:
+        summary_attributes += f' xml:lang="{_xml_attribute(summary.lang)}"'
+    return (
+        f"\n  <entry>\n    <id>{_urn(base_url, e.tenant, e.document, str(e.version))}</id>"
+        + _xml_element("title", title)
+        + f"\n    <published>{released}</published>\n    <updated>{released}</updated>"
+        + f"\n    <author>{_xml_element('name', e.organisation, '      ')}\n    </author>"
+        + f'\n    <link rel="alternate" type="text/html" href="{_attribute(href(e.page, feed_path, base_url))}" />'
+        + category
+        + _xml_element("summary", summary, attributes=summary_attributes)
+        + "\n  </entry>"
+    )
+
+
+def _xml_element(tag: str, text: str, indent: str = "    ", attributes: str = "") -> str:
+    """An element without children, on a line of its own, as ElementTree writes it (empty: `<tag />`)."""
+    content = _xml_text(text)
+    if not content:
+        return f"\n{indent}<{tag}{attributes} />"
+    return f"\n{indent}<{tag}{attributes}>{html.escape(content, quote=False)}</{tag}>"  # &, < and >, as ElementTree
+
+
+def _attribute(value: str) -> str:
+    """An attribute's value as `sub` sets it (control characters dropped) and ElementTree writes it."""
+    return _xml_attribute(_xml_text(value) or "")
+
+
+def _xml_attribute(value: str) -> str:
+    """An attribute's value escaped as ElementTree escapes it (not html.escape: it escapes quotes too)."""
+    for char, entity in _ATTRIBUTE_ESCAPES:
+        if char in value:
+            value = value.replace(char, entity)
+    return value
+
+
+_ATTRIBUTE_ESCAPES = (
+    ("&", "&amp;"),
+    ("<", "&lt;"),
+    (">", "&gt;"),
+    ('"', "&quot;"),
+    ("\r", "&#13;"),
+    ("\n", "&#10;"),
+    ("\t", "&#09;"),
+)
 
 
 # --- sitemap -----------------------------------------------------------------------------
@@ -336,30 +382,4 @@ def _sitemap_parts(pages: Iterable[SitemapPage], base_url: str) -> Iterator[byte
         yield ("".join(batch) + "\n</urlset>\n").encode()
 
 
-XML_BATCH = 256  # elements (feed entries, sitemap URLs) made into a tree and written at a time
-
-
-def xml_parts(
-    root: ET.Element, items: Iterable[T], add: Callable[[ET.Element, T], None], batch: int = XML_BATCH
-) -> Iterator[bytes]:
-    """The bytes of *root*, with an element added by *add* for each of *items*, indented (ET.indent) and
-    with the XML declaration, then a newline, as ET.tostring would give them for the whole tree, but made
-    and given a batch of items at a time: the tree of a site's feed or sitemap is never whole in memory."""
-    items = iter(items)
-    for item in itertools.islice(items, batch):
-        add(root, item)
-    ET.indent(root)
-    text = ET.tostring(root, encoding="utf-8", xml_declaration=True)
-    if len(root) == 0:
-        yield text + b"\n"
-        return
-    cut = text.rindex(b"\n</")  # the root's end tag, after its last child
-    yield text[:cut]
-    while chunk := list(itertools.islice(items, batch)):
-        wrapper = ET.Element(root.tag, root.attrib)  # the same start tag, declaring the same namespace
-        for item in chunk:
-            add(wrapper, item)
-        ET.indent(wrapper)  # its children are at the root's children's level
-        part = ET.tostring(wrapper, encoding="utf-8")
-        yield part[part.index(b">") + 1 : part.rindex(b"\n</")]  # its children, each after its indentation
-    yield text[cut:] + b"\n"
+XML_BATCH = 256  # elements (feed entries, sitemap URLs) written at a time

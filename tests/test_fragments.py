@@ -266,12 +266,31 @@ def test_a_part_read_back_past_the_budget_and_changed_during_the_build_stops_it_
     assert tree(out) == before
 
 
+@pytest.mark.parametrize("sitemap", ["with a base_url", "without"])
+def test_a_signed_parts_sitemap_pages_are_made_once_and_only_for_a_site_with_a_sitemap(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sitemap: str
+) -> None:
+    if sitemap == "without":
+        (project / "policygen.yaml").write_text("", encoding="utf-8")
+    out = project / "build"
+    build(project, out, OPTIONS)
+    edit(project, EDITED, "Edited")
+    made: list[str] = []
+    real = fragments.SitemapPage
+    monkeypatch.setattr(fragments, "SitemapPage", lambda path, day: made.append(path) or real(path, day))
+    report = build(project, out, OPTIONS)  # every part read back for the sitemap (EDITED's, made, too)
+    listed = [path for slug in report.tenants for path, _ in read_part(parts(project) / f"{slug}.json")[0]["sitemap"]]
+    assert len(listed) > 1 and (out / "sitemap.xml").exists() == (sitemap != "without")
+    assert sorted(made) == (sorted(listed) if sitemap != "without" else [])
+    assert tree(out) == cold(project, tmp_path)
+
+
 @pytest.fixture
 def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The parts a build reads from the cache, by file name, each time it reads one."""
     read: list[str] = []
     real = fragments._read
-    monkeypatch.setattr(fragments, "_read", lambda file: read.append(file.name) or real(file))
+    monkeypatch.setattr(fragments, "_read", lambda file: read.append(os.path.basename(file)) or real(file))
     return read
 
 

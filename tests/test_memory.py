@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO, many_tenants
 
-from policygen import engine, output
+from policygen import engine, output, theme
 from policygen.engine import build
 from policygen.errors import UsageError
 from policygen.site import BuildOptions
@@ -75,6 +75,30 @@ def test_the_site_index_is_written_as_it_is_made_never_whole_and_is_the_page_ren
     streamed = build(project, tmp_path / "streamed", OPTIONS)
     index = (streamed.out / "index.html").read_bytes()
     assert index == (whole.out / "index.html").read_bytes() and index.count(b'<li><a href="') == 5
+
+
+def test_the_site_index_comes_a_batch_of_its_pieces_at_a_time_and_is_the_page_render_makes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = many_tenants(tmp_path / "project", 5)
+    whole = build(project, tmp_path / "whole", OPTIONS).out / "index.html"
+    batches: list[bytes] = []
+    real = SiteTheme.stream
+
+    def stream(site_theme: SiteTheme, template: str, **context: object) -> Iterator[bytes]:
+        for batch in real(site_theme, template, **context):
+            batches.append(batch)
+            yield batch
+
+    monkeypatch.setattr(SiteTheme, "stream", stream)
+    counts = []
+    for size in (1, 4):  # a piece a batch (how many pieces the page has), then four
+        monkeypatch.setattr(theme, "STREAM_PIECES", size)
+        batches.clear()
+        streamed = build(project, tmp_path / f"streamed-{size}", OPTIONS).out / "index.html"
+        assert b"".join(batches) == streamed.read_bytes() == whole.read_bytes()
+        counts.append(len(batches))
+    assert counts[0] > 5 * 4 and counts[1] == -(-counts[0] // 4)
 
 
 def test_a_streamed_file_of_many_small_parts_is_written_holding_few_of_them(tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import cached_property, partial
 from pathlib import Path
@@ -965,6 +965,9 @@ COMPILED = "compiled"  # in the project's cache: compiled templates, signed (pol
 # Worker processes pay off only past some tenants: each starts in ~0.3 s and loads the library itself.
 PARALLEL_MIN_TENANTS = 64
 CHUNK_TENANTS = 32  # at most, per batch a worker renders and sends back
+# Fewer are rendered in one forked process beside the unchanged tenants when these are many: linking a thousand
+# takes about as long as rendering one tenant, and the fork a few milliseconds (Builder._beside).
+BESIDE_MIN_REUSED = 200
 _step: Step | None = None
 
 
@@ -1258,18 +1261,25 @@ class Builder:
     ) -> Iterator[tuple[str, Reusable | TenantResult | list[Problem]]]:
         """Each tenant's outcome as it comes, to be written down and let go: a build never holds every
         tenant's part at once. Only the tenants that must be rendered go to worker processes, and only
-        when there are enough of them."""
-        done = 0
-        todo: list[str] = []
-        for slug in slugs:
-            found = lookups.get(slug)
-            if found is None:
-                todo.append(slug)
-            else:
-                done += 1
-                self._report(done, len(slugs))
-                yield slug, found
+        when there are enough of them; a few go to one, beside the unchanged tenants, when there are many of
+        those to link meanwhile."""
+        todo = [slug for slug in slugs if lookups.get(slug) is None]
         jobs = step.options.jobs or os.cpu_count() or 1
+        with contextlib.ExitStack() as stack:
+            beside = self._beside(step, todo, len(slugs) - len(todo), jobs, stack)
+            done = 0
+            for slug in slugs:
+                found = lookups.get(slug)
+                if found is not None:
+                    done += 1
+                    self._report(done, len(slugs))
+                    yield slug, found
+            if beside is not None:
+                for slug, outcome in beside.result():
+                    done += 1
+                    self._report(done, len(slugs))
+                    yield slug, _named(outcome, slug)
+                return
         if jobs < 2 or len(todo) < PARALLEL_MIN_TENANTS:
             for slug in todo:
                 outcome = step.render(slug)
@@ -1298,6 +1308,26 @@ class Builder:
                 # With this process's own names: a worker's, unpickled, are a second copy kept to the end (written,
                 # and the tally's names).
                 yield from ((slug, _named(outcome, slug)) for slug, (_, outcome) in zip(mine, chunk, strict=True))
+
+    @staticmethod
+    def _beside(
+        step: Step, todo: list[str], reused: int, jobs: int, stack: contextlib.ExitStack
+    ) -> Future[list[tuple[str, TenantResult | list[Problem]]]] | None:
+        """The few tenants *todo* rendered in one forked process while this one links the *reused* ones (a
+        one-tenant rebuild's two largest parts, on two cores); None where that does not pay (too few reused
+        to link meanwhile, many to render: the pool's work) or fork is not safe. The child is a copy of this
+        process: it loads what it renders from the compiled code this process uses, as this process would."""
+        if not todo or len(todo) >= PARALLEL_MIN_TENANTS or reused < BESIDE_MIN_REUSED or jobs < 2:
+            return None
+        if _start_method() != "fork":
+            return None
+        workers = replace(step.for_workers(todo), renderer=step.renderer, theme=step.theme)
+        pool = stack.enter_context(
+            ProcessPoolExecutor(
+                1, mp_context=multiprocessing.get_context("fork"), initializer=_worker_init, initargs=(workers,)
+            )
+        )
+        return pool.submit(_worker_run, todo)
 
     def _report(self, done: int, total: int) -> None:
         if self.progress is not None and total:

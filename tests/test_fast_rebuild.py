@@ -28,7 +28,7 @@ import pytest
 from policygen import engine, history, lastbuild, outfolder, output, spool, statcache
 from policygen import project as project_module
 from policygen.engine import build
-from policygen.errors import InputError
+from policygen.errors import InputError, Problem
 from policygen.project import load_project, project_theme
 from policygen.site import BuildOptions
 
@@ -888,3 +888,60 @@ def test_an_untouched_manifest_with_a_line_policygen_does_not_write_is_read_once
         assert len(taken) == 1  # laid out as policygen writes it: not read whole after its end
         assert len(previous.tenants) == 0 and previous.tenants.get("example-fitness") is None
         assert previous.published.get("example-fitness")  # its versions are still checked
+
+
+# --- a few tenants rendered in a second process beside the many linked (Builder._beside) ---------------------
+
+
+@pytest.fixture
+def rendered_by(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The worker's render, noting the id of the process that ran it in the file returned; forking allowed
+    (the test process may run other threads) and any number of unchanged tenants enough to render beside."""
+    log = tmp_path / "rendered-by"
+    real = engine.Step.render
+
+    def noted(step: engine.Step, slug: str) -> engine.TenantResult | list[Problem]:
+        with open(log, "a", encoding="utf-8") as f:
+            f.write(f"{os.getpid()} {slug}\n")
+        return real(step, slug)
+
+    monkeypatch.setattr(engine.Step, "render", noted)  # a forked child has it too
+    monkeypatch.setattr(engine, "_start_method", lambda: "fork")
+    monkeypatch.setattr(engine, "BESIDE_MIN_REUSED", 1)
+    return log
+
+
+def edit_display_name(project: Path, slug: str, name: str) -> None:
+    file = project / "tenants" / slug / "tenant.yaml"
+    file.write_text(file.read_text(encoding="utf-8").replace("display_name: ", f"display_name: {name} ", 1))
+
+
+def test_a_tenant_edited_among_many_unchanged_is_rendered_in_a_second_process_and_the_site_is_the_same(
+    project: Path, tmp_path: Path, rendered_by: Path
+) -> None:
+    out = project / "build"
+    build(project, out, OPTIONS)
+    rendered_by.unlink()
+    edit_display_name(project, "ims-pro", "Beside")
+    report = build(project, out, OPTIONS)
+    ((pid, slug),) = [line.split(" ", 1) for line in rendered_by.read_text().splitlines()]
+    assert int(pid) != os.getpid() and slug == "ims-pro"
+    assert report.rendered_tenants == ["ims-pro"]
+    assert tree(out) == tree(build(project, tmp_path / "cold", BuildOptions(today=OPTIONS.today, jobs=1)).out)
+
+
+@pytest.mark.parametrize("why", ["one job asked for", "too few unchanged to link meanwhile"])
+def test_a_tenant_edited_is_rendered_in_this_process_when_a_second_one_does_not_pay(
+    project: Path, rendered_by: Path, monkeypatch: pytest.MonkeyPatch, why: str
+) -> None:
+    out = project / "build"
+    build(project, out, OPTIONS)
+    rendered_by.unlink()
+    edit_display_name(project, "ims-pro", "Here")
+    options = OPTIONS
+    if why == "one job asked for":
+        options = BuildOptions(today=OPTIONS.today, jobs=1)
+    else:
+        monkeypatch.setattr(engine, "BESIDE_MIN_REUSED", 4)  # three are unchanged
+    assert build(project, out, options).rendered_tenants == ["ims-pro"]
+    assert rendered_by.read_text().splitlines() == [f"{os.getpid()} ims-pro"]

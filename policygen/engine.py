@@ -937,15 +937,16 @@ class Step:
         part = Fragment.of(slug, key, put_folder(self.staging, slug, outputs), feed)
         return TenantResult(slug, key, [], view, rendered=True, releases=releases, feed=feed, written=part)
 
-    def for_workers(self, slugs: Iterable[str]) -> Step:
-        """This step, for workers that render *slugs*, with a new renderer and theme: the warm ones hold compiled
-        templates, which cannot be pickled (weak references), and stay in this process for the next build; each
-        worker compiles its own, or loads it from the cache of compiled code this process uses (signed:
-        policygen/codecache.py)."""
+    def for_workers(self, slugs: Iterable[str], forked: bool = False) -> Step:
+        """This step, for workers that render *slugs*. Workers *forked* from this process start as copies of it,
+        with its renderer and theme and what they compiled. Others get a new renderer and theme: the warm ones
+        hold compiled templates, which cannot be pickled (weak references), and stay in this process for the next
+        build; each such worker compiles its own, or loads it from the cache of compiled code this process uses
+        (signed: policygen/codecache.py)."""
         return replace(
             self,
-            renderer=ClauseRenderer(self.renderer.content, self.renderer.raw_html),
-            theme=project_theme(self.project),
+            renderer=self.renderer if forked else ClauseRenderer(self.renderer.content, self.renderer.raw_html),
+            theme=self.theme if forked else project_theme(self.project),
             digests=FolderDigests(None),  # workers render; folders are looked at in this process
             previous=Earliers(),  # nor are tenants looked up there (a spool's file is this process's)
             published={slug: record for slug in slugs if (record := self.published.get(slug))},  # theirs alone
@@ -1265,21 +1266,22 @@ class Builder:
         those to link meanwhile."""
         todo = [slug for slug in slugs if lookups.get(slug) is None]
         jobs = step.options.jobs or os.cpu_count() or 1
-        with contextlib.ExitStack() as stack:
+        done = 0
+        with contextlib.ExitStack() as stack:  # a child rendering beside lives through the unchanged tenants
             beside = self._beside(step, todo, len(slugs) - len(todo), jobs, stack)
-            done = 0
             for slug in slugs:
                 found = lookups.get(slug)
                 if found is not None:
                     done += 1
                     self._report(done, len(slugs))
                     yield slug, found
-            if beside is not None:
-                for slug, outcome in beside.result():
-                    done += 1
-                    self._report(done, len(slugs))
-                    yield slug, _named(outcome, slug)
-                return
+            rendered = beside.result() if beside is not None else None
+        if rendered is not None:
+            for slug, outcome in rendered:
+                done += 1
+                self._report(done, len(slugs))
+                yield slug, _named(outcome, slug)
+            return
         if jobs < 2 or len(todo) < PARALLEL_MIN_TENANTS:
             for slug in todo:
                 outcome = step.render(slug)
@@ -1291,11 +1293,10 @@ class Builder:
         count = max(jobs * 8, -(-len(todo) // CHUNK_TENANTS))
         chunks = [c for c in (todo[i::count] for i in range(count)) if c]
         method = _start_method()
-        workers = step.for_workers(todo)
         if method == "fork":  # the workers start as copies of this process: what it compiles here, they have
             step.renderer.compile_library(step.project.library)
             step.theme.compile_templates()
-            workers = replace(workers, renderer=step.renderer, theme=step.theme)
+        workers = step.for_workers(todo, forked=method == "fork")
         with ProcessPoolExecutor(
             jobs,
             mp_context=multiprocessing.get_context(method),
@@ -1321,7 +1322,7 @@ class Builder:
             return None
         if _start_method() != "fork":
             return None
-        workers = replace(step.for_workers(todo), renderer=step.renderer, theme=step.theme)
+        workers = step.for_workers(todo, forked=True)
         pool = stack.enter_context(
             ProcessPoolExecutor(
                 1, mp_context=multiprocessing.get_context("fork"), initializer=_worker_init, initargs=(workers,)

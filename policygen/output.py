@@ -377,8 +377,8 @@ class SiteWriter:
         self.out = out
         self.spare = spare
         self.stamp = None if stamp is None else stamp.proof  # the output's, found matching (outfolder.untouched)
-        # The stat of the output's folders as that check saw them (Matched.folders), taken as they are remembered.
-        self._seen = {} if stamp is None else stamp.folders
+        # The stat of the output's folders as that check saw them (Matched.folders): what is remembered of them.
+        self._seen: dict[str, str] = {} if stamp is None else stamp.folders
         self.listed = listed  # the previous manifest's top-level names, if the build read them (ListedNames)
         # Tenant folders of the spare kept whole, with their folders as keep_intact saw them (the stamp lists
         # them so: a tuple, a tenth of a set's size, for each of a hundred thousand tenants).
@@ -389,7 +389,7 @@ class SiteWriter:
         # Tenant folders of the spare known to hold exactly the previous output's files (see keep_intact),
         # by the stat of their folders; and those of the output, for the next build.
         self.intact: dict[str, str] = {}
-        self._intact_next: dict[str, str] = {}
+        self._intact_next: list[str] = []  # of them, the folders remembered (their stat is in _seen)
         self._staging: Staging | None = None
         self._finished = False
         self._kept_spare = False
@@ -463,9 +463,8 @@ class SiteWriter:
         # The output's folder becomes the spare after the swap: its folders' stat, unless changed lately, as the
         # stamp check saw it. It is the stat of the folders the stamp lists, which are the output's own: those
         # of its files the caller has (a folder left out would change the hash, never be taken as intact).
-        seen = self._seen.pop(top, None)
-        if seen is not None:
-            self._intact_next[top] = seen
+        if top in self._seen:
+            self._intact_next.append(top)
 
     def finish(self, outputs: list[Output], discard: Discard = shutil.rmtree) -> None:
         """Write the files of *outputs* not in a folder put already, swap the new site in and keep or
@@ -473,9 +472,8 @@ class SiteWriter:
         self.done.sort()
         previous = _write_site(self, outputs)
         if self._kept_spare and self.spare is not None and self._intact_next:
-            write_cache_record(
-                cache_record(self.spare, "intact"), json.dumps(self._intact_next, sort_keys=True).encode()
-            )
+            remembered = {top: self._seen[top] for top in sorted(self._intact_next)}
+            write_cache_record(cache_record(self.spare, "intact"), json.dumps(remembered).encode())
         if previous is not None:
             discard(previous)  # still holding the lock: a waiting build's recover() would remove it too
         if self.spare is not None:  # after the discard: unlinking the previous files changes their links' stat

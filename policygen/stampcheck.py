@@ -223,9 +223,9 @@ def _decoded(data: bytes) -> Matched | None:
     count, size = int(found.group(2)), int(found.group(3))
     listed, hashes = rest[:size], rest[size:]
     names = listed.split(b"\0") if listed else []
-    if len(names) != count or any(not n or b"/" in n for n in names) or not _HASHES.fullmatch(hashes):
+    if len(listed) != size or len(names) != count or any(not n or b"/" in n for n in names):
         return None
-    if len(hashes) != _HASH_SIZE * count:
+    if len(hashes) != _HASH_SIZE * count or not _HASHES.fullmatch(hashes):
         return None
     decoded = [name.decode("utf-8", "surrogateescape") for name in names]
     folders = {

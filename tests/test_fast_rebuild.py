@@ -58,6 +58,11 @@ def same_size_edit(file: Path, old: str, new: str) -> None:
     assert file.stat().st_size == before.st_size and file.stat().st_mtime_ns == before.st_mtime_ns
 
 
+def edit_display_name(project: Path, slug: str, name: str) -> None:
+    file = project / "tenants" / slug / "tenant.yaml"
+    file.write_text(file.read_text(encoding="utf-8").replace("display_name: ", f"display_name: {name} ", 1))
+
+
 def test_a_build_that_changes_nothing_writes_no_file_and_leaves_the_output_as_it_is(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -212,8 +217,7 @@ def test_an_unchanged_tenant_folder_the_stat_cache_vouches_for_is_not_looked_at_
     looked: list[str] = []
     real = project_module.no_links_out
     monkeypatch.setattr(project_module, "no_links_out", lambda folder: looked.append(folder.name) or real(folder))
-    file = project / "tenants/ims-pro/tenant.yaml"
-    file.write_text(file.read_text(encoding="utf-8").replace("display_name: ", "display_name: Again ", 1))
+    edit_display_name(project, "ims-pro", "Again")
     report = build(project, out, OPTIONS)
     assert report.rendered_tenants == ["ims-pro"] and "ims-pro" in looked
     assert not {"ihm-connect", "ims-global", "example-fitness"} & set(looked)
@@ -909,11 +913,6 @@ def rendered_by(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setattr(engine, "_start_method", lambda: "fork")
     monkeypatch.setattr(engine, "BESIDE_MIN_REUSED", 1)
     return log
-
-
-def edit_display_name(project: Path, slug: str, name: str) -> None:
-    file = project / "tenants" / slug / "tenant.yaml"
-    file.write_text(file.read_text(encoding="utf-8").replace("display_name: ", f"display_name: {name} ", 1))
 
 
 def test_a_tenant_edited_among_many_unchanged_is_rendered_in_a_second_process_and_the_site_is_the_same(

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from policygen import clauses, librarycache, signing
+from policygen import clauses, librarycache
 from policygen.clauses import Library
 from policygen.engine import build
 from policygen.site import BuildOptions
@@ -136,7 +136,3 @@ def test_a_build_with_the_library_kept_writes_what_a_build_without_it_writes(
 
 def tree(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
-def test_the_key_used_is_the_users_own(project: Path) -> None:
-    assert signing.signing_key() is not None  # the tests' user cache folder has one: what is kept above

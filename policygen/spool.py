@@ -9,8 +9,11 @@ cache (a run), and at the end merges the runs into one file that is read back an
 each item's offset so that a theme may still index the list. A site whose items fit in the budget never
 touches the disk, and its items are never encoded.
 
-The files are the build's own, unnamed (nothing is left behind by a crash) and read only by the process
-that wrote them.
+The files are the build's own, unnamed (nothing is left behind by a crash), written only by the process
+that made them and read by position (`os.pread`), never through the offset an open file shares with the
+processes forked from it: the process that works beside the build (policygen/beside.py) reads the previous
+build's tenants from a spool while the build process reads them too. A spool's bytes are flushed as soon as
+they are written out, so no read waits on a buffer and no fork copies one to flush again.
 """
 
 from __future__ import annotations
@@ -106,6 +109,7 @@ class Spool(Generic[T]):
         self._merged = Merged(self._new_file(), self._codec.decode)
         for data in self._merge():
             self._merged.append(data)
+        self._merged.file.flush()  # read back by position (_read_at), not through this buffer
         self._file.close()
         self._file = None
         return self._merged
@@ -117,6 +121,7 @@ class Spool(Generic[T]):
         start = self._file.seek(0, os.SEEK_END)
         encode = self._codec.encode
         self._file.writelines(_framed(encode(item)) for item in self._held)
+        self._file.flush()  # read back by position (_read_at), not through this buffer
         self._runs.append((start, self._file.tell()))
         self.spilled += len(self._held)
         self._held = []
@@ -198,9 +203,9 @@ def _frames(file: IO[bytes], start: int, end: int) -> Iterator[bytes]:
 
 
 def _read_at(file: IO[bytes], size: int, at: int) -> bytes:
-    """*size* bytes of *file* from *at*: each read says where, as readers of one file take turns."""
-    file.seek(at)
-    return file.read(size)
+    """*size* bytes of *file* from *at* (fewer at its end), written and flushed before: each read says where,
+    as readers of one file take turns, and moves no offset that another process shares."""
+    return os.pread(file.fileno(), size, at)
 
 
 def sized(items: Iterable[str | bytes | None]) -> int:

@@ -259,3 +259,22 @@ def test_a_kept_result_is_read_back_with_the_view_and_manifest_line_it_had() -> 
         dt.date(2026, 3, 1),
     )
     assert engine._RESULTS.order is not None and engine._RESULTS.order(engine._RESULTS.encode(result)) == "acme"
+
+
+def test_a_process_forked_from_the_build_reads_a_spool_while_the_build_does_and_neither_misreads(
+    tmp_path: Path,
+) -> None:
+    # The process beside the build (policygen/beside.py) reads the previous build's tenants from a spool while
+    # the build reads them too: the two share the file's offset, so each read says where it reads.
+    with Spool(NUMBERS, lambda n: n, tmp_path, budget=1000) as numbers:
+        for n in range(3000):
+            numbers.add(n)
+        ordered = numbers.ordered()
+        assert isinstance(ordered, spool.Merged)
+        pid = os.fork()
+        if pid == 0:
+            right = all(ordered[i] == i for _ in range(20) for i in range(0, 3000, 7))
+            os._exit(0 if right and list(ordered) == list(range(3000)) else 1)
+        right = all(ordered[i] == i for _ in range(20) for i in range(3, 3000, 7))
+        assert os.waitpid(pid, 0)[1] == 0, "the forked process misread"
+        assert right and list(ordered) == list(range(3000))

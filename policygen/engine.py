@@ -25,8 +25,8 @@ import struct
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import cached_property, partial
 from pathlib import Path
@@ -34,6 +34,7 @@ from typing import Annotated, Any, BinaryIO, Protocol, overload
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from .beside import Beside
 from .codecache import signed_codes
 from .dates import utc_today
 from .deps import project_digest, tenant_key
@@ -63,6 +64,7 @@ from .output import (
     Items,
     ListedNames,
     Output,
+    Placed,
     SiteWriter,
     Staging,
     cache_file,
@@ -1016,6 +1018,67 @@ def _worker_run(slugs: list[str]) -> list[tuple[str, TenantResult | list[Problem
     return [(slug, _step.render(slug)) for slug in slugs]
 
 
+class _Placing:
+    """How an unchanged tenant is placed in the new site, by this process or by the one forked beside it (the
+    Sides of policygen/beside.py: that one renders the tenants to render with *workers*, then places some)."""
+
+    def __init__(
+        self,
+        step: Step,
+        previous: Previous,
+        writer: SiteWriter,
+        fragments: Fragments,
+        lookups: dict[str, Reusable | list[Problem]],
+        untouched: bool,
+    ) -> None:
+        self.step = step
+        self.previous = previous
+        self.writer = writer
+        self.fragments = fragments
+        self.lookups = lookups
+        self.untouched = untouched
+        self.workers: Step | None = None  # what the forked process renders with (Step.for_workers)
+        self._trusted = 0  # in the forked process: the parts it found signed, already sent
+
+    def place(self, slug: str) -> TenantResult | list[Problem] | None:
+        """The tenant *slug*, found unchanged (or its problems), its files linked from the previous output.
+        With the output *untouched* since the build that wrote it (its stamp found matching) and the tenant's
+        part kept under the same key, the part says which files it has: the previous manifest's entries are not
+        even looked at; and when the spare's copy of the tenant's folder is known to be the output's, it is kept
+        without a look at a file. None when it cannot be reused after all: it is rendered then."""
+        found = self.lookups[slug]
+        if isinstance(found, list):
+            return found
+        earlier = self.previous.tenants.get(slug)
+        if self.untouched and earlier is not None and earlier.inputs == found.key:
+            cached = self.fragments.cached(slug, found.key)
+            if cached is not None and _placed(self.writer, self.previous.root, cached[0]):
+                feed = list(cached[0].feed)
+                return TenantResult(slug, found.key, [], earlier.listing, False, feed=feed, written=cached[1])
+        reused = self.previous.reuse(slug, found.key)
+        if reused is None:
+            return None
+        return replace(reused, outputs=self.writer.put(slug, reused.outputs, self.untouched))
+
+    def start(self) -> None:
+        assert self.workers is not None
+        _worker_init(self.workers)
+        self.writer.take_placed()  # what the build process had placed before the fork is its own
+        self._trusted = self.fragments.trusted
+
+    def render(self, slug: str) -> TenantResult | list[Problem]:
+        assert _step is not None
+        return _step.render(slug)
+
+    def taken(self) -> tuple[Placed, int]:
+        trusted, self._trusted = self.fragments.trusted - self._trusted, self.fragments.trusted
+        return self.writer.take_placed(), trusted
+
+    def add(self, changes: tuple[Placed, int]) -> None:
+        self.writer.add_placed(changes[0])
+        self.fragments.trusted += changes[1]
+
+
 class Builder:
     """Builds a project's site, re-rendering only the tenants whose inputs changed.
 
@@ -1203,40 +1266,15 @@ class Builder:
         """Every tenant's files written into the staging folder as it comes (rendered ones by whoever
         rendered them, unchanged ones linked from the previous output); their results *kept*, each with
         its part of the site-wide files kept in *fragments* (not its files' records: see fragments.py)."""
-        for slug, outcome in self._run(step, slugs, found):
-            if isinstance(outcome, Reusable):  # unchanged since the previous build
-                outcome = self._reuse(step, previous, writer, fragments, outcome, untouched)
-            if isinstance(outcome, list):
-                problems.extend(outcome)
-                continue
-            if outcome.rendered:
-                writer.done.append(slug)  # written by step.render, here or in a worker
-            kept.add(outcome, fragments)
-
-    @staticmethod
-    def _reuse(
-        step: Step,
-        previous: Previous,
-        writer: SiteWriter,
-        fragments: Fragments,
-        found: Reusable,
-        untouched: bool,
-    ) -> TenantResult | list[Problem]:
-        """An unchanged tenant's files linked from the previous output. With the output *untouched* since the
-        build that wrote it (its stamp found matching) and the tenant's part kept under the same key, the part
-        says which files it has: the previous manifest's entries are not even looked at; and when the
-        spare's copy of the tenant's folder is known to be the output's, it is kept without a look at a file."""
-        slug = found.slug
-        earlier = previous.tenants.get(slug)
-        if untouched and earlier is not None and earlier.inputs == found.key:
-            cached = fragments.cached(slug, found.key)
-            if cached is not None and _placed(writer, previous.root, cached[0]):
-                feed = list(cached[0].feed)
-                return TenantResult(slug, found.key, [], earlier.listing, False, feed=feed, written=cached[1])
-        reused = previous.reuse(slug, found.key)
-        if reused is None:
-            return step.render(slug)
-        return replace(reused, outputs=writer.put(slug, reused.outputs, untouched))
+        placing = _Placing(step, previous, writer, fragments, found, untouched)
+        with contextlib.closing(self._run(step, slugs, found, placing)) as outcomes:
+            for slug, outcome in outcomes:
+                if isinstance(outcome, list):
+                    problems.extend(outcome)
+                    continue
+                if outcome.rendered:
+                    writer.done.append(slug)  # written by step.render, here or in a worker
+                kept.add(outcome, fragments)
 
     def _unchanged(
         self,
@@ -1258,30 +1296,29 @@ class Builder:
         )
 
     def _run(
-        self, step: Step, slugs: list[str], lookups: dict[str, Reusable | list[Problem]]
-    ) -> Iterator[tuple[str, Reusable | TenantResult | list[Problem]]]:
+        self, step: Step, slugs: list[str], lookups: dict[str, Reusable | list[Problem]], placing: _Placing
+    ) -> Generator[tuple[str, TenantResult | list[Problem]], None, None]:
         """Each tenant's outcome as it comes, to be written down and let go: a build never holds every
         tenant's part at once. Only the tenants that must be rendered go to worker processes, and only
-        when there are enough of them; a few go to one, beside the unchanged tenants, when there are many of
-        those to link meanwhile."""
+        when there are enough of them; a few go to one forked beside this process when many are unchanged,
+        which places unchanged ones too once it has rendered them (policygen/beside.py)."""
         todo = [slug for slug in slugs if lookups.get(slug) is None]
+        unchanged = [slug for slug in slugs if lookups.get(slug) is not None]
         jobs = step.options.jobs or os.cpu_count() or 1
         done = 0
-        with contextlib.ExitStack() as stack:  # a child rendering beside lives through the unchanged tenants
-            beside = self._beside(step, todo, len(slugs) - len(todo), jobs, stack)
-            for slug in slugs:
-                found = lookups.get(slug)
-                if found is not None:
+        beside = self._beside(step, todo, unchanged, jobs, placing)
+        if beside is not None:
+            with beside:
+                for slug, outcome in beside.outcomes():
                     done += 1
                     self._report(done, len(slugs))
-                    yield slug, found
-            rendered = beside.result() if beside is not None else None
-        if rendered is not None:
-            for slug, outcome in rendered:
-                done += 1
-                self._report(done, len(slugs))
-                yield slug, _named(outcome, slug)
+                    yield slug, step.render(slug) if outcome is None else _named(outcome, slug)
             return
+        for slug in unchanged:
+            placed = placing.place(slug)
+            done += 1
+            self._report(done, len(slugs))
+            yield slug, step.render(slug) if placed is None else placed
         if jobs < 2 or len(todo) < PARALLEL_MIN_TENANTS:
             for slug in todo:
                 outcome = step.render(slug)
@@ -1312,23 +1349,18 @@ class Builder:
 
     @staticmethod
     def _beside(
-        step: Step, todo: list[str], reused: int, jobs: int, stack: contextlib.ExitStack
-    ) -> Future[list[tuple[str, TenantResult | list[Problem]]]] | None:
-        """The few tenants *todo* rendered in one forked process while this one links the *reused* ones (a
-        one-tenant rebuild's two largest parts, on two cores); None where that does not pay (too few reused
-        to link meanwhile, many to render: the pool's work) or fork is not safe. The child is a copy of this
-        process: it loads what it renders from the compiled code this process uses, as this process would."""
-        if not todo or len(todo) >= PARALLEL_MIN_TENANTS or reused < BESIDE_MIN_REUSED or jobs < 2:
+        step: Step, todo: list[str], unchanged: list[str], jobs: int, placing: _Placing
+    ) -> Beside[TenantResult | list[Problem], tuple[Placed, int]] | None:
+        """A process forked to render the few tenants *todo* and then place unchanged ones while this one places
+        them too (a one-tenant rebuild's two largest parts, on two cores); None where that does not pay (few
+        unchanged to place meanwhile, many to render: the pool's work) or fork is not safe. The child is a copy
+        of this process: it renders from the compiled code this process uses, as this process would."""
+        if len(todo) >= PARALLEL_MIN_TENANTS or len(unchanged) < BESIDE_MIN_REUSED or jobs < 2:
             return None
         if _start_method() != "fork":
             return None
-        workers = step.for_workers(todo, forked=True)
-        pool = stack.enter_context(
-            ProcessPoolExecutor(
-                1, mp_context=multiprocessing.get_context("fork"), initializer=_worker_init, initargs=(workers,)
-            )
-        )
-        return pool.submit(_worker_run, todo)
+        placing.workers = step.for_workers(todo, forked=True)
+        return Beside(placing, todo, unchanged)
 
     def _report(self, done: int, total: int) -> None:
         if self.progress is not None and total:

@@ -459,6 +459,20 @@ class SiteWriter:
         self._remember(top)
         return True
 
+    def take_placed(self) -> Placed:
+        """What placing folders here (put, keep_intact) added since the last call, forgotten here: a process
+        forked from the build's (policygen/beside.py) places some tenants' folders in the same staging folder,
+        and sends this to the build's own writer (add_placed), which swaps, records and stamps them all."""
+        placed = Placed(self.done, self.whole, self._intact_next)
+        self.done, self.whole, self._intact_next = [], {}, []
+        return placed
+
+    def add_placed(self, placed: Placed) -> None:
+        """Folders another process placed in this writer's staging folder (take_placed), as if placed here."""
+        self.done.extend(placed.done)
+        self.whole.update(placed.whole)
+        self._intact_next.extend(placed.remembered)
+
     def _remember(self, top: str) -> None:
         # The output's folder becomes the spare after the swap: its folders' stat, unless changed lately, as the
         # stamp check saw it. It is the stat of the folders the stamp lists, which are the output's own: those
@@ -482,6 +496,16 @@ class SiteWriter:
             whole = self.whole if self._kept_spare else None
             names = itertools.chain(top_level(outputs), self.done)
             record_stamp(self.out, names, stamp_file(self.spare), whole, self.stamp)
+
+
+@dataclass(frozen=True)
+class Placed:
+    """What a SiteWriter's put and keep_intact added: the folders done, those kept whole (with their folders
+    as seen) and those remembered for the next build (SiteWriter.take_placed)."""
+
+    done: list[str]
+    whole: dict[str, SeenFolders]
+    remembered: list[str]
 
 
 def put_folder(staging: Staging, top: str, outputs: list[Output]) -> list[Output]:

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,9 +15,10 @@ import yaml
 from click.testing import CliRunner
 
 import policygen
-from policygen import statcache
+from policygen import beside, engine, statcache
 from policygen.cli import cli
 from policygen.engine import BuildReport, build
+from policygen.errors import Problem
 from policygen.site import BuildOptions
 
 REPO = Path(__file__).resolve().parent.parent
@@ -152,3 +155,26 @@ def example_with_a_change(root: Path) -> Path:
     )
     assert result.exit_code == 0, result.output
     return project
+
+
+@pytest.fixture
+def both_place(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rebuild's unchanged tenants placed by this process and by the one forked beside it (policygen/beside.py),
+    both surely: forking allowed (the test process may run other threads), for any number of unchanged tenants,
+    one tenant a chunk, and this process's first placing waiting (up to 30 s) for the forked one's."""
+    flag, here = tmp_path / "forked one placed", os.getpid()
+    real = engine._Placing.place
+
+    def place(placing: engine._Placing, slug: str) -> engine.TenantResult | list[Problem] | None:
+        deadline = time.monotonic() + 30
+        while os.getpid() == here and not flag.exists() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        outcome = real(placing, slug)
+        if os.getpid() != here:
+            flag.touch()
+        return outcome
+
+    monkeypatch.setattr(engine, "_start_method", lambda: "fork")
+    monkeypatch.setattr(engine, "BESIDE_MIN_REUSED", 1)
+    monkeypatch.setattr(beside, "CHUNK", 1)
+    monkeypatch.setattr(engine._Placing, "place", place)

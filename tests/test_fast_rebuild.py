@@ -944,3 +944,54 @@ def test_a_tenant_edited_is_rendered_in_this_process_when_a_second_one_does_not_
         monkeypatch.setattr(engine, "BESIDE_MIN_REUSED", 4)  # three are unchanged
     assert build(project, out, options).rendered_tenants == ["ims-pro"]
     assert rendered_by.read_text().splitlines() == [f"{os.getpid()} ims-pro"]
+
+
+@pytest.fixture
+def placed_by(rendered_by: Path, both_place: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each unchanged tenant's placing, by this process and the forked one (both surely: both_place), noted with
+    the id of the process that placed it and whether its folder was kept whole, in the file returned."""
+    log = tmp_path / "placed-by"
+    real = output.SiteWriter.keep_intact
+
+    def keep(writer: output.SiteWriter, top: str, folders: Iterable[str]) -> bool:
+        kept = real(writer, top, list(folders))
+        with open(log, "a", encoding="utf-8") as f:
+            f.write(f"{os.getpid()} {top} {'whole' if kept else 'linked'}\n")
+        return kept
+
+    monkeypatch.setattr(output.SiteWriter, "keep_intact", keep)
+    return log
+
+
+def placings(log: Path) -> list[tuple[int, str, str]]:
+    found = [line.split(" ") for line in log.read_text().splitlines()]
+    log.unlink()
+    (log.parent / "forked one placed").unlink()
+    return sorted((int(pid), slug, how) for pid, slug, how in found)
+
+
+def test_unchanged_tenants_are_placed_by_both_processes_and_the_site_and_its_records_are_a_single_ones(
+    project: Path, tmp_path: Path, placed_by: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A first rebuild after a cold build links every unchanged file (no spare yet); the next keeps the spare's
+    # folders whole, those the forked process placed too (the writer's records of them came back); after both,
+    # a build with nothing changed is told unchanged (the stamp lists every folder either process placed).
+    monkeypatch.setattr(statcache, "RACY_SECONDS", 0)
+    out = project / "build"
+    build(project, out, OPTIONS)
+    unchanged = ["example-fitness", "ihm-connect", "ims-global"]
+    for name, how in (("First", "linked"), ("Second", "whole")):
+        edit_display_name(project, "ims-pro", name)
+        report = build(project, out, OPTIONS)
+        assert report.rendered_tenants == ["ims-pro"]
+        placed = placings(placed_by)
+        assert sorted(slug for _, slug, _ in placed) == unchanged  # each once
+        pids = {pid for pid, _, _ in placed}
+        assert os.getpid() in pids and len(pids) == 2  # this process and the forked one
+        assert {h for _, _, h in placed} == {how}
+        cold = build(project, tmp_path / f"cold-{name}", BuildOptions(today=OPTIONS.today, jobs=1)).out
+        assert tree(out) == tree(cold)
+        walked = tmp_path / f"walked-{name}.stamp"  # the stamp covers every folder, as a walk of the output
+        statcache.Stamp.walk(out, {p.name for p in out.iterdir()}, walked)
+        assert groups(stamp_file(project, out)) == groups(walked)
+    assert build(project, out, OPTIONS).unchanged

@@ -122,9 +122,9 @@ def test_the_names_of_tenants_rendered_by_workers_are_those_of_this_process(
     own: list[bool] = []
 
     def run(
-        builder: engine.Builder, step: engine.Step, slugs: list[str], lookups: dict[str, object]
+        builder: engine.Builder, step: engine.Step, slugs: list[str], lookups: dict[str, object], placing: object
     ) -> Iterator[tuple[str, object]]:
-        for slug, outcome in real(builder, step, slugs, lookups):  # type: ignore[arg-type]
+        for slug, outcome in real(builder, step, slugs, lookups, placing):  # type: ignore[arg-type]
             mine = any(slug is name for name in slugs)  # not an unpickled copy, kept to the end
             named = not isinstance(outcome, engine.TenantResult) or outcome.slug is slug  # its result too (the tally)
             own.append(mine and named)
@@ -133,6 +133,31 @@ def test_the_names_of_tenants_rendered_by_workers_are_those_of_this_process(
     monkeypatch.setattr(engine.Builder, "_run", run)
     build(project, None, BuildOptions(today=dt.date(2026, 11, 22), jobs=2))
     assert len(own) == 70 and all(own)
+
+
+@pytest.mark.usefixtures("both_place")
+def test_the_names_of_tenants_the_process_beside_the_build_rendered_or_placed_are_those_of_this_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = many_tenants(tmp_path / "project", 8)
+    build(project, project / "build", BuildOptions(today=dt.date(2026, 11, 22)))
+    real = engine.Builder._run
+    own: list[bool] = []
+
+    def run(
+        builder: engine.Builder, step: engine.Step, slugs: list[str], lookups: dict[str, object], placing: object
+    ) -> Iterator[tuple[str, object]]:
+        for slug, outcome in real(builder, step, slugs, lookups, placing):  # type: ignore[arg-type]
+            named = isinstance(outcome, engine.TenantResult) and outcome.slug is slug  # its result too (the tally)
+            own.append(any(slug is name for name in slugs) and named)  # not an unpickled copy, kept to the end
+            yield slug, outcome
+
+    monkeypatch.setattr(engine.Builder, "_run", run)
+    first = sorted(p.name for p in (project / "tenants").iterdir())[0]
+    tenant = project / "tenants" / first / "tenant.yaml"
+    tenant.write_text(tenant.read_text(encoding="utf-8").replace("display_name: ", "display_name: Edited ", 1))
+    report = build(project, project / "build", BuildOptions(today=dt.date(2026, 11, 22)))
+    assert report.rendered_tenants == [first] and len(own) == 8 and all(own)
 
 
 def test_a_rebuild_tells_that_policygen_wrote_the_output_folder_without_reading_its_whole_manifest(

@@ -7,7 +7,10 @@ site whose content files hold the same filled-in Markdown that policygen renders
 document, with a layout that makes the same page (title, dates, table of contents, sections).
 Both tools run as commands from a cold start into an empty output folder; policygen is also
 timed on a rebuild with nothing changed and after one tenant's edit (Hugo's CLI has no
-incremental build). Reports medians; compare ratios, not absolute times.
+incremental build): the first edit after a cold build, which has no spare output to update
+yet (every unchanged file is linked into a new folder), and a second edit, as every later
+build finds it; each edit 2.5 s after the build before it, as a person edits. Reports medians;
+compare ratios, not absolute times.
 """
 
 from __future__ import annotations
@@ -111,6 +114,7 @@ def main() -> None:
         "hugo cold": [],
         "policygen cold": [],
         "policygen no change": [],
+        "policygen first edit": [],
         "policygen one tenant": [],
     }
     with tempfile.TemporaryDirectory() as tmp:
@@ -125,10 +129,15 @@ def main() -> None:
             times["policygen cold"].append(run([*policygen, "-q", "build", "--today", "2026-11-22"], project))
             times["policygen no change"].append(run([*policygen, "-q", "build", "--today", "2026-11-22"], project))
             tenant = next((project / "tenants").iterdir()) / "tenant.yaml"
-            tenant.write_text(
-                tenant.read_text(encoding="utf-8").replace("display_name: ", "display_name: X", 1), encoding="utf-8"
-            )
-            times["policygen one tenant"].append(run([*policygen, "-q", "build", "--today", "2026-11-22"], project))
+            for timed in ("policygen first edit", "policygen one tenant"):
+                # As a person edits: not within the 2 s after a build, whose output folders a build does not yet
+                # trust by their stat (the racy-git rule, policygen/statcache.py) and so cannot keep whole.
+                time.sleep(2.5)
+                tenant.write_text(
+                    tenant.read_text(encoding="utf-8").replace("display_name: ", "display_name: X", 1),
+                    encoding="utf-8",
+                )
+                times[timed].append(run([*policygen, "-q", "build", "--today", "2026-11-22"], project))
         files = {
             name: sum(1 for p in folder.rglob("*") if p.is_file())
             for name, folder in (("hugo", hugo / "public"), ("policygen", project / "build"))
@@ -147,6 +156,7 @@ def main() -> None:
         ("cold build", 0.5, medians["policygen cold"] / hugo_cold, "x Hugo"),
         ("no-change rebuild", 0.3, medians["policygen no change"], " s"),
         ("one-tenant rebuild", 0.5, medians["policygen one tenant"], " s"),
+        ("first edit after cold", 0.5, medians["policygen first edit"], " s"),
     ):
         verdict = "meets" if value <= goal else "misses"
         print(f"  goal {name:20} <= {goal}{unit}: {value:.2f}{unit}, {verdict}")

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from policygen import engine, history, lastbuild, outfolder, output, spool, statcache
+from policygen import beside, engine, history, lastbuild, outfolder, output, spool, statcache
 from policygen import project as project_module
 from policygen.engine import build
 from policygen.errors import InputError, Problem
@@ -995,3 +995,38 @@ def test_unchanged_tenants_are_placed_by_both_processes_and_the_site_and_its_rec
         statcache.Stamp.walk(out, {p.name for p in out.iterdir()}, walked)
         assert groups(stamp_file(project, out)) == groups(walked)
     assert build(project, out, OPTIONS).unchanged
+
+
+@pytest.mark.parametrize("how", ["an error", "killed"])
+def test_a_forked_process_that_fails_while_placing_fails_the_build_and_leaves_the_output_as_it_was(
+    project: Path, tmp_path: Path, rendered_by: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    out = project / "build"
+    build(project, out, OPTIONS)
+    before = tree(out)
+    here, real, tried = os.getpid(), engine._Placing.place, tmp_path / "forked one tried"
+
+    def place(placing: engine._Placing, slug: str) -> engine.TenantResult | list[Problem] | None:
+        if os.getpid() != here:
+            tried.touch()
+            if how == "killed":
+                os.kill(os.getpid(), 9)
+            raise OSError(28, "No space left on device", slug)
+        deadline = time.monotonic() + 30  # this process waits for the forked one to take a chunk
+        while not tried.exists() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        return real(placing, slug)
+
+    monkeypatch.setattr(beside, "CHUNK", 1)
+    monkeypatch.setattr(engine._Placing, "place", place)
+    edit_display_name(project, "ims-pro", "Failing")
+    with pytest.raises(OSError) as raised:
+        build(project, out, OPTIONS)
+    if how == "killed":
+        assert isinstance(raised.value, ChildProcessError)
+    else:
+        assert raised.value.errno == 28 and raised.value.filename in {"example-fitness", "ihm-connect", "ims-global"}
+    assert tree(out) == before
+    monkeypatch.setattr(engine._Placing, "place", real)
+    build(project, out, OPTIONS)
+    assert tree(out) == tree(build(project, tmp_path / "cold", BuildOptions(today=OPTIONS.today, jobs=1)).out)

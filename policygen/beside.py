@@ -35,6 +35,7 @@ C = TypeVar("C")  # what placing tenants changed in the build process's state
 # Unchanged tenants a process takes at a time: about 2 ms of placing in a later rebuild, 10 ms in a first one,
 # so that both processes end within a chunk of each other, and taking one (a lock) costs nothing beside it.
 CHUNK = 16
+LOCK_WAIT = 1.0  # seconds to wait for the other process to let go of the counter before looking whether it lives
 
 
 class Sides(Protocol[T_co, C]):
@@ -82,7 +83,8 @@ class Beside(Generic[T, C]):
         self._todo = todo
         self._unchanged = unchanged
         self._next = multiprocessing.get_context("fork").Value("q", 0)  # the first chunk not taken
-        self._pid = 0
+        self._pid = 0  # the child's, in the build process
+        self._parent = os.getpid()
         self._from_child: Connection | None = None
         self._ended = False
 
@@ -117,10 +119,24 @@ class Beside(Generic[T, C]):
 
     def _take(self) -> int | None:
         """The next chunk of the unchanged tenants that no process has taken, now taken; None past the last."""
-        with self._next.get_lock():
+        lock = self._next.get_lock()
+        while not lock.acquire(timeout=LOCK_WAIT):
+            self._check_the_other()  # a process killed while it held the lock never releases it
+        try:
             index = self._next.value
             self._next.value = index + 1
+        finally:
+            lock.release()
         return index if index * CHUNK < len(self._unchanged) else None
+
+    def _check_the_other(self) -> None:
+        """Raise here when the child has ended; in the child, leave when the build process has."""
+        if self._pid == 0:  # the child
+            if os.getppid() != self._parent:
+                os._exit(1)
+        elif os.waitpid(self._pid, os.WNOHANG)[0] != 0:
+            self._pid = 0  # reaped
+            raise ChildProcessError("the process working beside the build ended without finishing")
 
     def _received(self, wait: bool) -> Iterator[tuple[str, T | None]]:
         """What the child sent (all it has to send, if *wait*); its error raised here."""

@@ -11,6 +11,7 @@ import os
 import signal
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -161,3 +162,38 @@ def test_leaving_before_the_end_stops_the_child(tmp_path: Path, monkeypatch: pyt
     assert first[0] == "u000"
     assert time.monotonic() - started < 30
     assert gone(sides.child())
+
+
+class DiesHoldingTheCounter(Noted):
+    lock: Any = None
+
+    def render(self, slug: str) -> str:
+        self.lock.acquire()  # the counter's lock, as when taking a chunk
+        os.kill(os.getpid(), signal.SIGKILL)
+        raise AssertionError("killed")
+
+
+def test_a_child_that_dies_holding_the_counter_is_told_and_not_waited_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(beside, "LOCK_WAIT", 0.05)
+    sides = DiesHoldingTheCounter(tmp_path, wait=False)
+    working = Beside(sides, ["r1"], UNCHANGED)
+    sides.lock = working._next.get_lock()
+    started = time.monotonic()
+    with pytest.raises(ChildProcessError, match="ended without finishing"), working:
+        deadline = time.monotonic() + 30
+        while not (tmp_path / "child").exists() and time.monotonic() < deadline:  # it has started
+            time.sleep(0.01)
+        while not gone_or_zombie(sides.child()) and time.monotonic() < deadline:  # it has died, holding the lock
+            time.sleep(0.01)
+        list(working.outcomes())
+    assert time.monotonic() - started < 30
+
+
+def gone_or_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True

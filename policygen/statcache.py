@@ -31,7 +31,7 @@ import os
 import re
 import stat
 import time
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -174,12 +174,20 @@ class _Head:
 
 @dataclass(frozen=True, slots=True)  # one per tenant folder a rebuild keeps whole, held until the stamp
 class SeenFolders:
-    """Every folder in a tenant's folder (sorted by path) and the digest of their stamped stat in that order,
-    as the build saw them when it kept the folder whole (folders_seen): what the stamp lists for them, without
-    looking at them again after the swap (which moves the staging folder, not them)."""
+    """Every folder in a tenant's folder and the digest of their stamped stat (sorted by path), as the build saw
+    them when it kept the folder whole (folders_seen): what the stamp lists for them, without looking at them
+    again after the swap (which moves the staging folder, not them). The folders' paths are held as their count
+    and a digest of them (sorted): the previous stamp lists them, and they are taken from it when it lists the
+    same (a tuple of paths is four times the size, for each of a hundred thousand tenants)."""
 
-    paths: tuple[str, ...]
+    count: int
+    paths: bytes  # _paths_digest of the sorted paths
     digest: str
+
+
+def _paths_digest(paths: Sequence[str]) -> bytes:
+    """A digest of folder paths, sorted (no path holds a NUL)."""
+    return hashlib.blake2b("\0".join(paths).encode("utf-8", "surrogateescape"), digest_size=16).digest()
 
 
 @dataclass(frozen=True)
@@ -495,7 +503,7 @@ def _kept_group(previous: _Reader, name: str, seen: SeenFolders) -> tuple[_Head,
     the previous stamp lists them in), then its files' part as the previous stamp has it; None when the
     previous stamp lists no such group or other folders."""
     head = previous.until(name)
-    if head is None or head.folders != len(seen.paths):
+    if head is None or head.folders != seen.count:
         return None  # the group, if any, is skipped by the next until()
     blocks = previous.paths()
     held: list[bytes] = []
@@ -505,11 +513,12 @@ def _kept_group(previous: _Reader, name: str, seen: SeenFolders) -> tuple[_Head,
             raise ValueError("paths miscounted")
         held.extend(block)
     listed, files = held[: head.folders], held[head.folders :]
-    if {path.decode("utf-8", "surrogateescape") for path in listed} != set(seen.paths):
+    paths = sorted(path.decode("utf-8", "surrogateescape") for path in listed)
+    if _paths_digest(paths) != seen.paths:
         for _ in blocks:  # the rest of the group: the next group comes after it
             pass
         return None
-    folders = [path.encode("utf-8", "surrogateescape") for path in seen.paths]
+    folders = [path.encode("utf-8", "surrogateescape") for path in paths]
     return replace(head, folders_digest=seen.digest), _joined([folders, files], blocks)
 
 
@@ -602,7 +611,9 @@ def folders_seen(base: str, folders: Iterable[str]) -> tuple[str, SeenFolders] |
     except OSError:
         return None
     hashed = _folders_hash(zip(paths, infos, strict=True), None)
-    return None if hashed is None else (hashed, SeenFolders(paths, _digest(list(map(_stamped, infos)))))
+    if hashed is None:
+        return None
+    return hashed, SeenFolders(len(paths), _paths_digest(paths), _digest(list(map(_stamped, infos))))
 
 
 def _folders_hash(seen: Iterable[tuple[str, os.stat_result]], before_ns: int | None) -> str | None:

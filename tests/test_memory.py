@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO, many_tenants
 
-from policygen import engine, output, theme
+from policygen import engine, output, statcache, theme
 from policygen.engine import build
 from policygen.errors import UsageError
 from policygen.site import BuildOptions
@@ -187,3 +187,20 @@ def test_the_mark_of_a_manifest_policygen_wrote_is_found_wherever_it_lies(tmp_pa
     (out / "manifest.json").write_bytes(b" " * at + b'{"generator": "policygen?"}'[:-5])  # cut short of the mark
     with pytest.raises(UsageError, match="holds files policygen did not write"):
         output.check_out_dir(out, [])
+
+
+def test_what_a_rebuild_holds_of_a_folder_kept_whole_until_the_stamp_does_not_grow_with_its_folders(
+    tmp_path: Path,
+) -> None:
+    # One is held for each unchanged tenant of a rebuild: a count and two digests, not every folder's path.
+    few, many = tmp_path / "few", tmp_path / "many"
+    paths = {few: ["t"], many: ["t", *(f"t/{'deep-' * 8}{i}" for i in range(12))]}
+    held = {}
+    for top, folders in paths.items():
+        for folder in folders:
+            (top / folder).mkdir(parents=True)
+        found = statcache.folders_seen(str(top), folders)
+        assert found is not None
+        seen = found[1]
+        held[top] = sys.getsizeof(seen) + sum(sys.getsizeof(getattr(seen, name)) for name in seen.__slots__)
+    assert held[many] == held[few] < 250

@@ -161,18 +161,17 @@ def example_with_a_change(root: Path) -> Path:
 def both_place(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A rebuild's unchanged tenants placed by this process and by the one forked beside it (policygen/beside.py),
     both surely: forking allowed (the test process may run other threads), for any number of unchanged tenants,
-    one tenant a chunk, and this process's first placing waiting (up to 30 s) for the forked one's."""
-    flag, here = tmp_path / "forked one placed", os.getpid()
+    one tenant a chunk, and each process's first placing waiting (up to 30 s) for the other's."""
+    here = os.getpid()
     real = engine._Placing.place
 
     def place(placing: engine._Placing, slug: str) -> engine.TenantResult | list[Problem] | None:
+        mine, other = ("here", "forked") if os.getpid() == here else ("forked", "here")
+        (tmp_path / f"{mine} placing").touch()
         deadline = time.monotonic() + 30
-        while os.getpid() == here and not flag.exists() and time.monotonic() < deadline:
+        while not (tmp_path / f"{other} placing").exists() and time.monotonic() < deadline:
             time.sleep(0.005)
-        outcome = real(placing, slug)
-        if os.getpid() != here:
-            flag.touch()
-        return outcome
+        return real(placing, slug)
 
     monkeypatch.setattr(engine, "_start_method", lambda: "fork")
     monkeypatch.setattr(engine, "BESIDE_MIN_REUSED", 1)

@@ -22,8 +22,8 @@ UNCHANGED = [f"u{i:03d}" for i in range(60)]
 
 
 class Noted:
-    """Sides whose outcomes say which process ended them; the child's placing waited for by the build
-    process's first one (a file the child makes), so that both surely place some."""
+    """Sides whose outcomes say which process ended them. With *wait*, each process's first placing waits for
+    the other's (up to 30 s), so that both surely place some whichever takes a chunk first."""
 
     def __init__(self, folder: Path, must_render: frozenset[str] = frozenset(), wait: bool = True) -> None:
         self.here = os.getpid()
@@ -40,11 +40,11 @@ class Noted:
         return f"{slug} rendered by {os.getpid()}"
 
     def place(self, slug: str) -> str | None:
-        if os.getpid() == self.here:
-            if self.wait:
-                self._wait_for_the_child()
-        elif not (self.folder / "child placed").exists():
-            (self.folder / "child placed").touch()
+        mine, other = ("here", "child") if os.getpid() == self.here else ("child", "here")
+        (self.folder / f"{mine} placing").touch()
+        deadline = time.monotonic() + 30
+        while self.wait and not (self.folder / f"{other} placing").exists() and time.monotonic() < deadline:
+            time.sleep(0.005)
         if slug in self.must_render:
             return None
         self.placed.append(slug)
@@ -59,11 +59,6 @@ class Noted:
 
     def child(self) -> int:
         return int((self.folder / "child").read_text())
-
-    def _wait_for_the_child(self) -> None:
-        deadline = time.monotonic() + 30
-        while not (self.folder / "child placed").exists() and time.monotonic() < deadline:
-            time.sleep(0.005)
 
 
 def gone(pid: int) -> bool:

@@ -966,7 +966,8 @@ def placed_by(rendered_by: Path, both_place: None, tmp_path: Path, monkeypatch: 
 def placings(log: Path) -> list[tuple[int, str, str]]:
     found = [line.split(" ") for line in log.read_text().splitlines()]
     log.unlink()
-    (log.parent / "forked one placed").unlink()
+    for flag in ("here placing", "forked placing"):
+        (log.parent / flag).unlink()
     return sorted((int(pid), slug, how) for pid, slug, how in found)
 
 

@@ -1018,20 +1018,27 @@ def _worker_run(slugs: list[str]) -> list[tuple[str, TenantResult | list[Problem
     return [(slug, _step.render(slug)) for slug in slugs]
 
 
+@dataclass(frozen=True)
+class _PlacedBeside:
+    """What the process forked beside the build changed by placing tenants: the writer's records of the folders
+    it placed, and how many parts it found signed."""
+
+    placed: Placed
+    trusted: int
+
+
 class _Placing:
     """How an unchanged tenant is placed in the new site, by this process or by the one forked beside it (the
     Sides of policygen/beside.py: that one renders the tenants to render with *workers*, then places some)."""
 
     def __init__(
         self,
-        step: Step,
         previous: Previous,
         writer: SiteWriter,
         fragments: Fragments,
         lookups: dict[str, Reusable | list[Problem]],
         untouched: bool,
     ) -> None:
-        self.step = step
         self.previous = previous
         self.writer = writer
         self.fragments = fragments
@@ -1070,13 +1077,13 @@ class _Placing:
         assert _step is not None
         return _step.render(slug)
 
-    def taken(self) -> tuple[Placed, int]:
+    def taken(self) -> _PlacedBeside:
         trusted, self._trusted = self.fragments.trusted - self._trusted, self.fragments.trusted
-        return self.writer.take_placed(), trusted
+        return _PlacedBeside(self.writer.take_placed(), trusted)
 
-    def add(self, changes: tuple[Placed, int]) -> None:
-        self.writer.add_placed(changes[0])
-        self.fragments.trusted += changes[1]
+    def add(self, changes: _PlacedBeside) -> None:
+        self.writer.add_placed(changes.placed)
+        self.fragments.trusted += changes.trusted
 
 
 class Builder:
@@ -1266,7 +1273,7 @@ class Builder:
         """Every tenant's files written into the staging folder as it comes (rendered ones by whoever
         rendered them, unchanged ones linked from the previous output); their results *kept*, each with
         its part of the site-wide files kept in *fragments* (not its files' records: see fragments.py)."""
-        placing = _Placing(step, previous, writer, fragments, found, untouched)
+        placing = _Placing(previous, writer, fragments, found, untouched)
         with contextlib.closing(self._run(step, slugs, found, placing)) as outcomes:
             for slug, outcome in outcomes:
                 if isinstance(outcome, list):
@@ -1350,7 +1357,7 @@ class Builder:
     @staticmethod
     def _beside(
         step: Step, todo: list[str], unchanged: list[str], jobs: int, placing: _Placing
-    ) -> Beside[TenantResult | list[Problem], tuple[Placed, int]] | None:
+    ) -> Beside[TenantResult | list[Problem], _PlacedBeside] | None:
         """A process forked to render the few tenants *todo* and then place unchanged ones while this one places
         them too (a one-tenant rebuild's two largest parts, on two cores); None where that does not pay (few
         unchanged to place meanwhile, many to render: the pool's work) or fork is not safe. The child is a copy

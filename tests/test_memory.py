@@ -114,10 +114,9 @@ def test_a_streamed_file_of_many_small_parts_is_written_holding_few_of_them(tmp_
     assert peak < 1_000_000, peak
 
 
-def test_the_names_of_tenants_rendered_by_workers_are_those_of_this_process(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    project = many_tenants(tmp_path / "project", 70)  # rendered by worker processes
+def own_names(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """For each tenant a build's engine yields: whether its name, and its result's, are this process's own
+    strings (not an unpickled copy from another process, which would be kept to the end: written, the tally)."""
     real = engine.Builder._run
     own: list[bool] = []
 
@@ -125,12 +124,19 @@ def test_the_names_of_tenants_rendered_by_workers_are_those_of_this_process(
         builder: engine.Builder, step: engine.Step, slugs: list[str], lookups: dict[str, object], placing: object
     ) -> Iterator[tuple[str, object]]:
         for slug, outcome in real(builder, step, slugs, lookups, placing):  # type: ignore[arg-type]
-            mine = any(slug is name for name in slugs)  # not an unpickled copy, kept to the end
-            named = not isinstance(outcome, engine.TenantResult) or outcome.slug is slug  # its result too (the tally)
-            own.append(mine and named)
+            named = isinstance(outcome, engine.TenantResult) and outcome.slug is slug
+            own.append(any(slug is name for name in slugs) and named)
             yield slug, outcome
 
     monkeypatch.setattr(engine.Builder, "_run", run)
+    return own
+
+
+def test_the_names_of_tenants_rendered_by_workers_are_those_of_this_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = many_tenants(tmp_path / "project", 70)  # rendered by worker processes
+    own = own_names(monkeypatch)
     build(project, None, BuildOptions(today=dt.date(2026, 11, 22), jobs=2))
     assert len(own) == 70 and all(own)
 
@@ -141,18 +147,7 @@ def test_the_names_of_tenants_the_process_beside_the_build_rendered_or_placed_ar
 ) -> None:
     project = many_tenants(tmp_path / "project", 8)
     build(project, project / "build", BuildOptions(today=dt.date(2026, 11, 22)))
-    real = engine.Builder._run
-    own: list[bool] = []
-
-    def run(
-        builder: engine.Builder, step: engine.Step, slugs: list[str], lookups: dict[str, object], placing: object
-    ) -> Iterator[tuple[str, object]]:
-        for slug, outcome in real(builder, step, slugs, lookups, placing):  # type: ignore[arg-type]
-            named = isinstance(outcome, engine.TenantResult) and outcome.slug is slug  # its result too (the tally)
-            own.append(any(slug is name for name in slugs) and named)  # not an unpickled copy, kept to the end
-            yield slug, outcome
-
-    monkeypatch.setattr(engine.Builder, "_run", run)
+    own = own_names(monkeypatch)
     first = sorted(p.name for p in (project / "tenants").iterdir())[0]
     tenant = project / "tenants" / first / "tenant.yaml"
     tenant.write_text(tenant.read_text(encoding="utf-8").replace("display_name: ", "display_name: Edited ", 1))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -54,11 +54,17 @@ def recover(out: Path) -> None:
         shutil.rmtree(folder, ignore_errors=True)  # another process may be removing it too
 
 
-def untouched(out: Path, spare: Path, remember_before: int | None = None) -> Matched | None:
+StampCheck = Callable[[Path, Path, int | None], Matched | None]  # Stamp.check, or one sharing its work
+
+
+def untouched(
+    out: Path, spare: Path, remember_before: int | None = None, check: StampCheck = Stamp.check
+) -> Matched | None:
     """Whether nothing in the output folder was written, added, removed or replaced since the build that
     put it in place (its stamp in the cache, policygen/statcache.py: Stamp), so a build that would write
     the very same files may leave it as it is: the stamp found matching (statcache.Matched, with its
-    folders' stat seen, given *remember_before*: Stamp.check), or None whenever that cannot be told."""
+    folders' stat seen, given *remember_before*: Stamp.check), or None whenever that cannot be told. The
+    stamp is checked by *check*, holding the output's lock."""
     with one_writer(out):
         recover(out)  # a crash's leftovers go, as a writing build removes them
         file = stamp_file(spare)
@@ -67,7 +73,7 @@ def untouched(out: Path, spare: Path, remember_before: int | None = None) -> Mat
                 return None  # a cache reached through a link is never used
         except OSError:
             return None
-        return Stamp.check(out, file, remember_before)
+        return check(out, file, remember_before)
 
 
 def stamp_file(spare: Path) -> Path:

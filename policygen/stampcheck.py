@@ -33,8 +33,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .outfolder import stamp_file, untouched
-from .statcache import Matched
+from .outfolder import StampCheck, stamp_file, untouched
+from .statcache import Matched, Share, Stamp
 
 _HEADER = b"policygen stamp check 2\n"
 _MATCHED = re.compile(rb"matched ([0-9a-f]{64}) ([0-9]{1,9}) ([0-9]{1,12})\n")  # the proof, how many names, their bytes
@@ -43,6 +43,9 @@ _NO_HASH = b"-" * _HASH_SIZE  # a name whose folders were not seen (changed late
 _HASHES = re.compile(rb"(?:[0-9a-f]{64}|-{64})*")
 _PR_SET_PDEATHSIG = 1  # Linux's prctl option: a signal sent to this process when its parent dies
 _MOST = 1 << 28  # bytes: more is not a message the child wrote (a site's top-level names are a few MB)
+# Bytes of stamp (about 3,000 tenants' worth) past which the child shares the check with a grandchild, on two
+# cores or more: the check then takes longer than the build takes to need it, and the build waits.
+SHARED_MIN = 4 << 20
 
 
 @dataclass(frozen=True)
@@ -183,12 +186,64 @@ def _run_child(out: Path, spare: Path, since: int, read: int, write: int, parent
     try:
         os.close(read)
         _die_with_parent(parent)
-        _write_all(write, _encoded(untouched(out, spare, since)))
+        _write_all(write, _encoded(untouched(out, spare, since, _check_for(stamp_file(spare)))))
         code = 0
     except BaseException:  # anything, Ctrl-C too, means "not untouched", which the status says
         pass
     finally:
         os._exit(code)
+
+
+def _check_for(file: Path) -> StampCheck:
+    """How the child checks the stamp *file*: shared with a grandchild (_shared_check) when it is large and a
+    second core can run them both, else alone."""
+    try:
+        large = os.stat(file).st_size >= SHARED_MIN
+    except OSError:
+        large = False  # no stamp: the check says so at once
+    return _shared_check if large and len(os.sched_getaffinity(0)) >= 2 else Stamp.check
+
+
+def _shared_check(out: Path, file: Path, since: int | None) -> Matched | None:
+    """Stamp.check with its work shared: a grandchild forked here checks every other group of the stamp while
+    this process checks the rest; the two results joined (Matched.joined) are the whole check's. The
+    grandchild holds the output's lock with this process (the same open lock file) and dies with it; whatever
+    goes wrong in it (an error, a crash, a message it did not write) means "not untouched"."""
+    parent = os.getpid()
+    read, write = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read)
+        os.close(write)
+        return Stamp.check(out, file, since)
+    if pid == 0:  # pragma: no cover - the grandchild; coverage does not follow a fork
+        code = 1
+        try:
+            os.close(read)
+            _die_with_parent(parent)
+            _write_all(write, _encoded(Stamp.check(out, file, since, Share(1, 2))))
+            code = 0
+        except BaseException:  # anything means "not untouched", which the status says
+            pass
+        finally:
+            os._exit(code)
+    os.close(write)
+    theirs: Matched | None = None
+    try:
+        mine = Stamp.check(out, file, since, Share(0, 2))
+        data = _read_all(read) if mine is not None else None  # else no need to wait for it: killed below
+        if data is not None and os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0:
+            pid = 0
+            theirs = _decoded(data)
+    finally:
+        if pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+        os.close(read)
+    return None if mine is None else mine.joined(theirs)
 
 
 def _die_with_parent(parent: int) -> None:  # pragma: no cover - in the child

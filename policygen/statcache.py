@@ -35,7 +35,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from .editorfiles import is_editor_file
 
@@ -272,6 +272,14 @@ class _Reader:
         yield [rest]
         self.next_head()
 
+    def skip(self) -> None:
+        """Read past the current group's paths (hashing them, for the proof) without looking at them."""
+        assert self.head is not None
+        left = self.head.size
+        while left:
+            left -= len(self._read(min(left, _MATCH_BLOCK)))
+        self.next_head()
+
     def until(self, name: str) -> _Head | None:
         """Skip to the group of *name*; None (at the group after it) when the stamp has none."""
         while self.head is not None and _order(self.head.name) < _order(name):
@@ -284,6 +292,17 @@ class _Reader:
         while block := self._f.read(_MATCH_BLOCK):
             self.proof.update(block)
         return self.proof.hexdigest()
+
+
+class Share(NamedTuple):
+    """Which of a stamp's groups one process checks (Stamp.check): those whose place in the stamp, counted from
+    0, leaves *number* when divided by *of*."""
+
+    number: int
+    of: int
+
+
+WHOLE = Share(0, 1)
 
 
 class Stamp:
@@ -337,12 +356,15 @@ class Stamp:
         return Stamp.check(out, file) is not None
 
     @staticmethod
-    def check(out: Path, file: Path, remember_before: int | None = None) -> Matched | None:
+    def check(out: Path, file: Path, remember_before: int | None = None, share: Share = WHOLE) -> Matched | None:
         """The stamp file *file* found matching, when every path it lists has, in *out*, the stat it
         recorded: one lstat each, in C, relative to the output folder (opened once, never through a link), a
         block of paths at a time, a group at a time. None when it cannot be told. Given *remember_before* (a
         time in ns), each top-level folder's folders hash (folders_seen) as seen, unless one of its folders changed at or
-        after that time less the racy margin: what a build remembers of them for the next (Matched.folders)."""
+        after that time less the racy margin: what a build remembers of them for the next (Matched.folders).
+
+        Given a *share*, only the groups of that share are looked at (and only their folders hashed); the
+        proof and the names are the whole stamp's, so the shares' results join into the whole one (Matched.joined)."""
         names: list[str] = []
         folders: dict[str, str] = {}
         try:
@@ -351,12 +373,16 @@ class Stamp:
                 reader.next_head()
                 fd = os.open(out, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
                 try:
+                    at = 0
                     while (head := reader.head) is not None:
+                        ours, at = at % share.of == share.number, at + 1
                         seen: list[tuple[str, os.stat_result]] | None = None
                         if head.name != HERE:
                             names.append(head.name)
-                            seen = [] if remember_before is not None else None
-                        if not _group_matches(fd, reader, seen):
+                            seen = [] if remember_before is not None and ours else None
+                        if not ours:
+                            reader.skip()
+                        elif not _group_matches(fd, reader, seen):
                             return None
                         hashed = _folders_hash(seen, remember_before) if seen else None  # a file: none
                         if hashed is not None:
@@ -379,6 +405,13 @@ class Matched:
     # Each top-level folder's folders hash (folders_seen) as the check saw it, when asked and none of its folders changed
     # lately: the output's folders are not looked at again to be remembered for the next build (output.py).
     folders: dict[str, str] = field(default_factory=dict)
+
+    def joined(self, other: Matched | None) -> Matched | None:
+        """This share's result and *other*'s, of the same stamp (Stamp.check), as the whole check's; None when
+        the other found no match or read another stamp (the file was written again between the two reads)."""
+        if other is None or other.proof != self.proof or other.names != self.names:
+            return None
+        return Matched(self.proof, self.names, {**self.folders, **other.folders})
 
 
 @dataclass(frozen=True)

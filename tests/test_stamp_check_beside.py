@@ -87,10 +87,12 @@ def checkers(stamped: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.Mon
     log = tmp_path / "checked-by"
     real = stampcheck.untouched
 
-    def noted(out: Path, spare: Path, since: int | None = None) -> statcache.Matched | None:
+    def noted(
+        out: Path, spare: Path, since: int | None = None, check: outfolder.StampCheck = statcache.Stamp.check
+    ) -> statcache.Matched | None:
         with open(log, "a", encoding="utf-8") as f:
             f.write(f"{os.getpid()} {time.time_ns()}\n")
-        return real(out, spare, since)
+        return real(out, spare, since, check)
 
     monkeypatch.setattr(stampcheck, "untouched", noted)
     return log
@@ -332,8 +334,10 @@ ENCODED = stampcheck._encoded
 def in_the_child(failure: Callable[[Path, Path], object]) -> Callable[[Path, Path], object]:
     """A check that fails as *failure* does in a child process, and runs as usual in the tests' own."""
 
-    def check(out: Path, spare: Path, since: int | None = None) -> object:
-        return CHECK(out, spare, since) if os.getpid() == TESTS else failure(out, spare)
+    def check(
+        out: Path, spare: Path, since: int | None = None, check: outfolder.StampCheck = statcache.Stamp.check
+    ) -> object:
+        return CHECK(out, spare, since, check) if os.getpid() == TESTS else failure(out, spare)
 
     return check
 
@@ -393,7 +397,7 @@ def test_a_result_the_child_did_send_is_read_back_as_it_was(stamped: tuple[Path,
 @pytest.fixture
 def slow_check(stamped: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
     """The output *stamped*, with a check that takes a minute."""
-    monkeypatch.setattr(stampcheck, "untouched", lambda out, spare, since: time.sleep(60))
+    monkeypatch.setattr(stampcheck, "untouched", lambda out, spare, since, check: time.sleep(60))
     return stamped
 
 
@@ -463,3 +467,143 @@ def test_a_build_killed_outright_takes_its_check_with_it(slow_check: tuple[Path,
             break
         time.sleep(0.01)
     assert gone(check_pid)
+
+
+# --- a large stamp's check shared with a grandchild ---------------------------------------------------
+
+
+def share_of(out: Path, spare: Path, index: int) -> list[str]:
+    """The top-level folders whose groups the share *index* (of two) checks, in the stamp's order."""
+    file = outfolder.stamp_file(spare)
+    matched = statcache.Stamp.check(out, file, time.time_ns(), statcache.Share(index, 2))
+    assert matched is not None
+    return sorted(matched.folders)
+
+
+def test_a_shared_check_gives_exactly_the_whole_checks_result(stamped: tuple[Path, Path]) -> None:
+    out, spare = stamped
+    file = outfolder.stamp_file(spare)
+    since = time.time_ns()
+    whole = statcache.Stamp.check(out, file, since)
+    assert whole is not None and len(whole.folders) > 3
+    assert stampcheck._shared_check(out, file, since) == whole
+    assert stampcheck._shared_check(out, file, None) == statcache.Stamp.check(out, file)  # no folders asked
+    first, second = share_of(out, spare, 0), share_of(out, spare, 1)
+    assert first and second and not set(first) & set(second)  # each share looked at its own folders only
+    assert set(first) | set(second) == set(whole.folders)
+
+
+@pytest.mark.parametrize("index", [0, 1], ids=["this process's share", "the grandchild's share"])
+def test_a_change_in_either_share_means_not_untouched(stamped: tuple[Path, Path], index: int) -> None:
+    out, spare = stamped
+    file = outfolder.stamp_file(spare)
+    name = share_of(out, spare, index)[0]
+    (out / name / "stray.html").write_bytes(b"not policygen's")
+    assert statcache.Stamp.check(out, file, None, statcache.Share(index, 2)) is None
+    assert statcache.Stamp.check(out, file, None, statcache.Share(1 - index, 2)) is not None  # it is not in the other
+    assert stampcheck._shared_check(out, file, time.time_ns()) is None
+
+
+REAL_STAMP_CHECK = statcache.Stamp.check
+
+
+def in_the_grandchild(failure: Callable[[], object]) -> Callable[..., object]:
+    """Stamp.check failing as *failure* does for the grandchild's share, and as usual for any other."""
+
+    def check(out: Path, file: Path, since: int | None = None, share: statcache.Share = statcache.WHOLE) -> object:
+        return failure() if share.number == 1 else REAL_STAMP_CHECK(out, file, since, share)
+
+    return check
+
+
+GRANDCHILD_FAILURES: dict[str, tuple[object, str, Callable[..., object]]] = {
+    "is killed": (statcache.Stamp, "check", in_the_grandchild(lambda: os.kill(os.getpid(), signal.SIGKILL))),
+    "exits with an error": (statcache.Stamp, "check", in_the_grandchild(lambda: os._exit(3))),
+    "raises": (statcache.Stamp, "check", in_the_grandchild(lambda: _raises(Path(), Path()))),
+    "finds no match": (statcache.Stamp, "check", in_the_grandchild(lambda: None)),
+    "sends garbage": (stampcheck, "_encoded", lambda matched: b"policygen stamp check 2\nmatched yes\n"),
+    "sends another proof": (
+        stampcheck,
+        "_encoded",
+        lambda matched: ENCODED(replace(matched, proof="0" * 64)),
+    ),
+}
+
+
+@pytest.mark.parametrize("failure", GRANDCHILD_FAILURES.values(), ids=list(GRANDCHILD_FAILURES))
+def test_a_grandchild_that_fails_means_not_untouched_and_is_waited_for(
+    stamped: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, failure: tuple[object, str, Callable[..., object]]
+) -> None:
+    out, spare = stamped
+    file = outfolder.stamp_file(spare)
+    forked: list[int] = []
+    real_fork = os.fork
+
+    def fork() -> int:
+        pid = real_fork()
+        forked.append(pid)
+        return pid
+
+    monkeypatch.setattr(stampcheck.os, "fork", fork)
+    monkeypatch.setattr(*failure)
+    assert stampcheck._shared_check(out, file, time.time_ns()) is None
+    (pid,) = forked
+    assert reaped(pid)
+
+
+@pytest.fixture
+def shares(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every stamp check noted (the process that ran it and its share) in the file returned."""
+    log = tmp_path / "shares"
+
+    def noted(out: Path, file: Path, since: int | None = None, share: statcache.Share = statcache.WHOLE) -> object:
+        with open(log, "a", encoding="utf-8") as f:
+            f.write(f"{os.getpid()} {share.number} {share.of}\n")
+        return REAL_STAMP_CHECK(out, file, since, share)
+
+    monkeypatch.setattr(statcache.Stamp, "check", staticmethod(noted))
+    return log
+
+
+def noted_shares(log: Path) -> list[tuple[int, int, int]]:
+    return [
+        (int(pid), int(index), int(of)) for pid, index, of in (line.split() for line in log.read_text().splitlines())
+    ]
+
+
+@pytest.mark.parametrize("large", [True, False], ids=["a large stamp", "a small one"])
+def test_a_command_line_build_shares_a_large_stamps_check_between_two_processes(
+    project: Path,
+    stamped: tuple[Path, Path],
+    tmp_path: Path,
+    shares: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    large: bool,
+) -> None:
+    out, _ = stamped
+    monkeypatch.setattr(stampcheck.os, "sched_getaffinity", lambda pid: {0, 1})  # two cores, whatever runs the tests
+    if large:
+        monkeypatch.setattr(stampcheck, "SHARED_MIN", 0)
+    done = CliRunner().invoke(cli, ["-C", str(project), "build", "--today", "2026-11-22"])
+    assert done.exit_code == 0, done.output
+    checks = noted_shares(shares)
+    assert all(pid != os.getpid() for pid, _, _ in checks)
+    if large:
+        assert sorted((index, of) for _, index, of in checks) == [(0, 2), (1, 2)]
+        assert len({pid for pid, _, _ in checks}) == 2  # by two processes
+    else:
+        assert [(index, of) for _, index, of in checks] == [(0, 1)]
+    assert "1 rendered" in done.output  # the output was found untouched: every other tenant reused
+    assert tree(out) == tree(build(project, tmp_path / "cold", OPTIONS).out)
+
+
+def test_a_stamp_is_checked_by_one_process_on_one_core(
+    stamped: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, spare = stamped
+    file = outfolder.stamp_file(spare)
+    monkeypatch.setattr(stampcheck, "SHARED_MIN", 0)
+    monkeypatch.setattr(stampcheck.os, "sched_getaffinity", lambda pid: {0, 1})
+    assert stampcheck._check_for(file) is stampcheck._shared_check
+    monkeypatch.setattr(stampcheck.os, "sched_getaffinity", lambda pid: {0})
+    assert stampcheck._check_for(file) is statcache.Stamp.check

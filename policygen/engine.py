@@ -54,11 +54,12 @@ from .feeds import (
 from .fragments import FOLDER as FRAGMENTS
 from .fragments import CacheChanged, Fragment, Fragments, Stored
 from .history import Committed, TenantRecord, committed_releases, read_tenant_record, record_json
-from .jsonitems import last_at, object_items
+from .jsonitems import array_items, last_at, object_items
 from .lastbuild import Built, Inputs, forget, remember
 from .lastbuild import counted as counted  # shards and serve count with it too
 from .librarycache import cached_library
 from .output import (
+    MANIFEST_START,
     Block,
     Discard,
     Items,
@@ -112,20 +113,21 @@ class Listed(Sequence[Output]):
     keeps no record of each file (its memory would grow with the site). Read them before the next build
     into the same folder: a manifest changed since is refused."""
 
-    def __init__(self, out: Path, manifest_sha256: str | None) -> None:
+    def __init__(self, out: Path, manifest: SameBytes) -> None:
         self.out = out
-        self.sha256 = manifest_sha256
+        self.manifest = manifest  # what tells that the manifest is still the one the build wrote (or found)
 
     @cached_property
     def _files(self) -> list[Output]:
-        data = (self.out / MANIFEST_PATH).read_bytes()
-        if hashlib.sha256(data).hexdigest() != self.sha256:
-            raise RuntimeError(f"{self.out / MANIFEST_PATH} changed since the build")  # a caller's mistake
+        with (self.out / MANIFEST_PATH).open("rb") as f:
+            if not self.manifest.held_by(f):
+                raise RuntimeError(f"{self.out / MANIFEST_PATH} changed since the build")  # a caller's mistake
+            data = f.read()
         files = [
             replace(Output.from_entry(e, b""), sha256=str(e["sha256"]), size=int(e["bytes"]))
             for e in json.loads(data)["files"]
         ]
-        return [*files, Output(MANIFEST_PATH, "data", b"", sha256=self.sha256, size=len(data))]
+        return [*files, Output(MANIFEST_PATH, "data", b"", sha256=hashlib.sha256(data).hexdigest(), size=len(data))]
 
     def __len__(self) -> int:
         return len(self._files)
@@ -685,17 +687,40 @@ class Previous:
                     self._files.setdefault(entry.tenant, []).append(entry)
         return self._files
 
-    def listed(self) -> list[Output] | None:
-        """Every file the previous build lists, by path and kind (without its bytes: they were not read),
-        or None if the list cannot be read."""
-        listed = self._file_list()
-        if not isinstance(listed, list):
+    def listed(self, tenants: int) -> tuple[Built, Listed] | None:
+        """What the previous build wrote: its *tenants*, files and pages, counted from the manifest's file list a
+        file at a time (parsed whole, a large site's list takes tens of times its 9 kB a tenant); and its files,
+        read from the manifest when first asked for (--verbose). None if the list cannot be read."""
+        if self._same is None:
             return None
+        files = pages = 0
         try:
-            files = [Output(str(e["path"]), str(e["kind"]), b"") for e in listed]
-        except (KeyError, TypeError):
+            for entry in self._file_entries():
+                path, kind = entry["path"], entry["kind"]
+                if not isinstance(path, str) or not isinstance(kind, str):
+                    return None
+                files += 1
+                pages += path.endswith(".html")
+        except (OSError, ValueError, KeyError, TypeError, RecursionError):
             return None
-        return [*files, Output(MANIFEST_PATH, "data", b"")]
+        return Built(tenants, files + 1, pages), Listed(self.out, self._same)  # + 1: the manifest itself
+
+    def _file_entries(self) -> Iterator[Any]:
+        """The entries of the manifest's "files" list, as read; when only its tenants were read (_read), read
+        from the file a piece at a time, if it still has the bytes read then (ValueError otherwise)."""
+        if self._listed is not _LATER:
+            if not isinstance(self._listed, list):
+                raise ValueError("no file list")
+            yield from self._listed
+            return
+        with self.file.open("rb") as f:
+            if self._same is None or not self._same.held_by(f):
+                raise ValueError("the manifest changed")
+            start, fd = len(MANIFEST_START), f.fileno()
+            end = last_at(f, _TENANTS_KEY.encode())  # the file list ends before the tenants (_tenants_at_end)
+            if end is None or os.pread(fd, start, 0) != MANIFEST_START.encode() or os.pread(fd, 1, end - 1) != b",":
+                raise ValueError("not laid out as policygen writes it")
+            yield from array_items(f, start, end - 1)
 
     def _file_list(self) -> Any:
         """The manifest's "files" list, as read; when only its tenants were read (_read), read now from the
@@ -1165,14 +1190,15 @@ class Builder:
             step.digests = FolderDigests(None)  # looked up and saved: not held through the build (nor by a worker)
             previous.untouched = matched is not None
             if self._unchanged(options, previous, slugs, found) and previous.untouched:
-                listed = previous.listed()
+                listed = previous.listed(len(slugs))
                 if listed is not None:  # the output is already exactly what this build would write
                     report = BuildReport(
                         out=out,
-                        outputs=listed,
+                        outputs=listed[1],
                         tenants=sorted(slugs),
                         seconds=time.perf_counter() - started,
                         unchanged=True,
+                        counts=listed[0],
                     )
                     remember(project.root, out, seen, report.built())
                     return report
@@ -1213,7 +1239,7 @@ class Builder:
             paths = [o.path for o in outputs]
             report = BuildReport(
                 out=out,
-                outputs=Listed(out, next(o.sha256 for o in outputs if o.path == MANIFEST_PATH)),
+                outputs=Listed(out, SameBytes(None, next(o.sha256 for o in outputs if o.path == MANIFEST_PATH))),
                 rendered=tally.rendered_documents,
                 tenants=tally.tenants,
                 rendered_tenants=tally.rendered,

@@ -1,4 +1,4 @@
-"""A JSON object's items read from a file a piece at a time, never the whole object at once.
+"""A JSON object's or array's items read from a file a piece at a time, never the whole of it at once.
 
 A rebuild reads the previous manifest's "tenants" object, about 600 bytes a tenant: 60 MB at a hundred
 thousand tenants, and several times that once parsed. Read item by item, what it holds at once is one
@@ -56,6 +56,24 @@ def object_items(f: BinaryIO, start: int, end: int, piece: int = PIECE) -> Itera
         text.take("}")
     if text.next_char() is not None:
         raise ValueError("more after the object")
+
+
+def array_items(f: BinaryIO, start: int, end: int, piece: int = PIECE) -> Iterator[Any]:
+    """The items of the JSON array that fills bytes *start* to *end* of the file open as *f* (whitespace around
+    it allowed), in the file's order, as they are read; ValueError as for object_items."""
+    text = _Text(f, start, end, piece)
+    text.take("[")
+    if text.next_char() == "]":
+        text.pos += 1
+    else:
+        while True:
+            yield text.value()
+            if text.next_char() != ",":
+                break
+            text.pos += 1
+        text.take("]")
+    if text.next_char() is not None:
+        raise ValueError("more after the array")
 
 
 class _Text:

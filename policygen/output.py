@@ -256,11 +256,14 @@ def _first(block: Block) -> str:
     return block.first
 
 
+MANIFEST_START = '{\n  "generator": "policygen",\n  "files": '  # every manifest's first bytes, then its file list
+
+
 def _manifest_text(outputs: list[Output], extra: dict[str, object], blocks: Iterable[Block]) -> Iterator[str]:
     for key in extra:
         if key in {"generator", "files"}:
             raise ValueError(f"manifest key {key!r} is policygen's own")  # a bug, not bad input
-    yield '{\n  "generator": "policygen",\n  "files": '
+    yield MANIFEST_START
     loose = sorted((Block(o.path, functools.partial(_output_text, o)) for o in outputs), key=_first)
     ordered = heapq.merge(loose, blocks, key=_first)  # the blocks come in order: a large site's are never all held
     written = 0

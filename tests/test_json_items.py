@@ -1,4 +1,4 @@
-"""A JSON object read from a file an item at a time (policygen/jsonitems.py) gives what json.loads gives,
+"""A JSON object or array read from a file an item at a time (policygen/jsonitems.py) gives what json.loads gives,
 wherever the file's pieces end, and refuses what json.loads would refuse, holding no more than a piece and
 an item while it reads."""
 
@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from policygen import jsonitems
-from policygen.jsonitems import last_at, object_items
+from policygen.jsonitems import array_items, last_at, object_items
 
 SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -114,6 +114,53 @@ def test_a_large_object_is_read_holding_about_one_piece_and_one_item(tmp_path: P
         tracemalloc.stop()
     assert count == 20_000
     assert peak < 4 * jsonitems.PIECE + 100_000, peak  # json.loads of the whole: over ten times the file
+
+
+def array_of(file: Path, start: int = 0, end: int | None = None, piece: int = jsonitems.PIECE) -> list[Any]:
+    with file.open("rb") as f:
+        return list(array_items(f, start, file.stat().st_size if end is None else end, piece))
+
+
+@SETTINGS
+@given(items=st.lists(values, max_size=8), indent=st.sampled_from([None, 0, 2, 4]), piece=st.integers(1, 64))
+def test_an_arrays_items_read_piece_by_piece_are_those_json_loads_reads(
+    tmp_path: Path, items: list[Any], indent: int | None, piece: int
+) -> None:
+    file = tmp_path / "array.json"
+    file.write_text(json.dumps(items, indent=indent, ensure_ascii=False), encoding="utf-8")
+    assert array_of(file, piece=piece) == json.loads(file.read_text(encoding="utf-8"))
+
+
+def test_only_the_array_asked_for_is_read(tmp_path: Path) -> None:
+    file = tmp_path / "manifest.json"
+    file.write_text('{"files": [1, {"a": [2]}, 3], "tenants": {}}', encoding="utf-8")
+    text = file.read_text(encoding="utf-8")
+    assert array_of(file, text.index("["), text.index(', "tenants"'), piece=2) == [1, {"a": [2]}, 3]
+
+
+@pytest.mark.parametrize("text", ["", "{}", "[1, 2", "[1,]", "[1 2]", "[1] [2]", "[tru]", "[,]"])
+def test_what_is_not_one_json_array_is_refused(tmp_path: Path, text: str) -> None:
+    file = tmp_path / "array.json"
+    file.write_text(text, encoding="utf-8")
+    with pytest.raises(ValueError):
+        array_of(file, piece=3)
+
+
+def test_a_large_array_is_read_holding_about_one_piece_and_one_item(tmp_path: Path) -> None:
+    items = [{"path": f"tenant-{i:05d}/index.html", "kind": "index", "bytes": i} for i in range(20_000)]
+    file = tmp_path / "array.json"
+    file.write_text(json.dumps(items, indent=2), encoding="utf-8")  # about 2 MB
+    count = 0
+    tracemalloc.start()
+    try:
+        with file.open("rb") as f:
+            for _ in array_items(f, 0, file.stat().st_size):
+                count += 1
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert count == 20_000
+    assert peak < 4 * jsonitems.PIECE + 100_000, peak
 
 
 @SETTINGS

@@ -186,7 +186,7 @@ def format_option(see: str = "") -> Callable[[Callable[..., Any]], Callable[...,
     "-C",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="The project folder (default: the nearest folder with content/ and tenants/).",
+    help="The project folder (default: the nearest folder with policygen.yaml, or content/ and tenants/).",
 )
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only errors.")
@@ -462,7 +462,8 @@ def check(ctx: Context, slugs: tuple[str, ...], fmt: str, today: dt.date | None)
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.pass_obj
 def init(ctx: Context, directory: Path) -> None:
-    """Create a new project in DIRECTORY: clause library, theme, a sample tenant, CI and pre-commit config."""
+    """Create a new project in DIRECTORY: settings, a sample tenant, CI and pre-commit config (the clause library
+    and the theme come with policygen)."""
     from .scaffold import init as do_init
 
     def action() -> None:

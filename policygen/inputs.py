@@ -169,6 +169,10 @@ def ensure_inside(root: Path, path: Path, what: str) -> None:
 def find_root(start: Path) -> Path:
     """The nearest folder at or above *start* that holds policygen.yaml, or content/ and tenants/."""
     start = start.resolve()
+    if not start.is_dir():
+        raise UsageError(
+            f"no project folder at {start}: it {'is not a folder' if start.exists() else 'does not exist'}"
+        )
     for folder in (start, *start.parents):
         if (folder / "content").is_dir() and (folder / "tenants").is_dir():
             return folder

@@ -54,6 +54,17 @@ def test_bad_usage_exits_2(project: Path) -> None:
     assert CliRunner().invoke(cli, ["-C", str(project), "build", "--no-such-option"]).exit_code == 2
 
 
+@pytest.mark.parametrize("made", [False, True], ids=["missing", "a file"])
+def test_a_project_folder_that_is_not_one_is_named_in_full(tmp_path: Path, made: bool) -> None:
+    folder = tmp_path / "policies"
+    if made:
+        folder.write_text("", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["-C", str(folder), "build"])
+    assert result.exit_code == 2 and str(folder) in result.output and "Traceback" not in result.output
+    if not made:
+        assert result.output == f"error: no project folder at {folder}: it does not exist\n"
+
+
 def test_docs_facts_reference_matches_the_model() -> None:
     page = (REPO / REFERENCE_PAGE).read_text(encoding="utf-8")
     assert facts_reference() in page, "run: python -m policygen.reference"

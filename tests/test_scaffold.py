@@ -64,6 +64,28 @@ def test_init_creates_only_what_a_project_needs_to_start(tmp_path: Path) -> None
     assert not (root / "themes").exists()  # the clause library and the theme come with policygen
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_git_ignores_everything_a_build_writes_in_a_new_project(tmp_path: Path) -> None:
+    # The output, its staging folders and the build's cache (.cache/policygen/) are no input to commit.
+    root = init(tmp_path / "policies").root
+    build(root)
+    tenant = root / "tenants/example/tenant.yaml"
+    tenant.write_text(tenant.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    build(root)  # a rebuild keeps the previous output as its spare, in the cache
+    (root / ".build.policygen-new").mkdir()  # as a build that crashed leaves them
+    (root / ".build.policygen-old").mkdir()
+    (root / ".build.policygen-new/page.html").write_text("x", encoding="utf-8")
+    (root / ".build.policygen-old/page.html").write_text("x", encoding="utf-8")
+    assert (root / ".cache/policygen").is_dir()
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "-C", str(root)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    listed = subprocess.run(
+        [*git, "status", "--porcelain", "--untracked-files=all"], check=True, capture_output=True, text=True
+    )
+    assert sorted(line[3:] for line in listed.stdout.splitlines()) == STARTER_FILES
+
+
 def test_init_creates_a_project_that_builds_and_checks_unchanged(tmp_path: Path) -> None:
     root = init(tmp_path / "policies").root
     site = build(root)

@@ -22,7 +22,7 @@ from .errors import Collector, InputError, Problem, UsageError, did_you_mean
 from .facts import SLUG, Flag, Tenant, Text, Url, read_tenant
 from .inputs import CONFIG_FILE, INPUT_FOLDERS, hashed_content, read_bytes
 from .packaged import theme_folders
-from .paths import RESERVED_SLUGS
+from .paths import RESERVED_SLUGS, SortedNames
 from .theme import SiteTheme, unknown_theme
 from .validation import problems_from_validation
 from .yamlfile import Located, load
@@ -204,12 +204,22 @@ def select_tenants(root: Path, only: list[str] | None) -> list[str]:
         return known
     for slug in only:
         check_slug(root, slug)
-        if slug not in known:
-            hint = did_you_mean(slug, known)
-            raise UsageError(
-                f"no tenant '{slug}' in tenants/" + (f"; {hint}" if hint else f" (known: {', '.join(known)})")
-            )
+    missing = [slug for slug in dict.fromkeys(only) if slug not in SortedNames(known)]
+    if missing:
+        raise UsageError("; ".join(_no_tenant(slug, known) for slug in missing))
     return sorted(set(only))
+
+
+KNOWN_NAMED = 10  # tenants named in an error about one that is not there; past that, counted (a site has thousands)
+
+
+def _no_tenant(slug: str, known: list[str]) -> str:
+    hint = did_you_mean(slug, known)
+    if hint:
+        return f"no tenant '{slug}' in tenants/; {hint}"
+    if len(known) <= KNOWN_NAMED:
+        return f"no tenant '{slug}' in tenants/ (known: {', '.join(known) or 'none'})"
+    return f"no tenant '{slug}' in tenants/, which holds {len(known):,} tenants (a folder each)"
 
 
 def tenant_document(tenant: TenantSource, document: str | None) -> str:

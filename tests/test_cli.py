@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import REPO
+from conftest import REPO, many_tenants
 
 from policygen.cli import cli
 from policygen.reference import PAGE as REFERENCE_PAGE
@@ -63,6 +63,25 @@ def test_a_project_folder_that_is_not_one_is_named_in_full(tmp_path: Path, made:
     assert result.exit_code == 2 and str(folder) in result.output and "Traceback" not in result.output
     if not made:
         assert result.output == f"error: no project folder at {folder}: it does not exist\n"
+
+
+def test_a_tenant_asked_for_that_is_not_there_is_named_and_the_others_counted_not_listed(tmp_path: Path) -> None:
+    project = many_tenants(tmp_path / "project", 30)
+    result = CliRunner().invoke(cli, ["-C", str(project), "build", "-t", "nobody", "-t", "ims-pro", "-t", "xyzzy"])
+    assert result.exit_code == 2
+    assert result.output == (
+        "error: no tenant 'nobody' in tenants/, which holds 30 tenants (a folder each); "
+        "no tenant 'xyzzy' in tenants/, which holds 30 tenants (a folder each)\n"
+    )
+    result = CliRunner().invoke(cli, ["-C", str(project), "build", "-t", "ims-pro-00x"])
+    assert result.output == "error: no tenant 'ims-pro-00x' in tenants/; did you mean 'ims-pro-007'?\n"
+
+
+def test_a_few_tenants_are_named_when_the_one_asked_for_is_not_there(project: Path) -> None:
+    result = CliRunner().invoke(cli, ["-C", str(project), "build", "-t", "nobody"])
+    assert result.exit_code == 2
+    known = ", ".join(sorted(p.name for p in (project / "tenants").iterdir() if p.is_dir()))
+    assert result.output == f"error: no tenant 'nobody' in tenants/ (known: {known})\n"
 
 
 def test_docs_facts_reference_matches_the_model() -> None:

@@ -43,7 +43,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from .clauses import language_of, translation_file
 from .dates import utc_today
 from .engine import site_outputs
-from .errors import InputError, Problem
+from .errors import InputError, Problem, merged
 from .explain import ExplainedBlock, TracingRenderer, explain_document
 from .fact_translations import overlay_file
 from .fact_translations import states as fact_states
@@ -794,6 +794,7 @@ def check(root: Path, slugs: list[str] | None = None, today: dt.date | None = No
         except InputError as exc:
             report.problems.extend(exc.problems)
     if report.problems:
+        report.problems = merged(report.problems)  # a broken clause once, not once for each tenant using it
         return report
     report.site.extend(check_policygen_words(project, theme))
     outputs.extend(site_outputs(project, theme, views, options, [o for o in outputs if o.tenant]))

@@ -6,7 +6,7 @@ import difflib
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 
@@ -22,6 +22,7 @@ class Problem:
     expected: str | None = None
     suggestion: str | None = None
     level: str = "error"
+    times: int = 1  # found this many times alike (a broken clause, once for each tenant using it): reported once
 
     def location(self, root: Path | None = None) -> str:
         if self.file is None:
@@ -47,6 +48,8 @@ class Problem:
         if self.key_path:
             text += f"{printable(self.key_path)}: "
         text += printable(self.message)
+        if self.times > 1:
+            text += f" (found {self.times:,} times)"
         if self.expected:
             text += "\n    expected: " + _indent(self.expected)
         if self.suggestion:
@@ -69,6 +72,7 @@ class Problem:
             "message": self.message,
             "expected": self.expected,
             "suggestion": self.suggestion,
+            "times": self.times,
         }
 
 
@@ -152,7 +156,17 @@ class Collector:
     def raise_if_any(self) -> None:
         errors = [p for p in self.problems if p.level == "error"]
         if errors:
-            raise InputError(sorted(errors, key=_order))
+            raise InputError(sorted(merged(errors), key=_order))
+
+
+def merged(problems: Iterable[Problem]) -> list[Problem]:
+    """*problems*, those alike (the same in every part) as one that counts them (times): a clause that does not
+    compile is one problem however many tenants use it, not a thousand lines of the same."""
+    counts: dict[Problem, int] = {}
+    for problem in problems:
+        alike = replace(problem, times=1)
+        counts[alike] = counts.get(alike, 0) + problem.times
+    return [replace(problem, times=times) if times > 1 else problem for problem, times in counts.items()]
 
 
 def _order(p: Problem) -> tuple[str, int, int, str]:

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import gc
+import json
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import many_tenants
 
 from policygen.cli import cli, long_lived
-from policygen.errors import Problem
+from policygen.errors import Problem, merged
 
 
 def policygen(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -213,3 +216,28 @@ def test_a_failed_import_still_turns_the_collector_back_on(unfrozen: None) -> No
     with pytest.raises(ImportError), long_lived():
         import policygen.no_such_module  # noqa: F401
     assert gc.isenabled()
+
+
+def test_a_clause_that_does_not_compile_is_one_problem_however_many_tenants_use_it(tmp_path: Path) -> None:
+    project = many_tenants(tmp_path / "project", 70)  # enough for the build's worker processes
+    clause = project / "content/privacy-policy/005-at-a-glance.md"
+    lines = clause.read_text(encoding="utf-8").count("\n")
+    clause.write_text(clause.read_text(encoding="utf-8") + "{% if %}\n", encoding="utf-8")
+    built = CliRunner().invoke(cli, ["-C", str(project), "build", "--today", "2026-11-22"])
+    assert built.exit_code == 1
+    where = f"content/privacy-policy/005-at-a-glance.md:{lines + 1}: error: template syntax error"
+    assert built.output.count(where) == 1
+    assert "(found 70 times)" in built.output and built.output.endswith("1 problem found; nothing was written.\n")
+    checked = CliRunner().invoke(cli, ["-C", str(project), "check", "--format", "json"])
+    assert checked.exit_code == 1
+    (problem,) = json.loads(checked.output)["problems"]
+    assert problem["file"] == "content/privacy-policy/005-at-a-glance.md" and problem["times"] == 70
+
+
+def test_problems_alike_are_merged_and_counted_and_others_kept_apart() -> None:
+    broken = Problem("template syntax error", Path("c.md"), 3)
+    other = Problem("template syntax error", Path("c.md"), 4)
+    assert merged([broken, other, broken, broken]) == [replace(broken, times=3), other]
+    assert merged([replace(broken, times=2), broken]) == [replace(broken, times=3)]
+    assert replace(broken, times=3).format() == "c.md:3: error: template syntax error (found 3 times)"
+    assert broken.format() == "c.md:3: error: template syntax error"

@@ -190,7 +190,7 @@ def format_option(see: str = "") -> Callable[[Callable[..., Any]], Callable[...,
 )
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only errors.")
-@click.option("--verbose", "-v", is_flag=True, help="Print every file written.")
+@click.option("--verbose", "-v", is_flag=True, help="Print more: every file of the site built, tenants by name.")
 @click.pass_context
 def cli(click_ctx: click.Context, project: Path | None, debug: bool, quiet: bool, verbose: bool) -> None:
     """Generate privacy policy sites for many organisations from facts and clauses."""
@@ -232,7 +232,7 @@ def build(
     ctx: Context, out: Path | None, tenants: tuple[str, ...], today: dt.date | None, drafts: bool, shard: Shard | None
 ) -> None:
     """Build the static site (or one shard of it)."""
-    from .lastbuild import nothing_changed
+    from .lastbuild import counted, nothing_changed
 
     def action() -> None:
         whole = shard is None and not tenants and not ctx.verbose
@@ -267,8 +267,8 @@ def build(
                 click.echo(f"  {item.kind:8} {item.path}")
             for line in report.names():
                 click.echo(line)
-        if report.dropped:
-            ctx.say(f"Removed from the site (their folders are gone): {', '.join(report.dropped)}")
+        if report.dropped:  # named with --verbose (report.names)
+            ctx.say(f"Removed from the site (their folders are gone): {counted(len(report.dropped), 'tenant')}")
         for line in lines:
             ctx.say(line)
 

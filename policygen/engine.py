@@ -146,9 +146,7 @@ class BuildReport:
     rendered: int = 0  # document pages rendered in this build (not reused)
     tenants: list[str] = field(default_factory=list)
     rendered_tenants: list[str] = field(default_factory=list)
-    dropped: list[str] = field(
-        default_factory=list
-    )  # with --tenant: tenants of the previous output whose folder is gone
+    dropped: list[str] = field(default_factory=list)  # tenants of the previous output whose folder is gone
     seconds: float = 0.0  # wall time of the build
     # Nothing changed since the previous build: the output was left as it is, and `outputs` are the files
     # its manifest lists, without their bytes.
@@ -177,6 +175,7 @@ class BuildReport:
         return [
             f"rendered: {', '.join(self.rendered_tenants) or 'none'}",
             f"reused: {', '.join(self.reused_tenants) or 'none'}",
+            *([f"removed: {', '.join(self.dropped)}"] if self.dropped else []),
         ]
 
 
@@ -1216,14 +1215,15 @@ class Builder:
                 dropped: list[str] = []
                 # The project's tenants: a build of some (--tenant) looks again; a whole-site build selected them all.
                 present = SortedNames(tenant_slugs(project.root) if options.tenants else selected)
-                if options.tenants:  # tenants not asked for keep their previous output, while their folder is there
-                    chosen = set(slugs)  # every one has its result: a problem stopped the build above
-                    for slug in (earlier.slug for earlier in previous.tenants):
-                        if slug in chosen:
-                            continue
-                        if slug not in present:
-                            dropped.append(slug)  # deleted from the project: no longer published
-                        elif (carried := previous.reuse(slug, None)) is not None:
+                # Tenants not asked for (--tenant) keep their previous output, while their folder is there; every one
+                # asked for has its result (a problem stopped the build above).
+                chosen = set(slugs) if options.tenants else None
+                for slug in (earlier.slug for earlier in previous.tenants):
+                    if slug not in present:
+                        dropped.append(slug)  # deleted from the project: no longer published
+                    elif chosen is not None and slug not in chosen:
+                        carried = previous.reuse(slug, None)
+                        if carried is not None:
                             kept.add(replace(carried, outputs=writer.put(slug, carried.outputs)), fragments)
 
                 manifest_file = writer.staging.folder / MANIFEST_PATH

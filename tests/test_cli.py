@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -82,6 +83,22 @@ def test_a_few_tenants_are_named_when_the_one_asked_for_is_not_there(project: Pa
     assert result.exit_code == 2
     known = ", ".join(sorted(p.name for p in (project / "tenants").iterdir() if p.is_dir()))
     assert result.output == f"error: no tenant 'nobody' in tenants/ (known: {known})\n"
+
+
+@pytest.mark.parametrize("asked", [[], ["-t", "ims-pro"]], ids=["the whole site", "one tenant"])
+def test_a_build_says_how_many_tenants_it_removed_and_names_them_only_when_verbose(
+    project: Path, asked: list[str]
+) -> None:
+    build = ["-C", str(project), "build", "--today", "2026-11-22"]
+    assert CliRunner().invoke(cli, build).exit_code == 0
+    shutil.rmtree(project / "tenants/ihm-connect")
+    said = CliRunner().invoke(cli, [*build, *asked])
+    assert said.exit_code == 0, said.output
+    assert "Removed from the site (their folders are gone): 1 tenant\n" in said.output
+    assert "ihm-connect" not in said.output and not (project / "build/ihm-connect").exists()
+    shutil.rmtree(project / "tenants/ims-global")
+    said = CliRunner().invoke(cli, ["-v", *build, *asked])
+    assert "removed: ims-global\n" in said.output and "gone): 1 tenant" in said.output
 
 
 def test_docs_facts_reference_matches_the_model() -> None:

@@ -312,7 +312,7 @@ class Rebuilder:
         ms = (time.perf_counter() - started) * 1000
         cause = f" after {_names(changed, self.root)}" if changed else ""
         self.log(
-            f"built in {ms:.0f} ms{cause}: tenants {report.tally()} ({counted(report.rendered, 'page')} rendered)",
+            f"built in {ms:.0f} ms{cause}: tenants {report.tally()} ({counted(report.rendered, 'policy page')} rendered)",
             False,
         )
         if self.verbose:

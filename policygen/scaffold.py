@@ -104,17 +104,12 @@ class TenantBasics:
 
     def validated(self) -> TenantBasics:
         if self.email is not None:
-            try:
-                _check_email(self.email)
-            except ValueError as exc:
-                raise UsageError(str(exc)) from None
-        for j in self.jurisdictions:
-            if j not in JURISDICTIONS:
-                raise UsageError(f"'{j}' is not a jurisdiction; use one of {', '.join(JURISDICTIONS)}")
+            _email(self.email)
+        _jurisdictions(self.jurisdictions)
         for name in ("legal_name", "display_name"):
             value = getattr(self, name)
-            if value is not None and not visible(value):  # the same rule as the facts' text type
-                raise UsageError(f"{name.replace('_', ' ')} is empty or has nothing visible")
+            if value is not None:
+                _name(name, value)
         return self
 
     def missing(self) -> list[str]:
@@ -123,16 +118,64 @@ class TenantBasics:
         )
 
 
+def _email(value: str) -> str:
+    try:
+        return _check_email(value)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _jurisdictions(names: tuple[str, ...]) -> tuple[str, ...]:
+    for j in names:
+        if j not in JURISDICTIONS:
+            raise UsageError(f"'{j}' is not a jurisdiction; use one of {', '.join(JURISDICTIONS)}")
+    return names
+
+
+def _listed(answer: str) -> tuple[str, ...]:
+    return tuple(j.strip() for j in answer.split(",") if j.strip())
+
+
+def _name(name: str, value: str) -> str:
+    if not visible(value):  # the same rule as the facts' text type
+        raise UsageError(f"{name.replace('_', ' ')} is empty or has nothing visible")
+    return value
+
+
 Prompt = Callable[..., str]
+
+
+def _asked(check: Callable[[str], object]) -> Callable[[str], str]:
+    """A prompt's value_proc: the answer when *check* takes it; else the prompt says why and asks again,
+    rather than ending the command after the last question with every answer lost."""
+    import click
+
+    def answer(text: str) -> str:
+        try:
+            check(text)
+        except UsageError as exc:
+            raise click.BadParameter(str(exc)) from None
+        return text
+
+    return answer
 
 
 def ask_basics(basics: TenantBasics, prompt: Prompt) -> TenantBasics:
     """Ask for the basics not given as flags (called only when stdin is a terminal)."""
     import click
 
-    legal = basics.legal_name or prompt("Legal name of the organisation")
-    display = basics.display_name or prompt("Name people know it by", default=legal)
-    email = basics.email or prompt("Email for privacy questions", default="", show_default=False) or None
+    legal = basics.legal_name or prompt(
+        "Legal name of the organisation", value_proc=_asked(lambda text: _name("legal_name", text))
+    )
+    display = basics.display_name or prompt(
+        "Name people know it by", default=legal, value_proc=_asked(lambda text: _name("display_name", text))
+    )
+    email = basics.email or prompt(
+        "Email for privacy questions",
+        default="",
+        show_default=False,
+        value_proc=_asked(lambda text: text and _email(text)),  # empty: none given
+    )
     jurisdictions = basics.jurisdictions
     if not jurisdictions:
         answer = prompt(
@@ -140,9 +183,10 @@ def ask_basics(basics: TenantBasics, prompt: Prompt) -> TenantBasics:
             default="",
             show_default=False,
             type=click.STRING,
+            value_proc=_asked(lambda text: _jurisdictions(_listed(text))),
         )
-        jurisdictions = tuple(j.strip() for j in answer.split(",") if j.strip())
-    return replace(basics, legal_name=legal, display_name=display, email=email, jurisdictions=jurisdictions)
+        jurisdictions = _listed(answer)
+    return replace(basics, legal_name=legal, display_name=display, email=email or None, jurisdictions=jurisdictions)
 
 
 def skeleton(slug: str, basics: TenantBasics, today: dt.date) -> str:

@@ -357,6 +357,24 @@ def test_ask_basics_prompts_only_for_what_is_missing() -> None:
     assert "Name people know it by" not in asked and len(asked) == 3
 
 
+def test_ask_basics_asks_again_for_an_answer_it_cannot_take_keeping_the_others() -> None:
+    typed = "\n".join(["   ", "Acme Ltd", "", "not-an-email", "p@acme.example", "eu_gdpr, xx", "eu_gdpr, uk_gdpr", ""])
+    with CliRunner().isolation(input=typed) as (out, *_):
+        basics = ask_basics(TenantBasics(), click.prompt)
+    said = out.getvalue().decode()
+    assert basics == TenantBasics("Acme Ltd", "Acme Ltd", "p@acme.example", ("eu_gdpr", "uk_gdpr"))
+    assert "legal name is empty or has nothing visible" in said
+    assert "'not-an-email' is not an email address" in said
+    assert "'xx' is not a jurisdiction" in said
+    assert said.count("Jurisdiction (") == 2 and said.count("Email for privacy questions") == 2
+
+
+def test_ask_basics_takes_no_email_and_no_jurisdiction_when_left_empty() -> None:
+    with CliRunner().isolation(input="Acme Ltd\nAcme\n\n\n"):
+        basics = ask_basics(TenantBasics(), click.prompt)
+    assert basics == TenantBasics("Acme Ltd", "Acme", None, ())
+
+
 def test_skeleton_lists_every_required_fact() -> None:
     text = skeleton("acme", TenantBasics(), TODAY)
     for key in ("organisation", "data_categories", "purposes", "documents", "dates"):

@@ -40,7 +40,7 @@ import jinja2
 import jinja2.sandbox
 from pydantic import BaseModel, ConfigDict, Field
 
-from .clauses import language_of, translation_file
+from .clauses import SOURCE_LANGUAGE, language_of, translation_file
 from .dates import utc_today
 from .engine import site_outputs
 from .errors import InputError, Problem, merged
@@ -58,7 +58,7 @@ from .render import ClauseRenderer, RenderedDocument, fact_context
 from .rules import RuleSet, load_rules, packaged_sentences, sentences_file
 from .site import BuildOptions, render_tenant_documents, tenant_outputs
 from .theme import SiteTheme
-from .translations import Change, tenant_units, translated_languages
+from .translations import Change, found_languages, library_units, tenant_units, translated_languages
 from .translations import states as translation_states
 from .vocabulary import language_data, vocabulary
 from .yamlfile import packaged
@@ -495,6 +495,27 @@ def check_translations(project: Project, tenant: TenantSource) -> list[CheckFind
     return findings
 
 
+def check_unpublished_translations(project: Project, published: set[str]) -> list[CheckFinding]:
+    """The library's translations in languages no tenant publishes yet, whose template code differs from their
+    source's (a tag added, a syntax error): found before a tenant first publishes the language. Warnings, since
+    no page is made from them yet; a published language's are errors under each tenant (check_translations)."""
+    units = library_units(project.library)
+    languages = sorted(found_languages(units) - {SOURCE_LANGUAGE} - published)
+    return [
+        CheckFinding(
+            "translation.code",
+            "warning",
+            "translation",
+            f"the '{s.language}' translation of {s.unit.key} has other template code than its source: {s.code} "
+            f"(no tenant publishes '{s.language}' yet)",
+            fact="keep every {% %} tag and {{ }} expression of the source; translate only text and quoted strings",
+            file=s.file,
+        )
+        for s in translation_states(units, languages)
+        if s.code is not None
+    ]
+
+
 def check_policygen_words(project: Project, theme: SiteTheme) -> list[CheckFinding]:
     """policygen's own words in each language the project's tenants publish (besides English, the source) that
     carry no legal review: one finding per language, naming each packaged set of words its pages use."""
@@ -793,6 +814,11 @@ def check(root: Path, slugs: list[str] | None = None, today: dt.date | None = No
             report.tenants[-1].findings.extend(check_translations(project, tenant))
         except InputError as exc:
             report.problems.extend(exc.problems)
+    published = set(translated_languages(lang for t in project.tenants.values() for lang in t.facts.languages))
+    try:
+        report.site.extend(check_unpublished_translations(project, published))
+    except InputError as exc:  # a translation that cannot be read at all
+        report.problems.extend(exc.problems)
     if report.problems:
         report.problems = merged(report.problems)  # a broken clause once, not once for each tenant using it
         return report

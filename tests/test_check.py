@@ -371,3 +371,23 @@ def test_check_renders_each_tenant_once_in_each_language(monkeypatch: pytest.Mon
     languages = {t.slug: len(t.facts.published_languages) for t in load_project(REPO).tenants.values()}
     assert sorted(slug for slug, _ in rendered) == sorted(s for s, n in languages.items() for _ in range(n))
     assert languages["ims-pro"] == 2  # English and Hindi
+
+
+@pytest.mark.parametrize("published", [False, True], ids=["a language no tenant publishes", "a published one"])
+def test_a_translation_with_other_template_code_is_found_whether_or_not_a_tenant_publishes_it(
+    project: Path, published: bool
+) -> None:
+    # A broken translation is found before a tenant first publishes its language: a warning for the site, since
+    # no page is made from it yet; once published, an error (here its tag does not compile where it renders).
+    translation = project / "content/privacy-policy/005-at-a-glance.de.md"
+    translation.write_text(translation.read_text(encoding="utf-8") + "{% if %}\n", encoding="utf-8")
+    if published:
+        set_facts(project, "ihm-connect", {"languages": ["en-IN", "de"]})
+    report = check(project, today=dt.date(2026, 11, 22))
+    site = [f for f in report.site if f.id == "translation.code"]
+    tenant = [f for t in report.tenants for f in t.findings if f.id == "translation.code"]
+    if published:
+        assert site == [] and [(p.level, p.file) for p in report.problems] == [("error", translation)]
+    else:
+        assert tenant == [] and [(f.level, f.file) for f in site] == [("warning", translation)]
+        assert "no tenant publishes 'de' yet" in site[0].message

@@ -233,9 +233,10 @@ def _shared_check(out: Path, file: Path, since: int | None) -> Matched | None:
     try:
         mine = Stamp.check(out, file, since, Share(0, 2))
         data = _read_all(read) if mine is not None else None  # else no need to wait for it: killed below
-        if data is not None and os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0:
-            pid = 0
-            theirs = _decoded(data)
+        if data is not None:
+            status = os.waitpid(pid, 0)[1]
+            pid = 0  # reaped: its number may be another process's from here
+            theirs = _decoded(data) if os.waitstatus_to_exitcode(status) == 0 else None
     finally:
         if pid:
             with contextlib.suppress(ProcessLookupError):

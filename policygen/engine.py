@@ -136,7 +136,32 @@ class Listed(Sequence[Output]):
         return self._files[index]
 
     def __iter__(self) -> Iterator[Output]:
-        return iter(self._files)
+        """The files, read from the manifest an entry at a time (--verbose prints a large site's list holding one
+        entry, not the list: hundreds of MB at 10,000 tenants), unless the list is read whole already."""
+        if "_files" in self.__dict__:
+            return iter(self._files)
+        return self._streamed()
+
+    def _streamed(self) -> Iterator[Output]:
+        with (self.out / MANIFEST_PATH).open("rb") as f:
+            if not self.manifest.held_by(f):
+                raise RuntimeError(f"{self.out / MANIFEST_PATH} changed since the build")  # a caller's mistake
+            digest, size = hashlib.sha256(), 0
+            while piece := f.read(1 << 18):  # the manifest's own hash, as _files gives it
+                digest.update(piece)
+                size += len(piece)
+            for entry in _file_entries_of(f):
+                yield replace(Output.from_entry(entry, b""), sha256=str(entry["sha256"]), size=int(entry["bytes"]))
+        yield Output(MANIFEST_PATH, "data", b"", sha256=digest.hexdigest(), size=size)
+
+
+def _file_entries_of(f: BinaryIO) -> Iterator[Any]:
+    """The entries of the "files" list of the manifest open as *f*, read a piece at a time (ValueError when the
+    manifest does not begin as policygen writes every manifest)."""
+    start = len(MANIFEST_START)
+    if os.pread(f.fileno(), start, 0) != MANIFEST_START.encode():
+        raise ValueError("not laid out as policygen writes it")
+    return array_items(f, start, os.fstat(f.fileno()).st_size, followed=True)
 
 
 @dataclass
@@ -715,11 +740,7 @@ class Previous:
         with self.file.open("rb") as f:
             if self._same is None or not self._same.held_by(f):
                 raise ValueError("the manifest changed")
-            start, fd = len(MANIFEST_START), f.fileno()
-            end = last_at(f, _TENANTS_KEY.encode())  # the file list ends before the tenants (_tenants_at_end)
-            if end is None or os.pread(fd, start, 0) != MANIFEST_START.encode() or os.pread(fd, 1, end - 1) != b",":
-                raise ValueError("not laid out as policygen writes it")
-            yield from array_items(f, start, end - 1)
+            yield from _file_entries_of(f)
 
     def _file_list(self) -> Any:
         """The manifest's "files" list, as read; when only its tenants were read (_read), read now from the

@@ -58,9 +58,10 @@ def object_items(f: BinaryIO, start: int, end: int, piece: int = PIECE) -> Itera
         raise ValueError("more after the object")
 
 
-def array_items(f: BinaryIO, start: int, end: int, piece: int = PIECE) -> Iterator[Any]:
+def array_items(f: BinaryIO, start: int, end: int, piece: int = PIECE, followed: bool = False) -> Iterator[Any]:
     """The items of the JSON array that fills bytes *start* to *end* of the file open as *f* (whitespace around
-    it allowed), in the file's order, as they are read; ValueError as for object_items."""
+    it allowed), in the file's order, as they are read; ValueError as for object_items. *followed*: the array
+    only begins at *start*, and more may follow it before *end* (a value among an object's, read no further)."""
     text = _Text(f, start, end, piece)
     text.take("[")
     if text.next_char() == "]":
@@ -72,7 +73,7 @@ def array_items(f: BinaryIO, start: int, end: int, piece: int = PIECE) -> Iterat
                 break
             text.pos += 1
         text.take("]")
-    if text.next_char() is not None:
+    if not followed and text.next_char() is not None:
         raise ValueError("more after the array")
 
 

@@ -90,9 +90,16 @@ def test_a_build_that_changes_nothing_counts_the_previous_file_list_an_entry_at_
     monkeypatch.setattr(engine.json, "loads", lambda text, *a, **k: parsed.append(len(text)) or real(text, *a, **k))
     again = build(project, out, OPTIONS)
     assert again.unchanged and again.built() == first.built()
-    assert max(parsed, default=0) < size // 10  # nothing of the size of the manifest
     listed = [(o.path, o.kind, o.sha256, o.size) for o in again.outputs]  # read when asked for (--verbose)
     assert listed == [(o.path, o.kind, o.sha256, o.size) for o in first.outputs]
+    assert max(parsed, default=0) < size // 10  # nothing of the size of the manifest, counted or listed
+    assert listed == [(o.path, o.kind, o.sha256, o.size) for o in first.outputs[:]]  # read whole: the same
+    assert listed[-1] == (
+        "manifest.json",
+        "data",
+        hashlib.sha256((out / "manifest.json").read_bytes()).hexdigest(),
+        size,
+    )
 
 
 def test_a_tenant_added_beside_unchanged_ones_is_rendered_and_the_build_is_not_told_unchanged(project: Path) -> None:

@@ -138,6 +138,16 @@ def test_only_the_array_asked_for_is_read(tmp_path: Path) -> None:
     assert array_of(file, text.index("["), text.index(', "tenants"'), piece=2) == [1, {"a": [2]}, 3]
 
 
+def test_an_array_followed_by_more_is_read_to_its_end_and_no_further(tmp_path: Path) -> None:
+    file = tmp_path / "manifest.json"
+    file.write_text('{"files": [1, [2, 3], "]"], "tenants": {"a": [}', encoding="utf-8")  # not JSON past the array
+    start = file.read_text(encoding="utf-8").index("[")
+    with file.open("rb") as f:
+        assert list(array_items(f, start, file.stat().st_size, piece=2, followed=True)) == [1, [2, 3], "]"]
+    with pytest.raises(ValueError, match="more after the array"), file.open("rb") as f:
+        list(array_items(f, start, file.stat().st_size))
+
+
 @pytest.mark.parametrize("text", ["", "{}", "[1, 2", "[1,]", "[1 2]", "[1] [2]", "[tru]", "[,]"])
 def test_what_is_not_one_json_array_is_refused(tmp_path: Path, text: str) -> None:
     file = tmp_path / "array.json"

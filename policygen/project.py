@@ -204,7 +204,8 @@ def select_tenants(root: Path, only: list[str] | None) -> list[str]:
         return known
     for slug in only:
         check_slug(root, slug)
-    missing = [slug for slug in dict.fromkeys(only) if slug not in SortedNames(known)]
+    present = SortedNames(known)
+    missing = [slug for slug in dict.fromkeys(only) if slug not in present]
     if missing:
         raise UsageError("; ".join(_no_tenant(slug, known) for slug in missing))
     return sorted(set(only))

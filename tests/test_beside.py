@@ -34,7 +34,9 @@ class Noted:
         self.added: list[str] = []  # here: what the child said it placed
 
     def start(self) -> None:
-        (self.folder / "child").write_text(str(os.getpid()))
+        part = self.folder / "child.part"
+        part.write_text(str(os.getpid()))
+        part.rename(self.folder / "child")  # whole when it appears: a test waits for it to exist, then reads it
 
     def render(self, slug: str) -> str:
         return f"{slug} rendered by {os.getpid()}"

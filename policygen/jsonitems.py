@@ -11,8 +11,8 @@ import codecs
 import json
 import os
 import re
-from collections.abc import Iterator
-from typing import Any, BinaryIO
+from collections.abc import Callable, Iterator
+from typing import Any, BinaryIO, TypeVar
 
 PIECE = 1 << 16  # bytes read at a time
 MAX_ITEM = 16 << 20  # characters one item may take: a larger one is no tenant's line that policygen wrote
@@ -40,20 +40,7 @@ def object_items(f: BinaryIO, start: int, end: int, piece: int = PIECE) -> Itera
     around it allowed), in the file's order, as they are read. ValueError (UnicodeDecodeError for bytes that
     are not UTF-8) when those bytes are not one object, or an item takes more than MAX_ITEM characters."""
     text = _Text(f, start, end, piece)
-    text.take("{")
-    if text.next_char() == "}":
-        text.pos += 1
-    else:
-        while True:
-            key = text.value()
-            if not isinstance(key, str):
-                raise ValueError("a key that is not a string")
-            text.take(":")
-            yield key, text.value()
-            if text.next_char() != ",":
-                break
-            text.pos += 1
-        text.take("}")
+    yield from _items(text, "{", "}", lambda: _key_and_value(text))
     if text.next_char() is not None:
         raise ValueError("more after the object")
 
@@ -63,18 +50,34 @@ def array_items(f: BinaryIO, start: int, end: int, piece: int = PIECE, followed:
     it allowed), in the file's order, as they are read; ValueError as for object_items. *followed*: the array
     only begins at *start*, and more may follow it before *end* (a value among an object's, read no further)."""
     text = _Text(f, start, end, piece)
-    text.take("[")
-    if text.next_char() == "]":
-        text.pos += 1
-    else:
-        while True:
-            yield text.value()
-            if text.next_char() != ",":
-                break
-            text.pos += 1
-        text.take("]")
+    yield from _items(text, "[", "]", text.value)
     if not followed and text.next_char() is not None:
         raise ValueError("more after the array")
+
+
+T = TypeVar("T")
+
+
+def _items(text: _Text, opening: str, closing: str, item: Callable[[], T]) -> Iterator[T]:
+    """The items between *opening* and *closing*, separated by commas, each read by *item* as it comes."""
+    text.take(opening)
+    if text.next_char() == closing:
+        text.pos += 1
+        return
+    while True:
+        yield item()
+        if text.next_char() != ",":
+            break
+        text.pos += 1
+    text.take(closing)
+
+
+def _key_and_value(text: _Text) -> tuple[str, Any]:
+    key = text.value()
+    if not isinstance(key, str):
+        raise ValueError("a key that is not a string")
+    text.take(":")
+    return key, text.value()
 
 
 class _Text:

@@ -58,7 +58,7 @@ from .render import ClauseRenderer, RenderedDocument, fact_context
 from .rules import RuleSet, load_rules, packaged_sentences, sentences_file
 from .site import BuildOptions, render_tenant_documents, tenant_outputs
 from .theme import SiteTheme
-from .translations import Change, found_languages, library_units, tenant_units, translated_languages
+from .translations import Change, TranslationState, found_languages, library_units, tenant_units, translated_languages
 from .translations import states as translation_states
 from .vocabulary import language_data, vocabulary
 from .yamlfile import packaged
@@ -429,16 +429,7 @@ def check_translations(project: Project, tenant: TenantSource) -> list[CheckFind
     for s in found:
         mark_it = f"policygen translations mark {s.language} {s.unit.key}"
         if s.code is not None:
-            findings.append(
-                CheckFinding(
-                    "translation.code",
-                    "error",
-                    "translation",
-                    f"the '{s.language}' translation of {s.unit.key} has other template code than its source: {s.code}",
-                    fact="keep every {% %} tag and {{ }} expression of the source; translate only text and quoted strings",
-                    file=s.file,
-                )
-            )
+            findings.append(_other_code(s, s.code, "error"))
         if s.status == "stale":
             change = _source_change(s.change)
             findings.append(
@@ -502,18 +493,22 @@ def check_unpublished_translations(project: Project, published: set[str]) -> lis
     units = library_units(project.library)
     languages = sorted(found_languages(units) - {SOURCE_LANGUAGE} - published)
     return [
-        CheckFinding(
-            "translation.code",
-            "warning",
-            "translation",
-            f"the '{s.language}' translation of {s.unit.key} has other template code than its source: {s.code} "
-            f"(no tenant publishes '{s.language}' yet)",
-            fact="keep every {% %} tag and {{ }} expression of the source; translate only text and quoted strings",
-            file=s.file,
-        )
+        _other_code(s, f"{s.code} (no tenant publishes '{s.language}' yet)", "warning")
         for s in translation_states(units, languages)
         if s.code is not None
     ]
+
+
+def _other_code(state: TranslationState, difference: str, level: Level) -> CheckFinding:
+    """A translation whose template code is not its source's (*difference* says how)."""
+    return CheckFinding(
+        "translation.code",
+        level,
+        "translation",
+        f"the '{state.language}' translation of {state.unit.key} has other template code than its source: {difference}",
+        fact="keep every {% %} tag and {{ }} expression of the source; translate only text and quoted strings",
+        file=state.file,
+    )
 
 
 def check_policygen_words(project: Project, theme: SiteTheme) -> list[CheckFinding]:

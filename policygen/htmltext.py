@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from html.parser import HTMLParser
 from typing import Literal, Protocol
 
@@ -167,12 +168,16 @@ class _Reader(HTMLParser):
             self._flush(self.open.pop())
 
 
-def blocks(html: str) -> list[Block]:
-    """The blocks of an HTML page or fragment, in reading order."""
+@lru_cache(maxsize=256)
+def blocks(html: str) -> tuple[Block, ...]:
+    """The blocks of an HTML page or fragment, in reading order.
+
+    Kept for the last fragments read: check reads each clause for its text, its prose, its score and its
+    lint, and tenants whose facts a clause does not print share the clause's HTML."""
     reader = _Reader()
     reader.feed(html)
     reader.close()
-    return reader.blocks
+    return tuple(reader.blocks)
 
 
 def html_text(html: str) -> str:

@@ -224,19 +224,20 @@ def _is_word(token: str) -> bool:
 def doubled(tokens: list[str]) -> list[str]:
     """Messages for each word or phrase written twice in a row ("to to", "up to up to")."""
     found: list[str] = []
-    i = 0
-    while i < len(tokens):
+    lowered = [t.lower() for t in tokens]
+    words = [_is_word(t) for t in tokens]
+    i, count = 0, len(tokens)
+    while i < count:
         for n in range(_MAX_PHRASE, 0, -1):
-            first, second = tokens[i : i + n], tokens[i + n : i + 2 * n]
-            if len(second) < n or not all(_is_word(t) for t in first + second):
+            end = i + 2 * n
+            # The first words compared first: nearly every position fails there, before any slice is made.
+            if end > count or lowered[i] != lowered[i + n] or lowered[i : i + n] != lowered[i + n : end]:
                 continue
-            words = tuple(t.lower() for t in first)
-            if words != tuple(t.lower() for t in second) or words in _ALLOWED_DOUBLES:
-                continue
-            if all(t.isdigit() for t in words):
+            phrase = tuple(lowered[i : i + n])
+            if not all(words[i:end]) or phrase in _ALLOWED_DOUBLES or all(t.isdigit() for t in phrase):
                 continue  # "10 10" is a number pair, not prose
-            phrase = " ".join(first)
-            found.append(f"'{phrase}' is written twice in a row: \"{phrase} {' '.join(second)}\"")
+            first = " ".join(tokens[i : i + n])
+            found.append(f"'{first}' is written twice in a row: \"{first} {' '.join(tokens[i + n : end])}\"")
             i += 2 * n - 1
             break
         i += 1

@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 from conftest import copy_project
+from hypothesis import given
+from hypothesis import strategies as st
 
 from policygen.check import check
-from policygen.prose import lint_document
+from policygen.prose import _ALLOWED_DOUBLES, _MAX_PHRASE, doubled, lint_document
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,34 @@ def rules(html: str, title: str = "Where the data comes from") -> list[str]:
 )
 def test_the_lint_catches_each_broken_sentence_of_the_issue(html: str, rule: str) -> None:
     assert rule in rules(html)
+
+
+def doubled_by_definition(tokens: list[str]) -> list[str]:
+    """The rule as it reads: at each place, the longest run of words (up to four) that the same words, in any case,
+    follow at once; a number pair and the allowed doubles ("that that") are not prose faults."""
+    found: list[str] = []
+    i = 0
+    while i < len(tokens):
+        for n in range(_MAX_PHRASE, 0, -1):
+            first, second = tokens[i : i + n], tokens[i + n : i + 2 * n]
+            words = tuple(t.lower() for t in first)
+            if (
+                len(second) == n
+                and all(t[0].isalnum() for t in first + second)
+                and words == tuple(t.lower() for t in second)
+                and words not in _ALLOWED_DOUBLES
+                and not all(t.isdigit() for t in words)
+            ):
+                found.append(f"'{' '.join(first)}' is written twice in a row: \"{' '.join(first + second)}\"")
+                i += 2 * n - 1
+                break
+        i += 1
+    return found
+
+
+@given(st.lists(st.sampled_from(["to", "To", "up", "the", "that", "10", ",", ".", "data", "Data"]), max_size=40))
+def test_doubled_words_are_found_as_the_rule_reads(tokens: list[str]) -> None:
+    assert doubled(tokens) == doubled_by_definition(tokens)
 
 
 def test_a_run_in_label_is_reported_once_not_also_as_a_capital() -> None:

@@ -18,52 +18,59 @@ Besides the checklists: a plain-language score per clause, a California
 policy not updated in 12 months, links that lead nowhere, and text that asks
 readers to watch the page for changes instead of notifying them.
 
-Nothing is written; the project is loaded (validating facts and templates) and
-rendered in memory with the build's own functions.
+Nothing is written in the project. Each tenant is read (validating facts and
+templates), rendered in memory with the build's own functions and checked, one at
+a time (by worker processes on many tenants); what is found goes to the report
+(policygen/checkreport.py), and the links that leave the tenant's folder are
+followed once every tenant is checked (policygen/links.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-import posixpath
+import multiprocessing
+import os
+import pickle
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
-from urllib.parse import unquote, urlsplit
+from typing import Any
 
 import jinja2
 import jinja2.sandbox
 from pydantic import BaseModel, ConfigDict, Field
 
+from .checkreport import Checked, CheckFinding, CheckReport, ClauseScore, Level, TenantCheck
 from .clauses import SOURCE_LANGUAGE, language_of, translation_file
 from .dates import utc_today
-from .engine import site_outputs
-from .errors import InputError, Problem, merged
+from .engine import PARALLEL_MIN_TENANTS, site_outputs, start_method
+from .errors import Collector, InputError, Problem, merged
 from .explain import ExplainedBlock, TracingRenderer, explain_document
 from .fact_translations import overlay_file
 from .fact_translations import states as fact_states
 from .facts import Tenant, Transfer
-from .htmltext import PageLinks, html_text
+from .htmltext import html_text
 from .law import InForce, Status, TransferMechanism, declared_regimes, replacements
-from .output import Output
-from .project import Project, TenantSource, load_project, project_theme
+from .links import Folder, Link, Names, Pages, SiteFiles, TenantFiles, dead_end, follow
+from .paths import TenantPaths
+from .project import Project, TenantSource, load_base, load_project, load_tenant_source, project_theme, select_tenants
 from .prose import ProseFinding, lint_document
-from .readability import Score, prose_text, score
+from .readability import prose_text, score
 from .render import ClauseRenderer, RenderedDocument, fact_context
 from .rules import RuleSet, load_rules, packaged_sentences, sentences_file
-from .site import BuildOptions, render_tenant_documents, tenant_outputs
+from .site import BuildOptions, TenantView, render_tenant_documents, tenant_outputs
+from .spool import Codec, Spool
 from .theme import SiteTheme
 from .translations import Change, TranslationState, found_languages, library_units, tenant_units, translated_languages
 from .translations import states as translation_states
 from .vocabulary import language_data, vocabulary
 from .yamlfile import packaged
 
-Level = Literal["error", "warning"]
 BASELINE = "baseline"
 # Below this Flesch reading ease a clause reads like a law journal ("very difficult").
 HARD_CLAUSE = 30.0
@@ -113,116 +120,6 @@ def checklists() -> dict[str, Checklist]:
             checklist = packaged(Checklist, "checklists", entry.name)
             found[checklist.jurisdiction] = checklist
     return found
-
-
-# --- results -----------------------------------------------------------------------------------------
-
-Kind = Literal["disclosure", "transfer", "stale", "link", "notify", "readability", "prose", "input", "translation"]
-
-
-@dataclass(frozen=True)
-class CheckFinding:
-    """One thing a tenant's policies lack or get wrong."""
-
-    id: str
-    level: Level
-    kind: Kind
-    message: str
-    jurisdiction: str | None = None
-    reference: str | None = None
-    fact: str | None = None
-    file: Path | None = None
-    line: int | None = None
-    document: str | None = None
-    clause: str | None = None
-    applies_from: dt.date | None = None  # a duty not yet in force on the day checked
-
-    def to_json(self, root: Path) -> dict[str, object]:
-        return {
-            "id": self.id,
-            "applies_from": self.applies_from.isoformat() if self.applies_from else None,
-            "level": self.level,
-            "kind": self.kind,
-            "jurisdiction": self.jurisdiction,
-            "message": self.message,
-            "reference": self.reference,
-            "fact": self.fact,
-            "file": _relative(self.file, root),
-            "line": self.line,
-            "document": self.document,
-            "clause": self.clause,
-        }
-
-
-@dataclass(frozen=True)
-class ClauseScore:
-    document: str
-    clause: str
-    file: Path
-    score: Score
-
-    def to_json(self, root: Path) -> dict[str, object]:
-        return {
-            "document": self.document,
-            "clause": self.clause,
-            "file": _relative(self.file, root),
-            "reading_ease": self.score.reading_ease,
-            "band": self.score.band,
-            "words": self.score.words,
-            "sentences": self.score.sentences,
-        }
-
-
-@dataclass
-class TenantCheck:
-    slug: str
-    jurisdictions: list[str]
-    findings: list[CheckFinding] = field(default_factory=list)
-    readability: list[ClauseScore] = field(default_factory=list)  # hardest first
-
-    def count(self, level: Level) -> int:
-        return sum(1 for f in self.findings if f.level == level)
-
-
-@dataclass
-class CheckReport:
-    root: Path
-    today: dt.date
-    tenants: list[TenantCheck] = field(default_factory=list)
-    site: list[CheckFinding] = field(default_factory=list)  # findings about pages of no one tenant
-    problems: list[Problem] = field(default_factory=list)  # facts or templates that do not load or render
-
-    def count(self, level: Level) -> int:
-        return (
-            sum(t.count(level) for t in self.tenants)
-            + sum(1 for f in self.site if f.level == level)
-            + sum(1 for p in self.problems if p.level == level)
-        )
-
-    @property
-    def exit_code(self) -> int:
-        """1 when anything at error level was found, so CI can gate on it."""
-        return 1 if self.count("error") else 0
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "generator": "policygen",
-            "today": self.today.isoformat(),
-            "summary": {"errors": self.count("error"), "warnings": self.count("warning")},
-            "problems": [p.to_json(self.root) for p in self.problems],
-            "site": [f.to_json(self.root) for f in self.site],
-            "tenants": [
-                {
-                    "tenant": t.slug,
-                    "jurisdictions": t.jurisdictions,
-                    "errors": t.count("error"),
-                    "warnings": t.count("warning"),
-                    "findings": [f.to_json(self.root) for f in t.findings],
-                    "readability": [s.to_json(self.root) for s in t.readability],
-                }
-                for t in self.tenants
-            ],
-        }
 
 
 # --- evaluating checklist items ------------------------------------------------------------------------
@@ -511,10 +408,10 @@ def _other_code(state: TranslationState, difference: str, level: Level) -> Check
     )
 
 
-def check_policygen_words(project: Project, theme: SiteTheme) -> list[CheckFinding]:
-    """policygen's own words in each language the project's tenants publish (besides English, the source) that
-    carry no legal review: one finding per language, naming each packaged set of words its pages use."""
-    languages = sorted({lang for t in project.tenants.values() for lang in translated_languages(t.facts.languages)})
+def check_policygen_words(project: Project, theme: SiteTheme, published: set[str]) -> list[CheckFinding]:
+    """policygen's own words in each language the project's tenants publish (*published*: besides English, the
+    source) that carry no legal review: one finding per language, naming each packaged set of words its pages use."""
+    languages = sorted(published)
     findings: list[CheckFinding] = []
     rules = load_rules(project.root)
     for language in languages:
@@ -657,53 +554,6 @@ def check_notification(tenant: TenantSource, docs: list[RenderedDocument]) -> li
     return findings
 
 
-def check_links(outputs: list[Output]) -> list[tuple[str | None, CheckFinding]]:
-    """Anchors and relative links in the rendered pages that lead to no file or no id, with the page's tenant."""
-    files = {o.path: o for o in outputs}
-    parsed: dict[str, PageLinks] = {}
-    for o in outputs:
-        if o.path.endswith(".html"):
-            p = PageLinks()
-            p.feed(o.data.decode("utf-8", "replace"))
-            parsed[o.path] = p
-    findings: list[tuple[str | None, CheckFinding]] = []
-    for path, page in sorted(parsed.items()):
-        owner = files[path]
-        for href in sorted(set(page.hrefs)):
-            problem = _dead(path, href, files, parsed)
-            if problem:
-                findings.append(
-                    (
-                        owner.tenant,
-                        CheckFinding(
-                            "link.dead", "error", "link", f"{path}: link '{href}' {problem}", document=owner.document
-                        ),
-                    )
-                )
-    return findings
-
-
-def _dead(page: str, href: str, files: dict[str, Output], parsed: dict[str, PageLinks]) -> str | None:
-    parts = urlsplit(href)
-    if parts.scheme or parts.netloc:
-        return None  # external: checked by no one offline, and never fetched
-    target = page
-    if parts.path:
-        base = posixpath.dirname(page)
-        joined = posixpath.normpath(posixpath.join(base, unquote(parts.path)))
-        if parts.path.startswith("/") or joined.startswith(".."):
-            return "leads outside the site"
-        if parts.path.endswith("/") or joined not in files:
-            index = posixpath.join(joined, "index.html") if joined != "." else "index.html"
-            if index not in files:
-                return "leads to no file of the site"
-            joined = index
-        target = joined
-    if parts.fragment and target in parsed and unquote(parts.fragment) not in parsed[target].ids:
-        return f"points to '#{parts.fragment}', which is not on {'this page' if target == page else target}"
-    return None
-
-
 def score_clauses(docs: list[RenderedDocument]) -> list[ClauseScore]:
     # Prose only: a bullet list of nouns ("Name", "Email address") is not sentences and has no reading ease.
     scores = [ClauseScore(d.id, c.id, c.file, score(prose_text(c.html))) for d in docs for c in d.clauses]
@@ -780,52 +630,187 @@ def _prose_finding(
 
 
 def check(root: Path, slugs: list[str] | None = None, today: dt.date | None = None) -> CheckReport:
-    """Check the project's tenants (or only *slugs*). Facts or templates that fail are reported as problems."""
+    """Check the project's tenants (or only *slugs*). Facts or templates that fail are reported as problems.
+
+    A tenant at a time, each read, rendered and checked and its pages let go (in worker processes on a project of
+    many tenants): only what is found is kept, and each tenant's file names for the links that leave its folder."""
     today = today or utc_today()  # like the build: UTC, so the machine's time zone cannot change the result
-    report = CheckReport(root=root.resolve(), today=today)
-    try:
-        project = load_project(root, slugs or None)
-    except InputError as exc:
-        report.problems.extend(exc.problems)
+    report = CheckReport(root=root.resolve(), today=today, tenants=Checked(_spool_folder()))
+    problems = Collector()
+    project = load_base(root, problems)
+    chosen = select_tenants(project.root, slugs or None)
+    if problems.problems:  # no tenant renders without the library: report every tenant's facts' problems too
+        try:
+            load_project(root, slugs or None)
+        except InputError as exc:
+            report.problems = merged(exc.problems)
         return report
-    theme = project_theme(project)
-    renderer = ClauseRenderer(project.content)
-    # Drafts too: a released document's working text (what the next release will say) is on its draft page.
-    options = BuildOptions(tenants=slugs or None, today=today, drafts=True)
-    outputs: list[Output] = list(theme.assets())
-    views = []
-    for _slug, tenant in sorted(project.tenants.items()):
-        try:
-            docs = render_tenant_documents(project, renderer, tenant)
-            pages, view = tenant_outputs(project, theme, renderer, tenant, options, docs=docs)
-        except InputError as exc:
-            report.problems.extend(exc.problems)
+    checker = _TenantChecker(project, today, slugs or None)
+    with Spool(_VIEWS, _view_slug, _spool_folder(), INDEX_BUDGET) as views:
+        _check_tenants(report, checker, chosen, views)
+    return report
+
+
+def _check_tenants(report: CheckReport, checker: _TenantChecker, slugs: list[str], views: Spool[TenantView]) -> None:
+    """Check each tenant, then what is made of them all: the site index, the links that leave a tenant's folder,
+    the translations and words of the languages they publish."""
+    project = checker.project
+    tenants = TenantFiles()
+    leaving: list[Link] = []
+    published: set[str] = set()
+    for outcome in _outcomes(checker, slugs):
+        report.problems.extend(outcome.problems)
+        published.update(outcome.languages)
+        if outcome.result is None or outcome.view is None:
             continue
-        outputs.extend(pages)
-        views.append(view)
-        report.tenants.append(check_tenant(tenant, docs, today))
-        report.tenants[-1].findings.extend(check_prose(project, tenant, docs))
-        try:
-            report.tenants[-1].findings.extend(check_translations(project, tenant))
-        except InputError as exc:
-            report.problems.extend(exc.problems)
-    published = set(translated_languages(lang for t in project.tenants.values() for lang in t.facts.languages))
+        report.tenants.add(outcome.result)
+        views.add(outcome.view)
+        tenants.add(outcome.result.slug, outcome.files)
+        leaving.extend(outcome.leaving)
     try:
         report.site.extend(check_unpublished_translations(project, published))
     except InputError as exc:  # a translation that cannot be read at all
         report.problems.extend(exc.problems)
     if report.problems:
         report.problems = merged(report.problems)  # a broken clause once, not once for each tenant using it
-        return report
-    report.site.extend(check_policygen_words(project, theme))
-    outputs.extend(site_outputs(project, theme, views, options, [o for o in outputs if o.tenant]))
-    by_slug = {t.slug: t for t in report.tenants}
-    for owner, finding in check_links(outputs):
-        if owner is not None and owner in by_slug:
-            by_slug[owner].findings.append(finding)
+        return
+    report.site.extend(check_policygen_words(project, checker.theme, published))
+    made = site_outputs(project, checker.theme, views.ordered(), checker.options, [])
+    site = SiteFiles(Pages([*checker.theme.assets(), *made]), tenants, checker.pages)
+    dead, _ = follow(site.site, site)  # the site index's links, to every tenant
+    dead.extend((link, problem) for link in leaving if (problem := dead_end(link.page, link.to, site)) is not None)
+    for link, problem in sorted(dead, key=_link_order):
+        if link.tenant is not None and link.tenant in tenants:
+            report.tenants.add_late(link.tenant, _dead_link(link, problem))
         else:
-            report.site.append(finding)
-    return report
+            report.site.append(_dead_link(link, problem))
+
+
+def _spool_folder() -> Path:
+    """Where a check's spools write past their budget: unnamed files in the system's temporary folder (a check
+    writes nothing in the project)."""
+    return Path(tempfile.gettempdir())
+
+
+def _view_slug(view: TenantView) -> str:
+    return view.slug
+
+
+def _view_size(view: TenantView) -> int:
+    return 500 + 200 * len(view.documents)  # about, in memory
+
+
+INDEX_BUDGET = 4 << 20  # bytes of the site index's entries (TenantView) held before their spool writes them out
+_VIEWS = Codec(pickle.dumps, pickle.loads, _view_size)  # the spool's own unnamed file: only it reads it back
+
+
+def _link_order(dead: tuple[Link, str]) -> tuple[str, str]:
+    return dead[0].page, dead[0].href
+
+
+def _dead_link(link: Link, problem: str) -> CheckFinding:
+    return CheckFinding(
+        "link.dead", "error", "link", f"{link.page}: link '{link.href}' {problem}", document=link.document
+    )
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """What checking one tenant found, sent back from a worker: its findings (None when its facts or templates
+    fail: see problems), what the site index shows of it, its files' paths and its links that leave its folder, and
+    the languages besides the source that it publishes."""
+
+    result: TenantCheck | None
+    problems: list[Problem]
+    view: TenantView | None = None
+    files: tuple[str, ...] = ()
+    leaving: tuple[Link, ...] = ()
+    languages: frozenset[str] = frozenset()
+
+
+class _TenantChecker:
+    """Checks one tenant at a time with the project's library, theme and renderer, read once (once per worker)."""
+
+    def __init__(self, project: Project, today: dt.date, slugs: list[str] | None) -> None:
+        self.project = project
+        self.today = today
+        self.theme = project_theme(project)
+        self.renderer = ClauseRenderer(project.content)
+        # Drafts too: a released document's working text (what the next release will say) is on its draft page.
+        self.options = BuildOptions(tenants=slugs, today=today, drafts=True)
+        # The site-wide files, by name (those of a site of no tenant): a tenant's link to one is settled with it.
+        site = [*self.theme.assets(), *site_outputs(project, self.theme, [], self.options, [])]
+        self.site_names = Names(frozenset(o.path for o in site))
+
+    def __reduce__(self) -> tuple[type[_TenantChecker], tuple[Project, dt.date, list[str] | None]]:
+        # Sent to workers that are not forked (a fork server): they make their own theme and renderer.
+        return _TenantChecker, (self.project, self.today, self.options.tenants)
+
+    def source(self, slug: str) -> tuple[TenantSource | None, list[Problem]]:
+        problems = Collector()
+        return load_tenant_source(self.project, slug, problems), problems.problems
+
+    def check(self, slug: str) -> _Outcome:
+        tenant, problems = self.source(slug)
+        if tenant is None:
+            return _Outcome(None, problems)
+        languages = frozenset(translated_languages(tenant.facts.languages))
+        try:
+            docs = render_tenant_documents(self.project, self.renderer, tenant)
+            outputs, view = tenant_outputs(self.project, self.theme, self.renderer, tenant, self.options, docs=docs)
+        except InputError as exc:
+            return _Outcome(None, exc.problems, languages=languages)
+        result = check_tenant(tenant, docs, self.today)
+        result.findings.extend(check_prose(self.project, tenant, docs))
+        try:
+            result.findings.extend(check_translations(self.project, tenant))
+        except InputError as exc:
+            problems = exc.problems
+        folder = Folder(TenantPaths(slug).folder, Pages(outputs), self.site_names)
+        dead, leaving = follow(folder.pages, folder, folder.later)
+        result.findings.extend(_dead_link(link, problem) for link, problem in dead)
+        return _Outcome(result, problems, view, tuple(o.path for o in outputs), tuple(leaving), languages)
+
+    def pages(self, slug: str) -> Pages:
+        """A tenant's pages made again, for the ids a link from elsewhere points to."""
+        tenant, _ = self.source(slug)
+        if tenant is None:
+            return Pages([])
+        return Pages(tenant_outputs(self.project, self.theme, self.renderer, tenant, self.options)[0])
+
+
+_checker: _TenantChecker | None = None
+
+
+def _worker_init(checker: _TenantChecker) -> None:
+    global _checker
+    _checker = checker
+
+
+def _worker_run(slugs: list[str]) -> list[_Outcome]:
+    assert _checker is not None
+    return [_checker.check(slug) for slug in slugs]
+
+
+CHUNK_TENANTS = 8  # at most, per batch a worker checks and sends back: the report waits on the slowest batch
+
+
+def _outcomes(checker: _TenantChecker, slugs: list[str]) -> Iterator[_Outcome]:
+    """Each tenant's outcome in slug order: checked here, or, for many tenants on several cores, by worker processes
+    forked from this one after it compiled the library and the theme (engine.start_method)."""
+    jobs = os.cpu_count() or 1
+    if jobs < 2 or len(slugs) < PARALLEL_MIN_TENANTS:
+        yield from (checker.check(slug) for slug in slugs)
+        return
+    method = start_method()
+    if method == "fork":  # the workers start as copies of this process: what it compiles here, they have
+        checker.renderer.compile_library(checker.project.library)
+        checker.theme.compile_templates()
+    chunks = [slugs[i : i + CHUNK_TENANTS] for i in range(0, len(slugs), CHUNK_TENANTS)]
+    context = multiprocessing.get_context(method)
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_init, initargs=(checker,)) as pool:
+        for outcomes in pool.map(_worker_run, chunks):
+            yield from outcomes
 
 
 def check_tenant(tenant: TenantSource, docs: list[RenderedDocument], today: dt.date) -> TenantCheck:
@@ -838,61 +823,3 @@ def check_tenant(tenant: TenantSource, docs: list[RenderedDocument], today: dt.d
     result.readability = score_clauses(docs)
     result.findings.extend(readability_findings(tenant, result.readability))
     return result
-
-
-# --- output --------------------------------------------------------------------------------------------------
-
-
-def format_json(report: CheckReport) -> str:
-    return json.dumps(report.to_json(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-
-
-def format_text(report: CheckReport, hardest: int | None = 3) -> str:
-    """The report for people; *hardest* clauses by readability per tenant (None: every clause)."""
-    root = report.root
-    lines: list[str] = []
-    for p in report.problems:
-        lines.append(p.format(root))
-    for t in report.tenants:
-        declared = ", ".join(t.jurisdictions) or "no jurisdiction declared"
-        lines.append(f"{t.slug} ({declared})")
-        for f in sorted(t.findings, key=_finding_order):
-            lines.extend(_format_finding(f, root))
-        if t.readability:
-            worst = ", ".join(f"{s.document}#{s.clause} {s.score.reading_ease}" for s in t.readability[:hardest])
-            lines.append(f"  hardest to read (Flesch reading ease, 60+ is plain): {worst}")
-        lines.append(f"  {t.count('error')} error(s), {t.count('warning')} warning(s)")
-    for f in report.site:
-        lines.extend(_format_finding(f, root))
-    errors, warnings = report.count("error"), report.count("warning")
-    lines.append(
-        f"{errors} error(s), {warnings} warning(s) in {len(report.tenants)} tenant(s)"
-        + ("; nothing to fix at error level" if not errors else "")
-    )
-    return "\n".join(lines) + "\n"
-
-
-def _finding_order(f: CheckFinding) -> tuple[int, str, str, str]:
-    return (0 if f.level == "error" else 1, f.kind, f.id, f.message)
-
-
-def _format_finding(f: CheckFinding, root: Path) -> list[str]:
-    where = _relative(f.file, root) or ""
-    if where and f.line:
-        where += f":{f.line}"
-    head = f"  {where + ': ' if where else ''}{f.level}: {f.id}: {f.message}"
-    out = [head]
-    if f.reference:
-        out.append(f"      reference: {f.reference}")
-    if f.fact and f.kind != "link":
-        out.append(f"      add: {f.fact}" if f.kind in ("disclosure", "stale") else f"      fix: {f.fact}")
-    return out
-
-
-def _relative(file: Path | None, root: Path) -> str | None:
-    if file is None:
-        return None
-    try:
-        return file.resolve().relative_to(root).as_posix()
-    except ValueError:
-        return file.as_posix()

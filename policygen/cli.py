@@ -9,7 +9,7 @@ import json
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
@@ -44,6 +44,24 @@ class Context:
     def say(self, message: str) -> None:
         if not self.quiet:
             click.echo(message)
+
+
+ECHO_BATCH = 1 << 16  # characters written to standard output at a time by echo_all
+
+
+def echo_all(parts: Iterable[str]) -> None:
+    """Write *parts* to standard output a batch at a time: a report of a hundred thousand tenants is never one
+    string, and a line is not a write of its own."""
+    batch: list[str] = []
+    size = 0
+    for part in parts:
+        batch.append(part)
+        size += len(part)
+        if size >= ECHO_BATCH:
+            click.echo("".join(batch), nl=False)
+            batch, size = [], 0
+    if batch:
+        click.echo("".join(batch), nl=False)
 
 
 def run(ctx: Context, action: Callable[[], int | None]) -> None:
@@ -445,14 +463,14 @@ def translations_mark(ctx: Context, language: str, clause: str) -> None:
 def check(ctx: Context, slugs: tuple[str, ...], fmt: str, today: dt.date | None) -> None:
     """Report what each tenant's policies lack for the laws it declares; exit 1 on any error."""
     from .check import check as do_check
-    from .check import format_json, format_text
+    from .checkreport import json_parts, text_lines
 
     def action() -> int:
         report = do_check(ctx.root(), list(slugs) or None, today)
         if fmt == "json":
-            click.echo(format_json(report), nl=False)
+            echo_all(json_parts(report))
         elif not ctx.quiet or report.exit_code:
-            click.echo(format_text(report, hardest=None if ctx.verbose else 3), nl=False)
+            echo_all(text_lines(report, hardest=None if ctx.verbose else 3))
         return report.exit_code
 
     run(ctx, action)

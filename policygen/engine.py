@@ -1017,7 +1017,7 @@ def _cache_folder(root: Path) -> Path | None:
     return None if file is None else file.parent
 
 
-def _start_method() -> str:
+def start_method() -> str:
     """fork while this process runs no other thread (a forked copy of a thread's held lock is never released;
     serve runs threads), on Linux (elsewhere system libraries may not survive a fork); else a fork server."""
     if sys.platform == "linux" and threading.active_count() == 1:
@@ -1378,7 +1378,7 @@ class Builder:
         # Small chunks: a chunk's results wait in this process until they are written down.
         count = max(jobs * 8, -(-len(todo) // CHUNK_TENANTS))
         chunks = [c for c in (todo[i::count] for i in range(count)) if c]
-        method = _start_method()
+        method = start_method()
         if method == "fork":  # the workers start as copies of this process: what it compiles here, they have
             step.renderer.compile_library(step.project.library)
             step.theme.compile_templates()
@@ -1406,7 +1406,7 @@ class Builder:
         of this process: it renders from the compiled code this process uses, as this process would."""
         if len(todo) >= PARALLEL_MIN_TENANTS or len(unchanged) < BESIDE_MIN_REUSED or jobs < 2:
             return None
-        if _start_method() != "fork":
+        if start_method() != "fork":
             return None
         placing.workers = step.for_workers(todo, forked=True)
         return Beside(placing, todo, unchanged)

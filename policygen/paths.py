@@ -96,6 +96,11 @@ class TenantPaths:
     slug: str
 
     @property
+    def folder(self) -> str:
+        """The folder every file of the tenant is in, and no other file."""
+        return self.slug
+
+    @property
     def index(self) -> str:
         return f"{self.slug}/{INDEX}"
 

@@ -95,7 +95,7 @@ def taken(out: Path, spare: Path) -> Checked:
 
 def _fork_is_safe() -> bool:
     """On Linux, while this process runs no other thread (a forked copy of a thread's held lock is never
-    released); as engine._start_method decides for the workers."""
+    released); as engine.start_method decides for the workers."""
     return sys.platform == "linux" and threading.active_count() == 1
 
 

@@ -173,7 +173,7 @@ def both_place(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
             time.sleep(0.005)
         return real(placing, slug)
 
-    monkeypatch.setattr(engine, "_start_method", lambda: "fork")
+    monkeypatch.setattr(engine, "start_method", lambda: "fork")
     monkeypatch.setattr(engine, "BESIDE_MIN_REUSED", 1)
     monkeypatch.setattr(beside, "CHUNK", 1)
     monkeypatch.setattr(engine._Placing, "place", place)

@@ -1,4 +1,4 @@
-"""Helpers the test files share: editing a project's files the way a writer would.
+"""Helpers the test files share: editing a project's files the way a writer would, reading a built site's links.
 
 Fixtures and the example project's copies are in conftest.py; plain functions are here.
 """
@@ -10,6 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from policygen.links import Pages, follow
+from policygen.output import Output
 
 # A third party's analytics cookie, as a tenant.yaml's `trackers` lists it: tests add or change its other facts.
 GA_TRACKER: dict[str, Any] = {
@@ -52,3 +55,10 @@ def set_facts(project: Path, slug: str, change: Mapping[str, object]) -> None:
                 data[key] = value
 
     edit_facts(project, slug, apply)
+
+
+def dead_links(outputs: list[Output]) -> list[str]:
+    """The links of a whole site in hand that lead to no file or no id, as check says them ("page: link 'href' why")."""
+    pages = Pages(outputs)
+    dead, _ = follow(pages, pages)
+    return [f"{link.page}: link '{link.href}' {problem}" for link, problem in dead]

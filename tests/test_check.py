@@ -14,7 +14,8 @@ from click.testing import CliRunner
 from conftest import REPO
 from helpers import set_facts
 
-from policygen.check import CheckFinding, CheckReport, _helpers, add_months, check, checklists, evaluate, format_text
+from policygen.check import _helpers, add_months, check, checklists, evaluate
+from policygen.checkreport import CheckFinding, CheckReport, format_text
 from policygen.cli import cli
 from policygen.jurisdictions import JURISDICTIONS, US_STATE_LAWS
 from policygen.project import load_project
@@ -243,11 +244,16 @@ def test_readability_flags_the_hardest_clauses_first(seeds: CheckReport) -> None
     assert "hardest to read" in format_text(seeds)
 
 
-def test_broken_facts_are_reported_as_located_problems_and_exit_1(project: Path) -> None:
+def test_broken_facts_are_reported_as_located_problems_and_exit_1_and_the_other_tenants_are_still_checked(
+    project: Path,
+) -> None:
     file = project / "tenants/ims-pro/tenant.yaml"
     file.write_text(file.read_text(encoding="utf-8").replace("  legal_name: GJ", "  legal_nme: GJ"), encoding="utf-8")
     report = check(project, None, TODAY)
-    assert report.exit_code == 1 and report.tenants == []
+    assert report.exit_code == 1
+    checked = {t.slug for t in report.tenants}
+    assert "ims-pro" not in checked and {"ims-global", "ihm-connect"} <= checked
+    assert ids(report, "ims-global", "error") == SEED_ERRORS["ims-global"]
     assert any(p.file == file and p.line is not None and "legal_nme" in p.message for p in report.problems)
     result = CliRunner().invoke(cli, ["-C", str(project), "check", "--format", "json"])
     assert result.exit_code == 1

@@ -16,7 +16,8 @@ from bs4 import BeautifulSoup
 from conftest import REPO, copy_project
 from helpers import set_facts
 
-from policygen.check import CheckFinding, CheckReport, check
+from policygen.check import check
+from policygen.checkreport import CheckFinding, CheckReport
 from policygen.engine import build
 from policygen.law import Status, transfer_mechanisms
 from policygen.site import BuildOptions

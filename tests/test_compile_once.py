@@ -65,7 +65,7 @@ def test_worker_processes_compile_no_template_the_build_process_compiled(
     monkeypatch.setattr(engine, "PARALLEL_MIN_TENANTS", 1)
     # The build forks only while its process runs no other thread; pytest's process may still hold
     # threads of earlier tests (a browser, a server), so the fork a build makes is asked for here.
-    monkeypatch.setattr(engine, "_start_method", lambda: "fork")
+    monkeypatch.setattr(engine, "start_method", lambda: "fork")
     build(project, tmp_path / "out", BuildOptions(today=TODAY, jobs=2))
     lines = [line.split() for line in log.read_text(encoding="utf-8").splitlines()]
     workers = {pid for kind, pid, *_ in lines if kind == "worker"}
@@ -85,9 +85,9 @@ def test_worker_processes_start_with_a_fork_server_while_the_build_process_runs_
 ) -> None:
     # A forked copy of a lock another thread holds is never released: serve's builds run beside threads.
     monkeypatch.setattr(engine.threading, "active_count", lambda: 2)
-    assert engine._start_method() in ("forkserver", "spawn")
+    assert engine.start_method() in ("forkserver", "spawn")
     monkeypatch.setattr(engine.threading, "active_count", lambda: 1)
-    assert engine._start_method() == ("fork" if engine.sys.platform == "linux" else "forkserver")
+    assert engine.start_method() == ("fork" if engine.sys.platform == "linux" else "forkserver")
 
 
 def test_a_library_compiled_ahead_renders_every_document_without_compiling(project: Path) -> None:

@@ -936,7 +936,7 @@ def rendered_by(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         return real(step, slug)
 
     monkeypatch.setattr(engine.Step, "render", noted)  # a forked child has it too
-    monkeypatch.setattr(engine, "_start_method", lambda: "fork")
+    monkeypatch.setattr(engine, "start_method", lambda: "fork")
     monkeypatch.setattr(engine, "BESIDE_MIN_REUSED", 1)
     return log
 

@@ -1,0 +1,74 @@
+"""Where a link of the site leads and whether it arrives (policygen/links.py): a tenant's links settled in its own
+folder or against the site-wide files by name, the rest later against every tenant's files."""
+
+from __future__ import annotations
+
+import pytest
+
+from policygen.links import OUTSIDE, Folder, Names, Pages, SiteFiles, Target, TenantFiles, dead_end, follow, target
+from policygen.output import Output
+
+
+def page(path: str, body: str = "", tenant: str | None = "t") -> Output:
+    return Output(path, "page", f"<html><body>{body}</body></html>".encode(), tenant=tenant, document="privacy-policy")
+
+
+@pytest.mark.parametrize(
+    ("href", "leads"),
+    [
+        ("#rights", Target("t/privacy-policy/index.html", "rights")),
+        ("../cookie-policy/", Target("t/cookie-policy", "", folder=True)),
+        ("../../index.html#top%20part", Target("index.html", "top part")),
+        ("../../../elsewhere.html", OUTSIDE),
+        ("/privacy-policy/", OUTSIDE),
+        ("https://example.org/x#y", None),
+        ("mailto:privacy@example.org", None),
+    ],
+)
+def test_a_link_leads_to_a_path_from_the_sites_root_and_an_anchor(href: str, leads: Target | str | None) -> None:
+    assert target("t/privacy-policy/index.html", href) == leads
+
+
+def test_a_tenants_links_are_settled_in_its_folder_or_by_the_site_files_names_or_else_wait() -> None:
+    pages = Pages(
+        [
+            page(
+                "t/privacy-policy/index.html",
+                '<h2 id="rights">Rights</h2><a href="#rights">a</a><a href="#gone">b</a><a href="../../index.html">c</a>'
+                '<a href="../lost/">d</a><a href="../../index.html#top">e</a><a href="../../u/index.html">f</a>'
+                '<a href="../../gone.html">g</a>',
+            )
+        ]
+    )
+    folder = Folder("t", pages, Names(frozenset({"index.html", "assets/style.css"})))
+    dead, waiting = follow(pages, folder, folder.later)
+    assert {(link.href, problem) for link, problem in dead} == {
+        ("#gone", "points to '#gone', which is not on this page"),
+        ("../lost/", "leads to no file of the site"),
+    }
+    # An anchor on a site-wide page, another tenant's file, a file the site does not name: followed at the end.
+    assert [link.href for link in waiting] == ["../../gone.html", "../../index.html#top", "../../u/index.html"]
+
+
+def test_the_site_knows_each_tenants_files_by_name_and_makes_a_tenant_again_only_for_its_ids() -> None:
+    made: list[str] = []
+
+    def tenant_pages(slug: str) -> Pages:
+        made.append(slug)
+        return Pages([page(f"{slug}/privacy-policy/index.html", '<h2 id="rights">x</h2>', slug)])
+
+    tenants = TenantFiles()
+    tenants.add("u", ["u/index.html", "u/privacy-policy/index.html"])
+    tenants.add("v", ["v/privacy-policy/index.html", "v/index.html"])
+    assert tenants.names["u"] is tenants.names["v"]  # one tuple for tenants with the same files
+    site = SiteFiles(Pages([page("index.html", '<a id="top"></a>', None)]), tenants, tenant_pages)
+    here = "t/privacy-policy/index.html"
+    assert dead_end(here, Target("u/privacy-policy", "", folder=True), site) is None
+    assert dead_end(here, Target("index.html", "top"), site) is None
+    assert dead_end(here, Target("w/index.html", ""), site) == "leads to no file of the site"
+    assert made == []  # no anchor asked of a tenant's page yet
+    assert dead_end(here, Target("u/privacy-policy/index.html", "rights"), site) is None
+    assert dead_end(here, Target("u/privacy-policy/index.html", "nowhere"), site) == (
+        "points to '#nowhere', which is not on u/privacy-policy/index.html"
+    )
+    assert made == ["u"]

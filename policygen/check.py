@@ -57,8 +57,18 @@ from .facts import Tenant, Transfer
 from .htmltext import html_text
 from .law import InForce, Status, TransferMechanism, declared_regimes, replacements
 from .links import Folder, Link, Names, Pages, SiteFiles, TenantFiles, dead_end, follow
-from .paths import TenantPaths
-from .project import Project, TenantSource, load_base, load_project, load_tenant_source, project_theme, select_tenants
+from .paths import SortedNames, TenantPaths
+from .project import (
+    KNOWN_NAMED,
+    Project,
+    TenantSource,
+    load_base,
+    load_project,
+    load_tenant_source,
+    project_theme,
+    select_tenants,
+    tenant_slugs,
+)
 from .prose import ProseFinding, lint_document
 from .readability import prose_text, score
 from .render import ClauseRenderer, RenderedDocument, fact_context
@@ -662,6 +672,7 @@ def _check_tenants(report: CheckReport, checker: _TenantChecker, slugs: list[str
         report.problems.extend(outcome.problems)
         published.update(outcome.languages)
         if outcome.result is None or outcome.view is None:
+            report.unchecked += 1
             continue
         report.tenants.add(outcome.result)
         views.add(outcome.view)
@@ -671,19 +682,43 @@ def _check_tenants(report: CheckReport, checker: _TenantChecker, slugs: list[str
         report.site.extend(check_unpublished_translations(project, published))
     except InputError as exc:  # a translation that cannot be read at all
         report.problems.extend(exc.problems)
-    if report.problems:
-        report.problems = merged(report.problems)  # a broken clause once, not once for each tenant using it
-        return
+    report.problems = merged(report.problems)  # a broken clause once, not once for each tenant using it
     report.site.extend(check_policygen_words(project, checker.theme, published))
     made = site_outputs(project, checker.theme, views.ordered(), checker.options, [])
-    site = SiteFiles(Pages([*checker.theme.assets(), *made]), tenants, checker.pages)
+    known = SortedNames(tenant_slugs(project.root))
+
+    def other(slug: str) -> bool:  # a tenant of the project this run did not check: not named, or failing
+        return slug not in tenants and slug in known
+
+    site = SiteFiles(Pages([*checker.theme.assets(), *made]), tenants, checker.pages, other)
     dead, _ = follow(site.site, site)  # the site index's links, to every tenant
-    dead.extend((link, problem) for link in leaving if (problem := dead_end(link.page, link.to, site)) is not None)
+    unfollowed = [link for link in leaving if not site.followed(link.to)]
+    dead.extend(
+        (link, problem)
+        for link in leaving
+        if site.followed(link.to) and (problem := dead_end(link.page, link.to, site)) is not None
+    )
     for link, problem in sorted(dead, key=_link_order):
         if link.tenant is not None and link.tenant in tenants:
             report.tenants.add_late(link.tenant, _dead_link(link, problem))
         else:
             report.site.append(_dead_link(link, problem))
+    if unfollowed:
+        report.site.append(_unfollowed(unfollowed))
+
+
+def _unfollowed(links: list[Link]) -> CheckFinding:
+    """The links into tenants whose pages could not be made (their facts or templates fail): not followed."""
+    targets = sorted({link.to.path.partition("/")[0] for link in links})
+    return CheckFinding(
+        "link.unfollowed",
+        "warning",
+        "link",
+        f"{len(links)} link(s) into tenants whose facts or templates fail were not followed: "
+        + ", ".join(targets[:KNOWN_NAMED])
+        + (f" and {len(targets) - KNOWN_NAMED} more" if len(targets) > KNOWN_NAMED else ""),
+        fact="fix the problems reported for those tenants, then check again",
+    )
 
 
 def _spool_folder() -> Path:
@@ -771,12 +806,16 @@ class _TenantChecker:
         result.findings.extend(_dead_link(link, problem) for link, problem in dead)
         return _Outcome(result, problems, view, tuple(o.path for o in outputs), tuple(leaving), languages)
 
-    def pages(self, slug: str) -> Pages:
-        """A tenant's pages made again, for the ids a link from elsewhere points to."""
+    def pages(self, slug: str) -> Pages | None:
+        """A tenant's pages made (again), for the files and ids a link from elsewhere leads to; None when its facts or
+        templates fail."""
         tenant, _ = self.source(slug)
         if tenant is None:
-            return Pages([])
-        return Pages(tenant_outputs(self.project, self.theme, self.renderer, tenant, self.options)[0])
+            return None
+        try:
+            return Pages(tenant_outputs(self.project, self.theme, self.renderer, tenant, self.options)[0])
+        except InputError:
+            return None
 
 
 _checker: _TenantChecker | None = None

@@ -168,6 +168,7 @@ class CheckReport:
     tenants: Checked = field(default_factory=Checked)
     site: list[CheckFinding] = field(default_factory=list)  # findings about pages of no one tenant
     problems: list[Problem] = field(default_factory=list)  # facts or templates that do not load or render
+    unchecked: int = 0  # tenants not checked: their facts or templates fail (see problems)
 
     def count(self, level: Level) -> int:
         return (
@@ -189,7 +190,7 @@ class CheckReport:
         return {
             "generator": "policygen",
             "today": self.today.isoformat(),
-            "summary": {"errors": self.count("error"), "warnings": self.count("warning")},
+            "summary": {"errors": self.count("error"), "warnings": self.count("warning"), "unchecked": self.unchecked},
             "problems": [p.to_json(self.root) for p in self.problems],
             "site": [f.to_json(self.root) for f in self.site],
         }
@@ -239,34 +240,46 @@ def _json_list(items: Iterable[object], indent: str) -> Iterator[str]:
     yield "[]" if empty else f"\n{indent}]"
 
 
-def format_text(report: CheckReport, hardest: int | None = 3) -> str:
-    return "".join(text_lines(report, hardest))
+def format_text(report: CheckReport, hardest: int | None = 3, errors_only: bool = False) -> str:
+    return "".join(text_lines(report, hardest, errors_only))
 
 
-def text_lines(report: CheckReport, hardest: int | None = 3) -> Iterator[str]:
+def text_lines(report: CheckReport, hardest: int | None = 3, errors_only: bool = False) -> Iterator[str]:
     """The report for people, a line at a time (each ends with a line break); *hardest* clauses by readability
-    per tenant (None: every clause)."""
+    per tenant (None: every clause); *errors_only* (--quiet): what is at error level, and the summary."""
     root = report.root
     for p in report.problems:
-        yield p.format(root) + "\n"
+        if not errors_only or p.level == "error":
+            yield p.format(root) + "\n"
     for t in report.tenants:
-        declared = ", ".join(t.jurisdictions) or "no jurisdiction declared"
-        lines = [f"{t.slug} ({declared})"]
-        for f in sorted(t.findings, key=_finding_order):
-            lines.extend(_format_finding(f, root))
-        if t.readability:
-            worst = ", ".join(f"{s.document}#{s.clause} {s.score.reading_ease}" for s in t.readability[:hardest])
-            lines.append(f"  hardest to read (Flesch reading ease, 60+ is plain): {worst}")
-        lines.append(f"  {t.count('error')} error(s), {t.count('warning')} warning(s)")
-        yield from (line + "\n" for line in lines)
-    for f in report.site:
+        yield from (line + "\n" for line in _tenant_lines(t, root, hardest, errors_only))
+    site = [f for f in report.site if not errors_only or f.level == "error"]
+    if site:
+        yield "the site (findings about no one tenant)\n"
+    for f in site:
         yield from (line + "\n" for line in _format_finding(f, root))
     errors, warnings = report.count("error"), report.count("warning")
     yield (
         f"{errors} error(s), {warnings} warning(s) in {len(report.tenants)} tenant(s)"
+        + (f"; {report.unchecked} tenant(s) not checked: see the problems above" if report.unchecked else "")
         + ("; nothing to fix at error level" if not errors else "")
         + "\n"
     )
+
+
+def _tenant_lines(t: TenantCheck, root: Path, hardest: int | None, errors_only: bool) -> list[str]:
+    findings = [f for f in t.findings if not errors_only or f.level == "error"]
+    if errors_only and not findings:
+        return []
+    declared = ", ".join(t.jurisdictions) or "no jurisdiction declared"
+    lines = [f"{t.slug} ({declared})"]
+    for f in sorted(findings, key=_finding_order):
+        lines.extend(_format_finding(f, root))
+    if t.readability and not errors_only:
+        worst = ", ".join(f"{s.document}#{s.clause} {s.score.reading_ease}" for s in t.readability[:hardest])
+        lines.append(f"  hardest to read (Flesch reading ease, 60+ is plain): {worst}")
+    lines.append(f"  {t.count('error')} error(s), {t.count('warning')} warning(s)")
+    return lines
 
 
 def _finding_order(f: CheckFinding) -> tuple[int, str, str, str]:

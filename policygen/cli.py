@@ -470,7 +470,7 @@ def check(ctx: Context, slugs: tuple[str, ...], fmt: str, today: dt.date | None)
         if fmt == "json":
             echo_all(json_parts(report))
         elif not ctx.quiet or report.exit_code:
-            echo_all(text_lines(report, hardest=None if ctx.verbose else 3))
+            echo_all(text_lines(report, hardest=None if ctx.verbose else 3, errors_only=ctx.quiet))
         return report.exit_code
 
     run(ctx, action)

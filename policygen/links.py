@@ -187,28 +187,51 @@ class TenantFiles:
 
 
 class SiteFiles:
-    """Every file of the site, for the links that leave a tenant's folder: the site-wide files in hand (*site*), and
-    the tenants' files by name (*tenants*), whose pages are made again by *tenant_pages* when a link needs their ids
-    (the last tenant made is kept: links are followed in page order, and a page's links to one tenant come together)."""
+    """Every file of the site, for the links that leave a tenant's folder: the site-wide files in hand (*site*), the
+    checked tenants' files by name (*tenants*), and the project's other tenants (*other*: not named in this run, or
+    whose facts fail). A tenant's pages are made by *tenant_pages* when a link needs their ids, or, for another
+    tenant, its files; None when they cannot be (its facts or templates fail): a link there cannot be followed. The
+    last tenant made is kept: links are followed in page order, and a page's links to one tenant come together."""
 
-    def __init__(self, site: Pages, tenants: TenantFiles, tenant_pages: Callable[[str], Pages]) -> None:
+    def __init__(
+        self,
+        site: Pages,
+        tenants: TenantFiles,
+        tenant_pages: Callable[[str], Pages | None],
+        other: Callable[[str], bool],
+    ) -> None:
         self.site = site
         self.tenants = tenants
         self._tenant_pages = tenant_pages
-        self._made: tuple[str, Pages] | None = None
+        self._other = other
+        self._made: tuple[str, Pages | None] | None = None
+
+    def followed(self, to: Target) -> bool:
+        """Whether a link to *to* can be followed: it leads into no tenant whose pages cannot be made."""
+        slug = to.path.partition("/")[0]
+        return (
+            slug in self.tenants or self.site.has(to.path) or not self._other(slug) or self._made_of(slug) is not None
+        )
 
     def has(self, path: str) -> bool:
         if self.site.has(path):
             return True
         slug, _, name = path.partition("/")
-        return name in self.tenants.names.get(slug, ())
+        if slug in self.tenants:
+            return name in self.tenants.names[slug]
+        pages = self._made_of(slug) if self._other(slug) else None
+        return pages is not None and pages.has(path)
 
     def ids(self, path: str) -> Collection[str] | None:
         if self.site.has(path):
             return self.site.ids(path)
         slug = path.partition("/")[0]
-        if slug not in self.tenants:
+        if slug not in self.tenants and not self._other(slug):
             return None
+        pages = self._made_of(slug)
+        return None if pages is None else pages.ids(path)
+
+    def _made_of(self, slug: str) -> Pages | None:
         if self._made is None or self._made[0] != slug:
             self._made = (slug, self._tenant_pages(slug))
-        return self._made[1].ids(path)
+        return self._made[1]

@@ -260,6 +260,24 @@ def test_broken_facts_are_reported_as_located_problems_and_exit_1_and_the_other_
     assert json.loads(result.output)["problems"][0]["file"].endswith("tenant.yaml")
 
 
+def test_quiet_prints_only_what_is_at_error_level_and_the_summary() -> None:
+    loud = CliRunner().invoke(cli, ["-C", str(REPO), "check", "--today", TODAY.isoformat()])
+    quiet = CliRunner().invoke(cli, ["-C", str(REPO), "check", "-q", "--today", TODAY.isoformat()])
+    assert loud.exit_code == quiet.exit_code == 1
+    assert "warning:" in loud.output and "hardest to read" in loud.output
+    assert "warning:" not in quiet.output and "hardest to read" not in quiet.output
+    errors = [line for line in loud.output.splitlines() if ": error: " in line or line.startswith("  error: ")]
+    assert errors and errors == [line for line in quiet.output.splitlines() if "error: " in line]
+    assert "ihm-connect" not in quiet.output  # a tenant with warnings only
+    assert quiet.output.splitlines()[-1] == loud.output.splitlines()[-1]
+
+
+def test_the_sites_findings_come_under_a_heading_of_their_own() -> None:
+    lines = CliRunner().invoke(cli, ["-C", str(REPO), "check", "--today", TODAY.isoformat()]).output.splitlines()
+    heading = lines.index("the site (findings about no one tenant)")
+    assert "translation.words_unreviewed" in lines[heading + 1] and lines[heading - 1].startswith("  ")
+
+
 def test_unknown_tenant_is_a_usage_error() -> None:
     result = CliRunner().invoke(cli, ["-C", str(REPO), "check", "ims-prro"])
     assert result.exit_code == 2 and "did you mean 'ims-pro'" in result.output

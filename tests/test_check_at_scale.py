@@ -55,9 +55,36 @@ def test_links_that_leave_a_tenants_folder_are_followed_to_the_site_and_to_other
         "../../nobody/index.html": "leads to no file of the site",
         "../../lost.html": "leads to no file of the site",
     }
-    # Checking only ims-pro, IMS's pages are not in the site checked: a link to them leads nowhere.
-    alone = link_findings(check(project, ["ims-pro"], TODAY), page)
-    assert alone["../../ims-global/privacy-policy/index.html#rights"] == "leads to no file of the site"
+    # Checking only ims-pro, IMS's pages are made for the links that lead there: the same findings.
+    assert link_findings(check(project, ["ims-pro"], TODAY), page) == link_findings(check(project, None, TODAY), page)
+
+
+def test_links_into_a_tenant_whose_facts_fail_are_counted_not_followed_and_the_rest_still_are(
+    tmp_path: Path,
+) -> None:
+    project = copy_project(tmp_path / "project")
+    own = project / "tenants/ims-pro/content/privacy-policy"
+    own.mkdir(parents=True)
+    (own / "extra.md").write_text(
+        "---\nid: extra\ntitle: See also\norder: 175\n---\n"
+        "[IMS](../../ims-global/privacy-policy/index.html#rights), [IHM](../../ihm-connect/index.html), "
+        "[nobody](../../nobody/index.html) and [here](#nowhere).\n",
+        encoding="utf-8",
+    )
+    facts = project / "tenants/ims-global/tenant.yaml"
+    facts.write_text(facts.read_text(encoding="utf-8").replace("  legal_name:", "  legal_nme:", 1), encoding="utf-8")
+    report = check(project, None, TODAY)
+    assert report.unchecked == 1 and any("legal_nme" in p.message for p in report.problems)
+    assert link_findings(report, "ims-pro/privacy-policy/index.html") == {
+        "../../nobody/index.html": "leads to no file of the site",
+        "#nowhere": "points to '#nowhere', which is not on this page",
+    }
+    unfollowed = [f for f in report.site if f.id == "link.unfollowed"]
+    assert len(unfollowed) == 1 and unfollowed[0].level == "warning"
+    assert unfollowed[0].message.endswith("were not followed: ims-global")
+    assert any(f.id == "translation.words_unreviewed" for f in report.site)  # the site's checks still ran
+    assert "in 3 tenant(s); 1 tenant(s) not checked: see the problems above" in format_text(report)
+    assert json.loads(format_json(report))["summary"]["unchecked"] == 1
 
 
 def test_a_check_in_worker_processes_reports_what_a_check_in_one_process_reports(

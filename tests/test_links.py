@@ -53,22 +53,32 @@ def test_a_tenants_links_are_settled_in_its_folder_or_by_the_site_files_names_or
 def test_the_site_knows_each_tenants_files_by_name_and_makes_a_tenant_again_only_for_its_ids() -> None:
     made: list[str] = []
 
-    def tenant_pages(slug: str) -> Pages:
+    def tenant_pages(slug: str) -> Pages | None:
         made.append(slug)
+        if slug == "broken":
+            return None  # its facts fail
         return Pages([page(f"{slug}/privacy-policy/index.html", '<h2 id="rights">x</h2>', slug)])
 
     tenants = TenantFiles()
     tenants.add("u", ["u/index.html", "u/privacy-policy/index.html"])
     tenants.add("v", ["v/privacy-policy/index.html", "v/index.html"])
     assert tenants.names["u"] is tenants.names["v"]  # one tuple for tenants with the same files
-    site = SiteFiles(Pages([page("index.html", '<a id="top"></a>', None)]), tenants, tenant_pages)
+    others = {"w", "broken"}  # tenants of the project this run did not check: not named, or failing
+    site = SiteFiles(Pages([page("index.html", '<a id="top"></a>', None)]), tenants, tenant_pages, others.__contains__)
     here = "t/privacy-policy/index.html"
     assert dead_end(here, Target("u/privacy-policy", "", folder=True), site) is None
     assert dead_end(here, Target("index.html", "top"), site) is None
-    assert dead_end(here, Target("w/index.html", ""), site) == "leads to no file of the site"
+    assert dead_end(here, Target("nobody/index.html", ""), site) == "leads to no file of the site"
     assert made == []  # no anchor asked of a tenant's page yet
     assert dead_end(here, Target("u/privacy-policy/index.html", "rights"), site) is None
     assert dead_end(here, Target("u/privacy-policy/index.html", "nowhere"), site) == (
         "points to '#nowhere', which is not on u/privacy-policy/index.html"
     )
     assert made == ["u"]
+    # Another tenant of the project is made for its files; one whose facts fail cannot be followed into.
+    assert site.followed(Target("w/privacy-policy/index.html", "rights"))
+    assert dead_end(here, Target("w/privacy-policy/index.html", "rights"), site) is None
+    assert dead_end(here, Target("w/cookie-policy/index.html", ""), site) == "leads to no file of the site"
+    assert not site.followed(Target("broken/index.html", ""))
+    assert site.followed(Target("nobody/index.html", "")) and site.followed(Target("u/index.html", "x"))
+    assert made == ["u", "w", "broken"]

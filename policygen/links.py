@@ -12,6 +12,7 @@ again for them, once.
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
@@ -19,9 +20,27 @@ from urllib.parse import unquote, urlsplit
 
 from .htmltext import PageLinks
 from .output import Output
-from .paths import INDEX
+from .paths import INDEX, rebase
 
 OUTSIDE = "leads outside the site"
+HREF = re.compile(r'href="([^"]*)"')  # a link as policygen's HTML writes it (a quote inside is escaped)
+_VALID_ANYWHERE = re.compile(r"[a-z][a-z0-9+.-]*:|#|/")  # absolute, fragment-only or site-absolute
+
+
+def is_relative(href: str) -> bool:
+    """Whether *href* leads elsewhere from another page: it is not empty, absolute, fragment-only or site-absolute."""
+    return bool(href) and not _VALID_ANYWHERE.match(href)
+
+
+def rebase_links(html: str, source: str, target: str) -> str:
+    """Relative links of HTML written for the page at *source*, rewritten for the same HTML at *target* (site
+    paths)."""
+
+    def one(m: re.Match[str]) -> str:
+        href = m.group(1)
+        return f'href="{rebase(href, source, target)}"' if is_relative(href) else m.group(0)
+
+    return HREF.sub(one, html)
 
 
 @dataclass(frozen=True)

@@ -253,9 +253,9 @@ class AppPaths:
 
 
 def between_documents(source: str, target: str, language: str | None = None) -> str:
-    """The link from one document's stable page to another's of the same tenant, in one language's
-    folder (written into clauses)."""
-    return relative(DocumentPaths("_", target, language).stable, DocumentPaths("_", source, language).stable)
+    """The link from one document's stable page in the authoritative language to another's of the same tenant in
+    one language's folder (written into clauses, whose links are written for that page)."""
+    return relative(DocumentPaths("_", target, language).stable, DocumentPaths("_", source).stable)
 
 
 class SortedNames(Container[str]):

@@ -931,13 +931,16 @@ def fact_context(tenant: Tenant) -> dict[str, Any]:
 
 
 # --- links between one tenant's documents ---------------------------------------------------------------
-# A clause's link is written for its document's stable page (paths.DocumentPaths.stable: <slug>/<doc>/index.html);
-# a page elsewhere (an archived version, the draft, an app's snippet) rebases it with snippets.rebase_links.
+# A clause's link is written for its document's stable page in the authoritative language (paths.DocumentPaths.stable:
+# <slug>/<doc>/index.html), document_url's too; a document in another language moves them to its own stable page
+# (translated.translated_document), and a page elsewhere (an archived version, the draft, an app's snippet)
+# rebases them with links.rebase_links.
 
 
 @jinja2.pass_context
 def document_url(context: jinja2.runtime.Context, doc_id: str) -> Markup | None:
-    """A clause's link to the tenant's document *doc_id*, relative to this document; None when it is not published."""
+    """A clause's link to the tenant's document *doc_id* in the page's language, from this document's stable page in
+    the authoritative language; None when it is not published."""
     tenant = context.get("tenant")
     if not isinstance(tenant, Tenant) or not tenant.publishes(doc_id):
         return None
@@ -948,8 +951,8 @@ def document_url(context: jinja2.runtime.Context, doc_id: str) -> Markup | None:
 
 
 def document_href(doc_id: str, language: str | None = None) -> str:
-    """The link from one document's stable page to the stable page of the same tenant's document *doc_id*,
-    both in the language folder *language* (None: the authoritative language's pages)."""
+    """The link from one document's stable page (in the authoritative language) to the stable page of the same
+    tenant's document *doc_id* in the language folder *language* (None: the authoritative language's pages)."""
     return between_documents("_", doc_id, language)  # the same from every document: they are siblings
 
 

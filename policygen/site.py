@@ -35,11 +35,12 @@ from .history import Committed, TenantRecord, compare_with_build, compare_with_c
 from .inputs import read_bytes
 from .labels import policy_document
 from .languages import Alternate, alternates, language_name, language_segment, note, source_text_lang, text_direction
+from .links import rebase_links
 from .output import Output
 from .paths import DocumentPaths, TenantPaths, relative, root_from
 from .project import Project, TenantSource, document_title
 from .render import ClauseRenderer, RenderedClause, RenderedDocument, render_document
-from .snippets import InLanguage, app_outputs, rebase_links
+from .snippets import InLanguage, app_outputs
 from .theme import SiteTheme
 from .versions import (
     Snapshot,

@@ -41,6 +41,7 @@ from .facts import App, Tenant
 from .htmltext import ClauseLike, DocumentLike
 from .labels import app_labels, check_app, label_stores, policy_document
 from .languages import language_segment, text_direction
+from .links import HREF, is_relative, rebase_links
 from .output import Output
 from .paths import TenantPaths, rebase, relative
 from .project import Project, TenantSource
@@ -80,10 +81,6 @@ class SnippetView:
     accent_dark: str
 
 
-_HREF = re.compile(r'href="([^"]*)"')
-_VALID_ANYWHERE = re.compile(r"[a-z][a-z0-9+.-]*:|#|/")  # absolute, fragment-only or site-absolute
-
-
 def change_notice(published: Sequence[Output], slug: str, document: str, shown: dt.date | None) -> Output | None:
     """The in-app banner (policygen/notices.py) of the newest change from the shown version on, if any.
 
@@ -99,18 +96,6 @@ def change_notice(published: Sequence[Output], slug: str, document: str, shown: 
         and (shown is None or o.effective >= shown)
     ]
     return max(found, key=lambda f: f[0])[1] if found else None
-
-
-def rebase_links(html_text: str, source: str, target: str) -> str:
-    """Relative links of a page written at *source*, rewritten for the same page at *target* (site paths)."""
-
-    def one(m: re.Match[str]) -> str:
-        href = m.group(1)
-        if not href or _VALID_ANYWHERE.match(href):
-            return m.group(0)  # absolute, fragment-only or site-absolute: valid anywhere
-        return f'href="{rebase(href, source, target)}"'
-
-    return _HREF.sub(one, html_text)
 
 
 @functools.lru_cache(maxsize=256)
@@ -474,12 +459,12 @@ def _relinked(clause: ClauseLike, page: str, snippet: str, whole: str) -> str:
 
     def one(m: re.Match[str]) -> str:
         href, link = m.group(1), m.group(0)
-        if href and not _VALID_ANYWHERE.match(href):
+        if is_relative(href):
             href = rebase(href, page, snippet)
             link = f'href="{href}"'
         return f'href="{whole_href}{href}"' if href.startswith("#") and href[1:] not in here else link
 
-    return _HREF.sub(one, clause.html)
+    return HREF.sub(one, clause.html)
 
 
 _ID = re.compile(r'id="([^"]+)"')

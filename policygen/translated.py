@@ -5,8 +5,13 @@ tenant's tenant.<lang>.yaml (fact_translations). The build renders its pages in 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from .fact_translations import translated_facts
 from .facts import Tenant
+from .languages import language_segment
+from .links import rebase_links
+from .paths import TenantPaths
 from .project import Project, TenantSource, document_title
 from .render import ClauseRenderer, RenderedDocument, render_document
 from .translation_files import document_title as translation_title
@@ -37,4 +42,11 @@ def translated_document(
         project, tenant, doc_id
     )
     facts = translated_facts(tenant.folder, language, facts, renderer.refuse_stale)
-    return render_document(renderer, tenant.slug, facts, doc_id, tenant.documents[doc_id], title, language)
+    doc = render_document(renderer, tenant.slug, facts, doc_id, tenant.documents[doc_id], title, language)
+    # Its links were written for the document's stable page in the authoritative language (render.document_url);
+    # this text is shown a folder deeper, in the language's folder: they must lead to the same places from there.
+    paths = TenantPaths(tenant.slug)
+    source = paths.document(doc_id).stable
+    target = paths.document(doc_id, language_segment(language, tenant.facts.locale)).stable
+    moved = tuple(replace(c, html=rebase_links(c.html, source, target)) for c in doc.clauses)
+    return replace(doc, clauses=moved)

@@ -98,3 +98,29 @@ def test_a_translated_page_links_to_the_other_document_in_the_same_language(tmp_
         if p.is_file()
     ]
     assert dead_links(outputs) == []
+
+
+def test_a_tenant_clauses_links_lead_to_the_same_place_from_the_page_in_another_language(tmp_path: Path) -> None:
+    # A clause's relative links are written for its document's page in the authoritative language; the same
+    # clause on the French page, a folder deeper, must lead to the same places.
+    facts = {**FACTS, "locale": "en-GB", "languages": ["en-GB", "fr-FR"]}
+    project = one_tenant_project(tmp_path, facts)
+    own = project / "tenants/t/content/privacy-policy"
+    own.mkdir(parents=True)
+    (own / "extra.md").write_text(
+        "---\nid: extra\ntitle: See also\norder: 175\n---\n"
+        "[All policies](../../index.html), [the cookies](../cookie-policy/index.html) and [here](#extra).\n",
+        encoding="utf-8",
+    )
+    out = built(project)
+    english, french = page(out, "t/privacy-policy/index.html"), page(out, "t/privacy-policy/fr/index.html")
+    assert 'href="../../index.html"' in english and 'href="../cookie-policy/index.html"' in english
+    assert 'href="../../../index.html"' in french and 'href="../../cookie-policy/index.html"' in french
+    assert 'href="#extra"' in french
+    assert 'href="../../cookie-policy/fr/index.html"' in french  # document_url, in the page's language
+    outputs = [
+        Output(p.relative_to(out).as_posix(), "page", p.read_bytes(), tenant="t")
+        for p in sorted(out.rglob("*"))
+        if p.is_file()
+    ]
+    assert dead_links(outputs) == []

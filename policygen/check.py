@@ -56,8 +56,8 @@ from .fact_translations import states as fact_states
 from .facts import Tenant, Transfer
 from .htmltext import html_text
 from .law import InForce, Status, TransferMechanism, declared_regimes, replacements
-from .links import Folder, Link, Names, Pages, SiteFiles, TenantFiles, dead_end, follow
-from .paths import SortedNames, TenantPaths
+from .links import Folder, Link, Names, Pages, SiteFiles, TenantFiles, dead_end, follow, is_relative
+from .paths import SortedNames, TenantPaths, rebase
 from .project import (
     KNOWN_NAMED,
     Project,
@@ -700,7 +700,8 @@ def _check_tenants(report: CheckReport, checker: _TenantChecker, slugs: list[str
     )
     for link, problem in sorted(dead, key=_link_order):
         if link.tenant is not None and link.tenant in tenants:
-            report.tenants.add_late(link.tenant, _dead_link(link, problem))
+            tenant, _ = checker.source(link.tenant)  # read again: a dead link here is rare
+            report.tenants.add_late(link.tenant, _dead_link(link, problem, tenant))
         else:
             report.site.append(_dead_link(link, problem))
     if unfollowed:
@@ -743,10 +744,31 @@ def _link_order(dead: tuple[Link, str]) -> tuple[str, str]:
     return dead[0].page, dead[0].href
 
 
-def _dead_link(link: Link, problem: str) -> CheckFinding:
+def _dead_link(link: Link, problem: str, tenant: TenantSource | None = None) -> CheckFinding:
+    clause, file, line = _written_at(link, tenant) if tenant is not None else (None, None, None)
     return CheckFinding(
-        "link.dead", "error", "link", f"{link.page}: link '{link.href}' {problem}", document=link.document
+        "link.dead",
+        "error",
+        "link",
+        f"{link.page}: link '{link.href}' {problem}",
+        file=file,
+        line=line,
+        document=link.document,
+        clause=clause,
     )
+
+
+def _written_at(link: Link, tenant: TenantSource) -> tuple[str | None, Path | None, int | None]:
+    """Where the tenant's link is written: the clause whose section of a document page it is in, that clause's file,
+    and the first line of the file that has the link as the document's stable page has it (None when the link came
+    from elsewhere: a partial, a translation)."""
+    clause = tenant.documents.get(link.document or "", {}).get(link.section or "")
+    if clause is None:
+        return None, None, None
+    stable = TenantPaths(tenant.slug).document(link.document or "").stable
+    written = rebase(link.href, link.page, stable) if is_relative(link.href) else link.href
+    line = next((n for n, text in enumerate(clause.body.splitlines(), 1) if written in text), None)
+    return clause.id, clause.file, line
 
 
 @dataclass(frozen=True)
@@ -803,7 +825,7 @@ class _TenantChecker:
             problems = exc.problems
         folder = Folder(TenantPaths(slug).folder, Pages(outputs), self.site_names)
         dead, leaving = follow(folder.pages, folder, folder.later)
-        result.findings.extend(_dead_link(link, problem) for link, problem in dead)
+        result.findings.extend(_dead_link(link, problem, tenant) for link, problem in dead)
         return _Outcome(result, problems, view, tuple(o.path for o in outputs), tuple(leaving), languages)
 
     def pages(self, slug: str) -> Pages | None:

@@ -283,17 +283,33 @@ def words(fragment: str) -> list[str]:
 # --- check's pass: ids and links ----------------------------------------------------------------
 
 
+_SECTIONS = frozenset({"section", "article"})
+
+
 class PageLinks(HTMLParser):
-    """The ids a page defines and the links it makes: check's pass for dead links and anchors."""
+    """The ids a page defines and the links it makes: check's pass for dead links and anchors. Each link's
+    section is the id of the innermost <section> or <article> with an id that it is first in (a clause's, on a
+    document page and in an app's snippets)."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.ids: set[str] = set()
         self.hrefs: list[str] = []
+        self.sections: dict[str, str] = {}
+        self._open: list[str | None] = []  # the <section>s open, innermost last: their ids
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SECTIONS:
+            self._open.append(next((v for n, v in attrs if n == "id" and v), None))
         for name, value in attrs:
             if name in ("id", "name") and value:
                 self.ids.add(value)
             elif name in ("href", "src") and value is not None:
                 self.hrefs.append(value)
+                section = next((s for s in reversed(self._open) if s), None)
+                if section is not None:
+                    self.sections.setdefault(value, section)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SECTIONS and self._open:
+            self._open.pop()

@@ -109,22 +109,23 @@ class Pages:
         page = self.read.get(path)
         return None if page is None else page.ids
 
-    def links(self) -> Iterator[tuple[Output, str]]:
-        """Each page's links, in path order, each href once."""
+    def links(self) -> Iterator[tuple[Output, str, str | None]]:
+        """Each page's links, in path order, each href once, with the section it is first in (PageLinks)."""
         for path, page in sorted(self.read.items()):
             for href in sorted(set(page.hrefs)):
-                yield self.files[path], href
+                yield self.files[path], href, page.sections.get(href)
 
 
 @dataclass(frozen=True)
 class Link:
-    """A link followed later: from *page* (of *tenant*'s *document*, if any) to *to*, written *href*."""
+    """A link from *page* (of *tenant*'s *document*, if any; in its *section*, if any) to *to*, written *href*."""
 
     page: str
     href: str
     to: Target
     tenant: str | None
     document: str | None
+    section: str | None = None
 
 
 def inside(path: str, folder: str) -> bool:
@@ -173,13 +174,12 @@ def follow(
     later, when more files are known (Folder.later)."""
     dead: list[tuple[Link, str]] = []
     waiting: list[Link] = []
-    for output, href in pages.links():
+    for output, href, section in pages.links():
         to = target(output.path, href)
         if to is None:
             continue
-        link = Link(
-            output.path, href, Target(output.path, "") if isinstance(to, str) else to, output.tenant, output.document
-        )
+        leads = Target(output.path, "") if isinstance(to, str) else to
+        link = Link(output.path, href, leads, output.tenant, output.document, section)
         if isinstance(to, str):
             dead.append((link, to))
         elif later is not None and later(to):

@@ -55,6 +55,12 @@ def test_links_that_leave_a_tenants_folder_are_followed_to_the_site_and_to_other
         "../../nobody/index.html": "leads to no file of the site",
         "../../lost.html": "leads to no file of the site",
     }
+    # Each is located in the clause that writes it, at its line, on every page that shows the clause.
+    report = check(project, None, TODAY)
+    dead = [f for t in report.tenants if t.slug == "ims-pro" for f in t.findings if f.id == "link.dead"]
+    assert len(dead) > 3 and all(f.file == own / "extra.md" and f.clause == "extra" for f in dead)
+    assert {f.line for f in dead if f.message.startswith(page)} == {6}  # under five lines of front matter
+    assert "tenants/ims-pro/content/privacy-policy/extra.md:6: error: link.dead: " in format_text(report)
     # Checking only ims-pro, IMS's pages are made for the links that lead there: the same findings.
     assert link_findings(check(project, ["ims-pro"], TODAY), page) == link_findings(check(project, None, TODAY), page)
 

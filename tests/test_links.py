@@ -82,3 +82,13 @@ def test_the_site_knows_each_tenants_files_by_name_and_makes_a_tenant_again_only
     assert not site.followed(Target("broken/index.html", ""))
     assert site.followed(Target("nobody/index.html", "")) and site.followed(Target("u/index.html", "x"))
     assert made == ["u", "w", "broken"]
+
+
+def test_a_link_knows_the_clause_section_it_is_first_in() -> None:
+    html = (
+        '<a href="../index.html">top</a><section id="rights"><div><a href="#a">a</a>'
+        '<section><a href="#b">b</a></section></div></section>'
+        '<article id="extra"><a href="#a">again</a><a href="../x/">x</a></article>'
+    )
+    links = {href: section for _, href, section in Pages([page("t/p/index.html", html)]).links()}
+    assert links == {"../index.html": None, "#a": "rights", "#b": "rights", "../x/": "extra"}

@@ -33,7 +33,7 @@ import os
 import pickle
 import re
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
@@ -46,7 +46,7 @@ import jinja2.sandbox
 from pydantic import BaseModel, ConfigDict, Field
 
 from .checkreport import Checked, CheckFinding, CheckReport, ClauseScore, Level, TenantCheck
-from .clauses import SOURCE_LANGUAGE, language_of, translation_file
+from .clauses import SOURCE_LANGUAGE, Clause, language_of, translation_file
 from .dates import utc_today
 from .engine import PARALLEL_MIN_TENANTS, site_outputs, start_method
 from .errors import Collector, InputError, Problem, merged
@@ -698,12 +698,16 @@ def _check_tenants(report: CheckReport, checker: _TenantChecker, slugs: list[str
         for link in leaving
         if site.followed(link.to) and (problem := dead_end(link.page, link.to, site)) is not None
     )
+    late: dict[str, list[tuple[Link, str]]] = {}
     for link, problem in sorted(dead, key=_link_order):
         if link.tenant is not None and link.tenant in tenants:
-            tenant, _ = checker.source(link.tenant)  # read again: a dead link here is rare
-            report.tenants.add_late(link.tenant, _dead_link(link, problem, tenant))
+            late.setdefault(link.tenant, []).append((link, problem))
         else:
             report.site.append(_dead_link(link, problem))
+    for slug, found in late.items():
+        tenant, _ = checker.source(slug)  # read again: a dead link that leaves its tenant's folder is rare
+        for finding in _once_per_place(found, tenant):
+            report.tenants.add_late(slug, finding)
     if unfollowed:
         report.site.append(_unfollowed(unfollowed))
 
@@ -744,31 +748,69 @@ def _link_order(dead: tuple[Link, str]) -> tuple[str, str]:
     return dead[0].page, dead[0].href
 
 
-def _dead_link(link: Link, problem: str, tenant: TenantSource | None = None) -> CheckFinding:
-    clause, file, line = _written_at(link, tenant) if tenant is not None else (None, None, None)
+@dataclass(frozen=True)
+class _Written:
+    """Where a tenant's link is written: its clause, the line of the clause's file that has it (None when it came
+    from elsewhere: a partial, a translation), and the link as it is written there (for the document's stable page)."""
+
+    clause: Clause
+    line: int | None
+    href: str
+
+
+def _written_at(link: Link, tenant: TenantSource) -> _Written | None:
+    """Where a link of the tenant's page is written: in the clause whose section of the page it is in, if any."""
+    clause = tenant.documents.get(link.document or "", {}).get(link.section or "")
+    if clause is None:
+        return None
+    stable = TenantPaths(tenant.slug).document(link.document or "").stable
+    href = rebase(link.href, link.page, stable) if is_relative(link.href) else link.href
+    line = _line_with(clause, href)
+    if line is None and link.to.fragment:  # an app's section snippet sends an anchor it lacks to the policy's
+        href = f"#{link.to.fragment}"
+        line = _line_with(clause, href)
+    return _Written(clause, line, href)
+
+
+def _line_with(clause: Clause, text: str) -> int | None:
+    return next((n for n, line in enumerate(clause.body.splitlines(), 1) if text in line), None)
+
+
+def _dead_link(link: Link, problem: str, written: _Written | None = None, more: int = 0) -> CheckFinding:
+    """A dead link; *more*: how many other pages show the same one, written in the same place."""
+    also = f" (and on {more} more page(s) that show the clause)" if more else ""
     return CheckFinding(
         "link.dead",
         "error",
         "link",
-        f"{link.page}: link '{link.href}' {problem}",
-        file=file,
-        line=line,
+        f"{link.page}: link '{link.href}' {problem}{also}",
+        file=written.clause.file if written else None,
+        line=written.line if written else None,
         document=link.document,
-        clause=clause,
+        clause=written.clause.id if written else None,
     )
 
 
-def _written_at(link: Link, tenant: TenantSource) -> tuple[str | None, Path | None, int | None]:
-    """Where the tenant's link is written: the clause whose section of a document page it is in, that clause's file,
-    and the first line of the file that has the link as the document's stable page has it (None when the link came
-    from elsewhere: a partial, a translation)."""
-    clause = tenant.documents.get(link.document or "", {}).get(link.section or "")
-    if clause is None:
-        return None, None, None
-    stable = TenantPaths(tenant.slug).document(link.document or "").stable
-    written = rebase(link.href, link.page, stable) if is_relative(link.href) else link.href
-    line = next((n for n, text in enumerate(clause.body.splitlines(), 1) if written in text), None)
-    return clause.id, clause.file, line
+def _once_per_place(dead: Iterable[tuple[Link, str]], tenant: TenantSource | None) -> list[CheckFinding]:
+    """One finding for each place a dead link is written: a clause is on several pages (the document's in each
+    language, the apps' snippets), each with the link. One page is named (one where the link is as written, the
+    document's own if it is there), and how many more show it."""
+    places: dict[object, list[tuple[Link, str, _Written | None]]] = {}
+    for link, problem in dead:
+        written = _written_at(link, tenant) if tenant is not None else None
+        located = written is not None and written.line is not None
+        # A link not located is a place of its own: its pages cannot be told to show one place.
+        place = (written.clause.file, written.line, written.href) if written is not None and located else link
+        places.setdefault(place, []).append((link, problem, written))
+    return [_dead_link(*_as_written(same), more=len(same) - 1) for same in places.values()]
+
+
+def _as_written(same: list[tuple[Link, str, _Written | None]]) -> tuple[Link, str, _Written | None]:
+    """Of the pages that show one dead link, the document's own, or else one where the link is as written."""
+    for link, problem, written in same:
+        if written is not None and link.page == TenantPaths(link.tenant or "").document(link.document or "").stable:
+            return link, problem, written
+    return next((one for one in same if one[2] is not None and one[0].href == one[2].href), same[0])
 
 
 @dataclass(frozen=True)
@@ -825,7 +867,7 @@ class _TenantChecker:
             problems = exc.problems
         folder = Folder(TenantPaths(slug).folder, Pages(outputs), self.site_names)
         dead, leaving = follow(folder.pages, folder, folder.later)
-        result.findings.extend(_dead_link(link, problem, tenant) for link, problem in dead)
+        result.findings.extend(_once_per_place(dead, tenant))
         return _Outcome(result, problems, view, tuple(o.path for o in outputs), tuple(leaving), languages)
 
     def pages(self, slug: str) -> Pages | None:

@@ -692,12 +692,12 @@ def _check_tenants(report: CheckReport, checker: _TenantChecker, slugs: list[str
 
     site = SiteFiles(Pages([*checker.theme.assets(), *made]), tenants, checker.pages, other)
     dead, _ = follow(site.site, site)  # the site index's links, to every tenant
-    unfollowed = [link for link in leaving if not site.followed(link.to)]
-    dead.extend(
-        (link, problem)
-        for link in leaving
-        if site.followed(link.to) and (problem := dead_end(link.page, link.to, site)) is not None
-    )
+    unfollowed: list[Link] = []
+    for link in sorted(leaving, key=_target_path):  # a tenant's links together: it is made once for them
+        if not site.followed(link.to):
+            unfollowed.append(link)
+        elif (problem := dead_end(link.page, link.to, site)) is not None:
+            dead.append((link, problem))
     late: dict[str, list[tuple[Link, str]]] = {}
     for link, problem in sorted(dead, key=_link_order):
         if link.tenant is not None and link.tenant in tenants:
@@ -742,6 +742,10 @@ def _view_size(view: TenantView) -> int:
 
 INDEX_BUDGET = 4 << 20  # bytes of the site index's entries (TenantView) held before their spool writes them out
 _VIEWS = Codec(pickle.dumps, pickle.loads, _view_size)  # the spool's own unnamed file: only it reads it back
+
+
+def _target_path(link: Link) -> str:
+    return link.to.path
 
 
 def _link_order(dead: tuple[Link, str]) -> tuple[str, str]:

@@ -28,11 +28,13 @@ followed once every tenant is checked (policygen/links.py).
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import multiprocessing
 import os
 import pickle
 import re
 import tempfile
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -900,6 +902,7 @@ def _worker_run(slugs: list[str]) -> list[_Outcome]:
 
 
 CHUNK_TENANTS = 8  # at most, per batch a worker checks and sends back: the report waits on the slowest batch
+IN_FLIGHT = 2  # batches sent to the workers and not yet taken back, per worker
 
 
 def _outcomes(checker: _TenantChecker, slugs: list[str]) -> Iterator[_Outcome]:
@@ -913,10 +916,15 @@ def _outcomes(checker: _TenantChecker, slugs: list[str]) -> Iterator[_Outcome]:
     if method == "fork":  # the workers start as copies of this process: what it compiles here, they have
         checker.renderer.compile_library(checker.project.library)
         checker.theme.compile_templates()
-    chunks = [slugs[i : i + CHUNK_TENANTS] for i in range(0, len(slugs), CHUNK_TENANTS)]
+    chunks = (slugs[i : i + CHUNK_TENANTS] for i in range(0, len(slugs), CHUNK_TENANTS))
     context = multiprocessing.get_context(method)
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_init, initargs=(checker,)) as pool:
-        for outcomes in pool.map(_worker_run, chunks):
+        # A few batches in flight, never all: a batch's results wait in this process until it takes them, and
+        # workers faster than it (on a busy machine) would otherwise pile up every tenant's.
+        flight = deque(pool.submit(_worker_run, chunk) for chunk in itertools.islice(chunks, IN_FLIGHT * jobs))
+        while flight:
+            outcomes = flight.popleft().result()
+            flight.extend(pool.submit(_worker_run, chunk) for chunk in itertools.islice(chunks, 1))
             yield from outcomes
 
 

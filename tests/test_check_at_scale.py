@@ -179,14 +179,15 @@ for _ in checkreport.json_parts(report):
 print(tracemalloc.get_traced_memory()[1])
 """
 # What the check process keeps of a tenant outside its spools: its file names (a tuple shared with tenants of the
-# same documents), its languages and what the site index says of it, about 0.5 kB here. It held every rendered
-# page (about 60 kB a tenant) until the check was streamed.
-MAX_BYTES_PER_TENANT = 2 * 1024
+# same documents) and its line of the site index, made whole at the end; 0.3 kB here on a quiet machine, up to 2 kB
+# on a busy one, where the peak's moment varies. It held every rendered page (about 60 kB a tenant) until the check
+# was streamed.
+MAX_BYTES_PER_TENANT = 3 * 1024
 
 
 @pytest.mark.slow
 def test_the_check_process_holds_no_tenants_pages_and_few_of_its_results(tmp_path: Path) -> None:
-    small, large = 30, 120
+    small, large = 30, 150
     peaks = {}
     for count in (small, large):
         project = many_tenants(tmp_path / str(count), count)

@@ -62,3 +62,22 @@ def dead_links(outputs: list[Output]) -> list[str]:
     pages = Pages(outputs)
     dead, _ = follow(pages, pages)
     return [f"{link.page}: link '{link.href}' {problem}" for link, problem in dead]
+
+
+def see_also_clause(project: Path, slug: str, text: str) -> Path:
+    """A clause of the tenant's own, "See also" (id `extra`), at the end of its privacy policy, saying *text*: its
+    Markdown starts on line 6 of the file, which is returned."""
+    folder = project / "tenants" / slug / "content" / "privacy-policy"
+    folder.mkdir(parents=True, exist_ok=True)
+    file = folder / "extra.md"
+    file.write_text(f"---\nid: extra\ntitle: See also\norder: 175\n---\n{text}\n", encoding="utf-8")
+    return file
+
+
+def built_files(out: Path, tenant: str) -> list[Output]:
+    """Every file of a built output folder, as the tenant's pages (for dead_links)."""
+    return [
+        Output(p.relative_to(out).as_posix(), "page", p.read_bytes(), tenant=tenant)
+        for p in sorted(out.rglob("*"))
+        if p.is_file()
+    ]

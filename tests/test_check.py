@@ -12,7 +12,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 from conftest import REPO
-from helpers import set_facts
+from helpers import see_also_clause, set_facts
 
 from policygen.check import _helpers, add_months, check, checklists, evaluate
 from policygen.checkreport import CheckFinding, CheckReport, format_text
@@ -202,13 +202,11 @@ def test_a_fact_no_document_shows_is_reported(project: Path) -> None:
 
 
 def test_links_that_lead_nowhere_are_errors(project: Path) -> None:
-    own = project / "tenants/ims-pro/content/privacy-policy"
-    own.mkdir(parents=True)
-    (own / "extra.md").write_text(
-        "---\nid: extra\ntitle: See also\norder: 175\n---\n"
+    see_also_clause(
+        project,
+        "ims-pro",
         "See [our rights section](#rights), [a missing one](#nowhere), [an index](../../index.html) "
-        "and [a lost page](../missing/index.html).\n",
-        encoding="utf-8",
+        "and [a lost page](../missing/index.html).",
     )
     dead = [f for f in findings(check(project, ["ims-pro"], TODAY), "ims-pro") if f.id == "link.dead"]
     # Checked on every page the clause is on: the published one and each app's snippets of it.

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from conftest import REPO, copy_project, many_tenants
+from helpers import see_also_clause
 
 from policygen import check as check_module
 from policygen import checkreport
@@ -41,15 +42,13 @@ def link_findings(report: CheckReport, page: str) -> dict[str, str]:
 
 def test_links_that_leave_a_tenants_folder_are_followed_to_the_site_and_to_other_tenants(tmp_path: Path) -> None:
     project = copy_project(tmp_path / "project")
-    own = project / "tenants/ims-pro/content/privacy-policy"
-    own.mkdir(parents=True)
-    (own / "extra.md").write_text(
-        "---\nid: extra\ntitle: See also\norder: 175\n---\n"
+    extra = see_also_clause(
+        project,
+        "ims-pro",
         "See [the site](../../index.html), [its style](../../assets/style.css), "
         "[IMS's rights](../../ims-global/privacy-policy/index.html#rights), "
         "[IMS's nowhere](../../ims-global/privacy-policy/index.html#nowhere), "
-        "[a tenant not there](../../nobody/index.html) and [a lost site file](../../lost.html).\n",
-        encoding="utf-8",
+        "[a tenant not there](../../nobody/index.html) and [a lost site file](../../lost.html).",
     )
     page = "ims-pro/privacy-policy/index.html"  # (and each app's snippets of the clause, deeper in the folder)
     assert link_findings(check(project, None, TODAY), page) == {
@@ -61,7 +60,7 @@ def test_links_that_leave_a_tenants_folder_are_followed_to_the_site_and_to_other
     # Each is located in the clause that writes it, at its line (under five lines of front matter).
     report = check(project, None, TODAY)
     dead = [f for t in report.tenants if t.slug == "ims-pro" for f in t.findings if f.id == "link.dead"]
-    assert len(dead) == 3 and all(f.file == own / "extra.md" and f.clause == "extra" and f.line == 6 for f in dead)
+    assert len(dead) == 3 and all(f.file == extra and f.clause == "extra" and f.line == 6 for f in dead)
     assert "tenants/ims-pro/content/privacy-policy/extra.md:6: error: link.dead: " in format_text(report)
     # Checking only ims-pro, IMS's pages are made for the links that lead there: the same findings.
     assert link_findings(check(project, ["ims-pro"], TODAY), page) == link_findings(check(project, None, TODAY), page)
@@ -71,13 +70,11 @@ def test_links_into_a_tenant_whose_facts_fail_are_counted_not_followed_and_the_r
     tmp_path: Path,
 ) -> None:
     project = copy_project(tmp_path / "project")
-    own = project / "tenants/ims-pro/content/privacy-policy"
-    own.mkdir(parents=True)
-    (own / "extra.md").write_text(
-        "---\nid: extra\ntitle: See also\norder: 175\n---\n"
+    see_also_clause(
+        project,
+        "ims-pro",
         "[IMS](../../ims-global/privacy-policy/index.html#rights), [IHM](../../ihm-connect/index.html), "
-        "[nobody](../../nobody/index.html) and [here](#nowhere).\n",
-        encoding="utf-8",
+        "[nobody](../../nobody/index.html) and [here](#nowhere).",
     )
     facts = project / "tenants/ims-global/tenant.yaml"
     facts.write_text(facts.read_text(encoding="utf-8").replace("  legal_name:", "  legal_nme:", 1), encoding="utf-8")
@@ -99,12 +96,10 @@ def test_a_check_in_worker_processes_reports_what_a_check_in_one_process_reports
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     project = many_tenants(tmp_path / "project", 12)
-    own = project / "tenants/ims-pro-003/content/privacy-policy"
-    own.mkdir(parents=True)
-    (own / "extra.md").write_text(
-        "---\nid: extra\ntitle: See also\norder: 175\n---\n"
-        "[Nowhere](#nowhere) and [the other's nowhere](../../ims-global-002/privacy-policy/index.html#nowhere).\n",
-        encoding="utf-8",
+    see_also_clause(
+        project,
+        "ims-pro-003",
+        "[Nowhere](#nowhere) and [the other's nowhere](../../ims-global-002/privacy-policy/index.html#nowhere).",
     )
     monkeypatch.setattr(check_module, "PARALLEL_MIN_TENANTS", 1 << 30)
     alone = format_json(check(project, None, TODAY))

@@ -11,11 +11,10 @@ from typing import Any
 
 import yaml
 from conftest import one_tenant_project
-from helpers import dead_links
+from helpers import built_files, dead_links, see_also_clause
 
 from policygen.check import check
 from policygen.engine import build
-from policygen.output import Output
 from policygen.site import BuildOptions
 from policygen.versions import release
 
@@ -74,12 +73,7 @@ def test_the_link_survives_a_release_and_leads_to_the_cookie_policy_from_every_p
     assert LINK in page(out, "t/privacy-policy/index.html")
     assert archive in page(out, "t/privacy-policy/2026-01-01/index.html")
     assert archive in page(out, "t/privacy-policy/draft/index.html")
-    outputs = [
-        Output(p.relative_to(out).as_posix(), "page", p.read_bytes(), tenant="t")
-        for p in sorted(out.rglob("*"))
-        if p.is_file()
-    ]
-    assert dead_links(outputs) == []
+    assert dead_links(built_files(out, "t")) == []
     assert not [
         f for t in check(project, ["t"], dt.date(2026, 6, 1)).tenants for f in t.findings if f.id == "link.dead"
     ]
@@ -92,12 +86,7 @@ def test_a_translated_page_links_to_the_other_document_in_the_same_language(tmp_
     assert 'href="../../cookie-policy/fr/index.html"' in french
     assert (out / "t/cookie-policy/fr/index.html").is_file()
     assert LINK in page(out, "t/privacy-policy/index.html")  # the authoritative page is as before
-    outputs = [
-        Output(p.relative_to(out).as_posix(), "page", p.read_bytes(), tenant="t")
-        for p in sorted(out.rglob("*"))
-        if p.is_file()
-    ]
-    assert dead_links(outputs) == []
+    assert dead_links(built_files(out, "t")) == []
 
 
 def test_a_tenant_clauses_links_lead_to_the_same_place_from_the_page_in_another_language(tmp_path: Path) -> None:
@@ -105,12 +94,10 @@ def test_a_tenant_clauses_links_lead_to_the_same_place_from_the_page_in_another_
     # clause on the French page, a folder deeper, must lead to the same places.
     facts = {**FACTS, "locale": "en-GB", "languages": ["en-GB", "fr-FR"]}
     project = one_tenant_project(tmp_path, facts)
-    own = project / "tenants/t/content/privacy-policy"
-    own.mkdir(parents=True)
-    (own / "extra.md").write_text(
-        "---\nid: extra\ntitle: See also\norder: 175\n---\n"
-        "[All policies](../../index.html), [the cookies](../cookie-policy/index.html) and [here](#extra).\n",
-        encoding="utf-8",
+    see_also_clause(
+        project,
+        "t",
+        "[All policies](../../index.html), [the cookies](../cookie-policy/index.html) and [here](#extra).",
     )
     out = built(project)
     english, french = page(out, "t/privacy-policy/index.html"), page(out, "t/privacy-policy/fr/index.html")
@@ -118,9 +105,4 @@ def test_a_tenant_clauses_links_lead_to_the_same_place_from_the_page_in_another_
     assert 'href="../../../index.html"' in french and 'href="../../cookie-policy/index.html"' in french
     assert 'href="#extra"' in french
     assert 'href="../../cookie-policy/fr/index.html"' in french  # document_url, in the page's language
-    outputs = [
-        Output(p.relative_to(out).as_posix(), "page", p.read_bytes(), tenant="t")
-        for p in sorted(out.rglob("*"))
-        if p.is_file()
-    ]
-    assert dead_links(outputs) == []
+    assert dead_links(built_files(out, "t")) == []

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from enum import StrEnum
 from pathlib import Path
@@ -174,12 +176,40 @@ class Model(BaseModel):
     # Tenant (whose validator holds every nested model's), so the nested ones' own are never built.
     model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False, defer_build=True)
 
-    def __getattribute__(self, name: str) -> Any:
-        value = object.__getattribute__(self, name)
-        reader = fact_reads.get()
-        if reader is not None:
-            reader(self, name, value)
-        return value
+
+def _reported_read(self: Model, name: str) -> Any:
+    """Model's attribute read while some render records its reads: reported to the reader of this context."""
+    value = object.__getattribute__(self, name)
+    reader = fact_reads.get()
+    if reader is not None:
+        reader(self, name, value)
+    return value
+
+
+_reporting = 0  # renders recording their reads now, in any thread
+_reporting_lock = threading.Lock()
+
+
+@contextmanager
+def reads_reported(reader: Callable[[Model, str, Any], None]) -> Iterator[None]:
+    """Within the block, every attribute read of a fact in this context is told to *reader*. A fact's reads
+    go through Python only while some render records them: a tenant's other reads (its theme pages,
+    labels, snippets: most of them) are the plain attribute reads of any object. Another thread's reads
+    meanwhile pass the hook and find no reader in their own context."""
+    global _reporting
+    with _reporting_lock:
+        _reporting += 1
+        if _reporting == 1:
+            Model.__getattribute__ = _reported_read  # type: ignore[method-assign,assignment]
+    token = fact_reads.set(reader)
+    try:
+        yield
+    finally:
+        fact_reads.reset(token)
+        with _reporting_lock:
+            _reporting -= 1
+            if _reporting == 0:
+                del Model.__getattribute__
 
 
 # --- who ---------------------------------------------------------------------------------

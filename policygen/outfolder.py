@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -88,15 +89,37 @@ def cache_record(spare: Path, what: str) -> Path:
 
 def write_cache_record(file: Path, data: bytes) -> bool:
     """Write a record of the cache, unless its folder cannot be used (a link: see plain_folder); whether
-    it was written."""
+    it was written (or holds *data* already)."""
     try:
         if plain_folder(file.parent):
+            if _holds(file, data):
+                return True
             file.unlink(missing_ok=True)  # write_atomically says nothing when it fails: then no file is there
             write_atomically(file, data)
             return file.is_file()
     except OSError:
         pass  # no record: the next build checks everything
     return False
+
+
+def _holds(file: Path, data: bytes) -> bool:
+    """Whether *file* is a regular file of exactly *data*. A build that renders every tenant of a project whose
+    output was deleted (a CI run with the cache restored) makes each tenant's record again byte for byte; to
+    write it anyway frees one inode and makes another, about a third of a millisecond of the build process's
+    time per tenant on an ext4 disk, where reading it back costs a few microseconds."""
+    try:
+        fd = os.open(file, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))  # a FIFO never waits
+    except OSError:
+        return False
+    try:
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode) or status.st_size != len(data):
+            return False
+        return os.read(fd, len(data) + 1) == data
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
 
 
 def record_stamp(

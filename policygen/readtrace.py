@@ -11,7 +11,7 @@ read is everything that reaches a fact:
 
 - a name the template looks up: every lookup of a name is recorded, with the fact under that name
   or that there is none (WatchedContext, the clause environments' context class);
-- an attribute of a fact (facts.Model reports every attribute read to `facts.fact_reads`): a
+- an attribute of a fact (facts.reads_reported: every attribute read of a facts.Model while recording): a
   field of a fact the render reached through recorded reads is recorded; a method or property of
   facts.py reads the fields it uses through the same hook; anything else on a fact (printing it,
   comparing it, iterating over it, pydantic's own methods) records the whole fact;
@@ -186,11 +186,10 @@ def recording(recorder: Recorder | None) -> Iterator[None]:
         yield
         return
     token = _recording.set(recorder)
-    hook = facts.fact_reads.set(_on_fact_read)
     try:
-        yield
+        with facts.reads_reported(_on_fact_read):
+            yield
     finally:
-        facts.fact_reads.reset(hook)
         _recording.reset(token)
 
 

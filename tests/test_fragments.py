@@ -115,6 +115,33 @@ def test_after_one_tenants_edit_only_that_tenants_part_is_made_again_and_the_sit
     assert tree(out) == cold(project, tmp_path)  # manifest.json, sitemap, feed included, byte for byte
 
 
+def test_a_build_whose_output_was_deleted_leaves_each_part_it_makes_again_byte_for_byte_untouched(
+    project: Path, tmp_path: Path, counted: list[str]
+) -> None:
+    out = project / "build"
+    build(project, out, OPTIONS)
+    before = {p.name: stat_of(p) for p in parts(project).glob("*.json")}
+    shutil.rmtree(out)  # as a CI run that restores the cache and not the output
+    counted.clear()
+    report = build(project, out, OPTIONS)
+    assert sorted(counted) == report.tenants  # every part made again
+    assert {p.name: stat_of(p) for p in parts(project).glob("*.json")} == before  # none written: same inode, times
+    assert tree(out) == cold(project, tmp_path)
+
+
+def test_a_part_whose_file_differs_or_is_no_regular_file_is_written_in_its_place(project: Path) -> None:
+    out = project / "build"
+    build(project, out, OPTIONS)
+    made = (parts(project) / f"{EDITED}.json").read_bytes()
+    (parts(project) / f"{EDITED}.json").write_bytes(made[:-1] + b" ")  # the same size, one byte changed
+    os.unlink(parts(project) / "ihm-connect.json")
+    os.mkfifo(parts(project) / "ihm-connect.json")  # opened to compare, a FIFO would wait for a writer
+    shutil.rmtree(out)
+    build(project, out, OPTIONS)
+    assert (parts(project) / f"{EDITED}.json").read_bytes() == made
+    assert (parts(project) / "ihm-connect.json").is_file()
+
+
 def test_the_part_of_a_tenant_deleted_from_the_project_is_removed_by_the_next_build(project: Path) -> None:
     out = project / "build"
     build(project, out, OPTIONS)

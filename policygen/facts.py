@@ -156,10 +156,14 @@ def types_in(annotation: Any) -> list[Any]:
     return [annotation, *[inner for arg in get_args(annotation) for inner in types_in(arg)]]
 
 
-@functools.cache  # a model's fields are fixed; a page in another language asks for every field of every fact
 def is_free_text(model: type[BaseModel], name: str) -> bool:
     """Whether a field of a facts model holds free text (`Text`): the tenant's own words, which a diff
     compares word by word and a fact translation may put in another language."""
+    return _free_text(model, name)
+
+
+@functools.cache  # a model's fields are fixed; a page in another language asks for every field of every fact
+def _free_text(model: type[BaseModel], name: str) -> bool:
     field = model.model_fields.get(name)
     if field is None:
         return False

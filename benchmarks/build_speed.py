@@ -40,6 +40,18 @@ def make_project(root: Path, count: int) -> None:
         )
 
 
+def set_aside(folder: Path, aside: Path) -> None:
+    """Move *folder* (if there is one) into the folder *aside* instead of deleting it, to be deleted with the
+    benchmark's temporary folder after every timed run. On ext4, each inode a new file could take is first
+    checked for a recent deletion (the kernel's recently_deleted), so creating thousands of files soon after
+    deleting thousands near them costs several times the system time: a cold build of 1,000 tenants measured
+    1 s of system time after its old output was moved aside, 4 to 8 s right after it was deleted
+    (docs/performance.md)."""
+    if folder.exists():
+        aside.mkdir(exist_ok=True)
+        folder.rename(aside / f"{len(list(aside.iterdir()))}-{folder.name}")
+
+
 def timed(builder: Builder) -> tuple[float, int]:
     start = time.perf_counter()
     report = builder.build()
@@ -59,9 +71,9 @@ def main() -> None:
         "later edit": [],
         "one clause": [],
     }
-    for _ in range(args.runs):
-        with tempfile.TemporaryDirectory() as tmp:
-            root = Path(tmp) / "project"
+    with tempfile.TemporaryDirectory() as tmp:  # every run's project kept to the end: see set_aside
+        for run in range(args.runs):
+            root = Path(tmp) / f"project-{run}"
             make_project(root, args.tenants)
             out = root / "build"
             options = BuildOptions(jobs=args.jobs)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import statistics
 import subprocess
 import sys
@@ -25,7 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.build_speed import make_project  # noqa: E402
+from benchmarks.build_speed import make_project, set_aside  # noqa: E402
 
 TODAY = "2026-11-22"
 
@@ -60,11 +59,11 @@ def measure(count: int, runs: int, tmp: Path | None) -> None:
         checks, builds = [], []
         for _ in range(runs):
             checks.append(run(["-C", str(root), "check", "--format", "json", "--today", TODAY]))
-            shutil.rmtree(root / "build", ignore_errors=True)
-            shutil.rmtree(root / ".cache", ignore_errors=True)
+            set_aside(root / "build", Path(folder) / "aside")
+            set_aside(root / ".cache", Path(folder) / "aside")
             builds.append(run(["-C", str(root), "-q", "build", "--today", TODAY])[0])
-            shutil.rmtree(root / "build", ignore_errors=True)
-            shutil.rmtree(root / ".cache", ignore_errors=True)
+            set_aside(root / "build", Path(folder) / "aside")
+            set_aside(root / ".cache", Path(folder) / "aside")
         check_s = statistics.median(c[0] for c in checks)
         build_s = statistics.median(builds)
         main_kb = max(c[1] for c in checks)

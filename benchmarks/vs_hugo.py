@@ -134,8 +134,9 @@ def make_hugo_site_alike(root: Path, documents: dict[tuple[str, str], tuple[str,
 
     The issue's measure: the same number of pages from Markdown of the same size. A page that shows
     clauses (a document in any language, an app's policy, a section or at-a-glance snippet) gets those
-    clauses' filled-in Markdown; a page that shows none (an app's permissions) gets its own text as
-    paragraphs; a tenant's index and the site's index are Hugo's list pages.
+    clauses' filled-in Markdown (a page in another language, the source language's Markdown of the same
+    clauses); a page that shows none (an app's permissions) gets its own text as paragraphs; a tenant's
+    index and the site's index are Hugo's list pages.
     """
     hugo_config(root)
     by_tenant: dict[str, dict[str, Clause]] = {}

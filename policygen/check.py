@@ -641,11 +641,17 @@ def _prose_finding(
 # --- the whole check --------------------------------------------------------------------------------------
 
 
-def check(root: Path, slugs: list[str] | None = None, today: dt.date | None = None) -> CheckReport:
+def check(
+    root: Path,
+    slugs: list[str] | None = None,
+    today: dt.date | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> CheckReport:
     """Check the project's tenants (or only *slugs*). Facts or templates that fail are reported as problems.
 
     A tenant at a time, each read, rendered and checked and its pages let go (in worker processes on a project of
-    many tenants): only what is found is kept, and each tenant's file names for the links that leave its folder."""
+    many tenants): only what is found is kept, and each tenant's file names for the links that leave its folder.
+    *progress* is told (tenants done, tenants in all) as each tenant's check ends, as a build tells its own."""
     today = today or utc_today()  # like the build: UTC, so the machine's time zone cannot change the result
     report = CheckReport(root=root.resolve(), today=today, tenants=Checked(_spool_folder()))
     problems = Collector()
@@ -659,18 +665,26 @@ def check(root: Path, slugs: list[str] | None = None, today: dt.date | None = No
         return report
     checker = _TenantChecker(project, today, slugs or None)
     with Spool(_VIEWS, _view_slug, _spool_folder(), INDEX_BUDGET) as views:
-        _check_tenants(report, checker, chosen, views)
+        _check_tenants(report, checker, chosen, views, progress)
     return report
 
 
-def _check_tenants(report: CheckReport, checker: _TenantChecker, slugs: list[str], views: Spool[TenantView]) -> None:
+def _check_tenants(
+    report: CheckReport,
+    checker: _TenantChecker,
+    slugs: list[str],
+    views: Spool[TenantView],
+    progress: Callable[[int, int], None] | None = None,
+) -> None:
     """Check each tenant, then what is made of them all: the site index, the links that leave a tenant's folder,
     the translations and words of the languages they publish."""
     project = checker.project
     tenants = TenantFiles()
     leaving: list[Link] = []
     published: set[str] = set()
-    for outcome in _outcomes(checker, slugs):
+    for done, outcome in enumerate(_outcomes(checker, slugs), 1):
+        if progress is not None:
+            progress(done, len(slugs))
         report.problems.extend(outcome.problems)
         published.update(outcome.languages)
         if outcome.result is None or outcome.view is None:

@@ -464,9 +464,11 @@ def check(ctx: Context, slugs: tuple[str, ...], fmt: str, today: dt.date | None)
     """Report what each tenant's policies lack for the laws it declares; exit 1 on any error."""
     from .check import check as do_check
     from .checkreport import json_parts, text_lines
+    from .progress import progress_bar
 
     def action() -> int:
-        report = do_check(ctx.root(), list(slugs) or None, today)
+        with progress_bar("Checking", ctx.quiet) as progress:  # on a terminal, on stderr: never in the report
+            report = do_check(ctx.root(), list(slugs) or None, today, progress)
         if fmt == "json":
             echo_all(json_parts(report))
         elif not ctx.quiet or report.exit_code:

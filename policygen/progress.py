@@ -1,7 +1,7 @@
-"""A progress bar for long builds: on a terminal only, never in CI logs or with --quiet.
+"""A progress bar for long builds and checks: on a terminal only, never in CI logs or with --quiet.
 
-The build reports progress through a callback (done, total) and never prints;
-this is the callback the CLI passes.
+A build and a check report progress through a callback (tenants done, tenants in all) and never
+print; this is the callback the CLI passes.
 """
 
 from __future__ import annotations
@@ -53,5 +53,5 @@ def _is_terminal(stream: IO[str]) -> bool:
 
 
 def progress_bar(label: str, quiet: bool) -> ProgressBar:
-    """The bar the CLI uses: shown on a terminal (stderr) for long builds, unless --quiet."""
+    """The bar the CLI uses: shown on a terminal (stderr) for long builds and checks, unless --quiet."""
     return ProgressBar(label, enabled=not quiet)

@@ -124,6 +124,23 @@ def test_a_check_in_worker_processes_reports_what_a_check_in_one_process_reports
     )  # at the end
 
 
+def test_a_check_reports_each_tenant_done_through_its_callback_in_one_process_and_in_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = many_tenants(tmp_path / "project", 6)
+    every = [(done, 6) for done in range(1, 7)]
+    calls: list[tuple[int, int]] = []
+    check(project, None, TODAY, lambda done, total: calls.append((done, total)))
+    assert calls == every
+    monkeypatch.setattr(check_module, "PARALLEL_MIN_TENANTS", 2)
+    monkeypatch.setattr(check_module.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(check_module, "CHUNK_TENANTS", 4)
+    calls.clear()
+    check(project, None, TODAY, lambda done, total: calls.append((done, total)))
+    assert calls == every
+    assert capsys.readouterr() == ("", "")  # the CLI draws the bar, on a terminal only
+
+
 def test_results_past_the_budget_are_read_back_in_order_with_the_links_found_later(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

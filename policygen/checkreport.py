@@ -14,11 +14,11 @@ import pickle
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal, overload
+from typing import Any, Literal
 
 from .errors import Problem
 from .readability import Score
-from .spool import Codec, Spool
+from .spool import Codec, Mapped, Spool
 
 Level = Literal["error", "warning"]
 
@@ -138,7 +138,7 @@ class Checked(Sequence[TenantCheck]):
 
     def _results(self) -> Sequence[TenantCheck]:
         if self._read is None:
-            self._read = self._spool.ordered()
+            self._read = Mapped(self._spool.ordered(), self._joined)
         return self._read
 
     def _joined(self, result: TenantCheck) -> TenantCheck:
@@ -149,16 +149,10 @@ class Checked(Sequence[TenantCheck]):
         return len(self._results())
 
     def __iter__(self) -> Iterator[TenantCheck]:
-        return (self._joined(r) for r in self._results())
+        return iter(self._results())
 
-    @overload
-    def __getitem__(self, index: int) -> TenantCheck: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[TenantCheck]: ...
-    def __getitem__(self, index: int | slice) -> TenantCheck | Sequence[TenantCheck]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        return self._joined(self._results()[index])
+    def __getitem__(self, index: Any) -> Any:  # a result, or a list of them for a slice
+        return self._results()[index]
 
 
 @dataclass

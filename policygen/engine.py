@@ -31,7 +31,7 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from functools import cached_property, partial
 from pathlib import Path
-from typing import Annotated, Any, BinaryIO, Protocol, overload
+from typing import Annotated, Any, BinaryIO, Protocol
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -102,7 +102,7 @@ from .site import (
     load_histories,
     tenant_outputs,
 )
-from .spool import Codec, Spool, sized
+from .spool import Codec, Mapped, Spool, sized
 from .stampcheck import taken
 from .statcache import FolderDigests, Matched, SameBytes
 from .theme import SiteTheme
@@ -1452,7 +1452,7 @@ def site_files(
         for page in sorted(r.sitemap_pages(fragments), key=_page_path)
     )
     staging = None if manifest_file is None else manifest_file.parent  # the site-wide files go beside it
-    views = IndexViews(results)
+    views = Mapped(results, TenantResult.index_view)  # made as the index reads them: never every one at once
     latest = None if tally is None else tally.latest
     outputs.extend(site_outputs(project, theme, views, options, outputs, feed, written, staging, latest))
     extra: dict[str, object] = {"tenants": tenants_items(results)}
@@ -1472,29 +1472,6 @@ def manifest_blocks(results: Iterable[TenantResult], fragments: Fragments | None
 def tenants_items(results: Iterable[TenantResult]) -> Items:
     """The manifest's "tenants" object, an item at a time."""
     return Items(lambda: ((r.slug, r.manifest_entry()) for r in results))
-
-
-class IndexViews(Sequence[TenantView]):
-    """What the site index shows of each tenant (of *results*, in order), made as it is read: a list of every
-    tenant's view would hold the whole site's in memory at once."""
-
-    def __init__(self, results: Sequence[TenantResult]) -> None:
-        self._results = results
-
-    def __len__(self) -> int:
-        return len(self._results)
-
-    def __iter__(self) -> Iterator[TenantView]:
-        return (r.index_view() for r in self._results)  # in one pass: Sequence's would index each one
-
-    @overload
-    def __getitem__(self, index: int) -> TenantView: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[TenantView]: ...
-    def __getitem__(self, index: int | slice) -> TenantView | Sequence[TenantView]:
-        if isinstance(index, slice):
-            return [r.index_view() for r in self._results[index]]
-        return self._results[index].index_view()
 
 
 def _named(outcome: TenantResult | list[Problem], slug: str) -> TenantResult | list[Problem]:

@@ -174,7 +174,7 @@ def _free_text(model: type[BaseModel], name: str) -> bool:
 
 # While a clause render records what it reads (policygen/readtrace.py), every attribute read of a fact is
 # reported here: the render is reused only for tenants whose facts read the same.
-fact_reads: ContextVar[Callable[[Model, str, Any], None] | None] = ContextVar("policygen_fact_reads", default=None)
+_fact_reads: ContextVar[Callable[[Model, str, Any], None] | None] = ContextVar("policygen_fact_reads", default=None)
 
 
 class Model(BaseModel):
@@ -186,7 +186,7 @@ class Model(BaseModel):
 def _reported_read(self: Model, name: str) -> Any:
     """Model's attribute read while some render records its reads: reported to the reader of this context."""
     value = object.__getattribute__(self, name)
-    reader = fact_reads.get()
+    reader = _fact_reads.get()
     if reader is not None:
         reader(self, name, value)
     return value
@@ -207,11 +207,11 @@ def reads_reported(reader: Callable[[Model, str, Any], None]) -> Iterator[None]:
         _reporting += 1
         if _reporting == 1:
             Model.__getattribute__ = _reported_read  # type: ignore[method-assign,assignment]
-    token = fact_reads.set(reader)
+    token = _fact_reads.set(reader)
     try:
         yield
     finally:
-        fact_reads.reset(token)
+        _fact_reads.reset(token)
         with _reporting_lock:
             _reporting -= 1
             if _reporting == 0:

@@ -30,6 +30,7 @@ from types import TracebackType
 from typing import IO, Any, Generic, TypeVar, overload
 
 T = TypeVar("T")
+U = TypeVar("U")
 
 BUDGET = 4 << 20  # bytes of items held in memory by a spool before it writes them out
 _LENGTH = struct.Struct("<I")  # each encoded item is written after its length
@@ -211,3 +212,27 @@ def _read_at(file: IO[bytes], size: int, at: int) -> bytes:
 def sized(items: Iterable[str | bytes | None]) -> int:
     """About the memory a record of these texts takes: their lengths and an object's overhead each."""
     return sum(64 + len(item) for item in items if item is not None)
+
+
+class Mapped(Sequence[U]):
+    """The items of *items*, each passed through *view* as it is read: a list of the views would hold every
+    one at once (every tenant's, for a site index or a check's report)."""
+
+    def __init__(self, items: Sequence[T], view: Callable[[T], U]) -> None:
+        self._items = items
+        self._view = view
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self) -> Iterator[U]:
+        return map(self._view, self._items)  # in one pass: Sequence's would index each one
+
+    @overload
+    def __getitem__(self, index: int) -> U: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[U]: ...
+    def __getitem__(self, index: int | slice) -> U | Sequence[U]:
+        if isinstance(index, slice):
+            return [self._view(item) for item in self._items[index]]
+        return self._view(self._items[index])

@@ -74,6 +74,11 @@ def stat_of(file: Path) -> tuple[int, int, int]:
     return info.st_ino, info.st_mtime_ns, info.st_ctime_ns
 
 
+def parts_stat(project: Path) -> dict[str, tuple[int, int, int]]:
+    """Each kept part's inode and times: a part written again, even with the same bytes, changes them."""
+    return {p.name: stat_of(p) for p in parts(project).glob("*.json")}
+
+
 @pytest.fixture
 def counted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The tenants whose part a build makes (rather than finds in the cache)."""
@@ -105,12 +110,12 @@ def test_after_one_tenants_edit_only_that_tenants_part_is_made_again_and_the_sit
 ) -> None:
     out = project / "build"
     build(project, out, OPTIONS)
-    before = {p.name: stat_of(p) for p in parts(project).glob("*.json")}
+    before = parts_stat(project)
     counted.clear()
     edit(project, EDITED, "Edited")
     report = build(project, out, OPTIONS)
     assert report.rendered_tenants == [EDITED] and counted == [EDITED]
-    after = {p.name: stat_of(p) for p in parts(project).glob("*.json")}
+    after = parts_stat(project)
     assert {name for name in after if after[name] != before[name]} == {f"{EDITED}.json"}  # the others untouched
     assert tree(out) == cold(project, tmp_path)  # manifest.json, sitemap, feed included, byte for byte
 
@@ -120,12 +125,12 @@ def test_a_build_whose_output_was_deleted_leaves_each_part_it_makes_again_byte_f
 ) -> None:
     out = project / "build"
     build(project, out, OPTIONS)
-    before = {p.name: stat_of(p) for p in parts(project).glob("*.json")}
+    before = parts_stat(project)
     shutil.rmtree(out)  # as a CI run that restores the cache and not the output
     counted.clear()
     report = build(project, out, OPTIONS)
     assert sorted(counted) == report.tenants  # every part made again
-    assert {p.name: stat_of(p) for p in parts(project).glob("*.json")} == before  # none written: same inode, times
+    assert parts_stat(project) == before  # none written: same inode, times
     assert tree(out) == cold(project, tmp_path)
 
 

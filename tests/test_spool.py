@@ -25,7 +25,7 @@ from policygen.fragments import Stored
 from policygen.lastbuild import Built
 from policygen.output import Output
 from policygen.site import BuildOptions, DocumentLink, TenantView
-from policygen.spool import Codec, Spool
+from policygen.spool import Codec, Mapped, Spool
 
 OPTIONS = BuildOptions(today=dt.date(2026, 11, 22))
 NUMBERS: Codec[int] = Codec(lambda n: marshal.dumps(n), marshal.loads, lambda n: 100)
@@ -278,3 +278,18 @@ def test_a_process_forked_from_the_build_reads_a_spool_while_the_build_does_and_
         right = all(ordered[i] == i for _ in range(20) for i in range(3, 3000, 7))
         assert os.waitpid(pid, 0)[1] == 0, "the forked process misread"
         assert right and list(ordered) == list(range(3000))
+
+
+def test_a_mapped_sequence_makes_each_view_as_it_is_read_and_holds_none() -> None:
+    made: list[int] = []
+
+    def view(item: int) -> str:
+        made.append(item)
+        return f"<{item}>"
+
+    views = Mapped([3, 1, 2], view)
+    assert len(views) == 3 and made == []  # nothing made until read
+    assert list(views) == ["<3>", "<1>", "<2>"] and made == [3, 1, 2]  # one pass: each made once
+    assert views[-1] == "<2>" and views[0:2] == ["<3>", "<1>"] and views[::-1] == ["<2>", "<1>", "<3>"]
+    with pytest.raises(IndexError):
+        views[3]

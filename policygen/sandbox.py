@@ -36,8 +36,10 @@ from typing import Any, Literal, Protocol, overload
 import jinja2
 import jinja2.meta
 from jinja2 import nodes
+from jinja2.environment import TemplateExpression
 from jinja2.exceptions import SecurityError
 from jinja2.filters import FILTERS as DEFAULT_FILTERS
+from jinja2.parser import Parser
 from jinja2.runtime import BlockReference, LoopContext, Macro
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import Namespace
@@ -377,6 +379,9 @@ class _Compiled:
     references: tuple[str, ...] = ()  # the templates it imports or includes (referenced_templates)
 
 
+_EXPRESSION = "expression"  # a key's mark for an expression's code: a template of the same text compiles otherwise
+
+
 class CodeShelf(Protocol):
     """Compiled code kept outside the process (policygen/codecache.py: signed, so only code this user's
     policygen compiled is ever loaded), by a text naming what it was compiled from."""
@@ -534,6 +539,31 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
             store.put(key, found)
         self._literal[name] = found.literal  # as _generate would have recorded it
         return found.code
+
+    def compile_expression(self, source: str, undefined_to_none: bool = True) -> TemplateExpression:
+        """Jinja's compile_expression, found in the shared store when this expression was compiled before: a
+        clause's `when:` is compiled once for every process that renders it (a one-tenant rebuild's renders
+        in a new one), as its templates are."""
+        store = self.compiled
+        if store is None:
+            return super().compile_expression(source, undefined_to_none)
+        key = (_EXPRESSION, *self._compile_key(source, None, None, False))
+        found = store.get(key)
+        if found is None:
+            parser = Parser(self, source, state="variable")
+            try:
+                expr = parser.parse_expression()
+                if not parser.stream.eos:
+                    raise jinja2.TemplateSyntaxError("chunk after expression", parser.stream.current.lineno)
+                expr.set_environment(self)
+            except jinja2.TemplateSyntaxError:
+                self.handle_exception(source=source)
+            # The template Jinja makes of an expression: its value assigned to `result`, which it reads back.
+            body = [nodes.Assign(nodes.Name("result", "store"), expr, lineno=1)]
+            found = _Compiled(super().compile(nodes.Template(body, lineno=1)), 0)
+            store.put(key, found)
+        template = self.template_class.from_code(self, found.code, self.make_globals(None), None)
+        return TemplateExpression(template, undefined_to_none)
 
     def referenced(self, source: str, name: str | None = None, filename: str | None = None) -> tuple[str, ...]:
         """The templates *source* imports or includes (referenced_templates): what compiling it as *name*

@@ -283,3 +283,34 @@ def test_a_warm_build_parses_no_template_to_find_its_partials(
     monkeypatch.undo()
     assert parsed == []
     assert tree(tmp_path / "loaded") == tree(tmp_path / "first")
+
+
+def test_a_when_expression_is_compiled_once_and_loaded_by_the_next_process(tmp_path: Path) -> None:
+    first, store = sandbox(shelf(tmp_path))
+    holds = first.compile_expression("apps and 'camera' in apps", undefined_to_none=False)
+    assert store.compiles == 1
+    assert first.evaluate(holds, {"apps": ["camera"]}) is True
+    kept = shelf(tmp_path)
+    second, store = sandbox(kept)  # a new process: a one-tenant rebuild's renders in one
+    again = second.compile_expression("apps and 'camera' in apps", undefined_to_none=False)
+    assert store.compiles == 0 and kept.loaded == 1
+    assert second.evaluate(again, {"apps": ["camera"]}) is True
+    assert second.evaluate(again, {"apps": ["gps"]}) is False
+    # Undefined kept as it is (a clause's sandbox then fails on it), as undefined_to_none=False asks.
+    assert isinstance(second.evaluate(second.compile_expression("ap", undefined_to_none=False), {}), jinja2.Undefined)
+    assert second.evaluate(second.compile_expression("ap"), {}) is None
+
+
+def test_a_when_expression_and_a_template_of_the_same_text_never_share_code(tmp_path: Path) -> None:
+    env, store = sandbox(shelf(tmp_path))
+    assert env.render(env.from_string("name"), {"name": "Ada"}) == "name"
+    assert env.evaluate(env.compile_expression("name"), {"name": "Ada"}) == "Ada"
+    assert store.compiles == 2
+
+
+@pytest.mark.parametrize("source", ["apps and", "a b", "x }} {{ y"])
+def test_a_when_expression_that_does_not_parse_is_refused_and_never_kept(tmp_path: Path, source: str) -> None:
+    env, store = sandbox(shelf(tmp_path))
+    with pytest.raises(jinja2.TemplateSyntaxError):
+        env.compile_expression(source)
+    assert store.compiles == 0 and not any(tmp_path.iterdir())

@@ -139,7 +139,8 @@ def record_stamp(
             return
     except OSError:
         return  # no stamp: the next build compares the files themselves
-    Stamp.walk(out, names, file, Kept(file, proof, whole) if proof is not None and whole else None)
+    kept = Kept(file, proof, whole) if proof is not None and whole else None
+    Stamp.walk(out, names, file, kept, shared=True)  # in two processes past a few hundred names
 
 
 def cache_file(root: Path, name: str, make: bool = False) -> Path | None:

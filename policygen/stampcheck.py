@@ -26,15 +26,13 @@ import contextlib
 import os
 import re
 import signal
-import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from .outfolder import StampCheck, stamp_file, untouched
-from .statcache import Matched, Share, Stamp
+from .statcache import Matched, Share, Stamp, fork_is_safe
 
 _HEADER = b"policygen stamp check 2\n"
 _MATCHED = re.compile(rb"matched ([0-9a-f]{64}) ([0-9]{1,9}) ([0-9]{1,12})\n")  # the proof, how many names, their bytes
@@ -93,12 +91,6 @@ def taken(out: Path, spare: Path) -> Checked:
     return check_now(out, spare)
 
 
-def _fork_is_safe() -> bool:
-    """On Linux, while this process runs no other thread (a forked copy of a thread's held lock is never
-    released); as engine.start_method decides for the workers."""
-    return sys.platform == "linux" and threading.active_count() == 1
-
-
 def _looks(out: Path, spare: Path) -> tuple[tuple[int, ...], ...] | None:
     """The stat of the output folder and of its stamp file: another build's swap, or an entry added, removed
     or renamed at the top of the output, changes the first; a stamp written again changes the second."""
@@ -125,7 +117,7 @@ class _Child:
     @classmethod
     def start(cls, out: Path, spare: Path) -> _Child | None:
         """The check started in a child; None where that is not safe or not worth it (then it runs inline)."""
-        if not _fork_is_safe():
+        if not fork_is_safe():
             return None
         seen = _looks(out, spare)
         if seen is None:

@@ -600,8 +600,10 @@ def test_a_folder_whose_stamp_came_from_the_previous_one_is_built_again_when_cha
     kept: list[str] = []
     real = statcache.Stamp.walk
 
-    def spy(out: Path, names: Iterable[str], file: Path, previous: statcache.Kept | None = None) -> set[str]:
-        taken = real(out, names, file, previous)
+    def spy(
+        out: Path, names: Iterable[str], file: Path, previous: statcache.Kept | None = None, shared: bool = False
+    ) -> set[str]:
+        taken = real(out, names, file, previous, shared)
         kept.extend(taken)
         return taken
 

@@ -52,26 +52,26 @@ def stamped(project: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]
     return out.resolve(), output.spare_folder(project, out.resolve())
 
 
-FORK_IS_SAFE = stampcheck._fork_is_safe
+FORK_IS_SAFE = stampcheck.fork_is_safe
 
 
 @pytest.fixture(autouse=True)
 def no_other_thread(monkeypatch: pytest.MonkeyPatch) -> None:
     """The command line runs no thread when it forks the check; the test process may (the browser tests'
     servers), so the tests here fork as the command line does, wherever fork is the platform's."""
-    monkeypatch.setattr(stampcheck, "_fork_is_safe", lambda: sys.platform == "linux")
+    monkeypatch.setattr(stampcheck, "fork_is_safe", lambda: sys.platform == "linux")
 
 
 def test_no_check_is_forked_while_another_thread_runs_and_the_build_checks_inline(
     stamped: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(stampcheck, "_fork_is_safe", FORK_IS_SAFE)  # the real rule
+    monkeypatch.setattr(stampcheck, "fork_is_safe", FORK_IS_SAFE)  # the real rule
     out, spare = stamped
     stop = threading.Event()
     thread = threading.Thread(target=stop.wait, daemon=True)
     thread.start()
     try:
-        assert not stampcheck._fork_is_safe()
+        assert not stampcheck.fork_is_safe()
         with stampcheck.beside(out, spare):
             assert stampcheck._started is None
             assert stampcheck.taken(out, spare).matched == stampcheck.check_now(out, spare).matched
@@ -183,7 +183,7 @@ def test_no_child_is_started_where_fork_is_not_safe_or_there_is_no_stamp(
 ) -> None:
     out, spare = stamped
     if why == "no fork here":
-        monkeypatch.setattr(stampcheck.sys, "platform", "win32")
+        monkeypatch.setattr(sys, "platform", "win32")
     else:
         outfolder.stamp_file(spare).unlink()
     with stampcheck.beside(out, spare):

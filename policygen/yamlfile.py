@@ -620,7 +620,7 @@ def packaged_data(*parts: str) -> Any:
         return None
     try:
         with resources.as_file(entry) as file:
-            return load(file).data
+            return load_fast(file).data  # plain files: no positions kept (a one-tenant rebuild reads six)
     except InputError as exc:
         raise RuntimeError(f"policygen/data/{'/'.join(parts)} is malformed: {exc}") from None
 

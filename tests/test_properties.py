@@ -15,12 +15,13 @@ from conftest import REPO
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
+from policygen import yamlfile
 from policygen.clauses import read_clause
 from policygen.durations import Duration
 from policygen.errors import InputError
 from policygen.facts import Tenant, visible
 from policygen.render import ClauseRenderer, fact_context
-from policygen.yamlfile import format_path, load, load_fast
+from policygen.yamlfile import format_path, load, load_fast, packaged_data
 
 # --- the YAML loader --------------------------------------------------------------------------
 
@@ -133,6 +134,28 @@ def test_the_fast_loader_builds_what_the_located_loader_builds_types_included(
     except InputError:
         return  # the fast path sends every file with an error to the located loader
     assert typed(load_fast(file).data) == typed(careful.data)
+
+
+def test_policygens_own_data_files_are_read_by_the_fast_loader_as_the_located_loader_reads_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    folder = REPO / "policygen" / "data"
+    # Read as data (packaged_data); the starter project and the new tenant's skeleton are copied as text.
+    files = sorted(f for f in folder.rglob("*.yaml") if "starter" not in f.parts and f.name != "tenant-skeleton.yaml")
+    located = {file: load(file).data for file in files}
+    for file in files:
+        assert typed(packaged_data(*file.relative_to(folder).parts)) == typed(located[file]), file
+    # What every build reads (each language's words, the stores' vocabulary) takes the fast path, no positions
+    # kept; a file that may hold an anchor or a tag (a checklist's '*' in text) is read by the located loader.
+    plain = [file for file in files if not yamlfile._careful(file.read_text(encoding="utf-8"))]
+    assert {"en.yaml", "fr.yaml", "store_labels.yaml"} <= {file.name for file in plain}
+
+    def no_positions(*_: object, **__: object) -> None:
+        raise AssertionError("read by the located loader")
+
+    monkeypatch.setattr(yamlfile, "load", no_positions)
+    for file in plain:
+        assert typed(packaged_data(*file.relative_to(folder).parts)) == typed(located[file]), file
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -22,8 +22,6 @@ import os
 import shutil
 import stat
 import struct
-import sys
-import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -52,6 +50,7 @@ from .feeds import (
     sitemap_of,
     sitemap_pages,
 )
+from .forked import fork_is_safe
 from .fragments import FOLDER as FRAGMENTS
 from .fragments import CacheChanged, Fragment, Fragments, Stored
 from .history import Committed, TenantRecord, committed_releases, read_tenant_record, record_json
@@ -1018,9 +1017,8 @@ def _cache_folder(root: Path) -> Path | None:
 
 
 def start_method() -> str:
-    """fork while this process runs no other thread (a forked copy of a thread's held lock is never released;
-    serve runs threads), on Linux (elsewhere system libraries may not survive a fork); else a fork server."""
-    if sys.platform == "linux" and threading.active_count() == 1:
+    """fork where it is safe (forked.fork_is_safe: on Linux, no other thread running); else a fork server."""
+    if fork_is_safe():
         return "fork"
     return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 

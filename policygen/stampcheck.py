@@ -31,8 +31,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from .forked import end, fork_is_safe, read_all, write_all
 from .outfolder import StampCheck, stamp_file, untouched
-from .statcache import Matched, Share, Stamp, fork_is_safe
+from .statcache import Matched, Share, Stamp
 
 _HEADER = b"policygen stamp check 2\n"
 _MATCHED = re.compile(rb"matched ([0-9a-f]{64}) ([0-9]{1,9}) ([0-9]{1,12})\n")  # the proof, how many names, their bytes
@@ -40,7 +41,6 @@ _HASH_SIZE = 64  # a name's folders hash (statcache.folders_seen), in hex
 _NO_HASH = b"-" * _HASH_SIZE  # a name whose folders were not seen (changed lately)
 _HASHES = re.compile(rb"(?:[0-9a-f]{64}|-{64})*")
 _PR_SET_PDEATHSIG = 1  # Linux's prctl option: a signal sent to this process when its parent dies
-_MOST = 1 << 28  # bytes: more is not a message the child wrote (a site's top-level names are a few MB)
 # Bytes of stamp (about 3,000 tenants' worth) past which the child shares the check with a grandchild, on two
 # cores or more: the check then takes longer than the build takes to need it, and the build waits.
 SHARED_MIN = 4 << 20
@@ -141,7 +141,7 @@ class _Child:
         data: bytes | None = None
         status = 1  # not a status a clean exit leaves
         try:
-            data = _read_all(self.fd)
+            data = read_all(self.fd)
             if data is not None:  # else the child may still be writing: end() kills it
                 status = os.waitpid(self.pid, 0)[1]
                 self.pid = 0
@@ -157,14 +157,7 @@ class _Child:
     def end(self) -> None:
         """Kill the child if it still runs (it only reads, and its lock goes with it), wait for it, close the pipe."""
         if self.pid:
-            try:
-                os.kill(self.pid, signal.SIGKILL)
-            except ProcessLookupError:  # pragma: no cover - ended and reaped by someone else
-                pass
-            try:
-                os.waitpid(self.pid, 0)
-            except ChildProcessError:  # pragma: no cover - reaped by someone else
-                pass
+            end(self.pid)
             self.pid = 0
         if self.fd >= 0:
             os.close(self.fd)
@@ -178,7 +171,7 @@ def _run_child(out: Path, spare: Path, since: int, read: int, write: int, parent
     try:
         os.close(read)
         _die_with_parent(parent)
-        _write_all(write, _encoded(untouched(out, spare, since, _check_for(stamp_file(spare)))))
+        write_all(write, _encoded(untouched(out, spare, since, _check_for(stamp_file(spare)))))
         code = 0
     except BaseException:  # anything, Ctrl-C too, means "not untouched", which the status says
         pass
@@ -214,7 +207,7 @@ def _shared_check(out: Path, file: Path, since: int | None) -> Matched | None:
         try:
             os.close(read)
             _die_with_parent(parent)
-            _write_all(write, _encoded(Stamp.check(out, file, since, Share(1, 2))))
+            write_all(write, _encoded(Stamp.check(out, file, since, Share(1, 2))))
             code = 0
         except BaseException:  # anything means "not untouched", which the status says
             pass
@@ -224,17 +217,14 @@ def _shared_check(out: Path, file: Path, since: int | None) -> Matched | None:
     theirs: Matched | None = None
     try:
         mine = Stamp.check(out, file, since, Share(0, 2))
-        data = _read_all(read) if mine is not None else None  # else no need to wait for it: killed below
+        data = read_all(read) if mine is not None else None  # else no need to wait for it: killed below
         if data is not None:
             status = os.waitpid(pid, 0)[1]
             pid = 0  # reaped: its number may be another process's from here
             theirs = _decoded(data) if os.waitstatus_to_exitcode(status) == 0 else None
     finally:
         if pid:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, 0)
+            end(pid)
         os.close(read)
     return None if mine is None else mine.joined(theirs)
 
@@ -282,22 +272,3 @@ def _decoded(data: bytes) -> Matched | None:
         if hashes[at : at + _HASH_SIZE] != _NO_HASH
     }
     return Matched(found.group(1).decode(), frozenset(decoded), folders)
-
-
-def _read_all(fd: int) -> bytes | None:
-    """What the child sent, to the end; None past what it could send."""
-    parts: list[bytes] = []
-    size = 0
-    while part := os.read(fd, 1 << 16):
-        parts.append(part)
-        size += len(part)
-        if size > _MOST:
-            return None
-    return b"".join(parts)
-
-
-def _write_all(fd: int, data: bytes) -> None:  # pragma: no cover - in the child
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-    os.close(fd)

@@ -30,11 +30,8 @@ import operator
 import os
 import re
 import shutil
-import signal
 import stat
-import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -43,6 +40,7 @@ from pathlib import Path
 from typing import BinaryIO, NamedTuple, NoReturn
 
 from .editorfiles import is_editor_file
+from .forked import end, fork_is_safe, read_all, write_all
 
 RACY_SECONDS = 2  # an entry changed this recently is never trusted from its stat
 
@@ -541,12 +539,6 @@ def _write_groups(
 WALK_SHARED_MIN = 256
 
 
-def fork_is_safe() -> bool:
-    """On Linux, while this process runs no other thread (a forked copy of a thread's held lock is never
-    released); as engine.start_method decides for the workers."""
-    return sys.platform == "linux" and threading.active_count() == 1
-
-
 class _HalfBeside:
     """A forked child walking the later half of a stamp's groups (Stamp.walk) into an unnamed file, which the
     build copies after its own half; it sends the names it took from the previous stamp. Whatever goes wrong in
@@ -583,14 +575,13 @@ class _HalfBeside:
         """The names the child took from the previous stamp, once it has ended well; None otherwise."""
         if not self.pid:
             return None
-        parts: list[bytes] = []
-        while part := os.read(self.fd, 1 << 16):
-            parts.append(part)
+        data = read_all(self.fd)
+        if data is None:
+            return None  # not what it sends: close() kills it
         status = os.waitpid(self.pid, 0)[1]
         self.pid = 0
         if os.waitstatus_to_exitcode(status) != 0:
             return None
-        data = b"".join(parts)
         return set(data.decode("utf-8", "surrogateescape").split("\0")) if data else set()
 
     def copy_to(self, f: BinaryIO) -> None:
@@ -602,10 +593,7 @@ class _HalfBeside:
     def close(self) -> None:
         """Kill the child if it still runs, wait for it, close the pipe and the file."""
         if self.pid:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.pid, signal.SIGKILL)
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(self.pid, 0)
+            end(self.pid)
             self.pid = 0
         if self.fd >= 0:
             os.close(self.fd)
@@ -630,9 +618,7 @@ def _walk_half(
             if previous is not None and kept is not None and previous.finish() != kept.proof:
                 raise _NoStamp
         part.flush()
-        view = memoryview("\0".join(sorted(taken)).encode("utf-8", "surrogateescape"))
-        while view:
-            view = view[os.write(write, view) :]
+        write_all(write, "\0".join(sorted(taken)).encode("utf-8", "surrogateescape"))
         code = 0
     except BaseException:  # anything, Ctrl-C too: the build walks this half itself
         pass

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -84,10 +86,10 @@ def test_worker_processes_start_with_a_fork_server_while_the_build_process_runs_
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # A forked copy of a lock another thread holds is never released: serve's builds run beside threads.
-    monkeypatch.setattr(engine.threading, "active_count", lambda: 2)
+    monkeypatch.setattr(threading, "active_count", lambda: 2)
     assert engine.start_method() in ("forkserver", "spawn")
-    monkeypatch.setattr(engine.threading, "active_count", lambda: 1)
-    assert engine.start_method() == ("fork" if engine.sys.platform == "linux" else "forkserver")
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    assert engine.start_method() == ("fork" if sys.platform == "linux" else "forkserver")
 
 
 def test_a_library_compiled_ahead_renders_every_document_without_compiling(project: Path) -> None:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from policygen import statcache
+from policygen import forked, stampcheck, statcache
 
 TENANTS = [f"tenant-{i:03d}" for i in range(12)]
 
@@ -124,7 +125,8 @@ def test_nothing_is_forked_where_fork_is_not_safe_or_the_names_are_few(
 
 
 def test_the_real_rule_forks_only_on_linux_while_no_other_thread_runs(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(statcache.threading, "active_count", lambda: 2)
-    assert not statcache.fork_is_safe()
-    monkeypatch.setattr(statcache.threading, "active_count", lambda: 1)
-    assert statcache.fork_is_safe() == (sys.platform == "linux")
+    monkeypatch.setattr(threading, "active_count", lambda: 2)
+    assert not forked.fork_is_safe()
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    assert forked.fork_is_safe() == (sys.platform == "linux")
+    assert statcache.fork_is_safe is stampcheck.fork_is_safe is forked.fork_is_safe  # one rule for every fork

@@ -140,7 +140,7 @@ def record_stamp(
     except OSError:
         return  # no stamp: the next build compares the files themselves
     kept = Kept(file, proof, whole) if proof is not None and whole else None
-    Stamp.walk(out, names, file, kept, shared=True)  # in two processes past a few hundred names
+    Stamp.walk(out, names, file, kept, shared=True)  # in two processes past a few hundred groups to walk
 
 
 def cache_file(root: Path, name: str, make: bool = False) -> Path | None:

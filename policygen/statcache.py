@@ -329,13 +329,14 @@ class Stamp:
         previous stamp lists is looked at whole. The names taken from the previous stamp (none when no stamp
         was saved).
 
-        *shared*: past WALK_SHARED_MIN names, where fork is safe, a second process walks the later half of
-        them meanwhile (_HalfBeside); the file is byte for byte the one a walk in one process writes."""
+        *shared*: past WALK_SHARED_MIN groups to walk (not kept), where fork is safe, a second process walks
+        the later half of them meanwhile (_HalfBeside); the file is byte for byte the one a walk in one
+        process writes."""
         taken: set[str] = set()
         temporary = file.with_name(f".{file.name}.{os.getpid()}.tmp")
         # Sorted and each once, without a set of them all (a name may come twice).
         ordered = [HERE, *(name for name, _ in itertools.groupby(sorted(names)) if name != HERE)]
-        half = len(ordered) // 2 if shared and len(ordered) >= WALK_SHARED_MIN and fork_is_safe() else len(ordered)
+        half = _later_half(ordered, kept) if shared and fork_is_safe() else len(ordered)
         try:
             with open(temporary, "wb") as f, _previous(kept) as previous:
                 f.write(_STAMP_HEADER)
@@ -515,6 +516,22 @@ def _group_matches(fd: int, reader: _Reader, seen: list[tuple[str, os.stat_resul
     return folders.hexdigest() == head.folders_digest and files.hexdigest() == head.files_digest
 
 
+def _later_half(ordered: list[str], kept: Kept | None) -> int:
+    """Where the later half of the groups to walk begins in *ordered* (a kept folder's group is read from the
+    previous stamp, not walked: a later rebuild walks a few); len(ordered) when they are too few to share."""
+    folders = kept.folders if kept is not None else {}
+    walked = sum(1 for name in ordered if name not in folders)
+    if walked < WALK_SHARED_MIN:
+        return len(ordered)
+    seen = 0
+    for at, name in enumerate(ordered):
+        if name not in folders:
+            seen += 1
+            if seen > walked // 2:
+                return at
+    return len(ordered)  # not reached: more than half of them come before the end
+
+
 def _write_groups(
     f: BinaryIO, out: Path, names: list[str], previous: _Reader | None, kept: Kept | None, taken: set[str]
 ) -> None:
@@ -533,7 +550,7 @@ def _write_groups(
         f.writelines(listed)
 
 
-# Top-level names (tenants) past which a stamp's walk is shared by a second process (Stamp.walk): alone, a build's
+# Groups to walk (tenants not kept whole) past which a stamp's walk is shared by a second process (Stamp.walk): alone, a build's
 # walk of the 29,000 paths of 1,000 tenants takes about 0.2 s of one core, after a cold build and after the first
 # rebuild that follows it.
 WALK_SHARED_MIN = 256

@@ -58,6 +58,17 @@ def walkers(log: Path) -> dict[str, int]:
     return {name: int(pid) for pid, name in (line.split() for line in log.read_text().splitlines())}
 
 
+def kept_whole(out: Path, previous: Path, names: list[str]) -> statcache.Kept:
+    """The folders *names* of *out* kept whole from the build whose stamp is *previous*, as a build records them."""
+    matched = statcache.Stamp.check(out, previous)
+    assert matched is not None
+    folders = {
+        name: statcache.folders_seen(str(out), [name, f"{name}/privacy-policy", f"{name}/privacy-policy/v1"])
+        for name in names
+    }
+    return statcache.Kept(previous, matched.proof, {name: found[1] for name, found in folders.items() if found})
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="shared only where fork is safe: Linux")
 def test_a_stamp_walked_by_two_processes_is_the_stamp_one_process_walks(tmp_path: Path, forking: Path) -> None:
     out = site(tmp_path / "out")
@@ -80,20 +91,29 @@ def test_the_child_takes_kept_folders_from_the_previous_stamp_as_one_process_wou
     out = site(tmp_path / "out")
     previous = tmp_path / "previous.stamp"
     statcache.Stamp.walk(out, NAMES, previous)
-    matched = statcache.Stamp.check(out, previous)
-    assert matched is not None
     time.sleep(0.05)
     kept_names = [TENANTS[1], TENANTS[-1]]  # one in each half
-    folders = {
-        name: statcache.folders_seen(str(out), [name, f"{name}/privacy-policy", f"{name}/privacy-policy/v1"])
-        for name in kept_names
-    }
-    kept = statcache.Kept(previous, matched.proof, {name: found[1] for name, found in folders.items() if found})
+    kept = kept_whole(out, previous, kept_names)
     assert len(kept.folders) == 2
     alone = statcache.Stamp.walk(out, NAMES, tmp_path / "alone.stamp", kept)
     shared = statcache.Stamp.walk(out, NAMES, tmp_path / "shared.stamp", kept, shared=True)
     assert alone == shared == set(kept_names)
     assert (tmp_path / "shared.stamp").read_bytes() == (tmp_path / "alone.stamp").read_bytes()
+
+
+def test_a_walk_of_few_groups_besides_the_kept_ones_is_not_shared(
+    tmp_path: Path, forking: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = site(tmp_path / "out")
+    previous = tmp_path / "previous.stamp"
+    statcache.Stamp.walk(out, NAMES, previous)
+    time.sleep(0.05)
+    kept = kept_whole(out, previous, TENANTS[1:])  # a later rebuild: one tenant rendered, the rest kept whole
+    monkeypatch.setattr(statcache, "WALK_SHARED_MIN", 5)  # 4 groups to walk: the folder, two files, one tenant
+    forking.unlink(missing_ok=True)
+    assert statcache.Stamp.walk(out, NAMES, tmp_path / "later.stamp", kept, shared=True) == set(TENANTS[1:])
+    assert sorted(walkers(forking)) == sorted([statcache.HERE, "index.html", "manifest.json", TENANTS[0]])
+    assert set(walkers(forking).values()) == {os.getpid()}  # no process forked for them
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="shared only where fork is safe: Linux")

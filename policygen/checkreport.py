@@ -14,7 +14,7 @@ import pickle
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal, overload
 
 from .errors import Problem
 from .readability import Score
@@ -151,7 +151,11 @@ class Checked(Sequence[TenantCheck]):
     def __iter__(self) -> Iterator[TenantCheck]:
         return iter(self._results())
 
-    def __getitem__(self, index: Any) -> Any:  # a result, or a list of them for a slice
+    @overload
+    def __getitem__(self, index: int) -> TenantCheck: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[TenantCheck]: ...
+    def __getitem__(self, index: int | slice) -> TenantCheck | Sequence[TenantCheck]:
         return self._results()[index]
 
 

@@ -23,12 +23,14 @@ import itertools
 import json
 import marshal
 import os
+import stat
 import sys
 import time
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from . import __version__, statcache
 from .dates import utc_today
@@ -149,10 +151,17 @@ class Inputs:
     newest: int  # the newest modification or change time seen, in nanoseconds
     taken: int  # when they were looked at (time.time_ns)
     listed: Listed  # the paths looked at: the next check looks at these again, and lists no folder
+    folders: str  # a digest of the stat of the folders among them, and of which input names exist
 
     @classmethod
     def seen(cls, root: Path, today: dt.date, drafts: bool) -> Inputs | None:
-        """Of the project at *root* (resolved); None when it cannot be told (a link among the inputs)."""
+        """Of the project at *root* (resolved); None when it cannot be told (a link among the inputs). What
+        nothing_changed saw in this process is taken instead when it is of the same project, date and option,
+        and lists the paths there are (no folder changed since the record it compared)."""
+        global _looked
+        looked, _looked = _looked, None
+        if looked is not None and looked[0] == (root, today, drafts):
+            return looked[1]
         taken = time.time_ns()
         try:
             own = [name for name in os.listdir(PACKAGE) if name != "__pycache__"]
@@ -168,16 +177,18 @@ class Inputs:
         found = cls.again(root, today, drafts, listed)
         if found is None:
             return None
-        return cls(found[0], found[1], taken, listed)
+        return cls(found.digest, found.newest, taken, listed, found.folders)
 
     @staticmethod
-    def again(root: Path, today: dt.date, drafts: bool, listed: Listed) -> tuple[str, int] | None:
-        """The digest and newest time of the paths *listed* as they are now; None when one is gone. A file
-        added or removed among them changes its folder's stat, which is listed too; an input folder or
-        file added beside them (the project's own folder is not listed: a build's swap changes it) changes
-        which of the input names exist."""
+    def again(root: Path, today: dt.date, drafts: bool, listed: Listed) -> Again | None:
+        """The digest, the newest time and the folders' digest of the paths *listed* as they are now; None when
+        one is gone. A file added or removed among them changes its folder's stat, which is listed too; an
+        input folder or file added beside them (the project's own folder is not listed: a build's swap
+        changes it) changes which of the input names exist. The same folders' digest as the listing's own says
+        that the listing is still every path there is."""
         present = "".join("+" if os.path.lexists(os.path.join(root, name)) else "-" for name in _NAMES)
         digest = hashlib.sha256("\0".join((__version__, sys.version, today.isoformat(), str(drafts), present)).encode())
+        folders = hashlib.sha256(present.encode())
         newest = 0
         try:
             # A batch at a time: the stat of every path of a large project at once would be a peak of the
@@ -188,9 +199,25 @@ class Inputs:
                     digest.update("\0".join(["", *batch]).encode("utf-8", "surrogateescape"))
                     digest.update(marshal.dumps(fields, 2))  # numbers only: the same bytes for the same stat
                     newest = max(newest, max(max(f[3], f[4]) for f in fields))
+                    inside = [(path, f) for path, f in zip(batch, fields, strict=True) if stat.S_ISDIR(f[0])]
+                    folders.update(marshal.dumps(inside, 2))
         except (OSError, ValueError):  # a path gone; a damaged record
             return None
-        return digest.hexdigest(), newest
+        return Again(digest.hexdigest(), newest, folders.hexdigest())
+
+
+class Again(NamedTuple):
+    """The paths of a record looked at again (Inputs.again)."""
+
+    digest: str  # of their stat, with the options and policygen's version
+    newest: int  # the newest modification or change time seen, in nanoseconds
+    folders: str  # of the stat of the folders among them, and of which input names exist
+
+
+# What nothing_changed saw when it found something changed, for the build that follows in this process to
+# record (Inputs.seen takes it once): its project, date and option, and the inputs. It was looked at before
+# the build read any input, as a record must be; a change since is only a record that no longer matches.
+_looked: tuple[tuple[Path, dt.date, bool], Inputs] | None = None
 
 
 _NAMES = (*PROJECT_FILES, *INPUT_FOLDERS)
@@ -205,12 +232,20 @@ def nothing_changed(root: Path, out: Path | None, today: dt.date | None, drafts:
     target = (out if out is not None else root / "build").resolve()
     spare = spare_folder(root, target)
     try:
-        recorded, built, listed = _read_record(cache_record(spare, _RECORD).read_bytes())
+        recorded, folders, built, listed = _read_record(cache_record(spare, _RECORD).read_bytes())
     except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return None
-    seen = Inputs.again(root, today or utc_today(), drafts, listed)
-    if seen is None or seen[0] != recorded or not untouched(target, spare):
+    global _looked
+    _looked = None
+    day, taken = today or utc_today(), time.time_ns()
+    seen = Inputs.again(root, day, drafts, listed)
+    if seen is None:
         return None
+    if seen.folders == folders:  # no path added or removed since the record: its listing is the inputs' one
+        _looked = ((root.resolve(), day, drafts), Inputs(seen.digest, seen.newest, taken, listed, seen.folders))
+    if seen.digest != recorded or not untouched(target, spare):
+        return None
+    _looked = None
     return Unchanged(target, built, time.perf_counter() - started)
 
 
@@ -229,6 +264,7 @@ def remember(root: Path, out: Path, seen: Inputs | None, built: Built) -> None:
         return
     head = {
         "inputs": seen.digest,
+        "folders": seen.folders,
         "tenants": built.tenants,
         "files": built.files,
         "pages": built.pages,
@@ -239,9 +275,10 @@ def remember(root: Path, out: Path, seen: Inputs | None, built: Built) -> None:
     write_cache_record(cache_record(spare_folder(root, out), _RECORD), record)
 
 
-def _read_record(data: bytes) -> tuple[str, Built, Listed]:
-    """The inputs' digest, the counts and the paths of a record: a line of JSON, then the packed paths of the
-    project and of policygen's code, as long as it says. ValueError, KeyError or TypeError when damaged."""
+def _read_record(data: bytes) -> tuple[str, str, Built, Listed]:
+    """The inputs' digest, their folders' digest, the counts and the paths of a record: a line of JSON, then the
+    packed paths of the project and of policygen's code, as long as it says. ValueError, KeyError or TypeError
+    when damaged."""
     line, _, packed = data.partition(b"\n")
     head = json.loads(line)
     built = Built(int(head["tenants"]), int(head["files"]), int(head["pages"]))
@@ -249,4 +286,4 @@ def _read_record(data: bytes) -> tuple[str, Built, Listed]:
     if project_size + code_size != len(packed):
         raise ValueError("a record cut short")
     project = PathList(packed[:project_size], project_count)
-    return str(head["inputs"]), built, (project, PathList(packed[project_size:], code_count))
+    return str(head["inputs"]), str(head["folders"]), built, (project, PathList(packed[project_size:], code_count))

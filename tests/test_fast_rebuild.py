@@ -312,6 +312,66 @@ def test_inputs_changed_in_the_two_seconds_before_a_build_are_not_recorded(proje
     assert build(project, out, OPTIONS).unchanged  # the engine still finds it, from content hashes
 
 
+def listings(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The folders whose inputs are listed (lastbuild.Inputs.seen walks them) from here on."""
+    walked: list[str] = []
+    real = statcache.walk_paths
+
+    def spy(folder: str, names: Iterable[str]) -> Iterator[str]:
+        walked.append(folder)
+        return real(folder, names)
+
+    monkeypatch.setattr(statcache, "walk_paths", spy)
+    return walked
+
+
+def test_a_build_records_the_inputs_nothing_changed_saw_without_listing_them_again(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(statcache, "RACY_SECONDS", 0)
+    out = project / "build"
+    build(project, out, OPTIONS)
+    time.sleep(0.05)
+    facts = project / "tenants/ims-pro/tenant.yaml"
+    facts.write_text(facts.read_text(encoding="utf-8").replace("IMS Pro", "IMS Pro Two", 1), encoding="utf-8")
+    assert lastbuild.nothing_changed(project, out, OPTIONS.today, False) is None  # a file edited in place
+    walked = listings(monkeypatch)
+    assert not build(project, out, OPTIONS).unchanged
+    assert walked == []  # no path added or removed since the record: its listing is every path there is
+    assert lastbuild.nothing_changed(project, out, OPTIONS.today, False) is not None  # what it saw, recorded
+
+
+def test_a_path_added_since_the_record_is_listed_again_and_recorded(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(statcache, "RACY_SECONDS", 0)
+    out = project / "build"
+    build(project, out, OPTIONS)
+    time.sleep(0.05)
+    notes = project / "tenants/ims-pro/notes.md"
+    notes.write_text("x", encoding="utf-8")
+    assert lastbuild.nothing_changed(project, out, OPTIONS.today, False) is None
+    walked = listings(monkeypatch)
+    build(project, out, OPTIONS)
+    assert str(project.resolve()) in walked
+    assert lastbuild.nothing_changed(project, out, OPTIONS.today, False) is not None
+    time.sleep(0.05)
+    notes.write_text("y", encoding="utf-8")  # in place: only the added file's own stat tells it
+    assert lastbuild.nothing_changed(project, out, OPTIONS.today, False) is None
+
+
+def test_what_nothing_changed_saw_for_another_date_is_not_what_a_build_records(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(statcache, "RACY_SECONDS", 0)
+    out = project / "build"
+    build(project, out, OPTIONS)
+    assert lastbuild.nothing_changed(project, out, dt.date(2026, 11, 23), False) is None
+    walked = listings(monkeypatch)
+    assert build(project, out, OPTIONS).unchanged
+    assert str(project.resolve()) in walked
+
+
 def test_the_record_is_only_for_the_same_date_and_options_and_is_dropped_by_a_partial_build(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

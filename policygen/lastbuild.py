@@ -10,6 +10,9 @@ file added or removed changes its folder's stat) and compares that record, then 
 (policygen/outfolder.py: untouched). When both match, nothing changed: the output is left as it is and
 nothing else is read or imported. Any difference, or anything that cannot be told (a symbolic link among
 the inputs, no record, a damaged one), runs the build as usual, which decides from content hashes.
+When no folder's stat changed either (the record keeps a digest of those apart), the record's paths are
+still every input there is, and that build records what the check saw instead of listing the project and
+looking at every path again (Inputs.seen).
 
 The racy-git rule applies as in policygen/statcache.py: inputs with an entry changed in the last two
 seconds before the build are not recorded.

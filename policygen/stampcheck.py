@@ -25,13 +25,12 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import signal
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .forked import end, fork_is_safe, read_all, write_all
+from .forked import Child, fork_is_safe
 from .outfolder import StampCheck, stamp_file, untouched
 from .statcache import Matched, Share, Stamp
 
@@ -40,7 +39,6 @@ _MATCHED = re.compile(rb"matched ([0-9a-f]{64}) ([0-9]{1,9}) ([0-9]{1,12})\n")  
 _HASH_SIZE = 64  # a name's folders hash (statcache.folders_seen), in hex
 _NO_HASH = b"-" * _HASH_SIZE  # a name whose folders were not seen (changed lately)
 _HASHES = re.compile(rb"(?:[0-9a-f]{64}|-{64})*")
-_PR_SET_PDEATHSIG = 1  # Linux's prctl option: a signal sent to this process when its parent dies
 # Bytes of stamp (about 3,000 tenants' worth) past which the child shares the check with a grandchild, on two
 # cores or more: the check then takes longer than the build takes to need it, and the build waits.
 SHARED_MIN = 4 << 20
@@ -104,15 +102,18 @@ def _looks(out: Path, spare: Path) -> tuple[tuple[int, ...], ...] | None:
 
 
 class _Child:
-    """A forked child running the check, and the pipe its result comes through."""
+    """A forked child running the check (forked.Child), and what its result is checked against."""
 
-    def __init__(self, out: Path, spare: Path, since: int, seen: tuple[tuple[int, ...], ...]) -> None:
+    def __init__(self, out: Path, spare: Path, since: int, seen: tuple[tuple[int, ...], ...], child: Child) -> None:
         self.out = out
         self.spare = spare
         self.since = since
         self.seen = seen  # _looks() before the child started
-        self.pid = 0  # 0: none to wait for
-        self.fd = -1  # the pipe's end this process reads; -1: closed
+        self.child = child
+
+    @property
+    def pid(self) -> int:
+        return self.child.pid
 
     @classmethod
     def start(cls, out: Path, spare: Path) -> _Child | None:
@@ -122,61 +123,26 @@ class _Child:
         seen = _looks(out, spare)
         if seen is None:
             return None  # no output or no stamp: nothing to match, and nothing made before the build needs it
-        child = cls(out, spare, time.time_ns(), seen)
-        parent = os.getpid()
-        child.fd, write = os.pipe()
-        try:
-            child.pid = os.fork()
-        except OSError:
-            child.end()
-            os.close(write)
-            return None
-        if child.pid == 0:  # pragma: no cover - the child; coverage does not follow a fork
-            _run_child(out, spare, child.since, child.fd, write, parent)
-        os.close(write)  # so that the read end sees the message end when the child's end closes
-        return child
+        since = time.time_ns()
+        child = Child.start(lambda: _encoded(untouched(out, spare, since, _check_for(stamp_file(spare)))), True)
+        return None if child is None else cls(out, spare, since, seen, child)
 
     def result(self) -> Checked:
         """The child's result, once it has ended; None when it failed or what it sent is not a result."""
-        data: bytes | None = None
-        status = 1  # not a status a clean exit leaves
         try:
-            data = read_all(self.fd)
-            if data is not None:  # else the child may still be writing: end() kills it
-                status = os.waitpid(self.pid, 0)[1]
-                self.pid = 0
+            data = self.child.message()
         except OSError:
             data = None
         finally:
             self.end()
-        matched = _decoded(data) if data is not None and os.waitstatus_to_exitcode(status) == 0 else None
+        matched = _decoded(data) if data is not None else None
         if matched is not None and _looks(self.out, self.spare) != self.seen:
             matched = None  # the output or its stamp changed since the check began
         return Checked(self.since, matched)
 
     def end(self) -> None:
         """Kill the child if it still runs (it only reads, and its lock goes with it), wait for it, close the pipe."""
-        if self.pid:
-            end(self.pid)
-            self.pid = 0
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
-
-
-def _run_child(out: Path, spare: Path, since: int, read: int, write: int, parent: int) -> None:  # pragma: no cover
-    """The child's whole life: check, send, and leave at once (os._exit: none of the parent's exit handlers
-    or buffered output runs twice). Any failure, Ctrl-C included, ends it with a status the parent refuses."""
-    code = 1
-    try:
-        os.close(read)
-        _die_with_parent(parent)
-        write_all(write, _encoded(untouched(out, spare, since, _check_for(stamp_file(spare)))))
-        code = 0
-    except BaseException:  # anything, Ctrl-C too, means "not untouched", which the status says
-        pass
-    finally:
-        os._exit(code)
+        self.child.end()
 
 
 def _check_for(file: Path) -> StampCheck:
@@ -194,50 +160,15 @@ def _shared_check(out: Path, file: Path, since: int | None) -> Matched | None:
     this process checks the rest; the two results joined (Matched.joined) are the whole check's. The
     grandchild holds the output's lock with this process (the same open lock file) and dies with it; whatever
     goes wrong in it (an error, a crash, a message it did not write) means "not untouched"."""
-    parent = os.getpid()
-    read, write = os.pipe()
-    try:
-        pid = os.fork()
-    except OSError:
-        os.close(read)
-        os.close(write)
+    child = Child.start(lambda: _encoded(Stamp.check(out, file, since, Share(1, 2))), True)
+    if child is None:
         return Stamp.check(out, file, since)
-    if pid == 0:  # pragma: no cover - the grandchild; coverage does not follow a fork
-        code = 1
-        try:
-            os.close(read)
-            _die_with_parent(parent)
-            write_all(write, _encoded(Stamp.check(out, file, since, Share(1, 2))))
-            code = 0
-        except BaseException:  # anything means "not untouched", which the status says
-            pass
-        finally:
-            os._exit(code)
-    os.close(write)
-    theirs: Matched | None = None
     try:
         mine = Stamp.check(out, file, since, Share(0, 2))
-        data = read_all(read) if mine is not None else None  # else no need to wait for it: killed below
-        if data is not None:
-            status = os.waitpid(pid, 0)[1]
-            pid = 0  # reaped: its number may be another process's from here
-            theirs = _decoded(data) if os.waitstatus_to_exitcode(status) == 0 else None
+        data = child.message() if mine is not None else None  # else no need to wait for it: ended below
     finally:
-        if pid:
-            end(pid)
-        os.close(read)
-    return None if mine is None else mine.joined(theirs)
-
-
-def _die_with_parent(parent: int) -> None:  # pragma: no cover - in the child
-    """Be killed when the process *parent* dies (killed outright, it cannot end the child): a child waiting for
-    the output's lock, which another build holds, must not outlive the build that wanted the answer."""
-    import ctypes  # here: only the child pays for it
-
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:  # the parent died before the request
-        os._exit(1)
+        child.end()
+    return None if mine is None else mine.joined(_decoded(data) if data is not None else None)
 
 
 def _encoded(matched: Matched | None) -> bytes:

@@ -37,10 +37,10 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import BinaryIO, NamedTuple, NoReturn
+from typing import BinaryIO, NamedTuple
 
 from .editorfiles import is_editor_file
-from .forked import end, fork_is_safe, read_all, write_all
+from .forked import Child, fork_is_safe
 
 RACY_SECONDS = 2  # an entry changed this recently is never trusted from its stat
 
@@ -561,10 +561,9 @@ class _HalfBeside:
     build copies after its own half; it sends the names it took from the previous stamp. Whatever goes wrong in
     it (an error, a kill, a previous stamp read otherwise) means this process walks that half itself."""
 
-    def __init__(self, pid: int = 0, part: BinaryIO | None = None, fd: int = -1) -> None:
-        self.pid = pid  # 0: none to wait for
+    def __init__(self, child: Child | None = None, part: BinaryIO | None = None) -> None:
+        self.child = child
         self.part = part
-        self.fd = fd  # the pipe's end this process reads; -1: none
 
     @classmethod
     def start(cls, out: Path, names: list[str], file: Path, kept: Kept | None) -> _HalfBeside:
@@ -575,29 +574,16 @@ class _HalfBeside:
             part = tempfile.TemporaryFile(dir=file.parent)  # noqa: SIM115 (closed by close)
         except OSError:
             return cls()
-        read, write = os.pipe()
-        try:
-            pid = os.fork()
-        except OSError:
+        child = Child.start(lambda: _walk_half(out, names, kept, part))
+        if child is None:
             part.close()
-            os.close(read)
-            os.close(write)
             return cls()
-        if pid == 0:  # pragma: no cover - the child; coverage does not follow a fork
-            _walk_half(out, names, kept, part, read, write)
-        os.close(write)
-        return cls(pid, part, read)
+        return cls(child, part)
 
     def result(self) -> set[str] | None:
         """The names the child took from the previous stamp, once it has ended well; None otherwise."""
-        if not self.pid:
-            return None
-        data = read_all(self.fd)
+        data = self.child.message() if self.child is not None else None
         if data is None:
-            return None  # not what it sends: close() kills it
-        status = os.waitpid(self.pid, 0)[1]
-        self.pid = 0
-        if os.waitstatus_to_exitcode(status) != 0:
             return None
         return set(data.decode("utf-8", "surrogateescape").split("\0")) if data else set()
 
@@ -609,38 +595,25 @@ class _HalfBeside:
 
     def close(self) -> None:
         """Kill the child if it still runs, wait for it, close the pipe and the file."""
-        if self.pid:
-            end(self.pid)
-            self.pid = 0
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
+        if self.child is not None:
+            self.child.end()
         if self.part is not None:
             self.part.close()
             self.part = None
 
 
 def _walk_half(
-    out: Path, names: list[str], kept: Kept | None, part: BinaryIO, read: int, write: int
-) -> NoReturn:  # pragma: no cover - in the child
-    """The child's whole life: its groups written to *part*, the previous stamp (its own reader: the build's
-    is at another place in the file) checked whole as the build checks it, the names taken sent, and an exit
-    that runs none of the build's exit handlers and flushes none of its files."""
-    code = 1
-    try:
-        os.close(read)
-        taken: set[str] = set()
-        with _previous(kept) as previous:
-            _write_groups(part, out, names, previous, kept, taken)
-            if previous is not None and kept is not None and previous.finish() != kept.proof:
-                raise _NoStamp
-        part.flush()
-        write_all(write, "\0".join(sorted(taken)).encode("utf-8", "surrogateescape"))
-        code = 0
-    except BaseException:  # anything, Ctrl-C too: the build walks this half itself
-        pass
-    finally:
-        os._exit(code)
+    out: Path, names: list[str], kept: Kept | None, part: BinaryIO
+) -> bytes:  # pragma: no cover - in the child
+    """In the child: its groups written to *part*, the previous stamp (its own reader: the build's is at another
+    place in the file) checked whole as the build checks it; the names it took from that stamp, to send."""
+    taken: set[str] = set()
+    with _previous(kept) as previous:
+        _write_groups(part, out, names, previous, kept, taken)
+        if previous is not None and kept is not None and previous.finish() != kept.proof:
+            raise _NoStamp
+    part.flush()
+    return "\0".join(sorted(taken)).encode("utf-8", "surrogateescape")
 
 
 def _walked_group(out: Path, name: str) -> tuple[_Head, list[bytes]]:

@@ -325,50 +325,53 @@ def listings(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return walked
 
 
-def test_a_build_records_the_inputs_nothing_changed_saw_without_listing_them_again(
-    project: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def recorded(project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The output of a whole-site build of *project* whose inputs it recorded (the racy margin set to nothing)."""
     monkeypatch.setattr(statcache, "RACY_SECONDS", 0)
     out = project / "build"
     build(project, out, OPTIONS)
-    time.sleep(0.05)
+    time.sleep(0.05)  # an edit from here has another modification time
+    return out
+
+
+def unchanged(project: Path, out: Path, today: dt.date = OPTIONS.today) -> bool:
+    return lastbuild.nothing_changed(project, out, today, False) is not None
+
+
+def test_a_build_records_the_inputs_nothing_changed_saw_without_listing_them_again(
+    project: Path, recorded: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     facts = project / "tenants/ims-pro/tenant.yaml"
     facts.write_text(facts.read_text(encoding="utf-8").replace("IMS Pro", "IMS Pro Two", 1), encoding="utf-8")
-    assert lastbuild.nothing_changed(project, out, OPTIONS.today, False) is None  # a file edited in place
+    assert not unchanged(project, recorded)  # a file edited in place
     walked = listings(monkeypatch)
-    assert not build(project, out, OPTIONS).unchanged
+    assert not build(project, recorded, OPTIONS).unchanged
     assert walked == []  # no path added or removed since the record: its listing is every path there is
-    assert lastbuild.nothing_changed(project, out, OPTIONS.today, False) is not None  # what it saw, recorded
+    assert unchanged(project, recorded)  # what it saw, recorded
 
 
 def test_a_path_added_since_the_record_is_listed_again_and_recorded(
-    project: Path, monkeypatch: pytest.MonkeyPatch
+    project: Path, recorded: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(statcache, "RACY_SECONDS", 0)
-    out = project / "build"
-    build(project, out, OPTIONS)
-    time.sleep(0.05)
     notes = project / "tenants/ims-pro/notes.md"
     notes.write_text("x", encoding="utf-8")
-    assert lastbuild.nothing_changed(project, out, OPTIONS.today, False) is None
+    assert not unchanged(project, recorded)
     walked = listings(monkeypatch)
-    build(project, out, OPTIONS)
+    build(project, recorded, OPTIONS)
     assert str(project.resolve()) in walked
-    assert lastbuild.nothing_changed(project, out, OPTIONS.today, False) is not None
+    assert unchanged(project, recorded)
     time.sleep(0.05)
     notes.write_text("y", encoding="utf-8")  # in place: only the added file's own stat tells it
-    assert lastbuild.nothing_changed(project, out, OPTIONS.today, False) is None
+    assert not unchanged(project, recorded)
 
 
 def test_what_nothing_changed_saw_for_another_date_is_not_what_a_build_records(
-    project: Path, monkeypatch: pytest.MonkeyPatch
+    project: Path, recorded: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(statcache, "RACY_SECONDS", 0)
-    out = project / "build"
-    build(project, out, OPTIONS)
-    assert lastbuild.nothing_changed(project, out, dt.date(2026, 11, 23), False) is None
+    assert not unchanged(project, recorded, dt.date(2026, 11, 23))
     walked = listings(monkeypatch)
-    assert build(project, out, OPTIONS).unchanged
+    assert build(project, recorded, OPTIONS).unchanged
     assert str(project.resolve()) in walked
 
 

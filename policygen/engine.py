@@ -775,7 +775,7 @@ class Previous:
             return None
         if text is not None:  # read as the swap reads it (output._manifest_top_level): its names are the same
             with contextlib.suppress(KeyError, TypeError, ValueError):  # the swap finds it damaged by itself
-                self.top_level = ListedNames(self._same, frozenset(listed_top_level(data)))
+                self.top_level = ListedNames(self._same, frozenset({*listed_top_level(data), MANIFEST_PATH}))
         return data
 
     def _take_at_end(self, f: BinaryIO) -> bool:
@@ -795,7 +795,7 @@ class Previous:
     def _listed_later(self, same: SameBytes, matched: Matched) -> None:
         self._same = same
         self._listed = _LATER
-        self.top_level = ListedNames(same, matched.names - {MANIFEST_PATH})
+        self.top_level = ListedNames(same, matched.names)
 
     def _take(self, items: Iterable[tuple[str, Any]]) -> None:
         """Read the previous build's tenants from the manifest's *items*: every record of released versions

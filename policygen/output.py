@@ -24,8 +24,10 @@ import heapq
 import itertools
 import json
 import os
+import re
 import shutil
 import stat
+import sys
 from collections.abc import Callable, Collection, Container, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field, replace
@@ -381,7 +383,7 @@ class SiteWriter:
         self.spare = spare
         self.stamp = None if stamp is None else stamp.proof  # the output's, found matching (outfolder.untouched)
         # The stat of the output's folders as that check saw them (Matched.folders): what is remembered of them.
-        self._seen: dict[str, str] = {} if stamp is None else stamp.folders
+        self._seen: dict[str, bytes] = {} if stamp is None else stamp.folders
         self.listed = listed  # the previous manifest's top-level names, if the build read them (ListedNames)
         # Tenant folders of the spare kept whole, with their folders as keep_intact saw them (the stamp lists
         # them so: a tuple, a tenth of a set's size, for each of a hundred thousand tenants).
@@ -391,7 +393,7 @@ class SiteWriter:
         self.done: list[str] = []
         # Tenant folders of the spare known to hold exactly the previous output's files (see keep_intact),
         # by the stat of their folders; and those of the output, for the next build.
-        self.intact: dict[str, str] = {}
+        self.intact: dict[str, bytes] = {}
         self._intact_next: list[str] = []  # of them, the folders remembered (their stat is in _seen)
         self._staging: Staging | None = None
         self._finished = False
@@ -472,9 +474,10 @@ class SiteWriter:
 
     def add_placed(self, placed: Placed) -> None:
         """Folders another process placed in this writer's staging folder (take_placed), as if placed here."""
-        self.done.extend(placed.done)
-        self.whole.update(placed.whole)
-        self._intact_next.extend(placed.remembered)
+        # Their names are held to the end: interned, they are the build's own (project.tenant_slugs), not copies.
+        self.done.extend(map(sys.intern, placed.done))
+        self.whole.update((sys.intern(top), seen) for top, seen in placed.whole.items())
+        self._intact_next.extend(map(sys.intern, placed.remembered))
 
     def _remember(self, top: str) -> None:
         # The output's folder becomes the spare after the swap: its folders' stat, unless changed lately, as the
@@ -489,7 +492,7 @@ class SiteWriter:
         self.done.sort()
         previous = _write_site(self, outputs)
         if self._kept_spare and self.spare is not None and self._intact_next:
-            remembered = {top: self._seen[top] for top in sorted(self._intact_next)}
+            remembered = {top: self._seen[top].hex() for top in sorted(self._intact_next)}
             write_cache_record(cache_record(self.spare, "intact"), json.dumps(remembered).encode())
         if previous is not None:
             discard(previous)  # still holding the lock: a waiting build's recover() would remove it too
@@ -529,8 +532,9 @@ def folders_of(top: str, paths: Iterable[str]) -> set[str]:
     return folders
 
 
-def _take_intact(spare: Path) -> dict[str, str]:
-    """The record of the spare's intact tenant folders (SiteWriter.keep_intact), removed as it is read."""
+def _take_intact(spare: Path) -> dict[str, bytes]:
+    """The record of the spare's intact tenant folders (SiteWriter.keep_intact), removed as it is read: each
+    folder's folders hash, held as bytes under its interned name (the build's own: project.tenant_slugs)."""
     file = cache_record(spare, "intact")
     try:
         if file.parent.resolve() != file.parent:
@@ -541,7 +545,14 @@ def _take_intact(spare: Path) -> dict[str, str]:
         return {}
     if not isinstance(data, dict):
         return {}
-    return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)}
+    return {
+        sys.intern(k): bytes.fromhex(v)
+        for k, v in data.items()
+        if isinstance(k, str) and isinstance(v, str) and _HASH_HEX.fullmatch(v)
+    }
+
+
+_HASH_HEX = re.compile(r"[0-9a-f]{64}")  # a folders hash in the intact record
 
 
 def _put_folder(staging: Staging, top: str, outputs: list[Output]) -> tuple[list[Output], list[Path]]:
@@ -802,12 +813,14 @@ def _link_or_copy(source: str | Path, target: str | Path) -> None:
 
 @dataclass(frozen=True)
 class ListedNames:
-    """The top-level names of the files a manifest lists (listed_top_level), read from the manifest whose
-    bytes *same* tells. A build parses the previous manifest once (engine.Previous) and hands these to the
-    swap, which uses them only if the manifest still has those bytes (it is in the output folder, so anyone
-    may have replaced it since), and otherwise reads it again."""
+    """The top-level names of the files a manifest lists (listed_top_level) and the manifest's own, of the
+    manifest whose bytes *same* tells. A build parses the previous manifest once (engine.Previous), or takes the
+    names from the output's stamp, and hands these to the swap, which uses them only if the manifest still has
+    those bytes (it is in the output folder, so anyone may have replaced it since), and otherwise reads it again."""
 
     same: SameBytes
+    # With the manifest's own name, which the stamp lists too: the stamp's set itself, not a copy of it without that
+    # name, for each of a hundred thousand tenants.
     names: frozenset[str]
 
 
@@ -822,7 +835,7 @@ def _manifest_top_level(out: Path, listed: ListedNames | None = None) -> set[str
     try:
         with (out / MANIFEST_PATH).open("rb") as f:
             if listed is not None and listed.same.held_by(f):
-                return set(listed.names)
+                return set(listed.names) - {MANIFEST_PATH}
             raw = f.read()
         return listed_top_level(json.loads(raw.decode("utf-8")))
     except FileNotFoundError:

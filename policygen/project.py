@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,9 +108,11 @@ def tenant_slugs(root: Path) -> list[str]:
         return []
     # Any tenant.yaml counts, not only regular files: a pipe or a link to a device is refused when read, not skipped.
     # Plain strings and scandir (whose entries know their type): a build lists a hundred thousand folders here.
+    # Interned: what a build holds of each tenant by name (the output's stamp, the record of its spare) is
+    # then these very strings, not copies read from files.
     with os.scandir(tenants) as entries:
         return sorted(
-            e.name
+            sys.intern(e.name)
             for e in entries
             if not e.name.startswith(".") and e.is_dir() and os.path.lexists(os.path.join(e.path, "tenant.yaml"))
         )

@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -177,7 +178,7 @@ def _encoded(matched: Matched | None) -> bytes:
         return _HEADER + b"none\n"
     ordered = sorted(matched.names)
     names = b"\0".join(name.encode("utf-8", "surrogateescape") for name in ordered)
-    hashes = b"".join(matched.folders.get(name, "").encode() or _NO_HASH for name in ordered)
+    hashes = b"".join(matched.folders.get(name, b"").hex().encode() or _NO_HASH for name in ordered)
     return _HEADER + b"matched %s %d %d\n" % (matched.proof.encode(), len(ordered), len(names)) + names + hashes
 
 
@@ -196,9 +197,10 @@ def _decoded(data: bytes) -> Matched | None:
         return None
     if len(hashes) != _HASH_SIZE * count or not _HASHES.fullmatch(hashes):
         return None
-    decoded = [name.decode("utf-8", "surrogateescape") for name in names]
+    # Interned: held through the build, they are then the very objects of its list of tenants (project.tenant_slugs).
+    decoded = [sys.intern(name.decode("utf-8", "surrogateescape")) for name in names]
     folders = {
-        name: hashes[at : at + _HASH_SIZE].decode()
+        name: bytes.fromhex(hashes[at : at + _HASH_SIZE].decode())
         for name, at in zip(decoded, range(0, len(hashes), _HASH_SIZE), strict=True)
         if hashes[at : at + _HASH_SIZE] != _NO_HASH
     }

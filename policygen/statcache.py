@@ -31,6 +31,7 @@ import os
 import re
 import shutil
 import stat
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
@@ -185,7 +186,7 @@ class SeenFolders:
 
     count: int
     paths: bytes  # _paths_digest of the sorted paths
-    digest: str
+    digest: bytes  # the digest of their stat (_digest), as bytes: hex text is twice the size
 
 
 def _paths_digest(paths: Sequence[str]) -> bytes:
@@ -372,7 +373,7 @@ class Stamp:
         Given a *share*, only the groups of that share are looked at (and only their folders hashed); the
         proof and the names are the whole stamp's, so the shares' results join into the whole one (Matched.joined)."""
         names: list[str] = []
-        folders: dict[str, str] = {}
+        folders: dict[str, bytes] = {}
         try:
             with _open_stamp(file) as f:
                 reader = _Reader(f)
@@ -383,8 +384,10 @@ class Stamp:
                     while (head := reader.head) is not None:
                         ours, at = at % share.of == share.number, at + 1
                         seen: list[tuple[str, os.stat_result]] | None = None
-                        if head.name != HERE:
-                            names.append(head.name)
+                        # Interned: held through a build, the names are then its own tenants' (project.tenant_slugs).
+                        name = sys.intern(head.name)
+                        if name != HERE:
+                            names.append(name)
                             seen = [] if remember_before is not None and ours else None
                         if not ours:
                             reader.skip()
@@ -392,7 +395,7 @@ class Stamp:
                             return None
                         hashed = _folders_hash(seen, remember_before) if seen else None  # a file: none
                         if hashed is not None:
-                            folders[head.name] = hashed
+                            folders[name] = hashed
                 finally:
                     os.close(fd)
                 return Matched(reader.finish(), frozenset(names), folders)
@@ -410,7 +413,8 @@ class Matched:
     names: frozenset[str]
     # Each top-level folder's folders hash (folders_seen) as the check saw it, when asked and none of its folders changed
     # lately: the output's folders are not looked at again to be remembered for the next build (output.py).
-    folders: dict[str, str] = field(default_factory=dict)
+    # Held as bytes (hex text is twice the size) for each of a hundred thousand tenants.
+    folders: dict[str, bytes] = field(default_factory=dict)
 
     def joined(self, other: Matched | None) -> Matched | None:
         """This share's result and *other*'s, of the same stamp (Stamp.check), as the whole check's; None when
@@ -658,7 +662,7 @@ def _kept_group(previous: _Reader, name: str, seen: SeenFolders) -> tuple[_Head,
             pass
         return None
     folders = [path.encode("utf-8", "surrogateescape") for path in paths]
-    return replace(head, folders_digest=seen.digest), _joined([folders, files], blocks)
+    return replace(head, folders_digest=seen.digest.hex()), _joined([folders, files], blocks)
 
 
 def _joined(held: list[list[bytes]], blocks: Iterator[list[bytes]]) -> Iterator[bytes]:
@@ -740,7 +744,7 @@ def _walk_in(folder: str, rel: str) -> Iterator[str]:
                 yield from _walk_in(folder, child)
 
 
-def folders_seen(base: str, folders: Iterable[str]) -> tuple[str, SeenFolders] | None:
+def folders_seen(base: str, folders: Iterable[str]) -> tuple[bytes, SeenFolders] | None:
     """The folders hash of *folders* (relative to *base*): any entry added to, removed from or renamed in one
     of them changes it; and the folders as the stamp lists them (SeenFolders): from one lstat of each. None
     when one is not a plain folder."""
@@ -752,10 +756,11 @@ def folders_seen(base: str, folders: Iterable[str]) -> tuple[str, SeenFolders] |
     hashed = _folders_hash(zip(paths, infos, strict=True), None)
     if hashed is None:
         return None
-    return hashed, SeenFolders(len(paths), _paths_digest(paths), _digest(list(map(_stamped, infos))))
+    fields = _fields_bytes(list(map(_stamped, infos)))
+    return hashed, SeenFolders(len(paths), _paths_digest(paths), hashlib.sha256(fields).digest())
 
 
-def _folders_hash(seen: Iterable[tuple[str, os.stat_result]], before_ns: int | None) -> str | None:
+def _folders_hash(seen: Iterable[tuple[str, os.stat_result]], before_ns: int | None) -> bytes | None:
     """The folders hash of the folders *seen* (their paths and stat, in any order); None when one is not a
     plain folder, or, given *before_ns*, was changed at or after that time less the racy-git margin (a change
     in the same clock tick could leave the very stat that is recorded)."""
@@ -766,7 +771,7 @@ def _folders_hash(seen: Iterable[tuple[str, os.stat_result]], before_ns: int | N
         if before_ns is not None and max(info.st_mtime_ns, info.st_ctime_ns) >= before_ns - RACY_SECONDS * 10**9:
             return None
         lines.append(f"{rel}\0{_line('', info)} {info.st_nlink}")
-    return hashlib.sha256("\n".join(lines).encode("utf-8", "surrogateescape")).hexdigest()
+    return hashlib.sha256("\n".join(lines).encode("utf-8", "surrogateescape")).digest()
 
 
 # The folder digests' file: a header giving its length, so that a file cut short, grown, or of another version

@@ -992,10 +992,20 @@ class Step:
 
 
 class Found(Enum):
-    """What the lookups found of a tenant besides its problems: one value, held for each of a hundred thousand
-    unchanged tenants through the build (a record of its name and key was 170 bytes more each)."""
+    """What the lookup of a tenant found besides its problems (Step.lookup)."""
 
     UNCHANGED = "unchanged"  # its input key is the previous build's: its files are reused
+
+
+@dataclass(frozen=True)
+class Lookups:
+    """What the lookups found of every tenant, in slug order: those to render, and the others, found unchanged or
+    with *problems*. Lists of the build's own names, not a map with an entry for each of a hundred thousand
+    tenants (a one-tenant rebuild finds them all but one)."""
+
+    todo: list[str]
+    found: list[str]  # unchanged, or with problems: placing one gives its problems (_Placing.place)
+    problems: dict[str, list[Problem]]
 
 
 DIGESTS = "digests"  # in the project's cache: tenant folder hashes by stat, by path (policygen/statcache.py)
@@ -1071,13 +1081,13 @@ class _Placing:
         previous: Previous,
         writer: SiteWriter,
         fragments: Fragments,
-        lookups: dict[str, Found | list[Problem]],
+        problems: dict[str, list[Problem]],
         untouched: bool,
     ) -> None:
         self.previous = previous
         self.writer = writer
         self.fragments = fragments
-        self.lookups = lookups
+        self.problems = problems  # of the tenants the lookups found with problems
         self.untouched = untouched
         self.workers: Step | None = None  # what the forked process renders with (Step.for_workers)
         self._trusted = 0  # in the forked process: the parts it found signed, already sent
@@ -1088,9 +1098,9 @@ class _Placing:
         part kept under the same key, the part says which files it has: the previous manifest's entries are not
         even looked at; and when the spare's copy of the tenant's folder is known to be the output's, it is kept
         without a look at a file. None when it cannot be reused after all: it is rendered then."""
-        found = self.lookups[slug]
-        if isinstance(found, list):
-            return found
+        problems = self.problems.get(slug)
+        if problems is not None:
+            return problems
         earlier = self.previous.tenants.get(slug)
         if earlier is None:
             return None  # (the lookups found it in this very record)
@@ -1288,21 +1298,21 @@ class Builder:
         results, feed = kept.results.ordered(), kept.feed.ordered()
         return site_files(project, theme, results, options, manifest_file, fragments, feed, kept.tally)
 
-    def _lookups(self, step: Step, slugs: list[str]) -> dict[str, Found | list[Problem]]:
-        """The tenants found unchanged (or with problems), in this process; a tenant to render is not in
-        it: a cold build keeps nothing here per tenant."""
-        found: dict[str, Found | list[Problem]] = {}
+    def _lookups(self, step: Step, slugs: list[str]) -> Lookups:
+        """Each tenant looked up, in this process: to render, unchanged, or with problems."""
+        found = Lookups([], [], {})
         for slug in slugs:
             outcome = step.lookup(slug)
-            if outcome is not None:
-                found[slug] = outcome
+            (found.todo if outcome is None else found.found).append(slug)
+            if isinstance(outcome, list):
+                found.problems[slug] = outcome
         return found
 
     def _stream(
         self,
         step: Step,
         slugs: list[str],
-        found: dict[str, Found | list[Problem]],
+        found: Lookups,
         previous: Previous,
         writer: SiteWriter,
         problems: Collector,
@@ -1313,8 +1323,8 @@ class Builder:
         """Every tenant's files written into the staging folder as it comes (rendered ones by whoever
         rendered them, unchanged ones linked from the previous output); their results *kept*, each with
         its part of the site-wide files kept in *fragments* (not its files' records: see fragments.py)."""
-        placing = _Placing(previous, writer, fragments, found, untouched)
-        with contextlib.closing(self._run(step, slugs, found, placing)) as outcomes:
+        placing = _Placing(previous, writer, fragments, found.problems, untouched)
+        with contextlib.closing(self._run(step, len(slugs), found, placing)) as outcomes:
             for slug, outcome in outcomes:
                 if isinstance(outcome, list):
                     problems.extend(outcome)
@@ -1328,7 +1338,7 @@ class Builder:
         options: BuildOptions,
         previous: Previous,
         slugs: list[str],
-        found: dict[str, Found | list[Problem]],
+        found: Lookups,
     ) -> bool:
         """Whether this build's inputs are exactly the previous build's: the same tenants, every one with
         the input key the manifest records (which covers the theme, settings, library, date and policygen)."""
@@ -1337,20 +1347,19 @@ class Builder:
             and not options.tenants
             and previous.damaged is None
             and bool(slugs)
-            and len(found) == len(slugs)  # every tenant found (one to render is not in it)
+            and not found.todo
+            and not found.problems  # every tenant found unchanged
             and len(previous.tenants) == len(slugs)  # the same tenants: each one found is one of them
-            and all(outcome is Found.UNCHANGED for outcome in found.values())
         )
 
     def _run(
-        self, step: Step, slugs: list[str], lookups: dict[str, Found | list[Problem]], placing: _Placing
+        self, step: Step, total: int, lookups: Lookups, placing: _Placing
     ) -> Generator[tuple[str, TenantResult | list[Problem]], None, None]:
         """Each tenant's outcome as it comes, to be written down and let go: a build never holds every
         tenant's part at once. Only the tenants that must be rendered go to worker processes, and only
         when there are enough of them; a few go to one forked beside this process when many are unchanged,
         which places unchanged ones too once it has rendered them (policygen/beside.py)."""
-        todo = [slug for slug in slugs if lookups.get(slug) is None]
-        unchanged = [slug for slug in slugs if lookups.get(slug) is not None]
+        todo, unchanged = lookups.todo, lookups.found
         jobs = step.options.jobs or os.cpu_count() or 1
         done = 0
         beside = self._beside(step, todo, unchanged, jobs, placing)
@@ -1358,19 +1367,19 @@ class Builder:
             with beside:
                 for slug, outcome in beside.outcomes():
                     done += 1
-                    self._report(done, len(slugs))
+                    self._report(done, total)
                     yield slug, step.render(slug) if outcome is None else _named(outcome, slug)
             return
         for slug in unchanged:
             placed = placing.place(slug)
             done += 1
-            self._report(done, len(slugs))
+            self._report(done, total)
             yield slug, step.render(slug) if placed is None else placed
         if jobs < 2 or len(todo) < PARALLEL_MIN_TENANTS:
             for slug in todo:
                 outcome = step.render(slug)
                 done += 1
-                self._report(done, len(slugs))
+                self._report(done, total)
                 yield slug, outcome
             return
         # Small chunks: a chunk's results wait in this process until they are written down.
@@ -1389,7 +1398,7 @@ class Builder:
         ) as pool:
             for mine, chunk in zip(chunks, pool.map(_worker_run, chunks), strict=True):
                 done += len(chunk)
-                self._report(done, len(slugs))
+                self._report(done, total)
                 # With this process's own names: a worker's, unpickled, are a second copy kept to the end (written,
                 # and the tally's names).
                 yield from ((slug, _named(outcome, slug)) for slug, (_, outcome) in zip(mine, chunk, strict=True))

@@ -455,7 +455,7 @@ class SiteWriter:
         removed or renamed in it, and its files are the output's by hard link, so a file edited, replaced
         or removed in either changes the output's stamp (link counts and change times are in it), which the
         caller has found matching (as for put, untouched)."""
-        expected = self.intact.get(top)
+        expected = self.intact.pop(top, None)  # asked once a tenant: not held to the end of the build
         found = None if expected is None else folders_seen(str(self.staging.folder), folders)
         if found is None or found[0] != expected:
             return False

@@ -123,9 +123,10 @@ def own_names(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     own: list[bool] = []
 
     def run(
-        builder: engine.Builder, step: engine.Step, slugs: list[str], lookups: dict[str, object], placing: object
+        builder: engine.Builder, step: engine.Step, total: int, lookups: engine.Lookups, placing: object
     ) -> Iterator[tuple[str, object]]:
-        for slug, outcome in real(builder, step, slugs, lookups, placing):  # type: ignore[arg-type]
+        slugs = [*lookups.todo, *lookups.found]
+        for slug, outcome in real(builder, step, total, lookups, placing):  # type: ignore[arg-type]
             named = isinstance(outcome, engine.TenantResult) and outcome.slug is slug
             own.append(any(slug is name for name in slugs) and named)
             yield slug, outcome
@@ -168,16 +169,21 @@ def test_the_names_a_rebuild_holds_of_its_tenants_until_the_stamp_are_one_string
     options = BuildOptions(today=dt.date(2026, 11, 22))
     tenant = project / "tenants" / "example-fitness" / "tenant.yaml"
     held: dict[str, list[tuple[str, bool]]] = {"intact": [], "stamp": [], "whole": [], "done": []}  # of every build
-    real = output.SiteWriter.finish
+    real_finish, real_take = output.SiteWriter.finish, output._take_intact
 
+    # Whether each is the one string of its name, told while the build holds its own list of tenants.
     def finish(writer: output.SiteWriter, *args: Any, **kwargs: Any) -> None:
-        # Whether each is the one string of its name, told while the build holds its own list of tenants.
-        kinds = {"intact": writer.intact, "stamp": writer._seen, "whole": writer.whole, "done": writer.done}
-        for kind, names in kinds.items():
+        for kind, names in {"stamp": writer._seen, "whole": writer.whole, "done": writer.done}.items():
             held[kind] += [(name, name is sys.intern(name)) for name in names]
-        real(writer, *args, **kwargs)
+        real_finish(writer, *args, **kwargs)
+
+    def take_intact(spare: Path) -> dict[str, bytes]:
+        intact = real_take(spare)  # asked for as each tenant is placed (SiteWriter.keep_intact), then let go
+        held["intact"] += [(name, name is sys.intern(name)) for name in intact]
+        return intact
 
     monkeypatch.setattr(output.SiteWriter, "finish", finish)
+    monkeypatch.setattr(output, "_take_intact", take_intact)
     for edit in ("", "Edited ", "Edited again "):  # the third build finds a record of the second's intact folders
         time.sleep(2.1)  # past the racy margin: the folders are remembered (statcache.RACY_SECONDS)
         tenant.write_text(tenant.read_text(encoding="utf-8").replace("display_name: ", f"display_name: {edit}", 1))

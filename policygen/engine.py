@@ -15,6 +15,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import heapq
+import itertools
 import json
 import marshal
 import multiprocessing
@@ -54,12 +55,11 @@ from .forked import fork_is_safe
 from .fragments import FOLDER as FRAGMENTS
 from .fragments import CacheChanged, Fragment, Fragments, Stored
 from .history import Committed, TenantRecord, committed_releases, read_tenant_record, record_json
-from .jsonitems import array_items, last_at, object_items
+from .jsonitems import last_at, object_items
 from .lastbuild import Built, Inputs, forget, remember
 from .lastbuild import counted as counted  # shards and serve count with it too
 from .librarycache import cached_library
 from .output import (
-    MANIFEST_START,
     Block,
     Discard,
     Items,
@@ -72,6 +72,7 @@ from .output import (
     check_out_dir,
     listed_top_level,
     manifest,
+    manifest_file_entries,
     put_folder,
     spare_folder,
     write_site,
@@ -140,18 +141,9 @@ class Listed(Sequence[Output]):
                 raise RuntimeError(f"{self.out / MANIFEST_PATH} changed since the build")  # a caller's mistake
             size = os.fstat(f.fileno()).st_size
             sha256 = self.manifest.sha256 or SameBytes.by_hash_of(f).sha256  # told by its stat: hashed here
-            for entry in _file_entries_of(f):
+            for entry in manifest_file_entries(f):
                 yield replace(Output.from_entry(entry, b""), sha256=str(entry["sha256"]), size=int(entry["bytes"]))
         yield Output(MANIFEST_PATH, "data", b"", sha256=sha256, size=size)
-
-
-def _file_entries_of(f: BinaryIO) -> Iterator[Any]:
-    """The entries of the "files" list of the manifest open as *f*, read a piece at a time (ValueError when the
-    manifest does not begin as policygen writes every manifest)."""
-    start = len(MANIFEST_START)
-    if os.pread(f.fileno(), start, 0) != MANIFEST_START.encode():
-        raise ValueError("not laid out as policygen writes it")
-    return array_items(f, start, os.fstat(f.fileno()).st_size, followed=True)
 
 
 @dataclass
@@ -508,8 +500,91 @@ def _in_slug_order(items: Iterator[tuple[str, Any]]) -> Iterator[tuple[str, Any]
         yield slug, entry
 
 
-_FILES = TypeAdapter(list[_FileEntry])
+_FILE = TypeAdapter(_FileEntry)
 _TENANT = TypeAdapter(_TenantEntry)
+
+
+def _entry_tenant(entry: _FileEntry) -> str | None:
+    return entry.tenant
+
+
+@dataclass(frozen=True, slots=True)  # one per tenant of the previous build, in a spool past its budget
+class TenantFiles:
+    """A tenant's files in the previous build's manifest, in the manifest's order."""
+
+    slug: str
+    files: tuple[_FileEntry, ...]
+
+
+def _tenant_files_record(item: TenantFiles) -> bytes:
+    entries = [(f.path, f.kind, f.document, f.version, f.effective, f.sha256, f.bytes, f.app) for f in item.files]
+    return marshal.dumps((item.slug, [(*e[:4], e[4] and e[4].toordinal(), *e[5:]) for e in entries]))
+
+
+def _tenant_files_from(data: bytes) -> TenantFiles:
+    slug, entries = marshal.loads(data)
+    files = tuple(
+        _FileEntry.model_construct(  # checked when the manifest was read
+            path=path,
+            kind=kind,
+            tenant=slug,
+            document=document,
+            version=version,
+            effective=dt.date.fromordinal(day) if day else None,
+            sha256=sha256,
+            bytes=size,
+            app=app,
+        )
+        for path, kind, document, version, day, sha256, size, app in entries
+    )
+    return TenantFiles(slug, files)
+
+
+def _tenant_files_size(item: TenantFiles) -> int:
+    return 200 + sum(600 + sized((f.path, f.sha256)) for f in item.files)  # a parsed entry's objects, about
+
+
+def _tenant_files_slug(item: TenantFiles) -> str:
+    return item.slug
+
+
+_TENANT_FILES = Codec(_tenant_files_record, _tenant_files_from, _tenant_files_size)
+
+
+class FilesByTenant:
+    """The previous build's files of each tenant (TenantFiles, sorted by slug; a tenant listed in two places
+    has two, in the manifest's order), each looked up as a build asks for them: in slug order, reading on from
+    the last one asked (from a spool's file past its budget), from the first again when asked for one before."""
+
+    def __init__(self, items: Sequence[TenantFiles] = (), spool: Spool[TenantFiles] | None = None) -> None:
+        self._items = items
+        self._spool = spool
+        self._ahead: Iterator[TenantFiles] | None = None
+        self._current: TenantFiles | None = None
+        self._asked = ""
+
+    def get(self, slug: str) -> list[_FileEntry]:
+        """The files of the tenant *slug* (none when the previous build had none)."""
+        if self._ahead is None or slug <= self._asked:  # asked again: its records are behind, read from the first
+            self._ahead = iter(self._items)
+            self._current = next(self._ahead, None)
+        self._asked = slug
+        while self._current is not None and self._current.slug < slug:
+            self._current = next(self._ahead, None)
+        found: list[_FileEntry] = []
+        while self._current is not None and self._current.slug == slug:
+            found.extend(self._current.files)
+            self._current = next(self._ahead, None)
+        return found
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, FilesByTenant):
+            return NotImplemented
+        return list(self._items) == list(other._items)
+
+    def close(self) -> None:
+        if self._spool is not None:
+            self._spool.close()
 
 
 @dataclass(frozen=True, slots=True)  # one per tenant of the previous build, in a spool past its budget
@@ -661,7 +736,7 @@ class Previous:
         # Its tenants, kept in a spool written to *folder* past its budget (closed on leaving a with block).
         self.tenants = Earliers()
         self._spool_folder = folder
-        self._files: dict[str, list[_FileEntry]] | None = None  # read when a tenant is first reused
+        self._files: FilesByTenant | None = None  # read when a tenant is first reused
         self._listed: Any = None  # its "files" list; _LATER: read from the file when first needed
         self._same: SameBytes | None = None  # tells whether the manifest still has the bytes read
         self.damaged: Problem | None = None
@@ -683,22 +758,28 @@ class Previous:
 
     def __exit__(self, *exc: object) -> None:
         self.tenants.close()
+        if self._files is not None:
+            self._files.close()
 
     @property
-    def files(self) -> dict[str, list[_FileEntry]]:
-        """The previous build's files by tenant. Checked only when needed: a build that changed nothing
-        never looks at them."""
+    def files(self) -> FilesByTenant:
+        """The previous build's files by tenant, read from the manifest an entry at a time and kept in a spool
+        past its budget (parsed whole, a large site's list takes gigabytes). Checked only when needed: a
+        build that changed nothing never looks at them. One entry that is not as policygen writes it and
+        none is reused: the build renders every tenant."""
         if self._files is None:
-            self._files = {}
+            spool = Spool(_TENANT_FILES, _tenant_files_slug, self._spool_folder)
             try:
-                entries = _FILES.validate_python(self._file_list())
-            except ValidationError:
+                entries = (_FILE.validate_python(entry) for entry in self._file_entries())
+                for slug, group in itertools.groupby(entries, key=_entry_tenant):
+                    if slug:
+                        spool.add(TenantFiles(slug, tuple(group)))
+                self._files = FilesByTenant(spool.ordered(), spool)
+            except (OSError, ValueError, RecursionError):  # pydantic's ValidationError is a ValueError
+                spool.close()
                 self.tenants = self.tenants.emptied()  # nothing reusable; the build renders every tenant
-                return self._files
-            self._listed = None  # the raw list is no longer needed: a large site's is large
-            for entry in entries:
-                if entry.tenant:
-                    self._files.setdefault(entry.tenant, []).append(entry)
+                self._files = FilesByTenant()
+            self._listed = None  # a list read whole is no longer needed: a large site's is large
         return self._files
 
     def listed(self, tenants: int) -> tuple[Built, Listed] | None:
@@ -730,18 +811,7 @@ class Previous:
         with self.file.open("rb") as f:
             if self._same is None or not self._same.held_by(f):
                 raise ValueError("the manifest changed")
-            yield from _file_entries_of(f)
-
-    def _file_list(self) -> Any:
-        """The manifest's "files" list, as read; when only its tenants were read (_read), read now from the
-        file, if it still has the bytes read then (None otherwise: nothing is reused from it)."""
-        if self._listed is _LATER:
-            self._listed = None
-            with contextlib.suppress(OSError, ValueError, RecursionError), self.file.open("rb") as f:
-                if self._same is not None and self._same.held_by(f):
-                    data = json.loads(f.read().decode("utf-8"))
-                    self._listed = data.get("files") if isinstance(data, dict) else None
-        return self._listed
+            yield from manifest_file_entries(f)
 
     def _read(self, matched: Matched | None) -> Any:
         """The manifest, parsed; None when its tenants are read already, or it cannot be read. When the output's
@@ -758,14 +828,14 @@ class Previous:
             return None
         try:
             with self.file.open("rb") as f:
-                same = SameBytes.by_stat(f)
-                if matched is not None:  # untouched: its tenants alone read, from the end (written lately: hashed)
-                    same = same or SameBytes.by_hash_of(f)
-                    if self._take_at_end(f):
-                        self._listed_later(same, matched)
-                        return None
-                raw = f.read()  # not laid out as policygen writes it, or the output was touched: read whole
-                self._same = same or SameBytes.by_hash(raw)
+                # Its tenants alone read, from the end; its file list when first needed (written lately: hashed).
+                same = SameBytes.by_stat(f) or SameBytes.by_hash_of(f)
+                if self._take_at_end(f):
+                    self._listed_later(same, matched)
+                    return None
+                f.seek(0)
+                raw = f.read()  # not laid out as policygen writes it: read whole
+                self._same = same
             text = _utf8_text(raw)
             data = json.loads(raw if text is None else text)
         except _Damaged:
@@ -792,10 +862,13 @@ class Previous:
             return False
         return True
 
-    def _listed_later(self, same: SameBytes, matched: Matched) -> None:
+    def _listed_later(self, same: SameBytes, matched: Matched | None) -> None:
+        """The file list read from the manifest when first needed. The top-level names the swap needs are
+        the output's stamp's, when it *matched*; else the swap reads them from the manifest itself."""
         self._same = same
         self._listed = _LATER
-        self.top_level = ListedNames(same, matched.names)
+        if matched is not None:
+            self.top_level = ListedNames(same, matched.names)
 
     def _take(self, items: Iterable[tuple[str, Any]]) -> None:
         """Read the previous build's tenants from the manifest's *items*: every record of released versions
@@ -873,7 +946,7 @@ class Previous:
 
     def reuse(self, slug: str, key: str | None) -> TenantResult | None:
         """The tenant's previous files, if built from the same inputs and still intact on disk."""
-        files = self.files.get(slug, [])  # first: a file list that cannot be read leaves no tenant reusable
+        files = self.files.get(slug)  # first: a file list that cannot be read leaves no tenant reusable
         earlier = self.tenants.get(slug)
         if earlier is None or (key is not None and earlier.inputs != key):
             return None

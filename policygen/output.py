@@ -32,9 +32,10 @@ from collections.abc import Callable, Collection, Container, Iterable, Iterator,
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from .errors import UsageError
+from .jsonitems import array_items
 
 # The output folder's lock, cache and swap live in policygen/outfolder.py; those imported "as" themselves are
 # what the engine and others take from here
@@ -259,6 +260,16 @@ def _first(block: Block) -> str:
 
 
 MANIFEST_START = '{\n  "generator": "policygen",\n  "files": '  # every manifest's first bytes, then its file list
+
+
+def manifest_file_entries(f: BinaryIO) -> Iterator[Any]:
+    """The entries of the "files" list of the manifest open as *f*, read a piece at a time, as json.loads reads
+    them (ValueError when the manifest does not begin as policygen writes every manifest): a large site's list
+    is hundreds of MB once parsed whole."""
+    start = len(MANIFEST_START)
+    if os.pread(f.fileno(), start, 0) != MANIFEST_START.encode():
+        raise ValueError("not laid out as policygen writes it")
+    return array_items(f, start, os.fstat(f.fileno()).st_size, followed=True)
 
 
 def _manifest_text(outputs: list[Output], extra: dict[str, object], blocks: Iterable[Block]) -> Iterator[str]:
@@ -836,7 +847,11 @@ def _manifest_top_level(out: Path, listed: ListedNames | None = None) -> set[str
         with (out / MANIFEST_PATH).open("rb") as f:
             if listed is not None and listed.same.held_by(f):
                 return set(listed.names) - {MANIFEST_PATH}
-            raw = f.read()
+            try:  # as policygen writes it: an entry at a time (the build read its tenants alone, or nothing)
+                return {str(entry["path"]).split("/", 1)[0] for entry in manifest_file_entries(f)}
+            except ValueError:
+                f.seek(0)
+                raw = f.read()
         return listed_top_level(json.loads(raw.decode("utf-8")))
     except FileNotFoundError:
         return None

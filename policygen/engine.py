@@ -30,7 +30,7 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from functools import cached_property, partial
 from pathlib import Path
-from typing import Annotated, Any, BinaryIO, Protocol
+from typing import Annotated, Any, BinaryIO, Generic, Protocol, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -517,8 +517,11 @@ class TenantFiles:
 
 
 def _tenant_files_record(item: TenantFiles) -> bytes:
-    entries = [(f.path, f.kind, f.document, f.version, f.effective, f.sha256, f.bytes, f.app) for f in item.files]
-    return marshal.dumps((item.slug, [(*e[:4], e[4] and e[4].toordinal(), *e[5:]) for e in entries]))
+    entries = [
+        (f.path, f.kind, f.document, f.version, f.effective.toordinal() if f.effective else 0, f.sha256, f.bytes, f.app)
+        for f in item.files
+    ]
+    return marshal.dumps((item.slug, entries))
 
 
 def _tenant_files_from(data: bytes) -> TenantFiles:
@@ -551,36 +554,58 @@ def _tenant_files_slug(item: TenantFiles) -> str:
 _TENANT_FILES = Codec(_tenant_files_record, _tenant_files_from, _tenant_files_size)
 
 
+class _Slugged(Protocol):
+    @property
+    def slug(self) -> str: ...
+
+
+S = TypeVar("S", bound=_Slugged)
+
+
+class InSlugOrder(Generic[S]):
+    """Items sorted by slug, each tenant's looked up as a build asks for them: in slug order, reading on from
+    the last one asked (from a spool's file past its budget: a large site's are not held); asked for one
+    before, from the first again."""
+
+    def __init__(self, items: Sequence[S]) -> None:
+        self.items = items
+        self._ahead: Iterator[S] | None = None
+        self._current: S | None = None
+        self._asked: str | None = None
+        self._found: list[S] = []  # the items of the tenant asked last
+
+    def of(self, slug: str) -> list[S]:
+        """The items of the tenant *slug*, in their order (none when there is none)."""
+        if slug == self._asked:
+            return self._found
+        if self._ahead is None or (self._asked is not None and slug < self._asked):
+            self._ahead = iter(self.items)
+            self._current = next(self._ahead, None)
+        self._asked, self._found = slug, []
+        while self._current is not None and self._current.slug < slug:
+            self._current = next(self._ahead, None)
+        while self._current is not None and self._current.slug == slug:
+            self._found.append(self._current)
+            self._current = next(self._ahead, None)
+        return self._found
+
+
 class FilesByTenant:
     """The previous build's files of each tenant (TenantFiles, sorted by slug; a tenant listed in two places
-    has two, in the manifest's order), each looked up as a build asks for them: in slug order, reading on from
-    the last one asked (from a spool's file past its budget), from the first again when asked for one before."""
+    has two, in the manifest's order), looked up in slug order (InSlugOrder)."""
 
     def __init__(self, items: Sequence[TenantFiles] = (), spool: Spool[TenantFiles] | None = None) -> None:
-        self._items = items
+        self._ordered = InSlugOrder(items)
         self._spool = spool
-        self._ahead: Iterator[TenantFiles] | None = None
-        self._current: TenantFiles | None = None
-        self._asked = ""
 
     def get(self, slug: str) -> list[_FileEntry]:
         """The files of the tenant *slug* (none when the previous build had none)."""
-        if self._ahead is None or slug <= self._asked:  # asked again: its records are behind, read from the first
-            self._ahead = iter(self._items)
-            self._current = next(self._ahead, None)
-        self._asked = slug
-        while self._current is not None and self._current.slug < slug:
-            self._current = next(self._ahead, None)
-        found: list[_FileEntry] = []
-        while self._current is not None and self._current.slug == slug:
-            found.extend(self._current.files)
-            self._current = next(self._ahead, None)
-        return found
+        return [entry for item in self._ordered.of(slug) for entry in item.files]
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, FilesByTenant):
             return NotImplemented
-        return list(self._items) == list(other._items)
+        return list(self._ordered.items) == list(other._ordered.items)
 
     def close(self) -> None:
         if self._spool is not None:
@@ -649,9 +674,7 @@ class Earliers:
         self._items = items
         self._spool = spool
         self.usable = usable
-        self._ahead: Iterator[Earlier] | None = None
-        self._current: Earlier | None = None
-        self._asked = ""
+        self._ordered = InSlugOrder(items)
 
     def __len__(self) -> int:
         return len(self._items) if self.usable else 0
@@ -669,13 +692,8 @@ class Earliers:
         return None if earlier is None else earlier.releases()
 
     def _find(self, slug: str) -> Earlier | None:
-        if self._ahead is None or slug < self._asked:
-            self._ahead = iter(self._items)
-            self._current = next(self._ahead, None)
-        self._asked = slug
-        while self._current is not None and self._current.slug < slug:
-            self._current = next(self._ahead, None)
-        return self._current if self._current is not None and self._current.slug == slug else None
+        found = self._ordered.of(slug)
+        return found[0] if found else None  # one line a tenant: the manifest's "tenants" is an object
 
     def emptied(self) -> Earliers:
         """The same tenants, none of them reusable."""

@@ -10,6 +10,7 @@ seconds is hashed every time (the racy-git rule), and a touched output is compar
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -907,6 +908,31 @@ def cold_build_tree(project: Path, tmp_path: Path) -> dict[str, bytes]:
 
 
 # --- the previous build's tenants: read item by item, kept in a spool past its budget ---------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Item:
+    slug: str
+    n: int
+
+
+class Read(list[Item]):
+    """Items with a slug, counting the passes made over them (each a read of a spool's file past its budget)."""
+
+    passes = 0
+
+    def __iter__(self) -> Iterator[Item]:
+        self.passes += 1
+        return super().__iter__()
+
+
+def test_a_tenants_items_are_read_on_in_slug_order_and_from_the_first_only_when_one_before_is_asked_for() -> None:
+    items = Read([Item("a", 1), Item("b", 2), Item("b", 3), Item("d", 4)])
+    ordered = engine.InSlugOrder(items)
+    asked = [(slug, [item.n for item in ordered.of(slug)]) for slug in ("a", "b", "b", "c", "d")]
+    assert asked == [("a", [1]), ("b", [2, 3]), ("b", [2, 3]), ("c", []), ("d", [4])]
+    assert items.passes == 1  # in slug order, and the same one again: one pass
+    assert [item.n for item in ordered.of("b")] == [2, 3] and items.passes == 2  # one before: from the first
 
 
 def test_the_previous_builds_tenants_kept_in_a_spool_are_looked_up_in_slug_order_and_again_from_the_first(

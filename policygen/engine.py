@@ -602,11 +602,6 @@ class FilesByTenant:
         """The files of the tenant *slug* (none when the previous build had none)."""
         return [entry for item in self._ordered.of(slug) for entry in item.files]
 
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, FilesByTenant):
-            return NotImplemented
-        return list(self._ordered.items) == list(other._ordered.items)
-
     def close(self) -> None:
         if self._spool is not None:
             self._spool.close()
@@ -671,16 +666,15 @@ class Earliers:
     writes), none is reused, and only the versions each published are looked up."""
 
     def __init__(self, items: Sequence[Earlier] = (), spool: Spool[Earlier] | None = None, usable: bool = True) -> None:
-        self._items = items
         self._spool = spool
         self.usable = usable
         self._ordered = InSlugOrder(items)
 
     def __len__(self) -> int:
-        return len(self._items) if self.usable else 0
+        return len(self._ordered.items) if self.usable else 0
 
     def __iter__(self) -> Iterator[Earlier]:
-        return iter(self._items if self.usable else ())
+        return iter(self._ordered.items if self.usable else ())
 
     def get(self, slug: str) -> Earlier | None:
         """The tenant *slug* as the previous build left it, to be reused if unchanged."""
@@ -697,7 +691,7 @@ class Earliers:
 
     def emptied(self) -> Earliers:
         """The same tenants, none of them reusable."""
-        return Earliers(self._items, self._spool, usable=False)
+        return Earliers(self._ordered.items, self._spool, usable=False)
 
     def close(self) -> None:
         if self._spool is not None:
@@ -785,6 +779,10 @@ class Previous:
         past its budget (parsed whole, a large site's list takes gigabytes). Checked only when needed: a
         build that changed nothing never looks at them. One entry that is not as policygen writes it and
         none is reused: the build renders every tenant."""
+        return self._files if self._files is not None else self.read_files()
+
+    def read_files(self) -> FilesByTenant:
+        """Read the file list now (files): once, before the process beside the build forks, not in both."""
         if self._files is None:
             spool = Spool(_TENANT_FILES, _tenant_files_slug, self._spool_folder)
             try:
@@ -1507,6 +1505,8 @@ class Builder:
         if start_method() != "fork":
             return None
         placing.workers = step.for_workers(todo, forked=True)
+        if not placing.untouched:  # every tenant placed is reused from the file list: read once, before the fork
+            placing.previous.read_files()  # read by position only: both processes look their tenants up in it
         return Beside(placing, todo, unchanged)
 
     def _report(self, done: int, total: int) -> None:

@@ -543,6 +543,9 @@ def folders_of(top: str, paths: Iterable[str]) -> set[str]:
     return folders
 
 
+_HASH_HEX = re.compile(r"[0-9a-f]{64}")  # a folders hash in the intact record
+
+
 def _take_intact(spare: Path) -> dict[str, bytes]:
     """The record of the spare's intact tenant folders (SiteWriter.keep_intact), removed as it is read: each
     folder's folders hash, held as bytes under its interned name (the build's own: project.tenant_slugs)."""
@@ -561,9 +564,6 @@ def _take_intact(spare: Path) -> dict[str, bytes]:
         for k, v in data.items()
         if isinstance(k, str) and isinstance(v, str) and _HASH_HEX.fullmatch(v)
     }
-
-
-_HASH_HEX = re.compile(r"[0-9a-f]{64}")  # a folders hash in the intact record
 
 
 def _put_folder(staging: Staging, top: str, outputs: list[Output]) -> tuple[list[Output], list[Path]]:

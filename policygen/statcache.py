@@ -186,7 +186,7 @@ class SeenFolders:
 
     count: int
     paths: bytes  # _paths_digest of the sorted paths
-    digest: bytes  # the digest of their stat (_digest), as bytes: hex text is twice the size
+    digest: bytes  # the digest of their stat (_fields_digest): as hex text (_digest), twice the size
 
 
 def _paths_digest(paths: Sequence[str]) -> bytes:
@@ -217,7 +217,11 @@ def _fields_bytes(fields: list[tuple[int, ...]]) -> bytes:
 
 
 def _digest(fields: list[tuple[int, ...]]) -> str:
-    return hashlib.sha256(_fields_bytes(fields)).hexdigest()
+    return _fields_digest(fields).hex()
+
+
+def _fields_digest(fields: list[tuple[int, ...]]) -> bytes:
+    return hashlib.sha256(_fields_bytes(fields)).digest()
 
 
 class _NoStamp(Exception):
@@ -756,8 +760,7 @@ def folders_seen(base: str, folders: Iterable[str]) -> tuple[bytes, SeenFolders]
     hashed = _folders_hash(zip(paths, infos, strict=True), None)
     if hashed is None:
         return None
-    fields = _fields_bytes(list(map(_stamped, infos)))
-    return hashed, SeenFolders(len(paths), _paths_digest(paths), hashlib.sha256(fields).digest())
+    return hashed, SeenFolders(len(paths), _paths_digest(paths), _fields_digest(list(map(_stamped, infos))))
 
 
 def _folders_hash(seen: Iterable[tuple[str, os.stat_result]], before_ns: int | None) -> bytes | None:

@@ -5,6 +5,7 @@ Fixtures and the example project's copies are in conftest.py; plain functions ar
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -81,3 +82,12 @@ def built_files(out: Path, tenant: str) -> list[Output]:
         for p in sorted(out.rglob("*"))
         if p.is_file()
     ]
+
+
+def reaped(pid: int) -> bool:
+    """Whether the child process *pid* is gone and waited for (no zombie left behind)."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return False

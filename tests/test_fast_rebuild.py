@@ -23,6 +23,7 @@ import time
 import tracemalloc
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any, BinaryIO
 
 import pytest
 
@@ -837,7 +838,10 @@ def test_an_untouched_outputs_manifest_is_read_for_its_tenants_alone_and_says_th
     assert parsed["tenants"] == {e.slug: e.listing.entry for e in previous.tenants}
     listed, as_whole = previous.listed(4), whole.listed(4)  # read when first asked for
     assert listed is not None and as_whole is not None
-    assert listed[0] == as_whole[0] and list(listed[1]) == list(as_whole[1]) and previous.files == whole.files
+    assert listed[0] == as_whole[0] and list(listed[1]) == list(as_whole[1])
+    for slug in parsed["tenants"]:  # each tenant's files, as the whole list parsed gives them, in its order
+        expected = [engine._FILE.validate_python(e) for e in parsed["files"] if e.get("tenant") == slug]
+        assert expected and previous.files.get(slug) == whole.files.get(slug) == expected
 
 
 def test_a_manifest_changed_after_its_tenants_were_read_gives_no_file_to_reuse(
@@ -846,7 +850,9 @@ def test_a_manifest_changed_after_its_tenants_were_read_gives_no_file_to_reuse(
     out, previous = untouched_previous(project)
     text = (out / "manifest.json").read_text(encoding="utf-8")
     (out / "manifest.json").write_text(text.replace('"bytes": ', '"bytes":  '), encoding="utf-8")
-    assert previous.listed(4) is None and previous.files == engine.FilesByTenant() and len(previous.tenants) == 0
+    assert previous.listed(4) is None
+    slugs = ("example-fitness", "ihm-connect", "ims-global", "ims-pro")
+    assert [previous.files.get(slug) for slug in slugs] == [[]] * 4 and len(previous.tenants) == 0  # none reused
 
 
 def test_a_rebuild_of_an_untouched_output_never_parses_the_previous_manifest_whole(
@@ -854,14 +860,7 @@ def test_a_rebuild_of_an_untouched_output_never_parses_the_previous_manifest_who
 ) -> None:
     out = project / "build"
     build(project, out, OPTIONS)
-    manifest = (out / "manifest.json").read_bytes()
-    real = json.loads
-
-    def loads(text: str | bytes, **kwargs: object) -> object:
-        assert text not in (manifest, manifest.decode()), "the previous manifest parsed whole"
-        return real(text, **kwargs)
-
-    monkeypatch.setattr(json, "loads", loads)
+    never_parsed_whole(out / "manifest.json", monkeypatch)
     report = rename_ims_pro_and_build(project, out)
     monkeypatch.undo()
     assert report.rendered_tenants == ["ims-pro"]
@@ -878,19 +877,45 @@ def test_a_rebuild_of_a_touched_output_reads_the_previous_manifest_an_entry_at_a
     out = project / "build"
     build(project, out, OPTIONS)
     os.utime(out / "example-fitness" / "index.html")  # the stamp no longer matches
-    manifest = (out / "manifest.json").read_bytes()
-    real = json.loads
-
-    def loads(text: str | bytes, **kwargs: object) -> object:
-        assert text not in (manifest, manifest.decode()), "the previous manifest parsed whole"
-        return real(text, **kwargs)
-
-    monkeypatch.setattr(json, "loads", loads)
+    never_parsed_whole(out / "manifest.json", monkeypatch)
     monkeypatch.setattr(spool, "BUDGET", budget)
     report = rename_ims_pro_and_build(project, out)
     monkeypatch.undo()
     assert report.rendered_tenants == ["ims-pro"]  # the others reused, each file checked against its hash
     assert tree(out) == cold_build_tree(project, tmp_path)
+
+
+@pytest.mark.usefixtures("both_place")
+def test_a_touched_outputs_file_list_is_read_once_not_by_both_processes_that_place_tenants(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = project / "build"
+    build(project, out, OPTIONS)
+    os.utime(out / "example-fitness" / "index.html")  # the stamp no longer matches: every tenant's files listed
+    reads = tmp_path / "reads"
+    real = engine.manifest_file_entries
+
+    def entries(f: BinaryIO) -> Iterator[Any]:
+        with reads.open("a") as log:  # appended by whichever process reads it
+            log.write(f"{os.getpid()}\n")
+        return real(f)
+
+    monkeypatch.setattr(engine, "manifest_file_entries", entries)
+    report = rename_ims_pro_and_build(project, out)
+    assert report.rendered_tenants == ["ims-pro"]
+    assert reads.read_text().splitlines() == [str(os.getpid())]  # by the build process, before the fork
+    assert (tmp_path / "forked placing").exists()  # the other process placed tenants too
+
+
+def never_parsed_whole(manifest: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """json.loads refuses the bytes of *manifest* as they are now (until monkeypatch.undo())."""
+    data, real = manifest.read_bytes(), json.loads
+
+    def loads(text: str | bytes, **kwargs: object) -> object:
+        assert text not in (data, data.decode()), "the previous manifest parsed whole"
+        return real(text, **kwargs)
+
+    monkeypatch.setattr(json, "loads", loads)
 
 
 def rename_ims_pro_and_build(project: Path, out: Path) -> engine.BuildReport:

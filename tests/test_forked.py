@@ -9,18 +9,11 @@ import sys
 import time
 
 import pytest
+from helpers import reaped
 
 from policygen.forked import Child
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="policygen forks only on Linux")
-
-
-def reaped(pid: int) -> bool:
-    try:
-        os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        return True
-    return False
 
 
 def test_what_the_work_returns_is_the_message_and_the_child_is_waited_for() -> None:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from helpers import reaped
 
 from policygen import engine, outfolder, output, stampcheck, statcache
 from policygen.cli import cli
@@ -110,14 +111,6 @@ def finished(child: stampcheck._Child) -> None:
             return
         time.sleep(0.01)
     raise AssertionError("the check did not end")
-
-
-def reaped(pid: int) -> bool:
-    try:
-        os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        return True
-    return False
 
 
 # --- the same result, from another process ------------------------------------------------------------

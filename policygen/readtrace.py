@@ -269,13 +269,13 @@ class Facts:
             raise _Missing from None
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(slots=True)
 class _Node(Generic[Result]):
     step: Step
     next: dict[Hashable, _Node[Result] | _Leaf[Result]] = dataclasses.field(default_factory=dict)
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(slots=True)
 class _Leaf(Generic[Result]):
     result: Result
 
@@ -297,28 +297,36 @@ class Shapes(Generic[Result]):
                 return None
         return node.result if node is not None else None
 
-    def add(self, reads: list[Read], result: Result) -> None:
+    def add(self, reads: list[Read], result: Result) -> int:
+        """Keep *result* under *reads*. Returns how many of the reads it stored (none that a kept render's record
+        shares with it): what the record holds grows by that many steps."""
         if self.broken:
-            return
+            return 0
         if self._root is None:
             self._root = _chain(reads, result)
-            return
+            return len(reads)
         node = self._root
         for i, (step, print_) in enumerate(reads):
             if not isinstance(node, _Node) or node.step != step:
                 self.broken = True
-                return
+                return 0
             following = node.next.get(print_)
             if following is None:
                 node.next[print_] = _chain(reads[i + 1 :], result)
-                return
+                return len(reads) - i
             node = following
         if isinstance(node, _Node):
             self.broken = True
+        return 0
 
 
 def _chain(reads: list[Read], result: Result) -> _Node[Result] | _Leaf[Result]:
     node: _Node[Result] | _Leaf[Result] = _Leaf(result)
     for step, print_ in reversed(reads):
-        node = _Node(step, {print_: node})
+        node = _Node(_STEPS.setdefault(step, step), {print_: node})
     return node
+
+
+# Each step kept, once: every tenant's render of a clause takes the same steps (a template's paths into the facts,
+# as many as the templates name), and a worker keeps the renders of thousands of tenants.
+_STEPS: dict[Step, Step] = {}

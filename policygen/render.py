@@ -311,11 +311,15 @@ class RenderedClause:
     file: Path
 
 
-# What one renderer keeps of its renders for reuse, in characters of HTML: past it, it starts again. A kept
-# render costs about five bytes a character with the record of what it read, and a worker of a large site
-# fills any budget (tenants that print their own name never share those clauses), so the budget is most of
-# a worker's peak memory: ten million characters (about 50 MB) keep every render of a thousand tenants.
-REUSE_BUDGET = 10_000_000
+# What one renderer keeps of its renders for reuse, in bytes: past it, it starts again. A worker of a large site
+# fills any budget (tenants that print their own name never share those clauses), so the budget is most of what a
+# worker holds past its start, however many tenants it renders. A kept render is counted as its HTML (a byte a
+# character: clause HTML is nearly all ASCII) and KEPT_RENDER, plus KEPT_STEP for each step of its record no other
+# kept render shares (a node of readtrace.Shapes and the value read there): tests/test_memory.py measures a worker's
+# kept renders against this count. 32 MB keep every render of a few thousand tenants.
+REUSE_BUDGET = 32_000_000
+KEPT_STEP = 450
+KEPT_RENDER = 300
 
 
 @dataclass(frozen=True)
@@ -329,7 +333,6 @@ class _Shown:
 # A clause render is reused for tenants whose facts it reads are the same, in the same page language, with the
 # same notes, when the context has the same names standing for the tenant's own facts (a when: likewise).
 _ShapeKey = tuple[Any, ...]
-_KEPT_ANSWER = 100  # what a kept when: answer counts against the budget, in characters
 _REFERENCED_TEXTS = 10_000  # template texts a renderer keeps the partials of (ClauseRenderer._references)
 
 
@@ -357,7 +360,7 @@ class ClauseRenderer:
         self.partials: Mapping[str, str] = {}  # the partials' digests it was made for (warm_renderer)
         self._clauses_read: dict[_ShapeKey, readtrace.Shapes[_Shown]] = {}
         self._conditions_read: dict[_ShapeKey, readtrace.Shapes[bool]] = {}  # a clause's when:, by expression
-        self._kept = 0  # characters of HTML (and answers) kept for reuse
+        self._kept = 0  # bytes kept for reuse, as _keep counts them
         self._facts: readtrace.Facts | None = None  # the last context's values, worked out once per context
         self.renders = 0  # templates run (not reused), for tests and benchmarks
 
@@ -561,7 +564,7 @@ class ClauseRenderer:
             expected = expected or "an expression over the facts that is true or false"
             raise InputError([replace(problem, expected=expected, suggestion=hint)]) from None
         if shapes is not None and recorder is not None and recorder.reusable:
-            self._keep(shapes, recorder.reads, holds, _KEPT_ANSWER)
+            self._keep(shapes, recorder.reads, holds, 0)
         return holds
 
     def render(
@@ -643,14 +646,14 @@ class ClauseRenderer:
             shapes = kept[full] = readtrace.Shapes()
         return shapes, self._facts
 
-    def _keep(self, shapes: readtrace.Shapes[Any], reads: list[readtrace.Read], result: Any, size: int) -> None:
-        if self._kept + size > REUSE_BUDGET:  # memory stays bounded however many tenants differ
+    def _keep(self, shapes: readtrace.Shapes[Any], reads: list[readtrace.Read], result: Any, characters: int) -> None:
+        """Keep *result* (of *characters* of HTML) for reuse under its *reads*, within REUSE_BUDGET."""
+        if self._kept + characters + KEPT_RENDER + KEPT_STEP * len(reads) > REUSE_BUDGET:  # bounded, whatever differs
             self._clauses_read.clear()
             self._conditions_read.clear()
             self._kept = 0
             return
-        self._kept += size
-        shapes.add(reads, result)
+        self._kept += characters + KEPT_RENDER + KEPT_STEP * shapes.add(reads, result)
 
 
 def _with_notes(body: str, notes: list[str], text_lang: str, page_lang: str) -> str:

@@ -116,6 +116,51 @@ def test_a_streamed_file_of_many_small_parts_is_written_holding_few_of_them(tmp_
     assert peak < 1_000_000, peak
 
 
+# Runs in a fresh process: the example tenants' documents rendered for tenants that differ in their legal name
+# (every render that prints it is kept, never reused), all kept (no budget); prints what the renders kept since the
+# first tenants (compiled, cached) hold, traced, and what the renderer counted of them against its budget.
+TRACED_KEPT = """
+import copy, gc, sys, tracemalloc, yaml
+from pathlib import Path
+from policygen import render
+from policygen.facts import Tenant
+from policygen.project import load_project
+root = Path(sys.argv[1])
+render.REUSE_BUDGET = 1 << 40
+loaded = load_project(root)
+library = loaded.library.documents
+renderer = render.ClauseRenderer(loaded.content)
+seeds = [yaml.safe_load((p / "tenant.yaml").read_text(encoding="utf-8")) for p in sorted((root / "tenants").iterdir())]
+
+def documents(i):
+    data = copy.deepcopy(seeds[i % len(seeds)])
+    data["organisation"]["legal_name"] = f"Organisation {i} Ltd"
+    tenant = Tenant.model_validate(data)
+    for d in tenant.documents:
+        render.render_document(renderer, "t", tenant, d.id, library[d.id].clauses, d.id)
+
+for i in range(len(seeds)):
+    documents(i)
+tracemalloc.start()
+gc.collect()
+before, counted = tracemalloc.get_traced_memory()[0], renderer._kept
+for i in range(len(seeds), len(seeds) + 60):
+    documents(i)
+gc.collect()
+print(tracemalloc.get_traced_memory()[0] - before, renderer._kept - counted)
+"""
+
+
+@pytest.mark.slow
+def test_what_a_renderer_keeps_for_reuse_holds_no_more_memory_than_its_budget_counts() -> None:
+    # A worker renders tenant after tenant and keeps their clause renders up to REUSE_BUDGET, its largest holding.
+    # Counted as characters of HTML alone, what it kept held five times the count (a record of every read).
+    done = subprocess.run([sys.executable, "-c", TRACED_KEPT, str(REPO)], capture_output=True, text=True, check=True)
+    held, counted = map(int, done.stdout.split())
+    assert held > 100_000  # sixty tenants' renders were kept
+    assert held <= counted <= 2 * held, (held, counted)
+
+
 def own_names(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     """For each tenant a build's engine yields: whether its name, and its result's, are this process's own
     strings (not an unpickled copy from another process, which would be kept to the end: written, the tally)."""

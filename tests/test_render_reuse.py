@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -208,17 +209,20 @@ def test_tenants_with_different_notes_in_a_clause_get_their_own_notes(tmp_path: 
     assert "note" not in shown(renderer, probe, facts())
 
 
-def test_a_renderer_keeps_no_more_renders_than_its_budget(
+def test_a_renderer_keeps_no_more_renders_than_its_budget_and_then_starts_again(
     tmp_path: Path, renderer: ClauseRenderer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import policygen.render
 
-    monkeypatch.setattr(policygen.render, "REUSE_BUDGET", 200)
+    monkeypatch.setattr(policygen.render, "REUSE_BUDGET", 5_000)  # a few renders of this clause, as _keep counts them
     probe = clause(tmp_path, "Contact {{ organisation.legal_name }}.\n" * 3)
+    kept = []
     for i in range(10):
         data = facts(organisation__legal_name=f"Org {i} Ltd")
         assert shown(renderer, probe, data) == fresh(probe, data)
-    assert renderer._kept <= 200
+        kept.append(renderer._kept)
+    assert 0 < max(kept) <= 5_000
+    assert any(later < earlier for earlier, later in itertools.pairwise(kept))  # let go of what it kept, then kept more
 
 
 # --- every clause of the library, for tenants that differ at random ------------------------------------------

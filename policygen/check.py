@@ -47,6 +47,7 @@ import jinja2
 import jinja2.sandbox
 from pydantic import BaseModel, ConfigDict, Field
 
+from . import garbage
 from .checkreport import Checked, CheckFinding, CheckReport, ClauseScore, Level, TenantCheck
 from .clauses import SOURCE_LANGUAGE, Clause, language_of, translation_file
 from .dates import utc_today
@@ -908,11 +909,16 @@ _checker: _TenantChecker | None = None
 def _worker_init(checker: _TenantChecker) -> None:
     global _checker
     _checker = checker
+    garbage.start()  # collected between tenants (_worker_run)
 
 
 def _worker_run(slugs: list[str]) -> list[_Outcome]:
     assert _checker is not None
-    return [_checker.check(slug) for slug in slugs]
+    outcomes = []
+    for slug in slugs:
+        outcomes.append(_checker.check(slug))
+        garbage.tenant_done()
+    return outcomes
 
 
 CHUNK_TENANTS = 8  # at most, per batch a worker checks and sends back: the report waits on the slowest batch

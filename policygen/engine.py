@@ -34,6 +34,7 @@ from typing import Annotated, Any, BinaryIO, Generic, Protocol, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from . import garbage
 from .beside import Beside
 from .codecache import signed_codes
 from .dates import utc_today
@@ -1147,9 +1148,19 @@ def _worker_init(step: Step) -> None:
     _step = step
 
 
+def _pool_worker_init(step: Step) -> None:
+    """A worker of the pool: it renders tenant after tenant, collecting its garbage between them (garbage.py)."""
+    _worker_init(step)
+    garbage.start()
+
+
 def _worker_run(slugs: list[str]) -> list[tuple[str, TenantResult | list[Problem]]]:
     assert _step is not None
-    return [(slug, _step.render(slug)) for slug in slugs]
+    results = []
+    for slug in slugs:
+        results.append((slug, _step.render(slug)))
+        garbage.tenant_done()
+    return results
 
 
 @dataclass(frozen=True)
@@ -1482,7 +1493,7 @@ class Builder:
         with ProcessPoolExecutor(
             jobs,
             mp_context=multiprocessing.get_context(method),
-            initializer=_worker_init,
+            initializer=_pool_worker_init,
             initargs=(workers,),
         ) as pool:
             for mine, chunk in zip(chunks, pool.map(_worker_run, chunks), strict=True):

@@ -4,11 +4,13 @@ grows by a few small things per tenant (docs/performance.md, "Memory"), never by
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import subprocess
 import sys
 import time
 import tracemalloc
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -159,6 +161,35 @@ def test_what_a_renderer_keeps_for_reuse_holds_no_more_memory_than_its_budget_co
     held, counted = map(int, done.stdout.split())
     assert held > 100_000  # sixty tenants' renders were kept
     assert held <= counted <= 2 * held, (held, counted)
+
+
+def test_a_pool_worker_frees_what_each_render_left_in_cycles_once_the_tenant_is_done(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A pool's worker runs without the automatic collector (it would run hundreds of times in each render and look
+    # through all the worker holds): it collects between tenants, so a render's cyclic garbage never outlives it.
+    class Cycle:
+        """An object that holds itself: only the cyclic collector frees it."""
+
+        def __init__(self) -> None:
+            self.itself = self
+
+    left: list[weakref.ref[Cycle]] = []
+
+    class Render:
+        def render(self, slug: str) -> list[Any]:
+            left.append(weakref.ref(Cycle()))
+            return []
+
+    monkeypatch.setattr(engine, "_step", Render())
+    was_enabled = gc.isenabled()
+    gc.disable()  # as _pool_worker_init leaves a worker
+    try:
+        engine._worker_run([f"t{i}" for i in range(5)])
+        assert len(left) == 5 and all(ref() is None for ref in left)
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def own_names(monkeypatch: pytest.MonkeyPatch) -> list[bool]:

@@ -1,0 +1,30 @@
+"""When a worker process collects its cyclic garbage: between tenants, not while it renders one.
+
+Python's collector, left to itself, runs every 700 containers made: hundreds of times in one tenant's render,
+and every tenth or hundredth time through older objects too, a worker's kept clause renders among them (about
+4% of a build worker's time, docs/performance.md). A build's or a check's pool worker starts with the collector
+off (`start`), what it inherited set aside, and calls `tenant_done` after each tenant: what a render made and
+let go is young when the render ends, so collecting the youngest generation frees it; every FULL_EVERY tenants
+a full collection frees anything older too. A render's garbage is bounded by that one render."""
+
+from __future__ import annotations
+
+import gc
+
+FULL_EVERY = 500  # tenants between full collections
+
+_done = 0  # tenants this process has finished
+
+
+def start() -> None:
+    """Make this process (a pool's worker, just started) collect only when told. What it holds now (the build
+    process's objects, forked, or its imports) lives as long as it does: set aside, never looked through."""
+    gc.disable()
+    gc.freeze()
+
+
+def tenant_done() -> None:
+    """One tenant finished: free what its work left in cycles."""
+    global _done
+    _done += 1
+    gc.collect(2 if _done % FULL_EVERY == 0 else 0)

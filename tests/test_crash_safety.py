@@ -177,14 +177,17 @@ def tree(folder: Path) -> dict[str, str]:
     }
 
 
-# What a build remembers of file metadata (policygen/statcache.py): scratch, saved before the output is
-# written and never trusted without checking the files' stat again, so a crash may leave it either way.
-STAT_CACHE = (".cache/policygen/digests", ".cache/policygen/stamps/")
+# What a build remembers of file metadata (policygen/statcache.py) and the clause library as it read it
+# (policygen/librarycache.py): scratch, saved before the output is written and never trusted without checking
+# the files' stat again, so a crash may leave it either way. The library is kept only once its folders have
+# been still for two seconds (the racy-git rule): whether the killed build, or only the rerun, keeps it
+# depends on how long the fixture's builds took after the project was copied.
+SCRATCH = (".cache/policygen/digests", ".cache/policygen/stamps/", ".cache/policygen/library")
 
 
 def sources_of(project: Path) -> dict[str, str]:
-    """The project's files, without the build's cache of file metadata."""
-    return {k: v for k, v in tree(project).items() if not k.startswith(STAT_CACHE)}
+    """The project's files, without the build's scratch records of file metadata and of the library read."""
+    return {k: v for k, v in tree(project).items() if not k.startswith(SCRATCH)}
 
 
 def assert_complete_site(out: Path) -> bytes:

@@ -330,3 +330,9 @@ def _chain(reads: list[Read], result: Result) -> _Node[Result] | _Leaf[Result]:
 # Each step kept, once: every tenant's render of a clause takes the same steps (a template's paths into the facts,
 # as many as the templates name), and a worker keeps the renders of thousands of tenants.
 _STEPS: dict[Step, Step] = {}
+
+
+def forget_steps() -> None:
+    """Let go of the steps held once: called when the renders kept are let go, so that the steps of names only
+    one tenant's own clauses look up are held no longer than its renders (a worker renders thousands)."""
+    _STEPS.clear()

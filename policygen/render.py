@@ -651,6 +651,7 @@ class ClauseRenderer:
         if self._kept + characters + KEPT_RENDER + KEPT_STEP * len(reads) > REUSE_BUDGET:  # bounded, whatever differs
             self._clauses_read.clear()
             self._conditions_read.clear()
+            readtrace.forget_steps()
             self._kept = 0
             return
         self._kept += characters + KEPT_RENDER + KEPT_STEP * shapes.add(reads, result)

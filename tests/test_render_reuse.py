@@ -225,6 +225,22 @@ def test_a_renderer_keeps_no_more_renders_than_its_budget_and_then_starts_again(
     assert any(later < earlier for earlier, later in itertools.pairwise(kept))  # let go of what it kept, then kept more
 
 
+def test_a_renderer_that_starts_again_holds_no_step_of_the_renders_it_let_go(
+    tmp_path: Path, renderer: ClauseRenderer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import policygen.render
+
+    monkeypatch.setattr(policygen.render, "REUSE_BUDGET", 5_000)
+    monkeypatch.setattr(readtrace, "_STEPS", {})
+    for i in range(40):  # each tenant's own clause looks up a name no other clause does
+        probe = clause(
+            tmp_path, f"{{% if own_{i} is defined %}}x{{% endif %}}{{{{ organisation.legal_name }}}}.\n", f"c{i}.md"
+        )
+        shown(renderer, probe, facts())
+    own = [step for step in readtrace._STEPS if step[0][0].startswith("own_")]
+    assert 0 < len(own) < 10  # those of the renders kept since it last started again, not of every one it kept
+
+
 # --- every clause of the library, for tenants that differ at random ------------------------------------------
 
 # Changes a tenant may make, each at dotted paths (None: remove the fact).

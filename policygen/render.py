@@ -37,11 +37,13 @@ from .dates import format_day
 from .durations import Duration
 from .errors import InputError, Problem, did_you_mean
 from .facts import Tenant
+from .lru import LRU
 from .packaged import library_folders
 from .paths import between_documents
 from .sandbox import (
     CLAUSE_FILTERS,
     CLAUSE_LIMITS,
+    KEPT_CODES,
     BoundedSandbox,
     CompiledCode,
     explain_failure,
@@ -333,7 +335,6 @@ class _Shown:
 # A clause render is reused for tenants whose facts it reads are the same, in the same page language, with the
 # same notes, when the context has the same names standing for the tenant's own facts (a when: likewise).
 _ShapeKey = tuple[Any, ...]
-_REFERENCED_TEXTS = 10_000  # template texts a renderer keeps the partials of (ClauseRenderer._references)
 
 
 class ClauseRenderer:
@@ -351,10 +352,11 @@ class ClauseRenderer:
         self.compiled = CompiledCode()  # shared by its sandboxes: a source is compiled once for every language
         self.env = clause_environment(library_folders(content, packaged), compiled=self.compiled)
         self._language_envs: dict[str, BoundedSandbox] = {}  # by locale: partials read in that language
-        self._templates: dict[tuple[Path, str, str | None], jinja2.Template] = {}
-        self._conditions: dict[str, Any] = {}
+        # Templates and when: conditions by clause (a tenant's own too: bounded as their code is, sandbox.KEPT_CODES)
+        self._templates: LRU[tuple[Path, str, str | None], jinja2.Template] = LRU(KEPT_CODES)
+        self._conditions: LRU[str, Any] = LRU(KEPT_CODES)
         self._acyclic: set[str] = set()  # partials already shown not to lead into a cycle
-        self._referenced: dict[str, tuple[str, ...]] = {}  # by template text: the partials it imports or includes
+        self._referenced: LRU[str, tuple[str, ...]] = LRU(KEPT_CODES)  # by template text: the partials it uses
         self._stale_partials: dict[tuple[Path, str, str], bool] = {}  # by translated clause and locale
         self._picked: dict[tuple[Path, str, str], Picked] = {}  # by clause and locale, for one build (warm_renderer)
         self.partials: Mapping[str, str] = {}  # the partials' digests it was made for (warm_renderer)
@@ -402,7 +404,7 @@ class ClauseRenderer:
             if cycle:
                 raise InputError([cycle])
             template = jinja2.Template.from_code(env, code, env.make_globals(None))
-            self._templates[key] = template
+            self._templates.put(key, template)
         return template
 
     def compile_library(self, library: Library) -> None:
@@ -447,10 +449,8 @@ class ClauseRenderer:
         TemplateSyntaxError if it does not parse."""
         found = self._referenced.get(source)
         if found is None:
-            references = self.env.referenced(source, name, filename)
-            if len(self._referenced) >= _REFERENCED_TEXTS:  # a long-lived renderer (serve) sees edit after edit
-                self._referenced.clear()
-            found = self._referenced[source] = references
+            found = self.env.referenced(source, name, filename)
+            self._referenced.put(source, found)  # a tenant's own text, or an edit in serve, is let go in time
         return found
 
     def _import_cycle(
@@ -536,7 +536,7 @@ class ClauseRenderer:
                 compiled = self.env.compile_expression(expr, undefined_to_none=False)
             except jinja2.TemplateSyntaxError as exc:
                 raise InputError([_when_problem(clause, f"'when' is not a valid expression: {exc.message}")]) from None
-            self._conditions[expr] = compiled
+            self._conditions.put(expr, compiled)
         return compiled
 
     def applies(self, clause: Clause, context: dict[str, Any], tenant_name: str) -> bool:

@@ -44,6 +44,8 @@ from jinja2.runtime import BlockReference, LoopContext, Macro
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import Namespace
 
+from .lru import LRU
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -396,6 +398,11 @@ def referenced_templates(template: nodes.Template) -> tuple[str, ...]:
     return tuple(name for name in jinja2.meta.find_referenced_templates(template) if name)
 
 
+# Compiled sources a store keeps (CompiledCode). A library of a hundred clauses in five languages, with its partials
+# and conditions, is a few hundred; one met again after it was let go is loaded from the shelf or compiled again.
+KEPT_CODES = 2_048
+
+
 class CompiledCode:
     """Templates compiled to Python code, kept by source text for every sandbox that shares the store.
 
@@ -404,11 +411,12 @@ class CompiledCode:
     a build's worker processes start as copies of a process that compiled the library (engine.py), so
     each template source is compiled once per build. A code object is made by this process, from the
     source's text, or loaded from the *shelf* (a build's: the project's cache, signed), which keeps what
-    this process compiles for the next build.
+    this process compiles for the next build. It keeps the KEPT_CODES sources used most recently: a tenant's
+    own clause is compiled for it alone, and a worker meets thousands.
     """
 
     def __init__(self, shelf: CodeShelf | None = None) -> None:
-        self._codes: dict[tuple[object, ...], _Compiled] = {}
+        self._codes: LRU[tuple[object, ...], _Compiled] = LRU(KEPT_CODES)
         self.shelf = shelf
         self.compiles = 0  # sources compiled (not found in the store), for tests and benchmarks
 
@@ -417,12 +425,13 @@ class CompiledCode:
         if found is None and self.shelf is not None:
             kept = self.shelf.load(repr(key))
             if kept is not None:
-                found = self._codes[key] = _Compiled(*kept)
+                found = _Compiled(*kept)
+                self._codes.put(key, found)
         return found
 
     def put(self, key: tuple[object, ...], compiled: _Compiled) -> None:
         self.compiles += 1
-        self._codes[key] = compiled
+        self._codes.put(key, compiled)
         if self.shelf is not None:
             self.shelf.store(repr(key), compiled.code, compiled.literal, compiled.references)
 

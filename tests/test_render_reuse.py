@@ -241,6 +241,35 @@ def test_a_renderer_that_starts_again_holds_no_step_of_the_renders_it_let_go(
     assert 0 < len(own) < 10  # those of the renders kept since it last started again, not of every one it kept
 
 
+def test_a_renderer_keeps_the_templates_of_the_clauses_used_most_recently_and_compiles_again_one_let_go(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import policygen.render
+    import policygen.sandbox
+
+    monkeypatch.setattr(policygen.render, "KEPT_CODES", 8)
+    monkeypatch.setattr(policygen.sandbox, "KEPT_CODES", 8)
+    renderer = ClauseRenderer(REPO / "content", raw_html=False)
+    renderer.reuses_renders = False  # every render runs its template
+    shared = clause(tmp_path, "Contact {{ organisation.legal_name }}.\n", "shared.md")
+    own = [
+        clause(tmp_path, f"Words of tenant {i} alone: {{{{ organisation.legal_name }}}}.\n", f"own{i}.md")
+        for i in range(30)
+    ]
+    first = shown(renderer, own[0], facts())
+    for i, own_clause in enumerate(own):  # each tenant has a clause of its own, and every tenant the shared one
+        data = facts(organisation__legal_name=f"Org {i} Ltd")
+        assert f"Org {i} Ltd" in shown(renderer, shared, data)
+        assert f"tenant {i} alone: Org {i} Ltd" in shown(renderer, own_clause, data)
+    assert len(renderer._templates) <= 8
+    assert len(renderer.compiled._codes) <= 8
+    compiles = renderer.compiled.compiles
+    shown(renderer, shared, facts())
+    assert renderer.compiled.compiles == compiles  # used by every tenant: kept
+    assert shown(renderer, own[0], facts()) == first == fresh(own[0], facts())
+    assert renderer.compiled.compiles == compiles + 1  # let go thirty tenants ago: compiled again, the same HTML
+
+
 # --- every clause of the library, for tenants that differ at random ------------------------------------------
 
 # Changes a tenant may make, each at dotted paths (None: remove the fact).

@@ -914,11 +914,7 @@ def _worker_init(checker: _TenantChecker) -> None:
 
 def _worker_run(slugs: list[str]) -> list[_Outcome]:
     assert _checker is not None
-    outcomes = []
-    for slug in slugs:
-        outcomes.append(_checker.check(slug))
-        garbage.tenant_done()
-    return outcomes
+    return garbage.tenant_by_tenant(_checker.check, slugs)
 
 
 CHUNK_TENANTS = 8  # at most, per batch a worker checks and sends back: the report waits on the slowest batch

@@ -1156,11 +1156,8 @@ def _pool_worker_init(step: Step) -> None:
 
 def _worker_run(slugs: list[str]) -> list[tuple[str, TenantResult | list[Problem]]]:
     assert _step is not None
-    results = []
-    for slug in slugs:
-        results.append((slug, _step.render(slug)))
-        garbage.tenant_done()
-    return results
+    step = _step
+    return garbage.tenant_by_tenant(lambda slug: (slug, step.render(slug)), slugs)
 
 
 @dataclass(frozen=True)

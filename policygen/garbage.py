@@ -3,13 +3,18 @@
 Python's collector, left to itself, runs every 700 containers made: hundreds of times in one tenant's render,
 and every tenth or hundredth time through older objects too, a worker's kept clause renders among them (about
 4% of a build worker's time, docs/performance.md). A build's or a check's pool worker starts with the collector
-off (`start`), what it inherited set aside, and calls `tenant_done` after each tenant: what a render made and
+off (`start`), what it inherited set aside, and calls `tenant_done` after each tenant (`tenant_by_tenant`): what a render made and
 let go is young when the render ends, so collecting the youngest generation frees it; every FULL_EVERY tenants
 a full collection frees anything older too. A render's garbage is bounded by that one render."""
 
 from __future__ import annotations
 
 import gc
+from collections.abc import Callable, Iterable
+from typing import TypeVar
+
+Item = TypeVar("Item")
+Done = TypeVar("Done")
 
 FULL_EVERY = 500  # tenants between full collections
 
@@ -21,6 +26,15 @@ def start() -> None:
     process's objects, forked, or its imports) lives as long as it does: set aside, never looked through."""
     gc.disable()
     gc.freeze()
+
+
+def tenant_by_tenant(work: Callable[[Item], Done], tenants: Iterable[Item]) -> list[Done]:
+    """*work* done for each of *tenants* in turn, what each left in cycles freed before the next."""
+    done = []
+    for tenant in tenants:
+        done.append(work(tenant))
+        tenant_done()
+    return done
 
 
 def tenant_done() -> None:

@@ -38,8 +38,5 @@ class LRU(Generic[Key, Value]):
     def __len__(self) -> int:
         return len(self._entries)
 
-    def __contains__(self, key: object) -> bool:
-        return key in self._entries
-
     def __iter__(self) -> Iterator[Key]:
         return iter(self._entries)

@@ -283,9 +283,12 @@ class _Leaf(Generic[Result]):
 class Shapes(Generic[Result]):
     """The renders of one clause (for one page language, with the same notes), by the reads that made them."""
 
-    def __init__(self) -> None:
+    def __init__(self, steps: dict[Step, Step]) -> None:
         self._root: _Node[Result] | _Leaf[Result] | None = None
         self.broken = False  # two renders that read alike took different steps: never reused again
+        # Each step stored once, in a table its owner shares among its Shapes and empties with them: every tenant's
+        # render of a clause takes the same steps, and a worker keeps the renders of thousands of tenants.
+        self._steps = steps
 
     def find(self, facts_: Facts) -> Result | None:
         """The result of a render whose every read *facts_* makes with an equal value, if there is one."""
@@ -303,7 +306,7 @@ class Shapes(Generic[Result]):
         if self.broken:
             return 0
         if self._root is None:
-            self._root = _chain(reads, result)
+            self._root = _chain(reads, result, self._steps)
             return len(reads)
         node = self._root
         for i, (step, print_) in enumerate(reads):
@@ -312,7 +315,7 @@ class Shapes(Generic[Result]):
                 return 0
             following = node.next.get(print_)
             if following is None:
-                node.next[print_] = _chain(reads[i + 1 :], result)
+                node.next[print_] = _chain(reads[i + 1 :], result, self._steps)
                 return len(reads) - i
             node = following
         if isinstance(node, _Node):
@@ -320,19 +323,8 @@ class Shapes(Generic[Result]):
         return 0
 
 
-def _chain(reads: list[Read], result: Result) -> _Node[Result] | _Leaf[Result]:
+def _chain(reads: list[Read], result: Result, steps: dict[Step, Step]) -> _Node[Result] | _Leaf[Result]:
     node: _Node[Result] | _Leaf[Result] = _Leaf(result)
     for step, print_ in reversed(reads):
-        node = _Node(_STEPS.setdefault(step, step), {print_: node})
+        node = _Node(steps.setdefault(step, step), {print_: node})
     return node
-
-
-# Each step kept, once: every tenant's render of a clause takes the same steps (a template's paths into the facts,
-# as many as the templates name), and a worker keeps the renders of thousands of tenants.
-_STEPS: dict[Step, Step] = {}
-
-
-def forget_steps() -> None:
-    """Let go of the steps held once: called when the renders kept are let go, so that the steps of names only
-    one tenant's own clauses look up are held no longer than its renders (a worker renders thousands)."""
-    _STEPS.clear()

@@ -362,6 +362,7 @@ class ClauseRenderer:
         self.partials: Mapping[str, str] = {}  # the partials' digests it was made for (warm_renderer)
         self._clauses_read: dict[_ShapeKey, readtrace.Shapes[_Shown]] = {}
         self._conditions_read: dict[_ShapeKey, readtrace.Shapes[bool]] = {}  # a clause's when:, by expression
+        self._steps: dict[readtrace.Step, readtrace.Step] = {}  # the steps their records take, each held once
         self._kept = 0  # bytes kept for reuse, as _keep counts them
         self._facts: readtrace.Facts | None = None  # the last context's values, worked out once per context
         self.renders = 0  # templates run (not reused), for tests and benchmarks
@@ -643,7 +644,7 @@ class ClauseRenderer:
         full = (*key, self._facts.names)
         shapes = kept.get(full)
         if shapes is None:
-            shapes = kept[full] = readtrace.Shapes()
+            shapes = kept[full] = readtrace.Shapes(self._steps)
         return shapes, self._facts
 
     def _keep(self, shapes: readtrace.Shapes[Any], reads: list[readtrace.Read], result: Any, characters: int) -> None:
@@ -651,7 +652,7 @@ class ClauseRenderer:
         if self._kept + characters + KEPT_RENDER + KEPT_STEP * len(reads) > REUSE_BUDGET:  # bounded, whatever differs
             self._clauses_read.clear()
             self._conditions_read.clear()
-            readtrace.forget_steps()
+            self._steps.clear()  # a name only one tenant's own clause looks up is held no longer than its render
             self._kept = 0
             return
         self._kept += characters + KEPT_RENDER + KEPT_STEP * shapes.add(reads, result)

@@ -231,13 +231,12 @@ def test_a_renderer_that_starts_again_holds_no_step_of_the_renders_it_let_go(
     import policygen.render
 
     monkeypatch.setattr(policygen.render, "REUSE_BUDGET", 5_000)
-    monkeypatch.setattr(readtrace, "_STEPS", {})
     for i in range(40):  # each tenant's own clause looks up a name no other clause does
         probe = clause(
             tmp_path, f"{{% if own_{i} is defined %}}x{{% endif %}}{{{{ organisation.legal_name }}}}.\n", f"c{i}.md"
         )
         shown(renderer, probe, facts())
-    own = [step for step in readtrace._STEPS if step[0][0].startswith("own_")]
+    own = [step for step in renderer._steps if step[0][0].startswith("own_")]
     assert 0 < len(own) < 10  # those of the renders kept since it last started again, not of every one it kept
 
 

@@ -20,6 +20,7 @@ import json
 import marshal
 import multiprocessing
 import os
+import re
 import shutil
 import stat
 import struct
@@ -758,13 +759,22 @@ class Previous:
         # (policygen/output.py: untouched): its files are then the ones the manifest lists, unread.
         self.untouched = False
         try:
-            data = self._read(matched)
+            data = self._read()
             if data is not None:
                 self._take(_tenant_items(data))
                 if self.tenants.usable:  # else nothing is reused: its files are not read
                     self._listed = data.get("files")
         except _Damaged as exc:
             self.damaged = self._damage(str(exc))
+        self.stamped(matched)
+
+    def stamped(self, matched: Matched | None) -> None:
+        """What the output's stamp tells, once known (a build reads the manifest while a second process checks
+        the stamp, policygen/stampcheck.py): when it *matched*, the top-level names the swap needs are the
+        stamp's, not read from the manifest's file list. A manifest is trusted by its own stat or hash
+        (SameBytes), not by the stamp, so it may be read before the stamp is known."""
+        if matched is not None and self._listed is _LATER and self._same is not None:
+            self.top_level = ListedNames(self._same, matched.names)
 
     def __enter__(self) -> Previous:
         return self
@@ -830,12 +840,11 @@ class Previous:
                 raise ValueError("the manifest changed")
             yield from manifest_file_entries(f)
 
-    def _read(self, matched: Matched | None) -> Any:
-        """The manifest, parsed; None when its tenants are read already, or it cannot be read. When the output's
-        stamp matched (*matched*), the manifest is the one the build that stamped it wrote: only its "tenants"
-        object is read (a large site's file list is most of its bytes and is seldom needed), from the end of
-        the file an item at a time while the file is unchanged lately, and the top-level names the swap needs
-        are the stamp's."""
+    def _read(self) -> Any:
+        """The manifest, parsed; None when its tenants are read already, or it cannot be read. When it is laid
+        out as policygen writes it, only its "tenants" object is read (a large site's file list is most of its
+        bytes and is seldom needed), from the end of the file an item at a time, and its file list when first
+        needed, while the file is unchanged lately."""
         try:
             info = self.file.lstat()
         except OSError:
@@ -848,7 +857,7 @@ class Previous:
                 # Its tenants alone read, from the end; its file list when first needed (written lately: hashed).
                 same = SameBytes.by_stat(f) or SameBytes.by_hash_of(f)
                 if self._take_at_end(f):
-                    self._listed_later(same, matched)
+                    self._same, self._listed = same, _LATER
                     return None
                 f.seek(0)
                 raw = f.read()  # not laid out as policygen writes it: read whole
@@ -878,14 +887,6 @@ class Previous:
         except (ValueError, RecursionError):
             return False
         return True
-
-    def _listed_later(self, same: SameBytes, matched: Matched | None) -> None:
-        """The file list read from the manifest when first needed. The top-level names the swap needs are
-        the output's stamp's, when it *matched*; else the swap reads them from the manifest itself."""
-        self._same = same
-        self._listed = _LATER
-        if matched is not None:
-            self.top_level = ListedNames(same, matched.names)
 
     def _take(self, items: Iterable[tuple[str, Any]]) -> None:
         """Read the previous build's tenants from the manifest's *items*: every record of released versions
@@ -1025,20 +1026,12 @@ class Step:
     published: RecordsByTenant = field(default_factory=lambda: _NONE_PUBLISHED)  # each tenant's versions before
     manifest: Path = Path(MANIFEST_PATH)  # the previous build's, named in problems
     committed: Committed | None = None  # snapshots in git's HEAD
-    digests: FolderDigests = field(default_factory=lambda: FolderDigests(None))  # tenant folder hashes by stat
     staging: Staging | None = None  # where a rendered tenant's files are written at once (a streaming build)
     shelf: CodeShelf | None = None  # the compiled code a worker started afresh loads and keeps (_worker_init)
 
-    def lookup(self, slug: str) -> Found | list[Problem] | None:
-        """Whether a tenant is unchanged since the previous build (its files are then reused), problems
-        with its folder, or None when it must be rendered."""
-        try:
-            folder = named_tenant_folder(self.project.root, slug)  # bad names are input problems
-            # So are links out, looked for only when the stat cache does not vouch for the folder (it finds
-            # no link), and pipes, devices, dangling links in it.
-            digest = self.digests.digest(folder, checked_tenant_digest)
-        except InputError as exc:
-            return exc.problems
+    def lookup(self, slug: str, digest: str) -> Found | None:
+        """Whether a tenant whose folder hashes to *digest* is unchanged since the previous build (its files are
+        then reused), or None when it must be rendered."""
         before = self.previous.get(slug)
         if before is not None and before.inputs == tenant_key(self.project, digest, before.documents, self.shared):
             return Found.UNCHANGED  # not even its YAML needs parsing; its key is the previous build's (before.inputs)
@@ -1074,7 +1067,6 @@ class Step:
             self,
             renderer=self.renderer if forked else ClauseRenderer(self.renderer.content, self.renderer.raw_html),
             theme=self.theme if forked else project_theme(self.project),
-            digests=FolderDigests(None),  # workers render; folders are looked at in this process
             previous=Earliers(),  # nor are tenants looked up there (a spool's file is this process's)
             published={slug: record for slug in slugs if (record := self.published.get(slug))},  # theirs alone
             shelf=self.renderer.compiled.shelf,  # a renderer is sent without it (render.py: __reduce__)
@@ -1085,6 +1077,44 @@ class Found(Enum):
     """What the lookup of a tenant found besides its problems (Step.lookup)."""
 
     UNCHANGED = "unchanged"  # its input key is the previous build's: its files are reused
+
+
+class FolderHashes:
+    """Each tenant folder's hash, in the build's slug order, or the problems that kept it from being hashed:
+    32 bytes a tenant, not a text each (a hundred thousand tenants' are held while the output's stamp is
+    checked, in the build's second process: policygen/stampcheck.py)."""
+
+    def __init__(self) -> None:
+        self._hashes = bytearray()
+        self.problems: dict[str, list[Problem]] = {}
+
+    @classmethod
+    def of(cls, root: Path, slugs: Iterable[str], digests: FolderDigests) -> FolderHashes:
+        """The folders of the tenants *slugs* hashed, through the stat cache *digests* (a folder whose stat is
+        the one recorded is not read)."""
+        hashes = cls()
+        for slug in slugs:
+            try:
+                folder = named_tenant_folder(root, slug)  # bad names are input problems
+                # So are links out, looked for only when the stat cache does not vouch for the folder (it finds
+                # no link), and pipes, devices, dangling links in it.
+                text = digests.digest(folder, checked_tenant_digest)
+                if not _SHA256_HEX.fullmatch(text):  # a cache line not as a build writes it: hashed again
+                    text = checked_tenant_digest(folder)
+                digest = bytes.fromhex(text)
+            except InputError as exc:
+                hashes.problems[slug] = exc.problems
+                digest = bytes(DIGEST_SIZE)
+            hashes._hashes += digest
+        return hashes
+
+    def digest(self, index: int) -> str:
+        """The hash of the folder of the *index*-th tenant (in the order hashed)."""
+        return self._hashes[index * DIGEST_SIZE : (index + 1) * DIGEST_SIZE].hex()
+
+
+DIGEST_SIZE = 32  # a tenant folder's hash: sha256 (project.tenant_digest)
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -1281,11 +1311,20 @@ class Builder:
         self._renderer = warm_renderer(self._renderer, project.library)
         _shelve_compiled(project.root, self._renderer, theme)
         spare = spare_folder(project.root, out)
-        # Checked in a second process since the command line began (stampcheck.py), or now; first, since an
-        # untouched output's manifest is read in part (Previous).
-        matched = taken(out, spare).matched
         cache = _cache_folder(project.root)  # what the build keeps past a budget: a large site's is not held
-        with Previous(out, matched, cache) as previous:
+        # The tenants' folders are hashed and the previous manifest read while the output's stamp is checked in a
+        # second process (started when the command line began: stampcheck.py); then its result is taken (or the
+        # check is run now, where none was started).
+        digests = FolderDigests(
+            cache_file(project.root, DIGESTS),
+            lambda: cache_file(project.root, DIGESTS, make=True),
+            others=bool(options.tenants) or len(slugs) != len(selected),  # a whole site's: no others kept
+        )
+        with digests:  # saved at the end; if hashing a folder raises, the file is left as it was
+            hashes = FolderHashes.of(project.root, slugs, digests)
+        with Previous(out, None, cache) as previous:
+            matched = taken(out, spare).matched
+            previous.stamped(matched)
             if previous.damaged is not None:
                 problems.add(previous.damaged)
                 matched = None
@@ -1300,14 +1339,8 @@ class Builder:
                 previous.file,
                 committed_releases(project.root),
             )
-            digests = FolderDigests(
-                cache_file(project.root, DIGESTS),
-                lambda: cache_file(project.root, DIGESTS, make=True),
-                others=bool(options.tenants) or len(slugs) != len(selected),  # a whole site's: no others kept
-            )
-            with digests as step.digests:  # saved at the end; if a lookup raises, the file is left as it was
-                found = self._lookups(step, slugs)
-            step.digests = FolderDigests(None)  # looked up and saved: not held through the build (nor by a worker)
+            found = self._lookups(step, slugs, hashes)
+            del hashes  # not held through the build
             previous.untouched = matched is not None
             if self._unchanged(options, previous, slugs, found) and previous.untouched:
                 listed = previous.listed(len(slugs))
@@ -1395,14 +1428,15 @@ class Builder:
         results, feed = kept.results.ordered(), kept.feed.ordered()
         return site_files(project, theme, results, options, manifest_file, fragments, feed, kept.tally)
 
-    def _lookups(self, step: Step, slugs: list[str]) -> Lookups:
-        """Each tenant looked up, in this process: to render, unchanged, or with problems."""
-        found = Lookups([], [], {})
-        for slug in slugs:
-            outcome = step.lookup(slug)
-            (found.todo if outcome is None else found.found).append(slug)
-            if isinstance(outcome, list):
-                found.problems[slug] = outcome
+    def _lookups(self, step: Step, slugs: list[str], hashes: FolderHashes) -> Lookups:
+        """Each tenant looked up, in this process, from its folder's hash: to render, unchanged, or with
+        problems."""
+        found = Lookups([], [], hashes.problems)
+        for index, slug in enumerate(slugs):
+            if slug in hashes.problems or step.lookup(slug, hashes.digest(index)) is not None:
+                found.found.append(slug)
+            else:
+                found.todo.append(slug)
         return found
 
     def _stream(

@@ -343,3 +343,29 @@ def test_looking_up_and_saving_many_folders_holds_no_entry_of_each(tmp_path: Pat
     small, large = lookup_peak(tmp_path, 500), lookup_peak(tmp_path, 3000)
     # Held whole, an entry is about 400 bytes: 1 MB more for 2,500 folders.
     assert large - small < 100_000, (small, large)
+
+
+def test_a_remembered_hash_that_is_not_a_tenant_folders_is_not_used_and_the_folder_is_hashed_again(
+    project: Path, tmp_path: Path
+) -> None:
+    """The cache is the project's, and may be edited: a line bound to its folder and stat by hand but giving a
+    hash that is not a sha256 (as tenant folders' are) is no hash of the folder."""
+    out = project / "build"
+    build(project, out, OPTIONS)
+    file = project / ".cache" / "policygen" / engine.DIGESTS
+    folders = sorted((project / "tenants").iterdir())
+    stat_hash = statcache.tree_stat(str(folders[0]), skip_editor_files=True)[0].encode()  # type: ignore[index]
+    forged = statcache._digest_line(statcache._digest_key(folders[0]), stat_hash, b"abc")
+    lines = file.read_bytes()[statcache._HEADER_SIZE :].splitlines(keepends=True)
+    body = b"".join(sorted([forged, *(line for line in lines if not line.startswith(forged.split(b" ")[0] + b" "))]))
+    file.write_bytes(statcache._digests_header(statcache._HEADER_SIZE + len(body)) + body)
+    edited = folders[1] / "tenant.yaml"
+    edited.write_text(edited.read_text(encoding="utf-8").replace("display_name: ", "display_name: X", 1))
+
+    report = build(project, out, OPTIONS)
+
+    assert report.rendered_tenants == [folders[1].name]  # the first folder's hash, taken again, is its own
+    cold = build(project, tmp_path / "cold", OPTIONS).out
+    assert {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()} == {
+        p.relative_to(cold).as_posix(): p.read_bytes() for p in cold.rglob("*") if p.is_file()
+    }

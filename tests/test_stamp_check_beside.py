@@ -147,6 +147,50 @@ def test_a_command_line_build_takes_the_childs_result_and_writes_what_a_cold_bui
     assert tree(out) == tree(build(project, tmp_path / "cold", OPTIONS).out)
 
 
+def test_a_build_hashes_the_tenants_folders_and_reads_the_manifest_while_the_stamp_is_checked(
+    project: Path, stamped: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Neither needs the check's result: a large site's build does both instead of waiting for it."""
+    out, _ = stamped
+    ended = tmp_path / "check-ended"
+    real = stampcheck.untouched
+
+    def slow(
+        out: Path, spare: Path, since: int | None = None, check: outfolder.StampCheck = statcache.Stamp.check
+    ) -> statcache.Matched | None:
+        time.sleep(1)
+        try:
+            return real(out, spare, since, check)
+        finally:
+            ended.write_text(str(time.monotonic_ns()))
+
+    done: dict[str, int] = {}
+    hash_folders, read_manifest = engine.FolderHashes.of, engine.Previous._read
+
+    def hashed(*args: object) -> engine.FolderHashes:
+        try:
+            return hash_folders(*args)  # type: ignore[arg-type]
+        finally:
+            done["folders hashed"] = time.monotonic_ns()
+
+    def read(self: engine.Previous) -> object:
+        try:
+            return read_manifest(self)
+        finally:
+            done["manifest read"] = time.monotonic_ns()
+
+    monkeypatch.setattr(stampcheck, "untouched", slow)
+    monkeypatch.setattr(engine.FolderHashes, "of", hashed)
+    monkeypatch.setattr(engine.Previous, "_read", read)
+    result = CliRunner().invoke(cli, ["-C", str(project), "build", "--today", "2026-11-22"])
+
+    assert result.exit_code == 0, result.output
+    assert "1 rendered" in result.output  # the check's result was taken: the others were placed as unchanged
+    check_ended = int(ended.read_text())
+    assert done["folders hashed"] < check_ended and done["manifest read"] < check_ended
+    assert tree(out) == tree(build(project, tmp_path / "cold", OPTIONS).out)
+
+
 def test_a_builder_used_without_the_command_line_checks_in_its_own_process(
     project: Path, stamped: tuple[Path, Path], checkers: Path
 ) -> None:

@@ -20,7 +20,6 @@ import json
 import marshal
 import multiprocessing
 import os
-import re
 import shutil
 import stat
 import struct
@@ -1098,10 +1097,7 @@ class FolderHashes:
                 folder = named_tenant_folder(root, slug)  # bad names are input problems
                 # So are links out, looked for only when the stat cache does not vouch for the folder (it finds
                 # no link), and pipes, devices, dangling links in it.
-                text = digests.digest(folder, checked_tenant_digest)
-                if not _SHA256_HEX.fullmatch(text):  # a cache line not as a build writes it: hashed again
-                    text = checked_tenant_digest(folder)
-                digest = bytes.fromhex(text)
+                digest = bytes.fromhex(digests.digest(folder, checked_tenant_digest))  # sha256: the file holds no other
             except InputError as exc:
                 hashes.problems[slug] = exc.problems
                 digest = bytes(DIGEST_SIZE)
@@ -1114,7 +1110,6 @@ class FolderHashes:
 
 
 DIGEST_SIZE = 32  # a tenant folder's hash: sha256 (project.tenant_digest)
-_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)

@@ -783,9 +783,9 @@ def _folders_hash(seen: Iterable[tuple[str, os.stat_result]], before_ns: int | N
 # hash, then the content hash. A line gives its hash only to the folder it was written for, with that very
 # stat: one damaged in place is as a folder that changed, and the lines used before damage further on (or
 # before a line out of order) were not trusted wrongly. Read and written forward beside the lookups.
-_DIGEST_LINE = re.compile(rb"((?:[0-9a-f]{2}){1,4096}) [0-9a-f]{64} [0-9a-f]{1,128}\n")
-_DIGEST_LINE_MOST = 2 * 4096 + 64 + 128 + 3
-_RECORDABLE = re.compile(r"[0-9a-f]{1,128}")  # a content hash the file can hold (tenant_digest's: sha256 hex)
+_DIGEST_LINE = re.compile(rb"((?:[0-9a-f]{2}){1,4096}) [0-9a-f]{64} [0-9a-f]{64}\n")
+_DIGEST_LINE_MOST = 2 * 4096 + 64 + 64 + 3
+_RECORDABLE = re.compile(r"[0-9a-f]{64}")  # the content hash the file holds: tenant_digest's, sha256 in hex
 
 
 def _digests_header(size: int) -> bytes:

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import jinja2
 
+from .filebytes import read_open
 from .signing import open_regular, sign, signing_key
 from .statcache import write_atomically
 
@@ -39,9 +40,12 @@ _MAX_ENTRY = 16 << 20  # bytes: a larger file is not one policygen wrote (a libr
 
 
 def _read_regular(file: Path, limit: int) -> bytes:
-    """At most *limit* bytes of *file* (a regular file reached through no link: signing.open_regular)."""
-    with open(open_regular(file), "rb") as f:
-        return f.read(limit)
+    """At most *limit* + 1 bytes of *file* (a regular file reached through no link: signing.open_regular)."""
+    fd = open_regular(file)
+    try:
+        return read_open(fd, limit)
+    finally:
+        os.close(fd)
 
 
 def maker(code: str) -> bytes:
@@ -64,7 +68,7 @@ class SignedCodes:
         its entry verifies."""
         file = self._file(lookup)
         try:
-            data = _read_regular(file, _MAX_ENTRY + 1)
+            data = _read_regular(file, _MAX_ENTRY)
         except OSError:
             return None
         if len(data) > _MAX_ENTRY or not data.startswith(_HEADER):

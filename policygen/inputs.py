@@ -14,6 +14,7 @@ import stat
 from pathlib import Path
 
 from .errors import InputError, Problem, UsageError
+from .filebytes import read_open
 
 MAX_BYTES = 2 * 1024 * 1024
 
@@ -59,8 +60,7 @@ def read_bytes(file: Path, limit: int = MAX_BYTES) -> bytes:
             )
         if info.st_size > limit:
             raise InputError([_too_large(file, info.st_size, limit)])
-        with os.fdopen(os.dup(fd), "rb") as handle:
-            data = handle.read(limit + 1)  # a file that grows while we read is still bounded
+        data = read_open(fd, limit, info.st_size)
     finally:
         os.close(fd)
     if len(data) > limit:

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from .clauses import Library, load_library
 from .codecache import OFF
+from .filebytes import read_open
 from .outfolder import cache_file
 from .packaged import code_digest, library_folders
 from .signing import open_regular, sign, signing_key
@@ -77,8 +78,11 @@ def _signature(key: bytes, made: bytes, body: bytes) -> bytes:
 def _load(file: Path, key: bytes, made: bytes) -> Library | None:
     """The library kept in *file* under *made*, if the file is one this user's policygen signed for it."""
     try:
-        with open(open_regular(file), "rb") as f:
-            data = f.read(_MOST + 1)
+        fd = open_regular(file)
+        try:
+            data = read_open(fd, _MOST)
+        finally:
+            os.close(fd)
     except OSError:
         return None
     head, _, rest = data.partition(b"\n")

@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import time
+import tracemalloc
 import unicodedata
 from pathlib import Path
 
@@ -214,6 +215,31 @@ def test_read_bytes_refuses_a_folder_and_a_file_over_the_limit(tmp_path: Path) -
         read_bytes(big, limit=10)
     assert large.value.problems[0].message == "file is 11 bytes, larger than the 10 bytes policygen reads"
     assert read_bytes(big, limit=11) == b"x" * 11
+
+
+def test_a_file_that_grew_since_its_stat_is_read_whole_and_still_refused_past_the_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    grown = tmp_path / "grown.yaml"
+    grown.write_bytes(bytes(range(256)) * 800)  # 204,800 bytes: past the stat's 10 and several pieces on
+    real = os.fstat
+    monkeypatch.setattr(os, "fstat", lambda fd: os.stat_result((*real(fd)[:6], 10, *real(fd)[7:])))
+    assert read_bytes(grown) == grown.read_bytes()
+    with pytest.raises(InputError) as large:
+        read_bytes(grown, limit=150_000)
+    assert large.value.problems[0].message == "file is 150001 bytes, larger than the 150000 bytes policygen reads"
+
+
+def test_reading_a_small_file_takes_memory_for_its_bytes_not_for_the_limit(tmp_path: Path) -> None:
+    small = tmp_path / "tenant.yaml"
+    small.write_text("slug: x\n" * 100)
+    tracemalloc.start()
+    try:
+        assert read_bytes(small) == small.read_bytes()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * 1024  # a buffer of the limit's 2 MB for each file read, before
 
 
 def test_a_releases_folder_linked_out_of_the_project_is_named_by_the_link(tmp_path: Path) -> None:

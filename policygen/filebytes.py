@@ -1,0 +1,28 @@
+"""The bytes of an open file, read to its end and bounded, in as few system calls as its size allows."""
+
+from __future__ import annotations
+
+import os
+
+PIECE = 1 << 16  # bytes read at a time past the size the file's stat gave
+
+
+def read_open(fd: int, limit: int, size: int | None = None) -> bytes:
+    """At most *limit* + 1 bytes of the open regular file *fd*, from where it stands: more than *limit* tells
+    the caller the file is larger than it takes. *size* is the file's stat's, when the caller has it.
+
+    The stat's size and one byte more are asked for in one read, which meets the end in that one system call;
+    should the file have grown since, it is read on in pieces, still bounded. (A read of *limit* + 1 at once,
+    as before, made a buffer of that size, 2 MB for an input, for every file read: 30 µs a read rather than 5.)
+    """
+    want = (os.fstat(fd).st_size if size is None else size) + 1
+    parts = []
+    total = 0
+    while total <= limit:
+        part = os.read(fd, min(want, limit + 1 - total))
+        parts.append(part)
+        total += len(part)
+        if len(part) < want:  # a short read of a regular file is its end
+            break
+        want = PIECE
+    return b"".join(parts)  # one part, the usual case, is returned as it is, not copied

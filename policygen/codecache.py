@@ -39,8 +39,9 @@ _HEADER = b"policygen compiled template 2\n"  # 2: with the templates it referen
 _MAX_ENTRY = 16 << 20  # bytes: a larger file is not one policygen wrote (a library template's is a few kB)
 
 
-def _read_regular(file: Path, limit: int) -> bytes:
-    """At most *limit* + 1 bytes of *file* (a regular file reached through no link: signing.open_regular)."""
+def read_regular(file: Path, limit: int) -> bytes:
+    """At most *limit* + 1 bytes of *file* (a regular file reached through no link: signing.open_regular), as the
+    caches signed with the user's key are read; OSError when it cannot be."""
     fd = open_regular(file)
     try:
         return read_open(fd, limit)
@@ -68,7 +69,7 @@ class SignedCodes:
         its entry verifies."""
         file = self._file(lookup)
         try:
-            data = _read_regular(file, _MAX_ENTRY)
+            data = read_regular(file, _MAX_ENTRY)
         except OSError:
             return None
         if len(data) > _MAX_ENTRY or not data.startswith(_HEADER):

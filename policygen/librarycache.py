@@ -26,11 +26,10 @@ import time
 from pathlib import Path
 
 from .clauses import Library, load_library
-from .codecache import OFF
-from .filebytes import read_open
+from .codecache import OFF, read_regular
 from .outfolder import cache_file
 from .packaged import code_digest, library_folders
-from .signing import open_regular, sign, signing_key
+from .signing import sign, signing_key
 from .statcache import RACY_SECONDS, tree_stat, write_atomically
 
 FILE = "library"  # in .cache/policygen/
@@ -78,11 +77,7 @@ def _signature(key: bytes, made: bytes, body: bytes) -> bytes:
 def _load(file: Path, key: bytes, made: bytes) -> Library | None:
     """The library kept in *file* under *made*, if the file is one this user's policygen signed for it."""
     try:
-        fd = open_regular(file)
-        try:
-            data = read_open(fd, _MOST)
-        finally:
-            os.close(fd)
+        data = read_regular(file, _MOST)
     except OSError:
         return None
     head, _, rest = data.partition(b"\n")

@@ -741,7 +741,7 @@ class Previous:
     build refuses rather than skip the comparison that would catch a rewritten history.
     """
 
-    def __init__(self, out: Path, matched: Matched | None = None, folder: Path | None = None) -> None:
+    def __init__(self, out: Path, folder: Path | None = None) -> None:
         self.out = out
         self.file = out / MANIFEST_PATH
         self.root = str(out.resolve())  # a link to the output folder is followed; none inside it is
@@ -765,7 +765,6 @@ class Previous:
                     self._listed = data.get("files")
         except _Damaged as exc:
             self.damaged = self._damage(str(exc))
-        self.stamped(matched)
 
     def stamped(self, matched: Matched | None) -> None:
         """What the output's stamp tells, once known (a build reads the manifest while a second process checks
@@ -1317,7 +1316,7 @@ class Builder:
         )
         with digests:  # saved at the end; if hashing a folder raises, the file is left as it was
             hashes = FolderHashes.of(project.root, slugs, digests)
-        with Previous(out, None, cache) as previous:
+        with Previous(out, cache) as previous:
             matched = taken(out, spare).matched
             previous.stamped(matched)
             if previous.damaged is not None:

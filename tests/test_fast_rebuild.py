@@ -815,12 +815,19 @@ def test_a_walked_stamp_is_written_a_top_level_entry_at_a_time(tmp_path: Path, m
 # --- the previous manifest of an untouched output: its "tenants" object read alone ------------------------
 
 
+def read_previous(out: Path, matched: statcache.Matched | None, folder: Path | None = None) -> engine.Previous:
+    """The previous build as a build reads it, once the output's stamp check has *matched* (or not)."""
+    previous = engine.Previous(out, folder)
+    previous.stamped(matched)
+    return previous
+
+
 def untouched_previous(project: Path) -> tuple[Path, engine.Previous]:
     out = project / "build"
     build(project, out, OPTIONS)
     matched = outfolder.untouched(out, output.spare_folder(project, out))
     assert matched is not None
-    return out, engine.Previous(out, matched)
+    return out, read_previous(out, matched)
 
 
 def test_an_untouched_outputs_manifest_is_read_for_its_tenants_alone_and_says_the_same(
@@ -967,7 +974,7 @@ def test_the_previous_builds_tenants_kept_in_a_spool_are_looked_up_in_slug_order
     out, _ = untouched_previous(project)
     matched = outfolder.untouched(out, output.spare_folder(project, out))
     whole = engine.Previous(out)  # read whole, kept in memory
-    with engine.Previous(out, matched, tmp_path) as previous:
+    with read_previous(out, matched, tmp_path) as previous:
         assert list(previous.tenants) == list(whole.tenants) and len(previous.tenants) == 4
         assert previous.tenants._spool is not None and previous.tenants._spool.spilled == 4
         slugs = [earlier.slug for earlier in whole.tenants]
@@ -1004,7 +1011,7 @@ def test_the_previous_manifests_tenants_are_read_holding_the_spools_budget_not_t
     (out / "manifest.json").write_text(text, encoding="utf-8")
     tracemalloc.start()
     try:
-        with engine.Previous(out, matched, tmp_path) as previous:
+        with read_previous(out, matched, tmp_path) as previous:
             peak = tracemalloc.get_traced_memory()[1]
             assert previous._listed is engine._LATER and len(previous.tenants) == 6_000  # read from the end
             assert previous.published.get("t05999")  # read from its line when asked for
@@ -1038,7 +1045,7 @@ def test_workers_get_the_published_versions_of_the_tenants_they_render_and_no_ot
     builder = engine.Builder(project, project / "build", OPTIONS)
     builder.build()
     loaded = load_project(project)
-    with engine.Previous(project / "build", None, tmp_path) as previous:
+    with engine.Previous(project / "build", tmp_path) as previous:
         step = engine.Step(
             loaded, project_theme(loaded), builder._renderer, OPTIONS, "", previous.tenants, previous.published
         )  # type: ignore[arg-type]
@@ -1058,7 +1065,7 @@ def test_an_untouched_manifest_with_a_line_policygen_does_not_write_is_read_once
     taken: list[object] = []
     real = engine.Previous._take
     monkeypatch.setattr(engine.Previous, "_take", lambda self, items: taken.append(real(self, items)))
-    with engine.Previous(out, matched, tmp_path) as previous:
+    with read_previous(out, matched, tmp_path) as previous:
         assert len(taken) == 1  # laid out as policygen writes it: not read whole after its end
         assert len(previous.tenants) == 0 and previous.tenants.get("example-fitness") is None
         assert previous.published.get("example-fitness")  # its versions are still checked

@@ -27,7 +27,6 @@ import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
-from enum import Enum
 from functools import cached_property, partial
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO, Generic, Protocol, TypeVar
@@ -1027,13 +1026,11 @@ class Step:
     staging: Staging | None = None  # where a rendered tenant's files are written at once (a streaming build)
     shelf: CodeShelf | None = None  # the compiled code a worker started afresh loads and keeps (_worker_init)
 
-    def lookup(self, slug: str, digest: str) -> Found | None:
+    def unchanged(self, slug: str, digest: str) -> bool:
         """Whether a tenant whose folder hashes to *digest* is unchanged since the previous build (its files are
-        then reused), or None when it must be rendered."""
+        then reused; not even its YAML needs parsing), else it must be rendered."""
         before = self.previous.get(slug)
-        if before is not None and before.inputs == tenant_key(self.project, digest, before.documents, self.shared):
-            return Found.UNCHANGED  # not even its YAML needs parsing; its key is the previous build's (before.inputs)
-        return None
+        return before is not None and before.inputs == tenant_key(self.project, digest, before.documents, self.shared)
 
     def render(self, slug: str) -> TenantResult | list[Problem]:
         """The tenant rendered; with a staging folder, its files written there and only their records kept."""
@@ -1069,12 +1066,6 @@ class Step:
             published={slug: record for slug in slugs if (record := self.published.get(slug))},  # theirs alone
             shelf=self.renderer.compiled.shelf,  # a renderer is sent without it (render.py: __reduce__)
         )
-
-
-class Found(Enum):
-    """What the lookup of a tenant found besides its problems (Step.lookup)."""
-
-    UNCHANGED = "unchanged"  # its input key is the previous build's: its files are reused
 
 
 class FolderHashes:
@@ -1427,7 +1418,7 @@ class Builder:
         problems."""
         found = Lookups([], [], hashes.problems)
         for index, slug in enumerate(slugs):
-            if slug in hashes.problems or step.lookup(slug, hashes.digest(index)) is not None:
+            if slug in hashes.problems or step.unchanged(slug, hashes.digest(index)):
                 found.found.append(slug)
             else:
                 found.todo.append(slug)

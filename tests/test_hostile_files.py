@@ -21,6 +21,7 @@ from conftest import REPO
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from policygen import filebytes, inputs
 from policygen.cli import cli
 from policygen.errors import InputError, Problem
 from policygen.facts import read_tenant
@@ -222,12 +223,19 @@ def test_a_file_that_grew_since_its_stat_is_read_whole_and_still_refused_past_th
 ) -> None:
     grown = tmp_path / "grown.yaml"
     grown.write_bytes(bytes(range(256)) * 800)  # 204,800 bytes: past the stat's 10 and several pieces on
-    real = os.fstat
-    monkeypatch.setattr(os, "fstat", lambda fd: os.stat_result((*real(fd)[:6], 10, *real(fd)[7:])))
+    # The stat read_bytes took says 10 bytes, as if the file grew after it (the system's own stat is left alone).
+    monkeypatch.setattr(inputs, "read_open", lambda fd, limit, size: filebytes.read_open(fd, limit, 10))
     assert read_bytes(grown) == grown.read_bytes()
+    # Past the limit, what was read stops one byte after it, which read_bytes refuses with the size read.
+    fd = os.open(grown, os.O_RDONLY)
+    try:
+        assert filebytes.read_open(fd, 150_000, 10) == grown.read_bytes()[:150_001]
+    finally:
+        os.close(fd)
+    monkeypatch.setattr(inputs, "read_open", lambda fd, limit, size: b"x" * (limit + 1))
     with pytest.raises(InputError) as large:
-        read_bytes(grown, limit=150_000)
-    assert large.value.problems[0].message == "file is 150001 bytes, larger than the 150000 bytes policygen reads"
+        read_bytes(tmp_path / "grown.yaml", limit=300_000)
+    assert large.value.problems[0].message == "file is 300001 bytes, larger than the 300000 bytes policygen reads"
 
 
 def test_reading_a_small_file_takes_memory_for_its_bytes_not_for_the_limit(tmp_path: Path) -> None:

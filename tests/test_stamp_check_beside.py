@@ -179,13 +179,22 @@ def test_a_build_hashes_the_tenants_folders_and_reads_the_manifest_while_the_sta
         finally:
             done["manifest read"] = time.monotonic_ns()
 
+    stamped_with: list[statcache.Matched | None] = []
+    real_stamped = engine.Previous.stamped
+
+    def stamped(self: engine.Previous, matched: statcache.Matched | None) -> None:
+        stamped_with.append(matched)
+        real_stamped(self, matched)
+
     monkeypatch.setattr(stampcheck, "untouched", slow)
     monkeypatch.setattr(engine.FolderHashes, "of", hashed)
     monkeypatch.setattr(engine.Previous, "_read", read)
+    monkeypatch.setattr(engine.Previous, "stamped", stamped)
     result = CliRunner().invoke(cli, ["-C", str(project), "build", "--today", "2026-11-22"])
 
     assert result.exit_code == 0, result.output
-    assert "1 rendered" in result.output  # the check's result was taken: the others were placed as unchanged
+    assert "1 rendered" in result.output  # the others were placed as unchanged
+    assert len(stamped_with) == 1 and stamped_with[0] is not None  # the child's result, a match, was taken
     check_ended = int(ended.read_text())
     assert done["folders hashed"] < check_ended and done["manifest read"] < check_ended
     assert tree(out) == tree(build(project, tmp_path / "cold", OPTIONS).out)

@@ -62,15 +62,12 @@ from .law import InForce, Status, TransferMechanism, declared_regimes, replaceme
 from .links import Folder, Link, Names, Pages, SiteFiles, TenantFiles, dead_end, follow, is_relative
 from .paths import SortedNames, TenantPaths, rebase
 from .project import (
-    KNOWN_NAMED,
     Project,
     TenantSource,
     load_base,
     load_project,
     load_tenant_source,
     project_theme,
-    select_tenants,
-    tenant_slugs,
 )
 from .prose import ProseFinding, lint_document
 from .readability import prose_text, score
@@ -78,6 +75,7 @@ from .render import ClauseRenderer, RenderedDocument, fact_context
 from .rules import RuleSet, load_rules, packaged_sentences, sentences_file
 from .site import BuildOptions, TenantView, render_tenant_documents, tenant_outputs
 from .spool import Codec, Spool
+from .tenantfolders import KNOWN_NAMED, select_tenants, tenant_slugs
 from .theme import SiteTheme
 from .translations import Change, TranslationState, found_languages, library_units, tenant_units, translated_languages
 from .translations import states as translation_states

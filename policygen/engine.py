@@ -33,7 +33,7 @@ from typing import Annotated, Any, BinaryIO, Generic, Protocol, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from . import garbage
+from . import garbage, prebuild
 from .beside import Beside
 from .codecache import signed_codes
 from .dates import utc_today
@@ -82,14 +82,10 @@ from .packaged import code_digest
 from .paths import MANIFEST_PATH, SITE_FEED, SITE_INDEX, SITEMAP_PATH, SortedNames, in_folder_order
 from .project import (
     Project,
-    checked_tenant_digest,
     load_base,
     load_project,
     load_tenant_source,
-    named_tenant_folder,
     project_theme,
-    select_tenants,
-    tenant_slugs,
 )
 from .render import ClauseRenderer, warm_renderer
 from .sandbox import BoundedSandbox, CodeShelf, CompiledCode
@@ -103,8 +99,8 @@ from .site import (
     tenant_outputs,
 )
 from .spool import Codec, Mapped, Spool, sized
-from .stampcheck import taken
-from .statcache import FolderDigests, Matched, SameBytes
+from .statcache import Matched, SameBytes
+from .tenantfolders import DIGESTS, FolderHashes, hash_folders, select_tenants, tenant_slugs
 from .theme import SiteTheme
 from .versions import Snapshot
 
@@ -1068,40 +1064,6 @@ class Step:
         )
 
 
-class FolderHashes:
-    """Each tenant folder's hash, in the build's slug order, or the problems that kept it from being hashed:
-    32 bytes a tenant, not a text each (a hundred thousand tenants' are held while the output's stamp is
-    checked, in the build's second process: policygen/stampcheck.py)."""
-
-    def __init__(self) -> None:
-        self._hashes = bytearray()
-        self.problems: dict[str, list[Problem]] = {}
-
-    @classmethod
-    def of(cls, root: Path, slugs: Iterable[str], digests: FolderDigests) -> FolderHashes:
-        """The folders of the tenants *slugs* hashed, through the stat cache *digests* (a folder whose stat is
-        the one recorded is not read)."""
-        hashes = cls()
-        for slug in slugs:
-            try:
-                folder = named_tenant_folder(root, slug)  # bad names are input problems
-                # So are links out, looked for only when the stat cache does not vouch for the folder (it finds
-                # no link), and pipes, devices, dangling links in it.
-                digest = bytes.fromhex(digests.digest(folder, checked_tenant_digest))  # sha256: the file holds no other
-            except InputError as exc:
-                hashes.problems[slug] = exc.problems
-                digest = bytes(DIGEST_SIZE)
-            hashes._hashes += digest
-        return hashes
-
-    def digest(self, index: int) -> str:
-        """The hash of the folder of the *index*-th tenant (in the order hashed)."""
-        return self._hashes[index * DIGEST_SIZE : (index + 1) * DIGEST_SIZE].hex()
-
-
-DIGEST_SIZE = 32  # a tenant folder's hash: sha256 (project.tenant_digest)
-
-
 @dataclass(frozen=True)
 class Lookups:
     """What the lookups found of every tenant, in slug order: those to render, and the others, found unchanged or
@@ -1113,7 +1075,6 @@ class Lookups:
     problems: dict[str, list[Problem]]
 
 
-DIGESTS = "digests"  # in the project's cache: tenant folder hashes by stat, by path (policygen/statcache.py)
 COMPILED = "compiled"  # in the project's cache: compiled templates, signed (policygen/codecache.py)
 
 # Worker processes pay off only past some tenants: each starts in ~0.3 s and loads the library itself.
@@ -1279,13 +1240,17 @@ class Builder:
         today = self.options.today or utc_today()
         options = replace(self.options, today=today)
         recorded = self.skips_unchanged and not options.tenants  # a whole-site build: policygen/lastbuild.py
-        seen = Inputs.seen(self.root.resolve(), today, options.drafts) if recorded else None
+        # The child the command line started looks at the inputs, the tenants' folders and the output's stamp while
+        # this process imports the engine and loads the project (policygen/prebuild.py). Without one, the inputs
+        # are looked at here, before any is read.
+        looking = prebuild.ahead(self.root.resolve(), today, options.drafts)
+        seen = None
+        if recorded and (looking is None or not looking.inputs):
+            seen = Inputs.seen(self.root.resolve(), today, options.drafts)
         problems = Collector()
         project = load_base(self.root, problems, cached_library)  # the library kept in the cache
         if problems.problems:
             load_project(self.root, options.tenants)  # raises with the tenants' problems reported too
-        selected = select_tenants(project.root, options.tenants)
-        slugs = self.scope(selected)
         out = check_out_dir(self.out_arg if self.out_arg is not None else project.root / "build", project.reserved)
         theme = project_theme(project)
         theme_digest = theme.digest()
@@ -1297,18 +1262,14 @@ class Builder:
         _shelve_compiled(project.root, self._renderer, theme)
         spare = spare_folder(project.root, out)
         cache = _cache_folder(project.root)  # what the build keeps past a budget: a large site's is not held
-        # The tenants' folders are hashed and the previous manifest read while the output's stamp is checked in a
-        # second process (started when the command line began: stampcheck.py); then its result is taken (or the
-        # check is run now, where none was started).
-        digests = FolderDigests(
-            cache_file(project.root, DIGESTS),
-            lambda: cache_file(project.root, DIGESTS, make=True),
-            others=bool(options.tenants) or len(slugs) != len(selected),  # a whole site's: no others kept
-        )
-        with digests:  # saved at the end; if hashing a folder raises, the file is left as it was
-            hashes = FolderHashes.of(project.root, slugs, digests)
         with Previous(out, cache) as previous:
-            matched = taken(out, spare).matched
+            # The previous manifest is read while the child looks; then what it found is taken, and what it did
+            # not is looked at here.
+            looked = prebuild.taken(looking, out, spare)
+            if recorded and looking is not None and looking.inputs:
+                seen = looked.inputs
+            selected, slugs, hashes = self._tenants(project.root, options, looked.tenants)
+            matched = looked.checked.matched
             previous.stamped(matched)
             if previous.damaged is not None:
                 problems.add(previous.damaged)
@@ -1412,6 +1373,18 @@ class Builder:
         tally); the manifest written to *manifest_file*."""
         results, feed = kept.results.ordered(), kept.feed.ordered()
         return site_files(project, theme, results, options, manifest_file, fragments, feed, kept.tally)
+
+    def _tenants(
+        self, root: Path, options: BuildOptions, found: prebuild.Tenants | None
+    ) -> tuple[list[str], list[str], FolderHashes]:
+        """The tenants selected, those of them this build renders (scope), and their folders hashed: as the child
+        looking ahead found them for a whole-site build, else looked at now."""
+        if found is not None and not options.tenants and len(self.scope(found.slugs)) == len(found.slugs):
+            return found.slugs, found.slugs, found.hashes  # (the hashes are in the order of the slugs)
+        selected = select_tenants(root, options.tenants)
+        slugs = self.scope(selected)
+        # A whole site's stat cache keeps no lines of other folders (tenants deleted); a part's keeps them.
+        return selected, slugs, hash_folders(root, slugs, others=bool(options.tenants) or len(slugs) != len(selected))
 
     def _lookups(self, step: Step, slugs: list[str], hashes: FolderHashes) -> Lookups:
         """Each tenant looked up, in this process, from its folder's hash: to render, unchanged, or with

@@ -1287,9 +1287,6 @@ def _unknown(where: KeyPath, value: str, known: Any, listed_in: str) -> Referenc
 # --- loading ---------------------------------------------------------------------------------------
 
 
-SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
-
-
 def load_tenant(file: Path) -> Tenant:
     """Read and validate one tenant.yaml, raising InputError with every problem in it."""
     return read_tenant(file)[0]

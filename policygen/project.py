@@ -6,10 +6,6 @@ written here.
 
 from __future__ import annotations
 
-import hashlib
-import os
-import re
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,12 +14,11 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .clauses import Clause, Library, language_of, load_library, tenant_clauses
-from .editorfiles import is_editor_file
-from .errors import Collector, InputError, Problem, UsageError, did_you_mean
-from .facts import SLUG, Flag, Tenant, Text, Url, read_tenant
-from .inputs import CONFIG_FILE, INPUT_FOLDERS, hashed_content, read_bytes
+from .errors import Collector, InputError, UsageError, did_you_mean
+from .facts import Flag, Tenant, Text, Url, read_tenant
+from .inputs import CONFIG_FILE, INPUT_FOLDERS, read_bytes
 from .packaged import theme_folders
-from .paths import RESERVED_SLUGS, SortedNames
+from .tenantfolders import select_tenants, tenant_digest, tenant_folder
 from .theme import SiteTheme, unknown_theme
 from .validation import problems_from_validation
 from .yamlfile import Located, load
@@ -100,130 +95,6 @@ def load_config(root: Path) -> ProjectConfig:
         return ProjectConfig.model_validate(located.data or {})
     except ValidationError as exc:
         raise InputError(problems_from_validation(exc, located, ProjectConfig)) from None
-
-
-def tenant_slugs(root: Path) -> list[str]:
-    tenants = root / "tenants"
-    if not tenants.is_dir():
-        return []
-    # Any tenant.yaml counts, not only regular files: a pipe or a link to a device is refused when read, not skipped.
-    # Plain strings and scandir (whose entries know their type): a build lists a hundred thousand folders here.
-    # Interned: what a build holds of each tenant by name (the output's stamp, the record of its spare) is
-    # then these very strings, not copies read from files.
-    with os.scandir(tenants) as entries:
-        return sorted(
-            sys.intern(e.name)
-            for e in entries
-            if not e.name.startswith(".") and e.is_dir() and os.path.lexists(os.path.join(e.path, "tenant.yaml"))
-        )
-
-
-def check_slug(root: Path, slug: str) -> Path:
-    """The tenant's folder, refusing slugs that are malformed or lead out of tenants/."""
-    if not SLUG.fullmatch(slug):
-        raise UsageError(f"'{slug}' is not a tenant slug: use lower-case letters, digits and '-'")
-    folder = root / "tenants" / slug
-    if folder.is_symlink() or not folder.resolve().is_relative_to((root / "tenants").resolve()):
-        raise UsageError(f"tenant '{slug}' points outside tenants/; symlinked tenant folders are not followed")
-    return folder
-
-
-def reserved_slug(slug: str) -> str | None:
-    """Why *slug* cannot name a tenant (the output folder uses that name), or None when it can."""
-    if slug not in RESERVED_SLUGS:
-        return None
-    return f"'{slug}' cannot be a tenant slug: the site's {RESERVED_SLUGS[slug]} go to {slug}/ in the output"
-
-
-def tenant_folder(root: Path, slug: str) -> Path:
-    """A tenant folder found in tenants/, as bad input (exit 1) when its name or its links are wrong."""
-    return no_links_out(named_tenant_folder(root, slug))
-
-
-def named_tenant_folder(root: Path, slug: str) -> Path:
-    """A tenant folder found in tenants/, as bad input when its name is wrong (its links not looked at)."""
-    folder = root / "tenants" / slug
-    if not SLUG.fullmatch(slug):
-        fixed = re.sub(r"[^a-z0-9]+", "-", slug.lower()).strip("-")
-        raise InputError(
-            [
-                Problem(
-                    f"folder name '{slug}' is not a tenant slug",
-                    file=folder,
-                    expected="lower-case letters, digits and '-', starting with a letter or digit",
-                    suggestion=f"rename the folder to '{fixed}'" if fixed and SLUG.fullmatch(fixed) else None,
-                )
-            ]
-        )
-    reserved = reserved_slug(slug)
-    if reserved is not None:
-        raise InputError(
-            [
-                Problem(
-                    reserved,
-                    file=folder,
-                    expected="a slug other than " + ", ".join(sorted(RESERVED_SLUGS)),
-                    suggestion=f"rename the folder, e.g. to {slug}-org",
-                )
-            ]
-        )
-    return folder
-
-
-def no_links_out(folder: Path) -> Path:
-    """The tenant folder *folder* (named_tenant_folder), as bad input when it or its facts link out of it."""
-    # The slug is one plain name (SLUG): a folder that is no link is inside tenants/, wherever that is (a
-    # build looks up every tenant here, so no path is resolved).
-    if folder.is_symlink():
-        raise InputError(
-            [
-                Problem(
-                    "tenant folder is a symbolic link; policygen reads only files inside the project",
-                    file=folder,
-                    expected="a real folder in tenants/",
-                    suggestion="copy the tenant's files into the project instead of linking them",
-                )
-            ]
-        )
-    facts = folder / "tenant.yaml"
-    if facts.is_symlink() and not facts.resolve().is_relative_to(folder.resolve()):
-        raise InputError(
-            [
-                Problem(
-                    "tenant.yaml is a symbolic link out of the tenant folder; policygen reads only files inside the project",
-                    file=facts,
-                    expected="a real file",
-                    suggestion="copy the file into the tenant folder",
-                )
-            ]
-        )
-    return folder
-
-
-def select_tenants(root: Path, only: list[str] | None) -> list[str]:
-    """The slugs to build: all tenants, or those asked for (which must exist)."""
-    known = tenant_slugs(root)
-    if not only:
-        return known
-    for slug in only:
-        check_slug(root, slug)
-    present = SortedNames(known)
-    missing = [slug for slug in dict.fromkeys(only) if slug not in present]
-    if missing:
-        raise UsageError("; ".join(_no_tenant(slug, known) for slug in missing))
-    return sorted(set(only))
-
-
-KNOWN_NAMED = 10  # tenants named in an error about one that is not there; past that, counted (a site has thousands)
-
-
-def _no_tenant(slug: str, known: list[str]) -> str:
-    hint = did_you_mean(slug, known)
-    if hint:
-        return f"no tenant '{slug}' in tenants/; {hint}"
-    if len(known) <= KNOWN_NAMED:
-        return f"no tenant '{slug}' in tenants/ (known: {', '.join(known) or 'none'})"
-    return f"no tenant '{slug}' in tenants/, which holds {len(known):,} tenants (a folder each)"
 
 
 def tenant_document(tenant: TenantSource, document: str | None) -> str:
@@ -389,30 +260,6 @@ def _check_notes(facts: Tenant, docs: dict[str, dict[str, Clause]], located: Loc
                     suggestion=did_you_mean(note.document, holders),
                 )
             )
-
-
-def checked_tenant_digest(folder: Path) -> str:
-    """tenant_digest of a named tenant folder, once no_links_out finds it plain (else its InputError): what a
-    build hashes when the stat cache cannot vouch for the folder, which it does only for one holding no link."""
-    return tenant_digest(no_links_out(folder))
-
-
-def tenant_digest(folder: Path) -> str:
-    """Hash of everything in a tenant's folder: facts, own clauses, releases, logo.
-
-    InputError for a file policygen will not read (a pipe, a device, a dangling link, over the size
-    limit); a link out of the folder is hashed by where it points, never read: loading reports it.
-    """
-    h = hashlib.sha256()
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames.sort()
-        for name in sorted(filenames):
-            path = Path(dirpath) / name
-            if is_editor_file(name):  # an editor's scratch file is not input
-                continue
-            h.update(path.relative_to(folder).as_posix().encode() + b"\0")
-            h.update(hashed_content(folder, path) + b"\0")
-    return h.hexdigest()
 
 
 def document_title(project: Project, tenant: TenantSource, doc_id: str) -> str:

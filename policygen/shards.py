@@ -50,14 +50,14 @@ from .engine import (
     view_from_entry,
 )
 from .errors import Collector, InputError, Problem, UsageError
-from .facts import SLUG
 from .fragments import Fragments
 from .history import compare_with_build, read_tenant_record
 from .output import KINDS, Output, check_out_dir, manifest, write_site
 from .packaged import code_digest
 from .paths import MANIFEST_PATH, RESERVED_SLUGS
-from .project import Project, load_base, project_theme, tenant_digest, tenant_folder, tenant_slugs
+from .project import Project, load_base, project_theme
 from .site import BuildOptions
+from .tenantfolders import SLUG, tenant_digest, tenant_folder, tenant_slugs
 from .theme import SiteTheme
 from .yamlfile import format_path
 

@@ -1,37 +1,31 @@
-"""The output's stamp check (policygen/outfolder.py: untouched) run in a second process, beside the build.
+"""The output's stamp check (policygen/outfolder.py: untouched) as a second process runs it beside the build.
 
-A rebuild after a small edit spends a tenth of its time on that check (one lstat per output file) and most
-of the rest on one core, importing the engine and loading the project, none of which the check needs. So
-`policygen build` starts it (`beside`) in a forked child as soon as it knows the build will run, and the
-build takes its result (`taken`) where it used to run it. The child sends the result through a pipe: the
-stamp's proof, top-level names and the stat of each one's folders as it saw them (statcache.Matched), or
-none.
+A rebuild after a small edit spends a tenth of its time on that check (one lstat per output file), none of
+which needs the engine: the child policygen/prebuild.py forks when the command line begins runs it
+(`checked_message`) and sends its result through a pipe: the stamp's proof, top-level names and the stat of
+each one's folders as it saw them (statcache.Matched), or none; the build reads it back (`matched_in`).
+A large stamp's check is shared with a grandchild, on two cores (`SHARED_MIN`).
 
 Whatever goes wrong in the child (an error, a crash, a kill, a message that is not one it writes) means
 "not untouched": the build then compares the files themselves, which costs time, never correctness. The
 time the check counts from (`Checked.since`) is taken before the child starts: the stat of a folder changed
 within the racy margin of it is not sent, so it is never remembered intact (SiteWriter.keep_intact), and
 one changed after the check no longer has the stat remembered. The output folder and its stamp file are
-looked at again when the result is taken, so that another
-build's swap, or an entry added or removed at the top of the output meanwhile, is not trusted either.
-Where fork is not safe (not Linux, threads running) or there is no stamp to check, the check runs inline
-when the build takes it, as before. The child is always waited for, and dies with this process: no zombie,
-no stray process. It holds the output's lock while it checks (outfolder.one_writer), so the build takes its
-result before it takes that lock itself (SiteWriter), never while holding it.
+looked at again when the result is taken (`looks`), so that another build's swap, or an entry added or
+removed at the top of the output meanwhile, is not trusted either. Where no child runs, the build checks
+in its own process (`check_now`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .forked import Child, fork_is_safe
+from .forked import Child
 from .outfolder import StampCheck, stamp_file, untouched
 from .statcache import Matched, Share, Stamp
 
@@ -60,39 +54,22 @@ def check_now(out: Path, spare: Path) -> Checked:
     return Checked(since, untouched(out, spare, since))
 
 
-_started: _Child | None = None  # the check `beside` started, until the build takes it
+def checked_message(out: Path, spare: Path, since: int) -> bytes:
+    """The check of *out* (whose spare is *spare*), counting from *since*, as the message a child sends
+    (`matched_in` reads it back): run in the child policygen/prebuild.py starts beside the build."""
+    return _encoded(untouched(out, spare, since, _check_for(stamp_file(spare))))
 
 
-@contextlib.contextmanager
-def beside(out: Path, spare: Path) -> Iterator[None]:
-    """Start the stamp check of *out* (whose spare is *spare*) in a child process for the block, for the build
-    in it to take (`taken`); when the block ends, however, a child still there is ended and waited for."""
-    global _started
-    child = _Child.start(out, spare)
-    _started = child
-    try:
-        yield
-    finally:
-        _started = None
-        if child is not None:
-            child.end()
+def matched_in(message: bytes) -> Matched | None:
+    """The stamp found matching that a child's *message* (`checked_message`) says; None for "none" and for
+    anything that is not exactly such a message."""
+    return _decoded(message)
 
 
-def taken(out: Path, spare: Path) -> Checked:
-    """The result of the check `beside` started for *out* and *spare*, or else of the check run now. A check
-    started for another output is ended unused."""
-    global _started
-    child, _started = _started, None
-    if child is not None and child.out == out and child.spare == spare:
-        return child.result()
-    if child is not None:
-        child.end()
-    return check_now(out, spare)
-
-
-def _looks(out: Path, spare: Path) -> tuple[tuple[int, ...], ...] | None:
+def looks(out: Path, spare: Path) -> tuple[tuple[int, ...], ...] | None:
     """The stat of the output folder and of its stamp file: another build's swap, or an entry added, removed
-    or renamed at the top of the output, changes the first; a stamp written again changes the second."""
+    or renamed at the top of the output, changes the first; a stamp written again changes the second. A
+    check's result is taken only when they are as they were before the check began."""
     try:
         return tuple(
             (s.st_mode, s.st_ino, s.st_size, s.st_mtime_ns, s.st_ctime_ns)
@@ -100,50 +77,6 @@ def _looks(out: Path, spare: Path) -> tuple[tuple[int, ...], ...] | None:
         )
     except OSError:
         return None
-
-
-class _Child:
-    """A forked child running the check (forked.Child), and what its result is checked against."""
-
-    def __init__(self, out: Path, spare: Path, since: int, seen: tuple[tuple[int, ...], ...], child: Child) -> None:
-        self.out = out
-        self.spare = spare
-        self.since = since
-        self.seen = seen  # _looks() before the child started
-        self.child = child
-
-    @property
-    def pid(self) -> int:
-        return self.child.pid
-
-    @classmethod
-    def start(cls, out: Path, spare: Path) -> _Child | None:
-        """The check started in a child; None where that is not safe or not worth it (then it runs inline)."""
-        if not fork_is_safe():
-            return None
-        seen = _looks(out, spare)
-        if seen is None:
-            return None  # no output or no stamp: nothing to match, and nothing made before the build needs it
-        since = time.time_ns()
-        child = Child.start(lambda: _encoded(untouched(out, spare, since, _check_for(stamp_file(spare)))), True)
-        return None if child is None else cls(out, spare, since, seen, child)
-
-    def result(self) -> Checked:
-        """The child's result, once it has ended; None when it failed or what it sent is not a result."""
-        try:
-            data = self.child.message()
-        except OSError:
-            data = None
-        finally:
-            self.end()
-        matched = _decoded(data) if data is not None else None
-        if matched is not None and _looks(self.out, self.spare) != self.seen:
-            matched = None  # the output or its stamp changed since the check began
-        return Checked(self.since, matched)
-
-    def end(self) -> None:
-        """Kill the child if it still runs (it only reads, and its lock goes with it), wait for it, close the pipe."""
-        self.child.end()
 
 
 def _check_for(file: Path) -> StampCheck:

@@ -16,8 +16,8 @@ from helpers import edit
 from policygen import engine, output
 from policygen.engine import Builder, build
 from policygen.errors import InputError, UsageError
-from policygen.project import tenant_slugs
 from policygen.site import BuildOptions
+from policygen.tenantfolders import tenant_slugs
 
 TODAY = BuildOptions(today=__import__("datetime").date(2026, 11, 22))
 

@@ -27,8 +27,7 @@ from typing import Any, BinaryIO
 
 import pytest
 
-from policygen import beside, engine, history, lastbuild, outfolder, output, spool, statcache
-from policygen import project as project_module
+from policygen import beside, engine, history, lastbuild, outfolder, output, spool, statcache, tenantfolders
 from policygen.engine import build
 from policygen.errors import InputError, Problem
 from policygen.project import load_project, project_theme
@@ -154,7 +153,7 @@ def test_a_remembered_folder_hash_still_sees_an_edit_that_keeps_size_and_modific
     monkeypatch.setattr(statcache, "RACY_SECONDS", 0)  # remember folders however recently they changed
     out = project / "build"
     build(project, out, OPTIONS)
-    remembered = (project / ".cache/policygen" / engine.DIGESTS).read_bytes()
+    remembered = (project / ".cache/policygen" / tenantfolders.DIGESTS).read_bytes()
     assert str(project.resolve() / "tenants/ims-pro").encode().hex().encode() + b" " in remembered
     same_size_edit(project / "tenants/ims-pro/tenant.yaml", "display_name: IMS Pro", "display_name: IMS Pre")
     report = build(project, out, OPTIONS)
@@ -169,8 +168,8 @@ def test_a_remembered_folder_hash_is_used_while_nothing_in_the_folder_changed(
     monkeypatch.setattr(statcache, "RACY_SECONDS", 0)
     build(project, project / "build", OPTIONS)
     hashed: list[Path] = []
-    real = engine.checked_tenant_digest
-    monkeypatch.setattr(engine, "checked_tenant_digest", lambda folder: hashed.append(folder) or real(folder))
+    real = tenantfolders.checked_tenant_digest
+    monkeypatch.setattr(tenantfolders, "checked_tenant_digest", lambda folder: hashed.append(folder) or real(folder))
     assert build(project, project / "build", OPTIONS).unchanged
     assert hashed == []
 
@@ -241,8 +240,8 @@ def test_an_unchanged_tenant_folder_the_stat_cache_vouches_for_is_not_looked_at_
     out = project / "build"
     build(project, out, OPTIONS)
     looked: list[str] = []
-    real = project_module.no_links_out
-    monkeypatch.setattr(project_module, "no_links_out", lambda folder: looked.append(folder.name) or real(folder))
+    real = tenantfolders.no_links_out
+    monkeypatch.setattr(tenantfolders, "no_links_out", lambda folder: looked.append(folder.name) or real(folder))
     edit_display_name(project, "ims-pro", "Again")
     report = build(project, out, OPTIONS)
     assert report.rendered_tenants == ["ims-pro"] and "ims-pro" in looked

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from policygen import engine, statcache
+from policygen import statcache, tenantfolders
 from policygen.engine import build
 from policygen.site import BuildOptions
 
@@ -309,7 +309,7 @@ def test_a_build_whose_lookup_raises_leaves_the_stat_cache_as_it_was_and_nothing
     for tenant in sorted((project / "tenants").iterdir())[:2]:  # both hashed again, the second raising
         with (tenant / "tenant.yaml").open("a", encoding="utf-8") as f:
             f.write("# edited\n")
-    real, hashed = engine.checked_tenant_digest, []
+    real, hashed = tenantfolders.checked_tenant_digest, []
 
     def failing(folder: Path) -> str:
         hashed.append(folder)
@@ -317,7 +317,7 @@ def test_a_build_whose_lookup_raises_leaves_the_stat_cache_as_it_was_and_nothing
             raise Stop
         return real(folder)
 
-    monkeypatch.setattr(engine, "checked_tenant_digest", failing)
+    monkeypatch.setattr(tenantfolders, "checked_tenant_digest", failing)
     with pytest.raises(Stop):
         build(project, project / "build", OPTIONS)
     assert (cache / "digests").read_bytes() == before
@@ -352,7 +352,7 @@ def test_a_remembered_hash_that_is_not_a_tenant_folders_is_not_used_and_the_fold
     hash that is not a sha256 (as tenant folders' are) is no hash of the folder."""
     out = project / "build"
     build(project, out, OPTIONS)
-    file = project / ".cache" / "policygen" / engine.DIGESTS
+    file = project / ".cache" / "policygen" / tenantfolders.DIGESTS
     folders = sorted((project / "tenants").iterdir())
     stat_hash = statcache.tree_stat(str(folders[0]), skip_editor_files=True)[0].encode()  # type: ignore[index]
     forged = statcache._digest_line(statcache._digest_key(folders[0]), stat_hash, b"abc")

@@ -1,5 +1,6 @@
 """The output's stamp check runs in a second process while `policygen build` imports the engine and loads
-the project (policygen/stampcheck.py), and the build takes its result where it used to run it.
+the project (policygen/prebuild.py, policygen/stampcheck.py), and the build takes its result where it used to
+run it.
 
 It gives exactly what the check run inline gives; anything that goes wrong in the child means "not
 untouched", never a wrong "untouched"; the time the build counts from is taken before the check began, and
@@ -8,6 +9,7 @@ an output changed at its top while the check's result waited is not trusted; the
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -23,12 +25,28 @@ import pytest
 from click.testing import CliRunner
 from helpers import reaped
 
-from policygen import engine, outfolder, output, stampcheck, statcache
+from policygen import engine, forked, outfolder, output, prebuild, stampcheck, statcache, tenantfolders
 from policygen.cli import cli
 from policygen.engine import build
 from policygen.site import BuildOptions
 
 OPTIONS = BuildOptions(today=dt.date(2026, 11, 22))
+TODAY = dt.date(2026, 11, 22)
+
+
+def beside(out: Path, spare: Path) -> contextlib.AbstractContextManager[None]:
+    """The child the command line starts, for a build of part of the site into *out*: it checks the stamp only."""
+    return prebuild.beside(prebuild.Build(out.parent, TODAY, False, out, spare, whole=False))
+
+
+def taken(out: Path, spare: Path) -> stampcheck.Checked:
+    """The stamp check's result as a build into *out* (of the project beside it) takes it."""
+    return prebuild.taken(prebuild.ahead(out.parent, TODAY, False), out, spare).checked
+
+
+def started() -> forked.Child | None:
+    """The child `beside` started, until taken."""
+    return None if prebuild._started is None else prebuild._started.child
 
 
 def tree(folder: Path) -> dict[str, bytes]:
@@ -53,29 +71,29 @@ def stamped(project: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]
     return out.resolve(), output.spare_folder(project, out.resolve())
 
 
-FORK_IS_SAFE = stampcheck.fork_is_safe
+FORK_IS_SAFE = prebuild.fork_is_safe
 
 
 @pytest.fixture(autouse=True)
 def no_other_thread(monkeypatch: pytest.MonkeyPatch) -> None:
     """The command line runs no thread when it forks the check; the test process may (the browser tests'
     servers), so the tests here fork as the command line does, wherever fork is the platform's."""
-    monkeypatch.setattr(stampcheck, "fork_is_safe", lambda: sys.platform == "linux")
+    monkeypatch.setattr(prebuild, "fork_is_safe", lambda: sys.platform == "linux")
 
 
 def test_no_check_is_forked_while_another_thread_runs_and_the_build_checks_inline(
     stamped: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(stampcheck, "fork_is_safe", FORK_IS_SAFE)  # the real rule
+    monkeypatch.setattr(prebuild, "fork_is_safe", FORK_IS_SAFE)  # the real rule
     out, spare = stamped
     stop = threading.Event()
     thread = threading.Thread(target=stop.wait, daemon=True)
     thread.start()
     try:
-        assert not stampcheck.fork_is_safe()
-        with stampcheck.beside(out, spare):
-            assert stampcheck._started is None
-            assert stampcheck.taken(out, spare).matched == stampcheck.check_now(out, spare).matched
+        assert not prebuild.fork_is_safe()
+        with beside(out, spare):
+            assert started() is None
+            assert taken(out, spare).matched == stampcheck.check_now(out, spare).matched
     finally:
         stop.set()
         thread.join()
@@ -104,7 +122,7 @@ def checked_by(log: Path) -> list[tuple[int, int]]:
     return [(int(pid), int(ns)) for pid, ns in (line.split() for line in lines)]
 
 
-def finished(child: stampcheck._Child) -> None:
+def finished(child: forked.Child) -> None:
     """Wait until the child has ended (its message is in the pipe), without taking its result."""
     for _ in range(500):
         if os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
@@ -124,11 +142,11 @@ def test_the_check_runs_in_a_child_process_and_gives_exactly_the_inline_result(
     if touched:
         (out / "ims-pro/privacy-policy/stray.html").write_bytes(b"x")
     inline = stampcheck.check_now(out, spare)
-    with stampcheck.beside(out, spare):
-        child = stampcheck._started
+    with beside(out, spare):
+        child = started()
         assert child is not None
         pid = child.pid
-        result = stampcheck.taken(out, spare)
+        result = taken(out, spare)
     assert (result.matched is None) == touched
     assert result.matched == inline.matched  # the proof and the very top-level names
     assert [each for each, _ in checked_by(checkers)] == [os.getpid(), pid]  # inline, then the child
@@ -147,31 +165,35 @@ def test_a_command_line_build_takes_the_childs_result_and_writes_what_a_cold_bui
     assert tree(out) == tree(build(project, tmp_path / "cold", OPTIONS).out)
 
 
-def test_a_build_hashes_the_tenants_folders_and_reads_the_manifest_while_the_stamp_is_checked(
+def test_the_child_hashes_the_tenants_folders_and_the_build_reads_the_manifest_while_the_stamp_is_checked(
     project: Path, stamped: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Neither needs the check's result: a large site's build does both instead of waiting for it."""
+    """Neither needs the check's result: the child hashes the folders before it checks the stamp (the build
+    needs them first), and the build reads the previous manifest meanwhile instead of waiting."""
     out, _ = stamped
-    ended = tmp_path / "check-ended"
+    began, ended, hashed_by = tmp_path / "check-began", tmp_path / "check-ended", tmp_path / "hashed-by"
     real = stampcheck.untouched
 
     def slow(
         out: Path, spare: Path, since: int | None = None, check: outfolder.StampCheck = statcache.Stamp.check
     ) -> statcache.Matched | None:
+        began.write_text(str(time.monotonic_ns()))
         time.sleep(1)
         try:
             return real(out, spare, since, check)
         finally:
             ended.write_text(str(time.monotonic_ns()))
 
+    read_manifest = engine.Previous._read
+    hash_folders = tenantfolders.FolderHashes.of.__func__  # type: ignore[attr-defined]
     done: dict[str, int] = {}
-    hash_folders, read_manifest = engine.FolderHashes.of, engine.Previous._read
 
-    def hashed(*args: object) -> engine.FolderHashes:
+    def hashed(cls: type[tenantfolders.FolderHashes], *args: object) -> tenantfolders.FolderHashes:
         try:
-            return hash_folders(*args)  # type: ignore[arg-type]
+            return hash_folders(cls, *args)  # type: ignore[no-any-return]
         finally:
-            done["folders hashed"] = time.monotonic_ns()
+            with open(hashed_by, "a", encoding="utf-8") as f:
+                f.write(f"{os.getpid()} {time.monotonic_ns()}\n")
 
     def read(self: engine.Previous) -> object:
         try:
@@ -187,7 +209,7 @@ def test_a_build_hashes_the_tenants_folders_and_reads_the_manifest_while_the_sta
         real_stamped(self, matched)
 
     monkeypatch.setattr(stampcheck, "untouched", slow)
-    monkeypatch.setattr(engine.FolderHashes, "of", hashed)
+    monkeypatch.setattr(tenantfolders.FolderHashes, "of", classmethod(hashed))
     monkeypatch.setattr(engine.Previous, "_read", read)
     monkeypatch.setattr(engine.Previous, "stamped", stamped)
     result = CliRunner().invoke(cli, ["-C", str(project), "build", "--today", "2026-11-22"])
@@ -195,8 +217,9 @@ def test_a_build_hashes_the_tenants_folders_and_reads_the_manifest_while_the_sta
     assert result.exit_code == 0, result.output
     assert "1 rendered" in result.output  # the others were placed as unchanged
     assert len(stamped_with) == 1 and stamped_with[0] is not None  # the child's result, a match, was taken
-    check_ended = int(ended.read_text())
-    assert done["folders hashed"] < check_ended and done["manifest read"] < check_ended
+    ((pid, hashed_at),) = [tuple(map(int, line.split())) for line in hashed_by.read_text().splitlines()]
+    assert pid != os.getpid() and hashed_at <= int(began.read_text())  # hashed once, by the child, first
+    assert done["manifest read"] < int(ended.read_text())
     assert tree(out) == tree(build(project, tmp_path / "cold", OPTIONS).out)
 
 
@@ -213,13 +236,13 @@ def test_a_check_started_for_another_output_is_ended_and_the_check_run_inline(
 ) -> None:
     out, spare = stamped
     other = project / "elsewhere"
-    with stampcheck.beside(out, spare):
-        child = stampcheck._started
+    with beside(out, spare):
+        child = started()
         assert child is not None
         pid = child.pid
-        assert stampcheck.taken(other, output.spare_folder(project, other)).matched is None
-        assert reaped(pid) and stampcheck._started is None
-        assert stampcheck.taken(out, spare).matched is not None  # run inline: nothing left to take
+        assert taken(other, output.spare_folder(project, other)).matched is None
+        assert reaped(pid) and started() is None
+        assert taken(out, spare).matched is not None  # run inline: nothing left to take
     assert checked_by(checkers)[-1][0] == os.getpid()
 
 
@@ -232,9 +255,9 @@ def test_no_child_is_started_where_fork_is_not_safe_or_there_is_no_stamp(
         monkeypatch.setattr(sys, "platform", "win32")
     else:
         outfolder.stamp_file(spare).unlink()
-    with stampcheck.beside(out, spare):
-        assert stampcheck._started is None
-        result = stampcheck.taken(out, spare)
+    with beside(out, spare):
+        assert started() is None
+        result = taken(out, spare)
     assert (result.matched is None) == (why == "no stamp")
     assert [pid for pid, _ in checked_by(checkers)] == [os.getpid()]
 
@@ -247,8 +270,8 @@ def test_the_time_a_build_counts_from_is_taken_before_the_check_began(
 ) -> None:
     out, spare = stamped
     before = time.time_ns()
-    with stampcheck.beside(out, spare):
-        result = stampcheck.taken(out, spare)
+    with beside(out, spare):
+        result = taken(out, spare)
     ((pid, began),) = checked_by(checkers)
     assert pid != os.getpid() and before <= result.since <= began
 
@@ -266,13 +289,13 @@ def test_an_output_changed_at_its_top_after_the_check_ended_is_not_taken_as_unto
     project: Path, stamped: tuple[Path, Path], checkers: Path, change: Callable[[Path], object]
 ) -> None:
     out, spare = stamped
-    with stampcheck.beside(out, spare):
-        child = stampcheck._started
+    with beside(out, spare):
+        child = started()
         assert child is not None
         finished(child)  # the child found the output matching its stamp, and said so
         time.sleep(0.01)
         change(out)
-        assert stampcheck.taken(out, spare).matched is None
+        assert taken(out, spare).matched is None
     assert stampcheck.check_now(out, spare).matched is None  # as the check run now says
 
 
@@ -280,13 +303,13 @@ def test_a_stamp_written_again_after_the_check_ended_is_not_taken(
     project: Path, stamped: tuple[Path, Path], checkers: Path
 ) -> None:
     out, spare = stamped
-    with stampcheck.beside(out, spare):
-        child = stampcheck._started
+    with beside(out, spare):
+        child = started()
         assert child is not None
         finished(child)
         file = outfolder.stamp_file(spare)
         statcache.Stamp.walk(out, {p.name for p in out.iterdir()}, file)  # as another build's would be
-        assert stampcheck.taken(out, spare).matched is None
+        assert taken(out, spare).matched is None
 
 
 def test_a_tenant_folder_changed_after_the_check_began_is_not_taken_as_intact_by_the_next_build(
@@ -298,20 +321,19 @@ def test_a_tenant_folder_changed_after_the_check_began_is_not_taken_as_intact_by
     # before the change: the changed folder (now the spare's) no longer has it, so the next build does not
     # keep it whole, and the stray file is in neither site.
     out, spare = stamped
-    real = engine.taken
+    real = prebuild.taken
 
-    def added_meanwhile(out: Path, spare: Path) -> stampcheck.Checked:
-        child = stampcheck._started
-        assert child is not None
-        finished(child)
+    def added_meanwhile(looking: prebuild.Ahead | None, out: Path, spare: Path) -> prebuild.Looked:
+        assert looking is not None
+        finished(looking.started.child)
         time.sleep(0.01)
         (out / "ihm-connect/privacy-policy/stray.html").write_bytes(b"not policygen's")
-        return real(out, spare)
+        return real(looking, out, spare)
 
-    monkeypatch.setattr(engine, "taken", added_meanwhile)
+    monkeypatch.setattr(prebuild, "taken", added_meanwhile)
     done = CliRunner().invoke(cli, ["-C", str(project), "build", "--today", "2026-11-22"])
     assert done.exit_code == 0, done.output
-    monkeypatch.setattr(engine, "taken", real)
+    monkeypatch.setattr(prebuild, "taken", real)
     assert tree(out) == tree(build(project, tmp_path / "cold", OPTIONS).out)
     intact = json.loads(outfolder.cache_record(spare, "intact").read_bytes())
     assert intact["ims-global"] == statcache.folders_seen(str(spare), folders_in(spare, "ims-global"))[0].hex()  # type: ignore[index]
@@ -336,15 +358,16 @@ def test_what_a_build_remembers_of_the_outputs_folders_is_what_the_stamp_check_s
 ) -> None:
     # The output's folders are looked at once, by the check, not again to be remembered.
     out, spare = stamped
-    real = engine.taken
+    real = prebuild.taken
 
-    def as_seen(out: Path, spare: Path) -> stampcheck.Checked:
-        checked = real(out, spare)
+    def as_seen(looking: prebuild.Ahead | None, out: Path, spare: Path) -> prebuild.Looked:
+        looked = real(looking, out, spare)
+        checked = looked.checked
         assert checked.matched is not None and "ims-global" in checked.matched.folders
         folders = {**checked.matched.folders, "ims-global": b"\x55" * 32}
-        return replace(checked, matched=replace(checked.matched, folders=folders))
+        return replace(looked, checked=replace(checked, matched=replace(checked.matched, folders=folders)))
 
-    monkeypatch.setattr(engine, "taken", as_seen)
+    monkeypatch.setattr(prebuild, "taken", as_seen)
     build(project, out, OPTIONS)
     intact = json.loads(outfolder.cache_record(spare, "intact").read_bytes())
     assert intact["ims-global"] == "5" * 64
@@ -416,11 +439,11 @@ def test_a_child_that_fails_or_sends_garbage_means_not_untouched_and_the_build_i
     out, spare = stamped
     assert stampcheck.check_now(out, spare).matched is not None  # inline, the output is untouched
     monkeypatch.setattr(stampcheck, *failure)
-    with stampcheck.beside(out, spare):
-        child = stampcheck._started
+    with beside(out, spare):
+        child = started()
         assert child is not None
         pid = child.pid
-        assert stampcheck.taken(out, spare).matched is None
+        assert taken(out, spare).matched is None
     assert reaped(pid)
     done = CliRunner().invoke(cli, ["-C", str(project), "build", "--today", "2026-11-22"])
     assert done.exit_code == 0, done.output
@@ -449,13 +472,13 @@ def slow_check(stamped: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> t
 
 def test_an_interrupted_build_ends_the_check_at_once_and_waits_for_it(slow_check: tuple[Path, Path]) -> None:
     out, spare = slow_check
-    started = time.monotonic()
-    with pytest.raises(KeyboardInterrupt), stampcheck.beside(out, spare):
-        child = stampcheck._started
+    began = time.monotonic()
+    with pytest.raises(KeyboardInterrupt), beside(out, spare):
+        child = started()
         assert child is not None
         pid = child.pid
         raise KeyboardInterrupt
-    assert time.monotonic() - started < 10 and reaped(pid)
+    assert time.monotonic() - began < 10 and reaped(pid)
 
 
 def test_ctrl_c_while_the_build_waits_for_the_result_ends_the_check(slow_check: tuple[Path, Path]) -> None:
@@ -465,19 +488,19 @@ def test_ctrl_c_while_the_build_waits_for_the_result_ends_the_check(slow_check: 
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGALRM, ctrl_c)
-    started = time.monotonic()
+    began = time.monotonic()
     try:
-        with stampcheck.beside(out, spare):
-            child = stampcheck._started
+        with beside(out, spare):
+            child = started()
             assert child is not None
             pid = child.pid
             signal.setitimer(signal.ITIMER_REAL, 0.3)
             with pytest.raises(KeyboardInterrupt):
-                stampcheck.taken(out, spare)  # waits on the pipe until Ctrl-C
+                taken(out, spare)  # waits on the pipe until Ctrl-C
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
-    assert time.monotonic() - started < 10 and reaped(pid)
+    assert time.monotonic() - began < 10 and reaped(pid)
 
 
 def gone(pid: int) -> bool:
@@ -495,8 +518,8 @@ def test_a_build_killed_outright_takes_its_check_with_it(slow_check: tuple[Path,
     build_pid = os.fork()
     if build_pid == 0:  # the build: starts the check, says its id, and waits to be killed
         try:
-            with stampcheck.beside(out, spare):
-                child = stampcheck._started
+            with beside(out, spare):
+                child = started()
                 os.write(write, str(child.pid if child else 0).encode())
                 time.sleep(60)
         finally:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from policygen import forked, stampcheck, statcache
+from policygen import forked, prebuild, statcache
 
 TENANTS = [f"tenant-{i:03d}" for i in range(12)]
 
@@ -149,4 +149,4 @@ def test_the_real_rule_forks_only_on_linux_while_no_other_thread_runs(monkeypatc
     assert not forked.fork_is_safe()
     monkeypatch.setattr(threading, "active_count", lambda: 1)
     assert forked.fork_is_safe() == (sys.platform == "linux")
-    assert statcache.fork_is_safe is stampcheck.fork_is_safe is forked.fork_is_safe  # one rule for every fork
+    assert statcache.fork_is_safe is prebuild.fork_is_safe is forked.fork_is_safe  # one rule for every fork

@@ -1,0 +1,250 @@
+"""What a build looks at before it reads an input is looked at in a second process, forked when `policygen build`
+begins, while the build imports the engine and loads the project (policygen/prebuild.py): the inputs' stat for the
+record the next build compares, the tenants' folders hashed, and the output's stamp (tests/test_stamp_check_beside.py).
+
+The build takes what the child found, and looks itself at whatever the child did not find, or not in time: a stat
+taken after the build began to read is not recorded, a folder that cannot be hashed is hashed and reported by the
+build, and a message that is not the child's gives nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import marshal
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from helpers import reaped
+
+from policygen import engine, lastbuild, outfolder, output, prebuild, stampcheck, statcache, tenantfolders
+from policygen.cli import cli
+from policygen.engine import build
+from policygen.site import BuildOptions
+
+TODAY = dt.date(2026, 11, 22)
+OPTIONS = BuildOptions(today=TODAY)
+SEEN = lastbuild.Inputs.__dict__["seen"]  # the classmethod itself, to put back
+
+
+@pytest.fixture(autouse=True)
+def fork_as_the_command_line_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command line runs no thread when it forks; the test process may (the browser tests' servers)."""
+    monkeypatch.setattr(prebuild, "fork_is_safe", lambda: sys.platform == "linux")
+    monkeypatch.setattr(statcache, "RACY_SECONDS", 0)  # inputs changed a moment ago are recorded
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def edit_tenant(project: Path, name: str) -> None:
+    file = project / "tenants/ims-pro/tenant.yaml"
+    file.write_text(file.read_text(encoding="utf-8").replace("display_name: ", f"display_name: {name} ", 1))
+
+
+def built(project: Path, *args: str) -> str:
+    done = CliRunner().invoke(cli, ["-C", str(project), "build", "--today", TODAY.isoformat(), *args])
+    assert done.exit_code == 0, done.output
+    return done.output
+
+
+def logged_by(monkeypatch: pytest.MonkeyPatch, owner: type, name: str, log: Path, delay: float = 0.0) -> None:
+    """*owner*.*name* (a classmethod) noting the id of the process that ran it in *log*, after *delay* seconds."""
+    real = getattr(owner, name).__func__
+
+    def noted(cls: type, *args: object) -> object:
+        time.sleep(delay)
+        with open(log, "a", encoding="utf-8") as f:
+            f.write(f"{os.getpid()}\n")
+        return real(cls, *args)
+
+    monkeypatch.setattr(owner, name, classmethod(noted))
+
+
+def pids(log: Path) -> list[int]:
+    return [int(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def record(project: Path) -> Path:
+    out = (project / "build").resolve()
+    return outfolder.cache_record(output.spare_folder(project, out), "build")
+
+
+# --- what the child finds, the build takes --------------------------------------------------------------
+
+
+def shortcut_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A build that must find "nothing changed" from the record, before the engine runs."""
+    monkeypatch.setattr(engine.Builder, "build", lambda self: pytest.fail("the engine ran"))
+
+
+def test_a_command_line_build_takes_the_inputs_stat_and_the_folders_hashes_from_the_child(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built(project)
+    edit_tenant(project, "Edited")
+    looked, hashed = tmp_path / "looked", tmp_path / "hashed"
+    logged_by(monkeypatch, lastbuild.Inputs, "seen", looked)
+    logged_by(monkeypatch, tenantfolders.FolderHashes, "of", hashed)
+
+    said = built(project)
+
+    assert "1 rendered" in said
+    assert len(pids(looked)) == 1 and pids(looked) == pids(hashed) != [os.getpid()]  # once each, by the child
+    assert tree(project / "build") == tree(build(project, tmp_path / "cold", OPTIONS).out)
+    shortcut_only(monkeypatch)
+    assert "nothing changed" in built(project)  # the record made of the child's stat is the inputs' own
+
+
+def test_the_build_reads_no_input_before_the_child_has_taken_the_inputs_stat(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A file changed between the build's read and a later stat would be recorded as built: the next build would
+    # then find "nothing changed" and keep a page made from the file's old text.
+    built(project)
+    edit_tenant(project, "Edited")
+    seen, load = SEEN.__func__, engine.load_base
+
+    def slow_seen(cls: type, *args: object) -> object:
+        time.sleep(1.0)  # far slower than the build's start
+        try:
+            return seen(cls, *args)
+        finally:
+            (tmp_path / "seen").write_text(str(time.monotonic_ns()))
+
+    def loaded(*args: object) -> object:
+        (tmp_path / "read").write_text(str(time.monotonic_ns()))
+        return load(*args)
+
+    monkeypatch.setattr(lastbuild.Inputs, "seen", classmethod(slow_seen))
+    monkeypatch.setattr(engine, "load_base", loaded)
+
+    assert "1 rendered" in built(project)
+    assert int((tmp_path / "seen").read_text()) < int((tmp_path / "read").read_text())
+    shortcut_only(monkeypatch)
+    assert "nothing changed" in built(project)
+
+
+def test_a_child_that_ends_before_its_word_leaves_the_stat_to_the_build_before_it_reads(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built(project)
+    edit_tenant(project, "Edited")
+    parent, looked = os.getpid(), tmp_path / "looked"
+    logged_by(monkeypatch, lastbuild.Inputs, "seen", looked)
+    seen = lastbuild.Inputs.__dict__["seen"].__func__  # noting the process
+
+    def dying(cls: type, *args: object) -> object:
+        if os.getpid() != parent:
+            os._exit(3)  # the child, killed before it says its word
+        return seen(cls, *args)
+
+    monkeypatch.setattr(lastbuild.Inputs, "seen", classmethod(dying))
+
+    assert "1 rendered" in built(project)
+    assert pids(looked) == [parent]
+    assert tree(project / "build") == tree(build(project, tmp_path / "cold", OPTIONS).out)
+    shortcut_only(monkeypatch)
+    assert "nothing changed" in built(project)
+
+
+def test_a_folder_that_cannot_be_hashed_is_hashed_and_reported_by_the_build_itself(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.copytree(project / "tenants/ims-pro", project / "tenants/IMS_Copy")
+    hashed = tmp_path / "hashed"
+    logged_by(monkeypatch, tenantfolders.FolderHashes, "of", hashed)
+
+    done = CliRunner().invoke(cli, ["-C", str(project), "build", "--today", TODAY.isoformat()])
+
+    assert done.exit_code == 1
+    assert "tenants/IMS_Copy: error: folder name 'IMS_Copy' is not a tenant slug" in done.output
+    assert "rename the folder to 'ims-copy'" in done.output
+    assert len(pids(hashed)) == 2 and pids(hashed)[1] == os.getpid()  # the child's hashes were not sent
+
+
+def test_past_a_size_the_child_checks_the_stamp_only_and_the_build_looks_at_the_rest_itself(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A large output's stamp check keeps the second core busy: looking at the inputs too, the child would end
+    # after the build needs what it found.
+    built(project)
+    edit_tenant(project, "Edited")
+    monkeypatch.setattr(prebuild, "AHEAD_MOST", 0)
+    looked, hashed = tmp_path / "looked", tmp_path / "hashed"
+    logged_by(monkeypatch, lastbuild.Inputs, "seen", looked)
+    logged_by(monkeypatch, tenantfolders.FolderHashes, "of", hashed)
+
+    said = built(project)
+
+    assert "1 rendered" in said
+    assert pids(looked) == pids(hashed) == [os.getpid()]
+    assert "nothing changed" in built(project)
+
+
+def test_a_build_of_some_tenants_has_the_child_check_the_stamp_only(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Such a build records nothing, and hashes only the tenants it builds.
+    built(project)
+    edit_tenant(project, "Edited")
+    looked, hashed = tmp_path / "looked", tmp_path / "hashed"
+    logged_by(monkeypatch, lastbuild.Inputs, "seen", looked)
+    logged_by(monkeypatch, tenantfolders.FolderHashes, "of", hashed)
+
+    said = built(project, "--tenant", "ims-pro")
+
+    assert "1 rendered" in said
+    assert pids(looked) == [] and pids(hashed) == [os.getpid()]
+
+
+# --- what is not the child's, or not for this build, is not taken ----------------------------------------
+
+
+def a_build(project: Path, today: dt.date = TODAY) -> prebuild.Build:
+    out = (project / "build").resolve()
+    return prebuild.Build(project.resolve(), today, False, out, output.spare_folder(project, out), whole=True)
+
+
+def test_a_child_started_for_another_day_is_ended_and_the_build_looks_itself(project: Path) -> None:
+    built(project)
+    with prebuild.beside(a_build(project)):
+        started = prebuild._started
+        assert started is not None
+        assert prebuild.ahead(project.resolve(), TODAY + dt.timedelta(days=1), False) is None
+        assert reaped(started.child.pid) and prebuild._started is None
+
+
+def test_the_childs_message_is_read_back_and_anything_else_gives_nothing(project: Path) -> None:
+    built(project)
+    this = a_build(project)
+    read, write = os.pipe()
+    message = prebuild._looked_at(this, write, time.time_ns(), stamped=True)  # what the child sends, made here
+    assert os.read(read, 2) == b"s"  # its word, then the end of the pipe
+    os.close(read)
+    inputs, tenants, stamp = prebuild._decoded(message, this)
+    now = lastbuild.Inputs.seen(this.root, TODAY, False)
+    assert inputs is not None and now is not None
+    assert (inputs.digest, inputs.folders, inputs.listed) == (now.digest, now.folders, now.listed)
+    assert tenants is not None and tenants.slugs == tenantfolders.tenant_slugs(project)
+    assert [tenants.hashes.digest(i) for i in range(len(tenants.slugs))] == [
+        tenantfolders.tenant_digest(project / "tenants" / slug) for slug in tenants.slugs
+    ]
+    assert stamp is not None and stampcheck.matched_in(stamp) == stampcheck.check_now(this.out, this.spare).matched
+
+    version, key, sent, slugs, hashes, checked = marshal.loads(message)
+    for other in (
+        message[:-1],  # cut short
+        b"garbage",
+        marshal.dumps(("policygen prebuild 0", key, sent, slugs, hashes, checked)),  # another version's
+        prebuild._looked_at(a_build(project, TODAY + dt.timedelta(days=1)), -1, 0, stamped=False),  # another build's
+        marshal.dumps((version, key, sent, slugs, hashes)),  # not the child's shape
+    ):
+        assert prebuild._decoded(other, this) == (None, None, None)
+    assert prebuild._decoded(marshal.dumps((version, key, sent, slugs, hashes[:-1], checked)), this)[1] is None
+    assert prebuild._decoded(marshal.dumps((version, key, sent[:-1], slugs, hashes, checked)), this)[0] is None

@@ -763,7 +763,7 @@ class Previous:
 
     def stamped(self, matched: Matched | None) -> None:
         """What the output's stamp tells, once known (a build reads the manifest while a second process checks
-        the stamp, policygen/stampcheck.py): when it *matched*, the top-level names the swap needs are the
+        the stamp, policygen/prebuild.py): when it *matched*, the top-level names the swap needs are the
         stamp's, not read from the manifest's file list. A manifest is trusted by its own stat or hash
         (SameBytes), not by the stamp, so it may be read before the stamp is known."""
         if matched is not None and self._listed is _LATER and self._same is not None:

@@ -485,7 +485,7 @@ class SiteWriter:
 
     def add_placed(self, placed: Placed) -> None:
         """Folders another process placed in this writer's staging folder (take_placed), as if placed here."""
-        # Their names are held to the end: interned, they are the build's own (project.tenant_slugs), not copies.
+        # Their names are held to the end: interned, they are the build's own (tenantfolders.tenant_slugs), not copies.
         self.done.extend(map(sys.intern, placed.done))
         self.whole.update((sys.intern(top), seen) for top, seen in placed.whole.items())
         self._intact_next.extend(map(sys.intern, placed.remembered))
@@ -548,7 +548,7 @@ _HASH_HEX = re.compile(r"[0-9a-f]{64}")  # a folders hash in the intact record
 
 def _take_intact(spare: Path) -> dict[str, bytes]:
     """The record of the spare's intact tenant folders (SiteWriter.keep_intact), removed as it is read: each
-    folder's folders hash, held as bytes under its interned name (the build's own: project.tenant_slugs)."""
+    folder's folders hash, held as bytes under its interned name (the build's own: tenantfolders.tenant_slugs)."""
     file = cache_record(spare, "intact")
     try:
         if file.parent.resolve() != file.parent:

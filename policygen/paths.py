@@ -259,7 +259,7 @@ def between_documents(source: str, target: str, language: str | None = None) -> 
 
 
 class SortedNames(Container[str]):
-    """Names listed in sorted order (the project's tenants, as project.tenant_slugs lists them), each looked
+    """Names listed in sorted order (the project's tenants, as tenantfolders.tenant_slugs lists them), each looked
     up by bisection: a build asks about a hundred thousand of them without a set of them all beside the list
     (about 50 bytes more a name)."""
 

@@ -130,7 +130,7 @@ def _decoded(data: bytes) -> Matched | None:
         return None
     if len(hashes) != _HASH_SIZE * count or not _HASHES.fullmatch(hashes):
         return None
-    # Interned: held through the build, they are then the very objects of its list of tenants (project.tenant_slugs).
+    # Interned: held through the build, they are then the very objects of its list of tenants (tenantfolders.tenant_slugs).
     decoded = [sys.intern(name.decode("utf-8", "surrogateescape")) for name in names]
     folders = {
         name: bytes.fromhex(hashes[at : at + _HASH_SIZE].decode())

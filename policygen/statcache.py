@@ -388,7 +388,7 @@ class Stamp:
                     while (head := reader.head) is not None:
                         ours, at = at % share.of == share.number, at + 1
                         seen: list[tuple[str, os.stat_result]] | None = None
-                        # Interned: held through a build, the names are then its own tenants' (project.tenant_slugs).
+                        # Interned: held through a build, the names are then its own tenants' (tenantfolders.tenant_slugs).
                         name = sys.intern(head.name)
                         if name != HERE:
                             names.append(name)

@@ -216,8 +216,9 @@ def test_a_child_started_for_another_day_is_ended_and_the_build_looks_itself(pro
     with prebuild.beside(a_build(project)):
         started = prebuild._started
         assert started is not None
+        pid = started.child.pid
         assert prebuild.ahead(project.resolve(), TODAY + dt.timedelta(days=1), False) is None
-        assert reaped(started.child.pid) and prebuild._started is None
+        assert reaped(pid) and prebuild._started is None
 
 
 def test_the_childs_message_is_read_back_and_anything_else_gives_nothing(project: Path) -> None:

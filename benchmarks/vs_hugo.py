@@ -18,6 +18,7 @@ fresh clone builds. policygen is also timed on a rebuild with nothing changed an
 tenant's edit (Hugo's CLI has no incremental build): the first edit after a cold build, which has
 no spare output to update yet (every unchanged file is linked into a new folder), and a second
 edit, as every later build finds it; each edit 2.5 s after the build before it, as a person edits.
+Each timed command starts after the writes before it are on disk (os.sync, untimed: see run).
 Reports medians, run by run alternating the tools; compare ratios, not absolute times. Old outputs
 are moved aside, not deleted, until the end (build_speed.set_aside: on ext4, creating thousands of
 files soon after deleting thousands costs several times the system time).
@@ -26,6 +27,7 @@ files soon after deleting thousands costs several times the system time).
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import statistics
@@ -169,6 +171,10 @@ def make_hugo_site_alike(root: Path, documents: dict[tuple[str, str], tuple[str,
 
 
 def run(command: list[str], cwd: Path) -> float:
+    """*command*'s wall time, started once the files written before it are on disk (os.sync, untimed): the
+    kernel writes a cold build's tens of thousands of files back over the next tens of seconds, and a
+    command timed meanwhile would pay for the other tool's writes, or its own previous build's."""
+    os.sync()
     start = time.perf_counter()
     subprocess.run(command, cwd=cwd, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - start

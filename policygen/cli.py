@@ -259,23 +259,16 @@ def build(
             for line in (same.summary(), f"Open {same.out / 'index.html'}"):
                 ctx.say(line)
             return
-        from .dates import utc_today
-        from .outfolder import spare_folder
         from .prebuild import Build, beside
 
-        target = (out if out is not None else ctx.root() / "build").resolve()
-        day = today or utc_today()
-        ahead = Build(
-            ctx.root().resolve(), day, drafts, target, spare_folder(ctx.root(), target), shard is None and not tenants
-        )
         # What the build looks at first is looked at in a second process while this one imports the engine.
-        with beside(ahead):
+        with beside(Build.of(ctx.root(), out, today, drafts, whole=shard is None and not tenants)):
             with long_lived():
                 from .engine import build as do_build
                 from .progress import progress_bar
                 from .site import BuildOptions
 
-            options = BuildOptions(list(tenants) or None, day, drafts)
+            options = BuildOptions(list(tenants) or None, today, drafts)
             with progress_bar("Building", ctx.quiet) as progress:
                 if shard is None:
                     report = do_build(ctx.root(), out, options, progress)

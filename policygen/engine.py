@@ -1263,12 +1263,14 @@ class Builder:
         spare = spare_folder(project.root, out)
         cache = _cache_folder(project.root)  # what the build keeps past a budget: a large site's is not held
         with Previous(out, cache) as previous:
-            # The previous manifest is read while the child looks; then what it found is taken, and what it did
-            # not is looked at here.
+            # The previous manifest is read, and the tenants' folders hashed unless the child hashes them, while the
+            # child looks; then what it found is taken.
+            ahead = looking is not None and looking.inputs
+            tenants = None if ahead else self._tenants(project.root, options, None)
             looked = prebuild.taken(looking, out, spare)
-            if recorded and looking is not None and looking.inputs:
+            if recorded and ahead:
                 seen = looked.inputs
-            selected, slugs, hashes = self._tenants(project.root, options, looked.tenants)
+            selected, slugs, hashes = tenants or self._tenants(project.root, options, looked.tenants)
             matched = looked.checked.matched
             previous.stamped(matched)
             if previous.damaged is not None:

@@ -37,8 +37,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from .dates import utc_today
 from .forked import Child, fork_is_safe
 from .lastbuild import Inputs, PathList
+from .outfolder import spare_folder
 from .stampcheck import Checked, check_now, checked_message, looks, matched_in
 from .tenantfolders import DIGEST_SIZE, FolderHashes, hash_folders, tenant_slugs
 
@@ -61,6 +63,13 @@ class Build:
     out: Path
     spare: Path
     whole: bool
+
+    @classmethod
+    def of(cls, root: Path, out: Path | None, today: dt.date | None, drafts: bool, whole: bool) -> Build:
+        """The build `policygen build` runs of the project at *root*: into *out* (else root/build), on *today*
+        (else the UTC date, as the build takes it: a build that begins on the next day ends the child unused)."""
+        target = (out if out is not None else root / "build").resolve()
+        return cls(root.resolve(), today or utc_today(), drafts, target, spare_folder(root, target), whole)
 
 
 @dataclass(frozen=True)

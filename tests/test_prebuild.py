@@ -179,11 +179,31 @@ def test_past_a_size_the_child_checks_the_stamp_only_and_the_build_looks_at_the_
     looked, hashed = tmp_path / "looked", tmp_path / "hashed"
     logged_by(monkeypatch, lastbuild.Inputs, "seen", looked)
     logged_by(monkeypatch, tenantfolders.FolderHashes, "of", hashed)
+    check = stampcheck.untouched
+
+    def slow_check(*args: object) -> object:  # the build hashes while the stamp is checked, not after
+        time.sleep(1.0)
+        try:
+            return check(*args)  # type: ignore[arg-type]
+        finally:
+            (tmp_path / "checked").write_text(str(time.monotonic_ns()))
+
+    monkeypatch.setattr(stampcheck, "untouched", slow_check)
+    hashes = tenantfolders.FolderHashes.__dict__["of"].__func__
+
+    def hashed_at(cls: type, *args: object) -> object:
+        try:
+            return hashes(cls, *args)
+        finally:
+            (tmp_path / "hashed-at").write_text(str(time.monotonic_ns()))
+
+    monkeypatch.setattr(tenantfolders.FolderHashes, "of", classmethod(hashed_at))
 
     said = built(project)
 
     assert "1 rendered" in said
     assert pids(looked) == pids(hashed) == [os.getpid()]
+    assert int((tmp_path / "hashed-at").read_text()) < int((tmp_path / "checked").read_text())
     assert "nothing changed" in built(project)
 
 

@@ -27,6 +27,7 @@ DIGESTS = "digests"  # in the project's cache: tenant folder hashes by stat, by 
 
 
 def tenant_slugs(root: Path) -> list[str]:
+    """The project's tenants: the names of the folders in tenants/ that hold a tenant.yaml, sorted."""
     tenants = root / "tenants"
     if not tenants.is_dir():
         return []

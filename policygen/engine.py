@@ -1244,9 +1244,8 @@ class Builder:
         # this process imports the engine and loads the project (policygen/prebuild.py). Without one, the inputs
         # are looked at here, before any is read.
         looking = prebuild.ahead(self.root.resolve(), today, options.drafts)
-        seen = None
-        if recorded and (looking is None or not looking.inputs):
-            seen = Inputs.seen(self.root.resolve(), today, options.drafts)
+        ahead = looking is not None and looking.inputs  # the child looks at the inputs and the tenants' folders
+        seen = Inputs.seen(self.root.resolve(), today, options.drafts) if recorded and not ahead else None
         problems = Collector()
         project = load_base(self.root, problems, cached_library)  # the library kept in the cache
         if problems.problems:
@@ -1265,12 +1264,13 @@ class Builder:
         with Previous(out, cache) as previous:
             # The previous manifest is read, and the tenants' folders hashed unless the child hashes them, while the
             # child looks; then what it found is taken.
-            ahead = looking is not None and looking.inputs
-            tenants = None if ahead else self._tenants(project.root, options, None)
-            looked = prebuild.taken(looking, out, spare)
-            if recorded and ahead:
-                seen = looked.inputs
-            selected, slugs, hashes = tenants or self._tenants(project.root, options, looked.tenants)
+            if ahead:
+                looked = prebuild.taken(looking, out, spare)
+                seen = looked.inputs if recorded else None
+                selected, slugs, hashes = self._tenants(project.root, options, looked.tenants)
+            else:
+                selected, slugs, hashes = self._tenants(project.root, options, None)
+                looked = prebuild.taken(looking, out, spare)
             matched = looked.checked.matched
             previous.stamped(matched)
             if previous.damaged is not None:

@@ -139,8 +139,7 @@ def taken(looking: Ahead | None, out: Path, spare: Path) -> Looked:
         if looking is not None:
             looking.started.end()
         return Looked(None, None, check_now(out, spare))
-    looked = looking.started.looked()
-    return looked if looking.inputs else Looked(None, None, looked.checked)
+    return looking.started.looked()
 
 
 class _Started:

@@ -1,7 +1,7 @@
 """The output's stamp check (policygen/outfolder.py: untouched) as a second process runs it beside the build.
 
 A rebuild after a small edit spends a tenth of its time on that check (one lstat per output file), none of
-which needs the engine: the child policygen/prebuild.py forks when the command line begins runs it
+which needs the engine. The child that policygen/prebuild.py forks when the command line begins runs it
 (`checked_message`) and sends its result through a pipe: the stamp's proof, top-level names and the stat of
 each one's folders as it saw them (statcache.Matched), or none; the build reads it back (`matched_in`).
 A large stamp's check is shared with a grandchild, on two cores (`SHARED_MIN`).
@@ -60,12 +60,6 @@ def checked_message(out: Path, spare: Path, since: int) -> bytes:
     return _encoded(untouched(out, spare, since, _check_for(stamp_file(spare))))
 
 
-def matched_in(message: bytes) -> Matched | None:
-    """The stamp found matching that a child's *message* (`checked_message`) says; None for "none" and for
-    anything that is not exactly such a message."""
-    return _decoded(message)
-
-
 def looks(out: Path, spare: Path) -> tuple[tuple[int, ...], ...] | None:
     """The stat of the output folder and of its stamp file: another build's swap, or an entry added, removed
     or renamed at the top of the output, changes the first; a stamp written again changes the second. A
@@ -102,7 +96,7 @@ def _shared_check(out: Path, file: Path, since: int | None) -> Matched | None:
         data = child.message() if mine is not None else None  # else no need to wait for it: ended below
     finally:
         child.end()
-    return None if mine is None else mine.joined(_decoded(data) if data is not None else None)
+    return None if mine is None else mine.joined(matched_in(data) if data is not None else None)
 
 
 def _encoded(matched: Matched | None) -> bytes:
@@ -115,7 +109,7 @@ def _encoded(matched: Matched | None) -> bytes:
     return _HEADER + b"matched %s %d %d\n" % (matched.proof.encode(), len(ordered), len(names)) + names + hashes
 
 
-def _decoded(data: bytes) -> Matched | None:
+def matched_in(data: bytes) -> Matched | None:
     """The result *data* says; None for "none" and for anything that is not exactly a result `_encoded` makes."""
     if not data.startswith(_HEADER):
         return None

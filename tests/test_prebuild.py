@@ -28,7 +28,6 @@ from policygen.site import BuildOptions
 
 TODAY = dt.date(2026, 11, 22)
 OPTIONS = BuildOptions(today=TODAY)
-SEEN = lastbuild.Inputs.__dict__["seen"]  # the classmethod itself, to put back
 
 
 @pytest.fixture(autouse=True)
@@ -53,21 +52,51 @@ def built(project: Path, *args: str) -> str:
     return done.output
 
 
-def logged_by(monkeypatch: pytest.MonkeyPatch, owner: type, name: str, log: Path, delay: float = 0.0) -> None:
-    """*owner*.*name* (a classmethod) noting the id of the process that ran it in *log*, after *delay* seconds."""
-    real = getattr(owner, name).__func__
+def watched(
+    monkeypatch: pytest.MonkeyPatch,
+    owner: object,
+    name: str,
+    *,
+    pids: Path | None = None,
+    began: Path | None = None,
+    ended: Path | None = None,
+    delay: float = 0.0,
+) -> None:
+    """*owner*.*name* (a function, or a classmethod of the class *owner*) noting in *pids* the id of each process
+    that ran it, and in *began* and *ended* when (time.monotonic_ns); *delay* seconds slower."""
+    raw = owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name)
+    real = raw.__func__ if isinstance(raw, classmethod) else raw
 
-    def noted(cls: type, *args: object) -> object:
+    def noted(*args: object) -> object:
+        if began is not None:
+            began.write_text(str(time.monotonic_ns()))
         time.sleep(delay)
-        with open(log, "a", encoding="utf-8") as f:
-            f.write(f"{os.getpid()}\n")
-        return real(cls, *args)
+        if pids is not None:
+            with open(pids, "a", encoding="utf-8") as f:
+                f.write(f"{os.getpid()}\n")
+        try:
+            return real(*args)
+        finally:
+            if ended is not None:
+                ended.write_text(str(time.monotonic_ns()))
 
-    monkeypatch.setattr(owner, name, classmethod(noted))
+    monkeypatch.setattr(owner, name, classmethod(noted) if isinstance(raw, classmethod) else noted)
+
+
+def at(file: Path) -> int:
+    return int(file.read_text())
 
 
 def pids(log: Path) -> list[int]:
     return [int(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+@pytest.fixture
+def edited(project: Path) -> Path:
+    """The project built once, then one tenant edited: the next build renders that tenant."""
+    built(project)
+    edit_tenant(project, "Edited")
+    return project
 
 
 def record(project: Path) -> Path:
@@ -84,13 +113,11 @@ def shortcut_only(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_a_command_line_build_takes_the_inputs_stat_and_the_folders_hashes_from_the_child(
-    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    edited: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    built(project)
-    edit_tenant(project, "Edited")
-    looked, hashed = tmp_path / "looked", tmp_path / "hashed"
-    logged_by(monkeypatch, lastbuild.Inputs, "seen", looked)
-    logged_by(monkeypatch, tenantfolders.FolderHashes, "of", hashed)
+    project, looked, hashed = edited, tmp_path / "looked", tmp_path / "hashed"
+    watched(monkeypatch, lastbuild.Inputs, "seen", pids=looked)
+    watched(monkeypatch, tenantfolders.FolderHashes, "of", pids=hashed)
 
     said = built(project)
 
@@ -102,41 +129,25 @@ def test_a_command_line_build_takes_the_inputs_stat_and_the_folders_hashes_from_
 
 
 def test_the_build_reads_no_input_before_the_child_has_taken_the_inputs_stat(
-    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    edited: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A file changed between the build's read and a later stat would be recorded as built: the next build would
     # then find "nothing changed" and keep a page made from the file's old text.
-    built(project)
-    edit_tenant(project, "Edited")
-    seen, load = SEEN.__func__, engine.load_base
-
-    def slow_seen(cls: type, *args: object) -> object:
-        time.sleep(1.0)  # far slower than the build's start
-        try:
-            return seen(cls, *args)
-        finally:
-            (tmp_path / "seen").write_text(str(time.monotonic_ns()))
-
-    def loaded(*args: object) -> object:
-        (tmp_path / "read").write_text(str(time.monotonic_ns()))
-        return load(*args)
-
-    monkeypatch.setattr(lastbuild.Inputs, "seen", classmethod(slow_seen))
-    monkeypatch.setattr(engine, "load_base", loaded)
+    project, seen, read = edited, tmp_path / "seen", tmp_path / "read"
+    watched(monkeypatch, lastbuild.Inputs, "seen", ended=seen, delay=1.0)  # far slower than the build's start
+    watched(monkeypatch, engine, "load_base", began=read)
 
     assert "1 rendered" in built(project)
-    assert int((tmp_path / "seen").read_text()) < int((tmp_path / "read").read_text())
+    assert at(seen) < at(read)
     shortcut_only(monkeypatch)
     assert "nothing changed" in built(project)
 
 
 def test_a_child_that_ends_before_its_word_leaves_the_stat_to_the_build_before_it_reads(
-    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    edited: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    built(project)
-    edit_tenant(project, "Edited")
-    parent, looked = os.getpid(), tmp_path / "looked"
-    logged_by(monkeypatch, lastbuild.Inputs, "seen", looked)
+    project, parent, looked = edited, os.getpid(), tmp_path / "looked"
+    watched(monkeypatch, lastbuild.Inputs, "seen", pids=looked)
     seen = lastbuild.Inputs.__dict__["seen"].__func__  # noting the process
 
     def dying(cls: type, *args: object) -> object:
@@ -158,7 +169,7 @@ def test_a_folder_that_cannot_be_hashed_is_hashed_and_reported_by_the_build_itse
 ) -> None:
     shutil.copytree(project / "tenants/ims-pro", project / "tenants/IMS_Copy")
     hashed = tmp_path / "hashed"
-    logged_by(monkeypatch, tenantfolders.FolderHashes, "of", hashed)
+    watched(monkeypatch, tenantfolders.FolderHashes, "of", pids=hashed)
 
     done = CliRunner().invoke(cli, ["-C", str(project), "build", "--today", TODAY.isoformat()])
 
@@ -169,53 +180,31 @@ def test_a_folder_that_cannot_be_hashed_is_hashed_and_reported_by_the_build_itse
 
 
 def test_past_a_size_the_child_checks_the_stamp_only_and_the_build_looks_at_the_rest_itself(
-    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    edited: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A large output's stamp check keeps the second core busy: looking at the inputs too, the child would end
-    # after the build needs what it found.
-    built(project)
-    edit_tenant(project, "Edited")
+    # after the build needs what it found. The build hashes while the stamp is checked, not after.
+    project, looked, hashed = edited, tmp_path / "looked", tmp_path / "hashed"
     monkeypatch.setattr(prebuild, "AHEAD_MOST", 0)
-    looked, hashed = tmp_path / "looked", tmp_path / "hashed"
-    logged_by(monkeypatch, lastbuild.Inputs, "seen", looked)
-    logged_by(monkeypatch, tenantfolders.FolderHashes, "of", hashed)
-    check = stampcheck.untouched
-
-    def slow_check(*args: object) -> object:  # the build hashes while the stamp is checked, not after
-        time.sleep(1.0)
-        try:
-            return check(*args)  # type: ignore[arg-type]
-        finally:
-            (tmp_path / "checked").write_text(str(time.monotonic_ns()))
-
-    monkeypatch.setattr(stampcheck, "untouched", slow_check)
-    hashes = tenantfolders.FolderHashes.__dict__["of"].__func__
-
-    def hashed_at(cls: type, *args: object) -> object:
-        try:
-            return hashes(cls, *args)
-        finally:
-            (tmp_path / "hashed-at").write_text(str(time.monotonic_ns()))
-
-    monkeypatch.setattr(tenantfolders.FolderHashes, "of", classmethod(hashed_at))
+    watched(monkeypatch, lastbuild.Inputs, "seen", pids=looked)
+    watched(monkeypatch, tenantfolders.FolderHashes, "of", pids=hashed, ended=tmp_path / "hashed-at")
+    watched(monkeypatch, stampcheck, "untouched", ended=tmp_path / "checked", delay=1.0)
 
     said = built(project)
 
     assert "1 rendered" in said
     assert pids(looked) == pids(hashed) == [os.getpid()]
-    assert int((tmp_path / "hashed-at").read_text()) < int((tmp_path / "checked").read_text())
+    assert at(tmp_path / "hashed-at") < at(tmp_path / "checked")
     assert "nothing changed" in built(project)
 
 
 def test_a_build_of_some_tenants_has_the_child_check_the_stamp_only(
-    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    edited: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Such a build records nothing, and hashes only the tenants it builds.
-    built(project)
-    edit_tenant(project, "Edited")
-    looked, hashed = tmp_path / "looked", tmp_path / "hashed"
-    logged_by(monkeypatch, lastbuild.Inputs, "seen", looked)
-    logged_by(monkeypatch, tenantfolders.FolderHashes, "of", hashed)
+    project, looked, hashed = edited, tmp_path / "looked", tmp_path / "hashed"
+    watched(monkeypatch, lastbuild.Inputs, "seen", pids=looked)
+    watched(monkeypatch, tenantfolders.FolderHashes, "of", pids=hashed)
 
     said = built(project, "--tenant", "ims-pro")
 

@@ -454,10 +454,10 @@ def test_a_result_the_child_did_send_is_read_back_as_it_was(stamped: tuple[Path,
     out, spare = stamped
     matched = stampcheck.check_now(out, spare).matched
     assert matched is not None and len(matched.names) > 3 and matched.folders
-    assert stampcheck._decoded(stampcheck._encoded(matched)) == matched
+    assert stampcheck.matched_in(stampcheck._encoded(matched)) == matched
     odd = statcache.Matched("0" * 64, frozenset({"caf\udce9", "a b"}), {"a b": b"\x11" * 32})  # not UTF-8; a space
-    assert stampcheck._decoded(stampcheck._encoded(odd)) == odd
-    assert stampcheck._decoded(stampcheck._encoded(None)) is None
+    assert stampcheck.matched_in(stampcheck._encoded(odd)) == odd
+    assert stampcheck.matched_in(stampcheck._encoded(None)) is None
 
 
 # --- no stray process ----------------------------------------------------------------------------------

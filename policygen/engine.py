@@ -25,7 +25,6 @@ import stat
 import struct
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import cached_property, partial
 from pathlib import Path
@@ -1481,6 +1480,10 @@ class Builder:
             step.renderer.compile_library(step.project.library)
             step.theme.compile_templates()
         workers = step.for_workers(todo, forked=method == "fork")
+        # Imported here, not with the engine: only a build with many tenants to render starts a pool, and the
+        # import is about 5 ms of every build's start (a one-tenant rebuild's included).
+        from concurrent.futures import ProcessPoolExecutor
+
         with ProcessPoolExecutor(
             jobs,
             mp_context=multiprocessing.get_context(method),

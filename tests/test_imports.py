@@ -28,7 +28,7 @@ RELEASING = frozenset({"release"})  # `policygen release`'s hooks: no build need
 SOME_TENANTS = COMPARING | TRANSLATING | LOGO | RELEASING
 
 # Imports the engine and the command line, builds the project named on the command line, if any, in this
-# process (jobs=1: every tenant is rendered here, not in a worker), and prints policygen's modules it imported.
+# process (jobs=1: every tenant is rendered here, not in a worker), and prints the modules it imported.
 _PROBE = """
 import datetime as dt, json, sys
 from pathlib import Path
@@ -37,16 +37,23 @@ import policygen.engine
 from policygen.site import BuildOptions
 for root in map(Path, sys.argv[1:]):
     policygen.engine.build(root, root / "out", BuildOptions(today=dt.date(2026, 6, 1), jobs=1))
-print(json.dumps([name.removeprefix("policygen.") for name in sys.modules if name.startswith("policygen.")]))
+print(json.dumps(list(sys.modules)))
 """
 
 
-def imported(*projects: Path) -> frozenset[str]:
-    """policygen's modules (without the package name) a fresh interpreter imported to build *projects*."""
+def every_module_imported(*projects: Path) -> frozenset[str]:
+    """The modules a fresh interpreter imported to build *projects*, by their full names."""
     run = subprocess.run(
         [sys.executable, "-c", _PROBE, *map(str, projects)], capture_output=True, text=True, cwd=REPO, check=True
     )
     return frozenset(json.loads(run.stdout))
+
+
+def imported(*projects: Path) -> frozenset[str]:
+    """policygen's modules (without the package name) a fresh interpreter imported to build *projects*."""
+    return frozenset(
+        name.removeprefix("policygen.") for name in every_module_imported(*projects) if name.startswith("policygen.")
+    )
 
 
 def one_language_project(root: Path, releases: bool) -> Path:
@@ -58,6 +65,12 @@ def one_language_project(root: Path, releases: bool) -> Path:
 
 def test_importing_the_engine_and_the_command_line_imports_nothing_that_only_some_tenants_use() -> None:
     assert imported() & SOME_TENANTS == set()
+
+
+def test_a_build_that_renders_few_tenants_imports_no_worker_pool(tmp_path: Path) -> None:
+    # A pool pays off from engine.PARALLEL_MIN_TENANTS tenants to render; its import is about 5 ms of every
+    # build's start, a one-tenant rebuild's included.
+    assert "concurrent.futures" not in every_module_imported(one_language_project(tmp_path, releases=False))
 
 
 def test_building_tenants_with_one_version_one_language_and_no_logo_imports_nothing_that_only_some_use(

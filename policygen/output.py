@@ -28,7 +28,7 @@ import re
 import shutil
 import stat
 import sys
-from collections.abc import Callable, Collection, Container, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Container, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -394,7 +394,7 @@ class SiteWriter:
         self.spare = spare
         self.stamp = None if stamp is None else stamp.proof  # the output's, found matching (outfolder.untouched)
         # The stat of the output's folders as that check saw them (Matched.folders): what is remembered of them.
-        self._seen: dict[str, bytes] = {} if stamp is None else stamp.folders
+        self._seen: Mapping[str, bytes] = {} if stamp is None else stamp.folders
         self.listed = listed  # the previous manifest's top-level names, if the build read them (ListedNames)
         # Tenant folders of the spare kept whole, with their folders as keep_intact saw them (the stamp lists
         # them so: a tuple, a tenth of a set's size, for each of a hundred thousand tenants).
@@ -830,9 +830,9 @@ class ListedNames:
     those bytes (it is in the output folder, so anyone may have replaced it since), and otherwise reads it again."""
 
     same: SameBytes
-    # With the manifest's own name, which the stamp lists too: the stamp's set itself, not a copy of it without that
+    # With the manifest's own name, which the stamp lists too: the stamp's list itself, not a copy of it without that
     # name, for each of a hundred thousand tenants.
-    names: frozenset[str]
+    names: Collection[str]
 
 
 def listed_top_level(data: Any) -> set[str]:

@@ -18,6 +18,7 @@ in its own process (`check_now`).
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import sys
@@ -27,13 +28,10 @@ from pathlib import Path
 
 from .forked import Child
 from .outfolder import StampCheck, stamp_file, untouched
-from .statcache import Matched, Share, Stamp
+from .statcache import DIGEST_SIZE, Matched, Share, Stamp, TopHashes
 
-_HEADER = b"policygen stamp check 2\n"
+_HEADER = b"policygen stamp check 3\n"
 _MATCHED = re.compile(rb"matched ([0-9a-f]{64}) ([0-9]{1,9}) ([0-9]{1,12})\n")  # the proof, how many names, their bytes
-_HASH_SIZE = 64  # a name's folders hash (statcache.folders_seen), in hex
-_NO_HASH = b"-" * _HASH_SIZE  # a name whose folders were not seen (changed lately)
-_HASHES = re.compile(rb"(?:[0-9a-f]{64}|-{64})*")
 # Bytes of stamp (about 3,000 tenants' worth) past which the child shares the check with a grandchild, on two
 # cores or more: the check then takes longer than the build takes to need it, and the build waits.
 SHARED_MIN = 4 << 20
@@ -100,13 +98,17 @@ def _shared_check(out: Path, file: Path, since: int | None) -> Matched | None:
 
 
 def _encoded(matched: Matched | None) -> bytes:
-    """The message: "none", or the proof, then the sorted names, then each one's folders hash (_NO_HASH: none)."""
+    """The message: "none", or the proof, then the names (sorted), then each one's folders hash (TopHashes.digests)."""
     if matched is None:
         return _HEADER + b"none\n"
-    ordered = sorted(matched.names)
+    ordered = matched.names
     names = b"\0".join(name.encode("utf-8", "surrogateescape") for name in ordered)
-    hashes = b"".join(matched.folders.get(name, b"").hex().encode() or _NO_HASH for name in ordered)
-    return _HEADER + b"matched %s %d %d\n" % (matched.proof.encode(), len(ordered), len(names)) + names + hashes
+    return (
+        _HEADER
+        + b"matched %s %d %d\n" % (matched.proof.encode(), len(ordered), len(names))
+        + names
+        + matched.folders.digests
+    )
 
 
 def matched_in(data: bytes) -> Matched | None:
@@ -118,17 +120,14 @@ def matched_in(data: bytes) -> Matched | None:
     if found is None:
         return None
     count, size = int(found.group(2)), int(found.group(3))
-    listed, hashes = rest[:size], rest[size:]
+    listed, digests = rest[:size], rest[size:]
     names = listed.split(b"\0") if listed else []
     if len(listed) != size or len(names) != count or any(not n or b"/" in n for n in names):
         return None
-    if len(hashes) != _HASH_SIZE * count or not _HASHES.fullmatch(hashes):
+    if len(digests) != DIGEST_SIZE * count:
         return None
     # Interned: held through the build, they are then the very objects of its list of tenants (tenantfolders.tenant_slugs).
     decoded = [sys.intern(name.decode("utf-8", "surrogateescape")) for name in names]
-    folders = {
-        name: bytes.fromhex(hashes[at : at + _HASH_SIZE].decode())
-        for name, at in zip(decoded, range(0, len(hashes), _HASH_SIZE), strict=True)
-        if hashes[at : at + _HASH_SIZE] != _NO_HASH
-    }
-    return Matched(found.group(1).decode(), frozenset(decoded), folders)
+    if any(a >= b for a, b in itertools.pairwise(decoded)):
+        return None  # not sorted, or a name twice: looked up by bisection
+    return Matched(found.group(1).decode(), TopHashes(decoded, digests))

@@ -29,6 +29,7 @@ from policygen import engine, forked, outfolder, output, prebuild, stampcheck, s
 from policygen.cli import cli
 from policygen.engine import build
 from policygen.site import BuildOptions
+from policygen.statcache import TopHashes
 
 OPTIONS = BuildOptions(today=dt.date(2026, 11, 22))
 TODAY = dt.date(2026, 11, 22)
@@ -364,7 +365,7 @@ def test_what_a_build_remembers_of_the_outputs_folders_is_what_the_stamp_check_s
         looked = real(looking, out, spare)
         checked = looked.checked
         assert checked.matched is not None and "ims-global" in checked.matched.folders
-        folders = {**checked.matched.folders, "ims-global": b"\x55" * 32}
+        folders = TopHashes.of(checked.matched.names, {**checked.matched.folders, "ims-global": b"\x55" * 32})
         return replace(looked, checked=replace(checked, matched=replace(checked.matched, folders=folders)))
 
     monkeypatch.setattr(prebuild, "taken", as_seen)
@@ -380,7 +381,7 @@ def test_a_stamp_check_sees_each_folders_stat_unless_changed_lately(stamped: tup
     assert matched is not None and set(matched.folders) == {p.name for p in out.iterdir() if p.is_dir()}
     for name, hashed in matched.folders.items():
         assert hashed == statcache.folders_seen(str(out), folders_in(out, name))[0]  # type: ignore[index]
-    assert statcache.Stamp.check(out, file) == replace(matched, folders={})  # not asked: none seen
+    assert statcache.Stamp.check(out, file) == replace(matched, folders=TopHashes.of(matched.names, {}))  # none seen
     latest = max(max(p.stat().st_mtime_ns, p.stat().st_ctime_ns) for p in out.glob("ims-pro/**/") if p.is_dir())
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(statcache, "RACY_SECONDS", 1)
@@ -420,11 +421,11 @@ FAILURES: dict[str, tuple[str, Callable[..., object]]] = {
     "exits with an error": ("untouched", in_the_child(lambda out, spare: os._exit(3))),
     "is killed": ("untouched", in_the_child(lambda out, spare: os.kill(os.getpid(), signal.SIGKILL))),
     "raises": ("untouched", in_the_child(_raises)),
-    "sends garbage": ("_encoded", lambda matched: b"policygen stamp check 2\nmatched yes\n"),
+    "sends garbage": ("_encoded", lambda matched: b"policygen stamp check 3\nmatched yes\n"),
     "sends a result cut short": ("_encoded", lambda matched: ENCODED(matched)[:-2]),
     "sends a result and more": ("_encoded", lambda matched: ENCODED(matched) + b"\0extra"),
-    "sends another format": ("_encoded", lambda matched: ENCODED(matched).replace(b"check 2", b"check 1")),
-    "sends a folders hash that is not one": ("_encoded", lambda matched: ENCODED(matched)[:-64] + b"g" * 64),
+    "sends another format": ("_encoded", lambda matched: ENCODED(matched).replace(b"check 3", b"check 2")),
+    "sends its hashes cut short": ("_encoded", lambda matched: ENCODED(matched)[:-1]),
 }
 
 
@@ -455,9 +456,35 @@ def test_a_result_the_child_did_send_is_read_back_as_it_was(stamped: tuple[Path,
     matched = stampcheck.check_now(out, spare).matched
     assert matched is not None and len(matched.names) > 3 and matched.folders
     assert stampcheck.matched_in(stampcheck._encoded(matched)) == matched
-    odd = statcache.Matched("0" * 64, frozenset({"caf\udce9", "a b"}), {"a b": b"\x11" * 32})  # not UTF-8; a space
+    odd = statcache.Matched("0" * 64, TopHashes.of(["caf\udce9", "a b"], {"a b": b"\x11" * 32}))  # not UTF-8; a space
     assert stampcheck.matched_in(stampcheck._encoded(odd)) == odd
     assert stampcheck.matched_in(stampcheck._encoded(None)) is None
+
+
+def test_a_result_with_its_names_out_of_order_or_twice_is_none() -> None:
+    for names in (["b", "a"], ["a", "a"]):
+        message = stampcheck._encoded(statcache.Matched("0" * 64, TopHashes(names, bytes(64))))
+        assert stampcheck.matched_in(message) is None
+
+
+def test_the_top_level_names_are_held_sorted_with_a_hash_for_those_that_have_one() -> None:
+    hashes = TopHashes.of(["b", "index.html", "a"], {"a": b"\x01" * 32, "b": b"\x02" * 32})
+    assert hashes.names == ["a", "b", "index.html"]
+    assert dict(hashes) == {"a": b"\x01" * 32, "b": b"\x02" * 32}  # a file has none
+    assert "index.html" not in hashes and "c" not in hashes and hashes.get("c") is None
+    assert len(hashes) == 2
+
+
+def test_two_shares_of_one_check_join_each_name_with_the_hash_of_the_share_that_took_it() -> None:
+    names = ["a", "b", "c"]
+    first = TopHashes.of(names, {"a": b"\x01" * 32})
+    second = TopHashes.of(names, {"c": b"\x03" * 32})
+    joined = first.joined(second)
+    assert joined is not None and dict(joined) == {"a": b"\x01" * 32, "c": b"\x03" * 32}
+    assert joined.names == names
+    assert first.joined(TopHashes.of(["a", "b"], {})) is None  # another stamp's names
+    proof = "0" * 64
+    assert statcache.Matched(proof, first).joined(statcache.Matched("1" * 64, second)) is None  # another stamp
 
 
 # --- no stray process ----------------------------------------------------------------------------------
@@ -590,7 +617,7 @@ GRANDCHILD_FAILURES: dict[str, tuple[object, str, Callable[..., object]]] = {
     "exits with an error": (statcache.Stamp, "check", in_the_grandchild(lambda: os._exit(3))),
     "raises": (statcache.Stamp, "check", in_the_grandchild(lambda: _raises(Path(), Path()))),
     "finds no match": (statcache.Stamp, "check", in_the_grandchild(lambda: None)),
-    "sends garbage": (stampcheck, "_encoded", lambda matched: b"policygen stamp check 2\nmatched yes\n"),
+    "sends garbage": (stampcheck, "_encoded", lambda matched: b"policygen stamp check 3\nmatched yes\n"),
     "sends another proof": (
         stampcheck,
         "_encoded",

@@ -42,8 +42,9 @@ def make_project(root: Path, count: int) -> None:
 
 def set_aside(folder: Path, aside: Path) -> None:
     """Move *folder* (if there is one) into the folder *aside* instead of deleting it, to be deleted with the
-    benchmark's temporary folder after every timed run. On ext4, each inode a new file could take is first
-    checked for a recent deletion (the kernel's recently_deleted), so creating thousands of files soon after
+    benchmark's temporary folder after every timed run. On ext4 without a journal (the machine these benchmarks
+    were first run on), each inode a new file could take is first checked for a recent deletion (the kernel's
+    recently_deleted: the last 60 to 360 seconds), so creating thousands of files soon after
     deleting thousands near them costs several times the system time: a cold build of 1,000 tenants measured
     1 s of system time after its old output was moved aside, 4 to 8 s right after it was deleted
     (docs/performance.md)."""

@@ -12,6 +12,11 @@ folders of the spare output whole and holds a record of each until the stamp). T
 file of the output touched first, as a CI cache restored leaves it: its stamp no longer matches, so every
 file reused is read and checked against the manifest. A build that streams has a flat curve; one that
 holds the site in memory grows with the count.
+
+    python benchmarks/memory.py --counts 2000 8000 --traced
+
+also traces the cold build's Python allocations (tracemalloc) and prints their peak: what the build itself
+holds at once, where the resident memory counts the C allocator's heap around it too.
 """
 
 from __future__ import annotations
@@ -24,21 +29,29 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 REPO = Path(__file__).resolve().parent.parent
 SEED = REPO / "tenants" / "example-fitness" / "tenant.yaml"
 
-# Runs in the measured process: the build, then its own peak RSS and its largest child's (kB on Linux).
+# Runs in the measured process: the build, then its own peak RSS and its largest child's (kB on Linux), and with
+# "traced" the peak of what Python allocated during the build (bytes, tracemalloc: the build's objects, not the
+# interpreter's modules nor the C allocator's heap around them).
 MEASURE = """
-import json, resource, sys
+import json, resource, sys, tracemalloc
 from pathlib import Path
 from policygen.engine import build
 from policygen.site import BuildOptions
 import datetime as dt
+traced = sys.argv[2:] == ["traced"]
+if traced:
+    tracemalloc.start()
 build(Path(sys.argv[1]), None, BuildOptions(today=dt.date(2026, 11, 22)))
 print(json.dumps([resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                  resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss]))
+                  resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+                  tracemalloc.get_traced_memory()[1] if traced else None]))
 """
 
 
@@ -52,15 +65,29 @@ def make_project(root: Path, count: int) -> None:
         (folder / "tenant.yaml").write_text(text.replace("display_name: ", f"display_name: No. {i} ", 1), "utf-8")
 
 
-def measure(count: int, tmp: Path | None) -> tuple[int, int, float, int, int, int]:
-    """The cold build's peaks (build process, largest worker; kB), its wall time, and the peaks of the
-    processes of the first and of a later rebuild after one tenant's edit, and of one after an edit with the
-    output touched since its build (kB)."""
+class Peaks(NamedTuple):
+    """What one build's processes peaked at."""
+
+    main: int  # the build process's resident memory, kB
+    worker: int  # its largest child's, kB
+    traced: int | None  # with tracing: what Python allocated during the build, at most at once, bytes
+
+
+@dataclass(frozen=True)
+class Measured:
+    cold: Peaks
+    seconds: float  # the cold build's wall time (slower when traced)
+    rebuilds: tuple[int, int, int]  # the build process's peak (kB): the first rebuild, a later one, output touched
+
+
+def measure(count: int, tmp: Path | None, traced: bool) -> Measured:
+    """The cold build's peaks, its wall time, and the build process's peaks in the first and in a later rebuild after
+    one tenant's edit, and in one after an edit with the output touched since its build."""
     with tempfile.TemporaryDirectory(dir=tmp) as folder:
         root = Path(folder) / "project"
         make_project(root, count)
         started = time.perf_counter()
-        main, worker = peaks(root)
+        cold = peaks(root, traced)
         seconds = time.perf_counter() - started
         facts = root / "tenants" / f"t{0:06d}" / "tenant.yaml"
         # As a person edits and builds: a manifest written in the last two seconds is read whole and hashed
@@ -73,34 +100,47 @@ def measure(count: int, tmp: Path | None) -> tuple[int, int, float, int, int, in
             facts.write_text(
                 facts.read_text(encoding="utf-8").replace("display_name: ", "display_name: Edited ", 1), "utf-8"
             )
-            rebuilds.append(peaks(root)[0])
-    return main, worker, seconds, rebuilds[0], rebuilds[1], rebuilds[2]
+            rebuilds.append(peaks(root, traced=False).main)
+    return Measured(cold, seconds, (rebuilds[0], rebuilds[1], rebuilds[2]))
 
 
-def peaks(root: Path) -> tuple[int, int]:
-    """A build of *root* in a fresh process: the peak RSS of that process and of its largest child, in kB."""
+def peaks(root: Path, traced: bool) -> Peaks:
+    """A build of *root* in a fresh process, and what its processes peaked at."""
     done = subprocess.run(
-        [sys.executable, "-c", MEASURE, str(root)], check=True, capture_output=True, text=True, cwd=REPO
+        [sys.executable, "-c", MEASURE, str(root), *(["traced"] if traced else [])],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
     )
-    main, worker = json.loads(done.stdout.strip().splitlines()[-1])
-    return int(main), int(worker)
+    main, worker, allocated = json.loads(done.stdout.strip().splitlines()[-1])
+    return Peaks(int(main), int(worker), None if allocated is None else int(allocated))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--counts", type=int, nargs="+", default=[1000, 10000, 100000])
     parser.add_argument("--tmp", type=Path, default=None, help="where the projects go (default: system temp)")
+    parser.add_argument(
+        "--traced",
+        action="store_true",
+        help="also trace the cold build's Python allocations (tracemalloc): its own objects' peak, beside the "
+        "resident memory, which counts the allocator's heap too (the cold build is slower so)",
+    )
     args = parser.parse_args()
     print(
         "tenants    build process peak   largest worker peak   per tenant (build process)   wall time"
         "   one-tenant rebuild's process peak: first, later, output touched"
+        + ("   cold build's traced peak" if args.traced else "")
     )
     for count in args.counts:
-        main_kb, worker_kb, seconds, first_kb, later_kb, touched_kb = measure(count, args.tmp)
+        found = measure(count, args.tmp, args.traced)
+        first, later, touched = found.rebuilds
+        traced = "" if found.cold.traced is None else f"   {found.cold.traced / 2**20:12.1f} MB"
         print(
-            f"{count:>7,}    {main_kb / 1024:12.0f} MB     {worker_kb / 1024:12.0f} MB       "
-            f"{main_kb / count:10.1f} kB                {seconds:7.1f} s   {first_kb / 1024:12.0f} MB,"
-            f" {later_kb / 1024:.0f} MB, {touched_kb / 1024:.0f} MB",
+            f"{count:>7,}    {found.cold.main / 1024:12.0f} MB     {found.cold.worker / 1024:12.0f} MB       "
+            f"{found.cold.main / count:10.1f} kB                {found.seconds:7.1f} s   {first / 1024:12.0f} MB,"
+            f" {later / 1024:.0f} MB, {touched / 1024:.0f} MB{traced}",
             flush=True,
         )
 

@@ -1481,7 +1481,7 @@ class Builder:
             step.theme.compile_templates()
         workers = step.for_workers(todo, forked=method == "fork")
         # Imported here, not with the engine: only a build with many tenants to render starts a pool, and the
-        # import is about 5 ms of every build's start (a one-tenant rebuild's included).
+        # import is a few milliseconds of every build's start (a one-tenant rebuild's included).
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(

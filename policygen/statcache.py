@@ -415,8 +415,8 @@ _NO_DIGEST = bytes(DIGEST_SIZE)  # a name without one (a file, or folders change
 class TopHashes(Mapping[str, bytes]):
     """The top-level names a stamp lists (`names`, sorted), each with its folders hash (folders_seen) when the
     check took one: as a mapping, the names that have one. One list of the names, which are the build's own
-    strings, and one bytes of their hashes: about 40 bytes a name, where a set of the names and a dict of the
-    hashes held about 220, for each of a hundred thousand tenants."""
+    strings, and one bytes of their hashes: 40 bytes a name, where a set of the names and a dict of the hashes
+    held 138 (tracemalloc, 10,000 names), for each of a hundred thousand tenants."""
 
     def __init__(self, names: list[str], digests: bytes) -> None:
         if len(digests) != DIGEST_SIZE * len(names):

@@ -68,8 +68,8 @@ def test_importing_the_engine_and_the_command_line_imports_nothing_that_only_som
 
 
 def test_a_build_that_renders_few_tenants_imports_no_worker_pool(tmp_path: Path) -> None:
-    # A pool pays off from engine.PARALLEL_MIN_TENANTS tenants to render; its import is about 5 ms of every
-    # build's start, a one-tenant rebuild's included.
+    # A pool pays off from engine.PARALLEL_MIN_TENANTS tenants to render; its import is a few milliseconds of
+    # every build's start, a one-tenant rebuild's included.
     assert "concurrent.futures" not in every_module_imported(one_language_project(tmp_path, releases=False))
 
 

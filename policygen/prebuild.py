@@ -42,7 +42,8 @@ from .forked import Child, fork_is_safe
 from .lastbuild import Inputs, PathList
 from .outfolder import spare_folder
 from .stampcheck import Checked, check_now, checked_message, looks, matched_in
-from .tenantfolders import DIGEST_SIZE, FolderHashes, hash_folders, tenant_slugs
+from .statcache import DIGEST_SIZE
+from .tenantfolders import FolderHashes, hash_folders, tenant_slugs
 
 _VERSION = "policygen prebuild 2"  # the first item of every message the child sends
 _SEEN = b"s"  # the child's word that it took the inputs' stat

@@ -408,7 +408,9 @@ class Stamp:
             return None
 
 
-DIGEST_SIZE = 32  # a folders hash (folders_seen): sha256
+# A sha256 digest, every hash a build looks tenants up by: of a tenant folder's files (tenantfolders.tenant_digest,
+# kept here by stat) and of the stat of a folder's folders (folders_seen).
+DIGEST_SIZE = 32
 _NO_DIGEST = bytes(DIGEST_SIZE)  # a name without one (a file, or folders changed lately): no sha256 gives it
 
 

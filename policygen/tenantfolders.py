@@ -20,7 +20,7 @@ from .errors import InputError, Problem, UsageError, did_you_mean
 from .inputs import hashed_content
 from .outfolder import cache_file
 from .paths import RESERVED_SLUGS, SortedNames
-from .statcache import FolderDigests
+from .statcache import DIGEST_SIZE, FolderDigests
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")  # a tenant's name: its folder in tenants/ and in the output
 DIGESTS = "digests"  # in the project's cache: tenant folder hashes by stat, by path (policygen/statcache.py)
@@ -209,9 +209,6 @@ class FolderHashes:
     def digest(self, index: int) -> str:
         """The hash of the folder of the *index*-th tenant (in the order hashed)."""
         return self._hashes[index * DIGEST_SIZE : (index + 1) * DIGEST_SIZE].hex()
-
-
-DIGEST_SIZE = 32  # a tenant folder's hash: sha256 (tenant_digest)
 
 
 def hash_folders(root: Path, slugs: Iterable[str], others: bool) -> FolderHashes:

@@ -83,6 +83,15 @@ def watched(
     monkeypatch.setattr(owner, name, classmethod(noted) if isinstance(raw, classmethod) else noted)
 
 
+def watch_looks(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, hashed_at: Path | None = None) -> tuple[Path, Path]:
+    """The inputs' stat (lastbuild.Inputs.seen) and the tenants' folders hashed (FolderHashes.of) noting the processes
+    that ran them, each in one of the two files given back; the hashing's end noted in *hashed_at*."""
+    looked, hashed = tmp_path / "looked", tmp_path / "hashed"
+    watched(monkeypatch, lastbuild.Inputs, "seen", pids=looked)
+    watched(monkeypatch, tenantfolders.FolderHashes, "of", pids=hashed, ended=hashed_at)
+    return looked, hashed
+
+
 def at(file: Path) -> int:
     return int(file.read_text())
 
@@ -115,9 +124,7 @@ def shortcut_only(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_a_command_line_build_takes_the_inputs_stat_and_the_folders_hashes_from_the_child(
     edited: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    project, looked, hashed = edited, tmp_path / "looked", tmp_path / "hashed"
-    watched(monkeypatch, lastbuild.Inputs, "seen", pids=looked)
-    watched(monkeypatch, tenantfolders.FolderHashes, "of", pids=hashed)
+    project, (looked, hashed) = edited, watch_looks(monkeypatch, tmp_path)
 
     said = built(project)
 
@@ -184,10 +191,8 @@ def test_past_a_size_the_child_checks_the_stamp_only_and_the_build_looks_at_the_
 ) -> None:
     # A large output's stamp check keeps the second core busy: looking at the inputs too, the child would end
     # after the build needs what it found. The build hashes while the stamp is checked, not after.
-    project, looked, hashed = edited, tmp_path / "looked", tmp_path / "hashed"
     monkeypatch.setattr(prebuild, "AHEAD_MOST", 0)
-    watched(monkeypatch, lastbuild.Inputs, "seen", pids=looked)
-    watched(monkeypatch, tenantfolders.FolderHashes, "of", pids=hashed, ended=tmp_path / "hashed-at")
+    project, (looked, hashed) = edited, watch_looks(monkeypatch, tmp_path, hashed_at=tmp_path / "hashed-at")
     watched(monkeypatch, stampcheck, "untouched", ended=tmp_path / "checked", delay=1.0)
 
     said = built(project)
@@ -202,9 +207,7 @@ def test_a_build_of_some_tenants_has_the_child_check_the_stamp_only(
     edited: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Such a build records nothing, and hashes only the tenants it builds.
-    project, looked, hashed = edited, tmp_path / "looked", tmp_path / "hashed"
-    watched(monkeypatch, lastbuild.Inputs, "seen", pids=looked)
-    watched(monkeypatch, tenantfolders.FolderHashes, "of", pids=hashed)
+    project, (looked, hashed) = edited, watch_looks(monkeypatch, tmp_path)
 
     said = built(project, "--tenant", "ims-pro")
 

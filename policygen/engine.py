@@ -69,6 +69,7 @@ from .output import (
     Staging,
     cache_file,
     check_out_dir,
+    flushing,
     listed_top_level,
     manifest,
     manifest_file_entries,
@@ -1329,7 +1330,8 @@ class Builder:
 
                 manifest_file = writer.staging.folder / MANIFEST_PATH
                 try:
-                    outputs = self.assemble(project, theme, kept, options, manifest_file, fragments)
+                    with flushing(writer.staging.folder):  # the tenants' files reach the disk meanwhile
+                        outputs = self.assemble(project, theme, kept, options, manifest_file, fragments)
                 except CacheChanged as exc:
                     problems.add(_cache_changed(exc, project.root))
                     problems.raise_if_any()

@@ -28,8 +28,9 @@ import re
 import shutil
 import stat
 import sys
+import threading
 from collections.abc import Callable, Collection, Container, Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, ExitStack
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -886,6 +887,28 @@ _RENAME_EXCHANGE = 2
 _libc = ctypes.CDLL(None, use_errno=True)  # the C library the process runs on (find_library would run ldconfig)
 _renameat2 = getattr(_libc, "renameat2", None)
 _syncfs = getattr(_libc, "syncfs", None)
+
+
+@contextmanager
+def flushing(folder: Path) -> Iterator[None]:
+    """While inside, a thread of this process flushes the file system holding *folder* to disk once. A build enters
+    it once its tenants are written, for the site-wide files: then one core makes those and the other is idle,
+    while the syncfs before the swap would otherwise wait for every file at once (0.8 s after a cold build of
+    3,000 tenants on the test machine, the cores idle). That syncfs still runs and is checked; this one only
+    starts the writing sooner, so its failure is not an error. Not entered where the build may still fork (its
+    worker pool, the stamp's second walker): a thread running in a process that forks is a risk its child
+    inherits (forked.fork_is_safe)."""
+    if _syncfs is None:  # each process synced its own files (_put_folder)
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    thread = threading.Thread(target=_syncfs, args=(fd,), name="policygen-flush", daemon=True)
+    thread.start()  # ctypes lets go of the GIL for the call: the build goes on meanwhile
+    try:
+        yield
+    finally:
+        thread.join()  # its writing is writing the syncfs before the swap would wait for anyway
+        os.close(fd)
 
 
 def _swap(staging: Path, out: Path) -> None:

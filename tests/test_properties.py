@@ -158,6 +158,27 @@ def test_policygens_own_data_files_are_read_by_the_fast_loader_as_the_located_lo
         assert typed(packaged_data(*file.relative_to(folder).parts)) == typed(located[file]), file
 
 
+# What stands around an anchor, an alias, a tag or a merge key, and what does not.
+token_parts = st.text(alphabet="&*!<:-[{,]}x \t\n\u00a0\u2028#'\"", max_size=40)
+
+
+@settings(max_examples=2000)
+@given(token_parts)
+@example("&")
+@example("&x")
+@example("a &x")
+@example("a\u00a0*x")  # white space beyond ASCII
+@example("<<  :")
+def test_a_file_is_sent_to_the_careful_loader_exactly_when_the_pattern_finds_a_mark_in_it(text: str) -> None:
+    assert yamlfile._careful(text) == (yamlfile._CAREFUL.search(text) is not None)
+
+
+@pytest.mark.parametrize("tail", ["", " &x"])
+def test_a_file_with_many_marks_is_searched_by_the_pattern_alike(tail: str) -> None:
+    text = "name: Fish & Chips\n" * (yamlfile._MARKS_LOOKED_AT + 1) + "last:" + tail
+    assert yamlfile._careful(text) == (tail != "") == (yamlfile._CAREFUL.search(text) is not None)
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.dictionaries(keys, scalars, min_size=1, max_size=6), st.data())
 def test_a_repeated_key_is_always_reported_at_its_second_line(

@@ -50,7 +50,7 @@ from .feeds import (
     sitemap_of,
     sitemap_pages,
 )
-from .forked import fork_is_safe
+from .forked import Child, fork_is_safe
 from .fragments import FOLDER as FRAGMENTS
 from .fragments import CacheChanged, Fragment, Fragments, Stored
 from .history import Committed, TenantRecord, committed_releases, read_tenant_record, record_json
@@ -1116,6 +1116,30 @@ def _shelve_theme(renderer: ClauseRenderer, theme: SiteTheme) -> None:
         theme.env.compiled = CompiledCode(renderer.compiled.shelf)
 
 
+def _compile_for_workers(step: Step) -> None:
+    """Compile the library and the theme now, before the workers are forked from this process, so that each
+    starts with them compiled. Where the compiled code is kept in the project's cache (codecache: the shelf) and
+    fork is safe, a child forked here compiles the theme into the shelf while this process compiles the library,
+    then this one loads the theme's code from the shelf: two cores for what took one, the other idle (0.29 s and
+    0.14 s of a cold build of the example library and theme). A child that fails leaves the theme to this
+    process, which compiles what it does not find."""
+    shelf = step.renderer.compiled.shelf
+    child = Child.start(partial(_compiled_theme, step.theme)) if shelf is not None and fork_is_safe() else None
+    try:
+        step.renderer.compile_library(step.project.library)
+        if child is not None:
+            child.message()  # it has ended: what it compiled is in the shelf
+    finally:
+        if child is not None:
+            child.end()
+    step.theme.compile_templates()
+
+
+def _compiled_theme(theme: SiteTheme) -> bytes:  # pragma: no cover - in a forked child
+    theme.compile_templates()  # each template's code stored in the shelf as it is compiled
+    return b""
+
+
 def _worker_init(step: Step) -> None:
     global _step
     if step.shelf is not None and step.renderer.compiled.shelf is None:  # started afresh, not forked
@@ -1479,8 +1503,7 @@ class Builder:
         chunks = [c for c in (todo[i::count] for i in range(count)) if c]
         method = start_method()
         if method == "fork":  # the workers start as copies of this process: what it compiles here, they have
-            step.renderer.compile_library(step.project.library)
-            step.theme.compile_templates()
+            _compile_for_workers(step)
         workers = step.for_workers(todo, forked=method == "fork")
         # Imported here, not with the engine: only a build with many tenants to render starts a pool, and the
         # import is a few milliseconds of every build's start (a one-tenant rebuild's included).

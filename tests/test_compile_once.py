@@ -73,13 +73,80 @@ def test_worker_processes_compile_no_template_the_build_process_compiled(
     workers = {pid for kind, pid, *_ in lines if kind == "worker"}
     assert workers and str(os.getpid()) not in workers  # the tenants were rendered in other processes
     compiles = [(pid, file) for kind, pid, *rest in lines if kind == "compile" for file in rest]
-    ahead = {file for pid, file in compiles if pid == str(os.getpid())}
+    # Ahead: by the build process, and the theme maybe by a child it forks meanwhile (the next tests).
+    ahead = {file for pid, file in compiles if pid not in workers}
     assert str(project / "content/privacy-policy/010-introduction.md") in ahead
     assert any(f.endswith("document.html") for f in ahead)  # the theme too
     in_workers = [file for pid, file in compiles if pid in workers]
     # Only what a tenant's pages in another language need: which languages, only the tenants' files say.
     assert in_workers and all(is_translation(Path(file).name) for file in in_workers)
     assert not set(in_workers) & ahead
+
+
+def _compiles_ahead(project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
+    """Each template compiled before the workers start (a build whose every tenant goes to a worker, forked), with
+    the processes that compiled it: "build" (this one) or "child" (another, not a worker)."""
+    log = tmp_path / "log"
+    _record_compiles(monkeypatch, log)
+    monkeypatch.setattr(engine, "PARALLEL_MIN_TENANTS", 1)
+    monkeypatch.setattr(engine, "start_method", lambda: "fork")
+    monkeypatch.setattr(engine, "fork_is_safe", lambda: True)  # pytest's process may hold other tests' threads
+    build(project, tmp_path / "out", BuildOptions(today=TODAY, jobs=2))
+    lines = [line.split() for line in log.read_text(encoding="utf-8").splitlines()]
+    workers = {pid for kind, pid, *_ in lines if kind == "worker"}
+    by: dict[str, list[str]] = {}
+    for kind, pid, *rest in lines:
+        if kind == "compile" and pid not in workers:
+            for file in rest:
+                by.setdefault(file, []).append("build" if pid == str(os.getpid()) else "child")
+    return by
+
+
+def _theme_template(file: str) -> bool:
+    return "/templates/" in file
+
+
+def test_the_theme_is_compiled_by_a_child_while_the_build_process_compiles_the_library(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    by = _compiles_ahead(project, tmp_path, monkeypatch)
+    theme = {file: who for file, who in by.items() if _theme_template(file)}
+    assert any(file.endswith("document.html") for file in theme)
+    # Once each, by the child: the build process loads them from the project's cache of compiled code.
+    assert set(map(tuple, theme.values())) == {("child",)}
+    assert by[str(project / "content/privacy-policy/010-introduction.md")] == ["build"]
+
+
+def test_without_a_cache_of_compiled_code_the_build_process_compiles_the_theme_itself(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POLICYGEN_NO_CODE_CACHE", "1")  # nowhere for a child to leave what it compiled
+    by = _compiles_ahead(project, tmp_path, monkeypatch)
+    theme = [who for file, who in by.items() if _theme_template(file)]
+    assert theme and set(map(tuple, theme)) == {("build",)}
+
+
+def _failing(*_: object) -> bytes:
+    raise MemoryError("the child could not compile")
+
+
+def test_a_child_that_fails_to_compile_the_theme_leaves_it_to_the_build_process_and_the_site_alike(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engine, "_compiled_theme", _failing)  # the forked child runs this copy
+    by = _compiles_ahead(project, tmp_path, monkeypatch)
+    theme = [who for file, who in by.items() if _theme_template(file)]
+    assert theme and set(map(tuple, theme)) == {("build",)}
+    alone = build(project, tmp_path / "alone", BuildOptions(today=TODAY, jobs=1)).out  # in this process
+    assert _tree(tmp_path / "out") == _tree(alone)
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != "manifest.json"  # (it names the build's options, jobs among them)
+    }
 
 
 def test_worker_processes_start_with_a_fork_server_while_the_build_process_runs_threads(

@@ -51,7 +51,7 @@ from . import garbage
 from .checkreport import Checked, CheckFinding, CheckReport, ClauseScore, Level, TenantCheck
 from .clauses import SOURCE_LANGUAGE, Clause, language_of, translation_file
 from .dates import utc_today
-from .engine import PARALLEL_MIN_TENANTS, site_outputs, start_method
+from .engine import PARALLEL_MIN_TENANTS, compile_ahead, site_outputs, start_method
 from .errors import Collector, InputError, Problem, merged
 from .explain import ExplainedBlock, TracingRenderer, explain_document
 from .fact_translations import overlay_file
@@ -928,8 +928,7 @@ def _outcomes(checker: _TenantChecker, slugs: list[str]) -> Iterator[_Outcome]:
         return
     method = start_method()
     if method == "fork":  # the workers start as copies of this process: what it compiles here, they have
-        checker.renderer.compile_library(checker.project.library)
-        checker.theme.compile_templates()
+        compile_ahead(checker.renderer, checker.project.library, checker.theme)
     chunks = (slugs[i : i + CHUNK_TENANTS] for i in range(0, len(slugs), CHUNK_TENANTS))
     context = multiprocessing.get_context(method)
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_init, initargs=(checker,)) as pool:

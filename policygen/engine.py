@@ -34,6 +34,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, 
 
 from . import garbage, prebuild
 from .beside import Beside
+from .clauses import Library
 from .codecache import signed_codes
 from .dates import utc_today
 from .deps import project_digest, tenant_key
@@ -1116,27 +1117,30 @@ def _shelve_theme(renderer: ClauseRenderer, theme: SiteTheme) -> None:
         theme.env.compiled = CompiledCode(renderer.compiled.shelf)
 
 
-def _compile_for_workers(step: Step) -> None:
-    """Compile the library and the theme now, before the workers are forked from this process, so that each
-    starts with them compiled. Where the compiled code is kept in the project's cache (codecache: the shelf) and
-    fork is safe, a child forked here compiles the theme into the shelf while this process compiles the library,
-    then this one loads the theme's code from the shelf: two cores for what took one, the other idle (0.29 s and
-    0.14 s of a cold build of the example library and theme). A child that fails leaves the theme to this
-    process, which compiles what it does not find."""
-    shelf = step.renderer.compiled.shelf
-    child = Child.start(partial(_compiled_theme, step.theme)) if shelf is not None and fork_is_safe() else None
+def compile_ahead(renderer: ClauseRenderer, library: Library, theme: SiteTheme) -> None:
+    """Compile the *library* and the *theme* now, before worker processes are forked from this one (a build's, a
+    check's), so that each starts with them compiled. Where the compiled code is kept in the project's cache
+    (codecache: the shelf) and fork is safe, a child forked here compiles the theme and the library's partials
+    into the shelf while this process compiles the clauses, then this one loads the child's code from the shelf:
+    two cores for what took one, the other idle (about 0.3 s of a cold build of the vs_hugo project). A child
+    that fails leaves its share to this process, which compiles what it does not find."""
+    fork = renderer.compiled.shelf is not None and fork_is_safe()
+    child = Child.start(partial(_compiled_beside, renderer, library, theme)) if fork else None
     try:
-        step.renderer.compile_library(step.project.library)
+        renderer.compile_clauses(library)
         if child is not None:
             child.message()  # it has ended: what it compiled is in the shelf
     finally:
         if child is not None:
             child.end()
-    step.theme.compile_templates()
+    renderer.compile_partials(library)
+    theme.compile_templates()
 
 
-def _compiled_theme(theme: SiteTheme) -> bytes:  # pragma: no cover - in a forked child
-    theme.compile_templates()  # each template's code stored in the shelf as it is compiled
+def _compiled_beside(renderer: ClauseRenderer, library: Library, theme: SiteTheme) -> bytes:  # pragma: no cover
+    """compile_ahead's share in its child: each template's code is stored in the shelf as it is compiled."""
+    theme.compile_templates()
+    renderer.compile_partials(library)
     return b""
 
 
@@ -1503,7 +1507,7 @@ class Builder:
         chunks = [c for c in (todo[i::count] for i in range(count)) if c]
         method = start_method()
         if method == "fork":  # the workers start as copies of this process: what it compiles here, they have
-            _compile_for_workers(step)
+            compile_ahead(step.renderer, step.project.library, step.theme)
         workers = step.for_workers(todo, forked=method == "fork")
         # Imported here, not with the engine: only a build with many tenants to render starts a pool, and the
         # import is a few milliseconds of every build's start (a one-tenant rebuild's included).

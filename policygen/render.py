@@ -415,6 +415,11 @@ class ClauseRenderer:
         their files are read, and compiling every translation ahead would cost more than it saves; a worker
         compiles those its pages use, each once for all its tenants. A template that does not compile is
         left to the render that uses it, which reports it where it stands (hence every error is suppressed)."""
+        self.compile_clauses(library)
+        self.compile_partials(library)
+
+    def compile_clauses(self, library: Library) -> None:
+        """The clauses and 'when:' conditions of compile_library."""
         for document in library.documents.values():
             for clause in document.clauses.values():
                 with contextlib.suppress(Exception):
@@ -422,6 +427,9 @@ class ClauseRenderer:
                 if clause.meta.when:
                     with contextlib.suppress(Exception):
                         self._condition(clause)
+
+    def compile_partials(self, library: Library) -> None:
+        """The partials of compile_library (in their source language)."""
         for name in library.partials:
             if not is_translation(name.rpartition("/")[2]):
                 with contextlib.suppress(Exception):

@@ -106,7 +106,7 @@ def _theme_template(file: str) -> bool:
     return "/templates/" in file
 
 
-def test_the_theme_is_compiled_by_a_child_while_the_build_process_compiles_the_library(
+def test_the_theme_and_partials_are_compiled_by_a_child_while_the_build_process_compiles_the_clauses(
     project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     by = _compiles_ahead(project, tmp_path, monkeypatch)
@@ -114,6 +114,7 @@ def test_the_theme_is_compiled_by_a_child_while_the_build_process_compiles_the_l
     assert any(file.endswith("document.html") for file in theme)
     # Once each, by the child: the build process loads them from the project's cache of compiled code.
     assert set(map(tuple, theme.values())) == {("child",)}
+    assert by[str(project / "content/_partials/facts.md")] == ["child"]
     assert by[str(project / "content/privacy-policy/010-introduction.md")] == ["build"]
 
 
@@ -133,7 +134,7 @@ def _failing(*_: object) -> bytes:
 def test_a_child_that_fails_to_compile_the_theme_leaves_it_to_the_build_process_and_the_site_alike(
     project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(engine, "_compiled_theme", _failing)  # the forked child runs this copy
+    monkeypatch.setattr(engine, "_compiled_beside", _failing)  # the forked child runs this copy
     by = _compiles_ahead(project, tmp_path, monkeypatch)
     theme = [who for file, who in by.items() if _theme_template(file)]
     assert theme and set(map(tuple, theme)) == {("build",)}

@@ -34,11 +34,24 @@ from pathlib import Path
 from policygen import feeds, output
 from policygen.engine import build
 from policygen.site import BuildOptions
-# What is written a batch at a time is held a batch at a time: smaller batches here, so that both sites
-# measured fill them (a batch is a fixed amount, not a part of the site).
+# What is written a batch at a time is held a batch at a time, what a spool or the parts' cache hold is held up
+# to a budget, a chunk of tenants' results waits whole for the chunk before it: smaller batches, budgets and
+# chunks here, so that both sites measured fill them (each is a fixed amount, not a part of the site). The
+# stamp's walk, shared with a second process past a few hundred tenants, copies that one's half in a fixed
+# buffer of 1 MB: not shared here, so that the larger site alone does not hold that buffer.
 output.WRITE_BATCH, feeds.XML_BATCH = 1 << 14, 16
+from policygen import engine, fragments, spool, statcache
+spool.BUDGET, fragments.HELD_BUDGET, engine.CHUNK_TENANTS = 1 << 14, 1 << 14, 2
+statcache.WALK_SHARED_MIN = 1 << 30
 # The worker pool's modules, which a build imports when it starts a pool: once, whatever the tenants' count.
 from concurrent.futures import ProcessPoolExecutor
+# Compiling the library and the theme ahead of the workers holds a few MB for a moment, whatever the tenants'
+# count: more than a small site's build holds later, so the peak is counted from its end.
+compile_ahead = engine.compile_ahead
+def compiled_ahead(*args):
+    compile_ahead(*args)
+    tracemalloc.reset_peak()
+engine.compile_ahead = compiled_ahead
 tracemalloc.start()
 build(Path(sys.argv[1]), None, BuildOptions(today=dt.date(2026, 11, 22)))
 print(tracemalloc.get_traced_memory()[1])

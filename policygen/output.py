@@ -907,7 +907,7 @@ def flushing(folder: Path) -> Iterator[None]:
     try:
         yield
     finally:
-        thread.join()  # its writing is writing the syncfs before the swap would wait for anyway
+        thread.join()  # what it writes, the syncfs before the swap would have waited for
         os.close(fd)
 
 

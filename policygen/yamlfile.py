@@ -150,14 +150,15 @@ def _careful(text: str) -> bool:
     tenants' files, 11 µs this way). A text with many goes to the pattern, whose time does not grow with them."""
     if "<<" in text and _MERGE.search(text) is not None:
         return True
-    marks = [mark for mark in _MARKS if mark in text]
-    if sum(text.count(mark) for mark in marks) > _MARKS_LOOKED_AT:
-        return _CAREFUL.search(text) is not None
-    for mark in marks:
+    looked_at = 0
+    for mark in _MARKS:
         at = text.find(mark)
         while at != -1:
             if _starts_token(text, at):
                 return True
+            looked_at += 1
+            if looked_at > _MARKS_LOOKED_AT:
+                return _CAREFUL.search(text) is not None
             at = text.find(mark, at + 1)
     return False
 

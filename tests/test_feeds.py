@@ -24,6 +24,7 @@ from policygen.site import BuildOptions
 from policygen.versions import load_releases
 
 TODAY = dt.date(2026, 11, 22)
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 A = "{http://www.w3.org/2005/Atom}"
 SM = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 BASE = "https://policies.example.org/"
@@ -311,7 +312,7 @@ def _atom_by_element_tree(info: FeedInfo, entries: list[FeedEntry], base: str | 
         node.text = feeds._xml_text(text)
         return node
 
-    root = ET.Element(f"{A}feed", {feeds.XML_LANG: info.lang} if info.lang else {})
+    root = ET.Element(f"{A}feed", {XML_LANG: info.lang} if info.lang else {})
     sub(root, "id", feeds._urn(base, "feed", info.path))
     sub(root, "title", info.title)
     sub(root, "updated", feeds._stamp(entries[0].released if entries else info.fallback_updated))
@@ -339,7 +340,7 @@ def _atom_by_element_tree(info: FeedInfo, entries: list[FeedEntry], base: str | 
         )
         node = sub(entry, "summary", summary, type="text")
         if isinstance(summary, feeds.ForeignWord) and info.lang and feeds.source_text_lang(info.lang):
-            node.set(feeds.XML_LANG, summary.lang)
+            node.set(XML_LANG, summary.lang)
     ET.indent(root)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
 
@@ -368,18 +369,30 @@ _FEED_ENTRIES = st.lists(
 )
 
 
+_FEED_INFOS = st.builds(
+    FeedInfo,
+    path=_FEED_TEXT.map(lambda text: f"t/{text}/feed.xml"),
+    title=_FEED_TEXT,
+    author=_FEED_TEXT,
+    alternate=_FEED_TEXT.map(lambda text: f"t/{text}/index.html"),
+    fallback_updated=st.dates(dt.date(1990, 1, 1), dt.date(2100, 1, 1)),
+    lang=st.none() | st.sampled_from(["en", "hi", "fr", "ar"]),
+    alternates=st.lists(st.tuples(_FEED_TEXT, _FEED_TEXT.map(lambda text: f"t/{text}/feed.xml")), max_size=3).map(
+        tuple
+    ),
+)
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     _FEED_ENTRIES,
-    st.none() | st.sampled_from(["en", "hi", "fr", "ar"]),
+    _FEED_INFOS,
     st.none() | st.just(BASE) | st.just("https://policies.example/a&b/"),
     st.integers(1, 4),
 )
-def test_a_feed_whose_entries_are_written_as_text_is_byte_for_byte_what_element_tree_writes(
-    entries: list[FeedEntry], lang: str | None, base: str | None, batch: int
+def test_a_feed_written_as_text_is_byte_for_byte_what_element_tree_writes(
+    entries: list[FeedEntry], info: FeedInfo, base: str | None, batch: int
 ) -> None:
-    alternates = (("hi", "t/hi/feed.xml"),) if lang else ()
-    info = FeedInfo("t/feed.xml", "Policies & <co>", 'Org "x"', "t/index.html", dt.date(2026, 1, 1), lang, alternates)
     ordered = feeds.newest_first(entries)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(feeds, "XML_BATCH", batch)

@@ -27,7 +27,7 @@ import functools
 import hashlib
 import math
 import types
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
@@ -459,6 +459,7 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         self._references: dict[str | None, tuple[str, ...]] = {}  # template name -> what it imports, when compiled
         self.compiled: CompiledCode | None = None  # compiled sources shared with like sandboxes (clause_environment)
         self._safe: dict[tuple[type, str], bool] = {}  # (type, attribute) -> whether templates may read it
+        self._globals_copied = False  # make_globals: a template made holds a copy
         self.globals.clear()
         self.globals.update(range=_bounded_range(limits), dict=dict, namespace=Namespace)
         # What a template may call by name (ids of objects this environment keeps alive).
@@ -468,7 +469,10 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         self.add_filters(kept)
 
     def add_globals(self, functions: Mapping[str, Callable[..., Any]]) -> None:
-        """Offer these functions by name; each call counts as a step, like every call."""
+        """Offer these functions by name; each call counts as a step, like every call. Only before any template
+        is made: each template holds a copy of the globals (make_globals)."""
+        if self._globals_copied:
+            raise RuntimeError("globals added after a template was made")
         self.globals.update(functions)
         self._callable_ids = self._callable_ids | frozenset(map(id, functions.values()))
 
@@ -476,6 +480,13 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         """Offer these filters, each bounded by the limits."""
         for name, function in functions.items():
             self.filters[name] = bounded_filter(name, function, self.limits)
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        """A template's globals: a plain copy, not Jinja's ChainMap over the environment's. Every render copies
+        its template's globals into a new context, and a ChainMap is copied in Python (5.4 against 1.3 us a
+        render, about 60 renders a tenant). Nothing is missed: every global is added before any template."""
+        self._globals_copied = True
+        return {**self.globals, **(d or {})}
 
     # -- rendering, with a fresh budget --
 

@@ -1,5 +1,6 @@
 """The sandbox works out once per type and name whether a template may read an attribute
-(policygen/sandbox.py): the answer stays the one Jinja's checks give, for every object."""
+(policygen/sandbox.py): the answer stays the one Jinja's checks give, for every object. Each template holds a copy
+of the globals it may call, so all of them are offered before any template is made."""
 
 from __future__ import annotations
 
@@ -104,3 +105,14 @@ def test_str_format_reached_by_an_attribute_read_stays_refused_after_the_attribu
     for _ in range(2):
         with pytest.raises(SecurityError, match="format"):
             _render(env, "{{ page.title.format(page) }}", page=page)
+
+
+def test_a_template_calls_every_global_offered_before_it_was_made_and_none_can_be_offered_after() -> None:
+    env = BoundedSandbox(CLAUSE_LIMITS, CLAUSE_FILTERS, autoescape=True)
+    env.add_globals({"shout": lambda text: text.upper()})
+    template = env.from_string("{{ shout('a') }}{{ range(2)|list }}{{ dict(b=1)['b'] }}")
+    assert env.render(template, {}) == "A[0, 1]1"
+    assert env.render(env.from_string("{{ x }}", globals={"x": "own"}), {}) == "own"
+    with pytest.raises(RuntimeError, match="after a template was made"):
+        env.add_globals({"late": lambda: "late"})
+    assert "late" not in template.globals

@@ -344,3 +344,22 @@ def test_duration_parse_accepts_or_rejects_but_never_crashes(words: str) -> None
         Duration.parse(words)
     except ValueError:
         pass
+
+
+_SCALARS = st.one_of(
+    st.sampled_from(["", "~", "null", "Null", "yes", "No", "on", "OFF", "y", "n", "true", "False", "<<", "=", ".inf"]),
+    st.sampled_from(["0x1F", "0o17", "017", "1_000", "-1", "+2.5e3", "1:30", "2026-01-01", "2026-1-1 10:00:00Z"]),
+    st.text(alphabet=st.sampled_from("0123456789-+.:_eExXoOtTyYnN~<=!&* abc"), max_size=12),
+    st.text(max_size=8),
+)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(_SCALARS, st.booleans(), st.booleans())
+def test_the_fast_loader_tags_each_value_as_pyyamls_resolver_does(value: str, plain: bool, quoted_plain: bool) -> None:
+    fast, pyyaml = yamlfile._FastLoader(""), yaml.SafeLoader("")
+    assert fast.resolve(yaml.ScalarNode, value, (plain, quoted_plain)) == pyyaml.resolve(
+        yaml.ScalarNode, value, (plain, quoted_plain)
+    )
+    for kind in (yaml.SequenceNode, yaml.MappingNode):
+        assert fast.resolve(kind, None, (True, False)) == pyyaml.resolve(kind, None, (True, False))

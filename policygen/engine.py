@@ -1144,6 +1144,17 @@ def _compiled_beside(renderer: ClauseRenderer, library: Library, theme: SiteThem
     return b""
 
 
+def _chunks(todo: list[str], jobs: int) -> list[list[str]]:
+    """The batches *jobs* workers render *todo* in, in the order they take them. Each is strided across the list (a
+    project's heavy tenants may stand together) and small: its results wait in this process until written down.
+    The last two per worker are split in four, so that the workers finish together: the batch one worker ends
+    with is the other's idle time (at 1,000 tenants, 32 batches of 0.3 s each left a core idle for about 0.2 s)."""
+    count = max(jobs * 8, -(-len(todo) // CHUNK_TENANTS))
+    chunks = [c for c in (todo[i::count] for i in range(count)) if c]
+    tail = 2 * jobs
+    return chunks[:-tail] + [part for chunk in chunks[-tail:] for part in (chunk[i::4] for i in range(4)) if part]
+
+
 def _worker_init(step: Step) -> None:
     global _step
     if step.shelf is not None and step.renderer.compiled.shelf is None:  # started afresh, not forked
@@ -1502,9 +1513,7 @@ class Builder:
                 self._report(done, total)
                 yield slug, outcome
             return
-        # Small chunks: a chunk's results wait in this process until they are written down.
-        count = max(jobs * 8, -(-len(todo) // CHUNK_TENANTS))
-        chunks = [c for c in (todo[i::count] for i in range(count)) if c]
+        chunks = _chunks(todo, jobs)
         method = start_method()
         if method == "fork":  # the workers start as copies of this process: what it compiles here, they have
             compile_ahead(step.renderer, step.project.library, step.theme)

@@ -237,6 +237,22 @@ def test_one_builder_builds_twice_in_worker_processes_with_many_tenants(tmp_path
     assert builder.build().rendered_tenants == []  # and nothing when nothing changed
 
 
+@pytest.mark.parametrize("tenants", [1, 7, 64, 70, 1000, 5000])
+@pytest.mark.parametrize("jobs", [2, 3])
+def test_workers_take_every_tenant_once_in_small_strided_batches_ending_with_quarter_ones(
+    tenants: int, jobs: int
+) -> None:
+    todo = [f"t{i:05d}" for i in range(tenants)]
+    chunks = engine._chunks(todo, jobs)
+    assert sorted(slug for chunk in chunks for slug in chunk) == todo
+    assert all(0 < len(chunk) <= engine.CHUNK_TENANTS for chunk in chunks)
+    bulk = max(len(chunk) for chunk in chunks)
+    tail = chunks[-2 * jobs * 4 :] if len(chunks) > 2 * jobs * 4 else chunks
+    assert all(len(chunk) <= -(-bulk // 4) for chunk in tail) or bulk < 4
+    if tenants >= 1000:  # each batch from across the list, not a run of neighbours
+        assert all(int(chunk[-1][1:]) - int(chunk[0][1:]) > tenants // 2 for chunk in chunks[: -2 * jobs * 4])
+
+
 def test_one_builder_shows_a_translation_edited_between_its_builds(tmp_path: Path) -> None:
     # A translation is read once per build for every tenant; a long-lived builder (serve) reads it again.
     project = copy_project(tmp_path / "project", releases=False)

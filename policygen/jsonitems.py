@@ -1,4 +1,5 @@
-"""A JSON object's or array's items read from a file a piece at a time, never the whole of it at once.
+"""A JSON object's or array's items read from a file a piece at a time, never the whole of it at once; and
+values written as indented JSON text (`indented`), as json.dumps writes them, faster.
 
 A rebuild reads the previous manifest's "tenants" object, about 600 bytes a tenant: 60 MB at a hundred
 thousand tenants, and several times that once parsed. Read item by item, what it holds at once is one
@@ -150,3 +151,32 @@ def _may_go_on(text: str, end: int, value: Any) -> bool:
 
 
 _NUMBER = frozenset("0123456789.eE+-")
+
+
+# --- writing -------------------------------------------------------------------------------------------------------
+
+json_string = json.encoder.encode_basestring  # json.dumps of a str with ensure_ascii=False, in C
+
+
+def indented(value: object, newline: str = "\n") -> str:
+    """json.dumps(value, indent=2, ensure_ascii=False), nested after *newline* (a newline and its indent), by hand:
+    the json module indents in Python, a generator per level (80 against 47 us for an app's Play label), and a
+    site's manifest holds an item per tenant. Anything but objects with text keys, lists, text, whole numbers,
+    booleans and null goes to json."""
+    if type(value) is str:
+        return json_string(value)
+    if type(value) is int:
+        return str(value)
+    if value is None or type(value) is bool:
+        return "null" if value is None else "true" if value else "false"
+    inner = newline + "  "
+    if type(value) is dict and all(type(key) is str for key in value):
+        if not value:
+            return "{}"
+        fields = [f"{json_string(key)}: {indented(item, inner)}" for key, item in value.items()]
+        return "{" + inner + ("," + inner).join(fields) + newline + "}"
+    if type(value) is list or type(value) is tuple:
+        if not value:
+            return "[]"
+        return "[" + inner + ("," + inner).join(indented(item, inner) for item in value) + newline + "]"
+    return json.dumps(value, indent=2, ensure_ascii=False).replace("\n", newline)

@@ -29,7 +29,6 @@ from __future__ import annotations
 import csv
 import functools
 import io
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -39,6 +38,7 @@ from typing import Any, Literal
 from .errors import InputError, Problem
 from .facts import App, DataCategory, Purpose, Tenant
 from .htmltext import DocumentLike, blocks
+from .jsonitems import indented
 from .stores import vocabulary
 from .yamlfile import Located, format_path
 
@@ -95,7 +95,7 @@ class AppLabels:
         entries: list[dict[str, object]] = [t.upload_entry() for t in self.apple]
         if not entries:
             entries = [{"data_protections": ["DATA_NOT_COLLECTED"]}]
-        return (json.dumps(entries, indent=2, ensure_ascii=False) + "\n").encode()
+        return (indented(entries) + "\n").encode()
 
     def play_json(self) -> bytes:
         purposes = vocabulary().play_purposes  # a new dict at each read (stores.py): read once
@@ -121,7 +121,7 @@ class AppLabels:
                 for t in self.play
             ],
         }
-        return (json.dumps(body, indent=2, ensure_ascii=False) + "\n").encode()
+        return (indented(body) + "\n").encode()
 
     def play_csv(self) -> bytes:
         """The Play Console's Data safety import file: one row per question and response."""

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from .errors import UsageError
-from .jsonitems import array_items
+from .jsonitems import array_items, indented, json_string
 
 # The output folder's lock, cache and swap live in policygen/outfolder.py; those imported "as" themselves are
 # what the engine and others take from here
@@ -288,7 +288,7 @@ def _manifest_text(outputs: list[Output], extra: dict[str, object], blocks: Iter
             written += 1
     yield "\n  ]" if written else "[]"
     for key, value in extra.items():
-        yield f",\n  {_json_string(key)}: "
+        yield f",\n  {json_string(key)}: "
         for text in _dumped(value):
             yield text.replace("\n", "\n  ")  # newlines in strings are escaped
     yield "\n}\n"
@@ -302,35 +302,9 @@ def _dumped(value: object) -> Iterator[str]:
         return
     written = 0
     for key, item in items:
-        yield ("{\n" if not written else ",\n") + f"  {_json_string(str(key))}: " + _indented(item, "\n  ")
+        yield ("{\n" if not written else ",\n") + f"  {json_string(str(key))}: " + indented(item, "\n  ")
         written += 1
     yield "\n}" if written else "{}"
-
-
-def _indented(value: object, newline: str) -> str:
-    """json.dumps(value, indent=2, ensure_ascii=False) nested after *newline* (a newline and its indent),
-    by hand: the json module indents in Python, a generator per level, and a site's manifest holds an item
-    per tenant. Anything but objects, lists, text, whole numbers, booleans and null goes to json."""
-    if type(value) is str:
-        return _json_string(value)
-    if type(value) is int:
-        return str(value)
-    if value is None or type(value) is bool:
-        return "null" if value is None else "true" if value else "false"
-    inner = newline + "  "
-    if type(value) is dict and all(type(key) is str for key in value):
-        if not value:
-            return "{}"
-        fields = [f"{_json_string(key)}: {_indented(item, inner)}" for key, item in value.items()]
-        return "{" + inner + ("," + inner).join(fields) + newline + "}"
-    if type(value) is list or type(value) is tuple:
-        if not value:
-            return "[]"
-        return "[" + inner + ("," + inner).join(_indented(item, inner) for item in value) + newline + "]"
-    return json.dumps(value, indent=2, ensure_ascii=False).replace("\n", newline)
-
-
-_json_string = json.encoder.encode_basestring  # json.dumps of a str with ensure_ascii=False, in C
 
 
 def _entry_text(entry: dict[str, object]) -> str:
@@ -338,7 +312,7 @@ def _entry_text(entry: dict[str, object]) -> str:
     fields = []
     for key, value in entry.items():
         if isinstance(value, str):
-            text = _json_string(value)
+            text = json_string(value)
         elif value is None:
             text = "null"
         elif type(value) is int:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -39,6 +38,7 @@ from .colours import contrast, luminance
 from .errors import Collector, InputError, Problem
 from .facts import App, Tenant
 from .htmltext import ClauseLike, DocumentLike
+from .jsonitems import indented
 from .labels import app_labels, check_app, label_stores, policy_document
 from .languages import language_segment, text_direction
 from .links import HREF, is_relative, rebase_links
@@ -392,7 +392,7 @@ def one_app(
             {"lang": view.lang, "path": "", "authoritative": True},
             *({"lang": locale, "path": f"{folder}/", "authoritative": False} for locale, folder in languages),
         ]
-    data = (json.dumps(body, indent=2, ensure_ascii=False) + "\n").encode()
+    data = (indented(body) + "\n").encode()
     outputs.append(_out(at.file("manifest.json"), "data", data, slug, app.id, document.id, view))
     return outputs
 

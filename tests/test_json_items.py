@@ -1,6 +1,6 @@
 """A JSON object or array read from a file an item at a time (policygen/jsonitems.py) gives what json.loads gives,
 wherever the file's pieces end, and refuses what json.loads would refuse, holding no more than a piece and
-an item while it reads."""
+an item while it reads; and a value written as indented JSON text is what json.dumps writes."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from policygen import jsonitems
-from policygen.jsonitems import array_items, last_at, object_items
+from policygen.jsonitems import array_items, indented, last_at, object_items
 
 SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -175,3 +175,25 @@ def test_the_last_place_a_text_begins_is_found_from_the_end_wherever_the_pieces_
     with file.open("rb") as f:
         found = last_at(f, text, piece)
     assert found == (whole.rfind(text) if text in whole else None)
+
+
+_JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(alphabet=st.characters(blacklist_categories=["Cs"]) | st.sampled_from('"\\\n\t\x00\x1f\x7f\u2028')),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.lists(inner, max_size=3).map(tuple)
+        | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+        | st.dictionaries(st.integers(), inner, max_size=2)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(_JSON_VALUES, st.sampled_from(["\n", "\n  ", "\n    "]))
+def test_indented_json_is_what_json_dumps_writes_nested_at_any_depth(value: object, newline: str) -> None:
+    assert indented(value, newline) == json.dumps(value, indent=2, ensure_ascii=False).replace("\n", newline)

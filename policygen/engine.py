@@ -20,6 +20,7 @@ import json
 import marshal
 import multiprocessing
 import os
+import re
 import shutil
 import stat
 import struct
@@ -70,6 +71,7 @@ from .output import (
     Staging,
     cache_file,
     check_out_dir,
+    files_text,
     flushing,
     listed_top_level,
     manifest,
@@ -395,6 +397,7 @@ class Kept:
 
     def __init__(self, folder: Path | None) -> None:
         self.results: Spool[TenantResult] = Spool(_RESULTS, _slug, folder)
+        self._ordered: Sequence[TenantResult] | None = None
         self.feed: Spool[FeedEntry] = Spool(FEED_CODEC, FeedEntry.order, folder, reverse=True)
         self.tally = Tally()
 
@@ -411,6 +414,12 @@ class Kept:
         kept = _kept(fragments, result)
         self.tally.add(kept)
         self.results.add(kept)
+
+    def ordered(self) -> Sequence[TenantResult]:
+        """The results, in slug order, once every tenant is added: sorted the first time (Spool.ordered, once)."""
+        if self._ordered is None:
+            self._ordered = self.results.ordered()
+        return self._ordered
 
 
 def _relative_path(path: str) -> str:
@@ -1368,13 +1377,18 @@ class Builder:
                             kept.add(replace(carried, outputs=writer.put(slug, carried.outputs)), fragments)
 
                 manifest_file = writer.staging.folder / MANIFEST_PATH
+                # Forked before the flush's thread starts: a fork is safe only while this process runs no other thread.
+                index = self.index_beside(project, theme, kept, writer.staging.folder)
                 try:
                     with flushing(writer.staging.folder):  # the tenants' files reach the disk meanwhile
-                        outputs = self.assemble(project, theme, kept, options, manifest_file, fragments)
+                        outputs = self.assemble(project, theme, kept, options, manifest_file, fragments, index)
                 except CacheChanged as exc:
                     problems.add(_cache_changed(exc, project.root))
                     problems.raise_if_any()
                     raise
+                finally:
+                    if index is not None:
+                        index.end()
                 write_site(out, outputs, self.discard, spare, writer)
             tally = kept.tally.ordered()
             fragments.prune(present)  # the parts of tenants deleted from the project
@@ -1401,6 +1415,11 @@ class Builder:
         """The tenants this build renders, of those selected (a shard build takes its part: policygen/shards.py)."""
         return slugs
 
+    def index_beside(self, project: Project, theme: SiteTheme, kept: Kept, staging: Path) -> SiteIndexBeside | None:
+        """The site index, started in a child forked now, which writes it into the *staging* folder while this
+        process makes the other site-wide files (SiteIndexBeside); None where fork is not safe."""
+        return SiteIndexBeside.start(project, theme, kept.ordered(), staging / SITE_INDEX)
+
     def assemble(
         self,
         project: Project,
@@ -1409,12 +1428,13 @@ class Builder:
         options: BuildOptions,
         manifest_file: Path,
         fragments: Fragments,
+        index: SiteIndexBeside | None = None,
     ) -> list[Output]:
         """The files of the output besides the tenants' folders written already, from what the build *kept* of
         its tenants (their results, each with its part kept in *fragments*; the site feed's entries; their
-        tally); the manifest written to *manifest_file*."""
-        results, feed = kept.results.ordered(), kept.feed.ordered()
-        return site_files(project, theme, results, options, manifest_file, fragments, feed, kept.tally)
+        tally); the manifest written to *manifest_file*; the site index by *index*, if given."""
+        results, feed = kept.ordered(), kept.feed.ordered()
+        return site_files(project, theme, results, options, manifest_file, fragments, feed, kept.tally, index)
 
     def _tenants(
         self, root: Path, options: BuildOptions, found: prebuild.Tenants | None
@@ -1566,6 +1586,7 @@ def site_files(
     fragments: Fragments | None = None,
     feed: Iterable[FeedEntry] | None = None,
     tally: Tally | None = None,
+    index: SiteIndexBeside | None = None,
 ) -> list[Output]:
     """The whole site from its tenants' results (in slug order): theme files, tenant files, site files, manifest
     (written to *manifest_file* as it is made, if given: see output.manifest). The files of tenants whose
@@ -1595,10 +1616,14 @@ def site_files(
     staging = None if manifest_file is None else manifest_file.parent  # the site-wide files go beside it
     views = Mapped(results, TenantResult.index_view)  # made as the index reads them: never every one at once
     latest = None if tally is None else tally.latest
-    outputs.extend(site_outputs(project, theme, views, options, outputs, feed, written, staging, latest))
+    outputs.extend(site_outputs(project, theme, views, options, outputs, feed, written, staging, latest, index))
     extra: dict[str, object] = {"tenants": tenants_items(results)}
-    outputs.append(manifest(outputs, extra, manifest_file, manifest_blocks(results, fragments)))
-    return outputs
+    blocks = manifest_blocks(results, fragments)
+    if index is not None:  # its entry waits for the child when the manifest comes to it, in path order
+        outputs = [o for o in outputs if o.path != SITE_INDEX]
+        blocks = heapq.merge([Block(SITE_INDEX, lambda: files_text([index.output()]))], blocks, key=_block_first)
+    outputs.append(manifest(outputs, extra, manifest_file, blocks))
+    return outputs if index is None else [*outputs, index.output()]
 
 
 def manifest_blocks(results: Iterable[TenantResult], fragments: Fragments | None) -> Iterator[Block]:
@@ -1665,6 +1690,7 @@ def site_outputs(
     more_pages: Iterable[SitemapPage] = (),
     staging: Path | None = None,
     latest: dt.date | None = None,
+    index: SiteIndexBeside | None = None,
 ) -> list[Output]:
     """Files about the whole site, made after every tenant: the site index, the site feed and sitemap.xml
     (of *feed*, the versions published newest first, if given; else of the version.json files among *tenant_files*;
@@ -1672,7 +1698,9 @@ def site_outputs(
     folder, the feed and sitemap are written there as they are made (see output.write_streamed). The feed's
     date is *latest*, if known (Tally), else the newest effective date among the *views*' documents."""
     files = tenant_files or []
-    outputs = [site_index(project, theme, views, into=_into(staging, SITE_INDEX))]
+    # Made by *index*'s child, if given: its path and kind stand for it in the sitemap meanwhile.
+    made = Output(SITE_INDEX, "index", b"") if index is not None else None
+    outputs = [made or site_index(project, theme, views, into=_into(staging, SITE_INDEX))]
     if latest is None:
         latest = max((d.effective for v in views for d in v.documents), default=NO_DATE)
     info = FeedInfo(SITE_FEED, project.config.title, project.config.title, SITE_INDEX, latest)
@@ -1701,6 +1729,63 @@ def site_index(project: Project, theme: SiteTheme, views: Sequence[TenantView], 
     if into is None:
         return Output(SITE_INDEX, "index", theme.render("index.html", **context))
     return write_streamed(into, theme.stream("index.html", **context), Output(SITE_INDEX, "index", b""))
+
+
+class SiteIndexBeside:
+    """The site index, rendered by a child forked when the site-wide files begin, while the build process writes
+    the site feed, the sitemap and the manifest, whose entry for the index waits for the child when the manifest
+    comes to it (in path order, among the tenants'). The index lists every tenant through the theme: at 10,000
+    tenants it took 0.29 s of the 0.87 s the site-wide files took. A child that fails, or sends what it would
+    not, leaves the index to this process, which renders it as it did before (a theme's error is then raised
+    here, located, as before)."""
+
+    def __init__(self, child: Child, render: Callable[[], Output], into: Path) -> None:
+        self.child = child
+        self._render = render
+        self._into = into
+        self._made: Output | None = None
+
+    @classmethod
+    def start(
+        cls, project: Project, theme: SiteTheme, results: Sequence[TenantResult], into: Path
+    ) -> SiteIndexBeside | None:
+        if not fork_is_safe():
+            return None
+        render = partial(site_index, project, theme, Mapped(results, TenantResult.index_view), into)
+        child = Child.start(partial(_index_beside, render))
+        return None if child is None else cls(child, render, into)
+
+    def output(self) -> Output:
+        """The index written into the staging folder: by the child, or now."""
+        if self._made is None:
+            message = self.child.message()
+            self.end()
+            self._made = _index_from(message, self._into) or self._render()
+        return self._made
+
+    def end(self) -> None:
+        self.child.end()
+
+
+def _index_beside(render: Callable[[], Output]) -> bytes:  # pragma: no cover - in the child
+    made = render()
+    return f"{made.sha256} {made.size}".encode()
+
+
+def _index_from(message: bytes | None, into: Path) -> Output | None:
+    """The index the child wrote into *into*, as write_streamed returns it, from the child's *message*."""
+    found = None if message is None else _INDEX_MESSAGE.fullmatch(message)
+    if found is None:
+        return None
+    sha256, size = found.group(1).decode(), int(found.group(2))
+    return Output(SITE_INDEX, "index", b"", origin=str(into), sha256=sha256, size=size)
+
+
+_INDEX_MESSAGE = re.compile(rb"([0-9a-f]{64}) ([0-9]{1,15})")
+
+
+def _block_first(block: Block) -> str:
+    return block.first
 
 
 def build(

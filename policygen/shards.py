@@ -40,6 +40,7 @@ from .engine import (
     BuildReport,
     Kept,
     Previous,
+    SiteIndexBeside,
     TenantResult,
     counted,
     files_written,
@@ -244,6 +245,9 @@ class ShardBuilder(Builder):
         self.total = len(slugs)
         return [slug for slug in slugs if self.shard.holds(slug)]
 
+    def index_beside(self, project: Project, theme: SiteTheme, kept: Kept, staging: Path) -> SiteIndexBeside | None:
+        return None  # a shard has no site index: `policygen merge` makes it
+
     def assemble(
         self,
         project: Project,
@@ -252,8 +256,9 @@ class ShardBuilder(Builder):
         options: BuildOptions,
         manifest_file: Path,
         fragments: Fragments,
+        index: SiteIndexBeside | None = None,
     ) -> list[Output]:
-        results = kept.results.ordered()  # each written already: its files are not in memory (a shard has no site feed)
+        results = kept.ordered()  # each written already: its files are not in memory (a shard has no site feed)
         outputs: list[Output] = []
         record = ShardRecord(
             index=self.shard.index,

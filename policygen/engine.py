@@ -1752,7 +1752,8 @@ class SiteIndexBeside:
         if not fork_is_safe():
             return None
         render = partial(site_index, project, theme, Mapped(results, TenantResult.index_view), into)
-        child = Child.start(partial(_index_beside, render))
+        # It dies with this process: killed, a build must not leave it writing into the next build's staging folder.
+        child = Child.start(partial(_index_beside, render), die_with_parent=True)
         return None if child is None else cls(child, render, into)
 
     def output(self) -> Output:

@@ -256,7 +256,7 @@ def _output_text(output: Output) -> str:
     return _entry_text(output.entry())
 
 
-def _first(block: Block) -> str:
+def block_first(block: Block) -> str:
     return block.first
 
 
@@ -278,8 +278,8 @@ def _manifest_text(outputs: list[Output], extra: dict[str, object], blocks: Iter
         if key in {"generator", "files"}:
             raise ValueError(f"manifest key {key!r} is policygen's own")  # a bug, not bad input
     yield MANIFEST_START
-    loose = sorted((Block(o.path, functools.partial(_output_text, o)) for o in outputs), key=_first)
-    ordered = heapq.merge(loose, blocks, key=_first)  # the blocks come in order: a large site's are never all held
+    loose = sorted((Block(o.path, functools.partial(_output_text, o)) for o in outputs), key=block_first)
+    ordered = heapq.merge(loose, blocks, key=block_first)  # the blocks come in order: a large site's are never all held
     written = 0
     for block in ordered:
         text = block.text()

@@ -408,18 +408,13 @@ class ClauseRenderer:
             self._templates.put(key, template)
         return template
 
-    def compile_library(self, library: Library) -> None:
-        """Compile every clause of *library* in its source language, its partials and its 'when:' conditions
-        now, before any render: a build's worker processes start as copies of this process (engine.py) and
-        so find them compiled. Translations are not: which languages the tenants publish is known only once
-        their files are read, and compiling every translation ahead would cost more than it saves; a worker
-        compiles those its pages use, each once for all its tenants. A template that does not compile is
-        left to the render that uses it, which reports it where it stands (hence every error is suppressed)."""
-        self.compile_clauses(library)
-        self.compile_partials(library)
-
     def compile_clauses(self, library: Library) -> None:
-        """The clauses and 'when:' conditions of compile_library."""
+        """Compile every clause of *library* in its source language and its 'when:' conditions now, before any
+        render: a build's worker processes start as copies of this process (engine.compile_ahead) and so find
+        them compiled. Translations are not: which languages the tenants publish is known only once their files
+        are read, and compiling every translation ahead would cost more than it saves; a worker compiles those
+        its pages use, each once for all its tenants. A template that does not compile is left to the render that
+        uses it, which reports it where it stands (hence every error is suppressed)."""
         for document in library.documents.values():
             for clause in document.clauses.values():
                 with contextlib.suppress(Exception):
@@ -429,7 +424,7 @@ class ClauseRenderer:
                         self._condition(clause)
 
     def compile_partials(self, library: Library) -> None:
-        """The partials of compile_library (in their source language)."""
+        """Compile the library's partials (in their source language) now, as compile_clauses its clauses."""
         for name in library.partials:
             if not is_translation(name.rpartition("/")[2]):
                 with contextlib.suppress(Exception):
@@ -453,7 +448,7 @@ class ClauseRenderer:
 
     def _references(self, source: str, name: str | None = None, filename: str | None = None) -> tuple[str, ...]:
         """The partials *source* imports or includes, found once per text (for every tenant and language, and
-        for the worker processes when compile_library found them): as compiling it as the template *name* from
+        for the worker processes when compile_clauses found them): as compiling it as the template *name* from
         *filename* found them, kept with its code between builds (BoundedSandbox.referenced), else parsed;
         TemplateSyntaxError if it does not parse."""
         found = self._referenced.get(source)

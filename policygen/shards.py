@@ -258,7 +258,7 @@ class ShardBuilder(Builder):
         fragments: Fragments,
         index: SiteIndexBeside | None = None,
     ) -> list[Output]:
-        results = kept.ordered()  # each written already: its files are not in memory (a shard has no site feed)
+        results = kept.results.ordered()  # each written already: its files are not in memory (a shard has no site feed)
         outputs: list[Output] = []
         record = ShardRecord(
             index=self.shard.index,

@@ -100,7 +100,10 @@ class Spool(Generic[T]):
             self._spill()
 
     def ordered(self) -> Sequence[T]:
-        """Every item added, sorted; call it once, after the last `add`."""
+        """Every item added, sorted; after the last `add` (asked again, the same sequence: the build's site index
+        and its other site-wide files each ask)."""
+        if self._merged is not None:
+            return self._merged
         if not self._runs:
             self._held.sort(key=self._key, reverse=self._reverse)
             return self._held

@@ -163,7 +163,8 @@ def test_worker_processes_start_with_a_fork_server_while_the_build_process_runs_
 def test_a_library_compiled_ahead_renders_every_document_without_compiling(project: Path) -> None:
     loaded = load_project(project)
     renderer = ClauseRenderer(loaded.content)
-    renderer.compile_library(loaded.library)
+    renderer.compile_clauses(loaded.library)
+    renderer.compile_partials(loaded.library)
     compiled = renderer.compiled.compiles
     assert compiled > 0
     for slug, tenant in loaded.tenants.items():

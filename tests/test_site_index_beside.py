@@ -47,6 +47,7 @@ def _built(project: Path, out: Path) -> dict[str, bytes]:
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setattr(engine, "fork_is_safe", lambda: sys.platform == "linux")  # pytest may hold other tests' threads
+    monkeypatch.setattr(engine, "INDEX_BESIDE_MIN_TENANTS", 6)
     return many_tenants(tmp_path / "project", 6)
 
 
@@ -94,3 +95,13 @@ def test_a_theme_error_in_the_site_index_is_located_and_keeps_the_previous_outpu
     assert problem.file is not None and problem.file.name == "index.html"
     assert problem.line is not None
     assert _site(out) == before
+
+
+def test_a_site_smaller_than_a_fork_is_worth_writes_its_index_in_the_build_process(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engine, "INDEX_BESIDE_MIN_TENANTS", 7)  # one more than the project has
+    log = tmp_path / "index.log"
+    _rendering_index_logs_its_process(monkeypatch, log)
+    _built(project, tmp_path / "out")
+    assert [int(pid) for pid in log.read_text().split()] == [os.getpid()]

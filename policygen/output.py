@@ -729,15 +729,23 @@ def _write_files(staging: Path, outputs: list[Output], kept: set[str]) -> list[P
 
 
 def _make_folders(folder: str, made: set[str]) -> None:
-    """Make *folder* and the folders above it that are missing, as mkdir(parents=True, exist_ok=True)
-    does; each one added to *made*."""
-    os.makedirs(folder, exist_ok=True)
+    """Make *folder* and the folders above it up to one in *made* (folders known to be there, the staging folder
+    among them), as mkdir(parents=True, exist_ok=True) does; each one added to *made*. One mkdir a folder, top
+    down: os.makedirs would first ask whether each folder above is there (a stat each, in Python)."""
+    missing = []
     while folder not in made:
-        made.add(folder)
+        missing.append(folder)
         above = os.path.dirname(folder)
         if above == folder:
-            return
+            break
         folder = above
+    for name in reversed(missing):
+        try:
+            os.mkdir(name)
+        except FileExistsError:
+            if not os.path.isdir(name):
+                raise
+        made.add(name)
 
 
 def _write_new(file: str, data: bytes) -> None:

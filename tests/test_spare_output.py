@@ -114,6 +114,8 @@ def test_a_spare_output_tampered_with_still_gives_exactly_a_fresh_build(project:
     (spare / "ims-global/feed.xml").mkdir()  # a folder where a file goes
     (spare / "ihm-connect/link").symlink_to(tmp_path)
     (spare / "empty/deeper").mkdir(parents=True)
+    shutil.rmtree(spare / "ihm-connect/privacy-policy")
+    (spare / "ihm-connect/privacy-policy").write_bytes(b"a file where a folder goes")
     shutil.rmtree(spare / "assets")
     edit(project / "tenants/ims-pro/tenant.yaml", "display_name: IMS Pro", "display_name: IMS Pro Edited")
     build(project, out, OPTIONS)

@@ -19,9 +19,10 @@ tenant's edit (Hugo's CLI has no incremental build): the first edit after a cold
 no spare output to update yet (every unchanged file is linked into a new folder), and a second
 edit, as every later build finds it; each edit 2.5 s after the build before it, as a person edits.
 Each timed command starts after the writes before it are on disk (os.sync, untimed: see run).
-Reports medians, run by run alternating the tools; compare ratios, not absolute times. Old outputs
-are moved aside, not deleted, until the end (build_speed.set_aside: on ext4, creating thousands of
-files soon after deleting thousands costs several times the system time).
+Reports medians, run by run alternating the tools, then each run's times and each run's ratio of the cold
+builds; compare ratios, not absolute times. Old outputs are moved aside, not deleted, until the end
+(build_speed.set_aside: on ext4, creating thousands of files soon after deleting thousands costs several
+times the system time). So run it on a quiet machine, and not just after deleting many files.
 """
 
 from __future__ import annotations
@@ -241,6 +242,12 @@ def main() -> None:
             f"  {name:22} {median * 1000:8.0f} ms   {median / same:5.2f}x Hugo on the same pages, "
             f"{median / documents_only:5.2f}x Hugo on the documents alone"
         )
+    # Each run too: Hugo's own time moves by half from one run to the next on a shared machine, and the two tools'
+    # runs alternate, so a run's ratio compares times taken a few seconds apart.
+    for name, values in times.items():
+        print(f"  runs: {name:22} " + "  ".join(f"{v * 1000:6.0f}" for v in values) + " ms")
+    paired = [ours / hugo for ours, hugo in zip(times["policygen cold"], times["hugo cold, same pages"], strict=True)]
+    print("  runs: policygen cold / Hugo on the same pages, run by run: " + "  ".join(f"{r:.2f}x" for r in paired))
     # The goals of issue 14 (set for 1,000 tenants): each line says whether this run meets it. The cold
     # build's goal is measured as the issue states it, on the same number of pages.
     for name, goal, value, unit in (

@@ -455,6 +455,7 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
 
         super().__init__(finalize=charged, **options)
         self.limits = limits
+        self.finalize_counts_only = inner is None  # the finalize counts what is printed and changes none of it
         self._literal: dict[str | None, int] = {}  # template name -> characters of its text
         self._references: dict[str | None, tuple[str, ...]] = {}  # template name -> what it imports, when compiled
         self.compiled: CompiledCode | None = None  # compiled sources shared with like sandboxes (clause_environment)
@@ -495,6 +496,15 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         token = _budget.set(_Budget(self.limits))
         try:
             return template.render(context)
+        finally:
+            _budget.reset(token)
+
+    def render_counted(self, template: jinja2.Template, context: Mapping[str, Any]) -> tuple[str, int]:
+        """What render returns, and the volume the render counted against the limit (skeletons.py)."""
+        budget = _Budget(self.limits)
+        token = _budget.set(budget)
+        try:
+            return template.render(context), budget.volume
         finally:
             _budget.reset(token)
 

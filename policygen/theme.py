@@ -15,8 +15,9 @@ import contextlib
 import hashlib
 import itertools
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from .output import Output
 from .packaged import known_themes, packaged_theme, theme_folders
 from .paths import THEME_ASSETS
 from .sandbox import THEME_FILTERS, THEME_LIMITS, BoundedSandbox, explain_failure, template_position
+from .skeletons import Skeletons
 from .vocabulary import ForeignWord, LeftToRight, MixedText, mark, mixed
 from .yamlfile import load
 
@@ -125,6 +127,8 @@ class SiteTheme:
             sandbox.add_filters(own)
             self.env = sandbox
         self._words: dict[str, dict[str, str]] = {}
+        volume = self.env.limits.volume if isinstance(self.env, BoundedSandbox) else None
+        self.skeletons = Skeletons(self.env, volume)
 
     def translate(self, text: str, lang: str, **values: object) -> str:
         """The theme's own words (headings, labels) in the page's language, from the theme's
@@ -195,12 +199,22 @@ class SiteTheme:
 
     def render(self, template: str, **context: Any) -> bytes:
         try:
+            filled = self.skeletons.render(template, context, partial(self._counted, template))
+            if filled is not None:  # the page's skeleton, its holes filled in (skeletons.py)
+                return filled.encode()
             compiled = self.env.get_template(template)
             if isinstance(self.env, BoundedSandbox):
                 return self.env.render(compiled, context).encode()
             return compiled.render(**context).encode()
         except Exception as exc:
             raise self._failed(template, exc) from None
+
+    def _counted(self, template: str, context: Mapping[str, Any]) -> tuple[str, int]:
+        """*template* rendered with *context*, and the volume the sandbox counted (0 for a trusted theme)."""
+        compiled = self.env.get_template(template)
+        if isinstance(self.env, BoundedSandbox):
+            return self.env.render_counted(compiled, context)
+        return compiled.render(**context), 0
 
     def stream(self, template: str, **context: Any) -> Iterator[bytes]:
         """What render returns, a batch of pieces at a time: a page that lists every tenant of a large site (the

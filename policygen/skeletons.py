@@ -114,8 +114,8 @@ def shape_of(env: jinja2.Environment, name: str) -> Shape | None:
     try:
         for tree in _closure(env, name):
             _walk(env, tree, uses, stored, printed=False)
-    except (_NoShape, jinja2.TemplateError, OSError):
-        return None
+    except (_NoShape, jinja2.TemplateError, OSError, RecursionError):
+        return None  # (a template nested too deep to walk: Jinja's compiler says so where it stands)
     # A name the template sets (a loop's, a set's) is read as the template's own: a page given a value of that
     # name too renders whole (Skeletons.render), since which one a read means is the compiler's to say.
     reads = {path: only_printed for path, only_printed in uses.items() if path[0] not in stored}

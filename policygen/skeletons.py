@@ -75,6 +75,7 @@ _PLAIN = (
 _SPECIAL = frozenset({"self", "super", "caller", "varargs", "kwargs"})  # names that reach blocks or macros
 _ATOMS = frozenset({str, Markup, int, bool, type(None), dt.date})  # values a key holds as they are
 HOLE_DEPTH = 2  # a hole is a context name or one field of it: a copy with the marker in that field is cheap
+READ_AFTER = 100  # renders of a template before its text is read for its shape
 TRIED_PAGES = 256  # skeletons of a template made before it is given up if no page was filled from one
 ESCAPED_KEPT = 4096  # texts a theme keeps escaped
 KEPT_BYTES = 4 << 20  # of skeletons a theme keeps (their text's size in memory); past it, some are let go
@@ -301,7 +302,8 @@ class Skeletons:
     def __init__(self, env: jinja2.Environment, volume: int | None) -> None:
         self.env = env
         self.volume = volume  # the sandbox's limit on what a render writes; None: no limit (a trusted theme)
-        self._shapes: dict[str, Shape | None] = {}
+        self.read_after = READ_AFTER
+        self._shapes: dict[str, Shape | int | None] = {}  # template: its shape, or how often it was rendered
         self._kept: dict[str, dict[tuple[Any, ...], Skeleton]] = {}  # template: its skeletons, by their keys
         self._held: dict[str, int] = {}  # template: the bytes its skeletons hold
         self._nonce = secrets.token_hex(16)
@@ -321,9 +323,17 @@ class Skeletons:
         return found
 
     def shape(self, name: str) -> Shape | None:
-        if name not in self._shapes:
-            self._shapes[name] = shape_of(self.env, name)
-        return self._shapes[name]
+        """The template's shape, once it is worth reading: reading its text (and what it extends and includes)
+        costs as much as a hundred renders of a section snippet, so a template is read only after it has been
+        rendered `read_after` times in this process (READ_AFTER). A one-tenant rebuild renders each a few times, and parses
+        none (a warm build parses no template: its compiled code is kept in the cache)."""
+        found = self._shapes.get(name, 0)
+        if isinstance(found, int):
+            if found < self.read_after:
+                self._shapes[name] = found + 1
+                return None
+            found = self._shapes[name] = shape_of(self.env, name)
+        return found
 
     def _tried(self, name: str, filled: bool) -> None:
         """Count a page of *name* filled from a skeleton kept, or one made (or not: a value it could not take): a

@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from markupsafe import Markup
 
+from policygen import skeletons as skeletons_module
 from policygen.engine import build
 from policygen.sandbox import THEME_FILTERS, BoundedSandbox, Limits, TemplateLimit
 from policygen.site import BuildOptions
@@ -47,10 +48,15 @@ def sandbox(templates: dict[str, str], limits: Limits | None = None) -> BoundedS
     )
 
 
+def skeletons(env: BoundedSandbox) -> Skeletons:
+    """Skeletons of *env* that read a template's shape at its first render (a build waits for READ_AFTER)."""
+    made = Skeletons(env, env.limits.volume)
+    made.read_after = 0
+    return made
+
+
 def skeleton_render(env: BoundedSandbox, name: str, **context: object) -> str | None:
-    return Skeletons(env, env.limits.volume).render(
-        name, context, lambda c: env.render_counted(env.get_template(name), c)
-    )
+    return skeletons(env).render(name, context, lambda c: env.render_counted(env.get_template(name), c))
 
 
 def whole(env: jinja2.Environment, name: str, **context: object) -> str:
@@ -101,6 +107,7 @@ def test_a_filter_that_reads_the_templates_context_leaves_it_without_a_shape() -
 
 
 THEME = SiteTheme(REPO, "default")  # one for every example: a skeleton one makes, the next may fill
+THEME.skeletons.read_after = 0
 TEXTS = st.text(alphabet=st.sampled_from(["a", "é", "<", ">", "&", "'", '"', "{", "}", "\x02", "\x03", "0", "-", " "]))
 
 
@@ -133,17 +140,17 @@ def test_a_section_snippet_from_its_skeleton_is_the_snippet_rendered_whole(
 
 def test_pages_that_differ_only_in_what_they_print_share_one_skeleton() -> None:
     env = sandbox({"page.html": "<h1>{{ view.tenant }}</h1>{{ body|safe }}"})
-    skeletons = Skeletons(env, env.limits.volume)
+    kept = skeletons(env)
 
     def render(tenant: str, body: str) -> str | None:
         context = {"view": View(tenant, "en"), "body": body}
-        return skeletons.render("page.html", context, lambda c: env.render_counted(env.get_template("page.html"), c))
+        return kept.render("page.html", context, lambda c: env.render_counted(env.get_template("page.html"), c))
 
     assert render("Ann & Co", "<p>x</p>") == "<h1>Ann &amp; Co</h1><p>x</p>"
     assert render("Bob <Ltd>", "<p>x</p>") == "<h1>Bob &lt;Ltd&gt;</h1><p>x</p>"
-    assert skeletons.made == 1
+    assert kept.made == 1
     assert render("Bob <Ltd>", "<p>y</p>") == "<h1>Bob &lt;Ltd&gt;</h1><p>y</p>"
-    assert skeletons.made == 2  # another key
+    assert kept.made == 2  # another key
 
 
 def test_a_property_of_a_value_is_never_printed_from_a_marker() -> None:
@@ -173,9 +180,9 @@ def test_a_value_named_as_a_global_renders_whole() -> None:
 def test_a_page_whose_filled_in_text_passes_the_limit_is_rendered_whole_and_refused(length: int) -> None:
     limits = Limits(steps=10_000, volume=2_000, size=100_000, depth=20, range=1_000, bits=64)
     env = sandbox({"page.html": "{% for i in range(50) %}{{ view.tenant }}{% endfor %}"}, limits)
-    skeletons = Skeletons(env, limits.volume)
+    kept = skeletons(env)
     for warm in ("a", "x" * length):  # the skeleton is made by the first, filled for the second
-        filled = skeletons.render(
+        filled = kept.render(
             "page.html", {"view": View(warm, "en")}, lambda c: env.render_counted(env.get_template("page.html"), c)
         )
     try:
@@ -186,7 +193,22 @@ def test_a_page_whose_filled_in_text_passes_the_limit_is_rendered_whole_and_refu
         assert filled == expected
 
 
+def test_a_template_is_read_for_its_shape_only_once_it_was_rendered_many_times() -> None:
+    env = sandbox({"page.html": "<h1>{{ view.tenant }}</h1>"})
+    kept = Skeletons(env, env.limits.volume)
+    kept.read_after = 3
+    pages = [
+        kept.render(
+            "page.html", {"view": View(t, "en")}, lambda c: env.render_counted(env.get_template("page.html"), c)
+        )
+        for t in "abcde"
+    ]
+    assert pages == [None, None, None, "<h1>d</h1>", "<h1>e</h1>"]  # rendered whole three times, then read
+    assert skeletons_module.READ_AFTER >= 100  # a one-tenant rebuild renders each template a few dozen times
+
+
 def test_a_built_sites_section_snippets_come_from_skeletons(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(skeletons_module, "READ_AFTER", 0)
     filled: list[str] = []
     render = Skeletons.render
 

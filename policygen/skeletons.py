@@ -78,7 +78,7 @@ HOLE_DEPTH = 2  # a hole is a context name or one field of it: a copy with the m
 READ_AFTER = 100  # renders of a template before its text is read for its shape
 TRIED_PAGES = 256  # skeletons of a template made before it is given up if no page was filled from one
 ESCAPED_KEPT = 4096  # texts a theme keeps escaped
-KEPT_BYTES = 4 << 20  # of skeletons a theme keeps (their text's size in memory); past it, some are let go
+KEPT_BYTES = 2 << 20  # of skeletons a theme keeps (their text's and their keys' size); past it, some are let go
 
 
 @dataclass(frozen=True)
@@ -293,6 +293,13 @@ class Skeleton:
         return "".join(page)
 
 
+def _held_by(key: Any) -> int:
+    """The bytes of the text a key holds (its tuples are small beside it)."""
+    if isinstance(key, str):
+        return sys.getsizeof(key)
+    return sum(map(_held_by, key)) if isinstance(key, tuple) else 0
+
+
 Render = Callable[[Mapping[str, Any]], tuple[str, int]]  # a page's text and the volume its render counted
 
 
@@ -398,7 +405,7 @@ class Skeletons:
     def _keep(self, name: str, key: tuple[Any, ...], skeleton: Skeleton) -> None:
         """Keep *skeleton*, within KEPT_BYTES: past it, the template that holds most lets go of all of its (a
         template whose every page is its own, until it is given up, must not push out the others')."""
-        size = sum(map(sys.getsizeof, skeleton.texts))
+        size = sum(map(sys.getsizeof, skeleton.texts)) + _held_by(key)  # a key holds its text too (a clause's)
         while self._held and sum(self._held.values()) + size > KEPT_BYTES:
             largest = max(self._held, key=self._held.__getitem__)
             self._kept.get(largest, {}).clear()

@@ -21,6 +21,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import datetime as dt
+import functools
 import operator
 import re
 import secrets
@@ -30,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import jinja2
-from jinja2 import nodes
+from jinja2 import meta, nodes
 from markupsafe import Markup, escape
 
 Path = tuple[str, ...]  # a context name, then field names
@@ -77,26 +78,27 @@ _ATOMS = frozenset({str, Markup, int, bool, type(None), dt.date})  # values a ke
 HOLE_DEPTH = 2  # a hole is a context name or one field of it: a copy with the marker in that field is cheap
 READ_AFTER = 100  # renders of a template before its text is read for its shape
 TRIED_PAGES = 256  # skeletons of a template made before it is given up if no page was filled from one
-ESCAPED_KEPT = 4096  # texts a theme keeps escaped
+ESCAPED_KEPT = 4096  # texts a theme keeps escaped, each of at most ESCAPED_LENGTH characters
+ESCAPED_LENGTH = 256
 KEPT_BYTES = 2 << 20  # of skeletons a theme keeps (their text's and their keys' size); past it, some are let go
 
 
 @dataclass(frozen=True)
 class Shape:
-    """What a template does with its context: the paths it only prints (*holes*, sorted), and the others (*keys*).
-    *groups*: the holes by context name, each name's fields read at once."""
+    """What a template does with its context: the paths it only prints (*holes*, sorted), and the others (*keys*);
+    *own*: the names it sets itself (a loop's, a set's, and `loop`)."""
 
     holes: tuple[Path, ...]
     keys: tuple[Path, ...]
-    own: frozenset[str] = frozenset()  # names the template sets itself
-    groups: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    own: frozenset[str] = frozenset()
 
-    @classmethod
-    def of(cls, holes: tuple[Path, ...], keys: tuple[Path, ...], own: frozenset[str]) -> Shape:
+    @functools.cached_property
+    def groups(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """The holes by context name, each name's fields to be read at once (in the holes' order)."""
         groups: dict[str, list[str]] = {}
-        for path in holes:
+        for path in self.holes:
             groups.setdefault(path[0], []).extend(path[1:])
-        return cls(holes, keys, own, tuple((root, tuple(fields)) for root, fields in groups.items()))
+        return tuple((root, tuple(fields)) for root, fields in groups.items())
 
 
 class _NoShape(Exception):
@@ -122,7 +124,7 @@ def shape_of(env: jinja2.Environment, name: str) -> Shape | None:
     reads = {path: only_printed for path, only_printed in uses.items() if path[0] not in stored}
     holes = tuple(sorted(p for p, only in reads.items() if only and len(p) <= HOLE_DEPTH and _alone(p, reads)))
     keys = tuple(sorted(p for p in reads if p not in holes))
-    return Shape.of(holes, keys, frozenset(stored)) if holes else None
+    return Shape(holes, keys, frozenset(stored)) if holes else None
 
 
 def _alone(path: Path, reads: Mapping[Path, bool]) -> bool:
@@ -143,14 +145,10 @@ def _closure(env: jinja2.Environment, name: str) -> Iterator[nodes.Template]:
             raise _NoShape
         source, filename, _ = env.loader.get_source(env, current)
         tree = env.parse(source, current, filename)
-        for found in tree.find_all((nodes.Extends, nodes.Include)):
-            assert isinstance(found, (nodes.Extends, nodes.Include))
-            template = found.template
-            if not isinstance(template, nodes.Const) or not isinstance(template.value, str):
+        for found in meta.find_referenced_templates(tree):
+            if found is None:
                 raise _NoShape  # which template it is, only the render knows
-            if isinstance(found, nodes.Include) and not found.with_context:
-                raise _NoShape
-            todo.append(template.value)
+            todo.append(found)
         yield tree
 
 
@@ -160,6 +158,8 @@ def _walk(env: jinja2.Environment, node: nodes.Node, uses: dict[Path, bool], sto
         raise _NoShape
     if isinstance(node, nodes.For) and node.recursive:
         raise _NoShape  # loop() returns the body's text, which a filter could change
+    if isinstance(node, nodes.Include) and not node.with_context:
+        raise _NoShape
     if isinstance(node, (nodes.Filter, nodes.Test)):
         _plain_callable((env.filters if isinstance(node, nodes.Filter) else env.tests).get(node.name))
     if isinstance(node, nodes.Call) and isinstance(node.node, nodes.Name) and node.node.name in env.globals:
@@ -168,13 +168,10 @@ def _walk(env: jinja2.Environment, node: nodes.Node, uses: dict[Path, bool], sto
     if path is not None:
         if path[0] in _SPECIAL:
             raise _NoShape
-        if isinstance(node, nodes.Name) and node.ctx != "load":
-            stored.add(node.name)
-        elif path[0] not in env.globals and path[0] != "loop":  # a global's, a loop's own: not the context's
+        if (isinstance(node, nodes.Name) and node.ctx != "load") or path[0] == "loop":
+            stored.add(path[0])  # a loop's or a set's target, or a loop's own `loop`
+        elif path[0] not in env.globals:  # (a global is not the context's either)
             uses[path] = uses.get(path, True) and printed
-        return
-    if isinstance(node, nodes.Name):  # a name stored (a loop's or a set's target)
-        stored.add(node.name)
         return
     for child in node.iter_child_nodes():
         _walk(env, child, uses, stored, printed=isinstance(node, nodes.Output) and _path(child) is not None)
@@ -195,8 +192,6 @@ def _path(node: nodes.Node) -> Path | None:
         node = node.node
     if not isinstance(node, nodes.Name) or (names and node.ctx != "load"):
         return None
-    if node.ctx != "load":
-        return (node.name,) if not names else None
     return (node.name, *reversed(names))
 
 
@@ -204,34 +199,19 @@ class _Unreachable(Exception):
     """A path's value cannot be taken as the template would take it."""
 
 
-_FIELDS: dict[tuple[type, str], bool] = {}  # (type, name): whether it is a dataclass field templates may read
-
-
-def _field(value: Any, name: str) -> Any:
-    """*value*'s dataclass field *name*: not a property, which could compute it from a hole's value, nor a name
-    the sandbox refuses; _Unreachable for anything else."""
-    kind = type(value)
-    known = _FIELDS.get((kind, name))
-    if known is None:
-        fields = getattr(kind, "__dataclass_fields__", None)
-        known = _FIELDS[(kind, name)] = fields is not None and not name.startswith("_") and name in fields
-    if not known or value.__class__ is not kind:
-        raise _Unreachable
-    return getattr(value, name)
-
-
-_ALL_FIELDS: dict[tuple[type, tuple[str, ...]], Callable[[Any], Any] | None] = {}  # (type, names): their getter
+_FIELDS: dict[tuple[type, tuple[str, ...]], Callable[[Any], Any] | None] = {}  # (type, names): their getter
 
 
 def _fields(value: Any, names: tuple[str, ...]) -> list[Any]:
-    """*value*'s dataclass fields *names*, read at once (as _field reads each)."""
+    """*value*'s dataclass fields *names*, read at once: not a property, which could compute its value from a
+    hole's, nor a name the sandbox refuses; _Unreachable for anything else."""
     kind = type(value)
     key = (kind, names)
-    if key not in _ALL_FIELDS:
+    if key not in _FIELDS:
         fields = getattr(kind, "__dataclass_fields__", None)
         valid = fields is not None and all(not n.startswith("_") and n in fields for n in names)
-        _ALL_FIELDS[key] = operator.attrgetter(*names) if valid else None
-    getter = _ALL_FIELDS[key]
+        _FIELDS[key] = operator.attrgetter(*names) if valid else None
+    getter = _FIELDS[key]
     if getter is None or value.__class__ is not kind:
         raise _Unreachable
     found = getter(value)
@@ -245,7 +225,7 @@ def _key_value(context: Mapping[str, Any], path: Path) -> Any:
     for name in path[1:]:
         if type(value) in _ATOMS:
             return value
-        value = _field(value, name)
+        value = _fields(value, (name,))[0]
     return value
 
 
@@ -300,7 +280,7 @@ def _held_by(key: Any) -> int:
     return sum(map(_held_by, key)) if isinstance(key, tuple) else 0
 
 
-Render = Callable[[Mapping[str, Any]], tuple[str, int]]  # a page's text and the volume its render counted
+Render = Callable[[str, Mapping[str, Any]], tuple[str, int]]  # a template rendered: its text, the volume counted
 
 
 class Skeletons:
@@ -310,7 +290,8 @@ class Skeletons:
         self.env = env
         self.volume = volume  # the sandbox's limit on what a render writes; None: no limit (a trusted theme)
         self.read_after = READ_AFTER
-        self._shapes: dict[str, Shape | int | None] = {}  # template: its shape, or how often it was rendered
+        self._shapes: dict[str, Shape | None] = {}  # template: its shape, once read
+        self._renders: dict[str, int] = {}  # template: pages rendered before it is read
         self._kept: dict[str, dict[tuple[Any, ...], Skeleton]] = {}  # template: its skeletons, by their keys
         self._held: dict[str, int] = {}  # template: the bytes its skeletons hold
         self._nonce = secrets.token_hex(16)
@@ -319,8 +300,9 @@ class Skeletons:
         self.made = 0  # skeletons rendered
 
     def _print(self, value: Any) -> str:
-        """_print, each plain text escaped once (a tenant's name is printed into each of its snippets)."""
-        if type(value) is not str:
+        """_print, each short plain text escaped once (a tenant's name is printed into each of its snippets; a
+        long text is escaped each time, so that what is kept stays small)."""
+        if type(value) is not str or len(value) > ESCAPED_LENGTH:
             return _print(value)
         found = self._escaped.get(value)
         if found is None:
@@ -334,12 +316,13 @@ class Skeletons:
         costs as much as a hundred renders of a section snippet, so a template is read only after it has been
         rendered `read_after` times in this process (READ_AFTER). A one-tenant rebuild renders each a few times, and parses
         none (a warm build parses no template: its compiled code is kept in the cache)."""
-        found = self._shapes.get(name, 0)
-        if isinstance(found, int):
-            if found < self.read_after:
-                self._shapes[name] = found + 1
-                return None
-            found = self._shapes[name] = shape_of(self.env, name)
+        if name in self._shapes:
+            return self._shapes[name]
+        renders = self._renders.get(name, 0)
+        if renders < self.read_after:
+            self._renders[name] = renders + 1
+            return None
+        found = self._shapes[name] = shape_of(self.env, name)
         return found
 
     def _tried(self, name: str, filled: bool) -> None:
@@ -351,8 +334,8 @@ class Skeletons:
         if tally[0] >= TRIED_PAGES and tally[1] == 0:
             self._shapes[name] = None
 
-    def render(self, name: str, context: Mapping[str, Any], render: Render) -> str | None:
-        """The page *name* with *context*, from its skeleton (rendered by *render* the first time); None when it
+    def render(self, name: str, context: Mapping[str, Any], whole: Render) -> str | None:
+        """The page *name* with *context*, from its skeleton (rendered by *whole* the first time); None when it
         has no shape, or a value is not one a skeleton can take, or its skeleton does not render: render it
         whole."""
         shape = self.shape(name)
@@ -366,13 +349,13 @@ class Skeletons:
             for root, fields in shape.groups:
                 holes += _fields(context[root], fields) if fields else [context[root]]
             prints = [self._print(v) for v in holes]
-        except (_Unreachable, KeyError):
+        except (_Unreachable, KeyError, RecursionError):  # (a key nested too deep to print)
             self._tried(name, False)  # a value that cannot be taken is a skeleton that could not be made
             return None
         skeleton = self._kept.setdefault(name, {}).get(key)
         self._tried(name, skeleton is not None)
         if skeleton is None:
-            skeleton = self._make(name, context, shape, render)
+            skeleton = self._make(name, context, shape, whole)
             if skeleton is None:
                 return None
             self._keep(name, key, skeleton)
@@ -385,7 +368,7 @@ class Skeletons:
             return None  # rendered whole, the sandbox counts it exactly, and may refuse it
         return skeleton.filled(prints)
 
-    def _make(self, name: str, context: Mapping[str, Any], shape: Shape, render: Render) -> Skeleton | None:
+    def _make(self, name: str, context: Mapping[str, Any], shape: Shape, whole: Render) -> Skeleton | None:
         markers = [f"\x02{self._nonce}-{i}\x03" for i in range(len(shape.holes))]
         marked = dict(context)
         try:
@@ -395,7 +378,7 @@ class Skeletons:
                 else:  # a copy of the value, the marker in its field; made as copy makes it, not through __init__
                     owner = marked[path[0]] = copy.copy(marked[path[0]])
                     object.__setattr__(owner, path[1], marker)
-            text, volume = render(marked)
+            text, volume = whole(name, marked)
         except Exception:
             return None  # rendered whole, it fails where it stands (or passes: a marker is longer than some values)
         self.made += 1

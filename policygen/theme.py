@@ -17,7 +17,6 @@ import itertools
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -199,7 +198,7 @@ class SiteTheme:
 
     def render(self, template: str, **context: Any) -> bytes:
         try:
-            filled = self.skeletons.render(template, context, partial(self._counted, template))
+            filled = self.skeletons.render(template, context, self._counted)
             if filled is not None:  # the page's skeleton, its holes filled in (skeletons.py)
                 return filled.encode()
             compiled = self.env.get_template(template)

@@ -91,3 +91,8 @@ def reaped(pid: int) -> bool:
     except ChildProcessError:
         return True
     return False
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    """Every file under *folder*, by its '/'-separated path, with its bytes."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}

@@ -13,6 +13,7 @@ from pathlib import Path
 import jinja2
 import pytest
 from conftest import REPO
+from helpers import tree
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from markupsafe import Markup
@@ -56,7 +57,7 @@ def skeletons(env: BoundedSandbox) -> Skeletons:
 
 
 def skeleton_render(env: BoundedSandbox, name: str, **context: object) -> str | None:
-    return skeletons(env).render(name, context, lambda c: env.render_counted(env.get_template(name), c))
+    return skeletons(env).render(name, context, lambda n, c: env.render_counted(env.get_template(n), c))
 
 
 def whole(env: jinja2.Environment, name: str, **context: object) -> str:
@@ -144,7 +145,7 @@ def test_pages_that_differ_only_in_what_they_print_share_one_skeleton() -> None:
 
     def render(tenant: str, body: str) -> str | None:
         context = {"view": View(tenant, "en"), "body": body}
-        return kept.render("page.html", context, lambda c: env.render_counted(env.get_template("page.html"), c))
+        return kept.render("page.html", context, lambda n, c: env.render_counted(env.get_template(n), c))
 
     assert render("Ann & Co", "<p>x</p>") == "<h1>Ann &amp; Co</h1><p>x</p>"
     assert render("Bob <Ltd>", "<p>x</p>") == "<h1>Bob &lt;Ltd&gt;</h1><p>x</p>"
@@ -183,7 +184,7 @@ def test_a_page_whose_filled_in_text_passes_the_limit_is_rendered_whole_and_refu
     kept = skeletons(env)
     for warm in ("a", "x" * length):  # the skeleton is made by the first, filled for the second
         filled = kept.render(
-            "page.html", {"view": View(warm, "en")}, lambda c: env.render_counted(env.get_template("page.html"), c)
+            "page.html", {"view": View(warm, "en")}, lambda n, c: env.render_counted(env.get_template(n), c)
         )
     try:
         expected = whole(env, "page.html", view=View("x" * length, "en"))
@@ -198,16 +199,18 @@ def test_a_template_is_read_for_its_shape_only_once_it_was_rendered_many_times()
     kept = Skeletons(env, env.limits.volume)
     kept.read_after = 3
     pages = [
-        kept.render(
-            "page.html", {"view": View(t, "en")}, lambda c: env.render_counted(env.get_template("page.html"), c)
-        )
+        kept.render("page.html", {"view": View(t, "en")}, lambda n, c: env.render_counted(env.get_template(n), c))
         for t in "abcde"
     ]
     assert pages == [None, None, None, "<h1>d</h1>", "<h1>e</h1>"]  # rendered whole three times, then read
     assert skeletons_module.READ_AFTER >= 100  # a one-tenant rebuild renders each template a few dozen times
 
 
-def test_a_built_sites_section_snippets_come_from_skeletons(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_built_site_from_skeletons_is_the_site_rendered_whole(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A build reads a template for its shape after READ_AFTER renders, more than the example site makes.
+    build(project, tmp_path / "whole", BuildOptions(today=dt.date(2026, 12, 4), jobs=1))
     monkeypatch.setattr(skeletons_module, "READ_AFTER", 0)
     filled: list[str] = []
     render = Skeletons.render
@@ -226,6 +229,7 @@ def test_a_built_sites_section_snippets_come_from_skeletons(project: Path, monke
     snippets = len(list((project / "build").glob("*/apps/**/sections/*.html")))
     assert len(filled) == snippets  # each one filled in, none rendered whole
     assert 0 < made.count("snippets/section.html") < snippets  # one skeleton for each clause's text, language
+    assert tree(project / "build") == tree(tmp_path / "whole")
 
 
 def test_a_value_named_as_a_name_the_template_sets_renders_whole() -> None:
@@ -233,3 +237,19 @@ def test_a_value_named_as_a_name_the_template_sets_renders_whole() -> None:
     view = View("ann", "en", ("a", "b"))
     assert skeleton_render(env, "page.html", view=view) == "abann"
     assert skeleton_render(env, "page.html", view=view, note="x") is None
+
+
+def test_a_value_named_loop_outside_a_loop_renders_whole() -> None:
+    env = sandbox({"page.html": "{{ loop.x }}{{ view.tenant }}"})
+    assert skeleton_render(env, "page.html", view=View("ann", "en"), loop={"x": 1}) is None
+
+
+def test_a_long_text_is_escaped_for_each_page_not_kept() -> None:
+    env = sandbox({"page.html": "{{ view.tenant }}"})
+    kept = skeletons(env)
+    for text in ("Ann & Co", "x" * 1000 + "&"):
+        page = kept.render(
+            "page.html", {"view": View(text, "en")}, lambda n, c: env.render_counted(env.get_template(n), c)
+        )
+        assert page == whole(env, "page.html", view=View(text, "en"))
+    assert list(kept._escaped) == ["Ann & Co"]

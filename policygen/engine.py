@@ -77,6 +77,7 @@ from .output import (
     listed_top_level,
     manifest,
     manifest_file_entries,
+    previous_spans,
     put_folder,
     spare_folder,
     write_site,
@@ -102,6 +103,7 @@ from .site import (
     load_histories,
     tenant_outputs,
 )
+from .spans import NO_SPANS, Copier, Spans
 from .spool import Codec, Mapped, Spool, sized
 from .statcache import Matched, SameBytes
 from .tenantfolders import DIGESTS, FolderHashes, hash_folders, select_tenants, tenant_slugs
@@ -271,12 +273,16 @@ class TenantResult:
     def sitemap_pages(self, fragments: Fragments | None) -> list[SitemapPage]:
         return list(self._part(fragments).sitemap) if self.written is not None else sitemap_pages(self.outputs)
 
-    def manifest_block(self, fragments: Fragments | None) -> Block | None:
-        """Its files' entries of the manifest, read back when written; None when they are in `outputs`."""
-        return None if self.written is None else Block(self.slug + "/", partial(self._files_text, fragments))
+    def manifest_block(self, fragments: Fragments | None, copier: Copier | None = None) -> Block | None:
+        """Its files' entries of the manifest, read back when written; None when they are in `outputs`. Reused
+        unchanged, they are copied from the previous manifest where the *copier* finds them there."""
+        if self.written is None:
+            return None
+        return Block(self.slug + "/", partial(self._files_text, fragments, None if self.rendered else copier))
 
-    def _files_text(self, fragments: Fragments | None) -> str:
-        return self._part(fragments).files
+    def _files_text(self, fragments: Fragments | None, copier: Copier | None) -> str | bytes:
+        copied = None if copier is None else copier.entries(self.slug + "/")
+        return copied if copied is not None else self._part(fragments).files
 
     def _part(self, fragments: Fragments | None) -> Fragment:
         if isinstance(self.written, Fragment):
@@ -764,6 +770,24 @@ class Previous:
                     self._listed = data.get("files")
         except _Damaged as exc:
             self.damaged = self._damage(str(exc))
+
+    def copier(self, record: Path, files: contextlib.ExitStack) -> Copier | None:
+        """What copies unchanged tenants' entries from this manifest into the next one by the *record* of where they
+        lie in it (policygen/spans.py; the files it reads are closed with *files*): when the output is untouched
+        since the build that wrote it (its stamp matched, which vouches for the record) and the manifest still holds
+        the bytes this build read. None otherwise: the entries are made again."""
+        if not self.untouched or self._same is None:
+            return None
+        try:
+            if record.parent.resolve() != record.parent:
+                return None  # a cache reached through a link is never used
+            manifest = files.enter_context(os.fdopen(os.open(self.file, os.O_RDONLY | os.O_NOFOLLOW), "rb"))
+            if not self._same.held_by(manifest):
+                return None
+            lines = files.enter_context(record.open(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return Copier(manifest, lines)
 
     def stamped(self, matched: Matched | None) -> None:
         """What the output's stamp tells, once known (a build reads the manifest while a second process checks
@@ -1374,8 +1398,10 @@ class Builder:
                 # Forked before the flush's thread starts: a fork is safe only while this process runs no other thread.
                 index = self.index_beside(project, theme, kept, writer.staging.folder)
                 try:
-                    with flushing(writer.staging.folder):  # the tenants' files reach the disk meanwhile
-                        outputs = self.assemble(project, theme, kept, options, manifest_file, fragments, index)
+                    # The tenants' files reach the disk meanwhile.
+                    with flushing(writer.staging.folder), contextlib.ExitStack() as files:
+                        spans = Spans(previous.copier(previous_spans(spare), files), writer.recorder())
+                        outputs = self.assemble(project, theme, kept, options, manifest_file, fragments, index, spans)
                 except CacheChanged as exc:
                     problems.add(_cache_changed(exc, project.root))
                     problems.raise_if_any()
@@ -1423,12 +1449,13 @@ class Builder:
         manifest_file: Path,
         fragments: Fragments,
         index: SiteIndexBeside | None = None,
+        spans: Spans = NO_SPANS,
     ) -> list[Output]:
         """The files of the output besides the tenants' folders written already, from what the build *kept* of
         its tenants (their results, each with its part kept in *fragments*; the site feed's entries; their
-        tally); the manifest written to *manifest_file*; the site index by *index*, if given."""
+        tally); the manifest written to *manifest_file*, with *spans*; the site index by *index*, if given."""
         results, feed = kept.results.ordered(), kept.feed.ordered()
-        return site_files(project, theme, results, options, manifest_file, fragments, feed, kept.tally, index)
+        return site_files(project, theme, results, options, manifest_file, fragments, feed, kept.tally, index, spans)
 
     def _tenants(
         self, root: Path, options: BuildOptions, found: prebuild.Tenants | None
@@ -1581,11 +1608,13 @@ def site_files(
     feed: Iterable[FeedEntry] | None = None,
     tally: Tally | None = None,
     index: SiteIndexBeside | None = None,
+    spans: Spans = NO_SPANS,
 ) -> list[Output]:
     """The whole site from its tenants' results (in slug order): theme files, tenant files, site files, manifest
     (written to *manifest_file* as it is made, if given: see output.manifest). The files of tenants whose
     part is written (in *fragments*) are already in the staging folder and are not returned; their entries
-    of the manifest and sitemap are read back from their parts, a tenant at a time. The site feed lists
+    of the manifest and sitemap are read back from their parts, a tenant at a time, or their manifest entries
+    copied from the previous manifest where *spans* can (policygen/spans.py). The site feed lists
     *feed*, newest first (a build sorts it on disk: Kept), else the versions among the results.
 
     Given the *tally* a build made of *results* as it kept them (Kept: every one written, none with its files
@@ -1612,19 +1641,21 @@ def site_files(
     latest = None if tally is None else tally.latest
     outputs.extend(site_outputs(project, theme, views, options, outputs, feed, written, staging, latest, index))
     extra: dict[str, object] = {"tenants": tenants_items(results)}
-    blocks = manifest_blocks(results, fragments)
+    blocks = manifest_blocks(results, fragments, spans.copier)
     if index is not None:  # its entry waits for the child when the manifest comes to it, in path order
         outputs = [o for o in outputs if o.path != SITE_INDEX]
         blocks = heapq.merge([Block(SITE_INDEX, lambda: files_text([index.output()]))], blocks, key=block_first)
-    outputs.append(manifest(outputs, extra, manifest_file, blocks))
+    outputs.append(manifest(outputs, extra, manifest_file, blocks, spans.recorder))
     return outputs if index is None else [*outputs, index.output()]
 
 
-def manifest_blocks(results: Iterable[TenantResult], fragments: Fragments | None) -> Iterator[Block]:
+def manifest_blocks(
+    results: Iterable[TenantResult], fragments: Fragments | None, copier: Copier | None = None
+) -> Iterator[Block]:
     """The manifest entries of the tenants whose files are written (of *results*, in slug order), in path order,
-    each read back when it is written."""
+    each read back when it is written (or copied by the *copier* from the previous manifest)."""
     for result in in_folder_order(results, _slug):
-        block = result.manifest_block(fragments)
+        block = result.manifest_block(fragments, copier)
         if block is not None:
             yield block
 

@@ -15,6 +15,7 @@ only makes the next write a full one.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import datetime as dt
 import errno
@@ -56,6 +57,7 @@ from .outfolder import spare_folder as spare_folder
 from .outfolder import untouched as untouched
 from .outfolder import write_cache_record as write_cache_record
 from .paths import MANIFEST_PATH, SortedNames
+from .spans import Recorder
 from .statcache import Matched, SameBytes, SeenFolders, folders_seen
 
 KINDS = ("page", "index", "archive", "history", "snippet", "feed", "redline", "notice", "data", "label", "asset")
@@ -187,7 +189,7 @@ class Block:
     (its files all start with "<slug>/", so they follow each other in path order)."""
 
     first: str  # sorts the block among the others: "<slug>/"
-    text: Callable[[], str]  # its entries as written there, joined (files_text)
+    text: Callable[[], str | bytes]  # its entries as written there, joined (files_text); bytes: encoded already
 
 
 @dataclass(frozen=True)
@@ -202,6 +204,7 @@ def manifest(
     extra: dict[str, object] | None = None,
     into: Path | None = None,
     blocks: Iterable[Block] = (),
+    recorder: Recorder | None = None,
 ) -> Output:
     """manifest.json: every file with its kind, dates and hash (of *outputs* and of *blocks*, which come in
     path order), then *extra*;
@@ -210,11 +213,12 @@ def manifest(
     Python. A value of *extra* may be Items, an object dumped an item at a time.
 
     Given *into* (its path in the staging folder), the text is written there as it is made, a part at a
-    time, and the output returned without its bytes: a large site's manifest is never whole in memory."""
-    parts = _manifest_text(outputs, extra or {}, blocks)
+    time, and the output returned without its bytes: a large site's manifest is never whole in memory.
+    The *recorder*, if given, writes down where each tenant's block lies in it (policygen/spans.py)."""
+    parts = _manifest_parts(outputs, extra or {}, blocks, recorder)
     if into is None:
-        return Output(MANIFEST_PATH, "data", "".join(parts).encode())
-    return write_streamed(into, (part.encode() for part in parts), Output(MANIFEST_PATH, "data", b""))
+        return Output(MANIFEST_PATH, "data", b"".join(parts))
+    return write_streamed(into, parts, Output(MANIFEST_PATH, "data", b""))
 
 
 def write_streamed(into: Path, parts: Iterable[bytes], output: Output) -> Output:
@@ -273,25 +277,34 @@ def manifest_file_entries(f: BinaryIO) -> Iterator[Any]:
     return array_items(f, start, os.fstat(f.fileno()).st_size, followed=True)
 
 
-def _manifest_text(outputs: list[Output], extra: dict[str, object], blocks: Iterable[Block]) -> Iterator[str]:
+def _manifest_parts(
+    outputs: list[Output], extra: dict[str, object], blocks: Iterable[Block], recorder: Recorder | None
+) -> Iterator[bytes]:
     for key in extra:
         if key in {"generator", "files"}:
             raise ValueError(f"manifest key {key!r} is policygen's own")  # a bug, not bad input
-    yield MANIFEST_START
+    start = MANIFEST_START.encode()
+    yield start
+    at = len(start)  # where the next part begins in the file
     loose = sorted((Block(o.path, functools.partial(_output_text, o)) for o in outputs), key=block_first)
     ordered = heapq.merge(loose, blocks, key=block_first)  # the blocks come in order: a large site's are never all held
     written = 0
     for block in ordered:
         text = block.text()
-        if text:
-            yield ("[\n" if not written else ",\n") + text
+        data = text.encode() if isinstance(text, str) else text
+        if data:
+            yield b"[\n" if not written else b",\n"
+            yield data
+            if recorder is not None and block.first.endswith("/"):  # a tenant's folder, not a file of the site's
+                recorder.add(block.first, at + 2, at + 2 + len(data))
+            at += 2 + len(data)
             written += 1
-    yield "\n  ]" if written else "[]"
+    yield b"\n  ]" if written else b"[]"
     for key, value in extra.items():
-        yield f",\n  {json_string(key)}: "
+        yield f",\n  {json_string(key)}: ".encode()
         for text in _dumped(value):
-            yield text.replace("\n", "\n  ")  # newlines in strings are escaped
-    yield "\n}\n"
+            yield text.replace("\n", "\n  ").encode()  # newlines in strings are escaped
+    yield b"\n}\n"
 
 
 def _dumped(value: object) -> Iterator[str]:
@@ -382,6 +395,7 @@ class SiteWriter:
         self.intact: dict[str, bytes] = {}
         self._intact_next: list[str] = []  # of them, the folders remembered (their stat is in _seen)
         self._staging: Staging | None = None
+        self._spans: Recorder | None = None  # where each tenant's entries lie in the new manifest (recorder)
         self._finished = False
         self._kept_spare = False
         self._lock = ExitStack()
@@ -406,6 +420,9 @@ class SiteWriter:
 
     def __exit__(self, *exc: object) -> None:
         try:
+            if self._spans is not None and self.spare is not None:  # not finished: the record is of no manifest
+                self._spans.close()
+                cache_record(self.spare, SPANS_WRITTEN).unlink(missing_ok=True)
             folder = self.staging.folder
             kept = self._finished or not folder.exists() or (self.spare is not None and _keep_spare(folder, self.spare))
             if not kept:
@@ -472,11 +489,28 @@ class SiteWriter:
         if top in self._seen:
             self._intact_next.append(top)
 
+    def recorder(self) -> Recorder | None:
+        """What writes down where each tenant's entries lie in the manifest this build writes, to be kept with the
+        output's stamp for the next build (policygen/spans.py); None where no stamp is kept (no spare) or the
+        record cannot be written. Ask before the manifest is written; finish() keeps the record or drops it."""
+        if self.spare is None:
+            return None
+        file = cache_record(self.spare, SPANS_WRITTEN)
+        try:
+            if not plain_folder(file.parent):
+                return None
+        except OSError:
+            return None
+        self._spans = Recorder.to(file)
+        return self._spans
+
     def finish(self, outputs: list[Output], discard: Discard = shutil.rmtree) -> None:
         """Write the files of *outputs* not in a folder put already, swap the new site in and keep or
         *discard* the previous one."""
         self.done.sort()
         previous = _write_site(self, outputs)
+        if self.spare is not None:
+            self._keep_spans(self.spare)
         if self._kept_spare and self.spare is not None and self._intact_next:
             remembered = {top: self._seen[top].hex() for top in sorted(self._intact_next)}
             write_cache_record(cache_record(self.spare, "intact"), json.dumps(remembered).encode())
@@ -488,6 +522,30 @@ class SiteWriter:
             whole = self.whole if self._kept_spare else None
             names = itertools.chain(top_level(outputs), self.done)
             record_stamp(self.out, names, stamp_file(self.spare), whole, self.stamp)
+
+    def _keep_spans(self, spare: Path) -> None:
+        """The record of where each tenant's entries lie in the manifest now in the output (recorder), put in place
+        after the swap and before the stamp, so that a stamp found matching vouches for it; any earlier one is
+        removed, so that none describes another manifest."""
+        written, kept = cache_record(spare, SPANS_WRITTEN), cache_record(spare, SPANS)
+        recorder, self._spans = self._spans, None
+        with contextlib.suppress(OSError):
+            if recorder is not None:
+                recorder.close()
+                if not recorder.failed:
+                    os.replace(written, kept)
+                    return
+            kept.unlink(missing_ok=True)
+            written.unlink(missing_ok=True)
+
+
+SPANS = "spans"  # the record of where each tenant's entries lie in the output's manifest (policygen/spans.py)
+SPANS_WRITTEN = "spans-written"  # the same, while the build that writes it is not done
+
+
+def previous_spans(spare: Path) -> Path:
+    """The record of where each tenant's entries lie in the manifest of the output whose spare is *spare*."""
+    return cache_record(spare, SPANS)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,256 @@
+"""A rebuild copies the manifest entries of the tenants that did not change from the previous manifest, found by a
+record of where each tenant's lie in it, kept beside the output's stamp (policygen/spans.py). The manifest it writes
+is byte for byte the one a cold build writes; a record or a manifest that cannot be trusted copies nothing."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import io
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from policygen import output, spans
+from policygen.engine import build
+from policygen.errors import InputError
+from policygen.output import cache_record, previous_spans, spare_folder
+from policygen.paths import MANIFEST_PATH
+from policygen.site import BuildOptions
+from policygen.spans import Copier, Recorder
+
+OPTIONS = BuildOptions(today=dt.date(2026, 11, 22))
+TENANTS = ["example-fitness", "ihm-connect", "ims-global", "ims-pro"]
+
+
+@pytest.fixture
+def copied(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The tenants whose entries a build copied from the previous manifest, in the order it copied them."""
+    log: list[str] = []
+    entries = Copier.entries
+
+    def logged(self: Copier, first: str) -> bytes | None:
+        found = entries(self, first)
+        if found is not None:
+            log.append(first.removesuffix("/"))
+        return found
+
+    monkeypatch.setattr(Copier, "entries", logged)
+    yield log
+
+
+def rename(project: Path, slug: str, prefix: str = "New") -> None:
+    file = project / "tenants" / slug / "tenant.yaml"
+    file.write_text(file.read_text(encoding="utf-8").replace("display_name: ", f"display_name: {prefix} ", 1), "utf-8")
+
+
+def cold_manifest(project: Path, tmp_path: Path) -> bytes:
+    """The manifest a cold build of a copy of *project* (no output, no cache) writes."""
+    copy = tmp_path / "cold"
+    shutil.copytree(project, copy, ignore=shutil.ignore_patterns(".cache", "build"))
+    return (build(copy, copy / "build", OPTIONS).out / MANIFEST_PATH).read_bytes()
+
+
+def record_lines(project: Path, out: Path) -> list[tuple[int, int, str]]:
+    text = previous_spans(spare_folder(project, out)).read_text(encoding="utf-8")
+    return [(int(start), int(end), first) for start, end, first in (line.split(" ") for line in text.splitlines())]
+
+
+def test_a_rebuild_after_one_tenants_edit_copies_every_other_tenants_entries_and_writes_a_cold_builds_manifest(
+    project: Path, tmp_path: Path, copied: list[str], manifest_told: str
+) -> None:
+    out = project / "build"
+    build(project, out, OPTIONS)
+    assert copied == []  # nothing to copy from
+    rename(project, "ims-pro")
+    report = build(project, out, OPTIONS)
+    assert report.rendered_tenants == ["ims-pro"]
+    assert copied == ["example-fitness", "ihm-connect", "ims-global"]
+    assert (out / MANIFEST_PATH).read_bytes() == cold_manifest(project, tmp_path)
+
+
+def test_the_record_says_where_each_tenants_entries_lie_in_the_manifest_and_nothing_else(project: Path) -> None:
+    out = project / "build"
+    build(project, out, OPTIONS)
+    manifest = (out / MANIFEST_PATH).read_bytes()
+    files = json.loads(manifest)["files"]
+    lines = record_lines(project, out)
+    assert [first for _, _, first in lines] == [f"{slug}/" for slug in TENANTS]
+    for start, end, first in lines:
+        entries = json.loads(b"[" + manifest[start:end] + b"]")
+        assert entries == [f for f in files if f["path"].startswith(first)]  # all of them, in order
+        assert manifest[start - 2 : start] in (b"[\n", b",\n") and manifest[end : end + 2] in (b",\n", b"\n ")
+
+
+def test_a_build_that_changed_nothing_keeps_the_record_of_the_manifest_it_left_as_it_was(
+    project: Path, copied: list[str]
+) -> None:
+    out = project / "build"
+    build(project, out, OPTIONS)
+    before = record_lines(project, out)
+    assert build(project, out, OPTIONS).unchanged
+    assert record_lines(project, out) == before
+    rename(project, "ihm-connect")
+    build(project, out, OPTIONS)
+    assert copied == ["example-fitness", "ims-global", "ims-pro"]
+
+
+def test_an_output_changed_by_hand_has_nothing_copied_from_its_manifest(
+    project: Path, tmp_path: Path, copied: list[str]
+) -> None:
+    out = project / "build"
+    build(project, out, OPTIONS)
+    page = out / "ims-global" / "index.html"
+    page.write_bytes(
+        page.read_bytes() + b"\n"
+    )  # the output no longer matches its stamp: its record vouches for nothing
+    rename(project, "ims-pro")
+    build(project, out, OPTIONS)
+    assert copied == []
+    assert (out / MANIFEST_PATH).read_bytes() == cold_manifest(project, tmp_path)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["every span one byte later", "every span one byte shorter", "two tenants' spans swapped", "lines out of order"],
+)
+def test_a_record_that_does_not_fit_the_manifest_copies_nothing_that_does_not_fit(
+    project: Path, tmp_path: Path, copied: list[str], damage: str
+) -> None:
+    out = project / "build"
+    build(project, out, OPTIONS)
+    lines = record_lines(project, out)
+    if damage == "every span one byte later":
+        lines = [(start + 1, end + 1, first) for start, end, first in lines]
+    elif damage == "every span one byte shorter":
+        lines = [(start, end - 1, first) for start, end, first in lines]
+    elif damage == "two tenants' spans swapped":
+        (a, b), rest = lines[:2], lines[2:]
+        lines = [(b[0], b[1], a[2]), (a[0], a[1], b[2]), *rest]
+    else:
+        lines = list(reversed(lines))
+    record = previous_spans(spare_folder(project, out))
+    record.write_text("".join(f"{start} {end} {first}\n" for start, end, first in lines), encoding="utf-8")
+    rename(project, "ims-pro")
+    build(project, out, OPTIONS)
+    # Out of order, only the first line is read (ims-pro's, which is rendered anew): the second ends the record.
+    assert copied == []
+    assert (out / MANIFEST_PATH).read_bytes() == cold_manifest(project, tmp_path)
+
+
+def test_a_build_that_fails_writes_no_record_and_the_next_ones_manifest_is_a_cold_builds(
+    project: Path, tmp_path: Path, copied: list[str]
+) -> None:
+    out = project / "build"
+    build(project, out, OPTIONS)
+    before = record_lines(project, out)
+    facts = project / "tenants" / "ims-pro" / "tenant.yaml"
+    text = facts.read_text(encoding="utf-8")
+    facts.write_text(text.replace("display_name: ", "display_name: [", 1), encoding="utf-8")
+    with pytest.raises(InputError, match=r"tenant\.yaml"):
+        build(project, out, OPTIONS)
+    assert record_lines(project, out) == before
+    assert not cache_record(spare_folder(project, out), output.SPANS_WRITTEN).exists()
+    # The failed build changed the spare, whose files are the output's by hard link: the output no longer matches its
+    # stamp, which vouches for the record no more. The next build copies nothing; the one after it does again.
+    facts.write_text(text, encoding="utf-8")
+    rename(project, "ims-global")
+    build(project, out, OPTIONS)
+    assert copied == []
+    assert (out / MANIFEST_PATH).read_bytes() == cold_manifest(project, tmp_path)
+    rename(project, "ims-global", "Newer")
+    build(project, out, OPTIONS)
+    assert copied == ["example-fitness", "ihm-connect", "ims-pro"]
+
+
+# --- the copier and the recorder alone ----------------------------------------------------------------------------
+
+
+def entry(path: str) -> str:
+    return output._entry_text({"path": path, "kind": "page"})
+
+
+def manifest_of(paths: list[str]) -> tuple[bytes, str]:
+    """A manifest's bytes with files at *paths*, and the record of where each folder's entries lie in it."""
+    record = io.StringIO()
+    recorder = Recorder(record)
+    by_folder: dict[str, list[str]] = {}
+    for path in paths:
+        by_folder.setdefault(path.split("/")[0] + "/", []).append(entry(path))
+    blocks = [output.Block(first, lambda texts=texts: ",\n".join(texts)) for first, texts in by_folder.items()]
+    data = output.manifest([], {}, None, blocks, recorder).data
+    return data, record.getvalue()
+
+
+@contextlib.contextmanager
+def copier(data: bytes, record: str, tmp_path: Path) -> Iterator[Copier]:
+    file = tmp_path / "manifest.json"
+    file.write_bytes(data)
+    with file.open("rb") as manifest:
+        yield Copier(manifest, io.StringIO(record))
+
+
+def test_entries_are_copied_as_the_manifest_holds_them_and_only_for_a_folder_the_record_names(tmp_path: Path) -> None:
+    data, record = manifest_of(["a/1.html", "a/2.html", "b/1.html", "c/1.html"])
+    with copier(data, record, tmp_path) as found:
+        assert found.entries("a/") == (entry("a/1.html") + ",\n" + entry("a/2.html")).encode()
+        assert found.entries("b-and-more/") is None  # none recorded
+        assert found.entries("c/") == entry("c/1.html").encode()
+        assert found.entries("d/") is None
+        assert found.copied == 2
+
+
+def test_a_span_that_leaves_out_the_folders_last_entry_is_not_copied(tmp_path: Path) -> None:
+    data, record = manifest_of(["a/1.html", "a/2.html", "b/1.html"])
+    start, _, first = record.splitlines()[0].split(" ")
+    short = int(start) + len(entry("a/1.html"))  # ends where a/1.html's entry ends: still an entry's end
+    assert data[int(start) : short].endswith(spans.ENTRY_END)
+    with copier(data, f"{start} {short} {first}\n" + "\n".join(record.splitlines()[1:]) + "\n", tmp_path) as found:
+        assert found.entries("a/") is None
+        assert found.entries("b/") == entry("b/1.html").encode()
+
+
+def test_a_damaged_record_line_ends_the_record(tmp_path: Path) -> None:
+    data, record = manifest_of(["a/1.html", "b/1.html"])
+    lines = record.splitlines()
+    with copier(data, f"{lines[0]}\nnot a line\n{lines[1]}\n", tmp_path) as found:
+        assert found.entries("a/") is not None
+        assert found.entries("b/") is None
+
+
+def test_a_recorder_that_cannot_write_says_so(tmp_path: Path) -> None:
+    class Full(io.StringIO):
+        def write(self, text: str) -> int:
+            raise OSError(28, "No space left on device")
+
+    recorder = Recorder(Full())
+    recorder.add("a/", 10, 20)
+    assert recorder.failed
+
+
+def test_a_record_that_could_not_be_written_whole_is_not_kept(
+    project: Path, tmp_path: Path, copied: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = project / "build"
+    build(project, out, OPTIONS)
+    add = Recorder.add
+
+    def full_at_the_second(self: Recorder, first: str, start: int, end: int) -> None:
+        if first == "ihm-connect/":
+            self.failed = True
+        add(self, first, start, end)
+
+    monkeypatch.setattr(Recorder, "add", full_at_the_second)
+    rename(project, "ims-pro")
+    build(project, out, OPTIONS)
+    assert copied == ["example-fitness", "ihm-connect", "ims-global"]  # by the first build's record
+    assert not previous_spans(spare_folder(project, out)).exists()  # the second's was not written whole
+    monkeypatch.setattr(Recorder, "add", add)
+    copied.clear()
+    rename(project, "ims-pro", "Newer")
+    build(project, out, OPTIONS)
+    assert copied == []
+    assert (out / MANIFEST_PATH).read_bytes() == cold_manifest(project, tmp_path)

@@ -42,6 +42,7 @@ from .deps import project_digest, tenant_key
 from .errors import Collector, InputError, Problem
 from .feeds import (
     FEED_CODEC,
+    CopiedPages,
     FeedEntry,
     FeedInfo,
     SitemapPage,
@@ -49,6 +50,7 @@ from .feeds import (
     entries_in,
     newest_first,
     records_a_version,
+    sitemap_layout,
     sitemap_of,
     sitemap_pages,
 )
@@ -61,6 +63,8 @@ from .lastbuild import Built, Inputs, forget, remember
 from .lastbuild import counted as counted  # shards and serve count with it too
 from .librarycache import cached_library
 from .output import (
+    MANIFEST_SPANS,
+    SITEMAP_SPANS,
     Block,
     Discard,
     Items,
@@ -77,8 +81,8 @@ from .output import (
     listed_top_level,
     manifest,
     manifest_file_entries,
-    previous_spans,
     put_folder,
+    span_record,
     spare_folder,
     write_site,
     write_streamed,
@@ -103,7 +107,7 @@ from .site import (
     load_histories,
     tenant_outputs,
 )
-from .spans import NO_SPANS, Copier, Spans
+from .spans import MANIFEST, NO_SITE_SPANS, Copier, Layout, Recorder, SiteSpans, Spans
 from .spool import Codec, Mapped, Spool, sized
 from .statcache import Matched, SameBytes
 from .tenantfolders import DIGESTS, FolderHashes, hash_folders, select_tenants, tenant_slugs
@@ -272,6 +276,14 @@ class TenantResult:
 
     def sitemap_pages(self, fragments: Fragments | None) -> list[SitemapPage]:
         return list(self._part(fragments).sitemap) if self.written is not None else sitemap_pages(self.outputs)
+
+    def sitemap_entries(self, fragments: Fragments | None, copier: Copier | None) -> list[SitemapPage | CopiedPages]:
+        """Its pages of the sitemap, in path order: as the previous sitemap lists them, where the *copier* finds them
+        there, else read back from its part."""
+        copied = None if copier is None else copier.entries(self.slug + "/")
+        if copied is not None:
+            return [CopiedPages(self.slug + "/", copied)]
+        return sorted(self.sitemap_pages(fragments), key=_page_path)
 
     def manifest_block(self, fragments: Fragments | None, copier: Copier | None = None) -> Block | None:
         """Its files' entries of the manifest, read back when written; None when they are in `outputs`. Reused
@@ -771,23 +783,24 @@ class Previous:
         except _Damaged as exc:
             self.damaged = self._damage(str(exc))
 
-    def copier(self, record: Path, files: contextlib.ExitStack) -> Copier | None:
-        """What copies unchanged tenants' entries from this manifest into the next one by the *record* of where they
-        lie in it (policygen/spans.py; the files it reads are closed with *files*): when the output is untouched
-        since the build that wrote it (its stamp matched, which vouches for the record) and the manifest still holds
-        the bytes this build read. None otherwise: the entries are made again."""
-        if not self.untouched or self._same is None:
+    def copier(self, path: str, layout: Layout, record: Path, files: contextlib.ExitStack) -> Copier | None:
+        """What copies unchanged tenants' entries from this output's site-wide file *path* (of the *layout*) into the
+        next one's, by the *record* of where they lie in it (policygen/spans.py; the files it reads are closed with
+        *files*): when the output is untouched since the build that wrote it (its stamp matched, which vouches for
+        the record), and for the manifest when it still holds the bytes this build read. None otherwise: the
+        entries are made again."""
+        if not self.untouched or (path == MANIFEST_PATH and self._same is None):
             return None
         try:
             if record.parent.resolve() != record.parent:
                 return None  # a cache reached through a link is never used
-            manifest = files.enter_context(os.fdopen(os.open(self.file, os.O_RDONLY | os.O_NOFOLLOW), "rb"))
-            if not self._same.held_by(manifest):
+            file = files.enter_context(os.fdopen(os.open(self.out / path, os.O_RDONLY | os.O_NOFOLLOW), "rb"))
+            if path == MANIFEST_PATH and self._same is not None and not self._same.held_by(file):
                 return None
             lines = files.enter_context(record.open(encoding="utf-8"))
         except (OSError, ValueError):
             return None
-        return Copier(manifest, lines)
+        return Copier(file, lines, layout)
 
     def stamped(self, matched: Matched | None) -> None:
         """What the output's stamp tells, once known (a build reads the manifest while a second process checks
@@ -1400,7 +1413,7 @@ class Builder:
                 try:
                     # The tenants' files reach the disk meanwhile.
                     with flushing(writer.staging.folder), contextlib.ExitStack() as files:
-                        spans = Spans(previous.copier(previous_spans(spare), files), writer.recorder())
+                        spans = self.site_spans(project, previous, writer, spare, files)
                         outputs = self.assemble(project, theme, kept, options, manifest_file, fragments, index, spans)
                 except CacheChanged as exc:
                     problems.add(_cache_changed(exc, project.root))
@@ -1431,6 +1444,22 @@ class Builder:
                 remember(project.root, out, seen, report.built())
             return report
 
+    @staticmethod
+    def site_spans(
+        project: Project, previous: Previous, writer: SiteWriter, spare: Path, files: contextlib.ExitStack
+    ) -> SiteSpans:
+        """What copies unchanged tenants' entries from the previous manifest and sitemap, and records where each
+        tenant's lie in the new ones (policygen/spans.py)."""
+
+        def spans(path: str, what: str, layout: Layout) -> Spans:
+            return Spans(previous.copier(path, layout, span_record(spare, what), files), writer.recorder(what))
+
+        base_url = project.config.base_url
+        return SiteSpans(
+            spans(MANIFEST_PATH, MANIFEST_SPANS, MANIFEST),
+            spans(SITEMAP_PATH, SITEMAP_SPANS, sitemap_layout(base_url)) if base_url else Spans(),
+        )
+
     def scope(self, slugs: list[str]) -> list[str]:
         """The tenants this build renders, of those selected (a shard build takes its part: policygen/shards.py)."""
         return slugs
@@ -1449,7 +1478,7 @@ class Builder:
         manifest_file: Path,
         fragments: Fragments,
         index: SiteIndexBeside | None = None,
-        spans: Spans = NO_SPANS,
+        spans: SiteSpans = NO_SITE_SPANS,
     ) -> list[Output]:
         """The files of the output besides the tenants' folders written already, from what the build *kept* of
         its tenants (their results, each with its part kept in *fragments*; the site feed's entries; their
@@ -1608,13 +1637,13 @@ def site_files(
     feed: Iterable[FeedEntry] | None = None,
     tally: Tally | None = None,
     index: SiteIndexBeside | None = None,
-    spans: Spans = NO_SPANS,
+    spans: SiteSpans = NO_SITE_SPANS,
 ) -> list[Output]:
     """The whole site from its tenants' results (in slug order): theme files, tenant files, site files, manifest
     (written to *manifest_file* as it is made, if given: see output.manifest). The files of tenants whose
     part is written (in *fragments*) are already in the staging folder and are not returned; their entries
     of the manifest and sitemap are read back from their parts, a tenant at a time, or their manifest entries
-    copied from the previous manifest where *spans* can (policygen/spans.py). The site feed lists
+    and sitemap copied from the previous ones' where *spans* can (policygen/spans.py). The site feed lists
     *feed*, newest first (a build sorts it on disk: Kept), else the versions among the results.
 
     Given the *tally* a build made of *results* as it kept them (Kept: every one written, none with its files
@@ -1630,22 +1659,27 @@ def site_files(
             outputs.extend(result.outputs)
     if feed is None:
         feed = newest_first(entry for r in results for entry in r.feed_entries())
+    copier = spans.sitemap.copier
     written = (
         page
         for r in in_folder_order(results, _slug)
         if r.written is not None
-        for page in sorted(r.sitemap_pages(fragments), key=_page_path)
+        for page in r.sitemap_entries(fragments, None if r.rendered else copier)
     )
     staging = None if manifest_file is None else manifest_file.parent  # the site-wide files go beside it
     views = Mapped(results, TenantResult.index_view)  # made as the index reads them: never every one at once
     latest = None if tally is None else tally.latest
-    outputs.extend(site_outputs(project, theme, views, options, outputs, feed, written, staging, latest, index))
+    outputs.extend(
+        site_outputs(
+            project, theme, views, options, outputs, feed, written, staging, latest, index, spans.sitemap.recorder
+        )
+    )
     extra: dict[str, object] = {"tenants": tenants_items(results)}
-    blocks = manifest_blocks(results, fragments, spans.copier)
+    blocks = manifest_blocks(results, fragments, spans.manifest.copier)
     if index is not None:  # its entry waits for the child when the manifest comes to it, in path order
         outputs = [o for o in outputs if o.path != SITE_INDEX]
         blocks = heapq.merge([Block(SITE_INDEX, lambda: files_text([index.output()]))], blocks, key=block_first)
-    outputs.append(manifest(outputs, extra, manifest_file, blocks, spans.recorder))
+    outputs.append(manifest(outputs, extra, manifest_file, blocks, spans.manifest.recorder))
     return outputs if index is None else [*outputs, index.output()]
 
 
@@ -1712,10 +1746,11 @@ def site_outputs(
     options: BuildOptions,
     tenant_files: list[Output] | None = None,
     feed: Iterable[FeedEntry] | None = None,
-    more_pages: Iterable[SitemapPage] = (),
+    more_pages: Iterable[SitemapPage | CopiedPages] = (),
     staging: Path | None = None,
     latest: dt.date | None = None,
     index: SiteIndexBeside | None = None,
+    recorder: Recorder | None = None,
 ) -> list[Output]:
     """Files about the whole site, made after every tenant: the site index, the site feed and sitemap.xml
     (of *feed*, the versions published newest first, if given; else of the version.json files among *tenant_files*;
@@ -1735,7 +1770,7 @@ def site_outputs(
     outputs.append(atom_of(info, ordered, base_url, into=_into(staging, SITE_FEED)))
     loose = sorted(sitemap_pages([*files, *outputs]), key=_page_path)
     pages = heapq.merge(loose, more_pages, key=_page_path)
-    site_map = sitemap_of(pages, base_url, into=_into(staging, SITEMAP_PATH))
+    site_map = sitemap_of(pages, base_url, _into(staging, SITEMAP_PATH), recorder)
     return [*outputs, site_map] if site_map else outputs
 
 
@@ -1743,7 +1778,7 @@ def _into(staging: Path | None, path: str) -> Path | None:
     return None if staging is None else staging / path
 
 
-def _page_path(page: SitemapPage) -> str:
+def _page_path(page: SitemapPage | CopiedPages) -> str:
     return page.path
 
 

@@ -30,6 +30,7 @@ from typing import Any
 from .languages import source_text_lang
 from .output import Output, write_streamed
 from .paths import SITEMAP_PATH, VersionPaths, absolute, href
+from .spans import Layout, Recorder
 from .spool import Codec, sized
 from .versions import Snapshot
 from .vocabulary import ForeignWord
@@ -344,35 +345,85 @@ def sitemap(outputs: list[Output], base_url: str | None) -> Output | None:
     return sitemap_of(sorted(sitemap_pages(outputs), key=lambda p: p.path), base_url)
 
 
-def sitemap_of(pages: Iterable[SitemapPage], base_url: str | None, into: Path | None = None) -> Output | None:
+@dataclass(frozen=True)
+class CopiedPages:
+    """A tenant's URLs as the previous sitemap.xml holds them, copied (policygen/spans.py)."""
+
+    path: str  # the tenant's folder, "<slug>/": where its URLs sort among the pages
+    data: bytes
+
+
+def sitemap_of(
+    pages: Iterable[SitemapPage | CopiedPages],
+    base_url: str | None,
+    into: Path | None = None,
+    recorder: Recorder | None = None,
+) -> Output | None:
     """sitemap.xml of *pages*, given in path order (a site's are many: they are never all in memory); None
-    without a base_url (sitemaps need absolute URLs). Given *into*, written there a batch at a time."""
+    without a base_url (sitemaps need absolute URLs). Given *into*, written there a batch at a time. The
+    *recorder*, if given, writes down where each folder's URLs lie in it (policygen/spans.py)."""
     if not base_url:
         return None
-    parts = _sitemap_parts(pages, base_url)
+    parts = _sitemap_parts(pages, base_url, recorder)
     made = Output(SITEMAP_PATH, "data", b"")
     return write_streamed(into, parts, made) if into is not None else replace(made, data=b"".join(parts))
 
 
-def _sitemap_parts(pages: Iterable[SitemapPage], base_url: str) -> Iterator[bytes]:
+_URL_START = "\n  <url>\n    <loc>"
+
+
+def sitemap_layout(base_url: str) -> Layout:
+    """How sitemap.xml's URLs look (_sitemap_parts), for checking a tenant's copied from the previous one."""
+
+    def folder_start(first: str) -> bytes:
+        return (_URL_START + html.escape(absolute(base_url, first), quote=False)).encode()
+
+    return Layout(_URL_START.encode(), b"\n  </url>", b"", b"\n</urlset>", folder_start)
+
+
+def _sitemap_parts(
+    pages: Iterable[SitemapPage | CopiedPages], base_url: str, recorder: Recorder | None = None
+) -> Iterator[bytes]:
     """The bytes ElementTree gives for the sitemap's tree, indented (ET.indent), with its XML declaration
     and a newline, a batch of URLs at a time. Written as text: a URL is three elements of fixed shape, and
     ElementTree's serializer, in Python, was most of a rebuild's sitemap (tests/test_feeds.py compares
     the two)."""
     head = f"<?xml version='1.0' encoding='utf-8'?>\n<urlset xmlns=\"{SITEMAP}\""
-    batch: list[str] = []
-    for page in pages:
-        url = html.escape(absolute(base_url, page.path), quote=False)  # &, < and >, as ElementTree escapes text
-        loc = f"\n  <url>\n    <loc>{url}</loc>"
-        lastmod = "" if page.effective is None else f"\n    <lastmod>{page.effective.isoformat()}</lastmod>"
-        batch.append(loc + lastmod + "\n  </url>")
-        if len(batch) == XML_BATCH:
-            yield (head + ">" if head else "").encode() + "".join(batch).encode()
-            head, batch = "", []
-    if head:  # no URL written yet
-        yield (head + (">" + "".join(batch) + "\n</urlset>\n" if batch else " />\n")).encode()
-    else:
-        yield ("".join(batch) + "\n</urlset>\n").encode()
+    items = iter(pages)
+    first = next(items, None)
+    if first is None:
+        yield (head + " />\n").encode()
+        return
+    batch = [(head + ">").encode()]
+    at = len(batch[0])  # where the next URL begins in the file
+    folder, began = None, at  # the folder of the URLs written last, and where its first began
+    for item in itertools.chain([first], items):
+        here = _folder(item.path)
+        if here != folder:
+            if folder is not None and recorder is not None:
+                recorder.add(folder, began, at)
+            folder, began = here, at
+        if isinstance(item, CopiedPages):
+            data = item.data
+        else:
+            url = html.escape(absolute(base_url, item.path), quote=False)  # &, < and >, as ElementTree escapes text
+            lastmod = "" if item.effective is None else f"\n    <lastmod>{item.effective.isoformat()}</lastmod>"
+            data = f"{_URL_START}{url}</loc>{lastmod}\n  </url>".encode()
+        batch.append(data)
+        at += len(data)
+        if len(batch) >= XML_BATCH:
+            yield b"".join(batch)
+            batch = []
+    if folder is not None and recorder is not None:
+        recorder.add(folder, began, at)
+    batch.append(b"\n</urlset>\n")
+    yield b"".join(batch)
+
+
+def _folder(path: str) -> str | None:
+    """The top-level folder of a site path, "<slug>/"; None for a file at the top."""
+    slash = path.find("/")
+    return None if slash < 0 else path[: slash + 1]
 
 
 XML_BATCH = 256  # elements (feed entries, sitemap URLs) written at a time

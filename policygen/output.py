@@ -395,7 +395,7 @@ class SiteWriter:
         self.intact: dict[str, bytes] = {}
         self._intact_next: list[str] = []  # of them, the folders remembered (their stat is in _seen)
         self._staging: Staging | None = None
-        self._spans: Recorder | None = None  # where each tenant's entries lie in the new manifest (recorder)
+        self._spans: dict[str, Recorder] = {}  # where each tenant's entries lie in the new site-wide files (recorder)
         self._finished = False
         self._kept_spare = False
         self._lock = ExitStack()
@@ -420,9 +420,10 @@ class SiteWriter:
 
     def __exit__(self, *exc: object) -> None:
         try:
-            if self._spans is not None and self.spare is not None:  # not finished: the record is of no manifest
-                self._spans.close()
-                cache_record(self.spare, SPANS_WRITTEN).unlink(missing_ok=True)
+            if self.spare is not None:  # not finished: a record made is of no file in the output
+                for what, recorder in self._spans.items():
+                    recorder.close()
+                    _written_record(self.spare, what).unlink(missing_ok=True)
             folder = self.staging.folder
             kept = self._finished or not folder.exists() or (self.spare is not None and _keep_spare(folder, self.spare))
             if not kept:
@@ -489,20 +490,23 @@ class SiteWriter:
         if top in self._seen:
             self._intact_next.append(top)
 
-    def recorder(self) -> Recorder | None:
-        """What writes down where each tenant's entries lie in the manifest this build writes, to be kept with the
-        output's stamp for the next build (policygen/spans.py); None where no stamp is kept (no spare) or the
-        record cannot be written. Ask before the manifest is written; finish() keeps the record or drops it."""
+    def recorder(self, what: str) -> Recorder | None:
+        """What writes down where each tenant's entries lie in the site-wide file *what* (one of SPANS) this build
+        writes, to be kept with the output's stamp for the next build (policygen/spans.py); None where no stamp is
+        kept (no spare) or the record cannot be written. Asked before the file is written; finish() keeps the
+        record or drops it."""
         if self.spare is None:
             return None
-        file = cache_record(self.spare, SPANS_WRITTEN)
+        file = _written_record(self.spare, what)
         try:
             if not plain_folder(file.parent):
                 return None
         except OSError:
             return None
-        self._spans = Recorder.to(file)
-        return self._spans
+        recorder = Recorder.to(file)
+        if recorder is not None:
+            self._spans[what] = recorder
+        return recorder
 
     def finish(self, outputs: list[Output], discard: Discard = shutil.rmtree) -> None:
         """Write the files of *outputs* not in a folder put already, swap the new site in and keep or
@@ -524,28 +528,39 @@ class SiteWriter:
             record_stamp(self.out, names, stamp_file(self.spare), whole, self.stamp)
 
     def _keep_spans(self, spare: Path) -> None:
-        """The record of where each tenant's entries lie in the manifest now in the output (recorder), put in place
-        after the swap and before the stamp, so that a stamp found matching vouches for it; any earlier one is
-        removed, so that none describes another manifest."""
-        written, kept = cache_record(spare, SPANS_WRITTEN), cache_record(spare, SPANS)
-        recorder, self._spans = self._spans, None
-        with contextlib.suppress(OSError):
-            if recorder is not None:
-                recorder.close()
-                if not recorder.failed:
-                    os.replace(written, kept)
-                    return
-            kept.unlink(missing_ok=True)
-            written.unlink(missing_ok=True)
+        """The records of where each tenant's entries lie in the site-wide files now in the output (recorder), put
+        in place after the swap and before the stamp, so that a stamp found matching vouches for them; any earlier
+        one is removed, so that none describes another file."""
+        recorders, self._spans = self._spans, {}
+        for what in SPANS:
+            written, kept = _written_record(spare, what), span_record(spare, what)
+            recorder = recorders.get(what)
+            with contextlib.suppress(OSError):
+                if recorder is not None:
+                    recorder.close()
+                    if not recorder.failed:
+                        os.replace(written, kept)
+                        continue
+                kept.unlink(missing_ok=True)
+                written.unlink(missing_ok=True)
 
 
-SPANS = "spans"  # the record of where each tenant's entries lie in the output's manifest (policygen/spans.py)
-SPANS_WRITTEN = "spans-written"  # the same, while the build that writes it is not done
+# The site-wide files whose tenants' entries a build records where they lie (policygen/spans.py), by the name of
+# their record beside the output's stamp.
+MANIFEST_SPANS = "spans"
+SITEMAP_SPANS = "sitemap-spans"
+SPANS = (MANIFEST_SPANS, SITEMAP_SPANS)
 
 
-def previous_spans(spare: Path) -> Path:
-    """The record of where each tenant's entries lie in the manifest of the output whose spare is *spare*."""
-    return cache_record(spare, SPANS)
+def span_record(spare: Path, what: str) -> Path:
+    """The record of where each tenant's entries lie in the file *what* (one of SPANS) of the output whose spare
+    is *spare*."""
+    return cache_record(spare, what)
+
+
+def _written_record(spare: Path, what: str) -> Path:
+    """The same, while the build that writes it is not done."""
+    return cache_record(spare, f"{what}-written")
 
 
 @dataclass(frozen=True)

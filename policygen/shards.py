@@ -58,7 +58,7 @@ from .packaged import code_digest
 from .paths import MANIFEST_PATH, RESERVED_SLUGS
 from .project import Project, load_base, project_theme
 from .site import BuildOptions
-from .spans import NO_SPANS, Spans
+from .spans import NO_SITE_SPANS, SiteSpans
 from .tenantfolders import SLUG, tenant_digest, tenant_folder, tenant_slugs
 from .theme import SiteTheme
 from .yamlfile import format_path
@@ -258,7 +258,7 @@ class ShardBuilder(Builder):
         manifest_file: Path,
         fragments: Fragments,
         index: SiteIndexBeside | None = None,
-        spans: Spans = NO_SPANS,
+        spans: SiteSpans = NO_SITE_SPANS,
     ) -> list[Output]:
         results = kept.results.ordered()  # each written already: its files are not in memory (a shard has no site feed)
         outputs: list[Output] = []
@@ -268,8 +268,8 @@ class ShardBuilder(Builder):
             inputs=site_inputs(project, theme, options.today or utc_today(), options.drafts),
         )
         extra: dict[str, object] = {"shard": record.model_dump(mode="json"), "tenants": tenants_items(results)}
-        blocks = manifest_blocks(results, fragments, spans.copier)
-        outputs.append(manifest(outputs, extra, manifest_file, blocks, spans.recorder))
+        blocks = manifest_blocks(results, fragments, spans.manifest.copier)
+        outputs.append(manifest(outputs, extra, manifest_file, blocks, spans.manifest.recorder))
         return outputs
 
 

@@ -1,46 +1,58 @@
-"""Where each tenant's entries lie in the manifest, so that a rebuild copies those of the tenants that did not change
-from the previous manifest instead of making them again.
+"""Where each tenant's entries lie in the site-wide files written a tenant at a time (the manifest's file list and
+sitemap.xml), so that a rebuild copies those of the tenants that did not change from the previous files instead of
+making them again.
 
-The manifest lists every file of the site, a tenant's files one after another (their paths all begin "<slug>/"). A
-build that changed one tenant of ten thousand writes it anew all the same, a file of about 100 MB there: made from
-each tenant's part read back from the cache (policygen/fragments.py), it took a quarter of that rebuild. So as a
-manifest is written, where each tenant's entries begin and end in it is written down too (`Recorder`): a line a
-tenant, in the order of the file. The record is put in place beside the output's stamp after the swap and before
-the stamp (output.SiteWriter.finish), so a stamp found matching vouches for it: it was written by the build that
-wrote the manifest now in the output folder. The next build, when the stamp matches, reads the record forward as it
-writes the new manifest in the same order (`Copier`) and takes an unchanged tenant's entries from the previous
-manifest's bytes: a read of a few kB at a known place, instead of opening, checking and parsing the tenant's part.
+The manifest lists every file of the site, a tenant's files one after another (their paths all begin "<slug>/"), and
+the sitemap every public page, in the same order. A build that changed one tenant of ten thousand writes both anew all
+the same (the manifest is about 100 MB there), each made from every tenant's part read back from the cache
+(policygen/fragments.py): most of the time that rebuild spent after placing the tenants. So as such a file is written,
+where each tenant's entries begin and end in it is written down too (`Recorder`): a line a tenant, in the order of
+the file. The record is put in place beside the output's stamp after the swap and before the stamp
+(output.SiteWriter.finish), so a stamp found matching vouches for it: it was written by the build that wrote the file
+now in the output folder. The next build, when the stamp matches, reads the record forward as it writes the new
+file in the same order (`Copier`) and takes an unchanged tenant's entries from the previous file's bytes, read a
+megabyte at a time, instead of opening, checking and parsing the tenant's part.
 
-What is copied is checked first, as cheaply as it is read: it must begin as that tenant's first entry begins, end as
-an entry ends, and be followed by the end of the list or by an entry of another folder. Anything else, and the
-entries are made again, as without a record.
+What is copied is checked first, as cheaply as it is read (`Layout`): it must begin as that tenant's first entry
+begins, end as an entry ends, and be followed by the end of the list or by an entry of another folder. Anything else,
+and the entries are made again, as without a record.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
 from .jsonitems import json_string
 
-ENTRY_START = b'    {\n      "path": "'  # how an entry of the manifest's file list begins (output._entry_text)
-ENTRY_END = b"\n    }"  # and ends
-BETWEEN = b",\n"  # what separates two entries
-LIST_END = b"\n  ]"  # what follows the last one
+
+@dataclass(frozen=True)
+class Layout:
+    """How the entries of a file look, as far as checking a copied tenant's needs: how each entry begins and ends,
+    what stands between two and after the last, and how the first entry of a folder begins."""
+
+    entry_start: bytes
+    entry_end: bytes
+    between: bytes
+    end: bytes
+    folder_start: Callable[[str], bytes]  # given "<slug>/"
 
 
-def entries_start(first: str) -> bytes:
-    """How the first entry of the files under *first* ("<slug>/") begins in the manifest's file list."""
-    return ENTRY_START[:-1] + json_string(first)[:-1].encode()
+def _manifest_folder_start(first: str) -> bytes:
+    return b'    {\n      "path": ' + json_string(first)[:-1].encode()
+
+
+# The manifest's file list, as output._entry_text and output.manifest write it.
+MANIFEST = Layout(b'    {\n      "path": "', b"\n    }", b",\n", b"\n  ]", _manifest_folder_start)
 
 
 class Recorder:
-    """Where each tenant's entries lie in a manifest being written, written down as they are written: a line a
-    tenant, '<start> <end> <first>', in the order of the file. The file is the caller's (a temporary one, put in
-    place once the manifest is in the output, or dropped)."""
+    """Where each tenant's entries lie in a file being written, written down as they are written: a line a tenant,
+    '<start> <end> <first>', in the order of the file. The record's file is the caller's (a temporary one, put in
+    place once the file it describes is in the output, or dropped)."""
 
     def __init__(self, out: TextIO) -> None:
         self._out: TextIO | None = out
@@ -72,53 +84,55 @@ class Recorder:
 
 
 class Copier:
-    """The previous manifest's entries of each tenant, found by its record (Recorder), which is read forward: the
-    tenants are asked for in the order of the file, as a manifest is written."""
+    """The previous file's entries of each tenant, found by its record (Recorder), which is read forward: the
+    tenants are asked for in the order of the file, as the new one is written."""
 
-    def __init__(self, manifest: BinaryIO, record: TextIO) -> None:
-        self._manifest = manifest  # held: its descriptor is read
-        self._fd = manifest.fileno()
+    def __init__(self, previous: BinaryIO, record: TextIO, layout: Layout) -> None:
+        self._previous = previous  # held: its descriptor is read
+        self._fd = previous.fileno()
+        self._layout = layout
         self._lines = _spans(record)
         self._next: tuple[str, int, int] | None = next(self._lines, None)
-        # What was read last of the manifest, from where: asked in the order of the file, tenants' entries are read
-        # a piece of READ_AHEAD bytes at a time, not with a read each.
+        # What was read last of the file, from where: asked in the order of the file, tenants' entries are read a
+        # piece of READ_AHEAD bytes at a time, not with a read each.
         self._read, self._read_at = b"", 0
-        self.copied = 0  # tenants whose entries were taken from the previous manifest
+        self.copied = 0  # tenants whose entries were taken from the previous file
 
     def entries(self, first: str) -> bytes | None:
-        """The previous manifest's entries of the files under *first* ("<slug>/"), as written there; None when
-        the record has none for it, or they are not where it says (they are then made again)."""
+        """The previous file's entries of the folder *first* ("<slug>/"), as written there; None when the record
+        has none for it, or they are not where it says (they are then made again)."""
         while self._next is not None and self._next[0] < first:
             self._next = next(self._lines, None)
         if self._next is None or self._next[0] != first:
             return None
         _, start, end = self._next
-        begins = entries_start(first)
+        layout = self._layout
+        begins = layout.folder_start(first)
         try:
-            data = self._bytes(start, end + len(BETWEEN) + len(begins))
+            data = self._bytes(start, end + len(layout.between) + len(begins))
         except OSError:
             return None
         entries, after = data[: end - start], data[end - start :]
-        following = after[len(BETWEEN) :]  # the start of the next entry, as long as this one's
-        whole = after.startswith(LIST_END) or (
-            after.startswith(BETWEEN)
+        following = after[len(layout.between) :]  # the start of the next entry, as long as this one's
+        whole = after.startswith(layout.end) or (
+            after.startswith(layout.between)
             and len(following) == len(begins)
-            and following.startswith(ENTRY_START)
+            and following.startswith(layout.entry_start)
             and following != begins  # of another folder: all of this one's are in *entries*
         )
-        if not (entries.startswith(begins) and entries.endswith(ENTRY_END) and whole):
+        if not (entries.startswith(begins) and entries.endswith(layout.entry_end) and whole):
             return None
         self.copied += 1
         return entries
 
     def _bytes(self, start: int, end: int) -> bytes:
-        """The manifest's bytes from *start* to *end* (fewer at its end)."""
+        """The file's bytes from *start* to *end* (fewer at its end)."""
         if start < self._read_at or end > self._read_at + len(self._read):
             self._read_at, self._read = start, os.pread(self._fd, max(end - start, READ_AHEAD), start)
         return self._read[start - self._read_at : end - self._read_at]
 
 
-READ_AHEAD = 1 << 20  # bytes of the previous manifest read at a time
+READ_AHEAD = 1 << 20  # bytes of the previous file read at a time
 
 
 def _spans(record: TextIO) -> Iterator[tuple[str, int, int]]:
@@ -131,18 +145,29 @@ def _spans(record: TextIO) -> Iterator[tuple[str, int, int]]:
             return
         span = (first, int(start), int(end))
         if span[1] < at or span[2] <= span[1]:
-            return  # out of order: not a record written as a manifest was
+            return  # out of order: not a record written as a file was
         at = span[2]
         yield span
 
 
 @dataclass(frozen=True)
 class Spans:
-    """What a build that writes a manifest does with spans: copy unchanged tenants' entries from the previous
-    manifest (*copier*, when it can be trusted) and write down where each tenant's lie in the new one (*recorder*)."""
+    """What a build that writes a site-wide file does with spans: copy unchanged tenants' entries from the previous
+    file (*copier*, when it can be trusted) and write down where each tenant's lie in the new one (*recorder*)."""
 
     copier: Copier | None = None
     recorder: Recorder | None = None
 
 
-NO_SPANS = Spans()  # a manifest written without a previous one to copy from, its spans not written down
+NO_SPANS = Spans()  # a file written without a previous one to copy from, its spans not written down
+
+
+@dataclass(frozen=True)
+class SiteSpans:
+    """The spans of the manifest and of sitemap.xml."""
+
+    manifest: Spans = NO_SPANS
+    sitemap: Spans = NO_SPANS
+
+
+NO_SITE_SPANS = SiteSpans()

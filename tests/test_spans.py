@@ -1,6 +1,7 @@
-"""A rebuild copies the manifest entries of the tenants that did not change from the previous manifest, found by a
-record of where each tenant's lie in it, kept beside the output's stamp (policygen/spans.py). The manifest it writes
-is byte for byte the one a cold build writes; a record or a manifest that cannot be trusted copies nothing."""
+"""A rebuild copies the manifest entries and the sitemap URLs of the tenants that did not change from the previous
+manifest and sitemap, found by a record of where each tenant's lie in them, kept beside the output's stamp
+(policygen/spans.py). The files it writes are byte for byte the ones a cold build writes; a record or a file that
+cannot be trusted copies nothing."""
 
 from __future__ import annotations
 
@@ -14,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from policygen import output, spans
+from policygen import output
 from policygen.engine import build
 from policygen.errors import InputError
-from policygen.output import cache_record, previous_spans, spare_folder
-from policygen.paths import MANIFEST_PATH
+from policygen.output import MANIFEST_SPANS, SITEMAP_SPANS, span_record, spare_folder
+from policygen.paths import MANIFEST_PATH, SITEMAP_PATH
 from policygen.site import BuildOptions
-from policygen.spans import Copier, Recorder
+from policygen.spans import MANIFEST, Copier, Recorder
 
 OPTIONS = BuildOptions(today=dt.date(2026, 11, 22))
 TENANTS = ["example-fitness", "ihm-connect", "ims-global", "ims-pro"]
@@ -28,14 +29,15 @@ TENANTS = ["example-fitness", "ihm-connect", "ims-global", "ims-pro"]
 
 @pytest.fixture
 def copied(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """The tenants whose entries a build copied from the previous manifest, in the order it copied them."""
+    """The tenants whose entries a build copied from the previous manifest, in the order it copied them (and those
+    it copied from the previous sitemap, which it names with "sitemap:")."""
     log: list[str] = []
     entries = Copier.entries
 
     def logged(self: Copier, first: str) -> bytes | None:
         found = entries(self, first)
         if found is not None:
-            log.append(first.removesuffix("/"))
+            log.append(first.removesuffix("/") if self._layout is MANIFEST else f"sitemap:{first.removesuffix('/')}")
         return found
 
     monkeypatch.setattr(Copier, "entries", logged)
@@ -47,19 +49,25 @@ def rename(project: Path, slug: str, prefix: str = "New") -> None:
     file.write_text(file.read_text(encoding="utf-8").replace("display_name: ", f"display_name: {prefix} ", 1), "utf-8")
 
 
-def cold_manifest(project: Path, tmp_path: Path) -> bytes:
-    """The manifest a cold build of a copy of *project* (no output, no cache) writes."""
+def cold_manifest(project: Path, tmp_path: Path, path: str = MANIFEST_PATH) -> bytes:
+    """The manifest (or the file at *path*) a cold build of a copy of *project* (no output, no cache) writes."""
     copy = tmp_path / "cold"
-    shutil.copytree(project, copy, ignore=shutil.ignore_patterns(".cache", "build"))
-    return (build(copy, copy / "build", OPTIONS).out / MANIFEST_PATH).read_bytes()
+    if not copy.exists():
+        shutil.copytree(project, copy, ignore=shutil.ignore_patterns(".cache", "build"))
+        build(copy, copy / "build", OPTIONS)
+    return (copy / "build" / path).read_bytes()
 
 
-def record_lines(project: Path, out: Path) -> list[tuple[int, int, str]]:
-    text = previous_spans(spare_folder(project, out)).read_text(encoding="utf-8")
+def record_lines(project: Path, out: Path, what: str = MANIFEST_SPANS) -> list[tuple[int, int, str]]:
+    text = span_record(spare_folder(project, out), what).read_text(encoding="utf-8")
     return [(int(start), int(end), first) for start, end, first in (line.split(" ") for line in text.splitlines())]
 
 
-def test_a_rebuild_after_one_tenants_edit_copies_every_other_tenants_entries_and_writes_a_cold_builds_manifest(
+def manifest_copies(copied: list[str]) -> list[str]:
+    return [slug for slug in copied if not slug.startswith("sitemap:")]
+
+
+def test_a_rebuild_after_one_tenants_edit_copies_every_other_tenants_entries_and_writes_a_cold_builds_files(
     project: Path, tmp_path: Path, copied: list[str], manifest_told: str
 ) -> None:
     out = project / "build"
@@ -68,6 +76,24 @@ def test_a_rebuild_after_one_tenants_edit_copies_every_other_tenants_entries_and
     rename(project, "ims-pro")
     report = build(project, out, OPTIONS)
     assert report.rendered_tenants == ["ims-pro"]
+    others = ["example-fitness", "ihm-connect", "ims-global"]
+    assert copied == [f"sitemap:{slug}" for slug in others] + others  # the sitemap is written first
+    for path in (MANIFEST_PATH, SITEMAP_PATH):
+        assert (out / path).read_bytes() == cold_manifest(project, tmp_path, path)
+
+
+def test_without_a_base_url_there_is_no_sitemap_and_the_manifest_is_copied_alone(
+    project: Path, tmp_path: Path, copied: list[str]
+) -> None:
+    settings = project / "policygen.yaml"
+    settings.write_text(
+        "".join(line for line in settings.read_text(encoding="utf-8").splitlines(True) if "base_url" not in line)
+    )
+    out = project / "build"
+    build(project, out, OPTIONS)
+    assert not (out / SITEMAP_PATH).exists() and not span_record(spare_folder(project, out), SITEMAP_SPANS).exists()
+    rename(project, "ims-pro")
+    build(project, out, OPTIONS)
     assert copied == ["example-fitness", "ihm-connect", "ims-global"]
     assert (out / MANIFEST_PATH).read_bytes() == cold_manifest(project, tmp_path)
 
@@ -85,6 +111,20 @@ def test_the_record_says_where_each_tenants_entries_lie_in_the_manifest_and_noth
         assert manifest[start - 2 : start] in (b"[\n", b",\n") and manifest[end : end + 2] in (b",\n", b"\n ")
 
 
+def test_the_sitemaps_record_says_where_each_tenants_urls_lie_in_it(project: Path) -> None:
+    out = project / "build"
+    build(project, out, OPTIONS)
+    sitemap = (out / SITEMAP_PATH).read_bytes()
+    lines = record_lines(project, out, SITEMAP_SPANS)
+    assert [first for _, _, first in lines] == [f"{slug}/" for slug in TENANTS]
+    for start, end, first in lines:
+        urls = sitemap[start:end].split(b"\n  <url>\n    <loc>")
+        assert urls[0] == b"" and all(
+            url.startswith(f"https://policies.example.org/{first}".encode()) for url in urls[1:]
+        )
+        assert sitemap.count(f"<loc>https://policies.example.org/{first}".encode()) == len(urls) - 1  # all of them
+
+
 def test_a_build_that_changed_nothing_keeps_the_record_of_the_manifest_it_left_as_it_was(
     project: Path, copied: list[str]
 ) -> None:
@@ -95,50 +135,51 @@ def test_a_build_that_changed_nothing_keeps_the_record_of_the_manifest_it_left_a
     assert record_lines(project, out) == before
     rename(project, "ihm-connect")
     build(project, out, OPTIONS)
-    assert copied == ["example-fitness", "ims-global", "ims-pro"]
+    assert manifest_copies(copied) == ["example-fitness", "ims-global", "ims-pro"]
 
 
-def test_an_output_changed_by_hand_has_nothing_copied_from_its_manifest(
+def test_an_output_changed_by_hand_has_nothing_copied_from_its_manifest_or_sitemap(
     project: Path, tmp_path: Path, copied: list[str]
 ) -> None:
     out = project / "build"
     build(project, out, OPTIONS)
     page = out / "ims-global" / "index.html"
-    page.write_bytes(
-        page.read_bytes() + b"\n"
-    )  # the output no longer matches its stamp: its record vouches for nothing
+    page.write_bytes(page.read_bytes() + b"\n")  # the output no longer matches its stamp: no record is vouched for
     rename(project, "ims-pro")
     build(project, out, OPTIONS)
     assert copied == []
-    assert (out / MANIFEST_PATH).read_bytes() == cold_manifest(project, tmp_path)
+    for path in (MANIFEST_PATH, SITEMAP_PATH):
+        assert (out / path).read_bytes() == cold_manifest(project, tmp_path, path)
 
 
 @pytest.mark.parametrize(
     "damage",
     ["every span one byte later", "every span one byte shorter", "two tenants' spans swapped", "lines out of order"],
 )
-def test_a_record_that_does_not_fit_the_manifest_copies_nothing_that_does_not_fit(
+def test_a_record_that_does_not_fit_its_file_copies_nothing_that_does_not_fit(
     project: Path, tmp_path: Path, copied: list[str], damage: str
 ) -> None:
     out = project / "build"
     build(project, out, OPTIONS)
-    lines = record_lines(project, out)
-    if damage == "every span one byte later":
-        lines = [(start + 1, end + 1, first) for start, end, first in lines]
-    elif damage == "every span one byte shorter":
-        lines = [(start, end - 1, first) for start, end, first in lines]
-    elif damage == "two tenants' spans swapped":
-        (a, b), rest = lines[:2], lines[2:]
-        lines = [(b[0], b[1], a[2]), (a[0], a[1], b[2]), *rest]
-    else:
-        lines = list(reversed(lines))
-    record = previous_spans(spare_folder(project, out))
-    record.write_text("".join(f"{start} {end} {first}\n" for start, end, first in lines), encoding="utf-8")
+    for what in (MANIFEST_SPANS, SITEMAP_SPANS):
+        lines = record_lines(project, out, what)
+        if damage == "every span one byte later":
+            lines = [(start + 1, end + 1, first) for start, end, first in lines]
+        elif damage == "every span one byte shorter":
+            lines = [(start, end - 1, first) for start, end, first in lines]
+        elif damage == "two tenants' spans swapped":
+            (a, b), rest = lines[:2], lines[2:]
+            lines = [(b[0], b[1], a[2]), (a[0], a[1], b[2]), *rest]
+        else:
+            lines = list(reversed(lines))
+        record = span_record(spare_folder(project, out), what)
+        record.write_text("".join(f"{start} {end} {first}\n" for start, end, first in lines), encoding="utf-8")
     rename(project, "ims-pro")
     build(project, out, OPTIONS)
     # Out of order, only the first line is read (ims-pro's, which is rendered anew): the second ends the record.
     assert copied == []
-    assert (out / MANIFEST_PATH).read_bytes() == cold_manifest(project, tmp_path)
+    for path in (MANIFEST_PATH, SITEMAP_PATH):
+        assert (out / path).read_bytes() == cold_manifest(project, tmp_path, path)
 
 
 def test_a_build_that_fails_writes_no_record_and_the_next_ones_manifest_is_a_cold_builds(
@@ -153,7 +194,9 @@ def test_a_build_that_fails_writes_no_record_and_the_next_ones_manifest_is_a_col
     with pytest.raises(InputError, match=r"tenant\.yaml"):
         build(project, out, OPTIONS)
     assert record_lines(project, out) == before
-    assert not cache_record(spare_folder(project, out), output.SPANS_WRITTEN).exists()
+    assert not any(
+        p.name.endswith("-written.json") for p in span_record(spare_folder(project, out), "x").parent.iterdir()
+    )
     # The failed build changed the spare, whose files are the output's by hard link: the output no longer matches its
     # stamp, which vouches for the record no more. The next build copies nothing; the one after it does again.
     facts.write_text(text, encoding="utf-8")
@@ -163,7 +206,7 @@ def test_a_build_that_fails_writes_no_record_and_the_next_ones_manifest_is_a_col
     assert (out / MANIFEST_PATH).read_bytes() == cold_manifest(project, tmp_path)
     rename(project, "ims-global", "Newer")
     build(project, out, OPTIONS)
-    assert copied == ["example-fitness", "ihm-connect", "ims-pro"]
+    assert manifest_copies(copied) == ["example-fitness", "ihm-connect", "ims-pro"]
 
 
 # --- the copier and the recorder alone ----------------------------------------------------------------------------
@@ -190,7 +233,7 @@ def copier(data: bytes, record: str, tmp_path: Path) -> Iterator[Copier]:
     file = tmp_path / "manifest.json"
     file.write_bytes(data)
     with file.open("rb") as manifest:
-        yield Copier(manifest, io.StringIO(record))
+        yield Copier(manifest, io.StringIO(record), MANIFEST)
 
 
 def test_entries_are_copied_as_the_manifest_holds_them_and_only_for_a_folder_the_record_names(tmp_path: Path) -> None:
@@ -207,7 +250,7 @@ def test_a_span_that_leaves_out_the_folders_last_entry_is_not_copied(tmp_path: P
     data, record = manifest_of(["a/1.html", "a/2.html", "b/1.html"])
     start, _, first = record.splitlines()[0].split(" ")
     short = int(start) + len(entry("a/1.html"))  # ends where a/1.html's entry ends: still an entry's end
-    assert data[int(start) : short].endswith(spans.ENTRY_END)
+    assert data[int(start) : short].endswith(MANIFEST.entry_end)
     with copier(data, f"{start} {short} {first}\n" + "\n".join(record.splitlines()[1:]) + "\n", tmp_path) as found:
         assert found.entries("a/") is None
         assert found.entries("b/") == entry("b/1.html").encode()
@@ -246,8 +289,8 @@ def test_a_record_that_could_not_be_written_whole_is_not_kept(
     monkeypatch.setattr(Recorder, "add", full_at_the_second)
     rename(project, "ims-pro")
     build(project, out, OPTIONS)
-    assert copied == ["example-fitness", "ihm-connect", "ims-global"]  # by the first build's record
-    assert not previous_spans(spare_folder(project, out)).exists()  # the second's was not written whole
+    assert manifest_copies(copied) == ["example-fitness", "ihm-connect", "ims-global"]  # by the first build's record
+    assert not span_record(spare_folder(project, out), MANIFEST_SPANS).exists()  # the second's was not written whole
     monkeypatch.setattr(Recorder, "add", add)
     copied.clear()
     rename(project, "ims-pro", "Newer")

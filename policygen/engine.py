@@ -65,6 +65,7 @@ from .librarycache import cached_library
 from .output import (
     MANIFEST_SPANS,
     SITEMAP_SPANS,
+    TENANTS_SPANS,
     Block,
     Discard,
     Items,
@@ -73,6 +74,7 @@ from .output import (
     Placed,
     SiteWriter,
     Staging,
+    Written,
     block_first,
     cache_file,
     check_out_dir,
@@ -107,7 +109,7 @@ from .site import (
     load_histories,
     tenant_outputs,
 )
-from .spans import MANIFEST, NO_SITE_SPANS, Copier, Layout, Recorder, SiteSpans, Spans
+from .spans import MANIFEST, NO_SITE_SPANS, TENANTS, Copier, Layout, Recorder, SiteSpans, Spans
 from .spool import Codec, Mapped, Spool, sized
 from .statcache import Matched, SameBytes
 from .tenantfolders import DIGESTS, FolderHashes, hash_folders, select_tenants, tenant_slugs
@@ -1457,6 +1459,7 @@ class Builder:
         base_url = project.config.base_url
         return SiteSpans(
             spans(MANIFEST_PATH, MANIFEST_SPANS, MANIFEST),
+            spans(MANIFEST_PATH, TENANTS_SPANS, TENANTS),
             spans(SITEMAP_PATH, SITEMAP_SPANS, sitemap_layout(base_url)) if base_url else Spans(),
         )
 
@@ -1674,12 +1677,12 @@ def site_files(
             project, theme, views, options, outputs, feed, written, staging, latest, index, spans.sitemap.recorder
         )
     )
-    extra: dict[str, object] = {"tenants": tenants_items(results)}
+    extra: dict[str, object] = {"tenants": tenants_items(results, spans.tenants.copier)}
     blocks = manifest_blocks(results, fragments, spans.manifest.copier)
     if index is not None:  # its entry waits for the child when the manifest comes to it, in path order
         outputs = [o for o in outputs if o.path != SITE_INDEX]
         blocks = heapq.merge([Block(SITE_INDEX, lambda: files_text([index.output()]))], blocks, key=block_first)
-    outputs.append(manifest(outputs, extra, manifest_file, blocks, spans.manifest.recorder))
+    outputs.append(manifest(outputs, extra, manifest_file, blocks, spans.manifest.recorder, spans.tenants.recorder))
     return outputs if index is None else [*outputs, index.output()]
 
 
@@ -1694,9 +1697,16 @@ def manifest_blocks(
             yield block
 
 
-def tenants_items(results: Iterable[TenantResult]) -> Items:
-    """The manifest's "tenants" object, an item at a time."""
-    return Items(lambda: ((r.slug, r.manifest_entry()) for r in results))
+def tenants_items(results: Iterable[TenantResult], copier: Copier | None = None) -> Items:
+    """The manifest's "tenants" object, an item at a time; an unchanged tenant's copied from the previous manifest's
+    where the *copier* finds it there (policygen/spans.py)."""
+
+    def items() -> Iterator[tuple[str, object]]:
+        for result in results:
+            copied = None if copier is None or result.rendered else copier.entries(result.slug)
+            yield result.slug, Written(copied) if copied is not None else result.manifest_entry()
+
+    return Items(items)
 
 
 def _named(outcome: TenantResult | list[Problem], slug: str) -> TenantResult | list[Problem]:

@@ -194,9 +194,17 @@ class Block:
 
 @dataclass(frozen=True)
 class Items:
-    """A JSON object of manifest.json whose items are made when written, one at a time."""
+    """A JSON object of manifest.json whose items are made when written, one at a time. An item whose value is
+    Written is copied as it is (policygen/spans.py)."""
 
     items: Callable[[], Iterable[tuple[str, object]]]
+
+
+@dataclass(frozen=True)
+class Written:
+    """An item of an Items object, key and value, as the previous manifest holds it (copied: policygen/spans.py)."""
+
+    data: bytes
 
 
 def manifest(
@@ -205,6 +213,7 @@ def manifest(
     into: Path | None = None,
     blocks: Iterable[Block] = (),
     recorder: Recorder | None = None,
+    items_recorder: Recorder | None = None,
 ) -> Output:
     """manifest.json: every file with its kind, dates and hash (of *outputs* and of *blocks*, which come in
     path order), then *extra*;
@@ -214,8 +223,9 @@ def manifest(
 
     Given *into* (its path in the staging folder), the text is written there as it is made, a part at a
     time, and the output returned without its bytes: a large site's manifest is never whole in memory.
-    The *recorder*, if given, writes down where each tenant's block lies in it (policygen/spans.py)."""
-    parts = _manifest_parts(outputs, extra or {}, blocks, recorder)
+    The *recorder*, if given, writes down where each tenant's block lies in it, the *items_recorder* where each
+    item of its Items values does, by key (policygen/spans.py)."""
+    parts = _manifest_parts(outputs, extra or {}, blocks, recorder, items_recorder)
     if into is None:
         return Output(MANIFEST_PATH, "data", b"".join(parts))
     return write_streamed(into, parts, Output(MANIFEST_PATH, "data", b""))
@@ -278,7 +288,11 @@ def manifest_file_entries(f: BinaryIO) -> Iterator[Any]:
 
 
 def _manifest_parts(
-    outputs: list[Output], extra: dict[str, object], blocks: Iterable[Block], recorder: Recorder | None
+    outputs: list[Output],
+    extra: dict[str, object],
+    blocks: Iterable[Block],
+    recorder: Recorder | None,
+    items_recorder: Recorder | None = None,
 ) -> Iterator[bytes]:
     for key in extra:
         if key in {"generator", "files"}:
@@ -299,17 +313,50 @@ def _manifest_parts(
                 recorder.add(block.first, at + 2, at + 2 + len(data))
             at += 2 + len(data)
             written += 1
-    yield b"\n  ]" if written else b"[]"
+    end = b"\n  ]" if written else b"[]"
+    yield end
+    at += len(end)
     for key, value in extra.items():
-        yield f",\n  {json_string(key)}: ".encode()
-        for text in _dumped(value):
-            yield text.replace("\n", "\n  ").encode()  # newlines in strings are escaped
+        head = f",\n  {json_string(key)}: ".encode()
+        yield head
+        at += len(head)
+        if isinstance(value, Items):
+            for part in _items_parts(value, at, items_recorder):
+                yield part
+                at += len(part)
+        else:
+            for text in _dumped(value):
+                part = text.replace("\n", "\n  ").encode()  # newlines in strings are escaped
+                yield part
+                at += len(part)
     yield b"\n}\n"
+
+
+_ITEM = "\n    "  # what an item's lines begin with in an object of the manifest's own
+
+
+def _items_parts(value: Items, at: int, recorder: Recorder | None) -> Iterator[bytes]:
+    """The object *value* as json.dumps(indent=2, ensure_ascii=False) writes it, nested a level (the manifest's
+    own), an item at a time from the byte *at* of the file; where each item lies written down by the *recorder*."""
+    written = 0
+    for key, item in value.items():
+        between = b",\n" if written else b"{\n"
+        yield between
+        at += len(between)
+        data = (
+            item.data if isinstance(item, Written) else f"    {json_string(str(key))}: {indented(item, _ITEM)}".encode()
+        )
+        yield data
+        if recorder is not None:
+            recorder.add(key, at, at + len(data))
+        at += len(data)
+        written += 1
+    yield b"\n  }" if written else b"{}"
 
 
 def _dumped(value: object) -> Iterator[str]:
     """json.dumps(value, indent=2, ensure_ascii=False) in parts: a non-empty object an item at a time."""
-    items = value.items() if isinstance(value, dict) else value.items() if isinstance(value, Items) else None
+    items = value.items() if isinstance(value, dict) else None
     if items is None:
         yield json.dumps(value, indent=2, ensure_ascii=False)
         return
@@ -548,8 +595,9 @@ class SiteWriter:
 # The site-wide files whose tenants' entries a build records where they lie (policygen/spans.py), by the name of
 # their record beside the output's stamp.
 MANIFEST_SPANS = "spans"
+TENANTS_SPANS = "tenants-spans"
 SITEMAP_SPANS = "sitemap-spans"
-SPANS = (MANIFEST_SPANS, SITEMAP_SPANS)
+SPANS = (MANIFEST_SPANS, TENANTS_SPANS, SITEMAP_SPANS)
 
 
 def span_record(spare: Path, what: str) -> Path:

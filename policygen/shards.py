@@ -267,9 +267,10 @@ class ShardBuilder(Builder):
             count=self.shard.count,
             inputs=site_inputs(project, theme, options.today or utc_today(), options.drafts),
         )
-        extra: dict[str, object] = {"shard": record.model_dump(mode="json"), "tenants": tenants_items(results)}
+        tenants = tenants_items(results, spans.tenants.copier)
+        extra: dict[str, object] = {"shard": record.model_dump(mode="json"), "tenants": tenants}
         blocks = manifest_blocks(results, fragments, spans.manifest.copier)
-        outputs.append(manifest(outputs, extra, manifest_file, blocks, spans.manifest.recorder))
+        outputs.append(manifest(outputs, extra, manifest_file, blocks, spans.manifest.recorder, spans.tenants.recorder))
         return outputs
 
 

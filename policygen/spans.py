@@ -1,5 +1,5 @@
 """Where each tenant's entries lie in the site-wide files written a tenant at a time (the manifest's file list and
-sitemap.xml), so that a rebuild copies those of the tenants that did not change from the previous files instead of
+"tenants" object, and sitemap.xml), so that a rebuild copies those of the tenants that did not change from the previous files instead of
 making them again.
 
 The manifest lists every file of the site, a tenant's files one after another (their paths all begin "<slug>/"), and
@@ -47,6 +47,14 @@ def _manifest_folder_start(first: str) -> bytes:
 
 # The manifest's file list, as output._entry_text and output.manifest write it.
 MANIFEST = Layout(b'    {\n      "path": "', b"\n    }", b",\n", b"\n  ]", _manifest_folder_start)
+
+
+def _tenant_item_start(slug: str) -> bytes:
+    return f"    {json_string(slug)}: ".encode()
+
+
+# The manifest's "tenants" object, an item a tenant under its slug (output._items_parts), the slug for its folder.
+TENANTS = Layout(b'    "', b"\n    }", b",\n", b"\n  }", _tenant_item_start)
 
 
 class Recorder:
@@ -99,8 +107,8 @@ class Copier:
         self.copied = 0  # tenants whose entries were taken from the previous file
 
     def entries(self, first: str) -> bytes | None:
-        """The previous file's entries of the folder *first* ("<slug>/"), as written there; None when the record
-        has none for it, or they are not where it says (they are then made again)."""
+        """The previous file's entries of the folder *first* ("<slug>/"; the slug alone in the "tenants" object), as
+        written there; None when the record has none for it, or they are not where it says (then made again)."""
         while self._next is not None and self._next[0] < first:
             self._next = next(self._lines, None)
         if self._next is None or self._next[0] != first:
@@ -141,7 +149,7 @@ def _spans(record: TextIO) -> Iterator[tuple[str, int, int]]:
     for line in record:
         start, _, rest = line.rstrip("\n").partition(" ")
         end, _, first = rest.partition(" ")
-        if not (start.isdigit() and end.isdigit() and first.endswith("/")):
+        if not (start.isdigit() and end.isdigit() and first) or " " in first:
             return
         span = (first, int(start), int(end))
         if span[1] < at or span[2] <= span[1]:
@@ -164,9 +172,10 @@ NO_SPANS = Spans()  # a file written without a previous one to copy from, its sp
 
 @dataclass(frozen=True)
 class SiteSpans:
-    """The spans of the manifest and of sitemap.xml."""
+    """The spans of the manifest's file list and "tenants" object, and of sitemap.xml."""
 
     manifest: Spans = NO_SPANS
+    tenants: Spans = NO_SPANS
     sitemap: Spans = NO_SPANS
 
 

@@ -18,26 +18,34 @@ import pytest
 from policygen import output
 from policygen.engine import build
 from policygen.errors import InputError
-from policygen.output import MANIFEST_SPANS, SITEMAP_SPANS, span_record, spare_folder
+from policygen.output import MANIFEST_SPANS, SITEMAP_SPANS, TENANTS_SPANS, span_record, spare_folder
 from policygen.paths import MANIFEST_PATH, SITEMAP_PATH
 from policygen.site import BuildOptions
-from policygen.spans import MANIFEST, Copier, Recorder
+from policygen.spans import MANIFEST, TENANTS, Copier, Recorder
 
 OPTIONS = BuildOptions(today=dt.date(2026, 11, 22))
-TENANTS = ["example-fitness", "ihm-connect", "ims-global", "ims-pro"]
+TENANTS_SLUGS = ["example-fitness", "ihm-connect", "ims-global", "ims-pro"]
 
 
 @pytest.fixture
 def copied(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """The tenants whose entries a build copied from the previous manifest, in the order it copied them (and those
-    it copied from the previous sitemap, which it names with "sitemap:")."""
+    """The tenants whose entries a build copied from the previous manifest's file list, in the order it copied them
+    (and those whose item of its "tenants" object it copied, named "tenants:<slug>", and whose URLs it copied from
+    the previous sitemap, "sitemap:<slug>")."""
     log: list[str] = []
     entries = Copier.entries
 
     def logged(self: Copier, first: str) -> bytes | None:
         found = entries(self, first)
         if found is not None:
-            log.append(first.removesuffix("/") if self._layout is MANIFEST else f"sitemap:{first.removesuffix('/')}")
+            slug = first.removesuffix("/")
+            log.append(
+                slug
+                if self._layout is MANIFEST
+                else f"tenants:{slug}"
+                if self._layout is TENANTS
+                else f"sitemap:{slug}"
+            )
         return found
 
     monkeypatch.setattr(Copier, "entries", logged)
@@ -64,7 +72,8 @@ def record_lines(project: Path, out: Path, what: str = MANIFEST_SPANS) -> list[t
 
 
 def manifest_copies(copied: list[str]) -> list[str]:
-    return [slug for slug in copied if not slug.startswith("sitemap:")]
+    """Of *copied*, the tenants whose entries of the manifest's file list were copied."""
+    return [slug for slug in copied if ":" not in slug]
 
 
 def test_a_rebuild_after_one_tenants_edit_copies_every_other_tenants_entries_and_writes_a_cold_builds_files(
@@ -77,7 +86,8 @@ def test_a_rebuild_after_one_tenants_edit_copies_every_other_tenants_entries_and
     report = build(project, out, OPTIONS)
     assert report.rendered_tenants == ["ims-pro"]
     others = ["example-fitness", "ihm-connect", "ims-global"]
-    assert copied == [f"sitemap:{slug}" for slug in others] + others  # the sitemap is written first
+    # The sitemap is written first, then the manifest's file list and its "tenants" object.
+    assert copied == [f"sitemap:{slug}" for slug in others] + others + [f"tenants:{slug}" for slug in others]
     for path in (MANIFEST_PATH, SITEMAP_PATH):
         assert (out / path).read_bytes() == cold_manifest(project, tmp_path, path)
 
@@ -94,7 +104,7 @@ def test_without_a_base_url_there_is_no_sitemap_and_the_manifest_is_copied_alone
     assert not (out / SITEMAP_PATH).exists() and not span_record(spare_folder(project, out), SITEMAP_SPANS).exists()
     rename(project, "ims-pro")
     build(project, out, OPTIONS)
-    assert copied == ["example-fitness", "ihm-connect", "ims-global"]
+    assert manifest_copies(copied) == ["example-fitness", "ihm-connect", "ims-global"]
     assert (out / MANIFEST_PATH).read_bytes() == cold_manifest(project, tmp_path)
 
 
@@ -104,7 +114,7 @@ def test_the_record_says_where_each_tenants_entries_lie_in_the_manifest_and_noth
     manifest = (out / MANIFEST_PATH).read_bytes()
     files = json.loads(manifest)["files"]
     lines = record_lines(project, out)
-    assert [first for _, _, first in lines] == [f"{slug}/" for slug in TENANTS]
+    assert [first for _, _, first in lines] == [f"{slug}/" for slug in TENANTS_SLUGS]
     for start, end, first in lines:
         entries = json.loads(b"[" + manifest[start:end] + b"]")
         assert entries == [f for f in files if f["path"].startswith(first)]  # all of them, in order
@@ -116,13 +126,24 @@ def test_the_sitemaps_record_says_where_each_tenants_urls_lie_in_it(project: Pat
     build(project, out, OPTIONS)
     sitemap = (out / SITEMAP_PATH).read_bytes()
     lines = record_lines(project, out, SITEMAP_SPANS)
-    assert [first for _, _, first in lines] == [f"{slug}/" for slug in TENANTS]
+    assert [first for _, _, first in lines] == [f"{slug}/" for slug in TENANTS_SLUGS]
     for start, end, first in lines:
         urls = sitemap[start:end].split(b"\n  <url>\n    <loc>")
         assert urls[0] == b"" and all(
             url.startswith(f"https://policies.example.org/{first}".encode()) for url in urls[1:]
         )
         assert sitemap.count(f"<loc>https://policies.example.org/{first}".encode()) == len(urls) - 1  # all of them
+
+
+def test_the_tenants_objects_record_says_where_each_tenants_item_lies_in_it(project: Path) -> None:
+    out = project / "build"
+    build(project, out, OPTIONS)
+    manifest = (out / MANIFEST_PATH).read_bytes()
+    tenants = json.loads(manifest)["tenants"]
+    lines = record_lines(project, out, TENANTS_SPANS)
+    assert [first for _, _, first in lines] == TENANTS_SLUGS
+    for start, end, slug in lines:
+        assert json.loads(b"{" + manifest[start:end] + b"}") == {slug: tenants[slug]}
 
 
 def test_a_build_that_changed_nothing_keeps_the_record_of_the_manifest_it_left_as_it_was(
@@ -161,7 +182,7 @@ def test_a_record_that_does_not_fit_its_file_copies_nothing_that_does_not_fit(
 ) -> None:
     out = project / "build"
     build(project, out, OPTIONS)
-    for what in (MANIFEST_SPANS, SITEMAP_SPANS):
+    for what in (MANIFEST_SPANS, TENANTS_SPANS, SITEMAP_SPANS):
         lines = record_lines(project, out, what)
         if damage == "every span one byte later":
             lines = [(start + 1, end + 1, first) for start, end, first in lines]
@@ -282,7 +303,7 @@ def test_a_record_that_could_not_be_written_whole_is_not_kept(
     add = Recorder.add
 
     def full_at_the_second(self: Recorder, first: str, start: int, end: int) -> None:
-        if first == "ihm-connect/":
+        if first.startswith("ihm-connect"):  # in every record: "ihm-connect/", or the slug alone
             self.failed = True
         add(self, first, start, end)
 

@@ -19,10 +19,11 @@ so a part is signed with the user's key (policygen/signing.py): one whose signat
 user's policygen wrote, and is used without its entries being read (its folders are listed in it). A part
 that is not signed by that key (no key can be had, or the cache came from elsewhere) is checked as above.
 
-A rebuild needs an unchanged tenant's part three times (to reuse the tenant, for the sitemap, for the
-manifest), so the parts it found stay in its memory up to a budget (HELD_BUDGET): a rebuild of a thousand
-tenants reads each part once, and a larger one reads the rest back from the cache, its memory bounded. The
-parts a build makes are not held: a cold build's memory stays what it was.
+A rebuild needs an unchanged tenant's part to reuse the tenant, and again for the sitemap and the manifest
+unless its entries there are copied from the previous ones (policygen/spans.py: an output untouched since the
+build that wrote it), so the parts it found stay in its memory up to a budget (HELD_BUDGET): a rebuild of a
+thousand tenants reads each part once, and a larger one reads the rest back from the cache when it needs them,
+its memory bounded. The parts a build makes are not held: a cold build's memory stays what it was.
 
 What a found part costs is paid per unchanged tenant, so it is read in one call (no file object), cut from
 its first line once, its entries decoded straight from the bytes read, its line of JSON without json.loads' guesses,

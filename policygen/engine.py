@@ -785,24 +785,20 @@ class Previous:
         except _Damaged as exc:
             self.damaged = self._damage(str(exc))
 
-    def copier(self, path: str, layout: Layout, record: Path, files: contextlib.ExitStack) -> Copier | None:
-        """What copies unchanged tenants' entries from this output's site-wide file *path* (of the *layout*) into the
-        next one's, by the *record* of where they lie in it (policygen/spans.py; the files it reads are closed with
-        *files*): when the output is untouched since the build that wrote it (its stamp matched, which vouches for
-        the record), and for the manifest when it still holds the bytes this build read. None otherwise: the
-        entries are made again."""
+    def site_file(self, path: str, files: contextlib.ExitStack) -> BinaryIO | None:
+        """This output's site-wide file *path* open (closed with *files*), for its unchanged tenants' entries to be
+        copied into the next one's (policygen/spans.py): when the output is untouched since the build that wrote it
+        (its stamp matched, which vouches for the records of where they lie), and for the manifest when it still
+        holds the bytes this build read. None otherwise: the entries are made again."""
         if not self.untouched or (path == MANIFEST_PATH and self._same is None):
             return None
         try:
-            if record.parent.resolve() != record.parent:
-                return None  # a cache reached through a link is never used
             file = files.enter_context(os.fdopen(os.open(self.out / path, os.O_RDONLY | os.O_NOFOLLOW), "rb"))
             if path == MANIFEST_PATH and self._same is not None and not self._same.held_by(file):
                 return None
-            lines = files.enter_context(record.open(encoding="utf-8"))
         except (OSError, ValueError):
             return None
-        return Copier(file, lines, layout)
+        return file
 
     def stamped(self, matched: Matched | None) -> None:
         """What the output's stamp tells, once known (a build reads the manifest while a second process checks
@@ -1451,16 +1447,20 @@ class Builder:
         project: Project, previous: Previous, writer: SiteWriter, spare: Path, files: contextlib.ExitStack
     ) -> SiteSpans:
         """What copies unchanged tenants' entries from the previous manifest and sitemap, and records where each
-        tenant's lie in the new ones (policygen/spans.py)."""
+        tenant's lie in the new ones (policygen/spans.py). The manifest is opened (and checked) once for its file
+        list and its "tenants" object."""
+        manifest = previous.site_file(MANIFEST_PATH, files)
 
-        def spans(path: str, what: str, layout: Layout) -> Spans:
-            return Spans(previous.copier(path, layout, span_record(spare, what), files), writer.recorder(what))
+        def spans(file: BinaryIO | None, what: str, layout: Layout) -> Spans:
+            return Spans(_copier(file, span_record(spare, what), layout, files), writer.recorder(what))
 
         base_url = project.config.base_url
         return SiteSpans(
-            spans(MANIFEST_PATH, MANIFEST_SPANS, MANIFEST),
-            spans(MANIFEST_PATH, TENANTS_SPANS, TENANTS),
-            spans(SITEMAP_PATH, SITEMAP_SPANS, sitemap_layout(base_url)) if base_url else Spans(),
+            spans(manifest, MANIFEST_SPANS, MANIFEST),
+            spans(manifest, TENANTS_SPANS, TENANTS),
+            spans(previous.site_file(SITEMAP_PATH, files), SITEMAP_SPANS, sitemap_layout(base_url))
+            if base_url
+            else Spans(),
         )
 
     def scope(self, slugs: list[str]) -> list[str]:
@@ -1684,6 +1684,20 @@ def site_files(
         blocks = heapq.merge([Block(SITE_INDEX, lambda: files_text([index.output()]))], blocks, key=block_first)
     outputs.append(manifest(outputs, extra, manifest_file, blocks, spans.manifest.recorder, spans.tenants.recorder))
     return outputs if index is None else [*outputs, index.output()]
+
+
+def _copier(file: BinaryIO | None, record: Path, layout: Layout, files: contextlib.ExitStack) -> Copier | None:
+    """What copies unchanged tenants' entries from *file* (a previous site-wide file of the *layout*, if it can be
+    used) by the *record* of where they lie in it, read from the cache (closed with *files*); None without both."""
+    if file is None:
+        return None
+    try:
+        if record.parent.resolve() != record.parent:
+            return None  # a cache reached through a link is never used
+        lines = files.enter_context(record.open(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return Copier(file, lines, layout)
 
 
 def manifest_blocks(

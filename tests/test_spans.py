@@ -9,13 +9,15 @@ import contextlib
 import datetime as dt
 import io
 import json
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 
-from policygen import output
+from policygen import output, statcache
 from policygen.engine import build
 from policygen.errors import InputError
 from policygen.output import MANIFEST_SPANS, SITEMAP_SPANS, TENANTS_SPANS, span_record, spare_folder
@@ -106,6 +108,27 @@ def test_without_a_base_url_there_is_no_sitemap_and_the_manifest_is_copied_alone
     build(project, out, OPTIONS)
     assert manifest_copies(copied) == ["example-fitness", "ihm-connect", "ims-global"]
     assert (out / MANIFEST_PATH).read_bytes() == cold_manifest(project, tmp_path)
+
+
+def test_a_manifest_told_by_its_hash_is_hashed_once_for_both_copies_from_it(
+    project: Path, monkeypatch: pytest.MonkeyPatch, copied: list[str]
+) -> None:
+    monkeypatch.setattr(statcache.SameBytes, "by_stat", classmethod(lambda cls, f: None))  # written lately
+    out = project / "build"
+    build(project, out, OPTIONS)
+    hashed: list[str] = []
+    sha256_of = statcache._sha256_of
+
+    def named(f: BinaryIO) -> str:  # a file opened by its descriptor is named by the number
+        return Path(f.name if isinstance(f.name, str) else os.readlink(f"/proc/self/fd/{f.name}")).name
+
+    monkeypatch.setattr(statcache, "_sha256_of", lambda f: hashed.append(named(f)) or sha256_of(f))
+    rename(project, "ims-pro")
+    build(project, out, OPTIONS)
+    # When it is read, before its file list and its "tenants" object are copied from it (one look for both), and
+    # when the swap carries the output's files policygen did not write (output._carry_user_entries).
+    assert hashed.count(MANIFEST_PATH) == 3
+    assert manifest_copies(copied) == ["example-fitness", "ihm-connect", "ims-global"]
 
 
 def test_the_record_says_where_each_tenants_entries_lie_in_the_manifest_and_nothing_else(project: Path) -> None:

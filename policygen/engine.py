@@ -67,6 +67,7 @@ from .output import (
     SITEMAP_SPANS,
     TENANTS_SPANS,
     Block,
+    CopiedItem,
     Discard,
     Items,
     ListedNames,
@@ -74,7 +75,6 @@ from .output import (
     Placed,
     SiteWriter,
     Staging,
-    Written,
     block_first,
     cache_file,
     check_out_dir,
@@ -790,11 +790,12 @@ class Previous:
         copied into the next one's (policygen/spans.py): when the output is untouched since the build that wrote it
         (its stamp matched, which vouches for the records of where they lie), and for the manifest when it still
         holds the bytes this build read. None otherwise: the entries are made again."""
-        if not self.untouched or (path == MANIFEST_PATH and self._same is None):
+        same = self._same if path == MANIFEST_PATH else None  # the manifest was read: it must hold what was
+        if not self.untouched or (path == MANIFEST_PATH and same is None):
             return None
         try:
             file = files.enter_context(os.fdopen(os.open(self.out / path, os.O_RDONLY | os.O_NOFOLLOW), "rb"))
-            if path == MANIFEST_PATH and self._same is not None and not self._same.held_by(file):
+            if same is not None and not same.held_by(file):
                 return None
         except (OSError, ValueError):
             return None
@@ -1442,9 +1443,8 @@ class Builder:
                 remember(project.root, out, seen, report.built())
             return report
 
-    @staticmethod
     def site_spans(
-        project: Project, previous: Previous, writer: SiteWriter, spare: Path, files: contextlib.ExitStack
+        self, project: Project, previous: Previous, writer: SiteWriter, spare: Path, files: contextlib.ExitStack
     ) -> SiteSpans:
         """What copies unchanged tenants' entries from the previous manifest and sitemap, and records where each
         tenant's lie in the new ones (policygen/spans.py). The manifest is opened (and checked) once for its file
@@ -1459,9 +1459,11 @@ class Builder:
             spans(manifest, MANIFEST_SPANS, MANIFEST),
             spans(manifest, TENANTS_SPANS, TENANTS),
             spans(previous.site_file(SITEMAP_PATH, files), SITEMAP_SPANS, sitemap_layout(base_url))
-            if base_url
+            if base_url and self.writes_sitemap
             else Spans(),
         )
+
+    writes_sitemap = True  # (a shard build's output has none: `policygen merge` makes it)
 
     def scope(self, slugs: list[str]) -> list[str]:
         """The tenants this build renders, of those selected (a shard build takes its part: policygen/shards.py)."""
@@ -1718,7 +1720,7 @@ def tenants_items(results: Iterable[TenantResult], copier: Copier | None = None)
     def items() -> Iterator[tuple[str, object]]:
         for result in results:
             copied = None if copier is None or result.rendered else copier.entries(result.slug)
-            yield result.slug, Written(copied) if copied is not None else result.manifest_entry()
+            yield result.slug, CopiedItem(copied) if copied is not None else result.manifest_entry()
 
     return Items(items)
 

@@ -194,15 +194,15 @@ class Block:
 
 @dataclass(frozen=True)
 class Items:
-    """A JSON object of manifest.json whose items are made when written, one at a time. An item whose value is
-    Written is copied as it is (policygen/spans.py)."""
+    """A JSON object of manifest.json whose items are made when written, one at a time. An item whose value is a
+    CopiedItem is written as it is (policygen/spans.py)."""
 
     items: Callable[[], Iterable[tuple[str, object]]]
 
 
 @dataclass(frozen=True)
-class Written:
-    """An item of an Items object, key and value, as the previous manifest holds it (copied: policygen/spans.py)."""
+class CopiedItem:
+    """An item of an Items object, key and value, as the previous manifest holds it (policygen/spans.py)."""
 
     data: bytes
 
@@ -307,11 +307,13 @@ def _manifest_parts(
         text = block.text()
         data = text.encode() if isinstance(text, str) else text
         if data:
-            yield b"[\n" if not written else b",\n"
+            between = b",\n" if written else b"[\n"
+            yield between
             yield data
+            at += len(between)
             if recorder is not None and block.first.endswith("/"):  # a tenant's folder, not a file of the site's
-                recorder.add(block.first, at + 2, at + 2 + len(data))
-            at += 2 + len(data)
+                recorder.add(block.first, at, at + len(data))
+            at += len(data)
             written += 1
     end = b"\n  ]" if written else b"[]"
     yield end
@@ -344,7 +346,9 @@ def _items_parts(value: Items, at: int, recorder: Recorder | None) -> Iterator[b
         yield between
         at += len(between)
         data = (
-            item.data if isinstance(item, Written) else f"    {json_string(str(key))}: {indented(item, _ITEM)}".encode()
+            item.data
+            if isinstance(item, CopiedItem)
+            else f"    {json_string(str(key))}: {indented(item, _ITEM)}".encode()
         )
         yield data
         if recorder is not None:

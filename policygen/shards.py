@@ -246,6 +246,8 @@ class ShardBuilder(Builder):
         self.total = len(slugs)
         return [slug for slug in slugs if self.shard.holds(slug)]
 
+    writes_sitemap = False  # a shard has no sitemap: `policygen merge` makes it
+
     def index_beside(self, project: Project, theme: SiteTheme, kept: Kept, staging: Path) -> SiteIndexBeside | None:
         return None  # a shard has no site index: `policygen merge` makes it
 

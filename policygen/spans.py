@@ -1,6 +1,6 @@
 """Where each tenant's entries lie in the site-wide files written a tenant at a time (the manifest's file list and
-"tenants" object, and sitemap.xml), so that a rebuild copies those of the tenants that did not change from the previous files instead of
-making them again.
+"tenants" object, and sitemap.xml), so that a rebuild copies those of the tenants that did not change from the
+previous files instead of making them again.
 
 The manifest lists every file of the site, a tenant's files one after another (their paths all begin "<slug>/"), and
 the sitemap every public page, in the same order. A build that changed one tenant of ten thousand writes both anew all
@@ -104,7 +104,6 @@ class Copier:
         # What was read last of the file, from where: asked in the order of the file, tenants' entries are read a
         # piece of READ_AHEAD bytes at a time, not with a read each.
         self._read, self._read_at = b"", 0
-        self.copied = 0  # tenants whose entries were taken from the previous file
 
     def entries(self, first: str) -> bytes | None:
         """The previous file's entries of the folder *first* ("<slug>/"; the slug alone in the "tenants" object), as
@@ -130,7 +129,6 @@ class Copier:
         )
         if not (entries.startswith(begins) and entries.endswith(layout.entry_end) and whole):
             return None
-        self.copied += 1
         return entries
 
     def _bytes(self, start: int, end: int) -> bytes:

@@ -12,12 +12,12 @@ import hashlib
 import os
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from .editorfiles import is_editor_file
 from .errors import InputError, Problem, UsageError, did_you_mean
-from .inputs import hashed_content
+from .inputs import hashed_content, read_bytes
 from .outfolder import cache_file
 from .paths import RESERVED_SLUGS, SortedNames
 from .statcache import DIGEST_SIZE, FolderDigests
@@ -164,15 +164,61 @@ def tenant_digest(folder: Path) -> str:
     limit); a link out of the folder is hashed by where it points, never read: loading reports it.
     """
     h = hashlib.sha256()
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames.sort()
-        for name in sorted(filenames):
-            path = Path(dirpath) / name
-            if is_editor_file(name):  # an editor's scratch file is not input
-                continue
-            h.update(path.relative_to(folder).as_posix().encode() + b"\0")
-            h.update(hashed_content(folder, path) + b"\0")
+    for relative, path, link in _files(str(folder), ""):
+        h.update(relative.encode() + b"\0")
+        h.update((hashed_content(folder, Path(path)) if link else _content(path)) + b"\0")
     return h.hexdigest()
+
+
+def _files(folder: str, prefix: str) -> Iterator[tuple[str, str, bool]]:
+    """The files under *folder* as os.walk finds them, in the order tenant_digest hashes them (a folder's files by
+    name, then its folders by name, each walked; a link to a folder is not walked, nor a folder that cannot be
+    listed), editors' scratch files left out: each as (its path below the tenant's folder, its path, whether it is
+    a link). Found by scandir, whose entries know whether they are links, so a file that is none is known to be
+    inside the tenant's folder without resolving its path (the tenant's folder is a plain one: no_links_out)."""
+    try:
+        with os.scandir(folder) as listing:
+            entries = list(listing)
+    except OSError:
+        return
+    files: list[os.DirEntry[str]] = []
+    folders: list[os.DirEntry[str]] = []
+    for entry in entries:
+        (folders if _is_dir(entry) else files).append(entry)
+    for entry in sorted(files, key=_name):
+        if not is_editor_file(entry.name):  # an editor's scratch file is not input
+            yield prefix + entry.name, entry.path, _is_link(entry)
+    for entry in sorted(folders, key=_name):
+        if not _is_link(entry):
+            yield from _files(entry.path, prefix + entry.name + "/")
+
+
+def _name(entry: os.DirEntry[str]) -> str:
+    return entry.name
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()  # through a link, as os.walk sorts them
+    except OSError:
+        return False
+
+
+def _is_link(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_symlink()
+    except OSError:
+        return True  # looked at again, the long way
+
+
+def _content(path: str) -> bytes:
+    """What a content hash takes for a file that is no link: its bytes, or b"" when it is gone (as hashed_content)."""
+    try:
+        return read_bytes(Path(path))
+    except InputError:
+        if os.path.lexists(path):
+            raise
+        return b""
 
 
 class FolderHashes:

@@ -369,3 +369,28 @@ def test_a_remembered_hash_that_is_not_a_tenant_folders_is_not_used_and_the_fold
     assert {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()} == {
         p.relative_to(cold).as_posix(): p.read_bytes() for p in cold.rglob("*") if p.is_file()
     }
+
+
+def test_a_tenant_folders_hash_is_of_each_file_by_its_path_and_bytes_files_before_folders_links_by_where_they_point(
+    tmp_path: Path,
+) -> None:
+    folder, outside = tmp_path / "tenants" / "acme", tmp_path / "elsewhere.txt"
+    (folder / "sub" / "deeper").mkdir(parents=True)
+    (folder / "zz").mkdir()
+    outside.write_text("not read")
+    files = {"tenant.yaml": "a", "b.md": "b", "sub/x.md": "c", "sub/deeper/y": "d", "zz/q r": "e", ".b.md.swp": "-"}
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    (folder / "link-out").symlink_to(outside)
+    (folder / "link-to-folder").symlink_to(folder / "sub")  # a link to a folder is not walked
+    # The folder's files by name, then each folder's in turn by name; an editor's scratch file is no input.
+    hashed = [
+        ("b.md", b"b"),
+        ("link-out", os.fsencode(outside)),
+        ("tenant.yaml", b"a"),
+        ("sub/x.md", b"c"),
+        ("sub/deeper/y", b"d"),
+        ("zz/q r", b"e"),
+    ]
+    expected = hashlib.sha256(b"".join(path.encode() + b"\0" + data + b"\0" for path, data in hashed)).hexdigest()
+    assert tenantfolders.tenant_digest(folder) == expected

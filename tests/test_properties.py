@@ -358,8 +358,19 @@ _SCALARS = st.one_of(
 @given(_SCALARS, st.booleans(), st.booleans())
 def test_the_fast_loader_tags_each_value_as_pyyamls_resolver_does(value: str, plain: bool, quoted_plain: bool) -> None:
     fast, pyyaml = yamlfile._FastLoader(""), yaml.SafeLoader("")
-    assert fast.resolve(yaml.ScalarNode, value, (plain, quoted_plain)) == pyyaml.resolve(
-        yaml.ScalarNode, value, (plain, quoted_plain)
-    )
+    expected = pyyaml.resolve(yaml.ScalarNode, value, (plain, quoted_plain))
+    assert fast.resolve(yaml.ScalarNode, value, (plain, quoted_plain)) == expected
+    assert fast.resolve(yaml.ScalarNode, value, (plain, quoted_plain)) == expected  # told again, from what it kept
     for kind in (yaml.SequenceNode, yaml.MappingNode):
         assert fast.resolve(kind, None, (True, False)) == pyyaml.resolve(kind, None, (True, False))
+
+
+def test_the_fast_loader_keeps_the_tags_of_a_bounded_number_of_short_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(yamlfile, "_tags", {})
+    fast = yamlfile._FastLoader("")
+    for n in range(yamlfile.TAGS_KEPT + 100):
+        assert fast.resolve(yaml.ScalarNode, str(n), (True, False)) == "tag:yaml.org,2002:int"
+    long = "1" * (yamlfile.TAGS_LONGEST + 1)
+    fast.resolve(yaml.ScalarNode, long, (True, False))
+    assert len(yamlfile._tags) == yamlfile.TAGS_KEPT and long not in yamlfile._tags
+    assert fast.resolve(yaml.ScalarNode, "yes", (True, False)) == "tag:yaml.org,2002:bool"  # past the bound: still told

@@ -374,3 +374,10 @@ def test_the_fast_loader_keeps_the_tags_of_a_bounded_number_of_short_values(monk
     fast.resolve(yaml.ScalarNode, long, (True, False))
     assert len(yamlfile._tags) == yamlfile.TAGS_KEPT and long not in yamlfile._tags
     assert fast.resolve(yaml.ScalarNode, "yes", (True, False)) == "tag:yaml.org,2002:bool"  # past the bound: still told
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.text(alphabet=st.sampled_from(" -?\n\r\tab:[{#\u2028"), max_size=60))
+def test_the_longest_lead_is_the_longest_run_of_spaces_dashes_and_question_marks_starting_a_line(text: str) -> None:
+    runs = [len(line) - len(line.lstrip(" ?-")) for line in text.split("\n")]
+    assert yamlfile.longest_lead(text) == max(runs)

@@ -98,6 +98,8 @@ _INVISIBLE = {"Cc", "Cf", "Cs", "Zs", "Zl", "Zp"}
 
 def visible(text: str) -> bool:
     """Whether *text* has a character a reader can see."""
+    if text[:1].isalnum():  # a letter or a digit, as most texts start: seen (every text of a tenant is asked)
+        return True
     return any(not char.isspace() and unicodedata.category(char) not in _INVISIBLE for char in text)
 
 

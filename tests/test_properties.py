@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import string
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -381,3 +382,10 @@ def test_the_fast_loader_keeps_the_tags_of_a_bounded_number_of_short_values(monk
 def test_the_longest_lead_is_the_longest_run_of_spaces_dashes_and_question_marks_starting_a_line(text: str) -> None:
     runs = [len(line) - len(line.lstrip(" ?-")) for line in text.split("\n")]
     assert yamlfile.longest_lead(text) == max(runs)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.text(max_size=6))
+def test_a_text_is_visible_when_one_of_its_characters_is_neither_white_space_nor_an_invisible_kind(text: str) -> None:
+    seen = [c for c in text if not c.isspace() and unicodedata.category(c) not in {"Cc", "Cf", "Cs", "Zs", "Zl", "Zp"}]
+    assert visible(text) == bool(seen)

@@ -58,6 +58,7 @@ class Unreusable(Exception):
 
 
 _ATOMS = frozenset({str, int, bool, type(None), dt.date})
+_SEQUENCES = frozenset({list, tuple, set, frozenset})
 
 
 def fingerprint(value: Any) -> Hashable:
@@ -65,19 +66,21 @@ def fingerprint(value: Any) -> Hashable:
     kind = type(value)
     if kind in _ATOMS:
         return (kind, value)
+    # Lists and facts first, their text and numbers printed here (a render's record prints every tenant's lists).
+    if kind in _SEQUENCES:  # a set in the order it iterates: the order a loop prints
+        return (kind, tuple([(t, v) if (t := type(v)) in _ATOMS else fingerprint(v) for v in value]))
+    if Model in kind.__mro__:
+        fields = object.__getattribute__(value, "__dict__")  # past the read hook: this is not a template's read
+        extra = object.__getattribute__(value, "__pydantic_extra__")
+        private = object.__getattribute__(value, "__pydantic_private__")
+        printed = tuple([(k, (t, v) if (t := type(v)) in _ATOMS else fingerprint(v)) for k, v in fields.items()])
+        return (kind, printed, fingerprint(extra), fingerprint(private))
     if kind is ForeignWord:  # a fact printed untranslated: the same text translated renders unmarked
         return (kind, str(value), value.lang)
     if kind is float:
         return (kind, repr(value))  # 0.0 == -0.0, but they print differently
     if isinstance(value, Enum):
         return (kind, fingerprint(value.value))
-    if isinstance(value, Model):
-        fields = object.__getattribute__(value, "__dict__")  # past the read hook: this is not a template's read
-        extra = object.__getattribute__(value, "__pydantic_extra__")
-        private = object.__getattribute__(value, "__pydantic_private__")
-        return (kind, tuple((k, fingerprint(v)) for k, v in fields.items()), fingerprint(extra), fingerprint(private))
-    if kind in (list, tuple, set, frozenset):  # a set in the order it iterates: the order a loop prints
-        return (kind, tuple(fingerprint(v) for v in value))
     if kind is dict:
         return (kind, tuple((fingerprint(k), fingerprint(v)) for k, v in value.items()))
     if dataclasses.is_dataclass(value) and kind.__dataclass_params__.frozen:

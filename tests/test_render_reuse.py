@@ -23,6 +23,7 @@ from policygen.facts import Tenant
 from policygen.project import load_project
 from policygen.render import ClauseRenderer, fact_context, render_document
 from policygen.site import BuildOptions
+from policygen.vocabulary import ForeignWord
 
 SEEDS = {p.name: yaml.safe_load((p / "tenant.yaml").read_text(encoding="utf-8")) for p in (REPO / "tenants").iterdir()}
 
@@ -176,6 +177,17 @@ def test_values_that_python_finds_equal_but_print_differently_are_told_apart() -
     assert readtrace.fingerprint([1, 2]) != readtrace.fingerprint((1, 2))
     assert readtrace.fingerprint({"a": 1, "b": 2}) != readtrace.fingerprint({"b": 2, "a": 1})  # loops see order
     assert readtrace.fingerprint(dt.date(2026, 1, 2)) == readtrace.fingerprint(dt.date(2026, 1, 2))
+
+
+def test_values_inside_lists_and_facts_are_told_apart_as_they_are_alone() -> None:
+    for a, b in ((True, 1), (1, 1.0), (0.0, -0.0), ("1", 1), ([1], (1,)), (ForeignWord("Acme", "en"), "Acme")):
+        assert readtrace.fingerprint([a]) != readtrace.fingerprint([b])
+        assert readtrace.fingerprint(("x", a)) != readtrace.fingerprint(("x", b))
+    named = Tenant.model_validate(facts())
+    renamed = Tenant.model_validate(facts(organisation__display_name="Other"))
+    assert readtrace.fingerprint(named) != readtrace.fingerprint(renamed)
+    assert readtrace.fingerprint(named.organisation) != readtrace.fingerprint(renamed.organisation)
+    assert readtrace.fingerprint(named) == readtrace.fingerprint(Tenant.model_validate(facts()))
 
 
 def test_a_value_of_an_unknown_kind_makes_its_render_unreusable(tmp_path: Path) -> None:

@@ -341,36 +341,35 @@ def _path(entry: dict[str, Any], slug: str) -> str:
     return str(path)
 
 
-def _checked(entry: dict[str, Any], slug: str) -> str:
-    """The path of a file entry of *slug*'s part, if the entry is one policygen writes."""
-    path = _path(entry, slug)
-    if not isinstance(entry["sha256"], str) or not _SHA256.fullmatch(entry["sha256"]):
-        raise ValueError("not a hash")
-    if type(entry["bytes"]) is not int or entry["bytes"] < 0:
-        raise ValueError("not a size")
-    for name in ("document", "version", "effective", "app"):
-        if not isinstance(entry.get(name), str | None):
-            raise TypeError(name)
-    if entry["effective"] is not None:
-        dt.date.fromisoformat(entry["effective"])
-    return str(path)
+_TEXT_OR_NONE = (str, type(None))
 
 
 def _output(entry: dict[str, Any], slug: str, root: str) -> Output:
-    _checked(entry, slug)
-    effective = entry["effective"]
+    """The file of a file entry of *slug*'s part, at the same path under *root*, if the entry is one policygen
+    writes (ValueError or TypeError if not). Each field looked at once: a first rebuild makes one for every file
+    of every unchanged tenant (29,000 at 1,000 tenants)."""
+    path = _path(entry, slug)
+    digest, size, effective = entry["sha256"], entry["bytes"], entry["effective"]
+    if type(digest) is not str or not _SHA256.fullmatch(digest):
+        raise ValueError("not a hash")
+    if size < 0:  # an int (_path)
+        raise ValueError("not a size")
+    document, version, app = entry["document"], entry["version"], entry.get("app")
+    for value in (document, version, effective, app):
+        if not isinstance(value, _TEXT_OR_NONE):
+            raise TypeError("not a text")
     return Output(
-        entry["path"],
+        path,
         entry["kind"],
         b"",
-        tenant=slug,
-        document=entry["document"],
-        version=entry["version"],
-        effective=dt.date.fromisoformat(effective) if effective else None,
-        app=entry.get("app"),
-        origin=os.path.join(root, entry["path"]),
-        sha256=entry["sha256"],
-        size=entry["bytes"],
+        slug,
+        document,
+        version,
+        None if effective is None else dt.date.fromisoformat(effective),
+        app,
+        os.path.join(root, path),
+        digest,
+        size,
     )
 
 

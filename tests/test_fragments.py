@@ -177,6 +177,9 @@ def test_the_files_a_build_lists_are_read_back_from_its_manifest(project: Path) 
         "wrong counts",
         "no folders listed",
         "an entry policygen does not write",
+        "an entry with a negative size",
+        "an entry whose document is no text",
+        "an entry whose date is no date",
         "a link",
     ],
 )
@@ -210,8 +213,14 @@ def test_a_damaged_or_foreign_part_is_made_again_and_never_trusted(
         write_part(file, {**part, "count": part["count"] + 1}, files)
     elif damage == "no folders listed":
         write_part(file, {k: v for k, v in part.items() if k != "folders"}, files)
-    elif damage == "an entry policygen does not write":
-        first[-1]["sha256"] = "not a hash"
+    elif damage.startswith("an entry"):
+        field, value = {
+            "an entry policygen does not write": ("sha256", "not a hash"),
+            "an entry with a negative size": ("bytes", -1),
+            "an entry whose document is no text": ("document", ["privacy-policy"]),
+            "an entry whose date is no date": ("effective", "2026-02-30"),
+        }[damage]
+        first[-1][field] = value
         write_part(file, part, ",\n".join(json.dumps(e) for e in first))
     elif damage == "a link":
         outside.write_bytes(file.read_bytes())

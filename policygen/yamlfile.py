@@ -102,14 +102,15 @@ def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int | Uncl
 
 
 _STR = "tag:yaml.org,2002:str"
+_SEQ = "tag:yaml.org,2002:seq"
+_MAP = "tag:yaml.org,2002:map"
+
 # The tag of each plain value the fast loader has resolved, by its text: tenants' files repeat the same short values
 # (true, false, ids, dates), and a tag depends on the text alone (its loader has no path resolvers). Short texts only,
 # and a bounded number of them.
 _tags: dict[str, str] = {}
 TAGS_KEPT = 8192
 TAGS_LONGEST = 64
-_SEQ = "tag:yaml.org,2002:seq"
-_MAP = "tag:yaml.org,2002:map"
 
 
 class _FastLoader(_Loader):

@@ -14,8 +14,9 @@ file in the same order (`Copier`) and takes an unchanged tenant's entries from t
 quarter of a megabyte at a time, instead of opening, checking and parsing the tenant's part.
 
 What is copied is checked first, as cheaply as it is read (`Layout`): it must begin as that tenant's first entry
-begins, end as an entry ends, and be followed by the end of the list or by an entry of another folder. Anything else,
-and the entries are made again, as without a record.
+begins, its last entry must begin so too (the file is in path order, so every entry between is the tenant's), it must
+end as an entry ends, and be followed by the end of the list or by an entry of another folder. Anything else, and the
+entries are made again, as without a record.
 """
 
 from __future__ import annotations
@@ -127,7 +128,10 @@ class Copier:
             and following.startswith(layout.entry_start)
             and following != begins  # of another folder: all of this one's are in *entries*
         )
-        if not (entries.startswith(begins) and entries.endswith(layout.entry_end) and whole):
+        # Its last entry is the folder's too: the file is in path order, so then every entry between is.
+        last = entries.rfind(layout.between + layout.entry_start)
+        own = last == -1 or entries.startswith(begins, last + len(layout.between))
+        if not (entries.startswith(begins) and entries.endswith(layout.entry_end) and whole and own):
             return None
         return entries
 

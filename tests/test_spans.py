@@ -232,6 +232,24 @@ def test_a_record_that_does_not_fit_its_file_copies_nothing_that_does_not_fit(
     assert_as_cold(project, out, tmp_path)
 
 
+def test_a_record_line_stretched_over_the_next_tenants_entries_copies_neither_and_the_files_are_a_cold_builds(
+    project: Path, tmp_path: Path, copied: list[str]
+) -> None:
+    out = project / "build"
+    build(project, out, OPTIONS)
+    for what in (MANIFEST_SPANS, TENANTS_SPANS, SITEMAP_SPANS):
+        (start, _, first), (_, end, _), *rest = record_lines(project, out, what)
+        record = span_record(spare_folder(project, out), what)
+        lines = [(start, end, first), *rest]  # the first tenant's span runs to the end of the second's, whose is gone
+        record.write_text("".join(f"{a} {b} {c}\n" for a, b, c in lines), encoding="utf-8")
+    rename(project, "ims-pro")
+    build(project, out, OPTIONS)
+    stretched = {"example-fitness", "ihm-connect"}
+    assert not {c.rpartition(":")[2] for c in copied} & stretched
+    assert "ims-global" in copied and "tenants:ims-global" in copied and "sitemap:ims-global" in copied
+    assert_as_cold(project, out, tmp_path)
+
+
 def test_a_build_that_fails_writes_no_record_and_the_next_ones_manifest_is_a_cold_builds(
     project: Path, tmp_path: Path, copied: list[str]
 ) -> None:
@@ -320,6 +338,29 @@ def test_a_span_that_leaves_out_the_folders_last_entry_is_not_copied(tmp_path: P
     with copier(data, f"{start} {short} {first}\n" + "\n".join(record.splitlines()[1:]) + "\n", tmp_path) as found:
         assert found.entries("a/") is None
         assert found.entries("b/") == entry("b/1.html").encode()
+
+
+def test_a_span_that_runs_over_the_next_folders_entries_is_not_copied(tmp_path: Path) -> None:
+    data, record = manifest_of(["a/1.html", "a/2.html", "b/1.html", "c/1.html"])
+    (a_start, _, _), (_, b_end, _), c = (line.split(" ") for line in record.splitlines()[:3])
+    # a/'s line stretched to the end of b/'s entries, b/'s line left out: begins and ends as a/'s would.
+    with copier(data, f"{a_start} {b_end} a/\n{' '.join(c)}\n", tmp_path) as found:
+        assert found.entries("a/") is None
+        assert found.entries("b/") is None
+        assert found.entries("c/") == entry("c/1.html").encode()
+
+
+def test_an_item_span_that_runs_over_the_next_tenants_item_is_not_copied(tmp_path: Path) -> None:
+    record = io.StringIO()
+    items = output.Items(lambda: [("a", {"name": "A"}), ("b", {"name": "B"}), ("c", {"name": "C"})])
+    data = output.manifest([], {"tenants": items}, None, (), None, Recorder(record)).data
+    (a_start, _, _), (_, b_end, _), c = (line.split(" ") for line in record.getvalue().splitlines())
+    file = tmp_path / "manifest.json"
+    file.write_bytes(data)
+    with file.open("rb") as manifest:
+        found = Copier(manifest, io.StringIO(f"{a_start} {b_end} a\n{' '.join(c)}\n"), TENANTS)
+        assert found.entries("a") is None
+        assert found.entries("c") == b'    "c": {\n      "name": "C"\n    }'
 
 
 def test_a_damaged_record_line_ends_the_record(tmp_path: Path) -> None:

@@ -279,10 +279,15 @@ class TenantResult:
     def sitemap_pages(self, fragments: Fragments | None) -> list[SitemapPage]:
         return list(self._part(fragments).sitemap) if self.written is not None else sitemap_pages(self.outputs)
 
+    def copied(self, copier: Copier | None, first: str) -> bytes | None:
+        """Its entries of a site-wide file under *first* as the previous file holds them, found by the *copier*;
+        None when this build rendered it (they may have changed) or the copier does not find them."""
+        return None if copier is None or self.rendered else copier.entries(first)
+
     def sitemap_entries(self, fragments: Fragments | None, copier: Copier | None) -> list[SitemapPage | CopiedPages]:
         """Its pages of the sitemap, in path order: as the previous sitemap lists them, where the *copier* finds them
         there, else read back from its part."""
-        copied = None if copier is None else copier.entries(self.slug + "/")
+        copied = self.copied(copier, self.slug + "/")
         if copied is not None:
             return [CopiedPages(self.slug + "/", copied)]
         return sorted(self.sitemap_pages(fragments), key=_page_path)
@@ -292,10 +297,10 @@ class TenantResult:
         unchanged, they are copied from the previous manifest where the *copier* finds them there."""
         if self.written is None:
             return None
-        return Block(self.slug + "/", partial(self._files_text, fragments, None if self.rendered else copier))
+        return Block(self.slug + "/", partial(self._files_text, fragments, copier))
 
     def _files_text(self, fragments: Fragments | None, copier: Copier | None) -> str | bytes:
-        copied = None if copier is None else copier.entries(self.slug + "/")
+        copied = self.copied(copier, self.slug + "/")
         return copied if copied is not None else self._part(fragments).files
 
     def _part(self, fragments: Fragments | None) -> Fragment:
@@ -1669,7 +1674,7 @@ def site_files(
         page
         for r in in_folder_order(results, _slug)
         if r.written is not None
-        for page in r.sitemap_entries(fragments, None if r.rendered else copier)
+        for page in r.sitemap_entries(fragments, copier)
     )
     staging = None if manifest_file is None else manifest_file.parent  # the site-wide files go beside it
     views = Mapped(results, TenantResult.index_view)  # made as the index reads them: never every one at once
@@ -1719,7 +1724,7 @@ def tenants_items(results: Iterable[TenantResult], copier: Copier | None = None)
 
     def items() -> Iterator[tuple[str, object]]:
         for result in results:
-            copied = None if copier is None or result.rendered else copier.entries(result.slug)
+            copied = result.copied(copier, result.slug)
             yield result.slug, CopiedItem(copied) if copied is not None else result.manifest_entry()
 
     return Items(items)

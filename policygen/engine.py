@@ -86,6 +86,7 @@ from .output import (
     put_folder,
     span_record,
     spare_folder,
+    unlinked_cache,
     write_site,
     write_streamed,
 )
@@ -1696,11 +1697,9 @@ def site_files(
 def _copier(file: BinaryIO | None, record: Path, layout: Layout, files: contextlib.ExitStack) -> Copier | None:
     """What copies unchanged tenants' entries from *file* (a previous site-wide file of the *layout*, if it can be
     used) by the *record* of where they lie in it, read from the cache (closed with *files*); None without both."""
-    if file is None:
+    if file is None or not unlinked_cache(record):
         return None
     try:
-        if record.parent.resolve() != record.parent:
-            return None  # a cache reached through a link is never used
         lines = files.enter_context(record.open(encoding="utf-8"))
     except (OSError, ValueError):
         return None

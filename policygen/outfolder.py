@@ -69,17 +69,21 @@ def untouched(
     with one_writer(out):
         recover(out)  # a crash's leftovers go, as a writing build removes them
         file = stamp_file(spare)
-        try:
-            if file.parent.resolve() != file.parent:
-                return None  # a cache reached through a link is never used
-        except OSError:
-            return None
-        return check(out, file, remember_before)
+        return check(out, file, remember_before) if unlinked_cache(file) else None
 
 
 def stamp_file(spare: Path) -> Path:
     """Where the stamp of the output whose spare is *spare* is kept (Stamp.walk writes it)."""
     return spare.parent.parent / "stamps" / f"{spare.name}.stamp"
+
+
+def unlinked_cache(file: Path) -> bool:
+    """Whether the cache folder holding *file* is reached through no link: a cache reached through one is never
+    used (one committed to the project must not lead a build outside it)."""
+    try:
+        return file.parent.resolve() == file.parent
+    except OSError:
+        return False
 
 
 def cache_record(spare: Path, what: str) -> Path:

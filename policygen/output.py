@@ -54,6 +54,7 @@ from .outfolder import (
     trash_folder,
 )
 from .outfolder import spare_folder as spare_folder
+from .outfolder import unlinked_cache as unlinked_cache
 from .outfolder import untouched as untouched
 from .outfolder import write_cache_record as write_cache_record
 from .paths import MANIFEST_PATH, SortedNames
@@ -650,9 +651,9 @@ def _take_intact(spare: Path) -> dict[str, bytes]:
     """The record of the spare's intact tenant folders (SiteWriter.keep_intact), removed as it is read: each
     folder's folders hash, held as bytes under its interned name (the build's own: tenantfolders.tenant_slugs)."""
     file = cache_record(spare, "intact")
+    if not unlinked_cache(file):
+        return {}
     try:
-        if file.parent.resolve() != file.parent:
-            return {}  # a cache reached through a link is never used
         data = json.loads(file.read_bytes())
         file.unlink()
     except (OSError, ValueError, RecursionError):

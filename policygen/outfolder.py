@@ -86,9 +86,9 @@ def unlinked_cache(file: Path) -> bool:
         return False
 
 
-def cache_record(spare: Path, what: str) -> Path:
+def cache_record(spare: Path, what: str, suffix: str = ".json") -> Path:
     """A record about the output whose spare is *spare*, kept beside its stamp (policygen/lastbuild.py)."""
-    return spare.parent.parent / "stamps" / f"{spare.name}.{what}.json"
+    return spare.parent.parent / "stamps" / f"{spare.name}.{what}{suffix}"
 
 
 def write_cache_record(file: Path, data: bytes) -> bool:

@@ -607,13 +607,13 @@ SPANS = (MANIFEST_SPANS, TENANTS_SPANS, SITEMAP_SPANS)
 
 def span_record(spare: Path, what: str) -> Path:
     """The record of where each tenant's entries lie in the file *what* (one of SPANS) of the output whose spare
-    is *spare*."""
-    return cache_record(spare, what)
+    is *spare*: lines of text, not JSON (spans.Recorder)."""
+    return cache_record(spare, what, ".txt")
 
 
 def _written_record(spare: Path, what: str) -> Path:
     """The same, while the build that writes it is not done."""
-    return cache_record(spare, f"{what}-written")
+    return cache_record(spare, f"{what}-written", ".txt")
 
 
 @dataclass(frozen=True)

@@ -1302,6 +1302,7 @@ class Builder:
     """
 
     skips_unchanged = True  # a build whose output is the whole site may leave an unchanged one as it is
+    writes_sitemap = True  # a shard build's output has none: `policygen merge` makes it
 
     def __init__(
         self,
@@ -1468,8 +1469,6 @@ class Builder:
             if base_url and self.writes_sitemap
             else Spans(),
         )
-
-    writes_sitemap = True  # (a shard build's output has none: `policygen merge` makes it)
 
     def scope(self, slugs: list[str]) -> list[str]:
         """The tenants this build renders, of those selected (a shard build takes its part: policygen/shards.py)."""

@@ -227,6 +227,7 @@ class ShardBuilder(Builder):
     """A build of one shard's tenants, whose output is those tenants' files and the shard's manifest."""
 
     skips_unchanged = False  # its manifest also records the shard (K of N), which the tenants' keys do not cover
+    writes_sitemap = False  # a shard has no sitemap: `policygen merge` makes it
 
     def __init__(
         self,
@@ -245,8 +246,6 @@ class ShardBuilder(Builder):
     def scope(self, slugs: list[str]) -> list[str]:
         self.total = len(slugs)
         return [slug for slug in slugs if self.shard.holds(slug)]
-
-    writes_sitemap = False  # a shard has no sitemap: `policygen merge` makes it
 
     def index_beside(self, project: Project, theme: SiteTheme, kept: Kept, staging: Path) -> SiteIndexBeside | None:
         return None  # a shard has no site index: `policygen merge` makes it

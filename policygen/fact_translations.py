@@ -17,12 +17,16 @@ printed as the tenant wrote it is a ForeignWord (in_language): the page's body m
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import hashlib
 import re
+import types
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError
 
@@ -238,7 +242,7 @@ def in_language(tenant: Tenant, translations: Mapping[str, str]) -> Tenant:
     its current translation) in its place; every other free-text fact in words as the tenant wrote it, as a
     ForeignWord in the source language, which the page's body marks (lang="en") and any other place (an
     attribute, a title, JSON, a feed) prints as the plain text it is."""
-    marked = _in_language(tenant, "", translations)
+    marked = _in_language(tenant, "" if translations else None, translations)
     assert isinstance(marked, Tenant)
     return marked
 
@@ -251,18 +255,23 @@ def _shown(owner: BaseModel, name: str, text: str, translation: str | None) -> s
     return ForeignWord(text, SOURCE) if in_words(owner, name, text) else None
 
 
-def _in_language(value: Any, path: str, translations: Mapping[str, str]) -> Any:
-    """*value* (at key path *path*) as in_language says; the same object when nothing in it changes."""
+def _in_language(value: Any, path: str | None, translations: Mapping[str, str]) -> Any:
+    """*value* (at key path *path*; None when there are no *translations* to look up by it) as in_language says;
+    the same object when nothing in it changes."""
     if isinstance(value, BaseModel):
         update: dict[str, Any] = {}
-        for name in type(value).model_fields:
-            inner, where = getattr(value, name), f"{path}.{name}" if path else name
-            if isinstance(inner, str) and is_free_text(type(value), name):
-                shown = _shown(value, name, inner, translations.get(where))
+        for name, free_text in _looked_into(type(value)):
+            inner = getattr(value, name)
+            where = None if path is None else f"{path}.{name}" if path else name
+            if free_text and isinstance(inner, str):
+                shown = _shown(value, name, inner, None if where is None else translations.get(where))
                 if shown is not None:
                     update[name] = shown
-            elif _texts(inner) and is_free_text(type(value), name):
-                items = [_shown(value, name, item, translations.get(f"{where}[{i}]")) for i, item in enumerate(inner)]
+            elif free_text and _texts(inner):
+                items = [
+                    _shown(value, name, item, None if where is None else translations.get(f"{where}[{i}]"))
+                    for i, item in enumerate(inner)
+                ]
                 if any(item is not None for item in items):
                     shown_items = [new if new is not None else old for new, old in zip(items, inner, strict=True)]
                     update[name] = type(inner)(shown_items) if isinstance(inner, tuple) else shown_items
@@ -272,11 +281,45 @@ def _in_language(value: Any, path: str, translations: Mapping[str, str]) -> Any:
                     update[name] = changed
         return value.model_copy(update=update) if update else value
     if isinstance(value, (list, tuple)):
-        items = [_in_language(item, f"{path}[{i}]", translations) for i, item in enumerate(value)]
+        items = [
+            _in_language(item, None if path is None else f"{path}[{i}]", translations)
+            if isinstance(item, (BaseModel, list, tuple))
+            else item  # text, a number, a choice: as it is
+            for i, item in enumerate(value)
+        ]
         if all(new is old for new, old in zip(items, value, strict=True)):
             return value
         return type(value)(items) if isinstance(value, tuple) else items
     return value
+
+
+@functools.cache  # a model's fields are fixed, and a page in another language walks every fact of its tenant
+def _looked_into(model: type[BaseModel]) -> tuple[tuple[str, bool], ...]:
+    """The fields of *model* that in_language looks into, each with whether it is free text: every field but
+    those whose type holds only values printed as they are (numbers, dates, choices, codes), where no free text
+    or fact can be."""
+    return tuple(
+        (name, is_free_text(model, name))
+        for name, field in model.model_fields.items()
+        if is_free_text(model, name) or not _plain(field.annotation)
+    )
+
+
+_PLAIN_TYPES = frozenset({str, int, float, bool, type(None), dt.date, dt.datetime})
+
+
+def _plain(annotation: Any) -> bool:
+    """Whether a field of this type only ever holds a plain value: text that is no free text (is_free_text says
+    which is), a number, a date, a truth value, an enumeration's member, a Literal's choice, or none. Any other
+    type (a model, a list, a type not named here) may hold free text, and is looked into."""
+    origin = get_origin(annotation)
+    if origin is Literal:
+        return True
+    if origin is Annotated:
+        return _plain(get_args(annotation)[0])
+    if origin is Union or origin is types.UnionType:
+        return all(_plain(arg) for arg in get_args(annotation))
+    return annotation in _PLAIN_TYPES or (isinstance(annotation, type) and issubclass(annotation, Enum))
 
 
 def current_translations(folder: Path, locale: str, tenant: Tenant) -> dict[str, str]:

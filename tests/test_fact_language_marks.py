@@ -15,19 +15,20 @@ import hashlib
 import json
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, get_origin
 
 import pytest
 import yaml
 from bs4 import BeautifulSoup, Tag
-from conftest import one_tenant_project
+from conftest import REPO, one_tenant_project
 from markupsafe import escape
+from pydantic import BaseModel
 from test_unknown_facts import REQUIRED
 
 from policygen.engine import build
 from policygen.errors import InputError
-from policygen.fact_translations import text_facts, translated_facts, value_hash
-from policygen.facts import load_tenant
+from policygen.fact_translations import _looked_into, in_language, in_words, text_facts, translated_facts, value_hash
+from policygen.facts import Tenant, is_free_text, load_tenant, types_in
 from policygen.readtrace import fingerprint
 from policygen.site import BuildOptions
 from policygen.theme import marked
@@ -314,3 +315,84 @@ def test_the_contents_of_a_hindi_page_mark_a_sub_heading_made_of_an_untranslated
     english = _page(out, "t/privacy-policy/index.html").find("nav", class_="toc")
     assert isinstance(english, Tag)
     assert "First App" in english.get_text() and english.find_all(attrs={"lang": True}) == []
+
+
+def _every_field(value: Any, path: str, translations: dict[str, str]) -> Any:
+    """What a page in another language prints of *value*, worked out the plain way: every field of every fact
+    looked into, whatever its type (policygen skips the fields whose type can hold no free text)."""
+    if isinstance(value, BaseModel):
+        update: dict[str, Any] = {}
+        for name in type(value).model_fields:
+            inner, where = getattr(value, name), f"{path}.{name}" if path else name
+            free = is_free_text(type(value), name)
+            if free and isinstance(inner, str):
+                shown = translations.get(where) or (ForeignWord(inner, "en") if in_words(value, name, inner) else inner)
+                if shown is not inner:
+                    update[name] = shown
+            elif free and isinstance(inner, (list, tuple)) and inner and all(isinstance(i, str) for i in inner):
+                items = [
+                    translations.get(f"{where}[{i}]") or (ForeignWord(t, "en") if in_words(value, name, t) else t)
+                    for i, t in enumerate(inner)
+                ]
+                if any(new is not old for new, old in zip(items, inner, strict=True)):
+                    update[name] = type(inner)(items)
+            else:
+                changed = _every_field(inner, where, translations)
+                if changed is not inner:
+                    update[name] = changed
+        return value.model_copy(update=update) if update else value
+    if isinstance(value, (list, tuple)):
+        items = [_every_field(item, f"{path}[{i}]", translations) for i, item in enumerate(value)]
+        return value if all(n is o for n, o in zip(items, value, strict=True)) else type(value)(items)
+    return value
+
+
+def _told_apart(value: Any) -> Any:
+    """*value* with what a page can tell apart spelled out: each fact's type and fields, each text's type and
+    the language it is marked with."""
+    if isinstance(value, BaseModel):
+        return (type(value).__name__, [(name, _told_apart(getattr(value, name))) for name in type(value).model_fields])
+    if isinstance(value, (list, tuple)):
+        return (type(value).__name__, [_told_apart(item) for item in value])
+    return (type(value).__name__, value, getattr(value, "lang", None))
+
+
+@pytest.mark.parametrize("slug", ["example-fitness", "ihm-connect", "ims-global", "ims-pro"])
+@pytest.mark.parametrize("share", [0, 2, 1])
+def test_a_page_in_another_language_prints_each_fact_as_a_look_into_every_field_finds_it(slug: str, share: int) -> None:
+    """The example tenants' facts in another language with none, every other and all of their free-text facts
+    translated: the same facts, texts and marks as a walk that looks into every field of every fact."""
+    tenant = load_tenant(REPO / "tenants" / slug / "tenant.yaml")
+    keys = list(text_facts(tenant))
+    assert keys  # (each example tenant has free text to mark)
+    translations = {key: f"translated {key}" for key in keys[::share]} if share else {}
+    assert _told_apart(in_language(tenant, translations)) == _told_apart(_every_field(tenant, "", translations))
+
+
+def _models(model: type[BaseModel], seen: set[type[BaseModel]]) -> set[type[BaseModel]]:
+    """*model* and every facts model its fields can hold."""
+    if model in seen:
+        return seen
+    seen.add(model)
+    for field in model.model_fields.values():
+        for inner in types_in(field.annotation):
+            if isinstance(inner, type) and issubclass(inner, BaseModel):
+                _models(inner, seen)
+    return seen
+
+
+def test_the_fields_a_page_in_another_language_skips_can_hold_no_fact_list_or_free_text() -> None:
+    """Looking into a fact, a page in another language skips the fields whose type holds only numbers, dates,
+    choices and codes: none of them may hold a fact, a list or free text."""
+    skipped = 0
+    for model in _models(Tenant, set()):
+        looked_into = {name for name, _ in _looked_into(model)}
+        for name, field in model.model_fields.items():
+            if name in looked_into:
+                continue
+            skipped += 1
+            assert not is_free_text(model, name), (model.__name__, name)
+            for inner in types_in(field.annotation):
+                assert get_origin(inner) not in (list, tuple, set, frozenset, dict), (model.__name__, name)
+                assert not (isinstance(inner, type) and issubclass(inner, (BaseModel, list, tuple, dict))), name
+    assert skipped > 20  # (the skip is what makes the walk cheaper: most fields are ids, dates and choices)

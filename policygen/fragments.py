@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from .feeds import FeedEntry, SitemapPage, sitemap_pages
-from .output import KINDS, Output, files_text, folders_of, write_cache_record
+from .output import KINDS, CacheRecords, Output, files_text, folders_of
 from .signing import sign
 
 FORMAT = 3  # of a part's file: another number is made again (3: signed, with its folders)
@@ -158,9 +158,7 @@ class Fragments:
         self._held: dict[str, tuple[str, Fragment, int]] = {}  # slug -> (digest, part, size) found
         self._held_bytes = 0
         self._prefix = None if folder is None else f"{folder}{os.sep}"
-
-    def _file(self, slug: str) -> Path | None:
-        return None if self.folder is None else self.folder / f"{slug}.json"
+        self._records = None if folder is None else CacheRecords(folder)
 
     def _name(self, slug: str) -> str | None:
         """The part's file as text, to read: a Path made for each tenant costs more than opening the file."""
@@ -176,9 +174,9 @@ class Fragments:
         self.made += 1
         self._drop(fragment.slug)  # a tenant found, then rendered all the same: the part found is not its own
         body = fragment.dumps()
-        file = self._file(fragment.slug)
         digest = self._digest(body)
-        stored = file is not None and write_cache_record(file, digest.encode() + b"\n" + body)
+        records = self._records
+        stored = records is not None and records.write(f"{fragment.slug}.json", digest.encode() + b"\n" + body)
         kept = None if stored else fragment
         return Stored(fragment.slug, fragment.key, digest, fragment.count, fragment.pages, fragment.documents, kept)
 

@@ -41,6 +41,7 @@ from .jsonitems import array_items, indented, json_string
 
 # The output folder's lock, cache and swap live in policygen/outfolder.py; those imported "as" themselves are
 # what the engine and others take from here
+from .outfolder import CacheRecords as CacheRecords
 from .outfolder import cache_file as cache_file
 from .outfolder import cache_record as cache_record
 from .outfolder import (

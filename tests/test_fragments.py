@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from policygen import engine, fragments, output, signing, statcache
+from policygen import engine, fragments, outfolder, output, signing, statcache
 from policygen.engine import build
 from policygen.errors import InputError
 from policygen.output import Output, spare_folder
@@ -395,6 +395,40 @@ def test_without_a_usable_cache_the_parts_stay_in_memory_and_the_site_is_the_sam
     assert report.built().files == len(report.outputs)
     os.unlink(project / ".cache")
     assert tree(report.out) == cold(project, tmp_path)
+
+
+def test_a_build_checks_the_parts_folder_once_not_once_a_tenant(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    checked: list[Path] = []
+    real = outfolder.plain_folder
+
+    def spy(folder: Path) -> bool:
+        checked.append(folder)
+        return real(folder)
+
+    monkeypatch.setattr(outfolder, "plain_folder", spy)
+    report = build(project, project / "build", OPTIONS)
+    assert len(report.tenants) > 1 and len(list(parts(project).glob("*.json"))) == len(report.tenants)
+    assert checked.count(parts(project)) == 1
+
+
+def test_a_part_that_cannot_be_written_leaves_no_file_in_its_place(tmp_path: Path) -> None:
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    (folder / "t.json").write_bytes(b"an older part")
+    (folder / f".t.json.{os.getpid()}.tmp").mkdir()  # where the new part would be written first
+    records = outfolder.CacheRecords(folder)
+    assert not records.write("t.json", b"the new part")
+    assert sorted(p.name for p in folder.iterdir()) == [f".t.json.{os.getpid()}.tmp"]
+    assert records.write("u.json", b"another part") and (folder / "u.json").read_bytes() == b"another part"
+
+
+def test_parts_are_never_written_through_a_link_to_their_folder(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "parts").mkdir(parents=True)
+    (tmp_path / "cache").symlink_to(elsewhere)
+    records = outfolder.CacheRecords(tmp_path / "cache" / "parts")
+    assert not records.write("t.json", b"a part")
+    assert list((elsewhere / "parts").iterdir()) == []
 
 
 @pytest.fixture

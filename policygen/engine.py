@@ -1421,6 +1421,7 @@ class Builder:
                     with flushing(writer.staging.folder), contextlib.ExitStack() as files:
                         spans = self.site_spans(project, previous, writer, spare, files)
                         outputs = self.assemble(project, theme, kept, options, manifest_file, fragments, index, spans)
+                        writer.walk_ahead()  # while the disk is written: what the stamp after the swap copies
                 except CacheChanged as exc:
                     problems.add(_cache_changed(exc, project.root))
                     problems.raise_if_any()

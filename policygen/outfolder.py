@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .statcache import Kept, Matched, SeenFolders, Stamp
+from .statcache import Ahead, Kept, Matched, SeenFolders, Stamp
 
 try:
     import fcntl
@@ -172,19 +172,20 @@ def record_stamp(
     file: Path,
     whole: dict[str, SeenFolders] | None = None,
     proof: str | None = None,
+    ahead: Ahead | None = None,
 ) -> None:
     """Stamp the output folder *out* (its top-level entries *names*) as it is now, after the swap. The folders
     *whole* (each with its folders as the build saw them) were kept as they were, holding the previous
     output's very files, which the previous stamp in *file* (found matching before the build: *proof*) lists:
-    their files' part is taken from it, their folders' from what the build saw. Every other entry of *names*
-    is looked at whole."""
+    their files' part is taken from it, their folders' from what the build saw. Those walked *ahead* are as
+    they were walked then. Every other entry of *names* is looked at whole."""
     try:
         if not plain_folder(file.parent):
             return
     except OSError:
         return  # no stamp: the next build compares the files themselves
     kept = Kept(file, proof, whole) if proof is not None and whole else None
-    Stamp.walk(out, names, file, kept, shared=True)  # in two processes past a few hundred groups to walk
+    Stamp.walk(out, names, file, kept, shared=True, ahead=ahead)  # in two processes past a few hundred groups to walk
 
 
 def cache_file(root: Path, name: str, make: bool = False) -> Path | None:

@@ -60,7 +60,7 @@ from .outfolder import untouched as untouched
 from .outfolder import write_cache_record as write_cache_record
 from .paths import MANIFEST_PATH, SortedNames
 from .spans import Recorder
-from .statcache import Matched, SameBytes, SeenFolders, folders_seen
+from .statcache import Ahead, Matched, SameBytes, SeenFolders, folders_seen
 
 KINDS = ("page", "index", "archive", "history", "snippet", "feed", "redline", "notice", "data", "label", "asset")
 
@@ -451,6 +451,7 @@ class SiteWriter:
         self._spans: dict[str, Recorder] = {}  # where each tenant's entries lie in the new site-wide files (recorder)
         self._finished = False
         self._kept_spare = False
+        self._ahead: Ahead | None = None  # the stamp's groups of the tenant folders, walked before the swap
         self._lock = ExitStack()
 
     def __enter__(self) -> SiteWriter:
@@ -482,6 +483,8 @@ class SiteWriter:
             if not kept:
                 shutil.rmtree(folder, ignore_errors=True)
         finally:
+            if self._ahead is not None:
+                self._ahead.close()
             self._lock.close()
 
     @property
@@ -578,7 +581,22 @@ class SiteWriter:
             # the previous output's files, unless it was discarded (unlinking them changed their stat).
             whole = self.whole if self._kept_spare else None
             names = itertools.chain(top_level(outputs), self.done)
-            record_stamp(self.out, names, stamp_file(self.spare), whole, self.stamp)
+            record_stamp(self.out, names, stamp_file(self.spare), whole, self.stamp, self._ahead)
+
+    def walk_ahead(self) -> None:
+        """Walk the stamp's groups of the tenant folders written so far, in the staging folder, for the stamp
+        after the swap to copy (statcache.Ahead): a build calls it while the kernel writes its files to disk
+        (flushing), where it would otherwise wait, then walk them. Only where nothing after will change them:
+        no output is there yet (a cold build's, or one deleted), so the swap moves the staging folder in, stat
+        and all, and discards no previous output whose files they share."""
+        if self.spare is None or self._ahead is not None or os.path.lexists(self.out):
+            return
+        stamps = stamp_file(self.spare).parent
+        try:
+            if plain_folder(stamps):
+                self._ahead = Ahead.walk(self.staging.folder, self.done, stamps)
+        except OSError:
+            pass  # the walk after the swap walks them
 
     def _keep_spans(self, spare: Path) -> None:
         """The records of where each tenant's entries lie in the site-wide files now in the output (recorder), put

@@ -326,7 +326,14 @@ class Stamp:
     no stamp: the next build compares the files themselves."""
 
     @staticmethod
-    def walk(out: Path, names: Iterable[str], file: Path, kept: Kept | None = None, shared: bool = False) -> set[str]:
+    def walk(
+        out: Path,
+        names: Iterable[str],
+        file: Path,
+        kept: Kept | None = None,
+        shared: bool = False,
+        ahead: Ahead | None = None,
+    ) -> set[str]:
         """Stamp *out* as it is now, its top-level entries *names* and everything under them, into *file*,
         atomically, a top-level entry at a time, in the stamp's order. The folders *kept* lists take their
         files' part from the previous stamp, read alongside in the same order (a merge of two sorted
@@ -337,17 +344,17 @@ class Stamp:
 
         *shared*: past WALK_SHARED_MIN groups to walk (not kept), where fork is safe, a second process walks
         the later half of them meanwhile (_HalfBeside); the file is byte for byte the one a walk in one
-        process writes."""
+        process writes. The groups walked *ahead* (Ahead.walk) are copied, not walked again."""
         taken: set[str] = set()
         temporary = file.with_name(f".{file.name}.{os.getpid()}.tmp")
         # Sorted and each once, without a set of them all (a name may come twice).
         ordered = [HERE, *(name for name, _ in itertools.groupby(sorted(names)) if name != HERE)]
-        half = _later_half(ordered, kept) if shared and fork_is_safe() else len(ordered)
+        half = _later_half(ordered, kept) if shared and ahead is None and fork_is_safe() else len(ordered)
         try:
             with open(temporary, "wb") as f, _previous(kept) as previous:
                 f.write(_STAMP_HEADER)
                 with contextlib.closing(_HalfBeside.start(out, ordered[half:], file, kept)) as beside:
-                    _write_groups(f, out, ordered[:half], previous, kept, taken)
+                    _write_groups(f, out, ordered[:half], previous, kept, taken, ahead)
                     walked = beside.result()
                     if walked is None:  # none started, or it failed: this process walks its half too
                         _write_groups(f, out, ordered[half:], previous, kept, taken)
@@ -618,11 +625,22 @@ def _later_half(ordered: list[str], kept: Kept | None) -> int:
 
 
 def _write_groups(
-    f: BinaryIO, out: Path, names: list[str], previous: _Reader | None, kept: Kept | None, taken: set[str]
+    f: BinaryIO,
+    out: Path,
+    names: list[str],
+    previous: _Reader | None,
+    kept: Kept | None,
+    taken: set[str],
+    ahead: Ahead | None = None,
 ) -> None:
     """The groups of *names* (in the stamp's order), written to *f*: each kept folder's from the *previous* stamp
-    (its name added to *taken*), unless that stamp does not list it so; every other one walked."""
+    (its name added to *taken*), unless that stamp does not list it so; each walked *ahead* as it was walked;
+    every other one walked."""
     for name in names:
+        walked = ahead.group(name) if ahead is not None else None
+        if walked is not None:
+            f.write(walked)
+            continue
         group: tuple[_Head, Iterable[bytes]] | None = None
         if previous is not None and kept is not None and name in kept.folders:
             group = _kept_group(previous, name, kept.folders[name])
@@ -633,6 +651,55 @@ def _write_groups(
         head, listed = group
         f.write(head.line())
         f.writelines(listed)
+
+
+class Ahead:
+    """Groups of a stamp walked before the swap, in the staging folder (whose entries the swap moves, stat and
+    all, into the output), each as the walk after it would write it, in an unnamed file: Stamp.walk copies them.
+    Only for groups nothing changes after the walk: a cold build's tenant folders, walked while the kernel writes
+    its files to disk (output.flushing), where the build would otherwise wait for it and then walk them."""
+
+    def __init__(self, part: BinaryIO, names: list[str], ends: list[int]) -> None:
+        self._part = part
+        self._names = names  # sorted, as Stamp.walk asks for them
+        self._ends = ends  # where each name's group ends in *part*
+        self._at = 0  # the next name to give
+
+    @classmethod
+    def walk(cls, folder: Path, names: list[str], spool: Path) -> Ahead | None:
+        """The groups of the top-level entries *names* of *folder*, in an unnamed file in the folder *spool*;
+        None when one cannot be stamped (the walk after the swap then finds that too)."""
+        try:
+            part = tempfile.TemporaryFile(dir=spool)  # noqa: SIM115 (closed by close)
+        except OSError:
+            return None
+        ordered = sorted(names)
+        ends: list[int] = []
+        try:
+            for name in ordered:
+                head, listed = _walked_group(folder, name)
+                part.write(head.line())
+                part.writelines(listed)
+                ends.append(part.tell())
+        except (OSError, ValueError, _NoStamp):
+            part.close()
+            return None
+        return cls(part, ordered, ends)
+
+    def group(self, name: str) -> bytes | None:
+        """The group of *name*, if it was walked ahead; asked in the stamp's order, each once."""
+        at = self._at
+        while at < len(self._names) and self._names[at] < name:
+            at += 1
+        self._at = at
+        if at == len(self._names) or self._names[at] != name:
+            return None
+        start = self._ends[at - 1] if at else 0
+        self._part.seek(start)
+        return self._part.read(self._ends[at] - start)
+
+    def close(self) -> None:
+        self._part.close()
 
 
 # Groups to walk (tenants not kept whole) past which a stamp's walk is shared by a second process (Stamp.walk): alone, a build's

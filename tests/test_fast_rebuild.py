@@ -665,9 +665,14 @@ def test_a_folder_whose_stamp_came_from_the_previous_one_is_built_again_when_cha
     real = statcache.Stamp.walk
 
     def spy(
-        out: Path, names: Iterable[str], file: Path, previous: statcache.Kept | None = None, shared: bool = False
+        out: Path,
+        names: Iterable[str],
+        file: Path,
+        previous: statcache.Kept | None = None,
+        shared: bool = False,
+        ahead: statcache.Ahead | None = None,
     ) -> set[str]:
-        taken = real(out, names, file, previous, shared)
+        taken = real(out, names, file, previous, shared, ahead)
         kept.extend(taken)
         return taken
 

@@ -242,9 +242,20 @@ def in_language(tenant: Tenant, translations: Mapping[str, str]) -> Tenant:
     its current translation) in its place; every other free-text fact in words as the tenant wrote it, as a
     ForeignWord in the source language, which the page's body marks (lang="en") and any other place (an
     attribute, a title, JSON, a feed) prints as the plain text it is."""
+    global _last
+    last = _last
+    if last is not None and last[0] is tenant and last[1] == translations:
+        return last[2]
     marked = _in_language(tenant, "" if translations else None, translations)
     assert isinstance(marked, Tenant)
+    _last = (tenant, dict(translations), marked)
     return marked
+
+
+# The last tenant's facts in another language, with the translations they were given: a tenant's pages in a
+# language ask for them once for each of its documents and once for its names (facts are frozen, so the same
+# object with the same translations gives the same facts).
+_last: tuple[Tenant, dict[str, str], Tenant] | None = None
 
 
 def _shown(owner: BaseModel, name: str, text: str, translation: str | None) -> str | None:

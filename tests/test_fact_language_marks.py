@@ -25,6 +25,7 @@ from markupsafe import escape
 from pydantic import BaseModel
 from test_unknown_facts import REQUIRED
 
+from policygen import fact_translations
 from policygen.engine import build
 from policygen.errors import InputError
 from policygen.fact_translations import _looked_into, in_language, in_words, text_facts, translated_facts, value_hash
@@ -396,3 +397,36 @@ def test_the_fields_a_page_in_another_language_skips_can_hold_no_fact_list_or_fr
                 assert get_origin(inner) not in (list, tuple, set, frozenset, dict), (model.__name__, name)
                 assert not (isinstance(inner, type) and issubclass(inner, (BaseModel, list, tuple, dict))), name
     assert skipped > 20  # (the skip is what makes the walk cheaper: most fields are ids, dates and choices)
+
+
+def test_a_tenants_facts_in_another_language_are_worked_out_once_for_all_its_documents_and_its_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each document in Hindi and the Hindi pages' names take the same facts: made once a language."""
+    made: list[str] = []
+    real = fact_translations._in_language
+
+    def counted(value: Any, path: str | None, translations: Any) -> Any:
+        if isinstance(value, Tenant):
+            made.append(value.organisation.legal_name)
+        return real(value, path, translations)
+
+    monkeypatch.setattr(fact_translations, "_in_language", counted)
+    documents = [{"id": "privacy-policy"}, {"id": "cookie-policy"}, {"id": "data-deletion-policy"}]
+    root = one_tenant_project(tmp_path / "project", {**FACTS, "languages": ["en-GB", "hi-IN"], "documents": documents})
+    out = build(root, root / "out", BuildOptions(today=dt.date(2026, 6, 1))).out
+    assert made == ["Plain Example Ltd"]
+    assert _marked(_page(out, "t/cookie-policy/hi/index.html"))  # (the facts are marked in each document)
+
+
+def test_facts_in_another_language_are_made_again_for_another_tenant_or_other_translations() -> None:
+    tenant = load_tenant(REPO / "tenants" / "ims-pro" / "tenant.yaml")
+    alike = Tenant.model_validate(tenant.model_dump())
+    first = in_language(tenant, {})
+    assert in_language(tenant, {}) is first
+    assert in_language(alike, {}) is not first
+    translations = {"organisation.legal_name": "अनुवादित नाम"}
+    assert in_language(tenant, translations).organisation.legal_name == "अनुवादित नाम"
+    translations["organisation.legal_name"] = "बदला हुआ"  # the caller's dict changed since: not the same translations
+    assert in_language(tenant, translations).organisation.legal_name == "बदला हुआ"
+    assert isinstance(in_language(tenant, {}).organisation.legal_name, ForeignWord)

@@ -11,7 +11,9 @@ being read; one signed otherwise is checked like any other.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
 import json
 import os
 import shutil
@@ -509,3 +511,17 @@ def test_a_spare_folder_changed_since_is_not_kept_whole_and_the_site_is_still_a_
     build(project, out, OPTIONS)
     assert "ihm-connect" in folders_put
     assert tree(out) == cold(project, tmp_path)
+
+
+def test_a_file_once_written_keeps_every_field_but_its_bytes() -> None:
+    """Output.on_disk, for each field of the class given a value of its own: what dataclasses.replace makes."""
+    values: dict[str, Any] = {"path": "t/a.html", "kind": "page", "data": b"<p>a</p>", "effective": dt.date(2026, 1, 2)}
+    for each in dataclasses.fields(Output):
+        values.setdefault(each.name, f"a {each.name}" if each.name not in ("size", "sha256") else None)
+    written = Output(**values)
+    digest = hashlib.sha256(b"<p>a</p>").hexdigest()
+    expected = dataclasses.replace(written, data=b"", origin="old/t/a.html", sha256=digest, size=8)
+    found = written.on_disk("old/t/a.html")
+    assert [getattr(found, f.name) for f in dataclasses.fields(Output)] == [
+        getattr(expected, f.name) for f in dataclasses.fields(Output)
+    ]

@@ -23,8 +23,7 @@ A rebuild needs an unchanged tenant's part to reuse the tenant, and again for th
 unless its entries there are copied from the previous ones (policygen/spans.py: an output untouched since the
 build that wrote it), so the parts it found stay in its memory up to a budget (HELD_BUDGET): a rebuild of a
 thousand tenants reads each part once, and a larger one reads the rest back from the cache when it needs them,
-its memory bounded. The parts a build makes are held in the same budget: a cold build of a thousand tenants
-reads none back (each twice cost it about 0.1 s at its end, on one core), for about 4 MB more at its peak.
+its memory bounded. The parts a build makes are not held: a cold build's memory stays what it was.
 
 What a found part costs is paid per unchanged tenant, so it is read in one call (no file object), cut from
 its first line once, its entries decoded straight from the bytes read, its line of JSON without json.loads' guesses,
@@ -52,7 +51,7 @@ from .signing import sign
 FORMAT = 3  # of a part's file: another number is made again (3: signed, with its folders)
 _PURPOSE = b"policygen tenant part"  # what the user's key signs here
 FOLDER = "fragments"
-HELD_BUDGET = 16 << 20  # bytes of parts (as written in the cache) a build keeps in memory once found or made
+HELD_BUDGET = 16 << 20  # bytes of parts (as written in the cache) a build keeps in memory once found
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _FEED_DATES = ("effective", "released")  # a FeedEntry's dates, kept as ISO text
 _FEED_OPTIONAL = ("summary", "tier", "heading")
@@ -179,8 +178,6 @@ class Fragments:
         records = self._records
         stored = records is not None and records.write(f"{fragment.slug}.json", digest.encode() + b"\n" + body)
         kept = None if stored else fragment
-        if stored:  # held too, in the same budget: the sitemap and the manifest then need no read of it
-            self._hold(digest, fragment, len(body))
         return Stored(fragment.slug, fragment.key, digest, fragment.count, fragment.pages, fragment.documents, kept)
 
     def cached(self, slug: str, key: str) -> tuple[Fragment, Stored] | None:
@@ -200,8 +197,7 @@ class Fragments:
         return fragment, Stored(slug, key, digest, fragment.count, fragment.pages, fragment.documents)
 
     def _hold(self, digest: str, fragment: Fragment, size: int) -> None:
-        """Keep a part this build found and checked, or made, while the budget allows, for get to give without a
-        read."""
+        """Keep a part this build found and checked, while the budget allows, for get to give without a read."""
         self._drop(fragment.slug)
         if self._held_bytes + size <= HELD_BUDGET:
             self._held[fragment.slug] = (digest, fragment, size)

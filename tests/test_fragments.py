@@ -323,7 +323,6 @@ def test_a_signed_parts_sitemap_pages_are_made_once_and_only_for_a_site_with_a_s
     made: list[str] = []
     real = fragments.SitemapPage
     monkeypatch.setattr(fragments, "SitemapPage", lambda path, day: made.append(path) or real(path, day))
-    monkeypatch.setattr(fragments, "HELD_BUDGET", 0)  # the part this build makes is read back, not held
     build(project, out, OPTIONS)
     # EDITED's part read back for the sitemap; the others' URLs are copied from the previous one (policygen/spans.py).
     listed = [path for path, _ in read_part(parts(project) / f"{EDITED}.json")[0]["sitemap"]]
@@ -349,27 +348,9 @@ def test_a_rebuild_reads_each_unchanged_tenants_part_once_while_the_parts_fit_in
     edit(project, EDITED, "Edited")
     reads.clear()
     report = build(project, out, OPTIONS)
-    # Not again for the sitemap and the manifest, nor the edited tenant's part, made by the build and held.
-    assert sorted(reads) == sorted(f"{slug}.json" for slug in report.reused_tenants)
+    # Not again for the sitemap and the manifest; the edited tenant's part, made by the build, for those two.
+    assert sorted(reads) == sorted([f"{slug}.json" for slug in report.reused_tenants] + [f"{EDITED}.json"] * 2)
     assert tree(out) == cold(project, tmp_path)
-
-
-def test_a_cold_build_reads_back_no_part_it_made_while_the_parts_fit_in_the_budget(
-    project: Path, reads: list[str]
-) -> None:
-    report = build(project, project / "build", OPTIONS)
-    assert len(list(parts(project).glob("*.json"))) == len(report.tenants) > 1
-    assert reads == []
-
-
-def test_past_the_budget_a_cold_build_reads_back_the_parts_it_made_and_writes_the_same_site(
-    project: Path, tmp_path: Path, reads: list[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(fragments, "HELD_BUDGET", 0)
-    report = build(project, project / "build", OPTIONS)
-    # Each twice: for the sitemap and for the manifest.
-    assert sorted(reads) == sorted([f"{slug}.json" for slug in report.tenants] * 2)
-    assert tree(report.out) == cold(project, tmp_path)
 
 
 def test_past_the_budget_a_rebuild_reads_the_parts_back_and_writes_the_same_site(

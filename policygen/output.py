@@ -608,6 +608,7 @@ class SiteWriter:
         stamps = stamp_file(self.spare).parent
         try:
             if plain_folder(stamps):
+                self.done.sort()  # as finish sorts it: the walk holds the list, in the stamp's order
                 self._ahead = Ahead.walk(self.staging.folder, self.done, stamps)
         except OSError:
             pass  # the walk after the swap walks them

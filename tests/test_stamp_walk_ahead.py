@@ -85,7 +85,7 @@ def test_groups_walked_ahead_are_given_once_each_in_the_stamps_order_and_no_othe
     for name in ("a", "b", "c"):
         (tmp_path / "site" / name).mkdir(parents=True)
         (tmp_path / "site" / name / "index.html").write_text(name, encoding="utf-8")
-    ahead = statcache.Ahead.walk(tmp_path / "site", ["c", "a"], tmp_path)
+    ahead = statcache.Ahead.walk(tmp_path / "site", ["a", "c"], tmp_path)
     assert ahead is not None
     try:
         first, third = ahead.group("a"), ahead.group("c")

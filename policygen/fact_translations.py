@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError
 from .clauses import language_of
 from .errors import Collector, InputError, Problem, did_you_mean
 from .facts import Address, Channel, Purpose, Registration, Tenant, Text, Theme, Tracker, is_free_text
+from .inputs import read_text
 from .validation import problems_from_validation
 from .vocabulary import SOURCE, CountryName, ForeignWord
 from .yamlfile import Located, load
@@ -107,12 +108,15 @@ def _free_text(tenant: Tenant, steps: list[str | int]) -> str | None:
     return value
 
 
-def read_overlay(folder: Path, locale: str, tenant: Tenant) -> tuple[dict[str, FactTranslation], Located] | None:
-    """The tenant's fact translations into *locale*'s language (None: it has no overlay), every problem located."""
+def read_overlay(
+    folder: Path, locale: str, tenant: Tenant, text: str | None = None
+) -> tuple[dict[str, FactTranslation], Located] | None:
+    """The tenant's fact translations into *locale*'s language (None: it has no overlay), every problem located;
+    *text*: the overlay's, already read."""
     file = overlay_file(folder, locale)
-    if not file.is_file():
+    if text is None and not file.is_file():
         return None
-    located = load(file)
+    located = load(file, text)
     try:
         overlay = FactOverlay.model_validate(located.data or {}).root
     except ValidationError as exc:
@@ -186,7 +190,26 @@ def states(folder: Path, locale: str, tenant: Tenant) -> list[FactState]:
 def translated_facts(folder: Path, locale: str, tenant: Tenant, refuse_stale: bool) -> Tenant:
     """The tenant's facts as a page in *locale* prints them (in_language): each current translation in place of
     its tenant.yaml text, every other free-text fact in words marked as the source language's."""
-    read = read_overlay(folder, locale, tenant)
+    global _last_read
+    file = overlay_file(folder, locale)
+    text = read_text(file) if file.is_file() else None
+    # A tenant's pages in a language ask once for each of its documents and once for its names: the overlay is
+    # parsed and checked once, while the same facts object and the overlay's same text are asked about.
+    key = (file, locale, text, refuse_stale)
+    last = _last_read
+    if last is not None and last[0] is tenant and last[1] == key:
+        return last[2]
+    translated = _translated_facts(folder, locale, tenant, refuse_stale, text)
+    _last_read = (tenant, key, translated)
+    return translated
+
+
+_last_read: tuple[Tenant, tuple[Path, str, str | None, bool], Tenant] | None = None
+
+
+def _translated_facts(folder: Path, locale: str, tenant: Tenant, refuse_stale: bool, text: str | None) -> Tenant:
+    """translated_facts, given the overlay's *text* (None: there is none)."""
+    read = None if text is None else read_overlay(folder, locale, tenant, text)
     if read is None:
         return in_language(tenant, {})
     overlay, located = read

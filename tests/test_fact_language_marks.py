@@ -430,3 +430,37 @@ def test_facts_in_another_language_are_made_again_for_another_tenant_or_other_tr
     translations["organisation.legal_name"] = "बदला हुआ"  # the caller's dict changed since: not the same translations
     assert in_language(tenant, translations).organisation.legal_name == "बदला हुआ"
     assert isinstance(in_language(tenant, {}).organisation.legal_name, ForeignWord)
+
+
+def test_a_tenants_translations_are_read_once_for_all_its_documents_in_that_language(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read: list[Path] = []
+    real = fact_translations.read_overlay
+
+    def counted(folder: Path, locale: str, tenant: Tenant, text: str | None = None) -> Any:
+        read.append(folder)
+        return real(folder, locale, tenant, text)
+
+    monkeypatch.setattr(fact_translations, "read_overlay", counted)
+    documents = [{"id": "privacy-policy"}, {"id": "cookie-policy"}, {"id": "data-deletion-policy"}]
+    root = one_tenant_project(tmp_path / "project", {**FACTS, "languages": ["en-GB", "hi-IN"], "documents": documents})
+    english = "Plain Example Ltd"
+    overlay = f"organisation.legal_name:\n  text: सादा उदाहरण लिमिटेड\n  translates: {value_hash(english)}\n"
+    (root / "tenants" / "t" / "tenant.hi.yaml").write_text(overlay, encoding="utf-8")
+    out = build(root, root / "out", BuildOptions(today=dt.date(2026, 6, 1))).out
+    assert len(read) == 1
+    assert "सादा उदाहरण लिमिटेड" in (out / "t" / "cookie-policy" / "hi" / "index.html").read_text(encoding="utf-8")
+
+
+def test_translations_changed_since_they_were_read_are_read_again(tmp_path: Path) -> None:
+    root = one_tenant_project(tmp_path / "project", FACTS)
+    folder = root / "tenants" / "t"
+    tenant = load_tenant(folder / "tenant.yaml")
+    english = "Plain Example Ltd"
+    for hindi in ("पहला नाम", "दूसरा नाम"):
+        overlay = f"organisation.legal_name:\n  text: {hindi}\n  translates: {value_hash(english)}\n"
+        (folder / "tenant.hi.yaml").write_text(overlay, encoding="utf-8")
+        assert translated_facts(folder, "hi-IN", tenant, refuse_stale=False).organisation.legal_name == hindi
+    (folder / "tenant.hi.yaml").unlink()
+    assert translated_facts(folder, "hi-IN", tenant, refuse_stale=False).organisation.legal_name == english

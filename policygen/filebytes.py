@@ -1,4 +1,5 @@
-"""The bytes of an open file, read to its end and bounded, in as few system calls as its size allows."""
+"""The bytes of an open file, read to its end and bounded, in as few system calls as its size allows; and a file's
+bytes written whole, without a file object."""
 
 from __future__ import annotations
 
@@ -26,3 +27,17 @@ def read_open(fd: int, limit: int, size: int | None = None) -> bytes:
             break
         want = PIECE
     return b"".join(parts)  # one part, the usual case, is returned as it is, not copied
+
+
+def write_new(file: str, data: bytes, follow: bool = True) -> None:
+    """*data* written to *file*, created or truncated, as open(file, "wb") would (the same flags and mode),
+    without a file object's buffering and checks around one write of the whole; not *follow*: a link in the
+    file's place is refused (OSError), not written through."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | (0 if follow else getattr(os, "O_NOFOLLOW", 0))
+    fd = os.open(file, flags, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from .filebytes import write_new
 from .statcache import Ahead, Kept, Matched, SeenFolders, Stamp
 
 try:
@@ -130,13 +131,7 @@ def _write_record(folder: str, name: str, data: bytes) -> bool:
         return True
     temporary = os.path.join(folder, f".{name}.{os.getpid()}.tmp")
     try:
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o666)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-        finally:
-            os.close(fd)
+        write_new(temporary, data, follow=False)
         os.replace(temporary, path)
         return True
     except OSError:

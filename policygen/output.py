@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from .errors import UsageError
+from .filebytes import write_new
 from .jsonitems import array_items, indented, json_string
 
 # The output folder's lock, cache and swap live in policygen/outfolder.py; those imported "as" themselves are
@@ -875,7 +876,7 @@ def _write_files(staging: Path, outputs: list[Output], kept: set[str]) -> list[P
         else:
             try:
                 if in_memory:
-                    _write_new(target, item.data)
+                    write_new(target, item.data)
                 elif item.origin is not None:
                     shutil.copyfile(item.origin, target)  # a file checked by the build; no link possible
                 else:
@@ -906,18 +907,6 @@ def _make_folders(folder: str, made: set[str]) -> None:
             if not os.path.isdir(name):
                 raise
         made.add(name)
-
-
-def _write_new(file: str, data: bytes) -> None:
-    """*data* written to *file*, created or truncated, as open(file, "wb") would (the same flags and mode),
-    without a file object's buffering and checks around one write of the whole."""
-    fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-    finally:
-        os.close(fd)
 
 
 def _naming(error: OSError, path: Path) -> OSError:

@@ -360,7 +360,7 @@ def test_a_full_disk_is_one_line_naming_the_file(
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(Path, "write_bytes", full)
-    monkeypatch.setattr(output, "_write_new", full_new)
+    monkeypatch.setattr(output, "write_new", full_new)
     edit(project / "tenants/ims-pro/tenant.yaml", "display_name: IMS Pro", "display_name: IMS Pro Edited")
     result = CliRunner().invoke(cli, ["-C", str(project), "build", "--out", str(out), "--today", "2026-11-22"])
     assert result.exit_code == 1

@@ -49,8 +49,8 @@ import policygen.engine as engine
 
 if point == "before-write":
     engine.write_site = lambda *a, **k: stop()
-elif point == "mid-write":  # the writer writes a site's files with output._write_new, others with write_bytes
-    real_write_bytes, real_write_new = pathlib.Path.write_bytes, output._write_new
+elif point == "mid-write":  # the writer writes a site's files with output.write_new, others with write_bytes
+    real_write_bytes, real_write_new = pathlib.Path.write_bytes, output.write_new
     def write_bytes(self, data):
         if ".policygen-new" in str(self) and nth_call():
             stop()
@@ -59,9 +59,9 @@ elif point == "mid-write":  # the writer writes a site's files with output._writ
         if ".policygen-new" in str(file) and nth_call():
             stop()
         return real_write_new(file, data)
-    pathlib.Path.write_bytes, output._write_new = write_bytes, write_new
+    pathlib.Path.write_bytes, output.write_new = write_bytes, write_new
 elif point == "pause-mid-write":  # like mid-write, but goes on once the parent creates <ready>.go
-    real_write_bytes, real_write_new = pathlib.Path.write_bytes, output._write_new
+    real_write_bytes, real_write_new = pathlib.Path.write_bytes, output.write_new
     def pause(file):
         if ".policygen-new" in str(file) and nth_call():
             ready.write_text(point)
@@ -74,7 +74,7 @@ elif point == "pause-mid-write":  # like mid-write, but goes on once the parent 
     def write_new(file, data):
         pause(file)
         return real_write_new(file, data)
-    pathlib.Path.write_bytes, output._write_new = write_bytes, write_new
+    pathlib.Path.write_bytes, output.write_new = write_bytes, write_new
 elif point == "note-lock":  # says when it asks for the output lock, then asks
     import fcntl
     real_flock = fcntl.flock

@@ -82,14 +82,14 @@ def test_a_rebuild_after_one_tenants_edit_writes_only_that_tenants_files_and_the
             written.append(Path(file).relative_to(outfolder.staging_folder(out)).as_posix())
         return open(file, mode, *args, **kwargs)
 
-    real_new = output._write_new
+    real_new = output.write_new
 
     def spy_new(file: str, data: bytes) -> None:  # how the writer writes a file of the site
         written.append(Path(file).relative_to(outfolder.staging_folder(out)).as_posix())
         real_new(file, data)
 
     monkeypatch.setattr(Path, "write_bytes", spy)
-    monkeypatch.setattr(output, "_write_new", spy_new)
+    monkeypatch.setattr(output, "write_new", spy_new)
     monkeypatch.setattr(output, "open", spy_open, raising=False)
     monkeypatch.setattr(engine.SiteIndexBeside, "start", lambda *args: None)  # written here, where the spies are
     build(project, out, OPTIONS)

@@ -190,21 +190,22 @@ def states(folder: Path, locale: str, tenant: Tenant) -> list[FactState]:
 def translated_facts(folder: Path, locale: str, tenant: Tenant, refuse_stale: bool) -> Tenant:
     """The tenant's facts as a page in *locale* prints them (in_language): each current translation in place of
     its tenant.yaml text, every other free-text fact in words marked as the source language's."""
-    global _last_read
+    global _last
     file = overlay_file(folder, locale)
     text = read_text(file) if file.is_file() else None
     # A tenant's pages in a language ask once for each of its documents and once for its names: the overlay is
-    # parsed and checked once, while the same facts object and the overlay's same text are asked about.
+    # parsed and checked, and the facts made, once, while the same facts object (frozen) and the overlay's same
+    # text are asked about.
     key = (file, locale, text, refuse_stale)
-    last = _last_read
+    last = _last
     if last is not None and last[0] is tenant and last[1] == key:
         return last[2]
     translated = _translated_facts(folder, locale, tenant, refuse_stale, text)
-    _last_read = (tenant, key, translated)
+    _last = (tenant, key, translated)
     return translated
 
 
-_last_read: tuple[Tenant, tuple[Path, str, str | None, bool], Tenant] | None = None
+_last: tuple[Tenant, tuple[Path, str, str | None, bool], Tenant] | None = None
 
 
 def _translated_facts(folder: Path, locale: str, tenant: Tenant, refuse_stale: bool, text: str | None) -> Tenant:
@@ -265,20 +266,9 @@ def in_language(tenant: Tenant, translations: Mapping[str, str]) -> Tenant:
     its current translation) in its place; every other free-text fact in words as the tenant wrote it, as a
     ForeignWord in the source language, which the page's body marks (lang="en") and any other place (an
     attribute, a title, JSON, a feed) prints as the plain text it is."""
-    global _last
-    last = _last
-    if last is not None and last[0] is tenant and last[1] == translations:
-        return last[2]
     marked = _in_language(tenant, "" if translations else None, translations)
     assert isinstance(marked, Tenant)
-    _last = (tenant, dict(translations), marked)
     return marked
-
-
-# The last tenant's facts in another language, with the translations they were given: a tenant's pages in a
-# language ask for them once for each of its documents and once for its names (facts are frozen, so the same
-# object with the same translations gives the same facts).
-_last: tuple[Tenant, dict[str, str], Tenant] | None = None
 
 
 def _shown(owner: BaseModel, name: str, text: str, translation: str | None) -> str | None:

@@ -419,17 +419,22 @@ def test_a_tenants_facts_in_another_language_are_worked_out_once_for_all_its_doc
     assert _marked(_page(out, "t/cookie-policy/hi/index.html"))  # (the facts are marked in each document)
 
 
-def test_facts_in_another_language_are_made_again_for_another_tenant_or_other_translations() -> None:
-    tenant = load_tenant(REPO / "tenants" / "ims-pro" / "tenant.yaml")
+def test_facts_in_another_language_are_made_again_for_another_tenant_and_a_stale_translation_still_refused(
+    tmp_path: Path,
+) -> None:
+    root = one_tenant_project(tmp_path / "project", FACTS)
+    folder = root / "tenants" / "t"
+    tenant = load_tenant(folder / "tenant.yaml")
+    first = translated_facts(folder, "hi-IN", tenant, refuse_stale=False)
+    assert translated_facts(folder, "hi-IN", tenant, refuse_stale=False) is first
     alike = Tenant.model_validate(tenant.model_dump())
-    first = in_language(tenant, {})
-    assert in_language(tenant, {}) is first
-    assert in_language(alike, {}) is not first
-    translations = {"organisation.legal_name": "अनुवादित नाम"}
-    assert in_language(tenant, translations).organisation.legal_name == "अनुवादित नाम"
-    translations["organisation.legal_name"] = "बदला हुआ"  # the caller's dict changed since: not the same translations
-    assert in_language(tenant, translations).organisation.legal_name == "बदला हुआ"
-    assert isinstance(in_language(tenant, {}).organisation.legal_name, ForeignWord)
+    assert translated_facts(folder, "hi-IN", alike, refuse_stale=False) is not first
+    stale = f"organisation.legal_name:\n  text: पुराना नाम\n  translates: {value_hash('Plain Old Ltd')}\n"
+    (folder / "tenant.hi.yaml").write_text(stale, encoding="utf-8")
+    shown = translated_facts(folder, "hi-IN", tenant, refuse_stale=False).organisation.legal_name
+    assert isinstance(shown, ForeignWord) and shown == "Plain Example Ltd"
+    with pytest.raises(InputError, match="stale"):  # what the other answer kept says nothing of this one
+        translated_facts(folder, "hi-IN", tenant, refuse_stale=True)
 
 
 def test_a_tenants_translations_are_read_once_for_all_its_documents_in_that_language(

@@ -43,42 +43,43 @@ def walked(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
     return seen
 
 
-def walked_now(out: Path, spare: Path) -> bytes:
-    """The stamp a walk of the output as it is now writes."""
-    file = stamp_file(spare).with_name("now.stamp")
+def built(tmp_path: Path) -> tuple[Path, Path]:
+    """A copy of the example project, built once: the project and its output."""
+    project = copy_project(tmp_path / "project")
+    out = project / "build"
+    build(project, out, OPTIONS)
+    return project, out
+
+
+def stamp_is_a_walk_now(project: Path, out: Path) -> bool:
+    """Whether the output's stamp is byte for byte the one a walk of the output as it is now writes."""
+    recorded = stamp_file(spare_folder(project, out))
+    file = recorded.with_name("now.stamp")
     statcache.Stamp.walk(out, os.listdir(out), file)
-    return file.read_bytes()
+    return recorded.read_bytes() == file.read_bytes()
 
 
 def test_a_cold_build_walks_its_tenant_folders_ahead_and_its_stamp_is_a_walk_after_the_swap(
     tmp_path: Path, walked: dict[str, list[str]]
 ) -> None:
-    project = copy_project(tmp_path / "project")
-    out = project / "build"
-    build(project, out, OPTIONS)
+    project, out = built(tmp_path)
     tenants = tenant_slugs(project)
     assert sorted(walked["ahead"]) == tenants
     assert walked["after"] and not set(walked["after"]) & set(tenants)  # the site's own files, and the folder
-    spare = spare_folder(project, out)
-    assert stamp_file(spare).read_bytes() == walked_now(out, spare)
-    assert statcache.Stamp.matches(out, stamp_file(spare))
+    assert stamp_is_a_walk_now(project, out)
+    assert statcache.Stamp.matches(out, stamp_file(spare_folder(project, out)))
 
 
 def test_with_an_output_in_place_nothing_is_walked_ahead_and_the_stamp_is_a_walk_after_the_swap(
     tmp_path: Path, walked: dict[str, list[str]]
 ) -> None:
-    project = copy_project(tmp_path / "project")
-    out = project / "build"
-    build(project, out, OPTIONS)
-    (project / "tenants" / "ims-pro" / "tenant.yaml").write_text(
-        (project / "tenants" / "ims-pro" / "tenant.yaml").read_text(encoding="utf-8") + "\n", encoding="utf-8"
-    )
+    project, out = built(tmp_path)
+    facts = project / "tenants" / "ims-pro" / "tenant.yaml"
+    facts.write_text(facts.read_text(encoding="utf-8") + "\n", encoding="utf-8")
     walked["ahead"].clear()
-    walked["after"].clear()
-    build(project, out, OPTIONS)
-    assert walked["ahead"] == []
-    spare = spare_folder(project, out)
-    assert stamp_file(spare).read_bytes() == walked_now(out, spare)
+    report = build(project, out, OPTIONS)
+    assert report.rendered_tenants == ["ims-pro"] and walked["ahead"] == []
+    assert stamp_is_a_walk_now(project, out)
 
 
 def test_groups_walked_ahead_are_given_once_each_in_the_stamps_order_and_no_other(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .filebytes import write_new
+from .filebytes import write_new, write_new_lines
 from .statcache import Ahead, Kept, Matched, SeenFolders, Stamp
 
 try:
@@ -102,6 +102,15 @@ def write_cache_record(file: Path, data: bytes) -> bool:
         return False  # no record: the next build checks everything
 
 
+def write_cache_lines(file: Path, lines: Iterable[str]) -> bool:
+    """Write a record of the cache a line at a time (each ending in a newline), as write_cache_record writes one
+    whole: a line per tenant is never held as one text."""
+    try:
+        return plain_folder(file.parent) and _write_record(str(file.parent), file.name, lines)
+    except OSError:
+        return False
+
+
 class CacheRecords:
     """A folder of the cache that a build writes many records into (a tenant's part each, policygen/fragments.py):
     the folder is checked and made once (plain_folder), where write_cache_record checks it for every record (a
@@ -122,16 +131,19 @@ class CacheRecords:
         return self._usable and _write_record(str(self.folder), name, data)
 
 
-def _write_record(folder: str, name: str, data: bytes) -> bool:
-    """Put *data* in the file *name* of *folder* (atomically, under a temporary name beside it), unless it holds
-    it already; whether it does now. A record that could not be written is removed: none is better than one the
-    build did not mean."""
+def _write_record(folder: str, name: str, data: bytes | Iterable[str]) -> bool:
+    """Put *data* (bytes, or lines of text) in the file *name* of *folder* (atomically, under a temporary name
+    beside it), unless it holds those bytes already; whether it does now. A record that could not be written is
+    removed: none is better than one the build did not mean."""
     path = os.path.join(folder, name)
-    if _holds(path, data):
+    if isinstance(data, bytes) and _holds(path, data):
         return True
     temporary = os.path.join(folder, f".{name}.{os.getpid()}.tmp")
     try:
-        write_new(temporary, data, follow=False)
+        if isinstance(data, bytes):
+            write_new(temporary, data, follow=False)
+        else:
+            write_new_lines(temporary, data, follow=False)
         os.replace(temporary, path)
         return True
     except OSError:

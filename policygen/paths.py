@@ -25,6 +25,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import posixpath
+import re
 from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal, TypeVar
@@ -41,6 +42,7 @@ TENANT_APPS = "apps"
 TENANT_ASSETS = "assets"
 
 # Top-level names of the output folder that are not tenants, and what goes there.
+SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")  # a tenant's name: its folder in tenants/ and in the output
 RESERVED_SLUGS = {THEME_ASSETS: "theme files"}
 # Folder names the build uses inside a tenant's folder, so no document may have them as its id.
 RESERVED_DOCUMENT_IDS = {TENANT_APPS: "in-app snippets and store labels", TENANT_ASSETS: "logo"}

@@ -27,8 +27,8 @@ from .dates import utc_today
 from .errors import UsageError
 from .facts import _check_email, visible
 from .jurisdictions import JURISDICTIONS, US_STATE_LAWS
-from .paths import RESERVED_SLUGS
-from .tenantfolders import SLUG, check_slug, reserved_slug
+from .paths import RESERVED_SLUGS, SLUG
+from .tenantfolders import check_slug, reserved_slug
 
 LOCALES = {"eu_gdpr": "en", "uk_gdpr": "en-GB", "in_dpdp": "en-IN"} | dict.fromkeys(US_STATE_LAWS, "en-US")
 RENAMED = {"github": ".github", "gitignore": ".gitignore", "pre-commit-config.yaml": ".pre-commit-config.yaml"}

@@ -55,11 +55,11 @@ from .fragments import Fragments
 from .history import compare_with_build, read_tenant_record
 from .output import KINDS, Output, check_out_dir, manifest, write_site
 from .packaged import code_digest
-from .paths import MANIFEST_PATH, RESERVED_SLUGS
+from .paths import MANIFEST_PATH, RESERVED_SLUGS, SLUG
 from .project import Project, load_base, project_theme
 from .site import BuildOptions
 from .spans import NO_SITE_SPANS, SiteSpans
-from .tenantfolders import SLUG, tenant_digest, tenant_folder, tenant_slugs
+from .tenantfolders import tenant_digest, tenant_folder, tenant_slugs
 from .theme import SiteTheme
 from .yamlfile import format_path
 

@@ -488,6 +488,9 @@ class TopHashes(Mapping[str, bytes]):
         return TopHashes(self.names, either.to_bytes(size, "big"))
 
 
+NO_HASHES = TopHashes([], b"")  # none: of a build with no spare, or with no record of it
+
+
 @dataclass(frozen=True)
 class Matched:
     """A stamp found matching its output folder: the stamp file's hash (the proof on which `Stamp.walk`

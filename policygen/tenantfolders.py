@@ -19,10 +19,9 @@ from .editorfiles import is_editor_file
 from .errors import InputError, Problem, UsageError, did_you_mean
 from .inputs import hashed_content, read_bytes
 from .outfolder import cache_file
-from .paths import RESERVED_SLUGS, SortedNames
+from .paths import RESERVED_SLUGS, SLUG, SortedNames
 from .statcache import DIGEST_SIZE, FolderDigests
 
-SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")  # a tenant's name: its folder in tenants/ and in the output
 DIGESTS = "digests"  # in the project's cache: tenant folder hashes by stat, by path (policygen/statcache.py)
 
 

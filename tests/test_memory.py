@@ -22,6 +22,7 @@ from policygen import engine, output, statcache, theme
 from policygen.engine import build
 from policygen.errors import UsageError
 from policygen.site import BuildOptions
+from policygen.statcache import TopHashes
 from policygen.theme import SiteTheme
 
 OPTIONS = BuildOptions(today=dt.date(2026, 11, 22))
@@ -255,7 +256,7 @@ def test_the_names_a_rebuild_holds_of_its_tenants_until_the_stamp_are_one_string
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The output's stamp (a message from the process that checks it), the record of the spare's intact folders
-    # (JSON) and what the process beside the build placed (pickled) each name every tenant: read as they come,
+    # (lines) and what the process beside the build placed (pickled) each name every tenant: read as they come,
     # each would be another copy of every name, held to the end of the build.
     project = many_tenants(tmp_path / "project", 8)
     options = BuildOptions(today=dt.date(2026, 11, 22))
@@ -269,7 +270,7 @@ def test_the_names_a_rebuild_holds_of_its_tenants_until_the_stamp_are_one_string
             held[kind] += [(name, name is sys.intern(name)) for name in names]
         real_finish(writer, *args, **kwargs)
 
-    def take_intact(spare: Path) -> dict[str, bytes]:
+    def take_intact(spare: Path) -> TopHashes:
         intact = real_take(spare)  # asked for as each tenant is placed (SiteWriter.keep_intact), then let go
         held["intact"] += [(name, name is sys.intern(name)) for name in intact]
         return intact

@@ -12,7 +12,7 @@ import hashlib
 import os
 import stat
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -177,7 +177,7 @@ def record_stamp(
     out: Path,
     names: Iterable[str],
     file: Path,
-    whole: dict[str, SeenFolders] | None = None,
+    whole: Mapping[str, SeenFolders] | None = None,
     proof: str | None = None,
     ahead: Ahead | None = None,
 ) -> None:

@@ -63,7 +63,7 @@ from .outfolder import write_cache_record as write_cache_record
 from .paths import MANIFEST_PATH, SLUG, SortedNames
 from .signing import open_regular
 from .spans import Recorder
-from .statcache import NO_HASHES, Ahead, Matched, SameBytes, SeenFolders, TopHashes, folders_seen
+from .statcache import NO_HASHES, Ahead, KeptFolders, Matched, SameBytes, TopHashes, folders_seen
 
 KINDS = ("page", "index", "archive", "history", "snippet", "feed", "redline", "notice", "data", "label", "asset")
 
@@ -456,7 +456,7 @@ class SiteWriter:
         self.listed = listed  # the previous manifest's top-level names, if the build read them (ListedNames)
         # Tenant folders of the spare kept whole, with their folders as keep_intact saw them (the stamp lists
         # them so: a tuple, a tenth of a set's size, for each of a hundred thousand tenants).
-        self.whole: dict[str, SeenFolders] = {}
+        self.whole = KeptFolders()
         # Top-level folders already written whole, as they came (a list: a set of a hundred thousand names
         # is five times its size); sorted when the site is finished, and looked up by bisection then.
         self.done: list[str] = []
@@ -537,7 +537,7 @@ class SiteWriter:
         if found is None or found[0] != expected:
             return False
         self.done.append(top)
-        self.whole[top] = found[1]
+        self.whole.add(top, found[1])
         self._remember(top)
         return True
 
@@ -546,14 +546,14 @@ class SiteWriter:
         forked from the build's (policygen/beside.py) places some tenants' folders in the same staging folder,
         and sends this to the build's own writer (add_placed), which swaps, records and stamps them all."""
         placed = Placed(self.done, self.whole, self._intact_next)
-        self.done, self.whole, self._intact_next = [], {}, []
+        self.done, self.whole, self._intact_next = [], KeptFolders(), []
         return placed
 
     def add_placed(self, placed: Placed) -> None:
         """Folders another process placed in this writer's staging folder (take_placed), as if placed here."""
         # Their names are held to the end: interned, they are the build's own (tenantfolders.tenant_slugs), not copies.
         self.done.extend(map(sys.intern, placed.done))
-        self.whole.update((sys.intern(top), seen) for top, seen in placed.whole.items())
+        self.whole.extend(placed.whole)
         self._intact_next.extend(map(sys.intern, placed.remembered))
 
     def _remember(self, top: str) -> None:
@@ -658,7 +658,7 @@ class Placed:
     as seen) and those remembered for the next build (SiteWriter.take_placed)."""
 
     done: list[str]
-    whole: dict[str, SeenFolders]
+    whole: KeptFolders
     remembered: list[str]
 
 

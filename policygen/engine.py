@@ -813,7 +813,7 @@ class Previous:
         stamp's, not read from the manifest's file list. A manifest is trusted by its own stat or hash
         (SameBytes), not by the stamp, so it may be read before the stamp is known."""
         if matched is not None and self._listed is _LATER and self._same is not None:
-            self.top_level = ListedNames(self._same, matched.names)
+            self.top_level = ListedNames(self._same, SortedNames(matched.names))
 
     def __enter__(self) -> Previous:
         return self

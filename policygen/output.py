@@ -965,10 +965,12 @@ def _carry_user_entries(
     ours_before = _manifest_top_level(out, listed)
     if ours_before is None:
         return
-    for entry in sorted(out.iterdir()):
-        if entry.name in ours_before or any(entry.name in names for names in ours_now) or entry.name == MANIFEST_PATH:
-            continue
-        target = staging / entry.name
+    ours = (ours_before, *ours_now)
+    # Names, not Paths, and only the user's held: the output holds a folder for each of a hundred thousand tenants.
+    with os.scandir(out) as entries:
+        theirs = sorted(e.name for e in entries if e.name != MANIFEST_PATH and not any(e.name in n for n in ours))
+    for name in theirs:
+        entry, target = out / name, staging / name
         try:
             if entry.is_dir() and not entry.is_symlink():
                 shutil.copytree(entry, target, symlinks=True, copy_function=_link_or_copy)
@@ -997,8 +999,8 @@ class ListedNames:
     those bytes (it is in the output folder, so anyone may have replaced it since), and otherwise reads it again."""
 
     same: SameBytes
-    # With the manifest's own name, which the stamp lists too: the stamp's list itself, not a copy of it without that
-    # name, for each of a hundred thousand tenants.
+    # With the manifest's own name, which the stamp lists too: the stamp's list itself (looked up by bisection), not a
+    # copy of it without that name nor a set of it, for each of a hundred thousand tenants.
     names: Collection[str]
 
 
@@ -1008,12 +1010,13 @@ def listed_top_level(data: Any) -> set[str]:
     return {str(entry["path"]).split("/", 1)[0] for entry in data["files"]}
 
 
-def _manifest_top_level(out: Path, listed: ListedNames | None = None) -> set[str] | None:
-    """The first path segments of every file the previous build listed; None when there is no previous build."""
+def _manifest_top_level(out: Path, listed: ListedNames | None = None) -> Container[str] | None:
+    """The first path segments of every file the previous build listed (the manifest's own name may be among them);
+    None when there is no previous build."""
     try:
         with (out / MANIFEST_PATH).open("rb") as f:
             if listed is not None and listed.same.held_by(f):
-                return set(listed.names) - {MANIFEST_PATH}
+                return listed.names
             try:  # as policygen writes it: an entry at a time (the build read its tenants alone, or nothing)
                 return {str(entry["path"]).split("/", 1)[0] for entry in manifest_file_entries(f)}
             except ValueError:

@@ -26,7 +26,7 @@ import bisect
 import datetime as dt
 import posixpath
 import re
-from collections.abc import Callable, Container, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
@@ -260,7 +260,7 @@ def between_documents(source: str, target: str, language: str | None = None) -> 
     return relative(DocumentPaths("_", target, language).stable, DocumentPaths("_", source).stable)
 
 
-class SortedNames(Container[str]):
+class SortedNames(Collection[str]):
     """Names listed in sorted order (the project's tenants, as tenantfolders.tenant_slugs lists them), each looked
     up by bisection: a build asks about a hundred thousand of them without a set of them all beside the list
     (about 50 bytes more a name)."""
@@ -273,6 +273,12 @@ class SortedNames(Container[str]):
             return False
         at = bisect.bisect_left(self._names, name)
         return at < len(self._names) and self._names[at] == name
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
 
 
 def in_folder_order(items: Iterable[T], slug: Callable[[T], str]) -> Iterator[T]:

@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,9 @@ from hypothesis import strategies as st
 from policygen import engine, outfolder, output
 from policygen.engine import build
 from policygen.output import Output, manifest, spare_folder
+from policygen.paths import SortedNames
 from policygen.site import BuildOptions
+from policygen.statcache import SameBytes
 
 OPTIONS = BuildOptions(today=dt.date(2026, 11, 22))
 
@@ -242,3 +245,26 @@ def test_the_build_hands_the_manifests_names_to_the_swap_only_when_both_read_the
     assert (previous.top_level is not None and set(previous.top_level.names) == expected) is known
     if not known:
         assert previous.top_level is None
+
+
+def test_the_users_entries_are_told_from_twenty_thousand_tenant_folders_without_holding_a_path_of_each(
+    tmp_path: Path,
+) -> None:
+    # The swap carries the few entries policygen did not write (a CNAME) from an output that holds a folder for
+    # every tenant. It held a Path of each entry and a set of the previous manifest's names: about 6 MB here.
+    out, staging = tmp_path / "build", tmp_path / "staging"
+    staging.mkdir()
+    names = sorted(f"tenant-{i:05d}" for i in range(20_000))
+    for name in names:
+        (out / name).mkdir(parents=True)
+    (out / "CNAME").write_text("policies.example.com\n", encoding="utf-8")
+    (out / "manifest.json").write_bytes(b"{}")
+    listed = output.ListedNames(SameBytes.by_hash(b"{}"), SortedNames([*names, "manifest.json"]))
+    tracemalloc.start()
+    try:
+        output._carry_user_entries(out, staging, (), listed)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert sorted(p.name for p in staging.iterdir()) == ["CNAME"]
+    assert peak < 1_000_000

@@ -398,7 +398,7 @@ class Stamp:
         kept: Kept | None = None,
         shared: bool = False,
         ahead: Ahead | None = None,
-    ) -> set[str]:
+    ) -> list[str]:
         """Stamp *out* as it is now, its top-level entries *names* and everything under them, into *file*,
         atomically, a top-level entry at a time, in the stamp's order. The folders *kept* lists take their
         files' part from the previous stamp, read alongside in the same order (a merge of two sorted
@@ -410,7 +410,7 @@ class Stamp:
         *shared*: past WALK_SHARED_MIN groups to walk (not kept), where fork is safe, a second process walks
         the later half of them meanwhile (_HalfBeside); the file is byte for byte the one a walk in one
         process writes. The groups walked *ahead* (Ahead.walk) are copied, not walked again."""
-        taken: set[str] = set()
+        taken: list[str] = []  # a list: each name comes once, and a set of a hundred thousand is 4 MB more
         temporary = file.with_name(f".{file.name}.{os.getpid()}.tmp")
         # Sorted and each once, without a set of them all (a name may come twice).
         ordered = [HERE, *(name for name, _ in itertools.groupby(sorted(names)) if name != HERE)]
@@ -425,13 +425,13 @@ class Stamp:
                         _write_groups(f, out, ordered[half:], previous, kept, taken)
                     else:
                         beside.copy_to(f)
-                        taken |= walked
+                        taken += walked
                 if previous is not None and kept is not None and previous.finish() != kept.proof:
                     raise _NoStamp
             os.replace(temporary, file)
         except (OSError, ValueError, _NoStamp):
             temporary.unlink(missing_ok=True)
-            return set()
+            return []
         return taken
 
     @staticmethod
@@ -698,7 +698,7 @@ def _write_groups(
     names: list[str],
     previous: _Reader | None,
     kept: Kept | None,
-    taken: set[str],
+    taken: list[str],
     ahead: Ahead | None = None,
 ) -> None:
     """The groups of *names* (in the stamp's order), written to *f*: each kept folder's from the *previous* stamp
@@ -715,7 +715,7 @@ def _write_groups(
         if group is None:
             group = _walked_group(out, name)
         else:
-            taken.add(name)
+            taken.append(name)
         head, listed = group
         f.write(head.line())
         f.writelines(listed)
@@ -800,12 +800,13 @@ class _HalfBeside:
             return cls()
         return cls(child, part)
 
-    def result(self) -> set[str] | None:
-        """The names the child took from the previous stamp, once it has ended well; None otherwise."""
+    def result(self) -> list[str] | None:
+        """The names the child took from the previous stamp, in order, once it has ended well (the build's own strings,
+        not copies); None otherwise."""
         data = self.child.message() if self.child is not None else None
         if data is None:
             return None
-        return set(data.decode("utf-8", "surrogateescape").split("\0")) if data else set()
+        return list(map(sys.intern, data.decode("utf-8", "surrogateescape").split("\0"))) if data else []
 
     def copy_to(self, f: BinaryIO) -> None:
         """What the child wrote, after what *f* holds."""
@@ -827,13 +828,13 @@ def _walk_half(
 ) -> bytes:  # pragma: no cover - in the child
     """In the child: its groups written to *part*, the previous stamp (its own reader: the build's is at another
     place in the file) checked whole as the build checks it; the names it took from that stamp, to send."""
-    taken: set[str] = set()
+    taken: list[str] = []
     with _previous(kept) as previous:
         _write_groups(part, out, names, previous, kept, taken)
         if previous is not None and kept is not None and previous.finish() != kept.proof:
             raise _NoStamp
     part.flush()
-    return "\0".join(sorted(taken)).encode("utf-8", "surrogateescape")
+    return "\0".join(taken).encode("utf-8", "surrogateescape")
 
 
 def _walked_group(out: Path, name: str) -> tuple[_Head, list[bytes]]:

@@ -74,7 +74,7 @@ def test_a_stamp_walked_by_two_processes_is_the_stamp_one_process_walks(tmp_path
     out = site(tmp_path / "out")
     statcache.Stamp.walk(out, NAMES, tmp_path / "alone.stamp")
     forking.unlink()
-    assert statcache.Stamp.walk(out, NAMES, tmp_path / "shared.stamp", shared=True) == set()
+    assert statcache.Stamp.walk(out, NAMES, tmp_path / "shared.stamp", shared=True) == []
     assert (tmp_path / "shared.stamp").read_bytes() == (tmp_path / "alone.stamp").read_bytes()
     walked = walkers(forking)
     ordered = sorted(walked)
@@ -97,7 +97,8 @@ def test_the_child_takes_kept_folders_from_the_previous_stamp_as_one_process_wou
     assert len(kept.folders) == 2
     alone = statcache.Stamp.walk(out, NAMES, tmp_path / "alone.stamp", kept)
     shared = statcache.Stamp.walk(out, NAMES, tmp_path / "shared.stamp", kept, shared=True)
-    assert alone == shared == set(kept_names)
+    assert alone == shared == kept_names  # in the stamp's order, each once
+    assert all(name is sys.intern(name) for name in shared)  # the child's are the build's strings, not copies
     assert (tmp_path / "shared.stamp").read_bytes() == (tmp_path / "alone.stamp").read_bytes()
 
 
@@ -111,7 +112,7 @@ def test_a_walk_of_few_groups_besides_the_kept_ones_is_not_shared(
     kept = kept_whole(out, previous, TENANTS[1:])  # a later rebuild: one tenant rendered, the rest kept whole
     monkeypatch.setattr(statcache, "WALK_SHARED_MIN", 5)  # 4 groups to walk: the folder, two files, one tenant
     forking.unlink(missing_ok=True)
-    assert statcache.Stamp.walk(out, NAMES, tmp_path / "later.stamp", kept, shared=True) == set(TENANTS[1:])
+    assert statcache.Stamp.walk(out, NAMES, tmp_path / "later.stamp", kept, shared=True) == TENANTS[1:]
     assert sorted(walkers(forking)) == sorted([statcache.HERE, "index.html", "manifest.json", TENANTS[0]])
     assert set(walkers(forking).values()) == {os.getpid()}  # no process forked for them
 

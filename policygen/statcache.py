@@ -198,17 +198,21 @@ class KeptFolders(Mapping[str, SeenFolders]):
     """The tenant folders a rebuild kept whole, each with its folders as seen (SeenFolders), added as they come
     (from two processes: policygen/beside.py) and looked up in the stamp's order: packed as one list of names
     (the build's own strings), one array of counts and one bytes of digests, about 60 bytes a folder where a
-    dict of SeenFolders held 280, for each of a hundred thousand tenants until the stamp."""
+    dict of SeenFolders held 190 to 280, for each of a hundred thousand tenants until the stamp."""
 
     def __init__(self) -> None:
-        self._names: list[str] = []
-        self._counts = array.array("L")
-        self._digests = bytearray()
-        self._sorted = True  # the names are in order: looked up by bisection
+        self._names: list[str] = []  # sorted when first looked up (in place), then looked up by bisection
+        self._counts = array.array("I")  # as added: the slot of a folder
+        self._digests = bytearray()  # _SEEN_SIZE bytes a slot
+        # Each sorted name's slot, once the names were sorted out of the order they came in (None: the same order).
+        self._slots: array.array[int] | None = None
+        self._sorted = True
 
     def add(self, name: str, seen: SeenFolders) -> None:
         if len(seen.paths) + len(seen.digest) != _SEEN_SIZE:
             raise ValueError("not the digests folders_seen makes")  # a bug, not bad input
+        if self._slots is not None:
+            raise RuntimeError("a folder added after a lookup")  # a bug: the stamp looks them up once all are placed
         self._sorted = self._sorted and (not self._names or self._names[-1] < name)
         self._names.append(name)
         self._counts.append(seen.count)
@@ -217,7 +221,7 @@ class KeptFolders(Mapping[str, SeenFolders]):
     def extend(self, other: KeptFolders) -> None:
         """Add *other*'s folders (another process's: policygen/beside.py), their names interned as the build's."""
         for at, name in enumerate(other._names):
-            self.add(sys.intern(name), other._seen(at))
+            self.add(sys.intern(name), other._seen(other._slot(at)))
 
     def _at(self, name: object) -> int | None:
         if not isinstance(name, str):
@@ -225,25 +229,27 @@ class KeptFolders(Mapping[str, SeenFolders]):
         if not self._sorted:
             self._sort()
         at = bisect.bisect_left(self._names, name)
-        return at if at < len(self._names) and self._names[at] == name else None
+        return self._slot(at) if at < len(self._names) and self._names[at] == name else None
 
     def _sort(self) -> None:
-        order = sorted(range(len(self._names)), key=self._names.__getitem__)
-        self._names = [self._names[i] for i in order]
-        self._counts = array.array("L", (self._counts[i] for i in order))
-        digests = self._digests
-        self._digests = bytearray(b"".join(digests[i * _SEEN_SIZE : (i + 1) * _SEEN_SIZE] for i in order))
+        # The names sorted in place and each one's slot noted: the digests stay where they are, so the sort holds
+        # an int a folder for a moment, not a second copy of everything.
+        self._slots = array.array("I", sorted(range(len(self._names)), key=self._names.__getitem__))
+        self._names.sort()
         self._sorted = True
 
-    def _seen(self, at: int) -> SeenFolders:
-        packed = self._digests[at * _SEEN_SIZE : (at + 1) * _SEEN_SIZE]
-        return SeenFolders(self._counts[at], bytes(packed[:16]), bytes(packed[16:]))
+    def _slot(self, at: int) -> int:
+        return at if self._slots is None else self._slots[at]
+
+    def _seen(self, slot: int) -> SeenFolders:
+        packed = self._digests[slot * _SEEN_SIZE : (slot + 1) * _SEEN_SIZE]
+        return SeenFolders(self._counts[slot], bytes(packed[:16]), bytes(packed[16:]))
 
     def __getitem__(self, name: str) -> SeenFolders:
-        at = self._at(name)
-        if at is None:
+        slot = self._at(name)
+        if slot is None:
             raise KeyError(name)
-        return self._seen(at)
+        return self._seen(slot)
 
     def __contains__(self, name: object) -> bool:
         return self._at(name) is not None

@@ -224,12 +224,16 @@ class KeptFolders(Mapping[str, SeenFolders]):
             self.add(sys.intern(name), other._seen(other._slot(at)))
 
     def _at(self, name: object) -> int | None:
+        """The slot of *name*'s folder; None for none."""
         if not isinstance(name, str):
             return None
         if not self._sorted:
             self._sort()
-        at = bisect.bisect_left(self._names, name)
-        return self._slot(at) if at < len(self._names) and self._names[at] == name else None
+        names = self._names
+        at = bisect.bisect_left(names, name)
+        if at == len(names) or names[at] != name:
+            return None
+        return at if self._slots is None else self._slots[at]
 
     def _sort(self) -> None:
         # The names sorted in place and each one's slot noted: the digests stay where they are, so the sort holds
@@ -250,6 +254,11 @@ class KeptFolders(Mapping[str, SeenFolders]):
         if slot is None:
             raise KeyError(name)
         return self._seen(slot)
+
+    def get(self, name: str, default: None = None) -> SeenFolders | None:  # type: ignore[override]
+        # One lookup, no KeyError for a name not kept: the stamp asks for every top-level name.
+        slot = self._at(name)
+        return None if slot is None else self._seen(slot)
 
     def __contains__(self, name: object) -> bool:
         return self._at(name) is not None
@@ -716,8 +725,9 @@ def _write_groups(
             f.write(walked)
             continue
         group: tuple[_Head, Iterable[bytes]] | None = None
-        if previous is not None and kept is not None and name in kept.folders:
-            group = _kept_group(previous, name, kept.folders[name])
+        seen = kept.folders.get(name) if previous is not None and kept is not None else None
+        if previous is not None and seen is not None:
+            group = _kept_group(previous, name, seen)
         if group is None:
             group = _walked_group(out, name)
         else:

@@ -115,12 +115,12 @@ def matched_in(data: bytes) -> Matched | None:
     """The result *data* says; None for "none" and for anything that is not exactly a result `_encoded` makes."""
     if not data.startswith(_HEADER):
         return None
-    head, _, rest = data[len(_HEADER) :].partition(b"\n")
-    found = _MATCHED.fullmatch(head + b"\n")
+    start = data.find(b"\n", len(_HEADER)) + 1  # the names' (sliced from *data*: no copy of all that follows)
+    found = _MATCHED.fullmatch(data[len(_HEADER) : start]) if start else None
     if found is None:
         return None
     count, size = int(found.group(2)), int(found.group(3))
-    listed, digests = rest[:size], rest[size:]
+    listed, digests = data[start : start + size], data[start + size :]
     names = listed.split(b"\0") if listed else []
     if len(listed) != size or len(names) != count or any(not n or b"/" in n for n in names):
         return None

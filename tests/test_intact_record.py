@@ -123,3 +123,19 @@ def test_the_record_of_thirty_thousand_tenants_is_written_and_read_without_being
     assert found == seen
     assert written < 200_000  # a buffer of lines; the dict and its text: about 7 MB
     assert read < 40 * 30_000 * 2 + 200_000  # what is kept (40 bytes a tenant) and one copy of the hashes
+
+
+def test_the_record_is_never_written_through_a_link(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    spare = tmp_path / ".cache" / "policygen" / "spares" / "build"
+    output.intact_record(spare).parent.parent.mkdir(parents=True)
+    output.intact_record(spare).parent.symlink_to(outside)  # the cache's folder of records, a link
+    assert not output.remember_intact(spare, hashes(["a"]), ["a"])
+    assert list(outside.iterdir()) == []
+    output.intact_record(spare).parent.unlink()
+    output.intact_record(spare).parent.mkdir()
+    temporary = output.intact_record(spare).with_name(f".{output.intact_record(spare).name}.{os.getpid()}.tmp")
+    temporary.symlink_to(outside / "planted")  # where the record is written before it is put in place
+    assert not output.remember_intact(spare, hashes(["a"]), ["a"])
+    assert list(outside.iterdir()) == [] and not output.intact_record(spare).exists()

@@ -695,6 +695,7 @@ def remember_intact(spare: Path, seen: Mapping[str, bytes], names: list[str]) ->
 
 
 _INTACT_LINE = re.compile(rb"([0-9a-f]{64}) (%s)\n" % SLUG.pattern.encode())  # a name is a tenant's
+_INTACT_LINE_MOST = 64 + 1 + 63 + 1  # bytes: a longer line is not one of the record's (_INTACT_LINE)
 
 
 def read_intact(file: Path) -> TopHashes | None:
@@ -719,9 +720,6 @@ def read_intact(file: Path) -> TopHashes | None:
     except (OSError, UnicodeDecodeError):
         return None
     return TopHashes(names, bytes(digests))
-
-
-_INTACT_LINE_MOST = 64 + 1 + 63 + 1  # bytes: a longer line is not one of the record's (_INTACT_LINE)
 
 
 def _take_intact(spare: Path) -> TopHashes:

@@ -231,9 +231,7 @@ class KeptFolders(Mapping[str, SeenFolders]):
             self._sort()
         names = self._names
         at = bisect.bisect_left(names, name)
-        if at == len(names) or names[at] != name:
-            return None
-        return at if self._slots is None else self._slots[at]
+        return self._slot(at) if at < len(names) and names[at] == name else None
 
     def _sort(self) -> None:
         # The names sorted in place and each one's slot noted: the digests stay where they are, so the sort holds
@@ -254,11 +252,6 @@ class KeptFolders(Mapping[str, SeenFolders]):
         if slot is None:
             raise KeyError(name)
         return self._seen(slot)
-
-    def get(self, name: str, default: None = None) -> SeenFolders | None:  # type: ignore[override]
-        # One lookup, no KeyError for a name not kept: the stamp asks for every top-level name.
-        slot = self._at(name)
-        return None if slot is None else self._seen(slot)
 
     def __contains__(self, name: object) -> bool:
         return self._at(name) is not None
@@ -505,7 +498,8 @@ class TopHashes(Mapping[str, bytes]):
     """The top-level names a stamp lists (`names`, sorted), each with its folders hash (folders_seen) when the
     check took one: as a mapping, the names that have one. One list of the names, which are the build's own
     strings, and one bytes of their hashes: 40 bytes a name, where a set of the names and a dict of the hashes
-    held 138 (tracemalloc, 10,000 names), for each of a hundred thousand tenants."""
+    held 138 (tracemalloc, 10,000 names), for each of a hundred thousand tenants. The record of a spare's intact
+    folders (policygen/output.py: read_intact) is held so too: the names it lists, each with its folders hash."""
 
     def __init__(self, names: list[str], digests: bytes) -> None:
         if len(digests) != DIGEST_SIZE * len(names):
@@ -725,9 +719,8 @@ def _write_groups(
             f.write(walked)
             continue
         group: tuple[_Head, Iterable[bytes]] | None = None
-        seen = kept.folders.get(name) if previous is not None and kept is not None else None
-        if previous is not None and seen is not None:
-            group = _kept_group(previous, name, seen)
+        if previous is not None and kept is not None and (seen := kept.folders.get(name)) is not None:
+            group = _kept_group(previous, name, seen)  # one lookup: a kept folder is asked for once
         if group is None:
             group = _walked_group(out, name)
         else:

@@ -1738,9 +1738,10 @@ def _named(outcome: TenantResult | list[Problem], slug: str) -> TenantResult | l
 
 def _placed(writer: SiteWriter, root: str, part: Fragment) -> bool:
     """Put an unchanged tenant's folder in the new site from its part: kept whole when the spare's copy is
-    known intact, else its files linked from the previous output (at *root*); False when the part holds
-    an entry policygen does not write (it is then not used)."""
-    if writer.keep_intact(part.slug, part.folders):
+    known intact, else its files linked from the previous output (at *root*): its folder whole into a new staging
+    folder when the part is signed, else file by file as the part lists them (each entry of a part read back
+    unsigned checked so); False when the part holds an entry policygen does not write (it is then not used)."""
+    if writer.keep_intact(part.slug, part.folders) or (part.signed and writer.link_whole(part.slug, root)):
         return True
     try:
         records = part.outputs(root)

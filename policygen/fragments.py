@@ -74,6 +74,9 @@ class Fragment:
     sitemap: Iterable[SitemapPage]  # a tuple, or a part's own ListedPages (made when walked)
     feed: tuple[FeedEntry, ...]
     folders: tuple[str, ...] = ()  # the tenant's folder and every folder in it that holds one of its files
+    # Made by this build, or read back under the user's signature: its entries are used without being read.
+    # A part read back unsigned had its paths checked, but each entry is checked only when it is decoded.
+    signed: bool = False
 
     @classmethod
     def of(cls, slug: str, key: str, outputs: list[Output], feed: list[FeedEntry]) -> Fragment:
@@ -87,6 +90,7 @@ class Fragment:
             tuple(sitemap_pages(outputs)),
             tuple(feed),
             tuple(sorted(folders_of(slug, [o.path for o in outputs]))),
+            signed=True,
         )
 
     def dumps(self) -> bytes:
@@ -281,7 +285,7 @@ def _parse(data: bytes, slug: str, key: str, signed: bool) -> Fragment:
     feed = tuple(_feed_entry(item, slug) for item in raw["feed"])
     if signed:  # its sitemap's pages made only if walked
         listed = ListedPages(raw["sitemap"])
-        return Fragment(slug, key, files, count, pages, documents, listed, feed, tuple(raw["folders"]))
+        return Fragment(slug, key, files, count, pages, documents, listed, feed, tuple(raw["folders"]), signed=True)
     entries = _entries(files)
     paths = {_path(entry, slug) for entry in entries}
     if (

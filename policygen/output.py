@@ -522,6 +522,33 @@ class SiteWriter:
             self._remember(top)
         return kept
 
+    def link_whole(self, top: str, previous: str) -> bool:
+        """Whether the previous output's folder *top* (in *previous*, that output's folder) was linked whole into a
+        new staging folder: each of its folders made and each of its files linked as the folder lists them, with no
+        record of each file made or read. For a folder of an output untouched since the build that wrote it (its
+        stamp found matching, as for put): it then holds exactly the tenant's files. Not into an updated spare,
+        whose copy of the folder must be compared first (put). False, and nothing of it left in the staging folder,
+        when a folder cannot be (an entry that is neither a folder nor a regular file, another file system): the
+        caller puts it file by file then.
+
+        A first rebuild after a cold build links every unchanged tenant so: 29,000 files at 1,000 tenants, where a
+        record of each, decoded from the tenant's part and looked at, cost more than the link (performance.md)."""
+        if self.staging.updating or not _LINKS_BY_FOLDER:
+            return False
+        target = os.path.join(self.staging.folder, top)
+        try:
+            os.mkdir(target)
+        except OSError:
+            return False  # already there (written earlier), or no folder can be made: put finds out
+        try:
+            _link_tree(os.path.join(previous, top), target)
+        except (OSError, ValueError):
+            shutil.rmtree(target, ignore_errors=True)
+            return False
+        self.done.append(top)
+        self._remember(top)
+        return True
+
     def keep_intact(self, top: str, folders: Collection[str]) -> bool:
         """Whether the spare's folder *top* (now in the staging folder) is known to hold exactly the files
         of the output's, and is kept as it is, without looking at one file.
@@ -920,6 +947,36 @@ def _write_files(staging: Path, outputs: list[Output], kept: set[str]) -> list[P
         if in_memory:
             first.setdefault(item.data, target)
     return written
+
+
+# Files linked by name between two open folders (linkat): no path is looked up again for each file.
+_LINKS_BY_FOLDER = os.link in os.supports_dir_fd and os.scandir in os.supports_fd
+
+
+def _link_tree(source: str, target: str) -> None:
+    """Link every file under the folder *source* into the empty folder *target*, making its folders as they are
+    met. ValueError at an entry that is neither a folder nor a regular file (a link is never followed)."""
+    todo = [(source, target)]
+    while todo:
+        source, target = todo.pop()
+        origin = os.open(source, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        try:
+            into = os.open(target, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+            try:
+                with os.scandir(origin) as entries:
+                    for entry in entries:
+                        name = entry.name
+                        if entry.is_dir(follow_symlinks=False):
+                            os.mkdir(name, dir_fd=into)
+                            todo.append((os.path.join(source, name), os.path.join(target, name)))
+                        elif entry.is_file(follow_symlinks=False):
+                            os.link(name, name, src_dir_fd=origin, dst_dir_fd=into, follow_symlinks=False)
+                        else:
+                            raise ValueError(f"{os.path.join(source, name)} is neither a folder nor a file")
+            finally:
+                os.close(into)
+        finally:
+            os.close(origin)
 
 
 def _make_folders(folder: str, made: set[str]) -> None:

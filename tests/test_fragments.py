@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import errno
 import hashlib
 import json
 import os
@@ -492,6 +493,81 @@ def test_a_spare_folder_changed_since_is_not_kept_whole_and_the_site_is_still_a_
     build(project, out, OPTIONS)
     assert "ihm-connect" in folders_put
     assert tree(out) == cold(project, tmp_path)
+
+
+def inodes(out: Path, tenants: list[str]) -> dict[str, int]:
+    return {
+        p.relative_to(out).as_posix(): p.stat().st_ino for t in tenants for p in (out / t).rglob("*") if p.is_file()
+    }
+
+
+def test_a_first_rebuild_links_each_unchanged_tenants_folder_whole_not_file_by_file(
+    project: Path, tmp_path: Path, folders_put: list[str]
+) -> None:
+    out = project / "build"
+    build(project, out, OPTIONS)  # a cold build: no spare output yet
+    unchanged = sorted(p.name for p in (project / "tenants").iterdir() if p.name != EDITED)
+    before = inodes(out, unchanged)
+    edit(project, EDITED, "Once")
+    folders_put.clear()
+    build(project, out, OPTIONS)
+    assert folders_put == [EDITED]  # the others linked whole, no record of each of their files made
+    assert inodes(out, unchanged) == before  # each the very file of the previous output
+    assert tree(out) == cold(project, tmp_path)
+    edit(project, EDITED, "Twice")
+    folders_put.clear()
+    build(project, out, OPTIONS)  # and remembered: the next build keeps them whole
+    assert folders_put == [EDITED]
+    assert tree(out) == cold(project, tmp_path / "again")
+
+
+def test_a_folder_that_cannot_be_linked_whole_is_put_file_by_file_and_the_site_is_still_a_cold_builds(
+    project: Path, tmp_path: Path, folders_put: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = project / "build"
+    build(project, out, OPTIONS)
+    edit(project, EDITED, "Once")
+    real = os.link
+
+    def across_file_systems(source: str, target: str, **kwargs: Any) -> None:
+        if kwargs.get("src_dir_fd") is not None:  # the folder-by-folder link: as on another file system
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+        real(source, target, **kwargs)
+
+    monkeypatch.setattr(os, "link", across_file_systems)
+    folders_put.clear()
+    build(project, out, OPTIONS)
+    assert sorted(folders_put) == sorted(p.name for p in (project / "tenants").iterdir())
+    assert tree(out) == cold(project, tmp_path)
+
+
+def test_a_folder_holding_a_link_is_not_linked_whole_and_nothing_of_it_is_left(tmp_path: Path) -> None:
+    previous = tmp_path / "previous"
+    (previous / "t" / "docs").mkdir(parents=True)
+    (previous / "t" / "docs" / "a.html").write_bytes(b"<p>a</p>")
+    (previous / "u" / "docs").mkdir(parents=True)
+    (previous / "u" / "docs" / "b.html").write_bytes(b"<p>b</p>")
+    (previous / "u" / "docs" / "elsewhere").symlink_to(tmp_path)
+    with output.SiteWriter(tmp_path / "out", None) as writer:
+        staging = writer.staging.folder
+        assert writer.link_whole("t", str(previous))
+        assert (staging / "t/docs/a.html").stat().st_ino == (previous / "t/docs/a.html").stat().st_ino
+        assert not writer.link_whole("u", str(previous))
+        assert not (staging / "u").exists()
+        assert not writer.link_whole("t", str(previous))  # already there: put compares it
+        assert writer.done == ["t"]
+
+
+def test_an_updated_spare_is_never_linked_into_whole(tmp_path: Path) -> None:
+    previous = tmp_path / "previous"
+    (previous / "t").mkdir(parents=True)
+    (previous / "t" / "a.html").write_bytes(b"<p>a</p>")
+    spare = tmp_path / "spare"
+    (spare / "t").mkdir(parents=True)
+    with output.SiteWriter(tmp_path / "out", spare) as writer:
+        assert writer.staging.updating
+        assert not writer.link_whole("t", str(previous))
+        assert list((writer.staging.folder / "t").iterdir()) == []  # left for put to compare
 
 
 def test_a_file_once_written_keeps_every_field_but_its_bytes() -> None:

@@ -35,10 +35,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from . import __version__, statcache
+from . import __version__, stampcheck, statcache
 from .dates import utc_today
 from .inputs import INPUT_FOLDERS, PROJECT_FILES
-from .outfolder import cache_record, spare_folder, untouched, write_cache_record
+from .outfolder import cache_record, spare_folder, stamp_file, untouched, write_cache_record
 
 PACKAGE = Path(__file__).resolve().parent
 _RECORD = "build"
@@ -230,7 +230,8 @@ _UNPACK = 1 << 16  # bytes of the packed paths, and of their text, unpacked at o
 
 def nothing_changed(root: Path, out: Path | None, today: dt.date | None, drafts: bool) -> Unchanged | None:
     """The last build's counts, if it was a whole-site build of these inputs with these options into *out*
-    (default: root/build) and the output is as it left it; else None (build as usual)."""
+    (default: root/build) and the output is as it left it (its stamp, checked on two cores past a few hundred
+    tenants: stampcheck.SHARED_MIN_WAITED); else None (build as usual)."""
     started = time.perf_counter()
     target = (out if out is not None else root / "build").resolve()
     spare = spare_folder(root, target)
@@ -246,7 +247,9 @@ def nothing_changed(root: Path, out: Path | None, today: dt.date | None, drafts:
         return None
     if seen.folders == folders:  # no path added or removed since the record: its listing is the inputs' one
         _looked = ((root.resolve(), day, drafts), Inputs(seen.digest, seen.newest, taken, listed, seen.folders))
-    if seen.digest != recorded or not untouched(target, spare):
+    if seen.digest != recorded or not untouched(
+        target, spare, None, stampcheck.check_for(stamp_file(spare), waited=True)
+    ):
         return None
     _looked = None
     return Unchanged(target, built, time.perf_counter() - started)

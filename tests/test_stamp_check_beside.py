@@ -709,6 +709,39 @@ def test_a_command_line_build_shares_a_large_stamps_check_between_two_processes(
     assert tree(out) == tree(build(project, tmp_path / "cold", OPTIONS).out)
 
 
+@pytest.mark.parametrize("touched", [False, True], ids=["untouched", "a page edited in each tenant's folder"])
+def test_the_command_lines_check_that_nothing_changed_shares_a_large_stamps_check_between_two_processes(
+    project: Path,
+    stamped: tuple[Path, Path],
+    shares: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    touched: bool,
+) -> None:
+    out, _ = stamped
+    build(project, out, OPTIONS)  # the edit built: the inputs are recorded, and nothing changes since
+    monkeypatch.setattr(stampcheck.os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr(
+        stampcheck, "SHARED_MIN_WAITED", 0
+    )  # the example's stamp is smaller than a few hundred tenants'
+    if touched:  # whichever share checks each of them
+        for page in out.glob("*/privacy-policy/index.html"):
+            with open(page, "r+b") as f:
+                f.write(b"<!-- x -->")
+    shares.unlink(missing_ok=True)
+    done = CliRunner().invoke(cli, ["-C", str(project), "build", "--today", "2026-11-22"])
+    assert done.exit_code == 0, done.output
+    first = noted_shares(shares)[:2]  # the command line's own check comes before anything else
+    assert sorted((index, of) for _, index, of in first) == [(0, 2), (1, 2)]
+    assert {pid for pid, _, _ in first} - {os.getpid()} and os.getpid() in {pid for pid, _, _ in first}
+    if touched:
+        assert "nothing changed" not in done.output
+        assert tree(out) == tree(build(project, tmp_path / "cold", OPTIONS).out)
+    else:
+        assert "nothing changed" in done.output
+        assert len(noted_shares(shares)) == 2  # and no other check: the engine was not needed
+
+
 def test_a_stamp_is_checked_by_one_process_on_one_core(
     stamped: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -716,6 +749,6 @@ def test_a_stamp_is_checked_by_one_process_on_one_core(
     file = outfolder.stamp_file(spare)
     monkeypatch.setattr(stampcheck, "SHARED_MIN", 0)
     monkeypatch.setattr(stampcheck.os, "sched_getaffinity", lambda pid: {0, 1})
-    assert stampcheck._check_for(file) is stampcheck._shared_check
+    assert stampcheck.check_for(file) is stampcheck._shared_check
     monkeypatch.setattr(stampcheck.os, "sched_getaffinity", lambda pid: {0})
-    assert stampcheck._check_for(file) is statcache.Stamp.check
+    assert stampcheck.check_for(file) is statcache.Stamp.check

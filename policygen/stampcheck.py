@@ -4,7 +4,8 @@ A rebuild after a small edit spends a tenth of its time on that check (one lstat
 which needs the engine. The child that policygen/prebuild.py forks when the command line begins runs it
 (`checked_message`) and sends its result through a pipe: the stamp's proof, top-level names and the stat of
 each one's folders as it saw them (statcache.Matched), or none; the build reads it back (`matched_in`).
-A large stamp's check is shared with a grandchild, on two cores (`SHARED_MIN`).
+A large stamp's check is shared with a grandchild, on two cores (`SHARED_MIN`); so is the command line's own check
+that nothing changed (policygen/lastbuild.py), with a child, from a smaller stamp (`SHARED_MIN_WAITED`).
 
 Whatever goes wrong in the child (an error, a crash, a kill, a message that is not one it writes) means
 "not untouched": the build then compares the files themselves, which costs time, never correctness. The
@@ -88,10 +89,11 @@ def check_for(file: Path, waited: bool = False) -> StampCheck:
 
 
 def _shared_check(out: Path, file: Path, since: int | None) -> Matched | None:
-    """Stamp.check with its work shared: a grandchild forked here checks every other group of the stamp while
-    this process checks the rest; the two results joined (Matched.joined) are the whole check's. The
-    grandchild holds the output's lock with this process (the same open lock file) and dies with it; whatever
-    goes wrong in it (an error, a crash, a message it did not write) means "not untouched"."""
+    """Stamp.check with its work shared: a child forked here (the build's grandchild, where the look-ahead runs the
+    check) checks every other group of the stamp while this process checks the rest; the two results joined
+    (Matched.joined) are the whole check's. The child holds the output's lock with this process (the same open
+    lock file) and dies with it; whatever goes wrong in it (an error, a crash, a message it did not write) means
+    "not untouched"."""
     child = Child.start(lambda: _encoded(Stamp.check(out, file, since, Share(1, 2))), True)
     if child is None:
         return Stamp.check(out, file, since)

@@ -728,9 +728,12 @@ _INTACT_LINE_MOST = 64 + 1 + 63 + 1  # bytes: a longer line is not one of the re
 def read_intact(file: Path) -> TopHashes | None:
     """The intact record *file* (intact_record): each folder's hash under its interned name (the build's own:
     tenantfolders.tenant_slugs), held as TopHashes does, 40 bytes a tenant; None when there is none or it is not one
-    that a build wrote (a line of another form, names out of order)."""
-    if not unlinked_cache(file):
-        return None
+    that a build wrote (a line of another form, names out of order), or one in a cache reached through a link."""
+    return _intact_lines(file) if unlinked_cache(file) else None
+
+
+def _intact_lines(file: Path) -> TopHashes | None:
+    """read_intact's record, its cache folder known to be reached through no link."""
     names: list[str] = []
     digests = bytearray()
     try:
@@ -754,7 +757,7 @@ def _take_intact(spare: Path) -> TopHashes:
     file = intact_record(spare)
     if not unlinked_cache(file):
         return NO_HASHES
-    found = read_intact(file)
+    found = _intact_lines(file)
     try:
         file.unlink()
     except OSError:
@@ -956,23 +959,23 @@ _LINKS_BY_FOLDER = os.link in os.supports_dir_fd and os.scandir in os.supports_f
 def _link_tree(source: str, target: str) -> None:
     """Link every file under the folder *source* into the empty folder *target*, making its folders as they are
     met. ValueError at an entry that is neither a folder nor a regular file (a link is never followed)."""
-    todo = [(source, target)]
+    todo = [(source, target)]  # folders to link from, and into
     while todo:
-        source, target = todo.pop()
-        origin = os.open(source, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        here, there = todo.pop()
+        origin = os.open(here, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
         try:
-            into = os.open(target, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+            into = os.open(there, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
             try:
                 with os.scandir(origin) as entries:
                     for entry in entries:
                         name = entry.name
                         if entry.is_dir(follow_symlinks=False):
                             os.mkdir(name, dir_fd=into)
-                            todo.append((os.path.join(source, name), os.path.join(target, name)))
+                            todo.append((os.path.join(here, name), os.path.join(there, name)))
                         elif entry.is_file(follow_symlinks=False):
                             os.link(name, name, src_dir_fd=origin, dst_dir_fd=into, follow_symlinks=False)
                         else:
-                            raise ValueError(f"{os.path.join(source, name)} is neither a folder nor a file")
+                            raise ValueError(f"{os.path.join(here, name)} is neither a folder nor a file")
             finally:
                 os.close(into)
         finally:

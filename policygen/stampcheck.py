@@ -4,8 +4,9 @@ A rebuild after a small edit spends a tenth of its time on that check (one lstat
 which needs the engine. The child that policygen/prebuild.py forks when the command line begins runs it
 (`checked_message`) and sends its result through a pipe: the stamp's proof, top-level names and the stat of
 each one's folders as it saw them (statcache.Matched), or none; the build reads it back (`matched_in`).
-A large stamp's check is shared with a grandchild, on two cores (`SHARED_MIN`); so is the command line's own check
-that nothing changed (policygen/lastbuild.py), with a child, from a smaller stamp (`SHARED_MIN_WAITED`).
+A large stamp's check is shared with a grandchild, on two cores (`SHARED_MIN`); so is a check a process waits for
+(the command line's own check that nothing changed, policygen/lastbuild.py, and `check_now`), with a child, from a
+smaller stamp (`SHARED_MIN_WAITED`).
 
 Whatever goes wrong in the child (an error, a crash, a kill, a message that is not one it writes) means
 "not untouched": the build then compares the files themselves, which costs time, never correctness. The
@@ -37,7 +38,7 @@ _MATCHED = re.compile(rb"matched ([0-9a-f]{64}) ([0-9]{1,9}) ([0-9]{1,12})\n")  
 # cores or more: the check then takes longer than the build takes to need it, and the build waits.
 SHARED_MIN = 4 << 20
 # The same for a check the process waits for with nothing else to do (the command line's check that nothing
-# changed, policygen/lastbuild.py): about 270 tenants' worth. A build that changed nothing took 0.15 s with its
+# changed, policygen/lastbuild.py; check_now): about 270 tenants' worth. A build that changed nothing took 0.15 s with its
 # check alone and 0.12 s shared at 1,000 tenants (a stamp of 1.9 MB), 1.10 and 0.63 s at 10,000; the same at 100.
 SHARED_MIN_WAITED = 512 << 10
 
@@ -52,9 +53,10 @@ class Checked:
 
 
 def check_now(out: Path, spare: Path) -> Checked:
-    """The check, run in this process."""
+    """The check, run in this process, which waits for it: shared with a child of its own past SHARED_MIN_WAITED
+    (check_for), as the command line's check that nothing changed is."""
     since = time.time_ns()
-    return Checked(since, untouched(out, spare, since))
+    return Checked(since, untouched(out, spare, since, check_for(stamp_file(spare), waited=True)))
 
 
 def checked_message(out: Path, spare: Path, since: int) -> bytes:
@@ -80,7 +82,7 @@ def check_for(file: Path, waited: bool = False) -> StampCheck:
     """How a process checks the stamp *file*: shared with a child of its own (_shared_check) when it is large and
     a second core can run them both, else alone. Large: SHARED_MIN for the child the command line starts, which
     checks while the build imports the engine; SHARED_MIN_WAITED for a check the process *waited* for (the
-    command line's own check that nothing changed, policygen/lastbuild.py)."""
+    command line's own check that nothing changed, policygen/lastbuild.py; check_now)."""
     try:
         large = os.stat(file).st_size >= (SHARED_MIN_WAITED if waited else SHARED_MIN)
     except OSError:

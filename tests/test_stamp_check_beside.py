@@ -233,6 +233,20 @@ def test_a_builder_used_without_the_command_line_checks_in_its_own_process(
     assert [pid for pid, _ in checked_by(checkers)] == [os.getpid()]
 
 
+def test_a_builder_used_without_the_command_line_shares_a_large_stamps_check_with_a_child_of_its_own(
+    project: Path, stamped: tuple[Path, Path], shares: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out, _ = stamped
+    monkeypatch.setattr(stampcheck.os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr(stampcheck, "SHARED_MIN_WAITED", 0)  # it waits for the check, as for "nothing changed"
+    report = engine.Builder(project, out, OPTIONS).build()
+    checks = noted_shares(shares)
+    assert sorted((index, of) for _, index, of in checks) == [(0, 2), (1, 2)]
+    assert (os.getpid(), 0, 2) in checks and len({pid for pid, _, _ in checks}) == 2
+    assert report.rendered_tenants == ["ims-pro"]  # found untouched: every other tenant reused
+    assert tree(out) == tree(build(project, tmp_path / "cold", OPTIONS).out)
+
+
 def test_a_check_started_for_another_output_is_ended_and_the_check_run_inline(
     project: Path, stamped: tuple[Path, Path], checkers: Path
 ) -> None:
@@ -721,9 +735,8 @@ def test_the_command_lines_check_that_nothing_changed_shares_a_large_stamps_chec
     out, _ = stamped
     build(project, out, OPTIONS)  # the edit built: the inputs are recorded, and nothing changes since
     monkeypatch.setattr(stampcheck.os, "sched_getaffinity", lambda pid: {0, 1})
-    monkeypatch.setattr(
-        stampcheck, "SHARED_MIN_WAITED", 0
-    )  # the example's stamp is smaller than a few hundred tenants'
+    # The example's stamp is smaller than a few hundred tenants'.
+    monkeypatch.setattr(stampcheck, "SHARED_MIN_WAITED", 0)
     if touched:  # whichever share checks each of them
         for page in out.glob("*/privacy-policy/index.html"):
             with open(page, "r+b") as f:

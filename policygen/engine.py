@@ -38,7 +38,7 @@ from .beside import Beside
 from .clauses import Library
 from .codecache import signed_codes
 from .dates import utc_today
-from .deps import project_digest, tenant_key
+from .deps import drafts_shown, project_digest, tenant_key
 from .errors import Collector, InputError, Problem
 from .feeds import (
     FEED_CODEC,
@@ -240,8 +240,9 @@ def view_from_entry(slug: str, entry: dict[str, Any]) -> TenantView:
 
 
 def shared_key(project: Project, theme_digest: str, options: BuildOptions) -> str:
-    """The part of every tenant's input key that all tenants share, for a build with these options."""
-    return project_digest(project, theme_digest, f"{options.today}|{options.drafts}")
+    """The part of every tenant's input key that all tenants share, for a build on this day (whether it shows drafts
+    is part of the key of the tenants a draft can change: deps.drafts_shown)."""
+    return project_digest(project, theme_digest, str(options.today))
 
 
 @dataclass(slots=True)  # one per tenant, held until the site-wide files are made
@@ -1072,7 +1073,10 @@ class Step:
         """Whether a tenant whose folder hashes to *digest* is unchanged since the previous build (its files are
         then reused; not even its YAML needs parsing), else it must be rendered."""
         before = self.previous.get(slug)
-        return before is not None and before.inputs == tenant_key(self.project, digest, before.documents, self.shared)
+        if before is None:
+            return False
+        drafted = drafts_shown(self.options.drafts, before.listing.entry["releases"])
+        return before.inputs == tenant_key(self.project, digest, before.documents, self.shared, drafted)
 
     def render(self, slug: str) -> TenantResult | list[Problem]:
         """The tenant rendered; with a staging folder, its files written there and only their records kept."""
@@ -1080,7 +1084,6 @@ class Step:
         tenant = load_tenant_source(self.project, slug, problems)
         if tenant is None:
             return problems.problems
-        key = tenant_key(self.project, tenant.digest, tenant.documents, self.shared)
         try:
             histories = load_histories(tenant, Published(self.manifest, self.published.get(slug), self.committed))
             outputs, view = tenant_outputs(self.project, self.theme, self.renderer, tenant, self.options, histories)
@@ -1088,6 +1091,8 @@ class Step:
             return exc.problems
         feed = entries_in(outputs)
         releases = history_record(histories)
+        drafted = drafts_shown(self.options.drafts, releases)
+        key = tenant_key(self.project, tenant.digest, tenant.documents, self.shared, drafted)
         if self.staging is None:  # kept in memory (serve's preview)
             return TenantResult(slug, key, outputs, view, rendered=True, releases=releases, feed=feed)
         # Written at once; its part of the site-wide files made here too (in the worker, when there are many).

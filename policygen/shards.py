@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from . import __version__
 from .dates import utc_today
-from .deps import library_digest, settings_digest, tenant_key
+from .deps import drafts_shown, library_digest, settings_digest, tenant_key
 from .engine import (
     Builder,
     BuildReport,
@@ -481,7 +481,7 @@ def merge(root: Path, folders: list[Path], out: Path | None = None) -> MergeRepo
     expected = site_inputs(project, theme, first.record.inputs.today, first.record.inputs.drafts)
     _same_inputs(whole, first, expected, problems)
     problems.raise_if_any()
-    _tenants_as_built(project, whole, shared_key(project, expected.theme, options), problems)
+    _tenants_as_built(project, whole, shared_key(project, expected.theme, options), options.drafts, problems)
     problems.raise_if_any()
     results = sorted((r for part in whole for r in _results(part, problems)), key=lambda r: r.slug)
     problems.raise_if_any()
@@ -593,8 +593,9 @@ def _flags(inputs: Inputs) -> str:
     return f"--today {inputs.today.isoformat()}" + (" --drafts" if inputs.drafts else " (no --drafts)")
 
 
-def _tenants_as_built(project: Project, parts: list[Part], shared: str, problems: Collector) -> None:
-    """Every tenant of the project in exactly one shard, its files unchanged since that shard was built."""
+def _tenants_as_built(project: Project, parts: list[Part], shared: str, drafts: bool, problems: Collector) -> None:
+    """Every tenant of the project in exactly one shard, its files unchanged since that shard was built (with or
+    without *drafts*)."""
     # No tenant can be in two shards: each part holds only tenants of its own shard, and each shard is given once.
     where: dict[str, Part] = {}
     found: list[Problem] = []
@@ -604,8 +605,9 @@ def _tenants_as_built(project: Project, parts: list[Part], shared: str, problems
             folder = project.root / "tenants" / slug
             try:
                 folder = tenant_folder(project.root, slug)
+                drafted = drafts_shown(drafts, entry.releases)
                 changed = not (folder / "tenant.yaml").is_file() or entry.inputs != tenant_key(
-                    project, tenant_digest(folder), (d.id for d in entry.documents), shared
+                    project, tenant_digest(folder), (d.id for d in entry.documents), shared, drafted
                 )
             except InputError as exc:
                 found.extend(exc.problems)

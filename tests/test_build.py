@@ -104,6 +104,28 @@ def test_editing_one_tenant_re_renders_only_that_tenant(project: Path) -> None:
     assert "To upload files" in (out / "ims-pro" / "privacy-policy" / "index.html").read_text(encoding="utf-8")
 
 
+def test_showing_drafts_or_not_re_renders_only_the_tenants_that_have_released_a_version(
+    project: Path, tmp_path: Path
+) -> None:
+    # serve shows drafts and `policygen build` does not. A draft page is an unreleased edit of a released document,
+    # so a tenant that has released nothing has the same pages either way, and is reused across the switch.
+    out = project / "build"
+    draft = out / "example-fitness" / "privacy-policy" / "draft" / "index.html"
+    edit(
+        project / "tenants" / "example-fitness" / "tenant.yaml",
+        "legal_name: Example Fitness Ltd",
+        "legal_name: Fit Ltd",
+    )
+    build(project, out, opts())
+    assert not draft.exists()
+    shown = build(project, out, opts(drafts=True))
+    assert shown.rendered_tenants == ["example-fitness"] and draft.is_file()
+    assert tree(out) == tree(build(project, tmp_path / "shown", opts(drafts=True)).out)
+    hidden = build(project, out, opts())
+    assert hidden.rendered_tenants == ["example-fitness"] and not draft.exists()
+    assert tree(out) == tree(build(project, tmp_path / "hidden", opts()).out)
+
+
 def test_editing_a_clause_re_renders_only_the_tenants_whose_documents_use_it(project: Path) -> None:
     out = project / "build"
     build(project, out, opts())

@@ -172,7 +172,7 @@ def test_the_build_key_follows_the_packaged_library(
     def key() -> str:
         project = load_project(lean)
         tenant = project.tenants["example"]
-        return tenant_key(project, tenant.digest, list(tenant.documents), "shared")
+        return tenant_key(project, tenant.digest, list(tenant.documents), "shared", False)
 
     today = key()
     monkeypatch.setattr(packaged, "library_dir", lambda: old_library)

@@ -506,7 +506,7 @@ _TENANTS_KEY = '\n  "tenants": '
 _MANIFEST_END = "\n}\n"
 
 
-def _tenants_at_end(f: BinaryIO) -> Iterator[tuple[str, Any]] | None:
+def manifest_tenants(f: BinaryIO) -> Iterator[tuple[str, Any]] | None:
     """The items of the "tenants" object of the manifest open as *f*, read from the file as they are taken (a
     large site's file list, most of the file, is not read; nor is the object ever whole in memory); None when
     the file does not end with one. Reading them raises ValueError when the object is not as
@@ -915,9 +915,9 @@ class Previous:
         return data
 
     def _take_at_end(self, f: BinaryIO) -> bool:
-        """Read the tenants from the end of the manifest open as *f* (_tenants_at_end); False when it is not
+        """Read the tenants from the end of the manifest open as *f* (manifest_tenants); False when it is not
         laid out as policygen writes it (it is then read whole)."""
-        items = _tenants_at_end(f)
+        items = manifest_tenants(f)
         if items is None:
             return False
         try:

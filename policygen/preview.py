@@ -1,8 +1,8 @@
 """What `policygen serve` shows before the disk write: the tenants an edit touches, rendered in memory.
 
 Pieces:
-    WrittenSite  the site last written to the output folder, as its manifest lists it: each file's hash
-                 and tenant, each tenant's documents and index line, the versions it published
+    WrittenSite  the site last written to the output folder, as its manifest lists it: each tenant's
+                 documents and index line, the versions it published
     affected     which tenants a set of changed input files touches (None: every tenant)
     Preview      warm rendering state of its own (project settings and library, theme, compiled
                  clauses), so it can render a few tenants while a full build writes the site
@@ -16,19 +16,19 @@ options and build date) and the site index; every other file is served from the 
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
-from collections.abc import Iterable, Mapping
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from .dates import utc_today
-from .engine import Earliers, Step, TenantResult, shared_key, site_index, view_from_entry
+from .engine import Earliers, Step, TenantResult, manifest_tenants, shared_key, site_index, view_from_entry
 from .errors import Collector
 from .history import TenantRecord, committed_releases, read_tenant_record
 from .inputs import PROJECT_FILES
-from .output import Output
+from .output import Output, manifest_file_entries
 from .paths import MANIFEST_PATH
 from .project import Project, load_base, project_theme
 from .render import ClauseRenderer, warm_renderer
@@ -37,6 +37,8 @@ from .theme import SiteTheme
 
 # Longest a request waits for a file a preview is rendering (the site index, rendered after the pages).
 EXPECT_WAIT = 5.0
+# Pages whose last sent bytes MemorySite remembers: the pages of one person's session, many times over.
+SENT_KEPT = 1024
 # Past this many tenants an edit is not rendered in memory whole: only the tenants open pages show are,
 # and the build that writes the site renders the rest (with progress shown).
 PREVIEW_ALL = 8
@@ -44,32 +46,29 @@ PREVIEW_ALL = 8
 
 @dataclass(frozen=True)
 class WrittenSite:
-    """The site in the output folder, from the manifest the last build wrote there."""
+    """The site in the output folder, from the "tenants" object of the manifest the last build wrote there: each
+    tenant's documents and index line, the versions it published. The manifest's file list, most of a large
+    site's bytes (about 100 MB at 10,000 tenants), is neither parsed whole nor held: a page's tenant is told by its
+    path (`owner`), and what a browser was sent of a page is MemorySite's to remember."""
 
-    hashes: dict[str, str] = field(default_factory=dict)  # file path -> sha256
-    owners: dict[str, str] = field(default_factory=dict)  # file path -> tenant
     documents: dict[str, tuple[str, ...]] = field(default_factory=dict)  # tenant -> its documents
     views: dict[str, TenantView] = field(default_factory=dict)  # tenant -> its line in the site index
     published: dict[str, TenantRecord] = field(default_factory=dict)  # tenant -> versions published
+    manifest: Path | None = None  # where its file list is read (paths), when it was read
 
     @classmethod
     def read(cls, out: Path) -> WrittenSite:
-        """The manifest just written to *out*; a part that cannot be read is left empty (the preview
-        then renders less, and the build that follows writes the site whole as always)."""
+        """The manifest just written to *out*, its tenants read from its end an item at a time; a part that cannot
+        be read is left empty (the preview then renders less, and the build that follows writes the site whole
+        as always)."""
+        manifest = out / MANIFEST_PATH
+        site = cls(manifest=manifest)
         try:
-            data = json.loads((out / MANIFEST_PATH).read_bytes())
+            with manifest.open("rb") as f:
+                for slug, entry in manifest_tenants(f) or ():
+                    site._add_tenant(slug, entry)
         except (OSError, ValueError, RecursionError):
             return cls()
-        site = cls()
-        files = data.get("files") if isinstance(data, dict) else None
-        for entry in files if isinstance(files, list) else []:
-            if isinstance(entry, dict) and isinstance(entry.get("path"), str) and isinstance(entry.get("sha256"), str):
-                site.hashes[entry["path"]] = entry["sha256"]
-                if isinstance(entry.get("tenant"), str):
-                    site.owners[entry["path"]] = entry["tenant"]
-        tenants = data.get("tenants") if isinstance(data, dict) else None
-        for slug, entry in tenants.items() if isinstance(tenants, dict) else ():
-            site._add_tenant(slug, entry)
         return site
 
     def _add_tenant(self, slug: str, entry: Any) -> None:
@@ -81,6 +80,23 @@ class WrittenSite:
         except (KeyError, TypeError, ValueError, AttributeError):
             self.views.pop(slug, None)
             self.documents.pop(slug, None)
+
+    def owner(self, path: str) -> str | None:
+        """The tenant whose file the output path *path* is (a tenant's files are in its folder), or None."""
+        slug, slash, _ = path.partition("/")
+        return slug if slash and slug in self.documents else None
+
+    def paths(self) -> Iterator[str]:
+        """The path of each file the manifest lists, read a piece at a time (none when it cannot be read)."""
+        if self.manifest is None:
+            return
+        try:
+            with self.manifest.open("rb") as f:
+                for entry in manifest_file_entries(f):
+                    if isinstance(entry, dict) and isinstance(entry.get("path"), str):
+                        yield entry["path"]
+        except (OSError, ValueError, RecursionError):
+            return
 
 
 def affected(changed: Iterable[Path], root: Path, documents: Mapping[str, tuple[str, ...]]) -> frozenset[str] | None:
@@ -188,6 +204,10 @@ class MemorySite:
         self._files: dict[str, Held] = {}
         self._coming: set[str] = set()  # paths a preview under way renders after announcing its pages
         self._fetched: set[str] = set()  # paths sent since they were last put
+        # The hash of the bytes each page was last sent as, from memory or from the disk, the latest SENT_KEPT:
+        # a page must reload when what serve would send now differs. Only pages a browser was sent are looked
+        # at again, never the whole site's.
+        self._sent: OrderedDict[str, str] = OrderedDict()
         self.stamp = 0
 
     def get(self, path: str) -> bytes | None:
@@ -197,11 +217,36 @@ class MemorySite:
             held = self._files.get(path)
         return None if held is None else held.data
 
-    def sent(self, path: str) -> None:
-        """A page held for *path* has been sent to a browser (see wait_fetched)."""
+    def sent(self, path: str, data: bytes) -> None:
+        """The file *path* (an output path) has been sent to a browser as *data*, held here or read from the disk
+        (see wait_fetched; a page's hash is kept to tell whether it changed since)."""
+        sha = hashlib.sha256(data).hexdigest() if path.endswith(".html") else None
         with self._lock:
-            self._fetched.add(path)
-            self._lock.notify_all()
+            if path in self._files:
+                self._fetched.add(path)
+                self._lock.notify_all()
+            if sha is not None:
+                self._remember(path, sha)
+
+    def showing(self, path: str, out: Path) -> None:
+        """A browser shows the page *path* (its live-reload stream opened): unless this serve sent it, it is taken
+        to show what serve would send now (the stream takes it to show the current generation too), so that a
+        page open in a browser before serve started again reloads when it changes."""
+        with self._lock:
+            if path in self._sent or not path.endswith(".html"):
+                return
+            held = self._files.get(path)
+        sha = held.sha256 if held is not None else _on_disk(out, path)
+        if sha is not None:
+            with self._lock:
+                if path not in self._sent:
+                    self._remember(path, sha)
+
+    def _remember(self, path: str, sha: str) -> None:
+        self._sent[path] = sha
+        self._sent.move_to_end(path)
+        if len(self._sent) > SENT_KEPT:
+            self._sent.popitem(last=False)
 
     def wait_fetched(self, paths: frozenset[str], timeout: float) -> None:
         """Wait until each of *paths* (held) has been sent since it was put, or *timeout* seconds."""
@@ -223,14 +268,15 @@ class MemorySite:
             self._coming.clear()
             self._lock.notify_all()
 
-    def put(self, outputs: list[Output], written: WrittenSite) -> frozenset[str]:
-        """Hold the outputs; the pages (HTML files) whose bytes differ from what was served before."""
+    def put(self, outputs: list[Output]) -> frozenset[str]:
+        """Hold the outputs; the pages (HTML files) whose bytes differ from what a browser was last sent of them
+        (any page never sent, or not lately: SENT_KEPT)."""
         with self._lock:
             self.stamp += 1
             changed: set[str] = set()
             for output in outputs:
                 sha = hashlib.sha256(output.data).hexdigest()
-                if output.path.endswith(".html") and sha != self._served(output.path, written):
+                if output.path.endswith(".html") and sha != self._sent.get(output.path):
                     changed.add(output.path)
                 self._files[output.path] = Held(output.data, sha, self.stamp)
                 self._coming.discard(output.path)
@@ -238,19 +284,24 @@ class MemorySite:
             self._lock.notify_all()
             return frozenset(changed)
 
-    def written(self, before: WrittenSite, after: WrittenSite, upto: int) -> frozenset[str]:
-        """A build has written *after* (it started when the stamp was *upto*): drop what it wrote, and
-        return the pages whose bytes on disk differ from what was served until now."""
+    def written(self, out: Path, upto: int) -> frozenset[str]:
+        """A build has written the site to *out* (it started when the stamp was *upto*): drop what it wrote, and
+        return the pages a browser was sent whose bytes differ from what serve sends now (a page held for a
+        preview made since, else the file on the disk; a page gone differs too)."""
         with self._lock:
-            pages = {p for p in (*before.hashes, *after.hashes) if p.endswith(".html")}
-            served = {p: self._served(p, before) for p in pages}
             # Files of previews made after the build started stay: they may be newer than what it wrote.
             self._files = {p: held for p, held in self._files.items() if held.stamp > upto}
-            return frozenset(p for p in pages if self._served(p, after) != served[p])
+            sent = dict(self._sent)
+            held = {p: self._files[p].sha256 for p in sent if p in self._files}
+        return frozenset(p for p, sha in sent.items() if (held[p] if p in held else _on_disk(out, p)) != sha)
 
     def __len__(self) -> int:
         return len(self._files)
 
-    def _served(self, path: str, written: WrittenSite) -> str | None:
-        held = self._files.get(path)
-        return held.sha256 if held is not None else written.hashes.get(path)
+
+def _on_disk(out: Path, path: str) -> str | None:
+    """The hash of the file *path* in the output folder *out*, or None when it cannot be read."""
+    try:
+        return hashlib.sha256((out / path).read_bytes()).hexdigest()
+    except OSError:
+        return None

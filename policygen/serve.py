@@ -31,7 +31,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from http import HTTPStatus
@@ -223,15 +223,17 @@ class Shown(Enum):
 WARM_SHAPES = 8
 
 
-def site_shapes(site: WrittenSite) -> list[str]:
-    """One tenant of each shape the written site has, most common shape first: the set of its files'
-    paths within its folder (which says its documents, languages and apps, the templates its pages use).
-    A set is told by the sum of its paths' hashes, a number per tenant: a set of paths per tenant would
-    hold the whole site's paths again (millions at 100,000 tenants). Two shapes that happen to sum the
-    same only warm one of them."""
+def site_shapes(paths: Iterable[str], tenants: Container[str]) -> list[str]:
+    """One tenant of each shape a written site has (the *paths* of its files, the *tenants* it has), most common
+    shape first: the set of its files' paths within its folder (which says its documents, languages and apps, the
+    templates its pages use). A set is told by the sum of its paths' hashes, a number per tenant: a set of paths
+    per tenant would hold the whole site's paths again (millions at 100,000 tenants). Two shapes that happen to
+    sum the same only warm one of them."""
     sums: dict[str, int] = {}
-    for path, slug in site.owners.items():
-        sums[slug] = sums.get(slug, 0) + hash(path.removeprefix(slug + "/"))
+    for path in paths:
+        slug, slash, within = path.partition("/")
+        if slash and slug in tenants:
+            sums[slug] = sums.get(slug, 0) + hash(within)
     shapes: dict[int, list[str]] = {}
     for slug in sorted(sums):
         shapes.setdefault(sums[slug], []).append(slug)
@@ -324,9 +326,8 @@ class Rebuilder:
     def _on_disk(self, out: Path, stamp: int, everything: bool) -> None:
         """A build has written the site: open pages that show a page it changed reload (all of them
         after the first build or with *everything*), and the files held in memory it wrote are let go."""
-        before, after = self.site, WrittenSite.read(out)
-        pages = self.memory.written(before, after, stamp)
-        self.site = after
+        self.site = WrittenSite.read(out)
+        pages = self.memory.written(out, stamp)
         first, self._written = not self._written, True
         if first or everything:
             self.state.built()
@@ -344,7 +345,7 @@ class Rebuilder:
             with self._lock:  # a style sheet or setting can change any file, not only the pages rendered here
                 self._everything = True
         everyone = frozenset(site.documents) if scope is None else scope
-        viewed = {site.owners[p] for p in self.viewing() if p in site.owners}
+        viewed = {slug for p in self.viewing() if (slug := site.owner(p)) is not None}
         chosen = everyone if len(everyone) <= PREVIEW_ALL else everyone & viewed
         chosen = frozenset(s for s in chosen if (self.root / "tenants" / s / "tenant.yaml").is_file())
         # A removed tenant, a tenant folder added or the settings changed: the whole site may change.
@@ -368,7 +369,7 @@ class Rebuilder:
             slugs = [r.slug for r in results]
             report = BuildReport(self.out, outputs, sum(1 for o in outputs if o.kind == "page"), slugs, slugs)
             self.last = report
-            pages = self.memory.put(outputs, site)
+            pages = self.memory.put(outputs)
             if later and views != listed:  # announced now, with the pages: the index follows in a moment
                 pages |= {SITE_INDEX}
             if pages or self.state.snapshot.problems:
@@ -377,7 +378,7 @@ class Rebuilder:
             if later:
                 self.memory.wait_fetched(pages & self.viewing() - {SITE_INDEX}, INDEX_AFTER)
                 index = self.preview.index(views)
-                self.memory.put([index], site)
+                self.memory.put([index])
                 outputs.append(index)  # the list the report holds
                 self.timings.step("index")
         except InputError as exc:
@@ -456,7 +457,7 @@ class Rebuilder:
         finds the templates its pages use compiled, and its languages' words and dates loaded (a tenant
         in Hindi took 0.2 s more on its first edit than on its second). A failure here is the next edit's
         to report. The site index is rendered too: an edit shows it again after the tenant's pages."""
-        for slug in site_shapes(self.site)[:WARM_SHAPES]:
+        for slug in site_shapes(self.site.paths(), self.site.documents)[:WARM_SHAPES]:
             try:
                 self.preview.render([slug], self.site)
             except Exception:  # nothing is shown from this render: an edit reports its own problems
@@ -1010,7 +1011,7 @@ class _Handler(BaseHTTPRequestHandler):
         data = None if held is None else self.server.rebuilder.memory.get(held)
         if held is not None and data is not None:  # rendered by a preview, ahead of the disk write
             self._file(self.server.out / held, data, head)
-            self.server.rebuilder.memory.sent(held)
+            self.server.rebuilder.memory.sent(held, data)
             if held.endswith(".html"):
                 self.server.rebuilder.timings.say(f"{path} served from memory")
             return
@@ -1035,6 +1036,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_error(HTTPStatus.NOT_FOUND)
             return
         self._file(file, data, head)
+        if held is not None:
+            self.server.rebuilder.memory.sent(held, data)
 
     def _file(self, file: Path, data: bytes, head: bool) -> None:
         kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
@@ -1057,6 +1060,8 @@ class _Handler(BaseHTTPRequestHandler):
         # The page tells which page it shows (?page=/its/path/): it reloads only when that page changed.
         page = page_file(parse_qs(urlsplit(self.path).query).get("page", [""])[0])
         self.server.view(page, 1)
+        if page is not None:
+            self.server.rebuilder.memory.showing(page, self.server.out)
         try:
             self._stream(page)
         except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):

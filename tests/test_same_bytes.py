@@ -98,7 +98,7 @@ def test_an_untouched_manifests_tenants_read_from_its_end_are_those_of_the_whole
 
 def tenants_at_end(f: BinaryIO) -> dict[str, Any] | None:
     """The tenants read from the end of a manifest, item by item; None when they cannot be read so."""
-    items = engine._tenants_at_end(f)
+    items = engine.manifest_tenants(f)
     try:
         return None if items is None else dict(items)
     except ValueError:

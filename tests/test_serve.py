@@ -17,10 +17,12 @@ from click.testing import CliRunner
 from conftest import many_tenants
 from helpers import edit
 
+from policygen import preview
 from policygen.cli import cli
 from policygen.engine import BuildReport, TenantResult, build
 from policygen.errors import UsageError
-from policygen.preview import WrittenSite
+from policygen.output import Output
+from policygen.preview import MemorySite, WrittenSite
 from policygen.serve import (
     LiveState,
     Rebuilder,
@@ -678,10 +680,78 @@ def test_serve_starts_by_rendering_one_tenant_of_each_shape_so_a_first_edit_comp
 
 
 def test_the_shapes_of_a_site_are_its_tenants_sets_of_paths_most_common_first() -> None:
-    def site(files: dict[str, list[str]]) -> WrittenSite:
-        return WrittenSite(owners={f"{slug}/{path}": slug for slug, paths in files.items() for path in paths})
+    def shapes(files: dict[str, list[str]]) -> list[str]:
+        site_files = ["index.html", "assets/style.css"]  # the site's own files are no tenant's
+        return site_shapes([*site_files, *(f"{slug}/{path}" for slug, paths in files.items() for path in paths)], files)
 
     english, hindi = ["index.html", "privacy-policy/index.html"], ["index.html", "privacy-policy/hi/index.html"]
-    assert site_shapes(site({"c": english, "b": hindi, "a": english})) == ["a", "b"]
-    assert site_shapes(site({"b": hindi, "a": english})) == ["a", "b"]
-    assert site_shapes(WrittenSite()) == []
+    assert shapes({"c": english, "b": hindi, "a": english}) == ["a", "b"]
+    assert shapes({"b": hindi, "a": english}) == ["a", "b"]
+    assert shapes({}) == []
+    assert list(WrittenSite().paths()) == []
+
+
+def test_the_written_site_is_read_from_the_manifests_tenants_never_its_file_list(project: Path, tmp_path: Path) -> None:
+    # The file list is most of a large site's manifest (about 100 MB at 10,000 tenants): serve reads the written
+    # site after every write, and holds it, so only the "tenants" object at the end is read.
+    out = build(project, tmp_path / "out", BuildOptions(today=dt.date(2026, 11, 22))).out
+    manifest = out / "manifest.json"
+    whole = WrittenSite.read(out)
+    assert set(whole.documents) == {"example-fitness", "ihm-connect", "ims-global", "ims-pro"}
+    assert "ims-pro/privacy-policy/index.html" in set(whole.paths())
+    assert whole.owner("ims-pro/privacy-policy/index.html") == "ims-pro" and whole.owner("index.html") is None
+    text = manifest.read_text(encoding="utf-8")
+    list_end = text.index('\n  ],\n  "tenants"')
+    manifest.write_text(text[: list_end // 2] + "NOT JSON" + text[list_end // 2 :], encoding="utf-8")
+    damaged = WrittenSite.read(out)
+    assert damaged.documents == whole.documents and damaged.views == whole.views
+    assert damaged.published == whole.published
+
+
+def test_a_page_reloads_after_a_write_only_when_what_serve_sends_now_differs_from_what_it_sent(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    (out / "a").mkdir(parents=True)
+    (out / "a/index.html").write_bytes(b"<p>a</p>")
+    (out / "b.html").write_bytes(b"<p>b</p>")
+    memory = MemorySite()
+    memory.sent("a/index.html", b"<p>a</p>")  # from the disk
+    memory.sent("b.html", b"<p>b</p>")
+    assert memory.written(out, memory.stamp) == frozenset()  # the write left both as they were
+    (out / "b.html").write_bytes(b"<p>b, edited</p>")
+    assert memory.written(out, memory.stamp) == {"b.html"}
+    memory.sent("b.html", b"<p>b, edited</p>")  # the page reloaded
+    assert memory.written(out, memory.stamp) == frozenset()
+    # A preview holds a newer page than the write: that is what serve sends, and what the page is compared with.
+    assert memory.put([Output("a/index.html", "page", b"<p>a, newer</p>")]) == {"a/index.html"}
+    assert memory.written(out, memory.stamp - 1) == {"a/index.html"}
+    assert memory.put([Output("a/index.html", "page", b"<p>a, newer</p>")]) == {"a/index.html"}  # not sent yet
+    memory.sent("a/index.html", b"<p>a, newer</p>")
+    assert memory.put([Output("a/index.html", "page", b"<p>a, newer</p>")]) == frozenset()  # the same bytes
+    (out / "a/index.html").unlink()
+    assert memory.written(out, memory.stamp) == {"a/index.html"}  # gone from the disk, no longer held
+
+
+def test_a_page_open_before_serve_started_reloads_when_a_write_changes_it(tmp_path: Path) -> None:
+    # Its live-reload stream opens again on its own: the page is taken to show what serve would send then.
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "index.html").write_bytes(b"<p>old</p>")
+    memory = MemorySite()
+    memory.showing("index.html", out)
+    assert memory.written(out, memory.stamp) == frozenset()
+    (out / "index.html").write_bytes(b"<p>new</p>")
+    memory.showing("index.html", out)  # a second stream for it changes nothing: the first page still shows old
+    assert memory.written(out, memory.stamp) == {"index.html"}
+
+
+def test_serve_remembers_what_it_sent_of_a_bounded_number_of_pages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(preview, "SENT_KEPT", 2)
+    memory = MemorySite()
+    for name in ("a.html", "b.html", "c.html", "style.css"):
+        (tmp_path / name).write_bytes(b"x")
+        memory.sent(name, b"x")
+    (tmp_path / "a.html").write_bytes(b"y")
+    (tmp_path / "c.html").write_bytes(b"y")
+    assert memory.written(tmp_path, memory.stamp) == {"c.html"}  # a.html, the oldest, is forgotten

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from conftest import many_tenants
 from helpers import edit
 
-from policygen import preview
+from policygen import preview, serve
 from policygen.cli import cli
 from policygen.engine import BuildReport, TenantResult, build
 from policygen.errors import UsageError
@@ -689,6 +689,19 @@ def test_the_shapes_of_a_site_are_its_tenants_sets_of_paths_most_common_first() 
     assert shapes({"b": hindi, "a": english}) == ["a", "b"]
     assert shapes({}) == []
     assert list(WrittenSite().paths()) == []
+
+
+def test_the_shapes_of_a_large_site_are_looked_for_among_its_first_tenants(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(serve, "SHAPES_FROM", 2)
+    read: list[str] = []
+
+    def paths() -> Iterator[str]:
+        for path in ["a/index.html", "b/index.html", "b/hi/index.html", "c/other.html", "d/index.html"]:
+            read.append(path)
+            yield path
+
+    assert site_shapes(paths(), {"a", "b", "c", "d"}) == ["a", "b"]
+    assert read[-1] == "c/other.html"  # the third tenant's first file ends the look
 
 
 def test_the_written_site_is_read_from_the_manifests_tenants_never_its_file_list(project: Path, tmp_path: Path) -> None:

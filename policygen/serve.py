@@ -49,6 +49,7 @@ from .editorfiles import is_editor_file
 from .engine import Builder, BuildReport, counted
 from .errors import InputError, Problem, UsageError
 from .inputs import CONFIG_FILE, INPUT_FOLDERS, PROJECT_FILES, hashed_content
+from .lastbuild import nothing_changed
 from .paths import SITE_INDEX
 from .preview import PREVIEW_ALL, MemorySite, Preview, WrittenSite, affected
 from .progress import MIN_TENANTS
@@ -290,6 +291,23 @@ class Rebuilder:
         self.builder.discard = self._trash.put
         self._remover = threading.Thread(target=self._remove_trash, name="policygen-remove", daemon=True)
         self.last: BuildReport | None = None
+
+    def first(self) -> None:
+        """Serve's first build: none when the output folder already holds what a build would write (told from the
+        inputs' stat and the output's stamp without reading a tenant, as `policygen build` tells it: lastbuild),
+        else a build like any other (a failed one still serves its problems)."""
+        options = self.builder.options
+        started = time.perf_counter()
+        same = (
+            None if options.tenants else nothing_changed(self.root, self.builder.out_arg, options.today, options.drafts)
+        )
+        if same is None:
+            self.build()
+            return
+        self.out = same.out
+        ms = (time.perf_counter() - started) * 1000
+        self.log(f"nothing changed since the last build ({ms:.0f} ms): tenants {same.built.tenants:,}", False)
+        self._on_disk(same.out, self.memory.stamp, everything=True)
 
     def build(self, changed: set[Path] | None = None, everything: bool = True) -> BuildReport | None:
         """Build and write the site once; every failure is reported (terminal and open pages) and the
@@ -1142,7 +1160,7 @@ class Session:
         return self.server.url
 
     def start(self) -> None:
-        self.rebuilder.build()  # a failed first build still serves its problems
+        self.rebuilder.first()
         self.watcher.start()
         self.rebuilder.start()
         self._thread.start()

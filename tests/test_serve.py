@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from conftest import many_tenants
 from helpers import edit
 
-from policygen import preview, serve
+from policygen import preview, serve, statcache
 from policygen.cli import cli
 from policygen.engine import BuildReport, TenantResult, build
 from policygen.errors import UsageError
@@ -103,6 +103,30 @@ def session(project: Path, tmp_path: Path) -> Iterator[Session]:
     s = start(project, tmp_path)
     yield s
     s.stop()
+
+
+def test_serve_on_the_output_a_build_left_as_it_is_starts_without_building(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(statcache, "RACY_SECONDS", 0)  # the build may record inputs written a moment before
+    build(project, tmp_path / "out", BuildOptions(drafts=True))  # what serve would write: drafts, today
+    time.sleep(0.05)  # an edit from here has another modification time
+    said: list[str] = []
+    session = Session(project, ServeOptions(port=0, out=tmp_path / "out"), lambda text, error: said.append(text))
+    session.start()
+    try:
+        assert session.rebuilder.last is None and said[0].startswith("nothing changed since the last build")
+        events = Events(session, "/ims-pro/privacy-policy/")
+        assert events.next() == ("hello", {"generation": 1})
+        assert b"IMS Pro" in get(session, "/ims-pro/privacy-policy/")[1]
+        edit(project / "tenants/ims-pro/tenant.yaml", "display_name: IMS Pro", "display_name: IMS Pro Edited")
+        assert events.next()[0] == "reload"
+        assert b"IMS Pro Edited" in get(session, "/ims-pro/privacy-policy/")[1]
+        assert wait_until(lambda: session.rebuilder.last is not None)
+        assert session.rebuilder.last is not None and session.rebuilder.last.rendered_tenants == ["ims-pro"]
+        events.close()
+    finally:
+        session.stop()
 
 
 def test_a_tenant_edit_reloads_open_pages_and_rerenders_only_that_tenant(session: Session, project: Path) -> None:

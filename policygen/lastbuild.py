@@ -4,7 +4,8 @@ A whole-site build records in the project's cache (`.cache/policygen/stamps/<out
 was built from, by file metadata: the stat (type, inode, size, modification and change time) of every
 project input (policygen.yaml, rules.yaml, content/, tenants/, themes/, layouts/, static/) and of
 policygen's own files, taken before the build read any of them, with their paths, the build date,
---drafts, policygen's version and Python's; and what it wrote (the counts its summary gives). The next
+--drafts (only when a tenant has a releases/ folder: no other tenant's pages differ by it, deps.drafts_shown),
+policygen's version and Python's; and what it wrote (the counts its summary gives). The next
 `policygen build` with the same options looks at those paths again (one lstat each, no folder listed: a
 file added or removed changes its folder's stat) and compares that record, then the output's stamp
 (policygen/outfolder.py: untouched). When both match, nothing changed: the output is left as it is and
@@ -26,6 +27,7 @@ import itertools
 import json
 import marshal
 import os
+import re
 import stat
 import sys
 import time
@@ -190,22 +192,26 @@ class Inputs:
         changes it) changes which of the input names exist. The same folders' digest as the listing's own says
         that the listing is still every path there is."""
         present = "".join("+" if os.path.lexists(os.path.join(root, name)) else "-" for name in _NAMES)
-        digest = hashlib.sha256("\0".join((__version__, sys.version, today.isoformat(), str(drafts), present)).encode())
+        digest = hashlib.sha256("\0".join((__version__, sys.version, today.isoformat(), present)).encode())
         folders = hashlib.sha256(present.encode())
         newest = 0
+        released = False  # a tenant has a releases/ folder: only then can --drafts change a page
         try:
             # A batch at a time: the stat of every path of a large project at once would be a peak of the
             # build's memory (hundreds of bytes a path).
             for folder, paths in ((root, listed[0]), (PACKAGE, listed[1])):
                 for batch in paths.batches():
                     fields = statcache.stats_in(folder, batch)
-                    digest.update("\0".join(["", *batch]).encode("utf-8", "surrogateescape"))
+                    names = "\0".join(["", *batch, ""])
+                    released = released or (folder is root and _RELEASES.search(names) is not None)
+                    digest.update(names[:-1].encode("utf-8", "surrogateescape"))
                     digest.update(marshal.dumps(fields, 2))  # numbers only: the same bytes for the same stat
                     newest = max(newest, max(max(f[3], f[4]) for f in fields))
                     inside = [(path, f) for path, f in zip(batch, fields, strict=True) if stat.S_ISDIR(f[0])]
                     folders.update(marshal.dumps(inside, 2))
         except (OSError, ValueError):  # a path gone; a damaged record
             return None
+        digest.update(b"\0drafts %s" % (str(drafts).encode() if released else b"not shown"))
         return Again(digest.hexdigest(), newest, folders.hexdigest())
 
 
@@ -224,6 +230,8 @@ _looked: tuple[tuple[Path, dt.date, bool], Inputs] | None = None
 
 
 _NAMES = (*PROJECT_FILES, *INPUT_FOLDERS)
+# A tenant's releases/ folder among the paths of a batch, each between two NULs.
+_RELEASES = re.compile("\0tenants/[^/\0]+/releases(?:/|\0)")
 _BATCH = 4096  # paths looked at together
 _UNPACK = 1 << 16  # bytes of the packed paths, and of their text, unpacked at once
 

@@ -376,6 +376,24 @@ def test_what_nothing_changed_saw_for_another_date_is_not_what_a_build_records(
     assert str(project.resolve()) in walked
 
 
+def test_where_no_tenant_has_released_a_version_the_record_holds_with_drafts_or_without(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A draft is an unreleased edit of a released document: with no releases/ folder, serve (drafts) and
+    # `policygen build` (none) write the same site, and each finds the other's output as it would write it.
+    monkeypatch.setattr(statcache, "RACY_SECONDS", 0)
+    shutil.rmtree(project / "tenants/example-fitness/releases")
+    out = project / "build"
+    build(project, out, OPTIONS)
+    drafts = dataclasses.replace(OPTIONS, drafts=True)
+    assert lastbuild.nothing_changed(project, out, OPTIONS.today, True) is not None
+    assert tree(build(project, tmp_path / "drafts", drafts).out) == tree(out)
+    (project / "tenants/ims-pro/releases").mkdir()  # a tenant with a releases/ folder: its drafts may show
+    build(project, out, OPTIONS)
+    assert lastbuild.nothing_changed(project, out, OPTIONS.today, False) is not None
+    assert lastbuild.nothing_changed(project, out, OPTIONS.today, True) is None
+
+
 def test_the_record_is_only_for_the_same_date_and_options_and_is_dropped_by_a_partial_build(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -522,6 +522,14 @@ def packaged_sentences(lang: str) -> LanguageSentences:
     return packaged(LanguageSentences, sentences_file(lang))
 
 
+@functools.cache
+def _packaged() -> tuple[RulesFile, Located]:
+    """policygen's own rules.yaml, read once in a process: every tenant's rules start from it, and a build asks
+    for a tenant's rules for each tenant with two versions or more (`upgrade-diff`, for each tenant). Read each
+    time, it was 34 ms of the 37 ms load_rules took."""
+    return _read(DEFAULT_FILE)
+
+
 def _read(file: Path) -> tuple[RulesFile, Located]:
     located = load(file)
     data = located.data if located.data is not None else {}
@@ -561,7 +569,7 @@ def load_rules(root: Path | None = None, slug: str | None = None) -> RuleSet:
         try:
             if index and root is not None:  # a project's rules.yaml, unlike the packaged defaults
                 ensure_inside(root, file, RULES_FILE)
-            parsed, located = _read(file)
+            parsed, located = _read(file) if index else _packaged()
         except InputError as exc:
             problems.extend(exc.problems)
             continue

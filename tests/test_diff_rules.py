@@ -11,11 +11,13 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 from helpers import GA_TRACKER
 
+from policygen import rules as rules_module
 from policygen.factdiff import FactFinding, diff_facts
 from policygen.facts import Tenant
 from policygen.rules import RuleSet, load_rules
@@ -1415,3 +1417,19 @@ def test_the_same_span_in_other_words_is_equal(a: str, b: str) -> None:
     from policygen.durations import Duration
 
     assert Duration.parse(a).compare(Duration.parse(b)) == 0
+
+
+def test_the_packaged_rules_are_read_once_however_many_tenants_ask(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A build asks for the rules of every tenant with two versions or more, upgrade-diff for every tenant: reading
+    # policygen's own rules.yaml each time was 34 ms of the 37 ms each ask took.
+    rules_module._packaged.cache_clear()
+    read: list[Path] = []
+    real = rules_module._read
+    monkeypatch.setattr(rules_module, "_read", lambda file: read.append(file) or real(file))
+    (tmp_path / "rules.yaml").write_text("notice_days: 45\n", encoding="utf-8")
+    first, second = load_rules(tmp_path, "one"), load_rules(tmp_path, "two")
+    assert read.count(rules_module.DEFAULT_FILE) == 1 and read.count(tmp_path / "rules.yaml") == 2
+    assert first.notice_days == second.notice_days == 45
+    assert load_rules().notice_days == 30  # the packaged defaults, as they were before the project's

@@ -25,7 +25,6 @@ from policygen.engine import build  # noqa: E402
 from policygen.site import BuildOptions  # noqa: E402
 from policygen.versions import load_releases, release  # noqa: E402
 
-
 TENANT = "example-fitness"  # fictional: a real organisation's tenant publishes only what its source says
 
 

@@ -25,9 +25,9 @@ from typing import Any
 
 from .dates import utc_today
 from .engine import Earliers, Step, TenantResult, manifest_tenants, shared_key, site_index, view_from_entry
-from .errors import Collector
+from .errors import Collector, InputError
 from .history import TenantRecord, committed_releases, read_tenant_record
-from .inputs import PROJECT_FILES
+from .inputs import PROJECT_FILES, read_bytes
 from .output import Output, manifest_file_entries
 from .paths import MANIFEST_PATH
 from .project import Project, load_base, project_theme
@@ -39,6 +39,9 @@ from .theme import SiteTheme
 EXPECT_WAIT = 5.0
 # Pages whose last sent bytes MemorySite remembers: the pages of one person's session, many times over.
 SENT_KEPT = 1024
+# Bytes of the largest page hashed to tell whether it changed (the site index of 100,000 tenants is tens of MB); a
+# larger one is taken as changed.
+PAGE_MOST = 256 << 20
 # Past this many tenants an edit is not rendered in memory whole: only the tenants open pages show are,
 # and the build that writes the site renders the rest (with progress shown).
 PREVIEW_ALL = 8
@@ -300,8 +303,9 @@ class MemorySite:
 
 
 def _on_disk(out: Path, path: str) -> str | None:
-    """The hash of the file *path* in the output folder *out*, or None when it cannot be read."""
+    """The hash of the file *path* in the output folder *out*, or None when it is not a regular file there (a
+    named pipe a stream's ?page= names is never waited on) or is larger than any page (PAGE_MOST)."""
     try:
-        return hashlib.sha256((out / path).read_bytes()).hexdigest()
-    except OSError:
+        return hashlib.sha256(read_bytes(out / path, PAGE_MOST)).hexdigest()
+    except (InputError, OSError):
         return None

@@ -31,7 +31,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable, Container, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from http import HTTPStatus
@@ -227,19 +227,20 @@ WARM_SHAPES = 8
 SHAPES_FROM = 1000
 
 
-def site_shapes(paths: Iterable[str], tenants: Container[str]) -> list[str]:
-    """One tenant of each shape a written site has (the *paths* of its files, the *tenants* it has), most common
-    shape first: the set of its files' paths within its folder (which says its documents, languages and apps, the
+def site_shapes(paths: Iterable[str], owner: Callable[[str], str | None]) -> list[str]:
+    """One tenant of each shape a written site has (the *paths* of its files, each tenant's told by *owner*), most
+    common shape first: the set of its files' paths within its folder (which says its documents, languages and apps, the
     templates its pages use). A set is told by the sum of its paths' hashes, a number per tenant: a set of paths
     per tenant would hold the whole site's paths again (millions at 100,000 tenants). Two shapes that happen to
     sum the same only warm one of them."""
     sums: dict[str, int] = {}
     for path in paths:
-        slug, slash, within = path.partition("/")
-        if slash and slug in tenants:
-            if slug not in sums and len(sums) == SHAPES_FROM:
-                break  # enough to find the common shapes: a large site's file list is not read to its end
-            sums[slug] = sums.get(slug, 0) + hash(within)
+        slug = owner(path)
+        if slug is None:
+            continue
+        if slug not in sums and len(sums) == SHAPES_FROM:
+            break  # enough to find the common shapes: a large site's file list is not read to its end
+        sums[slug] = sums.get(slug, 0) + hash(path.removeprefix(slug + "/"))
     shapes: dict[int, list[str]] = {}
     for slug in sorted(sums):
         shapes.setdefault(sums[slug], []).append(slug)
@@ -480,7 +481,7 @@ class Rebuilder:
         finds the templates its pages use compiled, and its languages' words and dates loaded (a tenant
         in Hindi took 0.2 s more on its first edit than on its second). A failure here is the next edit's
         to report. The site index is rendered too: an edit shows it again after the tenant's pages."""
-        for slug in site_shapes(self.site.paths(), self.site.documents)[:WARM_SHAPES]:
+        for slug in site_shapes(self.site.paths(), self.site.owner)[:WARM_SHAPES]:
             try:
                 self.preview.render([slug], self.site)
             except Exception:  # nothing is shown from this render: an edit reports its own problems

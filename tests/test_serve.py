@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import http.client
 import json
+import os
 import queue
 import re
 import threading
@@ -706,7 +707,8 @@ def test_serve_starts_by_rendering_one_tenant_of_each_shape_so_a_first_edit_comp
 def test_the_shapes_of_a_site_are_its_tenants_sets_of_paths_most_common_first() -> None:
     def shapes(files: dict[str, list[str]]) -> list[str]:
         site_files = ["index.html", "assets/style.css"]  # the site's own files are no tenant's
-        return site_shapes([*site_files, *(f"{slug}/{path}" for slug, paths in files.items() for path in paths)], files)
+        listed = [*site_files, *(f"{slug}/{path}" for slug, within in files.items() for path in within)]
+        return site_shapes(listed, WrittenSite(documents=dict.fromkeys(files, ())).owner)
 
     english, hindi = ["index.html", "privacy-policy/index.html"], ["index.html", "privacy-policy/hi/index.html"]
     assert shapes({"c": english, "b": hindi, "a": english}) == ["a", "b"]
@@ -724,7 +726,7 @@ def test_the_shapes_of_a_large_site_are_looked_for_among_its_first_tenants(monke
             read.append(path)
             yield path
 
-    assert site_shapes(paths(), {"a", "b", "c", "d"}) == ["a", "b"]
+    assert site_shapes(paths(), WrittenSite(documents=dict.fromkeys("abcd", ())).owner) == ["a", "b"]
     assert read[-1] == "c/other.html"  # the third tenant's first file ends the look
 
 
@@ -778,6 +780,12 @@ def test_a_page_open_before_serve_started_reloads_when_a_write_changes_it(tmp_pa
     assert memory.written(out, memory.stamp) == frozenset()
     (out / "index.html").write_bytes(b"<p>new</p>")
     memory.showing("index.html", out)  # a second stream for it changes nothing: the first page still shows old
+    assert memory.written(out, memory.stamp) == {"index.html"}
+    os.mkfifo(out / "pipe.html")  # a stream may name any page: one that is no regular file is never waited on
+    looking = threading.Thread(target=memory.showing, args=("pipe.html", out), daemon=True)
+    looking.start()
+    looking.join(WAIT)
+    assert not looking.is_alive()
     assert memory.written(out, memory.stamp) == {"index.html"}
 
 

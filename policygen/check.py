@@ -28,15 +28,10 @@ followed once every tenant is checked (policygen/links.py).
 from __future__ import annotations
 
 import datetime as dt
-import itertools
-import multiprocessing
-import os
 import pickle
 import re
 import tempfile
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -47,11 +42,10 @@ import jinja2
 import jinja2.sandbox
 from pydantic import BaseModel, ConfigDict, Field
 
-from . import garbage
 from .checkreport import Checked, CheckFinding, CheckReport, ClauseScore, Level, TenantCheck
 from .clauses import SOURCE_LANGUAGE, Clause, language_of, translation_file
 from .dates import utc_today
-from .engine import PARALLEL_MIN_TENANTS, compile_ahead, site_outputs, start_method
+from .engine import compile_ahead, site_outputs
 from .errors import Collector, InputError, Problem, merged
 from .explain import ExplainedBlock, TracingRenderer, explain_document
 from .fact_translations import overlay_file
@@ -64,8 +58,7 @@ from .paths import SortedNames, TenantPaths, rebase
 from .project import (
     Project,
     TenantSource,
-    load_base,
-    load_project,
+    load_for_tenants,
     load_tenant_source,
     project_theme,
 )
@@ -75,7 +68,8 @@ from .render import ClauseRenderer, RenderedDocument, fact_context
 from .rules import RuleSet, load_rules, packaged_sentences, sentences_file
 from .site import BuildOptions, TenantView, render_tenant_documents, tenant_outputs
 from .spool import Codec, Spool
-from .tenantfolders import KNOWN_NAMED, select_tenants, tenant_slugs
+from .tenantfolders import KNOWN_NAMED, tenant_slugs
+from .tenantpool import each_tenant
 from .theme import SiteTheme
 from .translations import Change, TranslationState, found_languages, library_units, tenant_units, translated_languages
 from .translations import states as translation_states
@@ -653,14 +647,10 @@ def check(
     *progress* is told (tenants done, tenants in all) as each tenant's check ends, as a build tells its own."""
     today = today or utc_today()  # like the build: UTC, so the machine's time zone cannot change the result
     report = CheckReport(root=root.resolve(), today=today, tenants=Checked(_spool_folder()))
-    problems = Collector()
-    project = load_base(root, problems)
-    chosen = select_tenants(project.root, slugs or None)
-    if problems.problems:  # no tenant renders without the library: report every tenant's facts' problems too
-        try:
-            load_project(root, slugs or None)
-        except InputError as exc:
-            report.problems = merged(exc.problems)
+    try:
+        project, chosen = load_for_tenants(root, slugs or None)
+    except InputError as exc:  # no tenant renders without the library: every tenant's facts' problems too
+        report.problems = merged(exc.problems)
         return report
     checker = _TenantChecker(project, today, slugs or None)
     with Spool(_VIEWS, _view_slug, _spool_folder(), INDEX_BUDGET) as views:
@@ -681,7 +671,7 @@ def _check_tenants(
     tenants = TenantFiles()
     leaving: list[Link] = []
     published: set[str] = set()
-    for done, outcome in enumerate(_outcomes(checker, slugs), 1):
+    for done, outcome in enumerate(each_tenant(checker.check, slugs, checker.compile_ahead), 1):
         if progress is not None:
             progress(done, len(slugs))
         report.problems.extend(outcome.problems)
@@ -864,6 +854,11 @@ class _TenantChecker:
         # Sent to workers that are not forked (a fork server): they make their own theme and renderer.
         return _TenantChecker, (self.project, self.today, self.options.tenants)
 
+    def compile_ahead(self) -> None:
+        """Compile the library and the theme here, before worker processes are forked from this one: each starts
+        with them compiled (engine.compile_ahead)."""
+        compile_ahead(self.renderer, self.project.library, self.theme)
+
     def source(self, slug: str) -> tuple[TenantSource | None, list[Problem]]:
         problems = Collector()
         return load_tenant_source(self.project, slug, problems), problems.problems
@@ -899,46 +894,6 @@ class _TenantChecker:
             return Pages(tenant_outputs(self.project, self.theme, self.renderer, tenant, self.options)[0])
         except InputError:
             return None
-
-
-_checker: _TenantChecker | None = None
-
-
-def _worker_init(checker: _TenantChecker) -> None:
-    global _checker
-    _checker = checker
-    garbage.start()  # collected between tenants (_worker_run)
-
-
-def _worker_run(slugs: list[str]) -> list[_Outcome]:
-    assert _checker is not None
-    return garbage.tenant_by_tenant(_checker.check, slugs)
-
-
-CHUNK_TENANTS = 8  # at most, per batch a worker checks and sends back: the report waits on the slowest batch
-IN_FLIGHT = 2  # batches sent to the workers and not yet taken back, per worker
-
-
-def _outcomes(checker: _TenantChecker, slugs: list[str]) -> Iterator[_Outcome]:
-    """Each tenant's outcome in slug order: checked here, or, for many tenants on several cores, by worker processes
-    forked from this one after it compiled the library and the theme (engine.start_method)."""
-    jobs = os.cpu_count() or 1
-    if jobs < 2 or len(slugs) < PARALLEL_MIN_TENANTS:
-        yield from (checker.check(slug) for slug in slugs)
-        return
-    method = start_method()
-    if method == "fork":  # the workers start as copies of this process: what it compiles here, they have
-        compile_ahead(checker.renderer, checker.project.library, checker.theme)
-    chunks = (slugs[i : i + CHUNK_TENANTS] for i in range(0, len(slugs), CHUNK_TENANTS))
-    context = multiprocessing.get_context(method)
-    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_init, initargs=(checker,)) as pool:
-        # A few batches in flight, never all: a batch's results wait in this process until it takes them, and
-        # workers faster than it (on a busy machine) would otherwise pile up every tenant's.
-        flight = deque(pool.submit(_worker_run, chunk) for chunk in itertools.islice(chunks, IN_FLIGHT * jobs))
-        while flight:
-            outcomes = flight.popleft().result()
-            flight.extend(pool.submit(_worker_run, chunk) for chunk in itertools.islice(chunks, 1))
-            yield from outcomes
 
 
 def check_tenant(tenant: TenantSource, docs: list[RenderedDocument], today: dt.date) -> TenantCheck:

@@ -405,12 +405,11 @@ def translations(click_ctx: click.Context, fmt: str) -> None:
     if click_ctx.invoked_subcommand is not None:
         return
     ctx: Context = click_ctx.obj
-    from .project import load_project
     from .translations import format_json, format_text, project_report
 
     def action() -> None:
         root = ctx.root()
-        found = project_report(load_project(root))
+        found = project_report(root)
         click.echo(format_json(found, root) if fmt == "json" else format_text(found, root), nl=False)
 
     run(ctx, action)
@@ -438,11 +437,10 @@ def translations_facts(ctx: Context, slug: str, language: str) -> None:
 @click.pass_obj
 def translations_mark(ctx: Context, language: str, clause: str) -> None:
     """Mark the LANG translation of CLAUSE (DOCUMENT/CLAUSE) current: reviewed against the source as it is now."""
-    from .project import load_project
-    from .translations import mark, project_units
+    from .translations import mark, project_sources
 
     def action() -> None:
-        done = mark(project_units(load_project(ctx.root())), language, clause)
+        done = mark(project_sources(ctx.root()).units, language, clause)
         ctx.say(f"{done.unit.key} ({language}) marks source {done.source_hash}: current")
 
     run(ctx, action)

@@ -54,7 +54,7 @@ from .feeds import (
     sitemap_of,
     sitemap_pages,
 )
-from .forked import Child, fork_is_safe
+from .forked import Child, fork_is_safe, start_method
 from .fragments import FOLDER as FRAGMENTS
 from .fragments import CacheChanged, Fragment, Fragments, Stored
 from .history import Committed, TenantRecord, committed_releases, read_tenant_record, record_json
@@ -114,6 +114,7 @@ from .spans import MANIFEST, NO_SITE_SPANS, TENANTS, Copier, Layout, Recorder, S
 from .spool import Codec, Mapped, Spool, sized
 from .statcache import Matched, SameBytes
 from .tenantfolders import DIGESTS, FolderHashes, hash_folders, select_tenants, tenant_slugs
+from .tenantpool import PARALLEL_MIN_TENANTS
 from .theme import SiteTheme
 from .versions import Snapshot
 
@@ -1128,8 +1129,6 @@ class Lookups:
 
 COMPILED = "compiled"  # in the project's cache: compiled templates, signed (policygen/codecache.py)
 
-# Worker processes pay off only past some tenants: each starts in ~0.3 s and loads the library itself.
-PARALLEL_MIN_TENANTS = 64
 CHUNK_TENANTS = 32  # at most, per batch a worker renders and sends back
 # Fewer are rendered in one forked process beside the unchanged tenants when these are many: linking a thousand
 # takes about as long as rendering one tenant, and the fork a few milliseconds (Builder._beside).
@@ -1141,13 +1140,6 @@ def _cache_folder(root: Path) -> Path | None:
     """The project's cache folder, .cache/policygen (made if missing); None when it cannot be used."""
     file = cache_file(root, DIGESTS, make=True)
     return None if file is None else file.parent
-
-
-def start_method() -> str:
-    """fork where it is safe (forked.fork_is_safe: on Linux, no other thread running); else a fork server."""
-    if fork_is_safe():
-        return "fork"
-    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 
 
 def _shelve_compiled(root: Path, renderer: ClauseRenderer, theme: SiteTheme) -> None:

@@ -2,12 +2,13 @@
 
 The output's stamp check (stampcheck.py, and the grandchild it may share that check with) and the new stamp's
 walk (statcache.Stamp.walk) each fork a child for part of their work, and the build's workers start as forked
-copies of the build (engine.start_method): they all ask here whether a fork is safe, and the first ones start
+copies of the build (start_method): they all ask here whether a fork is safe, and the first ones start
 their children here (`Child.start`), take what they send and end them."""
 
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import os
 import signal
 import sys
@@ -17,6 +18,14 @@ from collections.abc import Callable
 MOST = 1 << 28  # bytes: more is not a message a child of policygen's wrote (a site's top-level names are a few MB)
 _DONE = b"done\n"  # what begins a message the work returned: a child that ends otherwise, even with status 0, sent none
 _PR_SET_PDEATHSIG = 1  # Linux's prctl option: a signal sent to this process when its parent dies
+
+
+def start_method() -> str:
+    """How a pool's workers start (the build's, engine.py; check's and others', tenantpool.py): forked where it is
+    safe (fork_is_safe), else by a fork server."""
+    if fork_is_safe():
+        return "fork"
+    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 
 
 def fork_is_safe() -> bool:

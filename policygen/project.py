@@ -154,13 +154,9 @@ def load_tenant_source(project: Project, slug: str, problems: Collector) -> Tena
 
 def load_project(root: Path, only: list[str] | None = None) -> Project:
     """Read the config, the clause library and the chosen tenants, reporting all problems together."""
+    project, slugs = load_for_tenants(root, only)
     problems = Collector()
-    project = load_base(root, problems)
-    library_ok = not problems.problems
-    for slug in select_tenants(project.root, only):
-        if not library_ok:
-            _validate_only(project, slug, problems)
-            continue
+    for slug in slugs:
         tenant = load_tenant_source(project, slug, problems)
         if tenant is not None:
             project.tenants[slug] = tenant
@@ -168,8 +164,21 @@ def load_project(root: Path, only: list[str] | None = None) -> Project:
     return project
 
 
+def load_for_tenants(root: Path, only: list[str] | None = None) -> tuple[Project, list[str]]:
+    """The project without its tenants, and the slugs of those chosen (all when *only* is None), for reading
+    them a tenant at a time (load_tenant_source). When the settings or the library fail, no tenant can be read:
+    their problems are raised, with those of every chosen tenant's facts, all in one run."""
+    problems = Collector()
+    project = load_base(root, problems)
+    slugs = select_tenants(project.root, only)
+    if problems.problems:
+        for slug in slugs:
+            _validate_only(project, slug, problems)
+        problems.raise_if_any()
+    return project, slugs
+
+
 def _validate_only(project: Project, slug: str, problems: Collector) -> None:
-    # With a broken library, still report what is wrong with each tenant's facts in the same run.
     try:
         read_tenant(tenant_folder(project.root, slug) / "tenant.yaml")
     except InputError as exc:

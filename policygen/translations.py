@@ -27,10 +27,11 @@ from .clauses import (
     translation_file,
     translation_parts,
 )
-from .errors import Collector, InputError, UsageError, did_you_mean
+from .errors import Collector, InputError, Problem, UsageError, did_you_mean
 from .inputs import read_bytes
-from .project import Project
+from .project import Project, load_for_tenants, load_tenant_source
 from .repository import git
+from .tenantpool import each_tenant
 from .translation_files import code_difference, read_head, source_body, source_hash
 from .worddiff import hunks, word_diff
 
@@ -111,13 +112,18 @@ def library_units(library: Library) -> list[Unit]:
 
 def tenant_units(library: Library, documents: Mapping[str, Mapping[str, Clause]]) -> list[Unit]:
     """The source files a tenant's documents are rendered from: the library's and the tenant's own clauses."""
+    return document_units(library, documents) + [u for u in library_units(library) if u.key.startswith(PARTIALS + "/")]
+
+
+def document_units(library: Library, documents: Mapping[str, Mapping[str, Clause]]) -> list[Unit]:
+    """The source files of a tenant's documents' own text, without the partials they include."""
     units: list[Unit] = []
     for doc_id, clauses in documents.items():
         meta = library.documents[doc_id].folder / "document.yaml"
         if meta.is_file():
             units.append(Unit(f"{doc_id}/document", meta, template=False))
         units.extend(Unit(f"{doc_id}/{cid}", c.file, template=True) for cid, c in sorted(clauses.items()))
-    return units + [u for u in library_units(library) if u.key.startswith(PARTIALS + "/")]
+    return units
 
 
 def translated_languages(locales: Iterable[str]) -> list[str]:
@@ -292,24 +298,67 @@ def _relative(file: Path, root: Path) -> str:
         return file.as_posix()
 
 
-def project_units(project: Project) -> list[Unit]:
-    """Every source of the library and of the tenants' own clauses."""
+@dataclass(frozen=True)
+class Sources:
+    """What the project's translations are made from: every source of the library and of the tenants' own
+    clauses, and every locale a tenant publishes (a tenant's languages, in slug order)."""
+
+    units: list[Unit]
+    locales: list[str]
+
+
+def project_sources(root: Path) -> Sources:
+    """The project's sources: its tenants read a tenant at a time (by worker processes when there are many:
+    tenantpool.each_tenant), each let go once what it adds is taken; every tenant's problems raised together."""
+    project, slugs = load_for_tenants(root)
+    reader = _SourceReader(project)
     units = library_units(project.library)
-    seen = {u.file for u in units}
-    for tenant in project.tenants.values():
-        for unit in tenant_units(project.library, tenant.documents):
-            if unit.file not in seen:
+    seen = set(reader.library_files)
+    locales: list[str] = []
+    problems = Collector()
+    for found in each_tenant(reader, slugs):
+        problems.extend(found.problems)
+        locales.extend(found.locales)
+        for unit in found.units:
+            if unit.file not in seen:  # a clause of a tenant's own that another tenant shares (a link, a copy)
                 units.append(unit)
                 seen.add(unit.file)
-    return units
+    problems.raise_if_any()
+    return Sources(units, locales)
 
 
-def project_report(project: Project) -> list[TranslationState]:
+@dataclass(frozen=True)
+class _TenantSources:
+    """What one tenant adds to the project's sources: its own clauses' files (not the library's) and its
+    languages; or the problems of its facts and clauses."""
+
+    units: list[Unit]
+    locales: list[str]
+    problems: list[Problem]
+
+
+class _SourceReader:
+    """Reads a tenant's facts and clauses, validated as a build reads them, for what it adds to the sources."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self.library_files = frozenset(u.file for u in library_units(project.library))
+
+    def __call__(self, slug: str) -> _TenantSources:
+        problems = Collector()
+        tenant = load_tenant_source(self.project, slug, problems)
+        if tenant is None:
+            return _TenantSources([], [], problems.problems)
+        units = document_units(self.project.library, tenant.documents)
+        own = [u for u in units if u.file not in self.library_files]
+        return _TenantSources(own, list(tenant.facts.languages), [])
+
+
+def project_report(root: Path) -> list[TranslationState]:
     """`policygen translations`: every source in every language a tenant publishes or a translation exists in."""
-    units = project_units(project)
-    locales = [lang for t in project.tenants.values() for lang in t.facts.languages]
-    languages = set(translated_languages(locales)) | (found_languages(units) - {SOURCE_LANGUAGE})
-    return states(units, sorted(languages))
+    sources = project_sources(root)
+    languages = set(translated_languages(sources.locales)) | (found_languages(sources.units) - {SOURCE_LANGUAGE})
+    return states(sources.units, sorted(languages))
 
 
 def format_json(found: Sequence[TranslationState], root: Path) -> str:

@@ -22,12 +22,13 @@ from typing import Any
 from . import __version__
 from .clauses import Clause, Library, load_library, tenant_clauses
 from .diff import DiffReport, Side, compare, snapshot_side
-from .errors import Collector, UsageError
+from .errors import Collector, Problem, UsageError
 from .facts import Tenant
 from .packaged import library_dir
-from .project import Project, TenantSource, document_title, load_project
+from .project import Project, TenantSource, document_title, load_for_tenants, load_tenant_source
 from .render import ClauseRenderer, render_document
 from .rules import load_rules, rank
+from .tenantpool import each_tenant
 from .versions import dated_facts, frozen_clauses, load_releases
 from .worddiff import ClauseText
 
@@ -143,28 +144,97 @@ class _Renderer:
 def library_upgrade(
     root: Path, slugs: list[str] | None = None, document: str | None = None, old_library: Path | None = None
 ) -> LibraryUpgrade:
-    """Per tenant and document, what today's clause library changes in the text (see the module docstring)."""
-    project = load_project(root, slugs)
-    if document is not None and not any(document in t.documents for t in project.tenants.values()):
-        raise UsageError(f"no tenant here publishes a document '{document}'")
-    current = _Renderer(project, project.library, None)
-    if old_library is None:
-        return _against_releases(project, current, document)
-    if not old_library.is_dir():
+    """Per tenant and document, what today's clause library changes in the text (see the module docstring). The
+    tenants are read and compared a tenant at a time, by worker processes when there are many
+    (tenantpool.each_tenant); every tenant's problems are raised together."""
+    project, chosen = load_for_tenants(root, slugs)
+    if old_library is not None and not old_library.is_dir():
         raise UsageError(
             f"--from-library: '{old_library.name or old_library}' is not a folder "
             "(give a clause library laid out like content/)"
         )
-    old = _Renderer(project, load_library(project.content, packaged=old_library), old_library)
-    reports = []
-    for tenant in project.tenants.values():
-        rules = load_rules(project.root, tenant.slug)
-        for doc_id in _documents(tenant, document):
+    comparer = _Comparer(project, document, old_library)
+    reports: list[DiffReport] = []
+    unreleased: list[Unreleased] = []
+    published, problems = False, Collector()
+    for compared in each_tenant(comparer, chosen):
+        problems.extend(compared.problems)
+        reports.extend(compared.reports)
+        unreleased.extend(compared.unreleased)
+        published = published or compared.publishes
+    problems.raise_if_any()
+    if document is not None and not published:
+        raise UsageError(f"no tenant here publishes a document '{document}'")
+    if old_library is None:
+        return LibraryUpgrade(project.root, "release", tuple(reports), tuple(unreleased))
+    return LibraryUpgrade(project.root, "library", tuple(reports), shadowed=_shadowed(project, old_library))
+
+
+@dataclass(frozen=True)
+class _Compared:
+    """One tenant's comparisons (its documents' reports, and those with no release to compare with), whether
+    it publishes the document asked for; or the problems of its facts and clauses."""
+
+    reports: list[DiffReport]
+    unreleased: list[Unreleased]
+    publishes: bool
+    problems: list[Problem]
+
+
+class _Comparer:
+    """Compares one tenant's documents at a time: against their last release, or *old_library*'s text when given."""
+
+    def __init__(self, project: Project, document: str | None, old_library: Path | None) -> None:
+        self.project, self.document, self.old_library = project, document, old_library
+        self.current = _Renderer(project, project.library, None)
+        self.old = None
+        if old_library is not None:
+            self.old = _Renderer(project, load_library(project.content, packaged=old_library), old_library)
+
+    def __reduce__(self) -> tuple[type[_Comparer], tuple[Project, str | None, Path | None]]:
+        # Sent to workers that are not forked (a fork server): they make their own renderers.
+        return _Comparer, (self.project, self.document, self.old_library)
+
+    def __call__(self, slug: str) -> _Compared:
+        problems = Collector()
+        tenant = load_tenant_source(self.project, slug, problems)
+        if tenant is None:
+            return _Compared([], [], False, problems.problems)
+        documents = [d for d in tenant.documents if self.document is None or d == self.document]
+        if self.old is None:
+            reports, unreleased = self._against_releases(tenant, documents)
+        else:
+            reports, unreleased = self._against_library(tenant, documents, self.old), []
+        return _Compared(reports, unreleased, bool(documents), [])
+
+    def _against_library(self, tenant: TenantSource, documents: list[str], old: _Renderer) -> list[DiffReport]:
+        rules = load_rules(self.project.root, tenant.slug)
+        reports = []
+        for doc_id in documents:
             facts, effective = tenant.facts, tenant.facts.dates.effective
             before = Side(OLD_LIBRARY, facts, old.render(tenant, doc_id, facts), effective)
-            after = Side(CURRENT_LIBRARY, facts, current.render(tenant, doc_id, facts), effective)
+            after = Side(CURRENT_LIBRARY, facts, self.current.render(tenant, doc_id, facts), effective)
             reports.append(compare(tenant.slug, doc_id, before, after, rules))
-    return LibraryUpgrade(project.root, "library", tuple(reports), shadowed=_shadowed(project, old_library))
+        return reports
+
+    def _against_releases(
+        self, tenant: TenantSource, documents: list[str]
+    ) -> tuple[list[DiffReport], list[Unreleased]]:
+        reports, unreleased = [], []
+        rules = None  # read for a tenant with a release only: most tenants of a large project have none yet
+        for doc_id in documents:
+            releases = load_releases(tenant.folder, doc_id)
+            if not releases:
+                unreleased.append(Unreleased(tenant.slug, doc_id))
+                continue
+            if rules is None:
+                rules = load_rules(self.project.root, tenant.slug)
+            released = snapshot_side(releases[-1])
+            # The release's own facts and dates: a fact edited since then is not a library change.
+            facts = dated_facts(released.facts, released.effective, released.released or released.effective)
+            now = Side(CURRENT_LIBRARY, released.facts, self.current.render(tenant, doc_id, facts), released.effective)
+            reports.append(compare(tenant.slug, doc_id, released, now, rules))
+        return reports, unreleased
 
 
 def _shadowed(project: Project, old_library: Path) -> tuple[Shadowed, ...]:
@@ -192,24 +262,3 @@ def _clause_digest(library: Library, doc_id: str, clause_id: str) -> str | None:
     doc = library.documents.get(doc_id)
     clause = doc.clauses.get(clause_id) if doc is not None else None
     return clause.digest if clause is not None else None
-
-
-def _against_releases(project: Project, current: _Renderer, document: str | None) -> LibraryUpgrade:
-    reports, unreleased = [], []
-    for tenant in project.tenants.values():
-        rules = load_rules(project.root, tenant.slug)
-        for doc_id in _documents(tenant, document):
-            releases = load_releases(tenant.folder, doc_id)
-            if not releases:
-                unreleased.append(Unreleased(tenant.slug, doc_id))
-                continue
-            released = snapshot_side(releases[-1])
-            # The release's own facts and dates: a fact edited since then is not a library change.
-            facts = dated_facts(released.facts, released.effective, released.released or released.effective)
-            now = Side(CURRENT_LIBRARY, released.facts, current.render(tenant, doc_id, facts), released.effective)
-            reports.append(compare(tenant.slug, doc_id, released, now, rules))
-    return LibraryUpgrade(project.root, "release", tuple(reports), tuple(unreleased))
-
-
-def _documents(tenant: TenantSource, document: str | None) -> list[str]:
-    return [d for d in tenant.documents if document is None or d == document]

@@ -27,7 +27,7 @@ from .facts import Tenant
 from .packaged import library_dir
 from .project import Project, TenantSource, document_title, load_for_tenants, load_tenant_source
 from .render import ClauseRenderer, render_document
-from .rules import load_rules, rank
+from .rules import Level, load_rules, rank
 from .tenantpool import each_tenant
 from .versions import dated_facts, frozen_clauses, load_releases
 from .worddiff import ClauseText
@@ -59,13 +59,34 @@ class Shadowed:
 
 
 @dataclass(frozen=True)
+class Reported:
+    """One compared document as upgrade-diff prints it: its tier, whether its clause text changed, and its report
+    as text and as JSON, made where it was compared (diff.DiffReport.to_text, to_json). The report itself, with
+    both sides' facts and clause texts, is let go: a project's thousands of documents are held until the end,
+    where the summary's tier is known."""
+
+    tenant: str
+    document: str
+    tier: Level
+    changed: bool
+    text: str
+    json: dict[str, Any]
+
+    @classmethod
+    def of(cls, report: DiffReport) -> Reported:
+        return cls(
+            report.tenant, report.document, report.tier, bool(report.clauses), report.to_text(), report.to_json()
+        )
+
+
+@dataclass(frozen=True)
 class LibraryUpgrade:
     """Every compared document's report, those that had nothing to compare with, and the library changes the
     project's own files keep out."""
 
     root: Path
     against: str  # "release" or "library"
-    reports: tuple[DiffReport, ...]
+    reports: tuple[Reported, ...]
     unreleased: tuple[Unreleased, ...] = ()
     shadowed: tuple[Shadowed, ...] = ()
 
@@ -82,13 +103,13 @@ class LibraryUpgrade:
             "against": self.against,
             "policygen": __version__,
             "tier": self.tier,
-            "documents": [r.to_json() for r in self.reports],
+            "documents": [r.json for r in self.reports],
             "unreleased": [{"tenant": u.tenant, "document": u.document} for u in self.unreleased],
             "shadowed": [s.to_json(self.root) for s in self.shadowed],
         }
 
     def to_text(self) -> str:
-        parts = [r.to_text() for r in self.reports]
+        parts = [r.text for r in self.reports]
         if self.unreleased:
             parts.append(
                 "".join(f"{u.tenant}/{u.document}: not released yet; nothing to compare\n" for u in self.unreleased)
@@ -102,7 +123,7 @@ class LibraryUpgrade:
                     for s in self.shadowed
                 )
             )
-        changed = sum(1 for r in self.reports if r.clauses)
+        changed = sum(1 for r in self.reports if r.changed)
         parts.append(
             f"{len(self.reports)} document{'s' if len(self.reports) != 1 else ''} compared, "
             f"{changed} with text changes; overall tier: {self.tier}\n"
@@ -154,7 +175,7 @@ def library_upgrade(
             "(give a clause library laid out like content/)"
         )
     comparer = _Comparer(project, document, old_library)
-    reports: list[DiffReport] = []
+    reports: list[Reported] = []
     unreleased: list[Unreleased] = []
     published, problems = False, Collector()
     for compared in each_tenant(comparer, chosen):
@@ -175,7 +196,7 @@ class _Compared:
     """One tenant's comparisons (its documents' reports, and those with no release to compare with), whether
     it publishes the document asked for; or the problems of its facts and clauses."""
 
-    reports: list[DiffReport]
+    reports: list[Reported]
     unreleased: list[Unreleased]
     publishes: bool
     problems: list[Problem]
@@ -207,19 +228,17 @@ class _Comparer:
             reports, unreleased = self._against_library(tenant, documents, self.old), []
         return _Compared(reports, unreleased, bool(documents), [])
 
-    def _against_library(self, tenant: TenantSource, documents: list[str], old: _Renderer) -> list[DiffReport]:
+    def _against_library(self, tenant: TenantSource, documents: list[str], old: _Renderer) -> list[Reported]:
         rules = load_rules(self.project.root, tenant.slug)
         reports = []
         for doc_id in documents:
             facts, effective = tenant.facts, tenant.facts.dates.effective
             before = Side(OLD_LIBRARY, facts, old.render(tenant, doc_id, facts), effective)
             after = Side(CURRENT_LIBRARY, facts, self.current.render(tenant, doc_id, facts), effective)
-            reports.append(compare(tenant.slug, doc_id, before, after, rules))
+            reports.append(Reported.of(compare(tenant.slug, doc_id, before, after, rules)))
         return reports
 
-    def _against_releases(
-        self, tenant: TenantSource, documents: list[str]
-    ) -> tuple[list[DiffReport], list[Unreleased]]:
+    def _against_releases(self, tenant: TenantSource, documents: list[str]) -> tuple[list[Reported], list[Unreleased]]:
         reports, unreleased = [], []
         rules = None  # read for a tenant with a release only: most tenants of a large project have none yet
         for doc_id in documents:
@@ -233,7 +252,7 @@ class _Comparer:
             # The release's own facts and dates: a fact edited since then is not a library change.
             facts = dated_facts(released.facts, released.effective, released.released or released.effective)
             now = Side(CURRENT_LIBRARY, released.facts, self.current.render(tenant, doc_id, facts), released.effective)
-            reports.append(compare(tenant.slug, doc_id, released, now, rules))
+            reports.append(Reported.of(compare(tenant.slug, doc_id, released, now, rules)))
         return reports, unreleased
 
 

@@ -188,11 +188,11 @@ def test_upgrade_diff_from_an_older_library_shows_each_changed_clause_with_its_t
     result = library_upgrade(lean, old_library=old_library)
     [report] = result.reports
     assert (report.tenant, report.document) == ("example", "privacy-policy")
-    changes = {c.id: c for c in report.clauses}
+    changes = {c["id"]: c for c in report.json["clauses"]}
     assert set(changes) == {"introduction", "complaints"}
-    assert changes["introduction"].status == "changed" and changes["complaints"].status == "added"
-    assert changes["introduction"].hunks()[0] == {"old": "notice sets out", "new": "policy explains"}
-    assert report.findings == () and report.tier == result.tier == "needs-review"  # wording, not facts
+    assert changes["introduction"]["status"] == "changed" and changes["complaints"]["status"] == "added"
+    assert changes["introduction"]["words"][0] == {"old": "notice sets out", "new": "policy explains"}
+    assert report.json["findings"] == [] and report.tier == result.tier == "needs-review"  # wording, not facts
 
 
 def test_upgrade_diff_leaves_out_what_the_project_overrides(lean: Path, old_library: Path) -> None:
@@ -200,7 +200,7 @@ def test_upgrade_diff_leaves_out_what_the_project_overrides(lean: Path, old_libr
     write(lean, "content/privacy-policy/010-introduction.md", own)
     result = library_upgrade(lean, old_library=old_library)
     [report] = result.reports
-    assert [c.id for c in report.clauses] == ["complaints"]
+    assert [c["id"] for c in report.json["clauses"]] == ["complaints"]
     # ... but says which library change the project's own file keeps out
     assert [s.to_json(lean) for s in result.shadowed] == [
         {"file": "content/privacy-policy/010-introduction.md", "document": "privacy-policy", "clause": "introduction"}
@@ -235,7 +235,7 @@ def test_upgrade_diff_against_the_last_release_shows_the_librarys_changes_not_fa
     )
     result = library_upgrade(lean)
     [report] = result.reports
-    assert report.old.label == "1" and {c.id for c in report.clauses} == {"introduction", "complaints"}
+    assert report.json["from"] == "1" and {c["id"] for c in report.json["clauses"]} == {"introduction", "complaints"}
     assert "Holdings" not in json.dumps(result.to_json())  # a fact edited since the release is not the library's
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import os
+import pickle
 import shutil
 import sys
 from pathlib import Path
@@ -19,6 +20,7 @@ from helpers import see_also_clause
 
 from policygen import tenantpool
 from policygen.cli import cli
+from policygen.upgrade import library_upgrade
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="workers are forked on Linux only")
 
@@ -118,3 +120,17 @@ def test_upgrade_diff_of_a_document_no_tenant_publishes_is_bad_usage_after_readi
     in_workers(monkeypatch, chunk=2)
     code, output = run(project, "upgrade-diff", "--document", "cookie-policy")
     assert code == 2 and "no tenant here publishes a document 'cookie-policy'" in output
+
+
+def test_upgrade_diff_keeps_what_it_prints_of_each_document_not_the_sides_it_compared(tmp_path: Path) -> None:
+    project = many_tenants(tmp_path / "project", 4)
+    shutil.rmtree(project / "content")
+    old = tmp_path / "old-library"
+    shutil.copytree(REPO / "content", old)
+    (old / "privacy-policy/140-complaints.md").unlink()
+    result = library_upgrade(project, old_library=old)
+    assert len(result.reports) == 6 and result.tier == "needs-review"
+    # Each side's facts and clause texts made a report 15 to 60 kB pickled; what is printed is under 2 kB.
+    assert all(len(pickle.dumps(report)) < 2048 for report in result.reports)
+    text = result.to_text()
+    assert text.count("  complaints (added, ") == 3 and "6 documents compared, 3 with text changes" in text

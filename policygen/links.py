@@ -98,9 +98,7 @@ class Pages:
         for o in outputs:
             self.files[o.path] = o
             if o.path.endswith(".html"):
-                page = PageLinks()
-                page.feed(o.data.decode("utf-8", "replace"))
-                self.read[o.path] = page
+                self.read[o.path] = PageLinks.read(o.data.decode("utf-8", "replace"))
 
     def has(self, path: str) -> bool:
         return path in self.files
@@ -112,7 +110,7 @@ class Pages:
     def links(self) -> Iterator[tuple[Output, str, str | None]]:
         """Each page's links, in path order, each href once, with the section it is first in (PageLinks)."""
         for path, page in sorted(self.read.items()):
-            for href in sorted(set(page.hrefs)):
+            for href in sorted(page.hrefs):
                 yield self.files[path], href, page.sections.get(href)
 
 

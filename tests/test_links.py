@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from policygen.htmltext import PageLinks
 from policygen.links import OUTSIDE, Folder, Names, Pages, SiteFiles, Target, TenantFiles, dead_end, follow, target
 from policygen.output import Output
 
@@ -92,3 +93,18 @@ def test_a_link_knows_the_clause_section_it_is_first_in() -> None:
     )
     links = {href: section for _, href, section in Pages([page("t/p/index.html", html)]).links()}
     assert links == {"../index.html": None, "#a": "rights", "#b": "rights", "../x/": "extra"}
+
+
+def test_a_page_is_read_for_its_ids_and_links_as_a_browser_parses_it_each_link_with_its_clauses_section() -> None:
+    read = PageLinks.read(
+        '<a name="top"></a><img src="logo.svg" alt="">'
+        '<article id="policy"><section id="rights"><h2 id="r">Rights</h2>'
+        '<p><a href="#r">here</a> and <a href="?a=1&amp;b=2">there</a><a href="#r">again</a></p>'
+        '<section><a href="../other/#x" id="">in a section without an id</a></section></section>'
+        '<section id="contact"><a href="#r">from contact</a><a href>no value</a></section></article>'
+        '<a href="#top">outside</a><p id=unquoted><a id="x" href=mailto:dpo@example.org>mail</a></p>'
+    )
+    assert read.ids == {"top", "policy", "rights", "r", "contact", "unquoted", "x"}  # an empty id names nothing
+    assert read.hrefs == {"logo.svg", "#r", "?a=1&b=2", "../other/#x", "#top", "mailto:dpo@example.org"}
+    assert read.sections == {"#r": "rights", "?a=1&b=2": "rights", "../other/#x": "rights"}  # innermost with an id,
+    # where each is first written (a link without a value is none)

@@ -50,6 +50,10 @@ class Located:
 
     def where(self, path: KeyPath) -> tuple[int | None, int | None]:
         """Line and column of the deepest known prefix of *path*."""
+        if self.text is not None and len(path) == 1 and isinstance(path[0], str):
+            line = _top_level_line(self.text, path[0])
+            if line is not None:  # `check` points many findings at a top-level fact: one line, without the parse
+                return line + self.line_offset, 1
         if self.text is not None:  # positions are needed only for messages: find them now
             self.positions = load(self.file, self.text, self.line_offset).positions
             self.text = None
@@ -62,6 +66,17 @@ class Located:
     def problem(self, path: KeyPath, message: str, **kw: Any) -> Problem:
         line, col = self.where(path)
         return Problem(message, file=self.file, line=line, column=col, key_path=format_path(path) or None, **kw)
+
+
+def _top_level_line(text: str, key: str) -> int | None:
+    """The line of *key* where it is written once at the start of a line as a plain key (`key:`), as the
+    top-level block mapping's keys are; None when it is not, or more than once (a line of a quoted value that
+    looks like it, a key of a document written in flow style): the located parse tells those."""
+    found = re.finditer(rf"^{re.escape(key)}[ \t]*:(?:[ \t]|$)", text, re.MULTILINE)
+    first, second = next(found, None), next(found, None)
+    if first is None or second is not None:
+        return None
+    return text.count("\n", 0, first.start()) + 1
 
 
 def format_path(path: KeyPath) -> str:

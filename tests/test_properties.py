@@ -124,6 +124,22 @@ def as_yaml(value: Any, indent: str = "") -> str:
     return f"{indent}{value}\n"
 
 
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(documents, st.sampled_from(["block", "flow", "indented"]))
+@pytest.mark.slow
+def test_a_top_level_key_is_located_without_the_located_parse_where_the_parse_puts_it(
+    tmp_path: Path, data: dict[str, Any], style: str
+) -> None:
+    text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False, default_flow_style=style == "flow")
+    if style == "indented":  # a top-level mapping need not start at the line's start
+        text = "".join(f"  {line}" for line in text.splitlines(keepends=True))
+    file = write(tmp_path, text)
+    located = load(file)
+    for key in data:
+        fast = load_fast(file)  # positions still to be found: the first ask may take the short way
+        assert fast.where((key,)) == located.where((key,)), key
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.dictionaries(st.sampled_from(["top", "facts", "x", "on", "3"]), hand_written, min_size=1, max_size=3))
 def test_the_fast_loader_builds_what_the_located_loader_builds_types_included(

@@ -63,7 +63,7 @@ from .project import (
     project_theme,
 )
 from .prose import ProseFinding, lint_document
-from .readability import prose_text, score
+from .readability import clause_score
 from .render import ClauseRenderer, RenderedDocument, fact_context
 from .rules import RuleSet, load_rules, packaged_sentences, sentences_file
 from .site import BuildOptions, TenantView, render_tenant_documents, tenant_outputs
@@ -561,7 +561,7 @@ def check_notification(tenant: TenantSource, docs: list[RenderedDocument]) -> li
 
 def score_clauses(docs: list[RenderedDocument]) -> list[ClauseScore]:
     # Prose only: a bullet list of nouns ("Name", "Email address") is not sentences and has no reading ease.
-    scores = [ClauseScore(d.id, c.id, c.file, score(prose_text(c.html))) for d in docs for c in d.clauses]
+    scores = [ClauseScore(d.id, c.id, c.file, clause_score(c.html)) for d in docs for c in d.clauses]
     scores = [s for s in scores if s.score.words >= MIN_WORDS_SCORED]
     return sorted(scores, key=lambda s: (s.score.reading_ease, s.document, s.clause))
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .htmltext import blocks
 
@@ -77,6 +78,17 @@ def is_sentence(entry: str) -> bool:
         return False
     names = [p for p in _ENUMERATION.split(_LABEL.sub("", entry).rstrip(".!?\"'’”) ")) if p.strip()]
     return len(names) < 2 or any(len(_WORD.findall(p)) > LONGEST_NOUN_PHRASE for p in names)
+
+
+SCORES_KEPT = 1024  # rendered clauses whose score a process keeps, the most recently asked for
+
+
+@lru_cache(maxsize=SCORES_KEPT)
+def clause_score(html: str) -> Score:
+    """The reading ease of a rendered clause's prose (`score` of `prose_text`). Kept for the clauses asked for
+    most recently: a library clause that prints no fact, or prints facts that tenants share, renders the same
+    HTML for tenant after tenant of a check."""
+    return score(prose_text(html))
 
 
 def prose_text(html: str) -> str:

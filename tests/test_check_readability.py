@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from policygen.htmltext import html_text
-from policygen.readability import is_sentence, prose_text, score, syllables
+from policygen.readability import clause_score, is_sentence, prose_text, score, syllables
 
 
 @pytest.mark.parametrize(
@@ -84,3 +84,12 @@ def test_prose_leaves_out_list_entries_that_are_names_not_sentences() -> None:
 )
 def test_a_list_entry_is_prose_only_when_it_is_a_sentence(entry: str, sentence: bool) -> None:
     assert is_sentence(entry) is sentence
+
+
+def test_a_clause_rendered_alike_for_tenant_after_tenant_is_scored_once_with_the_same_score() -> None:
+    clause_score.cache_clear()
+    html = "<h2>Security</h2><p>We keep your data safe. You can ask us how.</p><ul><li>Email address</li></ul>"
+    first = clause_score(html)
+    assert clause_score(html) == first == score(prose_text(html))
+    assert clause_score.cache_info().hits == 1  # the second tenant's copy
+    assert clause_score(html.replace("safe", "secure")) != first  # another text is scored for itself

@@ -60,7 +60,8 @@ def test_each_tenants_work_comes_back_in_the_tenants_order_from_workers_as_from_
     in_workers(monkeypatch)
     shared = list(tenantpool.each_tenant(process_of, slugs))
     assert [slug for slug, _ in shared] == slugs  # batches of 3 that end inside the order, put back in it
-    assert len({pid for _, pid in shared} - {os.getpid()}) == 2  # done by the two workers, not here
+    workers = {pid for _, pid in shared}
+    assert os.getpid() not in workers and len(workers) <= 2  # by the pool's workers (one may take every batch)
 
 
 def test_translations_in_worker_processes_report_what_one_process_reports(

@@ -308,13 +308,14 @@ class PageLinks:
         ids = frozenset(value for node in tree.css("[id],[name]") for value in _named(node) if value)
         hrefs: set[str] = set()
         sections: dict[str, str] = {}
+        known: dict[int, str | None] = {}  # each element passed: the section it is in (_section_of)
         for node in tree.css("[href],[src]"):
             attributes = node.attributes
             for value in (attributes.get("href"), attributes.get("src")):
                 if value is None:  # absent, or written without a value
                     continue
                 hrefs.add(value)
-                if value not in sections and (section := _section_of(node)) is not None:
+                if value not in sections and (section := _section_of(node, known)) is not None:
                     sections[value] = section
         return cls(ids, frozenset(hrefs), sections)
 
@@ -324,11 +325,22 @@ def _named(node: LexborNode) -> tuple[str | None, str | None]:
     return attributes.get("id"), attributes.get("name")
 
 
-def _section_of(node: LexborNode) -> str | None:
-    """The id of the innermost <section> or <article> with an id that *node* is in (or is)."""
+def _section_of(node: LexborNode, known: dict[int, str | None]) -> str | None:
+    """The id of the innermost <section> or <article> with an id that *node* is in (or is). Each element's answer
+    is kept in *known* as the climb passes it, so a page's climbs together pass each element once: a deep page
+    with many links costs its size, not its depth times its links."""
+    passed: list[int] = []
+    found: str | None = None
     up: LexborNode | None = node
     while up is not None:
+        if (key := up.mem_id) in known:
+            found = known[key]
+            break
+        passed.append(key)
         if up.tag in _SECTIONS and (id_ := up.attributes.get("id")):
-            return id_
+            found = id_
+            break
         up = up.parent
-    return None
+    for key in passed:
+        known[key] = found
+    return found

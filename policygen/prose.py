@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from .htmltext import Block, ClauseLike, blocks
@@ -202,19 +203,28 @@ def lint_document(clauses: Sequence[ClauseLike]) -> list[ProseFinding]:
 
 def lint_passage(passage: Passage) -> list[ProseFinding]:
     """The rules that need only one block: doubled words, capitals mid-sentence, run-in labels."""
-    block = passage.block
-    found: list[ProseFinding] = []
+    return [ProseFinding(rule, message, passage) for rule, message in block_findings(passage.block)]
+
+
+BLOCKS_KEPT = 4096  # blocks whose findings a process keeps, the most recently linted
+
+
+@lru_cache(maxsize=BLOCKS_KEPT)
+def block_findings(block: Block) -> tuple[tuple[Rule, str], ...]:
+    """What lint_passage finds in *block*, by rule. Kept for the blocks linted most recently: most of a clause's
+    blocks print no fact, or facts that tenants share, and are the same block for tenant after tenant of a check."""
+    found: list[tuple[Rule, str]] = []
     run_in = run_in_label(block)
     if run_in is not None:
-        found.append(ProseFinding("run-in-label", run_in, passage))
+        found.append(("run-in-label", run_in))
     for part in block.parts:
-        found.extend(ProseFinding("article", m, passage) for m in missing_articles(part))
+        found.extend(("article", m) for m in missing_articles(part))
         tokens = _TOKEN.findall(part)
-        found.extend(ProseFinding("doubled", m, passage) for m in doubled(tokens))
+        found.extend(("doubled", m) for m in doubled(tokens))
         if block.kind != "heading":
             skip = _first_word_after(block.label) if run_in is not None and part == block.parts[0] else None
-            found.extend(ProseFinding("capital", m, passage) for m in capitals(tokens, skip))
-    return found
+            found.extend(("capital", m) for m in capitals(tokens, skip))
+    return tuple(found)
 
 
 def _is_word(token: str) -> bool:

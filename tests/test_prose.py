@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from policygen.check import check
-from policygen.prose import _ALLOWED_DOUBLES, _MAX_PHRASE, doubled, lint_document
+from policygen.prose import _ALLOWED_DOUBLES, _MAX_PHRASE, block_findings, doubled, lint_document
 
 
 @dataclass(frozen=True)
@@ -228,3 +228,14 @@ def test_every_variation_of_an_example_tenant_renders_and_lints_the_same_every_r
 @pytest.mark.slow
 def test_variations_of_the_example_tenants_have_no_prose_findings(slug: str) -> None:
     assert _variation_findings(slug)[1] == []
+
+
+def test_a_block_met_again_in_another_tenants_page_is_linted_once_each_finding_placed_in_its_own_clause() -> None:
+    block_findings.cache_clear()
+    html = "<p>Data goes to to our regulator in United Kingdom.</p>"
+    first = lint_document([C("ours", "Transfers", html)])
+    again = lint_document([C("theirs", "Transfers", html)])  # the same block, another tenant's clause
+    assert [(f.rule, f.message) for f in again] == [(f.rule, f.message) for f in first]
+    assert {f.rule for f in first} >= {"doubled", "article"}
+    assert {f.passage.clause for f in first} == {"ours"} and {f.passage.clause for f in again} == {"theirs"}
+    assert block_findings.cache_info().hits >= 2  # its title and its paragraph, found again

@@ -20,6 +20,7 @@ import datetime as dt
 import hashlib
 import re
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -97,7 +98,16 @@ class Head:
 
 def read_head(file: Path) -> Head:
     """The head and body of the translation *file*; InputError (located) when its head is malformed."""
-    text = read_bytes(file).decode("utf-8", errors="strict").replace("\r\n", "\n")
+    return _head(file, read_bytes(file).decode("utf-8", errors="strict").replace("\r\n", "\n"))
+
+
+HEADS_KEPT = 1024  # translations whose head a process keeps, the most recently read
+
+
+@lru_cache(maxsize=HEADS_KEPT)
+def _head(file: Path, text: str) -> Head:
+    """The head of the translation *file* reading *text*. Kept by the file's text too (a file edited since is read
+    again): a check asks for the library's translations once for each tenant that publishes their language."""
     if file.suffix == ".yaml":
         return _document_head(file, text)
     if file.parent.name == PARTIALS:
@@ -182,8 +192,10 @@ def _blank(code: str) -> str:
     return " ".join(_STRING.sub('""', code).split())
 
 
+@lru_cache(maxsize=HEADS_KEPT)
 def code_difference(source_body: str, translated_body: str) -> str | None:
-    """How a translation's template code differs from its source's, or None when it is the same."""
+    """How a translation's template code differs from its source's, or None when it is the same. Kept for the
+    pairs compared most recently: a check compares the library's clauses with their translations for each tenant."""
     source, translated = TemplateCode.of(source_body), TemplateCode.of(translated_body)
     if source.tags != translated.tags:
         for i, (a, b) in enumerate(zip(source.tags, translated.tags, strict=False)):

@@ -20,6 +20,7 @@ from click.testing import CliRunner
 from conftest import REPO, one_tenant_project
 from test_unknown_facts import REQUIRED
 
+from policygen import translation_files
 from policygen.check import check
 from policygen.clauses import is_translation, translation_parts
 from policygen.cli import cli
@@ -285,3 +286,17 @@ def test_a_project_publishing_only_english_gets_no_finding_about_policygens_word
     root = one_tenant_project(tmp_path / "project", {**HINDI, "languages": ["en-GB"]})
     shutil.rmtree(root / "themes")
     assert _words_unreviewed(root) == []
+
+
+def test_a_translation_read_again_unchanged_is_parsed_once_and_read_anew_once_edited(tmp_path: Path) -> None:
+    file = tmp_path / "010-introduction.fr.md"
+    file.write_text("---\ntitle: À propos\ntranslates: 0123456789abcdef\n---\nBonjour {{ name }}.\n", encoding="utf-8")
+    translation_files._head.cache_clear()
+    first = read_head(file)
+    assert read_head(file) == first and translation_files._head.cache_info().hits == 1  # another tenant's ask
+    file.write_text("---\ntitle: À propos\ntranslates: fedcba9876543210\n---\nBonjour {{ name }}.\n", encoding="utf-8")
+    assert read_head(file).translates == "fedcba9876543210"  # edited: its new text is read
+    assert code_difference("Hello {{ name }}.", first.body) is None
+    assert (
+        code_difference("Hello {{ name }}.", "Bonjour {{ nom }}.") == "missing {{ name }}; not in the source {{ nom }}"
+    )

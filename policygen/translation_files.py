@@ -192,7 +192,10 @@ def _blank(code: str) -> str:
     return " ".join(_STRING.sub('""', code).split())
 
 
-@lru_cache(maxsize=HEADS_KEPT)
+DIFFERENCES_KEPT = 1024  # pairs of template code whose difference a process keeps, the most recently compared
+
+
+@lru_cache(maxsize=DIFFERENCES_KEPT)
 def code_difference(source_body: str, translated_body: str) -> str | None:
     """How a translation's template code differs from its source's, or None when it is the same. Kept for the
     pairs compared most recently: a check compares the library's clauses with their translations for each tenant."""

@@ -311,8 +311,8 @@ def project_sources(root: Path) -> Sources:
     """The project's sources: its tenants read a tenant at a time (by worker processes when there are many:
     tenantpool.each_tenant), each let go once what it adds is taken; every tenant's problems raised together."""
     project, slugs = load_for_tenants(root)
-    reader = _SourceReader(project)
     units = library_units(project.library)
+    reader = _SourceReader(project, frozenset(u.file for u in units))
     seen = set(reader.library_files)
     locales: list[str] = []
     problems = Collector()
@@ -340,9 +340,9 @@ class _TenantSources:
 class _SourceReader:
     """Reads a tenant's facts and clauses, validated as a build reads them, for what it adds to the sources."""
 
-    def __init__(self, project: Project) -> None:
+    def __init__(self, project: Project, library_files: frozenset[Path]) -> None:
         self.project = project
-        self.library_files = frozenset(u.file for u in library_units(project.library))
+        self.library_files = library_files  # a tenant's own clauses are the files not among these
 
     def __call__(self, slug: str) -> _TenantSources:
         problems = Collector()

@@ -140,6 +140,15 @@ def test_a_top_level_key_is_located_without_the_located_parse_where_the_parse_pu
         assert fast.where((key,)) == located.where((key,)), key
 
 
+def test_a_key_the_document_lacks_is_located_by_the_parse_even_where_a_quoted_line_looks_like_it(
+    tmp_path: Path,
+) -> None:
+    file = write(tmp_path, 'name: "one\ndates: inside the quoted text"\nother: 2\n')
+    fast = load_fast(file)
+    assert fast.where(("dates",)) == load(file).where(("dates",))  # not line 2, which is the name's text
+    assert load_fast(file).where(("other",)) == (3, 1)
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.dictionaries(st.sampled_from(["top", "facts", "x", "on", "3"]), hand_written, min_size=1, max_size=3))
 def test_the_fast_loader_builds_what_the_located_loader_builds_types_included(

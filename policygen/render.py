@@ -500,6 +500,10 @@ class ClauseRenderer:
         (or, when the project refuses stale translations, the build stops at that partial's translates:)."""
         key = (clause.file, clause.digest, locale)
         if key not in self._stale_partials:
+            # Compiled first, for its page: compiling finds the partials it imports, so its text is parsed once.
+            # One that does not compile is reported by the render that compiles it again.
+            with contextlib.suppress(Exception):
+                self._template(clause, locale)
             name = str(clause.file)  # as _template compiles it
             self._stale_partials[key] = self._imports_stale(clause.body, locale, (), name, name)
         return self._stale_partials[key]
@@ -526,6 +530,8 @@ class ClauseRenderer:
                 return True
             # As the page's sandbox compiles it (TranslatedPartials.get_source): its references are then kept.
             inner = (found[1].body, name, str(found[0])) if found else (partial, name, filename)
+            with contextlib.suppress(Exception):  # compiled for the page now, as the clause: parsed once
+                self.language_env(locale).get_template(name)
             if self._imports_stale(inner[0], locale, (*chain, name), inner[1], inner[2]):
                 return True
         return False

@@ -190,6 +190,28 @@ def test_a_renderer_parses_each_template_text_once_to_find_its_partials(
     assert parsed and len(parsed) == len(set(parsed))
 
 
+def test_a_template_text_is_parsed_once_whether_asked_for_its_partials_or_compiled_for_a_page(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A translated clause is asked which partials it imports (is one of them stale?) before its page compiles it:
+    # the answer comes from compiling it, which the page's sandbox, configured alike, then finds done.
+    loaded = load_project(project)
+    renderer = ClauseRenderer(loaded.content)
+    parsed: list[str] = []
+    parse = jinja2.Environment._parse
+    monkeypatch.setattr(
+        jinja2.Environment, "_parse", lambda env, source, *args: parsed.append(source) or parse(env, source, *args)
+    )
+    translated = 0
+    for slug, tenant in loaded.tenants.items():
+        for doc_id, clauses in tenant.documents.items():
+            for language in tenant.facts.published_languages[1:]:
+                render_document(renderer, slug, tenant.facts, doc_id, clauses, doc_id, language)
+                translated += 1
+    assert translated and parsed
+    assert len(parsed) == len(set(parsed))
+
+
 def test_a_partial_is_compiled_once_for_every_language_it_has_no_translation_in(project: Path) -> None:
     renderer = ClauseRenderer(project / "content")
     partial = next(iter(load_project(project).library.partials))

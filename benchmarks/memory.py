@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
+from build_speed import compile_policygen
+
 REPO = Path(__file__).resolve().parent.parent
 SEED = REPO / "tenants" / "example-fitness" / "tenant.yaml"
 
@@ -128,6 +130,7 @@ def main() -> None:
         "resident memory, which counts the allocator's heap too (the cold build is slower so)",
     )
     args = parser.parse_args()
+    compile_policygen()
     print(
         "tenants    build process peak   largest worker peak   per tenant (build process)   wall time"
         "   one-tenant rebuild's process peak: first, later, output touched"

@@ -12,7 +12,6 @@ edits. Run it on a quiet machine; compare ratios.
 from __future__ import annotations
 
 import argparse
-import compileall
 import shutil
 import statistics
 import sys
@@ -39,15 +38,6 @@ def make_project(root: Path, count: int) -> None:
         (folder / "tenant.yaml").write_text(
             text.replace("display_name: ", f"display_name: No. {i} ", 1), encoding="utf-8"
         )
-
-
-def compile_policygen() -> None:
-    """Write policygen's compiled modules (its __pycache__) where they are missing or stale, before a command is
-    timed: as pip does when it installs policygen. An editable install leaves that to Python, which never writes
-    them under PYTHONDONTWRITEBYTECODE (many container images set it, and so do the machines these figures were
-    measured on): every command would then compile policygen's modules again, 0.37 s more on a one-tenant
-    rebuild of 1,000 tenants (docs/performance.md, "Compiled modules")."""
-    compileall.compile_dir(REPO / "policygen", quiet=1)
 
 
 def set_aside(folder: Path, aside: Path) -> None:

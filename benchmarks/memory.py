@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from build_speed import compile_policygen
+from compiled import compile_policygen
 
 REPO = Path(__file__).resolve().parent.parent
 SEED = REPO / "tenants" / "example-fitness" / "tenant.yaml"

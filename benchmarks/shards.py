@@ -19,7 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from build_speed import compile_policygen, make_project
+from build_speed import make_project
+from compiled import compile_policygen
 
 TODAY = "2026-06-01"
 

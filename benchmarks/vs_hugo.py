@@ -43,7 +43,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from build_speed import compile_policygen, make_project, set_aside  # noqa: E402
+from build_speed import make_project, set_aside  # noqa: E402
+from compiled import compile_policygen  # noqa: E402
 
 from policygen import render  # noqa: E402
 from policygen.project import document_title, load_project  # noqa: E402

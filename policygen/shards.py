@@ -23,10 +23,12 @@ import datetime as dt
 import hashlib
 import itertools
 import json
+import os
 import re
+import stat
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
@@ -51,6 +53,8 @@ from .engine import (
     view_from_entry,
 )
 from .errors import Collector, InputError, Problem, UsageError
+from .feeds import records_a_version
+from .filebytes import read_open
 from .fragments import Fragments
 from .history import compare_with_build, read_tenant_record
 from .output import KINDS, Output, check_out_dir, manifest, write_site
@@ -633,13 +637,15 @@ def _tenants_as_built(project: Project, parts: list[Part], shared: str, drafts: 
 
 
 def _results(part: Part, problems: Collector) -> list[TenantResult]:
-    """The part's tenants with their files read back, each checked against its manifest entry."""
+    """The part's tenants with their files checked against their manifest entries. A file's bytes are read to
+    check them, then let go: the merged site links the shard's file, and only the versions' version.json, which
+    the site feed is made from, are kept in memory (holding every page would hold the whole site)."""
     files: dict[str, list[Output]] = {slug: [] for slug in part.tenants}
-    base = part.folder.resolve()
+    reader = _ShardReader(str(part.folder.resolve()))
     found: list[Problem] = []
     for entry in part.files:
         target = part.folder / entry.path
-        data = _read_as_recorded(target, base, entry)
+        data = reader.read_as_recorded(entry)
         if data is None:
             found.append(
                 Problem(
@@ -651,7 +657,10 @@ def _results(part: Part, problems: Collector) -> list[TenantResult]:
             )
             continue
         assert entry.tenant is not None  # _check_part made sure
-        files[entry.tenant].append(Output.from_entry(entry.model_dump(mode="json"), data, origin=str(target)))
+        output = Output.from_entry(entry.model_dump(mode="json"), data, origin=str(target))
+        if not records_a_version(output):  # its bytes in the shard's file, their hash checked above
+            output = replace(output, data=b"", sha256=entry.sha256, size=entry.bytes)
+        files[entry.tenant].append(output)
     problems.extend(_capped(found, part.manifest, "files that differ"))
     results: list[TenantResult] = []
     for slug, recorded in part.tenants.items():
@@ -679,12 +688,52 @@ def _results(part: Part, problems: Collector) -> list[TenantResult]:
     return results
 
 
-def _read_as_recorded(target: Path, base: Path, entry: FileEntry) -> bytes | None:
-    """The file's bytes if it is a regular file inside the shard with the recorded size and hash, else None."""
-    try:
-        if not target.resolve().is_relative_to(base) or not target.is_file() or target.stat().st_size != entry.bytes:
+class _ShardReader:
+    """Reads a shard's files as its manifest records them: regular files reached from the shard's folder through
+    real folders only, never through a link (a shard comes from another machine, so its links are not followed).
+    Each folder is looked at once for the files in it; the manifest lists them in path order, so only the folders
+    of the tenant being read are remembered."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base  # the shard's folder, resolved
+        self._tenant = ""
+        self._real: set[str] = set()  # folders of that tenant found to be real folders, not links
+
+    def read_as_recorded(self, entry: FileEntry) -> bytes | None:
+        """The file's bytes if it is a regular file of the shard with the recorded size and hash, else None."""
+        folder = entry.path.rpartition("/")[0]
+        try:
+            if not self._real_folder(folder):
+                return None
+            fd = os.open(os.path.join(self.base, entry.path), _READ_FLAGS)  # a named pipe must not wait
+        except OSError:
             return None
-        data = target.read_bytes()
-    except OSError:
-        return None
-    return data if hashlib.sha256(data).hexdigest() == entry.sha256 else None
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode) or info.st_size != entry.bytes:
+                return None
+            data = read_open(fd, entry.bytes, info.st_size)
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+        return data if len(data) == entry.bytes and hashlib.sha256(data).hexdigest() == entry.sha256 else None
+
+    def _real_folder(self, folder: str) -> bool:
+        """Whether *folder* (relative to the shard's folder) and each folder above it is a real folder; OSError
+        when one is not there."""
+        tenant = folder.partition("/")[0]
+        if tenant != self._tenant:
+            self._tenant, self._real = tenant, set()
+        at = ""
+        for name in folder.split("/"):
+            at = f"{at}/{name}" if at else name
+            if at not in self._real:
+                if not stat.S_ISDIR(os.lstat(os.path.join(self.base, at)).st_mode):
+                    return False  # a link, or not a folder
+                self._real.add(at)
+        return True
+
+
+# O_NOFOLLOW: the file itself is not a link; O_NONBLOCK: opening a named pipe returns at once (refused by its stat).
+_READ_FLAGS = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)

@@ -9,6 +9,7 @@ import datetime as dt
 import hashlib
 import importlib.util
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -22,6 +23,7 @@ from click.testing import CliRunner
 from conftest import REPO, copy_project
 from helpers import edit
 
+from policygen import shards
 from policygen.cli import cli
 from policygen.engine import build
 from policygen.errors import InputError, UsageError
@@ -276,6 +278,54 @@ def test_merge_refuses_a_file_that_links_out_of_its_shard(split: tuple[Path, lis
     assert refusal(project, folders, tmp_path / "site")[0].startswith(
         "shards/part-2/ims-pro/index.html: error: differs from what shard 2/2's manifest.json records"
     )
+
+
+def test_merge_refuses_the_files_of_a_folder_that_links_out_of_its_shard(
+    split: tuple[Path, list[Path]], tmp_path: Path
+) -> None:
+    # The same bytes, reached through a link to a copy outside the shard: a shard's links are never followed.
+    project, folders = split
+    documents = folders[1] / "ims-pro" / "privacy-policy"
+    outside = tmp_path / "outside"
+    shutil.copytree(documents, outside)
+    shutil.rmtree(documents)
+    documents.symlink_to(outside, target_is_directory=True)
+    problems = refusal(project, folders, tmp_path / "site")
+    assert problems and all("differs from what shard 2/2's manifest.json records" in p for p in problems)
+    assert any(p.startswith("shards/part-2/ims-pro/privacy-policy/index.html: error:") for p in problems)
+
+
+def test_merge_refuses_a_named_pipe_in_a_files_place_without_waiting_for_a_writer(
+    split: tuple[Path, list[Path]], tmp_path: Path
+) -> None:
+    project, folders = split
+    page = folders[1] / "ims-pro" / "index.html"
+    page.unlink()
+    os.mkfifo(page)
+    assert refusal(project, folders, tmp_path / "site")[0].startswith(
+        "shards/part-2/ims-pro/index.html: error: differs from what shard 2/2's manifest.json records"
+    )
+
+
+def test_merge_holds_only_the_versions_records_in_memory_and_links_the_rest_from_the_shards(
+    split: tuple[Path, list[Path]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Holding every page would hold the whole site: a merge of a hundred thousand tenants' shards.
+    project, folders = split
+    held: dict[str, int] = {}
+    site_files = shards.site_files
+
+    def recording(project: Any, theme: Any, results: list[Any], options: Any) -> Any:
+        held.update((o.path, len(o.data)) for r in results for o in r.outputs)
+        return site_files(project, theme, results, options)
+
+    monkeypatch.setattr(shards, "site_files", recording)
+    merge(project, folders, tmp_path / "site")
+    with_bytes = {path for path, size in held.items() if size}
+    assert with_bytes and all(path.endswith("/version.json") for path in with_bytes)
+    page = "ims-pro/privacy-policy/index.html"
+    assert page in held
+    assert (tmp_path / "site" / page).stat().st_ino == (folders[1] / page).stat().st_ino  # linked, not written
 
 
 def test_merge_reports_a_damaged_manifest_with_line_and_column(split: tuple[Path, list[Path]], tmp_path: Path) -> None:

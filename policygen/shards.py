@@ -26,13 +26,15 @@ import json
 import os
 import re
 import stat
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from . import __version__
 from .dates import utc_today
@@ -169,10 +171,10 @@ class ShardRecord(BaseModel):
         return Shard(self.index, self.count)
 
 
-class FileEntry(BaseModel):
-    """A file as manifest.json lists it (output.Output.entry)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+@pydantic_dataclass(config=ConfigDict(extra="forbid", strict=True), frozen=True, slots=True)
+class FileEntry:
+    """A file as manifest.json lists it (output.Output.entry). A dataclass with slots, not a model: a merge holds
+    every file entry of every shard at once (about 0.5 kB each, against about 2 kB as a model)."""
 
     path: str
     kind: str
@@ -180,8 +182,8 @@ class FileEntry(BaseModel):
     document: str | None
     version: str | None
     effective: dt.date | None
-    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
-    bytes: int = Field(ge=0)
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    bytes: Annotated[int, Field(ge=0)]
     app: str | None = None
 
     @field_validator("kind")
@@ -190,6 +192,12 @@ class FileEntry(BaseModel):
         if kind not in KINDS:
             raise ValueError(f"unknown kind '{kind}'")
         return kind
+
+    @field_validator("kind", "tenant", "document", "version", "app")
+    @classmethod
+    def _shared(cls, text: str | None) -> str | None:
+        # The same few names on thousands of entries (a tenant's files, a kind): one string each, not a copy each.
+        return None if text is None else sys.intern(text)
 
 
 class DocumentEntry(BaseModel):
@@ -657,7 +665,17 @@ def _results(part: Part, problems: Collector) -> list[TenantResult]:
             )
             continue
         assert entry.tenant is not None  # _check_part made sure
-        output = Output.from_entry(entry.model_dump(mode="json"), data, origin=str(target))
+        output = Output(
+            entry.path,
+            entry.kind,
+            data,
+            tenant=entry.tenant,
+            document=entry.document,
+            version=entry.version,
+            effective=entry.effective,
+            app=entry.app,
+            origin=str(target),
+        )
         if not records_a_version(output):  # its bytes in the shard's file, their hash checked above
             output = replace(output, data=b"", sha256=entry.sha256, size=entry.bytes)
         files[entry.tenant].append(output)

@@ -16,5 +16,6 @@ def compile_policygen() -> None:
     """Compile the policygen that a command started now would import (PYTHONPATH's first, else the installed one),
     without importing it here."""
     spec = importlib.util.find_spec("policygen")
-    for folder in (spec.submodule_search_locations or []) if spec is not None else []:
-        compileall.compile_dir(folder, quiet=1)
+    if spec is not None:
+        for folder in spec.submodule_search_locations or []:
+            compileall.compile_dir(folder, quiet=1)

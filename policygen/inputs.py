@@ -34,11 +34,13 @@ _KINDS = (
 )
 
 
-def read_bytes(file: Path, limit: int = MAX_BYTES) -> bytes:
-    """The bytes of a regular file of at most *limit* bytes, or InputError saying why not."""
+def read_bytes(file: Path, limit: int = MAX_BYTES, follow: bool = True) -> bytes:
+    """The bytes of a regular file of at most *limit* bytes, or InputError saying why not; not *follow*: a link in
+    the file's place is refused, not read through."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | (0 if follow else getattr(os, "O_NOFOLLOW", 0))
     try:
         # O_NONBLOCK: opening a named pipe must not wait for a writer; we refuse it below.
-        fd = os.open(file, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(file, flags)
     except FileNotFoundError:
         raise InputError([_missing(file)]) from None
     except OSError as exc:  # permissions, a loop of links, a name too long

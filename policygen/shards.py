@@ -26,10 +26,9 @@ import json
 import os
 import re
 import stat
-import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal
 
@@ -55,10 +54,10 @@ from .engine import (
     view_from_entry,
 )
 from .errors import Collector, InputError, Problem, UsageError
-from .feeds import records_a_version
-from .filebytes import read_open
+from .feeds import FeedEntry, entries_in, records_a_version
 from .fragments import Fragments
 from .history import compare_with_build, read_tenant_record
+from .inputs import read_bytes
 from .output import KINDS, Output, check_out_dir, manifest, write_site
 from .packaged import code_digest
 from .paths import MANIFEST_PATH, RESERVED_SLUGS, SLUG
@@ -192,12 +191,6 @@ class FileEntry:
         if kind not in KINDS:
             raise ValueError(f"unknown kind '{kind}'")
         return kind
-
-    @field_validator("kind", "tenant", "document", "version", "app")
-    @classmethod
-    def _shared(cls, text: str | None) -> str | None:
-        # The same few names on thousands of entries (a tenant's files, a kind): one string each, not a copy each.
-        return None if text is None else sys.intern(text)
 
 
 class DocumentEntry(BaseModel):
@@ -646,9 +639,10 @@ def _tenants_as_built(project: Project, parts: list[Part], shared: str, drafts: 
 
 def _results(part: Part, problems: Collector) -> list[TenantResult]:
     """The part's tenants with their files checked against their manifest entries. A file's bytes are read to
-    check them, then let go: the merged site links the shard's file, and only the versions' version.json, which
-    the site feed is made from, are kept in memory (holding every page would hold the whole site)."""
+    check them, then let go (holding every page would hold the whole site): the merged site links the shard's
+    file, and a version's version.json gives its entry of the site feed as it is read, as a build's render does."""
     files: dict[str, list[Output]] = {slug: [] for slug in part.tenants}
+    feeds: dict[str, list[FeedEntry]] = {slug: [] for slug in part.tenants}
     reader = _ShardReader(str(part.folder.resolve()))
     found: list[Problem] = []
     for entry in part.files:
@@ -674,11 +668,11 @@ def _results(part: Part, problems: Collector) -> list[TenantResult]:
             version=entry.version,
             effective=entry.effective,
             app=entry.app,
-            origin=str(target),
+            sha256=entry.sha256,  # checked above
         )
-        if not records_a_version(output):  # its bytes in the shard's file, their hash checked above
-            output = replace(output, data=b"", sha256=entry.sha256, size=entry.bytes)
-        files[entry.tenant].append(output)
+        if records_a_version(output):  # the site feed's entries, read while the bytes are here
+            feeds[entry.tenant].extend(entries_in([output]))
+        files[entry.tenant].append(output.on_disk(str(target)))  # its bytes stay in the shard's file
     problems.extend(_capped(found, part.manifest, "files that differ"))
     results: list[TenantResult] = []
     for slug, recorded in part.tenants.items():
@@ -701,6 +695,7 @@ def _results(part: Part, problems: Collector) -> list[TenantResult]:
                 view_from_entry(slug, recorded.model_dump(mode="json")),
                 rendered=False,
                 releases=releases,
+                feed=feeds[slug],
             )
         )
     return results
@@ -719,23 +714,13 @@ class _ShardReader:
 
     def read_as_recorded(self, entry: FileEntry) -> bytes | None:
         """The file's bytes if it is a regular file of the shard with the recorded size and hash, else None."""
-        folder = entry.path.rpartition("/")[0]
         try:
-            if not self._real_folder(folder):
+            if not self._real_folder(entry.path.rpartition("/")[0]):
                 return None
-            fd = os.open(os.path.join(self.base, entry.path), _READ_FLAGS)  # a named pipe must not wait
-        except OSError:
+            data = read_bytes(Path(self.base, entry.path), entry.bytes, follow=False)  # larger: refused unread
+        except (OSError, InputError):
             return None
-        try:
-            info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode) or info.st_size != entry.bytes:
-                return None
-            data = read_open(fd, entry.bytes, info.st_size)
-        except OSError:
-            return None
-        finally:
-            os.close(fd)
-        return data if len(data) == entry.bytes and hashlib.sha256(data).hexdigest() == entry.sha256 else None
+        return data if hashlib.sha256(data).hexdigest() == entry.sha256 else None
 
     def _real_folder(self, folder: str) -> bool:
         """Whether *folder* (relative to the shard's folder) and each folder above it is a real folder; OSError
@@ -751,7 +736,3 @@ class _ShardReader:
                     return False  # a link, or not a folder
                 self._real.add(at)
         return True
-
-
-# O_NOFOLLOW: the file itself is not a link; O_NONBLOCK: opening a named pipe returns at once (refused by its stat).
-_READ_FLAGS = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)

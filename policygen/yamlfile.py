@@ -50,8 +50,9 @@ class Located:
 
     def where(self, path: KeyPath) -> tuple[int | None, int | None]:
         """Line and column of the deepest known prefix of *path*."""
-        if self.text is not None and len(path) == 1 and isinstance(self.data, dict) and path[0] in self.data:
-            line = _top_level_line(self.text, str(path[0]))
+        key = path[0] if len(path) == 1 else None
+        if self.text is not None and isinstance(key, str) and isinstance(self.data, dict) and key in self.data:
+            line = _top_level_line(self.text, key)
             if line is not None:  # `check` points many findings at a top-level fact: one line, without the parse
                 return line + self.line_offset, 1
         if self.text is not None:  # positions are needed only for messages: find them now
